@@ -1,0 +1,42 @@
+# kiln_add_model(<name> SOURCES <dsl sources...> [MODE train|inference] [KILNC_FLAGS ...])
+# kiln_add_model(<name> JSON <model.json>          [MODE train|inference] [KILNC_FLAGS ...])
+#
+# In the spirit of Halide's add_halide_library: builds the DSL program from
+# SOURCES (linked against kiln_frontend), runs it to write <name>.json, runs
+# kilnc on it, and defines the static library target <name> that carries the
+# object file, links libkiln_rt, and exposes <name>.h on its include path.
+# The DSL program is run as `<program> <output.json>`.
+function(kiln_add_model name)
+  cmake_parse_arguments(ARG "" "JSON;MODE" "SOURCES;KILNC_FLAGS" ${ARGN})
+  if(NOT ARG_MODE)
+    set(ARG_MODE train)
+  endif()
+  set(outdir ${CMAKE_CURRENT_BINARY_DIR}/${name}.kiln)
+  if(ARG_SOURCES)
+    add_executable(${name}_model_program ${ARG_SOURCES})
+    target_link_libraries(${name}_model_program PRIVATE kiln_frontend)
+    set(json ${outdir}/${name}.json)
+    add_custom_command(OUTPUT ${json}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
+      COMMAND $<TARGET_FILE:${name}_model_program> ${json}
+      DEPENDS ${name}_model_program
+      COMMENT "Tracing model ${name}")
+  elseif(ARG_JSON)
+    get_filename_component(json ${ARG_JSON} ABSOLUTE)
+  else()
+    message(FATAL_ERROR "kiln_add_model(${name}): give SOURCES or JSON")
+  endif()
+  set(obj ${outdir}/${name}.o)
+  set(hdr ${outdir}/${name}.h)
+  add_custom_command(OUTPUT ${obj} ${hdr}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
+    COMMAND $<TARGET_FILE:kilnc> ${json} -o ${obj} --mode=${ARG_MODE} ${ARG_KILNC_FLAGS}
+    DEPENDS kilnc ${json}
+    COMMENT "Compiling model ${name} with kilnc")
+  add_library(${name} STATIC ${obj})
+  set_target_properties(${name} PROPERTIES LINKER_LANGUAGE C)
+  target_include_directories(${name} INTERFACE ${outdir})
+  target_link_libraries(${name} INTERFACE kiln_rt)
+  add_custom_target(${name}_generated DEPENDS ${obj} ${hdr})
+  add_dependencies(${name} ${name}_generated)
+endfunction()
