@@ -1,0 +1,311 @@
+// Trains the W1 MLP (examples/mlp/mlp_model.cpp, compiled by kilnc) on
+// Fashion-MNIST through the generated C API in mlp.h.
+//
+// Recipe (the same as train_fashion_mnist.py, the PyTorch reference): pixels
+// scaled to [0, 1], batches of MLP_BATCH_SIZE drawn from a fresh shuffle each
+// epoch, CrossEntropyLoss + SGD(lr 0.01, momentum 0.9) as compiled into the
+// model. The model has static shapes, so the last partial batch (60000 =
+// 468 * 128 + 96) is padded to a full batch with target -100, the
+// CrossEntropyLoss ignore_index: the mean loss and the gradient are then those
+// of the 96 real samples, as with PyTorch's DataLoader(drop_last=False).
+#include "idx_reader.h"
+#include "mlp.h"
+
+#include <kiln/runtime.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kBatch = MLP_BATCH_SIZE;
+constexpr int64_t kPixels = MLP_INPUT0_NUMEL / MLP_BATCH_SIZE; // 1*28*28
+constexpr int64_t kClasses = MLP_OUTPUT0_NUMEL / MLP_BATCH_SIZE;
+constexpr int64_t kIgnoreIndex = -100;
+static_assert(MLP_TRAINABLE, "compile the model with --mode=train");
+static_assert(MLP_TARGET_IS_INT64, "the model must take class indices");
+static_assert(kPixels == 28 * 28, "the model must take 28x28 images");
+
+const char kUsage[] =
+    "usage: train_fashion_mnist [options]\n"
+    "Trains the Kiln-compiled MLP 784-512-512-10 on Fashion-MNIST\n"
+    "(CrossEntropyLoss, SGD lr 0.01 momentum 0.9, batch 128) and prints, after\n"
+    "each epoch, the mean training loss, the test accuracy and the training\n"
+    "throughput.\n"
+    "\n"
+    "  --epochs N        train until epoch N (default 3; with --resume, the\n"
+    "                    epochs already done count)\n"
+    "  --data-dir DIR    directory with train-images-idx3-ubyte.gz,\n"
+    "                    train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,\n"
+    "                    t10k-labels-idx1-ubyte.gz\n"
+    "                    (default /usr/share/datasets/fashion-mnist)\n"
+    "  --seed S          seed of the parameter initialisation and of the\n"
+    "                    shuffles (default 0)\n"
+    "  --threads N       threads of the Kiln runtime (default: KILN_NUM_THREADS,\n"
+    "                    else all hardware threads)\n"
+    "  --checkpoint DIR  after each epoch write DIR/model.safetensors,\n"
+    "                    DIR/optimizer.safetensors and DIR/epoch.txt\n"
+    "  --resume DIR      load a checkpoint written by --checkpoint and continue\n"
+    "                    with the next epoch (the same DIR may be given to both)\n"
+    "  --help            print this text\n"
+    "\n"
+    "The files are gzip'ed IDX; they are decompressed with `gzip -dc`.\n";
+
+[[noreturn]] void usage_error(const std::string &msg) {
+  std::fprintf(stderr, "train_fashion_mnist: %s\n(see --help)\n", msg.c_str());
+  std::exit(2);
+}
+
+[[noreturn]] void fail(const std::string &msg) {
+  std::fprintf(stderr, "train_fashion_mnist: error: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+// Exits with the model's message when a generated-API call fails.
+void check(int status, const mlp_model *model, const char *what) {
+  if (status != KILN_OK)
+    fail(std::string(what) + " failed (status " + std::to_string(status) +
+         "): " + mlp_last_error(model));
+}
+
+int64_t parse_int(const std::string &flag, const char *text, int64_t lo) {
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text, &end, 10);
+  if (errno || end == text || *end != '\0' || v < lo)
+    usage_error(flag + " expects an integer >= " + std::to_string(lo) +
+                ", got '" + text + "'");
+  return v;
+}
+
+struct Options {
+  int64_t epochs = 3;
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  uint64_t seed = 0;
+  int threads = 0; // 0: runtime default
+  std::string checkpoint, resume;
+};
+
+Options parse_args(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    // Accept both "--flag value" and "--flag=value".
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      has_value = true;
+    }
+    auto next = [&]() -> std::string {
+      if (has_value)
+        return value;
+      if (i + 1 >= argc)
+        usage_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--epochs")
+      o.epochs = parse_int(a, next().c_str(), 1);
+    else if (a == "--data-dir")
+      o.data_dir = next();
+    else if (a == "--seed")
+      o.seed = uint64_t(parse_int(a, next().c_str(), 0));
+    else if (a == "--threads")
+      o.threads = int(parse_int(a, next().c_str(), 1));
+    else if (a == "--checkpoint")
+      o.checkpoint = next();
+    else if (a == "--resume")
+      o.resume = next();
+    else
+      usage_error(std::string("unknown argument '") + argv[i] + "'");
+  }
+  return o;
+}
+
+// The shuffle of one epoch, a function of (seed, epoch) only, so that a
+// resumed run sees the same batches as an uninterrupted one. Fisher-Yates
+// with Lemire's multiply-shift reduction: no implementation-defined
+// distribution, the same order with every standard library.
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::seed_seq seq{uint32_t(seed), uint32_t(seed >> 32), uint32_t(epoch)};
+  std::mt19937_64 rng(seq);
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i)
+    order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) {
+    auto j = int64_t((unsigned __int128)rng() * uint64_t(i + 1) >> 64);
+    std::swap(order[i], order[j]);
+  }
+  return order;
+}
+
+// Copies rows order[begin, begin + count) into a full batch; rows past
+// `count` get zero pixels and target kIgnoreIndex.
+void gather(const idx::Dataset &d, const int64_t *order, int64_t count,
+            float *x, int64_t *t) {
+  for (int64_t r = 0; r < count; ++r) {
+    std::memcpy(x + r * kPixels, d.images.data() + order[r] * kPixels,
+                kPixels * sizeof(float));
+    t[r] = d.labels[order[r]];
+  }
+  std::fill(x + count * kPixels, x + kBatch * kPixels, 0.0f);
+  std::fill(t + count, t + kBatch, kIgnoreIndex);
+}
+
+// Test accuracy in eval mode, in batches of kBatch, the last one padded;
+// only real rows count.
+double evaluate(mlp_model *model, const idx::Dataset &test) {
+  std::vector<float> x(kBatch * kPixels), logits(kBatch * kClasses);
+  std::vector<int64_t> t(kBatch), order(test.n);
+  for (int64_t i = 0; i < test.n; ++i)
+    order[i] = i;
+  check(mlp_set_training(model, 0), model, "mlp_set_training(0)");
+  int64_t correct = 0;
+  for (int64_t b = 0; b < test.n; b += kBatch) {
+    int64_t count = std::min(kBatch, test.n - b);
+    gather(test, order.data() + b, count, x.data(), t.data());
+    const void *inputs[] = {x.data()};
+    void *outputs[] = {logits.data()};
+    check(mlp_forward(model, inputs, outputs), model, "mlp_forward");
+    for (int64_t r = 0; r < count; ++r) {
+      const float *row = logits.data() + r * kClasses;
+      if (std::max_element(row, row + kClasses) - row == t[r])
+        ++correct;
+    }
+  }
+  check(mlp_set_training(model, 1), model, "mlp_set_training(1)");
+  return 100.0 * double(correct) / double(test.n);
+}
+
+// Writes `text` to `path` atomically (temp file + rename), like the runtime
+// does for safetensors, so a crash never leaves a half-written epoch.txt.
+void write_atomically(const std::string &path, const std::string &text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    if (!f.flush())
+      fail("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    fail("cannot rename " + tmp + " to " + path + ": " + ec.message());
+}
+
+void save_checkpoint(mlp_model *model, const std::string &dir, int64_t epoch) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    fail("cannot create checkpoint directory " + dir + ": " + ec.message());
+  // epoch.txt last: it is written only once both tensors files are complete.
+  check(mlp_save_parameters(model, (dir + "/model.safetensors").c_str()), model,
+        "mlp_save_parameters");
+  check(mlp_save_optimizer_state(model, (dir + "/optimizer.safetensors").c_str()),
+        model, "mlp_save_optimizer_state");
+  write_atomically(dir + "/epoch.txt", std::to_string(epoch) + "\n");
+}
+
+// Loads a checkpoint and returns the number of epochs it has completed.
+int64_t load_checkpoint(mlp_model *model, const std::string &dir,
+                        int64_t steps_per_epoch) {
+  std::ifstream f(dir + "/epoch.txt");
+  int64_t epoch = -1;
+  if (!(f >> epoch) || epoch < 0)
+    fail(dir + "/epoch.txt is missing or does not hold an epoch number "
+               "(was the checkpoint written by --checkpoint?)");
+  check(mlp_load_parameters(model, (dir + "/model.safetensors").c_str()), model,
+        "mlp_load_parameters");
+  check(mlp_load_optimizer_state(model, (dir + "/optimizer.safetensors").c_str()),
+        model, "mlp_load_optimizer_state");
+  // The optimizer state carries the step counter: it must agree.
+  int64_t step = -1;
+  check(mlp_get_step(model, &step), model, "mlp_get_step");
+  if (step != epoch * steps_per_epoch)
+    fail(dir + ": epoch.txt says " + std::to_string(epoch) +
+         " epochs but the optimizer state has done " + std::to_string(step) +
+         " steps, expected " + std::to_string(epoch * steps_per_epoch));
+  return epoch;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options opt = parse_args(argc, argv);
+  if (opt.threads > 0 && kiln_set_num_threads(opt.threads) != KILN_OK)
+    fail(std::string("kiln_set_num_threads: ") + kiln_last_error());
+
+  std::string err;
+  idx::Dataset train, test;
+  if (!idx::load_fashion_mnist(opt.data_dir, "train", &train, &err) ||
+      !idx::load_fashion_mnist(opt.data_dir, "t10k", &test, &err))
+    fail(err + "\n(--data-dir gives the directory of the Fashion-MNIST .gz files)");
+
+  mlp_model *model = nullptr;
+  check(mlp_create(&model), nullptr, "mlp_create");
+  const int64_t steps_per_epoch = (train.n + kBatch - 1) / kBatch;
+  int64_t done = 0;
+  if (!opt.resume.empty()) {
+    done = load_checkpoint(model, opt.resume, steps_per_epoch);
+    std::printf("resumed from %s after epoch %lld\n", opt.resume.c_str(),
+                (long long)done);
+  } else {
+    check(mlp_init_parameters(model, opt.seed), model, "mlp_init_parameters");
+  }
+  std::printf("Fashion-MNIST: %lld train / %lld test images, batch %lld, "
+              "%lld steps per epoch, %d threads\n",
+              (long long)train.n, (long long)test.n, (long long)kBatch,
+              (long long)steps_per_epoch, kiln_get_num_threads());
+  std::fflush(stdout);
+
+  std::vector<float> x(kBatch * kPixels);
+  std::vector<int64_t> t(kBatch);
+  for (int64_t epoch = done + 1; epoch <= opt.epochs; ++epoch) {
+    std::vector<int64_t> order = epoch_order(train.n, opt.seed, epoch);
+    double loss_sum = 0; // sum over samples of the per-sample loss
+    double train_s = 0;
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      int64_t count = std::min(kBatch, train.n - s * kBatch);
+      auto t0 = std::chrono::steady_clock::now();
+      gather(train, order.data() + s * kBatch, count, x.data(), t.data());
+      const void *inputs[] = {x.data()};
+      float loss = 0;
+      check(mlp_train_step(model, inputs, t.data(), &loss), model,
+            "mlp_train_step");
+      train_s += std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - t0).count();
+      loss_sum += double(loss) * double(count);
+      if ((s + 1) % 20 == 0 || s + 1 == steps_per_epoch)
+        std::fprintf(stderr, "\r epoch %lld [%4lld/%lld] loss %.4f",
+                     (long long)epoch, (long long)(s + 1),
+                     (long long)steps_per_epoch,
+                     loss_sum / double(std::min(train.n, (s + 1) * kBatch)));
+    }
+    std::fputc('\n', stderr);
+    double acc = evaluate(model, test);
+    std::printf("epoch %lld: train loss %.4f  test accuracy %.2f%%  %.0f "
+                "samples/s\n",
+                (long long)epoch, loss_sum / double(train.n), acc,
+                double(train.n) / train_s);
+    std::fflush(stdout);
+    if (!opt.checkpoint.empty())
+      save_checkpoint(model, opt.checkpoint, epoch);
+  }
+  mlp_destroy(model);
+  return 0;
+}
