@@ -1,0 +1,492 @@
+"""PyTorch oracle for Kiln's parity and end-to-end tests.
+
+Run with /usr/bin/python3 (Debian's torch 1.13 imports only there).
+
+The oracle reads a Kiln model file (docs/model-format.md), builds the same
+model as torch.nn modules (parameter names equal the state_dict keys Kiln
+uses), and writes safetensors files that the C drivers read and write with the
+same tensor names:
+
+  init.safetensors       torch-initialised parameters (state_dict names)
+  batch.safetensors      input.<i> (model inputs in file order), target
+  reference.safetensors  output.<i>, loss, <param>.grad          (at init)
+                         losses [steps], <param>, <param>.momentum_buffer,
+                         step, lr                                (after steps)
+
+Everything is computed in float32, like Kiln. Subcommands: make-case,
+make-bad-weights, make-e2e, compare (see --help of each).
+"""
+import argparse
+import gzip
+import json
+import os
+import re
+import struct
+import sys
+
+import numpy as np
+
+# ---- safetensors (F32 / I64 only) -------------------------------------------
+
+_DTYPES = {"F32": np.dtype("<f4"), "I64": np.dtype("<i8")}
+_NAMES = {np.dtype("<f4"): "F32", np.dtype("<i8"): "I64"}
+
+
+def write_safetensors(path, tensors):
+    """tensors: dict name -> numpy array (float32 or int64), written in order."""
+    header = {}
+    blobs = []
+    offset = 0
+    for name, arr in tensors.items():
+        arr = np.asarray(arr)
+        dt = arr.dtype.newbyteorder("<")
+        if dt not in _NAMES:
+            raise ValueError(f"{name}: unsupported dtype {arr.dtype}")
+        data = arr.astype(dt, copy=False).tobytes(order="C")
+        header[name] = {"dtype": _NAMES[dt], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # keep the data section 8-byte aligned
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def read_safetensors(path):
+    """Returns an ordered dict name -> numpy array; raises ValueError if malformed."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: shorter than the 8-byte header length")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if 8 + n > len(raw):
+        raise ValueError(f"{path}: header length {n} past end of file")
+    header = json.loads(raw[8:8 + n].decode())
+    data = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in _DTYPES:
+            raise ValueError(f"{path}: {name}: unsupported dtype {info['dtype']}")
+        dt = _DTYPES[info["dtype"]]
+        begin, end = info["data_offsets"]
+        shape = tuple(info["shape"])
+        if end > len(data) or end - begin != int(np.prod(shape, dtype=np.int64)) * dt.itemsize:
+            raise ValueError(f"{path}: {name}: bad data_offsets {begin}..{end}")
+        out[name] = np.frombuffer(data[begin:end], dtype=dt).reshape(shape).copy()
+    return out
+
+
+# ---- model file -> torch ------------------------------------------------------
+
+def _torch():
+    import torch  # deferred so that `compare` works without torch
+    return torch
+
+
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
+
+
+def _build_module(spec, where):
+    torch = _torch()
+    nn = torch.nn
+    kind = spec.get("type")
+    opts = spec.get("options", {}) or {}
+    if kind in _CONTAINERS:
+        # A plain container keeps torch's state_dict naming (<child>.<param>);
+        # graph nodes name the leaves they call, so no forward is needed here.
+        m = nn.Module()
+        for i, child in enumerate(spec.get("children", [])):
+            m.add_module(child["name"], _build_module(child, f"{where}.children[{i}]"))
+        return m
+    if kind == "Linear":
+        return nn.Linear(opts["in_features"], opts["out_features"], bias=opts.get("bias", True))
+    if kind == "ReLU":
+        return nn.ReLU()
+    if kind == "Flatten":
+        return nn.Flatten(opts.get("start_dim", 1), opts.get("end_dim", -1))
+    raise ValueError(f"{where}: oracle does not know module type {kind!r}")
+
+
+class KilnModel:
+    """A torch model interpreting a Kiln model file's module tree and graph."""
+
+    def __init__(self, doc):
+        torch = _torch()
+        self.doc = doc
+        self.root = _build_module(doc["module"], "module")
+        self.inputs = [i["name"] for i in doc["inputs"]]
+        self.input_specs = doc["inputs"]
+        self.outputs = list(doc["outputs"])
+        self.graph = doc.get("graph")
+        self.torch = torch
+
+    def parameters(self):
+        return list(self.root.parameters())
+
+    def state_dict(self):
+        return self.root.state_dict()
+
+    def named_parameters(self):
+        return list(self.root.named_parameters())
+
+    def forward(self, *xs):
+        torch = self.torch
+        F = torch.nn.functional
+        values = dict(zip(self.inputs, xs))
+        if self.graph is None:
+            # Without a graph the root is a Sequential applied to the one input.
+            v = xs[0]
+            for child in self.root.children():
+                v = child(v)
+            return [v]
+        for k, node in enumerate(self.graph):
+            args = [values[n] for n in node["inputs"]]
+            opts = node.get("options", {}) or {}
+            if "module" in node:
+                res = self.root.get_submodule(node["module"])(*args)
+            else:
+                fn = node["function"]
+                if fn == "relu":
+                    res = F.relu(args[0])
+                elif fn == "flatten":
+                    res = torch.flatten(args[0], opts.get("start_dim", 0), opts.get("end_dim", -1))
+                elif fn == "add":
+                    res = args[0] + args[1]
+                elif fn == "mul":
+                    res = args[0] * args[1]
+                else:
+                    raise ValueError(f"graph[{k}]: oracle does not know function {fn!r}")
+            outs = node["outputs"]
+            res = res if isinstance(res, (tuple, list)) else [res]
+            for name, r in zip(outs, res):
+                values[name] = r
+        return [values[n] for n in self.outputs]
+
+
+def make_loss(training):
+    nn = _torch().nn
+    loss = training["loss"]
+    o = loss.get("options", {}) or {}
+    if loss["type"] == "CrossEntropyLoss":
+        return nn.CrossEntropyLoss(reduction=o.get("reduction", "mean"),
+                                   label_smoothing=o.get("label_smoothing", 0.0),
+                                   ignore_index=o.get("ignore_index", -100))
+    if loss["type"] == "MSELoss":
+        return nn.MSELoss(reduction=o.get("reduction", "mean"))
+    raise ValueError(f"training.loss: oracle does not know loss {loss['type']!r}")
+
+
+def make_optimizer(training, params):
+    torch = _torch()
+    opt = training["optimizer"]
+    o = opt.get("options", {}) or {}
+    if opt["type"] != "SGD":
+        raise ValueError(f"training.optimizer: oracle does not know optimizer {opt['type']!r}")
+    return torch.optim.SGD(params, lr=o["lr"], momentum=o.get("momentum", 0.0),
+                           dampening=o.get("dampening", 0.0),
+                           weight_decay=o.get("weight_decay", 0.0),
+                           nesterov=o.get("nesterov", False),
+                           maximize=o.get("maximize", False))
+
+
+def _np(t):
+    return t.detach().cpu().contiguous().numpy().copy()
+
+
+def _load_model(path, seed):
+    torch = _torch()
+    torch.set_num_threads(1)  # deterministic summation order run to run
+    with open(path) as f:
+        doc = json.load(f)
+    torch.manual_seed(seed)
+    model = KilnModel(doc)
+    return doc, model
+
+
+def _make_target(doc, out_shape, gen, ignored):
+    torch = _torch()
+    training = doc["training"]
+    loss = training["loss"]
+    spec = training.get("target", {})
+    if loss["type"] == "CrossEntropyLoss":
+        n, c = out_shape[0], out_shape[1]
+        t = torch.randint(0, c, (n,), generator=gen, dtype=torch.int64)
+        ii = (loss.get("options", {}) or {}).get("ignore_index", -100)
+        if ignored:
+            # Ignored targets at a spread of positions; at least one stays live
+            # so that a mean over the live ones is defined.
+            idx = torch.randperm(n, generator=gen)[:min(ignored, n - 1)]
+            t[idx] = ii
+        if "shape" in spec and list(spec["shape"]) != [n]:
+            raise ValueError(f"training.target shape {spec['shape']} != [{n}]")
+        return t
+    return torch.randn(*out_shape, generator=gen)
+
+
+def run_reference(doc, model, xs, target, steps):
+    """Forward, loss, gradients at the current parameters, then `steps` SGD
+    steps on the same batch. Returns a dict name -> numpy array."""
+    torch = _torch()
+    ref = {}
+    outs = model.forward(*xs)
+    for i, o in enumerate(outs):
+        ref[f"output.{i}"] = _np(o)
+    if "training" not in doc or target is None:
+        return ref
+    loss_fn = make_loss(doc["training"])
+    loss = loss_fn(outs[0], target)
+    ref["loss"] = _np(loss)
+    if loss.dim() != 0:
+        return ref  # reduction "none": a forward-loss check only
+    loss.backward()
+    for name, p in model.named_parameters():
+        ref[f"{name}.grad"] = _np(p.grad)
+    params = [p for _, p in model.named_parameters()]
+    opt = make_optimizer(doc["training"], params)
+    opt.zero_grad()
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(model.forward(*xs)[0], target)
+        losses.append(float(loss))
+        loss.backward()
+        opt.step()
+    ref["losses"] = np.array(losses, dtype=np.float32)
+    for name, p in model.named_parameters():
+        ref[name] = _np(p)
+    for name, p in model.named_parameters():
+        buf = opt.state.get(p, {}).get("momentum_buffer")
+        if buf is not None:
+            ref[f"{name}.momentum_buffer"] = _np(buf)
+    ref["step"] = np.array(steps, dtype=np.int64)
+    ref["lr"] = np.array(opt.param_groups[0]["lr"], dtype=np.float32)
+    return ref
+
+
+def cmd_make_case(a):
+    torch = _torch()
+    doc, model = _load_model(a.model, a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    write_safetensors(os.path.join(a.out, "init.safetensors"),
+                      {k: _np(v) for k, v in model.state_dict().items()})
+    gen = torch.Generator().manual_seed(a.seed + 1)
+    xs = []
+    for spec in doc["inputs"]:
+        if spec.get("dtype", "float32") != "float32":
+            raise ValueError(f"input {spec['name']}: oracle makes float32 inputs only")
+        xs.append(torch.randn(*spec["shape"], generator=gen))
+    batch = {f"input.{i}": _np(x) for i, x in enumerate(xs)}
+    target = None
+    if a.mode == "train" or "training" in doc:
+        if "training" in doc:
+            with torch.no_grad():
+                out_shape = list(model.forward(*xs)[0].shape)
+            ignored = a.ignored_targets
+            if ignored is None:
+                ii = (doc["training"]["loss"].get("options", {}) or {}).get("ignore_index", -100)
+                ignored = out_shape[0] // 4 if ii != -100 else 0
+            target = _make_target(doc, out_shape, gen, ignored)
+            batch["target"] = _np(target)
+    write_safetensors(os.path.join(a.out, "batch.safetensors"), batch)
+    steps = a.steps if a.mode == "train" else 0
+    ref = run_reference(doc, model, xs, target if a.mode == "train" else None, steps)
+    write_safetensors(os.path.join(a.out, "reference.safetensors"), ref)
+    print(f"make-case: {a.model} seed {a.seed}: {len(ref)} reference tensors in {a.out}")
+
+
+def cmd_make_bad_weights(a):
+    """Writes a broken copy of a parameters file; prints the tensor it concerns."""
+    good = read_safetensors(a.init)
+    names = list(good)
+    victim = a.tensor or names[-1]
+    if a.kind == "truncated":
+        with open(a.init, "rb") as f:
+            raw = f.read()
+        with open(a.out, "wb") as f:
+            f.write(raw[:len(raw) - 5])
+        print(victim)
+        return
+    bad = dict(good)
+    if a.kind == "missing_tensor":
+        del bad[victim]
+    elif a.kind == "wrong_shape":
+        v = bad[victim]
+        bad[victim] = np.zeros((v.size + 1,), dtype=v.dtype) if v.ndim != 1 else np.zeros((1, v.size), dtype=v.dtype)
+    elif a.kind == "wrong_dtype":
+        bad[victim] = bad[victim].astype(np.int64)
+    elif a.kind == "extra_tensor":
+        victim = "not_a_parameter.weight"
+        bad[victim] = np.zeros((2, 2), dtype=np.float32)
+    else:
+        raise ValueError(a.kind)
+    write_safetensors(a.out, bad)
+    print(victim)
+
+
+# ---- end to end: Fashion-MNIST ------------------------------------------------
+
+def _read_idx(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    magic, = struct.unpack(">I", raw[:4])
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def cmd_make_e2e(a):
+    """Init params, `steps` real Fashion-MNIST batches, and torch's loss
+    sequence + final parameters when training on them one batch per step."""
+    torch = _torch()
+    doc, model = _load_model(a.model, a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    write_safetensors(os.path.join(a.out, "init.safetensors"),
+                      {k: _np(v) for k, v in model.state_dict().items()})
+    shape = doc["inputs"][0]["shape"]
+    b = shape[0]
+    images = _read_idx(os.path.join(a.data_dir, "train-images-idx3-ubyte.gz"))
+    labels = _read_idx(os.path.join(a.data_dir, "train-labels-idx1-ubyte.gz"))
+    n = a.steps * b
+    x = (images[:n].astype(np.float32) / np.float32(255.0)).reshape([a.steps] + list(shape))
+    y = labels[:n].astype(np.int64).reshape(a.steps, b)
+    write_safetensors(os.path.join(a.out, "data.safetensors"), {"images": x, "labels": y})
+    loss_fn = make_loss(doc["training"])
+    params = [p for _, p in model.named_parameters()]
+    opt = make_optimizer(doc["training"], params)
+    losses = []
+    for s in range(a.steps):
+        opt.zero_grad()
+        loss = loss_fn(model.forward(torch.from_numpy(x[s]))[0], torch.from_numpy(y[s]))
+        losses.append(float(loss))
+        loss.backward()
+        opt.step()
+    ref = {"losses": np.array(losses, dtype=np.float32)}
+    for name, p in model.named_parameters():
+        ref[name] = _np(p)
+    write_safetensors(os.path.join(a.out, "reference.safetensors"), ref)
+    print("make-e2e: torch losses " + " ".join(f"{v:.6f}" for v in losses))
+
+
+# ---- compare ------------------------------------------------------------------
+
+def cmd_compare(a):
+    ref = read_safetensors(a.reference)
+    act = read_safetensors(a.actual)
+    # --tol REGEX RTOL ATOL, first match wins; the default applies otherwise.
+    rules = [(re.compile(r), float(rt), float(at)) for r, rt, at in (a.tol or [])]
+    only = re.compile(a.only) if a.only else None
+    worst = None  # (excess ratio, name, message)
+    failures = []
+    print(f"{'tensor':40s} {'shape':>16s} {'max_abs':>11s} {'max_rel':>11s} {'rtol':>8s} {'atol':>8s}")
+    for name, r in ref.items():
+        if only and not only.search(name):
+            continue
+        rtol, atol = a.rtol, a.atol
+        for rx, rt, at in rules:
+            if rx.search(name):
+                rtol, atol = rt, at
+                break
+        if name not in act:
+            failures.append((float("inf"), name, f"{name}: missing from {a.actual}"))
+            continue
+        x = act[name]
+        if x.shape != r.shape or x.dtype != r.dtype:
+            failures.append((float("inf"), name,
+                             f"{name}: actual {x.dtype}{list(x.shape)} vs reference {r.dtype}{list(r.shape)}"))
+            continue
+        if r.dtype == np.int64:
+            bad = int(np.sum(x != r))
+            print(f"{name:40s} {str(list(r.shape)):>16s} {'exact':>11s} {'':>11s}")
+            if bad:
+                failures.append((float("inf"), name, f"{name}: {bad} int64 elements differ ({x.ravel()[:4]} vs {r.ravel()[:4]})"))
+            continue
+        r64, x64 = r.astype(np.float64), x.astype(np.float64)
+        diff = np.abs(x64 - r64)
+        if r.size == 0:
+            continue
+        nonfinite = ~np.isfinite(x64)
+        max_abs = float(np.max(np.where(nonfinite, np.inf, diff)))
+        rel = diff / np.maximum(np.abs(r64), 1e-30)
+        max_rel = float(np.max(np.where(nonfinite, np.inf, rel)))
+        allowed = atol + rtol * np.abs(r64)
+        ratio = np.where(nonfinite, np.inf, diff / allowed)
+        excess = float(np.max(ratio))
+        print(f"{name:40s} {str(list(r.shape)):>16s} {max_abs:11.3e} {max_rel:11.3e} {rtol:8.0e} {atol:8.0e}"
+              + ("  FAIL" if excess > 1 else ""))
+        if excess > 1:
+            i = int(np.argmax(ratio))
+            failures.append((excess, name,
+                             f"{name}: max_abs {max_abs:.3e} max_rel {max_rel:.3e} (rtol {rtol:g}, atol {atol:g}); "
+                             f"worst element {i}: actual {x.ravel()[i]!r} reference {r.ravel()[i]!r}; "
+                             f"{int(np.sum(ratio > 1))}/{r.size} elements outside"))
+    extra = [n for n in act if n not in ref and not (only and not only.search(n))]
+    if extra:
+        print(f"note: tensors only in actual: {', '.join(extra)}")
+    if failures:
+        failures.sort(key=lambda f: -f[0])
+        for _, _, msg in failures:
+            print("MISMATCH " + msg)
+        print(f"FAIL: worst tensor {failures[0][1]}")
+        return 1
+    print("OK")
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("make-case", help="init params, a random batch and torch's reference")
+    c.add_argument("--model", required=True)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--out", required=True)
+    c.add_argument("--steps", type=int, default=10)
+    c.add_argument("--mode", choices=["train", "inference"], default="train")
+    c.add_argument("--ignored-targets", type=int, default=None,
+                   help="CrossEntropy targets set to ignore_index (default: N/4 if ignore_index != -100, else 0)")
+
+    c = sub.add_parser("make-bad-weights", help="a broken copy of a parameters file")
+    c.add_argument("--init", required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("--kind", required=True,
+                   choices=["truncated", "missing_tensor", "wrong_shape", "wrong_dtype", "extra_tensor"])
+    c.add_argument("--tensor", default=None)
+
+    c = sub.add_parser("make-e2e", help="Fashion-MNIST batches and torch's loss sequence")
+    c.add_argument("--model", required=True)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--out", required=True)
+    c.add_argument("--steps", type=int, default=20)
+    c.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+
+    c = sub.add_parser("compare", help="per-tensor errors; non-zero exit on mismatch")
+    c.add_argument("--reference", required=True)
+    c.add_argument("--actual", required=True)
+    c.add_argument("--rtol", type=float, default=1e-5)
+    c.add_argument("--atol", type=float, default=1e-6)
+    c.add_argument("--tol", nargs=3, action="append", metavar=("REGEX", "RTOL", "ATOL"),
+                   help="tolerance for tensors whose name matches REGEX (first match wins)")
+    c.add_argument("--only", default=None, help="compare only tensors matching this regex")
+
+    a = p.parse_args(argv)
+    if a.cmd == "make-case":
+        cmd_make_case(a)
+    elif a.cmd == "make-bad-weights":
+        cmd_make_bad_weights(a)
+    elif a.cmd == "make-e2e":
+        cmd_make_e2e(a)
+    elif a.cmd == "compare":
+        return cmd_compare(a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

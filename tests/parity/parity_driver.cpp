@@ -1,0 +1,293 @@
+// Generic parity driver: compiled once per model with
+//   -DKILN_PREFIX=<name> -DKILN_PREFIX_UPPER=<NAME> -DKILN_HEADER="<name>.h"
+// it drives the generated C API exactly as an application would and writes
+// what it observed under the names kiln_oracle.py gives the PyTorch reference.
+//
+//   parity_<name> --init init.safetensors --batch batch.safetensors
+//                 --out actual.safetensors [--steps 10]
+//     load parameters, forward -> output.<i>; (train mode) gradients -> loss,
+//     <param>.grad; `steps` train_steps on the same batch -> losses, <param>,
+//     <state>, step, lr.
+//   parity_<name> --load-only FILE
+//     only load FILE as parameters; exit 0 on success, 1 (with the message)
+//     on failure. The bad-weights tests check the message.
+#include KILN_HEADER
+
+#include <kiln/runtime.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#define KILN_CAT_(a, b) a##b
+#define KILN_CAT(a, b) KILN_CAT_(a, b)
+#define KFN(suffix) KILN_CAT(KILN_PREFIX, suffix)
+#define KCONST(suffix) KILN_CAT(KILN_PREFIX_UPPER, suffix)
+#define KSTR_(x) #x
+#define KSTR(x) KSTR_(x)
+
+namespace {
+
+typedef KFN(_model) model_t;
+
+const char *kModel = KSTR(KILN_PREFIX);
+
+struct Shape {
+  int rank;
+  const int64_t *dims;
+  int64_t numel;
+};
+
+// The header describes inputs/outputs by index; a table lets the driver loop.
+#define KILN_SHAPE(kind, i)                                                    \
+  {KCONST(_##kind##i##_RANK), KCONST(_##kind##i##_SHAPE),                      \
+   KCONST(_##kind##i##_NUMEL)}
+const Shape kInputs[] = {
+    KILN_SHAPE(INPUT, 0),
+#if KCONST(_NUM_INPUTS) > 1
+    KILN_SHAPE(INPUT, 1),
+#endif
+#if KCONST(_NUM_INPUTS) > 2
+    KILN_SHAPE(INPUT, 2),
+#endif
+#if KCONST(_NUM_INPUTS) > 3
+#error "parity_driver handles at most 3 inputs"
+#endif
+};
+const Shape kOutputs[] = {
+    KILN_SHAPE(OUTPUT, 0),
+#if KCONST(_NUM_OUTPUTS) > 1
+    KILN_SHAPE(OUTPUT, 1),
+#endif
+#if KCONST(_NUM_OUTPUTS) > 2
+    KILN_SHAPE(OUTPUT, 2),
+#endif
+#if KCONST(_NUM_OUTPUTS) > 3
+#error "parity_driver handles at most 3 outputs"
+#endif
+};
+const int kNumInputs = KCONST(_NUM_INPUTS);
+const int kNumOutputs = KCONST(_NUM_OUTPUTS);
+
+[[noreturn]] void fail(const char *what, const model_t *m) {
+  std::fprintf(stderr, "parity_%s: error: %s: %s\n", kModel, what,
+               KFN(_last_error)(m));
+  std::exit(1);
+}
+
+[[noreturn]] void fail_rt(const std::string &what) {
+  std::fprintf(stderr, "parity_%s: error: %s: %s\n", kModel, what.c_str(),
+               kiln_last_error());
+  std::exit(1);
+}
+
+[[noreturn]] void fail_msg(const std::string &what) {
+  std::fprintf(stderr, "parity_%s: error: %s\n", kModel, what.c_str());
+  std::exit(1);
+}
+
+// One tensor of the output file, owning its data.
+struct Owned {
+  std::string name;
+  kiln_dtype dtype;
+  std::vector<int64_t> shape;
+  std::vector<unsigned char> bytes;
+};
+
+Owned make_f32(const std::string &name, std::vector<int64_t> shape,
+               const float *data, int64_t numel) {
+  Owned t{name, KILN_F32, std::move(shape), {}};
+  t.bytes.assign(reinterpret_cast<const unsigned char *>(data),
+                 reinterpret_cast<const unsigned char *>(data + numel));
+  return t;
+}
+
+int64_t numel_of(const kiln_tensor_view &v) {
+  int64_t n = 1;
+  for (int d = 0; d < v.rank; ++d)
+    n *= v.shape[d];
+  return n;
+}
+
+// Shape of parameter `name` as the init file has it (the C API gives numel).
+[[maybe_unused]] std::vector<int64_t>
+param_shape(const kiln_safetensors *init,
+                                 const std::string &name, int64_t numel) {
+  kiln_tensor_view v;
+  if (kiln_safetensors_find(init, name.c_str(), &v) != KILN_OK)
+    return {numel};
+  if (numel_of(v) != numel)
+    fail_msg("parameter " + name + ": numel " + std::to_string(numel) +
+             " differs from the init file's");
+  return std::vector<int64_t>(v.shape, v.shape + v.rank);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const char *init_path = nullptr, *batch_path = nullptr, *out_path = nullptr,
+             *load_only = nullptr;
+  int steps = 10;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc)
+      fail_msg("missing value after " + a);
+    if (a == "--init")
+      init_path = argv[++i];
+    else if (a == "--batch")
+      batch_path = argv[++i];
+    else if (a == "--out")
+      out_path = argv[++i];
+    else if (a == "--steps")
+      steps = std::atoi(argv[++i]);
+    else if (a == "--load-only")
+      load_only = argv[++i];
+    else
+      fail_msg("unknown argument " + a);
+  }
+
+  model_t *m = nullptr;
+  if (KFN(_create)(&m) != KILN_OK)
+    fail("create", nullptr);
+
+  if (load_only) {
+    if (KFN(_load_parameters)(m, load_only) != KILN_OK)
+      fail((std::string("load_parameters(") + load_only + ")").c_str(), m);
+    std::printf("parity_%s: loaded %s\n", kModel, load_only);
+    KFN(_destroy)(m);
+    return 0;
+  }
+  if (!init_path || !batch_path || !out_path)
+    fail_msg("usage: --init FILE --batch FILE --out FILE [--steps N] | "
+             "--load-only FILE");
+
+  if (KFN(_load_parameters)(m, init_path) != KILN_OK)
+    fail((std::string("load_parameters(") + init_path + ")").c_str(), m);
+  kiln_safetensors *init = nullptr;
+  if (kiln_safetensors_open(init_path, &init) != KILN_OK)
+    fail_rt(std::string("open ") + init_path);
+
+  // Batch: input.<i> (float32, the header's shape) and, to train, target.
+  kiln_safetensors *batch = nullptr;
+  if (kiln_safetensors_open(batch_path, &batch) != KILN_OK)
+    fail_rt(std::string("open ") + batch_path);
+  std::vector<const void *> inputs(kNumInputs);
+  for (int i = 0; i < kNumInputs; ++i) {
+    std::string name = "input." + std::to_string(i);
+    kiln_tensor_view v;
+    if (kiln_safetensors_find(batch, name.c_str(), &v) != KILN_OK)
+      fail_rt(std::string(batch_path) + ": " + name);
+    if (v.dtype != KILN_F32 || numel_of(v) != kInputs[i].numel)
+      fail_msg(std::string(batch_path) + ": " + name +
+               ": expected F32 with " + std::to_string(kInputs[i].numel) +
+               " elements");
+    inputs[i] = v.data;
+  }
+
+  std::vector<Owned> result;
+  std::vector<std::vector<float>> outputs(kNumOutputs);
+  std::vector<void *> output_ptrs(kNumOutputs);
+  for (int i = 0; i < kNumOutputs; ++i) {
+    outputs[i].assign(kOutputs[i].numel, NAN);
+    output_ptrs[i] = outputs[i].data();
+  }
+  if (KFN(_forward)(m, inputs.data(), output_ptrs.data()) != KILN_OK)
+    fail("forward", m);
+  for (int i = 0; i < kNumOutputs; ++i)
+    result.push_back(make_f32(
+        "output." + std::to_string(i),
+        std::vector<int64_t>(kOutputs[i].dims,
+                             kOutputs[i].dims + kOutputs[i].rank),
+        outputs[i].data(), kOutputs[i].numel));
+
+#if KCONST(_TRAINABLE)
+  kiln_tensor_view tv;
+  if (kiln_safetensors_find(batch, "target", &tv) != KILN_OK)
+    fail_rt(std::string(batch_path) + ": target");
+  const kiln_dtype want = KCONST(_TARGET_IS_INT64) ? KILN_I64 : KILN_F32;
+  if (tv.dtype != want || numel_of(tv) != KCONST(_TARGET_NUMEL))
+    fail_msg(std::string(batch_path) + ": target: expected " +
+             (want == KILN_I64 ? "I64" : "F32") + " with " +
+             std::to_string(KCONST(_TARGET_NUMEL)) + " elements");
+  const void *target = tv.data;
+
+  float loss = NAN;
+  if (KFN(_gradients)(m, inputs.data(), target, &loss) != KILN_OK)
+    fail("gradients", m);
+  result.push_back(make_f32("loss", {}, &loss, 1));
+  const int np = KFN(_num_parameters)(m);
+  for (int i = 0; i < np; ++i) {
+    const char *name = nullptr;
+    float *data = nullptr, *grad = nullptr;
+    int64_t numel = 0;
+    if (KFN(_parameter)(m, i, &name, &data, &numel) != KILN_OK)
+      fail("parameter", m);
+    if (KFN(_gradient)(m, i, &grad) != KILN_OK)
+      fail("gradient", m);
+    result.push_back(make_f32(std::string(name) + ".grad",
+                              param_shape(init, name, numel), grad, numel));
+  }
+
+  std::vector<float> losses(steps, NAN);
+  for (int s = 0; s < steps; ++s)
+    if (KFN(_train_step)(m, inputs.data(), target, &losses[s]) != KILN_OK)
+      fail(("train_step " + std::to_string(s)).c_str(), m);
+  result.push_back(make_f32("losses", {steps}, losses.data(), steps));
+  for (int i = 0; i < np; ++i) {
+    const char *name = nullptr;
+    float *data = nullptr;
+    int64_t numel = 0;
+    if (KFN(_parameter)(m, i, &name, &data, &numel) != KILN_OK)
+      fail("parameter", m);
+    result.push_back(
+        make_f32(name, param_shape(init, name, numel), data, numel));
+  }
+  const int ns = KFN(_num_states)(m);
+  for (int i = 0; i < ns; ++i) {
+    const char *name = nullptr;
+    float *data = nullptr;
+    int64_t numel = 0;
+    if (KFN(_state)(m, i, &name, &data, &numel) != KILN_OK)
+      fail("state", m);
+    // <param>.momentum_buffer has its parameter's shape.
+    std::string n = name, p = n;
+    const std::string suffix = ".momentum_buffer";
+    if (p.size() > suffix.size() &&
+        p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0)
+      p.resize(p.size() - suffix.size());
+    result.push_back(make_f32(n, param_shape(init, p, numel), data, numel));
+  }
+  int64_t step = -1;
+  if (KFN(_get_step)(m, &step) != KILN_OK)
+    fail("get_step", m);
+  Owned st{"step", KILN_I64, {}, {}};
+  st.bytes.assign(reinterpret_cast<unsigned char *>(&step),
+                  reinterpret_cast<unsigned char *>(&step + 1));
+  result.push_back(st);
+  float lr = NAN;
+  if (KFN(_get_lr)(m, &lr) != KILN_OK)
+    fail("get_lr", m);
+  result.push_back(make_f32("lr", {}, &lr, 1));
+
+#else
+  (void)steps; // inference: forward only
+#endif
+
+  std::vector<kiln_tensor_view> views;
+  for (const Owned &t : result)
+    views.push_back(kiln_tensor_view{t.name.c_str(), t.dtype,
+                                     static_cast<int>(t.shape.size()),
+                                     t.shape.data(), t.bytes.data()});
+  if (kiln_safetensors_write(out_path, views.data(),
+                             static_cast<int>(views.size())) != KILN_OK)
+    fail_rt(std::string("write ") + out_path);
+  std::printf("parity_%s: wrote %zu tensors to %s\n", kModel, views.size(),
+              out_path);
+  kiln_safetensors_close(batch);
+  kiln_safetensors_close(init);
+  KFN(_destroy)(m);
+  return 0;
+}

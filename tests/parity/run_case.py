@@ -1,0 +1,155 @@
+"""ctest runner for the parity and bad-input tests (run with /usr/bin/python3).
+
+  run_case.py parity --model M.json --driver EXE --work DIR [--mode train|inference]
+                     [--seed S] [-- extra make-case args]
+      make-case (PyTorch) -> driver (Kiln) -> compare with the issue's tolerances:
+      forward outputs, loss, every parameter gradient: rtol 1e-5, atol 1e-6;
+      parameters, momentum buffers, losses after 10 train steps: rtol 1e-4, atol 1e-6.
+  run_case.py bad-weights --model M.json --driver EXE --work DIR --kind KIND
+      the driver must fail to load a broken parameters file, exit non-zero
+      without crashing, and name the file and the tensor concerned.
+  run_case.py bad-kilnc --kilnc KILNC --model BAD.json --work DIR --expect REGEX...
+      kilnc must exit non-zero without crashing, say "error", and print
+      something matching every REGEX (the JSON path of the fault).
+
+Exit 77 (ctest SKIP_RETURN_CODE) when torch is not importable.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ORACLE = os.path.join(HERE, "kiln_oracle.py")
+
+FORWARD_RTOL, FORWARD_ATOL = 1e-5, 1e-6  # outputs, loss, gradients
+STEPS_RTOL, STEPS_ATOL = 1e-4, 1e-6      # after 10 train steps
+FORWARD_NAMES = r"^output\.|^loss$|\.grad$"
+
+
+def need_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("SKIP: torch is not importable with " + sys.executable)
+        sys.exit(77)
+
+
+def run(cmd, check=True):
+    print("+ " + " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(p.stdout)
+    sys.stdout.flush()
+    if check and p.returncode != 0:
+        print(f"FAIL: exit status {p.returncode} from {os.path.basename(cmd[0]) if cmd[0] != sys.executable else cmd[1]}")
+        sys.exit(1)
+    return p
+
+
+def oracle(*args, check=True):
+    return run([sys.executable, ORACLE] + list(args), check=check)
+
+
+def cmd_parity(a, extra):
+    need_torch()
+    os.makedirs(a.work, exist_ok=True)
+    oracle("make-case", "--model", a.model, "--seed", str(a.seed), "--out", a.work,
+           "--mode", a.mode, "--steps", str(a.steps), *extra)
+    actual = os.path.join(a.work, "actual.safetensors")
+    if os.path.exists(actual):
+        os.remove(actual)
+    run([a.driver, "--init", os.path.join(a.work, "init.safetensors"),
+         "--batch", os.path.join(a.work, "batch.safetensors"),
+         "--out", actual, "--steps", str(a.steps)])
+    p = oracle("compare", "--reference", os.path.join(a.work, "reference.safetensors"),
+               "--actual", actual, "--rtol", str(STEPS_RTOL), "--atol", str(STEPS_ATOL),
+               "--tol", FORWARD_NAMES, str(FORWARD_RTOL), str(FORWARD_ATOL), check=False)
+    return p.returncode
+
+
+def cmd_bad_weights(a, extra):
+    need_torch()
+    os.makedirs(a.work, exist_ok=True)
+    oracle("make-case", "--model", a.model, "--seed", "0", "--out", a.work, "--steps", "1")
+    init = os.path.join(a.work, "init.safetensors")
+    bad = os.path.join(a.work, f"bad_{a.kind}.safetensors")
+    if a.kind == "missing_file":
+        tensor = None
+        if os.path.exists(bad):
+            os.remove(bad)
+    else:
+        tensor = oracle("make-bad-weights", "--init", init, "--out", bad,
+                        "--kind", a.kind).stdout.strip().splitlines()[-1]
+    p = run([a.driver, "--load-only", bad], check=False)
+    problems = []
+    if p.returncode == 0:
+        problems.append("driver accepted the broken file")
+    elif p.returncode < 0 or p.returncode >= 128:
+        problems.append(f"driver crashed (status {p.returncode})")
+    if os.path.basename(bad) not in p.stdout:
+        problems.append(f"message does not name the file {os.path.basename(bad)}")
+    # A truncated file cannot always be attributed to one tensor.
+    if tensor and a.kind != "truncated" and tensor not in p.stdout:
+        problems.append(f"message does not name the tensor {tensor!r}")
+    return report(problems)
+
+
+def cmd_bad_kilnc(a, extra):
+    os.makedirs(a.work, exist_ok=True)
+    out = os.path.join(a.work, "bad.o")
+    p = run([a.kilnc, a.model, "-o", out] + a.kilnc_arg, check=False)
+    problems = []
+    if p.returncode == 0:
+        problems.append("kilnc accepted the model")
+    elif p.returncode < 0 or p.returncode >= 128:
+        problems.append(f"kilnc crashed (status {p.returncode})")
+    if not re.search(r"error", p.stdout, re.IGNORECASE):
+        problems.append("no 'error' in kilnc's message")
+    for rx in a.expect:
+        if not re.search(rx, p.stdout):
+            problems.append(f"kilnc's message does not match {rx!r}")
+    return report(problems)
+
+
+def report(problems):
+    for pr in problems:
+        print("FAIL: " + pr)
+    if not problems:
+        print("OK")
+    return 1 if problems else 0
+
+
+def main():
+    argv = sys.argv[1:]
+    extra = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("parity")
+    c.add_argument("--model", required=True)
+    c.add_argument("--driver", required=True)
+    c.add_argument("--work", required=True)
+    c.add_argument("--mode", choices=["train", "inference"], default="train")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--steps", type=int, default=10)
+    c = sub.add_parser("bad-weights")
+    c.add_argument("--model", required=True)
+    c.add_argument("--driver", required=True)
+    c.add_argument("--work", required=True)
+    c.add_argument("--kind", required=True, choices=["missing_file", "truncated", "missing_tensor",
+                                                     "wrong_shape", "wrong_dtype", "extra_tensor"])
+    c = sub.add_parser("bad-kilnc")
+    c.add_argument("--kilnc", required=True)
+    c.add_argument("--model", required=True)
+    c.add_argument("--work", required=True)
+    c.add_argument("--expect", action="append", default=[])
+    c.add_argument("--kilnc-arg", action="append", default=[])
+    a = p.parse_args(argv)
+    return {"parity": cmd_parity, "bad-weights": cmd_bad_weights, "bad-kilnc": cmd_bad_kilnc}[a.cmd](a, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
