@@ -1,0 +1,213 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "kiln/error.h"
+#include "kiln/options.h"
+#include "kiln/tensor.h"
+
+namespace kiln {
+
+/// How a parameter is initialized by the generated `<name>_init` (PyTorch's
+/// defaults; the compiler derives the actual numbers from the layer type).
+enum class Init {
+  Zeros,
+  Ones,
+  /// kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)):
+  /// nn.Linear's weight.
+  KaimingUniform,
+  /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with the owning layer's fan_in:
+  /// nn.Linear's bias.
+  FanInUniform,
+};
+
+struct Parameter {
+  Shape shape;
+  Init init = Init::Zeros;
+};
+
+struct NamedParameter {
+  std::string name;  ///< state_dict key, e.g. "layers.0.bias"
+  Shape shape;
+  Init init;
+};
+
+namespace nn {
+
+/// Base of every module, like torch::nn::Module: an ordered set of named
+/// children and parameters. Built-in layers (Linear, ReLU, …) are the leaves
+/// that appear in the traced graph; containers and user-defined modules only
+/// structure the tree and the state_dict names.
+class Module {
+ public:
+  /// `type_name` is what the model file calls the module ("Linear").
+  /// User modules leave it empty: their demangled class name is used, with a
+  /// trailing "Impl" removed (struct NetImpl -> "Net").
+  explicit Module(std::string type_name = "");
+  virtual ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  /// The model file's "type". For user modules whose class name is a
+  /// template, or that would be mistaken for a built-in layer, "Module".
+  std::string type_name() const;
+
+  /// Options of a built-in leaf layer, in torch's argument order; nullopt for
+  /// containers and user-defined modules (they have children instead).
+  virtual std::optional<OptionList> layer_options() const { return std::nullopt; }
+
+  /// Registers `module` (a holder such as Linear, or a shared_ptr to a
+  /// Module) as a child called `name` and returns it, like libtorch.
+  /// `name` must be non-empty, contain no '.', and be unique in this module.
+  template <class M>
+  std::decay_t<M> register_module(std::string name, M&& module) {
+    register_child(std::move(name), child_ptr(module));
+    return std::forward<M>(module);
+  }
+
+  /// Declares a parameter (shape only: there is no data at this stage).
+  const Parameter& register_parameter(std::string name, Shape shape, Init init = Init::Zeros);
+
+  /// Children in registration order.
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const {
+    return children_;
+  }
+  /// This module's own parameters in registration order (not the children's).
+  const std::vector<std::pair<std::string, Parameter>>& own_parameters() const { return params_; }
+  /// Every parameter of the tree with its PyTorch state_dict name
+  /// ("fc1.weight", "layers.0.bias"), depth first in registration order.
+  std::vector<NamedParameter> named_parameters() const;
+  /// Every module of the tree with its dotted path; the root is "".
+  std::vector<std::pair<std::string, const Module*>> named_modules() const;
+
+ protected:
+  void register_child(std::string name, std::shared_ptr<Module> child);
+
+ private:
+  template <class M>
+  static std::shared_ptr<Module> child_ptr(const std::shared_ptr<M>& m) {
+    static_assert(std::is_base_of_v<Module, M>, "register_module needs a kiln::nn::Module");
+    return m;
+  }
+  template <class H, class = decltype(std::declval<const H&>().ptr())>
+  static std::shared_ptr<Module> child_ptr(const H& holder) {
+    return child_ptr(holder.ptr());
+  }
+  void check_new_name(const std::string& name, const char* what) const;
+
+  std::string type_name_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  std::vector<std::pair<std::string, Parameter>> params_;
+};
+
+}  // namespace nn
+
+namespace detail {
+
+template <class M, class = void, class... Args>
+struct ForwardTakesLoc : std::false_type {};
+template <class M, class... Args>
+struct ForwardTakesLoc<M,
+                       std::void_t<decltype(std::declval<M&>().forward(
+                           std::declval<Args>()..., std::declval<SourceLoc>()))>,
+                       Args...> : std::true_type {};
+
+/// Calls m.forward(args..., loc) when forward accepts a SourceLoc (built-in
+/// layers, Sequential), else m.forward(args...): user modules capture the
+/// lines of their own calls.
+template <class M, class... Args>
+decltype(auto) call_forward(M& m, SourceLoc loc, Args&&... args) {
+  if constexpr (ForwardTakesLoc<M, void, Args&&...>::value) {
+    return m.forward(std::forward<Args>(args)..., loc);
+  } else {
+    return m.forward(std::forward<Args>(args)...);
+  }
+}
+
+template <class M, class = void>
+struct HasUnaryForward : std::false_type {};
+template <class M>
+struct HasUnaryForward<M, std::void_t<decltype(std::declval<M&>().forward(std::declval<const Tensor&>()))>>
+    : std::is_convertible<decltype(std::declval<M&>().forward(std::declval<const Tensor&>())), Tensor> {};
+
+}  // namespace detail
+
+namespace nn {
+
+/// A shared handle to a module implementation, like libtorch's ModuleHolder:
+/// `Linear` holds a `LinearImpl`. Copies share the module (and therefore its
+/// parameters). Calling the holder captures the caller's source line.
+template <class Impl>
+class ModuleHolder {
+ public:
+  using ContainedType = Impl;
+
+  /// Default-constructs the module when it has a default constructor.
+  template <class T = Impl, std::enable_if_t<std::is_default_constructible_v<T>, int> = 0>
+  ModuleHolder() : impl_(std::make_shared<Impl>()) {}
+  /// An empty holder, to be assigned later (`Linear fc1{nullptr};`).
+  ModuleHolder(std::nullptr_t) {}
+  ModuleHolder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  /// Constructs the module from its constructor arguments.
+  template <class Head, class... Tail,
+            std::enable_if_t<!(sizeof...(Tail) == 0 &&
+                               (std::is_same_v<std::decay_t<Head>, std::nullptr_t> ||
+                                std::is_base_of_v<ModuleHolder, std::decay_t<Head>> ||
+                                std::is_same_v<std::decay_t<Head>, std::shared_ptr<Impl>>)),
+                             int> = 0>
+  explicit ModuleHolder(Head&& head, Tail&&... tail)
+      : impl_(std::make_shared<Impl>(std::forward<Head>(head), std::forward<Tail>(tail)...)) {}
+
+  Impl* operator->() const { return get(); }
+  Impl& operator*() const { return *get(); }
+  Impl* get() const {
+    if (!impl_) detail::fail("accessing an empty module holder (constructed with nullptr)");
+    return impl_.get();
+  }
+  const std::shared_ptr<Impl>& ptr() const noexcept { return impl_; }
+  bool is_empty() const noexcept { return impl_ == nullptr; }
+
+  /// module(x): runs forward, recording the call site for errors and "loc".
+  template <class T = Impl>
+  auto operator()(const Tensor& a, SourceLoc loc = SourceLoc::current()) const
+      -> decltype(detail::call_forward(std::declval<T&>(), loc, a)) {
+    return detail::call_forward(*get(), loc, a);
+  }
+  template <class T = Impl>
+  auto operator()(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current()) const
+      -> decltype(detail::call_forward(std::declval<T&>(), loc, a, b)) {
+    return detail::call_forward(*get(), loc, a, b);
+  }
+  template <class T = Impl>
+  auto operator()(const Tensor& a, const Tensor& b, const Tensor& c,
+                  SourceLoc loc = SourceLoc::current()) const
+      -> decltype(detail::call_forward(std::declval<T&>(), loc, a, b, c)) {
+    return detail::call_forward(*get(), loc, a, b, c);
+  }
+
+  /// Forwards indexing to the module (ModuleList: `layers[0]`).
+  template <class Arg>
+  decltype(auto) operator[](Arg&& arg) const {
+    return (*get())[std::forward<Arg>(arg)];
+  }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace nn
+}  // namespace kiln
+
+/// Defines the holder `Name` for `NameImpl`, like TORCH_MODULE:
+/// `struct NetImpl : kiln::nn::Module {...}; KILN_MODULE(Net);`
+#define KILN_MODULE(Name)                                   \
+  class Name : public ::kiln::nn::ModuleHolder<Name##Impl> { \
+   public:                                                  \
+    using ::kiln::nn::ModuleHolder<Name##Impl>::ModuleHolder; \
+  }

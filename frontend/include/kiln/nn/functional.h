@@ -1,0 +1,38 @@
+#pragma once
+
+#include "kiln/error.h"
+#include "kiln/tensor.h"
+
+namespace kiln {
+namespace nn::functional {
+
+/// Graph function "relu": elementwise max(x, 0) on float32.
+Tensor relu(const Tensor& input, SourceLoc loc = SourceLoc::current());
+/// Graph function "flatten" with torch.flatten's defaults (start_dim=0,
+/// end_dim=-1; nn.Flatten's start_dim is 1).
+Tensor flatten(const Tensor& input, int64_t start_dim = 0, int64_t end_dim = -1,
+               SourceLoc loc = SourceLoc::current());
+/// Graph functions "add" / "mul": elementwise with torch broadcasting (shapes
+/// aligned at the end; each pair of sizes equal or one of them 1). Both
+/// operands must have the same dtype (no type promotion).
+Tensor add(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+Tensor mul(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+
+}  // namespace nn::functional
+
+namespace detail {
+/// The right operand of a tensor operator. Operators cannot take default
+/// arguments, but the implicit conversion to this type can: it captures the
+/// line of the user's `a + b`.
+struct LocatedTensor {
+  LocatedTensor(const Tensor& t, SourceLoc l = SourceLoc::current()) : tensor(t), loc(l) {}
+  const Tensor& tensor;
+  SourceLoc loc;
+};
+}  // namespace detail
+
+/// a + b and a * b: the graph functions "add" and "mul".
+Tensor operator+(const Tensor& a, const detail::LocatedTensor& b);
+Tensor operator*(const Tensor& a, const detail::LocatedTensor& b);
+
+}  // namespace kiln

@@ -1,0 +1,68 @@
+#include "kiln/nn/activation.h"
+#include "kiln/nn/flatten.h"
+#include "kiln/nn/linear.h"
+#include "shapes.h"
+
+namespace kiln::nn {
+
+LinearImpl::LinearImpl(const LinearOptions& options) : Module("Linear"), options_(options) {
+  if (options.in_features() < 1 || options.out_features() < 1) {
+    detail::fail("Linear(in_features=" + std::to_string(options.in_features()) +
+                 ", out_features=" + std::to_string(options.out_features()) +
+                 "): in_features and out_features must be >= 1");
+  }
+  register_parameter("weight", {options.out_features(), options.in_features()}, Init::KaimingUniform);
+  if (options.bias()) register_parameter("bias", {options.out_features()}, Init::FanInUniform);
+}
+
+Tensor LinearImpl::forward(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active("Linear", loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  if (input.dim() < 1 || input.sizes().back() != options_.in_features()) {
+    detail::fail(loc, what + " expects an input of shape [*, " + std::to_string(options_.in_features()) +
+                          "] (last dimension = in_features), got '" + input.name() + "' of shape " +
+                          shape_str(input.sizes()));
+  }
+  Shape shape = input.sizes();
+  shape.back() = options_.out_features();
+  return detail::record_module(trace, path, {input}, std::move(shape), Dtype::Float32, loc);
+}
+
+std::optional<OptionList> LinearImpl::layer_options() const {
+  return OptionList{{"in_features", options_.in_features()},
+                    {"out_features", options_.out_features()},
+                    {"bias", options_.bias()}};
+}
+
+ReLUImpl::ReLUImpl() : Module("ReLU") {}
+
+Tensor ReLUImpl::forward(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active("ReLU", loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  return detail::record_module(trace, path, {input}, input.sizes(), input.dtype(), loc);
+}
+
+std::optional<OptionList> ReLUImpl::layer_options() const { return OptionList{}; }
+
+FlattenImpl::FlattenImpl(const FlattenOptions& options) : Module("Flatten"), options_(options) {}
+
+Tensor FlattenImpl::forward(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active("Flatten", loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  Shape shape = detail::flatten_shape(input.sizes(), options_.start_dim(), options_.end_dim(), what, loc);
+  return detail::record_module(trace, path, {input}, std::move(shape), input.dtype(), loc);
+}
+
+std::optional<OptionList> FlattenImpl::layer_options() const {
+  return OptionList{{"start_dim", options_.start_dim()}, {"end_dim", options_.end_dim()}};
+}
+
+}  // namespace kiln::nn

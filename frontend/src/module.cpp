@@ -1,0 +1,108 @@
+#include "kiln/module.h"
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <typeinfo>
+
+namespace kiln::nn {
+namespace {
+
+// Types the model file gives a meaning to: a user module spelled like one of
+// them is written as "Module" so the importer cannot mistake it for a layer.
+bool is_builtin_type(const std::string& name) {
+  static const char* const kBuiltin[] = {"Module", "Sequential", "ModuleList", "Linear",
+                                         "ReLU", "Flatten", "CrossEntropyLoss", "MSELoss"};
+  for (const char* b : kBuiltin) {
+    if (name == b) return true;
+  }
+  return false;
+}
+
+std::string demangled_class_name(const std::type_info& type) {
+  int status = 0;
+  char* raw = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && raw ? raw : type.name();
+  std::free(raw);
+  return name;
+}
+
+}  // namespace
+
+Module::Module(std::string type_name) : type_name_(std::move(type_name)) {}
+Module::~Module() = default;
+
+std::string Module::type_name() const {
+  if (!type_name_.empty()) return type_name_;
+  std::string name = demangled_class_name(typeid(*this));
+  if (name.find_first_of("<>( ") != std::string::npos) return "Module";  // templates, lambdas
+  size_t colon = name.rfind("::");
+  if (colon != std::string::npos) name = name.substr(colon + 2);
+  const std::string impl = "Impl";
+  if (name.size() > impl.size() && name.compare(name.size() - impl.size(), impl.size(), impl) == 0) {
+    name.resize(name.size() - impl.size());
+  }
+  if (name.empty() || is_builtin_type(name)) return "Module";
+  return name;
+}
+
+void Module::check_new_name(const std::string& name, const char* what) const {
+  if (name.empty() || name.find('.') != std::string::npos) {
+    detail::fail(std::string(what) + " name '" + name + "' in " + type_name() +
+                 " must be non-empty and contain no '.' (dots separate state_dict path components)");
+  }
+  for (const auto& [n, _] : children_) {
+    if (n == name) detail::fail(type_name() + " already has a submodule named '" + name + "'");
+  }
+  for (const auto& [n, _] : params_) {
+    if (n == name) detail::fail(type_name() + " already has a parameter named '" + name + "'");
+  }
+}
+
+void Module::register_child(std::string name, std::shared_ptr<Module> child) {
+  check_new_name(name, "submodule");
+  if (!child) detail::fail("register_module(\"" + name + "\"): the module is empty (constructed with nullptr)");
+  if (child.get() == this) detail::fail("register_module(\"" + name + "\"): a module cannot contain itself");
+  children_.emplace_back(std::move(name), std::move(child));
+}
+
+const Parameter& Module::register_parameter(std::string name, Shape shape, Init init) {
+  check_new_name(name, "parameter");
+  for (int64_t d : shape) {
+    if (d < 1) {
+      detail::fail("register_parameter(\"" + name + "\"): every dimension must be >= 1, got " + shape_str(shape));
+    }
+  }
+  params_.emplace_back(std::move(name), Parameter{std::move(shape), init});
+  return params_.back().second;
+}
+
+std::vector<std::pair<std::string, const Module*>> Module::named_modules() const {
+  std::vector<std::pair<std::string, const Module*>> out;
+  // Depth first in registration order, like torch's named_modules(); a cycle
+  // (a module registered inside its own subtree) is reported, not followed.
+  std::vector<const Module*> stack;
+  auto visit = [&](auto& self, const Module& m, const std::string& path) -> void {
+    for (const Module* s : stack) {
+      if (s == &m) detail::fail("module '" + path + "' (" + m.type_name() + ") is registered inside itself");
+    }
+    out.emplace_back(path, &m);
+    stack.push_back(&m);
+    for (const auto& [name, child] : m.children_) self(self, *child, path.empty() ? name : path + "." + name);
+    stack.pop_back();
+  };
+  visit(visit, *this, "");
+  return out;
+}
+
+std::vector<NamedParameter> Module::named_parameters() const {
+  std::vector<NamedParameter> out;
+  for (const auto& [path, m] : named_modules()) {
+    for (const auto& [name, p] : m->params_) {
+      out.push_back({path.empty() ? name : path + "." + name, p.shape, p.init});
+    }
+  }
+  return out;
+}
+
+}  // namespace kiln::nn

@@ -1,0 +1,174 @@
+#include "kiln/save.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace kiln::detail {
+namespace {
+
+// ordered_json keeps keys in insertion order, so files read like the spec.
+using Json = nlohmann::ordered_json;
+
+Json options_json(const OptionList& options) {
+  Json j = Json::object();
+  for (const auto& [key, value] : options) {
+    std::visit([&, &key = key](const auto& v) { j[key] = v; }, value);
+  }
+  return j;
+}
+
+Json tensor_json(const Tensor& t) {
+  return Json{{"name", t.name()}, {"shape", t.sizes()}, {"dtype", dtype_name(t.dtype())}};
+}
+
+// Built-in layers carry "options"; containers and user modules "children".
+Json module_json(const nn::Module& m, const std::string* name) {
+  Json j = Json::object();
+  if (name) j["name"] = *name;
+  j["type"] = m.type_name();
+  if (auto options = m.layer_options()) {
+    j["options"] = options_json(*options);
+  } else {
+    Json children = Json::array();
+    for (const auto& [child_name, child] : m.named_children()) children.push_back(module_json(*child, &child_name));
+    j["children"] = std::move(children);
+  }
+  return j;
+}
+
+Json node_json(const GraphNode& node) {
+  Json j = Json::object();
+  if (node.function.empty()) {
+    j["module"] = node.module;
+  } else {
+    j["function"] = node.function;
+    j["options"] = options_json(node.options);
+  }
+  j["inputs"] = node.inputs;
+  j["outputs"] = node.outputs;
+  std::string loc = node.loc.short_str();
+  if (!loc.empty()) j["loc"] = loc;
+  return j;
+}
+
+}  // namespace
+
+std::set<std::string> reserved_names(const std::vector<Tensor>& inputs, const std::optional<Training>& training) {
+  std::set<std::string> names;
+  for (const Tensor& t : inputs) names.insert(t.name());
+  if (training) names.insert(training->target().name());
+  return names;
+}
+
+std::string default_model_name(const std::string& path) {
+  std::string stem = path;
+  size_t slash = stem.find_last_of('/');
+  if (slash != std::string::npos) stem = stem.substr(slash + 1);
+  size_t dot = stem.find('.');
+  if (dot != std::string::npos) stem = stem.substr(0, dot);
+  return stem;
+}
+
+void validate_model_name(const std::string& name, SourceLoc loc) {
+  if (!is_c_identifier(name)) {
+    fail(loc, "model name '" + name +
+                  "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*), but it prefixes the generated C functions; "
+                  "rename the output file or pass a name to save_model");
+  }
+  if (name == "kiln" || name.rfind("kiln_", 0) == 0) {
+    fail(loc, "model name '" + name + "' would clash with the runtime's C API prefix 'kiln_'");
+  }
+}
+
+std::string serialize_model(const Trace& trace, const nn::Module& root, const std::vector<Tensor>& outputs,
+                            const std::optional<Training>& training, const std::string& name, SourceLoc loc) {
+  if (outputs.empty()) fail(loc, "the model's forward returned no tensor");
+  Json output_names = Json::array();
+  for (const Tensor& t : outputs) {
+    trace.check_value(t, "the model's output", loc);
+    output_names.push_back(t.name());
+  }
+
+  Json j = Json::object();
+  j["format"] = "kiln-model";
+  j["version"] = 1;
+  j["name"] = name;
+  Json inputs = Json::array();
+  for (const Tensor& t : trace.inputs()) inputs.push_back(tensor_json(t));
+  j["inputs"] = std::move(inputs);
+  j["module"] = module_json(root, nullptr);
+  Json graph = Json::array();
+  for (const GraphNode& node : trace.nodes()) graph.push_back(node_json(node));
+  j["graph"] = std::move(graph);
+  j["outputs"] = std::move(output_names);
+
+  if (training) {
+    if (!training->loss()) fail(loc, "Training has no loss; set one with .loss(kiln::nn::CrossEntropyLoss())");
+    if (!training->optimizer()) fail(loc, "Training has no optimizer; set one with .optimizer(kiln::optim::SGD(...))");
+    const Tensor& target = training->target();
+    if (!target.defined()) fail(loc, "Training has no target; set one with .target(kiln::input(\"target\", ...))");
+    if (!is_c_identifier(target.name())) {
+      fail(loc, "target name '" + target.name() + "' must be a C identifier (it names an argument of the generated C API)");
+    }
+    for (const Tensor& t : trace.inputs()) {
+      if (t.name() == target.name()) fail(loc, "the target and a model input are both named '" + t.name() + "'");
+    }
+    for (int64_t d : target.sizes()) {
+      if (d < 1) fail(loc, "target '" + target.name() + "' has shape " + shape_str(target.sizes()) +
+                               "; every dimension must be >= 1");
+    }
+    if (outputs.size() != 1) {
+      fail(loc, "training needs a model with exactly one output (the loss input), this one has " +
+                    std::to_string(outputs.size()));
+    }
+    training->loss()->check(outputs[0], target, loc);
+    Json t = Json::object();
+    t["loss"] = Json{{"type", training->loss()->type_name()}, {"options", options_json(training->loss()->option_list())}};
+    t["target"] = tensor_json(target);
+    t["optimizer"] = Json{{"type", training->optimizer()->type_name()},
+                          {"options", options_json(training->optimizer()->option_list())}};
+    j["training"] = std::move(t);
+  }
+  return j.dump(2) + "\n";
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents, SourceLoc loc) {
+  auto error = [&](const std::string& what, int err) {
+    fail(loc, "cannot write model file '" + path + "': " + what + ": " + std::strerror(err));
+  };
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) error("cannot create a temporary file next to it", errno);
+  ::fchmod(fd, 0644);  // mkstemp creates 0600; the model file is not secret
+  const char* p = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      error("write failed", err);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    error("cannot flush '" + tmp + "'", err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    error("cannot rename '" + tmp + "' to it", err);
+  }
+}
+
+}  // namespace kiln::detail

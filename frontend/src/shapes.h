@@ -1,0 +1,38 @@
+#pragma once
+
+// Shape rules shared by layers and functions (library-internal).
+
+#include <string>
+
+#include "kiln/error.h"
+#include "kiln/module.h"
+#include "kiln/tensor.h"
+#include "kiln/trace.h"
+
+namespace kiln::detail {
+
+/// "Linear 'fc1'", or "Linear (the root module)".
+inline std::string describe(const nn::Module& m, const std::string& path) {
+  return m.type_name() + (path.empty() ? std::string(" (the root module)") : " '" + path + "'");
+}
+
+inline void require_float32(const Tensor& t, const std::string& what, SourceLoc loc) {
+  if (t.dtype() != Dtype::Float32) {
+    fail(loc, what + " expects a float32 input, got " + dtype_name(t.dtype()) + " tensor '" + t.name() + "'");
+  }
+}
+
+/// torch.flatten's result shape; a rank-0 input flattens to [1].
+Shape flatten_shape(const Shape& in, int64_t start_dim, int64_t end_dim, const std::string& what,
+                    SourceLoc loc);
+/// torch's broadcast of two shapes.
+Shape broadcast_shape(const Shape& a, const Shape& b, const std::string& what, SourceLoc loc);
+
+/// Records a call of the leaf module `m` on `inputs` in the active trace.
+Tensor record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs, Shape shape,
+                     Dtype dtype, SourceLoc loc);
+/// Records a call of the graph function `function`.
+Tensor record_function(Trace& trace, const std::string& function, OptionList options,
+                       const std::vector<Tensor>& inputs, Shape shape, Dtype dtype, SourceLoc loc);
+
+}  // namespace kiln::detail

@@ -1,0 +1,66 @@
+#include "kiln/tensor.h"
+
+#include "kiln/error.h"
+
+namespace kiln {
+
+std::string SourceLoc::str() const {
+  if (file == nullptr || *file == '\0') return "";
+  return std::string(file) + ":" + std::to_string(line);
+}
+
+std::string SourceLoc::short_str() const {
+  if (file == nullptr || *file == '\0') return "";
+  std::string f(file);
+  size_t slash = f.find_last_of("/\\");
+  if (slash != std::string::npos) f = f.substr(slash + 1);
+  return f + ":" + std::to_string(line);
+}
+
+namespace detail {
+void fail(SourceLoc loc, const std::string& message) {
+  std::string where = loc.str();
+  throw Error(where.empty() ? message : where + ": error: " + message);
+}
+void fail(const std::string& message) { throw Error(message); }
+}  // namespace detail
+
+const char* dtype_name(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::Float32: return "float32";
+    case Dtype::Int64: return "int64";
+  }
+  return "?";
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+int64_t Tensor::size(int64_t d) const {
+  int64_t rank = dim();
+  int64_t i = d < 0 ? d + rank : d;
+  if (i < 0 || i >= rank) {
+    detail::fail("Tensor::size: dimension " + std::to_string(d) + " out of range for tensor '" + name_ +
+                 "' of shape " + shape_str(shape_));
+  }
+  return shape_[i];
+}
+
+int64_t Tensor::numel() const noexcept {
+  int64_t n = 1;
+  for (int64_t s : shape_) n *= s;
+  return n;
+}
+
+Tensor input(std::string name, Shape shape, Dtype dtype) {
+  // Validated when bound by save_model, where the error can name its caller.
+  return Tensor(std::move(name), std::move(shape), dtype, 0);
+}
+
+}  // namespace kiln
