@@ -98,6 +98,8 @@ def cmd_bad_weights(a, extra):
 def cmd_bad_kilnc(a, extra):
     os.makedirs(a.work, exist_ok=True)
     out = os.path.join(a.work, "bad.o")
+    if os.path.exists(out):
+        os.remove(out)
     p = run([a.kilnc, a.model, "-o", out] + a.kilnc_arg, check=False)
     problems = []
     if p.returncode == 0:
@@ -106,6 +108,8 @@ def cmd_bad_kilnc(a, extra):
         problems.append(f"kilnc crashed (status {p.returncode})")
     if not re.search(r"error", p.stdout, re.IGNORECASE):
         problems.append("no 'error' in kilnc's message")
+    if os.path.exists(out):
+        print(f"warning: kilnc left {out} behind after failing")
     for rx in a.expect:
         if not re.search(rx, p.stdout):
             problems.append(f"kilnc's message does not match {rx!r}")
