@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs a benchmark workload on Kiln and on PyTorch eager side by side, in one
+# invocation, and writes the results into docs/performance.md.
+#
+# usage: bench/run.sh W1
+#
+# Environment: BUILD_DIR (default <repo>/build; configured with clang-19 and
+# Ninja if it does not exist yet), JOBS (build parallelism, default 2),
+# THREADS (default 2), SHARED_BENCH (default <repo>/../shared/bench),
+# TORCH_OPENBLAS_DIR (a directory holding OpenBLAS's libblas.so.3 and
+# libopenblas.so.0, put on LD_LIBRARY_PATH for the "best" PyTorch run only).
+#
+# PyTorch's speed depends on the BLAS behind /usr/lib/x86_64-linux-gnu/libblas.so.3:
+# with Debian's reference BLAS (libblas3) its GEMMs are ~25x slower than with
+# OpenBLAS. Without OpenBLAS installed, get one without touching the system:
+#   apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb ob
+#   TORCH_OPENBLAS_DIR=$PWD/ob/usr/lib/x86_64-linux-gnu/openblas-pthread bench/run.sh W1
+# The report names the BLAS each PyTorch run used.
+# What it does for W1:
+#   1. builds w1_mlp (and with it kilnc and the mlp model) if needed;
+#   2. times `kilnc mlp.json -o mlp.o --mode=train` (median of 3);
+#   3. runs, one process each: Kiln (KILN_NUM_THREADS=$THREADS); PyTorch at its
+#      best (OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE unset); PyTorch as
+#      installed (environment unchanged);
+#   4. bench/report.py turns the RESULT lines into the W1 section of
+#      docs/performance.md. Raw outputs stay in $BUILD_DIR/bench-results/.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+shared=${SHARED_BENCH:-$repo/../shared/bench}
+build=${BUILD_DIR:-$repo/build}
+jobs=${JOBS:-2}
+threads=${THREADS:-2}
+py=/usr/bin/python3   # Debian's torch imports only with this interpreter
+
+workload=${1:-}
+case "$workload" in
+  W1) target=w1_mlp ;;
+  ""|-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark yet (have: W1)" >&2; exit 2 ;;
+esac
+[ -f "$shared/workloads.py" ] || { echo "bench/run.sh: $shared/workloads.py not found (set SHARED_BENCH)" >&2; exit 1; }
+
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CC=${CC:-clang-19} CXX=${CXX:-clang++-19} \
+    cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$build" --target "$target" -j "$jobs"
+bin=$build/bin/$target
+[ -x "$bin" ] || { echo "bench/run.sh: $bin was not built (is kilnc building? see the CMake status lines)" >&2; exit 1; }
+
+out=$build/bench-results/$workload-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+
+# Compile time of the model: kilnc alone on the traced JSON, as the build runs it.
+json=$(find "$build/examples/mlp" -name mlp.json -path '*mlp.kiln*' | head -n 1)
+kilnc=$build/bin/kilnc
+compile_s=""
+if [ -n "$json" ] && [ -x "$kilnc" ]; then
+  times=()
+  for _ in 1 2 3; do
+    t0=$(date +%s.%N)
+    "$kilnc" "$json" -o "$out/mlp.o" --mode=train
+    t1=$(date +%s.%N)
+    times+=("$(echo "$t1 - $t0" | bc)")
+  done
+  compile_s=$(printf '%s\n' "${times[@]}" | sort -g | sed -n 2p)
+  echo "kilnc compile time (s): ${times[*]} -> median $compile_s"
+fi
+
+echo "== Kiln, $threads threads"
+KILN_NUM_THREADS=$threads "$bin" | tee "$out/kiln.txt"
+best_env=(-u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE)
+command="bench/run.sh $workload"
+if [ -n "${TORCH_OPENBLAS_DIR:-}" ]; then
+  [ -f "$TORCH_OPENBLAS_DIR/libblas.so.3" ] || { echo "bench/run.sh: no libblas.so.3 in TORCH_OPENBLAS_DIR=$TORCH_OPENBLAS_DIR" >&2; exit 1; }
+  best_env+=("LD_LIBRARY_PATH=$TORCH_OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+  command="TORCH_OPENBLAS_DIR=<OpenBLAS from Debian's libopenblas0-pthread> $command"
+elif ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -qi openblas; then
+  echo "bench/run.sh: warning: libblas.so.3 is not OpenBLAS and TORCH_OPENBLAS_DIR is unset:" \
+       "PyTorch runs on the reference BLAS (see the header of this script)" >&2
+fi
+echo "== PyTorch, best configuration (${best_env[*]})"
+env "${best_env[@]}" \
+  "$py" "$shared/workloads.py" "$workload" "$threads" | tee "$out/torch-best.txt"
+echo "== PyTorch, as installed (environment unchanged)"
+"$py" "$shared/workloads.py" "$workload" "$threads" | tee "$out/torch-installed.txt"
+extra=()
+if [ -n "${TORCH_OPENBLAS_DIR:-}" ]; then
+  echo "== PyTorch, environment unchanged but for OpenBLAS on LD_LIBRARY_PATH"
+  LD_LIBRARY_PATH="$TORCH_OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$py" "$shared/workloads.py" "$workload" "$threads" | tee "$out/torch-openblas-env.txt"
+  extra=(--torch-openblas-env "$out/torch-openblas-env.txt")
+fi
+
+"$py" "$here/report.py" --workload "$workload" --threads "$threads" \
+  --kiln "$out/kiln.txt" --torch-best "$out/torch-best.txt" \
+  --torch-installed "$out/torch-installed.txt" "${extra[@]}" --compile-s "${compile_s:-nan}" \
+  --command "$command" --env-coretype "${OPENBLAS_CORETYPE:-(unset)}" \
+  --out "$repo/docs/performance.md"
+echo "results: $out; table: docs/performance.md"
