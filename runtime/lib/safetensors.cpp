@@ -1,0 +1,303 @@
+#include "safetensors.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <new>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_set>
+
+namespace kiln::rt {
+namespace {
+
+/* The reference implementation refuses larger headers; so do we, which also
+ * bounds what a corrupt length field can make us allocate up front. */
+constexpr uint64_t kMaxHeaderBytes = 100000000;
+
+std::string errno_string(int err) { return std::strerror(err); }
+
+Error io_error(const std::string &path, const std::string &what, int err) {
+  return fail(KILN_ERROR_IO, path + ": " + what + ": " + errno_string(err));
+}
+
+/* Reads exactly `size` bytes at `offset`; retries short reads and EINTR. */
+Error read_exact(int fd, const std::string &path, char *dst, size_t size,
+                 off_t offset) {
+  while (size > 0) {
+    ssize_t got = ::pread(fd, dst, size, offset);
+    if (got < 0) {
+      if (errno == EINTR)
+        continue;
+      return io_error(path, "cannot read", errno);
+    }
+    if (got == 0)
+      return fail(KILN_ERROR_IO, path + ": file shrank while being read");
+    dst += got;
+    size -= static_cast<size_t>(got);
+    offset += got;
+  }
+  return {};
+}
+
+Error write_exact(int fd, const std::string &path, const char *src,
+                  size_t size) {
+  while (size > 0) {
+    ssize_t put = ::write(fd, src, size);
+    if (put < 0) {
+      if (errno == EINTR)
+        continue;
+      return io_error(path, "cannot write", errno);
+    }
+    src += put;
+    size -= static_cast<size_t>(put);
+  }
+  return {};
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+} // namespace
+
+Error read_safetensors(const char *path_c,
+                       std::unique_ptr<kiln_safetensors> *out) {
+  const std::string path = path_c;
+  Fd file;
+  file.fd = ::open(path_c, O_RDONLY | O_CLOEXEC);
+  if (file.fd < 0)
+    return io_error(path, "cannot open", errno);
+  struct stat st;
+  if (::fstat(file.fd, &st) != 0)
+    return io_error(path, "cannot stat", errno);
+  if (!S_ISREG(st.st_mode))
+    return fail(KILN_ERROR_IO, path + ": not a regular file");
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < 8)
+    return fail(KILN_ERROR_FORMAT,
+                path + ": truncated: the header length takes 8 bytes but the "
+                       "file has " + std::to_string(file_size));
+
+  unsigned char length_bytes[8];
+  if (Error e = read_exact(file.fd, path, reinterpret_cast<char *>(length_bytes),
+                           8, 0))
+    return e;
+  uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i)
+    header_size = header_size << 8 | length_bytes[i];
+  if (header_size > file_size - 8)
+    return fail(KILN_ERROR_FORMAT,
+                path + ": truncated: header length says " +
+                    std::to_string(header_size) + " bytes but only " +
+                    std::to_string(file_size - 8) +
+                    " bytes follow the length");
+  if (header_size > kMaxHeaderBytes)
+    return fail(KILN_ERROR_FORMAT, path + ": header of " +
+                                       std::to_string(header_size) +
+                                       " bytes exceeds the 100 MB limit");
+  if (file_size > SIZE_MAX - 128)
+    return fail(KILN_ERROR_OUT_OF_MEMORY, path + ": file too large to load");
+
+  auto result = std::make_unique<kiln_safetensors>();
+  result->path = path;
+  // Shift the file in the buffer so that the data section starts on a 64-byte
+  // boundary: then F32/I64 tensors are naturally aligned in place.
+  const size_t shift = (64 - (8 + header_size) % 64) % 64;
+  result->buffer = kiln_alloc(static_cast<size_t>(file_size) + shift);
+  if (!result->buffer)
+    return fail(KILN_ERROR_OUT_OF_MEMORY,
+                path + ": out of memory loading " + std::to_string(file_size) +
+                    " bytes");
+  char *bytes = static_cast<char *>(result->buffer) + shift;
+  if (Error e = read_exact(file.fd, path, bytes,
+                           static_cast<size_t>(file_size), 0))
+    return e;
+
+  const char *data = bytes + 8 + header_size;
+  const uint64_t data_size = file_size - 8 - header_size;
+  if (Error e = parse_safetensors_header(path, bytes + 8,
+                                         static_cast<size_t>(header_size),
+                                         data_size, &result->tensors))
+    return e;
+  for (TensorEntry &t : result->tensors)
+    t.data = data + t.begin;
+  *out = std::move(result);
+  return {};
+}
+
+Error write_safetensors(const char *path_c, const kiln_tensor_view *views,
+                        int count) {
+  const std::string path = path_c;
+  std::vector<TensorEntry> tensors(static_cast<size_t>(count));
+  std::unordered_set<std::string> names;
+  uint64_t offset = 0;
+  for (int i = 0; i < count; ++i) {
+    const kiln_tensor_view &v = views[i];
+    std::string tensor = path + ": tensor " + std::to_string(i);
+    if (!v.name)
+      return fail(KILN_ERROR_INVALID_ARGUMENT, tensor + " has a NULL name");
+    tensor += " (" + quoted(v.name) + ")";
+    if (v.dtype != KILN_F32 && v.dtype != KILN_I64)
+      return fail(KILN_ERROR_INVALID_ARGUMENT,
+                  tensor + " has an invalid dtype " +
+                      std::to_string(static_cast<int>(v.dtype)));
+    if (v.rank < 0 || (v.rank > 0 && !v.shape))
+      return fail(KILN_ERROR_INVALID_ARGUMENT,
+                  tensor + " has rank " + std::to_string(v.rank) +
+                      (v.rank < 0 ? "" : " but a NULL shape"));
+    TensorEntry &t = tensors[static_cast<size_t>(i)];
+    t.name = v.name;
+    t.dtype = v.dtype;
+    t.shape.assign(v.shape, v.shape + v.rank);
+    int64_t numel;
+    if (!checked_numel(t.shape, dtype_size(t.dtype), &numel))
+      return fail(KILN_ERROR_INVALID_ARGUMENT,
+                  tensor + " has an invalid shape " + shape_string(t.shape));
+    if (numel > 0 && !v.data)
+      return fail(KILN_ERROR_INVALID_ARGUMENT, tensor + " has NULL data");
+    if (!names.insert(t.name).second)
+      return fail(KILN_ERROR_INVALID_ARGUMENT,
+                  path + ": duplicate tensor name " + quoted(t.name));
+    t.begin = offset;
+    offset += static_cast<uint64_t>(numel) * dtype_size(t.dtype);
+    t.end = offset;
+    t.data = v.data;
+  }
+  const std::string header = build_safetensors_header(tensors);
+
+  // Same directory as the target, so rename() is atomic; pid plus a counter
+  // keeps concurrent writers (other processes or threads) apart.
+  static std::atomic<unsigned> sequence{0};
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(sequence.fetch_add(1));
+  Fd file;
+  file.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (file.fd < 0)
+    return io_error(path, "cannot create temporary file '" + tmp + "'", errno);
+
+  Error e;
+  unsigned char length_bytes[8];
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i)
+    length_bytes[i] = static_cast<unsigned char>(n >> (8 * i));
+  e = write_exact(file.fd, tmp, reinterpret_cast<const char *>(length_bytes), 8);
+  if (!e)
+    e = write_exact(file.fd, tmp, header.data(), header.size());
+  for (size_t i = 0; !e && i < tensors.size(); ++i)
+    e = write_exact(file.fd, tmp, static_cast<const char *>(tensors[i].data),
+                    static_cast<size_t>(tensors[i].end - tensors[i].begin));
+  if (!e) {
+    int fd = file.fd;
+    file.fd = -1;
+    if (::close(fd) != 0)
+      e = io_error(tmp, "cannot close", errno);
+  }
+  if (!e && ::rename(tmp.c_str(), path_c) != 0)
+    e = io_error(path, "cannot rename '" + tmp + "' to it", errno);
+  if (e)
+    ::unlink(tmp.c_str());
+  return e;
+}
+
+} // namespace kiln::rt
+
+kiln_safetensors::~kiln_safetensors() { kiln_free(buffer); }
+
+const kiln::rt::TensorEntry *
+kiln_safetensors::find(const std::string &name) const {
+  for (const kiln::rt::TensorEntry &t : tensors)
+    if (t.name == name)
+      return &t;
+  return nullptr;
+}
+
+namespace {
+void to_view(const kiln::rt::TensorEntry &t, kiln_tensor_view *out) {
+  out->name = t.name.c_str();
+  out->dtype = t.dtype;
+  out->rank = static_cast<int>(t.shape.size());
+  out->shape = t.shape.data();
+  out->data = t.data;
+}
+} // namespace
+
+using kiln::rt::fail;
+using kiln::rt::set_thread_error;
+
+extern "C" kiln_status kiln_safetensors_write(const char *path,
+                                              const kiln_tensor_view *tensors,
+                                              int count) {
+  KILN_API_GUARD_BEGIN
+  if (!path)
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            "kiln_safetensors_write: path is NULL");
+  if (count < 0 || (count > 0 && !tensors))
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            std::string(path) +
+                                ": kiln_safetensors_write: bad tensor list "
+                                "(NULL or negative count)");
+  return set_thread_error(kiln::rt::write_safetensors(path, tensors, count));
+  KILN_API_GUARD_END(set_thread_error)
+}
+
+extern "C" kiln_status kiln_safetensors_open(const char *path,
+                                             kiln_safetensors **out) {
+  KILN_API_GUARD_BEGIN
+  if (out)
+    *out = nullptr;
+  if (!path || !out)
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            "kiln_safetensors_open: NULL argument");
+  std::unique_ptr<kiln_safetensors> file;
+  if (kiln::rt::Error e = kiln::rt::read_safetensors(path, &file))
+    return set_thread_error(e);
+  *out = file.release();
+  return KILN_OK;
+  KILN_API_GUARD_END(set_thread_error)
+}
+
+extern "C" void kiln_safetensors_close(kiln_safetensors *file) { delete file; }
+
+extern "C" int kiln_safetensors_count(const kiln_safetensors *file) {
+  return file ? static_cast<int>(file->tensors.size()) : 0;
+}
+
+extern "C" kiln_status kiln_safetensors_get(const kiln_safetensors *file,
+                                            int index, kiln_tensor_view *out) {
+  KILN_API_GUARD_BEGIN
+  if (!file || !out)
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            "kiln_safetensors_get: NULL argument");
+  if (index < 0 || index >= static_cast<int>(file->tensors.size()))
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            file->path + ": tensor index " +
+                                std::to_string(index) + " out of range [0, " +
+                                std::to_string(file->tensors.size()) + ")");
+  to_view(file->tensors[static_cast<size_t>(index)], out);
+  return KILN_OK;
+  KILN_API_GUARD_END(set_thread_error)
+}
+
+extern "C" kiln_status kiln_safetensors_find(const kiln_safetensors *file,
+                                             const char *name,
+                                             kiln_tensor_view *out) {
+  KILN_API_GUARD_BEGIN
+  if (!file || !name || !out)
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            "kiln_safetensors_find: NULL argument");
+  const kiln::rt::TensorEntry *t = file->find(name);
+  if (!t)
+    return set_thread_error(KILN_ERROR_MISMATCH,
+                            file->path + ": no tensor named " +
+                                kiln::rt::quoted(name));
+  to_view(*t, out);
+  return KILN_OK;
+  KILN_API_GUARD_END(set_thread_error)
+}

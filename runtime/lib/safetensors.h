@@ -1,0 +1,67 @@
+#ifndef KILN_RUNTIME_LIB_SAFETENSORS_H
+#define KILN_RUNTIME_LIB_SAFETENSORS_H
+
+#include "error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln::rt {
+
+/* "F32" / "I64": the safetensors spelling. */
+const char *dtype_name(kiln_dtype dtype);
+size_t dtype_size(kiln_dtype dtype);
+
+/* Element count of a shape, or an error when a dimension is negative or the
+ * count (or its size in bytes for elem_size) overflows int64. */
+bool checked_numel(const std::vector<int64_t> &shape, size_t elem_size,
+                   int64_t *numel);
+
+struct TensorEntry {
+  std::string name;
+  kiln_dtype dtype = KILN_F32;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0; // data_offsets, relative to the data section
+  uint64_t end = 0;
+  const void *data = nullptr; // set once the data section is in memory
+};
+
+/* Parses and validates a safetensors header (the N bytes after the length):
+ * a JSON object of tensors plus an optional "__metadata__" object of strings.
+ * Checks dtypes, shapes, data_offsets against data_size (the bytes after the
+ * header), sizes against dtype x shape, duplicate names and overlaps.
+ * `where` (the file name) prefixes every message. */
+Error parse_safetensors_header(const std::string &where, const char *json,
+                               size_t length, uint64_t data_size,
+                               std::vector<TensorEntry> *tensors);
+
+/* The header for `tensors` laid out contiguously in the given order, padded
+ * with spaces so that 8 + header length is a multiple of 8 (the data section
+ * starts 8-byte aligned). Preconditions: names unique, shapes valid. */
+std::string build_safetensors_header(const std::vector<TensorEntry> &tensors);
+
+} // namespace kiln::rt
+
+/* A validated file held in memory. The data section is placed at a 64-byte
+ * aligned address so that tensors at aligned offsets can be read in place. */
+struct kiln_safetensors {
+  std::string path;
+  void *buffer = nullptr; // kiln_alloc'd, whole file plus alignment slack
+  std::vector<kiln::rt::TensorEntry> tensors;
+
+  kiln_safetensors() = default;
+  kiln_safetensors(const kiln_safetensors &) = delete;
+  kiln_safetensors &operator=(const kiln_safetensors &) = delete;
+  ~kiln_safetensors();
+
+  const kiln::rt::TensorEntry *find(const std::string &name) const;
+};
+
+namespace kiln::rt {
+Error read_safetensors(const char *path, std::unique_ptr<kiln_safetensors> *out);
+Error write_safetensors(const char *path, const kiln_tensor_view *tensors,
+                        int count);
+} // namespace kiln::rt
+
+#endif
