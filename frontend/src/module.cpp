@@ -35,9 +35,10 @@ Module::~Module() = default;
 std::string Module::type_name() const {
   if (!type_name_.empty()) return type_name_;
   std::string name = demangled_class_name(typeid(*this));
-  if (name.find_first_of("<>( ") != std::string::npos) return "Module";  // templates, lambdas
-  size_t colon = name.rfind("::");
+  if (name.find('<') != std::string::npos) return "Module";  // templates
+  size_t colon = name.rfind("::");  // namespaces, enclosing classes or functions
   if (colon != std::string::npos) name = name.substr(colon + 2);
+  if (name.find_first_of("() ") != std::string::npos) return "Module";
   const std::string impl = "Impl";
   if (name.size() > impl.size() && name.compare(name.size() - impl.size(), impl.size(), impl) == 0) {
     name.resize(name.size() - impl.size());

@@ -1,0 +1,189 @@
+// Every user mistake gets a kiln::Error that says what and where.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "kiln/kiln.h"
+
+namespace {
+
+namespace nn = kiln::nn;
+using ::testing::HasSubstr;
+
+// The message of the kiln::Error thrown by `f` ("" when none is thrown).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const kiln::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct TwoLayerImpl : nn::Module {
+  TwoLayerImpl() {
+    fc1 = register_module("fc1", nn::Linear(784, 100));
+    fc2 = register_module("fc2", nn::Linear(784, 10));  // wrong: should take 100
+  }
+  kiln::Tensor forward(kiln::Tensor x) {
+    x = fc1(x);
+    call_line = __LINE__ + 1;
+    return fc2(x);
+  }
+  nn::Linear fc1{nullptr}, fc2{nullptr};
+  int call_line = 0;
+};
+KILN_MODULE(TwoLayer);
+
+TEST(FrontendErrors, ShapeMismatchNamesModulePathShapesAndLine) {
+  TwoLayer net;
+  std::string msg = error_of([&] { kiln::model_json(net, {kiln::input("x", {128, 784})}, "net"); });
+  EXPECT_THAT(msg, HasSubstr("frontend_errors_test.cpp:" + std::to_string(net->call_line) + ": error:"));
+  EXPECT_THAT(msg, HasSubstr("Linear 'fc2'"));
+  EXPECT_THAT(msg, HasSubstr("[*, 784]"));
+  EXPECT_THAT(msg, HasSubstr("[128, 100]"));
+}
+
+TEST(FrontendErrors, ShapeMismatchInsideNestedSequential) {
+  struct NestImpl : nn::Module {
+    NestImpl() { body = register_module("body", nn::Sequential(nn::Flatten(), nn::Linear(10, 3))); }
+    kiln::Tensor forward(kiln::Tensor x) { line = __LINE__; return body(x); }
+    nn::Sequential body{nullptr};
+    int line = 0;
+  };
+  auto m = std::make_shared<NestImpl>();
+  std::string msg = error_of([&] { kiln::model_json(m, {kiln::input("x", {4, 3, 3})}, "nest"); });
+  EXPECT_THAT(msg, HasSubstr("frontend_errors_test.cpp:" + std::to_string(m->line)));
+  EXPECT_THAT(msg, HasSubstr("Linear 'body.1'"));
+  EXPECT_THAT(msg, HasSubstr("[4, 9]"));
+}
+
+TEST(FrontendErrors, BroadcastAndDtypeMismatch) {
+  struct AddImpl : nn::Module {
+    kiln::Tensor forward(kiln::Tensor a, kiln::Tensor b) { line = __LINE__; return a + b; }
+    int line = 0;
+  };
+  auto m = std::make_shared<AddImpl>();
+  std::string msg = error_of([&] { kiln::model_json(m, {kiln::input("a", {2, 3}), kiln::input("b", {4})}, "m"); });
+  EXPECT_THAT(msg, HasSubstr("frontend_errors_test.cpp:" + std::to_string(m->line)));
+  EXPECT_THAT(msg, HasSubstr("add(): shapes [2, 3] and [4] cannot be broadcast"));
+  msg = error_of([&] { kiln::model_json(m, {kiln::input("a", {3}), kiln::input("b", {3}, kiln::kInt64)}, "m"); });
+  EXPECT_THAT(msg, HasSubstr("different dtypes"));
+}
+
+TEST(FrontendErrors, FlattenDimensionsOutOfRange) {
+  auto model = nn::Sequential(nn::Flatten(nn::FlattenOptions().start_dim(2)));
+  std::string msg = error_of([&] { kiln::model_json(model, {kiln::input("x", {4, 5})}, "m"); });
+  EXPECT_THAT(msg, HasSubstr("Flatten '0': start_dim 2 is out of range"));
+}
+
+TEST(FrontendErrors, InvalidLayerOptions) {
+  EXPECT_THAT(error_of([] { nn::Linear(0, 3); }),
+              HasSubstr("Linear(in_features=0, out_features=3): in_features and out_features must be >= 1"));
+  EXPECT_THAT(error_of([] { nn::CrossEntropyLoss(nn::CrossEntropyLossOptions().label_smoothing(1.5)); }),
+              HasSubstr("label_smoothing must be between 0.0 and 1.0"));
+}
+
+TEST(FrontendErrors, InvalidOptimizerOptions) {
+  using kiln::optim::SGD;
+  using kiln::optim::SGDOptions;
+  EXPECT_THAT(error_of([] { SGD(SGDOptions(0.1).nesterov(true)); }),
+              HasSubstr("SGD: nesterov momentum requires a momentum > 0 and zero dampening"));
+  EXPECT_THAT(error_of([] { SGD(SGDOptions(0.1).momentum(0.9).dampening(0.1).nesterov(true)); }),
+              HasSubstr("nesterov"));
+  EXPECT_THAT(error_of([] { SGD(SGDOptions(-1)); }), HasSubstr("SGD: invalid learning rate"));
+  EXPECT_THAT(error_of([] { SGD(SGDOptions(0.1).momentum(-0.5)); }), HasSubstr("SGD: invalid momentum"));
+  EXPECT_THAT(error_of([] { SGD(SGDOptions(0.1).weight_decay(-1)); }), HasSubstr("SGD: invalid weight_decay"));
+  EXPECT_EQ(error_of([] { SGD(SGDOptions(0.1).momentum(0.9).nesterov(true)); }), "");
+}
+
+TEST(FrontendErrors, BadModelName) {
+  auto model = nn::Sequential(nn::ReLU());
+  std::string msg;
+  int line = __LINE__ + 1;
+  msg = error_of([&] { kiln::model_json(model, {kiln::input("x", {3})}, "my-model"); });
+  EXPECT_THAT(msg, HasSubstr("model name 'my-model' is not a C identifier"));
+  EXPECT_THAT(msg, HasSubstr("frontend_errors_test.cpp:" + std::to_string(line)));
+  EXPECT_THAT(error_of([&] { kiln::model_json(model, {kiln::input("x", {3})}, "1net"); }), HasSubstr("C identifier"));
+  EXPECT_THAT(error_of([&] { kiln::model_json(model, {kiln::input("x", {3})}, "kiln_net"); }),
+              HasSubstr("runtime's C API prefix"));
+  // The default name is the file stem: "/tmp/2-layer.json" gives "2-layer".
+  EXPECT_THAT(error_of([&] { kiln::save_model(model, {kiln::input("x", {3})}, ::testing::TempDir() + "/2-layer.json"); }),
+              HasSubstr("model name '2-layer' is not a C identifier"));
+}
+
+TEST(FrontendErrors, BadInputsAndTraining) {
+  auto model = nn::Sequential(nn::Linear(3, 2));
+  auto sgd = kiln::optim::SGD(kiln::optim::SGDOptions(0.1));
+  EXPECT_THAT(error_of([&] { kiln::model_json(model, {kiln::input("x y", {3})}, "m"); }), HasSubstr("C identifier"));
+  EXPECT_THAT(error_of([&] { kiln::model_json(model, {kiln::input("x", {0, 3})}, "m"); }), HasSubstr(">= 1"));
+  EXPECT_THAT(error_of([&] { kiln::model_json(model, {kiln::input("x", {1, 3}), kiln::input("x", {1, 3})}, "m"); }),
+              HasSubstr("two model inputs are named 'x'"));
+  EXPECT_THAT(error_of([&] { kiln::model_json(model, {kiln::input("x", {1, 3}), kiln::input("y", {1, 3})}, "m"); }),
+              HasSubstr("forward does not take 2 tensor(s)"));
+  EXPECT_THAT(error_of([&] {
+                kiln::model_json(model, {kiln::input("x", {4, 3})}, "m",
+                                 kiln::Training().loss(nn::CrossEntropyLoss()).target(kiln::input("t", {5}, kiln::kInt64)).optimizer(sgd));
+              }),
+              HasSubstr("int64 target of class indices of shape [4]"));
+  EXPECT_THAT(error_of([&] {
+                kiln::model_json(model, {kiln::input("x", {4, 3})}, "m",
+                                 kiln::Training().loss(nn::MSELoss()).target(kiln::input("t", {4, 2})));
+              }),
+              HasSubstr("Training has no optimizer"));
+  EXPECT_THAT(error_of([&] {
+                kiln::model_json(model, {kiln::input("x", {4, 3})}, "m",
+                                 kiln::Training().loss(nn::MSELoss()).target(kiln::input("x", {4, 2})).optimizer(sgd));
+              }),
+              HasSubstr("the target and a model input are both named 'x'"));
+  EXPECT_THAT(error_of([&] { model(kiln::input("x", {4, 3})); }), HasSubstr("outside kiln::save_model"));
+}
+
+TEST(FrontendErrors, UnregisteredAndDuplicateModules) {
+  struct LooseImpl : nn::Module {
+    kiln::Tensor forward(kiln::Tensor x) { return fc(x); }
+    nn::Linear fc{3, 3};  // never registered
+  };
+  EXPECT_THAT(error_of([] { kiln::model_json(std::make_shared<LooseImpl>(), {kiln::input("x", {3})}, "m"); }),
+              HasSubstr("not registered in the model being saved"));
+  nn::Linear shared(3, 3);
+  auto twice = nn::Sequential(shared, shared);
+  EXPECT_THAT(error_of([&] { kiln::model_json(twice, {kiln::input("x", {3})}, "m"); }),
+              HasSubstr("module '1' (Linear) is the same instance as module '0'"));
+}
+
+TEST(FrontendErrors, SaveToUnwritableLocationReportsAndLeavesNothing) {
+  auto model = nn::Sequential(nn::ReLU());
+  std::string missing = ::testing::TempDir() + "/kiln_no_such_dir/sub/m.json";
+  std::string msg = error_of([&] { kiln::save_model(model, {kiln::input("x", {3})}, missing); });
+  EXPECT_THAT(msg, HasSubstr("cannot write model file '" + missing + "'"));
+  EXPECT_THAT(msg, HasSubstr("No such file or directory"));
+
+  // A directory without write permission (root ignores permissions, so the
+  // check only means something for other users).
+  std::string dir = ::testing::TempDir() + "/kiln_readonly_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
+  if (::geteuid() != 0) {
+    msg = error_of([&] { kiln::save_model(model, {kiln::input("x", {3})}, dir + "/m.json"); });
+    EXPECT_THAT(msg, HasSubstr("cannot write model file"));
+    EXPECT_THAT(msg, HasSubstr("Permission denied"));
+  }
+  ::chmod(dir.c_str(), 0755);
+
+  // The target path is a directory: the temporary is written, the rename fails
+  // and the temporary is removed.
+  std::string target_dir = ::testing::TempDir() + "/kiln_target_XXXXXX";
+  ASSERT_NE(::mkdtemp(target_dir.data()), nullptr);
+  ASSERT_EQ(::mkdir((target_dir + "/m.json").c_str(), 0755), 0);
+  msg = error_of([&] { kiln::save_model(model, {kiln::input("x", {3})}, target_dir + "/m.json"); });
+  EXPECT_THAT(msg, HasSubstr("cannot rename"));
+  std::string cmd = "test $(ls -A " + target_dir + " | wc -l) -eq 1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "temporary file left behind in " << target_dir;
+}
+
+}  // namespace
