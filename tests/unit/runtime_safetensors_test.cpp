@@ -1,0 +1,299 @@
+#include <kiln/runtime.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class RuntimeSafetensors : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "kiln_st_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string &name) const { return (dir_ / name).string(); }
+
+  /* A file with the given header JSON (length prefix computed unless
+   * `length` overrides it) followed by `data`. */
+  std::string raw_file(const std::string &name, const std::string &header,
+                       const std::string &data = "", int64_t length = -1) {
+    std::string p = path(name);
+    std::ofstream out(p, std::ios::binary);
+    uint64_t n = length < 0 ? header.size() : static_cast<uint64_t>(length);
+    for (int i = 0; i < 8; ++i)
+      out.put(static_cast<char>(n >> (8 * i)));
+    out << header << data;
+    return p;
+  }
+
+  /* Opens `p` expecting failure; returns the message. */
+  std::string open_error(const std::string &p, kiln_status expected) {
+    kiln_safetensors *file = reinterpret_cast<kiln_safetensors *>(1);
+    EXPECT_EQ(kiln_safetensors_open(p.c_str(), &file), expected);
+    EXPECT_EQ(file, nullptr);
+    std::string message = kiln_last_error();
+    EXPECT_NE(message.find(p), std::string::npos) << message;
+    return message;
+  }
+
+  fs::path dir_;
+};
+
+std::string bytes_of(const std::vector<float> &v) {
+  return std::string(reinterpret_cast<const char *>(v.data()), v.size() * 4);
+}
+
+TEST_F(RuntimeSafetensors, RoundTrip) {
+  const float a[6] = {1, 2, 3, 4, 5, 6};
+  const int64_t b[3] = {-1, 0, INT64_MAX};
+  const float c = 0.5f;
+  const int64_t a_shape[2] = {2, 3}, b_shape[1] = {3}, e_shape[2] = {0, 5};
+  kiln_tensor_view views[4] = {
+      {"layer.weight", KILN_F32, 2, a_shape, a},
+      {"idx", KILN_I64, 1, b_shape, b},
+      {"scalar", KILN_F32, 0, nullptr, &c},
+      {"empty", KILN_F32, 2, e_shape, nullptr},
+  };
+  const std::string p = path("rt.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(p.c_str(), views, 4), KILN_OK) << kiln_last_error();
+
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(kiln_safetensors_count(file), 4);
+  for (int i = 0; i < 4; ++i) {
+    kiln_tensor_view v;
+    ASSERT_EQ(kiln_safetensors_get(file, i, &v), KILN_OK);
+    EXPECT_STREQ(v.name, views[i].name); // file order is write order
+    EXPECT_EQ(v.dtype, views[i].dtype);
+    ASSERT_EQ(v.rank, views[i].rank);
+    for (int d = 0; d < v.rank; ++d)
+      EXPECT_EQ(v.shape[d], views[i].shape[d]);
+  }
+  kiln_tensor_view v;
+  ASSERT_EQ(kiln_safetensors_find(file, "layer.weight", &v), KILN_OK);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data) % 64, 0u); // first tensor aligned
+  EXPECT_EQ(std::memcmp(v.data, a, sizeof a), 0);
+  ASSERT_EQ(kiln_safetensors_find(file, "idx", &v), KILN_OK);
+  EXPECT_EQ(std::memcmp(v.data, b, sizeof b), 0);
+  ASSERT_EQ(kiln_safetensors_find(file, "scalar", &v), KILN_OK);
+  EXPECT_EQ(v.rank, 0);
+  EXPECT_EQ(*static_cast<const float *>(v.data), 0.5f);
+  EXPECT_EQ(kiln_safetensors_find(file, "nope", &v), KILN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(kiln_last_error()).find("'nope'"), std::string::npos);
+  EXPECT_EQ(kiln_safetensors_get(file, 4, &v), KILN_ERROR_INVALID_ARGUMENT);
+  kiln_safetensors_close(file);
+
+  // Layout: data section 8-byte aligned, keys in the given order, no temp file
+  // left behind.
+  std::ifstream in(p, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i)
+    n = n << 8 | static_cast<unsigned char>(all[i]);
+  EXPECT_EQ((8 + n) % 8, 0u);
+  EXPECT_EQ(all.size(), 8 + n + sizeof a + sizeof b + sizeof c);
+  std::string header = all.substr(8, n);
+  EXPECT_EQ(header.rfind("{\"layer.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+                         "\"data_offsets\":[0,24]},\"idx\":",
+                         0),
+            0u)
+      << header;
+  EXPECT_LT(header.find("\"idx\""), header.find("\"scalar\""));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(RuntimeSafetensors, OverwriteIsAtomicReplace) {
+  const float x[2] = {1, 2}, y[1] = {7};
+  const int64_t s2[1] = {2}, s1[1] = {1};
+  kiln_tensor_view first{"x", KILN_F32, 1, s2, x};
+  kiln_tensor_view second{"y", KILN_F32, 1, s1, y};
+  const std::string p = path("w.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(p.c_str(), &first, 1), KILN_OK);
+  ASSERT_EQ(kiln_safetensors_write(p.c_str(), &second, 1), KILN_OK);
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK);
+  kiln_tensor_view v;
+  EXPECT_EQ(kiln_safetensors_find(file, "y", &v), KILN_OK);
+  EXPECT_EQ(kiln_safetensors_find(file, "x", &v), KILN_ERROR_MISMATCH);
+  kiln_safetensors_close(file);
+}
+
+TEST_F(RuntimeSafetensors, EscapedNamesRoundTrip) {
+  const float x = 1;
+  kiln_tensor_view v{"we\"ird\\name\n\xc3\xa9", KILN_F32, 0, nullptr, &x};
+  const std::string p = path("esc.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(p.c_str(), &v, 1), KILN_OK);
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << kiln_last_error();
+  kiln_tensor_view out;
+  EXPECT_EQ(kiln_safetensors_find(file, v.name, &out), KILN_OK);
+  kiln_safetensors_close(file);
+
+  // \u escapes (including a surrogate pair) decode to UTF-8.
+  std::string p2 = raw_file("u.safetensors",
+                            "{\"\\u00e9\\ud83d\\ude00\":{\"dtype\":\"F32\","
+                            "\"shape\":[],\"data_offsets\":[0,4]}}",
+                            std::string(4, '\0'));
+  ASSERT_EQ(kiln_safetensors_open(p2.c_str(), &file), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(kiln_safetensors_find(file, "\xc3\xa9\xf0\x9f\x98\x80", &out), KILN_OK);
+  kiln_safetensors_close(file);
+}
+
+TEST_F(RuntimeSafetensors, MetadataIsSkipped) {
+  std::string p = raw_file(
+      "meta.safetensors",
+      "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\","
+      "\"shape\":[2],\"data_offsets\":[0,8]}}   ",
+      bytes_of({3, 4}));
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(kiln_safetensors_count(file), 1);
+  kiln_tensor_view v;
+  ASSERT_EQ(kiln_safetensors_get(file, 0, &v), KILN_OK);
+  EXPECT_EQ(static_cast<const float *>(v.data)[1], 4.0f);
+  kiln_safetensors_close(file);
+}
+
+TEST_F(RuntimeSafetensors, MissingFile) {
+  std::string m = open_error(path("absent.safetensors"), KILN_ERROR_IO);
+  EXPECT_NE(m.find("No such file"), std::string::npos) << m;
+}
+
+TEST_F(RuntimeSafetensors, ShorterThanLength) {
+  std::string p = path("short.safetensors");
+  std::ofstream(p, std::ios::binary) << "abcde";
+  std::string m = open_error(p, KILN_ERROR_FORMAT);
+  EXPECT_NE(m.find("truncated"), std::string::npos) << m;
+  EXPECT_NE(m.find("5"), std::string::npos) << m;
+}
+
+TEST_F(RuntimeSafetensors, HeaderLengthBeyondFile) {
+  std::string p = raw_file("len.safetensors", "{}", "", 1000);
+  std::string m = open_error(p, KILN_ERROR_FORMAT);
+  EXPECT_NE(m.find("truncated: header length says 1000 bytes"), std::string::npos) << m;
+  // A length near 2^64 must not wrap around in the bounds check.
+  p = raw_file("huge.safetensors", "{}", "", INT64_MAX);
+  open_error(p, KILN_ERROR_FORMAT);
+}
+
+struct CorruptCase {
+  const char *label;
+  std::string header;
+  size_t data_bytes;
+  kiln_status status;
+  std::vector<std::string> message_parts;
+};
+
+TEST_F(RuntimeSafetensors, CorruptHeaders) {
+  const std::string ok_tensor =
+      "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
+  std::vector<CorruptCase> cases = {
+      {"truncated json", "{\"w\":{\"dtype\":\"F32\",", 8, KILN_ERROR_FORMAT, {"malformed header JSON"}},
+      {"not an object", "[1,2]", 0, KILN_ERROR_FORMAT, {"malformed header JSON", "expected '{'"}},
+      {"trailing garbage", "{" + ok_tensor + "}x", 8, KILN_ERROR_FORMAT, {"after the header"}},
+      {"tensor not object", "{\"w\":3}", 0, KILN_ERROR_FORMAT, {"'w' is not an object"}},
+      {"bad escape", "{\"w\\q\":{}}", 0, KILN_ERROR_FORMAT, {"bad escape"}},
+      {"end past data", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4,
+       KILN_ERROR_FORMAT, {"'w'", "[0, 8]", "outside the data section of 4 bytes"}},
+      {"end before begin", "{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8,
+       KILN_ERROR_FORMAT, {"'w'", "end before they begin"}},
+      {"size mismatch", "{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8,
+       KILN_ERROR_FORMAT, {"'w'", "8 bytes", "needs 12 bytes"}},
+      {"overlap",
+       "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+       "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+       12, KILN_ERROR_FORMAT, {"'a'", "'b'", "overlap"}},
+      {"unsupported dtype", "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4,
+       KILN_ERROR_UNSUPPORTED, {"'h'", "unsupported dtype 'F16'"}},
+      {"unknown dtype", "{\"h\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4,
+       KILN_ERROR_UNSUPPORTED, {"unsupported dtype 'Q7'"}},
+      {"duplicate name", "{" + ok_tensor + "," + ok_tensor + "}", 8, KILN_ERROR_FORMAT,
+       {"duplicate tensor name 'w'"}},
+      {"negative dim", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8,
+       KILN_ERROR_FORMAT, {"'w'", "negative dimension -2"}},
+      {"fractional dim", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8,
+       KILN_ERROR_FORMAT, {"expected an integer"}},
+      {"numel overflow",
+       "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4],\"data_offsets\":[0,8]}}", 8,
+       KILN_ERROR_FORMAT, {"'w'", "too many elements"}},
+      {"huge integer",
+       "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999999],\"data_offsets\":[0,8]}}",
+       8, KILN_ERROR_FORMAT, {"too large"}},
+      {"missing field", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, KILN_ERROR_FORMAT,
+       {"'w'", "no 'data_offsets'"}},
+      {"unknown field",
+       "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1}}", 8,
+       KILN_ERROR_FORMAT, {"'w'", "unknown field 'x'"}},
+      {"three offsets", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}}", 8,
+       KILN_ERROR_FORMAT, {"[begin, end]"}},
+      {"metadata not strings", "{\"__metadata__\":{\"a\":1}}", 0, KILN_ERROR_FORMAT,
+       {"not a string"}},
+      {"control char", std::string("{\"w\x01\":{}}"), 0, KILN_ERROR_FORMAT, {"control character"}},
+      {"lone surrogate", "{\"\\udc00\":{}}", 0, KILN_ERROR_FORMAT, {"surrogate"}},
+  };
+  int i = 0;
+  for (const CorruptCase &c : cases) {
+    SCOPED_TRACE(c.label);
+    std::string p = raw_file("bad" + std::to_string(i++) + ".safetensors", c.header,
+                             std::string(c.data_bytes, '\0'));
+    std::string m = open_error(p, c.status);
+    for (const std::string &part : c.message_parts)
+      EXPECT_NE(m.find(part), std::string::npos) << m << "\n  lacks: " << part;
+  }
+}
+
+TEST_F(RuntimeSafetensors, WriteErrors) {
+  const float x[2] = {1, 2};
+  const int64_t shape[1] = {2}, negative[1] = {-1};
+  kiln_tensor_view dup[2] = {{"x", KILN_F32, 1, shape, x}, {"x", KILN_F32, 1, shape, x}};
+  std::string p = path("dup.safetensors");
+  EXPECT_EQ(kiln_safetensors_write(p.c_str(), dup, 2), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("duplicate tensor name 'x'"), std::string::npos);
+
+  kiln_tensor_view neg{"n", KILN_F32, 1, negative, x};
+  EXPECT_EQ(kiln_safetensors_write(p.c_str(), &neg, 1), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("'n'"), std::string::npos);
+
+  kiln_tensor_view null_data{"d", KILN_F32, 1, shape, nullptr};
+  EXPECT_EQ(kiln_safetensors_write(p.c_str(), &null_data, 1), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_safetensors_write(nullptr, &null_data, 1), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_safetensors_write(p.c_str(), nullptr, 1), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_FALSE(fs::exists(p));
+
+  kiln_tensor_view good{"x", KILN_F32, 1, shape, x};
+  std::string missing_dir = path("no/such/dir/w.safetensors");
+  EXPECT_EQ(kiln_safetensors_write(missing_dir.c_str(), &good, 1), KILN_ERROR_IO);
+  std::string m = kiln_last_error();
+  EXPECT_NE(m.find(missing_dir), std::string::npos) << m;
+  EXPECT_NE(m.find("No such file"), std::string::npos) << m;
+
+  // An empty file list is a valid file.
+  EXPECT_EQ(kiln_safetensors_write(p.c_str(), nullptr, 0), KILN_OK);
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK);
+  EXPECT_EQ(kiln_safetensors_count(file), 0);
+  kiln_safetensors_close(file);
+}
+
+TEST_F(RuntimeSafetensors, NullArguments) {
+  kiln_safetensors *file = nullptr;
+  EXPECT_EQ(kiln_safetensors_open(nullptr, &file), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_safetensors_open("x", nullptr), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_safetensors_count(nullptr), 0);
+  kiln_safetensors_close(nullptr);
+}
+
+} // namespace
