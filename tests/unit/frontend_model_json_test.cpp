@@ -219,6 +219,17 @@ TEST(FrontendModelJson, BroadcastingShapesAndOptionsSpelling) {
   EXPECT_EQ(std::get<int64_t>(opts[2].second), 3);
 }
 
+TEST(FrontendModelJson, LayerAsRootHasEmptyPath) {
+  nn::Linear fc(3, 2);
+  json j = json::parse(kiln::model_json(fc, {kiln::input("x", {5, 3})}, "bare"));
+  EXPECT_EQ(j["module"], json::parse(R"({"type":"Linear","options":{"in_features":3,"out_features":2,"bias":true}})"));
+  EXPECT_EQ(j["graph"][0]["module"], "");
+  EXPECT_EQ(fc->named_parameters()[0].name, "weight");  // like torch's state_dict of a bare Linear
+  // Tracing is deterministic: the same model gives the same text.
+  EXPECT_EQ(kiln::model_json(fc, {kiln::input("x", {5, 3})}, "bare"),
+            kiln::model_json(fc, {kiln::input("x", {5, 3})}, "bare"));
+}
+
 TEST(FrontendModelJson, ValueNamesAvoidInputNames) {
   auto model = nn::Sequential(nn::ReLU(), nn::ReLU());
   json j = json::parse(kiln::model_json(model, {kiln::input("v0", {3})}, "m"));
