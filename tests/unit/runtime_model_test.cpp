@@ -1,0 +1,592 @@
+#include <kiln/runtime.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/* A train-mode model small enough to check by hand:
+ *   forward    y = 2 * x + w              (w has x's shape)
+ *   gradients  loss = sum(x) + t[0], grad(p) = p
+ *   train_step p' = p - lr * p, state' = state + 1, new_step = step + 1,
+ *              loss = sum(x) + t[0] + step
+ * Every kernel records its args so tests can check order and ping-pong. */
+const char *kToyDescriptor = R"(kiln-descriptor 1
+name toy
+mode train
+input x f32 2 2 3
+target t i64 1 2
+output y f32 2 2 3
+param w f32 2 2 3 uniform -0.5 0.5
+param b f32 1 3 normal 1 2
+param s f32 0 ones
+state w.m f32 2 2 3 zeros
+state b.m f32 1 3 ones
+lr 0.1
+)";
+
+constexpr int kX = 6; // elements of x, y, w
+std::vector<void *> g_args;
+
+void toy_forward(void **args) {
+  g_args.assign(args, args + 5);
+  const float *w = static_cast<const float *>(args[0]);
+  const float *x = static_cast<const float *>(args[3]);
+  float *y = static_cast<float *>(args[4]);
+  // Generated kernels run their loops on the pool; so does this one.
+  struct Ctx {
+    const float *w, *x;
+    float *y;
+  } ctx{w, x, y};
+  kiln_parallel_for(
+      kX,
+      [](int64_t b, int64_t e, void *c) {
+        auto *k = static_cast<Ctx *>(c);
+        for (int64_t i = b; i < e; ++i)
+          k->y[i] = 2 * k->x[i] + k->w[i];
+      },
+      &ctx);
+}
+
+float sum_x(const void *x) {
+  float s = 0;
+  for (int i = 0; i < kX; ++i)
+    s += static_cast<const float *>(x)[i];
+  return s;
+}
+
+void toy_gradients(void **args) {
+  // params w b s, input x, target t, loss, grads gw gb gs
+  g_args.assign(args, args + 9);
+  *static_cast<float *>(args[5]) =
+      sum_x(args[3]) + static_cast<float>(static_cast<const int64_t *>(args[4])[0]);
+  const int sizes[3] = {kX, 3, 1}; // s has rank 0: one element
+  for (int p = 0; p < 3; ++p)
+    std::memcpy(args[6 + p], args[p], sizes[p] * sizeof(float));
+}
+
+void toy_train_step(void **args) {
+  // w b s | w.m b.m | step lr | x | t | loss | w' b' s' | w.m' b.m' | new_step
+  g_args.assign(args, args + 16);
+  const int64_t step = *static_cast<const int64_t *>(args[5]);
+  const float lr = *static_cast<const float *>(args[6]);
+  *static_cast<float *>(args[9]) = sum_x(args[7]) +
+                                   static_cast<float>(static_cast<const int64_t *>(args[8])[0]) +
+                                   static_cast<float>(step);
+  const int param_sizes[3] = {kX, 3, 1};
+  for (int p = 0; p < 3; ++p) {
+    const float *in = static_cast<const float *>(args[p]);
+    float *out = static_cast<float *>(args[10 + p]);
+    for (int i = 0; i < param_sizes[p]; ++i)
+      out[i] = in[i] - lr * in[i];
+  }
+  const int state_sizes[2] = {kX, 3};
+  for (int s = 0; s < 2; ++s) {
+    const float *in = static_cast<const float *>(args[3 + s]);
+    float *out = static_cast<float *>(args[13 + s]);
+    for (int i = 0; i < state_sizes[s]; ++i)
+      out[i] = in[i] + 1;
+  }
+  *static_cast<int64_t *>(args[15]) = step + 1;
+}
+
+std::vector<float> param_values(kiln_model *m, int index) {
+  float *data = nullptr;
+  int64_t numel = 0;
+  EXPECT_EQ(kiln_model_parameter(m, index, nullptr, &data, &numel), KILN_OK);
+  return std::vector<float>(data, data + numel);
+}
+
+std::vector<float> state_values(kiln_model *m, int index) {
+  float *data = nullptr;
+  int64_t numel = 0;
+  EXPECT_EQ(kiln_model_state(m, index, nullptr, &data, &numel), KILN_OK);
+  return std::vector<float>(data, data + numel);
+}
+
+std::vector<std::vector<float>> all_params(kiln_model *m) {
+  std::vector<std::vector<float>> all;
+  for (int i = 0; i < kiln_model_num_parameters(m); ++i)
+    all.push_back(param_values(m, i));
+  return all;
+}
+
+class RuntimeModel : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "kiln_model_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    model_ = create(kToyDescriptor);
+    ASSERT_NE(model_, nullptr);
+  }
+  void TearDown() override {
+    for (kiln_model *m : extra_)
+      kiln_model_destroy(m);
+    kiln_model_destroy(model_);
+    fs::remove_all(dir_);
+  }
+
+  kiln_model *create(const char *descriptor) {
+    kiln_model *m = nullptr;
+    EXPECT_EQ(kiln_model_create(descriptor, toy_forward, toy_gradients,
+                                toy_train_step, &m),
+              KILN_OK)
+        << kiln_last_error();
+    if (m && !model_)
+      return m;
+    if (m)
+      extra_.push_back(m);
+    return m;
+  }
+
+  std::string path(const std::string &name) const { return (dir_ / name).string(); }
+
+  void write(const std::string &p, const std::vector<kiln_tensor_view> &views) {
+    ASSERT_EQ(kiln_safetensors_write(p.c_str(), views.data(), static_cast<int>(views.size())),
+              KILN_OK)
+        << kiln_last_error();
+  }
+
+  void expect_error(kiln_status got, kiln_status want,
+                    const std::vector<std::string> &parts) {
+    EXPECT_EQ(got, want);
+    std::string m = kiln_model_last_error(model_);
+    for (const std::string &part : parts)
+      EXPECT_NE(m.find(part), std::string::npos) << m << "\n  lacks: " << part;
+  }
+
+  fs::path dir_;
+  kiln_model *model_ = nullptr;
+  std::vector<kiln_model *> extra_;
+  float x_[kX] = {1, 2, 3, 4, 5, 6};
+  int64_t t_[2] = {10, 0};
+  const void *inputs_[1] = {x_};
+};
+
+TEST_F(RuntimeModel, Introspection) {
+  EXPECT_EQ(kiln_model_num_parameters(model_), 3);
+  EXPECT_EQ(kiln_model_num_states(model_), 2);
+  const char *name = nullptr;
+  float *data = nullptr;
+  int64_t numel = -1;
+  ASSERT_EQ(kiln_model_parameter(model_, 1, &name, &data, &numel), KILN_OK);
+  EXPECT_STREQ(name, "b");
+  EXPECT_EQ(numel, 3);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % 64, 0u);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(data[i], 0.0f); // zero until initialised
+  ASSERT_EQ(kiln_model_parameter(model_, 2, &name, &data, &numel), KILN_OK);
+  EXPECT_EQ(numel, 1); // rank 0: a scalar
+  ASSERT_EQ(kiln_model_state(model_, 0, &name, nullptr, &numel), KILN_OK);
+  EXPECT_STREQ(name, "w.m");
+  EXPECT_EQ(numel, 6);
+  EXPECT_EQ(kiln_model_parameter(model_, 3, &name, &data, &numel), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_model_last_error(model_)).find("out of range"), std::string::npos);
+  EXPECT_EQ(kiln_model_state(model_, -1, &name, &data, &numel), KILN_ERROR_INVALID_ARGUMENT);
+  float lr = 0;
+  ASSERT_EQ(kiln_model_get_lr(model_, &lr), KILN_OK);
+  EXPECT_FLOAT_EQ(lr, 0.1f);
+  int64_t step = -1;
+  ASSERT_EQ(kiln_model_get_step(model_, &step), KILN_OK);
+  EXPECT_EQ(step, 0);
+}
+
+TEST_F(RuntimeModel, ForwardArgumentOrder) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 42), KILN_OK);
+  float y[kX];
+  void *outputs[1] = {y};
+  ASSERT_EQ(kiln_model_forward(model_, inputs_, outputs), KILN_OK);
+  std::vector<float> w = param_values(model_, 0);
+  for (int i = 0; i < kX; ++i)
+    EXPECT_FLOAT_EQ(y[i], 2 * x_[i] + w[i]);
+  float *p[3];
+  for (int i = 0; i < 3; ++i)
+    kiln_model_parameter(model_, i, nullptr, &p[i], nullptr);
+  EXPECT_EQ(g_args[0], p[0]);
+  EXPECT_EQ(g_args[1], p[1]);
+  EXPECT_EQ(g_args[2], p[2]);
+  EXPECT_EQ(g_args[3], static_cast<void *>(x_));
+  EXPECT_EQ(g_args[4], static_cast<void *>(y));
+}
+
+TEST_F(RuntimeModel, ForwardRejectsBadArguments) {
+  float y[kX];
+  void *outputs[1] = {y};
+  void *aliased[1] = {x_};
+  const void *null_input[1] = {nullptr};
+  expect_error(kiln_model_forward(model_, nullptr, outputs), KILN_ERROR_INVALID_ARGUMENT,
+               {"inputs is NULL"});
+  expect_error(kiln_model_forward(model_, null_input, outputs), KILN_ERROR_INVALID_ARGUMENT,
+               {"input 0 ('x') is NULL"});
+  expect_error(kiln_model_forward(model_, inputs_, nullptr), KILN_ERROR_INVALID_ARGUMENT,
+               {"outputs is NULL"});
+  expect_error(kiln_model_forward(model_, inputs_, aliased), KILN_ERROR_INVALID_ARGUMENT,
+               {"output 0 ('y') overlaps input 'x'"});
+  EXPECT_EQ(kiln_model_forward(nullptr, inputs_, outputs), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("model is NULL"), std::string::npos);
+}
+
+TEST_F(RuntimeModel, GradientsLeaveParametersAlone) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 1), KILN_OK);
+  auto before = all_params(model_);
+  float loss = 0;
+  ASSERT_EQ(kiln_model_gradients(model_, inputs_, t_, &loss), KILN_OK);
+  EXPECT_FLOAT_EQ(loss, 21 + 10);
+  EXPECT_EQ(g_args[3], static_cast<void *>(x_));
+  EXPECT_EQ(g_args[4], static_cast<void *>(t_));
+  for (int p = 0; p < 3; ++p) {
+    float *grad = nullptr;
+    ASSERT_EQ(kiln_model_gradient(model_, p, &grad), KILN_OK);
+    EXPECT_EQ(g_args[6 + p], grad);
+    for (size_t i = 0; i < before[p].size(); ++i)
+      EXPECT_EQ(grad[i], before[p][i]);
+  }
+  EXPECT_EQ(all_params(model_), before);
+  int64_t step;
+  kiln_model_get_step(model_, &step);
+  EXPECT_EQ(step, 0);
+  float *grad;
+  EXPECT_EQ(kiln_model_gradient(model_, 3, &grad), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_gradients(model_, inputs_, nullptr, &loss), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_gradients(model_, inputs_, t_, nullptr), KILN_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(RuntimeModel, TrainStepPingPongsAndCountsSteps) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 7), KILN_OK);
+  auto p0 = all_params(model_);
+  float *w_before, *wm_before;
+  kiln_model_parameter(model_, 0, nullptr, &w_before, nullptr);
+  kiln_model_state(model_, 0, nullptr, &wm_before, nullptr);
+
+  float loss = 0;
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  EXPECT_FLOAT_EQ(loss, 21 + 10 + 0);
+  // Reads: current buffers, step and lr scalars, the caller's x and t.
+  EXPECT_EQ(g_args[0], w_before);
+  EXPECT_EQ(g_args[3], wm_before);
+  EXPECT_EQ(g_args[7], static_cast<void *>(x_));
+  EXPECT_EQ(g_args[8], static_cast<void *>(t_));
+  // Writes went to distinct buffers, which are now current.
+  float *w_after, *wm_after;
+  kiln_model_parameter(model_, 0, nullptr, &w_after, nullptr);
+  kiln_model_state(model_, 0, nullptr, &wm_after, nullptr);
+  EXPECT_EQ(g_args[10], w_after);
+  EXPECT_EQ(g_args[13], wm_after);
+  EXPECT_NE(w_after, w_before);
+  EXPECT_NE(wm_after, wm_before);
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < i; ++j)
+      EXPECT_NE(g_args[i], g_args[j]) << i << " " << j;
+
+  int64_t step = 0;
+  ASSERT_EQ(kiln_model_get_step(model_, &step), KILN_OK);
+  EXPECT_EQ(step, 1);
+  auto p1 = all_params(model_);
+  for (size_t p = 0; p < p0.size(); ++p)
+    for (size_t i = 0; i < p0[p].size(); ++i)
+      EXPECT_FLOAT_EQ(p1[p][i], p0[p][i] * 0.9f);
+  EXPECT_EQ(state_values(model_, 0), std::vector<float>(6, 1.0f));
+  EXPECT_EQ(state_values(model_, 1), std::vector<float>(3, 2.0f));
+
+  // The second step reads what the first wrote and swaps back.
+  ASSERT_EQ(kiln_model_set_lr(model_, 0.5f), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  EXPECT_FLOAT_EQ(loss, 21 + 10 + 1);
+  EXPECT_EQ(g_args[0], w_after);
+  float *w_again;
+  kiln_model_parameter(model_, 0, nullptr, &w_again, nullptr);
+  EXPECT_EQ(w_again, w_before);
+  auto p2 = all_params(model_);
+  for (size_t i = 0; i < p1[0].size(); ++i)
+    EXPECT_FLOAT_EQ(p2[0][i], p1[0][i] * 0.5f);
+  EXPECT_EQ(state_values(model_, 1), std::vector<float>(3, 3.0f));
+  kiln_model_get_step(model_, &step);
+  EXPECT_EQ(step, 2);
+}
+
+TEST_F(RuntimeModel, InitIsDeterministicAndInBounds) {
+  kiln_model *other = create(kToyDescriptor);
+  ASSERT_EQ(kiln_model_init_parameters(model_, 123), KILN_OK);
+  ASSERT_EQ(kiln_model_init_parameters(other, 123), KILN_OK);
+  EXPECT_EQ(all_params(model_), all_params(other));
+  ASSERT_EQ(kiln_model_init_parameters(other, 124), KILN_OK);
+  EXPECT_NE(all_params(model_)[0], all_params(other)[0]);
+  EXPECT_NE(all_params(model_)[1], all_params(other)[1]);
+
+  for (float v : param_values(model_, 0)) {
+    EXPECT_GE(v, -0.5f);
+    EXPECT_LT(v, 0.5f);
+  }
+  EXPECT_EQ(param_values(model_, 2), std::vector<float>{1.0f});
+}
+
+TEST_F(RuntimeModel, InitResetsOptimizerState) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 5), KILN_OK);
+  auto initial = all_params(model_);
+  float loss;
+  ASSERT_EQ(kiln_model_set_lr(model_, 0.25f), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  ASSERT_EQ(kiln_model_init_parameters(model_, 5), KILN_OK);
+  EXPECT_EQ(all_params(model_), initial);
+  EXPECT_EQ(state_values(model_, 0), std::vector<float>(6, 0.0f));
+  EXPECT_EQ(state_values(model_, 1), std::vector<float>(3, 1.0f));
+  int64_t step;
+  float lr;
+  kiln_model_get_step(model_, &step);
+  kiln_model_get_lr(model_, &lr);
+  EXPECT_EQ(step, 0);
+  EXPECT_FLOAT_EQ(lr, 0.1f);
+}
+
+TEST_F(RuntimeModel, InitDistributionsAndStableStreams) {
+  const char *big = "kiln-descriptor 1\nname big\nmode inference\n"
+                    "param u f32 1 20000 uniform 2 3\n"
+                    "param n f32 2 100 200 normal 1 2\n";
+  const char *bigger = "kiln-descriptor 1\nname big\nmode inference\n"
+                       "param u f32 1 20000 uniform 2 3\n"
+                       "param n f32 2 100 200 normal 1 2\n"
+                       "param extra f32 1 5 normal 0 1\n";
+  kiln_model *a = create(big);
+  kiln_model *b = create(bigger);
+  ASSERT_EQ(kiln_model_init_parameters(a, 99), KILN_OK);
+  ASSERT_EQ(kiln_model_init_parameters(b, 99), KILN_OK);
+  // Appending a parameter does not shift the others' values.
+  EXPECT_EQ(param_values(a, 0), param_values(b, 0));
+  EXPECT_EQ(param_values(a, 1), param_values(b, 1));
+
+  auto moments = [](const std::vector<float> &v, double *mean, double *stddev) {
+    double s = 0, s2 = 0;
+    for (float x : v) {
+      s += x;
+      s2 += double(x) * x;
+    }
+    *mean = s / v.size();
+    *stddev = std::sqrt(s2 / v.size() - *mean * *mean);
+  };
+  double mean, stddev;
+  std::vector<float> u = param_values(a, 0);
+  for (float v : u) {
+    ASSERT_GE(v, 2.0f);
+    ASSERT_LT(v, 3.0f);
+  }
+  moments(u, &mean, &stddev);
+  EXPECT_NEAR(mean, 2.5, 0.01);
+  EXPECT_NEAR(stddev, 1 / std::sqrt(12.0), 0.01);
+  moments(param_values(a, 1), &mean, &stddev);
+  EXPECT_NEAR(mean, 1.0, 0.05);
+  EXPECT_NEAR(stddev, 2.0, 0.05);
+}
+
+TEST_F(RuntimeModel, ParametersRoundTrip) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 11), KILN_OK);
+  const std::string p = path("params.safetensors");
+  ASSERT_EQ(kiln_model_save_parameters(model_, p.c_str()), KILN_OK) << kiln_model_last_error(model_);
+
+  // The file holds exactly the parameters, by state_dict name and shape.
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK);
+  ASSERT_EQ(kiln_safetensors_count(file), 3);
+  kiln_tensor_view v;
+  ASSERT_EQ(kiln_safetensors_find(file, "w", &v), KILN_OK);
+  ASSERT_EQ(v.rank, 2);
+  EXPECT_EQ(v.shape[0], 2);
+  EXPECT_EQ(v.shape[1], 3);
+  ASSERT_EQ(kiln_safetensors_find(file, "s", &v), KILN_OK);
+  EXPECT_EQ(v.rank, 0);
+  kiln_safetensors_close(file);
+
+  kiln_model *other = create(kToyDescriptor);
+  ASSERT_EQ(kiln_model_init_parameters(other, 12), KILN_OK);
+  ASSERT_NE(all_params(other), all_params(model_));
+  ASSERT_EQ(kiln_model_load_parameters(other, p.c_str()), KILN_OK) << kiln_model_last_error(other);
+  EXPECT_EQ(all_params(other), all_params(model_));
+}
+
+TEST_F(RuntimeModel, OptimizerStateRoundTrip) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 3), KILN_OK);
+  float loss;
+  ASSERT_EQ(kiln_model_set_lr(model_, 0.03f), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  const std::string p = path("optim.safetensors");
+  ASSERT_EQ(kiln_model_save_optimizer_state(model_, p.c_str()), KILN_OK)
+      << kiln_model_last_error(model_);
+
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK);
+  EXPECT_EQ(kiln_safetensors_count(file), 4);
+  kiln_tensor_view v;
+  ASSERT_EQ(kiln_safetensors_find(file, "step", &v), KILN_OK);
+  EXPECT_EQ(v.dtype, KILN_I64);
+  EXPECT_EQ(v.rank, 0);
+  EXPECT_EQ(*static_cast<const int64_t *>(v.data), 3);
+  ASSERT_EQ(kiln_safetensors_find(file, "lr", &v), KILN_OK);
+  EXPECT_EQ(v.dtype, KILN_F32);
+  EXPECT_FLOAT_EQ(*static_cast<const float *>(v.data), 0.03f);
+  kiln_safetensors_close(file);
+
+  kiln_model *other = create(kToyDescriptor);
+  ASSERT_EQ(kiln_model_load_optimizer_state(other, p.c_str()), KILN_OK)
+      << kiln_model_last_error(other);
+  int64_t step;
+  float lr;
+  kiln_model_get_step(other, &step);
+  kiln_model_get_lr(other, &lr);
+  EXPECT_EQ(step, 3);
+  EXPECT_FLOAT_EQ(lr, 0.03f);
+  EXPECT_EQ(state_values(other, 0), state_values(model_, 0));
+  EXPECT_EQ(state_values(other, 1), std::vector<float>(3, 4.0f));
+}
+
+TEST_F(RuntimeModel, StrictLoadingLeavesInstanceUnchanged) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 8), KILN_OK);
+  const auto before = all_params(model_);
+  const float data[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+  const int64_t w_shape[2] = {2, 3}, w_bad[2] = {3, 2}, b_shape[1] = {3};
+  const int64_t i64[6] = {};
+  const kiln_tensor_view w{"w", KILN_F32, 2, w_shape, data};
+  const kiln_tensor_view b{"b", KILN_F32, 1, b_shape, data};
+  const kiln_tensor_view s{"s", KILN_F32, 0, nullptr, data};
+
+  struct Case {
+    const char *file;
+    std::vector<kiln_tensor_view> views;
+    std::vector<std::string> message;
+  } cases[] = {
+      {"missing.safetensors", {w, b}, {"missing tensor 's'"}},
+      {"extra.safetensors",
+       {w, b, s, {"extra", KILN_F32, 0, nullptr, data}},
+       {"unexpected tensor 'extra'"}},
+      {"shape.safetensors",
+       {w, b, s, }, {}}, // placeholder replaced below
+      {"dtype.safetensors",
+       {w, {"b", KILN_I64, 1, b_shape, i64}, s},
+       {"tensor 'b' has dtype I64, expected F32"}},
+  };
+  // The first tensors are fine and the last is wrong: still nothing copied.
+  cases[2].views = {b, s, {"w", KILN_F32, 2, w_bad, data}};
+  cases[2].message = {"tensor 'w' has shape [3, 2], expected [2, 3]"};
+
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.file);
+    const std::string p = path(c.file);
+    write(p, c.views);
+    std::vector<std::string> parts = c.message;
+    parts.push_back(p);
+    expect_error(kiln_model_load_parameters(model_, p.c_str()), KILN_ERROR_MISMATCH, parts);
+    EXPECT_EQ(all_params(model_), before);
+  }
+
+  expect_error(kiln_model_load_parameters(model_, path("absent.safetensors").c_str()),
+               KILN_ERROR_IO, {"absent.safetensors"});
+  EXPECT_EQ(all_params(model_), before);
+}
+
+TEST_F(RuntimeModel, StrictOptimizerLoading) {
+  const float zeros[6] = {};
+  const int64_t w_shape[2] = {2, 3}, b_shape[1] = {3};
+  const int64_t step = 4;
+  const float lr = 0.5f;
+  const kiln_tensor_view wm{"w.m", KILN_F32, 2, w_shape, zeros};
+  const kiln_tensor_view bm{"b.m", KILN_F32, 1, b_shape, zeros};
+  const kiln_tensor_view st{"step", KILN_I64, 0, nullptr, &step};
+  const kiln_tensor_view lr_f{"lr", KILN_F32, 0, nullptr, &lr};
+  const int64_t one[1] = {1};
+
+  std::string p = path("no_step.safetensors");
+  write(p, {wm, bm, lr_f});
+  expect_error(kiln_model_load_optimizer_state(model_, p.c_str()), KILN_ERROR_MISMATCH,
+               {p, "missing tensor 'step'"});
+  p = path("f32_step.safetensors");
+  write(p, {wm, bm, {"step", KILN_F32, 0, nullptr, &lr}, lr_f});
+  expect_error(kiln_model_load_optimizer_state(model_, p.c_str()), KILN_ERROR_MISMATCH,
+               {"'step' has dtype F32, expected I64"});
+  p = path("lr_shape.safetensors");
+  write(p, {wm, bm, st, {"lr", KILN_F32, 1, one, &lr}});
+  expect_error(kiln_model_load_optimizer_state(model_, p.c_str()), KILN_ERROR_MISMATCH,
+               {"'lr' has shape [1], expected []"});
+  int64_t got_step;
+  kiln_model_get_step(model_, &got_step);
+  EXPECT_EQ(got_step, 0);
+}
+
+TEST_F(RuntimeModel, LearningRate) {
+  float lr = 0;
+  ASSERT_EQ(kiln_model_set_lr(model_, 0.75f), KILN_OK);
+  ASSERT_EQ(kiln_model_get_lr(model_, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.75f);
+  expect_error(kiln_model_set_lr(model_, NAN), KILN_ERROR_INVALID_ARGUMENT, {"not finite"});
+  ASSERT_EQ(kiln_model_get_lr(model_, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.75f);
+  EXPECT_EQ(kiln_model_get_lr(model_, nullptr), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_set_training(model_, 0), KILN_OK);
+  EXPECT_EQ(kiln_model_set_training(model_, 1), KILN_OK);
+}
+
+TEST_F(RuntimeModel, InstancesAreIndependent) {
+  kiln_model *other = create(kToyDescriptor);
+  ASSERT_EQ(kiln_model_init_parameters(model_, 1), KILN_OK);
+  ASSERT_EQ(kiln_model_init_parameters(other, 1), KILN_OK);
+  float loss;
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  int64_t step;
+  kiln_model_get_step(other, &step);
+  EXPECT_EQ(step, 0);
+  EXPECT_NE(all_params(model_), all_params(other));
+  EXPECT_EQ(kiln_model_set_lr(other, INFINITY), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_model_last_error(model_), "");
+  EXPECT_NE(std::string(kiln_model_last_error(other)), "");
+}
+
+void inference_forward(void **args) {
+  const float *x = static_cast<const float *>(args[1]);
+  float *y = static_cast<float *>(args[2]);
+  y[0] = x[0] * static_cast<const float *>(args[0])[0];
+}
+
+TEST(RuntimeModelInference, TrainingIsUnsupported) {
+  const char *descriptor = "kiln-descriptor 1\nname inf\nmode inference\n"
+                           "input x f32 1 1\noutput y f32 1 1\n"
+                           "param scale f32 1 1 ones\n";
+  kiln_model *m = nullptr;
+  ASSERT_EQ(kiln_model_create(descriptor, inference_forward, nullptr, nullptr, &m), KILN_OK)
+      << kiln_last_error();
+  ASSERT_EQ(kiln_model_init_parameters(m, 0), KILN_OK);
+  float x = 3, y = 0, loss = 0;
+  int64_t target = 0;
+  const void *inputs[1] = {&x};
+  void *outputs[1] = {&y};
+  ASSERT_EQ(kiln_model_forward(m, inputs, outputs), KILN_OK);
+  EXPECT_EQ(y, 3.0f);
+
+  EXPECT_EQ(kiln_model_train_step(m, inputs, &target, &loss), KILN_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(kiln_model_last_error(m), "model was compiled for inference");
+  EXPECT_EQ(kiln_model_gradients(m, inputs, &target, &loss), KILN_ERROR_UNSUPPORTED);
+  float lr;
+  EXPECT_EQ(kiln_model_get_lr(m, &lr), KILN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(kiln_model_save_optimizer_state(m, "unused"), KILN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(kiln_model_num_states(m), 0);
+  kiln_model_destroy(m);
+
+  // A train-mode descriptor whose training kernels were not compiled.
+  kiln_model *t = nullptr;
+  ASSERT_EQ(kiln_model_create(kToyDescriptor, toy_forward, nullptr, nullptr, &t), KILN_OK);
+  int64_t tt[2] = {};
+  float xs[kX] = {};
+  const void *toy_inputs[1] = {xs};
+  EXPECT_EQ(kiln_model_train_step(t, toy_inputs, tt, &loss), KILN_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(kiln_model_last_error(t), "model was compiled for inference");
+  kiln_model_destroy(t);
+}
+
+} // namespace
