@@ -154,8 +154,10 @@ int main(int argc, char **argv) {
     fail("create", nullptr);
 
   if (load_only) {
+    // The message must come from the runtime alone: the bad-weights tests
+    // check that it names the file and the tensor.
     if (KFN(_load_parameters)(m, load_only) != KILN_OK)
-      fail((std::string("load_parameters(") + load_only + ")").c_str(), m);
+      fail("load_parameters", m);
     std::printf("parity_%s: loaded %s\n", kModel, load_only);
     KFN(_destroy)(m);
     return 0;
