@@ -1,0 +1,60 @@
+// The backend interface: lowering pipelines and machine-code emission.
+// Everything target-specific lives under codegen/; passes/ stay generic.
+#ifndef KILN_CODEGEN_CODEGEN_H
+#define KILN_CODEGEN_CODEGEN_H
+
+#include "codegen/ModelInterface.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
+
+namespace kiln {
+
+struct CPUCodegenOptions {
+  /// Outer loop dimensions split across the runtime's threads.
+  bool parallel = true;
+  /// Tile and vectorize contractions and elementwise ops.
+  bool vectorize = true;
+};
+
+/// linalg on tensors -> LLVM dialect, for the host CPU: fusion, tiling,
+/// vectorization, bufferization with out-parameters, parallel loops as
+/// kiln_parallel_for calls, bare-pointer calling convention.
+void buildCPUCodegenPipeline(mlir::OpPassManager &pm,
+                             const CPUCodegenOptions &options);
+
+/// The pipeline's stages by name, for --emit: everything up to linalg.
+void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
+
+/// A TargetMachine for the host triple and `cpu` ("" or "native": the host
+/// CPU with its features). Returns null and sets `error` on failure.
+std::unique_ptr<llvm::TargetMachine>
+createCPUTargetMachine(llvm::StringRef cpu, int optLevel, std::string &error);
+
+/// Translates an LLVM-dialect module to LLVM IR and adds what users link
+/// against: packed kernel entry points, the descriptor, the C API wrappers
+/// and the launchers of outlined parallel loops; then optimizes at
+/// `optLevel`.
+std::unique_ptr<llvm::Module>
+translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
+                 llvm::LLVMContext &ctx, llvm::TargetMachine &tm, int optLevel);
+
+enum class FileKind { Assembly, Object };
+/// Writes assembly or an object file; false with `error` set on failure.
+bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
+                     FileKind kind, llvm::raw_pwrite_stream &os,
+                     std::string &error);
+
+/// Defines, in LLVM IR, the launchers that the parallel-loop outlining
+/// declared: each packs its arguments and calls kiln_parallel_for.
+void addParallelLaunchers(llvm::Module &module);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_CODEGEN_H

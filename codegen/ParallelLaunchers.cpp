@@ -1,0 +1,3 @@
+#include "codegen/Codegen.h"
+
+void kiln::addParallelLaunchers(llvm::Module &) {}

@@ -1,0 +1,4 @@
+// Every op of the nn dialect, by family.
+include "NNOps.td"
+include "NNLossOps.td"
+include "NNOptimizerOps.td"

@@ -1,0 +1,32 @@
+// The nn dialect: ops after torch.nn on statically shaped tensors.
+#ifndef KILN_IR_NNDIALECT_H
+#define KILN_IR_NNDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "ir/NNDialect.h.inc"
+#include "ir/NNInterfaces.h.inc"
+
+#define GET_OP_CLASSES
+#include "ir/NNOps.h.inc"
+
+namespace kiln::nn {
+
+/// Torch broadcasting of two static shapes; nullopt when incompatible.
+std::optional<llvm::SmallVector<int64_t>>
+broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+
+/// Whether `from` broadcasts to `to` (torch rules).
+bool isBroadcastableTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);
+
+/// Reductions shared by the loss ops.
+bool isValidReduction(llvm::StringRef reduction);
+
+} // namespace kiln::nn
+
+#endif // KILN_IR_NNDIALECT_H

@@ -1,0 +1,37 @@
+#ifndef KILN_NN_INTERFACES
+#define KILN_NN_INTERFACES
+
+include "mlir/IR/OpBase.td"
+
+def NN_GradientOpInterface : OpInterface<"GradientOpInterface"> {
+  let description = [{
+    The reverse-mode gradient rule of an op. `nn-autodiff` calls it on every
+    op on the path from a differentiated argument to the loss, in reverse
+    order, and never looks at op names.
+  }];
+  let cppNamespace = "::kiln::nn";
+  let methods = [
+    InterfaceMethod<[{
+        Builds the adjoint ops at the builder's insertion point.
+        `resultGrads[i]` is the gradient flowing into result i (null when no
+        use of that result reaches the loss). For every operand i with
+        `needGrad[i]` set, the rule must append a gradient of the operand's
+        type to `operandGrads` position i; other positions may stay null.
+        Operands that are not differentiable (indices, targets) are never
+        requested. Fails with a diagnostic on the op when it cannot.
+      }],
+      "::mlir::LogicalResult", "buildGradient",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::llvm::ArrayRef<::mlir::Value>":$resultGrads,
+           "::llvm::ArrayRef<bool>":$needGrad,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+    InterfaceMethod<[{
+        Whether operand `index` can carry a gradient at all (false for class
+        indices, loss targets, step counters).
+      }],
+      "bool", "isDifferentiableOperand", (ins "unsigned":$index), [{}],
+      [{ return true; }]>
+  ];
+}
+
+#endif // KILN_NN_INTERFACES

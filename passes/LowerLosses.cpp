@@ -1,0 +1,268 @@
+// Lowering of the loss ops (and their backward ops) to linalg on tensors.
+#include "passes/LowerToLinalg.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::nn;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// [N] -> [N, 1], so right-aligned broadcasting reads it per row.
+Value asColumn(OpBuilder &b, Location loc, Value v) {
+  auto t = typeOf(v);
+  return b.create<tensor::ExpandShapeOp>(
+      loc, RankedTensorType::get({t.getDimSize(0), 1}, t.getElementType()), v,
+      ArrayRef<ReassociationIndices>{{0, 1}});
+}
+
+Value sumAll(OpBuilder &b, Location loc, Value v) {
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < typeOf(v).getRank(); ++d)
+    dims.push_back(d);
+  return reduceDims(b, loc, v, dims, b.getF32FloatAttr(0),
+                    [](OpBuilder &nb, Location l, Value x, Value acc) -> Value {
+                      return nb.create<arith::AddFOp>(l, x, acc);
+                    });
+}
+
+/// Row-wise log-sum-exp ingredients of [N, C] logits: max and sum(exp(x-max)).
+std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc, Value x) {
+  Value rowMax = reduceDims(
+      b, loc, x, {1},
+      b.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
+      [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+        return nb.create<arith::MaximumFOp>(l, v, acc);
+      });
+  MLIRContext *ctx = b.getContext();
+  auto n = typeOf(x).getDimSize(0);
+  Value init = filledTensor(b, loc, {n}, b.getF32Type(), b.getF32FloatAttr(0));
+  AffineExpr i, c;
+  bindDims(ctx, i, c);
+  SmallVector<AffineMap> maps{AffineMap::get(2, 0, {i, c}, ctx),
+                              AffineMap::get(2, 0, {i}, ctx),
+                              AffineMap::get(2, 0, {i}, ctx)};
+  Value sumExp =
+      b.create<linalg::GenericOp>(
+           loc, init.getType(), ValueRange{x, rowMax}, init, maps,
+           SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                            utils::IteratorType::reduction},
+           [](OpBuilder &nb, Location l, ValueRange a) {
+             Value e = nb.create<math::ExpOp>(
+                 l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+             nb.create<linalg::YieldOp>(
+                 l, ValueRange{nb.create<arith::AddFOp>(l, a[2], e)});
+           })
+          .getResult(0);
+  return {rowMax, sumExp};
+}
+
+/// Per-row validity of class-index targets: 1.0 where target != ignore_index.
+Value validRows(OpBuilder &b, Location loc, Value target, int64_t ignore) {
+  auto n = typeOf(target).getDimSize(0);
+  return broadcastElementwise(
+      b, loc, {n}, target,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+        Value ign = nb.create<arith::ConstantOp>(l, nb.getI64IntegerAttr(ignore));
+        Value ok = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, a[0], ign);
+        return {nb.create<arith::SelectOp>(l, ok, f32Const(nb, l, 1),
+                                           f32Const(nb, l, 0))};
+      })[0];
+}
+
+/// Whether class index `t` (i64) is in [0, numClasses).
+Value inRange(OpBuilder &b, Location loc, Value t, int64_t numClasses) {
+  Value zero = b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(0));
+  Value c = b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(numClasses));
+  Value geZero = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, t, zero);
+  Value ltC = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, t, c);
+  return b.create<arith::AndIOp>(loc, geZero, ltC);
+}
+
+Value nanConst(OpBuilder &b, Location loc) {
+  return f32Const(b, loc, std::numeric_limits<float>::quiet_NaN());
+}
+
+// Per row: l_i = (1-eps)(lse_i - x[i, t_i]) + eps/C (C lse_i - sum_c x[i,c]),
+// 0 for ignored rows, NaN for a class index out of range (torch raises; a
+// compiled kernel cannot, and NaN is loud where a clamp would be silent).
+struct CrossEntropyLossLowering : OpConversionPattern<CrossEntropyLossOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CrossEntropyLossOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), t = adaptor.getTarget();
+    int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
+    double eps = op.getLabelSmoothing().convertToFloat();
+    int64_t ignore = op.getIgnoreIndex();
+    auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, x);
+    SmallVector<Value> rowInputs{t, rowMax, sumExp};
+    if (eps != 0)
+      rowInputs.push_back(
+          reduceDims(rewriter, loc, x, {1}, rewriter.getF32FloatAttr(0),
+                     [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+                       return nb.create<arith::AddFOp>(l, v, acc);
+                     }));
+    Value perRow = broadcastElementwise(
+        rewriter, loc, {n}, rowInputs,
+        [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          Value target = a[0];
+          Value ign = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(ignore));
+          Value valid = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne,
+                                                target, ign);
+          Value ok = inRange(b, l, target, numClasses);
+          Value zeroIdx = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(0));
+          Value safe = b.create<arith::SelectOp>(l, ok, target, zeroIdx);
+          Value row = b.create<linalg::IndexOp>(l, 0);
+          Value col = b.create<arith::IndexCastOp>(l, b.getIndexType(), safe);
+          Value xt = b.create<tensor::ExtractOp>(l, x, ValueRange{row, col});
+          Value lse = b.create<arith::AddFOp>(l, a[1],
+                                              b.create<math::LogOp>(l, a[2]));
+          Value loss = b.create<arith::SubFOp>(l, lse, xt);
+          if (eps != 0) {
+            Value smooth = b.create<arith::SubFOp>(
+                l, b.create<arith::MulFOp>(l, f32Const(b, l, numClasses), lse),
+                a[3]);
+            loss = b.create<arith::AddFOp>(
+                l, b.create<arith::MulFOp>(l, f32Const(b, l, 1 - eps), loss),
+                b.create<arith::MulFOp>(l, f32Const(b, l, eps / numClasses),
+                                        smooth));
+          }
+          loss = b.create<arith::SelectOp>(l, ok, loss, nanConst(b, l));
+          return {b.create<arith::SelectOp>(l, valid, loss, f32Const(b, l, 0))};
+        })[0];
+    StringRef reduction = op.getReduction();
+    if (reduction == "none") {
+      rewriter.replaceOp(op, perRow);
+      return success();
+    }
+    Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, perRow));
+    if (reduction == "mean") {
+      Value count = extractScalar(
+          rewriter, loc, sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore)));
+      sum = rewriter.create<arith::DivFOp>(loc, sum, count);
+    }
+    rewriter.replaceOp(op, toScalarTensor(rewriter, loc, sum));
+    return success();
+  }
+};
+
+// dx[i,c] = w_i (softmax(x_i)_c - (1-eps)[c == t_i] - eps/C), 0 for ignored
+// rows; w_i = g (sum), g / count (mean), g_i (none).
+struct CrossEntropyLossBackwardLowering
+    : OpConversionPattern<CrossEntropyLossBackwardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CrossEntropyLossBackwardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), t = adaptor.getTarget(), g = adaptor.getGrad();
+    int64_t numClasses = typeOf(x).getDimSize(1);
+    double eps = op.getLabelSmoothing().convertToFloat();
+    int64_t ignore = op.getIgnoreIndex();
+    StringRef reduction = op.getReduction();
+    auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, x);
+    if (reduction == "mean") {
+      Value count = sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore));
+      g = broadcastElementwise(
+          rewriter, loc, {}, ValueRange{g, count},
+          [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+            return {b.create<arith::DivFOp>(l, a[0], a[1])};
+          })[0];
+    }
+    if (reduction == "none")
+      g = asColumn(rewriter, loc, g);
+    SmallVector<Value> inputs{x, asColumn(rewriter, loc, t),
+                              asColumn(rewriter, loc, rowMax),
+                              asColumn(rewriter, loc, sumExp), g};
+    Value dx = broadcastElementwise(
+        rewriter, loc, op.getType().getShape(), inputs,
+        [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          Value target = a[1];
+          Value p = b.create<arith::DivFOp>(
+              l, b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[2])),
+              a[3]);
+          Value col = b.create<arith::IndexCastOp>(
+              l, b.getI64Type(), b.create<linalg::IndexOp>(l, 1));
+          Value isTarget =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, col, target);
+          Value hit = b.create<arith::SelectOp>(l, isTarget,
+                                                f32Const(b, l, 1 - eps),
+                                                f32Const(b, l, 0));
+          Value d = b.create<arith::SubFOp>(l, p, hit);
+          if (eps != 0)
+            d = b.create<arith::SubFOp>(l, d, f32Const(b, l, eps / numClasses));
+          d = b.create<arith::MulFOp>(l, d, a[4]);
+          Value ign = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(ignore));
+          Value valid = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne,
+                                                target, ign);
+          d = b.create<arith::SelectOp>(l, inRange(b, l, target, numClasses), d,
+                                        nanConst(b, l));
+          return {b.create<arith::SelectOp>(l, valid, d, f32Const(b, l, 0))};
+        })[0];
+    rewriter.replaceOp(op, dx);
+    return success();
+  }
+};
+
+// mse = (x - y)^2, summed, or averaged over every element for mean.
+struct MseLossLowering : OpConversionPattern<MseLossOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MseLossOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto shape = typeOf(adaptor.getInput()).getShape();
+    Value sq = broadcastElementwise(
+        rewriter, loc, shape, ValueRange{adaptor.getInput(), adaptor.getTarget()},
+        [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          Value d = b.create<arith::SubFOp>(l, a[0], a[1]);
+          return {b.create<arith::MulFOp>(l, d, d)};
+        })[0];
+    if (op.getReduction() == "none") {
+      rewriter.replaceOp(op, sq);
+      return success();
+    }
+    Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, sq));
+    if (op.getReduction() == "mean")
+      sum = rewriter.create<arith::DivFOp>(
+          loc, sum,
+          f32Const(rewriter, loc, typeOf(adaptor.getInput()).getNumElements()));
+    rewriter.replaceOp(op, toScalarTensor(rewriter, loc, sum));
+    return success();
+  }
+};
+
+// dx = (norm (x - y)) g with norm = 2 / numel (mean) or 2, as aten does.
+struct MseLossBackwardLowering : OpConversionPattern<MseLossBackwardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MseLossBackwardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = typeOf(adaptor.getInput());
+    double norm = op.getReduction() == "mean" ? 2.0 / type.getNumElements() : 2.0;
+    Value dx = broadcastElementwise(
+        rewriter, op.getLoc(), type.getShape(),
+        ValueRange{adaptor.getGrad(), adaptor.getInput(), adaptor.getTarget()},
+        [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          Value d = b.create<arith::SubFOp>(l, a[1], a[2]);
+          Value scaled = b.create<arith::MulFOp>(l, f32Const(b, l, norm), d);
+          return {b.create<arith::MulFOp>(l, scaled, a[0])};
+        })[0];
+    rewriter.replaceOp(op, dx);
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateLowerLossesPatterns(RewritePatternSet &patterns) {
+  patterns.add<CrossEntropyLossLowering, CrossEntropyLossBackwardLowering,
+               MseLossLowering, MseLossBackwardLowering>(patterns.getContext());
+}

@@ -1,0 +1,137 @@
+// nn-lower-to-linalg: the pass and the helpers every op family shares.
+#include "passes/LowerToLinalg.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_LOWERNNTOLINALG
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+Value kiln::f32Const(OpBuilder &b, Location loc, double v) {
+  return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
+}
+
+Value kiln::filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                         Type elementType, TypedAttr value) {
+  Value empty = b.create<tensor::EmptyOp>(loc, shape, elementType);
+  Value v = b.create<arith::ConstantOp>(loc, value);
+  return b.create<linalg::FillOp>(loc, v, empty).getResult(0);
+}
+
+/// Indexing map reading a tensor of `inShape` inside a loop nest over
+/// `outShape`, aligned on the right; stretched dimensions read index 0.
+static AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> inShape,
+                              ArrayRef<int64_t> outShape) {
+  SmallVector<AffineExpr> exprs;
+  size_t lead = outShape.size() - inShape.size();
+  for (size_t i = 0; i < inShape.size(); ++i)
+    exprs.push_back(inShape[i] == 1 && outShape[lead + i] != 1
+                        ? getAffineConstantExpr(0, ctx)
+                        : getAffineDimExpr(lead + i, ctx));
+  return AffineMap::get(outShape.size(), 0, exprs, ctx);
+}
+
+ValueRange kiln::broadcastElementwise(OpBuilder &b, Location loc,
+                                      ArrayRef<int64_t> shape,
+                                      ValueRange inputs, ElementwiseBody body,
+                                      unsigned numResults) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(broadcastMap(
+        ctx, cast<RankedTensorType>(in.getType()).getShape(), shape));
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < numResults; ++i) {
+    inits.push_back(b.create<tensor::EmptyOp>(loc, shape, b.getF32Type()));
+    maps.push_back(AffineMap::getMultiDimIdentityMap(shape.size(), ctx));
+  }
+  SmallVector<utils::IteratorType> iters(shape.size(),
+                                         utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange(ValueRange(inits)), inputs, inits, maps, iters,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
+      });
+  return generic.getResults();
+}
+
+Value kiln::reduceDims(
+    OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> reduced,
+    TypedAttr init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> outShape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iters;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    bool isReduced = llvm::is_contained(reduced, d);
+    iters.push_back(isReduced ? utils::IteratorType::reduction
+                              : utils::IteratorType::parallel);
+    if (!isReduced) {
+      outShape.push_back(type.getDimSize(d));
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    }
+  }
+  Value acc = filledTensor(b, loc, outShape, type.getElementType(), init);
+  SmallVector<AffineMap> maps{
+      AffineMap::getMultiDimIdentityMap(type.getRank(), ctx),
+      AffineMap::get(type.getRank(), 0, outExprs, ctx)};
+  auto generic = b.create<linalg::GenericOp>(
+      loc, acc.getType(), input, acc, maps, iters,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        nb.create<linalg::YieldOp>(nloc, combine(nb, nloc, args[0], args[1]));
+      });
+  return generic.getResult(0);
+}
+
+SmallVector<ReassociationIndices>
+kiln::unitDimReassociation(ArrayRef<bool> kept) {
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices current;
+  for (int64_t i = 0, e = kept.size(); i < e; ++i) {
+    current.push_back(i);
+    if (kept[i]) {
+      groups.push_back(current);
+      current.clear();
+    }
+  }
+  if (!current.empty() && !groups.empty())
+    groups.back().append(current.begin(), current.end());
+  return groups;
+}
+
+Value kiln::extractScalar(OpBuilder &b, Location loc, Value scalarTensor) {
+  return b.create<tensor::ExtractOp>(loc, scalarTensor, ValueRange{});
+}
+
+Value kiln::toScalarTensor(OpBuilder &b, Location loc, Value scalar) {
+  return b.create<tensor::FromElementsOp>(
+      loc, RankedTensorType::get({}, scalar.getType()), scalar);
+}
+
+namespace {
+struct LowerNNToLinalgPass
+    : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<nn::NNDialect>();
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           arith::ArithDialect, math::MathDialect,
+                           func::FuncDialect>();
+    RewritePatternSet patterns(ctx);
+    populateLowerLayersPatterns(patterns);
+    populateLowerLossesPatterns(patterns);
+    populateLowerOptimizersPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,76 @@
+// Lowering of optimizer update ops to one fused elementwise linalg.generic
+// per parameter (param, grad and state read once, written once).
+#include "passes/LowerToLinalg.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::nn;
+
+namespace {
+
+// torch.optim.SGD (1.13, _single_tensor_sgd), operation for operation:
+//   d = maximize ? -g : g;  d = d + wd * p
+//   buf = step == 0 ? d : buf * momentum + (1 - dampening) * d
+//   d = nesterov ? d + momentum * buf : buf;  p = p + (-lr) * d
+struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SgdUpdateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    double momentum = op.getMomentum().convertToFloat();
+    double dampening = op.getDampening().convertToFloat();
+    double wd = op.getWeightDecay().convertToFloat();
+    bool nesterov = op.getNesterov(), maximize = op.getMaximize();
+    bool hasBuffer = static_cast<bool>(adaptor.getMomentumBuffer());
+    // Scalars are read once, outside the elementwise loop.
+    Value negLr = rewriter.create<arith::NegFOp>(
+        loc, extractScalar(rewriter, loc, adaptor.getLr()));
+    Value firstStep = rewriter.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::eq,
+        extractScalar(rewriter, loc, adaptor.getStep()),
+        rewriter.create<arith::ConstantOp>(loc, rewriter.getI64IntegerAttr(0)));
+    SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
+    if (hasBuffer)
+      inputs.push_back(adaptor.getMomentumBuffer());
+    auto results = broadcastElementwise(
+        rewriter, loc, op.getParam().getType().getShape(), inputs,
+        [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          Value p = a[0], d = a[1];
+          if (maximize)
+            d = b.create<arith::NegFOp>(l, d);
+          if (wd != 0)
+            d = b.create<arith::AddFOp>(
+                l, d, b.create<arith::MulFOp>(l, f32Const(b, l, wd), p));
+          Value buf;
+          if (hasBuffer) {
+            Value decayed = b.create<arith::MulFOp>(l, a[2], f32Const(b, l, momentum));
+            Value fresh = b.create<arith::AddFOp>(
+                l, decayed,
+                b.create<arith::MulFOp>(l, f32Const(b, l, 1 - dampening), d));
+            buf = b.create<arith::SelectOp>(l, firstStep, d, fresh);
+            d = nesterov ? b.create<arith::AddFOp>(
+                               l, d,
+                               b.create<arith::MulFOp>(l, f32Const(b, l, momentum), buf))
+                               .getResult()
+                         : buf;
+          }
+          Value newP = b.create<arith::AddFOp>(
+              l, p, b.create<arith::MulFOp>(l, negLr, d));
+          if (hasBuffer)
+            return {newP, buf};
+          return {newP};
+        },
+        hasBuffer ? 2 : 1);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateLowerOptimizersPatterns(RewritePatternSet &patterns) {
+  patterns.add<SgdUpdateLowering>(patterns.getContext());
+}

@@ -1,0 +1,61 @@
+// Shared helpers of the nn -> linalg lowering (one .cpp per op family).
+// Preconditions: static shapes, f32 data (i64 for class indices / steps).
+#ifndef KILN_PASSES_LOWERTOLINALG_H
+#define KILN_PASSES_LOWERTOLINALG_H
+
+#include "passes/Passes.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kiln {
+
+/// Body builder of an elementwise generic: block args of the inputs (then
+/// the outputs) -> yielded values.
+using ElementwiseBody = llvm::function_ref<llvm::SmallVector<mlir::Value>(
+    mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
+
+/// A linalg.generic over `shape` reading `inputs` with torch broadcasting
+/// (rank-0 and size-1 dimensions stretch) and producing `numResults` f32
+/// tensors of `shape`.
+mlir::ValueRange broadcastElementwise(mlir::OpBuilder &b, mlir::Location loc,
+                                      llvm::ArrayRef<int64_t> shape,
+                                      mlir::ValueRange inputs,
+                                      ElementwiseBody body,
+                                      unsigned numResults = 1);
+
+/// A tensor of `shape` filled with `value`.
+mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
+                         llvm::ArrayRef<int64_t> shape, mlir::Type elementType,
+                         mlir::TypedAttr value);
+
+/// Reduces `input` over the dimensions in `reduced` (sorted) with `combine`
+/// starting from `init`; the result drops those dimensions.
+mlir::Value reduceDims(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::Value input, llvm::ArrayRef<int64_t> reduced,
+                       mlir::TypedAttr init,
+                       llvm::function_ref<mlir::Value(mlir::OpBuilder &,
+                                                      mlir::Location,
+                                                      mlir::Value input,
+                                                      mlir::Value acc)>
+                           combine);
+
+/// Reassociation for expanding a shape without the dropped unit dims back to
+/// `fullRank` dims (`kept[i]`: dim i survives); empty when nothing is kept.
+llvm::SmallVector<mlir::ReassociationIndices>
+unitDimReassociation(llvm::ArrayRef<bool> kept);
+
+/// A scalar (rank-0 tensor) read as a value.
+mlir::Value extractScalar(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value scalarTensor);
+/// A value as a rank-0 tensor.
+mlir::Value toScalarTensor(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value scalar);
+
+mlir::Value f32Const(mlir::OpBuilder &b, mlir::Location loc, double v);
+
+void populateLowerLayersPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerOptimizersPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace kiln
+
+#endif // KILN_PASSES_LOWERTOLINALG_H

@@ -1,0 +1,81 @@
+#ifndef KILN_PASSES
+#define KILN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Training
+//===----------------------------------------------------------------------===//
+
+def Autodiff : Pass<"nn-autodiff", "mlir::ModuleOp"> {
+  let summary = "Build gradient functions by reverse-mode differentiation";
+  let description = [{
+    For every `func.func` marked `nn.differentiate` whose first result is a
+    scalar loss, adds `<name>_grad` with the same arguments returning the
+    loss followed by the gradient of every argument with `nn.role = "param"`
+    (and of `nn.role = "input"` arguments with `wrt-inputs`), in argument
+    order. Gradient rules come from `GradientOpInterface`; fan-out gradients
+    are summed; integer operands and non-differentiable operands are
+    skipped; an op on the path to the loss without a rule is an error.
+
+    Before:
+    ```mlir
+    func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+      %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+      %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+      return %l : tensor<f32>
+    }
+    ```
+    After (added):
+    ```mlir
+    func.func @loss_grad(...) -> (tensor<f32>, tensor<4x8xf32>) {
+      ... forward ops ...
+      %one = arith.constant dense<1.0> : tensor<f32>
+      %dy = nn.cross_entropy_loss_backward %one, %y, %t ...
+      %dw = nn.matmul %dy, %x {transpose_lhs} ...
+      return %l, %dw : tensor<f32>, tensor<4x8xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"wrtInputs", "wrt-inputs", "bool", /*default=*/"false",
+           "Also return gradients of `input` arguments (for tests)">
+  ];
+  let dependentDialects = ["::kiln::nn::NNDialect", "::mlir::arith::ArithDialect"];
+}
+
+def BuildTrainStep : Pass<"nn-build-train-step", "mlir::ModuleOp"> {
+  let summary = "Assemble forward, loss, backward and optimizer update into one function";
+  let description = [{
+    Takes the module's `nn.optimizer` dictionary (e.g. `{type = "SGD", lr =
+    0.01, momentum = 0.9, ...}`) and the gradient function `<loss>_grad`
+    built by `nn-autodiff` for the function marked `nn.loss`, and adds
+    `train_step(params..., states..., step, lr, inputs..., target) ->
+    (loss, new params..., new states..., step + 1)`: it calls the gradient
+    function and applies one optimizer update op per parameter (e.g.
+    `nn.sgd_update`), creating the optimizer state arguments (`nn.role =
+    "state"`, named `<param>.momentum_buffer`). Run the inliner afterwards to
+    get one flat function.
+  }];
+  let dependentDialects = ["::kiln::nn::NNDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering
+//===----------------------------------------------------------------------===//
+
+def LowerNNToLinalg : Pass<"nn-lower-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lower nn ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Target-independent: every nn op becomes linalg named ops (matmuls) or
+    `linalg.generic`s on tensors, ready for fusion, tiling and
+    bufferization by a backend. Fails on an nn op without a lowering.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
+#endif // KILN_PASSES

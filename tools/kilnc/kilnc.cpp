@@ -1,0 +1,356 @@
+// kilnc: model file -> object file + C header.
+//
+//   import (JSON -> nn) -> training pipeline (autodiff, train step)
+//   -> nn -> linalg -> CPU codegen (LLVM dialect) -> LLVM IR + wrappers
+//   -> object / assembly.
+#include "codegen/Codegen.h"
+#include "frontend/import/ModelImporter.h"
+#include "ir/NNDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Conversion/ConvertToLLVM/ToLLVMInterface.h"
+#include "mlir/Dialect/Func/Extensions/AllExtensions.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory kilncCategory("kilnc options");
+
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<model.json>"), cl::Required,
+                                      cl::cat(kilncCategory));
+static cl::opt<std::string>
+    outputFile("o",
+               cl::desc("Output file (default: <model>.o for --emit=obj, "
+                        "stdout otherwise). With --emit=obj the C header is "
+                        "written beside it as <output>.h"),
+               cl::value_desc("file"), cl::cat(kilncCategory));
+
+enum class Emit { NN, Linalg, LLVMDialect, LLVM, Asm, Obj };
+static cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"), cl::init(Emit::Obj),
+    cl::values(clEnumValN(Emit::NN, "nn", "nn dialect after autodiff and train-step assembly"),
+               clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
+               clEnumValN(Emit::LLVMDialect, "llvm-dialect", "MLIR LLVM dialect"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the C API wrappers"),
+               clEnumValN(Emit::Asm, "asm", "host assembly"),
+               clEnumValN(Emit::Obj, "obj", "object file + C header (default)")),
+    cl::cat(kilncCategory));
+
+enum class Mode { Auto, Inference, Train };
+static cl::opt<Mode> mode(
+    "mode",
+    cl::desc("Entry points to compile (default: train when the model file "
+             "has a training section, inference otherwise)"),
+    cl::init(Mode::Auto),
+    cl::values(clEnumValN(Mode::Inference, "inference", "forward only"),
+               clEnumValN(Mode::Train, "train",
+                          "forward, gradients and train_step")),
+    cl::cat(kilncCategory));
+
+static cl::opt<std::string> target("target",
+                                   cl::desc("Target: cpu (cuda: not yet)"),
+                                   cl::init("cpu"), cl::cat(kilncCategory));
+static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"),
+                                  cl::Prefix, cl::init(3),
+                                  cl::cat(kilncCategory));
+static cl::opt<std::string>
+    mcpu("mcpu", cl::desc("Target CPU (default: the host CPU and its features)"),
+         cl::init("native"), cl::cat(kilncCategory));
+static cl::opt<bool> printIRAfterAll("print-ir-after-all",
+                                     cl::desc("Print the IR after every pass (stderr)"),
+                                     cl::cat(kilncCategory));
+static cl::opt<std::string>
+    dumpDir("dump-dir",
+            cl::desc("Write every stage's IR to files in this directory"),
+            cl::value_desc("dir"), cl::cat(kilncCategory));
+static cl::opt<bool> timing("timing", cl::desc("Report the time of every pass"),
+                            cl::cat(kilncCategory));
+
+namespace {
+
+/// Prints diagnostics as `file: json.path: error: message` for model-file
+/// locations and `file:line:col: error: message` otherwise.
+void printDiagnostic(Diagnostic &diag) {
+  std::string where;
+  Location loc = diag.getLocation();
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    if (auto file = dyn_cast<FileLineColLoc>(name.getChildLoc()))
+      where = file.getFilename().str() + ": " + name.getName().str();
+    else
+      where = name.getName().str();
+  } else if (auto file = dyn_cast<FileLineColLoc>(loc)) {
+    where = file.getFilename().str();
+    if (file.getLine() > 0)
+      where += ":" + std::to_string(file.getLine()) + ":" +
+               std::to_string(file.getColumn());
+  } else {
+    llvm::raw_string_ostream os(where);
+    loc.print(os);
+  }
+  const char *severity = diag.getSeverity() == DiagnosticSeverity::Error ? "error"
+                         : diag.getSeverity() == DiagnosticSeverity::Warning
+                             ? "warning"
+                             : "note";
+  llvm::errs() << where << ": " << severity << ": " << diag.str() << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    printDiagnostic(note);
+}
+
+class Driver {
+public:
+  explicit Driver(MLIRContext &ctx) : ctx(ctx) {}
+
+  int run() {
+    if (target != "cpu")
+      return error("--target=" + target +
+                   " is not supported yet (supported: cpu)");
+    if (optLevel > 3)
+      return error("-O" + std::to_string(optLevel) + ": levels are 0 to 3");
+    if (!dumpDir.empty())
+      if (auto ec = llvm::sys::fs::create_directories(dumpDir))
+        return error("cannot create --dump-dir '" + dumpDir + "': " + ec.message());
+
+    bool train = mode == Mode::Train ||
+                 (mode == Mode::Auto && fileHasTrainingSection());
+    OwningOpRef<ModuleOp> module = kiln::importModelFile(&ctx, inputFile, train);
+    if (!module)
+      return 1;
+    dump("01-imported.mlir", *module);
+
+    if (train) {
+      PassManager pm(&ctx);
+      configure(pm);
+      kiln::buildTrainingPipeline(pm);
+      if (failed(pm.run(*module)))
+        return 1;
+      if (auto loss = module->lookupSymbol<func::FuncOp>("loss"))
+        loss.erase();
+    }
+    dump("02-nn.mlir", *module);
+    if (emit == Emit::NN)
+      return print(*module);
+
+    auto model = kiln::readModelInterface(*module);
+    if (failed(model))
+      return 1;
+    renameKernels(*module, model->name);
+
+    PassManager toLinalg(&ctx);
+    configure(toLinalg);
+    kiln::buildLowerToLinalgPipeline(toLinalg);
+    if (failed(toLinalg.run(*module)))
+      return 1;
+    dump("03-linalg.mlir", *module);
+    if (emit == Emit::Linalg)
+      return print(*module);
+
+    PassManager cpu(&ctx);
+    configure(cpu);
+    kiln::buildCPUCodegenPipeline(cpu, kiln::CPUCodegenOptions());
+    if (failed(cpu.run(*module)))
+      return 1;
+    dump("04-llvm-dialect.mlir", *module);
+    if (emit == Emit::LLVMDialect)
+      return print(*module);
+
+    std::string err;
+    auto tm = kiln::createCPUTargetMachine(mcpu, optLevel, err);
+    if (!tm)
+      return error(err);
+    llvm::LLVMContext llvmCtx;
+    auto llvmModule = kiln::translateAndWrap(*module, *model, llvmCtx, *tm, optLevel);
+    if (!llvmModule)
+      return error("translation to LLVM IR failed");
+    if (!dumpDir.empty()) {
+      writeText(dumpDir + "/05-" + model->name + ".ll",
+                [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
+      llvm::SmallString<0> asmText;
+      llvm::raw_svector_ostream asmStream(asmText);
+      if (kiln::emitMachineCode(*llvmModule, *tm, kiln::FileKind::Assembly, asmStream, err))
+        writeText(dumpDir + "/06-" + model->name + ".s",
+                  [&](llvm::raw_ostream &os) { os << asmText; });
+      // Emission mutates nothing we rely on, but the module is re-created
+      // below for the real output to keep the two independent.
+      llvmModule = kiln::translateAndWrap(*module, *model, llvmCtx, *tm, optLevel);
+    }
+    if (emit == Emit::LLVM)
+      return writeOutput([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
+    if (emit == Emit::Asm) {
+      std::string out = outputFile.empty() ? std::string("-") : outputFile.getValue();
+      std::error_code ec;
+      llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
+      if (ec)
+        return error("cannot write '" + out + "': " + ec.message());
+      if (!kiln::emitMachineCode(*llvmModule, *tm, kiln::FileKind::Assembly, file.os(), err))
+        return error(err);
+      file.keep();
+      return 0;
+    }
+    return writeObjectAndHeader(*llvmModule, *tm, *model);
+  }
+
+private:
+  int error(const std::string &message) {
+    llvm::errs() << "kilnc: error: " << message << "\n";
+    return 1;
+  }
+
+  bool fileHasTrainingSection() {
+    std::ifstream in(inputFile);
+    auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    return j.is_object() && j.contains("training");
+  }
+
+  void configure(PassManager &pm) {
+    if (printIRAfterAll) {
+      ctx.disableMultithreading();
+      pm.enableIRPrinting([](Pass *, Operation *) { return false; },
+                          [](Pass *, Operation *) { return true; },
+                          /*printModuleScope=*/true);
+    }
+    if (timing)
+      pm.enableTiming();
+  }
+
+  static void renameKernels(ModuleOp module, const std::string &prefix) {
+    // The nn.* argument attributes were read into the ModelInterface;
+    // LLVM translation has no meaning for them.
+    auto rename = [&](StringRef from, StringRef kernel) {
+      if (auto f = module.lookupSymbol<func::FuncOp>(from)) {
+        f.setSymName(kiln::kernelSymbol(prefix, kernel));
+        f.removeArgAttrsAttr();
+      }
+    };
+    rename("forward", "forward");
+    rename("loss_grad", "gradients");
+    rename("train_step", "train_step");
+  }
+
+  void dump(const std::string &file, ModuleOp module) {
+    if (dumpDir.empty())
+      return;
+    writeText(dumpDir + "/" + file,
+              [&](llvm::raw_ostream &os) { module.print(os); });
+  }
+
+  void writeText(const std::string &path,
+                 llvm::function_ref<void(llvm::raw_ostream &)> body) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
+    if (ec) {
+      llvm::errs() << "kilnc: warning: cannot write '" << path
+                   << "': " << ec.message() << "\n";
+      return;
+    }
+    body(os);
+  }
+
+  int print(ModuleOp module) {
+    return writeOutput([&](llvm::raw_ostream &os) { module.print(os); });
+  }
+
+  int writeOutput(llvm::function_ref<void(llvm::raw_ostream &)> body) {
+    std::string out = outputFile.empty() ? std::string("-") : outputFile.getValue();
+    std::error_code ec;
+    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return error("cannot write '" + out + "': " + ec.message());
+    body(file.os());
+    file.keep();
+    return 0;
+  }
+
+  int writeObjectAndHeader(llvm::Module &m, llvm::TargetMachine &tm,
+                           const kiln::ModelInterface &model) {
+    std::string out = outputFile;
+    if (out.empty()) {
+      llvm::SmallString<128> p(llvm::sys::path::filename(inputFile));
+      llvm::sys::path::replace_extension(p, ".o");
+      out = p.str().str();
+    }
+    llvm::SmallString<128> header(out);
+    llvm::sys::path::replace_extension(header, ".h");
+    std::error_code ec;
+    // ToolOutputFile removes a partial file unless keep() is reached.
+    llvm::ToolOutputFile obj(out, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return error("cannot write '" + out + "': " + ec.message());
+    std::string err;
+    if (!kiln::emitMachineCode(m, tm, kiln::FileKind::Object, obj.os(), err))
+      return error(err);
+    llvm::ToolOutputFile h(header, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return error("cannot write '" + header.str().str() + "': " + ec.message());
+    h.os() << model.header();
+    obj.keep();
+    h.keep();
+    if (!dumpDir.empty())
+      writeText(dumpDir + "/" + model.name + ".h",
+                [&](llvm::raw_ostream &os) { os << model.header(); });
+    return 0;
+  }
+
+  MLIRContext &ctx;
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(kilncCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "kilnc: compile a Kiln model file (JSON) into an object file and a C "
+      "header\n\n"
+      "  kilnc mlp.json -o mlp.o          writes mlp.o and mlp.h\n"
+      "  kilnc mlp.json --emit=nn         prints the nn dialect after autodiff\n");
+
+  DialectRegistry registry;
+  registry.insert<kiln::nn::NNDialect, func::FuncDialect, arith::ArithDialect,
+                  linalg::LinalgDialect, tensor::TensorDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  bufferization::BufferizationDialect, vector::VectorDialect,
+                  LLVM::LLVMDialect, affine::AffineDialect, cf::ControlFlowDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+  func::registerAllExtensions(registry);
+  registerConvertFuncToLLVMInterface(registry);
+  MLIRContext ctx(registry);
+  ctx.getDiagEngine().registerHandler([](Diagnostic &diag) {
+    printDiagnostic(diag);
+    return success();
+  });
+  return Driver(ctx).run();
+}
