@@ -126,8 +126,18 @@ Error read_safetensors(const char *path_c,
                                          static_cast<size_t>(header_size),
                                          data_size, &result->tensors))
     return e;
-  for (TensorEntry &t : result->tensors)
+  for (TensorEntry &t : result->tensors) {
     t.data = data + t.begin;
+    if (t.begin % dtype_size(t.dtype) != 0) {
+      void *copy = kiln_alloc(static_cast<size_t>(t.end - t.begin));
+      if (!copy)
+        return fail(KILN_ERROR_OUT_OF_MEMORY,
+                    path + ": out of memory realigning tensor " + quoted(t.name));
+      result->realigned.push_back(copy);
+      std::memcpy(copy, t.data, static_cast<size_t>(t.end - t.begin));
+      t.data = copy;
+    }
+  }
   *out = std::move(result);
   return {};
 }
@@ -137,7 +147,6 @@ Error write_safetensors(const char *path_c, const kiln_tensor_view *views,
   const std::string path = path_c;
   std::vector<TensorEntry> tensors(static_cast<size_t>(count));
   std::unordered_set<std::string> names;
-  uint64_t offset = 0;
   for (int i = 0; i < count; ++i) {
     const kiln_tensor_view &v = views[i];
     std::string tensor = path + ": tensor " + std::to_string(i);
@@ -165,10 +174,23 @@ Error write_safetensors(const char *path_c, const kiln_tensor_view *views,
     if (!names.insert(t.name).second)
       return fail(KILN_ERROR_INVALID_ARGUMENT,
                   path + ": duplicate tensor name " + quoted(t.name));
-    t.begin = offset;
-    offset += static_cast<uint64_t>(numel) * dtype_size(t.dtype);
-    t.end = offset;
+    t.end = static_cast<uint64_t>(numel) * dtype_size(t.dtype); // size for now
     t.data = v.data;
+  }
+  // Header keys stay in the caller's order, but the data section holds 8-byte
+  // elements first, then 4-byte ones (as the reference writer does): every
+  // tensor is then naturally aligned in a reader that aligns the section.
+  std::vector<size_t> layout;
+  for (size_t pass = 0; pass < 2; ++pass)
+    for (size_t i = 0; i < tensors.size(); ++i)
+      if ((dtype_size(tensors[i].dtype) == 8) == (pass == 0))
+        layout.push_back(i);
+  uint64_t offset = 0;
+  for (size_t i : layout) {
+    TensorEntry &t = tensors[i];
+    t.begin = offset;
+    offset += t.end;
+    t.end = offset;
   }
   const std::string header = build_safetensors_header(tensors);
 
@@ -190,9 +212,11 @@ Error write_safetensors(const char *path_c, const kiln_tensor_view *views,
   e = write_exact(file.fd, tmp, reinterpret_cast<const char *>(length_bytes), 8);
   if (!e)
     e = write_exact(file.fd, tmp, header.data(), header.size());
-  for (size_t i = 0; !e && i < tensors.size(); ++i)
-    e = write_exact(file.fd, tmp, static_cast<const char *>(tensors[i].data),
-                    static_cast<size_t>(tensors[i].end - tensors[i].begin));
+  for (size_t i = 0; !e && i < layout.size(); ++i) {
+    const TensorEntry &t = tensors[layout[i]];
+    e = write_exact(file.fd, tmp, static_cast<const char *>(t.data),
+                    static_cast<size_t>(t.end - t.begin));
+  }
   if (!e) {
     int fd = file.fd;
     file.fd = -1;
@@ -208,7 +232,11 @@ Error write_safetensors(const char *path_c, const kiln_tensor_view *views,
 
 } // namespace kiln::rt
 
-kiln_safetensors::~kiln_safetensors() { kiln_free(buffer); }
+kiln_safetensors::~kiln_safetensors() {
+  for (void *copy : realigned)
+    kiln_free(copy);
+  kiln_free(buffer);
+}
 
 const kiln::rt::TensorEntry *
 kiln_safetensors::find(const std::string &name) const {

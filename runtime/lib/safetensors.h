@@ -36,7 +36,7 @@ Error parse_safetensors_header(const std::string &where, const char *json,
                                size_t length, uint64_t data_size,
                                std::vector<TensorEntry> *tensors);
 
-/* The header for `tensors` laid out contiguously in the given order, padded
+/* The header for `tensors` in the given order, padded
  * with spaces so that 8 + header length is a multiple of 8 (the data section
  * starts 8-byte aligned). Preconditions: names unique, shapes valid. */
 std::string build_safetensors_header(const std::vector<TensorEntry> &tensors);
@@ -44,10 +44,14 @@ std::string build_safetensors_header(const std::vector<TensorEntry> &tensors);
 } // namespace kiln::rt
 
 /* A validated file held in memory. The data section is placed at a 64-byte
- * aligned address so that tensors at aligned offsets can be read in place. */
+ * aligned address so that tensors at aligned offsets are read in place; a
+ * tensor at an offset that is not a multiple of its element size (legal in
+ * files from other writers) is copied out so every view is naturally aligned
+ * and callers may cast view.data to float* / int64_t*. */
 struct kiln_safetensors {
   std::string path;
   void *buffer = nullptr; // kiln_alloc'd, whole file plus alignment slack
+  std::vector<void *> realigned; // kiln_alloc'd copies of misaligned tensors
   std::vector<kiln::rt::TensorEntry> tensors;
 
   kiln_safetensors() = default;

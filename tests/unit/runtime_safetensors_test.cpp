@@ -84,9 +84,10 @@ TEST_F(RuntimeSafetensors, RoundTrip) {
   }
   kiln_tensor_view v;
   ASSERT_EQ(kiln_safetensors_find(file, "layer.weight", &v), KILN_OK);
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data) % 64, 0u); // first tensor aligned
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data) % 4, 0u);
   EXPECT_EQ(std::memcmp(v.data, a, sizeof a), 0);
   ASSERT_EQ(kiln_safetensors_find(file, "idx", &v), KILN_OK);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data) % 64, 0u); // data section start
   EXPECT_EQ(std::memcmp(v.data, b, sizeof b), 0);
   ASSERT_EQ(kiln_safetensors_find(file, "scalar", &v), KILN_OK);
   EXPECT_EQ(v.rank, 0);
@@ -106,8 +107,10 @@ TEST_F(RuntimeSafetensors, RoundTrip) {
   EXPECT_EQ((8 + n) % 8, 0u);
   EXPECT_EQ(all.size(), 8 + n + sizeof a + sizeof b + sizeof c);
   std::string header = all.substr(8, n);
+  // Keys in the given order; I64 data first so that it stays 8-byte aligned.
   EXPECT_EQ(header.rfind("{\"layer.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],"
-                         "\"data_offsets\":[0,24]},\"idx\":",
+                         "\"data_offsets\":[24,48]},\"idx\":{\"dtype\":\"I64\","
+                         "\"shape\":[3],\"data_offsets\":[0,24]},",
                          0),
             0u)
       << header;
@@ -149,6 +152,26 @@ TEST_F(RuntimeSafetensors, EscapedNamesRoundTrip) {
                             std::string(4, '\0'));
   ASSERT_EQ(kiln_safetensors_open(p2.c_str(), &file), KILN_OK) << kiln_last_error();
   EXPECT_EQ(kiln_safetensors_find(file, "\xc3\xa9\xf0\x9f\x98\x80", &out), KILN_OK);
+  kiln_safetensors_close(file);
+}
+
+TEST_F(RuntimeSafetensors, MisalignedTensorsAreRealigned) {
+  // Legal but unaligned: an I64 right after one F32.
+  std::string data = bytes_of({1.5f});
+  int64_t big = 0x0102030405060708;
+  data.append(reinterpret_cast<const char *>(&big), 8);
+  std::string p = raw_file("odd.safetensors",
+                           "{\"f\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                           "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[4,12]}}",
+                           data);
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << kiln_last_error();
+  kiln_tensor_view v;
+  ASSERT_EQ(kiln_safetensors_find(file, "i", &v), KILN_OK);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data) % 8, 0u);
+  EXPECT_EQ(*static_cast<const int64_t *>(v.data), big);
+  ASSERT_EQ(kiln_safetensors_find(file, "f", &v), KILN_OK);
+  EXPECT_EQ(*static_cast<const float *>(v.data), 1.5f);
   kiln_safetensors_close(file);
 }
 
