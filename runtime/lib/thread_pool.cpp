@@ -46,6 +46,8 @@ template <typename Ready> bool spin_until(Ready ready) {
     }
     if (std::chrono::steady_clock::now() >= deadline)
       return ready();
+    // On an oversubscribed machine the thread we wait for may need our core.
+    std::this_thread::yield();
   }
 }
 
@@ -72,20 +74,46 @@ void chunk_range(int64_t n, int64_t chunks, int64_t i, int64_t *begin,
   *end = *begin + q + (i < r ? 1 : 0);
 }
 
-/* The process-wide pool. One job at a time (callers are serialised by
- * run_mutex_); the caller runs chunk 0 and worker w runs chunk w.
+/* The ticket packs (generation, chunk count, next unclaimed chunk) into one
+ * atomic word, so claiming a chunk is a single CAS that also proves the job
+ * is still the one the claimant thinks it is. */
+constexpr int kIndexBits = 12; // chunks <= kMaxThreads < 4096
+constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+static_assert(kMaxThreads <= static_cast<int>(kIndexMask), "ticket too narrow");
+
+uint64_t ticket_generation(uint64_t t) { return t >> (2 * kIndexBits); }
+/* Generations wrap within the ticket's 40 bits; a worker would have to sleep
+ * through 2^40 loops for a wrapped value to fool it. */
+uint64_t next_generation(uint64_t g) {
+  return (g + 1) & (~uint64_t{0} >> (2 * kIndexBits));
+}
+int64_t ticket_chunks(uint64_t t) { return (t >> kIndexBits) & kIndexMask; }
+int64_t ticket_next(uint64_t t) { return t & kIndexMask; }
+uint64_t make_ticket(uint64_t generation, int64_t chunks) {
+  return generation << (2 * kIndexBits) |
+         static_cast<uint64_t>(chunks) << kIndexBits;
+}
+
+/* The process-wide pool: one job at a time (callers are serialised by
+ * run_mutex_), split into `chunks` <= num_threads contiguous chunks.
  *
- * Hand-off protocol, lock-free on the fast path:
- *  1. The caller writes the job fields, sets remaining_ to the number of
- *     workers, then bumps generation_ (seq_cst, so the job is visible to
- *     every worker that sees the new generation).
- *  2. A worker spins on generation_, then registers in sleepers_ and blocks on
- *     wake_cv_. Because both sides use seq_cst (bump-then-read-sleepers versus
- *     register-then-read-generation), either the worker sees the bump or the
- *     caller sees the sleeper and notifies under wake_mutex_: no lost wake-up.
- *  3. Every worker (with or without a chunk) decrements remaining_ when done,
- *     so no worker still reads the job when the caller returns; the caller
- *     waits on remaining_ with the same spin-then-block scheme.
+ * Protocol, lock-free on the fast path:
+ *  1. The caller writes the job (body_, ctx_, n_), resets done_, then
+ *     publishes a ticket with a new generation (seq_cst store).
+ *  2. Every participant, the caller included, claims chunk indices with a CAS
+ *     on the ticket and runs them. A successful CAS on generation G proves
+ *     job G is still in flight (it cannot finish before the claimed chunk),
+ *     so its fields are stable; a worker that wakes late finds the chunks
+ *     taken or a newer generation and never reads a stale job. Because the
+ *     caller claims whatever is left, a worker that is slow to wake (or
+ *     descheduled on a busy machine) never holds the loop up.
+ *  3. Idle workers spin briefly on the ticket's generation, then register in
+ *     sleepers_ and block on wake_cv_. Both sides use seq_cst (publish, then
+ *     read sleepers_ / register, then read the ticket), so either the worker
+ *     sees the new ticket or the caller sees the sleeper and notifies under
+ *     wake_mutex_: no lost wake-up.
+ *  4. The caller waits for done_ == chunks the same way (spin, then block on
+ *     done_cv_ with caller_sleeping_ as the handshake).
  */
 class Pool {
 public:
@@ -126,28 +154,29 @@ public:
     // Re-read under the lock: a concurrent kiln_set_num_threads may have won.
     chunks = std::min<int64_t>(num_threads(), n);
     if (chunks <= 1 || !start_workers(num_threads() - 1)) {
-      run_inline(n, body, ctx);
+      run_inline(0, n, body, ctx);
       return;
     }
     body_ = body;
     ctx_ = ctx;
     n_ = n;
-    chunks_ = chunks;
-    remaining_.store(static_cast<int>(workers_.size()));
-    generation_.fetch_add(1);
+    done_.store(0, std::memory_order_relaxed);
+    generation_ = next_generation(generation_);
+    ticket_.store(make_ticket(generation_, chunks));
     if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> wake(wake_mutex_);
       wake_cv_.notify_all();
     }
 
-    int64_t begin, end;
-    chunk_range(n, chunks, 0, &begin, &end);
-    run_inline_range(begin, end, body, ctx);
+    bool outer = t_inside_parallel;
+    t_inside_parallel = true;
+    run_chunks(generation_);
+    t_inside_parallel = outer;
 
-    if (!spin_until([this] { return remaining_.load() == 0; })) {
+    if (!spin_until([&] { return done_.load() == chunks; })) {
       std::unique_lock<std::mutex> done(done_mutex_);
       caller_sleeping_.store(true);
-      done_cv_.wait(done, [this] { return remaining_.load() == 0; });
+      done_cv_.wait(done, [&] { return done_.load() == chunks; });
       caller_sleeping_.store(false);
     }
   }
@@ -155,15 +184,33 @@ public:
 private:
   Pool() : configured_(threads_from_environment()) {}
 
-  static void run_inline_range(int64_t begin, int64_t end, Body body,
-                               void *ctx) {
+  static void run_inline(int64_t begin, int64_t end, Body body, void *ctx) {
     bool outer = t_inside_parallel;
     t_inside_parallel = true;
     body(begin, end, ctx);
     t_inside_parallel = outer;
   }
-  static void run_inline(int64_t n, Body body, void *ctx) {
-    run_inline_range(0, n, body, ctx);
+
+  /* Claims and runs chunks of job `generation` until none is left. */
+  void run_chunks(uint64_t generation) {
+    uint64_t t = ticket_.load();
+    for (;;) {
+      if (ticket_generation(t) != generation)
+        return;
+      const int64_t index = ticket_next(t), chunks = ticket_chunks(t);
+      if (index >= chunks)
+        return;
+      if (!ticket_.compare_exchange_weak(t, t + 1))
+        continue; // t now holds the current ticket
+      int64_t begin, end;
+      chunk_range(n_, chunks, index, &begin, &end);
+      body_(begin, end, ctx_);
+      if (done_.fetch_add(1) + 1 == chunks && caller_sleeping_.load()) {
+        std::lock_guard<std::mutex> done(done_mutex_);
+        done_cv_.notify_one();
+      }
+      t = ticket_.load();
+    }
   }
 
   // Precondition: run_mutex_ held and no job in flight.
@@ -172,11 +219,11 @@ private:
       return true;
     stop_workers();
     stop_.store(false);
-    uint64_t generation = generation_.load();
+    const uint64_t seen = ticket_generation(ticket_.load());
     try {
       workers_.reserve(count);
-      for (int w = 1; w <= count; ++w)
-        workers_.emplace_back([this, w, generation] { worker(w, generation); });
+      for (int w = 0; w < count; ++w)
+        workers_.emplace_back([this, seen] { worker(seen); });
     } catch (...) {
       // No threads to be had (resource limits): run loops on the caller.
       stop_workers();
@@ -194,7 +241,8 @@ private:
     if (workers_.empty())
       return;
     stop_.store(true);
-    generation_.fetch_add(1);
+    generation_ = next_generation(generation_);
+    ticket_.store(make_ticket(generation_, 0));
     {
       std::lock_guard<std::mutex> wake(wake_mutex_);
       wake_cv_.notify_all();
@@ -204,31 +252,27 @@ private:
     workers_.clear();
   }
 
-  void worker(int index, uint64_t seen) {
+  void worker(uint64_t seen) {
     t_inside_parallel = true;
     for (;;) {
       seen = wait_for_job(seen);
       if (stop_.load())
         return;
-      if (index < chunks_) {
-        int64_t begin, end;
-        chunk_range(n_, chunks_, index, &begin, &end);
-        body_(begin, end, ctx_);
-      }
-      if (remaining_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
-        std::lock_guard<std::mutex> done(done_mutex_);
-        done_cv_.notify_one();
-      }
+      run_chunks(seen);
     }
   }
 
   uint64_t wait_for_job(uint64_t seen) {
     uint64_t generation = seen;
-    if (spin_until([&] { return (generation = generation_.load()) != seen; }))
+    auto fresh = [&] {
+      generation = ticket_generation(ticket_.load());
+      return generation != seen;
+    };
+    if (spin_until(fresh))
       return generation;
     std::unique_lock<std::mutex> wake(wake_mutex_);
     sleepers_.fetch_add(1);
-    while ((generation = generation_.load()) == seen)
+    while (!fresh())
       wake_cv_.wait(wake);
     sleepers_.fetch_sub(1);
     return generation;
@@ -237,20 +281,20 @@ private:
   std::atomic<int> configured_;
   std::mutex run_mutex_; // one job (or resize) at a time
   std::vector<std::thread> workers_;
+  uint64_t generation_ = 0; // guarded by run_mutex_
 
-  // The job; written by the caller before the generation bump.
+  // The job; written by the caller before the ticket is published.
   Body body_ = nullptr;
   void *ctx_ = nullptr;
   int64_t n_ = 0;
-  int64_t chunks_ = 0;
 
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int64_t> done_{0};
   std::atomic<bool> stop_{false};
   std::atomic<int> sleepers_{0};
   std::mutex wake_mutex_;
   std::condition_variable wake_cv_;
 
-  std::atomic<int> remaining_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
