@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <chrono>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -128,6 +130,24 @@ TEST_F(RuntimeParallelFor, ManySmallLoops) {
         },
         &sum);
   EXPECT_EQ(sum.load(), 20000 * 16);
+}
+
+double process_cpu_seconds() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval &t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+TEST_F(RuntimeParallelFor, IdleWorkersSleep) {
+  ASSERT_EQ(kiln_set_num_threads(4), KILN_OK);
+  Coverage c(1000);
+  kiln_parallel_for(1000, cover, &c);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20)); // past the spin
+  const double before = process_cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Three spinning workers would burn ~0.9 s of CPU here.
+  EXPECT_LT(process_cpu_seconds() - before, 0.05);
 }
 
 TEST_F(RuntimeParallelFor, ResizeBetweenLoops) {

@@ -26,7 +26,9 @@ typedef enum kiln_status {
   KILN_ERROR_OUT_OF_MEMORY = 6
 } kiln_status;
 
-/* Message of the last failure on this thread that had no model instance. */
+/* Message of the last failure on this thread that had no model instance.
+ * Like errno, successful calls leave it unchanged; failures on an instance
+ * are recorded here as well as on the instance. */
 const char *kiln_last_error(void);
 
 /* ---- Memory ------------------------------------------------------------ */
@@ -38,14 +40,19 @@ void kiln_free(void *ptr);
 /* ---- Threads ----------------------------------------------------------- */
 
 /* Number of threads the pool uses: KILN_NUM_THREADS if set, else the number of
- * hardware threads. kiln_set_num_threads(n) changes it (n >= 1). */
+ * hardware threads. kiln_set_num_threads(n) changes it (1 <= n <= 1024); it
+ * fails with KILN_ERROR_INVALID_ARGUMENT when called from inside a
+ * kiln_parallel_for body, where resizing would deadlock. */
 int kiln_get_num_threads(void);
 kiln_status kiln_set_num_threads(int n);
 
 /* Runs body over disjoint chunks covering [0, n) on the process-wide pool; the
  * caller takes part; returns when every chunk is done. Called by generated
  * code for its parallel loops. Safe to call from several threads at once
- * (concurrent calls are serialised). Nested calls run inline. */
+ * (concurrent calls are serialised). Nested calls run inline.
+ * There are min(n, kiln_get_num_threads()) contiguous, non-empty chunks, in
+ * no particular order and on no particular thread; n <= 0 returns at once.
+ * body must return normally (no C++ exception, no longjmp). */
 void kiln_parallel_for(int64_t n,
                        void (*body)(int64_t begin, int64_t end, void *ctx),
                        void *ctx);
@@ -58,8 +65,9 @@ typedef void (*kiln_kernel_fn)(void **args);
 
 /* Parses the descriptor, allocates parameters, optimizer state, gradients
  * and scratch buffers. Parameters start at zero until initialised or loaded.
- * gradients/train_step may be NULL (inference-only model). On failure *out is
- * NULL and kiln_last_error() says why. */
+ * forward must not be NULL; gradients/train_step may be NULL (inference-only
+ * model). On failure *out is NULL and kiln_last_error() says why. An instance
+ * must not be used from two threads at once; distinct instances may. */
 kiln_status kiln_model_create(const char *descriptor, kiln_kernel_fn forward,
                               kiln_kernel_fn gradients,
                               kiln_kernel_fn train_step, kiln_model **out);
@@ -86,7 +94,8 @@ kiln_status kiln_model_load_optimizer_state(kiln_model *model,
 kiln_status kiln_model_save_optimizer_state(kiln_model *model,
                                             const char *path);
 
-/* Inference: inputs[i] / outputs[i] in descriptor order, dense row-major. */
+/* Inference: inputs[i] / outputs[i] in descriptor order, dense row-major.
+ * Outputs must not overlap inputs or each other (KILN_ERROR_INVALID_ARGUMENT). */
 kiln_status kiln_model_forward(kiln_model *model, const void *const *inputs,
                                void *const *outputs);
 /* Loss and every parameter gradient for one batch, without an update. The
@@ -97,14 +106,19 @@ kiln_status kiln_model_gradients(kiln_model *model, const void *const *inputs,
 kiln_status kiln_model_train_step(kiln_model *model, const void *const *inputs,
                                   const void *target, float *loss);
 
+/* lr exists only in train mode (KILN_ERROR_UNSUPPORTED otherwise);
+ * set_lr rejects a non-finite value. */
 kiln_status kiln_model_get_lr(const kiln_model *model, float *lr);
 kiln_status kiln_model_set_lr(kiln_model *model, float lr);
 kiln_status kiln_model_get_step(const kiln_model *model, int64_t *step);
-/* Train (1) / eval (0) mode; kept for layers whose behaviour differs. */
+/* Train (1) / eval (0) mode; kept for layers whose behaviour differs. The
+ * kernels take no mode argument today, so the runtime only records it. */
 kiln_status kiln_model_set_training(kiln_model *model, int training);
 
 /* Introspection, index in descriptor order. Pointers stay valid until the
- * next call that changes the instance (train_step swaps buffers). */
+ * next call that changes the instance (train_step swaps buffers). The name,
+ * data and numel out-pointers may be NULL when not wanted. A NULL model
+ * counts as 0 parameters / states. */
 int kiln_model_num_parameters(const kiln_model *model);
 kiln_status kiln_model_parameter(kiln_model *model, int index,
                                  const char **name, float **data,
@@ -136,7 +150,9 @@ typedef struct kiln_safetensors kiln_safetensors;
 kiln_status kiln_safetensors_open(const char *path, kiln_safetensors **out);
 void kiln_safetensors_close(kiln_safetensors *file);
 int kiln_safetensors_count(const kiln_safetensors *file);
-/* index in file order; the view is valid until close. */
+/* index in file order; the view is valid until close. view.data is aligned
+ * to its element size, so it may be read as float / int64_t directly. A
+ * missing name gives KILN_ERROR_MISMATCH. */
 kiln_status kiln_safetensors_get(const kiln_safetensors *file, int index,
                                  kiln_tensor_view *out);
 kiln_status kiln_safetensors_find(const kiln_safetensors *file,
