@@ -278,6 +278,47 @@ TEST_F(RuntimeSafetensors, CorruptHeaders) {
   }
 }
 
+TEST_F(RuntimeSafetensors, MutatedFilesNeverCrash) {
+  // Every single-byte corruption of the length and header either still
+  // parses or fails with a status and a message; none may crash (the
+  // sanitizer builds make out-of-bounds reads visible here).
+  const float a[6] = {1, 2, 3, 4, 5, 6};
+  const int64_t b[1] = {7};
+  const int64_t a_shape[2] = {2, 3}, b_shape[1] = {1};
+  kiln_tensor_view views[2] = {{"a", KILN_F32, 2, a_shape, a}, {"b", KILN_I64, 1, b_shape, b}};
+  const std::string good = path("good.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(good.c_str(), views, 2), KILN_OK);
+  std::ifstream in(good, std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(in)), {});
+  const size_t header_end = original.size() - sizeof a - sizeof b;
+  const std::string p = path("mutated.safetensors");
+  for (size_t at = 0; at < header_end; ++at) {
+    for (char c : {'\0', '"', '[', '}', '-', '9', ',', '\xff'}) {
+      std::string bytes = original;
+      bytes[at] = c;
+      std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+      kiln_safetensors *file = nullptr;
+      kiln_status status = kiln_safetensors_open(p.c_str(), &file);
+      if (status == KILN_OK) {
+        ASSERT_NE(file, nullptr);
+        kiln_tensor_view v;
+        for (int i = 0; i < kiln_safetensors_count(file); ++i)
+          ASSERT_EQ(kiln_safetensors_get(file, i, &v), KILN_OK);
+        kiln_safetensors_close(file);
+      } else {
+        ASSERT_EQ(file, nullptr);
+        ASSERT_NE(std::string(kiln_last_error()), "") << "byte " << at;
+      }
+    }
+  }
+  // Truncation anywhere is reported, never read past.
+  for (size_t size = 0; size < original.size(); ++size) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << original.substr(0, size);
+    kiln_safetensors *file = nullptr;
+    ASSERT_NE(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << size;
+  }
+}
+
 TEST_F(RuntimeSafetensors, WriteErrors) {
   const float x[2] = {1, 2};
   const int64_t shape[1] = {2}, negative[1] = {-1};
