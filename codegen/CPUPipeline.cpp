@@ -1,5 +1,6 @@
 // The CPU lowering pipeline: linalg on tensors -> LLVM dialect.
 #include "codegen/Codegen.h"
+#include "codegen/Passes.h"
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -8,6 +9,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -23,6 +25,9 @@ void kiln::buildLowerToLinalgPipeline(OpPassManager &pm) {
 
 void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
                                    const CPUCodegenOptions &options) {
+  if (options.vectorize)
+    pm.addPass(createCPUTileAndVectorize());
+
   // Buffers: function results become caller-provided out-parameters, so the
   // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md).
   bufferization::OneShotBufferizationOptions bufferize;
@@ -37,6 +42,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createBufferizationToMemRefPass());
+  if (options.vectorize)
+    pm.addPass(createCPULowerVectors());
+  pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

@@ -4,6 +4,7 @@
 //   -> nn -> linalg -> CPU codegen (LLVM dialect) -> LLVM IR + wrappers
 //   -> object / assembly.
 #include "codegen/Codegen.h"
+#include "codegen/Passes.h"
 #include "frontend/import/ModelImporter.h"
 #include "ir/NNDialect.h"
 #include "passes/Passes.h"
@@ -13,6 +14,8 @@
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -341,7 +344,10 @@ int main(int argc, char **argv) {
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                   bufferization::BufferizationDialect, vector::VectorDialect,
                   LLVM::LLVMDialect, affine::AffineDialect, cf::ControlFlowDialect>();
+  kiln::registerCodegenDialects(registry);
   arith::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  vector::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);

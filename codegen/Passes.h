@@ -1,0 +1,24 @@
+// CPU codegen passes (target-specific, so not in passes/).
+#ifndef KILN_CODEGEN_PASSES_H
+#define KILN_CODEGEN_PASSES_H
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Transform/IR/TransformDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "codegen/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/Passes.h.inc"
+
+/// Dialects and extensions the schedules need, for tools' registries.
+void registerCodegenDialects(mlir::DialectRegistry &registry);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_PASSES_H
