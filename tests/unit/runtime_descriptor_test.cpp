@@ -129,6 +129,26 @@ TEST(RuntimeDescriptor, TrainOnlyRecordsInInference) {
   EXPECT_EQ(create_error(text), "descriptor line 5: 'target' is only allowed in train mode");
 }
 
+TEST(RuntimeDescriptor, MutatedDescriptorsNeverCrash) {
+  for (size_t at = 0; at < kValid.size(); ++at) {
+    for (char c : {' ', '\n', '-', '9', '#', 'x', '\t'}) {
+      std::string text = kValid;
+      text[at] = c;
+      kiln_model *m = nullptr;
+      kiln_status status = kiln_model_create(text.c_str(), noop, noop, noop, &m);
+      if (status == KILN_OK) {
+        ASSERT_NE(m, nullptr);
+        kiln_model_init_parameters(m, 1);
+        kiln_model_destroy(m);
+      } else {
+        ASSERT_EQ(m, nullptr);
+        ASSERT_EQ(std::string(kiln_last_error()).rfind("descriptor", 0), 0u)
+            << kiln_last_error();
+      }
+    }
+  }
+}
+
 TEST(RuntimeDescriptor, NullArguments) {
   kiln_model *m = nullptr;
   EXPECT_EQ(kiln_model_create(nullptr, noop, noop, noop, &m), KILN_ERROR_INVALID_ARGUMENT);
