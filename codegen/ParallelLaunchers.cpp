@@ -1,3 +1,0 @@
-#include "codegen/Codegen.h"
-
-void kiln::addParallelLaunchers(llvm::Module &) {}

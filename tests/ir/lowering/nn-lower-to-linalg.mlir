@@ -1,0 +1,225 @@
+// RUN: kiln-opt %s --nn-lower-to-linalg --split-input-file | FileCheck %s
+
+// y = x W^T + b: the bias is broadcast into the accumulator and W^T is
+// materialised (linalg.transpose) so the matmul reads rows of it.
+// CHECK-LABEL: func.func @linear
+// CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32>, %[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32>, %[[B:[a-zA-Z0-9_]+]]: tensor<4xf32>)
+// CHECK: %[[E:[a-zA-Z0-9_]+]] = tensor.empty() : tensor<2x4xf32>
+// CHECK: %[[ACC:[a-zA-Z0-9_]+]] = linalg.broadcast ins(%[[B]] : tensor<4xf32>) outs(%[[E]] : tensor<2x4xf32>) dimensions = [0]
+// CHECK: %[[WT:[a-zA-Z0-9_]+]] = linalg.transpose ins(%[[W]] : tensor<4x8xf32>) outs(%{{.+}} : tensor<8x4xf32>) permutation = [1, 0]
+// CHECK: %[[Y:[a-zA-Z0-9_]+]] = linalg.matmul ins(%[[X]], %[[WT]] : tensor<2x8xf32>, tensor<8x4xf32>) outs(%[[ACC]] : tensor<2x4xf32>)
+// CHECK-NOT: nn.
+// CHECK: return %[[Y]]
+func.func @linear(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
+  %y = nn.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// Without bias the accumulator is zero-filled; a rank-3 input is collapsed
+// to a matrix and the result reshaped back.
+// CHECK-LABEL: func.func @linear_rank3_nobias
+// CHECK: %[[XM:[a-zA-Z0-9_]+]] = tensor.collapse_shape %{{.+}} {{\[\[}}0, 1], [2]] : tensor<2x3x8xf32> into tensor<6x8xf32>
+// CHECK: %[[ZERO:[a-zA-Z0-9_]+]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[ACC:[a-zA-Z0-9_]+]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.+}} : tensor<6x4xf32>)
+// CHECK: %[[Y:[a-zA-Z0-9_]+]] = linalg.matmul ins(%[[XM]], %{{.+}} : tensor<6x8xf32>, tensor<8x4xf32>) outs(%[[ACC]] : tensor<6x4xf32>)
+// CHECK: tensor.expand_shape %{{.+}} output_shape [2, 3, 4] : tensor<24xf32> into tensor<2x3x4xf32>
+func.func @linear_rank3_nobias(%x: tensor<2x3x8xf32>, %w: tensor<4x8xf32>) -> tensor<2x3x4xf32> {
+  %y = nn.linear %x, %w : (tensor<2x3x8xf32>, tensor<4x8xf32>) -> tensor<2x3x4xf32>
+  return %y : tensor<2x3x4xf32>
+}
+
+// -----
+
+// CHECK-DAG: #[[$KM:.+]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[$NK:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[$MN:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME: (%[[A:[a-zA-Z0-9_]+]]: tensor<4x8xf32>, %[[B:[a-zA-Z0-9_]+]]: tensor<8x16xf32>, %[[AT:[a-zA-Z0-9_]+]]: tensor<8x4xf32>, %[[BT:[a-zA-Z0-9_]+]]: tensor<16x8xf32>)
+// CHECK: %[[C0:[a-zA-Z0-9_]+]] = linalg.matmul ins(%[[A]], %[[B]] : tensor<4x8xf32>, tensor<8x16xf32>)
+// CHECK: %[[C1:[a-zA-Z0-9_]+]] = linalg.matmul_transpose_a ins(%[[AT]], %[[B]] : tensor<8x4xf32>, tensor<8x16xf32>)
+// CHECK: %[[BTT:[a-zA-Z0-9_]+]] = linalg.transpose ins(%[[BT]] : tensor<16x8xf32>) outs(%{{.+}} : tensor<8x16xf32>) permutation = [1, 0]
+// CHECK: %[[C2:[a-zA-Z0-9_]+]] = linalg.matmul ins(%[[A]], %[[BTT]] : tensor<4x8xf32>, tensor<8x16xf32>)
+// CHECK: %[[C3:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$KM]], #[[$NK]], #[[$MN]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[AT]], %[[BT]] : tensor<8x4xf32>, tensor<16x8xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: return %[[C0]], %[[C1]], %[[C2]], %[[C3]]
+func.func @matmul(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %at: tensor<8x4xf32>, %bt: tensor<16x8xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) {
+  %0 = nn.matmul %a, %b : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %1 = nn.matmul %at, %b {transpose_lhs} : (tensor<8x4xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %2 = nn.matmul %a, %bt {transpose_rhs} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %3 = nn.matmul %at, %bt {transpose_lhs, transpose_rhs} : (tensor<8x4xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return %0, %1, %2, %3 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
+}
+
+// -----
+
+// relu = max(x, 0); threshold_backward = x > threshold ? g : 0.
+// CHECK-LABEL: func.func @relu_threshold_backward
+// CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<4x8xf32>, %[[G:[a-zA-Z0-9_]+]]: tensor<4x8xf32>)
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]} ins(%[[X]] : tensor<4x8xf32>)
+// CHECK: ^bb0(%[[IN:[a-zA-Z0-9_]+]]: f32, %{{.+}}: f32):
+// CHECK: %[[Z:[a-zA-Z0-9_]+]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[M:[a-zA-Z0-9_]+]] = arith.maximumf %[[IN]], %[[Z]] : f32
+// CHECK: linalg.yield %[[M]]
+// CHECK: linalg.generic {{.+}} ins(%[[G]], %[[X]] : tensor<4x8xf32>, tensor<4x8xf32>)
+// CHECK: ^bb0(%[[GI:[a-zA-Z0-9_]+]]: f32, %[[XI:[a-zA-Z0-9_]+]]: f32, %{{.+}}: f32):
+// CHECK: %[[T:[a-zA-Z0-9_]+]] = arith.constant 5.000000e-01 : f32
+// CHECK: %[[C:[a-zA-Z0-9_]+]] = arith.cmpf ogt, %[[XI]], %[[T]] : f32
+// CHECK: %[[S:[a-zA-Z0-9_]+]] = arith.select %[[C]], %[[GI]], %{{.+}} : f32
+// CHECK: linalg.yield %[[S]]
+func.func @relu_threshold_backward(%x: tensor<4x8xf32>, %g: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %y = nn.relu %x : tensor<4x8xf32>
+  %d = nn.threshold_backward %g, %x {threshold = 0.5 : f32} : tensor<4x8xf32>
+  return %y, %d : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// flatten and reshape go through a 1-D tensor (collapse then expand).
+// CHECK-LABEL: func.func @flatten_reshape
+// CHECK: %[[F1:[a-zA-Z0-9_]+]] = tensor.collapse_shape %{{.+}} {{\[\[}}0, 1, 2, 3]] : tensor<2x1x4x4xf32> into tensor<32xf32>
+// CHECK: %[[F:[a-zA-Z0-9_]+]] = tensor.expand_shape %[[F1]] {{\[\[}}0, 1]] output_shape [2, 16] : tensor<32xf32> into tensor<2x16xf32>
+// CHECK: %[[R1:[a-zA-Z0-9_]+]] = tensor.collapse_shape %[[F]] {{\[\[}}0, 1]] : tensor<2x16xf32> into tensor<32xf32>
+// CHECK: %[[R:[a-zA-Z0-9_]+]] = tensor.expand_shape %[[R1]] {{\[\[}}0, 1, 2, 3]] output_shape [2, 1, 4, 4] : tensor<32xf32> into tensor<2x1x4x4xf32>
+// CHECK: return %[[F]], %[[R]]
+func.func @flatten_reshape(%x: tensor<2x1x4x4xf32>) -> (tensor<2x16xf32>, tensor<2x1x4x4xf32>) {
+  %f = nn.flatten %x : (tensor<2x1x4x4xf32>) -> tensor<2x16xf32>
+  %r = nn.reshape %f : (tensor<2x16xf32>) -> tensor<2x1x4x4xf32>
+  return %f, %r : tensor<2x16xf32>, tensor<2x1x4x4xf32>
+}
+
+// -----
+
+// Broadcasting reads stretched operands through right-aligned maps: a
+// missing leading dim is dropped, a size-1 dim reads index 0, a scalar ().
+// CHECK-DAG: #[[$ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$ROW:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[$COL0:.+]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-DAG: #[[$SCALAR:.+]] = affine_map<(d0, d1) -> ()>
+// CHECK-LABEL: func.func @broadcast_binary
+// CHECK: linalg.generic {indexing_maps = [#[[$ID]], #[[$ROW]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%{{.+}}, %{{.+}} : tensor<4x8xf32>, tensor<8xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {indexing_maps = [#[[$COL0]], #[[$ROW]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%{{.+}}, %{{.+}} : tensor<4x1xf32>, tensor<8xf32>)
+// CHECK: arith.subf
+// CHECK: linalg.generic {indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%{{.+}}, %{{.+}} : tensor<4x8xf32>, tensor<f32>)
+// CHECK: arith.mulf
+func.func @broadcast_binary(%a: tensor<4x8xf32>, %b: tensor<8xf32>, %c: tensor<4x1xf32>, %s: tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %0 = nn.add %a, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %1 = nn.sub %c, %b : (tensor<4x1xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %2 = nn.mul %a, %s : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  return %0, %1, %2 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// sum_to_size: a zero-filled reduction over the summed dims (a kept size-1
+// dim is expanded back); broadcast_to: a copy through a broadcast map.
+// CHECK-DAG: #[[$ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$D1:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[$D0:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @sum_to_size_broadcast_to
+// CHECK: %[[Z0:[a-zA-Z0-9_]+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<8xf32>)
+// CHECK: %[[S0:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$D1]]], iterator_types = ["reduction", "parallel"]} ins(%{{.+}} : tensor<4x8xf32>) outs(%[[Z0]] : tensor<8xf32>)
+// CHECK: arith.addf
+// CHECK: %[[S1:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$D0]]], iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<4x8xf32>) outs(%{{.+}} : tensor<4xf32>)
+// CHECK: %[[S1E:[a-zA-Z0-9_]+]] = tensor.expand_shape %[[S1]] {{\[\[}}0, 1]] output_shape [4, 1] : tensor<4xf32> into tensor<4x1xf32>
+// CHECK: %[[BC:[a-zA-Z0-9_]+]] = linalg.generic {indexing_maps = [#[[$D1]], #[[$ID]]], iterator_types = ["parallel", "parallel"]} ins(%{{.+}} : tensor<8xf32>) outs(%{{.+}} : tensor<4x8xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:[a-zA-Z0-9_]+]]: f32, %{{.+}}: f32):
+// CHECK-NEXT: linalg.yield %[[IN]] : f32
+// CHECK: return %[[S0]], %[[S1E]], %[[BC]]
+func.func @sum_to_size_broadcast_to(%g: tensor<4x8xf32>, %b: tensor<8xf32>) -> (tensor<8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) {
+  %0 = nn.sum_to_size %g : (tensor<4x8xf32>) -> tensor<8xf32>
+  %1 = nn.sum_to_size %g : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %2 = nn.broadcast_to %b : (tensor<8xf32>) -> tensor<4x8xf32>
+  return %0, %1, %2 : tensor<8xf32>, tensor<4x1xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// Cross entropy (mean): row max, sum of exp(x - max), per-row
+// lse - x[t] with ignored rows zeroed, then the sum divided by the count of
+// rows not ignored. The backward is one generic over [N, C]:
+// (softmax - onehot) * grad / count.
+// CHECK-LABEL: func.func @cross_entropy
+// CHECK: %[[NEGINF:[a-zA-Z0-9_]+]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[MAX:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<4x10xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[SUMEXP:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}}, %[[MAX]] : tensor<4x10xf32>, tensor<4xf32>)
+// CHECK: math.exp
+// CHECK: %[[ROW:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} ins(%{{.+}}, %[[MAX]], %[[SUMEXP]] : tensor<4xi64>, tensor<4xf32>, tensor<4xf32>)
+// CHECK: arith.constant -100 : i64
+// CHECK: tensor.extract %{{.+}}[%{{.+}}, %{{.+}}] : tensor<4x10xf32>
+// CHECK: math.log
+// CHECK: %[[TOTAL:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["reduction"]} ins(%[[ROW]] : tensor<4xf32>)
+// CHECK: %[[MEAN:[a-zA-Z0-9_]+]] = arith.divf
+// CHECK: %[[LOSS:[a-zA-Z0-9_]+]] = tensor.from_elements %[[MEAN]] : tensor<f32>
+// CHECK: %[[DX:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]} ins(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<4x10xf32>, tensor<4x1xi64>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<f32>) outs(%{{.+}} : tensor<4x10xf32>)
+// CHECK: math.exp
+// CHECK: linalg.index 1 : index
+// CHECK: arith.cmpi eq
+// CHECK: return %[[LOSS]], %[[DX]]
+// CHECK-NOT: nn.
+func.func @cross_entropy(%x: tensor<4x10xf32>, %t: tensor<4xi64>, %g: tensor<f32>) -> (tensor<f32>, tensor<4x10xf32>) {
+  %0 = nn.cross_entropy_loss %x, %t : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %1 = nn.cross_entropy_loss_backward %g, %x, %t : (tensor<f32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
+  return %0, %1 : tensor<f32>, tensor<4x10xf32>
+}
+
+// -----
+
+// MSE (mean over 32 elements): sum of squares / 32; backward
+// 2 (y - t) grad / 32 = 0.0625 (y - t) grad.
+// CHECK-LABEL: func.func @mse
+// CHECK: %[[SQ:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<8x4xf32>, tensor<8x4xf32>)
+// CHECK: %[[D:[a-zA-Z0-9_]+]] = arith.subf
+// CHECK: arith.mulf %[[D]], %[[D]] : f32
+// CHECK: linalg.generic {{.+}} iterator_types = ["reduction", "reduction"]} ins(%[[SQ]] : tensor<8x4xf32>)
+// CHECK: %[[N:[a-zA-Z0-9_]+]] = arith.constant 3.200000e+01 : f32
+// CHECK: arith.divf %{{.+}}, %[[N]] : f32
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}}, %{{.+}} : tensor<f32>, tensor<8x4xf32>, tensor<8x4xf32>)
+// CHECK: arith.subf
+// CHECK: arith.constant 6.250000e-02 : f32
+func.func @mse(%y: tensor<8x4xf32>, %t: tensor<8x4xf32>, %g: tensor<f32>) -> (tensor<f32>, tensor<8x4xf32>) {
+  %0 = nn.mse_loss %y, %t : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+  %1 = nn.mse_loss_backward %g, %y, %t : (tensor<f32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %0, %1 : tensor<f32>, tensor<8x4xf32>
+}
+
+// -----
+
+// SGD with momentum: one generic producing the new param and the new
+// buffer; at step 0 the buffer is the gradient.
+// CHECK-LABEL: func.func @sgd_update_momentum
+// CHECK-SAME: (%[[P:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[G:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[BUF:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[LR:[a-zA-Z0-9_]+]]: tensor<f32>, %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64>)
+// CHECK: tensor.extract %[[LR]][] : tensor<f32>
+// CHECK: %[[S:[a-zA-Z0-9_]+]] = tensor.extract %[[STEP]][] : tensor<i64>
+// CHECK: %[[FIRST:[a-zA-Z0-9_]+]] = arith.cmpi eq, %[[S]], %{{.+}} : i64
+// CHECK: %[[R:[a-zA-Z0-9_]+]]:2 = linalg.generic {{.+}} ins(%[[P]], %[[G]], %[[BUF]] : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) outs(%{{.+}}, %{{.+}} : tensor<16xf32>, tensor<16xf32>)
+// CHECK: arith.constant 0.899999976 : f32
+// CHECK: %[[NB:[a-zA-Z0-9_]+]] = arith.select %[[FIRST]], %{{.+}}, %{{.+}} : f32
+// CHECK: linalg.yield %{{.+}}, %[[NB]] : f32, f32
+// CHECK: } -> (tensor<16xf32>, tensor<16xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[R]]#0, %[[R]]#1
+func.func @sgd_update_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %buf: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>) {
+  %0, %1 = nn.sgd_update %p, %g, %buf, %lr, %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  return %0, %1 : tensor<16xf32>, tensor<16xf32>
+}
+
+// -----
+
+// Plain SGD: p - lr * g, one output. (Generic form: see
+// dialect/sgd-update-no-buffer-roundtrip.mlir.)
+// CHECK-LABEL: func.func @sgd_update_plain
+// CHECK: %[[NEGLR:[a-zA-Z0-9_]+]] = arith.negf %{{.+}} : f32
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<16xf32>, tensor<16xf32>) outs(%{{.+}} : tensor<16xf32>)
+// CHECK: ^bb0(%[[PI:[a-zA-Z0-9_]+]]: f32, %[[GI:[a-zA-Z0-9_]+]]: f32, %{{.+}}: f32):
+// CHECK: %[[STEPV:[a-zA-Z0-9_]+]] = arith.mulf %[[NEGLR]], %[[GI]] : f32
+// CHECK: %[[NP:[a-zA-Z0-9_]+]] = arith.addf %[[PI]], %[[STEPV]] : f32
+// CHECK: linalg.yield %[[NP]] : f32
+func.func @sgd_update_plain(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> tensor<16xf32> {
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  return %0 : tensor<16xf32>
+}
