@@ -1,0 +1,22 @@
+// RUN: kilnc --help | FileCheck %s
+
+// Every documented kilnc flag is listed with its description.
+// CHECK: OVERVIEW: kilnc: compile a Kiln model file (JSON) into an object file and a C header
+// CHECK: USAGE: kilnc [options] <model.json>
+// CHECK-DAG: -O <uint>
+// CHECK-DAG: --dump-dir=<dir>
+// CHECK-DAG: --emit=<value>
+// CHECK-DAG: =nn
+// CHECK-DAG: =linalg
+// CHECK-DAG: =llvm-dialect
+// CHECK-DAG: =llvm
+// CHECK-DAG: =asm
+// CHECK-DAG: =obj
+// CHECK-DAG: --mcpu=<string>
+// CHECK-DAG: --mode=<value>
+// CHECK-DAG: =inference
+// CHECK-DAG: =train
+// CHECK-DAG: -o <file>
+// CHECK-DAG: --print-ir-after-all
+// CHECK-DAG: --target=<string>
+// CHECK-DAG: --timing
