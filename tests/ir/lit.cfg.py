@@ -8,7 +8,7 @@ config.name = "Kiln IR"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".json"]
 # Model files under Inputs/ are test inputs, not tests.
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = getattr(config, "kiln_obj_root", None) or config.test_source_root
 
