@@ -10,6 +10,7 @@ rtol 1e-4 (atol 1e-6); final parameters are compared with the same figures.
 Exit 77 (skip) without torch or without the data set.
 """
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -34,9 +35,7 @@ def main():
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:
         print("SKIP: torch is not importable with " + sys.executable)
         return 77
     if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):

@@ -383,7 +383,7 @@ def cmd_compare(a):
     # --tol REGEX RTOL ATOL, first match wins; the default applies otherwise.
     rules = [(re.compile(r), float(rt), float(at)) for r, rt, at in (a.tol or [])]
     only = re.compile(a.only) if a.only else None
-    worst = None  # (excess ratio, name, message)
+    worst = None  # (largest |a-b| / (atol + rtol|b|), tensor)
     failures = []
     print(f"{'tensor':40s} {'shape':>16s} {'max_abs':>11s} {'max_rel':>11s} {'rtol':>8s} {'atol':>8s}")
     for name, r in ref.items():
@@ -421,6 +421,8 @@ def cmd_compare(a):
         excess = float(np.max(ratio))
         print(f"{name:40s} {str(list(r.shape)):>16s} {max_abs:11.3e} {max_rel:11.3e} {rtol:8.0e} {atol:8.0e}"
               + ("  FAIL" if excess > 1 else ""))
+        if worst is None or excess > worst[0]:
+            worst = (excess, name)
         if excess > 1:
             i = int(np.argmax(ratio))
             failures.append((excess, name,
@@ -436,7 +438,10 @@ def cmd_compare(a):
             print("MISMATCH " + msg)
         print(f"FAIL: worst tensor {failures[0][1]}")
         return 1
-    print("OK")
+    if worst:
+        print(f"OK (closest to its tolerance: {worst[1]} at {worst[0]:.3f} of atol + rtol*|ref|)")
+    else:
+        print("OK")
     return 0
 
 

@@ -15,13 +15,17 @@
 Exit 77 (ctest SKIP_RETURN_CODE) when torch is not importable.
 """
 import argparse
+import contextlib
+import importlib.util
+import io
 import os
 import re
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORACLE = os.path.join(HERE, "kiln_oracle.py")
+sys.path.insert(0, HERE)
+import kiln_oracle  # noqa: E402  (in-process: torch is imported once per test)
 
 FORWARD_RTOL, FORWARD_ATOL = 1e-5, 1e-6  # outputs, loss, gradients
 STEPS_RTOL, STEPS_ATOL = 1e-4, 1e-6      # after 10 train steps
@@ -29,9 +33,7 @@ FORWARD_NAMES = r"^output\.|^loss$|\.grad$"
 
 
 def need_torch():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:
         print("SKIP: torch is not importable with " + sys.executable)
         sys.exit(77)
 
@@ -42,36 +44,61 @@ def run(cmd, check=True):
     sys.stdout.write(p.stdout)
     sys.stdout.flush()
     if check and p.returncode != 0:
-        print(f"FAIL: exit status {p.returncode} from {os.path.basename(cmd[0]) if cmd[0] != sys.executable else cmd[1]}")
+        print(f"FAIL: exit status {p.returncode} from {os.path.basename(cmd[0])}")
         sys.exit(1)
     return p
 
 
 def oracle(*args, check=True):
-    return run([sys.executable, ORACLE] + list(args), check=check)
+    """kiln_oracle.py ARGS in this process; returns (status, stdout)."""
+    print("+ kiln_oracle.py " + " ".join(args), flush=True)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = kiln_oracle.main(list(args))
+    sys.stdout.write(buf.getvalue())
+    sys.stdout.flush()
+    if check and rc:
+        print(f"FAIL: kiln_oracle.py {args[0]} exited {rc}")
+        sys.exit(1)
+    return rc, buf.getvalue()
+
+
+def make_case(model, work, *args):
+    """make-case unless work/ holds a reference made by the same oracle, model
+    and arguments (the reference is deterministic: re-runs skip torch)."""
+    stamp = os.path.join(work, "case.stamp")
+    key = "\n".join([os.path.abspath(model), *args,
+                     str(os.path.getmtime(model)), str(os.path.getmtime(kiln_oracle.__file__))])
+    if os.path.exists(stamp) and open(stamp).read() == key:
+        print(f"(reusing the reference in {work})")
+        return
+    if os.path.exists(stamp):
+        os.remove(stamp)
+    oracle("make-case", "--model", model, "--out", work, *args)
+    with open(stamp, "w") as f:
+        f.write(key)
 
 
 def cmd_parity(a, extra):
     need_torch()
     os.makedirs(a.work, exist_ok=True)
-    oracle("make-case", "--model", a.model, "--seed", str(a.seed), "--out", a.work,
-           "--mode", a.mode, "--steps", str(a.steps), *extra)
+    make_case(a.model, a.work, "--seed", str(a.seed), "--mode", a.mode, "--steps", str(a.steps), *extra)
     actual = os.path.join(a.work, "actual.safetensors")
     if os.path.exists(actual):
         os.remove(actual)
     run([a.driver, "--init", os.path.join(a.work, "init.safetensors"),
          "--batch", os.path.join(a.work, "batch.safetensors"),
          "--out", actual, "--steps", str(a.steps)])
-    p = oracle("compare", "--reference", os.path.join(a.work, "reference.safetensors"),
-               "--actual", actual, "--rtol", str(STEPS_RTOL), "--atol", str(STEPS_ATOL),
-               "--tol", FORWARD_NAMES, str(FORWARD_RTOL), str(FORWARD_ATOL), check=False)
-    return p.returncode
+    rc, _ = oracle("compare", "--reference", os.path.join(a.work, "reference.safetensors"),
+                   "--actual", actual, "--rtol", str(STEPS_RTOL), "--atol", str(STEPS_ATOL),
+                   "--tol", FORWARD_NAMES, str(FORWARD_RTOL), str(FORWARD_ATOL), check=False)
+    return rc
 
 
 def cmd_bad_weights(a, extra):
     need_torch()
     os.makedirs(a.work, exist_ok=True)
-    oracle("make-case", "--model", a.model, "--seed", "0", "--out", a.work, "--steps", "1")
+    make_case(a.model, a.work, "--seed", "0", "--steps", "1")
     init = os.path.join(a.work, "init.safetensors")
     bad = os.path.join(a.work, f"bad_{a.kind}.safetensors")
     if a.kind == "missing_file":
@@ -80,7 +107,7 @@ def cmd_bad_weights(a, extra):
             os.remove(bad)
     else:
         tensor = oracle("make-bad-weights", "--init", init, "--out", bad,
-                        "--kind", a.kind).stdout.strip().splitlines()[-1]
+                        "--kind", a.kind)[1].strip().splitlines()[-1]
     p = run([a.driver, "--load-only", bad], check=False)
     problems = []
     if p.returncode == 0:
