@@ -17,15 +17,13 @@
 namespace kiln {
 
 struct CPUCodegenOptions {
-  /// Outer loop dimensions split across the runtime's threads.
-  bool parallel = true;
   /// Tile and vectorize contractions and elementwise ops.
   bool vectorize = true;
 };
 
 /// linalg on tensors -> LLVM dialect, for the host CPU: fusion, tiling,
-/// vectorization, bufferization with out-parameters, parallel loops as
-/// kiln_parallel_for calls, bare-pointer calling convention.
+/// vectorization, bufferization with out-parameters, bare-pointer calling
+/// convention. Single-threaded for now (docs/design.md, "Not built yet").
 void buildCPUCodegenPipeline(mlir::OpPassManager &pm,
                              const CPUCodegenOptions &options);
 
@@ -39,7 +37,7 @@ createCPUTargetMachine(llvm::StringRef cpu, int optLevel, std::string &error);
 
 /// Translates an LLVM-dialect module to LLVM IR and adds what users link
 /// against: packed kernel entry points, the descriptor, the C API wrappers
-/// and the launchers of outlined parallel loops; then optimizes at
+/// then optimizes at
 /// `optLevel`.
 std::unique_ptr<llvm::Module>
 translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
@@ -50,10 +48,6 @@ enum class FileKind { Assembly, Object };
 bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
                      FileKind kind, llvm::raw_pwrite_stream &os,
                      std::string &error);
-
-/// Defines, in LLVM IR, the launchers that the parallel-loop outlining
-/// declared: each packs its arguments and calls kiln_parallel_for.
-void addParallelLaunchers(llvm::Module &module);
 
 } // namespace kiln
 

@@ -146,7 +146,6 @@ kiln::translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
     return nullptr;
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
-  addParallelLaunchers(*m);
   WrapperBuilder(*m, model).build();
 
   // Let IR-level passes and the backend use the full vector width the

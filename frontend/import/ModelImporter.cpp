@@ -507,6 +507,11 @@ private:
     Location l = loc("training.loss");
     auto out = shapeOf(output);
     std::string reduction = reductionOf(opts, optPath);
+    // Only the training entry points use the loss, and they need a scalar.
+    if (reduction == "none")
+      fail(optPath + ".reduction",
+           "reduction \"none\" gives one loss per sample, but training needs "
+           "a scalar loss (use \"mean\" or \"sum\")");
     if (type == "CrossEntropyLoss") {
       if (out.size() != 2)
         fail("training.loss", "CrossEntropyLoss needs [N, C] logits, the "
