@@ -9,8 +9,6 @@ using namespace kiln::nn;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// `v` as [rows, last] (collapse of the leading dims; identity for rank 2).
 Value collapseToMatrix(OpBuilder &b, Location loc, Value v) {
   auto type = typeOf(v);
@@ -186,21 +184,12 @@ struct ThresholdBackwardLowering : OpConversionPattern<ThresholdBackwardOp> {
   }
 };
 
-struct FlattenLowering : OpConversionPattern<FlattenOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// flatten and reshape: a pure change of shape, one pattern for both.
+template <typename Op>
+struct ReshapeLikeLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
   LogicalResult
-  matchAndRewrite(FlattenOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, reshapeTensor(rewriter, op.getLoc(),
-                                         adaptor.getInput(), op.getType()));
-    return success();
-  }
-};
-
-struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(op, reshapeTensor(rewriter, op.getLoc(),
                                          adaptor.getInput(), op.getType()));
@@ -278,7 +267,8 @@ struct BroadcastToLowering : OpConversionPattern<BroadcastToOp> {
 
 void kiln::populateLowerLayersPatterns(RewritePatternSet &patterns) {
   patterns.add<LinearLowering, MatmulLowering, ReluLowering,
-               ThresholdBackwardLowering, FlattenLowering, ReshapeLowering,
+               ThresholdBackwardLowering, ReshapeLikeLowering<FlattenOp>,
+               ReshapeLikeLowering<ReshapeOp>,
                BinaryLowering<AddOp, arith::AddFOp>,
                BinaryLowering<SubOp, arith::SubFOp>,
                BinaryLowering<MulOp, arith::MulFOp>, SumToSizeLowering,

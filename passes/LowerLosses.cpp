@@ -11,8 +11,6 @@ using namespace kiln::nn;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// [N] -> [N, 1], so right-aligned broadcasting reads it per row.
 Value asColumn(OpBuilder &b, Location loc, Value v) {
   auto t = typeOf(v);

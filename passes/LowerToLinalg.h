@@ -52,6 +52,10 @@ mlir::Value toScalarTensor(mlir::OpBuilder &b, mlir::Location loc,
 
 mlir::Value f32Const(mlir::OpBuilder &b, mlir::Location loc, double v);
 
+inline mlir::RankedTensorType typeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType());
+}
+
 void populateLowerLayersPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerOptimizersPatterns(mlir::RewritePatternSet &patterns);
