@@ -60,14 +60,19 @@ std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc, Value x) {
   return {rowMax, sumExp};
 }
 
+/// Whether class index `t` (i64) is not `ignore_index`.
+Value notIgnored(OpBuilder &b, Location loc, Value t, int64_t ignore) {
+  Value ign = b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(ignore));
+  return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, t, ign);
+}
+
 /// Per-row validity of class-index targets: 1.0 where target != ignore_index.
 Value validRows(OpBuilder &b, Location loc, Value target, int64_t ignore) {
   auto n = typeOf(target).getDimSize(0);
   return broadcastElementwise(
       b, loc, {n}, target,
       [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
-        Value ign = nb.create<arith::ConstantOp>(l, nb.getI64IntegerAttr(ignore));
-        Value ok = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, a[0], ign);
+        Value ok = notIgnored(nb, l, a[0], ignore);
         return {nb.create<arith::SelectOp>(l, ok, f32Const(nb, l, 1),
                                            f32Const(nb, l, 0))};
       })[0];
@@ -111,9 +116,7 @@ struct CrossEntropyLossLowering : OpConversionPattern<CrossEntropyLossOp> {
         rewriter, loc, {n}, rowInputs,
         [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
           Value target = a[0];
-          Value ign = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(ignore));
-          Value valid = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne,
-                                                target, ign);
+          Value valid = notIgnored(b, l, target, ignore);
           Value ok = inRange(b, l, target, numClasses);
           Value zeroIdx = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(0));
           Value safe = b.create<arith::SelectOp>(l, ok, target, zeroIdx);
@@ -197,9 +200,7 @@ struct CrossEntropyLossBackwardLowering
           if (eps != 0)
             d = b.create<arith::SubFOp>(l, d, f32Const(b, l, eps / numClasses));
           d = b.create<arith::MulFOp>(l, d, a[4]);
-          Value ign = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(ignore));
-          Value valid = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne,
-                                                target, ign);
+          Value valid = notIgnored(b, l, target, ignore);
           d = b.create<arith::SelectOp>(l, inRange(b, l, target, numClasses), d,
                                         nanConst(b, l));
           return {b.create<arith::SelectOp>(l, valid, d, f32Const(b, l, 0))};
