@@ -4,6 +4,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -44,7 +45,11 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createBufferizationToMemRefPass());
   if (options.vectorize)
     pm.addPass(createCPULowerVectors());
+  // Thread tiles -> outlined bodies, launched on the runtime's pool below;
+  // a forall the outliner cannot take runs sequentially.
+  pm.addPass(createCPUOutlineParallel());
   pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
+  pm.addPass(arith::createArithExpandOpsPass());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -66,5 +71,6 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCPULaunchParallel());
   pm.addPass(createCanonicalizerPass());
 }

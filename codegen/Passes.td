@@ -31,4 +31,47 @@ def CPULowerVectors : Pass<"kiln-cpu-lower-vectors", "mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def CPUOutlineParallel : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
+  let summary = "Outline scf.forall thread tiles into functions over a linear range (memrefs)";
+  let description = [{
+    After bufferization: every outermost `scf.forall` without results
+    becomes a private function
+
+      func.func private @<parent>_parallel_<k>(%begin: index, %end: index,
+                                               <captured values>...)
+          attributes {kiln.parallel_body}
+
+    that runs the linearised iterations [begin, end) in order, and the loop
+    is replaced by a call over the whole range, `(0, trip count)`. The
+    result is still sequential and correct on its own;
+    `kiln-cpu-launch-parallel` later turns each such call into a
+    `kiln_parallel_for` launch. Constants are cloned into the body rather
+    than captured. A loop that captures a value the launch cannot pass
+    through memory (a memref whose layout is not static, or an unsupported
+    type) is left alone and runs sequentially.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def CPULaunchParallel : Pass<"kiln-cpu-launch-parallel", "mlir::ModuleOp"> {
+  let summary = "Turn calls of outlined parallel bodies into kiln_parallel_for launches (LLVM dialect)";
+  let description = [{
+    After conversion to the LLVM dialect: each call of an `llvm.func` marked
+    `kiln.parallel_body` (arguments `begin, end, captures...`) becomes
+
+      ctx = {begin, captures...} on the caller's stack
+      kiln_parallel_for(end - begin, @<body>_thunk, &ctx)
+
+    where the generated thunk `(i64 b, i64 e, ptr ctx)` reloads the
+    captures and calls the body over `[begin + b, begin + e)`.
+    `kiln_parallel_for` (libkiln_rt, docs/runtime-abi.md) splits the range
+    into contiguous chunks, one per pool thread, and returns when all are
+    done, so the stack context outlives every chunk.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES
