@@ -43,6 +43,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createBufferizationToMemRefPass());
+  // Temporaries -> views of one runtime-provided workspace (no malloc/free
+  // per call).
+  pm.addPass(createCPUPlanMemory());
   if (options.vectorize)
     pm.addPass(createCPULowerVectors());
   // Thread tiles -> outlined bodies, launched on the runtime's pool below;

@@ -113,6 +113,8 @@ std::string ModelInterface::descriptor() const {
     line("state", s, true);
   if (trainable)
     os << "lr " << llvm::formatv("{0:g}", lr).str() << "\n";
+  if (workspaceBytes > 0)
+    os << "workspace " << workspaceBytes << "\n";
   return os.str();
 }
 

@@ -26,6 +26,9 @@ struct ModelInterface {
   std::vector<TensorSpec> inputs, outputs, params, states;
   TensorSpec target;
   double lr = 0;
+  /// Scratch bytes of the largest kernel workspace (kiln-cpu-plan-memory);
+  /// known only after codegen.
+  int64_t workspaceBytes = 0;
 
   /// The descriptor text embedded in the object (docs/runtime-abi.md).
   std::string descriptor() const;

@@ -31,6 +31,28 @@ def CPULowerVectors : Pass<"kiln-cpu-lower-vectors", "mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def CPUPlanMemory : Pass<"kiln-cpu-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Place kernel temporaries in one caller-provided workspace (memrefs)";
+  let description = [{
+    After bufferization: in every public function that nothing calls (the
+    kernels), each `memref.alloc` of the entry block with a static shape and
+    identity layout whose aliases never escape (only view-like ops derive
+    from it) gets an offset in one workspace buffer instead of a heap
+    allocation. Its lifetime runs from the alloc to the last use of any
+    alias, in entry-block order (a use inside a loop or a call keeps the
+    buffer alive for the whole op). Buffers whose lifetimes do not overlap
+    share bytes: largest first, each at the lowest 64-byte aligned offset
+    free for its lifetime. Each alloc becomes a `memref.view` of a new
+    trailing argument `memref<Nxi8>`, its deallocs are erased, and the
+    function gets `kiln.workspace_bytes = N`. The runtime allocates the
+    workspace once per model instance (docs/runtime-abi.md), so a kernel
+    call does no heap allocation for these buffers and never page-faults on
+    fresh memory.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def CPUOutlineParallel : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
   let summary = "Outline scf.forall thread tiles into functions over a linear range (memrefs)";
   let description = [{

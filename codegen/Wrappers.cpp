@@ -3,6 +3,7 @@
 // of the generated header, each a forwarder to libkiln_rt's kiln_model_*.
 #include "codegen/Codegen.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -146,7 +147,15 @@ kiln::translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
     return nullptr;
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
-  WrapperBuilder(*m, model).build();
+  // One workspace serves every kernel (an instance runs one at a time).
+  ModelInterface withWorkspace = model;
+  module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
+    if (auto bytes =
+            fn->getAttrOfType<mlir::IntegerAttr>("kiln.workspace_bytes"))
+      withWorkspace.workspaceBytes =
+          std::max(withWorkspace.workspaceBytes, bytes.getInt());
+  });
+  WrapperBuilder(*m, withWorkspace).build();
 
   // Let IR-level passes and the backend use the full vector width the
   // target has (LLVM otherwise prefers 256-bit vectors on AVX-512 parts).

@@ -295,6 +295,17 @@ private:
         return line_error("learning rate out of f32 range");
       return end_of_line();
     }
+    if (record == "workspace") {
+      if (Error e = once(&workspace_line_, record))
+        return e;
+      if (Error e = next_int("workspace bytes", &d_->workspace_bytes))
+        return e;
+      if (d_->workspace_bytes < 0 || d_->workspace_bytes > (int64_t(1) << 48))
+        return line_error("workspace bytes " +
+                          std::to_string(d_->workspace_bytes) +
+                          " out of range [0, 2^48]");
+      return end_of_line();
+    }
     if (record == "kiln-descriptor")
       return line_error("second 'kiln-descriptor' record");
     return line_error("unknown record '" + record + "'");
@@ -335,7 +346,7 @@ private:
   const Line *line_ = nullptr;
   size_t pos_ = 0;
   int name_line_ = 0, mode_line_ = 0, target_line_ = 0, lr_line_ = 0,
-      state_line_ = 0;
+      state_line_ = 0, workspace_line_ = 0;
   std::unordered_set<std::string> input_names_, output_names_, param_names_,
       state_names_;
 };

@@ -36,6 +36,9 @@ struct Descriptor {
   std::vector<TensorSpec> states;
   TensorSpec target; // train mode only
   float lr = 0;      // train mode only
+  /* Scratch bytes the kernels need (`workspace N`, 0 when absent); passed to
+   * every kernel as its last argument. */
+  int64_t workspace_bytes = 0;
 };
 
 /* Parses the descriptor text strictly. Every error names the line

@@ -35,6 +35,7 @@ struct kiln_model {
   int64_t *step = nullptr;
   int64_t *new_step = nullptr;
   float *lr = nullptr;
+  void *workspace = nullptr; // kernels' scratch (descriptor `workspace`)
   bool training = false;
 
   std::unordered_map<std::string, int> param_index;
@@ -104,6 +105,9 @@ Error allocate(kiln_model *m) {
       offsets.push_back(reserve(line_bytes(p.numel, 4)));
   for (int i = 0; i < 4; ++i) // loss, step, new step, lr
     offsets.push_back(reserve(kLine));
+  // Zeroed with the rest below, so its pages are mapped before the first
+  // kernel call.
+  offsets.push_back(reserve(line_bytes(d.workspace_bytes, 1)));
   if (overflow)
     return fail(KILN_ERROR_OUT_OF_MEMORY,
                 "model " + quoted(d.name) + ": buffers exceed the address space");
@@ -131,6 +135,7 @@ Error allocate(kiln_model *m) {
   m->new_step = reinterpret_cast<int64_t *>(take());
   m->lr = reinterpret_cast<float *>(take());
   *m->lr = d.lr;
+  m->workspace = take();
   return {};
 }
 
@@ -458,6 +463,7 @@ extern "C" kiln_status kiln_model_forward(kiln_model *model,
   push_inputs(model, inputs);
   for (size_t i = 0; i < model->desc.outputs.size(); ++i)
     model->args.push_back(outputs[i]);
+  model->args.push_back(model->workspace);
   model->forward(model->args.data());
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
@@ -478,6 +484,7 @@ extern "C" kiln_status kiln_model_gradients(kiln_model *model,
   model->args.push_back(const_cast<void *>(target));
   model->args.push_back(model->loss);
   push_all(model, model->grads);
+  model->args.push_back(model->workspace);
   model->gradients(model->args.data());
   *loss = *model->loss;
   return KILN_OK;
@@ -505,6 +512,7 @@ extern "C" kiln_status kiln_model_train_step(kiln_model *model,
   push_all(model, model->params[next]);
   push_all(model, model->states[next]);
   model->args.push_back(model->new_step);
+  model->args.push_back(model->workspace);
   model->train_step(model->args.data());
   model->current = next;
   *model->step = *model->new_step;

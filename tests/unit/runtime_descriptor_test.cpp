@@ -116,6 +116,11 @@ TEST(RuntimeDescriptor, FieldErrors) {
       {"output logits", "output logits f32 1 2\noutput logits", "line 7: duplicate output name 'logits'"},
       {"target t", "target x", "line 5: duplicate input name 'x'"},
       {"mode train", "mode train\nkiln-descriptor 1", "line 4: second 'kiln-descriptor' record"},
+      {"lr 0.01", "lr 0.01\nworkspace -64", "line 10: workspace bytes -64 out of range"},
+      {"lr 0.01", "lr 0.01\nworkspace 281474976710657", "line 10: workspace bytes 281474976710657 out of range"},
+      {"lr 0.01", "lr 0.01\nworkspace 1kb", "line 10: bad workspace bytes '1kb'"},
+      {"lr 0.01", "lr 0.01\nworkspace", "line 10: missing workspace bytes"},
+      {"lr 0.01", "lr 0.01\nworkspace 64\nworkspace 64", "line 11: second 'workspace' record (first on line 10)"},
   };
   for (const auto &c : cases) {
     std::string m = create_error(replace_line(kValid, c.from, c.to));

@@ -590,3 +590,56 @@ TEST(RuntimeModelInference, TrainingIsUnsupported) {
 }
 
 } // namespace
+
+namespace {
+
+/* Kernels get the descriptor's workspace as one more argument after the
+ * documented ones: 64-byte aligned, writable for the whole size, the same
+ * buffer on every call of every kernel. */
+std::vector<void *> g_workspaces;
+constexpr int kWorkspaceBytes = 1000;
+
+void workspace_forward(void **args) {
+  // params w b s, input x, output y, workspace
+  g_workspaces.push_back(args[5]);
+  std::memset(args[5], 0xab, kWorkspaceBytes);
+}
+void workspace_gradients(void **args) {
+  // params w b s, x, t, loss, grads gw gb gs, workspace
+  g_workspaces.push_back(args[9]);
+  std::memset(args[9], 0xcd, kWorkspaceBytes);
+}
+void workspace_train_step(void **args) {
+  // w b s | w.m b.m | step lr | x | t | loss | w' b' s' | w.m' b.m' | new_step | workspace
+  g_workspaces.push_back(args[16]);
+  std::memset(args[16], 0xef, kWorkspaceBytes);
+}
+
+} // namespace
+
+TEST(RuntimeModelWorkspace, EveryKernelGetsTheSameAlignedWorkspace) {
+  std::string text = std::string(kToyDescriptor) + "workspace " +
+                     std::to_string(kWorkspaceBytes) + "\n";
+  kiln_model *m = nullptr;
+  ASSERT_EQ(kiln_model_create(text.c_str(), workspace_forward,
+                              workspace_gradients, workspace_train_step, &m),
+            KILN_OK)
+      << kiln_last_error();
+  std::vector<float> x(kX, 1.0f), y(kX);
+  int64_t t[2] = {0, 1};
+  const void *inputs[] = {x.data()};
+  void *outputs[] = {y.data()};
+  float loss = 0;
+  g_workspaces.clear();
+  ASSERT_EQ(kiln_model_forward(m, inputs, outputs), KILN_OK) << kiln_model_last_error(m);
+  ASSERT_EQ(kiln_model_gradients(m, inputs, t, &loss), KILN_OK)
+      << kiln_model_last_error(m);
+  ASSERT_EQ(kiln_model_train_step(m, inputs, t, &loss), KILN_OK) << kiln_model_last_error(m);
+  ASSERT_EQ(kiln_model_train_step(m, inputs, t, &loss), KILN_OK) << kiln_model_last_error(m);
+  ASSERT_EQ(g_workspaces.size(), 4u);
+  ASSERT_NE(g_workspaces[0], nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(g_workspaces[0]) % 64, 0u);
+  for (void *w : g_workspaces)
+    EXPECT_EQ(w, g_workspaces[0]);
+  kiln_model_destroy(m);
+}

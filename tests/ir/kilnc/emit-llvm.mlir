@@ -3,7 +3,7 @@
 
 // --emit=llvm: the C API wrappers around the packed entry points, and the
 // model descriptor the runtime parses.
-// CHECK: @tiny_mlp__descriptor = private constant [{{[0-9]+}} x i8] c"kiln-descriptor 1\0Aname tiny_mlp\0Amode train\0Ainput x f32 2 4 8\0Atarget target i64 1 4\0Aoutput output0 f32 2 4 3\0Aparam 0.weight f32 2 16 8 uniform {{.+}}\0Astate 0.weight.momentum_buffer f32 2 16 8 zeros\0A{{.*}}lr 0.10\0A\00"
+// CHECK: @tiny_mlp__descriptor = private constant [{{[0-9]+}} x i8] c"kiln-descriptor 1\0Aname tiny_mlp\0Amode train\0Ainput x f32 2 4 8\0Atarget target i64 1 4\0Aoutput output0 f32 2 4 3\0Aparam 0.weight f32 2 16 8 uniform {{.+}}\0Astate 0.weight.momentum_buffer f32 2 16 8 zeros\0A{{.*}}lr 0.10\0Aworkspace {{[0-9]+}}\0A\00"
 // CHECK-DAG: define i32 @tiny_mlp_create(ptr
 // CHECK-DAG: define void @tiny_mlp_destroy(ptr
 // CHECK-DAG: define ptr @tiny_mlp_last_error(ptr

@@ -1,0 +1,170 @@
+// kiln-cpu-plan-memory: static memory planning of kernel temporaries. Every
+// planned buffer becomes a view at a fixed offset of one workspace argument;
+// buffers with disjoint lifetimes share bytes.
+#include "codegen/Passes.h"
+
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CPUPLANMEMORY
+#include "codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kAlignment = 64; // a cache line; AVX-512 vector width
+
+struct Buffer {
+  memref::AllocOp alloc;
+  int64_t bytes = 0;
+  int64_t first = 0, last = 0; // lifetime, entry-block positions, inclusive
+  int64_t offset = -1;
+  SmallVector<memref::DeallocOp> deallocs;
+};
+
+/// The op of `block` that contains `op` (op itself when directly in it).
+Operation *ancestorIn(Block &block, Operation *op) {
+  return block.findAncestorOpInBlock(*op);
+}
+
+/// Lifetime end and deallocs of `buffer`; false when an alias may escape
+/// (stored, returned, yielded, passed through a non-view op result), in
+/// which case the buffer stays on the heap.
+bool analyzeUses(Buffer &buffer, Block &entry,
+                 const DenseMap<Operation *, int64_t> &position) {
+  SmallVector<Value> aliases = {buffer.alloc.getResult()};
+  buffer.last = buffer.first;
+  while (!aliases.empty()) {
+    Value v = aliases.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto dealloc = dyn_cast<memref::DeallocOp>(user)) {
+        if (v != buffer.alloc.getResult() || dealloc->getBlock() != &entry)
+          return false;
+        buffer.deallocs.push_back(dealloc);
+        continue;
+      }
+      Operation *top = ancestorIn(entry, user);
+      if (!top)
+        return false;
+      buffer.last = std::max(buffer.last, position.lookup(top));
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
+        if (view.getViewSource() == v) {
+          aliases.push_back(view->getResult(0));
+          continue;
+        }
+      }
+      // A non-view op producing a memref could return an alias.
+      if (llvm::any_of(user->getResultTypes(), llvm::IsaPred<BaseMemRefType>))
+        return false;
+      // Storing the memref itself (not through it) lets it escape.
+      if (isa<memref::StoreOp>(user) && use.getOperandNumber() == 0)
+        return false;
+      if (isa<func::ReturnOp>(user))
+        return false;
+    }
+  }
+  return true;
+}
+
+/// Largest first, lowest aligned offset that overlaps no placed buffer with
+/// an overlapping lifetime. Returns the total size.
+int64_t assignOffsets(MutableArrayRef<Buffer> buffers) {
+  SmallVector<Buffer *> order;
+  for (Buffer &b : buffers)
+    order.push_back(&b);
+  // Ties in program order, so the plan is deterministic.
+  llvm::sort(order, [](Buffer *x, Buffer *y) {
+    return std::make_pair(-x->bytes, x->first) < std::make_pair(-y->bytes, y->first);
+  });
+  int64_t total = 0;
+  SmallVector<Buffer *> placed;
+  for (Buffer *b : order) {
+    SmallVector<std::pair<int64_t, int64_t>> busy; // [begin, end) in bytes
+    for (Buffer *p : placed)
+      if (p->first <= b->last && b->first <= p->last)
+        busy.push_back({p->offset, p->offset + p->bytes});
+    llvm::sort(busy);
+    int64_t offset = 0;
+    for (auto [begin, end] : busy) {
+      if (offset + b->bytes <= begin)
+        break;
+      offset = std::max<int64_t>(offset, llvm::alignTo(end, kAlignment));
+    }
+    b->offset = offset;
+    total = std::max(total, offset + b->bytes);
+    placed.push_back(b);
+  }
+  return static_cast<int64_t>(llvm::alignTo(total, kAlignment));
+}
+
+void planFunction(func::FuncOp fn) {
+  Block &entry = fn.getBody().front();
+  DenseMap<Operation *, int64_t> position;
+  int64_t index = 0;
+  for (Operation &op : entry)
+    position[&op] = index++;
+
+  SmallVector<Buffer> buffers;
+  for (Operation &op : entry) {
+    auto alloc = dyn_cast<memref::AllocOp>(&op);
+    if (!alloc)
+      continue;
+    MemRefType type = alloc.getType();
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+        !type.getElementType().isIntOrIndexOrFloat() ||
+        type.getElementType().isIndex() || type.getMemorySpace())
+      continue;
+    Buffer buffer;
+    buffer.alloc = alloc;
+    buffer.bytes = std::max<int64_t>(
+        1, type.getNumElements() *
+               llvm::divideCeil(type.getElementTypeBitWidth(), 8));
+    buffer.first = position[&op];
+    if (analyzeUses(buffer, entry, position))
+      buffers.push_back(std::move(buffer));
+  }
+  if (buffers.empty())
+    return;
+
+  int64_t total = assignOffsets(buffers);
+  MLIRContext *ctx = fn.getContext();
+  auto workspaceType = MemRefType::get({total}, IntegerType::get(ctx, 8));
+  fn.insertArgument(fn.getNumArguments(), workspaceType,
+                    DictionaryAttr::get(ctx), fn.getLoc());
+  Value workspace = fn.getArgument(fn.getNumArguments() - 1);
+  fn->setAttr("kiln.workspace_bytes",
+              IntegerAttr::get(IntegerType::get(ctx, 64), total));
+
+  OpBuilder b(ctx);
+  for (Buffer &buffer : buffers) {
+    b.setInsertionPoint(buffer.alloc);
+    Value offset =
+        b.create<arith::ConstantIndexOp>(buffer.alloc.getLoc(), buffer.offset);
+    Value view = b.create<memref::ViewOp>(buffer.alloc.getLoc(),
+                                          buffer.alloc.getType(), workspace,
+                                          offset, ValueRange());
+    buffer.alloc.replaceAllUsesWith(view);
+    for (memref::DeallocOp dealloc : buffer.deallocs)
+      dealloc.erase();
+    buffer.alloc.erase();
+  }
+}
+
+struct CPUPlanMemoryPass : kiln::impl::CPUPlanMemoryBase<CPUPlanMemoryPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    for (func::FuncOp fn : module.getOps<func::FuncOp>()) {
+      // A kernel is entered only from the runtime: adding an argument must
+      // not break a call inside the module.
+      if (fn.isExternal() || !fn.isPublic() ||
+          !SymbolTable::symbolKnownUseEmpty(fn, module))
+        continue;
+      planFunction(fn);
+    }
+  }
+};
+
+} // namespace
