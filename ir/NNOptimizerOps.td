@@ -19,7 +19,7 @@ def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
     can change without recompiling.
 
     ```mlir
-    %p2, %b2 = nn.sgd_update %p, %g, %b, %lr, %step {momentum = 0.9 : f32} : (tensor<512xf32>, tensor<512xf32>, tensor<512xf32>, tensor<f32>, tensor<i64>) -> (tensor<512xf32>, tensor<512xf32>)
+    %p2, %b2 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<512xf32>, tensor<512xf32>, tensor<512xf32>, tensor<f32>, tensor<i64>) -> (tensor<512xf32>, tensor<512xf32>)
     ```
   }];
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
@@ -32,7 +32,7 @@ def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
   let results = (outs NN_FloatTensor:$new_param,
                       Optional<NN_FloatTensor>:$new_momentum_buffer);
   let assemblyFormat = [{
-    $param `,` $grad (`,` $momentum_buffer^)? `,` $lr `,` $step attr-dict `:` functional-type(operands, results)
+    $param `,` $grad `,` (`momentum_buffer` $momentum_buffer^ `,`)? `lr` $lr `,` `step` $step attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

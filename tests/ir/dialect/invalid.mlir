@@ -357,7 +357,7 @@ func.func @sgd_momentum_without_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %
 
 func.func @sgd_buffer_without_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op a momentum buffer is required iff momentum != 0 (momentum = 0.000000e+00)}}
-  %0, %1 = nn.sgd_update %p, %g, %b, %lr, %step : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 
@@ -365,7 +365,7 @@ func.func @sgd_buffer_without_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %
 
 func.func @sgd_buffer_type(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<8xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op momentum buffer type differs from param type}}
-  %0, %1 = nn.sgd_update %p, %g, %b, %lr, %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 
@@ -373,7 +373,7 @@ func.func @sgd_buffer_type(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<8x
 
 func.func @sgd_missing_new_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op new_momentum_buffer result must match the buffer operand}}
-  %0 = nn.sgd_update %p, %g, %b, %lr, %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 
@@ -381,7 +381,7 @@ func.func @sgd_missing_new_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: te
 
 func.func @sgd_result_type(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op results must have the param type 'tensor<16xf32>'}}
-  %0, %1 = nn.sgd_update %p, %g, %b, %lr, %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<8xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<8xf32>)
   return
 }
 
@@ -397,7 +397,7 @@ func.func @sgd_nesterov_without_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>,
 
 func.func @sgd_nesterov_with_dampening(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op nesterov requires momentum > 0 and zero dampening}}
-  %0, %1 = nn.sgd_update %p, %g, %b, %lr, %step {momentum = 0.9 : f32, dampening = 0.1 : f32, nesterov} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32, dampening = 0.1 : f32, nesterov} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 
@@ -405,7 +405,7 @@ func.func @sgd_nesterov_with_dampening(%p: tensor<16xf32>, %g: tensor<16xf32>, %
 
 func.func @sgd_negative_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op momentum and weight_decay must be >= 0}}
-  %0, %1 = nn.sgd_update %p, %g, %b, %lr, %step {momentum = -0.5 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = -0.5 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 

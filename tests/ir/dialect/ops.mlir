@@ -131,14 +131,13 @@ func.func @mse(%y: tensor<8x4xf32>, %t: tensor<8x4xf32>, %g: tensor<f32>) -> (te
 
 // -----
 
-// sgd_update without a momentum buffer: see sgd-update-no-buffer.mlir (its
-// custom form does not parse back yet).
+// sgd_update with a momentum buffer; without one: sgd-update-no-buffer.mlir.
 // CHECK-LABEL: func.func @sgd_update
 // CHECK-SAME: (%[[P:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[G:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[BUF:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[LR:[a-zA-Z0-9_]+]]: tensor<f32>, %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64>)
-// CHECK: nn.sgd_update %[[P]], %[[G]], %[[BUF]], %[[LR]], %[[STEP]] {dampening = 1.000000e-01 : f32, momentum = 0.899999976 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
-// CHECK: nn.sgd_update %[[P]], %[[G]], %[[BUF]], %[[LR]], %[[STEP]] {maximize, momentum = 0.899999976 : f32, nesterov, weight_decay = 0.00999999977 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+// CHECK: nn.sgd_update %[[P]], %[[G]], momentum_buffer %[[BUF]], lr %[[LR]], step %[[STEP]] {dampening = 1.000000e-01 : f32, momentum = 0.899999976 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+// CHECK: nn.sgd_update %[[P]], %[[G]], momentum_buffer %[[BUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 0.899999976 : f32, nesterov, weight_decay = 0.00999999977 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
 func.func @sgd_update(%p: tensor<16xf32>, %g: tensor<16xf32>, %buf: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) {
-  %0, %1 = nn.sgd_update %p, %g, %buf, %lr, %step {momentum = 0.9 : f32, dampening = 0.1 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
-  %2, %3 = nn.sgd_update %p, %g, %buf, %lr, %step {momentum = 0.9 : f32, nesterov, weight_decay = 0.01 : f32, maximize} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f32, dampening = 0.1 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %2, %3 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f32, nesterov, weight_decay = 0.01 : f32, maximize} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return %0, %1, %2, %3 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>
 }

@@ -1,6 +1,9 @@
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=nn | FileCheck %s
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=nn --mode=inference | FileCheck %s --check-prefix=INFER
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=nn | kiln-opt | FileCheck %s --check-prefix=REPARSE
+// Plain SGD (momentum 0, no buffer) prints IR that parses back too.
+// RUN: kilnc %S/../../parity/models/sgd_plain_basic.json --emit=nn | kiln-opt | FileCheck %s --check-prefix=PLAIN
+// PLAIN-COUNT-4: nn.sgd_update %{{[^,]+}}, %{{[^,]+}}, lr %{{[^,]+}}, step %{{[^ ]+}} : (
 
 // --emit=nn: the imported model after autodiff and train-step assembly
 // (inlined): forward, loss_grad and train_step.
