@@ -13,8 +13,10 @@ def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> 
     Tiles every `linalg.matmul` / `linalg.matmul_transpose_a`: an
     `scf.forall` over thread tiles (at most 64 x 128, dividing the result),
     then `scf.for` register tiles 8 x 32 x 1 (8 x 16 x 1 when N is not a
-    multiple of 32), vectorized. Shapes that do not divide keep the scalar
-    path. Runs on tensors, before bufferization.
+    multiple of 32; an M <= 16 or N <= 32 that these do not divide is taken
+    whole, e.g. one 10-lane vector for 10 classes), vectorized. Larger
+    shapes that do not divide keep the scalar path. Runs on tensors, before
+    bufferization.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

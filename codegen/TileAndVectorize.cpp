@@ -126,6 +126,26 @@ int64_t divisibleTile(int64_t size, int64_t unit, int64_t cap) {
   return unit;
 }
 
+/// Register-tile rows: 8, or all of a small M that 8 does not divide (the
+/// 10 x 512 weight gradient of a 10-class head); 0 = leave to the scalar
+/// path.
+int64_t registerRows(int64_t m) {
+  if (m % 8 == 0)
+    return 8;
+  return m <= 16 ? m : 0;
+}
+
+/// Register-tile columns (the vector length): two 16-lane vectors, one, or
+/// all of a small N that 16 does not divide (a 10-class logits layer: one
+/// 10-lane vector, which LLVM widens to 16 lanes). 0 = scalar path.
+int64_t registerColumns(int64_t n) {
+  if (n % 32 == 0)
+    return 32;
+  if (n % 16 == 0)
+    return 16;
+  return n <= 32 ? n : 0;
+}
+
 /// Tiles `op` with `sizes` (0 = untiled dim); returns the tiled op.
 FailureOr<Operation *> tile(IRRewriter &rewriter, Operation *op,
                             ArrayRef<int64_t> sizes,
@@ -146,7 +166,9 @@ FailureOr<Operation *> tile(IRRewriter &rewriter, Operation *op,
 //   1. scf.forall over thread tiles of at most 64 x 128 (one task each);
 //   2. scf.for over register tiles 8 x 32 x 1 (8 rows x two 16-lane
 //      vectors = 16 accumulators) or 8 x 16 x 1 when N is not a multiple of
-//      32; K innermost so the accumulators stay in registers;
+//      32; a small M or N that these do not divide is taken whole
+//      (registerRows, registerColumns); K innermost so the accumulators
+//      stay in registers;
 //   3. vectorize the register tile.
 // Shapes that do not divide are left to the scalar path rather than masked
 // (masked contractions did not lower cleanly in MLIR 19).
@@ -162,15 +184,15 @@ struct CPUTileAndVectorizePass
     for (linalg::LinalgOp op : contractions) {
       auto type = cast<RankedTensorType>(op->getResult(0).getType());
       int64_t m = type.getDimSize(0), n = type.getDimSize(1);
-      int64_t rn = n % 32 == 0 ? 32 : 16;
-      int64_t tm = divisibleTile(m, 8, 64), tn = divisibleTile(n, rn, 128);
-      if (tm == 0 || tn == 0)
+      int64_t rm = registerRows(m), rn = registerColumns(n);
+      if (rm == 0 || rn == 0)
         continue;
+      int64_t tm = divisibleTile(m, rm, 64), tn = divisibleTile(n, rn, 128);
       auto threadTile = tile(rewriter, op, {tm, tn},
                              scf::SCFTilingOptions::LoopType::ForallOp);
       if (failed(threadTile))
         return signalPassFailure();
-      auto registerTile = tile(rewriter, *threadTile, {8, rn, 1},
+      auto registerTile = tile(rewriter, *threadTile, {rm, rn, 1},
                                scf::SCFTilingOptions::LoopType::ForOp);
       if (failed(registerTile) ||
           failed(linalg::vectorize(rewriter, *registerTile)))

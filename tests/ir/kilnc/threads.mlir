@@ -2,13 +2,17 @@
 
 // The thread tiles of every GEMM are launched on the runtime's pool: the
 // 136 x 160 forward GEMM splits into 17 x 5 tiles of 8 x 32, the 136 x 96
-// one into 17 x 1; training adds the weight-gradient GEMMs (96 x 160 in
-// 2 x 5 tiles, 160 x 48 in 4 x 1). No thread tile is left sequential.
+// one into 17 x 1, the 136 x 10 logits GEMM (one 10-lane vector per row)
+// into 17 x 1. Training adds the backward GEMMs (96 x 160 weight gradient
+// in 2 x 5 tiles, 160 x 48 in 4 x 1, ...); the 10 x 96 weight gradient of
+// the head is a single tile and runs on the calling thread. No thread tile
+// is left sequential.
 // (The kernels are inlined into their packed entry points.)
 // CHECK: declare void @kiln_parallel_for(i64, ptr, ptr)
 // CHECK-LABEL: define internal void @mlp_threaded_basic__forward_packed(
 // CHECK: call void @kiln_parallel_for(i64 85, ptr nonnull @mlp_threaded_basic__forward_parallel_0_thunk
 // CHECK: call void @kiln_parallel_for(i64 17, ptr nonnull @mlp_threaded_basic__forward_parallel_1_thunk
+// CHECK: call void @kiln_parallel_for(i64 17, ptr nonnull @mlp_threaded_basic__forward_parallel_2_thunk
 // CHECK-LABEL: define internal void @mlp_threaded_basic__train_step_packed(
-// CHECK-COUNT-6: call void @kiln_parallel_for(i64 {{85|17|10|4}},
+// CHECK-COUNT-7: call void @kiln_parallel_for(i64 {{85|17|10|4}},
 // CHECK-NOT: call void @kiln_parallel_for
