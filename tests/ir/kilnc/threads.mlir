@@ -6,13 +6,16 @@
 // into 17 x 1. Training adds the backward GEMMs (96 x 160 weight gradient
 // in 2 x 5 tiles, 160 x 48 in 4 x 1, ...); the 10 x 96 weight gradient of
 // the head is a single tile and runs on the calling thread. No thread tile
-// is left sequential.
+// is left sequential. The W^T copies (48 x 160 and 160 x 96, sides
+// multiples of 16) are threaded too, in 2 tiles of at most 128 x 128.
 // (The kernels are inlined into their packed entry points.)
 // CHECK: declare void @kiln_parallel_for(i64, ptr, ptr)
 // CHECK-LABEL: define internal void @mlp_threaded_basic__forward_packed(
-// CHECK: call void @kiln_parallel_for(i64 85, ptr nonnull @mlp_threaded_basic__forward_parallel_0_thunk
-// CHECK: call void @kiln_parallel_for(i64 17, ptr nonnull @mlp_threaded_basic__forward_parallel_1_thunk
-// CHECK: call void @kiln_parallel_for(i64 17, ptr nonnull @mlp_threaded_basic__forward_parallel_2_thunk
+// CHECK: call void @kiln_parallel_for(i64 2, ptr nonnull @mlp_threaded_basic__forward_parallel_0_thunk
+// CHECK: call void @kiln_parallel_for(i64 85, ptr nonnull @mlp_threaded_basic__forward_parallel_1_thunk
+// CHECK: call void @kiln_parallel_for(i64 2, ptr nonnull @mlp_threaded_basic__forward_parallel_2_thunk
+// CHECK: call void @kiln_parallel_for(i64 17, ptr nonnull @mlp_threaded_basic__forward_parallel_3_thunk
+// CHECK: call void @kiln_parallel_for(i64 17, ptr nonnull @mlp_threaded_basic__forward_parallel_4_thunk
 // CHECK-LABEL: define internal void @mlp_threaded_basic__train_step_packed(
-// CHECK-COUNT-7: call void @kiln_parallel_for(i64 {{85|17|10|4}},
+// CHECK-COUNT-9: call void @kiln_parallel_for(i64 {{85|17|10|4|2}},
 // CHECK-NOT: call void @kiln_parallel_for

@@ -1,0 +1,46 @@
+// RUN: kiln-opt %s --kiln-cpu-tile-and-vectorize | FileCheck %s
+
+// A GEMM: thread tiles of 64 x 64 (dividing 128 x 64) in an scf.forall,
+// register tiles 8 x 32 x 1 in scf.for, K innermost, one vector.contract.
+// CHECK-LABEL: func.func @gemm
+// CHECK:         scf.forall ({{.+}}) = (0, 0) to (128, 64) step (64, 64)
+// CHECK:           scf.for {{.+}} step %c8
+// CHECK:             scf.for {{.+}} step %c32
+// CHECK:               scf.for {{.+}} step %c1
+// CHECK:                 vector.contract {{.+}} vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK-NOT:     linalg.matmul
+
+// A 10-class head: N = 10 is taken whole as one 10-lane vector.
+// CHECK-LABEL: func.func @head
+// CHECK:         vector.contract {{.+}} vector<8x1xf32>, vector<1x10xf32> into vector<8x10xf32>
+// CHECK-NOT:     linalg.matmul
+
+// N = 40: more than one vector and no multiple of 16, left scalar.
+// CHECK-LABEL: func.func @odd
+// CHECK-NOT:     scf.forall
+// CHECK:         linalg.matmul
+
+// The W^T copy: 16 x 16 blocks transposed in registers.
+// CHECK-LABEL: func.func @transpose
+// CHECK:         scf.forall ({{.+}}) = (0, 0) to (32, 48) step (32, 48)
+// CHECK:           vector.transfer_read {{.+}} vector<16x16xf32>
+// CHECK:           vector.transpose %{{.+}}, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK:           vector.transfer_write
+// CHECK-NOT:     linalg.transpose
+func.func @gemm(%a: tensor<128x32xf32>, %b: tensor<32x64xf32>, %c: tensor<128x64xf32>) -> tensor<128x64xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<128x32xf32>, tensor<32x64xf32>) outs(%c : tensor<128x64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+func.func @head(%a: tensor<16x32xf32>, %b: tensor<32x10xf32>, %c: tensor<16x10xf32>) -> tensor<16x10xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<16x32xf32>, tensor<32x10xf32>) outs(%c : tensor<16x10xf32>) -> tensor<16x10xf32>
+  return %0 : tensor<16x10xf32>
+}
+func.func @odd(%a: tensor<16x32xf32>, %b: tensor<32x40xf32>, %c: tensor<16x40xf32>) -> tensor<16x40xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<16x32xf32>, tensor<32x40xf32>) outs(%c : tensor<16x40xf32>) -> tensor<16x40xf32>
+  return %0 : tensor<16x40xf32>
+}
+func.func @transpose(%w: tensor<48x32xf32>) -> tensor<32x48xf32> {
+  %e = tensor.empty() : tensor<32x48xf32>
+  %0 = linalg.transpose ins(%w : tensor<48x32xf32>) outs(%e : tensor<32x48xf32>) permutation = [1, 0]
+  return %0 : tensor<32x48xf32>
+}
