@@ -13,8 +13,8 @@ def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> 
     Tiles every `linalg.matmul` / `linalg.matmul_transpose_a`: an
     `scf.forall` over thread tiles (at most 64 x 128, dividing the result),
     then `scf.for` register tiles 8 x 32 x 1 (8 x 16 x 1 when N is not a
-    multiple of 32; an M <= 16 or N <= 32 that these do not divide is taken
-    whole, e.g. one 10-lane vector for 10 classes), vectorized. Larger
+    multiple of 32; an M in [4, 16] or N in [5, 32] that these do not divide
+    is taken whole, e.g. one 10-lane vector for 10 classes), vectorized. Larger
     shapes that do not divide keep the scalar path. 2-D `linalg.transpose`
     with sides that are multiples of 16 (the W^T copies) gets thread tiles
     of at most 128 x 128 and 16 x 16 register blocks transposed in

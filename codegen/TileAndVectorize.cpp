@@ -128,11 +128,14 @@ int64_t divisibleTile(int64_t size, int64_t unit, int64_t cap) {
 
 /// Register-tile rows: 8, or all of a small M that 8 does not divide (the
 /// 10 x 512 weight gradient of a 10-class head); 0 = leave to the scalar
-/// path.
+/// path. Degenerate widths stay scalar: with M = 1 or N = 1 (a 1-output
+/// Linear) the contraction lowering in MLIR 19 did not terminate (kilnc
+/// grew to 24 GB in 5 minutes on residual_add_mul_basic); 4 rows and 5
+/// columns are the smallest sizes tested.
 int64_t registerRows(int64_t m) {
   if (m % 8 == 0)
     return 8;
-  return m <= 16 ? m : 0;
+  return m >= 4 && m <= 16 ? m : 0;
 }
 
 /// Register-tile columns (the vector length): two 16-lane vectors, one, or
@@ -143,7 +146,7 @@ int64_t registerColumns(int64_t n) {
     return 32;
   if (n % 16 == 0)
     return 16;
-  return n <= 32 ? n : 0;
+  return n >= 5 && n <= 32 ? n : 0;
 }
 
 /// Tiles `op` with `sizes` (0 = untiled dim); returns the tiled op.

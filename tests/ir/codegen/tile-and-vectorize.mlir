@@ -20,6 +20,11 @@
 // CHECK-NOT:     scf.forall
 // CHECK:         linalg.matmul
 
+// N = 1 (a one-output Linear): degenerate vectors stay scalar.
+// CHECK-LABEL: func.func @one_output
+// CHECK-NOT:     scf.forall
+// CHECK:         linalg.matmul
+
 // The W^T copy: 16 x 16 blocks transposed in registers.
 // CHECK-LABEL: func.func @transpose
 // CHECK:         scf.forall ({{.+}}) = (0, 0) to (32, 48) step (32, 48)
@@ -38,6 +43,10 @@ func.func @head(%a: tensor<16x32xf32>, %b: tensor<32x10xf32>, %c: tensor<16x10xf
 func.func @odd(%a: tensor<16x32xf32>, %b: tensor<32x40xf32>, %c: tensor<16x40xf32>) -> tensor<16x40xf32> {
   %0 = linalg.matmul ins(%a, %b : tensor<16x32xf32>, tensor<32x40xf32>) outs(%c : tensor<16x40xf32>) -> tensor<16x40xf32>
   return %0 : tensor<16x40xf32>
+}
+func.func @one_output(%a: tensor<8x16xf32>, %b: tensor<16x1xf32>, %c: tensor<8x1xf32>) -> tensor<8x1xf32> {
+  %0 = linalg.matmul ins(%a, %b : tensor<8x16xf32>, tensor<16x1xf32>) outs(%c : tensor<8x1xf32>) -> tensor<8x1xf32>
+  return %0 : tensor<8x1xf32>
 }
 func.func @transpose(%w: tensor<48x32xf32>) -> tensor<32x48xf32> {
   %e = tensor.empty() : tensor<32x48xf32>
