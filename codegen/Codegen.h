@@ -21,9 +21,10 @@ struct CPUCodegenOptions {
   bool vectorize = true;
 };
 
-/// linalg on tensors -> LLVM dialect, for the host CPU: fusion, tiling,
-/// vectorization, bufferization with out-parameters, bare-pointer calling
-/// convention. Single-threaded for now (docs/design.md, "Not built yet").
+/// linalg on tensors -> LLVM dialect, for the host CPU: tiling and
+/// vectorization of GEMMs and transposes, bufferization with out-parameters,
+/// temporaries planned into one workspace argument, thread tiles launched on
+/// the runtime pool (kiln_parallel_for), bare-pointer calling convention.
 void buildCPUCodegenPipeline(mlir::OpPassManager &pm,
                              const CPUCodegenOptions &options);
 
