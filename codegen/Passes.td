@@ -18,7 +18,9 @@ def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> 
     shapes that do not divide keep the scalar path. 2-D `linalg.transpose`
     with sides that are multiples of 16 (the W^T copies) gets thread tiles
     of at most 128 x 128 and 16 x 16 register blocks transposed in
-    vectors. Runs on tensors, before bufferization.
+    vectors. All-parallel `linalg.generic` ops get an `scf.forall` over row
+    blocks of at least 4096 elements when that makes two or more tasks.
+    Runs on tensors, before bufferization.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

@@ -188,6 +188,42 @@ LogicalResult tileTranspose(IRRewriter &rewriter, linalg::TransposeOp op) {
   return linalg::vectorize(rewriter, *block);
 }
 
+/// Elements one task of an elementwise op should at least cover: below
+/// this, waking a pool thread costs more than the work (a few microseconds).
+constexpr int64_t kElementwiseGrain = 4096;
+
+/// All-parallel linalg.generic ops (bias + ReLU, ReLU masks, the SGD update
+/// of a weight and its momentum buffer): an scf.forall over row blocks of
+/// the outermost dimension, each at least kElementwiseGrain elements, when
+/// that gives two or more tasks. The body stays a linalg.generic (LLVM
+/// vectorizes its inner loop).
+LogicalResult threadElementwise(IRRewriter &rewriter, linalg::GenericOp op) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return success();
+  int64_t rows = ranges.front();
+  int64_t rowElements = 1;
+  for (int64_t r : ArrayRef<int64_t>(ranges).drop_front())
+    rowElements *= r;
+  int64_t minRows = llvm::divideCeil(kElementwiseGrain, rowElements);
+  // The smallest divisor of `rows` that is >= minRows: as many tasks as the
+  // grain allows, all the same size.
+  int64_t block = 0;
+  for (int64_t b = std::max<int64_t>(minRows, 1); b < rows; ++b)
+    if (rows % b == 0) {
+      block = b;
+      break;
+    }
+  if (block == 0)
+    return success();
+  SmallVector<int64_t> sizes(ranges.size(), 0);
+  sizes.front() = block;
+  if (failed(tile(rewriter, op, sizes,
+                  scf::SCFTilingOptions::LoopType::ForallOp)))
+    return failure();
+  return success();
+}
+
 // Schedule per contraction C[M,N] += A B:
 //   1. scf.forall over thread tiles of at most 64 x 128 (one task each);
 //   2. scf.for over register tiles 8 x 32 x 1 (8 rows x two 16-lane
@@ -203,7 +239,11 @@ struct CPUTileAndVectorizePass
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> contractions;
     SmallVector<linalg::TransposeOp> transposes;
+    SmallVector<linalg::GenericOp> elementwise;
     getOperation().walk([&](linalg::LinalgOp op) {
+      if (auto g = dyn_cast<linalg::GenericOp>(op.getOperation()))
+        if (g.getNumLoops() > 0 && g.getNumLoops() == g.getNumParallelLoops())
+          elementwise.push_back(g);
       if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
         contractions.push_back(op);
       if (auto t = dyn_cast<linalg::TransposeOp>(op.getOperation()))
@@ -212,6 +252,9 @@ struct CPUTileAndVectorizePass
     IRRewriter rewriter(&getContext());
     for (linalg::TransposeOp op : transposes)
       if (failed(tileTranspose(rewriter, op)))
+        return signalPassFailure();
+    for (linalg::GenericOp op : elementwise)
+      if (failed(threadElementwise(rewriter, op)))
         return signalPassFailure();
     for (linalg::LinalgOp op : contractions) {
       auto type = cast<RankedTensorType>(op->getResult(0).getType());

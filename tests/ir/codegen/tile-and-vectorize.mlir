@@ -32,6 +32,15 @@
 // CHECK:           vector.transpose %{{.+}}, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
 // CHECK:           vector.transfer_write
 // CHECK-NOT:     linalg.transpose
+
+// Elementwise: row blocks of >= 4096 elements (64 x 128 -> 2 blocks of
+// 32 rows); a small one (8 x 16) stays whole.
+// CHECK-LABEL: func.func @relu
+// CHECK:         scf.forall ({{.+}}) = (0) to (64) step (32)
+// CHECK:           linalg.generic
+// CHECK-LABEL: func.func @small_relu
+// CHECK-NOT:     scf.forall
+
 func.func @gemm(%a: tensor<128x32xf32>, %b: tensor<32x64xf32>, %c: tensor<128x64xf32>) -> tensor<128x64xf32> {
   %0 = linalg.matmul ins(%a, %b : tensor<128x32xf32>, tensor<32x64xf32>) outs(%c : tensor<128x64xf32>) -> tensor<128x64xf32>
   return %0 : tensor<128x64xf32>
@@ -52,4 +61,25 @@ func.func @transpose(%w: tensor<48x32xf32>) -> tensor<32x48xf32> {
   %e = tensor.empty() : tensor<32x48xf32>
   %0 = linalg.transpose ins(%w : tensor<48x32xf32>) outs(%e : tensor<32x48xf32>) permutation = [1, 0]
   return %0 : tensor<32x48xf32>
+}
+#ew = affine_map<(d0, d1) -> (d0, d1)>
+func.func @relu(%x: tensor<64x128xf32>) -> tensor<64x128xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x128xf32>
+  %0 = linalg.generic {indexing_maps = [#ew, #ew], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<64x128xf32>) outs(%e : tensor<64x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<64x128xf32>
+  return %0 : tensor<64x128xf32>
+}
+func.func @small_relu(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x16xf32>
+  %0 = linalg.generic {indexing_maps = [#ew, #ew], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<8x16xf32>) outs(%e : tensor<8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<8x16xf32>
+  return %0 : tensor<8x16xf32>
 }
