@@ -80,14 +80,19 @@ struct IndexMath {
   OpFoldResult rem(OpFoldResult x, OpFoldResult y) {
     return apply<arith::RemSIOp>(x, y, [](int64_t p, int64_t q) { return p % q; });
   }
-  /// ceil((ub - lb) / step); steps are positive (scf.forall verifies it).
+  /// max(0, ceil((ub - lb) / step)); steps are positive (scf.forall
+  /// verifies it). The clamp matters: two negative counts would multiply
+  /// into a positive total.
   OpFoldResult tripCount(OpFoldResult lb, OpFoldResult ub, OpFoldResult step) {
     OpFoldResult span = sub(ub, lb);
-    if (isConstantIntValue(step, 1))
-      return span;
-    return apply<arith::CeilDivSIOp>(span, step, [](int64_t p, int64_t q) {
-      return p <= 0 ? 0 : (p + q - 1) / q;
-    });
+    OpFoldResult count =
+        isConstantIntValue(step, 1)
+            ? span
+            : apply<arith::CeilDivSIOp>(span, step, [](int64_t p, int64_t q) {
+                return p <= 0 ? 0 : (p + q - 1) / q;
+              });
+    return apply<arith::MaxSIOp>(count, b.getIndexAttr(0),
+                                 [](int64_t p, int64_t q) { return std::max(p, q); });
   }
 };
 
@@ -99,9 +104,11 @@ bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
   SetVector<Value> above;
   getUsedValuesDefinedAbove(body, above);
   // The bounds are needed inside too, to turn the linear index back into
-  // induction variables.
+  // induction variables; the outermost upper bound is not (the range
+  // [begin, end) already encodes it).
+  SmallVector<OpFoldResult> ubs = loop.getMixedUpperBound();
   for (OpFoldResult bound : llvm::concat<OpFoldResult>(
-           loop.getMixedLowerBound(), loop.getMixedUpperBound(),
+           loop.getMixedLowerBound(), MutableArrayRef(ubs).drop_front(),
            loop.getMixedStep()))
     if (auto value = dyn_cast<Value>(bound))
       above.insert(value);
@@ -156,7 +163,10 @@ bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
                  loop.getMixedStep())) {
     lbs.push_back(inBody(lb));
     steps.push_back(inBody(step));
-    counts.push_back(math.tripCount(lbs.back(), inBody(ub), steps.back()));
+    // Delinearisation divides by every trip count but the outermost.
+    counts.push_back(lbs.size() == 1
+                         ? OpFoldResult()
+                         : math.tripCount(lbs.back(), inBody(ub), steps.back()));
   }
   auto linear = b.create<scf::ForOp>(
       loc, entry->getArgument(0), entry->getArgument(1),

@@ -24,11 +24,6 @@ struct Buffer {
   SmallVector<memref::DeallocOp> deallocs;
 };
 
-/// The op of `block` that contains `op` (op itself when directly in it).
-Operation *ancestorIn(Block &block, Operation *op) {
-  return block.findAncestorOpInBlock(*op);
-}
-
 /// Lifetime end and deallocs of `buffer`; false when an alias may escape
 /// (stored, returned, yielded, passed through a non-view op result), in
 /// which case the buffer stays on the heap.
@@ -46,7 +41,9 @@ bool analyzeUses(Buffer &buffer, Block &entry,
         buffer.deallocs.push_back(dealloc);
         continue;
       }
-      Operation *top = ancestorIn(entry, user);
+      // The entry-block op that contains the use (the user itself, or the
+      // loop or call around it).
+      Operation *top = entry.findAncestorOpInBlock(*user);
       if (!top)
         return false;
       buffer.last = std::max(buffer.last, position.lookup(top));

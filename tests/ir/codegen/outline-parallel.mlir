@@ -37,15 +37,18 @@ func.func @scale(%a: memref<64x32xf32>, %s: f32) {
 
 // -----
 
-// A dynamic bound is passed in and the trip count is computed at run time.
+// A dynamic bound: the trip count is computed at run time in the parent;
+// the body needs only the range (the outermost bound is not passed).
 
 // CHECK-LABEL: func.func private @dynamic_parallel_0
-// CHECK-SAME:      (%{{.+}}: index, %{{.+}}: index, %{{.+}}: memref<64xf32>, %[[N:.+]]: index)
+// CHECK-SAME:      (%{{.+}}: index, %{{.+}}: index, %{{.+}}: memref<64xf32>)
+// CHECK-SAME:      attributes
 // CHECK:         scf.for %[[L:.+]] =
 // CHECK:           arith.muli %[[L]], %c4
 // CHECK-LABEL: func.func @dynamic
-// CHECK:         %[[TRIPS:.+]] = arith.ceildivsi %{{.+}}, %{{.+}}
-// CHECK:         call @dynamic_parallel_0(%{{.+}}, %[[TRIPS]], %{{.+}}, %{{.+}})
+// CHECK:         %[[COUNT:.+]] = arith.ceildivsi %{{.+}}, %{{.+}}
+// CHECK:         %[[TRIPS:.+]] = arith.maxsi %[[COUNT]], %{{.+}}
+// CHECK:         call @dynamic_parallel_0(%{{.+}}, %[[TRIPS]], %{{.+}}) :
 func.func @dynamic(%a: memref<64xf32>, %n: index) {
   %c0 = arith.constant 0.0 : f32
   scf.forall (%i) = (0) to (%n) step (4) {
