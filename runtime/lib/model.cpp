@@ -218,6 +218,13 @@ void push_all(kiln_model *m, const std::vector<float *> &buffers) {
     m->args.push_back(b);
 }
 
+/* Calls `kernel` on the documented arguments already in m->args, plus the
+ * workspace, which every kernel receives last (docs/runtime-abi.md). */
+void run_kernel(kiln_model *m, kiln_kernel_fn kernel) {
+  m->args.push_back(m->workspace);
+  kernel(m->args.data());
+}
+
 /* Validates `file` against the expected tensors (name -> spec) before
  * anything is copied, so a failed load leaves the instance unchanged. */
 Error validate_file(const kiln_safetensors &file,
@@ -463,8 +470,7 @@ extern "C" kiln_status kiln_model_forward(kiln_model *model,
   push_inputs(model, inputs);
   for (size_t i = 0; i < model->desc.outputs.size(); ++i)
     model->args.push_back(outputs[i]);
-  model->args.push_back(model->workspace);
-  model->forward(model->args.data());
+  run_kernel(model, model->forward);
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
 }
@@ -484,8 +490,7 @@ extern "C" kiln_status kiln_model_gradients(kiln_model *model,
   model->args.push_back(const_cast<void *>(target));
   model->args.push_back(model->loss);
   push_all(model, model->grads);
-  model->args.push_back(model->workspace);
-  model->gradients(model->args.data());
+  run_kernel(model, model->gradients);
   *loss = *model->loss;
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
@@ -512,8 +517,7 @@ extern "C" kiln_status kiln_model_train_step(kiln_model *model,
   push_all(model, model->params[next]);
   push_all(model, model->states[next]);
   model->args.push_back(model->new_step);
-  model->args.push_back(model->workspace);
-  model->train_step(model->args.data());
+  run_kernel(model, model->train_step);
   model->current = next;
   *model->step = *model->new_step;
   *loss = *model->loss;
