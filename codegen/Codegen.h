@@ -36,13 +36,23 @@ void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
 std::unique_ptr<llvm::TargetMachine>
 createCPUTargetMachine(llvm::StringRef cpu, int optLevel, std::string &error);
 
-/// Translates an LLVM-dialect module to LLVM IR and adds what users link
-/// against: packed kernel entry points, the descriptor, the C API wrappers
-/// then optimizes at
-/// `optLevel`.
+/// Translates an LLVM-dialect module to LLVM IR, adds what users link
+/// against (packed kernel entry points and the model metadata), then
+/// optimizes at `optLevel`.
 std::unique_ptr<llvm::Module>
 translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
                  llvm::LLVMContext &ctx, llvm::TargetMachine &tm, int optLevel);
+
+/// Adds `const kiln_model_metadata <prefix>__metadata` (<kiln/runtime.h>)
+/// and the packed entry points it points to; the kernels named by
+/// `model.kernels` must be in `m`. Null with `error` set on a mismatch.
+llvm::GlobalVariable *emitModelMetadata(llvm::Module &m,
+                                        const ModelInterface &model,
+                                        std::string &error);
+
+/// The largest workspace any kernel of an LLVM-dialect module needs
+/// (kiln-cpu-plan-memory's `kiln.workspace_bytes`).
+int64_t workspaceBytes(mlir::ModuleOp module);
 
 enum class FileKind { Assembly, Object };
 /// Writes assembly or an object file; false with `error` set on failure.

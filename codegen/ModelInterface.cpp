@@ -2,9 +2,12 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "llvm/Support/FormatVariadic.h"
+#include "ir/FormatNumber.h"
 
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <map>
 #include <sstream>
 
 using namespace mlir;
@@ -21,25 +24,175 @@ std::string kiln::kernelSymbol(llvm::StringRef prefix, llvm::StringRef kernel) {
   return (prefix + "__" + kernel).str();
 }
 
-static FailureOr<TensorSpec> specOf(func::FuncOp f, unsigned i) {
-  auto type = dyn_cast<RankedTensorType>(f.getArgumentTypes()[i]);
-  auto name = f.getArgAttrOfType<StringAttr>(i, "nn.name");
-  if (!type || !type.hasStaticShape() || !name)
-    return f.emitError("argument ") << i << " of '" << f.getSymName()
-                                    << "' needs a static tensor type and nn.name",
-           failure();
-  TensorSpec s;
-  s.name = name.getValue().str();
-  s.dtype = type.getElementType().isF32() ? "f32" : "i64";
-  s.shape.assign(type.getShape().begin(), type.getShape().end());
-  if (auto init = f.getArgAttrOfType<StringAttr>(i, "nn.init"))
-    s.init = init.getValue().str();
-  return s;
+std::vector<const TensorSpec *>
+ModelInterface::ofRole(kiln_tensor_role role) const {
+  std::vector<const TensorSpec *> out;
+  for (const TensorSpec &t : tensors)
+    if (t.role == role)
+      out.push_back(&t);
+  return out;
 }
 
-static StringRef roleOf(func::FuncOp f, unsigned i) {
-  auto r = f.getArgAttrOfType<StringAttr>(i, "nn.role");
-  return r ? r.getValue() : StringRef();
+/// std::from_chars, unlike strtod, ignores the C locale.
+static bool parseDouble(StringRef token, double &value) {
+  const char *end = token.data() + token.size();
+  auto [ptr, ec] = std::from_chars(token.data(), end, value);
+  return ec == std::errc() && ptr == end && std::isfinite(value);
+}
+
+FailureOr<InitSpec> kiln::parseInit(StringRef text) {
+  SmallVector<StringRef> words;
+  text.split(words, ' ', -1, /*KeepEmpty=*/false);
+  InitSpec init;
+  if (words.size() == 1 && (words[0] == "zeros" || words[0] == "ones")) {
+    init.kind = words[0] == "ones" ? KILN_INIT_ONES : KILN_INIT_ZEROS;
+    return init;
+  }
+  if (words.size() != 3 || (words[0] != "uniform" && words[0] != "normal"))
+    return failure();
+  init.kind = words[0] == "uniform" ? KILN_INIT_UNIFORM : KILN_INIT_NORMAL;
+  if (!parseDouble(words[1], init.args[0]) || !parseDouble(words[2], init.args[1]))
+    return failure();
+  return init;
+}
+
+static const std::pair<StringRef, kiln_tensor_role> kRoles[] = {
+    {"param", KILN_ROLE_PARAMETER}, {"buffer", KILN_ROLE_BUFFER},
+    {"state", KILN_ROLE_OPTIMIZER_STATE}, {"input", KILN_ROLE_INPUT},
+    {"target", KILN_ROLE_TARGET}, {"step", KILN_ROLE_STEP},
+    {"lr", KILN_ROLE_LR}};
+
+namespace {
+
+/// Builds the tensor table and the kernels' argument lists from the entry
+/// functions' `nn.name` / `nn.role` / `nn.init` argument attributes.
+class InterfaceReader {
+public:
+  explicit InterfaceReader(ModelInterface &m) : m(m) {}
+
+  /// The tensor index of argument `i` of `f`, adding it on first sight.
+  FailureOr<int> argument(func::FuncOp f, unsigned i) {
+    auto type = dyn_cast<RankedTensorType>(f.getArgumentTypes()[i]);
+    auto name = f.getArgAttrOfType<StringAttr>(i, "nn.name");
+    auto role = f.getArgAttrOfType<StringAttr>(i, "nn.role");
+    if (!type || !type.hasStaticShape() || !name || !role)
+      return f.emitError("argument ") << i << " of '" << f.getSymName()
+                                      << "' needs a static tensor type, nn.name and nn.role",
+             failure();
+    auto known = index.find(name.getValue().str());
+    if (known != index.end())
+      return known->second;
+    const auto *r = llvm::find_if(kRoles, [&](auto &p) { return p.first == role.getValue(); });
+    if (r == std::end(kRoles))
+      return f.emitError("argument ") << i << " of '" << f.getSymName()
+                                      << "' has unknown nn.role '" << role.getValue() << "'",
+             failure();
+    InitSpec init;
+    if (auto text = f.getArgAttrOfType<StringAttr>(i, "nn.init")) {
+      auto parsed = parseInit(text.getValue());
+      if (failed(parsed))
+        return f.emitError("argument ") << i << " of '" << f.getSymName()
+                                        << "' has a malformed nn.init '"
+                                        << text.getValue() << "'",
+               failure();
+      init = *parsed;
+    }
+    return add(name.getValue().str(), type, r->second, init);
+  }
+
+  /// A tensor that is no function argument (outputs, the loss).
+  FailureOr<int> result(func::FuncOp f, const std::string &name, Type t,
+                        kiln_tensor_role role) {
+    if (index.count(name))
+      return f.emitError("the name '") << name << "' of a " << (role == KILN_ROLE_LOSS ? "loss" : "output")
+                                       << " tensor is taken by an argument",
+             failure();
+    return add(name, cast<RankedTensorType>(t), role, InitSpec());
+  }
+
+  /// The kernel's arguments in order: its function arguments, then `results`
+  /// (its out-parameters after bufferization), then the workspace.
+  LogicalResult kernel(func::FuncOp f, kiln_entry_point entry, StringRef kernelName,
+                       ArrayRef<KernelArg> results) {
+    KernelSpec k{entry, KILN_MODE_ANY, kernelSymbol(m.name, kernelName), {}};
+    for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+      auto t = argument(f, i);
+      if (failed(t))
+        return failure();
+      k.args.push_back({KILN_ARG_TENSOR, *t});
+    }
+    k.args.insert(k.args.end(), results.begin(), results.end());
+    k.args.push_back({KILN_ARG_WORKSPACE, -1});
+    m.kernels.push_back(std::move(k));
+    return success();
+  }
+
+  /// Arguments of `f` with `role`, as `kind` arguments (gradients, next values).
+  SmallVector<KernelArg> each(func::FuncOp f, StringRef role, kiln_arg_kind kind) {
+    SmallVector<KernelArg> out;
+    for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+      auto r = f.getArgAttrOfType<StringAttr>(i, "nn.role");
+      auto name = f.getArgAttrOfType<StringAttr>(i, "nn.name");
+      if (r && name && r.getValue() == role)
+        out.push_back({kind, index.at(name.getValue().str())});
+    }
+    return out;
+  }
+
+private:
+  int add(std::string name, RankedTensorType type, kiln_tensor_role role,
+          InitSpec init) {
+    TensorSpec s;
+    s.name = name;
+    s.dtype = type.getElementType().isF32() ? "f32" : "i64";
+    s.shape.assign(type.getShape().begin(), type.getShape().end());
+    s.role = role;
+    s.init = init;
+    m.tensors.push_back(std::move(s));
+    index[name] = static_cast<int>(m.tensors.size()) - 1;
+    return index[name];
+  }
+
+  ModelInterface &m;
+  std::map<std::string, int> index;
+};
+
+} // namespace
+
+/// forward(params, inputs) -> outputs.
+static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward) {
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i) // table order
+    if (failed(r.argument(forward, i)))
+      return failure();
+  SmallVector<KernelArg> outputs;
+  for (auto [i, t] : llvm::enumerate(forward.getResultTypes())) {
+    auto out = r.result(forward, "output" + std::to_string(i), t, KILN_ROLE_OUTPUT);
+    if (failed(out))
+      return failure();
+    outputs.push_back({KILN_ARG_TENSOR, *out});
+  }
+  return r.kernel(forward, KILN_ENTRY_FORWARD, "forward", outputs);
+}
+
+/// loss_grad(params, inputs, target) -> loss, param gradients;
+/// train_step(params, states, step, lr, inputs, target)
+///   -> loss, new params, new states, new step (passes/BuildTrainStep.cpp).
+static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
+                                  func::FuncOp step, Type lossType) {
+  for (unsigned i = 0; i < step.getNumArguments(); ++i)
+    if (failed(r.argument(step, i)))
+      return failure();
+  auto loss = r.result(step, "loss", lossType, KILN_ROLE_LOSS);
+  if (failed(loss))
+    return failure();
+  SmallVector<KernelArg> gradResults{{KILN_ARG_TENSOR, *loss}};
+  gradResults.append(r.each(grad, "param", KILN_ARG_GRADIENT));
+  if (failed(r.kernel(grad, KILN_ENTRY_GRADIENTS, "gradients", gradResults)))
+    return failure();
+  SmallVector<KernelArg> stepResults{{KILN_ARG_TENSOR, *loss}};
+  for (StringRef role : {"param", "state", "step"})
+    stepResults.append(r.each(step, role, KILN_ARG_TENSOR_NEXT));
+  return r.kernel(step, KILN_ENTRY_TRAIN_STEP, "train_step", stepResults);
 }
 
 FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
@@ -51,70 +204,85 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward)
     return module.emitError("module has no 'forward' function"), failure();
-  for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
-    auto spec = specOf(forward, i);
-    if (failed(spec))
-      return failure();
-    (roleOf(forward, i) == "param" ? m.params : m.inputs).push_back(*spec);
-  }
-  for (auto [i, t] : llvm::enumerate(forward.getResultTypes())) {
-    auto type = cast<RankedTensorType>(t);
-    m.outputs.push_back({"output" + std::to_string(i), "f32",
-                         {type.getShape().begin(), type.getShape().end()}, ""});
-  }
-  if (auto step = module.lookupSymbol<func::FuncOp>("train_step")) {
-    m.trainable = true;
-    for (unsigned i = 0; i < step.getNumArguments(); ++i) {
-      StringRef role = roleOf(step, i);
-      if (role != "state" && role != "target")
-        continue;
-      auto spec = specOf(step, i);
-      if (failed(spec))
-        return failure();
-      if (role == "state")
-        m.states.push_back(*spec);
-      else
-        m.target = *spec;
-    }
-    if (auto opt = module->getAttrOfType<DictionaryAttr>("nn.optimizer"))
-      if (auto lr = opt.getAs<FloatAttr>("lr"))
-        m.lr = lr.getValueAsDouble();
-  }
+  InterfaceReader reader(m);
+  if (failed(readForward(reader, forward)))
+    return failure();
+  auto step = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!step)
+    return m;
+  auto grad = module.lookupSymbol<func::FuncOp>("loss_grad");
+  if (!grad || step.getNumResults() == 0)
+    return step.emitError("train_step needs a loss_grad function and a loss result"),
+           failure();
+  m.trainable = true;
+  if (failed(readTraining(reader, grad, step, step.getResultTypes()[0])))
+    return failure();
+  if (auto opt = module->getAttrOfType<DictionaryAttr>("nn.optimizer"))
+    if (auto lr = opt.getAs<FloatAttr>("lr"))
+      m.lr = lr.getValueAsDouble();
   return m;
 }
 
-static void writeShape(std::ostream &os, const std::vector<int64_t> &shape) {
-  os << shape.size();
-  for (int64_t d : shape)
-    os << ' ' << d;
+static const char *roleName(kiln_tensor_role role) {
+  static const char *const names[] = {"parameter", "buffer", "state", "input", "target",
+                                      "output", "loss", "step", "lr"};
+  return names[role];
+}
+
+static std::string initText(const InitSpec &init) {
+  switch (init.kind) {
+  case KILN_INIT_ZEROS:
+    return "zeros";
+  case KILN_INIT_ONES:
+    return "ones";
+  case KILN_INIT_UNIFORM:
+  case KILN_INIT_NORMAL:
+    return std::string(init.kind == KILN_INIT_UNIFORM ? "uniform " : "normal ") +
+           formatExact(init.args[0]) + " " + formatExact(init.args[1]);
+  }
+  return "?";
+}
+
+static std::string argText(const ModelInterface &m, const KernelArg &a) {
+  switch (a.kind) {
+  case KILN_ARG_TENSOR:
+    return m.tensors[a.tensor].name;
+  case KILN_ARG_TENSOR_NEXT:
+    return "next(" + m.tensors[a.tensor].name + ")";
+  case KILN_ARG_GRADIENT:
+    return "grad(" + m.tensors[a.tensor].name + ")";
+  case KILN_ARG_RNG:
+    return "rng";
+  case KILN_ARG_WORKSPACE:
+    return "workspace";
+  }
+  return "?";
 }
 
 std::string ModelInterface::descriptor() const {
+  static const char *const entries[] = {"forward", "gradients", "train_step"};
+  static const char *const modes[] = {"any", "train", "eval"};
   std::ostringstream os;
-  os << "kiln-descriptor 1\n";
-  os << "name " << name << "\n";
-  os << "mode " << (trainable ? "train" : "inference") << "\n";
-  auto line = [&](const char *kind, const TensorSpec &s, bool withInit) {
-    os << kind << ' ' << s.name << ' ' << s.dtype << ' ';
-    writeShape(os, s.shape);
-    if (withInit)
-      os << ' ' << (s.init.empty() ? "zeros" : s.init);
+  os << "kiln-model-metadata " << KILN_METADATA_VERSION << "\n"
+     << "name " << name << "\ndevice cpu\n";
+  if (trainable)
+    os << "lr " << formatExact(lr) << "\n";
+  os << "workspace_bytes " << workspaceBytes << "\n";
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorSpec &t = tensors[i];
+    os << "tensor " << i << " " << roleName(t.role) << " " << t.name << " "
+       << t.dtype << " [";
+    for (size_t d = 0; d < t.shape.size(); ++d)
+      os << (d ? ", " : "") << t.shape[d];
+    os << "] " << initText(t.init) << "\n";
+  }
+  for (const KernelSpec &k : kernels) {
+    os << "kernel " << entries[k.entry] << " " << modes[k.mode] << " "
+       << k.symbol << ":";
+    for (const KernelArg &a : k.args)
+      os << " " << argText(*this, a);
     os << "\n";
-  };
-  for (auto &s : inputs)
-    line("input", s, false);
-  if (trainable)
-    line("target", target, false);
-  for (auto &s : outputs)
-    line("output", s, false);
-  for (auto &s : params)
-    line("param", s, true);
-  for (auto &s : states)
-    line("state", s, true);
-  if (trainable)
-    os << "lr " << llvm::formatv("{0:g}", lr).str() << "\n";
-  if (workspaceBytes > 0)
-    os << "workspace " << workspaceBytes << "\n";
+  }
   return os.str();
 }
 
@@ -125,9 +293,10 @@ static std::string upper(const std::string &s) {
   return u;
 }
 
-std::string ModelInterface::header() const {
-  std::ostringstream os;
-  std::string P = upper(name), p = name;
+/// Shapes and counts as constants, so applications size their buffers
+/// without calling anything.
+static void writeConstants(std::ostream &os, const ModelInterface &m,
+                           const std::string &P) {
   auto shapeConsts = [&](const std::string &what, const TensorSpec &s) {
     os << "#define " << P << "_" << what << "_RANK " << s.shape.size() << "\n";
     os << "#define " << P << "_" << what << "_NUMEL " << s.numel() << "\n";
@@ -139,86 +308,109 @@ std::string ModelInterface::header() const {
       os << "1";
     os << "};\n";
   };
-  os << "/* " << p << ".h: generated by kilnc from model '" << p
-     << "'. Do not edit.\n"
-     << " *\n"
-     << " * Link " << p << ".o with libkiln_rt. Every int status is a kiln_status\n"
-     << " * (0 = OK); " << p << "_last_error(model) explains a failure, and\n"
-     << " * " << p << "_last_error(NULL) a failed " << p << "_create.\n"
-     << " * Tensors are dense row-major float32 (class indices: int64).\n"
-     << " * Semantics: docs/generated-header.md and <kiln/runtime.h>. */\n";
-  os << "#ifndef " << P << "_H\n#define " << P << "_H\n\n#include <stdint.h>\n\n"
-     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
-  os << "#define " << P << "_TRAINABLE " << (trainable ? 1 : 0) << "\n";
+  auto inputs = m.ofRole(KILN_ROLE_INPUT), outputs = m.ofRole(KILN_ROLE_OUTPUT);
+  os << "#define " << P << "_TRAINABLE " << (m.trainable ? 1 : 0) << "\n";
   os << "#define " << P << "_NUM_INPUTS " << inputs.size() << "\n";
   os << "#define " << P << "_NUM_OUTPUTS " << outputs.size() << "\n";
-  os << "#define " << P << "_NUM_PARAMETERS " << params.size() << "\n";
-  os << "#define " << P << "_NUM_STATES " << states.size() << "\n";
+  os << "#define " << P << "_NUM_PARAMETERS " << m.ofRole(KILN_ROLE_PARAMETER).size() << "\n";
+  os << "#define " << P << "_NUM_BUFFERS " << m.ofRole(KILN_ROLE_BUFFER).size() << "\n";
+  os << "#define " << P << "_NUM_STATES " << m.ofRole(KILN_ROLE_OPTIMIZER_STATE).size() << "\n";
   os << "#define " << P << "_BATCH_SIZE "
-     << (inputs.empty() || inputs[0].shape.empty() ? 1 : inputs[0].shape[0])
-     << "\n\n";
+     << (inputs.empty() || inputs[0]->shape.empty() ? 1 : inputs[0]->shape[0]) << "\n\n";
   for (size_t i = 0; i < inputs.size(); ++i) {
-    os << "/* input " << i << ": '" << inputs[i].name << "' " << inputs[i].dtype
-       << " */\n";
-    shapeConsts("INPUT" + std::to_string(i), inputs[i]);
+    os << "/* input " << i << ": '" << inputs[i]->name << "' " << inputs[i]->dtype << " */\n";
+    shapeConsts("INPUT" + std::to_string(i), *inputs[i]);
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     os << "/* output " << i << " */\n";
-    shapeConsts("OUTPUT" + std::to_string(i), outputs[i]);
+    shapeConsts("OUTPUT" + std::to_string(i), *outputs[i]);
   }
-  if (trainable) {
-    os << "/* loss target '" << target.name << "' " << target.dtype << " */\n";
-    shapeConsts("TARGET", target);
-    os << "#define " << P << "_TARGET_IS_INT64 " << (target.dtype == "i64")
-       << "\n";
+  for (const TensorSpec *target : m.ofRole(KILN_ROLE_TARGET)) {
+    os << "/* loss target '" << target->name << "' " << target->dtype << " */\n";
+    shapeConsts("TARGET", *target);
+    os << "#define " << P << "_TARGET_IS_INT64 " << (target->dtype == "i64") << "\n";
   }
-  os << "\n/* Parameters, in this order (PyTorch state_dict names):\n";
-  for (size_t i = 0; i < params.size(); ++i) {
-    os << " *   " << i << ": " << params[i].name << " [";
-    for (size_t d = 0; d < params[i].shape.size(); ++d)
-      os << (d ? ", " : "") << params[i].shape[d];
-    os << "]\n";
+  os << "\n/* Parameters and buffers (the state_dict), and optimizer state:\n";
+  for (kiln_tensor_role role : {KILN_ROLE_PARAMETER, KILN_ROLE_BUFFER, KILN_ROLE_OPTIMIZER_STATE}) {
+    auto list = m.ofRole(role);
+    for (size_t i = 0; i < list.size(); ++i) {
+      os << " *   " << roleName(role) << " " << i << ": " << list[i]->name << " [";
+      for (size_t d = 0; d < list[i]->shape.size(); ++d)
+        os << (d ? ", " : "") << list[i]->shape[d];
+      os << "]\n";
+    }
   }
-  os << " * Optimizer state:\n";
-  for (size_t i = 0; i < states.size(); ++i)
-    os << " *   " << i << ": " << states[i].name << "\n";
   os << " */\n\n";
-  os << "typedef struct " << p << "_model " << p << "_model;\n\n";
-  const char *decls[] = {
-      "/* Allocates an instance; parameters are zero until initialised or loaded. */\n"
-      "int $_create($_model **out);",
-      "void $_destroy($_model *model);",
-      "/* Message of the last failure on `model` (NULL: of the last failed create). */\n"
-      "const char *$_last_error(const $_model *model);",
-      "/* PyTorch's default initializers from `seed`; resets optimizer state and step. */\n"
-      "int $_init_parameters($_model *model, uint64_t seed);",
-      "/* safetensors with state_dict names; writes are atomic (temp + rename). */\n"
-      "int $_load_parameters($_model *model, const char *path);",
-      "int $_save_parameters($_model *model, const char *path);",
-      "int $_load_optimizer_state($_model *model, const char *path);",
-      "int $_save_optimizer_state($_model *model, const char *path);",
-      "/* Inference: inputs[i] / outputs[i] as listed above. */\n"
-      "int $_forward($_model *model, const void *const *inputs, void *const *outputs);",
-      "/* Loss and every parameter gradient (read with $_gradient), no update. */\n"
-      "int $_gradients($_model *model, const void *const *inputs, const void *target, float *loss);",
-      "/* One optimizer step on one batch; *loss receives the batch loss. */\n"
-      "int $_train_step($_model *model, const void *const *inputs, const void *target, float *loss);",
-      "int $_get_lr(const $_model *model, float *lr);",
-      "int $_set_lr($_model *model, float lr);",
-      "int $_get_step(const $_model *model, int64_t *step);",
-      "int $_set_training($_model *model, int training);",
-      "int $_num_parameters(const $_model *model);",
-      "int $_parameter($_model *model, int index, const char **name, float **data, int64_t *numel);",
-      "int $_gradient($_model *model, int index, float **data);",
-      "int $_num_states(const $_model *model);",
-      "int $_state($_model *model, int index, const char **name, float **data, int64_t *numel);",
+}
+
+/// The per-model API: static inline forwarders to <kiln/runtime.h>, so the C
+/// compiler checks every call against the runtime's declarations. `$` stands
+/// for the prefix; each line is "return type|name|parameters|call arguments".
+static void writeFunctions(std::ostream &os, const std::string &p) {
+  static const char *const fns[] = {
+      "void|destroy|$_model *model|",
+      "kiln_status|init_parameters|$_model *model, uint64_t seed|, seed",
+      "kiln_status|load_parameters|$_model *model, const char *path|, path",
+      "kiln_status|save_parameters|$_model *model, const char *path|, path",
+      "kiln_status|load_optimizer_state|$_model *model, const char *path|, path",
+      "kiln_status|save_optimizer_state|$_model *model, const char *path|, path",
+      "kiln_status|forward|$_model *model, const void *const *inputs, void *const *outputs|, inputs, outputs",
+      "kiln_status|gradients|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",
+      "kiln_status|train_step|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",
+      "kiln_status|get_lr|const $_model *model, float *lr|, lr",
+      "kiln_status|set_lr|$_model *model, float lr|, lr",
+      "kiln_status|get_step|const $_model *model, int64_t *step|, step",
+      "kiln_status|set_training|$_model *model, int training|, training",
+      "kiln_status|get_training|const $_model *model, int *training|, training",
+      "int|num_parameters|const $_model *model|",
+      "kiln_status|parameter|$_model *model, int index, const char **name, float **data, int64_t *numel|, index, name, data, numel",
+      "kiln_status|gradient|$_model *model, int index, float **data|, index, data",
+      "int|num_buffers|const $_model *model|",
+      "kiln_status|buffer|$_model *model, int index, const char **name, kiln_dtype *dtype, void **data, int64_t *numel|, index, name, dtype, data, numel",
+      "int|num_states|const $_model *model|",
+      "kiln_status|state|$_model *model, int index, const char **name, float **data, int64_t *numel|, index, name, data, numel",
+      "kiln_status|get_rng|const $_model *model, kiln_rng_state *rng|, rng",
   };
-  for (const char *d : decls) {
-    std::string s = d;
-    for (size_t pos; (pos = s.find('$')) != std::string::npos;)
-      s.replace(pos, 1, p);
-    os << s << "\n";
+  for (const char *fn : fns) {
+    SmallVector<StringRef> f;
+    StringRef(fn).split(f, '|');
+    std::string params = f[2].str();
+    for (size_t at; (at = params.find('$')) != std::string::npos;)
+      params.replace(at, 1, p);
+    const char *cast = StringRef(params).starts_with("const") ? "const kiln_model *" : "kiln_model *";
+    os << "static inline " << f[0].str() << " " << p << "_" << f[1].str() << "(" << params
+       << ") {\n  " << (f[0] == "void" ? "" : "return ") << "kiln_model_" << f[1].str()
+       << "((" << cast << ")model" << f[3].str() << ");\n}\n";
   }
+}
+
+std::string ModelInterface::header() const {
+  std::ostringstream os;
+  std::string P = upper(name), p = name;
+  os << "/* " << p << ".h: generated by kilnc from model '" << p << "'. Do not edit.\n"
+     << " *\n"
+     << " * Link " << p << ".o with libkiln_rt. Every function forwards to the\n"
+     << " * kiln_model_* function of the same name in <kiln/runtime.h> (semantics\n"
+     << " * there and in docs/generated-header.md); " << p << "_last_error(NULL)\n"
+     << " * explains a failed " << p << "_create.\n"
+     << " * Tensors are dense row-major float32 (class indices: int64). */\n";
+  os << "#ifndef " << P << "_H\n#define " << P << "_H\n\n"
+     << "#include <kiln/runtime.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
+     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  writeConstants(os, *this, P);
+  os << "/* What libkiln_rt needs to know about this model (docs/runtime-abi.md). */\n"
+     << "extern const kiln_model_metadata " << p << "__metadata;\n\n"
+     << "typedef struct " << p << "_model " << p << "_model;\n\n"
+     << "/* Allocates an instance; parameters are zero until initialised or loaded. */\n"
+     << "static inline kiln_status " << p << "_create(" << p << "_model **out) {\n"
+     << "  kiln_model *model = NULL;\n"
+     << "  kiln_status status = kiln_model_create(&" << p << "__metadata, out ? &model : NULL);\n"
+     << "  if (out)\n    *out = (" << p << "_model *)model;\n"
+     << "  return status;\n}\n"
+     << "/* Message of the last failure on `model` (NULL: of the last failed create). */\n"
+     << "static inline const char *" << p << "_last_error(const " << p << "_model *model) {\n"
+     << "  return model ? kiln_model_last_error((const kiln_model *)model) : kiln_last_error();\n}\n";
+  writeFunctions(os, p);
   os << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << P << "_H */\n";
   return os.str();
 }

@@ -1,36 +1,60 @@
-// What a compiled model exposes to its users: the entry points' tensors in
-// ABI order (docs/runtime-abi.md). Read off the nn-level module once, then
-// used to write the descriptor, the C header and the kernel wrappers.
+// What a compiled model exposes to its users: its tensors (with roles, as in
+// the kiln_model_metadata ABI of <kiln/runtime.h>) and each kernel's argument
+// list. Read off the nn-level module once, then used to write the metadata
+// struct (Wrappers.cpp), its text dump and the C header. This is the one
+// place that decides a kernel's argument order.
 #ifndef KILN_CODEGEN_MODELINTERFACE_H
 #define KILN_CODEGEN_MODELINTERFACE_H
 
 #include "mlir/IR/BuiltinOps.h"
+
+#include <kiln/runtime.h>
 
 #include <string>
 #include <vector>
 
 namespace kiln {
 
+struct InitSpec {
+  kiln_init_kind kind = KILN_INIT_ZEROS;
+  double args[2] = {0, 0}; // uniform: lo, hi; normal: mean, std
+};
+
 struct TensorSpec {
   std::string name;
   std::string dtype; // "f32" or "i64"
   std::vector<int64_t> shape;
-  std::string init; // descriptor init ("uniform -0.1 0.1", "zeros"), params/states
+  kiln_tensor_role role = KILN_ROLE_INPUT;
+  InitSpec init;
 
   int64_t numel() const;
+};
+
+struct KernelArg {
+  kiln_arg_kind kind;
+  int tensor; // index into ModelInterface::tensors, -1 for rng / workspace
+};
+
+struct KernelSpec {
+  kiln_entry_point entry;
+  kiln_mode mode = KILN_MODE_ANY; // no op depends on the mode yet
+  std::string symbol;             // the bare-pointer kernel function
+  std::vector<KernelArg> args;
 };
 
 struct ModelInterface {
   std::string name; // C prefix
   bool trainable = false;
-  std::vector<TensorSpec> inputs, outputs, params, states;
-  TensorSpec target;
+  std::vector<TensorSpec> tensors; // metadata order
+  std::vector<KernelSpec> kernels;
   double lr = 0;
   /// Scratch bytes of the largest kernel workspace (kiln-cpu-plan-memory);
   /// known only after codegen.
   int64_t workspaceBytes = 0;
 
-  /// The descriptor text embedded in the object (docs/runtime-abi.md).
+  /// The tensors of one role, in metadata order.
+  std::vector<const TensorSpec *> ofRole(kiln_tensor_role role) const;
+  /// A readable dump of the metadata (kilnc --emit=descriptor).
   std::string descriptor() const;
   /// The plain-C header (docs/generated-header.md).
   std::string header() const;
@@ -39,9 +63,13 @@ struct ModelInterface {
 /// Kernel symbol names for a model prefix.
 std::string kernelSymbol(llvm::StringRef prefix, llvm::StringRef kernel);
 
+/// Parses an `nn.init` attribute ("zeros", "ones", "uniform LO HI",
+/// "normal MEAN STD"; numbers in shortest round-trip form) into exact f64s.
+mlir::FailureOr<InitSpec> parseInit(llvm::StringRef text);
+
 /// Reads the interface from a module after the training pipeline: the
 /// `forward` function (params, inputs -> outputs) and, when present,
-/// `train_step` (states, target). Emits a diagnostic and fails when the
+/// `loss_grad` and `train_step`. Emits a diagnostic and fails when the
 /// functions do not follow the ABI.
 mlir::FailureOr<ModelInterface> readModelInterface(mlir::ModuleOp module);
 

@@ -1,6 +1,7 @@
 // LLVM IR that turns compiled kernels into a linkable model object: packed
-// entry points (void f(void **args)), the descriptor string, and the C API
-// of the generated header, each a forwarder to libkiln_rt's kiln_model_*.
+// entry points (void f(void **args)) and the exported
+// `const kiln_model_metadata <prefix>__metadata` that points to them
+// (<kiln/runtime.h>). The per-model C API lives in the generated header.
 #include "codegen/Codegen.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -16,22 +17,115 @@ using namespace kiln;
 
 namespace {
 
-class WrapperBuilder {
+/// Writes the metadata struct as LLVM constants whose layout, under the
+/// target's data layout, is the C layout of the structs in <kiln/runtime.h>
+/// (natural alignment; enums as i32). Doubles go in as their bits.
+class MetadataBuilder {
 public:
-  WrapperBuilder(llvm::Module &m, const ModelInterface &model)
+  MetadataBuilder(llvm::Module &m, const ModelInterface &model)
       : m(m), ctx(m.getContext()), model(model),
-        ptrTy(llvm::PointerType::getUnqual(ctx)),
-        i32Ty(llvm::Type::getInt32Ty(ctx)), i64Ty(llvm::Type::getInt64Ty(ctx)),
-        f32Ty(llvm::Type::getFloatTy(ctx)), voidTy(llvm::Type::getVoidTy(ctx)) {}
+        ptrTy(llvm::PointerType::getUnqual(ctx)), i32Ty(llvm::Type::getInt32Ty(ctx)),
+        i64Ty(llvm::Type::getInt64Ty(ctx)), f64Ty(llvm::Type::getDoubleTy(ctx)),
+        initTy(llvm::StructType::get(ctx, {i32Ty, llvm::ArrayType::get(f64Ty, 2)})),
+        tensorTy(llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, i32Ty, ptrTy, initTy})),
+        argTy(llvm::StructType::get(ctx, {i32Ty, i32Ty})),
+        kernelTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, ptrTy})),
+        metadataTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy,
+                                               i32Ty, ptrTy, f64Ty, i64Ty})) {}
 
-  /// `void <kernel>_packed(void **args)` calling the bare-pointer kernel;
-  /// null when the kernel was not compiled (inference mode).
-  llvm::Constant *packedEntry(llvm::StringRef kernel) {
-    llvm::Function *k = m.getFunction(kernelSymbol(model.name, kernel));
-    if (!k)
+  llvm::GlobalVariable *build(std::string &error) {
+    std::vector<llvm::Constant *> kernels;
+    for (const KernelSpec &k : model.kernels) {
+      llvm::Constant *c = kernel(k, error);
+      if (!c)
+        return nullptr;
+      kernels.push_back(c);
+    }
+    std::vector<llvm::Constant *> tensors;
+    for (const TensorSpec &t : model.tensors)
+      tensors.push_back(tensor(t));
+    const llvm::DataLayout &dl = m.getDataLayout();
+    llvm::Constant *fields[] = {
+        i32(KILN_METADATA_VERSION),
+        i32(static_cast<int32_t>(dl.getTypeAllocSize(metadataTy))),
+        string(model.name, "name"),
+        i32(KILN_DEVICE_CPU),
+        i32(static_cast<int32_t>(tensors.size())),
+        array(tensorTy, tensors, "tensors"),
+        i32(static_cast<int32_t>(kernels.size())),
+        array(kernelTy, kernels, "kernels"),
+        llvm::ConstantFP::get(f64Ty, model.lr),
+        llvm::ConstantInt::get(i64Ty, model.workspaceBytes)};
+    return new llvm::GlobalVariable(m, metadataTy, /*isConstant=*/true,
+                                    llvm::GlobalValue::ExternalLinkage,
+                                    llvm::ConstantStruct::get(metadataTy, fields),
+                                    model.name + "__metadata");
+  }
+
+private:
+  llvm::Constant *i32(int64_t v) { return llvm::ConstantInt::get(i32Ty, v); }
+
+  /// A private constant global holding `init`; null for an empty array.
+  llvm::Constant *global(llvm::Constant *init, const llvm::Twine &what) {
+    auto *g = new llvm::GlobalVariable(m, init->getType(), true,
+                                       llvm::GlobalValue::PrivateLinkage, init,
+                                       model.name + "__metadata." + what);
+    g->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    return g;
+  }
+
+  llvm::Constant *string(const std::string &s, const llvm::Twine &what) {
+    return global(llvm::ConstantDataArray::getString(ctx, s, true), what);
+  }
+
+  llvm::Constant *array(llvm::Type *elem, llvm::ArrayRef<llvm::Constant *> items,
+                        const llvm::Twine &what) {
+    if (items.empty())
       return llvm::ConstantPointerNull::get(ptrTy);
+    return global(llvm::ConstantArray::get(llvm::ArrayType::get(elem, items.size()), items),
+                  what);
+  }
+
+  llvm::Constant *tensor(const TensorSpec &t) {
+    std::vector<llvm::Constant *> dims;
+    for (int64_t d : t.shape)
+      dims.push_back(llvm::ConstantInt::get(i64Ty, d));
+    llvm::Constant *args[] = {llvm::ConstantFP::get(f64Ty, t.init.args[0]),
+                              llvm::ConstantFP::get(f64Ty, t.init.args[1])};
+    llvm::Constant *init = llvm::ConstantStruct::get(
+        initTy, {i32(t.init.kind),
+                 llvm::ConstantArray::get(llvm::ArrayType::get(f64Ty, 2), args)});
+    return llvm::ConstantStruct::get(
+        tensorTy, {string(t.name, "name"), i32(t.dtype == "i64" ? KILN_I64 : KILN_F32),
+                   i32(t.role), i32(static_cast<int64_t>(t.shape.size())),
+                   array(i64Ty, dims, "shape"), init});
+  }
+
+  llvm::Constant *kernel(const KernelSpec &k, std::string &error) {
+    llvm::Function *packed = packedEntry(k, error);
+    if (!packed)
+      return nullptr;
+    std::vector<llvm::Constant *> args;
+    for (const KernelArg &a : k.args)
+      args.push_back(llvm::ConstantStruct::get(argTy, {i32(a.kind), i32(a.tensor)}));
+    return llvm::ConstantStruct::get(
+        kernelTy, {i32(k.entry), i32(k.mode), packed,
+                   i32(static_cast<int64_t>(args.size())), array(argTy, args, "args")});
+  }
+
+  /// `void <kernel>_packed(void **args)` calling the bare-pointer kernel,
+  /// which must take exactly the arguments the metadata lists.
+  llvm::Function *packedEntry(const KernelSpec &spec, std::string &error) {
+    llvm::Function *k = m.getFunction(spec.symbol);
+    if (!k || k->arg_size() != spec.args.size()) {
+      error = "kernel '" + spec.symbol + "' " +
+              (k ? "takes " + std::to_string(k->arg_size()) + " arguments, the metadata lists " +
+                       std::to_string(spec.args.size())
+                 : std::string("was not compiled"));
+      return nullptr;
+    }
     auto *f = llvm::Function::Create(
-        llvm::FunctionType::get(voidTy, {ptrTy}, false),
+        llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false),
         llvm::GlobalValue::InternalLinkage, k->getName() + "_packed", m);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
     llvm::SmallVector<llvm::Value *> args;
@@ -46,92 +140,30 @@ public:
     return f;
   }
 
-  /// `<prefix>_<name>(args...)` returning `kiln_model_<name>(args...)`.
-  void forwarder(llvm::StringRef name, llvm::Type *ret,
-                 llvm::ArrayRef<llvm::Type *> params) {
-    auto *type = llvm::FunctionType::get(ret, params, false);
-    llvm::FunctionCallee target =
-        m.getOrInsertFunction(("kiln_model_" + name).str(), type);
-    llvm::IRBuilder<> b(entryOf(name, type));
-    llvm::Function *f = b.GetInsertBlock()->getParent();
-    llvm::SmallVector<llvm::Value *> args;
-    for (llvm::Argument &a : f->args())
-      args.push_back(&a);
-    llvm::Value *r = b.CreateCall(target, args);
-    ret->isVoidTy() ? b.CreateRetVoid() : b.CreateRet(r);
-  }
-
-  void build() {
-    llvm::Constant *fwd = packedEntry("forward");
-    llvm::Constant *grads = packedEntry("gradients");
-    llvm::Constant *step = packedEntry("train_step");
-    std::string text = model.descriptor();
-    auto *init = llvm::ConstantDataArray::getString(ctx, text, true);
-    auto *desc = new llvm::GlobalVariable(
-        m, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init,
-        model.name + "__descriptor");
-
-    {
-      auto *type = llvm::FunctionType::get(i32Ty, {ptrTy}, false);
-      auto create = m.getOrInsertFunction(
-          "kiln_model_create",
-          llvm::FunctionType::get(i32Ty, {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy},
-                                  false));
-      llvm::IRBuilder<> b(entryOf("create", type));
-      llvm::Function *f = b.GetInsertBlock()->getParent();
-      b.CreateRet(b.CreateCall(create, {desc, fwd, grads, step, f->getArg(0)}));
-    }
-    {
-      // last_error(NULL) reports the failure of a create, which has no
-      // instance to hold its message.
-      auto *type = llvm::FunctionType::get(ptrTy, {ptrTy}, false);
-      auto global = m.getOrInsertFunction(
-          "kiln_last_error", llvm::FunctionType::get(ptrTy, {}, false));
-      auto perModel = m.getOrInsertFunction("kiln_model_last_error", type);
-      llvm::IRBuilder<> b(entryOf("last_error", type));
-      llvm::Function *f = b.GetInsertBlock()->getParent();
-      auto *none = llvm::BasicBlock::Create(ctx, "none", f);
-      auto *some = llvm::BasicBlock::Create(ctx, "some", f);
-      b.CreateCondBr(b.CreateIsNull(f->getArg(0)), none, some);
-      b.SetInsertPoint(none);
-      b.CreateRet(b.CreateCall(global, {}));
-      b.SetInsertPoint(some);
-      b.CreateRet(b.CreateCall(perModel, {f->getArg(0)}));
-    }
-    forwarder("destroy", voidTy, {ptrTy});
-    forwarder("init_parameters", i32Ty, {ptrTy, i64Ty});
-    for (const char *io : {"load_parameters", "save_parameters",
-                           "load_optimizer_state", "save_optimizer_state"})
-      forwarder(io, i32Ty, {ptrTy, ptrTy});
-    forwarder("forward", i32Ty, {ptrTy, ptrTy, ptrTy});
-    forwarder("gradients", i32Ty, {ptrTy, ptrTy, ptrTy, ptrTy});
-    forwarder("train_step", i32Ty, {ptrTy, ptrTy, ptrTy, ptrTy});
-    forwarder("get_lr", i32Ty, {ptrTy, ptrTy});
-    forwarder("set_lr", i32Ty, {ptrTy, f32Ty});
-    forwarder("get_step", i32Ty, {ptrTy, ptrTy});
-    forwarder("set_training", i32Ty, {ptrTy, i32Ty});
-    forwarder("num_parameters", i32Ty, {ptrTy});
-    forwarder("parameter", i32Ty, {ptrTy, i32Ty, ptrTy, ptrTy, ptrTy});
-    forwarder("gradient", i32Ty, {ptrTy, i32Ty, ptrTy});
-    forwarder("num_states", i32Ty, {ptrTy});
-    forwarder("state", i32Ty, {ptrTy, i32Ty, ptrTy, ptrTy, ptrTy});
-  }
-
-private:
-  llvm::BasicBlock *entryOf(llvm::StringRef name, llvm::FunctionType *type) {
-    auto *f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
-                                     model.name + "_" + name, m);
-    return llvm::BasicBlock::Create(ctx, "entry", f);
-  }
-
   llvm::Module &m;
   llvm::LLVMContext &ctx;
   const ModelInterface &model;
   llvm::PointerType *ptrTy;
-  llvm::Type *i32Ty, *i64Ty, *f32Ty, *voidTy;
+  llvm::Type *i32Ty, *i64Ty, *f64Ty;
+  llvm::StructType *initTy, *tensorTy, *argTy, *kernelTy, *metadataTy;
 };
 
 } // namespace
+
+llvm::GlobalVariable *kiln::emitModelMetadata(llvm::Module &m,
+                                              const ModelInterface &model,
+                                              std::string &error) {
+  return MetadataBuilder(m, model).build(error);
+}
+
+int64_t kiln::workspaceBytes(mlir::ModuleOp module) {
+  int64_t bytes = 0;
+  module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
+    if (auto attr = fn->getAttrOfType<mlir::IntegerAttr>("kiln.workspace_bytes"))
+      bytes = std::max(bytes, attr.getInt());
+  });
+  return bytes;
+}
 
 std::unique_ptr<llvm::Module>
 kiln::translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
@@ -149,13 +181,12 @@ kiln::translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
   m->setTargetTriple(tm.getTargetTriple().str());
   // One workspace serves every kernel (an instance runs one at a time).
   ModelInterface withWorkspace = model;
-  module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
-    if (auto bytes =
-            fn->getAttrOfType<mlir::IntegerAttr>("kiln.workspace_bytes"))
-      withWorkspace.workspaceBytes =
-          std::max(withWorkspace.workspaceBytes, bytes.getInt());
-  });
-  WrapperBuilder(*m, withWorkspace).build();
+  withWorkspace.workspaceBytes = workspaceBytes(module);
+  std::string error;
+  if (!emitModelMetadata(*m, withWorkspace, error)) {
+    llvm::errs() << "kilnc: error: " << error << "\n";
+    return nullptr;
+  }
 
   // Let IR-level passes and the backend use the full vector width the
   // target has (LLVM otherwise prefers 256-bit vectors on AVX-512 parts).

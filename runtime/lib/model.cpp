@@ -1,14 +1,16 @@
-#include "descriptor.h"
+#include "metadata.h"
 #include "random.h"
 #include "safetensors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <unordered_map>
+#include <memory>
 
-using kiln::rt::Descriptor;
 using kiln::rt::Error;
 using kiln::rt::fail;
+using kiln::rt::KernelSpec;
+using kiln::rt::ModelSpec;
 using kiln::rt::quoted;
 using kiln::rt::shape_string;
 using kiln::rt::TensorSpec;
@@ -17,33 +19,30 @@ using kiln::rt::TensorSpec;
  * instances in one process never interfere. An instance is not safe for
  * concurrent calls from several threads.
  *
- * Buffers come from one 64-byte aligned arena. Parameters and optimizer state
- * exist twice: train_step reads set `current` and writes set `1 - current`
- * (the kernels require outputs not to alias inputs), then flips `current`. */
+ * Buffers come from one 64-byte aligned arena. Every tensor the instance owns
+ * has a slot; those a kernel may write as KILN_ARG_TENSOR_NEXT (parameters,
+ * buffers, optimizer state, step) have two, because kernels require outputs
+ * not to alias inputs: the kernel reads slot cur[t] and writes slot
+ * 1 - cur[t], then the runtime flips cur[t]. Inputs, target and outputs are
+ * the caller's pointers, bound per call. */
 struct kiln_model {
-  Descriptor desc;
-  kiln_kernel_fn forward = nullptr;
-  kiln_kernel_fn gradients = nullptr;
-  kiln_kernel_fn train_step = nullptr;
-
+  ModelSpec spec;
   void *arena = nullptr;
-  std::vector<float *> params[2];
-  std::vector<float *> states[2];
-  std::vector<float *> grads;
-  int current = 0;
-  float *loss = nullptr;
-  int64_t *step = nullptr;
-  int64_t *new_step = nullptr;
-  float *lr = nullptr;
-  void *workspace = nullptr; // kernels' scratch (descriptor `workspace`)
+  std::vector<void *> slots[2]; // [copy][tensor]; null for caller tensors
+  std::vector<unsigned char> cur;
+  std::vector<float *> grads; // [parameter index]
+  void *workspace = nullptr;  // KILN_ARG_WORKSPACE
+  double lr = 0;              // kept exact; kernels get it as f32
+  kiln_rng_state rng{0, 0};
   bool training = false;
 
-  std::unordered_map<std::string, int> param_index;
-  std::unordered_map<std::string, int> state_index;
   std::vector<void *> args; // reused by every kernel call: no allocation per step
+  std::vector<int> flips;   // tensors whose next slot the last kernel wrote
   mutable std::string last_error;
 
   ~kiln_model() { kiln_free(arena); }
+
+  void *current(int t) const { return slots[cur[t]][t]; }
 };
 
 namespace {
@@ -71,6 +70,27 @@ Error inference_only() {
   return fail(KILN_ERROR_UNSUPPORTED, "model was compiled for inference");
 }
 
+Error null_argument(const char *function, const char *what) {
+  return fail(KILN_ERROR_INVALID_ARGUMENT,
+              std::string(function) + ": " + what + " is NULL");
+}
+
+size_t spec_bytes(const TensorSpec &spec) {
+  return static_cast<size_t>(spec.numel) * kiln::rt::dtype_size(spec.dtype);
+}
+
+bool caller_owned(kiln_tensor_role role) {
+  return role == KILN_ROLE_INPUT || role == KILN_ROLE_TARGET ||
+         role == KILN_ROLE_OUTPUT;
+}
+
+bool double_buffered(const ModelSpec &s, kiln_tensor_role role) {
+  if (role == KILN_ROLE_BUFFER)
+    return true; // train-mode forward may update it, trainable or not
+  return s.trainable && (role == KILN_ROLE_PARAMETER ||
+                         role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP);
+}
+
 constexpr size_t kLine = 64;
 
 size_t line_bytes(int64_t numel, size_t elem_size) {
@@ -79,82 +99,145 @@ size_t line_bytes(int64_t numel, size_t elem_size) {
   return bytes == 0 ? kLine : (bytes + kLine - 1) / kLine * kLine;
 }
 
-Error allocate(kiln_model *m) {
-  const Descriptor &d = m->desc;
-  const int copies = d.train ? 2 : 1;
-  // First pass sizes the arena; second pass hands out pointers.
-  size_t total = 0;
-  bool overflow = false;
-  auto reserve = [&](size_t bytes) {
-    size_t offset = total;
-    if (total > SIZE_MAX - bytes)
-      overflow = true;
-    else
-      total += bytes;
-    return offset;
-  };
-  std::vector<size_t> offsets;
-  for (int c = 0; c < copies; ++c) {
-    for (const TensorSpec &p : d.params)
-      offsets.push_back(reserve(line_bytes(p.numel, 4)));
-    for (const TensorSpec &s : d.states)
-      offsets.push_back(reserve(line_bytes(s.numel, 4)));
+/* Lays out the arena: offsets[i] for every request in order, or false when
+ * the total overflows size_t. */
+bool plan(const std::vector<size_t> &sizes, std::vector<size_t> *offsets,
+          size_t *total) {
+  *total = 0;
+  for (size_t bytes : sizes) {
+    if (*total > SIZE_MAX - bytes)
+      return false;
+    offsets->push_back(*total);
+    *total += bytes;
   }
-  if (d.train)
-    for (const TensorSpec &p : d.params)
-      offsets.push_back(reserve(line_bytes(p.numel, 4)));
-  for (int i = 0; i < 4; ++i) // loss, step, new step, lr
-    offsets.push_back(reserve(kLine));
+  return true;
+}
+
+Error allocate(kiln_model *m) {
+  const ModelSpec &s = m->spec;
+  const size_t n = s.tensors.size();
+  std::vector<size_t> sizes; // slots of copy 0, copy 1, gradients, workspace
+  for (int copy = 0; copy < 2; ++copy)
+    for (const TensorSpec &t : s.tensors)
+      if (!caller_owned(t.role) && (copy == 0 || double_buffered(s, t.role)))
+        sizes.push_back(line_bytes(t.numel, kiln::rt::dtype_size(t.dtype)));
+  if (s.trainable)
+    for (int p : s.params)
+      sizes.push_back(line_bytes(s.tensors[p].numel, 4));
   // Zeroed with the rest below, so its pages are mapped before the first
   // kernel call.
-  offsets.push_back(reserve(line_bytes(d.workspace_bytes, 1)));
-  if (overflow)
+  sizes.push_back(line_bytes(s.workspace_bytes, 1));
+  std::vector<size_t> offsets;
+  size_t total = 0;
+  if (!plan(sizes, &offsets, &total))
     return fail(KILN_ERROR_OUT_OF_MEMORY,
-                "model " + quoted(d.name) + ": buffers exceed the address space");
-
+                "model " + quoted(s.name) + ": buffers exceed the address space");
   m->arena = kiln_alloc(total);
   if (!m->arena)
     return fail(KILN_ERROR_OUT_OF_MEMORY,
-                "model " + quoted(d.name) + ": out of memory allocating " +
+                "model " + quoted(s.name) + ": out of memory allocating " +
                     std::to_string(total) + " bytes of buffers");
   std::memset(m->arena, 0, total); // parameters start at zero (runtime.h)
   char *base = static_cast<char *>(m->arena);
   size_t next = 0;
-  auto take = [&] { return base + offsets[next++]; };
-  for (int c = 0; c < copies; ++c) {
-    for (size_t i = 0; i < d.params.size(); ++i)
-      m->params[c].push_back(reinterpret_cast<float *>(take()));
-    for (size_t i = 0; i < d.states.size(); ++i)
-      m->states[c].push_back(reinterpret_cast<float *>(take()));
+  for (int copy = 0; copy < 2; ++copy) {
+    m->slots[copy].assign(n, nullptr);
+    for (size_t t = 0; t < n; ++t)
+      if (!caller_owned(s.tensors[t].role) &&
+          (copy == 0 || double_buffered(s, s.tensors[t].role)))
+        m->slots[copy][t] = base + offsets[next++];
   }
-  if (d.train)
-    for (size_t i = 0; i < d.params.size(); ++i)
-      m->grads.push_back(reinterpret_cast<float *>(take()));
-  m->loss = reinterpret_cast<float *>(take());
-  m->step = reinterpret_cast<int64_t *>(take());
-  m->new_step = reinterpret_cast<int64_t *>(take());
-  m->lr = reinterpret_cast<float *>(take());
-  *m->lr = d.lr;
-  m->workspace = take();
+  m->cur.assign(n, 0);
+  if (s.trainable)
+    for (size_t p = 0; p < s.params.size(); ++p)
+      m->grads.push_back(reinterpret_cast<float *>(base + offsets[next++]));
+  m->workspace = base + offsets[next];
   return {};
+}
+
+/* The f32 learning rate kernels read, from the exact value kept. */
+void store_lr(kiln_model *m, double lr) {
+  m->lr = lr;
+  if (m->spec.lr >= 0)
+    *static_cast<float *>(m->current(m->spec.lr)) = static_cast<float>(lr);
+}
+
+int mode_index(const kiln_model *m) {
+  return m->training ? kiln::rt::kTrain : kiln::rt::kEval;
+}
+
+const KernelSpec *kernel_for(const kiln_model *m, kiln_entry_point entry) {
+  int k = m->spec.kernel[entry][mode_index(m)];
+  return k < 0 ? nullptr : &m->spec.kernels[k];
+}
+
+Error no_kernel(const kiln_model *m, const char *entry) {
+  if (!m->spec.trainable)
+    return inference_only();
+  return fail(KILN_ERROR_UNSUPPORTED,
+              std::string("model has no ") + entry + " kernel for " +
+                  (m->training ? "train" : "eval") + " mode");
+}
+
+/* The caller's pointers for one call, by role index. */
+struct Bound {
+  const void *const *inputs = nullptr;
+  const void *target = nullptr;
+  void *const *outputs = nullptr;
+};
+
+void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
+  switch (a.kind) {
+  case KILN_ARG_RNG:
+    return &m->rng;
+  case KILN_ARG_WORKSPACE:
+    return m->workspace;
+  case KILN_ARG_GRADIENT:
+    return m->grads[m->spec.tensors[a.tensor].role_index];
+  case KILN_ARG_TENSOR_NEXT:
+    m->flips.push_back(a.tensor);
+    return m->slots[1 - m->cur[a.tensor]][a.tensor];
+  default:
+    break;
+  }
+  const TensorSpec &t = m->spec.tensors[a.tensor];
+  // Kernels never write their inputs (docs/runtime-abi.md), so dropping
+  // const here is safe; the ABI's args array is simply untyped.
+  switch (t.role) {
+  case KILN_ROLE_INPUT:
+    return const_cast<void *>(b.inputs[t.role_index]);
+  case KILN_ROLE_TARGET:
+    return const_cast<void *>(b.target);
+  case KILN_ROLE_OUTPUT:
+    return b.outputs[t.role_index];
+  default:
+    return m->current(a.tensor);
+  }
+}
+
+/* Calls `kernel` with the arguments its table entry lists, then makes the
+ * next values it wrote current. */
+void run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
+  m->args.clear();
+  m->flips.clear();
+  for (const kiln_kernel_arg &a : kernel.args)
+    m->args.push_back(arg_pointer(m, a, b));
+  kernel.fn(m->args.data());
+  for (int t : m->flips)
+    m->cur[t] ^= 1;
 }
 
 Error check_inputs(const kiln_model *m, const char *function,
                    const void *const *inputs) {
-  const auto &specs = m->desc.inputs;
-  if (!specs.empty() && !inputs)
-    return fail(KILN_ERROR_INVALID_ARGUMENT,
-                std::string(function) + ": inputs is NULL");
-  for (size_t i = 0; i < specs.size(); ++i)
+  const auto &ins = m->spec.inputs;
+  if (!ins.empty() && !inputs)
+    return null_argument(function, "inputs");
+  for (size_t i = 0; i < ins.size(); ++i)
     if (!inputs[i])
       return fail(KILN_ERROR_INVALID_ARGUMENT,
                   std::string(function) + ": input " + std::to_string(i) +
-                      " (" + quoted(specs[i].name) + ") is NULL");
+                      " (" + quoted(m->spec.tensors[ins[i]].name) + ") is NULL");
   return {};
-}
-
-size_t spec_bytes(const TensorSpec &spec) {
-  return static_cast<size_t>(spec.numel) * kiln::rt::dtype_size(spec.dtype);
 }
 
 bool overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
@@ -166,67 +249,45 @@ bool overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
  * (docs/runtime-abi.md); a violation would silently corrupt results. */
 Error check_outputs(const kiln_model *m, const void *const *inputs,
                     void *const *outputs) {
-  const auto &outs = m->desc.outputs;
-  const auto &ins = m->desc.inputs;
-  if (!outs.empty() && !outputs)
-    return fail(KILN_ERROR_INVALID_ARGUMENT,
-                "kiln_model_forward: outputs is NULL");
-  for (size_t o = 0; o < outs.size(); ++o) {
-    const std::string out = "kiln_model_forward: output " + std::to_string(o) +
-                            " (" + quoted(outs[o].name) + ")";
+  const ModelSpec &s = m->spec;
+  if (!s.outputs.empty() && !outputs)
+    return null_argument("kiln_model_forward", "outputs");
+  for (size_t o = 0; o < s.outputs.size(); ++o) {
+    const TensorSpec &out = s.tensors[s.outputs[o]];
+    const std::string what = "kiln_model_forward: output " + std::to_string(o) +
+                             " (" + quoted(out.name) + ")";
     if (!outputs[o])
-      return fail(KILN_ERROR_INVALID_ARGUMENT, out + " is NULL");
-    for (size_t i = 0; i < ins.size(); ++i)
-      if (overlap(outputs[o], spec_bytes(outs[o]), inputs[i],
-                  spec_bytes(ins[i])))
-        return fail(KILN_ERROR_INVALID_ARGUMENT,
-                    out + " overlaps input " + quoted(ins[i].name));
-    for (size_t p = 0; p < o; ++p)
-      if (overlap(outputs[o], spec_bytes(outs[o]), outputs[p],
-                  spec_bytes(outs[p])))
-        return fail(KILN_ERROR_INVALID_ARGUMENT,
-                    out + " overlaps output " + quoted(outs[p].name));
+      return fail(KILN_ERROR_INVALID_ARGUMENT, what + " is NULL");
+    for (size_t i = 0; i < s.inputs.size(); ++i) {
+      const TensorSpec &in = s.tensors[s.inputs[i]];
+      if (overlap(outputs[o], spec_bytes(out), inputs[i], spec_bytes(in)))
+        return fail(KILN_ERROR_INVALID_ARGUMENT, what + " overlaps input " + quoted(in.name));
+    }
+    for (size_t p = 0; p < o; ++p) {
+      const TensorSpec &prev = s.tensors[s.outputs[p]];
+      if (overlap(outputs[o], spec_bytes(out), outputs[p], spec_bytes(prev)))
+        return fail(KILN_ERROR_INVALID_ARGUMENT, what + " overlaps output " + quoted(prev.name));
+    }
   }
   return {};
 }
 
 Error check_training_call(const kiln_model *m, const char *function,
-                          kiln_kernel_fn kernel, const void *const *inputs,
-                          const void *target, const float *loss) {
-  if (!m->desc.train || !kernel)
+                          const void *const *inputs, const void *target,
+                          const float *loss) {
+  if (!m->spec.trainable)
     return inference_only();
   if (Error e = check_inputs(m, function, inputs))
     return e;
   if (!target)
-    return fail(KILN_ERROR_INVALID_ARGUMENT,
-                std::string(function) + ": target is NULL");
+    return null_argument(function, "target");
   if (!loss)
-    return fail(KILN_ERROR_INVALID_ARGUMENT,
-                std::string(function) + ": loss is NULL");
+    return null_argument(function, "loss");
   return {};
 }
 
-void push_inputs(kiln_model *m, const void *const *inputs) {
-  // Kernels never write their inputs (docs/runtime-abi.md), so dropping
-  // const here is safe; the ABI's args array is simply untyped.
-  for (size_t i = 0; i < m->desc.inputs.size(); ++i)
-    m->args.push_back(const_cast<void *>(inputs[i]));
-}
-
-void push_all(kiln_model *m, const std::vector<float *> &buffers) {
-  for (float *b : buffers)
-    m->args.push_back(b);
-}
-
-/* Calls `kernel` on the documented arguments already in m->args, plus the
- * workspace, which every kernel receives last (docs/runtime-abi.md). */
-void run_kernel(kiln_model *m, kiln_kernel_fn kernel) {
-  m->args.push_back(m->workspace);
-  kernel(m->args.data());
-}
-
-/* Validates `file` against the expected tensors (name -> spec) before
- * anything is copied, so a failed load leaves the instance unchanged. */
+/* Validates `file` against the expected tensors before anything is copied,
+ * so a failed load leaves the instance unchanged. */
 Error validate_file(const kiln_safetensors &file,
                     const std::vector<const TensorSpec *> &expected) {
   for (const TensorSpec *spec : expected) {
@@ -241,8 +302,7 @@ Error validate_file(const kiln_safetensors &file,
                       ", expected " + kiln::rt::dtype_name(spec->dtype));
     if (t->shape != spec->shape)
       return fail(KILN_ERROR_MISMATCH, tensor + " has shape " +
-                                           shape_string(t->shape) +
-                                           ", expected " +
+                                           shape_string(t->shape) + ", expected " +
                                            shape_string(spec->shape));
   }
   if (file.tensors.size() != expected.size()) {
@@ -251,9 +311,8 @@ Error validate_file(const kiln_safetensors &file,
       for (const TensorSpec *spec : expected)
         known = known || spec->name == t.name;
       if (!known)
-        return fail(KILN_ERROR_MISMATCH,
-                    file.path + ": unexpected tensor " + quoted(t.name) +
-                        " (not in this model)");
+        return fail(KILN_ERROR_MISMATCH, file.path + ": unexpected tensor " +
+                                             quoted(t.name) + " (not in this model)");
     }
   }
   return {};
@@ -273,13 +332,55 @@ kiln_tensor_view view_of(const TensorSpec &spec, const void *data) {
   return v;
 }
 
-const TensorSpec &step_spec() {
-  static const TensorSpec spec{"step", KILN_I64, {}, 1, {}, 0};
-  return spec;
+/* The state_dict: parameters and buffers in metadata order. */
+std::vector<int> state_dict(const ModelSpec &s) {
+  std::vector<int> ids;
+  for (size_t t = 0; t < s.tensors.size(); ++t)
+    if (s.tensors[t].role == KILN_ROLE_PARAMETER || s.tensors[t].role == KILN_ROLE_BUFFER)
+      ids.push_back(static_cast<int>(t));
+  return ids;
 }
-const TensorSpec &lr_spec() {
-  static const TensorSpec spec{"lr", KILN_F32, {}, 1, {}, 0};
-  return spec;
+
+/* The random state in the optimizer file: u64 bits as I64 scalars. */
+const TensorSpec &rng_spec(int which) {
+  static const TensorSpec seed{"rng.seed", KILN_I64, KILN_ROLE_STEP, {}, 1, {}, 0};
+  static const TensorSpec offset{"rng.offset", KILN_I64, KILN_ROLE_STEP, {}, 1, {}, 0};
+  return which == 0 ? seed : offset;
+}
+
+/* The optimizer file: states, step, lr (metadata order), then the rng. */
+std::vector<const TensorSpec *> optimizer_file(const ModelSpec &s) {
+  std::vector<const TensorSpec *> specs;
+  for (int t : s.states)
+    specs.push_back(&s.tensors[t]);
+  specs.push_back(&s.tensors[s.step]);
+  specs.push_back(&s.tensors[s.lr]);
+  specs.push_back(&rng_spec(0));
+  specs.push_back(&rng_spec(1));
+  return specs;
+}
+
+void fill(const TensorSpec &t, uint64_t seed, uint64_t stream, void *dst) {
+  if (t.dtype == KILN_I64) { // only zeros and ones (metadata.cpp)
+    int64_t *p = static_cast<int64_t *>(dst);
+    for (int64_t i = 0; i < t.numel; ++i)
+      p[i] = t.init.kind == kiln::rt::Init::Ones ? 1 : 0;
+    return;
+  }
+  kiln::rt::Rng rng(seed, stream, static_cast<uint64_t>(t.role_index));
+  kiln::rt::fill_init(t.init, rng, static_cast<float *>(dst), t.numel);
+}
+
+uint64_t stream_of(kiln_tensor_role role) {
+  return role == KILN_ROLE_PARAMETER ? kiln::rt::kParameterStream
+         : role == KILN_ROLE_BUFFER  ? kiln::rt::kBufferStream
+                                     : kiln::rt::kStateStream;
+}
+
+Error index_error(const char *function, int index, size_t count) {
+  return fail(KILN_ERROR_INVALID_ARGUMENT,
+              std::string(function) + ": index " + std::to_string(index) +
+                  " out of range [0, " + std::to_string(count) + ")");
 }
 
 } // namespace
@@ -289,37 +390,27 @@ const TensorSpec &lr_spec() {
     return record(model, guard_error);                                         \
   })
 
-extern "C" kiln_status kiln_model_create(const char *descriptor,
-                                         kiln_kernel_fn forward,
-                                         kiln_kernel_fn gradients,
-                                         kiln_kernel_fn train_step,
+extern "C" kiln_status kiln_model_create(const kiln_model_metadata *metadata,
                                          kiln_model **out) {
   const kiln_model *none = nullptr;
   KILN_API_GUARD_BEGIN
   if (out)
     *out = nullptr;
-  if (!descriptor || !out)
+  if (!metadata || !out)
     return record(none, fail(KILN_ERROR_INVALID_ARGUMENT,
-                             "kiln_model_create: descriptor or out is NULL"));
-  if (!forward)
-    return record(none, fail(KILN_ERROR_INVALID_ARGUMENT,
-                             "kiln_model_create: forward kernel is NULL"));
+                             "kiln_model_create: metadata or out is NULL"));
   auto model = std::make_unique<kiln_model>();
-  if (Error e = kiln::rt::parse_descriptor(descriptor, &model->desc))
+  if (Error e = kiln::rt::read_metadata(metadata, &model->spec))
     return record(none, e);
-  model->forward = forward;
-  model->gradients = gradients;
-  model->train_step = train_step;
-  model->training = model->desc.train;
   if (Error e = allocate(model.get()))
     return record(none, e);
-  const Descriptor &d = model->desc;
-  for (size_t i = 0; i < d.params.size(); ++i)
-    model->param_index[d.params[i].name] = static_cast<int>(i);
-  for (size_t i = 0; i < d.states.size(); ++i)
-    model->state_index[d.states[i].name] = static_cast<int>(i);
-  model->args.reserve(2 * d.params.size() + 2 * d.states.size() +
-                      d.inputs.size() + d.outputs.size() + 8);
+  model->training = model->spec.trainable;
+  store_lr(model.get(), model->spec.initial_lr);
+  size_t most_args = 0;
+  for (const KernelSpec &k : model->spec.kernels)
+    most_args = std::max(most_args, k.args.size());
+  model->args.reserve(most_args);
+  model->flips.reserve(most_args);
   *out = model.release();
   return KILN_OK;
   KILN_MODEL_GUARD_END(none)
@@ -335,22 +426,19 @@ extern "C" kiln_status kiln_model_init_parameters(kiln_model *model,
                                                   uint64_t seed) {
   if (!model)
     return record(model, null_model("kiln_model_init_parameters"));
-  const Descriptor &d = model->desc;
-  const int c = model->current;
-  for (size_t i = 0; i < d.params.size(); ++i) {
-    kiln::rt::Rng rng(seed, kiln::rt::kParameterStream, i);
-    kiln::rt::fill_init(d.params[i].init, rng, model->params[c][i],
-                        d.params[i].numel);
-  }
-  for (size_t i = 0; i < d.states.size(); ++i) {
-    kiln::rt::Rng rng(seed, kiln::rt::kStateStream, i);
-    kiln::rt::fill_init(d.states[i].init, rng, model->states[c][i],
-                        d.states[i].numel);
+  const ModelSpec &s = model->spec;
+  for (size_t t = 0; t < s.tensors.size(); ++t) {
+    const TensorSpec &spec = s.tensors[t];
+    if (spec.role == KILN_ROLE_PARAMETER || spec.role == KILN_ROLE_BUFFER ||
+        spec.role == KILN_ROLE_OPTIMIZER_STATE)
+      fill(spec, seed, stream_of(spec.role), model->current(static_cast<int>(t)));
   }
   for (size_t i = 0; i < model->grads.size(); ++i)
-    std::memset(model->grads[i], 0, spec_bytes(d.params[i]));
-  *model->step = 0;
-  *model->lr = d.lr;
+    std::memset(model->grads[i], 0, spec_bytes(s.tensors[s.params[i]]));
+  if (s.step >= 0)
+    *static_cast<int64_t *>(model->current(s.step)) = 0;
+  store_lr(model, s.initial_lr);
+  model->rng = kiln_rng_state{seed, 0};
   return KILN_OK;
 }
 
@@ -360,19 +448,18 @@ extern "C" kiln_status kiln_model_load_parameters(kiln_model *model,
   if (!model)
     return record(model, null_model("kiln_model_load_parameters"));
   if (!path)
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_load_parameters: path is NULL"));
+    return record(model, null_argument("kiln_model_load_parameters", "path"));
   std::unique_ptr<kiln_safetensors> file;
   if (Error e = kiln::rt::read_safetensors(path, &file))
     return record(model, e);
-  const Descriptor &d = model->desc;
+  const ModelSpec &s = model->spec;
   std::vector<const TensorSpec *> expected;
-  for (const TensorSpec &p : d.params)
-    expected.push_back(&p);
+  for (int t : state_dict(s))
+    expected.push_back(&s.tensors[t]);
   if (Error e = validate_file(*file, expected))
     return record(model, e);
-  for (size_t i = 0; i < d.params.size(); ++i)
-    copy_in(*file, d.params[i], model->params[model->current][i]);
+  for (int t : state_dict(s))
+    copy_in(*file, s.tensors[t], model->current(t));
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
 }
@@ -383,15 +470,31 @@ extern "C" kiln_status kiln_model_save_parameters(kiln_model *model,
   if (!model)
     return record(model, null_model("kiln_model_save_parameters"));
   if (!path)
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_save_parameters: path is NULL"));
-  const Descriptor &d = model->desc;
+    return record(model, null_argument("kiln_model_save_parameters", "path"));
   std::vector<kiln_tensor_view> views;
-  for (size_t i = 0; i < d.params.size(); ++i)
-    views.push_back(view_of(d.params[i], model->params[model->current][i]));
+  for (int t : state_dict(model->spec))
+    views.push_back(view_of(model->spec.tensors[t], model->current(t)));
   return record(model, kiln::rt::write_safetensors(
                            path, views.data(), static_cast<int>(views.size())));
   KILN_MODEL_GUARD_END(model)
+}
+
+/* Reads step, lr and the rng from a validated optimizer file, rejecting
+ * values no run can have produced. */
+static Error read_counters(const kiln_safetensors &file, const ModelSpec &s,
+                    int64_t *step, float *lr, kiln_rng_state *rng) {
+  copy_in(file, s.tensors[s.step], step);
+  copy_in(file, s.tensors[s.lr], lr);
+  copy_in(file, rng_spec(0), &rng->seed);
+  copy_in(file, rng_spec(1), &rng->offset);
+  const std::string tensor = file.path + ": tensor ";
+  if (*step < 0)
+    return fail(KILN_ERROR_MISMATCH, tensor + quoted(s.tensors[s.step].name) +
+                                         " is negative (" + std::to_string(*step) + ")");
+  if (!std::isfinite(*lr))
+    return fail(KILN_ERROR_MISMATCH,
+                tensor + quoted(s.tensors[s.lr].name) + " is not finite");
+  return {};
 }
 
 extern "C" kiln_status kiln_model_load_optimizer_state(kiln_model *model,
@@ -400,36 +503,25 @@ extern "C" kiln_status kiln_model_load_optimizer_state(kiln_model *model,
   if (!model)
     return record(model, null_model("kiln_model_load_optimizer_state"));
   if (!path)
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_load_optimizer_state: path is NULL"));
-  if (!model->desc.train)
+    return record(model, null_argument("kiln_model_load_optimizer_state", "path"));
+  const ModelSpec &s = model->spec;
+  if (!s.trainable)
     return record(model, inference_only());
   std::unique_ptr<kiln_safetensors> file;
   if (Error e = kiln::rt::read_safetensors(path, &file))
     return record(model, e);
-  const Descriptor &d = model->desc;
-  std::vector<const TensorSpec *> expected;
-  for (const TensorSpec &s : d.states)
-    expected.push_back(&s);
-  expected.push_back(&step_spec());
-  expected.push_back(&lr_spec());
-  if (Error e = validate_file(*file, expected))
+  if (Error e = validate_file(*file, optimizer_file(s)))
     return record(model, e);
   int64_t step;
   float lr;
-  copy_in(*file, step_spec(), &step);
-  copy_in(*file, lr_spec(), &lr);
-  if (step < 0)
-    return record(model, fail(KILN_ERROR_MISMATCH,
-                              std::string(path) + ": tensor 'step' is negative (" +
-                                  std::to_string(step) + ")"));
-  if (!std::isfinite(lr))
-    return record(model, fail(KILN_ERROR_MISMATCH,
-                              std::string(path) + ": tensor 'lr' is not finite"));
-  for (size_t i = 0; i < d.states.size(); ++i)
-    copy_in(*file, d.states[i], model->states[model->current][i]);
-  *model->step = step;
-  *model->lr = lr;
+  kiln_rng_state rng;
+  if (Error e = read_counters(*file, s, &step, &lr, &rng))
+    return record(model, e);
+  for (int t : s.states)
+    copy_in(*file, s.tensors[t], model->current(t));
+  *static_cast<int64_t *>(model->current(s.step)) = step;
+  store_lr(model, lr);
+  model->rng = rng;
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
 }
@@ -440,16 +532,17 @@ extern "C" kiln_status kiln_model_save_optimizer_state(kiln_model *model,
   if (!model)
     return record(model, null_model("kiln_model_save_optimizer_state"));
   if (!path)
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_save_optimizer_state: path is NULL"));
-  if (!model->desc.train)
+    return record(model, null_argument("kiln_model_save_optimizer_state", "path"));
+  const ModelSpec &s = model->spec;
+  if (!s.trainable)
     return record(model, inference_only());
-  const Descriptor &d = model->desc;
   std::vector<kiln_tensor_view> views;
-  for (size_t i = 0; i < d.states.size(); ++i)
-    views.push_back(view_of(d.states[i], model->states[model->current][i]));
-  views.push_back(view_of(step_spec(), model->step));
-  views.push_back(view_of(lr_spec(), model->lr));
+  for (int t : s.states)
+    views.push_back(view_of(s.tensors[t], model->current(t)));
+  views.push_back(view_of(s.tensors[s.step], model->current(s.step)));
+  views.push_back(view_of(s.tensors[s.lr], model->current(s.lr)));
+  views.push_back(view_of(rng_spec(0), &model->rng.seed));
+  views.push_back(view_of(rng_spec(1), &model->rng.offset));
   return record(model, kiln::rt::write_safetensors(
                            path, views.data(), static_cast<int>(views.size())));
   KILN_MODEL_GUARD_END(model)
@@ -465,34 +558,39 @@ extern "C" kiln_status kiln_model_forward(kiln_model *model,
     return record(model, e);
   if (Error e = check_outputs(model, inputs, outputs))
     return record(model, e);
-  model->args.clear();
-  push_all(model, model->params[model->current]);
-  push_inputs(model, inputs);
-  for (size_t i = 0; i < model->desc.outputs.size(); ++i)
-    model->args.push_back(outputs[i]);
-  run_kernel(model, model->forward);
+  const KernelSpec *kernel = kernel_for(model, KILN_ENTRY_FORWARD);
+  if (!kernel) // metadata.cpp requires one per mode; kept for safety
+    return record(model, no_kernel(model, "forward"));
+  run_kernel(model, *kernel, Bound{inputs, nullptr, outputs});
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
+}
+
+/* gradients and train_step: the same checks, the kernel of the current mode,
+ * and the loss read back. */
+static kiln_status run_training(kiln_model *model, const char *function,
+                         kiln_entry_point entry, const void *const *inputs,
+                         const void *target, float *loss) {
+  if (!model)
+    return record(model, null_model(function));
+  if (Error e = check_training_call(model, function, inputs, target, loss))
+    return record(model, e);
+  const KernelSpec *kernel = kernel_for(model, entry);
+  if (!kernel)
+    return record(model, no_kernel(model, entry == KILN_ENTRY_GRADIENTS
+                                              ? "gradients"
+                                              : "train_step"));
+  run_kernel(model, *kernel, Bound{inputs, target, nullptr});
+  *loss = *static_cast<const float *>(model->current(model->spec.loss));
+  return KILN_OK;
 }
 
 extern "C" kiln_status kiln_model_gradients(kiln_model *model,
                                             const void *const *inputs,
                                             const void *target, float *loss) {
   KILN_API_GUARD_BEGIN
-  if (!model)
-    return record(model, null_model("kiln_model_gradients"));
-  if (Error e = check_training_call(model, "kiln_model_gradients",
-                                    model->gradients, inputs, target, loss))
-    return record(model, e);
-  model->args.clear();
-  push_all(model, model->params[model->current]);
-  push_inputs(model, inputs);
-  model->args.push_back(const_cast<void *>(target));
-  model->args.push_back(model->loss);
-  push_all(model, model->grads);
-  run_kernel(model, model->gradients);
-  *loss = *model->loss;
-  return KILN_OK;
+  return run_training(model, "kiln_model_gradients", KILN_ENTRY_GRADIENTS,
+                      inputs, target, loss);
   KILN_MODEL_GUARD_END(model)
 }
 
@@ -500,28 +598,8 @@ extern "C" kiln_status kiln_model_train_step(kiln_model *model,
                                              const void *const *inputs,
                                              const void *target, float *loss) {
   KILN_API_GUARD_BEGIN
-  if (!model)
-    return record(model, null_model("kiln_model_train_step"));
-  if (Error e = check_training_call(model, "kiln_model_train_step",
-                                    model->train_step, inputs, target, loss))
-    return record(model, e);
-  const int cur = model->current, next = 1 - cur;
-  model->args.clear();
-  push_all(model, model->params[cur]);
-  push_all(model, model->states[cur]);
-  model->args.push_back(model->step);
-  model->args.push_back(model->lr);
-  push_inputs(model, inputs);
-  model->args.push_back(const_cast<void *>(target));
-  model->args.push_back(model->loss);
-  push_all(model, model->params[next]);
-  push_all(model, model->states[next]);
-  model->args.push_back(model->new_step);
-  run_kernel(model, model->train_step);
-  model->current = next;
-  *model->step = *model->new_step;
-  *loss = *model->loss;
-  return KILN_OK;
+  return run_training(model, "kiln_model_train_step", KILN_ENTRY_TRAIN_STEP,
+                      inputs, target, loss);
   KILN_MODEL_GUARD_END(model)
 }
 
@@ -529,23 +607,22 @@ extern "C" kiln_status kiln_model_get_lr(const kiln_model *model, float *lr) {
   if (!model)
     return record(model, null_model("kiln_model_get_lr"));
   if (!lr)
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_get_lr: lr is NULL"));
-  if (!model->desc.train)
+    return record(model, null_argument("kiln_model_get_lr", "lr"));
+  if (!model->spec.trainable)
     return record(model, inference_only());
-  *lr = *model->lr;
+  *lr = static_cast<float>(model->lr);
   return KILN_OK;
 }
 
 extern "C" kiln_status kiln_model_set_lr(kiln_model *model, float lr) {
   if (!model)
     return record(model, null_model("kiln_model_set_lr"));
-  if (!model->desc.train)
+  if (!model->spec.trainable)
     return record(model, inference_only());
   if (!std::isfinite(lr))
     return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
                               "kiln_model_set_lr: learning rate is not finite"));
-  *model->lr = lr;
+  store_lr(model, lr);
   return KILN_OK;
 }
 
@@ -554,9 +631,9 @@ extern "C" kiln_status kiln_model_get_step(const kiln_model *model,
   if (!model)
     return record(model, null_model("kiln_model_get_step"));
   if (!step)
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_get_step: step is NULL"));
-  *step = *model->step;
+    return record(model, null_argument("kiln_model_get_step", "step"));
+  const int t = model->spec.step;
+  *step = t < 0 ? 0 : *static_cast<const int64_t *>(model->current(t));
   return KILN_OK;
 }
 
@@ -564,8 +641,29 @@ extern "C" kiln_status kiln_model_set_training(kiln_model *model,
                                                int training) {
   if (!model)
     return record(model, null_model("kiln_model_set_training"));
+  if (training && !model->spec.trainable)
+    return record(model, inference_only());
   model->training = training != 0;
   return KILN_OK;
+}
+
+extern "C" kiln_status kiln_model_get_training(const kiln_model *model,
+                                               int *training) {
+  if (!model)
+    return record(model, null_model("kiln_model_get_training"));
+  if (!training)
+    return record(model, null_argument("kiln_model_get_training", "training"));
+  *training = model->training ? 1 : 0;
+  return KILN_OK;
+}
+
+/* tensors[list[index]] of a role list, or an error naming `function`. */
+static Error lookup(const std::vector<int> &list, int index,
+                    const char *function, int *tensor) {
+  if (index < 0 || index >= static_cast<int>(list.size()))
+    return index_error(function, index, list.size());
+  *tensor = list[index];
+  return {};
 }
 
 extern "C" int kiln_model_num_parameters(const kiln_model *model) {
@@ -573,7 +671,7 @@ extern "C" int kiln_model_num_parameters(const kiln_model *model) {
     record(model, null_model("kiln_model_num_parameters"));
     return 0;
   }
-  return static_cast<int>(model->desc.params.size());
+  return static_cast<int>(model->spec.params.size());
 }
 
 extern "C" kiln_status kiln_model_parameter(kiln_model *model, int index,
@@ -581,18 +679,15 @@ extern "C" kiln_status kiln_model_parameter(kiln_model *model, int index,
                                             int64_t *numel) {
   if (!model)
     return record(model, null_model("kiln_model_parameter"));
-  const auto &params = model->desc.params;
-  if (index < 0 || index >= static_cast<int>(params.size()))
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_parameter: index " +
-                                  std::to_string(index) + " out of range [0, " +
-                                  std::to_string(params.size()) + ")"));
+  int t;
+  if (Error e = lookup(model->spec.params, index, "kiln_model_parameter", &t))
+    return record(model, e);
   if (name)
-    *name = params[index].name.c_str();
+    *name = model->spec.tensors[t].name.c_str();
   if (data)
-    *data = model->params[model->current][index];
+    *data = static_cast<float *>(model->current(t));
   if (numel)
-    *numel = params[index].numel;
+    *numel = model->spec.tensors[t].numel;
   return KILN_OK;
 }
 
@@ -600,17 +695,41 @@ extern "C" kiln_status kiln_model_gradient(kiln_model *model, int index,
                                            float **data) {
   if (!model)
     return record(model, null_model("kiln_model_gradient"));
-  if (!model->desc.train)
+  if (!model->spec.trainable)
     return record(model, inference_only());
   if (!data)
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_gradient: data is NULL"));
+    return record(model, null_argument("kiln_model_gradient", "data"));
   if (index < 0 || index >= static_cast<int>(model->grads.size()))
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_gradient: index " +
-                                  std::to_string(index) + " out of range [0, " +
-                                  std::to_string(model->grads.size()) + ")"));
+    return record(model, index_error("kiln_model_gradient", index, model->grads.size()));
   *data = model->grads[index];
+  return KILN_OK;
+}
+
+extern "C" int kiln_model_num_buffers(const kiln_model *model) {
+  if (!model) {
+    record(model, null_model("kiln_model_num_buffers"));
+    return 0;
+  }
+  return static_cast<int>(model->spec.buffers.size());
+}
+
+extern "C" kiln_status kiln_model_buffer(kiln_model *model, int index,
+                                         const char **name, kiln_dtype *dtype,
+                                         void **data, int64_t *numel) {
+  if (!model)
+    return record(model, null_model("kiln_model_buffer"));
+  int t;
+  if (Error e = lookup(model->spec.buffers, index, "kiln_model_buffer", &t))
+    return record(model, e);
+  const TensorSpec &spec = model->spec.tensors[t];
+  if (name)
+    *name = spec.name.c_str();
+  if (dtype)
+    *dtype = spec.dtype;
+  if (data)
+    *data = model->current(t);
+  if (numel)
+    *numel = spec.numel;
   return KILN_OK;
 }
 
@@ -619,7 +738,7 @@ extern "C" int kiln_model_num_states(const kiln_model *model) {
     record(model, null_model("kiln_model_num_states"));
     return 0;
   }
-  return static_cast<int>(model->desc.states.size());
+  return static_cast<int>(model->spec.states.size());
 }
 
 extern "C" kiln_status kiln_model_state(kiln_model *model, int index,
@@ -627,17 +746,24 @@ extern "C" kiln_status kiln_model_state(kiln_model *model, int index,
                                         int64_t *numel) {
   if (!model)
     return record(model, null_model("kiln_model_state"));
-  const auto &states = model->desc.states;
-  if (index < 0 || index >= static_cast<int>(states.size()))
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_state: index " +
-                                  std::to_string(index) + " out of range [0, " +
-                                  std::to_string(states.size()) + ")"));
+  int t;
+  if (Error e = lookup(model->spec.states, index, "kiln_model_state", &t))
+    return record(model, e);
   if (name)
-    *name = states[index].name.c_str();
+    *name = model->spec.tensors[t].name.c_str();
   if (data)
-    *data = model->states[model->current][index];
+    *data = static_cast<float *>(model->current(t));
   if (numel)
-    *numel = states[index].numel;
+    *numel = model->spec.tensors[t].numel;
+  return KILN_OK;
+}
+
+extern "C" kiln_status kiln_model_get_rng(const kiln_model *model,
+                                          kiln_rng_state *rng) {
+  if (!model)
+    return record(model, null_model("kiln_model_get_rng"));
+  if (!rng)
+    return record(model, null_argument("kiln_model_get_rng", "rng"));
+  *rng = model->rng;
   return KILN_OK;
 }

@@ -1,3 +1,5 @@
+#include "metadata_builder.h"
+
 #include <kiln/runtime.h>
 
 #include <gtest/gtest.h>
@@ -10,6 +12,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using namespace kiln_test;
 
 namespace {
 
@@ -19,20 +22,6 @@ namespace {
  *   train_step p' = p - lr * p, state' = state + 1, new_step = step + 1,
  *              loss = sum(x) + t[0] + step
  * Every kernel records its args so tests can check order and ping-pong. */
-const char *kToyDescriptor = R"(kiln-descriptor 1
-name toy
-mode train
-input x f32 2 2 3
-target t i64 1 2
-output y f32 2 2 3
-param w f32 2 2 3 uniform -0.5 0.5
-param b f32 1 3 normal 1 2
-param s f32 0 ones
-state w.m f32 2 2 3 zeros
-state b.m f32 1 3 ones
-lr 0.1
-)";
-
 constexpr int kX = 6; // elements of x, y, w
 std::vector<void *> g_args;
 
@@ -98,6 +87,48 @@ void toy_train_step(void **args) {
   *static_cast<int64_t *>(args[15]) = step + 1;
 }
 
+/* The toy model's metadata: the argument lists give the order the kernels
+ * above read (the last argument, the workspace, they ignore). */
+struct ToyMetadata : MetadataBuilder {
+  ToyMetadata() {
+    int w = tensor("w", KILN_ROLE_PARAMETER, KILN_F32, {2, 3}, uniform(-0.5, 0.5));
+    int b = tensor("b", KILN_ROLE_PARAMETER, KILN_F32, {3}, normal(1, 2));
+    int s = tensor("s", KILN_ROLE_PARAMETER, KILN_F32, {}, ones());
+    int wm = tensor("w.m", KILN_ROLE_OPTIMIZER_STATE, KILN_F32, {2, 3});
+    int bm = tensor("b.m", KILN_ROLE_OPTIMIZER_STATE, KILN_F32, {3}, ones());
+    int x = tensor("x", KILN_ROLE_INPUT, KILN_F32, {2, 3});
+    int t = tensor("t", KILN_ROLE_TARGET, KILN_I64, {2});
+    int y = tensor("y", KILN_ROLE_OUTPUT, KILN_F32, {2, 3});
+    int loss = tensor("loss", KILN_ROLE_LOSS, KILN_F32, {});
+    int step = tensor("step", KILN_ROLE_STEP, KILN_I64, {});
+    int rate = tensor("lr", KILN_ROLE_LR, KILN_F32, {});
+    lr = 0.1;
+    forward = {T(w), T(b), T(s), T(x), T(y), workspace()};
+    gradients = {T(w), T(b), T(s), T(x), T(t), T(loss), G(w), G(b), G(s), workspace()};
+    train_step = {T(w), T(b), T(s), T(wm), T(bm), T(step), T(rate), T(x), T(t), T(loss),
+                  N(w), N(b), N(s), N(wm), N(bm), N(step), workspace()};
+  }
+  const kiln_model_metadata *with(kiln_kernel_fn f, kiln_kernel_fn g, kiln_kernel_fn s) {
+    kernels.clear();
+    kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, f, forward);
+    if (g)
+      kernel(KILN_ENTRY_GRADIENTS, KILN_MODE_ANY, g, gradients);
+    if (s)
+      kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, s, train_step);
+    return get();
+  }
+  std::vector<kiln_kernel_arg> forward, gradients, train_step;
+};
+
+ToyMetadata &toy() {
+  static ToyMetadata metadata;
+  return metadata;
+}
+
+const kiln_model_metadata *toy_metadata() {
+  return toy().with(toy_forward, toy_gradients, toy_train_step);
+}
+
 std::vector<float> param_values(kiln_model *m, int index) {
   float *data = nullptr;
   int64_t numel = 0;
@@ -125,7 +156,7 @@ protected:
     std::string tmpl = (fs::temp_directory_path() / "kiln_model_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    model_ = create(kToyDescriptor);
+    model_ = create(toy_metadata());
     ASSERT_NE(model_, nullptr);
   }
   void TearDown() override {
@@ -135,11 +166,9 @@ protected:
     fs::remove_all(dir_);
   }
 
-  kiln_model *create(const char *descriptor) {
+  kiln_model *create(const kiln_model_metadata *metadata) {
     kiln_model *m = nullptr;
-    EXPECT_EQ(kiln_model_create(descriptor, toy_forward, toy_gradients,
-                                toy_train_step, &m),
-              KILN_OK)
+    EXPECT_EQ(kiln_model_create(metadata, &m), KILN_OK)
         << kiln_last_error();
     if (m && !model_)
       return m;
@@ -314,7 +343,7 @@ TEST_F(RuntimeModel, TrainStepPingPongsAndCountsSteps) {
 }
 
 TEST_F(RuntimeModel, InitIsDeterministicAndInBounds) {
-  kiln_model *other = create(kToyDescriptor);
+  kiln_model *other = create(toy_metadata());
   ASSERT_EQ(kiln_model_init_parameters(model_, 123), KILN_OK);
   ASSERT_EQ(kiln_model_init_parameters(other, 123), KILN_OK);
   EXPECT_EQ(all_params(model_), all_params(other));
@@ -348,15 +377,15 @@ TEST_F(RuntimeModel, InitResetsOptimizerState) {
 }
 
 TEST_F(RuntimeModel, InitDistributionsAndStableStreams) {
-  const char *big = "kiln-descriptor 1\nname big\nmode inference\n"
-                    "param u f32 1 20000 uniform 2 3\n"
-                    "param n f32 2 100 200 normal 1 2\n";
-  const char *bigger = "kiln-descriptor 1\nname big\nmode inference\n"
-                       "param u f32 1 20000 uniform 2 3\n"
-                       "param n f32 2 100 200 normal 1 2\n"
-                       "param extra f32 1 5 normal 0 1\n";
-  kiln_model *a = create(big);
-  kiln_model *b = create(bigger);
+  MetadataBuilder big("big"), bigger("big");
+  for (MetadataBuilder *m : {&big, &bigger}) {
+    m->tensor("u", KILN_ROLE_PARAMETER, KILN_F32, {20000}, uniform(2, 3));
+    m->tensor("n", KILN_ROLE_PARAMETER, KILN_F32, {100, 200}, normal(1, 2));
+    m->kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, toy_forward, {});
+  }
+  bigger.tensor("extra", KILN_ROLE_PARAMETER, KILN_F32, {5}, normal(0, 1));
+  kiln_model *a = create(big.get());
+  kiln_model *b = create(bigger.get());
   ASSERT_EQ(kiln_model_init_parameters(a, 99), KILN_OK);
   ASSERT_EQ(kiln_model_init_parameters(b, 99), KILN_OK);
   // Appending a parameter does not shift the others' values.
@@ -404,7 +433,7 @@ TEST_F(RuntimeModel, ParametersRoundTrip) {
   EXPECT_EQ(v.rank, 0);
   kiln_safetensors_close(file);
 
-  kiln_model *other = create(kToyDescriptor);
+  kiln_model *other = create(toy_metadata());
   ASSERT_EQ(kiln_model_init_parameters(other, 12), KILN_OK);
   ASSERT_NE(all_params(other), all_params(model_));
   ASSERT_EQ(kiln_model_load_parameters(other, p.c_str()), KILN_OK) << kiln_model_last_error(other);
@@ -424,7 +453,7 @@ TEST_F(RuntimeModel, OptimizerStateRoundTrip) {
 
   kiln_safetensors *file = nullptr;
   ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK);
-  EXPECT_EQ(kiln_safetensors_count(file), 4);
+  EXPECT_EQ(kiln_safetensors_count(file), 6); // w.m b.m step lr rng.seed rng.offset
   kiln_tensor_view v;
   ASSERT_EQ(kiln_safetensors_find(file, "step", &v), KILN_OK);
   EXPECT_EQ(v.dtype, KILN_I64);
@@ -435,7 +464,7 @@ TEST_F(RuntimeModel, OptimizerStateRoundTrip) {
   EXPECT_FLOAT_EQ(*static_cast<const float *>(v.data), 0.03f);
   kiln_safetensors_close(file);
 
-  kiln_model *other = create(kToyDescriptor);
+  kiln_model *other = create(toy_metadata());
   ASSERT_EQ(kiln_model_load_optimizer_state(other, p.c_str()), KILN_OK)
       << kiln_model_last_error(other);
   int64_t step;
@@ -534,7 +563,7 @@ TEST_F(RuntimeModel, LearningRate) {
 }
 
 TEST_F(RuntimeModel, InstancesAreIndependent) {
-  kiln_model *other = create(kToyDescriptor);
+  kiln_model *other = create(toy_metadata());
   ASSERT_EQ(kiln_model_init_parameters(model_, 1), KILN_OK);
   ASSERT_EQ(kiln_model_init_parameters(other, 1), KILN_OK);
   float loss;
@@ -555,11 +584,14 @@ void inference_forward(void **args) {
 }
 
 TEST(RuntimeModelInference, TrainingIsUnsupported) {
-  const char *descriptor = "kiln-descriptor 1\nname inf\nmode inference\n"
-                           "input x f32 1 1\noutput y f32 1 1\n"
-                           "param scale f32 1 1 ones\n";
+  MetadataBuilder inf("inf");
+  int scale = inf.tensor("scale", KILN_ROLE_PARAMETER, KILN_F32, {1}, ones());
+  int x_id = inf.tensor("x", KILN_ROLE_INPUT, KILN_F32, {1});
+  int y_id = inf.tensor("y", KILN_ROLE_OUTPUT, KILN_F32, {1});
+  inf.kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, inference_forward,
+             {T(scale), T(x_id), T(y_id), workspace()});
   kiln_model *m = nullptr;
-  ASSERT_EQ(kiln_model_create(descriptor, inference_forward, nullptr, nullptr, &m), KILN_OK)
+  ASSERT_EQ(kiln_model_create(inf.get(), &m), KILN_OK)
       << kiln_last_error();
   ASSERT_EQ(kiln_model_init_parameters(m, 0), KILN_OK);
   float x = 3, y = 0, loss = 0;
@@ -576,25 +608,21 @@ TEST(RuntimeModelInference, TrainingIsUnsupported) {
   EXPECT_EQ(kiln_model_get_lr(m, &lr), KILN_ERROR_UNSUPPORTED);
   EXPECT_EQ(kiln_model_save_optimizer_state(m, "unused"), KILN_ERROR_UNSUPPORTED);
   EXPECT_EQ(kiln_model_num_states(m), 0);
-  kiln_model_destroy(m);
 
-  // A train-mode descriptor whose training kernels were not compiled.
-  kiln_model *t = nullptr;
-  ASSERT_EQ(kiln_model_create(kToyDescriptor, toy_forward, nullptr, nullptr, &t), KILN_OK);
-  int64_t tt[2] = {};
-  float xs[kX] = {};
-  const void *toy_inputs[1] = {xs};
-  EXPECT_EQ(kiln_model_train_step(t, toy_inputs, tt, &loss), KILN_ERROR_UNSUPPORTED);
-  EXPECT_STREQ(kiln_model_last_error(t), "model was compiled for inference");
-  kiln_model_destroy(t);
+  int training = -1;
+  ASSERT_EQ(kiln_model_get_training(m, &training), KILN_OK);
+  EXPECT_EQ(training, 0); // inference models start (and stay) in eval mode
+  EXPECT_EQ(kiln_model_set_training(m, 1), KILN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(kiln_model_set_training(m, 0), KILN_OK);
+  kiln_model_destroy(m);
 }
 
 } // namespace
 
 namespace {
 
-/* Kernels get the descriptor's workspace as one more argument after the
- * documented ones: 64-byte aligned, writable for the whole size, the same
+/* Kernels get the instance's workspace where their argument list says
+ * (here: last): 64-byte aligned, writable for the whole size, the same
  * buffer on every call of every kernel. */
 std::vector<void *> g_workspaces;
 constexpr int kWorkspaceBytes = 1000;
@@ -618,12 +646,12 @@ void workspace_train_step(void **args) {
 } // namespace
 
 TEST(RuntimeModelWorkspace, EveryKernelGetsTheSameAlignedWorkspace) {
-  std::string text = std::string(kToyDescriptor) + "workspace " +
-                     std::to_string(kWorkspaceBytes) + "\n";
+  toy().workspace_bytes = kWorkspaceBytes;
+  const kiln_model_metadata *metadata =
+      toy().with(workspace_forward, workspace_gradients, workspace_train_step);
+  toy().workspace_bytes = 0;
   kiln_model *m = nullptr;
-  ASSERT_EQ(kiln_model_create(text.c_str(), workspace_forward,
-                              workspace_gradients, workspace_train_step, &m),
-            KILN_OK)
+  ASSERT_EQ(kiln_model_create(metadata, &m), KILN_OK)
       << kiln_last_error();
   std::vector<float> x(kX, 1.0f), y(kX);
   int64_t t[2] = {0, 1};

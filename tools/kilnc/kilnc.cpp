@@ -63,13 +63,14 @@ static cl::opt<std::string>
                         "written beside it as <output>.h"),
                cl::value_desc("file"), cl::cat(kilncCategory));
 
-enum class Emit { NN, Linalg, LLVMDialect, LLVM, Asm, Obj };
+enum class Emit { NN, Linalg, LLVMDialect, Descriptor, LLVM, Asm, Obj };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Obj),
     cl::values(clEnumValN(Emit::NN, "nn", "nn dialect after autodiff and train-step assembly"),
                clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
                clEnumValN(Emit::LLVMDialect, "llvm-dialect", "MLIR LLVM dialect"),
-               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the C API wrappers"),
+               clEnumValN(Emit::Descriptor, "descriptor", "the model metadata as text"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the model metadata"),
                clEnumValN(Emit::Asm, "asm", "host assembly"),
                clEnumValN(Emit::Obj, "obj", "object file + C header (default)")),
     cl::cat(kilncCategory));
@@ -228,6 +229,9 @@ public:
     dump("04-llvm-dialect.mlir", *module);
     if (emit == Emit::LLVMDialect)
       return print(*module);
+    model->workspaceBytes = kiln::workspaceBytes(*module);
+    if (emit == Emit::Descriptor)
+      return writeOutput([&](llvm::raw_ostream &os) { os << model->descriptor(); });
 
     std::string err;
     auto tm = kiln::createCPUTargetMachine(mcpu, optLevel, err);

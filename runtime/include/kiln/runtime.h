@@ -20,7 +20,7 @@ typedef enum kiln_status {
   KILN_OK = 0,
   KILN_ERROR_INVALID_ARGUMENT = 1, /* bad pointer, index, value */
   KILN_ERROR_IO = 2,               /* file missing, unreadable, unwritable */
-  KILN_ERROR_FORMAT = 3,           /* malformed safetensors / descriptor */
+  KILN_ERROR_FORMAT = 3,           /* malformed safetensors / metadata */
   KILN_ERROR_MISMATCH = 4,         /* tensor missing, wrong shape or dtype */
   KILN_ERROR_UNSUPPORTED = 5,      /* e.g. training a model compiled for inference */
   KILN_ERROR_OUT_OF_MEMORY = 6
@@ -57,80 +57,210 @@ void kiln_parallel_for(int64_t n,
                        void (*body)(int64_t begin, int64_t end, void *ctx),
                        void *ctx);
 
-/* ---- Model instances (driven by the descriptor of a generated object) -- */
+/* ---- Model metadata (written by kilnc, read by kiln_model_create) ------ */
 
-typedef struct kiln_model kiln_model;
-/* A compiled kernel: args[i] points to argument i (docs/runtime-abi.md). */
+/* Element types. Values are fixed: they are stored in generated objects. 2 and
+ * 3 are reserved for KILN_BF16 and KILN_F16. */
+typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
+
+/* The version of kiln_model_metadata this header describes. A runtime accepts
+ * exactly the versions it knows; a new field or enum meaning bumps it. */
+#define KILN_METADATA_VERSION 1
+
+typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0 } kiln_device_kind;
+
+/* What a tensor of the model is. Parameters and buffers form the state_dict
+ * (load/save_parameters); optimizer state, step and lr form the optimizer
+ * file. Inputs, target and outputs are supplied by the caller per call. */
+typedef enum kiln_tensor_role {
+  KILN_ROLE_PARAMETER = 0,       /* trainable, f32, has a gradient */
+  KILN_ROLE_BUFFER = 1,          /* non-trainable state_dict entry (f32/i64) */
+  KILN_ROLE_OPTIMIZER_STATE = 2, /* f32, e.g. <param>.momentum_buffer */
+  KILN_ROLE_INPUT = 3,
+  KILN_ROLE_TARGET = 4,          /* the loss target (train models only) */
+  KILN_ROLE_OUTPUT = 5,
+  KILN_ROLE_LOSS = 6,            /* f32 scalar written by gradients/train_step */
+  KILN_ROLE_STEP = 7,            /* i64 scalar: completed optimizer steps */
+  KILN_ROLE_LR = 8               /* f32 scalar: the learning rate kernels use */
+} kiln_tensor_role;
+
+/* How init_parameters fills a parameter, buffer or optimizer state. */
+typedef enum kiln_init_kind {
+  KILN_INIT_ZEROS = 0,
+  KILN_INIT_ONES = 1,
+  KILN_INIT_UNIFORM = 2, /* args: lo, hi (lo <= hi); f32 only */
+  KILN_INIT_NORMAL = 3   /* args: mean, std (std >= 0); f32 only */
+} kiln_init_kind;
+
+typedef enum kiln_entry_point {
+  KILN_ENTRY_FORWARD = 0,
+  KILN_ENTRY_GRADIENTS = 1,
+  KILN_ENTRY_TRAIN_STEP = 2
+} kiln_entry_point;
+
+/* The mode a kernel is compiled for; kiln_model_set_training selects. */
+typedef enum kiln_mode {
+  KILN_MODE_ANY = 0,
+  KILN_MODE_TRAIN = 1,
+  KILN_MODE_EVAL = 2
+} kiln_mode;
+
+/* What one kernel argument points to (docs/runtime-abi.md). */
+typedef enum kiln_arg_kind {
+  /* The current value of tensors[tensor]: read, except outputs and the loss,
+   * which are written. Inputs, target and outputs are the caller's. */
+  KILN_ARG_TENSOR = 0,
+  /* The next value of a parameter, buffer, optimizer state or step: written;
+   * it becomes the current value when the kernel returns. */
+  KILN_ARG_TENSOR_NEXT = 1,
+  KILN_ARG_GRADIENT = 2,  /* the gradient of parameter tensors[tensor]: written */
+  KILN_ARG_RNG = 3,       /* kiln_rng_state *: read and advanced; tensor = -1 */
+  KILN_ARG_WORKSPACE = 4  /* workspace_bytes of scratch; tensor = -1 */
+} kiln_arg_kind;
+
+/* Every enum-valued field is an int32_t so the layout is fixed and an
+ * unknown value can be rejected rather than being undefined behaviour. */
+typedef struct kiln_init {
+  int32_t kind;   /* kiln_init_kind */
+  double args[2]; /* uniform: lo, hi; normal: mean, std; otherwise 0 */
+} kiln_init;
+
+typedef struct kiln_tensor_info {
+  const char *name;     /* state_dict key; non-empty printable ASCII, no spaces */
+  int32_t dtype;        /* kiln_dtype */
+  int32_t role;         /* kiln_tensor_role */
+  int32_t rank;         /* 0 (scalar) to 32 */
+  const int64_t *shape; /* rank dimensions >= 0; may be NULL when rank is 0 */
+  kiln_init init;
+} kiln_tensor_info;
+
+typedef struct kiln_kernel_arg {
+  int32_t kind;   /* kiln_arg_kind */
+  int32_t tensor; /* index into kiln_model_metadata.tensors, or -1 */
+} kiln_kernel_arg;
+
+/* A compiled kernel: args[i] points to argument i, described by
+ * kiln_kernel_info.args[i]. */
 typedef void (*kiln_kernel_fn)(void **args);
 
-/* Parses the descriptor, allocates parameters, optimizer state, gradients
- * and scratch buffers. Parameters start at zero until initialised or loaded.
- * forward must not be NULL; gradients/train_step may be NULL (inference-only
- * model). On failure *out is NULL and kiln_last_error() says why. An instance
- * must not be used from two threads at once; distinct instances may. */
-kiln_status kiln_model_create(const char *descriptor, kiln_kernel_fn forward,
-                              kiln_kernel_fn gradients,
-                              kiln_kernel_fn train_step, kiln_model **out);
+typedef struct kiln_kernel_info {
+  int32_t entry; /* kiln_entry_point */
+  int32_t mode;  /* kiln_mode */
+  kiln_kernel_fn fn;
+  int32_t num_args;
+  const kiln_kernel_arg *args; /* the kernel's argument order */
+} kiln_kernel_info;
+
+/* Everything the runtime knows about a compiled model. kilnc emits one as
+ * `const kiln_model_metadata <name>__metadata`; kiln_model_create validates
+ * it completely and copies what it needs, so it may also be built by hand. */
+typedef struct kiln_model_metadata {
+  uint32_t abi_version; /* KILN_METADATA_VERSION */
+  uint32_t struct_size; /* sizeof(kiln_model_metadata) */
+  const char *name;     /* the model name; same rules as tensor names */
+  int32_t device;       /* kiln_device_kind */
+  int32_t num_tensors;
+  const kiln_tensor_info *tensors;
+  int32_t num_kernels;
+  const kiln_kernel_info *kernels;
+  double lr;               /* initial learning rate (train models) */
+  int64_t workspace_bytes; /* scratch for KILN_ARG_WORKSPACE, 0 to 2^48 */
+} kiln_model_metadata;
+
+/* The per-instance random state kernels receive (KILN_ARG_RNG): a
+ * counter-based generator keyed by seed, at position offset. */
+typedef struct kiln_rng_state {
+  uint64_t seed;
+  uint64_t offset;
+} kiln_rng_state;
+
+/* ---- Model instances ---------------------------------------------------- */
+
+typedef struct kiln_model kiln_model;
+
+/* Validates `metadata` strictly (version, struct_size, every pointer, count,
+ * name, shape and enum value; names unique) and allocates parameters,
+ * buffers, optimizer state, gradients and the workspace. A model is
+ * trainable when it has gradients/train_step kernels; it starts in train
+ * mode if trainable (like a torch module), in eval mode otherwise.
+ * Parameters start at zero until initialised or loaded. On failure *out is
+ * NULL and kiln_last_error() says why. An instance must not be used from two
+ * threads at once; distinct instances may. */
+kiln_status kiln_model_create(const kiln_model_metadata *metadata,
+                              kiln_model **out);
 void kiln_model_destroy(kiln_model *model);
 /* Message of the last failed call on this instance ("" if none). */
 const char *kiln_model_last_error(const kiln_model *model);
 
-/* PyTorch's default initializers as given by the descriptor, from a seed
- * (same seed, same values; not bit-identical to torch's generator). Also
- * resets the optimizer state to its initial values and the step to 0. */
+/* PyTorch's default initializers as given by the metadata, from a seed
+ * (same seed, same values; not bit-identical to torch's generator), for
+ * parameters and buffers. Also resets the optimizer state to its initial
+ * values, the step to 0, the lr to the metadata's, and the random state to
+ * {seed, 0}. */
 kiln_status kiln_model_init_parameters(kiln_model *model, uint64_t seed);
 
-/* Parameters as safetensors keyed by state_dict names. Loading is strict:
- * every parameter must be present with its exact dtype and shape, and no
- * other tensor may be. Saving writes a temporary file and renames it. */
+/* Parameters and buffers as safetensors keyed by state_dict names, like
+ * torch's state_dict. Loading is strict: every one must be present with its
+ * exact dtype and shape, and no other tensor may be. Saving writes a
+ * temporary file and renames it. */
 kiln_status kiln_model_load_parameters(kiln_model *model, const char *path);
 kiln_status kiln_model_save_parameters(kiln_model *model, const char *path);
 
-/* Optimizer state as safetensors: every `state` tensor under its descriptor
- * name, plus `step` (I64, shape []) and `lr` (F32, shape []). Strict like
+/* Optimizer state as safetensors (train models): every optimizer-state
+ * tensor under its name, `step` (I64, shape []), `lr` (F32, shape []) and the
+ * random state as `rng.seed` and `rng.offset` (I64, shape [], the u64 bits),
+ * so a resumed run continues the same random stream. Strict like
  * parameters. */
 kiln_status kiln_model_load_optimizer_state(kiln_model *model,
                                             const char *path);
 kiln_status kiln_model_save_optimizer_state(kiln_model *model,
                                             const char *path);
 
-/* Inference: inputs[i] / outputs[i] in descriptor order, dense row-major.
- * Outputs must not overlap inputs or each other (KILN_ERROR_INVALID_ARGUMENT). */
+/* Runs the forward kernel of the current mode: inputs[i] / outputs[i] in
+ * metadata order, dense row-major. Outputs must not overlap inputs or each
+ * other (KILN_ERROR_INVALID_ARGUMENT). In train mode a forward kernel may
+ * update buffers (batch-norm running statistics), as torch's does. */
 kiln_status kiln_model_forward(kiln_model *model, const void *const *inputs,
                                void *const *outputs);
-/* Loss and every parameter gradient for one batch, without an update. The
- * gradients stay in the instance: read them with kiln_model_gradient. */
+/* Loss and every parameter gradient for one batch, without an optimizer
+ * update. The gradients stay in the instance: read them with
+ * kiln_model_gradient. */
 kiln_status kiln_model_gradients(kiln_model *model, const void *const *inputs,
                                  const void *target, float *loss);
 /* One optimizer step on one batch; *loss receives the batch loss. */
 kiln_status kiln_model_train_step(kiln_model *model, const void *const *inputs,
                                   const void *target, float *loss);
 
-/* lr exists only in train mode (KILN_ERROR_UNSUPPORTED otherwise);
- * set_lr rejects a non-finite value. */
+/* lr exists only in train models (KILN_ERROR_UNSUPPORTED otherwise);
+ * set_lr rejects a value that is not finite. */
 kiln_status kiln_model_get_lr(const kiln_model *model, float *lr);
 kiln_status kiln_model_set_lr(kiln_model *model, float lr);
 kiln_status kiln_model_get_step(const kiln_model *model, int64_t *step);
-/* Train (1) / eval (0) mode; kept for layers whose behaviour differs. The
- * kernels take no mode argument today, so the runtime only records it. */
+/* Train (1) / eval (0) mode: selects the kernel-table entry for each entry
+ * point (an exact mode match first, else a KILN_MODE_ANY entry). Train mode
+ * on a model compiled for inference is KILN_ERROR_UNSUPPORTED. */
 kiln_status kiln_model_set_training(kiln_model *model, int training);
+kiln_status kiln_model_get_training(const kiln_model *model, int *training);
 
-/* Introspection, index in descriptor order. Pointers stay valid until the
- * next call that changes the instance (train_step swaps buffers). The name,
- * data and numel out-pointers may be NULL when not wanted. A NULL model
- * counts as 0 parameters / states. */
+/* Introspection, index in metadata order within each role. Pointers stay
+ * valid until the next call that changes the instance (train_step swaps
+ * buffers). The name, data and numel out-pointers may be NULL when not
+ * wanted. A NULL model counts as 0 parameters / buffers / states. */
 int kiln_model_num_parameters(const kiln_model *model);
 kiln_status kiln_model_parameter(kiln_model *model, int index,
                                  const char **name, float **data,
                                  int64_t *numel);
 kiln_status kiln_model_gradient(kiln_model *model, int index, float **data);
+int kiln_model_num_buffers(const kiln_model *model);
+kiln_status kiln_model_buffer(kiln_model *model, int index, const char **name,
+                              kiln_dtype *dtype, void **data, int64_t *numel);
 int kiln_model_num_states(const kiln_model *model);
 kiln_status kiln_model_state(kiln_model *model, int index, const char **name,
                              float **data, int64_t *numel);
+/* The instance's random state (KILN_ARG_RNG), for inspection and tests. */
+kiln_status kiln_model_get_rng(const kiln_model *model, kiln_rng_state *rng);
 
 /* ---- Safetensors (standalone, used by the model driver and by tools) ---- */
-
-typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 typedef struct kiln_tensor_view {
   const char *name;

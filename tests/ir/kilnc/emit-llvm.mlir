@@ -1,19 +1,17 @@
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=llvm | FileCheck %s
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=llvm --mode=inference | FileCheck %s --check-prefix=INFER
 
-// --emit=llvm: the C API wrappers around the packed entry points, and the
-// model descriptor the runtime parses.
-// CHECK: @tiny_mlp__descriptor = private constant [{{[0-9]+}} x i8] c"kiln-descriptor 1\0Aname tiny_mlp\0Amode train\0Ainput x f32 2 4 8\0Atarget target i64 1 4\0Aoutput output0 f32 2 4 3\0Aparam 0.weight f32 2 16 8 uniform {{.+}}\0Astate 0.weight.momentum_buffer f32 2 16 8 zeros\0A{{.*}}lr 0.10\0Aworkspace {{[0-9]+}}\0A\00"
-// CHECK-DAG: define i32 @tiny_mlp_create(ptr
-// CHECK-DAG: define void @tiny_mlp_destroy(ptr
-// CHECK-DAG: define ptr @tiny_mlp_last_error(ptr
-// CHECK-DAG: define i32 @tiny_mlp_forward(ptr
-// CHECK-DAG: define i32 @tiny_mlp_gradients(ptr
-// CHECK-DAG: define i32 @tiny_mlp_train_step(ptr
-// CHECK-DAG: define i32 @tiny_mlp_set_lr(ptr %{{.+}}, float
-// CHECK-DAG: call i32 @kiln_model_create(ptr nonnull @tiny_mlp__descriptor, ptr nonnull @tiny_mlp__forward_packed, ptr nonnull @tiny_mlp__gradients_packed, ptr nonnull @tiny_mlp__train_step_packed
+// --emit=llvm: the exported kiln_model_metadata constant (version 1, 64
+// bytes, CPU, 14 tensors, 3 kernels, lr 0.1 as a double) and the packed
+// entry points it points to. The per-model C API is in the header only.
+// CHECK-DAG: @tiny_mlp__metadata = local_unnamed_addr constant { i32, i32, ptr, i32, i32, ptr, i32, ptr, double, i64 } { i32 1, i32 64, ptr @{{[^,]+}}, i32 0, i32 14, ptr @tiny_mlp__metadata.tensors, i32 3, ptr @tiny_mlp__metadata.kernels, double 1.000000e-01, i64 {{[0-9]+}} }
+// CHECK-DAG: @tiny_mlp__metadata.kernels = private unnamed_addr constant [3 x { i32, i32, ptr, i32, ptr }] [{ i32, i32, ptr, i32, ptr } { i32 0, i32 0, ptr @tiny_mlp__forward_packed, i32 7, ptr @{{[^ ]+}} }, { i32, i32, ptr, i32, ptr } { i32 1, i32 0, ptr @tiny_mlp__gradients_packed, i32 12, ptr @{{[^ ]+}} }, { i32, i32, ptr, i32, ptr } { i32 2, i32 0, ptr @tiny_mlp__train_step_packed, i32 23,
+// CHECK-DAG: c"0.weight.momentum_buffer\00"
+// CHECK-DAG: define internal void @tiny_mlp__forward_packed(ptr
+// CHECK-DAG: define internal void @tiny_mlp__gradients_packed(ptr
+// CHECK-DAG: define internal void @tiny_mlp__train_step_packed(ptr
+// CHECK-NOT: define {{.*}} @tiny_mlp_create
 
-// INFER: c"kiln-descriptor 1\0Aname tiny_mlp\0Amode inference\0A
-// INFER-NOT: state 0.weight.momentum_buffer
-// INFER: define i32 @tiny_mlp_create(ptr
-// INFER: define i32 @tiny_mlp_forward(ptr
+// INFER: @tiny_mlp__metadata = local_unnamed_addr constant {{.+}} { i32 1, i32 64, ptr @{{[^,]+}}, i32 0, i32 6, ptr @tiny_mlp__metadata.tensors, i32 1, ptr @tiny_mlp__metadata.kernels, double 0.000000e+00, i64 {{[0-9]+}} }
+// INFER-NOT: momentum_buffer
+// INFER: define internal void @tiny_mlp__forward_packed(ptr

@@ -1,0 +1,335 @@
+#include "metadata.h"
+#include "safetensors.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <unordered_set>
+
+namespace kiln::rt {
+namespace {
+
+constexpr int32_t kMaxTensors = 1 << 20;
+constexpr int32_t kMaxKernels = 64;
+constexpr int32_t kMaxArgs = 1 << 16;
+constexpr int32_t kMaxRank = 32;
+constexpr size_t kMaxName = 1024;
+constexpr int64_t kMaxWorkspace = int64_t(1) << 48;
+
+Error bad(const std::string &what) {
+  return fail(KILN_ERROR_FORMAT, "metadata: " + what);
+}
+
+const char *role_name(int32_t role) {
+  static const char *const names[] = {"parameter", "buffer", "optimizer state",
+                                      "input",     "target", "output",
+                                      "loss",      "step",   "lr"};
+  return role >= 0 && role <= KILN_ROLE_LR ? names[role] : "?";
+}
+
+/* Names become safetensors keys, messages and generated text: non-empty
+ * printable ASCII without spaces, bounded so a missing NUL cannot run on. */
+Error check_name(const char *name, const std::string &what) {
+  if (!name)
+    return bad(what + ": name is NULL");
+  size_t n = strnlen(name, kMaxName + 1);
+  if (n == 0)
+    return bad(what + ": name is empty");
+  if (n > kMaxName)
+    return bad(what + ": name longer than " + std::to_string(kMaxName) + " bytes");
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    if (c <= 0x20 || c >= 0x7f)
+      return bad(what + ": name has a space, control or non-ASCII character"
+                        " at byte " + std::to_string(i));
+  }
+  return {};
+}
+
+Error check_init(const kiln_init &init, kiln_dtype dtype, const std::string &what,
+                 Init *out) {
+  if (init.kind < KILN_INIT_ZEROS || init.kind > KILN_INIT_NORMAL)
+    return bad(what + ": unknown initializer kind " + std::to_string(init.kind));
+  out->kind = static_cast<Init::Kind>(init.kind);
+  out->a = init.args[0];
+  out->b = init.args[1];
+  const bool random = init.kind == KILN_INIT_UNIFORM || init.kind == KILN_INIT_NORMAL;
+  if (!random)
+    return {};
+  if (dtype != KILN_F32)
+    return bad(what + ": a random initializer needs dtype f32");
+  if (!std::isfinite(out->a) || !std::isfinite(out->b))
+    return bad(what + ": initializer arguments are not finite");
+  if (init.kind == KILN_INIT_UNIFORM && out->a > out->b)
+    return bad(what + ": uniform bounds have lo > hi");
+  if (init.kind == KILN_INIT_NORMAL && out->b < 0)
+    return bad(what + ": normal std is negative");
+  return {};
+}
+
+/* dtype and shape rules of each role (parameters and states are exposed as
+ * float*; step, lr and loss are scalars of a fixed type). */
+Error check_role_type(const TensorSpec &t, const std::string &what) {
+  const bool scalar = t.shape.empty();
+  switch (t.role) {
+  case KILN_ROLE_PARAMETER:
+  case KILN_ROLE_OPTIMIZER_STATE:
+    return t.dtype == KILN_F32 ? Error{} : bad(what + ": must be f32");
+  case KILN_ROLE_LOSS:
+  case KILN_ROLE_LR:
+    return t.dtype == KILN_F32 && scalar ? Error{}
+                                         : bad(what + ": must be an f32 scalar");
+  case KILN_ROLE_STEP:
+    return t.dtype == KILN_I64 && scalar ? Error{}
+                                         : bad(what + ": must be an i64 scalar");
+  default:
+    return {};
+  }
+}
+
+Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
+  std::string what = "tensor " + std::to_string(index);
+  if (Error e = check_name(info.name, what))
+    return e;
+  t->name = info.name;
+  what += " (" + quoted(t->name) + ")";
+  if (info.dtype != KILN_F32 && info.dtype != KILN_I64)
+    return bad(what + ": unknown dtype " + std::to_string(info.dtype));
+  t->dtype = static_cast<kiln_dtype>(info.dtype);
+  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_LR)
+    return bad(what + ": unknown role " + std::to_string(info.role));
+  t->role = static_cast<kiln_tensor_role>(info.role);
+  if (info.rank < 0 || info.rank > kMaxRank)
+    return bad(what + ": rank " + std::to_string(info.rank) + " out of range [0, " +
+               std::to_string(kMaxRank) + "]");
+  if (info.rank > 0 && !info.shape)
+    return bad(what + ": shape is NULL");
+  t->shape.assign(info.shape, info.shape + info.rank);
+  for (int64_t d : t->shape)
+    if (d < 0)
+      return bad(what + ": negative dimension " + std::to_string(d));
+  if (!checked_numel(t->shape, dtype_size(t->dtype), &t->numel))
+    return bad(what + ": shape " + shape_string(t->shape) + " is too large");
+  if (Error e = check_init(info.init, t->dtype, what, &t->init))
+    return e;
+  return check_role_type(*t, what);
+}
+
+/* Files the parameters and the optimizer state share with these names. */
+bool reserved(const std::string &name) {
+  return name == "rng.seed" || name == "rng.offset";
+}
+
+Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
+  if (m.num_tensors < 0 || m.num_tensors > kMaxTensors)
+    return bad("num_tensors " + std::to_string(m.num_tensors) + " out of range");
+  if (m.num_tensors > 0 && !m.tensors)
+    return bad("tensors is NULL");
+  std::unordered_set<std::string> names;
+  int *single[] = {&spec->target, &spec->loss, &spec->step, &spec->lr};
+  for (int i = 0; i < m.num_tensors; ++i) {
+    TensorSpec t;
+    if (Error e = read_tensor(m.tensors[i], i, &t))
+      return e;
+    if (!names.insert(t.name).second)
+      return bad("duplicate tensor name " + quoted(t.name));
+    if (reserved(t.name))
+      return bad("tensor name " + quoted(t.name) + " is reserved");
+    std::vector<int> *lists[] = {&spec->params, &spec->buffers, &spec->states,
+                                 &spec->inputs, nullptr,        &spec->outputs};
+    if (t.role == KILN_ROLE_TARGET || t.role >= KILN_ROLE_LOSS) {
+      int *slot = single[t.role == KILN_ROLE_TARGET ? 0 : t.role - KILN_ROLE_LOSS + 1];
+      if (*slot >= 0)
+        return bad(std::string("more than one ") + role_name(t.role) + " tensor");
+      *slot = i;
+    } else {
+      t.role_index = static_cast<int>(lists[t.role]->size());
+      lists[t.role]->push_back(i);
+    }
+    spec->tensors.push_back(std::move(t));
+  }
+  return {};
+}
+
+/* Which (argument kind, tensor role) pairs each entry point may use. */
+bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
+  switch (kind) {
+  case KILN_ARG_TENSOR:
+    if (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_BUFFER ||
+        role == KILN_ROLE_INPUT)
+      return true;
+    if (entry == KILN_ENTRY_FORWARD)
+      return role == KILN_ROLE_OUTPUT;
+    if (role == KILN_ROLE_TARGET || role == KILN_ROLE_LOSS)
+      return true;
+    return entry == KILN_ENTRY_TRAIN_STEP &&
+           (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP ||
+            role == KILN_ROLE_LR);
+  case KILN_ARG_TENSOR_NEXT:
+    if (role == KILN_ROLE_BUFFER)
+      return true;
+    return entry == KILN_ENTRY_TRAIN_STEP &&
+           (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
+            role == KILN_ROLE_STEP);
+  case KILN_ARG_GRADIENT:
+    return entry == KILN_ENTRY_GRADIENTS && role == KILN_ROLE_PARAMETER;
+  default:
+    return false;
+  }
+}
+
+Error read_arg(const ModelSpec &spec, int entry, const kiln_kernel_arg &arg,
+               const std::string &what) {
+  if (arg.kind < KILN_ARG_TENSOR || arg.kind > KILN_ARG_WORKSPACE)
+    return bad(what + ": unknown argument kind " + std::to_string(arg.kind));
+  if (arg.kind == KILN_ARG_RNG || arg.kind == KILN_ARG_WORKSPACE)
+    return arg.tensor == -1 ? Error{} : bad(what + ": tensor must be -1");
+  if (arg.tensor < 0 || arg.tensor >= static_cast<int32_t>(spec.tensors.size()))
+    return bad(what + ": tensor index " + std::to_string(arg.tensor) + " out of range");
+  const TensorSpec &t = spec.tensors[arg.tensor];
+  if (!allowed(entry, arg.kind, t.role))
+    return bad(what + ": argument kind " + std::to_string(arg.kind) +
+               " of " + role_name(t.role) + " " + quoted(t.name) +
+               " is not allowed here");
+  return {};
+}
+
+/* The tensors an entry point must write, or callers would read stale data. */
+Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
+                     const std::string &what) {
+  auto has = [&](int32_t kind, int tensor) {
+    for (const kiln_kernel_arg &a : k.args)
+      if (a.kind == kind && a.tensor == tensor)
+        return true;
+    return false;
+  };
+  if (entry == KILN_ENTRY_FORWARD) {
+    for (int o : spec.outputs)
+      if (!has(KILN_ARG_TENSOR, o))
+        return bad(what + ": does not write output " + quoted(spec.tensors[o].name));
+    return {};
+  }
+  if (spec.loss < 0 || !has(KILN_ARG_TENSOR, spec.loss))
+    return bad(what + ": does not write the loss");
+  if (entry == KILN_ENTRY_GRADIENTS)
+    for (int p : spec.params)
+      if (!has(KILN_ARG_GRADIENT, p))
+        return bad(what + ": does not write the gradient of " +
+                   quoted(spec.tensors[p].name));
+  return {};
+}
+
+Error read_kernel(const ModelSpec &spec, const kiln_kernel_info &info,
+                  const std::string &what, KernelSpec *k) {
+  if (!info.fn)
+    return bad(what + ": fn is NULL");
+  if (info.num_args < 0 || info.num_args > kMaxArgs)
+    return bad(what + ": num_args " + std::to_string(info.num_args) + " out of range");
+  if (info.num_args > 0 && !info.args)
+    return bad(what + ": args is NULL");
+  k->fn = info.fn;
+  // A repeated argument would alias an output with another argument.
+  std::set<std::pair<int32_t, int32_t>> seen;
+  for (int a = 0; a < info.num_args; ++a) {
+    const kiln_kernel_arg &arg = info.args[a];
+    const std::string at = what + " argument " + std::to_string(a);
+    if (Error e = read_arg(spec, info.entry, arg, at))
+      return e;
+    if (!seen.insert({arg.kind, arg.tensor}).second)
+      return bad(at + ": repeats an earlier argument");
+    k->args.push_back(arg);
+  }
+  return check_required(spec, info.entry, *k, what);
+}
+
+Error read_kernels(const kiln_model_metadata &m, ModelSpec *spec) {
+  if (m.num_kernels < 0 || m.num_kernels > kMaxKernels)
+    return bad("num_kernels " + std::to_string(m.num_kernels) + " out of range");
+  if (m.num_kernels > 0 && !m.kernels)
+    return bad("kernels is NULL");
+  int exact[kNumEntries][3]; // [entry][kiln_mode]
+  for (auto &row : exact)
+    row[0] = row[1] = row[2] = -1;
+  for (int i = 0; i < m.num_kernels; ++i) {
+    const kiln_kernel_info &info = m.kernels[i];
+    const std::string what = "kernel " + std::to_string(i);
+    if (info.entry < 0 || info.entry >= kNumEntries)
+      return bad(what + ": unknown entry point " + std::to_string(info.entry));
+    if (info.mode < KILN_MODE_ANY || info.mode > KILN_MODE_EVAL)
+      return bad(what + ": unknown mode " + std::to_string(info.mode));
+    if (exact[info.entry][info.mode] >= 0)
+      return bad(what + ": second kernel for the same entry point and mode");
+    KernelSpec k;
+    if (Error e = read_kernel(*spec, info, what, &k))
+      return e;
+    exact[info.entry][info.mode] = i;
+    spec->kernels.push_back(std::move(k));
+  }
+  for (int e = 0; e < kNumEntries; ++e) {
+    const int any = exact[e][KILN_MODE_ANY];
+    spec->kernel[e][kTrain] = exact[e][KILN_MODE_TRAIN] >= 0 ? exact[e][KILN_MODE_TRAIN] : any;
+    spec->kernel[e][kEval] = exact[e][KILN_MODE_EVAL] >= 0 ? exact[e][KILN_MODE_EVAL] : any;
+  }
+  return {};
+}
+
+/* A model is trainable when it has training kernels; then it needs the
+ * training tensors, and otherwise it must have none. */
+Error check_model(ModelSpec *spec) {
+  const auto &k = spec->kernel;
+  if (k[KILN_ENTRY_FORWARD][kTrain] < 0 || k[KILN_ENTRY_FORWARD][kEval] < 0)
+    return bad("no forward kernel for both train and eval mode");
+  spec->trainable = k[KILN_ENTRY_GRADIENTS][kTrain] >= 0 ||
+                    k[KILN_ENTRY_TRAIN_STEP][kTrain] >= 0 ||
+                    k[KILN_ENTRY_GRADIENTS][kEval] >= 0 ||
+                    k[KILN_ENTRY_TRAIN_STEP][kEval] >= 0;
+  if (!spec->trainable) {
+    if (spec->target >= 0 || spec->loss >= 0 || spec->step >= 0 ||
+        spec->lr >= 0 || !spec->states.empty())
+      return bad("target, loss, step, lr and optimizer state need training kernels");
+    return {};
+  }
+  if (k[KILN_ENTRY_GRADIENTS][kTrain] < 0 || k[KILN_ENTRY_TRAIN_STEP][kTrain] < 0)
+    return bad("a trainable model needs gradients and train_step kernels for train mode");
+  if (spec->target < 0 || spec->loss < 0 || spec->step < 0 || spec->lr < 0)
+    return bad("a trainable model needs target, loss, step and lr tensors");
+  if (!std::isfinite(spec->initial_lr) ||
+      !std::isfinite(static_cast<float>(spec->initial_lr)))
+    return bad("lr is not a finite f32 value");
+  return {};
+}
+
+} // namespace
+
+Error read_metadata(const kiln_model_metadata *m, ModelSpec *out) {
+  *out = ModelSpec();
+  if (!m)
+    return fail(KILN_ERROR_INVALID_ARGUMENT, "metadata is NULL");
+  if (m->abi_version != KILN_METADATA_VERSION)
+    return fail(KILN_ERROR_UNSUPPORTED,
+                "metadata: abi_version " + std::to_string(m->abi_version) +
+                    " is not supported (this runtime reads version " +
+                    std::to_string(KILN_METADATA_VERSION) + ")");
+  if (m->struct_size != sizeof(kiln_model_metadata))
+    return bad("struct_size " + std::to_string(m->struct_size) + ", expected " +
+               std::to_string(sizeof(kiln_model_metadata)));
+  if (Error e = check_name(m->name, "model"))
+    return e;
+  out->name = m->name;
+  if (m->device != KILN_DEVICE_CPU)
+    return fail(KILN_ERROR_UNSUPPORTED, "metadata: device kind " +
+                                            std::to_string(m->device) +
+                                            " is not supported (CPU only)");
+  if (m->workspace_bytes < 0 || m->workspace_bytes > kMaxWorkspace)
+    return bad("workspace_bytes " + std::to_string(m->workspace_bytes) +
+               " out of range [0, 2^48]");
+  out->workspace_bytes = m->workspace_bytes;
+  out->initial_lr = m->lr;
+  if (Error e = read_tensors(*m, out))
+    return e;
+  if (Error e = read_kernels(*m, out))
+    return e;
+  return check_model(out);
+}
+
+} // namespace kiln::rt

@@ -1,0 +1,61 @@
+#ifndef KILN_RUNTIME_LIB_METADATA_H
+#define KILN_RUNTIME_LIB_METADATA_H
+
+#include "error.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln::rt {
+
+/* How a parameter, buffer or state tensor starts (kiln_init, validated). */
+struct Init {
+  enum Kind { Zeros = KILN_INIT_ZEROS, Ones = KILN_INIT_ONES,
+              Uniform = KILN_INIT_UNIFORM, Normal = KILN_INIT_NORMAL };
+  Kind kind = Zeros;
+  double a = 0; // uniform: lo, normal: mean
+  double b = 0; // uniform: hi, normal: std
+};
+
+struct TensorSpec {
+  std::string name;
+  kiln_dtype dtype = KILN_F32;
+  kiln_tensor_role role = KILN_ROLE_INPUT;
+  std::vector<int64_t> shape;
+  int64_t numel = 1;
+  Init init;
+  int role_index = 0; // position among the tensors of its role
+};
+
+struct KernelSpec {
+  kiln_kernel_fn fn = nullptr;
+  std::vector<kiln_kernel_arg> args;
+};
+
+constexpr int kNumEntries = 3; // kiln_entry_point values
+constexpr int kTrain = 0, kEval = 1;
+
+/* A validated copy of a kiln_model_metadata: the instance never reads the
+ * caller's struct again. `tensors` keeps metadata order; the per-role index
+ * lists give the order of the public API (inputs[i], parameter i, ...). */
+struct ModelSpec {
+  std::string name;
+  bool trainable = false;
+  std::vector<TensorSpec> tensors;
+  std::vector<int> params, buffers, states, inputs, outputs;
+  int target = -1, loss = -1, step = -1, lr = -1;
+  double initial_lr = 0;
+  int64_t workspace_bytes = 0;
+  std::vector<KernelSpec> kernels;
+  /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any
+   * fallback, or -1 when that entry point has no kernel in that mode. */
+  int kernel[kNumEntries][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+};
+
+/* Validates `metadata` (never trusting it) and copies it into `out`. Every
+ * error names the field ("metadata: tensor 3 ('fc.bias'): unknown dtype 7"). */
+Error read_metadata(const kiln_model_metadata *metadata, ModelSpec *out);
+
+} // namespace kiln::rt
+
+#endif

@@ -1,0 +1,177 @@
+// The metadata writer (codegen/Wrappers.cpp) against the C structs of
+// <kiln/runtime.h>: the LLVM layout matches the C layout, and every number
+// reads back bit-exactly, both from the LLVM constant and through the
+// nn.init text that carries initializer bounds through the IR.
+#include "codegen/Codegen.h"
+#include "ir/FormatNumber.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/GlobalVariable.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+#include <random>
+
+namespace {
+
+uint64_t bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, sizeof b);
+  return b;
+}
+
+/* Doubles over many magnitudes: 1e-5..1 (learning rates, bounds), huge,
+ * subnormal, negative zero. */
+std::vector<double> interesting_doubles(size_t n) {
+  std::mt19937_64 gen(20240611);
+  std::vector<double> out = {0.1, 2.5e-4, 1e-5, -0.0, 5e-324,
+                             std::numeric_limits<double>::denorm_min() * 12345,
+                             std::numeric_limits<double>::max(), 1.0 / 3};
+  std::uniform_real_distribution<double> exponent(-320, 300), mantissa(-1, 1);
+  while (out.size() < n) {
+    double m = mantissa(gen), e = exponent(gen);
+    double magnitude = std::ldexp(1.0, static_cast<int>(e / 0.30103)); // ~10^e
+    out.push_back(std::isfinite(m * magnitude) ? m * magnitude : m);
+  }
+  return out;
+}
+
+kiln::ModelInterface model_with(const std::vector<double> &values) {
+  kiln::ModelInterface m;
+  m.name = "rt";
+  m.trainable = true;
+  m.lr = values[0];
+  m.workspaceBytes = 4096;
+  for (size_t i = 1; i + 1 < values.size(); i += 2) {
+    kiln::TensorSpec t;
+    t.name = "p" + std::to_string(i);
+    t.dtype = "f32";
+    t.shape = {static_cast<int64_t>(i), 3};
+    t.role = KILN_ROLE_PARAMETER;
+    t.init.kind = i % 4 == 1 ? KILN_INIT_UNIFORM : KILN_INIT_NORMAL;
+    t.init.args[0] = values[i];
+    t.init.args[1] = values[i + 1];
+    m.tensors.push_back(t);
+  }
+  kiln::KernelSpec k{KILN_ENTRY_FORWARD, KILN_MODE_ANY, "rt__forward", {}};
+  for (size_t i = 0; i < m.tensors.size(); ++i)
+    k.args.push_back({KILN_ARG_TENSOR, static_cast<int>(i)});
+  k.args.push_back({KILN_ARG_WORKSPACE, -1});
+  m.kernels.push_back(k);
+  return m;
+}
+
+struct Emitted {
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::Module> module;
+  llvm::GlobalVariable *metadata = nullptr;
+};
+
+void emit(const kiln::ModelInterface &m, Emitted &out) {
+  std::string error;
+  auto tm = kiln::createCPUTargetMachine("", 0, error);
+  ASSERT_TRUE(tm) << error;
+  out.module = std::make_unique<llvm::Module>("rt", out.ctx);
+  out.module->setDataLayout(tm->createDataLayout());
+  auto *ptr = llvm::PointerType::getUnqual(out.ctx);
+  std::vector<llvm::Type *> params(m.kernels[0].args.size(), ptr);
+  llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(out.ctx), params, false),
+                         llvm::GlobalValue::ExternalLinkage, "rt__forward", *out.module);
+  out.metadata = kiln::emitModelMetadata(*out.module, m, error);
+  ASSERT_NE(out.metadata, nullptr) << error;
+}
+
+llvm::Constant *field(llvm::Constant *c, unsigned i) { return c->getAggregateElement(i); }
+
+llvm::Constant *pointee(llvm::Constant *pointer) {
+  return llvm::cast<llvm::GlobalVariable>(pointer)->getInitializer();
+}
+
+double as_double(llvm::Constant *c) {
+  return llvm::cast<llvm::ConstantFP>(c)->getValueAPF().convertToDouble();
+}
+
+TEST(CodegenMetadata, LayoutMatchesRuntimeHeader) {
+  Emitted e;
+  emit(model_with({0.5, 1, 2}), e);
+  const llvm::DataLayout &dl = e.module->getDataLayout();
+  auto *meta = llvm::cast<llvm::StructType>(e.metadata->getValueType());
+  const llvm::StructLayout *l = dl.getStructLayout(meta);
+  EXPECT_EQ(l->getSizeInBytes(), sizeof(kiln_model_metadata));
+  EXPECT_EQ(l->getElementOffset(2), offsetof(kiln_model_metadata, name));
+  EXPECT_EQ(l->getElementOffset(5), offsetof(kiln_model_metadata, tensors));
+  EXPECT_EQ(l->getElementOffset(7), offsetof(kiln_model_metadata, kernels));
+  EXPECT_EQ(l->getElementOffset(8), offsetof(kiln_model_metadata, lr));
+  EXPECT_EQ(l->getElementOffset(9), offsetof(kiln_model_metadata, workspace_bytes));
+  auto *tensors = llvm::cast<llvm::GlobalVariable>(field(e.metadata->getInitializer(), 5));
+  auto *tensor = llvm::cast<llvm::StructType>(
+      llvm::cast<llvm::ArrayType>(tensors->getValueType())->getElementType());
+  const llvm::StructLayout *t = dl.getStructLayout(tensor);
+  EXPECT_EQ(t->getSizeInBytes(), sizeof(kiln_tensor_info));
+  EXPECT_EQ(t->getElementOffset(4), offsetof(kiln_tensor_info, shape));
+  EXPECT_EQ(t->getElementOffset(5), offsetof(kiln_tensor_info, init));
+  auto *kernels = llvm::cast<llvm::GlobalVariable>(field(e.metadata->getInitializer(), 7));
+  auto *kernel = llvm::cast<llvm::StructType>(
+      llvm::cast<llvm::ArrayType>(kernels->getValueType())->getElementType());
+  EXPECT_EQ(dl.getStructLayout(kernel)->getSizeInBytes(), sizeof(kiln_kernel_info));
+  EXPECT_EQ(dl.getStructLayout(kernel)->getElementOffset(4), offsetof(kiln_kernel_info, args));
+  EXPECT_EQ(uint64_t(llvm::cast<llvm::ConstantInt>(field(e.metadata->getInitializer(), 1))
+                         ->getZExtValue()),
+            sizeof(kiln_model_metadata));
+}
+
+TEST(CodegenMetadata, DoublesRoundTripBitExactly) {
+  const std::vector<double> values = interesting_doubles(401);
+  Emitted e;
+  emit(model_with(values), e);
+  llvm::Constant *meta = e.metadata->getInitializer();
+  EXPECT_EQ(bits(as_double(field(meta, 8))), bits(values[0])) << values[0];
+  llvm::Constant *tensors = pointee(field(meta, 5));
+  size_t checked = 0;
+  for (size_t i = 1; i + 1 < values.size(); i += 2) {
+    llvm::Constant *init = field(field(tensors, static_cast<unsigned>(i / 2)), 5);
+    for (unsigned j = 0; j < 2; ++j) {
+      double back = as_double(field(field(init, 1), j));
+      EXPECT_EQ(bits(back), bits(values[i + j])) << values[i + j];
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, values.size() - 1);
+}
+
+TEST(CodegenMetadata, InitTextRoundTripsBitExactly) {
+  for (double v : interesting_doubles(2000)) {
+    std::string text = "uniform " + kiln::formatExact(v) + " " + kiln::formatExact(-v);
+    auto init = kiln::parseInit(text);
+    ASSERT_TRUE(succeeded(init)) << text;
+    EXPECT_EQ(init->kind, KILN_INIT_UNIFORM);
+    EXPECT_EQ(bits(init->args[0]), bits(v)) << text;
+    EXPECT_EQ(bits(init->args[1]), bits(-v)) << text;
+  }
+  EXPECT_TRUE(succeeded(kiln::parseInit("zeros")));
+  EXPECT_EQ(kiln::parseInit("ones")->kind, KILN_INIT_ONES);
+  for (const char *bad : {"", "uniform 1", "normal 0 x", "uniform 0 inf", "gauss 0 1",
+                          "zeros 1", "uniform 0 1 2"})
+    EXPECT_TRUE(failed(kiln::parseInit(bad))) << bad;
+}
+
+TEST(CodegenMetadata, KernelArgumentCountMustMatch) {
+  kiln::ModelInterface m = model_with({0.5, 1, 2});
+  Emitted e;
+  emit(m, e);
+  m.kernels[0].args.pop_back();
+  llvm::Module other("rt", e.ctx);
+  auto *ptr = llvm::PointerType::getUnqual(e.ctx);
+  llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(e.ctx), {ptr, ptr}, false),
+                         llvm::GlobalValue::ExternalLinkage, "rt__forward", other);
+  std::string error;
+  EXPECT_EQ(kiln::emitModelMetadata(other, m, error), nullptr);
+  EXPECT_EQ(error, "kernel 'rt__forward' takes 2 arguments, the metadata lists 1");
+}
+
+} // namespace

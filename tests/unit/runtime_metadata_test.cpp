@@ -1,0 +1,452 @@
+// kiln_model_metadata: strict validation, buffers (f32 and i64), train/eval
+// kernel selection and the per-instance random state.
+#include "metadata_builder.h"
+
+#include <kiln/runtime.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace kiln_test;
+
+namespace {
+
+void noop(void **) {}
+
+/* A small trainable model with a batch-norm-like f32 buffer and an i64
+ * counter buffer; kernels are supplied per test. */
+struct BufferModel : MetadataBuilder {
+  BufferModel() : MetadataBuilder("bn") {
+    w = tensor("w", KILN_ROLE_PARAMETER, KILN_F32, {2}, ones());
+    mean = tensor("bn.running_mean", KILN_ROLE_BUFFER, KILN_F32, {2});
+    count = tensor("bn.num_batches_tracked", KILN_ROLE_BUFFER, KILN_I64, {});
+    x = tensor("x", KILN_ROLE_INPUT, KILN_F32, {2});
+    t = tensor("t", KILN_ROLE_TARGET, KILN_F32, {2});
+    y = tensor("y", KILN_ROLE_OUTPUT, KILN_F32, {2});
+    loss = tensor("loss", KILN_ROLE_LOSS, KILN_F32, {});
+    step = tensor("step", KILN_ROLE_STEP, KILN_I64, {});
+    rate = tensor("lr", KILN_ROLE_LR, KILN_F32, {});
+    lr = 0.5;
+  }
+  /* forward reading the buffers; with update, writing their next values. */
+  std::vector<kiln_kernel_arg> forward(bool update) const {
+    std::vector<kiln_kernel_arg> a = {T(w), T(mean), T(count), T(x), T(y)};
+    if (update)
+      a.insert(a.end(), {N(mean), N(count)});
+    a.push_back(rng());
+    return a;
+  }
+  void add_training(kiln_kernel_fn gradients, kiln_kernel_fn train_step) {
+    kernel(KILN_ENTRY_GRADIENTS, KILN_MODE_ANY, gradients,
+           {T(w), T(x), T(t), T(loss), G(w)});
+    kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, train_step,
+           {T(w), T(step), T(rate), T(x), T(t), T(loss), N(w), N(step), rng()});
+  }
+  int w, mean, count, x, t, y, loss, step, rate;
+};
+
+/* Train-mode forward: y = x + mean; mean' = mean + x; count' = count + 1;
+ * draws one number from the rng (offset += 1). */
+void train_forward(void **args) {
+  const float *mean = static_cast<const float *>(args[1]);
+  const int64_t *count = static_cast<const int64_t *>(args[2]);
+  const float *x = static_cast<const float *>(args[3]);
+  float *y = static_cast<float *>(args[4]);
+  float *mean_next = static_cast<float *>(args[5]);
+  int64_t *count_next = static_cast<int64_t *>(args[6]);
+  auto *rng = static_cast<kiln_rng_state *>(args[7]);
+  for (int i = 0; i < 2; ++i) {
+    y[i] = x[i] + mean[i];
+    mean_next[i] = mean[i] + x[i];
+  }
+  *count_next = *count + 1;
+  rng->offset += 1;
+}
+
+/* Eval-mode forward: y = x - mean, buffers untouched. */
+void eval_forward(void **args) {
+  const float *mean = static_cast<const float *>(args[1]);
+  const float *x = static_cast<const float *>(args[3]);
+  float *y = static_cast<float *>(args[4]);
+  for (int i = 0; i < 2; ++i)
+    y[i] = x[i] - mean[i];
+}
+
+void gradients_kernel(void **args) { *static_cast<float *>(args[3]) = 1; }
+
+/* train_step: w' = w, step' = step + 1, offset += 10. */
+void train_step_kernel(void **args) {
+  const float *w = static_cast<const float *>(args[0]);
+  float *w_next = static_cast<float *>(args[6]);
+  w_next[0] = w[0];
+  w_next[1] = w[1];
+  *static_cast<float *>(args[5]) = 2;
+  *static_cast<int64_t *>(args[7]) = *static_cast<const int64_t *>(args[1]) + 1;
+  static_cast<kiln_rng_state *>(args[8])->offset += 10;
+}
+
+kiln_model *create_ok(const kiln_model_metadata *metadata) {
+  kiln_model *m = nullptr;
+  EXPECT_EQ(kiln_model_create(metadata, &m), KILN_OK) << kiln_last_error();
+  return m;
+}
+
+/* Creates a model expecting failure; returns the message. */
+std::string create_error(const kiln_model_metadata *metadata,
+                         kiln_status expected = KILN_ERROR_FORMAT) {
+  kiln_model *m = reinterpret_cast<kiln_model *>(1);
+  EXPECT_EQ(kiln_model_create(metadata, &m), expected);
+  EXPECT_EQ(m, nullptr);
+  return kiln_last_error();
+}
+
+class Dir : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "kiln_meta_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const char *name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+using RuntimeBuffers = Dir;
+
+TEST_F(RuntimeBuffers, TrainForwardUpdatesBuffersAndStateDictHasThem) {
+  BufferModel md;
+  md.kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, train_forward, md.forward(true));
+  md.add_training(gradients_kernel, train_step_kernel);
+  kiln_model *m = create_ok(md.get());
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(kiln_model_init_parameters(m, 1), KILN_OK);
+  ASSERT_EQ(kiln_model_num_buffers(m), 2);
+  const char *name = nullptr;
+  kiln_dtype dtype = KILN_F32;
+  void *data = nullptr;
+  int64_t numel = 0;
+  ASSERT_EQ(kiln_model_buffer(m, 1, &name, &dtype, &data, &numel), KILN_OK);
+  EXPECT_STREQ(name, "bn.num_batches_tracked");
+  EXPECT_EQ(dtype, KILN_I64);
+  EXPECT_EQ(numel, 1);
+  EXPECT_EQ(*static_cast<int64_t *>(data), 0);
+
+  float x[2] = {1, 2}, y[2];
+  const void *in[] = {x};
+  void *out[] = {y};
+  ASSERT_EQ(kiln_model_forward(m, in, out), KILN_OK) << kiln_model_last_error(m);
+  ASSERT_EQ(kiln_model_forward(m, in, out), KILN_OK);
+  EXPECT_EQ(y[1], 2 + 2); // the second call read the first call's update
+  ASSERT_EQ(kiln_model_buffer(m, 0, nullptr, nullptr, &data, nullptr), KILN_OK);
+  EXPECT_EQ(static_cast<float *>(data)[1], 4);
+  ASSERT_EQ(kiln_model_buffer(m, 1, nullptr, nullptr, &data, nullptr), KILN_OK);
+  EXPECT_EQ(*static_cast<int64_t *>(data), 2);
+  EXPECT_EQ(kiln_model_buffer(m, 2, nullptr, nullptr, &data, nullptr),
+            KILN_ERROR_INVALID_ARGUMENT);
+
+  // Parameters and buffers travel together, like torch's state_dict.
+  const std::string p = path("state_dict.safetensors");
+  ASSERT_EQ(kiln_model_save_parameters(m, p.c_str()), KILN_OK);
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK);
+  EXPECT_EQ(kiln_safetensors_count(file), 3);
+  kiln_tensor_view v;
+  ASSERT_EQ(kiln_safetensors_find(file, "bn.num_batches_tracked", &v), KILN_OK);
+  EXPECT_EQ(v.dtype, KILN_I64);
+  EXPECT_EQ(*static_cast<const int64_t *>(v.data), 2);
+  kiln_safetensors_close(file);
+
+  kiln_model *other = create_ok(md.get());
+  ASSERT_EQ(kiln_model_load_parameters(other, p.c_str()), KILN_OK)
+      << kiln_model_last_error(other);
+  ASSERT_EQ(kiln_model_buffer(other, 1, nullptr, nullptr, &data, nullptr), KILN_OK);
+  EXPECT_EQ(*static_cast<int64_t *>(data), 2);
+  ASSERT_EQ(kiln_model_buffer(other, 0, nullptr, nullptr, &data, nullptr), KILN_OK);
+  EXPECT_EQ(static_cast<float *>(data)[0], 2);
+  kiln_model_destroy(other);
+  kiln_model_destroy(m);
+}
+
+TEST(RuntimeModes, TrainAndEvalKernelsAreSelectedByMode) {
+  BufferModel md;
+  md.kernel(KILN_ENTRY_FORWARD, KILN_MODE_TRAIN, train_forward, md.forward(true));
+  md.kernel(KILN_ENTRY_FORWARD, KILN_MODE_EVAL, eval_forward, md.forward(false));
+  md.add_training(gradients_kernel, train_step_kernel);
+  kiln_model *m = create_ok(md.get());
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(kiln_model_init_parameters(m, 3), KILN_OK);
+  int training = -1;
+  ASSERT_EQ(kiln_model_get_training(m, &training), KILN_OK);
+  EXPECT_EQ(training, 1); // trainable models start in train mode, like torch
+
+  float x[2] = {1, 2}, y[2];
+  const void *in[] = {x};
+  void *out[] = {y};
+  ASSERT_EQ(kiln_model_forward(m, in, out), KILN_OK);
+  EXPECT_EQ(y[0], 1); // train: x + mean(0); mean becomes x
+  ASSERT_EQ(kiln_model_set_training(m, 0), KILN_OK);
+  ASSERT_EQ(kiln_model_forward(m, in, out), KILN_OK);
+  EXPECT_EQ(y[0], 0); // eval: x - mean(1)
+  ASSERT_EQ(kiln_model_forward(m, in, out), KILN_OK);
+  EXPECT_EQ(y[1], 0); // eval left the buffers alone
+  // train_step has only a mode-any kernel: it runs in eval mode too.
+  float t[2] = {}, loss = 0;
+  ASSERT_EQ(kiln_model_train_step(m, in, t, &loss), KILN_OK);
+  EXPECT_EQ(loss, 2);
+  ASSERT_EQ(kiln_model_set_training(m, 1), KILN_OK);
+  ASSERT_EQ(kiln_model_forward(m, in, out), KILN_OK);
+  EXPECT_EQ(y[0], 2);
+  kiln_model_destroy(m);
+}
+
+TEST(RuntimeModes, MissingModeKernelIsReported) {
+  BufferModel md;
+  md.kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, train_forward, md.forward(true));
+  md.kernel(KILN_ENTRY_GRADIENTS, KILN_MODE_TRAIN, gradients_kernel,
+            {T(md.w), T(md.x), T(md.t), T(md.loss), G(md.w)});
+  md.kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_TRAIN, train_step_kernel,
+            {T(md.w), T(md.step), T(md.rate), T(md.x), T(md.t), T(md.loss),
+             N(md.w), N(md.step), rng()});
+  kiln_model *m = create_ok(md.get());
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(kiln_model_set_training(m, 0), KILN_OK);
+  float x[2] = {}, t[2] = {}, loss = 0;
+  const void *in[] = {x};
+  EXPECT_EQ(kiln_model_gradients(m, in, t, &loss), KILN_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(kiln_model_last_error(m), "model has no gradients kernel for eval mode");
+  ASSERT_EQ(kiln_model_set_training(m, 1), KILN_OK);
+  EXPECT_EQ(kiln_model_gradients(m, in, t, &loss), KILN_OK);
+  kiln_model_destroy(m);
+}
+
+using RuntimeRng = Dir;
+
+TEST_F(RuntimeRng, InitSeedsAndCheckpointResumesTheStream) {
+  BufferModel md;
+  md.kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, train_forward, md.forward(true));
+  md.add_training(gradients_kernel, train_step_kernel);
+  kiln_model *m = create_ok(md.get());
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(kiln_model_init_parameters(m, 0xfedcba9876543210ull), KILN_OK);
+  kiln_rng_state rng{};
+  ASSERT_EQ(kiln_model_get_rng(m, &rng), KILN_OK);
+  EXPECT_EQ(rng.seed, 0xfedcba9876543210ull);
+  EXPECT_EQ(rng.offset, 0u);
+  float x[2] = {}, t[2] = {}, loss = 0;
+  const void *in[] = {x};
+  ASSERT_EQ(kiln_model_train_step(m, in, t, &loss), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(m, in, t, &loss), KILN_OK);
+  ASSERT_EQ(kiln_model_get_rng(m, &rng), KILN_OK);
+  EXPECT_EQ(rng.offset, 20u);
+
+  const std::string p = path("optim.safetensors");
+  ASSERT_EQ(kiln_model_save_optimizer_state(m, p.c_str()), KILN_OK);
+  kiln_model *resumed = create_ok(md.get());
+  ASSERT_EQ(kiln_model_load_optimizer_state(resumed, p.c_str()), KILN_OK)
+      << kiln_model_last_error(resumed);
+  kiln_rng_state back{};
+  ASSERT_EQ(kiln_model_get_rng(resumed, &back), KILN_OK);
+  EXPECT_EQ(back.seed, 0xfedcba9876543210ull); // all 64 bits survive I64
+  EXPECT_EQ(back.offset, 20u);
+  int64_t step = 0;
+  ASSERT_EQ(kiln_model_get_step(resumed, &step), KILN_OK);
+  EXPECT_EQ(step, 2);
+  float lr = 0;
+  ASSERT_EQ(kiln_model_get_lr(resumed, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.5f);
+
+  // An optimizer file without the random state is refused.
+  const int64_t zero = 0;
+  const float half = 0.5f;
+  const kiln_tensor_view old_format[] = {{"step", KILN_I64, 0, nullptr, &zero},
+                                         {"lr", KILN_F32, 0, nullptr, &half}};
+  const std::string q = path("old.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(q.c_str(), old_format, 2), KILN_OK);
+  EXPECT_EQ(kiln_model_load_optimizer_state(resumed, q.c_str()), KILN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(kiln_model_last_error(resumed)).find("missing tensor 'rng.seed'"),
+            std::string::npos);
+  kiln_model_destroy(resumed);
+  kiln_model_destroy(m);
+}
+
+/* ---- Validation: each case breaks one field of a valid struct. ---------- */
+
+struct ValidModel : BufferModel {
+  ValidModel() {
+    kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, noop, forward(false));
+    add_training(noop, noop);
+  }
+};
+
+std::string error_after(void (*breakit)(ValidModel &),
+                        kiln_status expected = KILN_ERROR_FORMAT) {
+  ValidModel md;
+  breakit(md);
+  return create_error(md.get(), expected);
+}
+
+TEST(RuntimeMetadata, ValidStructIsAccepted) {
+  ValidModel md;
+  kiln_model *m = create_ok(md.get());
+  EXPECT_NE(m, nullptr);
+  kiln_model_destroy(m);
+}
+
+TEST(RuntimeMetadata, HeaderFields) {
+  EXPECT_EQ(create_error(nullptr, KILN_ERROR_INVALID_ARGUMENT),
+            "kiln_model_create: metadata or out is NULL");
+  ValidModel md;
+  kiln_model_metadata copy = *md.get();
+  copy.abi_version = 2;
+  EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
+            "metadata: abi_version 2 is not supported (this runtime reads version 1)");
+  copy = *md.get();
+  copy.struct_size = sizeof(kiln_model_metadata) - 8;
+  EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
+  copy = *md.get();
+  copy.device = 1;
+  EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
+            "metadata: device kind 1 is not supported (CPU only)");
+  copy = *md.get();
+  copy.name = nullptr;
+  EXPECT_EQ(create_error(&copy), "metadata: model: name is NULL");
+  copy = *md.get();
+  copy.workspace_bytes = -1;
+  EXPECT_NE(create_error(&copy).find("workspace_bytes -1 out of range"), std::string::npos);
+  copy = *md.get();
+  copy.lr = 1e300; // finite as a double, not as the f32 kernels get
+  EXPECT_EQ(create_error(&copy), "metadata: lr is not a finite f32 value");
+}
+
+TEST(RuntimeMetadata, TablesAndPointers) {
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].name = nullptr; }),
+            "metadata: tensor 0: name is NULL");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[1].shape = nullptr; }),
+            "metadata: tensor 1 ('bn.running_mean'): shape is NULL");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].fn = nullptr; }),
+            "metadata: kernel 0: fn is NULL");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[1].args = nullptr; }),
+            "metadata: kernel 1: args is NULL");
+  EXPECT_NE(error_after([](ValidModel &m) { m.kernels[1].num_args = -1; })
+                .find("num_args -1 out of range"),
+            std::string::npos);
+  ValidModel md;
+  kiln_model_metadata copy = *md.get();
+  copy.tensors = nullptr;
+  EXPECT_EQ(create_error(&copy), "metadata: tensors is NULL");
+  copy = *md.get();
+  copy.num_kernels = 1000;
+  EXPECT_EQ(create_error(&copy), "metadata: num_kernels 1000 out of range");
+}
+
+TEST(RuntimeMetadata, Names) {
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[3].name = ""; }),
+            "metadata: tensor 3: name is empty");
+  EXPECT_NE(error_after([](ValidModel &m) { m.tensors[3].name = "a\nb"; })
+                .find("control or non-ASCII character at byte 1"),
+            std::string::npos);
+  EXPECT_NE(error_after([](ValidModel &m) { m.tensors[3].name = "a b"; }).find("space"),
+            std::string::npos);
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[3].name = "w"; }),
+            "metadata: duplicate tensor name 'w'");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[3].name = "rng.seed"; }),
+            "metadata: tensor name 'rng.seed' is reserved");
+}
+
+TEST(RuntimeMetadata, EnumValues) {
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].dtype = 2; }),
+            "metadata: tensor 0 ('w'): unknown dtype 2");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 9; }),
+            "metadata: tensor 0 ('w'): unknown role 9");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init.kind = -1; }),
+            "metadata: tensor 0 ('w'): unknown initializer kind -1");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = 3; }),
+            "metadata: kernel 0: unknown entry point 3");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].mode = 3; }),
+            "metadata: kernel 0: unknown mode 3");
+  static const kiln_kernel_arg bad_kind[] = {{7, 0}};
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.kernels[1].args = bad_kind;
+              m.kernels[1].num_args = 1;
+            }),
+            "metadata: kernel 1 argument 0: unknown argument kind 7");
+}
+
+TEST(RuntimeMetadata, ShapesAndInitializers) {
+  static const int64_t huge[3] = {int64_t(1) << 32, int64_t(1) << 32, 4};
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.tensors[3].rank = 3;
+              m.tensors[3].shape = huge;
+            }),
+            "metadata: tensor 3 ('x'): shape [4294967296, 4294967296, 4] is too large");
+  static const int64_t negative[1] = {-2};
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[3].shape = negative; }),
+            "metadata: tensor 3 ('x'): negative dimension -2");
+  EXPECT_NE(error_after([](ValidModel &m) { m.tensors[3].rank = 33; }).find("rank 33"),
+            std::string::npos);
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = uniform(1, -1); }),
+            "metadata: tensor 0 ('w'): uniform bounds have lo > hi");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = normal(0, -1); }),
+            "metadata: tensor 0 ('w'): normal std is negative");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = normal(0, NAN); }),
+            "metadata: tensor 0 ('w'): initializer arguments are not finite");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[2].init = uniform(0, 1); }),
+            "metadata: tensor 2 ('bn.num_batches_tracked'): a random initializer "
+            "needs dtype f32");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].dtype = KILN_I64; }),
+            "metadata: tensor 0 ('w'): must be f32");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[7].dtype = KILN_F32; }),
+            "metadata: tensor 7 ('step'): must be an i64 scalar");
+}
+
+TEST(RuntimeMetadata, KernelArguments) {
+  // Writing an input, a gradient outside `gradients`, a repeated argument.
+  static const kiln_kernel_arg next_input[] = {{KILN_ARG_TENSOR_NEXT, 3}};
+  EXPECT_NE(error_after([](ValidModel &m) {
+              m.kernels[0].args = next_input;
+              m.kernels[0].num_args = 1;
+            }).find("kernel 0 argument 0: argument kind 1 of input 'x' is not allowed here"),
+            std::string::npos);
+  static const kiln_kernel_arg twice[] = {{KILN_ARG_TENSOR, 5}, {KILN_ARG_TENSOR, 5}};
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.kernels[0].args = twice;
+              m.kernels[0].num_args = 2;
+            }),
+            "metadata: kernel 0 argument 1: repeats an earlier argument");
+  static const kiln_kernel_arg out_of_range[] = {{KILN_ARG_TENSOR, 99}};
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.kernels[0].args = out_of_range;
+              m.kernels[0].num_args = 1;
+            }),
+            "metadata: kernel 0 argument 0: tensor index 99 out of range");
+  static const kiln_kernel_arg no_output[] = {{KILN_ARG_TENSOR, 3}};
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.kernels[0].args = no_output;
+              m.kernels[0].num_args = 1;
+            }),
+            "metadata: kernel 0: does not write output 'y'");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[2].entry = KILN_ENTRY_GRADIENTS; }),
+            "metadata: kernel 2: second kernel for the same entry point and mode");
+}
+
+TEST(RuntimeMetadata, TrainingTensorsNeedTrainingKernels) {
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels.resize(1); }),
+            "metadata: target, loss, step, lr and optimizer state need training kernels");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels.resize(2); }),
+            "metadata: a trainable model needs gradients and train_step kernels "
+            "for train mode");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels.erase(m.kernels.begin()); }),
+            "metadata: no forward kernel for both train and eval mode");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[6].role = KILN_ROLE_LR; }),
+            "metadata: more than one lr tensor");
+}
+
+} // namespace
