@@ -28,9 +28,6 @@ struct CPUCodegenOptions {
 void buildCPUCodegenPipeline(mlir::OpPassManager &pm,
                              const CPUCodegenOptions &options);
 
-/// The pipeline's stages by name, for --emit: everything up to linalg.
-void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
-
 /// A TargetMachine for the host triple and `cpu` ("" or "native": the host
 /// CPU with its features). Returns null and sets `error` on failure.
 std::unique_ptr<llvm::TargetMachine>

@@ -2,3 +2,6 @@
 include "NNOps.td"
 include "NNLossOps.td"
 include "NNOptimizerOps.td"
+include "NNElementwiseOps.td"
+include "NNTensorOps.td"
+include "NNActivationOps.td"

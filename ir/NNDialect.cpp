@@ -8,6 +8,7 @@ using namespace kiln::nn;
 
 #include "ir/NNDialect.cpp.inc"
 #include "ir/NNInterfaces.cpp.inc"
+#include "ir/NNEnums.cpp.inc"
 
 namespace {
 /// nn ops are pure and region-free: always legal to inline (the train step

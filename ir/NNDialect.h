@@ -10,6 +10,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "ir/NNDialect.h.inc"
+#include "ir/NNEnums.h.inc"
 #include "ir/NNInterfaces.h.inc"
 
 #define GET_OP_CLASSES
@@ -23,6 +24,12 @@ broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
 
 /// Whether `from` broadcasts to `to` (torch rules).
 bool isBroadcastableTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);
+
+/// torch.optim.SGD's constraints on its hyper-parameters, checked once for
+/// the importer, nn-build-train-step and nn.sgd_update's verifier: the
+/// problem in words, or "" when they are valid.
+std::string checkSgdOptions(double momentum, double dampening,
+                            double weightDecay, bool nesterov);
 
 /// Reductions shared by the loss ops.
 bool isValidReduction(llvm::StringRef reduction);

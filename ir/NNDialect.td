@@ -2,6 +2,7 @@
 #define KILN_NN_DIALECT
 
 include "mlir/IR/OpBase.td"
+include "mlir/IR/EnumAttr.td"
 
 def NN_Dialect : Dialect {
   let name = "nn";

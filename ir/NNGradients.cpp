@@ -1,33 +1,13 @@
 // Reverse-mode gradient rules (GradientOpInterface) of the differentiable
 // nn ops. Each rule builds nn ops only, so the backward graph goes through
 // the same verification, fusion and lowering as the forward graph.
-#include "ir/NNDialect.h"
+#include "ir/NNBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
 using namespace kiln::nn;
-
-static RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
-
-/// `v` reshaped to `type` (no op when the types already agree).
-static Value reshapeTo(OpBuilder &b, Location loc, Value v,
-                       RankedTensorType type) {
-  if (v.getType() == type)
-    return v;
-  return b.create<ReshapeOp>(loc, type, v);
-}
-
-/// The adjoint of implicit broadcasting: sums `grad` down to `type`.
-static Value sumTo(OpBuilder &b, Location loc, Value grad,
-                   RankedTensorType type) {
-  if (grad.getType() == type)
-    return grad;
-  return b.create<SumToSizeOp>(loc, type, grad);
-}
 
 /// `v` as a 2-D [prod(leading dims), last dim] tensor.
 static Value collapseToMatrix(OpBuilder &b, Location loc, Value v) {
@@ -36,12 +16,6 @@ static Value collapseToMatrix(OpBuilder &b, Location loc, Value v) {
   int64_t rows = type.getNumElements() / std::max<int64_t>(last, 1);
   return reshapeTo(b, loc, v,
                    RankedTensorType::get({rows, last}, type.getElementType()));
-}
-
-static Value scalarConstant(OpBuilder &b, Location loc, float value) {
-  auto type = RankedTensorType::get({}, b.getF32Type());
-  return b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
 }
 
 // y = x W^T + b:  dx = dy W,  dW = dy^T x,  db = sum of dy over rows.
@@ -131,7 +105,7 @@ LogicalResult SubOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
     operandGrads[0] = sumTo(b, loc, resultGrads[0], tensorType(getLhs()));
   if (needGrad[1]) {
     Value neg = b.create<MulOp>(loc, resultGrads[0],
-                                scalarConstant(b, loc, -1.0f));
+                                scalarConstant(b, loc, -1.0));
     operandGrads[1] = sumTo(b, loc, neg, tensorType(getRhs()));
   }
   return success();

@@ -34,4 +34,21 @@ def NN_GradientOpInterface : OpInterface<"GradientOpInterface"> {
   ];
 }
 
+def NN_DecomposableOpInterface : OpInterface<"DecomposableOpInterface"> {
+  let description = [{
+    A composite op that `nn-decompose` replaces by primitive nn ops before
+    autodiff, so that it gets its gradient and lowering from them. The pass
+    never looks at op names.
+  }];
+  let cppNamespace = "::kiln::nn";
+  let methods = [
+    InterfaceMethod<[{
+        Builds the replacement at the builder's insertion point and returns
+        one value per result, of the result types.
+      }],
+      "::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>", "decompose",
+      (ins "::mlir::OpBuilder &":$builder)>
+  ];
+}
+
 #endif // KILN_NN_INTERFACES

@@ -13,12 +13,12 @@ def NN_CrossEntropyLossOp : NN_DiffOp<"cross_entropy_loss",
     rows not ignored, as torch), `sum` or `none` (result `[N]`).
 
     ```mlir
-    %l = nn.cross_entropy_loss %x, %t {reduction = "mean", label_smoothing = 0.0 : f32, ignore_index = -100 : i64} : (tensor<128x10xf32>, tensor<128xi64>) -> tensor<f32>
+    %l = nn.cross_entropy_loss %x, %t {reduction = "mean", label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<128x10xf32>, tensor<128xi64>) -> tensor<f32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$input, NN_IndexTensor:$target,
                        DefaultValuedStrAttr<StrAttr, "mean">:$reduction,
-                       DefaultValuedAttr<F32Attr, "0.0">:$label_smoothing,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
@@ -33,13 +33,13 @@ def NN_CrossEntropyLossBackwardOp : NN_Op<"cross_entropy_loss_backward",
     (none).
 
     ```mlir
-    %dx = nn.cross_entropy_loss_backward %g, %x, %t {reduction = "mean", label_smoothing = 0.0 : f32, ignore_index = -100 : i64} : (tensor<f32>, tensor<128x10xf32>, tensor<128xi64>) -> tensor<128x10xf32>
+    %dx = nn.cross_entropy_loss_backward %g, %x, %t {reduction = "mean", label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<f32>, tensor<128x10xf32>, tensor<128xi64>) -> tensor<128x10xf32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
                        NN_IndexTensor:$target,
                        DefaultValuedStrAttr<StrAttr, "mean">:$reduction,
-                       DefaultValuedAttr<F32Attr, "0.0">:$label_smoothing,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$grad `,` $input `,` $target attr-dict `:` functional-type(operands, results)";

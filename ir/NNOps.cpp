@@ -208,7 +208,7 @@ LogicalResult BroadcastToOp::verify() {
 static LogicalResult checkCrossEntropyOperands(std::optional<Location> loc,
                                                Value input, Value target,
                                                StringRef reduction,
-                                               float smoothing) {
+                                               double smoothing) {
   auto x = shapeOf(input), t = shapeOf(target);
   if (x.size() != 2)
     return emitOptionalError(
@@ -221,7 +221,7 @@ static LogicalResult checkCrossEntropyOperands(std::optional<Location> loc,
     return emitOptionalError(loc, "nn.cross_entropy_loss: reduction must be "
                                   "'mean', 'sum' or 'none', got '",
                              reduction, "'");
-  if (!(smoothing >= 0.0f && smoothing <= 1.0f))
+  if (!(smoothing >= 0.0 && smoothing <= 1.0))
     return emitOptionalError(
         loc, "nn.cross_entropy_loss: label_smoothing must be in [0, 1], got ",
         smoothing);
@@ -242,7 +242,7 @@ LogicalResult CrossEntropyLossOp::inferReturnTypes(
   Adaptor a(operands, attrs, props, regions);
   if (failed(checkCrossEntropyOperands(loc, a.getInput(), a.getTarget(),
                                        a.getReduction(),
-                                       a.getLabelSmoothing().convertToFloat())))
+                                       a.getLabelSmoothing().convertToDouble())))
     return failure();
   types.push_back(
       lossType(ctx, a.getReduction(), {shapeOf(a.getInput())[0]}));
@@ -256,7 +256,7 @@ LogicalResult CrossEntropyLossBackwardOp::inferReturnTypes(
   Adaptor a(operands, attrs, props, regions);
   if (failed(checkCrossEntropyOperands(loc, a.getInput(), a.getTarget(),
                                        a.getReduction(),
-                                       a.getLabelSmoothing().convertToFloat())))
+                                       a.getLabelSmoothing().convertToDouble())))
     return failure();
   types.push_back(a.getInput().getType());
   return success();
@@ -323,7 +323,7 @@ LogicalResult SgdUpdateOp::verify() {
   if (getGrad().getType() != paramType)
     return emitOpError("grad type ")
            << getGrad().getType() << " differs from param type " << paramType;
-  float momentum = getMomentum().convertToFloat();
+  double momentum = getMomentum().convertToDouble();
   bool hasBuffer = static_cast<bool>(getMomentumBuffer());
   if ((momentum != 0.0f) != hasBuffer)
     return emitOpError("a momentum buffer is required iff momentum != 0 "
@@ -337,11 +337,21 @@ LogicalResult SgdUpdateOp::verify() {
   if (getNewParam().getType() != paramType ||
       (hasBuffer && getNewMomentumBuffer().getType() != paramType))
     return emitOpError("results must have the param type ") << paramType;
-  if (getNesterov() && (momentum <= 0.0f || getDampening().convertToFloat() != 0.0f))
-    return emitOpError("nesterov requires momentum > 0 and zero dampening");
-  if (momentum < 0.0f || getWeightDecay().convertToFloat() < 0.0f)
-    return emitOpError("momentum and weight_decay must be >= 0");
+  std::string problem =
+      checkSgdOptions(momentum, getDampening().convertToDouble(),
+                      getWeightDecay().convertToDouble(), getNesterov());
+  if (!problem.empty())
+    return emitOpError(problem);
   return success();
+}
+
+std::string kiln::nn::checkSgdOptions(double momentum, double dampening,
+                                      double weightDecay, bool nesterov) {
+  if (nesterov && (momentum <= 0.0 || dampening != 0.0))
+    return "nesterov requires momentum > 0 and zero dampening";
+  if (momentum < 0.0 || weightDecay < 0.0)
+    return "momentum and weight_decay must be >= 0";
+  return "";
 }
 
 #define GET_OP_CLASSES

@@ -19,15 +19,15 @@ def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
     can change without recompiling.
 
     ```mlir
-    %p2, %b2 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<512xf32>, tensor<512xf32>, tensor<512xf32>, tensor<f32>, tensor<i64>) -> (tensor<512xf32>, tensor<512xf32>)
+    %p2, %b2 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f64} : (tensor<512xf32>, tensor<512xf32>, tensor<512xf32>, tensor<f32>, tensor<i64>) -> (tensor<512xf32>, tensor<512xf32>)
     ```
   }];
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
                        Optional<NN_FloatTensor>:$momentum_buffer,
                        NN_ScalarF32:$lr, 0DTensorOf<[I64]>:$step,
-                       DefaultValuedAttr<F32Attr, "0.0">:$momentum,
-                       DefaultValuedAttr<F32Attr, "0.0">:$dampening,
-                       DefaultValuedAttr<F32Attr, "0.0">:$weight_decay,
+                       DefaultValuedAttr<F64Attr, "0.0">:$momentum,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dampening,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
                        UnitAttr:$nesterov, UnitAttr:$maximize);
   let results = (outs NN_FloatTensor:$new_param,
                       Optional<NN_FloatTensor>:$new_momentum_buffer);

@@ -1,14 +1,17 @@
-// nn-build-train-step: one function for a whole optimizer step.
+// nn-build-train-step: one function for a whole optimizer step, generic
+// over the Optimizer interface (passes/Optimizers.h).
 //
 // Algorithm:
 //   1. Find the loss function (`nn.loss`) and its gradient function
-//      `<loss>_grad` (from nn-autodiff), and the optimizer (`nn.optimizer`
-//      on the module).
-//   2. Create `train_step` with arguments: params, optimizer states (one
-//      momentum buffer per param for SGD with momentum), step (i64), lr
-//      (f32), then the loss function's other arguments (inputs, target).
-//   3. Call `<loss>_grad`, apply one update op per parameter, and return
-//      (loss, new params, new states, step + 1).
+//      `<loss>_grad` (from nn-autodiff), and the optimizer that the module's
+//      `nn.optimizer` describes.
+//   2. Create `train_step` with arguments: params, optimizer states (for
+//      every state spec, one tensor per param, named `<param>.<state>`),
+//      step (i64), lr (f32), then the loss function's other arguments
+//      (inputs, target).
+//   3. Call `<loss>_grad`, let the optimizer build one update per parameter,
+//      and return (loss, new params, new states, step + 1).
+#include "passes/Optimizers.h"
 #include "passes/Passes.h"
 
 namespace kiln {
@@ -22,43 +25,24 @@ using namespace kiln::nn;
 
 namespace {
 
-/// torch.optim.SGD's hyper-parameters, read from the `nn.optimizer` dict.
-struct SgdOptions {
-  float momentum = 0, dampening = 0, weightDecay = 0;
-  bool nesterov = false, maximize = false;
+/// Argument types and attributes of the function being built.
+struct Signature {
+  SmallVector<Type> types;
+  SmallVector<DictionaryAttr> attrs;
+  void add(OpBuilder &b, Type t, StringRef name, StringRef role,
+           StringRef init = {}) {
+    types.push_back(t);
+    SmallVector<NamedAttribute> a{b.getNamedAttr("nn.name", b.getStringAttr(name)),
+                                  b.getNamedAttr("nn.role", b.getStringAttr(role))};
+    if (!init.empty())
+      a.push_back(b.getNamedAttr("nn.init", b.getStringAttr(init)));
+    attrs.push_back(b.getDictionaryAttr(a));
+  }
+  void copy(func::FuncOp f, unsigned i) {
+    types.push_back(f.getArgumentTypes()[i]);
+    attrs.push_back(f.getArgAttrDict(i));
+  }
 };
-
-FailureOr<SgdOptions> readSgd(ModuleOp module, DictionaryAttr dict) {
-  SgdOptions o;
-  auto number = [&](StringRef key, float &out) -> LogicalResult {
-    Attribute a = dict.get(key);
-    if (!a)
-      return success();
-    if (auto f = dyn_cast<FloatAttr>(a))
-      return out = f.getValueAsDouble(), success();
-    if (auto i = dyn_cast<IntegerAttr>(a))
-      return out = i.getInt(), success();
-    return module.emitError("nn.optimizer: '") << key << "' must be a number";
-  };
-  auto flag = [&](StringRef key, bool &out) -> LogicalResult {
-    Attribute a = dict.get(key);
-    if (!a)
-      return success();
-    if (auto b = dyn_cast<BoolAttr>(a))
-      return out = b.getValue(), success();
-    return module.emitError("nn.optimizer: '") << key << "' must be a bool";
-  };
-  if (failed(number("momentum", o.momentum)) ||
-      failed(number("dampening", o.dampening)) ||
-      failed(number("weight_decay", o.weightDecay)) ||
-      failed(flag("nesterov", o.nesterov)) ||
-      failed(flag("maximize", o.maximize)))
-    return failure();
-  if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
-    return module.emitError(
-        "nn.optimizer: SGD nesterov requires momentum > 0 and dampening 0");
-  return o;
-}
 
 struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   void runOnOperation() override {
@@ -76,126 +60,91 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
           << loss.getSymName() << "_grad' (run nn-autodiff first)";
       return signalPassFailure();
     }
-    auto optimizer = module->getAttrOfType<DictionaryAttr>("nn.optimizer");
-    if (!optimizer) {
+    auto dict = module->getAttrOfType<DictionaryAttr>("nn.optimizer");
+    if (!dict) {
       module.emitError("nn-build-train-step: the module has no nn.optimizer");
       return signalPassFailure();
     }
-    auto type = optimizer.getAs<StringAttr>("type");
-    if (!type || type.getValue() != "SGD") {
-      module.emitError("nn-build-train-step: optimizer '")
-          << (type ? type.getValue() : "?")
-          << "' is not supported yet (supported: SGD)";
+    std::unique_ptr<Optimizer> optimizer = createOptimizer(module, dict);
+    if (!optimizer)
       return signalPassFailure();
-    }
-    auto sgd = readSgd(module, optimizer);
-    if (failed(sgd))
-      return signalPassFailure();
-    build(module, loss, grad, *sgd);
+    if (failed(build(loss, grad, *optimizer)))
+      signalPassFailure();
   }
 
-  void build(ModuleOp module, func::FuncOp loss, func::FuncOp grad,
-             const SgdOptions &sgd) {
-    MLIRContext *ctx = &getContext();
-    OpBuilder b(ctx);
-    Location loc = loss.getLoc();
-    auto roleOf = [&](unsigned i) {
-      auto r = loss.getArgAttrOfType<StringAttr>(i, "nn.role");
-      return r ? r.getValue() : StringRef();
-    };
-    bool withMomentum = sgd.momentum != 0;
-
-    SmallVector<unsigned> paramIdx, otherIdx;
-    for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i)
-      (roleOf(i) == "param" ? paramIdx : otherIdx).push_back(i);
-
-    SmallVector<Type> argTypes;
-    SmallVector<DictionaryAttr> argAttrs;
-    auto addArg = [&](Type t, StringRef name, StringRef role,
-                      StringRef init = {}) {
-      argTypes.push_back(t);
-      SmallVector<NamedAttribute> attrs{b.getNamedAttr("nn.name", b.getStringAttr(name)),
-                                        b.getNamedAttr("nn.role", b.getStringAttr(role))};
-      if (!init.empty())
-        attrs.push_back(b.getNamedAttr("nn.init", b.getStringAttr(init)));
-      argAttrs.push_back(b.getDictionaryAttr(attrs));
-    };
-    auto paramName = [&](unsigned i) {
-      auto n = loss.getArgAttrOfType<StringAttr>(i, "nn.name");
-      return n ? n.getValue().str() : ("arg" + std::to_string(i));
-    };
-    for (unsigned i : paramIdx) {
-      argTypes.push_back(loss.getArgumentTypes()[i]);
-      argAttrs.push_back(loss.getArgAttrDict(i));
-    }
-    if (withMomentum)
-      for (unsigned i : paramIdx)
-        addArg(loss.getArgumentTypes()[i], paramName(i) + ".momentum_buffer",
-               "state", "zeros");
-    auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
-    auto f32Scalar = RankedTensorType::get({}, b.getF32Type());
-    addArg(i64Scalar, "step", "step");
-    addArg(f32Scalar, "lr", "lr");
-    for (unsigned i : otherIdx) {
-      argTypes.push_back(loss.getArgumentTypes()[i]);
-      argAttrs.push_back(loss.getArgAttrDict(i));
-    }
-
-    SmallVector<Type> resultTypes{grad.getFunctionType().getResult(0)};
+  /// `train_step`'s signature: params, states, step, lr, other arguments.
+  Signature signature(OpBuilder &b, func::FuncOp loss,
+                      ArrayRef<unsigned> paramIdx, ArrayRef<unsigned> otherIdx,
+                      ArrayRef<OptimizerStateSpec> specs) {
+    Signature sig;
     for (unsigned i : paramIdx)
-      resultTypes.push_back(loss.getArgumentTypes()[i]);
-    if (withMomentum)
-      for (unsigned i : paramIdx)
-        resultTypes.push_back(loss.getArgumentTypes()[i]);
-    resultTypes.push_back(i64Scalar);
+      sig.copy(loss, i);
+    for (const OptimizerStateSpec &spec : specs)
+      for (unsigned i : paramIdx) {
+        auto name = loss.getArgAttrOfType<StringAttr>(i, "nn.name");
+        std::string param = name ? name.getValue().str() : "arg" + std::to_string(i);
+        sig.add(b, loss.getArgumentTypes()[i], param + "." + spec.name, "state",
+                spec.init);
+      }
+    sig.add(b, RankedTensorType::get({}, b.getI64Type()), "step", "step");
+    sig.add(b, RankedTensorType::get({}, b.getF32Type()), "lr", "lr");
+    for (unsigned i : otherIdx)
+      sig.copy(loss, i);
+    return sig;
+  }
+
+  LogicalResult build(func::FuncOp loss, func::FuncOp grad,
+                      const Optimizer &optimizer) {
+    OpBuilder b(&getContext());
+    Location loc = loss.getLoc();
+    SmallVector<unsigned> paramIdx, otherIdx;
+    for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i) {
+      auto role = loss.getArgAttrOfType<StringAttr>(i, "nn.role");
+      (role && role.getValue() == "param" ? paramIdx : otherIdx).push_back(i);
+    }
+    SmallVector<OptimizerStateSpec> specs = optimizer.stateSpecs();
+    Signature sig = signature(b, loss, paramIdx, otherIdx, specs);
 
     b.setInsertionPointAfter(grad);
     auto step = b.create<func::FuncOp>(loc, "train_step",
-                                       b.getFunctionType(argTypes, resultTypes));
-    step.setAllArgAttrs(argAttrs);
+                                       b.getFunctionType(sig.types, {}));
+    step.setAllArgAttrs(sig.attrs);
     Block *body = step.addEntryBlock();
     b.setInsertionPointToStart(body);
 
-    size_t numParams = paramIdx.size();
-    auto params = body->getArguments().take_front(numParams);
-    auto states = withMomentum ? body->getArguments().slice(numParams, numParams)
-                               : ArrayRef<BlockArgument>();
-    size_t scalarsAt = numParams * (withMomentum ? 2 : 1);
-    Value stepArg = body->getArgument(scalarsAt);
-    Value lrArg = body->getArgument(scalarsAt + 1);
-    auto others = body->getArguments().drop_front(scalarsAt + 2);
+    size_t numParams = paramIdx.size(), numStates = specs.size() * numParams;
+    auto args = body->getArguments();
+    auto params = args.take_front(numParams);
+    auto states = args.slice(numParams, numStates);
+    Value stepArg = args[numParams + numStates];
+    Value lrArg = args[numParams + numStates + 1];
+    auto others = args.drop_front(numParams + numStates + 2);
 
-    // The gradient function takes the loss function's arguments in order.
+    // The gradient function takes the loss function's arguments in order and
+    // returns the loss, then the param gradients in order.
     SmallVector<Value> callArgs(loss.getNumArguments());
     for (auto [k, i] : llvm::enumerate(paramIdx))
       callArgs[i] = params[k];
     for (auto [k, i] : llvm::enumerate(otherIdx))
       callArgs[i] = others[k];
     auto call = b.create<func::CallOp>(loc, grad, callArgs);
-    // The gradient function returns loss, then param gradients in order.
-    if (call.getNumResults() != numParams + 1) {
-      grad.emitError("nn-build-train-step: expected the loss and one gradient "
-                     "per parameter from '")
-          << grad.getSymName() << "'";
-      return signalPassFailure();
-    }
+    if (call.getNumResults() != numParams + 1)
+      return grad.emitError("nn-build-train-step: expected the loss and one "
+                            "gradient per parameter from '")
+             << grad.getSymName() << "'";
 
-    SmallVector<Value> newParams, newStates;
+    SmallVector<Value> newParams, newStates(numStates);
     for (size_t k = 0; k < numParams; ++k) {
-      SmallVector<Type> types{params[k].getType()};
-      if (withMomentum)
-        types.push_back(params[k].getType());
-      auto update = b.create<SgdUpdateOp>(
-          loc, types, params[k], call.getResult(k + 1),
-          withMomentum ? Value(states[k]) : Value(), lrArg, stepArg,
-          b.getF32FloatAttr(sgd.momentum), b.getF32FloatAttr(sgd.dampening),
-          b.getF32FloatAttr(sgd.weightDecay),
-          sgd.nesterov ? b.getUnitAttr() : UnitAttr(),
-          sgd.maximize ? b.getUnitAttr() : UnitAttr());
-      newParams.push_back(update.getNewParam());
-      if (withMomentum)
-        newStates.push_back(update.getNewMomentumBuffer());
+      SmallVector<Value> own;
+      for (size_t s = 0; s < specs.size(); ++s)
+        own.push_back(states[s * numParams + k]);
+      SmallVector<Value> updated = optimizer.buildUpdate(
+          b, loc, params[k], call.getResult(k + 1), own, lrArg, stepArg);
+      newParams.push_back(updated[0]);
+      for (size_t s = 0; s < specs.size(); ++s)
+        newStates[s * numParams + k] = updated[1 + s];
     }
+    auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
     Value nextStep = b.create<arith::AddIOp>(loc, stepArg, one);
@@ -205,6 +154,9 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     llvm::append_range(results, newStates);
     results.push_back(nextStep);
     b.create<func::ReturnOp>(loc, results);
+    step.setFunctionType(
+        b.getFunctionType(sig.types, ValueRange(results).getTypes()));
+    return success();
   }
 };
 

@@ -102,7 +102,7 @@ struct CrossEntropyLossLowering : OpConversionPattern<CrossEntropyLossOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getInput(), t = adaptor.getTarget();
     int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
-    double eps = op.getLabelSmoothing().convertToFloat();
+    double eps = op.getLabelSmoothing().convertToDouble();
     int64_t ignore = op.getIgnoreIndex();
     auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, x);
     SmallVector<Value> rowInputs{t, rowMax, sumExp};
@@ -165,7 +165,7 @@ struct CrossEntropyLossBackwardLowering
     Location loc = op.getLoc();
     Value x = adaptor.getInput(), t = adaptor.getTarget(), g = adaptor.getGrad();
     int64_t numClasses = typeOf(x).getDimSize(1);
-    double eps = op.getLabelSmoothing().convertToFloat();
+    double eps = op.getLabelSmoothing().convertToDouble();
     int64_t ignore = op.getIgnoreIndex();
     StringRef reduction = op.getReduction();
     auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, x);

@@ -39,7 +39,7 @@ static AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> inShape,
 ValueRange kiln::broadcastElementwise(OpBuilder &b, Location loc,
                                       ArrayRef<int64_t> shape,
                                       ValueRange inputs, ElementwiseBody body,
-                                      unsigned numResults) {
+                                      unsigned numResults, Type elementType) {
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps;
   for (Value in : inputs)
@@ -47,7 +47,8 @@ ValueRange kiln::broadcastElementwise(OpBuilder &b, Location loc,
         ctx, cast<RankedTensorType>(in.getType()).getShape(), shape));
   SmallVector<Value> inits;
   for (unsigned i = 0; i < numResults; ++i) {
-    inits.push_back(b.create<tensor::EmptyOp>(loc, shape, b.getF32Type()));
+    inits.push_back(b.create<tensor::EmptyOp>(
+        loc, shape, elementType ? elementType : b.getF32Type()));
     maps.push_back(AffineMap::getMultiDimIdentityMap(shape.size(), ctx));
   }
   SmallVector<utils::IteratorType> iters(shape.size(),
@@ -127,6 +128,8 @@ struct LowerNNToLinalgPass
                            func::FuncDialect>();
     RewritePatternSet patterns(ctx);
     populateLowerLayersPatterns(patterns);
+    populateLowerElementwisePatterns(patterns);
+    populateLowerTensorOpsPatterns(patterns);
     populateLowerLossesPatterns(patterns);
     populateLowerOptimizersPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,

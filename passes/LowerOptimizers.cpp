@@ -20,9 +20,9 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
   matchAndRewrite(SgdUpdateOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    double momentum = op.getMomentum().convertToFloat();
-    double dampening = op.getDampening().convertToFloat();
-    double wd = op.getWeightDecay().convertToFloat();
+    double momentum = op.getMomentum().convertToDouble();
+    double dampening = op.getDampening().convertToDouble();
+    double wd = op.getWeightDecay().convertToDouble();
     bool nesterov = op.getNesterov(), maximize = op.getMaximize();
     bool hasBuffer = static_cast<bool>(adaptor.getMomentumBuffer());
     // Scalars are read once, outside the elementwise loop.

@@ -14,13 +14,14 @@ using ElementwiseBody = llvm::function_ref<llvm::SmallVector<mlir::Value>(
     mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
 
 /// A linalg.generic over `shape` reading `inputs` with torch broadcasting
-/// (rank-0 and size-1 dimensions stretch) and producing `numResults` f32
-/// tensors of `shape`.
+/// (rank-0 and size-1 dimensions stretch) and producing `numResults`
+/// tensors of `shape` and `elementType` (default f32).
 mlir::ValueRange broadcastElementwise(mlir::OpBuilder &b, mlir::Location loc,
                                       llvm::ArrayRef<int64_t> shape,
                                       mlir::ValueRange inputs,
                                       ElementwiseBody body,
-                                      unsigned numResults = 1);
+                                      unsigned numResults = 1,
+                                      mlir::Type elementType = {});
 
 /// A tensor of `shape` filled with `value`.
 mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
@@ -57,6 +58,8 @@ inline mlir::RankedTensorType typeOf(mlir::Value v) {
 }
 
 void populateLowerLayersPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerElementwisePatterns(mlir::RewritePatternSet &patterns);
+void populateLowerTensorOpsPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerOptimizersPatterns(mlir::RewritePatternSet &patterns);
 

@@ -22,6 +22,11 @@ namespace kiln {
 /// Forward + loss -> gradients -> one flat train_step function, at nn level.
 void buildTrainingPipeline(mlir::OpPassManager &pm);
 
+/// nn -> linalg on tensors, target independent (every backend starts from
+/// its output): composites decomposed, nn ops lowered, elementwise chains
+/// fused.
+void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
+
 } // namespace kiln
 
 #endif // KILN_PASSES_PASSES_H

@@ -7,6 +7,29 @@ include "mlir/Pass/PassBase.td"
 // Training
 //===----------------------------------------------------------------------===//
 
+def Decompose : Pass<"nn-decompose", "mlir::ModuleOp"> {
+  let summary = "Replace composite nn ops by the primitive ops they are made of";
+  let description = [{
+    Every op implementing `DecomposableOpInterface` (GELU, ...) is replaced
+    by what its `decompose` builds, repeatedly until none is left, so that
+    autodiff and lowering only ever see primitive ops. Runs first in the
+    training and the lowering pipelines. Never looks at op names.
+
+    Before:
+    ```mlir
+    %y = nn.gelu %x approximate none : tensor<4xf32>
+    ```
+    After:
+    ```mlir
+    %c = arith.constant dense<0.707106769> : tensor<f32>
+    %0 = nn.mul %x, %c : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+    %1 = nn.erf %0 : tensor<4xf32>
+    ...
+    ```
+  }];
+  let dependentDialects = ["::kiln::nn::NNDialect", "::mlir::arith::ArithDialect"];
+}
+
 def Autodiff : Pass<"nn-autodiff", "mlir::ModuleOp"> {
   let summary = "Build gradient functions by reverse-mode differentiation";
   let description = [{

@@ -1,5 +1,6 @@
 #include "frontend/import/ModelImporter.h"
 
+#include "frontend/import/Registry.h"
 #include "ir/NNDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -16,35 +17,18 @@
 
 using namespace mlir;
 using json = nlohmann::json;
+using kiln::import::ImportError;
 
 namespace kiln {
-
-const std::vector<LayerSupport> &supportedLayers() {
-  static const std::vector<LayerSupport> registry = {
-      {"Linear", "layer", "nn.linear"},
-      {"ReLU", "layer", "nn.relu"},
-      {"Flatten", "layer", "nn.flatten"},
-      {"Identity", "layer", "(no op)"},
-      {"Sequential", "container", "(graph structure)"},
-      {"ModuleList", "container", "(graph structure)"},
-      {"CrossEntropyLoss", "loss", "nn.cross_entropy_loss"},
-      {"MSELoss", "loss", "nn.mse_loss"},
-      {"SGD", "optimizer", "nn.sgd_update"},
-  };
-  return registry;
-}
-
 namespace {
 
-/// Thrown inside the importer only; turned into one diagnostic at the top.
-struct ImportError {
-  std::string path; // JSON path, e.g. graph[2].inputs[0]
-  std::string message;
-};
-
-[[noreturn]] void fail(const std::string &path, const std::string &message) {
-  throw ImportError{path, message};
-}
+using import::BuildContext;
+using import::Entry;
+using import::EntryKind;
+using import::fail;
+using import::ImportError;
+using import::Init;
+using import::Options;
 
 const json &member(const json &obj, const std::string &path,
                    const std::string &key) {
@@ -64,44 +48,11 @@ std::string stringAt(const json &obj, const std::string &path,
   return v.get<std::string>();
 }
 
-int64_t intOption(const json &opts, const std::string &path,
-                  const std::string &key, std::optional<int64_t> dflt = {}) {
-  if (!opts.contains(key)) {
-    if (dflt)
-      return *dflt;
-    fail(path, "missing option '" + key + "'");
-  }
-  const json &v = opts[key];
-  if (!v.is_number_integer())
-    fail(path + "." + key, "expected an integer");
-  return v.get<int64_t>();
-}
-
-double numberOption(const json &opts, const std::string &path,
-                    const std::string &key, double dflt) {
-  if (!opts.contains(key))
-    return dflt;
-  const json &v = opts[key];
-  if (!v.is_number())
-    fail(path + "." + key, "expected a number");
-  return v.get<double>();
-}
-
-bool boolOption(const json &opts, const std::string &path,
-                const std::string &key, bool dflt) {
-  if (!opts.contains(key))
-    return dflt;
-  const json &v = opts[key];
-  if (!v.is_boolean())
-    fail(path + "." + key, "expected true or false");
-  return v.get<bool>();
-}
-
-std::string shapeStr(ArrayRef<int64_t> s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
+/// `options` of a node: absent means none.
+const json &optionsOf(const json &node) {
+  static const json none;
+  auto it = node.find("options");
+  return it == node.end() ? none : *it;
 }
 
 bool isCIdentifier(const std::string &s) {
@@ -139,16 +90,74 @@ TensorDecl tensorDecl(const json &v, const std::string &path) {
   return t;
 }
 
+/// A leaf module of the tree: a registry entry with its checked options and
+/// the indices of its parameters in the function arguments.
 struct Leaf {
-  std::string type, jsonPath;
-  json options;
-  std::vector<int> paramArgs; // indices into the parameter list
+  const Entry *entry;
+  std::string jsonPath;
+  Options options;
+  std::vector<std::pair<std::string, int>> params; // local name -> index
 };
 
 struct Param {
   std::string name;
   std::vector<int64_t> shape;
-  std::string init;
+  Init init;
+};
+
+/// A leaf's parameter declarations, named `<module path>.<name>`.
+class LeafDecl : public import::LayerDecl {
+public:
+  LeafDecl(Leaf &leaf, std::vector<Param> &params, std::string prefix)
+      : leaf(leaf), params(params), prefix(std::move(prefix)) {}
+  const Options &options() const override { return leaf.options; }
+  void addParameter(const std::string &name, std::vector<int64_t> shape,
+                    Init init) override {
+    // A root-level layer's parameters are plain `weight`, as in torch.
+    params.push_back({prefix.empty() ? name : prefix + "." + name,
+                      std::move(shape), init});
+    leaf.params.push_back({name, static_cast<int>(params.size() - 1)});
+  }
+
+private:
+  Leaf &leaf;
+  std::vector<Param> &params;
+  std::string prefix;
+};
+
+/// One call of a registry entry: a graph node or the loss.
+class Call : public BuildContext {
+public:
+  Call(OpBuilder &b, Location l, const Options &options, ValueRange operands,
+       std::string path, std::string what)
+      : b(b), l(l), opts(options), ops(operands), path(std::move(path)),
+        what(std::move(what)) {}
+
+  /// Parameters of the called leaf: local name -> block argument.
+  std::map<std::string, Value> params;
+
+  OpBuilder &builder() override { return b; }
+  Location loc() override { return l; }
+  const Options &options() const override { return opts; }
+  ValueRange operands() override { return ops; }
+  Value parameter(const std::string &name) override {
+    auto it = params.find(name);
+    return it == params.end() ? Value() : it->second;
+  }
+  [[noreturn]] void fail(const std::string &message) override {
+    import::fail(path, what.empty() ? message : what + ": " + message);
+  }
+  [[noreturn]] void failAt(const std::string &at,
+                           const std::string &message) override {
+    import::fail(at, message);
+  }
+
+private:
+  OpBuilder &b;
+  Location l;
+  const Options &opts;
+  ValueRange ops;
+  std::string path, what;
 };
 
 /// Builds the nn module for one model file.
@@ -157,23 +166,7 @@ public:
   Importer(MLIRContext *ctx, std::string file) : ctx(ctx), file(std::move(file)) {}
 
   OwningOpRef<ModuleOp> run(const json &root, bool train) {
-    if (!root.is_object())
-      fail("$", "the model file must hold a JSON object");
-    if (!root.contains("format") || root["format"] != "kiln-model")
-      fail("format", "expected \"format\": \"kiln-model\"");
-    const json &version = member(root, "$", "version");
-    if (!version.is_number_integer() || version.get<int64_t>() != 1)
-      fail("version", "unsupported version (this kilnc reads version 1)");
-    name = stringAt(root, "$", "name");
-    if (!isCIdentifier(name))
-      fail("name", "model name '" + name +
-                       "' must be a C identifier (it prefixes the generated "
-                       "C functions)");
-    const json &ins = member(root, "$", "inputs");
-    if (!ins.is_array() || ins.empty())
-      fail("inputs", "expected a non-empty array of inputs");
-    for (size_t i = 0; i < ins.size(); ++i)
-      inputs.push_back(tensorDecl(ins[i], "inputs[" + std::to_string(i) + "]"));
+    readHeader(root);
     walkModule(member(root, "$", "module"), "module", "");
     const json &graph = member(root, "$", "graph");
     if (!graph.is_array())
@@ -195,12 +188,12 @@ public:
     module->getOperation()->setAttr("nn.model_name", b.getStringAttr(name));
     b.setInsertionPointToEnd(module->getBody());
 
-    buildFunction(b, *module, "forward", graph, outs, nullptr);
+    buildFunction(b, "forward", graph, outs, nullptr);
     if (training) {
-      buildFunction(b, *module, "loss", graph, outs, training);
+      buildFunction(b, "loss", graph, outs, training);
       module->getOperation()->setAttr(
-          "nn.optimizer", optimizerAttr(b, member(*training, "training",
-                                                  "optimizer")));
+          "nn.optimizer",
+          optimizerAttr(b, member(*training, "training", "optimizer")));
     }
     return module;
   }
@@ -214,125 +207,146 @@ private:
     return NameLoc::get(StringAttr::get(ctx, label), fileLoc());
   }
 
+  void readHeader(const json &root) {
+    if (!root.is_object())
+      fail("$", "the model file must hold a JSON object");
+    if (!root.contains("format") || root["format"] != "kiln-model")
+      fail("format", "expected \"format\": \"kiln-model\"");
+    const json &version = member(root, "$", "version");
+    if (!version.is_number_integer() || version.get<int64_t>() != 1)
+      fail("version", "unsupported version (this kilnc reads version 1)");
+    name = stringAt(root, "$", "name");
+    if (!isCIdentifier(name))
+      fail("name", "model name '" + name +
+                       "' must be a C identifier (it prefixes the generated "
+                       "C functions)");
+    const json &ins = member(root, "$", "inputs");
+    if (!ins.is_array() || ins.empty())
+      fail("inputs", "expected a non-empty array of inputs");
+    for (size_t i = 0; i < ins.size(); ++i)
+      inputs.push_back(tensorDecl(ins[i], "inputs[" + std::to_string(i) + "]"));
+  }
+
+  const Entry &lookup(EntryKind kind, const std::string &type,
+                      const std::string &path, const char *what) {
+    if (const Entry *e = import::registry().lookup(kind, type))
+      return *e;
+    fail(path, std::string("unknown ") + what + " '" + type + "' (supported: " +
+                   import::registry().supportedNames(kind) + ")");
+  }
+
   void walkModule(const json &node, const std::string &jsonPath,
                   const std::string &prefix) {
     std::string type = stringAt(node, jsonPath, "type");
-    json options = node.contains("options") ? node["options"] : json::object();
-    if (!options.is_object())
-      fail(jsonPath + ".options", "expected an object");
     if (node.contains("children")) {
-      const json &children = node["children"];
-      if (!children.is_array())
-        fail(jsonPath + ".children", "expected an array of modules");
-      for (size_t i = 0; i < children.size(); ++i) {
-        std::string childPath = jsonPath + ".children[" + std::to_string(i) + "]";
-        std::string childName = stringAt(children[i], childPath, "name");
-        if (childName.empty() || childName.find('.') != std::string::npos)
-          fail(childPath + ".name", "module names must be non-empty and "
-                                    "contain no '.'");
-        walkModule(children[i], childPath,
-                   prefix.empty() ? childName : prefix + "." + childName);
-      }
+      walkChildren(node["children"], jsonPath, prefix);
       return;
     }
-    if (type == "Sequential" || type == "ModuleList" || type == "Module")
+    const Entry &entry = lookup(EntryKind::Layer, type, jsonPath + ".type",
+                                "layer type");
+    if (entry.kind == EntryKind::Container)
       return; // an empty container
-    Leaf leaf{type, jsonPath, options, {}};
-    if (type == "Linear") {
-      int64_t in = intOption(options, jsonPath + ".options", "in_features");
-      int64_t out = intOption(options, jsonPath + ".options", "out_features");
-      if (in <= 0 || out <= 0)
-        fail(jsonPath + ".options", "Linear needs positive in_features and "
-                                    "out_features");
-      // torch: kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(in), 1/sqrt(in)),
-      // and the bias uses the same bound.
-      std::ostringstream init;
-      init.precision(9);
-      double bound = 1.0 / std::sqrt(static_cast<double>(in));
-      init << "uniform " << -bound << " " << bound;
-      // A root-level layer's parameters are plain `weight`, as in torch.
-      std::string at = prefix.empty() ? "" : prefix + ".";
-      leaf.paramArgs.push_back(addParam(at + "weight", {out, in}, init.str()));
-      if (boolOption(options, jsonPath + ".options", "bias", true))
-        leaf.paramArgs.push_back(addParam(at + "bias", {out}, init.str()));
-    } else if (type == "ReLU" || type == "Flatten" || type == "Identity") {
-      if (type == "ReLU" && boolOption(options, jsonPath + ".options", "inplace", false))
-        ; // in-place is meaningless with value semantics
-    } else {
-      std::string known;
-      for (auto &l : supportedLayers())
-        if (std::string(l.kind) == "layer")
-          known += (known.empty() ? "" : ", ") + std::string(l.torchName);
-      fail(jsonPath + ".type",
-           "unknown layer type '" + type + "' (supported: " + known + ")");
+    Leaf leaf{&entry, jsonPath,
+              import::parseOptions(entry, optionsOf(node), jsonPath + ".options"),
+              {}};
+    if (entry.declare) {
+      LeafDecl decl(leaf, params, prefix);
+      entry.declare(decl);
     }
-    leaves[prefix] = leaf;
+    leaves.emplace(prefix, std::move(leaf));
   }
 
-  int addParam(const std::string &name, std::vector<int64_t> shape,
-               const std::string &init) {
-    params.push_back({name, std::move(shape), init});
-    return params.size() - 1;
+  void walkChildren(const json &children, const std::string &jsonPath,
+                    const std::string &prefix) {
+    if (!children.is_array())
+      fail(jsonPath + ".children", "expected an array of modules");
+    for (size_t i = 0; i < children.size(); ++i) {
+      std::string childPath = jsonPath + ".children[" + std::to_string(i) + "]";
+      std::string childName = stringAt(children[i], childPath, "name");
+      if (childName.empty() || childName.find('.') != std::string::npos)
+        fail(childPath + ".name", "module names must be non-empty and "
+                                  "contain no '.'");
+      walkModule(children[i], childPath,
+                 prefix.empty() ? childName : prefix + "." + childName);
+    }
   }
 
-  static RankedTensorType f32(MLIRContext *ctx, ArrayRef<int64_t> shape) {
-    return RankedTensorType::get(shape, Float32Type::get(ctx));
-  }
-  static ArrayRef<int64_t> shapeOf(Value v) {
-    return cast<RankedTensorType>(v.getType()).getShape();
+  Type tensorType(const TensorDecl &t) {
+    Type element = t.isInt64 ? Type(IntegerType::get(ctx, 64))
+                             : Type(Float32Type::get(ctx));
+    return RankedTensorType::get(t.shape, element);
   }
 
-  void buildFunction(OpBuilder &b, ModuleOp module, StringRef fnName,
-                     const json &graph, const json &outs,
-                     const json *training) {
-    SmallVector<Type> argTypes;
-    SmallVector<DictionaryAttr> argAttrs;
-    auto addArg = [&](Type t, StringRef argName, StringRef role,
-                      StringRef init) {
-      argTypes.push_back(t);
-      SmallVector<NamedAttribute> attrs{
+  /// Arguments of `forward` / `loss`: params, inputs, then the target.
+  struct Signature {
+    SmallVector<Type> types;
+    SmallVector<DictionaryAttr> attrs;
+    void add(OpBuilder &b, Type t, StringRef argName, StringRef role,
+             StringRef init = {}) {
+      types.push_back(t);
+      SmallVector<NamedAttribute> a{
           b.getNamedAttr("nn.name", b.getStringAttr(argName)),
           b.getNamedAttr("nn.role", b.getStringAttr(role))};
       if (!init.empty())
-        attrs.push_back(b.getNamedAttr("nn.init", b.getStringAttr(init)));
-      argAttrs.push_back(b.getDictionaryAttr(attrs));
-    };
-    auto tensorType = [&](const TensorDecl &t) -> Type {
-      return RankedTensorType::get(t.shape, t.isInt64
-                                                ? Type(b.getI64Type())
-                                                : Type(b.getF32Type()));
-    };
-    for (const Param &p : params)
-      addArg(f32(ctx, p.shape), p.name, "param", p.init);
-    for (const TensorDecl &in : inputs) {
-      if (in.isInt64)
-        fail("inputs", "input '" + in.name + "' is int64: only float32 model "
-                                             "inputs are supported yet");
-      addArg(tensorType(in), in.name, "input", "");
+        a.push_back(b.getNamedAttr("nn.init", b.getStringAttr(init)));
+      attrs.push_back(b.getDictionaryAttr(a));
     }
+  };
+
+  Signature signature(OpBuilder &b, const std::optional<TensorDecl> &target) {
+    Signature sig;
+    for (const Param &p : params)
+      sig.add(b, RankedTensorType::get(p.shape, b.getF32Type()), p.name,
+              "param", p.init.attr());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].isInt64)
+        fail("inputs[" + std::to_string(i) + "].dtype",
+             "input '" + inputs[i].name +
+                 "' is int64: only float32 model inputs are supported yet");
+      sig.add(b, tensorType(inputs[i]), inputs[i].name, "input");
+    }
+    if (target)
+      sig.add(b, tensorType(*target), target->name, "target");
+    return sig;
+  }
+
+  void buildFunction(OpBuilder &b, StringRef fnName, const json &graph,
+                     const json &outs, const json *training) {
     std::optional<TensorDecl> target;
-    if (training) {
+    if (training)
       target = tensorDecl(member(*training, "training", "target"),
                           "training.target");
-      addArg(tensorType(*target), target->name, "target", "");
-    }
-
+    Signature sig = signature(b, target);
     auto fn = b.create<func::FuncOp>(loc(fnName.str()), fnName,
-                                     b.getFunctionType(argTypes, {}));
-    fn.setAllArgAttrs(argAttrs);
+                                     b.getFunctionType(sig.types, {}));
+    fn.setAllArgAttrs(sig.attrs);
     Block *body = fn.addEntryBlock();
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(body);
 
     std::map<std::string, Value> values;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (!values.emplace(inputs[i].name, body->getArgument(params.size() + i)).second)
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (!values.emplace(inputs[i].name, body->getArgument(params.size() + i))
+               .second)
         fail("inputs[" + std::to_string(i) + "]",
              "duplicate input name '" + inputs[i].name + "'");
-    }
     for (size_t n = 0; n < graph.size(); ++n)
       buildNode(b, graph[n], "graph[" + std::to_string(n) + "]", body, values);
 
+    SmallVector<Value> results = outputValues(outs, values);
+    if (training) {
+      results.assign({buildLoss(b, member(*training, "training", "loss"),
+                                results.front(), body->getArguments().back())});
+      fn->setAttr("nn.differentiate", b.getUnitAttr());
+      fn->setAttr("nn.loss", b.getUnitAttr());
+    }
+    b.create<func::ReturnOp>(loc(fnName.str()), results);
+    fn.setFunctionType(
+        b.getFunctionType(sig.types, ValueRange(results).getTypes()));
+  }
+
+  SmallVector<Value> outputValues(const json &outs,
+                                  const std::map<std::string, Value> &values) {
     SmallVector<Value> results;
     for (size_t i = 0; i < outs.size(); ++i) {
       std::string path = "outputs[" + std::to_string(i) + "]";
@@ -343,32 +357,11 @@ private:
         fail(path, "unknown value '" + outs[i].get<std::string>() + "'");
       results.push_back(it->second);
     }
-    if (training) {
-      Value loss = buildLoss(b, member(*training, "training", "loss"),
-                             results.front(), body->getArguments().back(),
-                             *target);
-      results.assign({loss});
-      fn->setAttr("nn.differentiate", b.getUnitAttr());
-      fn->setAttr("nn.loss", b.getUnitAttr());
-    }
-    b.create<func::ReturnOp>(loc(fnName.str()), results);
-    SmallVector<Type> resultTypes;
-    for (Value v : results)
-      resultTypes.push_back(v.getType());
-    fn.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+    return results;
   }
 
-  void buildNode(OpBuilder &b, const json &node, const std::string &path,
-                 Block *body, std::map<std::string, Value> &values) {
-    if (!node.is_object())
-      fail(path, "expected a node object");
-    std::string source =
-        node.contains("loc") && node["loc"].is_string() ? node["loc"].get<std::string>() : "";
-    Location l = loc(path, source);
-    const json &ins = member(node, path, "inputs");
-    const json &outs = member(node, path, "outputs");
-    if (!ins.is_array() || !outs.is_array() || outs.size() != 1)
-      fail(path, "a node needs an 'inputs' array and exactly one output");
+  SmallVector<Value> nodeOperands(const json &ins, const std::string &path,
+                                  const std::map<std::string, Value> &values) {
     SmallVector<Value> operands;
     for (size_t i = 0; i < ins.size(); ++i) {
       std::string ip = path + ".inputs[" + std::to_string(i) + "]";
@@ -378,22 +371,26 @@ private:
       if (it == values.end())
         fail(ip, "unknown value '" + ins[i].get<std::string>() +
                      "' (values must be defined before use)");
+      if (!cast<RankedTensorType>(it->second.getType()).getElementType().isF32())
+        fail(ip, "expected a float32 value");
       operands.push_back(it->second);
     }
-    auto arity = [&](size_t n, const std::string &what) {
-      if (operands.size() != n)
-        fail(path + ".inputs", what + " takes " + std::to_string(n) +
-                                   " input(s), got " +
-                                   std::to_string(operands.size()));
-    };
-    auto where = [&](const std::string &what) {
-      return what + (source.empty() ? "" : " (traced at " + source + ")");
-    };
-    auto floatOperands = [&]() {
-      for (Value v : operands)
-        if (!cast<RankedTensorType>(v.getType()).getElementType().isF32())
-          fail(path + ".inputs", "expected float32 values");
-    };
+    return operands;
+  }
+
+  void buildNode(OpBuilder &b, const json &node, const std::string &path,
+                 Block *body, std::map<std::string, Value> &values) {
+    if (!node.is_object())
+      fail(path, "expected a node object");
+    std::string source = node.contains("loc") && node["loc"].is_string()
+                             ? node["loc"].get<std::string>()
+                             : "";
+    const json &ins = member(node, path, "inputs");
+    const json &outs = member(node, path, "outputs");
+    if (!ins.is_array() || !outs.is_array() || outs.size() != 1)
+      fail(path, "a node needs an 'inputs' array and exactly one output");
+    SmallVector<Value> operands = nodeOperands(ins, path, values);
+    std::string traced = source.empty() ? "" : " (traced at " + source + ")";
 
     Value result;
     if (node.contains("module")) {
@@ -404,60 +401,22 @@ private:
                                    "' (graph nodes call leaf modules by "
                                    "dotted path, e.g. \"0\" or \"fc1\")");
       const Leaf &leaf = it->second;
-      arity(1, leaf.type);
-      floatOperands();
-      Value x = operands[0];
-      if (leaf.type == "Linear") {
-        Value w = body->getArgument(leaf.paramArgs[0]);
-        Value bias = leaf.paramArgs.size() > 1
-                         ? Value(body->getArgument(leaf.paramArgs[1]))
-                         : Value();
-        auto xs = shapeOf(x);
-        int64_t in = shapeOf(w)[1];
-        if (xs.empty() || xs.back() != in)
-          fail(path, where("module '" + modName + "' (Linear, " +
-                           leaf.jsonPath + ") expects " + std::to_string(in) +
-                           " input features but its input '" +
-                           ins[0].get<std::string>() + "' has shape " +
-                           shapeStr(xs)));
-        SmallVector<int64_t> out(xs);
-        out.back() = shapeOf(w)[0];
-        result = b.create<nn::LinearOp>(l, f32(ctx, out), x, w, bias);
-      } else if (leaf.type == "ReLU") {
-        result = b.create<nn::ReluOp>(l, x);
-      } else if (leaf.type == "Flatten") {
-        result = flatten(b, l, x, leaf.options, leaf.jsonPath + ".options", path);
-      } else { // Identity
-        result = x;
-      }
+      Call call(b, loc(path, source), leaf.options, operands, path,
+                "module '" + modName + "' (" +
+                    import::modelTypeName(*leaf.entry) + ", " + leaf.jsonPath +
+                    ")" + traced);
+      for (auto &[local, index] : leaf.params)
+        call.params[local] = body->getArgument(index);
+      result = invoke(*leaf.entry, call, path);
     } else if (node.contains("function")) {
       std::string fn = stringAt(node, path, "function");
-      json options = node.contains("options") ? node["options"] : json::object();
-      floatOperands();
-      if (fn == "relu") {
-        arity(1, "relu");
-        result = b.create<nn::ReluOp>(l, operands[0]);
-      } else if (fn == "flatten") {
-        arity(1, "flatten");
-        result = flatten(b, l, operands[0], options, path + ".options", path);
-      } else if (fn == "add" || fn == "mul" || fn == "sub") {
-        arity(2, fn);
-        auto shape = nn::broadcastShapes(shapeOf(operands[0]), shapeOf(operands[1]));
-        if (!shape)
-          fail(path, where(fn + ": shapes " + shapeStr(shapeOf(operands[0])) +
-                           " and " + shapeStr(shapeOf(operands[1])) +
-                           " do not broadcast"));
-        auto type = f32(ctx, *shape);
-        if (fn == "add")
-          result = b.create<nn::AddOp>(l, type, operands[0], operands[1]);
-        else if (fn == "sub")
-          result = b.create<nn::SubOp>(l, type, operands[0], operands[1]);
-        else
-          result = b.create<nn::MulOp>(l, type, operands[0], operands[1]);
-      } else {
-        fail(path + ".function", "unknown function '" + fn +
-                                     "' (supported: relu, flatten, add, sub, mul)");
-      }
+      const Entry &entry =
+          lookup(EntryKind::Function, fn, path + ".function", "function");
+      Options options =
+          import::parseOptions(entry, optionsOf(node), path + ".options");
+      Call call(b, loc(path, source), options, operands, path,
+                "function '" + fn + "'" + traced);
+      result = invoke(entry, call, path);
     } else {
       fail(path, "a node needs \"module\" or \"function\"");
     }
@@ -468,113 +427,39 @@ private:
       fail(path + ".outputs[0]", "value '" + outName + "' is defined twice");
   }
 
-  Value flatten(OpBuilder &b, Location l, Value x, const json &options,
-                const std::string &optPath, const std::string &nodePath) {
-    int64_t start = intOption(options, optPath, "start_dim", 1);
-    int64_t end = intOption(options, optPath, "end_dim", -1);
-    auto xs = shapeOf(x);
-    int64_t rank = std::max<int64_t>(xs.size(), 1);
-    int64_t s = start < 0 ? start + rank : start, e = end < 0 ? end + rank : end;
-    if (s < 0 || e >= rank || s > e)
-      fail(nodePath, "flatten(start_dim=" + std::to_string(start) +
-                         ", end_dim=" + std::to_string(end) +
-                         ") does not fit input shape " + shapeStr(xs));
-    SmallVector<int64_t> out(xs.begin(), xs.begin() + s);
-    int64_t merged = 1;
-    for (int64_t i = s; i <= e; ++i)
-      merged *= xs[i];
-    out.push_back(merged);
-    out.append(xs.begin() + e + 1, xs.end());
-    return b.create<nn::FlattenOp>(l, f32(ctx, out), x, b.getI64IntegerAttr(start),
-                                   b.getI64IntegerAttr(end));
+  Value invoke(const Entry &entry, Call &call, const std::string &path) {
+    if (call.operands().size() != entry.numInputs)
+      fail(path + ".inputs", import::modelTypeName(entry) + " takes " +
+                                 std::to_string(entry.numInputs) +
+                                 " input(s), got " +
+                                 std::to_string(call.operands().size()));
+    return entry.build(call);
   }
 
-  static std::string reductionOf(const json &opts, const std::string &path) {
-    std::string r = opts.contains("reduction") && opts["reduction"].is_string()
-                        ? opts["reduction"].get<std::string>()
-                        : "mean";
-    if (!nn::isValidReduction(r))
-      fail(path + ".reduction", "reduction must be \"mean\", \"sum\" or "
-                                "\"none\", got \"" + r + "\"");
-    return r;
-  }
-
-  Value buildLoss(OpBuilder &b, const json &loss, Value output, Value target,
-                  const TensorDecl &targetDecl) {
+  Value buildLoss(OpBuilder &b, const json &loss, Value output, Value target) {
     std::string type = stringAt(loss, "training.loss", "type");
-    json opts = loss.contains("options") ? loss["options"] : json::object();
+    const Entry &entry =
+        lookup(EntryKind::Loss, type, "training.loss.type", "loss");
     std::string optPath = "training.loss.options";
-    Location l = loc("training.loss");
-    auto out = shapeOf(output);
-    std::string reduction = reductionOf(opts, optPath);
-    // Only the training entry points use the loss, and they need a scalar.
-    if (reduction == "none")
+    Options options = import::parseOptions(entry, optionsOf(loss), optPath);
+    Value operands[] = {output, target};
+    Call call(b, loc("training.loss"), options, operands, "training.loss", "");
+    Value result = entry.build(call);
+    // Training needs one number to differentiate.
+    if (cast<RankedTensorType>(result.getType()).getRank() != 0)
       fail(optPath + ".reduction",
            "reduction \"none\" gives one loss per sample, but training needs "
            "a scalar loss (use \"mean\" or \"sum\")");
-    if (type == "CrossEntropyLoss") {
-      if (out.size() != 2)
-        fail("training.loss", "CrossEntropyLoss needs [N, C] logits, the "
-                              "model output has shape " + shapeStr(out));
-      if (!targetDecl.isInt64 || targetDecl.shape.size() != 1 ||
-          targetDecl.shape[0] != out[0])
-        fail("training.target", "CrossEntropyLoss needs int64 class indices "
-                                "of shape [" + std::to_string(out[0]) +
-                                    "] (probability targets are not supported yet)");
-      double smoothing = numberOption(opts, optPath, "label_smoothing", 0.0);
-      if (smoothing < 0 || smoothing > 1)
-        fail(optPath + ".label_smoothing", "must be in [0, 1]");
-      if (opts.contains("weight") && !opts["weight"].is_null())
-        fail(optPath + ".weight", "class weights are not supported yet");
-      auto type = reduction == "none" ? f32(ctx, {out[0]}) : f32(ctx, {});
-      return b.create<nn::CrossEntropyLossOp>(
-          l, type, output, target, b.getStringAttr(reduction),
-          b.getF32FloatAttr(smoothing),
-          b.getI64IntegerAttr(intOption(opts, optPath, "ignore_index", -100)));
-    }
-    if (type == "MSELoss") {
-      if (targetDecl.isInt64 || ArrayRef<int64_t>(targetDecl.shape) != out)
-        fail("training.target", "MSELoss needs a float32 target of the "
-                                "output's shape " + shapeStr(out));
-      auto type = reduction == "none" ? f32(ctx, out) : f32(ctx, {});
-      return b.create<nn::MseLossOp>(l, type, output, target,
-                                     b.getStringAttr(reduction));
-    }
-    fail("training.loss.type", "unknown loss '" + type +
-                                   "' (supported: CrossEntropyLoss, MSELoss)");
+    return result;
   }
 
   DictionaryAttr optimizerAttr(OpBuilder &b, const json &opt) {
     std::string type = stringAt(opt, "training.optimizer", "type");
-    if (type != "SGD")
-      fail("training.optimizer.type",
-           "unknown optimizer '" + type + "' (supported: SGD)");
-    json o = opt.contains("options") ? opt["options"] : json::object();
-    std::string p = "training.optimizer.options";
-    double lr = numberOption(o, p, "lr", -1);
-    if (!o.contains("lr"))
-      fail(p, "SGD needs 'lr'");
-    double momentum = numberOption(o, p, "momentum", 0);
-    double dampening = numberOption(o, p, "dampening", 0);
-    double wd = numberOption(o, p, "weight_decay", 0);
-    bool nesterov = boolOption(o, p, "nesterov", false);
-    if (lr < 0)
-      fail(p + ".lr", "invalid learning rate (must be >= 0)");
-    if (momentum < 0)
-      fail(p + ".momentum", "invalid momentum value (must be >= 0)");
-    if (wd < 0)
-      fail(p + ".weight_decay", "invalid weight_decay value (must be >= 0)");
-    if (nesterov && (momentum <= 0 || dampening != 0))
-      fail(p + ".nesterov", "Nesterov momentum requires a momentum and zero dampening");
-    return b.getDictionaryAttr({
-        b.getNamedAttr("type", b.getStringAttr("SGD")),
-        b.getNamedAttr("lr", b.getF64FloatAttr(lr)),
-        b.getNamedAttr("momentum", b.getF64FloatAttr(momentum)),
-        b.getNamedAttr("dampening", b.getF64FloatAttr(dampening)),
-        b.getNamedAttr("weight_decay", b.getF64FloatAttr(wd)),
-        b.getNamedAttr("nesterov", b.getBoolAttr(nesterov)),
-        b.getNamedAttr("maximize", b.getBoolAttr(boolOption(o, p, "maximize", false))),
-    });
+    const Entry &entry = lookup(EntryKind::Optimizer, type,
+                                "training.optimizer.type", "optimizer");
+    Options options = import::parseOptions(entry, optionsOf(opt),
+                                           "training.optimizer.options");
+    return entry.buildOptimizer(b, options);
   }
 
   MLIRContext *ctx;

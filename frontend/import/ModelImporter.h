@@ -14,14 +14,16 @@
 
 namespace kiln {
 
-/// One torch.nn / torch.optim entry Kiln knows, the registry from which
-/// docs/coverage.md is generated.
-struct LayerSupport {
-  const char *torchName; // as in shared/spec/torch-nn-inventory.tsv
-  const char *kind;      // layer, loss, optimizer, function
-  const char *lowering;  // nn op(s) it maps to
-};
-const std::vector<LayerSupport> &supportedLayers();
+/// docs/coverage.md: every entry of the inventory (TSV: category, name),
+/// marked supported exactly when the importer's registry dispatches it, then
+/// the graph functions. Fails (returns false, `error` set) on a malformed
+/// inventory.
+bool coverageMarkdown(const std::string &inventoryTsv, std::string &out,
+                      std::string &error);
+
+/// The registry as JSON (`kilnc --print-schema`): every type the importer
+/// dispatches with its options, their types, defaults and checks.
+std::string schemaJson();
 
 /// Imports `path`. With `train`, also builds the `loss` function from the
 /// training section (an error if the file has none). Returns null after

@@ -4,7 +4,9 @@
                      [--seed S] [-- extra make-case args]
       make-case (PyTorch) -> driver (Kiln) -> compare with the issue's tolerances:
       forward outputs, loss, every parameter gradient: rtol 1e-5, atol 1e-6;
-      parameters, momentum buffers, losses after 10 train steps: rtol 1e-4, atol 1e-6.
+      parameters, momentum buffers, losses after 10 train steps: rtol 1e-4, atol 1e-6;
+      each parameter's update (after - init) against torch's: rtol 1e-3 plus
+      the float32 rounding of `steps` additions (compare-updates).
   run_case.py bad-weights --model M.json --driver EXE --work DIR --kind KIND
       the driver must fail to load a broken parameters file, exit non-zero
       without crashing, and name the file and the tensor concerned.
@@ -92,6 +94,13 @@ def cmd_parity(a, extra):
     rc, _ = oracle("compare", "--reference", os.path.join(a.work, "reference.safetensors"),
                    "--actual", actual, "--rtol", str(STEPS_RTOL), "--atol", str(STEPS_ATOL),
                    "--tol", FORWARD_NAMES, str(FORWARD_RTOL), str(FORWARD_ATOL), check=False)
+    if a.mode == "train":
+        # The parameters' tolerance can hide a small update (a learning rate
+        # silently rounded to 0 once passed it): compare the updates too.
+        rc_update, _ = oracle("compare-updates", "--init", os.path.join(a.work, "init.safetensors"),
+                              "--reference", os.path.join(a.work, "reference.safetensors"),
+                              "--actual", actual, "--steps", str(a.steps), check=False)
+        rc = rc or rc_update
     return rc
 
 

@@ -45,7 +45,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
 
 // -----
 
-// expected-error @+1 {{nn.optimizer: SGD nesterov requires momentum > 0 and dampening 0}}
+// expected-error @+1 {{nn.optimizer: SGD nesterov requires momentum > 0 and zero dampening}}
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, nesterov = true}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>

@@ -15,8 +15,8 @@
 // CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = "target"})
 // CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<i64>)
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:3 = call @loss_grad(%[[W]], %[[B]], %[[X]], %[[T]])
-// CHECK: %[[NW:[a-zA-Z0-9_]+]], %[[NWBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[W]], %[[G]]#1, momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 0.899999976 : f32, nesterov, weight_decay = 9.99999974E-5 : f32} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>, tensor<i64>) -> (tensor<4x8xf32>, tensor<4x8xf32>)
-// CHECK: %[[NB:[a-zA-Z0-9_]+]], %[[NBBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[B]], %[[G]]#2, momentum_buffer %[[BBUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 0.899999976 : f32, nesterov, weight_decay = 9.99999974E-5 : f32}
+// CHECK: %[[NW:[a-zA-Z0-9_]+]], %[[NWBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[W]], %[[G]]#1, momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 9.000000e-01 : f64, nesterov, weight_decay = 1.000000e-04 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>, tensor<i64>) -> (tensor<4x8xf32>, tensor<4x8xf32>)
+// CHECK: %[[NB:[a-zA-Z0-9_]+]], %[[NBBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[B]], %[[G]]#2, momentum_buffer %[[BBUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 9.000000e-01 : f64, nesterov, weight_decay = 1.000000e-04 : f64}
 // CHECK: %[[ONE:[a-zA-Z0-9_]+]] = arith.constant dense<1> : tensor<i64>
 // CHECK: %[[NEXT:[a-zA-Z0-9_]+]] = arith.addi %[[STEP]], %[[ONE]] : tensor<i64>
 // CHECK: return %[[G]]#0, %[[NW]], %[[NB]], %[[NWBUF]], %[[NBBUF]], %[[NEXT]]
@@ -57,7 +57,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0 :
 // CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = "zeros", nn.name = "w.momentum_buffer", nn.role = "state"},
 // CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {{.*}}, %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {{.*}}, %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {nn.name = "x", nn.role = "input"}, %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = "target"})
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:2 = call @loss_grad(%[[X]], %[[W]], %[[T]])
-// CHECK: nn.sgd_update %[[W]], %[[G]]#1, momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]] {dampening = 5.000000e-01 : f32, momentum = 5.000000e-01 : f32}
+// CHECK: nn.sgd_update %[[W]], %[[G]]#1, momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]] {dampening = 5.000000e-01 : f64, momentum = 5.000000e-01 : f64}
 module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64, momentum = 0.5 : f64, dampening = 0.5 : f64}} {
   func.func @loss(%x: tensor<2x8xf32> {nn.name = "x", nn.role = "input"}, %w: tensor<4x8xf32> {nn.name = "w", nn.role = "param"}, %t: tensor<2xi64> {nn.name = "target", nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>

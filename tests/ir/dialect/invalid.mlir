@@ -253,7 +253,7 @@ func.func @cross_entropy_reduction(%x: tensor<4x10xf32>, %t: tensor<4xi64>) {
 func.func @cross_entropy_label_smoothing(%x: tensor<4x10xf32>, %t: tensor<4xi64>) {
   // expected-error @+2 {{nn.cross_entropy_loss: label_smoothing must be in [0, 1], got 1.5}}
   // expected-error @+1 {{'nn.cross_entropy_loss' op failed to infer returned types}}
-  %0 = nn.cross_entropy_loss %x, %t {label_smoothing = 1.5 : f32} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %0 = nn.cross_entropy_loss %x, %t {label_smoothing = 1.5 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
   return
 }
 
@@ -262,7 +262,7 @@ func.func @cross_entropy_label_smoothing(%x: tensor<4x10xf32>, %t: tensor<4xi64>
 func.func @cross_entropy_negative_label_smoothing(%x: tensor<4x10xf32>, %t: tensor<4xi64>) {
   // expected-error @+2 {{nn.cross_entropy_loss: label_smoothing must be in [0, 1], got -1.000000e-01}}
   // expected-error @+1 {{'nn.cross_entropy_loss' op failed to infer returned types}}
-  %0 = nn.cross_entropy_loss %x, %t {label_smoothing = -0.1 : f32} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %0 = nn.cross_entropy_loss %x, %t {label_smoothing = -0.1 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
   return
 }
 
@@ -349,7 +349,7 @@ func.func @sgd_grad_type(%p: tensor<16xf32>, %g: tensor<8xf32>, %lr: tensor<f32>
 
 func.func @sgd_momentum_without_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op a momentum buffer is required iff momentum != 0 (momentum = 9.000000e-01)}}
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {momentum = 0.9 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 
@@ -365,7 +365,7 @@ func.func @sgd_buffer_without_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %
 
 func.func @sgd_buffer_type(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<8xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op momentum buffer type differs from param type}}
-  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 
@@ -373,7 +373,7 @@ func.func @sgd_buffer_type(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<8x
 
 func.func @sgd_missing_new_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op new_momentum_buffer result must match the buffer operand}}
-  %0 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 
@@ -381,7 +381,7 @@ func.func @sgd_missing_new_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: te
 
 func.func @sgd_result_type(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op results must have the param type 'tensor<16xf32>'}}
-  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<8xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<8xf32>)
   return
 }
 
@@ -397,7 +397,7 @@ func.func @sgd_nesterov_without_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>,
 
 func.func @sgd_nesterov_with_dampening(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op nesterov requires momentum > 0 and zero dampening}}
-  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f32, dampening = 0.1 : f32, nesterov} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f64, dampening = 0.1 : f64, nesterov} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 
@@ -405,7 +405,7 @@ func.func @sgd_nesterov_with_dampening(%p: tensor<16xf32>, %g: tensor<16xf32>, %
 
 func.func @sgd_negative_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op momentum and weight_decay must be >= 0}}
-  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = -0.5 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = -0.5 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 
@@ -413,7 +413,7 @@ func.func @sgd_negative_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: ten
 
 func.func @sgd_negative_weight_decay(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op momentum and weight_decay must be >= 0}}
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {weight_decay = -0.01 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {weight_decay = -0.01 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 

@@ -98,16 +98,16 @@ func.func @sum_to_size_broadcast_to(%g: tensor<4x8xf32>, %b: tensor<8xf32>) -> (
 // CHECK-LABEL: func.func @cross_entropy
 // CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<4x10xf32>, %[[T:[a-zA-Z0-9_]+]]: tensor<4xi64>, %[[G:[a-zA-Z0-9_]+]]: tensor<f32>, %[[GN:[a-zA-Z0-9_]+]]: tensor<4xf32>)
 // CHECK: nn.cross_entropy_loss %[[X]], %[[T]] : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
-// CHECK: nn.cross_entropy_loss %[[X]], %[[T]] {ignore_index = 3 : i64, label_smoothing = 1.000000e-01 : f32, reduction = "sum"} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+// CHECK: nn.cross_entropy_loss %[[X]], %[[T]] {ignore_index = 3 : i64, label_smoothing = 1.000000e-01 : f64, reduction = "sum"} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
 // CHECK: nn.cross_entropy_loss %[[X]], %[[T]] {reduction = "none"} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<4xf32>
 // CHECK: nn.cross_entropy_loss_backward %[[G]], %[[X]], %[[T]] : (tensor<f32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
-// CHECK: nn.cross_entropy_loss_backward %[[GN]], %[[X]], %[[T]] {label_smoothing = 2.000000e-01 : f32, reduction = "none"} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
+// CHECK: nn.cross_entropy_loss_backward %[[GN]], %[[X]], %[[T]] {label_smoothing = 2.000000e-01 : f64, reduction = "none"} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
 func.func @cross_entropy(%x: tensor<4x10xf32>, %t: tensor<4xi64>, %g: tensor<f32>, %gn: tensor<4xf32>) -> (tensor<f32>, tensor<f32>, tensor<4xf32>, tensor<4x10xf32>, tensor<4x10xf32>) {
-  %0 = nn.cross_entropy_loss %x, %t {reduction = "mean", label_smoothing = 0.0 : f32, ignore_index = -100 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
-  %1 = nn.cross_entropy_loss %x, %t {reduction = "sum", label_smoothing = 0.1 : f32, ignore_index = 3 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %0 = nn.cross_entropy_loss %x, %t {reduction = "mean", label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %1 = nn.cross_entropy_loss %x, %t {reduction = "sum", label_smoothing = 0.1 : f64, ignore_index = 3 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
   %2 = nn.cross_entropy_loss %x, %t {reduction = "none"} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<4xf32>
   %3 = nn.cross_entropy_loss_backward %g, %x, %t : (tensor<f32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
-  %4 = nn.cross_entropy_loss_backward %gn, %x, %t {reduction = "none", label_smoothing = 0.2 : f32} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
+  %4 = nn.cross_entropy_loss_backward %gn, %x, %t {reduction = "none", label_smoothing = 0.2 : f64} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
   return %0, %1, %2, %3, %4 : tensor<f32>, tensor<f32>, tensor<4xf32>, tensor<4x10xf32>, tensor<4x10xf32>
 }
 
@@ -134,10 +134,10 @@ func.func @mse(%y: tensor<8x4xf32>, %t: tensor<8x4xf32>, %g: tensor<f32>) -> (te
 // sgd_update with a momentum buffer; without one: sgd-update-no-buffer.mlir.
 // CHECK-LABEL: func.func @sgd_update
 // CHECK-SAME: (%[[P:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[G:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[BUF:[a-zA-Z0-9_]+]]: tensor<16xf32>, %[[LR:[a-zA-Z0-9_]+]]: tensor<f32>, %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64>)
-// CHECK: nn.sgd_update %[[P]], %[[G]], momentum_buffer %[[BUF]], lr %[[LR]], step %[[STEP]] {dampening = 1.000000e-01 : f32, momentum = 0.899999976 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
-// CHECK: nn.sgd_update %[[P]], %[[G]], momentum_buffer %[[BUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 0.899999976 : f32, nesterov, weight_decay = 0.00999999977 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+// CHECK: nn.sgd_update %[[P]], %[[G]], momentum_buffer %[[BUF]], lr %[[LR]], step %[[STEP]] {dampening = 1.000000e-01 : f64, momentum = 9.000000e-01 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+// CHECK: nn.sgd_update %[[P]], %[[G]], momentum_buffer %[[BUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 9.000000e-01 : f64, nesterov, weight_decay = 1.000000e-02 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
 func.func @sgd_update(%p: tensor<16xf32>, %g: tensor<16xf32>, %buf: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) {
-  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f32, dampening = 0.1 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
-  %2, %3 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f32, nesterov, weight_decay = 0.01 : f32, maximize} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f64, dampening = 0.1 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %2, %3 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f64, nesterov, weight_decay = 0.01 : f64, maximize} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return %0, %1, %2, %3 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>
 }

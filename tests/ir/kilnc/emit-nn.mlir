@@ -24,7 +24,7 @@
 // CHECK-SAME: nn.name = "step", nn.role = "step"
 // CHECK-SAME: nn.name = "lr", nn.role = "lr"
 // CHECK-NOT: call
-// CHECK-COUNT-4: nn.sgd_update {{.+}} {momentum = 0.899999976 : f32}
+// CHECK-COUNT-4: nn.sgd_update {{.+}} {momentum = 9.000000e-01 : f64}
 // CHECK: arith.addi
 
 // INFER-LABEL: func.func @forward

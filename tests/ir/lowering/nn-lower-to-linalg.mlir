@@ -204,7 +204,7 @@ func.func @mse(%y: tensor<8x4xf32>, %t: tensor<8x4xf32>, %g: tensor<f32>) -> (te
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[R]]#0, %[[R]]#1
 func.func @sgd_update_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %buf: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>) {
-  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f32} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step {momentum = 0.9 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return %0, %1 : tensor<16xf32>, tensor<16xf32>
 }
 

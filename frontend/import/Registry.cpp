@@ -1,0 +1,344 @@
+#include "frontend/import/Registry.h"
+
+#include "ir/FormatNumber.h"
+
+#include "mlir/IR/Diagnostics.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kiln::import {
+
+void fail(const std::string &path, const std::string &message) {
+  throw ImportError{path, message};
+}
+
+const char *kindName(EntryKind kind) {
+  switch (kind) {
+  case EntryKind::Layer:
+    return "layer";
+  case EntryKind::Container:
+    return "container";
+  case EntryKind::Loss:
+    return "loss";
+  case EntryKind::Optimizer:
+    return "optimizer";
+  case EntryKind::Function:
+    return "function";
+  }
+  return "?";
+}
+
+//===----------------------------------------------------------------------===//
+// Option specs
+//===----------------------------------------------------------------------===//
+
+static OptionSpec spec(std::string name, OptionType type, json dflt) {
+  OptionSpec s;
+  s.name = std::move(name);
+  s.type = type;
+  s.defaultValue = std::move(dflt);
+  return s;
+}
+
+template <typename T> static json orNull(const std::optional<T> &v) {
+  return v ? json(*v) : json();
+}
+
+OptionSpec boolOption(std::string name, std::optional<bool> dflt) {
+  return spec(std::move(name), OptionType::Bool, orNull(dflt));
+}
+OptionSpec intOption(std::string name, std::optional<int64_t> dflt) {
+  return spec(std::move(name), OptionType::Int, orNull(dflt));
+}
+OptionSpec floatOption(std::string name, std::optional<double> dflt) {
+  return spec(std::move(name), OptionType::Float, orNull(dflt));
+}
+OptionSpec choiceOption(std::string name, std::string dflt,
+                        std::vector<std::string> choices) {
+  OptionSpec s = spec(std::move(name), OptionType::String, dflt);
+  s.choices = std::move(choices);
+  return s;
+}
+OptionSpec intTupleOption(std::string name, int size,
+                          std::optional<int64_t> dflt) {
+  OptionSpec s = spec(std::move(name), OptionType::IntTuple, orNull(dflt));
+  s.tupleSize = size;
+  return s;
+}
+
+OptionSpec intListOption(std::string name,
+                          std::optional<std::vector<int64_t>> dflt) {
+  return spec(std::move(name), OptionType::IntList, orNull(dflt));
+}
+
+static const char *typeName(const OptionSpec &s) {
+  switch (s.type) {
+  case OptionType::Bool:
+    return "true or false";
+  case OptionType::Int:
+    return "an integer";
+  case OptionType::Float:
+    return "a number";
+  case OptionType::String:
+    return "a string";
+  case OptionType::IntTuple:
+  case OptionType::IntList:
+    return "an integer or an array of integers";
+  }
+  return "?";
+}
+
+static void checkBounds(const OptionSpec &s, double v, const std::string &path) {
+  if (s.min && v < *s.min)
+    fail(path, "must be >= " + formatExact(*s.min) + ", got " + formatExact(v));
+  if (s.max && v > *s.max)
+    fail(path, "must be <= " + formatExact(*s.max) + ", got " + formatExact(v));
+}
+
+/// Checks one given value against its spec; returns it normalised (an
+/// IntTuple as an array of tupleSize ints).
+static json checkValue(const OptionSpec &s, const json &v,
+                       const std::string &path) {
+  auto wrongType = [&]() { fail(path, std::string("expected ") + typeName(s)); };
+  switch (s.type) {
+  case OptionType::Bool:
+    if (!v.is_boolean())
+      wrongType();
+    return v;
+  case OptionType::Int:
+    if (!v.is_number_integer() ||
+        (v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX))
+      wrongType();
+    checkBounds(s, static_cast<double>(v.get<int64_t>()), path);
+    return v;
+  case OptionType::Float: {
+    if (!v.is_number())
+      wrongType();
+    double d = v.get<double>();
+    if (!std::isfinite(d))
+      fail(path, "must be finite");
+    checkBounds(s, d, path);
+    return json(d);
+  }
+  case OptionType::String: {
+    if (!v.is_string())
+      wrongType();
+    std::string text = v.get<std::string>();
+    if (!s.choices.empty() &&
+        std::find(s.choices.begin(), s.choices.end(), text) == s.choices.end()) {
+      std::string list;
+      for (const std::string &c : s.choices)
+        list += (list.empty() ? "\"" : ", \"") + c + "\"";
+      fail(path, "must be one of " + list + ", got \"" + text + "\"");
+    }
+    return v;
+  }
+  case OptionType::IntTuple:
+  case OptionType::IntList: {
+    bool list = s.type == OptionType::IntList;
+    json items = v.is_array() ? v : json::array();
+    if (!v.is_array())
+      items.insert(items.end(), list ? 1 : s.tupleSize, v);
+    if (!list && static_cast<int>(items.size()) != s.tupleSize)
+      fail(path, "expected " + std::to_string(s.tupleSize) + " integers, got " +
+                     std::to_string(items.size()));
+    for (size_t i = 0; i < items.size(); ++i) {
+      OptionSpec element = s;
+      element.type = OptionType::Int;
+      checkValue(element, items[i], path + "[" + std::to_string(i) + "]");
+    }
+    return items;
+  }
+  }
+  return v;
+}
+
+Options parseOptions(const Entry &entry, const json &given,
+                     const std::string &path) {
+  if (!given.is_null() && !given.is_object())
+    fail(path, "expected an object of options");
+  json values = json::object();
+  for (const OptionSpec &s : entry.options) {
+    if (given.is_object() && given.contains(s.name)) {
+      values[s.name] = checkValue(s, given[s.name], path + "." + s.name);
+    } else if (!s.defaultValue.is_null()) {
+      values[s.name] = checkValue(s, s.defaultValue, path + "." + s.name);
+    } else {
+      fail(path, modelTypeName(entry) + " needs option '" + s.name + "'");
+    }
+  }
+  if (given.is_object())
+    for (auto it = given.begin(); it != given.end(); ++it)
+      if (!values.contains(it.key())) {
+        std::string known;
+        for (const OptionSpec &s : entry.options)
+          known += (known.empty() ? "" : ", ") + s.name;
+        fail(path + "." + it.key(),
+             "unknown option '" + it.key() + "' for " + modelTypeName(entry) +
+                 " (options: " + (known.empty() ? "none" : known) + ")");
+      }
+  return Options(std::move(values), path);
+}
+
+bool Options::getBool(const std::string &name) const {
+  return values.at(name).get<bool>();
+}
+int64_t Options::getInt(const std::string &name) const {
+  return values.at(name).get<int64_t>();
+}
+double Options::getFloat(const std::string &name) const {
+  return values.at(name).get<double>();
+}
+std::string Options::getString(const std::string &name) const {
+  return values.at(name).get<std::string>();
+}
+std::vector<int64_t> Options::getInts(const std::string &name) const {
+  return values.at(name).get<std::vector<int64_t>>();
+}
+
+std::string Init::attr() const {
+  switch (kind) {
+  case Zeros:
+    return "zeros";
+  case Ones:
+    return "ones";
+  case Uniform:
+    return "uniform " + formatExact(a) + " " + formatExact(b);
+  case Normal:
+    return "normal " + formatExact(a) + " " + formatExact(b);
+  }
+  return "zeros";
+}
+
+//===----------------------------------------------------------------------===//
+// Building ops
+//===----------------------------------------------------------------------===//
+
+void BuildContext::inferResultTypes(OperationState &state, InferFn infer) {
+  std::string message;
+  SmallVector<Type> types;
+  LogicalResult ok = failure();
+  {
+    // The op's own message ("nn.linear: input [4, 16] has 16 features but
+    // weight expects 32") becomes this call's error.
+    ScopedDiagnosticHandler capture(state.location.getContext(),
+                                    [&](Diagnostic &diag) {
+                                      message = diag.str();
+                                      return success();
+                                    });
+    ok = infer(state.location.getContext(), state.location, state.operands,
+               state.attributes.getDictionary(state.location.getContext()),
+               state.getRawProperties(), state.regions, types);
+  }
+  if (failed(ok))
+    fail(message.empty() ? "cannot infer the result type" : message);
+  state.addTypes(types);
+}
+
+//===----------------------------------------------------------------------===//
+// The registry
+//===----------------------------------------------------------------------===//
+
+void Registry::add(Entry entry) { all.push_back(std::move(entry)); }
+
+std::string modelTypeName(const Entry &entry) {
+  const std::string &n = entry.torchName;
+  for (const char *prefix : {"nn.", "optim."})
+    if (n.rfind(prefix, 0) == 0)
+      return n.substr(std::string(prefix).size());
+  return n;
+}
+
+const Entry *Registry::lookup(EntryKind kind, const std::string &modelType) const {
+  for (const Entry &e : all) {
+    bool kindMatches = e.kind == kind || (kind == EntryKind::Layer &&
+                                          e.kind == EntryKind::Container);
+    if (kindMatches && modelTypeName(e) == modelType)
+      return &e;
+  }
+  return nullptr;
+}
+
+const Entry *Registry::find(const std::string &torchName) const {
+  for (const Entry &e : all)
+    if (e.torchName == torchName)
+      return &e;
+  return nullptr;
+}
+
+std::string Registry::supportedNames(EntryKind kind) const {
+  std::string names;
+  for (const Entry &e : all)
+    if (e.kind == kind)
+      names += (names.empty() ? "" : ", ") + modelTypeName(e);
+  return names;
+}
+
+const Registry &registry() {
+  static const Registry instance = [] {
+    Registry r;
+    registerLinearFamily(r);
+    registerActivationFamily(r);
+    registerUtilityFamily(r);
+    registerLossFamily(r);
+    registerOptimizerFamily(r);
+    registerElementwiseFunctions(r);
+    registerTensorFunctions(r);
+    return r;
+  }();
+  return instance;
+}
+
+static const char *optionTypeName(OptionType t) {
+  switch (t) {
+  case OptionType::Bool:
+    return "bool";
+  case OptionType::Int:
+    return "int";
+  case OptionType::Float:
+    return "float";
+  case OptionType::String:
+    return "string";
+  case OptionType::IntTuple:
+    return "int-tuple";
+  case OptionType::IntList:
+    return "int-list";
+  }
+  return "?";
+}
+
+json schemaOf(const Registry &registry) {
+  json rows = json::array();
+  for (const Entry &e : registry.entries()) {
+    json options = json::array();
+    for (const OptionSpec &s : e.options) {
+      json o = {{"name", s.name}, {"type", optionTypeName(s.type)}};
+      if (!s.defaultValue.is_null())
+        o["default"] = s.defaultValue;
+      else
+        o["required"] = true;
+      if (s.min)
+        o["min"] = *s.min;
+      if (s.max)
+        o["max"] = *s.max;
+      if (!s.choices.empty())
+        o["choices"] = s.choices;
+      if (s.tupleSize)
+        o["size"] = s.tupleSize;
+      if (s.ignored)
+        o["no_effect"] = true;
+      options.push_back(o);
+    }
+    rows.push_back({{"torch", e.torchName},
+                    {"type", modelTypeName(e)},
+                    {"kind", kindName(e.kind)},
+                    {"lowering", e.lowering},
+                    {"inputs", e.numInputs},
+                    {"options", options}});
+  }
+  return rows;
+}
+
+} // namespace kiln::import

@@ -1,0 +1,214 @@
+// The one table of torch.nn / torch.optim entries the importer dispatches on.
+//
+// Each entry names a torch type ("nn.Linear", "optim.SGD") or a graph
+// function ("relu"), declares its constructor options with types, defaults
+// and checks, and says how to build it. The same table drives the importer's
+// option parsing (with JSON-path errors), the "supported: ..." messages,
+// `kilnc --print-coverage` (docs/coverage.md) and `kilnc --print-schema`.
+// Families register their entries in their own files
+// (frontend/import/<Family>.cpp); adding a layer edits no switch.
+#ifndef KILN_FRONTEND_IMPORT_REGISTRY_H
+#define KILN_FRONTEND_IMPORT_REGISTRY_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::import {
+
+using json = nlohmann::json;
+
+/// Thrown inside the importer only; turned into one diagnostic at the top.
+struct ImportError {
+  std::string path; // JSON path, e.g. graph[2].inputs[0]
+  std::string message;
+};
+[[noreturn]] void fail(const std::string &path, const std::string &message);
+
+enum class EntryKind { Layer, Container, Loss, Optimizer, Function };
+const char *kindName(EntryKind kind);
+
+enum class OptionType { Bool, Int, Float, String, IntTuple, IntList };
+
+/// One constructor option, as torch names it.
+struct OptionSpec {
+  std::string name;
+  OptionType type = OptionType::Int;
+  json defaultValue;                 // null: the option is required
+  std::optional<double> min, max;    // Int, Float, IntTuple elements
+  std::vector<std::string> choices;  // String
+  int tupleSize = 0;                 // IntTuple: an int or this many ints
+  bool ignored = false;              // accepted for torch compatibility only
+
+  OptionSpec &atLeast(double v) { return min = v, *this; }
+  OptionSpec &inRange(double lo, double hi) { return min = lo, max = hi, *this; }
+  /// Accepted and checked, but changes nothing here (`inplace` under value
+  /// semantics).
+  OptionSpec &noEffect() { return ignored = true, *this; }
+};
+
+OptionSpec boolOption(std::string name, std::optional<bool> dflt = {});
+OptionSpec intOption(std::string name, std::optional<int64_t> dflt = {});
+OptionSpec floatOption(std::string name, std::optional<double> dflt = {});
+OptionSpec choiceOption(std::string name, std::string dflt,
+                        std::vector<std::string> choices);
+/// An int or a tuple of `size` ints (Conv2d's kernel_size=3 or (3, 5)).
+OptionSpec intTupleOption(std::string name, int size,
+                          std::optional<int64_t> dflt = {});
+
+/// An int or an array of any number of ints (torch.sum's dim).
+OptionSpec intListOption(std::string name, std::optional<std::vector<int64_t>> dflt = {});
+
+/// Options after validation against the specs: every declared option is
+/// present (defaults filled in), every value has its declared type.
+class Options {
+public:
+  Options(json values, std::string path) : values(std::move(values)), path(std::move(path)) {}
+  bool getBool(const std::string &name) const;
+  int64_t getInt(const std::string &name) const;
+  double getFloat(const std::string &name) const;
+  std::string getString(const std::string &name) const;
+  /// IntTuple options (expanded to their tuple size) and IntList options.
+  std::vector<int64_t> getInts(const std::string &name) const;
+  /// JSON path of an option, for messages.
+  std::string pathOf(const std::string &name) const { return path + "." + name; }
+  const json &raw() const { return values; }
+
+private:
+  json values;
+  std::string path;
+};
+
+/// How a parameter starts (torch's default initializers, already reduced to
+/// numbers). `attr()` is the `nn.init` argument attribute, numbers written
+/// exactly.
+struct Init {
+  enum Kind { Zeros, Ones, Uniform, Normal } kind = Zeros;
+  double a = 0, b = 0;
+  static Init uniform(double lo, double hi) { return {Uniform, lo, hi}; }
+  std::string attr() const;
+};
+
+/// What a layer declares when the module tree is read: its parameters.
+class LayerDecl {
+public:
+  virtual ~LayerDecl() = default;
+  virtual const Options &options() const = 0;
+  /// Adds parameter `name` (its state_dict key is `<module path>.<name>`).
+  virtual void addParameter(const std::string &name,
+                            std::vector<int64_t> shape, Init init) = 0;
+};
+
+/// Everything a build function needs to emit ops for one call of an entry.
+class BuildContext {
+public:
+  virtual ~BuildContext() = default;
+  virtual mlir::OpBuilder &builder() = 0;
+  virtual mlir::Location loc() = 0;
+  virtual const Options &options() const = 0;
+  /// The call's inputs (a layer's input, a function's operands; for a loss:
+  /// the model output, then the target).
+  virtual mlir::ValueRange operands() = 0;
+  /// The layer's parameters in declaration order, with their names
+  /// (`weight`, `bias`); absent ones are not listed.
+  virtual mlir::Value parameter(const std::string &name) = 0;
+  /// Fails at the call's JSON path, naming the module or function.
+  [[noreturn]] virtual void fail(const std::string &message) = 0;
+  /// Fails at another JSON path (e.g. training.target).
+  [[noreturn]] virtual void failAt(const std::string &path,
+                                   const std::string &message) = 0;
+
+  /// Creates `Op` (result types inferred) at the call's location. For an op
+  /// with InferTypeOpInterface a failed inference (a shape mismatch) becomes
+  /// this call's error, never the abort of ODS's inferring builder.
+  template <typename Op, typename... Args>
+  mlir::Value create(Args &&...args) {
+    mlir::OperationState state(loc(), Op::getOperationName());
+    if constexpr (Op::template hasTrait<mlir::InferTypeOpInterface::Trait>()) {
+      Op::build(builder(), state, mlir::TypeRange(), std::forward<Args>(args)...);
+      inferResultTypes(state, &Op::inferReturnTypes);
+    } else {
+      Op::build(builder(), state, std::forward<Args>(args)...);
+    }
+    return builder().create(state)->getResult(0);
+  }
+
+private:
+  using InferFn = llvm::LogicalResult (*)(
+      mlir::MLIRContext *, std::optional<mlir::Location>, mlir::ValueRange,
+      mlir::DictionaryAttr, mlir::OpaqueProperties, mlir::RegionRange,
+      llvm::SmallVectorImpl<mlir::Type> &);
+  /// Adds the inferred result types to `state`; fails the call with the
+  /// op's own message when inference fails.
+  void inferResultTypes(mlir::OperationState &state, InferFn infer);
+};
+
+/// The optimizer's hyper-parameters as the `nn.optimizer` module attribute
+/// that nn-build-train-step reads.
+using OptimizerBuild = std::function<mlir::DictionaryAttr(
+    mlir::OpBuilder &, const Options &)>;
+
+struct Entry {
+  std::string torchName;  // "nn.Linear", "optim.SGD", or a function "relu"
+  EntryKind kind;
+  std::string lowering;   // what it becomes: "nn.linear", "(graph structure)"
+  std::vector<OptionSpec> options;
+  unsigned numInputs = 1; // graph operands (layers, functions)
+  std::function<void(LayerDecl &)> declare;          // layers with parameters
+  std::function<mlir::Value(BuildContext &)> build;  // layers, functions, losses
+  OptimizerBuild buildOptimizer;                     // optimizers
+  /// A minimal use for tests and docs: options that make it valid and the
+  /// shape of its input (for losses: the model output), e.g.
+  /// {"options": {"in_features": 4, "out_features": 3}, "input": [2, 4]}.
+  json example;
+};
+
+class Registry {
+public:
+  void add(Entry entry);
+  /// The entry for a model-file type of `kind` ("Linear" -> "nn.Linear",
+  /// "SGD" -> "optim.SGD"), or null.
+  const Entry *lookup(EntryKind kind, const std::string &modelType) const;
+  /// The entry for a full torch name or function name, or null.
+  const Entry *find(const std::string &torchName) const;
+  const std::vector<Entry> &entries() const { return all; }
+  /// "Linear, ReLU, ..." for messages: the model-file names of `kind`.
+  std::string supportedNames(EntryKind kind) const;
+
+private:
+  std::vector<Entry> all;
+};
+
+/// The registry, built once from every family's registration function.
+const Registry &registry();
+
+/// The model-file type name of an entry ("nn.Linear" -> "Linear").
+std::string modelTypeName(const Entry &entry);
+
+/// Checks `given` (a JSON object or null) against `entry`'s option specs:
+/// unknown options, wrong types and failed checks are errors at `path`.
+Options parseOptions(const Entry &entry, const json &given,
+                     const std::string &path);
+
+/// The registry as JSON rows (kilnc --print-schema).
+json schemaOf(const Registry &registry);
+
+// Family registration, one function per file.
+void registerLinearFamily(Registry &registry);
+void registerActivationFamily(Registry &registry);
+void registerUtilityFamily(Registry &registry);
+void registerLossFamily(Registry &registry);
+void registerOptimizerFamily(Registry &registry);
+void registerElementwiseFunctions(Registry &registry);
+void registerTensorFunctions(Registry &registry);
+
+} // namespace kiln::import
+
+#endif // KILN_FRONTEND_IMPORT_REGISTRY_H

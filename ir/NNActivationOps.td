@@ -1,0 +1,31 @@
+#ifndef KILN_NN_ACTIVATION_OPS
+#define KILN_NN_ACTIVATION_OPS
+
+include "NNOps.td"
+
+// Composite activations: each is decomposed into primitive nn ops by
+// nn-decompose (DecomposableOpInterface, NNActivationOps.cpp) before
+// autodiff, so it needs no gradient rule and no lowering of its own.
+
+def NN_GeluApproximation : I64EnumAttr<"GeluApproximation", "GELU formula", [
+    I64EnumAttrCase<"none", 0>, I64EnumAttrCase<"tanh", 1>]> {
+  let cppNamespace = "::kiln::nn";
+}
+
+def NN_GeluOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<NN_DecomposableOpInterface>]> {
+  let summary = "Gaussian error linear unit (torch.nn.GELU)";
+  let description = [{
+    `none`: `x/2 (1 + erf(x/√2))`; `tanh`: `x/2 (1 + tanh(√(2/π)(x + 0.044715 x³)))`.
+
+    ```mlir
+    %y = nn.gelu %x approximate tanh : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input,
+                       DefaultValuedAttr<NN_GeluApproximation, "GeluApproximation::none">:$approximate);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input `approximate` $approximate attr-dict `:` type($input)";
+}
+
+#endif // KILN_NN_ACTIVATION_OPS

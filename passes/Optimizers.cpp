@@ -1,0 +1,126 @@
+// The optimizers nn-build-train-step knows, looked up by `nn.optimizer`'s
+// type. Range checks of hyper-parameters live in the update ops' verifiers
+// (and, with JSON paths, in the importer); here they are only read.
+#include "passes/Optimizers.h"
+
+#include "ir/NNDialect.h"
+
+#include <functional>
+#include <map>
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+/// Typed reads of the `nn.optimizer` dictionary with errors on the module.
+class HyperParameters {
+public:
+  HyperParameters(ModuleOp module, DictionaryAttr dict)
+      : module(module), dict(dict) {}
+
+  /// A number (f64 as written; integers accepted), `dflt` when absent.
+  double number(StringRef key, double dflt) {
+    Attribute a = dict.get(key);
+    if (!a)
+      return dflt;
+    if (auto f = dyn_cast<FloatAttr>(a))
+      return f.getValueAsDouble();
+    if (auto i = dyn_cast<IntegerAttr>(a))
+      return static_cast<double>(i.getInt());
+    return error(key, "a number"), dflt;
+  }
+
+  bool flag(StringRef key, bool dflt) {
+    Attribute a = dict.get(key);
+    if (!a)
+      return dflt;
+    if (auto b = dyn_cast<BoolAttr>(a))
+      return b.getValue();
+    return error(key, "a bool"), dflt;
+  }
+
+  bool ok() const { return !failed; }
+
+private:
+  void error(StringRef key, StringRef what) {
+    module.emitError("nn.optimizer: '") << key << "' must be " << what;
+    failed = true;
+  }
+
+  ModuleOp module;
+  DictionaryAttr dict;
+  bool failed = false;
+};
+
+/// torch.optim.SGD (1.13): one nn.sgd_update per parameter; a momentum
+/// buffer only when momentum != 0.
+class Sgd : public Optimizer {
+public:
+  explicit Sgd(HyperParameters &h)
+      : momentum(h.number("momentum", 0)), dampening(h.number("dampening", 0)),
+        weightDecay(h.number("weight_decay", 0)),
+        nesterov(h.flag("nesterov", false)), maximize(h.flag("maximize", false)) {}
+
+  LogicalResult verify(ModuleOp module) const override {
+    std::string problem =
+        nn::checkSgdOptions(momentum, dampening, weightDecay, nesterov);
+    if (problem.empty())
+      return success();
+    return module.emitError("nn.optimizer: SGD ") << problem;
+  }
+
+  SmallVector<OptimizerStateSpec> stateSpecs() const override {
+    if (momentum == 0)
+      return {};
+    return {{"momentum_buffer", "zeros"}};
+  }
+
+  SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,
+                                 Value grad, ValueRange states, Value lr,
+                                 Value step) const override {
+    SmallVector<Type> types(1 + states.size(), param.getType());
+    auto update = b.create<nn::SgdUpdateOp>(
+        loc, types, param, grad, states.empty() ? Value() : states.front(), lr,
+        step, b.getF64FloatAttr(momentum), b.getF64FloatAttr(dampening),
+        b.getF64FloatAttr(weightDecay), nesterov ? b.getUnitAttr() : UnitAttr(),
+        maximize ? b.getUnitAttr() : UnitAttr());
+    return SmallVector<Value>(update->getResults());
+  }
+
+private:
+  double momentum, dampening, weightDecay;
+  bool nesterov, maximize;
+};
+
+using Factory = std::function<std::unique_ptr<Optimizer>(HyperParameters &)>;
+
+/// Every optimizer by its `nn.optimizer` type (torch.optim class name).
+const std::map<std::string, Factory> &factories() {
+  static const std::map<std::string, Factory> table = {
+      {"SGD", [](HyperParameters &h) { return std::make_unique<Sgd>(h); }},
+  };
+  return table;
+}
+
+} // namespace
+
+std::unique_ptr<Optimizer> kiln::createOptimizer(ModuleOp module,
+                                                 DictionaryAttr dict) {
+  auto type = dict.getAs<StringAttr>("type");
+  auto it = type ? factories().find(type.getValue().str()) : factories().end();
+  if (it == factories().end()) {
+    std::string known;
+    for (auto &[name, factory] : factories())
+      known += (known.empty() ? "" : ", ") + name;
+    module.emitError("nn-build-train-step: optimizer '")
+        << (type ? type.getValue() : "?") << "' is not supported yet (supported: "
+        << known << ")";
+    return nullptr;
+  }
+  HyperParameters h(module, dict);
+  std::unique_ptr<Optimizer> optimizer = it->second(h);
+  if (!h.ok() || failed(optimizer->verify(module)))
+    return nullptr;
+  return optimizer;
+}

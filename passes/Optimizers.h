@@ -1,0 +1,46 @@
+// The optimizer interface nn-build-train-step is generic over, the way
+// nn-autodiff is generic over GradientOpInterface. An optimizer says which
+// state tensors each parameter has (torch's state names and initial values)
+// and builds one parameter's update from nn ops or a fused update op.
+#ifndef KILN_PASSES_OPTIMIZERS_H
+#define KILN_PASSES_OPTIMIZERS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+#include <string>
+
+namespace kiln {
+
+/// One state tensor of a parameter, shaped like it: `<param>.<name>`.
+struct OptimizerStateSpec {
+  std::string name; // torch's state key: "momentum_buffer", "exp_avg", ...
+  std::string init; // descriptor initializer: "zeros"
+};
+
+class Optimizer {
+public:
+  virtual ~Optimizer() = default;
+  /// Checks the hyper-parameters (emitting on `module`).
+  virtual mlir::LogicalResult verify(mlir::ModuleOp module) const = 0;
+  /// The state tensors every parameter carries, in argument order.
+  virtual llvm::SmallVector<OptimizerStateSpec> stateSpecs() const = 0;
+  /// The new parameter followed by the new state tensors (stateSpecs()
+  /// order). `lr` is an f32 scalar tensor, `step` the i64 count of
+  /// completed steps.
+  virtual llvm::SmallVector<mlir::Value>
+  buildUpdate(mlir::OpBuilder &b, mlir::Location loc, mlir::Value param,
+              mlir::Value grad, mlir::ValueRange states, mlir::Value lr,
+              mlir::Value step) const = 0;
+};
+
+/// The optimizer that the `nn.optimizer` dictionary describes (`type` plus
+/// hyper-parameters). Emits an error on `module` and returns null when the
+/// type is unknown or a hyper-parameter has the wrong kind of value.
+std::unique_ptr<Optimizer> createOptimizer(mlir::ModuleOp module,
+                                           mlir::DictionaryAttr dict);
+
+} // namespace kiln
+
+#endif // KILN_PASSES_OPTIMIZERS_H

@@ -1,0 +1,88 @@
+"""Writes random SGD parity models: learning rates drawn log-uniformly over
+1e-5..1, every torch.optim.SGD option, random layer sizes and losses.
+
+  gen_sgd_cases.py --out DIR --count N --seed S
+
+Deterministic for a seed (the cases are regression tests, not a fuzzer); a
+case that once failed keeps failing until fixed. Also writes DIR/cases.cmake
+with the train-step count of each case: large learning rates get fewer steps
+so that a diverging run does not turn float rounding into chaos.
+Runs with any python3 (no torch).
+"""
+import argparse
+import json
+import math
+import os
+import random
+
+
+def sgd_options(rng):
+    lr = 10 ** rng.uniform(-5, 0)
+    momentum = rng.choice([0.0, rng.uniform(0.1, 0.99)])
+    nesterov = momentum > 0 and rng.random() < 0.4
+    dampening = 0.0 if nesterov or momentum == 0 else rng.choice([0.0, rng.uniform(0.0, 0.9)])
+    weight_decay = rng.choice([0.0, 10 ** rng.uniform(-5, -1)])
+    return {"lr": lr, "momentum": momentum, "dampening": dampening,
+            "weight_decay": weight_decay, "nesterov": nesterov,
+            "maximize": rng.random() < 0.25}
+
+
+def case(rng, name):
+    batch, fin, hidden, fout = (rng.randint(1, 9), rng.randint(1, 17),
+                                rng.randint(1, 33), rng.randint(2, 11))
+    ce = rng.random() < 0.5
+    opts = sgd_options(rng)
+    if ce:
+        loss = {"type": "CrossEntropyLoss",
+                "options": {"reduction": rng.choice(["mean", "sum"]),
+                            "label_smoothing": rng.choice([0.0, rng.uniform(0, 0.5)]),
+                            "ignore_index": -100}}
+        target = {"name": "target", "shape": [batch], "dtype": "int64"}
+    else:
+        loss = {"type": "MSELoss", "options": {"reduction": rng.choice(["mean", "sum"])}}
+        target = {"name": "target", "shape": [batch, fout], "dtype": "float32"}
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": [batch, fin], "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": fin, "out_features": hidden, "bias": rng.random() < 0.8}},
+            {"name": "1", "type": "ReLU", "options": {}},
+            {"name": "2", "type": "Linear", "options": {"in_features": hidden, "out_features": fout, "bias": True}}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h0"]},
+                  {"module": "1", "inputs": ["h0"], "outputs": ["h1"]},
+                  {"module": "2", "inputs": ["h1"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": {"loss": loss, "target": target,
+                     "optimizer": {"type": "SGD", "options": opts}},
+    }
+    # Large steps on a sum-reduced loss diverge within a few steps, and
+    # divergence turns float rounding into chaos: fewer steps for them (two
+    # still exercise the momentum update after the first step).
+    steps = 10 if opts["lr"] < 0.01 else 4 if opts["lr"] < 0.1 else 2
+    return model, steps
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(a.seed)
+    lines = []
+    for i in range(a.count):
+        name = f"sgd_random_{a.seed}_{i}_basic"
+        model, steps = case(rng, name)
+        text = json.dumps(model, indent=1) + "\n"
+        path = os.path.join(a.out, name + ".json")
+        if not os.path.exists(path) or open(path).read() != text:
+            with open(path, "w") as f:
+                f.write(text)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    with open(os.path.join(a.out, "cases.cmake"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
