@@ -259,12 +259,16 @@ static std::string argText(const ModelInterface &m, const KernelArg &a) {
   return "?";
 }
 
+static const char *deviceName(kiln_device_kind device) {
+  return device == KILN_DEVICE_CPU ? "cpu" : "?";
+}
+
 std::string ModelInterface::descriptor() const {
   static const char *const entries[] = {"forward", "gradients", "train_step"};
   static const char *const modes[] = {"any", "train", "eval"};
   std::ostringstream os;
   os << "kiln-model-metadata " << KILN_METADATA_VERSION << "\n"
-     << "name " << name << "\ndevice cpu\n";
+     << "name " << name << "\ndevice " << deviceName(device) << "\n";
   if (trainable)
     os << "lr " << formatExact(lr) << "\n";
   os << "workspace_bytes " << workspaceBytes << "\n";

@@ -48,6 +48,8 @@ struct ModelInterface {
   std::vector<TensorSpec> tensors; // metadata order
   std::vector<KernelSpec> kernels;
   double lr = 0;
+  /// Where the kernels run: the backend's (Backend::device).
+  kiln_device_kind device = KILN_DEVICE_CPU;
   /// Scratch bytes of the largest kernel workspace (kiln-cpu-plan-memory);
   /// known only after codegen.
   int64_t workspaceBytes = 0;

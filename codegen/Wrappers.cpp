@@ -2,16 +2,11 @@
 // entry points (void f(void **args)) and the exported
 // `const kiln_model_metadata <prefix>__metadata` that points to them
 // (<kiln/runtime.h>). The per-model C API lives in the generated header.
-#include "codegen/Codegen.h"
+// Target independent: any backend whose host side is LLVM IR uses it.
+#include "codegen/Wrappers.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/IR/IRBuilder.h"
-#include "llvm/IR/Verifier.h"
-#include "llvm/Support/raw_ostream.h"
 
 using namespace kiln;
 
@@ -49,7 +44,7 @@ public:
         i32(KILN_METADATA_VERSION),
         i32(static_cast<int32_t>(dl.getTypeAllocSize(metadataTy))),
         string(model.name, "name"),
-        i32(KILN_DEVICE_CPU),
+        i32(model.device),
         i32(static_cast<int32_t>(tensors.size())),
         array(tensorTy, tensors, "tensors"),
         i32(static_cast<int32_t>(kernels.size())),
@@ -158,56 +153,9 @@ llvm::GlobalVariable *kiln::emitModelMetadata(llvm::Module &m,
 
 int64_t kiln::workspaceBytes(mlir::ModuleOp module) {
   int64_t bytes = 0;
-  module.walk([&](mlir::LLVM::LLVMFuncOp fn) {
+  module.walk([&](mlir::FunctionOpInterface fn) {
     if (auto attr = fn->getAttrOfType<mlir::IntegerAttr>("kiln.workspace_bytes"))
       bytes = std::max(bytes, attr.getInt());
   });
   return bytes;
-}
-
-std::unique_ptr<llvm::Module>
-kiln::translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
-                       llvm::LLVMContext &ctx, llvm::TargetMachine &tm,
-                       int optLevel) {
-  mlir::DialectRegistry registry;
-  mlir::registerBuiltinDialectTranslation(registry);
-  mlir::registerLLVMDialectTranslation(registry);
-  module->getContext()->appendDialectRegistry(registry);
-  std::unique_ptr<llvm::Module> m =
-      mlir::translateModuleToLLVMIR(module, ctx, model.name);
-  if (!m)
-    return nullptr;
-  m->setDataLayout(tm.createDataLayout());
-  m->setTargetTriple(tm.getTargetTriple().str());
-  // One workspace serves every kernel (an instance runs one at a time).
-  ModelInterface withWorkspace = model;
-  withWorkspace.workspaceBytes = workspaceBytes(module);
-  std::string error;
-  if (!emitModelMetadata(*m, withWorkspace, error)) {
-    llvm::errs() << "kilnc: error: " << error << "\n";
-    return nullptr;
-  }
-
-  // Let IR-level passes and the backend use the full vector width the
-  // target has (LLVM otherwise prefers 256-bit vectors on AVX-512 parts).
-  bool avx512 = tm.getTargetFeatureString().contains("+avx512f");
-  for (llvm::Function &f : *m) {
-    if (f.isDeclaration())
-      continue;
-    f.addFnAttr("target-cpu", tm.getTargetCPU());
-    f.addFnAttr("target-features", tm.getTargetFeatureString());
-    if (avx512) {
-      f.addFnAttr("prefer-vector-width", "512");
-      f.addFnAttr("min-legal-vector-width", "512");
-    }
-  }
-  if (llvm::verifyModule(*m, &llvm::errs()))
-    return nullptr;
-  auto optimize = mlir::makeOptimizingTransformer(optLevel, 0, &tm);
-  if (llvm::Error err = optimize(m.get())) {
-    llvm::errs() << "kilnc: LLVM optimization failed: "
-                 << llvm::toString(std::move(err)) << "\n";
-    return nullptr;
-  }
-  return m;
 }

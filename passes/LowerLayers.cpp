@@ -65,19 +65,11 @@ Value matmulInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
   if (!transposeLhs && !transposeRhs)
     return b.create<linalg::MatmulOp>(loc, ValueRange{lhs, rhs}, init)
         .getResult(0);
-  if (!transposeLhs && transposeRhs) {
-    // Materialise B^T (O(NK) copy) so the O(MNK) product reads rows of B
-    // contiguously; a transposed B would be read with a stride of K.
-    auto rt = cast<RankedTensorType>(rhs.getType());
-    Value empty = b.create<tensor::EmptyOp>(
-        loc, ArrayRef<int64_t>{rt.getDimSize(1), rt.getDimSize(0)},
-        rt.getElementType());
-    Value rhsT = b.create<linalg::TransposeOp>(loc, rhs, empty,
-                                               ArrayRef<int64_t>{1, 0})
-                     .getResult()[0];
-    return b.create<linalg::MatmulOp>(loc, ValueRange{lhs, rhsT}, init)
+  // Whether B^T is worth copying first is the backend's call (the CPU
+  // backend materialises it: kiln-cpu-materialize-transposes).
+  if (!transposeLhs && transposeRhs)
+    return b.create<linalg::MatmulTransposeBOp>(loc, ValueRange{lhs, rhs}, init)
         .getResult(0);
-  }
   if (transposeLhs && !transposeRhs)
     return b.create<linalg::MatmulTransposeAOp>(loc, ValueRange{lhs, rhs}, init)
         .getResult(0);

@@ -1,8 +1,10 @@
 // The metadata writer (codegen/Wrappers.cpp) against the C structs of
 // <kiln/runtime.h>: the LLVM layout matches the C layout, and every number
 // reads back bit-exactly, both from the LLVM constant and through the
-// nn.init text that carries initializer bounds through the IR.
-#include "codegen/Codegen.h"
+// nn.init text that carries initializer bounds through the IR. The host
+// CPU's TargetMachine supplies the data layout.
+#include "codegen/Wrappers.h"
+#include "codegen/cpu/CPUCodegen.h"
 #include "ir/FormatNumber.h"
 
 #include "llvm/IR/Constants.h"
@@ -104,6 +106,7 @@ TEST(CodegenMetadata, LayoutMatchesRuntimeHeader) {
   const llvm::StructLayout *l = dl.getStructLayout(meta);
   EXPECT_EQ(l->getSizeInBytes(), sizeof(kiln_model_metadata));
   EXPECT_EQ(l->getElementOffset(2), offsetof(kiln_model_metadata, name));
+  EXPECT_EQ(l->getElementOffset(3), offsetof(kiln_model_metadata, device));
   EXPECT_EQ(l->getElementOffset(5), offsetof(kiln_model_metadata, tensors));
   EXPECT_EQ(l->getElementOffset(7), offsetof(kiln_model_metadata, kernels));
   EXPECT_EQ(l->getElementOffset(8), offsetof(kiln_model_metadata, lr));
@@ -123,6 +126,9 @@ TEST(CodegenMetadata, LayoutMatchesRuntimeHeader) {
   EXPECT_EQ(uint64_t(llvm::cast<llvm::ConstantInt>(field(e.metadata->getInitializer(), 1))
                          ->getZExtValue()),
             sizeof(kiln_model_metadata));
+  // The device is the backend's (ModelInterface::device).
+  EXPECT_EQ(llvm::cast<llvm::ConstantInt>(field(e.metadata->getInitializer(), 3))->getZExtValue(),
+            uint64_t(KILN_DEVICE_CPU));
 }
 
 TEST(CodegenMetadata, DoublesRoundTripBitExactly) {

@@ -1,8 +1,7 @@
 // mlir-opt with the nn dialect, every Kiln pass and pipeline, and all
 // upstream dialects and passes registered, so any stage of kilnc can be
 // reproduced and tested in isolation.
-#include "codegen/Codegen.h"
-#include "codegen/Passes.h"
+#include "codegen/Backend.h"
 #include "ir/NNDialect.h"
 #include "passes/Passes.h"
 
@@ -17,11 +16,9 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<kiln::nn::NNDialect>();
-  kiln::registerCodegenDialects(registry);
 
   mlir::registerAllPasses();
   kiln::registerKilnPasses();
-  kiln::registerKilnCodegenPasses();
   // The stages kilnc runs, by name (kilnc --emit stops after the same ones).
   mlir::PassPipelineRegistration<>(
       "kiln-train-step", "nn forward + loss -> nn train_step and gradients",
@@ -29,13 +26,17 @@ int main(int argc, char **argv) {
   mlir::PassPipelineRegistration<>(
       "kiln-lower-to-linalg", "nn -> linalg on tensors (fused)",
       [](mlir::OpPassManager &pm) { kiln::buildLowerToLinalgPipeline(pm); });
-  mlir::PassPipelineRegistration<>(
-      "kiln-cpu-codegen",
-      "linalg on tensors -> LLVM dialect for the host CPU (tiled, "
-      "vectorized, threaded)",
-      [](mlir::OpPassManager &pm) {
-        kiln::buildCPUCodegenPipeline(pm, kiln::CPUCodegenOptions());
-      });
+  // Every target of the table: its dialects, passes and codegen pipeline
+  // (kiln-cpu-codegen, ...), built with kilnc's default settings.
+  for (const kiln::BackendEntry &entry : kiln::backends()) {
+    std::shared_ptr<kiln::Backend> backend = entry.create(kiln::BackendOptions());
+    backend->registerDialects(registry);
+    backend->registerPasses();
+    mlir::PassPipelineRegistration<>(
+        std::string("kiln-") + entry.name + "-codegen",
+        std::string("linalg on tensors -> ") + entry.description,
+        [backend](mlir::OpPassManager &pm) { backend->buildPipeline(pm); });
+  }
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
 }

@@ -1,36 +1,24 @@
 // kilnc: model file -> object file + C header.
 //
 //   import (JSON -> nn) -> training pipeline (autodiff, train step)
-//   -> nn -> linalg -> CPU codegen (LLVM dialect) -> LLVM IR + wrappers
-//   -> object / assembly.
-#include "codegen/Codegen.h"
-#include "codegen/Passes.h"
+//   -> nn -> linalg (target independent) -> the --target backend's pipeline
+//   -> LLVM IR / assembly / object (codegen/Backend.h) + C header.
+#include "codegen/Backend.h"
+#include "codegen/Wrappers.h"
 #include "frontend/import/ModelImporter.h"
 #include "ir/NNDialect.h"
 #include "passes/Passes.h"
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
-#include "mlir/Conversion/ConvertToLLVM/ToLLVMInterface.h"
-#include "mlir/Dialect/Func/Extensions/AllExtensions.h"
-#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -59,8 +47,9 @@ static cl::opt<std::string> printCoverage(
     cl::value_desc("inventory.tsv"), cl::cat(kilncCategory));
 static cl::opt<bool> printSchema(
     "print-schema",
-    cl::desc("Print every layer, loss, optimizer and graph function the "
-             "importer accepts, with its options (JSON), and exit"),
+    cl::desc("Print the model file's JSON Schema (docs/model-format.schema.json) "
+             "with every layer, function, loss and optimizer the importer "
+             "accepts, and exit"),
     cl::cat(kilncCategory));
 static cl::opt<std::string>
     outputFile("o",
@@ -74,10 +63,11 @@ static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Obj),
     cl::values(clEnumValN(Emit::NN, "nn", "nn dialect after autodiff and train-step assembly"),
                clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
-               clEnumValN(Emit::LLVMDialect, "llvm-dialect", "MLIR LLVM dialect"),
+               clEnumValN(Emit::LLVMDialect, "llvm-dialect",
+                          "MLIR after the target's codegen pipeline (LLVM dialect)"),
                clEnumValN(Emit::Descriptor, "descriptor", "the model metadata as text"),
                clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the model metadata"),
-               clEnumValN(Emit::Asm, "asm", "host assembly"),
+               clEnumValN(Emit::Asm, "asm", "assembly for the target"),
                clEnumValN(Emit::Obj, "obj", "object file + C header (default)")),
     cl::cat(kilncCategory));
 
@@ -92,9 +82,19 @@ static cl::opt<Mode> mode(
                           "forward, gradients and train_step")),
     cl::cat(kilncCategory));
 
-static cl::opt<std::string> target("target",
-                                   cl::desc("Target: cpu (cuda: not yet)"),
-                                   cl::init("cpu"), cl::cat(kilncCategory));
+/// --target's help, from the target table (codegen/Backend.cpp).
+static const std::string &targetHelp() {
+  static const std::string help = [] {
+    std::string text = "Target to compile for (default: cpu):";
+    for (const kiln::BackendEntry &entry : kiln::backends())
+      text += std::string("\n  ") + entry.name + " - " + entry.description;
+    return text;
+  }();
+  return help;
+}
+static cl::opt<std::string> target("target", cl::desc(targetHelp()),
+                                   cl::value_desc("name"), cl::init("cpu"),
+                                   cl::cat(kilncCategory));
 static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"),
                                   cl::Prefix, cl::init(3),
                                   cl::cat(kilncCategory));
@@ -159,16 +159,32 @@ int printCoverageTable(const std::string &inventoryPath) {
   return 0;
 }
 
+/// The --target backend with the command line's settings; null after
+/// reporting an unknown target or a bad -O.
+std::unique_ptr<kiln::Backend> createBackend() {
+  const kiln::BackendEntry *entry = kiln::lookupBackend(target);
+  if (!entry) {
+    llvm::errs() << "kilnc: error: --target=" << target
+                 << " is not supported yet (targets: " << kiln::backendNames()
+                 << ")\n";
+    return nullptr;
+  }
+  if (optLevel > 3) {
+    llvm::errs() << "kilnc: error: -O" << optLevel << ": levels are 0 to 3\n";
+    return nullptr;
+  }
+  kiln::BackendOptions options;
+  options.cpu = mcpu;
+  options.optLevel = optLevel;
+  return entry->create(options);
+}
+
 class Driver {
 public:
-  explicit Driver(MLIRContext &ctx) : ctx(ctx) {}
+  Driver(MLIRContext &ctx, const kiln::Backend &backend)
+      : ctx(ctx), backend(backend) {}
 
   int run() {
-    if (target != "cpu")
-      return error("--target=" + target +
-                   " is not supported yet (supported: cpu)");
-    if (optLevel > 3)
-      return error("-O" + std::to_string(optLevel) + ": levels are 0 to 3");
     if (!dumpDir.empty())
       if (auto ec = llvm::sys::fs::create_directories(dumpDir))
         return error("cannot create --dump-dir '" + dumpDir + "': " + ec.message());
@@ -196,6 +212,7 @@ public:
     auto model = kiln::readModelInterface(*module);
     if (failed(model))
       return 1;
+    model->device = backend.device();
     renameKernels(*module, model->name);
 
     PassManager toLinalg(&ctx);
@@ -207,10 +224,10 @@ public:
     if (emit == Emit::Linalg)
       return print(*module);
 
-    PassManager cpu(&ctx);
-    configure(cpu);
-    kiln::buildCPUCodegenPipeline(cpu, kiln::CPUCodegenOptions());
-    if (failed(cpu.run(*module)))
+    PassManager codegen(&ctx);
+    configure(codegen);
+    backend.buildPipeline(codegen);
+    if (failed(codegen.run(*module)))
       return 1;
     dump("04-llvm-dialect.mlir", *module);
     if (emit == Emit::LLVMDialect)
@@ -219,40 +236,15 @@ public:
     if (emit == Emit::Descriptor)
       return writeOutput([&](llvm::raw_ostream &os) { os << model->descriptor(); });
 
-    std::string err;
-    auto tm = kiln::createCPUTargetMachine(mcpu, optLevel, err);
-    if (!tm)
-      return error(err);
-    llvm::LLVMContext llvmCtx;
-    auto llvmModule = kiln::translateAndWrap(*module, *model, llvmCtx, *tm, optLevel);
-    if (!llvmModule)
-      return error("translation to LLVM IR failed");
     if (!dumpDir.empty()) {
-      writeText(dumpDir + "/05-" + model->name + ".ll",
-                [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
-      llvm::SmallString<0> asmText;
-      llvm::raw_svector_ostream asmStream(asmText);
-      if (kiln::emitMachineCode(*llvmModule, *tm, kiln::FileKind::Assembly, asmStream, err))
-        writeText(dumpDir + "/06-" + model->name + ".s",
-                  [&](llvm::raw_ostream &os) { os << asmText; });
-      // Emission mutates nothing we rely on, but the module is re-created
-      // below for the real output to keep the two independent.
-      llvmModule = kiln::translateAndWrap(*module, *model, llvmCtx, *tm, optLevel);
+      dumpArtifact(kiln::Artifact::LLVMIR, "05-" + model->name + ".ll", *module, *model);
+      dumpArtifact(kiln::Artifact::Assembly, "06-" + model->name + ".s", *module, *model);
     }
     if (emit == Emit::LLVM)
-      return writeOutput([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
-    if (emit == Emit::Asm) {
-      std::string out = outputFile.empty() ? std::string("-") : outputFile.getValue();
-      std::error_code ec;
-      llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
-      if (ec)
-        return error("cannot write '" + out + "': " + ec.message());
-      if (!kiln::emitMachineCode(*llvmModule, *tm, kiln::FileKind::Assembly, file.os(), err))
-        return error(err);
-      file.keep();
-      return 0;
-    }
-    return writeObjectAndHeader(*llvmModule, *tm, *model);
+      return writeArtifact(kiln::Artifact::LLVMIR, *module, *model);
+    if (emit == Emit::Asm)
+      return writeArtifact(kiln::Artifact::Assembly, *module, *model);
+    return writeObjectAndHeader(*module, *model);
   }
 
 private:
@@ -311,6 +303,37 @@ private:
     body(os);
   }
 
+  /// --dump-dir's copy of an artifact, when the target can write it.
+  void dumpArtifact(kiln::Artifact artifact, const std::string &file,
+                    ModuleOp module, const kiln::ModelInterface &model) {
+    if (!backend.supports(artifact))
+      return;
+    llvm::SmallString<0> text;
+    llvm::raw_svector_ostream os(text);
+    std::string err;
+    if (backend.emit(module, model, artifact, os, err))
+      writeText(dumpDir + "/" + file, [&](llvm::raw_ostream &out) { out << text; });
+  }
+
+  /// --emit=llvm|asm: the artifact to -o (stdout by default).
+  int writeArtifact(kiln::Artifact artifact, ModuleOp module,
+                    const kiln::ModelInterface &model) {
+    if (!backend.supports(artifact))
+      return error(std::string("--emit=") +
+                   (artifact == kiln::Artifact::LLVMIR ? "llvm" : "asm") +
+                   " is not supported by --target=" + target);
+    std::string out = outputFile.empty() ? std::string("-") : outputFile.getValue();
+    std::error_code ec;
+    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return error("cannot write '" + out + "': " + ec.message());
+    std::string err;
+    if (!backend.emit(module, model, artifact, file.os(), err))
+      return error(err);
+    file.keep();
+    return 0;
+  }
+
   int print(ModuleOp module) {
     return writeOutput([&](llvm::raw_ostream &os) { module.print(os); });
   }
@@ -326,8 +349,7 @@ private:
     return 0;
   }
 
-  int writeObjectAndHeader(llvm::Module &m, llvm::TargetMachine &tm,
-                           const kiln::ModelInterface &model) {
+  int writeObjectAndHeader(ModuleOp module, const kiln::ModelInterface &model) {
     std::string out = outputFile;
     if (out.empty()) {
       llvm::SmallString<128> p(llvm::sys::path::filename(inputFile));
@@ -342,7 +364,7 @@ private:
     if (ec)
       return error("cannot write '" + out + "': " + ec.message());
     std::string err;
-    if (!kiln::emitMachineCode(m, tm, kiln::FileKind::Object, obj.os(), err))
+    if (!backend.emit(module, model, kiln::Artifact::Object, obj.os(), err))
       return error(err);
     llvm::ToolOutputFile h(header, ec, llvm::sys::fs::OF_Text);
     if (ec)
@@ -357,6 +379,7 @@ private:
   }
 
   MLIRContext &ctx;
+  const kiln::Backend &backend;
 };
 
 } // namespace
@@ -374,7 +397,7 @@ int main(int argc, char **argv) {
   if (!printCoverage.empty())
     return printCoverageTable(printCoverage);
   if (printSchema) {
-    llvm::outs() << kiln::schemaJson();
+    llvm::outs() << kiln::modelJsonSchema();
     return 0;
   }
   if (inputFile.empty()) {
@@ -382,21 +405,16 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  std::unique_ptr<kiln::Backend> backend = createBackend();
+  if (!backend)
+    return 1;
+
+  // The target-independent stages' dialects; the backend adds its own.
   DialectRegistry registry;
   registry.insert<kiln::nn::NNDialect, func::FuncDialect, arith::ArithDialect,
                   linalg::LinalgDialect, tensor::TensorDialect,
-                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  bufferization::BufferizationDialect, vector::VectorDialect,
-                  LLVM::LLVMDialect, affine::AffineDialect, cf::ControlFlowDialect>();
-  kiln::registerCodegenDialects(registry);
-  arith::registerBufferizableOpInterfaceExternalModels(registry);
-  scf::registerBufferizableOpInterfaceExternalModels(registry);
-  vector::registerBufferizableOpInterfaceExternalModels(registry);
-  linalg::registerBufferizableOpInterfaceExternalModels(registry);
-  tensor::registerBufferizableOpInterfaceExternalModels(registry);
-  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
-  func::registerAllExtensions(registry);
-  registerConvertFuncToLLVMInterface(registry);
+                  math::MathDialect>();
+  backend->registerDialects(registry);
   MLIRContext ctx(registry);
   // Users read diagnostics against their model file, not against IR dumps.
   ctx.printOpOnDiagnostic(false);
@@ -404,5 +422,5 @@ int main(int argc, char **argv) {
     printDiagnostic(diag);
     return success();
   });
-  return Driver(ctx).run();
+  return Driver(ctx, *backend).run();
 }

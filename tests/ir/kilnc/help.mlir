@@ -18,5 +18,5 @@
 // CHECK-DAG: =train
 // CHECK-DAG: -o <file>
 // CHECK-DAG: --print-ir-after-all
-// CHECK-DAG: --target=<string>
+// CHECK-DAG: --target=<name>
 // CHECK-DAG: --timing

@@ -1,7 +1,8 @@
-// The backend interface: lowering pipelines and machine-code emission.
-// Everything target-specific lives under codegen/; passes/ stay generic.
-#ifndef KILN_CODEGEN_CODEGEN_H
-#define KILN_CODEGEN_CODEGEN_H
+// The CPU backend's pieces: its lowering pipeline and in-process
+// machine-code emission for the host (CPUBackend.cpp wires them into the
+// codegen/Backend.h interface).
+#ifndef KILN_CODEGEN_CPU_CPUCODEGEN_H
+#define KILN_CODEGEN_CPU_CPUCODEGEN_H
 
 #include "codegen/ModelInterface.h"
 
@@ -21,10 +22,11 @@ struct CPUCodegenOptions {
   bool vectorize = true;
 };
 
-/// linalg on tensors -> LLVM dialect, for the host CPU: tiling and
-/// vectorization of GEMMs and transposes, bufferization with out-parameters,
-/// temporaries planned into one workspace argument, thread tiles launched on
-/// the runtime pool (kiln_parallel_for), bare-pointer calling convention.
+/// linalg on tensors -> LLVM dialect, for the host CPU: transposed GEMM
+/// operands copied, tiling and vectorization of GEMMs and transposes,
+/// bufferization with out-parameters, temporaries planned into one
+/// workspace argument, thread tiles launched on the runtime pool
+/// (kiln_parallel_for), bare-pointer calling convention.
 void buildCPUCodegenPipeline(mlir::OpPassManager &pm,
                              const CPUCodegenOptions &options);
 
@@ -35,21 +37,11 @@ createCPUTargetMachine(llvm::StringRef cpu, int optLevel, std::string &error);
 
 /// Translates an LLVM-dialect module to LLVM IR, adds what users link
 /// against (packed kernel entry points and the model metadata), then
-/// optimizes at `optLevel`.
+/// optimizes at `optLevel`. Null with `error` set on failure.
 std::unique_ptr<llvm::Module>
 translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
-                 llvm::LLVMContext &ctx, llvm::TargetMachine &tm, int optLevel);
-
-/// Adds `const kiln_model_metadata <prefix>__metadata` (<kiln/runtime.h>)
-/// and the packed entry points it points to; the kernels named by
-/// `model.kernels` must be in `m`. Null with `error` set on a mismatch.
-llvm::GlobalVariable *emitModelMetadata(llvm::Module &m,
-                                        const ModelInterface &model,
-                                        std::string &error);
-
-/// The largest workspace any kernel of an LLVM-dialect module needs
-/// (kiln-cpu-plan-memory's `kiln.workspace_bytes`).
-int64_t workspaceBytes(mlir::ModuleOp module);
+                 llvm::LLVMContext &ctx, llvm::TargetMachine &tm, int optLevel,
+                 std::string &error);
 
 enum class FileKind { Assembly, Object };
 /// Writes assembly or an object file; false with `error` set on failure.
@@ -59,4 +51,4 @@ bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
 
 } // namespace kiln
 
-#endif // KILN_CODEGEN_CODEGEN_H
+#endif // KILN_CODEGEN_CPU_CPUCODEGEN_H

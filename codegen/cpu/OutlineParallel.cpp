@@ -2,7 +2,7 @@
 // over a linearised iteration range, called over the whole range. The launch
 // itself is made later, on the LLVM dialect (LaunchParallel.cpp), where every
 // captured value has a plain LLVM type that can be stored in a context struct.
-#include "codegen/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -12,7 +12,7 @@
 
 namespace kiln {
 #define GEN_PASS_DEF_CPUOUTLINEPARALLEL
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace kiln
 
 using namespace mlir;

@@ -1,13 +1,13 @@
 // kiln-cpu-plan-memory: static memory planning of kernel temporaries. Every
 // planned buffer becomes a view at a fixed offset of one workspace argument;
 // buffers with disjoint lifetimes share bytes.
-#include "codegen/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CPUPLANMEMORY
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace kiln
 
 using namespace mlir;

@@ -1,7 +1,6 @@
 // The CPU lowering pipeline: linalg on tensors -> LLVM dialect.
-#include "codegen/Codegen.h"
-#include "codegen/Passes.h"
-#include "passes/Passes.h"
+#include "codegen/cpu/CPUCodegen.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -17,6 +16,9 @@ using namespace mlir;
 
 void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
                                    const CPUCodegenOptions &options) {
+  // B^T copies first, so they are tiled, vectorized and threaded like any
+  // other transpose.
+  pm.addPass(createCPUMaterializeTransposes());
   if (options.vectorize)
     pm.addPass(createCPUTileAndVectorize());
 

@@ -1,6 +1,6 @@
 // CPU schedules for contractions, written in the transform dialect and
 // applied by two passes (before and after bufferization).
-#include "codegen/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Bufferization/TransformOps/BufferizationTransformOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,12 +32,12 @@
 namespace kiln {
 #define GEN_PASS_DEF_CPUTILEANDVECTORIZE
 #define GEN_PASS_DEF_CPULOWERVECTORS
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace kiln
 
 using namespace mlir;
 
-void kiln::registerCodegenDialects(DialectRegistry &registry) {
+void kiln::registerCPUDialects(DialectRegistry &registry) {
   registry.insert<transform::TransformDialect>();
   linalg::registerTransformDialectExtension(registry);
   scf::registerTransformDialectExtension(registry);

@@ -1,11 +1,38 @@
-#ifndef KILN_CODEGEN_PASSES
-#define KILN_CODEGEN_PASSES
+#ifndef KILN_CODEGEN_CPU_PASSES
+#define KILN_CODEGEN_CPU_PASSES
 
 include "mlir/Pass/PassBase.td"
 
 //===----------------------------------------------------------------------===//
 // CPU
 //===----------------------------------------------------------------------===//
+
+def CPUMaterializeTransposes : Pass<"kiln-cpu-materialize-transposes", "mlir::ModuleOp"> {
+  let summary = "Copy B^T before a linalg.matmul_transpose_b, then multiply plainly (tensors)";
+  let description = [{
+    The target-independent lowering writes `y = x W^T` (nn.linear) as one
+    contraction with a transposed operand. The CPU kernels would read that
+    operand with a stride of K; copying it once (O(NK), itself tiled and
+    threaded by `kiln-cpu-tile-and-vectorize`) lets the O(MNK) product read
+    rows contiguously, which is cheaper for every batch size we run.
+
+      %y = linalg.matmul_transpose_b ins(%x, %w : tensor<MxKxf32>, tensor<NxKxf32>)
+                                     outs(%acc : tensor<MxNxf32>)
+
+    becomes
+
+      %e = tensor.empty() : tensor<KxNxf32>
+      %wt = linalg.transpose ins(%w : tensor<NxKxf32>) outs(%e : tensor<KxNxf32>)
+                             permutation = [1, 0]
+      %y = linalg.matmul ins(%x, %wt : tensor<MxKxf32>, tensor<KxNxf32>)
+                         outs(%acc : tensor<MxNxf32>)
+
+    Runs first in the CPU pipeline, on tensors; a contraction on buffers or
+    with dynamic shapes is left as it is (it still lowers, to loops).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
 
 def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> {
   let summary = "Tile contractions for threads and registers and vectorize them (tensors)";
@@ -102,4 +129,4 @@ def CPULaunchParallel : Pass<"kiln-cpu-launch-parallel", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
-#endif // KILN_CODEGEN_PASSES
+#endif // KILN_CODEGEN_CPU_PASSES

@@ -2,11 +2,11 @@
 // OutlineParallel.cpp) -> kiln_parallel_for launches with a stack context.
 // Runs on the LLVM dialect, where the captures already have their final
 // types (memrefs are bare pointers), so packing them is a plain struct.
-#include "codegen/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CPULAUNCHPARALLEL
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace kiln
 
 using namespace mlir;

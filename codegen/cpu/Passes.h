@@ -1,12 +1,14 @@
 // CPU codegen passes (target-specific, so not in passes/).
-#ifndef KILN_CODEGEN_PASSES_H
-#define KILN_CODEGEN_PASSES_H
+#ifndef KILN_CODEGEN_CPU_PASSES_H
+#define KILN_CODEGEN_CPU_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -15,14 +17,14 @@
 namespace kiln {
 
 #define GEN_PASS_DECL
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "codegen/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 
-/// Dialects and extensions the schedules need, for tools' registries.
-void registerCodegenDialects(mlir::DialectRegistry &registry);
+/// Dialects and extensions the schedules need (CPUBackend::registerDialects).
+void registerCPUDialects(mlir::DialectRegistry &registry);
 
 } // namespace kiln
 
-#endif // KILN_CODEGEN_PASSES_H
+#endif // KILN_CODEGEN_CPU_PASSES_H

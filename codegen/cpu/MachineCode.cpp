@@ -1,5 +1,13 @@
-// Host TargetMachine and object/assembly emission, in-process (no llc).
-#include "codegen/Codegen.h"
+// Host TargetMachine, translation to LLVM IR with the model metadata, and
+// object/assembly emission, in-process (no llc).
+#include "codegen/Wrappers.h"
+#include "codegen/cpu/CPUCodegen.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/Verifier.h"
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -60,4 +68,51 @@ bool kiln::emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
   }
   pm.run(module);
   return true;
+}
+
+std::unique_ptr<llvm::Module>
+kiln::translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
+                       llvm::LLVMContext &ctx, llvm::TargetMachine &tm,
+                       int optLevel, std::string &error) {
+  mlir::DialectRegistry registry;
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  module->getContext()->appendDialectRegistry(registry);
+  std::unique_ptr<llvm::Module> m =
+      mlir::translateModuleToLLVMIR(module, ctx, model.name);
+  if (!m) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  m->setDataLayout(tm.createDataLayout());
+  m->setTargetTriple(tm.getTargetTriple().str());
+  // One workspace serves every kernel (an instance runs one at a time).
+  ModelInterface withWorkspace = model;
+  withWorkspace.workspaceBytes = workspaceBytes(module);
+  if (!emitModelMetadata(*m, withWorkspace, error))
+    return nullptr;
+
+  // Let IR-level passes and the backend use the full vector width the
+  // target has (LLVM otherwise prefers 256-bit vectors on AVX-512 parts).
+  bool avx512 = tm.getTargetFeatureString().contains("+avx512f");
+  for (llvm::Function &f : *m) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    f.addFnAttr("target-features", tm.getTargetFeatureString());
+    if (avx512) {
+      f.addFnAttr("prefer-vector-width", "512");
+      f.addFnAttr("min-legal-vector-width", "512");
+    }
+  }
+  if (llvm::verifyModule(*m, &llvm::errs())) {
+    error = "the translated LLVM IR does not verify";
+    return nullptr;
+  }
+  auto optimize = mlir::makeOptimizingTransformer(optLevel, 0, &tm);
+  if (llvm::Error err = optimize(m.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return nullptr;
+  }
+  return m;
 }

@@ -1,0 +1,84 @@
+// The host CPU behind the codegen/Backend.h interface: the pipeline of
+// CPUPipeline.cpp, then LLVM IR, assembly or an object from MachineCode.cpp.
+#include "codegen/cpu/CPUBackend.h"
+#include "codegen/cpu/CPUCodegen.h"
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/Extensions/AllExtensions.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+class CPUBackend : public Backend {
+public:
+  explicit CPUBackend(const BackendOptions &options) : options(options) {}
+
+  void registerDialects(DialectRegistry &registry) const override {
+    registry.insert<memref::MemRefDialect, scf::SCFDialect,
+                    bufferization::BufferizationDialect, vector::VectorDialect,
+                    LLVM::LLVMDialect, affine::AffineDialect,
+                    cf::ControlFlowDialect>();
+    registerCPUDialects(registry);
+    // One-shot bufferization and the conversion to LLVM go through these.
+    arith::registerBufferizableOpInterfaceExternalModels(registry);
+    scf::registerBufferizableOpInterfaceExternalModels(registry);
+    vector::registerBufferizableOpInterfaceExternalModels(registry);
+    linalg::registerBufferizableOpInterfaceExternalModels(registry);
+    tensor::registerBufferizableOpInterfaceExternalModels(registry);
+    bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+    func::registerAllExtensions(registry);
+    registerConvertFuncToLLVMInterface(registry);
+  }
+
+  void registerPasses() const override { registerKilnCPUPasses(); }
+
+  void buildPipeline(OpPassManager &pm) const override {
+    buildCPUCodegenPipeline(pm, CPUCodegenOptions());
+  }
+
+  kiln_device_kind device() const override { return KILN_DEVICE_CPU; }
+
+  bool supports(Artifact) const override { return true; }
+
+  bool emit(ModuleOp module, const ModelInterface &model, Artifact artifact,
+            llvm::raw_pwrite_stream &os, std::string &error) const override {
+    auto tm = createCPUTargetMachine(options.cpu, options.optLevel, error);
+    if (!tm)
+      return false;
+    // A fresh LLVM module per artifact: machine-code emission changes the
+    // IR it runs on (CodeGenPrepare), so artifacts never share one.
+    llvm::LLVMContext ctx;
+    auto m = translateAndWrap(module, model, ctx, *tm, options.optLevel, error);
+    if (!m)
+      return false;
+    if (artifact == Artifact::LLVMIR) {
+      m->print(os, nullptr);
+      return true;
+    }
+    return emitMachineCode(*m, *tm,
+                           artifact == Artifact::Object ? FileKind::Object
+                                                        : FileKind::Assembly,
+                           os, error);
+  }
+
+private:
+  BackendOptions options;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> kiln::createCPUBackend(const BackendOptions &options) {
+  return std::make_unique<CPUBackend>(options);
+}
