@@ -316,10 +316,12 @@ Error read_metadata(const kiln_model_metadata *m, ModelSpec *out) {
   if (Error e = check_name(m->name, "model"))
     return e;
   out->name = m->name;
-  if (m->device != KILN_DEVICE_CPU)
+  out->device = find_device(m->device);
+  if (!out->device)
     return fail(KILN_ERROR_UNSUPPORTED, "metadata: device kind " +
                                             std::to_string(m->device) +
-                                            " is not supported (CPU only)");
+                                            " is not supported (devices: " +
+                                            device_names() + ")");
   if (m->workspace_bytes < 0 || m->workspace_bytes > kMaxWorkspace)
     return bad("workspace_bytes " + std::to_string(m->workspace_bytes) +
                " out of range [0, 2^48]");

@@ -1,6 +1,7 @@
 #ifndef KILN_RUNTIME_LIB_METADATA_H
 #define KILN_RUNTIME_LIB_METADATA_H
 
+#include "device.h"
 #include "error.h"
 
 #include <string>
@@ -40,6 +41,7 @@ constexpr int kTrain = 0, kEval = 1;
  * lists give the order of the public API (inputs[i], parameter i, ...). */
 struct ModelSpec {
   std::string name;
+  const Device *device = nullptr; /* never null after read_metadata */
   bool trainable = false;
   std::vector<TensorSpec> tensors;
   std::vector<int> params, buffers, states, inputs, outputs;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+using kiln::rt::Device;
 using kiln::rt::Error;
 using kiln::rt::fail;
 using kiln::rt::KernelSpec;
@@ -19,7 +20,10 @@ using kiln::rt::TensorSpec;
  * instances in one process never interfere. An instance is not safe for
  * concurrent calls from several threads.
  *
- * Buffers come from one 64-byte aligned arena. Every tensor the instance owns
+ * Buffers come from one arena of the model's device (device.h), and the
+ * driver touches them only through that device's copies and kernel launch.
+ * On the CPU the arena is host memory, so the introspection functions hand
+ * out plain pointers into it. Every tensor the instance owns
  * has a slot; those a kernel may write as KILN_ARG_TENSOR_NEXT (parameters,
  * buffers, optimizer state, step) have two, because kernels require outputs
  * not to alias inputs: the kernel reads slot cur[t] and writes slot
@@ -40,7 +44,10 @@ struct kiln_model {
   std::vector<int> flips;   // tensors whose next slot the last kernel wrote
   mutable std::string last_error;
 
-  ~kiln_model() { kiln_free(arena); }
+  ~kiln_model() {
+    if (spec.device)
+      spec.device->free(spec.device->ctx, arena);
+  }
 
   void *current(int t) const { return slots[cur[t]][t]; }
 };
@@ -91,6 +98,23 @@ bool double_buffered(const ModelSpec &s, kiln_tensor_role role) {
                          role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP);
 }
 
+/* A device's failure as an Error naming the device and the operation. */
+Error device_error(const kiln_model *m, kiln_status status, const char *what) {
+  if (status == KILN_OK)
+    return {};
+  return fail(status, std::string(m->spec.device->name) + ": " + what + " failed");
+}
+
+Error to_device(const kiln_model *m, void *dst, const void *src, size_t bytes) {
+  const Device &d = *m->spec.device;
+  return device_error(m, d.copy_to_device(d.ctx, dst, src, bytes), "copy to the device");
+}
+
+Error to_host(const kiln_model *m, void *dst, const void *src, size_t bytes) {
+  const Device &d = *m->spec.device;
+  return device_error(m, d.copy_to_host(d.ctx, dst, src, bytes), "copy to the host");
+}
+
 constexpr size_t kLine = 64;
 
 size_t line_bytes(int64_t numel, size_t elem_size) {
@@ -124,20 +148,21 @@ Error allocate(kiln_model *m) {
   if (s.trainable)
     for (int p : s.params)
       sizes.push_back(line_bytes(s.tensors[p].numel, 4));
-  // Zeroed with the rest below, so its pages are mapped before the first
-  // kernel call.
+  // Zeroed with the rest by the device, so on the CPU its pages are mapped
+  // before the first kernel call.
   sizes.push_back(line_bytes(s.workspace_bytes, 1));
   std::vector<size_t> offsets;
   size_t total = 0;
   if (!plan(sizes, &offsets, &total))
     return fail(KILN_ERROR_OUT_OF_MEMORY,
                 "model " + quoted(s.name) + ": buffers exceed the address space");
-  m->arena = kiln_alloc(total);
+  // Zero-filled: parameters start at zero (runtime.h).
+  m->arena = s.device->alloc(s.device->ctx, total);
   if (!m->arena)
     return fail(KILN_ERROR_OUT_OF_MEMORY,
                 "model " + quoted(s.name) + ": out of memory allocating " +
-                    std::to_string(total) + " bytes of buffers");
-  std::memset(m->arena, 0, total); // parameters start at zero (runtime.h)
+                    std::to_string(total) + " bytes of buffers on " +
+                    s.device->name);
   char *base = static_cast<char *>(m->arena);
   size_t next = 0;
   for (int copy = 0; copy < 2; ++copy) {
@@ -156,10 +181,14 @@ Error allocate(kiln_model *m) {
 }
 
 /* The f32 learning rate kernels read, from the exact value kept. */
-void store_lr(kiln_model *m, double lr) {
+Error store_lr(kiln_model *m, double lr) {
+  if (m->spec.lr >= 0) {
+    const float value = static_cast<float>(lr);
+    if (Error e = to_device(m, m->current(m->spec.lr), &value, sizeof value))
+      return e;
+  }
   m->lr = lr;
-  if (m->spec.lr >= 0)
-    *static_cast<float *>(m->current(m->spec.lr)) = static_cast<float>(lr);
+  return {};
 }
 
 int mode_index(const kiln_model *m) {
@@ -215,16 +244,19 @@ void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
   }
 }
 
-/* Calls `kernel` with the arguments its table entry lists, then makes the
+/* Launches `kernel` with the arguments its table entry lists, then makes the
  * next values it wrote current. */
-void run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
+Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
   m->args.clear();
   m->flips.clear();
   for (const kiln_kernel_arg &a : kernel.args)
     m->args.push_back(arg_pointer(m, a, b));
-  kernel.fn(m->args.data());
+  const Device &d = *m->spec.device;
+  if (Error e = device_error(m, d.launch(d.ctx, kernel.fn, m->args.data()), "kernel launch"))
+    return e;
   for (int t : m->flips)
     m->cur[t] ^= 1;
+  return {};
 }
 
 Error check_inputs(const kiln_model *m, const char *function,
@@ -318,8 +350,15 @@ Error validate_file(const kiln_safetensors &file,
   return {};
 }
 
+/* A validated file's tensor into host memory. */
 void copy_in(const kiln_safetensors &file, const TensorSpec &spec, void *dst) {
   std::memcpy(dst, file.find(spec.name)->data, spec_bytes(spec));
+}
+
+/* A validated file's tensor into tensor t's current value. */
+Error load_tensor(kiln_model *m, const kiln_safetensors &file, int t) {
+  const TensorSpec &spec = m->spec.tensors[t];
+  return to_device(m, m->current(t), file.find(spec.name)->data, spec_bytes(spec));
 }
 
 kiln_tensor_view view_of(const TensorSpec &spec, const void *data) {
@@ -330,6 +369,22 @@ kiln_tensor_view view_of(const TensorSpec &spec, const void *data) {
   v.shape = spec.shape.data();
   v.data = data;
   return v;
+}
+
+/* Host copies of instance tensors, for writing files: `views` point into
+ * `host`'s buffers (a vector's move keeps its buffer), which must outlive
+ * them. */
+Error host_views(const kiln_model *m, const std::vector<int> &ids,
+                 std::vector<std::vector<unsigned char>> *host,
+                 std::vector<kiln_tensor_view> *views) {
+  for (int t : ids) {
+    const TensorSpec &spec = m->spec.tensors[t];
+    host->emplace_back(spec_bytes(spec));
+    if (Error e = to_host(m, host->back().data(), m->current(t), host->back().size()))
+      return e;
+    views->push_back(view_of(spec, host->back().data()));
+  }
+  return {};
 }
 
 /* The state_dict: parameters and buffers in metadata order. */
@@ -377,6 +432,19 @@ uint64_t stream_of(kiln_tensor_role role) {
                                      : kiln::rt::kStateStream;
 }
 
+/* Tensor t's initial value, made on the host and copied in. */
+Error init_tensor(kiln_model *m, int t, uint64_t seed) {
+  const TensorSpec &spec = m->spec.tensors[t];
+  std::vector<unsigned char> host(spec_bytes(spec));
+  fill(spec, seed, stream_of(spec.role), host.data());
+  return to_device(m, m->current(t), host.data(), host.size());
+}
+
+Error zero(kiln_model *m, void *dst, size_t bytes) {
+  const std::vector<unsigned char> zeros(bytes);
+  return to_device(m, dst, zeros.data(), bytes);
+}
+
 Error index_error(const char *function, int index, size_t count) {
   return fail(KILN_ERROR_INVALID_ARGUMENT,
               std::string(function) + ": index " + std::to_string(index) +
@@ -405,7 +473,8 @@ extern "C" kiln_status kiln_model_create(const kiln_model_metadata *metadata,
   if (Error e = allocate(model.get()))
     return record(none, e);
   model->training = model->spec.trainable;
-  store_lr(model.get(), model->spec.initial_lr);
+  if (Error e = store_lr(model.get(), model->spec.initial_lr))
+    return record(none, e);
   size_t most_args = 0;
   for (const KernelSpec &k : model->spec.kernels)
     most_args = std::max(most_args, k.args.size());
@@ -424,22 +493,28 @@ extern "C" const char *kiln_model_last_error(const kiln_model *model) {
 
 extern "C" kiln_status kiln_model_init_parameters(kiln_model *model,
                                                   uint64_t seed) {
+  KILN_API_GUARD_BEGIN
   if (!model)
     return record(model, null_model("kiln_model_init_parameters"));
   const ModelSpec &s = model->spec;
   for (size_t t = 0; t < s.tensors.size(); ++t) {
-    const TensorSpec &spec = s.tensors[t];
-    if (spec.role == KILN_ROLE_PARAMETER || spec.role == KILN_ROLE_BUFFER ||
-        spec.role == KILN_ROLE_OPTIMIZER_STATE)
-      fill(spec, seed, stream_of(spec.role), model->current(static_cast<int>(t)));
+    const kiln_tensor_role role = s.tensors[t].role;
+    if (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_BUFFER ||
+        role == KILN_ROLE_OPTIMIZER_STATE)
+      if (Error e = init_tensor(model, static_cast<int>(t), seed))
+        return record(model, e);
   }
   for (size_t i = 0; i < model->grads.size(); ++i)
-    std::memset(model->grads[i], 0, spec_bytes(s.tensors[s.params[i]]));
+    if (Error e = zero(model, model->grads[i], spec_bytes(s.tensors[s.params[i]])))
+      return record(model, e);
   if (s.step >= 0)
-    *static_cast<int64_t *>(model->current(s.step)) = 0;
-  store_lr(model, s.initial_lr);
+    if (Error e = zero(model, model->current(s.step), sizeof(int64_t)))
+      return record(model, e);
+  if (Error e = store_lr(model, s.initial_lr))
+    return record(model, e);
   model->rng = kiln_rng_state{seed, 0};
   return KILN_OK;
+  KILN_MODEL_GUARD_END(model)
 }
 
 extern "C" kiln_status kiln_model_load_parameters(kiln_model *model,
@@ -459,7 +534,8 @@ extern "C" kiln_status kiln_model_load_parameters(kiln_model *model,
   if (Error e = validate_file(*file, expected))
     return record(model, e);
   for (int t : state_dict(s))
-    copy_in(*file, s.tensors[t], model->current(t));
+    if (Error e = load_tensor(model, *file, t))
+      return record(model, e);
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
 }
@@ -471,9 +547,10 @@ extern "C" kiln_status kiln_model_save_parameters(kiln_model *model,
     return record(model, null_model("kiln_model_save_parameters"));
   if (!path)
     return record(model, null_argument("kiln_model_save_parameters", "path"));
+  std::vector<std::vector<unsigned char>> host;
   std::vector<kiln_tensor_view> views;
-  for (int t : state_dict(model->spec))
-    views.push_back(view_of(model->spec.tensors[t], model->current(t)));
+  if (Error e = host_views(model, state_dict(model->spec), &host, &views))
+    return record(model, e);
   return record(model, kiln::rt::write_safetensors(
                            path, views.data(), static_cast<int>(views.size())));
   KILN_MODEL_GUARD_END(model)
@@ -518,9 +595,12 @@ extern "C" kiln_status kiln_model_load_optimizer_state(kiln_model *model,
   if (Error e = read_counters(*file, s, &step, &lr, &rng))
     return record(model, e);
   for (int t : s.states)
-    copy_in(*file, s.tensors[t], model->current(t));
-  *static_cast<int64_t *>(model->current(s.step)) = step;
-  store_lr(model, lr);
+    if (Error e = load_tensor(model, *file, t))
+      return record(model, e);
+  if (Error e = to_device(model, model->current(s.step), &step, sizeof step))
+    return record(model, e);
+  if (Error e = store_lr(model, lr))
+    return record(model, e);
   model->rng = rng;
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
@@ -536,11 +616,13 @@ extern "C" kiln_status kiln_model_save_optimizer_state(kiln_model *model,
   const ModelSpec &s = model->spec;
   if (!s.trainable)
     return record(model, inference_only());
+  std::vector<int> ids = s.states;
+  ids.push_back(s.step);
+  ids.push_back(s.lr);
+  std::vector<std::vector<unsigned char>> host;
   std::vector<kiln_tensor_view> views;
-  for (int t : s.states)
-    views.push_back(view_of(s.tensors[t], model->current(t)));
-  views.push_back(view_of(s.tensors[s.step], model->current(s.step)));
-  views.push_back(view_of(s.tensors[s.lr], model->current(s.lr)));
+  if (Error e = host_views(model, ids, &host, &views))
+    return record(model, e);
   views.push_back(view_of(rng_spec(0), &model->rng.seed));
   views.push_back(view_of(rng_spec(1), &model->rng.offset));
   return record(model, kiln::rt::write_safetensors(
@@ -561,8 +643,7 @@ extern "C" kiln_status kiln_model_forward(kiln_model *model,
   const KernelSpec *kernel = kernel_for(model, KILN_ENTRY_FORWARD);
   if (!kernel) // metadata.cpp requires one per mode; kept for safety
     return record(model, no_kernel(model, "forward"));
-  run_kernel(model, *kernel, Bound{inputs, nullptr, outputs});
-  return KILN_OK;
+  return record(model, run_kernel(model, *kernel, Bound{inputs, nullptr, outputs}));
   KILN_MODEL_GUARD_END(model)
 }
 
@@ -580,9 +661,10 @@ static kiln_status run_training(kiln_model *model, const char *function,
     return record(model, no_kernel(model, entry == KILN_ENTRY_GRADIENTS
                                               ? "gradients"
                                               : "train_step"));
-  run_kernel(model, *kernel, Bound{inputs, target, nullptr});
-  *loss = *static_cast<const float *>(model->current(model->spec.loss));
-  return KILN_OK;
+  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr}))
+    return record(model, e);
+  return record(model, to_host(model, loss, model->current(model->spec.loss),
+                               sizeof *loss));
 }
 
 extern "C" kiln_status kiln_model_gradients(kiln_model *model,
@@ -622,8 +704,7 @@ extern "C" kiln_status kiln_model_set_lr(kiln_model *model, float lr) {
   if (!std::isfinite(lr))
     return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
                               "kiln_model_set_lr: learning rate is not finite"));
-  store_lr(model, lr);
-  return KILN_OK;
+  return record(model, store_lr(model, lr));
 }
 
 extern "C" kiln_status kiln_model_get_step(const kiln_model *model,
@@ -633,8 +714,10 @@ extern "C" kiln_status kiln_model_get_step(const kiln_model *model,
   if (!step)
     return record(model, null_argument("kiln_model_get_step", "step"));
   const int t = model->spec.step;
-  *step = t < 0 ? 0 : *static_cast<const int64_t *>(model->current(t));
-  return KILN_OK;
+  *step = 0;
+  if (t < 0)
+    return KILN_OK;
+  return record(model, to_host(model, step, model->current(t), sizeof *step));
 }
 
 extern "C" kiln_status kiln_model_set_training(kiln_model *model,

@@ -314,7 +314,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   copy = *md.get();
   copy.device = 1;
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: device kind 1 is not supported (CPU only)");
+            "metadata: device kind 1 is not supported (devices: cpu)");
   copy = *md.get();
   copy.name = nullptr;
   EXPECT_EQ(create_error(&copy), "metadata: model: name is NULL");
