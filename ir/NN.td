@@ -1,7 +1,9 @@
-// Every op of the nn dialect, by family.
-include "NNOps.td"
-include "NNLossOps.td"
-include "NNOptimizerOps.td"
+// Every op of the nn dialect, by family: each NN<Family>Ops.td has its
+// shape inference, verifiers, gradients or decompositions in
+// NN<Family>Ops.cpp.
+include "NNLinearOps.td"
+include "NNActivationOps.td"
 include "NNElementwiseOps.td"
 include "NNTensorOps.td"
-include "NNActivationOps.td"
+include "NNLossOps.td"
+include "NNOptimizerOps.td"

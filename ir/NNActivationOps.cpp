@@ -27,3 +27,13 @@ FailureOr<SmallVector<Value>> GeluOp::decompose(OpBuilder &b) {
   return SmallVector<Value>{
       binary<MulOp>(b, loc, half, binary<AddOp>(b, loc, inner, constant(1)))};
 }
+
+LogicalResult ReluOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(1, b.create<ThresholdBackwardOp>(
+                             getLoc(), resultGrads[0], getInput(),
+                             b.getF32FloatAttr(0.0f)));
+  return success();
+}
+

@@ -1,7 +1,35 @@
 #ifndef KILN_NN_ACTIVATION_OPS
 #define KILN_NN_ACTIVATION_OPS
 
-include "NNOps.td"
+include "NNBase.td"
+
+def NN_ReluOp : NN_DiffOp<"relu", [SameOperandsAndResultType]> {
+  let summary = "max(x, 0) elementwise (torch.nn.ReLU)";
+  let description = [{
+    ```mlir
+    %y = nn.relu %x : tensor<128x512xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def NN_ThresholdBackwardOp : NN_Op<"threshold_backward",
+    [Pure, SameOperandsAndResultType]> {
+  let summary = "grad where input > threshold, else 0 (aten::threshold_backward)";
+  let description = [{
+    The gradient of `relu` (threshold 0). Not differentiable itself.
+
+    ```mlir
+    %dx = nn.threshold_backward %dy, %x {threshold = 0.0 : f32} : tensor<128x512xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "0.0">:$threshold);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $input attr-dict `:` type($result)";
+}
 
 // Composite activations: each is decomposed into primitive nn ops by
 // nn-decompose (DecomposableOpInterface, NNActivationOps.cpp) before
@@ -25,7 +53,7 @@ def NN_GeluOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType,
   let arguments = (ins NN_FloatTensor:$input,
                        DefaultValuedAttr<NN_GeluApproximation, "GeluApproximation::none">:$approximate);
   let results = (outs NN_FloatTensor:$result);
-  let assemblyFormat = "$input `approximate` $approximate attr-dict `:` type($input)";
+  let assemblyFormat = "$input (`approximate` $approximate^)? attr-dict `:` type($input)";
 }
 
 #endif // KILN_NN_ACTIVATION_OPS

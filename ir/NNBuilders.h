@@ -15,6 +15,23 @@ inline mlir::RankedTensorType tensorType(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
 }
 
+inline llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
+  return tensorType(v).getShape();
+}
+
+inline mlir::RankedTensorType f32Tensor(mlir::MLIRContext *ctx,
+                                        llvm::ArrayRef<int64_t> shape) {
+  return mlir::RankedTensorType::get(shape, mlir::Float32Type::get(ctx));
+}
+
+/// "[2, 3]", for messages: shapes surface to users as model-file errors.
+inline std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 /// `v` reshaped to `type` (no op when the types already agree).
 inline mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::Value v, mlir::RankedTensorType type) {

@@ -1,4 +1,5 @@
-#include "ir/NNDialect.h"
+#include "ir/NNBuilders.h"
+#include "ir/ShapeRules.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Transforms/InliningUtils.h"
@@ -28,3 +29,19 @@ void NNDialect::initialize() {
 #include "ir/NNOps.cpp.inc"
       >();
 }
+
+std::optional<SmallVector<int64_t>>
+kiln::nn::broadcastShapes(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  shape_rules::Inferred r = shape_rules::broadcast(a.vec(), b.vec());
+  if (!r.ok())
+    return std::nullopt;
+  return SmallVector<int64_t>(r.shape.begin(), r.shape.end());
+}
+
+bool kiln::nn::isBroadcastableTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+  auto b = broadcastShapes(from, to);
+  return b && ArrayRef<int64_t>(*b) == to;
+}
+
+#define GET_OP_CLASSES
+#include "ir/NNOps.cpp.inc"

@@ -31,9 +31,6 @@ bool isBroadcastableTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to)
 std::string checkSgdOptions(double momentum, double dampening,
                             double weightDecay, bool nesterov);
 
-/// Reductions shared by the loss ops.
-bool isValidReduction(llvm::StringRef reduction);
-
 } // namespace kiln::nn
 
 #endif // KILN_IR_NNDIALECT_H

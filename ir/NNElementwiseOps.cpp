@@ -1,6 +1,7 @@
 // Shape inference and gradient rules of the elementwise family
 // (NNElementwiseOps.td). Every rule builds nn ops only.
 #include "ir/NNBuilders.h"
+#include "ir/ShapeRules.h"
 
 #include <cmath>
 
@@ -75,23 +76,15 @@ KILN_UNARY_GRADIENT(
 // Binary arithmetic
 //===----------------------------------------------------------------------===//
 
-static std::string shapeText(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// The broadcast shape of `lhs` and `rhs` as a tensor of `element`.
 static LogicalResult inferBroadcast(std::optional<Location> loc, StringRef op,
                                     Value lhs, Value rhs, Type element,
                                     SmallVectorImpl<Type> &types) {
-  auto l = tensorType(lhs).getShape(), r = tensorType(rhs).getShape();
-  auto out = broadcastShapes(l, r);
-  if (!out)
-    return emitOptionalError(loc, op, ": shapes ", shapeText(l), " and ",
-                             shapeText(r), " do not broadcast");
-  types.push_back(RankedTensorType::get(*out, element));
+  auto l = shapeOf(lhs), r = shapeOf(rhs);
+  kiln::shape_rules::Inferred out = kiln::shape_rules::broadcast(l.vec(), r.vec());
+  if (!out.ok())
+    return emitOptionalError(loc, op, ": ", out.error);
+  types.push_back(RankedTensorType::get(out.shape, element));
   return success();
 }
 
@@ -103,6 +96,9 @@ static LogicalResult inferBroadcast(std::optional<Location> loc, StringRef op,
     return inferBroadcast(loc, OP::getOperationName(), operands[0],           \
                           operands[1], Float32Type::get(ctx), types);          \
   }
+KILN_BINARY_INFER(AddOp)
+KILN_BINARY_INFER(SubOp)
+KILN_BINARY_INFER(MulOp)
 KILN_BINARY_INFER(DivOp)
 KILN_BINARY_INFER(MaximumOp)
 KILN_BINARY_INFER(MinimumOp)
@@ -195,7 +191,7 @@ LogicalResult WhereOp::inferReturnTypes(
   auto out = broadcastShapes(c, cast<RankedTensorType>(valueTypes[0]).getShape());
   if (!out)
     return emitOptionalError(loc, getOperationName(), ": condition ",
-                             shapeText(c), " does not broadcast with the values");
+                             shapeStr(c), " does not broadcast with the values");
   types.push_back(RankedTensorType::get(*out, Float32Type::get(ctx)));
   return success();
 }
@@ -220,3 +216,46 @@ LogicalResult WhereOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
 
 // The condition is a mask: no gradient flows into it.
 bool WhereOp::isDifferentiableOperand(unsigned index) { return index != 0; }
+
+LogicalResult AddOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                   ArrayRef<bool> needGrad,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(2, Value());
+  for (unsigned i = 0; i < 2; ++i)
+    if (needGrad[i])
+      operandGrads[i] = sumTo(b, getLoc(), resultGrads[0],
+                              tensorType(getOperand(i)));
+  return success();
+}
+
+// d(a - b) = (dy, -dy), each summed to its operand's shape.
+LogicalResult SubOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                   ArrayRef<bool> needGrad,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  operandGrads.assign(2, Value());
+  if (needGrad[0])
+    operandGrads[0] = sumTo(b, loc, resultGrads[0], tensorType(getLhs()));
+  if (needGrad[1]) {
+    Value neg = b.create<MulOp>(loc, resultGrads[0],
+                                scalarConstant(b, loc, -1.0));
+    operandGrads[1] = sumTo(b, loc, neg, tensorType(getRhs()));
+  }
+  return success();
+}
+
+// d(a * b) = (dy * b, dy * a), each summed to its operand's shape.
+LogicalResult MulOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                   ArrayRef<bool> needGrad,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  operandGrads.assign(2, Value());
+  for (unsigned i = 0; i < 2; ++i) {
+    if (!needGrad[i])
+      continue;
+    Value prod = b.create<MulOp>(loc, resultGrads[0], getOperand(1 - i));
+    operandGrads[i] = sumTo(b, loc, prod, tensorType(getOperand(i)));
+  }
+  return success();
+}
+

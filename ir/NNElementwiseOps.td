@@ -1,9 +1,11 @@
 #ifndef KILN_NN_ELEMENTWISE_OPS
 #define KILN_NN_ELEMENTWISE_OPS
 
-include "NNOps.td"
+include "NNBase.td"
 
-def NN_BoolTensor : RankedTensorOf<[I1]>;
+def NN_AddOp : NN_BroadcastBinaryOp<"add", "torch.add">;
+def NN_SubOp : NN_BroadcastBinaryOp<"sub", "torch.sub">;
+def NN_MulOp : NN_BroadcastBinaryOp<"mul", "torch.mul">;
 
 //===----------------------------------------------------------------------===//
 // Unary math: one class, one lowering template (passes/LowerElementwise.cpp),
@@ -36,7 +38,7 @@ def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "torch.sigmoid", "1 / (1 + e^-x)">;
 def NN_ErfOp : NN_UnaryOp<"erf", "torch.erf", "erf x">;
 
 //===----------------------------------------------------------------------===//
-// Binary arithmetic with torch broadcasting (add, sub, mul: NNOps.td)
+// Binary arithmetic with torch broadcasting
 //===----------------------------------------------------------------------===//
 
 def NN_DivOp : NN_BroadcastBinaryOp<"div", "torch.div">;

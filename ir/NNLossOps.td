@@ -1,7 +1,12 @@
 #ifndef KILN_NN_LOSS_OPS
 #define KILN_NN_LOSS_OPS
 
-include "NNOps.td"
+include "NNBase.td"
+
+def NN_Reduction : I64EnumAttr<"Reduction", "how a loss reduces its per-element values", [
+    I64EnumAttrCase<"none", 0>, I64EnumAttrCase<"mean", 1>, I64EnumAttrCase<"sum", 2>]> {
+  let cppNamespace = "::kiln::nn";
+}
 
 def NN_CrossEntropyLossOp : NN_DiffOp<"cross_entropy_loss",
     [DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
@@ -13,15 +18,15 @@ def NN_CrossEntropyLossOp : NN_DiffOp<"cross_entropy_loss",
     rows not ignored, as torch), `sum` or `none` (result `[N]`).
 
     ```mlir
-    %l = nn.cross_entropy_loss %x, %t {reduction = "mean", label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<128x10xf32>, tensor<128xi64>) -> tensor<f32>
+    %l = nn.cross_entropy_loss %x, %t reduction sum {label_smoothing = 0.1 : f64, ignore_index = -100 : i64} : (tensor<128x10xf32>, tensor<128xi64>) -> tensor<f32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$input, NN_IndexTensor:$target,
-                       DefaultValuedStrAttr<StrAttr, "mean">:$reduction,
+                       DefaultValuedAttr<NN_Reduction, "Reduction::mean">:$reduction,
                        DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
   let results = (outs NN_FloatTensor:$result);
-  let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$input `,` $target (`reduction` $reduction^)? attr-dict `:` functional-type(operands, results)";
 }
 
 def NN_CrossEntropyLossBackwardOp : NN_Op<"cross_entropy_loss_backward",
@@ -33,16 +38,16 @@ def NN_CrossEntropyLossBackwardOp : NN_Op<"cross_entropy_loss_backward",
     (none).
 
     ```mlir
-    %dx = nn.cross_entropy_loss_backward %g, %x, %t {reduction = "mean", label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<f32>, tensor<128x10xf32>, tensor<128xi64>) -> tensor<128x10xf32>
+    %dx = nn.cross_entropy_loss_backward %g, %x, %t {label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<f32>, tensor<128x10xf32>, tensor<128xi64>) -> tensor<128x10xf32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
                        NN_IndexTensor:$target,
-                       DefaultValuedStrAttr<StrAttr, "mean">:$reduction,
+                       DefaultValuedAttr<NN_Reduction, "Reduction::mean">:$reduction,
                        DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
   let results = (outs NN_FloatTensor:$result);
-  let assemblyFormat = "$grad `,` $input `,` $target attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$grad `,` $input `,` $target (`reduction` $reduction^)? attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -55,13 +60,13 @@ def NN_MseLossOp : NN_DiffOp<"mse_loss",
     Only `input` is differentiated (the target is data).
 
     ```mlir
-    %l = nn.mse_loss %y, %t {reduction = "mean"} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+    %l = nn.mse_loss %y, %t reduction sum : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$target,
-                       DefaultValuedStrAttr<StrAttr, "mean">:$reduction);
+                       DefaultValuedAttr<NN_Reduction, "Reduction::mean">:$reduction);
   let results = (outs NN_FloatTensor:$result);
-  let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$input `,` $target (`reduction` $reduction^)? attr-dict `:` functional-type(operands, results)";
 }
 
 def NN_MseLossBackwardOp : NN_Op<"mse_loss_backward",
@@ -76,9 +81,9 @@ def NN_MseLossBackwardOp : NN_Op<"mse_loss_backward",
   }];
   let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
                        NN_FloatTensor:$target,
-                       DefaultValuedStrAttr<StrAttr, "mean">:$reduction);
+                       DefaultValuedAttr<NN_Reduction, "Reduction::mean">:$reduction);
   let results = (outs NN_FloatTensor:$result);
-  let assemblyFormat = "$grad `,` $input `,` $target attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$grad `,` $input `,` $target (`reduction` $reduction^)? attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

@@ -1,7 +1,7 @@
 #ifndef KILN_NN_OPTIMIZER_OPS
 #define KILN_NN_OPTIMIZER_OPS
 
-include "NNOps.td"
+include "NNBase.td"
 
 def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
   let summary = "one torch.optim.SGD step for one parameter";

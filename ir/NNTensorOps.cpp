@@ -1,44 +1,32 @@
 // Shape inference and gradient rules of reductions and layout ops
 // (NNTensorOps.td).
 #include "ir/NNBuilders.h"
+#include "ir/ShapeRules.h"
 
 using namespace mlir;
 using namespace kiln::nn;
 
-/// `dims` normalised to [0, rank) and sorted; an empty list means all.
-static FailureOr<SmallVector<int64_t>>
-normaliseDims(std::optional<Location> loc, StringRef op, ArrayRef<int64_t> dims,
-              int64_t rank) {
-  SmallVector<int64_t> out;
-  if (dims.empty()) {
-    for (int64_t d = 0; d < rank; ++d)
-      out.push_back(d);
-    return out;
-  }
-  for (int64_t d : dims) {
-    int64_t n = d < 0 ? d + rank : d;
-    if (n < 0 || n >= std::max<int64_t>(rank, 1) || llvm::is_contained(out, n))
-      return (void)emitOptionalError(loc, op, ": dimension ", d,
-                                     " is out of range or repeated for rank ",
-                                     rank),
-             failure();
-    out.push_back(n);
-  }
-  llvm::sort(out);
-  return out;
+namespace rules = kiln::shape_rules;
+
+/// A shape rule's result as the op's type, or its error on `loc`.
+static LogicalResult typeFrom(const rules::Inferred &r, MLIRContext *ctx,
+                              std::optional<Location> loc, StringRef op,
+                              SmallVectorImpl<Type> &types) {
+  if (!r.ok())
+    return emitOptionalError(loc, op, ": ", r.error);
+  types.push_back(f32Tensor(ctx, r.shape));
+  return success();
 }
 
-/// The result shape of reducing `shape` over `dims` (normalised).
-static SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape,
-                                         ArrayRef<int64_t> dims, bool keepdim) {
-  SmallVector<int64_t> out;
-  for (int64_t d = 0, e = shape.size(); d < e; ++d) {
-    if (!llvm::is_contained(dims, d))
-      out.push_back(shape[d]);
-    else if (keepdim)
-      out.push_back(1);
-  }
-  return out;
+static rules::Shape shapeVector(Value v) {
+  auto s = shapeOf(v);
+  return rules::Shape(s.begin(), s.end());
+}
+
+/// The verified op's dims, normalised (dims were checked at creation).
+static SmallVector<int64_t> normalisedDims(Value input, ArrayRef<int64_t> dims) {
+  rules::Inferred d = rules::normaliseDims(shapeVector(input), dims.vec());
+  return SmallVector<int64_t>(d.shape.begin(), d.shape.end());
 }
 
 template <typename Op>
@@ -47,13 +35,9 @@ static LogicalResult inferReduce(MLIRContext *ctx, std::optional<Location> loc,
                                  OpaqueProperties props, RegionRange regions,
                                  SmallVectorImpl<Type> &types) {
   typename Op::Adaptor a(operands, attrs, props, regions);
-  auto shape = tensorType(a.getInput()).getShape();
-  auto dims = normaliseDims(loc, Op::getOperationName(), a.getDims(), shape.size());
-  if (failed(dims))
-    return failure();
-  types.push_back(RankedTensorType::get(reducedShape(shape, *dims, a.getKeepdim()),
-                                        Float32Type::get(ctx)));
-  return success();
+  return typeFrom(rules::reduce(shapeVector(a.getInput()), a.getDims().vec(),
+                                a.getKeepdim()),
+                  ctx, loc, Op::getOperationName(), types);
 }
 
 LogicalResult SumOp::inferReturnTypes(MLIRContext *ctx,
@@ -78,21 +62,18 @@ LogicalResult MeanOp::inferReturnTypes(MLIRContext *ctx,
 /// then broadcast.
 static Value spread(OpBuilder &b, Location loc, Value dy, Value input,
                     ArrayRef<int64_t> dims) {
-  auto in = tensorType(input);
-  auto kept = RankedTensorType::get(reducedShape(in.getShape(), dims, true),
-                                    b.getF32Type());
-  return b.create<BroadcastToOp>(loc, in, reshapeTo(b, loc, dy, kept));
+  rules::Inferred kept = rules::reduce(shapeVector(input), dims.vec(), true);
+  return b.create<BroadcastToOp>(
+      loc, tensorType(input),
+      reshapeTo(b, loc, dy, f32Tensor(b.getContext(), kept.shape)));
 }
 
 // d sum(x) = dy broadcast over the reduced dims.
 LogicalResult SumOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
                                    ArrayRef<bool>,
                                    SmallVectorImpl<Value> &operandGrads) {
-  auto dims = normaliseDims(getLoc(), getOperationName(), getDims(),
-                            tensorType(getInput()).getRank());
-  if (failed(dims))
-    return failure();
-  operandGrads.assign(1, spread(b, getLoc(), resultGrads[0], getInput(), *dims));
+  SmallVector<int64_t> dims = normalisedDims(getInput(), getDims());
+  operandGrads.assign(1, spread(b, getLoc(), resultGrads[0], getInput(), dims));
   return success();
 }
 
@@ -100,33 +81,14 @@ LogicalResult SumOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
 LogicalResult MeanOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     ArrayRef<bool>,
                                     SmallVectorImpl<Value> &operandGrads) {
-  auto shape = tensorType(getInput()).getShape();
-  auto dims = normaliseDims(getLoc(), getOperationName(), getDims(), shape.size());
-  if (failed(dims))
-    return failure();
+  SmallVector<int64_t> dims = normalisedDims(getInput(), getDims());
   int64_t count = 1;
-  for (int64_t d : *dims)
-    count *= shape[d];
+  for (int64_t d : dims)
+    count *= shapeOf(getInput())[d];
   Value scaled = binary<DivOp>(b, getLoc(), resultGrads[0],
                                scalarConstant(b, getLoc(), count));
-  operandGrads.assign(1, spread(b, getLoc(), scaled, getInput(), *dims));
+  operandGrads.assign(1, spread(b, getLoc(), scaled, getInput(), dims));
   return success();
-}
-
-/// `dims` as a permutation of [0, rank), negative dims normalised.
-static FailureOr<SmallVector<int64_t>>
-permutation(std::optional<Location> loc, ArrayRef<int64_t> dims, int64_t rank) {
-  if (static_cast<int64_t>(dims.size()) != rank)
-    return (void)emitOptionalError(loc, "nn.permute: ", dims.size(),
-                                   " dims for rank ", rank),
-           failure();
-  auto perm = normaliseDims(loc, "nn.permute", dims, rank);
-  if (failed(perm))
-    return failure();
-  SmallVector<int64_t> out;
-  for (int64_t d : dims)
-    out.push_back(d < 0 ? d + rank : d);
-  return out;
 }
 
 LogicalResult PermuteOp::inferReturnTypes(
@@ -134,28 +96,95 @@ LogicalResult PermuteOp::inferReturnTypes(
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
     SmallVectorImpl<Type> &types) {
   Adaptor a(operands, attrs, props, regions);
-  auto shape = tensorType(a.getInput()).getShape();
-  auto perm = permutation(loc, a.getDims(), shape.size());
-  if (failed(perm))
-    return failure();
-  SmallVector<int64_t> out;
-  for (int64_t d : *perm)
-    out.push_back(shape[d]);
-  types.push_back(RankedTensorType::get(out, Float32Type::get(ctx)));
-  return success();
+  return typeFrom(rules::permute(shapeVector(a.getInput()), a.getDims().vec()),
+                  ctx, loc, getOperationName(), types);
 }
 
 // d permute(x, p) = permute(dy, p^-1).
 LogicalResult PermuteOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
                                        ArrayRef<bool>,
                                        SmallVectorImpl<Value> &operandGrads) {
-  auto perm = permutation(getLoc(), getDims(), tensorType(getInput()).getRank());
-  if (failed(perm))
-    return failure();
-  SmallVector<int64_t> inverse(perm->size());
-  for (size_t i = 0; i < perm->size(); ++i)
-    inverse[(*perm)[i]] = i;
+  int64_t rank = getDims().size();
+  SmallVector<int64_t> inverse(rank);
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t d = getDims()[i];
+    inverse[d < 0 ? d + rank : d] = i;
+  }
   operandGrads.assign(1, b.create<PermuteOp>(getLoc(), getInput().getType(),
                                              resultGrads[0], inverse));
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// flatten / reshape / broadcasting
+//===----------------------------------------------------------------------===//
+
+LogicalResult FlattenOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  return typeFrom(rules::flatten(shapeVector(a.getInput()), a.getStartDim(),
+                                 a.getEndDim()),
+                  ctx, loc, getOperationName(), types);
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (in.getNumElements() != out.getNumElements())
+    return emitOpError("cannot reshape ")
+           << shapeStr(in.getShape()) << " (" << in.getNumElements()
+           << " elements) to " << shapeStr(out.getShape()) << " ("
+           << out.getNumElements() << " elements)";
+  return success();
+}
+LogicalResult SumToSizeOp::verify() {
+  auto in = getInput().getType().getShape(), out = getType().getShape();
+  if (!isBroadcastableTo(out, in))
+    return emitOpError("result shape ")
+           << shapeStr(out) << " does not broadcast to input shape "
+           << shapeStr(in);
+  return success();
+}
+
+LogicalResult BroadcastToOp::verify() {
+  auto in = getInput().getType().getShape(), out = getType().getShape();
+  if (!isBroadcastableTo(in, out))
+    return emitOpError("input shape ")
+           << shapeStr(in) << " does not broadcast to " << shapeStr(out);
+  return success();
+}
+
+LogicalResult FlattenOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                       ArrayRef<bool>,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(
+      1, reshapeTo(b, getLoc(), resultGrads[0], getInput().getType()));
+  return success();
+}
+
+LogicalResult ReshapeOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                       ArrayRef<bool>,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(
+      1, reshapeTo(b, getLoc(), resultGrads[0], getInput().getType()));
+  return success();
+}
+
+LogicalResult SumToSizeOp::buildGradient(OpBuilder &b,
+                                         ArrayRef<Value> resultGrads,
+                                         ArrayRef<bool>,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(1, b.create<BroadcastToOp>(getLoc(), getInput().getType(),
+                                                 resultGrads[0]));
+  return success();
+}
+
+LogicalResult BroadcastToOp::buildGradient(
+    OpBuilder &b, ArrayRef<Value> resultGrads, ArrayRef<bool>,
+    SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(
+      1, sumTo(b, getLoc(), resultGrads[0], getInput().getType()));
+  return success();
+}
+

@@ -1,7 +1,66 @@
 #ifndef KILN_NN_TENSOR_OPS
 #define KILN_NN_TENSOR_OPS
 
-include "NNOps.td"
+include "NNBase.td"
+
+def NN_FlattenOp : NN_DiffOp<"flatten",
+    [DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "merge dimensions start_dim..end_dim (torch.nn.Flatten)";
+  let description = [{
+    Negative dimensions count from the end, as in torch.
+
+    ```mlir
+    %y = nn.flatten %x {start_dim = 1 : i64, end_dim = -1 : i64} : (tensor<128x1x28x28xf32>) -> tensor<128x784xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "1">:$start_dim,
+                       DefaultValuedAttr<I64Attr, "-1">:$end_dim);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  }
+
+def NN_ReshapeOp : NN_DiffOp<"reshape"> {
+  let summary = "same elements, new static shape (torch.reshape)";
+  let description = [{
+    ```mlir
+    %y = nn.reshape %x : (tensor<128x784xf32>) -> tensor<128x1x28x28xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_SumToSizeOp : NN_DiffOp<"sum_to_size"> {
+  let summary = "sum a tensor down to a shape it broadcasts from (Tensor.sum_to_size)";
+  let description = [{
+    The adjoint of broadcasting: sums the leading extra dimensions and the
+    dimensions that are 1 in the result.
+
+    ```mlir
+    %b = nn.sum_to_size %g : (tensor<4x8xf32>) -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_BroadcastToOp : NN_DiffOp<"broadcast_to"> {
+  let summary = "broadcast to a larger shape (torch.broadcast_to)";
+  let description = [{
+    ```mlir
+    %b = nn.broadcast_to %x : (tensor<8xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
 
 // Reductions over a set of dimensions and layout changes. Shape inference
 // and gradients: NNTensorOps.cpp; lowering: passes/LowerTensorOps.cpp.

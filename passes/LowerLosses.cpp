@@ -138,13 +138,13 @@ struct CrossEntropyLossLowering : OpConversionPattern<CrossEntropyLossOp> {
           loss = b.create<arith::SelectOp>(l, ok, loss, nanConst(b, l));
           return {b.create<arith::SelectOp>(l, valid, loss, f32Const(b, l, 0))};
         })[0];
-    StringRef reduction = op.getReduction();
-    if (reduction == "none") {
+    Reduction reduction = op.getReduction();
+    if (reduction == Reduction::none) {
       rewriter.replaceOp(op, perRow);
       return success();
     }
     Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, perRow));
-    if (reduction == "mean") {
+    if (reduction == Reduction::mean) {
       Value count = extractScalar(
           rewriter, loc, sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore)));
       sum = rewriter.create<arith::DivFOp>(loc, sum, count);
@@ -167,9 +167,9 @@ struct CrossEntropyLossBackwardLowering
     int64_t numClasses = typeOf(x).getDimSize(1);
     double eps = op.getLabelSmoothing().convertToDouble();
     int64_t ignore = op.getIgnoreIndex();
-    StringRef reduction = op.getReduction();
+    Reduction reduction = op.getReduction();
     auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, x);
-    if (reduction == "mean") {
+    if (reduction == Reduction::mean) {
       Value count = sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore));
       g = broadcastElementwise(
           rewriter, loc, {}, ValueRange{g, count},
@@ -177,7 +177,7 @@ struct CrossEntropyLossBackwardLowering
             return {b.create<arith::DivFOp>(l, a[0], a[1])};
           })[0];
     }
-    if (reduction == "none")
+    if (reduction == Reduction::none)
       g = asColumn(rewriter, loc, g);
     SmallVector<Value> inputs{x, asColumn(rewriter, loc, t),
                               asColumn(rewriter, loc, rowMax),
@@ -224,12 +224,12 @@ struct MseLossLowering : OpConversionPattern<MseLossOp> {
           Value d = b.create<arith::SubFOp>(l, a[0], a[1]);
           return {b.create<arith::MulFOp>(l, d, d)};
         })[0];
-    if (op.getReduction() == "none") {
+    if (op.getReduction() == Reduction::none) {
       rewriter.replaceOp(op, sq);
       return success();
     }
     Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, sq));
-    if (op.getReduction() == "mean")
+    if (op.getReduction() == Reduction::mean)
       sum = rewriter.create<arith::DivFOp>(
           loc, sum,
           f32Const(rewriter, loc, typeOf(adaptor.getInput()).getNumElements()));
@@ -245,7 +245,7 @@ struct MseLossBackwardLowering : OpConversionPattern<MseLossBackwardOp> {
   matchAndRewrite(MseLossBackwardOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = typeOf(adaptor.getInput());
-    double norm = op.getReduction() == "mean" ? 2.0 / type.getNumElements() : 2.0;
+    double norm = op.getReduction() == Reduction::mean ? 2.0 / type.getNumElements() : 2.0;
     Value dx = broadcastElementwise(
         rewriter, op.getLoc(), type.getShape(),
         ValueRange{adaptor.getGrad(), adaptor.getInput(), adaptor.getTarget()},

@@ -53,8 +53,4 @@ bool coverageMarkdown(const std::string &inventoryTsv, std::string &out,
   return true;
 }
 
-std::string schemaJson() {
-  return import::schemaOf(import::registry()).dump(2) + "\n";
-}
-
 } // namespace kiln

@@ -19,6 +19,12 @@ static RankedTensorType typeOf(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 
+static nn::ReductionAttr reductionAttr(BuildContext &c) {
+  return nn::ReductionAttr::get(
+      c.builder().getContext(),
+      *nn::symbolizeReduction(c.options().getString("reduction")));
+}
+
 static OptionSpec reductionOption() {
   return choiceOption("reduction", "mean", {"mean", "sum", "none"});
 }
@@ -39,7 +45,7 @@ static Value crossEntropy(BuildContext &c) {
   const Options &o = c.options();
   OpBuilder &b = c.builder();
   return c.create<nn::CrossEntropyLossOp>(
-      input, target, b.getStringAttr(o.getString("reduction")),
+      input, target, reductionAttr(c),
       b.getF64FloatAttr(o.getFloat("label_smoothing")),
       b.getI64IntegerAttr(o.getInt("ignore_index")));
 }
@@ -52,7 +58,7 @@ static Value mse(BuildContext &c) {
                                 "output's shape " +
                                     shapeStr(typeOf(input).getShape()));
   return c.create<nn::MseLossOp>(
-      input, target, c.builder().getStringAttr(c.options().getString("reduction")));
+      input, target, reductionAttr(c));
 }
 
 void registerLossFamily(Registry &r) {

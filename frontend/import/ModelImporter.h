@@ -21,9 +21,10 @@ namespace kiln {
 bool coverageMarkdown(const std::string &inventoryTsv, std::string &out,
                       std::string &error);
 
-/// The registry as JSON (`kilnc --print-schema`): every type the importer
-/// dispatches with its options, their types, defaults and checks.
-std::string schemaJson();
+/// docs/model-format.schema.json (`kilnc --print-schema`): the model file's
+/// JSON Schema, with every layer, function, loss and optimizer the importer
+/// dispatches and their options' types, defaults and checks.
+std::string modelJsonSchema();
 
 /// Imports `path`. With `train`, also builds the `loss` function from the
 /// training section (an error if the file has none). Returns null after

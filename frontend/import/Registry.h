@@ -4,7 +4,8 @@
 // function ("relu"), declares its constructor options with types, defaults
 // and checks, and says how to build it. The same table drives the importer's
 // option parsing (with JSON-path errors), the "supported: ..." messages,
-// `kilnc --print-coverage` (docs/coverage.md) and `kilnc --print-schema`.
+// `kilnc --print-coverage` (docs/coverage.md) and `kilnc --print-schema`
+// (docs/model-format.schema.json).
 // Families register their entries in their own files
 // (frontend/import/<Family>.cpp); adding a layer edits no switch.
 #ifndef KILN_FRONTEND_IMPORT_REGISTRY_H

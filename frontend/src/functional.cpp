@@ -2,52 +2,25 @@
 
 #include <algorithm>
 
+#include "ir/ShapeRules.h"
 #include "shapes.h"
 
 namespace kiln {
 namespace detail {
 
+// The rules themselves live in ir/ShapeRules.h, shared with the compiler's
+// ops: the DSL adds who failed and where.
 Shape flatten_shape(const Shape& in, int64_t start_dim, int64_t end_dim, const std::string& what,
                     SourceLoc loc) {
-  int64_t rank = static_cast<int64_t>(in.size());
-  int64_t bound = std::max<int64_t>(rank, 1);  // torch treats a scalar as rank 1 here
-  auto normalize = [&](int64_t d, const char* name) {
-    int64_t i = d < 0 ? d + bound : d;
-    if (i < 0 || i >= bound) {
-      fail(loc, what + ": " + name + " " + std::to_string(d) + " is out of range for an input of shape " +
-                    shape_str(in) + " (rank " + std::to_string(rank) + ")");
-    }
-    return i;
-  };
-  int64_t start = normalize(start_dim, "start_dim");
-  int64_t end = normalize(end_dim, "end_dim");
-  if (start > end) {
-    fail(loc, what + ": start_dim " + std::to_string(start_dim) + " comes after end_dim " +
-                  std::to_string(end_dim) + " for an input of shape " + shape_str(in));
-  }
-  if (rank == 0) return {1};
-  Shape out(in.begin(), in.begin() + start);
-  int64_t merged = 1;
-  for (int64_t i = start; i <= end; ++i) merged *= in[i];
-  out.push_back(merged);
-  out.insert(out.end(), in.begin() + end + 1, in.end());
-  return out;
+  shape_rules::Inferred r = shape_rules::flatten(in, start_dim, end_dim);
+  if (!r.ok()) fail(loc, what + ": " + r.error);
+  return r.shape;
 }
 
 Shape broadcast_shape(const Shape& a, const Shape& b, const std::string& what, SourceLoc loc) {
-  size_t rank = std::max(a.size(), b.size());
-  Shape out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    // Aligned at the end: a missing leading dimension acts as 1.
-    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) {
-      fail(loc, what + ": shapes " + shape_str(a) + " and " + shape_str(b) + " cannot be broadcast (dimension " +
-                    std::to_string(i) + " of the result: " + std::to_string(da) + " vs " + std::to_string(db) + ")");
-    }
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
+  shape_rules::Inferred r = shape_rules::broadcast(a, b);
+  if (!r.ok()) fail(loc, what + ": " + r.error);
+  return r.shape;
 }
 
 static GraphNode make_node(const std::vector<Tensor>& inputs, SourceLoc loc) {
@@ -106,6 +79,58 @@ static Tensor elementwise(const char* function, const Tensor& a, const Tensor& b
 
 Tensor add(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("add", a, b, loc); }
 Tensor mul(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("mul", a, b, loc); }
+Tensor sub(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("sub", a, b, loc); }
+Tensor div(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("div", a, b, loc); }
+Tensor maximum(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("maximum", a, b, loc); }
+Tensor minimum(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("minimum", a, b, loc); }
+
+static Tensor unary(const char* function, const Tensor& input, SourceLoc loc) {
+  std::string what = std::string(function) + "()";
+  auto& trace = detail::Trace::active(what, loc);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  return detail::record_function(trace, function, {}, {input}, input.sizes(), input.dtype(), loc);
+}
+
+Tensor neg(const Tensor& x, SourceLoc loc) { return unary("neg", x, loc); }
+Tensor abs(const Tensor& x, SourceLoc loc) { return unary("abs", x, loc); }
+Tensor sign(const Tensor& x, SourceLoc loc) { return unary("sign", x, loc); }
+Tensor exp(const Tensor& x, SourceLoc loc) { return unary("exp", x, loc); }
+Tensor log(const Tensor& x, SourceLoc loc) { return unary("log", x, loc); }
+Tensor log1p(const Tensor& x, SourceLoc loc) { return unary("log1p", x, loc); }
+Tensor sqrt(const Tensor& x, SourceLoc loc) { return unary("sqrt", x, loc); }
+Tensor rsqrt(const Tensor& x, SourceLoc loc) { return unary("rsqrt", x, loc); }
+Tensor tanh(const Tensor& x, SourceLoc loc) { return unary("tanh", x, loc); }
+Tensor sigmoid(const Tensor& x, SourceLoc loc) { return unary("sigmoid", x, loc); }
+Tensor erf(const Tensor& x, SourceLoc loc) { return unary("erf", x, loc); }
+
+static Tensor reduction(const char* function, const Tensor& input, std::vector<int64_t> dim, bool keepdim,
+                        SourceLoc loc) {
+  std::string what = std::string(function) + "()";
+  auto& trace = detail::Trace::active(what, loc);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  shape_rules::Inferred r = shape_rules::reduce(input.sizes(), dim, keepdim);
+  if (!r.ok()) detail::fail(loc, what + ": " + r.error);
+  return detail::record_function(trace, function, {{"dim", dim}, {"keepdim", keepdim}}, {input}, r.shape,
+                                 input.dtype(), loc);
+}
+
+Tensor sum(const Tensor& x, std::vector<int64_t> dim, bool keepdim, SourceLoc loc) {
+  return reduction("sum", x, std::move(dim), keepdim, loc);
+}
+Tensor mean(const Tensor& x, std::vector<int64_t> dim, bool keepdim, SourceLoc loc) {
+  return reduction("mean", x, std::move(dim), keepdim, loc);
+}
+
+Tensor permute(const Tensor& input, std::vector<int64_t> dims, SourceLoc loc) {
+  auto& trace = detail::Trace::active("permute()", loc);
+  trace.check_value(input, "permute()", loc);
+  detail::require_float32(input, "permute()", loc);
+  shape_rules::Inferred r = shape_rules::permute(input.sizes(), dims);
+  if (!r.ok()) detail::fail(loc, "permute(): " + r.error);
+  return detail::record_function(trace, "permute", {{"dims", dims}}, {input}, r.shape, input.dtype(), loc);
+}
 
 }  // namespace nn::functional
 

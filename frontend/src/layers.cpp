@@ -1,6 +1,7 @@
 #include "kiln/nn/activation.h"
 #include "kiln/nn/flatten.h"
 #include "kiln/nn/linear.h"
+#include "ir/ShapeRules.h"
 #include "shapes.h"
 
 namespace kiln::nn {
@@ -21,13 +22,10 @@ Tensor LinearImpl::forward(const Tensor& input, SourceLoc loc) {
   std::string what = detail::describe(*this, path);
   trace.check_value(input, what, loc);
   detail::require_float32(input, what, loc);
-  if (input.dim() < 1 || input.sizes().back() != options_.in_features()) {
-    detail::fail(loc, what + " expects an input of shape [*, " + std::to_string(options_.in_features()) +
-                          "] (last dimension = in_features), got '" + input.name() + "' of shape " +
-                          shape_str(input.sizes()));
-  }
-  Shape shape = input.sizes();
-  shape.back() = options_.out_features();
+  shape_rules::Inferred r =
+      shape_rules::linear(input.sizes(), options_.in_features(), options_.out_features());
+  if (!r.ok()) detail::fail(loc, what + " " + r.error + " ('" + input.name() + "')");
+  Shape shape = r.shape;
   return detail::record_module(trace, path, {input}, std::move(shape), Dtype::Float32, loc);
 }
 
@@ -49,6 +47,34 @@ Tensor ReLUImpl::forward(const Tensor& input, SourceLoc loc) {
 }
 
 std::optional<OptionList> ReLUImpl::layer_options() const { return OptionList{}; }
+
+/// A module that is one shape-preserving float32 function of its input.
+static Tensor elementwise_module(const Module& m, const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active(m.type_name(), loc);
+  const std::string& path = trace.path_of(m, loc);
+  std::string what = detail::describe(m, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  return detail::record_module(trace, path, {input}, input.sizes(), input.dtype(), loc);
+}
+
+TanhImpl::TanhImpl() : Module("Tanh") {}
+Tensor TanhImpl::forward(const Tensor& input, SourceLoc loc) { return elementwise_module(*this, input, loc); }
+std::optional<OptionList> TanhImpl::layer_options() const { return OptionList{}; }
+
+SigmoidImpl::SigmoidImpl() : Module("Sigmoid") {}
+Tensor SigmoidImpl::forward(const Tensor& input, SourceLoc loc) { return elementwise_module(*this, input, loc); }
+std::optional<OptionList> SigmoidImpl::layer_options() const { return OptionList{}; }
+
+GELUImpl::GELUImpl(const GELUOptions& options) : Module("GELU"), options_(options) {
+  if (options.approximate() != "none" && options.approximate() != "tanh") {
+    detail::fail("GELU(approximate='" + options.approximate() + "'): approximate must be 'none' or 'tanh'");
+  }
+}
+Tensor GELUImpl::forward(const Tensor& input, SourceLoc loc) { return elementwise_module(*this, input, loc); }
+std::optional<OptionList> GELUImpl::layer_options() const {
+  return OptionList{{"approximate", options_.approximate()}};
+}
 
 FlattenImpl::FlattenImpl(const FlattenOptions& options) : Module("Flatten"), options_(options) {}
 

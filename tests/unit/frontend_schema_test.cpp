@@ -49,6 +49,27 @@ struct ResidualImpl : nn::Module {
 };
 KILN_MODULE(Residual);
 
+// Every activation layer and graph function family the registry has.
+struct FamiliesImpl : nn::Module {
+  FamiliesImpl() {
+    fc = register_module("fc", nn::Linear(4, 6));
+    gelu = register_module("gelu", nn::GELU(nn::GELUOptions().approximate("tanh")));
+    tanh = register_module("tanh", nn::Tanh());
+    sigmoid = register_module("sigmoid", nn::Sigmoid());
+  }
+  kiln::Tensor forward(kiln::Tensor x) {
+    namespace F = nn::functional;
+    kiln::Tensor h = sigmoid(tanh(gelu(fc(x))));
+    kiln::Tensor a = F::maximum(F::div(F::exp(h), F::sqrt(F::abs(h))), F::erf(F::neg(h)));
+    return F::mean(F::permute(F::sum(a, {-1}, true), {1, 0, 2}), {0});
+  }
+  nn::Linear fc{nullptr};
+  nn::GELU gelu{nullptr};
+  nn::Tanh tanh{nullptr};
+  nn::Sigmoid sigmoid{nullptr};
+};
+KILN_MODULE(Families);
+
 TEST(FrontendSchema, WriterOutputValidates) {
   if (!std::ifstream(kSchema)) GTEST_SKIP() << "schema not found at " << kSchema;
   std::string dir = ::testing::TempDir() + "kiln_schema_XXXXXX";
@@ -66,7 +87,10 @@ TEST(FrontendSchema, WriterOutputValidates) {
                    kiln::Training().loss(nn::CrossEntropyLoss(nn::CrossEntropyLossOptions().reduction(kiln::kNone)))
                        .target(kiln::input("labels", {7}, kiln::kInt64)).optimizer(sgd));
 
-  for (const std::string& path : {inference, residual, ce}) {
+  std::string families = dir + "/families.json";
+  kiln::save_model(Families(), {kiln::input("x", {2, 3, 4})}, families);
+
+  for (const std::string& path : {inference, residual, ce, families}) {
     int rc = validate(path);
     if (rc == 77) GTEST_SKIP() << "python3 jsonschema not available";
     EXPECT_EQ(rc, 0) << path << " does not match " << kSchema;

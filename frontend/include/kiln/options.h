@@ -24,7 +24,7 @@ namespace kiln {
 
 /// One serialized option value. The model file writes every option of a
 /// layer, loss or optimizer explicitly, in declaration order.
-using OptionValue = std::variant<bool, int64_t, double, std::string>;
+using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>>;
 using OptionList = std::vector<std::pair<std::string, OptionValue>>;
 
 }  // namespace kiln

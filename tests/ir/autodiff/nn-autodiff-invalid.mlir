@@ -4,7 +4,7 @@
 // expected-error @+1 {{nn-autodiff: the first result of 'per_row' must be a scalar float loss (a loss with reduction 'none' cannot be trained)}}
 func.func @per_row(%w: tensor<4x4xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<2xf32> attributes {nn.differentiate} {
   %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
-  %l = nn.cross_entropy_loss %h, %t {reduction = "none"} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<2xf32>
+  %l = nn.cross_entropy_loss %h, %t reduction none : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<2xf32>
   return %l : tensor<2xf32>
 }
 

@@ -118,7 +118,7 @@ func.func @unused_param(%w: tensor<4x4xf32> {nn.role = "param"}, %u: tensor<3xf3
 // CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2x3xf32> {nn.role = "target"}
 // CHECK: %[[Y:[a-zA-Z0-9_]+]] = nn.linear
 // CHECK: %[[ONE:[a-zA-Z0-9_]+]] = arith.constant dense<1.000000e+00> : tensor<f32>
-// CHECK: %[[DY:[a-zA-Z0-9_]+]] = nn.mse_loss_backward %[[ONE]], %[[Y]], %[[T]] {reduction = "sum"} : (tensor<f32>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK: %[[DY:[a-zA-Z0-9_]+]] = nn.mse_loss_backward %[[ONE]], %[[Y]], %[[T]] reduction sum : (tensor<f32>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
 // CHECK: %[[DW:[a-zA-Z0-9_]+]] = nn.matmul %[[DY]], %{{.+}} {transpose_lhs}
 // CHECK: %[[DB:[a-zA-Z0-9_]+]] = nn.sum_to_size %[[DY]]
 // CHECK: return %{{.+}}, %[[DW]], %[[DB]] : tensor<f32>, tensor<3x4xf32>, tensor<3xf32>
@@ -126,7 +126,7 @@ func.func @unused_param(%w: tensor<4x4xf32> {nn.role = "param"}, %u: tensor<3xf3
 // INPUTS-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<3xf32>, tensor<2x4xf32>)
 func.func @mse(%w: tensor<3x4xf32> {nn.role = "param"}, %b: tensor<3xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {nn.role = "input"}, %t: tensor<2x3xf32> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.linear %x, %w, %b : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<2x3xf32>
-  %l = nn.mse_loss %y, %t {reduction = "sum"} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<f32>
+  %l = nn.mse_loss %y, %t reduction sum : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
 

@@ -98,16 +98,16 @@ func.func @sum_to_size_broadcast_to(%g: tensor<4x8xf32>, %b: tensor<8xf32>) -> (
 // CHECK-LABEL: func.func @cross_entropy
 // CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<4x10xf32>, %[[T:[a-zA-Z0-9_]+]]: tensor<4xi64>, %[[G:[a-zA-Z0-9_]+]]: tensor<f32>, %[[GN:[a-zA-Z0-9_]+]]: tensor<4xf32>)
 // CHECK: nn.cross_entropy_loss %[[X]], %[[T]] : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
-// CHECK: nn.cross_entropy_loss %[[X]], %[[T]] {ignore_index = 3 : i64, label_smoothing = 1.000000e-01 : f64, reduction = "sum"} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
-// CHECK: nn.cross_entropy_loss %[[X]], %[[T]] {reduction = "none"} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<4xf32>
+// CHECK: nn.cross_entropy_loss %[[X]], %[[T]] reduction sum {ignore_index = 3 : i64, label_smoothing = 1.000000e-01 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+// CHECK: nn.cross_entropy_loss %[[X]], %[[T]] reduction none : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<4xf32>
 // CHECK: nn.cross_entropy_loss_backward %[[G]], %[[X]], %[[T]] : (tensor<f32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
-// CHECK: nn.cross_entropy_loss_backward %[[GN]], %[[X]], %[[T]] {label_smoothing = 2.000000e-01 : f64, reduction = "none"} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
+// CHECK: nn.cross_entropy_loss_backward %[[GN]], %[[X]], %[[T]] reduction none {label_smoothing = 2.000000e-01 : f64} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
 func.func @cross_entropy(%x: tensor<4x10xf32>, %t: tensor<4xi64>, %g: tensor<f32>, %gn: tensor<4xf32>) -> (tensor<f32>, tensor<f32>, tensor<4xf32>, tensor<4x10xf32>, tensor<4x10xf32>) {
-  %0 = nn.cross_entropy_loss %x, %t {reduction = "mean", label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
-  %1 = nn.cross_entropy_loss %x, %t {reduction = "sum", label_smoothing = 0.1 : f64, ignore_index = 3 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
-  %2 = nn.cross_entropy_loss %x, %t {reduction = "none"} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<4xf32>
+  %0 = nn.cross_entropy_loss %x, %t reduction mean {label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %1 = nn.cross_entropy_loss %x, %t reduction sum {label_smoothing = 0.1 : f64, ignore_index = 3 : i64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %2 = nn.cross_entropy_loss %x, %t reduction none : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<4xf32>
   %3 = nn.cross_entropy_loss_backward %g, %x, %t : (tensor<f32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
-  %4 = nn.cross_entropy_loss_backward %gn, %x, %t {reduction = "none", label_smoothing = 0.2 : f64} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
+  %4 = nn.cross_entropy_loss_backward %gn, %x, %t reduction none {label_smoothing = 0.2 : f64} : (tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64>) -> tensor<4x10xf32>
   return %0, %1, %2, %3, %4 : tensor<f32>, tensor<f32>, tensor<4xf32>, tensor<4x10xf32>, tensor<4x10xf32>
 }
 
@@ -116,16 +116,16 @@ func.func @cross_entropy(%x: tensor<4x10xf32>, %t: tensor<4xi64>, %g: tensor<f32
 // CHECK-LABEL: func.func @mse
 // CHECK-SAME: (%[[Y:[a-zA-Z0-9_]+]]: tensor<8x4xf32>, %[[T:[a-zA-Z0-9_]+]]: tensor<8x4xf32>, %[[G:[a-zA-Z0-9_]+]]: tensor<f32>)
 // CHECK: nn.mse_loss %[[Y]], %[[T]] : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
-// CHECK: nn.mse_loss %[[Y]], %[[T]] {reduction = "sum"} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
-// CHECK: %[[N:[a-zA-Z0-9_]+]] = nn.mse_loss %[[Y]], %[[T]] {reduction = "none"} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+// CHECK: nn.mse_loss %[[Y]], %[[T]] reduction sum : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+// CHECK: %[[N:[a-zA-Z0-9_]+]] = nn.mse_loss %[[Y]], %[[T]] reduction none : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
 // CHECK: nn.mse_loss_backward %[[G]], %[[Y]], %[[T]] : (tensor<f32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
-// CHECK: nn.mse_loss_backward %[[N]], %[[Y]], %[[T]] {reduction = "none"} : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+// CHECK: nn.mse_loss_backward %[[N]], %[[Y]], %[[T]] reduction none : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
 func.func @mse(%y: tensor<8x4xf32>, %t: tensor<8x4xf32>, %g: tensor<f32>) -> (tensor<f32>, tensor<f32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) {
-  %0 = nn.mse_loss %y, %t {reduction = "mean"} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
-  %1 = nn.mse_loss %y, %t {reduction = "sum"} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
-  %2 = nn.mse_loss %y, %t {reduction = "none"} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  %0 = nn.mse_loss %y, %t reduction mean : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+  %1 = nn.mse_loss %y, %t reduction sum : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+  %2 = nn.mse_loss %y, %t reduction none : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   %3 = nn.mse_loss_backward %g, %y, %t : (tensor<f32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
-  %4 = nn.mse_loss_backward %2, %y, %t {reduction = "none"} : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  %4 = nn.mse_loss_backward %2, %y, %t reduction none : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   return %0, %1, %2, %3, %4 : tensor<f32>, tensor<f32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>
 }
 

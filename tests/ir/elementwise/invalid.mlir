@@ -1,7 +1,7 @@
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics
 
 func.func @div_no_broadcast(%x: tensor<4x8xf32>, %y: tensor<3xf32>) {
-  // expected-error @+2 {{nn.div: shapes [4, 8] and [3] do not broadcast}}
+  // expected-error @+2 {{nn.div: shapes [4, 8] and [3] cannot be broadcast (dimension 1 of the result: 8 vs 3)}}
   // expected-error @+1 {{'nn.div' op failed to infer returned types}}
   %0 = nn.div %x, %y : (tensor<4x8xf32>, tensor<3xf32>) -> tensor<4x8xf32>
   return
@@ -10,7 +10,7 @@ func.func @div_no_broadcast(%x: tensor<4x8xf32>, %y: tensor<3xf32>) {
 // -----
 
 func.func @sum_dim_out_of_range(%x: tensor<4x8xf32>) {
-  // expected-error @+2 {{nn.sum: dimension 2 is out of range or repeated for rank 2}}
+  // expected-error @+2 {{nn.sum: dimension 2 is out of range or repeated for an input of shape [4, 8]}}
   // expected-error @+1 {{'nn.sum' op failed to infer returned types}}
   %0 = nn.sum %x {dims = array<i64: 2>} : (tensor<4x8xf32>) -> tensor<4xf32>
   return
@@ -19,7 +19,7 @@ func.func @sum_dim_out_of_range(%x: tensor<4x8xf32>) {
 // -----
 
 func.func @mean_repeated_dim(%x: tensor<4x8xf32>) {
-  // expected-error @+2 {{nn.mean: dimension -2 is out of range or repeated for rank 2}}
+  // expected-error @+2 {{nn.mean: dimension -2 is out of range or repeated for an input of shape [4, 8]}}
   // expected-error @+1 {{'nn.mean' op failed to infer returned types}}
   %0 = nn.mean %x {dims = array<i64: 0, -2>} : (tensor<4x8xf32>) -> tensor<8xf32>
   return
@@ -37,7 +37,7 @@ func.func @sum_wrong_result(%x: tensor<4x8xf32>) {
 // -----
 
 func.func @permute_not_a_permutation(%x: tensor<4x8xf32>) {
-  // expected-error @+2 {{nn.permute: 1 dims for rank 2}}
+  // expected-error @+2 {{nn.permute: 1 dims for an input of shape [4, 8] (a permutation names every dimension once)}}
   // expected-error @+1 {{'nn.permute' op failed to infer returned types}}
   %0 = nn.permute %x {dims = array<i64: 1>} : (tensor<4x8xf32>) -> tensor<8x4xf32>
   return

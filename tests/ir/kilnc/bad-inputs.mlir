@@ -8,7 +8,7 @@
 // LAYER: bad_unknown_layer.json: module.children[1].type: error: unknown layer type 'Swish' (supported: Linear, Identity, ReLU, Tanh, Sigmoid, GELU, Flatten)
 
 // RUN: not kilnc %S/../Inputs/bad_linear_mismatch.json --emit=nn 2>&1 | FileCheck %s --check-prefix=SHAPE
-// SHAPE: bad_linear_mismatch.json: graph[2]: error: module '2' (Linear, module.children[2]): nn.linear: input [4, 16] has 16 features but weight expects 32
+// SHAPE: bad_linear_mismatch.json: graph[2]: error: module '2' (Linear, module.children[2]): nn.linear: expected an input of shape [*, 32] (last dimension = in_features), got [4, 16]
 
 // RUN: not kilnc %S/../Inputs/bad_unknown_value.json --emit=nn 2>&1 | FileCheck %s --check-prefix=VALUE
 // VALUE: bad_unknown_value.json: graph[1].inputs[0]: error: unknown value 'v7' (values must be defined before use)

@@ -17,6 +17,33 @@ Tensor flatten(const Tensor& input, int64_t start_dim = 0, int64_t end_dim = -1,
 /// operands must have the same dtype (no type promotion).
 Tensor add(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
 Tensor mul(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+/// Graph functions "sub", "div", "maximum", "minimum": float32, broadcasting.
+Tensor sub(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+Tensor div(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+Tensor maximum(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+Tensor minimum(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+
+/// Elementwise graph functions of the same name as torch's (float32).
+Tensor neg(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor abs(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor sign(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor exp(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor log(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor log1p(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor sqrt(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor rsqrt(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor tanh(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor sigmoid(const Tensor& input, SourceLoc loc = SourceLoc::current());
+Tensor erf(const Tensor& input, SourceLoc loc = SourceLoc::current());
+
+/// torch.sum / torch.mean over `dim` (empty: every dimension; negative
+/// values count from the end), keeping the reduced dims as 1 with keepdim.
+Tensor sum(const Tensor& input, std::vector<int64_t> dim = {}, bool keepdim = false,
+           SourceLoc loc = SourceLoc::current());
+Tensor mean(const Tensor& input, std::vector<int64_t> dim = {}, bool keepdim = false,
+            SourceLoc loc = SourceLoc::current());
+/// torch.permute: result dim i is input dim dims[i].
+Tensor permute(const Tensor& input, std::vector<int64_t> dims, SourceLoc loc = SourceLoc::current());
 
 }  // namespace nn::functional
 

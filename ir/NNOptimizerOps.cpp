@@ -1,0 +1,42 @@
+// The optimizer family (NNOptimizerOps.td): verifiers, and the SGD
+// constraints shared with the importer and nn-build-train-step.
+#include "ir/NNBuilders.h"
+
+using namespace mlir;
+using namespace kiln::nn;
+
+LogicalResult SgdUpdateOp::verify() {
+  auto paramType = getParam().getType();
+  if (getGrad().getType() != paramType)
+    return emitOpError("grad type ")
+           << getGrad().getType() << " differs from param type " << paramType;
+  double momentum = getMomentum().convertToDouble();
+  bool hasBuffer = static_cast<bool>(getMomentumBuffer());
+  if ((momentum != 0.0f) != hasBuffer)
+    return emitOpError("a momentum buffer is required iff momentum != 0 "
+                       "(momentum = ")
+           << momentum << ")";
+  if (hasBuffer && getMomentumBuffer().getType() != paramType)
+    return emitOpError("momentum buffer type differs from param type");
+  if (static_cast<bool>(getNewMomentumBuffer()) != hasBuffer)
+    return emitOpError("new_momentum_buffer result must match the buffer "
+                       "operand");
+  if (getNewParam().getType() != paramType ||
+      (hasBuffer && getNewMomentumBuffer().getType() != paramType))
+    return emitOpError("results must have the param type ") << paramType;
+  std::string problem =
+      checkSgdOptions(momentum, getDampening().convertToDouble(),
+                      getWeightDecay().convertToDouble(), getNesterov());
+  if (!problem.empty())
+    return emitOpError(problem);
+  return success();
+}
+
+std::string kiln::nn::checkSgdOptions(double momentum, double dampening,
+                                      double weightDecay, bool nesterov) {
+  if (nesterov && (momentum <= 0.0 || dampening != 0.0))
+    return "nesterov requires momentum > 0 and zero dampening";
+  if (momentum < 0.0 || weightDecay < 0.0)
+    return "momentum and weight_decay must be >= 0";
+  return "";
+}

@@ -1,0 +1,147 @@
+// Shape rules of torch ops, written once: the DSL's tracer (frontend/src,
+// no MLIR) and the nn ops' inferReturnTypes (ir/) both call these, so a
+// model the DSL accepts is a model the compiler accepts, with the same
+// words in the error. Standard library only.
+#ifndef KILN_IR_SHAPERULES_H
+#define KILN_IR_SHAPERULES_H
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace kiln::shape_rules {
+
+using Shape = std::vector<int64_t>;
+
+/// A result shape, or why there is none (`error` non-empty).
+struct Inferred {
+  Shape shape;
+  std::string error;
+  bool ok() const { return error.empty(); }
+};
+
+inline Inferred failure(std::string why) { return {{}, std::move(why)}; }
+
+/// "[2, 3]".
+inline std::string str(const Shape &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// torch broadcasting: aligned at the end, a missing or size-1 dimension
+/// stretches.
+inline Inferred broadcast(const Shape &a, const Shape &b) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return failure("shapes " + str(a) + " and " + str(b) +
+                     " cannot be broadcast (dimension " + std::to_string(i) +
+                     " of the result: " + std::to_string(da) + " vs " +
+                     std::to_string(db) + ")");
+    out[i] = da == 1 ? db : da;
+  }
+  return {out, ""};
+}
+
+/// torch.flatten: dims start..end (negative counts from the end) merged; a
+/// scalar counts as rank 1 and flattens to [1].
+inline Inferred flatten(const Shape &in, int64_t startDim, int64_t endDim) {
+  int64_t rank = static_cast<int64_t>(in.size());
+  int64_t bound = std::max<int64_t>(rank, 1);
+  int64_t start = startDim < 0 ? startDim + bound : startDim;
+  int64_t end = endDim < 0 ? endDim + bound : endDim;
+  for (auto [d, n, name] : {std::tuple(startDim, start, "start_dim"),
+                            std::tuple(endDim, end, "end_dim")})
+    if (n < 0 || n >= bound)
+      return failure(std::string(name) + " " + std::to_string(d) +
+                     " is out of range for an input of shape " + str(in) +
+                     " (rank " + std::to_string(rank) + ")");
+  if (start > end)
+    return failure("start_dim " + std::to_string(startDim) +
+                   " comes after end_dim " + std::to_string(endDim) +
+                   " for an input of shape " + str(in));
+  if (rank == 0)
+    return {{1}, ""};
+  Shape out(in.begin(), in.begin() + start);
+  int64_t merged = 1;
+  for (int64_t i = start; i <= end; ++i)
+    merged *= in[i];
+  out.push_back(merged);
+  out.insert(out.end(), in.begin() + end + 1, in.end());
+  return {out, ""};
+}
+
+/// F.linear: [..., in] -> [..., out].
+inline Inferred linear(const Shape &input, int64_t inFeatures,
+                       int64_t outFeatures) {
+  if (input.empty() || input.back() != inFeatures)
+    return failure("expected an input of shape [*, " +
+                   std::to_string(inFeatures) +
+                   "] (last dimension = in_features), got " + str(input));
+  Shape out = input;
+  out.back() = outFeatures;
+  return {out, ""};
+}
+
+/// `dims` in [0, rank), sorted; an empty list means every dimension.
+/// Negative dims count from the end; out of range or repeated is an error.
+inline Inferred normaliseDims(const Shape &in, const std::vector<int64_t> &dims) {
+  int64_t rank = static_cast<int64_t>(in.size());
+  Shape out;
+  for (int64_t d = 0; d < rank && dims.empty(); ++d)
+    out.push_back(d);
+  for (int64_t d : dims) {
+    int64_t n = d < 0 ? d + rank : d;
+    if (n < 0 || n >= std::max<int64_t>(rank, 1) ||
+        std::find(out.begin(), out.end(), n) != out.end())
+      return failure("dimension " + std::to_string(d) +
+                     " is out of range or repeated for an input of shape " +
+                     str(in));
+    out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return {out, ""};
+}
+
+/// torch.sum / torch.mean over `dims`: reduced dims dropped, or kept as 1.
+inline Inferred reduce(const Shape &in, const std::vector<int64_t> &dims,
+                       bool keepdim) {
+  Inferred d = normaliseDims(in, dims);
+  if (!d.ok())
+    return d;
+  Shape out;
+  for (int64_t i = 0, e = in.size(); i < e; ++i) {
+    bool reduced = std::find(d.shape.begin(), d.shape.end(), i) != d.shape.end();
+    if (!reduced)
+      out.push_back(in[i]);
+    else if (keepdim)
+      out.push_back(1);
+  }
+  return {out, ""};
+}
+
+/// torch.permute: result dim i is input dim dims[i].
+inline Inferred permute(const Shape &in, const std::vector<int64_t> &dims) {
+  if (dims.size() != in.size())
+    return failure(std::to_string(dims.size()) + " dims for an input of shape " +
+                   str(in) + " (a permutation names every dimension once)");
+  Inferred d = normaliseDims(in, dims);
+  if (!d.ok())
+    return d;
+  Shape out;
+  int64_t rank = in.size();
+  for (int64_t dim : dims)
+    out.push_back(in[dim < 0 ? dim + rank : dim]);
+  return {out, ""};
+}
+
+} // namespace kiln::shape_rules
+
+#endif // KILN_IR_SHAPERULES_H
