@@ -40,6 +40,117 @@ Value zerosLike(OpBuilder &b, Location loc, Type type) {
       loc, DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(), 0.0)));
 }
 
+/// The reverse sweep over one cloned function, step by step (see the
+/// algorithm above).
+class Differentiator {
+public:
+  Differentiator(func::FuncOp forward, func::FuncOp grad)
+      : forward(forward), grad(grad), body(grad.getBody().front()),
+        ret(cast<func::ReturnOp>(body.getTerminator())), b(ret) {}
+
+  /// Steps 2-4 for the differentiated arguments `wrt`.
+  LogicalResult run(ArrayRef<BlockArgument> wrt) {
+    SmallVector<Operation *> ops = markActive(wrt);
+    Value loss = ret.getOperand(0);
+    auto lossType = cast<RankedTensorType>(loss.getType());
+    adjoint[loss] = b.create<arith::ConstantOp>(
+        loss.getLoc(),
+        DenseElementsAttr::get(lossType,
+                               b.getFloatAttr(lossType.getElementType(), 1.0)));
+    for (Operation *op : llvm::reverse(ops))
+      if (failed(propagate(op)))
+        return failure();
+    returnGradients(loss, wrt);
+    return success();
+  }
+
+private:
+  /// Step 2: the ops in order, and every value a differentiated argument
+  /// flows into.
+  SmallVector<Operation *> markActive(ArrayRef<BlockArgument> wrt) {
+    active.insert(wrt.begin(), wrt.end());
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator()) {
+      ops.push_back(&op);
+      if (llvm::any_of(op.getOperands(),
+                       [&](Value v) { return active.contains(v); }))
+        for (Value r : op.getResults())
+          if (isFloatTensor(r))
+            active.insert(r);
+    }
+    return ops;
+  }
+
+  /// Step 3 for one op: its operand gradients, added to the adjoints.
+  LogicalResult propagate(Operation *op) {
+    SmallVector<Value> resultGrads;
+    for (Value r : op->getResults())
+      resultGrads.push_back(adjoint.lookup(r));
+    if (llvm::none_of(resultGrads, [](Value g) { return bool(g); }))
+      return success(); // does not reach the loss
+    auto rule = dyn_cast<GradientOpInterface>(op);
+    SmallVector<bool> needGrad;
+    for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+      needGrad.push_back(active.contains(operand) && isFloatTensor(operand) &&
+                         (!rule || rule.isDifferentiableOperand(i)));
+    if (llvm::none_of(needGrad, [](bool n) { return n; }))
+      return success();
+    if (!rule)
+      return op->emitError("nn-autodiff: '")
+             << op->getName() << "' has no gradient rule, but '"
+             << forward.getSymName() << "' is differentiated through it";
+    SmallVector<Value> operandGrads;
+    if (failed(rule.buildGradient(b, resultGrads, needGrad, operandGrads)))
+      return failure();
+    return accumulateAll(op, needGrad, operandGrads);
+  }
+
+  /// Checks what a rule built and adds it to the operands' adjoints
+  /// (fan-out: several uses sum their contributions).
+  LogicalResult accumulateAll(Operation *op, ArrayRef<bool> needGrad,
+                              ArrayRef<Value> operandGrads) {
+    for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+      if (!needGrad[i])
+        continue;
+      if (i >= operandGrads.size() || !operandGrads[i])
+        return op->emitError("nn-autodiff: gradient rule of '")
+               << op->getName() << "' produced no gradient for operand " << i;
+      Value g = operandGrads[i];
+      if (g.getType() != operand.getType())
+        return op->emitError("nn-autodiff: gradient rule of '")
+               << op->getName() << "' produced " << g.getType()
+               << " for operand " << i << " of type " << operand.getType();
+      auto [it, inserted] = adjoint.try_emplace(operand, g);
+      if (!inserted)
+        it->second = b.create<AddOp>(g.getLoc(), it->second, g);
+    }
+    return success();
+  }
+
+  /// Step 4: return the loss and one gradient per differentiated argument.
+  void returnGradients(Value loss, ArrayRef<BlockArgument> wrt) {
+    SmallVector<Value> results{loss};
+    SmallVector<Type> types{loss.getType()};
+    for (BlockArgument arg : wrt) {
+      Value g = adjoint.lookup(arg);
+      results.push_back(g ? g : zerosLike(b, grad.getLoc(), arg.getType()));
+      types.push_back(arg.getType());
+    }
+    b.create<func::ReturnOp>(ret.getLoc(), results);
+    ret.erase();
+    grad.setFunctionType(FunctionType::get(grad.getContext(),
+                                           body.getArgumentTypes(), types));
+    grad.removeResAttrsAttr();
+  }
+
+  func::FuncOp forward, grad;
+  Block &body;
+  func::ReturnOp ret;
+  OpBuilder b;
+  DenseSet<Value> active;
+  DenseMap<Value, Value> adjoint;
+};
+
 struct AutodiffPass : kiln::impl::AutodiffBase<AutodiffPass> {
   using Base::Base;
 
@@ -61,6 +172,7 @@ struct AutodiffPass : kiln::impl::AutodiffBase<AutodiffPass> {
            (wrtInputs && role.getValue() == "input");
   }
 
+  /// Step 1 (checks and the clone), then the sweep.
   LogicalResult differentiate(func::FuncOp forward) {
     if (!forward.getBody().hasOneBlock())
       return forward.emitError("nn-autodiff: expected a single-block function");
@@ -82,90 +194,11 @@ struct AutodiffPass : kiln::impl::AutodiffBase<AutodiffPass> {
     grad->removeAttr("nn.differentiate");
     grad->removeAttr("nn.loss");
 
-    Block &body = grad.getBody().front();
-    auto ret = cast<func::ReturnOp>(body.getTerminator());
-    Value loss = ret.getOperand(0);
-
     SmallVector<BlockArgument> wrt;
-    DenseSet<Value> active;
-    for (BlockArgument arg : body.getArguments())
-      if (isDifferentiatedArgument(grad, arg)) {
+    for (BlockArgument arg : grad.getBody().front().getArguments())
+      if (isDifferentiatedArgument(grad, arg))
         wrt.push_back(arg);
-        active.insert(arg);
-      }
-
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator()) {
-      ops.push_back(&op);
-      if (llvm::any_of(op.getOperands(),
-                       [&](Value v) { return active.contains(v); }))
-        for (Value r : op.getResults())
-          if (isFloatTensor(r))
-            active.insert(r);
-    }
-
-    OpBuilder b(ret);
-    DenseMap<Value, Value> adjoint;
-    auto accumulate = [&](Value v, Value g) {
-      auto [it, inserted] = adjoint.try_emplace(v, g);
-      if (!inserted)
-        it->second = b.create<AddOp>(g.getLoc(), it->second, g);
-    };
-    adjoint[loss] = b.create<arith::ConstantOp>(
-        loss.getLoc(),
-        DenseElementsAttr::get(lossType,
-                               b.getFloatAttr(lossType.getElementType(), 1.0)));
-
-    for (Operation *op : llvm::reverse(ops)) {
-      SmallVector<Value> resultGrads;
-      bool reachesLoss = false;
-      for (Value r : op->getResults()) {
-        resultGrads.push_back(adjoint.lookup(r));
-        reachesLoss |= static_cast<bool>(resultGrads.back());
-      }
-      if (!reachesLoss)
-        continue;
-      auto rule = dyn_cast<GradientOpInterface>(op);
-      SmallVector<bool> needGrad;
-      for (auto [i, operand] : llvm::enumerate(op->getOperands()))
-        needGrad.push_back(active.contains(operand) && isFloatTensor(operand) &&
-                           (!rule || rule.isDifferentiableOperand(i)));
-      if (llvm::none_of(needGrad, [](bool n) { return n; }))
-        continue;
-      if (!rule)
-        return op->emitError("nn-autodiff: '")
-               << op->getName() << "' has no gradient rule, but '"
-               << forward.getSymName() << "' is differentiated through it";
-      SmallVector<Value> operandGrads;
-      if (failed(rule.buildGradient(b, resultGrads, needGrad, operandGrads)))
-        return failure();
-      for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
-        if (!needGrad[i])
-          continue;
-        if (i >= operandGrads.size() || !operandGrads[i])
-          return op->emitError("nn-autodiff: gradient rule of '")
-                 << op->getName() << "' produced no gradient for operand " << i;
-        if (operandGrads[i].getType() != operand.getType())
-          return op->emitError("nn-autodiff: gradient rule of '")
-                 << op->getName() << "' produced " << operandGrads[i].getType()
-                 << " for operand " << i << " of type " << operand.getType();
-        accumulate(operand, operandGrads[i]);
-      }
-    }
-
-    SmallVector<Value> results{loss};
-    SmallVector<Type> types{loss.getType()};
-    for (BlockArgument arg : wrt) {
-      Value g = adjoint.lookup(arg);
-      results.push_back(g ? g : zerosLike(b, grad.getLoc(), arg.getType()));
-      types.push_back(arg.getType());
-    }
-    b.create<func::ReturnOp>(ret.getLoc(), results);
-    ret.erase();
-    grad.setFunctionType(
-        FunctionType::get(&getContext(), body.getArgumentTypes(), types));
-    grad.removeResAttrsAttr();
-    return success();
+    return Differentiator(forward, grad).run(wrt);
   }
 };
 
