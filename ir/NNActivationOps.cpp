@@ -37,3 +37,10 @@ LogicalResult ReluOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+
+// silu(x) = x * sigmoid(x)
+FailureOr<SmallVector<Value>> SiluOp::decompose(OpBuilder &b) {
+  Value x = getInput();
+  return SmallVector<Value>{
+      binary<MulOp>(b, getLoc(), x, b.create<SigmoidOp>(getLoc(), x))};
+}

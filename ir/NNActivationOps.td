@@ -56,4 +56,17 @@ def NN_GeluOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType,
   let assemblyFormat = "$input (`approximate` $approximate^)? attr-dict `:` type($input)";
 }
 
+def NN_SiluOp : NN_Op<"silu", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<NN_DecomposableOpInterface>]> {
+  let summary = "sigmoid linear unit x sigmoid(x) (torch.nn.SiLU)";
+  let description = [{
+    ```mlir
+    %y = nn.silu %x : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 #endif // KILN_NN_ACTIVATION_OPS

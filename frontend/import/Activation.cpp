@@ -27,6 +27,9 @@ void registerActivationFamily(Registry &r) {
 
   r.add(simple<nn::TanhOp>("nn.Tanh", "nn.tanh"));
   r.add(simple<nn::SigmoidOp>("nn.Sigmoid", "nn.sigmoid"));
+  Entry silu = simple<nn::SiluOp>("nn.SiLU", "nn.silu (decomposed)");
+  silu.options = {boolOption("inplace", false).noEffect()};
+  r.add(std::move(silu));
 
   // A composite: nn-decompose turns nn.gelu into erf or tanh arithmetic.
   Entry gelu{"nn.GELU", EntryKind::Layer, "nn.gelu (decomposed)"};

@@ -66,6 +66,10 @@ SigmoidImpl::SigmoidImpl() : Module("Sigmoid") {}
 Tensor SigmoidImpl::forward(const Tensor& input, SourceLoc loc) { return elementwise_module(*this, input, loc); }
 std::optional<OptionList> SigmoidImpl::layer_options() const { return OptionList{}; }
 
+SiLUImpl::SiLUImpl() : Module("SiLU") {}
+Tensor SiLUImpl::forward(const Tensor& input, SourceLoc loc) { return elementwise_module(*this, input, loc); }
+std::optional<OptionList> SiLUImpl::layer_options() const { return OptionList{}; }
+
 GELUImpl::GELUImpl(const GELUOptions& options) : Module("GELU"), options_(options) {
   if (options.approximate() != "none" && options.approximate() != "tanh") {
     detail::fail("GELU(approximate='" + options.approximate() + "'): approximate must be 'none' or 'tanh'");

@@ -24,3 +24,15 @@ func.func @gelu_tanh(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = nn.gelu %x approximate tanh : tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// SiLU: x * sigmoid(x).
+// CHECK-LABEL: func.func @silu
+// CHECK: %[[S:.+]] = nn.sigmoid %[[X:[a-zA-Z0-9_]+]] : tensor<4xf32>
+// CHECK: nn.mul %[[X]], %[[S]] : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+// CHECK-NOT: nn.silu
+func.func @silu(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = nn.silu %x : tensor<4xf32>
+  return %y : tensor<4xf32>
+}

@@ -32,6 +32,15 @@ class SigmoidImpl : public Module {
 };
 KILN_MODULE(Sigmoid);
 
+/// x * sigmoid(x), like nn.SiLU() ("inplace" means nothing here).
+class SiLUImpl : public Module {
+ public:
+  SiLUImpl();
+  Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
+  std::optional<OptionList> layer_options() const override;
+};
+KILN_MODULE(SiLU);
+
 /// Options of nn.GELU(approximate='none'): "none" (erf) or "tanh".
 struct GELUOptions {
   KILN_ARG(std::string, approximate) = "none";
