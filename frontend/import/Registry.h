@@ -157,6 +157,10 @@ using OptimizerBuild = std::function<mlir::DictionaryAttr(
     mlir::OpBuilder &, const Options &)>;
 
 struct Entry {
+  Entry(std::string torchName, EntryKind kind, std::string lowering)
+      : torchName(std::move(torchName)), kind(kind),
+        lowering(std::move(lowering)) {}
+
   std::string torchName;  // "nn.Linear", "optim.SGD", or a function "relu"
   EntryKind kind;
   std::string lowering;   // what it becomes: "nn.linear", "(graph structure)"
