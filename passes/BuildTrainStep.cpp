@@ -11,6 +11,7 @@
 //      (inputs, target).
 //   3. Call `<loss>_grad`, let the optimizer build one update per parameter,
 //      and return (loss, new params, new states, step + 1).
+#include "ir/ArgSignature.h"
 #include "passes/Optimizers.h"
 #include "passes/Passes.h"
 
@@ -24,25 +25,6 @@ using namespace kiln;
 using namespace kiln::nn;
 
 namespace {
-
-/// Argument types and attributes of the function being built.
-struct Signature {
-  SmallVector<Type> types;
-  SmallVector<DictionaryAttr> attrs;
-  void add(OpBuilder &b, Type t, StringRef name, StringRef role,
-           StringRef init = {}) {
-    types.push_back(t);
-    SmallVector<NamedAttribute> a{b.getNamedAttr("nn.name", b.getStringAttr(name)),
-                                  b.getNamedAttr("nn.role", b.getStringAttr(role))};
-    if (!init.empty())
-      a.push_back(b.getNamedAttr("nn.init", b.getStringAttr(init)));
-    attrs.push_back(b.getDictionaryAttr(a));
-  }
-  void copy(func::FuncOp f, unsigned i) {
-    types.push_back(f.getArgumentTypes()[i]);
-    attrs.push_back(f.getArgAttrDict(i));
-  }
-};
 
 struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   void runOnOperation() override {
@@ -73,10 +55,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   }
 
   /// `train_step`'s signature: params, states, step, lr, other arguments.
-  Signature signature(OpBuilder &b, func::FuncOp loss,
+  ArgSignature signature(OpBuilder &b, func::FuncOp loss,
                       ArrayRef<unsigned> paramIdx, ArrayRef<unsigned> otherIdx,
                       ArrayRef<OptimizerStateSpec> specs) {
-    Signature sig;
+    ArgSignature sig;
     for (unsigned i : paramIdx)
       sig.copy(loss, i);
     for (const OptimizerStateSpec &spec : specs)
@@ -103,7 +85,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       (role && role.getValue() == "param" ? paramIdx : otherIdx).push_back(i);
     }
     SmallVector<OptimizerStateSpec> specs = optimizer.stateSpecs();
-    Signature sig = signature(b, loss, paramIdx, otherIdx, specs);
+    ArgSignature sig = signature(b, loss, paramIdx, otherIdx, specs);
 
     b.setInsertionPointAfter(grad);
     auto step = b.create<func::FuncOp>(loc, "train_step",

@@ -1,6 +1,7 @@
 #include "frontend/import/ModelImporter.h"
 
 #include "frontend/import/Registry.h"
+#include "ir/ArgSignature.h"
 #include "ir/NNDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -278,23 +279,8 @@ private:
   }
 
   /// Arguments of `forward` / `loss`: params, inputs, then the target.
-  struct Signature {
-    SmallVector<Type> types;
-    SmallVector<DictionaryAttr> attrs;
-    void add(OpBuilder &b, Type t, StringRef argName, StringRef role,
-             StringRef init = {}) {
-      types.push_back(t);
-      SmallVector<NamedAttribute> a{
-          b.getNamedAttr("nn.name", b.getStringAttr(argName)),
-          b.getNamedAttr("nn.role", b.getStringAttr(role))};
-      if (!init.empty())
-        a.push_back(b.getNamedAttr("nn.init", b.getStringAttr(init)));
-      attrs.push_back(b.getDictionaryAttr(a));
-    }
-  };
-
-  Signature signature(OpBuilder &b, const std::optional<TensorDecl> &target) {
-    Signature sig;
+  ArgSignature signature(OpBuilder &b, const std::optional<TensorDecl> &target) {
+    ArgSignature sig;
     for (const Param &p : params)
       sig.add(b, RankedTensorType::get(p.shape, b.getF32Type()), p.name,
               "param", p.init.attr());
@@ -316,7 +302,7 @@ private:
     if (training)
       target = tensorDecl(member(*training, "training", "target"),
                           "training.target");
-    Signature sig = signature(b, target);
+    ArgSignature sig = signature(b, target);
     auto fn = b.create<func::FuncOp>(loc(fnName.str()), fnName,
                                      b.getFunctionType(sig.types, {}));
     fn.setAllArgAttrs(sig.attrs);
