@@ -63,14 +63,6 @@ Value sigmoid(OpBuilder &b, Location l, ValueRange a) {
       l, constant(b, l, 1), b.create<arith::AddFOp>(l, constant(b, l, 1), e));
 }
 
-// torch.maximum / minimum propagate NaN.
-Value maximum(OpBuilder &b, Location l, ValueRange a) {
-  return b.create<arith::MaximumFOp>(l, a[0], a[1]);
-}
-Value minimum(OpBuilder &b, Location l, ValueRange a) {
-  return b.create<arith::MinimumFOp>(l, a[0], a[1]);
-}
-
 Value where(OpBuilder &b, Location l, ValueRange a) {
   return b.create<arith::SelectOp>(l, a[0], a[1], a[2]);
 }
@@ -127,8 +119,9 @@ void kiln::populateLowerElementwisePatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<SigmoidOp, sigmoid>,
                ElementwiseLowering<ErfOp, unary<math::ErfOp>>,
                ElementwiseLowering<DivOp, binary<arith::DivFOp>>,
-               ElementwiseLowering<MaximumOp, maximum>,
-               ElementwiseLowering<MinimumOp, minimum>,
+               // maximumf / minimumf propagate NaN, as torch.maximum / minimum.
+               ElementwiseLowering<MaximumOp, binary<arith::MaximumFOp>>,
+               ElementwiseLowering<MinimumOp, binary<arith::MinimumFOp>>,
                ElementwiseLowering<WhereOp, where>, CompareLowering>(
       patterns.getContext());
 }

@@ -2,6 +2,8 @@
 // ops verified (dims in range, no repeats), static shapes.
 #include "passes/LowerToLinalg.h"
 
+#include "ir/ShapeRules.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 using namespace mlir;
@@ -10,15 +12,11 @@ using namespace kiln::nn;
 
 namespace {
 
-/// `dims` in [0, rank), sorted; empty means every dimension.
-SmallVector<int64_t> normalised(ArrayRef<int64_t> dims, int64_t rank) {
-  SmallVector<int64_t> out;
-  for (int64_t d = 0; d < rank && dims.empty(); ++d)
-    out.push_back(d);
-  for (int64_t d : dims)
-    out.push_back(d < 0 ? d + rank : d);
-  llvm::sort(out);
-  return out;
+/// The verified op's dims normalised by the shared rule (ir/ShapeRules.h).
+SmallVector<int64_t> normalised(ArrayRef<int64_t> dims, RankedTensorType in) {
+  shape_rules::Inferred d = shape_rules::normaliseDims(
+      shape_rules::Shape(in.getShape().begin(), in.getShape().end()), dims.vec());
+  return SmallVector<int64_t>(d.shape.begin(), d.shape.end());
 }
 
 /// sum / mean: a reduction generic, divided by the count for mean, with the
@@ -31,7 +29,7 @@ struct ReduceLowering : OpConversionPattern<Op> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto in = typeOf(adaptor.getInput());
-    SmallVector<int64_t> dims = normalised(op.getDims(), in.getRank());
+    SmallVector<int64_t> dims = normalised(op.getDims(), in);
     Value sum = reduceDims(
         rewriter, loc, adaptor.getInput(), dims, rewriter.getF32FloatAttr(0),
         [](OpBuilder &b, Location l, Value x, Value acc) -> Value {

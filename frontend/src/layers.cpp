@@ -35,19 +35,6 @@ std::optional<OptionList> LinearImpl::layer_options() const {
                     {"bias", options_.bias()}};
 }
 
-ReLUImpl::ReLUImpl() : Module("ReLU") {}
-
-Tensor ReLUImpl::forward(const Tensor& input, SourceLoc loc) {
-  auto& trace = detail::Trace::active("ReLU", loc);
-  const std::string& path = trace.path_of(*this, loc);
-  std::string what = detail::describe(*this, path);
-  trace.check_value(input, what, loc);
-  detail::require_float32(input, what, loc);
-  return detail::record_module(trace, path, {input}, input.sizes(), input.dtype(), loc);
-}
-
-std::optional<OptionList> ReLUImpl::layer_options() const { return OptionList{}; }
-
 /// A module that is one shape-preserving float32 function of its input.
 static Tensor elementwise_module(const Module& m, const Tensor& input, SourceLoc loc) {
   auto& trace = detail::Trace::active(m.type_name(), loc);
@@ -57,6 +44,12 @@ static Tensor elementwise_module(const Module& m, const Tensor& input, SourceLoc
   detail::require_float32(input, what, loc);
   return detail::record_module(trace, path, {input}, input.sizes(), input.dtype(), loc);
 }
+
+ReLUImpl::ReLUImpl() : Module("ReLU") {}
+
+Tensor ReLUImpl::forward(const Tensor& input, SourceLoc loc) { return elementwise_module(*this, input, loc); }
+
+std::optional<OptionList> ReLUImpl::layer_options() const { return OptionList{}; }
 
 TanhImpl::TanhImpl() : Module("Tanh") {}
 Tensor TanhImpl::forward(const Tensor& input, SourceLoc loc) { return elementwise_module(*this, input, loc); }
