@@ -70,11 +70,20 @@ class InterfaceReader {
 public:
   explicit InterfaceReader(ModelInterface &m) : m(m) {}
 
-  /// The tensor index of argument `i` of `f`, adding it on first sight.
+  /// The tensor index of argument `i` of `f`, adding it on first sight;
+  /// kRngArgument for the random state, which is no tensor of the table.
+  static constexpr int kRngArgument = -1;
   FailureOr<int> argument(func::FuncOp f, unsigned i) {
     auto type = dyn_cast<RankedTensorType>(f.getArgumentTypes()[i]);
     auto name = f.getArgAttrOfType<StringAttr>(i, "nn.name");
     auto role = f.getArgAttrOfType<StringAttr>(i, "nn.role");
+    if (role && role.getValue() == "rng") {
+      if (!type || type != RankedTensorType::get({2}, IntegerType::get(f.getContext(), 64)))
+        return f.emitError("argument ") << i << " of '" << f.getSymName()
+                                        << "': the rng state must be a tensor<2xi64>",
+               failure();
+      return kRngArgument;
+    }
     if (!type || !type.hasStaticShape() || !name || !role)
       return f.emitError("argument ") << i << " of '" << f.getSymName()
                                       << "' needs a static tensor type, nn.name and nn.role",
@@ -111,16 +120,35 @@ public:
   }
 
   /// The kernel's arguments in order: its function arguments, then `results`
-  /// (its out-parameters after bufferization), then the workspace.
+  /// (its out-parameters after bufferization), then the workspace. Its mode
+  /// is the function's `nn.mode` (none: any); a function with an rng
+  /// argument says in `nn.rng_counters` how far one call advances the
+  /// stream.
   LogicalResult kernel(func::FuncOp f, kiln_entry_point entry, StringRef kernelName,
                        ArrayRef<KernelArg> results) {
-    KernelSpec k{entry, KILN_MODE_ANY, kernelSymbol(m.name, kernelName), {}};
+    KernelSpec k{entry, KILN_MODE_ANY, kernelSymbol(m.name, kernelName), {}, 0};
+    if (auto mode = f->getAttrOfType<StringAttr>("nn.mode")) {
+      if (mode.getValue() != "train" && mode.getValue() != "eval")
+        return f.emitError("unknown nn.mode '") << mode.getValue()
+                                                << "' (train or eval)";
+      k.mode = mode.getValue() == "train" ? KILN_MODE_TRAIN : KILN_MODE_EVAL;
+    }
+    bool usesRng = false;
     for (unsigned i = 0; i < f.getNumArguments(); ++i) {
       auto t = argument(f, i);
       if (failed(t))
         return failure();
-      k.args.push_back({KILN_ARG_TENSOR, *t});
+      usesRng |= *t == kRngArgument;
+      k.args.push_back(*t == kRngArgument ? KernelArg{KILN_ARG_RNG, -1}
+                                          : KernelArg{KILN_ARG_TENSOR, *t});
     }
+    auto counters = f->getAttrOfType<IntegerAttr>("nn.rng_counters");
+    if (usesRng != static_cast<bool>(counters) || (counters && counters.getInt() < 0))
+      return f.emitError("'") << f.getSymName()
+                              << "' needs a non-negative nn.rng_counters exactly "
+                                 "when it takes an rng argument",
+             failure();
+    k.rngCounters = counters ? counters.getInt() : 0;
     k.args.insert(k.args.end(), results.begin(), results.end());
     k.args.push_back({KILN_ARG_WORKSPACE, -1});
     m.kernels.push_back(std::move(k));
@@ -159,8 +187,10 @@ private:
 
 } // namespace
 
-/// forward(params, inputs) -> outputs.
-static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward) {
+/// forward(params, inputs[, rng]) -> outputs, and the train-mode
+/// `forward_train` of a mode-dependent model (same arguments and outputs).
+static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward,
+                                 func::FuncOp forwardTrain) {
   for (unsigned i = 0; i < forward.getNumArguments(); ++i) // table order
     if (failed(r.argument(forward, i)))
       return failure();
@@ -171,7 +201,14 @@ static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward) {
       return failure();
     outputs.push_back({KILN_ARG_TENSOR, *out});
   }
-  return r.kernel(forward, KILN_ENTRY_FORWARD, "forward", outputs);
+  if (failed(r.kernel(forward, KILN_ENTRY_FORWARD, "forward", outputs)))
+    return failure();
+  if (!forwardTrain)
+    return success();
+  if (forwardTrain.getResultTypes() != forward.getResultTypes())
+    return forwardTrain.emitError("forward_train must return what forward returns"),
+           failure();
+  return r.kernel(forwardTrain, KILN_ENTRY_FORWARD, "forward_train", outputs);
 }
 
 /// loss_grad(params, inputs, target) -> loss, param gradients;
@@ -205,7 +242,8 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   if (!forward)
     return module.emitError("module has no 'forward' function"), failure();
   InterfaceReader reader(m);
-  if (failed(readForward(reader, forward)))
+  if (failed(readForward(reader, forward,
+                         module.lookupSymbol<func::FuncOp>("forward_train"))))
     return failure();
   auto step = module.lookupSymbol<func::FuncOp>("train_step");
   if (!step)
@@ -285,6 +323,8 @@ std::string ModelInterface::descriptor() const {
        << k.symbol << ":";
     for (const KernelArg &a : k.args)
       os << " " << argText(*this, a);
+    if (k.rngCounters)
+      os << " (rng_counters " << k.rngCounters << ")";
     os << "\n";
   }
   return os.str();

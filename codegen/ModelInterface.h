@@ -37,9 +37,10 @@ struct KernelArg {
 
 struct KernelSpec {
   kiln_entry_point entry;
-  kiln_mode mode = KILN_MODE_ANY; // no op depends on the mode yet
+  kiln_mode mode = KILN_MODE_ANY; // the function's nn.mode
   std::string symbol;             // the bare-pointer kernel function
   std::vector<KernelArg> args;
+  int64_t rngCounters = 0;        // how far one call advances the rng
 };
 
 struct ModelInterface {
@@ -71,7 +72,8 @@ mlir::FailureOr<InitSpec> parseInit(llvm::StringRef text);
 
 /// Reads the interface from a module after the training pipeline: the
 /// `forward` function (params, inputs -> outputs) and, when present,
-/// `loss_grad` and `train_step`. Emits a diagnostic and fails when the
+/// `forward_train` (a mode-dependent model's train-mode forward),
+/// `loss_grad` and `train_step`. Kernel modes come from `nn.mode`. Emits a diagnostic and fails when the
 /// functions do not follow the ABI.
 mlir::FailureOr<ModelInterface> readModelInterface(mlir::ModuleOp module);
 

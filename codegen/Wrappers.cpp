@@ -24,7 +24,7 @@ public:
         initTy(llvm::StructType::get(ctx, {i32Ty, llvm::ArrayType::get(f64Ty, 2)})),
         tensorTy(llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, i32Ty, ptrTy, initTy})),
         argTy(llvm::StructType::get(ctx, {i32Ty, i32Ty})),
-        kernelTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, ptrTy})),
+        kernelTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, i64Ty})),
         metadataTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy,
                                                i32Ty, ptrTy, f64Ty, i64Ty})) {}
 
@@ -105,7 +105,8 @@ private:
       args.push_back(llvm::ConstantStruct::get(argTy, {i32(a.kind), i32(a.tensor)}));
     return llvm::ConstantStruct::get(
         kernelTy, {i32(k.entry), i32(k.mode), packed,
-                   i32(static_cast<int64_t>(args.size())), array(argTy, args, "args")});
+                   i32(static_cast<int64_t>(args.size())), array(argTy, args, "args"),
+                   llvm::ConstantInt::get(i64Ty, k.rngCounters)});
   }
 
   /// `void <kernel>_packed(void **args)` calling the bare-pointer kernel,

@@ -8,7 +8,8 @@
 //   2. Create `train_step` with arguments: params, optimizer states (for
 //      every state spec, one tensor per param, named `<param>.<state>`),
 //      step (i64), lr (f32), then the loss function's other arguments
-//      (inputs, target).
+//      (inputs, target, the rng state when the graph draws random numbers).
+//      The loss's `nn.mode` and `nn.rng_counters` carry over.
 //   3. Call `<loss>_grad`, let the optimizer build one update per parameter,
 //      and return (loss, new params, new states, step + 1).
 #include "ir/ArgSignature.h"
@@ -91,6 +92,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     auto step = b.create<func::FuncOp>(loc, "train_step",
                                        b.getFunctionType(sig.types, {}));
     step.setAllArgAttrs(sig.attrs);
+    // The step runs the loss's graph: same mode, same random draws.
+    for (StringRef attr : {"nn.mode", "nn.rng_counters"})
+      if (Attribute a = loss->getAttr(attr))
+        step->setAttr(attr, a);
     Block *body = step.addEntryBlock();
     b.setInsertionPointToStart(body);
 

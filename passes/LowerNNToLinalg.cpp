@@ -132,6 +132,7 @@ struct LowerNNToLinalgPass
     populateLowerTensorOpsPatterns(patterns);
     populateLowerLossesPatterns(patterns);
     populateLowerOptimizersPatterns(patterns);
+    populateLowerRandomPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -62,6 +62,7 @@ void populateLowerElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateLowerTensorOpsPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerOptimizersPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerRandomPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln
 

@@ -126,12 +126,23 @@ private:
   std::string prefix;
 };
 
+/// What the calls of one entry function share: the mode it is built for,
+/// whether a layer asked for it, and its random stream (the `rng` argument,
+/// added on first use, and the counters drawn so far).
+struct FunctionState {
+  bool training = false;
+  bool modeQueried = false;
+  Block *body = nullptr;
+  Value rng;
+  int64_t rngCounters = 0;
+};
+
 /// One call of a registry entry: a graph node or the loss.
 class Call : public BuildContext {
 public:
-  Call(OpBuilder &b, Location l, const Options &options, ValueRange operands,
-       std::string path, std::string what)
-      : b(b), l(l), opts(options), ops(operands), path(std::move(path)),
+  Call(FunctionState &fn, OpBuilder &b, Location l, const Options &options,
+       ValueRange operands, std::string path, std::string what)
+      : fn(fn), b(b), l(l), opts(options), ops(operands), path(std::move(path)),
         what(std::move(what)) {}
 
   /// Parameters of the called leaf: local name -> block argument.
@@ -145,6 +156,25 @@ public:
     auto it = params.find(name);
     return it == params.end() ? Value() : it->second;
   }
+  bool training() override {
+    fn.modeQueried = true;
+    return fn.training;
+  }
+  Value randomUniform(llvm::ArrayRef<int64_t> shape) override {
+    if (!fn.rng)
+      fn.rng = fn.body->addArgument(
+          RankedTensorType::get({2}, b.getI64Type()), l);
+    int64_t numel = 1;
+    for (int64_t d : shape)
+      numel *= d;
+    if (numel > INT64_MAX / 2 - fn.rngCounters)
+      fail("draws more random numbers than one step can (2^62)");
+    auto op = b.create<nn::RandomUniformOp>(
+        l, RankedTensorType::get(shape, b.getF32Type()), fn.rng,
+        b.getI64IntegerAttr(fn.rngCounters));
+    fn.rngCounters += numel;
+    return op.getResult();
+  }
   [[noreturn]] void fail(const std::string &message) override {
     import::fail(path, what.empty() ? message : what + ": " + message);
   }
@@ -154,6 +184,7 @@ public:
   }
 
 private:
+  FunctionState &fn;
   OpBuilder &b;
   Location l;
   const Options &opts;
@@ -189,9 +220,23 @@ public:
     module->getOperation()->setAttr("nn.model_name", b.getStringAttr(name));
     b.setInsertionPointToEnd(module->getBody());
 
-    buildFunction(b, "forward", graph, outs, nullptr);
+    // A model whose layers ask for the mode (dropout, batch norm) gets an
+    // eval-mode `forward` and, when it can be trained, a train-mode
+    // `forward_train`; the loss is always built in train mode, as torch
+    // trains. An inference compile can never enter train mode, so its one
+    // forward serves both.
+    auto [forward, modeDependent] =
+        buildFunction(b, "forward", graph, outs, nullptr, /*trainMode=*/false);
+    if (training && modeDependent) {
+      forward->setAttr("nn.mode", b.getStringAttr("eval"));
+      auto trainForward =
+          buildFunction(b, "forward_train", graph, outs, nullptr, true).first;
+      trainForward->setAttr("nn.mode", b.getStringAttr("train"));
+    }
     if (training) {
-      buildFunction(b, "loss", graph, outs, training);
+      auto loss = buildFunction(b, "loss", graph, outs, training, true).first;
+      if (modeDependent)
+        loss->setAttr("nn.mode", b.getStringAttr("train"));
       module->getOperation()->setAttr(
           "nn.optimizer",
           optimizerAttr(b, member(*training, "training", "optimizer")));
@@ -296,8 +341,13 @@ private:
     return sig;
   }
 
-  void buildFunction(OpBuilder &b, StringRef fnName, const json &graph,
-                     const json &outs, const json *training) {
+  /// Builds `fnName` from the graph in train or eval mode; also says
+  /// whether any layer asked for the mode.
+  std::pair<func::FuncOp, bool> buildFunction(OpBuilder &b, StringRef fnName,
+                                              const json &graph,
+                                              const json &outs,
+                                              const json *training,
+                                              bool trainMode) {
     std::optional<TensorDecl> target;
     if (training)
       target = tensorDecl(member(*training, "training", "target"),
@@ -310,6 +360,10 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(body);
 
+    FunctionState state;
+    state.training = trainMode;
+    state.body = body;
+    Value targetArg = training ? body->getArguments().back() : Value();
     std::map<std::string, Value> values;
     for (size_t i = 0; i < inputs.size(); ++i)
       if (!values.emplace(inputs[i].name, body->getArgument(params.size() + i))
@@ -317,18 +371,26 @@ private:
         fail("inputs[" + std::to_string(i) + "]",
              "duplicate input name '" + inputs[i].name + "'");
     for (size_t n = 0; n < graph.size(); ++n)
-      buildNode(b, graph[n], "graph[" + std::to_string(n) + "]", body, values);
+      buildNode(b, graph[n], "graph[" + std::to_string(n) + "]", state, values);
 
     SmallVector<Value> results = outputValues(outs, values);
     if (training) {
       results.assign({buildLoss(b, member(*training, "training", "loss"),
-                                results.front(), body->getArguments().back())});
+                                results.front(), targetArg, state)});
       fn->setAttr("nn.differentiate", b.getUnitAttr());
       fn->setAttr("nn.loss", b.getUnitAttr());
+    }
+    if (state.rng) {
+      // The random state is the last argument; the runtime passes the
+      // instance's kiln_rng_state and advances it by what one call draws.
+      sig.add(b, state.rng.getType(), "rng", "rng");
+      fn.setAllArgAttrs(sig.attrs);
+      fn->setAttr("nn.rng_counters", b.getI64IntegerAttr(state.rngCounters));
     }
     b.create<func::ReturnOp>(loc(fnName.str()), results);
     fn.setFunctionType(
         b.getFunctionType(sig.types, ValueRange(results).getTypes()));
+    return {fn, state.modeQueried};
   }
 
   SmallVector<Value> outputValues(const json &outs,
@@ -365,7 +427,7 @@ private:
   }
 
   void buildNode(OpBuilder &b, const json &node, const std::string &path,
-                 Block *body, std::map<std::string, Value> &values) {
+                 FunctionState &fn, std::map<std::string, Value> &values) {
     if (!node.is_object())
       fail(path, "expected a node object");
     std::string source = node.contains("loc") && node["loc"].is_string()
@@ -387,21 +449,21 @@ private:
                                    "' (graph nodes call leaf modules by "
                                    "dotted path, e.g. \"0\" or \"fc1\")");
       const Leaf &leaf = it->second;
-      Call call(b, loc(path, source), leaf.options, operands, path,
+      Call call(fn, b, loc(path, source), leaf.options, operands, path,
                 "module '" + modName + "' (" +
                     import::modelTypeName(*leaf.entry) + ", " + leaf.jsonPath +
                     ")" + traced);
       for (auto &[local, index] : leaf.params)
-        call.params[local] = body->getArgument(index);
+        call.params[local] = fn.body->getArgument(index);
       result = invoke(*leaf.entry, call, path);
     } else if (node.contains("function")) {
-      std::string fn = stringAt(node, path, "function");
+      std::string fnName = stringAt(node, path, "function");
       const Entry &entry =
-          lookup(EntryKind::Function, fn, path + ".function", "function");
+          lookup(EntryKind::Function, fnName, path + ".function", "function");
       Options options =
           import::parseOptions(entry, optionsOf(node), path + ".options");
-      Call call(b, loc(path, source), options, operands, path,
-                "function '" + fn + "'" + traced);
+      Call call(fn, b, loc(path, source), options, operands, path,
+                "function '" + fnName + "'" + traced);
       result = invoke(entry, call, path);
     } else {
       fail(path, "a node needs \"module\" or \"function\"");
@@ -422,14 +484,15 @@ private:
     return entry.build(call);
   }
 
-  Value buildLoss(OpBuilder &b, const json &loss, Value output, Value target) {
+  Value buildLoss(OpBuilder &b, const json &loss, Value output, Value target,
+                  FunctionState &fn) {
     std::string type = stringAt(loss, "training.loss", "type");
     const Entry &entry =
         lookup(EntryKind::Loss, type, "training.loss.type", "loss");
     std::string optPath = "training.loss.options";
     Options options = import::parseOptions(entry, optionsOf(loss), optPath);
     Value operands[] = {output, target};
-    Call call(b, loc("training.loss"), options, operands, "training.loss", "");
+    Call call(fn, b, loc("training.loss"), options, operands, "training.loss", "");
     Value result = entry.build(call);
     // Training needs one number to differentiate.
     if (cast<RankedTensorType>(result.getType()).getRank() != 0)

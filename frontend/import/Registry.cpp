@@ -281,6 +281,7 @@ const Registry &registry() {
     Registry r;
     registerLinearFamily(r);
     registerActivationFamily(r);
+    registerDropoutFamily(r);
     registerUtilityFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);

@@ -120,6 +120,17 @@ public:
   /// The layer's parameters in declaration order, with their names
   /// (`weight`, `bias`); absent ones are not listed.
   virtual mlir::Value parameter(const std::string &name) = 0;
+  /// Whether the function being built is the train-mode one (torch's
+  /// `module.training`). Asking makes the model mode-dependent: the importer
+  /// then builds a train-mode and an eval-mode forward (two kernels that
+  /// kiln_model_set_training selects); a model whose layers never ask gets
+  /// one forward for both modes.
+  virtual bool training() = 0;
+  /// Uniform [0, 1) f32 samples of `shape` from the model instance's random
+  /// stream (nn.random_uniform). Each call draws fresh counters, so two
+  /// dropout layers never share samples; the runtime advances the stream
+  /// after every kernel call, so two steps never share them either.
+  virtual mlir::Value randomUniform(llvm::ArrayRef<int64_t> shape) = 0;
   /// Fails at the call's JSON path, naming the module or function.
   [[noreturn]] virtual void fail(const std::string &message) = 0;
   /// Fails at another JSON path (e.g. training.target).
@@ -208,6 +219,7 @@ json schemaOf(const Registry &registry);
 // Family registration, one function per file.
 void registerLinearFamily(Registry &registry);
 void registerActivationFamily(Registry &registry);
+void registerDropoutFamily(Registry &registry);
 void registerUtilityFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);

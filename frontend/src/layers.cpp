@@ -35,15 +35,7 @@ std::optional<OptionList> LinearImpl::layer_options() const {
                     {"bias", options_.bias()}};
 }
 
-/// A module that is one shape-preserving float32 function of its input.
-static Tensor elementwise_module(const Module& m, const Tensor& input, SourceLoc loc) {
-  auto& trace = detail::Trace::active(m.type_name(), loc);
-  const std::string& path = trace.path_of(m, loc);
-  std::string what = detail::describe(m, path);
-  trace.check_value(input, what, loc);
-  detail::require_float32(input, what, loc);
-  return detail::record_module(trace, path, {input}, input.sizes(), input.dtype(), loc);
-}
+using detail::elementwise_module;
 
 ReLUImpl::ReLUImpl() : Module("ReLU") {}
 

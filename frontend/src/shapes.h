@@ -35,4 +35,15 @@ Tensor record_module(Trace& trace, const std::string& path, const std::vector<Te
 Tensor record_function(Trace& trace, const std::string& function, OptionList options,
                        const std::vector<Tensor>& inputs, Shape shape, Dtype dtype, SourceLoc loc);
 
+/// Records a call of `m`, a module that is one shape-preserving float32
+/// function of its input (activations, dropout).
+inline Tensor elementwise_module(const nn::Module& m, const Tensor& input, SourceLoc loc) {
+  auto& trace = Trace::active(m.type_name(), loc);
+  const std::string& path = trace.path_of(m, loc);
+  std::string what = describe(m, path);
+  trace.check_value(input, what, loc);
+  require_float32(input, what, loc);
+  return record_module(trace, path, {input}, input.sizes(), input.dtype(), loc);
+}
+
 }  // namespace kiln::detail

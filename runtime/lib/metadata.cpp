@@ -228,6 +228,10 @@ Error read_kernel(const ModelSpec &spec, const kiln_kernel_info &info,
   if (info.num_args > 0 && !info.args)
     return bad(what + ": args is NULL");
   k->fn = info.fn;
+  if (info.rng_counters < 0 || info.rng_counters > (int64_t{1} << 62))
+    return bad(what + ": rng_counters " + std::to_string(info.rng_counters) +
+               " out of range (0 to 2^62)");
+  k->rng_counters = static_cast<uint64_t>(info.rng_counters);
   // A repeated argument would alias an output with another argument.
   std::set<std::pair<int32_t, int32_t>> seen;
   for (int a = 0; a < info.num_args; ++a) {
@@ -239,6 +243,8 @@ Error read_kernel(const ModelSpec &spec, const kiln_kernel_info &info,
       return bad(at + ": repeats an earlier argument");
     k->args.push_back(arg);
   }
+  if (k->rng_counters > 0 && !seen.count({KILN_ARG_RNG, -1}))
+    return bad(what + ": rng_counters without an rng argument");
   return check_required(spec, info.entry, *k, what);
 }
 

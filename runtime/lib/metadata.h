@@ -31,6 +31,7 @@ struct TensorSpec {
 struct KernelSpec {
   kiln_kernel_fn fn = nullptr;
   std::vector<kiln_kernel_arg> args;
+  uint64_t rng_counters = 0; /* added to the rng offset after each call */
 };
 
 constexpr int kNumEntries = 3; // kiln_entry_point values

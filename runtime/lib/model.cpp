@@ -256,6 +256,9 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
     return e;
   for (int t : m->flips)
     m->cur[t] ^= 1;
+  // Wraps modulo 2^64 like any counter; a stream that long never repeats
+  // within a run (2^62 per call at most).
+  m->rng.offset += kernel.rng_counters;
   return {};
 }
 

@@ -91,7 +91,88 @@ def _torch():
     return torch
 
 
+# ---- Kiln's random stream (mirror of passes/LowerRandom.cpp) ----------------
+
+_PHILOX_M = (0xD2511F53, 0xCD9E8D57)
+_PHILOX_W = (0x9E3779B9, 0xBB67AE85)
+_U32 = np.uint64(0xFFFFFFFF)
+
+
+def philox4x32_10(counter, key):
+    """Philox-4x32-10 (Random123) of counters (4 uint32 arrays) under key
+    (2 uint32 scalars); returns the 4 output words as uint64 arrays."""
+    c = [np.asarray(w, dtype=np.uint64) & _U32 for w in counter]
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    m0, m1 = np.uint64(_PHILOX_M[0]), np.uint64(_PHILOX_M[1])
+    for r in range(10):
+        if r:
+            k0 = (k0 + np.uint64(_PHILOX_W[0])) & _U32
+            k1 = (k1 + np.uint64(_PHILOX_W[1])) & _U32
+        p0, p1 = m0 * c[0], m1 * c[2]  # < 2^64: exact in uint64
+        c = [(p1 >> np.uint64(32)) ^ c[1] ^ k0, p1 & _U32,
+             (p0 >> np.uint64(32)) ^ c[3] ^ k1, p0 & _U32]
+    return c
+
+
+class KilnRandom:
+    """The instance's stream as Kiln's kernels see it: nn.random_uniform's
+    element i of a draw at `offset` within a kernel is Philox-4x32-10 with
+    key `seed` and counter `rng.offset + offset + i`; the first word's top
+    24 bits / 2^24. Draws within one kernel call take consecutive counter
+    ranges in graph order; the runtime advances rng.offset by a call's total
+    after the call (end_call)."""
+
+    def __init__(self, seed=0):
+        self.restart(seed)
+
+    def restart(self, seed):
+        self.seed, self.offset, self.drawn = seed & 0xFFFFFFFFFFFFFFFF, 0, 0
+
+    def uniform(self, shape):
+        n = int(np.prod(shape, dtype=np.int64))
+        counters = (np.arange(n, dtype=np.uint64) + np.uint64(self.offset + self.drawn))
+        self.drawn += n
+        words = philox4x32_10(
+            [counters & _U32, counters >> np.uint64(32), np.zeros(n, np.uint64), np.zeros(n, np.uint64)],
+            [self.seed & 0xFFFFFFFF, self.seed >> 32])
+        u = (words[0] >> np.uint64(8)).astype(np.float32) * np.float32(2.0 ** -24)
+        return u.reshape(shape)
+
+    def end_call(self):
+        self.offset = (self.offset + self.drawn) & 0xFFFFFFFFFFFFFFFF
+        self.drawn = 0
+
+
+def _kiln_dropout_class():
+    nn = _torch().nn
+
+    class KilnDropout(nn.Dropout):
+        """torch's dropout (_dropout_impl) with Kiln's mask: the same noise
+        bernoulli(1 - p) / (1 - p), the Bernoulli draw as u < 1 - p."""
+        stream = None
+
+        def forward(self, x):
+            torch = _torch()
+            if not self.training or self.p == 0:
+                return x
+            if self.p == 1:
+                return x * torch.zeros((), dtype=x.dtype)
+            u = self.stream.uniform(tuple(x.shape))
+            noise = torch.from_numpy(u < np.float32(1 - self.p)).to(x.dtype)
+            noise.div_(1 - self.p)
+            return x * noise
+
+    return KilnDropout
+
+
+# Leaves that draw random numbers: torch's module replaced by one that draws
+# from Kiln's stream (torch's own stream cannot be reproduced).
+_RANDOM_LEAVES = {"Dropout": _kiln_dropout_class}
+
+
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
+# Graph functions whose torch signature takes the inputs as one sequence.
+_LIST_FUNCTIONS = {"cat"}
 
 
 def _build_module(spec, where):
@@ -108,7 +189,7 @@ def _build_module(spec, where):
         return m
     # Every leaf is torch.nn.<type>(**options): the model file records the
     # constructor arguments under torch's names.
-    ctor = getattr(nn, kind, None)
+    ctor = _RANDOM_LEAVES[kind]() if kind in _RANDOM_LEAVES else getattr(nn, kind, None)
     if ctor is None:
         raise ValueError(f"{where}: torch.nn has no module type {kind!r}")
     return ctor(**opts)
@@ -126,6 +207,10 @@ class KilnModel:
         self.outputs = list(doc["outputs"])
         self.graph = doc.get("graph")
         self.torch = torch
+        self.rng = KilnRandom()
+        for m in self.root.modules():
+            if hasattr(m, "stream"):
+                m.stream = self.rng
 
     def parameters(self):
         return list(self.root.parameters())
@@ -137,6 +222,14 @@ class KilnModel:
         return list(self.root.named_parameters())
 
     def forward(self, *xs):
+        """One kernel call's forward: its random draws come from one call's
+        counters, and the stream advances afterwards like Kiln's runtime."""
+        try:
+            return self._forward(*xs)
+        finally:
+            self.rng.end_call()
+
+    def _forward(self, *xs):
         torch = self.torch
         F = torch.nn.functional
         values = dict(zip(self.inputs, xs))
@@ -152,11 +245,12 @@ class KilnModel:
             if "module" in node:
                 res = self.root.get_submodule(node["module"])(*args)
             else:
-                # A graph function is torch.<function>(*inputs, **options).
+                # A graph function is torch.<function>(*inputs, **options),
+                # or (inputs, **options) for those taking a tensor list.
                 fn = getattr(torch, node["function"], None)
                 if fn is None:
                     raise ValueError(f"graph[{k}]: torch has no function {node['function']!r}")
-                res = fn(*args, **opts)
+                res = fn(args, **opts) if node["function"] in _LIST_FUNCTIONS else fn(*args, **opts)
             outs = node["outputs"]
             res = res if isinstance(res, (tuple, list)) else [res]
             for name, r in zip(outs, res):
@@ -222,6 +316,9 @@ def run_reference(doc, model, xs, target, steps):
     if "training" not in doc or target is None:
         return ref
     loss_fn = make_loss(doc["training"])
+    if model.rng.offset:
+        # gradients is a kernel call of its own: it draws fresh samples.
+        outs = model.forward(*xs)
     loss = loss_fn(outs[0], target)
     ref["loss"] = _np(loss)
     if loss.dim() != 0:
@@ -248,6 +345,14 @@ def run_reference(doc, model, xs, target, steps):
             ref[f"{name}.momentum_buffer"] = _np(buf)
     ref["step"] = np.array(steps, dtype=np.int64)
     ref["lr"] = np.array(opt.param_groups[0]["lr"], dtype=np.float32)
+    # The eval-mode forward at the trained parameters (the driver's
+    # set_training(0) + forward): checks the eval kernel of mode-dependent
+    # models, and that every model has one.
+    model.root.eval()
+    with torch.no_grad():
+        for i, o in enumerate(model.forward(*xs)):
+            ref[f"eval_output.{i}"] = _np(o)
+    model.root.train()
     return ref
 
 
@@ -276,6 +381,11 @@ def cmd_make_case(a):
             target = _make_target(doc, out_shape, gen, ignored)
             batch["target"] = _np(target)
     write_safetensors(os.path.join(a.out, "batch.safetensors"), batch)
+    # Kiln's models start in train mode when trainable, eval mode otherwise;
+    # the driver seeds the instance's stream with --rng-seed.
+    if a.mode != "train":
+        model.root.eval()
+    model.rng.restart(a.rng_seed)
     steps = a.steps if a.mode == "train" else 0
     ref = run_reference(doc, model, xs, target if a.mode == "train" else None, steps)
     write_safetensors(os.path.join(a.out, "reference.safetensors"), ref)
@@ -464,6 +574,36 @@ def cmd_compare_updates(a):
     return 1 if failures else 0
 
 
+def cmd_self_test():
+    """The oracle's Philox against Random123's known-answer vectors, and the
+    uniform stream's mean and keep rates within 4 sigma."""
+    failures = []
+    kat = [((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+           ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+           ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1))]
+    for ctr, key, want in kat:
+        got = tuple(int(w) for w in philox4x32_10([np.array([c]) for c in ctr], key))
+        if got != want:
+            failures.append(f"philox4x32_10({ctr}, {key}) = {[hex(g) for g in got]}, want {[hex(w) for w in want]}")
+    n = 1 << 20
+    rng = KilnRandom(0x243F6A8885A308D3)
+    u = rng.uniform((n,)).astype(np.float64)
+    if not (0 <= u.min() and u.max() < 1):
+        failures.append(f"uniform samples outside [0, 1): {u.min()} .. {u.max()}")
+    sigma = np.sqrt(1 / 12 / n)
+    if abs(u.mean() - 0.5) > 4 * sigma:
+        failures.append(f"uniform mean {u.mean()} is more than 4 sigma from 0.5")
+    for p in (0.1, 0.5, 0.9):
+        kept = float(np.mean(u < np.float32(1 - p)))
+        if abs(kept - (1 - p)) > 4 * np.sqrt(p * (1 - p) / n):
+            failures.append(f"keep rate {kept} for p {p} is more than 4 sigma from {1 - p}")
+    for f in failures:
+        print("FAIL " + f)
+    print("FAIL" if failures else "OK (philox known answers, uniform statistics)")
+    return 1 if failures else 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -474,6 +614,8 @@ def main(argv=None):
     c.add_argument("--out", required=True)
     c.add_argument("--steps", type=int, default=10)
     c.add_argument("--mode", choices=["train", "inference"], default="train")
+    c.add_argument("--rng-seed", type=lambda v: int(v, 0), default=0,
+                   help="seed of Kiln's random stream (the driver's --rng-seed)")
     c.add_argument("--ignored-targets", type=int, default=None,
                    help="CrossEntropy targets set to ignore_index (default: N/4 if ignore_index != -100, else 0)")
 
@@ -500,6 +642,8 @@ def main(argv=None):
                    help="tolerance for tensors whose name matches REGEX (first match wins)")
     c.add_argument("--only", default=None, help="compare only tensors matching this regex")
 
+    c = sub.add_parser("self-test", help="Philox known answers and the uniform stream's statistics")
+
     c = sub.add_parser("compare-updates", help="each parameter's update against torch's")
     c.add_argument("--init", required=True)
     c.add_argument("--reference", required=True)
@@ -510,6 +654,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.cmd == "compare-updates":
         return cmd_compare_updates(a)
+    if a.cmd == "self-test":
+        return cmd_self_test()
     if a.cmd == "make-case":
         cmd_make_case(a)
     elif a.cmd == "make-bad-weights":

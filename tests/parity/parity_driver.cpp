@@ -4,10 +4,12 @@
 // what it observed under the names kiln_oracle.py gives the PyTorch reference.
 //
 //   parity_<name> --init init.safetensors --batch batch.safetensors
-//                 --out actual.safetensors [--steps 10]
+//                 --out actual.safetensors [--steps 10] [--rng-seed S]
 //     load parameters, forward -> output.<i>; (train mode) gradients -> loss,
 //     <param>.grad; `steps` train_steps on the same batch -> losses, <param>,
-//     <state>, step, lr.
+//     <state>, step, lr; then set_training(0) and forward -> eval_output.<i>.
+//     --rng-seed seeds the instance's random stream (init_parameters(S)
+//     before the parameters are loaded), as kiln_oracle.py's --rng-seed.
 //   parity_<name> --load-only FILE
 //     only load FILE as parameters; exit 0 on success, 1 (with the message)
 //     on failure. The bad-weights tests check the message.
@@ -131,6 +133,7 @@ int main(int argc, char **argv) {
   const char *init_path = nullptr, *batch_path = nullptr, *out_path = nullptr,
              *load_only = nullptr;
   int steps = 10;
+  uint64_t rng_seed = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 >= argc)
@@ -143,6 +146,8 @@ int main(int argc, char **argv) {
       out_path = argv[++i];
     else if (a == "--steps")
       steps = std::atoi(argv[++i]);
+    else if (a == "--rng-seed")
+      rng_seed = std::strtoull(argv[++i], nullptr, 0);
     else if (a == "--load-only")
       load_only = argv[++i];
     else
@@ -166,6 +171,8 @@ int main(int argc, char **argv) {
     fail_msg("usage: --init FILE --batch FILE --out FILE [--steps N] | "
              "--load-only FILE");
 
+  if (KFN(_init_parameters)(m, rng_seed) != KILN_OK)
+    fail("init_parameters", m);
   if (KFN(_load_parameters)(m, init_path) != KILN_OK)
     fail((std::string("load_parameters(") + init_path + ")").c_str(), m);
   kiln_safetensors *init = nullptr;
@@ -273,6 +280,17 @@ int main(int argc, char **argv) {
   if (KFN(_get_lr)(m, &lr) != KILN_OK)
     fail("get_lr", m);
   result.push_back(make_f32("lr", {}, &lr, 1));
+
+  if (KFN(_set_training)(m, 0) != KILN_OK)
+    fail("set_training(0)", m);
+  if (KFN(_forward)(m, inputs.data(), output_ptrs.data()) != KILN_OK)
+    fail("forward (eval mode)", m);
+  for (int i = 0; i < kNumOutputs; ++i)
+    result.push_back(make_f32(
+        "eval_output." + std::to_string(i),
+        std::vector<int64_t>(kOutputs[i].dims,
+                             kOutputs[i].dims + kOutputs[i].rank),
+        outputs[i].data(), kOutputs[i].numel));
 
 #else
   (void)steps; // inference: forward only

@@ -123,6 +123,8 @@ TEST(CodegenMetadata, LayoutMatchesRuntimeHeader) {
       llvm::cast<llvm::ArrayType>(kernels->getValueType())->getElementType());
   EXPECT_EQ(dl.getStructLayout(kernel)->getSizeInBytes(), sizeof(kiln_kernel_info));
   EXPECT_EQ(dl.getStructLayout(kernel)->getElementOffset(4), offsetof(kiln_kernel_info, args));
+  EXPECT_EQ(dl.getStructLayout(kernel)->getElementOffset(5),
+            offsetof(kiln_kernel_info, rng_counters));
   EXPECT_EQ(uint64_t(llvm::cast<llvm::ConstantInt>(field(e.metadata->getInitializer(), 1))
                          ->getZExtValue()),
             sizeof(kiln_model_metadata));

@@ -1,5 +1,6 @@
 // Every user mistake gets a kiln::Error that says what and where.
 #include <gmock/gmock.h>
+#include <cmath>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,6 +100,18 @@ TEST(FrontendErrors, InvalidOptimizerOptions) {
   EXPECT_THAT(error_of([] { SGD(SGDOptions(0.1).momentum(-0.5)); }), HasSubstr("SGD: invalid momentum"));
   EXPECT_THAT(error_of([] { SGD(SGDOptions(0.1).weight_decay(-1)); }), HasSubstr("SGD: invalid weight_decay"));
   EXPECT_EQ(error_of([] { SGD(SGDOptions(0.1).momentum(0.9).nesterov(true)); }), "");
+}
+
+// Numbers in messages are exact (shortest round trip), never 6 decimals.
+TEST(FrontendErrors, InvalidDropoutProbability) {
+  EXPECT_THAT(error_of([] { nn::Dropout(1.5); }),
+              HasSubstr("Dropout(p=1.5): dropout probability has to be between 0 and 1"));
+  EXPECT_THAT(error_of([] { nn::Dropout(-2.5e-07); }), HasSubstr("Dropout(p=-2.5e-07)"));
+  EXPECT_THAT(error_of([] { nn::Dropout(std::nan("")); }), HasSubstr("Dropout(p=nan)"));
+  EXPECT_THAT(error_of([] { kiln::optim::SGD(kiln::optim::SGDOptions(-2.5e-05)); }),
+              HasSubstr("invalid learning rate -2.5e-05"));
+  EXPECT_EQ(error_of([] { nn::Dropout(0.0); }), "");
+  EXPECT_EQ(error_of([] { nn::Dropout(1.0); }), "");
 }
 
 TEST(FrontendErrors, BadModelName) {

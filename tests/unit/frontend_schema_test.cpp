@@ -56,10 +56,11 @@ struct FamiliesImpl : nn::Module {
     gelu = register_module("gelu", nn::GELU(nn::GELUOptions().approximate("tanh")));
     tanh = register_module("tanh", nn::Tanh());
     sigmoid = register_module("sigmoid", nn::Sigmoid());
+    drop = register_module("drop", nn::Dropout(nn::DropoutOptions(0.2).inplace(true)));
   }
   kiln::Tensor forward(kiln::Tensor x) {
     namespace F = nn::functional;
-    kiln::Tensor h = sigmoid(tanh(gelu(fc(x))));
+    kiln::Tensor h = drop(sigmoid(tanh(gelu(fc(x)))));
     kiln::Tensor a = F::maximum(F::div(F::exp(h), F::sqrt(F::abs(h))), F::erf(F::neg(h)));
     return F::mean(F::permute(F::sum(a, {-1}, true), {1, 0, 2}), {0});
   }
@@ -67,6 +68,7 @@ struct FamiliesImpl : nn::Module {
   nn::GELU gelu{nullptr};
   nn::Tanh tanh{nullptr};
   nn::Sigmoid sigmoid{nullptr};
+  nn::Dropout drop{nullptr};
 };
 KILN_MODULE(Families);
 

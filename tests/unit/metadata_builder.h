@@ -46,12 +46,13 @@ public:
   }
 
   void kernel(kiln_entry_point entry, kiln_mode mode, kiln_kernel_fn fn,
-              std::vector<kiln_kernel_arg> args) {
+              std::vector<kiln_kernel_arg> args, int64_t rng_counters = 0) {
     args_.push_back(std::move(args));
     kiln_kernel_info k{};
     k.entry = entry;
     k.mode = mode;
     k.fn = fn;
+    k.rng_counters = rng_counters;
     k.num_args = static_cast<int32_t>(args_.back().size());
     k.args = args_.back().data();
     kernels.push_back(k);

@@ -305,9 +305,9 @@ TEST(RuntimeMetadata, HeaderFields) {
             "kiln_model_create: metadata or out is NULL");
   ValidModel md;
   kiln_model_metadata copy = *md.get();
-  copy.abi_version = 2;
+  copy.abi_version = 1; // before kiln_kernel_info.rng_counters
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 1)");
+            "metadata: abi_version 1 is not supported (this runtime reads version 2)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -670,4 +671,77 @@ TEST(RuntimeModelWorkspace, EveryKernelGetsTheSameAlignedWorkspace) {
   for (void *w : g_workspaces)
     EXPECT_EQ(w, g_workspaces[0]);
   kiln_model_destroy(m);
+}
+
+namespace {
+
+/* A forward kernel that draws random numbers: it records the state it was
+ * given and writes y = offset (as a float). */
+std::vector<kiln_rng_state> g_rng_seen;
+
+void rng_forward(void **args) {
+  // x, rng, y, workspace
+  const auto *rng = static_cast<const kiln_rng_state *>(args[1]);
+  g_rng_seen.push_back(*rng);
+  *static_cast<float *>(args[2]) = static_cast<float>(rng->offset);
+}
+
+std::unique_ptr<MetadataBuilder> rng_model(int64_t counters, bool with_rng_arg) {
+  auto built = std::make_unique<MetadataBuilder>("rngmodel");
+  MetadataBuilder &md = *built;
+  int x_id = md.tensor("x", KILN_ROLE_INPUT, KILN_F32, {1});
+  int y_id = md.tensor("y", KILN_ROLE_OUTPUT, KILN_F32, {1});
+  std::vector<kiln_kernel_arg> args{T(x_id)};
+  if (with_rng_arg)
+    args.push_back({KILN_ARG_RNG, -1});
+  args.push_back(T(y_id));
+  args.push_back(workspace());
+  md.kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, rng_forward, args, counters);
+  return built;
+}
+
+} // namespace
+
+/* Kernels only read the random state; the runtime advances the offset by
+ * the kernel's rng_counters after each call, so consecutive calls draw
+ * disjoint counter ranges, and init_parameters(seed) restarts the stream. */
+TEST(RuntimeModelRng, EachCallAdvancesTheStreamByItsCounters) {
+  auto md = rng_model(37, true);
+  kiln_model *m = nullptr;
+  ASSERT_EQ(kiln_model_create(md->get(), &m), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(kiln_model_init_parameters(m, 5), KILN_OK);
+  float x = 0, y = -1;
+  const void *inputs[] = {&x};
+  void *outputs[] = {&y};
+  g_rng_seen.clear();
+  for (int call = 0; call < 3; ++call)
+    ASSERT_EQ(kiln_model_forward(m, inputs, outputs), KILN_OK) << kiln_model_last_error(m);
+  ASSERT_EQ(g_rng_seen.size(), 3u);
+  for (int call = 0; call < 3; ++call) {
+    EXPECT_EQ(g_rng_seen[call].seed, 5u);
+    EXPECT_EQ(g_rng_seen[call].offset, 37u * call);
+  }
+  kiln_rng_state now{};
+  ASSERT_EQ(kiln_model_get_rng(m, &now), KILN_OK);
+  EXPECT_EQ(now.seed, 5u);
+  EXPECT_EQ(now.offset, 111u);
+  ASSERT_EQ(kiln_model_init_parameters(m, 9), KILN_OK);
+  ASSERT_EQ(kiln_model_get_rng(m, &now), KILN_OK);
+  EXPECT_EQ(now.seed, 9u);
+  EXPECT_EQ(now.offset, 0u);
+  kiln_model_destroy(m);
+}
+
+TEST(RuntimeModelRng, MetadataChecksCounters) {
+  auto error_of = [](std::unique_ptr<MetadataBuilder> md) {
+    kiln_model *m = nullptr;
+    EXPECT_NE(kiln_model_create(md->get(), &m), KILN_OK);
+    return std::string(kiln_last_error());
+  };
+  EXPECT_NE(error_of(rng_model(4, false)).find("rng_counters without an rng argument"),
+            std::string::npos);
+  EXPECT_NE(error_of(rng_model(-1, true)).find("rng_counters -1 out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(rng_model((int64_t{1} << 62) + 1, true)).find("out of range"),
+            std::string::npos);
 }

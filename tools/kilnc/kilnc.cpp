@@ -280,6 +280,7 @@ private:
       }
     };
     rename("forward", "forward");
+    rename("forward_train", "forward_train");
     rename("loss_grad", "gradients");
     rename("train_step", "train_step");
   }

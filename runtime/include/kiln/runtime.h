@@ -65,7 +65,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 1
+#define KILN_METADATA_VERSION 2
 
 typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0 } kiln_device_kind;
 
@@ -114,7 +114,7 @@ typedef enum kiln_arg_kind {
    * it becomes the current value when the kernel returns. */
   KILN_ARG_TENSOR_NEXT = 1,
   KILN_ARG_GRADIENT = 2,  /* the gradient of parameter tensors[tensor]: written */
-  KILN_ARG_RNG = 3,       /* kiln_rng_state *: read and advanced; tensor = -1 */
+  KILN_ARG_RNG = 3,       /* const kiln_rng_state *: read; tensor = -1 */
   KILN_ARG_WORKSPACE = 4  /* workspace_bytes of scratch; tensor = -1 */
 } kiln_arg_kind;
 
@@ -149,6 +149,11 @@ typedef struct kiln_kernel_info {
   kiln_kernel_fn fn;
   int32_t num_args;
   const kiln_kernel_arg *args; /* the kernel's argument order */
+  /* Counters one call draws from the random stream (0 to 2^62; non-zero
+   * only with a KILN_ARG_RNG argument): the runtime adds it to
+   * kiln_rng_state.offset after every call, so no two calls share samples.
+   * Kernels only read the state. */
+  int64_t rng_counters;
 } kiln_kernel_info;
 
 /* Everything the runtime knows about a compiled model. kilnc emits one as
