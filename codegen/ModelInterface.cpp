@@ -155,6 +155,25 @@ public:
     return success();
   }
 
+  /// The results of `f` marked `nn.next = <buffer>`: next buffer values
+  /// (a train-mode forward's running statistics), as TENSOR_NEXT arguments.
+  FailureOr<SmallVector<KernelArg>> nextBuffers(func::FuncOp f) {
+    SmallVector<KernelArg> out;
+    for (unsigned i = 0; i < f.getNumResults(); ++i) {
+      auto name = f.getResultAttrOfType<StringAttr>(i, "nn.next");
+      if (!name)
+        continue;
+      auto it = index.find(name.getValue().str());
+      if (it == index.end() || m.tensors[it->second].role != KILN_ROLE_BUFFER)
+        return f.emitError("result ") << i << " of '" << f.getSymName()
+                                       << "' is the next value of '" << name.getValue()
+                                       << "', which is no buffer argument",
+               failure();
+      out.push_back({KILN_ARG_TENSOR_NEXT, it->second});
+    }
+    return out;
+  }
+
   /// Arguments of `f` with `role`, as `kind` arguments (gradients, next values).
   SmallVector<KernelArg> each(func::FuncOp f, StringRef role, kiln_arg_kind kind) {
     SmallVector<KernelArg> out;
@@ -195,25 +214,37 @@ static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward,
     if (failed(r.argument(forward, i)))
       return failure();
   SmallVector<KernelArg> outputs;
+  SmallVector<Type> outputTypes;
   for (auto [i, t] : llvm::enumerate(forward.getResultTypes())) {
+    if (forward.getResultAttr(i, "nn.next"))
+      return forward.emitError("the eval-mode forward cannot update buffers"), failure();
     auto out = r.result(forward, "output" + std::to_string(i), t, KILN_ROLE_OUTPUT);
     if (failed(out))
       return failure();
     outputs.push_back({KILN_ARG_TENSOR, *out});
+    outputTypes.push_back(t);
   }
   if (failed(r.kernel(forward, KILN_ENTRY_FORWARD, "forward", outputs)))
     return failure();
   if (!forwardTrain)
     return success();
-  if (forwardTrain.getResultTypes() != forward.getResultTypes())
-    return forwardTrain.emitError("forward_train must return what forward returns"),
+  // forward_train: the same outputs, then next buffer values.
+  auto next = r.nextBuffers(forwardTrain);
+  if (failed(next))
+    return failure();
+  if (forwardTrain.getResultTypes().drop_back(next->size()) != ArrayRef<Type>(outputTypes))
+    return forwardTrain.emitError("forward_train must return what forward returns, "
+                                  "then next buffer values"),
            failure();
+  outputs.append(*next);
   return r.kernel(forwardTrain, KILN_ENTRY_FORWARD, "forward_train", outputs);
 }
 
-/// loss_grad(params, inputs, target) -> loss, param gradients;
-/// train_step(params, states, step, lr, inputs, target)
-///   -> loss, new params, new states, new step (passes/BuildTrainStep.cpp).
+/// loss_grad(params, buffers, inputs, target[, rng])
+///   -> loss, param gradients, next buffers;
+/// train_step(params, states, step, lr, buffers, inputs, target[, rng])
+///   -> loss, new params, new states, new step, next buffers
+/// (passes/BuildTrainStep.cpp); next buffers are the results marked nn.next.
 static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
                                   func::FuncOp step, Type lossType) {
   for (unsigned i = 0; i < step.getNumArguments(); ++i)
@@ -222,13 +253,18 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   auto loss = r.result(step, "loss", lossType, KILN_ROLE_LOSS);
   if (failed(loss))
     return failure();
+  auto gradNext = r.nextBuffers(grad), stepNext = r.nextBuffers(step);
+  if (failed(gradNext) || failed(stepNext))
+    return failure();
   SmallVector<KernelArg> gradResults{{KILN_ARG_TENSOR, *loss}};
   gradResults.append(r.each(grad, "param", KILN_ARG_GRADIENT));
+  gradResults.append(*gradNext);
   if (failed(r.kernel(grad, KILN_ENTRY_GRADIENTS, "gradients", gradResults)))
     return failure();
   SmallVector<KernelArg> stepResults{{KILN_ARG_TENSOR, *loss}};
   for (StringRef role : {"param", "state", "step"})
     stepResults.append(r.each(step, role, KILN_ARG_TENSOR_NEXT));
+  stepResults.append(*stepNext);
   return r.kernel(step, KILN_ENTRY_TRAIN_STEP, "train_step", stepResults);
 }
 

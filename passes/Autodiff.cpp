@@ -13,7 +13,8 @@
 //      GradientOpInterface (error otherwise). Its operand gradients are
 //      added (nn.add) to what other uses already contributed (fan-out).
 //   4. Return the loss followed by the adjoint of every differentiated
-//      argument (zeros when the loss does not depend on it).
+//      argument (zeros when the loss does not depend on it), then F's other
+//      results as they are (next buffer values: not differentiated).
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -127,20 +128,29 @@ private:
     return success();
   }
 
-  /// Step 4: return the loss and one gradient per differentiated argument.
+  /// Step 4: return the loss, one gradient per differentiated argument,
+  /// then F's other results unchanged (a train-mode forward's next buffer
+  /// values, with their result attributes).
   void returnGradients(Value loss, ArrayRef<BlockArgument> wrt) {
     SmallVector<Value> results{loss};
-    SmallVector<Type> types{loss.getType()};
     for (BlockArgument arg : wrt) {
       Value g = adjoint.lookup(arg);
       results.push_back(g ? g : zerosLike(b, grad.getLoc(), arg.getType()));
-      types.push_back(arg.getType());
+    }
+    SmallVector<DictionaryAttr> extraAttrs;
+    for (unsigned i = 1; i < ret.getNumOperands(); ++i) {
+      results.push_back(ret.getOperand(i));
+      extraAttrs.push_back(grad.getResultAttrDict(i));
     }
     b.create<func::ReturnOp>(ret.getLoc(), results);
     ret.erase();
-    grad.setFunctionType(FunctionType::get(grad.getContext(),
-                                           body.getArgumentTypes(), types));
+    grad.setFunctionType(FunctionType::get(grad.getContext(), body.getArgumentTypes(),
+                                           ValueRange(results).getTypes()));
     grad.removeResAttrsAttr();
+    unsigned firstExtra = results.size() - extraAttrs.size();
+    for (auto [k, attrs] : llvm::enumerate(extraAttrs))
+      if (attrs)
+        grad.setResultAttrs(firstExtra + k, attrs);
   }
 
   func::FuncOp forward, grad;

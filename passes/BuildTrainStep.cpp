@@ -11,7 +11,8 @@
 //      (inputs, target, the rng state when the graph draws random numbers).
 //      The loss's `nn.mode` and `nn.rng_counters` carry over.
 //   3. Call `<loss>_grad`, let the optimizer build one update per parameter,
-//      and return (loss, new params, new states, step + 1).
+//      and return (loss, new params, new states, step + 1, next buffers),
+//      the next buffers being `<loss>_grad`'s results after the gradients.
 #include "ir/ArgSignature.h"
 #include "passes/Optimizers.h"
 #include "passes/Passes.h"
@@ -115,7 +116,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     for (auto [k, i] : llvm::enumerate(otherIdx))
       callArgs[i] = others[k];
     auto call = b.create<func::CallOp>(loc, grad, callArgs);
-    if (call.getNumResults() != numParams + 1)
+    if (call.getNumResults() < numParams + 1)
       return grad.emitError("nn-build-train-step: expected the loss and one "
                             "gradient per parameter from '")
              << grad.getSymName() << "'";
@@ -140,9 +141,17 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     llvm::append_range(results, newParams);
     llvm::append_range(results, newStates);
     results.push_back(nextStep);
+    // The gradient function's results after the gradients (next buffer
+    // values) pass through, attributes and all.
+    unsigned firstExtra = results.size();
+    for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
+      results.push_back(call.getResult(i));
     b.create<func::ReturnOp>(loc, results);
     step.setFunctionType(
         b.getFunctionType(sig.types, ValueRange(results).getTypes()));
+    for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
+      if (DictionaryAttr attrs = grad.getResultAttrDict(i))
+        step.setResultAttrs(firstExtra + (i - numParams - 1), attrs);
     return success();
   }
 };

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 using namespace mlir;
@@ -98,31 +99,43 @@ struct Leaf {
   std::string jsonPath;
   Options options;
   std::vector<std::pair<std::string, int>> params; // local name -> index
+  std::vector<std::pair<std::string, int>> buffers; // local name -> index
 };
 
+/// A parameter or buffer: a state_dict entry.
 struct Param {
   std::string name;
   std::vector<int64_t> shape;
   Init init;
+  bool isInt64 = false; // buffers only (num_batches_tracked)
 };
 
-/// A leaf's parameter declarations, named `<module path>.<name>`.
+/// A leaf's parameter and buffer declarations, named `<module path>.<name>`.
 class LeafDecl : public import::LayerDecl {
 public:
-  LeafDecl(Leaf &leaf, std::vector<Param> &params, std::string prefix)
-      : leaf(leaf), params(params), prefix(std::move(prefix)) {}
+  LeafDecl(Leaf &leaf, std::vector<Param> &params, std::vector<Param> &buffers,
+           std::string prefix)
+      : leaf(leaf), params(params), buffers(buffers), prefix(std::move(prefix)) {}
   const Options &options() const override { return leaf.options; }
   void addParameter(const std::string &name, std::vector<int64_t> shape,
                     Init init) override {
     // A root-level layer's parameters are plain `weight`, as in torch.
-    params.push_back({prefix.empty() ? name : prefix + "." + name,
-                      std::move(shape), init});
+    params.push_back({qualified(name), std::move(shape), init});
     leaf.params.push_back({name, static_cast<int>(params.size() - 1)});
+  }
+  void addBuffer(const std::string &name, std::vector<int64_t> shape, Init init,
+                 bool isInt64) override {
+    buffers.push_back({qualified(name), std::move(shape), init, isInt64});
+    leaf.buffers.push_back({name, static_cast<int>(buffers.size() - 1)});
   }
 
 private:
+  std::string qualified(const std::string &name) const {
+    return prefix.empty() ? name : prefix + "." + name;
+  }
+
   Leaf &leaf;
-  std::vector<Param> &params;
+  std::vector<Param> &params, &buffers;
   std::string prefix;
 };
 
@@ -135,6 +148,10 @@ struct FunctionState {
   Block *body = nullptr;
   Value rng;
   int64_t rngCounters = 0;
+  /// Buffers by state_dict name: the current value (the argument until a
+  /// train-mode call sets it) and whether it was set.
+  std::map<std::string, Value> bufferValues;
+  std::set<std::string> updatedBuffers;
 };
 
 /// One call of a registry entry: a graph node or the loss.
@@ -147,6 +164,8 @@ public:
 
   /// Parameters of the called leaf: local name -> block argument.
   std::map<std::string, Value> params;
+  /// Buffers of the called leaf: local name -> state_dict name.
+  std::map<std::string, std::string> buffers;
 
   OpBuilder &builder() override { return b; }
   Location loc() override { return l; }
@@ -155,6 +174,21 @@ public:
   Value parameter(const std::string &name) override {
     auto it = params.find(name);
     return it == params.end() ? Value() : it->second;
+  }
+  Value buffer(const std::string &name) override {
+    auto it = buffers.find(name);
+    return it == buffers.end() ? Value() : fn.bufferValues.at(it->second);
+  }
+  void setBuffer(const std::string &name, Value next) override {
+    auto it = buffers.find(name);
+    if (it == buffers.end())
+      fail("internal error: no buffer '" + name + "'");
+    if (!fn.training)
+      fail("internal error: buffer '" + name + "' set outside train mode");
+    if (next.getType() != fn.bufferValues.at(it->second).getType())
+      fail("internal error: buffer '" + name + "' set to a value of another type");
+    fn.bufferValues[it->second] = next;
+    fn.updatedBuffers.insert(it->second);
   }
   bool training() override {
     fn.modeQueried = true;
@@ -294,9 +328,9 @@ private:
       return; // an empty container
     Leaf leaf{&entry, jsonPath,
               import::parseOptions(entry, optionsOf(node), jsonPath + ".options"),
-              {}};
+              {}, {}};
     if (entry.declare) {
-      LeafDecl decl(leaf, params, prefix);
+      LeafDecl decl(leaf, params, buffers, prefix);
       entry.declare(decl);
     }
     leaves.emplace(prefix, std::move(leaf));
@@ -323,12 +357,16 @@ private:
     return RankedTensorType::get(t.shape, element);
   }
 
-  /// Arguments of `forward` / `loss`: params, inputs, then the target.
+  /// Arguments of `forward` / `loss`: params, buffers, inputs, then the
+  /// target.
   ArgSignature signature(OpBuilder &b, const std::optional<TensorDecl> &target) {
     ArgSignature sig;
     for (const Param &p : params)
       sig.add(b, RankedTensorType::get(p.shape, b.getF32Type()), p.name,
               "param", p.init.attr());
+    for (const Param &p : buffers)
+      sig.add(b, tensorType({p.name, p.shape, p.isInt64}), p.name, "buffer",
+              p.init.attr());
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (inputs[i].isInt64)
         fail("inputs[" + std::to_string(i) + "].dtype",
@@ -364,9 +402,12 @@ private:
     state.training = trainMode;
     state.body = body;
     Value targetArg = training ? body->getArguments().back() : Value();
+    for (size_t i = 0; i < buffers.size(); ++i)
+      state.bufferValues[buffers[i].name] = body->getArgument(params.size() + i);
+    size_t firstInput = params.size() + buffers.size();
     std::map<std::string, Value> values;
     for (size_t i = 0; i < inputs.size(); ++i)
-      if (!values.emplace(inputs[i].name, body->getArgument(params.size() + i))
+      if (!values.emplace(inputs[i].name, body->getArgument(firstInput + i))
                .second)
         fail("inputs[" + std::to_string(i) + "]",
              "duplicate input name '" + inputs[i].name + "'");
@@ -380,6 +421,14 @@ private:
       fn->setAttr("nn.differentiate", b.getUnitAttr());
       fn->setAttr("nn.loss", b.getUnitAttr());
     }
+    // Buffers a train-mode call set are returned after the outputs (or the
+    // loss), in declaration order, each marked with the buffer it updates.
+    SmallVector<StringRef> next;
+    for (const Param &p : buffers)
+      if (state.updatedBuffers.count(p.name)) {
+        results.push_back(state.bufferValues[p.name]);
+        next.push_back(p.name);
+      }
     if (state.rng) {
       // The random state is the last argument; the runtime passes the
       // instance's kiln_rng_state and advances it by what one call draws.
@@ -390,6 +439,9 @@ private:
     b.create<func::ReturnOp>(loc(fnName.str()), results);
     fn.setFunctionType(
         b.getFunctionType(sig.types, ValueRange(results).getTypes()));
+    unsigned firstNext = results.size() - next.size();
+    for (auto [k, name] : llvm::enumerate(next))
+      fn.setResultAttr(firstNext + k, "nn.next", b.getStringAttr(name));
     return {fn, state.modeQueried};
   }
 
@@ -455,6 +507,8 @@ private:
                     ")" + traced);
       for (auto &[local, index] : leaf.params)
         call.params[local] = fn.body->getArgument(index);
+      for (auto &[local, index] : leaf.buffers)
+        call.buffers[local] = buffers[index].name;
       result = invoke(*leaf.entry, call, path);
     } else if (node.contains("function")) {
       std::string fnName = stringAt(node, path, "function");
@@ -514,7 +568,7 @@ private:
   MLIRContext *ctx;
   std::string file, name;
   std::vector<TensorDecl> inputs;
-  std::vector<Param> params;
+  std::vector<Param> params, buffers;
   std::map<std::string, Leaf> leaves;
 };
 

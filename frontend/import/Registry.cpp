@@ -282,6 +282,7 @@ const Registry &registry() {
     registerLinearFamily(r);
     registerActivationFamily(r);
     registerDropoutFamily(r);
+    registerNormalizationFamily(r);
     registerUtilityFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);

@@ -97,7 +97,8 @@ struct Init {
   std::string attr() const;
 };
 
-/// What a layer declares when the module tree is read: its parameters.
+/// What a layer declares when the module tree is read: its parameters and
+/// buffers, in torch's state_dict order.
 class LayerDecl {
 public:
   virtual ~LayerDecl() = default;
@@ -105,6 +106,12 @@ public:
   /// Adds parameter `name` (its state_dict key is `<module path>.<name>`).
   virtual void addParameter(const std::string &name,
                             std::vector<int64_t> shape, Init init) = 0;
+  /// Adds buffer `name`: non-trainable state_dict entry (batch norm's
+  /// running statistics; `num_batches_tracked` is int64), saved and loaded
+  /// with the parameters. A train-mode build may give it a next value
+  /// (BuildContext::setBuffer).
+  virtual void addBuffer(const std::string &name, std::vector<int64_t> shape,
+                         Init init, bool isInt64 = false) = 0;
 };
 
 /// Everything a build function needs to emit ops for one call of an entry.
@@ -120,6 +127,13 @@ public:
   /// The layer's parameters in declaration order, with their names
   /// (`weight`, `bias`); absent ones are not listed.
   virtual mlir::Value parameter(const std::string &name) = 0;
+  /// The current value of the layer's buffer `name` in this function: its
+  /// argument, or what an earlier call of the same module set it to.
+  virtual mlir::Value buffer(const std::string &name) = 0;
+  /// Gives buffer `name` a new value (train mode only, like torch's
+  /// in-place running-statistics update): later calls of the module see it,
+  /// and the function returns it as the buffer's next value (nn.next).
+  virtual void setBuffer(const std::string &name, mlir::Value next) = 0;
   /// Whether the function being built is the train-mode one (torch's
   /// `module.training`). Asking makes the model mode-dependent: the importer
   /// then builds a train-mode and an eval-mode forward (two kernels that
@@ -220,6 +234,7 @@ json schemaOf(const Registry &registry);
 void registerLinearFamily(Registry &registry);
 void registerActivationFamily(Registry &registry);
 void registerDropoutFamily(Registry &registry);
+void registerNormalizationFamily(Registry &registry);
 void registerUtilityFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);

@@ -316,9 +316,10 @@ def run_reference(doc, model, xs, target, steps):
     if "training" not in doc or target is None:
         return ref
     loss_fn = make_loss(doc["training"])
-    if model.rng.offset:
-        # gradients is a kernel call of its own: it draws fresh samples.
-        outs = model.forward(*xs)
+    # gradients is a kernel call of its own, like the driver's: a forward
+    # that draws fresh random samples and updates buffers (running
+    # statistics) again.
+    outs = model.forward(*xs)
     loss = loss_fn(outs[0], target)
     ref["loss"] = _np(loss)
     if loss.dim() != 0:
@@ -343,6 +344,8 @@ def run_reference(doc, model, xs, target, steps):
         buf = opt.state.get(p, {}).get("momentum_buffer")
         if buf is not None:
             ref[f"{name}.momentum_buffer"] = _np(buf)
+    for name, buf in model.root.named_buffers():
+        ref[name] = _np(buf)
     ref["step"] = np.array(steps, dtype=np.int64)
     ref["lr"] = np.array(opt.param_groups[0]["lr"], dtype=np.float32)
     # The eval-mode forward at the trained parameters (the driver's
@@ -372,8 +375,12 @@ def cmd_make_case(a):
     target = None
     if a.mode == "train" or "training" in doc:
         if "training" in doc:
+            # Eval mode: learning the output's shape must not update
+            # running statistics or draw random numbers.
+            model.root.eval()
             with torch.no_grad():
                 out_shape = list(model.forward(*xs)[0].shape)
+            model.root.train()
             ignored = a.ignored_targets
             if ignored is None:
                 ii = (doc["training"]["loss"].get("options", {}) or {}).get("ignore_index", -100)

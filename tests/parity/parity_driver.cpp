@@ -7,7 +7,7 @@
 //                 --out actual.safetensors [--steps 10] [--rng-seed S]
 //     load parameters, forward -> output.<i>; (train mode) gradients -> loss,
 //     <param>.grad; `steps` train_steps on the same batch -> losses, <param>,
-//     <state>, step, lr; then set_training(0) and forward -> eval_output.<i>.
+//     <state>, <buffer>, step, lr; then set_training(0) and forward -> eval_output.<i>.
 //     --rng-seed seeds the instance's random stream (init_parameters(S)
 //     before the parameters are loaded), as kiln_oracle.py's --rng-seed.
 //   parity_<name> --load-only FILE
@@ -268,6 +268,25 @@ int main(int argc, char **argv) {
         p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0)
       p.resize(p.size() - suffix.size());
     result.push_back(make_f32(n, param_shape(init, p, numel), data, numel));
+  }
+  // Buffers (running statistics): updated by every train-mode kernel call.
+  const int nb = KFN(_num_buffers)(m);
+  for (int i = 0; i < nb; ++i) {
+    const char *name = nullptr;
+    kiln_dtype dtype = KILN_F32;
+    void *data = nullptr;
+    int64_t numel = 0;
+    if (KFN(_buffer)(m, i, &name, &dtype, &data, &numel) != KILN_OK)
+      fail("buffer", m);
+    std::vector<int64_t> shape = param_shape(init, name, numel);
+    if (dtype == KILN_F32) {
+      result.push_back(make_f32(name, shape, static_cast<float *>(data), numel));
+    } else {
+      Owned b{name, KILN_I64, shape, {}};
+      b.bytes.assign(static_cast<unsigned char *>(data),
+                     static_cast<unsigned char *>(data) + numel * sizeof(int64_t));
+      result.push_back(b);
+    }
   }
   int64_t step = -1;
   if (KFN(_get_step)(m, &step) != KILN_OK)

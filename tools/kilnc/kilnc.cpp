@@ -277,6 +277,7 @@ private:
       if (auto f = module.lookupSymbol<func::FuncOp>(from)) {
         f.setSymName(kiln::kernelSymbol(prefix, kernel));
         f.removeArgAttrsAttr();
+        f.removeResAttrsAttr();
       }
     };
     rename("forward", "forward");

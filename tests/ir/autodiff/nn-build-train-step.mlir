@@ -77,3 +77,30 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
     return %y : tensor<2x4xf32>
   }
 }
+
+// -----
+
+// A train-mode loss that also returns a buffer's next value (nn.next): the
+// gradient function passes it through after the gradients, undifferentiated,
+// and train_step returns it after the new step, attribute and all. Buffers
+// and the rng state are "other" arguments, after step and lr.
+// CHECK-LABEL: func.func @loss_grad(
+// CHECK-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<3xf32> {nn.next = "bn.running_mean"})
+// CHECK: %[[MEAN:.*]] = nn.mean
+// CHECK: return %{{.*}}, %{{.*}}, %[[MEAN]]
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: %{{.*}}: tensor<3x4xf32> {nn.name = "w", nn.role = "param"}, %{{.*}}: tensor<i64> {nn.name = "step", nn.role = "step"}, %{{.*}}: tensor<f32> {nn.name = "lr", nn.role = "lr"}, %{{.*}}: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = "buffer"}, %{{.*}}: tensor<2x4xf32> {nn.name = "x", nn.role = "input"}, %{{.*}}: tensor<2x3xf32> {nn.name = "t", nn.role = "target"}, %{{.*}}: tensor<2xi64> {nn.name = "rng", nn.role = "rng"})
+// CHECK-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<i64>, tensor<3xf32> {nn.next = "bn.running_mean"})
+// CHECK-SAME: attributes {nn.mode = "train", nn.rng_counters = 6 : i64}
+// CHECK: %[[G:.*]]:3 = call @loss_grad
+// CHECK: return %[[G]]#0, %{{.*}}, %{{.*}}, %[[G]]#2
+module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64}} {
+  func.func @loss(%w: tensor<3x4xf32> {nn.name = "w", nn.role = "param"}, %rm: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = "buffer"}, %x: tensor<2x4xf32> {nn.name = "x", nn.role = "input"}, %t: tensor<2x3xf32> {nn.name = "t", nn.role = "target"}, %rng: tensor<2xi64> {nn.name = "rng", nn.role = "rng"}) -> (tensor<f32>, tensor<3xf32> {nn.next = "bn.running_mean"}) attributes {nn.differentiate, nn.loss, nn.mode = "train", nn.rng_counters = 6 : i64} {
+    %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+    %u = nn.random_uniform %rng {offset = 0 : i64} : (tensor<2xi64>) -> tensor<2x3xf32>
+    %d = nn.mul %h, %u : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+    %m = nn.mean %d {dims = array<i64: 0>} : (tensor<2x3xf32>) -> tensor<3xf32>
+    %l = nn.mse_loss %d, %t : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<f32>
+    return %l, %m : tensor<f32>, tensor<3xf32>
+  }
+}
