@@ -102,6 +102,7 @@ KILN_BINARY_INFER(MulOp)
 KILN_BINARY_INFER(DivOp)
 KILN_BINARY_INFER(MaximumOp)
 KILN_BINARY_INFER(MinimumOp)
+KILN_BINARY_INFER(PowOp)
 #undef KILN_BINARY_INFER
 
 // d(a / b) = (dy / b, -dy a / b^2), each summed to its operand's shape.
@@ -120,6 +121,43 @@ LogicalResult DivOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
     operandGrads[1] = sumTo(
         b, loc, b.create<NegOp>(loc, binary<MulOp>(b, loc, dy, q)),
         tensorType(getRhs()));
+  }
+  return success();
+}
+
+// d(a ** b) = (dy b a^(b-1), dy a^b ln a), each summed to its operand's
+// shape, with torch's zeros (pow_backward_self / pow_backward_exponent):
+// where b == 0 the first is 0 (not 0 * 0^-1 = NaN at a = 0), where a == 0
+// and b >= 0 the second is 0 (not 0 * -inf).
+LogicalResult PowOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                   ArrayRef<bool> needGrad,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value dy = resultGrads[0], base = getLhs(), exponent = getRhs();
+  Value zero = scalarConstant(b, loc, 0);
+  auto mask = [&](ComparePredicate p, Value v) -> Value {
+    auto type = RankedTensorType::get(shapeOf(v), b.getI1Type());
+    return b.create<CompareOp>(loc, type, p, v, zero);
+  };
+  auto select = [&](Value condition, Value ifTrue, Value ifFalse) -> Value {
+    auto shape = broadcastShapes(shapeOf(condition), shapeOf(ifFalse));
+    return b.create<WhereOp>(loc, f32Tensor(b.getContext(), *shape), condition,
+                             ifTrue, ifFalse);
+  };
+  operandGrads.assign(2, Value());
+  if (needGrad[0]) {
+    Value power = binary<PowOp>(
+        b, loc, base, binary<SubOp>(b, loc, exponent, scalarConstant(b, loc, 1)));
+    Value g = binary<MulOp>(b, loc, dy, binary<MulOp>(b, loc, exponent, power));
+    g = select(mask(ComparePredicate::eq, exponent), zero, g);
+    operandGrads[0] = sumTo(b, loc, g, tensorType(base));
+  }
+  if (needGrad[1]) {
+    Value t = binary<MulOp>(b, loc, getResult(), b.create<LogOp>(loc, base));
+    Value atZero = select(mask(ComparePredicate::ge, exponent), zero, t);
+    Value g = select(mask(ComparePredicate::eq, base), atZero, t);
+    operandGrads[1] = sumTo(b, loc, binary<MulOp>(b, loc, dy, g),
+                            tensorType(exponent));
   }
   return success();
 }

@@ -44,6 +44,9 @@ def NN_ErfOp : NN_UnaryOp<"erf", "torch.erf", "erf x">;
 def NN_DivOp : NN_BroadcastBinaryOp<"div", "torch.div">;
 def NN_MaximumOp : NN_BroadcastBinaryOp<"maximum", "torch.maximum">;
 def NN_MinimumOp : NN_BroadcastBinaryOp<"minimum", "torch.minimum">;
+// a ** b; gradient as torch's: (where(b == 0, 0, dy b a^(b-1)),
+// where(a == 0 and b >= 0, 0, dy a^b ln a)).
+def NN_PowOp : NN_BroadcastBinaryOp<"pow", "torch.pow">;
 
 //===----------------------------------------------------------------------===//
 // Compare and select (masks; not differentiable in their condition)

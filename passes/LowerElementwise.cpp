@@ -122,6 +122,9 @@ void kiln::populateLowerElementwisePatterns(RewritePatternSet &patterns) {
                // maximumf / minimumf propagate NaN, as torch.maximum / minimum.
                ElementwiseLowering<MaximumOp, binary<arith::MaximumFOp>>,
                ElementwiseLowering<MinimumOp, binary<arith::MinimumFOp>>,
+               // powf as torch's CPU kernel: NaN for a negative base and a
+               // non-integer exponent, pow(0, 0) = 1.
+               ElementwiseLowering<PowOp, binary<math::PowFOp>>,
                ElementwiseLowering<WhereOp, where>, CompareLowering>(
       patterns.getContext());
 }

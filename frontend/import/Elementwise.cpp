@@ -39,6 +39,9 @@ void registerElementwiseFunctions(Registry &r) {
   r.add(binary<nn::DivOp>("div", "nn.div"));
   r.add(binary<nn::MaximumOp>("maximum", "nn.maximum"));
   r.add(binary<nn::MinimumOp>("minimum", "nn.minimum"));
+  // torch.pow(tensor, tensor); a number exponent would need a graph node
+  // with one input and an option (torch.pow(x, exponent=2.0)).
+  r.add(binary<nn::PowOp>("pow", "nn.pow"));
 
   r.add(unary<nn::NegOp>("neg", "nn.neg"));
   r.add(unary<nn::AbsOp>("abs", "nn.abs"));

@@ -83,6 +83,7 @@ Tensor sub(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise
 Tensor div(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("div", a, b, loc); }
 Tensor maximum(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("maximum", a, b, loc); }
 Tensor minimum(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("minimum", a, b, loc); }
+Tensor pow(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("pow", a, b, loc); }
 
 static Tensor unary(const char* function, const Tensor& input, SourceLoc loc) {
   std::string what = std::string(function) + "()";

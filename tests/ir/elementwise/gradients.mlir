@@ -52,3 +52,30 @@ func.func @permute(%x: tensor<2x3x4xf32> {nn.name = "x", nn.role = "input"}) -> 
   %l = nn.sum %p : (tensor<4x2x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// pow: d/da = dy (b a^(b-1)), 0 where b == 0; d/db = dy (a^b ln a), 0 where
+// a == 0 and b >= 0 (torch's pow_backward_self / _exponent); b's gradient
+// summed to its shape [4].
+// CHECK-LABEL: func.func @pow_grad
+// CHECK: %[[Y:.+]] = nn.pow %[[A:[a-zA-Z0-9_]+]], %[[B:[a-zA-Z0-9_]+]] : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+// CHECK: %[[BM1:.+]] = nn.sub %[[B]], %{{.+}} : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+// CHECK: %[[P:.+]] = nn.pow %[[A]], %[[BM1]]
+// CHECK: %[[BP:.+]] = nn.mul %[[B]], %[[P]]
+// CHECK: %[[GA:.+]] = nn.mul %[[DY:.+]], %[[BP]]
+// CHECK: %[[B0:.+]] = nn.compare eq, %[[B]], %{{.+}} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi1>
+// CHECK: nn.where %[[B0]], %{{.+}}, %[[GA]] : (tensor<4xi1>, tensor<f32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+// CHECK: %[[LOG:.+]] = nn.log %[[A]]
+// CHECK: %[[T:.+]] = nn.mul %[[Y]], %[[LOG]]
+// CHECK: %[[BGE:.+]] = nn.compare ge, %[[B]]
+// CHECK: %[[IN:.+]] = nn.where %[[BGE]], %{{.+}}, %[[T]]
+// CHECK: %[[A0:.+]] = nn.compare eq, %[[A]]
+// CHECK: %[[G:.+]] = nn.where %[[A0]], %[[IN]], %[[T]]
+// CHECK: %[[GB:.+]] = nn.mul %[[DY]], %[[G]]
+// CHECK: nn.sum_to_size %[[GB]] : (tensor<3x4xf32>) -> tensor<4xf32>
+func.func @pow(%a: tensor<3x4xf32> {nn.name = "a", nn.role = "input"}, %b: tensor<4xf32> {nn.name = "b", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+  %y = nn.pow %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  %l = nn.sum %y : (tensor<3x4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -9,6 +9,15 @@ func.func @div_no_broadcast(%x: tensor<4x8xf32>, %y: tensor<3xf32>) {
 
 // -----
 
+func.func @pow_no_broadcast(%x: tensor<4x8xf32>, %y: tensor<4xf32>) {
+  // expected-error @+2 {{nn.pow: shapes [4, 8] and [4] cannot be broadcast (dimension 1 of the result: 8 vs 4)}}
+  // expected-error @+1 {{'nn.pow' op failed to infer returned types}}
+  %0 = nn.pow %x, %y : (tensor<4x8xf32>, tensor<4xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
 func.func @sum_dim_out_of_range(%x: tensor<4x8xf32>) {
   // expected-error @+2 {{nn.sum: dimension 2 is out of range or repeated for an input of shape [4, 8]}}
   // expected-error @+1 {{'nn.sum' op failed to infer returned types}}

@@ -59,3 +59,14 @@ func.func @permute(%x: tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
   %0 = nn.permute %x {dims = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
   return %0 : tensor<4x2x3xf32>
 }
+
+// -----
+
+// pow: math.powf on the broadcast operands.
+// CHECK-LABEL: func.func @pow
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<4x8xf32>, tensor<f32>)
+// CHECK: math.powf
+func.func @pow(%x: tensor<4x8xf32>, %e: tensor<f32>) -> tensor<4x8xf32> {
+  %0 = nn.pow %x, %e : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}

@@ -23,6 +23,10 @@ Tensor div(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current(
 Tensor maximum(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
 Tensor minimum(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
 
+/// torch.pow(a, b): a ** b elementwise with broadcasting (float32; NaN for
+/// a negative base and a non-integer exponent, as torch).
+Tensor pow(const Tensor& a, const Tensor& b, SourceLoc loc = SourceLoc::current());
+
 /// Elementwise graph functions of the same name as torch's (float32).
 Tensor neg(const Tensor& input, SourceLoc loc = SourceLoc::current());
 Tensor abs(const Tensor& input, SourceLoc loc = SourceLoc::current());
