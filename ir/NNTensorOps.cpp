@@ -1,4 +1,4 @@
-// Shape inference and gradient rules of reductions and layout ops
+// Shape inference, gradient rules and folders of reductions and layout ops
 // (NNTensorOps.td).
 #include "ir/NNBuilders.h"
 #include "ir/ShapeRules.h"
@@ -186,5 +186,40 @@ LogicalResult BroadcastToOp::buildGradient(
   operandGrads.assign(
       1, sumTo(b, getLoc(), resultGrads[0], getInput().getType()));
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Folders and canonicalization patterns: each removes an op that does
+// nothing or merges two ops into one.
+//===----------------------------------------------------------------------===//
+
+// reshape(reshape(x)) -> reshape(x); reshape to the input's own type -> x.
+OpFoldResult ReshapeOp::fold(FoldAdaptor) {
+  if (auto producer = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(producer.getInput());
+    if (getInput().getType() != getType())
+      return getResult();
+  }
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+// Same type in and out: nothing to sum / broadcast.
+OpFoldResult SumToSizeOp::fold(FoldAdaptor) {
+  return getInput().getType() == getType() ? getInput() : Value();
+}
+
+OpFoldResult BroadcastToOp::fold(FoldAdaptor) {
+  return getInput().getType() == getType() ? getInput() : Value();
+}
+
+// The identity permutation.
+OpFoldResult PermuteOp::fold(FoldAdaptor) {
+  int64_t rank = getType().getRank();
+  for (auto [i, d] : llvm::enumerate(getDims()))
+    if ((d < 0 ? d + rank : d) != static_cast<int64_t>(i))
+      return {};
+  return getInput();
 }
 

@@ -31,6 +31,7 @@ def NN_ReshapeOp : NN_DiffOp<"reshape"> {
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def NN_SumToSizeOp : NN_DiffOp<"sum_to_size"> {
@@ -47,6 +48,7 @@ def NN_SumToSizeOp : NN_DiffOp<"sum_to_size"> {
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def NN_BroadcastToOp : NN_DiffOp<"broadcast_to"> {
@@ -60,6 +62,7 @@ def NN_BroadcastToOp : NN_DiffOp<"broadcast_to"> {
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 // Reductions over a set of dimensions and layout changes. Shape inference
@@ -99,6 +102,7 @@ def NN_PermuteOp : NN_DiffOp<"permute",
   let arguments = (ins NN_FloatTensor:$input, DenseI64ArrayAttr:$dims);
   let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 #endif // KILN_NN_TENSOR_OPS
