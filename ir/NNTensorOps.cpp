@@ -1,7 +1,9 @@
-// Shape inference, gradient rules and folders of reductions and layout ops
-// (NNTensorOps.td).
+// Shape inference, gradient rules and folders of reductions, layout,
+// slicing and joining ops (NNTensorOps.td).
 #include "ir/NNBuilders.h"
 #include "ir/ShapeRules.h"
+
+#include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
 using namespace kiln::nn;
@@ -189,6 +191,98 @@ LogicalResult BroadcastToOp::buildGradient(
 }
 
 //===----------------------------------------------------------------------===//
+// slice / slice_backward / concat
+//===----------------------------------------------------------------------===//
+
+static rules::SliceBounds boundsOf(ArrayRef<int64_t> start, ArrayRef<int64_t> end,
+                                   ArrayRef<int64_t> step) {
+  return {start.vec(), end.vec(), step.vec(), ""};
+}
+
+LogicalResult SliceOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  return typeFrom(rules::slice(shapeVector(a.getInput()),
+                               boundsOf(a.getStart(), a.getEnd(), a.getStep())),
+                  ctx, loc, getOperationName(), types);
+}
+
+// d slice(x) = dy written into zeros of x's shape at the same bounds.
+LogicalResult SliceOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(1, b.create<SliceBackwardOp>(
+                             getLoc(), getInput().getType(), resultGrads[0],
+                             getStart(), getEnd(), getStep()));
+  return success();
+}
+
+LogicalResult SliceBackwardOp::verify() {
+  auto out = getType().getShape();
+  rules::Inferred sliced = rules::slice(
+      rules::Shape(out.begin(), out.end()), boundsOf(getStart(), getEnd(), getStep()));
+  if (!sliced.ok())
+    return emitOpError(sliced.error);
+  if (ArrayRef<int64_t>(sliced.shape) != getInput().getType().getShape())
+    return emitOpError("slicing the result shape ")
+           << shapeStr(out) << " gives " << shapeStr(sliced.shape)
+           << ", not the input shape "
+           << shapeStr(getInput().getType().getShape());
+  return success();
+}
+
+// The adjoint of a linear map's adjoint is the map: slice(dy) again.
+LogicalResult SliceBackwardOp::buildGradient(
+    OpBuilder &b, ArrayRef<Value> resultGrads, ArrayRef<bool>,
+    SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(1, b.create<SliceOp>(getLoc(), getInput().getType(),
+                                           resultGrads[0], getStart(),
+                                           getEnd(), getStep()));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  std::vector<rules::Shape> shapes;
+  for (Value v : a.getInputs())
+    shapes.push_back(shapeVector(v));
+  return typeFrom(rules::concat(shapes, a.getDim()), ctx, loc,
+                  getOperationName(), types);
+}
+
+/// The verified op's dim in [0, rank).
+static int64_t concatDim(ConcatOp op) {
+  int64_t dim = op.getDim();
+  return normalisedDims(op.getInputs().front(), dim).front();
+}
+
+// d concat(x_0, ..., x_n) = the slices of dy that each x_i filled.
+LogicalResult ConcatOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                      ArrayRef<bool> needGrad,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  int64_t dim = concatDim(*this);
+  auto shape = getType().getShape();
+  SmallVector<int64_t> start(shape.size(), 0), end(shape), step(shape.size(), 1);
+  operandGrads.assign(getInputs().size(), Value());
+  int64_t offset = 0;
+  for (auto [i, input] : llvm::enumerate(getInputs())) {
+    int64_t size = shapeOf(input)[dim];
+    start[dim] = offset;
+    end[dim] = offset + size;
+    offset += size;
+    if (needGrad[i])
+      operandGrads[i] = b.create<SliceOp>(getLoc(), input.getType(),
+                                          resultGrads[0], start, end, step);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Folders and canonicalization patterns: each removes an op that does
 // nothing or merges two ops into one.
 //===----------------------------------------------------------------------===//
@@ -223,3 +317,68 @@ OpFoldResult PermuteOp::fold(FoldAdaptor) {
   return getInput();
 }
 
+// slice(slice(x)) -> one slice of x: element i of the outer slice is
+// element s2 + i t2 of the inner one, i.e. s1 + (s2 + i t2) t1 of x.
+// A slice whose result has the input's shape covers the whole tensor (a
+// dimension of size >= 2 keeps all its elements only with start 0, end =
+// size, step 1); so does slice_backward's.
+OpFoldResult SliceOp::fold(FoldAdaptor) {
+  if (auto inner = getInput().getDefiningOp<SliceOp>()) {
+    SmallVector<int64_t> start, end, step;
+    for (auto [i, size] : llvm::enumerate(getType().getShape())) {
+      start.push_back(inner.getStart()[i] + getStart()[i] * inner.getStep()[i]);
+      step.push_back(inner.getStep()[i] * getStep()[i]);
+      end.push_back(size == 0 ? start.back()
+                              : start.back() + (size - 1) * step.back() + 1);
+    }
+    getInputMutable().assign(inner.getInput());
+    setStart(start);
+    setEnd(end);
+    setStep(step);
+    if (getInput().getType() != getType())
+      return getResult();
+  }
+  return getInput().getType() == getType() ? getInput() : Value();
+}
+
+OpFoldResult SliceBackwardOp::fold(FoldAdaptor) {
+  return getInput().getType() == getType() ? getInput() : Value();
+}
+
+// concat of one tensor.
+OpFoldResult ConcatOp::fold(FoldAdaptor) {
+  return getInputs().size() == 1 ? getInputs().front() : Value();
+}
+
+namespace {
+/// concat(concat(a, b), c) along one dim -> concat(a, b, c): the DSL records
+/// torch.cat of n tensors as a chain of two-input cats (a graph node takes
+/// a fixed number of inputs), and one op copies each element once.
+struct MergeNestedConcat : OpRewritePattern<ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConcatOp op,
+                                PatternRewriter &rewriter) const override {
+    int64_t dim = concatDim(op);
+    SmallVector<Value> inputs;
+    bool merged = false;
+    for (Value v : op.getInputs()) {
+      auto inner = v.getDefiningOp<ConcatOp>();
+      if (inner && concatDim(inner) == dim) {
+        inputs.append(inner.getInputs().begin(), inner.getInputs().end());
+        merged = true;
+      } else {
+        inputs.push_back(v);
+      }
+    }
+    if (!merged)
+      return failure();
+    rewriter.replaceOpWithNewOp<ConcatOp>(op, op.getType(), inputs, op.getDim());
+    return success();
+  }
+};
+} // namespace
+
+void ConcatOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                           MLIRContext *ctx) {
+  patterns.add<MergeNestedConcat>(ctx);
+}

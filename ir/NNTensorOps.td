@@ -105,4 +105,66 @@ def NN_PermuteOp : NN_DiffOp<"permute",
   let hasFolder = 1;
 }
 
+// Slicing and joining. Shape rules: ir/ShapeRules.h (slice, narrow, concat);
+// lowering: linalg.generic reads and writes through strided slices
+// (passes/LowerTensorOps.cpp).
+
+def NN_SliceOp : NN_DiffOp<"slice",
+    [DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "strided slice with static bounds per dimension (torch.narrow, x[a:b:s])";
+  let description = [{
+    Dimension `i` keeps the indices `start[i], start[i] + step[i], ...` below
+    `end[i]`. Bounds are normalised (`0 <= start <= end <= size`,
+    `step >= 1`): the importer resolves torch's negative indices. The
+    gradient places `dy` into zeros with `nn.slice_backward`.
+
+    ```mlir
+    %y = nn.slice %x {start = array<i64: 0, 1>, end = array<i64: 4, 7>, step = array<i64: 1, 2>} : (tensor<4x8xf32>) -> tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, DenseI64ArrayAttr:$start,
+                       DenseI64ArrayAttr:$end, DenseI64ArrayAttr:$step);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def NN_SliceBackwardOp : NN_DiffOp<"slice_backward"> {
+  let summary = "zeros of the result type with the input written at a strided slice (aten::slice_backward)";
+  let description = [{
+    The adjoint of `nn.slice` with the same bounds: `result[slice] = input`,
+    every other element 0. The result type gives the sliced tensor's shape;
+    the verifier checks that slicing it with the bounds gives the input's.
+
+    ```mlir
+    %dx = nn.slice_backward %dy {start = array<i64: 0, 1>, end = array<i64: 4, 7>, step = array<i64: 1, 2>} : (tensor<4x3xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, DenseI64ArrayAttr:$start,
+                       DenseI64ArrayAttr:$end, DenseI64ArrayAttr:$step);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def NN_ConcatOp : NN_DiffOp<"concat",
+    [DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "join tensors along a dimension (torch.cat)";
+  let description = [{
+    One or more tensors of one rank, equal in every dimension but `dim`
+    (negative counts from the end). The gradient of each input is its slice
+    of `dy`.
+
+    ```mlir
+    %y = nn.concat %a, %b {dim = -1 : i64} : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<NN_FloatTensor>:$inputs, I64Attr:$dim);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
 #endif // KILN_NN_TENSOR_OPS

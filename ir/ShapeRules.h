@@ -142,6 +142,93 @@ inline Inferred permute(const Shape &in, const std::vector<int64_t> &dims) {
   return {out, ""};
 }
 
+/// Per-dimension bounds of a strided slice: dimension i keeps the indices
+/// start[i], start[i] + step[i], ... below end[i].
+struct SliceBounds {
+  Shape start, end, step;
+  std::string error;
+  bool ok() const { return error.empty(); }
+};
+
+/// nn.slice: 0 <= start <= end <= size and step >= 1 in every dimension
+/// (bounds are normalised: no negative indices, no clamping); dimension i
+/// keeps ceil((end - start) / step) elements.
+inline Inferred slice(const Shape &in, const SliceBounds &b) {
+  size_t rank = in.size();
+  if (b.start.size() != rank || b.end.size() != rank || b.step.size() != rank)
+    return failure("start, end and step need one value per dimension of " +
+                   str(in) + " (got " + std::to_string(b.start.size()) + ", " +
+                   std::to_string(b.end.size()) + " and " +
+                   std::to_string(b.step.size()) + ")");
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    if (b.step[i] < 1)
+      return failure("step " + std::to_string(b.step[i]) + " of dimension " +
+                     std::to_string(i) + " must be at least 1");
+    if (b.start[i] < 0 || b.start[i] > b.end[i] || b.end[i] > in[i])
+      return failure("dimension " + std::to_string(i) + " of " + str(in) +
+                     " cannot be sliced from " + std::to_string(b.start[i]) +
+                     " to " + std::to_string(b.end[i]) +
+                     " (need 0 <= start <= end <= " + std::to_string(in[i]) +
+                     ")");
+    out[i] = (b.end[i] - b.start[i] + b.step[i] - 1) / b.step[i];
+  }
+  return {out, ""};
+}
+
+/// torch.narrow(input, dim, start, length) as slice bounds: [start,
+/// start + length) of `dim`, every other dimension whole. Negative `dim` and
+/// `start` count from the end, as in torch.
+inline SliceBounds narrow(const Shape &in, int64_t dim, int64_t start,
+                          int64_t length) {
+  SliceBounds b{Shape(in.size(), 0), in, Shape(in.size(), 1), ""};
+  int64_t rank = static_cast<int64_t>(in.size());
+  int64_t d = dim < 0 ? dim + rank : dim;
+  if (rank == 0 || d < 0 || d >= rank) {
+    b.error = "dim " + std::to_string(dim) +
+              " is out of range for an input of shape " + str(in);
+    return b;
+  }
+  int64_t s = start < 0 ? start + in[d] : start;
+  if (s < 0 || length < 0 || s + length > in[d]) {
+    b.error = "start " + std::to_string(start) + " and length " +
+              std::to_string(length) + " do not fit in dimension " +
+              std::to_string(dim) + " of " + str(in) + " (size " +
+              std::to_string(in[d]) + ")";
+    return b;
+  }
+  b.start[d] = s;
+  b.end[d] = s + length;
+  return b;
+}
+
+/// torch.cat: tensors of one rank (at least 1) and equal sizes except in
+/// `dim` (negative counts from the end), joined along `dim`.
+inline Inferred concat(const std::vector<Shape> &ins, int64_t dim) {
+  if (ins.empty())
+    return failure("expected at least one tensor");
+  const Shape &first = ins.front();
+  if (first.empty())
+    return failure("zero-dimensional tensors cannot be concatenated");
+  Inferred d = normaliseDims(first, {dim});
+  if (!d.ok())
+    return d;
+  size_t n = static_cast<size_t>(d.shape[0]);
+  Shape out = first;
+  for (size_t k = 1; k < ins.size(); ++k) {
+    const Shape &s = ins[k];
+    bool same = s.size() == first.size();
+    for (size_t i = 0; same && i < s.size(); ++i)
+      same = i == n || s[i] == first[i];
+    if (!same)
+      return failure("tensor " + std::to_string(k) + " of shape " + str(s) +
+                     " does not match tensor 0 of shape " + str(first) +
+                     " outside dimension " + std::to_string(dim));
+    out[n] += s[n];
+  }
+  return {out, ""};
+}
+
 } // namespace kiln::shape_rules
 
 #endif // KILN_IR_SHAPERULES_H

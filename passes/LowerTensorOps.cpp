@@ -1,5 +1,6 @@
-// Lowering of reductions and layout ops (NNTensorOps.td). Preconditions: the
-// ops verified (dims in range, no repeats), static shapes.
+// Lowering of reductions, layout, slicing and joining ops (NNTensorOps.td).
+// Preconditions: the ops verified (dims in range, no repeats, slice bounds
+// normalised), static shapes.
 #include "passes/LowerToLinalg.h"
 
 #include "ir/ShapeRules.h"
@@ -96,9 +97,174 @@ struct PermuteLowering : OpConversionPattern<PermuteOp> {
   }
 };
 
+/// A parallel linalg.generic over `type` with no inputs whose element at
+/// `index` (one index value per dimension) is `element(index)`: a gather
+/// that reads its sources with tensor.extract.
+///
+/// Why gathers, not extract_slice/insert_slice: canonicalization erases
+/// identity copies, so a slice inserted into a larger tensor bufferizes to
+/// a memref.copy between strided views, which the CPU backend lowers to a
+/// call of MLIR's runtime `memrefCopy` (not linked into models). A gather
+/// writes each result element once and bufferizes to plain loads.
+Value gather(OpBuilder &b, Location loc, RankedTensorType type,
+             function_ref<Value(OpBuilder &, Location, ValueRange)> element) {
+  int64_t rank = type.getRank();
+  Value init =
+      b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+  SmallVector<AffineMap> maps{
+      AffineMap::getMultiDimIdentityMap(rank, b.getContext())};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(
+          loc, type, ValueRange(), init, maps, iters,
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            SmallVector<Value> index;
+            for (int64_t d = 0; d < rank; ++d)
+              index.push_back(nb.create<linalg::IndexOp>(l, d));
+            nb.create<linalg::YieldOp>(l, element(nb, l, index));
+          })
+      .getResult(0);
+}
+
+Value indexConst(OpBuilder &b, Location loc, int64_t v) {
+  return b.create<arith::ConstantIndexOp>(loc, v);
+}
+
+/// i * scale + offset on indices, without the multiply by 1 or add of 0.
+Value scaleAndShift(OpBuilder &b, Location loc, Value i, int64_t scale,
+                    int64_t offset) {
+  if (scale != 1)
+    i = b.create<arith::MulIOp>(loc, i, indexConst(b, loc, scale));
+  if (offset != 0)
+    i = b.create<arith::AddIOp>(loc, i, indexConst(b, loc, offset));
+  return i;
+}
+
+Value compare(OpBuilder &b, Location loc, arith::CmpIPredicate p, Value i,
+              int64_t bound) {
+  return b.create<arith::CmpIOp>(loc, p, i, indexConst(b, loc, bound));
+}
+
+/// result[i] = input[start + i * step], per dimension.
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value input = adaptor.getInput();
+    ArrayRef<int64_t> start = op.getStart(), step = op.getStep();
+    auto element = [&](OpBuilder &b, Location l, ValueRange i) -> Value {
+      SmallVector<Value> at;
+      for (auto [d, id] : llvm::enumerate(i))
+        at.push_back(scaleAndShift(b, l, id, step[d], start[d]));
+      return b.create<tensor::ExtractOp>(l, input, at);
+    };
+    rewriter.replaceOp(op, gather(rewriter, op.getLoc(), op.getType(), element));
+    return success();
+  }
+};
+
+/// result[i] = dy[(i - start) / step] where i - start is a multiple of step
+/// in [0, end - start) in every dimension, else 0. Indices outside the slice
+/// read dy[0] (then discarded), so every read is in bounds.
+struct SliceBackwardLowering : OpConversionPattern<SliceBackwardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SliceBackwardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto out = op.getType();
+    Value dy = adaptor.getInput();
+    if (typeOf(dy).getNumElements() == 0) { // nothing sliced: all zeros
+      rewriter.replaceOp(op, filledTensor(rewriter, loc, out.getShape(),
+                                          out.getElementType(),
+                                          rewriter.getF32FloatAttr(0)));
+      return success();
+    }
+    ArrayRef<int64_t> start = op.getStart(), end = op.getEnd(),
+                      step = op.getStep();
+    auto element = [&](OpBuilder &b, Location l, ValueRange i) -> Value {
+      Value hit;
+      SmallVector<Value> at;
+      for (auto [d, id] : llvm::enumerate(i)) {
+        Value inside = b.create<arith::AndIOp>(
+            l, compare(b, l, arith::CmpIPredicate::sge, id, start[d]),
+            compare(b, l, arith::CmpIPredicate::slt, id, end[d]));
+        Value offset = scaleAndShift(b, l, id, 1, -start[d]);
+        Value local = offset;
+        if (step[d] != 1) {
+          Value c = indexConst(b, l, step[d]);
+          Value onStep = compare(b, l, arith::CmpIPredicate::eq,
+                                 b.create<arith::RemSIOp>(l, offset, c), 0);
+          inside = b.create<arith::AndIOp>(l, inside, onStep);
+          local = b.create<arith::DivSIOp>(l, offset, c);
+        }
+        hit = hit ? b.create<arith::AndIOp>(l, hit, inside) : inside;
+        at.push_back(
+            b.create<arith::SelectOp>(l, inside, local, indexConst(b, l, 0)));
+      }
+      Value v = b.create<tensor::ExtractOp>(l, dy, at);
+      if (!hit) // rank 0
+        return v;
+      return b.create<arith::SelectOp>(l, hit, v, f32Const(b, l, 0));
+    };
+    rewriter.replaceOp(op, gather(rewriter, loc, out, element));
+    return success();
+  }
+};
+
+/// result[..., k, ...] = input_j[..., k - offset_j, ...] for the input j
+/// whose range along `dim` holds k: a select over the (non-empty) inputs,
+/// each read at an index clamped into its bounds.
+struct ConcatLowering : OpConversionPattern<ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto out = op.getType();
+    int64_t dim = normalised({static_cast<int64_t>(op.getDim())}, out).front();
+    SmallVector<std::pair<Value, int64_t>> pieces; // (input, offset)
+    int64_t offset = 0;
+    for (Value input : adaptor.getInputs()) {
+      if (typeOf(input).getNumElements() > 0)
+        pieces.push_back({input, offset});
+      offset += typeOf(input).getDimSize(dim);
+    }
+    if (pieces.empty()) { // no elements at all
+      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, out.getShape(),
+                                                   out.getElementType());
+      return success();
+    }
+    auto element = [&](OpBuilder &b, Location l, ValueRange i) -> Value {
+      Value result;
+      // Last piece first; an earlier piece takes over below its end, so the
+      // first piece that ends after k wins.
+      for (auto [input, first] : llvm::reverse(pieces)) {
+        int64_t size = typeOf(input).getDimSize(dim);
+        Value beforeEnd =
+            compare(b, l, arith::CmpIPredicate::slt, i[dim], first + size);
+        Value inside = b.create<arith::AndIOp>(
+            l, beforeEnd, compare(b, l, arith::CmpIPredicate::sge, i[dim], first));
+        SmallVector<Value> at(i);
+        at[dim] = b.create<arith::SelectOp>(
+            l, inside, scaleAndShift(b, l, i[dim], 1, -first),
+            indexConst(b, l, 0));
+        Value v = b.create<tensor::ExtractOp>(l, input, at);
+        result = result ? b.create<arith::SelectOp>(l, beforeEnd, v, result)
+                        : v;
+      }
+      return result;
+    };
+    rewriter.replaceOp(op, gather(rewriter, loc, out, element));
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateLowerTensorOpsPatterns(RewritePatternSet &patterns) {
   patterns.add<ReduceLowering<SumOp, false>, ReduceLowering<MeanOp, true>,
-               PermuteLowering>(patterns.getContext());
+               PermuteLowering, SliceLowering, SliceBackwardLowering,
+               ConcatLowering>(patterns.getContext());
 }

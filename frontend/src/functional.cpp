@@ -133,6 +133,38 @@ Tensor permute(const Tensor& input, std::vector<int64_t> dims, SourceLoc loc) {
   return detail::record_function(trace, "permute", {{"dims", dims}}, {input}, r.shape, input.dtype(), loc);
 }
 
+Tensor narrow(const Tensor& input, int64_t dim, int64_t start, int64_t length, SourceLoc loc) {
+  auto& trace = detail::Trace::active("narrow()", loc);
+  trace.check_value(input, "narrow()", loc);
+  detail::require_float32(input, "narrow()", loc);
+  shape_rules::SliceBounds bounds = shape_rules::narrow(input.sizes(), dim, start, length);
+  if (!bounds.ok()) detail::fail(loc, "narrow(): " + bounds.error);
+  shape_rules::Inferred r = shape_rules::slice(input.sizes(), bounds);
+  return detail::record_function(trace, "narrow", {{"dim", dim}, {"start", start}, {"length", length}}, {input},
+                                 r.shape, input.dtype(), loc);
+}
+
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim, SourceLoc loc) {
+  auto& trace = detail::Trace::active("cat()", loc);
+  std::vector<Shape> shapes;
+  for (const Tensor& t : tensors) {
+    trace.check_value(t, "cat()", loc);
+    detail::require_float32(t, "cat()", loc);
+    shapes.push_back(t.sizes());
+  }
+  // The whole list checked at once, so that the message counts tensors as
+  // the user wrote them.
+  shape_rules::Inferred all = shape_rules::concat(shapes, dim);
+  if (!all.ok()) detail::fail(loc, "cat(): " + all.error);
+  Tensor result = tensors.front();
+  for (size_t i = 1; i < tensors.size(); ++i) {
+    Shape shape = shape_rules::concat({result.sizes(), tensors[i].sizes()}, dim).shape;
+    result = detail::record_function(trace, "cat", {{"dim", dim}}, {result, tensors[i]}, std::move(shape),
+                                     result.dtype(), loc);
+  }
+  return result;
+}
+
 }  // namespace nn::functional
 
 Tensor operator+(const Tensor& a, const detail::LocatedTensor& b) {

@@ -1,5 +1,7 @@
-"""Writes random SGD parity models: learning rates drawn log-uniformly over
-1e-5..1, every torch.optim.SGD option, random layer sizes and losses.
+"""Writes random parity models: SGD cases (learning rates drawn
+log-uniformly over 1e-5..1, every torch.optim.SGD option, random layer
+sizes and losses) and slicing/joining cases (torch.narrow, torch.cat and
+torch.pow on random shapes, bounds and dims).
 
   gen_sgd_cases.py --out DIR --count N --seed S
 
@@ -62,6 +64,63 @@ def case(rng, name):
     return model, steps
 
 
+# Slicing/joining cases written per seed, besides the --count SGD cases.
+SLICE_JOIN_CASES = 3
+
+
+def slice_join_case(rng, name):
+    """Linear -> narrow (random dim sign, start, length; negative starts
+    too) -> pow(sigmoid(a), a row of a) broadcast over the batch -> cat of
+    2-4 pieces along the features, recorded as the DSL does (a chain of
+    two-input cat nodes)."""
+    batch, fin, f = rng.randint(1, 6), rng.randint(1, 9), rng.randint(2, 12)
+    length = rng.randint(1, f)
+    start = rng.randint(0, f - length)
+    if rng.random() < 0.5:
+        start -= f  # torch.narrow counts a negative start from the end
+    row = rng.randint(0, batch - 1)
+    fdim = lambda: rng.choice([1, -1])
+
+    def fn(function, inputs, out, **options):
+        return {"function": function, "options": options, "inputs": inputs, "outputs": [out]}
+
+    graph = [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
+             fn("narrow", ["h"], "a", dim=fdim(), start=start, length=length),
+             fn("sigmoid", ["a"], "s"),
+             fn("narrow", ["a"], "k", dim=0, start=row, length=1),
+             fn("pow", ["s", "k"], "p")]
+    widths = {"h": f, "a": length, "p": length}
+    pieces = ["p"] + [rng.choice(list(widths)) for _ in range(rng.randint(1, 3))]
+    rng.shuffle(pieces)
+    current, width = pieces[0], widths[pieces[0]]
+    for i, piece in enumerate(pieces[1:]):
+        out = f"c{i}"
+        graph.append(fn("cat", [current, piece], out, dim=fdim()))
+        current, width = out, width + widths[piece]
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": [batch, fin], "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": fin, "out_features": f, "bias": True}}]},
+        "graph": graph,
+        "outputs": [current],
+        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
+                     "target": {"name": "target", "shape": [batch, width], "dtype": "float32"},
+                     "optimizer": {"type": "SGD", "options": {
+                         "lr": 0.02, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0,
+                         "nesterov": False, "maximize": False}}},
+    }
+    return model, 10
+
+
+def write_case(out, name, model):
+    text = json.dumps(model, indent=1) + "\n"
+    path = os.path.join(out, name + ".json")
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as f:
+            f.write(text)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -74,11 +133,14 @@ def main():
     for i in range(a.count):
         name = f"sgd_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name)
-        text = json.dumps(model, indent=1) + "\n"
-        path = os.path.join(a.out, name + ".json")
-        if not os.path.exists(path) or open(path).read() != text:
-            with open(path, "w") as f:
-                f.write(text)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    # Their own generator, so that the SGD cases stay what they were.
+    rng = random.Random(f"slice-join-{a.seed}")
+    for i in range(SLICE_JOIN_CASES):
+        name = f"slice_join_random_{a.seed}_{i}_basic"
+        model, steps = slice_join_case(rng, name)
+        write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
     with open(os.path.join(a.out, "cases.cmake"), "w") as f:
         f.write("\n".join(lines) + "\n")

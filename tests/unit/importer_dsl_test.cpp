@@ -62,6 +62,79 @@ TEST(ImporterDsl, EveryFamilyRoundTripsThroughTheModelFile) {
   EXPECT_NE(ir.find("-> tensor<2xf32>"), std::string::npos) << ir;
 }
 
+struct SliceJoinImpl : nn::Module {
+  SliceJoinImpl() { fc = register_module("fc", nn::Linear(4, 6)); }
+  kiln::Tensor forward(kiln::Tensor x) {
+    kiln::Tensor h = fc(x);                               // [2, 6]
+    kiln::Tensor a = F::narrow(h, 1, 0, 2);               // [2, 2]
+    kiln::Tensor b = F::narrow(h, -1, -3, 3);             // [2, 3]
+    kiln::Tensor p = F::pow(F::sigmoid(a), F::narrow(a, 0, 1, 1));
+    return F::cat({p, b, h}, -1);                         // [2, 11]
+  }
+  nn::Linear fc{nullptr};
+};
+KILN_MODULE(SliceJoin);
+
+TEST(ImporterDsl, SlicingJoiningAndPowRoundTrip) {
+  SliceJoin model;
+  std::string text = kiln::model_json(model, {kiln::input("x", {2, 4})}, "slice_join");
+  std::string path = ::testing::TempDir() + "slice_join.json";
+  std::ofstream(path) << text;
+  mlir::MLIRContext ctx;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return mlir::success();
+  });
+  auto module = kiln::importModelFile(&ctx, path, false);
+  ASSERT_TRUE(module) << diagnostics << text;
+  std::string ir;
+  llvm::raw_string_ostream os(ir);
+  module->print(os);
+  // narrow(h, -1, -3, 3) resolved to columns 3..6.
+  EXPECT_NE(ir.find("{end = array<i64: 2, 6>, start = array<i64: 0, 3>, step = array<i64: 1, 1>}"),
+            std::string::npos) << ir;
+  EXPECT_NE(ir.find("nn.pow"), std::string::npos) << ir;
+  // cat of three tensors: two two-input nodes.
+  EXPECT_NE(ir.find("(tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x5xf32>"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("(tensor<2x5xf32>, tensor<2x6xf32>) -> tensor<2x11xf32>"), std::string::npos) << ir;
+}
+
+struct BadCatImpl : nn::Module {
+  kiln::Tensor forward(kiln::Tensor x) {
+    return F::cat({x, x, F::narrow(x, 0, 0, 1)}, 1);
+  }
+};
+KILN_MODULE(BadCat);
+
+struct BadNarrowImpl : nn::Module {
+  kiln::Tensor forward(kiln::Tensor x) { return F::narrow(x, 1, 2, 2); }
+};
+KILN_MODULE(BadNarrow);
+
+TEST(ImporterDsl, SlicingAndJoiningErrorsNameTheShapes) {
+  try {
+    BadCat bad;
+    kiln::model_json(bad, {kiln::input("x", {2, 3})}, "bad");
+    FAIL() << "no error";
+  } catch (const kiln::Error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "cat(): tensor 2 of shape [1, 3] does not match tensor 0 of shape [2, 3] outside dimension 1"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    BadNarrow bad;
+    kiln::model_json(bad, {kiln::input("x", {2, 3})}, "bad");
+    FAIL() << "no error";
+  } catch (const kiln::Error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "narrow(): start 2 and length 2 do not fit in dimension 1 of [2, 3] (size 3)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 struct BadPermuteImpl : nn::Module {
   kiln::Tensor forward(kiln::Tensor x) { return F::permute(x, {0, 0}); }
 };

@@ -48,6 +48,14 @@ Tensor mean(const Tensor& input, std::vector<int64_t> dim = {}, bool keepdim = f
             SourceLoc loc = SourceLoc::current());
 /// torch.permute: result dim i is input dim dims[i].
 Tensor permute(const Tensor& input, std::vector<int64_t> dims, SourceLoc loc = SourceLoc::current());
+/// torch.narrow: elements [start, start + length) of dimension `dim`
+/// (negative dim and start count from the end).
+Tensor narrow(const Tensor& input, int64_t dim, int64_t start, int64_t length,
+              SourceLoc loc = SourceLoc::current());
+/// torch.cat: tensors of one rank, equal except in `dim`, joined along it.
+/// Recorded as a chain of two-tensor "cat" nodes (the compiler merges it
+/// back into one op); one tensor is returned as it is.
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0, SourceLoc loc = SourceLoc::current());
 
 }  // namespace nn::functional
 

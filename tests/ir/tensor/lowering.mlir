@@ -1,0 +1,83 @@
+// RUN: kiln-opt %s --nn-lower-to-linalg --split-input-file | FileCheck %s
+
+// Every op here is one parallel gather generic over its result: no inputs,
+// the sources read with tensor.extract at indices built from linalg.index
+// (no insert_slice, so nothing bufferizes to a strided memref.copy).
+
+// slice: result[i, j] = x[i + 1, 2 j + 1].
+// CHECK-LABEL: func.func @slice
+// CHECK-SAME: (%[[X:.+]]: tensor<4x8xf32>)
+// CHECK: %[[E:.+]] = tensor.empty() : tensor<2x3xf32>
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]} outs(%[[E]] : tensor<2x3xf32>)
+// CHECK: %[[I:.+]] = linalg.index 0
+// CHECK: %[[J:.+]] = linalg.index 1
+// CHECK: %[[R:.+]] = arith.addi %[[I]], %{{.+}} : index
+// CHECK: %[[C2:.+]] = arith.muli %[[J]], %{{.+}} : index
+// CHECK: %[[C:.+]] = arith.addi %[[C2]], %{{.+}} : index
+// CHECK: tensor.extract %[[X]][%[[R]], %[[C]]] : tensor<4x8xf32>
+// CHECK-NOT: nn.
+func.func @slice(%x: tensor<4x8xf32>) -> tensor<2x3xf32> {
+  %0 = nn.slice %x {start = array<i64: 1, 1>, end = array<i64: 3, 7>, step = array<i64: 1, 2>} : (tensor<4x8xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// A leading slice (start 0, step 1) reads at the loop indices; the loops
+// run over the slice, not the input.
+// CHECK-LABEL: func.func @leading_slice
+// CHECK: linalg.generic {{.+}} outs(%{{.+}} : tensor<4x5xf32>)
+// CHECK: %[[I:.+]] = linalg.index 0
+// CHECK: %[[J:.+]] = linalg.index 1
+// CHECK: tensor.extract %{{.+}}[%[[I]], %[[J]]] : tensor<4x8xf32>
+func.func @leading_slice(%x: tensor<4x8xf32>) -> tensor<4x5xf32> {
+  %0 = nn.slice %x {start = array<i64: 0, 0>, end = array<i64: 4, 5>, step = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
+
+// -----
+
+// slice_backward: dy where the index is inside the slice and on its step,
+// else 0; the read index is clamped to 0 outside, so it stays in bounds.
+// CHECK-LABEL: func.func @slice_backward
+// CHECK-SAME: (%[[G:.+]]: tensor<2x3xf32>)
+// CHECK: linalg.generic {{.+}} outs(%{{.+}} : tensor<4x8xf32>)
+// CHECK: arith.remsi
+// CHECK: arith.divsi
+// CHECK: %[[HIT:.+]] = arith.andi
+// CHECK: %[[COL:.+]] = arith.select
+// CHECK: %[[V:.+]] = tensor.extract %[[G]][%{{.+}}, %[[COL]]] : tensor<2x3xf32>
+// CHECK: arith.select %[[HIT]], %[[V]], %{{.+}} : f32
+func.func @slice_backward(%g: tensor<2x3xf32>) -> tensor<4x8xf32> {
+  %0 = nn.slice_backward %g {start = array<i64: 1, 1>, end = array<i64: 3, 7>, step = array<i64: 1, 2>} : (tensor<2x3xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+// An empty slice's adjoint is all zeros.
+// CHECK-LABEL: func.func @slice_backward_empty
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<8xf32>)
+// CHECK-NOT: tensor.extract
+func.func @slice_backward_empty(%g: tensor<0xf32>) -> tensor<8xf32> {
+  %0 = nn.slice_backward %g {start = array<i64: 2>, end = array<i64: 2>, step = array<i64: 1>} : (tensor<0xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// concat along -1: the last input read at k - 3, overridden by the first
+// below its end (column 3).
+// CHECK-LABEL: func.func @concat
+// CHECK-SAME: (%[[A:.+]]: tensor<4x3xf32>, %[[B:.+]]: tensor<4x5xf32>)
+// CHECK: linalg.generic {{.+}} outs(%{{.+}} : tensor<4x8xf32>)
+// CHECK: %[[I:.+]] = linalg.index 0
+// CHECK: %[[K:.+]] = linalg.index 1
+// CHECK: %[[VB:.+]] = tensor.extract %[[B]][%[[I]], %{{.+}}] : tensor<4x5xf32>
+// CHECK: %[[INA:.+]] = arith.cmpi slt, %[[K]], %{{.+}} : index
+// CHECK: %[[VA:.+]] = tensor.extract %[[A]][%[[I]], %{{.+}}] : tensor<4x3xf32>
+// CHECK: arith.select %[[INA]], %[[VA]], %[[VB]] : f32
+func.func @concat(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>) -> tensor<4x8xf32> {
+  %0 = nn.concat %a, %b {dim = -1 : i64} : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
