@@ -1,8 +1,10 @@
 #include "codegen/ModelInterface.h"
 
+#include "ir/ArgSignature.h"
+#include "ir/FormatNumber.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "ir/FormatNumber.h"
 
 #include <cctype>
 #include <charconv>
@@ -33,34 +35,51 @@ ModelInterface::ofRole(kiln_tensor_role role) const {
   return out;
 }
 
-/// std::from_chars, unlike strtod, ignores the C locale.
-static bool parseDouble(StringRef token, double &value) {
-  const char *end = token.data() + token.size();
-  auto [ptr, ec] = std::from_chars(token.data(), end, value);
-  return ec == std::errc() && ptr == end && std::isfinite(value);
-}
-
-FailureOr<InitSpec> kiln::parseInit(StringRef text) {
-  SmallVector<StringRef> words;
-  text.split(words, ' ', -1, /*KeepEmpty=*/false);
+InitSpec kiln::initSpecOf(nn::InitAttr attr) {
   InitSpec init;
-  if (words.size() == 1 && (words[0] == "zeros" || words[0] == "ones")) {
-    init.kind = words[0] == "ones" ? KILN_INIT_ONES : KILN_INIT_ZEROS;
+  if (!attr)
     return init;
+  switch (attr.getKind()) {
+  case nn::InitKind::zeros:
+    init.kind = KILN_INIT_ZEROS;
+    break;
+  case nn::InitKind::ones:
+    init.kind = KILN_INIT_ONES;
+    break;
+  case nn::InitKind::uniform:
+    init.kind = KILN_INIT_UNIFORM;
+    break;
+  case nn::InitKind::normal:
+    init.kind = KILN_INIT_NORMAL;
+    break;
   }
-  if (words.size() != 3 || (words[0] != "uniform" && words[0] != "normal"))
-    return failure();
-  init.kind = words[0] == "uniform" ? KILN_INIT_UNIFORM : KILN_INIT_NORMAL;
-  if (!parseDouble(words[1], init.args[0]) || !parseDouble(words[2], init.args[1]))
-    return failure();
+  init.args[0] = attr.getA().convertToDouble();
+  init.args[1] = attr.getB().convertToDouble();
   return init;
 }
 
-static const std::pair<StringRef, kiln_tensor_role> kRoles[] = {
-    {"param", KILN_ROLE_PARAMETER}, {"buffer", KILN_ROLE_BUFFER},
-    {"state", KILN_ROLE_OPTIMIZER_STATE}, {"input", KILN_ROLE_INPUT},
-    {"target", KILN_ROLE_TARGET}, {"step", KILN_ROLE_STEP},
-    {"lr", KILN_ROLE_LR}};
+/// The metadata role of an argument role (rng is no tensor of the table).
+static kiln_tensor_role tableRole(nn::TensorRole role) {
+  switch (role) {
+  case nn::TensorRole::param:
+    return KILN_ROLE_PARAMETER;
+  case nn::TensorRole::buffer:
+    return KILN_ROLE_BUFFER;
+  case nn::TensorRole::state:
+    return KILN_ROLE_OPTIMIZER_STATE;
+  case nn::TensorRole::input:
+    return KILN_ROLE_INPUT;
+  case nn::TensorRole::target:
+    return KILN_ROLE_TARGET;
+  case nn::TensorRole::step:
+    return KILN_ROLE_STEP;
+  case nn::TensorRole::lr:
+    return KILN_ROLE_LR;
+  case nn::TensorRole::rng:
+    break;
+  }
+  llvm_unreachable("the rng argument has no table role");
+}
 
 namespace {
 
@@ -76,8 +95,8 @@ public:
   FailureOr<int> argument(func::FuncOp f, unsigned i) {
     auto type = dyn_cast<RankedTensorType>(f.getArgumentTypes()[i]);
     auto name = f.getArgAttrOfType<StringAttr>(i, "nn.name");
-    auto role = f.getArgAttrOfType<StringAttr>(i, "nn.role");
-    if (role && role.getValue() == "rng") {
+    std::optional<nn::TensorRole> role = roleOf(f, i);
+    if (role == nn::TensorRole::rng) {
       if (!type || type != RankedTensorType::get({2}, IntegerType::get(f.getContext(), 64)))
         return f.emitError("argument ") << i << " of '" << f.getSymName()
                                         << "': the rng state must be a tensor<2xi64>",
@@ -91,22 +110,7 @@ public:
     auto known = index.find(name.getValue().str());
     if (known != index.end())
       return known->second;
-    const auto *r = llvm::find_if(kRoles, [&](auto &p) { return p.first == role.getValue(); });
-    if (r == std::end(kRoles))
-      return f.emitError("argument ") << i << " of '" << f.getSymName()
-                                      << "' has unknown nn.role '" << role.getValue() << "'",
-             failure();
-    InitSpec init;
-    if (auto text = f.getArgAttrOfType<StringAttr>(i, "nn.init")) {
-      auto parsed = parseInit(text.getValue());
-      if (failed(parsed))
-        return f.emitError("argument ") << i << " of '" << f.getSymName()
-                                        << "' has a malformed nn.init '"
-                                        << text.getValue() << "'",
-               failure();
-      init = *parsed;
-    }
-    return add(name.getValue().str(), type, r->second, init);
+    return add(name.getValue().str(), type, tableRole(*role), initSpecOf(initOf(f, i)));
   }
 
   /// A tensor that is no function argument (outputs, the loss).
@@ -175,12 +179,11 @@ public:
   }
 
   /// Arguments of `f` with `role`, as `kind` arguments (gradients, next values).
-  SmallVector<KernelArg> each(func::FuncOp f, StringRef role, kiln_arg_kind kind) {
+  SmallVector<KernelArg> each(func::FuncOp f, nn::TensorRole role, kiln_arg_kind kind) {
     SmallVector<KernelArg> out;
     for (unsigned i = 0; i < f.getNumArguments(); ++i) {
-      auto r = f.getArgAttrOfType<StringAttr>(i, "nn.role");
       auto name = f.getArgAttrOfType<StringAttr>(i, "nn.name");
-      if (r && name && r.getValue() == role)
+      if (name && roleOf(f, i) == role)
         out.push_back({kind, index.at(name.getValue().str())});
     }
     return out;
@@ -257,12 +260,12 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   if (failed(gradNext) || failed(stepNext))
     return failure();
   SmallVector<KernelArg> gradResults{{KILN_ARG_TENSOR, *loss}};
-  gradResults.append(r.each(grad, "param", KILN_ARG_GRADIENT));
+  gradResults.append(r.each(grad, nn::TensorRole::param, KILN_ARG_GRADIENT));
   gradResults.append(*gradNext);
   if (failed(r.kernel(grad, KILN_ENTRY_GRADIENTS, "gradients", gradResults)))
     return failure();
   SmallVector<KernelArg> stepResults{{KILN_ARG_TENSOR, *loss}};
-  for (StringRef role : {"param", "state", "step"})
+  for (nn::TensorRole role : {nn::TensorRole::param, nn::TensorRole::state, nn::TensorRole::step})
     stepResults.append(r.each(step, role, KILN_ARG_TENSOR_NEXT));
   stepResults.append(*stepNext);
   return r.kernel(step, KILN_ENTRY_TRAIN_STEP, "train_step", stepResults);

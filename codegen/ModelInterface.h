@@ -6,6 +6,8 @@
 #ifndef KILN_CODEGEN_MODELINTERFACE_H
 #define KILN_CODEGEN_MODELINTERFACE_H
 
+#include "ir/NNDialect.h"
+
 #include "mlir/IR/BuiltinOps.h"
 
 #include <kiln/runtime.h>
@@ -66,9 +68,8 @@ struct ModelInterface {
 /// Kernel symbol names for a model prefix.
 std::string kernelSymbol(llvm::StringRef prefix, llvm::StringRef kernel);
 
-/// Parses an `nn.init` attribute ("zeros", "ones", "uniform LO HI",
-/// "normal MEAN STD"; numbers in shortest round-trip form) into exact f64s.
-mlir::FailureOr<InitSpec> parseInit(llvm::StringRef text);
+/// The runtime initializer of an `nn.init` attribute (zeros when null).
+InitSpec initSpecOf(nn::InitAttr attr);
 
 /// Reads the interface from a module after the training pipeline: the
 /// `forward` function (params, inputs -> outputs) and, when present,

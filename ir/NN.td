@@ -1,6 +1,7 @@
 // Every op of the nn dialect, by family: each NN<Family>Ops.td has its
 // shape inference, verifiers, gradients or decompositions in
 // NN<Family>Ops.cpp.
+include "NNAttrs.td"
 include "NNLinearOps.td"
 include "NNActivationOps.td"
 include "NNElementwiseOps.td"

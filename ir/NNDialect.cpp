@@ -1,8 +1,12 @@
 #include "ir/NNBuilders.h"
 #include "ir/ShapeRules.h"
 
+#include "ir/FormatNumber.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/DialectImplementation.h"
 #include "mlir/Transforms/InliningUtils.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace kiln::nn;
@@ -10,6 +14,8 @@ using namespace kiln::nn;
 #include "ir/NNDialect.cpp.inc"
 #include "ir/NNInterfaces.cpp.inc"
 #include "ir/NNEnums.cpp.inc"
+#define GET_ATTRDEF_CLASSES
+#include "ir/NNAttrs.cpp.inc"
 
 namespace {
 /// nn ops are pure and region-free: always legal to inline (the train step
@@ -24,10 +30,74 @@ struct NNInlinerInterface : DialectInlinerInterface {
 
 void NNDialect::initialize() {
   addInterfaces<NNInlinerInterface>();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "ir/NNAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "ir/NNOps.cpp.inc"
       >();
+}
+
+static bool takesArguments(InitKind kind) {
+  return kind == InitKind::uniform || kind == InitKind::normal;
+}
+
+/// Shortest round-trip text as an MLIR float literal, which needs a '.'
+/// ("1e-05" lexes as the integer 1): "1.0e-05", "2.0", "-0.25".
+static std::string floatLiteral(double v) {
+  std::string s = kiln::formatExact(v);
+  if (s.find('.') == std::string::npos) {
+    size_t e = s.find('e');
+    s.insert(e == std::string::npos ? s.size() : e, ".0");
+  }
+  return s;
+}
+
+/// `<zeros>`, `<ones>`, `<uniform LO, HI>`, `<normal MEAN, STD>`; numbers in
+/// shortest round-trip form.
+void InitAttr::print(AsmPrinter &p) const {
+  p << "<" << stringifyInitKind(getKind());
+  if (takesArguments(getKind()))
+    p << " " << floatLiteral(getA().convertToDouble()) << ", "
+      << floatLiteral(getB().convertToDouble());
+  p << ">";
+}
+
+Attribute InitAttr::parse(AsmParser &parser, Type) {
+  StringRef word;
+  SMLoc at = parser.getCurrentLocation();
+  if (parser.parseLess() || parser.parseKeyword(&word))
+    return {};
+  std::optional<InitKind> kind = symbolizeInitKind(word);
+  if (!kind)
+    return parser.emitError(at, "unknown initializer '")
+               << word << "' (zeros, ones, uniform, normal)",
+           Attribute();
+  double a = 0, b = 0;
+  if (takesArguments(*kind) &&
+      (parser.parseFloat(a) || parser.parseComma() || parser.parseFloat(b)))
+    return {};
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(at); }, parser.getContext(),
+                    *kind, llvm::APFloat(a), llvm::APFloat(b));
+}
+
+LogicalResult InitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               InitKind kind, llvm::APFloat a, llvm::APFloat b) {
+  double lo = a.convertToDouble(), hi = b.convertToDouble();
+  if (!std::isfinite(lo) || !std::isfinite(hi))
+    return emitError() << "initializer arguments must be finite";
+  if (!takesArguments(kind) && (lo != 0 || hi != 0))
+    return emitError() << stringifyInitKind(kind) << " takes no arguments";
+  if (kind == InitKind::uniform && lo > hi)
+    return emitError() << "uniform initializer needs lo <= hi, got " << formatExact(lo)
+                       << " > " << formatExact(hi);
+  if (kind == InitKind::normal && hi < 0)
+    return emitError() << "normal initializer needs std >= 0, got " << formatExact(hi);
+  return success();
 }
 
 std::optional<SmallVector<int64_t>>

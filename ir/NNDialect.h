@@ -11,6 +11,9 @@
 
 #include "ir/NNDialect.h.inc"
 #include "ir/NNEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "ir/NNAttrs.h.inc"
 #include "ir/NNInterfaces.h.inc"
 
 #define GET_OP_CLASSES

@@ -10,9 +10,11 @@ def NN_Dialect : Dialect {
   let description = [{
     Value-semantics ops on statically shaped ranked tensors. Names follow
     torch.nn.functional / aten in snake_case. Parameters are function
-    arguments carrying `nn.name` (the PyTorch state_dict key) and `nn.role`
-    (`param`, `input`, `target`, `state`, `step`, `lr`).
+    arguments carrying `nn.name` (the PyTorch state_dict key), `nn.role`
+    (`#nn.role<param>`, ...) and, for what the runtime initialises,
+    `nn.init` (`#nn.init<uniform -0.25, 0.25>`).
   }];
+  let useDefaultAttributePrinterParser = 1;
   let cppNamespace = "::kiln::nn";
   // Gradient rules create arith.constant tensors.
   let dependentDialects = ["::mlir::arith::ArithDialect"];

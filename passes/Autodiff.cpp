@@ -15,6 +15,7 @@
 //   4. Return the loss followed by the adjoint of every differentiated
 //      argument (zeros when the loss does not depend on it), then F's other
 //      results as they are (next buffer values: not differentiated).
+#include "ir/ArgSignature.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -175,11 +176,10 @@ struct AutodiffPass : kiln::impl::AutodiffBase<AutodiffPass> {
   }
 
   bool isDifferentiatedArgument(func::FuncOp f, BlockArgument arg) {
-    auto role = f.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "nn.role");
+    std::optional<TensorRole> role = roleOf(f, arg.getArgNumber());
     if (!role || !isFloatTensor(arg))
       return false;
-    return role.getValue() == "param" ||
-           (wrtInputs && role.getValue() == "input");
+    return *role == TensorRole::param || (wrtInputs && *role == TensorRole::input);
   }
 
   /// Step 1 (checks and the clone), then the sweep.

@@ -67,11 +67,11 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       for (unsigned i : paramIdx) {
         auto name = loss.getArgAttrOfType<StringAttr>(i, "nn.name");
         std::string param = name ? name.getValue().str() : "arg" + std::to_string(i);
-        sig.add(b, loss.getArgumentTypes()[i], param + "." + spec.name, "state",
-                spec.init);
+        sig.add(b, loss.getArgumentTypes()[i], param + "." + spec.name,
+                nn::TensorRole::state, nn::InitAttr::get(b.getContext(), spec.init));
       }
-    sig.add(b, RankedTensorType::get({}, b.getI64Type()), "step", "step");
-    sig.add(b, RankedTensorType::get({}, b.getF32Type()), "lr", "lr");
+    sig.add(b, RankedTensorType::get({}, b.getI64Type()), "step", nn::TensorRole::step);
+    sig.add(b, RankedTensorType::get({}, b.getF32Type()), "lr", nn::TensorRole::lr);
     for (unsigned i : otherIdx)
       sig.copy(loss, i);
     return sig;
@@ -83,8 +83,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     Location loc = loss.getLoc();
     SmallVector<unsigned> paramIdx, otherIdx;
     for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i) {
-      auto role = loss.getArgAttrOfType<StringAttr>(i, "nn.role");
-      (role && role.getValue() == "param" ? paramIdx : otherIdx).push_back(i);
+      (roleOf(loss, i) == nn::TensorRole::param ? paramIdx : otherIdx).push_back(i);
     }
     SmallVector<OptimizerStateSpec> specs = optimizer.stateSpecs();
     ArgSignature sig = signature(b, loss, paramIdx, otherIdx, specs);

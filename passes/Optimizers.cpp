@@ -73,7 +73,7 @@ public:
   SmallVector<OptimizerStateSpec> stateSpecs() const override {
     if (momentum == 0)
       return {};
-    return {{"momentum_buffer", "zeros"}};
+    return {{"momentum_buffer", nn::InitKind::zeros}};
   }
 
   SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,

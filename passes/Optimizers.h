@@ -5,6 +5,8 @@
 #ifndef KILN_PASSES_OPTIMIZERS_H
 #define KILN_PASSES_OPTIMIZERS_H
 
+#include "ir/NNDialect.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -16,7 +18,7 @@ namespace kiln {
 /// One state tensor of a parameter, shaped like it: `<param>.<name>`.
 struct OptimizerStateSpec {
   std::string name; // torch's state key: "momentum_buffer", "exp_avg", ...
-  std::string init; // descriptor initializer: "zeros"
+  nn::InitKind init = nn::InitKind::zeros; // torch's states start at zero
 };
 
 class Optimizer {

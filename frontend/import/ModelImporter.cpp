@@ -351,6 +351,10 @@ private:
     }
   }
 
+  nn::InitAttr initAttr(const Init &init) {
+    return cast<nn::InitAttr>(init.attr(ctx));
+  }
+
   Type tensorType(const TensorDecl &t) {
     Type element = t.isInt64 ? Type(IntegerType::get(ctx, 64))
                              : Type(Float32Type::get(ctx));
@@ -363,19 +367,19 @@ private:
     ArgSignature sig;
     for (const Param &p : params)
       sig.add(b, RankedTensorType::get(p.shape, b.getF32Type()), p.name,
-              "param", p.init.attr());
+              nn::TensorRole::param, initAttr(p.init));
     for (const Param &p : buffers)
-      sig.add(b, tensorType({p.name, p.shape, p.isInt64}), p.name, "buffer",
-              p.init.attr());
+      sig.add(b, tensorType({p.name, p.shape, p.isInt64}), p.name,
+              nn::TensorRole::buffer, initAttr(p.init));
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (inputs[i].isInt64)
         fail("inputs[" + std::to_string(i) + "].dtype",
              "input '" + inputs[i].name +
                  "' is int64: only float32 model inputs are supported yet");
-      sig.add(b, tensorType(inputs[i]), inputs[i].name, "input");
+      sig.add(b, tensorType(inputs[i]), inputs[i].name, nn::TensorRole::input);
     }
     if (target)
-      sig.add(b, tensorType(*target), target->name, "target");
+      sig.add(b, tensorType(*target), target->name, nn::TensorRole::target);
     return sig;
   }
 
@@ -432,7 +436,7 @@ private:
     if (state.rng) {
       // The random state is the last argument; the runtime passes the
       // instance's kiln_rng_state and advances it by what one call draws.
-      sig.add(b, state.rng.getType(), "rng", "rng");
+      sig.add(b, state.rng.getType(), "rng", nn::TensorRole::rng);
       fn.setAllArgAttrs(sig.attrs);
       fn->setAttr("nn.rng_counters", b.getI64IntegerAttr(state.rngCounters));
     }

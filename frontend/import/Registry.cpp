@@ -1,6 +1,7 @@
 #include "frontend/import/Registry.h"
 
 #include "ir/FormatNumber.h"
+#include "ir/NNDialect.h"
 
 #include "mlir/IR/Diagnostics.h"
 
@@ -198,18 +199,10 @@ std::vector<int64_t> Options::getInts(const std::string &name) const {
   return values.at(name).get<std::vector<int64_t>>();
 }
 
-std::string Init::attr() const {
-  switch (kind) {
-  case Zeros:
-    return "zeros";
-  case Ones:
-    return "ones";
-  case Uniform:
-    return "uniform " + formatExact(a) + " " + formatExact(b);
-  case Normal:
-    return "normal " + formatExact(a) + " " + formatExact(b);
-  }
-  return "zeros";
+mlir::Attribute Init::attr(mlir::MLIRContext *ctx) const {
+  static constexpr nn::InitKind kinds[] = {nn::InitKind::zeros, nn::InitKind::ones,
+                                           nn::InitKind::uniform, nn::InitKind::normal};
+  return nn::InitAttr::get(ctx, kinds[kind], a, b);
 }
 
 //===----------------------------------------------------------------------===//

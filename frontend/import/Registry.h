@@ -88,13 +88,13 @@ private:
 };
 
 /// How a parameter starts (torch's default initializers, already reduced to
-/// numbers). `attr()` is the `nn.init` argument attribute, numbers written
-/// exactly.
+/// numbers). `attr()` is the `nn.init` argument attribute (#nn.init<...>,
+/// f64 arguments).
 struct Init {
   enum Kind { Zeros, Ones, Uniform, Normal } kind = Zeros;
   double a = 0, b = 0;
   static Init uniform(double lo, double hi) { return {Uniform, lo, hi}; }
-  std::string attr() const;
+  mlir::Attribute attr(mlir::MLIRContext *ctx) const;
 };
 
 /// What a layer declares when the module tree is read: its parameters and

@@ -1,11 +1,16 @@
 // The metadata writer (codegen/Wrappers.cpp) against the C structs of
 // <kiln/runtime.h>: the LLVM layout matches the C layout, and every number
 // reads back bit-exactly, both from the LLVM constant and through the
-// nn.init text that carries initializer bounds through the IR. The host
+// #nn.init attribute that carries initializer bounds through the IR. The host
 // CPU's TargetMachine supplies the data layout.
 #include "codegen/Wrappers.h"
 #include "codegen/cpu/CPUCodegen.h"
 #include "ir/FormatNumber.h"
+#include "ir/NNDialect.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/DerivedTypes.h"
@@ -152,20 +157,32 @@ TEST(CodegenMetadata, DoublesRoundTripBitExactly) {
   EXPECT_EQ(checked, values.size() - 1);
 }
 
-TEST(CodegenMetadata, InitTextRoundTripsBitExactly) {
+TEST(CodegenMetadata, InitAttrRoundTripsBitExactly) {
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<kiln::nn::NNDialect>();
   for (double v : interesting_doubles(2000)) {
-    std::string text = "uniform " + kiln::formatExact(v) + " " + kiln::formatExact(-v);
-    auto init = kiln::parseInit(text);
-    ASSERT_TRUE(succeeded(init)) << text;
-    EXPECT_EQ(init->kind, KILN_INIT_UNIFORM);
-    EXPECT_EQ(bits(init->args[0]), bits(v)) << text;
-    EXPECT_EQ(bits(init->args[1]), bits(-v)) << text;
+    if (!std::isfinite(v))
+      continue;
+    auto attr = kiln::nn::InitAttr::get(&ctx, kiln::nn::InitKind::normal, v, std::fabs(v));
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    mlir::Attribute(attr).print(os);
+    auto back = llvm::dyn_cast_or_null<kiln::nn::InitAttr>(mlir::parseAttribute(os.str(), &ctx));
+    ASSERT_TRUE(back) << text;
+    kiln::InitSpec init = kiln::initSpecOf(back);
+    EXPECT_EQ(init.kind, KILN_INIT_NORMAL);
+    EXPECT_EQ(bits(init.args[0]), bits(v)) << text;
+    EXPECT_EQ(bits(init.args[1]), bits(std::fabs(v))) << text;
   }
-  EXPECT_TRUE(succeeded(kiln::parseInit("zeros")));
-  EXPECT_EQ(kiln::parseInit("ones")->kind, KILN_INIT_ONES);
-  for (const char *bad : {"", "uniform 1", "normal 0 x", "uniform 0 inf", "gauss 0 1",
-                          "zeros 1", "uniform 0 1 2"})
-    EXPECT_TRUE(failed(kiln::parseInit(bad))) << bad;
+  EXPECT_EQ(kiln::initSpecOf({}).kind, KILN_INIT_ZEROS);
+  auto ones = mlir::parseAttribute("#nn.init<ones>", &ctx);
+  ASSERT_TRUE(ones);
+  EXPECT_EQ(kiln::initSpecOf(llvm::cast<kiln::nn::InitAttr>(ones)).kind, KILN_INIT_ONES);
+  mlir::ScopedDiagnosticHandler quiet(&ctx, [](mlir::Diagnostic &) { return mlir::success(); });
+  for (const char *bad : {"#nn.init<>", "#nn.init<uniform 1>", "#nn.init<normal 0, x>",
+                          "#nn.init<uniform 0, inf>", "#nn.init<gauss 0, 1>",
+                          "#nn.init<zeros 1>", "#nn.init<uniform 2, 1>", "#nn.init<normal 0, -1>"})
+    EXPECT_FALSE(mlir::parseAttribute(bad, &ctx)) << bad;
 }
 
 TEST(CodegenMetadata, KernelArgumentCountMustMatch) {

@@ -12,7 +12,7 @@
 // CHECK: return
 
 // CHECK-LABEL: func.func @mlp_grad
-// CHECK-SAME: (%[[W0:[a-zA-Z0-9_]+]]: tensor<16x8xf32> {nn.name = "0.weight", nn.role = "param"}, %[[B0:[a-zA-Z0-9_]+]]: tensor<16xf32> {{.*}}, %[[W1:[a-zA-Z0-9_]+]]: tensor<4x16xf32> {{.*}}, %[[B1:[a-zA-Z0-9_]+]]: tensor<4xf32> {{.*}}, %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {{.*}}, %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = "target"})
+// CHECK-SAME: (%[[W0:[a-zA-Z0-9_]+]]: tensor<16x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %[[B0:[a-zA-Z0-9_]+]]: tensor<16xf32> {{.*}}, %[[W1:[a-zA-Z0-9_]+]]: tensor<4x16xf32> {{.*}}, %[[B1:[a-zA-Z0-9_]+]]: tensor<4xf32> {{.*}}, %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {{.*}}, %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>})
 // CHECK-SAME: -> (tensor<f32>, tensor<16x8xf32>, tensor<16xf32>, tensor<4x16xf32>, tensor<4xf32>)
 // CHECK-NOT: nn.differentiate
 // CHECK: %[[H:[a-zA-Z0-9_]+]] = nn.linear %[[X]], %[[W0]], %[[B0]]
@@ -37,7 +37,7 @@
 // INPUTS: %[[DH:[a-zA-Z0-9_]+]] = nn.threshold_backward
 // INPUTS: %[[DX:[a-zA-Z0-9_]+]] = nn.matmul %[[DH]], %arg0 : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
 // INPUTS: return %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[DX]] :
-func.func @mlp(%w0: tensor<16x8xf32> {nn.name = "0.weight", nn.role = "param"}, %b0: tensor<16xf32> {nn.name = "0.bias", nn.role = "param"}, %w1: tensor<4x16xf32> {nn.name = "2.weight", nn.role = "param"}, %b1: tensor<4xf32> {nn.name = "2.bias", nn.role = "param"}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = "input"}, %t: tensor<2xi64> {nn.name = "target", nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @mlp(%w0: tensor<16x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %b0: tensor<16xf32> {nn.name = "0.bias", nn.role = #nn.role<param>}, %w1: tensor<4x16xf32> {nn.name = "2.weight", nn.role = #nn.role<param>}, %b1: tensor<4xf32> {nn.name = "2.bias", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
   %h = nn.linear %x, %w0, %b0 : (tensor<2x8xf32>, tensor<16x8xf32>, tensor<16xf32>) -> tensor<2x16xf32>
   %a = nn.relu %h : tensor<2x16xf32>
   %y = nn.linear %a, %w1, %b1 : (tensor<2x16xf32>, tensor<4x16xf32>, tensor<4xf32>) -> tensor<2x4xf32>
@@ -56,7 +56,7 @@ func.func @mlp(%w0: tensor<16x8xf32> {nn.name = "0.weight", nn.role = "param"}, 
 // CHECK: %[[DH:[a-zA-Z0-9_]+]] = nn.add %[[DS]], %[[DR]] : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
 // CHECK: %[[DW:[a-zA-Z0-9_]+]] = nn.matmul %[[DH]], %arg1 {transpose_lhs}
 // CHECK: return %{{.+}}, %[[DW]]
-func.func @fanout(%w: tensor<4x4xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @fanout(%w: tensor<4x4xf32> {nn.role = #nn.role<param>}, %x: tensor<2x4xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
   %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
   %r = nn.relu %h : tensor<2x4xf32>
   %s = nn.add %r, %h : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
@@ -71,7 +71,7 @@ func.func @fanout(%w: tensor<4x4xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {
 // CHECK: %[[G:[a-zA-Z0-9_]+]] = nn.cross_entropy_loss_backward
 // CHECK: %[[DH:[a-zA-Z0-9_]+]] = nn.add %[[G]], %[[G]]
 // CHECK: nn.matmul %[[DH]], %arg1 {transpose_lhs}
-func.func @fanout_same_op(%w: tensor<4x4xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @fanout_same_op(%w: tensor<4x4xf32> {nn.role = #nn.role<param>}, %x: tensor<2x4xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
   %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
   %s = nn.add %h, %h : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   %l = nn.cross_entropy_loss %s, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
@@ -83,7 +83,7 @@ func.func @fanout_same_op(%w: tensor<4x4xf32> {nn.role = "param"}, %x: tensor<2x
 // Broadcasting operands get their gradient summed back to their shape:
 // add's [4] bias over rows, mul's [2, 1] scale over columns (dy * a).
 // CHECK-LABEL: func.func @broadcast_grad
-// CHECK-SAME: (%[[B:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.role = "param"}, %[[S:[a-zA-Z0-9_]+]]: tensor<2x1xf32> {nn.role = "param"}
+// CHECK-SAME: (%[[B:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.role = #nn.role<param>}, %[[S:[a-zA-Z0-9_]+]]: tensor<2x1xf32> {nn.role = #nn.role<param>}
 // CHECK: %[[A:[a-zA-Z0-9_]+]] = nn.add %{{.+}}, %[[B]]
 // CHECK: %[[G:[a-zA-Z0-9_]+]] = nn.cross_entropy_loss_backward
 // CHECK-DAG: %[[GA:[a-zA-Z0-9_]+]] = nn.mul %[[G]], %[[S]] : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
@@ -91,7 +91,7 @@ func.func @fanout_same_op(%w: tensor<4x4xf32> {nn.role = "param"}, %x: tensor<2x
 // CHECK-DAG: %[[GS:[a-zA-Z0-9_]+]] = nn.sum_to_size %[[GSF]] : (tensor<2x4xf32>) -> tensor<2x1xf32>
 // CHECK-DAG: %[[GB:[a-zA-Z0-9_]+]] = nn.sum_to_size %[[GA]] : (tensor<2x4xf32>) -> tensor<4xf32>
 // CHECK: return %{{.+}}, %[[GB]], %[[GS]] : tensor<f32>, tensor<4xf32>, tensor<2x1xf32>
-func.func @broadcast(%b: tensor<4xf32> {nn.role = "param"}, %s: tensor<2x1xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @broadcast(%b: tensor<4xf32> {nn.role = #nn.role<param>}, %s: tensor<2x1xf32> {nn.role = #nn.role<param>}, %x: tensor<2x4xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
   %a = nn.add %x, %b : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
   %m = nn.mul %a, %s : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
   %l = nn.cross_entropy_loss %m, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
@@ -105,7 +105,7 @@ func.func @broadcast(%b: tensor<4xf32> {nn.role = "param"}, %s: tensor<2x1xf32> 
 // CHECK: %[[DW:[a-zA-Z0-9_]+]] = nn.matmul
 // CHECK: %[[Z:[a-zA-Z0-9_]+]] = arith.constant dense<0.000000e+00> : tensor<3xf32>
 // CHECK: return %{{.+}}, %[[DW]], %[[Z]] : tensor<f32>, tensor<4x4xf32>, tensor<3xf32>
-func.func @unused_param(%w: tensor<4x4xf32> {nn.role = "param"}, %u: tensor<3xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @unused_param(%w: tensor<4x4xf32> {nn.role = #nn.role<param>}, %u: tensor<3xf32> {nn.role = #nn.role<param>}, %x: tensor<2x4xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
   %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
   %l = nn.cross_entropy_loss %h, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
   return %l : tensor<f32>
@@ -115,7 +115,7 @@ func.func @unused_param(%w: tensor<4x4xf32> {nn.role = "param"}, %u: tensor<3xf3
 
 // MSE: only the prediction is differentiated, never the float target.
 // CHECK-LABEL: func.func @mse_grad
-// CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2x3xf32> {nn.role = "target"}
+// CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2x3xf32> {nn.role = #nn.role<target>}
 // CHECK: %[[Y:[a-zA-Z0-9_]+]] = nn.linear
 // CHECK: %[[ONE:[a-zA-Z0-9_]+]] = arith.constant dense<1.000000e+00> : tensor<f32>
 // CHECK: %[[DY:[a-zA-Z0-9_]+]] = nn.mse_loss_backward %[[ONE]], %[[Y]], %[[T]] reduction sum : (tensor<f32>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
@@ -124,7 +124,7 @@ func.func @unused_param(%w: tensor<4x4xf32> {nn.role = "param"}, %u: tensor<3xf3
 // CHECK: return %{{.+}}, %[[DW]], %[[DB]] : tensor<f32>, tensor<3x4xf32>, tensor<3xf32>
 // INPUTS-LABEL: func.func @mse_grad
 // INPUTS-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<3xf32>, tensor<2x4xf32>)
-func.func @mse(%w: tensor<3x4xf32> {nn.role = "param"}, %b: tensor<3xf32> {nn.role = "param"}, %x: tensor<2x4xf32> {nn.role = "input"}, %t: tensor<2x3xf32> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @mse(%w: tensor<3x4xf32> {nn.role = #nn.role<param>}, %b: tensor<3xf32> {nn.role = #nn.role<param>}, %x: tensor<2x4xf32> {nn.role = #nn.role<input>}, %t: tensor<2x3xf32> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.linear %x, %w, %b : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   %l = nn.mse_loss %y, %t reduction sum : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
@@ -144,7 +144,7 @@ func.func @mse(%w: tensor<3x4xf32> {nn.role = "param"}, %b: tensor<3xf32> {nn.ro
 // INPUTS: %[[DD:[a-zA-Z0-9_]+]] = nn.matmul %{{.+}}, %arg0 : (tensor<2x4xf32>, tensor<4x12xf32>) -> tensor<2x12xf32>
 // INPUTS: %[[DX:[a-zA-Z0-9_]+]] = nn.reshape %[[DD]] : (tensor<2x12xf32>) -> tensor<2x3x4xf32>
 // INPUTS: return %{{.+}}, %{{.+}}, %{{.+}}, %[[DX]] : tensor<f32>, tensor<4x12xf32>, tensor<2x12xf32>, tensor<2x3x4xf32>
-func.func @sub_flatten(%w: tensor<4x12xf32> {nn.role = "param"}, %c: tensor<2x12xf32> {nn.role = "param"}, %x: tensor<2x3x4xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @sub_flatten(%w: tensor<4x12xf32> {nn.role = #nn.role<param>}, %c: tensor<2x12xf32> {nn.role = #nn.role<param>}, %x: tensor<2x3x4xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
   %f = nn.flatten %x : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
   %d = nn.sub %f, %c : (tensor<2x12xf32>, tensor<2x12xf32>) -> tensor<2x12xf32>
   %y = nn.linear %d, %w : (tensor<2x12xf32>, tensor<4x12xf32>) -> tensor<2x4xf32>
@@ -157,7 +157,7 @@ func.func @sub_flatten(%w: tensor<4x12xf32> {nn.role = "param"}, %c: tensor<2x12
 // Functions without nn.differentiate are left alone.
 // CHECK-LABEL: func.func @not_differentiated
 // CHECK-NOT: func.func @not_differentiated_grad
-func.func @not_differentiated(%w: tensor<4x4xf32> {nn.role = "param"}, %x: tensor<2x4xf32>, %t: tensor<2xi64>) -> tensor<f32> {
+func.func @not_differentiated(%w: tensor<4x4xf32> {nn.role = #nn.role<param>}, %x: tensor<2x4xf32>, %t: tensor<2xi64>) -> tensor<f32> {
   %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
   %l = nn.cross_entropy_loss %h, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
   return %l : tensor<f32>

@@ -2,7 +2,7 @@
 
 // expected-error @+1 {{nn-build-train-step: optimizer 'Adam' is not supported yet (supported: SGD)}}
 module attributes {nn.optimizer = {type = "Adam", lr = 0.001 : f64}} {
-  func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -13,7 +13,7 @@ module attributes {nn.optimizer = {type = "Adam", lr = 0.001 : f64}} {
 
 // expected-error @+1 {{nn-build-train-step: optimizer '?' is not supported yet (supported: SGD)}}
 module attributes {nn.optimizer = {lr = 0.001 : f64}} {
-  func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -24,7 +24,7 @@ module attributes {nn.optimizer = {lr = 0.001 : f64}} {
 
 // expected-error @+1 {{nn-build-train-step: the module has no nn.optimizer}}
 module {
-  func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -36,7 +36,7 @@ module {
 // nn.loss without nn.differentiate: autodiff builds no gradient function.
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
   // expected-error @+1 {{nn-build-train-step: no gradient function 'loss_grad' (run nn-autodiff first)}}
-  func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -47,7 +47,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
 
 // expected-error @+1 {{nn.optimizer: SGD nesterov requires momentum > 0 and zero dampening}}
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, nesterov = true}} {
-  func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -58,7 +58,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, nesterov = tru
 
 // expected-error @+1 {{nn.optimizer: 'momentum' must be a number}}
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = "high"}} {
-  func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -69,7 +69,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = "hi
 
 // expected-error @+1 {{nn.optimizer: 'nesterov' must be a bool}}
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9 : f64, nesterov = 1 : i64}} {
-  func.func @loss(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}, %t: tensor<2xi64> {nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>

@@ -5,14 +5,14 @@
 // returns its buffer, and nesterov / weight_decay / maximize propagate.
 // CHECK-LABEL: func.func @loss_grad
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "0.weight", nn.role = "param"},
-// CHECK-SAME: %[[B:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.name = "0.bias", nn.role = "param"},
-// CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = "zeros", nn.name = "0.weight.momentum_buffer", nn.role = "state"},
-// CHECK-SAME: %[[BBUF:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = "zeros", nn.name = "0.bias.momentum_buffer", nn.role = "state"},
-// CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = "step"},
-// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = "lr"},
-// CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {nn.name = "x", nn.role = "input"},
-// CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = "target"})
+// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>},
+// CHECK-SAME: %[[B:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.name = "0.bias", nn.role = #nn.role<param>},
+// CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "0.weight.momentum_buffer", nn.role = #nn.role<state>},
+// CHECK-SAME: %[[BBUF:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = #nn.init<zeros>, nn.name = "0.bias.momentum_buffer", nn.role = #nn.role<state>},
+// CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>},
+// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>},
+// CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>},
+// CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>})
 // CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<i64>)
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:3 = call @loss_grad(%[[W]], %[[B]], %[[X]], %[[T]])
 // CHECK: %[[NW:[a-zA-Z0-9_]+]], %[[NWBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[W]], %[[G]]#1, momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 9.000000e-01 : f64, nesterov, weight_decay = 1.000000e-04 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>, tensor<i64>) -> (tensor<4x8xf32>, tensor<4x8xf32>)
@@ -21,7 +21,7 @@
 // CHECK: %[[NEXT:[a-zA-Z0-9_]+]] = arith.addi %[[STEP]], %[[ONE]] : tensor<i64>
 // CHECK: return %[[G]]#0, %[[NW]], %[[NB]], %[[NWBUF]], %[[NBBUF]], %[[NEXT]]
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9 : f64, nesterov = true, weight_decay = 1.0e-4 : f64, maximize = true}} {
-  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = "param"}, %b: tensor<4xf32> {nn.name = "0.bias", nn.role = "param"}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = "input"}, %t: tensor<2xi64> {nn.name = "target", nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %b: tensor<4xf32> {nn.name = "0.bias", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -32,16 +32,16 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9
 
 // Momentum 0 (an integer is accepted): no state arguments, no buffers.
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "0.weight", nn.role = "param"},
-// CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = "step"},
-// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = "lr"},
+// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>},
+// CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>},
+// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>},
 // CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<i64>)
-// CHECK-NOT: nn.role = "state"
+// CHECK-NOT: nn.role = #nn.role<state>
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:2 = call @loss_grad
 // CHECK: %[[NW:[a-zA-Z0-9_]+]] = nn.sgd_update %[[W]], %[[G]]#1, lr %[[LR]], step %[[STEP]] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>, tensor<i64>) -> tensor<4x8xf32>
 // CHECK: return %[[G]]#0, %[[NW]], %{{.+}} : tensor<f32>, tensor<4x8xf32>, tensor<i64>
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0 : i64}} {
-  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = "param"}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = "input"}, %t: tensor<2xi64> {nn.name = "target", nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -53,13 +53,13 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0 :
 // Dampening propagates; params keep their order even when an input comes
 // first, and the call puts every argument back in the loss's order.
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "w", nn.role = "param"},
-// CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = "zeros", nn.name = "w.momentum_buffer", nn.role = "state"},
-// CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {{.*}}, %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {{.*}}, %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {nn.name = "x", nn.role = "input"}, %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = "target"})
+// CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>},
+// CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "w.momentum_buffer", nn.role = #nn.role<state>},
+// CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {{.*}}, %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {{.*}}, %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>})
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:2 = call @loss_grad(%[[X]], %[[W]], %[[T]])
 // CHECK: nn.sgd_update %[[W]], %[[G]]#1, momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]] {dampening = 5.000000e-01 : f64, momentum = 5.000000e-01 : f64}
 module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64, momentum = 0.5 : f64, dampening = 0.5 : f64}} {
-  func.func @loss(%x: tensor<2x8xf32> {nn.name = "x", nn.role = "input"}, %w: tensor<4x8xf32> {nn.name = "w", nn.role = "param"}, %t: tensor<2xi64> {nn.name = "target", nn.role = "target"}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+  func.func @loss(%x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %w: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
     return %l : tensor<f32>
@@ -72,7 +72,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64, momentum = 0.5 
 // CHECK-LABEL: func.func @forward
 // CHECK-NOT: func.func @train_step
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
-  func.func @forward(%w: tensor<4x8xf32> {nn.role = "param"}, %x: tensor<2x8xf32> {nn.role = "input"}) -> tensor<2x4xf32> {
+  func.func @forward(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}) -> tensor<2x4xf32> {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     return %y : tensor<2x4xf32>
   }
@@ -89,13 +89,13 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
 // CHECK: %[[MEAN:.*]] = nn.mean
 // CHECK: return %{{.*}}, %{{.*}}, %[[MEAN]]
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: %{{.*}}: tensor<3x4xf32> {nn.name = "w", nn.role = "param"}, %{{.*}}: tensor<i64> {nn.name = "step", nn.role = "step"}, %{{.*}}: tensor<f32> {nn.name = "lr", nn.role = "lr"}, %{{.*}}: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = "buffer"}, %{{.*}}: tensor<2x4xf32> {nn.name = "x", nn.role = "input"}, %{{.*}}: tensor<2x3xf32> {nn.name = "t", nn.role = "target"}, %{{.*}}: tensor<2xi64> {nn.name = "rng", nn.role = "rng"})
+// CHECK-SAME: %{{.*}}: tensor<3x4xf32> {nn.name = "w", nn.role = #nn.role<param>}, %{{.*}}: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>}, %{{.*}}: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>}, %{{.*}}: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = #nn.role<buffer>}, %{{.*}}: tensor<2x4xf32> {nn.name = "x", nn.role = #nn.role<input>}, %{{.*}}: tensor<2x3xf32> {nn.name = "t", nn.role = #nn.role<target>}, %{{.*}}: tensor<2xi64> {nn.name = "rng", nn.role = #nn.role<rng>})
 // CHECK-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<i64>, tensor<3xf32> {nn.next = "bn.running_mean"})
 // CHECK-SAME: attributes {nn.mode = "train", nn.rng_counters = 6 : i64}
 // CHECK: %[[G:.*]]:3 = call @loss_grad
 // CHECK: return %[[G]]#0, %{{.*}}, %{{.*}}, %[[G]]#2
 module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64}} {
-  func.func @loss(%w: tensor<3x4xf32> {nn.name = "w", nn.role = "param"}, %rm: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = "buffer"}, %x: tensor<2x4xf32> {nn.name = "x", nn.role = "input"}, %t: tensor<2x3xf32> {nn.name = "t", nn.role = "target"}, %rng: tensor<2xi64> {nn.name = "rng", nn.role = "rng"}) -> (tensor<f32>, tensor<3xf32> {nn.next = "bn.running_mean"}) attributes {nn.differentiate, nn.loss, nn.mode = "train", nn.rng_counters = 6 : i64} {
+  func.func @loss(%w: tensor<3x4xf32> {nn.name = "w", nn.role = #nn.role<param>}, %rm: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = #nn.role<buffer>}, %x: tensor<2x4xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2x3xf32> {nn.name = "t", nn.role = #nn.role<target>}, %rng: tensor<2xi64> {nn.name = "rng", nn.role = #nn.role<rng>}) -> (tensor<f32>, tensor<3xf32> {nn.next = "bn.running_mean"}) attributes {nn.differentiate, nn.loss, nn.mode = "train", nn.rng_counters = 6 : i64} {
     %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
     %u = nn.random_uniform %rng {offset = 0 : i64} : (tensor<2xi64>) -> tensor<2x3xf32>
     %d = nn.mul %h, %u : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>

@@ -6,7 +6,7 @@
 // CHECK: %[[YY:.+]] = nn.mul %[[Y]], %[[Y]]
 // CHECK: %[[D:.+]] = nn.sub %{{.+}}, %[[YY]] : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
 // CHECK: nn.mul %{{.+}}, %[[D]]
-func.func @tanh(%x: tensor<4xf32> {nn.name = "x", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @tanh(%x: tensor<4xf32> {nn.name = "x", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.tanh %x : tensor<4xf32>
   %l = nn.sum %y : (tensor<4xf32>) -> tensor<f32>
   return %l : tensor<f32>
@@ -23,7 +23,7 @@ func.func @tanh(%x: tensor<4xf32> {nn.name = "x", nn.role = "input"}) -> tensor<
 // CHECK: nn.compare gt
 // CHECK: nn.where
 // CHECK: nn.sum_to_size {{.+}} -> tensor<f32>
-func.func @maximum(%x: tensor<4xf32> {nn.name = "x", nn.role = "input"}, %s: tensor<f32> {nn.name = "s", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @maximum(%x: tensor<4xf32> {nn.name = "x", nn.role = #nn.role<input>}, %s: tensor<f32> {nn.name = "s", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.maximum %x, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   %l = nn.sum %y : (tensor<4xf32>) -> tensor<f32>
   return %l : tensor<f32>
@@ -36,7 +36,7 @@ func.func @maximum(%x: tensor<4xf32> {nn.name = "x", nn.role = "input"}, %s: ten
 // CHECK: nn.div %{{.+}}, %{{.+}} : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
 // CHECK: nn.reshape %{{.+}} : (tensor<4xf32>) -> tensor<1x4xf32>
 // CHECK: nn.broadcast_to %{{.+}} : (tensor<1x4xf32>) -> tensor<3x4xf32>
-func.func @mean(%x: tensor<3x4xf32> {nn.name = "x", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @mean(%x: tensor<3x4xf32> {nn.name = "x", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %m = nn.mean %x {dims = array<i64: 0>} : (tensor<3x4xf32>) -> tensor<4xf32>
   %l = nn.sum %m : (tensor<4xf32>) -> tensor<f32>
   return %l : tensor<f32>
@@ -47,7 +47,7 @@ func.func @mean(%x: tensor<3x4xf32> {nn.name = "x", nn.role = "input"}) -> tenso
 // permute: the gradient is the inverse permutation of dy.
 // CHECK-LABEL: func.func @permute_grad
 // CHECK: nn.permute %{{.+}} {dims = array<i64: 1, 2, 0>} : (tensor<4x2x3xf32>) -> tensor<2x3x4xf32>
-func.func @permute(%x: tensor<2x3x4xf32> {nn.name = "x", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @permute(%x: tensor<2x3x4xf32> {nn.name = "x", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %p = nn.permute %x {dims = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
   %l = nn.sum %p : (tensor<4x2x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
@@ -74,7 +74,7 @@ func.func @permute(%x: tensor<2x3x4xf32> {nn.name = "x", nn.role = "input"}) -> 
 // CHECK: %[[G:.+]] = nn.where %[[A0]], %[[IN]], %[[T]]
 // CHECK: %[[GB:.+]] = nn.mul %[[DY]], %[[G]]
 // CHECK: nn.sum_to_size %[[GB]] : (tensor<3x4xf32>) -> tensor<4xf32>
-func.func @pow(%a: tensor<3x4xf32> {nn.name = "a", nn.role = "input"}, %b: tensor<4xf32> {nn.name = "b", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @pow(%a: tensor<3x4xf32> {nn.name = "a", nn.role = #nn.role<input>}, %b: tensor<4xf32> {nn.name = "b", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.pow %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
   %l = nn.sum %y : (tensor<3x4xf32>) -> tensor<f32>
   return %l : tensor<f32>

@@ -24,7 +24,7 @@
 // NN-SAME: attributes {nn.mode = "eval"}
 // NN-NOT: nn.random_uniform
 // NN-LABEL: func.func @forward_train(
-// NN-SAME: %[[RNG:[a-z0-9]+]]: tensor<2xi64> {nn.name = "rng", nn.role = "rng"}
+// NN-SAME: %[[RNG:[a-z0-9]+]]: tensor<2xi64> {nn.name = "rng", nn.role = #nn.role<rng>}
 // NN-SAME: attributes {nn.mode = "train", nn.rng_counters = 84 : i64}
 // NN: nn.random_uniform %[[RNG]] {offset = 0 : i64} : (tensor<2xi64>) -> tensor<6x9xf32>
 // NN: nn.random_uniform %[[RNG]] {offset = 54 : i64} : (tensor<2xi64>) -> tensor<6x5xf32>

@@ -3,7 +3,7 @@
 // slice: dy placed into zeros of the input's shape at the same bounds.
 // CHECK-LABEL: func.func @slice_grad
 // CHECK: nn.slice_backward %{{.+}} {end = array<i64: 4, 7>, start = array<i64: 1, 1>, step = array<i64: 1, 2>} : (tensor<3x3xf32>) -> tensor<4x8xf32>
-func.func @slice(%x: tensor<4x8xf32> {nn.name = "x", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @slice(%x: tensor<4x8xf32> {nn.name = "x", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.slice %x {start = array<i64: 1, 1>, end = array<i64: 4, 7>, step = array<i64: 1, 2>} : (tensor<4x8xf32>) -> tensor<3x3xf32>
   %l = nn.sum %y : (tensor<3x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
@@ -16,7 +16,7 @@ func.func @slice(%x: tensor<4x8xf32> {nn.name = "x", nn.role = "input"}) -> tens
 // CHECK-LABEL: func.func @concat_grad
 // CHECK-DAG: nn.slice %[[DY:.+]] {end = array<i64: 4, 3>, start = array<i64: 0, 0>, step = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x3xf32>
 // CHECK-DAG: nn.slice %[[DY]] {end = array<i64: 4, 8>, start = array<i64: 0, 3>, step = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x5xf32>
-func.func @concat(%a: tensor<4x3xf32> {nn.name = "a", nn.role = "input"}, %b: tensor<4x5xf32> {nn.name = "b", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @concat(%a: tensor<4x3xf32> {nn.name = "a", nn.role = #nn.role<input>}, %b: tensor<4x5xf32> {nn.name = "b", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.concat %a, %b {dim = -1 : i64} : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x8xf32>
   %l = nn.sum %y : (tensor<4x8xf32>) -> tensor<f32>
   return %l : tensor<f32>
@@ -27,7 +27,7 @@ func.func @concat(%a: tensor<4x3xf32> {nn.name = "a", nn.role = "input"}, %b: te
 // slice_backward is linear: its gradient is the slice with the same bounds.
 // CHECK-LABEL: func.func @slice_backward_grad
 // CHECK: nn.slice %{{.+}} {end = array<i64: 8>, start = array<i64: 0>, step = array<i64: 2>} : (tensor<8xf32>) -> tensor<4xf32>
-func.func @slice_backward(%g: tensor<4xf32> {nn.name = "g", nn.role = "input"}) -> tensor<f32> attributes {nn.differentiate} {
+func.func @slice_backward(%g: tensor<4xf32> {nn.name = "g", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
   %y = nn.slice_backward %g {start = array<i64: 0>, end = array<i64: 8>, step = array<i64: 2>} : (tensor<4xf32>) -> tensor<8xf32>
   %l = nn.sum %y : (tensor<8xf32>) -> tensor<f32>
   return %l : tensor<f32>

@@ -1,0 +1,55 @@
+// Typed attributes of the entry functions' argument contract
+// (ir/ArgSignature.h): what an argument is (#nn.role<param>) and how the
+// runtime initialises it (#nn.init<uniform -0.25, 0.25>). Typed so that a
+// misspelt role or a malformed initializer is a parse/verify error, and the
+// numbers are f64 values, not text to re-parse.
+#ifndef KILN_NN_ATTRS
+#define KILN_NN_ATTRS
+
+include "NNDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def NN_TensorRole : I32EnumAttr<"TensorRole", "what an entry-function argument is", [
+    I32EnumAttrCase<"param", 0>, I32EnumAttrCase<"buffer", 1>,
+    I32EnumAttrCase<"state", 2>, I32EnumAttrCase<"input", 3>,
+    I32EnumAttrCase<"target", 4>, I32EnumAttrCase<"step", 5>,
+    I32EnumAttrCase<"lr", 6>, I32EnumAttrCase<"rng", 7>]> {
+  let cppNamespace = "::kiln::nn";
+  let genSpecializedAttr = 0;
+}
+
+def NN_TensorRoleAttr : EnumAttr<NN_Dialect, NN_TensorRole, "role"> {
+  let summary = "the role of an entry-function argument (nn.role)";
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def NN_InitKind : I32EnumAttr<"InitKind", "how a tensor starts", [
+    I32EnumAttrCase<"zeros", 0>, I32EnumAttrCase<"ones", 1>,
+    I32EnumAttrCase<"uniform", 2>, I32EnumAttrCase<"normal", 3>]> {
+  let cppNamespace = "::kiln::nn";
+  let genSpecializedAttr = 0;
+}
+
+def NN_InitAttr : AttrDef<NN_Dialect, "Init"> {
+  let mnemonic = "init";
+  let summary = "how the runtime fills a parameter, buffer or state (nn.init)";
+  let description = [{
+    `#nn.init<zeros>`, `#nn.init<ones>`, `#nn.init<uniform LO, HI>`
+    (LO <= HI) or `#nn.init<normal MEAN, STD>` (STD >= 0): torch's default
+    initializers reduced to numbers, kept as f64 and printed in shortest
+    round-trip form, so the metadata gets exactly the importer's values.
+  }];
+  let parameters = (ins EnumParameter<NN_InitKind>:$kind,
+                        APFloatParameter<"first argument">:$a,
+                        APFloatParameter<"second argument">:$b);
+  let builders = [
+    AttrBuilder<(ins "InitKind":$kind, CArg<"double", "0">:$a, CArg<"double", "0">:$b), [{
+      return $_get($_ctxt, kind, ::llvm::APFloat(a), ::llvm::APFloat(b));
+    }]>
+  ];
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+#endif // KILN_NN_ATTRS
