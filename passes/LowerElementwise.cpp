@@ -118,6 +118,9 @@ void kiln::populateLowerElementwisePatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<TanhOp, unary<math::TanhOp>>,
                ElementwiseLowering<SigmoidOp, sigmoid>,
                ElementwiseLowering<ErfOp, unary<math::ErfOp>>,
+               ElementwiseLowering<AddOp, binary<arith::AddFOp>>,
+               ElementwiseLowering<SubOp, binary<arith::SubFOp>>,
+               ElementwiseLowering<MulOp, binary<arith::MulFOp>>,
                ElementwiseLowering<DivOp, binary<arith::DivFOp>>,
                // maximumf / minimumf propagate NaN, as torch.maximum / minimum.
                ElementwiseLowering<MaximumOp, binary<arith::MaximumFOp>>,

@@ -107,6 +107,38 @@ kiln::unitDimReassociation(ArrayRef<bool> kept) {
   return groups;
 }
 
+Value kiln::reshapeTensor(OpBuilder &b, Location loc, Value v,
+                         RankedTensorType to) {
+  auto from = typeOf(v);
+  if (from == to)
+    return v;
+  auto flatType = RankedTensorType::get({from.getNumElements()},
+                                        from.getElementType());
+  Value flat = v;
+  if (from.getRank() != 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < from.getRank(); ++i)
+      all.push_back(i);
+    flat = from.getRank() == 0
+               ? b.create<tensor::ExpandShapeOp>(
+                     loc, flatType, v, ArrayRef<ReassociationIndices>{})
+                     .getResult()
+               : b.create<tensor::CollapseShapeOp>(
+                     loc, flatType, v, ArrayRef<ReassociationIndices>{all})
+                     .getResult();
+  }
+  if (to.getRank() == 1)
+    return flat;
+  ReassociationIndices all;
+  for (int64_t i = 0; i < to.getRank(); ++i)
+    all.push_back(i);
+  if (to.getRank() == 0)
+    return b.create<tensor::CollapseShapeOp>(loc, to, flat,
+                                             ArrayRef<ReassociationIndices>{});
+  return b.create<tensor::ExpandShapeOp>(loc, to, flat,
+                                         ArrayRef<ReassociationIndices>{all});
+}
+
 Value kiln::extractScalar(OpBuilder &b, Location loc, Value scalarTensor) {
   return b.create<tensor::ExtractOp>(loc, scalarTensor, ValueRange{});
 }
@@ -127,7 +159,8 @@ struct LowerNNToLinalgPass
                            arith::ArithDialect, math::MathDialect,
                            func::FuncDialect>();
     RewritePatternSet patterns(ctx);
-    populateLowerLayersPatterns(patterns);
+    populateLowerLinearPatterns(patterns);
+    populateLowerActivationPatterns(patterns);
     populateLowerElementwisePatterns(patterns);
     populateLowerTensorOpsPatterns(patterns);
     populateLowerLossesPatterns(patterns);

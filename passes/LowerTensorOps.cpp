@@ -1,4 +1,5 @@
-// Lowering of reductions, layout, slicing and joining ops (NNTensorOps.td).
+// Lowering of the tensor family (NNTensorOps.td): shape changes, broadcasts,
+// reductions, layout, slicing and joining ops.
 // Preconditions: the ops verified (dims in range, no repeats, slice bounds
 // normalised), static shapes.
 #include "passes/LowerToLinalg.h"
@@ -19,6 +20,67 @@ SmallVector<int64_t> normalised(ArrayRef<int64_t> dims, RankedTensorType in) {
       shape_rules::Shape(in.getShape().begin(), in.getShape().end()), dims.vec());
   return SmallVector<int64_t>(d.shape.begin(), d.shape.end());
 }
+
+/// flatten and reshape: a pure change of shape, one pattern for both.
+template <typename Op>
+struct ReshapeLikeLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, reshapeTensor(rewriter, op.getLoc(),
+                                         adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+// Sum over the leading extra dims and the dims that are 1 in the result,
+// then re-insert the unit dims.
+struct SumToSizeLowering : OpConversionPattern<SumToSizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SumToSizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto in = typeOf(adaptor.getInput()).getShape();
+    auto out = op.getType().getShape();
+    size_t lead = in.size() - out.size();
+    SmallVector<int64_t> reduced;
+    SmallVector<bool> kept;
+    for (size_t d = 0; d < in.size(); ++d) {
+      bool isReduced = d < lead || (out[d - lead] == 1 && in[d] != 1);
+      if (isReduced)
+        reduced.push_back(d);
+      if (d >= lead)
+        kept.push_back(!isReduced);
+    }
+    Value sum = reduceDims(
+        rewriter, loc, adaptor.getInput(), reduced, rewriter.getF32FloatAttr(0),
+        [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
+          return b.create<arith::AddFOp>(l, x, acc);
+        });
+    if (typeOf(sum) != op.getType())
+      sum = rewriter.create<tensor::ExpandShapeOp>(
+          loc, op.getType(), sum, unitDimReassociation(kept));
+    rewriter.replaceOp(op, sum);
+    return success();
+  }
+};
+
+struct BroadcastToLowering : OpConversionPattern<BroadcastToOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BroadcastToOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto results = broadcastElementwise(
+        rewriter, op.getLoc(), op.getType().getShape(), adaptor.getInput(),
+        [](OpBuilder &, Location, ValueRange a) -> SmallVector<Value> {
+          return {a[0]};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
 
 /// sum / mean: a reduction generic, divided by the count for mean, with the
 /// unit dims re-inserted for keepdim.
@@ -264,7 +326,9 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
 } // namespace
 
 void kiln::populateLowerTensorOpsPatterns(RewritePatternSet &patterns) {
-  patterns.add<ReduceLowering<SumOp, false>, ReduceLowering<MeanOp, true>,
+  patterns.add<ReshapeLikeLowering<FlattenOp>, ReshapeLikeLowering<ReshapeOp>,
+               SumToSizeLowering, BroadcastToLowering,
+               ReduceLowering<SumOp, false>, ReduceLowering<MeanOp, true>,
                PermuteLowering, SliceLowering, SliceBackwardLowering,
                ConcatLowering>(patterns.getContext());
 }

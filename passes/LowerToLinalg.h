@@ -53,11 +53,17 @@ mlir::Value toScalarTensor(mlir::OpBuilder &b, mlir::Location loc,
 
 mlir::Value f32Const(mlir::OpBuilder &b, mlir::Location loc, double v);
 
+/// `v` reshaped to `to` (same number of elements) through a 1-D tensor:
+/// always expressible with collapse/expand, and free after bufferization.
+mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                          mlir::RankedTensorType to);
+
 inline mlir::RankedTensorType typeOf(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
 }
 
-void populateLowerLayersPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerLinearPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerActivationPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateLowerTensorOpsPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);

@@ -2,10 +2,17 @@
 // over a linearised iteration range, called over the whole range. The launch
 // itself is made later, on the LLVM dialect (LaunchParallel.cpp), where every
 // captured value has a plain LLVM type that can be stored in a context struct.
+//
+// For each outermost scf.forall of a function (after bufferization):
+//  1. collect what the loop reads from above, constants apart; stop, leaving
+//     the loop sequential, if a value cannot be passed through memory;
+//  2. declare `@<parent>_parallel_<k>(begin, end, captures...)`;
+//  3. give it a body: an scf.for over [begin, end) that delinearises its
+//     index into the loop's induction variables and runs the loop's body;
+//  4. replace the loop by a call over (0, trip count).
+#include "codegen/cpu/IndexMath.h"
 #include "codegen/cpu/Passes.h"
 
-#include "mlir/Dialect/Arith/Utils/Utils.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -16,6 +23,7 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using kiln::IndexMath;
 
 namespace {
 
@@ -35,74 +43,17 @@ bool isPassable(Type type) {
   return type.isIntOrIndexOrFloat() || isa<VectorType>(type);
 }
 
-/// Index arithmetic on OpFoldResults that folds constants and identities,
-/// so static loops produce no index code beyond what is needed.
-struct IndexMath {
-  OpBuilder &b;
-  Location loc;
-
-  Value value(OpFoldResult r) {
-    return getValueOrCreateConstantIndexOp(b, loc, r);
-  }
-  template <typename Op>
-  OpFoldResult apply(OpFoldResult x, OpFoldResult y,
-                     int64_t (*eval)(int64_t, int64_t)) {
-    std::optional<int64_t> cx = getConstantIntValue(x);
-    std::optional<int64_t> cy = getConstantIntValue(y);
-    if (cx && cy)
-      return b.getIndexAttr(eval(*cx, *cy));
-    return b.create<Op>(loc, value(x), value(y)).getResult();
-  }
-  OpFoldResult add(OpFoldResult x, OpFoldResult y) {
-    if (isConstantIntValue(y, 0))
-      return x;
-    if (isConstantIntValue(x, 0))
-      return y;
-    return apply<arith::AddIOp>(x, y, [](int64_t p, int64_t q) { return p + q; });
-  }
-  OpFoldResult sub(OpFoldResult x, OpFoldResult y) {
-    if (isConstantIntValue(y, 0))
-      return x;
-    return apply<arith::SubIOp>(x, y, [](int64_t p, int64_t q) { return p - q; });
-  }
-  OpFoldResult mul(OpFoldResult x, OpFoldResult y) {
-    if (isConstantIntValue(y, 1))
-      return x;
-    if (isConstantIntValue(x, 1))
-      return y;
-    return apply<arith::MulIOp>(x, y, [](int64_t p, int64_t q) { return p * q; });
-  }
-  OpFoldResult div(OpFoldResult x, OpFoldResult y) {
-    if (isConstantIntValue(y, 1))
-      return x;
-    return apply<arith::DivSIOp>(x, y, [](int64_t p, int64_t q) { return p / q; });
-  }
-  OpFoldResult rem(OpFoldResult x, OpFoldResult y) {
-    return apply<arith::RemSIOp>(x, y, [](int64_t p, int64_t q) { return p % q; });
-  }
-  /// max(0, ceil((ub - lb) / step)); steps are positive (scf.forall
-  /// verifies it). The clamp matters: two negative counts would multiply
-  /// into a positive total.
-  OpFoldResult tripCount(OpFoldResult lb, OpFoldResult ub, OpFoldResult step) {
-    OpFoldResult span = sub(ub, lb);
-    OpFoldResult count =
-        isConstantIntValue(step, 1)
-            ? span
-            : apply<arith::CeilDivSIOp>(span, step, [](int64_t p, int64_t q) {
-                return p <= 0 ? 0 : (p + q - 1) / q;
-              });
-    return apply<arith::MaxSIOp>(count, b.getIndexAttr(0),
-                                 [](int64_t p, int64_t q) { return std::max(p, q); });
-  }
+/// What the outlined body needs from above the loop: `values` become its
+/// arguments (after begin and end), `constants` are cloned into it.
+struct Captures {
+  SmallVector<Value> values;
+  SmallVector<Operation *> constants;
 };
 
-/// Outlines `loop` into `@<parent>_parallel_<index>`; false (IR untouched)
-/// when a captured value is not passable.
-bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
-             SymbolTable &symbols) {
-  Region &body = loop.getRegion();
+/// Step 1. std::nullopt when a captured value is not passable.
+std::optional<Captures> collectCaptures(scf::ForallOp loop) {
   SetVector<Value> above;
-  getUsedValuesDefinedAbove(body, above);
+  getUsedValuesDefinedAbove(loop.getRegion(), above);
   // The bounds are needed inside too, to turn the linear index back into
   // induction variables; the outermost upper bound is not (the range
   // [begin, end) already encodes it).
@@ -113,82 +64,116 @@ bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
     if (auto value = dyn_cast<Value>(bound))
       above.insert(value);
 
-  SmallVector<Value> captures;
-  SmallVector<Operation *> constants;
+  Captures captures;
   for (Value v : above) {
     Operation *def = v.getDefiningOp();
     if (def && def->hasTrait<OpTrait::ConstantLike>()) {
-      constants.push_back(def);
+      captures.constants.push_back(def);
       continue;
     }
     if (!isPassable(v.getType()))
-      return false;
-    captures.push_back(v);
+      return std::nullopt;
+    captures.values.push_back(v);
   }
+  return captures;
+}
 
+/// Step 2: the function, still without a body, placed before `parent`.
+func::FuncOp declareBody(scf::ForallOp loop, func::FuncOp parent,
+                         unsigned index, ArrayRef<Value> captures,
+                         SymbolTable &symbols) {
   MLIRContext *ctx = loop.getContext();
   OpBuilder b(parent);
-  Location loc = loop.getLoc();
   auto indexType = b.getIndexType();
   SmallVector<Type> argTypes = {indexType, indexType};
   for (Value v : captures)
     argTypes.push_back(v.getType());
   auto fn = b.create<func::FuncOp>(
-      loc, (parent.getSymName() + "_parallel_" + Twine(index)).str(),
+      loop.getLoc(), (parent.getSymName() + "_parallel_" + Twine(index)).str(),
       FunctionType::get(ctx, argTypes, {}));
   fn.setPrivate();
   fn->setAttr("kiln.parallel_body", UnitAttr::get(ctx));
   fn->setAttr("llvm.linkage",
               LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
   symbols.insert(fn);
+  return fn;
+}
 
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  IRMapping map;
-  for (Operation *c : constants)
-    b.clone(*c, map);
-  for (auto [i, v] : llvm::enumerate(captures))
-    map.map(v, entry->getArgument(i + 2));
+/// The loop's lower bounds and steps as seen from the body, and the trip
+/// count of every dimension but the outermost (the delinearisation divides
+/// by those). Static bounds stay attributes; dynamic ones are arguments now.
+struct BodyBounds {
+  SmallVector<OpFoldResult> lbs, steps, counts;
+};
 
-  // Static bounds stay attributes; dynamic ones are now arguments.
+BodyBounds boundsInBody(IndexMath &math, scf::ForallOp loop,
+                        const IRMapping &map) {
   auto inBody = [&](OpFoldResult r) -> OpFoldResult {
     if (auto v = dyn_cast<Value>(r))
       return map.lookup(v);
     return r;
   };
-  IndexMath math{b, loc};
-  SmallVector<OpFoldResult> lbs, steps, counts;
+  BodyBounds bounds;
   for (auto [lb, ub, step] :
        llvm::zip(loop.getMixedLowerBound(), loop.getMixedUpperBound(),
                  loop.getMixedStep())) {
-    lbs.push_back(inBody(lb));
-    steps.push_back(inBody(step));
-    // Delinearisation divides by every trip count but the outermost.
-    counts.push_back(lbs.size() == 1
-                         ? OpFoldResult()
-                         : math.tripCount(lbs.back(), inBody(ub), steps.back()));
+    bounds.lbs.push_back(inBody(lb));
+    bounds.steps.push_back(inBody(step));
+    bounds.counts.push_back(
+        bounds.lbs.size() == 1
+            ? OpFoldResult()
+            : math.tripCount(bounds.lbs.back(), inBody(ub),
+                             bounds.steps.back()));
   }
+  return bounds;
+}
+
+/// Maps each induction variable of `loop` to its value at `linearIndex`.
+/// Row-major: the last induction variable varies fastest, as in
+/// scf.forall's own sequential order.
+void delinearise(IndexMath &math, scf::ForallOp loop, const BodyBounds &bounds,
+                 Value linearIndex, IRMapping &map) {
+  OpFoldResult rest = linearIndex;
+  for (int d = bounds.counts.size() - 1; d >= 0; --d) {
+    OpFoldResult i = d == 0 ? rest : math.rem(rest, bounds.counts[d]);
+    if (d != 0)
+      rest = math.div(rest, bounds.counts[d]);
+    map.map(loop.getInductionVars()[d],
+            math.value(math.add(math.mul(i, bounds.steps[d]), bounds.lbs[d])));
+  }
+}
+
+/// Step 3: constants cloned, captures mapped to the arguments, then
+/// `for i in [begin, end): <loop body at delinearise(i)>`.
+void buildBody(func::FuncOp fn, scf::ForallOp loop, const Captures &captures) {
+  Block *entry = fn.addEntryBlock();
+  OpBuilder b = OpBuilder::atBlockBegin(entry);
+  Location loc = loop.getLoc();
+  IRMapping map;
+  for (Operation *c : captures.constants)
+    b.clone(*c, map);
+  for (auto [i, v] : llvm::enumerate(captures.values))
+    map.map(v, entry->getArgument(i + 2));
+
+  IndexMath math{b, loc};
+  BodyBounds bounds = boundsInBody(math, loop, map);
   auto linear = b.create<scf::ForOp>(
       loc, entry->getArgument(0), entry->getArgument(1),
       b.create<arith::ConstantIndexOp>(loc, 1));
   b.create<func::ReturnOp>(loc);
 
-  // Row-major delinearisation: the last induction variable varies fastest,
-  // as in scf.forall's own sequential order.
   b.setInsertionPointToStart(linear.getBody());
-  OpFoldResult rest = linear.getInductionVar();
-  for (int d = counts.size() - 1; d >= 0; --d) {
-    OpFoldResult i = d == 0 ? rest : math.rem(rest, counts[d]);
-    if (d != 0)
-      rest = math.div(rest, counts[d]);
-    map.map(loop.getInductionVars()[d],
-            math.value(math.add(math.mul(i, steps[d]), lbs[d])));
-  }
+  delinearise(math, loop, bounds, linear.getInductionVar(), map);
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, map);
+}
 
-  // Parent: the trip count and one call over the whole range.
-  b.setInsertionPoint(loop);
+/// Step 4: in the parent, the trip count and one call over the whole range.
+void replaceByCall(scf::ForallOp loop, func::FuncOp fn,
+                   ArrayRef<Value> captures) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  IndexMath math{b, loc};
   OpFoldResult total = b.getIndexAttr(1);
   for (auto [lb, ub, step] :
        llvm::zip(loop.getMixedLowerBound(), loop.getMixedUpperBound(),
@@ -199,6 +184,18 @@ bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
   operands.append(captures.begin(), captures.end());
   b.create<func::CallOp>(loc, fn, operands);
   loop.erase();
+}
+
+/// Outlines `loop` into `@<parent>_parallel_<index>`; false (IR untouched)
+/// when a captured value is not passable.
+bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
+             SymbolTable &symbols) {
+  std::optional<Captures> captures = collectCaptures(loop);
+  if (!captures)
+    return false;
+  func::FuncOp fn = declareBody(loop, parent, index, captures->values, symbols);
+  buildBody(fn, loop, *captures);
+  replaceByCall(loop, fn, captures->values);
   return true;
 }
 

@@ -1,0 +1,113 @@
+// Lowering of the linear family (NNLinearOps.td): nn.linear and nn.matmul to
+// linalg contractions on tensors.
+#include "passes/LowerToLinalg.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::nn;
+
+namespace {
+
+/// `v` as [rows, last] (collapse of the leading dims; identity for rank 2).
+Value collapseToMatrix(OpBuilder &b, Location loc, Value v) {
+  auto type = typeOf(v);
+  if (type.getRank() == 2)
+    return v;
+  if (type.getRank() == 1)
+    return b.create<tensor::ExpandShapeOp>(
+        loc, RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
+        v, ArrayRef<ReassociationIndices>{{0, 1}});
+  ReassociationIndices lead;
+  for (int64_t i = 0; i + 1 < type.getRank(); ++i)
+    lead.push_back(i);
+  return b.create<tensor::CollapseShapeOp>(
+      loc, v, ArrayRef<ReassociationIndices>{lead, {type.getRank() - 1}});
+}
+
+/// C[M,N] = op(A) op(B) accumulated onto `init`.
+Value matmulInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                 bool transposeLhs, bool transposeRhs, Value init) {
+  if (!transposeLhs && !transposeRhs)
+    return b.create<linalg::MatmulOp>(loc, ValueRange{lhs, rhs}, init)
+        .getResult(0);
+  // Whether B^T is worth copying first is the backend's call (the CPU
+  // backend materialises it: kiln-cpu-materialize-transposes).
+  if (!transposeLhs && transposeRhs)
+    return b.create<linalg::MatmulTransposeBOp>(loc, ValueRange{lhs, rhs}, init)
+        .getResult(0);
+  if (transposeLhs && !transposeRhs)
+    return b.create<linalg::MatmulTransposeAOp>(loc, ValueRange{lhs, rhs}, init)
+        .getResult(0);
+  // Both transposed: C[m,n] += A[k,m] B[n,k].
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  SmallVector<AffineMap> maps{AffineMap::get(3, 0, {k, m}, ctx),
+                              AffineMap::get(3, 0, {n, k}, ctx),
+                              AffineMap::get(3, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iters{utils::IteratorType::parallel,
+                                         utils::IteratorType::parallel,
+                                         utils::IteratorType::reduction};
+  return b
+      .create<linalg::GenericOp>(
+          loc, init.getType(), ValueRange{lhs, rhs}, init, maps, iters,
+          [](OpBuilder &nb, Location nl, ValueRange a) {
+            Value p = nb.create<arith::MulFOp>(nl, a[0], a[1]);
+            nb.create<linalg::YieldOp>(nl,
+                                       ValueRange{nb.create<arith::AddFOp>(nl, a[2], p)});
+          })
+      .getResult(0);
+}
+
+// y = x W^T + b: the bias is broadcast into the accumulator first, so the
+// matmul's epilogue needs no separate pass over y.
+struct LinearLowering : OpConversionPattern<LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = collapseToMatrix(rewriter, loc, adaptor.getInput());
+    int64_t m = typeOf(x).getDimSize(0);
+    int64_t n = typeOf(adaptor.getWeight()).getDimSize(0);
+    Value init;
+    if (Value bias = adaptor.getBias()) {
+      Value empty = rewriter.create<tensor::EmptyOp>(
+          loc, ArrayRef<int64_t>{m, n}, rewriter.getF32Type());
+      init = rewriter
+                 .create<linalg::BroadcastOp>(loc, bias, empty,
+                                              ArrayRef<int64_t>{0})
+                 .getResult()[0];
+    } else {
+      init = filledTensor(rewriter, loc, {m, n}, rewriter.getF32Type(),
+                          rewriter.getF32FloatAttr(0));
+    }
+    Value y = matmulInto(rewriter, loc, x, adaptor.getWeight(), false, true,
+                         init);
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, y, op.getType()));
+    return success();
+  }
+};
+
+struct MatmulLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value init = filledTensor(rewriter, op.getLoc(), op.getType().getShape(),
+                              rewriter.getF32Type(),
+                              rewriter.getF32FloatAttr(0));
+    rewriter.replaceOp(op, matmulInto(rewriter, op.getLoc(), adaptor.getLhs(),
+                                      adaptor.getRhs(), op.getTransposeLhs(),
+                                      op.getTransposeRhs(), init));
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateLowerLinearPatterns(RewritePatternSet &patterns) {
+  patterns.add<LinearLowering, MatmulLowering>(patterns.getContext());
+}
