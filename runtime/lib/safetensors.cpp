@@ -57,6 +57,15 @@ Error write_exact(int fd, const std::string &path, const char *src,
   return {};
 }
 
+const char *file_kind(mode_t mode) {
+  return S_ISDIR(mode)    ? "a directory"
+         : S_ISFIFO(mode) ? "a FIFO"
+         : S_ISCHR(mode)  ? "a character device"
+         : S_ISBLK(mode)  ? "a block device"
+         : S_ISSOCK(mode) ? "a socket"
+                          : "an unknown kind";
+}
+
 struct Fd {
   int fd = -1;
   ~Fd() {
@@ -70,15 +79,19 @@ struct Fd {
 Error read_safetensors(const char *path_c,
                        std::unique_ptr<kiln_safetensors> *out) {
   const std::string path = path_c;
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+  // forever (and a tty could become our controlling terminal without
+  // O_NOCTTY). It changes nothing for the regular files we go on to read.
   Fd file;
-  file.fd = ::open(path_c, O_RDONLY | O_CLOEXEC);
+  file.fd = ::open(path_c, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (file.fd < 0)
     return io_error(path, "cannot open", errno);
   struct stat st;
   if (::fstat(file.fd, &st) != 0)
     return io_error(path, "cannot stat", errno);
   if (!S_ISREG(st.st_mode))
-    return fail(KILN_ERROR_IO, path + ": not a regular file");
+    return fail(KILN_ERROR_IO,
+                path + ": not a regular file (" + file_kind(st.st_mode) + ")");
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < 8)
     return fail(KILN_ERROR_FORMAT,

@@ -29,8 +29,9 @@ struct TensorEntry {
 
 /* Parses and validates a safetensors header (the N bytes after the length):
  * a JSON object of tensors plus an optional "__metadata__" object of strings.
- * Checks dtypes, shapes, data_offsets against data_size (the bytes after the
- * header), sizes against dtype x shape, duplicate names and overlaps.
+ * Checks dtypes, shapes, sizes against dtype x shape, duplicate names, and
+ * that the data_offsets tile the data_size bytes after the header exactly (no
+ * gap, overlap or trailing byte), as the reference implementation requires.
  * `where` (the file name) prefixes every message. */
 Error parse_safetensors_header(const std::string &where, const char *json,
                                size_t length, uint64_t data_size,
@@ -63,6 +64,8 @@ struct kiln_safetensors {
 };
 
 namespace kiln::rt {
+/* Opens without blocking (a FIFO or device is refused, never waited on),
+ * reads the whole regular file and validates it (parse_safetensors_header). */
 Error read_safetensors(const char *path, std::unique_ptr<kiln_safetensors> *out);
 Error write_safetensors(const char *path, const kiln_tensor_view *tensors,
                         int count);

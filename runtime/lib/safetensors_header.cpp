@@ -446,23 +446,45 @@ Error parse_safetensors_header(const std::string &where, const char *json,
                       " needs " + std::to_string(needed) + " bytes");
   }
 
-  // Empty tensors occupy no bytes and cannot overlap anything.
+  // Like the reference implementation, the tensors must tile the data
+  // section exactly: sorted by (begin, end), each begins where the previous
+  // ends, the first at 0 and the last at the end of the file. Bytes that no
+  // tensor owns are rejected, not skipped: they are how a wrong header length
+  // shows (one too small and every tensor would be read one byte early).
+  // An empty tensor sits at a boundary, as writers place them.
   std::vector<const TensorEntry *> by_offset;
   for (const TensorEntry &t : *tensors)
-    if (t.end > t.begin)
-      by_offset.push_back(&t);
+    by_offset.push_back(&t);
   std::sort(by_offset.begin(), by_offset.end(),
             [](const TensorEntry *a, const TensorEntry *b) {
-              return a->begin < b->begin;
+              return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
             });
-  for (size_t i = 1; i < by_offset.size(); ++i)
-    if (by_offset[i]->begin < by_offset[i - 1]->end)
+  uint64_t covered = 0;
+  const TensorEntry *previous = nullptr;
+  for (const TensorEntry *t : by_offset) {
+    if (t->begin < covered)
       return fail(KILN_ERROR_FORMAT,
-                  where + ": tensors " + quoted(by_offset[i - 1]->name) +
-                      " " + offsets_string(*by_offset[i - 1]) + " and " +
-                      quoted(by_offset[i]->name) + " " +
-                      offsets_string(*by_offset[i]) +
-                      " overlap in the data section");
+                  where + ": tensors " + quoted(previous->name) + " " +
+                      offsets_string(*previous) + " and " + quoted(t->name) +
+                      " " + offsets_string(*t) + " overlap in the data section");
+    if (t->begin > covered)
+      return fail(KILN_ERROR_FORMAT,
+                  where + ": bytes [" + std::to_string(covered) + ", " +
+                      std::to_string(t->begin) +
+                      ") of the data section belong to no tensor (before " +
+                      quoted(t->name) + " " + offsets_string(*t) +
+                      "); the tensors must cover it exactly");
+    covered = t->end;
+    previous = t;
+  }
+  if (covered != data_size)
+    return fail(KILN_ERROR_FORMAT,
+                where + ": the tensors cover " + std::to_string(covered) +
+                    " bytes but the data section after the header has " +
+                    std::to_string(data_size) + ": " +
+                    std::to_string(data_size - covered) +
+                    " bytes belong to no tensor (trailing data, or a wrong "
+                    "header length)");
   return {};
 }
 

@@ -2,13 +2,19 @@
 
 #include <gtest/gtest.h>
 
+
+#include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -349,6 +355,128 @@ TEST_F(RuntimeSafetensors, WriteErrors) {
   kiln_safetensors *file = nullptr;
   ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK);
   EXPECT_EQ(kiln_safetensors_count(file), 0);
+  kiln_safetensors_close(file);
+}
+
+/* The reproducers of issue 7 (finding 3), checked in under fixtures/ (see
+ * the README there). */
+std::string fixture(const std::string &name) {
+  return (fs::path(__FILE__).parent_path() / "fixtures" / name).string();
+}
+
+std::string read_all(const std::string &p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST_F(RuntimeSafetensors, HeaderLengthOneLessIsRejected) {
+  // The length field says 63 for a 64-byte header whose last byte is padding:
+  // the JSON still parses, and the data section would start one byte early,
+  // so every tensor would load shifted, with status OK.
+  std::string m = open_error(fixture("header-length-one-less.safetensors"),
+                             KILN_ERROR_FORMAT);
+  EXPECT_NE(m.find("cover 16 bytes but the data section after the header has 17"),
+            std::string::npos) << m;
+  EXPECT_NE(m.find("wrong header length"), std::string::npos) << m;
+
+  // The same for a file of our own writer, length one less and one more.
+  const float a[3] = {1, 2, 3};
+  const int64_t shape[1] = {3};
+  kiln_tensor_view v{"a", KILN_F32, 1, shape, a};
+  const std::string good = path("good.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(good.c_str(), &v, 1), KILN_OK);
+  const std::string bytes = read_all(good);
+  for (int delta : {-1, 1}) {
+    SCOPED_TRACE(delta);
+    std::string changed = bytes;
+    changed[0] = static_cast<char>(static_cast<unsigned char>(changed[0]) + delta);
+    const std::string p = path("delta.safetensors");
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << changed;
+    open_error(p, KILN_ERROR_FORMAT);
+  }
+}
+
+TEST_F(RuntimeSafetensors, TrailingBytesAreRejected) {
+  // A valid 16-byte tensor followed by 1000 bytes that belong to nothing.
+  std::string m = open_error(fixture("trailing-bytes.safetensors"), KILN_ERROR_FORMAT);
+  EXPECT_NE(m.find("1000 bytes belong to no tensor"), std::string::npos) << m;
+}
+
+TEST_F(RuntimeSafetensors, TensorsMustTileTheDataSection) {
+  const std::string f2 = "{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":";
+  const std::string e0 = "{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":";
+  std::vector<CorruptCase> bad = {
+      {"gap", "{\"a\":" + f2 + "[0,8]},\"b\":" + f2 + "[12,20]}}", 20, KILN_ERROR_FORMAT,
+       {"bytes [8, 12) of the data section belong to no tensor", "'b'"}},
+      {"not from 0", "{\"a\":" + f2 + "[4,12]}}", 12, KILN_ERROR_FORMAT,
+       {"bytes [0, 4)", "'a'"}},
+      {"one trailing byte", "{\"a\":" + f2 + "[0,8]}}", 9, KILN_ERROR_FORMAT,
+       {"1 bytes belong to no tensor"}},
+      {"no tensors, some data", "{}", 4, KILN_ERROR_FORMAT, {"cover 0 bytes", "has 4"}},
+      {"empty tensor inside another", "{\"a\":" + f2 + "[0,8]},\"e\":" + e0 + "[4,4]}}", 8,
+       KILN_ERROR_FORMAT, {"'a'", "'e'", "overlap"}},
+      {"empty tensor past the end", "{\"a\":" + f2 + "[0,8]},\"e\":" + e0 + "[9,9]}}", 8,
+       KILN_ERROR_FORMAT, {"'e'", "outside the data section"}},
+      {"duplicate region", "{\"a\":" + f2 + "[0,8]},\"b\":" + f2 + "[0,8]}}", 8,
+       KILN_ERROR_FORMAT, {"'a'", "'b'", "overlap"}},
+  };
+  int i = 0;
+  for (const CorruptCase &c : bad) {
+    SCOPED_TRACE(c.label);
+    std::string p = raw_file("tile" + std::to_string(i++) + ".safetensors", c.header,
+                             std::string(c.data_bytes, '\0'));
+    std::string m = open_error(p, c.status);
+    for (const std::string &part : c.message_parts)
+      EXPECT_NE(m.find(part), std::string::npos) << m << "\n  lacks: " << part;
+  }
+
+  // Exact tilings in any header order, with empty tensors at boundaries.
+  std::vector<std::string> good = {
+      "{\"b\":" + f2 + "[8,16]},\"a\":" + f2 + "[0,8]}}",
+      "{\"e\":" + e0 + "[0,0]},\"a\":" + f2 + "[0,8]},\"z\":" + e0 + "[8,8]}}",
+      "{\"e\":" + e0 + "[0,0]}}",
+  };
+  std::vector<size_t> sizes = {16, 8, 0};
+  for (size_t g = 0; g < good.size(); ++g) {
+    SCOPED_TRACE(good[g]);
+    std::string p = raw_file("ok" + std::to_string(g) + ".safetensors", good[g],
+                             std::string(sizes[g], '\0'));
+    kiln_safetensors *file = nullptr;
+    EXPECT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << kiln_last_error();
+    kiln_safetensors_close(file);
+  }
+}
+
+TEST_F(RuntimeSafetensors, NonRegularFilesFailPromptly) {
+  // Opening a FIFO for reading used to wait for a writer forever. The alarm
+  // turns a regression into a failure instead of a hang.
+  const std::string fifo = path("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ::alarm(10);
+  std::string m = open_error(fifo, KILN_ERROR_IO);
+  ::alarm(0);
+  EXPECT_NE(m.find("not a regular file (a FIFO)"), std::string::npos) << m;
+
+  m = open_error(dir_.string(), KILN_ERROR_IO);
+  EXPECT_NE(m.find("not a regular file (a directory)"), std::string::npos) << m;
+  m = open_error("/dev/null", KILN_ERROR_IO);
+  EXPECT_NE(m.find("not a regular file (a character device)"), std::string::npos) << m;
+}
+
+TEST_F(RuntimeSafetensors, NonFiniteValuesLoad) {
+  // Weights may legitimately hold NaN and Inf (docs/runtime-abi.md): the
+  // reader checks structure, never values, and keeps the bits.
+  const float values[4] = {std::numeric_limits<float>::quiet_NaN(), INFINITY, -INFINITY,
+                           -0.0f};
+  const int64_t shape[1] = {4};
+  kiln_tensor_view v{"w", KILN_F32, 1, shape, values};
+  const std::string p = path("nan.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(p.c_str(), &v, 1), KILN_OK);
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << kiln_last_error();
+  kiln_tensor_view out;
+  ASSERT_EQ(kiln_safetensors_find(file, "w", &out), KILN_OK);
+  EXPECT_EQ(std::memcmp(out.data, values, sizeof values), 0);
   kiln_safetensors_close(file);
 }
 
