@@ -1,5 +1,6 @@
 #include "frontend/import/ModelImporter.h"
 
+#include "frontend/import/Limits.h"
 #include "frontend/import/Registry.h"
 #include "ir/ArgSignature.h"
 #include "ir/NNDialect.h"
@@ -9,6 +10,8 @@
 #include "mlir/IR/Verifier.h"
 
 #include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
 
 #include <cmath>
 #include <fstream>
@@ -57,13 +60,11 @@ const json &optionsOf(const json &node) {
   return it == node.end() ? none : *it;
 }
 
-bool isCIdentifier(const std::string &s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])))
-    return false;
-  for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
-      return false;
-  return true;
+/// Fails at `path` when `problem` (from Limits.h) is not empty.
+void check(const std::string &problem, const std::string &path,
+           const std::string &what, const std::string &name) {
+  if (!problem.empty())
+    fail(path, what + " " + import::quotedName(name) + " " + problem);
 }
 
 struct TensorDecl {
@@ -75,15 +76,22 @@ struct TensorDecl {
 TensorDecl tensorDecl(const json &v, const std::string &path) {
   TensorDecl t;
   t.name = stringAt(v, path, "name");
+  // Inputs and the target name arguments of the generated C API.
+  check(import::cIdentifierProblem(t.name), path + ".name", "tensor name", t.name);
   const json &shape = member(v, path, "shape");
   if (!shape.is_array())
     fail(path + ".shape", "expected an array of dimension sizes");
   for (size_t i = 0; i < shape.size(); ++i) {
-    if (!shape[i].is_number_integer() || shape[i].get<int64_t>() <= 0)
+    const json &d = shape[i];
+    if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > INT64_MAX) ||
+        d.get<int64_t>() <= 0)
       fail(path + ".shape[" + std::to_string(i) + "]",
            "dimension sizes must be positive integers (shapes are static)");
-    t.shape.push_back(shape[i].get<int64_t>());
+    t.shape.push_back(d.get<int64_t>());
   }
+  std::string problem = import::shapeProblem(t.shape);
+  if (!problem.empty())
+    fail(path + ".shape", "shape " + problem);
   std::string dtype = stringAt(v, path, "dtype");
   if (dtype != "float32" && dtype != "int64")
     fail(path + ".dtype", "unsupported dtype '" + dtype +
@@ -119,17 +127,27 @@ public:
   const Options &options() const override { return leaf.options; }
   void addParameter(const std::string &name, std::vector<int64_t> shape,
                     Init init) override {
+    checkShape(name, shape);
     // A root-level layer's parameters are plain `weight`, as in torch.
     params.push_back({qualified(name), std::move(shape), init});
     leaf.params.push_back({name, static_cast<int>(params.size() - 1)});
   }
   void addBuffer(const std::string &name, std::vector<int64_t> shape, Init init,
                  bool isInt64) override {
+    checkShape(name, shape);
     buffers.push_back({qualified(name), std::move(shape), init, isInt64});
     leaf.buffers.push_back({name, static_cast<int>(buffers.size() - 1)});
   }
 
 private:
+  /// The options decide the shape: a bad one is the options' fault.
+  void checkShape(const std::string &name, const std::vector<int64_t> &shape) {
+    std::string problem = import::shapeProblem(shape);
+    if (!problem.empty())
+      fail(leaf.jsonPath + ".options", "the options make parameter or buffer '" + name +
+                                           "' too large: its shape " + problem);
+  }
+
   std::string qualified(const std::string &name) const {
     return prefix.empty() ? name : prefix + "." + name;
   }
@@ -296,15 +314,21 @@ private:
     if (!version.is_number_integer() || version.get<int64_t>() != 1)
       fail("version", "unsupported version (this kilnc reads version 1)");
     name = stringAt(root, "$", "name");
-    if (!isCIdentifier(name))
-      fail("name", "model name '" + name +
-                       "' must be a C identifier (it prefixes the generated "
-                       "C functions)");
+    check(import::cIdentifierProblem(name), "name", "model name", name);
+    // <name>_create etc. must not collide with the runtime's kiln_* API.
+    if (name == "kiln" || name.rfind("kiln_", 0) == 0)
+      fail("name", "model name " + import::quotedName(name) +
+                       " is reserved: 'kiln' and 'kiln_*' are the runtime's prefix");
     const json &ins = member(root, "$", "inputs");
     if (!ins.is_array() || ins.empty())
       fail("inputs", "expected a non-empty array of inputs");
-    for (size_t i = 0; i < ins.size(); ++i)
-      inputs.push_back(tensorDecl(ins[i], "inputs[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < ins.size(); ++i) {
+      std::string path = "inputs[" + std::to_string(i) + "]";
+      inputs.push_back(tensorDecl(ins[i], path));
+      for (size_t j = 0; j < i; ++j)
+        if (inputs[j].name == inputs[i].name)
+          fail(path + ".name", "duplicate input name " + import::quotedName(inputs[i].name));
+    }
   }
 
   const Entry &lookup(EntryKind kind, const std::string &type,
@@ -316,10 +340,13 @@ private:
   }
 
   void walkModule(const json &node, const std::string &jsonPath,
-                  const std::string &prefix) {
+                  const std::string &prefix, int depth = 0) {
     std::string type = stringAt(node, jsonPath, "type");
     if (node.contains("children")) {
-      walkChildren(node["children"], jsonPath, prefix);
+      if (depth >= import::kMaxModuleDepth)
+        fail(jsonPath, "modules nest deeper than " +
+                           std::to_string(import::kMaxModuleDepth) + " levels");
+      walkChildren(node["children"], jsonPath, prefix, depth + 1);
       return;
     }
     const Entry &entry = lookup(EntryKind::Layer, type, jsonPath + ".type",
@@ -337,17 +364,21 @@ private:
   }
 
   void walkChildren(const json &children, const std::string &jsonPath,
-                    const std::string &prefix) {
+                    const std::string &prefix, int depth) {
     if (!children.is_array())
       fail(jsonPath + ".children", "expected an array of modules");
+    std::set<std::string> siblings;
     for (size_t i = 0; i < children.size(); ++i) {
       std::string childPath = jsonPath + ".children[" + std::to_string(i) + "]";
       std::string childName = stringAt(children[i], childPath, "name");
-      if (childName.empty() || childName.find('.') != std::string::npos)
-        fail(childPath + ".name", "module names must be non-empty and "
-                                  "contain no '.'");
+      // Module names become state_dict key parts (`fc1.weight`).
+      check(import::moduleNameProblem(childName), childPath + ".name", "module name",
+            childName);
+      if (!siblings.insert(childName).second)
+        fail(childPath + ".name", "duplicate module name " +
+                                      import::quotedName(childName) + " among siblings");
       walkModule(children[i], childPath,
-                 prefix.empty() ? childName : prefix + "." + childName);
+                 prefix.empty() ? childName : prefix + "." + childName, depth);
     }
   }
 
@@ -391,9 +422,15 @@ private:
                                               const json *training,
                                               bool trainMode) {
     std::optional<TensorDecl> target;
-    if (training)
+    if (training) {
       target = tensorDecl(member(*training, "training", "target"),
                           "training.target");
+      for (const TensorDecl &in : inputs)
+        if (in.name == target->name)
+          fail("training.target.name", "the target is named like the input " +
+                                           import::quotedName(in.name) +
+                                           " (names of the generated API must differ)");
+    }
     ArgSignature sig = signature(b, target);
     auto fn = b.create<func::FuncOp>(loc(fnName.str()), fnName,
                                      b.getFunctionType(sig.types, {}));
@@ -449,6 +486,17 @@ private:
     return {fn, state.modeQueried};
   }
 
+  /// Whether `v` is a function argument, or reshapes of one: values whose
+  /// buffer would alias the caller's input, which an output must not.
+  static bool isInputView(Value v) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<nn::ReshapeOp, nn::FlattenOp>(def))
+        return false;
+      v = def->getOperand(0);
+    }
+    return true;
+  }
+
   SmallVector<Value> outputValues(const json &outs,
                                   const std::map<std::string, Value> &values) {
     SmallVector<Value> results;
@@ -458,7 +506,14 @@ private:
         fail(path, "expected a value name");
       auto it = values.find(outs[i].get<std::string>());
       if (it == values.end())
-        fail(path, "unknown value '" + outs[i].get<std::string>() + "'");
+        fail(path, "unknown value " + import::quotedName(outs[i].get<std::string>()));
+      if (isInputView(it->second))
+        fail(path, "output " + import::quotedName(it->first) +
+                       " is a model input or a reshaped view of one (in this mode); "
+                       "Kiln's outputs must be computed by the graph (not supported yet)");
+      if (llvm::is_contained(results, it->second))
+        fail(path, "value " + import::quotedName(it->first) +
+                       " is listed twice (or is the same value as an earlier output)");
       results.push_back(it->second);
     }
     return results;
@@ -473,8 +528,8 @@ private:
         fail(ip, "expected a value name");
       auto it = values.find(ins[i].get<std::string>());
       if (it == values.end())
-        fail(ip, "unknown value '" + ins[i].get<std::string>() +
-                     "' (values must be defined before use)");
+        fail(ip, "unknown value " + import::quotedName(ins[i].get<std::string>()) +
+                     " (values must be defined before use)");
       if (!cast<RankedTensorType>(it->second.getType()).getElementType().isF32())
         fail(ip, "expected a float32 value");
       operands.push_back(it->second);
@@ -501,7 +556,7 @@ private:
       std::string modName = stringAt(node, path, "module");
       auto it = leaves.find(modName);
       if (it == leaves.end())
-        fail(path + ".module", "unknown module '" + modName +
+        fail(path + ".module", "unknown module " + import::quotedName(modName) +
                                    "' (graph nodes call leaf modules by "
                                    "dotted path, e.g. \"0\" or \"fc1\")");
       const Leaf &leaf = it->second;
@@ -529,8 +584,9 @@ private:
     std::string outName = outs[0].is_string() ? outs[0].get<std::string>() : "";
     if (outName.empty())
       fail(path + ".outputs[0]", "expected a value name");
+    check(import::valueNameProblem(outName), path + ".outputs[0]", "value name", outName);
     if (!values.emplace(outName, result).second)
-      fail(path + ".outputs[0]", "value '" + outName + "' is defined twice");
+      fail(path + ".outputs[0]", "value " + import::quotedName(outName) + " is defined twice");
   }
 
   Value invoke(const Entry &entry, Call &call, const std::string &path) {
@@ -595,8 +651,18 @@ std::pair<size_t, size_t> lineColumn(const std::string &text, size_t offset) {
 OwningOpRef<ModuleOp> importModelFile(MLIRContext *ctx, const std::string &path,
                                       bool train) {
   ctx->loadDialect<nn::NNDialect, func::FuncDialect>();
-  std::ifstream in(path, std::ios::binary);
   Location fileLoc = FileLineColLoc::get(ctx, path, 0, 0);
+  // A FIFO or device would block or never end: only regular files, of a
+  // bounded size, are read.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 &&
+      (!S_ISREG(st.st_mode) || st.st_size > import::kMaxModelFileBytes)) {
+    emitError(fileLoc) << (S_ISREG(st.st_mode)
+                               ? "model file is larger than 256 MiB"
+                               : "model file is not a regular file");
+    return nullptr;
+  }
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     emitError(fileLoc) << "cannot open model file: " << std::strerror(errno);
     return nullptr;
@@ -607,6 +673,10 @@ OwningOpRef<ModuleOp> importModelFile(MLIRContext *ctx, const std::string &path,
   json root;
   try {
     root = json::parse(text);
+  } catch (const json::out_of_range &e) {
+    // A number that overflows a double (1e400).
+    emitError(fileLoc) << "malformed JSON: " << e.what();
+    return nullptr;
   } catch (const json::parse_error &e) {
     auto [line, col] = lineColumn(text, e.byte == 0 ? 0 : e.byte - 1);
     std::string what = e.what();

@@ -1,5 +1,7 @@
 #include "frontend/import/Registry.h"
 
+#include "frontend/import/Limits.h"
+
 #include "ir/FormatNumber.h"
 #include "ir/NNDialect.h"
 
@@ -109,9 +111,12 @@ static json checkValue(const OptionSpec &s, const json &v,
       wrongType();
     return v;
   case OptionType::Int:
-    if (!v.is_number_integer() ||
-        (v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX))
+    if (!v.is_number_integer())
       wrongType();
+    // Sizes and indices: the bound keeps every shape product in int64.
+    if ((v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(kMaxIntOption)) ||
+        v.get<int64_t>() > kMaxIntOption || v.get<int64_t>() < -kMaxIntOption)
+      fail(path, "integer out of range (|value| <= " + std::to_string(kMaxIntOption) + ")");
     checkBounds(s, static_cast<double>(v.get<int64_t>()), path);
     return v;
   case OptionType::Float: {
@@ -227,6 +232,13 @@ void BuildContext::inferResultTypes(OperationState &state, InferFn infer) {
   }
   if (failed(ok))
     fail(message.empty() ? "cannot infer the result type" : message);
+  for (Type t : types)
+    if (auto tensor = dyn_cast<RankedTensorType>(t)) {
+      std::string problem =
+          shapeProblem(std::vector<int64_t>(tensor.getShape().begin(), tensor.getShape().end()));
+      if (!problem.empty())
+        fail("the result would be too large: its shape " + problem);
+    }
   state.addTypes(types);
 }
 

@@ -43,9 +43,10 @@ def need_torch():
         sys.exit(77)
 
 
-def run(cmd, check=True):
+def run(cmd, check=True, timeout=None):
     print("+ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       errors="replace", timeout=timeout)
     sys.stdout.write(p.stdout)
     sys.stdout.flush()
     if check and p.returncode != 0:
@@ -138,18 +139,25 @@ def cmd_bad_weights(a, extra):
 def cmd_bad_kilnc(a, extra):
     os.makedirs(a.work, exist_ok=True)
     out = os.path.join(a.work, "bad.o")
-    if os.path.exists(out):
-        os.remove(out)
-    p = run([a.kilnc, a.model, "-o", out] + a.kilnc_arg, check=False)
+    header = os.path.join(a.work, "bad.h")
+    for f in (out, header):
+        if os.path.exists(f):
+            os.remove(f)
     problems = []
+    try:
+        p = run([a.kilnc, a.model, "-o", out] + a.kilnc_arg, check=False, timeout=60)
+    except subprocess.TimeoutExpired:
+        return report(["kilnc hung (no answer within 60 s)"])
     if p.returncode == 0:
         problems.append("kilnc accepted the model")
     elif p.returncode < 0 or p.returncode >= 128:
         problems.append(f"kilnc crashed (status {p.returncode})")
     if not re.search(r"error", p.stdout, re.IGNORECASE):
         problems.append("no 'error' in kilnc's message")
-    if os.path.exists(out):
-        print(f"warning: kilnc left {out} behind after failing")
+    # A rejected model generates nothing (no object, no header to include).
+    for f in (out, header):
+        if os.path.exists(f):
+            problems.append(f"kilnc left {f} behind after failing")
     for rx in a.expect:
         if not re.search(rx, p.stdout):
             problems.append(f"kilnc's message does not match {rx!r}")

@@ -34,7 +34,9 @@ json modelUsing(const Entry &e) {
   json x = tensor("x", input, "float32");
   model["inputs"] = json::array({x});
   json leaf = {{"name", "0"}, {"type", "Identity"}, {"options", json::object()}};
-  json node = {{"inputs", {"x"}}, {"outputs", {"y"}}};
+  // Layers and functions read `h = neg(x)`, a computed value: a model
+  // whose output is its input (or a reshape of it) is rejected.
+  json node = {{"inputs", {"h"}}, {"outputs", {"y"}}};
   if (e.kind == EntryKind::Layer) {
     leaf = {{"name", "0"}, {"type", kiln::import::modelTypeName(e)}, {"options", opts}};
     node["module"] = "0";
@@ -43,12 +45,13 @@ json modelUsing(const Entry &e) {
     node["options"] = opts;
     node["inputs"] = json::array();
     for (unsigned i = 0; i < e.numInputs; ++i)
-      node["inputs"].push_back("x");
+      node["inputs"].push_back("h");
   } else {
     node["module"] = "0";
   }
   model["module"] = {{"type", "Sequential"}, {"children", json::array({leaf})}};
-  model["graph"] = json::array({node});
+  json neg = {{"function", "neg"}, {"options", json::object()}, {"inputs", {"x"}}, {"outputs", {"h"}}};
+  model["graph"] = json::array({neg, node});
   model["outputs"] = {"y"};
   if (e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer) {
     json loss = {{"type", "MSELoss"}, {"options", json::object()}};

@@ -254,6 +254,9 @@ private:
   }
 
   bool fileHasTrainingSection() {
+    // Peek only at regular files; the importer reports anything else.
+    if (!llvm::sys::fs::is_regular_file(inputFile.getValue()))
+      return false;
     std::ifstream in(inputFile);
     auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
     return j.is_object() && j.contains("training");

@@ -11,7 +11,7 @@
 // SHAPE: bad_linear_mismatch.json: graph[2]: error: module '2' (Linear, module.children[2]): nn.linear: expected an input of shape [*, 32] (last dimension = in_features), got [4, 16]
 
 // RUN: not kilnc %S/../Inputs/bad_unknown_value.json --emit=nn 2>&1 | FileCheck %s --check-prefix=VALUE
-// VALUE: bad_unknown_value.json: graph[1].inputs[0]: error: unknown value 'v7' (values must be defined before use)
+// VALUE: bad_unknown_value.json: graph[1].inputs[0]: error: unknown value "v7" (values must be defined before use)
 
 // RUN: not kilnc %S/../Inputs/bad_no_training.json --mode=train --emit=nn 2>&1 | FileCheck %s --check-prefix=TRAIN
 // TRAIN: bad_no_training.json: training: error: --mode=train needs a "training" section (loss and optimizer); use --mode=inference otherwise
@@ -21,7 +21,7 @@
 // AUTO-NOT: func.func @train_step
 
 // RUN: not kilnc %S/../Inputs/bad_model_name.json --emit=nn 2>&1 | FileCheck %s --check-prefix=NAME
-// NAME: bad_model_name.json: name: error: model name 'tiny-mlp!' must be a C identifier (it prefixes the generated C functions)
+// NAME: bad_model_name.json: name: error: model name "tiny-mlp!" must consist of letters, digits and '_' (a C identifier)
 
 // RUN: not kilnc %S/../Inputs/bad_optimizer.json --emit=nn 2>&1 | FileCheck %s --check-prefix=OPTIM
 // OPTIM: bad_optimizer.json: training.optimizer.type: error: unknown optimizer 'Adam' (supported: SGD)
