@@ -77,6 +77,27 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     return sig;
   }
 
+  /// Step 3's updates: one optimizer update per parameter, from its
+  /// gradient (result k + 1 of `call`) and its own state tensors (states
+  /// are grouped by spec: state s of parameter k is states[s * P + k]).
+  std::pair<SmallVector<Value>, SmallVector<Value>>
+  updateAll(OpBuilder &b, Location loc, const Optimizer &optimizer, ValueRange params,
+            ValueRange states, func::CallOp call, Value lr, Value step, size_t numSpecs) {
+    size_t numParams = params.size();
+    SmallVector<Value> newParams, newStates(states.size());
+    for (size_t k = 0; k < numParams; ++k) {
+      SmallVector<Value> own;
+      for (size_t s = 0; s < numSpecs; ++s)
+        own.push_back(states[s * numParams + k]);
+      SmallVector<Value> updated =
+          optimizer.buildUpdate(b, loc, params[k], call.getResult(k + 1), own, lr, step);
+      newParams.push_back(updated[0]);
+      for (size_t s = 0; s < numSpecs; ++s)
+        newStates[s * numParams + k] = updated[1 + s];
+    }
+    return {newParams, newStates};
+  }
+
   LogicalResult build(func::FuncOp loss, func::FuncOp grad,
                       const Optimizer &optimizer) {
     OpBuilder b(&getContext());
@@ -120,17 +141,8 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
                             "gradient per parameter from '")
              << grad.getSymName() << "'";
 
-    SmallVector<Value> newParams, newStates(numStates);
-    for (size_t k = 0; k < numParams; ++k) {
-      SmallVector<Value> own;
-      for (size_t s = 0; s < specs.size(); ++s)
-        own.push_back(states[s * numParams + k]);
-      SmallVector<Value> updated = optimizer.buildUpdate(
-          b, loc, params[k], call.getResult(k + 1), own, lrArg, stepArg);
-      newParams.push_back(updated[0]);
-      for (size_t s = 0; s < specs.size(); ++s)
-        newStates[s * numParams + k] = updated[1 + s];
-    }
+    auto [newParams, newStates] =
+        updateAll(b, loc, optimizer, params, states, call, lrArg, stepArg, specs.size());
     auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));

@@ -1,5 +1,6 @@
 #include "frontend/import/ModelImporter.h"
 
+#include "frontend/import/ImportCalls.h"
 #include "frontend/import/Limits.h"
 #include "frontend/import/Registry.h"
 #include "ir/ArgSignature.h"
@@ -28,12 +29,17 @@ namespace kiln {
 namespace {
 
 using import::BuildContext;
+using import::Call;
 using import::Entry;
 using import::EntryKind;
 using import::fail;
+using import::FunctionState;
 using import::ImportError;
 using import::Init;
+using import::Leaf;
+using import::LeafDecl;
 using import::Options;
+using import::Param;
 
 const json &member(const json &obj, const std::string &path,
                    const std::string &key) {
@@ -99,150 +105,6 @@ TensorDecl tensorDecl(const json &v, const std::string &path) {
   t.isInt64 = dtype == "int64";
   return t;
 }
-
-/// A leaf module of the tree: a registry entry with its checked options and
-/// the indices of its parameters in the function arguments.
-struct Leaf {
-  const Entry *entry;
-  std::string jsonPath;
-  Options options;
-  std::vector<std::pair<std::string, int>> params; // local name -> index
-  std::vector<std::pair<std::string, int>> buffers; // local name -> index
-};
-
-/// A parameter or buffer: a state_dict entry.
-struct Param {
-  std::string name;
-  std::vector<int64_t> shape;
-  Init init;
-  bool isInt64 = false; // buffers only (num_batches_tracked)
-};
-
-/// A leaf's parameter and buffer declarations, named `<module path>.<name>`.
-class LeafDecl : public import::LayerDecl {
-public:
-  LeafDecl(Leaf &leaf, std::vector<Param> &params, std::vector<Param> &buffers,
-           std::string prefix)
-      : leaf(leaf), params(params), buffers(buffers), prefix(std::move(prefix)) {}
-  const Options &options() const override { return leaf.options; }
-  void addParameter(const std::string &name, std::vector<int64_t> shape,
-                    Init init) override {
-    checkShape(name, shape);
-    // A root-level layer's parameters are plain `weight`, as in torch.
-    params.push_back({qualified(name), std::move(shape), init});
-    leaf.params.push_back({name, static_cast<int>(params.size() - 1)});
-  }
-  void addBuffer(const std::string &name, std::vector<int64_t> shape, Init init,
-                 bool isInt64) override {
-    checkShape(name, shape);
-    buffers.push_back({qualified(name), std::move(shape), init, isInt64});
-    leaf.buffers.push_back({name, static_cast<int>(buffers.size() - 1)});
-  }
-
-private:
-  /// The options decide the shape: a bad one is the options' fault.
-  void checkShape(const std::string &name, const std::vector<int64_t> &shape) {
-    std::string problem = import::shapeProblem(shape);
-    if (!problem.empty())
-      fail(leaf.jsonPath + ".options", "the options make parameter or buffer '" + name +
-                                           "' too large: its shape " + problem);
-  }
-
-  std::string qualified(const std::string &name) const {
-    return prefix.empty() ? name : prefix + "." + name;
-  }
-
-  Leaf &leaf;
-  std::vector<Param> &params, &buffers;
-  std::string prefix;
-};
-
-/// What the calls of one entry function share: the mode it is built for,
-/// whether a layer asked for it, and its random stream (the `rng` argument,
-/// added on first use, and the counters drawn so far).
-struct FunctionState {
-  bool training = false;
-  bool modeQueried = false;
-  Block *body = nullptr;
-  Value rng;
-  int64_t rngCounters = 0;
-  /// Buffers by state_dict name: the current value (the argument until a
-  /// train-mode call sets it) and whether it was set.
-  std::map<std::string, Value> bufferValues;
-  std::set<std::string> updatedBuffers;
-};
-
-/// One call of a registry entry: a graph node or the loss.
-class Call : public BuildContext {
-public:
-  Call(FunctionState &fn, OpBuilder &b, Location l, const Options &options,
-       ValueRange operands, std::string path, std::string what)
-      : fn(fn), b(b), l(l), opts(options), ops(operands), path(std::move(path)),
-        what(std::move(what)) {}
-
-  /// Parameters of the called leaf: local name -> block argument.
-  std::map<std::string, Value> params;
-  /// Buffers of the called leaf: local name -> state_dict name.
-  std::map<std::string, std::string> buffers;
-
-  OpBuilder &builder() override { return b; }
-  Location loc() override { return l; }
-  const Options &options() const override { return opts; }
-  ValueRange operands() override { return ops; }
-  Value parameter(const std::string &name) override {
-    auto it = params.find(name);
-    return it == params.end() ? Value() : it->second;
-  }
-  Value buffer(const std::string &name) override {
-    auto it = buffers.find(name);
-    return it == buffers.end() ? Value() : fn.bufferValues.at(it->second);
-  }
-  void setBuffer(const std::string &name, Value next) override {
-    auto it = buffers.find(name);
-    if (it == buffers.end())
-      fail("internal error: no buffer '" + name + "'");
-    if (!fn.training)
-      fail("internal error: buffer '" + name + "' set outside train mode");
-    if (next.getType() != fn.bufferValues.at(it->second).getType())
-      fail("internal error: buffer '" + name + "' set to a value of another type");
-    fn.bufferValues[it->second] = next;
-    fn.updatedBuffers.insert(it->second);
-  }
-  bool training() override {
-    fn.modeQueried = true;
-    return fn.training;
-  }
-  Value randomUniform(llvm::ArrayRef<int64_t> shape) override {
-    if (!fn.rng)
-      fn.rng = fn.body->addArgument(
-          RankedTensorType::get({2}, b.getI64Type()), l);
-    int64_t numel = 1;
-    for (int64_t d : shape)
-      numel *= d;
-    if (numel > INT64_MAX / 2 - fn.rngCounters)
-      fail("draws more random numbers than one step can (2^62)");
-    auto op = b.create<nn::RandomUniformOp>(
-        l, RankedTensorType::get(shape, b.getF32Type()), fn.rng,
-        b.getI64IntegerAttr(fn.rngCounters));
-    fn.rngCounters += numel;
-    return op.getResult();
-  }
-  [[noreturn]] void fail(const std::string &message) override {
-    import::fail(path, what.empty() ? message : what + ": " + message);
-  }
-  [[noreturn]] void failAt(const std::string &at,
-                           const std::string &message) override {
-    import::fail(at, message);
-  }
-
-private:
-  FunctionState &fn;
-  OpBuilder &b;
-  Location l;
-  const Options &opts;
-  ValueRange ops;
-  std::string path, what;
-};
 
 /// Builds the nn module for one model file.
 class Importer {
@@ -422,15 +284,8 @@ private:
                                               const json *training,
                                               bool trainMode) {
     std::optional<TensorDecl> target;
-    if (training) {
-      target = tensorDecl(member(*training, "training", "target"),
-                          "training.target");
-      for (const TensorDecl &in : inputs)
-        if (in.name == target->name)
-          fail("training.target.name", "the target is named like the input " +
-                                           import::quotedName(in.name) +
-                                           " (names of the generated API must differ)");
-    }
+    if (training)
+      target = trainingTarget(*training);
     ArgSignature sig = signature(b, target);
     auto fn = b.create<func::FuncOp>(loc(fnName.str()), fnName,
                                      b.getFunctionType(sig.types, {}));
@@ -443,15 +298,7 @@ private:
     state.training = trainMode;
     state.body = body;
     Value targetArg = training ? body->getArguments().back() : Value();
-    for (size_t i = 0; i < buffers.size(); ++i)
-      state.bufferValues[buffers[i].name] = body->getArgument(params.size() + i);
-    size_t firstInput = params.size() + buffers.size();
-    std::map<std::string, Value> values;
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (!values.emplace(inputs[i].name, body->getArgument(firstInput + i))
-               .second)
-        fail("inputs[" + std::to_string(i) + "]",
-             "duplicate input name '" + inputs[i].name + "'");
+    std::map<std::string, Value> values = bindArguments(state);
     for (size_t n = 0; n < graph.size(); ++n)
       buildNode(b, graph[n], "graph[" + std::to_string(n) + "]", state, values);
 
@@ -462,8 +309,38 @@ private:
       fn->setAttr("nn.differentiate", b.getUnitAttr());
       fn->setAttr("nn.loss", b.getUnitAttr());
     }
-    // Buffers a train-mode call set are returned after the outputs (or the
-    // loss), in declaration order, each marked with the buffer it updates.
+    finish(b, fn, sig, state, results);
+    return {fn, state.modeQueried};
+  }
+
+  /// training.target, named unlike every input.
+  TensorDecl trainingTarget(const json &training) {
+    TensorDecl target = tensorDecl(member(training, "training", "target"), "training.target");
+    for (const TensorDecl &in : inputs)
+      if (in.name == target.name)
+        fail("training.target.name", "the target is named like the input " +
+                                         import::quotedName(in.name) +
+                                         " (names of the generated API must differ)");
+    return target;
+  }
+
+  /// Buffers' current values and the inputs' graph values (arguments after
+  /// the parameters, in signature order).
+  std::map<std::string, Value> bindArguments(FunctionState &state) {
+    for (size_t i = 0; i < buffers.size(); ++i)
+      state.bufferValues[buffers[i].name] = state.body->getArgument(params.size() + i);
+    size_t firstInput = params.size() + buffers.size();
+    std::map<std::string, Value> values;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      values.emplace(inputs[i].name, state.body->getArgument(firstInput + i));
+    return values;
+  }
+
+  /// Returns `results`, then the buffers a train-mode call set (declaration
+  /// order, each marked nn.next with the buffer it updates); appends the rng
+  /// argument when the graph drew random numbers.
+  void finish(OpBuilder &b, func::FuncOp fn, ArgSignature &sig,
+              FunctionState &state, SmallVector<Value> &results) {
     SmallVector<StringRef> next;
     for (const Param &p : buffers)
       if (state.updatedBuffers.count(p.name)) {
@@ -477,13 +354,11 @@ private:
       fn.setAllArgAttrs(sig.attrs);
       fn->setAttr("nn.rng_counters", b.getI64IntegerAttr(state.rngCounters));
     }
-    b.create<func::ReturnOp>(loc(fnName.str()), results);
-    fn.setFunctionType(
-        b.getFunctionType(sig.types, ValueRange(results).getTypes()));
+    b.create<func::ReturnOp>(fn.getLoc(), results);
+    fn.setFunctionType(b.getFunctionType(sig.types, ValueRange(results).getTypes()));
     unsigned firstNext = results.size() - next.size();
     for (auto [k, name] : llvm::enumerate(next))
       fn.setResultAttr(firstNext + k, "nn.next", b.getStringAttr(name));
-    return {fn, state.modeQueried};
   }
 
   /// Whether `v` is a function argument, or reshapes of one: values whose
