@@ -437,6 +437,8 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "kiln_status|save_parameters|$_model *model, const char *path|, path",
       "kiln_status|load_optimizer_state|$_model *model, const char *path|, path",
       "kiln_status|save_optimizer_state|$_model *model, const char *path|, path",
+      "kiln_status|load_checkpoint|$_model *model, const char *path|, path",
+      "kiln_status|save_checkpoint|$_model *model, const char *path|, path",
       "kiln_status|forward|$_model *model, const void *const *inputs, void *const *outputs|, inputs, outputs",
       "kiln_status|gradients|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",
       "kiln_status|train_step|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",

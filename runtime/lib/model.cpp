@@ -633,6 +633,80 @@ extern "C" kiln_status kiln_model_save_optimizer_state(kiln_model *model,
   KILN_MODEL_GUARD_END(model)
 }
 
+/* The checkpoint: the state_dict (parameters and buffers, metadata order),
+ * then the optimizer file's tensors. Metadata names are unique across the
+ * table and "rng.seed" / "rng.offset" are reserved, so no two collide. */
+static std::vector<const TensorSpec *> checkpoint_file(const ModelSpec &s) {
+  std::vector<const TensorSpec *> specs;
+  for (int t : state_dict(s))
+    specs.push_back(&s.tensors[t]);
+  for (const TensorSpec *spec : optimizer_file(s))
+    specs.push_back(spec);
+  return specs;
+}
+
+extern "C" kiln_status kiln_model_save_checkpoint(kiln_model *model,
+                                                  const char *path) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_save_checkpoint"));
+  if (!path)
+    return record(model, null_argument("kiln_model_save_checkpoint", "path"));
+  const ModelSpec &s = model->spec;
+  if (!s.trainable)
+    return record(model, inference_only());
+  std::vector<int> ids = state_dict(s);
+  ids.insert(ids.end(), s.states.begin(), s.states.end());
+  ids.push_back(s.step);
+  ids.push_back(s.lr);
+  std::vector<std::vector<unsigned char>> host;
+  std::vector<kiln_tensor_view> views;
+  if (Error e = host_views(model, ids, &host, &views))
+    return record(model, e);
+  views.push_back(view_of(rng_spec(0), &model->rng.seed));
+  views.push_back(view_of(rng_spec(1), &model->rng.offset));
+  return record(model, kiln::rt::write_safetensors(
+                           path, views.data(), static_cast<int>(views.size())));
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_load_checkpoint(kiln_model *model,
+                                                  const char *path) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_load_checkpoint"));
+  if (!path)
+    return record(model, null_argument("kiln_model_load_checkpoint", "path"));
+  const ModelSpec &s = model->spec;
+  if (!s.trainable)
+    return record(model, inference_only());
+  // Everything is read and checked before the first tensor is copied in, so
+  // a bad file leaves the instance as it was.
+  std::unique_ptr<kiln_safetensors> file;
+  if (Error e = kiln::rt::read_safetensors(path, &file))
+    return record(model, e);
+  if (Error e = validate_file(*file, checkpoint_file(s)))
+    return record(model, e);
+  int64_t step;
+  float lr;
+  kiln_rng_state rng;
+  if (Error e = read_counters(*file, s, &step, &lr, &rng))
+    return record(model, e);
+  for (int t : state_dict(s))
+    if (Error e = load_tensor(model, *file, t))
+      return record(model, e);
+  for (int t : s.states)
+    if (Error e = load_tensor(model, *file, t))
+      return record(model, e);
+  if (Error e = to_device(model, model->current(s.step), &step, sizeof step))
+    return record(model, e);
+  if (Error e = store_lr(model, lr))
+    return record(model, e);
+  model->rng = rng;
+  return KILN_OK;
+  KILN_MODEL_GUARD_END(model)
+}
+
 extern "C" kiln_status kiln_model_forward(kiln_model *model,
                                           const void *const *inputs,
                                           void *const *outputs) {

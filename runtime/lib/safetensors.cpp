@@ -2,10 +2,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
+#include <mutex>
 #include <new>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_set>
@@ -73,6 +77,91 @@ struct Fd {
       ::close(fd);
   }
 };
+
+/* `dir` and `base` of a path: "a/b/c" gives "a/b" and "c", "c" gives "."
+ * and "c", "/c" gives "/" and "c". */
+void split_path(const std::string &path, std::string *dir, std::string *base) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    *dir = ".";
+    *base = path;
+    return;
+  }
+  *dir = slash == 0 ? "/" : path.substr(0, slash);
+  *base = path.substr(slash + 1);
+}
+
+/* Numbers temporaries; process-wide so threads never share a name. */
+std::atomic<unsigned long> &sequence() {
+  static std::atomic<unsigned long> next{0};
+  return next;
+}
+
+/* The temporaries this process is writing now. A save in another thread
+ * sweeps stale temporaries of our own pid only when they are not here: those
+ * were left by an earlier process that had the same pid. */
+class InFlight {
+public:
+  std::string name;
+
+  ~InFlight() { release(); }
+
+  void claim(std::string next) {
+    release();
+    std::lock_guard<std::mutex> lock(mutex());
+    names().insert(next);
+    name = std::move(next);
+  }
+
+  static bool contains(const std::string &name) {
+    std::lock_guard<std::mutex> lock(mutex());
+    return names().count(name) != 0;
+  }
+
+private:
+  void release() {
+    if (name.empty())
+      return;
+    std::lock_guard<std::mutex> lock(mutex());
+    names().erase(name);
+  }
+  static std::mutex &mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::set<std::string> &names() {
+    static std::set<std::string> s;
+    return s;
+  }
+};
+
+/* "<pid>.<n>", both decimal without sign, pid >= 1: the suffix our
+ * temporaries carry after "<target>.tmp.". */
+bool parse_temporary_suffix(const std::string &suffix, long *pid) {
+  const size_t dot = suffix.find('.');
+  if (dot == std::string::npos || dot == 0 || dot > 9 || dot + 1 == suffix.size())
+    return false;
+  for (size_t i = 0; i < suffix.size(); ++i)
+    if (i != dot && (suffix[i] < '0' || suffix[i] > '9'))
+      return false;
+  *pid = std::stol(suffix.substr(0, dot));
+  return *pid >= 1;
+}
+
+/* fsync of the directory that holds a renamed file, so the rename survives a
+ * crash. File systems that cannot sync a directory (EINVAL) have nothing to
+ * make durable. */
+Error sync_directory(const std::string &dir, const std::string &path) {
+  Fd d;
+  d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d.fd < 0)
+    return io_error(path, "saved, but cannot open its directory '" + dir +
+                              "' to sync it", errno);
+  if (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP)
+    return io_error(path, "saved, but cannot sync its directory '" + dir + "'",
+                    errno);
+  return {};
+}
 
 } // namespace
 
@@ -206,41 +295,89 @@ Error write_safetensors(const char *path_c, const kiln_tensor_view *views,
     t.end = offset;
   }
   const std::string header = build_safetensors_header(tensors);
-
-  // Same directory as the target, so rename() is atomic; pid plus a counter
-  // keeps concurrent writers (other processes or threads) apart.
-  static std::atomic<unsigned> sequence{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(sequence.fetch_add(1));
-  Fd file;
-  file.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (file.fd < 0)
-    return io_error(path, "cannot create temporary file '" + tmp + "'", errno);
-
-  Error e;
   unsigned char length_bytes[8];
   uint64_t n = header.size();
   for (int i = 0; i < 8; ++i)
     length_bytes[i] = static_cast<unsigned char>(n >> (8 * i));
-  e = write_exact(file.fd, tmp, reinterpret_cast<const char *>(length_bytes), 8);
+
+  remove_stale_temporaries(path);
+  std::string dir, base;
+  split_path(path, &dir, &base);
+  InFlight tmp;
+  Fd file;
+  // O_EXCL, which also refuses a symbolic link planted under the predictable
+  // name: nothing already there is written through. A name still taken (by a
+  // process with our pid in another pid namespace) moves on to the next one.
+  for (int attempt = 0; file.fd < 0 && attempt < 100; ++attempt) {
+    tmp.claim(path + ".tmp." + std::to_string(::getpid()) + "." +
+              std::to_string(sequence().fetch_add(1)));
+    file.fd = ::open(tmp.name.c_str(),
+                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (file.fd < 0 && errno != EEXIST)
+      break;
+  }
+  if (file.fd < 0)
+    return io_error(path, "cannot create temporary file '" + tmp.name + "'", errno);
+
+  Error e = write_exact(file.fd, tmp.name,
+                        reinterpret_cast<const char *>(length_bytes), 8);
   if (!e)
-    e = write_exact(file.fd, tmp, header.data(), header.size());
+    e = write_exact(file.fd, tmp.name, header.data(), header.size());
   for (size_t i = 0; !e && i < layout.size(); ++i) {
     const TensorEntry &t = tensors[layout[i]];
-    e = write_exact(file.fd, tmp, static_cast<const char *>(t.data),
+    e = write_exact(file.fd, tmp.name, static_cast<const char *>(t.data),
                     static_cast<size_t>(t.end - t.begin));
   }
+  // The data must be on disk before the rename makes it the target: else a
+  // crash could leave the new name pointing at a file still being filled.
+  if (!e && ::fsync(file.fd) != 0)
+    e = io_error(tmp.name, "cannot sync", errno);
   if (!e) {
     int fd = file.fd;
     file.fd = -1;
     if (::close(fd) != 0)
-      e = io_error(tmp, "cannot close", errno);
+      e = io_error(tmp.name, "cannot close", errno);
   }
-  if (!e && ::rename(tmp.c_str(), path_c) != 0)
-    e = io_error(path, "cannot rename '" + tmp + "' to it", errno);
-  if (e)
-    ::unlink(tmp.c_str());
-  return e;
+  if (!e && ::rename(tmp.name.c_str(), path_c) != 0)
+    e = io_error(path, "cannot rename '" + tmp.name + "' to it", errno);
+  if (e) {
+    ::unlink(tmp.name.c_str());
+    return e;
+  }
+  // The rename itself is durable once the directory is.
+  return sync_directory(dir, path);
+}
+
+int remove_stale_temporaries(const std::string &path) {
+  std::string dir, base;
+  split_path(path, &dir, &base);
+  if (base.empty())
+    return 0;
+  const std::string prefix = base + ".tmp.";
+  std::vector<std::string> stale;
+  if (DIR *d = ::opendir(dir.c_str())) {
+    while (const dirent *entry = ::readdir(d)) {
+      const std::string name = entry->d_name;
+      long pid;
+      if (name.compare(0, prefix.size(), prefix) != 0 ||
+          !parse_temporary_suffix(name.substr(prefix.size()), &pid))
+        continue;
+      // Spelled as write_safetensors names it (InFlight compares strings).
+      const std::string full = path + name.substr(base.size());
+      bool dead;
+      if (pid == static_cast<long>(::getpid()))
+        dead = !InFlight::contains(full);
+      else
+        dead = ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+      if (dead)
+        stale.push_back(full);
+    }
+    ::closedir(d);
+  }
+  int removed = 0;
+  for (const std::string &file : stale)
+    removed += ::unlink(file.c_str()) == 0;
+  return removed;
 }
 
 } // namespace kiln::rt

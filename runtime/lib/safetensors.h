@@ -67,8 +67,19 @@ namespace kiln::rt {
 /* Opens without blocking (a FIFO or device is refused, never waited on),
  * reads the whole regular file and validates it (parse_safetensors_header). */
 Error read_safetensors(const char *path, std::unique_ptr<kiln_safetensors> *out);
+
+/* Writes `tensors` durably and atomically: into `<path>.tmp.<pid>.<n>` in the
+ * target's directory, fsync, rename over `path`, fsync the directory. First
+ * removes stale temporaries of the same target (remove_stale_temporaries). */
 Error write_safetensors(const char *path, const kiln_tensor_view *tensors,
                         int count);
+
+/* Removes `<path>.tmp.<pid>.<n>` files left by saves that can no longer be
+ * running: those whose process <pid> does not exist, and those of this
+ * process that no save in it has in flight (a dead process whose pid was
+ * reused). A temporary of a live process is kept: it may be mid-save.
+ * Best effort: nothing here fails a save. Returns how many were removed. */
+int remove_stale_temporaries(const std::string &path);
 } // namespace kiln::rt
 
 #endif

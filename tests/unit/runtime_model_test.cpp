@@ -4,12 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -744,4 +749,303 @@ TEST(RuntimeModelRng, MetadataChecksCounters) {
             std::string::npos);
   EXPECT_NE(error_of(rng_model((int64_t{1} << 62) + 1, true)).find("out of range"),
             std::string::npos);
+}
+
+namespace {
+
+/* A train model with both kinds of buffer, for checkpoints:
+ *   forward     y = x + p + running_mean
+ *   gradients   loss = 0, grad(p) = p
+ *   train_step  p, p.m, step, num_batches_tracked += 1; running_mean += 0.5;
+ *               loss = step */
+void buffered_forward(void **args) {
+  // p rm x y workspace
+  for (int i = 0; i < 2; ++i)
+    static_cast<float *>(args[3])[i] = static_cast<const float *>(args[2])[i] +
+                                       static_cast<const float *>(args[0])[i] +
+                                       static_cast<const float *>(args[1])[i];
+}
+void buffered_gradients(void **args) {
+  // p x t loss grad(p) workspace
+  *static_cast<float *>(args[3]) = 0;
+  std::memcpy(args[4], args[0], 2 * sizeof(float));
+}
+void buffered_train_step(void **args) {
+  // p rm nb p.m step lr x t loss | p' rm' nb' p.m' step' | workspace
+  const int64_t step = *static_cast<const int64_t *>(args[4]);
+  *static_cast<float *>(args[8]) = static_cast<float>(step);
+  for (int i = 0; i < 2; ++i) {
+    static_cast<float *>(args[9])[i] = static_cast<const float *>(args[0])[i] + 1;
+    static_cast<float *>(args[10])[i] = static_cast<const float *>(args[1])[i] + 0.5f;
+    static_cast<float *>(args[12])[i] = static_cast<const float *>(args[3])[i] + 1;
+  }
+  *static_cast<int64_t *>(args[11]) = *static_cast<const int64_t *>(args[2]) + 1;
+  *static_cast<int64_t *>(args[13]) = step + 1;
+}
+
+struct BufferedMetadata : MetadataBuilder {
+  BufferedMetadata() : MetadataBuilder("buffered") {
+    int p = tensor("p", KILN_ROLE_PARAMETER, KILN_F32, {2}, normal(0, 1));
+    int rm = tensor("bn.running_mean", KILN_ROLE_BUFFER, KILN_F32, {2});
+    int nb = tensor("bn.num_batches_tracked", KILN_ROLE_BUFFER, KILN_I64, {});
+    int pm = tensor("p.momentum_buffer", KILN_ROLE_OPTIMIZER_STATE, KILN_F32, {2});
+    int x = tensor("x", KILN_ROLE_INPUT, KILN_F32, {2});
+    int t = tensor("t", KILN_ROLE_TARGET, KILN_I64, {1});
+    int y = tensor("y", KILN_ROLE_OUTPUT, KILN_F32, {2});
+    int loss = tensor("loss", KILN_ROLE_LOSS, KILN_F32, {});
+    int step = tensor("step", KILN_ROLE_STEP, KILN_I64, {});
+    int rate = tensor("lr", KILN_ROLE_LR, KILN_F32, {});
+    lr = 0.5;
+    kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, buffered_forward,
+           {T(p), T(rm), T(x), T(y), workspace()});
+    kernel(KILN_ENTRY_GRADIENTS, KILN_MODE_ANY, buffered_gradients,
+           {T(p), T(x), T(t), T(loss), G(p), workspace()});
+    kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, buffered_train_step,
+           {T(p), T(rm), T(nb), T(pm), T(step), T(rate), T(x), T(t), T(loss), N(p), N(rm),
+            N(nb), N(pm), N(step), workspace()});
+  }
+};
+
+/* Everything a checkpoint holds, read through the public API. */
+struct Snapshot {
+  std::vector<std::vector<float>> params, states;
+  std::vector<std::vector<unsigned char>> buffers;
+  int64_t step = -1;
+  float lr = -1;
+  kiln_rng_state rng{};
+
+  explicit Snapshot(kiln_model *m) {
+    params = all_params(m);
+    for (int i = 0; i < kiln_model_num_states(m); ++i)
+      states.push_back(state_values(m, i));
+    for (int i = 0; i < kiln_model_num_buffers(m); ++i) {
+      kiln_dtype dtype;
+      void *data = nullptr;
+      int64_t numel = 0;
+      EXPECT_EQ(kiln_model_buffer(m, i, nullptr, &dtype, &data, &numel), KILN_OK);
+      const auto *bytes = static_cast<const unsigned char *>(data);
+      buffers.emplace_back(bytes, bytes + numel * (dtype == KILN_I64 ? 8 : 4));
+    }
+    EXPECT_EQ(kiln_model_get_step(m, &step), KILN_OK);
+    EXPECT_EQ(kiln_model_get_lr(m, &lr), KILN_OK);
+    EXPECT_EQ(kiln_model_get_rng(m, &rng), KILN_OK);
+  }
+  bool operator==(const Snapshot &o) const {
+    return params == o.params && states == o.states && buffers == o.buffers &&
+           step == o.step && lr == o.lr && rng.seed == o.rng.seed &&
+           rng.offset == o.rng.offset;
+  }
+};
+
+pid_t reaped_child_pid() {
+  pid_t pid = ::fork();
+  if (pid == 0)
+    ::_exit(0);
+  int status;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+} // namespace
+
+TEST(RuntimeCheckpoint, RoundTripResumesExactly) {
+  BufferedMetadata md;
+  kiln_model *a = nullptr, *b = nullptr;
+  ASSERT_EQ(kiln_model_create(md.get(), &a), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(kiln_model_create(md.get(), &b), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(kiln_model_init_parameters(a, 5), KILN_OK);
+  ASSERT_EQ(kiln_model_init_parameters(b, 6), KILN_OK);
+  const float x[2] = {1, 2};
+  const int64_t t[1] = {0};
+  const void *inputs[1] = {x};
+  float loss_a = 0, loss_b = 0;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(kiln_model_train_step(a, inputs, t, &loss_a), KILN_OK);
+  ASSERT_EQ(kiln_model_set_lr(a, 0.25f), KILN_OK);
+
+  std::string tmpl = (fs::temp_directory_path() / "kiln_ckpt_XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const fs::path dir = tmpl;
+  const std::string p = (dir / "ckpt.safetensors").string();
+  ASSERT_EQ(kiln_model_save_checkpoint(a, p.c_str()), KILN_OK) << kiln_model_last_error(a);
+
+  // One file: state_dict names, then the optimizer file's names.
+  kiln_safetensors *file = nullptr;
+  ASSERT_EQ(kiln_safetensors_open(p.c_str(), &file), KILN_OK) << kiln_last_error();
+  std::vector<std::string> names;
+  for (int i = 0; i < kiln_safetensors_count(file); ++i) {
+    kiln_tensor_view v;
+    ASSERT_EQ(kiln_safetensors_get(file, i, &v), KILN_OK);
+    names.push_back(v.name);
+  }
+  kiln_safetensors_close(file);
+  EXPECT_EQ(names, (std::vector<std::string>{"p", "bn.running_mean", "bn.num_batches_tracked",
+                                             "p.momentum_buffer", "step", "lr", "rng.seed",
+                                             "rng.offset"}));
+
+  ASSERT_FALSE(Snapshot(a) == Snapshot(b));
+  ASSERT_EQ(kiln_model_load_checkpoint(b, p.c_str()), KILN_OK) << kiln_model_last_error(b);
+  EXPECT_TRUE(Snapshot(a) == Snapshot(b));
+  int64_t step = 0;
+  ASSERT_EQ(kiln_model_get_step(b, &step), KILN_OK);
+  EXPECT_EQ(step, 3);
+  void *nb = nullptr;
+  ASSERT_EQ(kiln_model_buffer(b, 1, nullptr, nullptr, &nb, nullptr), KILN_OK);
+  EXPECT_EQ(*static_cast<int64_t *>(nb), 3);
+
+  // Resuming continues identically.
+  ASSERT_EQ(kiln_model_train_step(a, inputs, t, &loss_a), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(b, inputs, t, &loss_b), KILN_OK);
+  EXPECT_EQ(loss_a, loss_b);
+  EXPECT_TRUE(Snapshot(a) == Snapshot(b));
+
+  // The three formats stay distinct: the strict loaders refuse each other's.
+  EXPECT_EQ(kiln_model_load_parameters(b, p.c_str()), KILN_ERROR_MISMATCH);
+  EXPECT_NE(std::string(kiln_model_last_error(b)).find("unexpected tensor"), std::string::npos);
+  EXPECT_EQ(kiln_model_load_optimizer_state(b, p.c_str()), KILN_ERROR_MISMATCH);
+  kiln_model_destroy(a);
+  kiln_model_destroy(b);
+  fs::remove_all(dir);
+}
+
+TEST_F(RuntimeModel, CheckpointLoadIsAllOrNothing) {
+  ASSERT_EQ(kiln_model_init_parameters(model_, 8), KILN_OK);
+  float loss;
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  const Snapshot before(model_);
+
+  const float nines[6] = {9, 9, 9, 9, 9, 9};
+  const float nan = NAN;
+  const int64_t w_shape[2] = {2, 3}, w_bad[2] = {3, 2}, b_shape[1] = {3};
+  const int64_t seven = 7, negative = -1;
+  const kiln_tensor_view w{"w", KILN_F32, 2, w_shape, nines};
+  const kiln_tensor_view b{"b", KILN_F32, 1, b_shape, nines};
+  const kiln_tensor_view s{"s", KILN_F32, 0, nullptr, nines};
+  const kiln_tensor_view wm{"w.m", KILN_F32, 2, w_shape, nines};
+  const kiln_tensor_view bm{"b.m", KILN_F32, 1, b_shape, nines};
+  const kiln_tensor_view st{"step", KILN_I64, 0, nullptr, &seven};
+  const kiln_tensor_view lr{"lr", KILN_F32, 0, nullptr, nines};
+  const kiln_tensor_view seed{"rng.seed", KILN_I64, 0, nullptr, &seven};
+  const kiln_tensor_view offset{"rng.offset", KILN_I64, 0, nullptr, &seven};
+
+  // A complete file of nines loads (so the cases below fail for their one
+  // defect), on another instance.
+  const std::string good = path("good.safetensors");
+  write(good, {w, b, s, wm, bm, st, lr, seed, offset});
+  kiln_model *other = create(toy_metadata());
+  ASSERT_EQ(kiln_model_load_checkpoint(other, good.c_str()), KILN_OK)
+      << kiln_model_last_error(other);
+  EXPECT_EQ(param_values(other, 0), std::vector<float>(nines, nines + 6));
+
+  struct Case {
+    const char *file;
+    std::vector<kiln_tensor_view> views;
+    kiln_status status;
+    std::vector<std::string> message;
+  } cases[] = {
+      {"no_state.safetensors", {w, b, s, wm, st, lr, seed, offset}, KILN_ERROR_MISMATCH,
+       {"missing tensor 'b.m'"}},
+      {"no_param.safetensors", {b, s, wm, bm, st, lr, seed, offset}, KILN_ERROR_MISMATCH,
+       {"missing tensor 'w'"}},
+      {"no_rng.safetensors", {w, b, s, wm, bm, st, lr}, KILN_ERROR_MISMATCH,
+       {"missing tensor 'rng.seed'"}},
+      {"extra.safetensors",
+       {w, b, s, wm, bm, st, lr, seed, offset, {"extra", KILN_F32, 0, nullptr, nines}},
+       KILN_ERROR_MISMATCH, {"unexpected tensor 'extra'"}},
+      {"state_shape.safetensors",
+       {w, b, s, {"w.m", KILN_F32, 2, w_bad, nines}, bm, st, lr, seed, offset},
+       KILN_ERROR_MISMATCH, {"tensor 'w.m' has shape [3, 2], expected [2, 3]"}},
+      {"negative_step.safetensors",
+       {w, b, s, wm, bm, {"step", KILN_I64, 0, nullptr, &negative}, lr, seed, offset},
+       KILN_ERROR_MISMATCH, {"'step' is negative"}},
+      {"nan_lr.safetensors",
+       {w, b, s, wm, bm, st, {"lr", KILN_F32, 0, nullptr, &nan}, seed, offset},
+       KILN_ERROR_MISMATCH, {"'lr' is not finite"}},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.file);
+    const std::string p = path(c.file);
+    write(p, c.views);
+    std::vector<std::string> parts = c.message;
+    parts.push_back(p);
+    expect_error(kiln_model_load_checkpoint(model_, p.c_str()), c.status, parts);
+    EXPECT_TRUE(Snapshot(model_) == before);
+  }
+
+  // Files that are not checkpoints of this model, or not valid at all.
+  const std::string params = path("params.safetensors");
+  ASSERT_EQ(kiln_model_save_parameters(model_, params.c_str()), KILN_OK);
+  expect_error(kiln_model_load_checkpoint(model_, params.c_str()), KILN_ERROR_MISMATCH,
+               {params, "missing tensor 'w.m'"});
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign((std::istreambuf_iterator<char>(in)), {});
+  }
+  const std::string truncated = path("truncated.safetensors");
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() - 1);
+  expect_error(kiln_model_load_checkpoint(model_, truncated.c_str()), KILN_ERROR_FORMAT,
+               {truncated});
+  const std::string trailing = path("trailing.safetensors");
+  std::ofstream(trailing, std::ios::binary) << bytes << '\0';
+  expect_error(kiln_model_load_checkpoint(model_, trailing.c_str()), KILN_ERROR_FORMAT,
+               {trailing, "belong to no tensor"});
+  const std::string fifo = path("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ::alarm(10); // a hang fails the test
+  expect_error(kiln_model_load_checkpoint(model_, fifo.c_str()), KILN_ERROR_IO,
+               {fifo, "not a regular file"});
+  ::alarm(0);
+  expect_error(kiln_model_load_checkpoint(model_, path("absent.safetensors").c_str()),
+               KILN_ERROR_IO, {"absent.safetensors"});
+  expect_error(kiln_model_load_checkpoint(model_, nullptr), KILN_ERROR_INVALID_ARGUMENT,
+               {"path is NULL"});
+  EXPECT_EQ(kiln_model_load_checkpoint(nullptr, good.c_str()), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_save_checkpoint(nullptr, good.c_str()), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_TRUE(Snapshot(model_) == before);
+}
+
+TEST_F(RuntimeModel, CheckpointSaveRemovesStaleTemporaries) {
+  // What killed saves leave behind (issue 7: 7 files, 14 MB after 20
+  // kill -9s): temporaries of the same target whose process is gone. The
+  // next save removes them and leaves the checkpoint complete.
+  ASSERT_EQ(kiln_model_init_parameters(model_, 4), KILN_OK);
+  const std::string p = path("ckpt.safetensors");
+  ASSERT_EQ(kiln_model_save_checkpoint(model_, p.c_str()), KILN_OK)
+      << kiln_model_last_error(model_);
+  const std::string dead = std::to_string(reaped_child_pid());
+  for (int n = 0; n < 7; ++n)
+    std::ofstream(p + ".tmp." + dead + "." + std::to_string(n), std::ios::binary)
+        << std::string(1000, 'x');
+  std::ofstream(path("notes.txt")) << "not ours";
+  float loss;
+  ASSERT_EQ(kiln_model_train_step(model_, inputs_, t_, &loss), KILN_OK);
+  ASSERT_EQ(kiln_model_save_checkpoint(model_, p.c_str()), KILN_OK)
+      << kiln_model_last_error(model_);
+  std::vector<std::string> names;
+  for (const auto &entry : fs::directory_iterator(dir_))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"ckpt.safetensors", "notes.txt"}));
+
+  kiln_model *other = create(toy_metadata());
+  ASSERT_EQ(kiln_model_load_checkpoint(other, p.c_str()), KILN_OK)
+      << kiln_model_last_error(other);
+  EXPECT_TRUE(Snapshot(other) == Snapshot(model_));
+}
+
+TEST(RuntimeCheckpoint, InferenceModelsHaveNoCheckpoint) {
+  MetadataBuilder inf("inf");
+  int scale = inf.tensor("scale", KILN_ROLE_PARAMETER, KILN_F32, {1}, ones());
+  int x_id = inf.tensor("x", KILN_ROLE_INPUT, KILN_F32, {1});
+  int y_id = inf.tensor("y", KILN_ROLE_OUTPUT, KILN_F32, {1});
+  inf.kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, inference_forward,
+             {T(scale), T(x_id), T(y_id), workspace()});
+  kiln_model *m = nullptr;
+  ASSERT_EQ(kiln_model_create(inf.get(), &m), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(kiln_model_save_checkpoint(m, "unused"), KILN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(kiln_model_load_checkpoint(m, "unused"), KILN_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(kiln_model_last_error(m), "model was compiled for inference");
+  kiln_model_destroy(m);
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 
 #include <cmath>
 #include <csignal>
@@ -14,6 +15,7 @@
 #include <limits>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -478,6 +480,125 @@ TEST_F(RuntimeSafetensors, NonFiniteValuesLoad) {
   ASSERT_EQ(kiln_safetensors_find(file, "w", &out), KILN_OK);
   EXPECT_EQ(std::memcmp(out.data, values, sizeof values), 0);
   kiln_safetensors_close(file);
+}
+
+/* The pid of a process that has exited and been reaped. */
+pid_t dead_pid() {
+  pid_t pid = ::fork();
+  if (pid == 0)
+    ::_exit(0);
+  int status;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+std::vector<std::string> directory_names(const fs::path &dir) {
+  std::vector<std::string> names;
+  for (const auto &entry : fs::directory_iterator(dir))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(RuntimeSafetensors, SaveRemovesStaleTemporariesOfItsTarget) {
+  // Temporaries as killed saves leave them: of a dead process, and of this
+  // pid but not in flight (an earlier process that had our pid). Those of a
+  // live process (the parent here) may be mid-save and stay, as do other
+  // targets' and names that are not ours.
+  const std::string target = "w.safetensors";
+  const std::string dead = std::to_string(dead_pid());
+  const std::string self = std::to_string(::getpid());
+  const std::string live = std::to_string(::getppid());
+  const std::vector<std::string> stale = {target + ".tmp." + dead + ".0",
+                                          target + ".tmp." + dead + ".17",
+                                          target + ".tmp." + self + ".99999"};
+  const std::vector<std::string> kept = {
+      target + ".tmp." + live + ".3",   "other.safetensors.tmp." + dead + ".0",
+      target + ".tmp." + dead,          target + ".tmp." + dead + ".x",
+      target + ".tmp.0.1",              target + ".tmp.-" + dead + ".1",
+      target + ".tmp." + dead + ".1.2", target + ".tmp.." + dead,
+  };
+  for (const std::string &name : stale)
+    std::ofstream(path(name)) << "partial";
+  for (const std::string &name : kept)
+    std::ofstream(path(name)) << "keep";
+
+  const float x = 1;
+  kiln_tensor_view v{"x", KILN_F32, 0, nullptr, &x};
+  ASSERT_EQ(kiln_safetensors_write(path(target).c_str(), &v, 1), KILN_OK) << kiln_last_error();
+  std::vector<std::string> expected = kept;
+  expected.push_back(target);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(directory_names(dir_), expected);
+
+  // A relative target (no directory part) is swept in the working directory.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  std::ofstream(target + ".tmp." + dead + ".5") << "partial";
+  EXPECT_EQ(kiln_safetensors_write(target.c_str(), &v, 1), KILN_OK) << kiln_last_error();
+  fs::current_path(cwd);
+  EXPECT_EQ(directory_names(dir_), expected);
+}
+
+TEST_F(RuntimeSafetensors, KilledSavesNeverCorruptTheTarget) {
+  // Children save B over the target in a loop and are SIGKILLed while a
+  // temporary of theirs exists (mid-save), 20 times. The target is always a
+  // complete file, A or B; the temporaries they leave are removed by the
+  // next save.
+  constexpr int64_t kElems = 1 << 21; // 8 MB: a save takes a while
+  const int64_t shape[1] = {kElems};
+  std::vector<float> a(kElems, 1.0f), b(kElems, 2.0f);
+  kiln_tensor_view va{"w", KILN_F32, 1, shape, a.data()};
+  kiln_tensor_view vb{"w", KILN_F32, 1, shape, b.data()};
+  const std::string target = path("ckpt.safetensors");
+  ASSERT_EQ(kiln_safetensors_write(target.c_str(), &va, 1), KILN_OK);
+
+  auto check_target = [&] {
+    kiln_safetensors *file = nullptr;
+    ASSERT_EQ(kiln_safetensors_open(target.c_str(), &file), KILN_OK) << kiln_last_error();
+    kiln_tensor_view w;
+    ASSERT_EQ(kiln_safetensors_find(file, "w", &w), KILN_OK);
+    ASSERT_EQ(w.rank, 1);
+    ASSERT_EQ(w.shape[0], kElems);
+    const float *data = static_cast<const float *>(w.data);
+    const float first = data[0];
+    EXPECT_TRUE(first == 1.0f || first == 2.0f) << first;
+    int64_t differ = 0;
+    for (int64_t i = 0; i < kElems; ++i)
+      differ += data[i] != first;
+    EXPECT_EQ(differ, 0);
+    kiln_safetensors_close(file);
+  };
+  auto temporaries_of = [&](pid_t pid) {
+    const std::string prefix = "ckpt.safetensors.tmp." + std::to_string(pid) + ".";
+    int n = 0;
+    for (const std::string &name : directory_names(dir_))
+      n += name.compare(0, prefix.size(), prefix) == 0;
+    return n;
+  };
+
+  int left = 0;
+  for (int round = 0; round < 20; ++round) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (;;)
+        kiln_safetensors_write(target.c_str(), &vb, 1);
+    }
+    // Kill it once it has a temporary (or after 5 s at worst).
+    for (int wait = 0; wait < 50000 && temporaries_of(child) == 0; ++wait)
+      ::usleep(100);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    left += temporaries_of(child);
+    check_target();
+  }
+  EXPECT_GT(left, 0) << "no kill landed mid-save";
+  ASSERT_EQ(kiln_safetensors_write(target.c_str(), &va, 1), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(directory_names(dir_), std::vector<std::string>{"ckpt.safetensors"});
+  check_target();
 }
 
 TEST_F(RuntimeSafetensors, NullArguments) {

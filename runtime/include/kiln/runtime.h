@@ -221,6 +221,17 @@ kiln_status kiln_model_load_optimizer_state(kiln_model *model,
 kiln_status kiln_model_save_optimizer_state(kiln_model *model,
                                             const char *path);
 
+/* Everything a resumed training run needs, in one safetensors file written
+ * atomically and durably like the others: the parameters and buffers under
+ * their state_dict names, then what the optimizer file holds (optimizer
+ * state, `step`, `lr`, `rng.seed`, `rng.offset`), all names distinct
+ * (docs/runtime-abi.md). One call snapshots the instance, so the two halves
+ * always belong to the same step. Train models only (KILN_ERROR_UNSUPPORTED
+ * otherwise). Loading is strict like the other loaders and all or nothing:
+ * on any error the instance is unchanged. */
+kiln_status kiln_model_save_checkpoint(kiln_model *model, const char *path);
+kiln_status kiln_model_load_checkpoint(kiln_model *model, const char *path);
+
 /* Runs the forward kernel of the current mode: inputs[i] / outputs[i] in
  * metadata order, dense row-major. Outputs must not overlap inputs or each
  * other (KILN_ERROR_INVALID_ARGUMENT). In train mode a forward kernel may
