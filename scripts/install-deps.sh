@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(cmake ninja-build clang-19 llvm-19-dev llvm-19-tools libmlir-19-dev
           mlir-19-tools libgtest-dev nlohmann-json3-dev libopenmpi-dev
-          openmpi-bin python3-torch python3-numpy dataset-fashion-mnist gzip)
+          openmpi-bin python3-torch python3-numpy dataset-fashion-mnist gzip
+          libclang-rt-19-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -49,6 +49,11 @@ def run(cmd, check=True, timeout=None):
                        errors="replace", timeout=timeout)
     sys.stdout.write(p.stdout)
     sys.stdout.flush()
+    # Under scripts/build-and-test.sh --sanitize any report is a failure,
+    # also from a run that was expected to fail.
+    if "Sanitizer" in p.stdout or "runtime error:" in p.stdout:
+        print(f"FAIL: sanitizer report from {os.path.basename(cmd[0])}")
+        sys.exit(1)
     if check and p.returncode != 0:
         print(f"FAIL: exit status {p.returncode} from {os.path.basename(cmd[0])}")
         sys.exit(1)

@@ -83,7 +83,9 @@ def run_kilnc(kilnc, path, args, limit):
     except subprocess.TimeoutExpired:
         return "hang", b""
     out = p.stdout
-    if p.returncode < 0 or p.returncode >= 128 or b"PLEASE submit" in out or b"Stack dump" in out:
+    sanitizer = b"Sanitizer" in out or b"runtime error:" in out
+    if p.returncode < 0 or p.returncode >= 128 or b"PLEASE submit" in out or b"Stack dump" in out \
+            or sanitizer:
         return f"crash (status {p.returncode})", out
     if p.returncode not in (0, 1):
         return f"status {p.returncode}", out
