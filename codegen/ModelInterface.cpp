@@ -376,6 +376,17 @@ static std::string upper(const std::string &s) {
   return u;
 }
 
+/// `name` for a C comment. The importer admits only [A-Za-z0-9_.-] names
+/// (frontend/import/Limits.h); this is the second line of defence, so that
+/// no name can ever close the comment or start a line of C.
+static std::string commentSafe(const std::string &name) {
+  std::string out = name;
+  for (char &c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
+      c = '?';
+  return out;
+}
+
 /// Shapes and counts as constants, so applications size their buffers
 /// without calling anything.
 static void writeConstants(std::ostream &os, const ModelInterface &m,
@@ -401,7 +412,7 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
   os << "#define " << P << "_BATCH_SIZE "
      << (inputs.empty() || inputs[0]->shape.empty() ? 1 : inputs[0]->shape[0]) << "\n\n";
   for (size_t i = 0; i < inputs.size(); ++i) {
-    os << "/* input " << i << ": '" << inputs[i]->name << "' " << inputs[i]->dtype << " */\n";
+    os << "/* input " << i << ": '" << commentSafe(inputs[i]->name) << "' " << inputs[i]->dtype << " */\n";
     shapeConsts("INPUT" + std::to_string(i), *inputs[i]);
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -409,7 +420,7 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
     shapeConsts("OUTPUT" + std::to_string(i), *outputs[i]);
   }
   for (const TensorSpec *target : m.ofRole(KILN_ROLE_TARGET)) {
-    os << "/* loss target '" << target->name << "' " << target->dtype << " */\n";
+    os << "/* loss target '" << commentSafe(target->name) << "' " << target->dtype << " */\n";
     shapeConsts("TARGET", *target);
     os << "#define " << P << "_TARGET_IS_INT64 " << (target->dtype == "i64") << "\n";
   }
@@ -417,7 +428,7 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
   for (kiln_tensor_role role : {KILN_ROLE_PARAMETER, KILN_ROLE_BUFFER, KILN_ROLE_OPTIMIZER_STATE}) {
     auto list = m.ofRole(role);
     for (size_t i = 0; i < list.size(); ++i) {
-      os << " *   " << roleName(role) << " " << i << ": " << list[i]->name << " [";
+      os << " *   " << roleName(role) << " " << i << ": " << commentSafe(list[i]->name) << " [";
       for (size_t d = 0; d < list[i]->shape.size(); ++d)
         os << (d ? ", " : "") << list[i]->shape[d];
       os << "]\n";

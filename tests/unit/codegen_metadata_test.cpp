@@ -200,3 +200,22 @@ TEST(CodegenMetadata, KernelArgumentCountMustMatch) {
 }
 
 } // namespace
+
+// Second line of defence behind the importer's name checks (issue 7): a
+// hostile name that reached the header writer could not close a comment or
+// start a line of C.
+TEST(CodegenMetadata, HeaderCommentsNeverCarryHostileNames) {
+  kiln::ModelInterface m = model_with({0.5, 1, 2});
+  const std::string payload = "x*/\nstatic int pwn = __builtin_printf(\"INJECTED\");\n/*";
+  m.tensors[0].name = payload;
+  kiln::TensorSpec in;
+  in.name = payload;
+  in.dtype = "f32";
+  in.shape = {2};
+  in.role = KILN_ROLE_INPUT;
+  m.tensors.push_back(in);
+  std::string header = m.header();
+  EXPECT_EQ(header.find("*/\nstatic int"), std::string::npos) << header;
+  EXPECT_EQ(header.find("__builtin_printf(\""), std::string::npos) << header;
+  EXPECT_NE(header.find("x???static?int?pwn"), std::string::npos) << header;
+}
