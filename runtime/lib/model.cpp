@@ -577,60 +577,52 @@ static Error read_counters(const kiln_safetensors &file, const ModelSpec &s,
   return {};
 }
 
-extern "C" kiln_status kiln_model_load_optimizer_state(kiln_model *model,
-                                                       const char *path) {
-  KILN_API_GUARD_BEGIN
-  if (!model)
-    return record(model, null_model("kiln_model_load_optimizer_state"));
-  if (!path)
-    return record(model, null_argument("kiln_model_load_optimizer_state", "path"));
+/* Loads the optimizer file's tensors (states, step, lr, rng) from `path`,
+ * after the tensors `first` (the state_dict, for a checkpoint); `specs` is
+ * everything the file must hold. Everything is read and checked before the
+ * first tensor is copied in, so a bad file leaves the instance as it was. */
+static Error load_training_state(kiln_model *model, const char *path,
+                          const std::vector<const TensorSpec *> &specs,
+                          const std::vector<int> &first) {
   const ModelSpec &s = model->spec;
-  if (!s.trainable)
-    return record(model, inference_only());
   std::unique_ptr<kiln_safetensors> file;
   if (Error e = kiln::rt::read_safetensors(path, &file))
-    return record(model, e);
-  if (Error e = validate_file(*file, optimizer_file(s)))
-    return record(model, e);
+    return e;
+  if (Error e = validate_file(*file, specs))
+    return e;
   int64_t step;
   float lr;
   kiln_rng_state rng;
   if (Error e = read_counters(*file, s, &step, &lr, &rng))
-    return record(model, e);
-  for (int t : s.states)
+    return e;
+  std::vector<int> ids = first;
+  ids.insert(ids.end(), s.states.begin(), s.states.end());
+  for (int t : ids)
     if (Error e = load_tensor(model, *file, t))
-      return record(model, e);
+      return e;
   if (Error e = to_device(model, model->current(s.step), &step, sizeof step))
-    return record(model, e);
+    return e;
   if (Error e = store_lr(model, lr))
-    return record(model, e);
+    return e;
   model->rng = rng;
-  return KILN_OK;
-  KILN_MODEL_GUARD_END(model)
+  return {};
 }
 
-extern "C" kiln_status kiln_model_save_optimizer_state(kiln_model *model,
-                                                       const char *path) {
-  KILN_API_GUARD_BEGIN
-  if (!model)
-    return record(model, null_model("kiln_model_save_optimizer_state"));
-  if (!path)
-    return record(model, null_argument("kiln_model_save_optimizer_state", "path"));
+/* Writes the tensors `first` (the state_dict, for a checkpoint), then the
+ * optimizer file's: states, step, lr, rng. */
+static Error save_training_state(kiln_model *model, const char *path, std::vector<int> first) {
   const ModelSpec &s = model->spec;
-  if (!s.trainable)
-    return record(model, inference_only());
-  std::vector<int> ids = s.states;
+  std::vector<int> ids = std::move(first);
+  ids.insert(ids.end(), s.states.begin(), s.states.end());
   ids.push_back(s.step);
   ids.push_back(s.lr);
   std::vector<std::vector<unsigned char>> host;
   std::vector<kiln_tensor_view> views;
   if (Error e = host_views(model, ids, &host, &views))
-    return record(model, e);
+    return e;
   views.push_back(view_of(rng_spec(0), &model->rng.seed));
   views.push_back(view_of(rng_spec(1), &model->rng.offset));
-  return record(model, kiln::rt::write_safetensors(
-                           path, views.data(), static_cast<int>(views.size())));
-  KILN_MODEL_GUARD_END(model)
+  return kiln::rt::write_safetensors(path, views.data(), static_cast<int>(views.size()));
 }
 
 /* The checkpoint: the state_dict (parameters and buffers, metadata order),
@@ -645,6 +637,32 @@ static std::vector<const TensorSpec *> checkpoint_file(const ModelSpec &s) {
   return specs;
 }
 
+extern "C" kiln_status kiln_model_load_optimizer_state(kiln_model *model,
+                                                       const char *path) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_load_optimizer_state"));
+  if (!path)
+    return record(model, null_argument("kiln_model_load_optimizer_state", "path"));
+  if (!model->spec.trainable)
+    return record(model, inference_only());
+  return record(model, load_training_state(model, path, optimizer_file(model->spec), {}));
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_save_optimizer_state(kiln_model *model,
+                                                       const char *path) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_save_optimizer_state"));
+  if (!path)
+    return record(model, null_argument("kiln_model_save_optimizer_state", "path"));
+  if (!model->spec.trainable)
+    return record(model, inference_only());
+  return record(model, save_training_state(model, path, {}));
+  KILN_MODEL_GUARD_END(model)
+}
+
 extern "C" kiln_status kiln_model_save_checkpoint(kiln_model *model,
                                                   const char *path) {
   KILN_API_GUARD_BEGIN
@@ -652,21 +670,9 @@ extern "C" kiln_status kiln_model_save_checkpoint(kiln_model *model,
     return record(model, null_model("kiln_model_save_checkpoint"));
   if (!path)
     return record(model, null_argument("kiln_model_save_checkpoint", "path"));
-  const ModelSpec &s = model->spec;
-  if (!s.trainable)
+  if (!model->spec.trainable)
     return record(model, inference_only());
-  std::vector<int> ids = state_dict(s);
-  ids.insert(ids.end(), s.states.begin(), s.states.end());
-  ids.push_back(s.step);
-  ids.push_back(s.lr);
-  std::vector<std::vector<unsigned char>> host;
-  std::vector<kiln_tensor_view> views;
-  if (Error e = host_views(model, ids, &host, &views))
-    return record(model, e);
-  views.push_back(view_of(rng_spec(0), &model->rng.seed));
-  views.push_back(view_of(rng_spec(1), &model->rng.offset));
-  return record(model, kiln::rt::write_safetensors(
-                           path, views.data(), static_cast<int>(views.size())));
+  return record(model, save_training_state(model, path, state_dict(model->spec)));
   KILN_MODEL_GUARD_END(model)
 }
 
@@ -677,33 +683,10 @@ extern "C" kiln_status kiln_model_load_checkpoint(kiln_model *model,
     return record(model, null_model("kiln_model_load_checkpoint"));
   if (!path)
     return record(model, null_argument("kiln_model_load_checkpoint", "path"));
-  const ModelSpec &s = model->spec;
-  if (!s.trainable)
+  if (!model->spec.trainable)
     return record(model, inference_only());
-  // Everything is read and checked before the first tensor is copied in, so
-  // a bad file leaves the instance as it was.
-  std::unique_ptr<kiln_safetensors> file;
-  if (Error e = kiln::rt::read_safetensors(path, &file))
-    return record(model, e);
-  if (Error e = validate_file(*file, checkpoint_file(s)))
-    return record(model, e);
-  int64_t step;
-  float lr;
-  kiln_rng_state rng;
-  if (Error e = read_counters(*file, s, &step, &lr, &rng))
-    return record(model, e);
-  for (int t : state_dict(s))
-    if (Error e = load_tensor(model, *file, t))
-      return record(model, e);
-  for (int t : s.states)
-    if (Error e = load_tensor(model, *file, t))
-      return record(model, e);
-  if (Error e = to_device(model, model->current(s.step), &step, sizeof step))
-    return record(model, e);
-  if (Error e = store_lr(model, lr))
-    return record(model, e);
-  model->rng = rng;
-  return KILN_OK;
+  const ModelSpec &s = model->spec;
+  return record(model, load_training_state(model, path, checkpoint_file(s), state_dict(s)));
   KILN_MODEL_GUARD_END(model)
 }
 
