@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dead_pid.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -837,15 +839,6 @@ struct Snapshot {
   }
 };
 
-pid_t reaped_child_pid() {
-  pid_t pid = ::fork();
-  if (pid == 0)
-    ::_exit(0);
-  int status;
-  ::waitpid(pid, &status, 0);
-  return pid;
-}
-
 } // namespace
 
 TEST(RuntimeCheckpoint, RoundTripResumesExactly) {
@@ -1014,7 +1007,7 @@ TEST_F(RuntimeModel, CheckpointSaveRemovesStaleTemporaries) {
   const std::string p = path("ckpt.safetensors");
   ASSERT_EQ(kiln_model_save_checkpoint(model_, p.c_str()), KILN_OK)
       << kiln_model_last_error(model_);
-  const std::string dead = std::to_string(reaped_child_pid());
+  const std::string dead = std::to_string(kiln_test::dead_pid());
   for (int n = 0; n < 7; ++n)
     std::ofstream(p + ".tmp." + dead + "." + std::to_string(n), std::ios::binary)
         << std::string(1000, 'x');

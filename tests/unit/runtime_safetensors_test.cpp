@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dead_pid.h"
+
 #include <algorithm>
 
 #include <cmath>
@@ -482,16 +484,6 @@ TEST_F(RuntimeSafetensors, NonFiniteValuesLoad) {
   kiln_safetensors_close(file);
 }
 
-/* The pid of a process that has exited and been reaped. */
-pid_t dead_pid() {
-  pid_t pid = ::fork();
-  if (pid == 0)
-    ::_exit(0);
-  int status;
-  ::waitpid(pid, &status, 0);
-  return pid;
-}
-
 std::vector<std::string> directory_names(const fs::path &dir) {
   std::vector<std::string> names;
   for (const auto &entry : fs::directory_iterator(dir))
@@ -506,7 +498,7 @@ TEST_F(RuntimeSafetensors, SaveRemovesStaleTemporariesOfItsTarget) {
   // live process (the parent here) may be mid-save and stay, as do other
   // targets' and names that are not ours.
   const std::string target = "w.safetensors";
-  const std::string dead = std::to_string(dead_pid());
+  const std::string dead = std::to_string(kiln_test::dead_pid());
   const std::string self = std::to_string(::getpid());
   const std::string live = std::to_string(::getppid());
   const std::vector<std::string> stale = {target + ".tmp." + dead + ".0",
