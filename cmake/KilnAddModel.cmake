@@ -6,6 +6,15 @@
 # kilnc on it, and defines the static library target <name> that carries the
 # object file, links libkiln_rt, and exposes <name>.h on its include path.
 # The DSL program is run as `<program> <output.json>`.
+#
+# KILN_KILNC names an existing kilnc to run instead of this build's target,
+# so that a build of the runtime and its tests with other flags (ThreadSanitizer:
+# scripts/build-and-test.sh --tsan) compiles its models without building, let
+# alone instrumenting, the compiler. Models depend on that file: a newer kilnc
+# recompiles them.
+set(KILN_KILNC "" CACHE FILEPATH
+    "kilnc for kiln_add_model to run instead of building this tree's (empty: build it)")
+
 function(kiln_add_model name)
   cmake_parse_arguments(ARG "" "JSON;MODE" "SOURCES;KILNC_FLAGS" ${ARGN})
   if(NOT ARG_MODE)
@@ -26,12 +35,19 @@ function(kiln_add_model name)
   else()
     message(FATAL_ERROR "kiln_add_model(${name}): give SOURCES or JSON")
   endif()
+  if(KILN_KILNC)
+    set(kilnc ${KILN_KILNC})
+    set(kilnc_dependency ${KILN_KILNC})
+  else()
+    set(kilnc $<TARGET_FILE:kilnc>)
+    set(kilnc_dependency kilnc)
+  endif()
   set(obj ${outdir}/${name}.o)
   set(hdr ${outdir}/${name}.h)
   add_custom_command(OUTPUT ${obj} ${hdr}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
-    COMMAND $<TARGET_FILE:kilnc> ${json} -o ${obj} --mode=${ARG_MODE} ${ARG_KILNC_FLAGS}
-    DEPENDS kilnc ${json}
+    COMMAND ${kilnc} ${json} -o ${obj} --mode=${ARG_MODE} ${ARG_KILNC_FLAGS}
+    DEPENDS ${kilnc_dependency} ${json}
     COMMENT "Compiling model ${name} with kilnc")
   add_library(${name} STATIC ${obj})
   set_target_properties(${name} PROPERTIES LINKER_LANGUAGE C)

@@ -6,6 +6,10 @@
 #   scripts/build-and-test.sh --sanitize   the same suite with compiler,
 #       runtime, tools and tests built with AddressSanitizer and
 #       UndefinedBehaviorSanitizer in build-sanitize/ (any report fails)
+#   scripts/build-and-test.sh --tsan       the runtime and its tests (ctest
+#       label `runtime`: tests/unit's runtime_* and model_*) built with
+#       ThreadSanitizer in build-tsan/, models compiled by build/'s kilnc
+#       (any report fails)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -31,8 +35,40 @@ case "${1:-}" in
     ninja -C build-sanitize
     ctest --test-dir build-sanitize --output-on-failure -j2
     ;;
+  --tsan)
+    # Only the runtime and the code that calls it are instrumented: kilnc is
+    # the Release build's (KILN_KILNC), built first if it is not there, and
+    # the kernels it generates are not compiled by clang. TSan sees the
+    # runtime's own synchronisation (pool, instances, file writes), which is
+    # what the concurrency contract rests on (docs/reliability.md).
+    if [ -f build/build.ninja ]; then ninja -C build kilnc; else scripts/build.sh; fi
+    flags="-fsanitize=thread -fno-omit-frame-pointer -g"
+    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
+      -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
+      -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
+      -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
+      -DKILN_KILNC="$PWD/build/bin/kilnc" >/dev/null
+    ninja -C build-tsan runtime_unit_tests model_unit_tests
+    # Reports go to files rather than stderr so that one in a forked child
+    # (death tests, the killed-save tests), whose exit status the test
+    # expects to be abnormal anyway, fails the run too.
+    reports="$PWD/build-tsan/tsan-reports"
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/report"
+    status=0
+    ctest --test-dir build-tsan --output-on-failure -j2 --no-tests=error \
+      -L '^runtime$' || status=$?
+    if compgen -G "$reports/report.*" >/dev/null; then
+      cat "$reports"/report.*
+      echo "ThreadSanitizer reported (above; files in $reports)" >&2
+      exit 1
+    fi
+    exit "$status"
+    ;;
   *)
-    echo "usage: $0 [--sanitize]" >&2
+    echo "usage: $0 [--sanitize | --tsan]" >&2
     exit 2
     ;;
 esac

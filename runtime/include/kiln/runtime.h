@@ -5,6 +5,22 @@
  * kept per model instance (kiln_model_last_error) and, for failures that have
  * no instance (creation, standalone safetensors calls), per thread
  * (kiln_last_error). Nothing here needs C++, MLIR or LLVM.
+ *
+ * Threads (docs/reliability.md, "Concurrency"):
+ *  - Distinct instances, of one model or of several, may be used from any
+ *    threads at once; each gives bit for bit what the same calls give in
+ *    sequence, whatever the pool size.
+ *  - One instance is used by one thread at a time: every call on it (getters,
+ *    saves and kiln_model_last_error included) and every access through the
+ *    pointers the introspection functions return. It may move between
+ *    threads when the caller orders the calls (a mutex, a thread join).
+ *  - Metadata is read-only and may back any number of instances; a
+ *    kiln_safetensors handle may be read from several threads until it is
+ *    closed.
+ *  - Saves to one path from several threads at once each succeed and leave
+ *    one of the files, complete; a load meanwhile reads one complete file.
+ *  - The pool, kiln_set_num_threads and kiln_last_error (per thread) may be
+ *    used from any thread.
  */
 #ifndef KILN_RUNTIME_H
 #define KILN_RUNTIME_H
@@ -48,8 +64,10 @@ kiln_status kiln_set_num_threads(int n);
 
 /* Runs body over disjoint chunks covering [0, n) on the process-wide pool; the
  * caller takes part; returns when every chunk is done. Called by generated
- * code for its parallel loops. Safe to call from several threads at once
- * (concurrent calls are serialised). Nested calls run inline.
+ * code for its parallel loops. Safe to call from several threads at once:
+ * concurrent calls are serialised (one loop on the pool at a time, the
+ * others wait), so instances on several threads share the pool's threads
+ * rather than multiply them. Nested calls run inline.
  * There are min(n, kiln_get_num_threads()) contiguous, non-empty chunks, in
  * no particular order and on no particular thread; n <= 0 returns at once.
  * body must return normally (no C++ exception, no longjmp). */
@@ -190,7 +208,7 @@ typedef struct kiln_model kiln_model;
  * mode if trainable (like a torch module), in eval mode otherwise.
  * Parameters start at zero until initialised or loaded. On failure *out is
  * NULL and kiln_last_error() says why. An instance must not be used from two
- * threads at once; distinct instances may. */
+ * threads at once; distinct instances may (see "Threads" above). */
 kiln_status kiln_model_create(const kiln_model_metadata *metadata,
                               kiln_model **out);
 void kiln_model_destroy(kiln_model *model);
