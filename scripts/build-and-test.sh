@@ -5,7 +5,9 @@
 #   scripts/build-and-test.sh              Release build in build/
 #   scripts/build-and-test.sh --sanitize   the same suite with compiler,
 #       runtime, tools and tests built with AddressSanitizer and
-#       UndefinedBehaviorSanitizer in build-sanitize/ (any report fails)
+#       UndefinedBehaviorSanitizer in build-sanitize/ (any report fails),
+#       plus the libFuzzer targets of tests/fuzz, each run for
+#       KILN_FUZZ_SECONDS (default 60) after replaying its seeds
 #   scripts/build-and-test.sh --tsan       the runtime and its tests (ctest
 #       label `runtime`: tests/unit's runtime_* and model_*) built with
 #       ThreadSanitizer in build-tsan/, models compiled by build/'s kilnc
@@ -25,7 +27,8 @@ case "${1:-}" in
       -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
       -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
       -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
-      -DKILN_MUTANT_COUNT=500 >/dev/null
+      -DKILN_MUTANT_COUNT=500 -DKILN_FUZZ=ON \
+      -DKILN_FUZZ_SECONDS="${KILN_FUZZ_SECONDS:-60}" >/dev/null
     # kilnc runs during the build (kiln_add_model) too. allow_user_poisoning=0:
     # LLVM's header-only BumpPtrAllocator poisons its slabs when compiled
     # with ASan, but libMLIR.so (not instrumented) allocates from the same
