@@ -81,6 +81,20 @@ static kiln_tensor_role tableRole(nn::TensorRole role) {
   llvm_unreachable("the rng argument has no table role");
 }
 
+/// What the ops of `f` that index with argument `i` accept (intersected),
+/// or nothing when none does.
+static std::optional<nn::IndexBounds> indexBoundsOf(func::FuncOp f, unsigned i) {
+  std::optional<nn::IndexBounds> bounds;
+  for (OpOperand &use : f.getArgument(i).getUses()) {
+    auto op = dyn_cast<nn::IndexOperandOpInterface>(use.getOwner());
+    if (!op)
+      continue;
+    if (std::optional<nn::IndexBounds> b = op.getIndexBounds(use.getOperandNumber()))
+      bounds = bounds ? bounds->intersect(*b) : *b;
+  }
+  return bounds;
+}
+
 namespace {
 
 /// Builds the tensor table and the kernels' argument lists from the entry
@@ -108,9 +122,15 @@ public:
                                       << "' needs a static tensor type, nn.name and nn.role",
              failure();
     auto known = index.find(name.getValue().str());
-    if (known != index.end())
-      return known->second;
-    return add(name.getValue().str(), type, tableRole(*role), initSpecOf(initOf(f, i)));
+    int t = known != index.end()
+                ? known->second
+                : add(name.getValue().str(), type, tableRole(*role), initSpecOf(initOf(f, i)));
+    // Every function that indexes with the tensor narrows what it accepts.
+    if (std::optional<nn::IndexBounds> bounds = indexBoundsOf(f, i)) {
+      std::optional<nn::IndexBounds> &merged = m.tensors[t].indexBounds;
+      merged = merged ? merged->intersect(*bounds) : *bounds;
+    }
+    return t;
   }
 
   /// A tensor that is no function argument (outputs, the loss).
@@ -355,7 +375,13 @@ std::string ModelInterface::descriptor() const {
        << t.dtype << " [";
     for (size_t d = 0; d < t.shape.size(); ++d)
       os << (d ? ", " : "") << t.shape[d];
-    os << "] " << initText(t.init) << "\n";
+    os << "] " << initText(t.init);
+    if (t.indexBounds) {
+      os << " indices [" << t.indexBounds->lo << ", " << t.indexBounds->hi << ")";
+      if (t.indexBounds->ignore)
+        os << " or " << *t.indexBounds->ignore;
+    }
+    os << "\n";
   }
   for (const KernelSpec &k : kernels) {
     os << "kernel " << entries[k.entry] << " " << modes[k.mode] << " "

@@ -12,6 +12,7 @@
 
 #include <kiln/runtime.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct TensorSpec {
   std::vector<int64_t> shape;
   kiln_tensor_role role = KILN_ROLE_INPUT;
   InitSpec init;
+  /// i64 inputs and targets that ops index with: the values the runtime
+  /// lets the caller pass (kiln_index_range).
+  std::optional<nn::IndexBounds> indexBounds;
 
   int64_t numel() const;
 };

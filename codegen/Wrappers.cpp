@@ -22,7 +22,9 @@ public:
         ptrTy(llvm::PointerType::getUnqual(ctx)), i32Ty(llvm::Type::getInt32Ty(ctx)),
         i64Ty(llvm::Type::getInt64Ty(ctx)), f64Ty(llvm::Type::getDoubleTy(ctx)),
         initTy(llvm::StructType::get(ctx, {i32Ty, llvm::ArrayType::get(f64Ty, 2)})),
-        tensorTy(llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, i32Ty, ptrTy, initTy})),
+        rangeTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, i64Ty, i64Ty, i64Ty})),
+        tensorTy(llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, i32Ty, ptrTy, initTy,
+                                             rangeTy})),
         argTy(llvm::StructType::get(ctx, {i32Ty, i32Ty})),
         kernelTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, i64Ty})),
         metadataTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy,
@@ -93,7 +95,16 @@ private:
     return llvm::ConstantStruct::get(
         tensorTy, {string(t.name, "name"), i32(t.dtype == "i64" ? KILN_I64 : KILN_F32),
                    i32(t.role), i32(static_cast<int64_t>(t.shape.size())),
-                   array(i64Ty, dims, "shape"), init});
+                   array(i64Ty, dims, "shape"), init, range(t)});
+  }
+
+  /// kiln_index_range: all zero unless ops index with the tensor.
+  llvm::Constant *range(const TensorSpec &t) {
+    const std::optional<nn::IndexBounds> &b = t.indexBounds;
+    auto i64 = [&](int64_t v) { return llvm::ConstantInt::get(i64Ty, v); };
+    return llvm::ConstantStruct::get(
+        rangeTy, {i32(b ? 1 : 0), i32(b && b->ignore ? 1 : 0), i64(b ? b->lo : 0),
+                  i64(b ? b->hi : 0), i64(b && b->ignore ? *b->ignore : 0)});
   }
 
   llvm::Constant *kernel(const KernelSpec &k, std::string &error) {
@@ -141,7 +152,7 @@ private:
   const ModelInterface &model;
   llvm::PointerType *ptrTy;
   llvm::Type *i32Ty, *i64Ty, *f64Ty;
-  llvm::StructType *initTy, *tensorTy, *argTy, *kernelTy, *metadataTy;
+  llvm::StructType *initTy, *rangeTy, *tensorTy, *argTy, *kernelTy, *metadataTy;
 };
 
 } // namespace

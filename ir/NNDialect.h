@@ -2,6 +2,8 @@
 #ifndef KILN_IR_NNDIALECT_H
 #define KILN_IR_NNDIALECT_H
 
+#include "ir/IndexBounds.h"
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"

@@ -51,4 +51,24 @@ def NN_DecomposableOpInterface : OpInterface<"DecomposableOpInterface"> {
   ];
 }
 
+def NN_IndexOperandOpInterface : OpInterface<"IndexOperandOpInterface"> {
+  let description = [{
+    An op that indexes with integer operands (a loss's class indices; later
+    embedding rows): which values each may hold. When such an operand is an
+    i64 input or target of the compiled model, the runtime checks every
+    element the caller passes against it before any kernel runs (as torch
+    checks its targets), so a bad batch is an error that changes nothing
+    rather than NaN written into the parameters.
+  }];
+  let cppNamespace = "::kiln::nn";
+  let methods = [
+    InterfaceMethod<[{
+        The values operand `index` may hold, or nothing when the op does not
+        index with it.
+      }],
+      "std::optional<::kiln::nn::IndexBounds>", "getIndexBounds",
+      (ins "unsigned":$index)>
+  ];
+}
+
 #endif // KILN_NN_INTERFACES

@@ -63,6 +63,24 @@ LogicalResult CrossEntropyLossBackwardOp::verify() {
   return success();
 }
 
+// Class indices: [0, C) or ignore_index, as torch's nll_loss checks them.
+static IndexBounds classIndices(Value input, int64_t ignoreIndex) {
+  return {0, shapeOf(input)[1], ignoreIndex};
+}
+
+std::optional<IndexBounds> CrossEntropyLossOp::getIndexBounds(unsigned index) {
+  if (index != getTargetMutable().getOperandNumber())
+    return std::nullopt;
+  return classIndices(getInput(), getIgnoreIndex());
+}
+
+std::optional<IndexBounds>
+CrossEntropyLossBackwardOp::getIndexBounds(unsigned index) {
+  if (index != getTargetMutable().getOperandNumber())
+    return std::nullopt;
+  return classIndices(getInput(), getIgnoreIndex());
+}
+
 static LogicalResult checkMse(std::optional<Location> loc, Value input,
                               Value target) {
   if (shapeOf(input) != shapeOf(target))

@@ -9,7 +9,8 @@ def NN_Reduction : I64EnumAttr<"Reduction", "how a loss reduces its per-element 
 }
 
 def NN_CrossEntropyLossOp : NN_DiffOp<"cross_entropy_loss",
-    [DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+    [DeclareOpInterfaceMethods<InferTypeOpInterface>,
+     DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>]> {
   let summary = "cross entropy of logits against class indices (torch.nn.CrossEntropyLoss)";
   let description = [{
     `input` is `[N, C]` logits, `target` `[N]` int64 class indices. Per row
@@ -30,7 +31,8 @@ def NN_CrossEntropyLossOp : NN_DiffOp<"cross_entropy_loss",
 }
 
 def NN_CrossEntropyLossBackwardOp : NN_Op<"cross_entropy_loss_backward",
-    [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+    [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>,
+     DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>]> {
   let summary = "gradient of cross_entropy_loss with respect to its logits";
   let description = [{
     `result_{i,c} = w_i (softmax(x_i)_c - (1-ε)[c = t_i] - ε/C)`, zero for

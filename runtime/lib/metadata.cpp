@@ -67,6 +67,27 @@ Error check_init(const kiln_init &init, kiln_dtype dtype, const std::string &wha
   return {};
 }
 
+/* Only the caller's i64 tensors can be checked, and only they need to be:
+ * everything else the runtime or the kernels write themselves. */
+Error check_range(const kiln_index_range &r, const TensorSpec &t,
+                  const std::string &what, IndexRange *out) {
+  if (!r.checked) {
+    if (r.has_ignore || r.lo || r.hi || r.ignore)
+      return bad(what + ": index range fields set but not checked");
+    return {};
+  }
+  if (r.checked != 1 || (r.has_ignore != 0 && r.has_ignore != 1))
+    return bad(what + ": index range flags must be 0 or 1");
+  if (t.dtype != KILN_I64 || (t.role != KILN_ROLE_INPUT && t.role != KILN_ROLE_TARGET))
+    return bad(what + ": only i64 inputs and targets have an index range");
+  if (r.lo > r.hi)
+    return bad(what + ": index range has lo > hi");
+  if (!r.has_ignore && r.ignore)
+    return bad(what + ": index range has an ignore value but has_ignore is 0");
+  *out = {true, r.has_ignore == 1, r.lo, r.hi, r.ignore};
+  return {};
+}
+
 /* dtype and shape rules of each role (parameters and states are exposed as
  * float*; step, lr and loss are scalars of a fixed type). */
 Error check_role_type(const TensorSpec &t, const std::string &what) {
@@ -112,7 +133,9 @@ Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
     return bad(what + ": shape " + shape_string(t->shape) + " is too large");
   if (Error e = check_init(info.init, t->dtype, what, &t->init))
     return e;
-  return check_role_type(*t, what);
+  if (Error e = check_role_type(*t, what))
+    return e;
+  return check_range(info.range, *t, what, &t->range);
 }
 
 /* Files the parameters and the optimizer state share with these names. */

@@ -18,6 +18,17 @@ struct Init {
   double b = 0; // uniform: hi, normal: std
 };
 
+/* The values an i64 input or target may hold (kiln_index_range, validated). */
+struct IndexRange {
+  bool checked = false;
+  bool has_ignore = false;
+  int64_t lo = 0, hi = 0, ignore = 0;
+
+  bool accepts(int64_t v) const {
+    return !checked || (lo <= v && v < hi) || (has_ignore && v == ignore);
+  }
+};
+
 struct TensorSpec {
   std::string name;
   kiln_dtype dtype = KILN_F32;
@@ -25,6 +36,7 @@ struct TensorSpec {
   std::vector<int64_t> shape;
   int64_t numel = 1;
   Init init;
+  IndexRange range;
   int role_index = 0; // position among the tensors of its role
 };
 

@@ -262,16 +262,44 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
   return {};
 }
 
+/* Caller-supplied indices (class-index targets) are checked before any
+ * kernel runs, as torch checks its targets: the kernels index with them,
+ * and a bad batch must be an error that changes nothing, not NaN written
+ * into every parameter. memcpy: the caller's buffer need not be aligned. */
+Error check_indices(const TensorSpec &t, const void *data, const std::string &what) {
+  if (!t.range.checked)
+    return {};
+  const auto *bytes = static_cast<const unsigned char *>(data);
+  for (int64_t i = 0; i < t.numel; ++i) {
+    int64_t v;
+    std::memcpy(&v, bytes + i * sizeof v, sizeof v);
+    if (t.range.accepts(v))
+      continue;
+    std::string allowed =
+        "[" + std::to_string(t.range.lo) + ", " + std::to_string(t.range.hi) + ")";
+    if (t.range.has_ignore)
+      allowed += " or the ignore value " + std::to_string(t.range.ignore);
+    return fail(KILN_ERROR_INVALID_ARGUMENT, what + " element " + std::to_string(i) +
+                                                 " is " + std::to_string(v) +
+                                                 ", not an index in " + allowed);
+  }
+  return {};
+}
+
 Error check_inputs(const kiln_model *m, const char *function,
                    const void *const *inputs) {
   const auto &ins = m->spec.inputs;
   if (!ins.empty() && !inputs)
     return null_argument(function, "inputs");
-  for (size_t i = 0; i < ins.size(); ++i)
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const TensorSpec &t = m->spec.tensors[ins[i]];
+    const std::string what = std::string(function) + ": input " + std::to_string(i) +
+                             " (" + quoted(t.name) + ")";
     if (!inputs[i])
-      return fail(KILN_ERROR_INVALID_ARGUMENT,
-                  std::string(function) + ": input " + std::to_string(i) +
-                      " (" + quoted(m->spec.tensors[ins[i]].name) + ") is NULL");
+      return fail(KILN_ERROR_INVALID_ARGUMENT, what + " is NULL");
+    if (Error e = check_indices(t, inputs[i], what))
+      return e;
+  }
   return {};
 }
 
@@ -318,7 +346,8 @@ Error check_training_call(const kiln_model *m, const char *function,
     return null_argument(function, "target");
   if (!loss)
     return null_argument(function, "loss");
-  return {};
+  const TensorSpec &t = m->spec.tensors[m->spec.target];
+  return check_indices(t, target, std::string(function) + ": target (" + quoted(t.name) + ")");
 }
 
 /* Validates `file` against the expected tensors before anything is copied,
@@ -401,8 +430,8 @@ std::vector<int> state_dict(const ModelSpec &s) {
 
 /* The random state in the optimizer file: u64 bits as I64 scalars. */
 const TensorSpec &rng_spec(int which) {
-  static const TensorSpec seed{"rng.seed", KILN_I64, KILN_ROLE_STEP, {}, 1, {}, 0};
-  static const TensorSpec offset{"rng.offset", KILN_I64, KILN_ROLE_STEP, {}, 1, {}, 0};
+  static const TensorSpec seed{"rng.seed", KILN_I64, KILN_ROLE_STEP, {}, 1, {}, {}, 0};
+  static const TensorSpec offset{"rng.offset", KILN_I64, KILN_ROLE_STEP, {}, 1, {}, {}, 0};
   return which == 0 ? seed : offset;
 }
 

@@ -11,6 +11,9 @@
 // full, from the shapes in the metadata, so a buffer the runtime allocated
 // or passed with the wrong size shows under AddressSanitizer.
 //
+// The caller's buffers hold zeros, so a class-index range decides whether
+// the training calls run or are refused.
+//
 // Bounds of the harness itself (not of the runtime): at most 12 tensors of
 // rank <= 4 with dimensions <= 6, or dimensions that must be rejected
 // (negative, or overflowing int64 bytes); workspace <= 4 KiB or over the
@@ -154,6 +157,10 @@ kiln_tensor_info pick_tensor(FuzzedDataProvider &in, Built &b) {
   t.init.kind = in.ConsumeIntegralInRange(-1, 4);
   t.init.args[0] = pick_double(in);
   t.init.args[1] = pick_double(in);
+  if (in.ConsumeIntegralInRange(0, 7) == 0)
+    t.range = {in.ConsumeIntegralInRange(0, 2), in.ConsumeIntegralInRange(0, 2),
+               in.ConsumeIntegralInRange<int64_t>(-3, 3),
+               in.ConsumeIntegralInRange<int64_t>(-3, 12), in.ConsumeIntegral<int64_t>()};
   return t;
 }
 
@@ -224,6 +231,9 @@ void build_trainable(FuzzedDataProvider &in, Built &b) {
     outputs.push_back(add("y" + std::to_string(i), KILN_ROLE_OUTPUT, KILN_F32, false, zeros));
   const int target = add("t", KILN_ROLE_TARGET, in.ConsumeBool() ? KILN_F32 : KILN_I64,
                          false, zeros);
+  if (b.tensors[target].dtype == KILN_I64 && in.ConsumeBool()) // class indices
+    b.tensors[target].range = {1, in.ConsumeBool() ? 1 : 0, 0,
+                               in.ConsumeIntegralInRange<int64_t>(0, 5), 0};
   const int loss = add("loss", KILN_ROLE_LOSS, KILN_F32, true, zeros);
   const int step = add("step", KILN_ROLE_STEP, KILN_I64, true, zeros);
   const int lr = add("lr", KILN_ROLE_LR, KILN_F32, true, zeros);

@@ -123,6 +123,12 @@ TEST(CodegenMetadata, LayoutMatchesRuntimeHeader) {
   EXPECT_EQ(t->getSizeInBytes(), sizeof(kiln_tensor_info));
   EXPECT_EQ(t->getElementOffset(4), offsetof(kiln_tensor_info, shape));
   EXPECT_EQ(t->getElementOffset(5), offsetof(kiln_tensor_info, init));
+  EXPECT_EQ(t->getElementOffset(6), offsetof(kiln_tensor_info, range));
+  const llvm::StructLayout *r =
+      dl.getStructLayout(llvm::cast<llvm::StructType>(tensor->getElementType(6)));
+  EXPECT_EQ(r->getSizeInBytes(), sizeof(kiln_index_range));
+  EXPECT_EQ(r->getElementOffset(2), offsetof(kiln_index_range, lo));
+  EXPECT_EQ(r->getElementOffset(4), offsetof(kiln_index_range, ignore));
   auto *kernels = llvm::cast<llvm::GlobalVariable>(field(e.metadata->getInitializer(), 7));
   auto *kernel = llvm::cast<llvm::StructType>(
       llvm::cast<llvm::ArrayType>(kernels->getValueType())->getElementType());
@@ -136,6 +142,38 @@ TEST(CodegenMetadata, LayoutMatchesRuntimeHeader) {
   // The device is the backend's (ModelInterface::device).
   EXPECT_EQ(llvm::cast<llvm::ConstantInt>(field(e.metadata->getInitializer(), 3))->getZExtValue(),
             uint64_t(KILN_DEVICE_CPU));
+}
+
+// Class-index bounds reach the object as written, extremes included; a
+// tensor without them gets an all-zero (unchecked) range.
+TEST(CodegenMetadata, IndexRangesAreWritten) {
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  const kiln::nn::IndexBounds cases[] = {{0, 10, -100}, {0, 1, std::nullopt},
+                                         {-big - 1, big, big}};
+  for (const kiln::nn::IndexBounds &b : cases) {
+    kiln::ModelInterface m = model_with({0.5, -1, 1});
+    kiln::TensorSpec target;
+    target.name = "t";
+    target.dtype = "i64";
+    target.shape = {4};
+    target.role = KILN_ROLE_TARGET;
+    target.indexBounds = b;
+    m.tensors.push_back(target);
+    Emitted e;
+    emit(m, e);
+    llvm::Constant *tensors = pointee(field(e.metadata->getInitializer(), 5));
+    auto value = [&](int tensor, unsigned f) {
+      return llvm::cast<llvm::ConstantInt>(field(field(field(tensors, tensor), 6), f))
+          ->getSExtValue();
+    };
+    EXPECT_EQ(value(1, 0), 1);
+    EXPECT_EQ(value(1, 1), b.ignore ? 1 : 0);
+    EXPECT_EQ(value(1, 2), b.lo);
+    EXPECT_EQ(value(1, 3), b.hi);
+    EXPECT_EQ(value(1, 4), b.ignore.value_or(0));
+    for (unsigned f = 0; f < 5; ++f)
+      EXPECT_EQ(value(0, f), 0) << "field " << f << " of an unchecked tensor";
+  }
 }
 
 TEST(CodegenMetadata, DoublesRoundTripBitExactly) {

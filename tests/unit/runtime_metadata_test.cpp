@@ -305,9 +305,9 @@ TEST(RuntimeMetadata, HeaderFields) {
             "kiln_model_create: metadata or out is NULL");
   ValidModel md;
   kiln_model_metadata copy = *md.get();
-  copy.abi_version = 1; // before kiln_kernel_info.rng_counters
+  copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 1 is not supported (this runtime reads version 2)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 3)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -405,6 +405,44 @@ TEST(RuntimeMetadata, ShapesAndInitializers) {
             "metadata: tensor 0 ('w'): must be f32");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[7].dtype = KILN_F32; }),
             "metadata: tensor 7 ('step'): must be an i64 scalar");
+}
+
+TEST(RuntimeMetadata, IndexRanges) {
+  // Only the caller's i64 tensors can carry a range; BufferModel's target
+  // is f32 and its num_batches_tracked an i64 buffer.
+  const kiln_index_range classes{1, 1, 0, 10, -100};
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[m.t].range = {1, 1, 0, 10, -100}; }),
+            "metadata: tensor 4 ('t'): only i64 inputs and targets have an index range");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[m.count].range = {1, 0, 0, 10, 0}; }),
+            "metadata: tensor 2 ('bn.num_batches_tracked'): only i64 inputs and targets "
+            "have an index range");
+  auto i64_target = [](ValidModel &m, kiln_index_range r) {
+    m.tensors[m.t].dtype = KILN_I64;
+    m.tensors[m.t].range = r;
+  };
+  {
+    ValidModel md;
+    i64_target(md, classes);
+    kiln_model *m = create_ok(md.get());
+    EXPECT_NE(m, nullptr);
+    kiln_model_destroy(m);
+  }
+  struct Case {
+    kiln_index_range range;
+    const char *error;
+  } cases[] = {
+      {{1, 1, 5, 4, 0}, "index range has lo > hi"},
+      {{2, 0, 0, 10, 0}, "index range flags must be 0 or 1"},
+      {{1, 2, 0, 10, 0}, "index range flags must be 0 or 1"},
+      {{1, 0, 0, 10, -100}, "index range has an ignore value but has_ignore is 0"},
+      {{0, 0, 0, 10, 0}, "index range fields set but not checked"},
+      {{0, 1, 0, 0, 0}, "index range fields set but not checked"},
+  };
+  for (const Case &c : cases) {
+    ValidModel md;
+    i64_target(md, c.range);
+    EXPECT_EQ(create_error(md.get()), std::string("metadata: tensor 4 ('t'): ") + c.error);
+  }
 }
 
 TEST(RuntimeMetadata, KernelArguments) {

@@ -591,6 +591,56 @@ void inference_forward(void **args) {
   y[0] = x[0] * static_cast<const float *>(args[0])[0];
 }
 
+// Class-index targets (kiln_index_range) are checked element by element
+// before any kernel runs: a bad batch is an error naming the element, and
+// the instance (parameters, optimizer state, step) is exactly as before.
+TEST_F(RuntimeModel, ClassIndicesAreCheckedBeforeAnyKernelRuns) {
+  ToyMetadata md;
+  md.tensors[6].range = {1, 1, 0, 11, -100}; // t: [0, 11) or -100
+  kiln_model *m = create(md.with(toy_forward, toy_gradients, toy_train_step));
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(kiln_model_init_parameters(m, 3), KILN_OK);
+  const auto before = all_params(m);
+  float loss = -1;
+  const int64_t bad[][2] = {{11, 0}, {0, -1}, {-101, 0}, {INT64_MIN, 0}, {0, INT64_MAX}};
+  const char *const what[] = {"element 0 is 11,", "element 1 is -1,", "element 0 is -101,",
+                              "element 0 is -9223372036854775808,",
+                              "element 1 is 9223372036854775807,"};
+  for (size_t c = 0; c < std::size(bad); ++c) {
+    g_args.clear();
+    EXPECT_EQ(kiln_model_train_step(m, inputs_, bad[c], &loss), KILN_ERROR_INVALID_ARGUMENT);
+    const std::string message = kiln_model_last_error(m);
+    EXPECT_NE(message.find("kiln_model_train_step: target ('t') "), std::string::npos) << message;
+    EXPECT_NE(message.find(what[c]), std::string::npos) << message;
+    EXPECT_NE(message.find("not an index in [0, 11) or the ignore value -100"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(kiln_model_gradients(m, inputs_, bad[c], &loss), KILN_ERROR_INVALID_ARGUMENT);
+    EXPECT_TRUE(g_args.empty()) << "a kernel ran on a bad target";
+  }
+  EXPECT_EQ(loss, -1);
+  EXPECT_EQ(all_params(m), before);
+  EXPECT_EQ(state_values(m, 0), std::vector<float>(6, 0.0f));
+  int64_t step = -1;
+  ASSERT_EQ(kiln_model_get_step(m, &step), KILN_OK);
+  EXPECT_EQ(step, 0);
+  // The bounds themselves and the ignore value are accepted.
+  const int64_t good[][2] = {{0, 10}, {-100, 5}, {-100, -100}};
+  for (const auto &t : good) {
+    EXPECT_EQ(kiln_model_train_step(m, inputs_, t, &loss), KILN_OK) << kiln_model_last_error(m);
+    EXPECT_EQ(kiln_model_gradients(m, inputs_, t, &loss), KILN_OK);
+  }
+  // Without an ignore value, torch's default -100 is just out of range.
+  ToyMetadata strict;
+  strict.tensors[6].range = {1, 0, 0, 11, 0};
+  kiln_model *s = create(strict.with(toy_forward, toy_gradients, toy_train_step));
+  ASSERT_NE(s, nullptr);
+  const int64_t ignored[2] = {-100, 0};
+  EXPECT_EQ(kiln_model_train_step(s, inputs_, ignored, &loss), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_model_last_error(s)).find("not an index in [0, 11)"),
+            std::string::npos);
+}
+
 TEST(RuntimeModelInference, TrainingIsUnsupported) {
   MetadataBuilder inf("inf");
   int scale = inf.tensor("scale", KILN_ROLE_PARAMETER, KILN_F32, {1}, ones());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -192,6 +193,22 @@ TEST(RuntimeParallelForDeathTest, EnvironmentSetsThreadCount) {
         std::exit(ok ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
+  unsetenv("KILN_NUM_THREADS");
+}
+
+// docs/reliability.md: a value that is not an integer in [1, 1024] cannot be
+// reported (no call fails), so the pool takes the hardware's thread count,
+// exactly as when the variable is unset.
+TEST(RuntimeParallelForDeathTest, MalformedEnvironmentMeansHardwareDefault) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const unsigned hw = std::thread::hardware_concurrency();
+  const int expected = hw == 0 ? 1 : static_cast<int>(std::min(hw, 1024u));
+  for (const char *value : {"0", "-2", "3x", "", "1025", "99999999999999999999", "0x10"}) {
+    setenv("KILN_NUM_THREADS", value, 1);
+    EXPECT_EXIT(std::exit(kiln_get_num_threads() == expected ? 0 : 1),
+                ::testing::ExitedWithCode(0), "")
+        << "KILN_NUM_THREADS='" << value << "'";
+  }
   unsetenv("KILN_NUM_THREADS");
 }
 

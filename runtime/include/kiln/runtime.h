@@ -83,7 +83,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 2
+#define KILN_METADATA_VERSION 3
 
 typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0 } kiln_device_kind;
 
@@ -143,6 +143,20 @@ typedef struct kiln_init {
   double args[2]; /* uniform: lo, hi; normal: mean, std; otherwise 0 */
 } kiln_init;
 
+/* The values an i64 input or target may hold when the model indexes with
+ * it (class indices of a loss): lo <= v < hi, or v == ignore when
+ * has_ignore. The runtime checks every element the caller passes before any
+ * kernel runs, as torch checks its targets, and fails the call with
+ * KILN_ERROR_INVALID_ARGUMENT naming the element: a bad batch changes
+ * nothing. All zero (checked = 0) for every other tensor. */
+typedef struct kiln_index_range {
+  int32_t checked;    /* 0 or 1 */
+  int32_t has_ignore; /* 0 or 1; 1 only when checked */
+  int64_t lo;         /* lo <= hi */
+  int64_t hi;
+  int64_t ignore;
+} kiln_index_range;
+
 typedef struct kiln_tensor_info {
   const char *name;     /* state_dict key; non-empty printable ASCII, no spaces */
   int32_t dtype;        /* kiln_dtype */
@@ -150,6 +164,7 @@ typedef struct kiln_tensor_info {
   int32_t rank;         /* 0 (scalar) to 32 */
   const int64_t *shape; /* rank dimensions >= 0; may be NULL when rank is 0 */
   kiln_init init;
+  kiln_index_range range; /* i64 inputs and targets only */
 } kiln_tensor_info;
 
 typedef struct kiln_kernel_arg {

@@ -4,7 +4,7 @@
 // --emit=descriptor: the kiln_model_metadata the object carries, as text.
 // Numbers are exact (shortest round-trip): 1/sqrt(8) and 1/sqrt(16).
 
-// CHECK: kiln-model-metadata 2
+// CHECK: kiln-model-metadata 3
 // CHECK-NEXT: name tiny_mlp
 // CHECK-NEXT: device cpu
 // CHECK-NEXT: lr 0.1
@@ -18,7 +18,7 @@
 // CHECK-NEXT: tensor 6 state 0.weight.momentum_buffer f32 [16, 8] zeros
 // CHECK:      tensor 10 step step i64 [] zeros
 // CHECK-NEXT: tensor 11 lr lr f32 [] zeros
-// CHECK-NEXT: tensor 12 target target i64 [4] zeros
+// CHECK-NEXT: tensor 12 target target i64 [4] zeros indices [0, 3) or -100
 // CHECK-NEXT: tensor 13 loss loss f32 [] zeros
 // CHECK-NEXT: kernel forward any tiny_mlp__forward: 0.weight 0.bias 2.weight 2.bias x output0 workspace
 // CHECK-NEXT: kernel gradients any tiny_mlp__gradients: 0.weight 0.bias 2.weight 2.bias x target loss grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) workspace

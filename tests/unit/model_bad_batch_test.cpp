@@ -1,0 +1,131 @@
+// A bad batch never corrupts a compiled model (issue 7): a class-index
+// target out of range is refused before any kernel runs, as torch refuses
+// it, and the instance carries on exactly as if the call had not been made.
+// Before the check, the loss kernel turned such a target into NaN, and one
+// train_step wrote NaN into every parameter.
+#include "concurrency_bn_dropout.h"
+
+#include <kiln/runtime.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+constexpr int kClasses = 10; // the model's last Linear
+
+struct Batch {
+  std::vector<float> x;
+  std::vector<int64_t> target;
+  explicit Batch(unsigned seed)
+      : x(CONCURRENCY_BN_DROPOUT_INPUT0_NUMEL), target(CONCURRENCY_BN_DROPOUT_TARGET_NUMEL) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> normal;
+    for (float &v : x)
+      v = normal(gen);
+    for (int64_t &t : target)
+      t = static_cast<int64_t>(gen() % kClasses);
+  }
+};
+
+/* Every byte of the instance's state: parameters, buffers, optimizer state,
+ * step and random state. */
+std::vector<unsigned char> state_of(concurrency_bn_dropout_model *m) {
+  std::vector<unsigned char> bytes;
+  auto append = [&](const void *data, size_t n) {
+    const auto *b = static_cast<const unsigned char *>(data);
+    bytes.insert(bytes.end(), b, b + n);
+  };
+  for (int i = 0; i < concurrency_bn_dropout_num_parameters(m); ++i) {
+    float *data;
+    int64_t numel;
+    EXPECT_EQ(concurrency_bn_dropout_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+    append(data, numel * sizeof(float));
+  }
+  for (int i = 0; i < concurrency_bn_dropout_num_buffers(m); ++i) {
+    void *data;
+    int64_t numel;
+    kiln_dtype dtype;
+    EXPECT_EQ(concurrency_bn_dropout_buffer(m, i, nullptr, &dtype, &data, &numel), KILN_OK);
+    append(data, numel * (dtype == KILN_I64 ? 8 : 4));
+  }
+  for (int i = 0; i < concurrency_bn_dropout_num_states(m); ++i) {
+    float *data;
+    int64_t numel;
+    EXPECT_EQ(concurrency_bn_dropout_state(m, i, nullptr, &data, &numel), KILN_OK);
+    append(data, numel * sizeof(float));
+  }
+  int64_t step;
+  EXPECT_EQ(concurrency_bn_dropout_get_step(m, &step), KILN_OK);
+  append(&step, sizeof step);
+  kiln_rng_state rng;
+  EXPECT_EQ(kiln_model_get_rng(reinterpret_cast<const kiln_model *>(m), &rng), KILN_OK);
+  append(&rng, sizeof rng);
+  return bytes;
+}
+
+concurrency_bn_dropout_model *created() {
+  concurrency_bn_dropout_model *m = nullptr;
+  EXPECT_EQ(concurrency_bn_dropout_create(&m), KILN_OK) << kiln_last_error();
+  if (m)
+    EXPECT_EQ(concurrency_bn_dropout_init_parameters(m, 11), KILN_OK);
+  return m;
+}
+
+TEST(ModelBadBatch, OutOfRangeTargetsAreRefusedAndChangeNothing) {
+  concurrency_bn_dropout_model *a = created(), *b = created();
+  ASSERT_TRUE(a && b);
+  const Batch first(1), second(2);
+  float loss_a = 0, loss_b = 0;
+  const void *in1[1] = {first.x.data()}, *in2[1] = {second.x.data()};
+  ASSERT_EQ(concurrency_bn_dropout_train_step(a, in1, first.target.data(), &loss_a), KILN_OK);
+  ASSERT_EQ(concurrency_bn_dropout_train_step(b, in1, first.target.data(), &loss_b), KILN_OK);
+
+  // a: every kind of bad class index, by train_step and by gradients.
+  const std::vector<unsigned char> before = state_of(a);
+  const int64_t bad_values[] = {kClasses, -1, -99, -101, INT64_MAX, INT64_MIN};
+  const size_t positions[] = {0, 67, CONCURRENCY_BN_DROPOUT_TARGET_NUMEL - 1};
+  for (int64_t v : bad_values)
+    for (size_t pos : positions) {
+      Batch bad(3);
+      bad.target[pos] = v;
+      float loss = 42;
+      EXPECT_EQ(concurrency_bn_dropout_train_step(a, in2, bad.target.data(), &loss),
+                KILN_ERROR_INVALID_ARGUMENT);
+      const std::string message = concurrency_bn_dropout_last_error(a);
+      const std::string expected = "target ('target') element " + std::to_string(pos) +
+                                   " is " + std::to_string(v) +
+                                   ", not an index in [0, 10) or the ignore value -100";
+      EXPECT_NE(message.find(expected), std::string::npos) << message;
+      EXPECT_EQ(concurrency_bn_dropout_gradients(a, in2, bad.target.data(), &loss),
+                KILN_ERROR_INVALID_ARGUMENT);
+      EXPECT_EQ(loss, 42) << "the loss was written";
+      ASSERT_EQ(state_of(a), before) << "a refused call changed the instance";
+    }
+
+  // ... and then trains on exactly as b, which never saw a bad batch, also
+  // with ignore_index rows.
+  Batch third(4);
+  third.target[5] = -100;
+  const void *in3[1] = {third.x.data()};
+  using Call = std::pair<const void *const *, const int64_t *>;
+  for (const auto &[inputs, target] :
+       {Call{in2, second.target.data()}, Call{in3, third.target.data()}}) {
+    ASSERT_EQ(concurrency_bn_dropout_train_step(a, inputs, target, &loss_a), KILN_OK);
+    ASSERT_EQ(concurrency_bn_dropout_train_step(b, inputs, target, &loss_b), KILN_OK);
+    EXPECT_EQ(std::memcmp(&loss_a, &loss_b, sizeof loss_a), 0) << loss_a << " vs " << loss_b;
+    EXPECT_TRUE(std::isfinite(loss_a));
+  }
+  EXPECT_EQ(state_of(a), state_of(b));
+  concurrency_bn_dropout_destroy(a);
+  concurrency_bn_dropout_destroy(b);
+}
+
+} // namespace
