@@ -176,6 +176,36 @@ TEST(CodegenMetadata, IndexRangesAreWritten) {
   }
 }
 
+// A tensor used by two indexing ops accepts what both accept: the
+// intersection of the intervals, and an ignore value only where the other
+// op accepts it too.
+TEST(CodegenMetadata, IndexBoundsIntersect) {
+  using kiln::nn::IndexBounds;
+  auto same = [](const IndexBounds &a, const IndexBounds &b) {
+    return a.lo == b.lo && a.hi == b.hi && a.ignore == b.ignore;
+  };
+  EXPECT_TRUE(same(IndexBounds{0, 10, -100}.intersect({0, 5, -100}), {0, 5, -100}));
+  EXPECT_TRUE(same(IndexBounds{0, 10, -100}.intersect({0, 5, std::nullopt}), {0, 5, std::nullopt}));
+  EXPECT_TRUE(same(IndexBounds{0, 10, 7}.intersect({0, 5, std::nullopt}), {0, 5, std::nullopt}));
+  EXPECT_TRUE(same(IndexBounds{0, 10, -100}.intersect({-200, 5, std::nullopt}), {0, 5, -100}));
+  EXPECT_TRUE(same(IndexBounds{0, 10, 3}.intersect({0, 5, -1}), {0, 5, std::nullopt}));
+  EXPECT_TRUE(same(IndexBounds{0, 3, std::nullopt}.intersect({5, 9, 1}), {5, 5, 1}));
+  // Brute force over small ranges: accepts(v) of the intersection never
+  // exceeds both sides' (it may drop a second ignore value: stricter).
+  for (int64_t lo1 = -2; lo1 < 3; ++lo1)
+    for (int64_t hi1 = lo1; hi1 < 4; ++hi1)
+      for (int64_t lo2 = -2; lo2 < 3; ++lo2)
+        for (int64_t hi2 = lo2; hi2 < 4; ++hi2)
+          for (int64_t ig : {-3, 0, 5}) {
+            IndexBounds a{lo1, hi1, ig}, b{lo2, hi2, std::nullopt};
+            IndexBounds both = a.intersect(b);
+            for (int64_t v = -4; v < 7; ++v)
+              EXPECT_EQ(both.accepts(v), a.accepts(v) && b.accepts(v))
+                  << v << " in [" << lo1 << "," << hi1 << ")|" << ig << " and [" << lo2
+                  << "," << hi2 << ")";
+          }
+}
+
 TEST(CodegenMetadata, DoublesRoundTripBitExactly) {
   const std::vector<double> values = interesting_doubles(401);
   Emitted e;
