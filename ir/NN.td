@@ -3,6 +3,7 @@
 // NN<Family>Ops.cpp.
 include "NNAttrs.td"
 include "NNLinearOps.td"
+include "NNConvOps.td"
 include "NNActivationOps.td"
 include "NNElementwiseOps.td"
 include "NNTensorOps.td"

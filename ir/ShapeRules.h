@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace kiln::shape_rules {
@@ -225,6 +226,76 @@ inline Inferred concat(const std::vector<Shape> &ins, int64_t dim) {
                      " does not match tensor 0 of shape " + str(first) +
                      " outside dimension " + std::to_string(dim));
     out[n] += s[n];
+  }
+  return {out, ""};
+}
+
+/// Geometry of a convolution over `stride.size()` spatial dimensions
+/// (torch.nn.Conv1d/2d/3d): padding per side (`padLow` before, `padHigh`
+/// after each dimension; torch's symmetric int padding has both equal).
+struct ConvGeometry {
+  Shape stride, padLow, padHigh, dilation;
+  int64_t groups = 1;
+};
+
+/// torch's padding="same" for one dimension: dilation * (kernel - 1) in
+/// total, the odd element after (at::native::_convolution_mode).
+inline std::pair<int64_t, int64_t> convSamePadding(int64_t kernel,
+                                                   int64_t dilation) {
+  int64_t total = dilation * (kernel - 1);
+  return {total / 2, total - total / 2};
+}
+
+/// F.conv{1,2,3}d: input [N, C, *in], weight [F, C / groups, *kernel] ->
+/// [N, F, *out] with out = (in + lo + hi - dilation * (kernel - 1) - 1) /
+/// stride + 1 (floor) per spatial dimension.
+inline Inferred conv(const Shape &input, const Shape &weight,
+                     const ConvGeometry &g) {
+  size_t rank = input.size();
+  if (rank < 3)
+    return failure("expected an input of shape [N, C, *spatial] (rank >= 3), got " +
+                   str(input));
+  size_t r = rank - 2;
+  if (weight.size() != rank)
+    return failure("weight " + str(weight) + " must have the input's rank " +
+                   std::to_string(rank) + " ([out_channels, in_channels / groups, *kernel])");
+  if (g.stride.size() != r || g.padLow.size() != r || g.padHigh.size() != r ||
+      g.dilation.size() != r)
+    return failure("stride, padding and dilation need one value per spatial "
+                   "dimension of " + str(input) + " (" + std::to_string(r) + ")");
+  if (g.groups < 1)
+    return failure("groups must be at least 1, got " + std::to_string(g.groups));
+  int64_t channels = input[1], filters = weight[0];
+  if (channels % g.groups != 0 || filters % g.groups != 0)
+    return failure("groups " + std::to_string(g.groups) +
+                   " must divide the input channels " + std::to_string(channels) +
+                   " and the output channels " + std::to_string(filters));
+  if (weight[1] * g.groups != channels)
+    return failure("weight " + str(weight) + " expects " +
+                   std::to_string(weight[1] * g.groups) +
+                   " input channels (groups " + std::to_string(g.groups) +
+                   ") but the input " + str(input) + " has " +
+                   std::to_string(channels));
+  Shape out{input[0], filters};
+  for (size_t i = 0; i < r; ++i) {
+    int64_t k = weight[i + 2], in = input[i + 2];
+    if (g.stride[i] < 1 || g.dilation[i] < 1)
+      return failure("stride and dilation must be at least 1 (dimension " +
+                     std::to_string(i) + ": stride " + std::to_string(g.stride[i]) +
+                     ", dilation " + std::to_string(g.dilation[i]) + ")");
+    if (g.padLow[i] < 0 || g.padHigh[i] < 0)
+      return failure("padding must not be negative (dimension " +
+                     std::to_string(i) + ")");
+    if (k < 1)
+      return failure("kernel sizes must be at least 1, weight " + str(weight));
+    int64_t padded = in + g.padLow[i] + g.padHigh[i];
+    int64_t span = g.dilation[i] * (k - 1) + 1;
+    if (span > padded)
+      return failure("kernel size " + std::to_string(k) + " (dilated: " +
+                     std::to_string(span) + ") of spatial dimension " +
+                     std::to_string(i) + " is larger than the padded input size " +
+                     std::to_string(padded) + " (input " + str(input) + ")");
+    out.push_back((padded - span) / g.stride[i] + 1);
   }
   return {out, ""};
 }

@@ -160,6 +160,7 @@ struct LowerNNToLinalgPass
                            func::FuncDialect>();
     RewritePatternSet patterns(ctx);
     populateLowerLinearPatterns(patterns);
+    populateLowerConvPatterns(patterns);
     populateLowerActivationPatterns(patterns);
     populateLowerElementwisePatterns(patterns);
     populateLowerTensorOpsPatterns(patterns);
