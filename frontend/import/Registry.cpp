@@ -88,7 +88,8 @@ static const char *typeName(const OptionSpec &s) {
     return "a string";
   case OptionType::IntTuple:
   case OptionType::IntList:
-    return "an integer or an array of integers";
+    return s.choices.empty() ? "an integer or an array of integers"
+                             : "an integer, an array of integers or a string";
   }
   return "?";
 }
@@ -143,6 +144,13 @@ static json checkValue(const OptionSpec &s, const json &v,
   }
   case OptionType::IntTuple:
   case OptionType::IntList: {
+    // An IntTuple with choices also takes one of those strings (Conv2d's
+    // padding="same").
+    if (v.is_string() && !s.choices.empty()) {
+      OptionSpec text = s;
+      text.type = OptionType::String;
+      return checkValue(text, v, path);
+    }
     bool list = s.type == OptionType::IntList;
     json items = v.is_array() ? v : json::array();
     if (!v.is_array())
@@ -285,6 +293,7 @@ const Registry &registry() {
   static const Registry instance = [] {
     Registry r;
     registerLinearFamily(r);
+    registerConvFamily(r);
     registerActivationFamily(r);
     registerDropoutFamily(r);
     registerNormalizationFamily(r);

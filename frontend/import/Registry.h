@@ -44,7 +44,7 @@ struct OptionSpec {
   OptionType type = OptionType::Int;
   json defaultValue;                 // null: the option is required
   std::optional<double> min, max;    // Int, Float, IntTuple elements
-  std::vector<std::string> choices;  // String
+  std::vector<std::string> choices;  // String; IntTuple: strings also accepted
   int tupleSize = 0;                 // IntTuple: an int or this many ints
   bool ignored = false;              // accepted for torch compatibility only
 
@@ -232,6 +232,7 @@ json schemaOf(const Registry &registry);
 
 // Family registration, one function per file.
 void registerLinearFamily(Registry &registry);
+void registerConvFamily(Registry &registry);
 void registerActivationFamily(Registry &registry);
 void registerDropoutFamily(Registry &registry);
 void registerNormalizationFamily(Registry &registry);

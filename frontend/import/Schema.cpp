@@ -143,6 +143,8 @@ json optionSchema(const OptionSpec &s) {
     if (s.type == OptionType::IntTuple)
       list["minItems"] = list["maxItems"] = s.tupleSize;
     p["oneOf"] = json::array({element, list});
+    if (!s.choices.empty())
+      p["oneOf"].push_back({{"type", "string"}, {"enum", s.choices}});
     break;
   }
   }

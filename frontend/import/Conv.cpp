@@ -1,0 +1,144 @@
+// The `convolution` family of the inventory: nn.Conv1d, nn.Conv2d,
+// nn.Conv3d, all lowered to nn.conv (zero padding only so far).
+#include "frontend/import/Registry.h"
+
+#include "ir/NNBuilders.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kiln::import {
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// Cross-option rules torch's _ConvNd constructor enforces, at the option's
+/// JSON path.
+void checkConvOptions(const Options &o, int rank) {
+  int64_t groups = o.getInt("groups");
+  if (o.getInt("in_channels") % groups != 0)
+    fail(o.pathOf("groups"), "in_channels " + str(o.getInt("in_channels")) +
+                                 " must be divisible by groups " + str(groups));
+  if (o.getInt("out_channels") % groups != 0)
+    fail(o.pathOf("groups"), "out_channels " + str(o.getInt("out_channels")) +
+                                 " must be divisible by groups " + str(groups));
+  const json &padding = o.raw().at("padding");
+  if (padding.is_string() && padding.get<std::string>() == "same") {
+    std::vector<int64_t> stride = o.getInts("stride");
+    for (int i = 0; i < rank; ++i)
+      if (stride[i] != 1)
+        fail(o.pathOf("padding"),
+             "padding=\"same\" is not supported for strided convolutions "
+             "(stride " + str(stride[i]) + " in dimension " + str(i) + ")");
+  }
+}
+
+/// torch's default initialisation (_ConvNd.reset_parameters):
+/// kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
+/// fan_in = in_channels / groups * prod(kernel_size); the bias uses the
+/// same bound.
+void declareConv(LayerDecl &decl, int rank) {
+  const Options &o = decl.options();
+  checkConvOptions(o, rank);
+  int64_t in = o.getInt("in_channels"), out = o.getInt("out_channels");
+  std::vector<int64_t> shape{out, in / o.getInt("groups")};
+  // In double: the sizes are bounded one by one, not yet their product
+  // (addParameter checks the shape).
+  double fanIn = static_cast<double>(shape[1]);
+  for (int64_t k : o.getInts("kernel_size")) {
+    shape.push_back(k);
+    fanIn *= static_cast<double>(k);
+  }
+  double bound = 1.0 / std::sqrt(fanIn);
+  decl.addParameter("weight", shape, Init::uniform(-bound, bound));
+  if (o.getBool("bias"))
+    decl.addParameter("bias", {out}, Init::uniform(-bound, bound));
+}
+
+/// nn.conv with the options' geometry; an unbatched input [C, *spatial]
+/// (accepted by torch >= 1.11) is convolved as a batch of one.
+Value buildConv(BuildContext &c, int rank) {
+  const Options &o = c.options();
+  OpBuilder &b = c.builder();
+  Value x = c.operands()[0];
+  auto shape = nn::shapeOf(x);
+  int64_t r = rank;
+  if (static_cast<int64_t>(shape.size()) != r + 1 &&
+      static_cast<int64_t>(shape.size()) != r + 2)
+    c.fail("expected a " + str(r + 1) + "-D (unbatched) or " + str(r + 2) +
+           "-D (batched) input, got " + nn::shapeStr(shape));
+  bool unbatched = static_cast<int64_t>(shape.size()) == r + 1;
+  if (unbatched) {
+    SmallVector<int64_t> batched{1};
+    batched.append(shape.begin(), shape.end());
+    x = c.create<nn::ReshapeOp>(nn::f32Tensor(b.getContext(), batched), x);
+  }
+  std::vector<int64_t> kernel = o.getInts("kernel_size"),
+                       dilation = o.getInts("dilation");
+  SmallVector<int64_t> padding;
+  const json &p = o.raw().at("padding");
+  if (p.is_string() && p.get<std::string>() == "same") {
+    SmallVector<int64_t> lo, hi;
+    for (int64_t i = 0; i < r; ++i) {
+      auto [l, h] = shape_rules::convSamePadding(kernel[i], dilation[i]);
+      lo.push_back(l);
+      hi.push_back(h);
+    }
+    padding = lo;
+    if (lo != hi)
+      padding.append(hi.begin(), hi.end());
+  } else if (p.is_string()) { // "valid"
+    padding.assign(r, 0);
+  } else {
+    std::vector<int64_t> pad = o.getInts("padding");
+    padding.assign(pad.begin(), pad.end());
+  }
+  Value y = c.create<nn::ConvOp>(
+      x, c.parameter("weight"), c.parameter("bias"),
+      b.getDenseI64ArrayAttr(o.getInts("stride")),
+      b.getDenseI64ArrayAttr(padding), b.getDenseI64ArrayAttr(dilation),
+      b.getI64IntegerAttr(o.getInt("groups")));
+  if (unbatched) {
+    auto batched = nn::shapeOf(y);
+    y = c.create<nn::ReshapeOp>(
+        nn::f32Tensor(b.getContext(), batched.drop_front()), y);
+  }
+  return y;
+}
+
+} // namespace
+
+void registerConvFamily(Registry &r) {
+  for (int rank : {1, 2, 3}) {
+    std::string name = "nn.Conv" + str(rank) + "d";
+    Entry conv{name, EntryKind::Layer, "nn.conv"};
+    OptionSpec padding = intTupleOption("padding", rank, 0).atLeast(0);
+    padding.choices = {"valid", "same"};
+    conv.options = {intOption("in_channels").atLeast(1),
+                    intOption("out_channels").atLeast(1),
+                    intTupleOption("kernel_size", rank).atLeast(1),
+                    intTupleOption("stride", rank, 1).atLeast(1),
+                    padding,
+                    intTupleOption("dilation", rank, 1).atLeast(1),
+                    intOption("groups", 1).atLeast(1),
+                    boolOption("bias", true),
+                    // reflect, replicate and circular come with the padding
+                    // layers (issue 8).
+                    choiceOption("padding_mode", "zeros", {"zeros"})};
+    conv.declare = [rank](LayerDecl &decl) { declareConv(decl, rank); };
+    conv.build = [rank](BuildContext &c) { return buildConv(c, rank); };
+    json input = {2, 4};
+    for (int i = 0; i < rank; ++i)
+      input.push_back(6 - i);
+    conv.example = {{"options", {{"in_channels", 4},
+                                 {"out_channels", 6},
+                                 {"kernel_size", 3},
+                                 {"padding", 1},
+                                 {"groups", 2}}},
+                    {"input", input}};
+    r.add(std::move(conv));
+  }
+}
+
+} // namespace kiln::import

@@ -1,0 +1,149 @@
+"""Writes random convolution parity models (issue 8): Conv1d/2d/3d with
+random shapes and options — stride, dilation, groups (depthwise included),
+non-square kernels, odd sizes, batch 1, padding as an int, a tuple, "same"
+or "valid", bias on and off.
+
+  gen_conv_cases.py --out DIR --count N --seed S
+
+Each model is a 1x1 convolution ("0", in_channels -> in_channels) followed
+by the random convolution ("1") and an MSE loss: the parity harness compares
+parameter gradients, so the random convolution's input gradient is checked
+through the gradient of "0.weight" (which is sum(dx * x) over positions).
+Deterministic for a seed (regression tests, not a fuzzer). Also writes
+DIR/cases.cmake (train-step counts). Runs with any python3 (no torch).
+"""
+import argparse
+import json
+import os
+import random
+
+
+def conv_options(rng, rank, cin):
+    """Options of the random convolution and the input's spatial sizes."""
+    # Channels: plain, grouped or depthwise (groups == in_channels).
+    kind = rng.choice(["plain", "plain", "grouped", "depthwise"])
+    if kind == "depthwise":
+        groups = cin
+        cout = cin * rng.randint(1, 2)
+    elif kind == "grouped":
+        divisors = [g for g in range(2, cin + 1) if cin % g == 0]
+        groups = rng.choice(divisors) if divisors else 1
+        cout = groups * rng.randint(1, 3)
+    else:
+        groups = 1
+        cout = rng.randint(1, 5)
+    kmax = {1: 5, 2: 4, 3: 3}[rank]
+    kernel = [rng.randint(1, kmax) for _ in range(rank)]
+    dilation = [rng.choice([1, 1, 2, 3]) for _ in range(rank)]
+    style = rng.choice(["int", "tuple", "same", "valid"])
+    if style == "same":
+        stride = [1] * rank
+    else:
+        stride = [rng.choice([1, 1, 2, 3]) for _ in range(rank)]
+    if style == "int":
+        p = rng.randint(0, 2)
+        padding, pads = p, [p] * rank
+    elif style == "tuple":
+        pads = [rng.randint(0, 2) for _ in range(rank)]
+        padding = pads
+    elif style == "same":
+        padding, pads = "same", [0] * rank  # sizes need no room then
+    else:
+        padding, pads = "valid", [0] * rank
+    # Spatial sizes: at least the dilated kernel after padding, a few more,
+    # odd and even alike.
+    extra = {1: 12, 2: 7, 3: 4}[rank]
+    sizes = [max(1, d * (k - 1) + 1 - 2 * p) + rng.randint(0, extra)
+             for k, d, p in zip(kernel, dilation, pads)]
+    options = {"in_channels": cin, "out_channels": cout,
+               "kernel_size": kernel if rng.random() < 0.7 or len(set(kernel)) > 1 else kernel[0],
+               "stride": stride if rng.random() < 0.7 or len(set(stride)) > 1 else stride[0],
+               "padding": padding,
+               "dilation": dilation if rng.random() < 0.7 or len(set(dilation)) > 1 else dilation[0],
+               "groups": groups, "bias": rng.random() < 0.7, "padding_mode": "zeros"}
+    return options, sizes
+
+
+def out_size(n, k, s, p_lo, p_hi, d):
+    return (n + p_lo + p_hi - d * (k - 1) - 1) // s + 1
+
+
+def reads_input(n, k, s, p_lo, p_hi, d):
+    return any(0 <= o * s + j * d - p_lo < n
+               for o in range(out_size(n, k, s, p_lo, p_hi, d)) for j in range(k))
+
+
+def expand(v, rank):
+    return v if isinstance(v, list) else [v] * rank
+
+
+def case(rng, name, rank):
+    batch = rng.choice([1, 1, 2, 3])
+    cin = rng.randint(1, 6)
+    opts, sizes = conv_options(rng, rank, cin)
+    k, s, d = (expand(opts[n], rank) for n in ("kernel_size", "stride", "dilation"))
+    out = [batch, opts["out_channels"]]
+    for i in range(rank):
+        if opts["padding"] == "same":
+            total = d[i] * (k[i] - 1)
+            lo, hi = total // 2, total - total // 2
+        elif opts["padding"] == "valid":
+            lo = hi = 0
+        else:
+            lo = hi = expand(opts["padding"], rank)[i]
+        # A kernel that reads only padding makes every gradient but the
+        # bias's zero, and the case vacuous: grow the input until some tap
+        # reads it.
+        while not reads_input(sizes[i], k[i], s[i], lo, hi, d[i]):
+            sizes[i] += 1
+        out.append(out_size(sizes[i], k[i], s[i], lo, hi, d[i]))
+    conv = "Conv%dd" % rank
+    pre = {"in_channels": cin, "out_channels": cin, "kernel_size": 1, "stride": 1,
+           "padding": 0, "dilation": 1, "groups": 1, "bias": True, "padding_mode": "zeros"}
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": [batch, cin] + sizes, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": conv, "options": pre},
+            {"name": "1", "type": conv, "options": opts}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
+                  {"module": "1", "inputs": ["h"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
+                     "target": {"name": "target", "shape": out, "dtype": "float32"},
+                     "optimizer": {"type": "SGD", "options": {
+                         "lr": 0.05, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0,
+                         "nesterov": False, "maximize": False}}},
+    }
+    return model, 10
+
+
+def write_case(out, name, model):
+    text = json.dumps(model, indent=1) + "\n"
+    path = os.path.join(out, name + ".json")
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(f"conv-{a.seed}")
+    lines = []
+    for i in range(a.count):
+        rank = (1, 2, 3)[i % 3]
+        name = f"conv{rank}d_random_{a.seed}_{i}_basic"
+        model, steps = case(rng, name, rank)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    with open(os.path.join(a.out, "cases.cmake"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
