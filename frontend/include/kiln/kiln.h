@@ -5,6 +5,7 @@
 #include "kiln/module.h"
 #include "kiln/nn/activation.h"
 #include "kiln/nn/container.h"
+#include "kiln/nn/conv.h"
 #include "kiln/nn/dropout.h"
 #include "kiln/nn/flatten.h"
 #include "kiln/nn/functional.h"

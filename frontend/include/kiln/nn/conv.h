@@ -1,0 +1,146 @@
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "kiln/module.h"
+
+namespace kiln {
+
+/// An int for every dimension or one int per dimension, like libtorch's
+/// ExpandingArray<D>: `3` or `{3, 5}`. A list of the wrong length is an
+/// error when the layer is constructed.
+template <size_t D>
+class ExpandingArray {
+ public:
+  ExpandingArray(int64_t value) : values_(D, value) {}  // NOLINT: implicit, as libtorch's
+  ExpandingArray(std::initializer_list<int64_t> values) : values_(values) {}
+  ExpandingArray(std::vector<int64_t> values) : values_(std::move(values)) {}
+  const std::vector<int64_t>& vec() const { return values_; }
+
+ private:
+  std::vector<int64_t> values_;
+};
+
+/// padding="same" / padding="valid" of the convolutions (torch::kSame,
+/// torch::kValid in libtorch).
+struct kSameT {};
+struct kValidT {};
+inline constexpr kSameT kSame{};
+inline constexpr kValidT kValid{};
+
+/// The padding modes of the convolutions (torch::kZeros, ...). Only kZeros
+/// compiles so far; the others are rejected when the layer is constructed.
+struct kZerosT {};
+struct kReflectT {};
+struct kReplicateT {};
+struct kCircularT {};
+inline constexpr kZerosT kZeros{};
+inline constexpr kReflectT kReflect{};
+inline constexpr kReplicateT kReplicate{};
+inline constexpr kCircularT kCircular{};
+
+namespace nn {
+
+/// A convolution's padding: ints (one or one per dimension), kSame or kValid.
+template <size_t D>
+class ConvPadding {
+ public:
+  ConvPadding(int64_t value) : ints_(value) {}  // NOLINT
+  ConvPadding(std::initializer_list<int64_t> values) : ints_(values) {}
+  ConvPadding(ExpandingArray<D> values) : ints_(std::move(values)) {}  // NOLINT
+  ConvPadding(kSameT) : ints_(0), mode_("same") {}                    // NOLINT
+  ConvPadding(kValidT) : ints_(0), mode_("valid") {}                  // NOLINT
+  /// "same", "valid", or "" when the padding is given as ints.
+  const std::string& mode() const { return mode_; }
+  const std::vector<int64_t>& ints() const { return ints_.vec(); }
+
+ private:
+  ExpandingArray<D> ints_;
+  std::string mode_;
+};
+
+/// torch's padding_mode: "zeros", "reflect", "replicate" or "circular".
+class ConvPaddingMode {
+ public:
+  ConvPaddingMode(kZerosT) : name_("zeros") {}          // NOLINT
+  ConvPaddingMode(kReflectT) : name_("reflect") {}      // NOLINT
+  ConvPaddingMode(kReplicateT) : name_("replicate") {}  // NOLINT
+  ConvPaddingMode(kCircularT) : name_("circular") {}    // NOLINT
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+/// Options of nn.Conv{D}d(in_channels, out_channels, kernel_size, stride=1,
+/// padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros'), with
+/// libtorch's names: Conv2dOptions(3, 16, 3).stride(2).padding(1).
+template <size_t D>
+struct ConvOptions {
+  ConvOptions(int64_t in_channels, int64_t out_channels, ExpandingArray<D> kernel_size)
+      : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(std::move(kernel_size)) {}
+  KILN_ARG(int64_t, in_channels);
+  KILN_ARG(int64_t, out_channels);
+  KILN_ARG(ExpandingArray<D>, kernel_size);
+  KILN_ARG(ExpandingArray<D>, stride) = 1;
+  KILN_ARG(ConvPadding<D>, padding) = 0;
+  KILN_ARG(ExpandingArray<D>, dilation) = 1;
+  KILN_ARG(int64_t, groups) = 1;
+  KILN_ARG(bool, bias) = true;
+  KILN_ARG(ConvPaddingMode, padding_mode) = kZeros;
+};
+using Conv1dOptions = ConvOptions<1>;
+using Conv2dOptions = ConvOptions<2>;
+using Conv3dOptions = ConvOptions<3>;
+
+/// Cross-correlation over D spatial dimensions, like torch.nn.Conv{D}d.
+/// Input [N, C, *spatial] or unbatched [C, *spatial]. Parameters: "weight"
+/// [out_channels, in_channels / groups, *kernel_size], "bias" [out_channels].
+template <size_t D>
+class ConvNdImpl : public Module {
+ public:
+  /// Throws Error when torch's constructor would raise (sizes < 1, groups not
+  /// dividing the channels, padding "same" with stride > 1, a tuple of the
+  /// wrong length) or padding_mode is not kZeros (not compiled yet).
+  explicit ConvNdImpl(const ConvOptions<D>& options);
+
+  /// Precondition: float32 input of rank D + 1 or D + 2 with in_channels
+  /// channels, at least as large as the dilated kernel after padding.
+  Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
+
+  std::optional<OptionList> layer_options() const override;
+  const ConvOptions<D>& options() const { return options_; }
+
+ private:
+  ConvOptions<D> options_;
+};
+
+class Conv1dImpl : public ConvNdImpl<1> {
+ public:
+  Conv1dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray<1> kernel_size)
+      : Conv1dImpl(Conv1dOptions(in_channels, out_channels, std::move(kernel_size))) {}
+  explicit Conv1dImpl(const Conv1dOptions& options) : ConvNdImpl<1>(options) {}
+};
+KILN_MODULE(Conv1d);
+
+class Conv2dImpl : public ConvNdImpl<2> {
+ public:
+  Conv2dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray<2> kernel_size)
+      : Conv2dImpl(Conv2dOptions(in_channels, out_channels, std::move(kernel_size))) {}
+  explicit Conv2dImpl(const Conv2dOptions& options) : ConvNdImpl<2>(options) {}
+};
+KILN_MODULE(Conv2d);
+
+class Conv3dImpl : public ConvNdImpl<3> {
+ public:
+  Conv3dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray<3> kernel_size)
+      : Conv3dImpl(Conv3dOptions(in_channels, out_channels, std::move(kernel_size))) {}
+  explicit Conv3dImpl(const Conv3dOptions& options) : ConvNdImpl<3>(options) {}
+};
+KILN_MODULE(Conv3d);
+
+}  // namespace nn
+}  // namespace kiln

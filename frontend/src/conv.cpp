@@ -1,0 +1,109 @@
+// The convolution family of the DSL (kiln/nn/conv.h): the constructor
+// checks of torch's _ConvNd, and the shape rule shared with nn.conv
+// (ir/ShapeRules.h), so the DSL and kilnc reject the same models.
+#include "kiln/nn/conv.h"
+
+#include <tuple>
+
+#include "ir/ShapeRules.h"
+#include "shapes.h"
+
+namespace kiln::nn {
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+std::string list(const std::vector<int64_t>& values) { return shape_rules::str(values); }
+
+}  // namespace
+
+template <size_t D>
+ConvNdImpl<D>::ConvNdImpl(const ConvOptions<D>& options)
+    : Module("Conv" + std::to_string(D) + "d"), options_(options) {
+  std::string what = "Conv" + str(D) + "d(" + str(options.in_channels()) + ", " +
+                     str(options.out_channels()) + ", kernel_size=" + list(options.kernel_size().vec()) +
+                     ")";
+  auto check = [&](const char* name, const std::vector<int64_t>& v, int64_t min) {
+    if (v.size() != D)
+      detail::fail(what + ": " + name + " needs 1 or " + str(D) + " values, got " + list(v));
+    for (int64_t x : v)
+      if (x < min) detail::fail(what + ": " + name + " must be >= " + str(min) + ", got " + list(v));
+  };
+  if (options.in_channels() < 1 || options.out_channels() < 1)
+    detail::fail(what + ": in_channels and out_channels must be >= 1");
+  check("kernel_size", options.kernel_size().vec(), 1);
+  check("stride", options.stride().vec(), 1);
+  check("dilation", options.dilation().vec(), 1);
+  if (options.padding().mode().empty()) check("padding", options.padding().ints(), 0);
+  if (options.groups() < 1) detail::fail(what + ": groups must be >= 1, got " + str(options.groups()));
+  if (options.in_channels() % options.groups() != 0)
+    detail::fail(what + ": in_channels must be divisible by groups " + str(options.groups()));
+  if (options.out_channels() % options.groups() != 0)
+    detail::fail(what + ": out_channels must be divisible by groups " + str(options.groups()));
+  if (options.padding().mode() == "same")
+    for (int64_t s : options.stride().vec())
+      if (s != 1) detail::fail(what + ": padding='same' is not supported for strided convolutions");
+  if (options.padding_mode().name() != "zeros")
+    detail::fail(what + ": padding_mode '" + options.padding_mode().name() +
+                 "' is not supported yet (supported: 'zeros')");
+  Shape weight{options.out_channels(), options.in_channels() / options.groups()};
+  for (int64_t k : options.kernel_size().vec()) weight.push_back(k);
+  register_parameter("weight", weight, Init::KaimingUniform);
+  if (options.bias()) register_parameter("bias", {options.out_channels()}, Init::FanInUniform);
+}
+
+template <size_t D>
+Tensor ConvNdImpl<D>::forward(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active(type_name(), loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  Shape in = input.sizes();
+  if (in.size() != D + 1 && in.size() != D + 2)
+    detail::fail(loc, what + " expected a " + str(D + 1) + "-D (unbatched) or " + str(D + 2) +
+                          "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
+  bool unbatched = in.size() == D + 1;
+  if (unbatched) in.insert(in.begin(), 1);
+  shape_rules::ConvGeometry g;
+  g.stride = options_.stride().vec();
+  g.dilation = options_.dilation().vec();
+  g.groups = options_.groups();
+  for (size_t i = 0; i < D; ++i) {
+    int64_t lo = 0, hi = 0;
+    if (options_.padding().mode() == "same") {
+      std::tie(lo, hi) = shape_rules::convSamePadding(options_.kernel_size().vec()[i], g.dilation[i]);
+    } else if (options_.padding().mode().empty()) {
+      lo = hi = options_.padding().ints()[i];
+    }
+    g.padLow.push_back(lo);
+    g.padHigh.push_back(hi);
+  }
+  Shape weight = own_parameters().front().second.shape;
+  shape_rules::Inferred r = shape_rules::conv(in, weight, g);
+  if (!r.ok()) detail::fail(loc, what + " " + r.error + " ('" + input.name() + "')");
+  Shape shape = r.shape;
+  if (unbatched) shape.erase(shape.begin());
+  return detail::record_module(trace, path, {input}, std::move(shape), Dtype::Float32, loc);
+}
+
+template <size_t D>
+std::optional<OptionList> ConvNdImpl<D>::layer_options() const {
+  OptionValue padding = options_.padding().ints();
+  if (!options_.padding().mode().empty()) padding = options_.padding().mode();
+  return OptionList{{"in_channels", options_.in_channels()},
+                    {"out_channels", options_.out_channels()},
+                    {"kernel_size", options_.kernel_size().vec()},
+                    {"stride", options_.stride().vec()},
+                    {"padding", padding},
+                    {"dilation", options_.dilation().vec()},
+                    {"groups", options_.groups()},
+                    {"bias", options_.bias()},
+                    {"padding_mode", options_.padding_mode().name()}};
+}
+
+template class ConvNdImpl<1>;
+template class ConvNdImpl<2>;
+template class ConvNdImpl<3>;
+
+}  // namespace kiln::nn

@@ -1,0 +1,32 @@
+// A CNN written with the DSL's convolutions (kiln/nn/conv.h, libtorch's
+// option names): tuples, stride, dilation, padding kSame, groups, no bias.
+// Its model file is checked against torch like the JSON models
+// (Parity.conv2d_dsl_basic).
+#include <cstdio>
+
+#include "kiln/kiln.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <output.json>\n", argv[0]);
+    return 2;
+  }
+  namespace nn = kiln::nn;
+  try {
+    // [4, 2, 9, 8] -> [4, 6, 5, 8] -> [4, 6, 5, 8] -> 240 -> 5
+    auto model = nn::Sequential(
+        nn::Conv2d(nn::Conv2dOptions(2, 6, {3, 2}).stride({2, 1}).padding(1).dilation({1, 2})), nn::ReLU(),
+        nn::Conv2d(nn::Conv2dOptions(6, 6, 3).padding(kiln::kSame).groups(3).bias(false)), nn::ReLU(),
+        nn::Flatten(), nn::Linear(240, 5));
+    kiln::save_model(model, {kiln::input("x", {4, 2, 9, 8})}, argv[1],
+                     kiln::Training()
+                         .loss(nn::CrossEntropyLoss())
+                         .target(kiln::input("target", {4}, kiln::kInt64))
+                         .optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.05).momentum(0.9))),
+                     "conv2d_dsl_basic");
+  } catch (const kiln::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
