@@ -246,6 +246,31 @@ inline std::pair<int64_t, int64_t> convSamePadding(int64_t kernel,
   return {total / 2, total - total / 2};
 }
 
+/// F.pad(input, mode) of an [N, C, *spatial] input by (lo[i], hi[i]) per
+/// spatial dimension i, for a convolution's padding_mode: "zeros" and
+/// "replicate" take any padding, "reflect" less than the size, "circular"
+/// at most the size (torch's F.pad rules).
+inline Inferred padSpatial(const Shape &input, const Shape &lo, const Shape &hi,
+                           const std::string &mode) {
+  Shape out = input;
+  for (size_t i = 0; i < lo.size() && i + 2 < input.size(); ++i) {
+    int64_t n = input[i + 2];
+    std::string pads = "padding (" + std::to_string(lo[i]) + ", " +
+                       std::to_string(hi[i]) + ") of spatial dimension " +
+                       std::to_string(i);
+    if (mode == "reflect" && (lo[i] >= n || hi[i] >= n))
+      return failure("padding_mode \"reflect\": " + pads +
+                     " must be less than the input size " + std::to_string(n) +
+                     " (input " + str(input) + ")");
+    if (mode == "circular" && (lo[i] > n || hi[i] > n))
+      return failure("padding_mode \"circular\": " + pads +
+                     " wraps around the input size " + std::to_string(n) +
+                     " more than once (input " + str(input) + ")");
+    out[i + 2] = n + lo[i] + hi[i];
+  }
+  return {out, ""};
+}
+
 /// F.conv{1,2,3}d: input [N, C, *in], weight [F, C / groups, *kernel] ->
 /// [N, F, *out] with out = (in + lo + hi - dilation * (kernel - 1) - 1) /
 /// stride + 1 (floor) per spatial dimension.

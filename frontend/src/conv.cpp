@@ -43,9 +43,6 @@ ConvNdImpl<D>::ConvNdImpl(const ConvOptions<D>& options)
   if (options.padding().mode() == "same")
     for (int64_t s : options.stride().vec())
       if (s != 1) detail::fail(what + ": padding='same' is not supported for strided convolutions");
-  if (options.padding_mode().name() != "zeros")
-    detail::fail(what + ": padding_mode '" + options.padding_mode().name() +
-                 "' is not supported yet (supported: 'zeros')");
   Shape weight{options.out_channels(), options.in_channels() / options.groups()};
   for (int64_t k : options.kernel_size().vec()) weight.push_back(k);
   register_parameter("weight", weight, Init::KaimingUniform);
@@ -79,6 +76,8 @@ Tensor ConvNdImpl<D>::forward(const Tensor& input, SourceLoc loc) {
     g.padLow.push_back(lo);
     g.padHigh.push_back(hi);
   }
+  shape_rules::Inferred padded = shape_rules::padSpatial(in, g.padLow, g.padHigh, options_.padding_mode().name());
+  if (!padded.ok()) detail::fail(loc, what + " " + padded.error + " ('" + input.name() + "')");
   Shape weight = own_parameters().front().second.shape;
   shape_rules::Inferred r = shape_rules::conv(in, weight, g);
   if (!r.ok()) detail::fail(loc, what + " " + r.error + " ('" + input.name() + "')");

@@ -1,5 +1,6 @@
 // A CNN written with the DSL's convolutions (kiln/nn/conv.h, libtorch's
-// option names): tuples, stride, dilation, padding kSame, groups, no bias.
+// option names): tuples, stride, dilation, padding kSame with reflection,
+// groups, no bias.
 // Its model file is checked against torch like the JSON models
 // (Parity.conv2d_dsl_basic).
 #include <cstdio>
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
     // [4, 2, 9, 8] -> [4, 6, 5, 8] -> [4, 6, 5, 8] -> 240 -> 5
     auto model = nn::Sequential(
         nn::Conv2d(nn::Conv2dOptions(2, 6, {3, 2}).stride({2, 1}).padding(1).dilation({1, 2})), nn::ReLU(),
-        nn::Conv2d(nn::Conv2dOptions(6, 6, 3).padding(kiln::kSame).groups(3).bias(false)), nn::ReLU(),
+        nn::Conv2d(nn::Conv2dOptions(6, 6, 3).padding(kiln::kSame).groups(3).bias(false).padding_mode(kiln::kReflect)), nn::ReLU(),
         nn::Flatten(), nn::Linear(240, 5));
     kiln::save_model(model, {kiln::input("x", {4, 2, 9, 8})}, argv[1],
                      kiln::Training()

@@ -1,7 +1,7 @@
 """Writes random convolution parity models (issue 8): Conv1d/2d/3d with
 random shapes and options — stride, dilation, groups (depthwise included),
 non-square kernels, odd sizes, batch 1, padding as an int, a tuple, "same"
-or "valid", bias on and off.
+or "valid", bias on and off, and padding_mode reflect/replicate/circular.
 
   gen_conv_cases.py --out DIR --count N --seed S
 
@@ -18,7 +18,7 @@ import os
 import random
 
 
-def conv_options(rng, rank, cin):
+def conv_options(rng, rank, cin, mode="zeros"):
     """Options of the random convolution and the input's spatial sizes."""
     # Channels: plain, grouped or depthwise (groups == in_channels).
     kind = rng.choice(["plain", "plain", "grouped", "depthwise"])
@@ -35,16 +35,17 @@ def conv_options(rng, rank, cin):
     kmax = {1: 5, 2: 4, 3: 3}[rank]
     kernel = [rng.randint(1, kmax) for _ in range(rank)]
     dilation = [rng.choice([1, 1, 2, 3]) for _ in range(rank)]
-    style = rng.choice(["int", "tuple", "same", "valid"])
+    # A padding mode needs padding to show.
+    style = rng.choice(["int", "tuple", "same", "valid"] if mode == "zeros" else ["int", "tuple", "same"])
     if style == "same":
         stride = [1] * rank
     else:
         stride = [rng.choice([1, 1, 2, 3]) for _ in range(rank)]
     if style == "int":
-        p = rng.randint(0, 2)
+        p = rng.randint(0 if mode == "zeros" else 1, 2)
         padding, pads = p, [p] * rank
     elif style == "tuple":
-        pads = [rng.randint(0, 2) for _ in range(rank)]
+        pads = [rng.randint(0 if mode == "zeros" else 1, 2) for _ in range(rank)]
         padding = pads
     elif style == "same":
         padding, pads = "same", [0] * rank  # sizes need no room then
@@ -77,10 +78,11 @@ def expand(v, rank):
     return v if isinstance(v, list) else [v] * rank
 
 
-def case(rng, name, rank):
+def case(rng, name, rank, mode="zeros"):
     batch = rng.choice([1, 1, 2, 3])
     cin = rng.randint(1, 6)
-    opts, sizes = conv_options(rng, rank, cin)
+    opts, sizes = conv_options(rng, rank, cin, mode)
+    opts["padding_mode"] = mode
     k, s, d = (expand(opts[n], rank) for n in ("kernel_size", "stride", "dilation"))
     out = [batch, opts["out_channels"]]
     for i in range(rank):
@@ -91,6 +93,10 @@ def case(rng, name, rank):
             lo = hi = 0
         else:
             lo = hi = expand(opts["padding"], rank)[i]
+        # torch's F.pad: reflection needs padding < size, circular <= size.
+        while (mode == "reflect" and sizes[i] <= max(lo, hi)) or \
+                (mode == "circular" and sizes[i] < max(lo, hi)):
+            sizes[i] += 1
         # A kernel that reads only padding makes every gradient but the
         # bias's zero, and the case vacuous: grow the input until some tap
         # reads it.
@@ -118,6 +124,10 @@ def case(rng, name, rank):
     return model, 10
 
 
+# Cases with padding_mode reflect / replicate / circular, per seed.
+MODE_CASES = 6
+
+
 def write_case(out, name, model):
     text = json.dumps(model, indent=1) + "\n"
     path = os.path.join(out, name + ".json")
@@ -139,6 +149,16 @@ def main():
         rank = (1, 2, 3)[i % 3]
         name = f"conv{rank}d_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, rank)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    # Padding modes other than zeros, from their own generator so that the
+    # cases above stay what they were.
+    rng = random.Random(f"conv-modes-{a.seed}")
+    for i in range(MODE_CASES):
+        rank = (1, 2, 3)[i % 3]
+        mode = ("reflect", "replicate", "circular")[i % 3 if i < 3 else rng.randint(0, 2)]
+        name = f"conv{rank}d_{mode}_random_{a.seed}_{i}_basic"
+        model, steps = case(rng, name, rank, mode)
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
     with open(os.path.join(a.out, "cases.cmake"), "w") as f:

@@ -31,8 +31,8 @@ struct kValidT {};
 inline constexpr kSameT kSame{};
 inline constexpr kValidT kValid{};
 
-/// The padding modes of the convolutions (torch::kZeros, ...). Only kZeros
-/// compiles so far; the others are rejected when the layer is constructed.
+/// The padding modes of the convolutions (torch::kZeros, torch::kReflect,
+/// torch::kReplicate, torch::kCircular in libtorch).
 struct kZerosT {};
 struct kReflectT {};
 struct kReplicateT {};
@@ -104,7 +104,7 @@ class ConvNdImpl : public Module {
  public:
   /// Throws Error when torch's constructor would raise (sizes < 1, groups not
   /// dividing the channels, padding "same" with stride > 1, a tuple of the
-  /// wrong length) or padding_mode is not kZeros (not compiled yet).
+  /// wrong length).
   explicit ConvNdImpl(const ConvOptions<D>& options);
 
   /// Precondition: float32 input of rank D + 1 or D + 2 with in_channels
