@@ -18,7 +18,7 @@ std::string str(int64_t v) { return std::to_string(v); }
 /// Reflection padding is built from one slice per padded row (nn.slice has
 /// no negative step): bounded so that a model file cannot ask for millions
 /// of ops.
-constexpr int64_t kMaxReflectPadding = 1024;
+constexpr int64_t kMaxReflectPadding = 64;
 
 /// Cross-option rules torch's _ConvNd constructor enforces, at the option's
 /// JSON path.
