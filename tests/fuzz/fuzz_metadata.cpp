@@ -41,7 +41,13 @@ constexpr int kMaxKernels = 8;
  * lists and shapes from it. */
 const kiln_model_metadata *g_metadata = nullptr;
 
+/* Bytes of a tensor the runtime accepted. A zero dimension first: the
+ * runtime rightly accepts [2^63-1, 0] (no elements), whose other
+ * dimensions must not be multiplied (found by this fuzzer, 2026-12-03). */
 int64_t bytes_of(const kiln_tensor_info &t) {
+  for (int d = 0; d < t.rank; ++d)
+    if (t.shape[d] == 0)
+      return 0;
   int64_t n = t.dtype == KILN_I64 ? 8 : 4;
   for (int d = 0; d < t.rank; ++d)
     n *= t.shape[d];
