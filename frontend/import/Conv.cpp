@@ -1,6 +1,7 @@
 // The `convolution` family of the inventory: nn.Conv1d, nn.Conv2d,
 // nn.Conv3d, all lowered to nn.conv; padding modes other than zeros pad
 // the input with nn.slice + nn.concat first, as torch pads with F.pad.
+#include "frontend/import/Pad.h"
 #include "frontend/import/Registry.h"
 
 #include "ir/NNBuilders.h"
@@ -14,11 +15,6 @@ namespace kiln::import {
 namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
-
-/// Reflection padding is built from one slice per padded row (nn.slice has
-/// no negative step): bounded so that a model file cannot ask for millions
-/// of ops.
-constexpr int64_t kMaxReflectPadding = 64;
 
 /// Cross-option rules torch's _ConvNd constructor enforces, at the option's
 /// JSON path.
@@ -63,29 +59,11 @@ void declareConv(LayerDecl &decl, int rank) {
     decl.addParameter("bias", {out}, Init::uniform(-bound, bound));
 }
 
-/// Elements [start, end) of dimension `dim` of x.
-Value sliceDim(BuildContext &c, Value x, int64_t dim, int64_t start, int64_t end) {
-  OpBuilder &b = c.builder();
-  auto shape = nn::shapeOf(x);
-  SmallVector<int64_t> lo(shape.size(), 0), hi(shape), step(shape.size(), 1);
-  lo[dim] = start;
-  hi[dim] = end;
-  return c.create<nn::SliceOp>(x, b.getDenseI64ArrayAttr(lo),
-                               b.getDenseI64ArrayAttr(hi),
-                               b.getDenseI64ArrayAttr(step));
-}
-
 /// x [N, C, *spatial] padded by (lo, hi) per spatial dimension as torch's
 /// F.pad(mode=padding_mode) before a convolution with padding_mode other
-/// than "zeros": nn.slice + nn.concat per dimension (the modes are
-/// separable), so the gradient comes from their adjoints. Along one
-/// dimension of size n:
-///   reflect:   x[lo], ..., x[1] | x | x[n-2], ..., x[n-1-hi]   (lo, hi < n)
-///   replicate: x[0] lo times    | x | x[n-1] hi times
-///   circular:  x[n-lo:n]        | x | x[0:hi]                 (lo, hi <= n)
+/// than "zeros" (padSeparable, frontend/import/Pad.h).
 Value padWithMode(BuildContext &c, Value x, ArrayRef<int64_t> lo,
                   ArrayRef<int64_t> hi, const std::string &mode) {
-  OpBuilder &b = c.builder();
   auto shape = nn::shapeOf(x);
   shape_rules::Inferred padded = shape_rules::padSpatial(
       shape_rules::Shape(shape.begin(), shape.end()),
@@ -93,43 +71,12 @@ Value padWithMode(BuildContext &c, Value x, ArrayRef<int64_t> lo,
       shape_rules::Shape(hi.begin(), hi.end()), mode);
   if (!padded.ok())
     c.fail(padded.error);
-  for (size_t i = 0; i < lo.size(); ++i) {
-    int64_t dim = static_cast<int64_t>(i) + 2, n = nn::shapeOf(x)[dim];
-    if (lo[i] == 0 && hi[i] == 0)
-      continue;
+  for (size_t i = 0; i < lo.size(); ++i)
     if (mode == "reflect" && std::max(lo[i], hi[i]) > kMaxReflectPadding)
       c.fail("padding_mode \"reflect\": padding (" + str(lo[i]) + ", " +
              str(hi[i]) + ") of spatial dimension " + str(i) +
              " is larger than Kiln supports (" + str(kMaxReflectPadding) + ")");
-    // Side pieces: `count` rows ending at `edge` (replicate: one row
-    // broadcast), one row per padded index (reflect) or one slice (circular).
-    SmallVector<Value> pieces;
-    auto side = [&](int64_t count, bool before) {
-      if (count == 0)
-        return;
-      if (mode == "circular") {
-        pieces.push_back(before ? sliceDim(c, x, dim, n - count, n)
-                                : sliceDim(c, x, dim, 0, count));
-      } else if (mode == "replicate") {
-        int64_t edge = before ? 0 : n - 1;
-        Value row = sliceDim(c, x, dim, edge, edge + 1);
-        SmallVector<int64_t> shape(nn::shapeOf(row));
-        shape[dim] = count;
-        pieces.push_back(c.create<nn::BroadcastToOp>(
-            nn::f32Tensor(b.getContext(), shape), row));
-      } else {
-        for (int64_t k = 1; k <= count; ++k) {
-          int64_t at = before ? count + 1 - k : n - 1 - k;
-          pieces.push_back(sliceDim(c, x, dim, at, at + 1));
-        }
-      }
-    };
-    side(lo[i], true);
-    pieces.push_back(x);
-    side(hi[i], false);
-    x = c.create<nn::ConcatOp>(ValueRange(pieces), b.getI64IntegerAttr(dim));
-  }
-  return x;
+  return padSeparable(c, x, 2, lo, hi, mode);
 }
 
 /// nn.conv with the options' geometry; an unbatched input [C, *spatial]

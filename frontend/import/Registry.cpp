@@ -297,6 +297,7 @@ const Registry &registry() {
     registerActivationFamily(r);
     registerDropoutFamily(r);
     registerNormalizationFamily(r);
+    registerPaddingFamily(r);
     registerUtilityFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);

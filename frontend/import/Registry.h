@@ -236,6 +236,7 @@ void registerConvFamily(Registry &registry);
 void registerActivationFamily(Registry &registry);
 void registerDropoutFamily(Registry &registry);
 void registerNormalizationFamily(Registry &registry);
+void registerPaddingFamily(Registry &registry);
 void registerUtilityFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);
