@@ -18,9 +18,8 @@ std::string str(int64_t v) { return std::to_string(v); }
 /// The padded dimensions' (lo, hi) from torch's `padding` (left, right,
 /// top, bottom, front, back: the last dimension's pair first), listed from
 /// the first padded dimension on, as padSeparable takes them.
-void padsOf(const Options &o, int rank, SmallVector<int64_t> &lo,
+void padsOf(const std::vector<int64_t> &p, int rank, SmallVector<int64_t> &lo,
             SmallVector<int64_t> &hi) {
-  std::vector<int64_t> p = o.getInts("padding");
   for (int j = 0; j < rank; ++j) {
     int k = rank - 1 - j;
     lo.push_back(p[2 * k]);
@@ -31,7 +30,9 @@ void padsOf(const Options &o, int rank, SmallVector<int64_t> &lo,
 /// ConstantPad{D}d / ZeroPad2d: any input with at least D dimensions (torch's
 /// F.pad(mode="constant")); a negative padding crops that side, as in torch.
 ///   y = value lo times | x | value hi times   per padded dimension
-Value buildConstantPad(BuildContext &c, int rank, double value) {
+Value buildConstantPad(BuildContext &c, const std::vector<int64_t> &padding,
+                       double value) {
+  int rank = static_cast<int>(padding.size() / 2);
   Value x = c.operands()[0];
   auto shape = nn::shapeOf(x);
   int64_t r = static_cast<int64_t>(shape.size());
@@ -39,7 +40,7 @@ Value buildConstantPad(BuildContext &c, int rank, double value) {
     c.fail("expected an input with at least " + str(rank) +
            " dimensions, got " + nn::shapeStr(shape));
   SmallVector<int64_t> lo, hi;
-  padsOf(c.options(), rank, lo, hi);
+  padsOf(padding, rank, lo, hi);
   int64_t first = r - rank;
   for (int j = 0; j < rank; ++j) {
     int64_t dim = first + j, n = shape[dim];
@@ -83,7 +84,7 @@ Value buildModePad(BuildContext &c, int rank, const std::string &mode,
                "negative padding " + str(all[i]) + " (cropping) is not supported by " +
                    layer + " in Kiln; crop with ConstantPad or narrow instead");
   SmallVector<int64_t> lo, hi;
-  padsOf(o, rank, lo, hi);
+  padsOf(all, rank, lo, hi);
   int64_t first = r - rank;
   for (int j = 0; j < rank; ++j) {
     int64_t dim = first + j, n = shape[dim];
@@ -119,7 +120,7 @@ void registerPaddingFamily(Registry &r) {
                  "nn.broadcast_to + nn.concat (nn.slice when cropping)"};
       zero.options = {intTupleOption("padding", 2 * rank)};
       zero.build = [rank](BuildContext &c) {
-        return buildConstantPad(c, rank, 0.0);
+        return buildConstantPad(c, c.options().getInts("padding"), 0.0);
       };
       zero.example = {{"options", {{"padding", {1, 2, 0, 1}}}},
                       {"input", exampleInput(rank)}};
@@ -130,7 +131,8 @@ void registerPaddingFamily(Registry &r) {
     constant.options = {intTupleOption("padding", 2 * rank),
                         floatOption("value")};
     constant.build = [rank](BuildContext &c) {
-      return buildConstantPad(c, rank, c.options().getFloat("value"));
+      return buildConstantPad(c, c.options().getInts("padding"),
+                              c.options().getFloat("value"));
     };
     constant.example = {{"options", {{"padding", 1}, {"value", 0.5}}},
                         {"input", exampleInput(rank)}};
@@ -150,6 +152,28 @@ void registerPaddingFamily(Registry &r) {
       r.add(std::move(e));
     }
   }
+
+  // torch.constant_pad_nd(input, pad, value=0): F.pad's constant mode, the
+  // functional form the DSL records (nn::functional::pad).
+  Entry padNd{"constant_pad_nd", EntryKind::Function,
+              "nn.broadcast_to + nn.concat (nn.slice when cropping)"};
+  padNd.options = {intListOption("pad"), floatOption("value", 0.0)};
+  padNd.build = [](BuildContext &c) {
+    const Options &o = c.options();
+    std::vector<int64_t> pad = o.getInts("pad");
+    auto rank = static_cast<int64_t>(nn::shapeOf(c.operands()[0]).size());
+    if (pad.size() % 2 != 0)
+      c.failAt(o.pathOf("pad"), "padding length must be divisible by 2, got " +
+                                    str(static_cast<int64_t>(pad.size())));
+    if (static_cast<int64_t>(pad.size()) > 2 * rank)
+      c.failAt(o.pathOf("pad"),
+               "padding length " + str(static_cast<int64_t>(pad.size())) +
+                   " is too large for an input of rank " + str(rank));
+    return buildConstantPad(c, pad, o.getFloat("value"));
+  };
+  padNd.example = {{"options", {{"pad", {1, -1, 0, 2}}, {"value", 0.5}}},
+                   {"input", {2, 3, 4}}};
+  r.add(std::move(padNd));
 }
 
 } // namespace kiln::import

@@ -180,9 +180,12 @@ def _build_module(spec, where):
     nn = torch.nn
     kind = spec.get("type")
     opts = spec.get("options", {}) or {}
-    if kind in _CONTAINERS:
-        # A plain container keeps torch's state_dict naming (<child>.<param>);
-        # graph nodes name the leaves they call, so no forward is needed here.
+    if kind in _CONTAINERS or (isinstance(kind, str) and kind not in _RANDOM_LEAVES
+                               and not hasattr(nn, kind) and "children" in spec):
+        # A plain container, or a user-defined module of the DSL (its class
+        # name, which torch.nn does not have), keeps torch's state_dict
+        # naming (<child>.<param>); graph nodes name the leaves they call, so
+        # no forward is needed here.
         m = nn.Module()
         for i, child in enumerate(spec.get("children", [])):
             m.add_module(child["name"], _build_module(child, f"{where}.children[{i}]"))

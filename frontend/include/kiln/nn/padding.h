@@ -6,7 +6,14 @@
 #include "kiln/module.h"
 #include "kiln/nn/conv.h"  // ExpandingArray
 
-namespace kiln::nn {
+namespace kiln {
+
+/// F.pad's constant mode (torch::kConstant in libtorch); kReflect,
+/// kReplicate and kCircular are conv.h's.
+struct kConstantT {};
+inline constexpr kConstantT kConstant{};
+
+namespace nn {
 
 /// Options of nn.ReflectionPad{D}d(padding) / nn.ReplicationPad{D}d(padding)
 /// with libtorch's names: ReflectionPad2dOptions({1, 2, 0, 3}). `padding` is
@@ -176,4 +183,38 @@ class ZeroPad2dImpl : public PadModule {
 };
 KILN_MODULE(ZeroPad2d);
 
-}  // namespace kiln::nn
+namespace functional {
+
+/// F.pad's mode: kConstant, kReflect, kReplicate or kCircular.
+class PadMode {
+ public:
+  PadMode(kConstantT) : name_("constant") {}    // NOLINT
+  PadMode(kReflectT) : name_("reflect") {}      // NOLINT
+  PadMode(kReplicateT) : name_("replicate") {}  // NOLINT
+  PadMode(kCircularT) : name_("circular") {}    // NOLINT
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+/// Options of F.pad(input, pad, mode='constant', value=0) with libtorch's
+/// names: PadFuncOptions({1, 2}).mode(kConstant).value(0.5).
+struct PadFuncOptions {
+  PadFuncOptions(std::vector<int64_t> pad) : pad_(std::move(pad)) {}  // NOLINT
+  KILN_ARG(std::vector<int64_t>, pad);
+  KILN_ARG(PadMode, mode) = kConstant;
+  KILN_ARG(double, value) = 0.0;
+};
+
+/// F.pad in constant mode, recorded as graph function "constant_pad_nd"
+/// (torch.constant_pad_nd, what F.pad calls): pads the last pad.size() / 2
+/// dimensions, the last one's (lo, hi) first; negative values crop.
+/// Throws Error for the other modes (use ReflectionPad{D}d /
+/// ReplicationPad{D}d; torch reaches them through private aten calls), an
+/// odd pad length, more pairs than dimensions, or a size cropped to 0.
+Tensor pad(const Tensor& input, const PadFuncOptions& options, SourceLoc loc = SourceLoc::current());
+
+}  // namespace functional
+}  // namespace nn
+}  // namespace kiln
