@@ -499,7 +499,9 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
     std::string params = f[2].str();
     for (size_t at; (at = params.find('$')) != std::string::npos;)
       params.replace(at, 1, p);
-    const char *cast = StringRef(params).starts_with("const") ? "const kiln_model *" : "kiln_model *";
+    // Decided on the template, not on the substituted text: a model named
+    // `constant_pad` must not read as a const parameter.
+    const char *cast = f[2].starts_with("const $") ? "const kiln_model *" : "kiln_model *";
     os << "static inline " << f[0].str() << " " << p << "_" << f[1].str() << "(" << params
        << ") {\n  " << (f[0] == "void" ? "" : "return ") << "kiln_model_" << f[1].str()
        << "((" << cast << ")model" << f[3].str() << ");\n}\n";

@@ -272,6 +272,21 @@ TEST(CodegenMetadata, KernelArgumentCountMustMatch) {
 // Second line of defence behind the importer's name checks (issue 7): a
 // hostile name that reached the header writer could not close a comment or
 // start a line of C.
+// A model whose name starts with "const" once made every forwarder cast to
+// `const kiln_model *`, and the header did not compile.
+TEST(CodegenMetadata, HeaderCastsFollowTheParameterNotTheModelName) {
+  for (const char *name : {"constant_pad", "const", "rt"}) {
+    kiln::ModelInterface m = model_with({0.5, 1, 2});
+    m.name = name;
+    const std::string header = m.header(), p = name;
+    EXPECT_NE(header.find("kiln_model_init_parameters((kiln_model *)model"), std::string::npos)
+        << header;
+    EXPECT_NE(header.find("kiln_model_get_step((const kiln_model *)model"), std::string::npos)
+        << header;
+    EXPECT_EQ(header.find("kiln_model_destroy((const kiln_model *)"), std::string::npos) << p;
+  }
+}
+
 TEST(CodegenMetadata, HeaderCommentsNeverCarryHostileNames) {
   kiln::ModelInterface m = model_with({0.5, 1, 2});
   const std::string payload = "x*/\nstatic int pwn = __builtin_printf(\"INJECTED\");\n/*";
