@@ -15,9 +15,10 @@ Deterministic for a seed (regression tests, not a fuzzer). Also writes
 DIR/cases.cmake (train-step counts). Runs with any python3 (no torch).
 """
 import argparse
-import json
 import os
 import random
+
+from case_files import mse_sgd_training, write_case
 
 # (torch type, padded dimensions D, mode)
 LAYERS = [
@@ -78,21 +79,9 @@ def case(rng, name, layer, dims, mode):
         "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
                   {"module": "1", "inputs": ["h"], "outputs": ["y"]}],
         "outputs": ["y"],
-        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": out, "dtype": "float32"},
-                     "optimizer": {"type": "SGD", "options": {
-                         "lr": 0.05, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0,
-                         "nesterov": False, "maximize": False}}},
+        "training": mse_sgd_training(out, 0.05),
     }
     return model, 10
-
-
-def write_case(out, name, model):
-    text = json.dumps(model, indent=1) + "\n"
-    path = os.path.join(out, name + ".json")
-    if not os.path.exists(path) or open(path).read() != text:
-        with open(path, "w") as f:
-            f.write(text)
 
 
 def main():

@@ -12,10 +12,11 @@ so that a diverging run does not turn float rounding into chaos.
 Runs with any python3 (no torch).
 """
 import argparse
-import json
 import math
 import os
 import random
+
+from case_files import mse_sgd_training, write_case
 
 
 def sgd_options(rng):
@@ -104,21 +105,9 @@ def slice_join_case(rng, name):
             {"name": "0", "type": "Linear", "options": {"in_features": fin, "out_features": f, "bias": True}}]},
         "graph": graph,
         "outputs": [current],
-        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": [batch, width], "dtype": "float32"},
-                     "optimizer": {"type": "SGD", "options": {
-                         "lr": 0.02, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0,
-                         "nesterov": False, "maximize": False}}},
+        "training": mse_sgd_training([batch, width], 0.02),
     }
     return model, 10
-
-
-def write_case(out, name, model):
-    text = json.dumps(model, indent=1) + "\n"
-    path = os.path.join(out, name + ".json")
-    if not os.path.exists(path) or open(path).read() != text:
-        with open(path, "w") as f:
-            f.write(text)
 
 
 def main():
