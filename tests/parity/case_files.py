@@ -21,3 +21,9 @@ def write_case(out, name, model):
     if not os.path.exists(path) or open(path).read() != text:
         with open(path, "w") as f:
             f.write(text)
+
+
+def write_steps(out, lines):
+    """Writes <out>/cases.cmake: the set(parity_steps_<name> N) lines."""
+    with open(os.path.join(out, "cases.cmake"), "w") as f:
+        f.write("\n".join(lines) + "\n")

@@ -16,7 +16,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case
+from case_files import mse_sgd_training, write_case, write_steps
 
 
 def conv_options(rng, rank, cin, mode="zeros"):
@@ -150,8 +150,7 @@ def main():
         model, steps = case(rng, name, rank, mode)
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
-    with open(os.path.join(a.out, "cases.cmake"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_steps(a.out, lines)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case
+from case_files import mse_sgd_training, write_case, write_steps
 
 # (torch type, padded dimensions D, mode)
 LAYERS = [
@@ -95,14 +95,11 @@ def main():
     lines = []
     for i in range(a.count):
         layer, dims, mode = LAYERS[i % len(LAYERS)]
-        # Not "constantpad...": the generated header takes a name starting
-        # with "const" for a const parameter (codegen/ModelInterface.cpp).
         name = f"pad_{layer.lower()}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, dims, mode)
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
-    with open(os.path.join(a.out, "cases.cmake"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_steps(a.out, lines)
 
 
 if __name__ == "__main__":
