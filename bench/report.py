@@ -20,8 +20,17 @@ on the same machine. The machines are shared and noisy: compare numbers from
 the same run only. Times are the median over 9 timed runs (each >= 0.25 s of
 back-to-back calls) after 10 warm-up calls, per batch; the PyTorch side is
 `shared/bench/workloads.py`, the Kiln side `bench/<workload>*.cpp`, timed the
-same way. GFLOP/s count the GEMMs only (train step = 3 x forward).
+same way. GFLOP/s count the GEMMs and convolutions only (train step = 3 x
+forward).
 """
+
+TITLES = {
+    "W1": "MLP 784-512-512-10, batch 128, CrossEntropy, SGD lr 0.01 momentum 0.9",
+    "W2": ("LeNet-5, batch 64 x 1x28x28, CrossEntropy, SGD lr 0.01 momentum 0.9 on both sides "
+           "(workloads.py's W2 uses Adam lr 1e-3, which Kiln does not compile yet; PyTorch with "
+           "Adam is the last row)"),
+    "W3": "small ResNet, batch 32 x 3x32x32, CrossEntropy, SGD lr 0.01 momentum 0.9 weight_decay 5e-4",
+}
 
 
 def result(path):
@@ -70,9 +79,11 @@ def section(a):
         te = result(a.torch_openblas_env)
         rows.append((f"PyTorch eager, environment unchanged (`OPENBLAS_CORETYPE={a.env_coretype}`, "
                      f"no `OMP_WAIT_POLICY`) but OpenBLAS on `LD_LIBRARY_PATH` ({blas(te)})", te))
+    if a.torch_own_optimizer:
+        rows.append(("PyTorch eager, best configuration, with the workload's own optimizer "
+                     "(not comparable: another optimizer)", result(a.torch_own_optimizer)))
     today = datetime.date.today().isoformat()
-    out = [f"## {a.workload}: MLP 784-512-512-10, batch 128, CrossEntropy, SGD lr 0.01 momentum 0.9"
-           if a.workload == "W1" else f"## {a.workload}", ""]
+    out = [f"## {a.workload}: {TITLES[a.workload]}" if a.workload in TITLES else f"## {a.workload}", ""]
     out.append(f"Measured {today} with `{a.command}` (threads {a.threads}) on: {machine()}.")
     out.append("")
     out.append("| | inference ms/batch | train step ms/batch | train step GFLOP/s | peak RSS MiB |")
@@ -86,15 +97,15 @@ def section(a):
                    f"| **{k['infer_ms'] / t['infer_ms']:.2f}** | **{k['train_ms'] / t['train_ms']:.2f}** "
                    f"| | {k['rss_peak_mib'] / t['rss_peak_mib']:.2f} |")
     out.append("")
-    out.append("Median (min–max over the 9 runs). Train step = one `mlp_train_step` (Kiln) / "
+    out.append(f"Median (min–max over the 9 runs). Train step = one `{a.model}_train_step` (Kiln) / "
                "zero_grad + forward + loss + backward + step (PyTorch), fixed random batch. "
                f"Train GFLOP/s = 3 x {k['gflop_fwd'] * 1e3:.1f} MFLOP / step time. Peak RSS is "
                "`ru_maxrss` of the whole process (Kiln: a C++ binary; PyTorch: the Python "
                f"interpreter with torch imported, {tb['rss_import_mib']:.0f} MiB before building the model).")
     out.append("")
     cs = a.compile_s
-    out.append("kilnc compile time (`kilnc mlp.json -o mlp.o --mode=train`, median of 3): "
-               + (f"{cs:.2f} s." if not math.isnan(cs) else "not measured (kilnc or mlp.json not found)."))
+    out.append(f"kilnc compile time (`kilnc {a.model}.json -o {a.model}.o --mode=train`, median of 3): "
+               + (f"{cs:.2f} s." if not math.isnan(cs) else f"not measured (kilnc or {a.model}.json not found)."))
     return "\n".join(out) + "\n"
 
 
@@ -104,6 +115,8 @@ def main():
         ap.add_argument("--" + f, required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--torch-openblas-env")
+    ap.add_argument("--torch-own-optimizer")
+    ap.add_argument("--model", default="mlp")
     ap.add_argument("--compile-s", type=float, default=float("nan"))
     a = ap.parse_args()
     begin, end = f"<!-- bench:{a.workload} begin -->", f"<!-- bench:{a.workload} end -->"

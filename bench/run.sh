@@ -2,7 +2,7 @@
 # Runs a benchmark workload on Kiln and on PyTorch eager side by side, in one
 # invocation, and writes the results into docs/performance.md.
 #
-# usage: bench/run.sh W1
+# usage: bench/run.sh W1|W2|W3
 #
 # Environment: BUILD_DIR (default <repo>/build; configured with clang-19 and
 # Ninja if it does not exist yet), JOBS (build parallelism, default 2),
@@ -16,9 +16,13 @@
 #   apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb ob
 #   TORCH_OPENBLAS_DIR=$PWD/ob/usr/lib/x86_64-linux-gnu/openblas-pthread bench/run.sh W1
 # The report names the BLAS each PyTorch run used.
-# What it does for W1:
-#   1. builds w1_mlp (and with it kilnc and the mlp model) if needed;
-#   2. times `kilnc mlp.json -o mlp.o --mode=train` (median of 3);
+# Workloads: W1 (MLP, examples/mlp's model), W2 (LeNet-5, examples/lenet's
+# model; SGD lr 0.01 momentum 0.9 on both sides because Kiln has no Adam yet,
+# PyTorch's Adam run reported beside it), W3 (small ResNet, examples/resnet's
+# model at 3 x 32 x 32). What it does:
+#   1. builds the workload's benchmark (w1_mlp, w2_lenet, w3_resnet; and with
+#      it kilnc and the model) if needed;
+#   2. times `kilnc <model>.json -o <model>.o --mode=train` (median of 3);
 #   3. runs, one process each: Kiln (KILN_NUM_THREADS=$THREADS); PyTorch at its
 #      best (OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE unset); PyTorch as
 #      installed (environment unchanged);
@@ -35,10 +39,13 @@ threads=${THREADS:-2}
 py=/usr/bin/python3   # Debian's torch imports only with this interpreter
 
 workload=${1:-}
+opt_swap=()   # torch_workload.py's flag when Kiln compiles another optimizer
 case "$workload" in
-  W1) target=w1_mlp ;;
-  ""|-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark yet (have: W1)" >&2; exit 2 ;;
+  W1) target=w1_mlp; model=mlp ;;
+  W2) target=w2_lenet; model=lenet; opt_swap=(--optimizer-as-kiln) ;;
+  W3) target=w3_resnet; model=resnet_w3 ;;
+  ""|-h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark yet (have: W1 W2 W3)" >&2; exit 2 ;;
 esac
 [ -f "$shared/workloads.py" ] || { echo "bench/run.sh: $shared/workloads.py not found (set SHARED_BENCH)" >&2; exit 1; }
 
@@ -54,14 +61,14 @@ out=$build/bench-results/$workload-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 
 # Compile time of the model: kilnc alone on the traced JSON, as the build runs it.
-json=$(find "$build/examples/mlp" -name mlp.json -path '*mlp.kiln*' | head -n 1)
+json=$(find "$build/examples" "$build/bench" -name "$model.json" -path "*$model.kiln*" | head -n 1)
 kilnc=$build/bin/kilnc
 compile_s=""
 if [ -n "$json" ] && [ -x "$kilnc" ]; then
   times=()
   for _ in 1 2 3; do
     t0=$(date +%s.%N)
-    "$kilnc" "$json" -o "$out/mlp.o" --mode=train
+    "$kilnc" "$json" -o "$out/$model.o" --mode=train
     t1=$(date +%s.%N)
     times+=("$(echo "$t1 - $t0" | bc)")
   done
@@ -82,21 +89,26 @@ elif ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -qi openblas; t
        "PyTorch runs on the reference BLAS (see the header of this script)" >&2
 fi
 echo "== PyTorch, best configuration (${best_env[*]})"
-env "${best_env[@]}" \
-  "$py" "$shared/workloads.py" "$workload" "$threads" | tee "$out/torch-best.txt"
+torch_run=("$py" "$here/torch_workload.py" "$shared" "$workload" "$threads")
+env "${best_env[@]}" "${torch_run[@]}" "${opt_swap[@]}" | tee "$out/torch-best.txt"
 echo "== PyTorch, as installed (environment unchanged)"
-"$py" "$shared/workloads.py" "$workload" "$threads" | tee "$out/torch-installed.txt"
+"${torch_run[@]}" "${opt_swap[@]}" | tee "$out/torch-installed.txt"
 extra=()
+if [ ${#opt_swap[@]} -gt 0 ]; then
+  echo "== PyTorch, best configuration, the workload's own optimizer"
+  env "${best_env[@]}" "${torch_run[@]}" | tee "$out/torch-own-optimizer.txt"
+  extra+=(--torch-own-optimizer "$out/torch-own-optimizer.txt")
+fi
 if [ -n "${TORCH_OPENBLAS_DIR:-}" ]; then
   echo "== PyTorch, environment unchanged but for OpenBLAS on LD_LIBRARY_PATH"
   LD_LIBRARY_PATH="$TORCH_OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    "$py" "$shared/workloads.py" "$workload" "$threads" | tee "$out/torch-openblas-env.txt"
-  extra=(--torch-openblas-env "$out/torch-openblas-env.txt")
+    "${torch_run[@]}" "${opt_swap[@]}" | tee "$out/torch-openblas-env.txt"
+  extra+=(--torch-openblas-env "$out/torch-openblas-env.txt")
 fi
 
 "$py" "$here/report.py" --workload "$workload" --threads "$threads" \
   --kiln "$out/kiln.txt" --torch-best "$out/torch-best.txt" \
-  --torch-installed "$out/torch-installed.txt" "${extra[@]}" --compile-s "${compile_s:-nan}" \
+  --torch-installed "$out/torch-installed.txt" "${extra[@]}" --compile-s "${compile_s:-nan}" --model "$model" \
   --command "$command" --env-coretype "${OPENBLAS_CORETYPE:-(unset)}" \
   --out "$repo/docs/performance.md"
 echo "results: $out; table: docs/performance.md"

@@ -1,11 +1,13 @@
-# kiln_add_model(<name> SOURCES <dsl sources...> [MODE train|inference] [KILNC_FLAGS ...])
+# kiln_add_model(<name> SOURCES <dsl sources...> [MODE train|inference] [KILNC_FLAGS ...]
+#                [PROGRAM_ARGS ...])
 # kiln_add_model(<name> JSON <model.json>          [MODE train|inference] [KILNC_FLAGS ...])
 #
 # In the spirit of Halide's add_halide_library: builds the DSL program from
 # SOURCES (linked against kiln_frontend), runs it to write <name>.json, runs
 # kilnc on it, and defines the static library target <name> that carries the
 # object file, links libkiln_rt, and exposes <name>.h on its include path.
-# The DSL program is run as `<program> <output.json>`.
+# The DSL program is run as `<program> <output.json> [PROGRAM_ARGS...]` (one
+# DSL source can so describe variants of a model, e.g. another input size).
 #
 # KILN_KILNC names an existing kilnc to run instead of this build's target,
 # so that a build of the runtime and its tests with other flags (ThreadSanitizer:
@@ -16,7 +18,7 @@ set(KILN_KILNC "" CACHE FILEPATH
     "kilnc for kiln_add_model to run instead of building this tree's (empty: build it)")
 
 function(kiln_add_model name)
-  cmake_parse_arguments(ARG "" "JSON;MODE" "SOURCES;KILNC_FLAGS" ${ARGN})
+  cmake_parse_arguments(ARG "" "JSON;MODE" "SOURCES;KILNC_FLAGS;PROGRAM_ARGS" ${ARGN})
   if(NOT ARG_MODE)
     set(ARG_MODE train)
   endif()
@@ -27,7 +29,7 @@ function(kiln_add_model name)
     set(json ${outdir}/${name}.json)
     add_custom_command(OUTPUT ${json}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
-      COMMAND $<TARGET_FILE:${name}_model_program> ${json}
+      COMMAND $<TARGET_FILE:${name}_model_program> ${json} ${ARG_PROGRAM_ARGS}
       DEPENDS ${name}_model_program
       COMMENT "Tracing model ${name}")
   elseif(ARG_JSON)

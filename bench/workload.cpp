@@ -1,12 +1,15 @@
-// W1 on Kiln: the MLP 784-512-512-10 (batch 128, CrossEntropy, SGD lr 0.01
-// momentum 0.9) compiled by kilnc from examples/mlp/mlp_model.cpp, timed the
-// way shared/bench/common.py times PyTorch: warm-up, then the median over
-// `runs` timed runs of the per-call time, each run `k` back-to-back calls
-// with k chosen so that a run lasts >= min_run_s. Random inputs (N(0, 1)) and
-// targets, like workloads.py. Prints one `RESULT {json}` line.
+// One benchmark workload (shared/bench/workloads.py) on Kiln: a model compiled
+// by kilnc, timed the way shared/bench/common.py times PyTorch: warm-up, then
+// the median over `runs` timed runs of the per-call time, each run `k`
+// back-to-back calls with k chosen so that a run lasts >= min_run_s. Random
+// inputs (N(0, 1)) and targets, like workloads.py. Prints one `RESULT {json}`
+// line. Compiled once per workload (bench/CMakeLists.txt) with
+//   -DKILN_PREFIX=<model> -DKILN_PREFIX_UPPER=<MODEL> -DKILN_HEADER="<model>.h"
+//   -DKILN_WORKLOAD=W<n> -DKILN_GFLOP_FWD=<forward GFLOP per batch, the
+//   formula of workloads.py>
 //
-// usage: w1_mlp [--threads N]   (default: KILN_NUM_THREADS, else all cores)
-#include "mlp.h"
+// usage: w<n>_<model> [--threads N]   (default: KILN_NUM_THREADS, else all cores)
+#include KILN_HEADER
 
 #include <kiln/runtime.h>
 
@@ -21,7 +24,17 @@
 #include <sys/resource.h>
 #include <vector>
 
+#define KILN_CAT_(a, b) a##b
+#define KILN_CAT(a, b) KILN_CAT_(a, b)
+#define KFN(suffix) KILN_CAT(KILN_PREFIX, suffix)
+#define KCONST(suffix) KILN_CAT(KILN_PREFIX_UPPER, suffix)
+#define KSTR_(x) #x
+#define KSTR(x) KSTR_(x)
+
 namespace {
+
+typedef KFN(_model) model_t;
+const char *const kProgram = "bench " KSTR(KILN_WORKLOAD);
 
 struct Timing {
   double median, min, max; // seconds per call
@@ -70,10 +83,10 @@ double vmhwm_mib() {
   return kib / 1024.0;
 }
 
-void check(int status, const mlp_model *model, const char *what) {
+void check(int status, const model_t *model, const char *what) {
   if (status != KILN_OK) {
-    std::fprintf(stderr, "w1_mlp: %s failed (status %d): %s\n", what, status,
-                 mlp_last_error(model));
+    std::fprintf(stderr, "%s: %s failed (status %d): %s\n", kProgram, what, status,
+                 KFN(_last_error)(model));
     std::exit(1);
   }
 }
@@ -84,60 +97,60 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       if (kiln_set_num_threads(std::atoi(argv[++i])) != KILN_OK) {
-        std::fprintf(stderr, "w1_mlp: %s\n", kiln_last_error());
+        std::fprintf(stderr, "%s: %s\n", kProgram, kiln_last_error());
         return 2;
       }
     } else {
-      std::fprintf(stderr, "usage: w1_mlp [--threads N]\n");
+      std::fprintf(stderr, "usage: %s [--threads N]\n", argv[0]);
       return 2;
     }
   }
   double rss_start = maxrss_mib();
-  mlp_model *model = nullptr;
-  check(mlp_create(&model), nullptr, "mlp_create");
-  check(mlp_init_parameters(model, 0), model, "mlp_init_parameters");
+  model_t *model = nullptr;
+  check(KFN(_create)(&model), nullptr, KSTR(KILN_PREFIX) "_create");
+  check(KFN(_init_parameters)(model, 0), model, KSTR(KILN_PREFIX) "_init_parameters");
   int64_t params = 0;
-  for (int i = 0; i < mlp_num_parameters(model); ++i) {
+  for (int i = 0; i < KFN(_num_parameters)(model); ++i) {
     const char *name;
     float *data;
     int64_t numel;
-    check(mlp_parameter(model, i, &name, &data, &numel), model, "mlp_parameter");
+    check(KFN(_parameter)(model, i, &name, &data, &numel), model, KSTR(KILN_PREFIX) "_parameter");
     params += numel;
   }
 
   std::mt19937_64 rng(0);
   std::normal_distribution<float> normal;
-  std::vector<float> x(MLP_INPUT0_NUMEL), logits(MLP_OUTPUT0_NUMEL);
+  std::vector<float> x(KCONST(_INPUT0_NUMEL)), logits(KCONST(_OUTPUT0_NUMEL));
   for (float &v : x)
     v = normal(rng);
-  const int64_t classes = MLP_OUTPUT0_NUMEL / MLP_BATCH_SIZE;
-  std::vector<int64_t> y(MLP_TARGET_NUMEL);
+  const int64_t classes = KCONST(_OUTPUT0_NUMEL) / KCONST(_BATCH_SIZE);
+  std::vector<int64_t> y(KCONST(_TARGET_NUMEL));
   for (int64_t &v : y)
     v = int64_t(rng() % uint64_t(classes));
   const void *inputs[] = {x.data()};
   void *outputs[] = {logits.data()};
   double rss_build = maxrss_mib();
 
-  check(mlp_set_training(model, 0), model, "mlp_set_training(0)");
-  Timing inf = bench([&] { check(mlp_forward(model, inputs, outputs), model, "mlp_forward"); },
+  check(KFN(_set_training)(model, 0), model, KSTR(KILN_PREFIX) "_set_training(0)");
+  Timing inf = bench([&] { check(KFN(_forward)(model, inputs, outputs), model, KSTR(KILN_PREFIX) "_forward"); },
                      10, 9, 0.25);
   double rss_infer = maxrss_mib();
 
-  check(mlp_set_training(model, 1), model, "mlp_set_training(1)");
+  check(KFN(_set_training)(model, 1), model, KSTR(KILN_PREFIX) "_set_training(1)");
   float loss = 0, first_loss = -1;
-  check(mlp_train_step(model, inputs, y.data(), &first_loss), model, "mlp_train_step");
-  Timing tr = bench([&] { check(mlp_train_step(model, inputs, y.data(), &loss), model, "mlp_train_step"); },
+  check(KFN(_train_step)(model, inputs, y.data(), &first_loss), model, KSTR(KILN_PREFIX) "_train_step");
+  Timing tr = bench([&] { check(KFN(_train_step)(model, inputs, y.data(), &loss), model, KSTR(KILN_PREFIX) "_train_step"); },
                     10, 9, 0.25);
   double rss_train = maxrss_mib();
   // Sanity: the same batch over and over must be learnt.
   if (!std::isfinite(loss) || !(loss < first_loss)) {
-    std::fprintf(stderr, "w1_mlp: loss did not decrease (%g -> %g)\n", first_loss, loss);
+    std::fprintf(stderr, "%s: loss did not decrease (%g -> %g)\n", kProgram, first_loss, loss);
     return 1;
   }
 
-  const double B = MLP_BATCH_SIZE;
-  const double gflop_fwd = 2 * B * (784 * 512 + 512 * 512 + 512 * 10) / 1e9;
-  std::printf("RESULT {\"kind\": \"workload\", \"impl\": \"kiln\", \"model\": \"W1\", "
+  const double B = KCONST(_BATCH_SIZE);
+  const double gflop_fwd = (KILN_GFLOP_FWD);
+  std::printf("RESULT {\"kind\": \"workload\", \"impl\": \"kiln\", \"model\": \"" KSTR(KILN_WORKLOAD) "\", "
               "\"threads\": %d, \"params\": %lld, \"gflop_fwd\": %.6f, "
               "\"infer_ms\": %.4f, \"infer_ms_min\": %.4f, \"infer_ms_max\": %.4f, "
               "\"train_ms\": %.4f, \"train_ms_min\": %.4f, \"train_ms_max\": %.4f, "
@@ -151,6 +164,6 @@ int main(int argc, char **argv) {
               gflop_fwd / inf.median, 3 * gflop_fwd / tr.median,
               first_loss, loss, rss_start, rss_build, rss_infer, rss_train,
               vmhwm_mib());
-  mlp_destroy(model);
+  KFN(_destroy)(model);
   return 0;
 }

@@ -3,8 +3,8 @@
 // No zlib dependency: the file is decompressed by `gzip -dc` through popen(),
 // so `gzip` must be on PATH. Every function returns false and fills *error
 // with a message naming the file when the data is missing or malformed.
-#ifndef KILN_EXAMPLES_MLP_IDX_READER_H
-#define KILN_EXAMPLES_MLP_IDX_READER_H
+#ifndef KILN_EXAMPLES_COMMON_IDX_READER_H
+#define KILN_EXAMPLES_COMMON_IDX_READER_H
 
 #include <cstdint>
 #include <string>
@@ -39,4 +39,4 @@ bool load_fashion_mnist(const std::string &dir, const std::string &split,
 
 } // namespace idx
 
-#endif // KILN_EXAMPLES_MLP_IDX_READER_H
+#endif // KILN_EXAMPLES_COMMON_IDX_READER_H

@@ -1,15 +1,20 @@
-// Trains the W1 MLP (examples/mlp/mlp_model.cpp, compiled by kilnc) on
-// Fashion-MNIST through the generated C API in mlp.h.
+// Trains a Kiln-compiled image classifier on Fashion-MNIST through its
+// generated C API. One source for every example model: it is compiled once
+// per model (kiln_add_fashion_mnist_trainer in CMakeLists.txt) with
+//   -DKILN_PREFIX=<name> -DKILN_PREFIX_UPPER=<NAME> -DKILN_HEADER="<name>.h"
+//   -DKILN_EXAMPLE_TITLE="..." -DKILN_EXAMPLE_EPOCHS=<default epochs>
+// and the model brings its own loss and optimizer (compiled into train_step).
 //
-// Recipe (the same as train_fashion_mnist.py, the PyTorch reference): pixels
-// scaled to [0, 1], batches of MLP_BATCH_SIZE drawn from a fresh shuffle each
-// epoch, CrossEntropyLoss + SGD(lr 0.01, momentum 0.9) as compiled into the
-// model. The model has static shapes, so the last partial batch (60000 =
-// 468 * 128 + 96) is padded to a full batch with target -100, the
-// CrossEntropyLoss ignore_index: the mean loss and the gradient are then those
-// of the 96 real samples, as with PyTorch's DataLoader(drop_last=False).
+// Recipe (the same as the PyTorch reference beside each example): pixels
+// scaled to [0, 1], batches of <PREFIX>_BATCH_SIZE drawn from a fresh
+// shuffle each epoch. The model has static shapes, so a last partial batch
+// is padded to a full batch with target -100, the CrossEntropyLoss
+// ignore_index: the mean loss and the gradient are then those of the real
+// samples, as with PyTorch's DataLoader(drop_last=False). (Batch statistics
+// of a BatchNorm would see the padding rows: models with batch norm use a
+// batch size that divides 60000.)
 #include "idx_reader.h"
-#include "mlp.h"
+#include KILN_HEADER
 
 #include <kiln/runtime.h>
 
@@ -26,24 +31,37 @@
 #include <string>
 #include <vector>
 
+#define KILN_CAT_(a, b) a##b
+#define KILN_CAT(a, b) KILN_CAT_(a, b)
+#define KFN(suffix) KILN_CAT(KILN_PREFIX, suffix)
+#define KCONST(suffix) KILN_CAT(KILN_PREFIX_UPPER, suffix)
+#define KSTR_(x) #x
+#define KSTR(x) KSTR_(x)
+
 namespace {
 
-constexpr int64_t kBatch = MLP_BATCH_SIZE;
-constexpr int64_t kPixels = MLP_INPUT0_NUMEL / MLP_BATCH_SIZE; // 1*28*28
-constexpr int64_t kClasses = MLP_OUTPUT0_NUMEL / MLP_BATCH_SIZE;
+typedef KFN(_model) model_t;
+constexpr const char *kModel = KSTR(KILN_PREFIX);
+constexpr int64_t kBatch = KCONST(_BATCH_SIZE);
+constexpr int64_t kPixels = KCONST(_INPUT0_NUMEL) / kBatch; // 1*28*28
+constexpr int64_t kClasses = KCONST(_OUTPUT0_NUMEL) / kBatch;
 constexpr int64_t kIgnoreIndex = -100;
-static_assert(MLP_TRAINABLE, "compile the model with --mode=train");
-static_assert(MLP_TARGET_IS_INT64, "the model must take class indices");
+static_assert(KCONST(_TRAINABLE), "compile the model with --mode=train");
+static_assert(KCONST(_TARGET_IS_INT64), "the model must take class indices");
 static_assert(kPixels == 28 * 28, "the model must take 28x28 images");
+static_assert(kClasses == 10, "the model must have 10 outputs per image");
+
+// The program's name in messages (argv[0]'s base name).
+std::string g_program = "train";
 
 const char kUsage[] =
-    "usage: train_fashion_mnist [options]\n"
-    "Trains the Kiln-compiled MLP 784-512-512-10 on Fashion-MNIST\n"
-    "(CrossEntropyLoss, SGD lr 0.01 momentum 0.9, batch 128) and prints, after\n"
-    "each epoch, the mean training loss, the test accuracy and the training\n"
-    "throughput.\n"
+    "usage: %s [options]\n"
+    "Trains " KILN_EXAMPLE_TITLE " on Fashion-MNIST\n"
+    "(batch %lld; the loss and optimizer are compiled into the model) and prints,\n"
+    "after each epoch, the mean training loss, the test accuracy (eval mode)\n"
+    "and the training throughput.\n"
     "\n"
-    "  --epochs N        train until epoch N (default 3; with --resume, the\n"
+    "  --epochs N        train until epoch N (default %d; with --resume, the\n"
     "                    epochs already done count)\n"
     "  --data-dir DIR    directory with train-images-idx3-ubyte.gz,\n"
     "                    train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,\n"
@@ -62,20 +80,20 @@ const char kUsage[] =
     "The files are gzip'ed IDX; they are decompressed with `gzip -dc`.\n";
 
 [[noreturn]] void usage_error(const std::string &msg) {
-  std::fprintf(stderr, "train_fashion_mnist: %s\n(see --help)\n", msg.c_str());
+  std::fprintf(stderr, "%s: %s\n(see --help)\n", g_program.c_str(), msg.c_str());
   std::exit(2);
 }
 
 [[noreturn]] void fail(const std::string &msg) {
-  std::fprintf(stderr, "train_fashion_mnist: error: %s\n", msg.c_str());
+  std::fprintf(stderr, "%s: error: %s\n", g_program.c_str(), msg.c_str());
   std::exit(1);
 }
 
 // Exits with the model's message when a generated-API call fails.
-void check(int status, const mlp_model *model, const char *what) {
+void check(int status, const model_t *model, const char *what) {
   if (status != KILN_OK)
     fail(std::string(what) + " failed (status " + std::to_string(status) +
-         "): " + mlp_last_error(model));
+         "): " + KFN(_last_error)(model));
 }
 
 int64_t parse_int(const std::string &flag, const char *text, int64_t lo) {
@@ -89,7 +107,7 @@ int64_t parse_int(const std::string &flag, const char *text, int64_t lo) {
 }
 
 struct Options {
-  int64_t epochs = 3;
+  int64_t epochs = KILN_EXAMPLE_EPOCHS;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   uint64_t seed = 0;
   int threads = 0; // 0: runtime default
@@ -101,7 +119,8 @@ Options parse_args(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
+      std::printf(kUsage, g_program.c_str(), (long long)kBatch,
+                  int(KILN_EXAMPLE_EPOCHS));
       std::exit(0);
     }
     // Accept both "--flag value" and "--flag=value".
@@ -169,26 +188,26 @@ void gather(const idx::Dataset &d, const int64_t *order, int64_t count,
 
 // Test accuracy in eval mode, in batches of kBatch, the last one padded;
 // only real rows count.
-double evaluate(mlp_model *model, const idx::Dataset &test) {
+double evaluate(model_t *model, const idx::Dataset &test) {
   std::vector<float> x(kBatch * kPixels), logits(kBatch * kClasses);
   std::vector<int64_t> t(kBatch), order(test.n);
   for (int64_t i = 0; i < test.n; ++i)
     order[i] = i;
-  check(mlp_set_training(model, 0), model, "mlp_set_training(0)");
+  check(KFN(_set_training)(model, 0), model, KSTR(KILN_PREFIX) "_set_training(0)");
   int64_t correct = 0;
   for (int64_t b = 0; b < test.n; b += kBatch) {
     int64_t count = std::min(kBatch, test.n - b);
     gather(test, order.data() + b, count, x.data(), t.data());
     const void *inputs[] = {x.data()};
     void *outputs[] = {logits.data()};
-    check(mlp_forward(model, inputs, outputs), model, "mlp_forward");
+    check(KFN(_forward)(model, inputs, outputs), model, KSTR(KILN_PREFIX) "_forward");
     for (int64_t r = 0; r < count; ++r) {
       const float *row = logits.data() + r * kClasses;
       if (std::max_element(row, row + kClasses) - row == t[r])
         ++correct;
     }
   }
-  check(mlp_set_training(model, 1), model, "mlp_set_training(1)");
+  check(KFN(_set_training)(model, 1), model, KSTR(KILN_PREFIX) "_set_training(1)");
   return 100.0 * double(correct) / double(test.n);
 }
 
@@ -208,34 +227,34 @@ void write_atomically(const std::string &path, const std::string &text) {
     fail("cannot rename " + tmp + " to " + path + ": " + ec.message());
 }
 
-void save_checkpoint(mlp_model *model, const std::string &dir, int64_t epoch) {
+void save_checkpoint(model_t *model, const std::string &dir, int64_t epoch) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
     fail("cannot create checkpoint directory " + dir + ": " + ec.message());
   // epoch.txt last: it is written only once both tensors files are complete.
-  check(mlp_save_parameters(model, (dir + "/model.safetensors").c_str()), model,
-        "mlp_save_parameters");
-  check(mlp_save_optimizer_state(model, (dir + "/optimizer.safetensors").c_str()),
-        model, "mlp_save_optimizer_state");
+  check(KFN(_save_parameters)(model, (dir + "/model.safetensors").c_str()), model,
+        KSTR(KILN_PREFIX) "_save_parameters");
+  check(KFN(_save_optimizer_state)(model, (dir + "/optimizer.safetensors").c_str()),
+        model, KSTR(KILN_PREFIX) "_save_optimizer_state");
   write_atomically(dir + "/epoch.txt", std::to_string(epoch) + "\n");
 }
 
 // Loads a checkpoint and returns the number of epochs it has completed.
-int64_t load_checkpoint(mlp_model *model, const std::string &dir,
+int64_t load_checkpoint(model_t *model, const std::string &dir,
                         int64_t steps_per_epoch) {
   std::ifstream f(dir + "/epoch.txt");
   int64_t epoch = -1;
   if (!(f >> epoch) || epoch < 0)
     fail(dir + "/epoch.txt is missing or does not hold an epoch number "
                "(was the checkpoint written by --checkpoint?)");
-  check(mlp_load_parameters(model, (dir + "/model.safetensors").c_str()), model,
-        "mlp_load_parameters");
-  check(mlp_load_optimizer_state(model, (dir + "/optimizer.safetensors").c_str()),
-        model, "mlp_load_optimizer_state");
+  check(KFN(_load_parameters)(model, (dir + "/model.safetensors").c_str()), model,
+        KSTR(KILN_PREFIX) "_load_parameters");
+  check(KFN(_load_optimizer_state)(model, (dir + "/optimizer.safetensors").c_str()),
+        model, KSTR(KILN_PREFIX) "_load_optimizer_state");
   // The optimizer state carries the step counter: it must agree.
   int64_t step = -1;
-  check(mlp_get_step(model, &step), model, "mlp_get_step");
+  check(KFN(_get_step)(model, &step), model, KSTR(KILN_PREFIX) "_get_step");
   if (step != epoch * steps_per_epoch)
     fail(dir + ": epoch.txt says " + std::to_string(epoch) +
          " epochs but the optimizer state has done " + std::to_string(step) +
@@ -246,6 +265,8 @@ int64_t load_checkpoint(mlp_model *model, const std::string &dir,
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 0 && argv[0])
+    g_program = std::filesystem::path(argv[0]).filename().string();
   Options opt = parse_args(argc, argv);
   if (opt.threads > 0 && kiln_set_num_threads(opt.threads) != KILN_OK)
     fail(std::string("kiln_set_num_threads: ") + kiln_last_error());
@@ -256,8 +277,8 @@ int main(int argc, char **argv) {
       !idx::load_fashion_mnist(opt.data_dir, "t10k", &test, &err))
     fail(err + "\n(--data-dir gives the directory of the Fashion-MNIST .gz files)");
 
-  mlp_model *model = nullptr;
-  check(mlp_create(&model), nullptr, "mlp_create");
+  model_t *model = nullptr;
+  check(KFN(_create)(&model), nullptr, KSTR(KILN_PREFIX) "_create");
   const int64_t steps_per_epoch = (train.n + kBatch - 1) / kBatch;
   int64_t done = 0;
   if (!opt.resume.empty()) {
@@ -265,11 +286,11 @@ int main(int argc, char **argv) {
     std::printf("resumed from %s after epoch %lld\n", opt.resume.c_str(),
                 (long long)done);
   } else {
-    check(mlp_init_parameters(model, opt.seed), model, "mlp_init_parameters");
+    check(KFN(_init_parameters)(model, opt.seed), model, KSTR(KILN_PREFIX) "_init_parameters");
   }
-  std::printf("Fashion-MNIST: %lld train / %lld test images, batch %lld, "
+  std::printf("%s on Fashion-MNIST: %lld train / %lld test images, batch %lld, "
               "%lld steps per epoch, %d threads\n",
-              (long long)train.n, (long long)test.n, (long long)kBatch,
+              kModel, (long long)train.n, (long long)test.n, (long long)kBatch,
               (long long)steps_per_epoch, kiln_get_num_threads());
   std::fflush(stdout);
 
@@ -285,8 +306,8 @@ int main(int argc, char **argv) {
       gather(train, order.data() + s * kBatch, count, x.data(), t.data());
       const void *inputs[] = {x.data()};
       float loss = 0;
-      check(mlp_train_step(model, inputs, t.data(), &loss), model,
-            "mlp_train_step");
+      check(KFN(_train_step)(model, inputs, t.data(), &loss), model,
+            KSTR(KILN_PREFIX) "_train_step");
       train_s += std::chrono::duration<double>(
                      std::chrono::steady_clock::now() - t0).count();
       loss_sum += double(loss) * double(count);
@@ -306,6 +327,6 @@ int main(int argc, char **argv) {
     if (!opt.checkpoint.empty())
       save_checkpoint(model, opt.checkpoint, epoch);
   }
-  mlp_destroy(model);
+  KFN(_destroy)(model);
   return 0;
 }
