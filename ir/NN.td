@@ -4,6 +4,7 @@
 include "NNAttrs.td"
 include "NNLinearOps.td"
 include "NNConvOps.td"
+include "NNPoolOps.td"
 include "NNActivationOps.td"
 include "NNElementwiseOps.td"
 include "NNTensorOps.td"

@@ -3,6 +3,7 @@
 #define KILN_IR_NNDIALECT_H
 
 #include "ir/IndexBounds.h"
+#include "ir/PoolShapeRules.h"
 #include "ir/ShapeRules.h"
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"

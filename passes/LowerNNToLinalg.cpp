@@ -161,6 +161,7 @@ struct LowerNNToLinalgPass
     RewritePatternSet patterns(ctx);
     populateLowerLinearPatterns(patterns);
     populateLowerConvPatterns(patterns);
+    populateLowerPoolPatterns(patterns);
     populateLowerActivationPatterns(patterns);
     populateLowerElementwisePatterns(patterns);
     populateLowerTensorOpsPatterns(patterns);

@@ -106,6 +106,8 @@ static void checkBounds(const OptionSpec &s, double v, const std::string &path) 
 static json checkValue(const OptionSpec &s, const json &v,
                        const std::string &path) {
   auto wrongType = [&]() { fail(path, std::string("expected ") + typeName(s)); };
+  if (s.nullable && v.is_null())
+    return v;
   switch (s.type) {
   case OptionType::Bool:
     if (!v.is_boolean())
@@ -298,6 +300,7 @@ const Registry &registry() {
     registerDropoutFamily(r);
     registerNormalizationFamily(r);
     registerPaddingFamily(r);
+    registerPoolingFamily(r);
     registerUtilityFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);

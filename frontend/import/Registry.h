@@ -47,12 +47,16 @@ struct OptionSpec {
   std::vector<std::string> choices;  // String; IntTuple: strings also accepted
   int tupleSize = 0;                 // IntTuple: an int or this many ints
   bool ignored = false;              // accepted for torch compatibility only
+  bool nullable = false;             // JSON null (torch's None) also accepted
 
   OptionSpec &atLeast(double v) { return min = v, *this; }
   OptionSpec &inRange(double lo, double hi) { return min = lo, max = hi, *this; }
   /// Accepted and checked, but changes nothing here (`inplace` under value
   /// semantics).
   OptionSpec &noEffect() { return ignored = true, *this; }
+  /// Also accepts null, torch's None (BatchNorm's momentum=None); the build
+  /// function asks Options::isNone.
+  OptionSpec &orNone() { return nullable = true, *this; }
 };
 
 OptionSpec boolOption(std::string name, std::optional<bool> dflt = {});
@@ -78,6 +82,8 @@ public:
   std::string getString(const std::string &name) const;
   /// IntTuple options (expanded to their tuple size) and IntList options.
   std::vector<int64_t> getInts(const std::string &name) const;
+  /// Whether a nullable option (OptionSpec::orNone) is null.
+  bool isNone(const std::string &name) const { return values.at(name).is_null(); }
   /// JSON path of an option, for messages.
   std::string pathOf(const std::string &name) const { return path + "." + name; }
   const json &raw() const { return values; }
@@ -237,6 +243,7 @@ void registerActivationFamily(Registry &registry);
 void registerDropoutFamily(Registry &registry);
 void registerNormalizationFamily(Registry &registry);
 void registerPaddingFamily(Registry &registry);
+void registerPoolingFamily(Registry &registry);
 void registerUtilityFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);

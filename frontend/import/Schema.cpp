@@ -148,6 +148,8 @@ json optionSchema(const OptionSpec &s) {
     break;
   }
   }
+  if (s.nullable)
+    p = {{"anyOf", json::array({p, {{"type", "null"}}})}};
   if (!s.defaultValue.is_null())
     p["default"] = s.defaultValue;
   return p;

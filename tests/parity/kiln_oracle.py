@@ -249,8 +249,9 @@ class KilnModel:
                 res = self.root.get_submodule(node["module"])(*args)
             else:
                 # A graph function is torch.<function>(*inputs, **options),
-                # or (inputs, **options) for those taking a tensor list.
-                fn = getattr(torch, node["function"], None)
+                # or (inputs, **options) for those taking a tensor list;
+                # F.<function> where torch has none (F.avg_pool2d).
+                fn = getattr(torch, node["function"], None) or getattr(F, node["function"], None)
                 if fn is None:
                     raise ValueError(f"graph[{k}]: torch has no function {node['function']!r}")
                 res = fn(args, **opts) if node["function"] in _LIST_FUNCTIONS else fn(*args, **opts)

@@ -12,6 +12,7 @@
 #include "kiln/nn/linear.h"
 #include "kiln/nn/loss.h"
 #include "kiln/nn/padding.h"
+#include "kiln/nn/pooling.h"
 #include "kiln/optim.h"
 #include "kiln/save.h"
 #include "kiln/tensor.h"

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -23,8 +24,9 @@ namespace kiln {
   T name##_
 
 /// One serialized option value. The model file writes every option of a
-/// layer, loss or optimizer explicitly, in declaration order.
-using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>>;
+/// layer, loss or optimizer explicitly, in declaration order; nullptr is
+/// written as null, torch's None (BatchNorm's momentum=None).
+using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::nullptr_t>;
 using OptionList = std::vector<std::pair<std::string, OptionValue>>;
 
 }  // namespace kiln

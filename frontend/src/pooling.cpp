@@ -1,0 +1,233 @@
+// The pooling family of the DSL (kiln/nn/pooling.h): the constructor
+// checks of torch's pooling modules and the shape rules of
+// ir/PoolShapeRules.h, shared with nn.max_pool / nn.sum_pool, so that the
+// DSL and kilnc reject the same models.
+#include "kiln/nn/pooling.h"
+
+#include "ir/PoolShapeRules.h"
+#include "shapes.h"
+
+namespace kiln::nn {
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// "MaxPool2d(kernel_size=[2, 2])", for messages.
+std::string describe_windows(const std::string& name, const PoolWindowSpec& w) {
+  return name + "(" +
+         (w.adaptive ? "output_size=" + shape_rules::str(w.output_size)
+                     : "kernel_size=" + shape_rules::str(w.kernel)) +
+         ")";
+}
+
+/// torch's constructor-time checks (sizes, padding at most half the kernel).
+void check_windows(const std::string& what, const PoolWindowSpec& w) {
+  auto check = [&](const char* name, const std::vector<int64_t>& v, int64_t min) {
+    if (v.size() != w.dims)
+      detail::fail(what + ": " + name + " needs 1 or " + str(w.dims) + " values, got " + shape_rules::str(v));
+    for (int64_t x : v)
+      if (x < min) detail::fail(what + ": " + name + " must be >= " + str(min) + ", got " + shape_rules::str(v));
+  };
+  if (w.adaptive) {
+    check("output_size", w.output_size, 1);
+    return;
+  }
+  check("kernel_size", w.kernel, 1);
+  check("stride", w.stride, 1);
+  check("padding", w.padding, 0);
+  check("dilation", w.dilation, 1);
+  for (size_t i = 0; i < w.dims; ++i)
+    if (w.padding[i] > w.kernel[i] / 2)
+      detail::fail(what + ": pad should be at most half of kernel size, but got pad=" + str(w.padding[i]) +
+                   " and kernel_size=" + str(w.kernel[i]));
+}
+
+/// The pooled shape of `input` ([N, C, *D] or unbatched [C, *D]).
+Shape pooled_shape(const Tensor& input, const PoolWindowSpec& w, const std::string& what, SourceLoc loc) {
+  Shape in = input.sizes();
+  if (in.size() != w.dims + 1 && in.size() != w.dims + 2)
+    detail::fail(loc, what + " expected a " + str(w.dims + 1) + "-D (unbatched) or " + str(w.dims + 2) +
+                          "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
+  bool unbatched = in.size() == w.dims + 1;
+  if (unbatched) in.insert(in.begin(), 1);
+  shape_rules::PoolWindows rule;
+  rule.adaptive = w.adaptive;
+  rule.geometry = {w.kernel, w.stride, w.padding, w.dilation, w.ceil_mode};
+  rule.outputSize = w.output_size;
+  shape_rules::Inferred r = shape_rules::poolWindows(in, rule);
+  if (!r.ok()) detail::fail(loc, what + " " + r.error + " ('" + input.name() + "')");
+  Shape shape = r.shape;
+  if (unbatched) shape.erase(shape.begin());
+  return shape;
+}
+
+template <size_t D>
+PoolWindowSpec max_windows(const MaxPoolOptions<D>& o) {
+  return {D, false, o.kernel_size().vec(), o.stride().vec(), o.padding().vec(), o.dilation().vec(),
+          o.ceil_mode(), {}};
+}
+template <size_t D>
+OptionList max_options(const MaxPoolOptions<D>& o, bool layer) {
+  OptionList list{{"kernel_size", o.kernel_size().vec()},
+                  {"stride", o.stride().vec()},
+                  {"padding", o.padding().vec()},
+                  {"dilation", o.dilation().vec()}};
+  if (layer) list.emplace_back("return_indices", false);
+  list.emplace_back("ceil_mode", o.ceil_mode());
+  return list;
+}
+
+template <size_t D>
+PoolWindowSpec avg_windows(const AvgPoolOptions<D>& o) {
+  return {D, false, o.kernel_size().vec(), o.stride().vec(), o.padding().vec(), std::vector<int64_t>(D, 1),
+          o.ceil_mode(), {}};
+}
+/// torch 1.13's AvgPool1d has no divisor_override.
+template <size_t D>
+OptionList avg_options(const AvgPoolOptions<D>& o, const std::string& what) {
+  if (D == 1 && o.divisor_override()) detail::fail(what + ": divisor_override does not exist for 1-d (torch 1.13)");
+  if (o.divisor_override() && *o.divisor_override() == 0) detail::fail(what + ": divisor must be not zero");
+  OptionList list{{"kernel_size", o.kernel_size().vec()},
+                  {"stride", o.stride().vec()},
+                  {"padding", o.padding().vec()},
+                  {"ceil_mode", o.ceil_mode()},
+                  {"count_include_pad", o.count_include_pad()}};
+  if (D > 1) {
+    OptionValue divisor = nullptr;
+    if (o.divisor_override()) divisor = *o.divisor_override();
+    list.emplace_back("divisor_override", divisor);
+  }
+  return list;
+}
+
+template <size_t D>
+PoolWindowSpec adaptive_windows(const AdaptivePoolOptions<D>& o) {
+  PoolWindowSpec w;
+  w.dims = D;
+  w.adaptive = true;
+  w.output_size = o.output_size().vec();
+  return w;
+}
+
+template <size_t D>
+PoolWindowSpec lp_windows(const LPPoolOptions<D>& o) {
+  return {D, false, o.kernel_size().vec(), o.stride().vec(), std::vector<int64_t>(D, 0), std::vector<int64_t>(D, 1),
+          o.ceil_mode(), {}};
+}
+/// LPPool1d's kernel_size is written as an int: torch 1.13's lp_pool1d
+/// multiplies by it and fails on a tuple.
+template <size_t D>
+OptionList lp_options(const LPPoolOptions<D>& o, const std::string& what) {
+  if (o.norm_type() == 0) detail::fail(what + ": norm_type 0 has no LP norm (1/p)");
+  OptionValue kernel = o.kernel_size().vec();
+  if (D == 1) kernel = o.kernel_size().vec()[0];
+  return {{"norm_type", o.norm_type()}, {"kernel_size", kernel}, {"stride", o.stride().vec()},
+          {"ceil_mode", o.ceil_mode()}};
+}
+
+/// Records graph function `name` (e.g. "max_pool2d").
+Tensor pool_function(const std::string& name, const Tensor& input, const PoolWindowSpec& w, OptionList options,
+                     SourceLoc loc) {
+  std::string what = name + "()";
+  auto& trace = detail::Trace::active(what, loc);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  check_windows(describe_windows(name, w), w);
+  Shape shape = pooled_shape(input, w, what, loc);
+  return detail::record_function(trace, name, std::move(options), {input}, std::move(shape), Dtype::Float32, loc);
+}
+
+}  // namespace
+
+PoolModule::PoolModule(std::string type, PoolWindowSpec windows, OptionList options)
+    : Module(std::move(type)), windows_(std::move(windows)), options_(std::move(options)) {
+  check_windows(describe_windows(type_name(), windows_), windows_);
+}
+
+Tensor PoolModule::forward(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active(type_name(), loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  Shape shape = pooled_shape(input, windows_, what, loc);
+  return detail::record_module(trace, path, {input}, std::move(shape), Dtype::Float32, loc);
+}
+
+template <size_t D>
+MaxPoolImpl<D>::MaxPoolImpl(const MaxPoolOptions<D>& o)
+    : PoolModule("MaxPool" + std::to_string(D) + "d", max_windows(o), max_options(o, true)), options_(o) {}
+
+template <size_t D>
+AvgPoolImpl<D>::AvgPoolImpl(const AvgPoolOptions<D>& o)
+    : PoolModule("AvgPool" + std::to_string(D) + "d", avg_windows(o),
+                 avg_options(o, "AvgPool" + std::to_string(D) + "d")),
+      options_(o) {}
+
+template <size_t D>
+AdaptiveAvgPoolImpl<D>::AdaptiveAvgPoolImpl(const AdaptivePoolOptions<D>& o)
+    : PoolModule("AdaptiveAvgPool" + std::to_string(D) + "d", adaptive_windows(o),
+                 {{"output_size", o.output_size().vec()}}),
+      options_(o) {}
+
+template <size_t D>
+AdaptiveMaxPoolImpl<D>::AdaptiveMaxPoolImpl(const AdaptivePoolOptions<D>& o)
+    : PoolModule("AdaptiveMaxPool" + std::to_string(D) + "d", adaptive_windows(o),
+                 {{"output_size", o.output_size().vec()}, {"return_indices", false}}),
+      options_(o) {}
+
+template <size_t D>
+LPPoolImpl<D>::LPPoolImpl(const LPPoolOptions<D>& o)
+    : PoolModule("LPPool" + std::to_string(D) + "d", lp_windows(o), lp_options(o, "LPPool" + std::to_string(D) + "d")),
+      options_(o) {}
+
+template class MaxPoolImpl<1>;
+template class MaxPoolImpl<2>;
+template class MaxPoolImpl<3>;
+template class AvgPoolImpl<1>;
+template class AvgPoolImpl<2>;
+template class AvgPoolImpl<3>;
+template class AdaptiveAvgPoolImpl<1>;
+template class AdaptiveAvgPoolImpl<2>;
+template class AdaptiveAvgPoolImpl<3>;
+template class AdaptiveMaxPoolImpl<1>;
+template class AdaptiveMaxPoolImpl<2>;
+template class AdaptiveMaxPoolImpl<3>;
+template class LPPoolImpl<1>;
+template class LPPoolImpl<2>;
+
+namespace functional {
+
+#define KILN_POOL_FUNCTIONS(D)                                                                         \
+  Tensor max_pool##D##d(const Tensor& input, const MaxPool##D##dFuncOptions& o, SourceLoc loc) {       \
+    return pool_function("max_pool" #D "d", input, max_windows(o), max_options(o, false), loc);        \
+  }                                                                                                    \
+  Tensor avg_pool##D##d(const Tensor& input, const AvgPool##D##dFuncOptions& o, SourceLoc loc) {       \
+    return pool_function("avg_pool" #D "d", input, avg_windows(o), avg_options(o, "avg_pool" #D "d"),  \
+                         loc);                                                                         \
+  }                                                                                                    \
+  Tensor adaptive_avg_pool##D##d(const Tensor& input, const AdaptiveAvgPool##D##dFuncOptions& o,       \
+                                 SourceLoc loc) {                                                      \
+    return pool_function("adaptive_avg_pool" #D "d", input, adaptive_windows(o),                       \
+                         {{"output_size", o.output_size().vec()}}, loc);                               \
+  }                                                                                                    \
+  Tensor adaptive_max_pool##D##d(const Tensor& input, const AdaptiveMaxPool##D##dFuncOptions& o,       \
+                                 SourceLoc loc) {                                                      \
+    return pool_function("adaptive_max_pool" #D "d", input, adaptive_windows(o),                       \
+                         {{"output_size", o.output_size().vec()}}, loc);                               \
+  }
+
+KILN_POOL_FUNCTIONS(1)
+KILN_POOL_FUNCTIONS(2)
+KILN_POOL_FUNCTIONS(3)
+#undef KILN_POOL_FUNCTIONS
+
+Tensor lp_pool1d(const Tensor& input, const LPPool1dFuncOptions& o, SourceLoc loc) {
+  return pool_function("lp_pool1d", input, lp_windows(o), lp_options(o, "lp_pool1d"), loc);
+}
+Tensor lp_pool2d(const Tensor& input, const LPPool2dFuncOptions& o, SourceLoc loc) {
+  return pool_function("lp_pool2d", input, lp_windows(o), lp_options(o, "lp_pool2d"), loc);
+}
+
+}  // namespace functional
+}  // namespace kiln::nn

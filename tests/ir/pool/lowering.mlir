@@ -1,0 +1,85 @@
+// RUN: kiln-opt %s --nn-lower-to-linalg --canonicalize --split-input-file | FileCheck %s
+
+// Adaptive sum pool, 7 -> 3: windows [0, 3), [2, 5), [4, 7). One generic
+// over [n, c, o] reducing over a window operand of the longest window (3);
+// start = o * 7 / 3, end = (o * 7 + 9) / 3, positions past the end masked.
+// CHECK-DAG: #[[WIN:.+]] = affine_map<(d0, d1, d2, d3) -> (d3)>
+// CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @sum_pool_adaptive
+// CHECK-SAME: (%[[X:.+]]: tensor<1x2x7xf32>)
+// CHECK: %[[W:.+]] = tensor.empty() : tensor<3xi1>
+// CHECK: linalg.generic {indexing_maps = [#[[WIN]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[W]] : tensor<3xi1>) outs(%{{.+}} : tensor<1x2x3xf32>)
+// CHECK: %[[O:.+]] = linalg.index 2
+// CHECK: %[[K:.+]] = linalg.index 3
+// CHECK: %[[S:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: %[[E:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: %[[P:.+]] = arith.addi %[[S]], %[[K]]
+// CHECK: %[[IN:.+]] = arith.cmpi slt, %[[P]], %[[E]]
+// CHECK: %[[AT:.+]] = arith.select %[[IN]], %[[P]], %{{.+}} : index
+// CHECK: %[[V:.+]] = tensor.extract %[[X]][%{{.+}}, %{{.+}}, %[[AT]]]
+// CHECK: %[[SUM:.+]] = arith.addf %{{.+}}, %[[V]]
+// CHECK: arith.select %[[IN]], %[[SUM]], %{{.+}} : f32
+func.func @sum_pool_adaptive(%x: tensor<1x2x7xf32>) -> tensor<1x2x3xf32> {
+  %y = nn.sum_pool %x {output_size = array<i64: 3>} : (tensor<1x2x7xf32>) -> tensor<1x2x3xf32>
+  return %y : tensor<1x2x3xf32>
+}
+
+// -----
+
+// Its adjoint gathers: position i is in windows i * 3 / 7 ..
+// (i * 3 + 9) / 7 - 1, at most 2 of them.
+// CHECK-LABEL: func.func @sum_pool_backward_adaptive
+// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<2xi1>) outs(%{{.+}} : tensor<1x2x7xf32>)
+// CHECK: arith.cmpi sle
+// CHECK: tensor.extract %{{.+}} : tensor<1x2x3xf32>
+func.func @sum_pool_backward_adaptive(%dy: tensor<1x2x3xf32>) -> tensor<1x2x7xf32> {
+  %dx = nn.sum_pool_backward %dy {output_size = array<i64: 3>} : (tensor<1x2x3xf32>) -> tensor<1x2x7xf32>
+  return %dx : tensor<1x2x7xf32>
+}
+
+// -----
+
+// Max pool: values start at -inf, indices at -1; a position read replaces
+// the maximum when it is greater, NaN, or the first one read; the index is
+// the flat position in the (n, c) plane.
+// pos = o * 2 - 1 + k * 2 (stride 2, padding 1, dilation 2), in [0, 9).
+// CHECK-LABEL: func.func @max_pool
+// CHECK-DAG: %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[NONE:.+]] = arith.constant -1 : i64
+// CHECK: %[[V0:.+]] = linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.+}} : tensor<2x3x4xf32>)
+// CHECK: %[[I0:.+]] = linalg.fill ins(%[[NONE]] : i64) outs(%{{.+}} : tensor<2x3x4xi64>)
+// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<3xi1>) outs(%[[V0]], %[[I0]] : tensor<2x3x4xf32>, tensor<2x3x4xi64>)
+// CHECK: ^bb0(%{{.+}}: i1, %[[ACC:.+]]: f32, %[[ACCI:.+]]: i64):
+// CHECK: %[[V:.+]] = tensor.extract
+// CHECK: %[[FLAT:.+]] = arith.index_cast %{{.+}} : index to i64
+// CHECK: %[[GT:.+]] = arith.cmpf ogt, %[[V]], %[[ACC]]
+// CHECK: %[[NAN:.+]] = arith.cmpf uno, %[[V]], %[[V]]
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[ACCI]], %[[NONE]]
+// CHECK: %[[TAKE:.+]] = arith.andi
+// CHECK: arith.select %[[TAKE]], %[[V]], %[[ACC]] : f32
+// CHECK: arith.select %[[TAKE]], %[[FLAT]], %[[ACCI]] : i64
+func.func @max_pool(%x: tensor<2x3x9xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xi64>) {
+  %y, %i = nn.max_pool %x {kernel_size = array<i64: 3>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 2>, ceil_mode} : (tensor<2x3x9xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xi64>)
+  return %y, %i : tensor<2x3x4xf32>, tensor<2x3x4xi64>
+}
+
+// -----
+
+// Max pool's adjoint gathers too: dx[i] sums dy[o] over the windows
+// o = (i + 1 - 2 k) / 2 that contain i (exact division, o < 4) and whose
+// index is i.
+// CHECK-LABEL: func.func @max_pool_backward
+// CHECK-SAME: (%[[DY:.+]]: tensor<2x3x4xf32>, %[[I:.+]]: tensor<2x3x4xi64>)
+// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<3xi1>) outs(%{{.+}} : tensor<2x3x9xf32>)
+// CHECK: arith.remsi
+// CHECK: %[[O:.+]] = arith.divsi
+// CHECK: %[[ARG:.+]] = tensor.extract %[[I]]
+// CHECK: %[[MINE:.+]] = arith.cmpi eq, %[[ARG]], %{{.+}} : i64
+// CHECK: %[[G:.+]] = tensor.extract %[[DY]]
+// CHECK: %[[SUM:.+]] = arith.addf %{{.+}}, %[[G]]
+// CHECK: %[[BOTH:.+]] = arith.andi %{{.+}}, %[[MINE]]
+// CHECK: arith.select %[[BOTH]], %[[SUM]], %{{.+}} : f32
+func.func @max_pool_backward(%dy: tensor<2x3x4xf32>, %i: tensor<2x3x4xi64>) -> tensor<2x3x9xf32> {
+  %dx = nn.max_pool_backward %dy, %i {kernel_size = array<i64: 3>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 2>, ceil_mode} : (tensor<2x3x4xf32>, tensor<2x3x4xi64>) -> tensor<2x3x9xf32>
+  return %dx : tensor<2x3x9xf32>
+}

@@ -1,0 +1,145 @@
+"""Writes random pooling parity models (issue 8): MaxPool1d/2d/3d,
+AvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d and
+LPPool1d/2d with random shapes (odd sizes, batch 1, unbatched inputs) and
+options: non-square kernels, stride (None, an int or a tuple), padding,
+dilation, ceil_mode (windows clipped at the end included),
+count_include_pad, divisor_override, adaptive output sizes smaller and
+larger than the input, and LPPool's norm_type.
+
+  gen_pool_cases.py --out DIR --count N --seed S
+
+Each model is a Linear over the last dimension ("0", W -> W) followed by
+the pooling layer ("1") and an MSE loss: the parity harness compares
+parameter gradients, so the pooling layer's input gradient is checked
+through the gradient of "0.weight". Ten SGD steps with momentum follow.
+Deterministic for a seed (regression tests, not a fuzzer). Also writes
+DIR/cases.cmake (train-step counts). Runs with any python3 (no torch).
+"""
+import argparse
+import os
+import random
+
+from case_files import mse_sgd_training, write_case, write_steps
+
+# (torch type, spatial dimensions)
+LAYERS = [
+    ("MaxPool2d", 2), ("AvgPool2d", 2), ("AdaptiveAvgPool2d", 2),
+    ("MaxPool1d", 1), ("MaxPool3d", 3), ("AvgPool1d", 1), ("AvgPool3d", 3),
+    ("AdaptiveAvgPool1d", 1), ("AdaptiveAvgPool3d", 3),
+    ("AdaptiveMaxPool1d", 1), ("AdaptiveMaxPool2d", 2), ("AdaptiveMaxPool3d", 3),
+    ("LPPool1d", 1), ("LPPool2d", 2),
+]
+
+
+def out_size(n, k, s, p, d, ceil):
+    """torch's pooling_output_shape."""
+    num = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
+    o = num // s + 1
+    if ceil and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def tuple_or_int(rng, values):
+    """One int when all values agree (and by chance), else the list."""
+    if len(set(values)) == 1 and rng.random() < 0.5:
+        return values[0]
+    return values
+
+
+def fixed_windows(rng, layer, dims):
+    """Options of a MaxPool/AvgPool/LPPool and spatial sizes that fit them."""
+    kmax = {1: 5, 2: 4, 3: 3}[dims]
+    kernel = [rng.randint(1, kmax) for _ in range(dims)]
+    stride = None if rng.random() < 0.3 else [rng.randint(1, 3) for _ in range(dims)]
+    padding = [0] * dims
+    if not layer.startswith("LPPool"):
+        padding = [rng.randint(0, k // 2) for k in kernel]
+    dilation = [1] * dims
+    if layer.startswith("MaxPool"):
+        dilation = [rng.choice([1, 1, 2]) for _ in range(dims)]
+    ceil = rng.random() < 0.4
+    strides = stride or kernel
+    extra = {1: 9, 2: 6, 3: 3}[dims]
+    sizes = []
+    for k, s, p, d in zip(kernel, strides, padding, dilation):
+        n = max(1, d * (k - 1) + 1 - 2 * p) + rng.randint(0, extra)
+        while out_size(n, k, s, p, d, ceil) < 1:
+            n += 1
+        sizes.append(n)
+    options = {}
+    if layer.startswith("LPPool"):
+        options["norm_type"] = rng.choice([1.0, 2.0, 2.0, 4.0])
+    # torch 1.13's lp_pool1d fails on a kernel_size tuple (mul by a list).
+    options["kernel_size"] = kernel[0] if layer == "LPPool1d" else tuple_or_int(rng, kernel)
+    options["stride"] = None if stride is None else tuple_or_int(rng, stride)
+    out = [out_size(n, k, s, p, d, ceil)
+           for n, k, s, p, d in zip(sizes, kernel, strides, padding, dilation)]
+    if layer.startswith("MaxPool"):
+        options["padding"] = tuple_or_int(rng, padding)
+        options["dilation"] = tuple_or_int(rng, dilation)
+        options["return_indices"] = False
+    if layer.startswith("AvgPool"):
+        options["padding"] = tuple_or_int(rng, padding)
+    options["ceil_mode"] = ceil
+    if layer.startswith("AvgPool"):
+        options["count_include_pad"] = rng.random() < 0.5
+        if dims > 1:
+            options["divisor_override"] = rng.randint(1, 5) if rng.random() < 0.3 else None
+    return options, sizes, out
+
+
+def adaptive_windows(rng, layer, dims):
+    extra = {1: 9, 2: 6, 3: 4}[dims]
+    sizes = [rng.randint(1, 2 + extra) for _ in range(dims)]
+    # Smaller, equal and larger than the input (overlapping windows).
+    out = [max(1, n + rng.randint(-n, 2)) for n in sizes]
+    options = {"output_size": tuple_or_int(rng, out)}
+    if layer.startswith("AdaptiveMax"):
+        options["return_indices"] = False
+    return options, sizes, out
+
+
+def case(rng, name, layer, dims):
+    if layer.startswith("Adaptive"):
+        options, sizes, out = adaptive_windows(rng, layer, dims)
+    else:
+        options, sizes, out = fixed_windows(rng, layer, dims)
+    # Unbatched [C, *D], batch 1 or a batch of 2-3.
+    lead = rng.choice([[rng.randint(1, 3)], [1, rng.randint(1, 3)], [rng.randint(2, 3), rng.randint(1, 3)]])
+    shape = lead + sizes
+    w = shape[-1]
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": shape, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": True}},
+            {"name": "1", "type": layer, "options": options}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
+                  {"module": "1", "inputs": ["h"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": mse_sgd_training(lead + out, 0.05),
+    }
+    return model, 10
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=len(LAYERS))
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(f"pool-{a.seed}")
+    lines = []
+    for i in range(a.count):
+        layer, dims = LAYERS[i % len(LAYERS)]
+        name = f"pool_{layer.lower()}_random_{a.seed}_{i}_basic"
+        model, steps = case(rng, name, layer, dims)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    write_steps(a.out, lines)
+
+
+if __name__ == "__main__":
+    main()

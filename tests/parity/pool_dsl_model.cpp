@@ -1,0 +1,67 @@
+// A CNN written with the DSL's pooling layers (kiln/nn/pooling.h, libtorch's
+// names): MaxPool2d with padding and ceil_mode (its last window clipped),
+// AvgPool2d without counting the padding, AdaptiveMaxPool2d, the functional
+// forms (F::max_pool2d, avg_pool2d with divisor_override, lp_pool2d,
+// adaptive_max_pool2d, adaptive_avg_pool2d) and the ResNet head
+// AdaptiveAvgPool2d(1). Its model file is checked against torch like the
+// JSON models (Parity.pool_dsl_basic).
+#include <cstdio>
+
+#include "kiln/kiln.h"
+
+namespace nn = kiln::nn;
+namespace F = kiln::nn::functional;
+
+// [2, 3, 12, 11] -> Conv2d 3x3 -> [2, 4, 10, 9] -> ReLU
+// -> MaxPool2d(2, stride 2, padding 1, ceil_mode) -> [2, 4, 6, 5]
+// -> AvgPool2d(3, stride 1, padding 1, count_include_pad=false) -> [2, 4, 6, 5]
+// -> AdaptiveMaxPool2d({3, 2}) -> [2, 4, 3, 2]
+// -> F::max_pool2d(2, stride 1, padding 1) -> [2, 4, 4, 3]
+// -> F::avg_pool2d(2, divisor_override 3) -> [2, 4, 2, 1]
+// -> F::lp_pool2d(2.0, {2, 1}) -> [2, 4, 1, 1] -> F::adaptive_max_pool2d(2)
+// -> [2, 4, 2, 2] -> F::adaptive_avg_pool2d({1, 2}) -> [2, 4, 1, 2]
+// -> AdaptiveAvgPool2d(1) -> [2, 4, 1, 1] -> 4 -> 3
+struct PoolNetImpl : nn::Module {
+  PoolNetImpl() {
+    body = register_module(
+        "body",
+        nn::Sequential(nn::Conv2d(nn::Conv2dOptions(3, 4, 3)), nn::ReLU(),
+                       nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2).padding(1).dilation(1).ceil_mode(true)),
+                       nn::AvgPool2d(nn::AvgPool2dOptions(3).stride(1).padding(1).count_include_pad(false)),
+                       nn::AdaptiveMaxPool2d(nn::AdaptiveMaxPool2dOptions({3, 2}))));
+    pool = register_module("pool", nn::AdaptiveAvgPool2d(1));
+    head = register_module("head", nn::Linear(4, 3));
+  }
+  kiln::Tensor forward(kiln::Tensor x) {
+    kiln::Tensor h = F::max_pool2d(body(x), F::MaxPool2dFuncOptions(2).stride(1).padding(1));
+    h = F::avg_pool2d(h, F::AvgPool2dFuncOptions(2).divisor_override(3));
+    h = F::lp_pool2d(h, F::LPPool2dFuncOptions(2.0, {2, 1}));
+    h = F::adaptive_max_pool2d(h, F::AdaptiveMaxPool2dFuncOptions(2));
+    h = F::adaptive_avg_pool2d(h, F::AdaptiveAvgPool2dFuncOptions({1, 2}));
+    return head(F::flatten(pool(h), 1));
+  }
+  nn::Sequential body{nullptr};
+  nn::AdaptiveAvgPool2d pool{nullptr};
+  nn::Linear head{nullptr};
+};
+KILN_MODULE(PoolNet);
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <output.json>\n", argv[0]);
+    return 2;
+  }
+  try {
+    PoolNet model;
+    kiln::save_model(model, {kiln::input("x", {2, 3, 12, 11})}, argv[1],
+                     kiln::Training()
+                         .loss(nn::MSELoss())
+                         .target(kiln::input("target", {2, 3}))
+                         .optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.05).momentum(0.9))),
+                     "pool_dsl_basic");
+  } catch (const kiln::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
