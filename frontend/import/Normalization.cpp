@@ -1,123 +1,164 @@
-// The `normalization` family of the inventory. nn.BatchNorm1d is, for now,
-// a composite of primitive ops: it is the first layer with buffers
-// (running statistics, num_batches_tracked) and a train/eval difference,
-// and exercises both through the whole pipeline. Convolutional networks
-// (issue 8) bring the dedicated batch-norm op with its fused backward.
-#include "frontend/import/Registry.h"
-
-#include "ir/NNBuilders.h"
+// The `normalization` family of the inventory. Every layer is a composite
+// of primitive nn ops (Norm.h): batch norm and its variants (BatchNorm.cpp),
+// instance norm (InstanceNorm.cpp), and here LayerNorm, GroupNorm and
+// LocalResponseNorm, which have no buffers and no train/eval difference.
+#include "frontend/import/Norm.h"
+#include "frontend/import/Pad.h"
 
 using namespace mlir;
 
 namespace kiln::import {
 namespace {
 
-Init ones() { return Init{Init::Ones, 0, 0}; }
+/// LocalResponseNorm sums `size` neighbouring channels with one nn.slice
+/// each (at most 2C - 1 of them contribute): bounded so that a model file
+/// cannot ask for thousands of ops.
+constexpr int64_t kMaxLocalResponseWindow = 128;
 
-void declareBatchNorm(LayerDecl &decl) {
-  const Options &o = decl.options();
-  int64_t c = o.getInt("num_features");
-  if (o.getBool("affine")) {
-    decl.addParameter("weight", {c}, ones());
-    decl.addParameter("bias", {c}, Init());
-  }
-  if (o.getBool("track_running_stats")) {
-    decl.addBuffer("running_mean", {c}, Init());
-    decl.addBuffer("running_var", {c}, ones());
-    decl.addBuffer("num_batches_tracked", {}, Init(), /*isInt64=*/true);
-  }
-}
-
-/// Batch normalisation over every dimension but the channel dimension 1 of
-/// an (N, C) or (N, C, L) input, as torch 1.13's _BatchNorm.forward and
-/// batch_norm_cpu:
-///   train (or no running stats): mean, biased var over (N[, L]);
-///     running_mean = (1 - m) * running_mean + m * mean
-///     running_var  = (1 - m) * running_var + m * var * n / (n - 1)
-///     num_batches_tracked += 1
-///   eval with running stats: mean, var = running_mean, running_var
+/// LayerNorm over the trailing dimensions equal to normalized_shape, as
+/// torch's layer_norm:
 ///   y = (x - mean) * rsqrt(var + eps) * weight + bias
-Value buildBatchNorm(BuildContext &c) {
+/// with mean and biased var over those dimensions; weight and bias (when
+/// elementwise_affine) have shape normalized_shape.
+Value buildLayerNorm(BuildContext &c) {
   const Options &o = c.options();
   Value x = c.operands()[0];
   auto shape = nn::shapeOf(x);
-  int64_t channels = o.getInt("num_features");
-  if ((shape.size() != 2 && shape.size() != 3) || shape[1] != channels)
-    c.fail("expected an input of shape (N, " + std::to_string(channels) + ") or (N, " +
-           std::to_string(channels) + ", L), got " + nn::shapeStr(shape));
+  std::vector<int64_t> normalized = o.getInts("normalized_shape");
+  size_t k = normalized.size(), rank = shape.size();
+  bool matches = rank >= k;
+  for (size_t i = 0; matches && i < k; ++i)
+    matches = shape[rank - k + i] == normalized[i];
+  if (!matches)
+    c.fail("expected an input whose trailing dimensions are normalized_shape " +
+           nn::shapeStr(normalized) + ", got input of shape " + nn::shapeStr(shape));
+  SmallVector<int64_t> dims;
+  for (size_t d = rank - k; d < rank; ++d)
+    dims.push_back(static_cast<int64_t>(d));
+  Value y = normalizeOver(c, x, dims, o.getFloat("eps"));
+  if (Value w = c.parameter("weight"))
+    y = c.create<nn::AddOp>(c.create<nn::MulOp>(y, w), c.parameter("bias"));
+  return y;
+}
+
+void declareLayerNorm(LayerDecl &decl) {
+  const Options &o = decl.options();
+  std::vector<int64_t> normalized = o.getInts("normalized_shape");
+  if (normalized.empty())
+    fail(o.pathOf("normalized_shape"), "must name at least one dimension");
+  if (o.getBool("elementwise_affine")) {
+    decl.addParameter("weight", normalized, normOnes());
+    decl.addParameter("bias", normalized, Init());
+  }
+}
+
+/// GroupNorm on an [N, C, *] input, as torch's group_norm: the input viewed
+/// as [N, G, C / G * prod(*)] is normalised over its last dimension
+/// (biased variance), then scaled per channel:
+///   y = (x - mean_g) * rsqrt(var_g + eps) * weight[c] + bias[c]
+Value buildGroupNorm(BuildContext &c) {
+  const Options &o = c.options();
   OpBuilder &b = c.builder();
   Location loc = c.loc();
-  MLIRContext *ctx = b.getContext();
-  // Per-channel values broadcast against x as [C] or [C, 1].
-  SmallVector<int64_t> channelShape{channels};
-  if (shape.size() == 3)
-    channelShape.push_back(1);
-  auto perChannel = [&](Value v) {
-    return nn::reshapeTo(b, loc, v, nn::f32Tensor(ctx, channelShape));
-  };
-  auto asVector = [&](Value v) {
-    return nn::reshapeTo(b, loc, v, nn::f32Tensor(ctx, {channels}));
-  };
-  bool tracking = o.getBool("track_running_stats");
-  bool training = c.training();
-  double eps = o.getFloat("eps");
+  Value x = c.operands()[0];
+  SmallVector<int64_t> shape(nn::shapeOf(x));
+  int64_t groups = o.getInt("num_groups"), channels = o.getInt("num_channels");
+  if (shape.size() < 2)
+    c.fail("expected an input with at least 2 dimensions (N, C, *), got " +
+           nn::shapeStr(shape));
+  if (shape[1] != channels)
+    c.fail("input " + nn::shapeStr(shape) + " has " + normStr(shape[1]) +
+           " channels (dimension 1), but num_channels is " + normStr(channels));
+  int64_t perGroup = channels / groups;
+  for (size_t d = 2; d < shape.size(); ++d)
+    perGroup *= shape[d];
+  Value grouped = nn::reshapeTo(b, loc, x, nn::f32Tensor(b.getContext(), {shape[0], groups, perGroup}));
+  Value y = normalizeOver(c, grouped, {2}, o.getFloat("eps"));
+  y = nn::reshapeTo(b, loc, y, nn::f32Tensor(b.getContext(), shape));
+  return affinePerChannel(c, y, shape.size());
+}
 
-  Value mean, var;
-  if (training || !tracking) {
-    SmallVector<int64_t> dims{0};
-    if (shape.size() == 3)
-      dims.push_back(2);
-    auto reduce = [&](Value v) {
-      return c.create<nn::MeanOp>(v, b.getDenseI64ArrayAttr(dims), b.getUnitAttr());
-    };
-    mean = reduce(x);
-    Value centered = c.create<nn::SubOp>(x, mean);
-    var = reduce(c.create<nn::MulOp>(centered, centered));
-    if (training && tracking) {
-      int64_t n = shape[0] * (shape.size() == 3 ? shape[2] : 1);
-      if (n < 2)
-        c.fail("expected more than 1 value per channel when training, got input of shape " +
-               nn::shapeStr(shape));
-      double m = o.getFloat("momentum");
-      auto blend = [&](Value running, Value batch, double scale) {
-        Value decayed = c.create<nn::MulOp>(running, nn::scalarConstant(b, loc, 1.0 - m));
-        Value fresh = c.create<nn::MulOp>(asVector(batch), nn::scalarConstant(b, loc, m * scale));
-        return c.create<nn::AddOp>(decayed, fresh);
-      };
-      c.setBuffer("running_mean", blend(c.buffer("running_mean"), mean, 1.0));
-      c.setBuffer("running_var", blend(c.buffer("running_var"), var,
-                                       static_cast<double>(n) / static_cast<double>(n - 1)));
-      Value count = c.buffer("num_batches_tracked");
-      Value one = b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(cast<RankedTensorType>(count.getType()),
-                                      b.getI64IntegerAttr(1)));
-      c.setBuffer("num_batches_tracked", b.create<arith::AddIOp>(loc, count, one));
-    }
-  } else {
-    mean = perChannel(c.buffer("running_mean"));
-    var = perChannel(c.buffer("running_var"));
+void declareGroupNorm(LayerDecl &decl) {
+  const Options &o = decl.options();
+  int64_t groups = o.getInt("num_groups"), channels = o.getInt("num_channels");
+  if (channels % groups != 0)
+    fail(o.pathOf("num_groups"), "num_channels " + normStr(channels) +
+                                     " must be divisible by num_groups " + normStr(groups));
+  if (o.getBool("affine")) {
+    decl.addParameter("weight", {channels}, normOnes());
+    decl.addParameter("bias", {channels}, Init());
   }
-  Value invStd = c.create<nn::RsqrtOp>(c.create<nn::AddOp>(var, nn::scalarConstant(b, loc, eps)));
-  Value y = c.create<nn::MulOp>(c.create<nn::SubOp>(x, mean), invStd);
-  if (Value w = c.parameter("weight"))
-    y = c.create<nn::AddOp>(c.create<nn::MulOp>(y, perChannel(w)), perChannel(c.parameter("bias")));
-  return y;
+}
+
+/// LocalResponseNorm on an [N, C, *] input, as torch 1.13's
+/// F.local_response_norm (an avg_pool over channels of the zero-padded
+/// squares, the padding counted):
+///   avg[c] = sum(x[c']^2 for c' in [c - size//2, c + (size-1)//2]) / size
+///   y = x / (k + alpha * avg)^beta
+/// The window sum is a sum of shifted slices of the squares padded with
+/// zeros; shifts past the channel range only add zeros, so the padding is
+/// clipped to C - 1 per side.
+Value buildLocalResponseNorm(BuildContext &c) {
+  const Options &o = c.options();
+  OpBuilder &b = c.builder();
+  Location loc = c.loc();
+  Value x = c.operands()[0];
+  auto shape = nn::shapeOf(x);
+  if (shape.size() < 3)
+    c.fail("expected 3D or higher dimensionality input, got " + nn::shapeStr(shape));
+  int64_t size = o.getInt("size"), channels = shape[1];
+  int64_t lo = std::min(size / 2, channels - 1), hi = std::min((size - 1) / 2, channels - 1);
+  int64_t window = lo + hi + 1;
+  if (window > kMaxLocalResponseWindow)
+    c.fail("a window of " + normStr(window) + " channels (size " + normStr(size) + ", " +
+           normStr(channels) + " channels) is larger than Kiln supports (" +
+           normStr(kMaxLocalResponseWindow) + ": one slice per channel of the window)");
+  Value squares = c.create<nn::MulOp>(x, x);
+  Value padded = padSeparable(c, squares, 1, {lo}, {hi}, "constant", 0.0);
+  Value sum = sliceDim(c, padded, 1, 0, channels);
+  for (int64_t j = 1; j < window; ++j)
+    sum = c.create<nn::AddOp>(sum, sliceDim(c, padded, 1, j, j + channels));
+  Value avg = c.create<nn::DivOp>(sum, nn::scalarConstant(b, loc, static_cast<double>(size)));
+  Value base = c.create<nn::AddOp>(
+      c.create<nn::MulOp>(avg, nn::scalarConstant(b, loc, o.getFloat("alpha"))),
+      nn::scalarConstant(b, loc, o.getFloat("k")));
+  Value div = c.create<nn::PowOp>(base, nn::scalarConstant(b, loc, o.getFloat("beta")));
+  return c.create<nn::DivOp>(x, div);
 }
 
 } // namespace
 
 void registerNormalizationFamily(Registry &r) {
-  Entry bn{"nn.BatchNorm1d", EntryKind::Layer,
-           "nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add (decomposed; buffers updated in train mode)"};
-  bn.options = {intOption("num_features").atLeast(1),
-                floatOption("eps", 1e-5),
-                floatOption("momentum", 0.1).inRange(0, 1),
-                boolOption("affine", true),
-                boolOption("track_running_stats", true)};
-  bn.declare = declareBatchNorm;
-  bn.build = buildBatchNorm;
-  bn.example = {{"options", {{"num_features", 4}}}, {"input", {3, 4}}};
-  r.add(std::move(bn));
+  registerBatchNormEntries(r);
+  registerInstanceNormEntries(r);
+
+  Entry layer{"nn.LayerNorm", EntryKind::Layer,
+              "nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add (decomposed)"};
+  layer.options = {intListOption("normalized_shape").atLeast(1),
+                   floatOption("eps", 1e-5),
+                   boolOption("elementwise_affine", true)};
+  layer.declare = declareLayerNorm;
+  layer.build = buildLayerNorm;
+  layer.example = {{"options", {{"normalized_shape", {3, 4}}}}, {"input", {2, 3, 4}}};
+  r.add(std::move(layer));
+
+  Entry group{"nn.GroupNorm", EntryKind::Layer,
+              "nn.reshape, nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add (decomposed)"};
+  group.options = {intOption("num_groups").atLeast(1), intOption("num_channels").atLeast(1),
+                   floatOption("eps", 1e-5), boolOption("affine", true)};
+  group.declare = declareGroupNorm;
+  group.build = buildGroupNorm;
+  group.example = {{"options", {{"num_groups", 2}, {"num_channels", 4}}}, {"input", {2, 4, 5}}};
+  r.add(std::move(group));
+
+  Entry lrn{"nn.LocalResponseNorm", EntryKind::Layer,
+            "nn.mul, nn.concat, nn.slice, nn.add, nn.div, nn.pow (decomposed: a window sum "
+            "over channels)"};
+  lrn.options = {intOption("size").atLeast(1), floatOption("alpha", 1e-4),
+                 floatOption("beta", 0.75), floatOption("k", 1.0)};
+  lrn.build = buildLocalResponseNorm;
+  lrn.example = {{"options", {{"size", 3}}}, {"input", {2, 4, 5}}};
+  r.add(std::move(lrn));
 }
 
 } // namespace kiln::import

@@ -170,6 +170,24 @@ def _kiln_dropout_class():
 _RANDOM_LEAVES = {"Dropout": _kiln_dropout_class}
 
 
+def _kiln_sync_batch_norm_class():
+    nn = _torch().nn
+
+    class KilnSyncBatchNorm(nn.SyncBatchNorm):
+        """SyncBatchNorm in one process. torch 1.13's SyncBatchNorm.forward
+        refuses CPU inputs; with a world size of 1 it computes what
+        _BatchNorm.forward does (the same buffers and state_dict names)."""
+
+        def forward(self, x):
+            return nn.modules.batchnorm._BatchNorm.forward(self, x)
+
+    return KilnSyncBatchNorm
+
+
+# Leaves whose torch module cannot run here as it is (CUDA only).
+_SINGLE_PROCESS_LEAVES = {"SyncBatchNorm": _kiln_sync_batch_norm_class}
+
+
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
 # Graph functions whose torch signature takes the inputs as one sequence.
 _LIST_FUNCTIONS = {"cat"}
@@ -192,9 +210,18 @@ def _build_module(spec, where):
         return m
     # Every leaf is torch.nn.<type>(**options): the model file records the
     # constructor arguments under torch's names.
-    ctor = _RANDOM_LEAVES[kind]() if kind in _RANDOM_LEAVES else getattr(nn, kind, None)
+    if kind in _RANDOM_LEAVES:
+        ctor = _RANDOM_LEAVES[kind]()
+    elif kind in _SINGLE_PROCESS_LEAVES:
+        ctor = _SINGLE_PROCESS_LEAVES[kind]()
+    else:
+        ctor = getattr(nn, kind, None)
     if ctor is None:
         raise ValueError(f"{where}: torch.nn has no module type {kind!r}")
+    if kind.startswith("Lazy") and hasattr(ctor, "cls_to_become"):
+        # A lazy layer's model file holds the sizes the DSL resolved from
+        # its first input (num_features): the module it becomes takes them.
+        ctor = ctor.cls_to_become
     return ctor(**opts)
 
 

@@ -7,7 +7,7 @@
       parameters, momentum buffers, losses after 10 train steps: rtol 1e-4, atol 1e-6;
       each parameter's update (after - init) against torch's: rtol 1e-3 plus
       the float32 rounding of `steps` additions (compare-updates).
-  run_case.py bad-weights --model M.json --driver EXE --work DIR --kind KIND
+  run_case.py bad-weights --model M.json --driver EXE --work DIR --kind KIND [--tensor NAME]
       the driver must fail to load a broken parameters file, exit non-zero
       without crashing, and name the file and the tensor concerned.
   run_case.py bad-kilnc --kilnc KILNC --model BAD.json --work DIR --expect REGEX...
@@ -125,8 +125,8 @@ def cmd_bad_weights(a, extra):
         if os.path.exists(bad):
             os.remove(bad)
     else:
-        tensor = oracle("make-bad-weights", "--init", init, "--out", bad,
-                        "--kind", a.kind)[1].strip().splitlines()[-1]
+        tensor = oracle("make-bad-weights", "--init", init, "--out", bad, "--kind", a.kind,
+                        *(["--tensor", a.tensor] if a.tensor else []))[1].strip().splitlines()[-1]
     p = run([a.driver, "--load-only", bad], check=False)
     problems = []
     if p.returncode == 0:
@@ -198,6 +198,7 @@ def main():
     c.add_argument("--work", required=True)
     c.add_argument("--kind", required=True, choices=["missing_file", "truncated", "missing_tensor",
                                                      "wrong_shape", "wrong_dtype", "extra_tensor"])
+    c.add_argument("--tensor", default=None, help="the tensor to break (default: the file's last)")
     c = sub.add_parser("bad-kilnc")
     c.add_argument("--kilnc", required=True)
     c.add_argument("--model", required=True)

@@ -11,6 +11,7 @@
 #include "kiln/nn/functional.h"
 #include "kiln/nn/linear.h"
 #include "kiln/nn/loss.h"
+#include "kiln/nn/normalization.h"
 #include "kiln/nn/padding.h"
 #include "kiln/nn/pooling.h"
 #include "kiln/optim.h"

@@ -1,0 +1,154 @@
+// nn.BatchNorm1d/2d/3d, nn.SyncBatchNorm and nn.LazyBatchNorm1d/2d/3d: a
+// composite of primitive ops with buffers (running statistics,
+// num_batches_tracked) and a train/eval difference. A dedicated batch-norm
+// op with a fused backward is the faster follow-up (issue 8).
+#include "frontend/import/Norm.h"
+
+using namespace mlir;
+
+namespace kiln::import {
+namespace {
+
+/// One batch-norm entry: the input ranks it takes ("2D or 3D").
+struct BatchNormKind {
+  std::string name;       // "BatchNorm2d"
+  std::vector<size_t> ranks;  // accepted input ranks; empty: any >= 2
+};
+
+/// Batch normalisation over every dimension but the channel dimension 1,
+/// as torch 1.13's _BatchNorm.forward and batch_norm_cpu:
+///   batch statistics when training or not tracking (bn_training):
+///     mean, biased var over (N, *); torch refuses N * prod(*) == 1;
+///   train mode with tracking also updates the buffers:
+///     num_batches_tracked += 1
+///     factor = momentum, or 1 / num_batches_tracked when momentum is None
+///       (cumulative moving average)
+///     running_mean = (1 - factor) * running_mean + factor * mean
+///     running_var  = (1 - factor) * running_var + factor * var * n / (n - 1)
+///   eval mode with tracking: mean, var = running_mean, running_var
+///   y = (x - mean) * rsqrt(var + eps) * weight + bias
+Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
+  const Options &o = c.options();
+  Value x = c.operands()[0];
+  auto shape = nn::shapeOf(x);
+  size_t rank = shape.size();
+  int64_t channels = o.getInt("num_features");
+  std::string expected;
+  for (size_t r : kind.ranks)
+    expected += (expected.empty() ? "" : " or ") + normStr(static_cast<int64_t>(r)) + "D";
+  bool rankOk = kind.ranks.empty()
+                    ? rank >= 2
+                    : std::find(kind.ranks.begin(), kind.ranks.end(), rank) != kind.ranks.end();
+  if (!rankOk)
+    c.fail("expected " + (expected.empty() ? std::string("at least 2D") : expected) +
+           " input, got " + normStr(static_cast<int64_t>(rank)) + "D input " +
+           nn::shapeStr(shape));
+  if (shape[1] != channels)
+    c.fail("input " + nn::shapeStr(shape) + " has " + normStr(shape[1]) +
+           " channels (dimension 1), but num_features is " + normStr(channels));
+  bool tracking = o.getBool("track_running_stats");
+  bool training = c.training();
+  double eps = o.getFloat("eps");
+
+  if (!training && tracking) {
+    Value y = normalizeWith(c, x, channelView(c, c.buffer("running_mean"), rank),
+                            channelView(c, c.buffer("running_var"), rank), eps);
+    return affinePerChannel(c, y, rank);
+  }
+  int64_t n = shape[0];
+  SmallVector<int64_t> dims{0};
+  for (size_t d = 2; d < rank; ++d) {
+    dims.push_back(static_cast<int64_t>(d));
+    n *= shape[d];
+  }
+  if (n < 2)
+    c.fail("expected more than 1 value per channel when using batch statistics "
+           "(train mode, or track_running_stats=False), got input of shape " +
+           nn::shapeStr(shape));
+  Value mean, var;
+  Value y = normalizeOver(c, x, dims, eps, &mean, &var);
+  if (training && tracking) {
+    OpBuilder &b = c.builder();
+    Location loc = c.loc();
+    Value count = c.buffer("num_batches_tracked");
+    auto countType = cast<RankedTensorType>(count.getType());
+    Value one = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(countType, b.getI64IntegerAttr(1)));
+    Value next = b.create<arith::AddIOp>(loc, count, one);
+    c.setBuffer("num_batches_tracked", next);
+    Value factor;
+    if (o.isNone("momentum")) {
+      Value steps = b.create<arith::SIToFPOp>(loc, nn::f32Tensor(b.getContext(), {}), next);
+      factor = c.create<nn::DivOp>(nn::scalarConstant(b, loc, 1.0), steps);
+    } else {
+      factor = nn::scalarConstant(b, loc, o.getFloat("momentum"));
+    }
+    updateRunningStats(c, mean, var, n, factor, channels);
+  }
+  return affinePerChannel(c, y, rank);
+}
+
+void declareBatchNorm(LayerDecl &decl, const std::string &layer) {
+  const Options &o = decl.options();
+  declareNormBase(decl, numFeatures(o, layer), o.getBool("affine"),
+                  o.getBool("track_running_stats"));
+}
+
+/// Lazy layers take 0 (never called) to say so in the error.
+std::vector<OptionSpec> batchNormOptions(bool lazy) {
+  return {intOption("num_features").atLeast(lazy ? 0 : 1),
+          floatOption("eps", 1e-5),
+          floatOption("momentum", 0.1).inRange(0, 1).orNone(),
+          boolOption("affine", true),
+          boolOption("track_running_stats", true)};
+}
+
+json exampleInput(const BatchNormKind &kind) {
+  size_t rank = kind.ranks.empty() ? 3 : kind.ranks.back();
+  json input = {3, 4};
+  for (size_t d = 2; d < rank; ++d)
+    input.push_back(static_cast<int64_t>(7 - d));
+  return input;
+}
+
+} // namespace
+
+void registerBatchNormEntries(Registry &r) {
+  const std::string ops = "nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add";
+  const std::string lowering = ops + " (decomposed; buffers updated in train mode)";
+  std::vector<BatchNormKind> kinds = {
+      {"BatchNorm1d", {2, 3}}, {"BatchNorm2d", {4}}, {"BatchNorm3d", {5}}};
+  for (const BatchNormKind &kind : kinds) {
+    Entry bn{"nn." + kind.name, EntryKind::Layer, lowering};
+    bn.options = batchNormOptions(false);
+    bn.declare = [kind](LayerDecl &d) { declareBatchNorm(d, kind.name); };
+    bn.build = [kind](BuildContext &c) { return buildBatchNorm(c, kind); };
+    bn.example = {{"options", {{"num_features", 4}}}, {"input", exampleInput(kind)}};
+    r.add(std::move(bn));
+  }
+  // Lazy*: the DSL resolves num_features from the first input it sees and
+  // writes it into the model file; the model is then the eager layer.
+  for (const BatchNormKind &kind : kinds) {
+    Entry lazy{"nn.Lazy" + kind.name, EntryKind::Layer,
+               ops + " (decomposed as " + kind.name +
+                   "; num_features resolved from the first input at trace time)"};
+    lazy.options = batchNormOptions(true);
+    lazy.declare = [kind](LayerDecl &d) { declareBatchNorm(d, "Lazy" + kind.name); };
+    lazy.build = [kind](BuildContext &c) { return buildBatchNorm(c, kind); };
+    lazy.example = {{"options", {{"num_features", 4}}}, {"input", exampleInput(kind)}};
+    r.add(std::move(lazy));
+  }
+  // One process: torch's SyncBatchNorm with a world size of 1 is
+  // _BatchNorm.forward on an (N, C, *) input. No process_group option:
+  // Kiln's data parallelism is the training section's, not the layer's.
+  BatchNormKind sync{"SyncBatchNorm", {}};
+  Entry s{"nn.SyncBatchNorm", EntryKind::Layer,
+          ops + " (decomposed as BatchNorm: single process, no cross-process statistics)"};
+  s.options = batchNormOptions(false);
+  s.declare = [](LayerDecl &d) { declareBatchNorm(d, "SyncBatchNorm"); };
+  s.build = [sync](BuildContext &c) { return buildBatchNorm(c, sync); };
+  s.example = {{"options", {{"num_features", 4}}}, {"input", {3, 4, 5}}};
+  r.add(std::move(s));
+}
+
+} // namespace kiln::import

@@ -1,0 +1,170 @@
+"""Writes random normalization-layer parity models (issue 8): BatchNorm1d/2d/3d,
+SyncBatchNorm, LazyBatchNorm, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d,
+LazyInstanceNorm and LocalResponseNorm with random shapes (odd sizes, batch
+1 where torch allows it, unbatched instance norm) and every option class:
+momentum a number or None, affine / elementwise_affine off, running
+statistics tracked or not, eps, normalized_shape of rank 1 to 3, groups,
+window sizes larger than the channel count.
+
+  gen_norm_cases.py --out DIR --count N --seed S
+
+Each model is a Linear over the last dimension ("0", W -> W, W >= 2, no
+bias) followed by the normalization layer ("1") and an MSE loss: the parity
+harness compares parameter gradients, so the layer's input gradient is
+checked through the gradient of "0.weight". (A bias would be removed by the
+normalisation's mean, and W = 1 by its scale invariance: gradients of
+rounding noise only.) Ten SGD steps with momentum follow; the reference
+holds the buffers (running statistics, num_batches_tracked) after them and
+the eval-mode output, which uses the running statistics when tracked.
+Lazy layers are written as the DSL writes them: the resolved num_features
+in the options (the oracle builds the module they become).
+Deterministic for a seed (regression tests, not a fuzzer). Also writes
+DIR/cases.cmake (train-step counts). Runs with any python3 (no torch).
+"""
+import argparse
+import os
+import random
+
+from case_files import mse_sgd_training, write_case, write_steps
+
+# One option class per entry, cycled: (torch type, variant).
+LAYERS = [
+    ("BatchNorm2d", "default"), ("BatchNorm2d", "momentum_none"),
+    ("BatchNorm1d", "3d_no_affine"), ("BatchNorm1d", "2d_no_tracking"),
+    ("BatchNorm3d", "random"), ("BatchNorm2d", "batch1_none_no_affine"),
+    ("SyncBatchNorm", "random"), ("LazyBatchNorm2d", "random"),
+    ("LayerNorm", "rank1"), ("LayerNorm", "rank2_no_affine"), ("LayerNorm", "rank3"),
+    ("GroupNorm", "3d"), ("GroupNorm", "4d_no_affine"),
+    ("InstanceNorm1d", "affine_tracking"), ("InstanceNorm2d", "unbatched_default"),
+    ("InstanceNorm3d", "tracking"), ("LocalResponseNorm", "3d"),
+    ("LocalResponseNorm", "4d_wide"), ("LazyInstanceNorm2d", "affine_tracking"),
+    ("BatchNorm1d", "2d_momentum_none"),
+]
+
+
+def eps(rng):
+    return rng.choice([1e-5, 1e-3, 0.1])
+
+
+def momentum(rng):
+    return round(rng.uniform(0.05, 0.5), 3)
+
+
+def batch_norm(rng, layer, variant):
+    # Spatial dimensions: BatchNorm1d takes [N, C] or [N, C, L].
+    if layer == "SyncBatchNorm":
+        dims = rng.choice([1, 2])
+    elif layer == "BatchNorm1d":
+        dims = 1 if variant.startswith("3d") else 0
+    else:
+        dims = int(layer[-2])
+    c = rng.randint(1 if dims else 2, 5)
+    n = 1 if variant.startswith("batch1") else rng.randint(2, 4)
+    smax = {0: 1, 1: 7, 2: 5, 3: 3}[dims]
+    spatial = [rng.randint(2 if n == 1 or d == dims - 1 else 1, smax) for d in range(dims)]
+    shape = [n, c] + spatial
+    options = {"num_features": c, "eps": eps(rng), "momentum": momentum(rng),
+               "affine": True, "track_running_stats": True}
+    if variant == "default":
+        options["eps"], options["momentum"] = 1e-5, 0.1
+    if "none" in variant:
+        options["momentum"] = None
+    if "no_affine" in variant:
+        options["affine"] = False
+    if "no_tracking" in variant:
+        options["track_running_stats"] = False
+    if variant == "random":
+        options["affine"] = rng.random() < 0.7
+        options["track_running_stats"] = rng.random() < 0.8
+        if rng.random() < 0.3:
+            options["momentum"] = None
+    return shape, options
+
+
+def instance_norm(rng, layer, variant):
+    dims = int(layer[-2])
+    c = rng.randint(1, 5)
+    smax = {1: 8, 2: 5, 3: 3}[dims]
+    spatial = [rng.randint(1, smax) for _ in range(dims - 1)] + [rng.randint(2, smax)]
+    lead = [] if variant.startswith("unbatched") else [rng.randint(1, 3)]
+    options = {"num_features": c, "eps": eps(rng), "momentum": momentum(rng),
+               "affine": "affine" in variant, "track_running_stats": "tracking" in variant}
+    if variant == "unbatched_default":
+        options["eps"], options["momentum"] = 1e-5, 0.1
+    return lead + [c] + spatial, options
+
+
+def layer_norm(rng, variant):
+    k = int(variant[4])
+    lead = [rng.randint(1, 3) for _ in range(rng.randint(1, 2))]
+    # One normalized dimension of 2 would leave only +-1 (and no gradient).
+    normalized = [rng.randint(2 if k > 1 else 3, 5) for _ in range(k)]
+    options = {"normalized_shape": normalized if k > 1 or rng.random() < 0.5 else normalized[0],
+               "eps": eps(rng), "elementwise_affine": "no_affine" not in variant}
+    return lead + normalized, options
+
+
+def group_norm(rng, variant):
+    g = rng.randint(1, 3)
+    c = g * rng.randint(1, 3)
+    spatial = [rng.randint(1, 5) for _ in range(0 if variant == "3d" else 1)] + [rng.randint(2, 5)]
+    shape = [rng.randint(1, 3), c] + spatial
+    return shape, {"num_groups": g, "num_channels": c, "eps": eps(rng),
+                   "affine": "no_affine" not in variant}
+
+
+def local_response_norm(rng, variant):
+    c = rng.randint(2, 7)
+    spatial = [rng.randint(1, 6) for _ in range(0 if variant == "3d" else 1)] + [rng.randint(2, 6)]
+    size = rng.randint(c + 1, 2 * c + 3) if variant.endswith("wide") else rng.randint(1, c)
+    options = {"size": size, "alpha": round(rng.uniform(1e-4, 0.5), 4),
+               "beta": round(rng.uniform(0.5, 1.0), 3), "k": round(rng.uniform(0.5, 2.0), 3)}
+    return [rng.randint(1, 3), c] + spatial, options
+
+
+def case(rng, name, layer, variant):
+    if "BatchNorm" in layer:
+        shape, options = batch_norm(rng, layer.replace("Lazy", ""), variant)
+    elif "InstanceNorm" in layer:
+        shape, options = instance_norm(rng, layer.replace("Lazy", ""), variant)
+    elif layer == "LayerNorm":
+        shape, options = layer_norm(rng, variant)
+    elif layer == "GroupNorm":
+        shape, options = group_norm(rng, variant)
+    else:
+        shape, options = local_response_norm(rng, variant)
+    w = shape[-1]
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": shape, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": False}},
+            {"name": "1", "type": layer, "options": options}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
+                  {"module": "1", "inputs": ["h"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": mse_sgd_training(shape, 0.05),
+    }
+    return model, 10
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=len(LAYERS))
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(f"norm-{a.seed}")
+    lines = []
+    for i in range(a.count):
+        layer, variant = LAYERS[i % len(LAYERS)]
+        name = f"norm_{layer.lower()}_{variant}_{a.seed}_{i}_basic"
+        model, steps = case(rng, name, layer, variant)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    write_steps(a.out, lines)
+
+
+if __name__ == "__main__":
+    main()
