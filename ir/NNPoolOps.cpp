@@ -1,6 +1,6 @@
 // The pooling family (NNPoolOps.td): shape inference, verifiers and the
-// gradient rules of nn.max_pool and nn.sum_pool, and the verifiers of their
-// adjoints.
+// gradient rules of nn.max_pool, nn.sum_pool and nn.max_unpool, and the
+// verifiers of their adjoints.
 #include "ir/NNBuilders.h"
 #include "ir/PoolShapeRules.h"
 
@@ -142,5 +142,61 @@ LogicalResult SumPoolOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads
         getLoc(), getInput().getType(), resultGrads[0], getKernelSizeAttr(),
         getStrideAttr(), getPaddingAttr(), getDilationAttr(), getCeilModeAttr(),
         getOutputSizeAttr());
+  return success();
+}
+
+/// Shared by nn.max_unpool and its adjoint: `values` [N, C, *in] and
+/// `indices` of the same shape, `plane` [N, C, *out] of the same rank, N
+/// and C.
+static LogicalResult verifyUnpool(Operation *op, ArrayRef<int64_t> values,
+                                  ArrayRef<int64_t> indices,
+                                  ArrayRef<int64_t> plane) {
+  if (values != indices)
+    return op->emitOpError("indices ")
+           << shapeStr(indices) << " must have the shape of the values "
+           << shapeStr(values);
+  if (values.size() < 3 || values.size() > 5 || plane.size() != values.size() ||
+      plane[0] != values[0] || plane[1] != values[1])
+    return op->emitOpError("expected [N, C, *in] values and an [N, C, *out] "
+                           "result of the same rank (1 to 3 spatial "
+                           "dimensions), got ")
+           << shapeStr(values) << " and " << shapeStr(plane);
+  return success();
+}
+
+LogicalResult MaxUnpoolOp::verify() {
+  return verifyUnpool(*this, getInput().getType().getShape(),
+                      getIndices().getType().getShape(), getType().getShape());
+}
+
+LogicalResult MaxUnpoolBackwardOp::verify() {
+  return verifyUnpool(*this, getType().getShape(),
+                      getIndices().getType().getShape(),
+                      getGradOutput().getType().getShape());
+}
+
+bool MaxUnpoolOp::isDifferentiableOperand(unsigned index) {
+  return index == getInputMutable().getOperandNumber();
+}
+
+// torch's indices are flat in the result's (n, c) plane: [0, prod(out)).
+std::optional<IndexBounds> MaxUnpoolOp::getIndexBounds(unsigned index) {
+  if (index != getIndicesMutable().getOperandNumber())
+    return std::nullopt;
+  int64_t plane = 1;
+  for (int64_t d : getType().getShape().drop_front(2))
+    plane *= d;
+  return IndexBounds{0, plane, std::nullopt};
+}
+
+// y = max_unpool(x, i):  dx = max_unpool_backward(dy, i).
+LogicalResult MaxUnpoolOp::buildGradient(OpBuilder &b,
+                                         ArrayRef<Value> resultGrads,
+                                         ArrayRef<bool> needGrad,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(2, Value());
+  if (needGrad[0])
+    operandGrads[0] = b.create<MaxUnpoolBackwardOp>(
+        getLoc(), getInput().getType(), resultGrads[0], getIndices());
   return success();
 }

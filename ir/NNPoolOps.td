@@ -107,4 +107,41 @@ def NN_SumPoolBackwardOp : NN_PoolOp<"sum_pool_backward", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NN_MaxUnpoolOp : NN_Op<"max_unpool", [Pure,
+    DeclareOpInterfaceMethods<NN_GradientOpInterface, ["isDifferentiableOperand"]>,
+    DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>]> {
+  let summary = "values written at their indices into zeros (torch.nn.MaxUnpool1d/2d/3d)";
+  let description = [{
+    `input` and `indices` are `[N, C, *in]`, the result `[N, C, *out]`:
+    zeros, then `result[n, c, indices[n, c, o]] = input[n, c, o]` for every
+    o in order (a later o wins a shared index, as torch's CPU kernel), the
+    index flat in the (n, c) plane of the result. Indices outside
+    [0, prod(out)) write nothing (torch raises an error).
+
+    ```mlir
+    %y = nn.max_unpool %x, %i : (tensor<2x3x4x4xf32>, tensor<2x3x4x4xi64>) -> tensor<2x3x8x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_IndexTensor:$indices);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_MaxUnpoolBackwardOp : NN_Op<"max_unpool_backward", [Pure]> {
+  let summary = "gradient of nn.max_unpool: grad_output read at the indices";
+  let description = [{
+    `dx[n, c, o] = dy[n, c, indices[n, c, o]]` (0 for an index outside dy's
+    plane). The result has the indices' shape.
+
+    ```mlir
+    %dx = nn.max_unpool_backward %dy, %i : (tensor<2x3x8x8xf32>, tensor<2x3x4x4xi64>) -> tensor<2x3x4x4xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_IndexTensor:$indices);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$grad_output `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_NN_POOL_OPS

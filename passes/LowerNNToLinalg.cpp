@@ -155,9 +155,10 @@ struct LowerNNToLinalgPass
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<nn::NNDialect>();
+    // scf: nn.max_unpool's scatter loop (passes/LowerPool.cpp).
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
-                           func::FuncDialect>();
+                           func::FuncDialect, scf::SCFDialect>();
     RewritePatternSet patterns(ctx);
     populateLowerLinearPatterns(patterns);
     populateLowerConvPatterns(patterns);

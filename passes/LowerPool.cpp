@@ -13,10 +13,14 @@
 //   max_pool_backward  dx[n, c, p] = sum over k of dy[n, c, win(p, k)]
 //                                    where i[n, c, win(p, k)] == flat(p)
 // The adjoints gather (one writer per dx element, so they parallelise like
-// any generic) rather than scatter dy to the argmax.
+// any generic) rather than scatter dy to the argmax. nn.max_unpool is the
+// one scatter (its indices may point anywhere in the plane): scf.for loops
+// inserting into a zero tensor, in place after bufferization; its adjoint
+// gathers.
 #include "passes/LowerToLinalg.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <limits>
 
@@ -386,9 +390,118 @@ struct MaxPoolBackwardLowering : OpConversionPattern<MaxPoolBackwardOp> {
   }
 };
 
+/// [N, C, *s] as [N, C, prod(s)]: (n, c) planes with flat positions, as
+/// torch's pooling indices count them.
+Value planes(OpBuilder &b, Location loc, Value v) {
+  auto type = typeOf(v);
+  int64_t plane = 1;
+  for (int64_t d : type.getShape().drop_front(2))
+    plane *= d;
+  return reshapeTensor(
+      b, loc, v,
+      RankedTensorType::get({type.getDimSize(0), type.getDimSize(1), plane},
+                            type.getElementType()));
+}
+
+/// Whether the i64 index `p` lies in [0, size).
+Value indexInRange(OpBuilder &b, Location l, Value p, int64_t size) {
+  Value zero = b.create<arith::ConstantIntOp>(l, 0, 64);
+  Value end = b.create<arith::ConstantIntOp>(l, size, 64);
+  return b.create<arith::AndIOp>(
+      l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, p, zero),
+      b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, p, end));
+}
+
+// for n, c, o in order: p = indices[n, c, o]; if 0 <= p < plane:
+//   y[n, c, p] = x[n, c, o]
+struct MaxUnpoolLowering : OpConversionPattern<MaxUnpoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MaxUnpoolOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = planes(rewriter, loc, adaptor.getInput());
+    Value indices = planes(rewriter, loc, adaptor.getIndices());
+    auto xShape = typeOf(x).getShape();
+    int64_t plane = 1;
+    for (int64_t d : op.getType().getShape().drop_front(2))
+      plane *= d;
+    Value init = filledTensor(rewriter, loc, {xShape[0], xShape[1], plane},
+                              rewriter.getF32Type(), rewriter.getF32FloatAttr(0));
+    Value zero = indexConst(rewriter, loc, 0), one = indexConst(rewriter, loc, 1);
+    // One loop over the N * C * P_in positions, in torch's order.
+    int64_t count = xShape[0] * xShape[1] * xShape[2];
+    auto loop = rewriter.create<scf::ForOp>(
+        loc, zero, indexConst(rewriter, loc, count), one, ValueRange{init},
+        [&](OpBuilder &b, Location l, Value t, ValueRange acc) {
+          Value o = b.create<arith::RemUIOp>(l, t, indexConst(b, l, xShape[2]));
+          Value nc = b.create<arith::DivUIOp>(l, t, indexConst(b, l, xShape[2]));
+          Value c = b.create<arith::RemUIOp>(l, nc, indexConst(b, l, xShape[1]));
+          Value n = b.create<arith::DivUIOp>(l, nc, indexConst(b, l, xShape[1]));
+          Value p = b.create<tensor::ExtractOp>(l, indices, ValueRange{n, c, o});
+          Value v = b.create<tensor::ExtractOp>(l, x, ValueRange{n, c, o});
+          auto write = b.create<scf::IfOp>(
+              l, indexInRange(b, l, p, plane),
+              [&](OpBuilder &tb, Location tl) {
+                Value at = tb.create<arith::IndexCastOp>(tl, tb.getIndexType(), p);
+                tb.create<scf::YieldOp>(
+                    tl, ValueRange{tb.create<tensor::InsertOp>(
+                            tl, v, acc[0], ValueRange{n, c, at})});
+              },
+              [&](OpBuilder &eb, Location el) {
+                eb.create<scf::YieldOp>(el, ValueRange{acc[0]});
+              });
+          b.create<scf::YieldOp>(l, write.getResults());
+        });
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, loop.getResult(0),
+                                         op.getType()));
+    return success();
+  }
+};
+
+// dx[n, c, o] = dy[n, c, indices[n, c, o]] (0 outside the plane).
+struct MaxUnpoolBackwardLowering : OpConversionPattern<MaxUnpoolBackwardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MaxUnpoolBackwardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value dy = planes(rewriter, loc, adaptor.getGradOutput());
+    int64_t plane = typeOf(dy).getDimSize(2);
+    auto shape = op.getType().getShape();
+    int64_t rank = shape.size();
+    Value init = rewriter.create<tensor::EmptyOp>(loc, shape, rewriter.getF32Type());
+    auto identity = AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext());
+    Value dx =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, op.getType(), ValueRange{adaptor.getIndices()}, init,
+                SmallVector<AffineMap>{identity, identity},
+                SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                [&](OpBuilder &b, Location l, ValueRange args) {
+                  Value ok = indexInRange(b, l, args[0], plane);
+                  Value p = b.create<arith::IndexCastOp>(
+                      l, b.getIndexType(),
+                      b.create<arith::SelectOp>(
+                          l, ok, args[0], b.create<arith::ConstantIntOp>(l, 0, 64)));
+                  Value g = b.create<tensor::ExtractOp>(
+                      l, dy,
+                      ValueRange{b.create<linalg::IndexOp>(l, 0),
+                                 b.create<linalg::IndexOp>(l, 1), p});
+                  b.create<linalg::YieldOp>(
+                      l, ValueRange{b.create<arith::SelectOp>(l, ok, g,
+                                                              f32Const(b, l, 0))});
+                })
+            .getResult(0);
+    rewriter.replaceOp(op, dx);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateLowerPoolPatterns(RewritePatternSet &patterns) {
   patterns.add<MaxPoolLowering, MaxPoolBackwardLowering, SumPoolLowering,
-               SumPoolBackwardLowering>(patterns.getContext());
+               SumPoolBackwardLowering, MaxUnpoolLowering,
+               MaxUnpoolBackwardLowering>(patterns.getContext());
 }

@@ -386,6 +386,9 @@ private:
         fail(path, "output " + import::quotedName(it->first) +
                        " is a model input or a reshaped view of one (in this mode); "
                        "Kiln's outputs must be computed by the graph (not supported yet)");
+      if (!cast<RankedTensorType>(it->second.getType()).getElementType().isF32())
+        fail(path, "output " + import::quotedName(it->first) +
+                       " is an int64 value (indices); Kiln's model outputs are float32");
       if (llvm::is_contained(results, it->second))
         fail(path, "value " + import::quotedName(it->first) +
                        " is listed twice (or is the same value as an earlier output)");
@@ -405,8 +408,6 @@ private:
       if (it == values.end())
         fail(ip, "unknown value " + import::quotedName(ins[i].get<std::string>()) +
                      " (values must be defined before use)");
-      if (!cast<RankedTensorType>(it->second.getType()).getElementType().isF32())
-        fail(ip, "expected a float32 value");
       operands.push_back(it->second);
     }
     return operands;
@@ -421,12 +422,13 @@ private:
                              : "";
     const json &ins = member(node, path, "inputs");
     const json &outs = member(node, path, "outputs");
-    if (!ins.is_array() || !outs.is_array() || outs.size() != 1)
-      fail(path, "a node needs an 'inputs' array and exactly one output");
+    if (!ins.is_array() || !outs.is_array() || outs.empty())
+      fail(path, "a node needs an 'inputs' array and an 'outputs' array of "
+                 "at least one value name");
     SmallVector<Value> operands = nodeOperands(ins, path, values);
     std::string traced = source.empty() ? "" : " (traced at " + source + ")";
 
-    Value result;
+    SmallVector<Value> results;
     if (node.contains("module")) {
       std::string modName = stringAt(node, path, "module");
       auto it = leaves.find(modName);
@@ -443,7 +445,7 @@ private:
         call.params[local] = fn.body->getArgument(index);
       for (auto &[local, index] : leaf.buffers)
         call.buffers[local] = buffers[index].name;
-      result = invoke(*leaf.entry, call, path);
+      results = invoke(*leaf.entry, call, path);
     } else if (node.contains("function")) {
       std::string fnName = stringAt(node, path, "function");
       const Entry &entry =
@@ -452,25 +454,45 @@ private:
           import::parseOptions(entry, optionsOf(node), path + ".options");
       Call call(fn, b, loc(path, source), options, operands, path,
                 "function '" + fnName + "'" + traced);
-      result = invoke(entry, call, path);
+      results = invoke(entry, call, path);
     } else {
       fail(path, "a node needs \"module\" or \"function\"");
     }
-    std::string outName = outs[0].is_string() ? outs[0].get<std::string>() : "";
-    if (outName.empty())
-      fail(path + ".outputs[0]", "expected a value name");
-    check(import::valueNameProblem(outName), path + ".outputs[0]", "value name", outName);
-    if (!values.emplace(outName, result).second)
-      fail(path + ".outputs[0]", "value " + import::quotedName(outName) + " is defined twice");
+    if (outs.size() != results.size())
+      fail(path + ".outputs", "this call gives " + std::to_string(results.size()) +
+                                  " value(s), but " + std::to_string(outs.size()) +
+                                  " output name(s) are listed");
+    for (size_t i = 0; i < outs.size(); ++i) {
+      std::string op = path + ".outputs[" + std::to_string(i) + "]";
+      std::string outName = outs[i].is_string() ? outs[i].get<std::string>() : "";
+      if (outName.empty())
+        fail(op, "expected a value name");
+      check(import::valueNameProblem(outName), op, "value name", outName);
+      if (!values.emplace(outName, results[i]).second)
+        fail(op, "value " + import::quotedName(outName) + " is defined twice");
+    }
   }
 
-  Value invoke(const Entry &entry, Call &call, const std::string &path) {
+  /// The values of one call: the entry's inputs checked (float32, the last
+  /// numIndexInputs int64), then its build.
+  SmallVector<Value> invoke(const Entry &entry, Call &call,
+                            const std::string &path) {
     if (call.operands().size() != entry.numInputs)
       fail(path + ".inputs", import::modelTypeName(entry) + " takes " +
                                  std::to_string(entry.numInputs) +
                                  " input(s), got " +
                                  std::to_string(call.operands().size()));
-    return entry.build(call);
+    unsigned firstIndex = entry.numInputs - entry.numIndexInputs;
+    for (unsigned i = 0; i < entry.numInputs; ++i) {
+      Type type = cast<RankedTensorType>(call.operands()[i].getType()).getElementType();
+      bool index = i >= firstIndex;
+      if (index ? !type.isInteger(64) : !type.isF32())
+        fail(path + ".inputs[" + std::to_string(i) + "]",
+             index ? "expected an int64 value (indices)" : "expected a float32 value");
+    }
+    if (entry.buildOutputs)
+      return entry.buildOutputs(call);
+    return {entry.build(call)};
   }
 
   Value buildLoss(OpBuilder &b, const json &loss, Value output, Value target,

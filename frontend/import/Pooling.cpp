@@ -1,9 +1,11 @@
 // The `pooling` family of the inventory: nn.MaxPool1d/2d/3d,
-// nn.AvgPool1d/2d/3d, nn.AdaptiveMaxPool1d/2d/3d, nn.AdaptiveAvgPool1d/2d/3d
-// and nn.LPPool1d/2d. Max pooling is nn.max_pool (a dedicated op with its
-// argmax); average pooling is nn.sum_pool divided by a per-position
-// constant (torch's divisor rules, computed here at compile time); LP
-// pooling is torch's formula over an average pool of x^p.
+// nn.AvgPool1d/2d/3d, nn.AdaptiveMaxPool1d/2d/3d, nn.AdaptiveAvgPool1d/2d/3d,
+// nn.LPPool1d/2d and nn.MaxUnpool1d/2d/3d. Max pooling is nn.max_pool (a
+// dedicated op with its argmax, the layer's second output with
+// return_indices); average pooling is nn.sum_pool divided by a
+// per-position constant (torch's divisor rules, computed here at compile
+// time); LP pooling is torch's formula over an average pool of x^p;
+// MaxUnpool is nn.max_unpool.
 #include "frontend/import/Registry.h"
 
 #include "ir/NNBuilders.h"
@@ -83,9 +85,14 @@ WindowAttrs adaptiveWindows(OpBuilder &b, const rules::Shape &outputSize) {
   return {{}, {}, {}, {}, UnitAttr(), b.getDenseI64ArrayAttr(outputSize)};
 }
 
-Value maxPool(BuildContext &c, Value x, const WindowAttrs &w) {
-  return c.create<nn::MaxPoolOp>(x, w.kernel, w.stride, w.padding, w.dilation,
-                                 w.ceilMode, w.outputSize);
+/// The max pool's values, and its int64 indices when `withIndices`.
+SmallVector<Value> maxPool(BuildContext &c, Value x, const WindowAttrs &w,
+                           bool withIndices) {
+  Value values = c.create<nn::MaxPoolOp>(x, w.kernel, w.stride, w.padding,
+                                         w.dilation, w.ceilMode, w.outputSize);
+  if (!withIndices)
+    return {values};
+  return {values, values.getDefiningOp()->getResult(1)};
 }
 
 Value sumPool(BuildContext &c, Value x, const WindowAttrs &w) {
@@ -152,15 +159,64 @@ bool returnIndices(const Options &o) {
   return o.raw().contains("return_indices") && o.getBool("return_indices");
 }
 
-Value buildMaxPool(BuildContext &c, int rank) {
-  const Options &o = c.options();
-  if (returnIndices(o))
-    c.failAt(o.pathOf("return_indices"),
-             "return_indices=True (a second output) is not supported yet");
-  bool unbatched;
+/// The input, batched; with return_indices it must already be (an int64
+/// reshape has no nn op).
+Value maxPoolInput(BuildContext &c, int rank, bool withIndices, bool &unbatched) {
   Value x = batchedInput(c, rank, unbatched);
+  if (withIndices && unbatched)
+    c.failAt(c.options().pathOf("return_indices"),
+             "return_indices=True needs a batched [N, C, *D] input in Kiln, "
+             "got " + nn::shapeStr(nn::shapeOf(c.operands()[0])));
+  return x;
+}
+
+/// MaxPool{D}d: the values, then the int64 indices with return_indices.
+SmallVector<Value> buildMaxPool(BuildContext &c, int rank) {
+  bool withIndices = returnIndices(c.options()), unbatched;
+  Value x = maxPoolInput(c, rank, withIndices, unbatched);
   rules::PoolGeometry g = geometryOf(c, rank);
-  return unbatch(c, maxPool(c, x, fixedWindows(c.builder(), g)), unbatched);
+  SmallVector<Value> y = maxPool(c, x, fixedWindows(c.builder(), g), withIndices);
+  y[0] = unbatch(c, y[0], unbatched);
+  return y;
+}
+
+/// AdaptiveMaxPool{D}d: as buildMaxPool over the adaptive windows.
+SmallVector<Value> buildAdaptiveMax(BuildContext &c, int rank) {
+  bool withIndices = returnIndices(c.options()), unbatched;
+  Value x = maxPoolInput(c, rank, withIndices, unbatched);
+  WindowAttrs w = adaptiveWindows(c.builder(), c.options().getInts("output_size"));
+  SmallVector<Value> y = maxPool(c, x, w, withIndices);
+  y[0] = unbatch(c, y[0], unbatched);
+  return y;
+}
+
+/// MaxUnpool{D}d(input, indices) on [N, C, *D]: the result size is torch's
+/// default, (in - 1) * stride - 2 * padding + kernel_size per dimension
+/// (the forward's output_size argument is not in the model file).
+Value buildMaxUnpool(BuildContext &c, int rank) {
+  const Options &o = c.options();
+  Value x = c.operands()[0], indices = c.operands()[1];
+  auto shape = nn::shapeOf(x);
+  if (static_cast<int>(shape.size()) != rank + 2)
+    c.fail("expected a " + str(rank + 2) + "-D (batched) input (an unbatched " +
+           str(rank + 1) + "-D input is not supported in Kiln), got " +
+           nn::shapeStr(shape));
+  if (nn::shapeOf(indices) != shape)
+    c.fail("indices " + nn::shapeStr(nn::shapeOf(indices)) +
+           " must have the input's shape " + nn::shapeStr(shape));
+  std::vector<int64_t> kernel = o.getInts("kernel_size");
+  std::vector<int64_t> stride = o.isNone("stride") ? kernel : o.getInts("stride");
+  std::vector<int64_t> padding = o.getInts("padding");
+  SmallVector<int64_t> out{shape[0], shape[1]};
+  for (int i = 0; i < rank; ++i) {
+    int64_t n = (shape[i + 2] - 1) * stride[i] - 2 * padding[i] + kernel[i];
+    if (n < 1)
+      c.fail("the output size " + str(n) + " of dimension " + str(i + 2) +
+             " ((in - 1) * stride - 2 * padding + kernel_size) must be >= 1");
+    out.push_back(n);
+  }
+  return c.create<nn::MaxUnpoolOp>(nn::f32Tensor(c.builder().getContext(), out),
+                                   x, indices);
 }
 
 Value buildAvgPool(BuildContext &c, int rank) {
@@ -179,17 +235,12 @@ Value buildAvgPool(BuildContext &c, int rank) {
   return unbatch(c, y, unbatched);
 }
 
-Value buildAdaptive(BuildContext &c, int rank, bool max) {
+Value buildAdaptiveAvg(BuildContext &c, int rank) {
   const Options &o = c.options();
-  if (max && returnIndices(o))
-    c.failAt(o.pathOf("return_indices"),
-             "return_indices=True (a second output) is not supported yet");
   bool unbatched;
   Value x = batchedInput(c, rank, unbatched);
   rules::Shape out = o.getInts("output_size");
   WindowAttrs w = adaptiveWindows(c.builder(), out);
-  if (max)
-    return unbatch(c, maxPool(c, x, w), unbatched);
   auto in = nn::shapeOf(x).drop_front(2);
   Value sum = sumPool(c, x, w);
   Value y = divideBy(c, sum, productOf(out, [&](size_t d, int64_t i) {
@@ -258,6 +309,7 @@ static void registerPoolingFunctions(Registry &r) {
         if (s.name != "return_indices")
           f.options.push_back(s);
       f.build = layer.build;
+      f.buildOutputs = layer.buildOutputs;
       f.example = layer.example;
       functions.push_back(std::move(f));
     }
@@ -278,7 +330,7 @@ void registerPoolingFamily(Registry &r) {
                        intTupleOption("dilation", rank, 1).atLeast(1),
                        boolOption("return_indices", false),
                        boolOption("ceil_mode", false)};
-    maxPool.build = [rank](BuildContext &c) { return buildMaxPool(c, rank); };
+    maxPool.buildOutputs = [rank](BuildContext &c) { return buildMaxPool(c, rank); };
     maxPool.example = {{"options", {{"kernel_size", 2}, {"stride", nullptr}}},
                        {"input", exampleInput(rank)}};
     r.add(std::move(maxPool));
@@ -303,8 +355,8 @@ void registerPoolingFamily(Registry &r) {
                       "nn.max_pool (adaptive windows)"};
     adaptiveMax.options = {intTupleOption("output_size", rank).atLeast(1),
                            boolOption("return_indices", false)};
-    adaptiveMax.build = [rank](BuildContext &c) {
-      return buildAdaptive(c, rank, /*max=*/true);
+    adaptiveMax.buildOutputs = [rank](BuildContext &c) {
+      return buildAdaptiveMax(c, rank);
     };
     adaptiveMax.example = {{"options", {{"output_size", 4}}},
                            {"input", exampleInput(rank)}};
@@ -314,11 +366,20 @@ void registerPoolingFamily(Registry &r) {
                       "nn.sum_pool (adaptive windows) / window sizes"};
     adaptiveAvg.options = {intTupleOption("output_size", rank).atLeast(1)};
     adaptiveAvg.build = [rank](BuildContext &c) {
-      return buildAdaptive(c, rank, /*max=*/false);
+      return buildAdaptiveAvg(c, rank);
     };
     adaptiveAvg.example = {{"options", {{"output_size", 4}}},
                            {"input", exampleInput(rank)}};
     r.add(std::move(adaptiveAvg));
+
+    Entry unpool{"nn.MaxUnpool" + d, EntryKind::Layer, "nn.max_unpool"};
+    unpool.options = {kernel(), stride(), padding()};
+    unpool.numInputs = 2;
+    unpool.numIndexInputs = 1;
+    unpool.build = [rank](BuildContext &c) { return buildMaxUnpool(c, rank); };
+    unpool.example = {{"options", {{"kernel_size", 2}, {"stride", nullptr}}},
+                      {"input", exampleInput(rank)}};
+    r.add(std::move(unpool));
 
     // torch 1.13 has LPPool1d and LPPool2d.
     if (rank < 3) {

@@ -199,6 +199,13 @@ struct Entry {
   unsigned numInputs = 1; // graph operands (layers, functions)
   std::function<void(LayerDecl &)> declare;          // layers with parameters
   std::function<mlir::Value(BuildContext &)> build;  // layers, functions, losses
+  /// Layers whose call can give more than one value (MaxPool with
+  /// return_indices: values and int64 indices): set instead of `build`;
+  /// the graph node names one output per returned value.
+  std::function<llvm::SmallVector<mlir::Value>(BuildContext &)> buildOutputs;
+  /// How many of the last graph inputs are int64 index tensors (MaxUnpool's
+  /// indices); the others are float32.
+  unsigned numIndexInputs = 0;
   OptimizerBuild buildOptimizer;                     // optimizers
   /// A minimal use for tests and docs: options that make it valid and the
   /// shape of its input (for losses: the model output), e.g.

@@ -81,7 +81,7 @@ const char *kSkeleton = R"({
       "properties": {
         "module": {"type": "string", "description": "Dotted path of a leaf (layer) module from the root; \"\" is the root itself."},
         "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/valueName"}},
-        "outputs": {"type": "array", "minItems": 1, "maxItems": 1, "items": {"$ref": "#/$defs/valueName"}},
+        "outputs": {"type": "array", "minItems": 1, "maxItems": 2, "description": "One name per value the layer gives: two for MaxPool/AdaptiveMaxPool with return_indices (values, int64 indices).", "items": {"$ref": "#/$defs/valueName"}},
         "loc": {"$ref": "#/$defs/loc"}
       }
     },

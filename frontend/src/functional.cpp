@@ -37,6 +37,13 @@ Tensor record_module(Trace& trace, const std::string& path, const std::vector<Te
   return trace.record(std::move(node), std::move(shape), dtype);
 }
 
+std::vector<Tensor> record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs,
+                                  const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc) {
+  GraphNode node = make_node(inputs, loc);
+  node.module = path;
+  return trace.record(std::move(node), outputs);
+}
+
 Tensor record_function(Trace& trace, const std::string& function, OptionList options,
                        const std::vector<Tensor>& inputs, Shape shape, Dtype dtype, SourceLoc loc) {
   GraphNode node = make_node(inputs, loc);

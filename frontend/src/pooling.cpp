@@ -144,14 +144,45 @@ PoolModule::PoolModule(std::string type, PoolWindowSpec windows, OptionList opti
   check_windows(describe_windows(type_name(), windows_), windows_);
 }
 
+void PoolModule::called(bool with_indices, const std::string& what, SourceLoc loc) {
+  if (with_indices_ && *with_indices_ != with_indices)
+    detail::fail(loc, what + " is called both with and without indices; torch's return_indices belongs to "
+                             "the module: use two modules");
+  with_indices_ = with_indices;
+}
+
 Tensor PoolModule::forward(const Tensor& input, SourceLoc loc) {
   auto& trace = detail::Trace::active(type_name(), loc);
   const std::string& path = trace.path_of(*this, loc);
   std::string what = detail::describe(*this, path);
   trace.check_value(input, what, loc);
   detail::require_float32(input, what, loc);
+  called(false, what, loc);
   Shape shape = pooled_shape(input, windows_, what, loc);
   return detail::record_module(trace, path, {input}, std::move(shape), Dtype::Float32, loc);
+}
+
+std::tuple<Tensor, Tensor> PoolModule::forward_with_indices_impl(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active(type_name(), loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  called(true, what, loc);
+  if (input.sizes().size() != windows_.dims + 2)
+    detail::fail(loc, what + " with indices needs a batched " + str(windows_.dims + 2) + "-D input in Kiln, got " +
+                          shape_rules::str(input.sizes()) + " ('" + input.name() + "')");
+  Shape shape = pooled_shape(input, windows_, what, loc);
+  std::vector<Tensor> out =
+      detail::record_module(trace, path, {input}, {{shape, Dtype::Float32}, {shape, Dtype::Int64}}, loc);
+  return {out[0], out[1]};
+}
+
+std::optional<OptionList> PoolModule::layer_options() const {
+  OptionList list = options_;
+  for (auto& [name, value] : list)
+    if (name == "return_indices") value = with_indices_.value_or(false);
+  return list;
 }
 
 template <size_t D>
@@ -181,6 +212,59 @@ LPPoolImpl<D>::LPPoolImpl(const LPPoolOptions<D>& o)
     : PoolModule("LPPool" + std::to_string(D) + "d", lp_windows(o), lp_options(o, "LPPool" + std::to_string(D) + "d")),
       options_(o) {}
 
+template <size_t D>
+MaxUnpoolImpl<D>::MaxUnpoolImpl(const MaxUnpoolOptions<D>& o)
+    : Module("MaxUnpool" + std::to_string(D) + "d"), options_(o) {
+  PoolWindowSpec w{D, false, o.kernel_size().vec(), o.stride().vec(), o.padding().vec(), std::vector<int64_t>(D, 1),
+                   false, {}};
+  // torch's MaxUnpool does not bound the padding by the kernel.
+  std::vector<int64_t> padding = w.padding;
+  w.padding.assign(D, 0);
+  check_windows(describe_windows(type_name(), w), w);
+  for (int64_t p : padding)
+    if (p < 0) detail::fail(type_name() + ": padding must be >= 0, got " + shape_rules::str(padding));
+}
+
+template <size_t D>
+Tensor MaxUnpoolImpl<D>::forward(const Tensor& input, const Tensor& indices, SourceLoc loc) {
+  auto& trace = detail::Trace::active(type_name(), loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  trace.check_value(indices, what, loc);
+  detail::require_float32(input, what, loc);
+  if (indices.dtype() != Dtype::Int64)
+    detail::fail(loc, what + " expects int64 indices, got " + dtype_name(indices.dtype()) + " tensor '" +
+                          indices.name() + "'");
+  Shape in = input.sizes();
+  if (in.size() != D + 2)
+    detail::fail(loc, what + " expected a " + str(D + 2) + "-D (batched) input (unbatched is not supported in Kiln), got " +
+                          shape_rules::str(in) + " ('" + input.name() + "')");
+  if (indices.sizes() != in)
+    detail::fail(loc, what + " indices " + shape_rules::str(indices.sizes()) + " must have the input's shape " +
+                          shape_rules::str(in));
+  Shape out{in[0], in[1]};
+  for (size_t i = 0; i < D; ++i) {
+    int64_t n = (in[i + 2] - 1) * options_.stride().vec()[i] - 2 * options_.padding().vec()[i] +
+                options_.kernel_size().vec()[i];
+    if (n < 1)
+      detail::fail(loc, what + " the output size " + str(n) + " of dimension " + str(i + 2) +
+                            " ((in - 1) * stride - 2 * padding + kernel_size) must be >= 1");
+    out.push_back(n);
+  }
+  return detail::record_module(trace, path, {input, indices}, std::move(out), Dtype::Float32, loc);
+}
+
+template <size_t D>
+std::optional<OptionList> MaxUnpoolImpl<D>::layer_options() const {
+  return OptionList{{"kernel_size", options_.kernel_size().vec()},
+                    {"stride", options_.stride().vec()},
+                    {"padding", options_.padding().vec()}};
+}
+
+template class MaxUnpoolImpl<1>;
+template class MaxUnpoolImpl<2>;
+template class MaxUnpoolImpl<3>;
 template class MaxPoolImpl<1>;
 template class MaxPoolImpl<2>;
 template class MaxPoolImpl<3>;

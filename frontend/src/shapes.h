@@ -31,6 +31,10 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const std::string& what, S
 /// Records a call of the leaf module `m` on `inputs` in the active trace.
 Tensor record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs, Shape shape,
                      Dtype dtype, SourceLoc loc);
+/// Records a call of the leaf module `m` giving several values (MaxPool with
+/// indices), one per (shape, dtype).
+std::vector<Tensor> record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs,
+                                  const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc);
 /// Records a call of the graph function `function`.
 Tensor record_function(Trace& trace, const std::string& function, OptionList options,
                        const std::vector<Tensor>& inputs, Shape shape, Dtype dtype, SourceLoc loc);

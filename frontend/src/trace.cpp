@@ -102,4 +102,15 @@ Tensor Trace::record(GraphNode node, Shape shape, Dtype dtype) {
   return out;
 }
 
+std::vector<Tensor> Trace::record(GraphNode node, const std::vector<std::pair<Shape, Dtype>>& outputs) {
+  std::vector<Tensor> values;
+  node.outputs.clear();
+  for (const auto& [shape, dtype] : outputs) {
+    values.push_back(Tensor(fresh_name(), shape, dtype, id_));
+    node.outputs.push_back(values.back().name_);
+  }
+  nodes_.push_back(std::move(node));
+  return values;
+}
+
 }  // namespace kiln::detail

@@ -4,7 +4,9 @@ LPPool1d/2d with random shapes (odd sizes, batch 1, unbatched inputs) and
 options: non-square kernels, stride (None, an int or a tuple), padding,
 dilation, ceil_mode (windows clipped at the end included),
 count_include_pad, divisor_override, adaptive output sizes smaller and
-larger than the input, and LPPool's norm_type.
+larger than the input, and LPPool's norm_type. MaxUnpool1d/2d/3d behind a
+MaxPool (or an AdaptiveMaxPool2d) with return_indices=True: a node with
+two outputs, the indices flowing into the unpool.
 
   gen_pool_cases.py --out DIR --count N --seed S
 
@@ -28,6 +30,7 @@ LAYERS = [
     ("AdaptiveAvgPool1d", 1), ("AdaptiveAvgPool3d", 3),
     ("AdaptiveMaxPool1d", 1), ("AdaptiveMaxPool2d", 2), ("AdaptiveMaxPool3d", 3),
     ("LPPool1d", 1), ("LPPool2d", 2),
+    ("MaxUnpool1d", 1), ("MaxUnpool2d", 2), ("MaxUnpool3d", 3), ("AdaptiveMaxPool2d+MaxUnpool2d", 2),
 ]
 
 
@@ -100,7 +103,54 @@ def adaptive_windows(rng, layer, dims):
     return options, sizes, out
 
 
+def unpool_case(rng, name, layer, dims):
+    """Linear -> MaxPool{D}d / AdaptiveMaxPool{D}d with return_indices ->
+    MaxUnpool{D}d. The unpool's output is at least the pooled input in every
+    dimension (torch raises on an index past it)."""
+    for _ in range(1000):
+        if layer.startswith("Adaptive"):
+            pool_type = f"AdaptiveMaxPool{dims}d"
+            pool, sizes, out = adaptive_windows(rng, pool_type, dims)
+            out = [min(o, n) for o, n in zip(out, sizes)]
+            pool["output_size"] = out
+            stride = [-(-n // o) for n, o in zip(sizes, out)]
+            kernel = [max(1, n - (o - 1) * s) for n, o, s in zip(sizes, out, stride)]
+            unpool = {"kernel_size": kernel, "stride": stride, "padding": 0}
+            pads = [0] * dims
+        else:
+            pool_type = f"MaxPool{dims}d"
+            pool, sizes, out = fixed_windows(rng, pool_type, dims)
+            unpool = {k: pool[k] for k in ("kernel_size", "stride", "padding")}
+            as_list = lambda v: v if isinstance(v, list) else [v] * dims
+            kernel, pads = as_list(pool["kernel_size"]), as_list(pool["padding"])
+            stride = kernel if pool["stride"] is None else as_list(pool["stride"])
+        unpooled = [(o - 1) * s - 2 * p + k for o, s, p, k in zip(out, stride, pads, kernel)]
+        if all(u >= n for u, n in zip(unpooled, sizes)):
+            break
+    else:
+        raise RuntimeError("no MaxUnpool geometry found")
+    pool["return_indices"] = True
+    shape = [rng.randint(1, 3), rng.randint(1, 3)] + sizes
+    w = shape[-1]
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": shape, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": True}},
+            {"name": "1", "type": pool_type, "options": pool},
+            {"name": "2", "type": f"MaxUnpool{dims}d", "options": unpool}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
+                  {"module": "1", "inputs": ["h"], "outputs": ["v", "i"]},
+                  {"module": "2", "inputs": ["v", "i"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": mse_sgd_training(shape[:2] + unpooled, 0.05),
+    }
+    return model, 10
+
+
 def case(rng, name, layer, dims):
+    if "MaxUnpool" in layer:
+        return unpool_case(rng, name, layer, dims)
     if layer.startswith("Adaptive"):
         options, sizes, out = adaptive_windows(rng, layer, dims)
     else:
@@ -134,7 +184,7 @@ def main():
     lines = []
     for i in range(a.count):
         layer, dims = LAYERS[i % len(LAYERS)]
-        name = f"pool_{layer.lower()}_random_{a.seed}_{i}_basic"
+        name = f"pool_{layer.lower().replace('+', '_')}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, dims)
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")

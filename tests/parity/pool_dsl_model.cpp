@@ -1,6 +1,7 @@
 // A CNN written with the DSL's pooling layers (kiln/nn/pooling.h, libtorch's
 // names): MaxPool2d with padding and ceil_mode (its last window clipped),
-// AvgPool2d without counting the padding, AdaptiveMaxPool2d, the functional
+// AvgPool2d without counting the padding, AdaptiveMaxPool2d, a MaxPool2d's
+// forward_with_indices feeding MaxUnpool2d (a two-output node), the functional
 // forms (F::max_pool2d, avg_pool2d with divisor_override, lp_pool2d,
 // adaptive_max_pool2d, adaptive_avg_pool2d) and the ResNet head
 // AdaptiveAvgPool2d(1). Its model file is checked against torch like the
@@ -16,6 +17,8 @@ namespace F = kiln::nn::functional;
 // -> MaxPool2d(2, stride 2, padding 1, ceil_mode) -> [2, 4, 6, 5]
 // -> AvgPool2d(3, stride 1, padding 1, count_include_pad=false) -> [2, 4, 6, 5]
 // -> AdaptiveMaxPool2d({3, 2}) -> [2, 4, 3, 2]
+// -> MaxPool2d(2, stride 1) with indices -> [2, 4, 2, 1] x 2
+// -> MaxUnpool2d(2, stride 1) -> [2, 4, 3, 2]
 // -> F::max_pool2d(2, stride 1, padding 1) -> [2, 4, 4, 3]
 // -> F::avg_pool2d(2, divisor_override 3) -> [2, 4, 2, 1]
 // -> F::lp_pool2d(2.0, {2, 1}) -> [2, 4, 1, 1] -> F::adaptive_max_pool2d(2)
@@ -29,11 +32,14 @@ struct PoolNetImpl : nn::Module {
                        nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2).padding(1).dilation(1).ceil_mode(true)),
                        nn::AvgPool2d(nn::AvgPool2dOptions(3).stride(1).padding(1).count_include_pad(false)),
                        nn::AdaptiveMaxPool2d(nn::AdaptiveMaxPool2dOptions({3, 2}))));
+    pick = register_module("pick", nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(1)));
+    unpool = register_module("unpool", nn::MaxUnpool2d(nn::MaxUnpool2dOptions(2).stride(1)));
     pool = register_module("pool", nn::AdaptiveAvgPool2d(1));
     head = register_module("head", nn::Linear(4, 3));
   }
   kiln::Tensor forward(kiln::Tensor x) {
-    kiln::Tensor h = F::max_pool2d(body(x), F::MaxPool2dFuncOptions(2).stride(1).padding(1));
+    auto [values, indices] = pick->forward_with_indices(body(x));
+    kiln::Tensor h = F::max_pool2d(unpool(values, indices), F::MaxPool2dFuncOptions(2).stride(1).padding(1));
     h = F::avg_pool2d(h, F::AvgPool2dFuncOptions(2).divisor_override(3));
     h = F::lp_pool2d(h, F::LPPool2dFuncOptions(2.0, {2, 1}));
     h = F::adaptive_max_pool2d(h, F::AdaptiveMaxPool2dFuncOptions(2));
@@ -41,6 +47,8 @@ struct PoolNetImpl : nn::Module {
     return head(F::flatten(pool(h), 1));
   }
   nn::Sequential body{nullptr};
+  nn::MaxPool2d pick{nullptr};
+  nn::MaxUnpool2d unpool{nullptr};
   nn::AdaptiveAvgPool2d pool{nullptr};
   nn::Linear head{nullptr};
 };

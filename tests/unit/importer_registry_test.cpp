@@ -49,9 +49,20 @@ json modelUsing(const Entry &e) {
   } else {
     node["module"] = "0";
   }
-  model["module"] = {{"type", "Sequential"}, {"children", json::array({leaf})}};
+  json children = json::array({leaf});
   json neg = {{"function", "neg"}, {"options", json::object()}, {"inputs", {"x"}}, {"outputs", {"h"}}};
-  model["graph"] = json::array({neg, node});
+  model["graph"] = json::array({neg});
+  if (e.numIndexInputs > 0) {
+    // int64 inputs (MaxUnpool's indices) come from a max pool of h with
+    // return_indices: kernel 1, so they have h's shape.
+    std::string pool = "MaxPool" + std::to_string(input.size() - 2) + "d";
+    children.push_back({{"name", "p"}, {"type", pool},
+                        {"options", {{"kernel_size", 1}, {"stride", nullptr}, {"return_indices", true}}}});
+    model["graph"].push_back({{"module", "p"}, {"inputs", {"h"}}, {"outputs", {"hv", "hi"}}});
+    node["inputs"] = {"h", "hi"};
+  }
+  model["module"] = {{"type", "Sequential"}, {"children", children}};
+  model["graph"].push_back(node);
   model["outputs"] = {"y"};
   if (e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer) {
     json loss = {{"type", "MSELoss"}, {"options", json::object()}};

@@ -59,6 +59,9 @@ class Trace {
   const std::string& path_of(const nn::Module& m, SourceLoc loc) const;
   /// Appends `node` with one fresh output value of the given shape and dtype.
   Tensor record(GraphNode node, Shape shape, Dtype dtype);
+  /// Appends `node` with one fresh output value per (shape, dtype), in order
+  /// (MaxPool with indices: values, then int64 indices).
+  std::vector<Tensor> record(GraphNode node, const std::vector<std::pair<Shape, Dtype>>& outputs);
 
   const std::vector<GraphNode>& nodes() const { return nodes_; }
   const std::vector<Tensor>& inputs() const { return inputs_; }

@@ -22,3 +22,18 @@ func.func @sum_pool(%x: tensor<1x2x7xf32> {nn.name = "x", nn.role = #nn.role<inp
   %l = nn.sum %y : (tensor<1x2x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// max_unpool: dx gathers dy at the indices; the indices get no gradient.
+// CHECK-LABEL: func.func @max_unpool_grad
+// CHECK: %[[Y:.+]], %[[I:.+]] = nn.max_pool
+// CHECK: nn.max_unpool %[[Y]], %[[I]]
+// CHECK: %[[DU:.+]] = nn.max_unpool_backward %{{.+}}, %[[I]] : (tensor<1x2x4xf32>, tensor<1x2x2xi64>) -> tensor<1x2x2xf32>
+// CHECK: nn.max_pool_backward %[[DU]], %[[I]]
+func.func @max_unpool(%x: tensor<1x2x4xf32> {nn.name = "x", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
+  %y, %i = nn.max_pool %x {kernel_size = array<i64: 2>, stride = array<i64: 2>, padding = array<i64: 0>, dilation = array<i64: 1>} : (tensor<1x2x4xf32>) -> (tensor<1x2x2xf32>, tensor<1x2x2xi64>)
+  %u = nn.max_unpool %y, %i : (tensor<1x2x2xf32>, tensor<1x2x2xi64>) -> tensor<1x2x4xf32>
+  %l = nn.sum %u : (tensor<1x2x4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

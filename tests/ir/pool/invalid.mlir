@@ -165,3 +165,27 @@ func.func @sum_backward_shape(%dy: tensor<2x3x4xf32>) {
   %dx = nn.sum_pool_backward %dy {output_size = array<i64: 3>} : (tensor<2x3x4xf32>) -> tensor<2x3x8xf32>
   return
 }
+
+// -----
+
+func.func @unpool_indices_shape(%x: tensor<2x3x4xf32>, %i: tensor<2x3x5xi64>) {
+  // expected-error @+1 {{'nn.max_unpool' op indices [2, 3, 5] must have the shape of the values [2, 3, 4]}}
+  %y = nn.max_unpool %x, %i : (tensor<2x3x4xf32>, tensor<2x3x5xi64>) -> tensor<2x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @unpool_result_shape(%x: tensor<2x3x4xf32>, %i: tensor<2x3x4xi64>) {
+  // expected-error @+1 {{'nn.max_unpool' op expected [N, C, *in] values and an [N, C, *out] result of the same rank (1 to 3 spatial dimensions), got [2, 3, 4] and [2, 4, 8]}}
+  %y = nn.max_unpool %x, %i : (tensor<2x3x4xf32>, tensor<2x3x4xi64>) -> tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @unpool_backward_shape(%dy: tensor<2x3x8xf32>, %i: tensor<2x3x4xi64>) {
+  // expected-error @+1 {{'nn.max_unpool_backward' op indices [2, 3, 4] must have the shape of the values [2, 3, 5]}}
+  %dx = nn.max_unpool_backward %dy, %i : (tensor<2x3x8xf32>, tensor<2x3x4xi64>) -> tensor<2x3x5xf32>
+  return
+}

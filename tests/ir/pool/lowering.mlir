@@ -83,3 +83,40 @@ func.func @max_pool_backward(%dy: tensor<2x3x4xf32>, %i: tensor<2x3x4xi64>) -> t
   %dx = nn.max_pool_backward %dy, %i {kernel_size = array<i64: 3>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 2>, ceil_mode} : (tensor<2x3x4xf32>, tensor<2x3x4xi64>) -> tensor<2x3x9xf32>
   return %dx : tensor<2x3x9xf32>
 }
+
+// -----
+
+// Max unpool scatters in order: one scf.for over the 1 * 2 * 2 values, an
+// index inside the 4-element plane inserted into the zero tensor (a later
+// value wins), one outside skipped.
+// CHECK-LABEL: func.func @max_unpool
+// CHECK-SAME: (%[[X:.+]]: tensor<1x2x2xf32>, %[[I:.+]]: tensor<1x2x2xi64>)
+// CHECK: %[[Z:.+]] = linalg.fill {{.+}} -> tensor<1x2x4xf32>
+// CHECK: %[[R:.+]] = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:.+]] = %[[Z]]) -> (tensor<1x2x4xf32>)
+// CHECK: %[[P:.+]] = tensor.extract %[[I]]
+// CHECK: %[[V:.+]] = tensor.extract %[[X]]
+// CHECK: %[[IN:.+]] = arith.andi
+// CHECK: scf.if %[[IN]] -> (tensor<1x2x4xf32>)
+// CHECK: %[[AT:.+]] = arith.index_cast %[[P]] : i64 to index
+// CHECK: tensor.insert %[[V]] into %[[ACC]][%{{.+}}, %{{.+}}, %[[AT]]]
+// CHECK: } else {
+// CHECK: scf.yield %[[ACC]]
+// CHECK: return %[[R]]
+func.func @max_unpool(%x: tensor<1x2x2xf32>, %i: tensor<1x2x2xi64>) -> tensor<1x2x4xf32> {
+  %y = nn.max_unpool %x, %i : (tensor<1x2x2xf32>, tensor<1x2x2xi64>) -> tensor<1x2x4xf32>
+  return %y : tensor<1x2x4xf32>
+}
+
+// -----
+
+// Its adjoint gathers dy at each index (0 outside the plane).
+// CHECK-LABEL: func.func @max_unpool_backward
+// CHECK-SAME: (%[[DY:.+]]: tensor<1x2x4xf32>, %[[I:.+]]: tensor<1x2x2xi64>)
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[I]] : tensor<1x2x2xi64>)
+// CHECK: ^bb0(%[[P:.+]]: i64, %{{.+}}: f32):
+// CHECK: %[[G:.+]] = tensor.extract %[[DY]]
+// CHECK: arith.select %{{.+}}, %[[G]], %{{.+}} : f32
+func.func @max_unpool_backward(%dy: tensor<1x2x4xf32>, %i: tensor<1x2x2xi64>) -> tensor<1x2x2xf32> {
+  %dx = nn.max_unpool_backward %dy, %i : (tensor<1x2x4xf32>, tensor<1x2x2xi64>) -> tensor<1x2x2xf32>
+  return %dx : tensor<1x2x2xf32>
+}

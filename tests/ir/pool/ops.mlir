@@ -7,11 +7,15 @@
 // CHECK: nn.sum_pool %{{.+}} {dilation = array<i64: 1, 1, 1>, kernel_size = array<i64: 2, 2, 2>, padding = array<i64: 1, 0, 1>, stride = array<i64: 2, 2, 2>} : (tensor<1x2x4x4x4xf32>) -> tensor<1x2x3x2x3xf32>
 // CHECK: nn.max_pool_backward %{{.+}}, %{{.+}} {ceil_mode, dilation = array<i64: 2>, kernel_size = array<i64: 3>, padding = array<i64: 1>, stride = array<i64: 2>} : (tensor<2x3x4xf32>, tensor<2x3x4xi64>) -> tensor<2x3x9xf32>
 // CHECK: nn.sum_pool_backward %{{.+}} {output_size = array<i64: 3, 5>} : (tensor<1x4x3x5xf32>) -> tensor<1x4x7x6xf32>
+// CHECK: nn.max_unpool %{{.+}}, %{{.+}} : (tensor<1x4x3x5xf32>, tensor<1x4x3x5xi64>) -> tensor<1x4x7x6xf32>
+// CHECK: nn.max_unpool_backward %{{.+}}, %{{.+}} : (tensor<1x4x7x6xf32>, tensor<1x4x3x5xi64>) -> tensor<1x4x3x5xf32>
 func.func @pool(%x1: tensor<2x3x9xf32>, %x2: tensor<1x4x7x6xf32>, %x3: tensor<1x2x4x4x4xf32>) {
   %y1, %i1 = nn.max_pool %x1 {kernel_size = array<i64: 3>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 2>, ceil_mode} : (tensor<2x3x9xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xi64>)
   %y2, %i2 = nn.max_pool %x2 {output_size = array<i64: 3, 5>} : (tensor<1x4x7x6xf32>) -> (tensor<1x4x3x5xf32>, tensor<1x4x3x5xi64>)
   %y3 = nn.sum_pool %x3 {kernel_size = array<i64: 2, 2, 2>, stride = array<i64: 2, 2, 2>, padding = array<i64: 1, 0, 1>, dilation = array<i64: 1, 1, 1>} : (tensor<1x2x4x4x4xf32>) -> tensor<1x2x3x2x3xf32>
   %d1 = nn.max_pool_backward %y1, %i1 {kernel_size = array<i64: 3>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 2>, ceil_mode} : (tensor<2x3x4xf32>, tensor<2x3x4xi64>) -> tensor<2x3x9xf32>
   %d2 = nn.sum_pool_backward %y2 {output_size = array<i64: 3, 5>} : (tensor<1x4x3x5xf32>) -> tensor<1x4x7x6xf32>
+  %u = nn.max_unpool %y2, %i2 : (tensor<1x4x3x5xf32>, tensor<1x4x3x5xi64>) -> tensor<1x4x7x6xf32>
+  %du = nn.max_unpool_backward %u, %i2 : (tensor<1x4x7x6xf32>, tensor<1x4x3x5xi64>) -> tensor<1x4x3x5xf32>
   return
 }

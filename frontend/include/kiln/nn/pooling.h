@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kiln/module.h"
@@ -74,6 +75,20 @@ struct LPPoolOptions {
 using LPPool1dOptions = LPPoolOptions<1>;
 using LPPool2dOptions = LPPoolOptions<2>;
 
+/// Options of nn.MaxUnpool{D}d(kernel_size, stride=kernel_size, padding=0):
+/// MaxUnpool2dOptions(2).stride(2).
+template <size_t D>
+struct MaxUnpoolOptions {
+  MaxUnpoolOptions(ExpandingArray<D> kernel_size)  // NOLINT
+      : kernel_size_(kernel_size), stride_(kernel_size) {}
+  KILN_ARG(ExpandingArray<D>, kernel_size);
+  KILN_ARG(ExpandingArray<D>, stride);
+  KILN_ARG(ExpandingArray<D>, padding) = 0;
+};
+using MaxUnpool1dOptions = MaxUnpoolOptions<1>;
+using MaxUnpool2dOptions = MaxUnpoolOptions<2>;
+using MaxUnpool3dOptions = MaxUnpoolOptions<3>;
+
 /// The windows of a pooling layer or function: fixed (kernel_size, stride,
 /// padding, dilation with D values each, ceil_mode) or adaptive
 /// (output_size).
@@ -92,16 +107,27 @@ class PoolModule : public Module {
   /// Precondition: float32 input of rank D + 1 or D + 2; fixed windows: the
   /// (padded, dilated) kernel fits the input.
   Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
-  std::optional<OptionList> layer_options() const override { return options_; }
+  /// The options, return_indices set when the module was called with
+  /// indices.
+  std::optional<OptionList> layer_options() const override;
 
  protected:
   /// `options` is what the model file records. Throws Error when torch's
   /// constructor or its first call would reject the windows.
   PoolModule(std::string type, PoolWindowSpec windows, OptionList options);
+  /// Max pooling's values and int64 indices (flat in each (n, c) plane of
+  /// the input), like libtorch's forward_with_indices. Precondition:
+  /// batched [N, C, *D] input. torch's return_indices belongs to the module:
+  /// calling one module both ways throws.
+  std::tuple<Tensor, Tensor> forward_with_indices_impl(const Tensor& input, SourceLoc loc);
 
  private:
+  /// How the module was called: with indices or not (unset before).
+  void called(bool with_indices, const std::string& what, SourceLoc loc);
+
   PoolWindowSpec windows_;
   OptionList options_;
+  std::optional<bool> with_indices_;
 };
 
 /// Window maximum over D spatial dimensions, like torch.nn.MaxPool{D}d.
@@ -111,6 +137,11 @@ class MaxPoolImpl : public PoolModule {
   explicit MaxPoolImpl(const MaxPoolOptions<D>& options);
   explicit MaxPoolImpl(ExpandingArray<D> kernel_size) : MaxPoolImpl(MaxPoolOptions<D>(std::move(kernel_size))) {}
   const MaxPoolOptions<D>& options() const { return options_; }
+  /// The values and their int64 indices, like libtorch's
+  /// forward_with_indices (the model file records return_indices=True).
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& input, SourceLoc loc = SourceLoc::current()) {
+    return forward_with_indices_impl(input, loc);
+  }
 
  private:
   MaxPoolOptions<D> options_;
@@ -147,6 +178,11 @@ class AdaptiveMaxPoolImpl : public PoolModule {
   explicit AdaptiveMaxPoolImpl(const AdaptivePoolOptions<D>& options);
   explicit AdaptiveMaxPoolImpl(ExpandingArray<D> output_size) : AdaptiveMaxPoolImpl(AdaptivePoolOptions<D>(std::move(output_size))) {}
   const AdaptivePoolOptions<D>& options() const { return options_; }
+  /// The values and their int64 indices, like libtorch's
+  /// forward_with_indices (the model file records return_indices=True).
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& input, SourceLoc loc = SourceLoc::current()) {
+    return forward_with_indices_impl(input, loc);
+  }
 
  private:
   AdaptivePoolOptions<D> options_;
@@ -164,6 +200,26 @@ class LPPoolImpl : public PoolModule {
 
  private:
   LPPoolOptions<D> options_;
+};
+
+/// Writes values at their max-pool indices into zeros, like
+/// torch.nn.MaxUnpool{D}d: the output is [N, C, *out] with out = (in - 1) *
+/// stride - 2 * padding + kernel_size (torch's default; its forward's
+/// output_size argument is not supported).
+template <size_t D>
+class MaxUnpoolImpl : public Module {
+ public:
+  explicit MaxUnpoolImpl(const MaxUnpoolOptions<D>& options);
+  explicit MaxUnpoolImpl(ExpandingArray<D> kernel_size) : MaxUnpoolImpl(MaxUnpoolOptions<D>(std::move(kernel_size))) {}
+  /// Precondition: float32 input [N, C, *D] and int64 indices of its shape
+  /// (a max pool's forward_with_indices), every index inside the output's
+  /// (n, c) plane (one outside writes nothing; torch raises).
+  Tensor forward(const Tensor& input, const Tensor& indices, SourceLoc loc = SourceLoc::current());
+  std::optional<OptionList> layer_options() const override;
+  const MaxUnpoolOptions<D>& options() const { return options_; }
+
+ private:
+  MaxUnpoolOptions<D> options_;
 };
 
 // nn::MaxPool2d(2) and nn::MaxPool2d(MaxPool2dOptions(2).stride(1)), as
@@ -189,6 +245,9 @@ KILN_POOL_MODULE(AdaptiveMaxPool2d, AdaptiveMaxPoolImpl, 2);
 KILN_POOL_MODULE(AdaptiveMaxPool3d, AdaptiveMaxPoolImpl, 3);
 KILN_POOL_MODULE(LPPool1d, LPPoolImpl, 1);
 KILN_POOL_MODULE(LPPool2d, LPPoolImpl, 2);
+KILN_POOL_MODULE(MaxUnpool1d, MaxUnpoolImpl, 1);
+KILN_POOL_MODULE(MaxUnpool2d, MaxUnpoolImpl, 2);
+KILN_POOL_MODULE(MaxUnpool3d, MaxUnpoolImpl, 3);
 #undef KILN_POOL_MODULE
 
 namespace functional {
