@@ -1,5 +1,6 @@
 // The convolution family (NNConvOps.td): shape inference, verifiers and the
-// gradient rule of nn.conv, and the verifiers of its two adjoints.
+// gradient rules of nn.conv and nn.conv_backward_input (the transposed
+// convolution), and the verifiers of the two adjoints.
 #include "ir/NNBuilders.h"
 #include "ir/ShapeRules.h"
 
@@ -133,5 +134,27 @@ LogicalResult ConvOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
                                       b.getDenseI64ArrayAttr(dims),
                                       /*keepdim=*/nullptr);
   }
+  return success();
+}
+
+// dx = conv_backward_input(dy, w) is linear in dy and in w; with G the
+// gradient of dx (dx's shape):  d(dy) = conv(G, w),
+// d(w) = conv_backward_weight(G, dy)  (<G, A_w^T dy> = <A_w G, dy>).
+// Used by the transposed convolutions (frontend/import/ConvTranspose.cpp).
+LogicalResult ConvBackwardInputOp::buildGradient(
+    OpBuilder &b, ArrayRef<Value> resultGrads, ArrayRef<bool> needGrad,
+    SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value g = resultGrads[0];
+  operandGrads.assign(getNumOperands(), Value());
+  if (needGrad[0])
+    operandGrads[0] = b.create<ConvOp>(loc, getGradOutput().getType(), g,
+                                       getWeight(), /*bias=*/Value(),
+                                       getStrideAttr(), getPaddingAttr(),
+                                       getDilationAttr(), getGroupsAttr());
+  if (needGrad[1])
+    operandGrads[1] = b.create<ConvBackwardWeightOp>(
+        loc, getWeight().getType(), g, getGradOutput(), getStrideAttr(),
+        getPaddingAttr(), getDilationAttr(), getGroupsAttr());
   return success();
 }

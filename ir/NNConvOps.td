@@ -49,14 +49,21 @@ def NN_ConvOp : NN_ConvGeometryOp<"conv", [Pure,
   }];
 }
 
-def NN_ConvBackwardInputOp : NN_ConvGeometryOp<"conv_backward_input", [Pure]> {
-  let summary = "gradient of nn.conv with respect to its input (aten convolution_backward, input)";
+def NN_ConvBackwardInputOp : NN_ConvGeometryOp<"conv_backward_input", [Pure,
+    DeclareOpInterfaceMethods<NN_GradientOpInterface>]> {
+  let summary = "gradient of nn.conv with respect to its input (aten convolution_backward, input); the transposed convolution";
   let description = [{
     `dx[n, c, i] = sum over f in c's group and k with
     i + pad_lo = o * stride + k * dilation of dy[n, f, o] * weight[f, c', k]`.
     The result type is the convolution's input type (it is not determined
     by `grad_output`'s shape when stride > 1); the verifier checks that the
     convolution of such an input with `weight` has `grad_output`'s shape.
+
+    This is also torch's transposed convolution (nn.ConvTranspose1d/2d/3d:
+    `grad_output` its input, `weight` its weight `[C_in, C_out / groups,
+    *kernel]`, the result type its output size including output_padding),
+    so the op is differentiable: both operands get gradients (a conv and a
+    conv_backward_weight with the same geometry).
 
     ```mlir
     %dx = nn.conv_backward_input %dy, %w {dilation = array<i64: 1>, groups = 1 : i64, padding = array<i64: 0>, stride = array<i64: 2>} : (tensor<2x4x3xf32>, tensor<4x3x3xf32>) -> tensor<2x3x8xf32>

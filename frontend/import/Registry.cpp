@@ -296,6 +296,7 @@ const Registry &registry() {
     Registry r;
     registerLinearFamily(r);
     registerConvFamily(r);
+    registerConvTransposeFamily(r);
     registerActivationFamily(r);
     registerDropoutFamily(r);
     registerNormalizationFamily(r);

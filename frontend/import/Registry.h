@@ -246,6 +246,7 @@ json schemaOf(const Registry &registry);
 // Family registration, one function per file.
 void registerLinearFamily(Registry &registry);
 void registerConvFamily(Registry &registry);
+void registerConvTransposeFamily(Registry &registry);
 void registerActivationFamily(Registry &registry);
 void registerDropoutFamily(Registry &registry);
 void registerNormalizationFamily(Registry &registry);

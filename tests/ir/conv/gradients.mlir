@@ -27,3 +27,20 @@ func.func @conv_weight_only(%x: tensor<1x2x5xf32> {nn.name = "x", nn.role = #nn.
   %l = nn.sum %y : (tensor<1x3x4xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// conv_backward_input, the transposed convolution (nn.ConvTranspose*d): its
+// input (grad_output) gets the convolution of the incoming gradient with the
+// same weight and geometry, its weight a conv_backward_weight whose "input"
+// is that gradient and whose "grad_output" is the op's own grad_output.
+// CHECK-LABEL: func.func @conv_transpose_grad
+// CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<2x4x3xf32> {{.*}}, %[[W:[a-zA-Z0-9_]+]]: tensor<4x3x3xf32>
+// CHECK: nn.conv_backward_input %[[X]], %[[W]]
+// CHECK-DAG: nn.conv %[[G:[^,]+]], %[[W]] {dilation = array<i64: 1>, padding = array<i64: 0>, stride = array<i64: 2>} : (tensor<2x3x8xf32>, tensor<4x3x3xf32>) -> tensor<2x4x3xf32>
+// CHECK-DAG: nn.conv_backward_weight %[[G]], %[[X]] {dilation = array<i64: 1>, padding = array<i64: 0>, stride = array<i64: 2>} : (tensor<2x3x8xf32>, tensor<2x4x3xf32>) -> tensor<4x3x3xf32>
+func.func @conv_transpose(%x: tensor<2x4x3xf32> {nn.name = "x", nn.role = #nn.role<input>}, %w: tensor<4x3x3xf32> {nn.name = "w", nn.role = #nn.role<param>}) -> tensor<f32> attributes {nn.differentiate} {
+  %y = nn.conv_backward_input %x, %w {dilation = array<i64: 1>, groups = 1 : i64, padding = array<i64: 0>, stride = array<i64: 2>} : (tensor<2x4x3xf32>, tensor<4x3x3xf32>) -> tensor<2x3x8xf32>
+  %l = nn.sum %y : (tensor<2x3x8xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
