@@ -62,13 +62,20 @@ Value buildGroupNorm(BuildContext &c) {
   Location loc = c.loc();
   Value x = c.operands()[0];
   SmallVector<int64_t> shape(nn::shapeOf(x));
-  int64_t groups = o.getInt("num_groups"), channels = o.getInt("num_channels");
   if (shape.size() < 2)
     c.fail("expected an input with at least 2 dimensions (N, C, *), got " +
            nn::shapeStr(shape));
+  // The layer declares num_channels; the function (torch.group_norm) takes
+  // the input's.
+  bool layer = o.raw().contains("num_channels");
+  int64_t groups = o.getInt("num_groups"), channels = layer ? o.getInt("num_channels") : shape[1];
   if (shape[1] != channels)
     c.fail("input " + nn::shapeStr(shape) + " has " + normStr(shape[1]) +
            " channels (dimension 1), but num_channels is " + normStr(channels));
+  if (channels % groups != 0)
+    c.failAt(o.pathOf("num_groups"), "the input's " + normStr(channels) +
+                                         " channels must be divisible by num_groups " +
+                                         normStr(groups));
   int64_t perGroup = channels / groups;
   for (size_t d = 2; d < shape.size(); ++d)
     perGroup *= shape[d];
@@ -159,6 +166,33 @@ void registerNormalizationFamily(Registry &r) {
   lrn.build = buildLocalResponseNorm;
   lrn.example = {{"options", {{"size", 3}}}, {"input", {2, 4, 5}}};
   r.add(std::move(lrn));
+
+  // The functional forms: torch.layer_norm and torch.group_norm without
+  // weight and bias, F.local_response_norm (torch.* has no such function).
+  Entry layerFn{"layer_norm", EntryKind::Function, "nn.mean, nn.sub, nn.mul, nn.rsqrt (decomposed)"};
+  layerFn.options = {intListOption("normalized_shape").atLeast(1), floatOption("eps", 1e-5)};
+  layerFn.build = [](BuildContext &c) {
+    if (c.options().getInts("normalized_shape").empty())
+      c.failAt(c.options().pathOf("normalized_shape"), "must name at least one dimension");
+    return buildLayerNorm(c);
+  };
+  layerFn.example = {{"options", {{"normalized_shape", {4}}}}, {"input", {2, 3, 4}}};
+  r.add(std::move(layerFn));
+
+  Entry groupFn{"group_norm", EntryKind::Function,
+                "nn.reshape, nn.mean, nn.sub, nn.mul, nn.rsqrt (decomposed)"};
+  groupFn.options = {intOption("num_groups").atLeast(1), floatOption("eps", 1e-5)};
+  groupFn.build = buildGroupNorm;
+  groupFn.example = {{"options", {{"num_groups", 2}}}, {"input", {2, 4, 5}}};
+  r.add(std::move(groupFn));
+
+  Entry lrnFn{"local_response_norm", EntryKind::Function,
+              "nn.mul, nn.concat, nn.slice, nn.add, nn.div, nn.pow (decomposed)"};
+  lrnFn.options = {intOption("size").atLeast(1), floatOption("alpha", 1e-4),
+                   floatOption("beta", 0.75), floatOption("k", 1.0)};
+  lrnFn.build = buildLocalResponseNorm;
+  lrnFn.example = {{"options", {{"size", 3}}}, {"input", {2, 4, 5}}};
+  r.add(std::move(lrnFn));
 }
 
 } // namespace kiln::import

@@ -185,4 +185,56 @@ std::optional<OptionList> LocalResponseNormImpl::layer_options() const {
                     {"k", options_.k()}};
 }
 
+namespace functional {
+namespace {
+
+/// The checks every functional form starts with; returns the active trace.
+detail::Trace& begin_function(const Tensor& input, const std::string& what, SourceLoc loc) {
+  auto& trace = detail::Trace::active(what, loc);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  return trace;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options, SourceLoc loc) {
+  auto& trace = begin_function(input, "layer_norm()", loc);
+  const Shape& in = input.sizes();
+  const std::vector<int64_t>& normalized = options.normalized_shape();
+  if (normalized.empty()) detail::fail(loc, "layer_norm(): normalized_shape must name at least one dimension");
+  bool matches = in.size() >= normalized.size() &&
+                 std::equal(normalized.begin(), normalized.end(), in.end() - normalized.size());
+  if (!matches)
+    detail::fail(loc, "layer_norm(): expected an input whose trailing dimensions are normalized_shape " +
+                          shape_rules::str(normalized) + ", got " + shape_rules::str(in) + " ('" + input.name() +
+                          "')");
+  return detail::record_function(trace, "layer_norm", {{"normalized_shape", normalized}, {"eps", options.eps()}},
+                                 {input}, in, input.dtype(), loc);
+}
+
+Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options, SourceLoc loc) {
+  auto& trace = begin_function(input, "group_norm()", loc);
+  const Shape& in = input.sizes();
+  if (options.num_groups() < 1) detail::fail(loc, "group_norm(): num_groups must be >= 1");
+  if (in.size() < 2 || in[1] % options.num_groups() != 0)
+    detail::fail(loc, "group_norm(): expected an input [N, C, *] with C divisible by num_groups " +
+                          str(options.num_groups()) + ", got " + shape_rules::str(in) + " ('" + input.name() + "')");
+  return detail::record_function(trace, "group_norm", {{"num_groups", options.num_groups()}, {"eps", options.eps()}},
+                                 {input}, in, input.dtype(), loc);
+}
+
+Tensor local_response_norm(const Tensor& input, const LocalResponseNormFuncOptions& options, SourceLoc loc) {
+  auto& trace = begin_function(input, "local_response_norm()", loc);
+  if (options.size() < 1) detail::fail(loc, "local_response_norm(): size must be >= 1");
+  if (input.sizes().size() < 3)
+    detail::fail(loc, "local_response_norm(): expected 3D or higher dimensionality input, got " +
+                          shape_rules::str(input.sizes()) + " ('" + input.name() + "')");
+  return detail::record_function(
+      trace, "local_response_norm",
+      {{"size", options.size()}, {"alpha", options.alpha()}, {"beta", options.beta()}, {"k", options.k()}}, {input},
+      input.sizes(), input.dtype(), loc);
+}
+
+}  // namespace functional
 }  // namespace kiln::nn

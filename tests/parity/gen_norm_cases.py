@@ -4,7 +4,8 @@ LazyInstanceNorm and LocalResponseNorm with random shapes (odd sizes, batch
 1 where torch allows it, unbatched instance norm) and every option class:
 momentum a number or None, affine / elementwise_affine off, running
 statistics tracked or not, eps, normalized_shape of rank 1 to 3, groups,
-window sizes larger than the channel count.
+window sizes larger than the channel count; and the functional forms
+layer_norm, group_norm and local_response_norm (graph functions).
 
   gen_norm_cases.py --out DIR --count N --seed S
 
@@ -39,6 +40,8 @@ LAYERS = [
     ("InstanceNorm3d", "tracking"), ("LocalResponseNorm", "3d"),
     ("LocalResponseNorm", "4d_wide"), ("LazyInstanceNorm2d", "affine_tracking"),
     ("BatchNorm1d", "2d_momentum_none"),
+    # The functional forms (graph functions; no parameters).
+    ("layer_norm", "rank2"), ("group_norm", "4d"), ("local_response_norm", "3d"),
 ]
 
 
@@ -127,21 +130,33 @@ def case(rng, name, layer, variant):
         shape, options = batch_norm(rng, layer.replace("Lazy", ""), variant)
     elif "InstanceNorm" in layer:
         shape, options = instance_norm(rng, layer.replace("Lazy", ""), variant)
-    elif layer == "LayerNorm":
+    elif layer in ("LayerNorm", "layer_norm"):
         shape, options = layer_norm(rng, variant)
-    elif layer == "GroupNorm":
+    elif layer in ("GroupNorm", "group_norm"):
         shape, options = group_norm(rng, variant)
     else:
         shape, options = local_response_norm(rng, variant)
     w = shape[-1]
+    children = [{"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": False}}]
+    graph = [{"module": "0", "inputs": ["x"], "outputs": ["h"]}]
+    if layer[0].isupper():
+        children.append({"name": "1", "type": layer, "options": options})
+        graph.append({"module": "1", "inputs": ["h"], "outputs": ["y"]})
+    else:
+        # torch.layer_norm / torch.group_norm take no elementwise_affine /
+        # num_channels (and no weight here); F.local_response_norm the
+        # module's options.
+        options.pop("elementwise_affine", None)
+        options.pop("affine", None)
+        options.pop("num_channels", None)
+        if isinstance(options.get("normalized_shape"), int):
+            options["normalized_shape"] = [options["normalized_shape"]]
+        graph.append({"function": layer, "options": options, "inputs": ["h"], "outputs": ["y"]})
     model = {
         "format": "kiln-model", "version": 1, "name": name,
         "inputs": [{"name": "x", "shape": shape, "dtype": "float32"}],
-        "module": {"type": "Sequential", "children": [
-            {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": False}},
-            {"name": "1", "type": layer, "options": options}]},
-        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
-                  {"module": "1", "inputs": ["h"], "outputs": ["y"]}],
+        "module": {"type": "Sequential", "children": children},
+        "graph": graph,
         "outputs": ["y"],
         "training": mse_sgd_training(shape, 0.05),
     }

@@ -65,6 +65,28 @@ TEST(FrontendNormalization, LayerGroupInstanceAndLocalResponseNorm) {
   EXPECT_EQ(child_options(text, 3)["normalized_shape"], json::parse("[4, 5]"));
 }
 
+struct FunctionalImpl : nn::Module {
+  kiln::Tensor forward(kiln::Tensor x) {
+    namespace F = nn::functional;
+    x = F::layer_norm(x, F::LayerNormFuncOptions({5}).eps(1e-3));
+    x = F::group_norm(x, F::GroupNormFuncOptions(2));
+    return F::local_response_norm(x, F::LocalResponseNormFuncOptions(3).k(2.0));
+  }
+};
+KILN_MODULE(Functional);
+
+TEST(FrontendNormalization, FunctionalFormsAreGraphFunctions) {
+  Functional model;
+  json graph = json::parse(kiln::model_json(model, {kiln::input("x", {2, 4, 5})}, "f"))["graph"];
+  ASSERT_EQ(graph.size(), 3u);
+  EXPECT_EQ(graph[0]["function"], "layer_norm");
+  EXPECT_EQ(graph[0]["options"], json::parse(R"({"normalized_shape": [5], "eps": 1e-3})"));
+  EXPECT_EQ(graph[1]["function"], "group_norm");
+  EXPECT_EQ(graph[1]["options"], json::parse(R"({"num_groups": 2, "eps": 1e-5})"));
+  EXPECT_EQ(graph[2]["function"], "local_response_norm");
+  EXPECT_EQ(graph[2]["options"], json::parse(R"({"size": 3, "alpha": 1e-4, "beta": 0.75, "k": 2.0})"));
+}
+
 TEST(FrontendNormalization, ErrorsNameTheProblem) {
   EXPECT_NE(error_of([] { nn::GroupNorm(4, 6); }).find("divisible by num_groups"), std::string::npos);
   EXPECT_NE(error_of([] { nn::BatchNorm1d(0); }).find("num_features must be >= 1"), std::string::npos);
@@ -86,6 +108,15 @@ TEST(FrontendNormalization, ErrorsNameTheProblem) {
   EXPECT_NE(error_of([] {
               kiln::model_json(nn::Sequential(nn::InstanceNorm1d(3)), {kiln::input("x", {2, 3, 4, 5})}, "m");
             }).find("expected 2D or 3D input"),
+            std::string::npos);
+  struct BadGroups : nn::Module {
+    kiln::Tensor forward(kiln::Tensor x) {
+      return nn::functional::group_norm(x, nn::functional::GroupNormFuncOptions(3));
+    }
+  };
+  EXPECT_NE(error_of([] {
+              kiln::model_json(std::make_shared<BadGroups>(), {kiln::input("x", {2, 4, 5})}, "m");
+            }).find("divisible by num_groups 3"),
             std::string::npos);
 }
 

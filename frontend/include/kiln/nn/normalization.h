@@ -351,4 +351,39 @@ class LocalResponseNormImpl : public Module {
 };
 KILN_MODULE(LocalResponseNorm);
 
+namespace functional {
+
+/// Options of F.layer_norm(input, normalized_shape, eps=1e-5): libtorch's
+/// LayerNormFuncOptions without weight and bias (the functional forms take
+/// no parameters here; nn::LayerNorm has them).
+struct LayerNormFuncOptions {
+  LayerNormFuncOptions(std::vector<int64_t> normalized_shape)  // NOLINT
+      : normalized_shape_(std::move(normalized_shape)) {}
+  KILN_ARG(std::vector<int64_t>, normalized_shape);
+  KILN_ARG(double, eps) = 1e-5;
+};
+
+/// Options of F.group_norm(input, num_groups, eps=1e-5), without weight and
+/// bias like LayerNormFuncOptions.
+struct GroupNormFuncOptions {
+  GroupNormFuncOptions(int64_t num_groups) : num_groups_(num_groups) {}  // NOLINT
+  KILN_ARG(int64_t, num_groups);
+  KILN_ARG(double, eps) = 1e-5;
+};
+
+/// libtorch's F::LocalResponseNormFuncOptions: the module's options.
+using LocalResponseNormFuncOptions = LocalResponseNormOptions;
+
+/// torch.layer_norm over the trailing normalized_shape dimensions (graph
+/// function "layer_norm"). Precondition as nn::LayerNorm's.
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options, SourceLoc loc = SourceLoc::current());
+/// torch.group_norm of an [N, C, *] input, num_groups dividing C (graph
+/// function "group_norm").
+Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options, SourceLoc loc = SourceLoc::current());
+/// F.local_response_norm of an input with at least 3 dimensions (graph
+/// function "local_response_norm").
+Tensor local_response_norm(const Tensor& input, const LocalResponseNormFuncOptions& options,
+                           SourceLoc loc = SourceLoc::current());
+
+}  // namespace functional
 }  // namespace kiln::nn
