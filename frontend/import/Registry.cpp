@@ -181,6 +181,8 @@ Options parseOptions(const Entry &entry, const json &given,
       values[s.name] = checkValue(s, given[s.name], path + "." + s.name);
     } else if (!s.defaultValue.is_null()) {
       values[s.name] = checkValue(s, s.defaultValue, path + "." + s.name);
+    } else if (s.nullable) {
+      values[s.name] = nullptr; // torch's default None (MaxPool's stride)
     } else {
       fail(path, modelTypeName(entry) + " needs option '" + s.name + "'");
     }

@@ -4,7 +4,8 @@
 // input: a batch dimension of 1 around each layer; AvgPool1d as a sum pool
 // over a constant divisor per output position (here count_include_pad off
 // and ceil_mode's clipped last window: windows [-1, 2), [1, 4), [3, 6) hold
-// 2, 3 and 2 input elements); MaxPool1d's stride None is its kernel size;
+// 2, 3 and 2 input elements); MaxPool1d's options left out are torch's
+// defaults (stride None: its kernel size; padding 0, dilation 1);
 // LPPool1d is torch's formula over avg_pool(x^p); AdaptiveAvgPool1d
 // divides by its window lengths.
 
