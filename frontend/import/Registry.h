@@ -55,9 +55,6 @@ struct OptionSpec {
   /// semantics).
   OptionSpec &noEffect() { return ignored = true, *this; }
   /// Also accepts null, torch's None (BatchNorm's momentum=None); the build
-  /// function asks Options::isNone.
-  OptionSpec &orNone() { return nullable = true, *this; }
-  /// Also accepts null, torch's None (BatchNorm's momentum=None); the build
   /// function asks Options::isNone. Without a default, an omitted option is
   /// None (MaxPool's stride=None).
   OptionSpec &orNone() { return nullable = true, *this; }
