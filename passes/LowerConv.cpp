@@ -14,6 +14,7 @@
 //                tensor.extract at a clamped index, masked by a select)
 // xp is the zero-padded input, built by a gather generic (as the slicing
 // ops: no insert_slice, which would bufferize to a memrefCopy call).
+#include "passes/LowerConv.h"
 #include "passes/LowerToLinalg.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -21,63 +22,25 @@
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::nn;
-
-namespace {
+using namespace kiln::conv;
 
 using Geometry = shape_rules::ConvGeometry;
 
-Value indexConst(OpBuilder &b, Location loc, int64_t v) {
+Value kiln::conv::indexConst(OpBuilder &b, Location loc, int64_t v) {
   return b.create<arith::ConstantIndexOp>(loc, v);
 }
 
-Value cmpIndex(OpBuilder &b, Location loc, arith::CmpIPredicate p, Value i,
-               int64_t bound) {
+Value kiln::conv::cmpIndex(OpBuilder &b, Location loc, arith::CmpIPredicate p,
+                          Value i, int64_t bound) {
   return b.create<arith::CmpIOp>(loc, p, i, indexConst(b, loc, bound));
 }
 
-Value andOf(OpBuilder &b, Location loc, Value a, Value c) {
+Value kiln::conv::andOf(OpBuilder &b, Location loc, Value a, Value c) {
   return a ? b.create<arith::AndIOp>(loc, a, c).getResult() : c;
 }
 
-/// [N, C, *s] -> [N, G, C / G, *s] (`dim` = 1) or [F, ...] -> [G, F / G, ...]
-/// (`dim` = 0): the channel dimension `dim` split into (group, member).
-Value splitGroups(OpBuilder &b, Location loc, Value v, int64_t dim,
-                  int64_t groups) {
-  auto type = typeOf(v);
-  SmallVector<int64_t> shape;
-  SmallVector<ReassociationIndices> groupsOf;
-  for (int64_t d = 0, out = 0; d < type.getRank(); ++d) {
-    if (d == dim) {
-      shape.append({groups, type.getDimSize(d) / groups});
-      groupsOf.push_back({out, out + 1});
-      out += 2;
-    } else {
-      shape.push_back(type.getDimSize(d));
-      groupsOf.push_back({out++});
-    }
-  }
-  return b.create<tensor::ExpandShapeOp>(
-      loc, RankedTensorType::get(shape, type.getElementType()), v, groupsOf);
-}
-
-/// The inverse of splitGroups: dimensions `dim` and `dim + 1` merged.
-Value mergeGroups(OpBuilder &b, Location loc, Value v, int64_t dim) {
-  int64_t rank = typeOf(v).getRank();
-  SmallVector<ReassociationIndices> groupsOf;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (d == dim + 1)
-      continue;
-    if (d == dim)
-      groupsOf.push_back({d, d + 1});
-    else
-      groupsOf.push_back({d});
-  }
-  return b.create<tensor::CollapseShapeOp>(loc, v, groupsOf);
-}
-
-/// x [N, C, *in] zero-padded by the geometry's per-side padding (x itself
-/// when there is none): xp[n, c, i] = x[n, c, i - lo] inside, 0 outside.
-Value padInput(OpBuilder &b, Location loc, Value x, const Geometry &g) {
+Value kiln::conv::padInput(OpBuilder &b, Location loc, Value x,
+                           const Geometry &g) {
   auto type = typeOf(x);
   int64_t r = type.getRank() - 2;
   SmallVector<int64_t> shape(type.getShape());
@@ -124,6 +87,44 @@ Value padInput(OpBuilder &b, Location loc, Value x, const Geometry &g) {
                                                          f32Const(nb, l, 0))});
           })
       .getResult(0);
+}
+
+namespace {
+
+/// [N, C, *s] -> [N, G, C / G, *s] (`dim` = 1) or [F, ...] -> [G, F / G, ...]
+/// (`dim` = 0): the channel dimension `dim` split into (group, member).
+Value splitGroups(OpBuilder &b, Location loc, Value v, int64_t dim,
+                  int64_t groups) {
+  auto type = typeOf(v);
+  SmallVector<int64_t> shape;
+  SmallVector<ReassociationIndices> groupsOf;
+  for (int64_t d = 0, out = 0; d < type.getRank(); ++d) {
+    if (d == dim) {
+      shape.append({groups, type.getDimSize(d) / groups});
+      groupsOf.push_back({out, out + 1});
+      out += 2;
+    } else {
+      shape.push_back(type.getDimSize(d));
+      groupsOf.push_back({out++});
+    }
+  }
+  return b.create<tensor::ExpandShapeOp>(
+      loc, RankedTensorType::get(shape, type.getElementType()), v, groupsOf);
+}
+
+/// The inverse of splitGroups: dimensions `dim` and `dim + 1` merged.
+Value mergeGroups(OpBuilder &b, Location loc, Value v, int64_t dim) {
+  int64_t rank = typeOf(v).getRank();
+  SmallVector<ReassociationIndices> groupsOf;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d == dim + 1)
+      continue;
+    if (d == dim)
+      groupsOf.push_back({d, d + 1});
+    else
+      groupsOf.push_back({d});
+  }
+  return b.create<tensor::CollapseShapeOp>(loc, v, groupsOf);
 }
 
 /// Loop nest [parallel * numParallel, reduction * numReduction].
@@ -334,4 +335,5 @@ struct ConvBackwardInputLowering : OpConversionPattern<ConvBackwardInputOp> {
 void kiln::populateLowerConvPatterns(RewritePatternSet &patterns) {
   patterns.add<ConvLowering, ConvBackwardInputLowering,
                ConvBackwardWeightLowering>(patterns.getContext());
+  conv::populateGemmPatterns(patterns);
 }

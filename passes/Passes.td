@@ -102,4 +102,19 @@ def LowerNNToLinalg : Pass<"nn-lower-to-linalg", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise linalg ops; named contractions keep their form";
+  let description = [{
+    MLIR's linalg-fuse-elementwise-ops, except that no reshape other than
+    one of unit dims is folded into a named linalg op (linalg.matmul and
+    its transposed forms) by expanding it: that turns the matmul into a
+    higher-rank linalg.generic, which the CPU backend's GEMM schedule does
+    not recognise (the im2col convolutions of LowerConvGemm.cpp reshape
+    around their matmuls).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 #endif // KILN_PASSES

@@ -20,7 +20,9 @@ void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg());
   // arith on tensors (the step counter) becomes linalg.generic too.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // Upstream's linalg-fuse-elementwise-ops, minus folding reshapes into
+  // the matmuls (which would hide them from the backend's GEMM schedule).
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

@@ -149,6 +149,26 @@ int64_t registerColumns(int64_t n) {
   return n >= 5 && n <= 32 ? n : 0;
 }
 
+/// Reduction blocks for long contractions (the weight gradient of a
+/// convolution as a GEMM: K = N * OH * OW, 10^5): without them every 8 x 32
+/// register tile streams all of K from memory. The largest divisor of K in
+/// [64, 512] when K > 2048, else 0 (no block: the MLP's K <= 784 keeps its
+/// schedule).
+int64_t reductionBlock(int64_t k) {
+  if (k <= 2048)
+    return 0;
+  for (int64_t t = 512; t >= 64; --t)
+    if (k % t == 0)
+      return t;
+  return 0;
+}
+
+/// K of a matmul-like op (its third loop), or 0 when not static.
+int64_t reductionSize(Operation *op) {
+  SmallVector<int64_t> ranges = cast<linalg::LinalgOp>(op).getStaticLoopRanges();
+  return ranges.size() == 3 && !ShapedType::isDynamic(ranges[2]) ? ranges[2] : 0;
+}
+
 /// Tiles `op` with `sizes` (0 = untiled dim); returns the tiled op.
 FailureOr<Operation *> tile(IRRewriter &rewriter, Operation *op,
                             ArrayRef<int64_t> sizes,
@@ -226,6 +246,7 @@ LogicalResult threadElementwise(IRRewriter &rewriter, linalg::GenericOp op) {
 
 // Schedule per contraction C[M,N] += A B:
 //   1. scf.forall over thread tiles of at most 64 x 128 (one task each);
+//   1b. for K > 2048, scf.for over K blocks of 64..512 (reductionBlock);
 //   2. scf.for over register tiles 8 x 32 x 1 (8 rows x two 16-lane
 //      vectors = 16 accumulators) or 8 x 16 x 1 when N is not a multiple of
 //      32; a small M or N that these do not divide is taken whole
@@ -267,6 +288,12 @@ struct CPUTileAndVectorizePass
                              scf::SCFTilingOptions::LoopType::ForallOp);
       if (failed(threadTile))
         return signalPassFailure();
+      if (int64_t tk = reductionBlock(reductionSize(*threadTile))) {
+        threadTile = tile(rewriter, *threadTile, {0, 0, tk},
+                          scf::SCFTilingOptions::LoopType::ForOp);
+        if (failed(threadTile))
+          return signalPassFailure();
+      }
       auto registerTile = tile(rewriter, *threadTile, {rm, rn, 1},
                                scf::SCFTilingOptions::LoopType::ForOp);
       if (failed(registerTile) ||

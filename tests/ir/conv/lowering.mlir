@@ -28,52 +28,52 @@ func.func @conv(%x: tensor<2x4x9x7xf32>, %w: tensor<6x2x3x2xf32>, %b: tensor<6xf
 // -----
 
 // No padding, no bias: the input is read as it is, the accumulator starts
-// at zero.
+// at zero. (groups == 1 takes im2col + GEMM instead: lowering-gemm.mlir.)
 // CHECK-LABEL: func.func @conv_valid
-// CHECK-SAME: (%[[IN:.+]]: tensor<1x2x5xf32>
+// CHECK-SAME: (%[[IN:.+]]: tensor<1x4x5xf32>
 // CHECK-NOT: tensor.extract
 // CHECK: %[[XG:.+]] = tensor.expand_shape %[[IN]]
 // CHECK: linalg.fill
-// CHECK: linalg.generic {{.+}} ins(%[[XG]], %{{.+}} : tensor<1x1x2x5xf32>, tensor<1x3x2x2xf32>) outs(%{{.+}} : tensor<1x1x3x4xf32>)
-func.func @conv_valid(%x: tensor<1x2x5xf32>, %w: tensor<3x2x2xf32>) -> tensor<1x3x4xf32> {
-  %y = nn.conv %x, %w {stride = array<i64: 1>, padding = array<i64: 0>, dilation = array<i64: 1>} : (tensor<1x2x5xf32>, tensor<3x2x2xf32>) -> tensor<1x3x4xf32>
-  return %y : tensor<1x3x4xf32>
+// CHECK: linalg.generic {{.+}} ins(%[[XG]], %{{.+}} : tensor<1x2x2x5xf32>, tensor<2x2x2x2xf32>) outs(%{{.+}} : tensor<1x2x2x4xf32>)
+func.func @conv_valid(%x: tensor<1x4x5xf32>, %w: tensor<4x2x2xf32>) -> tensor<1x4x4xf32> {
+  %y = nn.conv %x, %w {stride = array<i64: 1>, padding = array<i64: 0>, dilation = array<i64: 1>, groups = 2 : i64} : (tensor<1x4x5xf32>, tensor<4x2x2xf32>) -> tensor<1x4x4xf32>
+  return %y : tensor<1x4x4xf32>
 }
 
 // -----
 
-// Input gradient: a generic over dx [n, g, c, i] reducing over (f, k) that
+// Input gradient (groups = 2): a generic over dx [n, g, c, i] reducing over (f, k) that
 // reads the weight through its map and dy at o = (i + 1 - k) / 2, masked
 // where the division is inexact or o is outside [0, 5).
 // CHECK-DAG: #[[WM:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d4, d2, d5)>
 // CHECK-LABEL: func.func @backward_input
 // CHECK-SAME: (%[[DY:.+]]: tensor<2x4x5xf32>, %[[WT:.+]]: tensor<4x3x3xf32>)
-// CHECK: %[[DYG:.+]] = tensor.expand_shape %[[DY]] {{.+}} into tensor<2x1x4x5xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[WM]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.+}} : tensor<1x4x3x3xf32>) outs(%{{.+}} : tensor<2x1x3x9xf32>)
+// CHECK: %[[DYG:.+]] = tensor.expand_shape %[[DY]] {{.+}} into tensor<2x2x2x5xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[WM]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.+}} : tensor<2x2x3x3xf32>) outs(%{{.+}} : tensor<2x2x3x9xf32>)
 // CHECK: arith.remsi
 // CHECK: arith.divsi
 // CHECK: %[[OK:.+]] = arith.andi
 // CHECK: %[[O:.+]] = arith.select %[[OK]]
-// CHECK: tensor.extract %[[DYG]][%{{.+}}, %{{.+}}, %{{.+}}, %[[O]]] : tensor<2x1x4x5xf32>
+// CHECK: tensor.extract %[[DYG]][%{{.+}}, %{{.+}}, %{{.+}}, %[[O]]] : tensor<2x2x2x5xf32>
 // CHECK: arith.select %[[OK]]
-// CHECK: tensor.collapse_shape {{.+}} into tensor<2x3x9xf32>
-func.func @backward_input(%dy: tensor<2x4x5xf32>, %w: tensor<4x3x3xf32>) -> tensor<2x3x9xf32> {
-  %dx = nn.conv_backward_input %dy, %w {stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 1>} : (tensor<2x4x5xf32>, tensor<4x3x3xf32>) -> tensor<2x3x9xf32>
-  return %dx : tensor<2x3x9xf32>
+// CHECK: tensor.collapse_shape {{.+}} into tensor<2x6x9xf32>
+func.func @backward_input(%dy: tensor<2x4x5xf32>, %w: tensor<4x3x3xf32>) -> tensor<2x6x9xf32> {
+  %dx = nn.conv_backward_input %dy, %w {stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 1>, groups = 2 : i64} : (tensor<2x4x5xf32>, tensor<4x3x3xf32>) -> tensor<2x6x9xf32>
+  return %dx : tensor<2x6x9xf32>
 }
 
 // -----
 
-// Weight gradient: a generic over dw [g, f, c, k] reducing over (n, o),
+// Weight gradient (groups = 2): a generic over dw [g, f, c, k] reducing over (n, o),
 // reading the padded input at o * 2 + k.
 // CHECK-DAG: #[[DYM:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d0, d1, d5)>
 // CHECK-DAG: #[[XM:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d0, d2, d5 * 2 + d3)>
 // CHECK-DAG: #[[DWM:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func.func @backward_weight
-// CHECK: linalg.generic {{.+}} outs(%{{.+}} : tensor<2x3x11xf32>)
-// CHECK: linalg.generic {indexing_maps = [#[[DYM]], #[[XM]], #[[DWM]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.+}}, %{{.+}} : tensor<2x1x4x5xf32>, tensor<2x1x3x11xf32>) outs(%{{.+}} : tensor<1x4x3x3xf32>)
+// CHECK: linalg.generic {{.+}} outs(%{{.+}} : tensor<2x6x11xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[DYM]], #[[XM]], #[[DWM]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.+}}, %{{.+}} : tensor<2x2x2x5xf32>, tensor<2x2x3x11xf32>) outs(%{{.+}} : tensor<2x2x3x3xf32>)
 // CHECK: tensor.collapse_shape {{.+}} into tensor<4x3x3xf32>
-func.func @backward_weight(%x: tensor<2x3x9xf32>, %dy: tensor<2x4x5xf32>) -> tensor<4x3x3xf32> {
-  %dw = nn.conv_backward_weight %x, %dy {stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 1>} : (tensor<2x3x9xf32>, tensor<2x4x5xf32>) -> tensor<4x3x3xf32>
+func.func @backward_weight(%x: tensor<2x6x9xf32>, %dy: tensor<2x4x5xf32>) -> tensor<4x3x3xf32> {
+  %dw = nn.conv_backward_weight %x, %dy {stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 1>, groups = 2 : i64} : (tensor<2x6x9xf32>, tensor<2x4x5xf32>) -> tensor<4x3x3xf32>
   return %dw : tensor<4x3x3xf32>
 }

@@ -1,0 +1,33 @@
+// Helpers shared by the two convolution lowerings: the direct one
+// (LowerConv.cpp, every group count) and im2col + GEMM (LowerConvGemm.cpp,
+// groups == 1). Preconditions as there: static shapes, f32.
+#ifndef KILN_PASSES_LOWERCONV_H
+#define KILN_PASSES_LOWERCONV_H
+
+#include "ir/ShapeRules.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace kiln::conv {
+
+mlir::Value indexConst(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
+mlir::Value cmpIndex(mlir::OpBuilder &b, mlir::Location loc,
+                     mlir::arith::CmpIPredicate p, mlir::Value i, int64_t bound);
+/// a && c, or c alone when a is null (no condition yet).
+mlir::Value andOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
+                  mlir::Value c);
+
+/// x [N, C, *in] zero-padded by the geometry's per-side padding (x itself
+/// when there is none): xp[n, c, i] = x[n, c, i - lo] inside, 0 outside.
+mlir::Value padInput(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                     const shape_rules::ConvGeometry &g);
+
+/// The im2col + GEMM patterns for groups == 1 (LowerConvGemm.cpp), at a
+/// higher benefit than the direct ones.
+void populateGemmPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace kiln::conv
+
+#endif // KILN_PASSES_LOWERCONV_H
