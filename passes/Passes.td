@@ -102,6 +102,18 @@ def LowerNNToLinalg : Pass<"nn-lower-to-linalg", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def UniqueResults : Pass<"kiln-unique-results", "mlir::ModuleOp"> {
+  let summary = "Give every returned tensor a value of its own before bufferization";
+  let description = [{
+    A func.return operand that repeats an earlier operand, is a block
+    argument or is a constant becomes a linalg.copy into a fresh tensor, so
+    that each function result bufferizes to its own out-parameter (MLIR 19's
+    buffer-results-to-out-params crashes on a value returned twice).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops; named contractions keep their form";
   let description = [{

@@ -1,6 +1,7 @@
 // The CPU lowering pipeline: linalg on tensors -> LLVM dialect.
 #include "codegen/cpu/CPUCodegen.h"
 #include "codegen/cpu/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -23,7 +24,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
     pm.addPass(createCPUTileAndVectorize());
 
   // Buffers: function results become caller-provided out-parameters, so the
-  // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md).
+  // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
+  // each returned tensor gets a value of its own first (kiln-unique-results).
+  pm.addPass(createUniqueResults());
   bufferization::OneShotBufferizationOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.setFunctionBoundaryTypeConversion(
