@@ -159,20 +159,24 @@ bool returnIndices(const Options &o) {
   return o.raw().contains("return_indices") && o.getBool("return_indices");
 }
 
-/// The input, batched; with return_indices it must already be (an int64
-/// reshape has no nn op).
+/// The input, batched; with indices it must already be (an int64 reshape
+/// has no nn op).
 Value maxPoolInput(BuildContext &c, int rank, bool withIndices, bool &unbatched) {
   Value x = batchedInput(c, rank, unbatched);
-  if (withIndices && unbatched)
-    c.failAt(c.options().pathOf("return_indices"),
-             "return_indices=True needs a batched [N, C, *D] input in Kiln, "
-             "got " + nn::shapeStr(nn::shapeOf(c.operands()[0])));
+  if (withIndices && unbatched) {
+    std::string why = " a batched [N, C, *D] input in Kiln, got " +
+                      nn::shapeStr(nn::shapeOf(c.operands()[0]));
+    if (c.options().raw().contains("return_indices"))
+      c.failAt(c.options().pathOf("return_indices"), "return_indices=True needs" + why);
+    c.fail("the indices need" + why);
+  }
   return x;
 }
 
-/// MaxPool{D}d: the values, then the int64 indices with return_indices.
-SmallVector<Value> buildMaxPool(BuildContext &c, int rank) {
-  bool withIndices = returnIndices(c.options()), unbatched;
+/// MaxPool{D}d: the values, then the int64 indices when `withIndices`
+/// (return_indices, or the *_with_indices function).
+SmallVector<Value> buildMaxPool(BuildContext &c, int rank, bool withIndices) {
+  bool unbatched;
   Value x = maxPoolInput(c, rank, withIndices, unbatched);
   rules::PoolGeometry g = geometryOf(c, rank);
   SmallVector<Value> y = maxPool(c, x, fixedWindows(c.builder(), g), withIndices);
@@ -181,8 +185,8 @@ SmallVector<Value> buildMaxPool(BuildContext &c, int rank) {
 }
 
 /// AdaptiveMaxPool{D}d: as buildMaxPool over the adaptive windows.
-SmallVector<Value> buildAdaptiveMax(BuildContext &c, int rank) {
-  bool withIndices = returnIndices(c.options()), unbatched;
+SmallVector<Value> buildAdaptiveMax(BuildContext &c, int rank, bool withIndices) {
+  bool unbatched;
   Value x = maxPoolInput(c, rank, withIndices, unbatched);
   WindowAttrs w = adaptiveWindows(c.builder(), c.options().getInts("output_size"));
   SmallVector<Value> y = maxPool(c, x, w, withIndices);
@@ -314,6 +318,25 @@ static void registerPoolingFunctions(Registry &r) {
       functions.push_back(std::move(f));
     }
   }
+  // F.max_pool{D}d_with_indices, F.adaptive_max_pool{D}d_with_indices: the
+  // values and the int64 indices, a graph function with two outputs.
+  for (int rank : {1, 2, 3})
+    for (bool adaptive : {false, true}) {
+      std::string d = std::to_string(rank) + "d";
+      const Entry *layer = r.find((adaptive ? "nn.AdaptiveMaxPool" : "nn.MaxPool") + d);
+      Entry f{(adaptive ? "adaptive_max_pool" : "max_pool") + d + "_with_indices",
+              EntryKind::Function, layer->lowering};
+      for (const OptionSpec &s : layer->options)
+        if (s.name != "return_indices")
+          f.options.push_back(s);
+      f.buildOutputs = [rank, adaptive](BuildContext &c) {
+        return adaptive ? buildAdaptiveMax(c, rank, true)
+                        : buildMaxPool(c, rank, true);
+      };
+      f.example = layer->example;
+      f.example["outputs"] = 2;
+      functions.push_back(std::move(f));
+    }
   for (Entry &f : functions)
     r.add(std::move(f));
 }
@@ -330,7 +353,9 @@ void registerPoolingFamily(Registry &r) {
                        intTupleOption("dilation", rank, 1).atLeast(1),
                        boolOption("return_indices", false),
                        boolOption("ceil_mode", false)};
-    maxPool.buildOutputs = [rank](BuildContext &c) { return buildMaxPool(c, rank); };
+    maxPool.buildOutputs = [rank](BuildContext &c) {
+      return buildMaxPool(c, rank, returnIndices(c.options()));
+    };
     maxPool.example = {{"options", {{"kernel_size", 2}, {"stride", nullptr}}},
                        {"input", exampleInput(rank)}};
     r.add(std::move(maxPool));
@@ -356,7 +381,7 @@ void registerPoolingFamily(Registry &r) {
     adaptiveMax.options = {intTupleOption("output_size", rank).atLeast(1),
                            boolOption("return_indices", false)};
     adaptiveMax.buildOutputs = [rank](BuildContext &c) {
-      return buildAdaptiveMax(c, rank);
+      return buildAdaptiveMax(c, rank, returnIndices(c.options()));
     };
     adaptiveMax.example = {{"options", {{"output_size", 4}}},
                            {"input", exampleInput(rank)}};

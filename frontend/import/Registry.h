@@ -210,7 +210,8 @@ struct Entry {
   OptimizerBuild buildOptimizer;                     // optimizers
   /// A minimal use for tests and docs: options that make it valid and the
   /// shape of its input (for losses: the model output), e.g.
-  /// {"options": {"in_features": 4, "out_features": 3}, "input": [2, 4]}.
+  /// {"options": {"in_features": 4, "out_features": 3}, "input": [2, 4]};
+  /// "outputs": the number of values when a call gives more than one.
   json example;
 };
 

@@ -44,6 +44,15 @@ std::vector<Tensor> record_module(Trace& trace, const std::string& path, const s
   return trace.record(std::move(node), outputs);
 }
 
+std::vector<Tensor> record_function(Trace& trace, const std::string& function, OptionList options,
+                                    const std::vector<Tensor>& inputs,
+                                    const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc) {
+  GraphNode node = make_node(inputs, loc);
+  node.function = function;
+  node.options = std::move(options);
+  return trace.record(std::move(node), outputs);
+}
+
 Tensor record_function(Trace& trace, const std::string& function, OptionList options,
                        const std::vector<Tensor>& inputs, Shape shape, Dtype dtype, SourceLoc loc) {
   GraphNode node = make_node(inputs, loc);

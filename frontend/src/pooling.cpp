@@ -137,6 +137,24 @@ Tensor pool_function(const std::string& name, const Tensor& input, const PoolWin
   return detail::record_function(trace, name, std::move(options), {input}, std::move(shape), Dtype::Float32, loc);
 }
 
+/// Records graph function `name` (e.g. "max_pool2d_with_indices") giving
+/// the values and their int64 indices.
+std::tuple<Tensor, Tensor> pool_function_with_indices(const std::string& name, const Tensor& input,
+                                                      const PoolWindowSpec& w, OptionList options, SourceLoc loc) {
+  std::string what = name + "()";
+  auto& trace = detail::Trace::active(what, loc);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  check_windows(describe_windows(name, w), w);
+  if (input.sizes().size() != w.dims + 2)
+    detail::fail(loc, what + " needs a batched " + str(w.dims + 2) + "-D input in Kiln (indices), got " +
+                          shape_rules::str(input.sizes()) + " ('" + input.name() + "')");
+  Shape shape = pooled_shape(input, w, what, loc);
+  std::vector<Tensor> out = detail::record_function(trace, name, std::move(options), {input},
+                                                    {{shape, Dtype::Float32}, {shape, Dtype::Int64}}, loc);
+  return {out[0], out[1]};
+}
+
 }  // namespace
 
 PoolModule::PoolModule(std::string type, PoolWindowSpec windows, OptionList options)
@@ -299,6 +317,16 @@ namespace functional {
                                  SourceLoc loc) {                                                      \
     return pool_function("adaptive_max_pool" #D "d", input, adaptive_windows(o),                       \
                          {{"output_size", o.output_size().vec()}}, loc);                               \
+  }                                                                                                    \
+  std::tuple<Tensor, Tensor> max_pool##D##d_with_indices(const Tensor& input,                          \
+                                                         const MaxPool##D##dFuncOptions& o, SourceLoc loc) { \
+    return pool_function_with_indices("max_pool" #D "d_with_indices", input, max_windows(o),           \
+                                      max_options(o, false), loc);                                     \
+  }                                                                                                    \
+  std::tuple<Tensor, Tensor> adaptive_max_pool##D##d_with_indices(                                     \
+      const Tensor& input, const AdaptiveMaxPool##D##dFuncOptions& o, SourceLoc loc) {                 \
+    return pool_function_with_indices("adaptive_max_pool" #D "d_with_indices", input, adaptive_windows(o), \
+                                      {{"output_size", o.output_size().vec()}}, loc);                  \
   }
 
 KILN_POOL_FUNCTIONS(1)

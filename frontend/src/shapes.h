@@ -35,6 +35,11 @@ Tensor record_module(Trace& trace, const std::string& path, const std::vector<Te
 /// indices), one per (shape, dtype).
 std::vector<Tensor> record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs,
                                   const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc);
+/// Records a call of the graph function `function` giving several values,
+/// one per (shape, dtype).
+std::vector<Tensor> record_function(Trace& trace, const std::string& function, OptionList options,
+                                    const std::vector<Tensor>& inputs,
+                                    const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc);
 /// Records a call of the graph function `function`.
 Tensor record_function(Trace& trace, const std::string& function, OptionList options,
                        const std::vector<Tensor>& inputs, Shape shape, Dtype dtype, SourceLoc loc);

@@ -2,11 +2,13 @@
 // names): MaxPool2d with padding and ceil_mode (its last window clipped),
 // AvgPool2d without counting the padding, AdaptiveMaxPool2d, a MaxPool2d's
 // forward_with_indices feeding MaxUnpool2d (a two-output node), the functional
-// forms (F::max_pool2d, avg_pool2d with divisor_override, lp_pool2d,
-// adaptive_max_pool2d, adaptive_avg_pool2d) and the ResNet head
+// forms (F::max_pool2d_with_indices feeding a second MaxUnpool2d,
+// avg_pool2d with divisor_override, lp_pool2d,
+// adaptive_max_pool2d_with_indices, adaptive_avg_pool2d) and the ResNet head
 // AdaptiveAvgPool2d(1). Its model file is checked against torch like the
 // JSON models (Parity.pool_dsl_basic).
 #include <cstdio>
+#include <tuple>
 
 #include "kiln/kiln.h"
 
@@ -19,9 +21,11 @@ namespace F = kiln::nn::functional;
 // -> AdaptiveMaxPool2d({3, 2}) -> [2, 4, 3, 2]
 // -> MaxPool2d(2, stride 1) with indices -> [2, 4, 2, 1] x 2
 // -> MaxUnpool2d(2, stride 1) -> [2, 4, 3, 2]
-// -> F::max_pool2d(2, stride 1, padding 1) -> [2, 4, 4, 3]
+// -> F::max_pool2d_with_indices(2, stride 1, padding 1) -> [2, 4, 4, 3] x 2
+//    (MaxUnpool2d(2, stride 1, padding 1) of them: [2, 4, 3, 2], its
+//    adaptive average added to the head's input)
 // -> F::avg_pool2d(2, divisor_override 3) -> [2, 4, 2, 1]
-// -> F::lp_pool2d(2.0, {2, 1}) -> [2, 4, 1, 1] -> F::adaptive_max_pool2d(2)
+// -> F::lp_pool2d(2.0, {2, 1}) -> [2, 4, 1, 1] -> F::adaptive_max_pool2d_with_indices(2)
 // -> [2, 4, 2, 2] -> F::adaptive_avg_pool2d({1, 2}) -> [2, 4, 1, 2]
 // -> AdaptiveAvgPool2d(1) -> [2, 4, 1, 1] -> 4 -> 3
 struct PoolNetImpl : nn::Module {
@@ -34,21 +38,24 @@ struct PoolNetImpl : nn::Module {
                        nn::AdaptiveMaxPool2d(nn::AdaptiveMaxPool2dOptions({3, 2}))));
     pick = register_module("pick", nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(1)));
     unpool = register_module("unpool", nn::MaxUnpool2d(nn::MaxUnpool2dOptions(2).stride(1)));
+    unpool2 = register_module("unpool2", nn::MaxUnpool2d(nn::MaxUnpool2dOptions(2).stride(1).padding(1)));
     pool = register_module("pool", nn::AdaptiveAvgPool2d(1));
     head = register_module("head", nn::Linear(4, 3));
   }
   kiln::Tensor forward(kiln::Tensor x) {
     auto [values, indices] = pick->forward_with_indices(body(x));
-    kiln::Tensor h = F::max_pool2d(unpool(values, indices), F::MaxPool2dFuncOptions(2).stride(1).padding(1));
+    auto [h, hi] = F::max_pool2d_with_indices(unpool(values, indices), F::MaxPool2dFuncOptions(2).stride(1).padding(1));
+    kiln::Tensor side = F::adaptive_avg_pool2d(unpool2(h, hi), F::AdaptiveAvgPool2dFuncOptions(1));
     h = F::avg_pool2d(h, F::AvgPool2dFuncOptions(2).divisor_override(3));
     h = F::lp_pool2d(h, F::LPPool2dFuncOptions(2.0, {2, 1}));
-    h = F::adaptive_max_pool2d(h, F::AdaptiveMaxPool2dFuncOptions(2));
+    h = std::get<0>(F::adaptive_max_pool2d_with_indices(h, F::AdaptiveMaxPool2dFuncOptions(2)));
     h = F::adaptive_avg_pool2d(h, F::AdaptiveAvgPool2dFuncOptions({1, 2}));
-    return head(F::flatten(pool(h), 1));
+    return head(F::flatten(F::add(pool(h), side), 1));
   }
   nn::Sequential body{nullptr};
   nn::MaxPool2d pick{nullptr};
   nn::MaxUnpool2d unpool{nullptr};
+  nn::MaxUnpool2d unpool2{nullptr};
   nn::AdaptiveAvgPool2d pool{nullptr};
   nn::Linear head{nullptr};
 };

@@ -37,6 +37,8 @@ json modelUsing(const Entry &e) {
   // Layers and functions read `h = neg(x)`, a computed value: a model
   // whose output is its input (or a reshape of it) is rejected.
   json node = {{"inputs", {"h"}}, {"outputs", {"y"}}};
+  if (ex.value("outputs", 1) == 2)
+    node["outputs"] = {"y", "y_indices"};
   if (e.kind == EntryKind::Layer) {
     leaf = {{"name", "0"}, {"type", kiln::import::modelTypeName(e)}, {"options", opts}};
     node["module"] = "0";

@@ -290,6 +290,25 @@ Tensor adaptive_max_pool2d(const Tensor& input, const AdaptiveMaxPool2dFuncOptio
                            SourceLoc loc = SourceLoc::current());
 Tensor adaptive_max_pool3d(const Tensor& input, const AdaptiveMaxPool3dFuncOptions& options,
                            SourceLoc loc = SourceLoc::current());
+/// F.max_pool{D}d_with_indices / F.adaptive_max_pool{D}d_with_indices: the
+/// values and their int64 indices (flat in each (n, c) plane of the input),
+/// graph functions with two outputs. Precondition: batched [N, C, *D]
+/// input.
+std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& input, const MaxPool1dFuncOptions& options,
+                                                   SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const MaxPool2dFuncOptions& options,
+                                                   SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> max_pool3d_with_indices(const Tensor& input, const MaxPool3dFuncOptions& options,
+                                                   SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> adaptive_max_pool1d_with_indices(const Tensor& input,
+                                                            const AdaptiveMaxPool1dFuncOptions& options,
+                                                            SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input,
+                                                            const AdaptiveMaxPool2dFuncOptions& options,
+                                                            SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(const Tensor& input,
+                                                            const AdaptiveMaxPool3dFuncOptions& options,
+                                                            SourceLoc loc = SourceLoc::current());
 Tensor lp_pool1d(const Tensor& input, const LPPool1dFuncOptions& options, SourceLoc loc = SourceLoc::current());
 Tensor lp_pool2d(const Tensor& input, const LPPool2dFuncOptions& options, SourceLoc loc = SourceLoc::current());
 
