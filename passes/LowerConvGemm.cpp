@@ -12,8 +12,7 @@
 //   dyP  [P, F]   = dy[n, f, o]                         (gather)
 //   forward      Y [P, F] = cols x W^T                  (matmul_transpose_b)
 //                y[n, f, o] = Y[(n, o), f] + b[f]       (gather)
-//   weight grad  dW^T [C K, F] = cols^T dyP              (matmul_transpose_a)
-//                dW[f, (c, k)] = dW^T[(c, k), f]         (gather)
+//   weight grad  dW [F, C K] = dyP^T cols                (matmul_transpose_a)
 //   input grad   dcols [P, C K] = dyP x W               (linalg.matmul)
 //                dx[n, c, i] = sum over k of dcols[(n, o), (c, k)] with
 //                o = (i + lo - k * d) / s where that divides exactly and
@@ -201,15 +200,13 @@ struct ConvBackwardWeightGemmLowering
                         g, spatial(dyType), spatial(wType));
     Value dyP = pixelsMajor(rewriter, loc, adaptor.getGradOutput());
     int64_t f = wType.getDimSize(0), ck = typeOf(cols).getDimSize(1);
-    Value dwT = rewriter
-                    .create<linalg::MatmulTransposeAOp>(loc, ValueRange{cols, dyP},
-                                                        zeros(rewriter, loc, ck, f))
-                    .getResult(0);
-    // [C K, F] -> [F, C K] -> [F, C, *kernel].
-    MLIRContext *ctx = rewriter.getContext();
-    AffineMap swap = AffineMap::get(
-        2, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(0, ctx)}, ctx);
-    Value dw = gather(rewriter, loc, {f, ck}, dwT, {swap}, yieldFirst);
+    // F rows, C K columns: F is a multiple of 8 in most networks, and C K
+    // up to 32 is one vector, so the backend vectorizes the 3-channel stem
+    // too (C K = 27 rows would not be; measured 92 ms vs 5 ms forward).
+    Value dw = rewriter
+                   .create<linalg::MatmulTransposeAOp>(loc, ValueRange{dyP, cols},
+                                                       zeros(rewriter, loc, f, ck))
+                   .getResult(0);
     rewriter.replaceOp(op, fromMatrix(rewriter, loc, dw, wType.getShape(), 1));
     return success();
   }
