@@ -65,7 +65,7 @@ func.func @loop(%out: memref<16xf32>) {
 // inside the module (adding an argument would break the call).
 
 // CHECK-LABEL: func.func @escapes
-// CHECK-SAME:      (%{{[^,]+}}: index) -> memref<8xf32> {
+// CHECK-SAME:      (%{{[^,]+}}: index, %{{.+}}: memref<0xi8>) -> memref<8xf32>
 // CHECK:         memref.alloc() : memref<8xf32>
 // CHECK:         scf.for
 // CHECK:           memref.alloc() : memref<4xf32>
@@ -92,5 +92,17 @@ func.func @callee() {
 }
 func.func @caller() {
   call @callee() : () -> ()
+  return
+}
+
+// -----
+
+// A kernel without temporaries still takes the workspace argument the model
+// interface lists, with 0 bytes (a ReLU-only model's forward).
+// CHECK-LABEL: func.func @no_temporaries
+// CHECK-SAME: (%{{.+}}: memref<4xf32>, %{{.+}}: memref<4xf32>, %{{.+}}: memref<0xi8>)
+// CHECK-SAME: kiln.workspace_bytes = 0 : i64
+func.func @no_temporaries(%x: memref<4xf32>, %y: memref<4xf32>) {
+  memref.copy %x, %y : memref<4xf32> to memref<4xf32>
   return
 }
