@@ -140,34 +140,53 @@ Value buildConv(BuildContext &c, int rank) {
 
 } // namespace
 
+/// The DSL writes a lazy layer's in_channels from its first input; 0 means
+/// the traced forward never called it.
+void checkLazyInChannels(const Options &o, const std::string &layer) {
+  if (o.getInt("in_channels") == 0)
+    fail(o.pathOf("in_channels"),
+         layer + " was never called in the traced forward: its in_channels, taken from "
+                 "its first input, is unknown");
+}
+
 void registerConvFamily(Registry &r) {
   for (int rank : {1, 2, 3}) {
-    std::string name = "nn.Conv" + str(rank) + "d";
-    Entry conv{name, EntryKind::Layer, "nn.conv"};
-    OptionSpec padding = intTupleOption("padding", rank, 0).atLeast(0);
-    padding.choices = {"valid", "same"};
-    conv.options = {intOption("in_channels").atLeast(1),
-                    intOption("out_channels").atLeast(1),
-                    intTupleOption("kernel_size", rank).atLeast(1),
-                    intTupleOption("stride", rank, 1).atLeast(1),
-                    padding,
-                    intTupleOption("dilation", rank, 1).atLeast(1),
-                    intOption("groups", 1).atLeast(1),
-                    boolOption("bias", true),
-                    choiceOption("padding_mode", "zeros",
-                                 {"zeros", "reflect", "replicate", "circular"})};
-    conv.declare = [rank](LayerDecl &decl) { declareConv(decl, rank); };
-    conv.build = [rank](BuildContext &c) { return buildConv(c, rank); };
-    json input = {2, 4};
-    for (int i = 0; i < rank; ++i)
-      input.push_back(6 - i);
-    conv.example = {{"options", {{"in_channels", 4},
-                                 {"out_channels", 6},
-                                 {"kernel_size", 3},
-                                 {"padding", 1},
-                                 {"groups", 2}}},
-                    {"input", input}};
-    r.add(std::move(conv));
+    for (bool lazy : {false, true}) {
+      std::string layer = (lazy ? "LazyConv" : "Conv") + str(rank) + "d";
+      std::string name = "nn." + layer;
+      Entry conv{name, EntryKind::Layer,
+                 lazy ? "nn.conv (as Conv" + str(rank) +
+                            "d; in_channels resolved from the first input at trace time)"
+                      : "nn.conv"};
+      OptionSpec padding = intTupleOption("padding", rank, 0).atLeast(0);
+      padding.choices = {"valid", "same"};
+      conv.options = {intOption("in_channels").atLeast(lazy ? 0 : 1),
+                      intOption("out_channels").atLeast(1),
+                      intTupleOption("kernel_size", rank).atLeast(1),
+                      intTupleOption("stride", rank, 1).atLeast(1),
+                      padding,
+                      intTupleOption("dilation", rank, 1).atLeast(1),
+                      intOption("groups", 1).atLeast(1),
+                      boolOption("bias", true),
+                      choiceOption("padding_mode", "zeros",
+                                   {"zeros", "reflect", "replicate", "circular"})};
+      conv.declare = [rank, lazy, layer](LayerDecl &decl) {
+        if (lazy)
+          checkLazyInChannels(decl.options(), layer);
+        declareConv(decl, rank);
+      };
+      conv.build = [rank](BuildContext &c) { return buildConv(c, rank); };
+      json input = {2, 4};
+      for (int i = 0; i < rank; ++i)
+        input.push_back(6 - i);
+      conv.example = {{"options", {{"in_channels", 4},
+                                   {"out_channels", 6},
+                                   {"kernel_size", 3},
+                                   {"padding", 1},
+                                   {"groups", 2}}},
+                      {"input", input}};
+      r.add(std::move(conv));
+    }
   }
 }
 

@@ -29,13 +29,15 @@ void checkConvTransposeOptions(const Options &o, int rank) {
   if (o.getInt("out_channels") % groups != 0)
     fail(o.pathOf("groups"), "out_channels " + str(o.getInt("out_channels")) +
                                  " must be divisible by groups " + str(groups));
-  std::vector<int64_t> stride = o.getInts("stride"), dilation = o.getInts("dilation"),
+  std::vector<int64_t> stride = o.getInts("stride"),
+                       dilation = o.getInts("dilation"),
                        outputPadding = o.getInts("output_padding");
   for (int i = 0; i < rank; ++i)
     if (outputPadding[i] >= stride[i] && outputPadding[i] >= dilation[i])
       fail(o.pathOf("output_padding"),
            "output padding must be smaller than either stride or dilation, got "
-           "output_padding " + str(outputPadding[i]) + ", stride " + str(stride[i]) +
+           "output_padding " +
+               str(outputPadding[i]) + ", stride " + str(stride[i]) +
                " and dilation " + str(dilation[i]) + " in dimension " + str(i));
 }
 
@@ -92,19 +94,23 @@ Value buildConvTranspose(BuildContext &c, int rank) {
   if (shape[1] != in)
     c.fail("expected " + str(in) + " input channels, got input of shape " +
            nn::shapeStr(shape));
-  std::vector<int64_t> kernel = o.getInts("kernel_size"), stride = o.getInts("stride"),
-                       padding = o.getInts("padding"), dilation = o.getInts("dilation"),
+  std::vector<int64_t> kernel = o.getInts("kernel_size"),
+                       stride = o.getInts("stride"),
+                       padding = o.getInts("padding"),
+                       dilation = o.getInts("dilation"),
                        outputPadding = o.getInts("output_padding");
   SmallVector<int64_t> yShape{shape[0], out}, padLow, padHigh, zeroRows;
   bool extraRows = false;
   for (int64_t i = 0; i < r; ++i) {
-    int64_t full = (shape[i + 2] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1;
+    int64_t full =
+        (shape[i + 2] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1;
     int64_t size = full - 2 * padding[i] + outputPadding[i];
     if (size < 1)
       c.fail("output size " + str(size) + " of spatial dimension " + str(i) +
              " (input " + nn::shapeStr(shape) + ", padding " + str(padding[i]) +
              ") is too small: it must be at least 1");
-    int64_t high = padding[i] - std::max<int64_t>(0, outputPadding[i] - (stride[i] - 1));
+    int64_t high =
+        padding[i] - std::max<int64_t>(0, outputPadding[i] - (stride[i] - 1));
     int64_t built = size, zeros = 0;
     if (high < 0) {
       high = 0;
@@ -114,10 +120,11 @@ Value buildConvTranspose(BuildContext &c, int rank) {
     // Then every output row lies past the last one a kernel tap reaches:
     // the output would be the bias alone, independent of input and weight.
     if (built < 1)
-      c.fail("no kernel tap reaches any output element in spatial dimension " +
-             str(i) + " (padding " + str(padding[i]) + " crops all " + str(full) +
-             " reachable rows); Kiln does not compile this degenerate transposed "
-             "convolution");
+      c.fail(
+          "no kernel tap reaches any output element in spatial dimension " +
+          str(i) + " (padding " + str(padding[i]) + " crops all " + str(full) +
+          " reachable rows); Kiln does not compile this degenerate transposed "
+          "convolution");
     yShape.push_back(built);
     padLow.push_back(padding[i]);
     padHigh.push_back(high);
@@ -129,16 +136,19 @@ Value buildConvTranspose(BuildContext &c, int rank) {
   Value y = c.create<nn::ConvBackwardInputOp>(
       nn::f32Tensor(ctx, yShape), x, c.parameter("weight"),
       b.getDenseI64ArrayAttr(stride), b.getDenseI64ArrayAttr(pads),
-      b.getDenseI64ArrayAttr(dilation), b.getI64IntegerAttr(o.getInt("groups")));
+      b.getDenseI64ArrayAttr(dilation),
+      b.getI64IntegerAttr(o.getInt("groups")));
   if (extraRows)
     y = padSeparable(c, y, 2, SmallVector<int64_t>(r, 0), zeroRows, "constant");
   if (Value bias = c.parameter("bias")) {
     SmallVector<int64_t> perChannel{out};
     perChannel.append(r, 1);
-    y = c.create<nn::AddOp>(y, nn::reshapeTo(b, c.loc(), bias, nn::f32Tensor(ctx, perChannel)));
+    y = c.create<nn::AddOp>(
+        y, nn::reshapeTo(b, c.loc(), bias, nn::f32Tensor(ctx, perChannel)));
   }
   if (unbatched)
-    y = c.create<nn::ReshapeOp>(nn::f32Tensor(ctx, nn::shapeOf(y).drop_front()), y);
+    y = c.create<nn::ReshapeOp>(nn::f32Tensor(ctx, nn::shapeOf(y).drop_front()),
+                                y);
   return y;
 }
 
@@ -146,34 +156,54 @@ Value buildConvTranspose(BuildContext &c, int rank) {
 
 void registerConvTransposeFamily(Registry &r) {
   for (int rank : {1, 2, 3}) {
-    std::string name = "nn.ConvTranspose" + str(rank) + "d";
-    Entry conv{name, EntryKind::Layer,
-               "nn.conv_backward_input (+ nn.add for the bias)"};
-    conv.options = {intOption("in_channels").atLeast(1),
-                    intOption("out_channels").atLeast(1),
-                    intTupleOption("kernel_size", rank).atLeast(1),
-                    intTupleOption("stride", rank, 1).atLeast(1),
-                    intTupleOption("padding", rank, 0).atLeast(0),
-                    intTupleOption("output_padding", rank, 0).atLeast(0),
-                    intOption("groups", 1).atLeast(1),
-                    boolOption("bias", true),
-                    intTupleOption("dilation", rank, 1).atLeast(1),
-                    // torch: 'Only "zeros" padding mode is supported'.
-                    choiceOption("padding_mode", "zeros", {"zeros"})};
-    conv.declare = [rank](LayerDecl &decl) { declareConvTranspose(decl, rank); };
-    conv.build = [rank](BuildContext &c) { return buildConvTranspose(c, rank); };
-    json input = {2, 4};
-    for (int i = 0; i < rank; ++i)
-      input.push_back(5 - i);
-    conv.example = {{"options", {{"in_channels", 4},
-                                 {"out_channels", 6},
-                                 {"kernel_size", 3},
-                                 {"stride", 2},
-                                 {"padding", 1},
-                                 {"output_padding", 1},
-                                 {"groups", 2}}},
-                    {"input", input}};
-    r.add(std::move(conv));
+    for (bool lazy : {false, true}) {
+      std::string layer =
+          (lazy ? "LazyConvTranspose" : "ConvTranspose") + str(rank) + "d";
+      Entry conv{"nn." + layer, EntryKind::Layer,
+                 lazy ? "nn.conv_backward_input (+ nn.add for the bias; as "
+                        "ConvTranspose" +
+                            str(rank) +
+                            "d, in_channels resolved from the first input at "
+                            "trace time)"
+                      : "nn.conv_backward_input (+ nn.add for the bias)"};
+      conv.options = {intOption("in_channels").atLeast(lazy ? 0 : 1),
+                      intOption("out_channels").atLeast(1),
+                      intTupleOption("kernel_size", rank).atLeast(1),
+                      intTupleOption("stride", rank, 1).atLeast(1),
+                      intTupleOption("padding", rank, 0).atLeast(0),
+                      intTupleOption("output_padding", rank, 0).atLeast(0),
+                      intOption("groups", 1).atLeast(1),
+                      boolOption("bias", true),
+                      intTupleOption("dilation", rank, 1).atLeast(1),
+                      // torch: 'Only "zeros" padding mode is supported'.
+                      choiceOption("padding_mode", "zeros", {"zeros"})};
+      conv.declare = [rank, lazy, layer](LayerDecl &decl) {
+        // The DSL writes a lazy layer's in_channels from its first input; 0:
+        // the traced forward never called it.
+        if (lazy && decl.options().getInt("in_channels") == 0)
+          fail(decl.options().pathOf("in_channels"),
+               layer + " was never called in the traced forward: its "
+                       "in_channels, taken "
+                       "from its first input, is unknown");
+        declareConvTranspose(decl, rank);
+      };
+      conv.build = [rank](BuildContext &c) {
+        return buildConvTranspose(c, rank);
+      };
+      json input = {2, 4};
+      for (int i = 0; i < rank; ++i)
+        input.push_back(5 - i);
+      conv.example = {{"options",
+                       {{"in_channels", 4},
+                        {"out_channels", 6},
+                        {"kernel_size", 3},
+                        {"stride", 2},
+                        {"padding", 1},
+                        {"output_padding", 1},
+                        {"groups", 2}}},
+                      {"input", input}};
+      r.add(std::move(conv));
+    }
   }
 }
 

@@ -18,35 +18,40 @@ std::string list(const std::vector<int64_t>& values) { return shape_rules::str(v
 }  // namespace
 
 template <size_t D>
-ConvNdImpl<D>::ConvNdImpl(const ConvOptions<D>& options)
-    : Module("Conv" + std::to_string(D) + "d"), options_(options) {
-  std::string what = "Conv" + str(D) + "d(" + str(options.in_channels()) + ", " +
-                     str(options.out_channels()) + ", kernel_size=" + list(options.kernel_size().vec()) +
-                     ")";
+ConvNdImpl<D>::ConvNdImpl(const ConvOptions<D>& options, bool lazy)
+    : Module((lazy ? "LazyConv" : "Conv") + std::to_string(D) + "d"), options_(options), lazy_(lazy) {
+  if (lazy_) options_.in_channels(0);
+  std::string what = type_name() + "(" + (lazy_ ? std::string() : str(options.in_channels()) + ", ") +
+                     str(options.out_channels()) + ", kernel_size=" + list(options.kernel_size().vec()) + ")";
   auto check = [&](const char* name, const std::vector<int64_t>& v, int64_t min) {
     if (v.size() != D)
       detail::fail(what + ": " + name + " needs 1 or " + str(D) + " values, got " + list(v));
     for (int64_t x : v)
       if (x < min) detail::fail(what + ": " + name + " must be >= " + str(min) + ", got " + list(v));
   };
-  if (options.in_channels() < 1 || options.out_channels() < 1)
+  if ((!lazy_ && options.in_channels() < 1) || options.out_channels() < 1)
     detail::fail(what + ": in_channels and out_channels must be >= 1");
   check("kernel_size", options.kernel_size().vec(), 1);
   check("stride", options.stride().vec(), 1);
   check("dilation", options.dilation().vec(), 1);
   if (options.padding().mode().empty()) check("padding", options.padding().ints(), 0);
   if (options.groups() < 1) detail::fail(what + ": groups must be >= 1, got " + str(options.groups()));
-  if (options.in_channels() % options.groups() != 0)
+  if (!lazy_ && options.in_channels() % options.groups() != 0)
     detail::fail(what + ": in_channels must be divisible by groups " + str(options.groups()));
   if (options.out_channels() % options.groups() != 0)
     detail::fail(what + ": out_channels must be divisible by groups " + str(options.groups()));
   if (options.padding().mode() == "same")
     for (int64_t s : options.stride().vec())
       if (s != 1) detail::fail(what + ": padding='same' is not supported for strided convolutions");
-  Shape weight{options.out_channels(), options.in_channels() / options.groups()};
-  for (int64_t k : options.kernel_size().vec()) weight.push_back(k);
+  if (!lazy_) declare_parameters();
+}
+
+template <size_t D>
+void ConvNdImpl<D>::declare_parameters() {
+  Shape weight{options_.out_channels(), options_.in_channels() / options_.groups()};
+  for (int64_t k : options_.kernel_size().vec()) weight.push_back(k);
   register_parameter("weight", weight, Init::KaimingUniform);
-  if (options.bias()) register_parameter("bias", {options.out_channels()}, Init::FanInUniform);
+  if (options_.bias()) register_parameter("bias", {options_.out_channels()}, Init::FanInUniform);
 }
 
 template <size_t D>
@@ -62,6 +67,15 @@ Tensor ConvNdImpl<D>::forward(const Tensor& input, SourceLoc loc) {
                           "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
   bool unbatched = in.size() == D + 1;
   if (unbatched) in.insert(in.begin(), 1);
+  if (lazy_ && options_.in_channels() == 0) {
+    // The first call fixes in_channels (torch's initialize_parameters).
+    if (in[1] % options_.groups() != 0)
+      detail::fail(loc, what + " input " + shape_rules::str(input.sizes()) + " has " + str(in[1]) +
+                            " channels, not divisible by groups " + str(options_.groups()) + " ('" +
+                            input.name() + "')");
+    options_.in_channels(in[1]);
+    declare_parameters();
+  }
   shape_rules::ConvGeometry g;
   g.stride = options_.stride().vec();
   g.dilation = options_.dilation().vec();

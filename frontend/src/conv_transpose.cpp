@@ -17,16 +17,19 @@ std::string list(const std::vector<int64_t>& values) { return shape_rules::str(v
 }  // namespace
 
 template <size_t D>
-ConvTransposeNdImpl<D>::ConvTransposeNdImpl(const ConvTransposeOptions<D>& options)
-    : Module("ConvTranspose" + std::to_string(D) + "d"), options_(options) {
-  std::string what = "ConvTranspose" + str(D) + "d(" + str(options.in_channels()) + ", " +
+ConvTransposeNdImpl<D>::ConvTransposeNdImpl(const ConvTransposeOptions<D>& options, bool lazy)
+    : Module((lazy ? "LazyConvTranspose" : "ConvTranspose") + std::to_string(D) + "d"),
+      options_(options),
+      lazy_(lazy) {
+  if (lazy_) options_.in_channels(0);
+  std::string what = type_name() + "(" + (lazy_ ? std::string() : str(options.in_channels()) + ", ") +
                      str(options.out_channels()) + ", kernel_size=" + list(options.kernel_size().vec()) + ")";
   auto check = [&](const char* name, const std::vector<int64_t>& v, int64_t min) {
     if (v.size() != D) detail::fail(what + ": " + name + " needs 1 or " + str(D) + " values, got " + list(v));
     for (int64_t x : v)
       if (x < min) detail::fail(what + ": " + name + " must be >= " + str(min) + ", got " + list(v));
   };
-  if (options.in_channels() < 1 || options.out_channels() < 1)
+  if ((!lazy_ && options.in_channels() < 1) || options.out_channels() < 1)
     detail::fail(what + ": in_channels and out_channels must be >= 1");
   check("kernel_size", options.kernel_size().vec(), 1);
   check("stride", options.stride().vec(), 1);
@@ -34,7 +37,7 @@ ConvTransposeNdImpl<D>::ConvTransposeNdImpl(const ConvTransposeOptions<D>& optio
   check("padding", options.padding().vec(), 0);
   check("output_padding", options.output_padding().vec(), 0);
   if (options.groups() < 1) detail::fail(what + ": groups must be >= 1, got " + str(options.groups()));
-  if (options.in_channels() % options.groups() != 0)
+  if (!lazy_ && options.in_channels() % options.groups() != 0)
     detail::fail(what + ": in_channels must be divisible by groups " + str(options.groups()));
   if (options.out_channels() % options.groups() != 0)
     detail::fail(what + ": out_channels must be divisible by groups " + str(options.groups()));
@@ -46,10 +49,15 @@ ConvTransposeNdImpl<D>::ConvTransposeNdImpl(const ConvTransposeOptions<D>& optio
       detail::fail(what + ": output padding must be smaller than either stride or dilation, got output_padding " +
                    list(options.output_padding().vec()));
   }
-  Shape weight{options.in_channels(), options.out_channels() / options.groups()};
-  for (int64_t k : options.kernel_size().vec()) weight.push_back(k);
+  if (!lazy_) declare_parameters();
+}
+
+template <size_t D>
+void ConvTransposeNdImpl<D>::declare_parameters() {
+  Shape weight{options_.in_channels(), options_.out_channels() / options_.groups()};
+  for (int64_t k : options_.kernel_size().vec()) weight.push_back(k);
   register_parameter("weight", weight, Init::KaimingUniform);
-  if (options.bias()) register_parameter("bias", {options.out_channels()}, Init::FanInUniform);
+  if (options_.bias()) register_parameter("bias", {options_.out_channels()}, Init::FanInUniform);
 }
 
 template <size_t D>
@@ -65,6 +73,15 @@ Tensor ConvTransposeNdImpl<D>::forward(const Tensor& input, SourceLoc loc) {
                           "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
   bool unbatched = in.size() == D + 1;
   size_t channel = unbatched ? 0 : 1;
+  if (lazy_ && options_.in_channels() == 0) {
+    // The first call fixes in_channels (torch's initialize_parameters).
+    if (in[channel] % options_.groups() != 0)
+      detail::fail(loc, what + " input " + shape_rules::str(in) + " has " + str(in[channel]) +
+                            " channels, not divisible by groups " + str(options_.groups()) + " ('" +
+                            input.name() + "')");
+    options_.in_channels(in[channel]);
+    declare_parameters();
+  }
   if (in[channel] != options_.in_channels())
     detail::fail(loc, what + " expected " + str(options_.in_channels()) + " input channels, got input of shape " +
                           shape_rules::str(in) + " ('" + input.name() + "')");

@@ -79,7 +79,7 @@ def expand(v, rank):
     return v if isinstance(v, list) else [v] * rank
 
 
-def case(rng, name, rank, mode="zeros"):
+def case(rng, name, rank, mode="zeros", lazy=False):
     batch = rng.choice([1, 1, 2, 3])
     cin = rng.randint(1, 6)
     opts, sizes = conv_options(rng, rank, cin, mode)
@@ -112,7 +112,7 @@ def case(rng, name, rank, mode="zeros"):
         "inputs": [{"name": "x", "shape": [batch, cin] + sizes, "dtype": "float32"}],
         "module": {"type": "Sequential", "children": [
             {"name": "0", "type": conv, "options": pre},
-            {"name": "1", "type": conv, "options": opts}]},
+            {"name": "1", "type": ("Lazy" if lazy else "") + conv, "options": opts}]},
         "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
                   {"module": "1", "inputs": ["h"], "outputs": ["y"]}],
         "outputs": ["y"],
@@ -137,7 +137,9 @@ def main():
     for i in range(a.count):
         rank = (1, 2, 3)[i % 3]
         name = f"conv{rank}d_random_{a.seed}_{i}_basic"
-        model, steps = case(rng, name, rank)
+        # Every fourth a LazyConv (the DSL resolved in_channels; the same
+        # layer once traced): i = 3, 7, 11 cover the three ranks.
+        model, steps = case(rng, name, rank, lazy=(i % 4 == 3))
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
     # Padding modes other than zeros, from their own generator so that the

@@ -2,7 +2,8 @@
 ConvTranspose1d/2d/3d with random shapes and options — stride, padding,
 output_padding (also stride <= output_padding < dilation, which torch
 allows), dilation, groups (depthwise included), non-square kernels, odd
-sizes, batch 1, unbatched inputs, bias on and off.
+sizes, batch 1, unbatched inputs, bias on and off; every fourth case as
+LazyConvTranspose (in_channels already resolved, as the DSL writes it).
 
   gen_convt_cases.py --out DIR --count N --seed S
 
@@ -25,7 +26,7 @@ def pick(rng, values, rank):
     return values if rng.random() < 0.7 or len(set(values)) > 1 else values[0]
 
 
-def case(rng, name, rank, stress_output_padding):
+def case(rng, name, rank, stress_output_padding, lazy=False):
     unbatched = rng.random() < 0.15
     batch = rng.choice([1, 1, 2, 3])
     cin = rng.randint(1, 6)
@@ -74,7 +75,7 @@ def case(rng, name, rank, stress_output_padding):
         "inputs": [{"name": "x", "shape": lead + [cin] + sizes, "dtype": "float32"}],
         "module": {"type": "Sequential", "children": [
             {"name": "0", "type": "Conv%dd" % rank, "options": pre},
-            {"name": "1", "type": "ConvTranspose%dd" % rank, "options": opts}]},
+            {"name": "1", "type": ("Lazy" if lazy else "") + "ConvTranspose%dd" % rank, "options": opts}]},
         "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
                   {"module": "1", "inputs": ["h"], "outputs": ["y"]}],
         "outputs": ["y"],
@@ -95,7 +96,8 @@ def main():
     for i in range(a.count):
         rank = (1, 2, 3)[i % 3]
         name = f"convt{rank}d_random_{a.seed}_{i}_basic"
-        model, steps = case(rng, name, rank, stress_output_padding=(i % 5 == 4))
+        # Every fourth a LazyConvTranspose (i = 3, 7, 11: the three ranks).
+        model, steps = case(rng, name, rank, stress_output_padding=(i % 5 == 4), lazy=(i % 4 == 3))
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
     write_steps(a.out, lines)

@@ -105,7 +105,7 @@ class ConvNdImpl : public Module {
   /// Throws Error when torch's constructor would raise (sizes < 1, groups not
   /// dividing the channels, padding "same" with stride > 1, a tuple of the
   /// wrong length).
-  explicit ConvNdImpl(const ConvOptions<D>& options);
+  explicit ConvNdImpl(const ConvOptions<D>& options) : ConvNdImpl(options, /*lazy=*/false) {}
 
   /// Precondition: float32 input of rank D + 1 or D + 2 with in_channels
   /// channels, at least as large as the dilated kernel after padding.
@@ -114,8 +114,15 @@ class ConvNdImpl : public Module {
   std::optional<OptionList> layer_options() const override;
   const ConvOptions<D>& options() const { return options_; }
 
+ protected:
+  /// `lazy`: torch.nn.LazyConv{D}d, in_channels taken from the first input
+  /// (the parameters are declared then).
+  ConvNdImpl(const ConvOptions<D>& options, bool lazy);
+
  private:
+  void declare_parameters();
   ConvOptions<D> options_;
+  bool lazy_ = false;
 };
 
 class Conv1dImpl : public ConvNdImpl<1> {
@@ -141,6 +148,44 @@ class Conv3dImpl : public ConvNdImpl<3> {
   explicit Conv3dImpl(const Conv3dOptions& options) : ConvNdImpl<3>(options) {}
 };
 KILN_MODULE(Conv3d);
+
+/// Options of nn.LazyConv{D}d(out_channels, kernel_size, ...): Conv options
+/// whose in_channels the first input decides.
+template <size_t D>
+struct LazyConvOptions : ConvOptions<D> {
+  LazyConvOptions(int64_t out_channels, ExpandingArray<D> kernel_size)
+      : ConvOptions<D>(0, out_channels, std::move(kernel_size)) {}
+};
+using LazyConv1dOptions = LazyConvOptions<1>;
+using LazyConv2dOptions = LazyConvOptions<2>;
+using LazyConv3dOptions = LazyConvOptions<3>;
+
+/// torch.nn.LazyConv{D}d: Conv{D}d whose in_channels is the channel count of
+/// its first input. The model file records the resolved in_channels (type
+/// "LazyConv{D}d"), so kilnc compiles it as the Conv{D}d it becomes.
+template <size_t D>
+class LazyConvNdImpl : public ConvNdImpl<D> {
+ public:
+  LazyConvNdImpl(int64_t out_channels, ExpandingArray<D> kernel_size)
+      : LazyConvNdImpl(LazyConvOptions<D>(out_channels, std::move(kernel_size))) {}
+  /// in_channels in `options` is ignored (the first input decides it).
+  explicit LazyConvNdImpl(const ConvOptions<D>& options) : ConvNdImpl<D>(options, /*lazy=*/true) {}
+};
+class LazyConv1dImpl : public LazyConvNdImpl<1> {
+ public:
+  using LazyConvNdImpl<1>::LazyConvNdImpl;
+};
+KILN_MODULE(LazyConv1d);
+class LazyConv2dImpl : public LazyConvNdImpl<2> {
+ public:
+  using LazyConvNdImpl<2>::LazyConvNdImpl;
+};
+KILN_MODULE(LazyConv2d);
+class LazyConv3dImpl : public LazyConvNdImpl<3> {
+ public:
+  using LazyConvNdImpl<3>::LazyConvNdImpl;
+};
+KILN_MODULE(LazyConv3d);
 
 }  // namespace nn
 }  // namespace kiln

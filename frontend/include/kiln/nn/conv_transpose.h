@@ -40,7 +40,8 @@ class ConvTransposeNdImpl : public Module {
   /// Throws Error when torch would raise (sizes < 1, groups not dividing the
   /// channels, output_padding not smaller than stride or dilation, a
   /// padding_mode other than zeros, a tuple of the wrong length).
-  explicit ConvTransposeNdImpl(const ConvTransposeOptions<D>& options);
+  explicit ConvTransposeNdImpl(const ConvTransposeOptions<D>& options)
+      : ConvTransposeNdImpl(options, /*lazy=*/false) {}
 
   /// Precondition: float32 input of rank D + 1 or D + 2 with in_channels
   /// channels and an output size of at least 1 per dimension.
@@ -49,8 +50,15 @@ class ConvTransposeNdImpl : public Module {
   std::optional<OptionList> layer_options() const override;
   const ConvTransposeOptions<D>& options() const { return options_; }
 
+ protected:
+  /// `lazy`: torch.nn.LazyConvTranspose{D}d, in_channels taken from the first
+  /// input (the parameters are declared then).
+  ConvTransposeNdImpl(const ConvTransposeOptions<D>& options, bool lazy);
+
  private:
+  void declare_parameters();
   ConvTransposeOptions<D> options_;
+  bool lazy_ = false;
 };
 
 class ConvTranspose1dImpl : public ConvTransposeNdImpl<1> {
@@ -76,6 +84,43 @@ class ConvTranspose3dImpl : public ConvTransposeNdImpl<3> {
   explicit ConvTranspose3dImpl(const ConvTranspose3dOptions& options) : ConvTransposeNdImpl<3>(options) {}
 };
 KILN_MODULE(ConvTranspose3d);
+
+/// Options of nn.LazyConvTranspose{D}d(out_channels, kernel_size, ...).
+template <size_t D>
+struct LazyConvTransposeOptions : ConvTransposeOptions<D> {
+  LazyConvTransposeOptions(int64_t out_channels, ExpandingArray<D> kernel_size)
+      : ConvTransposeOptions<D>(0, out_channels, std::move(kernel_size)) {}
+};
+using LazyConvTranspose1dOptions = LazyConvTransposeOptions<1>;
+using LazyConvTranspose2dOptions = LazyConvTransposeOptions<2>;
+using LazyConvTranspose3dOptions = LazyConvTransposeOptions<3>;
+
+/// torch.nn.LazyConvTranspose{D}d: in_channels from the first input; the
+/// model file records it (type "LazyConvTranspose{D}d").
+template <size_t D>
+class LazyConvTransposeNdImpl : public ConvTransposeNdImpl<D> {
+ public:
+  LazyConvTransposeNdImpl(int64_t out_channels, ExpandingArray<D> kernel_size)
+      : LazyConvTransposeNdImpl(LazyConvTransposeOptions<D>(out_channels, std::move(kernel_size))) {}
+  /// in_channels in `options` is ignored (the first input decides it).
+  explicit LazyConvTransposeNdImpl(const ConvTransposeOptions<D>& options)
+      : ConvTransposeNdImpl<D>(options, /*lazy=*/true) {}
+};
+class LazyConvTranspose1dImpl : public LazyConvTransposeNdImpl<1> {
+ public:
+  using LazyConvTransposeNdImpl<1>::LazyConvTransposeNdImpl;
+};
+KILN_MODULE(LazyConvTranspose1d);
+class LazyConvTranspose2dImpl : public LazyConvTransposeNdImpl<2> {
+ public:
+  using LazyConvTransposeNdImpl<2>::LazyConvTransposeNdImpl;
+};
+KILN_MODULE(LazyConvTranspose2d);
+class LazyConvTranspose3dImpl : public LazyConvTransposeNdImpl<3> {
+ public:
+  using LazyConvTransposeNdImpl<3>::LazyConvTransposeNdImpl;
+};
+KILN_MODULE(LazyConvTranspose3d);
 
 }  // namespace nn
 }  // namespace kiln
