@@ -299,6 +299,7 @@ const Registry &registry() {
     registerLinearFamily(r);
     registerConvFamily(r);
     registerConvTransposeFamily(r);
+    registerFoldFamily(r);
     registerActivationFamily(r);
     registerDropoutFamily(r);
     registerNormalizationFamily(r);

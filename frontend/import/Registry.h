@@ -249,6 +249,7 @@ json schemaOf(const Registry &registry);
 void registerLinearFamily(Registry &registry);
 void registerConvFamily(Registry &registry);
 void registerConvTransposeFamily(Registry &registry);
+void registerFoldFamily(Registry &registry);
 void registerActivationFamily(Registry &registry);
 void registerDropoutFamily(Registry &registry);
 void registerNormalizationFamily(Registry &registry);

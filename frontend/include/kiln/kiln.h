@@ -7,6 +7,7 @@
 #include "kiln/nn/container.h"
 #include "kiln/nn/conv.h"
 #include "kiln/nn/conv_transpose.h"
+#include "kiln/nn/fold.h"
 #include "kiln/nn/dropout.h"
 #include "kiln/nn/flatten.h"
 #include "kiln/nn/functional.h"
