@@ -114,18 +114,20 @@ json exampleInput(int rank) {
 void registerPaddingFamily(Registry &r) {
   for (int rank : {1, 2, 3}) {
     std::string d = str(rank) + "d";
-    // torch 1.13 has ZeroPad2d only.
-    if (rank == 2) {
-      Entry zero{"nn.ZeroPad2d", EntryKind::Layer,
-                 "nn.broadcast_to + nn.concat (nn.slice when cropping)"};
-      zero.options = {intTupleOption("padding", 2 * rank)};
-      zero.build = [rank](BuildContext &c) {
-        return buildConstantPad(c, c.options().getInts("padding"), 0.0);
-      };
-      zero.example = {{"options", {{"padding", {1, 2, 0, 1}}}},
-                      {"input", exampleInput(rank)}};
-      r.add(std::move(zero));
-    }
+    // ZeroPad1d/3d are torch >= 2.1's (the parity oracle, torch 1.13,
+    // checks them as ConstantPad{1,3}d with value 0).
+    Entry zero{"nn.ZeroPad" + d, EntryKind::Layer,
+               "nn.broadcast_to + nn.concat (nn.slice when cropping)"};
+    zero.options = {intTupleOption("padding", 2 * rank)};
+    zero.build = [](BuildContext &c) {
+      return buildConstantPad(c, c.options().getInts("padding"), 0.0);
+    };
+    json zeroPadding = json::array();
+    for (int i = 0; i < rank; ++i)
+      zeroPadding.insert(zeroPadding.end(), {1, i});
+    zero.example = {{"options", {{"padding", zeroPadding}}},
+                    {"input", exampleInput(rank)}};
+    r.add(std::move(zero));
     Entry constant{"nn.ConstantPad" + d, EntryKind::Layer,
                    "nn.broadcast_to + nn.concat (nn.slice when cropping)"};
     constant.options = {intTupleOption("padding", 2 * rank),

@@ -75,7 +75,8 @@ Tensor PadModule::forward(const Tensor& input, SourceLoc loc) {
 }
 
 std::optional<OptionList> PadModule::layer_options() const {
-  if (mode_ == "constant" && type_name() != "ZeroPad2d") return OptionList{{"padding", padding_}, {"value", value_}};
+  if (mode_ == "constant" && type_name().rfind("ZeroPad", 0) != 0)
+    return OptionList{{"padding", padding_}, {"value", value_}};
   return OptionList{{"padding", padding_}};
 }
 

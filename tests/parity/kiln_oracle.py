@@ -188,6 +188,17 @@ def _kiln_sync_batch_norm_class():
 _SINGLE_PROCESS_LEAVES = {"SyncBatchNorm": _kiln_sync_batch_norm_class}
 
 
+def _zero_pad_class(rank):
+    """nn.ZeroPad1d/3d (torch >= 2.1) as ConstantPad{rank}d(padding, 0.0)."""
+    def make(padding):
+        return getattr(_torch().nn, "ConstantPad%dd" % rank)(padding, 0.0)
+    return make
+
+
+# Layers torch 1.13 lacks, checked as the layer newer torch defines them as.
+_NEWER_TORCH_LEAVES = {"ZeroPad1d": lambda: _zero_pad_class(1), "ZeroPad3d": lambda: _zero_pad_class(3)}
+
+
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
 # Graph functions whose torch signature takes the inputs as one sequence.
 _LIST_FUNCTIONS = {"cat"}
@@ -214,6 +225,8 @@ def _build_module(spec, where):
         ctor = _RANDOM_LEAVES[kind]()
     elif kind in _SINGLE_PROCESS_LEAVES:
         ctor = _SINGLE_PROCESS_LEAVES[kind]()
+    elif kind in _NEWER_TORCH_LEAVES and not hasattr(nn, kind):
+        ctor = _NEWER_TORCH_LEAVES[kind]()
     else:
         ctor = getattr(nn, kind, None)
     if ctor is None:

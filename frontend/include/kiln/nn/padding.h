@@ -36,11 +36,16 @@ struct ConstantPadOptions {
   KILN_ARG(ExpandingArray<D * 2>, padding);
   KILN_ARG(double, value);
 };
-/// nn.ZeroPad2d(padding) (torch 1.13 has no ZeroPad1d/3d).
-struct ZeroPad2dOptions {
-  ZeroPad2dOptions(ExpandingArray<4> padding) : padding_(std::move(padding)) {}  // NOLINT
-  KILN_ARG(ExpandingArray<4>, padding);
+/// nn.ZeroPad{D}d(padding) (ZeroPad1d/3d are torch >= 2.1's; the same as
+/// ConstantPad{D}d(padding, 0)).
+template <size_t D>
+struct ZeroPadOptions {
+  ZeroPadOptions(ExpandingArray<D * 2> padding) : padding_(std::move(padding)) {}  // NOLINT
+  KILN_ARG(ExpandingArray<D * 2>, padding);
 };
+using ZeroPad1dOptions = ZeroPadOptions<1>;
+using ZeroPad2dOptions = ZeroPadOptions<2>;
+using ZeroPad3dOptions = ZeroPadOptions<3>;
 using ReflectionPad1dOptions = ReflectionPadOptions<1>;
 using ReflectionPad2dOptions = ReflectionPadOptions<2>;
 using ReflectionPad3dOptions = ReflectionPadOptions<3>;
@@ -169,19 +174,35 @@ class ConstantPad3dImpl : public ConstantPadImpl<3> {
 };
 KILN_MODULE(ConstantPad3d);
 
-/// Pads the last two dimensions with zeros (negative padding crops), like
-/// torch.nn.ZeroPad2d.
-class ZeroPad2dImpl : public PadModule {
+/// Pads the last D dimensions with zeros (negative padding crops), like
+/// torch.nn.ZeroPad{D}d.
+template <size_t D>
+class ZeroPadImpl : public PadModule {
  public:
-  explicit ZeroPad2dImpl(const ZeroPad2dOptions& options)
-      : PadModule("ZeroPad2d", 2, options.padding().vec(), "constant", 0.0), options_(options) {}
-  ZeroPad2dImpl(ExpandingArray<4> padding) : ZeroPad2dImpl(ZeroPad2dOptions(std::move(padding))) {}
-  const ZeroPad2dOptions& options() const { return options_; }
+  explicit ZeroPadImpl(const ZeroPadOptions<D>& options)
+      : PadModule("ZeroPad" + std::to_string(D) + "d", D, options.padding().vec(), "constant", 0.0),
+        options_(options) {}
+  ZeroPadImpl(ExpandingArray<D * 2> padding) : ZeroPadImpl(ZeroPadOptions<D>(std::move(padding))) {}  // NOLINT
+  const ZeroPadOptions<D>& options() const { return options_; }
 
  private:
-  ZeroPad2dOptions options_;
+  ZeroPadOptions<D> options_;
+};
+class ZeroPad1dImpl : public ZeroPadImpl<1> {
+ public:
+  using ZeroPadImpl<1>::ZeroPadImpl;
+};
+KILN_MODULE(ZeroPad1d);
+class ZeroPad2dImpl : public ZeroPadImpl<2> {
+ public:
+  using ZeroPadImpl<2>::ZeroPadImpl;
 };
 KILN_MODULE(ZeroPad2d);
+class ZeroPad3dImpl : public ZeroPadImpl<3> {
+ public:
+  using ZeroPadImpl<3>::ZeroPadImpl;
+};
+KILN_MODULE(ZeroPad3d);
 
 namespace functional {
 
