@@ -1,6 +1,7 @@
 // The `convolution` family of the inventory: nn.Conv1d, nn.Conv2d,
 // nn.Conv3d, all lowered to nn.conv; padding modes other than zeros pad
 // the input with nn.slice + nn.concat first, as torch pads with F.pad.
+#include "frontend/import/ConvCommon.h"
 #include "frontend/import/Pad.h"
 #include "frontend/import/Registry.h"
 
@@ -19,13 +20,7 @@ std::string str(int64_t v) { return std::to_string(v); }
 /// Cross-option rules torch's _ConvNd constructor enforces, at the option's
 /// JSON path.
 void checkConvOptions(const Options &o, int rank) {
-  int64_t groups = o.getInt("groups");
-  if (o.getInt("in_channels") % groups != 0)
-    fail(o.pathOf("groups"), "in_channels " + str(o.getInt("in_channels")) +
-                                 " must be divisible by groups " + str(groups));
-  if (o.getInt("out_channels") % groups != 0)
-    fail(o.pathOf("groups"), "out_channels " + str(o.getInt("out_channels")) +
-                                 " must be divisible by groups " + str(groups));
+  checkChannelGroups(o);
   const json &padding = o.raw().at("padding");
   if (padding.is_string() && padding.get<std::string>() == "same") {
     std::vector<int64_t> stride = o.getInts("stride");
@@ -44,19 +39,8 @@ void checkConvOptions(const Options &o, int rank) {
 void declareConv(LayerDecl &decl, int rank) {
   const Options &o = decl.options();
   checkConvOptions(o, rank);
-  int64_t in = o.getInt("in_channels"), out = o.getInt("out_channels");
-  std::vector<int64_t> shape{out, in / o.getInt("groups")};
-  // In double: the sizes are bounded one by one, not yet their product
-  // (addParameter checks the shape).
-  double fanIn = static_cast<double>(shape[1]);
-  for (int64_t k : o.getInts("kernel_size")) {
-    shape.push_back(k);
-    fanIn *= static_cast<double>(k);
-  }
-  double bound = 1.0 / std::sqrt(fanIn);
-  decl.addParameter("weight", shape, Init::uniform(-bound, bound));
-  if (o.getBool("bias"))
-    decl.addParameter("bias", {out}, Init::uniform(-bound, bound));
+  declareConvParameters(decl, o.getInt("out_channels"),
+                        o.getInt("in_channels") / o.getInt("groups"));
 }
 
 /// x [N, C, *spatial] padded by (lo, hi) per spatial dimension as torch's
@@ -139,15 +123,6 @@ Value buildConv(BuildContext &c, int rank) {
 }
 
 } // namespace
-
-/// The DSL writes a lazy layer's in_channels from its first input; 0 means
-/// the traced forward never called it.
-void checkLazyInChannels(const Options &o, const std::string &layer) {
-  if (o.getInt("in_channels") == 0)
-    fail(o.pathOf("in_channels"),
-         layer + " was never called in the traced forward: its in_channels, taken from "
-                 "its first input, is unknown");
-}
 
 void registerConvFamily(Registry &r) {
   for (int rank : {1, 2, 3}) {

@@ -4,6 +4,7 @@
 // conv_backward_weight, makes it trainable) plus the bias. torch's weight
 // [in_channels, out_channels / groups, *kernel] is exactly the weight of
 // that convolution (which maps out_channels to in_channels).
+#include "frontend/import/ConvCommon.h"
 #include "frontend/import/Pad.h"
 #include "frontend/import/Registry.h"
 
@@ -22,13 +23,7 @@ std::string str(int64_t v) { return std::to_string(v); }
 /// torch's rules (_ConvNd's constructor, ConvUtils' check_shape_forward), at
 /// the option's JSON path.
 void checkConvTransposeOptions(const Options &o, int rank) {
-  int64_t groups = o.getInt("groups");
-  if (o.getInt("in_channels") % groups != 0)
-    fail(o.pathOf("groups"), "in_channels " + str(o.getInt("in_channels")) +
-                                 " must be divisible by groups " + str(groups));
-  if (o.getInt("out_channels") % groups != 0)
-    fail(o.pathOf("groups"), "out_channels " + str(o.getInt("out_channels")) +
-                                 " must be divisible by groups " + str(groups));
+  checkChannelGroups(o);
   std::vector<int64_t> stride = o.getInts("stride"),
                        dilation = o.getInts("dilation"),
                        outputPadding = o.getInts("output_padding");
@@ -47,17 +42,8 @@ void checkConvTransposeOptions(const Options &o, int rank) {
 void declareConvTranspose(LayerDecl &decl, int rank) {
   const Options &o = decl.options();
   checkConvTransposeOptions(o, rank);
-  int64_t in = o.getInt("in_channels"), out = o.getInt("out_channels");
-  std::vector<int64_t> shape{in, out / o.getInt("groups")};
-  double fanIn = static_cast<double>(shape[1]);
-  for (int64_t k : o.getInts("kernel_size")) {
-    shape.push_back(k);
-    fanIn *= static_cast<double>(k);
-  }
-  double bound = 1.0 / std::sqrt(fanIn);
-  decl.addParameter("weight", shape, Init::uniform(-bound, bound));
-  if (o.getBool("bias"))
-    decl.addParameter("bias", {out}, Init::uniform(-bound, bound));
+  declareConvParameters(decl, o.getInt("in_channels"),
+                        o.getInt("out_channels") / o.getInt("groups"));
 }
 
 /// y[n, f, i] = sum over c, k with i + padding = o * stride + k * dilation of
@@ -178,13 +164,8 @@ void registerConvTransposeFamily(Registry &r) {
                       // torch: 'Only "zeros" padding mode is supported'.
                       choiceOption("padding_mode", "zeros", {"zeros"})};
       conv.declare = [rank, lazy, layer](LayerDecl &decl) {
-        // The DSL writes a lazy layer's in_channels from its first input; 0:
-        // the traced forward never called it.
-        if (lazy && decl.options().getInt("in_channels") == 0)
-          fail(decl.options().pathOf("in_channels"),
-               layer + " was never called in the traced forward: its "
-                       "in_channels, taken "
-                       "from its first input, is unknown");
+        if (lazy)
+          checkLazyInChannels(decl.options(), layer);
         declareConvTranspose(decl, rank);
       };
       conv.build = [rank](BuildContext &c) {
