@@ -13,7 +13,11 @@
 //   max_pool_backward  dx[n, c, p] = sum over k of dy[n, c, win(p, k)]
 //                                    where i[n, c, win(p, k)] == flat(p)
 // The adjoints gather (one writer per dx element, so they parallelise like
-// any generic) rather than scatter dy to the argmax. nn.max_unpool is the
+// any generic) rather than scatter dy to the argmax. The last spatial
+// dimension is the innermost loop, inside the window loops, so that LLVM
+// vectorizes along a row of the result (windowLoops); the checks that the
+// geometry makes true everywhere (no padding, windows inside the input)
+// are left out. nn.max_unpool is the
 // one scatter (its indices may point anywhere in the plane): scf.for loops
 // inserting into a zero tensor, in place after bufferization; its adjoint
 // gathers.
@@ -40,8 +44,11 @@ Value cmpIndex(OpBuilder &b, Location loc, arith::CmpIPredicate p, Value i,
   return b.create<arith::CmpIOp>(loc, p, i, indexConst(b, loc, bound));
 }
 
+/// a && c, where a null value stands for true.
 Value andOf(OpBuilder &b, Location loc, Value a, Value c) {
-  return a ? b.create<arith::AndIOp>(loc, a, c).getResult() : c;
+  if (!a || !c)
+    return a ? a : c;
+  return b.create<arith::AndIOp>(loc, a, c);
 }
 
 /// v * m + a with the constant operations left out when trivial.
@@ -84,6 +91,13 @@ struct DimWindows {
     return most;
   }
 
+  /// Non-adaptive windows that never leave the input: no padding, and the
+  /// last window (ceil_mode's included) ends inside it.
+  bool windowsInside() const {
+    return !adaptive && pad == 0 &&
+           (out - 1) * stride + (kernel - 1) * dilation < in;
+  }
+
   /// Adaptive: the last window containing position i,
   /// ceil((i + 1) * out / in) - 1.
   int64_t lastWindow(int64_t i) const { return ((i + 1) * out + in - 1) / in - 1; }
@@ -98,9 +112,12 @@ struct DimWindows {
       Value pos = b.create<arith::AddIOp>(l, start, k);
       return {pos, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, pos, end)};
     }
-    // pos = o * stride - pad + k * dilation, inside [0, in).
+    // pos = o * stride - pad + k * dilation, inside [0, in); no check (a
+    // null `valid`) when every window lies inside the input.
     Value pos = b.create<arith::AddIOp>(l, mulAdd(b, l, o, stride, -pad),
                                         mulAdd(b, l, k, dilation, 0));
+    if (windowsInside())
+      return {pos, Value()};
     Value valid = andOf(b, l, cmpIndex(b, l, arith::CmpIPredicate::sge, pos, 0),
                         cmpIndex(b, l, arith::CmpIPredicate::slt, pos, in));
     return {pos, valid};
@@ -157,9 +174,19 @@ SmallVector<DimWindows> dimWindows(const rules::PoolWindows &w,
   return dims;
 }
 
-/// Loops (n, c, x_1..x_r | k_1..k_r): `r` parallel dims over the result,
-/// one reduction per spatial dim with the given trip counts. The outputs
-/// are indexed by the parallel dims; returns the generic's results.
+/// Loop positions of windowLoops' generic for `r` spatial dims, in loop
+/// order (n, c, x_1..x_{r-1}, k_1..k_r, x_r): the last spatial dim of the
+/// result innermost, after the window loops, so that the innermost loop
+/// walks a row of independent outputs (vectorizable) instead of a short
+/// reduction. For one output element the window is still scanned in order
+/// k_1, .., k_r (max pooling's tie-breaking).
+int64_t outputLoop(int64_t r, int64_t d) { return d + 1 < r ? 2 + d : 2 + 2 * r - 1; }
+int64_t windowLoop(int64_t r, int64_t d) { return 2 + (r - 1) + d; }
+
+/// The generic over (n, c, x_1..x_r) and window steps (k_1..k_r), in the
+/// loop order of outputLoop/windowLoop: parallel dims over the result, one
+/// reduction per spatial dim with the given trip counts. The outputs are
+/// indexed by the parallel dims; returns the generic's results.
 ValueRange windowLoops(OpBuilder &b, Location loc, ValueRange inits,
                        ArrayRef<int64_t> extents,
                        function_ref<void(OpBuilder &, Location, ValueRange)> body) {
@@ -169,11 +196,15 @@ ValueRange windowLoops(OpBuilder &b, Location loc, ValueRange inits,
   // linalg takes loop bounds from the operands: an unread [*extents]
   // tensor bounds the reduction loops (as the window operand of linalg's
   // named pooling ops).
-  SmallVector<AffineExpr> outExprs, windowExprs;
-  for (int64_t d = 0; d < rank; ++d)
-    outExprs.push_back(getAffineDimExpr(d, ctx));
-  for (int64_t d = 0; d < r; ++d)
-    windowExprs.push_back(getAffineDimExpr(rank + d, ctx));
+  SmallVector<AffineExpr> outExprs{getAffineDimExpr(0, ctx),
+                                   getAffineDimExpr(1, ctx)};
+  SmallVector<AffineExpr> windowExprs;
+  SmallVector<utils::IteratorType> iters(numLoops, utils::IteratorType::parallel);
+  for (int64_t d = 0; d < r; ++d) {
+    outExprs.push_back(getAffineDimExpr(outputLoop(r, d), ctx));
+    windowExprs.push_back(getAffineDimExpr(windowLoop(r, d), ctx));
+    iters[windowLoop(r, d)] = utils::IteratorType::reduction;
+  }
   Value window = b.create<tensor::EmptyOp>(loc, extents, b.getI1Type());
   SmallVector<AffineMap> maps{AffineMap::get(numLoops, 0, windowExprs, ctx)};
   SmallVector<Type> types;
@@ -181,8 +212,6 @@ ValueRange windowLoops(OpBuilder &b, Location loc, ValueRange inits,
     maps.push_back(AffineMap::get(numLoops, 0, outExprs, ctx));
     types.push_back(v.getType());
   }
-  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  iters.append(r, utils::IteratorType::reduction);
   return b
       .create<linalg::GenericOp>(
           loc, types, ValueRange{window}, inits, maps, iters,
@@ -203,14 +232,14 @@ Value flatIndex(OpBuilder &b, Location l, ArrayRef<Value> pos,
 }
 
 /// Reads `source` [N, C, *s] at (n, c, at) where `valid` (at clamped to 0
-/// elsewhere, so the read stays in bounds).
+/// elsewhere, so the read stays in bounds); a null `valid` is always true.
 Value readMasked(OpBuilder &b, Location l, Value source, ArrayRef<Value> at,
                  Value valid) {
   SmallVector<Value> index{b.create<linalg::IndexOp>(l, 0),
                            b.create<linalg::IndexOp>(l, 1)};
   Value zero = indexConst(b, l, 0);
   for (Value v : at)
-    index.push_back(b.create<arith::SelectOp>(l, valid, v, zero));
+    index.push_back(valid ? b.create<arith::SelectOp>(l, valid, v, zero).getResult() : v);
   return b.create<tensor::ExtractOp>(l, source, index);
 }
 
@@ -222,8 +251,8 @@ windowPositions(OpBuilder &b, Location l, ArrayRef<DimWindows> dims) {
   SmallVector<Value> pos;
   Value valid;
   for (int64_t d = 0; d < r; ++d) {
-    auto [p, ok] = dims[d].inputAt(b, l, b.create<linalg::IndexOp>(l, 2 + d),
-                                   b.create<linalg::IndexOp>(l, 2 + r + d));
+    auto [p, ok] = dims[d].inputAt(b, l, b.create<linalg::IndexOp>(l, outputLoop(r, d)),
+                                   b.create<linalg::IndexOp>(l, windowLoop(r, d)));
     pos.push_back(p);
     valid = andOf(b, l, valid, ok);
   }
@@ -238,8 +267,8 @@ coveringWindows(OpBuilder &b, Location l, ArrayRef<DimWindows> dims) {
   SmallVector<Value> win;
   Value valid;
   for (int64_t d = 0; d < r; ++d) {
-    auto [o, ok] = dims[d].windowAt(b, l, b.create<linalg::IndexOp>(l, 2 + d),
-                                    b.create<linalg::IndexOp>(l, 2 + r + d));
+    auto [o, ok] = dims[d].windowAt(b, l, b.create<linalg::IndexOp>(l, outputLoop(r, d)),
+                                    b.create<linalg::IndexOp>(l, windowLoop(r, d)));
     win.push_back(o);
     valid = andOf(b, l, valid, ok);
   }
@@ -285,7 +314,8 @@ struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
               b.create<arith::ConstantIntOp>(l, -1, 64));
           Value take = b.create<arith::OrIOp>(
               l, b.create<arith::OrIOp>(l, greater, isNan), first);
-          take = b.create<arith::AndIOp>(l, take, valid);
+          if (valid)
+            take = b.create<arith::AndIOp>(l, take, valid);
           b.create<linalg::YieldOp>(
               l, ValueRange{b.create<arith::SelectOp>(l, take, v, acc[0]),
                             b.create<arith::SelectOp>(l, take, flat, acc[1])});
@@ -317,7 +347,8 @@ struct SumPoolLowering : OpConversionPattern<SumPoolOp> {
           Value v = readMasked(b, l, x, pos, valid);
           Value sum = b.create<arith::AddFOp>(l, a[0], v);
           b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::SelectOp>(l, valid, sum, a[0])});
+              l, ValueRange{valid ? b.create<arith::SelectOp>(l, valid, sum, a[0]).getResult()
+                                  : sum});
         });
     rewriter.replaceOp(op, results);
     return success();
@@ -374,7 +405,7 @@ struct MaxPoolBackwardLowering : OpConversionPattern<MaxPoolBackwardOp> {
           auto [win, valid] = coveringWindows(b, l, dims);
           SmallVector<Value> here;
           for (int64_t d = 0; d < r; ++d)
-            here.push_back(b.create<linalg::IndexOp>(l, 2 + d));
+            here.push_back(b.create<linalg::IndexOp>(l, outputLoop(r, d)));
           Value argmax = readMasked(b, l, indices, win, valid);
           Value mine = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
                                                argmax,

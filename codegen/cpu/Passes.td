@@ -41,8 +41,11 @@ def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> 
     `scf.forall` over thread tiles (at most 64 x 128, dividing the result),
     then `scf.for` register tiles 8 x 32 x 1 (8 x 16 x 1 when N is not a
     multiple of 32; an M in [4, 16] or N in [5, 32] that these do not divide
-    is taken whole, e.g. one 10-lane vector for 10 classes), vectorized. Larger
-    shapes that do not divide keep the scalar path. 2-D `linalg.transpose`
+    is taken whole, e.g. one 10-lane vector for 10 classes), vectorized. An M
+    or N that these do not divide is first split (linalg::splitOp) into a
+    part they divide and a remainder of fewer than 8 rows / 16 columns,
+    which is a register tile of its own when it has at least 4 rows / 5
+    columns and otherwise keeps the scalar path. 2-D `linalg.transpose`
     with sides that are multiples of 16 (the W^T copies) gets thread tiles
     of at most 128 x 128 and 16 x 16 register blocks transposed in
     vectors. All-parallel `linalg.generic` ops get an `scf.forall` over row

@@ -169,6 +169,42 @@ int64_t reductionSize(Operation *op) {
   return ranges.size() == 3 && !ShapedType::isDynamic(ranges[2]) ? ranges[2] : 0;
 }
 
+/// Splits a contraction whose M or N the register tiles do not divide into
+/// a main part they divide and a narrow remainder (linalg::splitOp along
+/// that loop: two ops on static slices), so that only the remainder can
+/// fall to the scalar path. Without it the whole op did: LeNet's second
+/// convolution has C*K = 150 columns in its input- and weight-gradient
+/// GEMMs, and those two scalar GEMMs were most of W2's train step.
+/// Columns split at a multiple of 16, rows at a multiple of 8; a remainder
+/// of 5..15 columns or 4..7 rows is then a register tile of its own.
+SmallVector<linalg::LinalgOp> splitForRegisterTiles(IRRewriter &rewriter,
+                                                   linalg::LinalgOp op) {
+  SmallVector<linalg::LinalgOp> parts{op};
+  // Loop 0 is M, loop 1 is N for matmul and matmul_transpose_a alike.
+  auto splitAll = [&](unsigned loop, int64_t unit,
+                      function_ref<int64_t(int64_t)> registerTile) {
+    SmallVector<linalg::LinalgOp> next;
+    for (linalg::LinalgOp part : parts) {
+      int64_t size = part.getStaticLoopRanges()[loop];
+      if (ShapedType::isDynamic(size) || registerTile(size) != 0 ||
+          size < unit) {
+        next.push_back(part);
+        continue;
+      }
+      rewriter.setInsertionPoint(part);
+      auto [main, rest] = linalg::splitOp(
+          rewriter, cast<TilingInterface>(part.getOperation()), loop,
+          rewriter.getIndexAttr(size - size % unit));
+      next.push_back(cast<linalg::LinalgOp>(main.getOperation()));
+      next.push_back(cast<linalg::LinalgOp>(rest.getOperation()));
+    }
+    parts = std::move(next);
+  };
+  splitAll(1, 16, registerColumns);
+  splitAll(0, 8, registerRows);
+  return parts;
+}
+
 /// Tiles `op` with `sizes` (0 = untiled dim); returns the tiled op.
 FailureOr<Operation *> tile(IRRewriter &rewriter, Operation *op,
                             ArrayRef<int64_t> sizes,
@@ -208,24 +244,50 @@ LogicalResult tileTranspose(IRRewriter &rewriter, linalg::TransposeOp op) {
   return linalg::vectorize(rewriter, *block);
 }
 
-/// Elements one task of an elementwise op should at least cover: below
-/// this, waking a pool thread costs more than the work (a few microseconds).
-constexpr int64_t kElementwiseGrain = 4096;
+/// Iterations one task of a generic op should at least cover: below this,
+/// waking a pool thread costs more than the work (a few microseconds).
+constexpr int64_t kGenericGrain = 4096;
 
-/// All-parallel linalg.generic ops (bias + ReLU, ReLU masks, the SGD update
-/// of a weight and its momentum buffer): an scf.forall over row blocks of
-/// the outermost dimension, each at least kElementwiseGrain elements, when
-/// that gives two or more tasks. The body stays a linalg.generic (LLVM
-/// vectorizes its inner loop).
-LogicalResult threadElementwise(IRRewriter &rewriter, linalg::GenericOp op) {
+/// The outermost parallel loop that every output indexes as a plain
+/// dimension. Splitting that loop over threads gives each task its own
+/// slice of every output, also when other loops are reductions (a task
+/// then owns whole reductions). std::nullopt when there is none.
+std::optional<unsigned> outermostOutputLoop(linalg::GenericOp op) {
+  for (unsigned loop = 0; loop < op.getNumLoops(); ++loop) {
+    if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel)
+      continue;
+    bool inEveryOutput = llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+      AffineMap map = op.getMatchingIndexingMap(&init);
+      return llvm::any_of(map.getResults(), [&](AffineExpr e) {
+        auto dim = dyn_cast<AffineDimExpr>(e);
+        return dim && dim.getPosition() == loop;
+      });
+    });
+    if (inEveryOutput)
+      return loop;
+  }
+  return std::nullopt;
+}
+
+/// linalg.generic ops with a parallel loop (bias + ReLU, ReLU masks, the
+/// SGD update, but also max/sum pooling and its backward, the bias
+/// gradients' and batch norm's reductions): an scf.forall over blocks of
+/// the outermost parallel loop that indexes every output, each block at
+/// least kGenericGrain iterations, when that gives two or more tasks. The
+/// body stays a linalg.generic (LLVM vectorizes its inner loop).
+LogicalResult threadGeneric(IRRewriter &rewriter, linalg::GenericOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return success();
-  int64_t rows = ranges.front();
-  int64_t rowElements = 1;
-  for (int64_t r : ArrayRef<int64_t>(ranges).drop_front())
-    rowElements *= r;
-  int64_t minRows = llvm::divideCeil(kElementwiseGrain, rowElements);
+  std::optional<unsigned> loop = outermostOutputLoop(op);
+  if (!loop)
+    return success();
+  int64_t rows = ranges[*loop];
+  int64_t rowIterations = 1;
+  for (auto [i, r] : llvm::enumerate(ranges))
+    if (i != *loop)
+      rowIterations *= r;
+  int64_t minRows = llvm::divideCeil(kGenericGrain, std::max<int64_t>(rowIterations, 1));
   // The smallest divisor of `rows` that is >= minRows: as many tasks as the
   // grain allows, all the same size.
   int64_t block = 0;
@@ -237,7 +299,7 @@ LogicalResult threadElementwise(IRRewriter &rewriter, linalg::GenericOp op) {
   if (block == 0)
     return success();
   SmallVector<int64_t> sizes(ranges.size(), 0);
-  sizes.front() = block;
+  sizes[*loop] = block;
   if (failed(tile(rewriter, op, sizes,
                   scf::SCFTilingOptions::LoopType::ForallOp)))
     return failure();
@@ -245,6 +307,8 @@ LogicalResult threadElementwise(IRRewriter &rewriter, linalg::GenericOp op) {
 }
 
 // Schedule per contraction C[M,N] += A B:
+//   0. an M or N that no register tile divides is split into a main part
+//      and a narrow remainder (splitForRegisterTiles); each part follows:
 //   1. scf.forall over thread tiles of at most 64 x 128 (one task each);
 //   1b. for K > 2048, scf.for over K blocks of 64..512 (reductionBlock);
 //   2. scf.for over register tiles 8 x 32 x 1 (8 rows x two 16-lane
@@ -253,18 +317,19 @@ LogicalResult threadElementwise(IRRewriter &rewriter, linalg::GenericOp op) {
 //      (registerRows, registerColumns); K innermost so the accumulators
 //      stay in registers;
 //   3. vectorize the register tile.
-// Shapes that do not divide are left to the scalar path rather than masked
-// (masked contractions did not lower cleanly in MLIR 19).
+// Remainders that still do not fit (1..4 columns, 1..3 rows) are left to
+// the scalar path rather than masked (masked contractions did not lower
+// cleanly in MLIR 19).
 struct CPUTileAndVectorizePass
     : kiln::impl::CPUTileAndVectorizeBase<CPUTileAndVectorizePass> {
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> contractions;
     SmallVector<linalg::TransposeOp> transposes;
-    SmallVector<linalg::GenericOp> elementwise;
+    SmallVector<linalg::GenericOp> generics;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (auto g = dyn_cast<linalg::GenericOp>(op.getOperation()))
-        if (g.getNumLoops() > 0 && g.getNumLoops() == g.getNumParallelLoops())
-          elementwise.push_back(g);
+        if (g.getNumParallelLoops() > 0)
+          generics.push_back(g);
       if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
         contractions.push_back(op);
       if (auto t = dyn_cast<linalg::TransposeOp>(op.getOperation()))
@@ -274,10 +339,13 @@ struct CPUTileAndVectorizePass
     for (linalg::TransposeOp op : transposes)
       if (failed(tileTranspose(rewriter, op)))
         return signalPassFailure();
-    for (linalg::GenericOp op : elementwise)
-      if (failed(threadElementwise(rewriter, op)))
+    for (linalg::GenericOp op : generics)
+      if (failed(threadGeneric(rewriter, op)))
         return signalPassFailure();
-    for (linalg::LinalgOp op : contractions) {
+    SmallVector<linalg::LinalgOp> parts;
+    for (linalg::LinalgOp op : contractions)
+      llvm::append_range(parts, splitForRegisterTiles(rewriter, op));
+    for (linalg::LinalgOp op : parts) {
       auto type = cast<RankedTensorType>(op->getResult(0).getType());
       int64_t m = type.getDimSize(0), n = type.getDimSize(1);
       int64_t rm = registerRows(m), rn = registerColumns(n);

@@ -8,7 +8,9 @@
 // bias + ReLU of 136 x 160 in 4 blocks of 34 rows, of 136 x 96 in 2.
 // Training adds the backward GEMMs (96 x 160 weight gradient in 2 x 5
 // tiles, 160 x 48 in 4 x 1, ...), the ReLU masks and the SGD update of the
-// 96 x 160 weight and its momentum buffer (3 blocks); the 10 x 96 weight
+// 96 x 160 weight and its momentum buffer (3 blocks), and the bias
+// gradients (column sums over the 136 rows) in column blocks of >= 4096
+// iterations: 160 columns in 5 blocks of 32, 96 in 3; the 10 x 96 weight
 // gradient of the head is a single tile and runs on the calling thread.
 // (The kernels are inlined into their packed entry points.)
 // CHECK: declare void @kiln_parallel_for(i64, ptr, ptr)
@@ -21,5 +23,5 @@
 // CHECK: call void @kiln_parallel_for(i64 2, ptr nonnull @mlp_threaded_basic__forward_parallel_5_thunk
 // CHECK: call void @kiln_parallel_for(i64 17, ptr nonnull @mlp_threaded_basic__forward_parallel_6_thunk
 // CHECK-LABEL: define internal void @mlp_threaded_basic__train_step_packed(
-// CHECK-COUNT-14: call void @kiln_parallel_for(i64 {{85|17|10|4|3|2}},
+// CHECK-COUNT-16: call void @kiln_parallel_for(i64 {{85|17|10|5|4|3|2}},
 // CHECK-NOT: call void @kiln_parallel_for

@@ -1,16 +1,17 @@
 // RUN: kiln-opt %s --nn-lower-to-linalg --canonicalize --split-input-file | FileCheck %s
 
 // Adaptive sum pool, 7 -> 3: windows [0, 3), [2, 5), [4, 7). One generic
-// over [n, c, o] reducing over a window operand of the longest window (3);
+// over [n, c, o] reducing over a window operand of the longest window (3),
+// loops in the order (n, c, k, o): the output position innermost;
 // start = o * 7 / 3, end = (o * 7 + 9) / 3, positions past the end masked.
-// CHECK-DAG: #[[WIN:.+]] = affine_map<(d0, d1, d2, d3) -> (d3)>
-// CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[WIN:.+]] = affine_map<(d0, d1, d2, d3) -> (d2)>
+// CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-LABEL: func.func @sum_pool_adaptive
 // CHECK-SAME: (%[[X:.+]]: tensor<1x2x7xf32>)
 // CHECK: %[[W:.+]] = tensor.empty() : tensor<3xi1>
-// CHECK: linalg.generic {indexing_maps = [#[[WIN]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[W]] : tensor<3xi1>) outs(%{{.+}} : tensor<1x2x3xf32>)
-// CHECK: %[[O:.+]] = linalg.index 2
-// CHECK: %[[K:.+]] = linalg.index 3
+// CHECK: linalg.generic {indexing_maps = [#[[WIN]], #[[OUT]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%[[W]] : tensor<3xi1>) outs(%{{.+}} : tensor<1x2x3xf32>)
+// CHECK: %[[O:.+]] = linalg.index 3
+// CHECK: %[[K:.+]] = linalg.index 2
 // CHECK: %[[S:.+]] = arith.divui %{{.+}}, %{{.+}} : index
 // CHECK: %[[E:.+]] = arith.divui %{{.+}}, %{{.+}} : index
 // CHECK: %[[P:.+]] = arith.addi %[[S]], %[[K]]
@@ -61,6 +62,26 @@ func.func @sum_pool_backward_adaptive(%dy: tensor<1x2x3xf32>) -> tensor<1x2x7xf3
 func.func @max_pool(%x: tensor<2x3x9xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xi64>) {
   %y, %i = nn.max_pool %x {kernel_size = array<i64: 3>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 2>, ceil_mode} : (tensor<2x3x9xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xi64>)
   return %y, %i : tensor<2x3x4xf32>, tensor<2x3x4xi64>
+}
+
+// -----
+
+// A 2 x 2 max pool of stride 2 without padding: loops (n, c, y, ky, kx, x),
+// the last output dimension innermost; every window lies inside the input,
+// so positions are read without bounds checks or clamping selects.
+// CHECK-DAG: #[[WIN2:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d4)>
+// CHECK-DAG: #[[OUT2:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5)>
+// CHECK-LABEL: func.func @max_pool_inside
+// CHECK: linalg.generic {indexing_maps = [#[[WIN2]], #[[OUT2]], #[[OUT2]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "parallel"]}
+// CHECK-NOT: arith.cmpi s
+// CHECK: %[[V:.+]] = tensor.extract
+// CHECK-NOT: arith.cmpi s
+// CHECK: arith.cmpf ogt, %[[V]]
+// CHECK-NOT: arith.cmpi s
+// CHECK: linalg.yield
+func.func @max_pool_inside(%x: tensor<2x3x8x6xf32>) -> (tensor<2x3x4x3xf32>, tensor<2x3x4x3xi64>) {
+  %y, %i = nn.max_pool %x {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : (tensor<2x3x8x6xf32>) -> (tensor<2x3x4x3xf32>, tensor<2x3x4x3xi64>)
+  return %y, %i : tensor<2x3x4x3xf32>, tensor<2x3x4x3xi64>
 }
 
 // -----
