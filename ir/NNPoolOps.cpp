@@ -1,6 +1,6 @@
 // The pooling family (NNPoolOps.td): shape inference, verifiers and the
-// gradient rules of nn.max_pool, nn.sum_pool and nn.max_unpool, and the
-// verifiers of their adjoints.
+// gradient rules of nn.max_pool, nn.sum_pool, nn.max_unpool and
+// nn.fractional_max_pool, and the verifiers of their adjoints.
 #include "ir/NNBuilders.h"
 #include "ir/PoolShapeRules.h"
 
@@ -198,5 +198,57 @@ LogicalResult MaxUnpoolOp::buildGradient(OpBuilder &b,
   if (needGrad[0])
     operandGrads[0] = b.create<MaxUnpoolBackwardOp>(
         getLoc(), getInput().getType(), resultGrads[0], getIndices());
+  return success();
+}
+
+LogicalResult FractionalMaxPoolOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  auto shape = [](Value v) {
+    auto s = shapeOf(v);
+    return rules::Shape(s.begin(), s.end());
+  };
+  rules::Inferred y = rules::fractionalPool(
+      shape(a.getInput()), shape(a.getSamples()), toShape(a.getKernelSize()),
+      toShape(a.getOutputSize()));
+  if (!y.ok())
+    return emitOptionalError(loc, "nn.fractional_max_pool: ", y.error);
+  types.push_back(f32Tensor(ctx, y.shape));
+  types.push_back(RankedTensorType::get(y.shape, IntegerType::get(ctx, 64)));
+  return success();
+}
+
+bool FractionalMaxPoolOp::isDifferentiableOperand(unsigned index) {
+  return index == getInputMutable().getOperandNumber();
+}
+
+// y, i = fractional_max_pool(x, u):  dx = fractional_max_pool_backward(dy, i)
+// (the samples and the indices carry no gradient).
+LogicalResult FractionalMaxPoolOp::buildGradient(
+    OpBuilder &b, ArrayRef<Value> resultGrads, ArrayRef<bool> needGrad,
+    SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(2, Value());
+  if (needGrad[0] && resultGrads[0])
+    operandGrads[0] = b.create<FractionalMaxPoolBackwardOp>(
+        getLoc(), getInput().getType(), resultGrads[0], getIndices());
+  return success();
+}
+
+// The result is the pooled input: [N, C, *in] for [N, C, *out] grad_output
+// and indices, 2 or 3 spatial dimensions.
+LogicalResult FractionalMaxPoolBackwardOp::verify() {
+  ArrayRef<int64_t> dy = getGradOutput().getType().getShape();
+  ArrayRef<int64_t> in = getType().getShape();
+  if (getIndices().getType().getShape() != dy)
+    return emitOpError("indices ")
+           << shapeStr(getIndices().getType().getShape())
+           << " must have the grad_output shape " << shapeStr(dy);
+  if ((dy.size() != 4 && dy.size() != 5) || in.size() != dy.size() ||
+      in[0] != dy[0] || in[1] != dy[1])
+    return emitOpError("expected [N, C, *out] grad_output and an [N, C, *in] "
+                       "result of the same rank (2 or 3 spatial dimensions), got ")
+           << shapeStr(dy) << " and " << shapeStr(in);
   return success();
 }

@@ -4,7 +4,9 @@
 include "NNBase.td"
 
 // Pooling over 1, 2 or 3 spatial dimensions: max pooling with its argmax
-// indices and a sum pool, each with its adjoint. Average and LP pooling are
+// indices and a sum pool, each with its adjoint; fractional max pooling
+// (windows placed by random samples, lowered in
+// passes/LowerFractionalPool.cpp). Average and LP pooling are
 // a sum pool divided by a per-position constant (built by the importer,
 // frontend/import/Pooling.cpp). Shape rules: ir/PoolShapeRules.h;
 // inference, verifiers and gradients: NNPoolOps.cpp; lowering:
@@ -136,6 +138,53 @@ def NN_MaxUnpoolBackwardOp : NN_Op<"max_unpool_backward", [Pure]> {
 
     ```mlir
     %dx = nn.max_unpool_backward %dy, %i : (tensor<2x3x8x8xf32>, tensor<2x3x4x4xi64>) -> tensor<2x3x4x4xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_IndexTensor:$indices);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$grad_output `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_FractionalMaxPoolOp : NN_Op<"fractional_max_pool", [Pure,
+    DeclareOpInterfaceMethods<NN_GradientOpInterface, ["isDifferentiableOperand"]>,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "maximum over pseudo-random windows (torch.nn.FractionalMaxPool2d/3d)";
+  let description = [{
+    `input` is `[N, C, *in]` (2 or 3 spatial dimensions), `samples`
+    `[N, C, r]` (torch's `_random_samples`, uniform in [0, 1)); `result`
+    and `indices` are `[N, C, *output_size]`. Dimension d of plane (n, c)
+    takes the sample `u = samples[n, c, j]` with j = 1 - d for 2 spatial
+    dimensions (torch's 2-d kernel reads sample 0 for the width) and j = d
+    for 3. Window o of that dimension starts at
+      `alpha = f32(in - k) / f32(out - 1)`,
+      `start(o) = int((f32(o) + u) * alpha) - int(u * alpha)` (f32
+      arithmetic, truncation), and `start(out - 1) = in - k`,
+    clamped to [0, in - k], and spans `kernel_size` positions. As
+    nn.max_pool: the first maximum in scan order, a NaN wins, `indices` flat
+    in the (n, c) plane of the input. The samples get no gradient.
+
+    ```mlir
+    %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 2>, output_size = array<i64: 5, 4>} : (tensor<2x3x9x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$samples,
+                       DenseI64ArrayAttr:$kernel_size,
+                       DenseI64ArrayAttr:$output_size);
+  let results = (outs NN_FloatTensor:$result, NN_IndexTensor:$indices);
+  let assemblyFormat = "$input `,` $samples attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_FractionalMaxPoolBackwardOp : NN_Op<"fractional_max_pool_backward", [Pure]> {
+  let summary = "gradient of nn.fractional_max_pool: grad_output added at the indices (aten fractional_max_pool2d_backward)";
+  let description = [{
+    Zeros of the result type `[N, C, *in]`, then for every (n, c, o) in
+    order `result[n, c, indices[n, c, o]] += grad_output[n, c, o]` (the
+    windows overlap, so several outputs may add to one position); an index
+    outside [0, prod(in)) adds nothing.
+
+    ```mlir
+    %dx = nn.fractional_max_pool_backward %dy, %i : (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>) -> tensor<2x3x9x8xf32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$grad_output, NN_IndexTensor:$indices);

@@ -122,6 +122,51 @@ inline int64_t adaptiveEnd(int64_t o, int64_t in, int64_t out) {
   return ((o + 1) * in + out - 1) / out;
 }
 
+/// torch's name of spatial dimension i of r (its fractional pooling
+/// messages): time, height, width.
+inline const char *spatialName(size_t i, size_t r) {
+  static const char *names[] = {"time", "height", "width"};
+  return names[3 - r + i];
+}
+
+/// Fractional max pooling [N, C, *in] with samples [N, C, r] ->
+/// [N, C, *outputSize], r = 2 or 3. Every window of `kernel` positions
+/// must fit in the input with room for `out` distinct starts:
+/// out + kernel - 1 <= in (torch's fractional_max_pool2d check; its 3-d
+/// form is stricter, checked by the importer).
+inline Inferred fractionalPool(const Shape &input, const Shape &samples,
+                               const Shape &kernel, const Shape &outputSize) {
+  size_t r = kernel.size();
+  auto num = [](int64_t v) { return std::to_string(v); };
+  if ((r != 2 && r != 3) || outputSize.size() != r)
+    return failure("kernel_size and output_size need one value per spatial "
+                   "dimension (2 or 3), got " + str(kernel) + " and " +
+                   str(outputSize));
+  if (input.size() != r + 2)
+    return failure("expected a " + num(r + 2) + "-D input [N, C, *spatial], got " +
+                   str(input));
+  Shape expected{input[0], input[1], static_cast<int64_t>(r)};
+  if (samples != expected)
+    return failure("samples " + str(samples) + " must be [N, C, " + num(r) +
+                   "] = " + str(expected) + " for the input " + str(input));
+  Shape out{input[0], input[1]};
+  for (size_t i = 0; i < r; ++i) {
+    int64_t k = kernel[i], o = outputSize[i], n = input[i + 2];
+    if (k < 1)
+      return failure("kernel size should be greater than zero, but got " +
+                     str(kernel));
+    if (o < 1)
+      return failure("output_size must be >= 1, got " + str(outputSize));
+    if (o + k - 1 > n)
+      return failure(std::string("pool ") + spatialName(i, r) + " " + num(k) +
+                     " too large relative to input " + spatialName(i, r) + " " +
+                     num(n) + " (output_size " + num(o) +
+                     " + kernel_size - 1 must be at most the input size)");
+    out.push_back(o);
+  }
+  return {out, ""};
+}
+
 } // namespace kiln::shape_rules
 
 #endif // KILN_IR_POOLSHAPERULES_H

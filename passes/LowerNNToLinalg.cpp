@@ -163,6 +163,7 @@ struct LowerNNToLinalgPass
     populateLowerLinearPatterns(patterns);
     populateLowerConvPatterns(patterns);
     populateLowerPoolPatterns(patterns);
+    populateLowerFractionalPoolPatterns(patterns);
     populateLowerActivationPatterns(patterns);
     populateLowerElementwisePatterns(patterns);
     populateLowerTensorOpsPatterns(patterns);

@@ -65,6 +65,7 @@ inline mlir::RankedTensorType typeOf(mlir::Value v) {
 void populateLowerLinearPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerConvPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerPoolPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerFractionalPoolPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerActivationPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateLowerTensorOpsPatterns(mlir::RewritePatternSet &patterns);

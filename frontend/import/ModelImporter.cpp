@@ -477,13 +477,17 @@ private:
   /// numIndexInputs int64), then its build.
   SmallVector<Value> invoke(const Entry &entry, Call &call,
                             const std::string &path) {
-    if (call.operands().size() != entry.numInputs)
+    unsigned given = call.operands().size();
+    unsigned least = entry.numInputs - entry.numOptionalInputs;
+    if (given < least || given > entry.numInputs)
       fail(path + ".inputs", import::modelTypeName(entry) + " takes " +
-                                 std::to_string(entry.numInputs) +
-                                 " input(s), got " +
-                                 std::to_string(call.operands().size()));
+                                 (least == entry.numInputs
+                                      ? std::to_string(entry.numInputs)
+                                      : std::to_string(least) + " or " +
+                                            std::to_string(entry.numInputs)) +
+                                 " input(s), got " + std::to_string(given));
     unsigned firstIndex = entry.numInputs - entry.numIndexInputs;
-    for (unsigned i = 0; i < entry.numInputs; ++i) {
+    for (unsigned i = 0; i < given; ++i) {
       Type type = cast<RankedTensorType>(call.operands()[i].getType()).getElementType();
       bool index = i >= firstIndex;
       if (index ? !type.isInteger(64) : !type.isF32())

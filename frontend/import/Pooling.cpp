@@ -6,7 +6,7 @@
 // per-position constant (torch's divisor rules, computed here at compile
 // time); LP pooling is torch's formula over an average pool of x^p;
 // MaxUnpool is nn.max_unpool.
-#include "frontend/import/Registry.h"
+#include "frontend/import/Pool.h"
 
 #include "ir/NNBuilders.h"
 #include "ir/PoolShapeRules.h"
@@ -18,32 +18,6 @@ namespace kiln::import {
 namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
-
-/// The layer's input as [N, C, *D]: an unbatched [C, *D] input gets a
-/// leading batch dimension of 1 (`unbatched` set), as torch's pooling
-/// kernels accept both.
-Value batchedInput(BuildContext &c, int rank, bool &unbatched) {
-  Value x = c.operands()[0];
-  auto shape = nn::shapeOf(x);
-  int64_t r = static_cast<int64_t>(shape.size());
-  if (r != rank + 1 && r != rank + 2)
-    c.fail("expected a " + str(rank + 1) + "-D (unbatched) or " +
-           str(rank + 2) + "-D (batched) input, got " + nn::shapeStr(shape));
-  unbatched = r == rank + 1;
-  if (!unbatched)
-    return x;
-  SmallVector<int64_t> batched{1};
-  batched.append(shape.begin(), shape.end());
-  return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), batched), x);
-}
-
-/// `y` [1, C, *out] without its batch dimension when the input had none.
-Value unbatch(BuildContext &c, Value y, bool unbatched) {
-  if (!unbatched)
-    return y;
-  auto shape = nn::shapeOf(y).drop_front();
-  return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), shape), y);
-}
 
 /// torch's fixed windows from the options: stride None is the kernel size;
 /// `padding` / `dilation` are absent for the layers without them.

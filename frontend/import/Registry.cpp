@@ -71,6 +71,12 @@ OptionSpec intTupleOption(std::string name, int size,
   return s;
 }
 
+OptionSpec floatTupleOption(std::string name, int size) {
+  OptionSpec s = spec(std::move(name), OptionType::FloatTuple, json());
+  s.tupleSize = size;
+  return s;
+}
+
 OptionSpec intListOption(std::string name,
                           std::optional<std::vector<int64_t>> dflt) {
   return spec(std::move(name), OptionType::IntList, orNull(dflt));
@@ -90,6 +96,8 @@ static const char *typeName(const OptionSpec &s) {
   case OptionType::IntList:
     return s.choices.empty() ? "an integer or an array of integers"
                              : "an integer, an array of integers or a string";
+  case OptionType::FloatTuple:
+    return "a number or an array of numbers";
   }
   return "?";
 }
@@ -167,6 +175,20 @@ static json checkValue(const OptionSpec &s, const json &v,
     }
     return items;
   }
+  case OptionType::FloatTuple: {
+    json items = v.is_array() ? v : json::array();
+    if (!v.is_array())
+      items.insert(items.end(), s.tupleSize, v);
+    if (static_cast<int>(items.size()) != s.tupleSize)
+      fail(path, "expected " + std::to_string(s.tupleSize) + " numbers, got " +
+                     std::to_string(items.size()));
+    for (size_t i = 0; i < items.size(); ++i) {
+      OptionSpec element = s;
+      element.type = OptionType::Float;
+      items[i] = checkValue(element, items[i], path + "[" + std::to_string(i) + "]");
+    }
+    return items;
+  }
   }
   return v;
 }
@@ -214,6 +236,9 @@ std::string Options::getString(const std::string &name) const {
 }
 std::vector<int64_t> Options::getInts(const std::string &name) const {
   return values.at(name).get<std::vector<int64_t>>();
+}
+std::vector<double> Options::getFloats(const std::string &name) const {
+  return values.at(name).get<std::vector<double>>();
 }
 
 mlir::Attribute Init::attr(mlir::MLIRContext *ctx) const {
@@ -305,6 +330,7 @@ const Registry &registry() {
     registerNormalizationFamily(r);
     registerPaddingFamily(r);
     registerPoolingFamily(r);
+    registerFractionalPoolFamily(r);
     registerUtilityFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);

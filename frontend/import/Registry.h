@@ -36,7 +36,7 @@ struct ImportError {
 enum class EntryKind { Layer, Container, Loss, Optimizer, Function };
 const char *kindName(EntryKind kind);
 
-enum class OptionType { Bool, Int, Float, String, IntTuple, IntList };
+enum class OptionType { Bool, Int, Float, String, IntTuple, IntList, FloatTuple };
 
 /// One constructor option, as torch names it.
 struct OptionSpec {
@@ -45,7 +45,7 @@ struct OptionSpec {
   json defaultValue;                 // null: the option is required
   std::optional<double> min, max;    // Int, Float, IntTuple elements
   std::vector<std::string> choices;  // String; IntTuple: strings also accepted
-  int tupleSize = 0;                 // IntTuple: an int or this many ints
+  int tupleSize = 0;                 // IntTuple, FloatTuple: one or this many values
   bool ignored = false;              // accepted for torch compatibility only
   bool nullable = false;             // JSON null (torch's None) also accepted
 
@@ -69,6 +69,10 @@ OptionSpec choiceOption(std::string name, std::string dflt,
 OptionSpec intTupleOption(std::string name, int size,
                           std::optional<int64_t> dflt = {});
 
+/// A number or a tuple of `size` numbers (FractionalMaxPool2d's
+/// output_ratio=0.5 or (0.5, 0.7)).
+OptionSpec floatTupleOption(std::string name, int size);
+
 /// An int or an array of any number of ints (torch.sum's dim).
 OptionSpec intListOption(std::string name, std::optional<std::vector<int64_t>> dflt = {});
 
@@ -83,6 +87,8 @@ public:
   std::string getString(const std::string &name) const;
   /// IntTuple options (expanded to their tuple size) and IntList options.
   std::vector<int64_t> getInts(const std::string &name) const;
+  /// FloatTuple options (expanded to their tuple size).
+  std::vector<double> getFloats(const std::string &name) const;
   /// Whether a nullable option (OptionSpec::orNone) is null.
   bool isNone(const std::string &name) const { return values.at(name).is_null(); }
   /// JSON path of an option, for messages.
@@ -198,6 +204,9 @@ struct Entry {
   std::string lowering;   // what it becomes: "nn.linear", "(graph structure)"
   std::vector<OptionSpec> options;
   unsigned numInputs = 1; // graph operands (layers, functions)
+  /// How many of the last inputs a call may leave out (FractionalMaxPool's
+  /// samples); the build function sees only those given.
+  unsigned numOptionalInputs = 0;
   std::function<void(LayerDecl &)> declare;          // layers with parameters
   std::function<mlir::Value(BuildContext &)> build;  // layers, functions, losses
   /// Layers whose call can give more than one value (MaxPool with
@@ -255,6 +264,7 @@ void registerDropoutFamily(Registry &registry);
 void registerNormalizationFamily(Registry &registry);
 void registerPaddingFamily(Registry &registry);
 void registerPoolingFamily(Registry &registry);
+void registerFractionalPoolFamily(Registry &registry);
 void registerUtilityFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);

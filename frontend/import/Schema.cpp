@@ -147,6 +147,14 @@ json optionSchema(const OptionSpec &s) {
       p["oneOf"].push_back({{"type", "string"}, {"enum", s.choices}});
     break;
   }
+  case OptionType::FloatTuple: {
+    json element = {{"type", "number"}};
+    bounds(element);
+    json list = {{"type", "array"}, {"items", element},
+                 {"minItems", s.tupleSize}, {"maxItems", s.tupleSize}};
+    p["oneOf"] = json::array({element, list});
+    break;
+  }
   }
   if (s.nullable)
     p = {{"anyOf", json::array({p, {{"type", "null"}}})}};
@@ -172,7 +180,7 @@ json optionsSchema(const Entry &e) {
 json conditional(const Entry &e, const char *key, bool withArity) {
   json then = {{"properties", {{"options", optionsSchema(e)}}}};
   if (withArity)
-    then["properties"]["inputs"] = {{"minItems", e.numInputs},
+    then["properties"]["inputs"] = {{"minItems", e.numInputs - e.numOptionalInputs},
                                     {"maxItems", e.numInputs}};
   return {{"if", {{"properties", {{key, {{"const", import::modelTypeName(e)}}}}}}},
           {"then", then}};

@@ -165,9 +165,55 @@ def _kiln_dropout_class():
     return KilnDropout
 
 
+def _kiln_samples(stream, x, rank):
+    """FractionalMaxPool's samples as Kiln draws them: [N, C, rank] (N = 1
+    for an unbatched input, as torch's F.fractional_max_pool{rank}d)."""
+    n = 1 if x.dim() == rank + 1 else x.shape[0]
+    return _torch().from_numpy(stream.uniform((n, x.shape[-rank - 1], rank))).to(x.dtype)
+
+
+def _kiln_fractional_max_pool_class(rank):
+    def make():
+        base = getattr(_torch().nn, "FractionalMaxPool%dd" % rank)
+
+        class KilnFractionalMaxPool(base):
+            """torch's fractional max pool with Kiln's samples: the node's
+            second input when given (torch's _random_samples), else a draw
+            from Kiln's stream, in eval mode too (torch draws there as well)."""
+            stream = None
+
+            def forward(self, x, samples=None):
+                if samples is None:
+                    samples = _kiln_samples(self.stream, x, rank)
+                fn = getattr(_torch().nn.functional, "fractional_max_pool%dd" % rank)
+                return fn(x, self.kernel_size, self.output_size, self.output_ratio,
+                          self.return_indices, _random_samples=samples)
+
+        return KilnFractionalMaxPool
+    return make
+
+
 # Leaves that draw random numbers: torch's module replaced by one that draws
 # from Kiln's stream (torch's own stream cannot be reproduced).
-_RANDOM_LEAVES = {"Dropout": _kiln_dropout_class}
+_RANDOM_LEAVES = {"Dropout": _kiln_dropout_class,
+                  "FractionalMaxPool2d": _kiln_fractional_max_pool_class(2),
+                  "FractionalMaxPool3d": _kiln_fractional_max_pool_class(3)}
+
+
+def _fractional_max_pool_function(name, rank):
+    def call(stream, args, opts):
+        x = args[0]
+        samples = args[1] if len(args) > 1 else _kiln_samples(stream, x, rank)
+        return getattr(_torch().nn.functional, name)(x, _random_samples=samples, **opts)
+    return call
+
+
+# Graph functions that draw random numbers: called with Kiln's stream, the
+# node's inputs and options.
+_RANDOM_FUNCTIONS = {name: _fractional_max_pool_function(name, rank)
+                     for rank in (2, 3)
+                     for name in ("fractional_max_pool%dd" % rank,
+                                  "fractional_max_pool%dd_with_indices" % rank)}
 
 
 def _kiln_sync_batch_norm_class():
@@ -287,6 +333,8 @@ class KilnModel:
             opts = node.get("options", {}) or {}
             if "module" in node:
                 res = self.root.get_submodule(node["module"])(*args)
+            elif node["function"] in _RANDOM_FUNCTIONS:
+                res = _RANDOM_FUNCTIONS[node["function"]](self.rng, args, opts)
             else:
                 # A graph function is torch.<function>(*inputs, **options),
                 # or (inputs, **options) for those taking a tensor list;

@@ -37,3 +37,18 @@ func.func @max_unpool(%x: tensor<1x2x4xf32> {nn.name = "x", nn.role = #nn.role<i
   %l = nn.sum %u : (tensor<1x2x4xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// fractional_max_pool: dx scatter-adds dy at the forward's indices; the
+// samples and the indices get no gradient (the samples' is zero).
+// CHECK-LABEL: func.func @fractional_grad
+// CHECK: %[[Y:.+]], %[[I:.+]] = nn.fractional_max_pool
+// CHECK: %[[DX:.+]] = nn.fractional_max_pool_backward %{{.+}}, %[[I]] : (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>) -> tensor<2x3x9x8xf32>
+// CHECK: %[[DU:.+]] = arith.constant dense<0.000000e+00> : tensor<2x3x2xf32>
+// CHECK: return %{{.+}}, %[[DX]], %[[DU]]
+func.func @fractional(%x: tensor<2x3x9x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %u: tensor<2x3x2xf32> {nn.name = "u", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 3>, output_size = array<i64: 5, 4>} : (tensor<2x3x9x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>)
+  %l = nn.sum %y : (tensor<2x3x5x4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -189,3 +189,73 @@ func.func @unpool_backward_shape(%dy: tensor<2x3x8xf32>, %i: tensor<2x3x4xi64>) 
   %dx = nn.max_unpool_backward %dy, %i : (tensor<2x3x8xf32>, tensor<2x3x4xi64>) -> tensor<2x3x5xf32>
   return
 }
+
+// -----
+
+func.func @fractional_rank(%x: tensor<2x3x8xf32>, %u: tensor<2x3x1xf32>) {
+  // expected-error @+2 {{nn.fractional_max_pool: kernel_size and output_size need one value per spatial dimension (2 or 3), got [2] and [3]}}
+  // expected-error @+1 {{'nn.fractional_max_pool' op failed to infer returned types}}
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2>, output_size = array<i64: 3>} : (tensor<2x3x8xf32>, tensor<2x3x1xf32>) -> (tensor<2x3x3xf32>, tensor<2x3x3xi64>)
+  return
+}
+
+// -----
+
+func.func @fractional_input_rank(%x: tensor<3x8x8xf32>, %u: tensor<1x3x2xf32>) {
+  // expected-error @+2 {{nn.fractional_max_pool: expected a 4-D input [N, C, *spatial], got [3, 8, 8]}}
+  // expected-error @+1 {{'nn.fractional_max_pool' op failed to infer returned types}}
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 2>, output_size = array<i64: 3, 3>} : (tensor<3x8x8xf32>, tensor<1x3x2xf32>) -> (tensor<3x3x3xf32>, tensor<3x3x3xi64>)
+  return
+}
+
+// -----
+
+func.func @fractional_samples(%x: tensor<2x3x8x8xf32>, %u: tensor<2x3x3xf32>) {
+  // expected-error @+2 {{nn.fractional_max_pool: samples [2, 3, 3] must be [N, C, 2] = [2, 3, 2] for the input [2, 3, 8, 8]}}
+  // expected-error @+1 {{'nn.fractional_max_pool' op failed to infer returned types}}
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 2>, output_size = array<i64: 3, 3>} : (tensor<2x3x8x8xf32>, tensor<2x3x3xf32>) -> (tensor<2x3x3x3xf32>, tensor<2x3x3x3xi64>)
+  return
+}
+
+// -----
+
+func.func @fractional_kernel_zero(%x: tensor<2x3x8x8xf32>, %u: tensor<2x3x2xf32>) {
+  // expected-error @+2 {{nn.fractional_max_pool: kernel size should be greater than zero, but got [2, 0]}}
+  // expected-error @+1 {{'nn.fractional_max_pool' op failed to infer returned types}}
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 0>, output_size = array<i64: 3, 3>} : (tensor<2x3x8x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x3x3xf32>, tensor<2x3x3x3xi64>)
+  return
+}
+
+// -----
+
+func.func @fractional_output_zero(%x: tensor<2x3x8x8xf32>, %u: tensor<2x3x2xf32>) {
+  // expected-error @+2 {{nn.fractional_max_pool: output_size must be >= 1, got [0, 3]}}
+  // expected-error @+1 {{'nn.fractional_max_pool' op failed to infer returned types}}
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 2>, output_size = array<i64: 0, 3>} : (tensor<2x3x8x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x0x3xf32>, tensor<2x3x0x3xi64>)
+  return
+}
+
+// -----
+
+func.func @fractional_too_large(%x: tensor<2x3x8x8xf32>, %u: tensor<2x3x2xf32>) {
+  // expected-error @+2 {{nn.fractional_max_pool: pool width 3 too large relative to input width 8 (output_size 7 + kernel_size - 1 must be at most the input size)}}
+  // expected-error @+1 {{'nn.fractional_max_pool' op failed to infer returned types}}
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 3>, output_size = array<i64: 3, 7>} : (tensor<2x3x8x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x3x7xf32>, tensor<2x3x3x7xi64>)
+  return
+}
+
+// -----
+
+func.func @fractional_backward_indices(%dy: tensor<2x3x3x3xf32>, %i: tensor<2x3x3x2xi64>) {
+  // expected-error @+1 {{'nn.fractional_max_pool_backward' op indices [2, 3, 3, 2] must have the grad_output shape [2, 3, 3, 3]}}
+  %dx = nn.fractional_max_pool_backward %dy, %i : (tensor<2x3x3x3xf32>, tensor<2x3x3x2xi64>) -> tensor<2x3x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @fractional_backward_shape(%dy: tensor<2x3x3x3xf32>, %i: tensor<2x3x3x3xi64>) {
+  // expected-error @+1 {{'nn.fractional_max_pool_backward' op expected [N, C, *out] grad_output and an [N, C, *in] result of the same rank (2 or 3 spatial dimensions), got [2, 3, 3, 3] and [2, 4, 8, 8]}}
+  %dx = nn.fractional_max_pool_backward %dy, %i : (tensor<2x3x3x3xf32>, tensor<2x3x3x3xi64>) -> tensor<2x4x8x8xf32>
+  return
+}

@@ -141,3 +141,55 @@ func.func @max_unpool_backward(%dy: tensor<1x2x4xf32>, %i: tensor<1x2x2xi64>) ->
   %dx = nn.max_unpool_backward %dy, %i : (tensor<1x2x4xf32>, tensor<1x2x2xi64>) -> tensor<1x2x2xf32>
   return %dx : tensor<1x2x2xf32>
 }
+
+// -----
+
+// Fractional max pool, 9x8 -> 5x4 with a 2x3 kernel: one generic over
+// [n, c, oh, ow] reducing over the kernel; each window start is torch's
+// interval rule in f32 from the plane's sample (sample 1 for the height,
+// alpha = 7 / 4; sample 0 for the width, alpha = 5 / 3), the last window
+// at in - k.
+// CHECK-DAG: #[[WIN:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>
+// CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @fractional_max_pool
+// CHECK-SAME: (%[[X:.+]]: tensor<2x3x9x8xf32>, %[[U:.+]]: tensor<2x3x2xf32>)
+// CHECK-DAG: %[[AH:.+]] = arith.constant 1.750000e+00 : f32
+// CHECK-DAG: %[[AW:.+]] = arith.constant 1.66666663 : f32
+// CHECK: linalg.generic {indexing_maps = [#[[WIN]], #[[OUT]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.+}} : tensor<2x3xi1>) outs(%{{.+}}, %{{.+}} : tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>)
+// CHECK: %[[UH:.+]] = tensor.extract %[[U]][%{{.+}}, %{{.+}}, %c1]
+// CHECK: %[[OF:.+]] = arith.sitofp
+// CHECK: %[[SUM:.+]] = arith.addf %[[OF]], %[[UH]] : f32
+// CHECK: arith.mulf %[[SUM]], %[[AH]] : f32
+// CHECK: arith.fptosi
+// CHECK: arith.mulf %[[UH]], %[[AH]] : f32
+// CHECK: arith.fptosi
+// CHECK: arith.subi
+// CHECK: %[[UW:.+]] = tensor.extract %[[U]][%{{.+}}, %{{.+}}, %c0]
+// CHECK: arith.mulf %[[UW]], %[[AW]] : f32
+// CHECK: tensor.extract %[[X]]
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf uno
+func.func @fractional_max_pool(%x: tensor<2x3x9x8xf32>, %u: tensor<2x3x2xf32>) -> (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>) {
+  %y, %i = nn.fractional_max_pool %x, %u {kernel_size = array<i64: 2, 3>, output_size = array<i64: 5, 4>} : (tensor<2x3x9x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>)
+  return %y, %i : tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>
+}
+
+// -----
+
+// Its adjoint scatter-adds dy at the indices in (n, c, o) order, over
+// [N, C, plane] views; an index outside the plane adds nothing.
+// CHECK-LABEL: func.func @fractional_max_pool_backward
+// CHECK: tensor.collapse_shape %{{.+}} {{\[\[}}0], [1], [2, 3]] : tensor<2x3x5x4xf32> into tensor<2x3x20xf32>
+// CHECK: scf.for %{{.+}} = %c0 to %c120 step %c1 iter_args(%[[ACC:.+]] = %{{.+}}) -> (tensor<2x3x72xf32>)
+// CHECK: %[[P:.+]] = tensor.extract %{{.+}} : tensor<2x3x20xi64>
+// CHECK: arith.cmpi sge, %[[P]]
+// CHECK: arith.cmpi slt, %[[P]], %c72_i64
+// CHECK: scf.if
+// CHECK: %[[OLD:.+]] = tensor.extract %[[ACC]]
+// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %{{.+}} : f32
+// CHECK: tensor.insert %[[NEW]] into %[[ACC]]
+// CHECK: tensor.expand_shape %{{.+}} output_shape [2, 3, 9, 8]
+func.func @fractional_max_pool_backward(%dy: tensor<2x3x5x4xf32>, %i: tensor<2x3x5x4xi64>) -> tensor<2x3x9x8xf32> {
+  %dx = nn.fractional_max_pool_backward %dy, %i : (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>) -> tensor<2x3x9x8xf32>
+  return %dx : tensor<2x3x9x8xf32>
+}

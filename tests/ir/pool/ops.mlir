@@ -19,3 +19,15 @@ func.func @pool(%x1: tensor<2x3x9xf32>, %x2: tensor<1x4x7x6xf32>, %x3: tensor<1x
   %du = nn.max_unpool_backward %u, %i2 : (tensor<1x4x7x6xf32>, tensor<1x4x3x5xi64>) -> tensor<1x4x3x5xf32>
   return
 }
+
+// Fractional max pooling: samples [N, C, r], windows of kernel_size.
+// CHECK-LABEL: func.func @fractional
+// CHECK: nn.fractional_max_pool %{{.+}}, %{{.+}} {kernel_size = array<i64: 2, 3>, output_size = array<i64: 5, 4>} : (tensor<2x3x9x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>)
+// CHECK: nn.fractional_max_pool %{{.+}}, %{{.+}} {kernel_size = array<i64: 1, 2, 2>, output_size = array<i64: 3, 2, 1>} : (tensor<1x2x4x4x4xf32>, tensor<1x2x3xf32>) -> (tensor<1x2x3x2x1xf32>, tensor<1x2x3x2x1xi64>)
+// CHECK: nn.fractional_max_pool_backward %{{.+}}, %{{.+}} : (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>) -> tensor<2x3x9x8xf32>
+func.func @fractional(%x2: tensor<2x3x9x8xf32>, %u2: tensor<2x3x2xf32>, %x3: tensor<1x2x4x4x4xf32>, %u3: tensor<1x2x3xf32>) {
+  %y2, %i2 = nn.fractional_max_pool %x2, %u2 {kernel_size = array<i64: 2, 3>, output_size = array<i64: 5, 4>} : (tensor<2x3x9x8xf32>, tensor<2x3x2xf32>) -> (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>)
+  %y3, %i3 = nn.fractional_max_pool %x3, %u3 {kernel_size = array<i64: 1, 2, 2>, output_size = array<i64: 3, 2, 1>} : (tensor<1x2x4x4x4xf32>, tensor<1x2x3xf32>) -> (tensor<1x2x3x2x1xf32>, tensor<1x2x3x2x1xi64>)
+  %d2 = nn.fractional_max_pool_backward %y2, %i2 : (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>) -> tensor<2x3x9x8xf32>
+  return
+}
