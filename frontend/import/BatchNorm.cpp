@@ -88,6 +88,43 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
   return affinePerChannel(c, y, rank);
 }
 
+/// F.batch_norm(input, running_mean, running_var, weight=None, bias=None,
+/// training=False, momentum=0.1, eps=1e-5) on [N, C, *]: batch statistics
+/// when `training`, else the given running statistics; weight and bias when
+/// given (the 4th and 5th inputs). torch's in-place update of the running
+/// statistics in training mode has no effect here: they are values, not
+/// buffers (the layers track them).
+Value buildBatchNormFunction(BuildContext &c) {
+  const Options &o = c.options();
+  Value x = c.operands()[0];
+  auto shape = nn::shapeOf(x);
+  size_t rank = shape.size();
+  if (rank < 2)
+    c.fail("expected an input of at least 2 dimensions (N, C, *), got " + nn::shapeStr(shape));
+  int64_t channels = shape[1];
+  Value mean = channelOperand(c, 1, "running_mean", channels);
+  Value var = channelOperand(c, 2, "running_var", channels);
+  Value weight = channelOperand(c, 3, "weight", channels);
+  Value bias = channelOperand(c, 4, "bias", channels);
+  double eps = o.getFloat("eps");
+  Value y;
+  if (o.getBool("training")) {
+    int64_t n = shape[0];
+    SmallVector<int64_t> dims{0};
+    for (size_t d = 2; d < rank; ++d) {
+      dims.push_back(static_cast<int64_t>(d));
+      n *= shape[d];
+    }
+    if (n < 2)
+      c.fail("expected more than 1 value per channel when training, got input of shape " +
+             nn::shapeStr(shape));
+    y = normalizeOver(c, x, dims, eps);
+  } else {
+    y = normalizeWith(c, x, channelView(c, mean, rank), channelView(c, var, rank), eps);
+  }
+  return affineOperands(c, y, rank, weight, bias);
+}
+
 void declareBatchNorm(LayerDecl &decl, const std::string &layer) {
   const Options &o = decl.options();
   declareNormBase(decl, numFeatures(o, layer), o.getBool("affine"),
@@ -149,6 +186,19 @@ void registerBatchNormEntries(Registry &r) {
   s.build = [sync](BuildContext &c) { return buildBatchNorm(c, sync); };
   s.example = {{"options", {{"num_features", 4}}}, {"input", {3, 4, 5}}};
   r.add(std::move(s));
+
+  Entry fn{"batch_norm", EntryKind::Function,
+           ops + " (decomposed; running_mean, running_var[, weight[, bias]] inputs)"};
+  // momentum only shapes torch's in-place update of the running-statistics
+  // inputs, which Kiln does not make (values, not buffers).
+  fn.options = {boolOption("training", false),
+                floatOption("momentum", 0.1).inRange(0, 1).noEffect(),
+                floatOption("eps", 1e-5)};
+  fn.numInputs = 5;
+  fn.numOptionalInputs = 2;
+  fn.build = buildBatchNormFunction;
+  fn.example = {{"options", json::object()}, {"input", {3, 4, 5}}};
+  r.add(std::move(fn));
 }
 
 } // namespace kiln::import

@@ -75,6 +75,48 @@ Value buildInstanceNorm(BuildContext &c, size_t spatial, const std::string &name
   return nn::reshapeTo(b, loc, y, nn::f32Tensor(b.getContext(), original));
 }
 
+/// F.instance_norm(input, running_mean=None, running_var=None, weight=None,
+/// bias=None, use_input_stats=True, momentum=0.1, eps=1e-5) on [N, C, *]:
+/// the inputs are positional as torch's (running statistics, then weight
+/// and bias); instance statistics when use_input_stats, else the running
+/// statistics. As for F.batch_norm, torch's in-place update of the
+/// running-statistics inputs is not made (values, not buffers).
+Value buildInstanceNormFunction(BuildContext &c) {
+  const Options &o = c.options();
+  Value x = c.operands()[0];
+  auto shape = nn::shapeOf(x);
+  size_t rank = shape.size();
+  if (rank < 2)
+    c.fail("expected an input of at least 2 dimensions (N, C, *), got " + nn::shapeStr(shape));
+  if (c.operands().size() == 2)
+    c.fail("running_mean (input 1) needs running_var (input 2)");
+  int64_t channels = shape[1];
+  Value mean = channelOperand(c, 1, "running_mean", channels);
+  Value var = channelOperand(c, 2, "running_var", channels);
+  Value weight = channelOperand(c, 3, "weight", channels);
+  Value bias = channelOperand(c, 4, "bias", channels);
+  double eps = o.getFloat("eps");
+  Value y;
+  if (o.getBool("use_input_stats")) {
+    int64_t n = 1;
+    SmallVector<int64_t> dims;
+    for (size_t d = 2; d < rank; ++d) {
+      dims.push_back(static_cast<int64_t>(d));
+      n *= shape[d];
+    }
+    if (n < 2)
+      c.fail("expected more than 1 spatial element when using input statistics, got input of shape " +
+             nn::shapeStr(shape));
+    y = normalizeOver(c, x, dims, eps);
+  } else {
+    if (!mean)
+      c.failAt(o.pathOf("use_input_stats"),
+               "use_input_stats=False needs running_mean and running_var (inputs 1 and 2)");
+    y = normalizeWith(c, x, channelView(c, mean, rank), channelView(c, var, rank), eps);
+  }
+  return affineOperands(c, y, rank, weight, bias);
+}
+
 void declareInstanceNorm(LayerDecl &decl, const std::string &layer) {
   const Options &o = decl.options();
   declareNormBase(decl, numFeatures(o, layer), o.getBool("affine"),
@@ -113,6 +155,19 @@ void registerInstanceNormEntries(Registry &r) {
       r.add(std::move(e));
     }
   }
+
+  Entry fn{"instance_norm", EntryKind::Function,
+           ops + " (decomposed; [running_mean, running_var[, weight[, bias]]] inputs)"};
+  // momentum only shapes torch's in-place update of the running-statistics
+  // inputs, which Kiln does not make (values, not buffers).
+  fn.options = {boolOption("use_input_stats", true),
+                floatOption("momentum", 0.1).inRange(0, 1).noEffect(),
+                floatOption("eps", 1e-5)};
+  fn.numInputs = 5;
+  fn.numOptionalInputs = 4;
+  fn.build = buildInstanceNormFunction;
+  fn.example = {{"options", json::object()}, {"input", {2, 4, 5}}};
+  r.add(std::move(fn));
 }
 
 } // namespace kiln::import

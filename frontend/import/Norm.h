@@ -113,6 +113,31 @@ inline int64_t numFeatures(const Options &o, const std::string &layer) {
   return c;
 }
 
+/// The functional forms' optional [C] operand `index` (F.batch_norm's and
+/// F.instance_norm's running_mean, running_var, weight, bias), or null
+/// when the call has fewer operands.
+inline mlir::Value channelOperand(BuildContext &c, unsigned index, const char *name,
+                                  int64_t channels) {
+  if (c.operands().size() <= index)
+    return {};
+  mlir::Value v = c.operands()[index];
+  if (nn::shapeOf(v) != llvm::ArrayRef<int64_t>{channels})
+    c.fail(std::string(name) + " (input " + normStr(index) + ") must be [" +
+           normStr(channels) + "] for the input's " + normStr(channels) +
+           " channels, got " + nn::shapeStr(nn::shapeOf(v)));
+  return v;
+}
+
+/// y * weight + bias per channel for the functional forms, each when given.
+inline mlir::Value affineOperands(BuildContext &c, mlir::Value y, size_t rank,
+                                  mlir::Value weight, mlir::Value bias) {
+  if (weight)
+    y = c.create<nn::MulOp>(y, channelView(c, weight, rank));
+  if (bias)
+    y = c.create<nn::AddOp>(y, channelView(c, bias, rank));
+  return y;
+}
+
 /// y * weight + bias per channel, when the layer has them.
 inline mlir::Value affinePerChannel(BuildContext &c, mlir::Value y, size_t rank) {
   mlir::Value w = c.parameter("weight");

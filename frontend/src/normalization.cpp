@@ -236,5 +236,83 @@ Tensor local_response_norm(const Tensor& input, const LocalResponseNormFuncOptio
       input.sizes(), input.dtype(), loc);
 }
 
+namespace {
+
+/// The [C] inputs of F.batch_norm / F.instance_norm, in torch's positional
+/// order; each given one must be float32 [C], and none may follow a gap.
+std::vector<Tensor> stats_inputs(const Tensor& input, const std::vector<std::pair<const char*, const Tensor*>>& given,
+                                 detail::Trace& trace, const std::string& what, SourceLoc loc) {
+  const Shape& in = input.sizes();
+  if (in.size() < 2)
+    detail::fail(loc, what + " expected an input of at least 2 dimensions (N, C, *), got " + shape_rules::str(in) +
+                          " ('" + input.name() + "')");
+  std::vector<Tensor> inputs{input};
+  const char* missing = nullptr;
+  for (auto [name, t] : given) {
+    if (!t) {
+      missing = missing ? missing : name;
+      continue;
+    }
+    if (missing)
+      detail::fail(loc, what + " " + name + " needs " + missing + " in Kiln (the graph function's inputs are "
+                               "positional, as torch's)");
+    trace.check_value(*t, what, loc);
+    detail::require_float32(*t, what, loc);
+    if (t->sizes() != Shape{in[1]})
+      detail::fail(loc, what + " " + name + " must be [" + std::to_string(in[1]) + "], got " +
+                            shape_rules::str(t->sizes()) + " ('" + t->name() + "')");
+    inputs.push_back(*t);
+  }
+  return inputs;
+}
+
+const Tensor* opt(const std::optional<Tensor>& t) { return t ? &*t : nullptr; }
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const BatchNormFuncOptions& o, SourceLoc loc) {
+  auto& trace = begin_function(input, "batch_norm()", loc);
+  std::vector<Tensor> inputs = stats_inputs(
+      input, {{"running_mean", &running_mean}, {"running_var", &running_var}, {"weight", opt(o.weight())},
+              {"bias", opt(o.bias())}},
+      trace, "batch_norm()", loc);
+  if (o.training()) {
+    int64_t n = 1;
+    for (size_t d = 0; d < input.sizes().size(); ++d)
+      if (d != 1) n *= input.sizes()[d];
+    if (n < 2)
+      detail::fail(loc, "batch_norm(): expected more than 1 value per channel when training, got " +
+                            shape_rules::str(input.sizes()));
+  }
+  return detail::record_function(trace, "batch_norm",
+                                 {{"training", o.training()}, {"momentum", o.momentum()}, {"eps", o.eps()}},
+                                 inputs, input.sizes(), input.dtype(), loc);
+}
+
+Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& o, SourceLoc loc) {
+  auto& trace = begin_function(input, "instance_norm()", loc);
+  std::vector<Tensor> inputs =
+      stats_inputs(input,
+                   {{"running_mean", opt(o.running_mean())}, {"running_var", opt(o.running_var())},
+                    {"weight", opt(o.weight())}, {"bias", opt(o.bias())}},
+                   trace, "instance_norm()", loc);
+  if (inputs.size() == 2)
+    detail::fail(loc, "instance_norm(): running_mean needs running_var");
+  if (!o.use_input_stats() && inputs.size() < 3)
+    detail::fail(loc, "instance_norm(): use_input_stats=false needs running_mean and running_var");
+  if (o.use_input_stats()) {
+    int64_t n = 1;
+    for (size_t d = 2; d < input.sizes().size(); ++d) n *= input.sizes()[d];
+    if (n < 2)
+      detail::fail(loc, "instance_norm(): expected more than 1 spatial element when using input statistics, got " +
+                            shape_rules::str(input.sizes()));
+  }
+  return detail::record_function(
+      trace, "instance_norm",
+      {{"use_input_stats", o.use_input_stats()}, {"momentum", o.momentum()}, {"eps", o.eps()}}, inputs,
+      input.sizes(), input.dtype(), loc);
+}
+
 }  // namespace functional
 }  // namespace kiln::nn

@@ -298,6 +298,158 @@ template class AdaptiveMaxPoolImpl<3>;
 template class LPPoolImpl<1>;
 template class LPPoolImpl<2>;
 
+namespace {
+
+/// torch's FractionalMaxPool{D}d constructor checks; the options the model
+/// file records (return_indices added by the module).
+template <size_t D>
+OptionList fractional_options(const FractionalMaxPoolOptions<D>& o, const std::string& what) {
+  if (!o.output_size() && !o.output_ratio())
+    detail::fail(what + " requires specifying either an output size, or a pooling ratio");
+  if (o.output_size() && o.output_ratio())
+    detail::fail(what + ": only one of output_size and output_ratio may be specified");
+  const std::vector<int64_t>& kernel = o.kernel_size().vec();
+  if (kernel.size() != D)
+    detail::fail(what + ": kernel_size needs 1 or " + str(D) + " values, got " + shape_rules::str(kernel));
+  for (int64_t k : kernel)
+    if (k < 1) detail::fail(what + ": kernel_size must be >= 1, got " + shape_rules::str(kernel));
+  OptionValue size = nullptr, ratio = nullptr;
+  if (o.output_size()) {
+    const std::vector<int64_t>& v = o.output_size()->vec();
+    if (v.size() != D)
+      detail::fail(what + ": output_size needs 1 or " + str(D) + " values, got " + shape_rules::str(v));
+    for (int64_t x : v)
+      if (x < 1) detail::fail(what + ": output_size must be >= 1, got " + shape_rules::str(v));
+    size = v;
+  } else {
+    const std::vector<double>& v = o.output_ratio()->vec();
+    if (v.size() != D) detail::fail(what + ": output_ratio needs 1 or " + str(D) + " values");
+    for (double x : v)
+      if (!(x > 0 && x < 1))
+        detail::fail(what + ": output_ratio must be between 0 and 1 (got " + std::to_string(x) + ")");
+    ratio = v;
+  }
+  return {{"kernel_size", kernel}, {"output_size", size}, {"output_ratio", ratio}};
+}
+
+/// The pooled shape of `input` ([N, C, *D] or unbatched [C, *D]) with
+/// torch 1.13's checks (out + k - 1 <= in in 2-d, < in in 3-d) and, when
+/// given, the samples' shape [N, C, D] (N = 1 unbatched).
+template <size_t D>
+Shape fractional_shape(const Tensor& input, const Tensor* samples, const FractionalMaxPoolOptions<D>& o,
+                       bool with_indices, const std::string& what, SourceLoc loc) {
+  Shape in = input.sizes();
+  if (in.size() != D + 1 && in.size() != D + 2)
+    detail::fail(loc, what + " expected a " + str(D + 1) + "-D (unbatched) or " + str(D + 2) +
+                          "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
+  bool unbatched = in.size() == D + 1;
+  if (unbatched && with_indices)
+    detail::fail(loc, what + " with indices needs a batched " + str(D + 2) + "-D input in Kiln, got " +
+                          shape_rules::str(in) + " ('" + input.name() + "')");
+  if (unbatched) in.insert(in.begin(), 1);
+  std::vector<int64_t> kernel = o.kernel_size().vec(), out;
+  for (size_t i = 0; i < D; ++i)
+    out.push_back(o.output_size() ? o.output_size()->vec()[i]
+                                  : static_cast<int64_t>(static_cast<double>(in[i + 2]) * o.output_ratio()->vec()[i]));
+  for (size_t i = 0; i < D; ++i) {
+    if (out[i] < 1)
+      detail::fail(loc, what + " output_ratio gives the output size 0 for input size " + str(in[i + 2]));
+    if (out[i] + kernel[i] - 1 + (D == 3 ? 1 : 0) > in[i + 2])
+      detail::fail(loc, what + " pool " + shape_rules::spatialName(i, D) + " " + str(kernel[i]) +
+                            " too large relative to input " + shape_rules::spatialName(i, D) + " " +
+                            str(in[i + 2]) + " ('" + input.name() + "')");
+  }
+  Shape sample_shape = samples ? samples->sizes() : Shape{in[0], in[1], static_cast<int64_t>(D)};
+  shape_rules::Inferred r = shape_rules::fractionalPool(in, sample_shape, kernel, out);
+  if (!r.ok()) detail::fail(loc, what + " " + r.error);
+  Shape shape = r.shape;
+  if (unbatched) shape.erase(shape.begin());
+  return shape;
+}
+
+/// Records graph function `name` (fractional_max_pool{D}d[_with_indices]).
+template <size_t D>
+std::vector<Tensor> fractional_function(const std::string& name, const Tensor& input,
+                                        const FractionalMaxPoolOptions<D>& o, const Tensor* samples,
+                                        bool with_indices, OptionList options, SourceLoc loc) {
+  std::string what = name + "()";
+  auto& trace = detail::Trace::active(what, loc);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  std::vector<Tensor> inputs{input};
+  if (samples) {
+    trace.check_value(*samples, what, loc);
+    detail::require_float32(*samples, what, loc);
+    inputs.push_back(*samples);
+  }
+  Shape shape = fractional_shape(input, samples, o, with_indices, what, loc);
+  if (!with_indices)
+    return {detail::record_function(trace, name, std::move(options), inputs, std::move(shape), Dtype::Float32, loc)};
+  return detail::record_function(trace, name, std::move(options), inputs,
+                                 {{shape, Dtype::Float32}, {shape, Dtype::Int64}}, loc);
+}
+
+}  // namespace
+
+template <size_t D>
+FractionalMaxPoolImpl<D>::FractionalMaxPoolImpl(const FractionalMaxPoolOptions<D>& o)
+    : Module("FractionalMaxPool" + std::to_string(D) + "d"), options_(o) {
+  fractional_options(o, type_name());
+}
+
+template <size_t D>
+std::vector<Tensor> FractionalMaxPoolImpl<D>::call(const Tensor& input, const Tensor* samples, bool with_indices,
+                                                   SourceLoc loc) {
+  auto& trace = detail::Trace::active(type_name(), loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  std::vector<Tensor> inputs{input};
+  if (samples) {
+    trace.check_value(*samples, what, loc);
+    detail::require_float32(*samples, what, loc);
+    inputs.push_back(*samples);
+  }
+  if (with_indices_ && *with_indices_ != with_indices)
+    detail::fail(loc, what + " is called both with and without indices; torch's return_indices belongs to "
+                             "the module: use two modules");
+  with_indices_ = with_indices;
+  Shape shape = fractional_shape(input, samples, options_, with_indices, what, loc);
+  if (!with_indices) return {detail::record_module(trace, path, inputs, std::move(shape), Dtype::Float32, loc)};
+  return detail::record_module(trace, path, inputs, {{shape, Dtype::Float32}, {shape, Dtype::Int64}}, loc);
+}
+
+template <size_t D>
+Tensor FractionalMaxPoolImpl<D>::forward(const Tensor& input, SourceLoc loc) {
+  return call(input, nullptr, false, loc)[0];
+}
+template <size_t D>
+Tensor FractionalMaxPoolImpl<D>::forward(const Tensor& input, const Tensor& samples, SourceLoc loc) {
+  return call(input, &samples, false, loc)[0];
+}
+template <size_t D>
+std::tuple<Tensor, Tensor> FractionalMaxPoolImpl<D>::forward_with_indices(const Tensor& input, SourceLoc loc) {
+  std::vector<Tensor> out = call(input, nullptr, true, loc);
+  return {out[0], out[1]};
+}
+template <size_t D>
+std::tuple<Tensor, Tensor> FractionalMaxPoolImpl<D>::forward_with_indices(const Tensor& input, const Tensor& samples,
+                                                                          SourceLoc loc) {
+  std::vector<Tensor> out = call(input, &samples, true, loc);
+  return {out[0], out[1]};
+}
+
+template <size_t D>
+std::optional<OptionList> FractionalMaxPoolImpl<D>::layer_options() const {
+  OptionList list = fractional_options(options_, type_name());
+  list.emplace_back("return_indices", with_indices_.value_or(false));
+  return list;
+}
+
+template class FractionalMaxPoolImpl<2>;
+template class FractionalMaxPoolImpl<3>;
+
 namespace functional {
 
 #define KILN_POOL_FUNCTIONS(D)                                                                         \
@@ -333,6 +485,39 @@ KILN_POOL_FUNCTIONS(1)
 KILN_POOL_FUNCTIONS(2)
 KILN_POOL_FUNCTIONS(3)
 #undef KILN_POOL_FUNCTIONS
+
+#define KILN_FRACTIONAL_FUNCTIONS(D)                                                                        \
+  Tensor fractional_max_pool##D##d(const Tensor& input, const FractionalMaxPool##D##dFuncOptions& o,        \
+                                   SourceLoc loc) {                                                         \
+    OptionList options = fractional_options(o, "fractional_max_pool" #D "d");                               \
+    options.emplace_back("return_indices", false);                                                          \
+    return fractional_function("fractional_max_pool" #D "d", input, o, nullptr, false, options, loc)[0];    \
+  }                                                                                                         \
+  Tensor fractional_max_pool##D##d(const Tensor& input, const FractionalMaxPool##D##dFuncOptions& o,        \
+                                   const Tensor& samples, SourceLoc loc) {                                  \
+    OptionList options = fractional_options(o, "fractional_max_pool" #D "d");                               \
+    options.emplace_back("return_indices", false);                                                          \
+    return fractional_function("fractional_max_pool" #D "d", input, o, &samples, false, options, loc)[0];   \
+  }                                                                                                         \
+  std::tuple<Tensor, Tensor> fractional_max_pool##D##d_with_indices(                                        \
+      const Tensor& input, const FractionalMaxPool##D##dFuncOptions& o, SourceLoc loc) {                    \
+    std::vector<Tensor> out =                                                                               \
+        fractional_function("fractional_max_pool" #D "d_with_indices", input, o, nullptr, true,             \
+                            fractional_options(o, "fractional_max_pool" #D "d_with_indices"), loc);         \
+    return {out[0], out[1]};                                                                                \
+  }                                                                                                         \
+  std::tuple<Tensor, Tensor> fractional_max_pool##D##d_with_indices(                                        \
+      const Tensor& input, const FractionalMaxPool##D##dFuncOptions& o, const Tensor& samples,              \
+      SourceLoc loc) {                                                                                      \
+    std::vector<Tensor> out =                                                                               \
+        fractional_function("fractional_max_pool" #D "d_with_indices", input, o, &samples, true,            \
+                            fractional_options(o, "fractional_max_pool" #D "d_with_indices"), loc);         \
+    return {out[0], out[1]};                                                                                \
+  }
+
+KILN_FRACTIONAL_FUNCTIONS(2)
+KILN_FRACTIONAL_FUNCTIONS(3)
+#undef KILN_FRACTIONAL_FUNCTIONS
 
 Tensor lp_pool1d(const Tensor& input, const LPPool1dFuncOptions& o, SourceLoc loc) {
   return pool_function("lp_pool1d", input, lp_windows(o), lp_options(o, "lp_pool1d"), loc);

@@ -5,7 +5,9 @@ LazyInstanceNorm and LocalResponseNorm with random shapes (odd sizes, batch
 momentum a number or None, affine / elementwise_affine off, running
 statistics tracked or not, eps, normalized_shape of rank 1 to 3, groups,
 window sizes larger than the channel count; and the functional forms
-layer_norm, group_norm and local_response_norm (graph functions).
+layer_norm, group_norm, local_response_norm, batch_norm and instance_norm
+(graph functions; the last two with their statistics, weight and bias as
+model inputs).
 
   gen_norm_cases.py --out DIR --count N --seed S
 
@@ -42,6 +44,10 @@ LAYERS = [
     ("BatchNorm1d", "2d_momentum_none"),
     # The functional forms (graph functions; no parameters).
     ("layer_norm", "rank2"), ("group_norm", "4d"), ("local_response_norm", "3d"),
+    # F.batch_norm / F.instance_norm: running statistics, weight and bias as
+    # model inputs (positional, as torch's), the variance through abs.
+    ("batch_norm", "train_affine"), ("batch_norm", "eval_weight"),
+    ("instance_norm", "input_stats"), ("instance_norm", "running_affine"),
 ]
 
 
@@ -125,7 +131,41 @@ def local_response_norm(rng, variant):
     return [rng.randint(1, 3), c] + spatial, options
 
 
+def stats_function_case(rng, name, layer, variant):
+    """F.batch_norm / F.instance_norm(h, running_mean, running_var, weight,
+    bias, <mode>, momentum, eps): the statistics and affine values are model
+    inputs (running_var = |input|), passed positionally as torch takes them."""
+    c = rng.randint(1, 5)
+    spatial = [rng.randint(2, 5) for _ in range(rng.randint(1, 2))]
+    shape = [rng.randint(2, 3), c] + spatial
+    given = {"train_affine": 4, "eval_weight": 3, "input_stats": 0, "running_affine": 4}[variant]
+    names = ["running_mean", "running_var_raw", "weight", "bias"][:given]
+    inputs = [{"name": "x", "shape": shape, "dtype": "float32"}]
+    inputs += [{"name": n, "shape": [c], "dtype": "float32"} for n in names]
+    graph = [{"module": "0", "inputs": ["x"], "outputs": ["h"]}]
+    args = ["h"] + names
+    if given >= 2:
+        graph.append({"function": "abs", "inputs": ["running_var_raw"], "outputs": ["running_var"]})
+        args[2] = "running_var"
+    mode = ("training", variant.startswith("train")) if layer == "batch_norm" else \
+        ("use_input_stats", variant == "input_stats")
+    options = {mode[0]: mode[1], "momentum": momentum(rng), "eps": eps(rng)}
+    graph.append({"function": layer, "options": options, "inputs": args, "outputs": ["y"]})
+    w = shape[-1]
+    return {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": inputs,
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": False}}]},
+        "graph": graph,
+        "outputs": ["y"],
+        "training": mse_sgd_training(shape, 0.05),
+    }, 10
+
+
 def case(rng, name, layer, variant):
+    if layer in ("batch_norm", "instance_norm"):
+        return stats_function_case(rng, name, layer, variant)
     if "BatchNorm" in layer:
         shape, options = batch_norm(rng, layer.replace("Lazy", ""), variant)
     elif "InstanceNorm" in layer:

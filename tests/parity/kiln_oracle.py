@@ -248,6 +248,9 @@ _NEWER_TORCH_LEAVES = {"ZeroPad1d": lambda: _zero_pad_class(1), "ZeroPad3d": lam
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
 # Graph functions whose torch signature takes the inputs as one sequence.
 _LIST_FUNCTIONS = {"cat"}
+# Graph functions that are F.<name>: torch.<name> exists with another
+# signature (torch.batch_norm(input, weight, bias, running_mean, ...)).
+_FUNCTIONAL_FIRST = {"batch_norm", "instance_norm"}
 
 
 def _build_module(spec, where):
@@ -339,7 +342,9 @@ class KilnModel:
                 # A graph function is torch.<function>(*inputs, **options),
                 # or (inputs, **options) for those taking a tensor list;
                 # F.<function> where torch has none (F.avg_pool2d).
-                fn = getattr(torch, node["function"], None) or getattr(F, node["function"], None)
+                name = node["function"]
+                fn = (getattr(F, name) if name in _FUNCTIONAL_FIRST
+                      else getattr(torch, name, None) or getattr(F, name, None))
                 if fn is None:
                     raise ValueError(f"graph[{k}]: torch has no function {node['function']!r}")
                 res = fn(args, **opts) if node["function"] in _LIST_FUNCTIONS else fn(*args, **opts)

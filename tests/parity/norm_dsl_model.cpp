@@ -1,7 +1,10 @@
 // A CNN written with the DSL's normalization layers (kiln/nn/normalization.h,
 // libtorch's option names): BatchNorm2d(c) as the ResNet example uses it,
 // BatchNorm2dOptions with momentum None, GroupNorm and a LazyBatchNorm1d
-// whose num_features the trace resolves; convolutions without bias (a bias
+// whose num_features the trace resolves, F::instance_norm on the input and
+// F::batch_norm with given statistics (inputs mean and var_raw, the variance
+// as |var_raw|, eval mode, eps 0.5 so that a variance near 0 does not
+// amplify float rounding past the tolerance); convolutions without bias (a bias
 // before a batch norm has no gradient) and a ReLU after every affine norm,
 // so that every parameter's gradient is informative. Its model file is
 // checked against torch like the JSON models (Parity.norm_dsl_basic):
@@ -31,7 +34,10 @@ struct NormNetImpl : nn::Module {
     head = register_module("head", nn::Linear(nn::LinearOptions(72, 5).bias(false)));
     bn = register_module("bn", nn::LazyBatchNorm1d(nn::LazyBatchNormOptions().momentum(0.3)));
   }
-  kiln::Tensor forward(kiln::Tensor x) { return bn(head(F::flatten(body(x), 1))); }
+  kiln::Tensor forward(kiln::Tensor x, kiln::Tensor mean, kiln::Tensor var_raw) {
+    kiln::Tensor h = body(F::instance_norm(x, F::InstanceNormFuncOptions().eps(1e-4)));
+    return F::batch_norm(bn(head(F::flatten(h, 1))), mean, F::abs(var_raw), F::BatchNormFuncOptions().eps(0.5));
+  }
   nn::Sequential body{nullptr};
   nn::Linear head{nullptr};
   nn::LazyBatchNorm1d bn{nullptr};
@@ -45,7 +51,7 @@ int main(int argc, char** argv) {
   }
   try {
     NormNet model;
-    kiln::save_model(model, {kiln::input("x", {8, 2, 6, 5})}, argv[1],
+    kiln::save_model(model, {kiln::input("x", {8, 2, 6, 5}), kiln::input("mean", {5}), kiln::input("var_raw", {5})}, argv[1],
                      kiln::Training()
                          .loss(nn::MSELoss())
                          .target(kiln::input("target", {8, 5}))

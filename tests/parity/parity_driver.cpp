@@ -56,7 +56,13 @@ const Shape kInputs[] = {
     KILN_SHAPE(INPUT, 2),
 #endif
 #if KCONST(_NUM_INPUTS) > 3
-#error "parity_driver handles at most 3 inputs"
+    KILN_SHAPE(INPUT, 3),
+#endif
+#if KCONST(_NUM_INPUTS) > 4
+    KILN_SHAPE(INPUT, 4),
+#endif
+#if KCONST(_NUM_INPUTS) > 5
+#error "parity_driver handles at most 5 inputs"
 #endif
 };
 const Shape kOutputs[] = {

@@ -5,8 +5,10 @@
 // forms (F::max_pool2d_with_indices feeding a second MaxUnpool2d,
 // avg_pool2d with divisor_override, lp_pool2d,
 // adaptive_max_pool2d_with_indices, adaptive_avg_pool2d) and the ResNet head
-// AdaptiveAvgPool2d(1). Its model file is checked against torch like the
-// JSON models (Parity.pool_dsl_basic).
+// AdaptiveAvgPool2d(1); FractionalMaxPool2d with given samples (inputs a and
+// b as |a| / (|a| + |b|)) and F::fractional_max_pool2d drawing its own, on
+// side branches. Its model file is checked against torch like the JSON
+// models (Parity.pool_dsl_basic).
 #include <cstdio>
 #include <tuple>
 
@@ -28,6 +30,10 @@ namespace F = kiln::nn::functional;
 // -> F::lp_pool2d(2.0, {2, 1}) -> [2, 4, 1, 1] -> F::adaptive_max_pool2d_with_indices(2)
 // -> [2, 4, 2, 2] -> F::adaptive_avg_pool2d({1, 2}) -> [2, 4, 1, 2]
 // -> AdaptiveAvgPool2d(1) -> [2, 4, 1, 1] -> 4 -> 3
+// Side branches from body(x) [2, 4, 3, 2], each averaged to [2, 4, 1, 1] and
+// added to the head's input: FractionalMaxPool2d({2, 1}, output_size 2) with
+// samples [2, 4, 2] -> [2, 4, 2, 2]; F::fractional_max_pool2d({2, 1},
+// output_ratio 0.7) -> [2, 4, 2, 1].
 struct PoolNetImpl : nn::Module {
   PoolNetImpl() {
     body = register_module(
@@ -41,16 +47,23 @@ struct PoolNetImpl : nn::Module {
     unpool2 = register_module("unpool2", nn::MaxUnpool2d(nn::MaxUnpool2dOptions(2).stride(1).padding(1)));
     pool = register_module("pool", nn::AdaptiveAvgPool2d(1));
     head = register_module("head", nn::Linear(4, 3));
+    frac = register_module("frac", nn::FractionalMaxPool2d(nn::FractionalMaxPool2dOptions({2, 1}).output_size(2)));
   }
-  kiln::Tensor forward(kiln::Tensor x) {
-    auto [values, indices] = pick->forward_with_indices(body(x));
+  kiln::Tensor forward(kiln::Tensor x, kiln::Tensor a, kiln::Tensor b) {
+    kiln::Tensor features = body(x);
+    kiln::Tensor u = F::div(F::abs(a), F::add(F::abs(a), F::abs(b)));
+    kiln::Tensor given = F::adaptive_avg_pool2d(frac(features, u), F::AdaptiveAvgPool2dFuncOptions(1));
+    kiln::Tensor drawn = F::adaptive_avg_pool2d(
+        F::fractional_max_pool2d(features, F::FractionalMaxPool2dFuncOptions({2, 1}).output_ratio(0.7)),
+        F::AdaptiveAvgPool2dFuncOptions(1));
+    auto [values, indices] = pick->forward_with_indices(features);
     auto [h, hi] = F::max_pool2d_with_indices(unpool(values, indices), F::MaxPool2dFuncOptions(2).stride(1).padding(1));
     kiln::Tensor side = F::adaptive_avg_pool2d(unpool2(h, hi), F::AdaptiveAvgPool2dFuncOptions(1));
     h = F::avg_pool2d(h, F::AvgPool2dFuncOptions(2).divisor_override(3));
     h = F::lp_pool2d(h, F::LPPool2dFuncOptions(2.0, {2, 1}));
     h = std::get<0>(F::adaptive_max_pool2d_with_indices(h, F::AdaptiveMaxPool2dFuncOptions(2)));
     h = F::adaptive_avg_pool2d(h, F::AdaptiveAvgPool2dFuncOptions({1, 2}));
-    return head(F::flatten(F::add(pool(h), side), 1));
+    return head(F::flatten(F::add(F::add(pool(h), side), F::add(given, drawn)), 1));
   }
   nn::Sequential body{nullptr};
   nn::MaxPool2d pick{nullptr};
@@ -58,6 +71,7 @@ struct PoolNetImpl : nn::Module {
   nn::MaxUnpool2d unpool2{nullptr};
   nn::AdaptiveAvgPool2d pool{nullptr};
   nn::Linear head{nullptr};
+  nn::FractionalMaxPool2d frac{nullptr};
 };
 KILN_MODULE(PoolNet);
 
@@ -68,7 +82,7 @@ int main(int argc, char** argv) {
   }
   try {
     PoolNet model;
-    kiln::save_model(model, {kiln::input("x", {2, 3, 12, 11})}, argv[1],
+    kiln::save_model(model, {kiln::input("x", {2, 3, 12, 11}), kiln::input("a", {2, 4, 2}), kiln::input("b", {2, 4, 2})}, argv[1],
                      kiln::Training()
                          .loss(nn::MSELoss())
                          .target(kiln::input("target", {2, 3}))

@@ -26,7 +26,8 @@ namespace kiln {
 /// One serialized option value. The model file writes every option of a
 /// layer, loss or optimizer explicitly, in declaration order; nullptr is
 /// written as null, torch's None (BatchNorm's momentum=None).
-using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::nullptr_t>;
+using OptionValue =
+    std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>, std::nullptr_t>;
 using OptionList = std::vector<std::pair<std::string, OptionValue>>;
 
 }  // namespace kiln

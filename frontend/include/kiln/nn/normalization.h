@@ -374,6 +374,42 @@ struct GroupNormFuncOptions {
 /// libtorch's F::LocalResponseNormFuncOptions: the module's options.
 using LocalResponseNormFuncOptions = LocalResponseNormOptions;
 
+/// Options of F.batch_norm(input, running_mean, running_var, weight=None,
+/// bias=None, training=False, momentum=0.1, eps=1e-5) with libtorch's
+/// names. The statistics, weight and bias are traced values (the graph
+/// function's inputs, in torch's order: a bias needs a weight here).
+/// torch's in-place update of running_mean / running_var in training mode
+/// is not made (they are values, not buffers; nn::BatchNorm* tracks them).
+struct BatchNormFuncOptions {
+  KILN_ARG(std::optional<Tensor>, weight) = std::nullopt;
+  KILN_ARG(std::optional<Tensor>, bias) = std::nullopt;
+  KILN_ARG(bool, training) = false;
+  KILN_ARG(double, momentum) = 0.1;
+  KILN_ARG(double, eps) = 1e-5;
+};
+
+/// Options of F.instance_norm(input, running_mean=None, running_var=None,
+/// weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-5).
+/// As BatchNormFuncOptions, the optional values are positional inputs: a
+/// weight needs the running statistics, a bias the weight.
+struct InstanceNormFuncOptions {
+  KILN_ARG(std::optional<Tensor>, running_mean) = std::nullopt;
+  KILN_ARG(std::optional<Tensor>, running_var) = std::nullopt;
+  KILN_ARG(std::optional<Tensor>, weight) = std::nullopt;
+  KILN_ARG(std::optional<Tensor>, bias) = std::nullopt;
+  KILN_ARG(bool, use_input_stats) = true;
+  KILN_ARG(double, momentum) = 0.1;
+  KILN_ARG(double, eps) = 1e-5;
+};
+
+/// F.batch_norm of an [N, C, *] input with [C] statistics (graph function
+/// "batch_norm"): batch statistics when training, else the running ones.
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const BatchNormFuncOptions& options = {}, SourceLoc loc = SourceLoc::current());
+/// F.instance_norm of an [N, C, *] input (graph function "instance_norm"):
+/// per-(n, c) statistics when use_input_stats, else the running ones.
+Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options = {},
+                     SourceLoc loc = SourceLoc::current());
 /// torch.layer_norm over the trailing normalized_shape dimensions (graph
 /// function "layer_norm"). Precondition as nn::LayerNorm's.
 Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options, SourceLoc loc = SourceLoc::current());

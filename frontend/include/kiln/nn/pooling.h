@@ -89,6 +89,34 @@ using MaxUnpool1dOptions = MaxUnpoolOptions<1>;
 using MaxUnpool2dOptions = MaxUnpoolOptions<2>;
 using MaxUnpool3dOptions = MaxUnpoolOptions<3>;
 
+/// A ratio for every dimension or one per dimension, like libtorch's
+/// ExpandingArray<D, double>: `0.5` or `{0.5, 0.7}`.
+template <size_t D>
+class ExpandingRatio {
+ public:
+  ExpandingRatio(double value) : values_(D, value) {}  // NOLINT: implicit, as libtorch's
+  ExpandingRatio(std::initializer_list<double> values) : values_(values) {}
+  ExpandingRatio(std::vector<double> values) : values_(std::move(values)) {}
+  const std::vector<double>& vec() const { return values_; }
+
+ private:
+  std::vector<double> values_;
+};
+
+/// Options of nn.FractionalMaxPool{D}d(kernel_size, output_size=None,
+/// output_ratio=None), D = 2 or 3, exactly one of output_size and
+/// output_ratio: FractionalMaxPool2dOptions(3).output_ratio(0.5). torch's
+/// `_random_samples` is the forward's optional second argument.
+template <size_t D>
+struct FractionalMaxPoolOptions {
+  FractionalMaxPoolOptions(ExpandingArray<D> kernel_size) : kernel_size_(std::move(kernel_size)) {}  // NOLINT
+  KILN_ARG(ExpandingArray<D>, kernel_size);
+  KILN_ARG(std::optional<ExpandingArray<D>>, output_size) = std::nullopt;
+  KILN_ARG(std::optional<ExpandingRatio<D>>, output_ratio) = std::nullopt;
+};
+using FractionalMaxPool2dOptions = FractionalMaxPoolOptions<2>;
+using FractionalMaxPool3dOptions = FractionalMaxPoolOptions<3>;
+
 /// The windows of a pooling layer or function: fixed (kernel_size, stride,
 /// padding, dilation with D values each, ceil_mode) or adaptive
 /// (output_size).
@@ -222,6 +250,38 @@ class MaxUnpoolImpl : public Module {
   MaxUnpoolOptions<D> options_;
 };
 
+/// Maximum over windows placed by one uniform sample per (n, c) plane and
+/// spatial dimension, like torch.nn.FractionalMaxPool{D}d. Without
+/// `samples` every call draws them from the instance's random stream (in
+/// eval mode too, as torch); with `samples` (float32 [N, C, D], N = 1 for an
+/// unbatched input, values in [0, 1): torch's `_random_samples`) the windows
+/// are torch's for those samples.
+template <size_t D>
+class FractionalMaxPoolImpl : public Module {
+ public:
+  explicit FractionalMaxPoolImpl(const FractionalMaxPoolOptions<D>& options);
+  explicit FractionalMaxPoolImpl(ExpandingArray<D> kernel_size)
+      : FractionalMaxPoolImpl(FractionalMaxPoolOptions<D>(std::move(kernel_size))) {}
+  /// Precondition: float32 input [N, C, *D] or unbatched [C, *D] with
+  /// out + kernel_size - 1 <= in (2-d), < in (3-d) per dimension.
+  Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
+  Tensor forward(const Tensor& input, const Tensor& samples, SourceLoc loc = SourceLoc::current());
+  /// The values and their int64 indices (flat in each (n, c) plane of the
+  /// input; the model file records return_indices=True). Precondition:
+  /// batched input.
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& input, SourceLoc loc = SourceLoc::current());
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& input, const Tensor& samples,
+                                                  SourceLoc loc = SourceLoc::current());
+  std::optional<OptionList> layer_options() const override;
+  const FractionalMaxPoolOptions<D>& options() const { return options_; }
+
+ private:
+  std::vector<Tensor> call(const Tensor& input, const Tensor* samples, bool with_indices, SourceLoc loc);
+
+  FractionalMaxPoolOptions<D> options_;
+  std::optional<bool> with_indices_;
+};
+
 // nn::MaxPool2d(2) and nn::MaxPool2d(MaxPool2dOptions(2).stride(1)), as
 // libtorch (the options convert implicitly from the kernel size).
 #define KILN_POOL_MODULE(Name, Base, D)                                       \
@@ -248,6 +308,8 @@ KILN_POOL_MODULE(LPPool2d, LPPoolImpl, 2);
 KILN_POOL_MODULE(MaxUnpool1d, MaxUnpoolImpl, 1);
 KILN_POOL_MODULE(MaxUnpool2d, MaxUnpoolImpl, 2);
 KILN_POOL_MODULE(MaxUnpool3d, MaxUnpoolImpl, 3);
+KILN_POOL_MODULE(FractionalMaxPool2d, FractionalMaxPoolImpl, 2);
+KILN_POOL_MODULE(FractionalMaxPool3d, FractionalMaxPoolImpl, 3);
 #undef KILN_POOL_MODULE
 
 namespace functional {
@@ -309,6 +371,33 @@ std::tuple<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input,
 std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(const Tensor& input,
                                                             const AdaptiveMaxPool3dFuncOptions& options,
                                                             SourceLoc loc = SourceLoc::current());
+using FractionalMaxPool2dFuncOptions = FractionalMaxPool2dOptions;
+using FractionalMaxPool3dFuncOptions = FractionalMaxPool3dOptions;
+/// F.fractional_max_pool{2,3}d(input, options[, samples]) and their
+/// _with_indices forms (batched input): graph functions with the module's
+/// options; without `samples` each call draws from the instance's stream.
+Tensor fractional_max_pool2d(const Tensor& input, const FractionalMaxPool2dFuncOptions& options,
+                             SourceLoc loc = SourceLoc::current());
+Tensor fractional_max_pool2d(const Tensor& input, const FractionalMaxPool2dFuncOptions& options,
+                             const Tensor& samples, SourceLoc loc = SourceLoc::current());
+Tensor fractional_max_pool3d(const Tensor& input, const FractionalMaxPool3dFuncOptions& options,
+                             SourceLoc loc = SourceLoc::current());
+Tensor fractional_max_pool3d(const Tensor& input, const FractionalMaxPool3dFuncOptions& options,
+                             const Tensor& samples, SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> fractional_max_pool2d_with_indices(const Tensor& input,
+                                                              const FractionalMaxPool2dFuncOptions& options,
+                                                              SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> fractional_max_pool2d_with_indices(const Tensor& input,
+                                                              const FractionalMaxPool2dFuncOptions& options,
+                                                              const Tensor& samples,
+                                                              SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> fractional_max_pool3d_with_indices(const Tensor& input,
+                                                              const FractionalMaxPool3dFuncOptions& options,
+                                                              SourceLoc loc = SourceLoc::current());
+std::tuple<Tensor, Tensor> fractional_max_pool3d_with_indices(const Tensor& input,
+                                                              const FractionalMaxPool3dFuncOptions& options,
+                                                              const Tensor& samples,
+                                                              SourceLoc loc = SourceLoc::current());
 Tensor lp_pool1d(const Tensor& input, const LPPool1dFuncOptions& options, SourceLoc loc = SourceLoc::current());
 Tensor lp_pool2d(const Tensor& input, const LPPool2dFuncOptions& options, SourceLoc loc = SourceLoc::current());
 
