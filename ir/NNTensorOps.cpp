@@ -133,6 +133,9 @@ LogicalResult FlattenOp::inferReturnTypes(
 
 LogicalResult ReshapeOp::verify() {
   auto in = getInput().getType(), out = getResult().getType();
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("cannot reshape ")
+           << in.getElementType() << " elements to " << out.getElementType();
   if (in.getNumElements() != out.getNumElements())
     return emitOpError("cannot reshape ")
            << shapeStr(in.getShape()) << " (" << in.getNumElements()

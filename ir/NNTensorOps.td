@@ -23,12 +23,15 @@ def NN_FlattenOp : NN_DiffOp<"flatten",
 def NN_ReshapeOp : NN_DiffOp<"reshape"> {
   let summary = "same elements, new static shape (torch.reshape)";
   let description = [{
+    f32 data, or i64 indices (a max pool's, for an unbatched input) of the
+    same element type in and out.
+
     ```mlir
     %y = nn.reshape %x : (tensor<128x784xf32>) -> tensor<128x1x28x28xf32>
     ```
   }];
-  let arguments = (ins NN_FloatTensor:$input);
-  let results = (outs NN_FloatTensor:$result);
+  let arguments = (ins RankedTensorOf<[F32, I64]>:$input);
+  let results = (outs RankedTensorOf<[F32, I64]>:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -90,8 +90,9 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
 
 /// F.batch_norm(input, running_mean, running_var, weight=None, bias=None,
 /// training=False, momentum=0.1, eps=1e-5) on [N, C, *]: batch statistics
-/// when `training`, else the given running statistics; weight and bias when
-/// given (the 4th and 5th inputs). torch's in-place update of the running
+/// when `training` (the running statistics may then be left out, torch's
+/// None), else the given running statistics; weight and bias when given
+/// (the 4th and 5th inputs). torch's in-place update of the running
 /// statistics in training mode has no effect here: they are values, not
 /// buffers (the layers track them).
 Value buildBatchNormFunction(BuildContext &c) {
@@ -101,6 +102,8 @@ Value buildBatchNormFunction(BuildContext &c) {
   size_t rank = shape.size();
   if (rank < 2)
     c.fail("expected an input of at least 2 dimensions (N, C, *), got " + nn::shapeStr(shape));
+  if (c.operands().size() == 2)
+    c.fail("running_mean (input 1) needs running_var (input 2)");
   int64_t channels = shape[1];
   Value mean = channelOperand(c, 1, "running_mean", channels);
   Value var = channelOperand(c, 2, "running_var", channels);
@@ -108,6 +111,9 @@ Value buildBatchNormFunction(BuildContext &c) {
   Value bias = channelOperand(c, 4, "bias", channels);
   double eps = o.getFloat("eps");
   Value y;
+  if (!o.getBool("training") && !mean)
+    c.failAt(o.pathOf("training"),
+             "training=False needs running_mean and running_var (inputs 1 and 2)");
   if (o.getBool("training")) {
     int64_t n = shape[0];
     SmallVector<int64_t> dims{0};
@@ -188,16 +194,16 @@ void registerBatchNormEntries(Registry &r) {
   r.add(std::move(s));
 
   Entry fn{"batch_norm", EntryKind::Function,
-           ops + " (decomposed; running_mean, running_var[, weight[, bias]] inputs)"};
+           ops + " (decomposed; [running_mean, running_var[, weight[, bias]]] inputs)"};
   // momentum only shapes torch's in-place update of the running-statistics
   // inputs, which Kiln does not make (values, not buffers).
   fn.options = {boolOption("training", false),
                 floatOption("momentum", 0.1).inRange(0, 1).noEffect(),
                 floatOption("eps", 1e-5)};
   fn.numInputs = 5;
-  fn.numOptionalInputs = 2;
+  fn.numOptionalInputs = 4;
   fn.build = buildBatchNormFunction;
-  fn.example = {{"options", json::object()}, {"input", {3, 4, 5}}};
+  fn.example = {{"options", {{"training", true}}}, {"input", {3, 4, 5}}};
   r.add(std::move(fn));
 }
 

@@ -55,14 +55,6 @@ SmallVector<Value> buildFractional(BuildContext &c, int rank, bool withIndices) 
   const Options &o = c.options();
   bool unbatched;
   Value x = batchedInput(c, rank, unbatched);
-  if (withIndices && unbatched) {
-    // An int64 reshape has no nn op: the indices keep the batch dimension.
-    std::string why = " a batched [N, C, *D] input in Kiln, got " +
-                      nn::shapeStr(nn::shapeOf(c.operands()[0]));
-    if (o.raw().contains("return_indices") && o.getBool("return_indices"))
-      c.failAt(o.pathOf("return_indices"), "return_indices=True needs" + why);
-    c.fail("the indices need" + why);
-  }
   auto shape = nn::shapeOf(x);
   auto in = shape.drop_front(2);
   rules::Shape kernel = o.getInts("kernel_size");
@@ -89,7 +81,7 @@ SmallVector<Value> buildFractional(BuildContext &c, int rank, bool withIndices) 
   values = unbatch(c, values, unbatched);
   if (!withIndices)
     return {values};
-  return {values, indices};
+  return {values, unbatch(c, indices, unbatched)};
 }
 
 json exampleInput(int rank) {

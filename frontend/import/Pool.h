@@ -28,12 +28,22 @@ inline mlir::Value batchedInput(BuildContext &c, int rank, bool &unbatched) {
   return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), batched), x);
 }
 
-/// `y` [1, C, *out] without its batch dimension when the input had none.
+/// `y` [1, C, *out] (f32 values or i64 indices) without its batch
+/// dimension when the input had none.
 inline mlir::Value unbatch(BuildContext &c, mlir::Value y, bool unbatched) {
   if (!unbatched)
     return y;
-  auto shape = nn::shapeOf(y).drop_front();
-  return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), shape), y);
+  auto type = mlir::cast<mlir::RankedTensorType>(y.getType());
+  return c.create<nn::ReshapeOp>(
+      mlir::RankedTensorType::get(type.getShape().drop_front(), type.getElementType()), y);
+}
+
+/// `v` [C, *D] (f32 or i64) as [1, C, *D].
+inline mlir::Value batchOf(BuildContext &c, mlir::Value v) {
+  auto type = mlir::cast<mlir::RankedTensorType>(v.getType());
+  llvm::SmallVector<int64_t> shape{1};
+  shape.append(type.getShape().begin(), type.getShape().end());
+  return c.create<nn::ReshapeOp>(mlir::RankedTensorType::get(shape, type.getElementType()), v);
 }
 
 } // namespace kiln::import

@@ -133,68 +133,89 @@ bool returnIndices(const Options &o) {
   return o.raw().contains("return_indices") && o.getBool("return_indices");
 }
 
-/// The input, batched; with indices it must already be (an int64 reshape
-/// has no nn op).
-Value maxPoolInput(BuildContext &c, int rank, bool withIndices, bool &unbatched) {
-  Value x = batchedInput(c, rank, unbatched);
-  if (withIndices && unbatched) {
-    std::string why = " a batched [N, C, *D] input in Kiln, got " +
-                      nn::shapeStr(nn::shapeOf(c.operands()[0]));
-    if (c.options().raw().contains("return_indices"))
-      c.failAt(c.options().pathOf("return_indices"), "return_indices=True needs" + why);
-    c.fail("the indices need" + why);
-  }
-  return x;
-}
-
 /// MaxPool{D}d: the values, then the int64 indices when `withIndices`
 /// (return_indices, or the *_with_indices function).
 SmallVector<Value> buildMaxPool(BuildContext &c, int rank, bool withIndices) {
   bool unbatched;
-  Value x = maxPoolInput(c, rank, withIndices, unbatched);
+  Value x = batchedInput(c, rank, unbatched);
   rules::PoolGeometry g = geometryOf(c, rank);
   SmallVector<Value> y = maxPool(c, x, fixedWindows(c.builder(), g), withIndices);
-  y[0] = unbatch(c, y[0], unbatched);
+  for (Value &v : y)
+    v = unbatch(c, v, unbatched);
   return y;
+}
+
+/// torch's adaptive output_size: a None element keeps that input size
+/// (2-d and 3-d; torch 1.13's 1-d forms take ints only).
+rules::Shape adaptiveOutputSize(BuildContext &c, ArrayRef<int64_t> input) {
+  rules::Shape out;
+  auto spatial = input.drop_front(2);
+  auto given = c.options().getOptionalInts("output_size");
+  for (size_t i = 0; i < given.size(); ++i)
+    out.push_back(given[i] ? *given[i] : spatial[i]);
+  return out;
 }
 
 /// AdaptiveMaxPool{D}d: as buildMaxPool over the adaptive windows.
 SmallVector<Value> buildAdaptiveMax(BuildContext &c, int rank, bool withIndices) {
   bool unbatched;
-  Value x = maxPoolInput(c, rank, withIndices, unbatched);
-  WindowAttrs w = adaptiveWindows(c.builder(), c.options().getInts("output_size"));
+  Value x = batchedInput(c, rank, unbatched);
+  WindowAttrs w = adaptiveWindows(c.builder(), adaptiveOutputSize(c, nn::shapeOf(x)));
   SmallVector<Value> y = maxPool(c, x, w, withIndices);
-  y[0] = unbatch(c, y[0], unbatched);
+  for (Value &v : y)
+    v = unbatch(c, v, unbatched);
   return y;
 }
 
-/// MaxUnpool{D}d(input, indices) on [N, C, *D]: the result size is torch's
-/// default, (in - 1) * stride - 2 * padding + kernel_size per dimension
-/// (the forward's output_size argument is not in the model file).
+/// MaxUnpool{D}d(input, indices) / F.max_unpool{D}d(..., output_size) on
+/// [N, C, *D] or unbatched [C, *D], as torch 1.13's _unpool_output_size: the default result size
+/// is (in - 1) * stride - 2 * padding + kernel_size per dimension; the
+/// function's output_size (D values, or D + 2 whose first two are ignored)
+/// replaces it when each lies strictly within stride of the default.
 Value buildMaxUnpool(BuildContext &c, int rank) {
   const Options &o = c.options();
   Value x = c.operands()[0], indices = c.operands()[1];
-  auto shape = nn::shapeOf(x);
-  if (static_cast<int>(shape.size()) != rank + 2)
-    c.fail("expected a " + str(rank + 2) + "-D (batched) input (an unbatched " +
-           str(rank + 1) + "-D input is not supported in Kiln), got " +
-           nn::shapeStr(shape));
-  if (nn::shapeOf(indices) != shape)
+  if (nn::shapeOf(indices) != nn::shapeOf(x))
     c.fail("indices " + nn::shapeStr(nn::shapeOf(indices)) +
-           " must have the input's shape " + nn::shapeStr(shape));
+           " must have the input's shape " + nn::shapeStr(nn::shapeOf(x)));
+  bool unbatched;
+  x = batchedInput(c, rank, unbatched);
+  if (unbatched)
+    indices = batchOf(c, indices);
+  auto shape = nn::shapeOf(x);
   std::vector<int64_t> kernel = o.getInts("kernel_size");
   std::vector<int64_t> stride = o.isNone("stride") ? kernel : o.getInts("stride");
   std::vector<int64_t> padding = o.getInts("padding");
+  std::vector<int64_t> given;
+  if (o.raw().contains("output_size") && !o.isNone("output_size")) {
+    given = o.getInts("output_size");
+    if (static_cast<int>(given.size()) == rank + 2)
+      given.erase(given.begin(), given.begin() + 2);
+    if (static_cast<int>(given.size()) != rank)
+      c.failAt(o.pathOf("output_size"),
+               "output_size should be a sequence containing " + str(rank) + " or " +
+                   str(rank + 2) + " elements, but it has a length of " +
+                   str(static_cast<int64_t>(o.getInts("output_size").size())));
+  }
   SmallVector<int64_t> out{shape[0], shape[1]};
   for (int i = 0; i < rank; ++i) {
     int64_t n = (shape[i + 2] - 1) * stride[i] - 2 * padding[i] + kernel[i];
+    if (!given.empty()) {
+      if (!(n - stride[i] < given[i] && given[i] < n + stride[i]))
+        c.failAt(o.pathOf("output_size"),
+                 "invalid output_size " + nn::shapeStr(given) + " (dim " + str(i) +
+                     " must be between " + str(n - stride[i]) + " and " +
+                     str(n + stride[i]) + ", exclusive)");
+      n = given[i];
+    }
     if (n < 1)
       c.fail("the output size " + str(n) + " of dimension " + str(i + 2) +
              " ((in - 1) * stride - 2 * padding + kernel_size) must be >= 1");
     out.push_back(n);
   }
-  return c.create<nn::MaxUnpoolOp>(nn::f32Tensor(c.builder().getContext(), out),
-                                   x, indices);
+  return unbatch(c, c.create<nn::MaxUnpoolOp>(
+                        nn::f32Tensor(c.builder().getContext(), out), x, indices),
+                 unbatched);
 }
 
 Value buildAvgPool(BuildContext &c, int rank) {
@@ -214,10 +235,9 @@ Value buildAvgPool(BuildContext &c, int rank) {
 }
 
 Value buildAdaptiveAvg(BuildContext &c, int rank) {
-  const Options &o = c.options();
   bool unbatched;
   Value x = batchedInput(c, rank, unbatched);
-  rules::Shape out = o.getInts("output_size");
+  rules::Shape out = adaptiveOutputSize(c, nn::shapeOf(x));
   WindowAttrs w = adaptiveWindows(c.builder(), out);
   auto in = nn::shapeOf(x).drop_front(2);
   Value sum = sumPool(c, x, w);
@@ -311,6 +331,21 @@ static void registerPoolingFunctions(Registry &r) {
       f.example["outputs"] = 2;
       functions.push_back(std::move(f));
     }
+  // F.max_unpool{D}d(input, indices, kernel_size, stride, padding,
+  // output_size): the layer's options and torch's output_size argument
+  // (also what the DSL records for MaxUnpool{D}d's forward with output_size).
+  for (int rank : {1, 2, 3}) {
+    std::string d = std::to_string(rank) + "d";
+    const Entry *layer = r.find("nn.MaxUnpool" + d);
+    Entry f{"max_unpool" + d, EntryKind::Function, layer->lowering};
+    f.options = layer->options;
+    f.options.push_back(intListOption("output_size").atLeast(1).orNone());
+    f.numInputs = 2;
+    f.numIndexInputs = 1;
+    f.build = layer->build;
+    f.example = layer->example;
+    functions.push_back(std::move(f));
+  }
   for (Entry &f : functions)
     r.add(std::move(f));
 }
@@ -352,8 +387,13 @@ void registerPoolingFamily(Registry &r) {
 
     Entry adaptiveMax{"nn.AdaptiveMaxPool" + d, EntryKind::Layer,
                       "nn.max_pool (adaptive windows)"};
-    adaptiveMax.options = {intTupleOption("output_size", rank).atLeast(1),
-                           boolOption("return_indices", false)};
+    // torch 1.13's 2-d and 3-d adaptive pools take None for "this input's
+    // size"; the 1-d ones only ints.
+    auto outputSize = [&] {
+      OptionSpec s = intTupleOption("output_size", rank).atLeast(1);
+      return rank > 1 ? s.orNoneElements() : s;
+    };
+    adaptiveMax.options = {outputSize(), boolOption("return_indices", false)};
     adaptiveMax.buildOutputs = [rank](BuildContext &c) {
       return buildAdaptiveMax(c, rank, returnIndices(c.options()));
     };
@@ -363,7 +403,7 @@ void registerPoolingFamily(Registry &r) {
 
     Entry adaptiveAvg{"nn.AdaptiveAvgPool" + d, EntryKind::Layer,
                       "nn.sum_pool (adaptive windows) / window sizes"};
-    adaptiveAvg.options = {intTupleOption("output_size", rank).atLeast(1)};
+    adaptiveAvg.options = {outputSize()};
     adaptiveAvg.build = [rank](BuildContext &c) {
       return buildAdaptiveAvg(c, rank);
     };

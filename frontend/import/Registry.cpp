@@ -171,6 +171,7 @@ static json checkValue(const OptionSpec &s, const json &v,
     for (size_t i = 0; i < items.size(); ++i) {
       OptionSpec element = s;
       element.type = OptionType::Int;
+      element.nullable = s.noneElements;
       checkValue(element, items[i], path + "[" + std::to_string(i) + "]");
     }
     return items;
@@ -236,6 +237,13 @@ std::string Options::getString(const std::string &name) const {
 }
 std::vector<int64_t> Options::getInts(const std::string &name) const {
   return values.at(name).get<std::vector<int64_t>>();
+}
+std::vector<std::optional<int64_t>>
+Options::getOptionalInts(const std::string &name) const {
+  std::vector<std::optional<int64_t>> out;
+  for (const json &v : values.at(name))
+    out.push_back(v.is_null() ? std::nullopt : std::optional<int64_t>(v.get<int64_t>()));
+  return out;
 }
 std::vector<double> Options::getFloats(const std::string &name) const {
   return values.at(name).get<std::vector<double>>();

@@ -48,6 +48,7 @@ struct OptionSpec {
   int tupleSize = 0;                 // IntTuple, FloatTuple: one or this many values
   bool ignored = false;              // accepted for torch compatibility only
   bool nullable = false;             // JSON null (torch's None) also accepted
+  bool noneElements = false;         // IntTuple: elements may be null (None)
 
   OptionSpec &atLeast(double v) { return min = v, *this; }
   OptionSpec &inRange(double lo, double hi) { return min = lo, max = hi, *this; }
@@ -58,6 +59,9 @@ struct OptionSpec {
   /// function asks Options::isNone. Without a default, an omitted option is
   /// None (MaxPool's stride=None).
   OptionSpec &orNone() { return nullable = true, *this; }
+  /// IntTuple elements may be null (AdaptiveAvgPool2d's output_size=(None,
+  /// 7): keep that input size); read with Options::getOptionalInts.
+  OptionSpec &orNoneElements() { return noneElements = true, *this; }
 };
 
 OptionSpec boolOption(std::string name, std::optional<bool> dflt = {});
@@ -87,6 +91,8 @@ public:
   std::string getString(const std::string &name) const;
   /// IntTuple options (expanded to their tuple size) and IntList options.
   std::vector<int64_t> getInts(const std::string &name) const;
+  /// IntTuple options whose elements may be null (OptionSpec::orNoneElements).
+  std::vector<std::optional<int64_t>> getOptionalInts(const std::string &name) const;
   /// FloatTuple options (expanded to their tuple size).
   std::vector<double> getFloats(const std::string &name) const;
   /// Whether a nullable option (OptionSpec::orNone) is null.

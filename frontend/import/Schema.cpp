@@ -139,7 +139,10 @@ json optionSchema(const OptionSpec &s) {
   case OptionType::IntList: {
     json element = {{"type", "integer"}};
     bounds(element);
-    json list = {{"type", "array"}, {"items", element}};
+    json items = element;
+    if (s.noneElements)
+      items = {{"anyOf", json::array({element, {{"type", "null"}}})}};
+    json list = {{"type", "array"}, {"items", items}};
     if (s.type == OptionType::IntTuple)
       list["minItems"] = list["maxItems"] = s.tupleSize;
     p["oneOf"] = json::array({element, list});

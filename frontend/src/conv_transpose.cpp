@@ -62,6 +62,42 @@ void ConvTransposeNdImpl<D>::declare_parameters() {
 
 template <size_t D>
 Tensor ConvTransposeNdImpl<D>::forward(const Tensor& input, SourceLoc loc) {
+  return forward_impl(input, options_.output_padding().vec(), loc);
+}
+
+/// torch's ConvTranspose{D}d._output_padding: output_size (D values, or with
+/// the input's leading batch / channel dimensions) gives
+/// output_padding = output_size - min_size per dimension, with
+/// min_size = (in - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1
+/// and output_size in [min_size, min_size + stride - 1].
+template <size_t D>
+Tensor ConvTransposeNdImpl<D>::forward(const Tensor& input, std::vector<int64_t> output_size, SourceLoc loc) {
+  const Shape& in = input.sizes();
+  std::string what = type_name() + ".forward(output_size=" + list(output_size) + ")";
+  if (in.size() != D + 1 && in.size() != D + 2)
+    detail::fail(loc, what + " expected a " + str(D + 1) + "-D (unbatched) or " + str(D + 2) +
+                          "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
+  size_t lead = in.size() - D;
+  if (output_size.size() == lead + D) output_size.erase(output_size.begin(), output_size.begin() + lead);
+  if (output_size.size() != D)
+    detail::fail(loc, what + ": output_size must have " + str(D) + " or " + str(D + lead) + " elements");
+  std::vector<int64_t> padding;
+  for (size_t d = 0; d < D; ++d) {
+    int64_t stride = options_.stride().vec()[d];
+    int64_t min = (in[lead + d] - 1) * stride - 2 * options_.padding().vec()[d] +
+                  options_.dilation().vec()[d] * (options_.kernel_size().vec()[d] - 1) + 1;
+    if (output_size[d] < min || output_size[d] > min + stride - 1)
+      detail::fail(loc, what + ": requested an output size of " + list(output_size) + ", but valid sizes for " +
+                            "dimension " + str(d) + " range from " + str(min) + " to " + str(min + stride - 1) +
+                            " (for an input of " + shape_rules::str(in) + ")");
+    padding.push_back(output_size[d] - min);
+  }
+  return forward_impl(input, padding, loc);
+}
+
+template <size_t D>
+Tensor ConvTransposeNdImpl<D>::forward_impl(const Tensor& input, const std::vector<int64_t>& output_padding,
+                                            SourceLoc loc) {
   auto& trace = detail::Trace::active(type_name(), loc);
   const std::string& path = trace.path_of(*this, loc);
   std::string what = detail::describe(*this, path);
@@ -85,12 +121,19 @@ Tensor ConvTransposeNdImpl<D>::forward(const Tensor& input, SourceLoc loc) {
   if (in[channel] != options_.in_channels())
     detail::fail(loc, what + " expected " + str(options_.in_channels()) + " input channels, got input of shape " +
                           shape_rules::str(in) + " ('" + input.name() + "')");
+  // The model file records one output_padding per layer: every call must
+  // use the same (the options', or what an output_size argument gives).
+  if (call_padding_ && *call_padding_ != output_padding)
+    detail::fail(loc, what + " is called with output_padding " + list(output_padding) + " after " +
+                          list(*call_padding_) + " (forward's output_size picks it); the model file records one "
+                          "per layer: use two modules");
+  call_padding_ = output_padding;
   Shape shape(in.begin(), in.begin() + channel);
   shape.push_back(options_.out_channels());
   for (size_t i = 0; i < D; ++i) {
     int64_t size = (in[channel + 1 + i] - 1) * options_.stride().vec()[i] - 2 * options_.padding().vec()[i] +
                    options_.dilation().vec()[i] * (options_.kernel_size().vec()[i] - 1) +
-                   options_.output_padding().vec()[i] + 1;
+                   output_padding[i] + 1;
     if (size < 1)
       detail::fail(loc, what + " output size " + str(size) + " of spatial dimension " + str(i) +
                             " is too small for input " + shape_rules::str(in) + " ('" + input.name() + "')");
@@ -106,7 +149,7 @@ std::optional<OptionList> ConvTransposeNdImpl<D>::layer_options() const {
                     {"kernel_size", options_.kernel_size().vec()},
                     {"stride", options_.stride().vec()},
                     {"padding", options_.padding().vec()},
-                    {"output_padding", options_.output_padding().vec()},
+                    {"output_padding", call_padding_.value_or(options_.output_padding().vec())},
                     {"groups", options_.groups()},
                     {"bias", options_.bias()},
                     {"dilation", options_.dilation().vec()},

@@ -146,9 +146,6 @@ std::tuple<Tensor, Tensor> pool_function_with_indices(const std::string& name, c
   trace.check_value(input, what, loc);
   detail::require_float32(input, what, loc);
   check_windows(describe_windows(name, w), w);
-  if (input.sizes().size() != w.dims + 2)
-    detail::fail(loc, what + " needs a batched " + str(w.dims + 2) + "-D input in Kiln (indices), got " +
-                          shape_rules::str(input.sizes()) + " ('" + input.name() + "')");
   Shape shape = pooled_shape(input, w, what, loc);
   std::vector<Tensor> out = detail::record_function(trace, name, std::move(options), {input},
                                                     {{shape, Dtype::Float32}, {shape, Dtype::Int64}}, loc);
@@ -187,9 +184,6 @@ std::tuple<Tensor, Tensor> PoolModule::forward_with_indices_impl(const Tensor& i
   trace.check_value(input, what, loc);
   detail::require_float32(input, what, loc);
   called(true, what, loc);
-  if (input.sizes().size() != windows_.dims + 2)
-    detail::fail(loc, what + " with indices needs a batched " + str(windows_.dims + 2) + "-D input in Kiln, got " +
-                          shape_rules::str(input.sizes()) + " ('" + input.name() + "')");
   Shape shape = pooled_shape(input, windows_, what, loc);
   std::vector<Tensor> out =
       detail::record_module(trace, path, {input}, {{shape, Dtype::Float32}, {shape, Dtype::Int64}}, loc);
@@ -245,6 +239,23 @@ MaxUnpoolImpl<D>::MaxUnpoolImpl(const MaxUnpoolOptions<D>& o)
 
 template <size_t D>
 Tensor MaxUnpoolImpl<D>::forward(const Tensor& input, const Tensor& indices, SourceLoc loc) {
+  return call(input, indices, std::nullopt, loc);
+}
+
+template <size_t D>
+Tensor MaxUnpoolImpl<D>::forward(const Tensor& input, const Tensor& indices, std::vector<int64_t> output_size,
+                                 SourceLoc loc) {
+  return call(input, indices, std::move(output_size), loc);
+}
+
+/// torch's _unpool_output_size: the default size (in - 1) * stride -
+/// 2 * padding + kernel_size, or output_size (D values, or D + 2 whose
+/// first two are ignored), each strictly within stride of the default. With
+/// output_size the call is recorded as the graph function max_unpool{D}d
+/// (the module has no parameters; torch's forward argument is F's option).
+template <size_t D>
+Tensor MaxUnpoolImpl<D>::call(const Tensor& input, const Tensor& indices,
+                              std::optional<std::vector<int64_t>> output_size, SourceLoc loc) {
   auto& trace = detail::Trace::active(type_name(), loc);
   const std::string& path = trace.path_of(*this, loc);
   std::string what = detail::describe(*this, path);
@@ -255,22 +266,41 @@ Tensor MaxUnpoolImpl<D>::forward(const Tensor& input, const Tensor& indices, Sou
     detail::fail(loc, what + " expects int64 indices, got " + dtype_name(indices.dtype()) + " tensor '" +
                           indices.name() + "'");
   Shape in = input.sizes();
-  if (in.size() != D + 2)
-    detail::fail(loc, what + " expected a " + str(D + 2) + "-D (batched) input (unbatched is not supported in Kiln), got " +
-                          shape_rules::str(in) + " ('" + input.name() + "')");
+  if (in.size() != D + 1 && in.size() != D + 2)
+    detail::fail(loc, what + " expected a " + str(D + 1) + "-D (unbatched) or " + str(D + 2) +
+                          "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
   if (indices.sizes() != in)
     detail::fail(loc, what + " indices " + shape_rules::str(indices.sizes()) + " must have the input's shape " +
                           shape_rules::str(in));
-  Shape out{in[0], in[1]};
+  size_t lead = in.size() - D;
+  std::vector<int64_t> given;
+  if (output_size) {
+    given = *output_size;
+    if (given.size() == D + 2) given.erase(given.begin(), given.begin() + 2);
+    if (given.size() != D)
+      detail::fail(loc, what + " output_size should be a sequence containing " + str(D) + " or " + str(D + 2) +
+                            " elements, got " + shape_rules::str(*output_size));
+  }
+  Shape out(in.begin(), in.begin() + lead);
   for (size_t i = 0; i < D; ++i) {
-    int64_t n = (in[i + 2] - 1) * options_.stride().vec()[i] - 2 * options_.padding().vec()[i] +
-                options_.kernel_size().vec()[i];
+    int64_t stride = options_.stride().vec()[i];
+    int64_t n = (in[lead + i] - 1) * stride - 2 * options_.padding().vec()[i] + options_.kernel_size().vec()[i];
+    if (output_size) {
+      if (!(n - stride < given[i] && given[i] < n + stride))
+        detail::fail(loc, what + " invalid output_size " + shape_rules::str(*output_size) + " (dim " + str(i) +
+                              " must be between " + str(n - stride) + " and " + str(n + stride) + ", exclusive)");
+      n = given[i];
+    }
     if (n < 1)
       detail::fail(loc, what + " the output size " + str(n) + " of dimension " + str(i + 2) +
                             " ((in - 1) * stride - 2 * padding + kernel_size) must be >= 1");
     out.push_back(n);
   }
-  return detail::record_module(trace, path, {input, indices}, std::move(out), Dtype::Float32, loc);
+  if (!output_size) return detail::record_module(trace, path, {input, indices}, std::move(out), Dtype::Float32, loc);
+  OptionList options = *layer_options();
+  options.emplace_back("output_size", *output_size);
+  return detail::record_function(trace, "max_unpool" + std::to_string(D) + "d", std::move(options),
+                                 {input, indices}, std::move(out), Dtype::Float32, loc);
 }
 
 template <size_t D>
@@ -337,15 +367,12 @@ OptionList fractional_options(const FractionalMaxPoolOptions<D>& o, const std::s
 /// given, the samples' shape [N, C, D] (N = 1 unbatched).
 template <size_t D>
 Shape fractional_shape(const Tensor& input, const Tensor* samples, const FractionalMaxPoolOptions<D>& o,
-                       bool with_indices, const std::string& what, SourceLoc loc) {
+                       const std::string& what, SourceLoc loc) {
   Shape in = input.sizes();
   if (in.size() != D + 1 && in.size() != D + 2)
     detail::fail(loc, what + " expected a " + str(D + 1) + "-D (unbatched) or " + str(D + 2) +
                           "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
   bool unbatched = in.size() == D + 1;
-  if (unbatched && with_indices)
-    detail::fail(loc, what + " with indices needs a batched " + str(D + 2) + "-D input in Kiln, got " +
-                          shape_rules::str(in) + " ('" + input.name() + "')");
   if (unbatched) in.insert(in.begin(), 1);
   std::vector<int64_t> kernel = o.kernel_size().vec(), out;
   for (size_t i = 0; i < D; ++i)
@@ -382,7 +409,7 @@ std::vector<Tensor> fractional_function(const std::string& name, const Tensor& i
     detail::require_float32(*samples, what, loc);
     inputs.push_back(*samples);
   }
-  Shape shape = fractional_shape(input, samples, o, with_indices, what, loc);
+  Shape shape = fractional_shape(input, samples, o, what, loc);
   if (!with_indices)
     return {detail::record_function(trace, name, std::move(options), inputs, std::move(shape), Dtype::Float32, loc)};
   return detail::record_function(trace, name, std::move(options), inputs,
@@ -415,7 +442,7 @@ std::vector<Tensor> FractionalMaxPoolImpl<D>::call(const Tensor& input, const Te
     detail::fail(loc, what + " is called both with and without indices; torch's return_indices belongs to "
                              "the module: use two modules");
   with_indices_ = with_indices;
-  Shape shape = fractional_shape(input, samples, options_, with_indices, what, loc);
+  Shape shape = fractional_shape(input, samples, options_, what, loc);
   if (!with_indices) return {detail::record_module(trace, path, inputs, std::move(shape), Dtype::Float32, loc)};
   return detail::record_module(trace, path, inputs, {{shape, Dtype::Float32}, {shape, Dtype::Int64}}, loc);
 }

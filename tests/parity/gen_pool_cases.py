@@ -4,9 +4,10 @@ LPPool1d/2d with random shapes (odd sizes, batch 1, unbatched inputs) and
 options: non-square kernels, stride (None, an int or a tuple), padding,
 dilation, ceil_mode (windows clipped at the end included),
 count_include_pad, divisor_override, adaptive output sizes smaller and
-larger than the input, and LPPool's norm_type. MaxUnpool1d/2d/3d behind a
+larger than the input or None (that input size), and LPPool's norm_type. MaxUnpool1d/2d/3d behind a
 MaxPool (or an AdaptiveMaxPool2d) with return_indices=True: a node with
-two outputs, the indices flowing into the unpool.
+two outputs, the indices flowing into the unpool (also unbatched, and
+F.max_unpool2d with torch's output_size argument).
 
   gen_pool_cases.py --out DIR --count N --seed S
 
@@ -31,6 +32,11 @@ LAYERS = [
     ("AdaptiveMaxPool1d", 1), ("AdaptiveMaxPool2d", 2), ("AdaptiveMaxPool3d", 3),
     ("LPPool1d", 1), ("LPPool2d", 2),
     ("MaxUnpool1d", 1), ("MaxUnpool2d", 2), ("MaxUnpool3d", 3), ("AdaptiveMaxPool2d+MaxUnpool2d", 2),
+    # Unbatched indices into an unbatched MaxUnpool; F.max_unpool{D}d with
+    # torch's output_size argument (D or D + 2 values).
+    ("MaxUnpool1d_unbatched", 1), ("max_unpool2d_output_size", 2),
+    # Adaptive output_size with None elements (that input size), 2-d and 3-d.
+    ("AdaptiveAvgPool2d_none", 2), ("AdaptiveMaxPool3d_none", 3),
 ]
 
 
@@ -130,28 +136,47 @@ def unpool_case(rng, name, layer, dims):
     else:
         raise RuntimeError("no MaxUnpool geometry found")
     pool["return_indices"] = True
-    shape = [rng.randint(1, 3), rng.randint(1, 3)] + sizes
+    lead = [rng.randint(1, 3)] if layer.endswith("_unbatched") else [rng.randint(1, 3), rng.randint(1, 3)]
+    shape = lead + sizes
     w = shape[-1]
+    unpool_node = {"module": "2", "inputs": ["v", "i"], "outputs": ["y"]}
+    if layer.startswith("max_unpool"):
+        # Each size strictly within stride of the default, and at least the
+        # pooled input's (so that every index fits the plane).
+        as_list = lambda v: v if isinstance(v, list) else [v] * dims
+        stride = as_list(unpool["kernel_size"]) if unpool["stride"] is None else as_list(unpool["stride"])
+        unpooled = [rng.randint(max(n, u - s + 1), u + s - 1) for n, u, s in zip(sizes, unpooled, stride)]
+        # torch ignores the first two of D + 2 values.
+        size = lead + unpooled if len(lead) == 2 and rng.random() < 0.5 else unpooled
+        unpool_node = {"function": f"max_unpool{dims}d", "inputs": ["v", "i"], "outputs": ["y"],
+                       "options": dict(unpool, output_size=size)}
     model = {
         "format": "kiln-model", "version": 1, "name": name,
         "inputs": [{"name": "x", "shape": shape, "dtype": "float32"}],
         "module": {"type": "Sequential", "children": [
             {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": True}},
-            {"name": "1", "type": pool_type, "options": pool},
-            {"name": "2", "type": f"MaxUnpool{dims}d", "options": unpool}]},
+            {"name": "1", "type": pool_type, "options": pool}] +
+            ([] if "function" in unpool_node else [{"name": "2", "type": f"MaxUnpool{dims}d", "options": unpool}])},
         "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
                   {"module": "1", "inputs": ["h"], "outputs": ["v", "i"]},
-                  {"module": "2", "inputs": ["v", "i"], "outputs": ["y"]}],
+                  unpool_node],
         "outputs": ["y"],
-        "training": mse_sgd_training(shape[:2] + unpooled, 0.05),
+        "training": mse_sgd_training(lead + unpooled, 0.05),
     }
     return model, 10
 
 
 def case(rng, name, layer, dims):
-    if "MaxUnpool" in layer:
+    if "MaxUnpool" in layer or "max_unpool" in layer:
         return unpool_case(rng, name, layer, dims)
-    if layer.startswith("Adaptive"):
+    if layer.endswith("_none"):
+        layer = layer[:-len("_none")]
+        options, sizes, out = adaptive_windows(rng, layer, dims)
+        keep = rng.sample(range(dims), rng.randint(1, dims - 1))
+        size = [None if d in keep else o for d, o in enumerate(out)]
+        out = [sizes[d] if d in keep else o for d, o in enumerate(out)]
+        options["output_size"] = size
+    elif layer.startswith("Adaptive"):
         options, sizes, out = adaptive_windows(rng, layer, dims)
     else:
         options, sizes, out = fixed_windows(rng, layer, dims)

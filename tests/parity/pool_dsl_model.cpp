@@ -47,6 +47,7 @@ struct PoolNetImpl : nn::Module {
     unpool2 = register_module("unpool2", nn::MaxUnpool2d(nn::MaxUnpool2dOptions(2).stride(1).padding(1)));
     pool = register_module("pool", nn::AdaptiveAvgPool2d(1));
     head = register_module("head", nn::Linear(4, 3));
+    unpool3 = register_module("unpool3", nn::MaxUnpool2d(nn::MaxUnpool2dOptions(2).stride(2)));
     frac = register_module("frac", nn::FractionalMaxPool2d(nn::FractionalMaxPool2dOptions({2, 1}).output_size(2)));
   }
   kiln::Tensor forward(kiln::Tensor x, kiln::Tensor a, kiln::Tensor b) {
@@ -56,6 +57,10 @@ struct PoolNetImpl : nn::Module {
     kiln::Tensor drawn = F::adaptive_avg_pool2d(
         F::fractional_max_pool2d(features, F::FractionalMaxPool2dFuncOptions({2, 1}).output_ratio(0.7)),
         F::AdaptiveAvgPool2dFuncOptions(1));
+    // MaxUnpool2d(2, stride 2) called with torch's output_size {3, 3} (sizes
+    // 1..3 are reachable from [1, 1]): [2, 4, 3, 3], averaged into `given`.
+    auto [coarse, where] = F::max_pool2d_with_indices(features, F::MaxPool2dFuncOptions(2).stride(2));
+    given = F::add(given, F::adaptive_avg_pool2d(unpool3->forward(coarse, where, {3, 3}), F::AdaptiveAvgPool2dFuncOptions(1)));
     auto [values, indices] = pick->forward_with_indices(features);
     auto [h, hi] = F::max_pool2d_with_indices(unpool(values, indices), F::MaxPool2dFuncOptions(2).stride(1).padding(1));
     kiln::Tensor side = F::adaptive_avg_pool2d(unpool2(h, hi), F::AdaptiveAvgPool2dFuncOptions(1));
@@ -72,6 +77,7 @@ struct PoolNetImpl : nn::Module {
   nn::AdaptiveAvgPool2d pool{nullptr};
   nn::Linear head{nullptr};
   nn::FractionalMaxPool2d frac{nullptr};
+  nn::MaxUnpool2d unpool3{nullptr};
 };
 KILN_MODULE(PoolNet);
 

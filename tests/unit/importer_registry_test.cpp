@@ -46,7 +46,8 @@ json modelUsing(const Entry &e) {
     node["function"] = e.torchName;
     node["options"] = opts;
     node["inputs"] = json::array();
-    for (unsigned i = 0; i < e.numInputs; ++i)
+    // The required inputs (the optional trailing ones left out).
+    for (unsigned i = 0; i < e.numInputs - e.numOptionalInputs; ++i)
       node["inputs"].push_back("h");
   } else {
     node["module"] = "0";

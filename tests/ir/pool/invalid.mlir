@@ -259,3 +259,13 @@ func.func @fractional_backward_shape(%dy: tensor<2x3x3x3xf32>, %i: tensor<2x3x3x
   %dx = nn.fractional_max_pool_backward %dy, %i : (tensor<2x3x3x3xf32>, tensor<2x3x3x3xi64>) -> tensor<2x4x8x8xf32>
   return
 }
+
+// -----
+
+// Indices of an unbatched max pool lose their batch dimension through
+// nn.reshape, which keeps the element type.
+func.func @reshape_indices_to_f32(%i: tensor<1x3x4xi64>) {
+  // expected-error @+1 {{'nn.reshape' op cannot reshape 'i64' elements to 'f32'}}
+  %0 = nn.reshape %i : (tensor<1x3x4xi64>) -> tensor<3x4xf32>
+  return
+}

@@ -31,3 +31,11 @@ func.func @fractional(%x2: tensor<2x3x9x8xf32>, %u2: tensor<2x3x2xf32>, %x3: ten
   %d2 = nn.fractional_max_pool_backward %y2, %i2 : (tensor<2x3x5x4xf32>, tensor<2x3x5x4xi64>) -> tensor<2x3x9x8xf32>
   return
 }
+
+// The indices of an unbatched input: nn.reshape of i64.
+// CHECK-LABEL: func.func @unbatched_indices
+// CHECK: nn.reshape %{{.+}} : (tensor<1x3x4xi64>) -> tensor<3x4xi64>
+func.func @unbatched_indices(%i: tensor<1x3x4xi64>) -> tensor<3x4xi64> {
+  %0 = nn.reshape %i : (tensor<1x3x4xi64>) -> tensor<3x4xi64>
+  return %0 : tensor<3x4xi64>
+}

@@ -46,6 +46,12 @@ class ConvTransposeNdImpl : public Module {
   /// Precondition: float32 input of rank D + 1 or D + 2 with in_channels
   /// channels and an output size of at least 1 per dimension.
   Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
+  /// torch's forward(input, output_size): the output_padding that gives
+  /// `output_size` (D values, or with the input's leading batch / channel
+  /// dimensions), each size in [min, min + stride - 1] for the size `min`
+  /// of output_padding 0. The model file records that output_padding, so
+  /// every call of one module must pick the same.
+  Tensor forward(const Tensor& input, std::vector<int64_t> output_size, SourceLoc loc = SourceLoc::current());
 
   std::optional<OptionList> layer_options() const override;
   const ConvTransposeOptions<D>& options() const { return options_; }
@@ -57,8 +63,11 @@ class ConvTransposeNdImpl : public Module {
 
  private:
   void declare_parameters();
+  Tensor forward_impl(const Tensor& input, const std::vector<int64_t>& output_padding, SourceLoc loc);
   ConvTransposeOptions<D> options_;
   bool lazy_ = false;
+  /// The output_padding the calls used (all the same), once called.
+  std::optional<std::vector<int64_t>> call_padding_;
 };
 
 class ConvTranspose1dImpl : public ConvTransposeNdImpl<1> {

@@ -48,7 +48,8 @@ using AvgPool3dOptions = AvgPoolOptions<3>;
 
 /// Options of nn.AdaptiveAvgPool{D}d(output_size) and
 /// nn.AdaptiveMaxPool{D}d(output_size): the result's spatial size (every
-/// element given; torch's None elements are not supported).
+/// element given: the DSL knows the input size that torch's None stands for;
+/// model files may use None, see docs/model-format.md).
 template <size_t D>
 struct AdaptivePoolOptions {
   AdaptivePoolOptions(ExpandingArray<D> output_size) : output_size_(std::move(output_size)) {}  // NOLINT
@@ -144,8 +145,8 @@ class PoolModule : public Module {
   /// constructor or its first call would reject the windows.
   PoolModule(std::string type, PoolWindowSpec windows, OptionList options);
   /// Max pooling's values and int64 indices (flat in each (n, c) plane of
-  /// the input), like libtorch's forward_with_indices. Precondition:
-  /// batched [N, C, *D] input. torch's return_indices belongs to the module:
+  /// the input), like libtorch's forward_with_indices, for a batched or an
+  /// unbatched input. torch's return_indices belongs to the module:
   /// calling one module both ways throws.
   std::tuple<Tensor, Tensor> forward_with_indices_impl(const Tensor& input, SourceLoc loc);
 
@@ -231,22 +232,30 @@ class LPPoolImpl : public PoolModule {
 };
 
 /// Writes values at their max-pool indices into zeros, like
-/// torch.nn.MaxUnpool{D}d: the output is [N, C, *out] with out = (in - 1) *
-/// stride - 2 * padding + kernel_size (torch's default; its forward's
-/// output_size argument is not supported).
+/// torch.nn.MaxUnpool{D}d: the output is [N, C, *out] (or unbatched
+/// [C, *out]) with out = (in - 1) * stride - 2 * padding + kernel_size
+/// (torch's default) or the forward's output_size.
 template <size_t D>
 class MaxUnpoolImpl : public Module {
  public:
   explicit MaxUnpoolImpl(const MaxUnpoolOptions<D>& options);
   explicit MaxUnpoolImpl(ExpandingArray<D> kernel_size) : MaxUnpoolImpl(MaxUnpoolOptions<D>(std::move(kernel_size))) {}
-  /// Precondition: float32 input [N, C, *D] and int64 indices of its shape
-  /// (a max pool's forward_with_indices), every index inside the output's
-  /// (n, c) plane (one outside writes nothing; torch raises).
+  /// Precondition: float32 input [N, C, *D] or [C, *D] and int64 indices of
+  /// its shape (a max pool's forward_with_indices), every index inside the
+  /// output's (n, c) plane (one outside writes nothing; torch raises).
   Tensor forward(const Tensor& input, const Tensor& indices, SourceLoc loc = SourceLoc::current());
+  /// torch's forward(input, indices, output_size): D sizes (or D + 2, the
+  /// first two ignored), each strictly within stride of the default size.
+  /// Recorded as the graph function max_unpool{D}d with this module's
+  /// options.
+  Tensor forward(const Tensor& input, const Tensor& indices, std::vector<int64_t> output_size,
+                 SourceLoc loc = SourceLoc::current());
   std::optional<OptionList> layer_options() const override;
   const MaxUnpoolOptions<D>& options() const { return options_; }
 
  private:
+  Tensor call(const Tensor& input, const Tensor& indices, std::optional<std::vector<int64_t>> output_size,
+              SourceLoc loc);
   MaxUnpoolOptions<D> options_;
 };
 
@@ -267,8 +276,7 @@ class FractionalMaxPoolImpl : public Module {
   Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
   Tensor forward(const Tensor& input, const Tensor& samples, SourceLoc loc = SourceLoc::current());
   /// The values and their int64 indices (flat in each (n, c) plane of the
-  /// input; the model file records return_indices=True). Precondition:
-  /// batched input.
+  /// input; the model file records return_indices=True).
   std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& input, SourceLoc loc = SourceLoc::current());
   std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& input, const Tensor& samples,
                                                   SourceLoc loc = SourceLoc::current());
@@ -354,8 +362,7 @@ Tensor adaptive_max_pool3d(const Tensor& input, const AdaptiveMaxPool3dFuncOptio
                            SourceLoc loc = SourceLoc::current());
 /// F.max_pool{D}d_with_indices / F.adaptive_max_pool{D}d_with_indices: the
 /// values and their int64 indices (flat in each (n, c) plane of the input),
-/// graph functions with two outputs. Precondition: batched [N, C, *D]
-/// input.
+/// graph functions with two outputs.
 std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& input, const MaxPool1dFuncOptions& options,
                                                    SourceLoc loc = SourceLoc::current());
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const MaxPool2dFuncOptions& options,
@@ -374,7 +381,7 @@ std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(const Tensor& input,
 using FractionalMaxPool2dFuncOptions = FractionalMaxPool2dOptions;
 using FractionalMaxPool3dFuncOptions = FractionalMaxPool3dOptions;
 /// F.fractional_max_pool{2,3}d(input, options[, samples]) and their
-/// _with_indices forms (batched input): graph functions with the module's
+/// _with_indices forms: graph functions with the module's
 /// options; without `samples` each call draws from the instance's stream.
 Tensor fractional_max_pool2d(const Tensor& input, const FractionalMaxPool2dFuncOptions& options,
                              SourceLoc loc = SourceLoc::current());
