@@ -63,9 +63,12 @@ Value padWithMode(BuildContext &c, Value x, ArrayRef<int64_t> lo,
   return padSeparable(c, x, 2, lo, hi, mode);
 }
 
-/// nn.conv with the options' geometry; an unbatched input [C, *spatial]
-/// (accepted by torch >= 1.11) is convolved as a batch of one.
-Value buildConv(BuildContext &c, int rank) {
+/// nn.conv of the call's input with `weight` and `bias` (null: none) and
+/// the options' geometry; an unbatched input [C, *spatial] (accepted by
+/// torch >= 1.11) is convolved as a batch of one. `kernel` is the weight's
+/// spatial size; `mode` torch's padding_mode ("zeros" for F.conv{D}d).
+Value buildConvWith(BuildContext &c, int rank, Value weight, Value bias,
+                    const std::vector<int64_t> &kernel, const std::string &mode) {
   const Options &o = c.options();
   OpBuilder &b = c.builder();
   Value x = c.operands()[0];
@@ -81,8 +84,7 @@ Value buildConv(BuildContext &c, int rank) {
     batched.append(shape.begin(), shape.end());
     x = c.create<nn::ReshapeOp>(nn::f32Tensor(b.getContext(), batched), x);
   }
-  std::vector<int64_t> kernel = o.getInts("kernel_size"),
-                       dilation = o.getInts("dilation");
+  std::vector<int64_t> dilation = o.getInts("dilation");
   SmallVector<int64_t> padding;
   const json &p = o.raw().at("padding");
   if (p.is_string() && p.get<std::string>() == "same") {
@@ -101,7 +103,6 @@ Value buildConv(BuildContext &c, int rank) {
     std::vector<int64_t> pad = o.getInts("padding");
     padding.assign(pad.begin(), pad.end());
   }
-  std::string mode = o.getString("padding_mode");
   if (mode != "zeros") {
     ArrayRef<int64_t> all(padding);
     ArrayRef<int64_t> lo = all.take_front(r),
@@ -110,7 +111,7 @@ Value buildConv(BuildContext &c, int rank) {
     padding.assign(r, 0);
   }
   Value y = c.create<nn::ConvOp>(
-      x, c.parameter("weight"), c.parameter("bias"),
+      x, weight, bias,
       b.getDenseI64ArrayAttr(o.getInts("stride")),
       b.getDenseI64ArrayAttr(padding), b.getDenseI64ArrayAttr(dilation),
       b.getI64IntegerAttr(o.getInt("groups")));
@@ -122,9 +123,64 @@ Value buildConv(BuildContext &c, int rank) {
   return y;
 }
 
+Value buildConv(BuildContext &c, int rank) {
+  const Options &o = c.options();
+  return buildConvWith(c, rank, c.parameter("weight"), c.parameter("bias"),
+                       o.getInts("kernel_size"), o.getString("padding_mode"));
+}
+
+/// F.conv{D}d(input, weight, bias=None, stride, padding, dilation, groups):
+/// the weight [C_out, C_in / groups, *kernel] and the bias [C_out] are the
+/// call's second and third inputs; zero padding ("same" needs stride 1, as
+/// torch).
+Value buildConvFunction(BuildContext &c, int rank) {
+  const Options &o = c.options();
+  Value weight = c.operands()[1];
+  auto w = nn::shapeOf(weight);
+  if (static_cast<int>(w.size()) != rank + 2)
+    c.fail("weight (input 1) must be [C_out, C_in / groups, *kernel] with " +
+           str(rank) + " kernel dimensions, got " + nn::shapeStr(w));
+  int64_t groups = o.getInt("groups");
+  if (w[0] % groups != 0)
+    c.fail("weight " + nn::shapeStr(w) + ": out_channels " + str(w[0]) +
+           " must be divisible by groups " + str(groups));
+  Value bias = c.operands().size() > 2 ? c.operands()[2] : Value();
+  if (bias && nn::shapeOf(bias) != ArrayRef<int64_t>{w[0]})
+    c.fail("bias (input 2) must be [" + str(w[0]) + "] for the weight " +
+           nn::shapeStr(w) + ", got " + nn::shapeStr(nn::shapeOf(bias)));
+  const json &padding = o.raw().at("padding");
+  if (padding.is_string() && padding.get<std::string>() == "same")
+    for (int64_t s : o.getInts("stride"))
+      if (s != 1)
+        c.failAt(o.pathOf("padding"),
+                 "padding='same' is not supported for strided convolutions");
+  return buildConvWith(c, rank, weight, bias,
+                       std::vector<int64_t>(w.begin() + 2, w.end()), "zeros");
+}
+
 } // namespace
 
 void registerConvFamily(Registry &r) {
+  for (int rank : {1, 2, 3}) {
+    Entry f{"conv" + str(rank) + "d", EntryKind::Function,
+            "nn.conv (weight and bias: the second and third inputs)"};
+    OptionSpec padding = intTupleOption("padding", rank, 0).atLeast(0);
+    padding.choices = {"valid", "same"};
+    f.options = {intTupleOption("stride", rank, 1).atLeast(1), padding,
+                 intTupleOption("dilation", rank, 1).atLeast(1),
+                 intOption("groups", 1).atLeast(1)};
+    f.numInputs = 3;
+    f.numOptionalInputs = 1;
+    f.build = [rank](BuildContext &c) { return buildConvFunction(c, rank); };
+    // The example feeds its input twice: a [4, 4, 3(, 3)] input is also a
+    // weight of 4 output channels and a kernel of 3 (x 3).
+    json input = {4, 4, 3};
+    for (int i = 1; i < rank; ++i)
+      input.push_back(3);
+    f.example = {{"options", {{"padding", 1}}}, {"input", input}};
+    r.add(std::move(f));
+  }
+
   for (int rank : {1, 2, 3}) {
     for (bool lazy : {false, true}) {
       std::string layer = (lazy ? "LazyConv" : "Conv") + str(rank) + "d";

@@ -58,7 +58,9 @@ void declareConvTranspose(LayerDecl &decl, int rank) {
 /// output_padding < dilation), the rows past full - padding are reached by
 /// no tap: the op is built with hi = 0 and out = full - padding, and the
 /// remaining output_padding - padding rows are zeros.
-Value buildConvTranspose(BuildContext &c, int rank) {
+Value buildConvTransposeWith(BuildContext &c, int rank, Value weight, Value bias,
+                             int64_t in, int64_t out,
+                             const std::vector<int64_t> &kernel) {
   const Options &o = c.options();
   OpBuilder &b = c.builder();
   MLIRContext *ctx = b.getContext();
@@ -76,12 +78,10 @@ Value buildConvTranspose(BuildContext &c, int rank) {
     x = c.create<nn::ReshapeOp>(nn::f32Tensor(ctx, batched), x);
     shape = nn::shapeOf(x);
   }
-  int64_t in = o.getInt("in_channels"), out = o.getInt("out_channels");
   if (shape[1] != in)
     c.fail("expected " + str(in) + " input channels, got input of shape " +
            nn::shapeStr(shape));
-  std::vector<int64_t> kernel = o.getInts("kernel_size"),
-                       stride = o.getInts("stride"),
+  std::vector<int64_t> stride = o.getInts("stride"),
                        padding = o.getInts("padding"),
                        dilation = o.getInts("dilation"),
                        outputPadding = o.getInts("output_padding");
@@ -120,13 +120,13 @@ Value buildConvTranspose(BuildContext &c, int rank) {
   SmallVector<int64_t> pads(padLow);
   pads.append(padHigh.begin(), padHigh.end());
   Value y = c.create<nn::ConvBackwardInputOp>(
-      nn::f32Tensor(ctx, yShape), x, c.parameter("weight"),
+      nn::f32Tensor(ctx, yShape), x, weight,
       b.getDenseI64ArrayAttr(stride), b.getDenseI64ArrayAttr(pads),
       b.getDenseI64ArrayAttr(dilation),
       b.getI64IntegerAttr(o.getInt("groups")));
   if (extraRows)
     y = padSeparable(c, y, 2, SmallVector<int64_t>(r, 0), zeroRows, "constant");
-  if (Value bias = c.parameter("bias")) {
+  if (bias) {
     SmallVector<int64_t> perChannel{out};
     perChannel.append(r, 1);
     y = c.create<nn::AddOp>(
@@ -138,9 +138,69 @@ Value buildConvTranspose(BuildContext &c, int rank) {
   return y;
 }
 
+Value buildConvTranspose(BuildContext &c, int rank) {
+  const Options &o = c.options();
+  return buildConvTransposeWith(c, rank, c.parameter("weight"), c.parameter("bias"),
+                                o.getInt("in_channels"), o.getInt("out_channels"),
+                                o.getInts("kernel_size"));
+}
+
+/// F.conv_transpose{D}d(input, weight, bias=None, stride, padding,
+/// output_padding, groups, dilation): the weight [C_in, C_out / groups,
+/// *kernel] and the bias [C_out] are the call's second and third inputs.
+Value buildConvTransposeFunction(BuildContext &c, int rank) {
+  const Options &o = c.options();
+  Value weight = c.operands()[1];
+  auto w = nn::shapeOf(weight);
+  if (static_cast<int>(w.size()) != rank + 2)
+    c.fail("weight (input 1) must be [C_in, C_out / groups, *kernel] with " +
+           str(rank) + " kernel dimensions, got " + nn::shapeStr(w));
+  int64_t groups = o.getInt("groups");
+  if (w[0] % groups != 0)
+    c.fail("weight " + nn::shapeStr(w) + ": in_channels " + str(w[0]) +
+           " must be divisible by groups " + str(groups));
+  int64_t out = w[1] * groups;
+  Value bias = c.operands().size() > 2 ? c.operands()[2] : Value();
+  if (bias && nn::shapeOf(bias) != ArrayRef<int64_t>{out})
+    c.fail("bias (input 2) must be [" + str(out) + "] for the weight " +
+           nn::shapeStr(w) + ", got " + nn::shapeStr(nn::shapeOf(bias)));
+  std::vector<int64_t> stride = o.getInts("stride"), dilation = o.getInts("dilation"),
+                       outputPadding = o.getInts("output_padding");
+  for (int i = 0; i < rank; ++i)
+    if (outputPadding[i] >= stride[i] && outputPadding[i] >= dilation[i])
+      c.failAt(o.pathOf("output_padding"),
+               "output padding must be smaller than either stride or dilation, "
+               "got output_padding " + str(outputPadding[i]) + ", stride " +
+                   str(stride[i]) + " and dilation " + str(dilation[i]) +
+                   " in dimension " + str(i));
+  return buildConvTransposeWith(c, rank, weight, bias, w[0], out,
+                                std::vector<int64_t>(w.begin() + 2, w.end()));
+}
+
 } // namespace
 
 void registerConvTransposeFamily(Registry &r) {
+  for (int rank : {1, 2, 3}) {
+    // torch.conv_transpose{D}d / F.conv_transpose{D}d, torch's argument order.
+    Entry f{"conv_transpose" + str(rank) + "d", EntryKind::Function,
+            "nn.conv_backward_input (+ nn.add for the bias; weight and bias: "
+            "the second and third inputs)"};
+    f.options = {intTupleOption("stride", rank, 1).atLeast(1),
+                 intTupleOption("padding", rank, 0).atLeast(0),
+                 intTupleOption("output_padding", rank, 0).atLeast(0),
+                 intOption("groups", 1).atLeast(1),
+                 intTupleOption("dilation", rank, 1).atLeast(1)};
+    f.numInputs = 3;
+    f.numOptionalInputs = 1;
+    f.build = [rank](BuildContext &c) { return buildConvTransposeFunction(c, rank); };
+    // The example feeds its input twice: [4, 4, 3(, 3)] is also a weight of
+    // 4 input and 4 output channels and a kernel of 3 (x 3).
+    json input = {4, 4, 3};
+    for (int i = 1; i < rank; ++i)
+      input.push_back(3);
+    f.example = {{"options", {{"stride", 2}, {"padding", 1}}}, {"input", input}};
+    r.add(std::move(f));
+  }
   for (int rank : {1, 2, 3}) {
     for (bool lazy : {false, true}) {
       std::string layer =

@@ -144,6 +144,17 @@ void registerFoldFamily(Registry &r) {
                                {"padding", 1}}},
                   {"input", {2, 18, 36}}};
   r.add(std::move(fold));
+
+  // F.unfold / F.fold: the layers' options and builds as graph functions
+  // (torch.* has neither; the oracle calls F.<name>).
+  for (const char *name : {"unfold", "fold"}) {
+    const Entry *layer = r.find(std::string(name) == "unfold" ? "nn.Unfold" : "nn.Fold");
+    Entry f{name, EntryKind::Function, layer->lowering};
+    f.options = layer->options;
+    f.build = layer->build;
+    f.example = layer->example;
+    r.add(std::move(f));
+  }
 }
 
 } // namespace kiln::import

@@ -119,4 +119,75 @@ template class ConvNdImpl<1>;
 template class ConvNdImpl<2>;
 template class ConvNdImpl<3>;
 
+namespace functional {
+namespace {
+
+/// F.conv{D}d(input, weight, bias, stride, padding, dilation, groups): the
+/// graph function conv{D}d with the weight and the bias as its second and
+/// third inputs; the shape rule of ir/ShapeRules.h, as the module's.
+template <size_t D>
+Tensor conv_function(const Tensor& input, const Tensor& weight, const ConvFuncOptions<D>& o, SourceLoc loc) {
+  std::string name = "conv" + std::to_string(D) + "d";
+  std::string what = name + "()";
+  auto& trace = detail::Trace::active(what, loc);
+  std::vector<Tensor> inputs{input, weight};
+  if (o.bias()) inputs.push_back(*o.bias());
+  for (const Tensor& t : inputs) {
+    trace.check_value(t, what, loc);
+    detail::require_float32(t, what, loc);
+  }
+  Shape in = input.sizes(), w = weight.sizes();
+  if (in.size() != D + 1 && in.size() != D + 2)
+    detail::fail(loc, what + " expected a " + str(D + 1) + "-D (unbatched) or " + str(D + 2) +
+                          "-D (batched) input, got " + shape_rules::str(in) + " ('" + input.name() + "')");
+  if (w.size() != D + 2)
+    detail::fail(loc, what + " expected a " + str(D + 2) + "-D weight [out_channels, in_channels / groups, *kernel], got " +
+                          shape_rules::str(w) + " ('" + weight.name() + "')");
+  bool unbatched = in.size() == D + 1;
+  if (unbatched) in.insert(in.begin(), 1);
+  shape_rules::ConvGeometry g;
+  g.stride = o.stride().vec();
+  g.dilation = o.dilation().vec();
+  g.groups = o.groups();
+  for (size_t i = 0; i < D; ++i) {
+    int64_t lo = 0, hi = 0;
+    if (o.padding().mode() == "same") {
+      if (g.stride[i] != 1) detail::fail(loc, what + " padding='same' is not supported for strided convolutions");
+      std::tie(lo, hi) = shape_rules::convSamePadding(w[i + 2], g.dilation[i]);
+    } else if (o.padding().mode().empty()) {
+      lo = hi = o.padding().ints()[i];
+    }
+    g.padLow.push_back(lo);
+    g.padHigh.push_back(hi);
+  }
+  shape_rules::Inferred r = shape_rules::conv(in, w, g);
+  if (!r.ok()) detail::fail(loc, what + " " + r.error + " ('" + input.name() + "')");
+  if (o.bias() && o.bias()->sizes() != Shape{w[0]})
+    detail::fail(loc, what + " bias must be [" + str(w[0]) + "], got " + shape_rules::str(o.bias()->sizes()));
+  Shape shape = r.shape;
+  if (unbatched) shape.erase(shape.begin());
+  OptionValue padding = o.padding().ints();
+  if (!o.padding().mode().empty()) padding = o.padding().mode();
+  return detail::record_function(trace, name,
+                                 {{"stride", o.stride().vec()},
+                                  {"padding", padding},
+                                  {"dilation", o.dilation().vec()},
+                                  {"groups", o.groups()}},
+                                 inputs, std::move(shape), Dtype::Float32, loc);
+}
+
+}  // namespace
+
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Conv1dFuncOptions& options, SourceLoc loc) {
+  return conv_function<1>(input, weight, options, loc);
+}
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Conv2dFuncOptions& options, SourceLoc loc) {
+  return conv_function<2>(input, weight, options, loc);
+}
+Tensor conv3d(const Tensor& input, const Tensor& weight, const Conv3dFuncOptions& options, SourceLoc loc) {
+  return conv_function<3>(input, weight, options, loc);
+}
+
+}  // namespace functional
+
 }  // namespace kiln::nn

@@ -1,7 +1,8 @@
 // A CNN written with the DSL's convolutions (kiln/nn/conv.h and
 // conv_transpose.h, libtorch's option names): tuples, stride, dilation,
 // padding kSame with reflection, groups, no bias, a transposed
-// convolution called with torch's forward output_size (the output_padding
+// convolution called with torch's forward output_size, F::conv2d with a
+// traced weight and bias (the output_padding
 // it picks is what the model file records), the lazy forms of both, Unfold
 // and Fold.
 // Its model file is checked against torch like the JSON models
@@ -11,8 +12,10 @@
 #include "kiln/kiln.h"
 
 namespace nn = kiln::nn;
+namespace F = kiln::nn::functional;
 
-// [4, 2, 9, 8] -> [4, 6, 5, 8] -> [4, 6, 5, 8] (lazy: in_channels 6 from
+// [4, 2, 9, 8] + F::conv2d(itself, weight w, bias b, padding same)
+// -> [4, 6, 5, 8] -> [4, 6, 5, 8] (lazy: in_channels 6 from
 // its input) -> ConvTranspose2d called with output_size {9, 14}: sizes 9..10
 // and 14..15 are reachable, output_padding {0, 0} (the options' {1, 0} is
 // torch's without output_size) -> [4, 4, 9, 14] -> [4, 3, 10, 15] (lazy)
@@ -36,7 +39,12 @@ struct ConvNetImpl : nn::Module {
                                                   nn::Fold(nn::FoldOptions({10, 15}, {2, 3}).stride({1, 2}).padding(1)),
                                                   nn::Flatten(), nn::Linear(450, 5)));
   }
-  kiln::Tensor forward(kiln::Tensor x) { return head(up->forward(features(x), {9, 14})); }
+  kiln::Tensor forward(kiln::Tensor x, kiln::Tensor w, kiln::Tensor b) {
+    // The functional form with a traced weight [2, 2, 3, 3] and bias [2]: a
+    // residual on the input, "same" padding keeping its size.
+    x = F::add(x, F::conv2d(x, w, F::Conv2dFuncOptions().bias(b).padding(kiln::kSame)));
+    return head(up->forward(features(x), {9, 14}));
+  }
   nn::Sequential features{nullptr};
   nn::ConvTranspose2d up{nullptr};
   nn::Sequential head{nullptr};
@@ -51,7 +59,7 @@ int main(int argc, char** argv) {
   namespace nn = kiln::nn;
   try {
     ConvNet model;
-    kiln::save_model(model, {kiln::input("x", {4, 2, 9, 8})}, argv[1],
+    kiln::save_model(model, {kiln::input("x", {4, 2, 9, 8}), kiln::input("w", {2, 2, 3, 3}), kiln::input("b", {2})}, argv[1],
                      kiln::Training()
                          .loss(nn::CrossEntropyLoss())
                          .target(kiln::input("target", {4}, kiln::kInt64))

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -187,5 +188,35 @@ class LazyConv3dImpl : public LazyConvNdImpl<3> {
 };
 KILN_MODULE(LazyConv3d);
 
+namespace functional {
+
+/// Options of F.conv{D}d(input, weight, bias=None, stride=1, padding=0,
+/// dilation=1, groups=1) with libtorch's names:
+/// F::conv2d(x, w, F::Conv2dFuncOptions().bias(b).stride(2).padding(kiln::kSame)).
+/// The weight and the bias are traced values (the graph function's second
+/// and third inputs).
+template <size_t D>
+struct ConvFuncOptions {
+  KILN_ARG(std::optional<Tensor>, bias) = std::nullopt;
+  KILN_ARG(ExpandingArray<D>, stride) = 1;
+  KILN_ARG(ConvPadding<D>, padding) = 0;
+  KILN_ARG(ExpandingArray<D>, dilation) = 1;
+  KILN_ARG(int64_t, groups) = 1;
+};
+using Conv1dFuncOptions = ConvFuncOptions<1>;
+using Conv2dFuncOptions = ConvFuncOptions<2>;
+using Conv3dFuncOptions = ConvFuncOptions<3>;
+
+/// torch.conv{D}d of an [N, C, *D] or unbatched [C, *D] input with a weight
+/// [out_channels, C / groups, *kernel] (graph function "conv{D}d"); the
+/// preconditions and errors of nn::Conv{D}d.
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Conv1dFuncOptions& options = {},
+              SourceLoc loc = SourceLoc::current());
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Conv2dFuncOptions& options = {},
+              SourceLoc loc = SourceLoc::current());
+Tensor conv3d(const Tensor& input, const Tensor& weight, const Conv3dFuncOptions& options = {},
+              SourceLoc loc = SourceLoc::current());
+
+}  // namespace functional
 }  // namespace nn
 }  // namespace kiln
