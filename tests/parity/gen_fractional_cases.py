@@ -70,12 +70,10 @@ def geometry(rng, rank):
 
 def case(rng, name, rank, given, form, unpool):
     options, sizes, out = geometry(rng, rank)
-    # Unbatched [C, *D] (not with indices: Kiln keeps their batch dimension),
-    # batch 1 or a batch of 2-3.
-    leads = [[1, rng.randint(1, 3)], [rng.randint(2, 3), rng.randint(1, 3)]]
-    if not unpool and form != "function_with_indices":
-        leads.append([rng.randint(1, 3)])
-    lead = rng.choice(leads)
+    # Unbatched [C, *D] (its indices unbatched too, into an unbatched
+    # MaxUnpool), batch 1 or a batch of 2-3.
+    lead = rng.choice([[1, rng.randint(1, 3)], [rng.randint(2, 3), rng.randint(1, 3)],
+                       [rng.randint(1, 3)]])
     shape = lead + sizes
     w = shape[-1]
     inputs = [{"name": "x", "shape": shape, "dtype": "float32"}]
