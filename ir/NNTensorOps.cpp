@@ -60,6 +60,24 @@ LogicalResult MeanOp::inferReturnTypes(MLIRContext *ctx,
   return inferReduce<MeanOp>(ctx, loc, operands, attrs, props, regions, types);
 }
 
+LogicalResult AmaxOp::inferReturnTypes(MLIRContext *ctx,
+                                       std::optional<Location> loc,
+                                       ValueRange operands, DictionaryAttr attrs,
+                                       OpaqueProperties props,
+                                       RegionRange regions,
+                                       SmallVectorImpl<Type> &types) {
+  return inferReduce<AmaxOp>(ctx, loc, operands, attrs, props, regions, types);
+}
+
+LogicalResult AminOp::inferReturnTypes(MLIRContext *ctx,
+                                       std::optional<Location> loc,
+                                       ValueRange operands, DictionaryAttr attrs,
+                                       OpaqueProperties props,
+                                       RegionRange regions,
+                                       SmallVectorImpl<Type> &types) {
+  return inferReduce<AminOp>(ctx, loc, operands, attrs, props, regions, types);
+}
+
 /// dy of a reduction spread back over the input: reshape to keepdim form,
 /// then broadcast.
 static Value spread(OpBuilder &b, Location loc, Value dy, Value input,
@@ -90,6 +108,44 @@ LogicalResult MeanOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
   Value scaled = binary<DivOp>(b, getLoc(), resultGrads[0],
                                scalarConstant(b, getLoc(), count));
   operandGrads.assign(1, spread(b, getLoc(), scaled, getInput(), dims));
+  return success();
+}
+
+/// amax / amin: dx = where(x == y, dy / count, 0), count being the number
+/// of elements equal to the result in each reduced group.
+static Value extremumGradient(OpBuilder &b, Location loc, Value dy, Value input,
+                              Value result, ArrayRef<int64_t> dims) {
+  MLIRContext *ctx = b.getContext();
+  auto type = tensorType(input);
+  Value atExtremum = b.create<CompareOp>(
+      loc, RankedTensorType::get(type.getShape(), b.getI1Type()),
+      ComparePredicate::eq, input, spread(b, loc, result, input, dims));
+  Value zero = scalarConstant(b, loc, 0);
+  Value ones = b.create<WhereOp>(loc, type, atExtremum,
+                                 scalarConstant(b, loc, 1), zero);
+  auto kept = f32Tensor(ctx, rules::reduce(shapeVector(input), dims.vec(), true).shape);
+  Value count = b.create<SumOp>(loc, kept, ones, b.getDenseI64ArrayAttr(dims),
+                                b.getUnitAttr());
+  Value share = binary<DivOp>(b, loc, reshapeTo(b, loc, dy, kept), count);
+  return b.create<WhereOp>(loc, type, atExtremum,
+                           b.create<BroadcastToOp>(loc, type, share), zero);
+}
+
+LogicalResult AmaxOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  SmallVector<int64_t> dims = normalisedDims(getInput(), getDims());
+  operandGrads.assign(1, extremumGradient(b, getLoc(), resultGrads[0],
+                                          getInput(), getResult(), dims));
+  return success();
+}
+
+LogicalResult AminOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  SmallVector<int64_t> dims = normalisedDims(getInput(), getDims());
+  operandGrads.assign(1, extremumGradient(b, getLoc(), resultGrads[0],
+                                          getInput(), getResult(), dims));
   return success();
 }
 

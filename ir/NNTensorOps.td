@@ -91,6 +91,10 @@ class NN_ReduceOp<string mnemonic, string torchName>
 
 def NN_SumOp : NN_ReduceOp<"sum", "torch.sum">;
 def NN_MeanOp : NN_ReduceOp<"mean", "torch.mean">;
+// The gradient goes to the elements equal to the result, split evenly
+// between ties (torch's amax/amin backward). NaN propagates.
+def NN_AmaxOp : NN_ReduceOp<"amax", "torch.amax">;
+def NN_AminOp : NN_ReduceOp<"amin", "torch.amin">;
 
 def NN_PermuteOp : NN_DiffOp<"permute",
     [DeclareOpInterfaceMethods<InferTypeOpInterface>]> {

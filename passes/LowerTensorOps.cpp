@@ -8,6 +8,8 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::nn;
@@ -82,9 +84,12 @@ struct BroadcastToLowering : OpConversionPattern<BroadcastToOp> {
   }
 };
 
-/// sum / mean: a reduction generic, divided by the count for mean, with the
-/// unit dims re-inserted for keepdim.
-template <typename Op, bool IsMean>
+enum class ReduceKind { Sum, Mean, Max, Min };
+
+/// sum / mean / amax / amin: a reduction generic (divided by the count for
+/// mean; max and min propagate NaN, as torch), with the unit dims
+/// re-inserted for keepdim.
+template <typename Op, ReduceKind Kind>
 struct ReduceLowering : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
   LogicalResult
@@ -93,12 +98,19 @@ struct ReduceLowering : OpConversionPattern<Op> {
     Location loc = op.getLoc();
     auto in = typeOf(adaptor.getInput());
     SmallVector<int64_t> dims = normalised(op.getDims(), in);
+    float init = Kind == ReduceKind::Max   ? -INFINITY
+                 : Kind == ReduceKind::Min ? INFINITY
+                                          : 0.0f;
     Value sum = reduceDims(
-        rewriter, loc, adaptor.getInput(), dims, rewriter.getF32FloatAttr(0),
+        rewriter, loc, adaptor.getInput(), dims, rewriter.getF32FloatAttr(init),
         [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
+          if (Kind == ReduceKind::Max)
+            return b.create<arith::MaximumFOp>(l, x, acc);
+          if (Kind == ReduceKind::Min)
+            return b.create<arith::MinimumFOp>(l, x, acc);
           return b.create<arith::AddFOp>(l, x, acc);
         });
-    if (IsMean) {
+    if (Kind == ReduceKind::Mean) {
       int64_t count = 1;
       for (int64_t d : dims)
         count *= in.getDimSize(d);
@@ -328,7 +340,10 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
 void kiln::populateLowerTensorOpsPatterns(RewritePatternSet &patterns) {
   patterns.add<ReshapeLikeLowering<FlattenOp>, ReshapeLikeLowering<ReshapeOp>,
                SumToSizeLowering, BroadcastToLowering,
-               ReduceLowering<SumOp, false>, ReduceLowering<MeanOp, true>,
+               ReduceLowering<SumOp, ReduceKind::Sum>,
+               ReduceLowering<MeanOp, ReduceKind::Mean>,
+               ReduceLowering<AmaxOp, ReduceKind::Max>,
+               ReduceLowering<AminOp, ReduceKind::Min>,
                PermuteLowering, SliceLowering, SliceBackwardLowering,
                ConcatLowering>(patterns.getContext());
 }

@@ -1,5 +1,5 @@
-// Graph functions over dimensions: torch.sum, torch.mean, torch.permute,
-// torch.narrow, torch.cat.
+// Graph functions over dimensions: torch.sum, torch.mean, torch.amax,
+// torch.amin, torch.permute, torch.narrow, torch.cat.
 #include "frontend/import/Registry.h"
 
 #include "ir/NNDialect.h"
@@ -27,6 +27,8 @@ template <typename Op> static Entry reduction(const char *name, const char *op) 
 void registerTensorFunctions(Registry &r) {
   r.add(reduction<nn::SumOp>("sum", "nn.sum"));
   r.add(reduction<nn::MeanOp>("mean", "nn.mean"));
+  r.add(reduction<nn::AmaxOp>("amax", "nn.amax"));
+  r.add(reduction<nn::AminOp>("amin", "nn.amin"));
 
   Entry permute{"permute", EntryKind::Function, "nn.permute"};
   permute.options = {intListOption("dims")};

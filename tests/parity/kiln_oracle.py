@@ -193,9 +193,30 @@ def _kiln_fractional_max_pool_class(rank):
     return make
 
 
+def _kiln_rrelu_class():
+    nn = _torch().nn
+
+    class KilnRReLU(nn.RReLU):
+        """RReLU with Kiln's slopes in train mode: lower + (upper - lower) u
+        in float32, u drawn for every element (frontend/import/Rectifier.cpp);
+        x > 0 ? x : x * slope. Eval mode is torch's own (the mean slope)."""
+        stream = None
+
+        def forward(self, x):
+            torch = _torch()
+            if not self.training:
+                return super().forward(x)
+            u = torch.from_numpy(self.stream.uniform(tuple(x.shape)))
+            slope = torch.tensor(self.lower, dtype=torch.float32) + u * torch.tensor(
+                self.upper - self.lower, dtype=torch.float32)
+            return torch.where(x > 0, x, x * slope)
+
+    return KilnRReLU
+
+
 # Leaves that draw random numbers: torch's module replaced by one that draws
 # from Kiln's stream (torch's own stream cannot be reproduced).
-_RANDOM_LEAVES = {"Dropout": _kiln_dropout_class,
+_RANDOM_LEAVES = {"Dropout": _kiln_dropout_class, "RReLU": _kiln_rrelu_class,
                   "FractionalMaxPool2d": _kiln_fractional_max_pool_class(2),
                   "FractionalMaxPool3d": _kiln_fractional_max_pool_class(3)}
 
@@ -464,10 +485,21 @@ def cmd_make_case(a):
                       {k: _np(v) for k, v in model.state_dict().items()})
     gen = torch.Generator().manual_seed(a.seed + 1)
     xs = []
-    for spec in doc["inputs"]:
+    scales = [float(v) for v in a.input_scale.split(",")] if a.input_scale else []
+    for i, spec in enumerate(doc["inputs"]):
         if spec.get("dtype", "float32") != "float32":
             raise ValueError(f"input {spec['name']}: oracle makes float32 inputs only")
-        xs.append(torch.randn(*spec["shape"], generator=gen))
+        x = torch.randn(*spec["shape"], generator=gen)
+        if i < len(scales):
+            x = x * scales[i]
+        if a.input_specials and i == 0:
+            # Edge values (kinks, saturation, -0.0) at about a third of the
+            # first input's elements, exactly as given.
+            specials = torch.tensor([float(v) for v in a.input_specials.split(",")])
+            pick = torch.randint(0, len(specials), x.shape, generator=gen)
+            use = torch.rand(x.shape, generator=gen) < 1 / 3
+            x = torch.where(use, specials[pick], x)
+        xs.append(x)
     batch = {f"input.{i}": _np(x) for i, x in enumerate(xs)}
     target = None
     if a.mode == "train" or "training" in doc:
@@ -720,6 +752,10 @@ def main(argv=None):
     c.add_argument("--mode", choices=["train", "inference"], default="train")
     c.add_argument("--rng-seed", type=lambda v: int(v, 0), default=0,
                    help="seed of Kiln's random stream (the driver's --rng-seed)")
+    c.add_argument("--input-scale", default=None,
+                   help="comma-separated factors: input i is randn times the i-th (default 1)")
+    c.add_argument("--input-specials", default=None,
+                   help="comma-separated values that replace about a third of the first input's elements")
     c.add_argument("--ignored-targets", type=int, default=None,
                    help="CrossEntropy targets set to ignore_index (default: N/4 if ignore_index != -100, else 0)")
 

@@ -25,6 +25,8 @@ enum class Init {
   /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with the owning layer's fan_in:
   /// nn.Linear's bias.
   FanInUniform,
+  /// Every element the layer's `init` option (nn.PReLU's weight).
+  Constant,
 };
 
 struct Parameter {

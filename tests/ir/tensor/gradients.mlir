@@ -32,3 +32,22 @@ func.func @slice_backward(%g: tensor<4xf32> {nn.name = "g", nn.role = #nn.role<i
   %l = nn.sum %y : (tensor<8xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// amax: dy shared evenly among the elements equal to the maximum (torch's
+// amax backward): where(x == y, dy / count, 0).
+// CHECK-LABEL: func.func @amax_grad
+// CHECK: %[[Y:.+]] = nn.amax %[[X:[a-z0-9]+]] {dims = array<i64: 1>}
+// CHECK: %[[YB:.+]] = nn.broadcast_to %{{.+}} : (tensor<4x1xf32>) -> tensor<4x8xf32>
+// CHECK: %[[EQ:.+]] = nn.compare eq, %[[X]], %[[YB]]
+// CHECK: %[[ONES:.+]] = nn.where %[[EQ]]
+// CHECK: %[[COUNT:.+]] = nn.sum %[[ONES]] {dims = array<i64: 1>, keepdim} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+// CHECK: %[[SHARE:.+]] = nn.div %{{.+}}, %[[COUNT]]
+// CHECK: %[[SB:.+]] = nn.broadcast_to %[[SHARE]]
+// CHECK: nn.where %[[EQ]], %[[SB]]
+func.func @amax(%x: tensor<4x8xf32> {nn.name = "x", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
+  %y = nn.amax %x {dims = array<i64: 1>} : (tensor<4x8xf32>) -> tensor<4xf32>
+  %l = nn.sum %y : (tensor<4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -103,3 +103,12 @@ func.func @concat_nothing() {
   %0 = nn.concat {dim = 0 : i64} : () -> tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @amax_dim_out_of_range(%x: tensor<4x8xf32>) {
+  // expected-error @+2 {{nn.amax: dimension 2 is out of range or repeated for an input of shape [4, 8]}}
+  // expected-error @+1 {{'nn.amax' op failed to infer returned types}}
+  %0 = nn.amax %x {dims = array<i64: 2>} : (tensor<4x8xf32>) -> tensor<4xf32>
+  return
+}

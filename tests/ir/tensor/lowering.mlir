@@ -81,3 +81,21 @@ func.func @concat(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>) -> tensor<4x8xf32> {
   %0 = nn.concat %a, %b {dim = -1 : i64} : (tensor<4x3xf32>, tensor<4x5xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+// amax: a reduction generic from -inf with arith.maximumf (NaN propagates,
+// like torch.amax); amin from +inf with arith.minimumf.
+// CHECK-LABEL: func.func @amax_amin
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK: tensor.expand_shape {{.+}} : tensor<4xf32> into tensor<4x1xf32>
+// CHECK: arith.constant 0x7F800000 : f32
+// CHECK: linalg.generic
+// CHECK: arith.minimumf
+func.func @amax_amin(%x: tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<8xf32>) {
+  %0 = nn.amax %x {dims = array<i64: 1>, keepdim} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %1 = nn.amin %x {dims = array<i64: 0>} : (tensor<4x8xf32>) -> tensor<8xf32>
+  return %0, %1 : tensor<4x1xf32>, tensor<8xf32>
+}

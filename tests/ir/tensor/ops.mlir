@@ -22,3 +22,12 @@ func.func @concat(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>, %c: tensor<1x3xf32>)
   %2 = nn.concat %a {dim = 1 : i64} : (tensor<4x3xf32>) -> tensor<4x3xf32>
   return
 }
+
+// CHECK-LABEL: func.func @amax_amin
+// CHECK: nn.amax %{{.+}} {dims = array<i64: -1>, keepdim} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+// CHECK: nn.amin %{{.+}} : (tensor<4x8xf32>) -> tensor<f32>
+func.func @amax_amin(%x: tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<f32>) {
+  %0 = nn.amax %x {dims = array<i64: -1>, keepdim} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %1 = nn.amin %x : (tensor<4x8xf32>) -> tensor<f32>
+  return %0, %1 : tensor<4x1xf32>, tensor<f32>
+}
