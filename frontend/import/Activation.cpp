@@ -15,6 +15,7 @@
 // same options minus `inplace`, which means nothing under value semantics.
 #include "frontend/import/Activation.h"
 
+#include "ir/FormatNumber.h"
 #include "ir/NNBuilders.h"
 
 #include <cmath>
@@ -153,8 +154,8 @@ std::vector<Pointwise> pointwiseActivations() {
          // nn.Hardtanh asserts max_val > min_val; F.hardtanh is a clamp,
          // which this form matches only for min_val <= max_val.
          if (isLayer ? hi <= lo : hi < lo)
-           return "max_val " + std::to_string(hi) + " must be greater than min_val " +
-                  std::to_string(lo);
+           return "max_val " + formatExact(hi) + " must be greater than min_val " +
+                  formatExact(lo);
          return "";
        }},
       {"nn.Hardsigmoid", "hardsigmoid", "nn.compare, nn.where (decomposed)", true,

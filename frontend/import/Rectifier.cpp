@@ -4,6 +4,7 @@
 // slope at 0 is torch's (its backward takes the negative branch there).
 #include "frontend/import/Activation.h"
 
+#include "ir/FormatNumber.h"
 #include "ir/NNBuilders.h"
 
 using namespace mlir;
@@ -56,8 +57,8 @@ Value rrelu(BuildContext &c, Value x, double lower, double upper, bool training)
 std::string checkBounds(const Options &o) {
   double lower = o.getFloat("lower"), upper = o.getFloat("upper");
   if (lower > upper)
-    return "lower " + std::to_string(lower) + " must not be greater than upper " +
-           std::to_string(upper) + " (torch's uniform_ fails in train mode)";
+    return "lower " + formatExact(lower) + " must not be greater than upper " +
+           formatExact(upper) + " (torch's uniform_ fails in train mode)";
   return "";
 }
 

@@ -2,19 +2,15 @@
 // one graph node with torch's option names (the importer builds the math,
 // frontend/import/Activation.cpp). Option checks mirror torch's, so a bad
 // value fails where the user wrote it rather than in kilnc.
-#include <sstream>
-
 #include "kiln/nn/activation.h"
+
+#include "ir/FormatNumber.h"
 #include "shapes.h"
 
 namespace kiln::nn {
 namespace {
 
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
+std::string num(double v) { return formatExact(v); }
 
 OptionList option_list(const ELUOptions& o) { return {{"alpha", o.alpha()}, {"inplace", o.inplace()}}; }
 OptionList option_list(const CELUOptions& o) { return {{"alpha", o.alpha()}, {"inplace", o.inplace()}}; }

@@ -102,6 +102,34 @@ TEST(FrontendErrors, InvalidOptimizerOptions) {
   EXPECT_EQ(error_of([] { SGD(SGDOptions(0.1).momentum(0.9).nesterov(true)); }), "");
 }
 
+// Activation options torch rejects are rejected where they are written.
+TEST(FrontendErrors, InvalidActivationOptions) {
+  EXPECT_THAT(error_of([] { nn::Hardtanh(nn::HardtanhOptions().min_val(1).max_val(1)); }),
+              HasSubstr("Hardtanh: max_val 1 must be greater than min_val 1"));
+  EXPECT_THAT(error_of([] { nn::CELU(nn::CELUOptions().alpha(0)); }), HasSubstr("alpha cannot be 0 for CELU"));
+  EXPECT_THAT(error_of([] { nn::Softshrink(-0.5); }),
+              HasSubstr("lambda must be greater or equal to 0, but found to be -0.5"));
+  EXPECT_THAT(error_of([] { nn::Softplus(nn::SoftplusOptions().beta(0)); }), HasSubstr("beta must not be 0"));
+  EXPECT_THAT(error_of([] { nn::RReLU(nn::RReLUOptions().lower(0.5).upper(0.1)); }),
+              HasSubstr("RReLU: lower 0.5 must not be greater than upper 0.1"));
+  EXPECT_THAT(error_of([] { nn::PReLU(nn::PReLUOptions().num_parameters(0)); }),
+              HasSubstr("num_parameters must be >= 1"));
+  EXPECT_EQ(error_of([] { nn::Hardshrink(-0.5); }), "");  // torch accepts it (the identity)
+}
+
+struct GluImpl : nn::Module {
+  GluImpl() { glu = register_module("glu", nn::GLU(1)); }
+  kiln::Tensor forward(kiln::Tensor x) { return glu(x); }
+  nn::GLU glu{nullptr};
+};
+KILN_MODULE(Glu);
+
+TEST(FrontendErrors, GluOddDimension) {
+  Glu model;
+  EXPECT_THAT(error_of([&] { kiln::save_model(model, {kiln::input("x", {2, 5})}, ::testing::TempDir() + "/glu.json"); }),
+              HasSubstr("Halving dimension must be even, but dimension 1 is size 5"));
+}
+
 // Numbers in messages are exact (shortest round trip), never 6 decimals.
 TEST(FrontendErrors, InvalidDropoutProbability) {
   EXPECT_THAT(error_of([] { nn::Dropout(1.5); }),
