@@ -82,6 +82,10 @@ OptionSpec intListOption(std::string name,
   return spec(std::move(name), OptionType::IntList, orNull(dflt));
 }
 
+OptionSpec floatListOption(std::string name) {
+  return spec(std::move(name), OptionType::FloatList, json());
+}
+
 static const char *typeName(const OptionSpec &s) {
   switch (s.type) {
   case OptionType::Bool:
@@ -97,6 +101,7 @@ static const char *typeName(const OptionSpec &s) {
     return s.choices.empty() ? "an integer or an array of integers"
                              : "an integer, an array of integers or a string";
   case OptionType::FloatTuple:
+  case OptionType::FloatList:
     return "a number or an array of numbers";
   }
   return "?";
@@ -168,6 +173,15 @@ static json checkValue(const OptionSpec &s, const json &v,
     if (!list && static_cast<int>(items.size()) != s.tupleSize)
       fail(path, "expected " + std::to_string(s.tupleSize) + " integers, got " +
                      std::to_string(items.size()));
+    if (list && !v.is_array()) {
+      // Kept as one number: torch tells `size=4` from `size=[4]` (one
+      // value for every dimension vs a list checked against the rank).
+      if (!v.is_number_integer())
+        wrongType();
+      OptionSpec element = s;
+      element.type = OptionType::Int;
+      return checkValue(element, v, path);
+    }
     for (size_t i = 0; i < items.size(); ++i) {
       OptionSpec element = s;
       element.type = OptionType::Int;
@@ -183,6 +197,22 @@ static json checkValue(const OptionSpec &s, const json &v,
     if (static_cast<int>(items.size()) != s.tupleSize)
       fail(path, "expected " + std::to_string(s.tupleSize) + " numbers, got " +
                      std::to_string(items.size()));
+    for (size_t i = 0; i < items.size(); ++i) {
+      OptionSpec element = s;
+      element.type = OptionType::Float;
+      items[i] = checkValue(element, items[i], path + "[" + std::to_string(i) + "]");
+    }
+    return items;
+  }
+  case OptionType::FloatList: {
+    if (!v.is_array()) {
+      if (!v.is_number())
+        wrongType();
+      OptionSpec element = s;
+      element.type = OptionType::Float;
+      return checkValue(element, v, path);
+    }
+    json items = v;
     for (size_t i = 0; i < items.size(); ++i) {
       OptionSpec element = s;
       element.type = OptionType::Float;
@@ -236,7 +266,16 @@ std::string Options::getString(const std::string &name) const {
   return values.at(name).get<std::string>();
 }
 std::vector<int64_t> Options::getInts(const std::string &name) const {
-  return values.at(name).get<std::vector<int64_t>>();
+  const json &v = values.at(name);
+  if (!v.is_array())
+    return {v.get<int64_t>()};
+  return v.get<std::vector<int64_t>>();
+}
+std::vector<double> Options::getFloats(const std::string &name) const {
+  const json &v = values.at(name);
+  if (!v.is_array())
+    return {v.get<double>()};
+  return v.get<std::vector<double>>();
 }
 std::vector<std::optional<int64_t>>
 Options::getOptionalInts(const std::string &name) const {
@@ -244,9 +283,6 @@ Options::getOptionalInts(const std::string &name) const {
   for (const json &v : values.at(name))
     out.push_back(v.is_null() ? std::nullopt : std::optional<int64_t>(v.get<int64_t>()));
   return out;
-}
-std::vector<double> Options::getFloats(const std::string &name) const {
-  return values.at(name).get<std::vector<double>>();
 }
 
 mlir::Attribute Init::attr(mlir::MLIRContext *ctx) const {
@@ -340,6 +376,8 @@ const Registry &registry() {
     registerPoolingFamily(r);
     registerFractionalPoolFamily(r);
     registerUtilityFamily(r);
+    registerVisionFamily(r);
+    registerDistanceFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);
     registerElementwiseFunctions(r);

@@ -36,7 +36,7 @@ struct ImportError {
 enum class EntryKind { Layer, Container, Loss, Optimizer, Function };
 const char *kindName(EntryKind kind);
 
-enum class OptionType { Bool, Int, Float, String, IntTuple, IntList, FloatTuple };
+enum class OptionType { Bool, Int, Float, String, IntTuple, IntList, FloatTuple, FloatList };
 
 /// One constructor option, as torch names it.
 struct OptionSpec {
@@ -80,6 +80,9 @@ OptionSpec floatTupleOption(std::string name, int size);
 /// An int or an array of any number of ints (torch.sum's dim).
 OptionSpec intListOption(std::string name, std::optional<std::vector<int64_t>> dflt = {});
 
+/// A number or an array of any number of numbers (Upsample's scale_factor).
+OptionSpec floatListOption(std::string name);
+
 /// Options after validation against the specs: every declared option is
 /// present (defaults filled in), every value has its declared type.
 class Options {
@@ -93,7 +96,8 @@ public:
   std::vector<int64_t> getInts(const std::string &name) const;
   /// IntTuple options whose elements may be null (OptionSpec::orNoneElements).
   std::vector<std::optional<int64_t>> getOptionalInts(const std::string &name) const;
-  /// FloatTuple options (expanded to their tuple size).
+  /// FloatTuple options (expanded to their tuple size) and FloatList
+  /// options (one number as a list of one).
   std::vector<double> getFloats(const std::string &name) const;
   /// Whether a nullable option (OptionSpec::orNone) is null.
   bool isNone(const std::string &name) const { return values.at(name).is_null(); }
@@ -272,6 +276,8 @@ void registerPaddingFamily(Registry &registry);
 void registerPoolingFamily(Registry &registry);
 void registerFractionalPoolFamily(Registry &registry);
 void registerUtilityFamily(Registry &registry);
+void registerVisionFamily(Registry &registry);
+void registerDistanceFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);
 void registerElementwiseFunctions(Registry &registry);

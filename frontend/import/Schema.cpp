@@ -158,6 +158,12 @@ json optionSchema(const OptionSpec &s) {
     p["oneOf"] = json::array({element, list});
     break;
   }
+  case OptionType::FloatList: {
+    json element = {{"type", "number"}};
+    bounds(element);
+    p["oneOf"] = json::array({element, {{"type", "array"}, {"items", element}}});
+    break;
+  }
   }
   if (s.nullable)
     p = {{"anyOf", json::array({p, {{"type", "null"}}})}};

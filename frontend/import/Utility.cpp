@@ -1,8 +1,9 @@
-// Containers and the `utility-module` family: nn.Flatten, Sequential,
-// ModuleList, Module.
+// Containers and the `utility-module` family: nn.Flatten, nn.Unflatten,
+// Sequential, ModuleList, Module.
 #include "frontend/import/Registry.h"
 
-#include "ir/NNDialect.h"
+#include "ir/NNBuilders.h"
+#include "ir/VisionShapeRules.h"
 
 using namespace mlir;
 
@@ -14,6 +15,19 @@ static Value flatten(BuildContext &c) {
   return c.create<nn::FlattenOp>(c.operands()[0],
                                  b.getI64IntegerAttr(o.getInt("start_dim")),
                                  b.getI64IntegerAttr(o.getInt("end_dim")));
+}
+
+/// torch.unflatten / nn.Unflatten: a reshape whose result shape the shared
+/// rule gives (-1 resolved, sizes checked against the dimension).
+static Value unflatten(BuildContext &c, const std::string &sizesOption) {
+  const Options &o = c.options();
+  Value x = c.operands()[0];
+  auto in = nn::shapeOf(x);
+  shape_rules::Inferred r = shape_rules::unflatten(
+      shape_rules::Shape(in.begin(), in.end()), o.getInt("dim"), o.getInts(sizesOption));
+  if (!r.ok())
+    c.fail(r.error);
+  return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), r.shape), x);
 }
 
 void registerUtilityFamily(Registry &r) {
@@ -29,6 +43,22 @@ void registerUtilityFamily(Registry &r) {
   function.build = flatten;
   function.example = {{"input", {2, 3, 4}}};
   r.add(std::move(function));
+
+  // nn.Unflatten(dim, unflattened_size); torch also takes a NamedShape for
+  // named tensors, which Kiln does not have.
+  Entry unflattenLayer{"nn.Unflatten", EntryKind::Layer, "nn.reshape"};
+  unflattenLayer.options = {intOption("dim"), intListOption("unflattened_size")};
+  unflattenLayer.build = [](BuildContext &c) { return unflatten(c, "unflattened_size"); };
+  unflattenLayer.example = {{"options", {{"dim", 1}, {"unflattened_size", {2, -1}}}},
+                            {"input", {2, 6}}};
+  r.add(std::move(unflattenLayer));
+
+  Entry unflattenFunction{"unflatten", EntryKind::Function, "nn.reshape"};
+  unflattenFunction.options = {intOption("dim"), intListOption("sizes")};
+  unflattenFunction.build = [](BuildContext &c) { return unflatten(c, "sizes"); };
+  unflattenFunction.example = {{"options", {{"dim", -1}, {"sizes", {3, 2}}}},
+                               {"input", {2, 6}}};
+  r.add(std::move(unflattenFunction));
 
   // Containers only structure the module tree (state_dict names); graph
   // nodes call their leaves.

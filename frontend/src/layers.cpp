@@ -2,6 +2,7 @@
 #include "kiln/nn/flatten.h"
 #include "kiln/nn/linear.h"
 #include "ir/ShapeRules.h"
+#include "ir/VisionShapeRules.h"
 #include "shapes.h"
 
 namespace kiln::nn {
@@ -79,5 +80,34 @@ Tensor FlattenImpl::forward(const Tensor& input, SourceLoc loc) {
 std::optional<OptionList> FlattenImpl::layer_options() const {
   return OptionList{{"start_dim", options_.start_dim()}, {"end_dim", options_.end_dim()}};
 }
+
+UnflattenImpl::UnflattenImpl(const UnflattenOptions& options) : Module("Unflatten"), options_(options) {}
+
+Tensor UnflattenImpl::forward(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active("Unflatten", loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path);
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  shape_rules::Inferred r = shape_rules::unflatten(input.sizes(), options_.dim(), options_.sizes());
+  if (!r.ok()) detail::fail(loc, what + ": " + r.error + " ('" + input.name() + "')");
+  return detail::record_module(trace, path, {input}, r.shape, input.dtype(), loc);
+}
+
+std::optional<OptionList> UnflattenImpl::layer_options() const {
+  return OptionList{{"dim", options_.dim()}, {"unflattened_size", options_.sizes()}};
+}
+
+namespace functional {
+Tensor unflatten(const Tensor& input, int64_t dim, std::vector<int64_t> sizes, SourceLoc loc) {
+  auto& trace = detail::Trace::active("unflatten()", loc);
+  trace.check_value(input, "unflatten()", loc);
+  detail::require_float32(input, "unflatten()", loc);
+  shape_rules::Inferred r = shape_rules::unflatten(input.sizes(), dim, sizes);
+  if (!r.ok()) detail::fail(loc, "unflatten(): " + r.error);
+  return detail::record_function(trace, "unflatten", {{"dim", dim}, {"sizes", sizes}}, {input}, r.shape,
+                                 input.dtype(), loc);
+}
+}  // namespace functional
 
 }  // namespace kiln::nn

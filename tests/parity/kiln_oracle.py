@@ -19,6 +19,7 @@ make-bad-weights, make-e2e, compare (see --help of each).
 import argparse
 import gzip
 import json
+import math
 import os
 import re
 import struct
@@ -214,11 +215,65 @@ def _kiln_rrelu_class():
     return KilnRReLU
 
 
+def _noise_dims(kind, rank):
+    """How many leading dimensions of the input draw their own noise value
+    (the rest share it), as torch 1.13's functional forms shape the noise:
+    Dropout1d/3d unsqueeze an unbatched input (2-D / not 5-D), Dropout2d and
+    FeatureAlphaDropout call feature dropout on [N, C, *] as given."""
+    if kind == "AlphaDropout":
+        return rank
+    if kind == "Dropout1d":
+        if rank not in (2, 3):
+            raise ValueError(f"Dropout1d: a {rank}-D input")
+        return rank - 1
+    if kind == "Dropout3d":
+        return 2 if rank == 5 else 1
+    return 2
+
+
+def _kiln_dropout_variant_class(kind):
+    """Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout with Kiln's mask:
+    torch 1.13's _dropout_impl given the Bernoulli draw m = (u < 1 - p) of
+    the noise shape [N, C, 1, ...] (or the input's for AlphaDropout)."""
+    def make():
+        nn = _torch().nn
+        alpha = "Alpha" in kind
+
+        class KilnDropoutVariant(getattr(nn, kind)):
+            stream = None
+
+            def forward(self, x):
+                torch = _torch()
+                if not self.training or self.p == 0:
+                    return x
+                if self.p == 1:
+                    return x * torch.zeros((), dtype=x.dtype)
+                k = _noise_dims(kind, x.dim())
+                shape = tuple(x.shape[:k]) + (1,) * (x.dim() - k)
+                u = self.stream.uniform(shape)
+                noise = torch.from_numpy(u < np.float32(1 - self.p)).to(x.dtype)
+                p = self.p
+                if alpha:
+                    # at::native::_dropout_impl, alpha_dropout = true.
+                    a_ = 1.7580993408473766
+                    a = 1. / math.sqrt((a_ * a_ * p + 1) * (1 - p))
+                    b = noise.add(-1).mul_(a_ * a).add_(a_ * a * p)
+                    noise.mul_(a)
+                    return x * noise + b
+                noise.div_(1 - p)
+                return x * noise
+
+        return KilnDropoutVariant
+    return make
+
+
 # Leaves that draw random numbers: torch's module replaced by one that draws
 # from Kiln's stream (torch's own stream cannot be reproduced).
 _RANDOM_LEAVES = {"Dropout": _kiln_dropout_class, "RReLU": _kiln_rrelu_class,
                   "FractionalMaxPool2d": _kiln_fractional_max_pool_class(2),
                   "FractionalMaxPool3d": _kiln_fractional_max_pool_class(3)}
+for _kind in ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"):
+    _RANDOM_LEAVES[_kind] = _kiln_dropout_variant_class(_kind)
 
 
 def _fractional_max_pool_function(name, rank):
@@ -266,6 +321,34 @@ def _zero_pad_class(rank):
 _NEWER_TORCH_LEAVES = {"ZeroPad1d": lambda: _zero_pad_class(1), "ZeroPad3d": lambda: _zero_pad_class(3)}
 
 
+def _channel_shuffle(x, groups):
+    """torch.channel_shuffle with a gradient (torch 1.13's has none): the
+    same reshape / transpose / reshape, checked against torch's forward."""
+    torch = _torch()
+    n, c = x.shape[0], x.shape[1]
+    y = x.reshape(n, groups, c // groups, -1).transpose(1, 2).reshape(x.shape)
+    with torch.no_grad():
+        ref = torch.channel_shuffle(x.detach(), groups)
+        if not bool(((y == ref) | (y.isnan() & ref.isnan())).all()):
+            raise AssertionError("the oracle's channel_shuffle differs from torch's")
+    return y
+
+
+def _channel_shuffle_class():
+    nn = _torch().nn
+
+    class KilnChannelShuffle(nn.ChannelShuffle):
+        def forward(self, x):
+            return _channel_shuffle(x, self.groups)
+
+    return KilnChannelShuffle
+
+
+# Leaves and graph functions whose torch 1.13 forward has no derivative.
+_DIFFERENTIABLE_LEAVES = {"ChannelShuffle": _channel_shuffle_class}
+_DIFFERENTIABLE_FUNCTIONS = {"channel_shuffle": _channel_shuffle}
+
+
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
 # Graph functions whose torch signature takes the inputs as one sequence.
 _LIST_FUNCTIONS = {"cat"}
@@ -295,12 +378,18 @@ def _build_module(spec, where):
         ctor = _RANDOM_LEAVES[kind]()
     elif kind in _SINGLE_PROCESS_LEAVES:
         ctor = _SINGLE_PROCESS_LEAVES[kind]()
+    elif kind in _DIFFERENTIABLE_LEAVES:
+        ctor = _DIFFERENTIABLE_LEAVES[kind]()
     elif kind in _NEWER_TORCH_LEAVES and not hasattr(nn, kind):
         ctor = _NEWER_TORCH_LEAVES[kind]()
     else:
         ctor = getattr(nn, kind, None)
     if ctor is None:
         raise ValueError(f"{where}: torch.nn has no module type {kind!r}")
+    if kind in ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"):
+        # torch's Upsample takes a per-dimension scale_factor as a tuple only
+        # (float() of anything else); JSON has lists.
+        opts = {k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
     if kind.startswith("Lazy") and hasattr(ctor, "cls_to_become"):
         # A lazy layer's model file holds the sizes the DSL resolved from
         # its first input (num_features): the module it becomes takes them.
@@ -364,8 +453,9 @@ class KilnModel:
                 # or (inputs, **options) for those taking a tensor list;
                 # F.<function> where torch has none (F.avg_pool2d).
                 name = node["function"]
-                fn = (getattr(F, name) if name in _FUNCTIONAL_FIRST
-                      else getattr(torch, name, None) or getattr(F, name, None))
+                fn = (_DIFFERENTIABLE_FUNCTIONS.get(name)
+                      or (getattr(F, name) if name in _FUNCTIONAL_FIRST
+                          else getattr(torch, name, None) or getattr(F, name, None)))
                 if fn is None:
                     raise ValueError(f"graph[{k}]: torch has no function {node['function']!r}")
                 res = fn(args, **opts) if node["function"] in _LIST_FUNCTIONS else fn(*args, **opts)
@@ -420,7 +510,7 @@ def _make_target(doc, out_shape, gen, ignored):
         if "shape" in spec and list(spec["shape"]) != [n]:
             raise ValueError(f"training.target shape {spec['shape']} != [{n}]")
         return t
-    return torch.randn(*out_shape, generator=gen)
+    return torch.randn(tuple(out_shape), generator=gen)  # a tuple: [] is a scalar
 
 
 def run_reference(doc, model, xs, target, steps):

@@ -7,6 +7,10 @@
       parameters, momentum buffers, losses after 10 train steps: rtol 1e-4, atol 1e-6;
       each parameter's update (after - init) against torch's: rtol 1e-3 plus
       the float32 rounding of `steps` additions (compare-updates).
+  run_case.py dropout-stats --model M.json --driver EXE --work DIR
+      a dropout_stats_* model's Kiln output checked on its own: values, one
+      mask decision per noise group, keep rate within 4 sigma, AlphaDropout's
+      mean and variance (see dropout_statistics).
   run_case.py bad-weights --model M.json --driver EXE --work DIR --kind KIND [--tensor NAME]
       the driver must fail to load a broken parameters file, exit non-zero
       without crashing, and name the file and the tensor concerned.
@@ -114,6 +118,79 @@ def cmd_parity(a, extra):
     return rc
 
 
+def dropout_statistics(doc, x, d):
+    """Problems with Kiln's dropout output `d` of input `x` (the model's
+    layer "0"): every element is x scaled by the kept value or
+    the dropped one (x * 1/(1 - p) or 0; AlphaDropout: a x + alpha' a p or
+    alpha' a p - alpha' a), one decision per noise group (per channel for
+    the feature layers, as torch shapes the noise), the keep rate within 4
+    sigma of 1 - p, and for AlphaDropout on standard normal input the mean
+    within 4 sigma of 0 and the variance of 1."""
+    import numpy as np
+    layer = doc["module"]["children"][0]
+    kind, p = layer["type"], layer["options"]["p"]
+    x, d = x.astype(np.float64), d.astype(np.float64)
+    k = kiln_oracle._noise_dims(kind, x.ndim)
+    groups = int(np.prod(x.shape[:k]))
+    problems = []
+    if "Alpha" in kind:
+        alpha = 1.7580993408473766
+        a = 1.0 / np.sqrt((alpha * alpha * p + 1) * (1 - p))
+        kept_value, dropped_value = a * x + alpha * a * p, np.full_like(x, alpha * a * p - alpha * a)
+    else:
+        kept_value, dropped_value = x / (1 - p), np.zeros_like(x)
+    tol = lambda v: 1e-5 * np.abs(v) + 1e-6
+    kept = np.abs(d - kept_value) <= tol(kept_value)
+    dropped = np.abs(d - dropped_value) <= tol(dropped_value)
+    if not np.all(kept | dropped):
+        i = int(np.argmax(~(kept | dropped)))
+        problems.append(f"element {i}: {d.ravel()[i]!r} is neither the kept {kept_value.ravel()[i]!r} "
+                        f"nor the dropped {dropped_value.ravel()[i]!r} value")
+        return problems
+    mask = kept.reshape(groups, -1)
+    mixed = int(np.sum(mask.any(axis=1) & ~mask.all(axis=1)))
+    if mixed:
+        problems.append(f"{mixed} of {groups} noise groups (the leading {k} dimensions) mix kept and dropped elements")
+    rate = float(np.mean(mask[:, 0]))
+    sigma = np.sqrt(p * (1 - p) / groups)
+    print(f"{kind} p={p}: keep rate {rate:.4f} over {groups} groups (expected {1 - p:.4f}, 4 sigma {4 * sigma:.4f})")
+    if abs(rate - (1 - p)) > 4 * sigma:
+        problems.append(f"keep rate {rate} is more than 4 sigma from {1 - p}")
+    if kind == "AlphaDropout":
+        n = d.size
+        mean, var = float(np.mean(d)), float(np.var(d))
+        mean_sigma, var_sigma = np.std(d) / np.sqrt(n), np.std((d - mean) ** 2) / np.sqrt(n)
+        print(f"  output mean {mean:.4f} (4 sigma {4 * mean_sigma:.4f}), variance {var:.4f} (4 sigma {4 * var_sigma:.4f})")
+        if abs(mean) > 4 * mean_sigma:
+            problems.append(f"mean {mean} of the output is more than 4 sigma from 0")
+        if abs(var - 1) > 4 * var_sigma:
+            problems.append(f"variance {var} of the output is more than 4 sigma from 1")
+    return problems
+
+
+def cmd_dropout_stats(a, extra):
+    """The parity run's Kiln output of a dropout_stats_* model, checked on its
+    own (dropout_statistics): independent of the oracle's mirror of the
+    random stream."""
+    import json
+    need_torch()
+    os.makedirs(a.work, exist_ok=True)
+    make_case(a.model, a.work, "--seed", "0", "--steps", "1", "--rng-seed", RNG_SEED)
+    actual = os.path.join(a.work, "actual.safetensors")
+    if os.path.exists(actual):
+        os.remove(actual)
+    run([a.driver, "--init", os.path.join(a.work, "init.safetensors"),
+         "--batch", os.path.join(a.work, "batch.safetensors"),
+         "--out", actual, "--steps", "1", "--rng-seed", RNG_SEED])
+    batch = kiln_oracle.read_safetensors(os.path.join(a.work, "batch.safetensors"))
+    out = kiln_oracle.read_safetensors(actual)
+    with open(a.model) as f:
+        doc = json.load(f)
+    # The models feed the layer -x (torch.neg: an output must be computed,
+    # and the eval-mode dropout is the identity).
+    return report(dropout_statistics(doc, -batch["input.0"], out["output.1"]))
+
+
 def cmd_bad_weights(a, extra):
     need_torch()
     os.makedirs(a.work, exist_ok=True)
@@ -192,6 +269,10 @@ def main():
     c.add_argument("--mode", choices=["train", "inference"], default="train")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--steps", type=int, default=10)
+    c = sub.add_parser("dropout-stats")
+    c.add_argument("--model", required=True)
+    c.add_argument("--driver", required=True)
+    c.add_argument("--work", required=True)
     c = sub.add_parser("bad-weights")
     c.add_argument("--model", required=True)
     c.add_argument("--driver", required=True)
@@ -206,7 +287,8 @@ def main():
     c.add_argument("--expect", action="append", default=[])
     c.add_argument("--kilnc-arg", action="append", default=[])
     a = p.parse_args(argv)
-    return {"parity": cmd_parity, "bad-weights": cmd_bad_weights, "bad-kilnc": cmd_bad_kilnc}[a.cmd](a, extra)
+    return {"parity": cmd_parity, "dropout-stats": cmd_dropout_stats, "bad-weights": cmd_bad_weights,
+            "bad-kilnc": cmd_bad_kilnc}[a.cmd](a, extra)
 
 
 if __name__ == "__main__":

@@ -227,4 +227,58 @@ TEST(FrontendErrors, SaveToUnwritableLocationReportsAndLeavesNothing) {
   EXPECT_EQ(std::system(cmd.c_str()), 0) << "temporary file left behind in " << target_dir;
 }
 
+
+// Issue 9's layers: the DSL rejects what kilnc rejects, with the shared
+// rules' words (ir/VisionShapeRules.h, ir/TwoInputShapeRules.h).
+template <class M>
+std::string trace_error(M&& model, std::vector<kiln::Tensor> inputs) {
+  return error_of([&] { kiln::model_json(model, inputs, "m"); });
+}
+
+TEST(FrontendErrors, RearrangingLayersCheckShapes) {
+  EXPECT_THAT(error_of([] { nn::PixelShuffle(0); }), HasSubstr("upscale_factor must be >= 1"));
+  EXPECT_THAT(trace_error(nn::Sequential(nn::PixelShuffle(2)), {kiln::input("x", {2, 6, 3, 3})}),
+              HasSubstr("not divisible by upscale_factor^2 = 4"));
+  EXPECT_THAT(trace_error(nn::Sequential(nn::PixelUnshuffle(2)), {kiln::input("x", {2, 1, 4, 5})}),
+              HasSubstr("width 5"));
+  EXPECT_THAT(trace_error(nn::Sequential(nn::ChannelShuffle(4)), {kiln::input("x", {2, 6, 3})}),
+              HasSubstr("not divisible by groups 4"));
+  EXPECT_THAT(trace_error(nn::Sequential(nn::Unflatten(nn::UnflattenOptions(1, {5, 2}))),
+                          {kiln::input("x", {2, 12})}),
+              HasSubstr("does not multiply up to the size 12"));
+}
+
+TEST(FrontendErrors, UpsampleChecksItsArguments) {
+  auto up = [](nn::UpsampleOptions o) { return nn::Sequential(nn::Upsample(o)); };
+  kiln::Tensor x = kiln::input("x", {1, 2, 3, 4});
+  EXPECT_THAT(trace_error(up(nn::UpsampleOptions()), {x}), HasSubstr("either size or scale_factor"));
+  EXPECT_THAT(trace_error(up(nn::UpsampleOptions().size(std::vector<int64_t>{6, 8}).scale_factor(
+                              std::vector<double>{2.0, 2.0})),
+                          {x}),
+              HasSubstr("only one of size or scale_factor"));
+  EXPECT_THAT(trace_error(up(nn::UpsampleOptions().scale_factor(std::vector<double>{2.0, 2.0}).align_corners(true)),
+                          {x}),
+              HasSubstr("align_corners option can only be set"));
+  EXPECT_THAT(trace_error(up(nn::UpsampleOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode("linear")),
+                          {x}),
+              HasSubstr("linear mode needs a 3-D input"));
+  EXPECT_THAT(error_of([] { nn::Upsample(nn::UpsampleOptions().mode("cubic")); }), HasSubstr("mode must be one of"));
+}
+
+TEST(FrontendErrors, TwoInputLayersCheckShapes) {
+  struct PairImpl : nn::Module {
+    PairImpl() { bil = register_module("bil", nn::Bilinear(4, 3, 2)); }
+    kiln::Tensor forward(kiln::Tensor a, kiln::Tensor b) { return bil(a, b); }
+    nn::Bilinear bil{nullptr};
+  };
+  auto m = std::make_shared<PairImpl>();
+  EXPECT_THAT(trace_error(m, {kiln::input("a", {2, 4}), kiln::input("b", {2, 5})}),
+              HasSubstr("input2 [2, 5] has 5 features but in2_features is 3"));
+  EXPECT_THAT(error_of([] { nn::PairwiseDistance(nn::PairwiseDistanceOptions().p(INFINITY)); }),
+              HasSubstr("only finite p"));
+  EXPECT_THAT(error_of([] { nn::Dropout2d(1.5); }), HasSubstr("Dropout2d(p=1.5)"));
+  EXPECT_THAT(trace_error(nn::Sequential(nn::Dropout1d(0.5)), {kiln::input("x", {2, 3, 4, 4})}),
+              HasSubstr("Dropout1d expected a 2-D (unbatched) or 3-D (batched) input"));
+}
+
 }  // namespace

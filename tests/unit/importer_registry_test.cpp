@@ -42,6 +42,11 @@ json modelUsing(const Entry &e) {
   if (e.kind == EntryKind::Layer) {
     leaf = {{"name", "0"}, {"type", kiln::import::modelTypeName(e)}, {"options", opts}};
     node["module"] = "0";
+    // Two-input layers (Bilinear, CosineSimilarity) read h twice; the
+    // optional trailing inputs are left out.
+    node["inputs"] = json::array();
+    for (unsigned i = 0; i < e.numInputs - e.numOptionalInputs; ++i)
+      node["inputs"].push_back("h");
   } else if (e.kind == EntryKind::Function) {
     node["function"] = e.torchName;
     node["options"] = opts;

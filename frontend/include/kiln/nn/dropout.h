@@ -28,4 +28,41 @@ class DropoutImpl : public Module {
 };
 KILN_MODULE(Dropout);
 
+/// libtorch's option types of the other dropout layers: p and inplace.
+using Dropout1dOptions = DropoutOptions;
+using Dropout2dOptions = DropoutOptions;
+using Dropout3dOptions = DropoutOptions;
+using AlphaDropoutOptions = DropoutOptions;
+using FeatureAlphaDropoutOptions = DropoutOptions;
+
+/// The other members of the dropout family: `type` is the torch name
+/// (Dropout1d, Dropout2d, Dropout3d: one mask value per channel, as torch
+/// 1.13 shapes it for batched and unbatched inputs; AlphaDropout and
+/// FeatureAlphaDropout: SELU-preserving, per element / per channel). In
+/// eval mode each is the identity; the compiled model draws the masks.
+class DropoutVariantImpl : public Module {
+ public:
+  DropoutVariantImpl(std::string type, const DropoutOptions& options);
+  /// Precondition (checked): float32; Dropout1d takes 2-D or 3-D inputs,
+  /// the channel layers at least 2-D (Dropout3d at least 1-D).
+  Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
+  std::optional<OptionList> layer_options() const override;
+
+ private:
+  DropoutOptions options_;
+};
+
+#define KILN_DROPOUT_VARIANT(Name)                                                          \
+  class Name##Impl : public DropoutVariantImpl {                                            \
+   public:                                                                                 \
+    explicit Name##Impl(const DropoutOptions& options = {}) : DropoutVariantImpl(#Name, options) {} \
+  };                                                                                       \
+  KILN_MODULE(Name)
+KILN_DROPOUT_VARIANT(Dropout1d);
+KILN_DROPOUT_VARIANT(Dropout2d);
+KILN_DROPOUT_VARIANT(Dropout3d);
+KILN_DROPOUT_VARIANT(AlphaDropout);
+KILN_DROPOUT_VARIANT(FeatureAlphaDropout);
+#undef KILN_DROPOUT_VARIANT
+
 }  // namespace kiln::nn

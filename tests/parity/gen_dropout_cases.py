@@ -1,0 +1,68 @@
+"""Writes random dropout parity models (issue 9): Dropout1d, Dropout2d,
+Dropout3d, AlphaDropout and FeatureAlphaDropout with random p (0 included)
+on batched and unbatched inputs of the ranks torch 1.13 accepts (Dropout2d's
+3-D input is batched [N, C, L] there, Dropout3d's 4-D one unbatched).
+
+  gen_dropout_cases.py --out DIR --count N --seed S
+
+Each model is a Linear over the last dimension ("0"), the dropout layer
+("1") and a second Linear ("2"), with an MSE loss: the oracle draws the
+masks from its mirror of Kiln's random stream (kiln_oracle.KilnRandom), so
+the outputs, the gradients (the backward must reuse the forward's mask)
+and ten SGD steps (a fresh mask per step) compare exactly; the eval-mode
+output checks that every layer is the identity there. Deterministic for a
+seed. Also writes DIR/cases.cmake. Runs with any python3 (no torch).
+"""
+import argparse
+import os
+import random
+
+from case_files import mse_sgd_training, write_case, write_steps
+
+# (layer, ranks torch accepts without a warning)
+LAYERS = [("Dropout1d", (2, 3)), ("Dropout2d", (3, 4)), ("Dropout3d", (4, 5)),
+          ("AlphaDropout", (1, 2, 3, 4)), ("FeatureAlphaDropout", (2, 3, 4, 5))]
+
+
+def case(rng, name, layer, ranks):
+    rank = rng.choice(ranks)
+    shape = [rng.randint(1, 4) for _ in range(rank)]
+    shape[-1] = rng.randint(2, 5)
+    p = rng.choice([0.0, 0.1, 0.5, 0.8, round(rng.uniform(0.05, 0.95), 3)])
+    w, out = shape[-1], rng.randint(1, 4)
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": shape, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": True}},
+            {"name": "1", "type": layer, "options": {"p": p, "inplace": rng.random() < 0.3}},
+            {"name": "2", "type": "Linear", "options": {"in_features": w, "out_features": out, "bias": True}}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["a"]},
+                  {"module": "1", "inputs": ["a"], "outputs": ["b"]},
+                  {"module": "2", "inputs": ["b"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": mse_sgd_training(shape[:-1] + [out], 0.05),
+    }
+    return model, 10
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=2 * len(LAYERS))
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(f"dropout-{a.seed}")
+    lines = []
+    for i in range(a.count):
+        layer, ranks = LAYERS[i % len(LAYERS)]
+        name = f"dropout_{layer.lower()}_random_{a.seed}_{i}_basic"
+        model, steps = case(rng, name, layer, ranks)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    write_steps(a.out, lines)
+
+
+if __name__ == "__main__":
+    main()
