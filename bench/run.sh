@@ -17,8 +17,7 @@
 #   TORCH_OPENBLAS_DIR=$PWD/ob/usr/lib/x86_64-linux-gnu/openblas-pthread bench/run.sh W1
 # The report names the BLAS each PyTorch run used.
 # Workloads: W1 (MLP, examples/mlp's model), W2 (LeNet-5, examples/lenet's
-# model; SGD lr 0.01 momentum 0.9 on both sides because Kiln has no Adam yet,
-# PyTorch's Adam run reported beside it), W3 (small ResNet, examples/resnet's
+# model with W2's Adam lr 1e-3), W3 (small ResNet, examples/resnet's
 # model at 3 x 32 x 32). What it does:
 #   1. builds the workload's benchmark (w1_mlp, w2_lenet, w3_resnet; and with
 #      it kilnc and the model) if needed;
@@ -42,7 +41,7 @@ workload=${1:-}
 opt_swap=()   # torch_workload.py's flag when Kiln compiles another optimizer
 case "$workload" in
   W1) target=w1_mlp; model=mlp ;;
-  W2) target=w2_lenet; model=lenet; opt_swap=(--optimizer-as-kiln) ;;
+  W2) target=w2_lenet; model=lenet_w2 ;;
   W3) target=w3_resnet; model=resnet_w3 ;;
   ""|-h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark yet (have: W1 W2 W3)" >&2; exit 2 ;;

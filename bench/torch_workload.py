@@ -1,7 +1,8 @@
 """Runs one workload of shared/bench/workloads.py unchanged, except that with
 --optimizer-as-kiln the optimizer is replaced by the one the Kiln side
-compiles where Kiln lacks the workload's own (W2's Adam -> SGD lr 0.01
-momentum 0.9, as examples/lenet). bench/run.sh labels such rows.
+compiles where Kiln lacks the workload's own (none at present: W2's Adam
+compiles since the optimizers of passes/optim/ landed). bench/run.sh labels
+such rows.
 
 usage: /usr/bin/python3 torch_workload.py <shared/bench dir> W<n> THREADS [--optimizer-as-kiln]
 """
@@ -10,7 +11,7 @@ import runpy
 import sys
 
 # What Kiln compiles instead of a workload's optimizer (empty: the same one).
-KILN_OPTIMIZER = {"W2": "SGD(lr=0.01, momentum=0.9) instead of Adam(lr=1e-3)"}
+KILN_OPTIMIZER = {}
 
 
 def main():

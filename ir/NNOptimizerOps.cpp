@@ -1,5 +1,7 @@
 // The optimizer family (NNOptimizerOps.td): verifiers, and the SGD
 // constraints shared with the importer and nn-build-train-step.
+// nn.optimizer_update's per-optimizer rules (hyper-parameters, states) are
+// checked where they live, in passes/optim/ (OptimizerRules.h).
 #include "ir/NNBuilders.h"
 
 using namespace mlir;
@@ -39,4 +41,24 @@ std::string kiln::nn::checkSgdOptions(double momentum, double dampening,
   if (momentum < 0.0 || weightDecay < 0.0)
     return "momentum and weight_decay must be >= 0";
   return "";
+}
+
+LogicalResult OptimizerUpdateOp::verify() {
+  auto paramType = getParam().getType();
+  if (getOptimizer().empty())
+    return emitOpError("needs the optimizer's name");
+  if (getGrad().getType() != paramType)
+    return emitOpError("grad type ")
+           << getGrad().getType() << " differs from param type " << paramType;
+  for (auto [i, state] : llvm::enumerate(getStates()))
+    if (state.getType() != paramType)
+      return emitOpError("state #") << i << " has type " << state.getType()
+                                    << ", not the param type " << paramType;
+  if (getNewStates().size() != getStates().size())
+    return emitOpError("expected one new state per state (")
+           << getStates().size() << "), got " << getNewStates().size();
+  for (Value result : getResults())
+    if (result.getType() != paramType)
+      return emitOpError("results must have the param type ") << paramType;
+  return success();
 }

@@ -37,4 +37,38 @@ def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure]> {
+  let summary = "one torch.optim step of a named optimizer for one parameter";
+  let description = [{
+    The update of `param` by the torch.optim optimizer `optimizer` (its
+    class name: "Adam", "RMSprop", ...) with the hyper-parameters `hyper`
+    (torch's option names, numbers as f64, flags as bools), from the
+    gradient and the parameter's state tensors (shaped like it, in the
+    optimizer's state order: Adam's exp_avg, exp_avg_sq[, max_exp_avg_sq]).
+    Results: the new parameter and the new states. `lr` and `step` (the
+    number of completed steps) are runtime scalars, so a scheduler can
+    change the learning rate without recompiling.
+
+    The semantics of each optimizer, operation for operation as
+    torch.optim's single-tensor implementation (1.13), live with its rule
+    in passes/optim/ (OptimizerRules.h), which the lowering and
+    nn-build-train-step look up by name; this op's verifier checks the
+    structure only.
+
+    ```mlir
+    %p2, %m2, %v2 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step {optimizer = "Adam", hyper = {amsgrad = false, betas = [0.9, 0.999], eps = 1.0e-8 : f64, weight_decay = 0.0 : f64, maximize = false}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
+                       Variadic<NN_FloatTensor>:$states,
+                       NN_ScalarF32:$lr, 0DTensorOf<[I64]>:$step,
+                       StrAttr:$optimizer, DictionaryAttr:$hyper);
+  let results = (outs NN_FloatTensor:$new_param,
+                      Variadic<NN_FloatTensor>:$new_states);
+  let assemblyFormat = [{
+    $param `,` $grad `,` `states` `(` $states `)` `,` `lr` $lr `,` `step` $step attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KILN_NN_OPTIMIZER_OPS

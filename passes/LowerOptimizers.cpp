@@ -1,6 +1,7 @@
 // Lowering of optimizer update ops to one fused elementwise linalg.generic
 // per parameter (param, grad and state read once, written once).
 #include "passes/LowerToLinalg.h"
+#include "passes/OptimizerRules.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
@@ -69,8 +70,52 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
   }
 };
 
+// nn.optimizer_update: the named optimizer's rule (passes/optim/) emits
+// its per-step scalars here, before the loop, and the loop body.
+struct OptimizerUpdateLowering : OpConversionPattern<OptimizerUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OptimizerUpdateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    const optim::OptimizerRule *rule = optim::lookup(op.getOptimizer());
+    if (!rule)
+      return op.emitOpError("unknown optimizer '") << op.getOptimizer() << "'";
+    optim::Hyper hyper(op.getHyper());
+    if (std::string key = hyper.malformed(); !key.empty())
+      return op.emitOpError("hyper-parameter '") << key << "' is not a number, flag or pair";
+    if (std::string problem = rule->check(hyper); !problem.empty())
+      return op.emitOpError(rule->name) << ": " << problem;
+    size_t numStates = rule->states(hyper).size();
+    if (numStates != adaptor.getStates().size())
+      return op.emitOpError(rule->name)
+             << " keeps " << numStates << " state tensors per parameter, got "
+             << adaptor.getStates().size();
+    Location loc = op.getLoc();
+    optim::Arith scalars{rewriter, loc};
+    Value step = extractScalar(rewriter, loc, adaptor.getStep());
+    optim::StepScalars s{
+        scalars.toF64(extractScalar(rewriter, loc, adaptor.getLr())),
+        rewriter.create<arith::SIToFPOp>(loc, rewriter.getF64Type(), step),
+        rewriter.create<arith::CmpIOp>(
+            loc, arith::CmpIPredicate::eq, step,
+            rewriter.create<arith::ConstantOp>(loc, rewriter.getI64IntegerAttr(0)))};
+    optim::UpdateBody body = rule->prepare(scalars, hyper, s);
+    SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
+    llvm::append_range(inputs, adaptor.getStates());
+    auto results = broadcastElementwise(
+        rewriter, loc, op.getParam().getType().getShape(), inputs,
+        [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          optim::Arith e{b, l};
+          return body(e, a);
+        },
+        1 + numStates);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateLowerOptimizersPatterns(RewritePatternSet &patterns) {
-  patterns.add<SgdUpdateLowering>(patterns.getContext());
+  patterns.add<SgdUpdateLowering, OptimizerUpdateLowering>(patterns.getContext());
 }

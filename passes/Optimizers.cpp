@@ -2,6 +2,7 @@
 // type. Range checks of hyper-parameters live in the update ops' verifiers
 // (and, with JSON paths, in the importer); here they are only read.
 #include "passes/Optimizers.h"
+#include "passes/OptimizerRules.h"
 
 #include "ir/NNDialect.h"
 
@@ -93,6 +94,53 @@ private:
   bool nesterov, maximize;
 };
 
+/// Every optimizer with a rule in passes/optim/: one nn.optimizer_update
+/// per parameter, carrying the optimizer's name and hyper-parameters.
+class RuleOptimizer : public Optimizer {
+public:
+  RuleOptimizer(const optim::OptimizerRule &rule, DictionaryAttr dict)
+      : rule(rule), hyper(stripType(dict)) {}
+
+  LogicalResult verify(ModuleOp module) const override {
+    optim::Hyper h(hyper);
+    if (std::string key = h.malformed(); !key.empty())
+      return module.emitError("nn.optimizer: '") << key << "' must be a number, flag or pair";
+    if (std::string problem = rule.check(h); !problem.empty())
+      return module.emitError("nn.optimizer: ") << rule.name << ": " << problem;
+    return success();
+  }
+
+  SmallVector<OptimizerStateSpec> stateSpecs() const override {
+    SmallVector<OptimizerStateSpec> specs;
+    for (std::string &name : rule.states(optim::Hyper(hyper)))
+      specs.push_back({std::move(name), nn::InitKind::zeros});
+    return specs;
+  }
+
+  SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,
+                                 Value grad, ValueRange states, Value lr,
+                                 Value step) const override {
+    SmallVector<Type> types(1 + states.size(), param.getType());
+    auto update = b.create<nn::OptimizerUpdateOp>(
+        loc, types, param, grad, states, lr, step, b.getStringAttr(rule.name), hyper);
+    return SmallVector<Value>(update->getResults());
+  }
+
+private:
+  /// The hyper-parameters: the dictionary without its `type` and `lr` (lr
+  /// is the runtime scalar).
+  static DictionaryAttr stripType(DictionaryAttr dict) {
+    SmallVector<NamedAttribute> kept;
+    for (NamedAttribute a : dict)
+      if (a.getName() != "type" && a.getName() != "lr")
+        kept.push_back(a);
+    return DictionaryAttr::get(dict.getContext(), kept);
+  }
+
+  const optim::OptimizerRule &rule;
+  DictionaryAttr hyper;
+};
+
 using Factory = std::function<std::unique_ptr<Optimizer>(HyperParameters &)>;
 
 /// Every optimizer by its `nn.optimizer` type (torch.optim class name).
@@ -108,11 +156,20 @@ const std::map<std::string, Factory> &factories() {
 std::unique_ptr<Optimizer> kiln::createOptimizer(ModuleOp module,
                                                  DictionaryAttr dict) {
   auto type = dict.getAs<StringAttr>("type");
+  if (type)
+    if (const optim::OptimizerRule *rule = optim::lookup(type.getValue())) {
+      auto optimizer = std::make_unique<RuleOptimizer>(*rule, dict);
+      if (failed(optimizer->verify(module)))
+        return nullptr;
+      return optimizer;
+    }
   auto it = type ? factories().find(type.getValue().str()) : factories().end();
   if (it == factories().end()) {
     std::string known;
     for (auto &[name, factory] : factories())
       known += (known.empty() ? "" : ", ") + name;
+    for (auto &[name, rule] : optim::rules())
+      known += ", " + name;
     module.emitError("nn-build-train-step: optimizer '")
         << (type ? type.getValue() : "?") << "' is not supported yet (supported: "
         << known << ")";

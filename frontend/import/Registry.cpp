@@ -77,6 +77,12 @@ OptionSpec floatTupleOption(std::string name, int size) {
   return s;
 }
 
+OptionSpec floatTupleOption(std::string name, std::vector<double> dflt) {
+  OptionSpec s = spec(std::move(name), OptionType::FloatTuple, json(dflt));
+  s.tupleSize = static_cast<int>(dflt.size());
+  return s;
+}
+
 OptionSpec intListOption(std::string name,
                           std::optional<std::vector<int64_t>> dflt) {
   return spec(std::move(name), OptionType::IntList, orNull(dflt));

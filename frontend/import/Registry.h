@@ -76,6 +76,8 @@ OptionSpec intTupleOption(std::string name, int size,
 /// A number or a tuple of `size` numbers (FractionalMaxPool2d's
 /// output_ratio=0.5 or (0.5, 0.7)).
 OptionSpec floatTupleOption(std::string name, int size);
+/// The same with a default of dflt.size() numbers (Adam's betas=(0.9, 0.999)).
+OptionSpec floatTupleOption(std::string name, std::vector<double> dflt);
 
 /// An int or an array of any number of ints (torch.sum's dim).
 OptionSpec intListOption(std::string name, std::optional<std::vector<int64_t>> dflt = {});

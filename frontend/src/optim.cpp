@@ -35,4 +35,121 @@ OptionList SGD::option_list() const {
           {"maximize", options_.maximize()}};
 }
 
+namespace {
+
+void check(const char* optimizer, bool ok, const std::string& what) {
+  if (!ok) detail::fail(std::string(optimizer) + ": " + what);
+}
+
+void atLeastZero(const char* optimizer, const char* name, double v) {
+  check(optimizer, std::isfinite(v) && v >= 0, std::string("invalid ") + name + " " + formatExact(v) + " (must be >= 0)");
+}
+
+void checkBetas(const char* optimizer, const std::vector<double>& betas) {
+  check(optimizer, betas.size() == 2, "betas must be a pair");
+  for (size_t i = 0; i < betas.size(); ++i)
+    check(optimizer, betas[i] >= 0 && betas[i] < 1,
+          "invalid beta parameter at index " + std::to_string(i) + ": " + formatExact(betas[i]) + " (must be in [0, 1))");
+}
+
+template <typename O>
+void checkAdamLike(const char* optimizer, const O& o) {
+  atLeastZero(optimizer, "learning rate", o.lr());
+  atLeastZero(optimizer, "eps", o.eps());
+  atLeastZero(optimizer, "weight_decay", o.weight_decay());
+  checkBetas(optimizer, o.betas());
+}
+
+}  // namespace
+
+Adam::Adam(const AdamOptions& o) : options_(o) { checkAdamLike("Adam", o); }
+OptionList Adam::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
+          {"amsgrad", o.amsgrad()}, {"maximize", o.maximize()}};
+}
+
+AdamW::AdamW(const AdamWOptions& o) : options_(o) { checkAdamLike("AdamW", o); }
+OptionList AdamW::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
+          {"amsgrad", o.amsgrad()}, {"maximize", o.maximize()}};
+}
+
+Adamax::Adamax(const AdamaxOptions& o) : options_(o) { checkAdamLike("Adamax", o); }
+OptionList Adamax::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
+          {"maximize", o.maximize()}};
+}
+
+RAdam::RAdam(const RAdamOptions& o) : options_(o) { checkAdamLike("RAdam", o); }
+OptionList RAdam::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()}};
+}
+
+Adagrad::Adagrad(const AdagradOptions& o) : options_(o) {
+  atLeastZero("Adagrad", "learning rate", o.lr());
+  atLeastZero("Adagrad", "lr_decay", o.lr_decay());
+  atLeastZero("Adagrad", "weight_decay", o.weight_decay());
+  atLeastZero("Adagrad", "initial_accumulator_value", o.initial_accumulator_value());
+  atLeastZero("Adagrad", "eps", o.eps());
+}
+OptionList Adagrad::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"lr_decay", o.lr_decay()}, {"weight_decay", o.weight_decay()},
+          {"initial_accumulator_value", o.initial_accumulator_value()}, {"eps", o.eps()},
+          {"maximize", o.maximize()}};
+}
+
+Adadelta::Adadelta(const AdadeltaOptions& o) : options_(o) {
+  atLeastZero("Adadelta", "learning rate", o.lr());
+  check("Adadelta", o.rho() >= 0 && o.rho() <= 1, "invalid rho " + formatExact(o.rho()) + " (must be in [0, 1])");
+  atLeastZero("Adadelta", "eps", o.eps());
+  atLeastZero("Adadelta", "weight_decay", o.weight_decay());
+}
+OptionList Adadelta::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"rho", o.rho()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
+          {"maximize", o.maximize()}};
+}
+
+RMSprop::RMSprop(const RMSpropOptions& o) : options_(o) {
+  atLeastZero("RMSprop", "learning rate", o.lr());
+  atLeastZero("RMSprop", "alpha", o.alpha());
+  atLeastZero("RMSprop", "eps", o.eps());
+  atLeastZero("RMSprop", "weight_decay", o.weight_decay());
+  atLeastZero("RMSprop", "momentum", o.momentum());
+}
+OptionList RMSprop::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"alpha", o.alpha()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
+          {"momentum", o.momentum()}, {"centered", o.centered()}, {"maximize", o.maximize()}};
+}
+
+Rprop::Rprop(const RpropOptions& o) : options_(o) {
+  atLeastZero("Rprop", "learning rate", o.lr());
+  check("Rprop", o.etas().size() == 2 && o.step_sizes().size() == 2, "etas and step_sizes must be pairs");
+  check("Rprop", 0 < o.etas()[0] && o.etas()[0] < 1 && 1 < o.etas()[1],
+        "invalid eta values " + formatExact(o.etas()[0]) + ", " + formatExact(o.etas()[1]) +
+            " (need 0 < etaminus < 1 < etaplus)");
+}
+OptionList Rprop::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"etas", o.etas()}, {"step_sizes", o.step_sizes()}, {"maximize", o.maximize()}};
+}
+
+ASGD::ASGD(const ASGDOptions& o) : options_(o) {
+  atLeastZero("ASGD", "learning rate", o.lr());
+  atLeastZero("ASGD", "weight_decay", o.weight_decay());
+  check("ASGD", std::isfinite(o.lambd()) && std::isfinite(o.alpha()) && std::isfinite(o.t0()),
+        "lambd, alpha and t0 must be finite");
+}
+OptionList ASGD::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"lambd", o.lambd()}, {"alpha", o.alpha()}, {"t0", o.t0()},
+          {"weight_decay", o.weight_decay()}, {"maximize", o.maximize()}};
+}
+
 }  // namespace kiln::optim

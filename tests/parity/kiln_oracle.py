@@ -10,7 +10,8 @@ same tensor names:
   init.safetensors       torch-initialised parameters (state_dict names)
   batch.safetensors      input.<i> (model inputs in file order), target
   reference.safetensors  output.<i>, loss, <param>.grad          (at init)
-                         losses [steps], <param>, <param>.momentum_buffer,
+                         losses [steps], <param>, <param>.<state> (every
+                         optimizer state tensor: momentum_buffer, exp_avg, ...),
                          step, lr                                (after steps)
 
 Everything is computed in float32, like Kiln. Subcommands: make-case,
@@ -548,10 +549,13 @@ def run_reference(doc, model, xs, target, steps):
     ref["losses"] = np.array(losses, dtype=np.float32)
     for name, p in model.named_parameters():
         ref[name] = _np(p)
+    # Every state tensor torch keeps per parameter with the parameter's
+    # shape (SGD's momentum_buffer, Adam's exp_avg, ...); scalar states
+    # (step, ASGD's eta and mu, NAdam's mu_product) have no Kiln tensor.
     for name, p in model.named_parameters():
-        buf = opt.state.get(p, {}).get("momentum_buffer")
-        if buf is not None:
-            ref[f"{name}.momentum_buffer"] = _np(buf)
+        for key, value in opt.state.get(p, {}).items():
+            if torch.is_tensor(value) and value.shape == p.shape and value.dim() > 0:
+                ref[f"{name}.{key}"] = _np(value)
     for name, buf in model.root.named_buffers():
         ref[name] = _np(buf)
     ref["step"] = np.array(steps, dtype=np.int64)

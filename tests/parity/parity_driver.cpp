@@ -267,12 +267,9 @@ int main(int argc, char **argv) {
     int64_t numel = 0;
     if (KFN(_state)(m, i, &name, &data, &numel) != KILN_OK)
       fail("state", m);
-    // <param>.momentum_buffer has its parameter's shape.
-    std::string n = name, p = n;
-    const std::string suffix = ".momentum_buffer";
-    if (p.size() > suffix.size() &&
-        p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0)
-      p.resize(p.size() - suffix.size());
+    // <param>.<state> (momentum_buffer, exp_avg, ...) has its parameter's
+    // shape.
+    std::string n = name, p = n.substr(0, n.rfind('.'));
     result.push_back(make_f32(n, param_shape(init, p, numel), data, numel));
   }
   // Buffers (running statistics): updated by every train-mode kernel call.

@@ -130,6 +130,21 @@ TEST(FrontendErrors, GluOddDimension) {
               HasSubstr("Halving dimension must be even, but dimension 1 is size 5"));
 }
 
+TEST(FrontendErrors, InvalidAdaptiveOptimizerOptions) {
+  namespace optim = kiln::optim;
+  EXPECT_THAT(error_of([] { optim::Adam(optim::AdamOptions(1e-3).betas({0.9, 1.0})); }),
+              HasSubstr("Adam: invalid beta parameter at index 1: 1 (must be in [0, 1))"));
+  EXPECT_THAT(error_of([] { optim::AdamW(optim::AdamWOptions().eps(-1e-8)); }), HasSubstr("AdamW: invalid eps"));
+  EXPECT_THAT(error_of([] { optim::Adagrad(optim::AdagradOptions().lr_decay(-0.1)); }),
+              HasSubstr("Adagrad: invalid lr_decay -0.1"));
+  EXPECT_THAT(error_of([] { optim::Adadelta(optim::AdadeltaOptions().rho(1.5)); }), HasSubstr("Adadelta: invalid rho 1.5"));
+  EXPECT_THAT(error_of([] { optim::RMSprop(optim::RMSpropOptions().alpha(-0.5)); }), HasSubstr("RMSprop: invalid alpha"));
+  EXPECT_THAT(error_of([] { optim::Rprop(optim::RpropOptions().etas({0.5, 0.9})); }), HasSubstr("Rprop: invalid eta values"));
+  EXPECT_THAT(error_of([] { optim::ASGD(optim::ASGDOptions(-1)); }), HasSubstr("ASGD: invalid learning rate"));
+  EXPECT_EQ(error_of([] { optim::Adam(optim::AdamOptions(1e-5).betas({0.0, 0.5}).amsgrad(true)); }), "");
+  EXPECT_EQ(error_of([] { optim::RAdam(); optim::Adamax(); optim::RMSprop(optim::RMSpropOptions().centered(true)); }), "");
+}
+
 // Numbers in messages are exact (shortest round trip), never 6 decimals.
 TEST(FrontendErrors, InvalidDropoutProbability) {
   EXPECT_THAT(error_of([] { nn::Dropout(1.5); }),

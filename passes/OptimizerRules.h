@@ -1,0 +1,109 @@
+// The torch.optim optimizers that nn.optimizer_update implements, one rule
+// per optimizer, looked up by torch's class name. A rule states what torch
+// keeps per parameter (its state tensors), which hyper-parameters it takes
+// and checks, and the update itself: scalars computed once per step from
+// `lr` and `step` (in f64, as torch computes them in Python), then one
+// elementwise body over (param, grad, states...) in f32, operation for
+// operation as torch.optim's single-tensor code (1.13). The lowering fuses
+// the body into one loop per parameter; nn-build-train-step asks the rule
+// for the states. A new optimizer is one file in passes/optim/ and one line
+// in OptimizerRules.cpp.
+#ifndef KILN_PASSES_OPTIMIZERRULES_H
+#define KILN_PASSES_OPTIMIZERRULES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kiln::optim {
+
+/// The hyper-parameters of one optimizer (the `nn.optimizer` dictionary,
+/// or nn.optimizer_update's `hyper`): numbers as written (f64), flags,
+/// pairs (betas). Missing keys take the rule's default (torch's).
+class Hyper {
+public:
+  explicit Hyper(mlir::DictionaryAttr dict) : dict(dict) {}
+  double number(llvm::StringRef key, double dflt) const;
+  bool flag(llvm::StringRef key, bool dflt) const;
+  /// Element `i` of a pair such as betas=(0.9, 0.999).
+  double pairElement(llvm::StringRef key, unsigned i, double dflt) const;
+  /// The first key whose value has the wrong kind, or "".
+  std::string malformed() const;
+
+private:
+  mlir::DictionaryAttr dict;
+};
+
+/// Arithmetic for rule bodies and scalar prologues: thin, named wrappers
+/// over arith/math so that a rule reads like torch's Python.
+struct Arith {
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+
+  mlir::Value f32(double v);  // the constant rounded to f32, as torch passes
+                              // a Python float to a float32 kernel
+  mlir::Value f64(double v);
+  mlir::Value add(mlir::Value x, mlir::Value y);
+  mlir::Value sub(mlir::Value x, mlir::Value y);
+  mlir::Value mul(mlir::Value x, mlir::Value y);
+  mlir::Value div(mlir::Value x, mlir::Value y);
+  mlir::Value neg(mlir::Value x);
+  mlir::Value sqrt(mlir::Value x);
+  mlir::Value abs(mlir::Value x);
+  mlir::Value pow(mlir::Value x, mlir::Value y);
+  /// NaN-propagating maximum / minimum (torch.maximum, amax, clamp).
+  mlir::Value max(mlir::Value x, mlir::Value y);
+  mlir::Value min(mlir::Value x, mlir::Value y);
+  /// torch.sign: 1, -1 or 0 (0 for NaN too).
+  mlir::Value sign(mlir::Value x);
+  mlir::Value select(mlir::Value cond, mlir::Value t, mlir::Value f);
+  mlir::Value gt(mlir::Value x, mlir::Value y); // ordered >
+  mlir::Value lt(mlir::Value x, mlir::Value y); // ordered <
+  mlir::Value eq(mlir::Value x, mlir::Value y); // ordered ==
+  mlir::Value ne(mlir::Value x, mlir::Value y); // unordered !=
+  mlir::Value toF32(mlir::Value f64Value);      // round to nearest
+  mlir::Value toF64(mlir::Value f32Value);
+};
+
+/// One optimizer step's elementwise body: (param, grad, states...) ->
+/// (new param, new states...), all f32.
+using UpdateBody =
+    std::function<llvm::SmallVector<mlir::Value>(Arith &, mlir::ValueRange)>;
+
+/// What the scalar prologue sees: `lr` (f64, from the f32 argument), `step`
+/// (f64: the number of completed steps, so torch's step after its
+/// increment is step + 1) and `firstStep` (i1: step == 0).
+struct StepScalars {
+  mlir::Value lr, step, firstStep;
+};
+
+struct OptimizerRule {
+  std::string name; // torch.optim class name
+  /// torch's state keys that are tensors shaped like the parameter, in
+  /// order (`step` and scalar states are computed from the step count).
+  std::function<std::vector<std::string>(const Hyper &)> states;
+  /// "" when the hyper-parameters are valid, else torch's complaint.
+  std::function<std::string(const Hyper &)> check;
+  /// Emits the per-step scalars (outside the elementwise loop) and returns
+  /// the body that uses them.
+  std::function<UpdateBody(Arith &, const Hyper &, const StepScalars &)> prepare;
+};
+
+/// Every rule by name.
+const std::map<std::string, OptimizerRule> &rules();
+const OptimizerRule *lookup(llvm::StringRef name);
+
+// One registration function per file of passes/optim/.
+void registerAdamFamily(std::map<std::string, OptimizerRule> &);
+void registerAdaptiveFamily(std::map<std::string, OptimizerRule> &);
+void registerRpropAndAsgd(std::map<std::string, OptimizerRule> &);
+
+} // namespace kiln::optim
+
+#endif // KILN_PASSES_OPTIMIZERRULES_H

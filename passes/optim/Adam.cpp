@@ -1,0 +1,174 @@
+// The Adam family of torch.optim (1.13, single-tensor code): Adam, AdamW,
+// Adamax, RAdam. They share the first moment
+//   exp_avg = exp_avg * beta1 + (1 - beta1) * grad
+// and (not Adamax) the second, exp_avg_sq = exp_avg_sq * beta2 +
+// (1 - beta2) * grad * grad; the bias corrections 1 - beta^t are Python
+// floats in torch, so they are computed here in f64 once per step and
+// rounded to f32 where torch hands them to a float32 kernel.
+#include "passes/OptimizerRules.h"
+
+#include "ir/FormatNumber.h"
+
+using namespace mlir;
+
+namespace kiln::optim {
+namespace {
+
+struct Betas {
+  double beta1, beta2;
+  explicit Betas(const Hyper &h)
+      : beta1(h.pairElement("betas", 0, 0.9)), beta2(h.pairElement("betas", 1, 0.999)) {}
+};
+
+/// torch's checks shared by the family (lr is checked by every optimizer's
+/// importer entry and nn-build-train-step).
+std::string checkCommon(const Hyper &h) {
+  Betas betas(h);
+  double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", 0);
+  if (!(eps >= 0))
+    return "Invalid epsilon value: " + formatExact(eps);
+  if (!(betas.beta1 >= 0 && betas.beta1 < 1))
+    return "Invalid beta parameter at index 0: " + formatExact(betas.beta1);
+  if (!(betas.beta2 >= 0 && betas.beta2 < 1))
+    return "Invalid beta parameter at index 1: " + formatExact(betas.beta2);
+  if (!(wd >= 0))
+    return "Invalid weight_decay value: " + formatExact(wd);
+  return "";
+}
+
+/// grad = maximize ? -grad : grad; grad = grad + weight_decay * param.
+Value decayedGrad(Arith &a, Value param, Value grad, bool maximize, double wd) {
+  if (maximize)
+    grad = a.neg(grad);
+  if (wd != 0)
+    grad = a.add(grad, a.mul(a.f32(wd), param));
+  return grad;
+}
+
+/// exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+Value firstMoment(Arith &a, Value expAvg, Value grad, double beta1) {
+  return a.add(a.mul(expAvg, a.f32(beta1)), a.mul(a.f32(1 - beta1), grad));
+}
+
+/// exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+Value secondMoment(Arith &a, Value expAvgSq, Value grad, double beta2) {
+  return a.add(a.mul(expAvgSq, a.f32(beta2)), a.mul(a.mul(a.f32(1 - beta2), grad), grad));
+}
+
+/// 1 - beta ** t for t = step + 1, in f64.
+Value biasCorrection(Arith &a, const StepScalars &s, double beta) {
+  Value t = a.add(s.step, a.f64(1));
+  return a.sub(a.f64(1), a.pow(a.f64(beta), t));
+}
+
+/// Adam and AdamW (decoupled = true: the weight decay scales the parameter
+/// by 1 - lr * weight_decay before the update instead of joining the
+/// gradient).
+OptimizerRule adamRule(std::string name, bool decoupled, double defaultWd) {
+  OptimizerRule r;
+  r.name = name;
+  r.states = [](const Hyper &h) -> std::vector<std::string> {
+    if (h.flag("amsgrad", false))
+      return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    return {"exp_avg", "exp_avg_sq"};
+  };
+  r.check = checkCommon;
+  r.prepare = [decoupled, defaultWd](Arith &a, const Hyper &h,
+                                     const StepScalars &s) -> UpdateBody {
+    Betas betas(h);
+    double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", defaultWd);
+    bool amsgrad = h.flag("amsgrad", false), maximize = h.flag("maximize", false);
+    // step_size = lr / bias_correction1; denom = sqrt(v) / sqrt(bc2) + eps;
+    // param.addcdiv_(exp_avg, denom, value=-step_size).
+    Value negStepSize =
+        a.toF32(a.neg(a.div(s.lr, biasCorrection(a, s, betas.beta1))));
+    Value bc2Sqrt = a.toF32(a.sqrt(biasCorrection(a, s, betas.beta2)));
+    Value decay = decoupled ? a.toF32(a.sub(a.f64(1), a.mul(s.lr, a.f64(wd)))) : Value();
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value p = x[0];
+      Value g = decayedGrad(e, p, x[1], maximize, decoupled ? 0 : wd);
+      if (decoupled)
+        p = e.mul(p, decay);
+      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value v = secondMoment(e, x[3], g, betas.beta2);
+      Value vMax = amsgrad ? e.max(x[4], v) : v;
+      Value denom = e.add(e.div(e.sqrt(vMax), bc2Sqrt), e.f32(eps));
+      Value newP = e.add(p, e.div(e.mul(negStepSize, m), denom));
+      if (amsgrad)
+        return {newP, m, v, vMax};
+      return {newP, m, v};
+    };
+  };
+  return r;
+}
+
+/// Adamax: exp_inf = max(exp_inf * beta2, |grad| + eps);
+/// param.addcdiv_(exp_avg, exp_inf, value=-lr / bias_correction1).
+OptimizerRule adamaxRule() {
+  OptimizerRule r;
+  r.name = "Adamax";
+  r.states = [](const Hyper &) -> std::vector<std::string> { return {"exp_avg", "exp_inf"}; };
+  r.check = checkCommon;
+  r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
+    Betas betas(h);
+    double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", 0);
+    bool maximize = h.flag("maximize", false);
+    Value negClr = a.toF32(a.neg(a.div(s.lr, biasCorrection(a, s, betas.beta1))));
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value g = decayedGrad(e, x[0], x[1], maximize, wd);
+      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value u = e.max(e.mul(x[3], e.f32(betas.beta2)), e.add(e.abs(g), e.f32(eps)));
+      return {e.add(x[0], e.div(e.mul(negClr, m), u)), m, u};
+    };
+  };
+  return r;
+}
+
+/// RAdam: the rectified update when the variance is tractable
+/// (rho_t > 5), momentum SGD with bias correction before.
+OptimizerRule radamRule() {
+  OptimizerRule r;
+  r.name = "RAdam";
+  r.states = [](const Hyper &) -> std::vector<std::string> { return {"exp_avg", "exp_avg_sq"}; };
+  r.check = checkCommon;
+  r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
+    Betas betas(h);
+    double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", 0);
+    Value t = a.add(s.step, a.f64(1));
+    Value bc1 = biasCorrection(a, s, betas.beta1);
+    Value bc2 = biasCorrection(a, s, betas.beta2);
+    // rho_inf = 2 / (1 - beta2) - 1
+    // rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
+    double rhoInf = 2 / (1 - betas.beta2) - 1;
+    Value rhoT = a.sub(a.f64(rhoInf),
+                       a.div(a.mul(a.mul(a.f64(2), t), a.pow(a.f64(betas.beta2), t)), bc2));
+    Value rectified = a.gt(rhoT, a.f64(5));
+    // rect = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)),
+    // left to right as torch; NaN where not rectified, and unused there.
+    Value rect = a.sqrt(a.div(a.mul(a.mul(a.sub(rhoT, a.f64(4)), a.sub(rhoT, a.f64(2))),
+                                    a.f64(rhoInf)),
+                              a.mul(a.f64((rhoInf - 4) * (rhoInf - 2)), rhoT)));
+    Value rect32 = a.toF32(rect), bc1f = a.toF32(bc1), bc2Sqrt = a.toF32(a.sqrt(bc2));
+    Value lr32 = a.toF32(s.lr);
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value g = decayedGrad(e, x[0], x[1], false, wd);
+      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value v = secondMoment(e, x[3], g, betas.beta2);
+      Value corrected = e.mul(e.div(m, bc1f), lr32); // bias_corrected_exp_avg * lr
+      Value adaptive = e.div(bc2Sqrt, e.add(e.sqrt(v), e.f32(eps)));
+      Value step = e.select(rectified, e.mul(e.mul(corrected, adaptive), rect32), corrected);
+      return {e.add(x[0], e.mul(e.f32(-1), step)), m, v};
+    };
+  };
+  return r;
+}
+
+} // namespace
+
+void registerAdamFamily(std::map<std::string, OptimizerRule> &t) {
+  for (OptimizerRule r : {adamRule("Adam", false, 0), adamRule("AdamW", true, 1e-2),
+                          adamaxRule(), radamRule()})
+    t.emplace(r.name, std::move(r));
+}
+
+} // namespace kiln::optim

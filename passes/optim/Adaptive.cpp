@@ -1,0 +1,160 @@
+// Per-coordinate adaptive learning rates of torch.optim (1.13,
+// single-tensor code): Adagrad, Adadelta, RMSprop.
+#include "passes/OptimizerRules.h"
+
+#include "ir/FormatNumber.h"
+
+using namespace mlir;
+
+namespace kiln::optim {
+namespace {
+
+/// grad = maximize ? -grad : grad; grad = grad + weight_decay * param.
+Value decayedGrad(Arith &a, Value param, Value grad, bool maximize, double wd) {
+  if (maximize)
+    grad = a.neg(grad);
+  if (wd != 0)
+    grad = a.add(grad, a.mul(a.f32(wd), param));
+  return grad;
+}
+
+std::string atLeastZero(const Hyper &h, std::initializer_list<std::pair<const char *, double>> keys) {
+  for (auto [key, dflt] : keys) {
+    double v = h.number(key, dflt);
+    if (!(v >= 0))
+      return std::string("Invalid ") + key + " value: " + formatExact(v);
+  }
+  return "";
+}
+
+/// Adagrad: sum += grad * grad; param -= clr * grad / (sqrt(sum) + eps)
+/// with clr = lr / (1 + (t - 1) * lr_decay). torch fills `sum` with
+/// initial_accumulator_value when the state is created; here the state
+/// starts at zero like every state and the first step (step == 0) reads
+/// initial_accumulator_value instead, which gives the same updates.
+OptimizerRule adagradRule() {
+  OptimizerRule r;
+  r.name = "Adagrad";
+  r.states = [](const Hyper &) -> std::vector<std::string> { return {"sum"}; };
+  r.check = [](const Hyper &h) {
+    return atLeastZero(h, {{"lr_decay", 0}, {"weight_decay", 0},
+                           {"initial_accumulator_value", 0}, {"eps", 1e-10}});
+  };
+  r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
+    double wd = h.number("weight_decay", 0), eps = h.number("eps", 1e-10);
+    double initial = h.number("initial_accumulator_value", 0);
+    bool maximize = h.flag("maximize", false);
+    // clr = lr / (1 + (step - 1) * lr_decay) with torch's step = our step + 1.
+    Value clr = a.div(s.lr, a.add(a.f64(1), a.mul(s.step, a.f64(h.number("lr_decay", 0)))));
+    Value negClr = a.toF32(a.neg(clr));
+    Value first = s.firstStep;
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value g = decayedGrad(e, x[0], x[1], maximize, wd);
+      Value sum = e.select(first, e.f32(initial), x[2]);
+      sum = e.add(sum, e.mul(e.mul(e.f32(1), g), g)); // addcmul_(grad, grad, value=1)
+      Value std = e.add(e.sqrt(sum), e.f32(eps));
+      return {e.add(x[0], e.div(e.mul(negClr, g), std)), sum};
+    };
+  };
+  return r;
+}
+
+/// Adadelta: square_avg = rho * square_avg + (1 - rho) * grad^2;
+/// delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad;
+/// acc_delta = rho * acc_delta + (1 - rho) * delta^2; param -= lr * delta.
+OptimizerRule adadeltaRule() {
+  OptimizerRule r;
+  r.name = "Adadelta";
+  r.states = [](const Hyper &) -> std::vector<std::string> {
+    return {"square_avg", "acc_delta"};
+  };
+  r.check = [](const Hyper &h) -> std::string {
+    double rho = h.number("rho", 0.9);
+    if (!(rho >= 0 && rho <= 1))
+      return "Invalid rho value: " + formatExact(rho);
+    return atLeastZero(h, {{"eps", 1e-6}, {"weight_decay", 0}});
+  };
+  r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
+    double rho = h.number("rho", 0.9), eps = h.number("eps", 1e-6);
+    double wd = h.number("weight_decay", 0);
+    bool maximize = h.flag("maximize", false);
+    Value negLr = a.toF32(a.neg(s.lr));
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value g = decayedGrad(e, x[0], x[1], maximize, wd);
+      Value sq = e.add(e.mul(x[2], e.f32(rho)), e.mul(e.mul(e.f32(1 - rho), g), g));
+      Value std = e.sqrt(e.add(sq, e.f32(eps)));
+      Value delta = e.mul(e.div(e.sqrt(e.add(x[3], e.f32(eps))), std), g);
+      Value acc = e.add(e.mul(x[3], e.f32(rho)), e.mul(e.mul(e.f32(1 - rho), delta), delta));
+      return {e.add(x[0], e.mul(negLr, delta)), sq, acc};
+    };
+  };
+  return r;
+}
+
+/// RMSprop: square_avg = alpha * square_avg + (1 - alpha) * grad^2;
+/// centered: grad_avg = alpha * grad_avg + (1 - alpha) * grad and
+/// avg = sqrt(square_avg - grad_avg^2), else avg = sqrt(square_avg);
+/// avg += eps; momentum: buf = momentum * buf + grad / avg,
+/// param -= lr * buf; else param -= lr * grad / avg.
+OptimizerRule rmspropRule() {
+  OptimizerRule r;
+  r.name = "RMSprop";
+  // torch's state order: square_avg, momentum_buffer, grad_avg.
+  r.states = [](const Hyper &h) {
+    std::vector<std::string> states{"square_avg"};
+    if (h.number("momentum", 0) > 0)
+      states.push_back("momentum_buffer");
+    if (h.flag("centered", false))
+      states.push_back("grad_avg");
+    return states;
+  };
+  r.check = [](const Hyper &h) {
+    return atLeastZero(h, {{"eps", 1e-8}, {"momentum", 0}, {"weight_decay", 0}, {"alpha", 0.99}});
+  };
+  r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
+    double alpha = h.number("alpha", 0.99), eps = h.number("eps", 1e-8);
+    double wd = h.number("weight_decay", 0), momentum = h.number("momentum", 0);
+    bool centered = h.flag("centered", false), maximize = h.flag("maximize", false);
+    Value negLr = a.toF32(a.neg(s.lr));
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value g = decayedGrad(e, x[0], x[1], maximize, wd);
+      unsigned next = 2;
+      Value sq = e.add(e.mul(x[next++], e.f32(alpha)), e.mul(e.mul(e.f32(1 - alpha), g), g));
+      Value buf = momentum > 0 ? x[next++] : Value();
+      Value gradAvg = centered ? x[next++] : Value();
+      Value avg;
+      if (centered) {
+        gradAvg = e.add(e.mul(gradAvg, e.f32(alpha)), e.mul(e.f32(1 - alpha), g));
+        // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        avg = e.sqrt(e.add(sq, e.mul(e.mul(e.f32(-1), gradAvg), gradAvg)));
+      } else {
+        avg = e.sqrt(sq);
+      }
+      avg = e.add(avg, e.f32(eps));
+      SmallVector<Value> out;
+      if (momentum > 0) {
+        // buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr)
+        buf = e.add(e.mul(buf, e.f32(momentum)), e.div(e.mul(e.f32(1), g), avg));
+        out.push_back(e.add(x[0], e.mul(negLr, buf)));
+      } else {
+        out.push_back(e.add(x[0], e.div(e.mul(negLr, g), avg)));
+      }
+      out.push_back(sq);
+      if (momentum > 0)
+        out.push_back(buf);
+      if (centered)
+        out.push_back(gradAvg);
+      return out;
+    };
+  };
+  return r;
+}
+
+} // namespace
+
+void registerAdaptiveFamily(std::map<std::string, OptimizerRule> &t) {
+  for (OptimizerRule r : {adagradRule(), adadeltaRule(), rmspropRule()})
+    t.emplace(r.name, std::move(r));
+}
+
+} // namespace kiln::optim

@@ -1,0 +1,41 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics
+
+// Every verifier message of nn.optimizer_update.
+
+func.func @no_name(%p: tensor<5xf32>, %g: tensor<5xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'nn.optimizer_update' op needs the optimizer's name}}
+  %0 = nn.optimizer_update %p, %g, states(), lr %lr, step %step {optimizer = "", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<i64>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @grad_type(%p: tensor<5xf32>, %g: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'nn.optimizer_update' op grad type 'tensor<4xf32>' differs from param type 'tensor<5xf32>'}}
+  %0 = nn.optimizer_update %p, %g, states(), lr %lr, step %step {optimizer = "Adam", hyper = {}} : (tensor<5xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @state_type(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5x1xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'nn.optimizer_update' op state #0 has type 'tensor<5x1xf32>', not the param type 'tensor<5xf32>'}}
+  %0:2 = nn.optimizer_update %p, %g, states(%m), lr %lr, step %step {optimizer = "Adagrad", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<5x1xf32>, tensor<f32>, tensor<i64>) -> (tensor<5xf32>, tensor<5xf32>)
+  return
+}
+
+// -----
+
+func.func @state_count(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'nn.optimizer_update' op expected one new state per state (1), got 0}}
+  %0 = nn.optimizer_update %p, %g, states(%m), lr %lr, step %step {optimizer = "Adagrad", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<i64>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @result_type(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'nn.optimizer_update' op results must have the param type 'tensor<5xf32>'}}
+  %0:2 = nn.optimizer_update %p, %g, states(%m), lr %lr, step %step {optimizer = "Adagrad", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<i64>) -> (tensor<5xf32>, tensor<6xf32>)
+  return
+}

@@ -1,0 +1,132 @@
+"""Writes random parity models for the torch.optim optimizers other than
+SGD (gen_sgd_cases.py): Adam, AdamW, Adamax, RAdam, Adagrad, Adadelta,
+RMSprop, Rprop and ASGD, each with random hyper-parameters over the ranges
+users use (lr log-uniform over 1e-5..1 where the optimizer's step scales
+with lr, every flag) on a random Linear -> ReLU -> Linear model with an MSE
+or cross-entropy loss. The oracle compares the parameters, every state
+tensor torch keeps per parameter (exp_avg, exp_avg_sq, sum, ...) and the
+losses after the train steps.
+
+  gen_optim_cases.py --out DIR --count N --seed S
+
+N cases per optimizer, in the optimizers' order. Deterministic for a seed:
+a case that once failed keeps failing until fixed. Runs with any python3.
+"""
+import argparse
+import os
+import random
+
+from case_files import write_case, write_steps
+
+
+def log_uniform(rng, lo, hi):
+    return 10 ** rng.uniform(lo, hi)
+
+
+def maybe(rng, value, p=0.5):
+    return value if rng.random() < p else 0.0
+
+
+def betas(rng):
+    return [rng.choice([0.9, rng.uniform(0.0, 0.99)]), rng.choice([0.999, rng.uniform(0.5, 0.9999)])]
+
+
+# name -> (options(rng), lr range exponent): lr is drawn log-uniformly over
+# 10^lo..10^hi (where the step size does not scale with lr, e.g. Rprop's
+# growth, smaller ranges keep 10 steps well-conditioned).
+OPTIMIZERS = {
+    "Adam": lambda rng: {"betas": betas(rng), "eps": rng.choice([1e-8, log_uniform(rng, -8, -2)]),
+                         "weight_decay": maybe(rng, log_uniform(rng, -5, -1)),
+                         "amsgrad": rng.random() < 0.4, "maximize": rng.random() < 0.25},
+    "AdamW": lambda rng: {"betas": betas(rng), "eps": rng.choice([1e-8, log_uniform(rng, -8, -2)]),
+                          "weight_decay": rng.choice([1e-2, log_uniform(rng, -5, -1), 0.0]),
+                          "amsgrad": rng.random() < 0.4, "maximize": rng.random() < 0.25},
+    "Adamax": lambda rng: {"betas": betas(rng), "eps": rng.choice([1e-8, log_uniform(rng, -8, -2)]),
+                           "weight_decay": maybe(rng, log_uniform(rng, -5, -1)),
+                           "maximize": rng.random() < 0.25},
+    "RAdam": lambda rng: {"betas": betas(rng), "eps": rng.choice([1e-8, log_uniform(rng, -8, -2)]),
+                          "weight_decay": maybe(rng, log_uniform(rng, -5, -1))},
+    "Adagrad": lambda rng: {"lr_decay": maybe(rng, log_uniform(rng, -4, -1)),
+                            "weight_decay": maybe(rng, log_uniform(rng, -5, -1)),
+                            "initial_accumulator_value": maybe(rng, rng.uniform(0.0, 1.0)),
+                            "eps": rng.choice([1e-10, log_uniform(rng, -10, -3)]),
+                            "maximize": rng.random() < 0.25},
+    "Adadelta": lambda rng: {"rho": rng.choice([0.9, rng.uniform(0.0, 1.0)]),
+                             "eps": rng.choice([1e-6, log_uniform(rng, -8, -3)]),
+                             "weight_decay": maybe(rng, log_uniform(rng, -5, -1)),
+                             "maximize": rng.random() < 0.25},
+    "RMSprop": lambda rng: {"alpha": rng.choice([0.99, rng.uniform(0.5, 0.999)]),
+                            "eps": rng.choice([1e-8, log_uniform(rng, -8, -3)]),
+                            "weight_decay": maybe(rng, log_uniform(rng, -5, -1)),
+                            "momentum": maybe(rng, rng.uniform(0.1, 0.95)),
+                            "centered": rng.random() < 0.5, "maximize": rng.random() < 0.25},
+    "Rprop": lambda rng: {"etas": [rng.uniform(0.1, 0.9), rng.uniform(1.05, 2.0)],
+                          "step_sizes": [rng.choice([1e-6, log_uniform(rng, -8, -4)]),
+                                         rng.choice([50.0, rng.uniform(0.01, 1.0)])],
+                          "maximize": rng.random() < 0.25},
+    "ASGD": lambda rng: {"lambd": rng.choice([1e-4, log_uniform(rng, -5, -1)]),
+                         "alpha": rng.choice([0.75, rng.uniform(0.1, 1.0)]),
+                         "t0": rng.choice([1e6, float(rng.randint(0, 5))]),
+                         "weight_decay": maybe(rng, log_uniform(rng, -5, -1)),
+                         "maximize": rng.random() < 0.25},
+}
+# Adaptive methods take steps of about lr per coordinate whatever the
+# gradient: above 0.1 ten steps of a small model wander far; Adadelta's lr
+# is a multiplier of an already unit-free step (torch's default is 1).
+LR_RANGE = {"Adadelta": (-2, 0.5), "Rprop": (-5, -1), "Adam": (-5, -1), "AdamW": (-5, -1),
+            "Adamax": (-5, -1), "RAdam": (-5, -1), "RMSprop": (-5, -1), "Adagrad": (-5, -0.5),
+            "ASGD": (-5, -1)}
+
+
+def case(rng, name, optimizer):
+    batch, fin, hidden, fout = (rng.randint(1, 9), rng.randint(1, 17),
+                                rng.randint(1, 33), rng.randint(2, 11))
+    opts = OPTIMIZERS[optimizer](rng)
+    lo, hi = LR_RANGE[optimizer]
+    opts = {"lr": log_uniform(rng, lo, hi), **opts}
+    if rng.random() < 0.5:
+        loss = {"type": "CrossEntropyLoss",
+                "options": {"reduction": rng.choice(["mean", "sum"]), "label_smoothing": 0.0,
+                            "ignore_index": -100}}
+        target = {"name": "target", "shape": [batch], "dtype": "int64"}
+    else:
+        loss = {"type": "MSELoss", "options": {"reduction": rng.choice(["mean", "sum"])}}
+        target = {"name": "target", "shape": [batch, fout], "dtype": "float32"}
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": [batch, fin], "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": fin, "out_features": hidden, "bias": True}},
+            {"name": "1", "type": "ReLU", "options": {}},
+            {"name": "2", "type": "Linear", "options": {"in_features": hidden, "out_features": fout, "bias": True}}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h0"]},
+                  {"module": "1", "inputs": ["h0"], "outputs": ["h1"]},
+                  {"module": "2", "inputs": ["h1"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": {"loss": loss, "target": target,
+                     "optimizer": {"type": optimizer, "options": opts}},
+    }
+    return model, 10 if opts["lr"] < 0.01 else 5
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    lines = []
+    for optimizer in OPTIMIZERS:
+        # One generator per optimizer: adding an optimizer keeps the others' cases.
+        rng = random.Random(f"{optimizer}-{a.seed}")
+        for i in range(a.count):
+            name = f"optim_{optimizer.lower()}_random_{a.seed}_{i}_basic"
+            model, steps = case(rng, name, optimizer)
+            write_case(a.out, name, model)
+            lines.append(f"set(parity_steps_{name} {steps})")
+    write_steps(a.out, lines)
+
+
+if __name__ == "__main__":
+    main()
