@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -27,13 +28,24 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
   // each returned tensor gets a value of its own first (kiln-unique-results).
   pm.addPass(createUniqueResults());
+  // Copies as linalg.copy, which become loops below: a memref.copy between
+  // strided views (an insert_slice that did not bufferize in place, e.g.
+  // around the split contractions of kiln-cpu-tile-and-vectorize) would
+  // lower to a call of MLIR's C runner `memrefCopy`, which a Kiln object
+  // does not link against.
+  auto linalgCopy = [](OpBuilder &b, Location loc, Value from, Value to) {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
   bufferization::OneShotBufferizationOptions bufferize;
+  bufferize.memCpyFn = linalgCopy;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.setFunctionBoundaryTypeConversion(
       bufferization::LayoutMapOption::IdentityLayoutMap);
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsOpts outParams;
   outParams.hoistStaticAllocs = true;
+  outParams.memCpyFn = linalgCopy;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
