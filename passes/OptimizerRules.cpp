@@ -81,6 +81,14 @@ Value Arith::ne(Value x, Value y) {
 Value Arith::toF32(Value v) { return b.create<arith::TruncFOp>(loc, b.getF32Type(), v); }
 Value Arith::toF64(Value v) { return b.create<arith::ExtFOp>(loc, b.getF64Type(), v); }
 
+Value decayedGrad(Arith &a, Value param, Value grad, bool maximize, double weightDecay) {
+  if (maximize)
+    grad = a.neg(grad);
+  if (weightDecay != 0)
+    grad = a.add(grad, a.mul(a.f32(weightDecay), param));
+  return grad;
+}
+
 const std::map<std::string, OptimizerRule> &rules() {
   static const std::map<std::string, OptimizerRule> table = [] {
     std::map<std::string, OptimizerRule> t;

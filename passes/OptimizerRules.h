@@ -71,6 +71,12 @@ struct Arith {
   mlir::Value toF64(mlir::Value f32Value);
 };
 
+/// The gradient most optimizers start from, as torch.optim writes it:
+/// grad = maximize ? -grad : grad; grad = grad + weight_decay * param
+/// (no term when weight_decay == 0).
+mlir::Value decayedGrad(Arith &a, mlir::Value param, mlir::Value grad,
+                        bool maximize, double weightDecay);
+
 /// One optimizer step's elementwise body: (param, grad, states...) ->
 /// (new param, new states...), all f32.
 using UpdateBody =

@@ -36,15 +36,6 @@ std::string checkCommon(const Hyper &h) {
   return "";
 }
 
-/// grad = maximize ? -grad : grad; grad = grad + weight_decay * param.
-Value decayedGrad(Arith &a, Value param, Value grad, bool maximize, double wd) {
-  if (maximize)
-    grad = a.neg(grad);
-  if (wd != 0)
-    grad = a.add(grad, a.mul(a.f32(wd), param));
-  return grad;
-}
-
 /// exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
 Value firstMoment(Arith &a, Value expAvg, Value grad, double beta1) {
   return a.add(a.mul(expAvg, a.f32(beta1)), a.mul(a.f32(1 - beta1), grad));

@@ -9,15 +9,6 @@ using namespace mlir;
 namespace kiln::optim {
 namespace {
 
-/// grad = maximize ? -grad : grad; grad = grad + weight_decay * param.
-Value decayedGrad(Arith &a, Value param, Value grad, bool maximize, double wd) {
-  if (maximize)
-    grad = a.neg(grad);
-  if (wd != 0)
-    grad = a.add(grad, a.mul(a.f32(wd), param));
-  return grad;
-}
-
 std::string atLeastZero(const Hyper &h, std::initializer_list<std::pair<const char *, double>> keys) {
   for (auto [key, dflt] : keys) {
     double v = h.number(key, dflt);

@@ -81,9 +81,7 @@ OptimizerRule asgdRule() {
     Value shrink = a.toF32(a.sub(a.f64(1), a.mul(a.f64(lambd), eta)));
     Value negEta = a.toF32(a.neg(eta));
     return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
-      Value g = maximize ? e.neg(x[1]) : x[1];
-      if (wd != 0)
-        g = e.add(g, e.mul(e.f32(wd), x[0]));
+      Value g = decayedGrad(e, x[0], x[1], maximize, wd);
       Value p = e.mul(x[0], shrink);
       p = e.add(p, e.mul(negEta, g));
       Value ax = e.select(averaging, e.add(x[2], e.mul(e.sub(p, x[2]), mu32)), p);
