@@ -14,6 +14,47 @@ def mse_sgd_training(target_shape, lr):
                 "nesterov": False, "maximize": False}}}
 
 
+def random_mlp_sizes(rng):
+    """(batch, in, hidden, out) of the random Linear -> ReLU -> Linear model."""
+    return (rng.randint(1, 9), rng.randint(1, 17), rng.randint(1, 33), rng.randint(2, 11))
+
+
+def random_loss(rng, batch, fout, cross_entropy, label_smoothing=False):
+    """CrossEntropyLoss against int64 class indices (label_smoothing drawn
+    over 0..0.5 half of the time when asked) or MSELoss against a float
+    target, reduction mean or sum. Returns (loss, target)."""
+    if cross_entropy:
+        reduction = rng.choice(["mean", "sum"])
+        smoothing = rng.choice([0.0, rng.uniform(0, 0.5)]) if label_smoothing else 0.0
+        return ({"type": "CrossEntropyLoss",
+                 "options": {"reduction": reduction, "label_smoothing": smoothing,
+                             "ignore_index": -100}},
+                {"name": "target", "shape": [batch], "dtype": "int64"})
+    return ({"type": "MSELoss", "options": {"reduction": rng.choice(["mean", "sum"])}},
+            {"name": "target", "shape": [batch, fout], "dtype": "float32"})
+
+
+def mlp_model(name, sizes, loss, target, optimizer, first_bias=True):
+    """The optimizer cases' model: x -> Linear -> ReLU -> Linear -> y, trained
+    with `loss` and `optimizer` (the training section's optimizer entry)."""
+    batch, fin, hidden, fout = sizes
+    return {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": [batch, fin], "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear",
+             "options": {"in_features": fin, "out_features": hidden, "bias": first_bias}},
+            {"name": "1", "type": "ReLU", "options": {}},
+            {"name": "2", "type": "Linear",
+             "options": {"in_features": hidden, "out_features": fout, "bias": True}}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h0"]},
+                  {"module": "1", "inputs": ["h0"], "outputs": ["h1"]},
+                  {"module": "2", "inputs": ["h1"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": {"loss": loss, "target": target, "optimizer": optimizer},
+    }
+
+
 def write_case(out, name, model):
     """Writes <out>/<name>.json unless it already holds exactly this model."""
     text = json.dumps(model, indent=1) + "\n"

@@ -16,7 +16,7 @@ import argparse
 import os
 import random
 
-from case_files import write_case, write_steps
+from case_files import mlp_model, random_loss, random_mlp_sizes, write_case, write_steps
 
 
 def log_uniform(rng, lo, hi):
@@ -79,33 +79,12 @@ LR_RANGE = {"Adadelta": (-2, 0.5), "Rprop": (-5, -1), "Adam": (-5, -1), "AdamW":
 
 
 def case(rng, name, optimizer):
-    batch, fin, hidden, fout = (rng.randint(1, 9), rng.randint(1, 17),
-                                rng.randint(1, 33), rng.randint(2, 11))
+    sizes = random_mlp_sizes(rng)
     opts = OPTIMIZERS[optimizer](rng)
     lo, hi = LR_RANGE[optimizer]
     opts = {"lr": log_uniform(rng, lo, hi), **opts}
-    if rng.random() < 0.5:
-        loss = {"type": "CrossEntropyLoss",
-                "options": {"reduction": rng.choice(["mean", "sum"]), "label_smoothing": 0.0,
-                            "ignore_index": -100}}
-        target = {"name": "target", "shape": [batch], "dtype": "int64"}
-    else:
-        loss = {"type": "MSELoss", "options": {"reduction": rng.choice(["mean", "sum"])}}
-        target = {"name": "target", "shape": [batch, fout], "dtype": "float32"}
-    model = {
-        "format": "kiln-model", "version": 1, "name": name,
-        "inputs": [{"name": "x", "shape": [batch, fin], "dtype": "float32"}],
-        "module": {"type": "Sequential", "children": [
-            {"name": "0", "type": "Linear", "options": {"in_features": fin, "out_features": hidden, "bias": True}},
-            {"name": "1", "type": "ReLU", "options": {}},
-            {"name": "2", "type": "Linear", "options": {"in_features": hidden, "out_features": fout, "bias": True}}]},
-        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h0"]},
-                  {"module": "1", "inputs": ["h0"], "outputs": ["h1"]},
-                  {"module": "2", "inputs": ["h1"], "outputs": ["y"]}],
-        "outputs": ["y"],
-        "training": {"loss": loss, "target": target,
-                     "optimizer": {"type": optimizer, "options": opts}},
-    }
+    loss, target = random_loss(rng, sizes[0], sizes[3], rng.random() < 0.5)
+    model = mlp_model(name, sizes, loss, target, {"type": optimizer, "options": opts})
     return model, 10 if opts["lr"] < 0.01 else 5
 
 

@@ -16,7 +16,8 @@ import math
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import (mlp_model, mse_sgd_training, random_loss, random_mlp_sizes,
+                        write_case, write_steps)
 
 
 def sgd_options(rng):
@@ -31,33 +32,12 @@ def sgd_options(rng):
 
 
 def case(rng, name):
-    batch, fin, hidden, fout = (rng.randint(1, 9), rng.randint(1, 17),
-                                rng.randint(1, 33), rng.randint(2, 11))
+    sizes = random_mlp_sizes(rng)
     ce = rng.random() < 0.5
     opts = sgd_options(rng)
-    if ce:
-        loss = {"type": "CrossEntropyLoss",
-                "options": {"reduction": rng.choice(["mean", "sum"]),
-                            "label_smoothing": rng.choice([0.0, rng.uniform(0, 0.5)]),
-                            "ignore_index": -100}}
-        target = {"name": "target", "shape": [batch], "dtype": "int64"}
-    else:
-        loss = {"type": "MSELoss", "options": {"reduction": rng.choice(["mean", "sum"])}}
-        target = {"name": "target", "shape": [batch, fout], "dtype": "float32"}
-    model = {
-        "format": "kiln-model", "version": 1, "name": name,
-        "inputs": [{"name": "x", "shape": [batch, fin], "dtype": "float32"}],
-        "module": {"type": "Sequential", "children": [
-            {"name": "0", "type": "Linear", "options": {"in_features": fin, "out_features": hidden, "bias": rng.random() < 0.8}},
-            {"name": "1", "type": "ReLU", "options": {}},
-            {"name": "2", "type": "Linear", "options": {"in_features": hidden, "out_features": fout, "bias": True}}]},
-        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h0"]},
-                  {"module": "1", "inputs": ["h0"], "outputs": ["h1"]},
-                  {"module": "2", "inputs": ["h1"], "outputs": ["y"]}],
-        "outputs": ["y"],
-        "training": {"loss": loss, "target": target,
-                     "optimizer": {"type": "SGD", "options": opts}},
-    }
+    loss, target = random_loss(rng, sizes[0], sizes[3], ce, label_smoothing=True)
+    model = mlp_model(name, sizes, loss, target, {"type": "SGD", "options": opts},
+                      first_bias=rng.random() < 0.8)
     # Large steps on a sum-reduced loss diverge within a few steps, and
     # divergence turns float rounding into chaos: fewer steps for them (two
     # still exercise the momentum update after the first step).
