@@ -141,6 +141,15 @@ void registerOptimizerFamily(Registry &r) {
                        boolOption("maximize", false)},
                       strategyOptions({"foreach"})),
                checkBetas);
+  // NAdam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+  // momentum_decay=4e-3, foreach=None)
+  addOptimizer(r, "optim.NAdam", "nn.optimizer_update (NAdam)",
+               concat({floatOption("lr", 2e-3).atLeast(0), floatTupleOption("betas", betas),
+                       floatOption("eps", 1e-8).atLeast(0),
+                       floatOption("weight_decay", 0.0).atLeast(0),
+                       floatOption("momentum_decay", 4e-3).atLeast(0)},
+                      strategyOptions({"foreach"})),
+               checkBetas);
   addOptimizer(r, "optim.RAdam", "nn.optimizer_update (RAdam)",
                concat({floatOption("lr", 1e-3).atLeast(0), floatTupleOption("betas", betas),
                        floatOption("eps", 1e-8).atLeast(0),

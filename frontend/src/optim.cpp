@@ -83,6 +83,16 @@ OptionList Adamax::option_list() const {
           {"maximize", o.maximize()}};
 }
 
+NAdam::NAdam(const NAdamOptions& o) : options_(o) {
+  checkAdamLike("NAdam", o);
+  atLeastZero("NAdam", "momentum_decay", o.momentum_decay());
+}
+OptionList NAdam::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
+          {"momentum_decay", o.momentum_decay()}};
+}
+
 RAdam::RAdam(const RAdamOptions& o) : options_(o) { checkAdamLike("RAdam", o); }
 OptionList RAdam::option_list() const {
   const auto& o = options_;

@@ -1,5 +1,5 @@
 // The Adam family of torch.optim (1.13, single-tensor code): Adam, AdamW,
-// Adamax, RAdam. They share the first moment
+// Adamax, NAdam, RAdam. They share the first moment
 //   exp_avg = exp_avg * beta1 + (1 - beta1) * grad
 // and (not Adamax) the second, exp_avg_sq = exp_avg_sq * beta2 +
 // (1 - beta2) * grad * grad; the bias corrections 1 - beta^t are Python
@@ -8,6 +8,8 @@
 #include "passes/OptimizerRules.h"
 
 #include "ir/FormatNumber.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -154,11 +156,88 @@ OptimizerRule radamRule() {
   return r;
 }
 
+/// NAdam's momentum cache mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * psi)), f64.
+Value momentumCache(Arith &a, Value t, double beta1, double psi) {
+  return a.mul(a.f64(beta1),
+               a.sub(a.f64(1), a.mul(a.f64(0.5), a.pow(a.f64(0.96), a.mul(t, a.f64(psi))))));
+}
+
+/// NAdam's state `mu_product` after step t: torch keeps it in a float32
+/// scalar tensor and multiplies it by each step's mu (rounded to f32), so
+/// the product is rebuilt here the same way, one f32 multiplication per
+/// past step. The loop stops early once the product is 0 (it stays 0): for
+/// beta1 <= 0.99 that happens within a few hundred steps; a beta1 close to
+/// 1 with a large momentum_decay keeps it running for up to `t` iterations
+/// (scalar work, outside the elementwise loop).
+Value muProduct(Arith &a, Value t, double beta1, double psi) {
+  OpBuilder &b = a.b;
+  auto loop = b.create<scf::WhileOp>(
+      a.loc, TypeRange{b.getF64Type(), b.getF32Type()}, ValueRange{a.f64(1), a.f32(1)},
+      [&](OpBuilder &nb, Location l, ValueRange x) {
+        Value inRange = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLE, x[0], t);
+        Arith e{nb, l};
+        Value more = nb.create<arith::AndIOp>(l, inRange, e.ne(x[1], e.f32(0)));
+        nb.create<scf::ConditionOp>(l, more, x);
+      },
+      [&](OpBuilder &nb, Location l, ValueRange x) {
+        Arith e{nb, l};
+        Value product = e.mul(x[1], e.toF32(momentumCache(e, x[0], beta1, psi)));
+        nb.create<scf::YieldOp>(l, ValueRange{e.add(x[0], e.f64(1)), product});
+      });
+  return loop.getResult(1);
+}
+
+/// NAdam (torch 1.13): with t = step + 1, mu = mu_t, mu_next = mu_{t+1},
+///   denom = sqrt(exp_avg_sq / (1 - beta2 ** t)) + eps
+///   param += (-lr * (1 - mu) / (1 - mu_product)) * grad / denom
+///   param += (-lr * mu_next / (1 - mu_product * mu_next)) * exp_avg / denom
+/// (two addcdiv_ in that order), mu_product being the f32 product of mu_1..mu_t.
+OptimizerRule nadamRule() {
+  OptimizerRule r;
+  r.name = "NAdam";
+  r.states = [](const Hyper &) -> std::vector<std::string> { return {"exp_avg", "exp_avg_sq"}; };
+  r.check = [](const Hyper &h) -> std::string {
+    if (std::string problem = checkCommon(h); !problem.empty())
+      return problem;
+    double psi = h.number("momentum_decay", 4e-3);
+    if (!(psi >= 0))
+      return "Invalid momentum_decay value: " + formatExact(psi);
+    return "";
+  };
+  r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
+    Betas betas(h);
+    double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", 0);
+    double psi = h.number("momentum_decay", 4e-3);
+    Value t = a.add(s.step, a.f64(1));
+    Value bc2 = a.toF32(biasCorrection(a, s, betas.beta2));
+    Value mu = momentumCache(a, t, betas.beta1, psi);
+    Value muNext = momentumCache(a, a.add(t, a.f64(1)), betas.beta1, psi);
+    Value product = muProduct(a, t, betas.beta1, psi);
+    // mu_product * mu * mu_next: float32 tensor arithmetic in torch.
+    Value productNext = a.mul(a.mul(product, a.toF32(mu)), a.toF32(muNext));
+    Value negLr = a.neg(s.lr);
+    Value gradScale = a.toF32(
+        a.div(a.mul(negLr, a.sub(a.f64(1), mu)), a.sub(a.f64(1), a.toF64(product))));
+    Value avgScale =
+        a.toF32(a.div(a.mul(negLr, muNext), a.sub(a.f64(1), a.toF64(productNext))));
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value g = decayedGrad(e, x[0], x[1], false, wd);
+      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value v = secondMoment(e, x[3], g, betas.beta2);
+      Value denom = e.add(e.sqrt(e.div(v, bc2)), e.f32(eps));
+      Value p = e.add(x[0], e.div(e.mul(gradScale, g), denom));
+      p = e.add(p, e.div(e.mul(avgScale, m), denom));
+      return {p, m, v};
+    };
+  };
+  return r;
+}
+
 } // namespace
 
 void registerAdamFamily(std::map<std::string, OptimizerRule> &t) {
   for (OptimizerRule r : {adamRule("Adam", false, 0), adamRule("AdamW", true, 1e-2),
-                          adamaxRule(), radamRule()})
+                          adamaxRule(), nadamRule(), radamRule()})
     t.emplace(r.name, std::move(r));
 }
 

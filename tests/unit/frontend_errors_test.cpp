@@ -142,7 +142,9 @@ TEST(FrontendErrors, InvalidAdaptiveOptimizerOptions) {
   EXPECT_THAT(error_of([] { optim::Rprop(optim::RpropOptions().etas({0.5, 0.9})); }), HasSubstr("Rprop: invalid eta values"));
   EXPECT_THAT(error_of([] { optim::ASGD(optim::ASGDOptions(-1)); }), HasSubstr("ASGD: invalid learning rate"));
   EXPECT_EQ(error_of([] { optim::Adam(optim::AdamOptions(1e-5).betas({0.0, 0.5}).amsgrad(true)); }), "");
-  EXPECT_EQ(error_of([] { optim::RAdam(); optim::Adamax(); optim::RMSprop(optim::RMSpropOptions().centered(true)); }), "");
+  EXPECT_THAT(error_of([] { optim::NAdam(optim::NAdamOptions().momentum_decay(-1)); }), HasSubstr("NAdam: invalid momentum_decay -1"));
+  EXPECT_THAT(error_of([] { optim::NAdam(optim::NAdamOptions().betas({1.0, 0.9})); }), HasSubstr("NAdam: invalid beta parameter at index 0"));
+  EXPECT_EQ(error_of([] { optim::RAdam(); optim::NAdam(); optim::Adamax(); optim::RMSprop(optim::RMSpropOptions().centered(true)); }), "");
 }
 
 // Numbers in messages are exact (shortest round trip), never 6 decimals.

@@ -76,6 +76,16 @@ struct AdamaxOptions {
   KILN_ARG(bool, maximize) = false;
 };
 
+/// torch.optim.NAdam (Python torch's defaults: lr=2e-3, momentum_decay=4e-3).
+struct NAdamOptions {
+  NAdamOptions(double lr = 2e-3) : lr_(lr) {}
+  KILN_ARG(double, lr);
+  KILN_ARG(std::vector<double>, betas) = {0.9, 0.999};
+  KILN_ARG(double, eps) = 1e-8;
+  KILN_ARG(double, weight_decay) = 0.0;
+  KILN_ARG(double, momentum_decay) = 4e-3;
+};
+
 /// torch.optim.RAdam.
 struct RAdamOptions {
   RAdamOptions(double lr = 1e-3) : lr_(lr) {}
@@ -156,6 +166,7 @@ struct ASGDOptions {
 KILN_OPTIMIZER(Adam)
 KILN_OPTIMIZER(AdamW)
 KILN_OPTIMIZER(Adamax)
+KILN_OPTIMIZER(NAdam)
 KILN_OPTIMIZER(RAdam)
 KILN_OPTIMIZER(Adagrad)
 KILN_OPTIMIZER(Adadelta)

@@ -1,7 +1,7 @@
 // RUN: kiln-opt %s --nn-autodiff --nn-build-train-step -split-input-file -verify-diagnostics
 
-// expected-error @+1 {{nn-build-train-step: optimizer 'NAdam' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, RAdam, RMSprop, Rprop)}}
-module attributes {nn.optimizer = {type = "NAdam", lr = 0.001 : f64}} {
+// expected-error @+1 {{nn-build-train-step: optimizer 'Nadam' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Rprop)}}
+module attributes {nn.optimizer = {type = "Nadam", lr = 0.001 : f64}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
     %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
@@ -11,7 +11,7 @@ module attributes {nn.optimizer = {type = "NAdam", lr = 0.001 : f64}} {
 
 // -----
 
-// expected-error @+1 {{nn-build-train-step: optimizer '?' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, RAdam, RMSprop, Rprop)}}
+// expected-error @+1 {{nn-build-train-step: optimizer '?' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Rprop)}}
 module attributes {nn.optimizer = {lr = 0.001 : f64}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>

@@ -43,6 +43,30 @@ func.func @adagrad(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<4xf32>, %lr:
 
 // -----
 
+// NAdam: mu_product (a float32 scalar in torch) is rebuilt before the loop
+// by an f32 product over the past steps, stopping once it reaches 0; the
+// loop body makes two addcdiv_ updates with the same denominator.
+// CHECK-LABEL: func.func @nadam
+// CHECK: %[[PROD:.+]]:2 = scf.while (%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) : (f64, f32) -> (f64, f32)
+// CHECK: arith.cmpf ole
+// CHECK: scf.condition
+// CHECK: math.powf %{{.+}}, %{{.+}} : f64
+// CHECK: arith.mulf %{{.+}}, %{{.+}} : f32
+// CHECK: scf.yield
+// CHECK: arith.mulf %[[PROD]]#1, %{{.+}} : f32
+// CHECK: linalg.generic
+// CHECK: %[[SQ:.+]] = math.sqrt %{{.+}} : f32
+// CHECK: %[[DEN:.+]] = arith.addf %[[SQ]], %{{.+}} : f32
+// CHECK: arith.divf %{{.+}}, %[[DEN]] : f32
+// CHECK: arith.divf %{{.+}}, %[[DEN]] : f32
+// CHECK: linalg.yield
+func.func @nadam(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step {optimizer = "NAdam", hyper = {betas = [0.9, 0.999], eps = 1.0e-8 : f64, weight_decay = 0.0 : f64, momentum_decay = 4.0e-3 : f64}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %0#0, %0#1, %0#2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
 func.func @unknown(%p: tensor<4xf32>, %g: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> tensor<4xf32> {
   // expected-error @+2 {{'nn.optimizer_update' op unknown optimizer 'Nope'}}
   // expected-error @+1 {{failed to legalize operation 'nn.optimizer_update'}}
