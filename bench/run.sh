@@ -2,7 +2,8 @@
 # Runs a benchmark workload on Kiln and on PyTorch eager side by side, in one
 # invocation, and writes the results into docs/performance.md.
 #
-# usage: bench/run.sh W1|W2|W3
+# usage: bench/run.sh W1|W2|W3|gemm   (gemm: bench/gemm/run.sh, the GEMM kernel
+#        against torch.mm on training and square shapes)
 #
 # Environment: BUILD_DIR (default <repo>/build; configured with clang-19 and
 # Ninja if it does not exist yet), JOBS (build parallelism, default 2),
@@ -38,13 +39,17 @@ threads=${THREADS:-2}
 py=/usr/bin/python3   # Debian's torch imports only with this interpreter
 
 workload=${1:-}
+if [ "$workload" = gemm ]; then   # the kernel benchmark: its own script and table
+  shift
+  exec "$here/gemm/run.sh" "$@"
+fi
 opt_swap=()   # torch_workload.py's flag when Kiln compiles another optimizer
 case "$workload" in
   W1) target=w1_mlp; model=mlp ;;
   W2) target=w2_lenet; model=lenet_w2 ;;
   W3) target=w3_resnet; model=resnet_w3 ;;
-  ""|-h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark yet (have: W1 W2 W3)" >&2; exit 2 ;;
+  ""|-h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark yet (have: W1 W2 W3 gemm)" >&2; exit 2 ;;
 esac
 [ -f "$shared/workloads.py" ] || { echo "bench/run.sh: $shared/workloads.py not found (set SHARED_BENCH)" >&2; exit 1; }
 

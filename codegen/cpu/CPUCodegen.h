@@ -20,6 +20,10 @@ namespace kiln {
 struct CPUCodegenOptions {
   /// Tile and vectorize contractions and elementwise ops.
   bool vectorize = true;
+  /// 2-D f32 contractions call libkiln_rt's packed GEMM (kiln_sgemm,
+  /// kiln-cpu-gemm-to-runtime) instead of the tiled loops of
+  /// kiln-cpu-tile-and-vectorize.
+  bool runtimeGemm = true;
 };
 
 /// linalg on tensors -> LLVM dialect, for the host CPU: transposed GEMM

@@ -18,11 +18,16 @@ using namespace mlir;
 
 void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
                                    const CPUCodegenOptions &options) {
-  // B^T copies first, so they are tiled, vectorized and threaded like any
-  // other transpose.
-  pm.addPass(createCPUMaterializeTransposes());
-  if (options.vectorize)
-    pm.addPass(createCPUTileAndVectorize());
+  // With the loop GEMM: B^T copies first, so they are tiled, vectorized and
+  // threaded like any other transpose. The runtime GEMM reads B^T through
+  // strides instead.
+  if (!options.runtimeGemm)
+    pm.addPass(createCPUMaterializeTransposes());
+  if (options.vectorize) {
+    CPUTileAndVectorizeOptions tiling;
+    tiling.tileContractions = !options.runtimeGemm;
+    pm.addPass(createCPUTileAndVectorize(tiling));
+  }
 
   // Buffers: function results become caller-provided out-parameters, so the
   // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
@@ -54,6 +59,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   // Temporaries -> views of one runtime-provided workspace (no malloc/free
   // per call).
   pm.addPass(createCPUPlanMemory());
+  // After planning: the calls hide their buffer uses from it.
+  if (options.runtimeGemm)
+    pm.addPass(createCPUGemmToRuntime());
   if (options.vectorize)
     pm.addPass(createCPULowerVectors());
   // Thread tiles -> outlined bodies, launched on the runtime's pool below;

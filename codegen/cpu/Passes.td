@@ -52,6 +52,11 @@ def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> 
     blocks of at least 4096 elements when that makes two or more tasks.
     Runs on tensors, before bufferization.
   }];
+  let options = [
+    Option<"tileContractions", "tile-contractions", "bool", "true",
+           "Tile and vectorize matmuls here (false: kiln-cpu-gemm-to-runtime "
+           "calls the runtime's GEMM for them later)">
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
 }
@@ -86,6 +91,34 @@ def CPUPlanMemory : Pass<"kiln-cpu-plan-memory", "mlir::ModuleOp"> {
     fresh memory.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
+  let summary = "Replace 2-D f32 contractions on buffers by calls of the runtime's packed GEMM (memrefs)";
+  let description = [{
+    After bufferization and memory planning: every `linalg.matmul`,
+    `linalg.matmul_transpose_a` and `linalg.matmul_transpose_b` on rank-2
+    f32 memrefs with static shapes, whose output has contiguous rows,
+    becomes a call of libkiln_rt's `kiln_sgemm` (docs/runtime-abi.md),
+    which packs, blocks and threads the product (runtime/lib/gemm.cpp).
+    Transposition is passed as strides (no transposed copy); addresses are
+    the views' aligned pointers plus their offsets.
+
+      linalg.fill ins(%zero) outs(%c)
+      linalg.matmul_transpose_b ins(%x, %w : memref<MxK>, memref<NxK>) outs(%c)
+
+    becomes
+
+      func.call @kiln_sgemm(M, N, K, x, K, 1, w, 1, K, c, N, /*accumulate=*/0)
+
+    A zero `linalg.fill` of the same output immediately before the
+    contraction is folded in (accumulate = 0); otherwise the call adds to the
+    output (accumulate = 1). Other contractions (batched, integer, dynamic
+    shapes) are left to the loop lowering.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

@@ -322,6 +322,7 @@ LogicalResult threadGeneric(IRRewriter &rewriter, linalg::GenericOp op) {
 // cleanly in MLIR 19).
 struct CPUTileAndVectorizePass
     : kiln::impl::CPUTileAndVectorizeBase<CPUTileAndVectorizePass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> contractions;
     SmallVector<linalg::TransposeOp> transposes;
@@ -330,7 +331,8 @@ struct CPUTileAndVectorizePass
       if (auto g = dyn_cast<linalg::GenericOp>(op.getOperation()))
         if (g.getNumParallelLoops() > 0)
           generics.push_back(g);
-      if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
+      if (tileContractions &&
+          isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))
         contractions.push_back(op);
       if (auto t = dyn_cast<linalg::TransposeOp>(op.getOperation()))
         transposes.push_back(t);

@@ -75,6 +75,19 @@ void kiln_parallel_for(int64_t n,
                        void (*body)(int64_t begin, int64_t end, void *ctx),
                        void *ctx);
 
+/* ---- Contractions ------------------------------------------------------ */
+
+/* C[m x n] = A[m x k] B[k x n], or C += A B when accumulate != 0. Element (i, p)
+ * of A is a[i * a_row + p * a_col], (p, j) of B is b[p * b_row + j * b_col],
+ * (i, j) of C is c[i * c_row + j]: any transposition of A and B is a choice of
+ * strides, read without a transposed copy. Called by generated code for its
+ * 2-D contractions (kiln-cpu-gemm-to-runtime); threaded on the pool above;
+ * results do not depend on the number of threads. Preconditions: m, n, k >= 0,
+ * every addressed element in bounds, C overlapping neither A nor B. */
+void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_row,
+                int64_t a_col, const float *b, int64_t b_row, int64_t b_col,
+                float *c, int64_t c_row, int32_t accumulate);
+
 /* ---- Model metadata (written by kilnc, read by kiln_model_create) ------ */
 
 /* Element types. Values are fixed: they are stored in generated objects. 2 and
