@@ -83,65 +83,91 @@ struct Problem {
   int64_t row_blocks, col_blocks;
 };
 
-using MicroKernel = void (*)(int64_t kc, const float *ap, const float *bp,
-                             float *c, int64_t c_row, int64_t rows,
-                             int64_t cols, bool load_c);
+/* One register tile's operands. A's element (i, p) is a[i * a_i + p * a_p]
+ * (a packed panel: a_i = 1, a_p = kMr); B's (p, j) is b[p * b_p + j] for
+ * j < cols (a packed panel: b_p = kNr, zero padded past cols). All kMr rows
+ * of A are readable (edge panels are packed); B past cols is not read
+ * unless it is a packed panel. Rows >= rows and columns >= cols of C are
+ * neither read nor written. */
+struct Tile {
+  const float *a;
+  int64_t a_i, a_p;
+  const float *b;
+  int64_t b_p;
+  float *c;
+  int64_t c_row, rows, cols;
+  bool load_c;
+};
+
+using MicroKernel = void (*)(int64_t kc, const Tile &t);
 
 /* Portable micro-kernel: the same tile in plain arrays; clang and gcc
  * vectorize the j loops with whatever vector ISA the runtime was built for. */
-void micro_portable(int64_t kc, const float *ap, const float *bp, float *c,
-                    int64_t c_row, int64_t rows, int64_t cols, bool load_c) {
+void micro_portable(int64_t kc, const Tile &t) {
   float acc[kMr][kNr] = {};
+  float bk[kNr] = {};
   for (int64_t p = 0; p < kc; ++p) {
-    const float *bk = bp + p * kNr;
-    const float *ak = ap + p * kMr;
-    for (int64_t i = 0; i < kMr; ++i)
+    for (int64_t j = 0; j < t.cols; ++j)
+      bk[j] = t.b[p * t.b_p + j];
+    for (int64_t i = 0; i < kMr; ++i) {
+      float a = t.a[i * t.a_i + p * t.a_p];
       for (int64_t j = 0; j < kNr; ++j)
-        acc[i][j] += ak[i] * bk[j];
+        acc[i][j] += a * bk[j];
+    }
   }
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      c[i * c_row + j] = load_c ? c[i * c_row + j] + acc[i][j] : acc[i][j];
+  for (int64_t i = 0; i < t.rows; ++i)
+    for (int64_t j = 0; j < t.cols; ++j) {
+      float *at = t.c + i * t.c_row + j;
+      *at = t.load_c ? *at + acc[i][j] : acc[i][j];
+    }
 }
 
 #if KILN_GEMM_X86
-__attribute__((target("avx512f"))) void
-micro_avx512(int64_t kc, const float *ap, const float *bp, float *c,
-             int64_t c_row, int64_t rows, int64_t cols, bool load_c) {
+/* kUnitRowStride: a_i == 1 (a packed panel, or a column-major A read in
+ * place), so the kMr values of one k are adjacent; otherwise A is row-major
+ * (a_p == 1) and each row is its own stream. kMaskB: fewer than kNr columns
+ * of an unpacked B, loaded under a mask. */
+template <bool kUnitRowStride, bool kMaskB>
+__attribute__((target("avx512f"))) void micro_avx512(int64_t kc,
+                                                    const Tile &t) {
   __m512 acc[kMr][kNv];
   KILN_UNROLL
   for (int64_t i = 0; i < kMr; ++i)
     KILN_UNROLL
     for (int64_t v = 0; v < kNv; ++v)
       acc[i][v] = _mm512_setzero_ps();
+  __mmask16 mask[kNv];
+  KILN_UNROLL
+  for (int64_t v = 0; v < kNv; ++v) {
+    int64_t lanes = std::clamp<int64_t>(t.cols - 16 * v, 0, 16);
+    mask[v] = static_cast<__mmask16>((uint32_t{1} << lanes) - 1);
+  }
+  const float *a = t.a, *b = t.b;
+  const int64_t a_i = t.a_i, a_p = t.a_p, b_p = t.b_p;
   for (int64_t p = 0; p < kc; ++p) {
     __m512 bv[kNv];
     KILN_UNROLL
     for (int64_t v = 0; v < kNv; ++v)
-      bv[v] = _mm512_load_ps(bp + p * kNr + 16 * v);
+      bv[v] = kMaskB ? _mm512_maskz_loadu_ps(mask[v], b + p * b_p + 16 * v)
+                     : _mm512_loadu_ps(b + p * b_p + 16 * v);
     KILN_UNROLL
     for (int64_t i = 0; i < kMr; ++i) {
-      __m512 ai = _mm512_set1_ps(ap[p * kMr + i]);
+      __m512 ai = _mm512_set1_ps(kUnitRowStride ? a[p * a_p + i]
+                                                : a[i * a_i + p]);
       KILN_UNROLL
       for (int64_t v = 0; v < kNv; ++v)
         acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
   }
-  __mmask16 mask[kNv];
-  KILN_UNROLL
-  for (int64_t v = 0; v < kNv; ++v) {
-    int64_t lanes = std::clamp<int64_t>(cols - 16 * v, 0, 16);
-    mask[v] = static_cast<__mmask16>((uint32_t{1} << lanes) - 1);
-  }
   KILN_UNROLL
   for (int64_t i = 0; i < kMr; ++i) {
     KILN_UNROLL
     for (int64_t v = 0; v < kNv; ++v) {
-      if (i >= rows || !mask[v])
+      if (i >= t.rows || !mask[v])
         continue;
-      float *at = c + i * c_row + 16 * v;
+      float *at = t.c + i * t.c_row + 16 * v;
       __m512 out = acc[i][v];
-      if (load_c)
+      if (t.load_c)
         out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask[v], at));
       _mm512_mask_storeu_ps(at, mask[v], out);
     }
@@ -149,17 +175,21 @@ micro_avx512(int64_t kc, const float *ap, const float *bp, float *c,
 }
 #endif
 
-MicroKernel g_forced_kernel = nullptr;
+/* The micro-kernels by [unit row stride of A][masked B]. */
+struct Kernels {
+  MicroKernel k[2][2];
+};
 
-MicroKernel pick_kernel() {
-  if (g_forced_kernel)
-    return g_forced_kernel;
+bool g_force_portable = false;
+
+Kernels pick_kernels() {
 #if KILN_GEMM_X86
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512)
-    return micro_avx512;
+  if (avx512 && !g_force_portable)
+    return {{{micro_avx512<false, false>, micro_avx512<false, true>},
+             {micro_avx512<true, false>, micro_avx512<true, true>}}};
 #endif
-  return micro_portable;
+  return {{{micro_portable, micro_portable}, {micro_portable, micro_portable}}};
 }
 
 /* A[rows, kc] starting at (i0, p0) -> panels of kMr rows, k-major within a
@@ -234,15 +264,18 @@ int64_t block_start(int64_t b, int64_t blocks, int64_t panels) {
 struct PackBuffers {
   float *a = nullptr;
   float *b = nullptr;
+  float *edge = nullptr;
   PackBuffers() {
     a = static_cast<float *>(kiln_alloc(sizeof(float) * kMcMax * kKc));
     b = static_cast<float *>(kiln_alloc(sizeof(float) * kNcMax * kKc));
-    if (!a || !b)
-      std::abort(); /* 704 KiB per thread; out of memory here is fatal. */
+    edge = static_cast<float *>(kiln_alloc(sizeof(float) * kMr * kKc));
+    if (!a || !b || !edge)
+      std::abort(); /* 716 KiB per thread; out of memory here is fatal. */
   }
   ~PackBuffers() {
     kiln_free(a);
     kiln_free(b);
+    kiln_free(edge);
   }
 };
 
@@ -258,18 +291,55 @@ void run_task(const Problem &g, int64_t task) {
   int64_t rows = i1 - i0, cols = j1 - j0;
   if (rows <= 0 || cols <= 0)
     return;
-  MicroKernel micro = pick_kernel();
+  /* Packing copies a panel once per K block so that the micro-kernel reads
+   * it contiguously; that pays only when the panel feeds many tiles. A
+   * column-major A (a_row == 1: the dY^T of a weight gradient) already has
+   * a panel's rows adjacent for each k: read in place. A row-major A that
+   * meets at most two column panels (a narrow N: a convolution's output
+   * channels) and a row-major B that meets at most four row panels (a small
+   * M: a weight gradient's rows) are read in place too: in W3's profile
+   * their copies cost more than the FMAs they fed. */
+  int64_t task_row_panels = (rows + kMr - 1) / kMr;
+  int64_t task_col_panels = (cols + kNr - 1) / kNr;
+  bool direct_a = g.a_row == 1 || (g.a_col == 1 && task_col_panels <= 2);
+  bool direct_b = g.b_col == 1 && task_row_panels <= 4;
+  int64_t full_rows = rows / kMr * kMr; // the edge panel is always packed
+  Kernels kernels = pick_kernels();
   for (int64_t p0 = 0; p0 < g.k; p0 += kKc) {
     int64_t kc = std::min(kKc, g.k - p0);
-    bool load_c = g.accumulate || p0 > 0;
-    pack_b(g, p0, kc, j0, cols, buffers.b);
-    pack_a(g, i0, rows, p0, kc, buffers.a);
+    if (!direct_b)
+      pack_b(g, p0, kc, j0, cols, buffers.b);
+    if (!direct_a)
+      pack_a(g, i0, rows, p0, kc, buffers.a);
+    else if (full_rows < rows)
+      pack_a(g, i0 + full_rows, rows - full_rows, p0, kc, buffers.edge);
     for (int64_t c0 = 0; c0 < cols; c0 += kNr) {
-      const float *bp = buffers.b + c0 * kc;
-      for (int64_t r0 = 0; r0 < rows; r0 += kMr)
-        micro(kc, buffers.a + r0 * kc, bp, g.c + (i0 + r0) * g.c_row + j0 + c0,
-              g.c_row, std::min(kMr, rows - r0), std::min(kNr, cols - c0),
-              load_c);
+      Tile t;
+      t.cols = std::min(kNr, cols - c0);
+      t.c_row = g.c_row;
+      t.load_c = g.accumulate || p0 > 0;
+      if (direct_b) {
+        t.b = g.b + p0 * g.b_row + j0 + c0;
+        t.b_p = g.b_row;
+      } else {
+        t.b = buffers.b + c0 * kc;
+        t.b_p = kNr;
+      }
+      bool mask_b = direct_b && t.cols < kNr;
+      for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
+        t.rows = std::min(kMr, rows - r0);
+        t.c = g.c + (i0 + r0) * g.c_row + j0 + c0;
+        if (!direct_a || r0 >= full_rows) {
+          t.a = direct_a ? buffers.edge : buffers.a + r0 * kc;
+          t.a_i = 1;
+          t.a_p = kMr;
+        } else {
+          t.a = g.a + (i0 + r0) * g.a_row + p0 * g.a_col;
+          t.a_i = g.a_row;
+          t.a_p = g.a_col;
+        }
+        kernels.k[t.a_i == 1][mask_b](kc, t);
+      }
     }
   }
 }
@@ -309,14 +379,7 @@ void choose_grid(Problem &g, int threads) {
 } // namespace
 
 void force_gemm_kernel_for_testing(GemmKernel kernel) {
-  switch (kernel) {
-  case GemmKernel::Automatic:
-    g_forced_kernel = nullptr;
-    break;
-  case GemmKernel::Portable:
-    g_forced_kernel = micro_portable;
-    break;
-  }
+  g_force_portable = kernel == GemmKernel::Portable;
 }
 
 } // namespace kiln::rt
