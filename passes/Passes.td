@@ -117,12 +117,12 @@ def UniqueResults : Pass<"kiln-unique-results", "mlir::ModuleOp"> {
 def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops; named contractions keep their form";
   let description = [{
-    MLIR's linalg-fuse-elementwise-ops, except that no reshape other than
-    one of unit dims is folded into a named linalg op (linalg.matmul and
-    its transposed forms) by expanding it: that turns the matmul into a
-    higher-rank linalg.generic, which the CPU backend's GEMM schedule does
-    not recognise (the im2col convolutions of LowerConvGemm.cpp reshape
-    around their matmuls).
+    MLIR's linalg-fuse-elementwise-ops, except that no reshape is folded
+    into a named linalg op (linalg.matmul and its transposed forms) by
+    expanding it, not even one of unit dims: that turns the matmul into a
+    higher-rank linalg.generic, which the CPU backend does not hand to its
+    GEMM (the im2col convolutions of LowerConvGemm.cpp reshape around their
+    matmuls; a 1x1 kernel's reshapes are all unit dims).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -78,3 +78,17 @@ func.func @backward_weight(%x: tensor<2x3x9xf32>, %dy: tensor<2x4x5xf32>) -> ten
   %dw = nn.conv_backward_weight %x, %dy {stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 1>} : (tensor<2x3x9xf32>, tensor<2x4x5xf32>) -> tensor<4x3x3xf32>
   return %dw : tensor<4x3x3xf32>
 }
+
+// -----
+
+// A 1x1 kernel: every reshape around the weight-gradient GEMM only adds unit
+// dims ([4, 3] -> [4, 3, 1, 1]); it must still not be folded into the
+// matmul (that made a 5-loop generic the CPU backend ran as scalar loops).
+// FUSED-LABEL: func.func @backward_weight_1x1
+// FUSED: %[[DW:.+]] = linalg.matmul_transpose_a ins(%{{.+}}, %{{.+}} : tensor<18x4xf32>, tensor<18x3xf32>) outs(%{{.+}} : tensor<4x3xf32>)
+// FUSED: tensor.expand_shape %[[DW]] {{.+}} into tensor<4x3x1x1xf32>
+// FUSED-NOT: linalg.generic {{.+}} "reduction"
+func.func @backward_weight_1x1(%x: tensor<2x3x6x6xf32>, %dy: tensor<2x4x3x3xf32>) -> tensor<4x3x1x1xf32> {
+  %dw = nn.conv_backward_weight %x, %dy {stride = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>} : (tensor<2x3x6x6xf32>, tensor<2x4x3x3xf32>) -> tensor<4x3x1x1xf32>
+  return %dw : tensor<4x3x1x1xf32>
+}
