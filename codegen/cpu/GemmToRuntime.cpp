@@ -104,11 +104,31 @@ linalg::FillOp zeroFillBefore(Operation *op, Value out) {
   return fill;
 }
 
+/// The buffer `memref` is a view of: view-like ops other than memref.view
+/// (subviews, casts, reshapes) stripped. Distinct memref.view results are
+/// distinct buffers: kiln-cpu-plan-memory gives buffers that are live at
+/// the same time disjoint byte ranges.
+Value rootBuffer(Value memref) {
+  while (auto viewLike = memref.getDefiningOp<ViewLikeOpInterface>()) {
+    if (isa<memref::ViewOp>(viewLike.getOperation()) ||
+        !isa<BaseMemRefType>(viewLike.getViewSource().getType()))
+      break;
+    memref = viewLike.getViewSource();
+  }
+  return memref;
+}
+
 LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value out = op.getDpsInits()[0];
   if (!op.hasPureBufferSemantics() || !isF32Matrix(lhs) || !isF32Matrix(rhs) ||
       !isF32Matrix(out) || !hasUnitInnerStride(out))
+    return failure();
+  // kiln_sgemm requires C to overlap neither A nor B (it writes C while it
+  // still reads them); the loops of a linalg op accumulating into one of its
+  // inputs have their own semantics, so such an op stays one.
+  Value outRoot = rootBuffer(out);
+  if (rootBuffer(lhs) == outRoot || rootBuffer(rhs) == outRoot)
     return failure();
   auto outType = cast<MemRefType>(out.getType());
   auto lhsType = cast<MemRefType>(lhs.getType());

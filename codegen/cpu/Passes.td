@@ -115,7 +115,9 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
     A zero `linalg.fill` of the same output immediately before the
     contraction is folded in (accumulate = 0); otherwise the call adds to the
     output (accumulate = 1). Other contractions (batched, integer, dynamic
-    shapes) are left to the loop lowering.
+    shapes) and any whose output may overlap an input (the same buffer
+    after stripping subviews, casts and reshapes) are left to the loop
+    lowering.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

@@ -85,4 +85,19 @@ func.func @left_alone(%a: memref<2x4x4xf32>, %c: memref<2x4x4xf32>, %i: memref<4
   return %r : tensor<4x4xf32>
 }
 
+
+// An output that may overlap an input (the same buffer, or views of one)
+// keeps the loop lowering: kiln_sgemm writes C while it reads A and B.
+// CHECK-LABEL: func.func @aliasing
+// CHECK-NOT:     call @kiln_sgemm
+// CHECK:         linalg.matmul
+// CHECK:         linalg.matmul
+func.func @aliasing(%a: memref<8x8xf32>, %big: memref<16x8xf32>) {
+  linalg.matmul ins(%a, %a : memref<8x8xf32>, memref<8x8xf32>) outs(%a : memref<8x8xf32>)
+  %top = memref.subview %big[0, 0] [8, 8] [1, 1] : memref<16x8xf32> to memref<8x8xf32, strided<[8, 1]>>
+  %bottom = memref.subview %big[8, 0] [8, 8] [1, 1] : memref<16x8xf32> to memref<8x8xf32, strided<[8, 1], offset: 64>>
+  linalg.matmul ins(%top, %a : memref<8x8xf32, strided<[8, 1]>>, memref<8x8xf32>) outs(%bottom : memref<8x8xf32, strided<[8, 1], offset: 64>>)
+  return
+}
+
 // CHECK: func.func private @kiln_sgemm(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i32)
