@@ -14,6 +14,6 @@ threads=${THREADS:-2}
 cmake --build "$build" --target conv_bench -j "${JOBS:-2}" >&2
 out=$build/bench-results/conv-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-KILN_NUM_THREADS=$threads "$build/bench/conv/conv_bench" --threads "$threads" "$@" | tee "$out/kiln.txt" >&2
+KILN_NUM_THREADS=$threads "$build/bin/conv_bench" --threads "$threads" "$@" | tee "$out/kiln.txt" >&2
 /usr/bin/python3 "$here/conv_torch.py" --threads "$threads" "$@" | tee "$out/torch.txt" >&2
 /usr/bin/python3 "$here/report.py" "$out/kiln.txt" "$out/torch.txt" "$threads"

@@ -17,7 +17,7 @@ threads=${THREADS:-2}
 cmake --build "$build" --target gemm_bench -j "${JOBS:-2}" >&2
 out=$build/bench-results/gemm-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-KILN_NUM_THREADS=$threads "$build/bench/gemm/gemm_bench" "$here/shapes.def" "$@" | tee "$out/kiln.txt" >&2
+KILN_NUM_THREADS=$threads "$build/bin/gemm_bench" "$here/shapes.def" "$@" | tee "$out/kiln.txt" >&2
 torch_env=(-u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE)
 blas="installed libblas.so.3 ($(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3))"
 if [ -n "${TORCH_OPENBLAS_DIR:-}" ]; then

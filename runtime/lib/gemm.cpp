@@ -30,6 +30,7 @@
 #include "kiln/runtime.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -81,6 +82,8 @@ struct Problem {
   /* Task grid: row blocks x column blocks, each a contiguous range of
    * panels, as even as integer division allows. */
   int64_t row_blocks, col_blocks;
+  /* The next task to take (take_tasks). */
+  std::atomic<int64_t> next{0};
 };
 
 /* One register tile's operands. A's element (i, p) is a[i * a_i + p * a_p]
@@ -355,31 +358,41 @@ void run_task(const Problem &g, int64_t task) {
   }
 }
 
-void task_range(int64_t begin, int64_t end, void *ctx) {
-  const Problem &g = *static_cast<const Problem *>(ctx);
-  for (int64_t t = begin; t < end; ++t)
+/* One worker's share: tasks taken one at a time from a shared counter
+ * rather than a fixed slice, so a thread that the OS preempts (a shared
+ * machine) does not leave the others waiting at the join with its slice
+ * undone. Which thread runs a task does not change its result. */
+void take_tasks(int64_t, int64_t, void *ctx) {
+  Problem &g = *static_cast<Problem *>(ctx);
+  int64_t tasks = g.row_blocks * g.col_blocks;
+  for (int64_t t = g.next.fetch_add(1); t < tasks; t = g.next.fetch_add(1))
     run_task(g, t);
 }
 
 /* Splits the output into row and column blocks: each at most kMcMax rows and
  * kNcMax columns (cache), then more blocks while there are fewer than four
- * per thread and each keeps at least kMinTaskFlops; the dimension with the
- * larger blocks is split first. */
+ * per thread and each keeps at least kMinTaskFlops. Every task packs its own
+ * operand slices, so another row block packs B (K x N) once more and another
+ * column block packs A (M x K) once more: the dimension whose split
+ * replicates the smaller operand goes first (columns when M <= N). For W1's
+ * 128 x 784 x 512 forward that keeps W^T packed once and leaves each task
+ * two column panels, with x read in place; splitting rows first had tripled
+ * the transposing copy of W. */
 void choose_grid(Problem &g, int threads) {
   int64_t row_panels = (g.m + kMr - 1) / kMr;
   int64_t col_panels = (g.n + kNr - 1) / kNr;
   g.row_blocks = (row_panels + kMcMax / kMr - 1) / (kMcMax / kMr);
   g.col_blocks = (col_panels + kNcMax / kNr - 1) / (kNcMax / kNr);
   double flops = 2.0 * g.m * g.n * g.k;
+  bool prefer_rows = g.m > g.n;
   while (g.row_blocks * g.col_blocks < 4 * int64_t{threads}) {
-    double rows_per = double(row_panels) / g.row_blocks;
-    double cols_per = double(col_panels) / g.col_blocks;
-    bool split_rows = rows_per >= cols_per ? g.row_blocks < row_panels
-                                           : g.col_blocks >= col_panels;
+    bool rows_left = g.row_blocks < row_panels;
+    bool cols_left = g.col_blocks < col_panels;
+    if (!rows_left && !cols_left)
+      break;
+    bool split_rows = prefer_rows ? rows_left : !cols_left;
     int64_t next_rows = g.row_blocks + (split_rows ? 1 : 0);
     int64_t next_cols = g.col_blocks + (split_rows ? 0 : 1);
-    if (next_rows > row_panels || next_cols > col_panels)
-      break;
     if (flops / double(next_rows * next_cols) < kMinTaskFlops)
       break;
     g.row_blocks = next_rows;
@@ -415,8 +428,9 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
             accumulate != 0, 1, 1};
   kiln::rt::choose_grid(g, kiln_get_num_threads());
   int64_t tasks = g.row_blocks * g.col_blocks;
-  if (tasks == 1)
-    kiln::rt::task_range(0, 1, &g);
+  int64_t workers = std::min<int64_t>(tasks, kiln_get_num_threads());
+  if (workers <= 1)
+    kiln::rt::take_tasks(0, 1, &g);
   else
-    kiln_parallel_for(tasks, kiln::rt::task_range, &g);
+    kiln_parallel_for(workers, kiln::rt::take_tasks, &g);
 }
