@@ -242,95 +242,83 @@ __attribute__((target("avx512f"))) inline void transpose16x16(__m512 r[16]) {
   }
 }
 
-/* panel[p * kNr + j] = src[j * col_stride + p] for j < cols, p < depth, both
- * multiples of 16. */
+/* panel[p * width + w] = src[w * line_stride + p] for w < lines and
+ * p < depth, both multiples of 16. */
 __attribute__((target("avx512f"))) void
-pack_transposed_blocks_avx512(const float *src, int64_t col_stride,
-                              int64_t cols, int64_t depth, float *panel) {
-  for (int64_t j = 0; j < cols; j += 16)
+pack_transposed_blocks_avx512(const float *src, int64_t line_stride,
+                              int64_t lines, int64_t depth, float *panel,
+                              int64_t width) {
+  for (int64_t w = 0; w < lines; w += 16)
     for (int64_t p = 0; p < depth; p += 16) {
       __m512 r[16];
       for (int64_t i = 0; i < 16; ++i)
-        r[i] = _mm512_loadu_ps(src + (j + i) * col_stride + p);
+        r[i] = _mm512_loadu_ps(src + (w + i) * line_stride + p);
       transpose16x16(r);
       for (int64_t i = 0; i < 16; ++i)
-        _mm512_storeu_ps(panel + (p + i) * kNr + j, r[i]);
+        _mm512_storeu_ps(panel + (p + i) * width + w, r[i]);
     }
 }
 #endif
 
-/* A[rows, kc] starting at (i0, p0) -> panels of kMr rows, k-major within a
- * panel (ap[panel][p][r]), rows past the end zero. */
+/* Copies `lines` lines of a strided operand into panels of `width` lines,
+ * k-major within a panel: out[l / width][p][l % width] = src[l * line_stride +
+ * p * depth_stride] for p < depth, lines past the end zero. A's panels are
+ * its rows (width kMr), B's its columns (width kNr). */
+void pack_panels(const float *src, int64_t line_stride, int64_t depth_stride,
+                 int64_t lines, int64_t depth, int64_t width, float *out) {
+  for (int64_t l0 = 0; l0 < lines; l0 += width) {
+    int64_t live = std::min(width, lines - l0);
+    float *panel = out + l0 * depth;
+    const float *first = src + l0 * line_stride;
+    if (line_stride == 1) {
+      /* A column-major A, a row-major B: each k is `live` adjacent floats. */
+      for (int64_t p = 0; p < depth; ++p) {
+        const float *at = first + p * depth_stride;
+        float *dst = panel + p * width;
+        int64_t w = 0;
+        for (; w < live; ++w)
+          dst[w] = at[w];
+        for (; w < width; ++w)
+          dst[w] = 0.0f;
+      }
+      continue;
+    }
+    /* Each line is contiguous in k (a row-major A, a weight read as W^T):
+     * whole 16 x 16 blocks are transposed in registers where the CPU can
+     * (scalar, W^T's copy was ~0.4 ms of W1's 128 x 784 x 512 forward). */
+    int64_t done_w = 0, done_p = 0;
+#if KILN_GEMM_X86
+    if (depth_stride == 1 && width % 16 == 0 && !g_force_portable &&
+        cpu_has_avx512()) {
+      done_w = live / 16 * 16;
+      done_p = depth / 16 * 16;
+      pack_transposed_blocks_avx512(first, line_stride, done_w, done_p, panel,
+                                    width);
+    }
+#endif
+    for (int64_t w = 0; w < live; ++w) {
+      const float *line = first + w * line_stride;
+      for (int64_t p = w < done_w ? done_p : 0; p < depth; ++p)
+        panel[p * width + w] = line[p * depth_stride];
+    }
+    for (int64_t w = live; w < width; ++w)
+      for (int64_t p = 0; p < depth; ++p)
+        panel[p * width + w] = 0.0f;
+  }
+}
+
+/* A[rows, kc] starting at (i0, p0) -> panels of kMr rows. */
 void pack_a(const Problem &g, int64_t i0, int64_t rows, int64_t p0,
             int64_t kc, float *ap) {
-  for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
-    int64_t live = std::min(kMr, rows - r0);
-    float *panel = ap + r0 * kc;
-    const float *src = g.a + (i0 + r0) * g.a_row + p0 * g.a_col;
-    if (g.a_row == 1) {
-      /* Column-major A (A^T stored): each k is kMr consecutive floats. */
-      for (int64_t p = 0; p < kc; ++p) {
-        const float *col = src + p * g.a_col;
-        float *dst = panel + p * kMr;
-        int64_t r = 0;
-        for (; r < live; ++r)
-          dst[r] = col[r];
-        for (; r < kMr; ++r)
-          dst[r] = 0.0f;
-      }
-      continue;
-    }
-    for (int64_t r = 0; r < live; ++r) {
-      const float *row = src + r * g.a_row;
-      for (int64_t p = 0; p < kc; ++p)
-        panel[p * kMr + r] = row[p * g.a_col];
-    }
-    for (int64_t r = live; r < kMr; ++r)
-      for (int64_t p = 0; p < kc; ++p)
-        panel[p * kMr + r] = 0.0f;
-  }
+  pack_panels(g.a + i0 * g.a_row + p0 * g.a_col, g.a_row, g.a_col, rows, kc,
+              kMr, ap);
 }
 
-/* B[kc, cols] starting at (p0, j0) -> panels of kNr columns, k-major within a
- * panel (bp[panel][p][j]), columns past the end zero. */
+/* B[kc, cols] starting at (p0, j0) -> panels of kNr columns. */
 void pack_b(const Problem &g, int64_t p0, int64_t kc, int64_t j0,
             int64_t cols, float *bp) {
-  for (int64_t c0 = 0; c0 < cols; c0 += kNr) {
-    int64_t live = std::min(kNr, cols - c0);
-    float *panel = bp + c0 * kc;
-    const float *src = g.b + p0 * g.b_row + (j0 + c0) * g.b_col;
-    if (g.b_col == 1) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float *row = src + p * g.b_row;
-        float *dst = panel + p * kNr;
-        int64_t j = 0;
-        for (; j < live; ++j)
-          dst[j] = row[j];
-        for (; j < kNr; ++j)
-          dst[j] = 0.0f;
-      }
-      continue;
-    }
-    /* Transposed B (a weight read as W^T): column j is contiguous in k.
-     * Whole 16 x 16 blocks are transposed in registers where the CPU can
-     * (scalar, this copy was ~0.4 ms of W1's 128 x 784 x 512 forward). */
-    int64_t done_j = 0, done_p = 0;
-#if KILN_GEMM_X86
-    if (g.b_row == 1 && !g_force_portable && cpu_has_avx512()) {
-      done_j = live / 16 * 16;
-      done_p = kc / 16 * 16;
-      pack_transposed_blocks_avx512(src, g.b_col, done_j, done_p, panel);
-    }
-#endif
-    for (int64_t j = 0; j < live; ++j) {
-      const float *col = src + j * g.b_col;
-      for (int64_t p = j < done_j ? done_p : 0; p < kc; ++p)
-        panel[p * kNr + j] = col[p * g.b_row];
-    }
-    for (int64_t j = live; j < kNr; ++j)
-      for (int64_t p = 0; p < kc; ++p)
-        panel[p * kNr + j] = 0.0f;
-  }
+  pack_panels(g.b + p0 * g.b_row + j0 * g.b_col, g.b_col, g.b_row, cols, kc,
+              kNr, bp);
 }
 
 /* First panel of block `b` of `blocks` over `panels` panels. */
