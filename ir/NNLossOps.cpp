@@ -144,3 +144,114 @@ LogicalResult MseLossOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads
 // The target is data: torch would differentiate it, Kiln treats it as an
 // input (documented in the op description).
 bool MseLossOp::isDifferentiableOperand(unsigned index) { return index == 0; }
+
+// d/dx = dy (x - y) / max(x (1 - x), 1e-12): aten's binary_cross_entropy
+// backward, whose clamp keeps it finite where the clamped logs saturate.
+LogicalResult BinaryCrossEntropyOp::buildGradient(
+    OpBuilder &b, ArrayRef<Value> resultGrads, ArrayRef<bool>,
+    SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value x = getInput();
+  Value oneMinusX = binary<SubOp>(b, loc, scalarConstant(b, loc, 1), x);
+  Value denom = binary<MaximumOp>(b, loc, binary<MulOp>(b, loc, x, oneMinusX),
+                                  scalarConstant(b, loc, 1e-12));
+  Value diff = binary<SubOp>(b, loc, x, getTarget());
+  operandGrads.assign(2, Value());
+  operandGrads[0] = binary<MulOp>(b, loc, resultGrads[0],
+                                  binary<DivOp>(b, loc, diff, denom));
+  return success();
+}
+
+bool BinaryCrossEntropyOp::isDifferentiableOperand(unsigned index) {
+  return index == 0;
+}
+
+// nll_loss: input [N, C, d...] or [C]; the class dimension is 1, or 0
+// unbatched (torch's nll_loss_nd).
+static int64_t nllClassDim(ArrayRef<int64_t> input) {
+  return input.size() == 1 ? 0 : 1;
+}
+
+static LogicalResult checkNll(std::optional<Location> loc, Value input,
+                              Value target, Value weight) {
+  auto x = shapeOf(input), t = shapeOf(target);
+  if (x.empty())
+    return emitOptionalError(loc, "nn.nll_loss: input must have a class "
+                                  "dimension, got a scalar");
+  SmallVector<int64_t> expected(x.begin(), x.end());
+  expected.erase(expected.begin() + nllClassDim(x));
+  if (ArrayRef<int64_t>(expected) != t)
+    return emitOptionalError(loc, "nn.nll_loss: target must be ",
+                             shapeStr(expected), " class indices for input ",
+                             shapeStr(x), ", got ", shapeStr(t));
+  int64_t classes = x[nllClassDim(x)];
+  if (weight && shapeOf(weight) != ArrayRef<int64_t>{classes})
+    return emitOptionalError(loc, "nn.nll_loss: weight must be [", classes,
+                             "] (one per class), got ",
+                             shapeStr(shapeOf(weight)));
+  return success();
+}
+
+static RankedTensorType nllLossType(MLIRContext *ctx, Reduction reduction,
+                                    Value target) {
+  return lossType(ctx, reduction, shapeOf(target));
+}
+
+LogicalResult NllLossOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  if (failed(checkNll(loc, a.getInput(), a.getTarget(), a.getWeight())))
+    return failure();
+  types.push_back(nllLossType(ctx, a.getReduction(), a.getTarget()));
+  return success();
+}
+
+LogicalResult NllLossBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  if (failed(checkNll(loc, a.getInput(), a.getTarget(), a.getWeight())))
+    return failure();
+  types.push_back(a.getInput().getType());
+  return success();
+}
+
+LogicalResult NllLossBackwardOp::verify() {
+  auto expected = nllLossType(getContext(), getReduction(), getTarget());
+  if (getGrad().getType() != expected)
+    return emitOpError("grad must have the loss type ") << expected;
+  return success();
+}
+
+static IndexBounds nllClassIndices(Value input, int64_t ignoreIndex) {
+  auto x = shapeOf(input);
+  return {0, x[nllClassDim(x)], ignoreIndex};
+}
+
+std::optional<IndexBounds> NllLossOp::getIndexBounds(unsigned index) {
+  if (index != getTargetMutable().getOperandNumber())
+    return std::nullopt;
+  return nllClassIndices(getInput(), getIgnoreIndex());
+}
+
+std::optional<IndexBounds> NllLossBackwardOp::getIndexBounds(unsigned index) {
+  if (index != getTargetMutable().getOperandNumber())
+    return std::nullopt;
+  return nllClassIndices(getInput(), getIgnoreIndex());
+}
+
+LogicalResult NllLossOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                       ArrayRef<bool>,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(getNumOperands(), Value());
+  operandGrads[0] = b.create<NllLossBackwardOp>(
+      getLoc(), getInput().getType(), resultGrads[0], getInput(), getTarget(),
+      getWeight(), getReductionAttr(), getIgnoreIndexAttr());
+  return success();
+}
+
+// The weight is a constant of the loss: torch does not differentiate it.
+bool NllLossOp::isDifferentiableOperand(unsigned index) { return index == 0; }

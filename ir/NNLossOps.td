@@ -89,4 +89,72 @@ def NN_MseLossBackwardOp : NN_Op<"mse_loss_backward",
   let hasVerifier = 1;
 }
 
+def NN_BinaryCrossEntropyOp : NN_DiffOp<"binary_cross_entropy",
+    [SameOperandsAndResultType], ["isDifferentiableOperand"]> {
+  let summary = "per-element binary cross entropy of probabilities (torch.nn.BCELoss, reduction none)";
+  let description = [{
+    `(y - 1) max(log(1 - x), -100) - y max(log x, -100)` per element, as
+    aten's kernel clamps the logs. A dedicated op for its gradient:
+    `dy (x - y) / max(x (1 - x), 1e-12)` is finite at x = 0 and 1, where the
+    gradient of a decomposition into logs is not. Weight and reduction are
+    applied around it (nn.mul, nn.sum, nn.mean). Only `input` is
+    differentiated (the target is data).
+
+    ```mlir
+    %l = nn.binary_cross_entropy %p, %t : tensor<8x4xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$target);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $target attr-dict `:` type($result)";
+}
+
+def NN_NllLossOp : NN_DiffOp<"nll_loss",
+    [DeclareOpInterfaceMethods<InferTypeOpInterface>,
+     DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>],
+    ["isDifferentiableOperand"]> {
+  let summary = "negative log likelihood of class indices (torch.nn.NLLLoss)";
+  let description = [{
+    `input` is `[N, C, d1, ..., dk]` (or `[C]` unbatched) log-probabilities,
+    `target` the int64 class indices of its shape without the class
+    dimension, `weight` an optional `[C]`. Per element
+    `l = -w[t] input[n, t, d...]`, 0 where `t == ignore_index`. `mean`
+    divides the sum by the weights of the elements not ignored (torch's
+    total_weight), `sum` sums, `none` keeps the target's shape. Only `input`
+    is differentiated.
+
+    ```mlir
+    %l = nn.nll_loss %x, %t weight %w reduction sum {ignore_index = -100 : i64} : (tensor<8x5xf32>, tensor<8xi64>, tensor<5xf32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_IndexTensor:$target,
+                       Optional<NN_FloatTensor>:$weight,
+                       DefaultValuedAttr<NN_Reduction, "Reduction::mean">:$reduction,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $target (`weight` $weight^)? (`reduction` $reduction^)? attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_NllLossBackwardOp : NN_Op<"nll_loss_backward",
+    [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>,
+     DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>]> {
+  let summary = "gradient of nll_loss with respect to its input";
+  let description = [{
+    `result[n, c, d...] = -w[t] g` where `c == t[n, d...]` and `t` is not
+    ignored, else 0; `g` is `grad` (sum), `grad / total_weight` (mean) or
+    `grad[n, d...]` (none).
+
+    ```mlir
+    %dx = nn.nll_loss_backward %g, %x, %t reduction sum : (tensor<f32>, tensor<8x5xf32>, tensor<8xi64>) -> tensor<8x5xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
+                       NN_IndexTensor:$target, Optional<NN_FloatTensor>:$weight,
+                       DefaultValuedAttr<NN_Reduction, "Reduction::mean">:$reduction,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $input `,` $target (`weight` $weight^)? (`reduction` $reduction^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_NN_LOSS_OPS

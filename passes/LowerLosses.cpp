@@ -259,9 +259,169 @@ struct MseLossBackwardLowering : OpConversionPattern<MseLossBackwardOp> {
   }
 };
 
+// (y - 1) max(log(1 - x), -100) - y max(log x, -100), aten's clamped kernel.
+struct BinaryCrossEntropyLowering : OpConversionPattern<BinaryCrossEntropyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BinaryCrossEntropyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value l = broadcastElementwise(
+        rewriter, op.getLoc(), op.getType().getShape(),
+        ValueRange{adaptor.getInput(), adaptor.getTarget()},
+        [](OpBuilder &b, Location loc, ValueRange a) -> SmallVector<Value> {
+          Value x = a[0], y = a[1], floor = f32Const(b, loc, -100);
+          Value one = f32Const(b, loc, 1);
+          Value logX = b.create<arith::MaximumFOp>(
+              loc, b.create<math::LogOp>(loc, x), floor);
+          Value log1mX = b.create<arith::MaximumFOp>(
+              loc,
+              b.create<math::LogOp>(loc, b.create<arith::SubFOp>(loc, one, x)),
+              floor);
+          Value pos = b.create<arith::MulFOp>(
+              loc, b.create<arith::SubFOp>(loc, y, one), log1mX);
+          return {b.create<arith::SubFOp>(
+              loc, pos, b.create<arith::MulFOp>(loc, y, logX))};
+        })[0];
+    rewriter.replaceOp(op, l);
+    return success();
+  }
+};
+
+/// nll_loss's class dimension: 1, or 0 for an unbatched [C] input.
+int64_t nllClassDim(RankedTensorType input) {
+  return input.getRank() == 1 ? 0 : 1;
+}
+
+/// Reads input[idx with the class index `cls` inserted at the class
+/// dimension] inside a generic over the target's shape.
+Value gatherClass(OpBuilder &b, Location loc, Value input, Value cls,
+                  int64_t classDim) {
+  int64_t rank = typeOf(input).getRank();
+  SmallVector<Value> idx;
+  for (int64_t d = 0, t = 0; d < rank; ++d)
+    idx.push_back(d == classDim ? cls
+                                : b.create<linalg::IndexOp>(loc, t++).getResult());
+  return b.create<tensor::ExtractOp>(loc, input, idx);
+}
+
+/// Per element of the target: (loss, weight) = (-w[t] x[.., t, ..], w[t]),
+/// both 0 where t is ignore_index. An index outside [0, C) reads class 0:
+/// the runtime refuses such targets before the kernels run when they come
+/// from the caller (IndexOperandOpInterface).
+std::pair<Value, Value> nllPerElement(OpBuilder &rewriter, Location loc,
+                                      Value x, Value t, Value weight,
+                                      int64_t ignore) {
+  auto xt = typeOf(x);
+  int64_t classDim = nllClassDim(xt), classes = xt.getDimSize(classDim);
+  ValueRange r = broadcastElementwise(
+      rewriter, loc, typeOf(t).getShape(), ValueRange{t},
+      [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+        Value target = a[0];
+        Value zeroIdx = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(0));
+        Value safe = b.create<arith::SelectOp>(l, inRange(b, l, target, classes),
+                                               target, zeroIdx);
+        Value cls = b.create<arith::IndexCastOp>(l, b.getIndexType(), safe);
+        Value w = weight ? b.create<tensor::ExtractOp>(l, weight, ValueRange{cls})
+                               .getResult()
+                         : f32Const(b, l, 1);
+        Value xv = gatherClass(b, l, x, cls, classDim);
+        Value loss = b.create<arith::NegFOp>(l, b.create<arith::MulFOp>(l, w, xv));
+        Value valid = notIgnored(b, l, target, ignore);
+        Value zero = f32Const(b, l, 0);
+        return {b.create<arith::SelectOp>(l, valid, loss, zero),
+                b.create<arith::SelectOp>(l, valid, w, zero)};
+      },
+      2);
+  return {r[0], r[1]};
+}
+
+// nll: -w[t] x[n, t, d...] per element; mean divides the sum by the total
+// weight of the elements not ignored, as aten does.
+struct NllLossLowering : OpConversionPattern<NllLossOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(NllLossOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto [loss, weights] =
+        nllPerElement(rewriter, loc, adaptor.getInput(), adaptor.getTarget(),
+                      adaptor.getWeight(), op.getIgnoreIndex());
+    Reduction reduction = op.getReduction();
+    if (reduction == Reduction::none) {
+      rewriter.replaceOp(op, loss);
+      return success();
+    }
+    Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, loss));
+    if (reduction == Reduction::mean)
+      sum = rewriter.create<arith::DivFOp>(
+          loc, sum, extractScalar(rewriter, loc, sumAll(rewriter, loc, weights)));
+    rewriter.replaceOp(op, toScalarTensor(rewriter, loc, sum));
+    return success();
+  }
+};
+
+// dx[n, c, d...] = -w[t] g where c == t[n, d...] (not ignored), else 0;
+// g = grad (sum), grad / total weight (mean), grad[n, d...] (none).
+struct NllLossBackwardLowering : OpConversionPattern<NllLossBackwardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(NllLossBackwardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), t = adaptor.getTarget(), g = adaptor.getGrad();
+    Value weight = adaptor.getWeight();
+    auto xt = typeOf(x);
+    int64_t classDim = nllClassDim(xt), classes = xt.getDimSize(classDim);
+    int64_t ignore = op.getIgnoreIndex();
+    Reduction reduction = op.getReduction();
+    if (reduction == Reduction::mean) {
+      Value total = sumAll(rewriter, loc,
+                           nllPerElement(rewriter, loc, x, t, weight, ignore).second);
+      g = broadcastElementwise(
+          rewriter, loc, {}, ValueRange{g, total},
+          [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+            return {b.create<arith::DivFOp>(l, a[0], a[1])};
+          })[0];
+    }
+    Value dx = broadcastElementwise(
+        rewriter, loc, xt.getShape(), ValueRange{},
+        [&](OpBuilder &b, Location l, ValueRange) -> SmallVector<Value> {
+          SmallVector<Value> rowIdx;
+          for (int64_t d = 0; d < xt.getRank(); ++d)
+            if (d != classDim)
+              rowIdx.push_back(b.create<linalg::IndexOp>(l, d));
+          Value target = b.create<tensor::ExtractOp>(l, t, rowIdx);
+          Value gv = reduction == Reduction::none
+                         ? b.create<tensor::ExtractOp>(l, g, rowIdx).getResult()
+                         : b.create<tensor::ExtractOp>(l, g, ValueRange{}).getResult();
+          Value zeroIdx = b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(0));
+          Value safe = b.create<arith::SelectOp>(l, inRange(b, l, target, classes),
+                                                 target, zeroIdx);
+          Value w = weight
+                        ? b.create<tensor::ExtractOp>(
+                              l, weight,
+                              ValueRange{b.create<arith::IndexCastOp>(
+                                  l, b.getIndexType(), safe)})
+                              .getResult()
+                        : f32Const(b, l, 1);
+          Value col = b.create<arith::IndexCastOp>(
+              l, b.getI64Type(), b.create<linalg::IndexOp>(l, classDim));
+          Value hit = b.create<arith::AndIOp>(
+              l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, col, target),
+              notIgnored(b, l, target, ignore));
+          Value d = b.create<arith::NegFOp>(l, b.create<arith::MulFOp>(l, w, gv));
+          return {b.create<arith::SelectOp>(l, hit, d, f32Const(b, l, 0))};
+        })[0];
+    rewriter.replaceOp(op, dx);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateLowerLossesPatterns(RewritePatternSet &patterns) {
   patterns.add<CrossEntropyLossLowering, CrossEntropyLossBackwardLowering,
-               MseLossLowering, MseLossBackwardLowering>(patterns.getContext());
+               MseLossLowering, MseLossBackwardLowering,
+               BinaryCrossEntropyLowering, NllLossLowering,
+               NllLossBackwardLowering>(patterns.getContext());
 }

@@ -355,7 +355,14 @@ _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
 _LIST_FUNCTIONS = {"cat"}
 # Graph functions that are F.<name>: torch.<name> exists with another
 # signature (torch.batch_norm(input, weight, bias, running_mean, ...)).
-_FUNCTIONAL_FIRST = {"batch_norm", "instance_norm"}
+_FUNCTIONAL_FIRST = {"batch_norm", "instance_norm",
+                     # torch.<name> exists with aten's positional signature
+                     "binary_cross_entropy_with_logits", "poisson_nll_loss", "kl_div",
+                     "hinge_embedding_loss"}
+# Graph functions whose weight options are tensors in torch (F.binary_cross_entropy).
+_LOSS_FUNCTIONS = {"l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "soft_margin_loss",
+                   "binary_cross_entropy", "binary_cross_entropy_with_logits", "poisson_nll_loss",
+                   "kl_div", "multilabel_soft_margin_loss", "hinge_embedding_loss"}
 
 
 def _build_module(spec, where):
@@ -445,6 +452,8 @@ class KilnModel:
         for k, node in enumerate(self.graph):
             args = [values[n] for n in node["inputs"]]
             opts = node.get("options", {}) or {}
+            if node.get("function") in _LOSS_FUNCTIONS:
+                opts = _loss_options(opts)
             if "module" in node:
                 res = self.root.get_submodule(node["module"])(*args)
             elif node["function"] in _RANDOM_FUNCTIONS:
@@ -467,11 +476,21 @@ class KilnModel:
         return [values[n] for n in self.outputs]
 
 
+# Loss options that torch takes as tensors and a model file holds as lists.
+_TENSOR_LOSS_OPTIONS = ("weight", "pos_weight")
+
+
+def _loss_options(opts):
+    torch = _torch()
+    return {k: torch.tensor(v, dtype=torch.float32) if k in _TENSOR_LOSS_OPTIONS and isinstance(v, list) else v
+            for k, v in (opts or {}).items()}
+
+
 def make_loss(training):
     """torch.nn.<type>(**options) of the training section's loss."""
     nn = _torch().nn
     loss = training["loss"]
-    return getattr(nn, loss["type"])(**(loss.get("options", {}) or {}))
+    return getattr(nn, loss["type"])(**_loss_options(loss.get("options", {})))
 
 
 def make_optimizer(training, params):
@@ -499,19 +518,64 @@ def _make_target(doc, out_shape, gen, ignored):
     training = doc["training"]
     loss = training["loss"]
     spec = training.get("target", {})
-    if loss["type"] == "CrossEntropyLoss":
-        n, c = out_shape[0], out_shape[1]
-        t = torch.randint(0, c, (n,), generator=gen, dtype=torch.int64)
+    if loss["type"] in ("CrossEntropyLoss", "NLLLoss") and spec.get("dtype", "int64") == "int64":
+        # Class indices: the output's shape without the class dimension (1,
+        # or 0 for an unbatched [C] output).
+        cdim = 0 if len(out_shape) == 1 else 1
+        c = out_shape[cdim]
+        shape = out_shape[:cdim] + out_shape[cdim + 1:]
+        t = torch.randint(0, c, tuple(shape), generator=gen, dtype=torch.int64)
         ii = (loss.get("options", {}) or {}).get("ignore_index", -100)
+        flat = t.view(-1)
         if ignored:
             # Ignored targets at a spread of positions; at least one stays live
             # so that a mean over the live ones is defined.
-            idx = torch.randperm(n, generator=gen)[:min(ignored, n - 1)]
-            t[idx] = ii
-        if "shape" in spec and list(spec["shape"]) != [n]:
-            raise ValueError(f"training.target shape {spec['shape']} != [{n}]")
+            idx = torch.randperm(flat.numel(), generator=gen)[:min(ignored, flat.numel() - 1)]
+            flat[idx] = ii
+        if bool((flat == ii).all()) and 0 <= ii < c and flat.numel() > 0:
+            # ignore_index is a class that every random target hit: keep one
+            # live, or a mean divides 0 by 0.
+            flat[0] = (ii + 1) % c
+        if "shape" in spec and list(spec["shape"]) != list(shape):
+            raise ValueError(f"training.target shape {spec['shape']} != {shape}")
         return t
-    return torch.randn(tuple(out_shape), generator=gen)  # a tuple: [] is a scalar
+    if loss["type"] == "CrossEntropyLoss":
+        # Class probabilities of the output's shape.
+        cdim = 0 if len(out_shape) == 1 else 1
+        p = torch.rand(tuple(out_shape), generator=gen) + 0.05
+        return p / p.sum(dim=cdim, keepdim=True)
+    return _float_target(loss, tuple(out_shape), gen)
+
+
+_DOMAIN_TARGET_LOSSES = {"BCELoss", "BCEWithLogitsLoss", "MultiLabelSoftMarginLoss", "SoftMarginLoss",
+                         "HingeEmbeddingLoss", "PoissonNLLLoss", "KLDivLoss"}
+
+
+def _float_target(loss, shape, gen):
+    """A float target in the domain of `loss` (probabilities for BCE, counts
+    for Poisson, +-1 for margins, ...), with the edge values torch singles
+    out (exact 0 and 1) at some elements."""
+    torch = _torch()
+    kind = loss["type"]
+    opts = loss.get("options", {}) or {}
+    if kind not in _DOMAIN_TARGET_LOSSES:
+        # The first draw, as before these losses existed: older cases keep
+        # their targets.
+        return torch.randn(shape, generator=gen)  # a tuple: [] is a scalar
+    u = torch.rand(shape, generator=gen)
+    pick = torch.rand(shape, generator=gen)
+    if kind in ("BCELoss", "BCEWithLogitsLoss"):
+        return torch.where(pick < 0.2, torch.zeros(shape), torch.where(pick > 0.8, torch.ones(shape), u))
+    if kind == "MultiLabelSoftMarginLoss":
+        return (u < 0.5).float()
+    if kind in ("SoftMarginLoss", "HingeEmbeddingLoss"):
+        return torch.where(u < 0.5, -torch.ones(shape), torch.ones(shape))
+    if kind == "PoissonNLLLoss":
+        return torch.floor(u * 6) + torch.where(pick < 0.3, torch.rand(shape, generator=gen), torch.zeros(shape))
+    if kind == "KLDivLoss":
+        p = torch.where(pick < 0.2, torch.zeros(shape), u)  # exact zeros: xlogy(0, 0) = 0
+        return torch.log(u) if opts.get("log_target") else p
+    raise ValueError(f"{kind}: no target domain")
 
 
 def run_reference(doc, model, xs, target, steps):

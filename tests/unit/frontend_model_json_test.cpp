@@ -59,7 +59,7 @@ TEST(FrontendModelJson, SequentialMlpMatchesFormat) {
       {"training",
        {{"loss",
          {{"type", "CrossEntropyLoss"},
-          {"options", {{"reduction", "mean"}, {"label_smoothing", 0.0}, {"ignore_index", -100}}}}},
+          {"options", {{"reduction", "mean"}, {"label_smoothing", 0.0}, {"ignore_index", -100}, {"weight", nullptr}}}}},
         {"target", {{"name", "target"}, {"shape", {128}}, {"dtype", "int64"}}},
         {"optimizer",
          {{"type", "SGD"},
@@ -213,7 +213,7 @@ TEST(FrontendModelJson, BroadcastingShapesAndOptionsSpelling) {
   // Losses and reductions spell their options like torch.
   auto ce = nn::CrossEntropyLoss(nn::CrossEntropyLossOptions().reduction(kiln::kSum).label_smoothing(0.1).ignore_index(3));
   auto opts = ce->option_list();
-  ASSERT_EQ(opts.size(), 3u);
+  ASSERT_EQ(opts.size(), 4u);
   EXPECT_EQ(std::get<std::string>(opts[0].second), "sum");
   EXPECT_EQ(std::get<double>(opts[1].second), 0.1);
   EXPECT_EQ(std::get<int64_t>(opts[2].second), 3);

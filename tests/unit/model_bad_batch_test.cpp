@@ -3,6 +3,7 @@
 // it, and the instance carries on exactly as if the call had not been made.
 // Before the check, the loss kernel turned such a target into NaN, and one
 // train_step wrote NaN into every parameter.
+#include "bad_batch_nll.h"
 #include "concurrency_bn_dropout.h"
 
 #include <kiln/runtime.h>
@@ -126,6 +127,83 @@ TEST(ModelBadBatch, OutOfRangeTargetsAreRefusedAndChangeNothing) {
   EXPECT_EQ(state_of(a), state_of(b));
   concurrency_bn_dropout_destroy(a);
   concurrency_bn_dropout_destroy(b);
+}
+
+} // namespace
+
+// The same for NLLLoss over a [N, C, d] input (class indices [N, d], a
+// class as ignore_index, class weights) with Adam's state: every element
+// of the target is checked, the message names it and its value.
+
+namespace {
+
+std::vector<unsigned char> nll_state(bad_batch_nll_model *m) {
+  std::vector<unsigned char> bytes;
+  auto append = [&](const void *data, size_t n) {
+    const auto *b = static_cast<const unsigned char *>(data);
+    bytes.insert(bytes.end(), b, b + n);
+  };
+  for (int i = 0; i < bad_batch_nll_num_parameters(m); ++i) {
+    float *data;
+    int64_t numel;
+    EXPECT_EQ(bad_batch_nll_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+    append(data, numel * sizeof(float));
+  }
+  for (int i = 0; i < bad_batch_nll_num_states(m); ++i) {
+    float *data;
+    int64_t numel;
+    EXPECT_EQ(bad_batch_nll_state(m, i, nullptr, &data, &numel), KILN_OK);
+    append(data, numel * sizeof(float));
+  }
+  int64_t step;
+  EXPECT_EQ(bad_batch_nll_get_step(m, &step), KILN_OK);
+  append(&step, sizeof step);
+  return bytes;
+}
+
+TEST(ModelBadBatch, NllLossOutOfRangeTargetsAreRefusedAndChangeNothing) {
+  bad_batch_nll_model *a = nullptr, *b = nullptr;
+  ASSERT_EQ(bad_batch_nll_create(&a), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_nll_create(&b), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_nll_init_parameters(a, 5), KILN_OK);
+  ASSERT_EQ(bad_batch_nll_init_parameters(b, 5), KILN_OK);
+  std::vector<float> x(BAD_BATCH_NLL_INPUT0_NUMEL);
+  std::mt19937 gen(7);
+  std::normal_distribution<float> normal;
+  for (float &v : x)
+    v = normal(gen);
+  std::vector<int64_t> labels(BAD_BATCH_NLL_TARGET_NUMEL);
+  for (int64_t &t : labels)
+    t = static_cast<int64_t>(gen() % 5);
+  labels[4] = 1; // ignore_index: accepted
+  const void *in[1] = {x.data()};
+  float loss_a = 0, loss_b = 0;
+  ASSERT_EQ(bad_batch_nll_train_step(a, in, labels.data(), &loss_a), KILN_OK);
+  ASSERT_EQ(bad_batch_nll_train_step(b, in, labels.data(), &loss_b), KILN_OK);
+
+  const std::vector<unsigned char> before = nll_state(a);
+  for (int64_t v : {int64_t{5}, int64_t{1000000}, int64_t{-5}, int64_t{-100}})
+    for (size_t pos : {size_t{0}, size_t{7}, size_t{BAD_BATCH_NLL_TARGET_NUMEL - 1}}) {
+      std::vector<int64_t> bad = labels;
+      bad[pos] = v;
+      float loss = 42;
+      EXPECT_EQ(bad_batch_nll_train_step(a, in, bad.data(), &loss), KILN_ERROR_INVALID_ARGUMENT);
+      const std::string message = bad_batch_nll_last_error(a);
+      const std::string expected = "target ('labels') element " + std::to_string(pos) + " is " +
+                                   std::to_string(v) + ", not an index in [0, 5)"; // ignore_index 1 is a class
+      EXPECT_NE(message.find(expected), std::string::npos) << message;
+      EXPECT_EQ(bad_batch_nll_gradients(a, in, bad.data(), &loss), KILN_ERROR_INVALID_ARGUMENT);
+      EXPECT_EQ(loss, 42) << "the loss was written";
+      ASSERT_EQ(nll_state(a), before) << "a refused call changed the instance";
+    }
+
+  ASSERT_EQ(bad_batch_nll_train_step(a, in, labels.data(), &loss_a), KILN_OK);
+  ASSERT_EQ(bad_batch_nll_train_step(b, in, labels.data(), &loss_b), KILN_OK);
+  EXPECT_EQ(std::memcmp(&loss_a, &loss_b, sizeof loss_a), 0) << loss_a << " vs " << loss_b;
+  EXPECT_TRUE(std::isfinite(loss_a));
+  EXPECT_EQ(nll_state(a), nll_state(b));
+  bad_batch_nll_destroy(a);
+  bad_batch_nll_destroy(b);
 }
 
 } // namespace

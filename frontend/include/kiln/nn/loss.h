@@ -4,12 +4,14 @@
 
 namespace kiln {
 
-/// How a loss reduces over the batch, like torch's reduction="mean"|"sum"|"none".
-enum class Reduction { None, Mean, Sum };
+/// How a loss reduces over the batch, like torch's reduction="mean"|"sum"|"none"
+/// (and KLDivLoss's "batchmean": the sum divided by the batch size).
+enum class Reduction { None, Mean, Sum, BatchMean };
 constexpr Reduction kNone = Reduction::None;
 constexpr Reduction kMean = Reduction::Mean;
 constexpr Reduction kSum = Reduction::Sum;
-/// "none", "mean", "sum"
+constexpr Reduction kBatchMean = Reduction::BatchMean;
+/// "none", "mean", "sum", "batchmean"
 const char* reduction_name(Reduction reduction);
 
 namespace nn {
@@ -27,15 +29,18 @@ class Loss {
   virtual void check(const Tensor& output, const Tensor& target, SourceLoc loc) const = 0;
 };
 
-/// Options of nn.CrossEntropyLoss (no class weights yet).
+/// Options of nn.CrossEntropyLoss.
 struct CrossEntropyLossOptions {
   KILN_ARG(Reduction, reduction) = Reduction::Mean;
   KILN_ARG(int64_t, ignore_index) = -100;
   KILN_ARG(double, label_smoothing) = 0.0;
+  /// One weight per class; empty: none.
+  KILN_ARG(std::vector<double>, weight);
 };
 
-/// Cross entropy between logits [N, C] (float32) and class indices [N]
-/// (int64), like nn.CrossEntropyLoss.
+/// Cross entropy between logits [N, C, d...] (or [C]) and int64 class
+/// indices [N, d...] (or []), or float32 class probabilities of the logits'
+/// shape, like nn.CrossEntropyLoss.
 class CrossEntropyLossImpl : public Loss {
  public:
   /// Throws Error unless 0 <= label_smoothing <= 1.
@@ -49,6 +54,29 @@ class CrossEntropyLossImpl : public Loss {
   CrossEntropyLossOptions options_;
 };
 KILN_MODULE(CrossEntropyLoss);
+
+/// Options of nn.NLLLoss.
+struct NLLLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(int64_t, ignore_index) = -100;
+  /// One weight per class; empty: none.
+  KILN_ARG(std::vector<double>, weight);
+};
+
+/// Negative log likelihood of log-probabilities [N, C, d...] (or [C]) and
+/// int64 class indices [N, d...] (or []), like nn.NLLLoss.
+class NLLLossImpl : public Loss {
+ public:
+  explicit NLLLossImpl(const NLLLossOptions& options = {}) : options_(options) {}
+  const char* type_name() const override { return "NLLLoss"; }
+  OptionList option_list() const override;
+  void check(const Tensor& output, const Tensor& target, SourceLoc loc) const override;
+  const NLLLossOptions& options() const { return options_; }
+
+ private:
+  NLLLossOptions options_;
+};
+KILN_MODULE(NLLLoss);
 
 /// Options of nn.MSELoss.
 struct MSELossOptions {
@@ -70,5 +98,171 @@ class MSELossImpl : public Loss {
 };
 KILN_MODULE(MSELoss);
 
+/// A loss of one float32 input and a float32 target of the same shape
+/// (L1Loss, HuberLoss, BCELoss, ...): the model file's "type" and options
+/// are all it adds. Throws Error (naming the loss) for reduction
+/// "batchmean" unless `batchmean_ok` (KLDivLoss).
+class PointwiseLoss : public Loss {
+ public:
+  PointwiseLoss(const char* type, OptionList options, Reduction reduction, bool batchmean_ok = false);
+  const char* type_name() const override { return type_; }
+  OptionList option_list() const override { return options_; }
+  void check(const Tensor& output, const Tensor& target, SourceLoc loc) const override;
+
+ private:
+  const char* type_;
+  OptionList options_;
+};
+
+struct L1LossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+};
+/// |output - target|, like nn.L1Loss.
+class L1LossImpl : public PointwiseLoss {
+ public:
+  explicit L1LossImpl(const L1LossOptions& o = {});
+};
+KILN_MODULE(L1Loss);
+
+struct HuberLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(double, delta) = 1.0;
+};
+/// nn.HuberLoss; throws Error unless delta > 0.
+class HuberLossImpl : public PointwiseLoss {
+ public:
+  explicit HuberLossImpl(const HuberLossOptions& o = {});
+};
+KILN_MODULE(HuberLoss);
+
+struct SmoothL1LossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(double, beta) = 1.0;
+};
+/// nn.SmoothL1Loss (beta = 0 is the L1 loss); throws Error for beta < 0.
+class SmoothL1LossImpl : public PointwiseLoss {
+ public:
+  explicit SmoothL1LossImpl(const SmoothL1LossOptions& o = {});
+};
+KILN_MODULE(SmoothL1Loss);
+
+struct SoftMarginLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+};
+/// log(1 + exp(-target * output)), like nn.SoftMarginLoss (targets +-1).
+class SoftMarginLossImpl : public PointwiseLoss {
+ public:
+  explicit SoftMarginLossImpl(const SoftMarginLossOptions& o = {});
+};
+KILN_MODULE(SoftMarginLoss);
+
+struct HingeEmbeddingLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(double, margin) = 1.0;
+};
+/// nn.HingeEmbeddingLoss: x where the target is 1, max(margin - x, 0)
+/// where it is -1.
+class HingeEmbeddingLossImpl : public PointwiseLoss {
+ public:
+  explicit HingeEmbeddingLossImpl(const HingeEmbeddingLossOptions& o = {});
+};
+KILN_MODULE(HingeEmbeddingLoss);
+
+struct BCELossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  /// Per-element weights, broadcast over the last dimension (1 value or
+  /// one per element of it); empty: none.
+  KILN_ARG(std::vector<double>, weight);
+};
+/// Binary cross entropy of probabilities in [0, 1], like nn.BCELoss.
+class BCELossImpl : public PointwiseLoss {
+ public:
+  explicit BCELossImpl(const BCELossOptions& o = {});
+};
+KILN_MODULE(BCELoss);
+
+struct BCEWithLogitsLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  /// As BCELossOptions::weight.
+  KILN_ARG(std::vector<double>, weight);
+  /// Weight of the positive term per class (last dimension); empty: none.
+  KILN_ARG(std::vector<double>, pos_weight);
+};
+/// Sigmoid + binary cross entropy in one stable formula, like
+/// nn.BCEWithLogitsLoss.
+class BCEWithLogitsLossImpl : public PointwiseLoss {
+ public:
+  explicit BCEWithLogitsLossImpl(const BCEWithLogitsLossOptions& o = {});
+};
+KILN_MODULE(BCEWithLogitsLoss);
+
+struct PoissonNLLLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(bool, log_input) = true;
+  KILN_ARG(bool, full) = false;
+  KILN_ARG(double, eps) = 1e-8;
+};
+/// nn.PoissonNLLLoss.
+class PoissonNLLLossImpl : public PointwiseLoss {
+ public:
+  explicit PoissonNLLLossImpl(const PoissonNLLLossOptions& o = {});
+};
+KILN_MODULE(PoissonNLLLoss);
+
+struct KLDivLossOptions {
+  /// kMean, kSum, kNone or kBatchMean.
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(bool, log_target) = false;
+};
+/// nn.KLDivLoss: the output holds log-probabilities.
+class KLDivLossImpl : public PointwiseLoss {
+ public:
+  explicit KLDivLossImpl(const KLDivLossOptions& o = {});
+};
+KILN_MODULE(KLDivLoss);
+
+struct MultiLabelSoftMarginLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  /// One weight per class (last dimension) or a single one; empty: none.
+  KILN_ARG(std::vector<double>, weight);
+};
+/// nn.MultiLabelSoftMarginLoss: one loss per row (mean over the classes).
+class MultiLabelSoftMarginLossImpl : public PointwiseLoss {
+ public:
+  explicit MultiLabelSoftMarginLossImpl(const MultiLabelSoftMarginLossOptions& o = {});
+};
+KILN_MODULE(MultiLabelSoftMarginLoss);
+
 }  // namespace nn
+
+namespace nn::functional {
+/// The functional forms (graph functions "l1_loss", ... as torch.nn.functional
+/// names them) of the losses above: a loss over graph values, e.g. a
+/// per-element loss (reduction kNone) that the model reduces its own way.
+/// `target` is a float32 graph value (a model input) of `input`'s shape.
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options = {},
+                SourceLoc loc = SourceLoc::current());
+Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& options = {},
+               SourceLoc loc = SourceLoc::current());
+Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOptions& options = {},
+                  SourceLoc loc = SourceLoc::current());
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options = {},
+                      SourceLoc loc = SourceLoc::current());
+Tensor soft_margin_loss(const Tensor& input, const Tensor& target, const SoftMarginLossOptions& options = {},
+                        SourceLoc loc = SourceLoc::current());
+Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, const HingeEmbeddingLossOptions& options = {},
+                            SourceLoc loc = SourceLoc::current());
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCELossOptions& options = {},
+                            SourceLoc loc = SourceLoc::current());
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const BCEWithLogitsLossOptions& options = {},
+                                        SourceLoc loc = SourceLoc::current());
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, const PoissonNLLLossOptions& options = {},
+                        SourceLoc loc = SourceLoc::current());
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options = {},
+              SourceLoc loc = SourceLoc::current());
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
+                                   const MultiLabelSoftMarginLossOptions& options = {},
+                                   SourceLoc loc = SourceLoc::current());
+}  // namespace nn::functional
 }  // namespace kiln

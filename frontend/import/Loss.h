@@ -1,0 +1,38 @@
+// What the loss families' files share (Loss.cpp, LossPointwise.cpp).
+//
+// A loss is registered twice: as a training-section loss (EntryKind::Loss,
+// operands: the model output, then the target) and as its functional form
+// (a graph function, F.l1_loss(input, target, ...)), which is how a user
+// writes a loss of their own over graph values, `reduction="none"` and a
+// reduction of their choice included. One build function serves both; the
+// `Site` says where a bad target is reported.
+#ifndef KILN_FRONTEND_IMPORT_LOSS_H
+#define KILN_FRONTEND_IMPORT_LOSS_H
+
+#include "frontend/import/Registry.h"
+
+namespace kiln::import {
+
+/// torch's reduction="mean" | "sum" | "none".
+OptionSpec reductionOption();
+
+/// Where a loss's target comes from: the training section's target (errors
+/// at training.target) or a graph value (errors at the call).
+enum class LossSite { Training, Graph };
+
+/// Fails at the target's JSON path for `site`.
+[[noreturn]] void failTarget(BuildContext &c, LossSite site,
+                             const std::string &message);
+
+/// `perElement` reduced as the call's "reduction" option says (mean over
+/// every element, sum, or none).
+mlir::Value reduceLoss(BuildContext &c, mlir::Value perElement);
+
+/// Losses with one float input and a float target of its shape (L1,
+/// Huber, SmoothL1, SoftMargin, BCE, BCEWithLogits, PoissonNLL, KLDiv,
+/// MultiLabelSoftMargin) and their functional forms (LossPointwise.cpp).
+void registerPointwiseLosses(Registry &r);
+
+} // namespace kiln::import
+
+#endif // KILN_FRONTEND_IMPORT_LOSS_H

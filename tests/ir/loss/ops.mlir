@@ -1,0 +1,19 @@
+// RUN: kiln-opt %s | kiln-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @bce
+// CHECK: nn.binary_cross_entropy %{{.+}}, %{{.+}} : tensor<8x4xf32>
+func.func @bce(%p: tensor<8x4xf32>, %t: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %l = nn.binary_cross_entropy %p, %t : tensor<8x4xf32>
+  return %l : tensor<8x4xf32>
+}
+
+// CHECK-LABEL: func.func @nll
+// CHECK: nn.nll_loss %{{.+}}, %{{.+}} weight %{{.+}} reduction sum {ignore_index = 2 : i64} : (tensor<4x5x3xf32>, tensor<4x3xi64>, tensor<5xf32>) -> tensor<f32>
+// CHECK: nn.nll_loss %{{.+}}, %{{.+}} reduction none : (tensor<5xf32>, tensor<i64>) -> tensor<f32>
+// CHECK: nn.nll_loss_backward %{{.+}}, %{{.+}}, %{{.+}} reduction none : (tensor<4x3xf32>, tensor<4x5x3xf32>, tensor<4x3xi64>) -> tensor<4x5x3xf32>
+func.func @nll(%x: tensor<4x5x3xf32>, %t: tensor<4x3xi64>, %w: tensor<5xf32>, %u: tensor<5xf32>, %s: tensor<i64>, %g: tensor<4x3xf32>) -> (tensor<f32>, tensor<f32>, tensor<4x5x3xf32>) {
+  %a = nn.nll_loss %x, %t weight %w reduction sum {ignore_index = 2 : i64} : (tensor<4x5x3xf32>, tensor<4x3xi64>, tensor<5xf32>) -> tensor<f32>
+  %b = nn.nll_loss %u, %s reduction none : (tensor<5xf32>, tensor<i64>) -> tensor<f32>
+  %c = nn.nll_loss_backward %g, %x, %t reduction none : (tensor<4x3xf32>, tensor<4x5x3xf32>, tensor<4x3xi64>) -> tensor<4x5x3xf32>
+  return %a, %b, %c : tensor<f32>, tensor<f32>, tensor<4x5x3xf32>
+}

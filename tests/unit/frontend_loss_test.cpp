@@ -1,0 +1,94 @@
+// The losses of the DSL: the training section and the functional forms
+// write torch's names and options (docs/model-format.md), and bad
+// combinations fail where they are written.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kiln/kiln.h"
+
+namespace {
+
+namespace nn = kiln::nn;
+namespace F = kiln::nn::functional;
+using nlohmann::json;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const kiln::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+template <typename L>
+json training_json(const L& loss, kiln::Tensor target, std::vector<int64_t> out = {4, 3}) {
+  auto model = nn::Sequential(nn::Linear(5, out.back()));
+  std::vector<int64_t> in = out;
+  in.back() = 5;
+  return json::parse(kiln::model_json(model, {kiln::input("x", in)}, "m",
+                                      kiln::Training().loss(loss).target(std::move(target)).optimizer(
+                                          kiln::optim::SGD(kiln::optim::SGDOptions(0.1)))))["training"];
+}
+
+TEST(FrontendLoss, PointwiseLossesWriteEveryOption) {
+  json t = training_json(nn::BCEWithLogitsLoss(nn::BCEWithLogitsLossOptions().reduction(kiln::kSum).pos_weight({1, 2, 3})),
+                         kiln::input("y", {4, 3}));
+  EXPECT_EQ(t["loss"], json::parse(R"({"type":"BCEWithLogitsLoss",
+      "options":{"reduction":"sum","weight":null,"pos_weight":[1.0,2.0,3.0]}})"));
+  t = training_json(nn::KLDivLoss(nn::KLDivLossOptions().reduction(kiln::kBatchMean).log_target(true)),
+                    kiln::input("y", {4, 3}));
+  EXPECT_EQ(t["loss"]["options"], json::parse(R"({"reduction":"batchmean","log_target":true})"));
+  t = training_json(nn::PoissonNLLLoss(nn::PoissonNLLLossOptions().log_input(false).full(true).eps(1e-6)),
+                    kiln::input("y", {4, 3}));
+  EXPECT_EQ(t["loss"]["options"],
+            json::parse(R"({"reduction":"mean","log_input":false,"full":true,"eps":1e-6})"));
+}
+
+TEST(FrontendLoss, ClassIndexLossesTakeAnyRank) {
+  json t = training_json(nn::NLLLoss(nn::NLLLossOptions().ignore_index(2).weight({1, 2, 3})),
+                         kiln::input("y", {4}, kiln::kInt64));
+  EXPECT_EQ(t["loss"], json::parse(R"({"type":"NLLLoss",
+      "options":{"reduction":"mean","ignore_index":2,"weight":[1.0,2.0,3.0]}})"));
+  // Probabilities of the output's shape are a CrossEntropyLoss target too.
+  t = training_json(nn::CrossEntropyLoss(), kiln::input("p", {4, 3}));
+  EXPECT_EQ(t["target"]["dtype"], "float32");
+  EXPECT_NE(error_of([] { training_json(nn::NLLLoss(), kiln::input("y", {4, 3}, kiln::kInt64)); })
+                .find("NLLLoss expects"),
+            std::string::npos);
+}
+
+TEST(FrontendLoss, BadOptionsFailWhereTheyAreWritten) {
+  EXPECT_NE(error_of([] { nn::HuberLoss(nn::HuberLossOptions().delta(0)); }).find("non-positive values for delta"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { nn::SmoothL1Loss(nn::SmoothL1LossOptions().beta(-1)); }).find("negative values for beta"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { nn::L1Loss(nn::L1LossOptions().reduction(kiln::kBatchMean)); }).find("batchmean"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { training_json(nn::L1Loss(), kiln::input("y", {4, 2})); }).find("L1Loss expects a float32 target"),
+            std::string::npos);
+}
+
+TEST(FrontendLoss, FunctionalFormsRecordGraphFunctions) {
+  struct MImpl : nn::Module {
+    MImpl() { fc = register_module("fc", nn::Linear(5, 3)); }
+    kiln::Tensor forward(const kiln::Tensor& x, const kiln::Tensor& t) {
+      kiln::Tensor per = F::huber_loss(fc(x), t, nn::HuberLossOptions().reduction(kiln::kNone).delta(0.5));
+      kiln::Tensor rows = F::multilabel_soft_margin_loss(fc(x), t, nn::MultiLabelSoftMarginLossOptions().reduction(kiln::kNone));
+      return F::sum(per) + F::sum(rows);
+    }
+    nn::Linear fc{nullptr};
+  };
+  auto m = std::make_shared<MImpl>();
+  json j = json::parse(kiln::model_json(m, {kiln::input("x", {4, 5}), kiln::input("t", {4, 3})}, "f"));
+  EXPECT_EQ(j["graph"][1]["function"], "huber_loss");
+  EXPECT_EQ(j["graph"][1]["options"], json::parse(R"({"reduction":"none","delta":0.5})"));
+  EXPECT_EQ(j["graph"][3]["function"], "multilabel_soft_margin_loss");
+  EXPECT_NE(error_of([&] {
+              kiln::model_json(m, {kiln::input("x", {4, 5}), kiln::input("t", {4, 2})}, "f");
+            }).find("must have the input's shape"),
+            std::string::npos);
+}
+
+}  // namespace
