@@ -341,6 +341,16 @@ LogicalResult ConcatOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+// No operand is differentiable: autodiff never asks for a gradient.
+bool DetachOp::isDifferentiableOperand(unsigned) { return false; }
+
+LogicalResult DetachOp::buildGradient(OpBuilder &, ArrayRef<Value>,
+                                      ArrayRef<bool>,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(1, Value());
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Folders and canonicalization patterns: each removes an op that does
 // nothing or merges two ops into one.

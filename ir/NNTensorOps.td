@@ -174,4 +174,22 @@ def NN_ConcatOp : NN_DiffOp<"concat",
   let hasCanonicalizer = 1;
 }
 
+def NN_DetachOp : NN_DiffOp<"detach", [SameOperandsAndResultType],
+    ["isDifferentiableOperand"]> {
+  let summary = "the input, through which no gradient flows (torch.Tensor.detach)";
+  let description = [{
+    Forward: the input unchanged. Autodiff sends no gradient into the
+    operand, as torch does for `x.detach()` and for values computed under
+    `torch.no_grad()` (CosineSimilarity's clamped norms). No folder: it
+    must survive until autodiff; the lowering forwards the input.
+
+    ```mlir
+    %y = nn.detach %x : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 #endif // KILN_NN_TENSOR_OPS

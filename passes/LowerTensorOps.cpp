@@ -36,6 +36,17 @@ struct ReshapeLikeLowering : OpConversionPattern<Op> {
   }
 };
 
+/// detach: the value itself (its only effect, no gradient, is autodiff's).
+struct DetachLowering : OpConversionPattern<DetachOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DetachOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getInput());
+    return success();
+  }
+};
+
 // Sum over the leading extra dims and the dims that are 1 in the result,
 // then re-insert the unit dims.
 struct SumToSizeLowering : OpConversionPattern<SumToSizeOp> {
@@ -345,5 +356,5 @@ void kiln::populateLowerTensorOpsPatterns(RewritePatternSet &patterns) {
                ReduceLowering<AmaxOp, ReduceKind::Max>,
                ReduceLowering<AminOp, ReduceKind::Min>,
                PermuteLowering, SliceLowering, SliceBackwardLowering,
-               ConcatLowering>(patterns.getContext());
+               ConcatLowering, DetachLowering>(patterns.getContext());
 }

@@ -33,11 +33,10 @@ Value sumOver(BuildContext &c, Value x, int64_t dim, bool keepdim) {
 // torch 1.13 (at::cosine_similarity), x1 and x2 expanded to one shape:
 //   s_i = clamp_min(sum(x_i^2, dim, keepdim), eps^2)
 //   y = sum((x1 / sqrt(s_1)) * (x2 / sqrt(s_2)), dim)
-// The values are torch's exactly. torch clamps under NoGradGuard (the
-// gradient flows into s_i as if unclamped); nn.maximum gives the clamped
-// s_i no gradient. The two agree except for an input whose norm along `dim`
-// is in (0, eps): there torch adds the term -x_i (x_i . y) / s_i that this
-// leaves out (a zero vector gets torch's gradient).
+// torch clamps in place under NoGradGuard: the value is clamped, the
+// gradient flows into s_i as if it were not. So the clamp is written
+// s_i + detach(max(s_i, eps^2) - s_i): the same value (exactly when no
+// clamp happens), and s_i's own gradient, also for a norm below eps.
 Value cosineSimilarity(BuildContext &c, int64_t dim, double eps) {
   Value x1 = c.operands()[0], x2 = c.operands()[1];
   shape_rules::Inferred out =
@@ -49,8 +48,11 @@ Value cosineSimilarity(BuildContext &c, int64_t dim, double eps) {
   for (int i = 0; i < 2; ++i) {
     Value x = expandTo(c, c.operands()[i], shape);
     Value squares = sumOver(c, c.create<nn::MulOp>(x, x), dim, true);
-    Value clamped = c.create<nn::MaximumOp>(
-        squares, nn::scalarConstant(c.builder(), c.loc(), eps * eps));
+    Value lifted = c.create<nn::SubOp>(
+        c.create<nn::MaximumOp>(squares,
+                                nn::scalarConstant(c.builder(), c.loc(), eps * eps)),
+        squares);
+    Value clamped = c.create<nn::AddOp>(squares, c.create<nn::DetachOp>(lifted));
     Value norm = c.create<nn::SqrtOp>(clamped);
     normalised[i] = c.create<nn::DivOp>(x, norm);
   }

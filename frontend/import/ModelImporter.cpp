@@ -361,11 +361,11 @@ private:
       fn.setResultAttr(firstNext + k, "nn.next", b.getStringAttr(name));
   }
 
-  /// Whether `v` is a function argument, or reshapes of one: values whose
+  /// Whether `v` is a function argument, or reshapes (or detach) of one: values whose
   /// buffer would alias the caller's input, which an output must not.
   static bool isInputView(Value v) {
     while (Operation *def = v.getDefiningOp()) {
-      if (!isa<nn::ReshapeOp, nn::FlattenOp>(def))
+      if (!isa<nn::ReshapeOp, nn::FlattenOp, nn::DetachOp>(def))
         return false;
       v = def->getOperand(0);
     }
@@ -386,9 +386,12 @@ private:
         fail(path, "output " + import::quotedName(it->first) +
                        " is a model input or a reshaped view of one (in this mode); "
                        "Kiln's outputs must be computed by the graph (not supported yet)");
-      if (!cast<RankedTensorType>(it->second.getType()).getElementType().isF32())
-        fail(path, "output " + import::quotedName(it->first) +
-                       " is an int64 value (indices); Kiln's model outputs are float32");
+      Type element = cast<RankedTensorType>(it->second.getType()).getElementType();
+      if (!element.isF32())
+        fail(path, "output " + import::quotedName(it->first) + " is " +
+                       (element.isInteger(1) ? "a bool mask (a comparison's result)"
+                                             : "an int64 value (indices)") +
+                       "; Kiln's model outputs are float32");
       if (llvm::is_contained(results, it->second))
         fail(path, "value " + import::quotedName(it->first) +
                        " is listed twice (or is the same value as an earlier output)");
@@ -483,16 +486,21 @@ private:
       fail(path + ".inputs", import::modelTypeName(entry) + " takes " +
                                  (least == entry.numInputs
                                       ? std::to_string(entry.numInputs)
-                                      : std::to_string(least) + " or " +
+                                      : std::to_string(least) +
+                                            (entry.numInputs - least == 1 ? " or " : " to ") +
                                             std::to_string(entry.numInputs)) +
                                  " input(s), got " + std::to_string(given));
     unsigned firstIndex = entry.numInputs - entry.numIndexInputs;
     for (unsigned i = 0; i < given; ++i) {
       Type type = cast<RankedTensorType>(call.operands()[i].getType()).getElementType();
-      bool index = i >= firstIndex;
-      if (index ? !type.isInteger(64) : !type.isF32())
+      bool index = i >= firstIndex, mask = llvm::is_contained(entry.maskInputs, i);
+      if (index ? !type.isInteger(64) : mask ? !type.isInteger(1) : !type.isF32())
         fail(path + ".inputs[" + std::to_string(i) + "]",
-             index ? "expected an int64 value (indices)" : "expected a float32 value");
+             index  ? "expected an int64 value (indices)"
+             : mask ? "expected a bool mask (the result of a comparison such as gt or eq)"
+             : type.isInteger(1)
+                 ? "expected a float32 value, got a bool mask (masks feed where and masked_fill)"
+                 : "expected a float32 value");
     }
     if (entry.buildOutputs)
       return entry.buildOutputs(call);

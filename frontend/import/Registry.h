@@ -228,6 +228,12 @@ struct Entry {
   /// How many of the last graph inputs are int64 index tensors (MaxUnpool's
   /// indices); the others are float32.
   unsigned numIndexInputs = 0;
+  /// Inputs (by position) that are bool masks, a comparison's result
+  /// (torch.where's condition, masked_fill's mask); the others are float32.
+  std::vector<unsigned> maskInputs;
+  /// Whether the call gives a bool mask (gt, eq, ...): it can feed only a
+  /// mask input and is never a model output.
+  bool givesMask = false;
   OptimizerBuild buildOptimizer;                     // optimizers
   /// A minimal use for tests and docs: options that make it valid and the
   /// shape of its input (for losses: the model output), e.g.

@@ -93,7 +93,7 @@ const char *kSkeleton = R"({
         "function": {},
         "options": {"type": "object"},
         "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/valueName"}},
-        "outputs": {"type": "array", "minItems": 1, "maxItems": 2, "description": "One name per value the function gives: two for the *_with_indices max pools (values, int64 indices).", "items": {"$ref": "#/$defs/valueName"}},
+        "outputs": {"type": "array", "minItems": 1, "description": "One name per value the function gives: two for the *_with_indices max pools (values, int64 indices); one per piece for split and chunk.", "items": {"$ref": "#/$defs/valueName"}},
         "loc": {"$ref": "#/$defs/loc"}
       }
     },

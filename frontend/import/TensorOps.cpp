@@ -1,13 +1,284 @@
-// Graph functions over dimensions: torch.sum, torch.mean, torch.amax,
-// torch.amin, torch.permute, torch.narrow, torch.cat.
+// Graph functions over dimensions: torch.sum, mean, amax, amin, permute,
+// transpose, t, reshape, squeeze, unsqueeze, narrow, slicing (libtorch's
+// Tensor::slice), split, chunk, cat, stack, index_select and matmul. Each is
+// built from existing nn ops (reshape, permute, slice, concat, matmul, mul,
+// sum), so gradients and lowerings come with them; the shape rules are
+// ir/TensorShapeRules.h, shared with the DSL.
 #include "frontend/import/Registry.h"
 
-#include "ir/NNDialect.h"
-#include "ir/ShapeRules.h"
+#include "ir/NNBuilders.h"
+#include "ir/TensorShapeRules.h"
 
 using namespace mlir;
 
 namespace kiln::import {
+
+namespace rules = shape_rules;
+
+/// Most tensors a list function (cat, stack) takes in one node.
+static constexpr unsigned kMaxListInputs = 64;
+
+static rules::Shape shapeVec(Value v) {
+  auto s = nn::shapeOf(v);
+  return rules::Shape(s.begin(), s.end());
+}
+
+/// `x` reshaped to `shape` (no op when it has that shape already).
+static Value reshape(BuildContext &c, Value x, const rules::Shape &shape) {
+  return nn::reshapeTo(c.builder(), c.loc(), x, nn::f32Tensor(c.builder().getContext(), shape));
+}
+
+/// The shape a rule gives, or the call's error.
+static rules::Shape orFail(BuildContext &c, rules::Inferred r) {
+  if (!r.ok())
+    c.fail(r.error);
+  return r.shape;
+}
+
+static Value sliceOf(BuildContext &c, Value x, const rules::SliceBounds &s) {
+  if (!s.ok())
+    c.fail(s.error);
+  OpBuilder &b = c.builder();
+  return c.create<nn::SliceOp>(x, b.getDenseI64ArrayAttr(s.start),
+                               b.getDenseI64ArrayAttr(s.end),
+                               b.getDenseI64ArrayAttr(s.step));
+}
+
+/// The pieces of `x` along `dim` with the given sizes (split, chunk).
+static SmallVector<Value> pieces(BuildContext &c, Value x, int64_t dim,
+                                 const rules::Shape &sizes) {
+  rules::Shape in = shapeVec(x);
+  int64_t d = *rules::wrapDim(dim, in.size());
+  SmallVector<Value> out;
+  int64_t at = 0;
+  for (int64_t size : sizes) {
+    rules::SliceBounds s{rules::Shape(in.size(), 0), in, rules::Shape(in.size(), 1), ""};
+    s.start[d] = at;
+    s.end[d] = at + size;
+    at += size;
+    out.push_back(sliceOf(c, x, s));
+  }
+  return out;
+}
+
+/// torch.matmul(a, b). A 1-D lhs is a row, a 1-D rhs a column (the added
+/// dimension is dropped again). With a 2-D rhs the lhs's batch dimensions
+/// fold into its rows: one nn.matmul. With batch dimensions on the rhs,
+/// a[..., n, k, 1] * b[..., 1, k, m] summed over k: broadcasting gives
+/// torch's batch broadcasting and the gradients come from mul and sum
+/// (no batched GEMM kernel yet: the product is materialised unless
+/// fusion merges it into the sum).
+static Value matmul(BuildContext &c) {
+  Value a = c.operands()[0], b = c.operands()[1];
+  rules::Shape out = orFail(c, rules::matmul(shapeVec(a), shapeVec(b)));
+  rules::Shape as = shapeVec(a), bs = shapeVec(b);
+  if (as.size() == 1)
+    as.insert(as.begin(), 1);
+  if (bs.size() == 1)
+    bs.push_back(1);
+  int64_t k = as.back();
+  if (bs.size() == 2) {
+    Value rows = reshape(c, a, {rules::numel(as) / k, k});
+    Value product = c.create<nn::MatmulOp>(rows, reshape(c, b, bs), false, false);
+    return reshape(c, product, out);
+  }
+  rules::Shape a3 = as, b3 = bs;
+  a3.push_back(1);                      // [..., n, k, 1]
+  b3.insert(b3.end() - 2, 1);           // [..., 1, k, m]
+  Value product = c.create<nn::MulOp>(reshape(c, a, a3), reshape(c, b, b3));
+  OpBuilder &builder = c.builder();
+  Value sum = c.create<nn::SumOp>(product, builder.getDenseI64ArrayAttr({-2}), UnitAttr());
+  return reshape(c, sum, out);
+}
+
+/// torch.index_select(input, dim, index) with a constant index: the runs of
+/// the index that step evenly (3, 5, 7 or 4, 4, 4 is not one: steps are
+/// >= 1) become one strided slice each, joined by one concat; repeated
+/// indices sum their gradients through the slices' adjoints.
+static Value indexSelect(BuildContext &c) {
+  const Options &o = c.options();
+  Value x = c.operands()[0];
+  rules::Shape in = shapeVec(x), index = o.getInts("index");
+  int64_t dim = o.getInt("dim");
+  orFail(c, rules::indexSelect(in, dim, index));
+  int64_t d = *rules::wrapDim(dim, in.size());
+  SmallVector<Value> parts;
+  for (size_t i = 0; i < index.size();) {
+    size_t j = i + 1;
+    int64_t step = j < index.size() ? index[j] - index[i] : 1;
+    if (step < 1)
+      step = 1;
+    else
+      while (j < index.size() && index[j] - index[j - 1] == step)
+        ++j;
+    rules::SliceBounds s{rules::Shape(in.size(), 0), in, rules::Shape(in.size(), 1), ""};
+    s.start[d] = index[i];
+    s.end[d] = index[j - 1] + 1;
+    s.step[d] = step;
+    parts.push_back(sliceOf(c, x, s));
+    i = j;
+  }
+  if (parts.size() == 1)
+    return parts.front();
+  return c.create<nn::ConcatOp>(ValueRange(parts), d);
+}
+
+static void registerShapeFunctions(Registry &r) {
+  Entry transpose{"transpose", EntryKind::Function, "nn.permute"};
+  transpose.options = {intOption("dim0"), intOption("dim1")};
+  transpose.build = [](BuildContext &c) {
+    Value x = c.operands()[0];
+    rules::Shape perm = orFail(c, rules::transposeDims(shapeVec(x), c.options().getInt("dim0"),
+                                                       c.options().getInt("dim1")));
+    return c.create<nn::PermuteOp>(x, c.builder().getDenseI64ArrayAttr(perm));
+  };
+  transpose.example = {{"options", {{"dim0", 0}, {"dim1", -1}}}, {"input", {2, 4}}};
+  r.add(std::move(transpose));
+
+  // torch.t: transpose of a 1-D or 2-D tensor (a 1-D one is itself).
+  Entry t{"t", EntryKind::Function, "nn.permute"};
+  t.build = [](BuildContext &c) {
+    Value x = c.operands()[0];
+    rules::Shape in = shapeVec(x);
+    if (in.size() > 2)
+      c.fail("t() expects a tensor with <= 2 dimensions, but self is " +
+             std::to_string(in.size()) + "D");
+    rules::Shape perm = in.size() == 2 ? rules::Shape{1, 0} : rules::Shape(in.size(), 0);
+    return c.create<nn::PermuteOp>(x, c.builder().getDenseI64ArrayAttr(perm));
+  };
+  t.example = {{"input", {2, 4}}};
+  r.add(std::move(t));
+
+  // torch.reshape(input, shape); Tensor.view is the same for Kiln's
+  // value-semantics tensors (the DSL records x.view(...) as reshape).
+  Entry reshapeEntry{"reshape", EntryKind::Function, "nn.reshape"};
+  reshapeEntry.options = {intListOption("shape")};
+  reshapeEntry.build = [](BuildContext &c) {
+    Value x = c.operands()[0];
+    return c.create<nn::ReshapeOp>(
+        nn::f32Tensor(c.builder().getContext(),
+                      orFail(c, rules::reshape(shapeVec(x), c.options().getInts("shape")))),
+        x);
+  };
+  reshapeEntry.example = {{"options", {{"shape", {4, -1}}}}, {"input", {2, 4}}};
+  r.add(std::move(reshapeEntry));
+
+  Entry squeeze{"squeeze", EntryKind::Function, "nn.reshape"};
+  squeeze.options = {intOption("dim").orNone()};
+  squeeze.build = [](BuildContext &c) {
+    Value x = c.operands()[0];
+    std::optional<int64_t> dim;
+    if (!c.options().isNone("dim"))
+      dim = c.options().getInt("dim");
+    return c.create<nn::ReshapeOp>(
+        nn::f32Tensor(c.builder().getContext(), orFail(c, rules::squeeze(shapeVec(x), dim))), x);
+  };
+  squeeze.example = {{"options", {{"dim", nullptr}}}, {"input", {2, 1, 4}}};
+  r.add(std::move(squeeze));
+
+  Entry unsqueeze{"unsqueeze", EntryKind::Function, "nn.reshape"};
+  unsqueeze.options = {intOption("dim")};
+  unsqueeze.build = [](BuildContext &c) {
+    Value x = c.operands()[0];
+    return c.create<nn::ReshapeOp>(
+        nn::f32Tensor(c.builder().getContext(),
+                      orFail(c, rules::unsqueeze(shapeVec(x), c.options().getInt("dim")))),
+        x);
+  };
+  unsqueeze.example = {{"options", {{"dim", -1}}}, {"input", {2, 4}}};
+  r.add(std::move(unsqueeze));
+
+  // x[..., start:end:step] along `dim` (libtorch's Tensor::slice; Python
+  // has no torch.slice function). Bounds as Python: None for an end,
+  // negative from the end, clamped.
+  Entry slice{"slice", EntryKind::Function, "nn.slice"};
+  slice.options = {intOption("dim", 0), intOption("start").orNone(),
+                   intOption("end").orNone(), intOption("step", 1)};
+  slice.build = [](BuildContext &c) {
+    const Options &o = c.options();
+    Value x = c.operands()[0];
+    auto bound = [&](const char *name) {
+      return o.isNone(name) ? std::nullopt : std::optional<int64_t>(o.getInt(name));
+    };
+    return sliceOf(c, x, rules::pythonSlice(shapeVec(x), o.getInt("dim"), bound("start"),
+                                            bound("end"), o.getInt("step")));
+  };
+  slice.example = {{"options", {{"dim", 1}, {"start", -3}, {"end", nullptr}, {"step", 2}}},
+                   {"input", {2, 4}}};
+  r.add(std::move(slice));
+
+  // torch.split(tensor, split_size_or_sections, dim): an int is the size
+  // of each piece (the last one smaller), a list the sizes. One output per
+  // piece.
+  Entry split{"split", EntryKind::Function, "nn.slice"};
+  split.options = {intListOption("split_size_or_sections"), intOption("dim", 0)};
+  split.buildOutputs = [](BuildContext &c) {
+    const Options &o = c.options();
+    Value x = c.operands()[0];
+    std::optional<int64_t> size;
+    rules::Shape sections = o.getInts("split_size_or_sections");
+    if (o.raw().at("split_size_or_sections").is_number())
+      size = sections.front();
+    int64_t dim = o.getInt("dim");
+    return pieces(c, x, dim, orFail(c, rules::splitSizes(shapeVec(x), dim, size, sections)));
+  };
+  split.example = {{"options", {{"split_size_or_sections", 2}, {"dim", -1}}},
+                   {"input", {2, 4}}, {"outputs", 2}};
+  r.add(std::move(split));
+
+  Entry chunk{"chunk", EntryKind::Function, "nn.slice"};
+  chunk.options = {intOption("chunks"), intOption("dim", 0)};
+  chunk.buildOutputs = [](BuildContext &c) {
+    const Options &o = c.options();
+    Value x = c.operands()[0];
+    int64_t dim = o.getInt("dim");
+    return pieces(c, x, dim, orFail(c, rules::chunkSizes(shapeVec(x), o.getInt("chunks"), dim)));
+  };
+  chunk.example = {{"options", {{"chunks", 2}, {"dim", 1}}}, {"input", {2, 4}}, {"outputs", 2}};
+  r.add(std::move(chunk));
+
+  // torch.stack(tensors, dim): each tensor gets a size-1 dimension at `dim`,
+  // then one concat.
+  Entry stack{"stack", EntryKind::Function, "nn.concat"};
+  stack.numInputs = kMaxListInputs;
+  stack.numOptionalInputs = kMaxListInputs - 1;
+  stack.options = {intOption("dim", 0)};
+  stack.build = [](BuildContext &c) {
+    int64_t dim = c.options().getInt("dim");
+    std::vector<rules::Shape> shapes;
+    for (Value v : c.operands())
+      shapes.push_back(shapeVec(v));
+    orFail(c, rules::stack(shapes, dim));
+    rules::Shape one = rules::unsqueeze(shapes.front(), dim).shape;
+    SmallVector<Value> parts;
+    for (Value v : c.operands())
+      parts.push_back(reshape(c, v, one));
+    return c.create<nn::ConcatOp>(ValueRange(parts), dim);
+  };
+  stack.example = {{"options", {{"dim", -1}}}, {"input", {2, 4}}};
+  r.add(std::move(stack));
+
+  // torch.index_select(input, dim, index) with the index as a constant
+  // option (a list of ints): Kiln's model inputs are float32.
+  Entry indexSelectEntry{"index_select", EntryKind::Function, "nn.slice"};
+  indexSelectEntry.options = {intOption("dim"), intListOption("index")};
+  indexSelectEntry.build = indexSelect;
+  indexSelectEntry.example = {{"options", {{"dim", 1}, {"index", {3, 0, 0, 2}}}},
+                              {"input", {2, 4}}};
+  r.add(std::move(indexSelectEntry));
+
+  // torch.detach: the value without its gradient.
+  Entry detach{"detach", EntryKind::Function, "nn.detach"};
+  detach.build = [](BuildContext &c) { return c.create<nn::DetachOp>(c.operands()[0]); };
+  detach.example = {{"input", {2, 4}}};
+  r.add(std::move(detach));
+
+  Entry matmulEntry{"matmul", EntryKind::Function, "nn.matmul"};
+  matmulEntry.numInputs = 2;
+  matmulEntry.build = matmul;
+  matmulEntry.example = {{"input", {4, 4}}};
+  r.add(std::move(matmulEntry));
+}
 
 template <typename Op> static Entry reduction(const char *name, const char *op) {
   Entry e{name, EntryKind::Function, op};
@@ -62,11 +333,12 @@ void registerTensorFunctions(Registry &r) {
                     {"input", {2, 4}}};
   r.add(std::move(narrow));
 
-  // torch.cat([a, b], dim). A graph node has a fixed number of inputs, so a
-  // cat of n tensors is a chain of n - 1 nodes (the DSL writes it so);
-  // canonicalization merges the chain into one nn.concat.
+  // torch.cat([a, b, ...], dim): a node lists the tensors as its inputs. The
+  // DSL writes a chain of two-input nodes; canonicalization merges the
+  // chain into one nn.concat.
   Entry cat{"cat", EntryKind::Function, "nn.concat"};
-  cat.numInputs = 2;
+  cat.numInputs = kMaxListInputs;
+  cat.numOptionalInputs = kMaxListInputs - 1;
   cat.options = {intOption("dim", 0)};
   cat.build = [](BuildContext &c) {
     return c.create<nn::ConcatOp>(ValueRange(c.operands()),
@@ -74,6 +346,8 @@ void registerTensorFunctions(Registry &r) {
   };
   cat.example = {{"options", {{"dim", -1}}}, {"input", {2, 4}}};
   r.add(std::move(cat));
+
+  registerShapeFunctions(r);
 }
 
 } // namespace kiln::import

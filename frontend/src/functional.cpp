@@ -89,6 +89,9 @@ static Tensor elementwise(const char* function, const Tensor& a, const Tensor& b
     detail::fail(loc, what + ": operands have different dtypes (" + dtype_name(a.dtype()) + " '" + a.name() +
                           "' and " + dtype_name(b.dtype()) + " '" + b.name() + "'); there is no type promotion");
   }
+  if (a.dtype() == Dtype::Bool) {
+    detail::fail(loc, what + ": '" + a.name() + "' is a bool mask; masks feed where() and masked_fill(), not arithmetic");
+  }
   Shape shape = detail::broadcast_shape(a.sizes(), b.sizes(), what, loc);
   return detail::record_function(trace, function, {}, {a, b}, std::move(shape), a.dtype(), loc);
 }

@@ -29,6 +29,7 @@ const char* dtype_name(Dtype dtype) {
   switch (dtype) {
     case Dtype::Float32: return "float32";
     case Dtype::Int64: return "int64";
+    case Dtype::Bool: return "bool";
   }
   return "?";
 }

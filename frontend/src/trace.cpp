@@ -63,6 +63,9 @@ Tensor Trace::bind_input(const Tensor& declared, SourceLoc loc) {
                     "; shapes are static and every dimension must be >= 1");
     }
   }
+  if (declared.dtype_ == Dtype::Bool) {
+    fail(loc, "model input '" + name + "' is bool: model inputs are float32 (or int64 targets)");
+  }
   Tensor t(name, declared.shape_, declared.dtype_, id_);
   inputs_.push_back(t);
   return t;

@@ -352,7 +352,28 @@ _DIFFERENTIABLE_FUNCTIONS = {"channel_shuffle": _channel_shuffle}
 
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
 # Graph functions whose torch signature takes the inputs as one sequence.
-_LIST_FUNCTIONS = {"cat"}
+_LIST_FUNCTIONS = {"cat", "stack"}
+
+
+def _slice(x, dim=0, start=None, end=None, step=1):
+    """libtorch's Tensor::slice: Python's x[..., start:end:step] on dim."""
+    index = [slice(None)] * x.dim()
+    index[dim] = slice(start, end, step)
+    return x[tuple(index)]
+
+
+# Graph functions Python's torch spells otherwise: Tensor::slice is
+# indexing, index_select's constant index is a list in the model file.
+_ADAPTED_FUNCTIONS = {
+    "slice": _slice,
+    "index_select": lambda x, dim, index: _torch().index_select(
+        x, dim, _torch().tensor(index, dtype=_torch().int64)),
+}
+# Graph functions whose options may be null where torch's signature has no
+# None (a tensor operand instead of the number option `other`, squeeze's
+# dim): null options are left out of the call.
+_NULL_MEANS_ABSENT = {"add", "sub", "mul", "div", "pow", "rsub", "squeeze",
+                      "gt", "lt", "ge", "le", "eq", "ne"}
 # Graph functions that are F.<name>: torch.<name> exists with another
 # signature (torch.batch_norm(input, weight, bias, running_mean, ...)).
 _FUNCTIONAL_FIRST = {"batch_norm", "instance_norm",
@@ -463,7 +484,9 @@ class KilnModel:
                 # or (inputs, **options) for those taking a tensor list;
                 # F.<function> where torch has none (F.avg_pool2d).
                 name = node["function"]
-                fn = (_DIFFERENTIABLE_FUNCTIONS.get(name)
+                if name in _NULL_MEANS_ABSENT:
+                    opts = {k: v for k, v in opts.items() if v is not None}
+                fn = (_DIFFERENTIABLE_FUNCTIONS.get(name) or _ADAPTED_FUNCTIONS.get(name)
                       or (getattr(F, name) if name in _FUNCTIONAL_FIRST
                           else getattr(torch, name, None) or getattr(F, name, None)))
                 if fn is None:
@@ -599,7 +622,9 @@ def run_reference(doc, model, xs, target, steps):
         return ref  # reduction "none": a forward-loss check only
     loss.backward()
     for name, p in model.named_parameters():
-        ref[f"{name}.grad"] = _np(p.grad)
+        # None: the loss does not depend on p (a Linear that only feeds a
+        # mask); Kiln returns zeros.
+        ref[f"{name}.grad"] = _np(p.grad if p.grad is not None else torch.zeros_like(p))
     params = [p for _, p in model.named_parameters()]
     opt = make_optimizer(doc["training"], params)
     opt.zero_grad()

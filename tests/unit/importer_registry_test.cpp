@@ -37,8 +37,9 @@ json modelUsing(const Entry &e) {
   // Layers and functions read `h = neg(x)`, a computed value: a model
   // whose output is its input (or a reshape of it) is rejected.
   json node = {{"inputs", {"h"}}, {"outputs", {"y"}}};
-  if (ex.value("outputs", 1) == 2)
-    node["outputs"] = {"y", "y_indices"};
+  // Several values (indices, split pieces): y is the first.
+  for (int i = 1; i < ex.value("outputs", 1); ++i)
+    node["outputs"].push_back("y_" + std::to_string(i));
   if (e.kind == EntryKind::Layer) {
     leaf = {{"name", "0"}, {"type", kiln::import::modelTypeName(e)}, {"options", opts}};
     node["module"] = "0";
@@ -69,9 +70,22 @@ json modelUsing(const Entry &e) {
     model["graph"].push_back({{"module", "p"}, {"inputs", {"h"}}, {"outputs", {"hv", "hi"}}});
     node["inputs"] = {"h", "hi"};
   }
+  if (!e.maskInputs.empty()) {
+    // Bool mask inputs (where's condition) come from a comparison of h.
+    model["graph"].push_back({{"function", "gt"}, {"options", {{"other", 0.0}}},
+                              {"inputs", {"h"}}, {"outputs", {"hm"}}});
+    for (unsigned i : e.maskInputs)
+      node["inputs"][i] = "hm";
+  }
   model["module"] = {{"type", "Sequential"}, {"children", children}};
   model["graph"].push_back(node);
   model["outputs"] = {"y"};
+  if (e.givesMask) {
+    // A mask is never a model output: select with it.
+    model["graph"].push_back({{"function", "where"}, {"options", json::object()},
+                              {"inputs", {"y", "h", "x"}}, {"outputs", {"ym"}}});
+    model["outputs"] = {"ym"};
+  }
   if (e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer) {
     json loss = {{"type", "MSELoss"}, {"options", json::object()}};
     json target = tensor("t", input, "float32");

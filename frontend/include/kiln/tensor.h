@@ -1,8 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "kiln/error.h"
 
 namespace kiln {
 
@@ -10,12 +13,14 @@ namespace detail {
 class Trace;
 }
 
-/// Element types the model file knows ("float32", "int64").
-enum class Dtype { Float32, Int64 };
+/// Element types the model file knows ("float32", "int64"), and the bool
+/// masks comparisons give inside a forward (never a model input or output).
+enum class Dtype { Float32, Int64, Bool };
 constexpr Dtype kFloat32 = Dtype::Float32;
 constexpr Dtype kInt64 = Dtype::Int64;
+constexpr Dtype kBool = Dtype::Bool;
 
-/// The model file's spelling: "float32" or "int64".
+/// The model file's spelling: "float32", "int64" (or "bool").
 const char* dtype_name(Dtype dtype);
 
 using Shape = std::vector<int64_t>;
@@ -40,6 +45,47 @@ class Tensor {
   int64_t size(int64_t d) const;
   int64_t numel() const noexcept;
   Dtype dtype() const noexcept { return dtype_; }
+
+  // libtorch's Tensor methods for the tensor functions (each records the
+  // graph function of kiln::nn::functional with the same name).
+  Tensor transpose(int64_t dim0, int64_t dim1, SourceLoc loc = SourceLoc::current()) const;
+  Tensor t(SourceLoc loc = SourceLoc::current()) const;
+  Tensor permute(std::vector<int64_t> dims, SourceLoc loc = SourceLoc::current()) const;
+  Tensor reshape(std::vector<int64_t> shape, SourceLoc loc = SourceLoc::current()) const;
+  /// The same as reshape (Kiln's tensors have no strides to share).
+  Tensor view(std::vector<int64_t> shape, SourceLoc loc = SourceLoc::current()) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1, SourceLoc loc = SourceLoc::current()) const;
+  Tensor squeeze(SourceLoc loc = SourceLoc::current()) const;
+  Tensor squeeze(int64_t dim, SourceLoc loc = SourceLoc::current()) const;
+  Tensor unsqueeze(int64_t dim, SourceLoc loc = SourceLoc::current()) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length, SourceLoc loc = SourceLoc::current()) const;
+  Tensor slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt,
+               std::optional<int64_t> end = std::nullopt, int64_t step = 1,
+               SourceLoc loc = SourceLoc::current()) const;
+  Tensor index_select(int64_t dim, std::vector<int64_t> index, SourceLoc loc = SourceLoc::current()) const;
+  std::vector<Tensor> split(int64_t split_size, int64_t dim = 0, SourceLoc loc = SourceLoc::current()) const;
+  std::vector<Tensor> split(std::vector<int64_t> split_sizes, int64_t dim = 0,
+                            SourceLoc loc = SourceLoc::current()) const;
+  std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0, SourceLoc loc = SourceLoc::current()) const;
+  Tensor matmul(const Tensor& other, SourceLoc loc = SourceLoc::current()) const;
+  Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt,
+               SourceLoc loc = SourceLoc::current()) const;
+  Tensor pow(double exponent, SourceLoc loc = SourceLoc::current()) const;
+  Tensor pow(const Tensor& exponent, SourceLoc loc = SourceLoc::current()) const;
+  Tensor sum(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
+  Tensor mean(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
+  Tensor amax(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
+  Tensor amin(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
+  Tensor masked_fill(const Tensor& mask, double value, SourceLoc loc = SourceLoc::current()) const;
+  Tensor exp(SourceLoc loc = SourceLoc::current()) const;
+  Tensor log(SourceLoc loc = SourceLoc::current()) const;
+  Tensor sqrt(SourceLoc loc = SourceLoc::current()) const;
+  Tensor abs(SourceLoc loc = SourceLoc::current()) const;
+  Tensor neg(SourceLoc loc = SourceLoc::current()) const;
+  Tensor tanh(SourceLoc loc = SourceLoc::current()) const;
+  Tensor sigmoid(SourceLoc loc = SourceLoc::current()) const;
+  Tensor relu(SourceLoc loc = SourceLoc::current()) const;
+  Tensor detach(SourceLoc loc = SourceLoc::current()) const;
 
  private:
   friend class detail::Trace;

@@ -51,3 +51,17 @@ func.func @amax(%x: tensor<4x8xf32> {nn.name = "x", nn.role = #nn.role<input>}) 
   %l = nn.sum %y : (tensor<4xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// detach: x reaches the loss twice, once through nn.detach; only the direct
+// use contributes (dx = dy * y, no second term), as torch's x.detach().
+// CHECK-LABEL: func.func @detach_grad
+// CHECK-NOT: nn.add
+// CHECK: return
+func.func @detach(%x: tensor<4xf32> {nn.name = "x", nn.role = #nn.role<input>}) -> tensor<f32> attributes {nn.differentiate} {
+  %d = nn.detach %x : tensor<4xf32>
+  %y = nn.mul %x, %d : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %l = nn.sum %y : (tensor<4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -99,3 +99,14 @@ func.func @amax_amin(%x: tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<8xf32>) {
   %1 = nn.amin %x {dims = array<i64: 0>} : (tensor<4x8xf32>) -> tensor<8xf32>
   return %0, %1 : tensor<4x1xf32>, tensor<8xf32>
 }
+
+// -----
+
+// detach: the value itself (autodiff has already run).
+// CHECK-LABEL: func.func @detach
+// CHECK-SAME: (%[[X:.+]]: tensor<4x8xf32>)
+// CHECK-NEXT: return %[[X]]
+func.func @detach(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = nn.detach %x : tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}

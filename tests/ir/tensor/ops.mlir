@@ -31,3 +31,12 @@ func.func @amax_amin(%x: tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<f32>) {
   %1 = nn.amin %x : (tensor<4x8xf32>) -> tensor<f32>
   return %0, %1 : tensor<4x1xf32>, tensor<f32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @detach
+// CHECK: nn.detach %{{.+}} : tensor<4x8xf32>
+func.func @detach(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y = nn.detach %x : tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
