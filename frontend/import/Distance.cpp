@@ -63,18 +63,25 @@ Value cosineSimilarity(BuildContext &c, int64_t dim, double eps) {
 // over the last dimension of the broadcast shape, norm as at::norm:
 //   p = 0: the count of non-zero elements (no gradient)
 //   p = 1: sum |d|;  p = 2: sqrt(sum d^2);  else (sum |d|^p)^(1/p)
+//   p = +-inf: amax / amin |d| (the gradient split evenly between ties,
+//   times sign(d): torch's norm backward)
 Value pairwiseDistance(BuildContext &c, double p, double eps, bool keepdim) {
   Value x1 = c.operands()[0], x2 = c.operands()[1];
   shape_rules::Inferred out =
       shape_rules::pairwiseDistance(shapeVec(x1), shapeVec(x2), keepdim);
   if (!out.ok())
     c.fail(out.error);
-  if (std::isinf(p))
-    c.failAt(c.options().pathOf("p"), "p = inf is not supported");
   OpBuilder &b = c.builder();
   Location loc = c.loc();
   Value d = c.create<nn::AddOp>(c.create<nn::SubOp>(x1, x2),
                                 nn::scalarConstant(b, loc, eps));
+  if (std::isinf(p)) {
+    Value magnitude = c.create<nn::AbsOp>(d);
+    DenseI64ArrayAttr last = b.getDenseI64ArrayAttr({-1});
+    UnitAttr keep = keepdim ? b.getUnitAttr() : UnitAttr();
+    return p > 0 ? c.create<nn::AmaxOp>(magnitude, last, keep)
+                 : c.create<nn::AminOp>(magnitude, last, keep);
+  }
   if (p == 0.0) {
     Value nonzero = c.create<nn::CompareOp>(
         nn::ComparePredicateAttr::get(b.getContext(), nn::ComparePredicate::ne), d,
@@ -111,7 +118,7 @@ void registerDistanceFamily(Registry &r) {
                layer ? EntryKind::Layer : EntryKind::Function,
                "nn.sub, nn.abs, nn.pow, nn.sum (decomposed)"};
     dist.numInputs = 2;
-    dist.options = {floatOption("p", 2.0), floatOption("eps", 1e-6),
+    dist.options = {floatOption("p", 2.0).orInfinite(), floatOption("eps", 1e-6),
                     boolOption("keepdim", false)};
     dist.build = [](BuildContext &c) {
       const Options &o = c.options();

@@ -142,8 +142,11 @@ static json checkValue(const OptionSpec &s, const json &v,
     checkBounds(s, static_cast<double>(v.get<int64_t>()), path);
     return v;
   case OptionType::Float: {
+    if (s.infinite && v.is_string() && (v == "inf" || v == "-inf"))
+      return json(v == "inf" ? HUGE_VAL : -HUGE_VAL);
     if (!v.is_number())
-      wrongType();
+      fail(path, s.infinite ? std::string("expected a number, \"inf\" or \"-inf\"")
+                            : std::string("expected ") + typeName(s));
     double d = v.get<double>();
     if (!std::isfinite(d))
       fail(path, "must be finite");

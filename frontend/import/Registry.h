@@ -49,6 +49,7 @@ struct OptionSpec {
   bool ignored = false;              // accepted for torch compatibility only
   bool nullable = false;             // JSON null (torch's None) also accepted
   bool noneElements = false;         // IntTuple: elements may be null (None)
+  bool infinite = false;             // Float: the strings "inf" / "-inf" too
 
   OptionSpec &atLeast(double v) { return min = v, *this; }
   OptionSpec &inRange(double lo, double hi) { return min = lo, max = hi, *this; }
@@ -62,6 +63,10 @@ struct OptionSpec {
   /// IntTuple elements may be null (AdaptiveAvgPool2d's output_size=(None,
   /// 7): keep that input size); read with Options::getOptionalInts.
   OptionSpec &orNoneElements() { return noneElements = true, *this; }
+  /// Float: also accepts the strings "inf" and "-inf", torch's
+  /// float('inf'), which JSON cannot write as a number (PairwiseDistance's
+  /// p); getFloat returns +-infinity.
+  OptionSpec &orInfinite() { return infinite = true, *this; }
 };
 
 OptionSpec boolOption(std::string name, std::optional<bool> dflt = {});

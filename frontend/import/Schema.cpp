@@ -165,6 +165,8 @@ json optionSchema(const OptionSpec &s) {
     break;
   }
   }
+  if (s.infinite)
+    p = {{"anyOf", json::array({p, {{"enum", {"inf", "-inf"}}}})}};
   if (s.nullable)
     p = {{"anyOf", json::array({p, {{"type", "null"}}})}};
   if (!s.defaultValue.is_null())

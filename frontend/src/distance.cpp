@@ -42,9 +42,15 @@ Tensor record_pair_function(const char* function, OptionList options, const std:
   return detail::record_function(trace, function, std::move(options), inputs, r.shape, Dtype::Float32, loc);
 }
 
-void check_finite_p(double p) {
-  if (!std::isfinite(p))
-    detail::fail("PairwiseDistance(p=" + formatExact(p) + "): only finite p is supported");
+void check_p(double p) {
+  if (std::isnan(p)) detail::fail("PairwiseDistance(p=nan): p must be a number or +-infinity");
+}
+
+/// p as the model file writes it: a number, or "inf" / "-inf" (JSON has no
+/// infinity).
+OptionValue p_value(double p) {
+  if (std::isinf(p)) return std::string(p > 0 ? "inf" : "-inf");
+  return p;
 }
 
 }  // namespace
@@ -63,7 +69,7 @@ std::optional<OptionList> CosineSimilarityImpl::layer_options() const {
 
 PairwiseDistanceImpl::PairwiseDistanceImpl(const PairwiseDistanceOptions& options)
     : Module("PairwiseDistance"), options_(options) {
-  check_finite_p(options.p());
+  check_p(options.p());
 }
 Tensor PairwiseDistanceImpl::forward(const Tensor& x1, const Tensor& x2, SourceLoc loc) {
   bool keepdim = options_.keepdim();
@@ -72,7 +78,7 @@ Tensor PairwiseDistanceImpl::forward(const Tensor& x1, const Tensor& x2, SourceL
       [keepdim](const Shape& a, const Shape& b) { return shape_rules::pairwiseDistance(a, b, keepdim); }, loc);
 }
 std::optional<OptionList> PairwiseDistanceImpl::layer_options() const {
-  return OptionList{{"p", options_.p()}, {"eps", options_.eps()}, {"keepdim", options_.keepdim()}};
+  return OptionList{{"p", p_value(options_.p())}, {"eps", options_.eps()}, {"keepdim", options_.keepdim()}};
 }
 
 BilinearImpl::BilinearImpl(const BilinearOptions& options) : Module("Bilinear"), options_(options) {
@@ -132,8 +138,8 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double
                               shape_rules::cosineSimilarity(x1.sizes(), x2.sizes(), dim), loc);
 }
 Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim, SourceLoc loc) {
-  check_finite_p(p);
-  return record_pair_function("pairwise_distance", {{"p", p}, {"eps", eps}, {"keepdim", keepdim}}, {x1, x2},
+  check_p(p);
+  return record_pair_function("pairwise_distance", {{"p", p_value(p)}, {"eps", eps}, {"keepdim", keepdim}}, {x1, x2},
                               shape_rules::pairwiseDistance(x1.sizes(), x2.sizes(), keepdim), loc);
 }
 Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight, SourceLoc loc) {

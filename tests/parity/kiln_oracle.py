@@ -386,6 +386,13 @@ _LOSS_FUNCTIONS = {"l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "soft_
                    "kl_div", "multilabel_soft_margin_loss", "hinge_embedding_loss"}
 
 
+def _infinite_p(opts):
+    """PairwiseDistance's p = "inf" / "-inf" (JSON has no infinity) as torch's float."""
+    if opts.get("p") in ("inf", "-inf"):
+        return dict(opts, p=float(opts["p"]))
+    return opts
+
+
 def _build_module(spec, where):
     torch = _torch()
     nn = torch.nn
@@ -415,6 +422,7 @@ def _build_module(spec, where):
         ctor = getattr(nn, kind, None)
     if ctor is None:
         raise ValueError(f"{where}: torch.nn has no module type {kind!r}")
+    opts = _infinite_p(opts)
     if kind in ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"):
         # torch's Upsample takes a per-dimension scale_factor as a tuple only
         # (float() of anything else); JSON has lists.
@@ -484,6 +492,7 @@ class KilnModel:
                 # or (inputs, **options) for those taking a tensor list;
                 # F.<function> where torch has none (F.avg_pool2d).
                 name = node["function"]
+                opts = _infinite_p(opts)
                 if name in _NULL_MEANS_ABSENT:
                     opts = {k: v for k, v in opts.items() if v is not None}
                 fn = (_DIFFERENTIABLE_FUNCTIONS.get(name) or _ADAPTED_FUNCTIONS.get(name)

@@ -291,8 +291,8 @@ TEST(FrontendErrors, TwoInputLayersCheckShapes) {
   auto m = std::make_shared<PairImpl>();
   EXPECT_THAT(trace_error(m, {kiln::input("a", {2, 4}), kiln::input("b", {2, 5})}),
               HasSubstr("input2 [2, 5] has 5 features but in2_features is 3"));
-  EXPECT_THAT(error_of([] { nn::PairwiseDistance(nn::PairwiseDistanceOptions().p(INFINITY)); }),
-              HasSubstr("only finite p"));
+  EXPECT_THAT(error_of([] { nn::PairwiseDistance(nn::PairwiseDistanceOptions().p(NAN)); }),
+              HasSubstr("p must be a number or +-infinity"));
   EXPECT_THAT(error_of([] { nn::Dropout2d(1.5); }), HasSubstr("Dropout2d(p=1.5)"));
   EXPECT_THAT(trace_error(nn::Sequential(nn::Dropout1d(0.5)), {kiln::input("x", {2, 3, 4, 4})}),
               HasSubstr("Dropout1d expected a 2-D (unbatched) or 3-D (batched) input"));

@@ -31,11 +31,11 @@ struct PairwiseDistanceOptions {
 };
 
 /// The p-norm of x1 - x2 + eps over the last dimension (torch 1.13's
-/// pairwise_distance). p = inf is not supported (a model file holds finite
-/// numbers only).
+/// pairwise_distance). p may be +-infinity (the largest / smallest |x1 - x2 +
+/// eps|; the model file writes "inf" / "-inf").
 class PairwiseDistanceImpl : public Module {
  public:
-  /// Throws Error when p is not finite.
+  /// Throws Error when p is NaN.
   explicit PairwiseDistanceImpl(const PairwiseDistanceOptions& options = {});
   Tensor forward(const Tensor& x1, const Tensor& x2, SourceLoc loc = SourceLoc::current());
   std::optional<OptionList> layer_options() const override;
