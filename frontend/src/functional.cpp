@@ -93,7 +93,8 @@ static Tensor elementwise(const char* function, const Tensor& a, const Tensor& b
     detail::fail(loc, what + ": '" + a.name() + "' is a bool mask; masks feed where() and masked_fill(), not arithmetic");
   }
   Shape shape = detail::broadcast_shape(a.sizes(), b.sizes(), what, loc);
-  return detail::record_function(trace, function, {}, {a, b}, std::move(shape), a.dtype(), loc);
+  return detail::record_function(trace, function, detail::binary_options(function, nullptr), {a, b},
+                                 std::move(shape), a.dtype(), loc);
 }
 
 Tensor add(const Tensor& a, const Tensor& b, SourceLoc loc) { return elementwise("add", a, b, loc); }

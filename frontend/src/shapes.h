@@ -44,6 +44,16 @@ std::vector<Tensor> record_function(Trace& trace, const std::string& function, O
 Tensor record_function(Trace& trace, const std::string& function, OptionList options,
                        const std::vector<Tensor>& inputs, Shape shape, Dtype dtype, SourceLoc loc);
 
+/// The options of a binary function (add, sub, rsub, mul, div, maximum,
+/// minimum, pow), all of them, as the model format requires: the number
+/// operand (`exponent` for pow, `other` elsewhere; null when the second
+/// operand is a tensor) and, for add, sub and rsub, `alpha` = 1.
+inline OptionList binary_options(const std::string& function, OptionValue other) {
+  OptionList options = {{function == "pow" ? "exponent" : "other", std::move(other)}};
+  if (function == "add" || function == "sub" || function == "rsub") options.push_back({"alpha", 1.0});
+  return options;
+}
+
 /// Records a call of `m`, a module that is one shape-preserving float32
 /// function of its input (activations, dropout).
 inline Tensor elementwise_module(const nn::Module& m, const Tensor& input, SourceLoc loc) {

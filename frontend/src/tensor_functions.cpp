@@ -40,15 +40,15 @@ Tensor one(const char* function, const Tensor& x, OptionList options, const shap
 }
 
 /// A binary function with a number operand, recorded as option `name`.
-Tensor with_number(const char* function, const Tensor& x, const char* name, double value, SourceLoc loc) {
-  return one(function, x, {{name, value}}, {x.sizes(), ""}, loc);
+Tensor with_number(const char* function, const Tensor& x, double value, SourceLoc loc) {
+  return one(function, x, detail::binary_options(function, value), {x.sizes(), ""}, loc);
 }
 
 Tensor compare(const char* function, const Tensor& a, const Tensor& b, SourceLoc loc) {
   std::string what = std::string(function) + "()";
   auto& trace = begin(what, {&a, &b}, loc);
   Shape s = detail::broadcast_shape(a.sizes(), b.sizes(), what, loc);
-  return detail::record_function(trace, function, {}, {a, b}, std::move(s), Dtype::Bool, loc);
+  return detail::record_function(trace, function, {{"other", nullptr}}, {a, b}, std::move(s), Dtype::Bool, loc);
 }
 
 Tensor compare(const char* function, const Tensor& a, double other, SourceLoc loc) {
@@ -93,14 +93,14 @@ Tensor amin(const Tensor& x, std::vector<int64_t> dim, bool keepdim, SourceLoc l
   return one("amin", x, {{"dim", dim}, {"keepdim", keepdim}}, shape_rules::reduce(x.sizes(), dim, keepdim), loc);
 }
 
-Tensor add(const Tensor& a, double other, SourceLoc loc) { return with_number("add", a, "other", other, loc); }
-Tensor sub(const Tensor& a, double other, SourceLoc loc) { return with_number("sub", a, "other", other, loc); }
-Tensor mul(const Tensor& a, double other, SourceLoc loc) { return with_number("mul", a, "other", other, loc); }
-Tensor div(const Tensor& a, double other, SourceLoc loc) { return with_number("div", a, "other", other, loc); }
+Tensor add(const Tensor& a, double other, SourceLoc loc) { return with_number("add", a, other, loc); }
+Tensor sub(const Tensor& a, double other, SourceLoc loc) { return with_number("sub", a, other, loc); }
+Tensor mul(const Tensor& a, double other, SourceLoc loc) { return with_number("mul", a, other, loc); }
+Tensor div(const Tensor& a, double other, SourceLoc loc) { return with_number("div", a, other, loc); }
 Tensor pow(const Tensor& a, double exponent, SourceLoc loc) {
-  return with_number("pow", a, "exponent", exponent, loc);
+  return with_number("pow", a, exponent, loc);
 }
-Tensor rsub(const Tensor& a, double other, SourceLoc loc) { return with_number("rsub", a, "other", other, loc); }
+Tensor rsub(const Tensor& a, double other, SourceLoc loc) { return with_number("rsub", a, other, loc); }
 Tensor reciprocal(const Tensor& x, SourceLoc loc) { return one("reciprocal", x, {}, {x.sizes(), ""}, loc); }
 
 Tensor gt(const Tensor& a, const Tensor& b, SourceLoc loc) { return compare("gt", a, b, loc); }
