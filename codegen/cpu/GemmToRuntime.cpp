@@ -45,21 +45,35 @@ struct View {
   Value address, stride0, stride1;
 };
 
-/// The aligned pointer of `memref` as an index. Walks view-like ops to the
-/// root buffer itself: `memref.expand-strided-metadata` rewrites an
+/// The buffer `memref` is a view of: view-like ops other than memref.view
+/// (subviews, casts, reshapes; they keep their source's aligned pointer)
+/// stripped. Distinct memref.view results are distinct buffers:
+/// kiln-cpu-plan-memory gives buffers that are live at the same time
+/// disjoint byte ranges.
+Value rootBuffer(Value memref) {
+  while (auto viewLike = memref.getDefiningOp<ViewLikeOpInterface>()) {
+    if (isa<memref::ViewOp>(viewLike.getOperation()) ||
+        !isa<BaseMemRefType>(viewLike.getViewSource().getType()))
+      break;
+    memref = viewLike.getViewSource();
+  }
+  return memref;
+}
+
+/// The aligned pointer of `memref` as an index, taken from its root buffer
+/// and, through memref.view ops, from theirs plus the byte shifts:
+/// `memref.expand-strided-metadata` rewrites an
 /// extract_aligned_pointer_as_index of any view-like op into one of its
-/// source, which is right for subviews, casts and reshapes (same aligned
-/// pointer) but drops the byte shift of a `memref.view` (how
-/// kiln-cpu-plan-memory places temporaries in the workspace). Adding the
-/// shifts here keeps the address right whatever that rewrite does.
+/// source, which is right for subviews, casts and reshapes but drops the
+/// byte shift of a `memref.view` (how kiln-cpu-plan-memory places
+/// temporaries in the workspace). Adding the shifts here keeps the address
+/// right whatever that rewrite does.
 Value alignedAddress(OpBuilder &b, Location loc, Value memref) {
-  if (auto view = memref.getDefiningOp<memref::ViewOp>())
+  Value root = rootBuffer(memref);
+  if (auto view = root.getDefiningOp<memref::ViewOp>())
     return b.create<arith::AddIOp>(
         loc, alignedAddress(b, loc, view.getSource()), view.getByteShift());
-  if (auto viewLike = memref.getDefiningOp<ViewLikeOpInterface>())
-    if (isa<BaseMemRefType>(viewLike.getViewSource().getType()))
-      return alignedAddress(b, loc, viewLike.getViewSource());
-  return b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref);
+  return b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, root);
 }
 
 View describe(OpBuilder &b, Location loc, Value memref) {
@@ -102,20 +116,6 @@ linalg::FillOp zeroFillBefore(Operation *op, Value out) {
       !value.getValue().isZero())
     return nullptr;
   return fill;
-}
-
-/// The buffer `memref` is a view of: view-like ops other than memref.view
-/// (subviews, casts, reshapes) stripped. Distinct memref.view results are
-/// distinct buffers: kiln-cpu-plan-memory gives buffers that are live at
-/// the same time disjoint byte ranges.
-Value rootBuffer(Value memref) {
-  while (auto viewLike = memref.getDefiningOp<ViewLikeOpInterface>()) {
-    if (isa<memref::ViewOp>(viewLike.getOperation()) ||
-        !isa<BaseMemRefType>(viewLike.getViewSource().getType()))
-      break;
-    memref = viewLike.getViewSource();
-  }
-  return memref;
 }
 
 LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm) {
