@@ -266,7 +266,7 @@ static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward,
 /// loss_grad(params, buffers, inputs, target[, rng])
 ///   -> loss, param gradients, next buffers;
 /// train_step(params, states, step, lr, buffers, inputs, target[, rng])
-///   -> loss, new params, new states, new step, next buffers
+///   -> loss, new params, new states, new step, next buffers[, grad norm]
 /// (passes/BuildTrainStep.cpp); next buffers are the results marked nn.next.
 static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
                                   func::FuncOp step, Type lossType) {
@@ -288,6 +288,15 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   for (nn::TensorRole role : {nn::TensorRole::param, nn::TensorRole::state, nn::TensorRole::step})
     stepResults.append(r.each(step, role, KILN_ARG_TENSOR_NEXT));
   stepResults.append(*stepNext);
+  // Last, with clip_grad_norm's error_if_nonfinite: the total norm the
+  // runtime checks before the step becomes current.
+  unsigned last = step.getNumResults() - 1;
+  if (step.getResultAttr(last, "nn.grad_norm")) {
+    auto norm = r.result(step, "grad_norm", step.getResultTypes()[last], KILN_ROLE_GRAD_NORM);
+    if (failed(norm))
+      return failure();
+    stepResults.push_back({KILN_ARG_TENSOR, *norm});
+  }
   return r.kernel(step, KILN_ENTRY_TRAIN_STEP, "train_step", stepResults);
 }
 
@@ -322,7 +331,7 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
 
 static const char *roleName(kiln_tensor_role role) {
   static const char *const names[] = {"parameter", "buffer", "state", "input", "target",
-                                      "output", "loss", "step", "lr"};
+                                      "output", "loss", "step", "lr", "grad_norm"};
   return names[role];
 }
 
@@ -481,6 +490,7 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "kiln_status|train_step|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",
       "kiln_status|get_lr|const $_model *model, float *lr|, lr",
       "kiln_status|set_lr|$_model *model, float lr|, lr",
+      "kiln_status|scheduler_step|$_model *model, kiln_scheduler *scheduler|, scheduler",
       "kiln_status|get_step|const $_model *model, int64_t *step|, step",
       "kiln_status|set_training|$_model *model, int training|, training",
       "kiln_status|get_training|const $_model *model, int *training|, training",
@@ -519,7 +529,7 @@ std::string ModelInterface::header() const {
      << " * explains a failed " << p << "_create.\n"
      << " * Tensors are dense row-major float32 (class indices: int64). */\n";
   os << "#ifndef " << P << "_H\n#define " << P << "_H\n\n"
-     << "#include <kiln/runtime.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
+     << "#include <kiln/runtime.h>\n#include <kiln/scheduler.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   writeConstants(os, *this, P);
   os << "/* What libkiln_rt needs to know about this model (docs/runtime-abi.md). */\n"

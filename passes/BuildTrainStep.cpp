@@ -10,10 +10,14 @@
 //      step (i64), lr (f32), then the loss function's other arguments
 //      (inputs, target, the rng state when the graph draws random numbers).
 //      The loss's `nn.mode` and `nn.rng_counters` carry over.
-//   3. Call `<loss>_grad`, let the optimizer build one update per parameter,
-//      and return (loss, new params, new states, step + 1, next buffers),
-//      the next buffers being `<loss>_grad`'s results after the gradients.
+//   3. Call `<loss>_grad`, clip the gradients when the module asks
+//      (nn.clip_grad_norm / nn.clip_grad_value, passes/GradClip.h), let the
+//      optimizer build one update per parameter, and return (loss, new
+//      params, new states, step + 1, next buffers[, total norm]), the next
+//      buffers being `<loss>_grad`'s results after the gradients and the
+//      total norm (marked nn.grad_norm) there only with error_if_nonfinite.
 #include "ir/ArgSignature.h"
+#include "passes/GradClip.h"
 #include "passes/Optimizers.h"
 #include "passes/Passes.h"
 
@@ -78,11 +82,11 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   }
 
   /// Step 3's updates: one optimizer update per parameter, from its
-  /// gradient (result k + 1 of `call`) and its own state tensors (states
+  /// gradient (grads[k]) and its own state tensors (states
   /// are grouped by spec: state s of parameter k is states[s * P + k]).
   std::pair<SmallVector<Value>, SmallVector<Value>>
   updateAll(OpBuilder &b, Location loc, const Optimizer &optimizer, ValueRange params,
-            ValueRange states, func::CallOp call, Value lr, Value step, size_t numSpecs) {
+            ValueRange states, ValueRange grads, Value lr, Value step, size_t numSpecs) {
     size_t numParams = params.size();
     SmallVector<Value> newParams, newStates(states.size());
     for (size_t k = 0; k < numParams; ++k) {
@@ -90,7 +94,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       for (size_t s = 0; s < numSpecs; ++s)
         own.push_back(states[s * numParams + k]);
       SmallVector<Value> updated =
-          optimizer.buildUpdate(b, loc, params[k], call.getResult(k + 1), own, lr, step);
+          optimizer.buildUpdate(b, loc, params[k], grads[k], own, lr, step);
       newParams.push_back(updated[0]);
       for (size_t s = 0; s < numSpecs; ++s)
         newStates[s * numParams + k] = updated[1 + s];
@@ -141,8 +145,12 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
                             "gradient per parameter from '")
              << grad.getSymName() << "'";
 
-    auto [newParams, newStates] =
-        updateAll(b, loc, optimizer, params, states, call, lrArg, stepArg, specs.size());
+    FailureOr<ClippedGradients> clipped = clipGradients(
+        b, loc, getOperation(), call.getResults().slice(1, numParams));
+    if (failed(clipped))
+      return failure();
+    auto [newParams, newStates] = updateAll(b, loc, optimizer, params, states,
+                                            clipped->grads, lrArg, stepArg, specs.size());
     auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
@@ -157,12 +165,16 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     unsigned firstExtra = results.size();
     for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
       results.push_back(call.getResult(i));
+    if (clipped->checkedNorm)
+      results.push_back(clipped->checkedNorm);
     b.create<func::ReturnOp>(loc, results);
     step.setFunctionType(
         b.getFunctionType(sig.types, ValueRange(results).getTypes()));
     for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
       if (DictionaryAttr attrs = grad.getResultAttrDict(i))
         step.setResultAttrs(firstExtra + (i - numParams - 1), attrs);
+    if (clipped->checkedNorm)
+      step.setResultAttr(results.size() - 1, "nn.grad_norm", b.getUnitAttr());
     return success();
   }
 };

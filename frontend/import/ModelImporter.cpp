@@ -1,4 +1,5 @@
 #include "frontend/import/ModelImporter.h"
+#include "frontend/import/GradClip.h"
 
 #include "frontend/import/ImportCalls.h"
 #include "frontend/import/Limits.h"
@@ -154,6 +155,7 @@ public:
       module->getOperation()->setAttr(
           "nn.optimizer",
           optimizerAttr(b, member(*training, "training", "optimizer")));
+      import::addGradClip(b, *module, *training);
     }
     return module;
   }

@@ -104,7 +104,25 @@ const char *kSkeleton = R"({
       "properties": {
         "loss": {},
         "target": {"$ref": "#/$defs/tensor"},
-        "optimizer": {}
+        "optimizer": {},
+        "clip_grad_norm": {
+          "type": "object",
+          "description": "torch.nn.utils.clip_grad_norm_ between backward and the update.",
+          "required": ["max_norm"],
+          "additionalProperties": false,
+          "properties": {
+            "max_norm": {"type": "number", "exclusiveMinimum": 0},
+            "norm_type": {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "inf"}], "default": 2},
+            "error_if_nonfinite": {"type": "boolean", "default": false}
+          }
+        },
+        "clip_grad_value": {
+          "type": "object",
+          "description": "torch.nn.utils.clip_grad_value_ between backward and the update.",
+          "required": ["clip_value"],
+          "additionalProperties": false,
+          "properties": {"clip_value": {"type": "number", "minimum": 0}}
+        }
       }
     }
   }

@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+
+#include "ir/FormatNumber.h"
 
 namespace kiln::detail {
 namespace {
@@ -136,6 +139,22 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
     t["target"] = tensor_json(target);
     t["optimizer"] = Json{{"type", training->optimizer()->type_name()},
                           {"options", options_json(training->optimizer()->option_list())}};
+    if (const auto& clip = training->clip()) {
+      if (clip->by_norm) {
+        if (!(clip->value > 0) || !std::isfinite(clip->value))
+          fail(loc, "clip_grad_norm: max_norm " + formatExact(clip->value) + " must be finite and > 0");
+        if (!(clip->norm_type > 0))
+          fail(loc, "clip_grad_norm: norm_type " + formatExact(clip->norm_type) +
+                        " is not supported (a number > 0 or INFINITY)");
+        Json norm_type = std::isinf(clip->norm_type) ? Json("inf") : Json(clip->norm_type);
+        t["clip_grad_norm"] = Json{{"max_norm", clip->value}, {"norm_type", norm_type},
+                                   {"error_if_nonfinite", clip->error_if_nonfinite}};
+      } else {
+        if (!(clip->value >= 0) || !std::isfinite(clip->value))
+          fail(loc, "clip_grad_value: clip_value " + formatExact(clip->value) + " must be finite and >= 0");
+        t["clip_grad_value"] = Json{{"clip_value", clip->value}};
+      }
+    }
     j["training"] = std::move(t);
   }
   return j.dump(2) + "\n";

@@ -23,8 +23,9 @@ Error bad(const std::string &what) {
 const char *role_name(int32_t role) {
   static const char *const names[] = {"parameter", "buffer", "optimizer state",
                                       "input",     "target", "output",
-                                      "loss",      "step",   "lr"};
-  return role >= 0 && role <= KILN_ROLE_LR ? names[role] : "?";
+                                      "loss",      "step",   "lr",
+                                      "grad_norm"};
+  return role >= 0 && role <= KILN_ROLE_GRAD_NORM ? names[role] : "?";
 }
 
 /* Names become safetensors keys, messages and generated text: non-empty
@@ -98,6 +99,7 @@ Error check_role_type(const TensorSpec &t, const std::string &what) {
     return t.dtype == KILN_F32 ? Error{} : bad(what + ": must be f32");
   case KILN_ROLE_LOSS:
   case KILN_ROLE_LR:
+  case KILN_ROLE_GRAD_NORM:
     return t.dtype == KILN_F32 && scalar ? Error{}
                                          : bad(what + ": must be an f32 scalar");
   case KILN_ROLE_STEP:
@@ -117,7 +119,7 @@ Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
   if (info.dtype != KILN_F32 && info.dtype != KILN_I64)
     return bad(what + ": unknown dtype " + std::to_string(info.dtype));
   t->dtype = static_cast<kiln_dtype>(info.dtype);
-  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_LR)
+  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_GRAD_NORM)
     return bad(what + ": unknown role " + std::to_string(info.role));
   t->role = static_cast<kiln_tensor_role>(info.role);
   if (info.rank < 0 || info.rank > kMaxRank)
@@ -149,7 +151,7 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
   if (m.num_tensors > 0 && !m.tensors)
     return bad("tensors is NULL");
   std::unordered_set<std::string> names;
-  int *single[] = {&spec->target, &spec->loss, &spec->step, &spec->lr};
+  int *single[] = {&spec->target, &spec->loss, &spec->step, &spec->lr, &spec->grad_norm};
   for (int i = 0; i < m.num_tensors; ++i) {
     TensorSpec t;
     if (Error e = read_tensor(m.tensors[i], i, &t))
@@ -187,7 +189,7 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
       return true;
     return entry == KILN_ENTRY_TRAIN_STEP &&
            (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP ||
-            role == KILN_ROLE_LR);
+            role == KILN_ROLE_LR || role == KILN_ROLE_GRAD_NORM);
   case KILN_ARG_TENSOR_NEXT:
     if (role == KILN_ROLE_BUFFER)
       return true;

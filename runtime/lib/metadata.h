@@ -58,7 +58,7 @@ struct ModelSpec {
   bool trainable = false;
   std::vector<TensorSpec> tensors;
   std::vector<int> params, buffers, states, inputs, outputs;
-  int target = -1, loss = -1, step = -1, lr = -1;
+  int target = -1, loss = -1, step = -1, lr = -1, grad_norm = -1;
   double initial_lr = 0;
   int64_t workspace_bytes = 0;
   std::vector<KernelSpec> kernels;

@@ -244,6 +244,26 @@ void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
   }
 }
 
+/* clip_grad_norm_ with error_if_nonfinite: a train step whose total gradient
+ * norm is NaN or infinite is refused like torch refuses it, before anything
+ * it wrote becomes current. */
+Error check_grad_norm(kiln_model *m, const KernelSpec &kernel) {
+  const int t = m->spec.grad_norm;
+  if (t < 0 || std::none_of(kernel.args.begin(), kernel.args.end(),
+                            [t](const kiln_kernel_arg &a) { return a.tensor == t; }))
+    return {};
+  float norm = 0;
+  if (Error e = to_host(m, &norm, m->current(t), sizeof norm))
+    return e;
+  if (std::isfinite(norm))
+    return {};
+  return fail(KILN_ERROR_INVALID_ARGUMENT,
+              "kiln_model_train_step: the total norm of the gradients is " +
+                  std::string(std::isnan(norm) ? "nan" : norm > 0 ? "inf" : "-inf") +
+                  ", so it cannot be clipped (clip_grad_norm error_if_nonfinite); "
+                  "the step was not applied");
+}
+
 /* Launches `kernel` with the arguments its table entry lists, then makes the
  * next values it wrote current. */
 Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
@@ -253,6 +273,8 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
     m->args.push_back(arg_pointer(m, a, b));
   const Device &d = *m->spec.device;
   if (Error e = device_error(m, d.launch(d.ctx, kernel.fn, m->args.data()), "kernel launch"))
+    return e;
+  if (Error e = check_grad_norm(m, kernel))
     return e;
   for (int t : m->flips)
     m->cur[t] ^= 1;
@@ -938,4 +960,15 @@ extern "C" kiln_status kiln_model_get_rng(const kiln_model *model,
     return record(model, null_argument("kiln_model_get_rng", "rng"));
   *rng = model->rng;
   return KILN_OK;
+}
+
+/* A scheduler's learning rate (scheduler.cpp), kept exact like set_lr's;
+ * recorded on the instance as every model call's failure is. */
+kiln_status kiln_model_store_scheduled_lr(kiln_model *model, double lr) {
+  if (!model->spec.trainable)
+    return record(model, inference_only());
+  if (!std::isfinite(lr))
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                              "kiln_model_scheduler_step: learning rate is not finite"));
+  return record(model, store_lr(model, lr));
 }

@@ -5,7 +5,8 @@ users use (lr log-uniform over 1e-5..1 where the optimizer's step scales
 with lr, every flag) on a random Linear -> ReLU -> Linear model with an MSE
 or cross-entropy loss. The oracle compares the parameters, every state
 tensor torch keeps per parameter (exp_avg, exp_avg_sq, sum, ...) and the
-losses after the train steps.
+losses after the train steps. Besides, CLIP_CASES cases of gradient
+clipping (clip_grad_norm_, clip_grad_value_) with a random optimizer.
 
   gen_optim_cases.py --out DIR --count N --seed S
 
@@ -96,6 +97,36 @@ def case(rng, name, optimizer):
     return model, 10 if lr < 0.01 else 5 if lr < 0.3 or optimizer == "Adadelta" else 3
 
 
+# Gradient-clipping cases per seed (their own generator, so the optimizer
+# cases stay what they were): SGD (whose step scales with the gradient, so
+# a missing or wrong clip shows in the parameters; Adam-likes undo a
+# constant scale) or Adam, with clip_grad_norm (p = 2, 1, inf or a random p
+# in 0.5..4; max_norm log-uniform over 1e-3..1, clip_value over 1e-4..0.03:
+# the gradients of these models are about 1e-3..1, so that most cases clip and
+# some do not) or clip_grad_value.
+CLIP_CASES = 12
+
+
+def clip_case(rng, name):
+    sizes = random_mlp_sizes(rng)
+    if rng.random() < 0.75:
+        optimizer = "SGD"
+        opts = {"lr": log_uniform(rng, -2.5, -1), "momentum": rng.choice([0.0, 0.9])}
+    else:
+        optimizer = "Adam"
+        opts = {"lr": log_uniform(rng, -3, -1.5)}
+    if rng.random() < 0.7:
+        norm_type = rng.choice([2.0, 1.0, "inf", round(rng.uniform(0.5, 4.0), 3)])
+        clip = {"clip_grad_norm": {"max_norm": log_uniform(rng, -3, 0), "norm_type": norm_type,
+                                   "error_if_nonfinite": rng.random() < 0.5}}
+    else:
+        clip = {"clip_grad_value": {"clip_value": log_uniform(rng, -4, -1.5)}}
+    loss, target = random_loss(rng, sizes[0], sizes[3], rng.random() < 0.5)
+    model = mlp_model(name, sizes, loss, target, {"type": optimizer, "options": opts})
+    model["training"].update(clip)
+    return model, 10
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -112,6 +143,12 @@ def main():
             model, steps = case(rng, name, optimizer)
             write_case(a.out, name, model)
             lines.append(f"set(parity_steps_{name} {steps})")
+    rng = random.Random(f"clip-{a.seed}")
+    for i in range(CLIP_CASES):
+        name = f"optim_clip_random_{a.seed}_{i}_basic"
+        model, steps = clip_case(rng, name)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
     write_steps(a.out, lines)
 
 

@@ -610,6 +610,18 @@ def _float_target(loss, shape, gen):
     raise ValueError(f"{kind}: no target domain")
 
 
+def clip_gradients(training, params):
+    """The training section's clip_grad_norm / clip_grad_value, applied by
+    torch's own utilities between backward and the optimizer step."""
+    torch = _torch()
+    if "clip_grad_norm" in training:
+        c = training["clip_grad_norm"]
+        torch.nn.utils.clip_grad_norm_(params, c["max_norm"], float(c.get("norm_type", 2.0)),
+                                       c.get("error_if_nonfinite", False))
+    if "clip_grad_value" in training:
+        torch.nn.utils.clip_grad_value_(params, training["clip_grad_value"]["clip_value"])
+
+
 def run_reference(doc, model, xs, target, steps):
     """Forward, loss, gradients at the current parameters, then `steps` SGD
     steps on the same batch. Returns a dict name -> numpy array."""
@@ -643,6 +655,7 @@ def run_reference(doc, model, xs, target, steps):
         loss = loss_fn(model.forward(*xs)[0], target)
         losses.append(float(loss))
         loss.backward()
+        clip_gradients(doc["training"], params)
         opt.step()
     ref["losses"] = np.array(losses, dtype=np.float32)
     for name, p in model.named_parameters():
@@ -785,6 +798,7 @@ def cmd_make_e2e(a):
         loss = loss_fn(model.forward(torch.from_numpy(x[s]))[0], torch.from_numpy(y[s]))
         losses.append(float(loss))
         loss.backward()
+        clip_gradients(doc["training"], params)
         opt.step()
     ref = {"losses": np.array(losses, dtype=np.float32)}
     for name, p in model.named_parameters():

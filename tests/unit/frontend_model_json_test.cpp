@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -246,6 +247,29 @@ TEST(FrontendModelJson, SaveReplacesAnExistingFileAndLeavesNoTemporary) {
   EXPECT_EQ(read_json(path)["name"], "model");
   std::string cmd = "test $(ls -A " + dir + " | wc -l) -eq 1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << "temporary file left behind in " << dir;
+}
+
+// Gradient clipping goes to the training section as torch's utilities'
+// arguments; INFINITY is written "inf" (JSON has no infinity).
+TEST(FrontendModelJson, GradientClipping) {
+  nn::Linear fc(4, 2);
+  auto training = [] {
+    return kiln::Training().loss(nn::MSELoss()).target(kiln::input("y", {3, 2})).optimizer(
+        kiln::optim::Adam());
+  };
+  json j = json::parse(kiln::model_json(fc, {kiln::input("x", {3, 4})}, "clip",
+                                        training().clip_grad_norm(0.5, INFINITY, true)));
+  EXPECT_EQ(j["training"]["clip_grad_norm"],
+            json::parse(R"({"max_norm":0.5,"norm_type":"inf","error_if_nonfinite":true})"));
+  EXPECT_FALSE(j["training"].contains("clip_grad_value"));
+  j = json::parse(kiln::model_json(fc, {kiln::input("x", {3, 4})}, "clip",
+                                   training().clip_grad_norm(2.0).clip_grad_value(0.25)));
+  EXPECT_EQ(j["training"]["clip_grad_value"], json::parse(R"({"clip_value":0.25})"));
+  EXPECT_FALSE(j["training"].contains("clip_grad_norm"));
+  EXPECT_THROW(kiln::model_json(fc, {kiln::input("x", {3, 4})}, "clip", training().clip_grad_norm(0)),
+               kiln::Error);
+  EXPECT_THROW(kiln::model_json(fc, {kiln::input("x", {3, 4})}, "clip", training().clip_grad_norm(1, -1)),
+               kiln::Error);
 }
 
 }  // namespace

@@ -307,7 +307,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 3)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 4)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -364,8 +364,10 @@ TEST(RuntimeMetadata, Names) {
 TEST(RuntimeMetadata, EnumValues) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].dtype = 2; }),
             "metadata: tensor 0 ('w'): unknown dtype 2");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 9; }),
-            "metadata: tensor 0 ('w'): unknown role 9");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 10; }),
+            "metadata: tensor 0 ('w'): unknown role 10");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = KILN_ROLE_GRAD_NORM; }),
+            "metadata: tensor 0 ('w'): must be an f32 scalar");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init.kind = -1; }),
             "metadata: tensor 0 ('w'): unknown initializer kind -1");
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = 3; }),

@@ -38,14 +38,36 @@ class Training {
     return *this;
   }
 
+  /// torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type,
+  /// error_if_nonfinite) between backward and the update; norm_type is a
+  /// number > 0 or INFINITY. Checked when the model is saved. One clipping
+  /// per step: this and clip_grad_value replace each other.
+  Training& clip_grad_norm(double max_norm, double norm_type = 2.0, bool error_if_nonfinite = false) {
+    clip_ = Clip{true, max_norm, norm_type, error_if_nonfinite};
+    return *this;
+  }
+  /// torch.nn.utils.clip_grad_value_(params, clip_value).
+  Training& clip_grad_value(double clip_value) {
+    clip_ = Clip{false, clip_value, 0, false};
+    return *this;
+  }
+
+  /// The gradient clipping, if any: by norm (value = max_norm) or by value.
+  struct Clip {
+    bool by_norm;
+    double value, norm_type;
+    bool error_if_nonfinite;
+  };
   const std::shared_ptr<const nn::Loss>& loss() const { return loss_; }
   const Tensor& target() const { return target_; }
   const std::shared_ptr<const optim::Optimizer>& optimizer() const { return optimizer_; }
+  const std::optional<Clip>& clip() const { return clip_; }
 
  private:
   std::shared_ptr<const nn::Loss> loss_;
   Tensor target_;
   std::shared_ptr<const optim::Optimizer> optimizer_;
+  std::optional<Clip> clip_;
 };
 
 namespace detail {

@@ -96,7 +96,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 3
+#define KILN_METADATA_VERSION 4
 
 typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0 } kiln_device_kind;
 
@@ -112,7 +112,11 @@ typedef enum kiln_tensor_role {
   KILN_ROLE_OUTPUT = 5,
   KILN_ROLE_LOSS = 6,            /* f32 scalar written by gradients/train_step */
   KILN_ROLE_STEP = 7,            /* i64 scalar: completed optimizer steps */
-  KILN_ROLE_LR = 8               /* f32 scalar: the learning rate kernels use */
+  KILN_ROLE_LR = 8,              /* f32 scalar: the learning rate kernels use */
+  /* f32 scalar written by train_step of a model that clips gradients with
+   * error_if_nonfinite: the total gradient norm. When it is not finite the
+   * runtime discards the step (no next value becomes current) and fails. */
+  KILN_ROLE_GRAD_NORM = 9
 } kiln_tensor_role;
 
 /* How init_parameters fills a parameter, buffer or optimizer state. */

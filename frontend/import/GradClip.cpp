@@ -1,0 +1,88 @@
+// torch.nn.utils.clip_grad_norm_ and clip_grad_value_ as options of the
+// compiled train step (applied between backward and the optimizer update
+// by nn-build-train-step). The checks here carry JSON paths; the pass
+// repeats them for hand-written IR.
+#include "frontend/import/GradClip.h"
+
+#include "ir/FormatNumber.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace kiln::import {
+
+static const json &object(const json &training, const std::string &key,
+                          std::initializer_list<const char *> known) {
+  std::string path = "training." + key;
+  const json &c = training.at(key);
+  if (!c.is_object())
+    fail(path, "expected an object");
+  for (auto it = c.begin(); it != c.end(); ++it)
+    if (std::find_if(known.begin(), known.end(),
+                     [&](const char *k) { return it.key() == k; }) == known.end())
+      fail(path + "." + it.key(), "unknown option '" + it.key() + "'");
+  return c;
+}
+
+static double number(const json &c, const std::string &path, const char *key) {
+  auto it = c.find(key);
+  if (it == c.end())
+    fail(path, std::string("missing required field '") + key + "'");
+  if (!it->is_number())
+    fail(path + "." + key, "expected a number");
+  return it->get<double>();
+}
+
+void addGradClip(OpBuilder &b, ModuleOp module, const json &training) {
+  if (!training.is_object())
+    return; // the caller reports a malformed training section
+  bool byNorm = training.contains("clip_grad_norm");
+  if (byNorm && training.contains("clip_grad_value"))
+    fail("training.clip_grad_value",
+         "clip_grad_norm and clip_grad_value cannot both be given (choose one)");
+  if (byNorm) {
+    const std::string path = "training.clip_grad_norm";
+    const json &c = object(training, "clip_grad_norm",
+                           {"max_norm", "norm_type", "error_if_nonfinite"});
+    double maxNorm = number(c, path, "max_norm");
+    if (!(maxNorm > 0))
+      fail(path + ".max_norm", "must be > 0, got " + formatExact(maxNorm));
+    double p = 2;
+    if (auto it = c.find("norm_type"); it != c.end()) {
+      if (it->is_string() && it->get<std::string>() == "inf")
+        p = std::numeric_limits<double>::infinity();
+      else if (it->is_number())
+        p = it->get<double>();
+      else
+        fail(path + ".norm_type", "expected a number or \"inf\"");
+      if (!(p > 0))
+        fail(path + ".norm_type", "norm_type " + formatExact(p) +
+                                      " is not supported (a number > 0 or \"inf\")");
+    }
+    bool errorIfNonfinite = false;
+    if (auto it = c.find("error_if_nonfinite"); it != c.end()) {
+      if (!it->is_boolean())
+        fail(path + ".error_if_nonfinite", "expected true or false");
+      errorIfNonfinite = it->get<bool>();
+    }
+    module->setAttr("nn.clip_grad_norm",
+                    b.getDictionaryAttr({
+                        b.getNamedAttr("max_norm", b.getF64FloatAttr(maxNorm)),
+                        b.getNamedAttr("norm_type", b.getF64FloatAttr(p)),
+                        b.getNamedAttr("error_if_nonfinite", b.getBoolAttr(errorIfNonfinite)),
+                    }));
+  }
+  if (training.contains("clip_grad_value")) {
+    const std::string path = "training.clip_grad_value";
+    const json &c = object(training, "clip_grad_value", {"clip_value"});
+    double v = number(c, path, "clip_value");
+    if (!(v >= 0))
+      fail(path + ".clip_value", "must be >= 0, got " + formatExact(v));
+    module->setAttr("nn.clip_grad_value",
+                    b.getDictionaryAttr({b.getNamedAttr("clip_value", b.getF64FloatAttr(v))}));
+  }
+}
+
+} // namespace kiln::import
