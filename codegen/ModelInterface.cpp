@@ -300,6 +300,29 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   return r.kernel(step, KILN_ENTRY_TRAIN_STEP, "train_step", stepResults);
 }
 
+/// nn.scheduler {kind: i32, args: array<f64>, children: [...]}
+/// (frontend/import/Scheduler.cpp).
+static FailureOr<SchedulerSpec> readScheduler(DictionaryAttr attr, int depth = 0) {
+  auto kind = attr.getAs<IntegerAttr>("kind");
+  auto args = attr.getAs<DenseF64ArrayAttr>("args");
+  auto children = attr.getAs<ArrayAttr>("children");
+  if (!kind || !args || !children || depth > 16)
+    return failure();
+  SchedulerSpec spec;
+  spec.kind = static_cast<int32_t>(kind.getInt());
+  spec.args.assign(args.asArrayRef().begin(), args.asArrayRef().end());
+  for (Attribute child : children) {
+    auto dict = dyn_cast<DictionaryAttr>(child);
+    if (!dict)
+      return failure();
+    auto c = readScheduler(dict, depth + 1);
+    if (failed(c))
+      return failure();
+    spec.children.push_back(*c);
+  }
+  return spec;
+}
+
 FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   ModelInterface m;
   auto name = module->getAttrOfType<StringAttr>("nn.model_name");
@@ -326,6 +349,12 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   if (auto opt = module->getAttrOfType<DictionaryAttr>("nn.optimizer"))
     if (auto lr = opt.getAs<FloatAttr>("lr"))
       m.lr = lr.getValueAsDouble();
+  if (auto sched = module->getAttrOfType<DictionaryAttr>("nn.scheduler")) {
+    auto spec = readScheduler(sched);
+    if (failed(spec))
+      return module.emitError("malformed nn.scheduler attribute"), failure();
+    m.scheduler = *spec;
+  }
   return m;
 }
 
@@ -491,6 +520,9 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "kiln_status|get_lr|const $_model *model, float *lr|, lr",
       "kiln_status|set_lr|$_model *model, float lr|, lr",
       "kiln_status|scheduler_step|$_model *model, kiln_scheduler *scheduler|, scheduler",
+      "kiln_status|scheduler_step_epoch|$_model *model, kiln_scheduler *scheduler, double epoch|, scheduler, epoch",
+      "kiln_status|scheduler_step_metric|$_model *model, kiln_scheduler *scheduler, double metric|, scheduler, metric",
+      "kiln_status|attach_scheduler|$_model *model, kiln_scheduler *scheduler|, scheduler",
       "kiln_status|get_step|const $_model *model, int64_t *step|, step",
       "kiln_status|set_training|$_model *model, int training|, training",
       "kiln_status|get_training|const $_model *model, int *training|, training",
@@ -516,6 +548,45 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
        << ") {\n  " << (f[0] == "void" ? "" : "return ") << "kiln_model_" << f[1].str()
        << "((" << cast << ")model" << f[3].str() << ");\n}\n";
   }
+}
+
+/// Static arrays for `spec` and its children (children first, so every
+/// initializer names only what precedes it); returns the spec's initializer.
+static std::string schedulerInit(std::ostream &os, const SchedulerSpec &spec, int &counter) {
+  std::string args = "0", children = "0";
+  if (!spec.args.empty()) {
+    args = "a" + std::to_string(counter++);
+    os << "  static const double " << args << "[] = {";
+    for (size_t i = 0; i < spec.args.size(); ++i)
+      os << (i ? ", " : "") << formatExact(spec.args[i]);
+    os << "};\n";
+  }
+  if (!spec.children.empty()) {
+    std::vector<std::string> inits;
+    for (const SchedulerSpec &c : spec.children)
+      inits.push_back(schedulerInit(os, c, counter));
+    children = "c" + std::to_string(counter++);
+    os << "  static const kiln_scheduler_spec " << children << "[] = {";
+    for (size_t i = 0; i < inits.size(); ++i)
+      os << (i ? ", " : "") << inits[i];
+    os << "};\n";
+  }
+  return "{" + std::to_string(spec.kind) + ", " + args + ", " + std::to_string(spec.args.size()) +
+         ", 0, 0, " + children + ", " + std::to_string(spec.children.size()) + "}";
+}
+
+/// <prefix>_scheduler_create: the scheduler of the model file's
+/// training.scheduler over the model's initial lr (docs/generated-header.md).
+static void writeSchedulerCreate(std::ostream &os, const std::string &p,
+                                 const SchedulerSpec &spec, double lr) {
+  os << "/* The scheduler the model file declares (training.scheduler), at epoch 0\n"
+     << " * over the initial lr; step it with " << p << "_scheduler_step, attach it\n"
+     << " * to save it with the optimizer state. kiln_scheduler_destroy frees it. */\n"
+     << "static inline kiln_status " << p << "_scheduler_create(kiln_scheduler **out) {\n";
+  int counter = 0;
+  std::string init = schedulerInit(os, spec, counter);
+  os << "  static const kiln_scheduler_spec spec = " << init << ";\n"
+     << "  return kiln_scheduler_create_spec(&spec, " << formatExact(lr) << ", out);\n}\n";
 }
 
 std::string ModelInterface::header() const {
@@ -545,6 +616,8 @@ std::string ModelInterface::header() const {
      << "static inline const char *" << p << "_last_error(const " << p << "_model *model) {\n"
      << "  return model ? kiln_model_last_error((const kiln_model *)model) : kiln_last_error();\n}\n";
   writeFunctions(os, p);
+  if (scheduler)
+    writeSchedulerCreate(os, p, *scheduler, lr);
   os << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << P << "_H */\n";
   return os.str();
 }

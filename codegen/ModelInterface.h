@@ -49,12 +49,22 @@ struct KernelSpec {
   int64_t rngCounters = 0;        // how far one call advances the rng
 };
 
+/// A learning-rate scheduler the model file declares (nn.scheduler): the
+/// runtime's kiln_scheduler_spec without callbacks.
+struct SchedulerSpec {
+  int32_t kind = 0;
+  std::vector<double> args;
+  std::vector<SchedulerSpec> children;
+};
+
 struct ModelInterface {
   std::string name; // C prefix
   bool trainable = false;
   std::vector<TensorSpec> tensors; // metadata order
   std::vector<KernelSpec> kernels;
   double lr = 0;
+  /// training.scheduler: the header's <prefix>_scheduler_create builds it.
+  std::optional<SchedulerSpec> scheduler;
   /// Where the kernels run: the backend's (Backend::device).
   kiln_device_kind device = KILN_DEVICE_CPU;
   /// Scratch bytes of the largest kernel workspace (kiln-cpu-plan-memory);

@@ -1,5 +1,6 @@
 #include "frontend/import/ModelImporter.h"
 #include "frontend/import/GradClip.h"
+#include "frontend/import/Scheduler.h"
 
 #include "frontend/import/ImportCalls.h"
 #include "frontend/import/Limits.h"
@@ -156,6 +157,7 @@ public:
           "nn.optimizer",
           optimizerAttr(b, member(*training, "training", "optimizer")));
       import::addGradClip(b, *module, *training);
+      import::addScheduler(b, *module, *training);
     }
     return module;
   }

@@ -27,6 +27,8 @@ const char *kindName(EntryKind kind) {
     return "loss";
   case EntryKind::Optimizer:
     return "optimizer";
+  case EntryKind::Scheduler:
+    return "scheduler";
   case EntryKind::Function:
     return "function";
   }
@@ -340,7 +342,7 @@ void Registry::add(Entry entry) { all.push_back(std::move(entry)); }
 
 std::string modelTypeName(const Entry &entry) {
   const std::string &n = entry.torchName;
-  for (const char *prefix : {"nn.", "optim."})
+  for (const char *prefix : {"nn.", "optim.lr_scheduler.", "optim."})
     if (n.rfind(prefix, 0) == 0)
       return n.substr(std::string(prefix).size());
   return n;
@@ -389,6 +391,7 @@ const Registry &registry() {
     registerDistanceFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);
+    registerSchedulerFamily(r);
     registerElementwiseFunctions(r);
     registerTensorFunctions(r);
     return r;

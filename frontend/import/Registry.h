@@ -33,7 +33,7 @@ struct ImportError {
 };
 [[noreturn]] void fail(const std::string &path, const std::string &message);
 
-enum class EntryKind { Layer, Container, Loss, Optimizer, Function };
+enum class EntryKind { Layer, Container, Loss, Optimizer, Function, Scheduler };
 const char *kindName(EntryKind kind);
 
 enum class OptionType { Bool, Int, Float, String, IntTuple, IntList, FloatTuple, FloatList };
@@ -211,6 +211,10 @@ private:
 using OptimizerBuild = std::function<mlir::DictionaryAttr(
     mlir::OpBuilder &, const Options &)>;
 
+/// A learning-rate scheduler's options as the runtime's arguments
+/// (kiln/scheduler.h: kiln_scheduler_kind and its argument list).
+using SchedulerBuild = std::function<std::pair<int32_t, std::vector<double>>(const Options &)>;
+
 struct Entry {
   Entry(std::string torchName, EntryKind kind, std::string lowering)
       : torchName(std::move(torchName)), kind(kind),
@@ -240,6 +244,7 @@ struct Entry {
   /// mask input and is never a model output.
   bool givesMask = false;
   OptimizerBuild buildOptimizer;                     // optimizers
+  SchedulerBuild buildScheduler;                     // lr schedulers
   /// A minimal use for tests and docs: options that make it valid and the
   /// shape of its input (for losses: the model output), e.g.
   /// {"options": {"in_features": 4, "out_features": 3}, "input": [2, 4]};
@@ -293,6 +298,7 @@ void registerVisionFamily(Registry &registry);
 void registerDistanceFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);
+void registerSchedulerFamily(Registry &registry);
 void registerElementwiseFunctions(Registry &registry);
 void registerTensorFunctions(Registry &registry);
 

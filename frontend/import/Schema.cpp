@@ -122,9 +122,11 @@ const char *kSkeleton = R"({
           "required": ["clip_value"],
           "additionalProperties": false,
           "properties": {"clip_value": {"type": "number", "minimum": 0}}
-        }
+        },
+        "scheduler": {"$ref": "#/$defs/scheduler"}
       }
-    }
+    },
+    "scheduler": {}
   }
 })";
 
@@ -233,7 +235,7 @@ std::string modelJsonSchema() {
   json &defs = schema["$defs"];
   json layers = json::array(), layerRules = json::array();
   json functions = json::array(), functionRules = json::array();
-  json losses = json::array(), optimizers = json::array();
+  json losses = json::array(), optimizers = json::array(), schedulers = json::array();
   for (const Entry &e : import::registry().entries()) {
     std::string name = import::modelTypeName(e);
     switch (e.kind) {
@@ -251,6 +253,19 @@ std::string modelJsonSchema() {
     case EntryKind::Optimizer:
       optimizers.push_back(typedObject(e));
       break;
+    case EntryKind::Scheduler: {
+      // Run by the runtime (kiln/scheduler.h); ChainedScheduler and
+      // SequentialLR list the schedulers they combine.
+      json rule = typedObject(e);
+      rule["required"] = {"type"};
+      if (name == "ChainedScheduler" || name == "SequentialLR") {
+        rule["required"].push_back("schedulers");
+        rule["properties"]["schedulers"] = {
+            {"type", "array"}, {"minItems", 1}, {"items", {{"$ref", "#/$defs/scheduler"}}}};
+      }
+      schedulers.push_back(rule);
+      break;
+    }
     case EntryKind::Container:
       break;
     }
@@ -262,6 +277,7 @@ std::string modelJsonSchema() {
   defs["functionCall"]["allOf"] = functionRules;
   defs["training"]["properties"]["loss"] = {{"oneOf", losses}};
   defs["training"]["properties"]["optimizer"] = {{"oneOf", optimizers}};
+  defs["scheduler"] = {{"oneOf", schedulers}};
   return schema.dump(2) + "\n";
 }
 

@@ -140,9 +140,10 @@ Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
   return check_range(info.range, *t, what, &t->range);
 }
 
-/* Files the parameters and the optimizer state share with these names. */
+/* Files the parameters and the optimizer state share with these names
+ * (scheduler.state: kiln_model_attach_scheduler). */
 bool reserved(const std::string &name) {
-  return name == "rng.seed" || name == "rng.offset";
+  return name == "rng.seed" || name == "rng.offset" || name == "scheduler.state";
 }
 
 Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {

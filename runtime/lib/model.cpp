@@ -1,3 +1,5 @@
+#include <kiln/scheduler.h>
+
 #include "metadata.h"
 #include "random.h"
 #include "safetensors.h"
@@ -39,6 +41,10 @@ struct kiln_model {
   double lr = 0;              // kept exact; kernels get it as f32
   kiln_rng_state rng{0, 0};
   bool training = false;
+  /* kiln_model_attach_scheduler: saved and loaded with the optimizer state
+   * as scheduler_spec ("scheduler.state", the doubles' bits as I64). */
+  kiln_scheduler *scheduler = nullptr;
+  TensorSpec scheduler_spec;
 
   std::vector<void *> args; // reused by every kernel call: no allocation per step
   std::vector<int> flips;   // tensors whose next slot the last kernel wrote
@@ -628,7 +634,26 @@ static Error read_counters(const kiln_safetensors &file, const ModelSpec &s,
   return {};
 }
 
-/* Loads the optimizer file's tensors (states, step, lr, rng) from `path`,
+/* load_training_state's copies, after every check. */
+static Error copy_training_state(kiln_model *model, const kiln_safetensors &file,
+                                 const std::vector<int> &first, int64_t step, double lr,
+                                 const kiln_rng_state &rng) {
+  const ModelSpec &s = model->spec;
+  std::vector<int> ids = first;
+  ids.insert(ids.end(), s.states.begin(), s.states.end());
+  for (int t : ids)
+    if (Error e = load_tensor(model, file, t))
+      return e;
+  if (Error e = to_device(model, model->current(s.step), &step, sizeof step))
+    return e;
+  if (Error e = store_lr(model, lr))
+    return e;
+  model->rng = rng;
+  return {};
+}
+
+/* Loads the optimizer file's tensors (states, step, lr, rng, the
+ * attached scheduler's state) from `path`,
  * after the tensors `first` (the state_dict, for a checkpoint); `specs` is
  * everything the file must hold. Everything is read and checked before the
  * first tensor is copied in, so a bad file leaves the instance as it was. */
@@ -639,25 +664,42 @@ static Error load_training_state(kiln_model *model, const char *path,
   std::unique_ptr<kiln_safetensors> file;
   if (Error e = kiln::rt::read_safetensors(path, &file))
     return e;
-  if (Error e = validate_file(*file, specs))
+  std::vector<const TensorSpec *> expected = specs;
+  if (model->scheduler)
+    expected.push_back(&model->scheduler_spec);
+  if (Error e = validate_file(*file, expected))
     return e;
   int64_t step;
   float lr;
   kiln_rng_state rng;
   if (Error e = read_counters(*file, s, &step, &lr, &rng))
     return e;
-  std::vector<int> ids = first;
-  ids.insert(ids.end(), s.states.begin(), s.states.end());
-  for (int t : ids)
-    if (Error e = load_tensor(model, *file, t))
-      return e;
-  if (Error e = to_device(model, model->current(s.step), &step, sizeof step))
-    return e;
-  if (Error e = store_lr(model, lr))
-    return e;
-  model->rng = rng;
-  return {};
+  // The attached scheduler takes the file's state first (set_state checks
+  // it); any later failure puts its old state back.
+  std::vector<double> old_schedule;
+  double scheduled_lr = 0;
+  if (model->scheduler) {
+    const TensorSpec &spec = model->scheduler_spec;
+    old_schedule.resize(static_cast<size_t>(spec.numel));
+    std::vector<double> schedule(old_schedule.size());
+    copy_in(*file, spec, schedule.data()); // I64 bits of doubles
+    kiln_scheduler_get_state(model->scheduler, old_schedule.data(),
+                             static_cast<int32_t>(spec.numel));
+    if (kiln_scheduler_set_state(model->scheduler, schedule.data(),
+                                 static_cast<int32_t>(spec.numel)))
+      return fail(KILN_ERROR_MISMATCH,
+                  file->path + ": tensor 'scheduler.state': " + kiln_last_error());
+    kiln_scheduler_lr(model->scheduler, &scheduled_lr);
+  }
+  // With a scheduler the exact lr is its own (the file's `lr` is its f32).
+  Error e = copy_training_state(model, *file, first, step,
+                                model->scheduler ? scheduled_lr : lr, rng);
+  if (e && model->scheduler)
+    kiln_scheduler_set_state(model->scheduler, old_schedule.data(),
+                             static_cast<int32_t>(old_schedule.size()));
+  return e;
 }
+
 
 /* Writes the tensors `first` (the state_dict, for a checkpoint), then the
  * optimizer file's: states, step, lr, rng. */
@@ -673,6 +715,14 @@ static Error save_training_state(kiln_model *model, const char *path, std::vecto
     return e;
   views.push_back(view_of(rng_spec(0), &model->rng.seed));
   views.push_back(view_of(rng_spec(1), &model->rng.offset));
+  std::vector<double> schedule;
+  if (model->scheduler) {
+    schedule.resize(static_cast<size_t>(model->scheduler_spec.numel));
+    if (kiln_scheduler_get_state(model->scheduler, schedule.data(),
+                                 static_cast<int32_t>(schedule.size())))
+      return fail(KILN_ERROR_INVALID_ARGUMENT, kiln_last_error());
+    views.push_back(view_of(model->scheduler_spec, schedule.data())); // doubles' bits as I64
+  }
   return kiln::rt::write_safetensors(path, views.data(), static_cast<int>(views.size()));
 }
 
@@ -964,11 +1014,36 @@ extern "C" kiln_status kiln_model_get_rng(const kiln_model *model,
 
 /* A scheduler's learning rate (scheduler.cpp), kept exact like set_lr's;
  * recorded on the instance as every model call's failure is. */
-kiln_status kiln_model_store_scheduled_lr(kiln_model *model, double lr) {
+kiln_status kiln_model_store_scheduled_lr(kiln_model *model, double lr, int momentum_cycled) {
   if (!model->spec.trainable)
     return record(model, inference_only());
+  if (momentum_cycled)
+    return record(model,
+                  fail(KILN_ERROR_UNSUPPORTED,
+                       "kiln_model_apply_scheduler: the scheduler cycles momentum "
+                       "(cycle_momentum), but the compiled train step's momentum and betas "
+                       "are constants; create it with cycle_momentum 0"));
   if (!std::isfinite(lr))
     return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
                               "kiln_model_scheduler_step: learning rate is not finite"));
   return record(model, store_lr(model, lr));
+}
+
+extern "C" kiln_status kiln_model_attach_scheduler(kiln_model *model, kiln_scheduler *scheduler) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_attach_scheduler"));
+  if (!model->spec.trainable)
+    return record(model, inference_only());
+  model->scheduler = nullptr;
+  if (!scheduler)
+    return KILN_OK;
+  int32_t count = 0;
+  if (kiln_scheduler_state_size(scheduler, &count))
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT, kiln_last_error()));
+  model->scheduler_spec = TensorSpec{"scheduler.state", KILN_I64, KILN_ROLE_STEP, {count}, count,
+                                     {}, {}, 0};
+  model->scheduler = scheduler;
+  return KILN_OK;
+  KILN_MODEL_GUARD_END(model)
 }

@@ -1,48 +1,110 @@
-// Prints a runtime scheduler's learning rates, one per line (%.17g): the
-// lr after creation, then after each of `steps` steps. With resume_at > 0
-// the scheduler's state is read after that many steps and a fresh
+// Prints a runtime scheduler's learning rate (and cycled momentum) after
+// creation and after each command, one "lr momentum" line each (%.17g;
+// momentum "nan" when nothing cycles it). Reads from stdin:
+//   BASE_LR RESUME_AT
+//   SPEC      kind nargs args... fn p nchildren SPEC...   (fn: 0 none, else a
+//             function of tests/sched/check_schedulers.py's FNS with parameter p)
+//   COMMANDS  s | e EPOCH | m METRIC ...
+// With RESUME_AT > 0 the state is read before that command and a fresh
 // scheduler continues from it, as a resumed training run would.
-//   kiln_sched_driver KIND BASE_LR STEPS RESUME_AT [ARGS...]
 #include <kiln/scheduler.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <iostream>
+#include <string>
 #include <vector>
 
-int main(int argc, char **argv) {
-  if (argc < 5) {
-    std::fprintf(stderr, "usage: %s KIND BASE_LR STEPS RESUME_AT [ARGS...]\n", argv[0]);
-    return 2;
+namespace {
+
+double fn_power(double x, void *p) { return std::pow(*static_cast<double *>(p), x); }
+double fn_inverse(double x, void *p) { return 1 / (1 + *static_cast<double *>(p) * x); }
+double fn_wave(double x, void *p) { return 1 + *static_cast<double *>(p) * std::sin(x); }
+const kiln_scheduler_fn kFns[] = {nullptr, fn_power, fn_inverse, fn_wave};
+
+// Specs point into these; deques keep addresses stable.
+std::deque<std::vector<double>> args_store;
+std::deque<double> params;
+std::deque<std::vector<kiln_scheduler_spec>> children_store;
+
+kiln_scheduler_spec read_spec(std::istream &in) {
+  kiln_scheduler_spec s{};
+  int nargs = 0, fn = 0, nkids = 0;
+  double p = 0;
+  in >> s.kind >> nargs;
+  args_store.emplace_back(nargs);
+  for (double &a : args_store.back())
+    in >> a;
+  s.args = args_store.back().data();
+  s.num_args = nargs;
+  in >> fn >> p >> nkids;
+  if (fn > 0) {
+    params.push_back(p);
+    s.fn = kFns[fn];
+    s.user_data = &params.back();
   }
-  const int kind = std::atoi(argv[1]);
-  const double base_lr = std::strtod(argv[2], nullptr);
-  const int steps = std::atoi(argv[3]), resume_at = std::atoi(argv[4]);
-  std::vector<double> args;
-  for (int i = 5; i < argc; ++i)
-    args.push_back(std::strtod(argv[i], nullptr));
-  auto create = [&](kiln_scheduler **s) {
-    if (kiln_scheduler_create(kind, base_lr, args.data(), static_cast<int32_t>(args.size()), s)) {
-      std::fprintf(stderr, "%s\n", kiln_last_error());
-      std::exit(1);
-    }
-  };
-  kiln_scheduler *s = nullptr;
-  create(&s);
-  double lr = 0;
+  std::vector<kiln_scheduler_spec> kids;
+  for (int i = 0; i < nkids; ++i)
+    kids.push_back(read_spec(in));
+  children_store.push_back(std::move(kids));
+  s.children = children_store.back().data();
+  s.num_children = nkids;
+  return s;
+}
+
+[[noreturn]] void die() {
+  std::fprintf(stderr, "%s\n", kiln_last_error());
+  std::exit(1);
+}
+
+void print(const kiln_scheduler *s) {
+  double lr = 0, m = NAN;
   kiln_scheduler_lr(s, &lr);
-  std::printf("%.17g\n", lr);
-  for (int i = 1; i <= steps; ++i) {
-    if (i - 1 == resume_at && resume_at > 0) {
-      int64_t epoch = 0;
-      double saved = 0;
-      kiln_scheduler_get_state(s, &epoch, &saved);
+  if (kiln_scheduler_momentum(s, &m))
+    m = NAN;
+  std::printf("%.17g %.17g\n", lr, m);
+}
+
+} // namespace
+
+int main() {
+  double base_lr = 0;
+  int resume_at = 0;
+  std::cin >> base_lr >> resume_at;
+  const kiln_scheduler_spec spec = read_spec(std::cin);
+  kiln_scheduler *s = nullptr;
+  if (kiln_scheduler_create_spec(&spec, base_lr, &s))
+    die();
+  print(s);
+  std::string cmd;
+  for (int i = 0; std::cin >> cmd; ++i) {
+    if (i == resume_at && resume_at > 0) {
+      int32_t n = 0;
+      kiln_scheduler_state_size(s, &n);
+      std::vector<double> state(n);
+      if (kiln_scheduler_get_state(s, state.data(), n))
+        die();
       kiln_scheduler_destroy(s);
-      create(&s);
-      kiln_scheduler_set_state(s, epoch, saved);
+      if (kiln_scheduler_create_spec(&spec, base_lr, &s) ||
+          kiln_scheduler_set_state(s, state.data(), n))
+        die();
     }
-    kiln_scheduler_step(s);
-    kiln_scheduler_lr(s, &lr);
-    std::printf("%.17g\n", lr);
+    double v = 0;
+    kiln_status status = KILN_OK;
+    if (cmd == "s") {
+      status = kiln_scheduler_step(s);
+    } else if (cmd == "e") {
+      std::cin >> v;
+      status = kiln_scheduler_step_epoch(s, v);
+    } else {
+      std::cin >> v;
+      status = kiln_scheduler_step_metric(s, v);
+    }
+    if (status)
+      die();
+    print(s);
   }
   kiln_scheduler_destroy(s);
   return 0;

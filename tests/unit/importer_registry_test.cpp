@@ -86,17 +86,27 @@ json modelUsing(const Entry &e) {
                               {"inputs", {"y", "h", "x"}}, {"outputs", {"ym"}}});
     model["outputs"] = {"ym"};
   }
-  if (e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer) {
+  if (e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer ||
+      e.kind == EntryKind::Scheduler) {
     json loss = {{"type", "MSELoss"}, {"options", json::object()}};
     json target = tensor("t", input, "float32");
     json optimizer = {{"type", "SGD"}, {"options", {{"lr", 0.1}}}};
     if (e.kind == EntryKind::Loss) {
       loss = {{"type", kiln::import::modelTypeName(e)}, {"options", opts}};
       target = tensor("t", ex["target"]["shape"], ex["target"]["dtype"].get<std::string>().c_str());
-    } else {
+    } else if (e.kind == EntryKind::Optimizer) {
       optimizer = {{"type", kiln::import::modelTypeName(e)}, {"options", opts}};
     }
     model["training"] = {{"loss", loss}, {"target", target}, {"optimizer", optimizer}};
+    if (e.kind == EntryKind::Scheduler) {
+      json sched = {{"type", kiln::import::modelTypeName(e)}, {"options", opts}};
+      // ChainedScheduler and SequentialLR (milestones [5]) combine two.
+      if (e.torchName == "optim.lr_scheduler.ChainedScheduler" ||
+          e.torchName == "optim.lr_scheduler.SequentialLR")
+        sched["schedulers"] = {{{"type", "LinearLR"}, {"options", json::object()}},
+                               {{"type", "StepLR"}, {"options", {{"step_size", 3}}}}};
+      model["training"]["scheduler"] = sched;
+    }
   }
   return model;
 }
@@ -129,7 +139,8 @@ TEST(ImporterRegistry, EveryEntryImportsFromItsExample) {
     std::string tag = e.torchName;
     for (char &c : tag)
       c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    bool train = e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer;
+    bool train = e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer ||
+                 e.kind == EntryKind::Scheduler;
     json doc = modelUsing(e);
     auto module = kiln::importModelFile(&ctx, writeTemp(doc, tag), train);
     ASSERT_TRUE(module) << diagnostics;
@@ -154,6 +165,8 @@ TEST(ImporterRegistry, EveryEntryImportsFromItsExample) {
       EXPECT_TRUE(found) << "no " << op;
     if (e.kind == EntryKind::Optimizer)
       EXPECT_TRUE((*module)->hasAttr("nn.optimizer"));
+    if (e.kind == EntryKind::Scheduler)
+      EXPECT_TRUE((*module)->hasAttr("nn.scheduler"));
   }
 }
 
