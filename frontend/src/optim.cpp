@@ -162,4 +162,78 @@ OptionList ASGD::option_list() const {
           {"weight_decay", o.weight_decay()}, {"maximize", o.maximize()}};
 }
 
+// Learning-rate schedulers: the options as torch names them; kilnc checks
+// the values (frontend/import/Scheduler.cpp).
+LRScheduler StepLR(int64_t step_size, double gamma) {
+  return {"StepLR", {{"step_size", step_size}, {"gamma", gamma}}, {}};
+}
+LRScheduler MultiStepLR(std::vector<int64_t> milestones, double gamma) {
+  return {"MultiStepLR", {{"milestones", std::move(milestones)}, {"gamma", gamma}}, {}};
+}
+LRScheduler ConstantLR(double factor, int64_t total_iters) {
+  return {"ConstantLR", {{"factor", factor}, {"total_iters", total_iters}}, {}};
+}
+LRScheduler LinearLR(double start_factor, double end_factor, int64_t total_iters) {
+  return {"LinearLR",
+          {{"start_factor", start_factor}, {"end_factor", end_factor}, {"total_iters", total_iters}},
+          {}};
+}
+LRScheduler ExponentialLR(double gamma) { return {"ExponentialLR", {{"gamma", gamma}}, {}}; }
+LRScheduler CosineAnnealingLR(int64_t T_max, double eta_min) {
+  return {"CosineAnnealingLR", {{"T_max", T_max}, {"eta_min", eta_min}}, {}};
+}
+LRScheduler PolynomialLR(int64_t total_iters, double power) {
+  return {"PolynomialLR", {{"total_iters", total_iters}, {"power", power}}, {}};
+}
+LRScheduler CosineAnnealingWarmRestarts(int64_t T_0, int64_t T_mult, double eta_min) {
+  return {"CosineAnnealingWarmRestarts", {{"T_0", T_0}, {"T_mult", T_mult}, {"eta_min", eta_min}}, {}};
+}
+LRScheduler CyclicLR(const CyclicLROptions& o) {
+  OptionValue down = nullptr;
+  if (o.step_size_down() >= 0) down = o.step_size_down();
+  return {"CyclicLR",
+          {{"base_lr", o.base_lr()},
+           {"max_lr", o.max_lr()},
+           {"step_size_up", o.step_size_up()},
+           {"step_size_down", down},
+           {"mode", o.mode()},
+           {"gamma", o.gamma()},
+           {"cycle_momentum", o.cycle_momentum()},
+           {"base_momentum", o.base_momentum()},
+           {"max_momentum", o.max_momentum()}},
+          {}};
+}
+LRScheduler OneCycleLR(const OneCycleLROptions& o) {
+  return {"OneCycleLR",
+          {{"max_lr", o.max_lr()},
+           {"total_steps", o.total_steps()},
+           {"pct_start", o.pct_start()},
+           {"anneal_strategy", o.anneal_strategy()},
+           {"cycle_momentum", o.cycle_momentum()},
+           {"base_momentum", o.base_momentum()},
+           {"max_momentum", o.max_momentum()},
+           {"div_factor", o.div_factor()},
+           {"final_div_factor", o.final_div_factor()},
+           {"three_phase", o.three_phase()}},
+          {}};
+}
+LRScheduler ReduceLROnPlateau(const ReduceLROnPlateauOptions& o) {
+  return {"ReduceLROnPlateau",
+          {{"mode", o.mode()},
+           {"factor", o.factor()},
+           {"patience", o.patience()},
+           {"threshold", o.threshold()},
+           {"threshold_mode", o.threshold_mode()},
+           {"cooldown", o.cooldown()},
+           {"min_lr", o.min_lr()},
+           {"eps", o.eps()}},
+          {}};
+}
+LRScheduler ChainedScheduler(std::vector<LRScheduler> schedulers) {
+  return {"ChainedScheduler", {}, std::move(schedulers)};
+}
+LRScheduler SequentialLR(std::vector<LRScheduler> schedulers, std::vector<int64_t> milestones) {
+  return {"SequentialLR", {{"milestones", std::move(milestones)}}, std::move(schedulers)};
+}
+
 }  // namespace kiln::optim

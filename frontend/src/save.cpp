@@ -25,6 +25,17 @@ Json options_json(const OptionList& options) {
   return j;
 }
 
+/// training.scheduler: {type, options[, schedulers]}; kilnc checks it.
+Json scheduler_json(const optim::LRScheduler& s) {
+  Json j{{"type", s.type}, {"options", options_json(s.options)}};
+  if (!s.schedulers.empty()) {
+    Json kids = Json::array();
+    for (const optim::LRScheduler& k : s.schedulers) kids.push_back(scheduler_json(k));
+    j["schedulers"] = std::move(kids);
+  }
+  return j;
+}
+
 Json tensor_json(const Tensor& t) {
   return Json{{"name", t.name()}, {"shape", t.sizes()}, {"dtype", dtype_name(t.dtype())}};
 }
@@ -155,6 +166,7 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
         t["clip_grad_value"] = Json{{"clip_value", clip->value}};
       }
     }
+    if (const auto& scheduler = training->scheduler()) t["scheduler"] = scheduler_json(*scheduler);
     j["training"] = std::move(t);
   }
   return j.dump(2) + "\n";

@@ -273,3 +273,25 @@ TEST(FrontendModelJson, GradientClipping) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(FrontendModelJson, TrainingSchedulerIsWrittenWithItsChildren) {
+  namespace optim = kiln::optim;
+  nn::Linear net(4, 3);
+  json j = json::parse(kiln::model_json(
+      net, {kiln::input("x", {2, 4})}, "sched",
+      kiln::Training().loss(nn::MSELoss()).target(kiln::input("y", {2, 3}))
+          .optimizer(optim::SGD(optim::SGDOptions(0.1)))
+          .scheduler(optim::SequentialLR({optim::LinearLR(0.1, 1.0, 5),
+                                          optim::CyclicLR(optim::CyclicLROptions(1e-3, 0.1))},
+                                         {5}))));
+  json expected = json::parse(R"({"type":"SequentialLR","options":{"milestones":[5]},"schedulers":[
+      {"type":"LinearLR","options":{"start_factor":0.1,"end_factor":1.0,"total_iters":5}},
+      {"type":"CyclicLR","options":{"base_lr":0.001,"max_lr":0.1,"step_size_up":2000.0,
+       "step_size_down":null,"mode":"triangular","gamma":1.0,"cycle_momentum":false,
+       "base_momentum":0.8,"max_momentum":0.9}}]})");
+  EXPECT_EQ(j["training"]["scheduler"], expected) << j["training"]["scheduler"].dump(2);
+}
+
+}  // namespace

@@ -157,3 +157,46 @@ TEST(ImporterDsl, DslRejectsWhatTheOpsReject) {
 }
 
 } // namespace
+
+namespace {
+
+/// Training::scheduler writes training.scheduler; the importer reads every
+/// DSL scheduler into nn.scheduler (kind and arguments in the runtime's
+/// order, children of SequentialLR / ChainedScheduler).
+TEST(ImporterDsl, SchedulersRoundTripThroughTheModelFile) {
+  namespace optim = kiln::optim;
+  std::vector<optim::LRScheduler> all = {
+      optim::StepLR(3, 0.5), optim::MultiStepLR({2, 9}), optim::ConstantLR(0.5, 4),
+      optim::LinearLR(), optim::ExponentialLR(0.9), optim::CosineAnnealingLR(10, 1e-5),
+      optim::PolynomialLR(8, 2.0), optim::CosineAnnealingWarmRestarts(4, 2, 1e-4),
+      optim::CyclicLR(optim::CyclicLROptions(1e-3, 0.1).step_size_up(5).mode("exp_range").gamma(0.99)),
+      optim::OneCycleLR(optim::OneCycleLROptions(0.1, 100).three_phase(true)),
+      optim::ReduceLROnPlateau(optim::ReduceLROnPlateauOptions().mode("max").patience(2)),
+      optim::ChainedScheduler({optim::ConstantLR(), optim::ExponentialLR(0.95)}),
+      optim::SequentialLR({optim::LinearLR(0.1, 1.0, 5), optim::CosineAnnealingLR(20)}, {5})};
+  const int32_t kinds[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14};
+  for (size_t i = 0; i < all.size(); ++i) {
+    SCOPED_TRACE(all[i].type);
+    nn::Linear net(4, 3);
+    std::string text = kiln::model_json(
+        net, {kiln::input("x", {2, 4})}, "sched",
+        kiln::Training().loss(nn::MSELoss()).target(kiln::input("y", {2, 3}))
+            .optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.1))).scheduler(all[i]));
+    std::string path = ::testing::TempDir() + "sched_" + std::to_string(i) + ".json";
+    std::ofstream(path) << text;
+    mlir::MLIRContext ctx;
+    std::string diagnostics;
+    mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+      diagnostics += d.str() + "\n";
+      return mlir::success();
+    });
+    auto module = kiln::importModelFile(&ctx, path, true);
+    ASSERT_TRUE(module) << diagnostics << text;
+    auto attr = (*module)->getAttrOfType<mlir::DictionaryAttr>("nn.scheduler");
+    ASSERT_TRUE(attr);
+    EXPECT_EQ(attr.getAs<mlir::IntegerAttr>("kind").getInt(), kinds[i]);
+    EXPECT_EQ(attr.getAs<mlir::ArrayAttr>("children").size(), all[i].schedulers.size());
+  }
+}
+
+} // namespace

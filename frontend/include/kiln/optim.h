@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "kiln/options.h"
@@ -174,5 +175,76 @@ KILN_OPTIMIZER(RMSprop)
 KILN_OPTIMIZER(Rprop)
 KILN_OPTIMIZER(ASGD)
 #undef KILN_OPTIMIZER
+
+/// A learning-rate scheduler of torch.optim.lr_scheduler for the model
+/// file's training section (Training::scheduler): torch's class name, its
+/// options as given, and for ChainedScheduler / SequentialLR the schedulers
+/// they combine. The runtime runs it (kiln/scheduler.h; the generated
+/// header's <name>_scheduler_create builds it); kilnc checks it with JSON
+/// paths. LambdaLR and MultiplicativeLR take a C function and are created
+/// in C (kiln_scheduler_create_spec).
+struct LRScheduler {
+  std::string type;
+  OptionList options;
+  std::vector<LRScheduler> schedulers;
+};
+
+/// torch.optim.lr_scheduler.CyclicLR's options (cycle_momentum must stay
+/// false: the compiled step's momentum is a constant).
+struct CyclicLROptions {
+  CyclicLROptions(double base_lr, double max_lr) : base_lr_(base_lr), max_lr_(max_lr) {}
+  KILN_ARG(double, base_lr);
+  KILN_ARG(double, max_lr);
+  KILN_ARG(double, step_size_up) = 2000.0;
+  /// Negative: torch's None (step_size_up).
+  KILN_ARG(double, step_size_down) = -1.0;
+  KILN_ARG(std::string, mode) = "triangular";
+  KILN_ARG(double, gamma) = 1.0;
+  KILN_ARG(bool, cycle_momentum) = false;
+  KILN_ARG(double, base_momentum) = 0.8;
+  KILN_ARG(double, max_momentum) = 0.9;
+};
+
+/// torch.optim.lr_scheduler.OneCycleLR's options (cycle_momentum as above).
+struct OneCycleLROptions {
+  OneCycleLROptions(double max_lr, int64_t total_steps) : max_lr_(max_lr), total_steps_(total_steps) {}
+  KILN_ARG(double, max_lr);
+  KILN_ARG(int64_t, total_steps);
+  KILN_ARG(double, pct_start) = 0.3;
+  KILN_ARG(std::string, anneal_strategy) = "cos";
+  KILN_ARG(bool, cycle_momentum) = false;
+  KILN_ARG(double, base_momentum) = 0.85;
+  KILN_ARG(double, max_momentum) = 0.95;
+  KILN_ARG(double, div_factor) = 25.0;
+  KILN_ARG(double, final_div_factor) = 1e4;
+  KILN_ARG(bool, three_phase) = false;
+};
+
+/// torch.optim.lr_scheduler.ReduceLROnPlateau's options.
+struct ReduceLROnPlateauOptions {
+  KILN_ARG(std::string, mode) = "min";
+  KILN_ARG(double, factor) = 0.1;
+  KILN_ARG(int64_t, patience) = 10;
+  KILN_ARG(double, threshold) = 1e-4;
+  KILN_ARG(std::string, threshold_mode) = "rel";
+  KILN_ARG(int64_t, cooldown) = 0;
+  KILN_ARG(double, min_lr) = 0.0;
+  KILN_ARG(double, eps) = 1e-8;
+};
+
+/// torch's constructors, with torch's defaults.
+LRScheduler StepLR(int64_t step_size, double gamma = 0.1);
+LRScheduler MultiStepLR(std::vector<int64_t> milestones, double gamma = 0.1);
+LRScheduler ConstantLR(double factor = 1.0 / 3, int64_t total_iters = 5);
+LRScheduler LinearLR(double start_factor = 1.0 / 3, double end_factor = 1.0, int64_t total_iters = 5);
+LRScheduler ExponentialLR(double gamma);
+LRScheduler CosineAnnealingLR(int64_t T_max, double eta_min = 0.0);
+LRScheduler PolynomialLR(int64_t total_iters = 5, double power = 1.0);
+LRScheduler CosineAnnealingWarmRestarts(int64_t T_0, int64_t T_mult = 1, double eta_min = 0.0);
+LRScheduler CyclicLR(const CyclicLROptions& options);
+LRScheduler OneCycleLR(const OneCycleLROptions& options);
+LRScheduler ReduceLROnPlateau(const ReduceLROnPlateauOptions& options = ReduceLROnPlateauOptions());
+LRScheduler ChainedScheduler(std::vector<LRScheduler> schedulers);
+LRScheduler SequentialLR(std::vector<LRScheduler> schedulers, std::vector<int64_t> milestones);
 
 }  // namespace kiln::optim

@@ -52,6 +52,14 @@ class Training {
     return *this;
   }
 
+  /// A learning-rate scheduler (optim::StepLR(30), optim::SequentialLR(...)),
+  /// written as training.scheduler; the runtime runs it and the generated
+  /// header's <name>_scheduler_create builds it (kiln/scheduler.h).
+  Training& scheduler(optim::LRScheduler scheduler) {
+    scheduler_ = std::move(scheduler);
+    return *this;
+  }
+
   /// The gradient clipping, if any: by norm (value = max_norm) or by value.
   struct Clip {
     bool by_norm;
@@ -62,12 +70,14 @@ class Training {
   const Tensor& target() const { return target_; }
   const std::shared_ptr<const optim::Optimizer>& optimizer() const { return optimizer_; }
   const std::optional<Clip>& clip() const { return clip_; }
+  const std::optional<optim::LRScheduler>& scheduler() const { return scheduler_; }
 
  private:
   std::shared_ptr<const nn::Loss> loss_;
   Tensor target_;
   std::shared_ptr<const optim::Optimizer> optimizer_;
   std::optional<Clip> clip_;
+  std::optional<optim::LRScheduler> scheduler_;
 };
 
 namespace detail {
