@@ -457,6 +457,24 @@ void force_gemm_kernel_for_testing(GemmKernel kernel) {
   g_force_portable = kernel == GemmKernel::Portable;
 }
 
+void sgemm_on_this_thread(int64_t m, int64_t n, int64_t k, const float *a,
+                          int64_t a_row, int64_t a_col, const float *b,
+                          int64_t b_row, int64_t b_col, float *c,
+                          int64_t c_row, bool accumulate) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i)
+        std::memset(c + i * c_row, 0, sizeof(float) * n);
+    return;
+  }
+  Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row, accumulate,
+            1, 1};
+  choose_grid(g, 0); // blocks for the caches only: no split for threads
+  take_tasks(0, 1, &g);
+}
+
 } // namespace kiln::rt
 
 using kiln::rt::Problem;

@@ -1,0 +1,320 @@
+/* kiln_sconv_*: convolutions with groups == 1 (forward, input gradient, weight
+ * gradient) that generated code calls instead of materialising an im2col
+ * matrix of the whole batch (passes/LowerConvGemm.cpp emits the
+ * nn.library_call, kiln-cpu-library-calls-to-runtime turns it into the call).
+ *
+ * Why here and not as generated im2col + GEMM: the tensor-level lowering had
+ * to build the column matrix of the whole batch (P x C K floats, 231 MB for a
+ * 56 x 56 x 64 layer of batch 32) and copy every operand between NCHW and a
+ * pixel-major layout around each GEMM; in W3 those gathers took more time
+ * than the GEMMs. Here each thread builds the columns of one block of output
+ * pixels of one image (C K rows x `chunk` pixels, <= 256 KiB, so they stay in
+ * L2) and multiplies them right away, with NCHW in and out:
+ *   forward       y[n][F, block]  = W[F, C K] x cols[C K, block] (+ bias)
+ *   weight grad   dW[F, C K]     += dy[n][F, block] x cols[C K, block]^T
+ *   input grad    dcols[C K, block] = W^T x dy[n][F, block], then added
+ *                 into dx[n] at the positions im2col read them from (col2im)
+ * The GEMMs are libkiln_rt's packed kernel (gemm.cpp), run on the calling
+ * pool thread; the blocks are the parallel tasks.
+ *
+ * Results do not depend on the number of threads: a forward or input-gradient
+ * block is computed by one thread in a fixed order, and the weight gradient
+ * sums a fixed number of partial sums (chosen from the shape alone, each over a
+ * fixed range of blocks) in a fixed order. */
+#include "gemm.h"
+
+#include "kiln/runtime.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+namespace kiln::rt {
+namespace {
+
+/* Floats of one block of columns (C K rows x chunk pixels): 256 KiB, a
+ * quarter of L2, beside the GEMM's packed panels. */
+constexpr int64_t kColumnFloats = 64 * 1024;
+/* The weight gradient's partial sums: at most this many, and at most this
+ * many floats in all (beyond it, fewer partials and less parallelism). */
+constexpr int64_t kMaxPartials = 16;
+constexpr int64_t kMaxPartialFloats = int64_t{16} << 20;
+
+struct Geometry {
+  int64_t n, c, f;
+  int64_t in[3], out[3], k[3], s[3], pad[3], d[3];
+  int64_t in_size, out_size, ck;
+  int64_t chunk;  /* output pixels per block */
+  int64_t chunks; /* blocks per image */
+};
+
+Geometry parse(const int64_t *v) {
+  Geometry g;
+  g.n = v[0];
+  g.c = v[1];
+  g.f = v[2];
+  for (int i = 0; i < 3; ++i) {
+    g.in[i] = v[3 + i];
+    g.out[i] = v[6 + i];
+    g.k[i] = v[9 + i];
+    g.s[i] = v[12 + i];
+    g.pad[i] = v[15 + i];
+    g.d[i] = v[18 + i];
+  }
+  g.in_size = g.in[0] * g.in[1] * g.in[2];
+  g.out_size = g.out[0] * g.out[1] * g.out[2];
+  g.ck = g.c * g.k[0] * g.k[1] * g.k[2];
+  /* A multiple of 16 pixels (one vector) unless the image is smaller. */
+  int64_t chunk = std::max<int64_t>(16, kColumnFloats / std::max<int64_t>(g.ck, 1) / 16 * 16);
+  g.chunk = std::min(chunk, std::max<int64_t>(g.out_size, 1));
+  g.chunks = (g.out_size + g.chunk - 1) / g.chunk;
+  return g;
+}
+
+int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* A thread's column block, grown on demand and kept for the next call. */
+struct Scratch {
+  float *data = nullptr;
+  int64_t capacity = 0;
+  float *get(int64_t floats) {
+    if (floats > capacity) {
+      kiln_free(data);
+      data = static_cast<float *>(kiln_alloc(sizeof(float) * floats));
+      if (!data)
+        std::abort(); /* a few hundred KiB; out of memory here is fatal */
+      capacity = floats;
+    }
+    return data;
+  }
+  ~Scratch() { kiln_free(data); }
+};
+thread_local Scratch t_columns;
+
+/* The columns of output pixels [p0, p0 + count) of one image `x` [C, *in],
+ * rows (c, k0, k1, k2) as the weight's [F, C, *kernel] flattens: for each row
+ * and each run of pixels along the innermost output dimension, calls
+ * run(col, line, begin, end, first, last, s2): the run is output pixels
+ * [begin, end) of one line of the output (innermost index o); col[o] is the
+ * row's column entry of pixel o, line[o * s2] the input element it reads
+ * (line is nullptr when the whole run lies in the padding), and [first, last)
+ * the run's pixels whose input element lies inside the image (the others
+ * read padding). */
+template <class Column, class Image, class Run>
+void for_each_run(const Geometry &g, int64_t p0, int64_t count, Column *cols,
+                  Image *x, Run run) {
+  int64_t row = 0;
+  for (int64_t c = 0; c < g.c; ++c)
+    for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
+      for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
+        for (int64_t k2 = 0; k2 < g.k[2]; ++k2, ++row) {
+          Column *dst = cols + row * count;
+          int64_t shift2 = k2 * g.d[2] - g.pad[2];
+          /* o2 with 0 <= o2 * s2 + shift2 < in2. */
+          int64_t lo = floor_div(-shift2 + g.s[2] - 1, g.s[2]);
+          int64_t hi = floor_div(g.in[2] - 1 - shift2, g.s[2]) + 1;
+          int64_t o2 = p0 % g.out[2], rest = p0 / g.out[2];
+          int64_t o1 = rest % g.out[1], o0 = rest / g.out[1];
+          for (int64_t done = 0; done < count;) {
+            int64_t len = std::min(g.out[2] - o2, count - done);
+            int64_t i0 = o0 * g.s[0] + k0 * g.d[0] - g.pad[0];
+            int64_t i1 = o1 * g.s[1] + k1 * g.d[1] - g.pad[1];
+            Image *line = nullptr;
+            if (i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1])
+              line = x + ((c * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + shift2;
+            int64_t first = std::clamp(lo, o2, o2 + len);
+            int64_t last = std::clamp(hi, first, o2 + len);
+            run(dst + done - o2, line, o2, o2 + len, first, last, g.s[2]);
+            done += len;
+            o2 = 0;
+            if (++o1 == g.out[1]) {
+              o1 = 0;
+              ++o0;
+            }
+          }
+        }
+}
+
+/* im2col of pixels [p0, p0 + count) of image x into cols [C K, count]. */
+void im2col(const Geometry &g, const float *x, int64_t p0, int64_t count,
+            float *cols) {
+  for_each_run(g, p0, count, cols, x,
+               [](float *dst, const float *line, int64_t begin, int64_t end,
+                  int64_t first, int64_t last, int64_t s) {
+                 if (!line) {
+                   std::memset(dst + begin, 0, sizeof(float) * (end - begin));
+                   return;
+                 }
+                 std::memset(dst + begin, 0, sizeof(float) * (first - begin));
+                 if (s == 1)
+                   std::memcpy(dst + first, line + first,
+                               sizeof(float) * (last - first));
+                 else
+                   for (int64_t o = first; o < last; ++o)
+                     dst[o] = line[o * s];
+                 std::memset(dst + last, 0, sizeof(float) * (end - last));
+               });
+}
+
+/* The adjoint of im2col: adds cols [C K, count] into image dx at the
+ * positions im2col reads. */
+void col2im_add(const Geometry &g, const float *cols, int64_t p0,
+                int64_t count, float *dx) {
+  for_each_run(g, p0, count, cols, dx,
+               [](const float *src, float *out, int64_t, int64_t,
+                  int64_t first, int64_t last, int64_t s) {
+                 if (!out)
+                   return;
+                 if (s == 1)
+                   for (int64_t o = first; o < last; ++o)
+                     out[o] += src[o];
+                 else
+                   for (int64_t o = first; o < last; ++o)
+                     out[o * s] += src[o];
+               });
+}
+
+/* Runs worker(i, ctx) for i in [0, workers) on the pool (inline for one). */
+void run_workers(int64_t workers, void (*body)(int64_t, int64_t, void *),
+                 void *ctx) {
+  if (workers <= 1)
+    body(0, 1, ctx);
+  else
+    kiln_parallel_for(workers, body, ctx);
+}
+
+int64_t workers_for(int64_t tasks) {
+  return std::max<int64_t>(1, std::min<int64_t>(tasks, kiln_get_num_threads()));
+}
+
+struct Call {
+  Geometry g;
+  const float *x = nullptr, *w = nullptr, *bias = nullptr, *dy = nullptr;
+  float *out = nullptr;
+  float *partials = nullptr;
+  int64_t groups = 1;
+  std::atomic<int64_t> next{0};
+};
+
+void forward_blocks(int64_t, int64_t, void *ctx) {
+  Call &t = *static_cast<Call *>(ctx);
+  const Geometry &g = t.g;
+  float *cols = t_columns.get(g.ck * g.chunk);
+  for (int64_t i = t.next.fetch_add(1); i < g.n * g.chunks;
+       i = t.next.fetch_add(1)) {
+    int64_t n = i / g.chunks, p0 = i % g.chunks * g.chunk;
+    int64_t count = std::min(g.chunk, g.out_size - p0);
+    im2col(g, t.x + n * g.c * g.in_size, p0, count, cols);
+    float *y = t.out + n * g.f * g.out_size + p0;
+    if (t.bias)
+      for (int64_t f = 0; f < g.f; ++f)
+        std::fill(y + f * g.out_size, y + f * g.out_size + count, t.bias[f]);
+    sgemm_on_this_thread(g.f, count, g.ck, t.w, g.ck, 1, cols, count, 1, y,
+                         g.out_size, t.bias != nullptr);
+  }
+}
+
+void input_gradient_images(int64_t, int64_t, void *ctx) {
+  Call &t = *static_cast<Call *>(ctx);
+  const Geometry &g = t.g;
+  float *cols = t_columns.get(g.ck * g.chunk);
+  for (int64_t n = t.next.fetch_add(1); n < g.n; n = t.next.fetch_add(1)) {
+    float *dx = t.out + n * g.c * g.in_size;
+    std::memset(dx, 0, sizeof(float) * g.c * g.in_size);
+    for (int64_t p0 = 0; p0 < g.out_size; p0 += g.chunk) {
+      int64_t count = std::min(g.chunk, g.out_size - p0);
+      sgemm_on_this_thread(g.ck, count, g.f, t.w, 1, g.ck,
+                           t.dy + n * g.f * g.out_size + p0, g.out_size, 1,
+                           cols, count, false);
+      col2im_add(g, cols, p0, count, dx);
+    }
+  }
+}
+
+/* Partial sum `p` covers blocks [p B / P, (p + 1) B / P) of the B = N x
+ * chunks blocks, in order. */
+void weight_gradient_partials(int64_t, int64_t, void *ctx) {
+  Call &t = *static_cast<Call *>(ctx);
+  const Geometry &g = t.g;
+  float *cols = t_columns.get(g.ck * g.chunk);
+  int64_t blocks = g.n * g.chunks, size = g.f * g.ck;
+  for (int64_t p = t.next.fetch_add(1); p < t.groups; p = t.next.fetch_add(1)) {
+    float *dw = t.partials + p * size;
+    std::memset(dw, 0, sizeof(float) * size);
+    for (int64_t i = p * blocks / t.groups; i < (p + 1) * blocks / t.groups;
+         ++i) {
+      int64_t n = i / g.chunks, p0 = i % g.chunks * g.chunk;
+      int64_t count = std::min(g.chunk, g.out_size - p0);
+      im2col(g, t.x + n * g.c * g.in_size, p0, count, cols);
+      sgemm_on_this_thread(g.f, g.ck, count, t.dy + n * g.f * g.out_size + p0,
+                           g.out_size, 1, cols, 1, count, dw, g.ck, true);
+    }
+  }
+}
+
+} // namespace
+} // namespace kiln::rt
+
+using kiln::rt::Call;
+
+/* Preconditions (guaranteed by kiln-cpu-library-calls-to-runtime): the
+ * geometry is a verified convolution's (KILN_CONV_GEOMETRY_SIZE values, sizes
+ * >= 1, padding >= 0), every tensor has the sizes it implies and the output
+ * overlaps no input. */
+extern "C" void kiln_sconv_forward(const int64_t *geometry, const float *x,
+                                   const float *w, const float *bias,
+                                   float *y) {
+  Call t;
+  t.g = kiln::rt::parse(geometry);
+  t.x = x;
+  t.w = w;
+  t.bias = bias;
+  t.out = y;
+  kiln::rt::run_workers(kiln::rt::workers_for(t.g.n * t.g.chunks),
+                        kiln::rt::forward_blocks, &t);
+}
+
+extern "C" void kiln_sconv_backward_input(const int64_t *geometry,
+                                          const float *dy, const float *w,
+                                          float *dx) {
+  Call t;
+  t.g = kiln::rt::parse(geometry);
+  t.dy = dy;
+  t.w = w;
+  t.out = dx;
+  kiln::rt::run_workers(kiln::rt::workers_for(t.g.n),
+                        kiln::rt::input_gradient_images, &t);
+}
+
+extern "C" void kiln_sconv_backward_weight(const int64_t *geometry,
+                                           const float *x, const float *dy,
+                                           float *dw) {
+  using namespace kiln::rt;
+  Call t;
+  t.g = parse(geometry);
+  t.x = x;
+  t.dy = dy;
+  int64_t size = t.g.f * t.g.ck, blocks = t.g.n * t.g.chunks;
+  t.groups = std::max<int64_t>(
+      1, std::min({kMaxPartials, blocks, kMaxPartialFloats / std::max<int64_t>(size, 1)}));
+  if (t.groups == 1) {
+    t.partials = dw; /* one partial: the result itself */
+    weight_gradient_partials(0, 1, &t);
+    return;
+  }
+  t.partials = static_cast<float *>(kiln_alloc(sizeof(float) * size * t.groups));
+  if (!t.partials)
+    std::abort();
+  run_workers(workers_for(t.groups), weight_gradient_partials, &t);
+  std::memcpy(dw, t.partials, sizeof(float) * size);
+  for (int64_t p = 1; p < t.groups; ++p) {
+    const float *part = t.partials + p * size;
+    for (int64_t i = 0; i < size; ++i)
+      dw[i] += part[i];
+  }
+  kiln_free(t.partials);
+}
