@@ -335,5 +335,5 @@ struct ConvBackwardInputLowering : OpConversionPattern<ConvBackwardInputOp> {
 void kiln::populateLowerConvPatterns(RewritePatternSet &patterns) {
   patterns.add<ConvLowering, ConvBackwardInputLowering,
                ConvBackwardWeightLowering>(patterns.getContext());
-  conv::populateGemmPatterns(patterns);
+  conv::populateLibraryPatterns(patterns);
 }

@@ -1,6 +1,6 @@
-// Helpers shared by the two convolution lowerings: the direct one
-// (LowerConv.cpp, every group count) and im2col + GEMM (LowerConvGemm.cpp,
-// groups == 1). Preconditions as there: static shapes, f32.
+// The two convolution lowerings: the direct one (LowerConv.cpp, every group
+// count) and runtime library calls (LowerConvLibrary.cpp, groups == 1), and
+// the direct one's helpers. Preconditions as there: static shapes, f32.
 #ifndef KILN_PASSES_LOWERCONV_H
 #define KILN_PASSES_LOWERCONV_H
 
@@ -24,9 +24,9 @@ mlir::Value andOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
 mlir::Value padInput(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                      const shape_rules::ConvGeometry &g);
 
-/// The im2col + GEMM patterns for groups == 1 (LowerConvGemm.cpp), at a
+/// The library-call patterns for groups == 1 (LowerConvLibrary.cpp), at a
 /// higher benefit than the direct ones.
-void populateGemmPatterns(mlir::RewritePatternSet &patterns);
+void populateLibraryPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln::conv
 

@@ -155,6 +155,9 @@ struct LowerNNToLinalgPass
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<nn::NNDialect>();
+    // A runtime routine's call is what some nn ops lower to
+    // (passes/LowerConvLibrary.cpp); the backend makes it a call.
+    target.addLegalOp<nn::LibraryCallOp>();
     // scf: nn.max_unpool's scatter loop (passes/LowerPool.cpp).
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,

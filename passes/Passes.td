@@ -121,8 +121,8 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
     into a named linalg op (linalg.matmul and its transposed forms) by
     expanding it, not even one of unit dims: that turns the matmul into a
     higher-rank linalg.generic, which the CPU backend does not hand to its
-    GEMM (the im2col convolutions of LowerConvGemm.cpp reshape around their
-    matmuls; a 1x1 kernel's reshapes are all unit dims).
+    GEMM (a linear layer over a [N, L, F] input reshapes around its
+    matmul, often with unit dims).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -62,6 +62,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   // After planning: the calls hide their buffer uses from it.
   if (options.runtimeGemm)
     pm.addPass(createCPUGemmToRuntime());
+  pm.addPass(createCPULibraryCallsToRuntime());
   if (options.vectorize)
     pm.addPass(createCPULowerVectors());
   // Thread tiles -> outlined bodies, launched on the runtime's pool below;

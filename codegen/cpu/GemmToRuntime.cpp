@@ -5,6 +5,7 @@
 // output right before the contraction is folded into the call
 // (accumulate = 0). Precondition: after bufferization and memory planning
 // (the call hides its buffer uses from both).
+#include "codegen/cpu/BufferAddress.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -45,50 +46,13 @@ struct View {
   Value address, stride0, stride1;
 };
 
-/// The buffer `memref` is a view of: view-like ops other than memref.view
-/// (subviews, casts, reshapes; they keep their source's aligned pointer)
-/// stripped. Distinct memref.view results are distinct buffers:
-/// kiln-cpu-plan-memory gives buffers that are live at the same time
-/// disjoint byte ranges.
-Value rootBuffer(Value memref) {
-  while (auto viewLike = memref.getDefiningOp<ViewLikeOpInterface>()) {
-    if (isa<memref::ViewOp>(viewLike.getOperation()) ||
-        !isa<BaseMemRefType>(viewLike.getViewSource().getType()))
-      break;
-    memref = viewLike.getViewSource();
-  }
-  return memref;
-}
-
-/// The aligned pointer of `memref` as an index, taken from its root buffer
-/// and, through memref.view ops, from theirs plus the byte shifts:
-/// `memref.expand-strided-metadata` rewrites an
-/// extract_aligned_pointer_as_index of any view-like op into one of its
-/// source, which is right for subviews, casts and reshapes but drops the
-/// byte shift of a `memref.view` (how kiln-cpu-plan-memory places
-/// temporaries in the workspace). Adding the shifts here keeps the address
-/// right whatever that rewrite does.
-Value alignedAddress(OpBuilder &b, Location loc, Value memref) {
-  Value root = rootBuffer(memref);
-  if (auto view = root.getDefiningOp<memref::ViewOp>())
-    return b.create<arith::AddIOp>(
-        loc, alignedAddress(b, loc, view.getSource()), view.getByteShift());
-  return b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, root);
-}
-
 View describe(OpBuilder &b, Location loc, Value memref) {
-  // The offset is relative to memref's own aligned pointer, which
-  // alignedAddress computes.
   auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
-  Value aligned = alignedAddress(b, loc, memref);
-  Value four = b.create<arith::ConstantIndexOp>(loc, sizeof(float));
-  Value bytes = b.create<arith::MulIOp>(loc, meta.getOffset(), four);
-  Value address = b.create<arith::AddIOp>(loc, aligned, bytes);
   auto toI64 = [&](Value v) {
     return b.create<arith::IndexCastOp>(loc, b.getI64Type(), v).getResult();
   };
-  return {toI64(address), toI64(meta.getStrides()[0]),
-          toI64(meta.getStrides()[1])};
+  return {toI64(kiln::cpu::firstElementAddress(b, loc, memref, meta.getOffset())),
+          toI64(meta.getStrides()[0]), toI64(meta.getStrides()[1])};
 }
 
 bool isF32Matrix(Value v) {
@@ -127,6 +91,7 @@ LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm) {
   // kiln_sgemm requires C to overlap neither A nor B (it writes C while it
   // still reads them); the loops of a linalg op accumulating into one of its
   // inputs have their own semantics, so such an op stays one.
+  using kiln::cpu::rootBuffer;
   Value outRoot = rootBuffer(out);
   if (rootBuffer(lhs) == outRoot || rootBuffer(rhs) == outRoot)
     return failure();

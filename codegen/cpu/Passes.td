@@ -124,6 +124,34 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CPULibraryCallsToRuntime
+    : Pass<"kiln-cpu-library-calls-to-runtime", "mlir::ModuleOp"> {
+  let summary = "Replace nn.library_call ops on buffers by calls of libkiln_rt (memrefs)";
+  let description = [{
+    After bufferization and memory planning: every `nn.library_call` (the
+    convolutions of passes/LowerConvLibrary.cpp) becomes a `func.call` of
+    its routine in libkiln_rt (docs/runtime-abi.md), with the parameters as
+    a constant `memref.global` of i64 and every buffer as the address of its
+    first element; pointers travel as i64. A forward convolution without a
+    bias passes 0 for it.
+
+      nn.library_call "kiln_sconv_forward" [1, 3, 8, ...]
+          ins(%x, %w : memref<1x3x8xf32>, memref<8x3x3xf32>)
+          outs(%y : memref<1x8x6xf32>)
+
+    becomes
+
+      %g = memref.get_global @__kiln_params_0 : memref<21xi64>
+      func.call @kiln_sconv_forward(g, x, w, 0, y)
+
+    Every buffer must be contiguous (bufferization of the op guarantees it);
+    a call that is still on tensors, or a strided buffer, is an error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def CPUOutlineParallel : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
   let summary = "Outline scf.forall thread tiles into functions over a linear range (memrefs)";
   let description = [{

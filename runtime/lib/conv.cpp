@@ -1,6 +1,6 @@
 /* kiln_sconv_*: convolutions with groups == 1 (forward, input gradient, weight
  * gradient) that generated code calls instead of materialising an im2col
- * matrix of the whole batch (passes/LowerConvGemm.cpp emits the
+ * matrix of the whole batch (passes/LowerConvLibrary.cpp emits the
  * nn.library_call, kiln-cpu-library-calls-to-runtime turns it into the call).
  *
  * Why here and not as generated im2col + GEMM: the tensor-level lowering had
@@ -142,21 +142,23 @@ void for_each_run(const Geometry &g, int64_t p0, int64_t count, Column *cols,
 /* im2col of pixels [p0, p0 + count) of image x into cols [C K, count]. */
 void im2col(const Geometry &g, const float *x, int64_t p0, int64_t count,
             float *cols) {
+  /* Plain loops, not memcpy/memset: the runs are short (an output row, 32
+   * floats in W3) and a libc call per run cost more than the copy. */
   for_each_run(g, p0, count, cols, x,
                [](float *dst, const float *line, int64_t begin, int64_t end,
                   int64_t first, int64_t last, int64_t s) {
-                 if (!line) {
-                   std::memset(dst + begin, 0, sizeof(float) * (end - begin));
-                   return;
-                 }
-                 std::memset(dst + begin, 0, sizeof(float) * (first - begin));
+                 if (!line)
+                   first = last = end;
+                 for (int64_t o = begin; o < first; ++o)
+                   dst[o] = 0.0f;
                  if (s == 1)
-                   std::memcpy(dst + first, line + first,
-                               sizeof(float) * (last - first));
+                   for (int64_t o = first; o < last; ++o)
+                     dst[o] = line[o];
                  else
                    for (int64_t o = first; o < last; ++o)
                      dst[o] = line[o * s];
-                 std::memset(dst + last, 0, sizeof(float) * (end - last));
+                 for (int64_t o = last; o < end; ++o)
+                   dst[o] = 0.0f;
                });
 }
 

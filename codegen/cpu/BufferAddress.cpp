@@ -1,0 +1,43 @@
+#include "codegen/cpu/BufferAddress.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+using namespace mlir;
+
+Value kiln::cpu::rootBuffer(Value memref) {
+  while (auto viewLike = memref.getDefiningOp<ViewLikeOpInterface>()) {
+    if (isa<memref::ViewOp>(viewLike.getOperation()) ||
+        !isa<BaseMemRefType>(viewLike.getViewSource().getType()))
+      break;
+    memref = viewLike.getViewSource();
+  }
+  return memref;
+}
+
+/// Taken from the root buffer and, through memref.view ops, from theirs plus
+/// the byte shifts: `memref.expand-strided-metadata` rewrites an
+/// extract_aligned_pointer_as_index of any view-like op into one of its
+/// source, which is right for subviews, casts and reshapes but drops the
+/// byte shift of a `memref.view` (how kiln-cpu-plan-memory places
+/// temporaries in the workspace). Adding the shifts here keeps the address
+/// right whatever that rewrite does.
+Value kiln::cpu::alignedAddress(OpBuilder &b, Location loc, Value memref) {
+  Value root = rootBuffer(memref);
+  if (auto view = root.getDefiningOp<memref::ViewOp>())
+    return b.create<arith::AddIOp>(
+        loc, alignedAddress(b, loc, view.getSource()), view.getByteShift());
+  return b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, root);
+}
+
+Value kiln::cpu::firstElementAddress(OpBuilder &b, Location loc, Value memref,
+                                     Value offset) {
+  // The offset is relative to memref's own aligned pointer, which
+  // alignedAddress computes.
+  Value aligned = alignedAddress(b, loc, memref);
+  auto type = cast<MemRefType>(memref.getType());
+  Value size = b.create<arith::ConstantIndexOp>(loc, type.getElementTypeBitWidth() / 8);
+  Value bytes = b.create<arith::MulIOp>(loc, offset, size);
+  return b.create<arith::AddIOp>(loc, aligned, bytes);
+}

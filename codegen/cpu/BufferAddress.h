@@ -1,0 +1,31 @@
+// Addresses of buffers for the calls into libkiln_rt that the CPU backend
+// emits after memory planning (kiln-cpu-gemm-to-runtime,
+// kiln-cpu-library-calls-to-runtime).
+#ifndef KILN_CODEGEN_CPU_BUFFERADDRESS_H
+#define KILN_CODEGEN_CPU_BUFFERADDRESS_H
+
+#include "mlir/IR/Builders.h"
+
+namespace kiln::cpu {
+
+/// The buffer `memref` is a view of: view-like ops other than memref.view
+/// (subviews, casts, reshapes; they keep their source's aligned pointer)
+/// stripped. Distinct memref.view results are distinct buffers:
+/// kiln-cpu-plan-memory gives buffers that are live at the same time
+/// disjoint byte ranges.
+mlir::Value rootBuffer(mlir::Value memref);
+
+/// The aligned pointer of `memref` as an index (see BufferAddress.cpp for
+/// why memref.view shifts are added here).
+mlir::Value alignedAddress(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value memref);
+
+/// The address of `memref`'s first element (aligned pointer + `offset`
+/// elements, the offset from its memref.extract_strided_metadata), as an
+/// index.
+mlir::Value firstElementAddress(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value memref, mlir::Value offset);
+
+} // namespace kiln::cpu
+
+#endif // KILN_CODEGEN_CPU_BUFFERADDRESS_H

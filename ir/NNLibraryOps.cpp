@@ -1,0 +1,190 @@
+// nn.library_call (NNLibraryOps.td): the verifier, which knows each routine's
+// operands (a call with raw pointers must never see operands of the wrong
+// size: that would be an out-of-bounds access in the runtime, not an error),
+// memory effects on buffers, and bufferization (destination-passing style:
+// each output's buffer is the result's).
+#include "ir/NNBuilders.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+
+using namespace mlir;
+using namespace kiln::nn;
+
+namespace {
+
+/// The values of a convolution geometry (kiln/runtime.h,
+/// KILN_CONV_GEOMETRY_SIZE): N, C, F, then in, out, kernel, stride,
+/// padding, dilation for three spatial dims.
+constexpr int64_t kConvGeometrySize = 21;
+
+struct Routine {
+  llvm::StringLiteral name;
+  unsigned minInputs, maxInputs;
+};
+
+constexpr Routine kRoutines[] = {
+    {"kiln_sconv_forward", 2, 3},
+    {"kiln_sconv_backward_input", 2, 2},
+    {"kiln_sconv_backward_weight", 2, 2},
+};
+
+int64_t numElements(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
+
+/// Every operand has the element count the geometry implies. That is all
+/// the runtime needs to stay in bounds: it reads the input only at positions
+/// inside it and treats the rest as zero padding.
+LogicalResult verifyConvOperands(LibraryCallOp op) {
+  ArrayRef<int64_t> g = op.getParams();
+  if (g.size() != kConvGeometrySize)
+    return op.emitOpError("a convolution geometry has ")
+           << kConvGeometrySize << " values, got " << g.size();
+  for (int64_t i = 0; i < kConvGeometrySize; ++i) {
+    bool padding = i >= 15 && i < 18;
+    if (g[i] < (padding ? 0 : 1))
+      return op.emitOpError("convolution geometry value ")
+             << i << " is " << g[i] << ", must be >= " << (padding ? 0 : 1);
+  }
+  int64_t n = g[0], c = g[1], f = g[2];
+  int64_t in = g[3] * g[4] * g[5], out = g[6] * g[7] * g[8],
+          kernel = g[9] * g[10] * g[11];
+  int64_t x = n * c * in, w = f * c * kernel, y = n * f * out;
+  StringRef callee = op.getCallee();
+  SmallVector<int64_t> want;
+  if (callee == "kiln_sconv_forward")
+    want = {x, w, f, y};
+  else if (callee == "kiln_sconv_backward_input")
+    want = {y, w, x};
+  else
+    want = {x, y, w};
+  SmallVector<Value> operands(op.getInputs());
+  operands.append(op.getOutputs().begin(), op.getOutputs().end());
+  if (callee == "kiln_sconv_forward" && op.getInputs().size() == 2)
+    want.erase(want.begin() + 2); // no bias
+  for (auto [i, v] : llvm::enumerate(operands))
+    if (numElements(v) != want[i])
+      return op.emitOpError("operand ")
+             << i << " has " << numElements(v)
+             << " elements, the convolution geometry needs " << want[i];
+  return success();
+}
+
+} // namespace
+
+LogicalResult LibraryCallOp::verify() {
+  const Routine *routine = nullptr;
+  for (const Routine &r : kRoutines)
+    if (r.name == getCallee())
+      routine = &r;
+  if (!routine)
+    return emitOpError("unknown runtime routine '") << getCallee() << "'";
+  unsigned inputs = getInputs().size();
+  if (inputs < routine->minInputs || inputs > routine->maxInputs)
+    return emitOpError("'") << getCallee() << "' takes " << routine->minInputs
+                            << (routine->maxInputs > routine->minInputs
+                                    ? " or " + std::to_string(routine->maxInputs)
+                                    : std::string())
+                            << " inputs, got " << inputs;
+  if (getOutputs().size() != 1)
+    return emitOpError("'") << getCallee() << "' writes 1 output, got "
+                            << getOutputs().size();
+  bool tensors = isa<RankedTensorType>(getOutputs()[0].getType());
+  for (Value v : getOperands()) {
+    auto type = dyn_cast<ShapedType>(v.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return emitOpError("operands must be statically shaped f32 tensors or "
+                         "buffers, got ")
+             << v.getType();
+    if (isa<RankedTensorType>(type) != tensors)
+      return emitOpError("operands must be all tensors or all buffers");
+  }
+  if (tensors) {
+    if (getResults().size() != 1 ||
+        getResults()[0].getType() != getOutputs()[0].getType())
+      return emitOpError("on tensors, the result must have the output's type");
+  } else if (!getResults().empty()) {
+    return emitOpError("on buffers, the call has no results");
+  }
+  return verifyConvOperands(*this);
+}
+
+void LibraryCallOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getInputsMutable())
+    if (isa<MemRefType>(operand.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  for (OpOperand &operand : getOutputsMutable())
+    if (isa<MemRefType>(operand.get().getType()))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+}
+
+bool LibraryCallOp::bufferizesToMemoryRead(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return !isDpsInit(&operand); // outputs are overwritten whole
+}
+
+bool LibraryCallOp::bufferizesToMemoryWrite(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return isDpsInit(&operand);
+}
+
+bufferization::AliasingValueList LibraryCallOp::getAliasingValues(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  if (!isDpsInit(&operand))
+    return {};
+  return {{getTiedOpResult(&operand), bufferization::BufferRelation::Equivalent}};
+}
+
+/// `buffer` itself when contiguous, else a contiguous copy (the runtime
+/// takes dense tensors; a slice's view is strided).
+static FailureOr<Value>
+contiguous(RewriterBase &rewriter, Location loc, Value buffer, bool copyIn,
+           const bufferization::BufferizationOptions &options) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (memref::isStaticShapeAndContiguousRowMajor(type))
+    return buffer;
+  auto dense = MemRefType::get(type.getShape(), type.getElementType());
+  FailureOr<Value> copy = options.createAlloc(rewriter, loc, dense, {});
+  if (failed(copy) ||
+      (copyIn && failed(options.createMemCpy(rewriter, loc, buffer, *copy))))
+    return failure();
+  return *copy;
+}
+
+LogicalResult
+LibraryCallOp::bufferize(RewriterBase &rewriter,
+                         const bufferization::BufferizationOptions &options) {
+  Location loc = getLoc();
+  rewriter.setInsertionPoint(getOperation());
+  SmallVector<Value> inputs, outputs, dense;
+  for (Value v : getInputs()) {
+    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options);
+    if (failed(buffer) ||
+        failed(buffer = contiguous(rewriter, loc, *buffer, true, options)))
+      return failure();
+    inputs.push_back(*buffer);
+  }
+  for (Value v : getOutputs()) {
+    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options);
+    if (failed(buffer))
+      return failure();
+    outputs.push_back(*buffer);
+    // Outputs are written whole: a strided one gets a dense stand-in,
+    // copied into it after the call.
+    FailureOr<Value> stand = contiguous(rewriter, loc, *buffer, false, options);
+    if (failed(stand))
+      return failure();
+    dense.push_back(*stand);
+  }
+  rewriter.create<LibraryCallOp>(loc, TypeRange(), getCalleeAttr(),
+                                 getParamsAttr(), inputs, dense);
+  for (auto [stand, out] : llvm::zip(dense, outputs))
+    if (stand != out && failed(options.createMemCpy(rewriter, loc, stand, out)))
+      return failure();
+  bufferization::replaceOpWithBufferizedValues(rewriter, getOperation(),
+                                               outputs);
+  return success();
+}
