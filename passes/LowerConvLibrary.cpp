@@ -69,62 +69,47 @@ Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
       .getResult(0);
 }
 
-struct ConvLibraryLowering : OpConversionPattern<nn::ConvOp> {
-  ConvLibraryLowering(MLIRContext *ctx)
-      : OpConversionPattern(ctx, kLibraryBenefit) {}
-  LogicalResult
-  matchAndRewrite(nn::ConvOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    SmallVector<int64_t> geometry =
-        runtimeGeometry(op.getGeometry(), typeOf(adaptor.getInput()),
-                        typeOf(adaptor.getWeight()), op.getType());
-    if (geometry.empty())
-      return failure();
-    SmallVector<Value> inputs{adaptor.getInput(), adaptor.getWeight()};
-    if (Value bias = adaptor.getBias())
-      inputs.push_back(bias);
-    rewriter.replaceOp(op, libraryCall(rewriter, op.getLoc(), "kiln_sconv_forward",
-                                       geometry, inputs, op.getType()));
-    return success();
-  }
+/// What the call of each op takes: its routine, its operands in the
+/// routine's order, and the types of the forward convolution's input x,
+/// weight w and result y (whose sizes make the geometry).
+struct CallOf {
+  StringRef callee;
+  SmallVector<Value> operands;
+  ShapedType x, w, y;
 };
 
-struct ConvBackwardInputLibraryLowering
-    : OpConversionPattern<nn::ConvBackwardInputOp> {
-  ConvBackwardInputLibraryLowering(MLIRContext *ctx)
-      : OpConversionPattern(ctx, kLibraryBenefit) {}
-  LogicalResult
-  matchAndRewrite(nn::ConvBackwardInputOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    SmallVector<int64_t> geometry =
-        runtimeGeometry(op.getGeometry(), op.getType(),
-                        typeOf(adaptor.getWeight()), typeOf(adaptor.getGradOutput()));
-    if (geometry.empty())
-      return failure();
-    rewriter.replaceOp(op, libraryCall(rewriter, op.getLoc(),
-                                       "kiln_sconv_backward_input", geometry,
-                                       {adaptor.getGradOutput(), adaptor.getWeight()},
-                                       op.getType()));
-    return success();
-  }
-};
+CallOf callOf(nn::ConvOp op, nn::ConvOp::Adaptor a) {
+  CallOf c{"kiln_sconv_forward", {a.getInput(), a.getWeight()},
+           typeOf(a.getInput()), typeOf(a.getWeight()), op.getType()};
+  if (Value bias = a.getBias())
+    c.operands.push_back(bias);
+  return c;
+}
 
-struct ConvBackwardWeightLibraryLowering
-    : OpConversionPattern<nn::ConvBackwardWeightOp> {
-  ConvBackwardWeightLibraryLowering(MLIRContext *ctx)
-      : OpConversionPattern(ctx, kLibraryBenefit) {}
+CallOf callOf(nn::ConvBackwardInputOp op, nn::ConvBackwardInputOp::Adaptor a) {
+  return {"kiln_sconv_backward_input", {a.getGradOutput(), a.getWeight()},
+          op.getType(), typeOf(a.getWeight()), typeOf(a.getGradOutput())};
+}
+
+CallOf callOf(nn::ConvBackwardWeightOp op, nn::ConvBackwardWeightOp::Adaptor a) {
+  return {"kiln_sconv_backward_weight", {a.getInput(), a.getGradOutput()},
+          typeOf(a.getInput()), op.getType(), typeOf(a.getGradOutput())};
+}
+
+template <class ConvOpT>
+struct LibraryLowering : OpConversionPattern<ConvOpT> {
+  LibraryLowering(MLIRContext *ctx)
+      : OpConversionPattern<ConvOpT>(ctx, kLibraryBenefit) {}
   LogicalResult
-  matchAndRewrite(nn::ConvBackwardWeightOp op, OpAdaptor adaptor,
+  matchAndRewrite(ConvOpT op, typename ConvOpT::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    CallOf call = callOf(op, adaptor);
     SmallVector<int64_t> geometry =
-        runtimeGeometry(op.getGeometry(), typeOf(adaptor.getInput()), op.getType(),
-                        typeOf(adaptor.getGradOutput()));
+        runtimeGeometry(op.getGeometry(), call.x, call.w, call.y);
     if (geometry.empty())
       return failure();
-    rewriter.replaceOp(op, libraryCall(rewriter, op.getLoc(),
-                                       "kiln_sconv_backward_weight", geometry,
-                                       {adaptor.getInput(), adaptor.getGradOutput()},
-                                       op.getType()));
+    rewriter.replaceOp(op, libraryCall(rewriter, op.getLoc(), call.callee,
+                                       geometry, call.operands, op.getType()));
     return success();
   }
 };
@@ -132,6 +117,7 @@ struct ConvBackwardWeightLibraryLowering
 } // namespace
 
 void kiln::conv::populateLibraryPatterns(RewritePatternSet &patterns) {
-  patterns.add<ConvLibraryLowering, ConvBackwardInputLibraryLowering,
-               ConvBackwardWeightLibraryLowering>(patterns.getContext());
+  patterns.add<LibraryLowering<nn::ConvOp>,
+               LibraryLowering<nn::ConvBackwardInputOp>,
+               LibraryLowering<nn::ConvBackwardWeightOp>>(patterns.getContext());
 }

@@ -451,6 +451,18 @@ void choose_grid(Problem &g, int threads) {
   }
 }
 
+/* Handles the products with nothing to multiply (an empty C, or k = 0: C
+ * cleared, or kept when accumulating); false when there is work. */
+bool trivial_product(int64_t m, int64_t n, int64_t k, float *c, int64_t c_row,
+                     bool accumulate) {
+  if (m > 0 && n > 0 && k > 0)
+    return false;
+  if (m > 0 && n > 0 && !accumulate)
+    for (int64_t i = 0; i < m; ++i)
+      std::memset(c + i * c_row, 0, sizeof(float) * n);
+  return true;
+}
+
 } // namespace
 
 void force_gemm_kernel_for_testing(GemmKernel kernel) {
@@ -461,14 +473,8 @@ void sgemm_on_this_thread(int64_t m, int64_t n, int64_t k, const float *a,
                           int64_t a_row, int64_t a_col, const float *b,
                           int64_t b_row, int64_t b_col, float *c,
                           int64_t c_row, bool accumulate) {
-  if (m <= 0 || n <= 0)
+  if (trivial_product(m, n, k, c, c_row, accumulate))
     return;
-  if (k <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < m; ++i)
-        std::memset(c + i * c_row, 0, sizeof(float) * n);
-    return;
-  }
   Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row, accumulate,
             1, 1};
   choose_grid(g, 0); // blocks for the caches only: no split for threads
@@ -485,14 +491,8 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t a_row, int64_t a_col, const float *b,
                            int64_t b_row, int64_t b_col, float *c,
                            int64_t c_row, int32_t accumulate) {
-  if (m <= 0 || n <= 0)
+  if (kiln::rt::trivial_product(m, n, k, c, c_row, accumulate != 0))
     return;
-  if (k <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < m; ++i)
-        std::memset(c + i * c_row, 0, sizeof(float) * n);
-    return;
-  }
   Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
             accumulate != 0, 1, 1};
   kiln::rt::choose_grid(g, kiln_get_num_threads());
