@@ -1,7 +1,7 @@
 // The `distance` family of the inventory: nn.CosineSimilarity and
 // nn.PairwiseDistance (two-input layers) and their functional forms, each a
 // composite of elementwise ops and sums with torch 1.13's exact formula.
-#include "frontend/import/Registry.h"
+#include "frontend/import/Distance.h"
 
 #include "ir/NNBuilders.h"
 #include "ir/TwoInputShapeRules.h"
@@ -37,8 +37,9 @@ Value sumOver(BuildContext &c, Value x, int64_t dim, bool keepdim) {
 // gradient flows into s_i as if it were not. So the clamp is written
 // s_i + detach(max(s_i, eps^2) - s_i): the same value (exactly when no
 // clamp happens), and s_i's own gradient, also for a norm below eps.
-Value cosineSimilarity(BuildContext &c, int64_t dim, double eps) {
-  Value x1 = c.operands()[0], x2 = c.operands()[1];
+} // namespace
+
+Value cosineSimilarity(BuildContext &c, Value x1, Value x2, int64_t dim, double eps) {
   shape_rules::Inferred out =
       shape_rules::cosineSimilarity(shapeVec(x1), shapeVec(x2), dim);
   if (!out.ok())
@@ -46,7 +47,7 @@ Value cosineSimilarity(BuildContext &c, int64_t dim, double eps) {
   shape_rules::Shape shape = shape_rules::broadcast(shapeVec(x1), shapeVec(x2)).shape;
   Value normalised[2];
   for (int i = 0; i < 2; ++i) {
-    Value x = expandTo(c, c.operands()[i], shape);
+    Value x = expandTo(c, i == 0 ? x1 : x2, shape);
     Value squares = sumOver(c, c.create<nn::MulOp>(x, x), dim, true);
     Value lifted = c.create<nn::SubOp>(
         c.create<nn::MaximumOp>(squares,
@@ -65,8 +66,8 @@ Value cosineSimilarity(BuildContext &c, int64_t dim, double eps) {
 //   p = 1: sum |d|;  p = 2: sqrt(sum d^2);  else (sum |d|^p)^(1/p)
 //   p = +-inf: amax / amin |d| (the gradient split evenly between ties,
 //   times sign(d): torch's norm backward)
-Value pairwiseDistance(BuildContext &c, double p, double eps, bool keepdim) {
-  Value x1 = c.operands()[0], x2 = c.operands()[1];
+Value pairwiseDistance(BuildContext &c, Value x1, Value x2, double p, double eps,
+                       bool keepdim) {
   shape_rules::Inferred out =
       shape_rules::pairwiseDistance(shapeVec(x1), shapeVec(x2), keepdim);
   if (!out.ok())
@@ -99,8 +100,6 @@ Value pairwiseDistance(BuildContext &c, double p, double eps, bool keepdim) {
                              nn::scalarConstant(b, loc, 1.0 / p));
 }
 
-} // namespace
-
 void registerDistanceFamily(Registry &r) {
   for (bool layer : {true, false}) {
     Entry cos{layer ? "nn.CosineSimilarity" : "cosine_similarity",
@@ -109,7 +108,8 @@ void registerDistanceFamily(Registry &r) {
     cos.numInputs = 2;
     cos.options = {intOption("dim", 1), floatOption("eps", 1e-8)};
     cos.build = [](BuildContext &c) {
-      return cosineSimilarity(c, c.options().getInt("dim"), c.options().getFloat("eps"));
+      return cosineSimilarity(c, c.operands()[0], c.operands()[1],
+                              c.options().getInt("dim"), c.options().getFloat("eps"));
     };
     cos.example = {{"input", {2, 4}}};
     r.add(std::move(cos));
@@ -122,7 +122,8 @@ void registerDistanceFamily(Registry &r) {
                     boolOption("keepdim", false)};
     dist.build = [](BuildContext &c) {
       const Options &o = c.options();
-      return pairwiseDistance(c, o.getFloat("p"), o.getFloat("eps"), o.getBool("keepdim"));
+      return pairwiseDistance(c, c.operands()[0], c.operands()[1], o.getFloat("p"),
+                              o.getFloat("eps"), o.getBool("keepdim"));
     };
     dist.example = {{"input", {2, 4}}};
     r.add(std::move(dist));

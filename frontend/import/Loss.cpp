@@ -264,6 +264,7 @@ void registerLossFamily(Registry &r) {
   r.add(std::move(mseFn));
 
   registerPointwiseLosses(r);
+  registerMultiInputLosses(r);
 }
 
 } // namespace kiln::import

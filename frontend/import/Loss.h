@@ -1,7 +1,8 @@
 // What the loss families' files share (Loss.cpp, LossPointwise.cpp).
 //
 // A loss is registered twice: as a training-section loss (EntryKind::Loss,
-// operands: the model output, then the target) and as its functional form
+// operands: what training.loss.inputs names, by default the first model
+// outputs then the target) and as its functional form
 // (a graph function, F.l1_loss(input, target, ...)), which is how a user
 // writes a loss of their own over graph values, `reduction="none"` and a
 // reduction of their choice included. One build function serves both; the
@@ -32,6 +33,11 @@ mlir::Value reduceLoss(BuildContext &c, mlir::Value perElement);
 /// Huber, SmoothL1, SoftMargin, BCE, BCEWithLogits, PoissonNLL, KLDiv,
 /// MultiLabelSoftMargin) and their functional forms (LossPointwise.cpp).
 void registerPointwiseLosses(Registry &r);
+
+/// Losses of several float inputs (MarginRanking, CosineEmbedding,
+/// GaussianNLL, TripletMargin, TripletMarginWithDistance) and their
+/// functional forms (LossMultiInput.cpp).
+void registerMultiInputLosses(Registry &r);
 
 } // namespace kiln::import
 

@@ -308,8 +308,8 @@ private:
 
     SmallVector<Value> results = outputValues(outs, values);
     if (training) {
-      results.assign({buildLoss(b, member(*training, "training", "loss"),
-                                results.front(), targetArg, state)});
+      results.assign({buildLoss(b, member(*training, "training", "loss"), outs,
+                                results, targetArg, target->name, state)});
       fn->setAttr("nn.differentiate", b.getUnitAttr());
       fn->setAttr("nn.loss", b.getUnitAttr());
     }
@@ -511,14 +511,62 @@ private:
     return {entry.build(call)};
   }
 
-  Value buildLoss(OpBuilder &b, const json &loss, Value output, Value target,
-                  FunctionState &fn) {
+  /// The loss's operands: the values training.loss.inputs names (model
+  /// outputs and the target, in torch's argument order), by default the
+  /// first `count - 1` model outputs, then the target (the other outputs
+  /// are the model's only; files from before `inputs` train on the first).
+  SmallVector<Value> lossOperands(const json &loss, const json &outs,
+                                  ArrayRef<Value> outputs, Value target,
+                                  const std::string &targetName, unsigned count) {
+    if (!loss.contains("inputs")) {
+      if (outputs.size() < count - 1)
+        fail("outputs", "the loss takes " + std::to_string(count) +
+                            " inputs: " + std::to_string(count - 1) +
+                            " model outputs and the target, but the model has " +
+                            std::to_string(outputs.size()) +
+                            " output(s) (name the inputs in training.loss.inputs)");
+      SmallVector<Value> operands(outputs.begin(), outputs.begin() + (count - 1));
+      operands.push_back(target);
+      return operands;
+    }
+    const json &names = loss["inputs"];
+    if (!names.is_array() || names.empty())
+      fail("training.loss.inputs",
+           "expected a non-empty array of model output names and the target's name");
+    SmallVector<Value> operands;
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string path = "training.loss.inputs[" + std::to_string(i) + "]";
+      if (!names[i].is_string())
+        fail(path, "expected a model output's name or the target's name");
+      std::string name = names[i].get<std::string>();
+      Value v = name == targetName ? target : Value();
+      for (size_t k = 0; k < outs.size() && !v; ++k)
+        if (outs[k] == name)
+          v = outputs[k];
+      if (!v)
+        fail(path, "unknown loss input " + import::quotedName(name) +
+                       " (a loss takes model outputs, listed in \"outputs\", and "
+                       "the target " + import::quotedName(targetName) + ")");
+      operands.push_back(v);
+    }
+    return operands;
+  }
+
+  Value buildLoss(OpBuilder &b, const json &loss, const json &outs,
+                  ArrayRef<Value> outputs, Value target,
+                  const std::string &targetName, FunctionState &fn) {
     std::string type = stringAt(loss, "training.loss", "type");
     const Entry &entry =
         lookup(EntryKind::Loss, type, "training.loss.type", "loss");
     std::string optPath = "training.loss.options";
     Options options = import::parseOptions(entry, optionsOf(loss), optPath);
-    Value operands[] = {output, target};
+    SmallVector<Value> operands =
+        lossOperands(loss, outs, outputs, target, targetName, entry.numInputs);
+    if (operands.size() != entry.numInputs)
+      fail("training.loss.inputs",
+           type + " takes " + std::to_string(entry.numInputs) +
+               " inputs (model outputs and the target, in torch's order), got " +
+               std::to_string(operands.size()));
     Call call(fn, b, loc("training.loss"), options, operands, "training.loss", "");
     Value result = entry.build(call);
     // Training needs one number to differentiate.

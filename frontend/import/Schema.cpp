@@ -247,9 +247,19 @@ std::string modelJsonSchema() {
       functions.push_back(name);
       functionRules.push_back(conditional(e, "function", true));
       break;
-    case EntryKind::Loss:
-      losses.push_back(typedObject(e));
+    case EntryKind::Loss: {
+      json loss = typedObject(e);
+      loss["properties"]["inputs"] = {
+          {"type", "array"},
+          {"minItems", e.numInputs},
+          {"maxItems", e.numInputs},
+          {"description", "The loss's inputs in torch's argument order: names of model "
+                          "outputs and the target's name. Default: the first model outputs "
+                          "(as many as the loss takes besides its target), then the target."},
+          {"items", {{"$ref", "#/$defs/valueName"}}}};
+      losses.push_back(loss);
       break;
+    }
     case EntryKind::Optimizer:
       optimizers.push_back(typedObject(e));
       break;

@@ -246,6 +246,153 @@ def class_case(rng, name, kind, probabilities=False):
     return model, 3, args
 
 
+# Losses of several inputs: (model outputs' roles, options(rng)). Each role
+# is a Linear of the one input x; "var" is a Softplus of one (positive).
+def _ranking(rng):
+    # Mostly a margin that keeps some pairs inside it (a gradient to check).
+    return {"margin": 0.0 if rng.random() < 0.2 else round(rng.uniform(0.3, 1.5), 4)}
+
+
+def _cosine_embedding(rng):
+    return {"margin": rng.choice([0.0, round(rng.uniform(-0.5, 0.9), 4)])}
+
+
+def _gaussian(rng):
+    # eps up to 0.5 clamps some of the Softplus variances (value clamped,
+    # gradient as if not, as torch's no_grad clamp).
+    return {"full": rng.random() < 0.5,
+            "eps": rng.choice([1e-6, round(10 ** rng.uniform(-3, -0.3), 6)])}
+
+
+def _triplet(rng):
+    return {"margin": round(rng.uniform(0.5, 2.5), 4),
+            "p": rng.choice([2.0, 1.0, 3.0, round(rng.uniform(1.1, 3.5), 3)]),
+            "eps": rng.choice([1e-6, round(10 ** rng.uniform(-4, -1), 6)]),
+            "swap": rng.random() < 0.5}
+
+
+def _triplet_distance(rng):
+    return {"distance_function": rng.choice(["pairwise_distance", "cosine_distance"]),
+            "margin": round(rng.uniform(0.5, 2.5), 4), "swap": rng.random() < 0.5}
+
+
+MULTI_LOSSES = {
+    "MarginRankingLoss": ("margin_ranking_loss", _ranking),
+    "CosineEmbeddingLoss": ("cosine_embedding_loss", _cosine_embedding),
+    "GaussianNLLLoss": ("gaussian_nll_loss", _gaussian),
+    "TripletMarginLoss": ("triplet_margin_loss", _triplet),
+    "TripletMarginWithDistanceLoss": ("triplet_margin_with_distance_loss", _triplet_distance),
+}
+
+
+def multi_layout(rng, kind):
+    """The input shape, the model outputs (name, Linear out_features,
+    Softplus?, squeeze last dim?), the target shape and the loss inputs in
+    torch's order ("target" for the target)."""
+    # Widths of 2 or more: with one feature, p = 1 distances and +-1
+    # targets cancel exactly in some gradients (nothing left to compare).
+    fin, d = rng.randint(1, 7), rng.randint(2, 6)
+    batch = rng.randint(2, 6)
+    unbatched = rng.random() < 0.25
+    lead = [] if unbatched else [batch]
+    if kind == "MarginRankingLoss":
+        lead = [batch] if rng.random() < 0.7 else [batch, rng.randint(1, 3)]
+        outs = [("x1", 1, False, True), ("x2", 1, False, True)]
+        return lead + [fin], outs, lead, ["x1", "x2", "target"]
+    if kind == "CosineEmbeddingLoss":
+        outs = [("x1", d, False, False), ("x2", d, False, False)]
+        return lead + [fin], outs, lead, ["x1", "x2", "target"]
+    if kind == "GaussianNLLLoss":
+        lead = [batch] if rng.random() < 0.7 else [batch, rng.randint(1, 3)]
+        # var of the input's shape, with a last dim of 1, or without it
+        var = rng.choice(["full", "one", "dropped"])
+        outs = [("mu", d, False, False),
+                ("var", d if var == "full" else 1, True, var == "dropped")]
+        return lead + [fin], outs, lead + [d], ["mu", "target", "var"]
+    outs = [("anchor", d, False, False), ("positive", d, False, False),
+            ("negative", d, False, False)]
+    # The triplet losses take no target: the training section's is unused.
+    return lead + [fin], outs, [1], ["anchor", "positive", "negative"]
+
+
+def multi_graph(outs, fin):
+    children, graph = [], []
+    for i, (name, width, softplus, squeeze) in enumerate(outs):
+        children.append({"name": f"l{i}", "type": "Linear",
+                         "options": {"in_features": fin, "out_features": width, "bias": True}})
+        graph.append({"module": f"l{i}", "inputs": ["x"], "outputs": [f"{name}_h"]})
+        last = f"{name}_h"
+        if softplus:
+            children.append({"name": f"s{i}", "type": "Softplus",
+                             "options": {"beta": 1.0, "threshold": 20.0}})
+            graph.append({"module": f"s{i}", "inputs": [last], "outputs": [f"{name}_s"]})
+            last = f"{name}_s"
+        graph.append({"function": "squeeze" if squeeze else "mul",
+                      "options": {"dim": -1} if squeeze else {"other": 1.0},
+                      "inputs": [last], "outputs": [name]})
+    return children, graph
+
+
+def multi_case(rng, name, kind):
+    """A loss of several model outputs in the training section, its inputs
+    named by training.loss.inputs in torch's order."""
+    x_shape, outs, target_shape, loss_inputs = multi_layout(rng, kind)
+    options = MULTI_LOSSES[kind][1](rng)
+    options["reduction"] = rng.choice(["mean", "sum"])
+    children, graph = multi_graph(outs, x_shape[-1])
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": x_shape, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": children},
+        "graph": graph,
+        "outputs": [o[0] for o in outs],
+        "training": {"loss": {"type": kind, "options": options, "inputs": loss_inputs},
+                     "target": {"name": "target", "shape": target_shape, "dtype": "float32"},
+                     "optimizer": sgd(0.05)},
+    }
+    # GaussianNLLLoss: smaller inputs keep (x - y)^2 / var^2 moderate; its
+    # var gradients summed over many rows otherwise cancel to values whose
+    # last bits depend on the summation order (torch's and Kiln's differ).
+    return model, 3, ["--input-scale", "0.5"] if kind == "GaussianNLLLoss" else []
+
+
+def multi_function_case(rng, name, kind):
+    """The functional form in the graph, the target a model input (a sign
+    for the +-1 losses), reduction "none" summed by the model; an L1Loss
+    against a scalar target trains on it."""
+    function, make_options = MULTI_LOSSES[kind]
+    x_shape, outs, target_shape, loss_inputs = multi_layout(rng, kind)
+    options = make_options(rng)
+    options["reduction"] = rng.choice(["mean", "sum", "none"])
+    children, graph = multi_graph(outs, x_shape[-1])
+    inputs = [{"name": "x", "shape": x_shape, "dtype": "float32"}]
+    args = [n for n in loss_inputs]
+    if "target" in loss_inputs:
+        inputs.append({"name": "t", "shape": target_shape, "dtype": "float32"})
+        t = "t"
+        if kind == "CosineEmbeddingLoss":
+            graph.append({"function": "sign", "options": {}, "inputs": ["t"], "outputs": ["ts"]})
+            t = "ts"
+        args = [t if n == "target" else n for n in loss_inputs]
+    graph.append({"function": function, "options": options, "inputs": args, "outputs": ["l"]})
+    out = "l"
+    if options["reduction"] == "none":
+        graph.append({"function": "sum", "options": {"dim": [], "keepdim": False},
+                      "inputs": ["l"], "outputs": ["s"]})
+        out = "s"
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": inputs,
+        "module": {"type": "Sequential", "children": children},
+        "graph": graph,
+        "outputs": [out],
+        "training": {"loss": {"type": "L1Loss", "options": {"reduction": "mean"}},
+                     "target": {"name": "target", "shape": [], "dtype": "float32"},
+                     "optimizer": sgd(1e-3)},
+    }
+    return model, 2, []
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -276,6 +423,13 @@ def main():
         rng = random.Random(f"loss-fn-{function}-{a.seed}")
         name = f"loss_fn_{function}_{a.seed}_basic"
         add(name, *function_case(rng, name, function, make_options, in_fn, target_fn))
+    for kind in MULTI_LOSSES:
+        rng = random.Random(f"loss-{kind}-{a.seed}")
+        for i in range(2 * a.count):
+            name = f"loss_{kind.lower()}_{a.seed}_{i}_basic"
+            add(name, *multi_case(rng, name, kind))
+        name = f"loss_fn_{MULTI_LOSSES[kind][0]}_{a.seed}_basic"
+        add(name, *multi_function_case(rng, name, kind))
     write_steps(a.out, lines)
 
 

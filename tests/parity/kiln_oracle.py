@@ -379,11 +379,14 @@ _NULL_MEANS_ABSENT = {"add", "sub", "mul", "div", "pow", "rsub", "squeeze",
 _FUNCTIONAL_FIRST = {"batch_norm", "instance_norm",
                      # torch.<name> exists with aten's positional signature
                      "binary_cross_entropy_with_logits", "poisson_nll_loss", "kl_div",
-                     "hinge_embedding_loss"}
+                     "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
+                     "triplet_margin_loss"}
 # Graph functions whose weight options are tensors in torch (F.binary_cross_entropy).
 _LOSS_FUNCTIONS = {"l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "soft_margin_loss",
                    "binary_cross_entropy", "binary_cross_entropy_with_logits", "poisson_nll_loss",
-                   "kl_div", "multilabel_soft_margin_loss", "hinge_embedding_loss"}
+                   "kl_div", "multilabel_soft_margin_loss", "hinge_embedding_loss",
+                   "margin_ranking_loss", "cosine_embedding_loss", "gaussian_nll_loss",
+                   "triplet_margin_loss", "triplet_margin_with_distance_loss"}
 
 
 def _infinite_p(opts):
@@ -512,10 +515,38 @@ class KilnModel:
 _TENSOR_LOSS_OPTIONS = ("weight", "pos_weight")
 
 
+# TripletMarginWithDistanceLoss's built-in distances (the model file names
+# them; torch takes a callable).
+def _distance(name):
+    F = _torch().nn.functional
+    if name == "cosine_distance":
+        return lambda x, y: 1.0 - F.cosine_similarity(x, y, dim=-1)
+    if name == "pairwise_distance":
+        return F.pairwise_distance
+    raise ValueError(f"unknown distance_function {name!r}")
+
+
 def _loss_options(opts):
     torch = _torch()
-    return {k: torch.tensor(v, dtype=torch.float32) if k in _TENSOR_LOSS_OPTIONS and isinstance(v, list) else v
-            for k, v in (opts or {}).items()}
+    out = {k: torch.tensor(v, dtype=torch.float32) if k in _TENSOR_LOSS_OPTIONS and isinstance(v, list) else v
+           for k, v in (opts or {}).items()}
+    if isinstance(out.get("distance_function"), str):
+        out["distance_function"] = _distance(out["distance_function"])
+    return out
+
+
+def loss_arguments(doc, outs, target):
+    """The loss's arguments: what training.loss.inputs names (model outputs
+    and the target), by default the first outputs (as many as the loss
+    takes besides its target), then the target."""
+    training = doc["training"]
+    names = training["loss"].get("inputs")
+    if names is None:
+        arity = 3 if training["loss"]["type"] in _SHAPED_TARGET_LOSSES else 2
+        return list(outs[:arity - 1]) + [target]
+    by_name = dict(zip(doc["outputs"], outs))
+    by_name[training["target"]["name"]] = target
+    return [by_name[n] for n in names]
 
 
 def make_loss(training):
@@ -571,12 +602,38 @@ def _make_target(doc, out_shape, gen, ignored):
         if "shape" in spec and list(spec["shape"]) != list(shape):
             raise ValueError(f"training.target shape {spec['shape']} != {shape}")
         return t
+    if loss["type"] in _SHAPED_TARGET_LOSSES:
+        return _shaped_target(loss, tuple(spec["shape"]), gen)
     if loss["type"] == "CrossEntropyLoss":
         # Class probabilities of the output's shape.
         cdim = 0 if len(out_shape) == 1 else 1
         p = torch.rand(tuple(out_shape), generator=gen) + 0.05
         return p / p.sum(dim=cdim, keepdim=True)
     return _float_target(loss, tuple(out_shape), gen)
+
+
+# Losses whose target's shape is the training section's (not the first
+# output's): several inputs, the target one of them.
+_SHAPED_TARGET_LOSSES = {"MarginRankingLoss", "CosineEmbeddingLoss", "GaussianNLLLoss",
+                         "TripletMarginLoss", "TripletMarginWithDistanceLoss"}
+
+
+def _shaped_target(loss, shape, gen):
+    """+-1 for CosineEmbeddingLoss, +-[0.5, 1.5) for MarginRankingLoss
+    (torch's formula -y (x1 - x2) + margin takes any y; +-1 alone cancels
+    a bias's gradient exactly in small batches), normal otherwise (the
+    triplet losses ignore it)."""
+    torch = _torch()
+    if loss["type"] in ("MarginRankingLoss", "CosineEmbeddingLoss"):
+        u = torch.rand(shape, generator=gen)
+        t = torch.where(u < 0.5, -torch.ones(shape), torch.ones(shape))
+        if loss["type"] == "MarginRankingLoss":
+            return t * (0.5 + torch.rand(shape, generator=gen))
+        # One pair at least with y = 1 (loss 1 - cos > 0): else a margin
+        # above every cosine leaves nothing to differentiate.
+        t.view(-1)[0] = 1.0
+        return t
+    return torch.randn(shape, generator=gen)
 
 
 _DOMAIN_TARGET_LOSSES = {"BCELoss", "BCEWithLogitsLoss", "MultiLabelSoftMarginLoss", "SoftMarginLoss",
@@ -637,7 +694,7 @@ def run_reference(doc, model, xs, target, steps):
     # that draws fresh random samples and updates buffers (running
     # statistics) again.
     outs = model.forward(*xs)
-    loss = loss_fn(outs[0], target)
+    loss = loss_fn(*loss_arguments(doc, outs, target))
     ref["loss"] = _np(loss)
     if loss.dim() != 0:
         return ref  # reduction "none": a forward-loss check only
@@ -652,7 +709,7 @@ def run_reference(doc, model, xs, target, steps):
     losses = []
     for _ in range(steps):
         opt.zero_grad()
-        loss = loss_fn(model.forward(*xs)[0], target)
+        loss = loss_fn(*loss_arguments(doc, model.forward(*xs), target))
         losses.append(float(loss))
         loss.backward()
         clip_gradients(doc["training"], params)

@@ -86,6 +86,50 @@ json modelUsing(const Entry &e) {
                               {"inputs", {"y", "h", "x"}}, {"outputs", {"ym"}}});
     model["outputs"] = {"ym"};
   }
+  if (ex.contains("inputs")) {
+    // Several inputs of their own shapes (MarginRankingLoss's input1,
+    // input2, target): model inputs x<i>, read as h<i> = neg(x<i>); a loss
+    // takes them as model outputs, except its target (target_index).
+    int targetIndex = ex.value("target_index", -1);
+    model["inputs"] = json::array();
+    model["graph"] = json::array();
+    json names = json::array(), outputs = json::array();
+    for (size_t i = 0; i < ex["inputs"].size(); ++i) {
+      std::string xi = "x" + std::to_string(i), hi = "h" + std::to_string(i);
+      if (static_cast<int>(i) == targetIndex) {
+        names.push_back("t");
+        continue;
+      }
+      model["inputs"].push_back(tensor(xi, ex["inputs"][i], "float32"));
+      model["graph"].push_back({{"function", "neg"}, {"options", json::object()},
+                                {"inputs", {xi}}, {"outputs", {hi}}});
+      names.push_back(hi);
+      outputs.push_back(hi);
+    }
+    if (e.kind == EntryKind::Loss) {
+      model["module"] = {{"type", "Sequential"}, {"children", json::array()}};
+      model["outputs"] = outputs;
+      json target = tensor("t", ex["inputs"][std::max(targetIndex, 0)], "float32");
+      model["training"] = {
+          {"loss", {{"type", kiln::import::modelTypeName(e)}, {"options", opts}, {"inputs", names}}},
+          {"target", target},
+          {"optimizer", {{"type", "SGD"}, {"options", {{"lr", 0.1}}}}}};
+      return model;
+    }
+    // A function: every input a model input of its shape (the target too).
+    if (targetIndex >= 0) {
+      std::string xi = "x" + std::to_string(targetIndex), hi = "h" + std::to_string(targetIndex);
+      model["inputs"].push_back(tensor(xi, ex["inputs"][targetIndex], "float32"));
+      model["graph"].push_back({{"function", "neg"}, {"options", json::object()},
+                                {"inputs", {xi}}, {"outputs", {hi}}});
+      names[targetIndex] = hi;
+    }
+    model["module"] = {{"type", "Sequential"}, {"children", json::array()}};
+    model["graph"].push_back({{"function", e.torchName}, {"options", opts},
+                              {"inputs", names}, {"outputs", {"y"}}});
+    model["outputs"] = {"y"};
+    return model;
+  }
   if (e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer ||
       e.kind == EntryKind::Scheduler) {
     json loss = {{"type", "MSELoss"}, {"options", json::object()}};
