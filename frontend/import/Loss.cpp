@@ -265,6 +265,7 @@ void registerLossFamily(Registry &r) {
 
   registerPointwiseLosses(r);
   registerMultiInputLosses(r);
+  registerClassMarginLosses(r);
 }
 
 } // namespace kiln::import

@@ -39,6 +39,10 @@ void registerPointwiseLosses(Registry &r);
 /// functional forms (LossMultiInput.cpp).
 void registerMultiInputLosses(Registry &r);
 
+/// MultiMarginLoss and MultiLabelMarginLoss: int64 class-index targets
+/// (LossClassMargin.cpp).
+void registerClassMarginLosses(Registry &r);
+
 } // namespace kiln::import
 
 #endif // KILN_FRONTEND_IMPORT_LOSS_H

@@ -140,13 +140,41 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
       if (d < 1) fail(loc, "target '" + target.name() + "' has shape " + shape_str(target.sizes()) +
                                "; every dimension must be >= 1");
     }
-    if (outputs.size() != 1) {
-      fail(loc, "training needs a model with exactly one output (the loss input), this one has " +
-                    std::to_string(outputs.size()));
+    const nn::Loss& loss = *training->loss();
+    std::vector<Tensor> loss_args;
+    Json loss_names = Json::array();
+    if (training->loss_inputs().empty()) {
+      size_t wanted = static_cast<size_t>(loss.num_inputs()) - 1;
+      if (outputs.size() != wanted) {
+        fail(loc, wanted == 1 ? "training needs a model with exactly one output (the loss input), this one has " +
+                                    std::to_string(outputs.size())
+                              : std::string(loss.type_name()) + " takes " + std::to_string(wanted) +
+                                    " model outputs and the target; forward returns " +
+                                    std::to_string(outputs.size()) + " (or name them with Training::loss_inputs)");
+      }
+      loss_args = outputs;
+      loss_args.push_back(target);
+    } else {
+      for (int k : training->loss_inputs()) {
+        if (k == Training::kTarget) {
+          loss_args.push_back(target);
+        } else if (k >= 0 && static_cast<size_t>(k) < outputs.size()) {
+          loss_args.push_back(outputs[k]);
+        } else {
+          fail(loc, "Training::loss_inputs: " + std::to_string(k) + " is neither an output index (forward returns " +
+                        std::to_string(outputs.size()) + ") nor Training::kTarget");
+        }
+        loss_names.push_back(loss_args.back().name());
+      }
+      if (loss_args.size() != static_cast<size_t>(loss.num_inputs())) {
+        fail(loc, std::string(loss.type_name()) + " takes " + std::to_string(loss.num_inputs()) +
+                      " inputs, Training::loss_inputs names " + std::to_string(loss_args.size()));
+      }
     }
-    training->loss()->check(outputs[0], target, loc);
+    loss.check_inputs(loss_args, loc);
     Json t = Json::object();
-    t["loss"] = Json{{"type", training->loss()->type_name()}, {"options", options_json(training->loss()->option_list())}};
+    t["loss"] = Json{{"type", loss.type_name()}, {"options", options_json(loss.option_list())}};
+    if (!loss_names.empty()) t["loss"]["inputs"] = std::move(loss_names);
     t["target"] = tensor_json(target);
     t["optimizer"] = Json{{"type", training->optimizer()->type_name()},
                           {"options", options_json(training->optimizer()->option_list())}};

@@ -393,6 +393,37 @@ def multi_function_case(rng, name, kind):
     return model, 2, []
 
 
+def class_margin_case(rng, name, kind):
+    """MultiMarginLoss / MultiLabelMarginLoss over [N, C] or an unbatched
+    [C]: int64 class targets (the oracle draws them; MultiLabelMarginLoss's
+    padded with -1 at a random slot, classes after it ignored)."""
+    fin, classes = rng.randint(1, 7), rng.randint(2, 6)
+    batched = rng.random() < 0.75
+    batch = rng.randint(2, 6)
+    x_shape = [batch, fin] if batched else [fin]
+    out_shape = [batch, classes] if batched else [classes]
+    options = {"reduction": rng.choice(["mean", "sum"])}
+    if kind == "MultiMarginLoss":
+        options.update({"p": rng.choice([1, 2]), "margin": round(rng.uniform(0.2, 2.0), 4),
+                        "weight": rng.choice([None, [round(rng.uniform(0.1, 2.0), 4) for _ in range(classes)]])})
+        target_shape = out_shape[:-1]
+    else:
+        target_shape = out_shape
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": x_shape, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear",
+             "options": {"in_features": fin, "out_features": classes, "bias": True}}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": {"loss": {"type": kind, "options": options},
+                     "target": {"name": "target", "shape": target_shape, "dtype": "int64"},
+                     "optimizer": sgd(0.05)},
+    }
+    return model, 3, []
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -423,6 +454,11 @@ def main():
         rng = random.Random(f"loss-fn-{function}-{a.seed}")
         name = f"loss_fn_{function}_{a.seed}_basic"
         add(name, *function_case(rng, name, function, make_options, in_fn, target_fn))
+    for kind in ("MultiMarginLoss", "MultiLabelMarginLoss"):
+        rng = random.Random(f"loss-{kind}-{a.seed}")
+        for i in range(3 * a.count):
+            name = f"loss_{kind.lower()}_{a.seed}_{i}_basic"
+            add(name, *class_margin_case(rng, name, kind))
     for kind in MULTI_LOSSES:
         rng = random.Random(f"loss-{kind}-{a.seed}")
         for i in range(2 * a.count):

@@ -604,6 +604,21 @@ def _make_target(doc, out_shape, gen, ignored):
         return t
     if loss["type"] in _SHAPED_TARGET_LOSSES:
         return _shaped_target(loss, tuple(spec["shape"]), gen)
+    if loss["type"] == "MultiMarginLoss":
+        # One class index per row of [N, C] (a scalar for [C]).
+        c = out_shape[-1]
+        return torch.randint(0, c, tuple(out_shape[:-1]), generator=gen, dtype=torch.int64)
+    if loss["type"] == "MultiLabelMarginLoss":
+        # Per row: some classes (repeats allowed), then -1, then classes
+        # torch never reads (after the -1); a row may start with -1.
+        c = out_shape[-1]
+        t = torch.randint(0, c, tuple(out_shape), generator=gen, dtype=torch.int64)
+        rows = t.view(-1, c)
+        for r in range(rows.shape[0]):
+            k = int(torch.randint(0, c + 1, (1,), generator=gen))
+            if k < c:
+                rows[r, k] = -1
+        return t
     if loss["type"] == "CrossEntropyLoss":
         # Class probabilities of the output's shape.
         cdim = 0 if len(out_shape) == 1 else 1

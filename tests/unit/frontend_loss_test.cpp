@@ -91,4 +91,74 @@ TEST(FrontendLoss, FunctionalFormsRecordGraphFunctions) {
             std::string::npos);
 }
 
+
+// A model of two outputs for the losses of several inputs.
+struct TwoHeadsImpl : nn::Module {
+  TwoHeadsImpl() {
+    a = register_module("a", nn::Linear(5, 3));
+    b = register_module("b", nn::Linear(5, 3));
+  }
+  std::tuple<kiln::Tensor, kiln::Tensor> forward(kiln::Tensor x) { return {a(x), b(x)}; }
+  nn::Linear a{nullptr}, b{nullptr};
+};
+KILN_MODULE(TwoHeads);
+
+json two_heads_training(kiln::Training training) {
+  TwoHeads model;
+  return json::parse(kiln::model_json(model, {kiln::input("x", {4, 5})}, "m",
+                                      training.optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.1)))))["training"];
+}
+
+TEST(FrontendLoss, LossInputsNameOutputsAndTheTargetInTorchOrder) {
+  json t = two_heads_training(kiln::Training()
+                                  .loss(nn::GaussianNLLLoss(nn::GaussianNLLLossOptions().full(true)))
+                                  .loss_inputs({0, kiln::Training::kTarget, 1})
+                                  .target(kiln::input("y", {4, 3})));
+  EXPECT_EQ(t["loss"], json::parse(R"({"type":"GaussianNLLLoss",
+      "options":{"reduction":"mean","full":true,"eps":1e-6},"inputs":["v0","y","v1"]})"));
+  // Without loss_inputs: the outputs, then the target.
+  t = two_heads_training(kiln::Training()
+                             .loss(nn::TripletMarginWithDistanceLoss(
+                                 nn::TripletMarginWithDistanceLossOptions().distance_function(nn::kCosineDistance)))
+                             .target(kiln::input("y", {1})));
+  EXPECT_EQ(t["loss"]["options"]["distance_function"], "cosine_distance");
+  EXPECT_FALSE(t["loss"].contains("inputs"));
+}
+
+TEST(FrontendLoss, LossInputsOfTheWrongCountOrDtypeFail) {
+  auto wrong_count = [] {
+    two_heads_training(kiln::Training().loss(nn::MarginRankingLoss()).loss_inputs({0, kiln::Training::kTarget})
+                           .target(kiln::input("y", {4, 3})));
+  };
+  EXPECT_NE(error_of(wrong_count).find("MarginRankingLoss takes 3 inputs, Training::loss_inputs names 2"),
+            std::string::npos);
+  auto bad_index = [] {
+    two_heads_training(kiln::Training().loss(nn::MarginRankingLoss()).loss_inputs({0, 2, kiln::Training::kTarget})
+                           .target(kiln::input("y", {4, 3})));
+  };
+  EXPECT_NE(error_of(bad_index).find("2 is neither an output index"), std::string::npos);
+  auto int_target = [] {
+    two_heads_training(kiln::Training().loss(nn::CosineEmbeddingLoss()).loss_inputs({0, 1, kiln::Training::kTarget})
+                           .target(kiln::input("y", {4}, kiln::kInt64)));
+  };
+  EXPECT_NE(error_of(int_target).find("CosineEmbeddingLoss: target must be float32"), std::string::npos);
+  EXPECT_NE(error_of([] { nn::MultiMarginLoss(nn::MultiMarginLossOptions().p(3)); }).find("only p == 1 and p == 2"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { nn::TripletMarginWithDistanceLoss(nn::TripletMarginWithDistanceLossOptions().margin(0)); })
+                .find("greater than 0"),
+            std::string::npos);
+}
+
+TEST(FrontendLoss, ClassMarginLossesTakeInt64Targets) {
+  json t = training_json(nn::MultiMarginLoss(nn::MultiMarginLossOptions().p(2).margin(0.5).weight({1, 2, 3})),
+                         kiln::input("y", {4}, kiln::kInt64));
+  EXPECT_EQ(t["loss"], json::parse(R"({"type":"MultiMarginLoss",
+      "options":{"reduction":"mean","p":2,"margin":0.5,"weight":[1.0,2.0,3.0]}})"));
+  t = training_json(nn::MultiLabelMarginLoss(), kiln::input("y", {4, 3}, kiln::kInt64));
+  EXPECT_EQ(t["loss"]["type"], "MultiLabelMarginLoss");
+  EXPECT_NE(error_of([] { training_json(nn::MultiLabelMarginLoss(), kiln::input("y", {4}, kiln::kInt64)); })
+                .find("MultiLabelMarginLoss expects"),
+            std::string::npos);
+}
+
 }  // namespace

@@ -31,6 +31,16 @@ class Training {
     target_ = std::move(target);
     return *this;
   }
+  /// The loss's inputs in torch's argument order: indices of forward's
+  /// outputs, and kTarget for the target (MarginRankingLoss: {0, 1,
+  /// Training::kTarget}; GaussianNLLLoss: {0, Training::kTarget, 1}). By
+  /// default the first outputs, as many as the loss takes besides the
+  /// target, then the target; forward then returns exactly those.
+  static constexpr int kTarget = -1;
+  Training& loss_inputs(std::vector<int> inputs) {
+    loss_inputs_ = std::move(inputs);
+    return *this;
+  }
   template <class O>
   Training& optimizer(const O& optimizer) {
     static_assert(std::is_base_of_v<optim::Optimizer, O>, "Training::optimizer needs an optimizer (optim::SGD)");
@@ -68,6 +78,7 @@ class Training {
   };
   const std::shared_ptr<const nn::Loss>& loss() const { return loss_; }
   const Tensor& target() const { return target_; }
+  const std::vector<int>& loss_inputs() const { return loss_inputs_; }
   const std::shared_ptr<const optim::Optimizer>& optimizer() const { return optimizer_; }
   const std::optional<Clip>& clip() const { return clip_; }
   const std::optional<optim::LRScheduler>& scheduler() const { return scheduler_; }
@@ -75,6 +86,7 @@ class Training {
  private:
   std::shared_ptr<const nn::Loss> loss_;
   Tensor target_;
+  std::vector<int> loss_inputs_;
   std::shared_ptr<const optim::Optimizer> optimizer_;
   std::optional<Clip> clip_;
   std::optional<optim::LRScheduler> scheduler_;

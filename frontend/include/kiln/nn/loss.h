@@ -17,7 +17,8 @@ const char* reduction_name(Reduction reduction);
 namespace nn {
 
 /// A loss for kiln::Training. Losses are not part of the module tree or the
-/// forward graph: the compiler appends the loss to the model's single output.
+/// forward graph: the compiler appends the loss to the model's outputs
+/// (the first ones and the target, or what Training::loss_inputs names).
 class Loss {
  public:
   virtual ~Loss();
@@ -27,6 +28,14 @@ class Loss {
   /// Checks the model output and the target against this loss (shapes,
   /// dtypes); throws Error naming `loc` otherwise.
   virtual void check(const Tensor& output, const Tensor& target, SourceLoc loc) const = 0;
+  /// How many inputs the loss takes, model outputs and the target
+  /// (MarginRankingLoss: input1, input2, target).
+  virtual int num_inputs() const { return 2; }
+  /// Checks the loss's inputs, in torch's argument order (num_inputs()
+  /// of them); by default check(inputs[0], inputs[1]).
+  virtual void check_inputs(const std::vector<Tensor>& inputs, SourceLoc loc) const {
+    check(inputs[0], inputs[1], loc);
+  }
 };
 
 /// Options of nn.CrossEntropyLoss.
@@ -233,6 +242,143 @@ class MultiLabelSoftMarginLossImpl : public PointwiseLoss {
 };
 KILN_MODULE(MultiLabelSoftMarginLoss);
 
+/// A loss of several float32 inputs in torch's argument order (model
+/// outputs and the target; Training::loss_inputs names them):
+/// MarginRankingLoss, CosineEmbeddingLoss, GaussianNLLLoss, the triplet
+/// losses. The compiler checks shapes and options with torch's messages;
+/// check_inputs checks the count and dtypes while tracing.
+class MultiInputLoss : public Loss {
+ public:
+  MultiInputLoss(const char* type, OptionList options, std::vector<const char*> arg_names);
+  const char* type_name() const override { return type_; }
+  OptionList option_list() const override { return options_; }
+  int num_inputs() const override { return static_cast<int>(arg_names_.size()); }
+  void check(const Tensor& output, const Tensor& target, SourceLoc loc) const override;
+  void check_inputs(const std::vector<Tensor>& inputs, SourceLoc loc) const override;
+
+ private:
+  const char* type_;
+  OptionList options_;
+  std::vector<const char*> arg_names_;
+};
+
+struct MarginRankingLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(double, margin) = 0.0;
+};
+/// clamp_min(-target (input1 - input2) + margin, 0), like nn.MarginRankingLoss
+/// (inputs input1, input2, target).
+class MarginRankingLossImpl : public MultiInputLoss {
+ public:
+  explicit MarginRankingLossImpl(const MarginRankingLossOptions& o = {});
+};
+KILN_MODULE(MarginRankingLoss);
+
+struct CosineEmbeddingLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(double, margin) = 0.0;
+};
+/// 1 - cos(input1, input2) where target is 1, clamp_min(cos - margin, 0)
+/// where it is -1, like nn.CosineEmbeddingLoss (inputs [N, D] or [D],
+/// target [N] or []).
+class CosineEmbeddingLossImpl : public MultiInputLoss {
+ public:
+  explicit CosineEmbeddingLossImpl(const CosineEmbeddingLossOptions& o = {});
+};
+KILN_MODULE(CosineEmbeddingLoss);
+
+struct GaussianNLLLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(bool, full) = false;
+  KILN_ARG(double, eps) = 1e-6;
+};
+/// 0.5 (log var + (input - target)^2 / var), var clamped at eps, like
+/// nn.GaussianNLLLoss (inputs input, target, var).
+class GaussianNLLLossImpl : public MultiInputLoss {
+ public:
+  /// Throws Error unless eps >= 0.
+  explicit GaussianNLLLossImpl(const GaussianNLLLossOptions& o = {});
+};
+KILN_MODULE(GaussianNLLLoss);
+
+struct TripletMarginLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(double, margin) = 1.0;
+  KILN_ARG(double, p) = 2.0;
+  KILN_ARG(double, eps) = 1e-6;
+  KILN_ARG(bool, swap) = false;
+};
+/// clamp_min(margin + d(anchor, positive) - d(anchor, negative), 0) with
+/// d = pairwise_distance(., ., p, eps), like nn.TripletMarginLoss (inputs
+/// anchor, positive, negative: no target).
+class TripletMarginLossImpl : public MultiInputLoss {
+ public:
+  explicit TripletMarginLossImpl(const TripletMarginLossOptions& o = {});
+};
+KILN_MODULE(TripletMarginLoss);
+
+/// The built-in distances of TripletMarginWithDistanceLoss (torch takes a
+/// callable): pairwise_distance (torch's default) or 1 - cosine_similarity.
+enum class TripletDistance { PairwiseDistance, CosineDistance };
+constexpr TripletDistance kPairwiseDistance = TripletDistance::PairwiseDistance;
+constexpr TripletDistance kCosineDistance = TripletDistance::CosineDistance;
+
+struct TripletMarginWithDistanceLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(TripletDistance, distance_function) = TripletDistance::PairwiseDistance;
+  KILN_ARG(double, margin) = 1.0;
+  KILN_ARG(bool, swap) = false;
+};
+/// TripletMarginLoss with a built-in distance, like
+/// nn.TripletMarginWithDistanceLoss.
+class TripletMarginWithDistanceLossImpl : public MultiInputLoss {
+ public:
+  /// Throws Error unless margin > 0 (torch's check).
+  explicit TripletMarginWithDistanceLossImpl(const TripletMarginWithDistanceLossOptions& o = {});
+};
+KILN_MODULE(TripletMarginWithDistanceLoss);
+
+struct MultiMarginLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(int64_t, p) = 1;
+  KILN_ARG(double, margin) = 1.0;
+  /// One weight per class; empty: none.
+  KILN_ARG(std::vector<double>, weight);
+};
+/// Per row, the sum over the classes d != y of w[y] max(0, margin - x[y] +
+/// x[d])^p divided by C, like nn.MultiMarginLoss: output [N, C] or [C],
+/// target int64 class indices [N] or [].
+class MultiMarginLossImpl : public Loss {
+ public:
+  /// Throws Error unless p is 1 or 2.
+  explicit MultiMarginLossImpl(const MultiMarginLossOptions& options = {});
+  const char* type_name() const override { return "MultiMarginLoss"; }
+  OptionList option_list() const override;
+  void check(const Tensor& output, const Tensor& target, SourceLoc loc) const override;
+
+ private:
+  MultiMarginLossOptions options_;
+};
+KILN_MODULE(MultiMarginLoss);
+
+struct MultiLabelMarginLossOptions {
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+};
+/// Per row, the sum over the target classes (those before the first -1)
+/// and the other classes d of max(0, 1 - x[y] + x[d]) divided by C, like
+/// nn.MultiLabelMarginLoss: output [N, C] or [C], target int64 of its shape.
+class MultiLabelMarginLossImpl : public Loss {
+ public:
+  explicit MultiLabelMarginLossImpl(const MultiLabelMarginLossOptions& options = {});
+  const char* type_name() const override { return "MultiLabelMarginLoss"; }
+  OptionList option_list() const override;
+  void check(const Tensor& output, const Tensor& target, SourceLoc loc) const override;
+
+ private:
+  MultiLabelMarginLossOptions options_;
+};
+KILN_MODULE(MultiLabelMarginLoss);
+
 }  // namespace nn
 
 namespace nn::functional {
@@ -264,5 +410,25 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions&
 Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
                                    const MultiLabelSoftMarginLossOptions& options = {},
                                    SourceLoc loc = SourceLoc::current());
+/// The functional forms of the losses of several inputs, torch's argument
+/// order; all float32 graph values.
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                           const MarginRankingLossOptions& options = {}, SourceLoc loc = SourceLoc::current());
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                             const CosineEmbeddingLossOptions& options = {},
+                             SourceLoc loc = SourceLoc::current());
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
+                         const GaussianNLLLossOptions& options = {}, SourceLoc loc = SourceLoc::current());
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                           const TripletMarginLossOptions& options = {}, SourceLoc loc = SourceLoc::current());
+Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                         const TripletMarginWithDistanceLossOptions& options = {},
+                                         SourceLoc loc = SourceLoc::current());
+/// libtorch's FuncOptions names.
+using MarginRankingLossFuncOptions = MarginRankingLossOptions;
+using CosineEmbeddingLossFuncOptions = CosineEmbeddingLossOptions;
+using GaussianNLLLossFuncOptions = GaussianNLLLossOptions;
+using TripletMarginLossFuncOptions = TripletMarginLossOptions;
+using TripletMarginWithDistanceLossFuncOptions = TripletMarginWithDistanceLossOptions;
 }  // namespace nn::functional
 }  // namespace kiln
