@@ -207,6 +207,8 @@ LRScheduler OneCycleLR(const OneCycleLROptions& o) {
   return {"OneCycleLR",
           {{"max_lr", o.max_lr()},
            {"total_steps", o.total_steps()},
+           {"epochs", nullptr},  // torch's alternative to total_steps
+           {"steps_per_epoch", nullptr},
            {"pct_start", o.pct_start()},
            {"anneal_strategy", o.anneal_strategy()},
            {"cycle_momentum", o.cycle_momentum()},
