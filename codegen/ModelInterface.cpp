@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include <cctype>
 #include <charconv>
@@ -81,18 +82,31 @@ static kiln_tensor_role tableRole(nn::TensorRole role) {
   llvm_unreachable("the rng argument has no table role");
 }
 
-/// What the ops of `f` that index with argument `i` accept (intersected),
-/// or nothing when none does.
-static std::optional<nn::IndexBounds> indexBoundsOf(func::FuncOp f, unsigned i) {
+/// What the ops that index with `v` accept (intersected), or nothing when
+/// none does. An nn op with an i64 result made from `v` (nn.reshape,
+/// nn.broadcast_to: the nn dialect has no i64 arithmetic) only moves its
+/// elements, so the ops indexing with that result bound `v` too (Embedding's
+/// index, flattened and broadcast for nn.gather).
+static std::optional<nn::IndexBounds> indexBoundsOf(Value v) {
   std::optional<nn::IndexBounds> bounds;
-  for (OpOperand &use : f.getArgument(i).getUses()) {
-    auto op = dyn_cast<nn::IndexOperandOpInterface>(use.getOwner());
-    if (!op)
-      continue;
-    if (std::optional<nn::IndexBounds> b = op.getIndexBounds(use.getOperandNumber()))
+  auto merge = [&](std::optional<nn::IndexBounds> b) {
+    if (b)
       bounds = bounds ? bounds->intersect(*b) : *b;
+  };
+  for (OpOperand &use : v.getUses()) {
+    Operation *owner = use.getOwner();
+    if (auto op = dyn_cast<nn::IndexOperandOpInterface>(owner))
+      merge(op.getIndexBounds(use.getOperandNumber()));
+    else if (isa<nn::NNDialect>(owner->getDialect()) && owner->getNumResults() == 1 &&
+             getElementTypeOrSelf(owner->getResult(0).getType()).isInteger(64))
+      merge(indexBoundsOf(owner->getResult(0)));
   }
   return bounds;
+}
+
+/// What the ops of `f` that index with argument `i` accept.
+static std::optional<nn::IndexBounds> indexBoundsOf(func::FuncOp f, unsigned i) {
+  return indexBoundsOf(f.getArgument(i));
 }
 
 namespace {
@@ -476,8 +490,11 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
   os << "#define " << P << "_BATCH_SIZE "
      << (inputs.empty() || inputs[0]->shape.empty() ? 1 : inputs[0]->shape[0]) << "\n\n";
   for (size_t i = 0; i < inputs.size(); ++i) {
-    os << "/* input " << i << ": '" << commentSafe(inputs[i]->name) << "' " << inputs[i]->dtype << " */\n";
+    os << "/* input " << i << ": '" << commentSafe(inputs[i]->name) << "' " << inputs[i]->dtype
+       << (inputs[i]->dtype == "i64" ? " (pass const int64_t *)" : " (pass const float *)")
+       << " */\n";
     shapeConsts("INPUT" + std::to_string(i), *inputs[i]);
+    os << "#define " << P << "_INPUT" << i << "_IS_INT64 " << (inputs[i]->dtype == "i64") << "\n";
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     os << "/* output " << i << " */\n";

@@ -209,6 +209,10 @@ LogicalResult SumToSizeOp::verify() {
 }
 
 LogicalResult BroadcastToOp::verify() {
+  if (getInput().getType().getElementType() != getType().getElementType())
+    return emitOpError("cannot broadcast ")
+           << getInput().getType().getElementType() << " elements to "
+           << getType().getElementType();
   auto in = getInput().getType().getShape(), out = getType().getShape();
   if (!isBroadcastableTo(in, out))
     return emitOpError("input shape ")

@@ -60,9 +60,12 @@ def NN_BroadcastToOp : NN_DiffOp<"broadcast_to"> {
     ```mlir
     %b = nn.broadcast_to %x : (tensor<8xf32>) -> tensor<4x8xf32>
     ```
+
+    f32 data, or i64 indices (index_select's index spread over the other
+    dimensions for nn.gather) of the same element type in and out.
   }];
-  let arguments = (ins NN_FloatTensor:$input);
-  let results = (outs NN_FloatTensor:$result);
+  let arguments = (ins RankedTensorOf<[F32, I64]>:$input);
+  let results = (outs RankedTensorOf<[F32, I64]>:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -260,6 +260,42 @@ inline Inferred indexSelect(const Shape &in, int64_t dim, const Shape &index) {
   return {out, ""};
 }
 
+/// torch.index_select with an int64 index tensor (0-d or 1-d; its values
+/// are checked where they are known: by the runtime for a model input).
+inline Inferred indexSelectTensor(const Shape &in, int64_t dim, const Shape &index) {
+  int64_t rank = static_cast<int64_t>(in.size());
+  std::optional<int64_t> d = wrapDim(dim, rank);
+  if (!d)
+    return failure(rank == 0 ? std::string("index_select of a 0-dim tensor is not supported")
+                             : dimOutOfRange(dim, rank));
+  if (index.size() > 1)
+    return failure("index_select(): Index is supposed to be a vector (got an index of shape " +
+                   str(index) + ")");
+  Shape out = in;
+  out[*d] = index.empty() ? 1 : index[0];
+  return {out, ""};
+}
+
+/// torch.gather: an index of the input's rank, at most the input's size in
+/// every dimension but `dim`; the result has the index's shape.
+inline Inferred gather(const Shape &in, int64_t dim, const Shape &index) {
+  int64_t rank = static_cast<int64_t>(in.size());
+  std::optional<int64_t> d = wrapDim(dim, std::max<int64_t>(rank, 1));
+  if (!d)
+    return failure(dimOutOfRange(dim, rank));
+  if (rank == 0)
+    return failure("gather of a 0-dim tensor is not supported");
+  if (index.size() != in.size())
+    return failure("Index tensor must have the same number of dimensions as input tensor "
+                   "(index " + str(index) + ", input " + str(in) + ")");
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != *d && index[i] > in[i])
+      return failure("Size does not match at dimension " + std::to_string(i) +
+                     " expected index " + str(index) + " to be smaller than self " +
+                     str(in) + " apart from dimension " + std::to_string(*d));
+  return {index, ""};
+}
+
 /// Tensor.masked_fill: the mask broadcasts to the input's shape; the result
 /// has the input's shape.
 inline Inferred maskedFill(const Shape &in, const Shape &mask) {

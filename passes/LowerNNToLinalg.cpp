@@ -170,6 +170,7 @@ struct LowerNNToLinalgPass
     populateLowerActivationPatterns(patterns);
     populateLowerElementwisePatterns(patterns);
     populateLowerTensorOpsPatterns(patterns);
+    populateLowerIndexPatterns(patterns);
     populateLowerLossesPatterns(patterns);
     populateLowerOptimizersPatterns(patterns);
     populateLowerRandomPatterns(patterns);

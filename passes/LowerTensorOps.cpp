@@ -89,7 +89,8 @@ struct BroadcastToLowering : OpConversionPattern<BroadcastToOp> {
         rewriter, op.getLoc(), op.getType().getShape(), adaptor.getInput(),
         [](OpBuilder &, Location, ValueRange a) -> SmallVector<Value> {
           return {a[0]};
-        });
+        },
+        1, op.getType().getElementType());
     rewriter.replaceOp(op, results);
     return success();
   }

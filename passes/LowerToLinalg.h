@@ -69,6 +69,7 @@ void populateLowerFractionalPoolPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerActivationPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateLowerTensorOpsPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerIndexPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerOptimizersPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerRandomPatterns(mlir::RewritePatternSet &patterns);

@@ -268,13 +268,10 @@ private:
     for (const Param &p : buffers)
       sig.add(b, tensorType({p.name, p.shape, p.isInt64}), p.name,
               nn::TensorRole::buffer, initAttr(p.init));
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].isInt64)
-        fail("inputs[" + std::to_string(i) + "].dtype",
-             "input '" + inputs[i].name +
-                 "' is int64: only float32 model inputs are supported yet");
-      sig.add(b, tensorType(inputs[i]), inputs[i].name, nn::TensorRole::input);
-    }
+    // An int64 input feeds only index inputs (checked per call in invoke);
+    // the runtime checks its values against what those ops accept.
+    for (const TensorDecl &in : inputs)
+      sig.add(b, tensorType(in), in.name, nn::TensorRole::input);
     if (target)
       sig.add(b, tensorType(*target), target->name, nn::TensorRole::target);
     return sig;
@@ -480,8 +477,8 @@ private:
     }
   }
 
-  /// The values of one call: the entry's inputs checked (float32, the last
-  /// numIndexInputs int64), then its build.
+  /// The values of one call: the entry's inputs checked (float32; int64 at
+  /// indexInputs, bool at maskInputs), then its build.
   SmallVector<Value> invoke(const Entry &entry, Call &call,
                             const std::string &path) {
     unsigned given = call.operands().size();
@@ -494,16 +491,20 @@ private:
                                             (entry.numInputs - least == 1 ? " or " : " to ") +
                                             std::to_string(entry.numInputs)) +
                                  " input(s), got " + std::to_string(given));
-    unsigned firstIndex = entry.numInputs - entry.numIndexInputs;
     for (unsigned i = 0; i < given; ++i) {
       Type type = cast<RankedTensorType>(call.operands()[i].getType()).getElementType();
-      bool index = i >= firstIndex, mask = llvm::is_contained(entry.maskInputs, i);
+      bool index = llvm::is_contained(entry.indexInputs, i),
+           mask = llvm::is_contained(entry.maskInputs, i);
       if (index ? !type.isInteger(64) : mask ? !type.isInteger(1) : !type.isF32())
         fail(path + ".inputs[" + std::to_string(i) + "]",
              index  ? "expected an int64 value (indices)"
              : mask ? "expected a bool mask (the result of a comparison such as gt or eq)"
              : type.isInteger(1)
                  ? "expected a float32 value, got a bool mask (masks feed where and masked_fill)"
+             : type.isInteger(64)
+                 ? "expected a float32 value, got an int64 value (indices feed only index "
+                   "inputs: Embedding's input, index_select's and gather's index, "
+                   "MaxUnpool's indices)"
                  : "expected a float32 value");
     }
     if (entry.buildOutputs)

@@ -341,7 +341,7 @@ static void registerPoolingFunctions(Registry &r) {
     f.options = layer->options;
     f.options.push_back(intListOption("output_size").atLeast(1).orNone());
     f.numInputs = 2;
-    f.numIndexInputs = 1;
+    f.indexInputs = {1};
     f.build = layer->build;
     f.example = layer->example;
     functions.push_back(std::move(f));
@@ -414,7 +414,7 @@ void registerPoolingFamily(Registry &r) {
     Entry unpool{"nn.MaxUnpool" + d, EntryKind::Layer, "nn.max_unpool"};
     unpool.options = {kernel(), stride(), padding()};
     unpool.numInputs = 2;
-    unpool.numIndexInputs = 1;
+    unpool.indexInputs = {1};
     unpool.build = [rank](BuildContext &c) { return buildMaxUnpool(c, rank); };
     unpool.example = {{"options", {{"kernel_size", 2}, {"stride", nullptr}}},
                       {"input", exampleInput(rank)}};

@@ -389,6 +389,7 @@ const Registry &registry() {
     registerUtilityFamily(r);
     registerVisionFamily(r);
     registerDistanceFamily(r);
+    registerSparseFamily(r);
     registerLossFamily(r);
     registerOptimizerFamily(r);
     registerSchedulerFamily(r);

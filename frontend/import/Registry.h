@@ -234,9 +234,9 @@ struct Entry {
   /// return_indices: values and int64 indices): set instead of `build`;
   /// the graph node names one output per returned value.
   std::function<llvm::SmallVector<mlir::Value>(BuildContext &)> buildOutputs;
-  /// How many of the last graph inputs are int64 index tensors (MaxUnpool's
-  /// indices); the others are float32.
-  unsigned numIndexInputs = 0;
+  /// Inputs (by position) that are int64 index tensors (MaxUnpool's
+  /// indices, Embedding's input); the others are float32.
+  std::vector<unsigned> indexInputs;
   /// Inputs (by position) that are bool masks, a comparison's result
   /// (torch.where's condition, masked_fill's mask); the others are float32.
   std::vector<unsigned> maskInputs;
@@ -296,6 +296,7 @@ void registerFractionalPoolFamily(Registry &registry);
 void registerUtilityFamily(Registry &registry);
 void registerVisionFamily(Registry &registry);
 void registerDistanceFamily(Registry &registry);
+void registerSparseFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);
 void registerSchedulerFamily(Registry &registry);

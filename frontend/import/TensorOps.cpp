@@ -1,10 +1,10 @@
 // Graph functions over dimensions: torch.sum, mean, amax, amin, permute,
 // transpose, t, reshape, squeeze, unsqueeze, narrow, slicing (libtorch's
-// Tensor::slice), split, chunk, cat, stack, index_select and matmul. Each is
-// built from existing nn ops (reshape, permute, slice, concat, matmul, mul,
-// sum), so gradients and lowerings come with them; the shape rules are
+// Tensor::slice), split, chunk, cat, stack, index_select, gather and matmul.
+// Each is built from existing nn ops (reshape, permute, slice, concat,
+// matmul, mul, sum, gather), so gradients and lowerings come with them; the shape rules are
 // ir/TensorShapeRules.h, shared with the DSL.
-#include "frontend/import/Registry.h"
+#include "frontend/import/Index.h"
 
 #include "ir/NNBuilders.h"
 #include "ir/TensorShapeRules.h"
@@ -91,6 +91,30 @@ static Value matmul(BuildContext &c) {
   return reshape(c, sum, out);
 }
 
+/// torch.gather(input, dim, index): nn.gather, dim wrapped.
+static Value gather(BuildContext &c, Value x, int64_t dim, Value index) {
+  rules::Shape in = shapeVec(x);
+  orFail(c, rules::gather(in, dim, shapeVec(index)));
+  int64_t d = *rules::wrapDim(dim, in.size());
+  return c.create<nn::GatherOp>(x, index, c.builder().getI64IntegerAttr(d));
+}
+
+Value indexSelectTensor(BuildContext &c, Value x, int64_t dim, Value index) {
+  rules::Shape in = shapeVec(x);
+  rules::Shape out = orFail(c, rules::indexSelectTensor(in, dim, shapeVec(index)));
+  int64_t d = *rules::wrapDim(dim, in.size());
+  rules::Shape spread(in.size(), 1);
+  spread[d] = out[d];
+  MLIRContext *ctx = c.builder().getContext();
+  auto i64 = [&](const rules::Shape &s) {
+    return RankedTensorType::get(s, IntegerType::get(ctx, 64));
+  };
+  Value flat = nn::reshapeTo(c.builder(), c.loc(), index, i64(spread));
+  if (spread != out)
+    flat = c.create<nn::BroadcastToOp>(i64(out), flat);
+  return c.create<nn::GatherOp>(x, flat, c.builder().getI64IntegerAttr(d));
+}
+
 /// torch.index_select(input, dim, index) with a constant index: the runs of
 /// the index that step evenly (3, 5, 7 or 4, 4, 4 is not one: steps are
 /// >= 1) become one strided slice each, joined by one concat; repeated
@@ -98,6 +122,15 @@ static Value matmul(BuildContext &c) {
 static Value indexSelect(BuildContext &c) {
   const Options &o = c.options();
   Value x = c.operands()[0];
+  if (c.operands().size() == 2) {
+    if (!o.isNone("index"))
+      c.failAt(o.pathOf("index"), "the index is the second input here: the index option "
+                                  "must be null");
+    return indexSelectTensor(c, x, o.getInt("dim"), c.operands()[1]);
+  }
+  if (o.isNone("index"))
+    c.failAt(o.pathOf("index"), "index_select needs the index: a list of ints here, or an "
+                                "int64 tensor as the second input");
   rules::Shape in = shapeVec(x), index = o.getInts("index");
   int64_t dim = o.getInt("dim");
   orFail(c, rules::indexSelect(in, dim, index));
@@ -258,14 +291,31 @@ static void registerShapeFunctions(Registry &r) {
   stack.example = {{"options", {{"dim", -1}}}, {"input", {2, 4}}};
   r.add(std::move(stack));
 
-  // torch.index_select(input, dim, index) with the index as a constant
-  // option (a list of ints): Kiln's model inputs are float32.
-  Entry indexSelectEntry{"index_select", EntryKind::Function, "nn.slice"};
-  indexSelectEntry.options = {intOption("dim"), intListOption("index")};
+  // torch.index_select(input, dim, index): the index as a constant option
+  // (a list of ints; null otherwise) or as an int64 second input (a model
+  // input or indices, range-checked by the runtime).
+  Entry indexSelectEntry{"index_select", EntryKind::Function,
+                         "nn.slice (constant index) or nn.gather (int64 index input)"};
+  indexSelectEntry.options = {intOption("dim"), intListOption("index").orNone()};
+  indexSelectEntry.numInputs = 2;
+  indexSelectEntry.numOptionalInputs = 1;
+  indexSelectEntry.indexInputs = {1};
   indexSelectEntry.build = indexSelect;
   indexSelectEntry.example = {{"options", {{"dim", 1}, {"index", {3, 0, 0, 2}}}},
                               {"input", {2, 4}}};
   r.add(std::move(indexSelectEntry));
+
+  // torch.gather(input, dim, index, sparse_grad=False): index an int64
+  // input of the same rank.
+  Entry gatherEntry{"gather", EntryKind::Function, "nn.gather"};
+  gatherEntry.options = {intOption("dim"), boolOption("sparse_grad", false).noEffect()};
+  gatherEntry.numInputs = 2;
+  gatherEntry.indexInputs = {1};
+  gatherEntry.build = [](BuildContext &c) {
+    return gather(c, c.operands()[0], c.options().getInt("dim"), c.operands()[1]);
+  };
+  gatherEntry.example = {{"options", {{"dim", 1}}}, {"input", {2, 4}}, {"index", {2, 3}}};
+  r.add(std::move(gatherEntry));
 
   // torch.detach: the value without its gradient.
   Entry detach{"detach", EntryKind::Function, "nn.detach"};

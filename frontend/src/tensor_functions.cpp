@@ -192,6 +192,32 @@ Tensor index_select(const Tensor& x, int64_t dim, std::vector<int64_t> index, So
              loc);
 }
 
+namespace {
+void require_int64(const Tensor& index, const std::string& what, SourceLoc loc) {
+  if (index.dtype() != Dtype::Int64)
+    detail::fail(loc, what + " expects an int64 index, got " + dtype_name(index.dtype()) + " tensor '" +
+                          index.name() + "'");
+}
+}  // namespace
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index, SourceLoc loc) {
+  auto& trace = begin("index_select()", {&x}, loc);
+  trace.check_value(index, "index_select()", loc);
+  require_int64(index, "index_select()", loc);
+  Shape s = ok(shape_rules::indexSelectTensor(x.sizes(), dim, index.sizes()), "index_select()", loc);
+  return detail::record_function(trace, "index_select", {{"dim", dim}, {"index", nullptr}}, {x, index},
+                                 std::move(s), Dtype::Float32, loc);
+}
+
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index, bool sparse_grad, SourceLoc loc) {
+  auto& trace = begin("gather()", {&x}, loc);
+  trace.check_value(index, "gather()", loc);
+  require_int64(index, "gather()", loc);
+  Shape s = ok(shape_rules::gather(x.sizes(), dim, index.sizes()), "gather()", loc);
+  return detail::record_function(trace, "gather", {{"dim", dim}, {"sparse_grad", sparse_grad}}, {x, index},
+                                 std::move(s), Dtype::Float32, loc);
+}
+
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim, SourceLoc loc) {
   return pieces("split", x, {{"split_size_or_sections", split_size}, {"dim", dim}},
                 shape_rules::splitSizes(x.sizes(), dim, split_size, {}), dim, loc);
@@ -242,6 +268,12 @@ Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start, std::optional<in
 }
 Tensor Tensor::index_select(int64_t dim, std::vector<int64_t> index, SourceLoc loc) const {
   return F::index_select(*this, dim, std::move(index), loc);
+}
+Tensor Tensor::index_select(int64_t dim, const Tensor& index, SourceLoc loc) const {
+  return F::index_select(*this, dim, index, loc);
+}
+Tensor Tensor::gather(int64_t dim, const Tensor& index, bool sparse_grad, SourceLoc loc) const {
+  return F::gather(*this, dim, index, sparse_grad, loc);
 }
 std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim, SourceLoc loc) const {
   return F::split(*this, split_size, dim, loc);

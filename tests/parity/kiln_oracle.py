@@ -366,8 +366,11 @@ def _slice(x, dim=0, start=None, end=None, step=1):
 # indexing, index_select's constant index is a list in the model file.
 _ADAPTED_FUNCTIONS = {
     "slice": _slice,
-    "index_select": lambda x, dim, index: _torch().index_select(
-        x, dim, _torch().tensor(index, dtype=_torch().int64)),
+    # The index is an int64 input, or a constant option (a list).
+    "index_select": lambda x, idx=None, dim=0, index=None: _torch().index_select(
+        x, dim, idx if idx is not None else _torch().tensor(index, dtype=_torch().int64)),
+    "gather": lambda x, idx, dim, sparse_grad=False: _torch().gather(
+        x, dim, idx, sparse_grad=sparse_grad),
 }
 # Graph functions whose options may be null where torch's signature has no
 # None (a tensor operand instead of the number option `other`, squeeze's
@@ -376,7 +379,7 @@ _NULL_MEANS_ABSENT = {"add", "sub", "mul", "div", "pow", "rsub", "squeeze",
                       "gt", "lt", "ge", "le", "eq", "ne"}
 # Graph functions that are F.<name>: torch.<name> exists with another
 # signature (torch.batch_norm(input, weight, bias, running_mean, ...)).
-_FUNCTIONAL_FIRST = {"batch_norm", "instance_norm",
+_FUNCTIONAL_FIRST = {"batch_norm", "instance_norm", "embedding",
                      # torch.<name> exists with aten's positional signature
                      "binary_cross_entropy_with_logits", "poisson_nll_loss", "kl_div",
                      "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
@@ -763,9 +766,15 @@ def cmd_make_case(a):
     gen = torch.Generator().manual_seed(a.seed + 1)
     xs = []
     scales = [float(v) for v in a.input_scale.split(",")] if a.input_scale else []
+    highs = [int(v) for v in a.index_high.split(",")] if a.index_high else []
     for i, spec in enumerate(doc["inputs"]):
-        if spec.get("dtype", "float32") != "float32":
-            raise ValueError(f"input {spec['name']}: oracle makes float32 inputs only")
+        if spec.get("dtype", "float32") == "int64":
+            # Indices uniform in [0, high), one --index-high per int64 input.
+            k = sum(1 for s in doc["inputs"][:i] if s.get("dtype") == "int64")
+            if k >= len(highs):
+                raise ValueError(f"input {spec['name']}: int64, but no --index-high for it")
+            xs.append(torch.randint(0, highs[k], tuple(spec["shape"]), generator=gen))
+            continue
         x = torch.randn(*spec["shape"], generator=gen)
         if i < len(scales):
             x = x * scales[i]
@@ -1032,6 +1041,8 @@ def main(argv=None):
                    help="seed of Kiln's random stream (the driver's --rng-seed)")
     c.add_argument("--input-scale", default=None,
                    help="comma-separated factors: input i is randn times the i-th (default 1)")
+    c.add_argument("--index-high", default=None,
+                   help="comma list, one per int64 input: its values are uniform in [0, high)")
     c.add_argument("--input-specials", default=None,
                    help="comma-separated values that replace about a third of the first input's elements")
     c.add_argument("--ignored-targets", type=int, default=None,

@@ -65,6 +65,23 @@ const Shape kInputs[] = {
 #error "parity_driver handles at most 5 inputs"
 #endif
 };
+// Whether input i is int64 (indices) rather than float32.
+#define KILN_INPUT_INT64(i) KCONST(_INPUT##i##_IS_INT64)
+const bool kInputIsInt64[] = {
+    KILN_INPUT_INT64(0),
+#if KCONST(_NUM_INPUTS) > 1
+    KILN_INPUT_INT64(1),
+#endif
+#if KCONST(_NUM_INPUTS) > 2
+    KILN_INPUT_INT64(2),
+#endif
+#if KCONST(_NUM_INPUTS) > 3
+    KILN_INPUT_INT64(3),
+#endif
+#if KCONST(_NUM_INPUTS) > 4
+    KILN_INPUT_INT64(4),
+#endif
+};
 const Shape kOutputs[] = {
     KILN_SHAPE(OUTPUT, 0),
 #if KCONST(_NUM_OUTPUTS) > 1
@@ -185,7 +202,8 @@ int main(int argc, char **argv) {
   if (kiln_safetensors_open(init_path, &init) != KILN_OK)
     fail_rt(std::string("open ") + init_path);
 
-  // Batch: input.<i> (float32, the header's shape) and, to train, target.
+  // Batch: input.<i> (float32 or int64 as the header says, its shape) and,
+  // to train, target.
   kiln_safetensors *batch = nullptr;
   if (kiln_safetensors_open(batch_path, &batch) != KILN_OK)
     fail_rt(std::string("open ") + batch_path);
@@ -195,10 +213,11 @@ int main(int argc, char **argv) {
     kiln_tensor_view v;
     if (kiln_safetensors_find(batch, name.c_str(), &v) != KILN_OK)
       fail_rt(std::string(batch_path) + ": " + name);
-    if (v.dtype != KILN_F32 || numel_of(v) != kInputs[i].numel)
-      fail_msg(std::string(batch_path) + ": " + name +
-               ": expected F32 with " + std::to_string(kInputs[i].numel) +
-               " elements");
+    const kiln_dtype want = kInputIsInt64[i] ? KILN_I64 : KILN_F32;
+    if (v.dtype != want || numel_of(v) != kInputs[i].numel)
+      fail_msg(std::string(batch_path) + ": " + name + ": expected " +
+               (want == KILN_I64 ? "I64" : "F32") + " with " +
+               std::to_string(kInputs[i].numel) + " elements");
     inputs[i] = v.data;
   }
 

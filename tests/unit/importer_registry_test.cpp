@@ -61,7 +61,13 @@ json modelUsing(const Entry &e) {
   json children = json::array({leaf});
   json neg = {{"function", "neg"}, {"options", json::object()}, {"inputs", {"x"}}, {"outputs", {"h"}}};
   model["graph"] = json::array({neg});
-  if (e.numIndexInputs > 0) {
+  if (ex.contains("index")) {
+    // int64 index inputs (Embedding's, gather's) are a model input of the
+    // example's "index" shape, all zeros at run time.
+    model["inputs"].push_back(tensor("xi", ex["index"], "int64"));
+    for (unsigned i : e.indexInputs)
+      node["inputs"][i] = "xi";
+  } else if (!e.indexInputs.empty() && e.numOptionalInputs == 0) {
     // int64 inputs (MaxUnpool's indices) come from a max pool of h with
     // return_indices: kernel 1, so they have h's shape.
     std::string pool = "MaxPool" + std::to_string(input.size() - 2) + "d";

@@ -8,6 +8,7 @@
 #include "kiln/nn/conv.h"
 #include "kiln/nn/conv_transpose.h"
 #include "kiln/nn/distance.h"
+#include "kiln/nn/embedding.h"
 #include "kiln/nn/fold.h"
 #include "kiln/nn/dropout.h"
 #include "kiln/nn/flatten.h"

@@ -27,6 +27,8 @@ enum class Init {
   FanInUniform,
   /// Every element the layer's `init` option (nn.PReLU's weight).
   Constant,
+  /// N(0, 1): nn.Embedding's weight.
+  Normal,
 };
 
 struct Parameter {

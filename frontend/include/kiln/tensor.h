@@ -63,6 +63,9 @@ class Tensor {
                std::optional<int64_t> end = std::nullopt, int64_t step = 1,
                SourceLoc loc = SourceLoc::current()) const;
   Tensor index_select(int64_t dim, std::vector<int64_t> index, SourceLoc loc = SourceLoc::current()) const;
+  Tensor index_select(int64_t dim, const Tensor& index, SourceLoc loc = SourceLoc::current()) const;
+  Tensor gather(int64_t dim, const Tensor& index, bool sparse_grad = false,
+                SourceLoc loc = SourceLoc::current()) const;
   std::vector<Tensor> split(int64_t split_size, int64_t dim = 0, SourceLoc loc = SourceLoc::current()) const;
   std::vector<Tensor> split(std::vector<int64_t> split_sizes, int64_t dim = 0,
                             SourceLoc loc = SourceLoc::current()) const;

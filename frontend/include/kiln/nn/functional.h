@@ -131,6 +131,15 @@ Tensor slice(const Tensor& input, int64_t dim = 0, std::optional<int64_t> start 
 /// torch.index_select with a constant index (each in [0, size of dim)).
 Tensor index_select(const Tensor& input, int64_t dim, std::vector<int64_t> index,
                     SourceLoc loc = SourceLoc::current());
+/// torch.index_select with an int64 index tensor of shape [n] or [] (a
+/// model input: the runtime checks each value is in [0, size of dim)).
+Tensor index_select(const Tensor& input, int64_t dim, const Tensor& index,
+                    SourceLoc loc = SourceLoc::current());
+/// torch.gather: input[.., index[p], ..] along `dim` for an int64 index of
+/// the input's rank (at most its size in the other dimensions); the result
+/// has the index's shape.
+Tensor gather(const Tensor& input, int64_t dim, const Tensor& index, bool sparse_grad = false,
+              SourceLoc loc = SourceLoc::current());
 /// torch.split: pieces of `split_size` along `dim` (the last one smaller),
 /// or of the given sizes (which must add up to the dimension's size).
 std::vector<Tensor> split(const Tensor& input, int64_t split_size, int64_t dim = 0,
@@ -151,6 +160,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0, SourceLoc loc 
 using nn::functional::cat;
 using nn::functional::chunk;
 using nn::functional::clamp;
+using nn::functional::gather;
 using nn::functional::index_select;
 using nn::functional::masked_fill;
 using nn::functional::matmul;

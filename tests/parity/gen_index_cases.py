@@ -1,0 +1,156 @@
+"""Writes random parity models that index with int64 model inputs (issue 9,
+items 1 and 5): nn.Embedding (padding_idx None / positive / negative,
+scale_grad_by_freq, index of rank 1 to 3), F.embedding with a computed
+weight, index_select with an int64 index ([n] or a scalar, any dim, negative
+dims) and gather (any dim, an index smaller than the input in the other
+dimensions). Indices are drawn by the oracle uniform in [0, high)
+(make-case --index-high, set per case in cases.cmake) with few distinct
+values, so repeats (summed gradients, scale_grad_by_freq's counts) and the
+padding row occur.
+
+  gen_index_cases.py --out DIR --count N --seed S
+
+Float inputs go through a Linear over their last dimension first, so the
+parameter gradients check the gathers' input gradients; the result goes
+through a Linear too, MSE loss, ten SGD steps. Case i uses kind
+i % len(KINDS). Deterministic for a seed; also writes DIR/cases.cmake.
+Runs with any python3 (no torch).
+"""
+import argparse
+import os
+import random
+
+from case_files import mse_sgd_training, write_case, write_steps
+
+KINDS = ["embedding", "embedding_function", "index_select", "gather"]
+
+
+def shape_of(rng, rank, lo=1, hi=4):
+    return [rng.randint(lo, hi) for _ in range(rank)]
+
+
+class Case:
+    def __init__(self, name):
+        self.name, self.inputs, self.children, self.graph = name, [], [], []
+        self.shapes, self.count, self.highs = {}, 0, []
+
+    def float_input(self, shape):
+        """A value of `shape`: a float32 model input through Linear(W, W)."""
+        i = len(self.inputs)
+        self.inputs.append({"name": f"x{i}", "shape": shape, "dtype": "float32"})
+        w = shape[-1]
+        self.children.append({"name": f"l{i}", "type": "Linear",
+                              "options": {"in_features": w, "out_features": w, "bias": True}})
+        self.graph.append({"module": f"l{i}", "inputs": [f"x{i}"], "outputs": [f"h{i}"]})
+        self.shapes[f"h{i}"] = shape
+        return f"h{i}"
+
+    def index_input(self, shape, high):
+        """An int64 model input of `shape`, values in [0, high)."""
+        i = len(self.inputs)
+        self.inputs.append({"name": f"i{i}", "shape": shape, "dtype": "int64"})
+        self.highs.append(high)
+        return f"i{i}"
+
+    def layer(self, name, kind, options, inputs, shape):
+        self.children.append({"name": name, "type": kind, "options": options})
+        out = f"v{self.count}"
+        self.count += 1
+        self.graph.append({"module": name, "inputs": inputs, "outputs": [out]})
+        self.shapes[out] = shape
+        return out
+
+    def call(self, function, inputs, shape, **options):
+        out = f"v{self.count}"
+        self.count += 1
+        self.graph.append({"function": function, "options": options,
+                           "inputs": inputs, "outputs": [out]})
+        self.shapes[out] = shape
+        return out
+
+    def model(self, value, rng):
+        """value through a Linear over its last dimension: the model output."""
+        shape = self.shapes[value]
+        w, k = shape[-1], rng.randint(1, 4)
+        out = self.layer("head", "Linear", {"in_features": w, "out_features": k, "bias": True},
+                         [value], shape[:-1] + [k])
+        return {"format": "kiln-model", "version": 1, "name": self.name,
+                "inputs": self.inputs,
+                "module": {"type": "Sequential", "children": self.children},
+                "graph": self.graph, "outputs": [out],
+                "training": mse_sgd_training(self.shapes[out], 0.05)}
+
+
+def embedding_options(rng, rows):
+    pad = rng.choice([None, rng.randrange(rows), -rng.randint(1, rows)])
+    return {"padding_idx": pad, "max_norm": None, "norm_type": 2.0,
+            "scale_grad_by_freq": rng.random() < 0.5,
+            # sparse changes only the gradient's layout in torch (Kiln's is
+            # dense); torch refuses its backward with scale_grad_by_freq.
+            "sparse": False}
+
+
+def build(rng, kind, name):
+    c = Case(name)
+    if kind == "embedding":
+        # At least 4 positions for at most 6 rows: repeats (summed and
+        # counted gradients) and the padding row occur.
+        rows, dim = rng.randint(2, 6), rng.randint(1, 6)
+        idx = c.index_input(shape_of(rng, rng.randint(2, 3), 2, 5), rows)
+        opts = {"num_embeddings": rows, "embedding_dim": dim}
+        opts.update(embedding_options(rng, rows))
+        out = c.layer("emb", "Embedding", opts, [idx], c.inputs[-1]["shape"] + [dim])
+        return c.model(out, rng), c.highs
+    if kind == "embedding_function":
+        rows, dim = rng.randint(2, 6), rng.randint(1, 6)
+        weight = c.float_input([rows, dim])
+        idx = c.index_input(shape_of(rng, 2, 2, 6), rows)
+        out = c.call("embedding", [idx, weight], c.inputs[-1]["shape"] + [dim],
+                     **embedding_options(rng, rows))
+        return c.model(out, rng), c.highs
+    if kind == "index_select":
+        shape = shape_of(rng, rng.randint(1, 3), 1, 5)
+        h = c.float_input(shape)
+        d = rng.randrange(len(shape))
+        n = rng.randint(1, 7)
+        scalar = rng.random() < 0.2
+        idx = c.index_input([] if scalar else [n], shape[d])
+        out_shape = list(shape)
+        out_shape[d] = 1 if scalar else n
+        dim = d - len(shape) if rng.random() < 0.5 else d
+        out = c.call("index_select", [h, idx], out_shape, dim=dim, index=None)
+        return c.model(out, rng), c.highs
+    if kind == "gather":
+        shape = shape_of(rng, rng.randint(1, 3), 1, 5)
+        h = c.float_input(shape)
+        d = rng.randrange(len(shape))
+        index_shape = [rng.randint(1, s) if i != d else rng.randint(1, 6)
+                       for i, s in enumerate(shape)]
+        idx = c.index_input(index_shape, shape[d])
+        dim = d - len(shape) if rng.random() < 0.5 else d
+        out = c.call("gather", [h, idx], index_shape, dim=dim, sparse_grad=False)
+        return c.model(out, rng), c.highs
+    raise ValueError(kind)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(a.seed)
+    lines = []
+    for i in range(a.count):
+        kind = KINDS[i % len(KINDS)]
+        name = f"index_{kind}_{a.seed}_{i}_basic"
+        model, highs = build(rng, kind, name)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} 10)")
+        lines.append(f"set(parity_args_{name} --index-high={','.join(map(str, highs))})")
+    write_steps(a.out, lines)
+
+
+if __name__ == "__main__":
+    main()
