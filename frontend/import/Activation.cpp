@@ -319,6 +319,7 @@ void registerActivationFamily(Registry &r) {
     registerPointwise(r, p);
   registerSoftmaxFamily(r);
   registerRectifierFamily(r);
+  registerAdaptiveSoftmaxFamily(r);
 }
 
 } // namespace kiln::import

@@ -39,6 +39,8 @@ int64_t normalisedDim(BuildContext &c, int64_t dim);
 void registerSoftmaxFamily(Registry &r);
 /// PReLU, RReLU (Rectifier.cpp).
 void registerRectifierFamily(Registry &r);
+/// AdaptiveLogSoftmaxWithLoss (AdaptiveSoftmax.cpp).
+void registerAdaptiveSoftmaxFamily(Registry &r);
 
 } // namespace kiln::import
 

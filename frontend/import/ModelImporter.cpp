@@ -449,7 +449,20 @@ private:
         call.params[local] = fn.body->getArgument(index);
       for (auto &[local, index] : leaf.buffers)
         call.buffers[local] = buffers[index].name;
-      results = invoke(*leaf.entry, call, path);
+      const Entry *entry = leaf.entry;
+      if (node.contains("method") && stringAt(node, path, "method") != "forward") {
+        std::string method = stringAt(node, path, "method");
+        auto m = entry->methods.find(method);
+        if (m == entry->methods.end()) {
+          std::string known = "forward";
+          for (const auto &[name, _] : entry->methods)
+            known += ", " + name;
+          fail(path + ".method", import::modelTypeName(*entry) + " has no method " +
+                                     import::quotedName(method) + " (supported: " + known + ")");
+        }
+        entry = m->second.get();
+      }
+      results = invoke(*entry, call, path);
     } else if (node.contains("function")) {
       std::string fnName = stringAt(node, path, "function");
       const Entry &entry =

@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -243,6 +245,10 @@ struct Entry {
   /// Whether the call gives a bool mask (gt, eq, ...): it can feed only a
   /// mask input and is never a model output.
   bool givesMask = false;
+  /// Methods a graph node may call on the layer besides forward
+  /// (`"method": "log_prob"`): each an entry of its own (inputs, build)
+  /// that sees the layer's options and parameters.
+  std::map<std::string, std::shared_ptr<const Entry>> methods;
   OptimizerBuild buildOptimizer;                     // optimizers
   SchedulerBuild buildScheduler;                     // lr schedulers
   /// A minimal use for tests and docs: options that make it valid and the

@@ -80,8 +80,9 @@ const char *kSkeleton = R"({
       "additionalProperties": false,
       "properties": {
         "module": {"type": "string", "description": "Dotted path of a leaf (layer) module from the root; \"\" is the root itself."},
+        "method": {"type": "string", "description": "The layer's method to call; default \"forward\" (AdaptiveLogSoftmaxWithLoss: \"log_prob\")."},
         "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/valueName"}},
-        "outputs": {"type": "array", "minItems": 1, "maxItems": 2, "description": "One name per value the layer gives: two for MaxPool/AdaptiveMaxPool with return_indices (values, int64 indices).", "items": {"$ref": "#/$defs/valueName"}},
+        "outputs": {"type": "array", "minItems": 1, "maxItems": 2, "description": "One name per value the layer gives: two for MaxPool/AdaptiveMaxPool with return_indices (values, int64 indices) and for AdaptiveLogSoftmaxWithLoss (output, loss).", "items": {"$ref": "#/$defs/valueName"}},
         "loc": {"$ref": "#/$defs/loc"}
       }
     },

@@ -44,6 +44,14 @@ std::vector<Tensor> record_module(Trace& trace, const std::string& path, const s
   return trace.record(std::move(node), outputs);
 }
 
+Tensor record_method(Trace& trace, const std::string& path, const std::string& method,
+                     const std::vector<Tensor>& inputs, Shape shape, SourceLoc loc) {
+  GraphNode node = make_node(inputs, loc);
+  node.module = path;
+  node.method = method;
+  return trace.record(std::move(node), std::move(shape), Dtype::Float32);
+}
+
 std::vector<Tensor> record_function(Trace& trace, const std::string& function, OptionList options,
                                     const std::vector<Tensor>& inputs,
                                     const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc) {

@@ -59,6 +59,7 @@ Json node_json(const GraphNode& node) {
   Json j = Json::object();
   if (node.function.empty()) {
     j["module"] = node.module;
+    if (!node.method.empty()) j["method"] = node.method;
   } else {
     j["function"] = node.function;
     j["options"] = options_json(node.options);

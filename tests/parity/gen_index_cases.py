@@ -2,8 +2,10 @@
 items 1 and 5): nn.Embedding (padding_idx None / positive / negative,
 scale_grad_by_freq, index of rank 1 to 3), F.embedding with a computed
 weight, index_select with an int64 index ([n] or a scalar, any dim, negative
-dims) and gather (any dim, an index smaller than the input in the other
-dimensions). Indices are drawn by the oracle uniform in [0, high)
+dims), gather (any dim, an index smaller than the input in the other
+dimensions) and AdaptiveLogSoftmaxWithLoss (random cutoffs, div_value,
+head_bias; batched and unbatched; its output and loss, and log_prob, a
+method node). Indices are drawn by the oracle uniform in [0, high)
 (make-case --index-high, set per case in cases.cmake) with few distinct
 values, so repeats (summed gradients, scale_grad_by_freq's counts) and the
 padding row occur.
@@ -22,7 +24,7 @@ import random
 
 from case_files import mse_sgd_training, write_case, write_steps
 
-KINDS = ["embedding", "embedding_function", "index_select", "gather"]
+KINDS = ["embedding", "embedding_function", "index_select", "gather", "adaptive_log_softmax"]
 
 
 def shape_of(rng, rank, lo=1, hi=4):
@@ -130,6 +132,46 @@ def build(rng, kind, name):
         dim = d - len(shape) if rng.random() < 0.5 else d
         out = c.call("gather", [h, idx], index_shape, dim=dim, sparse_grad=False)
         return c.model(out, rng), c.highs
+    if kind == "adaptive_log_softmax":
+        # Batched ([N, in] and [N]) or unbatched ([in] and []) with 1 to 3
+        # tail clusters; the output (each target's log-probability) is the
+        # model output, the layer's loss a second one.
+        # Tail clusters at least 3 classes wide and a batch of 12 to 20 rows,
+        # so that every cluster gets targets and a gradient (a cluster of one
+        # class or without targets trains nothing, in torch as here).
+        clusters = rng.randint(1, 3)
+        shortlist = rng.randint(1, 4)
+        widths = [rng.randint(3, 5) for _ in range(clusters)]
+        cuts = [shortlist]
+        for w in widths[:-1]:
+            cuts.append(cuts[-1] + w)
+        classes = cuts[-1] + widths[-1]
+        div = rng.choice([1.0, 2.0, 1.5])
+        # Every tail's hidden size in_features // div**(i + 1) stays >= 1.
+        fin = rng.randint(max(4, int(div ** len(cuts)) + 1), 12)
+        batched = rng.random() < 0.6
+        n = rng.randint(12, 20)
+        h = c.float_input([n, fin] if batched else [fin])
+        t = c.index_input([n] if batched else [], classes)
+        c.children.append({"name": "als", "type": "AdaptiveLogSoftmaxWithLoss",
+                           "options": {"in_features": fin, "n_classes": classes, "cutoffs": cuts,
+                                       "div_value": div, "head_bias": rng.random() < 0.5}})
+        c.graph.append({"module": "als", "inputs": [h, t], "outputs": ["out", "loss"]})
+        # log_prob: the same layer's method, every class's log-probability
+        # (batched only, as torch 1.13).
+        if batched:
+            c.graph.append({"module": "als", "method": "log_prob", "inputs": [h], "outputs": ["lp"]})
+        c.shapes["out"], c.shapes["loss"] = ([n] if batched else []), []
+        model = {"format": "kiln-model", "version": 1, "name": c.name, "inputs": c.inputs,
+                 "module": {"type": "Sequential", "children": c.children},
+                 "graph": c.graph, "outputs": ["out", "loss"] + (["lp"] if batched else []),
+                 "training": mse_sgd_training(c.shapes["out"], 0.05)}
+        if not batched:
+            # One target reaches at most one cluster: the other tails would
+            # get no update to check, so the unbatched form checks forward.
+            model["name"] = c.name[:-len("_basic")] + "_forward"
+            del model["training"]
+        return model, c.highs
     raise ValueError(kind)
 
 
@@ -146,8 +188,10 @@ def main():
         kind = KINDS[i % len(KINDS)]
         name = f"index_{kind}_{a.seed}_{i}_basic"
         model, highs = build(rng, kind, name)
+        name = model["name"]
         write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} 10)")
+        if name.endswith("_basic"):
+            lines.append(f"set(parity_steps_{name} 10)")
         lines.append(f"set(parity_args_{name} --index-high={','.join(map(str, highs))})")
     write_steps(a.out, lines)
 

@@ -1,7 +1,7 @@
 // A model written with the DSL's int64 inputs and what indexes with them:
 // nn::Embedding (padding_idx, scale_grad_by_freq), F::embedding with a
 // computed weight, Tensor::index_select and Tensor::gather with int64 index
-// tensors. Its model file is checked against torch like the JSON models
+// tensors, nn::AdaptiveLogSoftmaxWithLoss (forward and log_prob). Its model file is checked against torch like the JSON models
 // (Parity.index_dsl_basic; the oracle draws the indices below each
 // input's bound: parity_args_index_dsl_basic).
 #include <cstdio>
@@ -11,25 +11,32 @@
 namespace nn = kiln::nn;
 namespace F = kiln::nn::functional;
 
-// tokens [3, 4] in [0, 10), x [3, 5], sel [4] in [0, 5), pick [3, 2] in [0, 5).
+// tokens [3, 4] in [0, 10), x [3, 5], sel [4] in [0, 5), pick [3, 2] in [0, 5),
+// cls [3] in [0, 7) (AdaptiveLogSoftmaxWithLoss's target; its output, loss
+// and log_prob feed the head).
 struct IndexNetImpl : nn::Module {
   IndexNetImpl() {
     emb = register_module("emb", nn::Embedding(nn::EmbeddingOptions(10, 6).padding_idx(0).scale_grad_by_freq(true)));
     fx = register_module("fx", nn::Linear(5, 5));
     fw = register_module("fw", nn::Linear(3, 6));
-    head = register_module("head", nn::Linear(12, 3));
+    head = register_module("head", nn::Linear(12 + 7 + 1, 3));
+    asm_ = register_module("asm", nn::AdaptiveLogSoftmaxWithLoss(
+                                      nn::AdaptiveLogSoftmaxWithLossOptions(5, 7, {2, 4}).div_value(2.0).head_bias(true)));
   }
-  kiln::Tensor forward(kiln::Tensor tokens, kiln::Tensor x, kiln::Tensor sel, kiln::Tensor pick) {
+  kiln::Tensor forward(kiln::Tensor tokens, kiln::Tensor x, kiln::Tensor sel, kiln::Tensor pick, kiln::Tensor cls) {
     kiln::Tensor e = emb(tokens).mean({-1});                    // [3, 4]
     kiln::Tensor h = fx(x);                                     // [3, 5]
     kiln::Tensor s = h.index_select(1, sel);                    // [3, 4]
     kiln::Tensor g = h.gather(-1, pick);                        // [3, 2]
     kiln::Tensor w = fw(h.t());                                 // [5, 6]: a computed weight
     kiln::Tensor f = F::embedding(pick, w, F::EmbeddingFuncOptions().padding_idx(-1)).sum({1});  // [3, 6]
-    return head(kiln::cat({e + s, g, f.tanh()}, 1));           // [3, 12] -> [3, 3]
+    nn::ASMoutput a = asm_->forward(h, cls);                   // [3], []
+    kiln::Tensor lp = asm_->log_prob(h);                        // [3, 7]
+    return head(kiln::cat({e + s, g, f.tanh(), lp, a.output.unsqueeze(1)}, 1)) + a.loss;  // [3, 20] -> [3, 3]
   }
   nn::Embedding emb{nullptr};
   nn::Linear fx{nullptr}, fw{nullptr}, head{nullptr};
+  nn::AdaptiveLogSoftmaxWithLoss asm_{nullptr};
 };
 KILN_MODULE(IndexNet);
 
@@ -42,12 +49,13 @@ int main(int argc, char** argv) {
     IndexNet model;
     kiln::save_model(model,
                      {kiln::input("tokens", {3, 4}, kiln::kInt64), kiln::input("x", {3, 5}),
-                      kiln::input("sel", {4}, kiln::kInt64), kiln::input("pick", {3, 2}, kiln::kInt64)},
+                      kiln::input("sel", {4}, kiln::kInt64), kiln::input("pick", {3, 2}, kiln::kInt64),
+                      kiln::input("cls", {3}, kiln::kInt64)},
                      argv[1],
                      kiln::Training()
                          .loss(nn::MSELoss())
                          .target(kiln::input("target", {3, 3}))
-                         .optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.05).momentum(0.9))),
+                         .optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.01).momentum(0.9))),
                      "index_dsl_basic");
   } catch (const kiln::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -490,7 +490,8 @@ class KilnModel:
             if node.get("function") in _LOSS_FUNCTIONS:
                 opts = _loss_options(opts)
             if "module" in node:
-                res = self.root.get_submodule(node["module"])(*args)
+                res = getattr(self.root.get_submodule(node["module"]),
+                              node.get("method", "forward"))(*args)
             elif node["function"] in _RANDOM_FUNCTIONS:
                 res = _RANDOM_FUNCTIONS[node["function"]](self.rng, args, opts)
             else:

@@ -4,6 +4,7 @@
 #include "kiln/error.h"
 #include "kiln/module.h"
 #include "kiln/nn/activation.h"
+#include "kiln/nn/adaptive.h"
 #include "kiln/nn/container.h"
 #include "kiln/nn/conv.h"
 #include "kiln/nn/conv_transpose.h"

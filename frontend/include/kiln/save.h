@@ -127,7 +127,7 @@ std::vector<Tensor> forward_n(M& m, const std::vector<Tensor>& in, SourceLoc loc
   return as_outputs(call_forward(m, loc, in[I]...));
 }
 
-/// Runs m.forward on the bound inputs (1 to 4 tensors).
+/// Runs m.forward on the bound inputs (1 to 5 tensors).
 template <class M>
 std::vector<Tensor> run_forward(M& m, const std::vector<Tensor>& in, SourceLoc loc) {
   std::vector<Tensor> out;
@@ -145,6 +145,7 @@ std::vector<Tensor> run_forward(M& m, const std::vector<Tensor>& in, SourceLoc l
   try_n(std::make_index_sequence<2>());
   try_n(std::make_index_sequence<3>());
   try_n(std::make_index_sequence<4>());
+  try_n(std::make_index_sequence<5>());
   if (!called) {
     fail(loc, "the model's forward does not take " + std::to_string(in.size()) +
                   " tensor(s); pass one kiln::input() per forward argument");
