@@ -28,7 +28,8 @@ func.func @gather_dim(%x: tensor<4x10xf32>, %i: tensor<4x2xi64>) {
 // -----
 
 func.func @gather_result(%x: tensor<4x10xf32>, %i: tensor<4x2xi64>) {
-  // expected-error @+1 {{'nn.gather' op inferred type(s) 'tensor<4x2xf32>' are incompatible with return type(s) of operation 'tensor<4x3xf32>'}}
+  // expected-error @+2 {{'nn.gather' op inferred type(s) 'tensor<4x2xf32>' are incompatible with return type(s) of operation 'tensor<4x3xf32>'}}
+  // expected-error @+1 {{'nn.gather' op failed to infer returned types}}
   %y = nn.gather %x, %i {dim = 1 : i64} : (tensor<4x10xf32>, tensor<4x2xi64>) -> tensor<4x3xf32>
   return
 }
