@@ -15,8 +15,8 @@ namespace {
 
 /// The values of a convolution geometry (kiln/runtime.h,
 /// KILN_CONV_GEOMETRY_SIZE): N, C, F, then in, out, kernel, stride,
-/// padding, dilation for three spatial dims.
-constexpr int64_t kConvGeometrySize = 21;
+/// padding, dilation for three spatial dims, then groups.
+constexpr int64_t kConvGeometrySize = 22;
 
 struct Routine {
   llvm::StringLiteral name;
@@ -45,10 +45,16 @@ LogicalResult verifyConvOperands(LibraryCallOp op) {
       return op.emitOpError("convolution geometry value ")
              << i << " is " << g[i] << ", must be >= " << (padding ? 0 : 1);
   }
-  int64_t n = g[0], c = g[1], f = g[2];
+  int64_t n = g[0], c = g[1], f = g[2], groups = g[21];
+  // The runtime splits both channel counts into groups: a remainder would
+  // make it read past the weight.
+  if (c % groups != 0 || f % groups != 0)
+    return op.emitOpError("convolution groups ")
+           << groups << " must divide the input channels " << c
+           << " and the output channels " << f;
   int64_t in = g[3] * g[4] * g[5], out = g[6] * g[7] * g[8],
           kernel = g[9] * g[10] * g[11];
-  int64_t x = n * c * in, w = f * c * kernel, y = n * f * out;
+  int64_t x = n * c * in, w = f * (c / groups) * kernel, y = n * f * out;
   StringRef callee = op.getCallee();
   SmallVector<int64_t> want;
   if (callee == "kiln_sconv_forward")

@@ -26,14 +26,14 @@ def NN_LibraryCallOp : NN_Op<"library_call", [AttrSizedOperandSegments,
 
     | callee | params | inputs | outputs |
     |---|---|---|---|
-    | `kiln_sconv_forward` | the 21-value geometry of `kiln/runtime.h` | x, w (, bias) | y |
+    | `kiln_sconv_forward` | the 22-value geometry of `kiln/runtime.h` | x, w (, bias) | y |
     | `kiln_sconv_backward_input` | same | dy, w | dx |
     | `kiln_sconv_backward_weight` | same | x, dy | dw |
 
     Every operand is f32 with a static shape.
 
     ```mlir
-    %y = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1]
+    %y = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1]
            ins(%x, %w : tensor<1x3x8xf32>, tensor<8x3x3xf32>)
            outs(%init : tensor<1x8x6xf32>) -> tensor<1x8x6xf32>
     ```

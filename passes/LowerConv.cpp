@@ -332,8 +332,10 @@ struct ConvBackwardInputLowering : OpConversionPattern<ConvBackwardInputOp> {
 
 } // namespace
 
-void kiln::populateLowerConvPatterns(RewritePatternSet &patterns) {
+void kiln::populateLowerConvPatterns(RewritePatternSet &patterns,
+                                     bool library) {
   patterns.add<ConvLowering, ConvBackwardInputLowering,
                ConvBackwardWeightLowering>(patterns.getContext());
-  conv::populateLibraryPatterns(patterns);
+  if (library)
+    conv::populateLibraryPatterns(patterns);
 }

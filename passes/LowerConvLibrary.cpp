@@ -1,17 +1,18 @@
-// Convolutions with groups == 1 as calls of the runtime's convolution
+// Convolutions (any group count) as calls of the runtime's convolution
 // routines (issue 8, item 4): nn.conv, nn.conv_backward_input and
 // nn.conv_backward_weight each become one nn.library_call of
 // kiln_sconv_forward / _backward_input / _backward_weight
 // (runtime/lib/conv.cpp), on the NCHW tensors themselves, with the
 // geometry as the call's parameters. The runtime builds the im2col columns
 // of one block of output pixels at a time, in cache, and multiplies them
-// with its packed GEMM; the zero padding is never materialised.
+// with its packed GEMM (one per group; depthwise convolutions take direct
+// loops); the zero padding is never materialised.
 // What this replaced: im2col of the whole batch + a linalg.matmul + gathers
 // between NCHW and a pixel-major layout (231 MB of columns for a 56 x 56 x 64
 // layer of batch 32; the gathers cost W3 more than its GEMMs).
-// Preconditions: the op verified, static shapes, f32. Other group counts
-// and more than 3 spatial dimensions fail to match here and take the direct
-// lowering (LowerConv.cpp).
+// Preconditions: the op verified (groups divide both channel counts),
+// static shapes, f32. Other element types and more than 3 spatial
+// dimensions fail to match here and take the direct lowering (LowerConv.cpp).
 #include "passes/LowerConv.h"
 #include "passes/LowerToLinalg.h"
 
@@ -29,14 +30,15 @@ using Geometry = shape_rules::ConvGeometry;
 /// The benefit over the direct patterns, which match every group count.
 constexpr unsigned kLibraryBenefit = 2;
 
-/// The runtime's 21-value geometry (kiln/runtime.h, KILN_CONV_GEOMETRY_SIZE)
-/// of a convolution of x [N, C, *in] with w [F, C, *kernel] giving
+/// The runtime's 22-value geometry (kiln/runtime.h, KILN_CONV_GEOMETRY_SIZE)
+/// of a convolution of x [N, C, *in] with w [F, C / groups, *kernel] giving
 /// [N, F, *out]; fewer than 3 spatial dims fill the leading ones with 1
-/// (padding 0). Empty when the convolution is not one the runtime takes.
+/// (padding 0); the group count last. Empty when the convolution is not one
+/// the runtime takes.
 SmallVector<int64_t> runtimeGeometry(const Geometry &g, ShapedType x,
                                      ShapedType w, ShapedType y) {
   int64_t r = x.getRank() - 2;
-  if (g.groups != 1 || r < 1 || r > 3 || !x.getElementType().isF32())
+  if (r < 1 || r > 3 || !x.getElementType().isF32())
     return {};
   for (int64_t i = 0; i < r; ++i)
     if (g.padLow[i] < 0)
@@ -54,6 +56,7 @@ SmallVector<int64_t> runtimeGeometry(const Geometry &g, ShapedType x,
   append([&](int64_t i) { return g.stride[i]; }, 1);
   append([&](int64_t i) { return g.padLow[i]; }, 0);
   append([&](int64_t i) { return g.dilation[i]; }, 1);
+  out.push_back(g.groups);
   return out;
 }
 

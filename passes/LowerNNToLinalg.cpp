@@ -151,6 +151,7 @@ Value kiln::toScalarTensor(OpBuilder &b, Location loc, Value scalar) {
 namespace {
 struct LowerNNToLinalgPass
     : kiln::impl::LowerNNToLinalgBase<LowerNNToLinalgPass> {
+  using LowerNNToLinalgBase::LowerNNToLinalgBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
@@ -164,7 +165,7 @@ struct LowerNNToLinalgPass
                            func::FuncDialect, scf::SCFDialect>();
     RewritePatternSet patterns(ctx);
     populateLowerLinearPatterns(patterns);
-    populateLowerConvPatterns(patterns);
+    populateLowerConvPatterns(patterns, convLibrary);
     populateLowerPoolPatterns(patterns);
     populateLowerFractionalPoolPatterns(patterns);
     populateLowerActivationPatterns(patterns);

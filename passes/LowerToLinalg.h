@@ -63,7 +63,10 @@ inline mlir::RankedTensorType typeOf(mlir::Value v) {
 }
 
 void populateLowerLinearPatterns(mlir::RewritePatternSet &patterns);
-void populateLowerConvPatterns(mlir::RewritePatternSet &patterns);
+/// `library`: f32 convolutions of 1-3 spatial dims become runtime calls
+/// (LowerConvLibrary.cpp); the direct loops take the rest.
+void populateLowerConvPatterns(mlir::RewritePatternSet &patterns,
+                               bool library = true);
 void populateLowerPoolPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerFractionalPoolPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerActivationPatterns(mlir::RewritePatternSet &patterns);

@@ -95,6 +95,11 @@ def LowerNNToLinalg : Pass<"nn-lower-to-linalg", "mlir::func::FuncOp"> {
     `linalg.generic`s on tensors, ready for fusion, tiling and
     bufferization by a backend. Fails on an nn op without a lowering.
   }];
+  let options = [
+    Option<"convLibrary", "conv-library", "bool", /*default=*/"true",
+           "Lower f32 convolutions of 1-3 spatial dims to nn.library_call "
+           "(false: the direct loop lowering, which lit tests check)">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",

@@ -5,7 +5,8 @@
 // back-to-back calls lasting >= min_run_s. Random N(0, 1) inputs, targets
 // and parameters' default init. Prints `RESULT <model> <fwd_ms> <grad_ms>`.
 //
-// usage: conv_bench [--threads N] [--quick] [--only <model>]
+// usage: conv_bench [--threads N] [--quick] [--only <shape>[,<shape>...]]
+// (--only keeps the models of the named shapes.def shapes)
 #include <kiln/runtime.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -66,6 +68,14 @@ int64_t numel(const kiln_tensor_info &t) {
   return n;
 }
 
+/// Whether model `name` (<shape>_<1|2>) is of a shape in the comma list.
+bool selected(const char *list, const char *name) {
+  std::string shape(name, std::strrchr(name, '_') ? std::strrchr(name, '_') - name
+                                                  : std::strlen(name));
+  std::string all = std::string(",") + list + ",";
+  return all.find("," + shape + ",") != std::string::npos;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -81,14 +91,14 @@ int main(int argc, char **argv) {
       runs = 1;
       minRunS = 0;
     } else {
-      std::fprintf(stderr, "usage: conv_bench [--threads N] [--quick] [--only <model>]\n");
+      std::fprintf(stderr, "usage: conv_bench [--threads N] [--quick] [--only <shape>[,<shape>...]]\n");
       return 2;
     }
   }
   std::mt19937_64 rng(0);
   std::normal_distribution<float> normal;
   for (const kiln_model_metadata *meta : kModels) {
-    if (only && std::strcmp(only, meta->name) != 0)
+    if (only && !selected(only, meta->name))
       continue;
     kiln_model *model = nullptr;
     check(kiln_model_create(meta, &model), nullptr, "kiln_model_create");

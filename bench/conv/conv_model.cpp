@@ -12,11 +12,11 @@ namespace {
 
 struct Shape {
   const char *name;
-  int64_t n, c, f, h, w, k, s, p;
+  int64_t n, c, f, h, w, k, s, p, g;
 };
 
 const Shape kShapes[] = {
-#define SHAPE(name, n, c, f, h, w, k, s, p) {#name, n, c, f, h, w, k, s, p},
+#define SHAPE(name, n, c, f, h, w, k, s, p, g) {#name, n, c, f, h, w, k, s, p, g},
 #include "shapes.def"
 #undef SHAPE
 };
@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     int64_t oh = (s.h + 2 * s.p - s.k) / s.s + 1, ow = (s.w + 2 * s.p - s.k) / s.s + 1;
     try {
       auto conv = [&] {
-        return nn::Conv2d(nn::Conv2dOptions(s.c, s.f, s.k).stride(s.s).padding(s.p));
+        return nn::Conv2d(nn::Conv2dOptions(s.c, s.f, s.k).stride(s.s).padding(s.p).groups(s.g));
       };
       auto training = kiln::Training()
                           .loss(nn::MSELoss())

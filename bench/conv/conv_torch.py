@@ -8,7 +8,7 @@ loss (forward + loss + weight/bias gradients; x needs no gradient) and, for
 alone (aten.convolution_backward), which the Kiln side can only derive.
 Prints `RESULT <shape> <fwd> <grad_1> <grad_2 or -> <dgrad> <wgrad>` in ms.
 
-usage: conv_torch.py [--threads N] [--quick]
+usage: conv_torch.py [--threads N] [--quick] [--only <shape>[,<shape>...]]
 """
 import os
 import re
@@ -18,7 +18,7 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STACKED = {"r56", "res_32"}  # the shapes with a <shape>_2 Kiln model
+STACKED = {"r56", "res_32", "dw56", "dw28", "rx56"}  # the shapes with a <shape>_2 Kiln model
 
 
 def shapes():
@@ -44,7 +44,7 @@ def median_ms(fn, runs, min_run_s):
 
 
 def main():
-    threads, runs, min_run_s = 2, 5, 0.2
+    threads, runs, min_run_s, only = 2, 5, 0.2, None
     args = sys.argv[1:]
     while args:
         a = args.pop(0)
@@ -52,12 +52,16 @@ def main():
             threads = int(args.pop(0))
         elif a == "--quick":
             runs, min_run_s = 1, 0.0
+        elif a == "--only":
+            only = args.pop(0)
         else:
             sys.exit(__doc__)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    for name, (n, c, f, h, w, k, s, p) in shapes():
-        convs = [torch.nn.Conv2d(c, f, k, stride=s, padding=p) for _ in range(2)]
+    for name, (n, c, f, h, w, k, s, p, g) in shapes():
+        if only and name not in only.split(","):
+            continue
+        convs = [torch.nn.Conv2d(c, f, k, stride=s, padding=p, groups=g) for _ in range(2)]
         x = torch.randn(n, c, h, w)
         y = convs[0](x).detach()
         target = torch.randn_like(y)
@@ -77,7 +81,7 @@ def main():
         def backward(mask):
             torch.ops.aten.convolution_backward(
                 target, x, convs[0].weight.detach(), [f], [s, s], [p, p], [1, 1],
-                False, [0, 0], 1, mask)
+                False, [0, 0], g, mask)
 
         fwd = median_ms(forward, runs, min_run_s)
         g1 = median_ms(lambda: gradients(convs[:1]), runs, min_run_s)

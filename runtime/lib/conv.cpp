@@ -1,19 +1,24 @@
-/* kiln_sconv_*: convolutions with groups == 1 (forward, input gradient, weight
- * gradient) that generated code calls instead of materialising an im2col
- * matrix of the whole batch (passes/LowerConvLibrary.cpp emits the
- * nn.library_call, kiln-cpu-library-calls-to-runtime turns it into the call).
+/* kiln_sconv_*: convolutions (forward, input gradient, weight gradient) that
+ * generated code calls instead of materialising an im2col matrix of the
+ * whole batch (passes/LowerConvLibrary.cpp emits the nn.library_call,
+ * kiln-cpu-library-calls-to-runtime turns it into the call).
  *
  * Why here and not as generated im2col + GEMM: the tensor-level lowering had
  * to build the column matrix of the whole batch (P x C K floats, 231 MB for a
  * 56 x 56 x 64 layer of batch 32) and copy every operand between NCHW and a
  * pixel-major layout around each GEMM; in W3 those gathers took more time
  * than the GEMMs. Here each thread builds the columns of one block of output
- * pixels of one image (C K rows x `chunk` pixels, <= 256 KiB, so they stay in
- * L2) and multiplies them right away, with NCHW in and out:
- *   forward       y[n][F, block]  = W[F, C K] x cols[C K, block] (+ bias)
- *   weight grad   dW[F, C K]     += dy[n][F, block] x cols[C K, block]^T
- *   input grad    dcols[C K, block] = W^T x dy[n][F, block], then added
- *                 into dx[n] at the positions im2col read them from (col2im)
+ * pixels of one image and one group (C/G K rows x `chunk` pixels, <= 256 KiB,
+ * so they stay in L2) and multiplies them right away, with NCHW in and out:
+ *   forward       y[n][group's F/G, block] = W_g[F/G, C/G K] x cols + bias
+ *   weight grad   dW_g[F/G, C/G K]        += dy[n][group's F/G, block] x cols^T
+ *   input grad    dcols[C/G K, block] = W_g^T x dy[n][group's F/G, block],
+ *                 then added into dx[n] where im2col read them (col2im)
+ * With groups == 1 that is one GEMM per block; with groups > 1 one per group
+ * on the group's channel slices (W's rows of a group are contiguous: w is
+ * [F, C/G, *kernel]). Depthwise convolutions (C/G == 1) take direct loops
+ * instead (conv_depthwise.cpp): their K is the kernel volume, too small for
+ * a GEMM to pay for its packing.
  * The GEMMs are libkiln_rt's packed kernel (gemm.cpp), run on the calling
  * pool thread; the blocks are the parallel tasks.
  *
@@ -21,6 +26,7 @@
  * block is computed by one thread in a fixed order, and the weight gradient
  * sums a fixed number of partial sums (chosen from the shape alone, each over a
  * fixed range of blocks) in a fixed order. */
+#include "conv.h"
 #include "gemm.h"
 
 #include "kiln/runtime.h"
@@ -42,42 +48,14 @@ constexpr int64_t kColumnFloats = 64 * 1024;
 constexpr int64_t kMaxPartials = 16;
 constexpr int64_t kMaxPartialFloats = int64_t{16} << 20;
 
-struct Geometry {
-  int64_t n, c, f;
-  int64_t in[3], out[3], k[3], s[3], pad[3], d[3];
-  int64_t in_size, out_size, ck;
-  int64_t chunk;  /* output pixels per block */
-  int64_t chunks; /* blocks per image */
-};
-
-Geometry parse(const int64_t *v) {
-  Geometry g;
-  g.n = v[0];
-  g.c = v[1];
-  g.f = v[2];
-  for (int i = 0; i < 3; ++i) {
-    g.in[i] = v[3 + i];
-    g.out[i] = v[6 + i];
-    g.k[i] = v[9 + i];
-    g.s[i] = v[12 + i];
-    g.pad[i] = v[15 + i];
-    g.d[i] = v[18 + i];
-  }
-  g.in_size = g.in[0] * g.in[1] * g.in[2];
-  g.out_size = g.out[0] * g.out[1] * g.out[2];
-  g.ck = g.c * g.k[0] * g.k[1] * g.k[2];
-  /* A multiple of 16 pixels (one vector) unless the image is smaller. */
-  int64_t chunk = std::max<int64_t>(16, kColumnFloats / std::max<int64_t>(g.ck, 1) / 16 * 16);
-  g.chunk = std::min(chunk, std::max<int64_t>(g.out_size, 1));
-  g.chunks = (g.out_size + g.chunk - 1) / g.chunk;
-  return g;
-}
+using Geometry = ConvGeometry;
 
 int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/* A thread's column block, grown on demand and kept for the next call. */
+/* A thread's scratch block (columns; the depthwise weight gradient's row
+ * sums), grown on demand and kept for the next call. */
 struct Scratch {
   float *data = nullptr;
   int64_t capacity = 0;
@@ -93,10 +71,11 @@ struct Scratch {
   }
   ~Scratch() { kiln_free(data); }
 };
-thread_local Scratch t_columns;
+thread_local Scratch t_scratch;
 
-/* The columns of output pixels [p0, p0 + count) of one image `x` [C, *in],
- * rows (c, k0, k1, k2) as the weight's [F, C, *kernel] flattens: for each row
+/* The columns of output pixels [p0, p0 + count) of one image and group `x`
+ * [C/G, *in] (the group's first channel), rows (c, k0, k1, k2) as a group's
+ * rows of the weight [F, C/G, *kernel] flatten: for each row
  * and each run of pixels along the innermost output dimension, calls
  * run(col, line, begin, end, first, last, s2): the run is output pixels
  * [begin, end) of one line of the output (innermost index o); col[o] is the
@@ -108,7 +87,7 @@ template <class Column, class Image, class Run>
 void for_each_run(const Geometry &g, int64_t p0, int64_t count, Column *cols,
                   Image *x, Run run) {
   int64_t row = 0;
-  for (int64_t c = 0; c < g.c; ++c)
+  for (int64_t c = 0; c < g.cg; ++c)
     for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
       for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
         for (int64_t k2 = 0; k2 < g.k[2]; ++k2, ++row) {
@@ -139,7 +118,8 @@ void for_each_run(const Geometry &g, int64_t p0, int64_t count, Column *cols,
         }
 }
 
-/* im2col of pixels [p0, p0 + count) of image x into cols [C K, count]. */
+/* im2col of pixels [p0, p0 + count) of image and group x into cols
+ * [C/G K, count]. */
 void im2col(const Geometry &g, const float *x, int64_t p0, int64_t count,
             float *cols) {
   /* Plain loops, not memcpy/memset: the runs are short (an output row, 32
@@ -162,8 +142,8 @@ void im2col(const Geometry &g, const float *x, int64_t p0, int64_t count,
                });
 }
 
-/* The adjoint of im2col: adds cols [C K, count] into image dx at the
- * positions im2col reads. */
+/* The adjoint of im2col: adds cols [C/G K, count] into image and group dx at
+ * the positions im2col reads. */
 void col2im_add(const Geometry &g, const float *cols, int64_t p0,
                 int64_t count, float *dx) {
   for_each_run(g, p0, count, cols, dx,
@@ -180,7 +160,7 @@ void col2im_add(const Geometry &g, const float *cols, int64_t p0,
                });
 }
 
-/* Runs worker(i, ctx) for i in [0, workers) on the pool (inline for one). */
+/* Runs body(i, 1, ctx) on the pool for i in [0, workers) (inline for one). */
 void run_workers(int64_t workers, void (*body)(int64_t, int64_t, void *),
                  void *ctx) {
   if (workers <= 1)
@@ -198,122 +178,169 @@ struct Call {
   const float *x = nullptr, *w = nullptr, *bias = nullptr, *dy = nullptr;
   float *out = nullptr;
   float *partials = nullptr;
-  int64_t groups = 1;
+  int64_t partial_count = 1;
   std::atomic<int64_t> next{0};
 };
 
+/* Task i: block i % chunks of group i / chunks % G of image i / (chunks G). */
 void forward_blocks(int64_t, int64_t, void *ctx) {
   Call &t = *static_cast<Call *>(ctx);
   const Geometry &g = t.g;
-  float *cols = t_columns.get(g.ck * g.chunk);
-  for (int64_t i = t.next.fetch_add(1); i < g.n * g.chunks;
+  float *cols = conv_scratch(g.ck * g.chunk);
+  for (int64_t i = t.next.fetch_add(1); i < g.n * g.groups * g.chunks;
        i = t.next.fetch_add(1)) {
-    int64_t n = i / g.chunks, p0 = i % g.chunks * g.chunk;
+    int64_t image = i / g.chunks, p0 = i % g.chunks * g.chunk;
+    int64_t n = image / g.groups, grp = image % g.groups;
     int64_t count = std::min(g.chunk, g.out_size - p0);
-    im2col(g, t.x + n * g.c * g.in_size, p0, count, cols);
-    float *y = t.out + n * g.f * g.out_size + p0;
+    im2col(g, t.x + (n * g.c + grp * g.cg) * g.in_size, p0, count, cols);
+    float *y = t.out + (n * g.f + grp * g.fg) * g.out_size + p0;
     if (t.bias)
-      for (int64_t f = 0; f < g.f; ++f)
-        std::fill(y + f * g.out_size, y + f * g.out_size + count, t.bias[f]);
-    sgemm_on_this_thread(g.f, count, g.ck, t.w, g.ck, 1, cols, count, 1, y,
-                         g.out_size, t.bias != nullptr);
+      for (int64_t f = 0; f < g.fg; ++f)
+        std::fill(y + f * g.out_size, y + f * g.out_size + count,
+                  t.bias[grp * g.fg + f]);
+    sgemm_on_this_thread(g.fg, count, g.ck, t.w + grp * g.fg * g.ck, g.ck, 1,
+                         cols, count, 1, y, g.out_size, t.bias != nullptr);
   }
 }
 
+/* Task i: group i % G of image i / G (the groups' dx slices are disjoint). */
 void input_gradient_images(int64_t, int64_t, void *ctx) {
   Call &t = *static_cast<Call *>(ctx);
   const Geometry &g = t.g;
-  float *cols = t_columns.get(g.ck * g.chunk);
-  for (int64_t n = t.next.fetch_add(1); n < g.n; n = t.next.fetch_add(1)) {
-    float *dx = t.out + n * g.c * g.in_size;
-    std::memset(dx, 0, sizeof(float) * g.c * g.in_size);
+  float *cols = conv_scratch(g.ck * g.chunk);
+  for (int64_t i = t.next.fetch_add(1); i < g.n * g.groups;
+       i = t.next.fetch_add(1)) {
+    int64_t n = i / g.groups, grp = i % g.groups;
+    float *dx = t.out + (n * g.c + grp * g.cg) * g.in_size;
+    const float *dy = t.dy + (n * g.f + grp * g.fg) * g.out_size;
+    std::memset(dx, 0, sizeof(float) * g.cg * g.in_size);
     for (int64_t p0 = 0; p0 < g.out_size; p0 += g.chunk) {
       int64_t count = std::min(g.chunk, g.out_size - p0);
-      sgemm_on_this_thread(g.ck, count, g.f, t.w, 1, g.ck,
-                           t.dy + n * g.f * g.out_size + p0, g.out_size, 1,
-                           cols, count, false);
+      sgemm_on_this_thread(g.ck, count, g.fg, t.w + grp * g.fg * g.ck, 1, g.ck,
+                           dy + p0, g.out_size, 1, cols, count, false);
       col2im_add(g, cols, p0, count, dx);
     }
   }
 }
 
 /* Partial sum `p` covers blocks [p B / P, (p + 1) B / P) of the B = N x
- * chunks blocks, in order. */
+ * chunks blocks, in order, every group of each block. */
 void weight_gradient_partials(int64_t, int64_t, void *ctx) {
   Call &t = *static_cast<Call *>(ctx);
   const Geometry &g = t.g;
-  float *cols = t_columns.get(g.ck * g.chunk);
+  float *cols = conv_scratch(g.ck * g.chunk);
   int64_t blocks = g.n * g.chunks, size = g.f * g.ck;
-  for (int64_t p = t.next.fetch_add(1); p < t.groups; p = t.next.fetch_add(1)) {
+  for (int64_t p = t.next.fetch_add(1); p < t.partial_count;
+       p = t.next.fetch_add(1)) {
     float *dw = t.partials + p * size;
     std::memset(dw, 0, sizeof(float) * size);
-    for (int64_t i = p * blocks / t.groups; i < (p + 1) * blocks / t.groups;
-         ++i) {
+    for (int64_t i = p * blocks / t.partial_count;
+         i < (p + 1) * blocks / t.partial_count; ++i) {
       int64_t n = i / g.chunks, p0 = i % g.chunks * g.chunk;
       int64_t count = std::min(g.chunk, g.out_size - p0);
-      im2col(g, t.x + n * g.c * g.in_size, p0, count, cols);
-      sgemm_on_this_thread(g.f, g.ck, count, t.dy + n * g.f * g.out_size + p0,
-                           g.out_size, 1, cols, 1, count, dw, g.ck, true);
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col(g, t.x + (n * g.c + grp * g.cg) * g.in_size, p0, count, cols);
+        sgemm_on_this_thread(
+            g.fg, g.ck, count,
+            t.dy + (n * g.f + grp * g.fg) * g.out_size + p0, g.out_size, 1,
+            cols, 1, count, dw + grp * g.fg * g.ck, g.ck, true);
+      }
     }
   }
 }
 
 } // namespace
+
+float *conv_scratch(int64_t floats) { return t_scratch.get(floats); }
+
+ConvGeometry parse_conv_geometry(const int64_t *v) {
+  ConvGeometry g;
+  g.n = v[0];
+  g.c = v[1];
+  g.f = v[2];
+  for (int i = 0; i < 3; ++i) {
+    g.in[i] = v[3 + i];
+    g.out[i] = v[6 + i];
+    g.k[i] = v[9 + i];
+    g.s[i] = v[12 + i];
+    g.pad[i] = v[15 + i];
+    g.d[i] = v[18 + i];
+  }
+  g.groups = v[21];
+  g.cg = g.c / g.groups;
+  g.fg = g.f / g.groups;
+  g.in_size = g.in[0] * g.in[1] * g.in[2];
+  g.out_size = g.out[0] * g.out[1] * g.out[2];
+  g.kernel_size = g.k[0] * g.k[1] * g.k[2];
+  g.ck = g.cg * g.kernel_size;
+  /* A multiple of 16 pixels (one vector) unless the image is smaller. */
+  int64_t chunk = std::max<int64_t>(16, kColumnFloats / std::max<int64_t>(g.ck, 1) / 16 * 16);
+  g.chunk = std::min(chunk, std::max<int64_t>(g.out_size, 1));
+  g.chunks = (g.out_size + g.chunk - 1) / g.chunk;
+  return g;
+}
+
 } // namespace kiln::rt
 
-using kiln::rt::Call;
+using namespace kiln::rt;
 
 /* Preconditions (guaranteed by kiln-cpu-library-calls-to-runtime): the
  * geometry is a verified convolution's (KILN_CONV_GEOMETRY_SIZE values, sizes
- * >= 1, padding >= 0), every tensor has the sizes it implies and the output
- * overlaps no input. */
+ * and groups >= 1, padding >= 0, groups dividing C and F), every tensor has
+ * the sizes it implies and the output overlaps no input. Depthwise
+ * convolutions (groups > 1, one input channel per group) take the direct
+ * kernels; a single-channel convolution with groups == 1 keeps the GEMM. */
 extern "C" void kiln_sconv_forward(const int64_t *geometry, const float *x,
                                    const float *w, const float *bias,
                                    float *y) {
   Call t;
-  t.g = kiln::rt::parse(geometry);
+  t.g = parse_conv_geometry(geometry);
+  if (t.g.groups > 1 && t.g.cg == 1)
+    return depthwise_forward(t.g, x, w, bias, y);
   t.x = x;
   t.w = w;
   t.bias = bias;
   t.out = y;
-  kiln::rt::run_workers(kiln::rt::workers_for(t.g.n * t.g.chunks),
-                        kiln::rt::forward_blocks, &t);
+  run_workers(workers_for(t.g.n * t.g.groups * t.g.chunks), forward_blocks,
+                   &t);
 }
 
 extern "C" void kiln_sconv_backward_input(const int64_t *geometry,
                                           const float *dy, const float *w,
                                           float *dx) {
   Call t;
-  t.g = kiln::rt::parse(geometry);
+  t.g = parse_conv_geometry(geometry);
+  if (t.g.groups > 1 && t.g.cg == 1)
+    return depthwise_backward_input(t.g, dy, w, dx);
   t.dy = dy;
   t.w = w;
   t.out = dx;
-  kiln::rt::run_workers(kiln::rt::workers_for(t.g.n),
-                        kiln::rt::input_gradient_images, &t);
+  run_workers(workers_for(t.g.n * t.g.groups), input_gradient_images, &t);
 }
 
 extern "C" void kiln_sconv_backward_weight(const int64_t *geometry,
                                            const float *x, const float *dy,
                                            float *dw) {
-  using namespace kiln::rt;
   Call t;
-  t.g = parse(geometry);
+  t.g = parse_conv_geometry(geometry);
+  if (t.g.groups > 1 && t.g.cg == 1)
+    return depthwise_backward_weight(t.g, x, dy, dw);
   t.x = x;
   t.dy = dy;
   int64_t size = t.g.f * t.g.ck, blocks = t.g.n * t.g.chunks;
-  t.groups = std::max<int64_t>(
+  t.partial_count = std::max<int64_t>(
       1, std::min({kMaxPartials, blocks, kMaxPartialFloats / std::max<int64_t>(size, 1)}));
-  if (t.groups == 1) {
+  if (t.partial_count == 1) {
     t.partials = dw; /* one partial: the result itself */
     weight_gradient_partials(0, 1, &t);
     return;
   }
-  t.partials = static_cast<float *>(kiln_alloc(sizeof(float) * size * t.groups));
+  t.partials = static_cast<float *>(kiln_alloc(sizeof(float) * size * t.partial_count));
   if (!t.partials)
     std::abort();
-  run_workers(workers_for(t.groups), weight_gradient_partials, &t);
+  run_workers(workers_for(t.partial_count), weight_gradient_partials, &t);
   std::memcpy(dw, t.partials, sizeof(float) * size);
-  for (int64_t p = 1; p < t.groups; ++p) {
+  for (int64_t p = 1; p < t.partial_count; ++p) {
     const float *part = t.partials + p * size;
     for (int64_t i = 0; i < size; ++i)
       dw[i] += part[i];

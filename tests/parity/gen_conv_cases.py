@@ -1,5 +1,6 @@
 """Writes random convolution parity models (issue 8): Conv1d/2d/3d with
-random shapes and options — stride, dilation, groups (depthwise included),
+random shapes and options — stride, dilation, groups (depthwise included;
+and cases with several channels per group, or depthwise with 6-12 channels),
 non-square kernels, odd sizes, batch 1, padding as an int, a tuple, "same"
 or "valid", bias on and off, and padding_mode reflect/replicate/circular.
 
@@ -19,11 +20,17 @@ import random
 from case_files import mse_sgd_training, write_case, write_steps
 
 
-def conv_options(rng, rank, cin, mode="zeros"):
+def conv_options(rng, rank, cin, mode="zeros", kind=None):
     """Options of the random convolution and the input's spatial sizes."""
     # Channels: plain, grouped or depthwise (groups == in_channels).
-    kind = rng.choice(["plain", "plain", "grouped", "depthwise"])
-    if kind == "depthwise":
+    if kind is None:
+        kind = rng.choice(["plain", "plain", "grouped", "depthwise"])
+    if kind == "wide_grouped":
+        # Several channels per group on both sides (cin is a multiple of
+        # the groups, chosen by the caller).
+        groups = rng.choice([g for g in range(2, cin) if cin % g == 0 and cin // g >= 2])
+        cout = groups * rng.randint(2, 3)
+    elif kind == "depthwise":
         groups = cin
         cout = cin * rng.randint(1, 2)
     elif kind == "grouped":
@@ -79,10 +86,15 @@ def expand(v, rank):
     return v if isinstance(v, list) else [v] * rank
 
 
-def case(rng, name, rank, mode="zeros", lazy=False):
+def case(rng, name, rank, mode="zeros", lazy=False, kind=None):
     batch = rng.choice([1, 1, 2, 3])
-    cin = rng.randint(1, 6)
-    opts, sizes = conv_options(rng, rank, cin, mode)
+    if kind == "wide_grouped":
+        cin = rng.randint(2, 5) * rng.randint(2, 4)
+    elif kind == "depthwise":
+        cin = rng.randint(6, 12)
+    else:
+        cin = rng.randint(1, 6)
+    opts, sizes = conv_options(rng, rank, cin, mode, kind)
     opts["padding_mode"] = mode
     k, s, d = (expand(opts[n], rank) for n in ("kernel_size", "stride", "dilation"))
     out = [batch, opts["out_channels"]]
@@ -123,6 +135,10 @@ def case(rng, name, rank, mode="zeros", lazy=False):
 
 # Cases with padding_mode reflect / replicate / circular, per seed.
 MODE_CASES = 6
+# Grouped cases with several channels per group, and depthwise ones with
+# more channels, per seed (the runtime's per-group GEMMs and depthwise
+# kernels; the cases above mostly have one channel per group).
+GROUP_CASES = 6
 
 
 def main():
@@ -150,6 +166,14 @@ def main():
         mode = ("reflect", "replicate", "circular")[i % 3 if i < 3 else rng.randint(0, 2)]
         name = f"conv{rank}d_{mode}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, rank, mode)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    rng = random.Random(f"conv-groups-{a.seed}")
+    for i in range(GROUP_CASES):
+        rank = (1, 2, 3)[i % 3]
+        kind = ("wide_grouped", "depthwise")[i // 3 % 2]
+        name = f"conv{rank}d_{kind}_random_{a.seed}_{i}_basic"
+        model, steps = case(rng, name, rank, kind=kind)
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
     write_steps(a.out, lines)

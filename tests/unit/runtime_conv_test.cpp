@@ -2,7 +2,8 @@
 // double-precision loops: random geometries over 1, 2 and 3 spatial
 // dimensions (stride, dilation, padding up to past the kernel, batch 1,
 // pixel counts around the column block size, images smaller than a vector),
-// with and without bias; and bit-identical results for 1, 2 and 3 threads.
+// plain, grouped and depthwise (channel multiplier 1 to 3), with and without
+// bias; and bit-identical results for 1, 2 and 3 threads.
 #include "kiln/runtime.h"
 
 #include <gtest/gtest.h>
@@ -18,26 +19,43 @@ namespace {
 struct Conv {
   int64_t n, c, f;
   std::array<int64_t, 3> in, out, k, s, pad, d;
+  int64_t groups = 1;
   std::vector<int64_t> geometry() const {
     std::vector<int64_t> g = {n, c, f};
     for (const auto *v : {&in, &out, &k, &s, &pad, &d})
       g.insert(g.end(), v->begin(), v->end());
+    g.push_back(groups);
     return g;
   }
+  int64_t cg() const { return c / groups; } /* input channels per group */
   int64_t inSize() const { return in[0] * in[1] * in[2]; }
   int64_t outSize() const { return out[0] * out[1] * out[2]; }
   int64_t kSize() const { return k[0] * k[1] * k[2]; }
 };
 
-/// A random valid convolution over `rank` spatial dims (the others 1).
+/// A random valid convolution over `rank` spatial dims (the others 1):
+/// plain, grouped or depthwise.
 Conv randomConv(std::mt19937 &rng, int rank) {
   auto pick = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
   Conv v;
   v.n = pick(1, 3);
-  v.c = pick(1, 9);
-  v.f = pick(1, 20);
+  switch (pick(0, 2)) {
+  case 0: /* plain */
+    v.c = pick(1, 9);
+    v.f = pick(1, 20);
+    break;
+  case 1: /* grouped: C/G and F/G from 1 to 4 */
+    v.groups = pick(2, 6);
+    v.c = v.groups * pick(1, 4);
+    v.f = v.groups * pick(1, 4);
+    break;
+  default: /* depthwise, channel multiplier 1 to 3 */
+    v.groups = v.c = pick(2, 12);
+    v.f = v.c * pick(1, 3);
+    break;
+  }
   for (int i = 0; i < 3; ++i) {
     bool used = i >= 3 - rank;
     v.k[i] = used ? pick(1, 4) : 1;
@@ -68,7 +86,9 @@ template <class Visit> void forEachProduct(const Conv &v, Visit visit) {
       for (int64_t o = 0; o < v.outSize(); ++o) {
         int64_t o2 = o % v.out[2], o1 = o / v.out[2] % v.out[1],
                 o0 = o / v.out[2] / v.out[1];
-        for (int64_t c = 0; c < v.c; ++c)
+        // Output channel f reads the input channels of its group.
+        int64_t first = f / (v.f / v.groups) * v.cg();
+        for (int64_t c = first; c < first + v.cg(); ++c)
           for (int64_t kk = 0; kk < v.kSize(); ++kk) {
             int64_t k2 = kk % v.k[2], k1 = kk / v.k[2] % v.k[1],
                     k0 = kk / v.k[2] / v.k[1];
@@ -80,7 +100,8 @@ template <class Visit> void forEachProduct(const Conv &v, Visit visit) {
               continue;
             visit(((n * v.c + c) * v.in[0] + i0) * v.in[1] * v.in[2] +
                       i1 * v.in[2] + i2,
-                  (f * v.c + c) * v.kSize() + kk, (n * v.f + f) * v.outSize() + o);
+                  (f * v.cg() + c - first) * v.kSize() + kk,
+                  (n * v.f + f) * v.outSize() + o);
           }
       }
 }
@@ -97,7 +118,7 @@ void expectClose(const std::vector<float> &got, const std::vector<double> &want,
 void checkAll(const Conv &v, uint32_t seed, bool bias) {
   std::mt19937 rng(seed);
   std::vector<float> x = randomData(rng, v.n * v.c * v.inSize());
-  std::vector<float> w = randomData(rng, v.f * v.c * v.kSize());
+  std::vector<float> w = randomData(rng, v.f * v.cg() * v.kSize());
   std::vector<float> b = randomData(rng, v.f);
   std::vector<float> dy = randomData(rng, v.n * v.f * v.outSize());
   std::vector<int64_t> g = v.geometry();
@@ -132,7 +153,7 @@ void checkAll(const Conv &v, uint32_t seed, bool bias) {
 
 TEST(RuntimeConv, RandomGeometriesMatchDirectLoops) {
   std::mt19937 rng(11);
-  for (int i = 0; i < 60; ++i) {
+  for (int i = 0; i < 120; ++i) {
     Conv v = randomConv(rng, 1 + i % 3);
     SCOPED_TRACE(testing::Message() << "case " << i);
     checkAll(v, 500 + i, i % 2 == 0);
@@ -157,19 +178,39 @@ TEST(RuntimeConv, BlockEdgesAndWideColumns) {
   }
 }
 
-TEST(RuntimeConv, ThreadCountDoesNotChangeBits) {
-  Conv v{5, 16, 24, {1, 30, 30}, {1, 15, 15}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1},
-         {1, 1, 1}};
+TEST(RuntimeConv, GroupedAndDepthwiseShapes) {
+  // MobileNet-like depthwise layers (stride 1 and 2, multiplier 1 and 2,
+  // rows wider than a vector), a ResNeXt-like 32-group layer, 1-d and 3-d
+  // depthwise, dilation, and groups whose columns exceed one block.
+  const Conv cases[] = {
+      {2, 16, 16, {1, 20, 20}, {1, 20, 20}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 16},
+      {2, 8, 16, {1, 21, 21}, {1, 11, 11}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, 8},
+      {1, 64, 64, {1, 14, 14}, {1, 14, 14}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 32},
+      {2, 6, 12, {1, 1, 100}, {1, 1, 96}, {1, 1, 5}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 6},
+      {1, 4, 4, {6, 7, 8}, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 4},
+      {2, 5, 10, {1, 17, 19}, {1, 13, 15}, {1, 3, 3}, {1, 1, 1}, {0, 0, 0}, {1, 2, 2}, 5},
+      {1, 1200, 6, {1, 1, 40}, {1, 1, 38}, {1, 1, 3}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, 3},
+  };
+  uint32_t seed = 1300;
+  for (const Conv &v : cases) {
+    checkAll(v, seed, seed % 2 == 0);
+    ++seed;
+  }
+}
+
+/// Forward, input gradient and weight gradient of `v` concatenated, for 1,
+/// 2 and 3 threads.
+std::vector<std::vector<float>> resultsPerThreadCount(const Conv &v) {
   std::mt19937 rng(4);
   std::vector<float> x = randomData(rng, v.n * v.c * v.inSize());
-  std::vector<float> w = randomData(rng, v.f * v.c * v.kSize());
+  std::vector<float> w = randomData(rng, v.f * v.cg() * v.kSize());
   std::vector<float> b = randomData(rng, v.f);
   std::vector<float> dy = randomData(rng, v.n * v.f * v.outSize());
   std::vector<int64_t> g = v.geometry();
   int before = kiln_get_num_threads();
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 3}) {
-    ASSERT_EQ(kiln_set_num_threads(threads), KILN_OK);
+    EXPECT_EQ(kiln_set_num_threads(threads), KILN_OK);
     std::vector<float> y(dy.size()), dx(x.size()), dw(w.size());
     kiln_sconv_forward(g.data(), x.data(), w.data(), b.data(), y.data());
     kiln_sconv_backward_input(g.data(), dy.data(), w.data(), dx.data());
@@ -178,9 +219,22 @@ TEST(RuntimeConv, ThreadCountDoesNotChangeBits) {
     y.insert(y.end(), dw.begin(), dw.end());
     results.push_back(y);
   }
-  ASSERT_EQ(kiln_set_num_threads(before), KILN_OK);
-  EXPECT_EQ(results[0], results[1]);
-  EXPECT_EQ(results[0], results[2]);
+  EXPECT_EQ(kiln_set_num_threads(before), KILN_OK);
+  return results;
+}
+
+TEST(RuntimeConv, ThreadCountDoesNotChangeBits) {
+  const Conv cases[] = {
+      {5, 16, 24, {1, 30, 30}, {1, 15, 15}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}},
+      {5, 16, 24, {1, 30, 30}, {1, 15, 15}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, 4},
+      {5, 16, 32, {1, 30, 30}, {1, 30, 30}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 16},
+  };
+  for (const Conv &v : cases) {
+    SCOPED_TRACE(testing::Message() << "groups " << v.groups);
+    std::vector<std::vector<float>> results = resultsPerThreadCount(v);
+    EXPECT_EQ(results[0], results[1]);
+    EXPECT_EQ(results[0], results[2]);
+  }
 }
 
 } // namespace

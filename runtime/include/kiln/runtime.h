@@ -90,18 +90,21 @@ void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_row,
 
 /* ---- Convolutions ------------------------------------------------------ */
 
-/* A convolution with groups == 1 over 1 to 3 spatial dimensions, described by
+/* A convolution over 1 to 3 spatial dimensions, described by
  * KILN_CONV_GEOMETRY_SIZE int64 values: batch N, input channels C, output
  * channels F, then three values (outermost spatial dimension first) for each
  * of: input size, output size, kernel size, stride, padding before (zero
- * padding; the padding after is implied by the output size) and dilation. A
+ * padding; the padding after is implied by the output size) and dilation,
+ * then the group count G (dividing C and F; G == C is depthwise). A
  * convolution over fewer than 3 dimensions fills the leading ones with sizes,
  * kernel, stride and dilation 1 and padding 0. Tensors are dense NCHW-style:
- * x [N, C, *in], w [F, C, *kernel], bias [F] or NULL, y and dy [N, F, *out].
+ * x [N, C, *in], w [F, C / G, *kernel], bias [F] or NULL, y and dy
+ * [N, F, *out]; output channels [j F/G, (j+1) F/G) read input channels
+ * [j C/G, (j+1) C/G).
  * Called by generated code (kiln-cpu-library-calls-to-runtime); threaded on
  * the pool; results do not depend on the number of threads. Preconditions:
  * the geometry is a valid convolution's, the outputs overlap no input. */
-#define KILN_CONV_GEOMETRY_SIZE 21
+#define KILN_CONV_GEOMETRY_SIZE 22
 /* y = conv(x, w) + bias (torch.nn.functional.conv*d with padding_mode zeros). */
 void kiln_sconv_forward(const int64_t *geometry, const float *x, const float *w,
                         const float *bias, float *y);

@@ -3,7 +3,7 @@
 
 // Round trip on tensors and on buffers.
 // CHECK-LABEL: func.func @forward
-// CHECK: %[[Y:.+]] = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1] ins(%{{.+}}, %{{.+}} : tensor<1x3x8xf32>, tensor<8x3x3xf32>) outs(%{{.+}} : tensor<1x8x6xf32>) -> tensor<1x8x6xf32>
+// CHECK: %[[Y:.+]] = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%{{.+}}, %{{.+}} : tensor<1x3x8xf32>, tensor<8x3x3xf32>) outs(%{{.+}} : tensor<1x8x6xf32>) -> tensor<1x8x6xf32>
 // Bufferized: the output's buffer is a fresh allocation, the call has no
 // results, and the function returns that buffer.
 // BUF-LABEL: func.func @forward
@@ -14,16 +14,16 @@
 // BUF: return %[[A]]
 func.func @forward(%x: tensor<1x3x8xf32>, %w: tensor<8x3x3xf32>) -> tensor<1x8x6xf32> {
   %init = tensor.empty() : tensor<1x8x6xf32>
-  %y = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1] ins(%x, %w : tensor<1x3x8xf32>, tensor<8x3x3xf32>) outs(%init : tensor<1x8x6xf32>) -> tensor<1x8x6xf32>
+  %y = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%x, %w : tensor<1x3x8xf32>, tensor<8x3x3xf32>) outs(%init : tensor<1x8x6xf32>) -> tensor<1x8x6xf32>
   return %y : tensor<1x8x6xf32>
 }
 
 // -----
 
 // CHECK-LABEL: func.func @on_buffers
-// CHECK: nn.library_call "kiln_sconv_backward_weight" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1] ins(%{{.+}}, %{{.+}} : memref<1x3x8xf32>, memref<1x8x6xf32>) outs(%{{.+}} : memref<8x3x3xf32>){{$}}
+// CHECK: nn.library_call "kiln_sconv_backward_weight" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%{{.+}}, %{{.+}} : memref<1x3x8xf32>, memref<1x8x6xf32>) outs(%{{.+}} : memref<8x3x3xf32>){{$}}
 func.func @on_buffers(%x: memref<1x3x8xf32>, %dy: memref<1x8x6xf32>, %dw: memref<8x3x3xf32>) {
-  nn.library_call "kiln_sconv_backward_weight" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1] ins(%x, %dy : memref<1x3x8xf32>, memref<1x8x6xf32>) outs(%dw : memref<8x3x3xf32>)
+  nn.library_call "kiln_sconv_backward_weight" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%x, %dy : memref<1x3x8xf32>, memref<1x8x6xf32>) outs(%dw : memref<8x3x3xf32>)
   return
 }
 
@@ -39,6 +39,6 @@ func.func @on_buffers(%x: memref<1x3x8xf32>, %dy: memref<1x8x6xf32>, %dw: memref
 func.func @strided_input(%big: tensor<1x3x10xf32>, %w: tensor<8x3x3xf32>) -> tensor<1x8x6xf32> {
   %x = tensor.extract_slice %big[0, 0, 1] [1, 3, 8] [1, 1, 1] : tensor<1x3x10xf32> to tensor<1x3x8xf32>
   %init = tensor.empty() : tensor<1x8x6xf32>
-  %y = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1] ins(%x, %w : tensor<1x3x8xf32>, tensor<8x3x3xf32>) outs(%init : tensor<1x8x6xf32>) -> tensor<1x8x6xf32>
+  %y = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%x, %w : tensor<1x3x8xf32>, tensor<8x3x3xf32>) outs(%init : tensor<1x8x6xf32>) -> tensor<1x8x6xf32>
   return %y : tensor<1x8x6xf32>
 }

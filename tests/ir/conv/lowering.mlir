@@ -1,4 +1,8 @@
-// RUN: kiln-opt %s --nn-lower-to-linalg --split-input-file | FileCheck %s
+// RUN: kiln-opt %s --nn-lower-to-linalg=conv-library=false --split-input-file | FileCheck %s
+
+// The direct lowering (passes/LowerConv.cpp): what convolutions over more
+// than 3 spatial dimensions take; the others call the runtime
+// (lowering-library.mlir) unless conv-library=false.
 
 // Forward: the input zero-padded by a gather generic (rows 1 before and 2
 // after, columns 1 after), channels split into (group, member), then one
@@ -28,7 +32,7 @@ func.func @conv(%x: tensor<2x4x9x7xf32>, %w: tensor<6x2x3x2xf32>, %b: tensor<6xf
 // -----
 
 // No padding, no bias: the input is read as it is, the accumulator starts
-// at zero. (groups == 1 takes im2col + GEMM instead: lowering-gemm.mlir.)
+// at zero.
 // CHECK-LABEL: func.func @conv_valid
 // CHECK-SAME: (%[[IN:.+]]: tensor<1x4x5xf32>
 // CHECK-NOT: tensor.extract
