@@ -1,6 +1,7 @@
 // torch.nn.utils.clip_grad_norm_ and clip_grad_value_ as options of the
 // compiled train step (applied between backward and the optimizer update
-// by nn-build-train-step). The checks here carry JSON paths; the pass
+// by nn-build-train-step), registered as training options so that the
+// coverage report reads them off the registry. The checks here carry JSON paths; the pass
 // repeats them for hand-written IR.
 #include "frontend/import/GradClip.h"
 
@@ -35,14 +36,9 @@ static double number(const json &c, const std::string &path, const char *key) {
   return it->get<double>();
 }
 
-void addGradClip(OpBuilder &b, ModuleOp module, const json &training) {
-  if (!training.is_object())
-    return; // the caller reports a malformed training section
-  bool byNorm = training.contains("clip_grad_norm");
-  if (byNorm && training.contains("clip_grad_value"))
-    fail("training.clip_grad_value",
-         "clip_grad_norm and clip_grad_value cannot both be given (choose one)");
-  if (byNorm) {
+/// training.clip_grad_norm {max_norm, norm_type, error_if_nonfinite}.
+static void clipByNorm(OpBuilder &b, ModuleOp module, const json &training) {
+  if (training.contains("clip_grad_norm")) {
     const std::string path = "training.clip_grad_norm";
     const json &c = object(training, "clip_grad_norm",
                            {"max_norm", "norm_type", "error_if_nonfinite"});
@@ -74,6 +70,13 @@ void addGradClip(OpBuilder &b, ModuleOp module, const json &training) {
                         b.getNamedAttr("error_if_nonfinite", b.getBoolAttr(errorIfNonfinite)),
                     }));
   }
+}
+
+/// training.clip_grad_value {clip_value}.
+static void clipByValue(OpBuilder &b, ModuleOp module, const json &training) {
+  if (training.contains("clip_grad_norm") && training.contains("clip_grad_value"))
+    fail("training.clip_grad_value",
+         "clip_grad_norm and clip_grad_value cannot both be given (choose one)");
   if (training.contains("clip_grad_value")) {
     const std::string path = "training.clip_grad_value";
     const json &c = object(training, "clip_grad_value", {"clip_value"});
@@ -83,6 +86,36 @@ void addGradClip(OpBuilder &b, ModuleOp module, const json &training) {
     module->setAttr("nn.clip_grad_value",
                     b.getDictionaryAttr({b.getNamedAttr("clip_value", b.getF64FloatAttr(v))}));
   }
+}
+
+void registerGradClipFamily(Registry &r) {
+  auto add = [&](const char *name, const char *key, const char *attr, json options,
+                 const char *lowering,
+                 std::function<void(OpBuilder &, ModuleOp, const json &)> build) {
+    Entry e{name, EntryKind::TrainingOption, lowering};
+    e.example = {{"training", {{key, std::move(options)}}}, {"attr", attr}};
+    e.buildTrainingOption = std::move(build);
+    r.add(std::move(e));
+  };
+  const char *byNorm = "nn-build-train-step: every gradient scaled by "
+                       "min(1, max_norm / (total norm + 1e-6)) before the update";
+  add("clip_grad_norm_", "clip_grad_norm", "nn.clip_grad_norm", {{"max_norm", 1.0}}, byNorm,
+      clipByNorm);
+  // torch's deprecated spelling of clip_grad_norm_: the same training key.
+  add("clip_grad_norm", "clip_grad_norm", "nn.clip_grad_norm", {{"max_norm", 1.0}}, byNorm,
+      nullptr);
+  add("clip_grad_value_", "clip_grad_value", "nn.clip_grad_value", {{"clip_value", 0.5}},
+      "nn-build-train-step: every gradient clamped to [-clip_value, clip_value] before "
+      "the update",
+      clipByValue);
+}
+
+void addGradClip(OpBuilder &b, ModuleOp module, const json &training) {
+  if (!training.is_object())
+    return; // the caller reports a malformed training section
+  for (const Entry &e : registry().entries())
+    if (e.kind == EntryKind::TrainingOption && e.buildTrainingOption)
+      e.buildTrainingOption(b, module, training);
 }
 
 } // namespace kiln::import

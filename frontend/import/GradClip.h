@@ -12,7 +12,8 @@ namespace kiln::import {
 /// "inf"), error_if_nonfinite = false} and training.clip_grad_value
 /// {clip_value} into the module attributes nn.clip_grad_norm /
 /// nn.clip_grad_value that nn-build-train-step implements. Fails with the
-/// JSON path of a bad value; absent keys add nothing.
+/// JSON path of a bad value; absent keys add nothing. Runs every training
+/// option of the registry (registerGradClipFamily adds them).
 void addGradClip(mlir::OpBuilder &b, mlir::ModuleOp module, const json &training);
 
 } // namespace kiln::import

@@ -31,6 +31,8 @@ const char *kindName(EntryKind kind) {
     return "scheduler";
   case EntryKind::Function:
     return "function";
+  case EntryKind::TrainingOption:
+    return "training option";
   }
   return "?";
 }
@@ -393,6 +395,7 @@ const Registry &registry() {
     registerLossFamily(r);
     registerOptimizerFamily(r);
     registerSchedulerFamily(r);
+    registerGradClipFamily(r);
     registerElementwiseFunctions(r);
     registerTensorFunctions(r);
     return r;

@@ -13,6 +13,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,9 @@ struct ImportError {
 };
 [[noreturn]] void fail(const std::string &path, const std::string &message);
 
-enum class EntryKind { Layer, Container, Loss, Optimizer, Function, Scheduler };
+/// TrainingOption: a key of the model file's training section that changes
+/// the compiled train step (clip_grad_norm: torch.nn.utils.clip_grad_norm_).
+enum class EntryKind { Layer, Container, Loss, Optimizer, Function, Scheduler, TrainingOption };
 const char *kindName(EntryKind kind);
 
 enum class OptionType { Bool, Int, Float, String, IntTuple, IntList, FloatTuple, FloatList };
@@ -251,6 +254,12 @@ struct Entry {
   std::map<std::string, std::shared_ptr<const Entry>> methods;
   OptimizerBuild buildOptimizer;                     // optimizers
   SchedulerBuild buildScheduler;                     // lr schedulers
+  /// Training options: reads training.<its key> when present (the whole
+  /// training section, for checks across keys) into module attributes.
+  /// Unset for an alias (torch's deprecated clip_grad_norm), which the
+  /// entry it names implements.
+  std::function<void(mlir::OpBuilder &, mlir::ModuleOp, const json &training)>
+      buildTrainingOption;
   /// A minimal use for tests and docs: options that make it valid and the
   /// shape of its input (for losses: the model output), e.g.
   /// {"options": {"in_features": 4, "out_features": 3}, "input": [2, 4]};
@@ -306,6 +315,7 @@ void registerSparseFamily(Registry &registry);
 void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);
 void registerSchedulerFamily(Registry &registry);
+void registerGradClipFamily(Registry &registry);
 void registerElementwiseFunctions(Registry &registry);
 void registerTensorFunctions(Registry &registry);
 

@@ -278,6 +278,7 @@ std::string modelJsonSchema() {
       break;
     }
     case EntryKind::Container:
+    case EntryKind::TrainingOption: // training.clip_grad_*: in the skeleton
       break;
     }
   }

@@ -5,7 +5,9 @@ weight, index_select with an int64 index ([n] or a scalar, any dim, negative
 dims), gather (any dim, an index smaller than the input in the other
 dimensions) and AdaptiveLogSoftmaxWithLoss (random cutoffs, div_value,
 head_bias; batched and unbatched; its output and loss, and log_prob, a
-method node). Indices are drawn by the oracle uniform in [0, high)
+method node), nn.EmbeddingBag and F.embedding_bag (sum/mean/max, 1-D
+input with offsets incl. empty bags and include_last_offset, 2-D input,
+padding_idx, per_sample_weights, scale_grad_by_freq). Indices are drawn by the oracle uniform in [0, high)
 (make-case --index-high, set per case in cases.cmake) with few distinct
 values, so repeats (summed gradients, scale_grad_by_freq's counts) and the
 padding row occur.
@@ -24,7 +26,8 @@ import random
 
 from case_files import mse_sgd_training, write_case, write_steps
 
-KINDS = ["embedding", "embedding_function", "index_select", "gather", "adaptive_log_softmax"]
+KINDS = ["embedding", "embedding_function", "index_select", "gather", "adaptive_log_softmax",
+         "embedding_bag", "embedding_bag_function"]
 
 
 def shape_of(rng, rank, lo=1, hi=4):
@@ -48,7 +51,8 @@ class Case:
         return f"h{i}"
 
     def index_input(self, shape, high):
-        """An int64 model input of `shape`, values in [0, high)."""
+        """An int64 model input of `shape`, values in [0, high) (high "o<n>"
+        or "l<n>": EmbeddingBag offsets into n elements, kiln_oracle.py)."""
         i = len(self.inputs)
         self.inputs.append({"name": f"i{i}", "shape": shape, "dtype": "int64"})
         self.highs.append(high)
@@ -172,6 +176,36 @@ def build(rng, kind, name):
             model["name"] = c.name[:-len("_basic")] + "_forward"
             del model["training"]
         return model, c.highs
+    if kind in ("embedding_bag", "embedding_bag_function"):
+        rows, dim = rng.randint(2, 7), rng.randint(1, 5)
+        mode = rng.choice(["sum", "mean", "max"])
+        two_d = rng.random() < 0.35
+        include_last = not two_d and rng.random() < 0.4
+        opts = {"max_norm": None, "norm_type": 2.0,
+                # torch: not with max.
+                "scale_grad_by_freq": mode != "max" and rng.random() < 0.3,
+                "mode": mode, "sparse": False, "include_last_offset": include_last,
+                "padding_idx": rng.choice([None, rng.randrange(rows), -rng.randint(1, rows)])}
+        weight = c.float_input([rows, dim]) if kind == "embedding_bag_function" else None
+        shape = [rng.randint(1, 4), rng.randint(1, 5)] if two_d else [rng.randint(3, 12)]
+        n = shape[0] * (shape[1] if two_d else 1)
+        idx = c.index_input(shape, rows)
+        inputs = [idx] if weight is None else [idx, weight]
+        bags = shape[0]
+        if not two_d:
+            bags = rng.randint(1, 4)
+            # With include_last_offset the last offset is n, as torch
+            # documents (kiln_oracle.py: "l<n>").
+            inputs.append(c.index_input([bags + (1 if include_last else 0)],
+                                        f"{'l' if include_last else 'o'}{n}"))
+            if mode == "sum" and rng.random() < 0.5:
+                inputs.append(c.float_input([n]))  # per_sample_weights
+        if weight is None:
+            opts.update({"num_embeddings": rows, "embedding_dim": dim})
+            out = c.layer("bag", "EmbeddingBag", opts, inputs, [bags, dim])
+        else:
+            out = c.call("embedding_bag", inputs, [bags, dim], **opts)
+        return c.model(out, rng), c.highs
     raise ValueError(kind)
 
 

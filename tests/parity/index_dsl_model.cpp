@@ -1,7 +1,9 @@
 // A model written with the DSL's int64 inputs and what indexes with them:
 // nn::Embedding (padding_idx, scale_grad_by_freq), F::embedding with a
 // computed weight, Tensor::index_select and Tensor::gather with int64 index
-// tensors, nn::AdaptiveLogSoftmaxWithLoss (forward and log_prob). Its model file is checked against torch like the JSON models
+// tensors, nn::AdaptiveLogSoftmaxWithLoss (forward and log_prob),
+// nn::EmbeddingBag (max, padding_idx) and F::embedding_bag (sum) over 2-D
+// inputs (JSON cases cover offsets). Its model file is checked against torch like the JSON models
 // (Parity.index_dsl_basic; the oracle draws the indices below each
 // input's bound: parity_args_index_dsl_basic).
 #include <cstdio>
@@ -19,7 +21,8 @@ struct IndexNetImpl : nn::Module {
     emb = register_module("emb", nn::Embedding(nn::EmbeddingOptions(10, 6).padding_idx(0).scale_grad_by_freq(true)));
     fx = register_module("fx", nn::Linear(5, 5));
     fw = register_module("fw", nn::Linear(3, 6));
-    head = register_module("head", nn::Linear(12 + 7 + 1, 3));
+    head = register_module("head", nn::Linear(12 + 7 + 1 + 4 + 6, 3));
+    bag = register_module("bag", nn::EmbeddingBag(nn::EmbeddingBagOptions(10, 4).mode(kiln::kMax).padding_idx(2)));
     asm_ = register_module("asm", nn::AdaptiveLogSoftmaxWithLoss(
                                       nn::AdaptiveLogSoftmaxWithLossOptions(5, 7, {2, 4}).div_value(2.0).head_bias(true)));
   }
@@ -32,9 +35,12 @@ struct IndexNetImpl : nn::Module {
     kiln::Tensor f = F::embedding(pick, w, F::EmbeddingFuncOptions().padding_idx(-1)).sum({1});  // [3, 6]
     nn::ASMoutput a = asm_->forward(h, cls);                   // [3], []
     kiln::Tensor lp = asm_->log_prob(h);                        // [3, 7]
-    return head(kiln::cat({e + s, g, f.tanh(), lp, a.output.unsqueeze(1)}, 1)) + a.loss;  // [3, 20] -> [3, 3]
+    kiln::Tensor b = bag(tokens);                               // [3, 4]
+    kiln::Tensor fb = F::embedding_bag(pick, w, F::EmbeddingBagFuncOptions().mode(kiln::kSum));  // [3, 6]
+    return head(kiln::cat({e + s, g, f.tanh(), lp, a.output.unsqueeze(1), b, fb}, 1)) + a.loss;  // [3, 30] -> [3, 3]
   }
   nn::Embedding emb{nullptr};
+  nn::EmbeddingBag bag{nullptr};
   nn::Linear fx{nullptr}, fw{nullptr}, head{nullptr};
   nn::AdaptiveLogSoftmaxWithLoss asm_{nullptr};
 };

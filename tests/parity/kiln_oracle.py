@@ -345,8 +345,69 @@ def _channel_shuffle_class():
     return KilnChannelShuffle
 
 
+def _embedding_bag_by_rows(inp, weight, offsets=None, scale_grad_by_freq=False, mode="mean",
+                           per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """F.embedding_bag with scale_grad_by_freq as torch documents it (each
+    row's gradient divided by that row's count in the batch, as F.embedding
+    does): torch 1.13's CPU kernel divides by the count of the index at the
+    row's position in the sorted unique list instead (EmbeddingBag.cpp,
+    `counts[indices_data[i]]`). Built from F.embedding and a dense bag
+    matrix; equal to F.embedding_bag in value."""
+    torch = _torch()
+    F = torch.nn.functional
+    rows = weight.shape[0]
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += rows
+    flat = inp.reshape(-1)
+    n = flat.numel()
+    e = F.embedding(flat, weight, scale_grad_by_freq=True)
+    if inp.dim() == 2:
+        offsets = torch.arange(0, n, inp.shape[1])
+    ends = list(offsets[1:].tolist()) + ([] if include_last_offset else [n])
+    starts = offsets.tolist()[:len(ends)]
+    m = torch.zeros(len(ends), n)
+    for b, (lo, hi) in enumerate(zip(starts, ends)):
+        m[b, lo:hi] = 1
+    if padding_idx is not None:
+        m = m * (flat != padding_idx).to(m.dtype)
+    if per_sample_weights is not None:
+        m = m * per_sample_weights.reshape(1, -1)
+    out = m @ e
+    if mode == "mean":
+        out = out / m.sum(1, keepdim=True).clamp(min=1)
+    return out
+
+
+def _embedding_bag(inp, weight, offsets=None, max_norm=None, norm_type=2.0,
+                   scale_grad_by_freq=False, mode="mean", sparse=False,
+                   per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """F.embedding_bag with the model file's input order (input, weight,
+    offsets, per_sample_weights)."""
+    if scale_grad_by_freq:
+        return _embedding_bag_by_rows(inp, weight, offsets, True, mode, per_sample_weights,
+                                      include_last_offset, padding_idx)
+    return _torch().nn.functional.embedding_bag(
+        inp, weight, offsets, max_norm, norm_type, False, mode, sparse, per_sample_weights,
+        include_last_offset, padding_idx)
+
+
+def _embedding_bag_class():
+    nn = _torch().nn
+
+    class KilnEmbeddingBag(nn.EmbeddingBag):
+        def forward(self, inp, offsets=None, per_sample_weights=None):
+            if not self.scale_grad_by_freq:
+                return super().forward(inp, offsets, per_sample_weights)
+            return _embedding_bag_by_rows(inp, self.weight, offsets, True, self.mode,
+                                          per_sample_weights, self.include_last_offset,
+                                          self.padding_idx)
+
+    return KilnEmbeddingBag
+
+
 # Leaves and graph functions whose torch 1.13 forward has no derivative.
-_DIFFERENTIABLE_LEAVES = {"ChannelShuffle": _channel_shuffle_class}
+_DIFFERENTIABLE_LEAVES = {"ChannelShuffle": _channel_shuffle_class,
+                          "EmbeddingBag": _embedding_bag_class}
 _DIFFERENTIABLE_FUNCTIONS = {"channel_shuffle": _channel_shuffle}
 
 
@@ -371,6 +432,7 @@ _ADAPTED_FUNCTIONS = {
         x, dim, idx if idx is not None else _torch().tensor(index, dtype=_torch().int64)),
     "gather": lambda x, idx, dim, sparse_grad=False: _torch().gather(
         x, dim, idx, sparse_grad=sparse_grad),
+    "embedding_bag": _embedding_bag,
 }
 # Graph functions whose options may be null where torch's signature has no
 # None (a tensor operand instead of the number option `other`, squeeze's
@@ -767,14 +829,28 @@ def cmd_make_case(a):
     gen = torch.Generator().manual_seed(a.seed + 1)
     xs = []
     scales = [float(v) for v in a.input_scale.split(",")] if a.input_scale else []
-    highs = [int(v) for v in a.index_high.split(",")] if a.index_high else []
+    highs = a.index_high.split(",") if a.index_high else []
     for i, spec in enumerate(doc["inputs"]):
         if spec.get("dtype", "float32") == "int64":
-            # Indices uniform in [0, high), one --index-high per int64 input.
+            # Indices uniform in [0, high), one --index-high per int64 input;
+            # "o<n>": EmbeddingBag offsets into n elements (0 first, then
+            # sorted uniform in [0, n]: empty bags occur); "l<n>": the same
+            # ending with n (include_last_offset).
             k = sum(1 for s in doc["inputs"][:i] if s.get("dtype") == "int64")
             if k >= len(highs):
                 raise ValueError(f"input {spec['name']}: int64, but no --index-high for it")
-            xs.append(torch.randint(0, highs[k], tuple(spec["shape"]), generator=gen))
+            if highs[k][0] in "ol":
+                n = int(highs[k][1:])
+                off = torch.randint(0, n + 1, tuple(spec["shape"]), generator=gen).sort().values
+                off[0] = 0
+                if highs[k][0] == "l":
+                    # include_last_offset: torch's last offset is the input's
+                    # length (1.13 reads uninitialised memory in the
+                    # backward for elements after a smaller one).
+                    off[-1] = n
+                xs.append(off)
+                continue
+            xs.append(torch.randint(0, int(highs[k]), tuple(spec["shape"]), generator=gen))
             continue
         x = torch.randn(*spec["shape"], generator=gen)
         if i < len(scales):
@@ -1043,7 +1119,9 @@ def main(argv=None):
     c.add_argument("--input-scale", default=None,
                    help="comma-separated factors: input i is randn times the i-th (default 1)")
     c.add_argument("--index-high", default=None,
-                   help="comma list, one per int64 input: its values are uniform in [0, high)")
+                   help="comma list, one per int64 input: its values are uniform in [0, high); "
+                        "o<n>: sorted EmbeddingBag offsets into n elements, starting at 0; "
+                        "l<n>: the same, ending at n")
     c.add_argument("--input-specials", default=None,
                    help="comma-separated values that replace about a third of the first input's elements")
     c.add_argument("--ignored-targets", type=int, default=None,

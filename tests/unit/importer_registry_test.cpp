@@ -66,7 +66,8 @@ json modelUsing(const Entry &e) {
     // example's "index" shape, all zeros at run time.
     model["inputs"].push_back(tensor("xi", ex["index"], "int64"));
     for (unsigned i : e.indexInputs)
-      node["inputs"][i] = "xi";
+      if (i < node["inputs"].size()) // optional index inputs are left out
+        node["inputs"][i] = "xi";
   } else if (!e.indexInputs.empty() && e.numOptionalInputs == 0) {
     // int64 inputs (MaxUnpool's indices) come from a max pool of h with
     // return_indices: kernel 1, so they have h's shape.
@@ -137,7 +138,7 @@ json modelUsing(const Entry &e) {
     return model;
   }
   if (e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer ||
-      e.kind == EntryKind::Scheduler) {
+      e.kind == EntryKind::Scheduler || e.kind == EntryKind::TrainingOption) {
     json loss = {{"type", "MSELoss"}, {"options", json::object()}};
     json target = tensor("t", input, "float32");
     json optimizer = {{"type", "SGD"}, {"options", {{"lr", 0.1}}}};
@@ -157,6 +158,8 @@ json modelUsing(const Entry &e) {
                                {{"type", "StepLR"}, {"options", {{"step_size", 3}}}}};
       model["training"]["scheduler"] = sched;
     }
+    if (e.kind == EntryKind::TrainingOption)
+      model["training"].update(ex["training"]);
   }
   return model;
 }
@@ -190,7 +193,7 @@ TEST(ImporterRegistry, EveryEntryImportsFromItsExample) {
     for (char &c : tag)
       c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
     bool train = e.kind == EntryKind::Loss || e.kind == EntryKind::Optimizer ||
-                 e.kind == EntryKind::Scheduler;
+                 e.kind == EntryKind::Scheduler || e.kind == EntryKind::TrainingOption;
     json doc = modelUsing(e);
     auto module = kiln::importModelFile(&ctx, writeTemp(doc, tag), train);
     ASSERT_TRUE(module) << diagnostics;
@@ -217,6 +220,8 @@ TEST(ImporterRegistry, EveryEntryImportsFromItsExample) {
       EXPECT_TRUE((*module)->hasAttr("nn.optimizer"));
     if (e.kind == EntryKind::Scheduler)
       EXPECT_TRUE((*module)->hasAttr("nn.scheduler"));
+    if (e.kind == EntryKind::TrainingOption)
+      EXPECT_TRUE((*module)->hasAttr(e.example["attr"].get<std::string>()));
   }
 }
 
