@@ -76,10 +76,13 @@ static kiln_tensor_role tableRole(nn::TensorRole role) {
     return KILN_ROLE_STEP;
   case nn::TensorRole::lr:
     return KILN_ROLE_LR;
+  case nn::TensorRole::grad_sum:
+    return KILN_ROLE_GRAD_SUM;
   case nn::TensorRole::rng:
+  case nn::TensorRole::grad:
     break;
   }
-  llvm_unreachable("the rng argument has no table role");
+  llvm_unreachable("the rng and gradient arguments have no table role of their own");
 }
 
 /// What the ops that index with `v` accept (intersected), or nothing when
@@ -136,6 +139,21 @@ public:
                                       << "' needs a static tensor type, nn.name and nn.role",
              failure();
     auto known = index.find(name.getValue().str());
+    if (*role == nn::TensorRole::grad) {
+      // The gradient of the parameter of that name (KILN_ARG_GRADIENT).
+      if (known == index.end() || m.tensors[known->second].role != KILN_ROLE_PARAMETER ||
+          m.tensors[known->second].shape != ArrayRef<int64_t>(type.getShape()).vec())
+        return f.emitError("argument ") << i << " of '" << f.getSymName() << "' is the gradient of '"
+                                        << name.getValue() << "', which is no parameter of its shape",
+               failure();
+      return known->second;
+    }
+    // One name, one tensor: a name that two roles claim (a parameter
+    // `w.grad` next to the grad sum of `w`) must not merge them.
+    if (known != index.end() && m.tensors[known->second].role != tableRole(*role))
+      return f.emitError("argument ") << i << " of '" << f.getSymName() << "': the name '"
+                                      << name.getValue() << "' is taken by a tensor of another role",
+             failure();
     int t = known != index.end()
                 ? known->second
                 : add(name.getValue().str(), type, tableRole(*role), initSpecOf(initOf(f, i)));
@@ -177,8 +195,9 @@ public:
       if (failed(t))
         return failure();
       usesRng |= *t == kRngArgument;
-      k.args.push_back(*t == kRngArgument ? KernelArg{KILN_ARG_RNG, -1}
-                                          : KernelArg{KILN_ARG_TENSOR, *t});
+      k.args.push_back(*t == kRngArgument                  ? KernelArg{KILN_ARG_RNG, -1}
+                       : roleOf(f, i) == nn::TensorRole::grad ? KernelArg{KILN_ARG_GRADIENT, *t}
+                                                              : KernelArg{KILN_ARG_TENSOR, *t});
     }
     auto counters = f->getAttrOfType<IntegerAttr>("nn.rng_counters");
     if (usesRng != static_cast<bool>(counters) || (counters && counters.getInt() < 0))
@@ -210,6 +229,12 @@ public:
       out.push_back({KILN_ARG_TENSOR_NEXT, it->second});
     }
     return out;
+  }
+
+  /// The tensor named `name`, if any.
+  std::optional<int> find(StringRef name) const {
+    auto it = index.find(name.str());
+    return it == index.end() ? std::nullopt : std::optional<int>(it->second);
   }
 
   /// Arguments of `f` with `role`, as `kind` arguments (gradients, next values).
@@ -314,6 +339,34 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   return r.kernel(step, KILN_ENTRY_TRAIN_STEP, "train_step", stepResults);
 }
 
+/// accumulate(grads, grad sums) -> next grad sums;
+/// apply(params, states, step, lr, grad sums)
+///   -> new params, new states, new step, next grad sums[, grad norm]
+/// (passes/BuildTrainStep.cpp, step 4). The grad sums enter the table here,
+/// in parameter order.
+static LogicalResult readAccumulation(InterfaceReader &r, func::FuncOp acc,
+                                      func::FuncOp apply) {
+  for (unsigned i = 0; i < acc.getNumArguments(); ++i)
+    if (failed(r.argument(acc, i)))
+      return failure();
+  if (failed(r.kernel(acc, KILN_ENTRY_ACCUMULATE, "accumulate",
+                      r.each(acc, nn::TensorRole::grad_sum, KILN_ARG_TENSOR_NEXT))))
+    return failure();
+  SmallVector<KernelArg> results;
+  for (nn::TensorRole role : {nn::TensorRole::param, nn::TensorRole::state,
+                              nn::TensorRole::step, nn::TensorRole::grad_sum})
+    results.append(r.each(apply, role, KILN_ARG_TENSOR_NEXT));
+  unsigned last = apply.getNumResults() - 1;
+  if (apply.getNumResults() && apply.getResultAttr(last, "nn.grad_norm")) {
+    // train_step's norm tensor: the same check, the same table entry.
+    std::optional<int> norm = r.find("grad_norm");
+    if (!norm)
+      return apply.emitError("apply checks the gradient norm, train_step does not"), failure();
+    results.push_back({KILN_ARG_TENSOR, *norm});
+  }
+  return r.kernel(apply, KILN_ENTRY_APPLY, "apply", results);
+}
+
 /// nn.scheduler {kind: i32, args: array<f64>, children: [...]}
 /// (frontend/import/Scheduler.cpp).
 static FailureOr<SchedulerSpec> readScheduler(DictionaryAttr attr, int depth = 0) {
@@ -360,6 +413,12 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   m.trainable = true;
   if (failed(readTraining(reader, grad, step, step.getResultTypes()[0])))
     return failure();
+  auto acc = module.lookupSymbol<func::FuncOp>("accumulate");
+  auto apply = module.lookupSymbol<func::FuncOp>("apply");
+  if (static_cast<bool>(acc) != static_cast<bool>(apply))
+    return module.emitError("accumulate and apply come together"), failure();
+  if (acc && failed(readAccumulation(reader, acc, apply)))
+    return failure();
   if (auto opt = module->getAttrOfType<DictionaryAttr>("nn.optimizer"))
     if (auto lr = opt.getAs<FloatAttr>("lr"))
       m.lr = lr.getValueAsDouble();
@@ -374,7 +433,8 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
 
 static const char *roleName(kiln_tensor_role role) {
   static const char *const names[] = {"parameter", "buffer", "state", "input", "target",
-                                      "output", "loss", "step", "lr", "grad_norm"};
+                                      "output", "loss", "step", "lr", "grad_norm",
+                                      "grad_sum"};
   return names[role];
 }
 
@@ -413,7 +473,8 @@ static const char *deviceName(kiln_device_kind device) {
 }
 
 std::string ModelInterface::descriptor() const {
-  static const char *const entries[] = {"forward", "gradients", "train_step"};
+  static const char *const entries[] = {"forward", "gradients", "train_step", "accumulate",
+                                        "apply"};
   static const char *const modes[] = {"any", "train", "eval"};
   std::ostringstream os;
   os << "kiln-model-metadata " << KILN_METADATA_VERSION << "\n"
@@ -534,6 +595,10 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "kiln_status|forward|$_model *model, const void *const *inputs, void *const *outputs|, inputs, outputs",
       "kiln_status|gradients|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",
       "kiln_status|train_step|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",
+      "kiln_status|accumulate|$_model *model, const void *const *inputs, const void *target, float *loss|, inputs, target, loss",
+      "kiln_status|apply|$_model *model|",
+      "kiln_status|zero_grad|$_model *model|",
+      "kiln_status|grad_sum|$_model *model, int index, float **data|, index, data",
       "kiln_status|get_lr|const $_model *model, float *lr|, lr",
       "kiln_status|set_lr|$_model *model, float lr|, lr",
       "kiln_status|scheduler_step|$_model *model, kiln_scheduler *scheduler|, scheduler",

@@ -14,7 +14,11 @@ def NN_TensorRole : I32EnumAttr<"TensorRole", "what an entry-function argument i
     I32EnumAttrCase<"param", 0>, I32EnumAttrCase<"buffer", 1>,
     I32EnumAttrCase<"state", 2>, I32EnumAttrCase<"input", 3>,
     I32EnumAttrCase<"target", 4>, I32EnumAttrCase<"step", 5>,
-    I32EnumAttrCase<"lr", 6>, I32EnumAttrCase<"rng", 7>]> {
+    I32EnumAttrCase<"lr", 6>, I32EnumAttrCase<"rng", 7>,
+    // Gradient accumulation (nn-build-train-step): `grad` is the gradient of
+    // the parameter of the same nn.name (read), `grad_sum` the instance's
+    // running sum of them (`<param>.grad`).
+    I32EnumAttrCase<"grad", 8>, I32EnumAttrCase<"grad_sum", 9>]> {
   let cppNamespace = "::kiln::nn";
   let genSpecializedAttr = 0;
 }

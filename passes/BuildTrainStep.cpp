@@ -16,6 +16,16 @@
 //      params, new states, step + 1, next buffers[, total norm]), the next
 //      buffers being `<loss>_grad`'s results after the gradients and the
 //      total norm (marked nn.grad_norm) there only with error_if_nonfinite.
+//   4. Gradient accumulation (torch's backward() k times, then step()):
+//        accumulate(grads, sums) -> sums + grads
+//        apply(params, states, step, lr, sums)
+//          -> new params, new states, step + 1, zeros (the new sums)[, total norm]
+//      where `grads` (nn.role grad, named like their parameter) are what the
+//      gradients kernel (`<loss>_grad`) wrote and `sums` (nn.role grad_sum,
+//      `<param>.grad`) the instance's accumulated gradients. apply is step
+//      3 after the call on the sums, so train_step = gradients + accumulate
+//      into zeros + apply, bit for bit. Keeping forward and backward out of
+//      these two functions compiles them once, not a third time.
 #include "ir/ArgSignature.h"
 #include "passes/GradClip.h"
 #include "passes/Optimizers.h"
@@ -102,6 +112,91 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     return {newParams, newStates};
   }
 
+  /// Step 3 after the gradients: clip, update every parameter and count
+  /// the step. Returns new params, new states, step + 1, in `results`, and
+  /// the checked total norm (null unless error_if_nonfinite).
+  FailureOr<Value> update(OpBuilder &b, Location loc, const Optimizer &optimizer,
+                          ValueRange params, ValueRange states, Value stepArg, Value lrArg,
+                          ValueRange grads, size_t numSpecs, SmallVector<Value> &results) {
+    FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), grads);
+    if (failed(clipped))
+      return failure();
+    auto [newParams, newStates] =
+        updateAll(b, loc, optimizer, params, states, clipped->grads, lrArg, stepArg, numSpecs);
+    auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
+    Value one = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
+    llvm::append_range(results, newParams);
+    llvm::append_range(results, newStates);
+    results.push_back(b.create<arith::AddIOp>(loc, stepArg, one));
+    return clipped->checkedNorm;
+  }
+
+  /// Step 4: `accumulate` and `apply` after `train_step` (whose arguments
+  /// give the parameters, states, step and lr).
+  LogicalResult buildAccumulation(OpBuilder &b, Location loc, func::FuncOp trainStep,
+                                  size_t numParams, size_t numStates, size_t numSpecs,
+                                  const Optimizer &optimizer) {
+    MLIRContext *ctx = b.getContext();
+    ArgSignature grads, sums;
+    for (unsigned i = 0; i < numParams; ++i) {
+      Type t = trainStep.getArgumentTypes()[i];
+      auto name = trainStep.getArgAttrOfType<StringAttr>(i, "nn.name");
+      if (!name)
+        return trainStep.emitError("nn-build-train-step: parameter ") << i << " has no nn.name";
+      grads.add(b, t, name.getValue(), nn::TensorRole::grad);
+      sums.add(b, t, (name.getValue() + ".grad").str(), nn::TensorRole::grad_sum,
+               nn::InitAttr::get(ctx, nn::InitKind::zeros));
+    }
+
+    b.setInsertionPointAfter(trainStep);
+    ArgSignature accSig = grads;
+    accSig.types.append(sums.types);
+    accSig.attrs.append(sums.attrs);
+    auto acc = b.create<func::FuncOp>(loc, "accumulate",
+                                      b.getFunctionType(accSig.types, sums.types));
+    acc.setAllArgAttrs(accSig.attrs);
+    Block *accBody = acc.addEntryBlock();
+    b.setInsertionPointToStart(accBody);
+    SmallVector<Value> added;
+    for (size_t k = 0; k < numParams; ++k)
+      added.push_back(b.create<nn::AddOp>(loc, accBody->getArgument(numParams + k),
+                                          accBody->getArgument(k)));
+    b.create<func::ReturnOp>(loc, added);
+
+    b.setInsertionPointAfter(acc);
+    ArgSignature applySig;
+    for (unsigned i = 0; i < numParams + numStates + 2; ++i)
+      applySig.copy(trainStep, i);
+    applySig.types.append(sums.types);
+    applySig.attrs.append(sums.attrs);
+    auto apply = b.create<func::FuncOp>(loc, "apply", b.getFunctionType(applySig.types, {}));
+    apply.setAllArgAttrs(applySig.attrs);
+    Block *body = apply.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    auto args = body->getArguments();
+    SmallVector<Value> results;
+    FailureOr<Value> norm = update(b, loc, optimizer, args.take_front(numParams),
+                                   args.slice(numParams, numStates), args[numParams + numStates],
+                                   args[numParams + numStates + 1],
+                                   args.take_back(numParams), numSpecs, results);
+    if (failed(norm))
+      return failure();
+    // optimizer.zero_grad() (set_to_none=False) after the step.
+    for (Type t : sums.types) {
+      auto type = cast<RankedTensorType>(t);
+      results.push_back(b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0.0))));
+    }
+    if (*norm)
+      results.push_back(*norm);
+    b.create<func::ReturnOp>(loc, results);
+    apply.setFunctionType(b.getFunctionType(applySig.types, ValueRange(results).getTypes()));
+    if (*norm)
+      apply.setResultAttr(results.size() - 1, "nn.grad_norm", b.getUnitAttr());
+    return success();
+  }
+
   LogicalResult build(func::FuncOp loss, func::FuncOp grad,
                       const Optimizer &optimizer) {
     OpBuilder b(&getContext());
@@ -145,37 +240,28 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
                             "gradient per parameter from '")
              << grad.getSymName() << "'";
 
-    FailureOr<ClippedGradients> clipped = clipGradients(
-        b, loc, getOperation(), call.getResults().slice(1, numParams));
-    if (failed(clipped))
-      return failure();
-    auto [newParams, newStates] = updateAll(b, loc, optimizer, params, states,
-                                            clipped->grads, lrArg, stepArg, specs.size());
-    auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
-    Value one = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
-    Value nextStep = b.create<arith::AddIOp>(loc, stepArg, one);
-
     SmallVector<Value> results{call.getResult(0)};
-    llvm::append_range(results, newParams);
-    llvm::append_range(results, newStates);
-    results.push_back(nextStep);
+    FailureOr<Value> checkedNorm =
+        update(b, loc, optimizer, params, states, stepArg, lrArg,
+               call.getResults().slice(1, numParams), specs.size(), results);
+    if (failed(checkedNorm))
+      return failure();
     // The gradient function's results after the gradients (next buffer
     // values) pass through, attributes and all.
     unsigned firstExtra = results.size();
     for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
       results.push_back(call.getResult(i));
-    if (clipped->checkedNorm)
-      results.push_back(clipped->checkedNorm);
+    if (*checkedNorm)
+      results.push_back(*checkedNorm);
     b.create<func::ReturnOp>(loc, results);
     step.setFunctionType(
         b.getFunctionType(sig.types, ValueRange(results).getTypes()));
     for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
       if (DictionaryAttr attrs = grad.getResultAttrDict(i))
         step.setResultAttrs(firstExtra + (i - numParams - 1), attrs);
-    if (clipped->checkedNorm)
+    if (*checkedNorm)
       step.setResultAttr(results.size() - 1, "nn.grad_norm", b.getUnitAttr());
-    return success();
+    return buildAccumulation(b, loc, step, numParams, numStates, specs.size(), optimizer);
   }
 };
 

@@ -77,8 +77,12 @@ def BuildTrainStep : Pass<"nn-build-train-step", "mlir::ModuleOp"> {
     (loss, new params..., new states..., step + 1)`: it calls the gradient
     function and applies one optimizer update op per parameter (e.g.
     `nn.sgd_update`), creating the optimizer state arguments (`nn.role =
-    "state"`, named `<param>.momentum_buffer`). Run the inliner afterwards to
-    get one flat function.
+    "state"`, named `<param>.momentum_buffer`). For gradient accumulation it
+    also adds `accumulate(grads..., sums...) -> (sums + grads)...` and
+    `apply(params..., states..., step, lr, sums...) -> (new params...,
+    new states..., step + 1, zeros...)`, the same update on the grad sums
+    (`nn.role = "grad_sum"`, named `<param>.grad`). Run the inliner
+    afterwards to get flat functions.
   }];
   let dependentDialects = ["::kiln::nn::NNDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

@@ -24,8 +24,8 @@ const char *role_name(int32_t role) {
   static const char *const names[] = {"parameter", "buffer", "optimizer state",
                                       "input",     "target", "output",
                                       "loss",      "step",   "lr",
-                                      "grad_norm"};
-  return role >= 0 && role <= KILN_ROLE_GRAD_NORM ? names[role] : "?";
+                                      "grad_norm", "grad sum"};
+  return role >= 0 && role <= KILN_ROLE_GRAD_SUM ? names[role] : "?";
 }
 
 /* Names become safetensors keys, messages and generated text: non-empty
@@ -96,6 +96,7 @@ Error check_role_type(const TensorSpec &t, const std::string &what) {
   switch (t.role) {
   case KILN_ROLE_PARAMETER:
   case KILN_ROLE_OPTIMIZER_STATE:
+  case KILN_ROLE_GRAD_SUM:
     return t.dtype == KILN_F32 ? Error{} : bad(what + ": must be f32");
   case KILN_ROLE_LOSS:
   case KILN_ROLE_LR:
@@ -119,7 +120,7 @@ Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
   if (info.dtype != KILN_F32 && info.dtype != KILN_I64)
     return bad(what + ": unknown dtype " + std::to_string(info.dtype));
   t->dtype = static_cast<kiln_dtype>(info.dtype);
-  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_GRAD_NORM)
+  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_GRAD_SUM)
     return bad(what + ": unknown role " + std::to_string(info.role));
   t->role = static_cast<kiln_tensor_role>(info.role);
   if (info.rank < 0 || info.rank > kMaxRank)
@@ -162,8 +163,10 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
     if (reserved(t.name))
       return bad("tensor name " + quoted(t.name) + " is reserved");
     std::vector<int> *lists[] = {&spec->params, &spec->buffers, &spec->states,
-                                 &spec->inputs, nullptr,        &spec->outputs};
-    if (t.role == KILN_ROLE_TARGET || t.role >= KILN_ROLE_LOSS) {
+                                 &spec->inputs, nullptr,        &spec->outputs,
+                                 nullptr,       nullptr,        nullptr,
+                                 nullptr,       &spec->grad_sums};
+    if (!lists[t.role]) {
       int *slot = single[t.role == KILN_ROLE_TARGET ? 0 : t.role - KILN_ROLE_LOSS + 1];
       if (*slot >= 0)
         return bad(std::string("more than one ") + role_name(t.role) + " tensor");
@@ -177,8 +180,21 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
   return {};
 }
 
-/* Which (argument kind, tensor role) pairs each entry point may use. */
+/* Which (argument kind, tensor role) pairs each entry point may use. The
+ * accumulation kernels get no caller tensors (apply takes no batch). */
 bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
+  if (entry == KILN_ENTRY_ACCUMULATE)
+    return (kind == KILN_ARG_GRADIENT && role == KILN_ROLE_PARAMETER) ||
+           ((kind == KILN_ARG_TENSOR || kind == KILN_ARG_TENSOR_NEXT) &&
+            role == KILN_ROLE_GRAD_SUM);
+  if (entry == KILN_ENTRY_APPLY)
+    return (kind == KILN_ARG_TENSOR &&
+            (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
+             role == KILN_ROLE_STEP || role == KILN_ROLE_LR || role == KILN_ROLE_GRAD_SUM ||
+             role == KILN_ROLE_GRAD_NORM)) ||
+           (kind == KILN_ARG_TENSOR_NEXT &&
+            (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
+             role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM));
   switch (kind) {
   case KILN_ARG_TENSOR:
     if (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_BUFFER ||
@@ -233,6 +249,21 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
     for (int o : spec.outputs)
       if (!has(KILN_ARG_TENSOR, o))
         return bad(what + ": does not write output " + quoted(spec.tensors[o].name));
+    return {};
+  }
+  if (entry == KILN_ENTRY_ACCUMULATE || entry == KILN_ENTRY_APPLY) {
+    // Every grad sum is written (added to, or zeroed), and accumulate reads
+    // every gradient, apply every grad sum.
+    for (size_t i = 0; i < spec.grad_sums.size(); ++i) {
+      const int g = spec.grad_sums[i];
+      if (!has(KILN_ARG_TENSOR_NEXT, g) || !has(KILN_ARG_TENSOR, g))
+        return bad(what + ": does not read and write grad sum " + quoted(spec.tensors[g].name));
+      if (entry == KILN_ENTRY_ACCUMULATE && !has(KILN_ARG_GRADIENT, spec.params[i]))
+        return bad(what + ": does not read the gradient of " +
+                   quoted(spec.tensors[spec.params[i]].name));
+    }
+    if (entry == KILN_ENTRY_APPLY && (spec.step < 0 || !has(KILN_ARG_TENSOR_NEXT, spec.step)))
+      return bad(what + ": does not advance the step");
     return {};
   }
   if (spec.loss < 0 || !has(KILN_ARG_TENSOR, spec.loss))
@@ -305,6 +336,34 @@ Error read_kernels(const kiln_model_metadata &m, ModelSpec *spec) {
   return {};
 }
 
+/* Gradient accumulation is all or nothing: accumulate and apply kernels for
+ * every mode that has a gradients kernel, and one grad sum per parameter,
+ * in parameter order with its shape. */
+Error check_accumulation(const ModelSpec &spec) {
+  const auto &k = spec.kernel;
+  const bool any = !spec.grad_sums.empty() || k[KILN_ENTRY_ACCUMULATE][kTrain] >= 0 ||
+                   k[KILN_ENTRY_ACCUMULATE][kEval] >= 0 || k[KILN_ENTRY_APPLY][kTrain] >= 0 ||
+                   k[KILN_ENTRY_APPLY][kEval] >= 0;
+  if (!any)
+    return {};
+  for (int mode : {kTrain, kEval})
+    if (k[KILN_ENTRY_GRADIENTS][mode] >= 0 &&
+        (k[KILN_ENTRY_ACCUMULATE][mode] < 0 || k[KILN_ENTRY_APPLY][mode] < 0))
+      return bad(std::string("gradient accumulation needs accumulate and apply kernels for ") +
+                 (mode == kTrain ? "train" : "eval") + " mode");
+  if (spec.grad_sums.size() != spec.params.size())
+    return bad("gradient accumulation needs one grad sum per parameter (" +
+               std::to_string(spec.grad_sums.size()) + " for " +
+               std::to_string(spec.params.size()) + " parameters)");
+  for (size_t i = 0; i < spec.params.size(); ++i) {
+    const TensorSpec &p = spec.tensors[spec.params[i]], &g = spec.tensors[spec.grad_sums[i]];
+    if (g.shape != p.shape)
+      return bad("grad sum " + quoted(g.name) + " has shape " + shape_string(g.shape) +
+                 ", parameter " + quoted(p.name) + " " + shape_string(p.shape));
+  }
+  return {};
+}
+
 /* A model is trainable when it has training kernels; then it needs the
  * training tensors, and otherwise it must have none. */
 Error check_model(ModelSpec *spec) {
@@ -317,10 +376,15 @@ Error check_model(ModelSpec *spec) {
                     k[KILN_ENTRY_TRAIN_STEP][kEval] >= 0;
   if (!spec->trainable) {
     if (spec->target >= 0 || spec->loss >= 0 || spec->step >= 0 ||
-        spec->lr >= 0 || !spec->states.empty())
-      return bad("target, loss, step, lr and optimizer state need training kernels");
+        spec->lr >= 0 || !spec->states.empty() || !spec->grad_sums.empty() ||
+        k[KILN_ENTRY_ACCUMULATE][kTrain] >= 0 || k[KILN_ENTRY_ACCUMULATE][kEval] >= 0 ||
+        k[KILN_ENTRY_APPLY][kTrain] >= 0 || k[KILN_ENTRY_APPLY][kEval] >= 0)
+      return bad("target, loss, step, lr, optimizer state, grad sums and the accumulation "
+                 "kernels need training kernels");
     return {};
   }
+  if (Error e = check_accumulation(*spec))
+    return e;
   if (k[KILN_ENTRY_GRADIENTS][kTrain] < 0 || k[KILN_ENTRY_TRAIN_STEP][kTrain] < 0)
     return bad("a trainable model needs gradients and train_step kernels for train mode");
   if (spec->target < 0 || spec->loss < 0 || spec->step < 0 || spec->lr < 0)

@@ -46,7 +46,7 @@ struct KernelSpec {
   uint64_t rng_counters = 0; /* added to the rng offset after each call */
 };
 
-constexpr int kNumEntries = 3; // kiln_entry_point values
+constexpr int kNumEntries = 5; // kiln_entry_point values
 constexpr int kTrain = 0, kEval = 1;
 
 /* A validated copy of a kiln_model_metadata: the instance never reads the
@@ -58,13 +58,14 @@ struct ModelSpec {
   bool trainable = false;
   std::vector<TensorSpec> tensors;
   std::vector<int> params, buffers, states, inputs, outputs;
+  std::vector<int> grad_sums; /* grad_sums[i]: parameter i's (KILN_ROLE_GRAD_SUM) */
   int target = -1, loss = -1, step = -1, lr = -1, grad_norm = -1;
   double initial_lr = 0;
   int64_t workspace_bytes = 0;
   std::vector<KernelSpec> kernels;
   /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any
    * fallback, or -1 when that entry point has no kernel in that mode. */
-  int kernel[kNumEntries][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  int kernel[kNumEntries][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 };
 
 /* Validates `metadata` (never trusting it) and copies it into `out`. Every

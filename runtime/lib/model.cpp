@@ -100,8 +100,8 @@ bool caller_owned(kiln_tensor_role role) {
 bool double_buffered(const ModelSpec &s, kiln_tensor_role role) {
   if (role == KILN_ROLE_BUFFER)
     return true; // train-mode forward may update it, trainable or not
-  return s.trainable && (role == KILN_ROLE_PARAMETER ||
-                         role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP);
+  return s.trainable && (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
+                         role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM);
 }
 
 /* A device's failure as an Error naming the device and the operation. */
@@ -253,7 +253,7 @@ void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
 /* clip_grad_norm_ with error_if_nonfinite: a train step whose total gradient
  * norm is NaN or infinite is refused like torch refuses it, before anything
  * it wrote becomes current. */
-Error check_grad_norm(kiln_model *m, const KernelSpec &kernel) {
+Error check_grad_norm(kiln_model *m, const KernelSpec &kernel, const char *function) {
   const int t = m->spec.grad_norm;
   if (t < 0 || std::none_of(kernel.args.begin(), kernel.args.end(),
                             [t](const kiln_kernel_arg &a) { return a.tensor == t; }))
@@ -264,15 +264,16 @@ Error check_grad_norm(kiln_model *m, const KernelSpec &kernel) {
   if (std::isfinite(norm))
     return {};
   return fail(KILN_ERROR_INVALID_ARGUMENT,
-              "kiln_model_train_step: the total norm of the gradients is " +
+              std::string(function) + ": the total norm of the gradients is " +
                   std::string(std::isnan(norm) ? "nan" : norm > 0 ? "inf" : "-inf") +
                   ", so it cannot be clipped (clip_grad_norm error_if_nonfinite); "
                   "the step was not applied");
 }
 
 /* Launches `kernel` with the arguments its table entry lists, then makes the
- * next values it wrote current. */
-Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
+ * next values it wrote current; `function` names the API call in errors. */
+Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b,
+                 const char *function = "kiln_model_train_step") {
   m->args.clear();
   m->flips.clear();
   for (const kiln_kernel_arg &a : kernel.args)
@@ -280,7 +281,7 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
   const Device &d = *m->spec.device;
   if (Error e = device_error(m, d.launch(d.ctx, kernel.fn, m->args.data()), "kernel launch"))
     return e;
-  if (Error e = check_grad_norm(m, kernel))
+  if (Error e = check_grad_norm(m, kernel, function))
     return e;
   for (int t : m->flips)
     m->cur[t] ^= 1;
@@ -567,6 +568,9 @@ extern "C" kiln_status kiln_model_init_parameters(kiln_model *model,
   for (size_t i = 0; i < model->grads.size(); ++i)
     if (Error e = zero(model, model->grads[i], spec_bytes(s.tensors[s.params[i]])))
       return record(model, e);
+  for (int g : s.grad_sums)
+    if (Error e = zero(model, model->current(g), spec_bytes(s.tensors[g])))
+      return record(model, e);
   if (s.step >= 0)
     if (Error e = zero(model, model->current(s.step), sizeof(int64_t)))
       return record(model, e);
@@ -846,6 +850,92 @@ extern "C" kiln_status kiln_model_train_step(kiln_model *model,
   KILN_MODEL_GUARD_END(model)
 }
 
+/* tensors[list[index]] of a role list, or an error naming `function`. */
+static Error lookup(const std::vector<int> &list, int index,
+                    const char *function, int *tensor) {
+  if (index < 0 || index >= static_cast<int>(list.size()))
+    return index_error(function, index, list.size());
+  *tensor = list[index];
+  return {};
+}
+
+/* The kernel of `entry` for the current mode, or the error saying there is
+ * none (models compiled before gradient accumulation have no accumulate and
+ * apply kernels). */
+static Error accumulation_kernel(const kiln_model *model, kiln_entry_point entry,
+                                 const KernelSpec **kernel) {
+  if (!model->spec.trainable)
+    return inference_only();
+  *kernel = kernel_for(model, entry);
+  if (*kernel)
+    return {};
+  return no_kernel(model, entry == KILN_ENTRY_ACCUMULATE ? "accumulate"
+                          : entry == KILN_ENTRY_APPLY    ? "apply"
+                                                         : "gradients");
+}
+
+extern "C" kiln_status kiln_model_accumulate(kiln_model *model, const void *const *inputs,
+                                             const void *target, float *loss) {
+  KILN_API_GUARD_BEGIN
+  const char *function = "kiln_model_accumulate";
+  if (!model)
+    return record(model, null_model(function));
+  const KernelSpec *grad = nullptr, *add = nullptr;
+  if (Error e = accumulation_kernel(model, KILN_ENTRY_GRADIENTS, &grad))
+    return record(model, e);
+  if (Error e = accumulation_kernel(model, KILN_ENTRY_ACCUMULATE, &add))
+    return record(model, e);
+  // Every check before the first kernel: a refused batch changes nothing.
+  if (Error e = check_training_call(model, function, inputs, target, loss))
+    return record(model, e);
+  if (Error e = run_kernel(model, *grad, Bound{inputs, target, nullptr}, function))
+    return record(model, e);
+  if (Error e = run_kernel(model, *add, Bound{}, function))
+    return record(model, e);
+  return record(model, to_host(model, loss, model->current(model->spec.loss), sizeof *loss));
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_apply(kiln_model *model) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_apply"));
+  const KernelSpec *apply = nullptr;
+  if (Error e = accumulation_kernel(model, KILN_ENTRY_APPLY, &apply))
+    return record(model, e);
+  return record(model, run_kernel(model, *apply, Bound{}, "kiln_model_apply"));
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_zero_grad(kiln_model *model) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_zero_grad"));
+  const KernelSpec *apply = nullptr;
+  if (Error e = accumulation_kernel(model, KILN_ENTRY_APPLY, &apply))
+    return record(model, e);
+  for (int g : model->spec.grad_sums)
+    if (Error e = zero(model, model->current(g), spec_bytes(model->spec.tensors[g])))
+      return record(model, e);
+  return KILN_OK;
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_grad_sum(kiln_model *model, int index, float **data) {
+  if (!model)
+    return record(model, null_model("kiln_model_grad_sum"));
+  if (!data)
+    return record(model, null_argument("kiln_model_grad_sum", "data"));
+  const KernelSpec *apply = nullptr;
+  if (Error e = accumulation_kernel(model, KILN_ENTRY_APPLY, &apply))
+    return record(model, e);
+  int t;
+  if (Error e = lookup(model->spec.grad_sums, index, "kiln_model_grad_sum", &t))
+    return record(model, e);
+  *data = static_cast<float *>(model->current(t));
+  return KILN_OK;
+}
+
 extern "C" kiln_status kiln_model_get_lr(const kiln_model *model, float *lr) {
   if (!model)
     return record(model, null_model("kiln_model_get_lr"));
@@ -901,14 +991,6 @@ extern "C" kiln_status kiln_model_get_training(const kiln_model *model,
   return KILN_OK;
 }
 
-/* tensors[list[index]] of a role list, or an error naming `function`. */
-static Error lookup(const std::vector<int> &list, int index,
-                    const char *function, int *tensor) {
-  if (index < 0 || index >= static_cast<int>(list.size()))
-    return index_error(function, index, list.size());
-  *tensor = list[index];
-  return {};
-}
 
 extern "C" int kiln_model_num_parameters(const kiln_model *model) {
   if (!model) {

@@ -760,9 +760,13 @@ def clip_gradients(training, params):
         torch.nn.utils.clip_grad_value_(params, training["clip_grad_value"]["clip_value"])
 
 
-def run_reference(doc, model, xs, target, steps):
+def run_reference(doc, model, xs, target, steps, micro=None):
     """Forward, loss, gradients at the current parameters, then `steps` SGD
-    steps on the same batch. Returns a dict name -> numpy array."""
+    steps on the same batch. Returns a dict name -> numpy array.
+    With `micro` (the micro-batches [(xs, target)], the first being xs and
+    target), gradient accumulation: each step is loss.backward() on every
+    micro-batch, then clipping and optimizer.step(); after the steps one more
+    round of backward() calls leaves `<param>.grad_sum` (Kiln's grad sums)."""
     torch = _torch()
     ref = {}
     outs = model.forward(*xs)
@@ -790,12 +794,19 @@ def run_reference(doc, model, xs, target, steps):
     losses = []
     for _ in range(steps):
         opt.zero_grad()
-        loss = loss_fn(*loss_arguments(doc, model.forward(*xs), target))
-        losses.append(float(loss))
-        loss.backward()
+        for mxs, mtarget in micro or [(xs, target)]:
+            loss = loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget))
+            losses.append(float(loss))
+            loss.backward()
         clip_gradients(doc["training"], params)
         opt.step()
     ref["losses"] = np.array(losses, dtype=np.float32)
+    if micro:
+        opt.zero_grad()  # set_to_none=False in 1.13: zeros, as Kiln's apply leaves them
+        for mxs, mtarget in micro:
+            loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget)).backward()
+        for name, p in model.named_parameters():
+            ref[f"{name}.grad_sum"] = _np(p.grad)
     for name, p in model.named_parameters():
         ref[name] = _np(p)
     # Every state tensor torch keeps per parameter with the parameter's
@@ -827,6 +838,31 @@ def cmd_make_case(a):
     write_safetensors(os.path.join(a.out, "init.safetensors"),
                       {k: _np(v) for k, v in model.state_dict().items()})
     gen = torch.Generator().manual_seed(a.seed + 1)
+    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, 1))]
+    xs, target = batches[0]
+    batch = {}
+    for m, (mxs, mtarget) in enumerate(batches):
+        prefix = f"micro.{m}." if m else ""  # micro-batch 0 is the batch
+        batch.update({f"{prefix}input.{i}": _np(x) for i, x in enumerate(mxs)})
+        if mtarget is not None:
+            batch[f"{prefix}target"] = _np(mtarget)
+    write_safetensors(os.path.join(a.out, "batch.safetensors"), batch)
+    # Kiln's models start in train mode when trainable, eval mode otherwise;
+    # the driver seeds the instance's stream with --rng-seed.
+    if a.mode != "train":
+        model.root.eval()
+    model.rng.restart(a.rng_seed)
+    steps = a.steps if a.mode == "train" else 0
+    ref = run_reference(doc, model, xs, target if a.mode == "train" else None, steps,
+                        batches if a.accumulate else None)
+    write_safetensors(os.path.join(a.out, "reference.safetensors"), ref)
+    print(f"make-case: {a.model} seed {a.seed}: {len(ref)} reference tensors in {a.out}")
+
+
+def _make_batch(doc, model, a, gen):
+    """Random inputs (make-case's options) and, for a training section, a
+    target: (xs, target or None)."""
+    torch = _torch()
     xs = []
     scales = [float(v) for v in a.input_scale.split(",")] if a.input_scale else []
     highs = a.index_high.split(",") if a.index_high else []
@@ -863,7 +899,6 @@ def cmd_make_case(a):
             use = torch.rand(x.shape, generator=gen) < 1 / 3
             x = torch.where(use, specials[pick], x)
         xs.append(x)
-    batch = {f"input.{i}": _np(x) for i, x in enumerate(xs)}
     target = None
     if a.mode == "train" or "training" in doc:
         if "training" in doc:
@@ -878,17 +913,7 @@ def cmd_make_case(a):
                 ii = (doc["training"]["loss"].get("options", {}) or {}).get("ignore_index", -100)
                 ignored = out_shape[0] // 4 if ii != -100 else 0
             target = _make_target(doc, out_shape, gen, ignored)
-            batch["target"] = _np(target)
-    write_safetensors(os.path.join(a.out, "batch.safetensors"), batch)
-    # Kiln's models start in train mode when trainable, eval mode otherwise;
-    # the driver seeds the instance's stream with --rng-seed.
-    if a.mode != "train":
-        model.root.eval()
-    model.rng.restart(a.rng_seed)
-    steps = a.steps if a.mode == "train" else 0
-    ref = run_reference(doc, model, xs, target if a.mode == "train" else None, steps)
-    write_safetensors(os.path.join(a.out, "reference.safetensors"), ref)
-    print(f"make-case: {a.model} seed {a.seed}: {len(ref)} reference tensors in {a.out}")
+    return xs, target
 
 
 def cmd_make_bad_weights(a):
@@ -1124,6 +1149,9 @@ def main(argv=None):
                         "l<n>: the same, ending at n")
     c.add_argument("--input-specials", default=None,
                    help="comma-separated values that replace about a third of the first input's elements")
+    c.add_argument("--accumulate", type=int, default=0,
+                   help="gradient accumulation over this many micro-batches per step "
+                        "(micro.<m>.input.<i>, micro.<m>.target in the batch file)")
     c.add_argument("--ignored-targets", type=int, default=None,
                    help="CrossEntropy targets set to ignore_index (default: N/4 if ignore_index != -100, else 0)")
 

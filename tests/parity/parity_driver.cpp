@@ -10,6 +10,9 @@
 //     <state>, <buffer>, step, lr; then set_training(0) and forward -> eval_output.<i>.
 //     --rng-seed seeds the instance's random stream (init_parameters(S)
 //     before the parameters are loaded), as kiln_oracle.py's --rng-seed.
+//     --accumulate K: each step is accumulate on the K micro-batches (the
+//     batch, then micro.<m>.input.<i> / micro.<m>.target) and apply, the
+//     losses K per step; then K more accumulate calls -> <param>.grad_sum.
 //   parity_<name> --load-only FILE
 //     only load FILE as parameters; exit 0 on success, 1 (with the message)
 //     on failure. The bad-weights tests check the message.
@@ -155,7 +158,7 @@ param_shape(const kiln_safetensors *init,
 int main(int argc, char **argv) {
   const char *init_path = nullptr, *batch_path = nullptr, *out_path = nullptr,
              *load_only = nullptr;
-  int steps = 10;
+  int steps = 10, accumulate = 0;
   uint64_t rng_seed = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -169,6 +172,8 @@ int main(int argc, char **argv) {
       out_path = argv[++i];
     else if (a == "--steps")
       steps = std::atoi(argv[++i]);
+    else if (a == "--accumulate")
+      accumulate = std::atoi(argv[++i]);
     else if (a == "--rng-seed")
       rng_seed = std::strtoull(argv[++i], nullptr, 0);
     else if (a == "--load-only")
@@ -207,19 +212,25 @@ int main(int argc, char **argv) {
   kiln_safetensors *batch = nullptr;
   if (kiln_safetensors_open(batch_path, &batch) != KILN_OK)
     fail_rt(std::string("open ") + batch_path);
-  std::vector<const void *> inputs(kNumInputs);
-  for (int i = 0; i < kNumInputs; ++i) {
-    std::string name = "input." + std::to_string(i);
-    kiln_tensor_view v;
-    if (kiln_safetensors_find(batch, name.c_str(), &v) != KILN_OK)
-      fail_rt(std::string(batch_path) + ": " + name);
-    const kiln_dtype want = kInputIsInt64[i] ? KILN_I64 : KILN_F32;
-    if (v.dtype != want || numel_of(v) != kInputs[i].numel)
-      fail_msg(std::string(batch_path) + ": " + name + ": expected " +
-               (want == KILN_I64 ? "I64" : "F32") + " with " +
-               std::to_string(kInputs[i].numel) + " elements");
-    inputs[i] = v.data;
-  }
+  // Micro-batch m's inputs (m > 0: micro.<m>.input.<i>).
+  auto inputs_of = [&](int m) {
+    std::vector<const void *> in(kNumInputs);
+    const std::string prefix = m ? "micro." + std::to_string(m) + "." : "";
+    for (int i = 0; i < kNumInputs; ++i) {
+      std::string name = prefix + "input." + std::to_string(i);
+      kiln_tensor_view v;
+      if (kiln_safetensors_find(batch, name.c_str(), &v) != KILN_OK)
+        fail_rt(std::string(batch_path) + ": " + name);
+      const kiln_dtype want = kInputIsInt64[i] ? KILN_I64 : KILN_F32;
+      if (v.dtype != want || numel_of(v) != kInputs[i].numel)
+        fail_msg(std::string(batch_path) + ": " + name + ": expected " +
+                 (want == KILN_I64 ? "I64" : "F32") + " with " +
+                 std::to_string(kInputs[i].numel) + " elements");
+      in[i] = v.data;
+    }
+    return in;
+  };
+  std::vector<const void *> inputs = inputs_of(0);
 
   std::vector<Owned> result;
   std::vector<std::vector<float>> outputs(kNumOutputs);
@@ -238,15 +249,19 @@ int main(int argc, char **argv) {
         outputs[i].data(), kOutputs[i].numel));
 
 #if KCONST(_TRAINABLE)
-  kiln_tensor_view tv;
-  if (kiln_safetensors_find(batch, "target", &tv) != KILN_OK)
-    fail_rt(std::string(batch_path) + ": target");
-  const kiln_dtype want = KCONST(_TARGET_IS_INT64) ? KILN_I64 : KILN_F32;
-  if (tv.dtype != want || numel_of(tv) != KCONST(_TARGET_NUMEL))
-    fail_msg(std::string(batch_path) + ": target: expected " +
-             (want == KILN_I64 ? "I64" : "F32") + " with " +
-             std::to_string(KCONST(_TARGET_NUMEL)) + " elements");
-  const void *target = tv.data;
+  auto target_of = [&](int m) {
+    const std::string name = (m ? "micro." + std::to_string(m) + "." : "") + "target";
+    kiln_tensor_view tv;
+    if (kiln_safetensors_find(batch, name.c_str(), &tv) != KILN_OK)
+      fail_rt(std::string(batch_path) + ": " + name);
+    const kiln_dtype want = KCONST(_TARGET_IS_INT64) ? KILN_I64 : KILN_F32;
+    if (tv.dtype != want || numel_of(tv) != KCONST(_TARGET_NUMEL))
+      fail_msg(std::string(batch_path) + ": " + name + ": expected " +
+               (want == KILN_I64 ? "I64" : "F32") + " with " +
+               std::to_string(KCONST(_TARGET_NUMEL)) + " elements");
+    return tv.data;
+  };
+  const void *target = target_of(0);
 
   float loss = NAN;
   if (KFN(_gradients)(m, inputs.data(), target, &loss) != KILN_OK)
@@ -265,11 +280,45 @@ int main(int argc, char **argv) {
                               param_shape(init, name, numel), grad, numel));
   }
 
-  std::vector<float> losses(steps, NAN);
-  for (int s = 0; s < steps; ++s)
-    if (KFN(_train_step)(m, inputs.data(), target, &losses[s]) != KILN_OK)
-      fail(("train_step " + std::to_string(s)).c_str(), m);
-  result.push_back(make_f32("losses", {steps}, losses.data(), steps));
+  const int per_step = accumulate > 0 ? accumulate : 1;
+  std::vector<float> losses(steps * per_step, NAN);
+  if (accumulate > 0) {
+    std::vector<std::vector<const void *>> micro_inputs;
+    std::vector<const void *> micro_targets;
+    for (int k = 0; k < accumulate; ++k) {
+      micro_inputs.push_back(inputs_of(k));
+      micro_targets.push_back(target_of(k));
+    }
+    for (int s = 0; s < steps; ++s) {
+      for (int k = 0; k < accumulate; ++k)
+        if (KFN(_accumulate)(m, micro_inputs[k].data(), micro_targets[k],
+                             &losses[s * accumulate + k]) != KILN_OK)
+          fail(("accumulate " + std::to_string(s)).c_str(), m);
+      if (KFN(_apply)(m) != KILN_OK)
+        fail(("apply " + std::to_string(s)).c_str(), m);
+    }
+    // One more round: the grad sums themselves, at the trained parameters.
+    float loss_k;
+    for (int k = 0; k < accumulate; ++k)
+      if (KFN(_accumulate)(m, micro_inputs[k].data(), micro_targets[k], &loss_k) != KILN_OK)
+        fail("accumulate", m);
+    for (int i = 0; i < np; ++i) {
+      const char *name = nullptr;
+      float *data = nullptr, *sum = nullptr;
+      int64_t numel = 0;
+      if (KFN(_parameter)(m, i, &name, &data, &numel) != KILN_OK ||
+          KFN(_grad_sum)(m, i, &sum) != KILN_OK)
+        fail("grad_sum", m);
+      result.push_back(make_f32(std::string(name) + ".grad_sum",
+                                param_shape(init, name, numel), sum, numel));
+    }
+  } else {
+    for (int s = 0; s < steps; ++s)
+      if (KFN(_train_step)(m, inputs.data(), target, &losses[s]) != KILN_OK)
+        fail(("train_step " + std::to_string(s)).c_str(), m);
+  }
+  const int64_t num_losses = static_cast<int64_t>(losses.size());
+  result.push_back(make_f32("losses", {num_losses}, losses.data(), num_losses));
   for (int i = 0; i < np; ++i) {
     const char *name = nullptr;
     float *data = nullptr;

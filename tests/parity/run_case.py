@@ -1,13 +1,16 @@
 """ctest runner for the parity and bad-input tests (run with /usr/bin/python3).
 
   run_case.py parity --model M.json --driver EXE --work DIR [--mode train|inference]
-                     [--seed S] [-- extra make-case args]
+                     [--seed S] [--accumulate K] [--steps-rtol R] [-- extra make-case args]
       make-case (PyTorch) -> driver (Kiln) -> compare with the issue's tolerances:
       forward outputs, loss, every parameter gradient: rtol 1e-5, atol 1e-6;
       parameters, optimizer states, losses after 10 train steps: rtol 1e-4, atol 1e-6
       (Rprop's `prev`, a gradient after the steps: rtol 1e-3);
       each parameter's update (after - init) against torch's: rtol 1e-3 plus
       the float32 rounding of `steps` additions (compare-updates).
+      --accumulate K: each step is K accumulate calls (K micro-batches) and
+      one apply, against torch's backward() K times then step(); the grad
+      sums after one more round are compared too (<param>.grad_sum).
   run_case.py dropout-stats --model M.json --driver EXE --work DIR
       a dropout_stats_* model's Kiln output checked on its own: values, one
       mask decision per noise group, keep rate within 4 sigma, AlphaDropout's
@@ -102,16 +105,17 @@ def make_case(model, work, *args):
 def cmd_parity(a, extra):
     need_torch()
     os.makedirs(a.work, exist_ok=True)
+    accumulate = ["--accumulate", str(a.accumulate)] if a.accumulate else []
     make_case(a.model, a.work, "--seed", str(a.seed), "--mode", a.mode, "--steps", str(a.steps),
-              "--rng-seed", RNG_SEED, *extra)
+              "--rng-seed", RNG_SEED, *accumulate, *extra)
     actual = os.path.join(a.work, "actual.safetensors")
     if os.path.exists(actual):
         os.remove(actual)
     run([a.driver, "--init", os.path.join(a.work, "init.safetensors"),
          "--batch", os.path.join(a.work, "batch.safetensors"),
-         "--out", actual, "--steps", str(a.steps), "--rng-seed", RNG_SEED])
+         "--out", actual, "--steps", str(a.steps), "--rng-seed", RNG_SEED, *accumulate])
     rc, _ = oracle("compare", "--reference", os.path.join(a.work, "reference.safetensors"),
-                   "--actual", actual, "--rtol", str(STEPS_RTOL), "--atol", str(STEPS_ATOL),
+                   "--actual", actual, "--rtol", str(a.steps_rtol), "--atol", str(STEPS_ATOL),
                    "--tol", FORWARD_NAMES, str(FORWARD_RTOL), str(FORWARD_ATOL),
                    "--tol", LATE_GRAD_NAMES, str(LATE_GRAD_RTOL), str(STEPS_ATOL), check=False)
     if a.mode == "train":
@@ -275,6 +279,10 @@ def main():
     c.add_argument("--mode", choices=["train", "inference"], default="train")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--steps", type=int, default=10)
+    c.add_argument("--accumulate", type=int, default=0,
+                   help="train by gradient accumulation over this many micro-batches per step")
+    c.add_argument("--steps-rtol", type=float, default=STEPS_RTOL,
+                   help="rtol for what the steps produce (default %(default)s)")
     c = sub.add_parser("dropout-stats")
     c.add_argument("--model", required=True)
     c.add_argument("--driver", required=True)

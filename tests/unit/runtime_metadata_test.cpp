@@ -307,7 +307,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 4)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 5)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -364,14 +364,21 @@ TEST(RuntimeMetadata, Names) {
 TEST(RuntimeMetadata, EnumValues) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].dtype = 2; }),
             "metadata: tensor 0 ('w'): unknown dtype 2");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 10; }),
-            "metadata: tensor 0 ('w'): unknown role 10");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 11; }),
+            "metadata: tensor 0 ('w'): unknown role 11");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = KILN_ROLE_GRAD_NORM; }),
             "metadata: tensor 0 ('w'): must be an f32 scalar");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init.kind = -1; }),
             "metadata: tensor 0 ('w'): unknown initializer kind -1");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = 3; }),
-            "metadata: kernel 0: unknown entry point 3");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = 5; }),
+            "metadata: kernel 0: unknown entry point 5");
+  // The accumulation kernels take no caller tensor and no loss.
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = KILN_ENTRY_ACCUMULATE; }),
+            "metadata: kernel 0 argument 0: argument kind 0 of parameter 'w' is not allowed "
+            "here");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = KILN_ENTRY_APPLY; }),
+            "metadata: kernel 0 argument 1: argument kind 0 of buffer 'bn.running_mean' is not "
+            "allowed here");
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].mode = 3; }),
             "metadata: kernel 0: unknown mode 3");
   static const kiln_kernel_arg bad_kind[] = {{7, 0}};
@@ -479,7 +486,16 @@ TEST(RuntimeMetadata, KernelArguments) {
 
 TEST(RuntimeMetadata, TrainingTensorsNeedTrainingKernels) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels.resize(1); }),
-            "metadata: target, loss, step, lr and optimizer state need training kernels");
+            "metadata: target, loss, step, lr, optimizer state, grad sums and the accumulation "
+            "kernels need training kernels");
+  // Gradient accumulation is all or nothing.
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.tensor("w.grad", KILN_ROLE_GRAD_SUM, KILN_F32, {2});
+            }),
+            "metadata: gradient accumulation needs accumulate and apply kernels for train mode");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = KILN_ROLE_GRAD_SUM; }),
+            "metadata: kernel 0 argument 0: argument kind 0 of grad sum 'w' is not allowed "
+            "here");
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels.resize(2); }),
             "metadata: a trainable model needs gradients and train_step kernels "
             "for train mode");

@@ -287,6 +287,8 @@ private:
     rename("forward_train", "forward_train");
     rename("loss_grad", "gradients");
     rename("train_step", "train_step");
+    rename("accumulate", "accumulate");
+    rename("apply", "apply");
   }
 
   void dump(const std::string &file, ModuleOp module) {

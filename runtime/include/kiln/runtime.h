@@ -123,7 +123,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 4
+#define KILN_METADATA_VERSION 5
 
 typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0 } kiln_device_kind;
 
@@ -143,7 +143,11 @@ typedef enum kiln_tensor_role {
   /* f32 scalar written by train_step of a model that clips gradients with
    * error_if_nonfinite: the total gradient norm. When it is not finite the
    * runtime discards the step (no next value becomes current) and fails. */
-  KILN_ROLE_GRAD_NORM = 9
+  KILN_ROLE_GRAD_NORM = 9,
+  /* f32, one per parameter in parameter order, of its parameter's shape:
+   * the gradients kiln_model_accumulate adds up and kiln_model_apply steps
+   * on, named <param>.grad (torch's param.grad). In no file. */
+  KILN_ROLE_GRAD_SUM = 10
 } kiln_tensor_role;
 
 /* How init_parameters fills a parameter, buffer or optimizer state. */
@@ -157,7 +161,13 @@ typedef enum kiln_init_kind {
 typedef enum kiln_entry_point {
   KILN_ENTRY_FORWARD = 0,
   KILN_ENTRY_GRADIENTS = 1,
-  KILN_ENTRY_TRAIN_STEP = 2
+  KILN_ENTRY_TRAIN_STEP = 2,
+  /* Gradient accumulation (optional; kilnc emits both for train models):
+   * ACCUMULATE adds the gradients the GRADIENTS kernel just wrote to the
+   * grad sums; APPLY is train_step's clipping and update on the grad sums,
+   * which it then writes as zeros. */
+  KILN_ENTRY_ACCUMULATE = 3,
+  KILN_ENTRY_APPLY = 4
 } kiln_entry_point;
 
 /* The mode a kernel is compiled for; kiln_model_set_training selects. */
@@ -175,7 +185,9 @@ typedef enum kiln_arg_kind {
   /* The next value of a parameter, buffer, optimizer state or step: written;
    * it becomes the current value when the kernel returns. */
   KILN_ARG_TENSOR_NEXT = 1,
-  KILN_ARG_GRADIENT = 2,  /* the gradient of parameter tensors[tensor]: written */
+  /* the gradient of parameter tensors[tensor]: written by GRADIENTS, read
+   * by ACCUMULATE */
+  KILN_ARG_GRADIENT = 2,
   KILN_ARG_RNG = 3,       /* const kiln_rng_state *: read; tensor = -1 */
   KILN_ARG_WORKSPACE = 4  /* workspace_bytes of scratch; tensor = -1 */
 } kiln_arg_kind;
@@ -323,6 +335,29 @@ kiln_status kiln_model_gradients(kiln_model *model, const void *const *inputs,
 /* One optimizer step on one batch; *loss receives the batch loss. */
 kiln_status kiln_model_train_step(kiln_model *model, const void *const *inputs,
                                   const void *target, float *loss);
+
+/* Gradient accumulation: torch's loss.backward() k times, then
+ * optimizer.step() and optimizer.zero_grad() (1.13's default,
+ * set_to_none=False). accumulate runs gradients on one batch (so
+ * kiln_model_gradient then reads this batch's gradients) and adds them to
+ * the instance's grad sums (kiln_model_grad_sum), returning the batch loss;
+ * buffers (running statistics) advance as in any train-mode call, the step
+ * does not. A batch the checks refuse (bad target) changes nothing. A mean
+ * loss is not rescaled: k calls add k means, exactly like torch.
+ * apply clips the grad sums if the model clips, takes one optimizer step on
+ * them, advances the step and zeroes them; a step refused by
+ * clip_grad_norm's error_if_nonfinite changes nothing, grad sums included.
+ * apply with nothing accumulated steps on zero gradients, like torch with
+ * zeroed (not None) gradients. zero_grad zeroes the grad sums.
+ * init_parameters zeroes them; no file holds them (like torch's
+ * state_dicts, which hold no .grad); loading a file leaves them as they
+ * are. KILN_ERROR_UNSUPPORTED for a model without these kernels. */
+kiln_status kiln_model_accumulate(kiln_model *model, const void *const *inputs,
+                                  const void *target, float *loss);
+kiln_status kiln_model_apply(kiln_model *model);
+kiln_status kiln_model_zero_grad(kiln_model *model);
+/* Grad sum `index` (parameter order), valid like kiln_model_parameter's. */
+kiln_status kiln_model_grad_sum(kiln_model *model, int index, float **data);
 
 /* lr exists only in train models (KILN_ERROR_UNSUPPORTED otherwise);
  * set_lr rejects a value that is not finite. */

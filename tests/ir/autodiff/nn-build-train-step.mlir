@@ -104,3 +104,51 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64}} {
     return %l, %m : tensor<f32>, tensor<3xf32>
   }
 }
+
+// -----
+
+// Gradient accumulation (step 4): accumulate adds each gradient (named like
+// its parameter, role grad) to its grad sum (`<param>.grad`); apply is
+// train_step's clipping and update on the grad sums, the step + 1, then
+// zeros as the next grad sums, and the checked norm last like train_step's.
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: tensor<f32> {nn.grad_norm})
+// CHECK-LABEL: func.func @accumulate(
+// CHECK-SAME: %[[GW:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<grad>},
+// CHECK-SAME: %[[GB:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.name = "b", nn.role = #nn.role<grad>},
+// CHECK-SAME: %[[SW:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "w.grad", nn.role = #nn.role<grad_sum>},
+// CHECK-SAME: %[[SB:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = #nn.init<zeros>, nn.name = "b.grad", nn.role = #nn.role<grad_sum>})
+// CHECK-SAME: -> (tensor<4x8xf32>, tensor<4xf32>)
+// CHECK: %[[AW:.+]] = nn.add %[[SW]], %[[GW]]
+// CHECK: %[[AB:.+]] = nn.add %[[SB]], %[[GB]]
+// CHECK: return %[[AW]], %[[AB]]
+// CHECK-LABEL: func.func @apply(
+// CHECK-SAME: %[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>},
+// CHECK-SAME: %[[B:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.name = "b", nn.role = #nn.role<param>},
+// CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "w.momentum_buffer", nn.role = #nn.role<state>},
+// CHECK-SAME: %[[BBUF:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = #nn.init<zeros>, nn.name = "b.momentum_buffer", nn.role = #nn.role<state>},
+// CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>},
+// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>},
+// CHECK-SAME: %[[SW2:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "w.grad", nn.role = #nn.role<grad_sum>},
+// CHECK-SAME: %[[SB2:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = #nn.init<zeros>, nn.name = "b.grad", nn.role = #nn.role<grad_sum>})
+// CHECK-SAME: -> (tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<i64>, tensor<4x8xf32>, tensor<4xf32>, tensor<f32> {nn.grad_norm})
+// CHECK-NOT: call
+// CHECK: nn.mul %[[SW2]], %[[SW2]]
+// CHECK: nn.mul %[[SB2]], %[[SB2]]
+// CHECK: nn.sqrt
+// CHECK: %[[TOTAL:.+]] = nn.sqrt
+// CHECK: %[[CW:.+]] = nn.mul %[[SW2]], %[[COEF:[a-zA-Z0-9_]+]] : (tensor<4x8xf32>, tensor<f32>)
+// CHECK: %[[CB:.+]] = nn.mul %[[SB2]], %[[COEF]]
+// CHECK: %[[NW:[a-zA-Z0-9_]+]], %[[NWBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[W]], %[[CW]], momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]]
+// CHECK: %[[NB:[a-zA-Z0-9_]+]], %[[NBBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[B]], %[[CB]], momentum_buffer %[[BBUF]], lr %[[LR]], step %[[STEP]]
+// CHECK: %[[NEXT:.+]] = arith.addi %[[STEP]]
+// CHECK-DAG: %[[ZW:.+]] = arith.constant dense<0.000000e+00> : tensor<4x8xf32>
+// CHECK-DAG: %[[ZB:.+]] = arith.constant dense<0.000000e+00> : tensor<4xf32>
+// CHECK: return %[[NW]], %[[NB]], %[[NWBUF]], %[[NBBUF]], %[[NEXT]], %[[ZW]], %[[ZB]], %[[TOTAL]]
+module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64, momentum = 0.5 : f64}, nn.clip_grad_norm = {max_norm = 1.0 : f64, norm_type = 2.0 : f64, error_if_nonfinite = true}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>}, %b: tensor<4xf32> {nn.name = "b", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
