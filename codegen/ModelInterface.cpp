@@ -682,7 +682,7 @@ std::string ModelInterface::header() const {
      << " * explains a failed " << p << "_create.\n"
      << " * Tensors are dense row-major float32 (class indices: int64). */\n";
   os << "#ifndef " << P << "_H\n#define " << P << "_H\n\n"
-     << "#include <kiln/runtime.h>\n#include <kiln/scheduler.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
+     << "#include <kiln/runtime.h>\n#include <kiln/scheduler.h>\n#include <kiln/swa.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   writeConstants(os, *this, P);
   os << "/* What libkiln_rt needs to know about this model (docs/runtime-abi.md). */\n"

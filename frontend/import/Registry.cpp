@@ -33,6 +33,8 @@ const char *kindName(EntryKind kind) {
     return "function";
   case EntryKind::TrainingOption:
     return "training option";
+  case EntryKind::Runtime:
+    return "runtime";
   }
   return "?";
 }
@@ -344,7 +346,7 @@ void Registry::add(Entry entry) { all.push_back(std::move(entry)); }
 
 std::string modelTypeName(const Entry &entry) {
   const std::string &n = entry.torchName;
-  for (const char *prefix : {"nn.", "optim.lr_scheduler.", "optim."})
+  for (const char *prefix : {"nn.", "optim.lr_scheduler.", "optim.swa_utils.", "optim."})
     if (n.rfind(prefix, 0) == 0)
       return n.substr(std::string(prefix).size());
   return n;

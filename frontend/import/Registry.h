@@ -38,7 +38,11 @@ struct ImportError {
 
 /// TrainingOption: a key of the model file's training section that changes
 /// the compiled train step (clip_grad_norm: torch.nn.utils.clip_grad_norm_).
-enum class EntryKind { Layer, Container, Loss, Optimizer, Function, Scheduler, TrainingOption };
+/// Runtime: a utility of the runtime's C API, not of the model file
+/// (AveragedModel, kiln/swa.h): listed for coverage only.
+enum class EntryKind {
+  Layer, Container, Loss, Optimizer, Function, Scheduler, TrainingOption, Runtime
+};
 const char *kindName(EntryKind kind);
 
 enum class OptionType { Bool, Int, Float, String, IntTuple, IntList, FloatTuple, FloatList };

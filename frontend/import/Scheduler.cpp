@@ -56,9 +56,8 @@ void refuseCycledMomentum(const Options &o) {
 }
 
 void add(Registry &r, const char *name, std::vector<OptionSpec> options, json example,
-         SchedulerBuild build) {
-  Entry e{std::string("optim.lr_scheduler.") + name, EntryKind::Scheduler,
-          "kiln_scheduler (runtime)"};
+         SchedulerBuild build, const char *module = "optim.lr_scheduler.") {
+  Entry e{std::string(module) + name, EntryKind::Scheduler, "kiln_scheduler (runtime)"};
   options.push_back(verbose());
   e.options = std::move(options);
   e.example = {{"options", std::move(example)}};
@@ -267,6 +266,22 @@ void registerSchedulerFamily(Registry &r) {
       [](const Options &o) -> Args {
         return {KILN_SCHEDULER_SEQUENTIAL, increasing(o, "milestones")};
       });
+  // Usually after another schedule: SequentialLR [..., SWALR] (one
+  // parameter group, so swa_lr is one number).
+  add(
+      r, "SWALR",
+      {floatOption("swa_lr"), intOption("anneal_epochs", 10).atLeast(0),
+       choiceOption("anneal_strategy", "cos", {"cos", "linear"})},
+      {{"swa_lr", 0.05}}, [](const Options &o) -> Args {
+        return {KILN_SCHEDULER_SWA,
+                {o.getFloat("swa_lr"), static_cast<double>(o.getInt("anneal_epochs")),
+                 o.getString("anneal_strategy") == "cos" ? 0.0 : 1.0}};
+      },
+      "optim.swa_utils.");
+  // AveragedModel averages a model instance's parameters between steps:
+  // a runtime helper (kiln/swa.h), not part of the model file.
+  r.add(Entry{"optim.swa_utils.AveragedModel", EntryKind::Runtime,
+              "kiln_averaged_model (runtime, kiln/swa.h)"});
 }
 
 } // namespace kiln::import

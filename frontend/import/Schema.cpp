@@ -279,6 +279,7 @@ std::string modelJsonSchema() {
     }
     case EntryKind::Container:
     case EntryKind::TrainingOption: // training.clip_grad_*: in the skeleton
+    case EntryKind::Runtime: // C API only, not in the model file
       break;
     }
   }

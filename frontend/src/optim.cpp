@@ -237,5 +237,11 @@ LRScheduler ChainedScheduler(std::vector<LRScheduler> schedulers) {
 LRScheduler SequentialLR(std::vector<LRScheduler> schedulers, std::vector<int64_t> milestones) {
   return {"SequentialLR", {{"milestones", std::move(milestones)}}, std::move(schedulers)};
 }
+LRScheduler SWALR(double swa_lr, int64_t anneal_epochs, std::string anneal_strategy) {
+  return {"SWALR",
+          {{"swa_lr", swa_lr}, {"anneal_epochs", anneal_epochs},
+           {"anneal_strategy", std::move(anneal_strategy)}},
+          {}};
+}
 
 }  // namespace kiln::optim

@@ -1,5 +1,6 @@
 #include <kiln/scheduler.h>
 
+#include "instance.h"
 #include "metadata.h"
 #include "random.h"
 #include "safetensors.h"
@@ -513,6 +514,27 @@ Error index_error(const char *function, int index, size_t count) {
 }
 
 } // namespace
+
+namespace kiln::rt {
+
+const ModelSpec &spec_of(const kiln_model *model) { return model->spec; }
+
+std::vector<int> state_dict_of(const ModelSpec &spec) { return state_dict(spec); }
+
+Error read_tensor_of(const kiln_model *model, int t, void *dst) {
+  return to_host(model, dst, model->current(t), spec_bytes(model->spec.tensors[t]));
+}
+
+Error write_tensor_of(kiln_model *model, int t, const void *src) {
+  return to_device(model, model->current(t), src, spec_bytes(model->spec.tensors[t]));
+}
+
+Error validate_file_tensors(const kiln_safetensors &file,
+                            const std::vector<const TensorSpec *> &expected) {
+  return validate_file(file, expected);
+}
+
+} // namespace kiln::rt
 
 #define KILN_MODEL_GUARD_END(model)                                            \
   KILN_API_GUARD_END([&](const Error &guard_error) {                           \

@@ -428,6 +428,85 @@ private:
   double cycle_initial = 0, cycle_min = 0;   // OneCycleLR's group initial_lr, min_lr
 };
 
+/* torch.optim.swa_utils.SWALR. Its get_lr reads torch's _step_count (the
+ * calls of step(), the initial one included), not last_epoch: SequentialLR
+ * rewinds last_epoch only, and its step(0) at a milestone counts as a
+ * step. Each step undoes the previous step's mix to recover the lr it
+ * started from (the group's lr may have been changed in between, as by a
+ * ChainedScheduler sibling), then mixes in swa_lr:
+ *   prev = (lr - a' swa) / (1 - a')  (swa when a' = 1),
+ *   lr' = swa a + prev (1 - a),
+ * a = anneal(clamp(s / max(1, E), 0, 1)), a' the same at s - 1, s the step
+ * count - 1 (at least 1 when E = 0), anneal cos (1 - cos(pi t)) / 2 or
+ * linear t. */
+class Swa : public Node {
+public:
+  explicit Swa(std::vector<double> args) : a(std::move(args)) {}
+
+  Error construct(Group &g) override {
+    if (!g.has_initial_lr) {
+      g.initial_lr = g.lr;
+      g.has_initial_lr = true;
+    }
+    last_epoch = -1;
+    step_count = 0;
+    return step(g); // _initial_step
+  }
+  Error step(Group &g) override {
+    ++last_epoch;
+    ++step_count;
+    g.lr = get_lr(g.lr);
+    return {};
+  }
+  Error step_epoch(Group &g, double epoch) override {
+    if (!integral(epoch, 0))
+      return bad("epoch " + number(epoch) +
+                 " must be an integer >= 0 (only CosineAnnealingWarmRestarts takes fractional "
+                 "epochs)");
+    last_epoch = static_cast<int64_t>(epoch); // SWALR has no closed form: get_lr
+    ++step_count;
+    g.lr = get_lr(g.lr);
+    return {};
+  }
+  void get_state(std::vector<double> &out) const override {
+    out.push_back(static_cast<double>(last_epoch));
+    out.push_back(static_cast<double>(step_count));
+  }
+  Error set_state(const std::vector<double> &in, size_t &at) override {
+    double epoch = 0, count = 0;
+    if (Error e = read_counter(in, at, -1, epoch, "last_epoch"))
+      return e;
+    if (Error e = read_counter(in, at, 1, count, "step_count"))
+      return e;
+    last_epoch = static_cast<int64_t>(epoch);
+    step_count = static_cast<int64_t>(count);
+    return {};
+  }
+  bool rewindable() const override { return true; }
+  void rewind() override { --last_epoch; }
+
+private:
+  double anneal(double t) const { return a[2] == 0 ? (1 - std::cos(kPi * t)) / 2 : t; }
+  static double clamp01(double t) { return std::max(0.0, std::min(1.0, t)); }
+
+  double get_lr(double lr) const {
+    const double swa = a[0];
+    const auto epochs = static_cast<int64_t>(a[1]);
+    int64_t s = step_count - 1;
+    if (epochs == 0)
+      s = std::max<int64_t>(1, s);
+    const double span = static_cast<double>(std::max<int64_t>(1, epochs));
+    const double prev_alpha = anneal(clamp01(static_cast<double>(s - 1) / span));
+    const double prev = prev_alpha == 1 ? swa : (lr - prev_alpha * swa) / (1 - prev_alpha);
+    const double alpha = anneal(clamp01(static_cast<double>(s) / span));
+    return swa * alpha + prev * (1 - alpha);
+  }
+
+  std::vector<double> a;
+  int64_t last_epoch = -1;
+  int64_t step_count = 0;
+};
+
 class Plateau : public Node {
 public:
   explicit Plateau(std::vector<double> args) : a(std::move(args)) {}
@@ -587,8 +666,8 @@ const char *kind_name(int32_t kind) {
       "StepLR",      "MultiStepLR",     "ConstantLR",        "LinearLR",
       "ExponentialLR", "CosineAnnealingLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
       "CyclicLR",    "OneCycleLR",      "ReduceLROnPlateau", "LambdaLR",
-      "MultiplicativeLR", "ChainedScheduler", "SequentialLR"};
-  return kind >= 0 && kind <= KILN_SCHEDULER_SEQUENTIAL ? names[kind] : "?";
+      "MultiplicativeLR", "ChainedScheduler", "SequentialLR", "SWALR"};
+  return kind >= 0 && kind <= KILN_SCHEDULER_SWA ? names[kind] : "?";
 }
 
 /* torch's constructor checks, plus the ones torch would fail on later. */
@@ -699,6 +778,11 @@ Error check_args(int32_t kind, const std::vector<double> &a) {
                    number(a[i]) + ")");
     }
     return {};
+  case KILN_SCHEDULER_SWA:
+    if ((e = count(3, "swa_lr, anneal_epochs, anneal_strategy")) ||
+        (e = need(integral(a[1], 0), "anneal_epochs must be an integer >= 0", a[1])))
+      return e;
+    return need(a[2] == 0 || a[2] == 1, "anneal_strategy must be 0 (cos) or 1 (linear)", a[2]);
   default:
     return bad("unknown scheduler kind " + std::to_string(kind));
   }
@@ -729,6 +813,8 @@ Error build(const kiln_scheduler_spec &spec, const std::string &where, int depth
   if (!combines) {
     if (spec.kind == KILN_SCHEDULER_REDUCE_ON_PLATEAU)
       out = std::make_unique<Plateau>(std::move(a));
+    else if (spec.kind == KILN_SCHEDULER_SWA)
+      out = std::make_unique<Swa>(std::move(a));
     else
       out = std::make_unique<Leaf>(spec.kind, std::move(a), spec.fn, spec.user_data);
     return {};

@@ -1,5 +1,6 @@
 """The runtime's learning-rate schedulers against torch.optim.lr_scheduler
-(1.13): for random constructor arguments of every scheduler, and random
+(1.13) and torch.optim.swa_utils.SWALR: for random constructor arguments of
+every scheduler, and random
 ChainedScheduler / SequentialLR combinations of them (fixed seeds), the lr
 (and the momentum CyclicLR / OneCycleLR cycle) after construction and after
 each of 300 steps must equal torch's optimizer.param_groups[0] to rel 1e-6
@@ -19,13 +20,14 @@ import warnings
 
 import torch
 from torch.optim import lr_scheduler as L
+from torch.optim import swa_utils
 
 STEPS = 300
 KIND = {"StepLR": 0, "MultiStepLR": 1, "ConstantLR": 2, "LinearLR": 3,
         "ExponentialLR": 4, "CosineAnnealingLR": 5, "PolynomialLR": 6,
         "CosineAnnealingWarmRestarts": 7, "CyclicLR": 8, "OneCycleLR": 9,
         "ReduceLROnPlateau": 10, "LambdaLR": 11, "MultiplicativeLR": 12,
-        "ChainedScheduler": 13, "SequentialLR": 14}
+        "ChainedScheduler": 13, "SequentialLR": 14, "SWALR": 15}
 # The driver's callbacks (sched_driver.cpp kFns), index 1..3, parameter p.
 FNS = [None,
        lambda p: (lambda x: p ** x),
@@ -35,7 +37,7 @@ FNS = [None,
 # without a metric; OneCycleLR would run past total_steps in a long chain).
 COMBINABLE = ["StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
               "CosineAnnealingLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
-              "CyclicLR", "LambdaLR", "MultiplicativeLR"]
+              "CyclicLR", "LambdaLR", "MultiplicativeLR", "SWALR"]
 
 
 class Spec:
@@ -64,7 +66,7 @@ class Spec:
         if self.fn:
             key = "scale_fn" if self.name == "CyclicLR" else "lr_lambda"
             kwargs[key] = FNS[self.fn[0]](self.fn[1])
-        return getattr(L, self.name)(opt, **kwargs)
+        return getattr(swa_utils if self.name == "SWALR" else L, self.name)(opt, **kwargs)
 
     def __repr__(self):
         if self.children:
@@ -155,6 +157,17 @@ def draw(rng, name, steps=STEPS):
         args = [["min", "max"].index(mode), factor, patience, threshold,
                 ["rel", "abs"].index(tmode), cooldown, min_lr, eps]
         return Spec(name, kwargs, args)
+    if name == "SWALR":
+        swa_lr, epochs = 10 ** rng.uniform(-5, -1), rng.choice([0, 1, rng.randint(2, 120)])
+        strategy = rng.choice(["cos", "linear"])
+        return Spec(name, {"swa_lr": swa_lr, "anneal_epochs": epochs, "anneal_strategy": strategy},
+                    [swa_lr, epochs, ["cos", "linear"].index(strategy)])
+    if name == "SWA schedule":
+        # SWA as users write it: a schedule, then SWALR from a milestone on.
+        milestone = rng.randint(1, steps - 1)
+        first = draw(rng, rng.choice([k for k in COMBINABLE if k != "SWALR"]))
+        return Spec("SequentialLR", {}, [milestone], children=[first, draw(rng, "SWALR")],
+                    milestones=[milestone])
     if name in ("LambdaLR", "MultiplicativeLR"):
         fn = rng.choice([(1, rng.uniform(0.97, 1.0)), (2, rng.uniform(0.0, 0.1)),
                          (3, rng.uniform(0.0, 0.05))])
@@ -228,7 +241,7 @@ def main():
     a = p.parse_args()
     warnings.simplefilter("ignore")
     failures = 0
-    for name in KIND:
+    for name in list(KIND) + ["SWA schedule"]:
         rng = random.Random(f"{name}-{a.seed}")
         for i in range(a.cases):
             spec = draw(rng, name)

@@ -173,8 +173,10 @@ TEST(ImporterDsl, SchedulersRoundTripThroughTheModelFile) {
       optim::OneCycleLR(optim::OneCycleLROptions(0.1, 100).three_phase(true)),
       optim::ReduceLROnPlateau(optim::ReduceLROnPlateauOptions().mode("max").patience(2)),
       optim::ChainedScheduler({optim::ConstantLR(), optim::ExponentialLR(0.95)}),
-      optim::SequentialLR({optim::LinearLR(0.1, 1.0, 5), optim::CosineAnnealingLR(20)}, {5})};
-  const int32_t kinds[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14};
+      optim::SequentialLR({optim::LinearLR(0.1, 1.0, 5), optim::CosineAnnealingLR(20)}, {5}),
+      optim::SWALR(0.05, 3, "linear"),
+      optim::SequentialLR({optim::CosineAnnealingLR(20), optim::SWALR(0.01)}, {15})};
+  const int32_t kinds[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 14};
   for (size_t i = 0; i < all.size(); ++i) {
     SCOPED_TRACE(all[i].type);
     nn::Linear net(4, 3);

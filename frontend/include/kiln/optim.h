@@ -246,5 +246,8 @@ LRScheduler OneCycleLR(const OneCycleLROptions& options);
 LRScheduler ReduceLROnPlateau(const ReduceLROnPlateauOptions& options = ReduceLROnPlateauOptions());
 LRScheduler ChainedScheduler(std::vector<LRScheduler> schedulers);
 LRScheduler SequentialLR(std::vector<LRScheduler> schedulers, std::vector<int64_t> milestones);
+/// torch.optim.swa_utils.SWALR (anneal_strategy "cos" or "linear"), usually
+/// the last scheduler of a SequentialLR.
+LRScheduler SWALR(double swa_lr, int64_t anneal_epochs = 10, std::string anneal_strategy = "cos");
 
 }  // namespace kiln::optim

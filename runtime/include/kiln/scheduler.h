@@ -56,7 +56,12 @@ typedef enum kiln_scheduler_kind {
   /* milestones (ints >= 1, increasing), one fewer than the spec's
    * children, which may not be ReduceLROnPlateau, ChainedScheduler or
    * SequentialLR (torch cannot step or rewind those inside SequentialLR). */
-  KILN_SCHEDULER_SEQUENTIAL = 14
+  KILN_SCHEDULER_SEQUENTIAL = 14,
+  /* torch.optim.swa_utils.SWALR: swa_lr, anneal_epochs (int >= 0),
+   * anneal_strategy (0 cos, 1 linear). Anneals from the group's lr to
+   * swa_lr over anneal_epochs steps, then holds swa_lr; it counts its own
+   * steps (torch's _step_count), also inside SequentialLR. */
+  KILN_SCHEDULER_SWA = 15
 } kiln_scheduler_kind;
 
 /* A user function of a scheduler: LambdaLR's and MultiplicativeLR's
