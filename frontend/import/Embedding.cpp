@@ -45,7 +45,10 @@ static Value f32Constant(BuildContext &c, ArrayRef<int64_t> shape, ArrayRef<floa
 }
 
 /// weight[index] for an int64 index of any shape: [*index, D].
-static Value embedding(BuildContext &c, Value index, Value weight) {
+/// `freezePaddingRow`: padding_idx's row gets no gradient (nn.Embedding);
+/// EmbeddingBag passes false, its bag weights already leave that row out.
+static Value embedding(BuildContext &c, Value index, Value weight,
+                       bool freezePaddingRow = true) {
   auto w = nn::shapeOf(weight);
   if (w.size() != 2)
     c.fail("the weight must be 2-D [num_embeddings, embedding_dim], got " + nn::shapeStr(w));
@@ -56,7 +59,8 @@ static Value embedding(BuildContext &c, Value index, Value weight) {
   Value flat = nn::reshapeTo(c.builder(), c.loc(), index,
                              RankedTensorType::get({n}, IntegerType::get(ctx, 64)));
   rejectMaxNorm(c);
-  if (std::optional<int64_t> pad = paddingIndex(c, rows)) {
+  std::optional<int64_t> pad = paddingIndex(c, rows);
+  if (pad && freezePaddingRow) {
     // The padding row gets no gradient: w * keep + detach(w) * (1 - keep),
     // keep = 0 at that row (the value stays w exactly).
     std::vector<float> keep(rows, 1.0f), drop(rows, 0.0f);
@@ -199,7 +203,7 @@ static Value embeddingBag(BuildContext &c, Value input, Value weight, Value offs
   int64_t rows = w[0], dim = w[1];
   int64_t n = in.size() == 1 ? in[0] : in[0] * in[1];
   Value flat = nn::reshapeTo(c.builder(), c.loc(), input, i64Tensor(c, {n}));
-  Value e = embedding(c, flat, weight); // [N, D]
+  Value e = embedding(c, flat, weight, /*freezePaddingRow=*/false); // [N, D]
 
   // Each element's weight in its bag: [B, N] for a 1-D input, [B, L, 1]
   // for a 2-D one (its bags are rows: no matrix needed).
@@ -220,16 +224,9 @@ static Value embeddingBag(BuildContext &c, Value input, Value weight, Value offs
     bagWeights = keep ? m.mul(bagWeights, keep) : bagWeights;
   else
     bagWeights = keep ? keep : f32Constant(c, elementShape, std::vector<float>(n, 1.0f));
-  Value counts; // [B, 1]: the elements of each bag
-  auto countOf = [&]() {
-    OpBuilder &b = c.builder();
-    if (in.size() == 1)
-      return c.create<nn::SumOp>(bagWeights, b.getDenseI64ArrayAttr({1}), b.getUnitAttr());
-    return nn::reshapeTo(
-        b, c.loc(), c.create<nn::SumOp>(bagWeights, b.getDenseI64ArrayAttr({1}), UnitAttr()),
-        nn::f32Tensor(ctx, {in[0], 1}));
-  };
-  counts = countOf();
+  // [B, 1]: the elements of each bag (a 2-D input's weights are [B, L, 1]).
+  Value counts = c.create<nn::SumOp>(bagWeights, c.builder().getDenseI64ArrayAttr({1}),
+                                     in.size() == 1 ? c.builder().getUnitAttr() : UnitAttr());
   int64_t bags = nn::shapeOf(counts)[0];
 
   if (mode == "max") {
