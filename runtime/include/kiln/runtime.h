@@ -39,7 +39,8 @@ typedef enum kiln_status {
   KILN_ERROR_FORMAT = 3,           /* malformed safetensors / metadata */
   KILN_ERROR_MISMATCH = 4,         /* tensor missing, wrong shape or dtype */
   KILN_ERROR_UNSUPPORTED = 5,      /* e.g. training a model compiled for inference */
-  KILN_ERROR_OUT_OF_MEMORY = 6
+  KILN_ERROR_OUT_OF_MEMORY = 6,
+  KILN_ERROR_DEVICE = 7            /* the GPU or its driver failed (kiln/cuda.h) */
 } kiln_status;
 
 /* Message of the last failure on this thread that had no model instance.
@@ -125,6 +126,8 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
  * exactly the versions it knows; a new field or enum meaning bumps it. */
 #define KILN_METADATA_VERSION 5
 
+/* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
+ * layer"). */
 typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0 } kiln_device_kind;
 
 /* What a tensor of the model is. Parameters and buffers form the state_dict
