@@ -202,6 +202,31 @@ TEST(RuntimeConv, GroupedAndDepthwiseShapes) {
   }
 }
 
+TEST(RuntimeConv, StrideOneWeightGradientWithoutColumns) {
+  // Stride 1 with >= 16 input and >= 32 output channels per group: the
+  // weight gradient's pixel-major path (junk pixels past each row, padded
+  // input copy): 2-d with padding 0, 1, 2 and past the kernel, dilation,
+  // non-square kernels, channel counts off the 12-row tile, 1-d, 3-d,
+  // grouped, more images than partials, and one image.
+  const Conv cases[] = {
+      {3, 32, 32, {1, 12, 12}, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
+      {2, 17, 33, {1, 9, 11}, {1, 7, 9}, {1, 3, 3}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}},
+      {2, 20, 40, {1, 10, 7}, {1, 10, 7}, {1, 5, 5}, {1, 1, 1}, {0, 2, 2}, {1, 1, 1}},
+      {1, 16, 48, {1, 6, 6}, {1, 12, 10}, {1, 3, 1}, {1, 1, 1}, {0, 4, 2}, {1, 1, 1}},
+      {2, 24, 32, {1, 13, 13}, {1, 13, 9}, {1, 3, 3}, {1, 1, 1}, {0, 2, 2}, {1, 2, 4}},
+      {2, 64, 64, {1, 1, 300}, {1, 1, 300}, {1, 1, 3}, {1, 1, 1}, {0, 0, 1}, {1, 1, 1}},
+      {2, 16, 32, {5, 6, 7}, {5, 6, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}},
+      {2, 32, 64, {1, 9, 9}, {1, 9, 9}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 2},
+      {19, 16, 32, {1, 5, 6}, {1, 5, 6}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
+      {1, 64, 64, {1, 30, 30}, {1, 30, 30}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
+  };
+  uint32_t seed = 1400;
+  for (const Conv &v : cases) {
+    checkAll(v, seed, seed % 2 == 0);
+    ++seed;
+  }
+}
+
 /// Forward, input gradient and weight gradient of `v` concatenated, for 1,
 /// 2 and 3 threads.
 std::vector<std::vector<float>> resultsPerThreadCount(const Conv &v) {
@@ -234,6 +259,8 @@ TEST(RuntimeConv, ThreadCountDoesNotChangeBits) {
       {5, 16, 32, {1, 30, 30}, {1, 30, 30}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 16},
       {5, 16, 40, {1, 30, 30}, {1, 15, 15}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}},
       {5, 16, 64, {1, 30, 30}, {1, 15, 15}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, 2},
+      {5, 32, 32, {1, 20, 20}, {1, 20, 20}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
+      {18, 16, 64, {1, 8, 8}, {1, 8, 8}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 1},
   };
   for (const Conv &v : cases) {
     SCOPED_TRACE(testing::Message() << "groups " << v.groups);
