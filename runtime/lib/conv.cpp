@@ -48,16 +48,6 @@ constexpr int64_t kColumnFloats = 64 * 1024;
 constexpr int64_t kMaxPartials = 16;
 constexpr int64_t kMaxPartialFloats = int64_t{16} << 20;
 
-/* The stride-1 weight gradient's pixel-major copies of one image (input
- * with its padding, output gradient): at most this many floats per thread,
- * beyond it the column path. */
-constexpr int64_t kImplicitFloats = int64_t{4} << 20;
-/* Pixels per product of the stride-1 weight gradient: one K block of the
- * GEMM (gemm.cpp's kKc), so each output tile is loaded and stored once per
- * call, and the rows of both copies it reads stay in L1/L2 across the
- * kernel offsets. */
-constexpr int64_t kImplicitPixels = 256;
-
 using Geometry = ConvGeometry;
 
 int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
@@ -183,20 +173,13 @@ int64_t workers_for(int64_t tasks) {
   return std::max<int64_t>(1, std::min<int64_t>(tasks, kiln_get_num_threads()));
 }
 
-/* How the weight gradient's partial sums hold dW_g [F/G, C/G K]. */
-enum class PartialLayout {
-  Plain,      /* dW_g itself: dy x cols^T */
-  Transposed, /* dW_g^T [C/G K, F/G]: cols x dy^T */
-  Implicit,   /* [K][C/G][F/G] per group: the stride-1 path without columns */
-};
-
 struct Call {
   Geometry g;
   const float *x = nullptr, *w = nullptr, *bias = nullptr, *dy = nullptr;
   float *out = nullptr;
   float *partials = nullptr;
   int64_t partial_count = 1;
-  PartialLayout layout = PartialLayout::Plain;
+  bool transposed = false; /* weight-gradient partials hold dW_g^T */
   std::atomic<int64_t> next{0};
 };
 
@@ -242,8 +225,7 @@ void input_gradient_images(int64_t, int64_t, void *ctx) {
 }
 
 /* Partial sum `p` covers blocks [p B / P, (p + 1) B / P) of the B = N x
- * chunks blocks, in order, every group of each block. With the Transposed
- * layout a
+ * chunks blocks, in order, every group of each block. With t.transposed a
  * partial holds each group's dW_g transposed ([C/G K, F/G]): the GEMM then
  * takes the columns as its A, read in place (F/G <= 64 output channels meet
  * at most two column panels), and packs only dy's F/G rows transposed
@@ -267,147 +249,12 @@ void weight_gradient_partials(int64_t, int64_t, void *ctx) {
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         im2col(g, t.x + (n * g.c + grp * g.cg) * g.in_size, p0, count, cols);
         const float *dy = t.dy + (n * g.f + grp * g.fg) * g.out_size + p0;
-        if (t.layout == PartialLayout::Transposed)
+        if (t.transposed)
           sgemm_on_this_thread(g.ck, g.fg, count, cols, count, 1, dy, 1,
                                g.out_size, dw + grp * g.fg * g.ck, g.fg, true);
         else
           sgemm_on_this_thread(g.fg, g.ck, count, dy, g.out_size, 1, cols, 1,
                                count, dw + grp * g.fg * g.ck, g.ck, true);
-      }
-    }
-  }
-}
-
-
-/* The stride-1 weight gradient without im2col columns ("implicit GEMM").
- * With stride 1 in every dimension, output pixel o reads input position
- * o + k d (in padded coordinates) for kernel offset k. Index the output
- * pixels by their position in the padded input's row-major order,
- * q = (o0 Ip1 + o1) Ip2 + o2 (Ip = in + 2 pad; the positions with o1 >= out1
- * or o2 >= out2 are junk pixels whose output gradient is zero): then
- * offset k reads padded position q + shift_k with one constant shift_k.
- * With both tensors copied pixel-major (channels innermost, the input with
- * its zero padding), every kernel offset is one plain GEMM over a run of q:
- *   dW_g[k]^T [C/G, F/G] += xp[q + shift_k, group's C/G] x dyp[q, group's F/G]
- * where A (xp) has its C/G rows adjacent for each q (the micro-kernel's unit
- * row stride, read in place) and B (dyp) is row-major and F wide (read in
- * place). Each image is copied once (C (H+2p)(W+2p) + F H (W+2p) floats)
- * instead of an im2col that writes K times the input per block; the cost is
- * the junk pixels (2p of every W+2p) and the C/G rows rounded up to the
- * 12-row tile. */
-struct Implicit {
-  int64_t ip[3];   /* padded input extents */
-  int64_t x_floats; /* C x padded pixels */
-  int64_t dy_floats; /* F x out0 x Ip1 x Ip2 */
-  int64_t q_count; /* last valid q + 1 */
-  int64_t shift[64]; /* per kernel offset (only used when kernel_size <= 64) */
-};
-
-bool implicit_applies(const Geometry &g, Implicit *im) {
-  if (g.cg < 16 || g.fg < 32 || g.kernel_size > 64)
-    return false;
-  for (int d = 0; d < 3; ++d) {
-    if (g.s[d] != 1 || g.out[d] != g.in[d] + 2 * g.pad[d] - g.d[d] * (g.k[d] - 1))
-      return false;
-    im->ip[d] = g.in[d] + 2 * g.pad[d];
-  }
-  int64_t padded = im->ip[0] * im->ip[1] * im->ip[2];
-  im->x_floats = g.c * padded;
-  im->dy_floats = g.f * g.out[0] * im->ip[1] * im->ip[2];
-  if (im->x_floats + im->dy_floats > kImplicitFloats)
-    return false;
-  im->q_count = ((g.out[0] - 1) * im->ip[1] + g.out[1] - 1) * im->ip[2] + g.out[2];
-  int64_t kk = 0;
-  for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
-    for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
-      for (int64_t k2 = 0; k2 < g.k[2]; ++k2)
-        im->shift[kk++] = (k0 * g.d[0] * im->ip[1] + k1 * g.d[1]) * im->ip[2] +
-                          k2 * g.d[2];
-  return true;
-}
-
-/* xp[pos][c] = image x [C, *in] at padded position pos, zero in the padding.
- * Row by row of the padded input (a row, Ip2 x C floats, stays in L1 while
- * the C channel lines are scattered into it). */
-void copy_input_pixel_major(const Geometry &g, const Implicit &im,
-                            const float *x, float *xp) {
-  int64_t row_floats = im.ip[2] * g.c;
-  for (int64_t r0 = 0; r0 < im.ip[0]; ++r0)
-    for (int64_t r1 = 0; r1 < im.ip[1]; ++r1) {
-      float *row = xp + (r0 * im.ip[1] + r1) * row_floats;
-      int64_t i0 = r0 - g.pad[0], i1 = r1 - g.pad[1];
-      if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
-        std::memset(row, 0, sizeof(float) * row_floats);
-        continue;
-      }
-      int64_t left = g.pad[2] * g.c, inner = g.in[2] * g.c;
-      std::memset(row, 0, sizeof(float) * left);
-      std::memset(row + left + inner, 0, sizeof(float) * (row_floats - left - inner));
-      const float *src = x + (i0 * g.in[1] + i1) * g.in[2];
-      float *dst = row + left;
-      for (int64_t c = 0; c < g.c; ++c) {
-        const float *line = src + c * g.in_size;
-        for (int64_t w = 0; w < g.in[2]; ++w)
-          dst[w * g.c + c] = line[w];
-      }
-    }
-}
-
-/* dyp[q][f] = output gradient dy [F, *out] of pixel q, zero at junk q. */
-void copy_gradient_pixel_major(const Geometry &g, const Implicit &im,
-                               const float *dy, float *dyp) {
-  int64_t row_floats = im.ip[2] * g.f;
-  for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
-    for (int64_t o1 = 0; o1 < im.ip[1]; ++o1) {
-      float *row = dyp + (o0 * im.ip[1] + o1) * row_floats;
-      if (o1 >= g.out[1]) {
-        std::memset(row, 0, sizeof(float) * row_floats);
-        continue;
-      }
-      int64_t inner = g.out[2] * g.f;
-      std::memset(row + inner, 0, sizeof(float) * (row_floats - inner));
-      const float *src = dy + (o0 * g.out[1] + o1) * g.out[2];
-      for (int64_t f = 0; f < g.f; ++f) {
-        const float *line = src + f * g.out_size;
-        for (int64_t w = 0; w < g.out[2]; ++w)
-          row[w * g.f + f] = line[w];
-      }
-    }
-}
-
-struct ImplicitCall {
-  Call *call;
-  Implicit im;
-};
-
-/* Partial sum `p` covers images [p N / P, (p + 1) N / P), in order; per
- * image, the runs of kImplicitPixels pixels in order, each through every
- * group and kernel offset. */
-void weight_gradient_implicit(int64_t, int64_t, void *ctx) {
-  ImplicitCall &ic = *static_cast<ImplicitCall *>(ctx);
-  Call &t = *ic.call;
-  const Geometry &g = t.g;
-  const Implicit &im = ic.im;
-  float *xp = conv_scratch(im.x_floats + im.dy_floats);
-  float *dyp = xp + im.x_floats;
-  int64_t size = g.f * g.ck;
-  for (int64_t p = t.next.fetch_add(1); p < t.partial_count;
-       p = t.next.fetch_add(1)) {
-    float *dw = t.partials + p * size;
-    std::memset(dw, 0, sizeof(float) * size);
-    for (int64_t n = p * g.n / t.partial_count;
-         n < (p + 1) * g.n / t.partial_count; ++n) {
-      copy_input_pixel_major(g, im, t.x + n * g.c * g.in_size, xp);
-      copy_gradient_pixel_major(g, im, t.dy + n * g.f * g.out_size, dyp);
-      for (int64_t q0 = 0; q0 < im.q_count; q0 += kImplicitPixels) {
-        int64_t len = std::min(kImplicitPixels, im.q_count - q0);
-        for (int64_t grp = 0; grp < g.groups; ++grp)
-          for (int64_t kk = 0; kk < g.kernel_size; ++kk)
-            sgemm_on_this_thread(
-                g.cg, g.fg, len, xp + (q0 + im.shift[kk]) * g.c + grp * g.cg, 1,
-                g.c, dyp + q0 * g.f + grp * g.fg, g.f, 1,
-                dw + (grp * g.kernel_size + kk) * g.cg * g.fg, g.fg, true,
-                /*b_in_place=*/true);
       }
     }
   }
@@ -491,18 +338,11 @@ extern "C" void kiln_sconv_backward_weight(const int64_t *geometry,
     return depthwise_backward_weight(t.g, x, dy, dw);
   t.x = x;
   t.dy = dy;
-  const Geometry &g = t.g;
-  int64_t size = g.f * g.ck;
-  ImplicitCall ic{&t, {}};
-  bool implicit = implicit_applies(g, &ic.im);
-  /* Partials over blocks of pixels (over images on the implicit path). */
-  int64_t blocks = implicit ? g.n : g.n * g.chunks;
+  int64_t size = t.g.f * t.g.ck, blocks = t.g.n * t.g.chunks;
   t.partial_count = std::max<int64_t>(
       1, std::min({kMaxPartials, blocks, kMaxPartialFloats / std::max<int64_t>(size, 1)}));
-  t.layout = implicit        ? PartialLayout::Implicit
-             : g.fg >= 32    ? PartialLayout::Transposed
-                             : PartialLayout::Plain;
-  if (t.partial_count == 1 && t.layout == PartialLayout::Plain) {
+  t.transposed = t.g.fg >= 32;
+  if (t.partial_count == 1 && !t.transposed) {
     t.partials = dw; /* one partial: the result itself */
     weight_gradient_partials(0, 1, &t);
     return;
@@ -510,28 +350,15 @@ extern "C" void kiln_sconv_backward_weight(const int64_t *geometry,
   t.partials = static_cast<float *>(kiln_alloc(sizeof(float) * size * t.partial_count));
   if (!t.partials)
     std::abort();
-  if (implicit)
-    run_workers(workers_for(t.partial_count), weight_gradient_implicit, &ic);
-  else
-    run_workers(workers_for(t.partial_count), weight_gradient_partials, &t);
-  /* The partials summed in order, dw_g[f][c k] read from where the layout
-   * keeps it. */
+  run_workers(workers_for(t.partial_count), weight_gradient_partials, &t);
+  /* The partials summed in order (and transposed back: dw_g[f][r] from
+   * partial_g[r][f]). */
+  const Geometry &g = t.g;
   for (int64_t grp = 0; grp < g.groups; ++grp)
     for (int64_t f = 0; f < g.fg; ++f) {
       float *out = dw + (grp * g.fg + f) * g.ck;
       for (int64_t r = 0; r < g.ck; ++r) {
-        int64_t at = grp * g.fg * g.ck;
-        switch (t.layout) {
-        case PartialLayout::Plain:
-          at += f * g.ck + r;
-          break;
-        case PartialLayout::Transposed:
-          at += r * g.fg + f;
-          break;
-        case PartialLayout::Implicit: /* r = c K + k -> [k][c][f] */
-          at += (r % g.kernel_size * g.cg + r / g.kernel_size) * g.fg + f;
-          break;
-        }
+        int64_t at = grp * g.fg * g.ck + (t.transposed ? r * g.fg + f : f * g.ck + r);
         float sum = t.partials[at];
         for (int64_t p = 1; p < t.partial_count; ++p)
           sum += t.partials[p * size + at];

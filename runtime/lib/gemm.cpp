@@ -79,10 +79,6 @@ struct Problem {
   float *c;
   int64_t c_row;
   bool accumulate;
-  /* A row-major B read in place whatever the task's row panels (the caller
-   * knows B is compact: its rows a few panels wide, no wider than the
-   * task's columns). */
-  bool b_in_place = false;
   /* Task grid: row blocks x column blocks, each a contiguous range of
    * panels, as even as integer division allows. */
   int64_t row_blocks, col_blocks;
@@ -371,7 +367,7 @@ void run_task(const Problem &g, int64_t task) {
   int64_t task_row_panels = (rows + kMr - 1) / kMr;
   int64_t task_col_panels = (cols + kNr - 1) / kNr;
   bool direct_a = g.a_row == 1 || (g.a_col == 1 && task_col_panels <= 2);
-  bool direct_b = g.b_col == 1 && (task_row_panels <= 4 || g.b_in_place);
+  bool direct_b = g.b_col == 1 && task_row_panels <= 4;
   int64_t full_rows = rows / kMr * kMr; // the edge panel is always packed
   Kernels kernels = pick_kernels();
   for (int64_t p0 = 0; p0 < g.k; p0 += kKc) {
@@ -476,11 +472,11 @@ void force_gemm_kernel_for_testing(GemmKernel kernel) {
 void sgemm_on_this_thread(int64_t m, int64_t n, int64_t k, const float *a,
                           int64_t a_row, int64_t a_col, const float *b,
                           int64_t b_row, int64_t b_col, float *c,
-                          int64_t c_row, bool accumulate, bool b_in_place) {
+                          int64_t c_row, bool accumulate) {
   if (trivial_product(m, n, k, c, c_row, accumulate))
     return;
   Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row, accumulate,
-            b_in_place, 1, 1};
+            1, 1};
   choose_grid(g, 0); // blocks for the caches only: no split for threads
   take_tasks(0, 1, &g);
 }
@@ -498,7 +494,7 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
   if (kiln::rt::trivial_product(m, n, k, c, c_row, accumulate != 0))
     return;
   Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
-            accumulate != 0, false, 1, 1};
+            accumulate != 0, 1, 1};
   kiln::rt::choose_grid(g, kiln_get_num_threads());
   int64_t tasks = g.row_blocks * g.col_blocks;
   int64_t workers = std::min<int64_t>(tasks, kiln_get_num_threads());

@@ -15,15 +15,10 @@ void force_gemm_kernel_for_testing(GemmKernel kernel);
 
 /* kiln_sgemm's product computed on the calling thread only, blocked as for
  * one thread (same preconditions, same results). For callers that already
- * run on the pool and split their own work (runtime/lib/conv.cpp).
- * b_in_place: a row-major B (b_col == 1) is read where it lies instead of
- * being packed when the product has more than four row panels; for a
- * compact B (rows at most a few panels wide) that is used by many calls,
- * where packing would copy it once per call. Results are the same. */
+ * run on the pool and split their own work (runtime/lib/conv.cpp). */
 void sgemm_on_this_thread(int64_t m, int64_t n, int64_t k, const float *a,
                           int64_t a_row, int64_t a_col, const float *b,
                           int64_t b_row, int64_t b_col, float *c,
-                          int64_t c_row, bool accumulate,
-                          bool b_in_place = false);
+                          int64_t c_row, bool accumulate);
 
 } // namespace kiln::rt

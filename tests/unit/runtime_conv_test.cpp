@@ -202,12 +202,12 @@ TEST(RuntimeConv, GroupedAndDepthwiseShapes) {
   }
 }
 
-TEST(RuntimeConv, StrideOneWeightGradientWithoutColumns) {
-  // Stride 1 with >= 16 input and >= 32 output channels per group: the
-  // weight gradient's pixel-major path (junk pixels past each row, padded
-  // input copy): 2-d with padding 0, 1, 2 and past the kernel, dilation,
-  // non-square kernels, channel counts off the 12-row tile, 1-d, 3-d,
-  // grouped, more images than partials, and one image.
+TEST(RuntimeConv, StrideOneWideChannels) {
+  // Stride 1 with >= 16 input and >= 32 output channels per group (the
+  // ResNet layers' regime, where the random geometries above never go):
+  // 2-d with padding 0, 1, 2 and past the kernel, dilation, non-square
+  // kernels, channel counts off the 12-row tile, 1-d, 3-d, grouped, more
+  // images than the weight gradient's partials, and one image.
   const Conv cases[] = {
       {3, 32, 32, {1, 12, 12}, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
       {2, 17, 33, {1, 9, 11}, {1, 7, 9}, {1, 3, 3}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}},
