@@ -179,6 +179,69 @@ __attribute__((target("avx512f"))) void micro_avx512(int64_t kc,
     }
   }
 }
+
+/* AVX2 + FMA without AVX-512 (the 2-CPU AMD EPYC of these sessions since
+ * 2026-12-04 evening, which had been running every GEMM on the portable
+ * kernel's SSE2 code). Its 16 256-bit registers hold a 6 x 16 block of C (12
+ * accumulators, two B vectors, one broadcast), so the kMr x kNr tile (same
+ * packing, same Tile contract) is computed as up to four 6 x 16 blocks,
+ * each over the whole kc; a block wholly past rows or cols is skipped.
+ * Each C element is still one FMA chain in increasing k. */
+template <bool kUnitRowStride, bool kMaskB>
+__attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc,
+                                                  const Tile &t) {
+  constexpr int64_t kRows = 6, kCols = 16;
+  const int64_t a_i = t.a_i, a_p = t.a_p, b_p = t.b_p;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int64_t r0 = 0; r0 < kMr && r0 < t.rows; r0 += kRows)
+    for (int64_t c0 = 0; c0 < kNr && c0 < t.cols; c0 += kCols) {
+      __m256i mask[2];
+      KILN_UNROLL
+      for (int64_t v = 0; v < 2; ++v)
+        mask[v] = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(static_cast<int>(
+                std::clamp<int64_t>(t.cols - c0 - 8 * v, 0, 8))),
+            lane);
+      __m256 acc[kRows][2];
+      KILN_UNROLL
+      for (int64_t i = 0; i < kRows; ++i)
+        KILN_UNROLL
+        for (int64_t v = 0; v < 2; ++v)
+          acc[i][v] = _mm256_setzero_ps();
+      const float *a = kUnitRowStride ? t.a + r0 : t.a + r0 * a_i;
+      const float *b = t.b + c0;
+      for (int64_t p = 0; p < kc; ++p) {
+        __m256 bv[2];
+        KILN_UNROLL
+        for (int64_t v = 0; v < 2; ++v)
+          bv[v] = kMaskB ? _mm256_maskload_ps(b + p * b_p + 8 * v, mask[v])
+                         : _mm256_loadu_ps(b + p * b_p + 8 * v);
+        KILN_UNROLL
+        for (int64_t i = 0; i < kRows; ++i) {
+          __m256 ai = _mm256_broadcast_ss(kUnitRowStride ? a + p * a_p + i
+                                                         : a + i * a_i + p);
+          KILN_UNROLL
+          for (int64_t v = 0; v < 2; ++v)
+            acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+      }
+      KILN_UNROLL
+      for (int64_t i = 0; i < kRows; ++i) {
+        if (r0 + i >= t.rows)
+          break;
+        KILN_UNROLL
+        for (int64_t v = 0; v < 2; ++v) {
+          if (c0 + 8 * v >= t.cols)
+            break;
+          float *at = t.c + (r0 + i) * t.c_row + c0 + 8 * v;
+          __m256 out = acc[i][v];
+          if (t.load_c)
+            out = _mm256_add_ps(out, _mm256_maskload_ps(at, mask[v]));
+          _mm256_maskstore_ps(at, mask[v], out);
+        }
+      }
+    }
+}
 #endif
 
 /* The micro-kernels by [unit row stride of A][masked B][at most 16
@@ -194,6 +257,12 @@ bool cpu_has_avx512() {
   static const bool avx512 = __builtin_cpu_supports("avx512f");
   return avx512;
 }
+
+bool cpu_has_avx2_fma() {
+  static const bool avx2 =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return avx2;
+}
 #endif
 
 Kernels pick_kernels() {
@@ -203,6 +272,11 @@ Kernels pick_kernels() {
               {micro_avx512<false, true, 2>, micro_avx512<false, true, 1>}},
              {{micro_avx512<true, false, 2>, micro_avx512<true, false, 1>},
               {micro_avx512<true, true, 2>, micro_avx512<true, true, 1>}}}};
+  if (cpu_has_avx2_fma() && !g_force_portable)
+    return {{{{micro_avx2<false, false>, micro_avx2<false, false>},
+              {micro_avx2<false, true>, micro_avx2<false, true>}},
+             {{micro_avx2<true, false>, micro_avx2<true, false>},
+              {micro_avx2<true, true>, micro_avx2<true, true>}}}};
 #endif
   Kernels portable;
   for (auto &unit : portable.k)
