@@ -173,6 +173,7 @@ struct LowerNNToLinalgPass
     populateLowerTensorOpsPatterns(patterns);
     populateLowerIndexPatterns(patterns);
     populateLowerLossesPatterns(patterns);
+    populateLowerNormPatterns(patterns);
     populateLowerOptimizersPatterns(patterns);
     populateLowerRandomPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,

@@ -1,7 +1,8 @@
-// nn.BatchNorm1d/2d/3d, nn.SyncBatchNorm and nn.LazyBatchNorm1d/2d/3d: a
-// composite of primitive ops with buffers (running statistics,
-// num_batches_tracked) and a train/eval difference. A dedicated batch-norm
-// op with a fused backward is the faster follow-up (issue 8).
+// nn.BatchNorm1d/2d/3d, nn.SyncBatchNorm and nn.LazyBatchNorm1d/2d/3d:
+// nn.batch_norm (batch statistics, the affine map inside, a fused backward)
+// in train mode, with buffers (running statistics, num_batches_tracked)
+// updated by elementwise ops; eval mode normalises with the running
+// statistics elementwise.
 #include "frontend/import/Norm.h"
 
 using namespace mlir;
@@ -14,6 +15,14 @@ struct BatchNormKind {
   std::string name;       // "BatchNorm2d"
   std::vector<size_t> ranks;  // accepted input ranks; empty: any >= 2
 };
+
+/// Elements per channel of an [N, C, *] shape (N * prod(*)).
+int64_t valuesPerChannel(ArrayRef<int64_t> shape) {
+  int64_t n = shape[0];
+  for (size_t d = 2; d < shape.size(); ++d)
+    n *= shape[d];
+  return n;
+}
 
 /// Batch normalisation over every dimension but the channel dimension 1,
 /// as torch 1.13's _BatchNorm.forward and batch_norm_cpu:
@@ -55,18 +64,13 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
                             channelView(c, c.buffer("running_var"), rank), eps);
     return affinePerChannel(c, y, rank);
   }
-  int64_t n = shape[0];
-  SmallVector<int64_t> dims{0};
-  for (size_t d = 2; d < rank; ++d) {
-    dims.push_back(static_cast<int64_t>(d));
-    n *= shape[d];
-  }
+  int64_t n = valuesPerChannel(shape);
   if (n < 2)
     c.fail("expected more than 1 value per channel when using batch statistics "
            "(train mode, or track_running_stats=False), got input of shape " +
            nn::shapeStr(shape));
   Value mean, var;
-  Value y = normalizeOver(c, x, dims, eps, &mean, &var);
+  Value y = batchNormalize(c, x, c.parameter("weight"), c.parameter("bias"), eps, &mean, &var);
   if (training && tracking) {
     OpBuilder &b = c.builder();
     Location loc = c.loc();
@@ -85,7 +89,7 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
     }
     updateRunningStats(c, mean, var, n, factor, channels);
   }
-  return affinePerChannel(c, y, rank);
+  return y;
 }
 
 /// F.batch_norm(input, running_mean, running_var, weight=None, bias=None,
@@ -110,24 +114,16 @@ Value buildBatchNormFunction(BuildContext &c) {
   Value weight = channelOperand(c, 3, "weight", channels);
   Value bias = channelOperand(c, 4, "bias", channels);
   double eps = o.getFloat("eps");
-  Value y;
   if (!o.getBool("training") && !mean)
     c.failAt(o.pathOf("training"),
              "training=False needs running_mean and running_var (inputs 1 and 2)");
   if (o.getBool("training")) {
-    int64_t n = shape[0];
-    SmallVector<int64_t> dims{0};
-    for (size_t d = 2; d < rank; ++d) {
-      dims.push_back(static_cast<int64_t>(d));
-      n *= shape[d];
-    }
-    if (n < 2)
+    if (valuesPerChannel(shape) < 2)
       c.fail("expected more than 1 value per channel when training, got input of shape " +
              nn::shapeStr(shape));
-    y = normalizeOver(c, x, dims, eps);
-  } else {
-    y = normalizeWith(c, x, channelView(c, mean, rank), channelView(c, var, rank), eps);
+    return batchNormalize(c, x, weight, bias, eps);
   }
+  Value y = normalizeWith(c, x, channelView(c, mean, rank), channelView(c, var, rank), eps);
   return affineOperands(c, y, rank, weight, bias);
 }
 
@@ -157,8 +153,10 @@ json exampleInput(const BatchNormKind &kind) {
 } // namespace
 
 void registerBatchNormEntries(Registry &r) {
-  const std::string ops = "nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add";
-  const std::string lowering = ops + " (decomposed; buffers updated in train mode)";
+  const std::string ops = "nn.batch_norm";
+  const std::string lowering =
+      ops + " (train mode; buffers updated by nn.mul, nn.add), eval mode nn.sub, nn.mul, "
+            "nn.rsqrt, nn.add with the running statistics";
   std::vector<BatchNormKind> kinds = {
       {"BatchNorm1d", {2, 3}}, {"BatchNorm2d", {4}}, {"BatchNorm3d", {5}}};
   for (const BatchNormKind &kind : kinds) {
@@ -173,7 +171,7 @@ void registerBatchNormEntries(Registry &r) {
   // writes it into the model file; the model is then the eager layer.
   for (const BatchNormKind &kind : kinds) {
     Entry lazy{"nn.Lazy" + kind.name, EntryKind::Layer,
-               ops + " (decomposed as " + kind.name +
+               ops + " (as " + kind.name +
                    "; num_features resolved from the first input at trace time)"};
     lazy.options = batchNormOptions(true);
     lazy.declare = [kind](LayerDecl &d) { declareBatchNorm(d, "Lazy" + kind.name); };
@@ -186,7 +184,7 @@ void registerBatchNormEntries(Registry &r) {
   // Kiln's data parallelism is the training section's, not the layer's.
   BatchNormKind sync{"SyncBatchNorm", {}};
   Entry s{"nn.SyncBatchNorm", EntryKind::Layer,
-          ops + " (decomposed as BatchNorm: single process, no cross-process statistics)"};
+          ops + " (as BatchNorm: single process, no cross-process statistics)"};
   s.options = batchNormOptions(false);
   s.declare = [](LayerDecl &d) { declareBatchNorm(d, "SyncBatchNorm"); };
   s.build = [sync](BuildContext &c) { return buildBatchNorm(c, sync); };
@@ -194,7 +192,8 @@ void registerBatchNormEntries(Registry &r) {
   r.add(std::move(s));
 
   Entry fn{"batch_norm", EntryKind::Function,
-           ops + " (decomposed; [running_mean, running_var[, weight[, bias]]] inputs)"};
+           ops + " (training=True; else elementwise with [running_mean, running_var[, "
+                 "weight[, bias]]] inputs)"};
   // momentum only shapes torch's in-place update of the running-statistics
   // inputs, which Kiln does not make (values, not buffers).
   fn.options = {boolOption("training", false),

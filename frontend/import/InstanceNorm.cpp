@@ -1,6 +1,6 @@
 // nn.InstanceNorm1d/2d/3d and nn.LazyInstanceNorm1d/2d/3d: normalisation
-// of each (sample, channel) over its spatial dimensions, a composite of
-// primitive ops like batch norm (BatchNorm.cpp).
+// of each (sample, channel) over its spatial dimensions: nn.batch_norm of
+// the [1, N * C, *] view (Norm.h's normalizeOver), as torch's instance_norm.
 #include "frontend/import/Norm.h"
 
 using namespace mlir;
@@ -136,7 +136,7 @@ std::vector<OptionSpec> instanceNormOptions(bool lazy) {
 } // namespace
 
 void registerInstanceNormEntries(Registry &r) {
-  const std::string ops = "nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add";
+  const std::string ops = "nn.batch_norm";
   for (size_t spatial : {1, 2, 3}) {
     std::string name = "InstanceNorm" + normStr(static_cast<int64_t>(spatial)) + "d";
     json input = {2, 4};
@@ -145,9 +145,10 @@ void registerInstanceNormEntries(Registry &r) {
     for (bool lazy : {false, true}) {
       std::string torchName = std::string(lazy ? "nn.Lazy" : "nn.") + name;
       Entry e{torchName, EntryKind::Layer,
-              lazy ? ops + " (decomposed as " + name +
+              lazy ? ops + " (as " + name +
                          "; num_features resolved from the first input at trace time)"
-                   : ops + " (decomposed; buffers updated in train mode when tracking)"};
+                   : ops + " (of the [1, N * C, *] view; buffers updated in train mode when "
+                           "tracking; eval mode elementwise with the running statistics)"};
       e.options = instanceNormOptions(lazy);
       e.declare = [lazy, name](LayerDecl &d) { declareInstanceNorm(d, (lazy ? "Lazy" : "") + name); };
       e.build = [spatial, name](BuildContext &c) { return buildInstanceNorm(c, spatial, name); };
@@ -157,7 +158,8 @@ void registerInstanceNormEntries(Registry &r) {
   }
 
   Entry fn{"instance_norm", EntryKind::Function,
-           ops + " (decomposed; [running_mean, running_var[, weight[, bias]]] inputs)"};
+           ops + " (use_input_stats; else elementwise with [running_mean, running_var[, "
+                 "weight[, bias]]] inputs)"};
   // momentum only shapes torch's in-place update of the running-statistics
   // inputs, which Kiln does not make (values, not buffers).
   fn.options = {boolOption("use_input_stats", true),

@@ -1,6 +1,8 @@
 // What the normalization layers share (BatchNorm.cpp, InstanceNorm.cpp,
-// Normalization.cpp): they are composites of primitive nn ops, so autodiff
-// and the lowering see only mean, sub, mul, rsqrt, add.
+// Normalization.cpp): normalising with batch statistics is nn.batch_norm
+// (one fused forward and backward for every layer, ir/NNNormOps.td); the
+// affine maps, running statistics and normalising with given statistics
+// (eval mode) are elementwise nn ops.
 #ifndef KILN_FRONTEND_IMPORT_NORM_H
 #define KILN_FRONTEND_IMPORT_NORM_H
 
@@ -39,23 +41,72 @@ inline mlir::Value meanKeep(BuildContext &c, mlir::Value x,
   return c.create<nn::MeanOp>(x, b.getDenseI64ArrayAttr(dims), b.getUnitAttr());
 }
 
+/// A [C] tensor of `value`.
+inline mlir::Value channelConstant(BuildContext &c, int64_t channels, double value) {
+  mlir::OpBuilder &b = c.builder();
+  return b.create<mlir::arith::ConstantOp>(
+      c.loc(), mlir::DenseElementsAttr::get(nn::f32Tensor(b.getContext(), {channels}),
+                                            b.getF32FloatAttr(value)));
+}
+
+/// nn.batch_norm of an [N, C, *] x: normalised with each channel's batch
+/// statistics (mean and biased variance over N and *), then `weight` and
+/// `bias` per channel (ones and zeros when null). `meanOut` / `varOut`
+/// receive the [C] statistics.
+inline mlir::Value batchNormalize(BuildContext &c, mlir::Value x, mlir::Value weight,
+                                  mlir::Value bias, double eps,
+                                  mlir::Value *meanOut = nullptr,
+                                  mlir::Value *varOut = nullptr) {
+  int64_t channels = nn::shapeOf(x)[1];
+  mlir::Value y = c.create<nn::BatchNormOp>(
+      x, weight ? weight : channelConstant(c, channels, 1.0),
+      bias ? bias : channelConstant(c, channels, 0.0), c.builder().getF64FloatAttr(eps));
+  mlir::Operation *op = y.getDefiningOp();
+  if (meanOut)
+    *meanOut = op->getResult(1);
+  if (varOut)
+    *varOut = op->getResult(2);
+  return y;
+}
+
 /// (x - mean) * rsqrt(var + eps) with mean and the biased variance of x
 /// over `dims` (torch's normalisation; the variance as the mean of squared
-/// deviations). `meanOut` / `varOut` receive the statistics (kept dims).
+/// deviations). The dimensions not in `dims` must be consecutive: x is
+/// viewed as [P, K, Q] with K their product and normalised by nn.batch_norm
+/// (K channels), so every normalisation layer shares its fused kernels and
+/// backward. `meanOut` / `varOut` receive the statistics (kept dims, the
+/// reduced ones as size 1).
 inline mlir::Value normalizeOver(BuildContext &c, mlir::Value x,
                                  llvm::ArrayRef<int64_t> dims, double eps,
                                  mlir::Value *meanOut = nullptr,
                                  mlir::Value *varOut = nullptr) {
-  mlir::Value mean = meanKeep(c, x, dims);
-  mlir::Value centered = c.create<nn::SubOp>(x, mean);
-  mlir::Value var = meanKeep(c, c.create<nn::MulOp>(centered, centered), dims);
+  mlir::OpBuilder &b = c.builder();
+  mlir::MLIRContext *ctx = b.getContext();
+  llvm::SmallVector<int64_t> shape(nn::shapeOf(x));
+  int64_t rank = static_cast<int64_t>(shape.size());
+  int64_t first = rank, last = -1;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(dims, d)) {
+      first = std::min(first, d);
+      last = d;
+    }
+  int64_t p = 1, k = 1, q = 1;
+  llvm::SmallVector<int64_t> statShape;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool kept = first <= d && d <= last;
+    assert((!kept || !llvm::is_contained(dims, d)) && "kept dimensions must be consecutive");
+    (kept ? k : d < first ? p : q) *= shape[d];
+    statShape.push_back(kept ? shape[d] : 1);
+  }
+  mlir::Value view = nn::reshapeTo(b, c.loc(), x, nn::f32Tensor(ctx, {p, k, q}));
+  mlir::Value mean, var;
+  mlir::Value y = batchNormalize(c, view, {}, {}, eps, &mean, &var);
+  auto statType = nn::f32Tensor(ctx, statShape);
   if (meanOut)
-    *meanOut = mean;
+    *meanOut = nn::reshapeTo(b, c.loc(), mean, statType);
   if (varOut)
-    *varOut = var;
-  mlir::Value invStd = c.create<nn::RsqrtOp>(
-      c.create<nn::AddOp>(var, nn::scalarConstant(c.builder(), c.loc(), eps)));
-  return c.create<nn::MulOp>(centered, invStd);
+    *varOut = nn::reshapeTo(b, c.loc(), var, statType);
+  return nn::reshapeTo(b, c.loc(), y, nn::tensorType(x));
 }
 
 /// (x - mean) * rsqrt(var + eps) with given statistics (running stats).

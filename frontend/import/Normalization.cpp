@@ -1,5 +1,6 @@
-// The `normalization` family of the inventory. Every layer is a composite
-// of primitive nn ops (Norm.h): batch norm and its variants (BatchNorm.cpp),
+// The `normalization` family of the inventory. Normalising with batch
+// statistics is nn.batch_norm for every layer (Norm.h): batch norm and its
+// variants (BatchNorm.cpp),
 // instance norm (InstanceNorm.cpp), and here LayerNorm, GroupNorm and
 // LocalResponseNorm, which have no buffers and no train/eval difference.
 #include "frontend/import/Norm.h"
@@ -140,7 +141,8 @@ void registerNormalizationFamily(Registry &r) {
   registerInstanceNormEntries(r);
 
   Entry layer{"nn.LayerNorm", EntryKind::Layer,
-              "nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add (decomposed)"};
+              "nn.batch_norm (of the [1, prod(leading dims), prod(normalized_shape)] view), "
+              "nn.mul, nn.add (elementwise affine)"};
   layer.options = {intListOption("normalized_shape").atLeast(1),
                    floatOption("eps", 1e-5),
                    boolOption("elementwise_affine", true)};
@@ -150,7 +152,7 @@ void registerNormalizationFamily(Registry &r) {
   r.add(std::move(layer));
 
   Entry group{"nn.GroupNorm", EntryKind::Layer,
-              "nn.reshape, nn.mean, nn.sub, nn.mul, nn.rsqrt, nn.add (decomposed)"};
+              "nn.batch_norm (of the [1, N * num_groups, *] view), nn.mul, nn.add (affine)"};
   group.options = {intOption("num_groups").atLeast(1), intOption("num_channels").atLeast(1),
                    floatOption("eps", 1e-5), boolOption("affine", true)};
   group.declare = declareGroupNorm;
@@ -169,7 +171,7 @@ void registerNormalizationFamily(Registry &r) {
 
   // The functional forms: torch.layer_norm and torch.group_norm without
   // weight and bias, F.local_response_norm (torch.* has no such function).
-  Entry layerFn{"layer_norm", EntryKind::Function, "nn.mean, nn.sub, nn.mul, nn.rsqrt (decomposed)"};
+  Entry layerFn{"layer_norm", EntryKind::Function, "nn.batch_norm (of the [1, prod(leading dims), prod(normalized_shape)] view)"};
   layerFn.options = {intListOption("normalized_shape").atLeast(1), floatOption("eps", 1e-5)};
   layerFn.build = [](BuildContext &c) {
     if (c.options().getInts("normalized_shape").empty())
@@ -180,7 +182,7 @@ void registerNormalizationFamily(Registry &r) {
   r.add(std::move(layerFn));
 
   Entry groupFn{"group_norm", EntryKind::Function,
-                "nn.reshape, nn.mean, nn.sub, nn.mul, nn.rsqrt (decomposed)"};
+                "nn.batch_norm (of the [1, N * num_groups, *] view)"};
   groupFn.options = {intOption("num_groups").atLeast(1), floatOption("eps", 1e-5)};
   groupFn.build = buildGroupNorm;
   groupFn.example = {{"options", {{"num_groups", 2}}}, {"input", {2, 4, 5}}};

@@ -48,7 +48,16 @@ LAYERS = [
     # model inputs (positional, as torch's), the variance through abs.
     ("batch_norm", "train_affine"), ("batch_norm", "eval_weight"),
     ("instance_norm", "input_stats"), ("instance_norm", "running_affine"),
+    # Spatial sizes (per-channel rows) that are multiples of 16: nn.batch_norm's
+    # vectorised path with 16 partial sums per channel (passes/LowerNorm.cpp).
+    ("BatchNorm2d", "lanes"), ("BatchNorm1d", "3d_lanes_none"),
+    ("InstanceNorm2d", "lanes_affine_tracking"), ("LayerNorm", "rank2_lanes"),
+    ("GroupNorm", "4d_lanes"), ("batch_norm", "train_affine_lanes"),
 ]
+
+# [H, W] / [L] sizes whose product is a multiple of 16.
+LANE_SPATIAL_2D = [[4, 4], [2, 8], [6, 8], [4, 12], [3, 16]]
+LANE_SPATIAL_1D = [[16], [32], [48]]
 
 
 def eps(rng):
@@ -71,6 +80,8 @@ def batch_norm(rng, layer, variant):
     n = 1 if variant.startswith("batch1") else rng.randint(2, 4)
     smax = {0: 1, 1: 7, 2: 5, 3: 3}[dims]
     spatial = [rng.randint(2 if n == 1 or d == dims - 1 else 1, smax) for d in range(dims)]
+    if "lanes" in variant:
+        spatial = rng.choice(LANE_SPATIAL_2D if dims == 2 else LANE_SPATIAL_1D)
     shape = [n, c] + spatial
     options = {"num_features": c, "eps": eps(rng), "momentum": momentum(rng),
                "affine": True, "track_running_stats": True}
@@ -95,6 +106,8 @@ def instance_norm(rng, layer, variant):
     c = rng.randint(1, 5)
     smax = {1: 8, 2: 5, 3: 3}[dims]
     spatial = [rng.randint(1, smax) for _ in range(dims - 1)] + [rng.randint(2, smax)]
+    if "lanes" in variant:
+        spatial = rng.choice(LANE_SPATIAL_2D)
     lead = [] if variant.startswith("unbatched") else [rng.randint(1, 3)]
     options = {"num_features": c, "eps": eps(rng), "momentum": momentum(rng),
                "affine": "affine" in variant, "track_running_stats": "tracking" in variant}
@@ -108,6 +121,8 @@ def layer_norm(rng, variant):
     lead = [rng.randint(1, 3) for _ in range(rng.randint(1, 2))]
     # One normalized dimension of 2 would leave only +-1 (and no gradient).
     normalized = [rng.randint(2 if k > 1 else 3, 5) for _ in range(k)]
+    if "lanes" in variant:
+        normalized = rng.choice(LANE_SPATIAL_2D)
     options = {"normalized_shape": normalized if k > 1 or rng.random() < 0.5 else normalized[0],
                "eps": eps(rng), "elementwise_affine": "no_affine" not in variant}
     return lead + normalized, options
@@ -117,6 +132,9 @@ def group_norm(rng, variant):
     g = rng.randint(1, 3)
     c = g * rng.randint(1, 3)
     spatial = [rng.randint(1, 5) for _ in range(0 if variant == "3d" else 1)] + [rng.randint(2, 5)]
+    if "lanes" in variant:
+        g, c = 2, 2 * rng.randint(1, 3)
+        spatial = rng.choice(LANE_SPATIAL_2D)
     shape = [rng.randint(1, 3), c] + spatial
     return shape, {"num_groups": g, "num_channels": c, "eps": eps(rng),
                    "affine": "no_affine" not in variant}
@@ -137,8 +155,11 @@ def stats_function_case(rng, name, layer, variant):
     inputs (running_var = |input|), passed positionally as torch takes them."""
     c = rng.randint(1, 5)
     spatial = [rng.randint(2, 5) for _ in range(rng.randint(1, 2))]
+    if "lanes" in variant:
+        spatial = rng.choice(LANE_SPATIAL_1D)
     shape = [rng.randint(2, 3), c] + spatial
-    given = {"train_affine": 4, "eval_weight": 3, "input_stats": 0, "running_affine": 4}[variant]
+    given = {"train_affine": 4, "eval_weight": 3, "input_stats": 0, "running_affine": 4,
+             "train_affine_lanes": 4}[variant]
     names = ["running_mean", "running_var_raw", "weight", "bias"][:given]
     inputs = [{"name": "x", "shape": shape, "dtype": "float32"}]
     inputs += [{"name": n, "shape": [c], "dtype": "float32"} for n in names]
