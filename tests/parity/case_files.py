@@ -55,8 +55,13 @@ def mlp_model(name, sizes, loss, target, optimizer, first_bias=True):
     }
 
 
+# The case files this run wrote (or found unchanged), per output directory.
+_written = {}
+
+
 def write_case(out, name, model):
     """Writes <out>/<name>.json unless it already holds exactly this model."""
+    _written.setdefault(os.path.abspath(out), set()).add(name + ".json")
     text = json.dumps(model, indent=1) + "\n"
     path = os.path.join(out, name + ".json")
     if not os.path.exists(path) or open(path).read() != text:
@@ -65,6 +70,14 @@ def write_case(out, name, model):
 
 
 def write_steps(out, lines):
-    """Writes <out>/cases.cmake: the set(parity_steps_<name> N) lines."""
+    """Writes <out>/cases.cmake: the set(parity_steps_<name> N) lines; the
+    generator's last call. Removes the case files of an earlier run (another
+    count, kinds or names) that this run did not write: they would become
+    tests without their arguments. Unchanged files keep their time stamps,
+    so a reconfigure rebuilds no model."""
+    kept = _written.get(os.path.abspath(out), set())
+    for entry in os.listdir(out):
+        if entry.endswith(".json") and entry not in kept:
+            os.remove(os.path.join(out, entry))
     with open(os.path.join(out, "cases.cmake"), "w") as f:
         f.write("\n".join(lines) + "\n")

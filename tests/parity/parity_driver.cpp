@@ -1,13 +1,15 @@
-// Generic parity driver: compiled once per model with
-//   -DKILN_PREFIX=<name> -DKILN_PREFIX_UPPER=<NAME> -DKILN_HEADER="<name>.h"
-// it drives the generated C API exactly as an application would and writes
-// what it observed under the names kiln_oracle.py gives the PyTorch reference.
+// Generic parity driver, compiled once and linked with each model: it drives
+// the model through the runtime's C API (what the generated header's inline
+// functions call), takes the inputs, outputs and target from the model's
+// metadata, and writes what it observed under the names kiln_oracle.py gives
+// the PyTorch reference.
 //
 //   parity_<name> --init init.safetensors --batch batch.safetensors
 //                 --out actual.safetensors [--steps 10] [--rng-seed S]
 //     load parameters, forward -> output.<i>; (train mode) gradients -> loss,
 //     <param>.grad; `steps` train_steps on the same batch -> losses, <param>,
-//     <state>, <buffer>, step, lr; then set_training(0) and forward -> eval_output.<i>.
+//     <state>, <buffer>, step, lr; then set_training(0) and forward ->
+//     eval_output.<i>.
 //     --rng-seed seeds the instance's random stream (init_parameters(S)
 //     before the parameters are loaded), as kiln_oracle.py's --rng-seed.
 //     --accumulate K: each step is accumulate on the K micro-batches (the
@@ -16,8 +18,6 @@
 //   parity_<name> --load-only FILE
 //     only load FILE as parameters; exit 0 on success, 1 (with the message)
 //     on failure. The bad-weights tests check the message.
-#include KILN_HEADER
-
 #include <kiln/runtime.h>
 
 #include <cmath>
@@ -27,93 +27,56 @@
 #include <string>
 #include <vector>
 
-#define KILN_CAT_(a, b) a##b
-#define KILN_CAT(a, b) KILN_CAT_(a, b)
-#define KFN(suffix) KILN_CAT(KILN_PREFIX, suffix)
-#define KCONST(suffix) KILN_CAT(KILN_PREFIX_UPPER, suffix)
-#define KSTR_(x) #x
-#define KSTR(x) KSTR_(x)
+// The model under test: defined by the glue file CMake writes for each
+// model (parity_glue/<name>.c), which includes the generated header (so
+// that every header is compiled) and points here at <name>__metadata.
+extern "C" const kiln_model_metadata *const kiln_parity_metadata;
+extern "C" const char kiln_parity_name[]; // the model's C prefix
 
 namespace {
 
-typedef KFN(_model) model_t;
+typedef kiln_model model_t;
 
-const char *kModel = KSTR(KILN_PREFIX);
+std::string gModel;
 
 struct Shape {
   int rank;
   const int64_t *dims;
   int64_t numel;
+  bool is_int64;
 };
 
-// The header describes inputs/outputs by index; a table lets the driver loop.
-#define KILN_SHAPE(kind, i)                                                    \
-  {KCONST(_##kind##i##_RANK), KCONST(_##kind##i##_SHAPE),                      \
-   KCONST(_##kind##i##_NUMEL)}
-const Shape kInputs[] = {
-    KILN_SHAPE(INPUT, 0),
-#if KCONST(_NUM_INPUTS) > 1
-    KILN_SHAPE(INPUT, 1),
-#endif
-#if KCONST(_NUM_INPUTS) > 2
-    KILN_SHAPE(INPUT, 2),
-#endif
-#if KCONST(_NUM_INPUTS) > 3
-    KILN_SHAPE(INPUT, 3),
-#endif
-#if KCONST(_NUM_INPUTS) > 4
-    KILN_SHAPE(INPUT, 4),
-#endif
-#if KCONST(_NUM_INPUTS) > 5
-#error "parity_driver handles at most 5 inputs"
-#endif
-};
-// Whether input i is int64 (indices) rather than float32.
-#define KILN_INPUT_INT64(i) KCONST(_INPUT##i##_IS_INT64)
-const bool kInputIsInt64[] = {
-    KILN_INPUT_INT64(0),
-#if KCONST(_NUM_INPUTS) > 1
-    KILN_INPUT_INT64(1),
-#endif
-#if KCONST(_NUM_INPUTS) > 2
-    KILN_INPUT_INT64(2),
-#endif
-#if KCONST(_NUM_INPUTS) > 3
-    KILN_INPUT_INT64(3),
-#endif
-#if KCONST(_NUM_INPUTS) > 4
-    KILN_INPUT_INT64(4),
-#endif
-};
-const Shape kOutputs[] = {
-    KILN_SHAPE(OUTPUT, 0),
-#if KCONST(_NUM_OUTPUTS) > 1
-    KILN_SHAPE(OUTPUT, 1),
-#endif
-#if KCONST(_NUM_OUTPUTS) > 2
-    KILN_SHAPE(OUTPUT, 2),
-#endif
-#if KCONST(_NUM_OUTPUTS) > 3
-#error "parity_driver handles at most 3 outputs"
-#endif
-};
-const int kNumInputs = KCONST(_NUM_INPUTS);
-const int kNumOutputs = KCONST(_NUM_OUTPUTS);
+// The tensors of one role in metadata order: the order forward takes its
+// inputs and writes its outputs.
+std::vector<Shape> tensors_with_role(int32_t role) {
+  std::vector<Shape> out;
+  const kiln_model_metadata &md = *kiln_parity_metadata;
+  for (int32_t t = 0; t < md.num_tensors; ++t) {
+    const kiln_tensor_info &info = md.tensors[t];
+    if (info.role != role)
+      continue;
+    int64_t numel = 1;
+    for (int32_t d = 0; d < info.rank; ++d)
+      numel *= info.shape[d];
+    out.push_back({info.rank, info.shape, numel, info.dtype == KILN_I64});
+  }
+  return out;
+}
 
 [[noreturn]] void fail(const char *what, const model_t *m) {
-  std::fprintf(stderr, "parity_%s: error: %s: %s\n", kModel, what,
-               KFN(_last_error)(m));
+  std::fprintf(stderr, "parity_%s: error: %s: %s\n", gModel.c_str(), what,
+               m ? kiln_model_last_error(m) : kiln_last_error());
   std::exit(1);
 }
 
 [[noreturn]] void fail_rt(const std::string &what) {
-  std::fprintf(stderr, "parity_%s: error: %s: %s\n", kModel, what.c_str(),
-               kiln_last_error());
+  std::fprintf(stderr, "parity_%s: error: %s: %s\n", gModel.c_str(),
+               what.c_str(), kiln_last_error());
   std::exit(1);
 }
 
 [[noreturn]] void fail_msg(const std::string &what) {
-  std::fprintf(stderr, "parity_%s: error: %s\n", kModel, what.c_str());
+  std::fprintf(stderr, "parity_%s: error: %s\n", gModel.c_str(), what.c_str());
   std::exit(1);
 }
 
@@ -141,9 +104,9 @@ int64_t numel_of(const kiln_tensor_view &v) {
 }
 
 // Shape of parameter `name` as the init file has it (the C API gives numel).
-[[maybe_unused]] std::vector<int64_t>
-param_shape(const kiln_safetensors *init,
-                                 const std::string &name, int64_t numel) {
+[[maybe_unused]] std::vector<int64_t> param_shape(const kiln_safetensors *init,
+                                                  const std::string &name,
+                                                  int64_t numel) {
   kiln_tensor_view v;
   if (kiln_safetensors_find(init, name.c_str(), &v) != KILN_OK)
     return {numel};
@@ -182,26 +145,38 @@ int main(int argc, char **argv) {
       fail_msg("unknown argument " + a);
   }
 
+  gModel = kiln_parity_name;
+  const std::vector<Shape> kInputs = tensors_with_role(KILN_ROLE_INPUT);
+  const std::vector<Shape> kOutputs = tensors_with_role(KILN_ROLE_OUTPUT);
+  const std::vector<Shape> kTargets = tensors_with_role(KILN_ROLE_TARGET);
+  const int kNumInputs = static_cast<int>(kInputs.size());
+  const int kNumOutputs = static_cast<int>(kOutputs.size());
+
   model_t *m = nullptr;
-  if (KFN(_create)(&m) != KILN_OK)
+  if (kiln_model_create(kiln_parity_metadata, &m) != KILN_OK)
     fail("create", nullptr);
+  // A model is trainable when it has gradient kernels; such a model starts
+  // in train mode.
+  int trainable = 0;
+  if (kiln_model_get_training(m, &trainable) != KILN_OK)
+    fail("get_training", m);
 
   if (load_only) {
     // The message must come from the runtime alone: the bad-weights tests
     // check that it names the file and the tensor.
-    if (KFN(_load_parameters)(m, load_only) != KILN_OK)
+    if (kiln_model_load_parameters(m, load_only) != KILN_OK)
       fail("load_parameters", m);
-    std::printf("parity_%s: loaded %s\n", kModel, load_only);
-    KFN(_destroy)(m);
+    std::printf("parity_%s: loaded %s\n", gModel.c_str(), load_only);
+    kiln_model_destroy(m);
     return 0;
   }
   if (!init_path || !batch_path || !out_path)
     fail_msg("usage: --init FILE --batch FILE --out FILE [--steps N] | "
              "--load-only FILE");
 
-  if (KFN(_init_parameters)(m, rng_seed) != KILN_OK)
+  if (kiln_model_init_parameters(m, rng_seed) != KILN_OK)
     fail("init_parameters", m);
-  if (KFN(_load_parameters)(m, init_path) != KILN_OK)
+  if (kiln_model_load_parameters(m, init_path) != KILN_OK)
     fail((std::string("load_parameters(") + init_path + ")").c_str(), m);
   kiln_safetensors *init = nullptr;
   if (kiln_safetensors_open(init_path, &init) != KILN_OK)
@@ -221,7 +196,7 @@ int main(int argc, char **argv) {
       kiln_tensor_view v;
       if (kiln_safetensors_find(batch, name.c_str(), &v) != KILN_OK)
         fail_rt(std::string(batch_path) + ": " + name);
-      const kiln_dtype want = kInputIsInt64[i] ? KILN_I64 : KILN_F32;
+      const kiln_dtype want = kInputs[i].is_int64 ? KILN_I64 : KILN_F32;
       if (v.dtype != want || numel_of(v) != kInputs[i].numel)
         fail_msg(std::string(batch_path) + ": " + name + ": expected " +
                  (want == KILN_I64 ? "I64" : "F32") + " with " +
@@ -239,152 +214,159 @@ int main(int argc, char **argv) {
     outputs[i].assign(kOutputs[i].numel, NAN);
     output_ptrs[i] = outputs[i].data();
   }
-  if (KFN(_forward)(m, inputs.data(), output_ptrs.data()) != KILN_OK)
+  if (kiln_model_forward(m, inputs.data(), output_ptrs.data()) != KILN_OK)
     fail("forward", m);
   for (int i = 0; i < kNumOutputs; ++i)
-    result.push_back(make_f32(
-        "output." + std::to_string(i),
-        std::vector<int64_t>(kOutputs[i].dims,
-                             kOutputs[i].dims + kOutputs[i].rank),
-        outputs[i].data(), kOutputs[i].numel));
+    result.push_back(
+        make_f32("output." + std::to_string(i),
+                 std::vector<int64_t>(kOutputs[i].dims,
+                                      kOutputs[i].dims + kOutputs[i].rank),
+                 outputs[i].data(), kOutputs[i].numel));
 
-#if KCONST(_TRAINABLE)
-  auto target_of = [&](int m) {
-    const std::string name = (m ? "micro." + std::to_string(m) + "." : "") + "target";
-    kiln_tensor_view tv;
-    if (kiln_safetensors_find(batch, name.c_str(), &tv) != KILN_OK)
-      fail_rt(std::string(batch_path) + ": " + name);
-    const kiln_dtype want = KCONST(_TARGET_IS_INT64) ? KILN_I64 : KILN_F32;
-    if (tv.dtype != want || numel_of(tv) != KCONST(_TARGET_NUMEL))
-      fail_msg(std::string(batch_path) + ": " + name + ": expected " +
-               (want == KILN_I64 ? "I64" : "F32") + " with " +
-               std::to_string(KCONST(_TARGET_NUMEL)) + " elements");
-    return tv.data;
-  };
-  const void *target = target_of(0);
+  if (trainable) {
+    if (kTargets.size() != 1)
+      fail_msg("a trainable model has " + std::to_string(kTargets.size()) +
+               " targets in its metadata, expected 1");
+    auto target_of = [&](int m) {
+      const std::string name =
+          (m ? "micro." + std::to_string(m) + "." : "") + "target";
+      kiln_tensor_view tv;
+      if (kiln_safetensors_find(batch, name.c_str(), &tv) != KILN_OK)
+        fail_rt(std::string(batch_path) + ": " + name);
+      const kiln_dtype want = kTargets[0].is_int64 ? KILN_I64 : KILN_F32;
+      if (tv.dtype != want || numel_of(tv) != kTargets[0].numel)
+        fail_msg(std::string(batch_path) + ": " + name + ": expected " +
+                 (want == KILN_I64 ? "I64" : "F32") + " with " +
+                 std::to_string(kTargets[0].numel) + " elements");
+      return tv.data;
+    };
+    const void *target = target_of(0);
 
-  float loss = NAN;
-  if (KFN(_gradients)(m, inputs.data(), target, &loss) != KILN_OK)
-    fail("gradients", m);
-  result.push_back(make_f32("loss", {}, &loss, 1));
-  const int np = KFN(_num_parameters)(m);
-  for (int i = 0; i < np; ++i) {
-    const char *name = nullptr;
-    float *data = nullptr, *grad = nullptr;
-    int64_t numel = 0;
-    if (KFN(_parameter)(m, i, &name, &data, &numel) != KILN_OK)
-      fail("parameter", m);
-    if (KFN(_gradient)(m, i, &grad) != KILN_OK)
-      fail("gradient", m);
-    result.push_back(make_f32(std::string(name) + ".grad",
-                              param_shape(init, name, numel), grad, numel));
-  }
-
-  const int per_step = accumulate > 0 ? accumulate : 1;
-  std::vector<float> losses(steps * per_step, NAN);
-  if (accumulate > 0) {
-    std::vector<std::vector<const void *>> micro_inputs;
-    std::vector<const void *> micro_targets;
-    for (int k = 0; k < accumulate; ++k) {
-      micro_inputs.push_back(inputs_of(k));
-      micro_targets.push_back(target_of(k));
-    }
-    for (int s = 0; s < steps; ++s) {
-      for (int k = 0; k < accumulate; ++k)
-        if (KFN(_accumulate)(m, micro_inputs[k].data(), micro_targets[k],
-                             &losses[s * accumulate + k]) != KILN_OK)
-          fail(("accumulate " + std::to_string(s)).c_str(), m);
-      if (KFN(_apply)(m) != KILN_OK)
-        fail(("apply " + std::to_string(s)).c_str(), m);
-    }
-    // One more round: the grad sums themselves, at the trained parameters.
-    float loss_k;
-    for (int k = 0; k < accumulate; ++k)
-      if (KFN(_accumulate)(m, micro_inputs[k].data(), micro_targets[k], &loss_k) != KILN_OK)
-        fail("accumulate", m);
+    float loss = NAN;
+    if (kiln_model_gradients(m, inputs.data(), target, &loss) != KILN_OK)
+      fail("gradients", m);
+    result.push_back(make_f32("loss", {}, &loss, 1));
+    const int np = kiln_model_num_parameters(m);
     for (int i = 0; i < np; ++i) {
       const char *name = nullptr;
-      float *data = nullptr, *sum = nullptr;
+      float *data = nullptr, *grad = nullptr;
       int64_t numel = 0;
-      if (KFN(_parameter)(m, i, &name, &data, &numel) != KILN_OK ||
-          KFN(_grad_sum)(m, i, &sum) != KILN_OK)
-        fail("grad_sum", m);
-      result.push_back(make_f32(std::string(name) + ".grad_sum",
-                                param_shape(init, name, numel), sum, numel));
+      if (kiln_model_parameter(m, i, &name, &data, &numel) != KILN_OK)
+        fail("parameter", m);
+      if (kiln_model_gradient(m, i, &grad) != KILN_OK)
+        fail("gradient", m);
+      result.push_back(make_f32(std::string(name) + ".grad",
+                                param_shape(init, name, numel), grad, numel));
     }
-  } else {
-    for (int s = 0; s < steps; ++s)
-      if (KFN(_train_step)(m, inputs.data(), target, &losses[s]) != KILN_OK)
-        fail(("train_step " + std::to_string(s)).c_str(), m);
-  }
-  const int64_t num_losses = static_cast<int64_t>(losses.size());
-  result.push_back(make_f32("losses", {num_losses}, losses.data(), num_losses));
-  for (int i = 0; i < np; ++i) {
-    const char *name = nullptr;
-    float *data = nullptr;
-    int64_t numel = 0;
-    if (KFN(_parameter)(m, i, &name, &data, &numel) != KILN_OK)
-      fail("parameter", m);
-    result.push_back(
-        make_f32(name, param_shape(init, name, numel), data, numel));
-  }
-  const int ns = KFN(_num_states)(m);
-  for (int i = 0; i < ns; ++i) {
-    const char *name = nullptr;
-    float *data = nullptr;
-    int64_t numel = 0;
-    if (KFN(_state)(m, i, &name, &data, &numel) != KILN_OK)
-      fail("state", m);
-    // <param>.<state> (momentum_buffer, exp_avg, ...) has its parameter's
-    // shape.
-    std::string n = name, p = n.substr(0, n.rfind('.'));
-    result.push_back(make_f32(n, param_shape(init, p, numel), data, numel));
-  }
-  // Buffers (running statistics): updated by every train-mode kernel call.
-  const int nb = KFN(_num_buffers)(m);
-  for (int i = 0; i < nb; ++i) {
-    const char *name = nullptr;
-    kiln_dtype dtype = KILN_F32;
-    void *data = nullptr;
-    int64_t numel = 0;
-    if (KFN(_buffer)(m, i, &name, &dtype, &data, &numel) != KILN_OK)
-      fail("buffer", m);
-    std::vector<int64_t> shape = param_shape(init, name, numel);
-    if (dtype == KILN_F32) {
-      result.push_back(make_f32(name, shape, static_cast<float *>(data), numel));
+
+    const int per_step = accumulate > 0 ? accumulate : 1;
+    std::vector<float> losses(steps * per_step, NAN);
+    if (accumulate > 0) {
+      std::vector<std::vector<const void *>> micro_inputs;
+      std::vector<const void *> micro_targets;
+      for (int k = 0; k < accumulate; ++k) {
+        micro_inputs.push_back(inputs_of(k));
+        micro_targets.push_back(target_of(k));
+      }
+      for (int s = 0; s < steps; ++s) {
+        for (int k = 0; k < accumulate; ++k)
+          if (kiln_model_accumulate(m, micro_inputs[k].data(), micro_targets[k],
+                                    &losses[s * accumulate + k]) != KILN_OK)
+            fail(("accumulate " + std::to_string(s)).c_str(), m);
+        if (kiln_model_apply(m) != KILN_OK)
+          fail(("apply " + std::to_string(s)).c_str(), m);
+      }
+      // One more round: the grad sums themselves, at the trained parameters.
+      float loss_k;
+      for (int k = 0; k < accumulate; ++k)
+        if (kiln_model_accumulate(m, micro_inputs[k].data(), micro_targets[k],
+                                  &loss_k) != KILN_OK)
+          fail("accumulate", m);
+      for (int i = 0; i < np; ++i) {
+        const char *name = nullptr;
+        float *data = nullptr, *sum = nullptr;
+        int64_t numel = 0;
+        if (kiln_model_parameter(m, i, &name, &data, &numel) != KILN_OK ||
+            kiln_model_grad_sum(m, i, &sum) != KILN_OK)
+          fail("grad_sum", m);
+        result.push_back(make_f32(std::string(name) + ".grad_sum",
+                                  param_shape(init, name, numel), sum, numel));
+      }
     } else {
-      Owned b{name, KILN_I64, shape, {}};
-      b.bytes.assign(static_cast<unsigned char *>(data),
-                     static_cast<unsigned char *>(data) + numel * sizeof(int64_t));
-      result.push_back(b);
+      for (int s = 0; s < steps; ++s)
+        if (kiln_model_train_step(m, inputs.data(), target, &losses[s]) !=
+            KILN_OK)
+          fail(("train_step " + std::to_string(s)).c_str(), m);
     }
-  }
-  int64_t step = -1;
-  if (KFN(_get_step)(m, &step) != KILN_OK)
-    fail("get_step", m);
-  Owned st{"step", KILN_I64, {}, {}};
-  st.bytes.assign(reinterpret_cast<unsigned char *>(&step),
-                  reinterpret_cast<unsigned char *>(&step + 1));
-  result.push_back(st);
-  float lr = NAN;
-  if (KFN(_get_lr)(m, &lr) != KILN_OK)
-    fail("get_lr", m);
-  result.push_back(make_f32("lr", {}, &lr, 1));
+    const int64_t num_losses = static_cast<int64_t>(losses.size());
+    result.push_back(
+        make_f32("losses", {num_losses}, losses.data(), num_losses));
+    for (int i = 0; i < np; ++i) {
+      const char *name = nullptr;
+      float *data = nullptr;
+      int64_t numel = 0;
+      if (kiln_model_parameter(m, i, &name, &data, &numel) != KILN_OK)
+        fail("parameter", m);
+      result.push_back(
+          make_f32(name, param_shape(init, name, numel), data, numel));
+    }
+    const int ns = kiln_model_num_states(m);
+    for (int i = 0; i < ns; ++i) {
+      const char *name = nullptr;
+      float *data = nullptr;
+      int64_t numel = 0;
+      if (kiln_model_state(m, i, &name, &data, &numel) != KILN_OK)
+        fail("state", m);
+      // <param>.<state> (momentum_buffer, exp_avg, ...) has its parameter's
+      // shape.
+      std::string n = name, p = n.substr(0, n.rfind('.'));
+      result.push_back(make_f32(n, param_shape(init, p, numel), data, numel));
+    }
+    // Buffers (running statistics): updated by every train-mode kernel call.
+    const int nb = kiln_model_num_buffers(m);
+    for (int i = 0; i < nb; ++i) {
+      const char *name = nullptr;
+      kiln_dtype dtype = KILN_F32;
+      void *data = nullptr;
+      int64_t numel = 0;
+      if (kiln_model_buffer(m, i, &name, &dtype, &data, &numel) != KILN_OK)
+        fail("buffer", m);
+      std::vector<int64_t> shape = param_shape(init, name, numel);
+      if (dtype == KILN_F32) {
+        result.push_back(
+            make_f32(name, shape, static_cast<float *>(data), numel));
+      } else {
+        Owned b{name, KILN_I64, shape, {}};
+        b.bytes.assign(static_cast<unsigned char *>(data),
+                       static_cast<unsigned char *>(data) +
+                           numel * sizeof(int64_t));
+        result.push_back(b);
+      }
+    }
+    int64_t step = -1;
+    if (kiln_model_get_step(m, &step) != KILN_OK)
+      fail("get_step", m);
+    Owned st{"step", KILN_I64, {}, {}};
+    st.bytes.assign(reinterpret_cast<unsigned char *>(&step),
+                    reinterpret_cast<unsigned char *>(&step + 1));
+    result.push_back(st);
+    float lr = NAN;
+    if (kiln_model_get_lr(m, &lr) != KILN_OK)
+      fail("get_lr", m);
+    result.push_back(make_f32("lr", {}, &lr, 1));
 
-  if (KFN(_set_training)(m, 0) != KILN_OK)
-    fail("set_training(0)", m);
-  if (KFN(_forward)(m, inputs.data(), output_ptrs.data()) != KILN_OK)
-    fail("forward (eval mode)", m);
-  for (int i = 0; i < kNumOutputs; ++i)
-    result.push_back(make_f32(
-        "eval_output." + std::to_string(i),
-        std::vector<int64_t>(kOutputs[i].dims,
-                             kOutputs[i].dims + kOutputs[i].rank),
-        outputs[i].data(), kOutputs[i].numel));
+    if (kiln_model_set_training(m, 0) != KILN_OK)
+      fail("set_training(0)", m);
+    if (kiln_model_forward(m, inputs.data(), output_ptrs.data()) != KILN_OK)
+      fail("forward (eval mode)", m);
+    for (int i = 0; i < kNumOutputs; ++i)
+      result.push_back(
+          make_f32("eval_output." + std::to_string(i),
+                   std::vector<int64_t>(kOutputs[i].dims,
+                                        kOutputs[i].dims + kOutputs[i].rank),
+                   outputs[i].data(), kOutputs[i].numel));
 
-#else
-  (void)steps; // inference: forward only
-#endif
+  } // inference models: forward only
 
   std::vector<kiln_tensor_view> views;
   for (const Owned &t : result)
@@ -394,10 +376,10 @@ int main(int argc, char **argv) {
   if (kiln_safetensors_write(out_path, views.data(),
                              static_cast<int>(views.size())) != KILN_OK)
     fail_rt(std::string("write ") + out_path);
-  std::printf("parity_%s: wrote %zu tensors to %s\n", kModel, views.size(),
-              out_path);
+  std::printf("parity_%s: wrote %zu tensors to %s\n", gModel.c_str(),
+              views.size(), out_path);
   kiln_safetensors_close(batch);
   kiln_safetensors_close(init);
-  KFN(_destroy)(m);
+  kiln_model_destroy(m);
   return 0;
 }
