@@ -1,5 +1,6 @@
 // The normalisation family (NNNormOps.td): shape inference and the gradient
 // rule of nn.batch_norm, the verifier of nn.batch_norm_backward.
+#include "ir/ChannelShape.h"
 #include "ir/NNBuilders.h"
 
 using namespace mlir;
@@ -25,13 +26,6 @@ std::string checkChannels(ArrayRef<int64_t> input, ArrayRef<Value> perChannel,
 }
 
 /// Elements per channel of an [N, C, *] shape.
-int64_t perChannelCount(ArrayRef<int64_t> shape) {
-  int64_t n = shape[0];
-  for (size_t d = 2; d < shape.size(); ++d)
-    n *= shape[d];
-  return n;
-}
-
 /// A [C] value viewed as [1, C, 1, ...] against an input of `rank`.
 Value channelView(OpBuilder &b, Location loc, Value v, size_t rank) {
   SmallVector<int64_t> shape{1, shapeOf(v)[0]};
@@ -102,7 +96,7 @@ LogicalResult BatchNormOp::buildGradient(OpBuilder &b,
   Value invCount;
   if (resultGrads[1] || resultGrads[2])
     invCount = scalarConstant(
-        b, loc, 1.0 / static_cast<double>(perChannelCount(shapeOf(getInput()))));
+        b, loc, 1.0 / static_cast<double>(valuesPerChannel(shapeOf(getInput()))));
   auto accumulate = [&](Value term) {
     if (dx) {
       dx = binary<AddOp>(b, loc, dx, term);

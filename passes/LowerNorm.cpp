@@ -23,6 +23,8 @@
 //   3. dx = (dy - sum_dy / n - (x - mean) * dot * invstd^2 / n) * invstd * w
 #include "passes/LowerToLinalg.h"
 
+#include "ir/ChannelShape.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 using namespace mlir;
@@ -35,17 +37,27 @@ namespace {
 constexpr int64_t kLanes = 16;
 
 /// The [N, C, S] view of an [N, C, *] shape.
-SmallVector<int64_t> channelMajorView(ArrayRef<int64_t> shape) {
-  int64_t s = 1;
-  for (size_t d = 2; d < shape.size(); ++d)
-    s *= shape[d];
-  return {shape[0], shape[1], s};
-}
-
 Value viewAs(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
   return reshapeTensor(b, loc, v,
                        RankedTensorType::get(shape, typeOf(v).getElementType()));
 }
+
+/// The [N, C, *] input of both ops seen as [N, C, S] (S = prod(*)), with the
+/// sizes both lowerings use.
+struct ChannelMajor {
+  RankedTensorType type;     // the input's own type, to view results back
+  SmallVector<int64_t> view; // [N, C, S]
+  int64_t channels;          // C
+  double count;              // N * S: the values each statistic averages
+  Value x;                   // the input viewed as `view`
+
+  ChannelMajor(OpBuilder &b, Location loc, Value input)
+      : type(typeOf(input)),
+        view{type.getDimSize(0), type.getDimSize(1), spatialSize(type.getShape())},
+        channels(view[1]),
+        count(static_cast<double>(valuesPerChannel(type.getShape()))),
+        x(viewAs(b, loc, input, view)) {}
+};
 
 /// Per-channel sums over N and S of `numSums` quantities of the [N, C, S]
 /// tensors `full` (and the [C] tensors `perChannel`, read at the channel):
@@ -147,12 +159,12 @@ struct BatchNormLowering : OpConversionPattern<BatchNormOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    auto inputType = typeOf(adaptor.getInput());
-    SmallVector<int64_t> view = channelMajorView(inputType.getShape());
-    int64_t c = view[1];
-    double count = static_cast<double>(view[0] * view[2]);
+    ChannelMajor in(b, loc, adaptor.getInput());
+    const SmallVector<int64_t> &view = in.view;
+    int64_t c = in.channels;
+    double count = in.count;
     double eps = op.getEps().convertToDouble();
-    Value x = viewAs(b, loc, adaptor.getInput(), view);
+    Value x = in.x;
 
     Value sum = channelSums(
         b, loc, x, {}, 1,
@@ -189,7 +201,7 @@ struct BatchNormLowering : OpConversionPattern<BatchNormOp> {
           return {nb.create<arith::AddFOp>(
               l, nb.create<arith::MulFOp>(l, a[0], a[1]), a[2])};
         })[0];
-    rewriter.replaceOp(op, {reshapeTensor(b, loc, y, inputType),
+    rewriter.replaceOp(op, {reshapeTensor(b, loc, y, in.type),
                             mean, var});
     return success();
   }
@@ -202,12 +214,12 @@ struct BatchNormBackwardLowering : OpConversionPattern<BatchNormBackwardOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    auto inputType = typeOf(adaptor.getInput());
-    SmallVector<int64_t> view = channelMajorView(inputType.getShape());
-    int64_t c = view[1];
-    double count = static_cast<double>(view[0] * view[2]);
+    ChannelMajor in(b, loc, adaptor.getInput());
+    const SmallVector<int64_t> &view = in.view;
+    int64_t c = in.channels;
+    double count = in.count;
     double eps = op.getEps().convertToDouble();
-    Value x = viewAs(b, loc, adaptor.getInput(), view);
+    Value x = in.x;
     Value dy = viewAs(b, loc, adaptor.getGradOutput(), view);
     Value mean = adaptor.getMean();
 
@@ -246,7 +258,7 @@ struct BatchNormBackwardLowering : OpConversionPattern<BatchNormBackwardOp> {
               nb.create<arith::MulFOp>(l, centered, a[5]));
           return {nb.create<arith::MulFOp>(l, g, a[3])};
         })[0];
-    rewriter.replaceOp(op, {reshapeTensor(b, loc, dx, inputType), k[0], sumDy});
+    rewriter.replaceOp(op, {reshapeTensor(b, loc, dx, in.type), k[0], sumDy});
     return success();
   }
 };

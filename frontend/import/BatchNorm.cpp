@@ -4,6 +4,7 @@
 // updated by elementwise ops; eval mode normalises with the running
 // statistics elementwise.
 #include "frontend/import/Norm.h"
+#include "ir/ChannelShape.h"
 
 using namespace mlir;
 
@@ -17,13 +18,6 @@ struct BatchNormKind {
 };
 
 /// Elements per channel of an [N, C, *] shape (N * prod(*)).
-int64_t valuesPerChannel(ArrayRef<int64_t> shape) {
-  int64_t n = shape[0];
-  for (size_t d = 2; d < shape.size(); ++d)
-    n *= shape[d];
-  return n;
-}
-
 /// Batch normalisation over every dimension but the channel dimension 1,
 /// as torch 1.13's _BatchNorm.forward and batch_norm_cpu:
 ///   batch statistics when training or not tracking (bn_training):
@@ -64,7 +58,7 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
                             channelView(c, c.buffer("running_var"), rank), eps);
     return affinePerChannel(c, y, rank);
   }
-  int64_t n = valuesPerChannel(shape);
+  int64_t n = nn::valuesPerChannel(shape);
   if (n < 2)
     c.fail("expected more than 1 value per channel when using batch statistics "
            "(train mode, or track_running_stats=False), got input of shape " +
@@ -118,7 +112,7 @@ Value buildBatchNormFunction(BuildContext &c) {
     c.failAt(o.pathOf("training"),
              "training=False needs running_mean and running_var (inputs 1 and 2)");
   if (o.getBool("training")) {
-    if (valuesPerChannel(shape) < 2)
+    if (nn::valuesPerChannel(shape) < 2)
       c.fail("expected more than 1 value per channel when training, got input of shape " +
              nn::shapeStr(shape));
     return batchNormalize(c, x, weight, bias, eps);

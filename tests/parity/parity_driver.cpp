@@ -214,14 +214,18 @@ int main(int argc, char **argv) {
     outputs[i].assign(kOutputs[i].numel, NAN);
     output_ptrs[i] = outputs[i].data();
   }
-  if (kiln_model_forward(m, inputs.data(), output_ptrs.data()) != KILN_OK)
-    fail("forward", m);
-  for (int i = 0; i < kNumOutputs; ++i)
-    result.push_back(
-        make_f32("output." + std::to_string(i),
-                 std::vector<int64_t>(kOutputs[i].dims,
-                                      kOutputs[i].dims + kOutputs[i].rank),
-                 outputs[i].data(), kOutputs[i].numel));
+  // forward on the batch, its outputs recorded as <prefix><i>.
+  auto forward = [&](const char *what, const std::string &prefix) {
+    if (kiln_model_forward(m, inputs.data(), output_ptrs.data()) != KILN_OK)
+      fail(what, m);
+    for (int i = 0; i < kNumOutputs; ++i)
+      result.push_back(
+          make_f32(prefix + std::to_string(i),
+                   std::vector<int64_t>(kOutputs[i].dims,
+                                        kOutputs[i].dims + kOutputs[i].rank),
+                   outputs[i].data(), kOutputs[i].numel));
+  };
+  forward("forward", "output.");
 
   if (trainable) {
     if (kTargets.size() != 1)
@@ -357,14 +361,7 @@ int main(int argc, char **argv) {
 
     if (kiln_model_set_training(m, 0) != KILN_OK)
       fail("set_training(0)", m);
-    if (kiln_model_forward(m, inputs.data(), output_ptrs.data()) != KILN_OK)
-      fail("forward (eval mode)", m);
-    for (int i = 0; i < kNumOutputs; ++i)
-      result.push_back(
-          make_f32("eval_output." + std::to_string(i),
-                   std::vector<int64_t>(kOutputs[i].dims,
-                                        kOutputs[i].dims + kOutputs[i].rank),
-                   outputs[i].data(), kOutputs[i].numel));
+    forward("forward (eval mode)", "eval_output.");
 
   } // inference models: forward only
 

@@ -18,6 +18,11 @@
   run_case.py bad-weights --model M.json --driver EXE --work DIR --kind KIND [--tensor NAME]
       the driver must fail to load a broken parameters file, exit non-zero
       without crashing, and name the file and the tensor concerned.
+  run_case.py references --list FILE
+      the make-case step of many parity tests in one process (a ctest
+      fixture per group of tests, so torch is imported once per group):
+      each line of FILE is one test's parity arguments but --driver,
+      tab-separated; the tests reuse what it made.
   run_case.py bad-kilnc --kilnc KILNC --model BAD.json --work DIR --expect REGEX...
       kilnc must exit non-zero without crashing, say "error", and print
       something matching every REGEX (the JSON path of the fault).
@@ -102,12 +107,18 @@ def make_case(model, work, *args):
         f.write(key)
 
 
-def cmd_parity(a, extra):
-    need_torch()
+def make_parity_case(a, extra):
+    """The PyTorch side of a parity test: make-case into a.work (or reuse)."""
     os.makedirs(a.work, exist_ok=True)
     accumulate = ["--accumulate", str(a.accumulate)] if a.accumulate else []
     make_case(a.model, a.work, "--seed", str(a.seed), "--mode", a.mode, "--steps", str(a.steps),
               "--rng-seed", RNG_SEED, *accumulate, *extra)
+
+
+def cmd_parity(a, extra):
+    need_torch()
+    make_parity_case(a, extra)
+    accumulate = ["--accumulate", str(a.accumulate)] if a.accumulate else []
     actual = os.path.join(a.work, "actual.safetensors")
     if os.path.exists(actual):
         os.remove(actual)
@@ -264,12 +275,33 @@ def report(problems):
     return 1 if problems else 0
 
 
-def main():
-    argv = sys.argv[1:]
-    extra = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+def cmd_references(a, extra):
+    """Makes the PyTorch references of many parity tests in this one process
+    (torch is imported once, not once per test): each line of a.list is one
+    test's `parity` arguments but --driver, tab-separated. The tests then
+    reuse them (make_case's stamp). Only a cache: a case that fails here is
+    reported and left to its own test, which fails with its own message."""
+    need_torch()
+    failed = 0
+    with open(a.list) as f:
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    for line in lines:
+        argv = [arg for arg in line.split("\t") if arg]
+        extra_args = []
+        if "--" in argv:
+            i = argv.index("--")
+            argv, extra_args = argv[:i], argv[i + 1:]
+        case = parser().parse_args(["parity", "--driver", "-", *argv])
+        try:
+            make_parity_case(case, extra_args)
+        except (SystemExit, Exception) as e:  # noqa: BLE001 (left to the test)
+            failed += 1
+            print(f"WARNING: no reference for {case.model}: {e!r}; its test makes it")
+    print(f"{len(lines) - failed} of {len(lines)} references made or reused")
+    return 0
+
+
+def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("parity")
@@ -300,9 +332,21 @@ def main():
     c.add_argument("--work", required=True)
     c.add_argument("--expect", action="append", default=[])
     c.add_argument("--kilnc-arg", action="append", default=[])
-    a = p.parse_args(argv)
+    c = sub.add_parser("references")
+    c.add_argument("--list", required=True,
+                   help="one parity test's arguments but --driver per line, tab-separated")
+    return p
+
+
+def main():
+    argv = sys.argv[1:]
+    extra = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    a = parser().parse_args(argv)
     return {"parity": cmd_parity, "dropout-stats": cmd_dropout_stats, "bad-weights": cmd_bad_weights,
-            "bad-kilnc": cmd_bad_kilnc}[a.cmd](a, extra)
+            "bad-kilnc": cmd_bad_kilnc, "references": cmd_references}[a.cmd](a, extra)
 
 
 if __name__ == "__main__":
