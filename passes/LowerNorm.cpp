@@ -36,7 +36,7 @@ namespace {
 /// Partial sums per channel (a 512-bit vector of f32).
 constexpr int64_t kLanes = 16;
 
-/// The [N, C, S] view of an [N, C, *] shape.
+/// `v` reshaped to `shape`, its element type kept.
 Value viewAs(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
   return reshapeTensor(b, loc, v,
                        RankedTensorType::get(shape, typeOf(v).getElementType()));
