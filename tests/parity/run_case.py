@@ -275,6 +275,14 @@ def report(problems):
     return 1 if problems else 0
 
 
+def split_extra(argv):
+    """(own arguments, make-case arguments): those after a `--`."""
+    if "--" not in argv:
+        return argv, []
+    i = argv.index("--")
+    return argv[:i], argv[i + 1:]
+
+
 def cmd_references(a, extra):
     """Makes the PyTorch references of many parity tests in this one process
     (torch is imported once, not once per test): each line of a.list is one
@@ -286,11 +294,7 @@ def cmd_references(a, extra):
     with open(a.list) as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
     for line in lines:
-        argv = [arg for arg in line.split("\t") if arg]
-        extra_args = []
-        if "--" in argv:
-            i = argv.index("--")
-            argv, extra_args = argv[:i], argv[i + 1:]
+        argv, extra_args = split_extra([arg for arg in line.split("\t") if arg])
         case = parser().parse_args(["parity", "--driver", "-", *argv])
         try:
             make_parity_case(case, extra_args)
@@ -339,11 +343,7 @@ def parser():
 
 
 def main():
-    argv = sys.argv[1:]
-    extra = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+    argv, extra = split_extra(sys.argv[1:])
     a = parser().parse_args(argv)
     return {"parity": cmd_parity, "dropout-stats": cmd_dropout_stats, "bad-weights": cmd_bad_weights,
             "bad-kilnc": cmd_bad_kilnc, "references": cmd_references}[a.cmd](a, extra)
