@@ -352,11 +352,15 @@ private:
       // The random state is the last argument; the runtime passes the
       // instance's kiln_rng_state and advances it by what one call draws.
       sig.add(b, state.rng.getType(), "rng", nn::TensorRole::rng);
-      fn.setAllArgAttrs(sig.attrs);
       fn->setAttr("nn.rng_counters", b.getI64IntegerAttr(state.rngCounters));
     }
     b.create<func::ReturnOp>(fn.getLoc(), results);
     fn.setFunctionType(b.getFunctionType(sig.types, ValueRange(results).getTypes()));
+    // After the type: one attribute dictionary per argument, the rng's too
+    // (setAllArgAttrs asserts the count; without assertions a longer list
+    // was stored and only matched once the type caught up).
+    if (state.rng)
+      fn.setAllArgAttrs(sig.attrs);
     unsigned firstNext = results.size() - next.size();
     for (auto [k, name] : llvm::enumerate(next))
       fn.setResultAttr(firstNext + k, "nn.next", b.getStringAttr(name));

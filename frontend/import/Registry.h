@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kiln::import {
@@ -197,7 +198,13 @@ public:
   mlir::Value create(Args &&...args) {
     mlir::OperationState state(loc(), Op::getOperationName());
     if constexpr (Op::template hasTrait<mlir::InferTypeOpInterface::Trait>()) {
-      Op::build(builder(), state, mlir::TypeRange(), std::forward<Args>(args)...);
+      // ODS's builder with separate arguments asserts the number of result
+      // types (builds with assertions): it gets placeholders, replaced by
+      // the inferred types.
+      llvm::SmallVector<mlir::Type, 4> placeholders(fixedResultCount<Op>(),
+                                                    builder().getNoneType());
+      Op::build(builder(), state, mlir::TypeRange(placeholders), std::forward<Args>(args)...);
+      state.types.clear();
       inferResultTypes(state, &Op::inferReturnTypes);
     } else {
       Op::build(builder(), state, std::forward<Args>(args)...);
@@ -206,6 +213,23 @@ public:
   }
 
 private:
+  /// The number of results of an op with a fixed number of them (0 for
+  /// variadic results, whose builder asserts nothing).
+  template <typename Op>
+  static constexpr unsigned fixedResultCount() {
+    if constexpr (Op::template hasTrait<mlir::OpTrait::OneResult>())
+      return 1;
+    else
+      return nResults<Op>(std::make_index_sequence<8>());
+  }
+  /// N in 2..9 where Op has OpTrait::NResults<N>, else 0.
+  template <typename Op, size_t... I>
+  static constexpr unsigned nResults(std::index_sequence<I...>) {
+    return ((Op::template hasTrait<mlir::OpTrait::NResults<I + 2>::template Impl>()
+                 ? unsigned(I + 2)
+                 : 0u) +
+            ...);
+  }
   using InferFn = llvm::LogicalResult (*)(
       mlir::MLIRContext *, std::optional<mlir::Location>, mlir::ValueRange,
       mlir::DictionaryAttr, mlir::OpaqueProperties, mlir::RegionRange,
