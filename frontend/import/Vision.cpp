@@ -192,6 +192,54 @@ std::vector<float> upsampleWeights(const std::string &mode, int64_t in, int64_t 
   return w;
 }
 
+/// F.interpolate(antialias=True)'s filters (torch 1.13's aa_filter, from
+/// PIL's Resample.c): the triangle for bilinear, Keys' cubic with A = -0.5
+/// (not -0.75 as without antialiasing) for bicubic. Evaluated with torch's
+/// types: a float argument, double arithmetic, a float result.
+float antialiasFilter(bool cubic, float x) {
+  if (x < 0.0)
+    x = -x;
+  if (!cubic)
+    return x < 1.0 ? static_cast<float>(1.0 - x) : 0.0f;
+  const double a = -0.5;
+  if (x < 1.0)
+    return static_cast<float>(((a + 2.0) * x - (a + 3.0)) * x * x + 1);
+  if (x < 2.0)
+    return static_cast<float>((((x - 5) * x + 8) * x - 4) * a);
+  return 0.0f;
+}
+
+/// The [out, in] matrix of one spatial dimension with antialiasing, as
+/// torch 1.13's _compute_indices_weights_aa builds it (in float): output o
+/// is centred at scale (o + 0.5) and reads the inputs within `support` of
+/// it, support being the filter's half-width widened by the scale when
+/// downsampling (scale > 1), the filter's argument shrunk by the same
+/// factor; each row is normalised to sum 1. `scale` is area_pixel_compute_
+/// scale's (align_corners changes only the scale, not the centres).
+std::vector<float> antialiasWeights(bool cubic, int64_t in, int64_t out, float scale) {
+  std::vector<float> w(static_cast<size_t>(in * out), 0.0f);
+  const int interpSize = cubic ? 4 : 2;
+  float support = scale >= 1.0 ? static_cast<float>((interpSize * 0.5) * scale)
+                               : static_cast<float>(interpSize * 0.5);
+  float invscale = scale >= 1.0 ? static_cast<float>(1.0 / scale) : 1.0f;
+  for (int64_t o = 0; o < out; ++o) {
+    float center = static_cast<float>(scale * (o + 0.5));
+    int64_t xmin = std::max(static_cast<int64_t>(center - support + 0.5), int64_t{0});
+    int64_t xsize = std::min(static_cast<int64_t>(center + support + 0.5), in) - xmin;
+    float *row = w.data() + o * in + xmin;
+    float total = 0.0f;
+    for (int64_t j = 0; j < xsize; ++j) {
+      row[j] = antialiasFilter(
+          cubic, static_cast<float>((static_cast<float>(j + xmin) - center + 0.5) * invscale));
+      total += row[j];
+    }
+    if (total != 0.0f)
+      for (int64_t j = 0; j < xsize; ++j)
+        row[j] /= total;
+  }
+  return w;
+}
+
 /// Options common to nn.Upsample and F.interpolate, read into the rule's
 /// arguments (a list or one number for every dimension, as torch).
 shape_rules::UpsampleArgs upsampleArgs(const Options &o, const std::string &mode,
@@ -218,7 +266,8 @@ shape_rules::UpsampleArgs upsampleArgs(const Options &o, const std::string &mode
 // first, then combine those rows with the outer dimensions' weights). A
 // dimension is moved last for its nn.linear and back (a transposition is
 // its own inverse).
-Value upsample(BuildContext &c, const shape_rules::UpsampleArgs &args, bool alignCorners) {
+Value upsample(BuildContext &c, const shape_rules::UpsampleArgs &args, bool alignCorners,
+               bool antialias = false) {
   Value x = c.operands()[0];
   shape_rules::Shape in = shapeVec(x);
   shape_rules::UpsamplePlan plan = shape_rules::upsample(in, args);
@@ -231,8 +280,14 @@ Value upsample(BuildContext &c, const shape_rules::UpsampleArgs &args, bool alig
   Value y = x;
   for (int64_t d = rank - 1; d >= 2; --d) {
     int64_t n = in[d], m = plan.output[d];
-    std::vector<float> w =
-        upsampleWeights(args.mode, n, m, alignCorners, plan.scales[d - 2], shortcut);
+    std::vector<float> w;
+    if (antialias) {
+      float scale = alignCorners ? (m > 1 ? static_cast<float>(n - 1) / static_cast<float>(m - 1) : 0.0f)
+                                 : scaleValue(plan.scales[d - 2], n, m);
+      w = antialiasWeights(args.mode == "bicubic", n, m, scale);
+    } else {
+      w = upsampleWeights(args.mode, n, m, alignCorners, plan.scales[d - 2], shortcut);
+    }
     bool identity = n == m;
     for (int64_t o = 0; identity && o < m; ++o)
       for (int64_t i = 0; identity && i < n; ++i)
@@ -261,9 +316,12 @@ Value upsampleFromOptions(BuildContext &c) {
   bool alignGiven = !o.isNone("align_corners");
   bool align = alignGiven && o.getBool("align_corners");
   bool recompute = !o.isNone("recompute_scale_factor") && o.getBool("recompute_scale_factor");
-  if (o.raw().contains("antialias") && o.getBool("antialias"))
-    c.failAt(o.pathOf("antialias"), "antialias=True is not supported");
-  return upsample(c, upsampleArgs(o, mode, alignGiven, recompute), align);
+  bool antialias = o.raw().contains("antialias") && o.getBool("antialias");
+  if (antialias && mode != "bilinear" && mode != "bicubic")
+    c.failAt(o.pathOf("antialias"),
+             "Anti-alias option is only supported for bilinear and bicubic modes (mode is '" +
+                 mode + "')");
+  return upsample(c, upsampleArgs(o, mode, alignGiven, recompute), align, antialias);
 }
 
 std::vector<OptionSpec> sizeAndScaleOptions() {

@@ -180,7 +180,8 @@ Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& options, S
   trace.check_value(input, "interpolate()", loc);
   detail::require_float32(input, "interpolate()", loc);
   check_mode("interpolate", options.mode());
-  if (options.antialias()) detail::fail(loc, "interpolate(): antialias=true is not supported");
+  if (options.antialias() && options.mode() != "bilinear" && options.mode() != "bicubic")
+    detail::fail(loc, "interpolate(): Anti-alias option is only supported for bilinear and bicubic modes");
   Shape shape = upsample_shape(input.sizes(), options.size(), options.scale_factor(), options.mode(),
                                options.align_corners().has_value(),
                                options.recompute_scale_factor().value_or(false), "interpolate()", loc);

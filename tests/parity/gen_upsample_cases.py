@@ -2,7 +2,9 @@
 F.interpolate in every mode (nearest, nearest-exact, linear, bilinear,
 bicubic, trilinear, area) with size or scale_factor (one number or one per
 dimension, fractional, below 1 for downsampling), align_corners (None, False,
-True), recompute_scale_factor (None, False, True), one channel or several
+True), recompute_scale_factor (None, False, True), antialias (F.interpolate's
+bilinear and bicubic cases of the second round, and --antialias-count
+downsampling ones), one channel or several
 (torch's channels-last kernel, taken for one channel, copies when a size is
 unchanged), and nn.UpsamplingNearest2d / nn.UpsamplingBilinear2d.
 
@@ -67,7 +69,10 @@ def case(rng, name, kind, i):
             opts["align_corners"] = rng.choice([None, False, True])
         opts["recompute_scale_factor"] = recompute
         if kind == "interpolate":
-            opts["antialias"] = False
+            # The second round of modes antialiases where torch can (the
+            # first keeps the plain kernels; no draw, so the cases before
+            # keep their numbers).
+            opts["antialias"] = mode in ("bilinear", "bicubic") and i >= len(KINDS) * len(MODES)
     w = shape[-1]
     children = [{"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": True}}]
     graph = [{"module": "0", "inputs": ["x"], "outputs": ["h"]}]
@@ -87,11 +92,49 @@ def case(rng, name, kind, i):
     return model, 10
 
 
+def antialias_case(rng, name, i):
+    """F.interpolate(antialias=True), bilinear or bicubic, mostly
+    downsampling (where the window widens with the scale): inputs up to
+    12 x 12, a smaller size or a scale factor in [0.2, 0.9] (sometimes 1.5,
+    where the window keeps the filter's width)."""
+    mode = ("bilinear", "bicubic")[i % 2]
+    sizes = [rng.randint(3, 12), rng.randint(3, 12)]
+    shape = [rng.randint(1, 2), rng.choice([1, 2, 3])] + sizes
+    if rng.random() < 0.5:
+        out = [rng.randint(1, n) for n in sizes]
+        opts = {"size": out, "scale_factor": None, "recompute_scale_factor": None}
+    else:
+        scale = [rng.choice([0.2, 0.25, 1 / 3, 0.5, 0.6, 0.75, 0.9, 1.5]) for _ in sizes]
+        scale = [round(v, 6) for v in scale]
+        opts = {"size": None, "scale_factor": one_or_list(rng, scale),
+                "recompute_scale_factor": rng.choice([None, False, True])}
+        if not isinstance(opts["scale_factor"], list):
+            scale = [opts["scale_factor"]] * 2
+        sizes = [max(n, int(math.ceil(1 / v))) for n, v in zip(sizes, scale)]  # out >= 1
+        shape = shape[:2] + sizes
+        out = [int(math.floor(n * v)) for n, v in zip(sizes, scale)]
+    opts.update({"mode": mode, "align_corners": rng.choice([None, False, True]), "antialias": True})
+    w = shape[-1]
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": [{"name": "x", "shape": shape, "dtype": "float32"}],
+        "module": {"type": "Sequential", "children": [
+            {"name": "0", "type": "Linear", "options": {"in_features": w, "out_features": w, "bias": True}}]},
+        "graph": [{"module": "0", "inputs": ["x"], "outputs": ["h"]},
+                  {"function": "interpolate", "options": opts, "inputs": ["h"], "outputs": ["y"]}],
+        "outputs": ["y"],
+        "training": mse_sgd_training(shape[:2] + out, 0.05),
+    }
+    return model, 10
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
     p.add_argument("--count", type=int, default=2 * len(KINDS) * len(MODES))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--antialias-count", type=int, default=8,
+                   help="antialiased F.interpolate cases after the --count others")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(f"upsample-{a.seed}")
@@ -101,6 +144,13 @@ def main():
         prefix = "fn_" if kind == "interpolate" else ""
         name = f"up_{prefix}{kind.lower()}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, kind, i)
+        write_case(a.out, name, model)
+        lines.append(f"set(parity_steps_{name} {steps})")
+    # Their own stream: the cases above keep their numbers.
+    aa_rng = random.Random(f"upsample-antialias-{a.seed}")
+    for i in range(a.antialias_count):
+        name = f"up_fn_interpolate_aa_random_{a.seed}_{i}_basic"
+        model, steps = antialias_case(aa_rng, name, i)
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} {steps})")
     write_steps(a.out, lines)

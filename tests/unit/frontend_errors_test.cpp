@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "kiln/kiln.h"
 
@@ -280,6 +281,29 @@ TEST(FrontendErrors, UpsampleChecksItsArguments) {
                           {x}),
               HasSubstr("linear mode needs a 3-D input"));
   EXPECT_THAT(error_of([] { nn::Upsample(nn::UpsampleOptions().mode("cubic")); }), HasSubstr("mode must be one of"));
+}
+
+// F.interpolate(antialias=true): recorded for bilinear and bicubic (kilnc
+// builds torch's windowed weights), refused for the other modes as torch.
+TEST(FrontendErrors, InterpolateAntialiasOnlyForBilinearAndBicubic) {
+  struct ResizeImpl : nn::Module {
+    explicit ResizeImpl(std::string mode) : mode(std::move(mode)) {}
+    kiln::Tensor forward(kiln::Tensor x) {
+      return nn::functional::interpolate(x, nn::functional::InterpolateFuncOptions()
+                                                .scale_factor(std::vector<double>{0.5, 0.5})
+                                                .mode(mode)
+                                                .antialias(true));
+    }
+    std::string mode;
+  };
+  kiln::Tensor x = kiln::input("x", {1, 2, 6, 6});
+  for (const char *mode : {"bilinear", "bicubic"}) {
+    auto doc = nlohmann::json::parse(kiln::model_json(std::make_shared<ResizeImpl>(mode), {x}, "m"));
+    EXPECT_EQ(doc["graph"][0]["function"], "interpolate") << mode;
+    EXPECT_EQ(doc["graph"][0]["options"]["antialias"], true) << mode;
+  }
+  EXPECT_THAT(trace_error(std::make_shared<ResizeImpl>("nearest"), {x}),
+              HasSubstr("Anti-alias option is only supported for bilinear and bicubic modes"));
 }
 
 TEST(FrontendErrors, TwoInputLayersCheckShapes) {

@@ -127,8 +127,8 @@ class UpsamplingBilinear2dImpl : public Module {
 KILN_MODULE(UpsamplingBilinear2d);
 
 namespace functional {
-/// Options of F.interpolate: Upsample's and antialias (only false is
-/// supported).
+/// Options of F.interpolate: Upsample's and antialias (bilinear and bicubic
+/// only, as torch).
 struct InterpolateFuncOptions {
   KILN_ARG(std::optional<std::vector<int64_t>>, size);
   KILN_ARG(std::optional<std::vector<double>>, scale_factor);
