@@ -548,6 +548,9 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
   os << "#define " << P << "_NUM_PARAMETERS " << m.ofRole(KILN_ROLE_PARAMETER).size() << "\n";
   os << "#define " << P << "_NUM_BUFFERS " << m.ofRole(KILN_ROLE_BUFFER).size() << "\n";
   os << "#define " << P << "_NUM_STATES " << m.ofRole(KILN_ROLE_OPTIMIZER_STATE).size() << "\n";
+  // Lets generic code (one trainer source for many models) use
+  // <prefix>_scheduler_create only where it exists.
+  os << "#define " << P << "_HAS_SCHEDULER " << (m.scheduler ? 1 : 0) << "\n";
   os << "#define " << P << "_BATCH_SIZE "
      << (inputs.empty() || inputs[0]->shape.empty() ? 1 : inputs[0]->shape[0]) << "\n\n";
   for (size_t i = 0; i < inputs.size(); ++i) {

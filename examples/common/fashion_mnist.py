@@ -44,9 +44,10 @@ def load(data_dir, split):
     return x, torch.from_numpy(y.astype(np.int64))
 
 
-def main(description, make_model, make_optimizer, batch_size, epochs):
+def main(description, make_model, make_optimizer, batch_size, epochs, make_scheduler=None):
     """Parses the command line, trains make_model() with make_optimizer(params)
-    and prints one line per epoch like the Kiln trainer."""
+    (and make_scheduler(optimizer), stepped once per epoch, where given) and
+    prints one line per epoch like the Kiln trainer."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--threads", type=int, default=2)
@@ -63,6 +64,7 @@ def main(description, make_model, make_optimizer, batch_size, epochs):
     model = make_model()
     crit = nn.CrossEntropyLoss()
     opt = make_optimizer(model.parameters())
+    sched = make_scheduler(opt) if make_scheduler else None
     gen = torch.Generator().manual_seed(a.seed)
     B, n = a.batch_size, xtr.shape[0]
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
@@ -84,4 +86,7 @@ def main(description, make_model, make_optimizer, batch_size, epochs):
             correct = sum((model(xte[s:s + B]).argmax(1) == yte[s:s + B]).sum().item()
                           for s in range(0, xte.shape[0], B))
         print(f"epoch {epoch}: train loss {total / n:.4f}  test accuracy "
-              f"{100.0 * correct / xte.shape[0]:.2f}%  {n / dt:.0f} samples/s", flush=True)
+              f"{100.0 * correct / xte.shape[0]:.2f}%  lr {opt.param_groups[0]['lr']:.6g}  "
+              f"{n / dt:.0f} samples/s", flush=True)
+        if sched:
+            sched.step()

@@ -3,7 +3,9 @@
 // per model (kiln_add_fashion_mnist_trainer in CMakeLists.txt) with
 //   -DKILN_PREFIX=<name> -DKILN_PREFIX_UPPER=<NAME> -DKILN_HEADER="<name>.h"
 //   -DKILN_EXAMPLE_TITLE="..." -DKILN_EXAMPLE_EPOCHS=<default epochs>
-// and the model brings its own loss and optimizer (compiled into train_step).
+// and the model brings its own loss and optimizer (compiled into train_step)
+// and, where its file declares one, its learning-rate scheduler
+// (<PREFIX>_HAS_SCHEDULER), stepped once per epoch.
 //
 // Recipe (the same as the PyTorch reference beside each example): pixels
 // scaled to [0, 1], batches of <PREFIX>_BATCH_SIZE drawn from a fresh
@@ -58,8 +60,10 @@ const char kUsage[] =
     "usage: %s [options]\n"
     "Trains " KILN_EXAMPLE_TITLE " on Fashion-MNIST\n"
     "(batch %lld; the loss and optimizer are compiled into the model) and prints,\n"
-    "after each epoch, the mean training loss, the test accuracy (eval mode)\n"
-    "and the training throughput.\n"
+    "after each epoch, the mean training loss, the test accuracy (eval mode),\n"
+    "the epoch's learning rate and the training throughput. A learning-rate\n"
+    "scheduler compiled into the model is stepped once per epoch and saved\n"
+    "with --checkpoint.\n"
     "\n"
     "  --epochs N        train until epoch N (default %d; with --resume, the\n"
     "                    epochs already done count)\n"
@@ -280,6 +284,16 @@ int main(int argc, char **argv) {
   model_t *model = nullptr;
   check(KFN(_create)(&model), nullptr, KSTR(KILN_PREFIX) "_create");
   const int64_t steps_per_epoch = (train.n + kBatch - 1) / kBatch;
+#if KCONST(_HAS_SCHEDULER)
+  // The model file's learning-rate schedule, stepped once per epoch as the
+  // PyTorch reference does. Attached before a resume so that the checkpoint
+  // restores its state with the optimizer's.
+  kiln_scheduler *scheduler = nullptr;
+  check(KFN(_scheduler_create)(&scheduler), nullptr, KSTR(KILN_PREFIX) "_scheduler_create");
+  check(kiln_model_apply_scheduler(reinterpret_cast<kiln_model *>(model), scheduler), model,
+        "kiln_model_apply_scheduler");
+  check(KFN(_attach_scheduler)(model, scheduler), model, KSTR(KILN_PREFIX) "_attach_scheduler");
+#endif
   int64_t done = 0;
   if (!opt.resume.empty()) {
     done = load_checkpoint(model, opt.resume, steps_per_epoch);
@@ -319,14 +333,22 @@ int main(int argc, char **argv) {
     }
     std::fputc('\n', stderr);
     double acc = evaluate(model, test);
-    std::printf("epoch %lld: train loss %.4f  test accuracy %.2f%%  %.0f "
+    float lr = 0;
+    check(KFN(_get_lr)(model, &lr), model, KSTR(KILN_PREFIX) "_get_lr");
+    std::printf("epoch %lld: train loss %.4f  test accuracy %.2f%%  lr %.6g  %.0f "
                 "samples/s\n",
-                (long long)epoch, loss_sum / double(train.n), acc,
+                (long long)epoch, loss_sum / double(train.n), acc, double(lr),
                 double(train.n) / train_s);
     std::fflush(stdout);
+#if KCONST(_HAS_SCHEDULER)
+    check(KFN(_scheduler_step)(model, scheduler), model, KSTR(KILN_PREFIX) "_scheduler_step");
+#endif
     if (!opt.checkpoint.empty())
       save_checkpoint(model, opt.checkpoint, epoch);
   }
   KFN(_destroy)(model);
+#if KCONST(_HAS_SCHEDULER)
+  kiln_scheduler_destroy(scheduler);
+#endif
   return 0;
 }

@@ -4,11 +4,11 @@ Model: SmallResNet of W3 in shared/bench/workloads.py, the stem taking 1 input
 channel (Fashion-MNIST): Conv3x3(1->32)-BN-ReLU, BasicBlock(32, 32) x 2,
 BasicBlock(32, 64, stride 2) with a 1x1 projection, AdaptiveAvgPool2d(1),
 Linear(64, 10); state_dict names as the Kiln model's. CrossEntropyLoss, SGD
-lr 0.01 momentum 0.9 weight_decay 5e-4 (W3's), batch 32 (divides 60000, so
-no partial batch reaches batch norm), 2 epochs; data and loop in
-examples/common/fashion_mnist.py.
+lr 0.01 momentum 0.9 weight_decay 5e-4 (W3's), CosineAnnealingLR(T_max=3)
+stepped per epoch, batch 32 (divides 60000, so no partial batch reaches batch
+norm), 3 epochs; data and loop in examples/common/fashion_mnist.py.
 
-usage: /usr/bin/python3 train_resnet.py [--epochs 2] [--threads 2] [--seed 0]
+usage: /usr/bin/python3 train_resnet.py [--epochs 3] [--threads 2] [--seed 0]
 """
 import os
 import sys
@@ -53,4 +53,5 @@ class SmallResNet(nn.Module):
 if __name__ == "__main__":
     fashion_mnist.main(__doc__.split("\n")[0], SmallResNet,
                        lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, weight_decay=5e-4),
-                       batch_size=32, epochs=2)
+                       batch_size=32, epochs=3,
+                       make_scheduler=lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=3))

@@ -235,6 +235,9 @@ TEST(ModelScheduler, CycledMomentumAndMissingMetricAreRefused) {
 /* The model file's training.scheduler (models/sched_declared.json: the
  * Schedule above) becomes <prefix>_scheduler_create: the same lrs, bit for
  * bit, as the scheduler built in C, and the model's lr follows it. */
+static_assert(SCHED_DECLARED_HAS_SCHEDULER == 1, "the file declares training.scheduler");
+static_assert(CONCURRENCY_TANH_MSE_HAS_SCHEDULER == 0, "no training.scheduler in that file");
+
 TEST(ModelScheduler, DeclaredSchedulerIsTheFilesSchedule) {
   const Schedule schedule;
   kiln_scheduler *declared = nullptr, *built = nullptr;
