@@ -23,6 +23,7 @@ namespace kiln {
 struct BackendOptions {
   std::string cpu = "native"; // kilnc --mcpu: the host CPU and its features
   unsigned optLevel = 3;      // kilnc -O
+  bool remarks = false;       // kilnc --remarks: optimization decisions
 };
 
 /// What a backend writes after its MLIR pipeline (kilnc --emit=llvm|asm|obj).

@@ -24,15 +24,78 @@ bool isNamedLinalg(Operation *op) {
   return op && isa<linalg::LinalgOp>(op) && !isa<linalg::GenericOp>(op);
 }
 
+/// What `op` is to a reader of remarks: its name, and for a generic the
+/// body's first computation (arith.addf, math.exp, ...).
+std::string describe(Operation *op) {
+  std::string name = op->getName().getStringRef().str();
+  if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    for (Operation &inner : generic.getBody()->without_terminator())
+      return name + " (" + inner.getName().getStringRef().str() + ")";
+  }
+  return name;
+}
+
+/// Remarks of the fusion decisions, each pair reported once (the greedy
+/// driver asks again on every iteration).
+class FusionRemarks {
+public:
+  explicit FusionRemarks(bool enabled) : enabled(enabled) {}
+
+  void fused(Operation *producer, Operation *consumer) {
+    if (enabled && seen.insert({producer, consumer}).second) {
+      ++fusedCount;
+      consumer->emitRemark() << "fusion: " << describe(producer) << " fused into "
+                             << describe(consumer) << " (one loop nest, no temporary)";
+    }
+  }
+  void severalUsers(Operation *producer, Operation *consumer) {
+    if (enabled && seen.insert({producer, consumer}).second) {
+      ++unfusedCount;
+      producer->emitRemark() << "fusion: " << describe(producer) << " not fused into "
+                             << describe(consumer) << ": it has "
+                             << std::distance(producer->getUsers().begin(),
+                                              producer->getUsers().end())
+                             << " users, and fusing would compute it once per user";
+    }
+  }
+  void keptNamed(Operation *producer, Operation *consumer) {
+    if (enabled && seen.insert({producer, consumer}).second)
+      consumer->emitRemark() << "fusion: " << describe(producer) << " and " << describe(consumer)
+                             << " not merged by expanding the reshape: a named linalg op keeps "
+                                "its form (the backend matches linalg.matmul and linalg.fill)";
+  }
+  void summary(func::FuncOp fn) {
+    if (enabled && (fusedCount || unfusedCount))
+      fn.emitRemark() << "fusion: @" << fn.getSymName() << ": " << fusedCount
+                      << " producers fused, " << unfusedCount
+                      << " left unfused (several users)";
+  }
+
+private:
+  bool enabled;
+  unsigned fusedCount = 0, unfusedCount = 0;
+  llvm::DenseSet<std::pair<Operation *, Operation *>> seen;
+};
+
 struct FuseElementwisePass
     : kiln::impl::FuseElementwiseBase<FuseElementwisePass> {
+  using Base::Base;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    // Upstream's default: fuse a producer only into its single user.
-    linalg::ControlFusionFn fuseOnce = [](OpOperand *fused) {
+    FusionRemarks report(remarks);
+    // Upstream's default: fuse a producer only into its single user. The
+    // pattern asks only for pairs it can fuse, and fuses when told yes.
+    linalg::ControlFusionFn fuseOnce = [&](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
-      return producer && producer->hasOneUse();
+      if (!producer)
+        return false;
+      if (!producer->hasOneUse()) {
+        report.severalUsers(producer, fused->getOwner());
+        return false;
+      }
+      report.fused(producer, fused->getOwner());
+      return true;
     };
     // Reshape folding is called with the linalg op's operand (reshape
     // producer) or with the reshape's source (linalg producer): a named op
@@ -40,11 +103,20 @@ struct FuseElementwisePass
     // convolution's weight gradient [F, C] reshaped to [F, C, 1, 1] became
     // a 5-loop generic that the backend ran as scalar loops (4 % of W3's
     // train step) instead of one call of its GEMM.
-    linalg::ControlFusionFn keepNamed = [](OpOperand *fused) {
+    linalg::ControlFusionFn keepNamed = [&](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
       if (!producer || !producer->hasOneUse())
         return false;
-      return !isNamedLinalg(producer) && !isNamedLinalg(fused->getOwner());
+      if (isNamedLinalg(producer) || isNamedLinalg(fused->getOwner())) {
+        report.keptNamed(producer, fused->getOwner());
+        return false;
+      }
+      return true;
+    };
+    // Constant folding keeps upstream's rule, unreported.
+    linalg::ControlFusionFn foldOnce = [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, fuseOnce);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, keepNamed);
@@ -54,9 +126,10 @@ struct FuseElementwisePass
     tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
     ctx->getLoadedDialect<linalg::LinalgDialect>()->getCanonicalizationPatterns(
         patterns);
-    linalg::populateConstantFoldLinalgOperations(patterns, fuseOnce);
+    linalg::populateConstantFoldLinalgOperations(patterns, foldOnce);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+    report.summary(getOperation());
   }
 };
 

@@ -26,7 +26,7 @@ void buildTrainingPipeline(mlir::OpPassManager &pm);
 /// nn -> linalg on tensors, target independent (every backend starts from
 /// its output): composites decomposed, nn ops lowered, elementwise chains
 /// fused.
-void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
+void buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks = false);
 
 } // namespace kiln
 

@@ -132,7 +132,16 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
     higher-rank linalg.generic, which the CPU backend does not hand to its
     GEMM (a linear layer over a [N, L, F] input reshapes around its
     matmul, often with unit dims).
+
+    With `remarks`, each decision is a remark at the op's location (the
+    model file's JSON path): a producer fused into its user, a producer
+    left alone because it has several users (fusing would compute it once
+    per user), a reshape kept out of a named op.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Report each fusion decision as a remark (kilnc --remarks)">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::affine::AffineDialect"];

@@ -13,7 +13,7 @@ void kiln::buildTrainingPipeline(mlir::OpPassManager &pm) {
   pm.addPass(mlir::createCanonicalizerPass());
 }
 
-void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm) {
+void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks) {
   using namespace mlir;
   // Inference modules reach here with their composites still in place.
   pm.addPass(createDecompose());
@@ -22,7 +22,9 @@ void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   // Upstream's linalg-fuse-elementwise-ops, minus folding reshapes into
   // the matmuls (which would hide them from the backend's GEMM schedule).
-  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
+  FuseElementwiseOptions fusion;
+  fusion.remarks = remarks;
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise(fusion));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

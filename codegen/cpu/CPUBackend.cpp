@@ -45,7 +45,9 @@ public:
   void registerPasses() const override { registerKilnCPUPasses(); }
 
   void buildPipeline(OpPassManager &pm) const override {
-    buildCPUCodegenPipeline(pm, CPUCodegenOptions());
+    CPUCodegenOptions codegen;
+    codegen.remarks = options.remarks;
+    buildCPUCodegenPipeline(pm, codegen);
   }
 
   kiln_device_kind device() const override { return KILN_DEVICE_CPU; }

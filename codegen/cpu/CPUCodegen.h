@@ -24,6 +24,8 @@ struct CPUCodegenOptions {
   /// kiln-cpu-gemm-to-runtime) instead of the tiled loops of
   /// kiln-cpu-tile-and-vectorize.
   bool runtimeGemm = true;
+  /// Remarks on what stays sequential (kilnc --remarks).
+  bool remarks = false;
 };
 
 /// linalg on tensors -> LLVM dialect, for the host CPU: transposed GEMM

@@ -26,6 +26,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   if (options.vectorize) {
     CPUTileAndVectorizeOptions tiling;
     tiling.tileContractions = !options.runtimeGemm;
+    tiling.remarks = options.remarks;
     pm.addPass(createCPUTileAndVectorize(tiling));
   }
 

@@ -50,12 +50,15 @@ def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> 
     of at most 128 x 128 and 16 x 16 register blocks transposed in
     vectors. All-parallel `linalg.generic` ops get an `scf.forall` over row
     blocks of at least 4096 elements when that makes two or more tasks.
-    Runs on tensors, before bufferization.
+    Runs on tensors, before bufferization. With `remarks`, each generic
+    that stays sequential says why, as a remark at its location.
   }];
   let options = [
     Option<"tileContractions", "tile-contractions", "bool", "true",
            "Tile and vectorize matmuls here (false: kiln-cpu-gemm-to-runtime "
-           "calls the runtime's GEMM for them later)">
+           "calls the runtime's GEMM for them later)">,
+    Option<"remarks", "remarks", "bool", "false",
+           "Report generics left sequential and why (kilnc --remarks)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

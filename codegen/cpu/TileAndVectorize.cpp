@@ -275,13 +275,27 @@ std::optional<unsigned> outermostOutputLoop(linalg::GenericOp op) {
 /// the outermost parallel loop that indexes every output, each block at
 /// least kGenericGrain iterations, when that gives two or more tasks. The
 /// body stays a linalg.generic (LLVM vectorizes its inner loop).
-LogicalResult threadGeneric(IRRewriter &rewriter, linalg::GenericOp op) {
+LogicalResult threadGeneric(IRRewriter &rewriter, linalg::GenericOp op, bool remarks) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
+  auto sequential = [&](const llvm::Twine &why) {
+    if (remarks) {
+      InFlightDiagnostic d = op.emitRemark() << "threads: linalg.generic [";
+      llvm::interleave(ranges, [&](int64_t r) { d << (ShapedType::isDynamic(r) ? "?" : std::to_string(r)); },
+                       [&] { d << " x "; });
+      d << "]";
+      for (Operation &inner : op.getBody()->without_terminator()) {
+        d << " (" << inner.getName().getStringRef() << ")";
+        break;
+      }
+      d << " stays sequential: " << why;
+    }
     return success();
+  };
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return sequential("its sizes are dynamic");
   std::optional<unsigned> loop = outermostOutputLoop(op);
   if (!loop)
-    return success();
+    return sequential("no parallel loop indexes every output (a full reduction)");
   int64_t rows = ranges[*loop];
   int64_t rowIterations = 1;
   for (auto [i, r] : llvm::enumerate(ranges))
@@ -297,7 +311,9 @@ LogicalResult threadGeneric(IRRewriter &rewriter, linalg::GenericOp op) {
       break;
     }
   if (block == 0)
-    return success();
+    return sequential(llvm::Twine(rows * rowIterations) + " iterations give no two equal blocks of loop " +
+                      llvm::Twine(*loop) + " with at least " + llvm::Twine(kGenericGrain) +
+                      " each (a task must outweigh waking a pool thread)");
   SmallVector<int64_t> sizes(ranges.size(), 0);
   sizes[*loop] = block;
   if (failed(tile(rewriter, op, sizes,
@@ -342,7 +358,7 @@ struct CPUTileAndVectorizePass
       if (failed(tileTranspose(rewriter, op)))
         return signalPassFailure();
     for (linalg::GenericOp op : generics)
-      if (failed(threadGeneric(rewriter, op)))
+      if (failed(threadGeneric(rewriter, op, remarks)))
         return signalPassFailure();
     SmallVector<linalg::LinalgOp> parts;
     for (linalg::LinalgOp op : contractions)

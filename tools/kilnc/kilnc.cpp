@@ -110,32 +110,66 @@ static cl::opt<std::string>
             cl::value_desc("dir"), cl::cat(kilncCategory));
 static cl::opt<bool> timing("timing", cl::desc("Report the time of every pass"),
                             cl::cat(kilncCategory));
+static cl::opt<bool> remarks(
+    "remarks",
+    cl::desc("Report optimization decisions on stderr, at the model file's JSON paths: "
+             "elementwise ops fused or left unfused and why, loops left sequential and why"),
+    cl::cat(kilncCategory));
 
 namespace {
+
+/// Where a diagnostic is: the model file and a JSON path in it, or a
+/// file:line:col, or failing both MLIR's printed location.
+struct Where {
+  std::string file; // empty when unknown
+  std::vector<std::string> paths;
+  std::string text() const {
+    std::string joined;
+    for (const std::string &p : paths)
+      joined += (joined.empty() ? "" : " + ") + p;
+    return file.empty() ? joined : joined.empty() ? file : file + ": " + joined;
+  }
+};
+
+/// After inlining an op's location is a call site (the op's own path, where
+/// the function it came from was called), after fusion a fused list: the
+/// op's own paths are what a user finds in the model file.
+Where describeLocation(Location loc) {
+  if (auto call = dyn_cast<CallSiteLoc>(loc))
+    return describeLocation(call.getCallee());
+  Where where;
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    for (Location part : fused.getLocations()) {
+      Where w = describeLocation(part);
+      if (where.file.empty())
+        where.file = w.file;
+      for (std::string &p : w.paths)
+        if (llvm::find(where.paths, p) == where.paths.end())
+          where.paths.push_back(std::move(p));
+    }
+  } else if (auto name = dyn_cast<NameLoc>(loc)) {
+    if (auto file = dyn_cast<FileLineColLoc>(name.getChildLoc()))
+      where.file = file.getFilename().str();
+    where.paths.push_back(name.getName().str());
+  } else if (auto file = dyn_cast<FileLineColLoc>(loc)) {
+    where.file = file.getFilename().str();
+    if (file.getLine() > 0)
+      where.file += ":" + std::to_string(file.getLine()) + ":" + std::to_string(file.getColumn());
+  } else {
+    llvm::raw_string_ostream os(where.file);
+    loc.print(os);
+  }
+  return where;
+}
 
 /// Prints diagnostics as `file: json.path: error: message` for model-file
 /// locations and `file:line:col: error: message` otherwise.
 void printDiagnostic(Diagnostic &diag) {
-  std::string where;
-  Location loc = diag.getLocation();
-  if (auto name = dyn_cast<NameLoc>(loc)) {
-    if (auto file = dyn_cast<FileLineColLoc>(name.getChildLoc()))
-      where = file.getFilename().str() + ": " + name.getName().str();
-    else
-      where = name.getName().str();
-  } else if (auto file = dyn_cast<FileLineColLoc>(loc)) {
-    where = file.getFilename().str();
-    if (file.getLine() > 0)
-      where += ":" + std::to_string(file.getLine()) + ":" +
-               std::to_string(file.getColumn());
-  } else {
-    llvm::raw_string_ostream os(where);
-    loc.print(os);
-  }
-  const char *severity = diag.getSeverity() == DiagnosticSeverity::Error ? "error"
-                         : diag.getSeverity() == DiagnosticSeverity::Warning
-                             ? "warning"
-                             : "note";
+  std::string where = describeLocation(diag.getLocation()).text();
+  const char *severity = diag.getSeverity() == DiagnosticSeverity::Error     ? "error"
+                         : diag.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+                         : diag.getSeverity() == DiagnosticSeverity::Remark  ? "remark"
+                                                                             : "note";
   llvm::errs() << where << ": " << severity << ": " << diag.str() << "\n";
   for (Diagnostic &note : diag.getNotes())
     printDiagnostic(note);
@@ -176,6 +210,7 @@ std::unique_ptr<kiln::Backend> createBackend() {
   kiln::BackendOptions options;
   options.cpu = mcpu;
   options.optLevel = optLevel;
+  options.remarks = remarks;
   return entry->create(options);
 }
 
@@ -217,7 +252,7 @@ public:
 
     PassManager toLinalg(&ctx);
     configure(toLinalg);
-    kiln::buildLowerToLinalgPipeline(toLinalg);
+    kiln::buildLowerToLinalgPipeline(toLinalg, remarks);
     if (failed(toLinalg.run(*module)))
       return 1;
     dump("03-linalg.mlir", *module);

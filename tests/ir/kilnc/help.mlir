@@ -20,3 +20,4 @@
 // CHECK-DAG: --print-ir-after-all
 // CHECK-DAG: --target=<name>
 // CHECK-DAG: --timing
+// CHECK-DAG: --remarks
