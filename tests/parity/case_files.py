@@ -69,6 +69,13 @@ def write_case(out, name, model):
             f.write(text)
 
 
+def add_case(out, lines, name, model, steps):
+    """write_case, and the case's set(parity_steps_<name> N) line for
+    write_steps."""
+    write_case(out, name, model)
+    lines.append(f"set(parity_steps_{name} {steps})")
+
+
 def write_steps(out, lines):
     """Writes <out>/cases.cmake: the set(parity_steps_<name> N) lines; the
     generator's last call. Removes the case files of an earlier run (another

@@ -25,7 +25,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 
 def _f(rng, lo, hi):
@@ -235,8 +235,7 @@ def main():
         kind = "f" if functional else "m"
         name = f"act_{layer.lower()}_{kind}_random_{a.seed}_{i}_basic"
         model, steps, args = case(rng, name, layer, function, make_options, functional, shaped)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
         lines.append(f"set(parity_args_{name} {' '.join(args)})")
     write_steps(a.out, lines)
 

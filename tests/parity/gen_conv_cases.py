@@ -17,7 +17,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 
 def conv_options(rng, rank, cin, mode="zeros", kind=None):
@@ -156,8 +156,7 @@ def main():
         # Every fourth a LazyConv (the DSL resolved in_channels; the same
         # layer once traced): i = 3, 7, 11 cover the three ranks.
         model, steps = case(rng, name, rank, lazy=(i % 4 == 3))
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     # Padding modes other than zeros, from their own generator so that the
     # cases above stay what they were.
     rng = random.Random(f"conv-modes-{a.seed}")
@@ -166,16 +165,14 @@ def main():
         mode = ("reflect", "replicate", "circular")[i % 3 if i < 3 else rng.randint(0, 2)]
         name = f"conv{rank}d_{mode}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, rank, mode)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     rng = random.Random(f"conv-groups-{a.seed}")
     for i in range(GROUP_CASES):
         rank = (1, 2, 3)[i % 3]
         kind = ("wide_grouped", "depthwise")[i // 3 % 2]
         name = f"conv{rank}d_{kind}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, rank, kind=kind)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

@@ -16,7 +16,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 KINDS = [("conv", 2), ("conv_transpose", 2), ("conv", 1), ("conv_transpose", 3),
          ("unfold", 2), ("conv", 3), ("conv_transpose", 1), ("fold", 2)]
@@ -121,8 +121,7 @@ def main():
         kind, dims = KINDS[i % len(KINDS)]
         name = f"fn_{kind}{str(dims) + 'd' if kind.startswith('conv') else ''}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, kind, dims)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

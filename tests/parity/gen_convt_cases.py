@@ -18,7 +18,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 
 def pick(rng, values, rank):
@@ -98,8 +98,7 @@ def main():
         name = f"convt{rank}d_random_{a.seed}_{i}_basic"
         # Every fourth a LazyConvTranspose (i = 3, 7, 11: the three ranks).
         model, steps = case(rng, name, rank, stress_output_padding=(i % 5 == 4), lazy=(i % 4 == 3))
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

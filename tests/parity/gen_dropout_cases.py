@@ -17,7 +17,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 # (layer, ranks torch accepts without a warning)
 LAYERS = [("Dropout1d", (2, 3)), ("Dropout2d", (3, 4)), ("Dropout3d", (4, 5)),
@@ -59,8 +59,7 @@ def main():
         layer, ranks = LAYERS[i % len(LAYERS)]
         name = f"dropout_{layer.lower()}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, ranks)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

@@ -14,7 +14,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 
 def blocks(size, k, d, p, s):
@@ -81,8 +81,7 @@ def main():
         fold = i % 2 == 1
         name = f"{'fold' if fold else 'unfold'}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, fold)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

@@ -27,7 +27,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 # (rank, samples given, form, return the indices into a MaxUnpool)
 KINDS = [
@@ -137,8 +137,7 @@ def main():
         name = (f"fractional{rank}d_{form}_{'given' if given else 'drawn'}"
                 f"{'_unpool' if unpool else ''}_random_{a.seed}_{i}_basic")
         model, steps = case(rng, name, rank, given, form, unpool)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

@@ -17,7 +17,7 @@ import argparse
 import os
 import random
 
-from case_files import write_case, write_steps
+from case_files import add_case, write_steps
 
 
 def weight_list(rng, classes):
@@ -434,8 +434,7 @@ def main():
     lines = []
 
     def add(name, model, steps, args):
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
         if args:
             lines.append(f"set(parity_args_{name} {' '.join(args)})")
 

@@ -28,7 +28,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 # One option class per entry, cycled: (torch type, variant).
 LAYERS = [
@@ -237,8 +237,7 @@ def main():
         layer, variant = LAYERS[i % len(LAYERS)]
         name = f"norm_{layer.lower()}_{variant}_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, variant)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

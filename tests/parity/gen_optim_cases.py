@@ -17,7 +17,7 @@ import argparse
 import os
 import random
 
-from case_files import mlp_model, random_loss, random_mlp_sizes, write_case, write_steps
+from case_files import add_case, mlp_model, random_loss, random_mlp_sizes, write_steps
 
 
 def log_uniform(rng, lo, hi):
@@ -141,14 +141,12 @@ def main():
         for i in range(a.count):
             name = f"optim_{optimizer.lower()}_random_{a.seed}_{i}_basic"
             model, steps = case(rng, name, optimizer)
-            write_case(a.out, name, model)
-            lines.append(f"set(parity_steps_{name} {steps})")
+            add_case(a.out, lines, name, model, steps)
     rng = random.Random(f"clip-{a.seed}")
     for i in range(CLIP_CASES):
         name = f"optim_clip_random_{a.seed}_{i}_basic"
         model, steps = clip_case(rng, name)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

@@ -18,7 +18,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 # (torch type, padded dimensions D, mode)
 LAYERS = [
@@ -97,8 +97,7 @@ def main():
         layer, dims, mode = LAYERS[i % len(LAYERS)]
         name = f"pad_{layer.lower()}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, dims, mode)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

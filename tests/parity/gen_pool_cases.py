@@ -22,7 +22,7 @@ import argparse
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 # (torch type, spatial dimensions)
 LAYERS = [
@@ -211,8 +211,7 @@ def main():
         layer, dims = LAYERS[i % len(LAYERS)]
         name = f"pool_{layer.lower().replace('+', '_')}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, dims)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

@@ -16,8 +16,8 @@ import math
 import os
 import random
 
-from case_files import (mlp_model, mse_sgd_training, random_loss, random_mlp_sizes,
-                        write_case, write_steps)
+from case_files import (add_case, mlp_model, mse_sgd_training, random_loss, random_mlp_sizes,
+                        write_steps)
 
 
 def sgd_options(rng):
@@ -102,15 +102,13 @@ def main():
     for i in range(a.count):
         name = f"sgd_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     # Their own generator, so that the SGD cases stay what they were.
     rng = random.Random(f"slice-join-{a.seed}")
     for i in range(SLICE_JOIN_CASES):
         name = f"slice_join_random_{a.seed}_{i}_basic"
         model, steps = slice_join_case(rng, name)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

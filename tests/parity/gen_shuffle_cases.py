@@ -20,7 +20,7 @@ import math
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 KINDS = ["Unflatten", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
          "unflatten", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
@@ -182,8 +182,7 @@ def main():
         prefix = "" if kind[0].isupper() else "fn_"
         name = f"misc_{prefix}{kind.lower()}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, kind)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 

@@ -20,7 +20,7 @@ import math
 import os
 import random
 
-from case_files import mse_sgd_training, write_case, write_steps
+from case_files import add_case, mse_sgd_training, write_steps
 
 KINDS = ["Upsample", "interpolate", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 MODES = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3),
@@ -144,15 +144,13 @@ def main():
         prefix = "fn_" if kind == "interpolate" else ""
         name = f"up_{prefix}{kind.lower()}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, kind, i)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     # Their own stream: the cases above keep their numbers.
     aa_rng = random.Random(f"upsample-antialias-{a.seed}")
     for i in range(a.antialias_count):
         name = f"up_fn_interpolate_aa_random_{a.seed}_{i}_basic"
         model, steps = antialias_case(aa_rng, name, i)
-        write_case(a.out, name, model)
-        lines.append(f"set(parity_steps_{name} {steps})")
+        add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 
 
