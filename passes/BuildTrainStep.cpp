@@ -176,7 +176,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     b.setInsertionPointToStart(body);
     auto args = body->getArguments();
     SmallVector<Value> results;
-    FailureOr<Value> norm = update(b, loc, optimizer, args.take_front(numParams),
+    FailureOr<Value> norm = update(b, optimizerLocation(loc), optimizer, args.take_front(numParams),
                                    args.slice(numParams, numStates), args[numParams + numStates],
                                    args[numParams + numStates + 1],
                                    args.take_back(numParams), numSpecs, results);
@@ -195,6 +195,16 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     if (*norm)
       apply.setResultAttr(results.size() - 1, "nn.grad_norm", b.getUnitAttr());
     return success();
+  }
+
+  /// Where the update ops are: the model file's training.optimizer, next
+  /// to the loss function's NameLoc("loss", file), so that diagnostics and
+  /// kilnc --remarks about the update point at the optimizer.
+  static Location optimizerLocation(Location lossLoc) {
+    if (auto name = dyn_cast<NameLoc>(lossLoc))
+      return NameLoc::get(StringAttr::get(lossLoc.getContext(), "training.optimizer"),
+                          name.getChildLoc());
+    return lossLoc;
   }
 
   LogicalResult build(func::FuncOp loss, func::FuncOp grad,
@@ -242,7 +252,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
 
     SmallVector<Value> results{call.getResult(0)};
     FailureOr<Value> checkedNorm =
-        update(b, loc, optimizer, params, states, stepArg, lrArg,
+        update(b, optimizerLocation(loc), optimizer, params, states, stepArg, lrArg,
                call.getResults().slice(1, numParams), specs.size(), results);
     if (failed(checkedNorm))
       return failure();
