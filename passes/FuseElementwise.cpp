@@ -35,18 +35,27 @@ std::string describe(Operation *op) {
   return name;
 }
 
-/// Remarks of the fusion decisions, each pair reported once (the greedy
-/// driver asks again on every iteration).
+/// Remarks of the fusion decisions. A refusal is reported once per pair
+/// (the greedy driver may ask again when a neighbour changes); a fusion
+/// happens once, and then erases both ops, whose addresses a later op may
+/// reuse: their pairs are forgotten.
 class FusionRemarks {
 public:
   explicit FusionRemarks(bool enabled) : enabled(enabled) {}
 
   void fused(Operation *producer, Operation *consumer) {
-    if (enabled && seen.insert({producer, consumer}).second) {
-      ++fusedCount;
-      consumer->emitRemark() << "fusion: " << describe(producer) << " fused into "
-                             << describe(consumer) << " (one loop nest, no temporary)";
-    }
+    if (!enabled)
+      return;
+    ++fusedCount;
+    consumer->emitRemark() << "fusion: " << describe(producer) << " fused into "
+                           << describe(consumer) << " (one loop nest, no temporary)";
+    llvm::SmallVector<std::pair<Operation *, Operation *>> stale;
+    for (const auto &pair : seen)
+      if (llvm::is_contained({pair.first, pair.second}, producer) ||
+          llvm::is_contained({pair.first, pair.second}, consumer))
+        stale.push_back(pair);
+    for (const auto &pair : stale)
+      seen.erase(pair);
   }
   void severalUsers(Operation *producer, Operation *consumer) {
     if (enabled && seen.insert({producer, consumer}).second) {
@@ -67,8 +76,8 @@ public:
   void summary(func::FuncOp fn) {
     if (enabled && (fusedCount || unfusedCount))
       fn.emitRemark() << "fusion: @" << fn.getSymName() << ": " << fusedCount
-                      << " producers fused, " << unfusedCount
-                      << " left unfused (several users)";
+                      << " producers fused into their user, " << unfusedCount
+                      << " producer-user pairs left unfused (producer with several users)";
   }
 
 private:

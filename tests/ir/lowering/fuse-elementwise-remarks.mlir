@@ -14,7 +14,7 @@
 // CHECK:           arith.addf
 // CHECK-NOT:     linalg.generic
 func.func @chain(%x: tensor<16xf32>) -> tensor<16xf32> {
-  // expected-remark@-1 {{fusion: @chain: 1 producers fused, 0 left unfused (several users)}}
+  // expected-remark@-1 {{fusion: @chain: 1 producers fused into their user, 0 producer-user pairs left unfused (producer with several users)}}
   %e = tensor.empty() : tensor<16xf32>
   %a = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel"]}
       ins(%x : tensor<16xf32>) outs(%e : tensor<16xf32>) {
@@ -38,7 +38,7 @@ func.func @chain(%x: tensor<16xf32>) -> tensor<16xf32> {
 // CHECK-LABEL: func.func @shared
 // CHECK-COUNT-3: linalg.generic
 func.func @shared(%x: tensor<16xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
-  // expected-remark@-1 {{fusion: @shared: 0 producers fused, 2 left unfused (several users)}}
+  // expected-remark@-1 {{fusion: @shared: 0 producers fused into their user, 2 producer-user pairs left unfused (producer with several users)}}
   %e = tensor.empty() : tensor<16xf32>
   // expected-remark@+2 {{fusion: linalg.generic (math.exp) not fused into linalg.generic (arith.addf): it has 2 users, and fusing would compute it once per user}}
   // expected-remark@+1 {{fusion: linalg.generic (math.exp) not fused into linalg.generic (arith.mulf): it has 2 users, and fusing would compute it once per user}}
