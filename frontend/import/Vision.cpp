@@ -120,6 +120,14 @@ float scaleValue(double scale, int64_t in, int64_t out) {
   return static_cast<float>(in) / static_cast<float>(out);
 }
 
+/// area_pixel_compute_scale<float>: the input step per output step of the
+/// interpolating modes, with and without antialiasing.
+float areaPixelScale(int64_t in, int64_t out, bool alignCorners, double scale) {
+  if (alignCorners)
+    return out > 1 ? static_cast<float>(in - 1) / static_cast<float>(out - 1) : 0.0f;
+  return scaleValue(scale, in, out);
+}
+
 /// area_pixel_compute_source_index<float>: where output index `o` reads
 /// the input (in float, as torch's kernels for float tensors).
 float sourceIndex(float scale, int64_t o, bool alignCorners, bool cubic) {
@@ -165,8 +173,7 @@ std::vector<float> upsampleWeights(const std::string &mode, int64_t in, int64_t 
       for (int64_t i = start; i < end; ++i)
         at(o, i) = 1.0f / static_cast<float>(end - start);
     } else {
-      float s = alignCorners ? (out > 1 ? static_cast<float>(in - 1) / static_cast<float>(out - 1) : 0.0f)
-                             : scaleValue(scale, in, out);
+      float s = areaPixelScale(in, out, alignCorners, scale);
       if (mode == "bicubic") {
         float src = sourceIndex(s, o, alignCorners, /*cubic=*/true);
         int64_t i = static_cast<int64_t>(std::floor(src));
@@ -282,9 +289,8 @@ Value upsample(BuildContext &c, const shape_rules::UpsampleArgs &args, bool alig
     int64_t n = in[d], m = plan.output[d];
     std::vector<float> w;
     if (antialias) {
-      float scale = alignCorners ? (m > 1 ? static_cast<float>(n - 1) / static_cast<float>(m - 1) : 0.0f)
-                                 : scaleValue(plan.scales[d - 2], n, m);
-      w = antialiasWeights(args.mode == "bicubic", n, m, scale);
+      w = antialiasWeights(args.mode == "bicubic", n, m,
+                           areaPixelScale(n, m, alignCorners, plan.scales[d - 2]));
     } else {
       w = upsampleWeights(args.mode, n, m, alignCorners, plan.scales[d - 2], shortcut);
     }
