@@ -53,6 +53,9 @@ InitSpec kiln::initSpecOf(nn::InitAttr attr) {
   case nn::InitKind::normal:
     init.kind = KILN_INIT_NORMAL;
     break;
+  case nn::InitKind::constant:
+    init.kind = KILN_INIT_CONSTANT;
+    break;
   }
   init.args[0] = attr.getA().convertToDouble();
   init.args[1] = attr.getB().convertToDouble();
@@ -419,9 +422,17 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
     return module.emitError("accumulate and apply come together"), failure();
   if (acc && failed(readAccumulation(reader, acc, apply)))
     return failure();
+  // The first group's initial lr: its lr tensor's constant init
+  // (nn-build-train-step), else the optimizer's lr (hand-written IR).
   if (auto opt = module->getAttrOfType<DictionaryAttr>("nn.optimizer"))
     if (auto lr = opt.getAs<FloatAttr>("lr"))
       m.lr = lr.getValueAsDouble();
+  for (const TensorSpec &t : m.tensors)
+    if (t.role == KILN_ROLE_LR) {
+      if (t.init.kind == KILN_INIT_CONSTANT)
+        m.lr = t.init.args[0];
+      break;
+    }
   if (auto sched = module->getAttrOfType<DictionaryAttr>("nn.scheduler")) {
     auto spec = readScheduler(sched);
     if (failed(spec))
@@ -448,6 +459,8 @@ static std::string initText(const InitSpec &init) {
   case KILN_INIT_NORMAL:
     return std::string(init.kind == KILN_INIT_UNIFORM ? "uniform " : "normal ") +
            formatExact(init.args[0]) + " " + formatExact(init.args[1]);
+  case KILN_INIT_CONSTANT:
+    return "constant " + formatExact(init.args[0]);
   }
   return "?";
 }
@@ -548,6 +561,7 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
   os << "#define " << P << "_NUM_PARAMETERS " << m.ofRole(KILN_ROLE_PARAMETER).size() << "\n";
   os << "#define " << P << "_NUM_BUFFERS " << m.ofRole(KILN_ROLE_BUFFER).size() << "\n";
   os << "#define " << P << "_NUM_STATES " << m.ofRole(KILN_ROLE_OPTIMIZER_STATE).size() << "\n";
+  os << "#define " << P << "_NUM_PARAM_GROUPS " << m.ofRole(KILN_ROLE_LR).size() << "\n";
   // Lets generic code (one trainer source for many models) use
   // <prefix>_scheduler_create only where it exists.
   os << "#define " << P << "_HAS_SCHEDULER " << (m.scheduler ? 1 : 0) << "\n";
@@ -604,6 +618,9 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "kiln_status|grad_sum|$_model *model, int index, float **data|, index, data",
       "kiln_status|get_lr|const $_model *model, float *lr|, lr",
       "kiln_status|set_lr|$_model *model, float lr|, lr",
+      "int|num_param_groups|const $_model *model|",
+      "kiln_status|get_group_lr|const $_model *model, int group, float *lr|, group, lr",
+      "kiln_status|set_group_lr|$_model *model, int group, float lr|, group, lr",
       "kiln_status|scheduler_step|$_model *model, kiln_scheduler *scheduler|, scheduler",
       "kiln_status|scheduler_step_epoch|$_model *model, kiln_scheduler *scheduler, double epoch|, scheduler, epoch",
       "kiln_status|scheduler_step_metric|$_model *model, kiln_scheduler *scheduler, double metric|, scheduler, metric",
@@ -661,17 +678,22 @@ static std::string schedulerInit(std::ostream &os, const SchedulerSpec &spec, in
 }
 
 /// <prefix>_scheduler_create: the scheduler of the model file's
-/// training.scheduler over the model's initial lr (docs/generated-header.md).
+/// training.scheduler over the initial lr of every parameter group
+/// (docs/generated-header.md).
 static void writeSchedulerCreate(std::ostream &os, const std::string &p,
-                                 const SchedulerSpec &spec, double lr) {
+                                 const SchedulerSpec &spec, const std::vector<double> &lrs) {
   os << "/* The scheduler the model file declares (training.scheduler), at epoch 0\n"
-     << " * over the initial lr; step it with " << p << "_scheduler_step, attach it\n"
+     << " * over the initial lrs; step it with " << p << "_scheduler_step, attach it\n"
      << " * to save it with the optimizer state. kiln_scheduler_destroy frees it. */\n"
      << "static inline kiln_status " << p << "_scheduler_create(kiln_scheduler **out) {\n";
   int counter = 0;
   std::string init = schedulerInit(os, spec, counter);
   os << "  static const kiln_scheduler_spec spec = " << init << ";\n"
-     << "  return kiln_scheduler_create_spec(&spec, " << formatExact(lr) << ", out);\n}\n";
+     << "  static const double lrs[] = {";
+  for (size_t g = 0; g < lrs.size(); ++g)
+    os << (g ? ", " : "") << formatExact(lrs[g]);
+  os << "};\n"
+     << "  return kiln_scheduler_create_groups(&spec, lrs, " << lrs.size() << ", out);\n}\n";
 }
 
 std::string ModelInterface::header() const {
@@ -701,8 +723,16 @@ std::string ModelInterface::header() const {
      << "static inline const char *" << p << "_last_error(const " << p << "_model *model) {\n"
      << "  return model ? kiln_model_last_error((const kiln_model *)model) : kiln_last_error();\n}\n";
   writeFunctions(os, p);
-  if (scheduler)
-    writeSchedulerCreate(os, p, *scheduler, lr);
+  if (scheduler) {
+    // Each group's initial lr: the first is `lr`, later ones their lr
+    // tensor's constant init.
+    std::vector<double> lrs;
+    for (const TensorSpec *t : ofRole(KILN_ROLE_LR))
+      lrs.push_back(lrs.empty() ? lr : t->init.args[0]);
+    if (lrs.empty())
+      lrs.push_back(lr);
+    writeSchedulerCreate(os, p, *scheduler, lrs);
+  }
   os << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << P << "_H */\n";
   return os.str();
 }

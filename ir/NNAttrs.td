@@ -30,7 +30,8 @@ def NN_TensorRoleAttr : EnumAttr<NN_Dialect, NN_TensorRole, "role"> {
 
 def NN_InitKind : I32EnumAttr<"InitKind", "how a tensor starts", [
     I32EnumAttrCase<"zeros", 0>, I32EnumAttrCase<"ones", 1>,
-    I32EnumAttrCase<"uniform", 2>, I32EnumAttrCase<"normal", 3>]> {
+    I32EnumAttrCase<"uniform", 2>, I32EnumAttrCase<"normal", 3>,
+    I32EnumAttrCase<"constant", 4>]> {
   let cppNamespace = "::kiln::nn";
   let genSpecializedAttr = 0;
 }
@@ -40,7 +41,8 @@ def NN_InitAttr : AttrDef<NN_Dialect, "Init"> {
   let summary = "how the runtime fills a parameter, buffer or state (nn.init)";
   let description = [{
     `#nn.init<zeros>`, `#nn.init<ones>`, `#nn.init<uniform LO, HI>`
-    (LO <= HI) or `#nn.init<normal MEAN, STD>` (STD >= 0): torch's default
+    (LO <= HI), `#nn.init<normal MEAN, STD>` (STD >= 0) or
+    `#nn.init<constant V>` (a parameter group's initial lr): torch's default
     initializers reduced to numbers, kept as f64 and printed in shortest
     round-trip form, so the metadata gets exactly the importer's values.
   }];

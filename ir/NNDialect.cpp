@@ -40,8 +40,11 @@ void NNDialect::initialize() {
       >();
 }
 
-static bool takesArguments(InitKind kind) {
-  return kind == InitKind::uniform || kind == InitKind::normal;
+/// How many numbers follow the kind: uniform and normal 2, constant 1.
+static int argumentCount(InitKind kind) {
+  return kind == InitKind::uniform || kind == InitKind::normal ? 2
+         : kind == InitKind::constant                          ? 1
+                                                               : 0;
 }
 
 /// Shortest round-trip text as an MLIR float literal, which needs a '.'
@@ -55,13 +58,15 @@ static std::string floatLiteral(double v) {
   return s;
 }
 
-/// `<zeros>`, `<ones>`, `<uniform LO, HI>`, `<normal MEAN, STD>`; numbers in
-/// shortest round-trip form.
+/// `<zeros>`, `<ones>`, `<uniform LO, HI>`, `<normal MEAN, STD>`,
+/// `<constant V>`; numbers in shortest round-trip form.
 void InitAttr::print(AsmPrinter &p) const {
   p << "<" << stringifyInitKind(getKind());
-  if (takesArguments(getKind()))
-    p << " " << floatLiteral(getA().convertToDouble()) << ", "
-      << floatLiteral(getB().convertToDouble());
+  int count = argumentCount(getKind());
+  if (count >= 1)
+    p << " " << floatLiteral(getA().convertToDouble());
+  if (count == 2)
+    p << ", " << floatLiteral(getB().convertToDouble());
   p << ">";
 }
 
@@ -73,11 +78,13 @@ Attribute InitAttr::parse(AsmParser &parser, Type) {
   std::optional<InitKind> kind = symbolizeInitKind(word);
   if (!kind)
     return parser.emitError(at, "unknown initializer '")
-               << word << "' (zeros, ones, uniform, normal)",
+               << word << "' (zeros, ones, uniform, normal, constant)",
            Attribute();
   double a = 0, b = 0;
-  if (takesArguments(*kind) &&
-      (parser.parseFloat(a) || parser.parseComma() || parser.parseFloat(b)))
+  int count = argumentCount(*kind);
+  if (count >= 1 && parser.parseFloat(a))
+    return {};
+  if (count == 2 && (parser.parseComma() || parser.parseFloat(b)))
     return {};
   if (parser.parseGreater())
     return {};
@@ -90,8 +97,10 @@ LogicalResult InitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   double lo = a.convertToDouble(), hi = b.convertToDouble();
   if (!std::isfinite(lo) || !std::isfinite(hi))
     return emitError() << "initializer arguments must be finite";
-  if (!takesArguments(kind) && (lo != 0 || hi != 0))
+  if (argumentCount(kind) == 0 && (lo != 0 || hi != 0))
     return emitError() << stringifyInitKind(kind) << " takes no arguments";
+  if (argumentCount(kind) == 1 && hi != 0)
+    return emitError() << stringifyInitKind(kind) << " takes one argument";
   if (kind == InitKind::uniform && lo > hi)
     return emitError() << "uniform initializer needs lo <= hi, got " << formatExact(lo)
                        << " > " << formatExact(hi);

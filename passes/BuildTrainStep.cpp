@@ -5,20 +5,23 @@
 //   1. Find the loss function (`nn.loss`) and its gradient function
 //      `<loss>_grad` (from nn-autodiff), and the optimizer that the module's
 //      `nn.optimizer` describes.
-//   2. Create `train_step` with arguments: params, optimizer states (for
-//      every state spec, one tensor per param, named `<param>.<state>`),
-//      step (i64), lr (f32), then the loss function's other arguments
-//      (inputs, target, the rng state when the graph draws random numbers).
-//      The loss's `nn.mode` and `nn.rng_counters` carry over.
+//   2. Create `train_step` with arguments: params, optimizer states (one
+//      tensor `<param>.<state>` per state of each parameter that a group
+//      updates, in passes/ParamGroups.h's order), step (i64), one lr (f32)
+//      per parameter group (`lr`, then `param_groups.<g>.lr`, each with
+//      #nn.init<constant initial lr>), then the loss function's other
+//      arguments (inputs, target, the rng state when the graph draws random
+//      numbers). The loss's `nn.mode` and `nn.rng_counters` carry over.
 //   3. Call `<loss>_grad`, clip the gradients when the module asks
-//      (nn.clip_grad_norm / nn.clip_grad_value, passes/GradClip.h), let the
-//      optimizer build one update per parameter, and return (loss, new
+//      (nn.clip_grad_norm / nn.clip_grad_value, passes/GradClip.h), let each
+//      parameter's group's optimizer build its update (a parameter in no
+//      group keeps its value, as torch leaves it), and return (loss, new
 //      params, new states, step + 1, next buffers[, total norm]), the next
 //      buffers being `<loss>_grad`'s results after the gradients and the
 //      total norm (marked nn.grad_norm) there only with error_if_nonfinite.
 //   4. Gradient accumulation (torch's backward() k times, then step()):
 //        accumulate(grads, sums) -> sums + grads
-//        apply(params, states, step, lr, sums)
+//        apply(params, states, step, lrs, sums)
 //          -> new params, new states, step + 1, zeros (the new sums)[, total norm]
 //      where `grads` (nn.role grad, named like their parameter) are what the
 //      gradients kernel (`<loss>_grad`) wrote and `sums` (nn.role grad_sum,
@@ -28,7 +31,7 @@
 //      these two functions compiles them once, not a third time.
 #include "ir/ArgSignature.h"
 #include "passes/GradClip.h"
-#include "passes/Optimizers.h"
+#include "passes/ParamGroups.h"
 #include "passes/Passes.h"
 
 namespace kiln {
@@ -63,51 +66,71 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       module.emitError("nn-build-train-step: the module has no nn.optimizer");
       return signalPassFailure();
     }
-    std::unique_ptr<Optimizer> optimizer = createOptimizer(module, dict);
-    if (!optimizer)
+    SmallVector<std::string> paramNames;
+    for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i)
+      if (roleOf(loss, i) == nn::TensorRole::param)
+        paramNames.push_back(argName(loss, i));
+    FailureOr<OptimizerPlan> plan = planOptimizer(module, dict, paramNames);
+    if (failed(plan))
       return signalPassFailure();
-    if (failed(build(loss, grad, *optimizer)))
+    if (failed(build(loss, grad, *plan)))
       signalPassFailure();
   }
 
-  /// `train_step`'s signature: params, states, step, lr, other arguments.
+  static std::string argName(func::FuncOp f, unsigned i) {
+    auto name = f.getArgAttrOfType<StringAttr>(i, "nn.name");
+    return name ? name.getValue().str() : "arg" + std::to_string(i);
+  }
+
+  /// The name of parameter group g's lr argument (and optimizer-file
+  /// tensor): `lr` for the first, as before groups existed.
+  static std::string lrName(size_t g) {
+    return g == 0 ? "lr" : "param_groups." + std::to_string(g) + ".lr";
+  }
+
+  /// `train_step`'s signature: params, states, step, lrs, other arguments.
   ArgSignature signature(OpBuilder &b, func::FuncOp loss,
                       ArrayRef<unsigned> paramIdx, ArrayRef<unsigned> otherIdx,
-                      ArrayRef<OptimizerStateSpec> specs) {
+                      const OptimizerPlan &plan) {
     ArgSignature sig;
     for (unsigned i : paramIdx)
       sig.copy(loss, i);
-    for (const OptimizerStateSpec &spec : specs)
-      for (unsigned i : paramIdx) {
-        auto name = loss.getArgAttrOfType<StringAttr>(i, "nn.name");
-        std::string param = name ? name.getValue().str() : "arg" + std::to_string(i);
-        sig.add(b, loss.getArgumentTypes()[i], param + "." + spec.name,
-                nn::TensorRole::state, nn::InitAttr::get(b.getContext(), spec.init));
-      }
+    for (const StateSlot &slot : plan.states) {
+      unsigned i = paramIdx[slot.param];
+      const OptimizerStateSpec &spec = plan.groups[plan.groupOf[slot.param]].specs[slot.spec];
+      sig.add(b, loss.getArgumentTypes()[i], argName(loss, i) + "." + spec.name,
+              nn::TensorRole::state, nn::InitAttr::get(b.getContext(), spec.init));
+    }
     sig.add(b, RankedTensorType::get({}, b.getI64Type()), "step", nn::TensorRole::step);
-    sig.add(b, RankedTensorType::get({}, b.getF32Type()), "lr", nn::TensorRole::lr);
+    for (auto [g, group] : llvm::enumerate(plan.groups))
+      sig.add(b, RankedTensorType::get({}, b.getF32Type()), lrName(g), nn::TensorRole::lr,
+              nn::InitAttr::get(b.getContext(), nn::InitKind::constant, group.lr));
     for (unsigned i : otherIdx)
       sig.copy(loss, i);
     return sig;
   }
 
-  /// Step 3's updates: one optimizer update per parameter, from its
-  /// gradient (grads[k]) and its own state tensors (states
-  /// are grouped by spec: state s of parameter k is states[s * P + k]).
+  /// Step 3's updates: one optimizer update per parameter of a group, from
+  /// its gradient (grads[k]), its own state tensors (plan.slotOf) and its
+  /// group's lr.
   std::pair<SmallVector<Value>, SmallVector<Value>>
-  updateAll(OpBuilder &b, Location loc, const Optimizer &optimizer, ValueRange params,
-            ValueRange states, ValueRange grads, Value lr, Value step, size_t numSpecs) {
-    size_t numParams = params.size();
+  updateAll(OpBuilder &b, Location loc, const OptimizerPlan &plan, ValueRange params,
+            ValueRange states, ValueRange grads, ValueRange lrs, Value step) {
     SmallVector<Value> newParams, newStates(states.size());
-    for (size_t k = 0; k < numParams; ++k) {
+    for (size_t k = 0; k < params.size(); ++k) {
+      if (plan.groupOf[k] < 0) {
+        newParams.push_back(params[k]); // in no group: torch leaves it as it is
+        continue;
+      }
+      const ParamGroup &group = plan.groups[plan.groupOf[k]];
       SmallVector<Value> own;
-      for (size_t s = 0; s < numSpecs; ++s)
-        own.push_back(states[s * numParams + k]);
-      SmallVector<Value> updated =
-          optimizer.buildUpdate(b, loc, params[k], grads[k], own, lr, step);
+      for (unsigned slot : plan.slotOf[k])
+        own.push_back(states[slot]);
+      SmallVector<Value> updated = group.optimizer->buildUpdate(
+          b, loc, params[k], grads[k], own, lrs[plan.groupOf[k]], step);
       newParams.push_back(updated[0]);
-      for (size_t s = 0; s < numSpecs; ++s)
-        newStates[s * numParams + k] = updated[1 + s];
+      for (auto [s, slot] : llvm::enumerate(plan.slotOf[k]))
+        newStates[slot] = updated[1 + s];
     }
     return {newParams, newStates};
   }
@@ -115,14 +138,14 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   /// Step 3 after the gradients: clip, update every parameter and count
   /// the step. Returns new params, new states, step + 1, in `results`, and
   /// the checked total norm (null unless error_if_nonfinite).
-  FailureOr<Value> update(OpBuilder &b, Location loc, const Optimizer &optimizer,
-                          ValueRange params, ValueRange states, Value stepArg, Value lrArg,
-                          ValueRange grads, size_t numSpecs, SmallVector<Value> &results) {
+  FailureOr<Value> update(OpBuilder &b, Location loc, const OptimizerPlan &plan,
+                          ValueRange params, ValueRange states, Value stepArg, ValueRange lrArgs,
+                          ValueRange grads, SmallVector<Value> &results) {
     FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), grads);
     if (failed(clipped))
       return failure();
     auto [newParams, newStates] =
-        updateAll(b, loc, optimizer, params, states, clipped->grads, lrArg, stepArg, numSpecs);
+        updateAll(b, loc, plan, params, states, clipped->grads, lrArgs, stepArg);
     auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
@@ -133,10 +156,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   }
 
   /// Step 4: `accumulate` and `apply` after `train_step` (whose arguments
-  /// give the parameters, states, step and lr).
+  /// give the parameters, states, step and lrs).
   LogicalResult buildAccumulation(OpBuilder &b, Location loc, func::FuncOp trainStep,
-                                  size_t numParams, size_t numStates, size_t numSpecs,
-                                  const Optimizer &optimizer) {
+                                  size_t numParams, const OptimizerPlan &plan) {
+    size_t numStates = plan.states.size(), numLrs = plan.groups.size();
     MLIRContext *ctx = b.getContext();
     ArgSignature grads, sums;
     for (unsigned i = 0; i < numParams; ++i) {
@@ -166,7 +189,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
 
     b.setInsertionPointAfter(acc);
     ArgSignature applySig;
-    for (unsigned i = 0; i < numParams + numStates + 2; ++i)
+    for (unsigned i = 0; i < numParams + numStates + 1 + numLrs; ++i)
       applySig.copy(trainStep, i);
     applySig.types.append(sums.types);
     applySig.attrs.append(sums.attrs);
@@ -176,10 +199,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     b.setInsertionPointToStart(body);
     auto args = body->getArguments();
     SmallVector<Value> results;
-    FailureOr<Value> norm = update(b, optimizerLocation(loc), optimizer, args.take_front(numParams),
+    FailureOr<Value> norm = update(b, optimizerLocation(loc), plan, args.take_front(numParams),
                                    args.slice(numParams, numStates), args[numParams + numStates],
-                                   args[numParams + numStates + 1],
-                                   args.take_back(numParams), numSpecs, results);
+                                   args.slice(numParams + numStates + 1, numLrs),
+                                   args.take_back(numParams), results);
     if (failed(norm))
       return failure();
     // optimizer.zero_grad() (set_to_none=False) after the step.
@@ -207,16 +230,14 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     return lossLoc;
   }
 
-  LogicalResult build(func::FuncOp loss, func::FuncOp grad,
-                      const Optimizer &optimizer) {
+  LogicalResult build(func::FuncOp loss, func::FuncOp grad, const OptimizerPlan &plan) {
     OpBuilder b(&getContext());
     Location loc = loss.getLoc();
     SmallVector<unsigned> paramIdx, otherIdx;
     for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i) {
       (roleOf(loss, i) == nn::TensorRole::param ? paramIdx : otherIdx).push_back(i);
     }
-    SmallVector<OptimizerStateSpec> specs = optimizer.stateSpecs();
-    ArgSignature sig = signature(b, loss, paramIdx, otherIdx, specs);
+    ArgSignature sig = signature(b, loss, paramIdx, otherIdx, plan);
 
     b.setInsertionPointAfter(grad);
     auto step = b.create<func::FuncOp>(loc, "train_step",
@@ -229,13 +250,14 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     Block *body = step.addEntryBlock();
     b.setInsertionPointToStart(body);
 
-    size_t numParams = paramIdx.size(), numStates = specs.size() * numParams;
+    size_t numParams = paramIdx.size(), numStates = plan.states.size();
+    size_t numLrs = plan.groups.size();
     auto args = body->getArguments();
     auto params = args.take_front(numParams);
     auto states = args.slice(numParams, numStates);
     Value stepArg = args[numParams + numStates];
-    Value lrArg = args[numParams + numStates + 1];
-    auto others = args.drop_front(numParams + numStates + 2);
+    auto lrArgs = args.slice(numParams + numStates + 1, numLrs);
+    auto others = args.drop_front(numParams + numStates + 1 + numLrs);
 
     // The gradient function takes the loss function's arguments in order and
     // returns the loss, then the param gradients in order.
@@ -252,8 +274,8 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
 
     SmallVector<Value> results{call.getResult(0)};
     FailureOr<Value> checkedNorm =
-        update(b, optimizerLocation(loc), optimizer, params, states, stepArg, lrArg,
-               call.getResults().slice(1, numParams), specs.size(), results);
+        update(b, optimizerLocation(loc), plan, params, states, stepArg, lrArgs,
+               call.getResults().slice(1, numParams), results);
     if (failed(checkedNorm))
       return failure();
     // The gradient function's results after the gradients (next buffer
@@ -271,7 +293,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
         step.setResultAttrs(firstExtra + (i - numParams - 1), attrs);
     if (*checkedNorm)
       step.setResultAttr(results.size() - 1, "nn.grad_norm", b.getUnitAttr());
-    return buildAccumulation(b, loc, step, numParams, numStates, specs.size(), optimizer);
+    return buildAccumulation(b, loc, step, numParams, plan);
   }
 };
 

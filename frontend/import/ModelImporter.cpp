@@ -1,5 +1,6 @@
 #include "frontend/import/ModelImporter.h"
 #include "frontend/import/GradClip.h"
+#include "frontend/import/ParamGroups.h"
 #include "frontend/import/Scheduler.h"
 
 #include "frontend/import/ImportCalls.h"
@@ -599,9 +600,10 @@ private:
     std::string type = stringAt(opt, "training.optimizer", "type");
     const Entry &entry = lookup(EntryKind::Optimizer, type,
                                 "training.optimizer.type", "optimizer");
-    Options options = import::parseOptions(entry, optionsOf(opt),
-                                           "training.optimizer.options");
-    return entry.buildOptimizer(b, options);
+    std::vector<std::string> paramNames;
+    for (const Param &p : params)
+      paramNames.push_back(p.name);
+    return import::optimizerAttribute(b, entry, opt, paramNames);
   }
 
   MLIRContext *ctx;

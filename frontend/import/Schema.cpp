@@ -261,9 +261,26 @@ std::string modelJsonSchema() {
       losses.push_back(loss);
       break;
     }
-    case EntryKind::Optimizer:
-      optimizers.push_back(typedObject(e));
+    case EntryKind::Optimizer: {
+      // torch's param_groups: parameter or module names, and options that
+      // override the optimizer's (so none is required).
+      json groupOptions = optionsSchema(e);
+      groupOptions.erase("required");
+      json optimizer = typedObject(e);
+      optimizer["properties"]["param_groups"] = {
+          {"type", "array"},
+          {"minItems", 1},
+          {"description", "torch's param_groups (docs/model-format.md)"},
+          {"items",
+           {{"type", "object"},
+            {"required", {"params"}},
+            {"additionalProperties", false},
+            {"properties",
+             {{"params", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+              {"options", groupOptions}}}}}};
+      optimizers.push_back(optimizer);
       break;
+    }
     case EntryKind::Scheduler: {
       // Run by the runtime (kiln/scheduler.h); ChainedScheduler and
       // SequentialLR list the schedulers they combine.

@@ -10,6 +10,21 @@ namespace kiln::optim {
 
 Optimizer::~Optimizer() = default;
 
+void Optimizer::set_param_groups(std::vector<ParamGroup> groups) {
+  if (groups.empty()) detail::fail(std::string(type_name()) + ": no parameter groups (pass at least one ParamGroup)");
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::string& type = groups[g].options_type();
+    if (!type.empty() && type != type_name())
+      detail::fail(std::string(type_name()) + ": parameter group " + std::to_string(g) + " has " + type +
+                   "Options, not " + type_name() + "Options");
+  }
+  groups_ = std::move(groups);
+}
+
+SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults) : SGD(defaults) {
+  set_param_groups(std::move(groups));
+}
+
 SGD::SGD(const SGDOptions& o) : options_(o) {
   auto check = [](bool ok, const std::string& what) {
     if (!ok) detail::fail("SGD: " + what);
@@ -63,6 +78,9 @@ void checkAdamLike(const char* optimizer, const O& o) {
 }  // namespace
 
 Adam::Adam(const AdamOptions& o) : options_(o) { checkAdamLike("Adam", o); }
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults) : Adam(defaults) {
+  set_param_groups(std::move(groups));
+}
 OptionList Adam::option_list() const {
   const auto& o = options_;
   return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
@@ -70,6 +88,9 @@ OptionList Adam::option_list() const {
 }
 
 AdamW::AdamW(const AdamWOptions& o) : options_(o) { checkAdamLike("AdamW", o); }
+AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& defaults) : AdamW(defaults) {
+  set_param_groups(std::move(groups));
+}
 OptionList AdamW::option_list() const {
   const auto& o = options_;
   return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
@@ -77,6 +98,9 @@ OptionList AdamW::option_list() const {
 }
 
 Adamax::Adamax(const AdamaxOptions& o) : options_(o) { checkAdamLike("Adamax", o); }
+Adamax::Adamax(std::vector<ParamGroup> groups, const AdamaxOptions& defaults) : Adamax(defaults) {
+  set_param_groups(std::move(groups));
+}
 OptionList Adamax::option_list() const {
   const auto& o = options_;
   return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
@@ -87,6 +111,9 @@ NAdam::NAdam(const NAdamOptions& o) : options_(o) {
   checkAdamLike("NAdam", o);
   atLeastZero("NAdam", "momentum_decay", o.momentum_decay());
 }
+NAdam::NAdam(std::vector<ParamGroup> groups, const NAdamOptions& defaults) : NAdam(defaults) {
+  set_param_groups(std::move(groups));
+}
 OptionList NAdam::option_list() const {
   const auto& o = options_;
   return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
@@ -94,6 +121,9 @@ OptionList NAdam::option_list() const {
 }
 
 RAdam::RAdam(const RAdamOptions& o) : options_(o) { checkAdamLike("RAdam", o); }
+RAdam::RAdam(std::vector<ParamGroup> groups, const RAdamOptions& defaults) : RAdam(defaults) {
+  set_param_groups(std::move(groups));
+}
 OptionList RAdam::option_list() const {
   const auto& o = options_;
   return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()}};
@@ -105,6 +135,9 @@ Adagrad::Adagrad(const AdagradOptions& o) : options_(o) {
   atLeastZero("Adagrad", "weight_decay", o.weight_decay());
   atLeastZero("Adagrad", "initial_accumulator_value", o.initial_accumulator_value());
   atLeastZero("Adagrad", "eps", o.eps());
+}
+Adagrad::Adagrad(std::vector<ParamGroup> groups, const AdagradOptions& defaults) : Adagrad(defaults) {
+  set_param_groups(std::move(groups));
 }
 OptionList Adagrad::option_list() const {
   const auto& o = options_;
@@ -119,6 +152,9 @@ Adadelta::Adadelta(const AdadeltaOptions& o) : options_(o) {
   atLeastZero("Adadelta", "eps", o.eps());
   atLeastZero("Adadelta", "weight_decay", o.weight_decay());
 }
+Adadelta::Adadelta(std::vector<ParamGroup> groups, const AdadeltaOptions& defaults) : Adadelta(defaults) {
+  set_param_groups(std::move(groups));
+}
 OptionList Adadelta::option_list() const {
   const auto& o = options_;
   return {{"lr", o.lr()}, {"rho", o.rho()}, {"eps", o.eps()}, {"weight_decay", o.weight_decay()},
@@ -131,6 +167,9 @@ RMSprop::RMSprop(const RMSpropOptions& o) : options_(o) {
   atLeastZero("RMSprop", "eps", o.eps());
   atLeastZero("RMSprop", "weight_decay", o.weight_decay());
   atLeastZero("RMSprop", "momentum", o.momentum());
+}
+RMSprop::RMSprop(std::vector<ParamGroup> groups, const RMSpropOptions& defaults) : RMSprop(defaults) {
+  set_param_groups(std::move(groups));
 }
 OptionList RMSprop::option_list() const {
   const auto& o = options_;
@@ -145,6 +184,9 @@ Rprop::Rprop(const RpropOptions& o) : options_(o) {
         "invalid eta values " + formatExact(o.etas()[0]) + ", " + formatExact(o.etas()[1]) +
             " (need 0 < etaminus < 1 < etaplus)");
 }
+Rprop::Rprop(std::vector<ParamGroup> groups, const RpropOptions& defaults) : Rprop(defaults) {
+  set_param_groups(std::move(groups));
+}
 OptionList Rprop::option_list() const {
   const auto& o = options_;
   return {{"lr", o.lr()}, {"etas", o.etas()}, {"step_sizes", o.step_sizes()}, {"maximize", o.maximize()}};
@@ -155,6 +197,9 @@ ASGD::ASGD(const ASGDOptions& o) : options_(o) {
   atLeastZero("ASGD", "weight_decay", o.weight_decay());
   check("ASGD", std::isfinite(o.lambd()) && std::isfinite(o.alpha()) && std::isfinite(o.t0()),
         "lambd, alpha and t0 must be finite");
+}
+ASGD::ASGD(std::vector<ParamGroup> groups, const ASGDOptions& defaults) : ASGD(defaults) {
+  set_param_groups(std::move(groups));
 }
 OptionList ASGD::option_list() const {
   const auto& o = options_;

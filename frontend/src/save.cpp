@@ -100,6 +100,35 @@ void validate_model_name(const std::string& name, SourceLoc loc) {
   }
 }
 
+/// training.optimizer.param_groups: each group's modules expanded to their
+/// parameters' state_dict names (kilnc checks the names and that no
+/// parameter is in two groups); its options as given, if any.
+Json param_groups_json(const nn::Module& root, const std::vector<optim::ParamGroup>& groups, SourceLoc loc) {
+  const std::vector<NamedParameter> params = root.named_parameters();
+  const auto modules = root.named_modules();
+  Json out = Json::array();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    Json names = Json::array();
+    for (const optim::ParamRef& ref : groups[g].params()) {
+      if (!ref.module()) {
+        names.push_back(ref.name());
+        continue;
+      }
+      const std::string* path = nullptr;
+      for (const auto& [p, m] : modules)
+        if (m == ref.module()) path = &p;
+      if (!path)
+        fail(loc, "parameter group " + std::to_string(g) + ": a module of it is not part of the model");
+      for (const NamedParameter& p : params)
+        if (path->empty() || p.name.rfind(*path + ".", 0) == 0) names.push_back(p.name);
+    }
+    Json group = Json{{"params", std::move(names)}};
+    if (groups[g].options()) group["options"] = options_json(*groups[g].options());
+    out.push_back(std::move(group));
+  }
+  return out;
+}
+
 std::string serialize_model(const Trace& trace, const nn::Module& root, const std::vector<Tensor>& outputs,
                             const std::optional<Training>& training, const std::string& name, SourceLoc loc) {
   if (outputs.empty()) fail(loc, "the model's forward returned no tensor");
@@ -179,6 +208,8 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
     t["target"] = tensor_json(target);
     t["optimizer"] = Json{{"type", training->optimizer()->type_name()},
                           {"options", options_json(training->optimizer()->option_list())}};
+    if (!training->optimizer()->param_groups().empty())
+      t["optimizer"]["param_groups"] = param_groups_json(root, training->optimizer()->param_groups(), loc);
     if (const auto& clip = training->clip()) {
       if (clip->by_norm) {
         if (!(clip->value > 0) || !std::isfinite(clip->value))

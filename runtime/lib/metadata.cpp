@@ -49,11 +49,18 @@ Error check_name(const char *name, const std::string &what) {
 
 Error check_init(const kiln_init &init, kiln_dtype dtype, const std::string &what,
                  Init *out) {
-  if (init.kind < KILN_INIT_ZEROS || init.kind > KILN_INIT_NORMAL)
+  if (init.kind < KILN_INIT_ZEROS || init.kind > KILN_INIT_CONSTANT)
     return bad(what + ": unknown initializer kind " + std::to_string(init.kind));
   out->kind = static_cast<Init::Kind>(init.kind);
   out->a = init.args[0];
   out->b = init.args[1];
+  if (init.kind == KILN_INIT_CONSTANT) {
+    if (dtype != KILN_F32)
+      return bad(what + ": a constant initializer needs dtype f32");
+    if (!std::isfinite(out->a) || !std::isfinite(static_cast<float>(out->a)) || out->b != 0)
+      return bad(what + ": a constant initializer needs a finite f32 value and args[1] = 0");
+    return {};
+  }
   const bool random = init.kind == KILN_INIT_UNIFORM || init.kind == KILN_INIT_NORMAL;
   if (!random)
     return {};
@@ -153,7 +160,7 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
   if (m.num_tensors > 0 && !m.tensors)
     return bad("tensors is NULL");
   std::unordered_set<std::string> names;
-  int *single[] = {&spec->target, &spec->loss, &spec->step, &spec->lr, &spec->grad_norm};
+  int *single[] = {&spec->target, &spec->loss, &spec->step, nullptr, &spec->grad_norm};
   for (int i = 0; i < m.num_tensors; ++i) {
     TensorSpec t;
     if (Error e = read_tensor(m.tensors[i], i, &t))
@@ -164,7 +171,7 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
       return bad("tensor name " + quoted(t.name) + " is reserved");
     std::vector<int> *lists[] = {&spec->params, &spec->buffers, &spec->states,
                                  &spec->inputs, nullptr,        &spec->outputs,
-                                 nullptr,       nullptr,        nullptr,
+                                 nullptr,       nullptr,        &spec->lrs,
                                  nullptr,       &spec->grad_sums};
     if (!lists[t.role]) {
       int *slot = single[t.role == KILN_ROLE_TARGET ? 0 : t.role - KILN_ROLE_LOSS + 1];
@@ -376,7 +383,7 @@ Error check_model(ModelSpec *spec) {
                     k[KILN_ENTRY_TRAIN_STEP][kEval] >= 0;
   if (!spec->trainable) {
     if (spec->target >= 0 || spec->loss >= 0 || spec->step >= 0 ||
-        spec->lr >= 0 || !spec->states.empty() || !spec->grad_sums.empty() ||
+        !spec->lrs.empty() || !spec->states.empty() || !spec->grad_sums.empty() ||
         k[KILN_ENTRY_ACCUMULATE][kTrain] >= 0 || k[KILN_ENTRY_ACCUMULATE][kEval] >= 0 ||
         k[KILN_ENTRY_APPLY][kTrain] >= 0 || k[KILN_ENTRY_APPLY][kEval] >= 0)
       return bad("target, loss, step, lr, optimizer state, grad sums and the accumulation "
@@ -387,11 +394,19 @@ Error check_model(ModelSpec *spec) {
     return e;
   if (k[KILN_ENTRY_GRADIENTS][kTrain] < 0 || k[KILN_ENTRY_TRAIN_STEP][kTrain] < 0)
     return bad("a trainable model needs gradients and train_step kernels for train mode");
-  if (spec->target < 0 || spec->loss < 0 || spec->step < 0 || spec->lr < 0)
+  if (spec->target < 0 || spec->loss < 0 || spec->step < 0 || spec->lrs.empty())
     return bad("a trainable model needs target, loss, step and lr tensors");
-  if (!std::isfinite(spec->initial_lr) ||
-      !std::isfinite(static_cast<float>(spec->initial_lr)))
+  if (!std::isfinite(spec->initial_lrs[0]) ||
+      !std::isfinite(static_cast<float>(spec->initial_lrs[0])))
     return bad("lr is not a finite f32 value");
+  // The later groups' initial lrs are their lr tensors' constant inits.
+  for (size_t g = 1; g < spec->lrs.size(); ++g) {
+    const TensorSpec &t = spec->tensors[spec->lrs[g]];
+    if (t.init.kind != Init::Constant)
+      return bad("lr tensor " + quoted(t.name) + " (parameter group " + std::to_string(g) +
+                 ") needs a constant initializer: its initial lr");
+    spec->initial_lrs.push_back(t.init.a);
+  }
   return {};
 }
 
@@ -422,7 +437,7 @@ Error read_metadata(const kiln_model_metadata *m, ModelSpec *out) {
     return bad("workspace_bytes " + std::to_string(m->workspace_bytes) +
                " out of range [0, 2^48]");
   out->workspace_bytes = m->workspace_bytes;
-  out->initial_lr = m->lr;
+  out->initial_lrs = {m->lr};
   if (Error e = read_tensors(*m, out))
     return e;
   if (Error e = read_kernels(*m, out))

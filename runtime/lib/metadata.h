@@ -12,9 +12,10 @@ namespace kiln::rt {
 /* How a parameter, buffer or state tensor starts (kiln_init, validated). */
 struct Init {
   enum Kind { Zeros = KILN_INIT_ZEROS, Ones = KILN_INIT_ONES,
-              Uniform = KILN_INIT_UNIFORM, Normal = KILN_INIT_NORMAL };
+              Uniform = KILN_INIT_UNIFORM, Normal = KILN_INIT_NORMAL,
+              Constant = KILN_INIT_CONSTANT };
   Kind kind = Zeros;
-  double a = 0; // uniform: lo, normal: mean
+  double a = 0; // uniform: lo, normal: mean, constant: the value
   double b = 0; // uniform: hi, normal: std
 };
 
@@ -59,8 +60,11 @@ struct ModelSpec {
   std::vector<TensorSpec> tensors;
   std::vector<int> params, buffers, states, inputs, outputs;
   std::vector<int> grad_sums; /* grad_sums[i]: parameter i's (KILN_ROLE_GRAD_SUM) */
-  int target = -1, loss = -1, step = -1, lr = -1, grad_norm = -1;
-  double initial_lr = 0;
+  int target = -1, loss = -1, step = -1, grad_norm = -1;
+  /* One lr tensor per parameter group, in group order, and each group's
+   * initial lr (the metadata's lr, then the constant inits). */
+  std::vector<int> lrs;
+  std::vector<double> initial_lrs;
   int64_t workspace_bytes = 0;
   std::vector<KernelSpec> kernels;
   /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any

@@ -39,7 +39,7 @@ struct kiln_model {
   std::vector<unsigned char> cur;
   std::vector<float *> grads; // [parameter index]
   void *workspace = nullptr;  // KILN_ARG_WORKSPACE
-  double lr = 0;              // kept exact; kernels get it as f32
+  std::vector<double> lrs;    // per parameter group, kept exact; kernels get f32
   kiln_rng_state rng{0, 0};
   bool training = false;
   /* kiln_model_attach_scheduler: saved and loaded with the optimizer state
@@ -187,14 +187,20 @@ Error allocate(kiln_model *m) {
   return {};
 }
 
-/* The f32 learning rate kernels read, from the exact value kept. */
-Error store_lr(kiln_model *m, double lr) {
-  if (m->spec.lr >= 0) {
-    const float value = static_cast<float>(lr);
-    if (Error e = to_device(m, m->current(m->spec.lr), &value, sizeof value))
+/* Group `group`'s f32 learning rate kernels read, from the exact value kept. */
+Error store_lr(kiln_model *m, size_t group, double lr) {
+  const float value = static_cast<float>(lr);
+  if (Error e = to_device(m, m->current(m->spec.lrs[group]), &value, sizeof value))
+    return e;
+  m->lrs[group] = lr;
+  return {};
+}
+
+/* Every group's learning rate (the initial ones, a file's, a scheduler's). */
+Error store_lrs(kiln_model *m, const std::vector<double> &lrs) {
+  for (size_t g = 0; g < m->spec.lrs.size(); ++g)
+    if (Error e = store_lr(m, g, lrs[g]))
       return e;
-  }
-  m->lr = lr;
   return {};
 }
 
@@ -465,13 +471,14 @@ const TensorSpec &rng_spec(int which) {
   return which == 0 ? seed : offset;
 }
 
-/* The optimizer file: states, step, lr (metadata order), then the rng. */
+/* The optimizer file: states, step, the lrs (metadata order), then the rng. */
 std::vector<const TensorSpec *> optimizer_file(const ModelSpec &s) {
   std::vector<const TensorSpec *> specs;
   for (int t : s.states)
     specs.push_back(&s.tensors[t]);
   specs.push_back(&s.tensors[s.step]);
-  specs.push_back(&s.tensors[s.lr]);
+  for (int t : s.lrs)
+    specs.push_back(&s.tensors[t]);
   specs.push_back(&rng_spec(0));
   specs.push_back(&rng_spec(1));
   return specs;
@@ -556,7 +563,8 @@ extern "C" kiln_status kiln_model_create(const kiln_model_metadata *metadata,
   if (Error e = allocate(model.get()))
     return record(none, e);
   model->training = model->spec.trainable;
-  if (Error e = store_lr(model.get(), model->spec.initial_lr))
+  model->lrs.assign(model->spec.lrs.size(), 0.0);
+  if (Error e = store_lrs(model.get(), model->spec.initial_lrs))
     return record(none, e);
   size_t most_args = 0;
   for (const KernelSpec &k : model->spec.kernels)
@@ -596,7 +604,7 @@ extern "C" kiln_status kiln_model_init_parameters(kiln_model *model,
   if (s.step >= 0)
     if (Error e = zero(model, model->current(s.step), sizeof(int64_t)))
       return record(model, e);
-  if (Error e = store_lr(model, s.initial_lr))
+  if (Error e = store_lrs(model, s.initial_lrs))
     return record(model, e);
   model->rng = kiln_rng_state{seed, 0};
   return KILN_OK;
@@ -642,28 +650,32 @@ extern "C" kiln_status kiln_model_save_parameters(kiln_model *model,
   KILN_MODEL_GUARD_END(model)
 }
 
-/* Reads step, lr and the rng from a validated optimizer file, rejecting
- * values no run can have produced. */
+/* Reads step, the lrs and the rng from a validated optimizer file,
+ * rejecting values no run can have produced. */
 static Error read_counters(const kiln_safetensors &file, const ModelSpec &s,
-                    int64_t *step, float *lr, kiln_rng_state *rng) {
+                    int64_t *step, std::vector<double> *lrs, kiln_rng_state *rng) {
   copy_in(file, s.tensors[s.step], step);
-  copy_in(file, s.tensors[s.lr], lr);
   copy_in(file, rng_spec(0), &rng->seed);
   copy_in(file, rng_spec(1), &rng->offset);
   const std::string tensor = file.path + ": tensor ";
   if (*step < 0)
     return fail(KILN_ERROR_MISMATCH, tensor + quoted(s.tensors[s.step].name) +
                                          " is negative (" + std::to_string(*step) + ")");
-  if (!std::isfinite(*lr))
-    return fail(KILN_ERROR_MISMATCH,
-                tensor + quoted(s.tensors[s.lr].name) + " is not finite");
+  lrs->clear();
+  for (int t : s.lrs) {
+    float lr;
+    copy_in(file, s.tensors[t], &lr);
+    if (!std::isfinite(lr))
+      return fail(KILN_ERROR_MISMATCH, tensor + quoted(s.tensors[t].name) + " is not finite");
+    lrs->push_back(lr);
+  }
   return {};
 }
 
 /* load_training_state's copies, after every check. */
 static Error copy_training_state(kiln_model *model, const kiln_safetensors &file,
-                                 const std::vector<int> &first, int64_t step, double lr,
-                                 const kiln_rng_state &rng) {
+                                 const std::vector<int> &first, int64_t step,
+                                 const std::vector<double> &lrs, const kiln_rng_state &rng) {
   const ModelSpec &s = model->spec;
   std::vector<int> ids = first;
   ids.insert(ids.end(), s.states.begin(), s.states.end());
@@ -672,7 +684,7 @@ static Error copy_training_state(kiln_model *model, const kiln_safetensors &file
       return e;
   if (Error e = to_device(model, model->current(s.step), &step, sizeof step))
     return e;
-  if (Error e = store_lr(model, lr))
+  if (Error e = store_lrs(model, lrs))
     return e;
   model->rng = rng;
   return {};
@@ -696,14 +708,13 @@ static Error load_training_state(kiln_model *model, const char *path,
   if (Error e = validate_file(*file, expected))
     return e;
   int64_t step;
-  float lr;
+  std::vector<double> lrs;
   kiln_rng_state rng;
-  if (Error e = read_counters(*file, s, &step, &lr, &rng))
+  if (Error e = read_counters(*file, s, &step, &lrs, &rng))
     return e;
   // The attached scheduler takes the file's state first (set_state checks
   // it); any later failure puts its old state back.
   std::vector<double> old_schedule;
-  double scheduled_lr = 0;
   if (model->scheduler) {
     const TensorSpec &spec = model->scheduler_spec;
     old_schedule.resize(static_cast<size_t>(spec.numel));
@@ -715,11 +726,11 @@ static Error load_training_state(kiln_model *model, const char *path,
                                  static_cast<int32_t>(spec.numel)))
       return fail(KILN_ERROR_MISMATCH,
                   file->path + ": tensor 'scheduler.state': " + kiln_last_error());
-    kiln_scheduler_lr(model->scheduler, &scheduled_lr);
+    // With a scheduler the exact lrs are its own (the file's are their f32).
+    for (size_t g = 0; g < lrs.size(); ++g)
+      kiln_scheduler_group_lr(model->scheduler, static_cast<int32_t>(g), &lrs[g]);
   }
-  // With a scheduler the exact lr is its own (the file's `lr` is its f32).
-  Error e = copy_training_state(model, *file, first, step,
-                                model->scheduler ? scheduled_lr : lr, rng);
+  Error e = copy_training_state(model, *file, first, step, lrs, rng);
   if (e && model->scheduler)
     kiln_scheduler_set_state(model->scheduler, old_schedule.data(),
                              static_cast<int32_t>(old_schedule.size()));
@@ -734,7 +745,7 @@ static Error save_training_state(kiln_model *model, const char *path, std::vecto
   std::vector<int> ids = std::move(first);
   ids.insert(ids.end(), s.states.begin(), s.states.end());
   ids.push_back(s.step);
-  ids.push_back(s.lr);
+  ids.insert(ids.end(), s.lrs.begin(), s.lrs.end());
   std::vector<std::vector<unsigned char>> host;
   std::vector<kiln_tensor_view> views;
   if (Error e = host_views(model, ids, &host, &views))
@@ -965,7 +976,7 @@ extern "C" kiln_status kiln_model_get_lr(const kiln_model *model, float *lr) {
     return record(model, null_argument("kiln_model_get_lr", "lr"));
   if (!model->spec.trainable)
     return record(model, inference_only());
-  *lr = static_cast<float>(model->lr);
+  *lr = static_cast<float>(model->lrs[0]);
   return KILN_OK;
 }
 
@@ -977,7 +988,39 @@ extern "C" kiln_status kiln_model_set_lr(kiln_model *model, float lr) {
   if (!std::isfinite(lr))
     return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
                               "kiln_model_set_lr: learning rate is not finite"));
-  return record(model, store_lr(model, lr));
+  return record(model, store_lrs(model, std::vector<double>(model->lrs.size(), lr)));
+}
+
+extern "C" int kiln_model_num_param_groups(const kiln_model *model) {
+  return model ? static_cast<int>(model->spec.lrs.size()) : 0;
+}
+
+extern "C" kiln_status kiln_model_get_group_lr(const kiln_model *model, int group, float *lr) {
+  if (!model)
+    return record(model, null_model("kiln_model_get_group_lr"));
+  if (!lr)
+    return record(model, null_argument("kiln_model_get_group_lr", "lr"));
+  if (!model->spec.trainable)
+    return record(model, inference_only());
+  int t;
+  if (Error e = lookup(model->spec.lrs, group, "kiln_model_get_group_lr", &t))
+    return record(model, e);
+  *lr = static_cast<float>(model->lrs[static_cast<size_t>(group)]);
+  return KILN_OK;
+}
+
+extern "C" kiln_status kiln_model_set_group_lr(kiln_model *model, int group, float lr) {
+  if (!model)
+    return record(model, null_model("kiln_model_set_group_lr"));
+  if (!model->spec.trainable)
+    return record(model, inference_only());
+  int t;
+  if (Error e = lookup(model->spec.lrs, group, "kiln_model_set_group_lr", &t))
+    return record(model, e);
+  if (!std::isfinite(lr))
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                              "kiln_model_set_group_lr: learning rate is not finite"));
+  return record(model, store_lr(model, static_cast<size_t>(group), lr));
 }
 
 extern "C" kiln_status kiln_model_get_step(const kiln_model *model,
@@ -1116,9 +1159,10 @@ extern "C" kiln_status kiln_model_get_rng(const kiln_model *model,
   return KILN_OK;
 }
 
-/* A scheduler's learning rate (scheduler.cpp), kept exact like set_lr's;
- * recorded on the instance as every model call's failure is. */
-kiln_status kiln_model_store_scheduled_lr(kiln_model *model, double lr, int momentum_cycled) {
+/* A scheduler's learning rates (scheduler.cpp), one per group, kept exact
+ * like set_lr's; recorded on the instance as every model call's failure is. */
+kiln_status kiln_model_store_scheduled_lrs(kiln_model *model, const double *lrs,
+                                           int32_t num_groups, int momentum_cycled) {
   if (!model->spec.trainable)
     return record(model, inference_only());
   if (momentum_cycled)
@@ -1127,10 +1171,19 @@ kiln_status kiln_model_store_scheduled_lr(kiln_model *model, double lr, int mome
                        "kiln_model_apply_scheduler: the scheduler cycles momentum "
                        "(cycle_momentum), but the compiled train step's momentum and betas "
                        "are constants; create it with cycle_momentum 0"));
-  if (!std::isfinite(lr))
+  if (static_cast<size_t>(num_groups) != model->lrs.size())
     return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_scheduler_step: learning rate is not finite"));
-  return record(model, store_lr(model, lr));
+                              "kiln_model_apply_scheduler: the scheduler has " +
+                                  std::to_string(num_groups) +
+                                  " parameter group(s), the model " +
+                                  std::to_string(model->lrs.size()) +
+                                  " (create it with kiln_scheduler_create_groups)"));
+  std::vector<double> next(lrs, lrs + num_groups);
+  for (double lr : next)
+    if (!std::isfinite(lr))
+      return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                                "kiln_model_scheduler_step: learning rate is not finite"));
+  return record(model, store_lrs(model, next));
 }
 
 extern "C" kiln_status kiln_model_attach_scheduler(kiln_model *model, kiln_scheduler *scheduler) {
@@ -1142,6 +1195,12 @@ extern "C" kiln_status kiln_model_attach_scheduler(kiln_model *model, kiln_sched
   model->scheduler = nullptr;
   if (!scheduler)
     return KILN_OK;
+  if (static_cast<size_t>(kiln_scheduler_num_groups(scheduler)) != model->lrs.size())
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                              "kiln_model_attach_scheduler: the scheduler has " +
+                                  std::to_string(kiln_scheduler_num_groups(scheduler)) +
+                                  " parameter group(s), the model " +
+                                  std::to_string(model->lrs.size())));
   int32_t count = 0;
   if (kiln_scheduler_state_size(scheduler, &count))
     return record(model, fail(KILN_ERROR_INVALID_ARGUMENT, kiln_last_error()));

@@ -51,6 +51,10 @@ void fill_init(const Init &init, Rng &rng, float *dst, int64_t n) {
       dst[i] = value;
     return;
   }
+  case Init::Constant:
+    for (int64_t i = 0; i < n; ++i)
+      dst[i] = static_cast<float>(init.a);
+    return;
   case Init::Uniform: {
     // Bounds are taken as f32 first so that the result, rounded to f32, can
     // be clamped into [lo, hi) exactly.

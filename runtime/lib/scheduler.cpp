@@ -853,74 +853,119 @@ kiln_status record(const Error &e) { return kiln::rt::set_thread_error(e); }
 
 } // namespace
 
+/* One node tree per parameter group: torch's schedulers compute each
+ * group's lr from that group alone (its lr, initial_lr, momentum) and from
+ * counters (last_epoch, T_cur, ReduceLROnPlateau's best and bad epochs)
+ * that depend only on the calls made, never on an lr; so G trees stepped
+ * together are torch's one scheduler over G groups, counters and all. */
 struct kiln_scheduler {
-  Group group;
-  std::unique_ptr<Node> root;
+  std::vector<Group> groups;
+  std::vector<std::unique_ptr<Node>> roots; // roots[g] acts on groups[g]
   size_t state_size = 0;
 
+  /* Per group: its lr and momentum, then its tree's counters. One group
+   * gives the one-group layout of before. */
   std::vector<double> state() const {
-    std::vector<double> s{group.lr, group.momentum};
-    root->get_state(s);
+    std::vector<double> s;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      s.push_back(groups[g].lr);
+      s.push_back(groups[g].momentum);
+      roots[g]->get_state(s);
+    }
     return s;
   }
   Error restore(const std::vector<double> &s) {
     if (s.size() != state_size)
       return bad("scheduler state has " + std::to_string(s.size()) + " values, this scheduler " +
                  std::to_string(state_size));
-    if (!std::isfinite(s[0]) || !std::isfinite(s[1]))
-      return bad("scheduler state: lr and momentum must be finite");
     const std::vector<double> before = state();
-    size_t at = 2;
-    if (Error e = root->set_state(s, at)) {
-      size_t back = 2;
-      (void)root->set_state(before, back);
+    std::vector<size_t> starts; // where group g's lr is in s
+    size_t at = 0;
+    Error e;
+    for (size_t g = 0; g < groups.size() && !e; ++g) {
+      starts.push_back(at);
+      if (!std::isfinite(s[at]) || !std::isfinite(s[at + 1]))
+        e = bad("scheduler state: lr and momentum must be finite");
+      else
+        e = roots[g]->set_state(s, at += 2);
+    }
+    if (e) {
+      size_t back = 0;
+      for (size_t g = 0; g < groups.size(); ++g)
+        (void)roots[g]->set_state(before, back += 2);
       return e;
     }
-    group.lr = s[0];
-    group.momentum = s[1];
+    for (size_t g = 0; g < groups.size(); ++g) {
+      groups[g].lr = s[starts[g]];
+      groups[g].momentum = s[starts[g] + 1];
+    }
     return {};
   }
-  /* Runs one step; a failed one leaves everything as it was. */
+  /* Runs one step of every group's tree (f(root, group)); a failed one
+   * leaves everything as it was. */
   template <typename F> Error transact(F &&f) {
     const std::vector<double> before = state();
-    Error e = f();
-    if (!e && !std::isfinite(group.lr))
-      e = bad("the scheduler computed a non-finite lr " + number(group.lr));
+    Error e;
+    for (size_t g = 0; g < groups.size() && !e; ++g) {
+      e = f(*roots[g], groups[g]);
+      if (!e && !std::isfinite(groups[g].lr))
+        e = bad("the scheduler computed a non-finite lr " + number(groups[g].lr));
+    }
     if (e)
       (void)restore(before);
     return e;
   }
+  bool momentum_cycled() const { return groups[0].momentum_cycled; }
 };
 
-/* Defined in model.cpp: sets the learning rate kernels read, exactly, and
- * records a failure on the instance; refuses (KILN_ERROR_UNSUPPORTED) a
- * scheduler that cycles momentum, which the compiled step holds constant. */
-kiln_status kiln_model_store_scheduled_lr(kiln_model *model, double lr, int momentum_cycled);
+/* Defined in model.cpp: sets the learning rates kernels read (one per
+ * parameter group), exactly, and records a failure on the instance;
+ * refuses (KILN_ERROR_UNSUPPORTED) a scheduler that cycles momentum, which
+ * the compiled step holds constant, and one whose number of groups is not
+ * the model's. */
+kiln_status kiln_model_store_scheduled_lrs(kiln_model *model, const double *lrs,
+                                           int32_t num_groups, int momentum_cycled);
 
-
-extern "C" kiln_status kiln_scheduler_create_spec(const kiln_scheduler_spec *spec, double base_lr,
-                                                  kiln_scheduler **out) {
+extern "C" kiln_status kiln_scheduler_create_groups(const kiln_scheduler_spec *spec,
+                                                    const double *base_lrs, int32_t num_groups,
+                                                    kiln_scheduler **out) {
   KILN_API_GUARD_BEGIN
   if (!out)
     return record(bad("kiln_scheduler_create: out is NULL"));
   *out = nullptr;
-  if (!spec)
-    return record(bad("kiln_scheduler_create: spec is NULL"));
-  if (!std::isfinite(base_lr) || base_lr < 0)
-    return record(bad("kiln_scheduler_create: base_lr " + number(base_lr) +
-                      " must be finite and >= 0"));
+  if (!spec || !base_lrs)
+    return record(bad("kiln_scheduler_create: spec or base_lrs is NULL"));
+  if (num_groups < 1 || num_groups > (1 << 20))
+    return record(bad("kiln_scheduler_create: num_groups " + std::to_string(num_groups) +
+                      " out of range [1, 2^20]"));
   auto s = std::make_unique<kiln_scheduler>();
-  if (Error e = build(*spec, "spec", 0, s->root))
-    return record(bad("kiln_scheduler_create: " + e.message));
-  s->group.lr = base_lr;
-  if (Error e = s->root->construct(s->group))
-    return record(bad("kiln_scheduler_create: " + e.message));
-  if (!std::isfinite(s->group.lr))
-    return record(bad("kiln_scheduler_create: the initial lr is not finite"));
+  for (int32_t g = 0; g < num_groups; ++g) {
+    const double base_lr = base_lrs[g];
+    const std::string which = num_groups > 1 ? " of group " + std::to_string(g) : "";
+    if (!std::isfinite(base_lr) || base_lr < 0)
+      return record(bad("kiln_scheduler_create: base_lr" + which + " " + number(base_lr) +
+                        " must be finite and >= 0"));
+    std::unique_ptr<Node> root;
+    if (Error e = build(*spec, "spec", 0, root))
+      return record(bad("kiln_scheduler_create: " + e.message));
+    Group group;
+    group.lr = base_lr;
+    if (Error e = root->construct(group))
+      return record(bad("kiln_scheduler_create: " + e.message));
+    if (!std::isfinite(group.lr))
+      return record(bad("kiln_scheduler_create: the initial lr" + which + " is not finite"));
+    s->groups.push_back(group);
+    s->roots.push_back(std::move(root));
+  }
   s->state_size = s->state().size();
   *out = s.release();
   return KILN_OK;
   KILN_API_GUARD_END(record)
+}
+
+extern "C" kiln_status kiln_scheduler_create_spec(const kiln_scheduler_spec *spec, double base_lr,
+                                                  kiln_scheduler **out) {
+  return kiln_scheduler_create_groups(spec, &base_lr, 1, out);
 }
 
 extern "C" kiln_status kiln_scheduler_create(int32_t kind, double base_lr, const double *args,
@@ -935,7 +980,7 @@ extern "C" kiln_status kiln_scheduler_step(kiln_scheduler *s) {
   KILN_API_GUARD_BEGIN
   if (!s)
     return record(bad("kiln_scheduler_step: scheduler is NULL"));
-  if (Error e = s->transact([&] { return s->root->step(s->group); }))
+  if (Error e = s->transact([&](Node &root, Group &g) { return root.step(g); }))
     return record(bad("kiln_scheduler_step: " + e.message));
   return KILN_OK;
   KILN_API_GUARD_END(record)
@@ -945,7 +990,7 @@ extern "C" kiln_status kiln_scheduler_step_epoch(kiln_scheduler *s, double epoch
   KILN_API_GUARD_BEGIN
   if (!s)
     return record(bad("kiln_scheduler_step_epoch: scheduler is NULL"));
-  if (Error e = s->transact([&] { return s->root->step_epoch(s->group, epoch); }))
+  if (Error e = s->transact([&](Node &root, Group &g) { return root.step_epoch(g, epoch); }))
     return record(bad("kiln_scheduler_step_epoch: " + e.message));
   return KILN_OK;
   KILN_API_GUARD_END(record)
@@ -955,7 +1000,7 @@ extern "C" kiln_status kiln_scheduler_step_metric(kiln_scheduler *s, double metr
   KILN_API_GUARD_BEGIN
   if (!s)
     return record(bad("kiln_scheduler_step_metric: scheduler is NULL"));
-  if (Error e = s->transact([&] { return s->root->step_metric(s->group, metric); }))
+  if (Error e = s->transact([&](Node &root, Group &g) { return root.step_metric(g, metric); }))
     return record(bad("kiln_scheduler_step_metric: " + e.message));
   return KILN_OK;
   KILN_API_GUARD_END(record)
@@ -964,16 +1009,31 @@ extern "C" kiln_status kiln_scheduler_step_metric(kiln_scheduler *s, double metr
 extern "C" kiln_status kiln_scheduler_lr(const kiln_scheduler *s, double *lr) {
   if (!s || !lr)
     return record(bad("kiln_scheduler_lr: NULL argument"));
-  *lr = s->group.lr;
+  *lr = s->groups[0].lr;
+  return KILN_OK;
+}
+
+extern "C" int32_t kiln_scheduler_num_groups(const kiln_scheduler *s) {
+  return s ? static_cast<int32_t>(s->groups.size()) : 0;
+}
+
+extern "C" kiln_status kiln_scheduler_group_lr(const kiln_scheduler *s, int32_t group,
+                                               double *lr) {
+  if (!s || !lr)
+    return record(bad("kiln_scheduler_group_lr: NULL argument"));
+  if (group < 0 || static_cast<size_t>(group) >= s->groups.size())
+    return record(bad("kiln_scheduler_group_lr: group " + std::to_string(group) +
+                      " out of range [0, " + std::to_string(s->groups.size()) + ")"));
+  *lr = s->groups[static_cast<size_t>(group)].lr;
   return KILN_OK;
 }
 
 extern "C" kiln_status kiln_scheduler_momentum(const kiln_scheduler *s, double *momentum) {
   if (!s || !momentum)
     return record(bad("kiln_scheduler_momentum: NULL argument"));
-  if (!s->group.momentum_cycled)
+  if (!s->momentum_cycled())
     return record(bad("kiln_scheduler_momentum: no scheduler here cycles momentum"));
-  *momentum = s->group.momentum;
+  *momentum = s->groups[0].momentum;
   return KILN_OK;
 }
 
@@ -1015,7 +1075,11 @@ extern "C" kiln_status kiln_model_apply_scheduler(kiln_model *model, const kiln_
   KILN_API_GUARD_BEGIN
   if (!model || !s)
     return record(bad("kiln_model_apply_scheduler: NULL argument"));
-  return kiln_model_store_scheduled_lr(model, s->group.lr, s->group.momentum_cycled);
+  std::vector<double> lrs;
+  for (const Group &g : s->groups)
+    lrs.push_back(g.lr);
+  return kiln_model_store_scheduled_lrs(model, lrs.data(), static_cast<int32_t>(lrs.size()),
+                                        s->momentum_cycled());
   KILN_API_GUARD_END(record)
 }
 
@@ -1024,7 +1088,7 @@ template <typename F> kiln_status model_step(kiln_model *model, kiln_scheduler *
   if (!model || !s)
     return record(bad("kiln_model_scheduler_step: NULL argument"));
   // Refused before stepping, so a refused scheduler stays where it was.
-  if (s->group.momentum_cycled)
+  if (s->momentum_cycled() || kiln_scheduler_num_groups(s) != kiln_model_num_param_groups(model))
     return kiln_model_apply_scheduler(model, s);
   if (kiln_status status = step())
     return status;

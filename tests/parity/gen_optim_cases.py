@@ -6,7 +6,9 @@ with lr, every flag) on a random Linear -> ReLU -> Linear model with an MSE
 or cross-entropy loss. The oracle compares the parameters, every state
 tensor torch keeps per parameter (exp_avg, exp_avg_sq, sum, ...) and the
 losses after the train steps. Besides, CLIP_CASES cases of gradient
-clipping (clip_grad_norm_, clip_grad_value_) with a random optimizer.
+clipping (clip_grad_norm_, clip_grad_value_) with a random optimizer, and
+GROUP_CASES cases of parameter groups (torch's param_groups) with a random
+optimizer and per-group options.
 
   gen_optim_cases.py --out DIR --count N --seed S
 
@@ -127,6 +129,45 @@ def clip_case(rng, name):
     return model, 10
 
 
+# Parameter-group cases per seed (their own generator): every optimizer in
+# turn, the model's four parameters split over two or three groups (now and
+# then one) by parameter or module name, a third of the cases leaving one
+# out of every group (torch does not update it), each group overriding a
+# random subset of freshly drawn options (its own lr over the optimizer's
+# range, weight decay, betas, amsgrad, momentum, ...), so that groups
+# differ in their state tensors too.
+GROUP_CASES = 12
+SGD_GROUP_OPTIONS = lambda rng: {"momentum": rng.choice([0.0, 0.9, rng.uniform(0.1, 0.95)]),
+                                 "weight_decay": maybe(rng, log_uniform(rng, -5, -1)),
+                                 "maximize": rng.random() < 0.25}
+LR_RANGE_SGD = (-3, -0.5)
+
+
+def group_case(rng, name, optimizer):
+    sizes = random_mlp_sizes(rng)
+    draw = SGD_GROUP_OPTIONS if optimizer == "SGD" else OPTIMIZERS[optimizer]
+    lo, hi = LR_RANGE_SGD if optimizer == "SGD" else LR_RANGE[optimizer]
+    opts = {"lr": log_uniform(rng, lo, hi), **draw(rng)}
+    # Parameters or whole modules ("0" = 0.weight and 0.bias), in random order.
+    units = rng.choice([["0.weight", "0.bias", "2.weight", "2.bias"], ["0", "2"],
+                        ["0", "2.weight", "2.bias"], ["0.weight", "0.bias", "2"]])
+    rng.shuffle(units)
+    if len(units) > 2 and rng.random() < 0.35:
+        units = units[1:]  # one unit in no group: torch leaves it as it is
+    count = 1 if rng.random() < 0.15 else rng.randint(2, min(3, len(units)))
+    cuts = sorted(rng.sample(range(1, len(units)), count - 1))
+    groups = []
+    for a, b in zip([0] + cuts, cuts + [len(units)]):
+        fresh = {"lr": log_uniform(rng, lo, hi), **draw(rng)}
+        keys = [k for k in fresh if rng.random() < 0.5]
+        groups.append({"params": units[a:b], "options": {k: fresh[k] for k in keys}})
+    loss, target = random_loss(rng, sizes[0], sizes[3], rng.random() < 0.5)
+    model = mlp_model(name, sizes, loss, target,
+                      {"type": optimizer, "options": opts, "param_groups": groups})
+    lr = max([opts["lr"]] + [g["options"].get("lr", 0.0) for g in groups])
+    return model, 10 if lr < 0.01 else 5 if lr < 0.3 or optimizer == "Adadelta" else 3
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -146,6 +187,11 @@ def main():
     for i in range(CLIP_CASES):
         name = f"optim_clip_random_{a.seed}_{i}_basic"
         model, steps = clip_case(rng, name)
+        add_case(a.out, lines, name, model, steps)
+    rng = random.Random(f"groups-{a.seed}")
+    for i in range(GROUP_CASES):
+        name = f"optim_groups_random_{a.seed}_{i}_basic"
+        model, steps = group_case(rng, name, (["SGD"] + list(OPTIMIZERS))[i % (1 + len(OPTIMIZERS))])
         add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 

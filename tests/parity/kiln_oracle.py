@@ -622,10 +622,23 @@ def make_loss(training):
     return getattr(nn, loss["type"])(**_loss_options(loss.get("options", {})))
 
 
-def make_optimizer(training, params):
-    """torch.optim.<type>(params, **options) of the training section."""
+def make_optimizer(training, params, named=None):
+    """torch.optim.<type>(params, **options) of the training section; with
+    param_groups, torch's list of group dicts, each {"params": the named
+    parameters or all parameters of the named modules, **its options}
+    (`named`: the model's named_parameters())."""
     opt = training["optimizer"]
-    return getattr(_torch().optim, opt["type"])(params, **(opt.get("options", {}) or {}))
+    options = opt.get("options", {}) or {}
+    groups = opt.get("param_groups")
+    if groups is None:
+        return getattr(_torch().optim, opt["type"])(params, **options)
+    named = list(named)
+    torch_groups = []
+    for g in groups:
+        picked = [p for entry in g["params"] for n, p in named
+                  if n == entry or n.startswith(entry + ".")]
+        torch_groups.append({"params": picked, **(g.get("options", {}) or {})})
+    return getattr(_torch().optim, opt["type"])(torch_groups, **options)
 
 
 def _np(t):
@@ -789,7 +802,7 @@ def run_reference(doc, model, xs, target, steps, micro=None):
         # mask); Kiln returns zeros.
         ref[f"{name}.grad"] = _np(p.grad if p.grad is not None else torch.zeros_like(p))
     params = [p for _, p in model.named_parameters()]
-    opt = make_optimizer(doc["training"], params)
+    opt = make_optimizer(doc["training"], params, model.named_parameters())
     opt.zero_grad()
     losses = []
     for _ in range(steps):
@@ -820,6 +833,8 @@ def run_reference(doc, model, xs, target, steps, micro=None):
         ref[name] = _np(buf)
     ref["step"] = np.array(steps, dtype=np.int64)
     ref["lr"] = np.array(opt.param_groups[0]["lr"], dtype=np.float32)
+    for g, group in enumerate(opt.param_groups[1:], 1):
+        ref[f"param_groups.{g}.lr"] = np.array(group["lr"], dtype=np.float32)
     # The eval-mode forward at the trained parameters (the driver's
     # set_training(0) + forward): checks the eval kernel of mode-dependent
     # models, and that every model has one.
@@ -974,7 +989,7 @@ def cmd_make_e2e(a):
     write_safetensors(os.path.join(a.out, "data.safetensors"), {"images": x, "labels": y})
     loss_fn = make_loss(doc["training"])
     params = [p for _, p in model.named_parameters()]
-    opt = make_optimizer(doc["training"], params)
+    opt = make_optimizer(doc["training"], params, model.named_parameters())
     losses = []
     for s in range(a.steps):
         opt.zero_grad()
@@ -1070,7 +1085,8 @@ def cmd_compare_updates(a):
     about the update rule. An ignored or mis-scaled lr still fails at the
     tensor's largest update, by a factor up to 1 / rtol. A case whose
     reference update is below the rounding everywhere cannot tell a right
-    update from none, and fails as vacuous."""
+    update from none, and fails as vacuous, except a parameter torch leaves
+    bit for bit unchanged (one in no parameter group): Kiln must too."""
     init = read_safetensors(a.init)
     ref = read_safetensors(a.reference)
     act = read_safetensors(a.actual)
@@ -1092,6 +1108,12 @@ def cmd_compare_updates(a):
               f"worst {worst:.3f} of tolerance  (update/rounding up to {visible:.1f})")
         if not np.all(np.isfinite(d_ref)) or not np.all(np.isfinite(d_act)):
             failures.append(f"{name}: non-finite update (torch finite: {bool(np.all(np.isfinite(d_ref)))})")
+            continue
+        if ratio.size and np.array_equal(ref[name], init[name]):
+            # torch left it bit for bit as it was (a parameter in no
+            # parameter group): so must Kiln.
+            if not np.array_equal(act[name], init[name]):
+                failures.append(f"{name}: torch leaves it unchanged, Kiln changed it")
             continue
         if worst > 1:
             i = int(np.argmax(ratio))

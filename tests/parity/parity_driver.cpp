@@ -358,6 +358,12 @@ int main(int argc, char **argv) {
     if (kiln_model_get_lr(m, &lr) != KILN_OK)
       fail("get_lr", m);
     result.push_back(make_f32("lr", {}, &lr, 1));
+    // Every later parameter group's lr, under its optimizer-file name.
+    for (int g = 1; g < kiln_model_num_param_groups(m); ++g) {
+      if (kiln_model_get_group_lr(m, g, &lr) != KILN_OK)
+        fail("get_group_lr", m);
+      result.push_back(make_f32("param_groups." + std::to_string(g) + ".lr", {}, &lr, 1));
+    }
 
     if (kiln_model_set_training(m, 0) != KILN_OK)
       fail("set_training(0)", m);

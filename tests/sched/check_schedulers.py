@@ -3,9 +3,10 @@
 every scheduler, and random
 ChainedScheduler / SequentialLR combinations of them (fixed seeds), the lr
 (and the momentum CyclicLR / OneCycleLR cycle) after construction and after
-each of 300 steps must equal torch's optimizer.param_groups[0] to rel 1e-6
+each of 300 steps must equal torch's optimizer.param_groups to rel 1e-6
 (abs 1e-12), uninterrupted and resumed from the saved state at a random
-step. CosineAnnealingWarmRestarts is also stepped with fractional epochs,
+step; a third of the cases have two or three parameter groups, each with
+its own lr (kiln_scheduler_create_groups). CosineAnnealingWarmRestarts is also stepped with fractional epochs,
 ReduceLROnPlateau is fed a random metric with plateaus. Needs
 /usr/bin/python3 (torch).
 
@@ -211,19 +212,22 @@ def commands(rng, spec):
     return [("s", None)] * STEPS
 
 
-def torch_run(spec, base_lr, cmds):
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=base_lr, momentum=0.9)
+def torch_run(spec, base_lrs, cmds):
+    """Per step: every group's lr, then the first group's momentum."""
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in base_lrs]
+    opt = torch.optim.SGD(groups, lr=base_lrs[0], momentum=0.9)
     sched = spec.build(opt)
-    g = opt.param_groups[0]
-    out = [(g["lr"], g["momentum"])]
+
+    def now():
+        return tuple(g["lr"] for g in opt.param_groups) + (opt.param_groups[0]["momentum"],)
+    out = [now()]
     for c, v in cmds:
         opt.step()
         if c == "s":
             sched.step()
         else:
             sched.step(v)
-        out.append((g["lr"], g["momentum"]))
+        out.append(now())
     return out
 
 
@@ -248,8 +252,14 @@ def main():
             base_lr = 10 ** rng.uniform(-5, 0)
             cmds = commands(rng, spec)
             resume_at = rng.randint(1, STEPS - 1) if i % 2 else 0
-            want = torch_run(spec, base_lr, cmds)
-            text = " ".join(str(t) for t in [repr(base_lr), resume_at] + spec.tokens())
+            # Parameter groups from a generator of their own: the one-group
+            # cases stay what they were.
+            grng = random.Random(f"groups-{name}-{a.seed}-{i}")
+            base_lrs = [base_lr] + [10 ** grng.uniform(-5, 0)
+                                    for _ in range(grng.choice([0, 0, 1, 2]))]
+            want = torch_run(spec, base_lrs, cmds)
+            text = " ".join(str(t) for t in [len(base_lrs)] + [repr(lr) for lr in base_lrs] +
+                            [resume_at] + spec.tokens())
             text += "\n" + " ".join(c if v is None else f"{c} {v!r}" for c, v in cmds) + "\n"
             out = subprocess.run([a.driver], input=text, capture_output=True, text=True)
             if out.returncode != 0:
@@ -260,18 +270,19 @@ def main():
             cycled = cycles_momentum(spec)
             bad = []
             for t, (g, w) in enumerate(zip(got, want)):
-                ok = math.isclose(g[0], w[0], rel_tol=1e-6, abs_tol=1e-12)
+                ok = len(g) == len(w) and all(
+                    math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-12) for x, y in zip(g[:-1], w[:-1]))
                 if cycled:
-                    ok = ok and math.isclose(g[1], w[1], rel_tol=1e-6, abs_tol=1e-12)
+                    ok = ok and math.isclose(g[-1], w[-1], rel_tol=1e-6, abs_tol=1e-12)
                 if not ok:
                     bad.append((t, g, w))
             if len(got) != len(want) or bad:
                 t, g, w = bad[0] if bad else (len(got), None, None)
-                print(f"FAIL {spec} base_lr {base_lr} resume_at {resume_at}: "
+                print(f"FAIL {spec} base_lrs {base_lrs} resume_at {resume_at}: "
                       f"epoch {t}: kiln {g}, torch {w}")
                 failures += 1
             else:
-                print(f"ok   {spec} base_lr {base_lr:.3g} resume_at {resume_at}")
+                print(f"ok   {spec} base_lrs {[float(f'{lr:.3g}') for lr in base_lrs]} resume_at {resume_at}")
     print(f"{failures} failures")
     return 1 if failures else 0
 

@@ -1,7 +1,7 @@
-// Prints a runtime scheduler's learning rate (and cycled momentum) after
-// creation and after each command, one "lr momentum" line each (%.17g;
-// momentum "nan" when nothing cycles it). Reads from stdin:
-//   BASE_LR RESUME_AT
+// Prints a runtime scheduler's learning rates (and cycled momentum) after
+// creation and after each command, one "lr_0 ... lr_G-1 momentum" line each
+// (%.17g; momentum "nan" when nothing cycles it). Reads from stdin:
+//   G BASE_LR_0 ... BASE_LR_G-1 RESUME_AT   (G parameter groups)
 //   SPEC      kind nargs args... fn p nchildren SPEC...   (fn: 0 none, else a
 //             function of tests/sched/check_schedulers.py's FNS with parameter p)
 //   COMMANDS  s | e EPOCH | m METRIC ...
@@ -60,22 +60,40 @@ kiln_scheduler_spec read_spec(std::istream &in) {
 }
 
 void print(const kiln_scheduler *s) {
-  double lr = 0, m = NAN;
-  kiln_scheduler_lr(s, &lr);
+  double m = NAN;
+  for (int32_t g = 0; g < kiln_scheduler_num_groups(s); ++g) {
+    double lr = 0;
+    if (kiln_scheduler_group_lr(s, g, &lr))
+      die();
+    std::printf("%.17g ", lr);
+  }
   if (kiln_scheduler_momentum(s, &m))
     m = NAN;
-  std::printf("%.17g %.17g\n", lr, m);
+  std::printf("%.17g\n", m);
+}
+
+/* One group through the one-group entry point (as before groups), several
+ * through kiln_scheduler_create_groups. */
+kiln_status create(const kiln_scheduler_spec &spec, const std::vector<double> &base_lrs,
+                   kiln_scheduler **out) {
+  if (base_lrs.size() == 1)
+    return kiln_scheduler_create_spec(&spec, base_lrs[0], out);
+  return kiln_scheduler_create_groups(&spec, base_lrs.data(),
+                                      static_cast<int32_t>(base_lrs.size()), out);
 }
 
 } // namespace
 
 int main() {
-  double base_lr = 0;
-  int resume_at = 0;
-  std::cin >> base_lr >> resume_at;
+  int groups = 0, resume_at = 0;
+  std::cin >> groups;
+  std::vector<double> base_lrs(groups > 0 ? groups : 1);
+  for (double &lr : base_lrs)
+    std::cin >> lr;
+  std::cin >> resume_at;
   const kiln_scheduler_spec spec = read_spec(std::cin);
   kiln_scheduler *s = nullptr;
-  if (kiln_scheduler_create_spec(&spec, base_lr, &s))
+  if (create(spec, base_lrs, &s))
     die();
   print(s);
   std::string cmd;
@@ -87,7 +105,7 @@ int main() {
       if (kiln_scheduler_get_state(s, state.data(), n))
         die();
       kiln_scheduler_destroy(s);
-      if (kiln_scheduler_create_spec(&spec, base_lr, &s) ||
+      if (create(spec, base_lrs, &s) ||
           kiln_scheduler_set_state(s, state.data(), n))
         die();
     }

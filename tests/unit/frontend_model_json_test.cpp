@@ -295,3 +295,41 @@ TEST(FrontendModelJson, TrainingSchedulerIsWrittenWithItsChildren) {
 }
 
 }  // namespace
+
+namespace {
+
+// torch's param_groups, libtorch's OptimizerParamGroup: modules expand to
+// their parameters' state_dict names, names pass through, options are the
+// group's complete list (checked as the optimizer's), none takes the
+// optimizer's.
+TEST(FrontendModelJson, ParameterGroupsExpandModulesToParameterNames) {
+  namespace optim = kiln::optim;
+  nn::Linear fc1(4, 8), fc2(8, 3);
+  auto net = nn::Sequential(fc1, nn::ReLU(), fc2);
+  auto save = [&](const optim::SGD& opt) {
+    return json::parse(kiln::model_json(
+        net, {kiln::input("x", {2, 4})}, "groups",
+        kiln::Training().loss(nn::MSELoss()).target(kiln::input("y", {2, 3})).optimizer(opt)));
+  };
+  optim::SGD sgd({optim::ParamGroup({fc1}, optim::SGDOptions(1e-4).momentum(0.5)),
+                  optim::ParamGroup({"2.weight"})},
+                 optim::SGDOptions(0.1).momentum(0.9));
+  json groups = save(sgd)["training"]["optimizer"]["param_groups"];
+  json expected = json::parse(R"([
+      {"params": ["0.weight", "0.bias"],
+       "options": {"lr": 0.0001, "momentum": 0.5, "dampening": 0.0, "weight_decay": 0.0,
+                   "nesterov": false, "maximize": false}},
+      {"params": ["2.weight"]}])");
+  EXPECT_EQ(groups, expected) << groups.dump(2);
+
+  // Options of another optimizer, and torch's checks, are refused.
+  EXPECT_THROW(optim::Adam({optim::ParamGroup({fc1}, optim::SGDOptions(0.1))}), kiln::Error);
+  EXPECT_THROW(optim::ParamGroup({fc1}, optim::AdamOptions(-1.0)), kiln::Error);
+  EXPECT_THROW(optim::SGD(std::vector<optim::ParamGroup>{}, optim::SGDOptions(0.1)), kiln::Error);
+  // A module that is not part of the model.
+  nn::Linear stray(2, 2);
+  optim::SGD bad({optim::ParamGroup({stray})}, optim::SGDOptions(0.1));
+  EXPECT_THROW(save(bad), kiln::Error);
+}
+
+}  // namespace

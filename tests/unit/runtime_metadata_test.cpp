@@ -3,12 +3,14 @@
 #include "metadata_builder.h"
 
 #include <kiln/runtime.h>
+#include <kiln/scheduler.h>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -307,7 +309,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 5)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 6)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -501,8 +503,111 @@ TEST(RuntimeMetadata, TrainingTensorsNeedTrainingKernels) {
             "for train mode");
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels.erase(m.kernels.begin()); }),
             "metadata: no forward kernel for both train and eval mode");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[6].role = KILN_ROLE_LR; }),
-            "metadata: more than one lr tensor");
+  // A second lr tensor is a second parameter group: it needs its initial
+  // lr as a constant initializer.
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("lr.2", KILN_ROLE_LR, KILN_F32, {}); }),
+            "metadata: lr tensor 'lr.2' (parameter group 1) needs a constant initializer: "
+            "its initial lr");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("lr.2", KILN_ROLE_LR, KILN_F32, {2}); }),
+            "metadata: tensor 9 ('lr.2'): must be an f32 scalar");
+}
+
+TEST(RuntimeMetadata, ConstantInitializers) {
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.tensors[2].init = {KILN_INIT_CONSTANT, {1, 0}};
+            }),
+            "metadata: tensor 2 ('bn.num_batches_tracked'): a constant initializer needs "
+            "dtype f32");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {KILN_INIT_CONSTANT, {1e39, 0}}; }),
+            "metadata: tensor 0 ('w'): a constant initializer needs a finite f32 value and "
+            "args[1] = 0");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {KILN_INIT_CONSTANT, {1, 2}}; }),
+            "metadata: tensor 0 ('w'): a constant initializer needs a finite f32 value and "
+            "args[1] = 0");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {5, {0, 0}}; }),
+            "metadata: tensor 0 ('w'): unknown initializer kind 5");
+}
+
+/* Two parameter groups: lr (0.5, the metadata's) and param_groups.1.lr
+ * (0.125, its constant init); the train step reads both. */
+struct GroupModel : BufferModel {
+  GroupModel() {
+    rate2 = tensor("param_groups.1.lr", KILN_ROLE_LR, KILN_F32, {},
+                   {KILN_INIT_CONSTANT, {0.125, 0}});
+    kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, noop, forward(false));
+    kernel(KILN_ENTRY_GRADIENTS, KILN_MODE_ANY, gradients_kernel,
+           {T(w), T(x), T(t), T(loss), G(w)});
+    kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, lr_sum_step,
+           {T(w), T(step), T(rate), T(rate2), T(x), T(t), T(loss), N(w), N(step)});
+  }
+  /* loss = lr + param_groups.1.lr: what the kernel read. */
+  static void lr_sum_step(void **args) {
+    *static_cast<float *>(args[6]) =
+        *static_cast<const float *>(args[2]) + *static_cast<const float *>(args[3]);
+    std::memcpy(args[7], args[0], 2 * sizeof(float));
+    *static_cast<int64_t *>(args[8]) = *static_cast<const int64_t *>(args[1]) + 1;
+  }
+  int rate2;
+};
+
+TEST_F(RuntimeRng, ParameterGroupsHaveOneLrEach) {
+  GroupModel md;
+  kiln_model *m = create_ok(md.get());
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(kiln_model_num_param_groups(m), 2);
+  float lr = 0, x[2] = {}, t[2] = {}, loss = 0;
+  ASSERT_EQ(kiln_model_get_group_lr(m, 1, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.125f);
+  ASSERT_EQ(kiln_model_get_lr(m, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.5f);
+  const void *in[] = {x};
+  ASSERT_EQ(kiln_model_train_step(m, in, t, &loss), KILN_OK);
+  EXPECT_EQ(loss, 0.625f);
+  ASSERT_EQ(kiln_model_set_group_lr(m, 1, 0.25f), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(m, in, t, &loss), KILN_OK);
+  EXPECT_EQ(loss, 0.75f);
+  EXPECT_EQ(kiln_model_get_group_lr(m, 2, &lr), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_set_group_lr(m, -1, 1.0f), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_set_group_lr(m, 0, NAN), KILN_ERROR_INVALID_ARGUMENT);
+
+  // The optimizer file holds both; a fresh instance resumes with them.
+  const std::string p = path("groups.safetensors");
+  ASSERT_EQ(kiln_model_save_optimizer_state(m, p.c_str()), KILN_OK);
+  kiln_model *resumed = create_ok(md.get());
+  ASSERT_EQ(kiln_model_load_optimizer_state(resumed, p.c_str()), KILN_OK)
+      << kiln_model_last_error(resumed);
+  ASSERT_EQ(kiln_model_get_group_lr(resumed, 1, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.25f);
+
+  // set_lr sets every group; init_parameters restores the initial ones.
+  ASSERT_EQ(kiln_model_set_lr(resumed, 2.0f), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(resumed, in, t, &loss), KILN_OK);
+  EXPECT_EQ(loss, 4.0f);
+  ASSERT_EQ(kiln_model_init_parameters(resumed, 1), KILN_OK);
+  ASSERT_EQ(kiln_model_train_step(resumed, in, t, &loss), KILN_OK);
+  EXPECT_EQ(loss, 0.625f);
+
+  // A one-group scheduler does not fit; one over both groups steps each.
+  kiln_scheduler *one = nullptr, *two = nullptr;
+  const double gamma[] = {1, 0.5}; // StepLR(step_size 1, gamma 0.5)
+  ASSERT_EQ(kiln_scheduler_create(KILN_SCHEDULER_STEP, 0.5, gamma, 2, &one), KILN_OK);
+  EXPECT_EQ(kiln_model_attach_scheduler(resumed, one), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_scheduler_step(resumed, one), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_model_last_error(resumed)).find("1 parameter group(s), the model 2"),
+            std::string::npos);
+  const kiln_scheduler_spec spec{KILN_SCHEDULER_STEP, gamma, 2, nullptr, nullptr, nullptr, 0};
+  const double base[] = {0.5, 0.125};
+  ASSERT_EQ(kiln_scheduler_create_groups(&spec, base, 2, &two), KILN_OK);
+  ASSERT_EQ(kiln_model_attach_scheduler(resumed, two), KILN_OK);
+  ASSERT_EQ(kiln_model_scheduler_step(resumed, two), KILN_OK);
+  ASSERT_EQ(kiln_model_get_group_lr(resumed, 1, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.0625f);
+  ASSERT_EQ(kiln_model_get_lr(resumed, &lr), KILN_OK);
+  EXPECT_EQ(lr, 0.25f);
+  kiln_scheduler_destroy(one);
+  kiln_scheduler_destroy(two);
+  kiln_model_destroy(resumed);
+  kiln_model_destroy(m);
 }
 
 } // namespace

@@ -1,20 +1,85 @@
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kiln/options.h"
 
+namespace kiln::nn {
+class Module;
+template <class Impl>
+class ModuleHolder;
+}  // namespace kiln::nn
+
 namespace kiln::optim {
 
-/// An optimizer for kiln::Training. It applies to every parameter of the
-/// model, so unlike libtorch it takes no parameter list.
+/// What a parameter group holds: a module of the model (all of its
+/// parameters, as libtorch's module->parameters()) or one parameter by its
+/// state_dict name ("fc.bias"). Modules are resolved when the model is
+/// saved; they must be part of it.
+class ParamRef {
+ public:
+  ParamRef(std::string name) : name_(std::move(name)) {}
+  ParamRef(const char* name) : name_(name) {}
+  template <class Impl>
+  ParamRef(const nn::ModuleHolder<Impl>& module) : module_(module.ptr().get()) {}
+  template <class M, class = std::enable_if_t<std::is_base_of_v<nn::Module, M>>>
+  ParamRef(const std::shared_ptr<M>& module) : module_(module.get()) {}
+
+  const nn::Module* module() const { return module_; }  ///< null for a name
+  const std::string& name() const { return name_; }
+
+ private:
+  const nn::Module* module_ = nullptr;
+  std::string name_;
+};
+
+/// One of torch's optimizer.param_groups (libtorch's OptimizerParamGroup):
+/// its parameters, and its options, complete as libtorch's are, or none to
+/// take the optimizer's. `optim::AdamW({optim::ParamGroup({net->backbone},
+/// optim::AdamWOptions(1e-4)), optim::ParamGroup({net->head})},
+/// optim::AdamWOptions(1e-3))`. The options are checked like the
+/// optimizer's (an SGDOptions group in an Adam optimizer is refused when
+/// the model is saved). As in torch, a parameter in no group is not updated.
+class ParamGroup {
+ public:
+  explicit ParamGroup(std::vector<ParamRef> params) : params_(std::move(params)) {}
+  template <class Options>
+  ParamGroup(std::vector<ParamRef> params, const Options& options)
+      : params_(std::move(params)), options_(checked_option_list(options)), type_(options_type_of(options)) {}
+
+  const std::vector<ParamRef>& params() const { return params_; }
+  const std::optional<OptionList>& options() const { return options_; }
+  /// The optimizer type its options belong to ("SGD"), "" without options.
+  const std::string& options_type() const { return type_; }
+
+ private:
+  std::vector<ParamRef> params_;
+  std::optional<OptionList> options_;
+  std::string type_;
+};
+
+/// An optimizer for kiln::Training. Without parameter groups it applies to
+/// every parameter of the model (so, unlike libtorch, it needs no
+/// parameter list); with them, to the groups' parameters, each group with
+/// its own options (torch's param_groups).
 class Optimizer {
  public:
   virtual ~Optimizer();
   /// The model file's "type" ("SGD").
   virtual const char* type_name() const = 0;
   virtual OptionList option_list() const = 0;
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+
+ protected:
+  /// Checks that every group's options are this optimizer's.
+  void set_param_groups(std::vector<ParamGroup> groups);
+
+ private:
+  std::vector<ParamGroup> groups_;
 };
 
 /// Options of torch.optim.SGD; lr is required like in libtorch.
@@ -35,6 +100,8 @@ class SGD : public Optimizer {
   /// >= 0, dampening finite, and nesterov requires momentum > 0 and
   /// dampening == 0. Throws Error otherwise.
   explicit SGD(const SGDOptions& options);
+  /// Parameter groups; `defaults` for the groups without options.
+  SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults);
   const char* type_name() const override { return "SGD"; }
   OptionList option_list() const override;
   const SGDOptions& options() const { return options_; }
@@ -157,6 +224,8 @@ struct ASGDOptions {
   class Name : public Optimizer {                                   \
    public:                                                          \
     explicit Name(const Name##Options& options = Name##Options());  \
+    Name(std::vector<ParamGroup> groups,                            \
+         const Name##Options& defaults = Name##Options());          \
     const char* type_name() const override { return #Name; }        \
     OptionList option_list() const override;                       \
     const Name##Options& options() const { return options_; }       \
@@ -175,6 +244,24 @@ KILN_OPTIMIZER(RMSprop)
 KILN_OPTIMIZER(Rprop)
 KILN_OPTIMIZER(ASGD)
 #undef KILN_OPTIMIZER
+
+/// A parameter group's options, checked as the optimizer's constructor
+/// checks them (ParamGroup's constructor), and the type they belong to.
+#define KILN_GROUP_OPTIONS(Name)                                                   \
+  inline OptionList checked_option_list(const Name##Options& o) { return Name(o).option_list(); } \
+  inline std::string options_type_of(const Name##Options&) { return #Name; }
+KILN_GROUP_OPTIONS(SGD)
+KILN_GROUP_OPTIONS(Adam)
+KILN_GROUP_OPTIONS(AdamW)
+KILN_GROUP_OPTIONS(Adamax)
+KILN_GROUP_OPTIONS(NAdam)
+KILN_GROUP_OPTIONS(RAdam)
+KILN_GROUP_OPTIONS(Adagrad)
+KILN_GROUP_OPTIONS(Adadelta)
+KILN_GROUP_OPTIONS(RMSprop)
+KILN_GROUP_OPTIONS(Rprop)
+KILN_GROUP_OPTIONS(ASGD)
+#undef KILN_GROUP_OPTIONS
 
 /// A learning-rate scheduler of torch.optim.lr_scheduler for the model
 /// file's training section (Training::scheduler): torch's class name, its

@@ -124,7 +124,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 5
+#define KILN_METADATA_VERSION 6
 
 /* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
  * layer"). */
@@ -142,7 +142,10 @@ typedef enum kiln_tensor_role {
   KILN_ROLE_OUTPUT = 5,
   KILN_ROLE_LOSS = 6,            /* f32 scalar written by gradients/train_step */
   KILN_ROLE_STEP = 7,            /* i64 scalar: completed optimizer steps */
-  KILN_ROLE_LR = 8,              /* f32 scalar: the learning rate kernels use */
+  /* f32 scalar: the learning rate kernels use, one per parameter group
+   * (torch's optimizer.param_groups) in group order; the first starts at
+   * kiln_model_metadata.lr, every later one at its KILN_INIT_CONSTANT. */
+  KILN_ROLE_LR = 8,
   /* f32 scalar written by train_step of a model that clips gradients with
    * error_if_nonfinite: the total gradient norm. When it is not finite the
    * runtime discards the step (no next value becomes current) and fails. */
@@ -158,7 +161,8 @@ typedef enum kiln_init_kind {
   KILN_INIT_ZEROS = 0,
   KILN_INIT_ONES = 1,
   KILN_INIT_UNIFORM = 2, /* args: lo, hi (lo <= hi); f32 only */
-  KILN_INIT_NORMAL = 3   /* args: mean, std (std >= 0); f32 only */
+  KILN_INIT_NORMAL = 3,  /* args: mean, std (std >= 0); f32 only */
+  KILN_INIT_CONSTANT = 4 /* args: value (finite); f32 only */
 } kiln_init_kind;
 
 typedef enum kiln_entry_point {
@@ -199,7 +203,8 @@ typedef enum kiln_arg_kind {
  * unknown value can be rejected rather than being undefined behaviour. */
 typedef struct kiln_init {
   int32_t kind;   /* kiln_init_kind */
-  double args[2]; /* uniform: lo, hi; normal: mean, std; otherwise 0 */
+  double args[2]; /* uniform: lo, hi; normal: mean, std; constant: value, 0;
+                     otherwise 0 */
 } kiln_init;
 
 /* The values an i64 input or target may hold when the model indexes with
@@ -260,7 +265,8 @@ typedef struct kiln_model_metadata {
   const kiln_tensor_info *tensors;
   int32_t num_kernels;
   const kiln_kernel_info *kernels;
-  double lr;               /* initial learning rate (train models) */
+  double lr;               /* initial learning rate of the first parameter
+                              group (train models) */
   int64_t workspace_bytes; /* scratch for KILN_ARG_WORKSPACE, 0 to 2^48 */
 } kiln_model_metadata;
 
@@ -363,9 +369,18 @@ kiln_status kiln_model_zero_grad(kiln_model *model);
 kiln_status kiln_model_grad_sum(kiln_model *model, int index, float **data);
 
 /* lr exists only in train models (KILN_ERROR_UNSUPPORTED otherwise);
- * set_lr rejects a value that is not finite. */
+ * set_lr rejects a value that is not finite. A model compiled with several
+ * parameter groups has one lr per group: get_lr reads the first group's,
+ * set_lr sets every group's (as a loop over torch's param_groups would). */
 kiln_status kiln_model_get_lr(const kiln_model *model, float *lr);
 kiln_status kiln_model_set_lr(kiln_model *model, float lr);
+/* The parameter groups (torch's optimizer.param_groups): 1 for a train
+ * model without groups, 0 for an inference model (or NULL). */
+int kiln_model_num_param_groups(const kiln_model *model);
+/* Group `group`'s learning rate (index checked; KILN_ERROR_UNSUPPORTED for
+ * an inference model); set rejects a value that is not finite. */
+kiln_status kiln_model_get_group_lr(const kiln_model *model, int group, float *lr);
+kiln_status kiln_model_set_group_lr(kiln_model *model, int group, float lr);
 kiln_status kiln_model_get_step(const kiln_model *model, int64_t *step);
 /* Train (1) / eval (0) mode: selects the kernel-table entry for each entry
  * point (an exact mode match first, else a KILN_MODE_ANY entry). Train mode

@@ -90,6 +90,13 @@ typedef struct kiln_scheduler kiln_scheduler;
  * with KILN_ERROR_INVALID_ARGUMENT naming the bad one. */
 kiln_status kiln_scheduler_create_spec(const kiln_scheduler_spec *spec, double base_lr,
                                        kiln_scheduler **out);
+/* One scheduler over `num_groups` parameter groups (torch's scheduler over
+ * an optimizer with several param_groups), group g starting at base_lrs[g]:
+ * every group follows the same spec from its own lr, as torch's does with
+ * one value per argument. Its state is the groups' one-group states, one
+ * after the other. A user function is called once per group and step. */
+kiln_status kiln_scheduler_create_groups(const kiln_scheduler_spec *spec, const double *base_lrs,
+                                         int32_t num_groups, kiln_scheduler **out);
 /* kiln_scheduler_create_spec of a spec without fn and children. */
 kiln_status kiln_scheduler_create(int32_t kind, double base_lr, const double *args,
                                   int32_t num_args, kiln_scheduler **out);
@@ -107,6 +114,9 @@ kiln_status kiln_scheduler_step_epoch(kiln_scheduler *scheduler, double epoch);
 kiln_status kiln_scheduler_step_metric(kiln_scheduler *scheduler, double metric);
 /* The current learning rate (torch's optimizer.param_groups[0]['lr']). */
 kiln_status kiln_scheduler_lr(const kiln_scheduler *scheduler, double *lr);
+/* The number of parameter groups (0 for NULL), and group `group`'s lr. */
+int32_t kiln_scheduler_num_groups(const kiln_scheduler *scheduler);
+kiln_status kiln_scheduler_group_lr(const kiln_scheduler *scheduler, int32_t group, double *lr);
 /* The momentum (or Adam's beta1) CyclicLR / OneCycleLR with cycle_momentum
  * has set; KILN_ERROR_INVALID_ARGUMENT when no scheduler cycles it. */
 kiln_status kiln_scheduler_momentum(const kiln_scheduler *scheduler, double *momentum);
@@ -122,7 +132,9 @@ kiln_status kiln_scheduler_set_state(kiln_scheduler *scheduler, const double *st
                                      int32_t count);
 
 /* Makes the scheduler's current lr the model's learning rate (right after
- * creating the scheduler, as torch's constructor does to the optimizer).
+ * creating the scheduler, as torch's constructor does to the optimizer);
+ * with parameter groups, each group's lr. A scheduler with a number of
+ * groups other than the model's is refused (KILN_ERROR_INVALID_ARGUMENT).
  * A scheduler that cycles momentum is refused (KILN_ERROR_UNSUPPORTED): the
  * compiled step's momentum and betas are constants. */
 kiln_status kiln_model_apply_scheduler(kiln_model *model, const kiln_scheduler *scheduler);

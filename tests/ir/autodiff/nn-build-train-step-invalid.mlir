@@ -75,3 +75,47 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// expected-error @+1 {{nn.optimizer: param_groups[1].params: "w2" is not a parameter of the loss function}}
+module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, param_groups = [{params = ["w"]}, {params = ["w2"]}]}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{nn.optimizer: parameter 'w' appears in more than one parameter group}}
+module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, param_groups = [{params = ["w"]}, {params = ["w"]}]}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{nn.optimizer: param_groups[0] must be a dictionary with a 'params' array}}
+module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, param_groups = [{lr = 0.1 : f64}]}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{nn.optimizer: param_groups must be a non-empty array}}
+module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, param_groups = []}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}

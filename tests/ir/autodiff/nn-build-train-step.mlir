@@ -10,7 +10,7 @@
 // CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "0.weight.momentum_buffer", nn.role = #nn.role<state>},
 // CHECK-SAME: %[[BBUF:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = #nn.init<zeros>, nn.name = "0.bias.momentum_buffer", nn.role = #nn.role<state>},
 // CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>},
-// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>},
+// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.init = #nn.init<constant {{.+}}>, nn.name = "lr", nn.role = #nn.role<lr>},
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>},
 // CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>})
 // CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<i64>)
@@ -34,7 +34,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>},
 // CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>},
-// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>},
+// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.init = #nn.init<constant {{.+}}>, nn.name = "lr", nn.role = #nn.role<lr>},
 // CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<i64>)
 // CHECK-NOT: nn.role = #nn.role<state>
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:2 = call @loss_grad
@@ -89,7 +89,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
 // CHECK: %[[MEAN:.*]] = nn.mean
 // CHECK: return %{{.*}}, %{{.*}}, %[[MEAN]]
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: %{{.*}}: tensor<3x4xf32> {nn.name = "w", nn.role = #nn.role<param>}, %{{.*}}: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>}, %{{.*}}: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>}, %{{.*}}: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = #nn.role<buffer>}, %{{.*}}: tensor<2x4xf32> {nn.name = "x", nn.role = #nn.role<input>}, %{{.*}}: tensor<2x3xf32> {nn.name = "t", nn.role = #nn.role<target>}, %{{.*}}: tensor<2xi64> {nn.name = "rng", nn.role = #nn.role<rng>})
+// CHECK-SAME: %{{.*}}: tensor<3x4xf32> {nn.name = "w", nn.role = #nn.role<param>}, %{{.*}}: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>}, %{{.*}}: tensor<f32> {nn.init = #nn.init<constant {{.+}}>, nn.name = "lr", nn.role = #nn.role<lr>}, %{{.*}}: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = #nn.role<buffer>}, %{{.*}}: tensor<2x4xf32> {nn.name = "x", nn.role = #nn.role<input>}, %{{.*}}: tensor<2x3xf32> {nn.name = "t", nn.role = #nn.role<target>}, %{{.*}}: tensor<2xi64> {nn.name = "rng", nn.role = #nn.role<rng>})
 // CHECK-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<i64>, tensor<3xf32> {nn.next = "bn.running_mean"})
 // CHECK-SAME: attributes {nn.mode = "train", nn.rng_counters = 6 : i64}
 // CHECK: %[[G:.*]]:3 = call @loss_grad
@@ -128,7 +128,7 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64}} {
 // CHECK-SAME: %[[WBUF:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "w.momentum_buffer", nn.role = #nn.role<state>},
 // CHECK-SAME: %[[BBUF:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = #nn.init<zeros>, nn.name = "b.momentum_buffer", nn.role = #nn.role<state>},
 // CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>},
-// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.name = "lr", nn.role = #nn.role<lr>},
+// CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.init = #nn.init<constant {{.+}}>, nn.name = "lr", nn.role = #nn.role<lr>},
 // CHECK-SAME: %[[SW2:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "w.grad", nn.role = #nn.role<grad_sum>},
 // CHECK-SAME: %[[SB2:[a-zA-Z0-9_]+]]: tensor<4xf32> {nn.init = #nn.init<zeros>, nn.name = "b.grad", nn.role = #nn.role<grad_sum>})
 // CHECK-SAME: -> (tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<i64>, tensor<4x8xf32>, tensor<4xf32>, tensor<f32> {nn.grad_norm})

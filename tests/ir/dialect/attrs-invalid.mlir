@@ -6,7 +6,7 @@ func.func private @bad_role(tensor<4xf32> {nn.role = #nn.role<parameter>})
 
 // -----
 
-// expected-error @+1 {{unknown initializer 'gauss' (zeros, ones, uniform, normal)}}
+// expected-error @+1 {{unknown initializer 'gauss' (zeros, ones, uniform, normal, constant)}}
 func.func private @bad_kind(tensor<4xf32> {nn.init = #nn.init<gauss 0.0, 1.0>})
 
 // -----
@@ -23,3 +23,8 @@ func.func private @negative_std(tensor<4xf32> {nn.init = #nn.init<normal 0.0, -1
 
 // expected-error @+1 {{expected ','}}
 func.func private @one_bound(tensor<4xf32> {nn.init = #nn.init<uniform 1.0>})
+
+// -----
+
+// expected-error @+1 {{expected '>'}}
+func.func private @constant_two(tensor<f32> {nn.init = #nn.init<constant 1.0, 2.0>})

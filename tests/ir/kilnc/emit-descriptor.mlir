@@ -4,7 +4,7 @@
 // --emit=descriptor: the kiln_model_metadata the object carries, as text.
 // Numbers are exact (shortest round-trip): 1/sqrt(8) and 1/sqrt(16).
 
-// CHECK: kiln-model-metadata 5
+// CHECK: kiln-model-metadata 6
 // CHECK-NEXT: name tiny_mlp
 // CHECK-NEXT: device cpu
 // CHECK-NEXT: lr 0.1
@@ -17,7 +17,7 @@
 // CHECK-NEXT: tensor 5 output output0 f32 [4, 3] zeros
 // CHECK-NEXT: tensor 6 state 0.weight.momentum_buffer f32 [16, 8] zeros
 // CHECK:      tensor 10 step step i64 [] zeros
-// CHECK-NEXT: tensor 11 lr lr f32 [] zeros
+// CHECK-NEXT: tensor 11 lr lr f32 [] constant 0.1
 // CHECK-NEXT: tensor 12 target target i64 [4] zeros indices [0, 3) or -100
 // CHECK-NEXT: tensor 13 loss loss f32 [] zeros
 // CHECK-NEXT: tensor 14 grad_sum 0.weight.grad f32 [16, 8] zeros

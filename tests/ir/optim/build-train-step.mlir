@@ -32,3 +32,32 @@ module attributes {nn.optimizer = {type = "RMSprop", lr = 0.01 : f64, alpha = -0
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// Parameter groups: each parameter updated with its group's settings and
+// lr argument (lr, then param_groups.1.lr, each with its initial value);
+// states laid out by name, then parameter, only where a group has them
+// (amsgrad in group 0 only); a parameter in no group keeps its value.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: nn.name = "0.weight.exp_avg"
+// CHECK-SAME: nn.name = "0.bias.exp_avg"
+// CHECK-SAME: nn.name = "0.weight.exp_avg_sq"
+// CHECK-SAME: nn.name = "0.bias.exp_avg_sq"
+// CHECK-SAME: nn.name = "0.weight.max_exp_avg_sq"
+// CHECK-SAME: %[[LR0:[^:]+]]: tensor<f32> {nn.init = #nn.init<constant 0.001>, nn.name = "lr", nn.role = #nn.role<lr>}
+// CHECK-SAME: %[[LR1:[^:]+]]: tensor<f32> {nn.init = #nn.init<constant 0.1>, nn.name = "param_groups.1.lr", nn.role = #nn.role<lr>}
+// CHECK: nn.optimizer_update %arg0, %{{.+}}, states(%{{.+}}, %{{.+}}, %{{.+}}), lr %[[LR0]], step %{{.+}} {hyper = {amsgrad = true, {{.*}}weight_decay = 0.000000e+00 : f64}, optimizer = "Adam"}
+// CHECK: nn.optimizer_update %arg1, %{{.+}}, states(%{{.+}}, %{{.+}}), lr %[[LR1]], step %{{.+}} {hyper = {amsgrad = false, {{.*}}weight_decay = 5.000000e-01 : f64}, optimizer = "Adam"}
+// CHECK-NOT: nn.optimizer_update
+// CHECK: return %{{.+}}, %{{.+}}, %{{.+}}, %arg2,
+module attributes {nn.optimizer = {type = "Adam", lr = 0.001 : f64, param_groups = [
+    {amsgrad = true, lr = 0.001 : f64, weight_decay = 0.0 : f64, params = ["0.weight"]},
+    {amsgrad = false, lr = 0.1 : f64, weight_decay = 0.5 : f64, params = ["0.bias"]}]}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %b: tensor<4xf32> {nn.name = "0.bias", nn.role = #nn.role<param>}, %s: tensor<4xf32> {nn.name = "scale", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+    %z = nn.mul %y, %s : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %z, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
