@@ -6,6 +6,7 @@
 // or needs a metric is refused loudly instead of being half applied.
 #include "concurrency_tanh_mse.h"
 #include "sched_declared.h"
+#include "sched_groups.h"
 
 #include <kiln/scheduler.h>
 
@@ -258,6 +259,68 @@ TEST(ModelScheduler, DeclaredSchedulerIsTheFilesSchedule) {
     EXPECT_EQ(lr, static_cast<float>(b));
   }
   sched_declared_destroy(m);
+  kiln_scheduler_destroy(declared);
+  kiln_scheduler_destroy(built);
+}
+
+// Parameter groups: the declared scheduler steps every group from its own
+// initial lr (0.01, 0.05, 0.2), as kiln_scheduler_create_groups does, the
+// model takes each group's lr, and a checkpoint resumes all of them.
+TEST(ModelScheduler, DeclaredSchedulerStepsEveryParameterGroup) {
+  const Schedule schedule;
+  const double base[] = {0.01, 0.05, 0.2};
+  kiln_scheduler *declared = nullptr, *built = nullptr;
+  ASSERT_EQ(sched_groups_scheduler_create(&declared), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(kiln_scheduler_create_groups(&schedule.spec, base, 3, &built), KILN_OK);
+  ASSERT_EQ(kiln_scheduler_num_groups(declared), 3);
+  sched_groups_model *m = nullptr;
+  ASSERT_EQ(sched_groups_create(&m), KILN_OK);
+  ASSERT_EQ(SCHED_GROUPS_NUM_PARAM_GROUPS, 3);
+  ASSERT_EQ(sched_groups_num_param_groups(m), 3);
+  for (int g = 0; g < 3; ++g) {
+    float lr = 0;
+    ASSERT_EQ(sched_groups_get_group_lr(m, g, &lr), KILN_OK);
+    EXPECT_EQ(lr, static_cast<float>(base[g]));
+  }
+  ASSERT_EQ(sched_groups_attach_scheduler(m, declared), KILN_OK);
+  const std::string path = ::testing::TempDir() + "sched_groups.safetensors";
+  for (int epoch = 0; epoch < 12; ++epoch) {
+    ASSERT_EQ(sched_groups_scheduler_step(m, declared), KILN_OK);
+    ASSERT_EQ(kiln_scheduler_step(built), KILN_OK);
+    for (int g = 0; g < 3; ++g) {
+      double want = 0;
+      float lr = 0;
+      ASSERT_EQ(kiln_scheduler_group_lr(built, g, &want), KILN_OK);
+      ASSERT_EQ(sched_groups_get_group_lr(m, g, &lr), KILN_OK);
+      EXPECT_EQ(lr, static_cast<float>(want)) << "epoch " << epoch << " group " << g;
+    }
+    if (epoch == 5)
+      ASSERT_EQ(sched_groups_save_checkpoint(m, path.c_str()), KILN_OK);
+  }
+  // A fresh instance and scheduler resume at epoch 6 with every group's lr.
+  sched_groups_model *resumed = nullptr;
+  kiln_scheduler *again = nullptr;
+  ASSERT_EQ(sched_groups_create(&resumed), KILN_OK);
+  ASSERT_EQ(sched_groups_scheduler_create(&again), KILN_OK);
+  ASSERT_EQ(sched_groups_attach_scheduler(resumed, again), KILN_OK);
+  ASSERT_EQ(sched_groups_load_checkpoint(resumed, path.c_str()), KILN_OK)
+      << sched_groups_last_error(resumed);
+  kiln_scheduler *reference = nullptr;
+  ASSERT_EQ(kiln_scheduler_create_groups(&schedule.spec, base, 3, &reference), KILN_OK);
+  for (int epoch = 0; epoch < 6; ++epoch)
+    ASSERT_EQ(kiln_scheduler_step(reference), KILN_OK);
+  for (int g = 0; g < 3; ++g) {
+    double want = 0;
+    float lr = 0;
+    ASSERT_EQ(kiln_scheduler_group_lr(reference, g, &want), KILN_OK);
+    ASSERT_EQ(sched_groups_get_group_lr(resumed, g, &lr), KILN_OK);
+    EXPECT_EQ(lr, static_cast<float>(want)) << "group " << g;
+  }
+  std::remove(path.c_str());
+  sched_groups_destroy(resumed);
+  sched_groups_destroy(m);
+  kiln_scheduler_destroy(again);
+  kiln_scheduler_destroy(reference);
   kiln_scheduler_destroy(declared);
   kiln_scheduler_destroy(built);
 }
