@@ -81,6 +81,8 @@ static kiln_tensor_role tableRole(nn::TensorRole role) {
     return KILN_ROLE_LR;
   case nn::TensorRole::grad_sum:
     return KILN_ROLE_GRAD_SUM;
+  case nn::TensorRole::momentum:
+    return KILN_ROLE_MOMENTUM;
   case nn::TensorRole::rng:
   case nn::TensorRole::grad:
     break;
@@ -445,7 +447,7 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
 static const char *roleName(kiln_tensor_role role) {
   static const char *const names[] = {"parameter", "buffer", "state", "input", "target",
                                       "output", "loss", "step", "lr", "grad_norm",
-                                      "grad_sum"};
+                                      "grad_sum", "momentum"};
   return names[role];
 }
 

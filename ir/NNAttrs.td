@@ -18,7 +18,9 @@ def NN_TensorRole : I32EnumAttr<"TensorRole", "what an entry-function argument i
     // Gradient accumulation (nn-build-train-step): `grad` is the gradient of
     // the parameter of the same nn.name (read), `grad_sum` the instance's
     // running sum of them (`<param>.grad`).
-    I32EnumAttrCase<"grad", 8>, I32EnumAttrCase<"grad_sum", 9>]> {
+    I32EnumAttrCase<"grad", 8>, I32EnumAttrCase<"grad_sum", 9>,
+    // A parameter group's momentum (or beta1) that a scheduler cycles.
+    I32EnumAttrCase<"momentum", 10>]> {
   let cppNamespace = "::kiln::nn";
   let genSpecializedAttr = 0;
 }

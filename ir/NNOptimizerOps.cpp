@@ -14,9 +14,10 @@ LogicalResult SgdUpdateOp::verify() {
            << getGrad().getType() << " differs from param type " << paramType;
   double momentum = getMomentum().convertToDouble();
   bool hasBuffer = static_cast<bool>(getMomentumBuffer());
-  if ((momentum != 0.0f) != hasBuffer)
-    return emitOpError("a momentum buffer is required iff momentum != 0 "
-                       "(momentum = ")
+  bool cycled = static_cast<bool>(getCycledMomentum());
+  if ((momentum != 0.0f || cycled) != hasBuffer)
+    return emitOpError("a momentum buffer is required iff momentum != 0 or the momentum is "
+                       "cycled (momentum = ")
            << momentum << ")";
   if (hasBuffer && getMomentumBuffer().getType() != paramType)
     return emitOpError("momentum buffer type differs from param type");

@@ -3,7 +3,7 @@
 
 include "NNBase.td"
 
-def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
+def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure, AttrSizedOperandSegments]> {
   let summary = "one torch.optim.SGD step for one parameter";
   let description = [{
     Exactly torch.optim.SGD (1.13):
@@ -14,9 +14,13 @@ def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
     d = nesterov ? d + momentum*buf : buf            (if momentum != 0)
     param = param - lr * d
     ```
-    `momentum_buffer` and the second result exist iff momentum != 0. `lr`
-    and `step` (completed steps) are runtime scalars so the learning rate
-    can change without recompiling.
+    `momentum_buffer` and the second result exist iff momentum != 0 or the
+    momentum is cycled. `lr` and `step` (completed steps) are runtime
+    scalars so the learning rate can change without recompiling. With the
+    optional `cycled_momentum` scalar (a CyclicLR / OneCycleLR with
+    cycle_momentum sets the group's momentum every step), that value
+    replaces the `momentum` attribute, and a step at momentum 0 leaves the
+    buffer as it is and takes d as torch does.
 
     ```mlir
     %p2, %b2 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step {momentum = 0.9 : f64} : (tensor<512xf32>, tensor<512xf32>, tensor<512xf32>, tensor<f32>, tensor<i64>) -> (tensor<512xf32>, tensor<512xf32>)
@@ -25,6 +29,7 @@ def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
                        Optional<NN_FloatTensor>:$momentum_buffer,
                        NN_ScalarF32:$lr, 0DTensorOf<[I64]>:$step,
+                       Optional<NN_ScalarF32>:$cycled_momentum,
                        DefaultValuedAttr<F64Attr, "0.0">:$momentum,
                        DefaultValuedAttr<F64Attr, "0.0">:$dampening,
                        DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
@@ -32,12 +37,12 @@ def NN_SgdUpdateOp : NN_Op<"sgd_update", [Pure]> {
   let results = (outs NN_FloatTensor:$new_param,
                       Optional<NN_FloatTensor>:$new_momentum_buffer);
   let assemblyFormat = [{
-    $param `,` $grad `,` (`momentum_buffer` $momentum_buffer^ `,`)? `lr` $lr `,` `step` $step attr-dict `:` functional-type(operands, results)
+    $param `,` $grad `,` (`momentum_buffer` $momentum_buffer^ `,`)? `lr` $lr `,` `step` $step (`cycled_momentum` $cycled_momentum^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
 
-def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure]> {
+def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure, AttrSizedOperandSegments]> {
   let summary = "one torch.optim step of a named optimizer for one parameter";
   let description = [{
     The update of `param` by the torch.optim optimizer `optimizer` (its
@@ -47,7 +52,10 @@ def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure]> {
     optimizer's state order: Adam's exp_avg, exp_avg_sq[, max_exp_avg_sq]).
     Results: the new parameter and the new states. `lr` and `step` (the
     number of completed steps) are runtime scalars, so a scheduler can
-    change the learning rate without recompiling.
+    change the learning rate without recompiling. The optional
+    `cycled_momentum` scalar replaces the hyper-parameter a CyclicLR /
+    OneCycleLR with cycle_momentum sets every step: RMSprop's momentum, the
+    Adam family's beta1.
 
     The semantics of each optimizer, operation for operation as
     torch.optim's single-tensor implementation (1.13), live with its rule
@@ -62,11 +70,12 @@ def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure]> {
   let arguments = (ins NN_FloatTensor:$param, NN_FloatTensor:$grad,
                        Variadic<NN_FloatTensor>:$states,
                        NN_ScalarF32:$lr, 0DTensorOf<[I64]>:$step,
+                       Optional<NN_ScalarF32>:$cycled_momentum,
                        StrAttr:$optimizer, DictionaryAttr:$hyper);
   let results = (outs NN_FloatTensor:$new_param,
                       Variadic<NN_FloatTensor>:$new_states);
   let assemblyFormat = [{
-    $param `,` $grad `,` `states` `(` $states `)` `,` `lr` $lr `,` `step` $step attr-dict `:` functional-type(operands, results)
+    $param `,` $grad `,` `states` `(` $states `)` `,` `lr` $lr `,` `step` $step (`cycled_momentum` $cycled_momentum^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

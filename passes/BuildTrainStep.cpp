@@ -9,7 +9,9 @@
 //      tensor `<param>.<state>` per state of each parameter that a group
 //      updates, in passes/ParamGroups.h's order), step (i64), one lr (f32)
 //      per parameter group (`lr`, then `param_groups.<g>.lr`, each with
-//      #nn.init<constant initial lr>), then the loss function's other
+//      #nn.init<constant initial lr>), one f32 momentum per group when a
+//      scheduler cycles it (`momentum`, `param_groups.<g>.momentum`: SGD's
+//      and RMSprop's momentum, the Adam family's beta1), then the loss function's other
 //      arguments (inputs, target, the rng state when the graph draws random
 //      numbers). The loss's `nn.mode` and `nn.rng_counters` carry over.
 //   3. Call `<loss>_grad`, clip the gradients when the module asks
@@ -87,6 +89,18 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   static std::string lrName(size_t g) {
     return g == 0 ? "lr" : "param_groups." + std::to_string(g) + ".lr";
   }
+  static std::string momentumName(size_t g) {
+    return g == 0 ? "momentum" : "param_groups." + std::to_string(g) + ".momentum";
+  }
+
+  /// How many runtime scalars follow the step: the lrs, then the cycled
+  /// momenta.
+  static size_t numScalars(const OptimizerPlan &plan) {
+    size_t n = plan.groups.size();
+    for (const ParamGroup &g : plan.groups)
+      n += g.momentum.has_value();
+    return n;
+  }
 
   /// `train_step`'s signature: params, states, step, lrs, other arguments.
   ArgSignature signature(OpBuilder &b, func::FuncOp loss,
@@ -105,6 +119,11 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     for (auto [g, group] : llvm::enumerate(plan.groups))
       sig.add(b, RankedTensorType::get({}, b.getF32Type()), lrName(g), nn::TensorRole::lr,
               nn::InitAttr::get(b.getContext(), nn::InitKind::constant, group.lr));
+    for (auto [g, group] : llvm::enumerate(plan.groups))
+      if (group.momentum)
+        sig.add(b, RankedTensorType::get({}, b.getF32Type()), momentumName(g),
+                nn::TensorRole::momentum,
+                nn::InitAttr::get(b.getContext(), nn::InitKind::constant, *group.momentum));
     for (unsigned i : otherIdx)
       sig.copy(loss, i);
     return sig;
@@ -112,11 +131,15 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
 
   /// Step 3's updates: one optimizer update per parameter of a group, from
   /// its gradient (grads[k]), its own state tensors (plan.slotOf) and its
-  /// group's lr.
+  /// group's lr and cycled momentum (`scalars`: the lrs, then the momenta).
   std::pair<SmallVector<Value>, SmallVector<Value>>
   updateAll(OpBuilder &b, Location loc, const OptimizerPlan &plan, ValueRange params,
-            ValueRange states, ValueRange grads, ValueRange lrs, Value step) {
+            ValueRange states, ValueRange grads, ValueRange scalars, Value step) {
     SmallVector<Value> newParams, newStates(states.size());
+    ValueRange lrs = scalars.take_front(plan.groups.size());
+    SmallVector<Value> momenta;
+    for (size_t g = 0, next = plan.groups.size(); g < plan.groups.size(); ++g)
+      momenta.push_back(plan.groups[g].momentum ? scalars[next++] : Value());
     for (size_t k = 0; k < params.size(); ++k) {
       if (plan.groupOf[k] < 0) {
         newParams.push_back(params[k]); // in no group: torch leaves it as it is
@@ -127,7 +150,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       for (unsigned slot : plan.slotOf[k])
         own.push_back(states[slot]);
       SmallVector<Value> updated = group.optimizer->buildUpdate(
-          b, loc, params[k], grads[k], own, lrs[plan.groupOf[k]], step);
+          b, loc, params[k], grads[k], own, lrs[plan.groupOf[k]], step, momenta[plan.groupOf[k]]);
       newParams.push_back(updated[0]);
       for (auto [s, slot] : llvm::enumerate(plan.slotOf[k]))
         newStates[slot] = updated[1 + s];
@@ -159,7 +182,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   /// give the parameters, states, step and lrs).
   LogicalResult buildAccumulation(OpBuilder &b, Location loc, func::FuncOp trainStep,
                                   size_t numParams, const OptimizerPlan &plan) {
-    size_t numStates = plan.states.size(), numLrs = plan.groups.size();
+    size_t numStates = plan.states.size(), numLrs = numScalars(plan);
     MLIRContext *ctx = b.getContext();
     ArgSignature grads, sums;
     for (unsigned i = 0; i < numParams; ++i) {
@@ -251,7 +274,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     b.setInsertionPointToStart(body);
 
     size_t numParams = paramIdx.size(), numStates = plan.states.size();
-    size_t numLrs = plan.groups.size();
+    size_t numLrs = numScalars(plan);
     auto args = body->getArguments();
     auto params = args.take_front(numParams);
     auto states = args.slice(numParams, numStates);

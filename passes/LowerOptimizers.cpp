@@ -15,6 +15,8 @@ namespace {
 //   d = maximize ? -g : g;  d = d + wd * p
 //   buf = step == 0 ? d : buf * momentum + (1 - dampening) * d
 //   d = nesterov ? d + momentum * buf : buf;  p = p + (-lr) * d
+// With a cycled momentum m (a runtime scalar), the same with m, except that
+// a step at m == 0 keeps the buffer and d, as torch skips the momentum then.
 struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -29,6 +31,12 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
     // Scalars are read once, outside the elementwise loop.
     Value negLr = rewriter.create<arith::NegFOp>(
         loc, extractScalar(rewriter, loc, adaptor.getLr()));
+    Value cycled, active;
+    if (adaptor.getCycledMomentum()) {
+      cycled = extractScalar(rewriter, loc, adaptor.getCycledMomentum());
+      active = rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, cycled,
+                                              f32Const(rewriter, loc, 0.0));
+    }
     Value firstStep = rewriter.create<arith::CmpIOp>(
         loc, arith::CmpIPredicate::eq,
         extractScalar(rewriter, loc, adaptor.getStep()),
@@ -47,16 +55,22 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
                 l, d, b.create<arith::MulFOp>(l, f32Const(b, l, wd), p));
           Value buf;
           if (hasBuffer) {
-            Value decayed = b.create<arith::MulFOp>(l, a[2], f32Const(b, l, momentum));
+            Value m = cycled ? cycled : f32Const(b, l, momentum);
+            Value decayed = b.create<arith::MulFOp>(l, a[2], m);
             Value fresh = b.create<arith::AddFOp>(
                 l, decayed,
                 b.create<arith::MulFOp>(l, f32Const(b, l, 1 - dampening), d));
             buf = b.create<arith::SelectOp>(l, firstStep, d, fresh);
-            d = nesterov ? b.create<arith::AddFOp>(
-                               l, d,
-                               b.create<arith::MulFOp>(l, f32Const(b, l, momentum), buf))
-                               .getResult()
-                         : buf;
+            Value stepped =
+                nesterov
+                    ? b.create<arith::AddFOp>(l, d, b.create<arith::MulFOp>(l, m, buf)).getResult()
+                    : buf;
+            if (active) {
+              buf = b.create<arith::SelectOp>(l, active, buf, a[2]);
+              d = b.create<arith::SelectOp>(l, active, stepped, d);
+            } else {
+              d = stepped;
+            }
           }
           Value newP = b.create<arith::AddFOp>(
               l, p, b.create<arith::MulFOp>(l, negLr, d));
@@ -93,12 +107,17 @@ struct OptimizerUpdateLowering : OpConversionPattern<OptimizerUpdateOp> {
     Location loc = op.getLoc();
     optim::Arith scalars{rewriter, loc};
     Value step = extractScalar(rewriter, loc, adaptor.getStep());
+    if (adaptor.getCycledMomentum() && !rule->cycledMomentum)
+      return op.emitOpError(rule->name) << " has no hyper-parameter a scheduler can cycle";
     optim::StepScalars s{
         scalars.toF64(extractScalar(rewriter, loc, adaptor.getLr())),
         rewriter.create<arith::SIToFPOp>(loc, rewriter.getF64Type(), step),
         rewriter.create<arith::CmpIOp>(
             loc, arith::CmpIPredicate::eq, step,
-            rewriter.create<arith::ConstantOp>(loc, rewriter.getI64IntegerAttr(0)))};
+            rewriter.create<arith::ConstantOp>(loc, rewriter.getI64IntegerAttr(0))),
+        adaptor.getCycledMomentum()
+            ? scalars.toF64(extractScalar(rewriter, loc, adaptor.getCycledMomentum()))
+            : Value()};
     optim::UpdateBody body = rule->prepare(scalars, hyper, s);
     SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
     llvm::append_range(inputs, adaptor.getStates());

@@ -84,9 +84,11 @@ using UpdateBody =
 
 /// What the scalar prologue sees: `lr` (f64, from the f32 argument), `step`
 /// (f64: the number of completed steps, so torch's step after its
-/// increment is step + 1) and `firstStep` (i1: step == 0).
+/// increment is step + 1), `firstStep` (i1: step == 0) and, when a
+/// scheduler cycles it, `momentum` (f64, from the f32 argument: the value
+/// of the hyper-parameter the rule's cycledMomentum names; null otherwise).
 struct StepScalars {
-  mlir::Value lr, step, firstStep;
+  mlir::Value lr, step, firstStep, momentum;
 };
 
 struct OptimizerRule {
@@ -99,6 +101,10 @@ struct OptimizerRule {
   /// Emits the per-step scalars (outside the elementwise loop) and returns
   /// the body that uses them.
   std::function<UpdateBody(Arith &, const Hyper &, const StepScalars &)> prepare;
+  /// Set where torch's CyclicLR / OneCycleLR can cycle a hyper-parameter
+  /// (`momentum`, or beta1 of `betas`): its value in the hyper-parameters,
+  /// the initial value of the runtime scalar that replaces it.
+  std::function<double(const Hyper &)> cycledMomentum;
 };
 
 /// Every rule by name.

@@ -61,7 +61,8 @@ public:
   explicit Sgd(HyperParameters &h)
       : momentum(h.number("momentum", 0)), dampening(h.number("dampening", 0)),
         weightDecay(h.number("weight_decay", 0)),
-        nesterov(h.flag("nesterov", false)), maximize(h.flag("maximize", false)) {}
+        nesterov(h.flag("nesterov", false)), maximize(h.flag("maximize", false)),
+        cycled(h.flag("cycle_momentum", false)) {}
 
   LogicalResult verify(ModuleOp module) const override {
     std::string problem =
@@ -71,19 +72,25 @@ public:
     return module.emitError("nn.optimizer: SGD ") << problem;
   }
 
+  /// A cycled momentum needs the buffer even at momentum 0: the scheduler
+  /// sets a momentum before the first step (torch then creates the buffer).
   SmallVector<OptimizerStateSpec> stateSpecs() const override {
-    if (momentum == 0)
+    if (momentum == 0 && !cycled)
       return {};
     return {{"momentum_buffer", nn::InitKind::zeros}};
   }
 
+  std::optional<double> cycledMomentum() const override {
+    return cycled ? std::optional<double>(momentum) : std::nullopt;
+  }
+
   SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,
                                  Value grad, ValueRange states, Value lr,
-                                 Value step) const override {
+                                 Value step, Value cycledValue) const override {
     SmallVector<Type> types(1 + states.size(), param.getType());
     auto update = b.create<nn::SgdUpdateOp>(
         loc, types, param, grad, states.empty() ? Value() : states.front(), lr,
-        step, b.getF64FloatAttr(momentum), b.getF64FloatAttr(dampening),
+        step, cycledValue, b.getF64FloatAttr(momentum), b.getF64FloatAttr(dampening),
         b.getF64FloatAttr(weightDecay), nesterov ? b.getUnitAttr() : UnitAttr(),
         maximize ? b.getUnitAttr() : UnitAttr());
     return SmallVector<Value>(update->getResults());
@@ -91,7 +98,7 @@ public:
 
 private:
   double momentum, dampening, weightDecay;
-  bool nesterov, maximize;
+  bool nesterov, maximize, cycled;
 };
 
 /// Every optimizer with a rule in passes/optim/: one nn.optimizer_update
@@ -99,7 +106,10 @@ private:
 class RuleOptimizer : public Optimizer {
 public:
   RuleOptimizer(const optim::OptimizerRule &rule, DictionaryAttr dict)
-      : rule(rule), hyper(stripType(dict)) {}
+      : rule(rule), hyper(stripType(dict)) {
+    if (auto flag = dict.getAs<BoolAttr>("cycle_momentum"))
+      cycled = flag.getValue();
+  }
 
   LogicalResult verify(ModuleOp module) const override {
     optim::Hyper h(hyper);
@@ -107,7 +117,16 @@ public:
       return module.emitError("nn.optimizer: '") << key << "' must be a number, flag or pair";
     if (std::string problem = rule.check(h); !problem.empty())
       return module.emitError("nn.optimizer: ") << rule.name << ": " << problem;
+    if (cycled && !rule.cycledMomentum)
+      return module.emitError("nn.optimizer: ")
+             << rule.name << ": cycle_momentum is not supported for this optimizer";
     return success();
+  }
+
+  std::optional<double> cycledMomentum() const override {
+    if (!cycled)
+      return std::nullopt;
+    return rule.cycledMomentum(optim::Hyper(hyper));
   }
 
   SmallVector<OptimizerStateSpec> stateSpecs() const override {
@@ -119,16 +138,16 @@ public:
 
   SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,
                                  Value grad, ValueRange states, Value lr,
-                                 Value step) const override {
+                                 Value step, Value momentum) const override {
     SmallVector<Type> types(1 + states.size(), param.getType());
     auto update = b.create<nn::OptimizerUpdateOp>(
-        loc, types, param, grad, states, lr, step, b.getStringAttr(rule.name), hyper);
+        loc, types, param, grad, states, lr, step, momentum, b.getStringAttr(rule.name), hyper);
     return SmallVector<Value>(update->getResults());
   }
 
 private:
   /// The hyper-parameters: the dictionary without its `type` and `lr` (lr
-  /// is the runtime scalar).
+  /// is the runtime scalar); cycle_momentum stays (rules read it).
   static DictionaryAttr stripType(DictionaryAttr dict) {
     SmallVector<NamedAttribute> kept;
     for (NamedAttribute a : dict)
@@ -139,6 +158,7 @@ private:
 
   const optim::OptimizerRule &rule;
   DictionaryAttr hyper;
+  bool cycled = false;
 };
 
 using Factory = std::function<std::unique_ptr<Optimizer>(HyperParameters &)>;

@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace kiln {
@@ -28,13 +29,19 @@ public:
   virtual mlir::LogicalResult verify(mlir::ModuleOp module) const = 0;
   /// The state tensors every parameter carries, in argument order.
   virtual llvm::SmallVector<OptimizerStateSpec> stateSpecs() const = 0;
+  /// With cycle_momentum (the `nn.optimizer` key a CyclicLR / OneCycleLR
+  /// scheduler that cycles momentum sets): the initial value of the
+  /// hyper-parameter it cycles (SGD's and RMSprop's momentum, the Adam
+  /// family's beta1), which then is a runtime scalar; nullopt otherwise.
+  virtual std::optional<double> cycledMomentum() const = 0;
   /// The new parameter followed by the new state tensors (stateSpecs()
   /// order). `lr` is an f32 scalar tensor, `step` the i64 count of
-  /// completed steps.
+  /// completed steps, `momentum` the f32 scalar of the cycled momentum
+  /// (null unless cycledMomentum()).
   virtual llvm::SmallVector<mlir::Value>
   buildUpdate(mlir::OpBuilder &b, mlir::Location loc, mlir::Value param,
               mlir::Value grad, mlir::ValueRange states, mlir::Value lr,
-              mlir::Value step) const = 0;
+              mlir::Value step, mlir::Value momentum) const = 0;
 };
 
 /// The optimizer that the `nn.optimizer` dictionary describes (`type` plus

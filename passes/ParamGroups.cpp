@@ -35,6 +35,7 @@ LogicalResult addGroup(ModuleOp module, DictionaryAttr dict, OptimizerPlan &plan
     return failure();
   group.specs = group.optimizer->stateSpecs();
   group.lr = initialLr(dict);
+  group.momentum = group.optimizer->cycledMomentum();
   plan.groups.push_back(std::move(group));
   return success();
 }

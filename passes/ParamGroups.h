@@ -21,6 +21,9 @@ struct ParamGroup {
   std::unique_ptr<Optimizer> optimizer;
   llvm::SmallVector<OptimizerStateSpec> specs; // optimizer->stateSpecs()
   double lr = 0;                                // the initial lr
+  /// With cycle_momentum: the initial value of the cycled momentum (or
+  /// beta1), a runtime argument like the lr.
+  std::optional<double> momentum;
 };
 
 /// One optimizer-state argument: state `spec` (an index into its group's

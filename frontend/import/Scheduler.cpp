@@ -46,13 +46,50 @@ std::vector<double> increasing(const Options &o, const std::string &name) {
   return m;
 }
 
-/// cycle_momentum makes CyclicLR / OneCycleLR set the optimizer's momentum
-/// (or Adam's beta1) every step; the compiled step holds those constant.
-void refuseCycledMomentum(const Options &o) {
-  if (o.getBool("cycle_momentum"))
-    fail(o.pathOf("cycle_momentum"),
-         "cycling momentum is not supported: the compiled train step's momentum and betas "
-         "are constants (set \"cycle_momentum\": false)");
+/// Whether a scheduler node sets the optimizer's momentum (or beta1) every
+/// step: CyclicLR's and OneCycleLR's cycle_momentum (their args 7 and 4,
+/// kiln/scheduler.h).
+bool cyclesMomentum(int32_t kind, const std::vector<double> &args) {
+  return (kind == KILN_SCHEDULER_CYCLIC && args[7] != 0) ||
+         (kind == KILN_SCHEDULER_ONE_CYCLE && args[4] != 0);
+}
+
+/// With cycle_momentum the compiled step reads each group's momentum (SGD,
+/// RMSprop) or beta1 (the Adam family) from a runtime scalar that the
+/// scheduler sets: marks nn.optimizer (and each group) with cycle_momentum.
+/// torch 1.13 refuses what it cannot cycle: CyclicLR needs a `momentum`
+/// (SGD, RMSprop), OneCycleLR a `momentum` or `betas`; NAdam is refused
+/// here, its mu_product being a product over every past step's beta1.
+/// `path` is the cycle_momentum of the first cycling node, `needsMomentum`
+/// whether a CyclicLR cycles.
+void markCycledMomentum(OpBuilder &b, ModuleOp module, const std::string &path,
+                        bool needsMomentum) {
+  auto dict = module->getAttrOfType<DictionaryAttr>("nn.optimizer");
+  auto type = dict ? dict.getAs<StringAttr>("type") : StringAttr();
+  const std::string name = type ? type.getValue().str() : "?";
+  const bool hasMomentum = name == "SGD" || name == "RMSprop";
+  const bool hasBetas =
+      name == "Adam" || name == "AdamW" || name == "Adamax" || name == "RAdam" || name == "NAdam";
+  if (!hasMomentum && (needsMomentum || !hasBetas))
+    fail(path, "optimizer must support momentum with `cycle_momentum` option enabled (" + name +
+                   (needsMomentum ? " has no momentum, which CyclicLR cycles)"
+                                  : " has neither momentum nor betas)"));
+  if (name == "NAdam")
+    fail(path, "cycle_momentum with NAdam is not supported: its mu_product is a product "
+               "over every past step's beta1 (set \"cycle_momentum\": false)");
+  auto mark = [&](DictionaryAttr d) {
+    NamedAttrList attrs(d);
+    attrs.set("cycle_momentum", b.getBoolAttr(true));
+    return attrs.getDictionary(b.getContext());
+  };
+  NamedAttrList top(mark(dict));
+  if (auto groups = dict.getAs<ArrayAttr>("param_groups")) {
+    SmallVector<Attribute> marked;
+    for (Attribute g : groups)
+      marked.push_back(mark(cast<DictionaryAttr>(g)));
+    top.set("param_groups", b.getArrayAttr(marked));
+  }
+  module->setAttr("nn.optimizer", top.getDictionary(b.getContext()));
 }
 
 void add(Registry &r, const char *name, std::vector<OptionSpec> options, json example,
@@ -69,7 +106,15 @@ bool combines(int32_t kind) {
   return kind == KILN_SCHEDULER_CHAINED || kind == KILN_SCHEDULER_SEQUENTIAL;
 }
 
-Attribute schedulerAttr(OpBuilder &b, const json &node, const std::string &path, int depth) {
+/// What cycles momentum: the cycle_momentum path of the first node that
+/// does, and whether a CyclicLR does.
+struct Cycling {
+  std::string path;
+  bool cyclic = false;
+};
+
+Attribute schedulerAttr(OpBuilder &b, const json &node, const std::string &path, int depth,
+                        Cycling &cycling) {
   if (!node.is_object())
     fail(path, "expected an object {\"type\", \"options\"}");
   for (auto it = node.begin(); it != node.end(); ++it)
@@ -92,6 +137,11 @@ Attribute schedulerAttr(OpBuilder &b, const json &node, const std::string &path,
   auto given = node.find("options");
   Options options = parseOptions(*entry, given == node.end() ? json() : *given, path + ".options");
   auto [kind, args] = entry->buildScheduler(options);
+  if (cyclesMomentum(kind, args)) {
+    if (cycling.path.empty())
+      cycling.path = path + ".options.cycle_momentum";
+    cycling.cyclic |= kind == KILN_SCHEDULER_CYCLIC;
+  }
 
   SmallVector<Attribute> children;
   auto kids = node.find("schedulers");
@@ -117,7 +167,7 @@ Attribute schedulerAttr(OpBuilder &b, const json &node, const std::string &path,
         if (kind == KILN_SCHEDULER_SEQUENTIAL && (k == "ChainedScheduler" || k == "SequentialLR"))
           fail(at + ".type", "SequentialLR cannot contain " + k + " (torch cannot rewind it)");
       }
-      children.push_back(schedulerAttr(b, kid, at, depth + 1));
+      children.push_back(schedulerAttr(b, kid, at, depth + 1, cycling));
     }
   }
   return b.getDictionaryAttr({
@@ -132,7 +182,11 @@ Attribute schedulerAttr(OpBuilder &b, const json &node, const std::string &path,
 void addScheduler(OpBuilder &b, ModuleOp module, const json &training) {
   if (!training.is_object() || !training.contains("scheduler"))
     return;
-  module->setAttr("nn.scheduler", schedulerAttr(b, training["scheduler"], "training.scheduler", 0));
+  Cycling cycling;
+  module->setAttr("nn.scheduler",
+                  schedulerAttr(b, training["scheduler"], "training.scheduler", 0, cycling));
+  if (!cycling.path.empty())
+    markCycledMomentum(b, module, cycling.path, cycling.cyclic);
 }
 
 void registerSchedulerFamily(Registry &r) {
@@ -195,7 +249,6 @@ void registerSchedulerFamily(Registry &r) {
        floatOption("max_momentum", 0.9)},
       {{"base_lr", 0.001}, {"max_lr", 0.1}, {"cycle_momentum", false}},
       [](const Options &o) -> Args {
-        refuseCycledMomentum(o);
         const double up = o.getFloat("step_size_up");
         if (!(up > 0))
           fail(o.pathOf("step_size_up"), "must be > 0, got " + formatExact(up));
@@ -206,7 +259,8 @@ void registerSchedulerFamily(Registry &r) {
         const double m = mode == "triangular" ? 0 : mode == "triangular2" ? 1 : 2;
         return {KILN_SCHEDULER_CYCLIC,
                 {o.getFloat("base_lr"), o.getFloat("max_lr"), up, down, m, o.getFloat("gamma"), 0,
-                 0, o.getFloat("base_momentum"), o.getFloat("max_momentum")}};
+                 o.getBool("cycle_momentum") ? 1.0 : 0.0, o.getFloat("base_momentum"),
+                 o.getFloat("max_momentum")}};
       });
   add(r, "OneCycleLR",
       {floatOption("max_lr").atLeast(0), intOption("total_steps").orNone(),
@@ -218,7 +272,6 @@ void registerSchedulerFamily(Registry &r) {
        floatOption("final_div_factor", 1e4), boolOption("three_phase", false)},
       {{"max_lr", 0.1}, {"total_steps", 100}, {"cycle_momentum", false}},
       [](const Options &o) -> Args {
-        refuseCycledMomentum(o);
         double total = 0;
         if (!o.isNone("total_steps")) {
           if (o.getInt("total_steps") <= 0)
@@ -241,7 +294,8 @@ void registerSchedulerFamily(Registry &r) {
             fail(o.pathOf(k), "must be > 0, got " + formatExact(o.getFloat(k)));
         return {KILN_SCHEDULER_ONE_CYCLE,
                 {o.getFloat("max_lr"), total, o.getFloat("pct_start"),
-                 o.getString("anneal_strategy") == "cos" ? 0.0 : 1.0, 0,
+                 o.getString("anneal_strategy") == "cos" ? 0.0 : 1.0,
+                 o.getBool("cycle_momentum") ? 1.0 : 0.0,
                  o.getFloat("base_momentum"), o.getFloat("max_momentum"), o.getFloat("div_factor"),
                  o.getFloat("final_div_factor"), o.getBool("three_phase") ? 1.0 : 0.0}};
       });

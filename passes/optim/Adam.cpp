@@ -38,10 +38,23 @@ std::string checkCommon(const Hyper &h) {
   return "";
 }
 
+/// beta1 as the prologue sees it: the cycled momentum (a scheduler's,
+/// f64) or the hyper-parameter; with beta1 and 1 - beta1 rounded to f32
+/// as torch hands them to the kernel.
+struct Beta1 {
+  Value f64, f32, oneMinusF32;
+  Beta1(Arith &a, const StepScalars &s, double beta1)
+      : f64(s.momentum ? s.momentum : a.f64(beta1)), f32(a.toF32(f64)),
+        oneMinusF32(a.toF32(a.sub(a.f64(1), f64))) {}
+};
+
 /// exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-Value firstMoment(Arith &a, Value expAvg, Value grad, double beta1) {
-  return a.add(a.mul(expAvg, a.f32(beta1)), a.mul(a.f32(1 - beta1), grad));
+Value firstMoment(Arith &a, Value expAvg, Value grad, const Beta1 &beta1) {
+  return a.add(a.mul(expAvg, beta1.f32), a.mul(beta1.oneMinusF32, grad));
 }
+
+/// What CyclicLR / OneCycleLR cycle in this family: betas[0].
+double cycledBeta1(const Hyper &h) { return h.pairElement("betas", 0, 0.9); }
 
 /// exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
 Value secondMoment(Arith &a, Value expAvgSq, Value grad, double beta2) {
@@ -49,9 +62,12 @@ Value secondMoment(Arith &a, Value expAvgSq, Value grad, double beta2) {
 }
 
 /// 1 - beta ** t for t = step + 1, in f64.
-Value biasCorrection(Arith &a, const StepScalars &s, double beta) {
+Value biasCorrection(Arith &a, const StepScalars &s, Value beta) {
   Value t = a.add(s.step, a.f64(1));
-  return a.sub(a.f64(1), a.pow(a.f64(beta), t));
+  return a.sub(a.f64(1), a.pow(beta, t));
+}
+Value biasCorrection(Arith &a, const StepScalars &s, double beta) {
+  return biasCorrection(a, s, a.f64(beta));
 }
 
 /// Adam and AdamW (decoupled = true: the weight decay scales the parameter
@@ -66,15 +82,17 @@ OptimizerRule adamRule(std::string name, bool decoupled, double defaultWd) {
     return {"exp_avg", "exp_avg_sq"};
   };
   r.check = checkCommon;
+  r.cycledMomentum = cycledBeta1;
   r.prepare = [decoupled, defaultWd](Arith &a, const Hyper &h,
                                      const StepScalars &s) -> UpdateBody {
     Betas betas(h);
+    Beta1 beta1(a, s, betas.beta1);
     double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", defaultWd);
     bool amsgrad = h.flag("amsgrad", false), maximize = h.flag("maximize", false);
     // step_size = lr / bias_correction1; denom = sqrt(v) / sqrt(bc2) + eps;
     // param.addcdiv_(exp_avg, denom, value=-step_size).
     Value negStepSize =
-        a.toF32(a.neg(a.div(s.lr, biasCorrection(a, s, betas.beta1))));
+        a.toF32(a.neg(a.div(s.lr, biasCorrection(a, s, beta1.f64))));
     Value bc2Sqrt = a.toF32(a.sqrt(biasCorrection(a, s, betas.beta2)));
     Value decay = decoupled ? a.toF32(a.sub(a.f64(1), a.mul(s.lr, a.f64(wd)))) : Value();
     return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
@@ -82,7 +100,7 @@ OptimizerRule adamRule(std::string name, bool decoupled, double defaultWd) {
       Value g = decayedGrad(e, p, x[1], maximize, decoupled ? 0 : wd);
       if (decoupled)
         p = e.mul(p, decay);
-      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value m = firstMoment(e, x[2], g, beta1);
       Value v = secondMoment(e, x[3], g, betas.beta2);
       Value vMax = amsgrad ? e.max(x[4], v) : v;
       Value denom = e.add(e.div(e.sqrt(vMax), bc2Sqrt), e.f32(eps));
@@ -102,14 +120,16 @@ OptimizerRule adamaxRule() {
   r.name = "Adamax";
   r.states = [](const Hyper &) -> std::vector<std::string> { return {"exp_avg", "exp_inf"}; };
   r.check = checkCommon;
+  r.cycledMomentum = cycledBeta1;
   r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
     Betas betas(h);
+    Beta1 beta1(a, s, betas.beta1);
     double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", 0);
     bool maximize = h.flag("maximize", false);
-    Value negClr = a.toF32(a.neg(a.div(s.lr, biasCorrection(a, s, betas.beta1))));
+    Value negClr = a.toF32(a.neg(a.div(s.lr, biasCorrection(a, s, beta1.f64))));
     return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
       Value g = decayedGrad(e, x[0], x[1], maximize, wd);
-      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value m = firstMoment(e, x[2], g, beta1);
       Value u = e.max(e.mul(x[3], e.f32(betas.beta2)), e.add(e.abs(g), e.f32(eps)));
       return {e.add(x[0], e.div(e.mul(negClr, m), u)), m, u};
     };
@@ -124,11 +144,13 @@ OptimizerRule radamRule() {
   r.name = "RAdam";
   r.states = [](const Hyper &) -> std::vector<std::string> { return {"exp_avg", "exp_avg_sq"}; };
   r.check = checkCommon;
+  r.cycledMomentum = cycledBeta1;
   r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
     Betas betas(h);
+    Beta1 beta1(a, s, betas.beta1);
     double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", 0);
     Value t = a.add(s.step, a.f64(1));
-    Value bc1 = biasCorrection(a, s, betas.beta1);
+    Value bc1 = biasCorrection(a, s, beta1.f64);
     Value bc2 = biasCorrection(a, s, betas.beta2);
     // rho_inf = 2 / (1 - beta2) - 1
     // rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
@@ -145,7 +167,7 @@ OptimizerRule radamRule() {
     Value lr32 = a.toF32(s.lr);
     return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
       Value g = decayedGrad(e, x[0], x[1], false, wd);
-      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value m = firstMoment(e, x[2], g, beta1);
       Value v = secondMoment(e, x[3], g, betas.beta2);
       Value corrected = e.mul(e.div(m, bc1f), lr32); // bias_corrected_exp_avg * lr
       Value adaptive = e.div(bc2Sqrt, e.add(e.sqrt(v), e.f32(eps)));
@@ -220,9 +242,12 @@ OptimizerRule nadamRule() {
         a.div(a.mul(negLr, a.sub(a.f64(1), mu)), a.sub(a.f64(1), a.toF64(product))));
     Value avgScale =
         a.toF32(a.div(a.mul(negLr, muNext), a.sub(a.f64(1), a.toF64(productNext))));
+    // Never cycled (no cycledMomentum: mu_product would need each past
+    // step's beta1), so beta1 is the hyper-parameter.
+    Beta1 beta1(a, s, betas.beta1);
     return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
       Value g = decayedGrad(e, x[0], x[1], false, wd);
-      Value m = firstMoment(e, x[2], g, betas.beta1);
+      Value m = firstMoment(e, x[2], g, beta1);
       Value v = secondMoment(e, x[3], g, betas.beta2);
       Value denom = e.add(e.sqrt(e.div(v, bc2)), e.f32(eps));
       Value p = e.add(x[0], e.div(e.mul(gradScale, g), denom));

@@ -91,9 +91,11 @@ OptimizerRule rmspropRule() {
   OptimizerRule r;
   r.name = "RMSprop";
   // torch's state order: square_avg, momentum_buffer, grad_avg.
+  // A cycled momentum keeps the buffer whatever the declared momentum: the
+  // scheduler sets one before the first step, when torch creates it.
   r.states = [](const Hyper &h) {
     std::vector<std::string> states{"square_avg"};
-    if (h.number("momentum", 0) > 0)
+    if (h.number("momentum", 0) > 0 || h.flag("cycle_momentum", false))
       states.push_back("momentum_buffer");
     if (h.flag("centered", false))
       states.push_back("grad_avg");
@@ -102,16 +104,22 @@ OptimizerRule rmspropRule() {
   r.check = [](const Hyper &h) {
     return atLeastZero(h, {{"eps", 1e-8}, {"momentum", 0}, {"weight_decay", 0}, {"alpha", 0.99}});
   };
+  r.cycledMomentum = [](const Hyper &h) { return h.number("momentum", 0); };
   r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
     double alpha = h.number("alpha", 0.99), eps = h.number("eps", 1e-8);
     double wd = h.number("weight_decay", 0), momentum = h.number("momentum", 0);
     bool centered = h.flag("centered", false), maximize = h.flag("maximize", false);
     Value negLr = a.toF32(a.neg(s.lr));
+    // A cycled momentum: the buffer path where it is > 0 (torch's `if
+    // group['momentum'] > 0`), the plain one, buffer kept, where not.
+    bool hasBuffer = momentum > 0 || s.momentum;
+    Value m32 = s.momentum ? a.toF32(s.momentum) : a.f32(momentum);
+    Value active = s.momentum ? a.gt(s.momentum, a.f64(0)) : Value();
     return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
       Value g = decayedGrad(e, x[0], x[1], maximize, wd);
       unsigned next = 2;
       Value sq = e.add(e.mul(x[next++], e.f32(alpha)), e.mul(e.mul(e.f32(1 - alpha), g), g));
-      Value buf = momentum > 0 ? x[next++] : Value();
+      Value buf = hasBuffer ? x[next++] : Value();
       Value gradAvg = centered ? x[next++] : Value();
       Value avg;
       if (centered) {
@@ -123,15 +131,18 @@ OptimizerRule rmspropRule() {
       }
       avg = e.add(avg, e.f32(eps));
       SmallVector<Value> out;
-      if (momentum > 0) {
+      Value plain = e.add(x[0], e.div(e.mul(negLr, g), avg));
+      if (hasBuffer) {
         // buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr)
-        buf = e.add(e.mul(buf, e.f32(momentum)), e.div(e.mul(e.f32(1), g), avg));
-        out.push_back(e.add(x[0], e.mul(negLr, buf)));
+        Value stepped = e.add(e.mul(buf, m32), e.div(e.mul(e.f32(1), g), avg));
+        Value withBuffer = e.add(x[0], e.mul(negLr, stepped));
+        out.push_back(active ? e.select(active, withBuffer, plain) : withBuffer);
+        buf = active ? e.select(active, stepped, buf) : stepped;
       } else {
-        out.push_back(e.add(x[0], e.div(e.mul(negLr, g), avg)));
+        out.push_back(plain);
       }
       out.push_back(sq);
-      if (momentum > 0)
+      if (hasBuffer)
         out.push_back(buf);
       if (centered)
         out.push_back(gradAvg);

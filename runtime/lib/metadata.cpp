@@ -24,8 +24,8 @@ const char *role_name(int32_t role) {
   static const char *const names[] = {"parameter", "buffer", "optimizer state",
                                       "input",     "target", "output",
                                       "loss",      "step",   "lr",
-                                      "grad_norm", "grad sum"};
-  return role >= 0 && role <= KILN_ROLE_GRAD_SUM ? names[role] : "?";
+                                      "grad_norm", "grad sum", "momentum"};
+  return role >= 0 && role <= KILN_ROLE_MOMENTUM ? names[role] : "?";
 }
 
 /* Names become safetensors keys, messages and generated text: non-empty
@@ -107,6 +107,7 @@ Error check_role_type(const TensorSpec &t, const std::string &what) {
     return t.dtype == KILN_F32 ? Error{} : bad(what + ": must be f32");
   case KILN_ROLE_LOSS:
   case KILN_ROLE_LR:
+  case KILN_ROLE_MOMENTUM:
   case KILN_ROLE_GRAD_NORM:
     return t.dtype == KILN_F32 && scalar ? Error{}
                                          : bad(what + ": must be an f32 scalar");
@@ -127,7 +128,7 @@ Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
   if (info.dtype != KILN_F32 && info.dtype != KILN_I64)
     return bad(what + ": unknown dtype " + std::to_string(info.dtype));
   t->dtype = static_cast<kiln_dtype>(info.dtype);
-  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_GRAD_SUM)
+  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_MOMENTUM)
     return bad(what + ": unknown role " + std::to_string(info.role));
   t->role = static_cast<kiln_tensor_role>(info.role);
   if (info.rank < 0 || info.rank > kMaxRank)
@@ -172,7 +173,7 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
     std::vector<int> *lists[] = {&spec->params, &spec->buffers, &spec->states,
                                  &spec->inputs, nullptr,        &spec->outputs,
                                  nullptr,       nullptr,        &spec->lrs,
-                                 nullptr,       &spec->grad_sums};
+                                 nullptr,       &spec->grad_sums, &spec->momenta};
     if (!lists[t.role]) {
       int *slot = single[t.role == KILN_ROLE_TARGET ? 0 : t.role - KILN_ROLE_LOSS + 1];
       if (*slot >= 0)
@@ -197,8 +198,8 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
   if (entry == KILN_ENTRY_APPLY)
     return (kind == KILN_ARG_TENSOR &&
             (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
-             role == KILN_ROLE_STEP || role == KILN_ROLE_LR || role == KILN_ROLE_GRAD_SUM ||
-             role == KILN_ROLE_GRAD_NORM)) ||
+             role == KILN_ROLE_STEP || role == KILN_ROLE_LR || role == KILN_ROLE_MOMENTUM ||
+             role == KILN_ROLE_GRAD_SUM || role == KILN_ROLE_GRAD_NORM)) ||
            (kind == KILN_ARG_TENSOR_NEXT &&
             (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
              role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM));
@@ -213,7 +214,7 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
       return true;
     return entry == KILN_ENTRY_TRAIN_STEP &&
            (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP ||
-            role == KILN_ROLE_LR || role == KILN_ROLE_GRAD_NORM);
+            role == KILN_ROLE_LR || role == KILN_ROLE_MOMENTUM || role == KILN_ROLE_GRAD_NORM);
   case KILN_ARG_TENSOR_NEXT:
     if (role == KILN_ROLE_BUFFER)
       return true;
@@ -383,7 +384,7 @@ Error check_model(ModelSpec *spec) {
                     k[KILN_ENTRY_TRAIN_STEP][kEval] >= 0;
   if (!spec->trainable) {
     if (spec->target >= 0 || spec->loss >= 0 || spec->step >= 0 ||
-        !spec->lrs.empty() || !spec->states.empty() || !spec->grad_sums.empty() ||
+        !spec->lrs.empty() || !spec->momenta.empty() || !spec->states.empty() || !spec->grad_sums.empty() ||
         k[KILN_ENTRY_ACCUMULATE][kTrain] >= 0 || k[KILN_ENTRY_ACCUMULATE][kEval] >= 0 ||
         k[KILN_ENTRY_APPLY][kTrain] >= 0 || k[KILN_ENTRY_APPLY][kEval] >= 0)
       return bad("target, loss, step, lr, optimizer state, grad sums and the accumulation "
@@ -407,6 +408,14 @@ Error check_model(ModelSpec *spec) {
                  ") needs a constant initializer: its initial lr");
     spec->initial_lrs.push_back(t.init.a);
   }
+  if (!spec->momenta.empty() && spec->momenta.size() != spec->lrs.size())
+    return bad("a cycled momentum needs one momentum tensor per parameter group (" +
+               std::to_string(spec->momenta.size()) + " for " + std::to_string(spec->lrs.size()) +
+               " groups)");
+  for (int m : spec->momenta)
+    if (spec->tensors[m].init.kind != Init::Constant)
+      return bad("momentum tensor " + quoted(spec->tensors[m].name) +
+                 " needs a constant initializer: its initial value");
   return {};
 }
 

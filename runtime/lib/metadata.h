@@ -65,6 +65,9 @@ struct ModelSpec {
    * initial lr (the metadata's lr, then the constant inits). */
   std::vector<int> lrs;
   std::vector<double> initial_lrs;
+  /* The cycled momentum of each group (KILN_ROLE_MOMENTUM; none, or one per
+   * group, starting at their constant inits). */
+  std::vector<int> momenta;
   int64_t workspace_bytes = 0;
   std::vector<KernelSpec> kernels;
   /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any

@@ -479,6 +479,8 @@ std::vector<const TensorSpec *> optimizer_file(const ModelSpec &s) {
   specs.push_back(&s.tensors[s.step]);
   for (int t : s.lrs)
     specs.push_back(&s.tensors[t]);
+  for (int t : s.momenta)
+    specs.push_back(&s.tensors[t]);
   specs.push_back(&rng_spec(0));
   specs.push_back(&rng_spec(1));
   return specs;
@@ -566,6 +568,9 @@ extern "C" kiln_status kiln_model_create(const kiln_model_metadata *metadata,
   model->lrs.assign(model->spec.lrs.size(), 0.0);
   if (Error e = store_lrs(model.get(), model->spec.initial_lrs))
     return record(none, e);
+  for (int t : model->spec.momenta)
+    if (Error e = init_tensor(model.get(), t, 0))
+      return record(none, e);
   size_t most_args = 0;
   for (const KernelSpec &k : model->spec.kernels)
     most_args = std::max(most_args, k.args.size());
@@ -591,7 +596,7 @@ extern "C" kiln_status kiln_model_init_parameters(kiln_model *model,
   for (size_t t = 0; t < s.tensors.size(); ++t) {
     const kiln_tensor_role role = s.tensors[t].role;
     if (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_BUFFER ||
-        role == KILN_ROLE_OPTIMIZER_STATE)
+        role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_MOMENTUM)
       if (Error e = init_tensor(model, static_cast<int>(t), seed))
         return record(model, e);
   }
@@ -679,6 +684,7 @@ static Error copy_training_state(kiln_model *model, const kiln_safetensors &file
   const ModelSpec &s = model->spec;
   std::vector<int> ids = first;
   ids.insert(ids.end(), s.states.begin(), s.states.end());
+  ids.insert(ids.end(), s.momenta.begin(), s.momenta.end());
   for (int t : ids)
     if (Error e = load_tensor(model, file, t))
       return e;
@@ -746,6 +752,7 @@ static Error save_training_state(kiln_model *model, const char *path, std::vecto
   ids.insert(ids.end(), s.states.begin(), s.states.end());
   ids.push_back(s.step);
   ids.insert(ids.end(), s.lrs.begin(), s.lrs.end());
+  ids.insert(ids.end(), s.momenta.begin(), s.momenta.end());
   std::vector<std::vector<unsigned char>> host;
   std::vector<kiln_tensor_view> views;
   if (Error e = host_views(model, ids, &host, &views))
@@ -1162,15 +1169,18 @@ extern "C" kiln_status kiln_model_get_rng(const kiln_model *model,
 /* A scheduler's learning rates (scheduler.cpp), one per group, kept exact
  * like set_lr's; recorded on the instance as every model call's failure is. */
 kiln_status kiln_model_store_scheduled_lrs(kiln_model *model, const double *lrs,
-                                           int32_t num_groups, int momentum_cycled) {
+                                           const double *momenta, int32_t num_groups,
+                                           int momentum_cycled) {
   if (!model->spec.trainable)
     return record(model, inference_only());
-  if (momentum_cycled)
+  if (momentum_cycled && model->spec.momenta.empty())
     return record(model,
                   fail(KILN_ERROR_UNSUPPORTED,
                        "kiln_model_apply_scheduler: the scheduler cycles momentum "
-                       "(cycle_momentum), but the compiled train step's momentum and betas "
-                       "are constants; create it with cycle_momentum 0"));
+                       "(cycle_momentum), but this model's momentum and betas are compiled "
+                       "constants: declare the scheduler in the model file's "
+                       "training.scheduler (kilnc then compiles them as runtime values), or "
+                       "create it with cycle_momentum 0"));
   if (static_cast<size_t>(num_groups) != model->lrs.size())
     return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
                               "kiln_model_apply_scheduler: the scheduler has " +
@@ -1179,10 +1189,18 @@ kiln_status kiln_model_store_scheduled_lrs(kiln_model *model, const double *lrs,
                                   std::to_string(model->lrs.size()) +
                                   " (create it with kiln_scheduler_create_groups)"));
   std::vector<double> next(lrs, lrs + num_groups);
-  for (double lr : next)
-    if (!std::isfinite(lr))
+  for (int32_t g = 0; g < num_groups; ++g)
+    if (!std::isfinite(lrs[g]) || (momentum_cycled && !std::isfinite(momenta[g])))
       return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                                "kiln_model_scheduler_step: learning rate is not finite"));
+                                "kiln_model_scheduler_step: learning rate or momentum is not "
+                                "finite"));
+  if (momentum_cycled)
+    for (int32_t g = 0; g < num_groups; ++g) {
+      const float value = static_cast<float>(momenta[g]);
+      if (Error e = to_device(model, model->current(model->spec.momenta[g]), &value,
+                              sizeof value))
+        return record(model, e);
+    }
   return record(model, store_lrs(model, next));
 }
 

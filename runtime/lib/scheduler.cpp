@@ -924,7 +924,8 @@ struct kiln_scheduler {
  * the compiled step holds constant, and one whose number of groups is not
  * the model's. */
 kiln_status kiln_model_store_scheduled_lrs(kiln_model *model, const double *lrs,
-                                           int32_t num_groups, int momentum_cycled);
+                                           const double *momenta, int32_t num_groups,
+                                           int momentum_cycled);
 
 extern "C" kiln_status kiln_scheduler_create_groups(const kiln_scheduler_spec *spec,
                                                     const double *base_lrs, int32_t num_groups,
@@ -1075,11 +1076,13 @@ extern "C" kiln_status kiln_model_apply_scheduler(kiln_model *model, const kiln_
   KILN_API_GUARD_BEGIN
   if (!model || !s)
     return record(bad("kiln_model_apply_scheduler: NULL argument"));
-  std::vector<double> lrs;
-  for (const Group &g : s->groups)
+  std::vector<double> lrs, momenta;
+  for (const Group &g : s->groups) {
     lrs.push_back(g.lr);
-  return kiln_model_store_scheduled_lrs(model, lrs.data(), static_cast<int32_t>(lrs.size()),
-                                        s->momentum_cycled());
+    momenta.push_back(g.momentum);
+  }
+  return kiln_model_store_scheduled_lrs(model, lrs.data(), momenta.data(),
+                                        static_cast<int32_t>(lrs.size()), s->momentum_cycled());
   KILN_API_GUARD_END(record)
 }
 
@@ -1087,9 +1090,12 @@ namespace {
 template <typename F> kiln_status model_step(kiln_model *model, kiln_scheduler *s, F &&step) {
   if (!model || !s)
     return record(bad("kiln_model_scheduler_step: NULL argument"));
-  // Refused before stepping, so a refused scheduler stays where it was.
-  if (s->momentum_cycled() || kiln_scheduler_num_groups(s) != kiln_model_num_param_groups(model))
-    return kiln_model_apply_scheduler(model, s);
+  // Whatever the model refuses (another number of groups, a cycled
+  // momentum it holds constant) is refused before stepping, so a refused
+  // scheduler stays where it was; applying the current values again
+  // changes nothing else.
+  if (kiln_status status = kiln_model_apply_scheduler(model, s))
+    return status;
   if (kiln_status status = step())
     return status;
   return kiln_model_apply_scheduler(model, s);

@@ -168,6 +168,81 @@ def group_case(rng, name, optimizer):
     return model, 10 if lr < 0.01 else 5 if lr < 0.3 or optimizer == "Adadelta" else 3
 
 
+# Scheduler cases per seed (their own generator): a declared
+# training.scheduler stepped after every optimizer step on both sides (the
+# driver's kiln_model_scheduler_step, torch's scheduler.step()), over one
+# group or two, with SGD (momentum) or an Adam-like optimizer; the
+# schedules are short enough to change the lr at several of the 10 steps.
+# CyclicLR (with SGD or RMSprop, as torch 1.13 requires) and OneCycleLR
+# mostly cycle the momentum (or beta1) too.
+SCHED_CASES = 18
+
+
+def random_scheduler(rng, kind, steps, cycle_momentum=False, peak=(-3, -2)):
+    """`peak`: the exponent range of the peak lr CyclicLR and OneCycleLR
+    reach (adaptive optimizers take steps of about lr per coordinate)."""
+    if kind == "StepLR":
+        return {"type": kind, "options": {"step_size": rng.randint(1, 3), "gamma": rng.uniform(0.3, 0.9)}}
+    if kind == "MultiStepLR":
+        return {"type": kind, "options": {"milestones": sorted(rng.sample(range(1, steps), 3)),
+                                          "gamma": rng.uniform(0.3, 0.9)}}
+    if kind == "ExponentialLR":
+        return {"type": kind, "options": {"gamma": rng.uniform(0.7, 0.99)}}
+    if kind == "CosineAnnealingLR":
+        return {"type": kind, "options": {"T_max": rng.randint(2, 8), "eta_min": maybe(rng, 1e-4)}}
+    if kind == "LinearLR":
+        return {"type": kind, "options": {"start_factor": rng.uniform(0.1, 1.0), "end_factor": rng.uniform(0.2, 1.0),
+                                          "total_iters": rng.randint(1, steps)}}
+    if kind == "CosineAnnealingWarmRestarts":
+        return {"type": kind, "options": {"T_0": rng.randint(1, 4), "T_mult": rng.randint(1, 2),
+                                          "eta_min": maybe(rng, 1e-4)}}
+    if kind == "CyclicLR":
+        return {"type": kind, "options": {"base_lr": log_uniform(rng, peak[0] - 1, peak[0]),
+                                          "max_lr": log_uniform(rng, *peak),
+                                          "step_size_up": float(rng.randint(1, 4)),
+                                          "mode": rng.choice(["triangular", "triangular2", "exp_range"]),
+                                          "gamma": rng.uniform(0.8, 1.0), "cycle_momentum": cycle_momentum}}
+    if kind == "OneCycleLR":
+        return {"type": kind, "options": {"max_lr": log_uniform(rng, *peak), "total_steps": steps + rng.randint(1, 5),
+                                          "pct_start": rng.uniform(0.1, 0.6),
+                                          "anneal_strategy": rng.choice(["cos", "linear"]),
+                                          "three_phase": rng.random() < 0.3,
+                                          "cycle_momentum": cycle_momentum}}
+    if kind == "SequentialLR":
+        first = random_scheduler(rng, rng.choice(["LinearLR", "ExponentialLR"]), steps)
+        second = random_scheduler(rng, rng.choice(["StepLR", "CosineAnnealingLR"]), steps)
+        return {"type": kind, "options": {"milestones": [rng.randint(2, steps - 2)]}, "schedulers": [first, second]}
+    raise ValueError(kind)
+
+
+SCHEDULERS = ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
+              "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR",
+              "CyclicLR", "OneCycleLR", "OneCycleLR", "CyclicLR", "OneCycleLR", "OneCycleLR",
+              "CyclicLR", "OneCycleLR", "OneCycleLR"]
+
+
+def sched_case(rng, name, kind):
+    sizes = random_mlp_sizes(rng)
+    optimizer = rng.choice(["SGD", "RMSprop"] if kind == "CyclicLR" else ["SGD", "Adam", "AdamW", "RMSprop"])
+    if optimizer == "SGD":
+        opts = {"lr": log_uniform(rng, -3, -1.5), "momentum": rng.choice([0.0, 0.9])}
+    else:
+        opts = {"lr": log_uniform(rng, -4, -2.5), **OPTIMIZERS[optimizer](rng)}
+    opt = {"type": optimizer, "options": opts}
+    if rng.random() < 0.5:
+        opt["param_groups"] = [{"params": ["0"], "options": {"lr": opts["lr"] * rng.uniform(0.1, 3)}},
+                               {"params": ["2"]}]
+    loss, target = random_loss(rng, sizes[0], sizes[3], rng.random() < 0.5)
+    model = mlp_model(name, sizes, loss, target, opt)
+    # RMSprop's and Adam's steps are about lr per coordinate: at a peak lr of
+    # 1e-2 ten steps of these small models turn rounding into 1e-2 relative
+    # differences in a few elements with or without a scheduler (seed 0,
+    # RMSprop under OneCycleLR), so their peaks stay at 1e-4..1e-3.
+    peak = (-3, -2) if optimizer == "SGD" else (-4, -3)
+    model["training"]["scheduler"] = random_scheduler(rng, kind, 10, rng.random() < 0.75, peak)
+    return model, 10
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -187,6 +262,11 @@ def main():
     for i in range(CLIP_CASES):
         name = f"optim_clip_random_{a.seed}_{i}_basic"
         model, steps = clip_case(rng, name)
+        add_case(a.out, lines, name, model, steps)
+    rng = random.Random(f"sched-{a.seed}")
+    for i in range(SCHED_CASES):
+        name = f"optim_sched_random_{a.seed}_{i}_basic"
+        model, steps = sched_case(rng, name, SCHEDULERS[i % len(SCHEDULERS)])
         add_case(a.out, lines, name, model, steps)
     rng = random.Random(f"groups-{a.seed}")
     for i in range(GROUP_CASES):

@@ -641,6 +641,24 @@ def make_optimizer(training, params, named=None):
     return getattr(_torch().optim, opt["type"])(torch_groups, **options)
 
 
+def make_scheduler(spec, opt):
+    """torch's scheduler for the training section's `scheduler` (its options
+    are torch's keyword arguments; ChainedScheduler and SequentialLR build
+    their `schedulers` on the same optimizer first, as torch's user does;
+    SWALR is torch.optim.swa_utils')."""
+    torch = _torch()
+    kind, options = spec["type"], dict(spec.get("options", {}) or {})
+    options.pop("verbose", None)
+    children = [make_scheduler(c, opt) for c in spec.get("schedulers", [])]
+    if kind == "ChainedScheduler":
+        return torch.optim.lr_scheduler.ChainedScheduler(children)
+    if kind == "SequentialLR":
+        return torch.optim.lr_scheduler.SequentialLR(opt, children, **options)
+    if kind == "SWALR":
+        return torch.optim.swa_utils.SWALR(opt, **options)
+    return getattr(torch.optim.lr_scheduler, kind)(opt, **options)
+
+
 def _np(t):
     return t.detach().cpu().contiguous().numpy().copy()
 
@@ -803,6 +821,9 @@ def run_reference(doc, model, xs, target, steps, micro=None):
         ref[f"{name}.grad"] = _np(p.grad if p.grad is not None else torch.zeros_like(p))
     params = [p for _, p in model.named_parameters()]
     opt = make_optimizer(doc["training"], params, model.named_parameters())
+    # A declared scheduler steps once per optimizer step, as the driver's
+    # kiln_model_scheduler_step does.
+    sched = make_scheduler(doc["training"]["scheduler"], opt) if "scheduler" in doc["training"] else None
     opt.zero_grad()
     losses = []
     for _ in range(steps):
@@ -813,6 +834,8 @@ def run_reference(doc, model, xs, target, steps, micro=None):
             loss.backward()
         clip_gradients(doc["training"], params)
         opt.step()
+        if sched is not None:
+            sched.step()
     ref["losses"] = np.array(losses, dtype=np.float32)
     if micro:
         opt.zero_grad()  # set_to_none=False in 1.13: zeros, as Kiln's apply leaves them

@@ -19,6 +19,7 @@
 //     only load FILE as parameters; exit 0 on success, 1 (with the message)
 //     on failure. The bad-weights tests check the message.
 #include <kiln/runtime.h>
+#include <kiln/scheduler.h>
 
 #include <cmath>
 #include <cstdio>
@@ -32,6 +33,8 @@
 // that every header is compiled) and points here at <name>__metadata.
 extern "C" const kiln_model_metadata *const kiln_parity_metadata;
 extern "C" const char kiln_parity_name[]; // the model's C prefix
+// The model's declared scheduler (<name>_scheduler_create), or null.
+extern "C" kiln_status (*const kiln_parity_scheduler_create)(kiln_scheduler **);
 
 namespace {
 
@@ -263,6 +266,19 @@ int main(int argc, char **argv) {
                                 param_shape(init, name, numel), grad, numel));
     }
 
+    // A declared scheduler: created (setting the lr as torch's constructor
+    // does) before the first step, stepped after every optimizer step.
+    kiln_scheduler *scheduler = nullptr;
+    if (kiln_parity_scheduler_create) {
+      if (kiln_parity_scheduler_create(&scheduler) != KILN_OK)
+        fail_rt("scheduler_create");
+      if (kiln_model_apply_scheduler(m, scheduler) != KILN_OK)
+        fail("apply_scheduler", m);
+    }
+    auto scheduler_step = [&](int s) {
+      if (scheduler && kiln_model_scheduler_step(m, scheduler) != KILN_OK)
+        fail(("scheduler_step " + std::to_string(s)).c_str(), m);
+    };
     const int per_step = accumulate > 0 ? accumulate : 1;
     std::vector<float> losses(steps * per_step, NAN);
     if (accumulate > 0) {
@@ -279,6 +295,7 @@ int main(int argc, char **argv) {
             fail(("accumulate " + std::to_string(s)).c_str(), m);
         if (kiln_model_apply(m) != KILN_OK)
           fail(("apply " + std::to_string(s)).c_str(), m);
+        scheduler_step(s);
       }
       // One more round: the grad sums themselves, at the trained parameters.
       float loss_k;
@@ -297,11 +314,14 @@ int main(int argc, char **argv) {
                                   param_shape(init, name, numel), sum, numel));
       }
     } else {
-      for (int s = 0; s < steps; ++s)
+      for (int s = 0; s < steps; ++s) {
         if (kiln_model_train_step(m, inputs.data(), target, &losses[s]) !=
             KILN_OK)
           fail(("train_step " + std::to_string(s)).c_str(), m);
+        scheduler_step(s);
+      }
     }
+    kiln_scheduler_destroy(scheduler); // NULL when there is none
     const int64_t num_losses = static_cast<int64_t>(losses.size());
     result.push_back(
         make_f32("losses", {num_losses}, losses.data(), num_losses));

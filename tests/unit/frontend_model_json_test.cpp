@@ -289,7 +289,7 @@ TEST(FrontendModelJson, TrainingSchedulerIsWrittenWithItsChildren) {
   json expected = json::parse(R"({"type":"SequentialLR","options":{"milestones":[5]},"schedulers":[
       {"type":"LinearLR","options":{"start_factor":0.1,"end_factor":1.0,"total_iters":5}},
       {"type":"CyclicLR","options":{"base_lr":0.001,"max_lr":0.1,"step_size_up":2000.0,
-       "step_size_down":null,"mode":"triangular","gamma":1.0,"cycle_momentum":false,
+       "step_size_down":null,"mode":"triangular","gamma":1.0,"cycle_momentum":true,
        "base_momentum":0.8,"max_momentum":0.9}}]})");
   EXPECT_EQ(j["training"]["scheduler"], expected) << j["training"]["scheduler"].dump(2);
 }

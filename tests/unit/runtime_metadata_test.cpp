@@ -366,8 +366,11 @@ TEST(RuntimeMetadata, Names) {
 TEST(RuntimeMetadata, EnumValues) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].dtype = 2; }),
             "metadata: tensor 0 ('w'): unknown dtype 2");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 11; }),
-            "metadata: tensor 0 ('w'): unknown role 11");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 12; }),
+            "metadata: tensor 0 ('w'): unknown role 12");
+  // A momentum tensor only with constant init, one per group.
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("momentum", KILN_ROLE_MOMENTUM, KILN_F32, {}); }),
+            "metadata: momentum tensor 'momentum' needs a constant initializer: its initial value");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = KILN_ROLE_GRAD_NORM; }),
             "metadata: tensor 0 ('w'): must be an f32 scalar");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init.kind = -1; }),

@@ -276,8 +276,9 @@ struct LRScheduler {
   std::vector<LRScheduler> schedulers;
 };
 
-/// torch.optim.lr_scheduler.CyclicLR's options (cycle_momentum must stay
-/// false: the compiled step's momentum is a constant).
+/// torch.optim.lr_scheduler.CyclicLR's options, torch's defaults
+/// (cycle_momentum true: the optimizer needs a momentum or betas, and kilnc
+/// then compiles it as a runtime value the scheduler sets).
 struct CyclicLROptions {
   CyclicLROptions(double base_lr, double max_lr) : base_lr_(base_lr), max_lr_(max_lr) {}
   KILN_ARG(double, base_lr);
@@ -287,7 +288,7 @@ struct CyclicLROptions {
   KILN_ARG(double, step_size_down) = -1.0;
   KILN_ARG(std::string, mode) = "triangular";
   KILN_ARG(double, gamma) = 1.0;
-  KILN_ARG(bool, cycle_momentum) = false;
+  KILN_ARG(bool, cycle_momentum) = true;
   KILN_ARG(double, base_momentum) = 0.8;
   KILN_ARG(double, max_momentum) = 0.9;
 };
@@ -299,7 +300,7 @@ struct OneCycleLROptions {
   KILN_ARG(int64_t, total_steps);
   KILN_ARG(double, pct_start) = 0.3;
   KILN_ARG(std::string, anneal_strategy) = "cos";
-  KILN_ARG(bool, cycle_momentum) = false;
+  KILN_ARG(bool, cycle_momentum) = true;
   KILN_ARG(double, base_momentum) = 0.85;
   KILN_ARG(double, max_momentum) = 0.95;
   KILN_ARG(double, div_factor) = 25.0;

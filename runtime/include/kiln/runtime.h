@@ -153,7 +153,14 @@ typedef enum kiln_tensor_role {
   /* f32, one per parameter in parameter order, of its parameter's shape:
    * the gradients kiln_model_accumulate adds up and kiln_model_apply steps
    * on, named <param>.grad (torch's param.grad). In no file. */
-  KILN_ROLE_GRAD_SUM = 10
+  KILN_ROLE_GRAD_SUM = 10,
+  /* f32 scalar, one per parameter group, only in models whose declared
+   * scheduler cycles momentum (CyclicLR / OneCycleLR with cycle_momentum):
+   * the group's momentum (SGD, RMSprop) or beta1 (Adam, AdamW, Adamax,
+   * RAdam) the kernels read, set by kiln_model_apply_scheduler; it starts
+   * at its KILN_INIT_CONSTANT. Named `momentum`, then
+   * `param_groups.<g>.momentum`; in the optimizer file. */
+  KILN_ROLE_MOMENTUM = 11
 } kiln_tensor_role;
 
 /* How init_parameters fills a parameter, buffer or optimizer state. */

@@ -135,8 +135,11 @@ kiln_status kiln_scheduler_set_state(kiln_scheduler *scheduler, const double *st
  * creating the scheduler, as torch's constructor does to the optimizer);
  * with parameter groups, each group's lr. A scheduler with a number of
  * groups other than the model's is refused (KILN_ERROR_INVALID_ARGUMENT).
- * A scheduler that cycles momentum is refused (KILN_ERROR_UNSUPPORTED): the
- * compiled step's momentum and betas are constants. */
+ * A scheduler that cycles momentum also sets each group's momentum (SGD,
+ * RMSprop) or beta1 (the Adam family) in a model compiled with a cycled
+ * momentum (KILN_ROLE_MOMENTUM: the model file declares a scheduler with
+ * cycle_momentum); any other model refuses it (KILN_ERROR_UNSUPPORTED),
+ * its momentum and betas being compiled constants. */
 kiln_status kiln_model_apply_scheduler(kiln_model *model, const kiln_scheduler *scheduler);
 /* kiln_scheduler_step (_epoch, _metric), then kiln_model_apply_scheduler. */
 kiln_status kiln_model_scheduler_step(kiln_model *model, kiln_scheduler *scheduler);

@@ -340,22 +340,22 @@ func.func @mse_backward_grad(%g: tensor<8x4xf32>, %y: tensor<8x4xf32>, %t: tenso
 
 func.func @sgd_grad_type(%p: tensor<16xf32>, %g: tensor<8xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op grad type 'tensor<8xf32>' differs from param type 'tensor<16xf32>'}}
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) : (tensor<16xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 
 // -----
 
 func.func @sgd_momentum_without_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
-  // expected-error @+1 {{'nn.sgd_update' op a momentum buffer is required iff momentum != 0 (momentum = 9.000000e-01)}}
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {momentum = 0.9 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  // expected-error @+1 {{'nn.sgd_update' op a momentum buffer is required iff momentum != 0 or the momentum is cycled (momentum = 9.000000e-01)}}
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {momentum = 0.9 : f64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 
 // -----
 
 func.func @sgd_buffer_without_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
-  // expected-error @+1 {{'nn.sgd_update' op a momentum buffer is required iff momentum != 0 (momentum = 0.000000e+00)}}
+  // expected-error @+1 {{'nn.sgd_update' op a momentum buffer is required iff momentum != 0 or the momentum is cycled (momentum = 0.000000e+00)}}
   %0, %1 = nn.sgd_update %p, %g, momentum_buffer %b, lr %lr, step %step : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
@@ -388,7 +388,7 @@ func.func @sgd_result_type(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: tensor<16
 
 func.func @sgd_nesterov_without_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op nesterov requires momentum > 0 and zero dampening}}
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {nesterov} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {nesterov, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 
@@ -412,7 +412,7 @@ func.func @sgd_negative_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %b: ten
 
 func.func @sgd_negative_weight_decay(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op momentum and weight_decay must be >= 0}}
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {weight_decay = -0.01 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {weight_decay = -0.01 : f64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return
 }
 
@@ -420,6 +420,6 @@ func.func @sgd_negative_weight_decay(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr
 
 func.func @sgd_lr_not_scalar(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<1xf32>, %step: tensor<i64>) {
   // expected-error @+1 {{'nn.sgd_update' op operand #2 must be 0D tensor of 32-bit float values}}
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) : (tensor<16xf32>, tensor<16xf32>, tensor<1xf32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<16xf32>, tensor<1xf32>, tensor<i64>) -> tensor<16xf32>
   return
 }

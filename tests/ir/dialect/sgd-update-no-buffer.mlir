@@ -11,10 +11,10 @@
 // CHECK: nn.sgd_update %[[P]], %[[G]], lr %[[LR]], step %[[STEP]] : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
 // CHECK: nn.sgd_update %[[P]], %[[G]], lr %[[LR]], step %[[STEP]] {maximize, weight_decay = 1.000000e-02 : f64} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
 // CHECK: nn.sgd_update %[[P]], %[[G]], lr %[[LR]], step %[[STEP]] : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
-// GENERIC: "nn.sgd_update"(%arg0, %arg1, %arg2, %arg3) <{dampening = 0.000000e+00 : f64, momentum = 0.000000e+00 : f64, weight_decay = 0.000000e+00 : f64}> : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+// GENERIC: "nn.sgd_update"(%arg0, %arg1, %arg2, %arg3) <{dampening = 0.000000e+00 : f64, momentum = 0.000000e+00 : f64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>, weight_decay = 0.000000e+00 : f64}> : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
 func.func @sgd_no_buffer(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) {
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
-  %1 = "nn.sgd_update"(%p, %g, %lr, %step) {weight_decay = 0.01 : f64, maximize} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %1 = "nn.sgd_update"(%p, %g, %lr, %step) {weight_decay = 0.01 : f64, maximize, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   %2 = nn.sgd_update %p, %g, lr %lr, step %step : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return %0, %1, %2 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>
 }

@@ -220,6 +220,24 @@ func.func @sgd_update_momentum(%p: tensor<16xf32>, %g: tensor<16xf32>, %buf: ten
 // CHECK: %[[NP:[a-zA-Z0-9_]+]] = arith.addf %[[PI]], %[[STEPV]] : f32
 // CHECK: linalg.yield %[[NP]] : f32
 func.func @sgd_update_plain(%p: tensor<16xf32>, %g: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> tensor<16xf32> {
-  %0 = "nn.sgd_update"(%p, %g, %lr, %step) : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
+  %0 = "nn.sgd_update"(%p, %g, %lr, %step) {operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0>} : (tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>) -> tensor<16xf32>
   return %0 : tensor<16xf32>
+}
+
+// -----
+
+// SGD with a cycled momentum m (a runtime scalar): the buffer and the step
+// use m; where m == 0 the buffer is kept and d is the plain gradient, as
+// torch skips the momentum.
+// CHECK-LABEL: func.func @sgd_update_cycled
+// CHECK: %[[M:[a-zA-Z0-9_]+]] = tensor.extract %arg5[] : tensor<f32>
+// CHECK: %[[ACTIVE:[a-zA-Z0-9_]+]] = arith.cmpf une, %[[M]], %{{.+}} : f32
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[PI:[a-zA-Z0-9_]+]]: f32, %[[GI:[a-zA-Z0-9_]+]]: f32, %[[BI:[a-zA-Z0-9_]+]]: f32,
+// CHECK: arith.mulf %[[BI]], %[[M]] : f32
+// CHECK: %[[NB:[a-zA-Z0-9_]+]] = arith.select %[[ACTIVE]], %{{.+}}, %[[BI]] : f32
+// CHECK: arith.select %[[ACTIVE]], %{{.+}}, %[[GI]] : f32
+func.func @sgd_update_cycled(%p: tensor<16xf32>, %g: tensor<16xf32>, %buf: tensor<16xf32>, %lr: tensor<f32>, %step: tensor<i64>, %m: tensor<f32>) -> (tensor<16xf32>, tensor<16xf32>) {
+  %0, %1 = nn.sgd_update %p, %g, momentum_buffer %buf, lr %lr, step %step cycled_momentum %m : (tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<f32>, tensor<i64>, tensor<f32>) -> (tensor<16xf32>, tensor<16xf32>)
+  return %0, %1 : tensor<16xf32>, tensor<16xf32>
 }

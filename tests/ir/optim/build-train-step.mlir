@@ -61,3 +61,32 @@ module attributes {nn.optimizer = {type = "Adam", lr = 0.001 : f64, param_groups
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// cycle_momentum (a declared CyclicLR / OneCycleLR that cycles it): beta1
+// is a runtime scalar per group, after the lrs, starting at the declared
+// value, and every update reads it.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: %[[LR:[^:]+]]: tensor<f32> {nn.init = #nn.init<constant 0.001>, nn.name = "lr", nn.role = #nn.role<lr>}
+// CHECK-SAME: %[[M:[^:]+]]: tensor<f32> {nn.init = #nn.init<constant 0.8>, nn.name = "momentum", nn.role = #nn.role<momentum>}
+// CHECK: nn.optimizer_update {{.+}} lr %[[LR]], step %{{[^ ]+}} cycled_momentum %[[M]] {hyper = {betas = [8.000000e-01, {{.+}}], cycle_momentum = true
+// CHECK: nn.optimizer_update {{.+}} lr %[[LR]], step %{{[^ ]+}} cycled_momentum %[[M]]
+module attributes {nn.optimizer = {type = "Adam", lr = 0.001 : f64, betas = [0.8, 0.99], cycle_momentum = true}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %b: tensor<4xf32> {nn.name = "0.bias", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{nn.optimizer: Adagrad: cycle_momentum is not supported for this optimizer}}
+module attributes {nn.optimizer = {type = "Adagrad", lr = 0.01 : f64, cycle_momentum = true}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
