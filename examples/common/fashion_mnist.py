@@ -44,10 +44,13 @@ def load(data_dir, split):
     return x, torch.from_numpy(y.astype(np.int64))
 
 
-def main(description, make_model, make_optimizer, batch_size, epochs, make_scheduler=None):
+def main(description, make_model, make_optimizer, batch_size, epochs, make_scheduler=None,
+         scheduler_per_batch=False, clip_grad_norm=None):
     """Parses the command line, trains make_model() with make_optimizer(params)
-    (and make_scheduler(optimizer), stepped once per epoch, where given) and
-    prints one line per epoch like the Kiln trainer."""
+    (and make_scheduler(optimizer), stepped once per epoch, or after every
+    batch with scheduler_per_batch, where given; clip_grad_norm_ with that
+    max_norm between backward and step, where given) and prints one line
+    per epoch like the Kiln trainer."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--threads", type=int, default=2)
@@ -78,7 +81,11 @@ def main(description, make_model, make_optimizer, batch_size, epochs, make_sched
             opt.zero_grad()
             loss = crit(model(xtr[idx]), ytr[idx])
             loss.backward()
+            if clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
             opt.step()
+            if sched and scheduler_per_batch:
+                sched.step()
             total += loss.item() * idx.numel()
         dt = time.perf_counter() - t0
         model.eval()
@@ -88,5 +95,5 @@ def main(description, make_model, make_optimizer, batch_size, epochs, make_sched
         print(f"epoch {epoch}: train loss {total / n:.4f}  test accuracy "
               f"{100.0 * correct / xte.shape[0]:.2f}%  lr {opt.param_groups[0]['lr']:.6g}  "
               f"{n / dt:.0f} samples/s", flush=True)
-        if sched:
+        if sched and not scheduler_per_batch:
             sched.step()

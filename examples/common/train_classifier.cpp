@@ -5,7 +5,8 @@
 //   -DKILN_EXAMPLE_TITLE="..." -DKILN_EXAMPLE_EPOCHS=<default epochs>
 // and the model brings its own loss and optimizer (compiled into train_step)
 // and, where its file declares one, its learning-rate scheduler
-// (<PREFIX>_HAS_SCHEDULER), stepped once per epoch.
+// (<PREFIX>_HAS_SCHEDULER), stepped once per epoch, or after every batch
+// with -DKILN_EXAMPLE_SCHEDULER_PER_BATCH=1 (OneCycleLR's recipe).
 //
 // Recipe (the same as the PyTorch reference beside each example): pixels
 // scaled to [0, 1], batches of <PREFIX>_BATCH_SIZE drawn from a fresh
@@ -39,6 +40,9 @@
 #define KCONST(suffix) KILN_CAT(KILN_PREFIX_UPPER, suffix)
 #define KSTR_(x) #x
 #define KSTR(x) KSTR_(x)
+#ifndef KILN_EXAMPLE_SCHEDULER_PER_BATCH
+#define KILN_EXAMPLE_SCHEDULER_PER_BATCH 0
+#endif
 
 namespace {
 
@@ -62,7 +66,13 @@ const char kUsage[] =
     "(batch %lld; the loss and optimizer are compiled into the model) and prints,\n"
     "after each epoch, the mean training loss, the test accuracy (eval mode),\n"
     "the epoch's learning rate and the training throughput. A learning-rate\n"
-    "scheduler compiled into the model is stepped once per epoch and saved\n"
+    "scheduler compiled into the model is stepped once per "
+#if KILN_EXAMPLE_SCHEDULER_PER_BATCH
+    "batch"
+#else
+    "epoch"
+#endif
+    " and saved\n"
     "with --checkpoint.\n"
     "\n"
     "  --epochs N        train until epoch N (default %d; with --resume, the\n"
@@ -322,6 +332,9 @@ int main(int argc, char **argv) {
       float loss = 0;
       check(KFN(_train_step)(model, inputs, t.data(), &loss), model,
             KSTR(KILN_PREFIX) "_train_step");
+#if KCONST(_HAS_SCHEDULER) && KILN_EXAMPLE_SCHEDULER_PER_BATCH
+      check(KFN(_scheduler_step)(model, scheduler), model, KSTR(KILN_PREFIX) "_scheduler_step");
+#endif
       train_s += std::chrono::duration<double>(
                      std::chrono::steady_clock::now() - t0).count();
       loss_sum += double(loss) * double(count);
@@ -340,7 +353,7 @@ int main(int argc, char **argv) {
                 (long long)epoch, loss_sum / double(train.n), acc, double(lr),
                 double(train.n) / train_s);
     std::fflush(stdout);
-#if KCONST(_HAS_SCHEDULER)
+#if KCONST(_HAS_SCHEDULER) && !KILN_EXAMPLE_SCHEDULER_PER_BATCH
     check(KFN(_scheduler_step)(model, scheduler), model, KSTR(KILN_PREFIX) "_scheduler_step");
 #endif
     if (!opt.checkpoint.empty())
