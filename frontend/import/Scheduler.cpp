@@ -336,6 +336,14 @@ void registerSchedulerFamily(Registry &r) {
   // a runtime helper (kiln/swa.h), not part of the model file.
   r.add(Entry{"optim.swa_utils.AveragedModel", EntryKind::Runtime,
               "kiln_averaged_model (runtime, kiln/swa.h)"});
+  // LambdaLR and MultiplicativeLR take a function, which a model file cannot
+  // hold (schedulerAttr refuses them with that reason): the runtime builds
+  // them from a C kiln_scheduler_fn (checked against torch with the
+  // functions of tests/sched/check_schedulers.py).
+  for (const char *name : {"LambdaLR", "MultiplicativeLR"})
+    r.add(Entry{std::string("optim.lr_scheduler.") + name, EntryKind::Runtime,
+                "kiln_scheduler (runtime, kiln/scheduler.h: kiln_scheduler_create_spec with a "
+                "kiln_scheduler_fn as lr_lambda; C API only)"});
 }
 
 } // namespace kiln::import
