@@ -16,14 +16,8 @@ namespace kiln::import {
 
 static const json &object(const json &training, const std::string &key,
                           std::initializer_list<const char *> known) {
-  std::string path = "training." + key;
   const json &c = training.at(key);
-  if (!c.is_object())
-    fail(path, "expected an object");
-  for (auto it = c.begin(); it != c.end(); ++it)
-    if (std::find_if(known.begin(), known.end(),
-                     [&](const char *k) { return it.key() == k; }) == known.end())
-      fail(path + "." + it.key(), "unknown option '" + it.key() + "'");
+  checkKnownKeys(c, "training." + key, known, "option");
   return c;
 }
 

@@ -17,16 +17,6 @@ using namespace mlir;
 namespace kiln::import {
 namespace {
 
-void checkKeys(const json &object, const std::string &path,
-               std::initializer_list<const char *> known) {
-  if (!object.is_object())
-    fail(path, "expected an object");
-  for (auto it = object.begin(); it != object.end(); ++it)
-    if (std::find_if(known.begin(), known.end(),
-                     [&](const char *k) { return it.key() == k; }) == known.end())
-      fail(path + "." + it.key(), "unknown key '" + it.key() + "'");
-}
-
 /// The parameter names `entry` (a parameter or a module path) stands for,
 /// in parameter order.
 std::vector<std::string> resolve(const std::string &entry, const std::string &path,
@@ -56,7 +46,7 @@ json mergedOptions(const json &defaults, const json &group) {
 
 DictionaryAttr optimizerAttribute(OpBuilder &b, const Entry &entry, const json &optimizer,
                                   const std::vector<std::string> &paramNames) {
-  checkKeys(optimizer, "training.optimizer", {"type", "options", "param_groups"});
+  checkKnownKeys(optimizer, "training.optimizer", {"type", "options", "param_groups"});
   const json none = json::object();
   auto optionsIt = optimizer.find("options");
   const json &defaults =
@@ -75,7 +65,7 @@ DictionaryAttr optimizerAttribute(OpBuilder &b, const Entry &entry, const json &
   for (size_t g = 0; g < groupsIt->size(); ++g) {
     const json &group = (*groupsIt)[g];
     const std::string path = groupsPath + "[" + std::to_string(g) + "]";
-    checkKeys(group, path, {"params", "options"});
+    checkKnownKeys(group, path, {"params", "options"});
     auto paramsIt = group.find("params");
     if (paramsIt == group.end() || !paramsIt->is_array())
       fail(path + ".params", "expected an array of parameter or module names");

@@ -7,6 +7,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -15,6 +16,15 @@ namespace kiln::import {
 
 void fail(const std::string &path, const std::string &message) {
   throw ImportError{path, message};
+}
+
+void checkKnownKeys(const json &object, const std::string &path,
+                    std::initializer_list<const char *> known, const char *noun) {
+  if (!object.is_object())
+    fail(path, "expected an object");
+  for (auto it = object.begin(); it != object.end(); ++it)
+    if (std::none_of(known.begin(), known.end(), [&](const char *k) { return it.key() == k; }))
+      fail(path + "." + it.key(), std::string("unknown ") + noun + " '" + it.key() + "'");
 }
 
 const char *kindName(EntryKind kind) {

@@ -36,6 +36,11 @@ struct ImportError {
   std::string message;
 };
 [[noreturn]] void fail(const std::string &path, const std::string &message);
+/// Fails unless `object` is a JSON object whose keys are all in `known`:
+/// "expected an object" at `path`, or "unknown <noun> '<key>'" at
+/// `path.<key>`.
+void checkKnownKeys(const json &object, const std::string &path,
+                    std::initializer_list<const char *> known, const char *noun = "key");
 
 /// TrainingOption: a key of the model file's training section that changes
 /// the compiled train step (clip_grad_norm: torch.nn.utils.clip_grad_norm_).

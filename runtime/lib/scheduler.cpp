@@ -884,15 +884,19 @@ struct kiln_scheduler {
     Error e;
     for (size_t g = 0; g < groups.size() && !e; ++g) {
       starts.push_back(at);
-      if (!std::isfinite(s[at]) || !std::isfinite(s[at + 1]))
+      if (!std::isfinite(s[at]) || !std::isfinite(s[at + 1])) {
         e = bad("scheduler state: lr and momentum must be finite");
-      else
-        e = roots[g]->set_state(s, at += 2);
+        break;
+      }
+      at += 2; // the group's lr and momentum, then its tree's counters
+      e = roots[g]->set_state(s, at);
     }
     if (e) {
       size_t back = 0;
-      for (size_t g = 0; g < groups.size(); ++g)
-        (void)roots[g]->set_state(before, back += 2);
+      for (size_t g = 0; g < groups.size(); ++g) {
+        back += 2;
+        (void)roots[g]->set_state(before, back);
+      }
       return e;
     }
     for (size_t g = 0; g < groups.size(); ++g) {
