@@ -623,6 +623,7 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "int|num_param_groups|const $_model *model|",
       "kiln_status|get_group_lr|const $_model *model, int group, float *lr|, group, lr",
       "kiln_status|set_group_lr|$_model *model, int group, float lr|, group, lr",
+      "kiln_status|get_group_momentum|const $_model *model, int group, float *momentum|, group, momentum",
       "kiln_status|scheduler_step|$_model *model, kiln_scheduler *scheduler|, scheduler",
       "kiln_status|scheduler_step_epoch|$_model *model, kiln_scheduler *scheduler, double epoch|, scheduler, epoch",
       "kiln_status|scheduler_step_metric|$_model *model, kiln_scheduler *scheduler, double metric|, scheduler, metric",

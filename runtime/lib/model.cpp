@@ -1016,6 +1016,22 @@ extern "C" kiln_status kiln_model_get_group_lr(const kiln_model *model, int grou
   return KILN_OK;
 }
 
+extern "C" kiln_status kiln_model_get_group_momentum(const kiln_model *model, int group,
+                                                    float *momentum) {
+  if (!model)
+    return record(model, null_model("kiln_model_get_group_momentum"));
+  if (!momentum)
+    return record(model, null_argument("kiln_model_get_group_momentum", "momentum"));
+  if (model->spec.momenta.empty())
+    return record(model, fail(KILN_ERROR_UNSUPPORTED,
+                              "kiln_model_get_group_momentum: the model has no cycled momentum "
+                              "(no declared scheduler cycles it)"));
+  int t;
+  if (Error e = lookup(model->spec.momenta, group, "kiln_model_get_group_momentum", &t))
+    return record(model, e);
+  return record(model, to_host(model, momentum, model->current(t), sizeof *momentum));
+}
+
 extern "C" kiln_status kiln_model_set_group_lr(kiln_model *model, int group, float lr) {
   if (!model)
     return record(model, null_model("kiln_model_set_group_lr"));

@@ -641,6 +641,14 @@ def make_optimizer(training, params, named=None):
     return getattr(_torch().optim, opt["type"])(torch_groups, **options)
 
 
+def _cycles_momentum(spec):
+    """Whether a scheduler spec (or one it combines) cycles the momentum:
+    CyclicLR and OneCycleLR with cycle_momentum (torch's default True)."""
+    if spec["type"] in ("CyclicLR", "OneCycleLR") and (spec.get("options") or {}).get("cycle_momentum", True):
+        return True
+    return any(_cycles_momentum(c) for c in spec.get("schedulers", []))
+
+
 def make_scheduler(spec, opt):
     """torch's scheduler for the training section's `scheduler` (its options
     are torch's keyword arguments; ChainedScheduler and SequentialLR build
@@ -858,6 +866,12 @@ def run_reference(doc, model, xs, target, steps, micro=None):
     ref["lr"] = np.array(opt.param_groups[0]["lr"], dtype=np.float32)
     for g, group in enumerate(opt.param_groups[1:], 1):
         ref[f"param_groups.{g}.lr"] = np.array(group["lr"], dtype=np.float32)
+    if sched is not None and _cycles_momentum(doc["training"]["scheduler"]):
+        # The momentum (SGD, RMSprop) or beta1 (Adam family) the scheduler
+        # left in each group: Kiln's cycled momentum tensors.
+        for g, group in enumerate(opt.param_groups):
+            value = group["betas"][0] if "betas" in group else group["momentum"]
+            ref["momentum" if g == 0 else f"param_groups.{g}.momentum"] = np.array(value, dtype=np.float32)
     # The eval-mode forward at the trained parameters (the driver's
     # set_training(0) + forward): checks the eval kernel of mode-dependent
     # models, and that every model has one.

@@ -384,6 +384,16 @@ int main(int argc, char **argv) {
         fail("get_group_lr", m);
       result.push_back(make_f32("param_groups." + std::to_string(g) + ".lr", {}, &lr, 1));
     }
+    // A cycled momentum (a declared scheduler with cycle_momentum), per group.
+    float momentum = NAN;
+    if (kiln_model_get_group_momentum(m, 0, &momentum) == KILN_OK)
+      for (int g = 0; g < kiln_model_num_param_groups(m); ++g) {
+        if (kiln_model_get_group_momentum(m, g, &momentum) != KILN_OK)
+          fail("get_group_momentum", m);
+        result.push_back(make_f32(g ? "param_groups." + std::to_string(g) + ".momentum"
+                                    : std::string("momentum"),
+                                  {}, &momentum, 1));
+      }
 
     if (kiln_model_set_training(m, 0) != KILN_OK)
       fail("set_training(0)", m);

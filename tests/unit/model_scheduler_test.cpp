@@ -282,6 +282,9 @@ TEST(ModelScheduler, DeclaredSchedulerStepsEveryParameterGroup) {
     ASSERT_EQ(sched_groups_get_group_lr(m, g, &lr), KILN_OK);
     EXPECT_EQ(lr, static_cast<float>(base[g]));
   }
+  float momentum = 0;
+  EXPECT_EQ(sched_groups_get_group_momentum(m, 0, &momentum), KILN_ERROR_UNSUPPORTED)
+      << "no declared scheduler cycles the momentum";
   ASSERT_EQ(sched_groups_attach_scheduler(m, declared), KILN_OK);
   const std::string path = ::testing::TempDir() + "sched_groups.safetensors";
   for (int epoch = 0; epoch < 12; ++epoch) {

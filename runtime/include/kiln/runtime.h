@@ -388,6 +388,11 @@ int kiln_model_num_param_groups(const kiln_model *model);
  * an inference model); set rejects a value that is not finite. */
 kiln_status kiln_model_get_group_lr(const kiln_model *model, int group, float *lr);
 kiln_status kiln_model_set_group_lr(kiln_model *model, int group, float lr);
+/* Group `group`'s cycled momentum (SGD's or RMSprop's momentum, the Adam
+ * family's beta1: KILN_ROLE_MOMENTUM) as the kernels read it;
+ * KILN_ERROR_UNSUPPORTED for a model compiled without one (its momentum is
+ * a constant: the model file declares no scheduler that cycles it). */
+kiln_status kiln_model_get_group_momentum(const kiln_model *model, int group, float *momentum);
 kiln_status kiln_model_get_step(const kiln_model *model, int64_t *step);
 /* Train (1) / eval (0) mode: selects the kernel-table entry for each entry
  * point (an exact mode match first, else a KILN_MODE_ANY entry). Train mode
