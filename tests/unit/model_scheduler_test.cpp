@@ -286,17 +286,22 @@ TEST(ModelScheduler, DeclaredSchedulerStepsEveryParameterGroup) {
   EXPECT_EQ(sched_groups_get_group_momentum(m, 0, &momentum), KILN_ERROR_UNSUPPORTED)
       << "no declared scheduler cycles the momentum";
   ASSERT_EQ(sched_groups_attach_scheduler(m, declared), KILN_OK);
+  // Every group's lr in `model` is `scheduler`'s, rounded to f32.
+  auto expect_lrs = [](sched_groups_model *model, const kiln_scheduler *scheduler,
+                       const std::string &where) {
+    for (int g = 0; g < 3; ++g) {
+      double want = 0;
+      float lr = 0;
+      ASSERT_EQ(kiln_scheduler_group_lr(scheduler, g, &want), KILN_OK);
+      ASSERT_EQ(sched_groups_get_group_lr(model, g, &lr), KILN_OK);
+      EXPECT_EQ(lr, static_cast<float>(want)) << where << ", group " << g;
+    }
+  };
   const std::string path = ::testing::TempDir() + "sched_groups.safetensors";
   for (int epoch = 0; epoch < 12; ++epoch) {
     ASSERT_EQ(sched_groups_scheduler_step(m, declared), KILN_OK);
     ASSERT_EQ(kiln_scheduler_step(built), KILN_OK);
-    for (int g = 0; g < 3; ++g) {
-      double want = 0;
-      float lr = 0;
-      ASSERT_EQ(kiln_scheduler_group_lr(built, g, &want), KILN_OK);
-      ASSERT_EQ(sched_groups_get_group_lr(m, g, &lr), KILN_OK);
-      EXPECT_EQ(lr, static_cast<float>(want)) << "epoch " << epoch << " group " << g;
-    }
+    expect_lrs(m, built, "epoch " + std::to_string(epoch));
     if (epoch == 5)
       ASSERT_EQ(sched_groups_save_checkpoint(m, path.c_str()), KILN_OK);
   }
@@ -312,13 +317,7 @@ TEST(ModelScheduler, DeclaredSchedulerStepsEveryParameterGroup) {
   ASSERT_EQ(kiln_scheduler_create_groups(&schedule.spec, base, 3, &reference), KILN_OK);
   for (int epoch = 0; epoch < 6; ++epoch)
     ASSERT_EQ(kiln_scheduler_step(reference), KILN_OK);
-  for (int g = 0; g < 3; ++g) {
-    double want = 0;
-    float lr = 0;
-    ASSERT_EQ(kiln_scheduler_group_lr(reference, g, &want), KILN_OK);
-    ASSERT_EQ(sched_groups_get_group_lr(resumed, g, &lr), KILN_OK);
-    EXPECT_EQ(lr, static_cast<float>(want)) << "group " << g;
-  }
+  expect_lrs(resumed, reference, "resumed");
   std::remove(path.c_str());
   sched_groups_destroy(resumed);
   sched_groups_destroy(m);
