@@ -12,6 +12,8 @@
 
 #include "frontend/import/Limits.h"
 
+#include <map>
+
 using namespace mlir;
 
 namespace kiln::import {
