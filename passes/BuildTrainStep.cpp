@@ -84,13 +84,11 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     return name ? name.getValue().str() : "arg" + std::to_string(i);
   }
 
-  /// The name of parameter group g's lr argument (and optimizer-file
-  /// tensor): `lr` for the first, as before groups existed.
-  static std::string lrName(size_t g) {
-    return g == 0 ? "lr" : "param_groups." + std::to_string(g) + ".lr";
-  }
-  static std::string momentumName(size_t g) {
-    return g == 0 ? "momentum" : "param_groups." + std::to_string(g) + ".momentum";
+  /// The name of parameter group g's runtime scalar `key` ("lr",
+  /// "momentum"; also its optimizer-file tensor): the bare key for the
+  /// first group, as before groups existed, `param_groups.<g>.<key>` after.
+  static std::string groupScalarName(size_t g, StringRef key) {
+    return g == 0 ? key.str() : "param_groups." + std::to_string(g) + "." + key.str();
   }
 
   /// How many runtime scalars follow the step: the lrs, then the cycled
@@ -102,7 +100,8 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     return n;
   }
 
-  /// `train_step`'s signature: params, states, step, lrs, other arguments.
+  /// `train_step`'s signature: params, states, step, lrs, cycled momenta,
+  /// other arguments.
   ArgSignature signature(OpBuilder &b, func::FuncOp loss,
                       ArrayRef<unsigned> paramIdx, ArrayRef<unsigned> otherIdx,
                       const OptimizerPlan &plan) {
@@ -117,11 +116,12 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     }
     sig.add(b, RankedTensorType::get({}, b.getI64Type()), "step", nn::TensorRole::step);
     for (auto [g, group] : llvm::enumerate(plan.groups))
-      sig.add(b, RankedTensorType::get({}, b.getF32Type()), lrName(g), nn::TensorRole::lr,
+      sig.add(b, RankedTensorType::get({}, b.getF32Type()), groupScalarName(g, "lr"),
+              nn::TensorRole::lr,
               nn::InitAttr::get(b.getContext(), nn::InitKind::constant, group.lr));
     for (auto [g, group] : llvm::enumerate(plan.groups))
       if (group.momentum)
-        sig.add(b, RankedTensorType::get({}, b.getF32Type()), momentumName(g),
+        sig.add(b, RankedTensorType::get({}, b.getF32Type()), groupScalarName(g, "momentum"),
                 nn::TensorRole::momentum,
                 nn::InitAttr::get(b.getContext(), nn::InitKind::constant, *group.momentum));
     for (unsigned i : otherIdx)
@@ -162,13 +162,13 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   /// the step. Returns new params, new states, step + 1, in `results`, and
   /// the checked total norm (null unless error_if_nonfinite).
   FailureOr<Value> update(OpBuilder &b, Location loc, const OptimizerPlan &plan,
-                          ValueRange params, ValueRange states, Value stepArg, ValueRange lrArgs,
+                          ValueRange params, ValueRange states, Value stepArg, ValueRange scalars,
                           ValueRange grads, SmallVector<Value> &results) {
     FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), grads);
     if (failed(clipped))
       return failure();
     auto [newParams, newStates] =
-        updateAll(b, loc, plan, params, states, clipped->grads, lrArgs, stepArg);
+        updateAll(b, loc, plan, params, states, clipped->grads, scalars, stepArg);
     auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
@@ -179,10 +179,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   }
 
   /// Step 4: `accumulate` and `apply` after `train_step` (whose arguments
-  /// give the parameters, states, step and lrs).
+  /// give the parameters, states, step, lrs and cycled momenta).
   LogicalResult buildAccumulation(OpBuilder &b, Location loc, func::FuncOp trainStep,
                                   size_t numParams, const OptimizerPlan &plan) {
-    size_t numStates = plan.states.size(), numLrs = numScalars(plan);
+    size_t numStates = plan.states.size(), scalarCount = numScalars(plan);
     MLIRContext *ctx = b.getContext();
     ArgSignature grads, sums;
     for (unsigned i = 0; i < numParams; ++i) {
@@ -212,7 +212,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
 
     b.setInsertionPointAfter(acc);
     ArgSignature applySig;
-    for (unsigned i = 0; i < numParams + numStates + 1 + numLrs; ++i)
+    for (unsigned i = 0; i < numParams + numStates + 1 + scalarCount; ++i)
       applySig.copy(trainStep, i);
     applySig.types.append(sums.types);
     applySig.attrs.append(sums.attrs);
@@ -224,7 +224,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     SmallVector<Value> results;
     FailureOr<Value> norm = update(b, optimizerLocation(loc), plan, args.take_front(numParams),
                                    args.slice(numParams, numStates), args[numParams + numStates],
-                                   args.slice(numParams + numStates + 1, numLrs),
+                                   args.slice(numParams + numStates + 1, scalarCount),
                                    args.take_back(numParams), results);
     if (failed(norm))
       return failure();
@@ -274,13 +274,13 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     b.setInsertionPointToStart(body);
 
     size_t numParams = paramIdx.size(), numStates = plan.states.size();
-    size_t numLrs = numScalars(plan);
+    size_t scalarCount = numScalars(plan);
     auto args = body->getArguments();
     auto params = args.take_front(numParams);
     auto states = args.slice(numParams, numStates);
     Value stepArg = args[numParams + numStates];
-    auto lrArgs = args.slice(numParams + numStates + 1, numLrs);
-    auto others = args.drop_front(numParams + numStates + 1 + numLrs);
+    auto scalars = args.slice(numParams + numStates + 1, scalarCount);
+    auto others = args.drop_front(numParams + numStates + 1 + scalarCount);
 
     // The gradient function takes the loss function's arguments in order and
     // returns the loss, then the param gradients in order.
@@ -297,7 +297,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
 
     SmallVector<Value> results{call.getResult(0)};
     FailureOr<Value> checkedNorm =
-        update(b, optimizerLocation(loc), plan, params, states, stepArg, lrArgs,
+        update(b, optimizerLocation(loc), plan, params, states, stepArg, scalars,
                call.getResults().slice(1, numParams), results);
     if (failed(checkedNorm))
       return failure();

@@ -1,4 +1,5 @@
 #include "passes/ParamGroups.h"
+#include "passes/OptimizerRules.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -20,21 +21,13 @@ DictionaryAttr groupDictionary(DictionaryAttr group, Attribute type) {
   return DictionaryAttr::get(group.getContext(), kept);
 }
 
-double initialLr(DictionaryAttr dict) {
-  if (auto f = dict.getAs<FloatAttr>("lr"))
-    return f.getValueAsDouble();
-  if (auto i = dict.getAs<IntegerAttr>("lr"))
-    return static_cast<double>(i.getInt());
-  return 0;
-}
-
 LogicalResult addGroup(ModuleOp module, DictionaryAttr dict, OptimizerPlan &plan) {
   ParamGroup group;
   group.optimizer = createOptimizer(module, dict);
   if (!group.optimizer)
     return failure();
   group.specs = group.optimizer->stateSpecs();
-  group.lr = initialLr(dict);
+  group.lr = optim::Hyper(dict).number("lr", 0);
   group.momentum = group.optimizer->cycledMomentum();
   plan.groups.push_back(std::move(group));
   return success();

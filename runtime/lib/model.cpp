@@ -1016,6 +1016,20 @@ extern "C" kiln_status kiln_model_get_group_lr(const kiln_model *model, int grou
   return KILN_OK;
 }
 
+extern "C" kiln_status kiln_model_set_group_lr(kiln_model *model, int group, float lr) {
+  if (!model)
+    return record(model, null_model("kiln_model_set_group_lr"));
+  if (!model->spec.trainable)
+    return record(model, inference_only());
+  int t;
+  if (Error e = lookup(model->spec.lrs, group, "kiln_model_set_group_lr", &t))
+    return record(model, e);
+  if (!std::isfinite(lr))
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                              "kiln_model_set_group_lr: learning rate is not finite"));
+  return record(model, store_lr(model, static_cast<size_t>(group), lr));
+}
+
 extern "C" kiln_status kiln_model_get_group_momentum(const kiln_model *model, int group,
                                                     float *momentum) {
   if (!model)
@@ -1030,20 +1044,6 @@ extern "C" kiln_status kiln_model_get_group_momentum(const kiln_model *model, in
   if (Error e = lookup(model->spec.momenta, group, "kiln_model_get_group_momentum", &t))
     return record(model, e);
   return record(model, to_host(model, momentum, model->current(t), sizeof *momentum));
-}
-
-extern "C" kiln_status kiln_model_set_group_lr(kiln_model *model, int group, float lr) {
-  if (!model)
-    return record(model, null_model("kiln_model_set_group_lr"));
-  if (!model->spec.trainable)
-    return record(model, inference_only());
-  int t;
-  if (Error e = lookup(model->spec.lrs, group, "kiln_model_set_group_lr", &t))
-    return record(model, e);
-  if (!std::isfinite(lr))
-    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
-                              "kiln_model_set_group_lr: learning rate is not finite"));
-  return record(model, store_lr(model, static_cast<size_t>(group), lr));
 }
 
 extern "C" kiln_status kiln_model_get_step(const kiln_model *model,

@@ -923,10 +923,10 @@ struct kiln_scheduler {
 };
 
 /* Defined in model.cpp: sets the learning rates kernels read (one per
- * parameter group), exactly, and records a failure on the instance;
- * refuses (KILN_ERROR_UNSUPPORTED) a scheduler that cycles momentum, which
- * the compiled step holds constant, and one whose number of groups is not
- * the model's. */
+ * parameter group), exactly, and with momentum_cycled the groups' cycled
+ * momenta; records a failure on the instance. Refuses a scheduler whose
+ * number of groups is not the model's, and (KILN_ERROR_UNSUPPORTED) one that
+ * cycles momentum when the model holds it constant (no KILN_ROLE_MOMENTUM). */
 kiln_status kiln_model_store_scheduled_lrs(kiln_model *model, const double *lrs,
                                            const double *momenta, int32_t num_groups,
                                            int momentum_cycled);
