@@ -116,6 +116,35 @@ void kiln_sconv_backward_input(const int64_t *geometry, const float *dy,
 void kiln_sconv_backward_weight(const int64_t *geometry, const float *x,
                                 const float *dy, float *dw);
 
+/* ---- Connectionist temporal classification (torch.nn.CTCLoss) --------- */
+
+/* KILN_CTC_PARAMS_SIZE int64 values: input length T, batch N, classes C,
+ * target length S (targets are [N, S], padded), blank (in [0, C)) and
+ * zero_infinity (0 or 1). log_probs [T, N, C] (torch's layout), targets
+ * [N, S], input_lengths and target_lengths [N], loss and grad_loss [N],
+ * grad_log_probs [T, N, C]. Called by generated code
+ * (kiln-cpu-library-calls-to-runtime). Preconditions, checked by the runtime
+ * before a call's first kernel (kiln_index_range): targets in [0, C),
+ * input_lengths in [1, T], target_lengths in [0, S]. */
+#define KILN_CTC_PARAMS_SIZE 6
+/* loss[n] = -log p(targets[n] | log_probs[:, n]) over all CTC alignments of
+ * the first input_lengths[n] steps (inf when there is none; 0 instead with
+ * zero_infinity), computed in float as torch 1.13's CPU kernel. */
+void kiln_ctc_loss_forward(const int64_t *params, const float *log_probs,
+                           const int64_t *targets, const int64_t *input_lengths,
+                           const int64_t *target_lengths, float *loss);
+/* torch 1.13's gradient of sum(loss * grad_loss) with respect to log_probs:
+ * (exp(lp) - exp(log sum_{s: l'(s) = c} alpha_t(s) beta_t(s) + nll - lp))
+ * * grad_loss[n] for t < input_lengths[n], 0 after (and 0 for the whole
+ * sample when zero_infinity and its loss is infinite). The exp(lp) term
+ * makes it the gradient of the logits under a log_softmax, as torch's; it
+ * differs from the derivative with respect to log_probs themselves. */
+void kiln_ctc_loss_backward(const int64_t *params, const float *log_probs,
+                            const int64_t *targets,
+                            const int64_t *input_lengths,
+                            const int64_t *target_lengths,
+                            const float *grad_loss, float *grad_log_probs);
+
 /* ---- Model metadata (written by kilnc, read by kiln_model_create) ------ */
 
 /* Element types. Values are fixed: they are stored in generated objects. 2 and
