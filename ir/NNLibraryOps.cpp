@@ -18,15 +18,23 @@ namespace {
 /// padding, dilation for three spatial dims, then groups.
 constexpr int64_t kConvGeometrySize = 22;
 
+/// A routine's operands: `minInputs..maxInputs` inputs (the optional ones
+/// last), one output; operand i's element type is i64 where bit i of
+/// `i64Operands` is set (inputs first, then the output), f32 otherwise.
 struct Routine {
   llvm::StringLiteral name;
   unsigned minInputs, maxInputs;
+  unsigned i64Operands;
 };
 
 constexpr Routine kRoutines[] = {
-    {"kiln_sconv_forward", 2, 3},
-    {"kiln_sconv_backward_input", 2, 2},
-    {"kiln_sconv_backward_weight", 2, 2},
+    {"kiln_sconv_forward", 2, 3, 0},
+    {"kiln_sconv_backward_input", 2, 2, 0},
+    {"kiln_sconv_backward_weight", 2, 2, 0},
+    // log_probs, targets, input_lengths, target_lengths -> loss
+    {"kiln_ctc_loss_forward", 4, 4, 0b1110},
+    // log_probs, targets, input_lengths, target_lengths, grad_loss -> grad
+    {"kiln_ctc_loss_backward", 5, 5, 0b01110},
 };
 
 int64_t numElements(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
@@ -75,6 +83,36 @@ LogicalResult verifyConvOperands(LibraryCallOp op) {
   return success();
 }
 
+/// KILN_CTC_PARAMS_SIZE values (T, N, C, S, blank, zero_infinity) and the
+/// element counts they imply: the routines index log_probs with the labels
+/// and lengths, whose ranges the runtime checks against the same sizes.
+LogicalResult verifyCtcOperands(LibraryCallOp op) {
+  ArrayRef<int64_t> p = op.getParams();
+  if (p.size() != 6)
+    return op.emitOpError("CTC parameters are 6 values, got ") << p.size();
+  for (int64_t i = 0; i < 4; ++i)
+    if (p[i] < 1)
+      return op.emitOpError("CTC size ") << i << " is " << p[i] << ", must be >= 1";
+  if (p[4] < 0 || p[4] >= p[2])
+    return op.emitOpError("CTC blank ") << p[4] << " must be in [0, " << p[2] << ")";
+  if (p[5] != 0 && p[5] != 1)
+    return op.emitOpError("CTC zero_infinity must be 0 or 1, got ") << p[5];
+  int64_t t = p[0], n = p[1], c = p[2], s = p[3];
+  SmallVector<int64_t> want = {t * n * c, n * s, n, n};
+  if (op.getCallee() == "kiln_ctc_loss_backward")
+    want.append({n, t * n * c});
+  else
+    want.push_back(n);
+  SmallVector<Value> operands(op.getInputs());
+  operands.append(op.getOutputs().begin(), op.getOutputs().end());
+  for (auto [i, v] : llvm::enumerate(operands))
+    if (numElements(v) != want[i])
+      return op.emitOpError("operand ")
+             << i << " has " << numElements(v)
+             << " elements, the CTC parameters need " << want[i];
+  return success();
+}
+
 } // namespace
 
 LogicalResult LibraryCallOp::verify() {
@@ -95,12 +133,16 @@ LogicalResult LibraryCallOp::verify() {
     return emitOpError("'") << getCallee() << "' writes 1 output, got "
                             << getOutputs().size();
   bool tensors = isa<RankedTensorType>(getOutputs()[0].getType());
-  for (Value v : getOperands()) {
+  SmallVector<Value> operands(getInputs());
+  operands.append(getOutputs().begin(), getOutputs().end());
+  for (auto [i, v] : llvm::enumerate(operands)) {
+    bool i64 = (routine->i64Operands >> i) & 1;
     auto type = dyn_cast<ShapedType>(v.getType());
-    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
-      return emitOpError("operands must be statically shaped f32 tensors or "
-                         "buffers, got ")
-             << v.getType();
+    if (!type || !type.hasStaticShape() ||
+        !(i64 ? type.getElementType().isInteger(64) : type.getElementType().isF32()))
+      return emitOpError("operand ")
+             << i << " must be a statically shaped " << (i64 ? "i64" : "f32")
+             << " tensor or buffer, got " << v.getType();
     if (isa<RankedTensorType>(type) != tensors)
       return emitOpError("operands must be all tensors or all buffers");
   }
@@ -111,6 +153,8 @@ LogicalResult LibraryCallOp::verify() {
   } else if (!getResults().empty()) {
     return emitOpError("on buffers, the call has no results");
   }
+  if (getCallee().starts_with("kiln_ctc_"))
+    return verifyCtcOperands(*this);
   return verifyConvOperands(*this);
 }
 

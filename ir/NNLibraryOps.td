@@ -29,8 +29,11 @@ def NN_LibraryCallOp : NN_Op<"library_call", [AttrSizedOperandSegments,
     | `kiln_sconv_forward` | the 22-value geometry of `kiln/runtime.h` | x, w (, bias) | y |
     | `kiln_sconv_backward_input` | same | dy, w | dx |
     | `kiln_sconv_backward_weight` | same | x, dy | dw |
+    | `kiln_ctc_loss_forward` | T, N, C, S, blank, zero_infinity | log_probs, targets, input_lengths, target_lengths | loss |
+    | `kiln_ctc_loss_backward` | same | log_probs, targets, input_lengths, target_lengths, grad_loss | grad_log_probs |
 
-    Every operand is f32 with a static shape.
+    Every operand has a static shape; the CTC routines' targets and lengths
+    are i64, every other operand f32.
 
     ```mlir
     %y = nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1]

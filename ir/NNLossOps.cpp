@@ -255,3 +255,102 @@ LogicalResult NllLossOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads
 
 // The weight is a constant of the loss: torch does not differentiate it.
 bool NllLossOp::isDifferentiableOperand(unsigned index) { return index == 0; }
+
+// ---- CTC loss -------------------------------------------------------------
+
+/// log_probs [T, N, C], targets [N, S] (S >= 1), lengths [N], blank in [0, C).
+static LogicalResult checkCtcOperands(std::optional<Location> loc, Value logProbs,
+                                      Value targets, Value inputLengths,
+                                      Value targetLengths, int64_t blank) {
+  auto lp = shapeOf(logProbs), t = shapeOf(targets);
+  if (lp.size() != 3)
+    return emitOptionalError(loc, "nn.ctc_loss: log_probs must be [T, N, C], got ",
+                             shapeStr(lp));
+  if (t.size() != 2 || t[0] != lp[1] || t[1] < 1)
+    return emitOptionalError(loc, "nn.ctc_loss: targets must be [", lp[1],
+                             ", S] labels with S >= 1, got ", shapeStr(t));
+  for (auto [name, v] : {std::pair<const char *, Value>{"input_lengths", inputLengths},
+                         {"target_lengths", targetLengths}})
+    if (shapeOf(v).size() != 1 || shapeOf(v)[0] != lp[1])
+      return emitOptionalError(loc, "nn.ctc_loss: ", name, " must be [", lp[1],
+                               "], got ", shapeStr(shapeOf(v)));
+  if (blank < 0 || blank >= lp[2])
+    return emitOptionalError(loc, "nn.ctc_loss: blank must be in [0, ", lp[2],
+                             "), got ", blank);
+  return success();
+}
+
+LogicalResult CtcLossOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  if (failed(checkCtcOperands(loc, a.getLogProbs(), a.getTargets(),
+                              a.getInputLengths(), a.getTargetLengths(),
+                              a.getBlank())))
+    return failure();
+  types.push_back(f32Tensor(ctx, {shapeOf(a.getLogProbs())[1]}));
+  return success();
+}
+
+LogicalResult CtcLossBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  if (failed(checkCtcOperands(loc, a.getLogProbs(), a.getTargets(),
+                              a.getInputLengths(), a.getTargetLengths(),
+                              a.getBlank())))
+    return failure();
+  types.push_back(a.getLogProbs().getType());
+  return success();
+}
+
+LogicalResult CtcLossBackwardOp::verify() {
+  auto expected = f32Tensor(getContext(), {getLogProbs().getType().getShape()[1]});
+  if (getGrad().getType() != expected)
+    return emitOpError("grad must have the per-sample loss type ") << expected;
+  return success();
+}
+
+bool CtcLossOp::isDifferentiableOperand(unsigned index) { return index == 0; }
+
+LogicalResult CtcLossOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                       ArrayRef<bool>,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(4, Value());
+  operandGrads[0] = b.create<CtcLossBackwardOp>(
+      getLoc(), resultGrads[0], getLogProbs(), getTargets(), getInputLengths(),
+      getTargetLengths(), getBlankAttr(), getZeroInfinityAttr());
+  return success();
+}
+
+/// Targets in [0, C) (torch reads any label, the blank included), input
+/// lengths in [1, T] (torch 1.13 reads uninitialised memory for 0), target
+/// lengths in [0, S] (torch's "Expected tensor to have size at least").
+static std::optional<IndexBounds> ctcBounds(unsigned index, Value logProbs,
+                                            Value targets) {
+  auto lp = shapeOf(logProbs);
+  switch (index) {
+  case 0: // targets (operand numbers as in ctc_loss)
+    return IndexBounds{0, lp[2], std::nullopt};
+  case 1:
+    return IndexBounds{1, lp[0] + 1, std::nullopt};
+  case 2:
+    return IndexBounds{0, shapeOf(targets)[1] + 1, std::nullopt};
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<IndexBounds> CtcLossOp::getIndexBounds(unsigned index) {
+  if (index == 0)
+    return std::nullopt;
+  return ctcBounds(index - 1, getLogProbs(), getTargets());
+}
+
+std::optional<IndexBounds> CtcLossBackwardOp::getIndexBounds(unsigned index) {
+  if (index < 2)
+    return std::nullopt;
+  return ctcBounds(index - 2, getLogProbs(), getTargets());
+}

@@ -157,4 +157,59 @@ def NN_NllLossBackwardOp : NN_Op<"nll_loss_backward",
   let hasVerifier = 1;
 }
 
+
+def NN_CtcLossOp : NN_DiffOp<"ctc_loss",
+    [DeclareOpInterfaceMethods<InferTypeOpInterface>,
+     DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>],
+    ["isDifferentiableOperand"]> {
+  let summary = "per-sample connectionist temporal classification loss (torch.nn.CTCLoss, reduction none)";
+  let description = [{
+    `log_probs` is `[T, N, C]`, `targets` `[N, S]` int64 labels (padded:
+    row n's first `target_lengths[n]` are read), `input_lengths` and
+    `target_lengths` `[N]` int64. The result `[N]` is each sample's negative
+    log-likelihood over all CTC alignments of its first `input_lengths[n]`
+    steps, with `blank` the blank class; an impossible alignment gives inf,
+    or 0 with `zero_infinity`. The reduction is left to other ops. The
+    runtime checks the integer operands before any kernel (targets in
+    [0, C), input lengths in [1, T], target lengths in [0, S]). Only
+    `log_probs` is differentiated, with torch's formula (the gradient of
+    the logits under a log_softmax, kiln/runtime.h).
+
+    ```mlir
+    %l = nn.ctc_loss %lp, %t, %il, %tl {blank = 0 : i64, zero_infinity = false} : (tensor<50x4x20xf32>, tensor<4x10xi64>, tensor<4xi64>, tensor<4xi64>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$log_probs, NN_IndexTensor:$targets,
+                       NN_IndexTensor:$input_lengths,
+                       NN_IndexTensor:$target_lengths,
+                       DefaultValuedAttr<I64Attr, "0">:$blank,
+                       DefaultValuedAttr<BoolAttr, "false">:$zero_infinity);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$log_probs `,` $targets `,` $input_lengths `,` $target_lengths attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_CtcLossBackwardOp : NN_Op<"ctc_loss_backward",
+    [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>,
+     DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>]> {
+  let summary = "gradient of ctc_loss with respect to its log_probs";
+  let description = [{
+    torch 1.13's gradient of `sum(ctc_loss * grad)`: for `t < input_lengths[n]`
+    `(exp(lp) - exp(log Σ_{s: l'(s) = c} α_t(s) β_t(s) + nll - lp)) grad[n]`,
+    0 after, and 0 for a whole sample whose loss is infinite when
+    `zero_infinity`.
+
+    ```mlir
+    %d = nn.ctc_loss_backward %g, %lp, %t, %il, %tl {blank = 0 : i64, zero_infinity = false} : (tensor<4xf32>, tensor<50x4x20xf32>, tensor<4x10xi64>, tensor<4xi64>, tensor<4xi64>) -> tensor<50x4x20xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$log_probs,
+                       NN_IndexTensor:$targets, NN_IndexTensor:$input_lengths,
+                       NN_IndexTensor:$target_lengths,
+                       DefaultValuedAttr<I64Attr, "0">:$blank,
+                       DefaultValuedAttr<BoolAttr, "false">:$zero_infinity);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $log_probs `,` $targets `,` $input_lengths `,` $target_lengths attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_NN_LOSS_OPS

@@ -173,6 +173,7 @@ struct LowerNNToLinalgPass
     populateLowerTensorOpsPatterns(patterns);
     populateLowerIndexPatterns(patterns);
     populateLowerLossesPatterns(patterns);
+    populateLowerCtcPatterns(patterns);
     populateLowerNormPatterns(patterns);
     populateLowerOptimizersPatterns(patterns);
     populateLowerRandomPatterns(patterns);

@@ -74,6 +74,8 @@ void populateLowerElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateLowerTensorOpsPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerIndexPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);
+/// nn.ctc_loss(_backward) as runtime calls (LowerCtc.cpp).
+void populateLowerCtcPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerNormPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerOptimizersPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerRandomPatterns(mlir::RewritePatternSet &patterns);

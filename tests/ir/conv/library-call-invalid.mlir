@@ -25,7 +25,7 @@ func.func @outputs(%x: memref<1x3x8xf32>, %w: memref<8x3x3xf32>, %y: memref<1x8x
 // -----
 
 func.func @dtype(%x: memref<1x3x8xf64>, %w: memref<8x3x3xf32>, %y: memref<1x8x6xf32>) {
-  // expected-error @+1 {{'nn.library_call' op operands must be statically shaped f32 tensors or buffers, got 'memref<1x3x8xf64>'}}
+  // expected-error @+1 {{'nn.library_call' op operand 0 must be a statically shaped f32 tensor or buffer, got 'memref<1x3x8xf64>'}}
   nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%x, %w : memref<1x3x8xf64>, memref<8x3x3xf32>) outs(%y : memref<1x8x6xf32>)
   return
 }
@@ -33,7 +33,7 @@ func.func @dtype(%x: memref<1x3x8xf64>, %w: memref<8x3x3xf32>, %y: memref<1x8x6x
 // -----
 
 func.func @dynamic(%x: memref<?x3x8xf32>, %w: memref<8x3x3xf32>, %y: memref<1x8x6xf32>) {
-  // expected-error @+1 {{'nn.library_call' op operands must be statically shaped f32 tensors or buffers, got 'memref<?x3x8xf32>'}}
+  // expected-error @+1 {{'nn.library_call' op operand 0 must be a statically shaped f32 tensor or buffer, got 'memref<?x3x8xf32>'}}
   nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%x, %w : memref<?x3x8xf32>, memref<8x3x3xf32>) outs(%y : memref<1x8x6xf32>)
   return
 }
