@@ -266,6 +266,7 @@ void registerLossFamily(Registry &r) {
   registerPointwiseLosses(r);
   registerMultiInputLosses(r);
   registerClassMarginLosses(r);
+  registerCtcLoss(r);
 }
 
 } // namespace kiln::import

@@ -43,6 +43,10 @@ void registerMultiInputLosses(Registry &r);
 /// (LossClassMargin.cpp).
 void registerClassMarginLosses(Registry &r);
 
+/// CTCLoss and F.ctc_loss: log_probs and int64 targets and lengths
+/// (LossCtc.cpp).
+void registerCtcLoss(Registry &r);
+
 } // namespace kiln::import
 
 #endif // KILN_FRONTEND_IMPORT_LOSS_H

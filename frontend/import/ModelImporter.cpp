@@ -307,7 +307,7 @@ private:
     SmallVector<Value> results = outputValues(outs, values);
     if (training) {
       results.assign({buildLoss(b, member(*training, "training", "loss"), outs,
-                                results, targetArg, target->name, state)});
+                                results, targetArg, target->name, values, state)});
       fn->setAttr("nn.differentiate", b.getUnitAttr());
       fn->setAttr("nn.loss", b.getUnitAttr());
     }
@@ -531,12 +531,15 @@ private:
   }
 
   /// The loss's operands: the values training.loss.inputs names (model
-  /// outputs and the target, in torch's argument order), by default the
-  /// first `count - 1` model outputs, then the target (the other outputs
-  /// are the model's only; files from before `inputs` train on the first).
+  /// outputs, the target and model inputs, in torch's argument order), by
+  /// default the first `count - 1` model outputs, then the target (the other
+  /// outputs are the model's only; files from before `inputs` train on the
+  /// first). A model input serves losses of several targets (CTCLoss's
+  /// lengths): the caller passes it with the batch.
   SmallVector<Value> lossOperands(const json &loss, const json &outs,
                                   ArrayRef<Value> outputs, Value target,
-                                  const std::string &targetName, unsigned count) {
+                                  const std::string &targetName, unsigned count,
+                                  const std::map<std::string, Value> &values) {
     if (!loss.contains("inputs")) {
       if (outputs.size() < count - 1)
         fail("outputs", "the loss takes " + std::to_string(count) +
@@ -562,10 +565,14 @@ private:
       for (size_t k = 0; k < outs.size() && !v; ++k)
         if (outs[k] == name)
           v = outputs[k];
+      for (size_t k = 0; k < inputs.size() && !v; ++k)
+        if (inputs[k].name == name)
+          v = values.at(name);
       if (!v)
         fail(path, "unknown loss input " + import::quotedName(name) +
-                       " (a loss takes model outputs, listed in \"outputs\", and "
-                       "the target " + import::quotedName(targetName) + ")");
+                       " (a loss takes model outputs, listed in \"outputs\", "
+                       "the target " + import::quotedName(targetName) +
+                       " and model inputs)");
       operands.push_back(v);
     }
     return operands;
@@ -573,18 +580,19 @@ private:
 
   Value buildLoss(OpBuilder &b, const json &loss, const json &outs,
                   ArrayRef<Value> outputs, Value target,
-                  const std::string &targetName, FunctionState &fn) {
+                  const std::string &targetName,
+                  const std::map<std::string, Value> &values, FunctionState &fn) {
     std::string type = stringAt(loss, "training.loss", "type");
     const Entry &entry =
         lookup(EntryKind::Loss, type, "training.loss.type", "loss");
     std::string optPath = "training.loss.options";
     Options options = import::parseOptions(entry, optionsOf(loss), optPath);
     SmallVector<Value> operands =
-        lossOperands(loss, outs, outputs, target, targetName, entry.numInputs);
+        lossOperands(loss, outs, outputs, target, targetName, entry.numInputs, values);
     if (operands.size() != entry.numInputs)
       fail("training.loss.inputs",
            type + " takes " + std::to_string(entry.numInputs) +
-               " inputs (model outputs and the target, in torch's order), got " +
+               " inputs (model outputs, the target and model inputs, in torch's order), got " +
                std::to_string(operands.size()));
     Call call(fn, b, loc("training.loss"), options, operands, "training.loss", "");
     Value result = entry.build(call);

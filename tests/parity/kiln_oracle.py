@@ -445,7 +445,7 @@ _FUNCTIONAL_FIRST = {"batch_norm", "instance_norm", "embedding",
                      # torch.<name> exists with aten's positional signature
                      "binary_cross_entropy_with_logits", "poisson_nll_loss", "kl_div",
                      "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
-                     "triplet_margin_loss"}
+                     "triplet_margin_loss", "ctc_loss"}
 # Graph functions whose weight options are tensors in torch (F.binary_cross_entropy).
 _LOSS_FUNCTIONS = {"l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "soft_margin_loss",
                    "binary_cross_entropy", "binary_cross_entropy_with_logits", "poisson_nll_loss",
@@ -601,16 +601,17 @@ def _loss_options(opts):
     return out
 
 
-def loss_arguments(doc, outs, target):
-    """The loss's arguments: what training.loss.inputs names (model outputs
-    and the target), by default the first outputs (as many as the loss
-    takes besides its target), then the target."""
+def loss_arguments(doc, outs, target, xs=()):
+    """The loss's arguments: what training.loss.inputs names (model outputs,
+    the target and model inputs `xs`), by default the first outputs (as many
+    as the loss takes besides its target), then the target."""
     training = doc["training"]
     names = training["loss"].get("inputs")
     if names is None:
         arity = 3 if training["loss"]["type"] in _SHAPED_TARGET_LOSSES else 2
         return list(outs[:arity - 1]) + [target]
-    by_name = dict(zip(doc["outputs"], outs))
+    by_name = {spec["name"]: x for spec, x in zip(doc["inputs"], xs)}
+    by_name.update(zip(doc["outputs"], outs))
     by_name[training["target"]["name"]] = target
     return [by_name[n] for n in names]
 
@@ -709,6 +710,12 @@ def _make_target(doc, out_shape, gen, ignored):
         return t
     if loss["type"] in _SHAPED_TARGET_LOSSES:
         return _shaped_target(loss, tuple(spec["shape"]), gen)
+    if loss["type"] == "CTCLoss":
+        # Labels other than the blank, of the declared [N, S] (or [S]) shape;
+        # out_shape is log_probs' (classes last).
+        c, blank = out_shape[-1], (loss.get("options", {}) or {}).get("blank", 0)
+        t = torch.randint(0, c - 1, tuple(spec["shape"]), generator=gen, dtype=torch.int64)
+        return t + (t >= blank).to(torch.int64)
     if loss["type"] == "MultiMarginLoss":
         # One class index per row of [N, C] (a scalar for [C]).
         c = out_shape[-1]
@@ -818,7 +825,7 @@ def run_reference(doc, model, xs, target, steps, micro=None):
     # that draws fresh random samples and updates buffers (running
     # statistics) again.
     outs = model.forward(*xs)
-    loss = loss_fn(*loss_arguments(doc, outs, target))
+    loss = loss_fn(*loss_arguments(doc, outs, target, xs))
     ref["loss"] = _np(loss)
     if loss.dim() != 0:
         return ref  # reduction "none": a forward-loss check only
@@ -837,7 +844,7 @@ def run_reference(doc, model, xs, target, steps, micro=None):
     for _ in range(steps):
         opt.zero_grad()
         for mxs, mtarget in micro or [(xs, target)]:
-            loss = loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget))
+            loss = loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget, mxs))
             losses.append(float(loss))
             loss.backward()
         clip_gradients(doc["training"], params)
@@ -848,7 +855,7 @@ def run_reference(doc, model, xs, target, steps, micro=None):
     if micro:
         opt.zero_grad()  # set_to_none=False in 1.13: zeros, as Kiln's apply leaves them
         for mxs, mtarget in micro:
-            loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget)).backward()
+            loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget, mxs)).backward()
         for name, p in model.named_parameters():
             ref[f"{name}.grad_sum"] = _np(p.grad)
     for name, p in model.named_parameters():
@@ -937,6 +944,11 @@ def _make_batch(doc, model, a, gen):
                     # backward for elements after a smaller one).
                     off[-1] = n
                 xs.append(off)
+                continue
+            if highs[k][0] == "r":
+                # "r<lo>-<hi>": uniform in [lo, hi] (CTCLoss's lengths).
+                lo, hi = (int(v) for v in highs[k][1:].split("-"))
+                xs.append(torch.randint(lo, hi + 1, tuple(spec["shape"]), generator=gen))
                 continue
             xs.append(torch.randint(0, int(highs[k]), tuple(spec["shape"]), generator=gen))
             continue

@@ -28,6 +28,9 @@ json tensor(const std::string &name, const json &shape, const char *dtype) {
 /// A model that uses `e` once, built from its example.
 json modelUsing(const Entry &e) {
   json ex = e.example;
+  // A whole model of the entry's own (CTCLoss: int64 targets and lengths).
+  if (ex.contains("model"))
+    return ex["model"];
   json opts = ex.contains("options") ? ex["options"] : json::object();
   json model = {{"format", "kiln-model"}, {"version", 1}, {"name", "m"}};
   json input = ex.contains("input") ? ex["input"] : json({2, 4});

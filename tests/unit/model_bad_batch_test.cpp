@@ -3,6 +3,7 @@
 // it, and the instance carries on exactly as if the call had not been made.
 // Before the check, the loss kernel turned such a target into NaN, and one
 // train_step wrote NaN into every parameter.
+#include "bad_batch_ctc.h"
 #include "bad_batch_nll.h"
 #include "concurrency_bn_dropout.h"
 
@@ -204,6 +205,59 @@ TEST(ModelBadBatch, NllLossOutOfRangeTargetsAreRefusedAndChangeNothing) {
   EXPECT_EQ(nll_state(a), nll_state(b));
   bad_batch_nll_destroy(a);
   bad_batch_nll_destroy(b);
+}
+
+/* CTCLoss reads its labels and both lengths as indices: labels in [0, C),
+ * input lengths in [1, T] (torch 1.13 reads uninitialised memory for 0),
+ * target lengths in [0, S]. Each is refused by name before any kernel runs,
+ * and the instance is unchanged. */
+TEST(ModelBadBatch, CtcLossLabelsAndLengthsAreCheckedByName) {
+  bad_batch_ctc_model *m = nullptr;
+  ASSERT_EQ(bad_batch_ctc_create(&m), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_ctc_init_parameters(m, 3), KILN_OK);
+  std::vector<float> x(BAD_BATCH_CTC_INPUT0_NUMEL);
+  std::mt19937 gen(3);
+  std::normal_distribution<float> normal;
+  for (float &v : x)
+    v = normal(gen);
+  std::vector<int64_t> il = {6, 4, 1}, tl = {2, 1, 0}, labels = {1, 2, 3, 3, 0, 0};
+  auto step = [&](float *loss) {
+    const void *in[3] = {x.data(), il.data(), tl.data()};
+    return bad_batch_ctc_train_step(m, in, labels.data(), loss);
+  };
+  float loss = 0;
+  ASSERT_EQ(step(&loss), KILN_OK) << bad_batch_ctc_last_error(m);
+  EXPECT_TRUE(std::isfinite(loss));
+  float *weight;
+  int64_t numel;
+  ASSERT_EQ(bad_batch_ctc_parameter(m, 0, nullptr, &weight, &numel), KILN_OK);
+  const std::vector<float> before(weight, weight + numel);
+
+  struct Bad {
+    std::vector<int64_t> *tensor;
+    size_t pos;
+    int64_t value;
+    std::string expected;
+  };
+  const Bad bad[] = {
+      {&il, 2, 0, "'input_lengths') element 2 is 0, not an index in [1, 7)"},
+      {&il, 0, 7, "'input_lengths') element 0 is 7, not an index in [1, 7)"},
+      {&tl, 1, 3, "'target_lengths') element 1 is 3, not an index in [0, 3)"},
+      {&tl, 0, -1, "'target_lengths') element 0 is -1, not an index in [0, 3)"},
+      {&labels, 3, 4, "'labels') element 3 is 4, not an index in [0, 4)"},
+  };
+  for (const Bad &b : bad) {
+    int64_t saved = (*b.tensor)[b.pos];
+    (*b.tensor)[b.pos] = b.value;
+    loss = 42;
+    EXPECT_EQ(step(&loss), KILN_ERROR_INVALID_ARGUMENT);
+    const std::string message = bad_batch_ctc_last_error(m);
+    EXPECT_NE(message.find(b.expected), std::string::npos) << message;
+    EXPECT_EQ(loss, 42) << "the loss was written";
+    (*b.tensor)[b.pos] = saved;
+    ASSERT_EQ(std::vector<float>(weight, weight + numel), before) << "a refused call stepped";
+  }
+  bad_batch_ctc_destroy(m);
 }
 
 } // namespace
