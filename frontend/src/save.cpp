@@ -186,13 +186,17 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
       loss_args.push_back(target);
     } else {
       for (int k : training->loss_inputs()) {
+        size_t input = static_cast<size_t>(-2 - static_cast<int64_t>(k));  // Training::model_input
         if (k == Training::kTarget) {
           loss_args.push_back(target);
         } else if (k >= 0 && static_cast<size_t>(k) < outputs.size()) {
           loss_args.push_back(outputs[k]);
+        } else if (k <= -2 && input < trace.inputs().size()) {
+          loss_args.push_back(trace.inputs()[input]);
         } else {
           fail(loc, "Training::loss_inputs: " + std::to_string(k) + " is neither an output index (forward returns " +
-                        std::to_string(outputs.size()) + ") nor Training::kTarget");
+                        std::to_string(outputs.size()) + "), Training::kTarget nor a Training::model_input(i) (" +
+                        std::to_string(trace.inputs().size()) + " inputs)");
         }
         loss_names.push_back(loss_args.back().name());
       }

@@ -161,4 +161,87 @@ TEST(FrontendLoss, ClassMarginLossesTakeInt64Targets) {
             std::string::npos);
 }
 
+
+// CTCLoss: the lengths named as model inputs (Training::model_input), the
+// functional form's per-sample shape, and the tracing checks.
+struct CtcNetImpl : nn::Module {
+  CtcNetImpl() { proj = register_module("proj", nn::Linear(3, 5)); }
+  kiln::Tensor forward(kiln::Tensor x, kiln::Tensor, kiln::Tensor) {
+    return F::log_softmax(proj(x), F::LogSoftmaxFuncOptions(-1));
+  }
+  nn::Linear proj{nullptr};
+};
+KILN_MODULE(CtcNet);
+
+json ctc_training(kiln::Training training, kiln::Shape lengths = {2}) {
+  CtcNet model;
+  return json::parse(kiln::model_json(
+      model,
+      {kiln::input("x", {6, 2, 3}), kiln::input("il", lengths, kiln::kInt64),
+       kiln::input("tl", lengths, kiln::kInt64)},
+      "m", training.optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.1)))))["training"];
+}
+
+TEST(FrontendLoss, CtcLossNamesItsLengthsAsModelInputs) {
+  json t = ctc_training(kiln::Training()
+                            .loss(nn::CTCLoss(nn::CTCLossOptions().blank(2).reduction(kiln::kSum)))
+                            .loss_inputs({0, kiln::Training::kTarget, kiln::Training::model_input(1),
+                                          kiln::Training::model_input(2)})
+                            .target(kiln::input("labels", {2, 3}, kiln::kInt64)));
+  EXPECT_EQ(t["loss"], json::parse(R"({"type":"CTCLoss",
+      "options":{"blank":2,"reduction":"sum","zero_infinity":false},
+      "inputs":["v1","labels","il","tl"]})"));
+
+  auto no_input = [] {
+    ctc_training(kiln::Training().loss(nn::CTCLoss())
+                     .loss_inputs({0, kiln::Training::kTarget, kiln::Training::model_input(1),
+                                   kiln::Training::model_input(3)})
+                     .target(kiln::input("labels", {2, 3}, kiln::kInt64)));
+  };
+  EXPECT_NE(error_of(no_input).find("-5 is neither an output index"), std::string::npos) << error_of(no_input);
+  auto float_lengths = [] {
+    ctc_training(kiln::Training().loss(nn::CTCLoss())
+                     .loss_inputs({0, kiln::Training::kTarget, 0, kiln::Training::model_input(2)})
+                     .target(kiln::input("labels", {2, 3}, kiln::kInt64)));
+  };
+  EXPECT_NE(error_of(float_lengths).find("CTCLoss: input_lengths must be int64, got float32"), std::string::npos)
+      << error_of(float_lengths);
+  auto bad_lengths = [] {
+    ctc_training(kiln::Training().loss(nn::CTCLoss())
+                     .loss_inputs({0, kiln::Training::kTarget, kiln::Training::model_input(1),
+                                   kiln::Training::model_input(2)})
+                     .target(kiln::input("labels", {2, 3}, kiln::kInt64)),
+                 {3});
+  };
+  EXPECT_NE(error_of(bad_lengths).find("lengths [2], got targets [2, 3], input_lengths [3]"), std::string::npos)
+      << error_of(bad_lengths);
+  auto blank = [] {
+    ctc_training(kiln::Training().loss(nn::CTCLoss(nn::CTCLossOptions().blank(5)))
+                     .loss_inputs({0, kiln::Training::kTarget, kiln::Training::model_input(1),
+                                   kiln::Training::model_input(2)})
+                     .target(kiln::input("labels", {2, 3}, kiln::kInt64)));
+  };
+  EXPECT_NE(error_of(blank).find("blank 5 must be below the 5 classes"), std::string::npos) << error_of(blank);
+}
+
+struct CtcFnNetImpl : nn::Module {
+  kiln::Tensor forward(kiln::Tensor x, kiln::Tensor labels, kiln::Tensor il, kiln::Tensor tl) {
+    return F::ctc_loss(F::log_softmax(x, F::LogSoftmaxFuncOptions(2)), labels, il, tl,
+                       F::CTCLossFuncOptions().reduction(kiln::kNone).zero_infinity(true));
+  }
+};
+KILN_MODULE(CtcFnNet);
+
+TEST(FrontendLoss, CtcLossFunctionGivesOneLossPerSample) {
+  CtcFnNet model;
+  json m = json::parse(kiln::model_json(model,
+                                        {kiln::input("x", {6, 2, 3}), kiln::input("labels", {2, 4}, kiln::kInt64),
+                                         kiln::input("il", {2}, kiln::kInt64), kiln::input("tl", {2}, kiln::kInt64)},
+                                        "m"));
+  json node = m["graph"].back();
+  EXPECT_EQ(node["function"], "ctc_loss");
+  EXPECT_EQ(node["options"], json::parse(R"({"blank":0,"reduction":"none","zero_infinity":true})"));
+  EXPECT_EQ(node["inputs"], json::parse(R"(["v0","labels","il","tl"])"));
+}
+
 }  // namespace

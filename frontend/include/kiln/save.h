@@ -32,11 +32,15 @@ class Training {
     return *this;
   }
   /// The loss's inputs in torch's argument order: indices of forward's
-  /// outputs, and kTarget for the target (MarginRankingLoss: {0, 1,
-  /// Training::kTarget}; GaussianNLLLoss: {0, Training::kTarget, 1}). By
-  /// default the first outputs, as many as the loss takes besides the
-  /// target, then the target; forward then returns exactly those.
+  /// outputs, kTarget for the target and model_input(i) for the model's
+  /// i-th input (MarginRankingLoss: {0, 1, Training::kTarget};
+  /// GaussianNLLLoss: {0, Training::kTarget, 1}; CTCLoss: {0,
+  /// Training::kTarget, Training::model_input(1), Training::model_input(2)},
+  /// the lengths being int64 inputs passed with each batch). By default the
+  /// first outputs, as many as the loss takes besides the target, then the
+  /// target; forward then returns exactly those.
   static constexpr int kTarget = -1;
+  static constexpr int model_input(int i) { return -2 - i; }
   Training& loss_inputs(std::vector<int> inputs) {
     loss_inputs_ = std::move(inputs);
     return *this;

@@ -379,6 +379,34 @@ class MultiLabelMarginLossImpl : public Loss {
 };
 KILN_MODULE(MultiLabelMarginLoss);
 
+struct CTCLossOptions {
+  KILN_ARG(int64_t, blank) = 0;
+  KILN_ARG(Reduction, reduction) = Reduction::Mean;
+  KILN_ARG(bool, zero_infinity) = false;
+};
+/// The connectionist temporal classification loss, like nn.CTCLoss: inputs
+/// log_probs float32 [T, N, C] (or [T, C]), targets int64 [N, S] (padded;
+/// [S] unbatched), input_lengths and target_lengths int64 [N] (or []), in
+/// that order (Training::loss_inputs names them: the lengths are usually
+/// model inputs, Training::model_input). mean divides each sample's loss by
+/// its target length (at least 1) before averaging, as torch. torch's
+/// concatenated 1-D targets of a batch are not supported (their size is
+/// sum(target_lengths), which a compiled shape cannot follow).
+class CTCLossImpl : public Loss {
+ public:
+  /// Throws Error for a negative blank or reduction batchmean.
+  explicit CTCLossImpl(const CTCLossOptions& options = {});
+  const char* type_name() const override { return "CTCLoss"; }
+  OptionList option_list() const override;
+  int num_inputs() const override { return 4; }
+  void check(const Tensor& output, const Tensor& target, SourceLoc loc) const override;
+  void check_inputs(const std::vector<Tensor>& inputs, SourceLoc loc) const override;
+
+ private:
+  CTCLossOptions options_;
+};
+KILN_MODULE(CTCLoss);
+
 }  // namespace nn
 
 namespace nn::functional {
@@ -424,6 +452,13 @@ Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const T
 Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
                                          const TripletMarginWithDistanceLossOptions& options = {},
                                          SourceLoc loc = SourceLoc::current());
+/// F.ctc_loss: per-sample losses [N] with reduction kNone ([] unbatched),
+/// else a scalar. targets and both lengths are int64 graph values (model
+/// inputs).
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                const Tensor& target_lengths, const CTCLossOptions& options = {},
+                SourceLoc loc = SourceLoc::current());
+using CTCLossFuncOptions = CTCLossOptions;
 /// libtorch's FuncOptions names.
 using MarginRankingLossFuncOptions = MarginRankingLossOptions;
 using CosineEmbeddingLossFuncOptions = CosineEmbeddingLossOptions;
