@@ -236,6 +236,32 @@ public:
     return out;
   }
 
+  /// The results of `f` marked `nn.check = <name>` (a loss's value checks,
+  /// frontend/import/ValueCheck.cpp), as TENSOR arguments of the tensor
+  /// `check.<name>` (KILN_ROLE_CHECK), which the gradients and train_step
+  /// kernels share; the runtime reads it after the kernel.
+  FailureOr<SmallVector<KernelArg>> checks(func::FuncOp f) {
+    SmallVector<KernelArg> out;
+    for (unsigned i = 0; i < f.getNumResults(); ++i) {
+      auto name = f.getResultAttrOfType<StringAttr>(i, "nn.check");
+      if (!name)
+        continue;
+      std::string tensor = "check." + name.getValue().str();
+      auto type = cast<RankedTensorType>(f.getResultTypes()[i]);
+      if (type != RankedTensorType::get({2}, Float32Type::get(f.getContext())))
+        return f.emitError("result ") << i << " of '" << f.getSymName()
+                                       << "' is a value check, which must be tensor<2xf32>",
+               failure();
+      auto it = index.find(tensor);
+      if (it != index.end() && m.tensors[it->second].role != KILN_ROLE_CHECK)
+        return f.emitError("the name '") << tensor << "' of a value check is taken",
+               failure();
+      int t = it != index.end() ? it->second : add(tensor, type, KILN_ROLE_CHECK, InitSpec());
+      out.push_back({KILN_ARG_TENSOR, t});
+    }
+    return out;
+  }
+
   /// The tensor named `name`, if any.
   std::optional<int> find(StringRef name) const {
     auto it = index.find(name.str());
@@ -308,10 +334,12 @@ static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward,
 }
 
 /// loss_grad(params, buffers, inputs, target[, rng])
-///   -> loss, param gradients, next buffers;
+///   -> loss, param gradients, next buffers, value checks;
 /// train_step(params, states, step, lr, buffers, inputs, target[, rng])
-///   -> loss, new params, new states, new step, next buffers[, grad norm]
-/// (passes/BuildTrainStep.cpp); next buffers are the results marked nn.next.
+///   -> loss, new params, new states, new step, next buffers, value checks
+///      [, grad norm]
+/// (passes/BuildTrainStep.cpp); next buffers are the results marked nn.next,
+/// value checks those marked nn.check.
 static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
                                   func::FuncOp step, Type lossType) {
   for (unsigned i = 0; i < step.getNumArguments(); ++i)
@@ -323,15 +351,20 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   auto gradNext = r.nextBuffers(grad), stepNext = r.nextBuffers(step);
   if (failed(gradNext) || failed(stepNext))
     return failure();
+  auto gradChecks = r.checks(grad), stepChecks = r.checks(step);
+  if (failed(gradChecks) || failed(stepChecks))
+    return failure();
   SmallVector<KernelArg> gradResults{{KILN_ARG_TENSOR, *loss}};
   gradResults.append(r.each(grad, nn::TensorRole::param, KILN_ARG_GRADIENT));
   gradResults.append(*gradNext);
+  gradResults.append(*gradChecks);
   if (failed(r.kernel(grad, KILN_ENTRY_GRADIENTS, "gradients", gradResults)))
     return failure();
   SmallVector<KernelArg> stepResults{{KILN_ARG_TENSOR, *loss}};
   for (nn::TensorRole role : {nn::TensorRole::param, nn::TensorRole::state, nn::TensorRole::step})
     stepResults.append(r.each(step, role, KILN_ARG_TENSOR_NEXT));
   stepResults.append(*stepNext);
+  stepResults.append(*stepChecks);
   // Last, with clip_grad_norm's error_if_nonfinite: the total norm the
   // runtime checks before the step becomes current.
   unsigned last = step.getNumResults() - 1;
@@ -447,7 +480,7 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
 static const char *roleName(kiln_tensor_role role) {
   static const char *const names[] = {"parameter", "buffer", "state", "input", "target",
                                       "output", "loss", "step", "lr", "grad_norm",
-                                      "grad_sum", "momentum"};
+                                      "grad_sum", "momentum", "check"};
   return names[role];
 }
 

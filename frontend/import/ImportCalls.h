@@ -97,7 +97,16 @@ struct FunctionState {
   /// train-mode call sets it) and whether it was set.
   std::map<std::string, Value> bufferValues;
   std::set<std::string> updatedBuffers;
+  /// Whether the call being built is the training section's loss, whose
+  /// value checks the function returns (BuildContext::checkValues).
+  bool inLoss = false;
+  /// Those checks: name and [first failing index, its value].
+  std::vector<std::pair<std::string, Value>> checks;
 };
+
+/// [first flat index where `violating` > 0.5 (-1: none), x there] as f32
+/// [2] (ValueCheck.cpp). Indices are exact up to 2^24 elements.
+Value firstViolation(BuildContext &c, Value x, Value violating);
 
 /// One call of a registry entry: a graph node or the loss.
 class Call : public BuildContext {
@@ -138,6 +147,10 @@ public:
   bool training() override {
     fn.modeQueried = true;
     return fn.training;
+  }
+  void checkValues(const std::string &name, Value x, Value violating) override {
+    if (fn.inLoss)
+      fn.checks.push_back({name, firstViolation(*this, x, violating)});
   }
   Value randomUniform(llvm::ArrayRef<int64_t> shape) override {
     if (!fn.rng)

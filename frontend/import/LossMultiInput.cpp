@@ -143,6 +143,10 @@ std::vector<MultiInputLoss> multiInputLosses() {
          double eps = c.options().getFloat("eps");
          if (!(eps >= 0))
            c.failAt(c.options().pathOf("eps"), "eps must be non-negative");
+         // torch: "var has negative entry/entries" (NaN passes, as torch's
+         // torch.any(var < 0)).
+         c.checkValues("GaussianNLLLoss.var", var,
+                       m.where(m.cmp(ComparePredicate::lt, var, m.k(0)), m.k(1), m.k(0)));
          // max(var, eps)'s value with var's own gradient: c + (var - var).
          Value clamped = c.create<nn::DetachOp>(c.create<nn::MaximumOp>(var, m.k(eps)));
          Value v = m.add(clamped, m.sub(var, c.create<nn::DetachOp>(var)));

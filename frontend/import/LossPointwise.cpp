@@ -121,6 +121,12 @@ std::vector<PointwiseLoss> pointwiseLosses() {
       {"nn.BCELoss", "binary_cross_entropy", "nn.binary_cross_entropy, nn.mul",
        {floatListOption("weight").orNone()},
        [](BuildContext &c, Ew &m, Value x, Value y) {
+         // torch: "all elements of input should be between 0 and 1" (NaN
+         // fails too); the clamped formula would give a finite loss.
+         using nn::ComparePredicate;
+         Value inside = m.where(m.cmp(ComparePredicate::le, x, m.k(1)), m.k(0), m.k(1));
+         c.checkValues("BCELoss.input", x,
+                       m.where(m.cmp(ComparePredicate::ge, x, m.k(0)), inside, m.k(1)));
          return weighted(c, m, c.create<nn::BinaryCrossEntropyOp>(x, y));
        }},
       {"nn.BCEWithLogitsLoss", "binary_cross_entropy_with_logits",

@@ -349,6 +349,10 @@ private:
         results.push_back(state.bufferValues[p.name]);
         next.push_back(p.name);
       }
+    // The loss's value checks, after the next buffers (autodiff and
+    // nn-build-train-step pass both through in order).
+    for (const auto &check : state.checks)
+      results.push_back(check.second);
     if (state.rng) {
       // The random state is the last argument; the runtime passes the
       // instance's kiln_rng_state and advances it by what one call draws.
@@ -362,9 +366,12 @@ private:
     // was stored and only matched once the type caught up).
     if (state.rng)
       fn.setAllArgAttrs(sig.attrs);
-    unsigned firstNext = results.size() - next.size();
+    unsigned firstNext = results.size() - next.size() - state.checks.size();
     for (auto [k, name] : llvm::enumerate(next))
       fn.setResultAttr(firstNext + k, "nn.next", b.getStringAttr(name));
+    unsigned firstCheck = results.size() - state.checks.size();
+    for (auto [k, check] : llvm::enumerate(state.checks))
+      fn.setResultAttr(firstCheck + k, "nn.check", b.getStringAttr(check.first));
   }
 
   /// Whether `v` is a function argument, or reshapes (or detach) of one: values whose
@@ -595,7 +602,9 @@ private:
                " inputs (model outputs, the target and model inputs, in torch's order), got " +
                std::to_string(operands.size()));
     Call call(fn, b, loc("training.loss"), options, operands, "training.loss", "");
+    fn.inLoss = true;
     Value result = entry.build(call);
+    fn.inLoss = false;
     // Training needs one number to differentiate.
     if (cast<RankedTensorType>(result.getType()).getRank() != 0)
       fail(optPath + ".reduction",

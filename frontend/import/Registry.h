@@ -190,6 +190,16 @@ public:
   /// dropout layers never share samples; the runtime advances the stream
   /// after every kernel call, so two steps never share them either.
   virtual mlir::Value randomUniform(llvm::ArrayRef<int64_t> shape) = 0;
+  /// A value check torch makes and raises on (BCELoss: probabilities in
+  /// [0, 1]): `violating` is 1.0 where an element of `x` (same shape) fails
+  /// it, 0.0 elsewhere. In the training section's loss the loss function
+  /// then returns the first failing element's flat index (-1: none) and
+  /// value, marked `nn.check = name`, and the runtime refuses the call
+  /// before anything it wrote becomes current (KILN_ROLE_CHECK). Elsewhere
+  /// (the functional forms in the graph) it does nothing: forward kernels
+  /// have no check yet.
+  virtual void checkValues(const std::string &name, mlir::Value x,
+                           mlir::Value violating) = 0;
   /// Fails at the call's JSON path, naming the module or function.
   [[noreturn]] virtual void fail(const std::string &message) = 0;
   /// Fails at another JSON path (e.g. training.target).

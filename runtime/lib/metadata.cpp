@@ -24,8 +24,8 @@ const char *role_name(int32_t role) {
   static const char *const names[] = {"parameter", "buffer", "optimizer state",
                                       "input",     "target", "output",
                                       "loss",      "step",   "lr",
-                                      "grad_norm", "grad sum", "momentum"};
-  return role >= 0 && role <= KILN_ROLE_MOMENTUM ? names[role] : "?";
+                                      "grad_norm", "grad sum", "momentum", "check"};
+  return role >= 0 && role <= KILN_ROLE_CHECK ? names[role] : "?";
 }
 
 /* Names become safetensors keys, messages and generated text: non-empty
@@ -114,6 +114,10 @@ Error check_role_type(const TensorSpec &t, const std::string &what) {
   case KILN_ROLE_STEP:
     return t.dtype == KILN_I64 && scalar ? Error{}
                                          : bad(what + ": must be an i64 scalar");
+  case KILN_ROLE_CHECK:
+    return t.dtype == KILN_F32 && t.shape == std::vector<int64_t>{2}
+               ? Error{}
+               : bad(what + ": must be f32 [2] (index, value)");
   default:
     return {};
   }
@@ -128,7 +132,7 @@ Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
   if (info.dtype != KILN_F32 && info.dtype != KILN_I64)
     return bad(what + ": unknown dtype " + std::to_string(info.dtype));
   t->dtype = static_cast<kiln_dtype>(info.dtype);
-  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_MOMENTUM)
+  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_CHECK)
     return bad(what + ": unknown role " + std::to_string(info.role));
   t->role = static_cast<kiln_tensor_role>(info.role);
   if (info.rank < 0 || info.rank > kMaxRank)
@@ -173,7 +177,8 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
     std::vector<int> *lists[] = {&spec->params, &spec->buffers, &spec->states,
                                  &spec->inputs, nullptr,        &spec->outputs,
                                  nullptr,       nullptr,        &spec->lrs,
-                                 nullptr,       &spec->grad_sums, &spec->momenta};
+                                 nullptr,       &spec->grad_sums, &spec->momenta,
+                                 &spec->checks};
     if (!lists[t.role]) {
       int *slot = single[t.role == KILN_ROLE_TARGET ? 0 : t.role - KILN_ROLE_LOSS + 1];
       if (*slot >= 0)
@@ -208,6 +213,8 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
     if (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_BUFFER ||
         role == KILN_ROLE_INPUT)
       return true;
+    if (role == KILN_ROLE_CHECK)
+      return entry == KILN_ENTRY_GRADIENTS || entry == KILN_ENTRY_TRAIN_STEP;
     if (entry == KILN_ENTRY_FORWARD)
       return role == KILN_ROLE_OUTPUT;
     if (role == KILN_ROLE_TARGET || role == KILN_ROLE_LOSS)

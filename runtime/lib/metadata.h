@@ -68,6 +68,9 @@ struct ModelSpec {
   /* The cycled momentum of each group (KILN_ROLE_MOMENTUM; none, or one per
    * group, starting at their constant inits). */
   std::vector<int> momenta;
+  /* The loss's value checks (KILN_ROLE_CHECK), read after each kernel that
+   * writes one. */
+  std::vector<int> checks;
   int64_t workspace_bytes = 0;
   std::vector<KernelSpec> kernels;
   /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -277,6 +278,35 @@ Error check_grad_norm(kiln_model *m, const KernelSpec &kernel, const char *funct
                   "the step was not applied");
 }
 
+/* A loss's value check (KILN_ROLE_CHECK): torch raises on such a batch
+ * (BCELoss: "all elements of input should be between 0 and 1"), so the call
+ * fails naming the first failing element, before anything the kernel wrote
+ * becomes current. The tensor's name, check.<loss>.<what>, says which. */
+Error check_values(kiln_model *m, const KernelSpec &kernel, const char *function) {
+  for (const kiln_kernel_arg &a : kernel.args) {
+    if (a.tensor < 0 || m->spec.tensors[a.tensor].role != KILN_ROLE_CHECK)
+      continue;
+    float found[2] = {-1, 0};
+    if (Error e = to_host(m, found, m->current(a.tensor), sizeof found))
+      return e;
+    if (!(found[0] >= 0))
+      continue;
+    const std::string &name = m->spec.tensors[a.tensor].name;
+    std::string what = name == "check.BCELoss.input"
+                           ? "BCELoss: all elements of input should be between 0 and 1"
+                       : name == "check.GaussianNLLLoss.var"
+                           ? "GaussianNLLLoss: var has negative entry/entries"
+                           : "the value check '" + name + "' failed";
+    char value[32];
+    std::snprintf(value, sizeof value, "%.9g", double(found[1]));
+    return fail(KILN_ERROR_INVALID_ARGUMENT,
+                std::string(function) + ": " + what + ": element " +
+                    std::to_string(static_cast<int64_t>(found[0])) + " is " + value +
+                    "; parameters, buffers, optimizer state and step are unchanged");
+  }
+  return {};
+}
+
 /* Launches `kernel` with the arguments its table entry lists, then makes the
  * next values it wrote current; `function` names the API call in errors. */
 Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b,
@@ -287,6 +317,8 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b,
     m->args.push_back(arg_pointer(m, a, b));
   const Device &d = *m->spec.device;
   if (Error e = device_error(m, d.launch(d.ctx, kernel.fn, m->args.data()), "kernel launch"))
+    return e;
+  if (Error e = check_values(m, kernel, function))
     return e;
   if (Error e = check_grad_norm(m, kernel, function))
     return e;

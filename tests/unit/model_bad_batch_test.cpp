@@ -3,6 +3,7 @@
 // it, and the instance carries on exactly as if the call had not been made.
 // Before the check, the loss kernel turned such a target into NaN, and one
 // train_step wrote NaN into every parameter.
+#include "bad_batch_bce.h"
 #include "bad_batch_ctc.h"
 #include "bad_batch_nll.h"
 #include "concurrency_bn_dropout.h"
@@ -258,6 +259,71 @@ TEST(ModelBadBatch, CtcLossLabelsAndLengthsAreCheckedByName) {
     ASSERT_EQ(std::vector<float>(weight, weight + numel), before) << "a refused call stepped";
   }
   bad_batch_ctc_destroy(m);
+}
+
+/* BCELoss's probabilities outside [0, 1] (and NaN) are refused as torch
+ * refuses them ("all elements of input should be between 0 and 1"), naming
+ * the first such element and its value, and neither train_step nor
+ * gradients changes the instance. (The model's output is its input: the
+ * Linear's contribution is multiplied by 0.) */
+TEST(ModelBadBatch, BceLossProbabilitiesOutsideZeroOneAreRefused) {
+  bad_batch_bce_model *m = nullptr;
+  ASSERT_EQ(bad_batch_bce_create(&m), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_bce_init_parameters(m, 3), KILN_OK);
+  std::vector<float> x(BAD_BATCH_BCE_INPUT0_NUMEL), labels(BAD_BATCH_BCE_TARGET_NUMEL);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = 0.05f + 0.9f * float(i) / float(x.size()); // inside, and the ends exactly:
+    labels[i] = float(i % 2);
+  }
+  x[0] = 0.0f;
+  x[1] = 1.0f;
+  auto step = [&](float *loss) {
+    const void *in[1] = {x.data()};
+    return bad_batch_bce_train_step(m, in, labels.data(), loss);
+  };
+  float loss = 0;
+  ASSERT_EQ(step(&loss), KILN_OK) << bad_batch_bce_last_error(m);
+  int64_t steps_before = -1;
+  ASSERT_EQ(bad_batch_bce_get_step(m, &steps_before), KILN_OK);
+  float *weight;
+  int64_t numel;
+  ASSERT_EQ(bad_batch_bce_parameter(m, 0, nullptr, &weight, &numel), KILN_OK);
+  const std::vector<float> before(weight, weight + numel);
+  struct Bad {
+    size_t pos;
+    float value;
+    std::string expected;
+  };
+  const Bad bad[] = {{7, 1.5f, "element 7 is 1.5;"},
+                     {3, -0.25f, "element 3 is -0.25;"},
+                     // NaN at x[3][2] reaches the whole row 3 through
+                     // the Linear (NaN x 0 is NaN): p's element 9 first.
+                     {11, NAN, "element 9 is nan;"}};
+  for (const Bad &b : bad) {
+    float saved = x[b.pos];
+    x[b.pos] = b.value;
+    loss = 42;
+    EXPECT_EQ(step(&loss), KILN_ERROR_INVALID_ARGUMENT);
+    std::string message = bad_batch_bce_last_error(m);
+    EXPECT_NE(message.find("BCELoss: all elements of input should be between 0 and 1: " + b.expected),
+              std::string::npos)
+        << message;
+    const void *in[1] = {x.data()};
+    EXPECT_EQ(bad_batch_bce_gradients(m, in, labels.data(), &loss), KILN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(loss, 42) << "the loss was written";
+    int64_t steps = -1;
+    ASSERT_EQ(bad_batch_bce_get_step(m, &steps), KILN_OK);
+    EXPECT_EQ(steps, steps_before);
+    ASSERT_EQ(std::vector<float>(weight, weight + numel), before) << "a refused call stepped";
+    x[b.pos] = saved;
+  }
+  // Two violations: the first is named.
+  x[5] = 2.0f;
+  x[9] = -1.0f;
+  EXPECT_EQ(step(&loss), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(bad_batch_bce_last_error(m)).find("element 5 is 2;"), std::string::npos)
+      << bad_batch_bce_last_error(m);
+  bad_batch_bce_destroy(m);
 }
 
 } // namespace

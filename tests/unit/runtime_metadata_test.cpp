@@ -309,7 +309,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 6)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 7)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -366,8 +366,13 @@ TEST(RuntimeMetadata, Names) {
 TEST(RuntimeMetadata, EnumValues) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].dtype = 2; }),
             "metadata: tensor 0 ('w'): unknown dtype 2");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 12; }),
-            "metadata: tensor 0 ('w'): unknown role 12");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 13; }),
+            "metadata: tensor 0 ('w'): unknown role 13");
+  // A loss's value check: f32 [2], read only by gradients and train_step.
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("check.BCELoss.input", KILN_ROLE_CHECK, KILN_F32, {3}); }),
+            "metadata: tensor 9 ('check.BCELoss.input'): must be f32 [2] (index, value)");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = KILN_ROLE_CHECK; }),
+            "metadata: kernel 0 argument 0: argument kind 0 of check 'w' is not allowed here");
   // A momentum tensor only with constant init, one per group.
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("momentum", KILN_ROLE_MOMENTUM, KILN_F32, {}); }),
             "metadata: momentum tensor 'momentum' needs a constant initializer: its initial value");

@@ -153,7 +153,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 6
+#define KILN_METADATA_VERSION 7
 
 /* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
  * layer"). */
@@ -189,7 +189,14 @@ typedef enum kiln_tensor_role {
    * RAdam) the kernels read, set by kiln_model_apply_scheduler; it starts
    * at its KILN_INIT_CONSTANT. Named `momentum`, then
    * `param_groups.<g>.momentum`; in the optimizer file. */
-  KILN_ROLE_MOMENTUM = 11
+  KILN_ROLE_MOMENTUM = 11,
+  /* f32 [2] written by gradients and train_step of a model whose loss checks
+   * its input's values as torch does (BCELoss: probabilities in [0, 1];
+   * GaussianNLLLoss: var >= 0): the first failing element's flat index (-1:
+   * none; exact up to 2^24 elements) and its value. When the index is >= 0
+   * the runtime fails the call naming both, and nothing the kernel wrote
+   * becomes current. Named check.<loss>.<what>; in no file. */
+  KILN_ROLE_CHECK = 12
 } kiln_tensor_role;
 
 /* How init_parameters fills a parameter, buffer or optimizer state. */

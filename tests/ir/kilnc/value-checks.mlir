@@ -1,0 +1,22 @@
+// RUN: kilnc %S/../Inputs/tiny_bce_check.json --emit=nn | FileCheck %s
+// RUN: kilnc %S/../Inputs/tiny_bce_check.json --emit=descriptor | FileCheck %s --check-prefix=DESC
+
+// BCELoss checks that its probabilities are in [0, 1] (torch raises): the
+// loss function also returns [first failing flat index or -1, its value],
+// marked nn.check, which autodiff and nn-build-train-step pass through
+// after the other results; the forward has no check.
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME: -> tensor<4x3xf32> {
+// CHECK-LABEL: func.func @loss_grad
+// CHECK-SAME: -> (tensor<f32>, tensor<3x3xf32>, tensor<3xf32>, tensor<2xf32> {nn.check = "BCELoss.input"})
+// CHECK: nn.amax
+// CHECK: nn.concat {{.+}} -> tensor<2xf32>
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: -> (tensor<f32>, tensor<3x3xf32>, tensor<3xf32>, tensor<i64>, tensor<2xf32> {nn.check = "BCELoss.input"})
+
+// One KILN_ROLE_CHECK tensor, written by gradients and train_step only.
+// DESC: tensor 8 check check.BCELoss.input f32 [2] zeros
+// DESC: kernel forward any {{.+}}: fc.weight fc.bias x output0 workspace
+// DESC: kernel gradients any {{.+}} grad(fc.bias) check.BCELoss.input workspace
+// DESC: kernel train_step any {{.+}} next(step) check.BCELoss.input workspace
+// DESC-NOT: check.BCELoss.input workspace
