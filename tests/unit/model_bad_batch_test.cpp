@@ -5,6 +5,7 @@
 // train_step wrote NaN into every parameter.
 #include "bad_batch_bce.h"
 #include "bad_batch_ctc.h"
+#include "bad_batch_gaussian.h"
 #include "bad_batch_nll.h"
 #include "concurrency_bn_dropout.h"
 
@@ -324,6 +325,37 @@ TEST(ModelBadBatch, BceLossProbabilitiesOutsideZeroOneAreRefused) {
   EXPECT_NE(std::string(bad_batch_bce_last_error(m)).find("element 5 is 2;"), std::string::npos)
       << bad_batch_bce_last_error(m);
   bad_batch_bce_destroy(m);
+}
+
+/* GaussianNLLLoss's var (here a model input, named in training.loss.inputs)
+ * must not be negative ("var has negative entry/entries"); accumulate
+ * refuses such a batch too, its grad sums unchanged. */
+TEST(ModelBadBatch, GaussianNllLossNegativeVarIsRefused) {
+  bad_batch_gaussian_model *m = nullptr;
+  ASSERT_EQ(bad_batch_gaussian_create(&m), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_gaussian_init_parameters(m, 3), KILN_OK);
+  std::vector<float> x(BAD_BATCH_GAUSSIAN_INPUT0_NUMEL, 0.5f), var = {0.5f, 0.0f, 2.0f, 1.0f},
+      y(BAD_BATCH_GAUSSIAN_TARGET_NUMEL, 0.25f);
+  const void *in[2] = {x.data(), var.data()};
+  float loss = 0;
+  ASSERT_EQ(bad_batch_gaussian_accumulate(m, in, y.data(), &loss), KILN_OK)
+      << bad_batch_gaussian_last_error(m);
+  float *sum;
+  const int64_t numel = 6; // fc.weight [2, 3]
+  ASSERT_EQ(bad_batch_gaussian_grad_sum(m, 0, &sum), KILN_OK);
+  const std::vector<float> sums(sum, sum + numel);
+  var[2] = -0.5f;
+  loss = 42;
+  EXPECT_EQ(bad_batch_gaussian_accumulate(m, in, y.data(), &loss), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(bad_batch_gaussian_last_error(m))
+                .find("GaussianNLLLoss: var has negative entry/entries: element 2 is -0.5;"),
+            std::string::npos)
+      << bad_batch_gaussian_last_error(m);
+  EXPECT_EQ(loss, 42);
+  ASSERT_EQ(bad_batch_gaussian_grad_sum(m, 0, &sum), KILN_OK);
+  EXPECT_EQ(std::vector<float>(sum, sum + numel), sums) << "a refused batch was accumulated";
+  EXPECT_EQ(bad_batch_gaussian_train_step(m, in, y.data(), &loss), KILN_ERROR_INVALID_ARGUMENT);
+  bad_batch_gaussian_destroy(m);
 }
 
 } // namespace
