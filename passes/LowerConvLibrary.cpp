@@ -18,8 +18,6 @@
 
 #include "ir/NNDialect.h"
 
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-
 using namespace mlir;
 using namespace kiln;
 
@@ -58,18 +56,6 @@ SmallVector<int64_t> runtimeGeometry(const Geometry &g, ShapedType x,
   append([&](int64_t i) { return g.dilation[i]; }, 1);
   out.push_back(g.groups);
   return out;
-}
-
-/// `callee`(geometry) reading `inputs`, writing a new tensor of `type`.
-Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
-                  ArrayRef<int64_t> geometry, ValueRange inputs,
-                  RankedTensorType type) {
-  Value init = b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-  return b
-      .create<nn::LibraryCallOp>(loc, TypeRange{type}, b.getStringAttr(callee),
-                                 b.getDenseI64ArrayAttr(geometry), inputs,
-                                 ValueRange{init})
-      .getResult(0);
 }
 
 /// What the call of each op takes: its routine, its operands in the

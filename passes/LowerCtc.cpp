@@ -12,8 +12,6 @@
 
 #include "ir/NNDialect.h"
 
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-
 using namespace mlir;
 using namespace kiln;
 
@@ -25,17 +23,6 @@ SmallVector<int64_t> ctcParams(Value logProbs, Value targets, int64_t blank,
   auto lp = cast<ShapedType>(logProbs.getType()).getShape();
   auto t = cast<ShapedType>(targets.getType()).getShape();
   return {lp[0], lp[1], lp[2], t[1], blank, zeroInfinity ? 1 : 0};
-}
-
-Value libraryCall(OpBuilder &b, Location loc, StringRef callee,
-                  ArrayRef<int64_t> params, ValueRange inputs,
-                  RankedTensorType type) {
-  Value init = b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-  return b
-      .create<nn::LibraryCallOp>(loc, TypeRange{type}, b.getStringAttr(callee),
-                                 b.getDenseI64ArrayAttr(params), inputs,
-                                 ValueRange{init})
-      .getResult(0);
 }
 
 struct LowerCtcLoss : OpConversionPattern<nn::CtcLossOp> {

@@ -107,6 +107,17 @@ kiln::unitDimReassociation(ArrayRef<bool> kept) {
   return groups;
 }
 
+Value kiln::libraryCall(OpBuilder &b, Location loc, StringRef callee,
+                        ArrayRef<int64_t> params, ValueRange inputs,
+                        RankedTensorType type) {
+  Value init = b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+  return b
+      .create<nn::LibraryCallOp>(loc, TypeRange{type}, b.getStringAttr(callee),
+                                 b.getDenseI64ArrayAttr(params), inputs,
+                                 ValueRange{init})
+      .getResult(0);
+}
+
 Value kiln::reshapeTensor(OpBuilder &b, Location loc, Value v,
                          RankedTensorType to) {
   auto from = typeOf(v);

@@ -58,6 +58,13 @@ mlir::Value f32Const(mlir::OpBuilder &b, mlir::Location loc, double v);
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                           mlir::RankedTensorType to);
 
+/// nn.library_call of the runtime routine `callee` with `params`, reading
+/// `inputs` and writing a new tensor of `type` (its result): what a lowering
+/// to a runtime routine emits (LowerConvLibrary.cpp, LowerCtc.cpp).
+mlir::Value libraryCall(mlir::OpBuilder &b, mlir::Location loc,
+                        llvm::StringRef callee, llvm::ArrayRef<int64_t> params,
+                        mlir::ValueRange inputs, mlir::RankedTensorType type);
+
 inline mlir::RankedTensorType typeOf(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
 }
