@@ -299,37 +299,50 @@ private:
 
 } // namespace
 
-/// forward(params, inputs[, rng]) -> outputs, and the train-mode
-/// `forward_train` of a mode-dependent model (same arguments and outputs).
+/// forward(params, inputs[, rng]) -> outputs, value checks, and the
+/// train-mode `forward_train` of a mode-dependent model (same arguments and
+/// outputs, then next buffers and value checks).
 static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward,
                                  func::FuncOp forwardTrain) {
   for (unsigned i = 0; i < forward.getNumArguments(); ++i) // table order
     if (failed(r.argument(forward, i)))
       return failure();
+  // The outputs, then the graph's value checks (results marked nn.check).
   SmallVector<KernelArg> outputs;
   SmallVector<Type> outputTypes;
   for (auto [i, t] : llvm::enumerate(forward.getResultTypes())) {
     if (forward.getResultAttr(i, "nn.next"))
       return forward.emitError("the eval-mode forward cannot update buffers"), failure();
+    if (forward.getResultAttr(i, "nn.check"))
+      continue;
     auto out = r.result(forward, "output" + std::to_string(i), t, KILN_ROLE_OUTPUT);
     if (failed(out))
       return failure();
     outputs.push_back({KILN_ARG_TENSOR, *out});
     outputTypes.push_back(t);
   }
-  if (failed(r.kernel(forward, KILN_ENTRY_FORWARD, "forward", outputs)))
+  auto checks = r.checks(forward);
+  if (failed(checks))
+    return failure();
+  SmallVector<KernelArg> evalArgs = outputs;
+  evalArgs.append(*checks);
+  if (failed(r.kernel(forward, KILN_ENTRY_FORWARD, "forward", evalArgs)))
     return failure();
   if (!forwardTrain)
     return success();
-  // forward_train: the same outputs, then next buffer values.
+  // forward_train: the same outputs, then next buffer values, then its
+  // value checks.
   auto next = r.nextBuffers(forwardTrain);
-  if (failed(next))
+  auto trainChecks = r.checks(forwardTrain);
+  if (failed(next) || failed(trainChecks))
     return failure();
-  if (forwardTrain.getResultTypes().drop_back(next->size()) != ArrayRef<Type>(outputTypes))
+  if (forwardTrain.getResultTypes().take_front(outputTypes.size()) != ArrayRef<Type>(outputTypes) ||
+      forwardTrain.getNumResults() != outputTypes.size() + next->size() + trainChecks->size())
     return forwardTrain.emitError("forward_train must return what forward returns, "
-                                  "then next buffer values"),
+                                  "then next buffer values, then value checks"),
            failure();
   outputs.append(*next);
+  outputs.append(*trainChecks);
   return r.kernel(forwardTrain, KILN_ENTRY_FORWARD, "forward_train", outputs);
 }
 

@@ -116,6 +116,30 @@ static Value iota(BuildContext &c, ArrayRef<int64_t> shape, int64_t n) {
   return f32Constant(c, shape, v);
 }
 
+/// torch's "offsets[0] has to be 0" and its refusal of decreasing offsets
+/// (its lookup fails on them): a value check of `starts` ([count, 1], the
+/// offsets as f32), failing at offset 0 when it is not 0 and at offset b
+/// when it is below offset b - 1. The runtime refuses such a call naming
+/// the offset (BuildContext::checkValues).
+static void checkOffsets(BuildContext &c, Ew &m, Value starts, int64_t count) {
+  using nn::ComparePredicate;
+  Value previous = m.k(0.0);
+  if (count > 1) {
+    OpBuilder &b = c.builder();
+    Value head = c.create<nn::SliceOp>(starts, b.getDenseI64ArrayAttr({0, 0}),
+                                       b.getDenseI64ArrayAttr({count - 1, 1}),
+                                       b.getDenseI64ArrayAttr({1, 1}));
+    previous = c.create<nn::ConcatOp>(
+        ValueRange{f32Constant(c, {1, 1}, {0.0f}), head}, int64_t{0});
+  }
+  std::vector<float> firstRow(count, 0.0f);
+  firstRow[0] = 1.0f;
+  Value first = m.cmp(ComparePredicate::gt, f32Constant(c, {count, 1}, firstRow), m.k(0.5));
+  Value nonZeroStart = m.where(m.cmp(ComparePredicate::gt, starts, m.k(0)), m.k(1), m.k(0));
+  Value decreasing = m.where(m.cmp(ComparePredicate::lt, starts, previous), m.k(1), m.k(0));
+  c.checkValues("EmbeddingBag.offsets", starts, m.where(first, nonZeroStart, decreasing));
+}
+
 /// The [B, N] bag matrix of a 1-D input of N elements: M[b, i] = 1 when
 /// offsets[b] <= i < end of bag b (offsets[b + 1]; N for the last bag
 /// unless include_last_offset, where offsets[B] ends it). The offsets reach
@@ -132,6 +156,7 @@ static Value bagMatrix(BuildContext &c, Value offsets, int64_t n, bool includeLa
   Value starts = nn::reshapeTo(c.builder(), c.loc(),
                                indexSelectTensor(c, iota(c, {n + 1}, n + 1), 0, offsets),
                                nn::f32Tensor(c.builder().getContext(), {count, 1}));
+  checkOffsets(c, m, starts, count);
   // G[b, i] = 1 where i >= offsets[b]: bag b is G[b] - G[b + 1].
   Value g = m.where(m.cmp(nn::ComparePredicate::ge, iota(c, {1, n}, n), starts), m.k(1.0),
                     m.k(0.0));

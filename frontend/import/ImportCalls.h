@@ -97,10 +97,8 @@ struct FunctionState {
   /// train-mode call sets it) and whether it was set.
   std::map<std::string, Value> bufferValues;
   std::set<std::string> updatedBuffers;
-  /// Whether the call being built is the training section's loss, whose
-  /// value checks the function returns (BuildContext::checkValues).
-  bool inLoss = false;
-  /// Those checks: name and [first failing index, its value].
+  /// The function's value checks (BuildContext::checkValues): name and
+  /// [first failing index, its value], in call order.
   std::vector<std::pair<std::string, Value>> checks;
 };
 
@@ -149,8 +147,14 @@ public:
     return fn.training;
   }
   void checkValues(const std::string &name, Value x, Value violating) override {
-    if (fn.inLoss)
-      fn.checks.push_back({name, firstViolation(*this, x, violating)});
+    // One tensor per check site: a repeat in the same function gets a
+    // suffix (the same in every function built from the graph).
+    int repeats = 0;
+    for (const auto &check : fn.checks)
+      repeats += check.first == name ||
+                 llvm::StringRef(check.first).starts_with(name + ".");
+    fn.checks.push_back({repeats ? name + "." + std::to_string(repeats) : name,
+                         firstViolation(*this, x, violating)});
   }
   Value randomUniform(llvm::ArrayRef<int64_t> shape) override {
     if (!fn.rng)

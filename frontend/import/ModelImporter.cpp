@@ -602,9 +602,7 @@ private:
                " inputs (model outputs, the target and model inputs, in torch's order), got " +
                std::to_string(operands.size()));
     Call call(fn, b, loc("training.loss"), options, operands, "training.loss", "");
-    fn.inLoss = true;
     Value result = entry.build(call);
-    fn.inLoss = false;
     // Training needs one number to differentiate.
     if (cast<RankedTensorType>(result.getType()).getRank() != 0)
       fail(optPath + ".reduction",

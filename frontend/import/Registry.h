@@ -191,13 +191,14 @@ public:
   /// after every kernel call, so two steps never share them either.
   virtual mlir::Value randomUniform(llvm::ArrayRef<int64_t> shape) = 0;
   /// A value check torch makes and raises on (BCELoss: probabilities in
-  /// [0, 1]): `violating` is 1.0 where an element of `x` (same shape) fails
-  /// it, 0.0 elsewhere. In the training section's loss the loss function
-  /// then returns the first failing element's flat index (-1: none) and
-  /// value, marked `nn.check = name`, and the runtime refuses the call
-  /// before anything it wrote becomes current (KILN_ROLE_CHECK). Elsewhere
-  /// (the functional forms in the graph) it does nothing: forward kernels
-  /// have no check yet.
+  /// [0, 1]; EmbeddingBag: offsets start at 0 and never decrease):
+  /// `violating` is 1.0 where an element of `x` (same shape) fails it, 0.0
+  /// elsewhere. The function being built then also returns the first
+  /// failing element's flat index (-1: none) and value, marked
+  /// `nn.check = name` (`name.<k>` for the k-th repeat in one function),
+  /// and the runtime refuses the call before anything it wrote becomes
+  /// current (KILN_ROLE_CHECK). `name` is `<torch class>.<what>`; the
+  /// runtime's message for it is in runtime/lib/model.cpp.
   virtual void checkValues(const std::string &name, mlir::Value x,
                            mlir::Value violating) = 0;
   /// Fails at the call's JSON path, naming the module or function.

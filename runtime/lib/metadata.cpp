@@ -214,7 +214,8 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
         role == KILN_ROLE_INPUT)
       return true;
     if (role == KILN_ROLE_CHECK)
-      return entry == KILN_ENTRY_GRADIENTS || entry == KILN_ENTRY_TRAIN_STEP;
+      return entry == KILN_ENTRY_FORWARD || entry == KILN_ENTRY_GRADIENTS ||
+             entry == KILN_ENTRY_TRAIN_STEP;
     if (entry == KILN_ENTRY_FORWARD)
       return role == KILN_ROLE_OUTPUT;
     if (role == KILN_ROLE_TARGET || role == KILN_ROLE_LOSS)

@@ -278,10 +278,11 @@ Error check_grad_norm(kiln_model *m, const KernelSpec &kernel, const char *funct
                   "the step was not applied");
 }
 
-/* A loss's value check (KILN_ROLE_CHECK): torch raises on such a batch
- * (BCELoss: "all elements of input should be between 0 and 1"), so the call
- * fails naming the first failing element, before anything the kernel wrote
- * becomes current. The tensor's name, check.<loss>.<what>, says which. */
+/* A value check (KILN_ROLE_CHECK): torch raises on such a batch (BCELoss:
+ * "all elements of input should be between 0 and 1"), so the call fails
+ * naming the first failing element, before anything the kernel wrote
+ * becomes current. The tensor's name, check.<torch class>.<what>[.<k>],
+ * says which. */
 Error check_values(kiln_model *m, const KernelSpec &kernel, const char *function) {
   for (const kiln_kernel_arg &a : kernel.args) {
     if (a.tensor < 0 || m->spec.tensors[a.tensor].role != KILN_ROLE_CHECK)
@@ -291,12 +292,20 @@ Error check_values(kiln_model *m, const KernelSpec &kernel, const char *function
       return e;
     if (!(found[0] >= 0))
       continue;
+    // check.<torch class>.<what>[.<k>]: torch's message for it.
     const std::string &name = m->spec.tensors[a.tensor].name;
-    std::string what = name == "check.BCELoss.input"
-                           ? "BCELoss: all elements of input should be between 0 and 1"
-                       : name == "check.GaussianNLLLoss.var"
-                           ? "GaussianNLLLoss: var has negative entry/entries"
-                           : "the value check '" + name + "' failed";
+    auto is = [&name](const std::string &kind) {
+      return name == kind || name.rfind(kind + ".", 0) == 0;
+    };
+    std::string what =
+        is("check.BCELoss.input")
+            ? "BCELoss: all elements of input should be between 0 and 1"
+        : is("check.GaussianNLLLoss.var")
+            ? "GaussianNLLLoss: var has negative entry/entries"
+        : is("check.EmbeddingBag.offsets")
+            ? "EmbeddingBag: offsets[0] has to be 0 and the offsets must not decrease "
+              "(offsets, not the input)"
+            : "the value check '" + name + "' failed";
     char value[32];
     std::snprintf(value, sizeof value, "%.9g", double(found[1]));
     return fail(KILN_ERROR_INVALID_ARGUMENT,
@@ -880,7 +889,8 @@ extern "C" kiln_status kiln_model_forward(kiln_model *model,
   const KernelSpec *kernel = kernel_for(model, KILN_ENTRY_FORWARD);
   if (!kernel) // metadata.cpp requires one per mode; kept for safety
     return record(model, no_kernel(model, "forward"));
-  return record(model, run_kernel(model, *kernel, Bound{inputs, nullptr, outputs}));
+  return record(model, run_kernel(model, *kernel, Bound{inputs, nullptr, outputs},
+                                  "kiln_model_forward"));
   KILN_MODEL_GUARD_END(model)
 }
 
@@ -898,7 +908,7 @@ static kiln_status run_training(kiln_model *model, const char *function,
     return record(model, no_kernel(model, entry == KILN_ENTRY_GRADIENTS
                                               ? "gradients"
                                               : "train_step"));
-  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr}))
+  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr}, function))
     return record(model, e);
   return record(model, to_host(model, loss, model->current(model->spec.loss),
                                sizeof *loss));

@@ -3,6 +3,7 @@
 // it, and the instance carries on exactly as if the call had not been made.
 // Before the check, the loss kernel turned such a target into NaN, and one
 // train_step wrote NaN into every parameter.
+#include "bad_batch_bag.h"
 #include "bad_batch_bce.h"
 #include "bad_batch_ctc.h"
 #include "bad_batch_gaussian.h"
@@ -356,6 +357,50 @@ TEST(ModelBadBatch, GaussianNllLossNegativeVarIsRefused) {
   EXPECT_EQ(std::vector<float>(sum, sum + numel), sums) << "a refused batch was accumulated";
   EXPECT_EQ(bad_batch_gaussian_train_step(m, in, y.data(), &loss), KILN_ERROR_INVALID_ARGUMENT);
   bad_batch_gaussian_destroy(m);
+}
+
+/* Value checks in the graph, forward included: EmbeddingBag's offsets must
+ * start at 0 and not decrease (torch: "offsets[0] has to be 0"; its lookup
+ * fails on decreasing ones), and F.binary_cross_entropy's input must be in
+ * [0, 1]. forward and train_step refuse such a batch naming the element. */
+TEST(ModelBadBatch, GraphValueChecksRefuseForwardAndTrainStep) {
+  bad_batch_bag_model *m = nullptr;
+  ASSERT_EQ(bad_batch_bag_create(&m), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_bag_init_parameters(m, 3), KILN_OK);
+  std::vector<int64_t> tokens = {1, 2, 3, 4, 0, 2}, offsets = {0, 2, 2};
+  std::vector<float> p = {0.5f, 0.25f, 1.0f, 0.0f, 0.75f, 0.5f};
+  float out = 0, zero = 0, loss = 0;
+  const void *in[3] = {tokens.data(), offsets.data(), p.data()};
+  void *outs[1] = {&out};
+  ASSERT_EQ(bad_batch_bag_forward(m, in, outs), KILN_OK) << bad_batch_bag_last_error(m);
+  ASSERT_EQ(bad_batch_bag_train_step(m, in, &zero, &loss), KILN_OK) << bad_batch_bag_last_error(m);
+  float *weight;
+  int64_t numel;
+  ASSERT_EQ(bad_batch_bag_parameter(m, 0, nullptr, &weight, &numel), KILN_OK);
+  const std::vector<float> before(weight, weight + numel);
+
+  auto refused = [&](const std::string &expected) {
+    EXPECT_EQ(bad_batch_bag_forward(m, in, outs), KILN_ERROR_INVALID_ARGUMENT);
+    std::string message = bad_batch_bag_last_error(m);
+    EXPECT_EQ(message.rfind("kiln_model_forward: ", 0), 0u) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_EQ(bad_batch_bag_train_step(m, in, &zero, &loss), KILN_ERROR_INVALID_ARGUMENT);
+    message = bad_batch_bag_last_error(m);
+    EXPECT_EQ(message.rfind("kiln_model_train_step: ", 0), 0u) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_EQ(std::vector<float>(weight, weight + numel), before) << "a refused call stepped";
+  };
+  offsets = {1, 2, 4};
+  refused("EmbeddingBag: offsets[0] has to be 0 and the offsets must not decrease "
+          "(offsets, not the input): element 0 is 1;");
+  offsets = {0, 4, 2};
+  refused("element 2 is 2;");
+  offsets = {0, 2, 2};
+  p[4] = 1.25f;
+  refused("BCELoss: all elements of input should be between 0 and 1: element 4 is 1.25;");
+  p[4] = 0.75f;
+  EXPECT_EQ(bad_batch_bag_forward(m, in, outs), KILN_OK) << bad_batch_bag_last_error(m);
+  bad_batch_bag_destroy(m);
 }
 
 } // namespace

@@ -368,11 +368,12 @@ TEST(RuntimeMetadata, EnumValues) {
             "metadata: tensor 0 ('w'): unknown dtype 2");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 13; }),
             "metadata: tensor 0 ('w'): unknown role 13");
-  // A loss's value check: f32 [2], read only by gradients and train_step.
+  // A value check: f32 [2], a TENSOR argument of forward, gradients and
+  // train_step only (here w's gradient argument is refused).
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("check.BCELoss.input", KILN_ROLE_CHECK, KILN_F32, {3}); }),
             "metadata: tensor 9 ('check.BCELoss.input'): must be f32 [2] (index, value)");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = KILN_ROLE_CHECK; }),
-            "metadata: kernel 0 argument 0: argument kind 0 of check 'w' is not allowed here");
+            "metadata: kernel 1 argument 4: argument kind 2 of check 'w' is not allowed here");
   // A momentum tensor only with constant init, one per group.
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("momentum", KILN_ROLE_MOMENTUM, KILN_F32, {}); }),
             "metadata: momentum tensor 'momentum' needs a constant initializer: its initial value");

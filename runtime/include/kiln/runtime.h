@@ -190,12 +190,14 @@ typedef enum kiln_tensor_role {
    * at its KILN_INIT_CONSTANT. Named `momentum`, then
    * `param_groups.<g>.momentum`; in the optimizer file. */
   KILN_ROLE_MOMENTUM = 11,
-  /* f32 [2] written by gradients and train_step of a model whose loss checks
-   * its input's values as torch does (BCELoss: probabilities in [0, 1];
-   * GaussianNLLLoss: var >= 0): the first failing element's flat index (-1:
-   * none; exact up to 2^24 elements) and its value. When the index is >= 0
-   * the runtime fails the call naming both, and nothing the kernel wrote
-   * becomes current. Named check.<loss>.<what>; in no file. */
+  /* f32 [2] written by the kernels of a model that checks values as torch
+   * does (BCELoss: probabilities in [0, 1]; GaussianNLLLoss: var >= 0;
+   * EmbeddingBag: offsets from 0, not decreasing): the first failing
+   * element's flat index (-1: none; exact up to 2^24 elements) and its
+   * value. When the index is >= 0 the runtime fails the call naming both,
+   * and nothing the kernel wrote becomes current. Named
+   * check.<torch class>.<what>[.<k>] (k: the k-th such check of the model);
+   * in no file. */
   KILN_ROLE_CHECK = 12
 } kiln_tensor_role;
 

@@ -20,3 +20,21 @@
 // DESC: kernel gradients any {{.+}} grad(fc.bias) check.BCELoss.input workspace
 // DESC: kernel train_step any {{.+}} next(step) check.BCELoss.input workspace
 // DESC-NOT: check.BCELoss.input workspace
+
+// Checks in the graph reach every kernel that runs it, forward included:
+// EmbeddingBag's offsets (from 0, not decreasing) and F.binary_cross_entropy's
+// input, in call order, after the outputs (and, in training, the next
+// buffers).
+// RUN: kilnc %S/../Inputs/tiny_bag_check.json --emit=nn | FileCheck %s --check-prefix=GRAPH
+// RUN: kilnc %S/../Inputs/tiny_bag_check.json --emit=descriptor | FileCheck %s --check-prefix=GDESC
+// GRAPH-LABEL: func.func @forward
+// GRAPH-SAME: -> (tensor<f32>, tensor<2xf32> {nn.check = "EmbeddingBag.offsets"}, tensor<2xf32> {nn.check = "BCELoss.input"})
+// GDESC: tensor 5 check check.EmbeddingBag.offsets f32 [2] zeros
+// GDESC: tensor 6 check check.BCELoss.input f32 [2] zeros
+// GDESC: kernel forward any {{.+}}: bag.weight tokens offsets p output0 check.EmbeddingBag.offsets check.BCELoss.input workspace
+
+// A second check of the same kind in one graph gets its own tensor (.1).
+// RUN: kilnc %S/../Inputs/tiny_two_checks.json --emit=descriptor | FileCheck %s --check-prefix=TWO
+// TWO: check check.BCELoss.input f32 [2]
+// TWO: check check.BCELoss.input.1 f32 [2]
+// TWO: kernel forward any {{.+}} check.EmbeddingBag.offsets check.BCELoss.input check.BCELoss.input.1 workspace
