@@ -236,10 +236,11 @@ public:
     return out;
   }
 
-  /// The results of `f` marked `nn.check = <name>` (a loss's value checks,
+  /// The results of `f` marked `nn.check = <name>` (value checks,
   /// frontend/import/ValueCheck.cpp), as TENSOR arguments of the tensor
-  /// `check.<name>` (KILN_ROLE_CHECK), which the gradients and train_step
-  /// kernels share; the runtime reads it after the kernel.
+  /// `check.<name>` (KILN_ROLE_CHECK), which every kernel running the same
+  /// check site shares (forward, gradients, train_step); the runtime reads
+  /// it after the kernel.
   FailureOr<SmallVector<KernelArg>> checks(func::FuncOp f) {
     SmallVector<KernelArg> out;
     for (unsigned i = 0; i < f.getNumResults(); ++i) {
