@@ -5,6 +5,7 @@
 // same forward value. nn.EmbeddingBag and F.embedding_bag reduce those rows
 // per bag through a bag matrix (see embeddingBag).
 #include "frontend/import/Activation.h"
+#include "frontend/import/Constants.h"
 #include "frontend/import/Index.h"
 
 #include "ir/NNBuilders.h"
@@ -37,11 +38,6 @@ static void rejectMaxNorm(BuildContext &c) {
     c.failAt(o.pathOf("max_norm"),
              "max_norm is not supported: torch renormalises the weight's rows in place "
              "during forward, and Kiln's forward never writes parameters (use null)");
-}
-
-static Value f32Constant(BuildContext &c, ArrayRef<int64_t> shape, ArrayRef<float> values) {
-  auto type = nn::f32Tensor(c.builder().getContext(), shape);
-  return c.builder().create<arith::ConstantOp>(c.loc(), DenseElementsAttr::get(type, values));
 }
 
 /// weight[index] for an int64 index of any shape: [*index, D].
@@ -106,14 +102,6 @@ static std::vector<OptionSpec> embeddingOptions() {
 /// The i64 tensor type of `shape`.
 static RankedTensorType i64Tensor(BuildContext &c, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, IntegerType::get(c.builder().getContext(), 64));
-}
-
-/// 0, 1, ..., n - 1 as f32 of `shape` (n elements).
-static Value iota(BuildContext &c, ArrayRef<int64_t> shape, int64_t n) {
-  std::vector<float> v(n);
-  for (int64_t i = 0; i < n; ++i)
-    v[i] = static_cast<float>(i);
-  return f32Constant(c, shape, v);
 }
 
 /// torch's "offsets[0] has to be 0" and its refusal of decreasing offsets

@@ -19,10 +19,6 @@ static std::string shapeStr(ArrayRef<int64_t> s) {
   return out + "]";
 }
 
-static RankedTensorType typeOf(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
-
 static nn::ReductionAttr reductionAttr(BuildContext &c) {
   return nn::ReductionAttr::get(
       c.builder().getContext(),

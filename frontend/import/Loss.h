@@ -14,6 +14,11 @@
 
 namespace kiln::import {
 
+/// The ranked tensor type of a loss operand (every graph value has one).
+inline mlir::RankedTensorType typeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType());
+}
+
 /// torch's reduction="mean" | "sum" | "none".
 OptionSpec reductionOption();
 

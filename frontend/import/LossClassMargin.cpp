@@ -19,8 +19,6 @@ namespace {
 
 using nn::ComparePredicate;
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// A float32 constant of `shape` whose element at index i is value(i's
 /// coordinate along `dim`, i's coordinate along `dim2`).
 Value coordinateConstant(BuildContext &c, ArrayRef<int64_t> shape, int64_t dim, int64_t dim2,

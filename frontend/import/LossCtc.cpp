@@ -8,18 +8,16 @@
 // target and model inputs (the lengths are int64 model inputs the loss
 // alone reads). torch's concatenated 1-D targets of a batch are refused:
 // their size is sum(target_lengths), which a compiled shape cannot follow.
+#include "frontend/import/Constants.h"
 #include "frontend/import/Loss.h"
 
 #include "ir/NNBuilders.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
 
 namespace kiln::import {
 namespace {
-
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 constexpr const char *kArgNames[] = {"log_probs", "targets", "input_lengths",
                                      "target_lengths"};
@@ -92,8 +90,7 @@ Value ctcLoss(BuildContext &c) {
   std::vector<float> divisors(s + 1);
   for (int64_t v = 0; v <= s; ++v)
     divisors[v] = static_cast<float>(std::max<int64_t>(v, 1));
-  Value table = b.create<arith::ConstantOp>(
-      c.loc(), DenseElementsAttr::get(nn::f32Tensor(ctx, {s + 1}), ArrayRef<float>(divisors)));
+  Value table = f32Constant(c, {s + 1}, divisors);
   Value lengths = c.create<nn::GatherOp>(table, targetLengths, b.getI64IntegerAttr(0));
   return c.create<nn::MeanOp>(c.create<nn::DivOp>(perSample, lengths), all, UnitAttr());
 }

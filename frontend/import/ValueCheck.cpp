@@ -4,6 +4,7 @@
 // (KILN_ROLE_CHECK, runtime/lib/model.cpp). Not differentiated: autodiff
 // passes the loss function's extra results through.
 #include "frontend/import/Activation.h"
+#include "frontend/import/Constants.h"
 #include "frontend/import/ImportCalls.h"
 
 #include "ir/NNBuilders.h"
@@ -16,21 +17,16 @@ Value firstViolation(BuildContext &c, Value x, Value violating) {
   OpBuilder &b = c.builder();
   auto type = cast<RankedTensorType>(x.getType());
   int64_t numel = type.getNumElements();
-  std::vector<float> positions(numel);
-  for (int64_t i = 0; i < numel; ++i)
-    positions[i] = static_cast<float>(i);
-  Value iota = b.create<arith::ConstantOp>(
-      c.loc(), DenseElementsAttr::get(nn::f32Tensor(b.getContext(), type.getShape()),
-                                      ArrayRef<float>(positions)));
+  Value positions = iota(c, type.getShape(), numel);
   Ew m{c};
   Value none = m.k(static_cast<double>(numel));
   DenseI64ArrayAttr all = b.getDenseI64ArrayAttr({});
   // The smallest failing position (numel when none fails): -amax(-pos).
-  Value position = m.where(m.cmp(nn::ComparePredicate::gt, violating, m.k(0.5)), iota, none);
+  Value position = m.where(m.cmp(nn::ComparePredicate::gt, violating, m.k(0.5)), positions, none);
   Value first = m.neg(c.create<nn::AmaxOp>(m.neg(position), all, UnitAttr()));
   Value index = m.where(m.cmp(nn::ComparePredicate::eq, first, none), m.k(-1), first);
   Value value = c.create<nn::SumOp>(
-      m.where(m.cmp(nn::ComparePredicate::eq, iota, first), x, m.k(0)), all, UnitAttr());
+      m.where(m.cmp(nn::ComparePredicate::eq, positions, first), x, m.k(0)), all, UnitAttr());
   auto one = nn::f32Tensor(b.getContext(), {1});
   return c.create<nn::ConcatOp>(
       ValueRange{nn::reshapeTo(b, c.loc(), index, one), nn::reshapeTo(b, c.loc(), value, one)},
