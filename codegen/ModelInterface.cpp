@@ -2,6 +2,7 @@
 
 #include "ir/ArgSignature.h"
 #include "ir/FormatNumber.h"
+#include "ir/LbfgsOptions.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -280,6 +281,16 @@ public:
     return out;
   }
 
+  /// A tensor no kernel takes (an optimizer driver's state, its step and
+  /// lr): the runtime allocates it and reads or writes it itself.
+  FailureOr<int> runtimeTensor(Operation *where, const std::string &name, RankedTensorType type,
+                               kiln_tensor_role role, InitSpec init) {
+    if (index.count(name))
+      return where->emitError("the name '") << name << "' of a runtime tensor is taken",
+             failure();
+    return add(name, type, role, init);
+  }
+
 private:
   int add(std::string name, RankedTensorType type, kiln_tensor_role role,
           InitSpec init) {
@@ -391,6 +402,64 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   return r.kernel(step, KILN_ENTRY_TRAIN_STEP, "train_step", stepResults);
 }
 
+/// An LBFGS model (ir/LbfgsOptions.h): the gradients kernel only, as
+/// readTraining reads it, then the tensors the runtime's driver keeps:
+/// step, lr, and torch's LBFGS state under the first parameter's name in
+/// runtime.h's order (KILN_OPTIMIZER_LBFGS).
+static LogicalResult readLbfgs(InterfaceReader &r, ModelInterface &m, ModuleOp module,
+                               func::FuncOp grad, const nn::LbfgsOptions &options) {
+  for (unsigned i = 0; i < grad.getNumArguments(); ++i)
+    if (failed(r.argument(grad, i)))
+      return failure();
+  if (grad.getNumResults() == 0)
+    return grad.emitError("loss_grad needs a loss result"), failure();
+  auto loss = r.result(grad, "loss", grad.getResultTypes()[0], KILN_ROLE_LOSS);
+  auto next = r.nextBuffers(grad);
+  auto checks = r.checks(grad);
+  if (failed(loss) || failed(next) || failed(checks))
+    return failure();
+  SmallVector<KernelArg> results{{KILN_ARG_TENSOR, *loss}};
+  results.append(r.each(grad, nn::TensorRole::param, KILN_ARG_GRADIENT));
+  results.append(*next);
+  results.append(*checks);
+  if (failed(r.kernel(grad, KILN_ENTRY_GRADIENTS, "gradients", results)))
+    return failure();
+
+  std::vector<const TensorSpec *> params = m.ofRole(KILN_ROLE_PARAMETER);
+  if (params.empty())
+    return module.emitError("nn.optimizer: LBFGS needs parameters to optimize"), failure();
+  int64_t numel = 0;
+  for (const TensorSpec *p : params)
+    numel += p->numel();
+  const std::string p0 = params.front()->name;
+  MLIRContext *ctx = module.getContext();
+  Type f32 = Float32Type::get(ctx);
+  auto tensor = [&](ArrayRef<int64_t> shape, Type element) {
+    return RankedTensorType::get(shape, element);
+  };
+  InitSpec lr;
+  lr.kind = KILN_INIT_CONSTANT;
+  lr.args[0] = options.lr;
+  if (failed(r.runtimeTensor(grad, "step", tensor({}, IntegerType::get(ctx, 64)), KILN_ROLE_STEP,
+                             InitSpec())) ||
+      failed(r.runtimeTensor(grad, "lr", tensor({}, f32), KILN_ROLE_LR, lr)))
+    return failure();
+  const int64_t h = options.historySize;
+  const std::pair<const char *, SmallVector<int64_t>> states[] = {
+      {"d", {numel}},      {"t", {}},       {"old_dirs", {h, numel}}, {"old_stps", {h, numel}},
+      {"ro", {h}},         {"num_old", {}}, {"H_diag", {}},           {"prev_flat_grad", {numel}},
+      {"prev_loss", {}},   {"n_iter", {}},  {"func_evals", {}}};
+  for (const auto &[key, shape] : states)
+    if (failed(r.runtimeTensor(grad, p0 + "." + key, tensor(shape, f32),
+                               KILN_ROLE_OPTIMIZER_STATE, InitSpec())))
+      return failure();
+  m.optimizer = KILN_OPTIMIZER_LBFGS;
+  std::array<double, 6> args = options.metadataArgs();
+  std::copy(args.begin(), args.end(), m.optimizerArgs.begin());
+  m.lr = options.lr;
+  return success();
+}
+
 /// accumulate(grads, grad sums) -> next grad sums;
 /// apply(params, states, step, lr, grad sums)
 ///   -> new params, new states, new step, next grad sums[, grad norm]
@@ -456,6 +525,18 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
                          module.lookupSymbol<func::FuncOp>("forward_train"))))
     return failure();
   auto step = module.lookupSymbol<func::FuncOp>("train_step");
+  auto optimizer = module->getAttrOfType<DictionaryAttr>("nn.optimizer");
+  if (!step && nn::isLbfgs(optimizer)) {
+    if (auto grad = module.lookupSymbol<func::FuncOp>("loss_grad")) {
+      FailureOr<nn::LbfgsOptions> options = nn::readLbfgsOptions(module, optimizer);
+      if (failed(options))
+        return failure();
+      m.trainable = true;
+      if (failed(readLbfgs(reader, m, module, grad, *options)))
+        return failure();
+      return m;
+    }
+  }
   if (!step)
     return m;
   auto grad = module.lookupSymbol<func::FuncOp>("loss_grad");
@@ -543,6 +624,12 @@ std::string ModelInterface::descriptor() const {
      << "name " << name << "\ndevice " << deviceName(device) << "\n";
   if (trainable)
     os << "lr " << formatExact(lr) << "\n";
+  if (optimizer == KILN_OPTIMIZER_LBFGS)
+    os << "optimizer lbfgs max_iter " << formatExact(optimizerArgs[0]) << " max_eval "
+       << formatExact(optimizerArgs[1]) << " tolerance_grad " << formatExact(optimizerArgs[2])
+       << " tolerance_change " << formatExact(optimizerArgs[3]) << " history_size "
+       << formatExact(optimizerArgs[4]) << " line_search "
+       << (optimizerArgs[5] == 1 ? "strong_wolfe" : "none") << "\n";
   os << "workspace_bytes " << workspaceBytes << "\n";
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorSpec &t = tensors[i];

@@ -12,6 +12,7 @@
 
 #include <kiln/runtime.h>
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +71,10 @@ struct ModelInterface {
   /// Scratch bytes of the largest kernel workspace (kiln-cpu-plan-memory);
   /// known only after codegen.
   int64_t workspaceBytes = 0;
+  /// Who takes the optimizer step (kiln_optimizer_driver) and its
+  /// arguments (KILN_OPTIMIZER_LBFGS: ir/LbfgsOptions.h's metadataArgs).
+  int32_t optimizer = KILN_OPTIMIZER_COMPILED;
+  std::array<double, KILN_OPTIMIZER_ARGS> optimizerArgs{};
 
   /// The tensors of one role, in metadata order.
   std::vector<const TensorSpec *> ofRole(kiln_tensor_role role) const;

@@ -27,8 +27,9 @@ public:
                                              rangeTy})),
         argTy(llvm::StructType::get(ctx, {i32Ty, i32Ty})),
         kernelTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, i64Ty})),
-        metadataTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy,
-                                               i32Ty, ptrTy, f64Ty, i64Ty})) {}
+        metadataTy(llvm::StructType::get(
+            ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, f64Ty, i64Ty, i32Ty,
+                  llvm::ArrayType::get(f64Ty, KILN_OPTIMIZER_ARGS)})) {}
 
   llvm::GlobalVariable *build(std::string &error) {
     std::vector<llvm::Constant *> kernels;
@@ -52,7 +53,9 @@ public:
         i32(static_cast<int32_t>(kernels.size())),
         array(kernelTy, kernels, "kernels"),
         llvm::ConstantFP::get(f64Ty, model.lr),
-        llvm::ConstantInt::get(i64Ty, model.workspaceBytes)};
+        llvm::ConstantInt::get(i64Ty, model.workspaceBytes),
+        i32(model.optimizer),
+        optimizerArgs()};
     return new llvm::GlobalVariable(m, metadataTy, /*isConstant=*/true,
                                     llvm::GlobalValue::ExternalLinkage,
                                     llvm::ConstantStruct::get(metadataTy, fields),
@@ -61,6 +64,13 @@ public:
 
 private:
   llvm::Constant *i32(int64_t v) { return llvm::ConstantInt::get(i32Ty, v); }
+
+  llvm::Constant *optimizerArgs() {
+    std::vector<llvm::Constant *> args;
+    for (double v : model.optimizerArgs)
+      args.push_back(llvm::ConstantFP::get(f64Ty, v));
+    return llvm::ConstantArray::get(llvm::ArrayType::get(f64Ty, KILN_OPTIMIZER_ARGS), args);
+  }
 
   /// A private constant global holding `init`; null for an empty array.
   llvm::Constant *global(llvm::Constant *init, const llvm::Twine &what) {

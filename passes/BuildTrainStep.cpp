@@ -21,6 +21,8 @@
 //      params, new states, step + 1, next buffers[, total norm]), the next
 //      buffers being `<loss>_grad`'s results after the gradients and the
 //      total norm (marked nn.grad_norm) there only with error_if_nonfinite.
+//   LBFGS (ir/LbfgsOptions.h) builds none of this: the runtime takes its
+//   steps around `<loss>_grad`.
 //   4. Gradient accumulation (torch's backward() k times, then step()):
 //        accumulate(grads, sums) -> sums + grads
 //        apply(params, states, step, lrs, sums)
@@ -32,6 +34,7 @@
 //      into zeros + apply, bit for bit. Keeping forward and backward out of
 //      these two functions compiles them once, not a third time.
 #include "ir/ArgSignature.h"
+#include "ir/LbfgsOptions.h"
 #include "passes/GradClip.h"
 #include "passes/ParamGroups.h"
 #include "passes/Passes.h"
@@ -67,6 +70,14 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     if (!dict) {
       module.emitError("nn-build-train-step: the module has no nn.optimizer");
       return signalPassFailure();
+    }
+    // LBFGS's step calls the closure (`<loss>_grad`) a data-dependent
+    // number of times: the runtime runs it (ir/LbfgsOptions.h), so there is
+    // no train_step, accumulate or apply to build.
+    if (nn::isLbfgs(dict)) {
+      if (failed(nn::readLbfgsOptions(module, dict)))
+        signalPassFailure();
+      return;
     }
     SmallVector<std::string> paramNames;
     for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i)

@@ -6,6 +6,7 @@
 #include "frontend/import/GradClip.h"
 
 #include "ir/FormatNumber.h"
+#include "ir/LbfgsOptions.h"
 
 #include <cmath>
 #include <limits>
@@ -30,10 +31,19 @@ static double number(const json &c, const std::string &path, const char *key) {
   return it->get<double>();
 }
 
+/// Clipping sits between the backward and the compiled update; LBFGS's
+/// step (the runtime's) re-evaluates the gradients itself and has none.
+static void refuseWithLbfgs(ModuleOp module, const std::string &path) {
+  if (nn::isLbfgs(module->getAttrOfType<DictionaryAttr>("nn.optimizer")))
+    fail(path, "gradient clipping is not supported with LBFGS: its step re-evaluates the "
+               "loss and gradients itself, with no point between backward and update");
+}
+
 /// training.clip_grad_norm {max_norm, norm_type, error_if_nonfinite}.
 static void clipByNorm(OpBuilder &b, ModuleOp module, const json &training) {
   if (training.contains("clip_grad_norm")) {
     const std::string path = "training.clip_grad_norm";
+    refuseWithLbfgs(module, path);
     const json &c = object(training, "clip_grad_norm",
                            {"max_norm", "norm_type", "error_if_nonfinite"});
     double maxNorm = number(c, path, "max_norm");
@@ -73,6 +83,7 @@ static void clipByValue(OpBuilder &b, ModuleOp module, const json &training) {
          "clip_grad_norm and clip_grad_value cannot both be given (choose one)");
   if (training.contains("clip_grad_value")) {
     const std::string path = "training.clip_grad_value";
+    refuseWithLbfgs(module, path);
     const json &c = object(training, "clip_grad_value", {"clip_value"});
     double v = number(c, path, "clip_value");
     if (!(v >= 0))

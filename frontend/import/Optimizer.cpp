@@ -106,6 +106,27 @@ static std::vector<OptionSpec> concat(std::vector<OptionSpec> a, T... rest) {
   return a;
 }
 
+/// torch.optim.LBFGS(lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
+/// tolerance_change=1e-9, history_size=100, line_search_fn=None). No
+/// compiled update: the runtime runs torch's algorithm around the
+/// gradients kernel (ir/LbfgsOptions.h). max_eval None is written as an
+/// absent key (torch's max_iter * 5 // 4 then).
+static DictionaryAttr lbfgs(OpBuilder &b, const Options &o) {
+  SmallVector<NamedAttribute> attrs{
+      b.getNamedAttr("type", b.getStringAttr("LBFGS")),
+      b.getNamedAttr("lr", b.getF64FloatAttr(o.getFloat("lr"))),
+      b.getNamedAttr("max_iter", b.getI64IntegerAttr(o.getInt("max_iter"))),
+      b.getNamedAttr("tolerance_grad", b.getF64FloatAttr(o.getFloat("tolerance_grad"))),
+      b.getNamedAttr("tolerance_change", b.getF64FloatAttr(o.getFloat("tolerance_change"))),
+      b.getNamedAttr("history_size", b.getI64IntegerAttr(o.getInt("history_size")))};
+  if (!o.isNone("max_eval"))
+    attrs.push_back(b.getNamedAttr("max_eval", b.getI64IntegerAttr(o.getInt("max_eval"))));
+  if (!o.isNone("line_search_fn"))
+    attrs.push_back(
+        b.getNamedAttr("line_search_fn", b.getStringAttr(o.getString("line_search_fn"))));
+  return b.getDictionaryAttr(attrs);
+}
+
 void registerOptimizerFamily(Registry &r) {
   // torch.optim.SGD(params, lr, momentum=0, dampening=0, weight_decay=0,
   // nesterov=False, maximize=False); lr is required in the model file.
@@ -190,6 +211,26 @@ void registerOptimizerFamily(Registry &r) {
                        floatOption("alpha", 0.75), floatOption("t0", 1e6),
                        floatOption("weight_decay", 0.0).atLeast(0), boolOption("maximize", false)},
                       strategyOptions({"foreach"})));
+
+  {
+    Entry e{"optim.LBFGS", EntryKind::Optimizer,
+            "the runtime's LBFGS driver around the gradients kernel (its closure)"};
+    // Integers below 2^31, as the runtime's metadata check wants them; a
+    // tolerance may be anything but NaN (negative: never met).
+    OptionSpec lineSearch = choiceOption("line_search_fn", "strong_wolfe", {"strong_wolfe"});
+    lineSearch.defaultValue = nullptr;
+    e.options = {floatOption("lr", 1.0).atLeast(0),
+                 intOption("max_iter", 20).inRange(0, 2147483647),
+                 intOption("max_eval").inRange(0, 2147483647).orNone(),
+                 floatOption("tolerance_grad", 1e-7).orInfinite(),
+                 floatOption("tolerance_change", 1e-9).orInfinite(),
+                 intOption("history_size", 100).inRange(1, 2147483647),
+                 lineSearch.orNone()};
+    e.buildOptimizer = lbfgs;
+    e.refusesParamGroups = true;
+    e.example = {{"options", json::object()}};
+    r.add(std::move(e));
+  }
 }
 
 } // namespace kiln::import

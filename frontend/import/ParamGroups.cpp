@@ -60,6 +60,9 @@ DictionaryAttr optimizerAttribute(OpBuilder &b, const Entry &entry, const json &
     return top;
 
   const std::string groupsPath = "training.optimizer.param_groups";
+  if (entry.refusesParamGroups)
+    fail(groupsPath, entry.torchName.substr(entry.torchName.find('.') + 1) +
+                         " doesn't support per-parameter options (parameter groups)");
   if (!groupsIt->is_array() || groupsIt->empty())
     fail(groupsPath, "expected a non-empty array of parameter groups");
   std::map<std::string, std::string> owner; // parameter -> the path that took it

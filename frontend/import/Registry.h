@@ -297,6 +297,8 @@ struct Entry {
   /// that sees the layer's options and parameters.
   std::map<std::string, std::shared_ptr<const Entry>> methods;
   OptimizerBuild buildOptimizer;                     // optimizers
+  /// Optimizers that torch refuses parameter groups for (LBFGS).
+  bool refusesParamGroups = false;
   SchedulerBuild buildScheduler;                     // lr schedulers
   /// Training options: reads training.<its key> when present (the whole
   /// training section, for checks across keys) into module attributes.

@@ -207,6 +207,39 @@ OptionList ASGD::option_list() const {
           {"weight_decay", o.weight_decay()}, {"maximize", o.maximize()}};
 }
 
+LBFGS::LBFGS(const LBFGSOptions& o) : options_(o) {
+  atLeastZero("LBFGS", "learning rate", o.lr());
+  check("LBFGS", o.max_iter() >= 0, "invalid max_iter " + std::to_string(o.max_iter()) + " (must be >= 0)");
+  check("LBFGS", !o.max_eval() || *o.max_eval() >= 0,
+        "invalid max_eval " + std::to_string(o.max_eval().value_or(0)) + " (must be >= 0)");
+  check("LBFGS", o.history_size() >= 1,
+        "invalid history_size " + std::to_string(o.history_size()) + " (must be >= 1)");
+  // JSON has no NaN: a tolerance may be infinite ("inf" in the model file),
+  // never NaN.
+  check("LBFGS", !std::isnan(o.tolerance_grad()) && !std::isnan(o.tolerance_change()),
+        "tolerance_grad and tolerance_change must not be NaN");
+  check("LBFGS", !o.line_search_fn() || *o.line_search_fn() == "strong_wolfe",
+        "only 'strong_wolfe' is supported as line_search_fn");
+}
+
+OptionList LBFGS::option_list() const {
+  const auto& o = options_;
+  auto number = [](double v) -> OptionValue {
+    if (std::isinf(v)) return std::string(v > 0 ? "inf" : "-inf");
+    return v;
+  };
+  OptionValue max_eval = nullptr, line_search = nullptr;
+  if (o.max_eval()) max_eval = *o.max_eval();
+  if (o.line_search_fn()) line_search = *o.line_search_fn();
+  return {{"lr", o.lr()},
+          {"max_iter", o.max_iter()},
+          {"max_eval", max_eval},
+          {"tolerance_grad", number(o.tolerance_grad())},
+          {"tolerance_change", number(o.tolerance_change())},
+          {"history_size", o.history_size()},
+          {"line_search_fn", line_search}};
+}
+
 // Learning-rate schedulers: the options as torch names them; kilnc checks
 // the values (frontend/import/Scheduler.cpp).
 LRScheduler StepLR(int64_t step_size, double gamma) {

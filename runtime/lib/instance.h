@@ -8,6 +8,7 @@
 #include "metadata.h"
 #include "safetensors.h"
 
+#include <utility>
 #include <vector>
 
 namespace kiln::rt {
@@ -22,6 +23,39 @@ Error write_tensor_of(kiln_model *model, int t, const void *src);
  * shapes, before anything is copied. */
 Error validate_file_tensors(const kiln_safetensors &file,
                             const std::vector<const TensorSpec *> &expected);
+
+/* For optimizer drivers (lbfgs.cpp). */
+
+/* Tensor t's current value, or NULL when the instance's memory is not host
+ * memory (the drivers run on the host). */
+void *host_current(kiln_model *model, int t);
+/* Parameter `param`'s gradient as the gradients kernel last wrote it; NULL
+ * like host_current. */
+const float *host_gradient(const kiln_model *model, int param);
+/* Parameter group `group`'s exact learning rate. */
+double group_lr(const kiln_model *model, int group);
+/* The gradients kernel of the current mode on one batch at the current
+ * parameters (torch's closure), with its value checks; *loss receives the
+ * loss. Buffers and the random stream advance as in any train-mode call. */
+Error run_gradients(kiln_model *model, const void *const *inputs, const void *target,
+                    const char *function, float *loss);
+
+/* What a train step may change (parameters, buffers, optimizer state,
+ * step, which copy is current, the random state), to undo a step that
+ * fails half way. Host-memory instances only. */
+struct Snapshot {
+  std::vector<std::pair<int, std::vector<unsigned char>>> tensors;
+  std::vector<unsigned char> cur;
+  kiln_rng_state rng{0, 0};
+};
+Snapshot take_snapshot(const kiln_model *model);
+void restore_snapshot(kiln_model *model, const Snapshot &snapshot);
+
+/* One torch.optim.LBFGS step (KILN_OPTIMIZER_LBFGS) on one batch, the
+ * arguments checked: *loss receives the first evaluation's loss, as torch's
+ * step returns it. */
+Error lbfgs_step(kiln_model *model, const void *const *inputs, const void *target,
+                 float *loss);
 
 } // namespace kiln::rt
 

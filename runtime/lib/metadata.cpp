@@ -401,8 +401,11 @@ Error check_model(ModelSpec *spec) {
   }
   if (Error e = check_accumulation(*spec))
     return e;
-  if (k[KILN_ENTRY_GRADIENTS][kTrain] < 0 || k[KILN_ENTRY_TRAIN_STEP][kTrain] < 0)
-    return bad("a trainable model needs gradients and train_step kernels for train mode");
+  if (k[KILN_ENTRY_GRADIENTS][kTrain] < 0)
+    return bad("a trainable model needs a gradients kernel for train mode");
+  if (spec->optimizer == KILN_OPTIMIZER_COMPILED && k[KILN_ENTRY_TRAIN_STEP][kTrain] < 0)
+    return bad("a trainable model needs a train_step kernel for train mode (or an "
+               "optimizer driver)");
   if (spec->target < 0 || spec->loss < 0 || spec->step < 0 || spec->lrs.empty())
     return bad("a trainable model needs target, loss, step and lr tensors");
   if (!std::isfinite(spec->initial_lrs[0]) ||
@@ -424,6 +427,72 @@ Error check_model(ModelSpec *spec) {
     if (spec->tensors[m].init.kind != Init::Constant)
       return bad("momentum tensor " + quoted(spec->tensors[m].name) +
                  " needs a constant initializer: its initial value");
+  return {};
+}
+
+/* An optimizer argument that must be an integer in [lo, 2^31). */
+Error integral_arg(double v, const char *name, int64_t lo, int64_t *out) {
+  if (!(v >= static_cast<double>(lo) && v < 2147483648.0 && v == std::floor(v)))
+    return bad(std::string("LBFGS ") + name + " " + std::to_string(v) +
+               " is not an integer in [" + std::to_string(lo) + ", 2^31)");
+  *out = static_cast<int64_t>(v);
+  return {};
+}
+
+/* KILN_OPTIMIZER_LBFGS (runtime.h): its arguments, no compiled update
+ * (train_step, accumulate, apply), one parameter group, no cycled momentum
+ * or gradient clipping, and exactly torch's state tensors under the first
+ * parameter's name with the shapes the runtime's algorithm indexes. */
+Error check_lbfgs(const kiln_model_metadata &m, ModelSpec *spec) {
+  LbfgsSpec &l = spec->lbfgs;
+  const double *a = m.optimizer_args;
+  if (Error e = integral_arg(a[0], "max_iter", 0, &l.max_iter))
+    return e;
+  if (Error e = integral_arg(a[1], "max_eval", 0, &l.max_eval))
+    return e;
+  if (std::isnan(a[2]) || std::isnan(a[3]))
+    return bad("LBFGS tolerance_grad and tolerance_change must not be NaN");
+  l.tolerance_grad = a[2];
+  l.tolerance_change = a[3];
+  if (Error e = integral_arg(a[4], "history_size", 1, &l.history_size))
+    return e;
+  if (a[5] != 0 && a[5] != 1)
+    return bad("LBFGS line search " + std::to_string(a[5]) + " is not 0 (none) or 1 (strong_wolfe)");
+  l.strong_wolfe = a[5] == 1;
+  const auto &k = spec->kernel;
+  for (int e : {KILN_ENTRY_TRAIN_STEP, KILN_ENTRY_ACCUMULATE, KILN_ENTRY_APPLY})
+    if (k[e][kTrain] >= 0 || k[e][kEval] >= 0)
+      return bad("an LBFGS model has no train_step, accumulate or apply kernels: "
+                 "the runtime takes its steps");
+  if (spec->lrs.size() != 1 || !spec->momenta.empty() || spec->grad_norm >= 0)
+    return bad("an LBFGS model has one parameter group, no cycled momentum and no "
+               "gradient-norm check");
+  if (spec->params.empty())
+    return bad("an LBFGS model needs parameters");
+  l.numel = 0;
+  for (int p : spec->params)
+    l.numel += spec->tensors[p].numel;
+  const std::string p0 = spec->tensors[spec->params[0]].name;
+  const int64_t n = l.numel, h = l.history_size;
+  const struct {
+    const char *key;
+    std::vector<int64_t> shape;
+  } expected[LbfgsSpec::kNumStates] = {
+      {"d", {n}},          {"t", {}},      {"old_dirs", {h, n}},       {"old_stps", {h, n}},
+      {"ro", {h}},         {"num_old", {}}, {"H_diag", {}},            {"prev_flat_grad", {n}},
+      {"prev_loss", {}},   {"n_iter", {}},  {"func_evals", {}}};
+  if (spec->states.size() != LbfgsSpec::kNumStates)
+    return bad("an LBFGS model needs " + std::to_string(LbfgsSpec::kNumStates) +
+               " optimizer-state tensors, not " + std::to_string(spec->states.size()));
+  for (int i = 0; i < LbfgsSpec::kNumStates; ++i) {
+    const TensorSpec &t = spec->tensors[spec->states[i]];
+    const std::string name = p0 + "." + expected[i].key;
+    if (t.name != name || t.shape != expected[i].shape || t.init.kind != Init::Zeros)
+      return bad("LBFGS optimizer state " + std::to_string(i) + " must be " + quoted(name) +
+                 " of shape " + shape_string(expected[i].shape) + ", zeros; it is " +
+                 quoted(t.name) + " of shape " + shape_string(t.shape));
+    l.state[i] = spec->states[i];
+  }
   return {};
 }
 
@@ -459,7 +528,20 @@ Error read_metadata(const kiln_model_metadata *m, ModelSpec *out) {
     return e;
   if (Error e = read_kernels(*m, out))
     return e;
-  return check_model(out);
+  if (m->optimizer != KILN_OPTIMIZER_COMPILED && m->optimizer != KILN_OPTIMIZER_LBFGS)
+    return bad("optimizer " + std::to_string(m->optimizer) + " is not a kiln_optimizer_driver");
+  out->optimizer = m->optimizer;
+  if (Error e = check_model(out))
+    return e;
+  if (out->optimizer == KILN_OPTIMIZER_LBFGS) {
+    if (!out->trainable)
+      return bad("an LBFGS model needs a gradients kernel");
+    return check_lbfgs(*m, out);
+  }
+  for (double v : m->optimizer_args)
+    if (v != 0)
+      return bad("optimizer_args must be zeros without an optimizer driver");
+  return {};
 }
 
 } // namespace kiln::rt

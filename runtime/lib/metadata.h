@@ -47,6 +47,19 @@ struct KernelSpec {
   uint64_t rng_counters = 0; /* added to the rng offset after each call */
 };
 
+/* torch.optim.LBFGS's hyper-parameters and state tensors
+ * (KILN_OPTIMIZER_LBFGS), validated. */
+struct LbfgsSpec {
+  int64_t max_iter = 0, max_eval = 0, history_size = 0;
+  double tolerance_grad = 0, tolerance_change = 0;
+  bool strong_wolfe = false;
+  int64_t numel = 0; /* N: the parameters' elements, in parameter order */
+  /* The state tensors in runtime.h's order: state[kD] is <p0>.d, ... */
+  enum { kD, kT, kOldDirs, kOldStps, kRo, kNumOld, kHDiag, kPrevFlatGrad,
+         kPrevLoss, kNIter, kFuncEvals, kNumStates };
+  int state[kNumStates] = {};
+};
+
 constexpr int kNumEntries = 5; // kiln_entry_point values
 constexpr int kTrain = 0, kEval = 1;
 
@@ -72,6 +85,8 @@ struct ModelSpec {
    * writes one. */
   std::vector<int> checks;
   int64_t workspace_bytes = 0;
+  int optimizer = KILN_OPTIMIZER_COMPILED; /* kiln_optimizer_driver */
+  LbfgsSpec lbfgs;                          /* KILN_OPTIMIZER_LBFGS only */
   std::vector<KernelSpec> kernels;
   /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any
    * fallback, or -1 when that entry point has no kernel in that mode. */

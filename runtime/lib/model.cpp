@@ -102,6 +102,11 @@ bool caller_owned(kiln_tensor_role role) {
 bool double_buffered(const ModelSpec &s, kiln_tensor_role role) {
   if (role == KILN_ROLE_BUFFER)
     return true; // train-mode forward may update it, trainable or not
+  // An optimizer driver (LBFGS) writes its state and the step in place; no
+  // kernel writes them, and LBFGS's history is large.
+  if (s.optimizer != KILN_OPTIMIZER_COMPILED &&
+      (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP))
+    return false;
   return s.trainable && (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
                          role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM);
 }
@@ -584,6 +589,50 @@ Error validate_file_tensors(const kiln_safetensors &file,
   return validate_file(file, expected);
 }
 
+void *host_current(kiln_model *model, int t) {
+  return model->spec.device->kind == KILN_DEVICE_CPU ? model->current(t) : nullptr;
+}
+
+const float *host_gradient(const kiln_model *model, int param) {
+  return model->spec.device->kind == KILN_DEVICE_CPU ? model->grads[param] : nullptr;
+}
+
+double group_lr(const kiln_model *model, int group) { return model->lrs[group]; }
+
+Error run_gradients(kiln_model *model, const void *const *inputs, const void *target,
+                    const char *function, float *loss) {
+  const KernelSpec *kernel = kernel_for(model, KILN_ENTRY_GRADIENTS);
+  if (!kernel)
+    return no_kernel(model, "gradients");
+  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr}, function))
+    return e;
+  return to_host(model, loss, model->current(model->spec.loss), sizeof *loss);
+}
+
+Snapshot take_snapshot(const kiln_model *model) {
+  Snapshot s;
+  s.rng = model->rng;
+  s.cur = model->cur;
+  const ModelSpec &spec = model->spec;
+  for (size_t t = 0; t < spec.tensors.size(); ++t) {
+    const kiln_tensor_role role = spec.tensors[t].role;
+    if (role != KILN_ROLE_PARAMETER && role != KILN_ROLE_BUFFER &&
+        role != KILN_ROLE_OPTIMIZER_STATE && role != KILN_ROLE_STEP)
+      continue;
+    const auto *data = static_cast<const unsigned char *>(model->current(static_cast<int>(t)));
+    s.tensors.emplace_back(static_cast<int>(t),
+                           std::vector<unsigned char>(data, data + spec_bytes(spec.tensors[t])));
+  }
+  return s;
+}
+
+void restore_snapshot(kiln_model *model, const Snapshot &s) {
+  model->rng = s.rng;
+  model->cur = s.cur;
+  for (const auto &[t, bytes] : s.tensors)
+    std::memcpy(model->current(t), bytes.data(), bytes.size());
+}
+
 } // namespace kiln::rt
 
 #define KILN_MODEL_GUARD_END(model)                                            \
@@ -927,8 +976,13 @@ extern "C" kiln_status kiln_model_train_step(kiln_model *model,
                                              const void *const *inputs,
                                              const void *target, float *loss) {
   KILN_API_GUARD_BEGIN
-  return run_training(model, "kiln_model_train_step", KILN_ENTRY_TRAIN_STEP,
-                      inputs, target, loss);
+  const char *function = "kiln_model_train_step";
+  if (model && model->spec.optimizer == KILN_OPTIMIZER_LBFGS) {
+    if (Error e = check_training_call(model, function, inputs, target, loss))
+      return record(model, e);
+    return record(model, kiln::rt::lbfgs_step(model, inputs, target, loss));
+  }
+  return run_training(model, function, KILN_ENTRY_TRAIN_STEP, inputs, target, loss);
   KILN_MODEL_GUARD_END(model)
 }
 
@@ -951,6 +1005,11 @@ static Error accumulation_kernel(const kiln_model *model, kiln_entry_point entry
   *kernel = kernel_for(model, entry);
   if (*kernel)
     return {};
+  if (model->spec.optimizer == KILN_OPTIMIZER_LBFGS && entry != KILN_ENTRY_GRADIENTS)
+    return fail(KILN_ERROR_UNSUPPORTED,
+                "this model's optimizer is LBFGS, whose step re-evaluates the loss and "
+                "gradients itself (torch's closure): use kiln_model_train_step; gradient "
+                "accumulation has no closure to call");
   return no_kernel(model, entry == KILN_ENTRY_ACCUMULATE ? "accumulate"
                           : entry == KILN_ENTRY_APPLY    ? "apply"
                                                          : "gradients");

@@ -374,6 +374,18 @@ void build(FuzzedDataProvider &in, Built &b) {
                           ? in.PickValueInArray<int64_t>({-1, (int64_t{1} << 48) + 1,
                                                           std::numeric_limits<int64_t>::max()})
                           : in.ConsumeIntegralInRange<int64_t>(0, 4096);
+  // The optimizer driver: mostly none; LBFGS (or an unknown value) with
+  // arguments that are sometimes valid, sometimes anything.
+  switch (in.ConsumeIntegralInRange(0, 7)) {
+  case 0: m.optimizer = KILN_OPTIMIZER_LBFGS; break;
+  case 1: m.optimizer = in.ConsumeIntegral<int32_t>(); break;
+  default: m.optimizer = KILN_OPTIMIZER_COMPILED; break;
+  }
+  for (double &a : m.optimizer_args)
+    a = m.optimizer == KILN_OPTIMIZER_COMPILED && in.ConsumeBool()
+            ? 0
+            : in.ConsumeIntegralInRange(0, 3) == 0 ? pick_double(in)
+                                                   : in.ConsumeIntegralInRange(0, 4);
 }
 
 /* Caller-side buffers for every input, output and the target, sized from

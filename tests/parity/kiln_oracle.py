@@ -13,9 +13,14 @@ same tensor names:
                          losses [steps], <param>, <param>.<state> (every
                          optimizer state tensor: momentum_buffer, exp_avg, ...),
                          step, lr                                (after steps)
+                         LBFGS: <p0>.d, .t, .old_dirs, .old_stps, .ro,
+                         .num_old, .H_diag, .prev_flat_grad, .prev_loss,
+                         .n_iter, .func_evals (its global state, kept under
+                         the first parameter p0; see lbfgs_state)
 
 Everything is computed in float32, like Kiln. Subcommands: make-case,
-make-bad-weights, make-e2e, compare (see --help of each).
+make-bad-weights, make-e2e, compare, compare-updates, check-conditioning,
+self-test (see --help of each).
 """
 import argparse
 import gzip
@@ -806,13 +811,61 @@ def clip_gradients(training, params):
         torch.nn.utils.clip_grad_value_(params, training["clip_grad_value"]["clip_value"])
 
 
+def lbfgs_state(opt, named):
+    """torch.optim.LBFGS's state as Kiln's tensors, named after the first
+    parameter p0 (torch keeps it under opt.state[p0]); N is the number of
+    parameter elements (the flat vectors concatenate the parameters in
+    named_parameters order), H the history_size:
+      <p0>.d, .prev_flat_grad          f32 [N]
+      <p0>.old_dirs, .old_stps         f32 [H, N]  torch's lists in order in
+                                                   rows 0..len-1, zeros after
+      <p0>.ro                          f32 [H]     likewise
+      <p0>.num_old                     f32 []      len(old_dirs)
+      <p0>.t, .H_diag, .prev_loss      f32 []      (Python numbers or 0-dim
+                                                   tensors in torch)
+      <p0>.n_iter, .func_evals         f32 []      (Kiln keeps every LBFGS
+                                                   state in f32: exact to 2^24)
+    A key torch has not set (a first step that returned at once, its
+    gradient already within tolerance_grad) is zeros, as Kiln starts.
+    torch's scratch list 'al' has no Kiln tensor."""
+    named = list(named)
+    p0 = named[0][0]
+    n = sum(p.numel() for _, p in named)
+    hist = opt.param_groups[0]["history_size"]
+    state = opt.state.get(named[0][1], {})
+    f32 = lambda v: np.array(float(v), dtype=np.float32)
+
+    def flat(key):
+        v = state.get(key)
+        return np.zeros(n, np.float32) if v is None else _np(v).astype(np.float32).reshape(n)
+
+    def rows(key, width):
+        out = np.zeros((hist, width) if width else (hist,), np.float32)
+        for i, v in enumerate(state.get(key) or []):
+            out[i] = _np(v).reshape(width) if width else float(v)
+        return out
+
+    ref = {f"{p0}.d": flat("d"), f"{p0}.prev_flat_grad": flat("prev_flat_grad"),
+           f"{p0}.old_dirs": rows("old_dirs", n), f"{p0}.old_stps": rows("old_stps", n),
+           f"{p0}.ro": rows("ro", 0),
+           f"{p0}.num_old": f32(len(state.get("old_dirs") or []))}
+    for key in ("t", "H_diag", "prev_loss"):
+        ref[f"{p0}.{key}"] = f32(state.get(key, 0.0))
+    for key in ("n_iter", "func_evals"):
+        ref[f"{p0}.{key}"] = f32(int(state.get(key, 0)))
+    return ref
+
+
 def run_reference(doc, model, xs, target, steps, micro=None):
     """Forward, loss, gradients at the current parameters, then `steps` SGD
     steps on the same batch. Returns a dict name -> numpy array.
     With `micro` (the micro-batches [(xs, target)], the first being xs and
     target), gradient accumulation: each step is loss.backward() on every
     micro-batch, then clipping and optimizer.step(); after the steps one more
-    round of backward() calls leaves `<param>.grad_sum` (Kiln's grad sums)."""
+    round of backward() calls leaves `<param>.grad_sum` (Kiln's grad sums).
+    LBFGS: each step is opt.step(closure) (the closure zero_grad, loss on
+    the batch, backward), its loss the step's first evaluation; its global
+    state is compared as lbfgs_state's tensors."""
     torch = _torch()
     ref = {}
     outs = model.forward(*xs)
@@ -841,14 +894,32 @@ def run_reference(doc, model, xs, target, steps, micro=None):
     sched = make_scheduler(doc["training"]["scheduler"], opt) if "scheduler" in doc["training"] else None
     opt.zero_grad()
     losses = []
-    for _ in range(steps):
+    lbfgs = doc["training"]["optimizer"]["type"] == "LBFGS"
+    if lbfgs and (micro or "clip_grad_norm" in doc["training"] or "clip_grad_value" in doc["training"]):
+        # kilnc refuses both for LBFGS (its step re-evaluates the loss itself).
+        raise ValueError("LBFGS: no reference with gradient accumulation or clipping")
+
+    def closure():
+        # torch's LBFGS closure: zero_grad, loss, backward (on the batch).
         opt.zero_grad()
-        for mxs, mtarget in micro or [(xs, target)]:
-            loss = loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget, mxs))
-            losses.append(float(loss))
-            loss.backward()
-        clip_gradients(doc["training"], params)
-        opt.step()
+        loss = loss_fn(*loss_arguments(doc, model.forward(*xs), target, xs))
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        if lbfgs:
+            # One step is up to max_iter iterations, each one or more
+            # closure calls; the step's loss is the first call's (torch's
+            # orig_loss), at the parameters the step starts from.
+            losses.append(float(opt.step(closure)))
+        else:
+            opt.zero_grad()
+            for mxs, mtarget in micro or [(xs, target)]:
+                loss = loss_fn(*loss_arguments(doc, model.forward(*mxs), mtarget, mxs))
+                losses.append(float(loss))
+                loss.backward()
+            clip_gradients(doc["training"], params)
+            opt.step()
         if sched is not None:
             sched.step()
     ref["losses"] = np.array(losses, dtype=np.float32)
@@ -863,10 +934,15 @@ def run_reference(doc, model, xs, target, steps, micro=None):
     # Every state tensor torch keeps per parameter with the parameter's
     # shape (SGD's momentum_buffer, Adam's exp_avg, ...); scalar states
     # (step, ASGD's eta and mu, NAdam's mu_product) have no Kiln tensor.
-    for name, p in model.named_parameters():
-        for key, value in opt.state.get(p, {}).items():
-            if torch.is_tensor(value) and value.shape == p.shape and value.dim() > 0:
-                ref[f"{name}.{key}"] = _np(value)
+    # LBFGS keeps one global state (lbfgs_state), none per parameter: its
+    # flat d could have a 1-D parameter's shape, so the loop skips it.
+    if lbfgs:
+        ref.update(lbfgs_state(opt, model.named_parameters()))
+    else:
+        for name, p in model.named_parameters():
+            for key, value in opt.state.get(p, {}).items():
+                if torch.is_tensor(value) and value.shape == p.shape and value.dim() > 0:
+                    ref[f"{name}.{key}"] = _np(value)
     for name, buf in model.root.named_buffers():
         ref[name] = _np(buf)
     ref["step"] = np.array(steps, dtype=np.int64)
@@ -1176,6 +1252,73 @@ def cmd_compare_updates(a):
     return 1 if failures else 0
 
 
+def _conditioning_run(a, variant):
+    """make-case's training reference for a.model, in float32 as make-case
+    computes it (variant None), in float64 ("float64"), or in float32 from
+    the initialisation with a random third of the parameters' elements moved
+    one ulp up and a third one ulp down (an int: the perturbation's seed)."""
+    torch = _torch()
+    doc, model = _load_model(a.model, a.seed)
+    gen = torch.Generator().manual_seed(a.seed + 1)
+    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, 1))]
+    if variant == "float64":
+        model.root.double()
+        wide = lambda t: t.double() if t is not None and t.is_floating_point() else t
+        batches = [([wide(x) for x in mxs], wide(mt)) for mxs, mt in batches]
+    elif variant is not None:
+        g = torch.Generator().manual_seed(variant)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(1 + (torch.randint(0, 3, p.shape, generator=g).float() - 1) * 2.0 ** -24)
+    # As cmd_make_case runs it.
+    if a.mode != "train":
+        model.root.eval()
+    model.rng.restart(a.rng_seed)
+    xs, target = batches[0]
+    return run_reference(doc, model, xs, target if a.mode == "train" else None,
+                         a.steps if a.mode == "train" else 0, batches if a.accumulate else None)
+
+
+def cmd_check_conditioning(a):
+    """Whether a training case is well-conditioned enough for the parity
+    tolerances: Kiln's forward and backward round differently from torch's
+    (about 1e-7 of a tensor's largest element), and an optimizer that
+    amplifies rounding (LBFGS: differences of nearly equal gradients,
+    line-search branches) turns that into differences over rtol although
+    both sides are right. The same run in float64 and from --perturbed
+    one-ulp perturbations of the initialisation stand in for Kiln's
+    rounding: every tensor of the reference is compared with each, as
+    run_case.py compares Kiln's (--forward-rtol for outputs, loss and
+    gradients at the start, --rtol after the steps, int64 exactly), and the
+    worst error is printed as a fraction of its tolerance. Exit status 1
+    when a fraction exceeds --margin: a failure of such a case in parity
+    says little about Kiln."""
+    ref = _conditioning_run(a, None)
+    worst = {}
+    for variant in ["float64"] + list(range(1, a.perturbed + 1)):
+        other = _conditioning_run(a, variant)
+        label = variant if variant == "float64" else f"ulp{variant}"
+        for name, r in ref.items():
+            x = np.asarray(other[name])
+            if r.dtype == np.int64:
+                ratio = 0.0 if np.array_equal(r, x) else float("inf")
+            elif r.size == 0:
+                continue
+            else:
+                rtol = a.forward_rtol if re.search(r"^output\.|^loss$|\.grad$", name) else a.rtol
+                diff = np.abs(x.astype(np.float64) - r.astype(np.float64))
+                ratio = float(np.max(np.where(np.isfinite(diff), diff / (a.atol + rtol * np.abs(r.astype(np.float64))),
+                                              np.inf)))
+            if name not in worst or ratio > worst[name][0]:
+                worst[name] = (ratio, label)
+    for name, (ratio, label) in worst.items():
+        print(f"{name:40s} {ratio:10.3g} of tolerance ({label})" + ("  OVER" if ratio > a.margin else ""))
+    name = max(worst, key=lambda n: worst[n][0])
+    verdict = "ILL-CONDITIONED" if worst[name][0] > a.margin else "OK"
+    print(f"{verdict}: worst {name} at {worst[name][0]:.3g} of its tolerance ({worst[name][1]}; margin {a.margin:g})")
+    return 1 if verdict != "OK" else 0
+
+
 def cmd_self_test():
     """The oracle's Philox against Random123's known-answer vectors, and the
     uniform stream's mean and keep rates within 4 sigma."""
@@ -1206,14 +1349,10 @@ def cmd_self_test():
     return 1 if failures else 0
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-
-    c = sub.add_parser("make-case", help="init params, a random batch and torch's reference")
+def _case_arguments(c):
+    """make-case's arguments but --out (check-conditioning takes them too)."""
     c.add_argument("--model", required=True)
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--out", required=True)
     c.add_argument("--steps", type=int, default=10)
     c.add_argument("--mode", choices=["train", "inference"], default="train")
     c.add_argument("--rng-seed", type=lambda v: int(v, 0), default=0,
@@ -1231,6 +1370,25 @@ def main(argv=None):
                         "(micro.<m>.input.<i>, micro.<m>.target in the batch file)")
     c.add_argument("--ignored-targets", type=int, default=None,
                    help="CrossEntropy targets set to ignore_index (default: N/4 if ignore_index != -100, else 0)")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("make-case", help="init params, a random batch and torch's reference")
+    c.add_argument("--out", required=True)
+    _case_arguments(c)
+
+    c = sub.add_parser("check-conditioning",
+                       help="the reference against float64 and perturbed-init runs (see cmd_check_conditioning)")
+    _case_arguments(c)
+    c.add_argument("--perturbed", type=int, default=4, help="perturbed-initialisation runs (default %(default)s)")
+    c.add_argument("--margin", type=float, default=0.5,
+                   help="largest fraction of a tolerance allowed (default %(default)s)")
+    c.add_argument("--rtol", type=float, default=1e-4, help="after the steps (run_case.py's default)")
+    c.add_argument("--forward-rtol", type=float, default=1e-5)
+    c.add_argument("--atol", type=float, default=1e-6)
 
     c = sub.add_parser("make-bad-weights", help="a broken copy of a parameters file")
     c.add_argument("--init", required=True)
@@ -1269,6 +1427,8 @@ def main(argv=None):
         return cmd_compare_updates(a)
     if a.cmd == "self-test":
         return cmd_self_test()
+    if a.cmd == "check-conditioning":
+        return cmd_check_conditioning(a)
     if a.cmd == "make-case":
         cmd_make_case(a)
     elif a.cmd == "make-bad-weights":

@@ -334,17 +334,29 @@ int main(int argc, char **argv) {
       result.push_back(
           make_f32(name, param_shape(init, name, numel), data, numel));
     }
+    // Every optimizer-state tensor with the shape the optimizer file gives
+    // it (<param>.<state> has its parameter's; LBFGS's flat and history
+    // tensors their own).
     const int ns = kiln_model_num_states(m);
-    for (int i = 0; i < ns; ++i) {
-      const char *name = nullptr;
-      float *data = nullptr;
-      int64_t numel = 0;
-      if (kiln_model_state(m, i, &name, &data, &numel) != KILN_OK)
-        fail("state", m);
-      // <param>.<state> (momentum_buffer, exp_avg, ...) has its parameter's
-      // shape.
-      std::string n = name, p = n.substr(0, n.rfind('.'));
-      result.push_back(make_f32(n, param_shape(init, p, numel), data, numel));
+    if (ns > 0) {
+      const std::string states_path = std::string(out_path) + ".optimizer";
+      if (kiln_model_save_optimizer_state(m, states_path.c_str()) != KILN_OK)
+        fail("save_optimizer_state", m);
+      kiln_safetensors *states = nullptr;
+      if (kiln_safetensors_open(states_path.c_str(), &states) != KILN_OK)
+        fail_rt("open " + states_path);
+      for (int i = 0; i < ns; ++i) {
+        const char *name = nullptr;
+        if (kiln_model_state(m, i, &name, nullptr, nullptr) != KILN_OK)
+          fail("state", m);
+        kiln_tensor_view v;
+        if (kiln_safetensors_find(states, name, &v) != KILN_OK)
+          fail_rt(std::string("state ") + name + " in " + states_path);
+        result.push_back(make_f32(name, std::vector<int64_t>(v.shape, v.shape + v.rank),
+                                  static_cast<const float *>(v.data), numel_of(v)));
+      }
+      kiln_safetensors_close(states);
+      std::remove(states_path.c_str());
     }
     // Buffers (running statistics): updated by every train-mode kernel call.
     const int nb = kiln_model_num_buffers(m);

@@ -333,3 +333,35 @@ TEST(FrontendModelJson, ParameterGroupsExpandModulesToParameterNames) {
 }
 
 }  // namespace
+
+namespace {
+
+// LBFGS: libtorch's LBFGSOptions, unset max_eval and line_search_fn written
+// as null (torch's None), infinite tolerances as "inf"; torch's refusals
+// (and Kiln's: NaN, history_size 0) in the constructor.
+TEST(FrontendModelJson, LbfgsOptions) {
+  namespace optim = kiln::optim;
+  nn::Linear net(4, 3);
+  auto save = [&](const optim::LBFGS &opt) {
+    return json::parse(kiln::model_json(
+        net, {kiln::input("x", {2, 4})}, "lbfgs",
+        kiln::Training().loss(nn::MSELoss()).target(kiln::input("y", {2, 3})).optimizer(opt)));
+  };
+  EXPECT_EQ(save(optim::LBFGS())["training"]["optimizer"],
+            json::parse(R"({"type":"LBFGS","options":{"lr":1.0,"max_iter":20,"max_eval":null,
+                "tolerance_grad":1e-07,"tolerance_change":1e-09,"history_size":100,
+                "line_search_fn":null}})"));
+  json o = save(optim::LBFGS(optim::LBFGSOptions(0.25).max_iter(5).max_eval(7).history_size(3)
+                                 .tolerance_grad(INFINITY).line_search_fn("strong_wolfe")))
+               ["training"]["optimizer"]["options"];
+  EXPECT_EQ(o["lr"], 0.25);
+  EXPECT_EQ(o["max_eval"], 7);
+  EXPECT_EQ(o["tolerance_grad"], "inf");
+  EXPECT_EQ(o["line_search_fn"], "strong_wolfe");
+  EXPECT_THROW(optim::LBFGS(optim::LBFGSOptions().line_search_fn("backtracking")), kiln::Error);
+  EXPECT_THROW(optim::LBFGS(optim::LBFGSOptions().history_size(0)), kiln::Error);
+  EXPECT_THROW(optim::LBFGS(optim::LBFGSOptions(-1)), kiln::Error);
+  EXPECT_THROW(optim::LBFGS(optim::LBFGSOptions().tolerance_change(NAN)), kiln::Error);
+}
+
+}  // namespace

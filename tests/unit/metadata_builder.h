@@ -72,6 +72,9 @@ public:
     metadata.kernels = kernels.data();
     metadata.lr = lr;
     metadata.workspace_bytes = workspace_bytes;
+    metadata.optimizer = optimizer;
+    for (int i = 0; i < KILN_OPTIMIZER_ARGS; ++i)
+      metadata.optimizer_args[i] = optimizer_args[i];
     return &metadata;
   }
 
@@ -79,6 +82,8 @@ public:
   std::vector<kiln_kernel_info> kernels;
   double lr = 0;
   int64_t workspace_bytes = 0;
+  int32_t optimizer = KILN_OPTIMIZER_COMPILED;
+  double optimizer_args[KILN_OPTIMIZER_ARGS] = {};
   kiln_model_metadata metadata{};
 
 private:

@@ -245,6 +245,34 @@ KILN_OPTIMIZER(Rprop)
 KILN_OPTIMIZER(ASGD)
 #undef KILN_OPTIMIZER
 
+/// torch.optim.LBFGS (libtorch's LBFGSOptions). max_eval unset: torch's
+/// max_iter * 5 / 4; line_search_fn unset or "strong_wolfe".
+struct LBFGSOptions {
+  LBFGSOptions(double lr = 1) : lr_(lr) {}
+  KILN_ARG(double, lr);
+  KILN_ARG(int64_t, max_iter) = 20;
+  KILN_ARG(std::optional<int64_t>, max_eval) = std::nullopt;
+  KILN_ARG(double, tolerance_grad) = 1e-7;
+  KILN_ARG(double, tolerance_change) = 1e-9;
+  KILN_ARG(int64_t, history_size) = 100;
+  KILN_ARG(std::optional<std::string>, line_search_fn) = std::nullopt;
+};
+
+/// torch.optim.LBFGS: each train_step is torch's step(closure), the
+/// closure being the compiled loss and gradients (the runtime runs the
+/// iterations and the line search). One parameter group only, as torch;
+/// no gradient clipping or accumulation with it.
+class LBFGS : public Optimizer {
+ public:
+  explicit LBFGS(const LBFGSOptions& options = LBFGSOptions());
+  const char* type_name() const override { return "LBFGS"; }
+  OptionList option_list() const override;
+  const LBFGSOptions& options() const { return options_; }
+
+ private:
+  LBFGSOptions options_;
+};
+
 /// A parameter group's options, checked as the optimizer's constructor
 /// checks them (ParamGroup's constructor), and the type they belong to.
 #define KILN_GROUP_OPTIONS(Name)                                                   \

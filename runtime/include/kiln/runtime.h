@@ -153,7 +153,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 7
+#define KILN_METADATA_VERSION 8
 
 /* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
  * layer"). */
@@ -244,6 +244,27 @@ typedef enum kiln_arg_kind {
   KILN_ARG_WORKSPACE = 4  /* workspace_bytes of scratch; tensor = -1 */
 } kiln_arg_kind;
 
+/* Who takes a train model's optimizer step.
+ * KILN_OPTIMIZER_COMPILED: the train_step kernel (loss, backward and update
+ * in one compiled function; every optimizer but LBFGS).
+ * KILN_OPTIMIZER_LBFGS: torch.optim.LBFGS, whose step calls its closure a
+ * data-dependent number of times (iterations, line search): the runtime
+ * runs torch's algorithm and calls the GRADIENTS kernel as the closure. Such
+ * a model has no train_step, accumulate or apply kernels, one parameter
+ * group, and its optimizer state is torch's, kept under the first
+ * parameter's name p0 (torch keeps it in state[params[0]]), all f32, N the
+ * number of parameter elements, H the history size, in this order:
+ * <p0>.d [N], <p0>.t [], <p0>.old_dirs [H, N] and <p0>.old_stps [H, N]
+ * (torch's lists, oldest first, rows past num_old zero), <p0>.ro [H],
+ * <p0>.num_old [] (the lists' length), <p0>.H_diag [],
+ * <p0>.prev_flat_grad [N], <p0>.prev_loss [], <p0>.n_iter [] and
+ * <p0>.func_evals [] (torch's counters; exact up to 2^24). */
+typedef enum kiln_optimizer_driver {
+  KILN_OPTIMIZER_COMPILED = 0,
+  KILN_OPTIMIZER_LBFGS = 1
+} kiln_optimizer_driver;
+#define KILN_OPTIMIZER_ARGS 6
+
 /* Every enum-valued field is an int32_t so the layout is fixed and an
  * unknown value can be rejected rather than being undefined behaviour. */
 typedef struct kiln_init {
@@ -313,6 +334,12 @@ typedef struct kiln_model_metadata {
   double lr;               /* initial learning rate of the first parameter
                               group (train models) */
   int64_t workspace_bytes; /* scratch for KILN_ARG_WORKSPACE, 0 to 2^48 */
+  /* Who takes the optimizer step (kiln_optimizer_driver). */
+  int32_t optimizer;
+  /* The driver's hyper-parameters (KILN_OPTIMIZER_LBFGS: max_iter,
+   * max_eval, tolerance_grad, tolerance_change, history_size, line search
+   * (0 none, 1 strong_wolfe)); zeros otherwise. */
+  double optimizer_args[KILN_OPTIMIZER_ARGS];
 } kiln_model_metadata;
 
 /* The per-instance random state kernels receive (KILN_ARG_RNG): a

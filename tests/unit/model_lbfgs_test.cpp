@@ -1,0 +1,240 @@
+// torch.optim.LBFGS as the runtime's optimizer driver (KILN_OPTIMIZER_LBFGS).
+// Torch parity of the parameters and of torch's state is the parity suite's
+// (gen_lbfgs_cases.py); this checks the contract: a checkpoint resumes the
+// run bit for bit (the history, counters and buffers included), a refused
+// batch changes nothing, the step and torch's counters advance as torch's,
+// and what LBFGS cannot do (gradient accumulation) fails with a message.
+#include "lbfgs_bn.h"
+
+#include <kiln/runtime.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Model = lbfgs_bn_model;
+
+struct Batch {
+  std::vector<float> x;
+  std::vector<int64_t> target;
+  explicit Batch(unsigned seed)
+      : x(LBFGS_BN_INPUT0_NUMEL), target(LBFGS_BN_TARGET_NUMEL) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> normal;
+    std::uniform_int_distribution<int64_t> cls(0, LBFGS_BN_OUTPUT0_SHAPE[1] - 1);
+    for (float &v : x)
+      v = normal(gen);
+    for (int64_t &v : target)
+      v = cls(gen);
+  }
+  const void *const *inputs() {
+    ptr[0] = x.data();
+    return ptr;
+  }
+  const void *ptr[1];
+};
+
+void append(std::vector<unsigned char> &bytes, const void *data, size_t n) {
+  const auto *b = static_cast<const unsigned char *>(data);
+  bytes.insert(bytes.end(), b, b + n);
+}
+
+/* Parameters, buffers, LBFGS state, step and random state, bytes. */
+std::vector<unsigned char> state_of(Model *m) {
+  std::vector<unsigned char> bytes;
+  for (int i = 0; i < lbfgs_bn_num_parameters(m); ++i) {
+    float *data;
+    int64_t numel;
+    EXPECT_EQ(lbfgs_bn_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+    append(bytes, data, numel * sizeof(float));
+  }
+  for (int i = 0; i < lbfgs_bn_num_buffers(m); ++i) {
+    void *data;
+    int64_t numel;
+    kiln_dtype dtype;
+    EXPECT_EQ(lbfgs_bn_buffer(m, i, nullptr, &dtype, &data, &numel), KILN_OK);
+    append(bytes, data, numel * (dtype == KILN_F32 ? 4 : 8));
+  }
+  for (int i = 0; i < lbfgs_bn_num_states(m); ++i) {
+    float *data;
+    int64_t numel;
+    EXPECT_EQ(lbfgs_bn_state(m, i, nullptr, &data, &numel), KILN_OK);
+    append(bytes, data, numel * sizeof(float));
+  }
+  int64_t step;
+  EXPECT_EQ(lbfgs_bn_get_step(m, &step), KILN_OK);
+  append(bytes, &step, sizeof step);
+  kiln_rng_state rng;
+  EXPECT_EQ(lbfgs_bn_get_rng(m, &rng), KILN_OK);
+  append(bytes, &rng, sizeof rng);
+  return bytes;
+}
+
+/* The state tensor named <first parameter>.<key>. */
+float state_value(Model *m, const std::string &key) {
+  for (int i = 0; i < lbfgs_bn_num_states(m); ++i) {
+    const char *name;
+    float *data;
+    int64_t numel;
+    EXPECT_EQ(lbfgs_bn_state(m, i, &name, &data, &numel), KILN_OK);
+    if (name == "0.weight." + key)
+      return data[0];
+  }
+  ADD_FAILURE() << "no state 0.weight." << key;
+  return NAN;
+}
+
+Model *created(uint64_t seed = 11) {
+  Model *m = nullptr;
+  EXPECT_EQ(lbfgs_bn_create(&m), KILN_OK) << kiln_last_error();
+  if (m)
+    EXPECT_EQ(lbfgs_bn_init_parameters(m, seed), KILN_OK);
+  return m;
+}
+
+TEST(ModelLbfgs, StateIsTorchsUnderTheFirstParameter) {
+  Model *m = created();
+  ASSERT_TRUE(m);
+  const char *expected[] = {"d",      "t",     "old_dirs",       "old_stps",  "ro",     "num_old",
+                            "H_diag", "prev_flat_grad", "prev_loss", "n_iter", "func_evals"};
+  ASSERT_EQ(lbfgs_bn_num_states(m), 11);
+  int64_t n = 0;
+  for (int i = 0; i < lbfgs_bn_num_parameters(m); ++i) {
+    int64_t numel;
+    ASSERT_EQ(lbfgs_bn_parameter(m, i, nullptr, nullptr, &numel), KILN_OK);
+    n += numel;
+  }
+  for (int i = 0; i < 11; ++i) {
+    const char *name;
+    int64_t numel;
+    ASSERT_EQ(lbfgs_bn_state(m, i, &name, nullptr, &numel), KILN_OK);
+    EXPECT_EQ(std::string(name), std::string("0.weight.") + expected[i]);
+    const std::string key = expected[i];
+    int64_t want = key == "d" || key == "prev_flat_grad"       ? n
+                   : key == "old_dirs" || key == "old_stps"    ? 3 * n
+                   : key == "ro"                               ? 3
+                                                               : 1;
+    EXPECT_EQ(numel, want) << name;
+  }
+  lbfgs_bn_destroy(m);
+}
+
+TEST(ModelLbfgs, StepAdvancesTorchsCountersAndLowersTheLoss) {
+  Model *m = created();
+  ASSERT_TRUE(m);
+  Batch batch(1);
+  float first = NAN, loss = NAN;
+  for (int s = 0; s < 4; ++s) {
+    ASSERT_EQ(lbfgs_bn_train_step(m, batch.inputs(), batch.target.data(), &loss), KILN_OK)
+        << lbfgs_bn_last_error(m);
+    if (s == 0)
+      first = loss;
+  }
+  int64_t step = 0;
+  ASSERT_EQ(lbfgs_bn_get_step(m, &step), KILN_OK);
+  EXPECT_EQ(step, 4);
+  // max_iter 6: at most 6 iterations per step, at least one each; one
+  // evaluation starts each step and the first line search adds more.
+  const float n_iter = state_value(m, "n_iter"), evals = state_value(m, "func_evals");
+  EXPECT_GE(n_iter, 4);
+  EXPECT_LE(n_iter, 24);
+  EXPECT_GT(evals, 4);
+  EXPECT_LE(state_value(m, "num_old"), 3) << "history_size 3";
+  EXPECT_LT(loss, first) << "LBFGS on one fixed batch lowers its loss";
+  lbfgs_bn_destroy(m);
+}
+
+TEST(ModelLbfgs, CheckpointResumesBitForBit) {
+  const std::string path = ::testing::TempDir() + "lbfgs_resume.safetensors";
+  Model *a = created(), *b = created();
+  ASSERT_TRUE(a && b);
+  float loss = NAN;
+  for (unsigned s = 0; s < 3; ++s) {
+    Batch batch(s);
+    ASSERT_EQ(lbfgs_bn_train_step(a, batch.inputs(), batch.target.data(), &loss), KILN_OK);
+    ASSERT_EQ(lbfgs_bn_train_step(b, batch.inputs(), batch.target.data(), &loss), KILN_OK);
+  }
+  ASSERT_EQ(lbfgs_bn_save_checkpoint(b, path.c_str()), KILN_OK) << lbfgs_bn_last_error(b);
+  lbfgs_bn_destroy(b);
+  Model *c = created(99); // other values everywhere until the load
+  ASSERT_TRUE(c);
+  ASSERT_EQ(lbfgs_bn_load_checkpoint(c, path.c_str()), KILN_OK) << lbfgs_bn_last_error(c);
+  for (unsigned s = 3; s < 6; ++s) {
+    Batch batch(s);
+    float la = NAN, lc = NAN;
+    ASSERT_EQ(lbfgs_bn_train_step(a, batch.inputs(), batch.target.data(), &la), KILN_OK);
+    ASSERT_EQ(lbfgs_bn_train_step(c, batch.inputs(), batch.target.data(), &lc), KILN_OK);
+    EXPECT_EQ(std::memcmp(&la, &lc, sizeof la), 0) << "step " << s;
+  }
+  EXPECT_EQ(state_of(a), state_of(c));
+  std::remove(path.c_str());
+  lbfgs_bn_destroy(a);
+  lbfgs_bn_destroy(c);
+}
+
+TEST(ModelLbfgs, RefusedBatchChangesNothing) {
+  Model *m = created();
+  ASSERT_TRUE(m);
+  Batch batch(2);
+  float loss = NAN;
+  ASSERT_EQ(lbfgs_bn_train_step(m, batch.inputs(), batch.target.data(), &loss), KILN_OK);
+  const std::vector<unsigned char> before = state_of(m);
+  batch.target[5] = 1000000;
+  EXPECT_EQ(lbfgs_bn_train_step(m, batch.inputs(), batch.target.data(), &loss),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(lbfgs_bn_last_error(m)).find("element 5 is 1000000"), std::string::npos)
+      << lbfgs_bn_last_error(m);
+  EXPECT_EQ(state_of(m), before);
+  lbfgs_bn_destroy(m);
+}
+
+TEST(ModelLbfgs, GradientAccumulationIsRefusedWithAReason) {
+  Model *m = created();
+  ASSERT_TRUE(m);
+  Batch batch(3);
+  float loss = NAN;
+  EXPECT_EQ(lbfgs_bn_accumulate(m, batch.inputs(), batch.target.data(), &loss),
+            KILN_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(lbfgs_bn_last_error(m)).find("LBFGS"), std::string::npos)
+      << lbfgs_bn_last_error(m);
+  EXPECT_EQ(lbfgs_bn_apply(m), KILN_ERROR_UNSUPPORTED);
+  // gradients is the closure itself: available as for any model.
+  EXPECT_EQ(lbfgs_bn_gradients(m, batch.inputs(), batch.target.data(), &loss), KILN_OK);
+  EXPECT_TRUE(std::isfinite(loss));
+  lbfgs_bn_destroy(m);
+}
+
+TEST(ModelLbfgs, ZeroLearningRateLeavesTheParametersAlone) {
+  // t = lr * min(1, 1 / |g|_1) = 0: torch's step moves nothing (its line
+  // search brackets [0, 0]); the history still records the iteration.
+  Model *m = created();
+  ASSERT_TRUE(m);
+  ASSERT_EQ(lbfgs_bn_set_lr(m, 0.0f), KILN_OK);
+  std::vector<std::vector<float>> before;
+  for (int i = 0; i < lbfgs_bn_num_parameters(m); ++i) {
+    float *data;
+    int64_t numel;
+    ASSERT_EQ(lbfgs_bn_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+    before.emplace_back(data, data + numel);
+  }
+  Batch batch(4);
+  float loss = NAN;
+  ASSERT_EQ(lbfgs_bn_train_step(m, batch.inputs(), batch.target.data(), &loss), KILN_OK)
+      << lbfgs_bn_last_error(m);
+  for (int i = 0; i < lbfgs_bn_num_parameters(m); ++i) {
+    float *data;
+    int64_t numel;
+    ASSERT_EQ(lbfgs_bn_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+    EXPECT_EQ(std::vector<float>(data, data + numel), before[i]) << "parameter " << i;
+  }
+  lbfgs_bn_destroy(m);
+}
+
+} // namespace
