@@ -711,8 +711,10 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
     os << "#define " << P << "_INPUT" << i << "_IS_INT64 " << (inputs[i]->dtype == "i64") << "\n";
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
-    os << "/* output " << i << " */\n";
+    os << "/* output " << i << ": " << outputs[i]->dtype
+       << (outputs[i]->dtype == "i64" ? " (pass int64_t *)" : " (pass float *)") << " */\n";
     shapeConsts("OUTPUT" + std::to_string(i), *outputs[i]);
+    os << "#define " << P << "_OUTPUT" << i << "_IS_INT64 " << (outputs[i]->dtype == "i64") << "\n";
   }
   for (const TensorSpec *target : m.ofRole(KILN_ROLE_TARGET)) {
     os << "/* loss target '" << commentSafe(target->name) << "' " << target->dtype << " */\n";

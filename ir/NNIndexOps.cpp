@@ -1,5 +1,6 @@
 // The indexing family (NNIndexOps.td): nn.gather's shape inference, index
-// bounds and gradient, and the verifier of its adjoint nn.gather_backward.
+// bounds and gradient, the verifier of its adjoint nn.gather_backward, and
+// nn.argmax's shape inference.
 #include "ir/NNBuilders.h"
 #include "ir/TensorShapeRules.h"
 
@@ -65,5 +66,22 @@ LogicalResult GatherOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
   if (needGrad[0])
     operandGrads[0] = b.create<GatherBackwardOp>(getLoc(), getInput().getType(),
                                                  resultGrads[0], getIndex(), getDimAttr());
+  return success();
+}
+
+LogicalResult ArgmaxOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                         ValueRange operands, DictionaryAttr attrs,
+                                         OpaqueProperties props, RegionRange regions,
+                                         SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  ArrayRef<int64_t> in = shapeOf(a.getInput());
+  std::optional<int64_t> dim;
+  if (auto d = a.getDimAttr())
+    dim = d.getInt();
+  rules::Inferred r = rules::argmax(rules::Shape(in.begin(), in.end()), dim,
+                                    static_cast<bool>(a.getKeepdimAttr()));
+  if (!r.ok())
+    return emitOptionalError(loc, "nn.argmax: ", r.error);
+  types.push_back(RankedTensorType::get(r.shape, IntegerType::get(ctx, 64)));
   return success();
 }

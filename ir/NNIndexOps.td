@@ -44,4 +44,24 @@ def NN_GatherBackwardOp : NN_Op<"gather_backward", [Pure,
   let hasVerifier = 1;
 }
 
+def NN_ArgmaxOp : NN_Op<"argmax",
+    [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "index of the largest element along `dim`, or in the flattened input (torch.argmax)";
+  let description = [{
+    torch's semantics: the first index of the maximum; NaN counts as larger
+    than every number (the first NaN's index). Without `dim` the index is
+    into the flattened input. `keepdim` keeps the reduced dimension (all
+    dimensions, without `dim`) as size 1. The reduced dimension must not be
+    empty. Not differentiable (an int64 result).
+
+    ```mlir
+    %i = nn.argmax %x {dim = 1 : i64} : (tensor<4x10xf32>) -> tensor<4xi64>
+    %j = nn.argmax %x {keepdim} : (tensor<4x10xf32>) -> tensor<1x1xi64>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, OptionalAttr<I64Attr>:$dim, UnitAttr:$keepdim);
+  let results = (outs NN_IndexTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // KILN_NN_INDEX_OPS

@@ -306,6 +306,29 @@ inline Inferred maskedFill(const Shape &in, const Shape &mask) {
   return {in, ""};
 }
 
+/// torch.argmax's result shape: `dim` reduced (dropped, or kept as 1), or
+/// without a dim the flattened input's index ([] , or all ones with
+/// keepdim). A scalar counts as rank 1 for `dim` (0 and -1). torch refuses
+/// an empty reduction ("cannot perform reduction function argmax on a
+/// tensor with no elements"); Kiln's shapes are never empty.
+inline Inferred argmax(const Shape &in, std::optional<int64_t> dim, bool keepdim) {
+  const int64_t rank = static_cast<int64_t>(in.size());
+  if (!dim)
+    return {keepdim ? Shape(in.size(), 1) : Shape{}, ""};
+  std::optional<int64_t> d = wrapDim(*dim, std::max<int64_t>(rank, 1));
+  if (!d)
+    return failure(dimOutOfRange(*dim, rank));
+  if (rank == 0)
+    return {Shape{}, ""};
+  Shape out;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != *d)
+      out.push_back(in[i]);
+    else if (keepdim)
+      out.push_back(1);
+  return {out, ""};
+}
+
 } // namespace kiln::shape_rules
 
 #endif // KILN_IR_TENSORSHAPERULES_H

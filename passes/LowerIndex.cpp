@@ -1,4 +1,4 @@
-// nn.gather and nn.gather_backward to linalg / scf on tensors.
+// nn.gather, nn.gather_backward and nn.argmax to linalg / scf on tensors.
 //
 // gather is a parallel generic over the index's shape that reads the input
 // at the index (tensor.extract); its adjoint adds into zeros position by
@@ -6,10 +6,18 @@
 // repeated indices must accumulate. Preconditions: static shapes, 0 <= dim
 // < rank; an index outside [0, input.shape[dim]) reads 0 / adds nothing
 // (model inputs are range-checked by the runtime before any kernel runs).
+//
+// argmax is two reductions: the NaN-propagating maximum m along the
+// dimension, then the smallest index whose element equals m (both NaN
+// counts as equal): torch's first index of the maximum, whatever order a
+// later pass gives the reduction loops.
 #include "passes/LowerToLinalg.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace kiln;
@@ -110,8 +118,69 @@ struct GatherBackwardLowering : OpConversionPattern<GatherBackwardOp> {
   }
 };
 
+// i = min { k : x[k] == max(x) or both are NaN } along dim (the flattened
+// input without a dim)
+struct ArgmaxLowering : OpConversionPattern<ArgmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ArgmaxOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getInput();
+    RankedTensorType in = typeOf(x);
+    int64_t dim = 0;
+    IntegerAttr dimAttr = op.getDimAttr();
+    if (!dimAttr || in.getRank() == 0) {
+      x = reshapeTensor(rewriter, loc, x,
+                        RankedTensorType::get({in.getNumElements()}, rewriter.getF32Type()));
+      in = typeOf(x);
+    } else {
+      dim = dimAttr.getInt() < 0 ? dimAttr.getInt() + in.getRank() : dimAttr.getInt();
+    }
+    int64_t rank = in.getRank();
+    Value m = reduceDims(rewriter, loc, x, {dim}, rewriter.getF32FloatAttr(-INFINITY),
+                         [](OpBuilder &b, Location l, Value v, Value acc) -> Value {
+                           return b.create<arith::MaximumFOp>(l, v, acc);
+                         });
+    // candidate[k] = k where x[k] is the maximum, else INT64_MAX.
+    SmallVector<AffineExpr> kept;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != dim)
+        kept.push_back(getAffineDimExpr(d, ctx));
+    auto identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    const int64_t none = std::numeric_limits<int64_t>::max();
+    Value init = rewriter.create<tensor::EmptyOp>(loc, in.getShape(), rewriter.getI64Type());
+    auto candidates = rewriter.create<linalg::GenericOp>(
+        loc, init.getType(), ValueRange{x, m}, init,
+        SmallVector<AffineMap>{identity, AffineMap::get(rank, 0, kept, ctx), identity},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = args[0], best = args[1];
+          Value equal = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, v, best);
+          Value bothNan = b.create<arith::AndIOp>(
+              l, b.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNO, v, v),
+              b.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNO, best, best));
+          Value k = b.create<arith::IndexCastOp>(l, b.getI64Type(),
+                                                 b.create<linalg::IndexOp>(l, dim));
+          Value isMax = b.create<arith::OrIOp>(l, equal, bothNan);
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::SelectOp>(
+                     l, isMax, k, b.create<arith::ConstantIntOp>(l, none, 64))});
+        });
+    Value first = reduceDims(rewriter, loc, candidates.getResult(0), {dim},
+                             rewriter.getI64IntegerAttr(none),
+                             [](OpBuilder &b, Location l, Value v, Value acc) -> Value {
+                               return b.create<arith::MinSIOp>(l, v, acc);
+                             });
+    if (typeOf(first) != op.getType())
+      first = reshapeTensor(rewriter, loc, first, op.getType());
+    rewriter.replaceOp(op, first);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateLowerIndexPatterns(RewritePatternSet &patterns) {
-  patterns.add<GatherLowering, GatherBackwardLowering>(patterns.getContext());
+  patterns.add<GatherLowering, GatherBackwardLowering, ArgmaxLowering>(patterns.getContext());
 }

@@ -90,6 +90,35 @@ Value fullLogProb(BuildContext &c, const Clusters &k, Value x) {
   return parts.size() == 1 ? parts[0] : c.create<nn::ConcatOp>(ValueRange(parts), 1);
 }
 
+/// torch's predict(input): per row, the head's argmax when it is a
+/// shortlist class (such a class beats every tail class: a tail class's
+/// log-probability is at most its cluster's head log-probability), else
+/// the argmax of every class's log-probability. Both are argmaxes of one
+/// [N, n_classes] score: the head's shortlist columns (then -inf) in the
+/// rows whose head argmax is in the shortlist, the full log-probabilities
+/// in the others. torch.argmax takes the first maximum, so a tie between
+/// a shortlist column and a cluster column goes to the shortlist (it comes
+/// first): hence >= below. A NaN head row goes to the log-probabilities
+/// (all NaN there: class 0), where torch picks the first NaN's column.
+Value predict(BuildContext &c, const Clusters &k, Value x) {
+  Ew m{c};
+  OpBuilder &b = c.builder();
+  Value head = c.create<nn::LinearOp>(x, c.parameter("head.weight"),
+                                      c.options().getBool("head_bias") ? c.parameter("head.bias") : Value());
+  int64_t n = nn::shapeOf(x)[0];
+  auto rowMax = [&](Value v) {
+    return c.create<nn::AmaxOp>(v, b.getDenseI64ArrayAttr({1}), b.getUnitAttr());
+  };
+  Value shortlist = columns(c, head, 0, k.shortlist());
+  Value inShortlist = m.cmp(nn::ComparePredicate::ge, rowMax(shortlist),
+                            rowMax(columns(c, head, k.shortlist(), k.headSize())));
+  Value tail = c.create<nn::BroadcastToOp>(
+      nn::f32Tensor(b.getContext(), {n, k.classes - k.shortlist()}), m.k(-INFINITY));
+  Value headScores = c.create<nn::ConcatOp>(ValueRange{shortlist, tail}, 1);
+  Value scores = m.where(inShortlist, headScores, fullLogProb(c, k, x));
+  return c.create<nn::ArgmaxOp>(scores, b.getI64IntegerAttr(1), UnitAttr());
+}
+
 SmallVector<Value> buildForward(BuildContext &c) {
   Clusters k = clustersOf(c.options(), [&](const std::string &p, const std::string &m) { c.failAt(p, m); });
   Value x = c.operands()[0], target = c.operands()[1];
@@ -160,6 +189,22 @@ void registerAdaptiveSoftmaxFamily(Registry &r) {
     return fullLogProb(c, k, x);
   };
   e.methods["log_prob"] = std::move(logProb);
+  // predict(input): the most likely class of each row, int64 [N] (batched
+  // only, as torch 1.13's).
+  auto predictEntry = std::make_shared<Entry>(
+      "nn.AdaptiveLogSoftmaxWithLoss.predict", EntryKind::Layer,
+      "nn.linear, log-softmax (decomposed), nn.where, nn.argmax");
+  predictEntry->options = e.options;
+  predictEntry->build = [](BuildContext &c) {
+    Clusters k = clustersOf(c.options(), [&](const std::string &p, const std::string &m) { c.failAt(p, m); });
+    Value x = c.operands()[0];
+    auto xs = nn::shapeOf(x);
+    if (xs.size() != 2 || xs[1] != k.in)
+      c.fail("predict expects an input of shape [N, " + std::to_string(k.in) +
+             "] (in_features; torch's predict has no unbatched form), got " + nn::shapeStr(xs));
+    return predict(c, k, x);
+  };
+  e.methods["predict"] = std::move(predictEntry);
   e.example = {{"options", {{"in_features", 16}, {"n_classes", 10}, {"cutoffs", {4, 7}}}},
                {"input", {3, 16}},
                {"index", {3}},

@@ -399,12 +399,13 @@ private:
         fail(path, "output " + import::quotedName(it->first) +
                        " is a model input or a reshaped view of one (in this mode); "
                        "Kiln's outputs must be computed by the graph (not supported yet)");
+      // float32 values and int64 indices (argmax, max-pool indices); a
+      // bool mask has no dtype in the C API.
       Type element = cast<RankedTensorType>(it->second.getType()).getElementType();
-      if (!element.isF32())
-        fail(path, "output " + import::quotedName(it->first) + " is " +
-                       (element.isInteger(1) ? "a bool mask (a comparison's result)"
-                                             : "an int64 value (indices)") +
-                       "; Kiln's model outputs are float32");
+      if (element.isInteger(1))
+        fail(path, "output " + import::quotedName(it->first) +
+                       " is a bool mask (a comparison's result); Kiln's model outputs are "
+                       "float32 or int64 (make it float32 with where or masked_fill)");
       if (llvm::is_contained(results, it->second))
         fail(path, "value " + import::quotedName(it->first) +
                        " is listed twice (or is the same value as an earlier output)");
@@ -555,6 +556,9 @@ private:
                             std::to_string(outputs.size()) +
                             " output(s) (name the inputs in training.loss.inputs)");
       SmallVector<Value> operands(outputs.begin(), outputs.begin() + (count - 1));
+      for (size_t k = 0; k + 1 < count; ++k)
+        requireFloatLossInput(operands[k], outs[k].get<std::string>(),
+                              "outputs[" + std::to_string(k) + "]");
       operands.push_back(target);
       return operands;
     }
@@ -570,8 +574,10 @@ private:
       std::string name = names[i].get<std::string>();
       Value v = name == targetName ? target : Value();
       for (size_t k = 0; k < outs.size() && !v; ++k)
-        if (outs[k] == name)
+        if (outs[k] == name) {
           v = outputs[k];
+          requireFloatLossInput(v, name, path);
+        }
       for (size_t k = 0; k < inputs.size() && !v; ++k)
         if (inputs[k].name == name)
           v = values.at(name);
@@ -583,6 +589,15 @@ private:
       operands.push_back(v);
     }
     return operands;
+  }
+
+  /// A model output a loss reads is float32: an int64 output (argmax,
+  /// indices) has no gradient and no loss takes one.
+  static void requireFloatLossInput(Value v, const std::string &name, const std::string &path) {
+    if (!cast<RankedTensorType>(v.getType()).getElementType().isF32())
+      fail(path, "the loss cannot take the model output " + import::quotedName(name) +
+                     ": it is an int64 value (argmax, indices), which has no gradient "
+                     "(name the loss's inputs in training.loss.inputs)");
   }
 
   Value buildLoss(OpBuilder &b, const json &loss, const json &outs,

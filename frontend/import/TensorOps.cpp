@@ -351,6 +351,20 @@ void registerTensorFunctions(Registry &r) {
   r.add(reduction<nn::AmaxOp>("amax", "nn.amax"));
   r.add(reduction<nn::AminOp>("amin", "nn.amin"));
 
+  // torch.argmax(input, dim=None, keepdim=False): int64 indices (a model
+  // output, or an index input such as gather's); not differentiable.
+  Entry argmax{"argmax", EntryKind::Function, "nn.argmax"};
+  argmax.options = {intOption("dim").orNone(), boolOption("keepdim", false)};
+  argmax.build = [](BuildContext &c) {
+    const Options &o = c.options();
+    OpBuilder &b = c.builder();
+    IntegerAttr dim = o.isNone("dim") ? IntegerAttr() : b.getI64IntegerAttr(o.getInt("dim"));
+    return c.create<nn::ArgmaxOp>(c.operands()[0], dim,
+                                  o.getBool("keepdim") ? b.getUnitAttr() : UnitAttr());
+  };
+  argmax.example = {{"options", {{"dim", 1}}}, {"input", {2, 4}}};
+  r.add(std::move(argmax));
+
   Entry permute{"permute", EntryKind::Function, "nn.permute"};
   permute.options = {intListOption("dims")};
   permute.build = [](BuildContext &c) {

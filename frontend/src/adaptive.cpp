@@ -67,6 +67,19 @@ Tensor AdaptiveLogSoftmaxWithLossImpl::log_prob(const Tensor& input, SourceLoc l
   return detail::record_method(trace, path, "log_prob", {input}, std::move(x), loc);
 }
 
+Tensor AdaptiveLogSoftmaxWithLossImpl::predict(const Tensor& input, SourceLoc loc) {
+  auto& trace = detail::Trace::active(type_name(), loc);
+  const std::string& path = trace.path_of(*this, loc);
+  std::string what = detail::describe(*this, path) + ".predict";
+  trace.check_value(input, what, loc);
+  detail::require_float32(input, what, loc);
+  const Shape& x = input.sizes();
+  if (x.size() != 2 || x.back() != options_.in_features())
+    detail::fail(loc, what + " expects input [N, " + std::to_string(options_.in_features()) +
+                          "] (torch's predict has no unbatched form), got " + shape_rules::str(x));
+  return detail::record_method(trace, path, "predict", {input}, Shape{x[0]}, loc, Dtype::Int64);
+}
+
 std::optional<OptionList> AdaptiveLogSoftmaxWithLossImpl::layer_options() const {
   return OptionList{{"in_features", options_.in_features()},
                     {"n_classes", options_.n_classes()},

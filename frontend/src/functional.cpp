@@ -45,11 +45,11 @@ std::vector<Tensor> record_module(Trace& trace, const std::string& path, const s
 }
 
 Tensor record_method(Trace& trace, const std::string& path, const std::string& method,
-                     const std::vector<Tensor>& inputs, Shape shape, SourceLoc loc) {
+                     const std::vector<Tensor>& inputs, Shape shape, SourceLoc loc, Dtype dtype) {
   GraphNode node = make_node(inputs, loc);
   node.module = path;
   node.method = method;
-  return trace.record(std::move(node), std::move(shape), Dtype::Float32);
+  return trace.record(std::move(node), std::move(shape), dtype);
 }
 
 std::vector<Tensor> record_function(Trace& trace, const std::string& function, OptionList options,

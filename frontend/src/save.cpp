@@ -137,7 +137,8 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
     trace.check_value(t, "the model's output", loc);
     if (t.dtype() == Dtype::Bool) {
       fail(loc, "the model's output '" + t.name() +
-                    "' is a bool mask (a comparison's result); outputs are float32 (select with where())");
+                    "' is a bool mask (a comparison's result); outputs are float32 or int64 (select with "
+                    "where())");
     }
     output_names.push_back(t.name());
   }

@@ -37,7 +37,8 @@ std::vector<Tensor> record_module(Trace& trace, const std::string& path, const s
                                   const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc);
 /// Records a call of method `method` (not forward) of the leaf module at `path`.
 Tensor record_method(Trace& trace, const std::string& path, const std::string& method,
-                     const std::vector<Tensor>& inputs, Shape shape, SourceLoc loc);
+                     const std::vector<Tensor>& inputs, Shape shape, SourceLoc loc,
+                     Dtype dtype = Dtype::Float32);
 /// Records a call of the graph function `function` giving several values,
 /// one per (shape, dtype).
 std::vector<Tensor> record_function(Trace& trace, const std::string& function, OptionList options,

@@ -86,6 +86,10 @@ OptionValue optional_value(std::optional<double> v) {
 
 }  // namespace
 
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim, SourceLoc loc) {
+  return one("argmax", x, {{"dim", optional_value(dim)}, {"keepdim", keepdim}},
+             shape_rules::argmax(x.sizes(), dim, keepdim), loc, Dtype::Int64);
+}
 Tensor amax(const Tensor& x, std::vector<int64_t> dim, bool keepdim, SourceLoc loc) {
   return one("amax", x, {{"dim", dim}, {"keepdim", keepdim}}, shape_rules::reduce(x.sizes(), dim, keepdim), loc);
 }
@@ -295,6 +299,9 @@ Tensor Tensor::sum(std::vector<int64_t> dim, bool keepdim, SourceLoc loc) const 
 }
 Tensor Tensor::mean(std::vector<int64_t> dim, bool keepdim, SourceLoc loc) const {
   return F::mean(*this, std::move(dim), keepdim, loc);
+}
+Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim, SourceLoc loc) const {
+  return F::argmax(*this, dim, keepdim, loc);
 }
 Tensor Tensor::amax(std::vector<int64_t> dim, bool keepdim, SourceLoc loc) const {
   return F::amax(*this, std::move(dim), keepdim, loc);

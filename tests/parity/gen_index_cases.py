@@ -4,8 +4,8 @@ scale_grad_by_freq, index of rank 1 to 3), F.embedding with a computed
 weight, index_select with an int64 index ([n] or a scalar, any dim, negative
 dims), gather (any dim, an index smaller than the input in the other
 dimensions) and AdaptiveLogSoftmaxWithLoss (random cutoffs, div_value,
-head_bias; batched and unbatched; its output and loss, and log_prob, a
-method node), nn.EmbeddingBag and F.embedding_bag (sum/mean/max, 1-D
+head_bias; batched and unbatched; its output and loss, and the methods
+log_prob and predict, the latter an int64 output), nn.EmbeddingBag and F.embedding_bag (sum/mean/max, 1-D
 input with offsets incl. empty bags and include_last_offset, 2-D input,
 padding_idx, per_sample_weights, scale_grad_by_freq). Indices are drawn by the oracle uniform in [0, high)
 (make-case --index-high, set per case in cases.cmake) with few distinct
@@ -163,12 +163,15 @@ def build(rng, kind, name):
         c.graph.append({"module": "als", "inputs": [h, t], "outputs": ["out", "loss"]})
         # log_prob: the same layer's method, every class's log-probability
         # (batched only, as torch 1.13).
+        # predict: each row's most likely class, int64 (batched only too);
+        # compared exactly.
         if batched:
             c.graph.append({"module": "als", "method": "log_prob", "inputs": [h], "outputs": ["lp"]})
+            c.graph.append({"module": "als", "method": "predict", "inputs": [h], "outputs": ["pred"]})
         c.shapes["out"], c.shapes["loss"] = ([n] if batched else []), []
         model = {"format": "kiln-model", "version": 1, "name": c.name, "inputs": c.inputs,
                  "module": {"type": "Sequential", "children": c.children},
-                 "graph": c.graph, "outputs": ["out", "loss"] + (["lp"] if batched else []),
+                 "graph": c.graph, "outputs": ["out", "loss"] + (["lp", "pred"] if batched else []),
                  "training": mse_sgd_training(c.shapes["out"], 0.05)}
         if not batched:
             # One target reaches at most one cluster: the other tails would

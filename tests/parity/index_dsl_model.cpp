@@ -1,12 +1,14 @@
 // A model written with the DSL's int64 inputs and what indexes with them:
 // nn::Embedding (padding_idx, scale_grad_by_freq), F::embedding with a
 // computed weight, Tensor::index_select and Tensor::gather with int64 index
-// tensors, nn::AdaptiveLogSoftmaxWithLoss (forward and log_prob),
+// tensors, nn::AdaptiveLogSoftmaxWithLoss (forward, log_prob and predict),
+// Tensor::argmax (int64 outputs after the trained one),
 // nn::EmbeddingBag (max, padding_idx) and F::embedding_bag (sum) over 2-D
 // inputs (JSON cases cover offsets). Its model file is checked against torch like the JSON models
 // (Parity.index_dsl_basic; the oracle draws the indices below each
 // input's bound: parity_args_index_dsl_basic).
 #include <cstdio>
+#include <tuple>
 
 #include "kiln/kiln.h"
 
@@ -26,7 +28,8 @@ struct IndexNetImpl : nn::Module {
     asm_ = register_module("asm", nn::AdaptiveLogSoftmaxWithLoss(
                                       nn::AdaptiveLogSoftmaxWithLossOptions(5, 7, {2, 4}).div_value(2.0).head_bias(true)));
   }
-  kiln::Tensor forward(kiln::Tensor tokens, kiln::Tensor x, kiln::Tensor sel, kiln::Tensor pick, kiln::Tensor cls) {
+  std::tuple<kiln::Tensor, kiln::Tensor, kiln::Tensor> forward(kiln::Tensor tokens, kiln::Tensor x, kiln::Tensor sel,
+                                                               kiln::Tensor pick, kiln::Tensor cls) {
     kiln::Tensor e = emb(tokens).mean({-1});                    // [3, 4]
     kiln::Tensor h = fx(x);                                     // [3, 5]
     kiln::Tensor s = h.index_select(1, sel);                    // [3, 4]
@@ -37,7 +40,10 @@ struct IndexNetImpl : nn::Module {
     kiln::Tensor lp = asm_->log_prob(h);                        // [3, 7]
     kiln::Tensor b = bag(tokens);                               // [3, 4]
     kiln::Tensor fb = F::embedding_bag(pick, w, F::EmbeddingBagFuncOptions().mode(kiln::kSum));  // [3, 6]
-    return head(kiln::cat({e + s, g, f.tanh(), lp, a.output.unsqueeze(1), b, fb}, 1)) + a.loss;  // [3, 30] -> [3, 3]
+    kiln::Tensor y = head(kiln::cat({e + s, g, f.tanh(), lp, a.output.unsqueeze(1), b, fb}, 1)) + a.loss;  // [3, 30] -> [3, 3]
+    // The loss trains y (the first output); the int64 outputs are compared
+    // exactly.
+    return {y, asm_->predict(h), y.argmax(1)};                 // [3, 3], [3], [3]
   }
   nn::Embedding emb{nullptr};
   nn::EmbeddingBag bag{nullptr};
@@ -60,6 +66,7 @@ int main(int argc, char** argv) {
                      argv[1],
                      kiln::Training()
                          .loss(nn::MSELoss())
+                         .loss_inputs({0, kiln::Training::kTarget})
                          .target(kiln::input("target", {3, 3}))
                          .optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.01).momentum(0.9))),
                      "index_dsl_basic");

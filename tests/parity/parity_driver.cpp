@@ -211,10 +211,20 @@ int main(int argc, char **argv) {
   std::vector<const void *> inputs = inputs_of(0);
 
   std::vector<Owned> result;
-  std::vector<std::vector<float>> outputs(kNumOutputs);
+  // float32 outputs start as NaN and int64 ones (argmax, indices) as -1,
+  // so an element the kernel never wrote shows.
+  std::vector<std::vector<unsigned char>> outputs(kNumOutputs);
   std::vector<void *> output_ptrs(kNumOutputs);
   for (int i = 0; i < kNumOutputs; ++i) {
-    outputs[i].assign(kOutputs[i].numel, NAN);
+    if (kOutputs[i].is_int64) {
+      const std::vector<int64_t> unwritten(kOutputs[i].numel, -1);
+      outputs[i].assign(reinterpret_cast<const unsigned char *>(unwritten.data()),
+                        reinterpret_cast<const unsigned char *>(unwritten.data() + unwritten.size()));
+    } else {
+      const std::vector<float> unwritten(kOutputs[i].numel, NAN);
+      outputs[i].assign(reinterpret_cast<const unsigned char *>(unwritten.data()),
+                        reinterpret_cast<const unsigned char *>(unwritten.data() + unwritten.size()));
+    }
     output_ptrs[i] = outputs[i].data();
   }
   // forward on the batch, its outputs recorded as <prefix><i>.
@@ -222,11 +232,10 @@ int main(int argc, char **argv) {
     if (kiln_model_forward(m, inputs.data(), output_ptrs.data()) != KILN_OK)
       fail(what, m);
     for (int i = 0; i < kNumOutputs; ++i)
-      result.push_back(
-          make_f32(prefix + std::to_string(i),
-                   std::vector<int64_t>(kOutputs[i].dims,
-                                        kOutputs[i].dims + kOutputs[i].rank),
-                   outputs[i].data(), kOutputs[i].numel));
+      result.push_back(Owned{prefix + std::to_string(i), kOutputs[i].is_int64 ? KILN_I64 : KILN_F32,
+                             std::vector<int64_t>(kOutputs[i].dims,
+                                                  kOutputs[i].dims + kOutputs[i].rank),
+                             outputs[i]});
   };
   forward("forward", "output.");
 

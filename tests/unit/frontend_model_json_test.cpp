@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "kiln/kiln.h"
 
@@ -362,6 +363,47 @@ TEST(FrontendModelJson, LbfgsOptions) {
   EXPECT_THROW(optim::LBFGS(optim::LBFGSOptions().history_size(0)), kiln::Error);
   EXPECT_THROW(optim::LBFGS(optim::LBFGSOptions(-1)), kiln::Error);
   EXPECT_THROW(optim::LBFGS(optim::LBFGSOptions().tolerance_change(NAN)), kiln::Error);
+}
+
+}  // namespace
+
+namespace {
+
+// argmax and AdaptiveLogSoftmaxWithLoss::predict record int64 values: model
+// outputs (the header then says int64), never a float input.
+struct ArgmaxNetImpl : nn::Module {
+  ArgmaxNetImpl() {
+    fc = register_module("fc", nn::Linear(4, 6));
+    als = register_module("als", nn::AdaptiveLogSoftmaxWithLoss(nn::AdaptiveLogSoftmaxWithLossOptions(6, 5, {2})));
+  }
+  std::tuple<kiln::Tensor, kiln::Tensor, kiln::Tensor> forward(kiln::Tensor x) {
+    kiln::Tensor h = fc(x);
+    return {h, h.argmax(-1, true), als->predict(h)};
+  }
+  nn::Linear fc{nullptr};
+  nn::AdaptiveLogSoftmaxWithLoss als{nullptr};
+};
+KILN_MODULE(ArgmaxNet);
+
+TEST(FrontendModelJson, ArgmaxAndPredictGiveInt64Outputs) {
+  ArgmaxNet net;
+  json j = json::parse(kiln::model_json(net, {kiln::input("x", {3, 4})}, "argmax_net"));
+  ASSERT_EQ(j["graph"].size(), 3u);
+  EXPECT_EQ(j["graph"][1]["function"], "argmax");
+  EXPECT_EQ(j["graph"][1]["options"], json::parse(R"({"dim":-1,"keepdim":true})"));
+  EXPECT_EQ(j["graph"][2]["method"], "predict");
+  EXPECT_EQ(j["outputs"].size(), 3u);
+  EXPECT_THROW(kiln::model_json(net, {kiln::input("x", {3, 5})}, "argmax_net"), kiln::Error);
+}
+
+struct ArgmaxIntoReluImpl : nn::Module {
+  kiln::Tensor forward(kiln::Tensor x) { return x.argmax(1).relu(); }
+};
+KILN_MODULE(ArgmaxIntoRelu);
+
+TEST(FrontendModelJson, ArgmaxFeedsNoFloatInput) {
+  ArgmaxIntoRelu net;
+  EXPECT_THROW(kiln::model_json(net, {kiln::input("x", {3, 4})}, "argmax_relu"), kiln::Error);
 }
 
 }  // namespace

@@ -77,6 +77,8 @@ class Tensor {
   Tensor pow(const Tensor& exponent, SourceLoc loc = SourceLoc::current()) const;
   Tensor sum(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
   Tensor mean(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
+  Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+                SourceLoc loc = SourceLoc::current()) const;
   Tensor amax(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
   Tensor amin(std::vector<int64_t> dim = {}, bool keepdim = false, SourceLoc loc = SourceLoc::current()) const;
   Tensor masked_fill(const Tensor& mask, double value, SourceLoc loc = SourceLoc::current()) const;

@@ -57,3 +57,21 @@ func.func @broadcast_element_type(%i: tensor<3x1xi64>) {
   %b = nn.broadcast_to %i : (tensor<3x1xi64>) -> tensor<3x5xf32>
   return
 }
+
+// -----
+
+func.func @argmax_dim(%x: tensor<4x10xf32>) {
+  // expected-error @+2 {{nn.argmax: Dimension out of range (expected to be in range of [-2, 1], but got 2)}}
+  // expected-error @+1 {{'nn.argmax' op failed to infer returned types}}
+  %i = nn.argmax %x {dim = 2 : i64} : (tensor<4x10xf32>) -> tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @argmax_result_type(%x: tensor<4x10xf32>) {
+  // expected-error @+2 {{'nn.argmax' op inferred type(s) 'tensor<4xi64>' are incompatible with return type(s) of operation 'tensor<4x1xi64>'}}
+  // expected-error @+1 {{'nn.argmax' op failed to infer returned types}}
+  %i = nn.argmax %x {dim = 1 : i64} : (tensor<4x10xf32>) -> tensor<4x1xi64>
+  return
+}

@@ -49,3 +49,35 @@ func.func @broadcast_indices(%i: tensor<3x1xi64>) -> tensor<3x5xi64> {
   %b = nn.broadcast_to %i : (tensor<3x1xi64>) -> tensor<3x5xi64>
   return %b : tensor<3x5xi64>
 }
+
+// -----
+
+// argmax: the NaN-propagating maximum along dim 1, then the smallest index
+// whose element equals it (or both are NaN), so the first maximum wins in
+// any loop order.
+// CHECK-LABEL: func.func @argmax
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<4x10xf32>)
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]} ins(%{{.+}}, %{{.+}} : tensor<4x10xf32>, tensor<4xf32>) outs(%{{.+}} : tensor<4x10xi64>)
+// CHECK: arith.cmpf oeq
+// CHECK: arith.cmpf uno
+// CHECK: linalg.index 1 : index
+// CHECK: arith.select %{{.+}}, %{{.+}}, %{{.+}} : i64
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<4x10xi64>) outs(%{{.+}} : tensor<4xi64>)
+// CHECK: arith.minsi
+func.func @argmax(%x: tensor<4x10xf32>) -> tensor<4xi64> {
+  %i = nn.argmax %x {dim = 1 : i64} : (tensor<4x10xf32>) -> tensor<4xi64>
+  return %i : tensor<4xi64>
+}
+
+// -----
+
+// Without a dim: the flattened input, the index reshaped to keepdim's
+// [1, 1].
+// CHECK-LABEL: func.func @argmax_flat
+// CHECK: tensor.collapse_shape %{{.+}} {{\[\[}}0, 1]] : tensor<4x10xf32> into tensor<40xf32>
+// CHECK: tensor.expand_shape {{.+}} : tensor<1xi64> into tensor<1x1xi64>
+func.func @argmax_flat(%x: tensor<4x10xf32>) -> tensor<1x1xi64> {
+  %i = nn.argmax %x {keepdim} : (tensor<4x10xf32>) -> tensor<1x1xi64>
+  return %i : tensor<1x1xi64>
+}

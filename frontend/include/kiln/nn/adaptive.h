@@ -40,6 +40,9 @@ class AdaptiveLogSoftmaxWithLossImpl : public Module {
   ASMoutput forward(const Tensor& input, const Tensor& target, SourceLoc loc = SourceLoc::current());
   /// Every class's log-probability: [N, in_features] -> [N, n_classes].
   Tensor log_prob(const Tensor& input, SourceLoc loc = SourceLoc::current());
+  /// Each row's most likely class: [N, in_features] -> int64 [N] (a model
+  /// output, or an index input).
+  Tensor predict(const Tensor& input, SourceLoc loc = SourceLoc::current());
   std::optional<OptionList> layer_options() const override;
 
  private:

@@ -59,6 +59,11 @@ Tensor narrow(const Tensor& input, int64_t dim, int64_t start, int64_t length,
 /// back into one op); one tensor is returned as it is.
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0, SourceLoc loc = SourceLoc::current());
 
+/// torch.argmax: the first index of the maximum along `dim` (int64), or in
+/// the flattened input without one; keepdim keeps the reduced dimension(s)
+/// as 1. Not differentiable.
+Tensor argmax(const Tensor& input, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+              SourceLoc loc = SourceLoc::current());
 /// torch.amax / torch.amin over `dim` (empty: every dimension).
 Tensor amax(const Tensor& input, std::vector<int64_t> dim = {}, bool keepdim = false,
             SourceLoc loc = SourceLoc::current());
