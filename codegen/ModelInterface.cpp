@@ -511,6 +511,18 @@ static FailureOr<SchedulerSpec> readScheduler(DictionaryAttr attr, int depth = 0
   return spec;
 }
 
+/// training.scheduler (nn.scheduler), when the model declares one.
+static LogicalResult readDeclaredScheduler(ModuleOp module, ModelInterface &m) {
+  auto sched = module->getAttrOfType<DictionaryAttr>("nn.scheduler");
+  if (!sched)
+    return success();
+  auto spec = readScheduler(sched);
+  if (failed(spec))
+    return module.emitError("malformed nn.scheduler attribute"), failure();
+  m.scheduler = *spec;
+  return success();
+}
+
 FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   ModelInterface m;
   auto name = module->getAttrOfType<StringAttr>("nn.model_name");
@@ -532,7 +544,8 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
       if (failed(options))
         return failure();
       m.trainable = true;
-      if (failed(readLbfgs(reader, m, module, grad, *options)))
+      if (failed(readLbfgs(reader, m, module, grad, *options)) ||
+          failed(readDeclaredScheduler(module, m)))
         return failure();
       return m;
     }
@@ -563,12 +576,8 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
         m.lr = t.init.args[0];
       break;
     }
-  if (auto sched = module->getAttrOfType<DictionaryAttr>("nn.scheduler")) {
-    auto spec = readScheduler(sched);
-    if (failed(spec))
-      return module.emitError("malformed nn.scheduler attribute"), failure();
-    m.scheduler = *spec;
-  }
+  if (failed(readDeclaredScheduler(module, m)))
+    return failure();
   return m;
 }
 
