@@ -119,6 +119,17 @@ Value predict(BuildContext &c, const Clusters &k, Value x) {
   return c.create<nn::ArgmaxOp>(scores, b.getI64IntegerAttr(1), UnitAttr());
 }
 
+/// The clusters of a method call (log_prob, predict), whose input must be
+/// [N, in_features]: torch 1.13's methods have no unbatched form.
+Clusters methodClusters(BuildContext &c, const std::string &method) {
+  Clusters k = clustersOf(c.options(), [&](const std::string &p, const std::string &m) { c.failAt(p, m); });
+  auto xs = nn::shapeOf(c.operands()[0]);
+  if (xs.size() != 2 || xs[1] != k.in)
+    c.fail(method + " expects an input of shape [N, " + std::to_string(k.in) + "] (in_features; torch's " +
+           method + " has no unbatched form), got " + nn::shapeStr(xs));
+  return k;
+}
+
 SmallVector<Value> buildForward(BuildContext &c) {
   Clusters k = clustersOf(c.options(), [&](const std::string &p, const std::string &m) { c.failAt(p, m); });
   Value x = c.operands()[0], target = c.operands()[1];
@@ -180,13 +191,8 @@ void registerAdaptiveSoftmaxFamily(Registry &r) {
                                          "nn.linear, log-softmax (decomposed), nn.concat");
   logProb->options = e.options;
   logProb->build = [](BuildContext &c) {
-    Clusters k = clustersOf(c.options(), [&](const std::string &p, const std::string &m) { c.failAt(p, m); });
-    Value x = c.operands()[0];
-    auto xs = nn::shapeOf(x);
-    if (xs.size() != 2 || xs[1] != k.in)
-      c.fail("log_prob expects an input of shape [N, " + std::to_string(k.in) +
-             "] (in_features; torch's log_prob has no unbatched form), got " + nn::shapeStr(xs));
-    return fullLogProb(c, k, x);
+    Clusters k = methodClusters(c, "log_prob");
+    return fullLogProb(c, k, c.operands()[0]);
   };
   e.methods["log_prob"] = std::move(logProb);
   // predict(input): the most likely class of each row, int64 [N] (batched
@@ -196,13 +202,8 @@ void registerAdaptiveSoftmaxFamily(Registry &r) {
       "nn.linear, log-softmax (decomposed), nn.where, nn.argmax");
   predictEntry->options = e.options;
   predictEntry->build = [](BuildContext &c) {
-    Clusters k = clustersOf(c.options(), [&](const std::string &p, const std::string &m) { c.failAt(p, m); });
-    Value x = c.operands()[0];
-    auto xs = nn::shapeOf(x);
-    if (xs.size() != 2 || xs[1] != k.in)
-      c.fail("predict expects an input of shape [N, " + std::to_string(k.in) +
-             "] (in_features; torch's predict has no unbatched form), got " + nn::shapeStr(xs));
-    return predict(c, k, x);
+    Clusters k = methodClusters(c, "predict");
+    return predict(c, k, c.operands()[0]);
   };
   e.methods["predict"] = std::move(predictEntry);
   e.example = {{"options", {{"in_features", 16}, {"n_classes", 10}, {"cutoffs", {4, 7}}}},

@@ -1,6 +1,7 @@
 // The `dropout` family of the inventory: layers that depend on the mode and
 // draw from the instance's random stream (BuildContext::training,
-// BuildContext::randomUniform). Each is a composite of primitive ops, so
+// BuildContext::randomUniform), and their functional forms (F.dropout,
+// ..., whose `training` option decides instead of the mode). Each is a composite of primitive ops, so
 // autodiff reuses the forward's mask: the backward multiplies by the same
 // `noise` value, never by a second draw.
 #include "frontend/import/Registry.h"
@@ -33,11 +34,12 @@ Value keepMask(BuildContext &c, ArrayRef<int64_t> shape, double p) {
 }
 
 // torch 1.13's _dropout_impl (Dropout; feature_dropout for Dropout1d/2d/3d)
-// with the noise of shape `shape`: identity in eval mode and for p = 0, x * 0
-// for p = 1, else x * (bernoulli(1 - p) / (1 - p)), each noise value
-// shared by the dimensions that are 1 in `shape`.
-Value maskedDropout(BuildContext &c, Value x, ArrayRef<int64_t> shape, double p) {
-  if (!c.training() || p == 0.0)
+// with the noise of shape `shape`: identity when not `active` (a layer in
+// eval mode, a function with training=False) and for p = 0, x * 0 for
+// p = 1, else x * (bernoulli(1 - p) / (1 - p)), each noise value shared by
+// the dimensions that are 1 in `shape`.
+Value maskedDropout(BuildContext &c, Value x, ArrayRef<int64_t> shape, double p, bool active) {
+  if (!active || p == 0.0)
     return x;
   OpBuilder &b = c.builder();
   Location loc = c.loc();
@@ -57,9 +59,9 @@ Value maskedDropout(BuildContext &c, Value x, ArrayRef<int64_t> shape, double p)
 //   y = x * (m * a) + ((m - 1) * alpha' a + alpha' a p)
 // evaluated in float as torch does (the scalars rounded to float first):
 // m = 1 gives x * a + alpha' a p, m = 0 gives x * 0 + (alpha' a p - alpha' a).
-// Identity in eval mode and for p = 0; x * 0 for p = 1.
-Value alphaDropout(BuildContext &c, Value x, ArrayRef<int64_t> shape, double p) {
-  if (!c.training() || p == 0.0)
+// Identity when not `active` and for p = 0; x * 0 for p = 1.
+Value alphaDropout(BuildContext &c, Value x, ArrayRef<int64_t> shape, double p, bool active) {
+  if (!active || p == 0.0)
     return x;
   OpBuilder &b = c.builder();
   Location loc = c.loc();
@@ -114,7 +116,7 @@ void registerDropoutFamily(Registry &r) {
                      boolOption("inplace", false).noEffect()};
   dropout.build = [](BuildContext &c) -> Value {
     Value x = c.operands()[0];
-    return maskedDropout(c, x, nn::shapeOf(x), c.options().getFloat("p"));
+    return maskedDropout(c, x, nn::shapeOf(x), c.options().getFloat("p"), c.training());
   };
   dropout.example = {{"options", {{"p", 0.25}}}, {"input", {2, 4}}};
   r.add(std::move(dropout));
@@ -132,7 +134,8 @@ void registerDropoutFamily(Registry &r) {
       Value x = c.operands()[0];
       SmallVector<int64_t> shape = featureNoiseShape(c, layer, x);
       double p = c.options().getFloat("p");
-      return alpha ? alphaDropout(c, x, shape, p) : maskedDropout(c, x, shape, p);
+      return alpha ? alphaDropout(c, x, shape, p, c.training())
+                   : maskedDropout(c, x, shape, p, c.training());
     };
     json input = layer == "Dropout1d" ? json{2, 3, 4} : layer == "Dropout3d" ? json{2, 3, 2, 2, 2} : json{2, 3, 2, 2};
     e.example = {{"options", {{"p", 0.25}}}, {"input", input}};
@@ -146,10 +149,43 @@ void registerDropoutFamily(Registry &r) {
                    boolOption("inplace", false).noEffect()};
   alpha.build = [](BuildContext &c) -> Value {
     Value x = c.operands()[0];
-    return alphaDropout(c, x, nn::shapeOf(x), c.options().getFloat("p"));
+    return alphaDropout(c, x, nn::shapeOf(x), c.options().getFloat("p"), c.training());
   };
   alpha.example = {{"options", {{"p", 0.25}}}, {"input", {2, 4}}};
   r.add(std::move(alpha));
+
+  // The functional forms, F.<name>(input, p=0.5, training, inplace=False):
+  // the same noise, drawn in both modes when `training` (torch's default
+  // True for dropout and dropout1d/2d/3d, False for the alpha forms, which
+  // are then the identity), whatever the module's mode.
+  struct Functional {
+    const char *name, *layer;
+    bool trainingDefault;
+  };
+  for (Functional f : {Functional{"dropout", "Dropout", true}, {"dropout1d", "Dropout1d", true},
+                       {"dropout2d", "Dropout2d", true}, {"dropout3d", "Dropout3d", true},
+                       {"alpha_dropout", "AlphaDropout", false},
+                       {"feature_alpha_dropout", "FeatureAlphaDropout", false}}) {
+    std::string layer = f.layer;
+    bool alpha = layer.find("Alpha") != std::string::npos;
+    bool perElement = layer == "Dropout" || layer == "AlphaDropout";
+    Entry e{f.name, EntryKind::Function,
+            "nn.random_uniform, nn.compare, nn.where, nn.mul" + std::string(alpha ? ", nn.add" : "") +
+                " (training=True, in either mode; else the identity)"};
+    e.options = {floatOption("p", 0.5).inRange(0, 1), boolOption("training", f.trainingDefault),
+                 boolOption("inplace", false).noEffect()};
+    e.build = [layer, alpha, perElement](BuildContext &c) -> Value {
+      Value x = c.operands()[0];
+      SmallVector<int64_t> shape = perElement ? SmallVector<int64_t>(nn::shapeOf(x))
+                                              : featureNoiseShape(c, layer, x);
+      double p = c.options().getFloat("p");
+      bool active = c.options().getBool("training");
+      return alpha ? alphaDropout(c, x, shape, p, active) : maskedDropout(c, x, shape, p, active);
+    };
+    json input = layer == "Dropout1d" ? json{2, 3, 4} : layer == "Dropout3d" ? json{2, 3, 2, 2, 2} : json{2, 3, 2, 2};
+    e.example = {{"options", {{"p", 0.25}, {"training", true}}}, {"input", input}};
+    r.add(std::move(e));
+  }
 }
 
 } // namespace kiln::import

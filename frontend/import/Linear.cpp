@@ -115,12 +115,21 @@ void registerLinearFamily(Registry &r) {
                  {"input", {2, 4}}};
   r.add(std::move(bil));
 
-  // torch.bilinear(input1, input2, weight): the weight is a graph value; a
-  // bias is a following `add` (a graph node has a fixed number of inputs).
+  // torch.bilinear(input1, input2, weight, bias=None): weight [out, in1,
+  // in2] and the optional bias [out] are graph values.
   Entry bilFn{"bilinear", EntryKind::Function, "nn.linear, nn.mul, nn.sum (decomposed)"};
-  bilFn.numInputs = 3;
+  bilFn.numInputs = 4;
+  bilFn.numOptionalInputs = 1;
   bilFn.build = [](BuildContext &c) {
-    return bilinear(c, c.operands()[0], c.operands()[1], c.operands()[2], Value());
+    Value bias = c.operands().size() > 3 ? c.operands()[3] : Value();
+    if (bias) {
+      auto w = nn::shapeOf(c.operands()[2]), b = nn::shapeOf(bias);
+      if (w.size() != 3 || b.size() != 1 || b[0] != w[0])
+        c.fail("bias " + nn::shapeStr(b) + " must be [out_features] = [" +
+               (w.empty() ? std::string("?") : std::to_string(w[0])) + "] for weight " +
+               nn::shapeStr(w));
+    }
+    return bilinear(c, c.operands()[0], c.operands()[1], c.operands()[2], bias);
   };
   // Inputs, weight [2, 2, 2]: the example feeds one value to every input.
   bilFn.example = {{"input", {2, 2, 2}}};

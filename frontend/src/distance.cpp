@@ -146,6 +146,14 @@ Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight
   return record_pair_function("bilinear", {}, {input1, input2, weight},
                               shape_rules::bilinear(input1.sizes(), input2.sizes(), weight.sizes()), loc);
 }
+Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight, const Tensor& bias,
+                SourceLoc loc) {
+  shape_rules::Inferred shape = shape_rules::bilinear(input1.sizes(), input2.sizes(), weight.sizes());
+  if (shape.ok() && (bias.sizes().size() != 1 || bias.sizes()[0] != weight.sizes()[0]))
+    shape = shape_rules::failure("bias " + shape_rules::str(bias.sizes()) + " must be [out_features] = [" +
+                                 std::to_string(weight.sizes()[0]) + "]");
+  return record_pair_function("bilinear", {}, {input1, input2, weight, bias}, shape, loc);
+}
 }  // namespace functional
 
 }  // namespace kiln::nn

@@ -12,6 +12,13 @@ the outputs, the gradients (the backward must reuse the forward's mask)
 and ten SGD steps (a fresh mask per step) compare exactly; the eval-mode
 output checks that every layer is the identity there. Deterministic for a
 seed. Also writes DIR/cases.cmake. Runs with any python3 (no torch).
+
+After the layer cases, FUNCTIONAL_CASES cases of the functional forms
+(F.dropout, dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout) as graph
+nodes, from their own generator (the layer cases stay what they were):
+random p and `training` (mostly True; False is the identity), so the
+eval-mode output checks that a function with training=True draws a mask in
+eval mode too, as torch's does.
 """
 import argparse
 import os
@@ -46,6 +53,24 @@ def case(rng, name, layer, ranks):
     return model, 10
 
 
+# (function, its layer's ranks); torch's F.<name> shapes the noise as the
+# layer does.
+FUNCTIONS = [("dropout", (1, 2, 3)), ("dropout1d", (2, 3)), ("dropout2d", (3, 4)),
+             ("dropout3d", (4, 5)), ("alpha_dropout", (1, 2, 3)), ("feature_alpha_dropout", (2, 3, 4))]
+FUNCTIONAL_CASES = 12
+
+
+def functional_case(rng, name, function, ranks):
+    model, steps = case(rng, name, "Dropout", ranks)  # the same Linear - x - Linear frame
+    p = rng.choice([0.0, 0.2, 0.5, round(rng.uniform(0.05, 0.95), 3)])
+    training = rng.random() < 0.8
+    model["module"]["children"].pop(1)
+    model["graph"][1] = {"function": function,
+                         "options": {"p": p, "training": training, "inplace": rng.random() < 0.3},
+                         "inputs": ["a"], "outputs": ["b"]}
+    return model, steps
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -59,6 +84,12 @@ def main():
         layer, ranks = LAYERS[i % len(LAYERS)]
         name = f"dropout_{layer.lower()}_random_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, ranks)
+        add_case(a.out, lines, name, model, steps)
+    frng = random.Random(f"dropout-functional-{a.seed}")
+    for i in range(FUNCTIONAL_CASES):
+        function, ranks = FUNCTIONS[i % len(FUNCTIONS)]
+        name = f"dropout_function_{function}_random_{a.seed}_{i}_basic"
+        model, steps = functional_case(frng, name, function, ranks)
         add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 

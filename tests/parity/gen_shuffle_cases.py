@@ -3,7 +3,8 @@
 PixelUnshuffle, ChannelShuffle (1 to 3 batch / spatial dimensions,
 unbatched pixel-shuffle inputs), their functional forms (unflatten,
 pixel_shuffle, pixel_unshuffle, channel_shuffle), Bilinear (bias on and
-off, extra leading dimensions, 1-D inputs) and torch.bilinear,
+off, extra leading dimensions, 1-D inputs) and torch.bilinear (with or
+without its bias input),
 CosineSimilarity and PairwiseDistance (dim, eps, p in {1, 2, 3, 0.5,
 -1.5}, keepdim, broadcasting inputs) and their functional forms, and
 LazyLinear (in_features recorded, as the DSL writes it).
@@ -141,7 +142,14 @@ def case(rng, name, kind):
             inputs.append({"name": "w", "shape": wshape, "dtype": "float32"})
             children.append(linear("c", wshape[-1]))
             graph.append({"module": "c", "inputs": ["w"], "outputs": ["hw"]})
-            graph.append({"function": "bilinear", "options": {}, "inputs": ["h1", "h2", "hw"], "outputs": ["y"]})
+            # torch.bilinear's optional bias [out], a model input too,
+            # where the drawn options say bias.
+            bias_inputs = []
+            if opts["bias"]:
+                inputs.append({"name": "bias", "shape": [opts["out_features"]], "dtype": "float32"})
+                bias_inputs = ["bias"]
+            graph.append({"function": "bilinear", "options": {}, "inputs": ["h1", "h2", "hw"] + bias_inputs,
+                          "outputs": ["y"]})
         elif kind[0].isupper():
             children.append({"name": "l", "type": kind, "options": opts})
             graph.append({"module": "l", "inputs": ["h1", "h2"], "outputs": ["y"]})

@@ -290,12 +290,30 @@ def _fractional_max_pool_function(name, rank):
     return call
 
 
+def _dropout_function(kind, training_default):
+    """F.dropout, F.dropout1d/2d/3d, F.alpha_dropout, F.feature_alpha_dropout
+    with Kiln's mask: the layer's Kiln-stream module in the mode the call's
+    `training` option says (torch's default: True for dropout*, False for
+    the alpha forms), whatever the model's mode."""
+    def call(stream, args, opts):
+        module = _RANDOM_LEAVES[kind]()(p=opts.get("p", 0.5))
+        module.stream = stream
+        module.train(bool(opts.get("training", training_default)))
+        return module(args[0])
+    return call
+
+
 # Graph functions that draw random numbers: called with Kiln's stream, the
 # node's inputs and options.
 _RANDOM_FUNCTIONS = {name: _fractional_max_pool_function(name, rank)
                      for rank in (2, 3)
                      for name in ("fractional_max_pool%dd" % rank,
                                   "fractional_max_pool%dd_with_indices" % rank)}
+for _name, _kind, _training in (("dropout", "Dropout", True), ("dropout1d", "Dropout1d", True),
+                                ("dropout2d", "Dropout2d", True), ("dropout3d", "Dropout3d", True),
+                                ("alpha_dropout", "AlphaDropout", False),
+                                ("feature_alpha_dropout", "FeatureAlphaDropout", False)):
+    _RANDOM_FUNCTIONS[_name] = _dropout_function(_kind, _training)
 
 
 def _kiln_sync_batch_norm_class():

@@ -4,8 +4,10 @@
 // Bilinear, CosineSimilarity, PairwiseDistance and the functional forms
 // pixel_shuffle, pixel_unshuffle, channel_shuffle, unflatten, bilinear,
 // cosine_similarity, pairwise_distance; Upsample, interpolate,
-// UpsamplingNearest2d, UpsamplingBilinear2d and the dropout layers
-// (Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout). Its model file is checked against
+// UpsamplingNearest2d, UpsamplingBilinear2d, the dropout layers
+// (Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout) and functional
+// forms (F::dropout2d and F::dropout drawing, F::alpha_dropout with torch's
+// default training=false, the identity). Its model file is checked against
 // torch like the JSON models (Parity.misc_dsl_basic).
 #include <cstdio>
 
@@ -71,9 +73,10 @@ struct MiscNetImpl : nn::Module {
     y = y + dist(a, c) + F::unflatten(cos(a, c), 0, {2, 1});
     y = y + F::pairwise_distance(a, c, 1.0, 1e-6, true) *
                 F::unflatten(F::cosine_similarity(b, b2, -1), 0, {2, 1});
-    kiln::Tensor v = drop2(upsample(x));
+    kiln::Tensor v = F::dropout2d(drop2(upsample(x)), F::Dropout2dFuncOptions().p(0.3));
     v = F::interpolate(v, F::InterpolateFuncOptions().size(std::vector<int64_t>{2, 3}).mode("area"));
     v = drop3(falpha(alpha(bilinear(nearest(v)))));
+    v = F::alpha_dropout(F::dropout(v, F::DropoutFuncOptions().p(0.2)), F::AlphaDropoutFuncOptions().p(0.4));
     return y + fv(F::mean(drop1(F::flatten(v, 2)), {1}));
   }
   nn::LazyLinear lazy{nullptr};

@@ -407,3 +407,36 @@ TEST(FrontendModelJson, ArgmaxFeedsNoFloatInput) {
 }
 
 }  // namespace
+
+namespace {
+
+// The functional dropout forms record p, training (torch's defaults: true,
+// false for the alpha forms) and inplace; torch.bilinear takes an optional
+// bias [out].
+struct FunctionalDropoutImpl : nn::Module {
+  kiln::Tensor forward(kiln::Tensor x, kiln::Tensor w, kiln::Tensor b) {
+    namespace F = kiln::nn::functional;
+    kiln::Tensor h = F::dropout1d(F::dropout(x, F::DropoutFuncOptions().p(0.25)));
+    h = F::feature_alpha_dropout(h, F::FeatureAlphaDropoutFuncOptions().p(0.5).training(true));
+    return F::bilinear(h, h, w, b);
+  }
+};
+KILN_MODULE(FunctionalDropout);
+
+TEST(FrontendModelJson, FunctionalDropoutAndBilinearBias) {
+  FunctionalDropout net;
+  json j = json::parse(kiln::model_json(
+      net, {kiln::input("x", {2, 3, 4}), kiln::input("w", {5, 4, 4}), kiln::input("b", {5})}, "fdrop"));
+  ASSERT_EQ(j["graph"].size(), 4u);
+  EXPECT_EQ(j["graph"][0]["function"], "dropout");
+  EXPECT_EQ(j["graph"][0]["options"], json::parse(R"({"p":0.25,"training":true,"inplace":false})"));
+  EXPECT_EQ(j["graph"][1]["function"], "dropout1d");
+  EXPECT_EQ(j["graph"][2]["options"]["training"], true);
+  EXPECT_EQ(j["graph"][3]["inputs"].size(), 4u);
+  EXPECT_THROW(kiln::model_json(net,
+                                {kiln::input("x", {2, 3, 4}), kiln::input("w", {5, 4, 4}), kiln::input("b", {4})},
+                                "fdrop"),
+               kiln::Error);
+}
+
+}  // namespace

@@ -65,4 +65,40 @@ KILN_DROPOUT_VARIANT(AlphaDropout);
 KILN_DROPOUT_VARIANT(FeatureAlphaDropout);
 #undef KILN_DROPOUT_VARIANT
 
+namespace functional {
+/// libtorch's F::DropoutFuncOptions: p, training (default true: the mask is
+/// drawn in either mode of the model, as torch's F.dropout does unless
+/// passed `self.training`), inplace (accepted, no effect).
+struct DropoutFuncOptions {
+  KILN_ARG(double, p) = 0.5;
+  KILN_ARG(bool, training) = true;
+  KILN_ARG(bool, inplace) = false;
+};
+using Dropout1dFuncOptions = DropoutFuncOptions;
+using Dropout2dFuncOptions = DropoutFuncOptions;
+using Dropout3dFuncOptions = DropoutFuncOptions;
+/// F.alpha_dropout / F.feature_alpha_dropout: training defaults to false
+/// (torch's), the identity then.
+struct AlphaDropoutFuncOptions {
+  KILN_ARG(double, p) = 0.5;
+  KILN_ARG(bool, training) = false;
+  KILN_ARG(bool, inplace) = false;
+};
+using FeatureAlphaDropoutFuncOptions = AlphaDropoutFuncOptions;
+
+/// The functional forms of the dropout layers (same masks and input ranks).
+Tensor dropout(const Tensor& input, const DropoutFuncOptions& options = {},
+               SourceLoc loc = SourceLoc::current());
+Tensor dropout1d(const Tensor& input, const Dropout1dFuncOptions& options = {},
+                 SourceLoc loc = SourceLoc::current());
+Tensor dropout2d(const Tensor& input, const Dropout2dFuncOptions& options = {},
+                 SourceLoc loc = SourceLoc::current());
+Tensor dropout3d(const Tensor& input, const Dropout3dFuncOptions& options = {},
+                 SourceLoc loc = SourceLoc::current());
+Tensor alpha_dropout(const Tensor& input, const AlphaDropoutFuncOptions& options = {},
+                     SourceLoc loc = SourceLoc::current());
+Tensor feature_alpha_dropout(const Tensor& input, const FeatureAlphaDropoutFuncOptions& options = {},
+                             SourceLoc loc = SourceLoc::current());
+}  // namespace functional
+
 }  // namespace kiln::nn

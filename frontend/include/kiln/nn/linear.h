@@ -85,9 +85,11 @@ class BilinearImpl : public Module {
 KILN_MODULE(Bilinear);
 
 namespace functional {
-/// torch.bilinear(input1, input2, weight) without a bias (add one with
-/// `+`): weight is [out, in1, in2].
+/// torch.bilinear(input1, input2, weight[, bias]): weight is [out, in1,
+/// in2], bias [out].
 Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight,
+                SourceLoc loc = SourceLoc::current());
+Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight, const Tensor& bias,
                 SourceLoc loc = SourceLoc::current());
 }  // namespace functional
 
