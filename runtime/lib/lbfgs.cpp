@@ -106,12 +106,6 @@ public:
       state[i] = static_cast<float *>(host_current(m, l.state[i]));
     if (!state[0])
       return fail(KILN_ERROR_UNSUPPORTED, "LBFGS runs on host memory; this device's is not");
-    float *d = state[LbfgsSpec::kD], *old_dirs = state[LbfgsSpec::kOldDirs],
-          *old_stps = state[LbfgsSpec::kOldStps], *ro = state[LbfgsSpec::kRo],
-          *prev_flat_grad = state[LbfgsSpec::kPrevFlatGrad];
-    float &num_old_f = *state[LbfgsSpec::kNumOld], &h_diag = *state[LbfgsSpec::kHDiag],
-          &prev_loss = *state[LbfgsSpec::kPrevLoss], &n_iter_total = *state[LbfgsSpec::kNIter],
-          &func_evals = *state[LbfgsSpec::kFuncEvals];
     const double lr = group_lr(m, 0);
 
     // A later evaluation can fail only where a value check depends on the
@@ -126,8 +120,7 @@ public:
     *out_loss = orig_loss;
     std::vector<float> flat_grad(n);
     gather_grad(flat_grad.data());
-    if (Error e = run(orig_loss, flat_grad, lr, d, old_dirs, old_stps, ro, prev_flat_grad,
-                      num_old_f, h_diag, prev_loss, n_iter_total, func_evals)) {
+    if (Error e = run(orig_loss, flat_grad, lr)) {
       if (!snapshot.tensors.empty())
         restore_snapshot(m, snapshot);
       return e;
@@ -140,16 +133,20 @@ public:
   }
 
 private:
-  /* torch's step after the first closure call. */
-  Error run(float orig_loss, std::vector<float> &flat_grad, double lr, float *d, float *old_dirs,
-            float *old_stps, float *ro, float *prev_flat_grad, float &num_old_f, float &h_diag,
-            float &prev_loss, float &n_iter_total, float &func_evals) {
+  /* torch's step after the first closure call, on torch's state (the
+   * instance's buffers: `state`). */
+  Error run(float orig_loss, std::vector<float> &flat_grad, double lr) {
+    float *d = state[LbfgsSpec::kD], *old_dirs = state[LbfgsSpec::kOldDirs],
+          *old_stps = state[LbfgsSpec::kOldStps], *ro = state[LbfgsSpec::kRo],
+          *prev_flat_grad = state[LbfgsSpec::kPrevFlatGrad];
+    float &num_old_f = *state[LbfgsSpec::kNumOld], &h_diag = *state[LbfgsSpec::kHDiag],
+          &prev_loss = *state[LbfgsSpec::kPrevLoss], &n_iter_total = *state[LbfgsSpec::kNIter],
+          &func_evals = *state[LbfgsSpec::kFuncEvals], &t_state = *state[LbfgsSpec::kT];
     double loss = orig_loss;
     int64_t current_evals = 1;
     func_evals += 1;
     if (abs_max(flat_grad.data(), n) <= static_cast<float>(l.tolerance_grad))
       return {}; // optimal: torch returns before touching the rest of its state
-    float &t_state = *state[LbfgsSpec::kT];
     double t = t_state;
     int64_t num_old = static_cast<int64_t>(num_old_f);
     std::vector<float> y(n), s(n), al(static_cast<size_t>(l.history_size));
