@@ -330,6 +330,8 @@ extern "C" void kiln_sconv_forward(const int64_t *geometry, const float *x,
   t.g = parse_conv_geometry(geometry);
   if (t.g.groups > 1 && t.g.cg == 1)
     return depthwise_forward(t.g, x, w, bias, y);
+  if (implicit_forward_applies(t.g))
+    return implicit_forward(t.g, x, w, bias, y);
   t.x = x;
   t.w = w;
   t.bias = bias;
@@ -345,6 +347,8 @@ extern "C" void kiln_sconv_backward_input(const int64_t *geometry,
   t.g = parse_conv_geometry(geometry);
   if (t.g.groups > 1 && t.g.cg == 1)
     return depthwise_backward_input(t.g, dy, w, dx);
+  if (implicit_backward_input_applies(t.g))
+    return implicit_backward_input(t.g, dy, w, dx);
   t.dy = dy;
   t.w = w;
   t.out = dx;
@@ -358,6 +362,8 @@ extern "C" void kiln_sconv_backward_weight(const int64_t *geometry,
   t.g = parse_conv_geometry(geometry);
   if (t.g.groups > 1 && t.g.cg == 1)
     return depthwise_backward_weight(t.g, x, dy, dw);
+  if (implicit_weight_gradient_applies(t.g))
+    return implicit_weight_gradient(t.g, x, dy, dw);
   t.x = x;
   t.dy = dy;
   int64_t size = t.g.f * t.g.ck, blocks = t.g.n * t.g.chunks;

@@ -33,5 +33,24 @@ void depthwise_backward_input(const ConvGeometry &g, const float *dy,
                               const float *w, float *dx);
 void depthwise_backward_weight(const ConvGeometry &g, const float *x,
                                const float *dy, float *dw);
+bool implicit_forward_applies(const ConvGeometry &g);
+void implicit_forward(const ConvGeometry &g, const float *x, const float *w,
+                      const float *bias, float *y);
+bool implicit_backward_input_applies(const ConvGeometry &g);
+void implicit_backward_input(const ConvGeometry &g, const float *dy,
+                             const float *w, float *dx);
+
+/* Convolutions that read their image operand in place instead of through
+ * im2col columns (conv_implicit.cpp), on AVX-512 CPUs: each *_applies says
+ * for which geometries the routine beside it is used. */
+bool implicit_weight_gradient_applies(const ConvGeometry &g);
+void implicit_weight_gradient(const ConvGeometry &g, const float *x,
+                              const float *dy, float *dw);
+bool implicit_forward_applies(const ConvGeometry &g);
+void implicit_forward(const ConvGeometry &g, const float *x, const float *w,
+                      const float *bias, float *y);
+bool implicit_backward_input_applies(const ConvGeometry &g);
+void implicit_backward_input(const ConvGeometry &g, const float *dy,
+                             const float *w, float *dx);
 
 } // namespace kiln::rt

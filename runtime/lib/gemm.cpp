@@ -334,10 +334,9 @@ pack_transposed_blocks_avx512(const float *src, int64_t line_stride,
 }
 #endif
 
-/* Copies `lines` lines of a strided operand into panels of `width` lines,
- * k-major within a panel: out[l / width][p][l % width] = src[l * line_stride +
- * p * depth_stride] for p < depth, lines past the end zero. A's panels are
- * its rows (width kMr), B's its columns (width kNr). */
+} // namespace
+
+/* Declared in gemm.h. */
 void pack_panels(const float *src, int64_t line_stride, int64_t depth_stride,
                  int64_t lines, int64_t depth, int64_t width, float *out) {
   for (int64_t l0 = 0; l0 < lines; l0 += width) {
@@ -380,6 +379,8 @@ void pack_panels(const float *src, int64_t line_stride, int64_t depth_stride,
         panel[p * width + w] = 0.0f;
   }
 }
+
+namespace {
 
 /* A[rows, kc] starting at (i0, p0) -> panels of kMr rows. */
 void pack_a(const Problem &g, int64_t i0, int64_t rows, int64_t p0,
@@ -538,6 +539,14 @@ bool trivial_product(int64_t m, int64_t n, int64_t k, float *c, int64_t c_row,
 }
 
 } // namespace
+
+bool gemm_uses_avx512() {
+#if KILN_GEMM_X86
+  return cpu_has_avx512() && !g_force_portable;
+#else
+  return false;
+#endif
+}
 
 void force_gemm_kernel_for_testing(GemmKernel kernel) {
   g_force_portable = kernel == GemmKernel::Portable;

@@ -21,4 +21,16 @@ void sgemm_on_this_thread(int64_t m, int64_t n, int64_t k, const float *a,
                           int64_t b_row, int64_t b_col, float *c,
                           int64_t c_row, bool accumulate);
 
+/* True when kiln_sgemm runs its AVX-512 micro-kernels (the CPU has AVX-512F
+ * and no test forced the portable kernel): other AVX-512 routines of the
+ * runtime (conv_implicit.cpp) follow the same choice. */
+bool gemm_uses_avx512();
+
+/* Copies `lines` lines of a strided operand into panels of `width` lines,
+ * k-major within a panel: out[l / width][p][l % width] = src[l * line_stride +
+ * p * depth_stride] for p < depth; lines past the end are zero. This is how
+ * kiln_sgemm packs A (width 12) and B (width 32). */
+void pack_panels(const float *src, int64_t line_stride, int64_t depth_stride,
+                 int64_t lines, int64_t depth, int64_t width, float *out);
+
 } // namespace kiln::rt

@@ -5,6 +5,7 @@
 // plain, grouped and depthwise (channel multiplier 1 to 3), with and without
 // bias; and bit-identical results for 1, 2 and 3 threads.
 #include "kiln/runtime.h"
+#include "../../runtime/lib/gemm.h"
 
 #include <gtest/gtest.h>
 
@@ -227,6 +228,79 @@ TEST(RuntimeConv, StrideOneWideChannels) {
   }
 }
 
+/// A random convolution in the regime of the implicit routines
+/// (runtime/lib/conv_implicit.cpp: >= 8 input and output channels per group,
+/// output lines of 8 to 16 pixels and more): channel counts on and off their
+/// 8- and 12-row tiles and 32-column panels (8 to 70), stride 1 (half the
+/// dimensions: the direct forward and input gradient) or 2 to 3 (the
+/// innermost one read with a stride), dilation, padding past the kernel, 1-d
+/// lines longer than the 256-pixel block, 3-d, grouped.
+Conv randomImplicitConv(std::mt19937 &rng, int rank) {
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  Conv v;
+  v.n = pick(1, 3);
+  v.groups = pick(0, 3) == 0 ? pick(2, 3) : 1;
+  v.c = v.groups * pick(8, 40);
+  v.f = v.groups * pick(8, 70);
+  for (int i = 0; i < 3; ++i) {
+    bool used = i >= 3 - rank;
+    v.k[i] = used ? pick(1, 4) : 1;
+    v.s[i] = used && pick(0, 1) ? pick(2, 3) : 1;
+    v.d[i] = used ? pick(1, 2) : 1;
+    v.pad[i] = used ? pick(0, 4) : 0;
+    int64_t span = v.d[i] * (v.k[i] - 1) + 1;
+    // The innermost output line at least 8 to 16 pixels long.
+    int64_t least = i == 2 ? (pick(8, 16) - 1) * v.s[i] + span - 2 * v.pad[i]
+                           : span - 2 * v.pad[i];
+    v.in[i] = used ? std::max<int64_t>(pick(1, rank == 1 ? 600 : 20), least) : 1;
+    v.out[i] = (v.in[i] + 2 * v.pad[i] - span) / v.s[i] + 1;
+  }
+  return v;
+}
+
+TEST(RuntimeConv, ImplicitRoutinesGeometries) {
+  std::mt19937 rng(23);
+  for (int i = 0; i < 40; ++i) {
+    Conv v = randomImplicitConv(rng, 1 + i % 3);
+    SCOPED_TRACE(testing::Message() << "case " << i);
+    checkAll(v, 2000 + i, i % 2 == 0);
+  }
+}
+
+TEST(RuntimeConv, ImplicitAndColumnPathsAgree) {
+  // The same convolutions through the implicit routines (AVX-512 hosts) and
+  // through im2col columns (the path every other host takes: forced here by
+  // the portable GEMM kernel): forward, input and weight gradient within
+  // rounding of each other.
+  std::mt19937 rng(29);
+  for (int i = 0; i < 16; ++i) {
+    Conv v = randomImplicitConv(rng, 1 + i % 3);
+    std::vector<float> x = randomData(rng, v.n * v.c * v.inSize());
+    std::vector<float> w = randomData(rng, v.f * v.cg() * v.kSize());
+    std::vector<float> b = randomData(rng, v.f);
+    std::vector<float> dy = randomData(rng, v.n * v.f * v.outSize());
+    std::vector<int64_t> g = v.geometry();
+    auto all = [&] {
+      std::vector<float> y(dy.size()), dx(x.size()), dw(w.size());
+      kiln_sconv_forward(g.data(), x.data(), w.data(), b.data(), y.data());
+      kiln_sconv_backward_input(g.data(), dy.data(), w.data(), dx.data());
+      kiln_sconv_backward_weight(g.data(), x.data(), dy.data(), dw.data());
+      y.insert(y.end(), dx.begin(), dx.end());
+      y.insert(y.end(), dw.begin(), dw.end());
+      return y;
+    };
+    std::vector<float> implicit = all();
+    kiln::rt::force_gemm_kernel_for_testing(kiln::rt::GemmKernel::Portable);
+    std::vector<float> columns = all();
+    kiln::rt::force_gemm_kernel_for_testing(kiln::rt::GemmKernel::Automatic);
+    for (size_t j = 0; j < implicit.size(); ++j)
+      ASSERT_NEAR(implicit[j], columns[j], 1e-4f * (std::fabs(columns[j]) + 1.0f))
+          << "case " << i << " element " << j << " of y, dx, dw";
+  }
+}
+
 /// Forward, input gradient and weight gradient of `v` concatenated, for 1,
 /// 2 and 3 threads.
 std::vector<std::vector<float>> resultsPerThreadCount(const Conv &v) {
@@ -261,6 +335,10 @@ TEST(RuntimeConv, ThreadCountDoesNotChangeBits) {
       {5, 16, 64, {1, 30, 30}, {1, 15, 15}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, 2},
       {5, 32, 32, {1, 20, 20}, {1, 20, 20}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
       {18, 16, 64, {1, 8, 8}, {1, 8, 8}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 1},
+      // The implicit routines: strided, grouped, long 1-d lines.
+      {6, 24, 40, {1, 21, 40}, {1, 11, 20}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}},
+      {5, 32, 48, {1, 12, 12}, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, 2},
+      {4, 16, 16, {1, 1, 700}, {1, 1, 700}, {1, 1, 5}, {1, 1, 1}, {0, 0, 2}, {1, 1, 1}},
   };
   for (const Conv &v : cases) {
     SCOPED_TRACE(testing::Message() << "groups " << v.groups);
