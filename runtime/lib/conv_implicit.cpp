@@ -1,5 +1,5 @@
 /* Convolutions without im2col columns ("implicit GEMM"), on AVX-512 CPUs:
- * the weight gradient, the forward (innermost stride 1) and the input
+ * the weight gradient, the forward (innermost stride 1 or 2) and the input
  * gradient (stride 1), each where its *_applies test (conv.h) says.
  *
  * Why: conv.cpp builds each block's columns (C/G K rows, one per (channel,
@@ -75,6 +75,8 @@ using Geometry = ConvGeometry;
 int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
+
+int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); } /* b > 0 */
 
 /* One GEMM update: pixels [b, b + len) of the block, whose input for the
  * tap is x[c][a + p s2] for p < len (a: offset in a channel's image). */
@@ -285,7 +287,32 @@ struct Slot {
  * (slot 1 absent when len[1] == 0). offset[v][t] / mask[v][t]: where slot v
  * reads for tap t (mask 0: nothing). wp: this panel's packed weight,
  * [taps][inputs][kRows]. bias: per row, or nullptr. */
-template <int kRows>
+/* The 16 floats of a slot for one input channel: at x (unit stride) or at
+ * x, x + 2, ..., x + 30 (kStride2: two loads, even lanes kept). */
+template <bool kStride2>
+__attribute__((target("avx512f"))) inline __m512
+slot_load(const float *x, __mmask16 m, __mmask16 lo, __mmask16 hi) {
+  if (!kStride2)
+    return _mm512_maskz_loadu_ps(m, x);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                         20, 22, 24, 26, 28, 30);
+  return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, x), even,
+                                _mm512_maskz_loadu_ps(hi, x + 16));
+}
+
+/* The load masks of a stride-2 slot: lane l of the slot reads x[2 l], so
+ * lane l of `m` enables lane 2 l (mod 16) of the first or second load. */
+inline void stride2_masks(uint16_t m, __mmask16 *lo, __mmask16 *hi) {
+  uint32_t lo_bits = 0, hi_bits = 0;
+  for (int l = 0; l < 8; ++l) {
+    lo_bits |= ((m >> l) & 1u) << (2 * l);
+    hi_bits |= ((m >> (l + 8)) & 1u) << (2 * l);
+  }
+  *lo = static_cast<__mmask16>(lo_bits);
+  *hi = static_cast<__mmask16>(hi_bits);
+}
+
+template <int kRows, bool kStride2>
 __attribute__((target("avx512f"))) void
 direct_tile(const float *wp, int64_t taps, int64_t inputs, const float *in,
             int64_t in_row, const int64_t *const offset[2],
@@ -302,13 +329,18 @@ direct_tile(const float *wp, int64_t taps, int64_t inputs, const float *in,
     __mmask16 m0 = mask[0][t], m1 = mask[1][t];
     if (!(m0 | m1))
       continue;
+    __mmask16 lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
+    if (kStride2) {
+      stride2_masks(m0, &lo0, &hi0);
+      stride2_masks(m1, &lo1, &hi1);
+    }
     /* Masked lanes are not read (AVX-512 suppresses their faults), so a
      * slot's base may sit before its line's first input. */
     const float *x0 = in + offset[0][t], *x1 = in + offset[1][t];
     const float *w = wp;
     for (int64_t c = 0; c < inputs; ++c, w += kRows) {
-      __m512 v0 = _mm512_maskz_loadu_ps(m0, x0 + c * in_row);
-      __m512 v1 = _mm512_maskz_loadu_ps(m1, x1 + c * in_row);
+      __m512 v0 = slot_load<kStride2>(x0 + c * in_row, m0, lo0, hi0);
+      __m512 v1 = slot_load<kStride2>(x1 + c * in_row, m1, lo1, hi1);
       KILN_UNROLL
       for (int i = 0; i < kRows; ++i) {
         __m512 wi = _mm512_set1_ps(w[i]);
@@ -341,11 +373,13 @@ using DirectKernel = void (*)(const float *, int64_t, int64_t, const float *,
                               float *, int64_t, const int64_t[2],
                               const int64_t[2], int64_t);
 
-DirectKernel pick_direct(int64_t rows) {
+DirectKernel pick_direct(int64_t rows, int64_t stride) {
 #if KILN_CONV_IMPLICIT_X86
-  return rows == 8 ? direct_tile<8> : direct_tile<12>;
+  if (stride == 2)
+    return rows == 8 ? direct_tile<8, true> : direct_tile<12, true>;
+  return rows == 8 ? direct_tile<8, false> : direct_tile<12, false>;
 #else
-  (void)rows;
+  (void)rows, (void)stride;
   std::abort(); /* the *_applies tests are false off x86 */
 #endif
 }
@@ -364,6 +398,7 @@ struct Direct {
   int64_t ext1 = 1; /* the output's middle extent: line = o0 ext1 + o1 */
   int64_t taps = 0;
   bool forward = true; /* false: the input gradient (stride 1) */
+  int64_t stride = 1;  /* the innermost input stride: 1 or 2 (forward) */
   const float *in = nullptr, *bias = nullptr;
   float *out = nullptr;
   const float *packed = nullptr; /* [G][panels][taps][inputs][rows] */
@@ -375,8 +410,8 @@ struct Direct {
 
 /* Where output line `line` of `d` reads for tap t: the offset of the input
  * line (-1 when the whole line reads padding), the innermost shift (output
- * index o2 reads input index o2 + shift of that line) and the input line's
- * length. */
+ * index o2 reads input index o2 d.stride + shift of that line) and the input
+ * line's length. */
 void tap_line(const Direct &d, int64_t line, int64_t t, int64_t *line_offset,
               int64_t *shift, int64_t *in2) {
   const ConvGeometry &g = *d.g;
@@ -424,15 +459,15 @@ void direct_task(int64_t, int64_t, void *ctx) {
       for (int64_t t = 0; t < d.taps; ++t) {
         int64_t base, shift, in2;
         tap_line(d, line, t, &base, &shift, &in2);
-        /* Lanes l < len with 0 <= o2 + l + shift < in2. */
-        int64_t lo = std::max<int64_t>(0, -(o2 + shift));
-        int64_t hi = std::min(slots[s].len, in2 - (o2 + shift));
+        /* Lanes l < len with 0 <= (o2 + l) stride + shift < in2. */
+        int64_t lo = std::max<int64_t>(0, ceil_div(-shift, d.stride) - o2);
+        int64_t hi = std::min(slots[s].len, ceil_div(in2 - shift, d.stride) - o2);
         uint16_t m = 0;
         if (base >= 0 && lo < hi)
           m = static_cast<uint16_t>(((uint32_t{1} << hi) - 1) &
                                      ~((uint32_t{1} << lo) - 1));
         masks[s * d.taps + t] = m;
-        offsets[s * d.taps + t] = m ? base + o2 + shift : 0;
+        offsets[s * d.taps + t] = m ? base + o2 * d.stride + shift : 0;
       }
     }
     const float *in = d.in + n * d.in_image + grp * d.inputs_per_group * d.in_row;
@@ -465,7 +500,7 @@ void run_direct(Direct &d) {
   d.slots_per_line = (d.out_line + kSlot - 1) / kSlot;
   d.slots_per_image = d.slots_per_line * d.lines;
   d.blocks_per_image = (d.slots_per_image + kSlotsPerBlock - 1) / kSlotsPerBlock;
-  d.kernel = pick_direct(d.rows);
+  d.kernel = pick_direct(d.rows, d.stride);
   int64_t tasks = d.g->n * d.groups * d.blocks_per_image;
   int64_t workers = std::min<int64_t>(tasks, kiln_get_num_threads());
   if (workers <= 1)
@@ -553,8 +588,10 @@ namespace kiln::rt {
 
 bool implicit_forward_applies(const ConvGeometry &g) {
   /* A slot covers 16 pixels of one output line: shorter lines waste lanes
-   * (below 12, a third or more), and few output channels waste rows. */
-  return gemm_uses_avx512() && g.s[2] == 1 && g.fg >= 8 && g.out[2] >= 12;
+   * (below 12, a third or more), and few output channels waste rows. An
+   * innermost stride of 2 loads 32 floats per slot and keeps the even ones;
+   * larger strides keep the columns. */
+  return gemm_uses_avx512() && g.s[2] <= 2 && g.fg >= 8 && g.out[2] >= 12;
 }
 
 void implicit_forward(const ConvGeometry &g, const float *x, const float *w,
@@ -562,6 +599,7 @@ void implicit_forward(const ConvGeometry &g, const float *x, const float *w,
   Direct d;
   d.g = &g;
   d.forward = true;
+  d.stride = g.s[2];
   d.groups = g.groups;
   d.rows_per_group = g.fg;
   d.inputs_per_group = g.cg;
