@@ -51,15 +51,20 @@ LogicalResult OptimizerUpdateOp::verify() {
   if (getGrad().getType() != paramType)
     return emitOpError("grad type ")
            << getGrad().getType() << " differs from param type " << paramType;
+  auto scalarType = RankedTensorType::get({}, Float32Type::get(getContext()));
   for (auto [i, state] : llvm::enumerate(getStates()))
-    if (state.getType() != paramType)
+    if (state.getType() != paramType && state.getType() != scalarType)
       return emitOpError("state #") << i << " has type " << state.getType()
-                                    << ", not the param type " << paramType;
+                                    << ", neither the param type " << paramType
+                                    << " nor " << scalarType;
   if (getNewStates().size() != getStates().size())
     return emitOpError("expected one new state per state (")
            << getStates().size() << "), got " << getNewStates().size();
-  for (Value result : getResults())
-    if (result.getType() != paramType)
-      return emitOpError("results must have the param type ") << paramType;
+  if (getNewParam().getType() != paramType)
+    return emitOpError("new param must have the param type ") << paramType;
+  for (auto [i, state] : llvm::enumerate(getStates()))
+    if (getNewStates()[i].getType() != state.getType())
+      return emitOpError("new state #") << i << " must have its state's type "
+                                        << state.getType();
   return success();
 }

@@ -48,9 +48,11 @@ def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure, AttrSizedOperandSegm
     The update of `param` by the torch.optim optimizer `optimizer` (its
     class name: "Adam", "RMSprop", ...) with the hyper-parameters `hyper`
     (torch's option names, numbers as f64, flags as bools), from the
-    gradient and the parameter's state tensors (shaped like it, in the
-    optimizer's state order: Adam's exp_avg, exp_avg_sq[, max_exp_avg_sq]).
-    Results: the new parameter and the new states. `lr` and `step` (the
+    gradient and the parameter's state tensors, in the optimizer's state
+    order: those shaped like it (Adam's exp_avg, exp_avg_sq[,
+    max_exp_avg_sq]), then its 0-d f32 states (NAdam's mu_product, which a
+    cycled beta1 makes path-dependent). Results: the new parameter and the
+    new states, each typed as its state. `lr` and `step` (the
     number of completed steps) are runtime scalars, so a scheduler can
     change the learning rate without recompiling. The optional
     `cycled_momentum` scalar replaces the hyper-parameter a CyclicLR /

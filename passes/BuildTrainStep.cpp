@@ -122,8 +122,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     for (const StateSlot &slot : plan.states) {
       unsigned i = paramIdx[slot.param];
       const OptimizerStateSpec &spec = plan.groups[plan.groupOf[slot.param]].specs[slot.spec];
-      sig.add(b, loss.getArgumentTypes()[i], argName(loss, i) + "." + spec.name,
-              nn::TensorRole::state, nn::InitAttr::get(b.getContext(), spec.init));
+      Type type = spec.scalar ? RankedTensorType::get({}, b.getF32Type())
+                              : loss.getArgumentTypes()[i];
+      sig.add(b, type, argName(loss, i) + "." + spec.name, nn::TensorRole::state,
+              nn::InitAttr::get(b.getContext(), spec.init, spec.value));
     }
     sig.add(b, RankedTensorType::get({}, b.getI64Type()), "step", nn::TensorRole::step);
     for (auto [g, group] : llvm::enumerate(plan.groups))

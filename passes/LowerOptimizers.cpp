@@ -4,6 +4,7 @@
 #include "passes/OptimizerRules.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -85,7 +86,9 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
 };
 
 // nn.optimizer_update: the named optimizer's rule (passes/optim/) emits
-// its per-step scalars here, before the loop, and the loop body.
+// its per-step scalars here, before the loop, and the loop body. Its
+// scalar states (0-d, after the tensor states) are read and written by
+// that prologue, outside the loop.
 struct OptimizerUpdateLowering : OpConversionPattern<OptimizerUpdateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -100,10 +103,19 @@ struct OptimizerUpdateLowering : OpConversionPattern<OptimizerUpdateOp> {
     if (std::string problem = rule->check(hyper); !problem.empty())
       return op.emitOpError(rule->name) << ": " << problem;
     size_t numStates = rule->states(hyper).size();
-    if (numStates != adaptor.getStates().size())
+    size_t numScalars = rule->scalarStates ? rule->scalarStates(hyper).size() : 0;
+    if (numStates + numScalars != adaptor.getStates().size())
       return op.emitOpError(rule->name)
-             << " keeps " << numStates << " state tensors per parameter, got "
+             << " keeps " << numStates + numScalars << " state tensors per parameter, got "
              << adaptor.getStates().size();
+    ValueRange tensorStates = adaptor.getStates().take_front(numStates);
+    ValueRange scalarStates = adaptor.getStates().drop_front(numStates);
+    for (auto [i, state] : llvm::enumerate(scalarStates))
+      if (cast<RankedTensorType>(state.getType()).getRank() != 0)
+        return op.emitOpError(rule->name) << " state #" << numStates + i << " must be a 0-d tensor";
+    for (auto [i, state] : llvm::enumerate(tensorStates))
+      if (state.getType() != adaptor.getParam().getType())
+        return op.emitOpError(rule->name) << " state #" << i << " must have the param's type";
     Location loc = op.getLoc();
     optim::Arith scalars{rewriter, loc};
     Value step = extractScalar(rewriter, loc, adaptor.getStep());
@@ -118,16 +130,26 @@ struct OptimizerUpdateLowering : OpConversionPattern<OptimizerUpdateOp> {
         adaptor.getCycledMomentum()
             ? scalars.toF64(extractScalar(rewriter, loc, adaptor.getCycledMomentum()))
             : Value()};
+    SmallVector<Value> newScalars;
+    for (Value state : scalarStates)
+      s.scalarStates.push_back(extractScalar(rewriter, loc, state));
+    s.newScalarStates = &newScalars;
     optim::UpdateBody body = rule->prepare(scalars, hyper, s);
+    if (newScalars.size() != numScalars)
+      return op.emitOpError(rule->name) << " computed " << newScalars.size()
+                                        << " new scalar states, expected " << numScalars;
     SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
-    llvm::append_range(inputs, adaptor.getStates());
-    auto results = broadcastElementwise(
+    llvm::append_range(inputs, tensorStates);
+    SmallVector<Value> results = llvm::to_vector(broadcastElementwise(
         rewriter, loc, op.getParam().getType().getShape(), inputs,
         [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
           optim::Arith e{b, l};
           return body(e, a);
         },
-        1 + numStates);
+        1 + numStates));
+    for (Value scalar : newScalars)
+      results.push_back(rewriter.create<tensor::FromElementsOp>(
+          loc, RankedTensorType::get({}, scalar.getType()), scalar));
     rewriter.replaceOp(op, results);
     return success();
   }

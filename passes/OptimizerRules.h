@@ -89,13 +89,29 @@ using UpdateBody =
 /// of the hyper-parameter the rule's cycledMomentum names; null otherwise).
 struct StepScalars {
   mlir::Value lr, step, firstStep, momentum;
+  /// The rule's scalar states before this step (f32, scalarStates order);
+  /// the prologue appends their new values to *newScalarStates.
+  llvm::SmallVector<mlir::Value> scalarStates;
+  llvm::SmallVector<mlir::Value> *newScalarStates = nullptr;
+};
+
+/// A state torch keeps per parameter as a 0-d float32 tensor that is not
+/// a function of the step count (NAdam's mu_product: a product over every
+/// past step's beta1, which a cycling scheduler changes).
+struct ScalarState {
+  std::string name;
+  double initial; // torch's value before the first step
 };
 
 struct OptimizerRule {
   std::string name; // torch.optim class name
   /// torch's state keys that are tensors shaped like the parameter, in
-  /// order (`step` and scalar states are computed from the step count).
+  /// order (`step` and the scalar states that depend on the step count
+  /// alone, ASGD's eta and mu, are computed from it).
   std::function<std::vector<std::string>(const Hyper &)> states;
+  /// torch's other 0-d states, kept as f32 scalars after the tensor states
+  /// (unset: none). The prologue reads and updates them.
+  std::function<std::vector<ScalarState>(const Hyper &)> scalarStates;
   /// "" when the hyper-parameters are valid, else torch's complaint.
   std::function<std::string(const Hyper &)> check;
   /// Emits the per-step scalars (outside the elementwise loop) and returns

@@ -131,15 +131,20 @@ public:
 
   SmallVector<OptimizerStateSpec> stateSpecs() const override {
     SmallVector<OptimizerStateSpec> specs;
-    for (std::string &name : rule.states(optim::Hyper(hyper)))
+    optim::Hyper h(hyper);
+    for (std::string &name : rule.states(h))
       specs.push_back({std::move(name), nn::InitKind::zeros});
+    if (rule.scalarStates)
+      for (optim::ScalarState &state : rule.scalarStates(h))
+        specs.push_back({std::move(state.name), nn::InitKind::constant, state.initial, true});
     return specs;
   }
 
   SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,
                                  Value grad, ValueRange states, Value lr,
                                  Value step, Value momentum) const override {
-    SmallVector<Type> types(1 + states.size(), param.getType());
+    SmallVector<Type> types{param.getType()};
+    llvm::append_range(types, states.getTypes());
     auto update = b.create<nn::OptimizerUpdateOp>(
         loc, types, param, grad, states, lr, step, momentum, b.getStringAttr(rule.name), hyper);
     return SmallVector<Value>(update->getResults());

@@ -16,10 +16,13 @@
 
 namespace kiln {
 
-/// One state tensor of a parameter, shaped like it: `<param>.<name>`.
+/// One state tensor of a parameter, `<param>.<name>`: shaped like it, or a
+/// 0-d f32 tensor (`scalar`).
 struct OptimizerStateSpec {
   std::string name; // torch's state key: "momentum_buffer", "exp_avg", ...
-  nn::InitKind init = nn::InitKind::zeros; // torch's states start at zero
+  nn::InitKind init = nn::InitKind::zeros; // most of torch's states start at zero
+  double value = 0; // the constant of InitKind::constant
+  bool scalar = false;
 };
 
 class Optimizer {

@@ -58,8 +58,8 @@ bool cyclesMomentum(int32_t kind, const std::vector<double> &args) {
 /// RMSprop) or beta1 (the Adam family) from a runtime scalar that the
 /// scheduler sets: marks nn.optimizer (and each group) with cycle_momentum.
 /// torch 1.13 refuses what it cannot cycle: CyclicLR needs a `momentum`
-/// (SGD, RMSprop), OneCycleLR a `momentum` or `betas`; NAdam is refused
-/// here, its mu_product being a product over every past step's beta1.
+/// (SGD, RMSprop), OneCycleLR a `momentum` or `betas` (NAdam too: its
+/// mu_product is a scalar state of the compiled step).
 /// `path` is the cycle_momentum of the first cycling node, `needsMomentum`
 /// whether a CyclicLR cycles.
 void markCycledMomentum(OpBuilder &b, ModuleOp module, const std::string &path,
@@ -74,9 +74,6 @@ void markCycledMomentum(OpBuilder &b, ModuleOp module, const std::string &path,
     fail(path, "optimizer must support momentum with `cycle_momentum` option enabled (" + name +
                    (needsMomentum ? " has no momentum, which CyclicLR cycles)"
                                   : " has neither momentum nor betas)"));
-  if (name == "NAdam")
-    fail(path, "cycle_momentum with NAdam is not supported: its mu_product is a product "
-               "over every past step's beta1 (set \"cycle_momentum\": false)");
   auto mark = [&](DictionaryAttr d) {
     NamedAttrList attrs(d);
     attrs.set("cycle_momentum", b.getBoolAttr(true));

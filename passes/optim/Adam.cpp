@@ -9,7 +9,6 @@
 
 #include "ir/FormatNumber.h"
 
-#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
@@ -178,46 +177,27 @@ OptimizerRule radamRule() {
   return r;
 }
 
-/// NAdam's momentum cache mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * psi)), f64.
-Value momentumCache(Arith &a, Value t, double beta1, double psi) {
-  return a.mul(a.f64(beta1),
+/// NAdam's momentum cache mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * psi)), f64
+/// (beta1: the hyper-parameter or the cycled value, f64).
+Value momentumCache(Arith &a, Value t, Value beta1, double psi) {
+  return a.mul(beta1,
                a.sub(a.f64(1), a.mul(a.f64(0.5), a.pow(a.f64(0.96), a.mul(t, a.f64(psi))))));
 }
 
-/// NAdam's state `mu_product` after step t: torch keeps it in a float32
-/// scalar tensor and multiplies it by each step's mu (rounded to f32), so
-/// the product is rebuilt here the same way, one f32 multiplication per
-/// past step. The loop stops early once the product is 0 (it stays 0): for
-/// beta1 <= 0.99 that happens within a few hundred steps; a beta1 close to
-/// 1 with a large momentum_decay keeps it running for up to `t` iterations
-/// (scalar work, outside the elementwise loop).
-Value muProduct(Arith &a, Value t, double beta1, double psi) {
-  OpBuilder &b = a.b;
-  auto loop = b.create<scf::WhileOp>(
-      a.loc, TypeRange{b.getF64Type(), b.getF32Type()}, ValueRange{a.f64(1), a.f32(1)},
-      [&](OpBuilder &nb, Location l, ValueRange x) {
-        Value inRange = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLE, x[0], t);
-        Arith e{nb, l};
-        Value more = nb.create<arith::AndIOp>(l, inRange, e.ne(x[1], e.f32(0)));
-        nb.create<scf::ConditionOp>(l, more, x);
-      },
-      [&](OpBuilder &nb, Location l, ValueRange x) {
-        Arith e{nb, l};
-        Value product = e.mul(x[1], e.toF32(momentumCache(e, x[0], beta1, psi)));
-        nb.create<scf::YieldOp>(l, ValueRange{e.add(x[0], e.f64(1)), product});
-      });
-  return loop.getResult(1);
-}
-
 /// NAdam (torch 1.13): with t = step + 1, mu = mu_t, mu_next = mu_{t+1},
+///   mu_product *= mu   (its float32 state, so mu is rounded to f32)
 ///   denom = sqrt(exp_avg_sq / (1 - beta2 ** t)) + eps
 ///   param += (-lr * (1 - mu) / (1 - mu_product)) * grad / denom
-///   param += (-lr * mu_next / (1 - mu_product * mu_next)) * exp_avg / denom
-/// (two addcdiv_ in that order), mu_product being the f32 product of mu_1..mu_t.
+///   param += (-lr * mu_next / (1 - mu_product * mu * mu_next)) * exp_avg / denom
+/// (two addcdiv_ in that order; the second denominator multiplies mu in
+/// again, as torch 1.13 does). mu_product is a scalar state, not a function
+/// of the step: a CyclicLR / OneCycleLR that cycles beta1 changes every
+/// later factor.
 OptimizerRule nadamRule() {
   OptimizerRule r;
   r.name = "NAdam";
   r.states = [](const Hyper &) -> std::vector<std::string> { return {"exp_avg", "exp_avg_sq"}; };
+  r.scalarStates = [](const Hyper &) -> std::vector<ScalarState> { return {{"mu_product", 1.0}}; };
   r.check = [](const Hyper &h) -> std::string {
     if (std::string problem = checkCommon(h); !problem.empty())
       return problem;
@@ -230,11 +210,13 @@ OptimizerRule nadamRule() {
     Betas betas(h);
     double eps = h.number("eps", 1e-8), wd = h.number("weight_decay", 0);
     double psi = h.number("momentum_decay", 4e-3);
+    Beta1 beta1(a, s, betas.beta1);
     Value t = a.add(s.step, a.f64(1));
     Value bc2 = a.toF32(biasCorrection(a, s, betas.beta2));
-    Value mu = momentumCache(a, t, betas.beta1, psi);
-    Value muNext = momentumCache(a, a.add(t, a.f64(1)), betas.beta1, psi);
-    Value product = muProduct(a, t, betas.beta1, psi);
+    Value mu = momentumCache(a, t, beta1.f64, psi);
+    Value muNext = momentumCache(a, a.add(t, a.f64(1)), beta1.f64, psi);
+    Value product = a.mul(s.scalarStates[0], a.toF32(mu));
+    s.newScalarStates->push_back(product);
     // mu_product * mu * mu_next: float32 tensor arithmetic in torch.
     Value productNext = a.mul(a.mul(product, a.toF32(mu)), a.toF32(muNext));
     Value negLr = a.neg(s.lr);
@@ -242,9 +224,6 @@ OptimizerRule nadamRule() {
         a.div(a.mul(negLr, a.sub(a.f64(1), mu)), a.sub(a.f64(1), a.toF64(product))));
     Value avgScale =
         a.toF32(a.div(a.mul(negLr, muNext), a.sub(a.f64(1), a.toF64(productNext))));
-    // Never cycled (no cycledMomentum: mu_product would need each past
-    // step's beta1), so beta1 is the hyper-parameter.
-    Beta1 beta1(a, s, betas.beta1);
     return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
       Value g = decayedGrad(e, x[0], x[1], false, wd);
       Value m = firstMoment(e, x[2], g, beta1);
@@ -255,6 +234,7 @@ OptimizerRule nadamRule() {
       return {p, m, v};
     };
   };
+  r.cycledMomentum = cycledBeta1;
   return r;
 }
 

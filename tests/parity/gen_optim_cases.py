@@ -8,7 +8,9 @@ tensor torch keeps per parameter (exp_avg, exp_avg_sq, sum, ...) and the
 losses after the train steps. Besides, CLIP_CASES cases of gradient
 clipping (clip_grad_norm_, clip_grad_value_) with a random optimizer, and
 GROUP_CASES cases of parameter groups (torch's param_groups) with a random
-optimizer and per-group options.
+optimizer and per-group options, SCHED_CASES of declared schedulers and
+NADAM_CYCLE_CASES of NAdam under a OneCycleLR that cycles beta1 (NAdam's
+mu_product state then depends on every past beta1).
 
   gen_optim_cases.py --out DIR --count N --seed S
 
@@ -243,6 +245,29 @@ def sched_case(rng, name, kind):
     return model, 10
 
 
+# NAdam under OneCycleLR with cycle_momentum (torch 1.13 cycles betas[0];
+# CyclicLR would need a `momentum`): mu_product *= mu_t with a different
+# beta1 every step, so it is a state, compared after the steps like
+# exp_avg. One group or two, random NAdam options and schedule.
+NADAM_CYCLE_CASES = 6
+
+
+def nadam_cycle_case(rng, name):
+    sizes = random_mlp_sizes(rng)
+    opts = {"lr": log_uniform(rng, -4, -2.5), **OPTIMIZERS["NAdam"](rng)}
+    opt = {"type": "NAdam", "options": opts}
+    if rng.random() < 0.5:
+        opt["param_groups"] = [{"params": ["0"], "options": {"lr": opts["lr"] * rng.uniform(0.1, 3)}},
+                               {"params": ["2"]}]
+    loss, target = random_loss(rng, sizes[0], sizes[3], rng.random() < 0.5)
+    model = mlp_model(name, sizes, loss, target, opt)
+    scheduler = random_scheduler(rng, "OneCycleLR", 10, True, (-4, -3))
+    scheduler["options"]["base_momentum"] = rng.uniform(0.5, 0.85)
+    scheduler["options"]["max_momentum"] = rng.uniform(0.86, 0.99)
+    model["training"]["scheduler"] = scheduler
+    return model, 10
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
@@ -272,6 +297,11 @@ def main():
     for i in range(GROUP_CASES):
         name = f"optim_groups_random_{a.seed}_{i}_basic"
         model, steps = group_case(rng, name, (["SGD"] + list(OPTIMIZERS))[i % (1 + len(OPTIMIZERS))])
+        add_case(a.out, lines, name, model, steps)
+    rng = random.Random(f"nadam-cycle-{a.seed}")
+    for i in range(NADAM_CYCLE_CASES):
+        name = f"optim_nadam_cycle_random_{a.seed}_{i}_basic"
+        model, steps = nadam_cycle_case(rng, name)
         add_case(a.out, lines, name, model, steps)
     write_steps(a.out, lines)
 

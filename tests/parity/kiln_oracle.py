@@ -36,6 +36,9 @@ import numpy as np
 # ---- safetensors (F32 / I64 only) -------------------------------------------
 
 _DTYPES = {"F32": np.dtype("<f4"), "I64": np.dtype("<i8")}
+# torch's 0-d optimizer states that Kiln keeps as tensors (the others are
+# functions of the step count): compared like the per-parameter states.
+SCALAR_STATES = {"mu_product"}
 _NAMES = {np.dtype("<f4"): "F32", np.dtype("<i8"): "I64"}
 
 
@@ -950,8 +953,10 @@ def run_reference(doc, model, xs, target, steps, micro=None):
     for name, p in model.named_parameters():
         ref[name] = _np(p)
     # Every state tensor torch keeps per parameter with the parameter's
-    # shape (SGD's momentum_buffer, Adam's exp_avg, ...); scalar states
-    # (step, ASGD's eta and mu, NAdam's mu_product) have no Kiln tensor.
+    # shape (SGD's momentum_buffer, Adam's exp_avg, ...) and the scalar
+    # states Kiln keeps as 0-d tensors (NAdam's mu_product); the other
+    # scalar states (step, ASGD's eta and mu) are functions of the step
+    # count and have no Kiln tensor.
     # LBFGS keeps one global state (lbfgs_state), none per parameter: its
     # flat d could have a 1-D parameter's shape, so the loop skips it.
     if lbfgs:
@@ -961,6 +966,8 @@ def run_reference(doc, model, xs, target, steps, micro=None):
             for key, value in opt.state.get(p, {}).items():
                 if torch.is_tensor(value) and value.shape == p.shape and value.dim() > 0:
                     ref[f"{name}.{key}"] = _np(value)
+                elif key in SCALAR_STATES:
+                    ref[f"{name}.{key}"] = _np(value).astype(np.float32)
     for name, buf in model.root.named_buffers():
         ref[name] = _np(buf)
     ref["step"] = np.array(steps, dtype=np.int64)

@@ -7,6 +7,7 @@
 #include "concurrency_tanh_mse.h"
 #include "sched_declared.h"
 #include "sched_groups.h"
+#include "sched_nadam_cycle.h"
 
 #include <kiln/scheduler.h>
 
@@ -325,6 +326,103 @@ TEST(ModelScheduler, DeclaredSchedulerStepsEveryParameterGroup) {
   kiln_scheduler_destroy(reference);
   kiln_scheduler_destroy(declared);
   kiln_scheduler_destroy(built);
+}
+
+/* NAdam under a declared OneCycleLR that cycles beta1: mu_product is a 0-d
+ * state per parameter (torch's `mu_product`), 1 before the first step, the
+ * product of every step's mu after it; a checkpoint taken mid-schedule
+ * resumes to the same bytes (parameters, every state incl. mu_product,
+ * step, lr and the cycled beta1) as an uninterrupted run. */
+TEST(ModelScheduler, NAdamMuProductIsACheckpointedState) {
+  using M = sched_nadam_cycle_model;
+  auto make = [](M **m, kiln_scheduler **s) {
+    ASSERT_EQ(sched_nadam_cycle_create(m), KILN_OK) << kiln_last_error();
+    ASSERT_EQ(sched_nadam_cycle_init_parameters(*m, 5), KILN_OK);
+    ASSERT_EQ(sched_nadam_cycle_scheduler_create(s), KILN_OK) << kiln_last_error();
+    ASSERT_EQ(sched_nadam_cycle_attach_scheduler(*m, *s), KILN_OK);
+  };
+  auto mu_products = [](M *m) {
+    std::vector<float> values;
+    for (int i = 0; i < sched_nadam_cycle_num_states(m); ++i) {
+      const char *name = nullptr;
+      float *data = nullptr;
+      int64_t numel = 0;
+      EXPECT_EQ(sched_nadam_cycle_state(m, i, &name, &data, &numel), KILN_OK);
+      if (std::strstr(name, ".mu_product")) {
+        EXPECT_EQ(numel, 1) << name;
+        values.push_back(*data);
+      }
+    }
+    return values;
+  };
+  auto bytes = [](M *m) {
+    std::vector<unsigned char> out;
+    auto append = [&](const void *data, size_t n) {
+      const auto *b = static_cast<const unsigned char *>(data);
+      out.insert(out.end(), b, b + n);
+    };
+    for (int i = 0; i < sched_nadam_cycle_num_parameters(m); ++i) {
+      float *data;
+      int64_t numel;
+      EXPECT_EQ(sched_nadam_cycle_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+      append(data, numel * sizeof(float));
+    }
+    for (int i = 0; i < sched_nadam_cycle_num_states(m); ++i) {
+      float *data;
+      int64_t numel;
+      EXPECT_EQ(sched_nadam_cycle_state(m, i, nullptr, &data, &numel), KILN_OK);
+      append(data, numel * sizeof(float));
+    }
+    int64_t step = 0;
+    float lr = 0, momentum = 0;
+    EXPECT_EQ(sched_nadam_cycle_get_step(m, &step), KILN_OK);
+    EXPECT_EQ(sched_nadam_cycle_get_lr(m, &lr), KILN_OK);
+    EXPECT_EQ(sched_nadam_cycle_get_group_momentum(m, 0, &momentum), KILN_OK);
+    append(&step, sizeof step);
+    append(&lr, sizeof lr);
+    append(&momentum, sizeof momentum);
+    return out;
+  };
+  auto run = [](M *m, kiln_scheduler *s, int steps, unsigned seed) {
+    for (int i = 0; i < steps; ++i) {
+      std::mt19937 gen(seed + i);
+      std::normal_distribution<float> normal;
+      std::vector<float> x(SCHED_NADAM_CYCLE_INPUT0_NUMEL), t(SCHED_NADAM_CYCLE_TARGET_NUMEL);
+      for (float &v : x)
+        v = normal(gen);
+      for (float &v : t)
+        v = normal(gen);
+      const void *in[1] = {x.data()};
+      float loss = 0;
+      ASSERT_EQ(sched_nadam_cycle_train_step(m, in, t.data(), &loss), KILN_OK)
+          << sched_nadam_cycle_last_error(m);
+      ASSERT_EQ(sched_nadam_cycle_scheduler_step(m, s), KILN_OK);
+    }
+  };
+  M *a = nullptr, *b = nullptr;
+  kiln_scheduler *sa = nullptr, *sb = nullptr;
+  make(&a, &sa);
+  make(&b, &sb);
+  ASSERT_TRUE(a && b && sa && sb);
+  std::vector<float> before = mu_products(a);
+  ASSERT_EQ(before.size(), size_t(4)); // two Linear layers, weight and bias
+  for (float v : before)
+    EXPECT_EQ(v, 1.0f);
+  TempDir dir;
+  run(a, sa, 7, 300);
+  for (float v : mu_products(a)) // a product of seven factors in (0.4, 0.5)
+    EXPECT_TRUE(v > 0.0f && v < 0.01f) << v;
+  ASSERT_EQ(sched_nadam_cycle_save_checkpoint(a, dir.file("ckpt").c_str()), KILN_OK)
+      << sched_nadam_cycle_last_error(a);
+  run(a, sa, 6, 400);
+  ASSERT_EQ(sched_nadam_cycle_load_checkpoint(b, dir.file("ckpt").c_str()), KILN_OK)
+      << sched_nadam_cycle_last_error(b);
+  run(b, sb, 6, 400);
+  EXPECT_EQ(bytes(a), bytes(b));
+  kiln_scheduler_destroy(sa);
+  kiln_scheduler_destroy(sb);
+  sched_nadam_cycle_destroy(a);
+  sched_nadam_cycle_destroy(b);
 }
 
 } // namespace

@@ -82,6 +82,23 @@ module attributes {nn.optimizer = {type = "Adam", lr = 0.001 : f64, betas = [0.8
 
 // -----
 
+// NAdam keeps mu_product as a 0-d f32 state per parameter after its tensor
+// states, starting at torch's 1; with a cycled beta1 each update reads the
+// runtime scalar and returns the new product.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: {nn.init = #nn.init<zeros>, nn.name = "0.weight.exp_avg_sq", nn.role = #nn.role<state>}
+// CHECK-SAME: %[[MU:[^:]+]]: tensor<f32> {nn.init = #nn.init<constant 1.0>, nn.name = "0.weight.mu_product", nn.role = #nn.role<state>}
+// CHECK: %new_param, %new_states:3 = nn.optimizer_update {{.+}} states(%{{.+}}, %{{.+}}, %[[MU]]), lr %{{[^ ]+}}, step %{{[^ ]+}} cycled_momentum %{{[^ ]+}} {{.+}} -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>)
+module attributes {nn.optimizer = {type = "NAdam", lr = 0.002 : f64, betas = [0.9, 0.999], cycle_momentum = true}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
 // expected-error @+1 {{nn.optimizer: Adagrad: cycle_momentum is not supported for this optimizer}}
 module attributes {nn.optimizer = {type = "Adagrad", lr = 0.01 : f64, cycle_momentum = true}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {

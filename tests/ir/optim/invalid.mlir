@@ -19,7 +19,7 @@ func.func @grad_type(%p: tensor<5xf32>, %g: tensor<4xf32>, %lr: tensor<f32>, %st
 // -----
 
 func.func @state_type(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5x1xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
-  // expected-error @+1 {{'nn.optimizer_update' op state #0 has type 'tensor<5x1xf32>', not the param type 'tensor<5xf32>'}}
+  // expected-error @+1 {{'nn.optimizer_update' op state #0 has type 'tensor<5x1xf32>', neither the param type 'tensor<5xf32>' nor 'tensor<f32>'}}
   %0:2 = nn.optimizer_update %p, %g, states(%m), lr %lr, step %step {optimizer = "Adagrad", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<5x1xf32>, tensor<f32>, tensor<i64>) -> (tensor<5xf32>, tensor<5xf32>)
   return
 }
@@ -35,7 +35,23 @@ func.func @state_count(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, 
 // -----
 
 func.func @result_type(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
-  // expected-error @+1 {{'nn.optimizer_update' op results must have the param type 'tensor<5xf32>'}}
+  // expected-error @+1 {{'nn.optimizer_update' op new state #0 must have its state's type 'tensor<5xf32>'}}
   %0:2 = nn.optimizer_update %p, %g, states(%m), lr %lr, step %step {optimizer = "Adagrad", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<i64>) -> (tensor<5xf32>, tensor<6xf32>)
+  return
+}
+
+// -----
+
+func.func @new_param_type(%p: tensor<5xf32>, %g: tensor<5xf32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'nn.optimizer_update' op new param must have the param type 'tensor<5xf32>'}}
+  %0 = nn.optimizer_update %p, %g, states(), lr %lr, step %step {optimizer = "SGD", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<i64>) -> tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @scalar_state_result(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, %v: tensor<5xf32>, %mu: tensor<f32>, %lr: tensor<f32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'nn.optimizer_update' op new state #2 must have its state's type 'tensor<f32>'}}
+  %0:4 = nn.optimizer_update %p, %g, states(%m, %v, %mu), lr %lr, step %step {optimizer = "NAdam", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<f32>, tensor<i64>) -> (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>)
   return
 }

@@ -43,26 +43,43 @@ func.func @adagrad(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<4xf32>, %lr:
 
 // -----
 
-// NAdam: mu_product (a float32 scalar in torch) is rebuilt before the loop
-// by an f32 product over the past steps, stopping once it reaches 0; the
-// loop body makes two addcdiv_ updates with the same denominator.
+// NAdam: mu_product (a float32 scalar state, after the tensor states) is
+// read before the loop, multiplied by this step's mu rounded to f32 and
+// returned as a 0-d tensor; the loop body makes two addcdiv_ updates with
+// the same denominator.
 // CHECK-LABEL: func.func @nadam
-// CHECK: %[[PROD:.+]]:2 = scf.while (%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) : (f64, f32) -> (f64, f32)
-// CHECK: arith.cmpf ole
-// CHECK: scf.condition
+// CHECK: %[[OLD:.+]] = tensor.extract %arg4[] : tensor<f32>
 // CHECK: math.powf %{{.+}}, %{{.+}} : f64
-// CHECK: arith.mulf %{{.+}}, %{{.+}} : f32
-// CHECK: scf.yield
-// CHECK: arith.mulf %[[PROD]]#1, %{{.+}} : f32
+// CHECK: %[[PROD:.+]] = arith.mulf %[[OLD]], %{{.+}} : f32
 // CHECK: linalg.generic
 // CHECK: %[[SQ:.+]] = math.sqrt %{{.+}} : f32
 // CHECK: %[[DEN:.+]] = arith.addf %[[SQ]], %{{.+}} : f32
 // CHECK: arith.divf %{{.+}}, %[[DEN]] : f32
 // CHECK: arith.divf %{{.+}}, %[[DEN]] : f32
 // CHECK: linalg.yield
-func.func @nadam(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
-  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step {optimizer = "NAdam", hyper = {betas = [0.9, 0.999], eps = 1.0e-8 : f64, weight_decay = 0.0 : f64, momentum_decay = 4.0e-3 : f64}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK: %[[NEW:.+]] = tensor.from_elements %[[PROD]] : tensor<f32>
+// CHECK: return %{{.+}}, %{{.+}}, %{{.+}}, %[[NEW]]
+func.func @nadam(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %mu: tensor<f32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>) {
+  %0:4 = nn.optimizer_update %p, %g, states(%m, %v, %mu), lr %lr, step %step {optimizer = "NAdam", hyper = {betas = [0.9, 0.999], eps = 1.0e-8 : f64, weight_decay = 0.0 : f64, momentum_decay = 4.0e-3 : f64}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>)
+  return %0#0, %0#1, %0#2, %0#3 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>
+}
+
+// -----
+
+func.func @nadam_missing_scalar_state(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  // expected-error @+2 {{'nn.optimizer_update' op NAdam keeps 3 state tensors per parameter, got 2}}
+  // expected-error @+1 {{failed to legalize operation 'nn.optimizer_update'}}
+  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step {optimizer = "NAdam", hyper = {}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return %0#0, %0#1, %0#2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+func.func @nadam_scalar_state_shape(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  // expected-error @+2 {{'nn.optimizer_update' op NAdam state #2 must be a 0-d tensor}}
+  // expected-error @+1 {{failed to legalize operation 'nn.optimizer_update'}}
+  %0:4 = nn.optimizer_update %p, %g, states(%m, %v, %v), lr %lr, step %step {optimizer = "NAdam", hyper = {}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %0#0, %0#1, %0#2, %0#3 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
 
 // -----
