@@ -24,6 +24,7 @@ struct BackendOptions {
   std::string cpu = "native"; // kilnc --mcpu: the host CPU and its features
   unsigned optLevel = 3;      // kilnc -O
   bool remarks = false;       // kilnc --remarks: optimization decisions
+  bool memoryReport = false;  // kilnc --memory-report: each kernel's memory plan
 };
 
 /// What a backend writes after its MLIR pipeline (kilnc --emit=llvm|asm|obj).

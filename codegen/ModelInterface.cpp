@@ -4,6 +4,8 @@
 #include "ir/FormatNumber.h"
 #include "ir/LbfgsOptions.h"
 
+#include "kiln/arena.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -17,11 +19,46 @@
 using namespace mlir;
 using namespace kiln;
 
+static const char *roleName(kiln_tensor_role role);
+
 int64_t TensorSpec::numel() const {
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
   return n;
+}
+
+std::vector<std::pair<std::string, uint64_t>> kiln::ModelInterface::arenaParts() const {
+  // Same order as the runtime's layout (kiln/arena.h): tensors in metadata
+  // order, grouped here by role for the report.
+  std::vector<std::pair<std::string, uint64_t>> parts;
+  auto add = [&](const std::string &what, uint64_t bytes) {
+    for (auto &part : parts)
+      if (part.first == what) {
+        part.second += bytes;
+        return;
+      }
+    parts.emplace_back(what, bytes);
+  };
+  for (const TensorSpec &t : tensors) {
+    if (kiln_arena_caller_owned(t.role))
+      continue;
+    uint64_t slot = kiln_arena_slot_bytes(t.numel(), t.dtype == "i64" ? 8 : 4);
+    int copies = kiln_arena_double_buffered(t.role, trainable ? 1 : 0, optimizer) ? 2 : 1;
+    add(roleName(t.role), slot * copies);
+  }
+  if (trainable)
+    for (const TensorSpec *p : ofRole(KILN_ROLE_PARAMETER))
+      add("gradients", kiln_arena_slot_bytes(p->numel(), 4));
+  add("workspace", kiln_arena_slot_bytes(workspaceBytes, 1));
+  return parts;
+}
+
+uint64_t kiln::ModelInterface::arenaBytes() const {
+  uint64_t total = 0;
+  for (const auto &part : arenaParts())
+    total += part.second;
+  return total;
 }
 
 std::string kiln::kernelSymbol(llvm::StringRef prefix, llvm::StringRef kernel) {
@@ -640,6 +677,7 @@ std::string ModelInterface::descriptor() const {
        << formatExact(optimizerArgs[4]) << " line_search "
        << (optimizerArgs[5] == 1 ? "strong_wolfe" : "none") << "\n";
   os << "workspace_bytes " << workspaceBytes << "\n";
+  os << "arena_bytes " << arenaBytes() << "\n";
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorSpec &t = tensors[i];
     os << "tensor " << i << " " << roleName(t.role) << " " << t.name << " "
@@ -710,6 +748,10 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
   // Lets generic code (one trainer source for many models) use
   // <prefix>_scheduler_create only where it exists.
   os << "#define " << P << "_HAS_SCHEDULER " << (m.scheduler ? 1 : 0) << "\n";
+  // kiln/arena.h: what one instance allocates (kiln_model_arena_bytes).
+  os << "/* bytes " << m.name << "_create allocates per instance: parameters, buffers and\n"
+     << " * optimizer state (with their second copies), gradients, workspace */\n";
+  os << "#define " << P << "_ARENA_BYTES " << m.arenaBytes() << "ull\n";
   os << "#define " << P << "_BATCH_SIZE "
      << (inputs.empty() || inputs[0]->shape.empty() ? 1 : inputs[0]->shape[0]) << "\n\n";
   for (size_t i = 0; i < inputs.size(); ++i) {

@@ -78,6 +78,12 @@ struct ModelInterface {
 
   /// The tensors of one role, in metadata order.
   std::vector<const TensorSpec *> ofRole(kiln_tensor_role role) const;
+  /// What kiln_model_create allocates for one instance, by the rules of
+  /// kiln/arena.h: one part per role that has slots (both copies of the
+  /// double-buffered ones), then "gradients" and "workspace", in bytes.
+  std::vector<std::pair<std::string, uint64_t>> arenaParts() const;
+  /// Their sum: the header's <PREFIX>_ARENA_BYTES.
+  uint64_t arenaBytes() const;
   /// A readable dump of the metadata (kilnc --emit=descriptor).
   std::string descriptor() const;
   /// The plain-C header (docs/generated-header.md).

@@ -47,6 +47,7 @@ public:
   void buildPipeline(OpPassManager &pm) const override {
     CPUCodegenOptions codegen;
     codegen.remarks = options.remarks;
+    codegen.memoryReport = options.memoryReport;
     buildCPUCodegenPipeline(pm, codegen);
   }
 

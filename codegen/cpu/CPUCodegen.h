@@ -26,6 +26,8 @@ struct CPUCodegenOptions {
   bool runtimeGemm = true;
   /// Remarks on what stays sequential (kilnc --remarks).
   bool remarks = false;
+  /// Remarks with each kernel's memory plan (kilnc --memory-report).
+  bool memoryReport = false;
 };
 
 /// linalg on tensors -> LLVM dialect, for the host CPU: transposed GEMM

@@ -59,7 +59,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createBufferizationToMemRefPass());
   // Temporaries -> views of one runtime-provided workspace (no malloc/free
   // per call).
-  pm.addPass(createCPUPlanMemory());
+  CPUPlanMemoryOptions plan;
+  plan.report = options.memoryReport;
+  pm.addPass(createCPUPlanMemory(plan));
   // After planning: the calls hide their buffer uses from it.
   if (options.runtimeGemm)
     pm.addPass(createCPUGemmToRuntime());

@@ -92,7 +92,17 @@ def CPUPlanMemory : Pass<"kiln-cpu-plan-memory", "mlir::ModuleOp"> {
     workspace once per model instance (docs/runtime-abi.md), so a kernel
     call does no heap allocation for these buffers and never page-faults on
     fresh memory.
+
+    With `report` (kilnc --memory-report), each planned kernel gets a remark
+    with its workspace, the number of planned buffers and the sum of their
+    sizes, and the peak: the most bytes live at once and the op where that
+    happens (a remark at its location, the model file's JSON path); the
+    largest buffers get a remark each at the op that produced them.
   }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Report each kernel's plan as remarks (kilnc --memory-report)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
 }

@@ -97,7 +97,42 @@ int64_t assignOffsets(MutableArrayRef<Buffer> buffers) {
   return static_cast<int64_t>(llvm::alignTo(total, kAlignment));
 }
 
-void planFunction(func::FuncOp fn) {
+/// The plan as remarks: the kernel's totals and its peak (at the op where
+/// the most bytes are live), then its `kLargest` largest buffers at the ops
+/// that produced them. Positions are entry-block op indices.
+void reportPlan(func::FuncOp fn, ArrayRef<Buffer> buffers, int64_t total,
+                ArrayRef<Operation *> ops) {
+  constexpr size_t kLargest = 3;
+  int64_t sum = 0;
+  for (const Buffer &b : buffers)
+    sum += b.bytes;
+  int64_t peak = 0, peakAt = 0;
+  for (int64_t at = 0; at < static_cast<int64_t>(ops.size()); ++at) {
+    int64_t live = 0;
+    for (const Buffer &b : buffers)
+      if (b.first <= at && at <= b.last)
+        live += b.bytes;
+    if (live > peak) {
+      peak = live;
+      peakAt = at;
+    }
+  }
+  fn.emitRemark() << "memory plan of '" << fn.getSymName() << "': workspace " << total
+                  << " bytes for " << buffers.size() << " buffers (" << sum
+                  << " bytes if none shared); peak " << peak << " bytes live at once";
+  if (peak > 0)
+    ops[peakAt]->emitRemark() << "peak of '" << fn.getSymName() << "': " << peak
+                              << " bytes live at this '" << ops[peakAt]->getName()
+                              << "' (op " << peakAt << " of " << ops.size() << ")";
+  SmallVector<Buffer> order(buffers.begin(), buffers.end());
+  llvm::stable_sort(order, [](const Buffer &x, const Buffer &y) { return x.bytes > y.bytes; });
+  for (Buffer *b = order.begin(); b != order.end() && b - order.begin() < int64_t(kLargest); ++b)
+    b->alloc->emitRemark() << "buffer of '" << fn.getSymName() << "': " << b->bytes
+                           << " bytes (" << b->alloc.getType() << ") at workspace offset "
+                           << b->offset << ", live over ops " << b->first << " to " << b->last;
+}
+
+void planFunction(func::FuncOp fn, bool report) {
   Block &entry = fn.getBody().front();
   DenseMap<Operation *, int64_t> position;
   int64_t index = 0;
@@ -127,6 +162,12 @@ void planFunction(func::FuncOp fn) {
   // even one without temporaries (a ReLU-only model's forward): then it is
   // a memref<0xi8> the kernel never reads.
   int64_t total = assignOffsets(buffers);
+  if (report) {
+    SmallVector<Operation *> ops;
+    for (Operation &op : entry)
+      ops.push_back(&op);
+    reportPlan(fn, buffers, total, ops);
+  }
   MLIRContext *ctx = fn.getContext();
   auto workspaceType = MemRefType::get({total}, IntegerType::get(ctx, 8));
   fn.insertArgument(fn.getNumArguments(), workspaceType,
@@ -151,6 +192,7 @@ void planFunction(func::FuncOp fn) {
 }
 
 struct CPUPlanMemoryPass : kiln::impl::CPUPlanMemoryBase<CPUPlanMemoryPass> {
+  using CPUPlanMemoryBase::CPUPlanMemoryBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (func::FuncOp fn : module.getOps<func::FuncOp>()) {
@@ -159,7 +201,7 @@ struct CPUPlanMemoryPass : kiln::impl::CPUPlanMemoryBase<CPUPlanMemoryPass> {
       if (fn.isExternal() || !fn.isPublic() ||
           !SymbolTable::symbolKnownUseEmpty(fn, module))
         continue;
-      planFunction(fn);
+      planFunction(fn, report);
     }
   }
 };

@@ -1,3 +1,4 @@
+#include <kiln/arena.h>
 #include <kiln/scheduler.h>
 
 #include "instance.h"
@@ -36,6 +37,7 @@ using kiln::rt::TensorSpec;
 struct kiln_model {
   ModelSpec spec;
   void *arena = nullptr;
+  size_t arena_bytes = 0; // kiln/arena.h's total, as allocated
   std::vector<void *> slots[2]; // [copy][tensor]; null for caller tensors
   std::vector<unsigned char> cur;
   std::vector<float *> grads; // [parameter index]
@@ -94,21 +96,11 @@ size_t spec_bytes(const TensorSpec &spec) {
   return static_cast<size_t>(spec.numel) * kiln::rt::dtype_size(spec.dtype);
 }
 
-bool caller_owned(kiln_tensor_role role) {
-  return role == KILN_ROLE_INPUT || role == KILN_ROLE_TARGET ||
-         role == KILN_ROLE_OUTPUT;
-}
+/* The arena's rules are kiln/arena.h's, shared with kilnc's header. */
+bool caller_owned(kiln_tensor_role role) { return kiln_arena_caller_owned(role) != 0; }
 
 bool double_buffered(const ModelSpec &s, kiln_tensor_role role) {
-  if (role == KILN_ROLE_BUFFER)
-    return true; // train-mode forward may update it, trainable or not
-  // An optimizer driver (LBFGS) writes its state and the step in place; no
-  // kernel writes them, and LBFGS's history is large.
-  if (s.optimizer != KILN_OPTIMIZER_COMPILED &&
-      (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP))
-    return false;
-  return s.trainable && (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
-                         role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM);
+  return kiln_arena_double_buffered(role, s.trainable ? 1 : 0, s.optimizer) != 0;
 }
 
 /* A device's failure as an Error naming the device and the operation. */
@@ -128,12 +120,8 @@ Error to_host(const kiln_model *m, void *dst, const void *src, size_t bytes) {
   return device_error(m, d.copy_to_host(d.ctx, dst, src, bytes), "copy to the host");
 }
 
-constexpr size_t kLine = 64;
-
 size_t line_bytes(int64_t numel, size_t elem_size) {
-  // At least one line, so every buffer has its own address even when empty.
-  size_t bytes = static_cast<size_t>(numel) * elem_size;
-  return bytes == 0 ? kLine : (bytes + kLine - 1) / kLine * kLine;
+  return static_cast<size_t>(kiln_arena_slot_bytes(numel, elem_size));
 }
 
 /* Lays out the arena: offsets[i] for every request in order, or false when
@@ -176,6 +164,7 @@ Error allocate(kiln_model *m) {
                 "model " + quoted(s.name) + ": out of memory allocating " +
                     std::to_string(total) + " bytes of buffers on " +
                     s.device->name);
+  m->arena_bytes = total;
   char *base = static_cast<char *>(m->arena);
   size_t next = 0;
   for (int copy = 0; copy < 2; ++copy) {
@@ -1158,6 +1147,16 @@ extern "C" kiln_status kiln_model_get_step(const kiln_model *model,
   if (t < 0)
     return KILN_OK;
   return record(model, to_host(model, step, model->current(t), sizeof *step));
+}
+
+extern "C" kiln_status kiln_model_arena_bytes(const kiln_model *model,
+                                              uint64_t *bytes) {
+  if (!model)
+    return record(model, null_model("kiln_model_arena_bytes"));
+  if (!bytes)
+    return record(model, null_argument("kiln_model_arena_bytes", "bytes"));
+  *bytes = model->arena_bytes;
+  return KILN_OK;
 }
 
 extern "C" kiln_status kiln_model_set_training(kiln_model *model,

@@ -35,6 +35,8 @@ extern "C" const kiln_model_metadata *const kiln_parity_metadata;
 extern "C" const char kiln_parity_name[]; // the model's C prefix
 // The model's declared scheduler (<name>_scheduler_create), or null.
 extern "C" kiln_status (*const kiln_parity_scheduler_create)(kiln_scheduler **);
+// The header's <NAME>_ARENA_BYTES: what kilnc says one instance allocates.
+extern "C" const uint64_t kiln_parity_arena_bytes;
 
 namespace {
 
@@ -158,6 +160,16 @@ int main(int argc, char **argv) {
   model_t *m = nullptr;
   if (kiln_model_create(kiln_parity_metadata, &m) != KILN_OK)
     fail("create", nullptr);
+  // The generated header's budget is what the runtime allocated.
+  uint64_t arena = 0;
+  if (kiln_model_arena_bytes(m, &arena) != KILN_OK)
+    fail("arena_bytes", m);
+  if (arena != kiln_parity_arena_bytes) {
+    std::fprintf(stderr, "parity_%s: the instance allocated %llu bytes, the header's _ARENA_BYTES says %llu\n",
+                 gModel.c_str(), static_cast<unsigned long long>(arena),
+                 static_cast<unsigned long long>(kiln_parity_arena_bytes));
+    return 1;
+  }
   // A model is trainable when it has gradient kernels; such a model starts
   // in train mode.
   int trainable = 0;

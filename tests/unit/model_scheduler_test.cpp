@@ -404,6 +404,13 @@ TEST(ModelScheduler, NAdamMuProductIsACheckpointedState) {
   make(&a, &sa);
   make(&b, &sb);
   ASSERT_TRUE(a && b && sa && sb);
+  // The header's budget is what the instance allocated (kiln/arena.h).
+  uint64_t arena = 0;
+  EXPECT_EQ(kiln_model_arena_bytes(reinterpret_cast<kiln_model *>(a), &arena), KILN_OK);
+  EXPECT_EQ(arena, SCHED_NADAM_CYCLE_ARENA_BYTES);
+  EXPECT_EQ(kiln_model_arena_bytes(reinterpret_cast<kiln_model *>(a), nullptr),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_arena_bytes(nullptr, &arena), KILN_ERROR_INVALID_ARGUMENT);
   std::vector<float> before = mu_products(a);
   ASSERT_EQ(before.size(), size_t(4)); // two Linear layers, weight and bias
   for (float v : before)

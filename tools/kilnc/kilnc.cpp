@@ -22,6 +22,7 @@
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -29,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -114,6 +116,13 @@ static cl::opt<bool> remarks(
     "remarks",
     cl::desc("Report optimization decisions on stderr, at the model file's JSON paths: "
              "elementwise ops fused or left unfused and why, loops left sequential and why"),
+    cl::cat(kilncCategory));
+
+static cl::opt<bool> memoryReport(
+    "memory-report",
+    cl::desc("Report memory on stderr: what one instance allocates (the header's "
+             "<PREFIX>_ARENA_BYTES, by part) and each kernel's workspace plan (its "
+             "peak, at the model file's JSON path, and its largest buffers)"),
     cl::cat(kilncCategory));
 
 namespace {
@@ -211,6 +220,7 @@ std::unique_ptr<kiln::Backend> createBackend() {
   options.cpu = mcpu;
   options.optLevel = optLevel;
   options.remarks = remarks;
+  options.memoryReport = memoryReport;
   return entry->create(options);
 }
 
@@ -268,6 +278,8 @@ public:
     if (emit == Emit::LLVMDialect)
       return print(*module);
     model->workspaceBytes = kiln::workspaceBytes(*module);
+    if (memoryReport)
+      printArena(*model);
     if (emit == Emit::Descriptor)
       return writeOutput([&](llvm::raw_ostream &os) { os << model->descriptor(); });
 
@@ -283,6 +295,22 @@ public:
   }
 
 private:
+  /// --memory-report's summary: the instance's arena by part (kiln/arena.h).
+  static void printArena(const kiln::ModelInterface &model) {
+    llvm::errs() << "memory of one '" << model.name << "' instance (" << model.name
+                 << "_create, kiln/arena.h):\n";
+    for (const auto &[what, bytes] : model.arenaParts())
+      llvm::errs() << llvm::format("  %-12s %14llu bytes\n", what.c_str(),
+                                   static_cast<unsigned long long>(bytes));
+    std::string upper = model.name;
+    for (char &c : upper)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    llvm::errs() << llvm::format("  %-12s %14llu bytes (%s_ARENA_BYTES)\n", static_cast<const char *>("total"),
+                                 static_cast<unsigned long long>(model.arenaBytes()),
+                                 upper.c_str());
+    llvm::errs() << "  (inputs, targets and outputs are the caller's)\n";
+  }
+
   int error(const std::string &message) {
     llvm::errs() << "kilnc: error: " << message << "\n";
     return 1;

@@ -459,6 +459,11 @@ kiln_status kiln_model_set_group_lr(kiln_model *model, int group, float lr);
  * a constant: the model file declares no scheduler that cycles it). */
 kiln_status kiln_model_get_group_momentum(const kiln_model *model, int group, float *momentum);
 kiln_status kiln_model_get_step(const kiln_model *model, int64_t *step);
+/* The bytes kiln_model_create allocated for this instance: one arena with
+ * its parameters, buffers, optimizer state (and their second copies),
+ * gradients and workspace, by the rules of kiln/arena.h; equal to the
+ * generated header's <PREFIX>_ARENA_BYTES. */
+kiln_status kiln_model_arena_bytes(const kiln_model *model, uint64_t *bytes);
 /* Train (1) / eval (0) mode: selects the kernel-table entry for each entry
  * point (an exact mode match first, else a KILN_MODE_ANY entry). Train mode
  * on a model compiled for inference is KILN_ERROR_UNSUPPORTED. */

@@ -9,6 +9,7 @@
 // CHECK-NEXT: device cpu
 // CHECK-NEXT: lr 0.1
 // CHECK-NEXT: workspace_bytes {{[0-9]+}}
+// CHECK-NEXT: arena_bytes {{[0-9]+}}
 // CHECK-NEXT: tensor 0 parameter 0.weight f32 [16, 8] uniform -0.35355339059327373 0.35355339059327373
 // CHECK-NEXT: tensor 1 parameter 0.bias f32 [16] uniform -0.35355339059327373 0.35355339059327373
 // CHECK-NEXT: tensor 2 parameter 2.weight f32 [3, 16] uniform -0.25 0.25

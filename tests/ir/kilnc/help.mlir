@@ -21,3 +21,4 @@
 // CHECK-DAG: --target=<name>
 // CHECK-DAG: --timing
 // CHECK-DAG: --remarks
+// CHECK-DAG: --memory-report
