@@ -594,36 +594,56 @@ bool implicit_forward_applies(const ConvGeometry &g) {
   return gemm_uses_avx512() && g.s[2] <= 2 && g.fg >= 8 && g.out[2] >= 12;
 }
 
-void implicit_forward(const ConvGeometry &g, const float *x, const float *w,
-                      const float *bias, float *y) {
+namespace {
+
+/* The forward (in = x, out = y, rows = output channels) or the stride-1
+ * input gradient (in = dy, out = dx, rows = input channels, the weight
+ * transposed per group) as direct tiles. */
+void direct_convolution(const ConvGeometry &g, bool forward, const float *in,
+                        const float *w, const float *bias, float *out) {
+  const int64_t in_channels = forward ? g.c : g.f, out_channels = forward ? g.f : g.c;
+  const int64_t in_size = forward ? g.in_size : g.out_size;
+  const int64_t out_size = forward ? g.out_size : g.in_size;
+  const int64_t *out_extent = forward ? g.out : g.in;
   Direct d;
   d.g = &g;
-  d.forward = true;
-  d.stride = g.s[2];
+  d.forward = forward;
+  d.stride = forward ? g.s[2] : 1;
   d.groups = g.groups;
-  d.rows_per_group = g.fg;
-  d.inputs_per_group = g.cg;
-  d.in_image = g.c * g.in_size;
-  d.in_row = g.in_size;
-  d.out_image = g.f * g.out_size;
-  d.out_row = g.out_size;
-  d.out_line = g.out[2];
-  d.lines = g.out[0] * g.out[1];
-  d.ext1 = g.out[1];
+  d.rows_per_group = out_channels / g.groups;
+  d.inputs_per_group = in_channels / g.groups;
+  d.in_image = in_channels * in_size;
+  d.in_row = in_size;
+  d.out_image = out_channels * out_size;
+  d.out_row = out_size;
+  d.out_line = out_extent[2];
+  d.lines = out_extent[0] * out_extent[1];
+  d.ext1 = out_extent[1];
   d.taps = g.kernel_size;
-  d.in = x;
+  d.in = in;
   d.bias = bias;
-  d.out = y;
-  d.rows = tile_rows(g.fg);
-  d.panels = (g.fg + d.rows - 1) / d.rows;
-  /* w [F, C/G, taps]: row r of group grp is output channel grp F/G + r. */
+  d.out = out;
+  d.rows = tile_rows(d.rows_per_group);
+  d.panels = (d.rows_per_group + d.rows - 1) / d.rows;
+  /* w [F, C/G, taps]. Forward: row r of group grp is output channel
+   * grp F/G + r and input j its channel grp C/G + j; the input gradient
+   * swaps them. */
   float *packed = pack_direct_weight(
-      g, g.fg, g.cg, d.rows, w, [&](int64_t grp, int64_t r, int64_t j, int64_t t) {
-        return ((grp * g.fg + r) * g.cg + j) * g.kernel_size + t;
+      g, d.rows_per_group, d.inputs_per_group, d.rows, w,
+      [&](int64_t grp, int64_t r, int64_t j, int64_t t) {
+        int64_t f = forward ? r : j, c = forward ? j : r;
+        return ((grp * g.fg + f) * g.cg + c) * g.kernel_size + t;
       });
   d.packed = packed;
   run_direct(d);
   kiln_free(packed);
+}
+
+} // namespace
+
+void implicit_forward(const ConvGeometry &g, const float *x, const float *w,
+                      const float *bias, float *y) {
+  direct_convolution(g, true, x, w, bias, y);
 }
 
 bool implicit_backward_input_applies(const ConvGeometry &g) {
@@ -635,33 +655,7 @@ bool implicit_backward_input_applies(const ConvGeometry &g) {
 
 void implicit_backward_input(const ConvGeometry &g, const float *dy,
                              const float *w, float *dx) {
-  Direct d;
-  d.g = &g;
-  d.forward = false;
-  d.groups = g.groups;
-  d.rows_per_group = g.cg;
-  d.inputs_per_group = g.fg;
-  d.in_image = g.f * g.out_size;
-  d.in_row = g.out_size;
-  d.out_image = g.c * g.in_size;
-  d.out_row = g.in_size;
-  d.out_line = g.in[2];
-  d.lines = g.in[0] * g.in[1];
-  d.ext1 = g.in[1];
-  d.taps = g.kernel_size;
-  d.in = dy;
-  d.out = dx;
-  d.rows = tile_rows(g.cg);
-  d.panels = (g.cg + d.rows - 1) / d.rows;
-  /* Row r of group grp is input channel grp C/G + r; input j is output
-   * channel grp F/G + j: w[grp F/G + j][r][t]. */
-  float *packed = pack_direct_weight(
-      g, g.cg, g.fg, d.rows, w, [&](int64_t grp, int64_t r, int64_t j, int64_t t) {
-        return ((grp * g.fg + j) * g.cg + r) * g.kernel_size + t;
-      });
-  d.packed = packed;
-  run_direct(d);
-  kiln_free(packed);
+  direct_convolution(g, false, dy, w, nullptr, dx);
 }
 
 } // namespace kiln::rt
