@@ -482,10 +482,11 @@ static LogicalResult readLbfgs(InterfaceReader &r, ModelInterface &m, ModuleOp m
       failed(r.runtimeTensor(grad, "lr", tensor({}, f32), KILN_ROLE_LR, lr)))
     return failure();
   const int64_t h = options.historySize;
+  const SmallVector<int64_t> N = {numel}, SCALAR = {}, H = {h}, HN = {h, numel};
+#define KILN_LBFGS_STATE(key, shape) {#key, shape},
   const std::pair<const char *, SmallVector<int64_t>> states[] = {
-      {"d", {numel}},      {"t", {}},       {"old_dirs", {h, numel}}, {"old_stps", {h, numel}},
-      {"ro", {h}},         {"num_old", {}}, {"H_diag", {}},           {"prev_flat_grad", {numel}},
-      {"prev_loss", {}},   {"n_iter", {}},  {"func_evals", {}}};
+      KILN_LBFGS_STATES(KILN_LBFGS_STATE)};
+#undef KILN_LBFGS_STATE
   for (const auto &[key, shape] : states)
     if (failed(r.runtimeTensor(grad, p0 + "." + key, tensor(shape, f32),
                                KILN_ROLE_OPTIMIZER_STATE, InitSpec())))

@@ -28,6 +28,7 @@
  * fixed range of blocks) in a fixed order. */
 #include "conv.h"
 #include "gemm.h"
+#include "workers.h"
 
 #include "kiln/runtime.h"
 
@@ -182,19 +183,6 @@ void col2im_add(const Geometry &g, const float *cols, int64_t p0,
                });
 }
 
-/* Runs body(i, 1, ctx) on the pool for i in [0, workers) (inline for one). */
-void run_workers(int64_t workers, void (*body)(int64_t, int64_t, void *),
-                 void *ctx) {
-  if (workers <= 1)
-    body(0, 1, ctx);
-  else
-    kiln_parallel_for(workers, body, ctx);
-}
-
-int64_t workers_for(int64_t tasks) {
-  return std::max<int64_t>(1, std::min<int64_t>(tasks, kiln_get_num_threads()));
-}
-
 struct Call {
   Geometry g;
   const float *x = nullptr, *w = nullptr, *bias = nullptr, *dy = nullptr;
@@ -336,8 +324,7 @@ extern "C" void kiln_sconv_forward(const int64_t *geometry, const float *x,
   t.w = w;
   t.bias = bias;
   t.out = y;
-  run_workers(workers_for(t.g.n * t.g.groups * t.g.chunks), forward_blocks,
-                   &t);
+  run_workers(t.g.n * t.g.groups * t.g.chunks, forward_blocks, &t);
 }
 
 extern "C" void kiln_sconv_backward_input(const int64_t *geometry,
@@ -352,7 +339,7 @@ extern "C" void kiln_sconv_backward_input(const int64_t *geometry,
   t.dy = dy;
   t.w = w;
   t.out = dx;
-  run_workers(workers_for(t.g.n * t.g.groups), input_gradient_images, &t);
+  run_workers(t.g.n * t.g.groups, input_gradient_images, &t);
 }
 
 extern "C" void kiln_sconv_backward_weight(const int64_t *geometry,
@@ -378,7 +365,7 @@ extern "C" void kiln_sconv_backward_weight(const int64_t *geometry,
   t.partials = static_cast<float *>(kiln_alloc(sizeof(float) * size * t.partial_count));
   if (!t.partials)
     std::abort();
-  run_workers(workers_for(t.partial_count), weight_gradient_partials, &t);
+  run_workers(t.partial_count, weight_gradient_partials, &t);
   /* The partials summed in order (and transposed back: dw_g[f][r] from
    * partial_g[r][f]). */
   const Geometry &g = t.g;

@@ -34,6 +34,7 @@
  * *_applies test. */
 #include "conv.h"
 #include "gemm.h"
+#include "workers.h"
 
 #include "kiln/runtime.h"
 
@@ -501,12 +502,7 @@ void run_direct(Direct &d) {
   d.slots_per_image = d.slots_per_line * d.lines;
   d.blocks_per_image = (d.slots_per_image + kSlotsPerBlock - 1) / kSlotsPerBlock;
   d.kernel = pick_direct(d.rows, d.stride);
-  int64_t tasks = d.g->n * d.groups * d.blocks_per_image;
-  int64_t workers = std::min<int64_t>(tasks, kiln_get_num_threads());
-  if (workers <= 1)
-    direct_task(0, 1, &d);
-  else
-    kiln_parallel_for(workers, direct_task, &d);
+  run_workers(d.g->n * d.groups * d.blocks_per_image, direct_task, &d);
 }
 
 /* packed[grp][panel][t][j][i] = weight(grp, panel rows + i, j, t), zero
@@ -562,11 +558,7 @@ void implicit_weight_gradient(const ConvGeometry &geometry, const float *x,
       kiln_alloc(sizeof(float) * size * t.partial_count));
   if (!t.partials)
     std::abort();
-  int64_t workers = std::min<int64_t>(t.partial_count, kiln_get_num_threads());
-  if (workers <= 1)
-    partials_task(0, 1, &t);
-  else
-    kiln_parallel_for(workers, partials_task, &t);
+  run_workers(t.partial_count, partials_task, &t);
   /* dw[grp fg + f][c][tap] = the partials' [grp][tap][c][f], summed in
    * order. */
   for (int64_t grp = 0; grp < g.groups; ++grp)

@@ -15,6 +15,7 @@
  * kiln/runtime.h). Samples are independent: they are the parallel tasks, and
  * results do not depend on the number of threads. */
 #include "kiln/runtime.h"
+#include "workers.h"
 
 #include <algorithm>
 #include <atomic>
@@ -161,13 +162,7 @@ void backward_task(int64_t, int64_t, void *ctx) {
   }
 }
 
-void run(Ctc &k, void (*task)(int64_t, int64_t, void *)) {
-  int64_t workers = std::max<int64_t>(1, std::min<int64_t>(k.n, kiln_get_num_threads()));
-  if (workers == 1)
-    task(0, 1, &k);
-  else
-    kiln_parallel_for(workers, task, &k);
-}
+void run(Ctc &k, void (*task)(int64_t, int64_t, void *)) { kiln::rt::run_workers(k.n, task, &k); }
 
 } // namespace
 

@@ -26,6 +26,7 @@
  * increasing k), like a naive loop, so results do not depend on the thread
  * count. */
 #include "gemm.h"
+#include "workers.h"
 
 #include "kiln/runtime.h"
 
@@ -579,10 +580,5 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
   Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
             accumulate != 0, 1, 1};
   kiln::rt::choose_grid(g, kiln_get_num_threads());
-  int64_t tasks = g.row_blocks * g.col_blocks;
-  int64_t workers = std::min<int64_t>(tasks, kiln_get_num_threads());
-  if (workers <= 1)
-    kiln::rt::take_tasks(0, 1, &g);
-  else
-    kiln_parallel_for(workers, kiln::rt::take_tasks, &g);
+  kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);
 }

@@ -474,13 +474,13 @@ Error check_lbfgs(const kiln_model_metadata &m, ModelSpec *spec) {
     l.numel += spec->tensors[p].numel;
   const std::string p0 = spec->tensors[spec->params[0]].name;
   const int64_t n = l.numel, h = l.history_size;
+  const std::vector<int64_t> N = {n}, SCALAR = {}, H = {h}, HN = {h, n};
   const struct {
     const char *key;
     std::vector<int64_t> shape;
-  } expected[LbfgsSpec::kNumStates] = {
-      {"d", {n}},          {"t", {}},      {"old_dirs", {h, n}},       {"old_stps", {h, n}},
-      {"ro", {h}},         {"num_old", {}}, {"H_diag", {}},            {"prev_flat_grad", {n}},
-      {"prev_loss", {}},   {"n_iter", {}},  {"func_evals", {}}};
+#define KILN_LBFGS_STATE(key, shape) {#key, shape},
+  } expected[LbfgsSpec::kNumStates] = {KILN_LBFGS_STATES(KILN_LBFGS_STATE)};
+#undef KILN_LBFGS_STATE
   if (spec->states.size() != LbfgsSpec::kNumStates)
     return bad("an LBFGS model needs " + std::to_string(LbfgsSpec::kNumStates) +
                " optimizer-state tensors, not " + std::to_string(spec->states.size()));

@@ -54,11 +54,15 @@ struct LbfgsSpec {
   double tolerance_grad = 0, tolerance_change = 0;
   bool strong_wolfe = false;
   int64_t numel = 0; /* N: the parameters' elements, in parameter order */
-  /* The state tensors in runtime.h's order: state[kD] is <p0>.d, ... */
+  /* The state tensors in KILN_LBFGS_STATES's order: state[kD] is <p0>.d, ... */
   enum { kD, kT, kOldDirs, kOldStps, kRo, kNumOld, kHDiag, kPrevFlatGrad,
          kPrevLoss, kNIter, kFuncEvals, kNumStates };
   int state[kNumStates] = {};
 };
+#define KILN_LBFGS_COUNT(key, shape) +1
+static_assert(LbfgsSpec::kNumStates == 0 KILN_LBFGS_STATES(KILN_LBFGS_COUNT),
+              "LbfgsSpec's indices follow KILN_LBFGS_STATES");
+#undef KILN_LBFGS_COUNT
 
 constexpr int kNumEntries = 5; // kiln_entry_point values
 constexpr int kTrain = 0, kEval = 1;

@@ -259,6 +259,13 @@ typedef enum kiln_arg_kind {
  * <p0>.num_old [] (the lists' length), <p0>.H_diag [],
  * <p0>.prev_flat_grad [N], <p0>.prev_loss [], <p0>.n_iter [] and
  * <p0>.func_evals [] (torch's counters; exact up to 2^24). */
+/* That list as an X-macro, the one place kilnc (which declares the
+ * tensors) and the runtime (which checks and uses them) read it from:
+ * X(key, shape), shape one of N ([N]), SCALAR ([]), H ([H]), HN ([H, N]). */
+#define KILN_LBFGS_STATES(X)                                                   \
+  X(d, N) X(t, SCALAR) X(old_dirs, HN) X(old_stps, HN) X(ro, H)                \
+  X(num_old, SCALAR) X(H_diag, SCALAR) X(prev_flat_grad, N)                    \
+  X(prev_loss, SCALAR) X(n_iter, SCALAR) X(func_evals, SCALAR)
 typedef enum kiln_optimizer_driver {
   KILN_OPTIMIZER_COMPILED = 0,
   KILN_OPTIMIZER_LBFGS = 1
