@@ -68,8 +68,10 @@ def section(a):
     k, tb, ti = result(a.kiln), result(a.torch_best), result(a.torch_installed)
     rows = [
         (f"Kiln, {k['threads']} threads", k),
-        ("PyTorch eager, best: `OMP_WAIT_POLICY=PASSIVE`, `OPENBLAS_CORETYPE` unset "
-         f"({blas(tb)})", tb),
+        ("PyTorch eager, best: `OMP_WAIT_POLICY=PASSIVE`, "
+         + ("`OPENBLAS_CORETYPE` unset" if a.best_coretype == "(unset)"
+            else f"`OPENBLAS_CORETYPE={a.best_coretype}`")
+         + f" ({blas(tb)})", tb),
         (f"PyTorch eager, as installed: environment unchanged, `OPENBLAS_CORETYPE={a.env_coretype}` "
          f"({blas(ti)})", ti),
     ]
@@ -112,6 +114,7 @@ def main():
     for f in ("workload", "kiln", "torch-best", "torch-installed", "command", "out", "env-coretype"):
         ap.add_argument("--" + f, required=True)
     ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--best-coretype", default="(unset)")
     ap.add_argument("--torch-openblas-env")
     ap.add_argument("--torch-own-optimizer")
     ap.add_argument("--model", default="mlp")

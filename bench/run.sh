@@ -24,8 +24,9 @@
 #      it kilnc and the model) if needed;
 #   2. times `kilnc <model>.json -o <model>.o --mode=train` (median of 3);
 #   3. runs, one process each: Kiln (KILN_NUM_THREADS=$THREADS); PyTorch at its
-#      best (OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE unset); PyTorch as
-#      installed (environment unchanged);
+#      best (OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE naming the CPU's
+#      kernel family: SkylakeX with AVX-512, Haswell with AVX2, else unset);
+#      PyTorch as installed (environment unchanged);
 #   4. bench/report.py turns the RESULT lines into the W1 section of
 #      docs/performance.md. Raw outputs stay in $BUILD_DIR/bench-results/.
 set -euo pipefail
@@ -82,7 +83,21 @@ fi
 
 echo "== Kiln, $threads threads"
 KILN_NUM_THREADS=$threads "$bin" | tee "$out/kiln.txt"
-best_env=(-u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE)
+# OpenBLAS 0.3.21 (Debian 12) picks its kernels from cpuid and falls back
+# to the SSE3 "Prescott" ones on CPUs it does not know (measured: the 2-CPU
+# Xeon family 6 model 207 of 2026-12-05, W1 train step 9.3 ms instead of
+# ~2.3): PyTorch's best then names the kernel family the CPU supports.
+best_coretype=
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+  best_coretype=SkylakeX
+elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+  best_coretype=Haswell
+fi
+if [ -n "$best_coretype" ]; then
+  best_env=(OPENBLAS_CORETYPE=$best_coretype OMP_WAIT_POLICY=PASSIVE)
+else
+  best_env=(-u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE)
+fi
 command="bench/run.sh $workload"
 if [ -n "${TORCH_OPENBLAS_DIR:-}" ]; then
   [ -f "$TORCH_OPENBLAS_DIR/libblas.so.3" ] || { echo "bench/run.sh: no libblas.so.3 in TORCH_OPENBLAS_DIR=$TORCH_OPENBLAS_DIR" >&2; exit 1; }
@@ -114,5 +129,6 @@ fi
   --kiln "$out/kiln.txt" --torch-best "$out/torch-best.txt" \
   --torch-installed "$out/torch-installed.txt" "${extra[@]}" --compile-s "${compile_s:-nan}" --model "$model" \
   --command "$command" --env-coretype "${OPENBLAS_CORETYPE:-(unset)}" \
+  --best-coretype "${best_coretype:-(unset)}" \
   --out "$repo/docs/performance.md"
 echo "results: $out; table: docs/performance.md"
