@@ -52,10 +52,6 @@ constexpr int64_t kMaxPartialFloats = int64_t{16} << 20;
 
 using Geometry = ConvGeometry;
 
-int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 /* A thread's scratch block (columns; the depthwise weight gradient's row
  * sums), grown on demand and kept for the next call. */
 struct Scratch {
@@ -107,8 +103,9 @@ void for_each_run(const Geometry &g, int64_t p0, int64_t count, Column *cols,
   int64_t *lo = shift + g.k[2], *hi = lo + g.k[2];
   for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
     shift[k2] = k2 * g.d[2] - g.pad[2];
-    lo[k2] = floor_div(-shift[k2] + g.s[2] - 1, g.s[2]);
-    hi[k2] = floor_div(g.in[2] - 1 - shift[k2], g.s[2]) + 1;
+    Span span = inside(g.out[2], g.in[2], g.s[2], shift[k2]);
+    lo[k2] = span.lo;
+    hi[k2] = span.hi;
   }
   int64_t start2 = p0 % g.out[2], start1 = p0 / g.out[2] % g.out[1],
           start0 = p0 / g.out[2] / g.out[1];

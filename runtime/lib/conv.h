@@ -20,6 +20,21 @@ struct ConvGeometry {
 
 ConvGeometry parse_conv_geometry(const int64_t *v);
 
+/* Output positions o in [lo, hi) of a line of `out` whose input position
+ * o * s + shift lies in [0, in) (s > 0); empty when lo == hi. */
+struct Span {
+  int64_t lo, hi;
+};
+inline Span inside(int64_t out, int64_t in, int64_t s, int64_t shift) {
+  auto floor_div = [](int64_t a, int64_t b) { // b > 0
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+  };
+  int64_t lo = floor_div(-shift + s - 1, s), hi = floor_div(in - 1 - shift, s) + 1;
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > out ? out : hi;
+  return {lo, hi > lo ? hi : lo};
+}
+
 /* The calling thread's scratch block of at least `floats` floats, kept for
  * its next call (one per thread: a convolution routine never runs another). */
 float *conv_scratch(int64_t floats);

@@ -30,27 +30,12 @@ namespace {
 
 #define KILN_ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* Output positions o in [lo, hi) of a line of `out` whose input position
- * o * s + shift lies in [0, in) (s > 0); empty when lo == hi. */
-struct Span {
-  int64_t lo, hi;
-};
-
 struct Task {
   const ConvGeometry *g;
   const Span *spans; /* spans_of(*g) */
   const float *x, *w, *bias, *dy;
   float *out;
 };
-Span inside(int64_t out, int64_t in, int64_t s, int64_t shift) {
-  auto floor_div = [](int64_t a, int64_t b) {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-  };
-  int64_t lo = std::max<int64_t>(0, floor_div(-shift + s - 1, s));
-  int64_t hi = std::min<int64_t>(out, floor_div(in - 1 - shift, s) + 1);
-  return {lo, std::max(lo, hi)};
-}
-
 /* y[o] += a * x[o * s] for o in [0, n). */
 KILN_ALWAYS_INLINE void axpy(float *__restrict y, const float *__restrict x,
                              float a, int64_t n, int64_t s) {

@@ -73,11 +73,6 @@ constexpr int64_t kMaxPartialFloats = int64_t{16} << 20;
 
 using Geometry = ConvGeometry;
 
-int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
-int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); } /* b > 0 */
 
 /* One GEMM update: pixels [b, b + len) of the block, whose input for the
  * tap is x[c][a + p s2] for p < len (a: offset in a channel's image). */
@@ -100,16 +95,14 @@ void build_segments(const Geometry &g, int64_t p0, int64_t count,
     for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
       for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
         int64_t shift = k2 * g.d[2] - g.pad[2];
-        /* Output columns o2 whose input 0 <= o2 s2 + shift < in2. */
-        int64_t lo = floor_div(-shift + g.s[2] - 1, g.s[2]);
-        int64_t hi = floor_div(g.in[2] - 1 - shift, g.s[2]) + 1;
+        const Span valid = inside(g.out[2], g.in[2], g.s[2], shift);
         int64_t o2 = p0 % g.out[2], o1 = p0 / g.out[2] % g.out[1],
                 o0 = p0 / g.out[2] / g.out[1];
         for (int64_t done = 0; done < count;) {
           int64_t len = std::min(g.out[2] - o2, count - done);
           int64_t i0 = o0 * g.s[0] + k0 * g.d[0] - g.pad[0];
           int64_t i1 = o1 * g.s[1] + k1 * g.d[1] - g.pad[1];
-          int64_t first = std::max(lo, o2), last = std::min(hi, o2 + len);
+          int64_t first = std::max(valid.lo, o2), last = std::min(valid.hi, o2 + len);
           if (i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] &&
               first < last)
             out.all.push_back({(i0 * g.in[1] + i1) * g.in[2] +
@@ -461,8 +454,9 @@ void direct_task(int64_t, int64_t, void *ctx) {
         int64_t base, shift, in2;
         tap_line(d, line, t, &base, &shift, &in2);
         /* Lanes l < len with 0 <= (o2 + l) stride + shift < in2. */
-        int64_t lo = std::max<int64_t>(0, ceil_div(-shift, d.stride) - o2);
-        int64_t hi = std::min(slots[s].len, ceil_div(in2 - shift, d.stride) - o2);
+        const Span valid = inside(d.out_line, in2, d.stride, shift);
+        int64_t lo = std::max<int64_t>(0, valid.lo - o2);
+        int64_t hi = std::min(slots[s].len, valid.hi - o2);
         uint16_t m = 0;
         if (base >= 0 && lo < hi)
           m = static_cast<uint16_t>(((uint32_t{1} << hi) - 1) &

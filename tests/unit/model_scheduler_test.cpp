@@ -39,29 +39,31 @@ struct Batch {
   }
 };
 
-/* Parameters, optimizer state, step and lr, byte for byte. */
-std::vector<unsigned char> state_of(Model *m) {
+/* Parameters, optimizer state, step and lr, byte for byte, of any compiled
+ * model (a <name>_model is a kiln_model). */
+template <class AnyModel> std::vector<unsigned char> state_of(AnyModel *typed) {
+  auto *m = reinterpret_cast<kiln_model *>(typed);
   std::vector<unsigned char> bytes;
   auto append = [&](const void *data, size_t n) {
     const auto *b = static_cast<const unsigned char *>(data);
     bytes.insert(bytes.end(), b, b + n);
   };
-  for (int i = 0; i < concurrency_tanh_mse_num_parameters(m); ++i) {
+  for (int i = 0; i < kiln_model_num_parameters(m); ++i) {
     float *data;
     int64_t numel;
-    EXPECT_EQ(concurrency_tanh_mse_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+    EXPECT_EQ(kiln_model_parameter(m, i, nullptr, &data, &numel), KILN_OK);
     append(data, numel * sizeof(float));
   }
-  for (int i = 0; i < concurrency_tanh_mse_num_states(m); ++i) {
+  for (int i = 0; i < kiln_model_num_states(m); ++i) {
     float *data;
     int64_t numel;
-    EXPECT_EQ(concurrency_tanh_mse_state(m, i, nullptr, &data, &numel), KILN_OK);
+    EXPECT_EQ(kiln_model_state(m, i, nullptr, &data, &numel), KILN_OK);
     append(data, numel * sizeof(float));
   }
   int64_t step;
   float lr;
-  EXPECT_EQ(concurrency_tanh_mse_get_step(m, &step), KILN_OK);
-  EXPECT_EQ(concurrency_tanh_mse_get_lr(m, &lr), KILN_OK);
+  EXPECT_EQ(kiln_model_get_step(m, &step), KILN_OK);
+  EXPECT_EQ(kiln_model_get_lr(m, &lr), KILN_OK);
   append(&step, sizeof step);
   append(&lr, sizeof lr);
   return bytes;
@@ -355,32 +357,12 @@ TEST(ModelScheduler, NAdamMuProductIsACheckpointedState) {
     }
     return values;
   };
-  auto bytes = [](M *m) {
-    std::vector<unsigned char> out;
-    auto append = [&](const void *data, size_t n) {
-      const auto *b = static_cast<const unsigned char *>(data);
-      out.insert(out.end(), b, b + n);
-    };
-    for (int i = 0; i < sched_nadam_cycle_num_parameters(m); ++i) {
-      float *data;
-      int64_t numel;
-      EXPECT_EQ(sched_nadam_cycle_parameter(m, i, nullptr, &data, &numel), KILN_OK);
-      append(data, numel * sizeof(float));
-    }
-    for (int i = 0; i < sched_nadam_cycle_num_states(m); ++i) {
-      float *data;
-      int64_t numel;
-      EXPECT_EQ(sched_nadam_cycle_state(m, i, nullptr, &data, &numel), KILN_OK);
-      append(data, numel * sizeof(float));
-    }
-    int64_t step = 0;
-    float lr = 0, momentum = 0;
-    EXPECT_EQ(sched_nadam_cycle_get_step(m, &step), KILN_OK);
-    EXPECT_EQ(sched_nadam_cycle_get_lr(m, &lr), KILN_OK);
+  auto bytes = [](M *m) { // state_of plus the cycled beta1
+    std::vector<unsigned char> out = state_of(m);
+    float momentum = 0;
     EXPECT_EQ(sched_nadam_cycle_get_group_momentum(m, 0, &momentum), KILN_OK);
-    append(&step, sizeof step);
-    append(&lr, sizeof lr);
-    append(&momentum, sizeof momentum);
+    const auto *b = reinterpret_cast<const unsigned char *>(&momentum);
+    out.insert(out.end(), b, b + sizeof momentum);
     return out;
   };
   auto run = [](M *m, kiln_scheduler *s, int steps, unsigned seed) {
