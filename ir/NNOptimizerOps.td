@@ -57,7 +57,12 @@ def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure, AttrSizedOperandSegm
     change the learning rate without recompiling. The optional
     `cycled_momentum` scalar replaces the hyper-parameter a CyclicLR /
     OneCycleLR with cycle_momentum sets every step: RMSprop's momentum, the
-    Adam family's beta1.
+    Adam family's beta1. The optional `rows` operand (f32, broadcastable
+    to the param: [num_embeddings, 1] for an embedding's weight) is > 0
+    where the gradient is a sparse gradient's entry (torch's
+    Embedding(sparse=True) gradient has the rows its indices read): an
+    optimizer that updates lazily (SparseAdam) changes the parameter and
+    its state tensors there only and keeps them elsewhere.
 
     The semantics of each optimizer, operation for operation as
     torch.optim's single-tensor implementation (1.13), live with its rule
@@ -73,11 +78,12 @@ def NN_OptimizerUpdateOp : NN_Op<"optimizer_update", [Pure, AttrSizedOperandSegm
                        Variadic<NN_FloatTensor>:$states,
                        NN_ScalarF32:$lr, 0DTensorOf<[I64]>:$step,
                        Optional<NN_ScalarF32>:$cycled_momentum,
+                       Optional<NN_FloatTensor>:$rows,
                        StrAttr:$optimizer, DictionaryAttr:$hyper);
   let results = (outs NN_FloatTensor:$new_param,
                       Variadic<NN_FloatTensor>:$new_states);
   let assemblyFormat = [{
-    $param `,` $grad `,` `states` `(` $states `)` `,` `lr` $lr `,` `step` $step (`cycled_momentum` $cycled_momentum^)? attr-dict `:` functional-type(operands, results)
+    $param `,` $grad `,` `states` `(` $states `)` `,` `lr` $lr `,` `step` $step (`cycled_momentum` $cycled_momentum^)? (`rows` $rows^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

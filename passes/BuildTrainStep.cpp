@@ -23,6 +23,12 @@
 //      total norm (marked nn.grad_norm) there only with error_if_nonfinite.
 //   LBFGS (ir/LbfgsOptions.h) builds none of this: the runtime takes its
 //   steps around `<loss>_grad`.
+//   Sparse gradients (results of `<loss>_grad` marked nn.sparse_rows: an
+//   embedding's rows read, docs/design.md): checked against each group's
+//   optimizer as torch checks them; train_step calls a private copy
+//   `<loss>_grad_sparse_rows` and hands the rows to SparseAdam's update,
+//   `<loss>_grad` (the gradients kernel) loses them. A model with such a
+//   lazy update gets no accumulate / apply (apply has no batch's rows).
 //   4. Gradient accumulation (torch's backward() k times, then step()):
 //        accumulate(grads, sums) -> sums + grads
 //        apply(params, states, step, lrs, sums)
@@ -71,10 +77,16 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       module.emitError("nn-build-train-step: the module has no nn.optimizer");
       return signalPassFailure();
     }
+    // The gradients kernel returns dense gradients only: the sparse
+    // gradients' rows go to train_step through a private copy.
+    func::FuncOp gradWithRows = splitSparseRows(grad);
     // LBFGS's step calls the closure (`<loss>_grad`) a data-dependent
     // number of times: the runtime runs it (ir/LbfgsOptions.h), so there is
-    // no train_step, accumulate or apply to build.
+    // no train_step, accumulate or apply to build. (torch's LBFGS densifies
+    // sparse gradients, so their rows are not needed.)
     if (nn::isLbfgs(dict)) {
+      if (gradWithRows)
+        gradWithRows.erase();
       if (failed(nn::readLbfgsOptions(module, dict)))
         signalPassFailure();
       return;
@@ -86,8 +98,82 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     FailureOr<OptimizerPlan> plan = planOptimizer(module, dict, paramNames);
     if (failed(plan))
       return signalPassFailure();
-    if (failed(build(loss, grad, *plan)))
+    FailureOr<SmallVector<int>> rows =
+        sparseRowResults(gradWithRows ? gradWithRows : grad, paramNames, *plan);
+    if (failed(rows) || failed(build(loss, gradWithRows ? gradWithRows : grad, *plan, *rows)))
       signalPassFailure();
+  }
+
+  /// When `grad` returns sparse gradients' rows (results marked
+  /// nn.sparse_rows, frontend/import/Embedding.cpp): a private copy
+  /// `<grad>_sparse_rows` with them, and `grad` without them. Null when
+  /// there are none.
+  static func::FuncOp splitSparseRows(func::FuncOp grad) {
+    llvm::BitVector marked(grad.getNumResults());
+    for (unsigned i = 0; i < grad.getNumResults(); ++i)
+      if (grad.getResultAttr(i, "nn.sparse_rows"))
+        marked.set(i);
+    if (marked.none())
+      return {};
+    func::FuncOp copy = grad.clone();
+    copy.setSymName((grad.getSymName() + "_sparse_rows").str());
+    copy.setPrivate();
+    grad->getBlock()->getOperations().insertAfter(grad->getIterator(), copy);
+    for (Block &block : grad.getBody())
+      if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator()))
+        ret->eraseOperands(marked);
+    grad.eraseResults(marked);
+    return copy;
+  }
+
+  /// Per parameter, the result of `grad` with its sparse gradient's rows
+  /// (-1: its gradient is dense). Fails where torch would refuse the
+  /// optimizer step: a sparse gradient for an optimizer without sparse
+  /// support (Adam: "does not support sparse gradients"), a dense one for
+  /// SparseAdam, or clipping of a sparse gradient.
+  FailureOr<SmallVector<int>> sparseRowResults(func::FuncOp grad,
+                                               ArrayRef<std::string> paramNames,
+                                               const OptimizerPlan &plan) {
+    ModuleOp module = getOperation();
+    SmallVector<int> rows(paramNames.size(), -1);
+    for (unsigned i = 0; i < grad.getNumResults(); ++i)
+      if (auto name = grad.getResultAttrOfType<StringAttr>(i, "nn.sparse_rows")) {
+        const auto *it = llvm::find(paramNames, name.getValue().str());
+        if (it == paramNames.end())
+          return grad.emitError("nn-build-train-step: sparse rows of '")
+                     << name.getValue() << "', which is no parameter",
+                 failure();
+        rows[it - paramNames.begin()] = static_cast<int>(i);
+      }
+    bool clipped = module->hasAttr("nn.clip_grad_norm") || module->hasAttr("nn.clip_grad_value");
+    for (size_t k = 0; k < paramNames.size(); ++k) {
+      if (plan.groupOf[k] < 0)
+        continue;
+      const Optimizer &optimizer = *plan.groups[plan.groupOf[k]].optimizer;
+      if (rows[k] >= 0) {
+        if (std::string problem = optimizer.sparseGradientProblem(); !problem.empty())
+          return module.emitError("nn.optimizer: parameter '")
+                     << paramNames[k] << "' has a sparse gradient (its embedding has "
+                     << "sparse=True): " << problem,
+                 failure();
+        if (clipped)
+          return module.emitError("nn.optimizer: parameter '")
+                     << paramNames[k]
+                     << "' has a sparse gradient (its embedding has sparse=True), which "
+                        "gradient clipping does not support (torch's clip_grad_norm_ takes "
+                        "the norm of the uncoalesced entries; clip_grad_value_ cannot clamp "
+                        "it): use sparse=False",
+                 failure();
+      } else if (optimizer.needsSparseRows()) {
+        return module.emitError("nn.optimizer: parameter '")
+                   << paramNames[k]
+                   << "': SparseAdam does not support dense gradients, please consider Adam "
+                      "instead (only the weight of an Embedding or EmbeddingBag with "
+                      "sparse=True that nothing else reads has a sparse gradient)",
+               failure();
+      }
+    }
+    return rows;
   }
 
   static std::string argName(func::FuncOp f, unsigned i) {
@@ -147,7 +233,8 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   /// group's lr and cycled momentum (`scalars`: the lrs, then the momenta).
   std::pair<SmallVector<Value>, SmallVector<Value>>
   updateAll(OpBuilder &b, Location loc, const OptimizerPlan &plan, ValueRange params,
-            ValueRange states, ValueRange grads, ValueRange scalars, Value step) {
+            ValueRange states, ValueRange grads, ValueRange scalars, Value step,
+            ArrayRef<Value> rows) {
     SmallVector<Value> newParams, newStates(states.size());
     ValueRange lrs = scalars.take_front(plan.groups.size());
     SmallVector<Value> momenta;
@@ -162,8 +249,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       SmallVector<Value> own;
       for (unsigned slot : plan.slotOf[k])
         own.push_back(states[slot]);
-      SmallVector<Value> updated = group.optimizer->buildUpdate(
-          b, loc, params[k], grads[k], own, lrs[plan.groupOf[k]], step, momenta[plan.groupOf[k]]);
+      Value sparseRows = group.optimizer->needsSparseRows() ? rows[k] : Value();
+      SmallVector<Value> updated =
+          group.optimizer->buildUpdate(b, loc, params[k], grads[k], own, lrs[plan.groupOf[k]],
+                                       step, momenta[plan.groupOf[k]], sparseRows);
       newParams.push_back(updated[0]);
       for (auto [s, slot] : llvm::enumerate(plan.slotOf[k]))
         newStates[slot] = updated[1 + s];
@@ -176,12 +265,12 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   /// the checked total norm (null unless error_if_nonfinite).
   FailureOr<Value> update(OpBuilder &b, Location loc, const OptimizerPlan &plan,
                           ValueRange params, ValueRange states, Value stepArg, ValueRange scalars,
-                          ValueRange grads, SmallVector<Value> &results) {
+                          ValueRange grads, ArrayRef<Value> rows, SmallVector<Value> &results) {
     FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), grads);
     if (failed(clipped))
       return failure();
     auto [newParams, newStates] =
-        updateAll(b, loc, plan, params, states, clipped->grads, scalars, stepArg);
+        updateAll(b, loc, plan, params, states, clipped->grads, scalars, stepArg, rows);
     auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
@@ -238,7 +327,8 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     FailureOr<Value> norm = update(b, optimizerLocation(loc), plan, args.take_front(numParams),
                                    args.slice(numParams, numStates), args[numParams + numStates],
                                    args.slice(numParams + numStates + 1, scalarCount),
-                                   args.take_back(numParams), results);
+                                   args.take_back(numParams),
+                                   SmallVector<Value>(numParams, Value()), results);
     if (failed(norm))
       return failure();
     // optimizer.zero_grad() (set_to_none=False) after the step.
@@ -266,7 +356,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     return lossLoc;
   }
 
-  LogicalResult build(func::FuncOp loss, func::FuncOp grad, const OptimizerPlan &plan) {
+  /// `rowResults`: per parameter, the result of `grad` with its sparse
+  /// gradient's rows, or -1.
+  LogicalResult build(func::FuncOp loss, func::FuncOp grad, const OptimizerPlan &plan,
+                      ArrayRef<int> rowResults) {
     OpBuilder b(&getContext());
     Location loc = loss.getLoc();
     SmallVector<unsigned> paramIdx, otherIdx;
@@ -308,27 +401,42 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
                             "gradient per parameter from '")
              << grad.getSymName() << "'";
 
+    SmallVector<Value> rows;
+    bool lazy = false;
+    for (auto [k, r] : llvm::enumerate(rowResults)) {
+      rows.push_back(r >= 0 ? call.getResult(r) : Value());
+      lazy |= plan.groupOf[k] >= 0 && plan.groups[plan.groupOf[k]].optimizer->needsSparseRows();
+    }
     SmallVector<Value> results{call.getResult(0)};
     FailureOr<Value> checkedNorm =
         update(b, optimizerLocation(loc), plan, params, states, stepArg, scalars,
-               call.getResults().slice(1, numParams), results);
+               call.getResults().slice(1, numParams), rows, results);
     if (failed(checkedNorm))
       return failure();
     // The gradient function's results after the gradients (next buffer
-    // values) pass through, attributes and all.
-    unsigned firstExtra = results.size();
+    // values, value checks) pass through, attributes and all; the sparse
+    // rows stay inside.
+    SmallVector<unsigned> passed;
     for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
+      if (!grad.getResultAttr(i, "nn.sparse_rows"))
+        passed.push_back(i);
+    unsigned firstExtra = results.size();
+    for (unsigned i : passed)
       results.push_back(call.getResult(i));
     if (*checkedNorm)
       results.push_back(*checkedNorm);
     b.create<func::ReturnOp>(loc, results);
     step.setFunctionType(
         b.getFunctionType(sig.types, ValueRange(results).getTypes()));
-    for (unsigned i = numParams + 1; i < call.getNumResults(); ++i)
+    for (auto [k, i] : llvm::enumerate(passed))
       if (DictionaryAttr attrs = grad.getResultAttrDict(i))
-        step.setResultAttrs(firstExtra + (i - numParams - 1), attrs);
+        step.setResultAttrs(firstExtra + k, attrs);
     if (*checkedNorm)
       step.setResultAttr(results.size() - 1, "nn.grad_norm", b.getUnitAttr());
+    // A lazy update needs each batch's rows, which `apply` (no batch) has
+    // not: such a model has no accumulation kernels, and the runtime says so.
+    if (lazy)
+      return success();
     return buildAccumulation(b, loc, step, numParams, plan);
   }
 };

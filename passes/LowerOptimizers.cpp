@@ -138,13 +138,29 @@ struct OptimizerUpdateLowering : OpConversionPattern<OptimizerUpdateOp> {
     if (newScalars.size() != numScalars)
       return op.emitOpError(rule->name) << " computed " << newScalars.size()
                                         << " new scalar states, expected " << numScalars;
+    if (rule->lazyRows != static_cast<bool>(adaptor.getRows()))
+      return op.emitOpError(rule->name)
+             << (rule->lazyRows ? " updates the rows of a sparse gradient: it needs `rows`"
+                                : " takes no `rows` (it updates every element)");
     SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
     llvm::append_range(inputs, tensorStates);
+    if (adaptor.getRows())
+      inputs.push_back(adaptor.getRows()); // broadcast, last
     SmallVector<Value> results = llvm::to_vector(broadcastElementwise(
         rewriter, loc, op.getParam().getType().getShape(), inputs,
         [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
           optim::Arith e{b, l};
-          return body(e, a);
+          if (!adaptor.getRows())
+            return body(e, a);
+          // Lazy: where the sparse gradient has no entry, the parameter
+          // and its states keep their values (torch adds nothing there).
+          // `a`: param, grad, states, rows, then the outputs' block
+          // arguments; the body reads param, grad and states only.
+          SmallVector<Value> updated = body(e, a);
+          Value touched = e.gt(a[2 + numStates], e.f32(0));
+          for (size_t i = 0; i < updated.size(); ++i)
+            updated[i] = e.select(touched, updated[i], i == 0 ? a[0] : a[1 + i]);
+          return updated;
         },
         1 + numStates));
     for (Value scalar : newScalars)

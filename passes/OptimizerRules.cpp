@@ -100,6 +100,15 @@ const std::map<std::string, OptimizerRule> &rules() {
   return table;
 }
 
+std::string sparseGradientProblem(const OptimizerRule &rule, const Hyper &h) {
+  if (rule.lazyRows)
+    return "";
+  if (!rule.sparseGradients)
+    return rule.name + " does not support sparse gradients" +
+           (rule.name == "Adam" ? ", please consider SparseAdam instead" : "");
+  return rule.sparseGradients(h);
+}
+
 const OptimizerRule *lookup(StringRef name) {
   auto it = rules().find(name.str());
   return it == rules().end() ? nullptr : &it->second;

@@ -121,7 +121,20 @@ struct OptimizerRule {
   /// (`momentum`, or beta1 of `betas`): its value in the hyper-parameters,
   /// the initial value of the runtime scalar that replaces it.
   std::function<double(const Hyper &)> cycledMomentum;
+  /// Set where torch's optimizer accepts a sparse gradient (an
+  /// Embedding(sparse=True) weight's) and its update then equals the dense
+  /// one: "" when it does with these hyper-parameters, else torch's
+  /// complaint. Unset: torch's "<name> does not support sparse gradients".
+  std::function<std::string(const Hyper &)> sparseGradients;
+  /// An optimizer of sparse gradients only (SparseAdam): nn.optimizer_update
+  /// then takes `rows` (> 0 where the sparse gradient has an entry), the
+  /// body's results apply there only, and a dense gradient is refused.
+  bool lazyRows = false;
 };
+
+/// Whether `rule` may update a parameter whose gradient is sparse: "" or
+/// torch's complaint (OptimizerRule::sparseGradients).
+std::string sparseGradientProblem(const OptimizerRule &rule, const Hyper &h);
 
 /// Every rule by name.
 const std::map<std::string, OptimizerRule> &rules();

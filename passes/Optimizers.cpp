@@ -84,9 +84,18 @@ public:
     return cycled ? std::optional<double>(momentum) : std::nullopt;
   }
 
+  /// torch's sparse SGD is the dense update (momentum included) except for
+  /// weight decay, whose add(sparse, dense) torch refuses.
+  std::string sparseGradientProblem() const override {
+    if (weightDecay != 0)
+      return "SGD: weight_decay does not work with sparse gradients (torch: add(sparse, "
+             "dense) is not supported)";
+    return "";
+  }
+
   SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,
                                  Value grad, ValueRange states, Value lr,
-                                 Value step, Value cycledValue) const override {
+                                 Value step, Value cycledValue, Value) const override {
     SmallVector<Type> types(1 + states.size(), param.getType());
     auto update = b.create<nn::SgdUpdateOp>(
         loc, types, param, grad, states.empty() ? Value() : states.front(), lr,
@@ -140,13 +149,20 @@ public:
     return specs;
   }
 
+  std::string sparseGradientProblem() const override {
+    return optim::sparseGradientProblem(rule, optim::Hyper(hyper));
+  }
+
+  bool needsSparseRows() const override { return rule.lazyRows; }
+
   SmallVector<Value> buildUpdate(OpBuilder &b, Location loc, Value param,
                                  Value grad, ValueRange states, Value lr,
-                                 Value step, Value momentum) const override {
+                                 Value step, Value momentum, Value rows) const override {
     SmallVector<Type> types{param.getType()};
     llvm::append_range(types, states.getTypes());
-    auto update = b.create<nn::OptimizerUpdateOp>(
-        loc, types, param, grad, states, lr, step, momentum, b.getStringAttr(rule.name), hyper);
+    auto update = b.create<nn::OptimizerUpdateOp>(loc, types, param, grad, states, lr, step,
+                                                  momentum, rows, b.getStringAttr(rule.name),
+                                                  hyper);
     return SmallVector<Value>(update->getResults());
   }
 

@@ -37,14 +37,23 @@ public:
   /// hyper-parameter it cycles (SGD's and RMSprop's momentum, the Adam
   /// family's beta1), which then is a runtime scalar; nullopt otherwise.
   virtual std::optional<double> cycledMomentum() const = 0;
+  /// "" when a parameter whose gradient is sparse in torch (the weight of
+  /// an Embedding or EmbeddingBag with sparse=True) may use this optimizer,
+  /// else torch's complaint. Where "" and !needsSparseRows(), torch's
+  /// sparse update equals the dense one, which Kiln then builds.
+  virtual std::string sparseGradientProblem() const = 0;
+  /// Whether the update takes a sparse gradient's rows and refuses dense
+  /// gradients, as torch's SparseAdam.
+  virtual bool needsSparseRows() const { return false; }
   /// The new parameter followed by the new state tensors (stateSpecs()
   /// order). `lr` is an f32 scalar tensor, `step` the i64 count of
   /// completed steps, `momentum` the f32 scalar of the cycled momentum
-  /// (null unless cycledMomentum()).
+  /// (null unless cycledMomentum()), `rows` > 0 where the sparse gradient
+  /// has entries (broadcastable to the param; null unless needsSparseRows()).
   virtual llvm::SmallVector<mlir::Value>
   buildUpdate(mlir::OpBuilder &b, mlir::Location loc, mlir::Value param,
               mlir::Value grad, mlir::ValueRange states, mlir::Value lr,
-              mlir::Value step, mlir::Value momentum) const = 0;
+              mlir::Value step, mlir::Value momentum, mlir::Value rows) const = 0;
 };
 
 /// The optimizer that the `nn.optimizer` dictionary describes (`type` plus

@@ -10,13 +10,16 @@ using namespace kiln;
 
 namespace {
 
-/// A group's optimizer dictionary: its hyper-parameters with the
-/// optimizer's type, without `params`.
+/// A group's optimizer dictionary: its hyper-parameters with its own type
+/// (a group of another optimizer stepped together with this one) or the
+/// optimizer's, without `params`.
 DictionaryAttr groupDictionary(DictionaryAttr group, Attribute type) {
   SmallVector<NamedAttribute> kept;
   for (NamedAttribute a : group)
     if (a.getName() != "params" && a.getName() != "type")
       kept.push_back(a);
+  if (Attribute own = group.get("type"))
+    type = own;
   kept.push_back(NamedAttribute(StringAttr::get(group.getContext(), "type"), type));
   return DictionaryAttr::get(group.getContext(), kept);
 }

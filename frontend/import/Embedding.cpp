@@ -40,6 +40,34 @@ static void rejectMaxNorm(BuildContext &c) {
              "during forward, and Kiln's forward never writes parameters (use null)");
 }
 
+/// sparse=True: torch's gradient of the weight is a sparse tensor whose
+/// entries are the rows `flat` reads, padding_idx's left out (its
+/// embedding_sparse_backward drops them), whatever their values: counts
+/// [rows, 1] for nn-build-train-step (BuildContext::sparseGradientRows).
+/// The lookup's readers are the users `weight` gained since
+/// `earlierReaders`.
+static void recordSparseRows(BuildContext &c, Value weight,
+                             ArrayRef<Operation *> earlierReaders, Value flat, int64_t rows,
+                             std::optional<int64_t> pad) {
+  MLIRContext *ctx = c.builder().getContext();
+  int64_t n = nn::shapeOf(flat)[0];
+  Value counts = c.create<nn::GatherBackwardOp>(
+      nn::f32Tensor(ctx, {rows}), f32Constant(c, {n}, std::vector<float>(n, 1.0f)), flat,
+      c.builder().getI64IntegerAttr(0));
+  if (pad) {
+    std::vector<float> keep(rows, 1.0f);
+    keep[*pad] = 0.0f;
+    counts = c.create<nn::MulOp>(counts, f32Constant(c, {rows}, keep));
+  }
+  SmallVector<Operation *> readers;
+  for (Operation *user : weight.getUsers())
+    if (!llvm::is_contained(earlierReaders, user))
+      readers.push_back(user);
+  c.sparseGradientRows(weight, nn::reshapeTo(c.builder(), c.loc(), counts,
+                                             nn::f32Tensor(ctx, {rows, 1})),
+                       readers);
+}
+
 /// weight[index] for an int64 index of any shape: [*index, D].
 /// `freezePaddingRow`: padding_idx's row gets no gradient (nn.Embedding);
 /// EmbeddingBag passes false, its bag weights already leave that row out.
@@ -56,6 +84,8 @@ static Value embedding(BuildContext &c, Value index, Value weight,
                              RankedTensorType::get({n}, IntegerType::get(ctx, 64)));
   rejectMaxNorm(c);
   std::optional<int64_t> pad = paddingIndex(c, rows);
+  Value original = weight;
+  SmallVector<Operation *> earlierReaders(original.getUsers());
   if (pad && freezePaddingRow) {
     // The padding row gets no gradient: w * keep + detach(w) * (1 - keep),
     // keep = 0 at that row (the value stays w exactly).
@@ -82,6 +112,13 @@ static Value embedding(BuildContext &c, Value index, Value weight,
     rowsRead = c.create<nn::AddOp>(
         fixed, c.create<nn::DivOp>(c.create<nn::SubOp>(rowsRead, fixed), perRow));
   }
+  if (c.options().getBool("sparse") && c.tracksSparseGradients()) {
+    if (c.options().getBool("scale_grad_by_freq"))
+      c.failAt(c.options().pathOf("sparse"),
+               "embedding_backward: scale_grad_by_freq not supported with sparse gradients "
+               "(torch's backward refuses it; use sparse=False)");
+    recordSparseRows(c, original, earlierReaders, flat, rows, pad);
+  }
   SmallVector<int64_t> out(nn::shapeOf(index));
   out.push_back(w[1]);
   return nn::reshapeTo(c.builder(), c.loc(), rowsRead, nn::f32Tensor(ctx, out));
@@ -91,7 +128,7 @@ static Value embedding(BuildContext &c, Value index, Value weight,
 static std::vector<OptionSpec> embeddingOptions() {
   return {intOption("padding_idx").orNone(), floatOption("max_norm").orNone(),
           floatOption("norm_type", 2.0), boolOption("scale_grad_by_freq", false),
-          boolOption("sparse", false).noEffect()};
+          boolOption("sparse", false)};
 }
 
 
@@ -209,6 +246,8 @@ static Value embeddingBag(BuildContext &c, Value input, Value weight, Value offs
              ") is not None, then it must have the same shape as the input (" +
              nn::shapeStr(in) + ")");
   }
+  if (mode == "max" && o.getBool("sparse"))
+    c.failAt(o.pathOf("sparse"), "max mode does not support sparse weights");
   if (mode == "max" && o.getBool("scale_grad_by_freq"))
     c.failAt(o.pathOf("scale_grad_by_freq"),
              "max mode does not support scaling the gradient by the frequency");
@@ -279,7 +318,7 @@ static std::vector<OptionSpec> embeddingBagOptions() {
           floatOption("norm_type", 2.0),
           boolOption("scale_grad_by_freq", false),
           choiceOption("mode", "mean", {"sum", "mean", "max"}),
-          boolOption("sparse", false).noEffect(),
+          boolOption("sparse", false),
           boolOption("include_last_offset", false),
           intOption("padding_idx").orNone()};
 }

@@ -100,6 +100,14 @@ struct FunctionState {
   /// The function's value checks (BuildContext::checkValues): name and
   /// [first failing index, its value], in call order.
   std::vector<std::pair<std::string, Value>> checks;
+  /// The loss function only: sparse gradients' rows
+  /// (BuildContext::sparseGradientRows), in call order.
+  bool tracksSparseGradients = false;
+  struct SparseRows {
+    Value weight, rows;
+    llvm::SmallVector<mlir::Operation *> readers;
+  };
+  std::vector<SparseRows> sparseRows;
 };
 
 /// [first flat index where `violating` > 0.5 (-1: none), x there] as f32
@@ -155,6 +163,12 @@ public:
                  llvm::StringRef(check.first).starts_with(name + ".");
     fn.checks.push_back({repeats ? name + "." + std::to_string(repeats) : name,
                          firstViolation(*this, x, violating)});
+  }
+  bool tracksSparseGradients() override { return fn.tracksSparseGradients; }
+  void sparseGradientRows(Value weight, Value rows,
+                          llvm::ArrayRef<mlir::Operation *> readers) override {
+    if (fn.tracksSparseGradients)
+      fn.sparseRows.push_back({weight, rows, llvm::to_vector(readers)});
   }
   Value randomUniform(llvm::ArrayRef<int64_t> shape) override {
     if (!fn.rng)

@@ -298,6 +298,7 @@ private:
 
     FunctionState state;
     state.training = trainMode;
+    state.tracksSparseGradients = training != nullptr;
     state.body = body;
     Value targetArg = training ? body->getArguments().back() : Value();
     std::map<std::string, Value> values = bindArguments(state);
@@ -353,6 +354,11 @@ private:
     // nn-build-train-step pass both through in order).
     for (const auto &check : state.checks)
       results.push_back(check.second);
+    // Then the rows of the parameters whose gradient is sparse in torch
+    // (nn-build-train-step takes them out of the gradients kernel).
+    SmallVector<std::pair<StringRef, Value>> sparse = sparseRows(b, fn, state);
+    for (const auto &rows : sparse)
+      results.push_back(rows.second);
     if (state.rng) {
       // The random state is the last argument; the runtime passes the
       // instance's kiln_rng_state and advances it by what one call draws.
@@ -369,9 +375,42 @@ private:
     unsigned firstNext = results.size() - next.size() - state.checks.size();
     for (auto [k, name] : llvm::enumerate(next))
       fn.setResultAttr(firstNext + k, "nn.next", b.getStringAttr(name));
-    unsigned firstCheck = results.size() - state.checks.size();
+    unsigned firstCheck = results.size() - state.checks.size() - sparse.size();
     for (auto [k, check] : llvm::enumerate(state.checks))
       fn.setResultAttr(firstCheck + k, "nn.check", b.getStringAttr(check.first));
+    unsigned firstSparse = results.size() - sparse.size();
+    for (auto [k, rows] : llvm::enumerate(sparse))
+      fn.setResultAttr(firstSparse + k, "nn.sparse_rows", b.getStringAttr(rows.first));
+  }
+
+  /// Per parameter of `fn` whose gradient is sparse in torch: its name and
+  /// the sum of its lookups' rows. A parameter counts only when it is read
+  /// by sparse lookups alone; one also read otherwise (a tied weight) has a
+  /// dense gradient in torch (sparse + dense accumulate to dense).
+  SmallVector<std::pair<StringRef, Value>> sparseRows(OpBuilder &b, func::FuncOp fn,
+                                                      FunctionState &state) {
+    SmallVector<std::pair<StringRef, Value>> out;
+    std::set<Operation *> sparseReaders;
+    for (const auto &r : state.sparseRows)
+      sparseReaders.insert(r.readers.begin(), r.readers.end());
+    for (const auto &r : state.sparseRows) {
+      auto arg = dyn_cast<BlockArgument>(r.weight);
+      if (!arg || arg.getOwner() != state.body ||
+          roleOf(fn, arg.getArgNumber()) != nn::TensorRole::param)
+        continue;
+      bool onlySparse = llvm::all_of(arg.getUsers(), [&](Operation *user) {
+        return sparseReaders.count(user) > 0;
+      });
+      if (!onlySparse)
+        continue;
+      auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "nn.name");
+      auto known = llvm::find_if(out, [&](auto &entry) { return entry.first == name.getValue(); });
+      if (known == out.end())
+        out.push_back({name.getValue(), r.rows});
+      else
+        known->second = b.create<nn::AddOp>(fn.getLoc(), known->second, r.rows);
+    }
+    return out;
   }
 
   /// Whether `v` is a function argument, or reshapes (or detach) of one: values whose

@@ -177,6 +177,21 @@ void registerOptimizerFamily(Registry &r) {
                        floatOption("weight_decay", 0.0).atLeast(0)},
                       strategyOptions({"foreach"})),
                checkBetas);
+  // SparseAdam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False): for
+  // the weights of Embedding / EmbeddingBag with sparse=True only (their
+  // gradients' rows reach the update as nn.optimizer_update's `rows`).
+  addOptimizer(r, "optim.SparseAdam", "nn.optimizer_update (SparseAdam) with the touched rows",
+               {floatOption("lr", 1e-3), floatTupleOption("betas", betas),
+                floatOption("eps", 1e-8), boolOption("maximize", false)},
+               [](const Options &o) {
+                 for (const char *key : {"lr", "eps"})
+                   if (!(o.getFloat(key) > 0))
+                     fail(o.pathOf(key), std::string("Invalid ") +
+                                             (key[0] == 'l' ? "learning rate" : "epsilon value") +
+                                             ": " + formatExact(o.getFloat(key)) +
+                                             " (SparseAdam needs it > 0)");
+                 checkBetas(o);
+               });
   addOptimizer(r, "optim.Adagrad", "nn.optimizer_update (Adagrad)",
                concat({floatOption("lr", 1e-2).atLeast(0), floatOption("lr_decay", 0.0).atLeast(0),
                        floatOption("weight_decay", 0.0).atLeast(0),

@@ -8,6 +8,16 @@
 // The groups' complete hyper-parameters go to nn-build-train-step
 // (passes/ParamGroups.h), which builds one update per group and one lr
 // argument per group.
+//
+// Several torch optimizers stepped together (the usual pairing of
+// SparseAdam for sparse embeddings with Adam for the rest) are groups with
+// their own `type`: such a group takes that optimizer's options alone (its
+// defaults, overridden by the group's `options`), not the top-level ones:
+//   "optimizer": {"type": "Adam", "options": {"lr": 0.01},
+//                 "param_groups": [{"params": ["emb"], "type": "SparseAdam"},
+//                                  {"params": ["head"]}]}
+// is torch's SparseAdam(emb.parameters()) and Adam(head.parameters(),
+// lr=0.01), both stepped every step.
 #include "frontend/import/ParamGroups.h"
 
 #include "frontend/import/Limits.h"
@@ -70,7 +80,23 @@ DictionaryAttr optimizerAttribute(OpBuilder &b, const Entry &entry, const json &
   for (size_t g = 0; g < groupsIt->size(); ++g) {
     const json &group = (*groupsIt)[g];
     const std::string path = groupsPath + "[" + std::to_string(g) + "]";
-    checkKnownKeys(group, path, {"params", "options"});
+    checkKnownKeys(group, path, {"params", "options", "type"});
+    // A group of another optimizer: its entry, and no inherited options.
+    const Entry *groupEntry = &entry;
+    const json *inherited = &defaults;
+    if (group.contains("type")) {
+      if (!group["type"].is_string())
+        fail(path + ".type", "expected an optimizer name");
+      const std::string type = group["type"].get<std::string>();
+      groupEntry = registry().lookup(EntryKind::Optimizer, type);
+      if (!groupEntry)
+        fail(path + ".type", "unknown optimizer '" + type + "' (supported: " +
+                                 registry().supportedNames(EntryKind::Optimizer) + ")");
+      if (groupEntry->refusesParamGroups)
+        fail(path + ".type", type + " cannot share a step with other optimizers (its step "
+                                    "re-evaluates the loss itself)");
+      inherited = &none;
+    }
     auto paramsIt = group.find("params");
     if (paramsIt == group.end() || !paramsIt->is_array())
       fail(path + ".params", "expected an array of parameter or module names");
@@ -95,11 +121,11 @@ DictionaryAttr optimizerAttribute(OpBuilder &b, const Entry &entry, const json &
     // The group's own keys first, so that an unknown or bad one is reported
     // where it is written; then the merged options (their cross-checks).
     for (auto it = own.begin(); it != own.end(); ++it)
-      if (std::none_of(entry.options.begin(), entry.options.end(),
+      if (std::none_of(groupEntry->options.begin(), groupEntry->options.end(),
                        [&](const OptionSpec &o) { return o.name == it.key(); }))
         fail(path + ".options." + it.key(), "unknown option '" + it.key() + "'");
-    DictionaryAttr hyper = entry.buildOptimizer(
-        b, parseOptions(entry, mergedOptions(defaults, own), path + ".options"));
+    DictionaryAttr hyper = groupEntry->buildOptimizer(
+        b, parseOptions(*groupEntry, mergedOptions(*inherited, own), path + ".options"));
     SmallVector<NamedAttribute> attrs(hyper.begin(), hyper.end());
     attrs.push_back(b.getNamedAttr("params", b.getArrayAttr(names)));
     groups.push_back(b.getDictionaryAttr(attrs));

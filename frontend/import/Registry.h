@@ -201,6 +201,18 @@ public:
   /// runtime's message for it is in runtime/lib/model.cpp.
   virtual void checkValues(const std::string &name, mlir::Value x,
                            mlir::Value violating) = 0;
+  /// Whether the function being built is the loss function, whose
+  /// sparse gradients' rows nn-build-train-step needs (sparseGradientRows).
+  virtual bool tracksSparseGradients() = 0;
+  /// torch's gradient of `weight` is sparse here (Embedding / EmbeddingBag
+  /// with sparse=True): its entries are the rows where `rows` ([num rows,
+  /// 1] f32, counts) is > 0, and `readers` are the ops this lookup reads
+  /// `weight` with. When `weight` is a parameter that nothing else reads,
+  /// the loss function also returns the rows (summed over its lookups),
+  /// marked `nn.sparse_rows = <parameter name>`, for optimizers that update
+  /// those rows only (SparseAdam) and those that refuse sparse gradients.
+  virtual void sparseGradientRows(mlir::Value weight, mlir::Value rows,
+                                  llvm::ArrayRef<mlir::Operation *> readers) = 0;
   /// Fails at the call's JSON path, naming the module or function.
   [[noreturn]] virtual void fail(const std::string &message) = 0;
   /// Fails at another JSON path (e.g. training.target).

@@ -65,15 +65,29 @@ bool cyclesMomentum(int32_t kind, const std::vector<double> &args) {
 void markCycledMomentum(OpBuilder &b, ModuleOp module, const std::string &path,
                         bool needsMomentum) {
   auto dict = module->getAttrOfType<DictionaryAttr>("nn.optimizer");
-  auto type = dict ? dict.getAs<StringAttr>("type") : StringAttr();
-  const std::string name = type ? type.getValue().str() : "?";
-  const bool hasMomentum = name == "SGD" || name == "RMSprop";
-  const bool hasBetas =
-      name == "Adam" || name == "AdamW" || name == "Adamax" || name == "RAdam" || name == "NAdam";
-  if (!hasMomentum && (needsMomentum || !hasBetas))
-    fail(path, "optimizer must support momentum with `cycle_momentum` option enabled (" + name +
-                   (needsMomentum ? " has no momentum, which CyclicLR cycles)"
-                                  : " has neither momentum nor betas)"));
+  // The optimizer and those of groups with their own type (several torch
+  // optimizers, each with this scheduler).
+  std::vector<std::string> names;
+  auto addType = [&](DictionaryAttr d) {
+    if (auto type = d ? d.getAs<StringAttr>("type") : StringAttr())
+      names.push_back(type.getValue().str());
+  };
+  addType(dict);
+  if (auto groups = dict ? dict.getAs<ArrayAttr>("param_groups") : ArrayAttr())
+    for (Attribute g : groups)
+      addType(dyn_cast<DictionaryAttr>(g));
+  if (names.empty())
+    names.push_back("?");
+  for (const std::string &name : names) {
+    const bool hasMomentum = name == "SGD" || name == "RMSprop";
+    const bool hasBetas = name == "Adam" || name == "AdamW" || name == "Adamax" ||
+                          name == "RAdam" || name == "NAdam" || name == "SparseAdam";
+    if (!hasMomentum && (needsMomentum || !hasBetas))
+      fail(path, "optimizer must support momentum with `cycle_momentum` option enabled (" +
+                     name +
+                     (needsMomentum ? " has no momentum, which CyclicLR cycles)"
+                                    : " has neither momentum nor betas)"));
+  }
   auto mark = [&](DictionaryAttr d) {
     NamedAttrList attrs(d);
     attrs.set("cycle_momentum", b.getBoolAttr(true));

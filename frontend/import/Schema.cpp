@@ -272,12 +272,24 @@ std::string modelJsonSchema() {
           {"minItems", 1},
           {"description", "torch's param_groups (docs/model-format.md)"},
           {"items",
-           {{"type", "object"},
-            {"required", {"params"}},
-            {"additionalProperties", false},
-            {"properties",
-             {{"params", {{"type", "array"}, {"items", {{"type", "string"}}}}},
-              {"options", groupOptions}}}}}};
+           {{"anyOf",
+             {{{"type", "object"},
+               {"required", {"params"}},
+               {"additionalProperties", false},
+               {"properties",
+                {{"params", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                 {"options", groupOptions}}}},
+              // A group of another optimizer, stepped with this one: its
+              // own options (checked by kilnc against that optimizer).
+              {{"type", "object"},
+               {"required", {"params", "type"}},
+               {"additionalProperties", false},
+               {"properties",
+                {{"params", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                 {"type", {{"type", "string"},
+                           {"description", "another torch.optim optimizer for these "
+                                           "parameters (options: its own, not inherited)"}}},
+                 {"options", {{"type", "object"}}}}}}}}}}};
       optimizers.push_back(optimizer);
       break;
     }

@@ -12,12 +12,6 @@ Optimizer::~Optimizer() = default;
 
 void Optimizer::set_param_groups(std::vector<ParamGroup> groups) {
   if (groups.empty()) detail::fail(std::string(type_name()) + ": no parameter groups (pass at least one ParamGroup)");
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const std::string& type = groups[g].options_type();
-    if (!type.empty() && type != type_name())
-      detail::fail(std::string(type_name()) + ": parameter group " + std::to_string(g) + " has " + type +
-                   "Options, not " + type_name() + "Options");
-  }
   groups_ = std::move(groups);
 }
 
@@ -320,6 +314,23 @@ LRScheduler SWALR(double swa_lr, int64_t anneal_epochs, std::string anneal_strat
           {{"swa_lr", swa_lr}, {"anneal_epochs", anneal_epochs},
            {"anneal_strategy", std::move(anneal_strategy)}},
           {}};
+}
+
+
+SparseAdam::SparseAdam(const SparseAdamOptions& o) : options_(o) {
+  check("SparseAdam", std::isfinite(o.lr()) && o.lr() > 0,
+        "invalid learning rate " + formatExact(o.lr()) + " (must be > 0)");
+  check("SparseAdam", std::isfinite(o.eps()) && o.eps() > 0,
+        "invalid epsilon value " + formatExact(o.eps()) + " (must be > 0)");
+  checkBetas("SparseAdam", o.betas());
+}
+SparseAdam::SparseAdam(std::vector<ParamGroup> groups, const SparseAdamOptions& defaults)
+    : SparseAdam(defaults) {
+  set_param_groups(std::move(groups));
+}
+OptionList SparseAdam::option_list() const {
+  const auto& o = options_;
+  return {{"lr", o.lr()}, {"betas", o.betas()}, {"eps", o.eps()}, {"maximize", o.maximize()}};
 }
 
 }  // namespace kiln::optim

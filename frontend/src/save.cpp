@@ -103,7 +103,8 @@ void validate_model_name(const std::string& name, SourceLoc loc) {
 /// training.optimizer.param_groups: each group's modules expanded to their
 /// parameters' state_dict names (kilnc checks the names and that no
 /// parameter is in two groups); its options as given, if any.
-Json param_groups_json(const nn::Module& root, const std::vector<optim::ParamGroup>& groups, SourceLoc loc) {
+Json param_groups_json(const nn::Module& root, const optim::Optimizer& optimizer, SourceLoc loc) {
+  const std::vector<optim::ParamGroup>& groups = optimizer.param_groups();
   const std::vector<NamedParameter> params = root.named_parameters();
   const auto modules = root.named_modules();
   Json out = Json::array();
@@ -123,6 +124,9 @@ Json param_groups_json(const nn::Module& root, const std::vector<optim::ParamGro
         if (path->empty() || p.name.rfind(*path + ".", 0) == 0) names.push_back(p.name);
     }
     Json group = Json{{"params", std::move(names)}};
+    // Options of another optimizer: a group of that optimizer.
+    if (!groups[g].options_type().empty() && groups[g].options_type() != optimizer.type_name())
+      group["type"] = groups[g].options_type();
     if (groups[g].options()) group["options"] = options_json(*groups[g].options());
     out.push_back(std::move(group));
   }
@@ -214,7 +218,7 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
     t["optimizer"] = Json{{"type", training->optimizer()->type_name()},
                           {"options", options_json(training->optimizer()->option_list())}};
     if (!training->optimizer()->param_groups().empty())
-      t["optimizer"]["param_groups"] = param_groups_json(root, training->optimizer()->param_groups(), loc);
+      t["optimizer"]["param_groups"] = param_groups_json(root, *training->optimizer(), loc);
     if (const auto& clip = training->clip()) {
       if (clip->by_norm) {
         if (!(clip->value > 0) || !std::isfinite(clip->value))

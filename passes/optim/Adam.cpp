@@ -240,9 +240,49 @@ OptimizerRule nadamRule() {
 
 } // namespace
 
+/// SparseAdam: Adam's moments and update on the rows a sparse gradient has
+/// (nn.optimizer_update's `rows`), written as torch 1.13's sparse_adam
+/// does, through the update values rather than beta * old:
+///   dm = (g - m) * (1 - beta1); m += dm;  dv = (g * g - v) * (1 - beta2); v += dv
+///   p += -step_size * ((dm + m_old) / (sqrt(dv + v_old) + eps))
+/// with step_size = lr * sqrt(bias_correction2) / bias_correction1 in f64.
+/// No weight decay, no amsgrad; lr and eps must be > 0.
+OptimizerRule sparseAdamRule() {
+  OptimizerRule r;
+  r.name = "SparseAdam";
+  r.lazyRows = true;
+  r.states = [](const Hyper &) -> std::vector<std::string> { return {"exp_avg", "exp_avg_sq"}; };
+  r.check = [](const Hyper &h) -> std::string {
+    double eps = h.number("eps", 1e-8);
+    if (!(eps > 0))
+      return "Invalid epsilon value: " + formatExact(eps);
+    return checkCommon(h);
+  };
+  r.cycledMomentum = cycledBeta1;
+  r.prepare = [](Arith &a, const Hyper &h, const StepScalars &s) -> UpdateBody {
+    Betas betas(h);
+    Beta1 beta1(a, s, betas.beta1);
+    double eps = h.number("eps", 1e-8);
+    bool maximize = h.flag("maximize", false);
+    Value stepSize = a.div(a.mul(s.lr, a.sqrt(biasCorrection(a, s, betas.beta2))),
+                           biasCorrection(a, s, beta1.f64));
+    Value negStepSize = a.toF32(a.neg(stepSize));
+    return [=](Arith &e, ValueRange x) -> SmallVector<Value> {
+      Value g = maximize ? e.neg(x[1]) : x[1];
+      Value dm = e.mul(e.sub(g, x[2]), beta1.oneMinusF32);
+      Value dv = e.mul(e.sub(e.mul(g, g), x[3]), e.f32(1 - betas.beta2));
+      Value m = e.add(x[2], dm), v = e.add(x[3], dv);
+      Value denom = e.add(e.sqrt(e.add(dv, x[3])), e.f32(eps));
+      Value newP = e.add(x[0], e.mul(negStepSize, e.div(e.add(dm, x[2]), denom)));
+      return {newP, m, v};
+    };
+  };
+  return r;
+}
+
 void registerAdamFamily(std::map<std::string, OptimizerRule> &t) {
   for (OptimizerRule r : {adamRule("Adam", false, 0), adamRule("AdamW", true, 1e-2),
-                          adamaxRule(), nadamRule(), radamRule()})
+                          adamaxRule(), nadamRule(), radamRule(), sparseAdamRule()})
     t.emplace(r.name, std::move(r));
 }
 

@@ -27,6 +27,13 @@ OptimizerRule adagradRule() {
   OptimizerRule r;
   r.name = "Adagrad";
   r.states = [](const Hyper &) -> std::vector<std::string> { return {"sum"}; };
+  // torch's sparse path: the same update on the rows the gradient has
+  // (rows it lacks would get + 0 and -clr * 0 / std), without weight decay.
+  r.sparseGradients = [](const Hyper &h) -> std::string {
+    if (h.number("weight_decay", 0) != 0)
+      return "weight_decay option is not compatible with sparse gradients";
+    return "";
+  };
   r.check = [](const Hyper &h) {
     return atLeastZero(h, {{"lr_decay", 0}, {"weight_decay", 0},
                            {"initial_accumulator_value", 0}, {"eps", 1e-10}});

@@ -999,9 +999,14 @@ static Error accumulation_kernel(const kiln_model *model, kiln_entry_point entry
                 "this model's optimizer is LBFGS, whose step re-evaluates the loss and "
                 "gradients itself (torch's closure): use kiln_model_train_step; gradient "
                 "accumulation has no closure to call");
-  return no_kernel(model, entry == KILN_ENTRY_ACCUMULATE ? "accumulate"
-                          : entry == KILN_ENTRY_APPLY    ? "apply"
-                                                         : "gradients");
+  if (entry == KILN_ENTRY_ACCUMULATE || entry == KILN_ENTRY_APPLY)
+    return fail(KILN_ERROR_UNSUPPORTED,
+                std::string("model has no ") +
+                    (entry == KILN_ENTRY_ACCUMULATE ? "accumulate" : "apply") +
+                    " kernel: kilnc builds none where an update needs each batch's sparse "
+                    "gradient rows (SparseAdam), and models compiled before gradient "
+                    "accumulation have none; use kiln_model_train_step");
+  return no_kernel(model, "gradients");
 }
 
 extern "C" kiln_status kiln_model_accumulate(kiln_model *model, const void *const *inputs,

@@ -665,7 +665,57 @@ def make_optimizer(training, params, named=None):
         picked = [p for entry in g["params"] for n, p in named
                   if n == entry or n.startswith(entry + ".")]
         torch_groups.append({"params": picked, **(g.get("options", {}) or {})})
-    return getattr(_torch().optim, opt["type"])(torch_groups, **options)
+    if not any("type" in g for g in groups):
+        return getattr(_torch().optim, opt["type"])(torch_groups, **options)
+    # Groups of other optimizers: torch's user steps several optimizers;
+    # one per group (in file order), a typed group with its own options only.
+    optimizers = []
+    for g, tg in zip(groups, torch_groups):
+        kind = g.get("type", opt["type"])
+        kwargs = dict(tg)
+        params_of = kwargs.pop("params")
+        if "type" not in g:
+            kwargs = {**options, **kwargs}
+        optimizers.append(getattr(_torch().optim, kind)(params_of, **kwargs))
+    return _Optimizers(optimizers)
+
+
+class _Optimizers:
+    """Several torch optimizers stepped together, as one: param_groups in
+    order, the union of their states."""
+
+    def __init__(self, optimizers):
+        self.optimizers = optimizers
+
+    @property
+    def param_groups(self):
+        return [g for o in self.optimizers for g in o.param_groups]
+
+    @property
+    def state(self):
+        merged = {}
+        for o in self.optimizers:
+            merged.update(o.state)
+        return merged
+
+    def zero_grad(self):
+        for o in self.optimizers:
+            o.zero_grad()
+
+    def step(self):
+        for o in self.optimizers:
+            o.step()
+
+
+class _Schedulers:
+    """One scheduler per optimizer of an _Optimizers, stepped together."""
+
+    def __init__(self, schedulers):
+        self.schedulers = schedulers
+
+    def step(self):
+        for s in self.schedulers:
+            s.step()
 
 
 def _cycles_momentum(spec):
@@ -682,6 +732,8 @@ def make_scheduler(spec, opt):
     their `schedulers` on the same optimizer first, as torch's user does;
     SWALR is torch.optim.swa_utils')."""
     torch = _torch()
+    if isinstance(opt, _Optimizers):
+        return _Schedulers([make_scheduler(spec, o) for o in opt.optimizers])
     kind, options = spec["type"], dict(spec.get("options", {}) or {})
     options.pop("verbose", None)
     children = [make_scheduler(c, opt) for c in spec.get("schedulers", [])]
@@ -695,6 +747,8 @@ def make_scheduler(spec, opt):
 
 
 def _np(t):
+    if t.is_sparse:  # an Embedding(sparse=True) weight's gradient
+        t = t.to_dense()
     return t.detach().cpu().contiguous().numpy().copy()
 
 
@@ -877,13 +931,16 @@ def lbfgs_state(opt, named):
     return ref
 
 
-def run_reference(doc, model, xs, target, steps, micro=None):
+def run_reference(doc, model, xs, target, steps, micro=None, cycle=None):
     """Forward, loss, gradients at the current parameters, then `steps` SGD
     steps on the same batch. Returns a dict name -> numpy array.
     With `micro` (the micro-batches [(xs, target)], the first being xs and
     target), gradient accumulation: each step is loss.backward() on every
     micro-batch, then clipping and optimizer.step(); after the steps one more
     round of backward() calls leaves `<param>.grad_sum` (Kiln's grad sums).
+    With `cycle` (batches [(xs, target)], the first being xs and target),
+    step s trains on batch s % len(cycle) (an update that depends on which
+    rows a batch reads, SparseAdam's, shows only when batches differ).
     LBFGS: each step is opt.step(closure) (the closure zero_grad, loss on
     the batch, backward), its loss the step's first evaluation; its global
     state is compared as lbfgs_state's tensors."""
@@ -927,7 +984,9 @@ def run_reference(doc, model, xs, target, steps, micro=None):
         loss.backward()
         return loss
 
-    for _ in range(steps):
+    for s in range(steps):
+        if cycle:
+            xs, target = cycle[s % len(cycle)]
         if lbfgs:
             # One step is up to max_iter iterations, each one or more
             # closure calls; the step's loss is the first call's (torch's
@@ -944,6 +1003,8 @@ def run_reference(doc, model, xs, target, steps, micro=None):
         if sched is not None:
             sched.step()
     ref["losses"] = np.array(losses, dtype=np.float32)
+    if cycle:
+        xs, target = cycle[0]  # the eval forward below reads the batch
     if micro:
         opt.zero_grad()  # set_to_none=False in 1.13: zeros, as Kiln's apply leaves them
         for mxs, mtarget in micro:
@@ -998,7 +1059,7 @@ def cmd_make_case(a):
     write_safetensors(os.path.join(a.out, "init.safetensors"),
                       {k: _np(v) for k, v in model.state_dict().items()})
     gen = torch.Generator().manual_seed(a.seed + 1)
-    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, 1))]
+    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, a.cycle, 1))]
     xs, target = batches[0]
     batch = {}
     for m, (mxs, mtarget) in enumerate(batches):
@@ -1014,7 +1075,7 @@ def cmd_make_case(a):
     model.rng.restart(a.rng_seed)
     steps = a.steps if a.mode == "train" else 0
     ref = run_reference(doc, model, xs, target if a.mode == "train" else None, steps,
-                        batches if a.accumulate else None)
+                        batches if a.accumulate else None, batches if a.cycle else None)
     write_safetensors(os.path.join(a.out, "reference.safetensors"), ref)
     print(f"make-case: {a.model} seed {a.seed}: {len(ref)} reference tensors in {a.out}")
 
@@ -1285,7 +1346,7 @@ def _conditioning_run(a, variant):
     torch = _torch()
     doc, model = _load_model(a.model, a.seed)
     gen = torch.Generator().manual_seed(a.seed + 1)
-    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, 1))]
+    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, a.cycle, 1))]
     if variant == "float64":
         model.root.double()
         wide = lambda t: t.double() if t is not None and t.is_floating_point() else t
@@ -1301,7 +1362,8 @@ def _conditioning_run(a, variant):
     model.rng.restart(a.rng_seed)
     xs, target = batches[0]
     return run_reference(doc, model, xs, target if a.mode == "train" else None,
-                         a.steps if a.mode == "train" else 0, batches if a.accumulate else None)
+                         a.steps if a.mode == "train" else 0, batches if a.accumulate else None,
+                         batches if a.cycle else None)
 
 
 def cmd_check_conditioning(a):
@@ -1393,6 +1455,9 @@ def _case_arguments(c):
     c.add_argument("--accumulate", type=int, default=0,
                    help="gradient accumulation over this many micro-batches per step "
                         "(micro.<m>.input.<i>, micro.<m>.target in the batch file)")
+    c.add_argument("--cycle", type=int, default=0,
+                   help="train step s on batch s %% K of this many batches (stored as "
+                        "--accumulate stores them)")
     c.add_argument("--ignored-targets", type=int, default=None,
                    help="CrossEntropy targets set to ignore_index (default: N/4 if ignore_index != -100, else 0)")
 

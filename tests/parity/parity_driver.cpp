@@ -15,6 +15,8 @@
 //     --accumulate K: each step is accumulate on the K micro-batches (the
 //     batch, then micro.<m>.input.<i> / micro.<m>.target) and apply, the
 //     losses K per step; then K more accumulate calls -> <param>.grad_sum.
+//     --cycle K: train_step s on batch s % K (the batch, then
+//     micro.<m>.input.<i> / micro.<m>.target, as --accumulate stores them).
 //   parity_<name> --load-only FILE
 //     only load FILE as parameters; exit 0 on success, 1 (with the message)
 //     on failure. The bad-weights tests check the message.
@@ -126,7 +128,7 @@ int64_t numel_of(const kiln_tensor_view &v) {
 int main(int argc, char **argv) {
   const char *init_path = nullptr, *batch_path = nullptr, *out_path = nullptr,
              *load_only = nullptr;
-  int steps = 10, accumulate = 0;
+  int steps = 10, accumulate = 0, cycle = 0;
   uint64_t rng_seed = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -142,6 +144,8 @@ int main(int argc, char **argv) {
       steps = std::atoi(argv[++i]);
     else if (a == "--accumulate")
       accumulate = std::atoi(argv[++i]);
+    else if (a == "--cycle")
+      cycle = std::atoi(argv[++i]);
     else if (a == "--rng-seed")
       rng_seed = std::strtoull(argv[++i], nullptr, 0);
     else if (a == "--load-only")
@@ -335,9 +339,16 @@ int main(int argc, char **argv) {
                                   param_shape(init, name, numel), sum, numel));
       }
     } else {
+      std::vector<std::vector<const void *>> cycle_inputs;
+      std::vector<const void *> cycle_targets;
+      for (int k = 0; k < cycle; ++k) {
+        cycle_inputs.push_back(inputs_of(k));
+        cycle_targets.push_back(target_of(k));
+      }
       for (int s = 0; s < steps; ++s) {
-        if (kiln_model_train_step(m, inputs.data(), target, &losses[s]) !=
-            KILN_OK)
+        const void *const *in = cycle > 0 ? cycle_inputs[s % cycle].data() : inputs.data();
+        const void *t = cycle > 0 ? cycle_targets[s % cycle] : target;
+        if (kiln_model_train_step(m, in, t, &losses[s]) != KILN_OK)
           fail(("train_step " + std::to_string(s)).c_str(), m);
         scheduler_step(s);
       }

@@ -1,7 +1,7 @@
 """ctest runner for the parity and bad-input tests (run with /usr/bin/python3).
 
   run_case.py parity --model M.json --driver EXE --work DIR [--mode train|inference]
-                     [--seed S] [--accumulate K] [--steps-rtol R] [-- extra make-case args]
+                     [--seed S] [--accumulate K] [--cycle K] [--steps-rtol R] [-- extra make-case args]
       make-case (PyTorch) -> driver (Kiln) -> compare with the issue's tolerances:
       forward outputs, loss, every parameter gradient: rtol 1e-5, atol 1e-6;
       parameters, optimizer states, losses after 10 train steps: rtol 1e-4, atol 1e-6
@@ -11,6 +11,7 @@
       --accumulate K: each step is K accumulate calls (K micro-batches) and
       one apply, against torch's backward() K times then step(); the grad
       sums after one more round are compared too (<param>.grad_sum).
+      --cycle K: train step s on batch s % K of K batches, on both sides.
   run_case.py dropout-stats --model M.json --driver EXE --work DIR
       a dropout_stats_* model's Kiln output checked on its own: values, one
       mask decision per noise group, keep rate within 4 sigma, AlphaDropout's
@@ -110,21 +111,25 @@ def make_case(model, work, *args):
 def make_parity_case(a, extra):
     """The PyTorch side of a parity test: make-case into a.work (or reuse)."""
     os.makedirs(a.work, exist_ok=True)
-    accumulate = ["--accumulate", str(a.accumulate)] if a.accumulate else []
     make_case(a.model, a.work, "--seed", str(a.seed), "--mode", a.mode, "--steps", str(a.steps),
-              "--rng-seed", RNG_SEED, *accumulate, *extra)
+              "--rng-seed", RNG_SEED, *batch_arguments(a), *extra)
+
+
+def batch_arguments(a):
+    """--accumulate K / --cycle K, for make-case and the driver alike."""
+    out = ["--accumulate", str(a.accumulate)] if a.accumulate else []
+    return out + (["--cycle", str(a.cycle)] if a.cycle else [])
 
 
 def cmd_parity(a, extra):
     need_torch()
     make_parity_case(a, extra)
-    accumulate = ["--accumulate", str(a.accumulate)] if a.accumulate else []
     actual = os.path.join(a.work, "actual.safetensors")
     if os.path.exists(actual):
         os.remove(actual)
     run([a.driver, "--init", os.path.join(a.work, "init.safetensors"),
          "--batch", os.path.join(a.work, "batch.safetensors"),
-         "--out", actual, "--steps", str(a.steps), "--rng-seed", RNG_SEED, *accumulate])
+         "--out", actual, "--steps", str(a.steps), "--rng-seed", RNG_SEED, *batch_arguments(a)])
     rc, _ = oracle("compare", "--reference", os.path.join(a.work, "reference.safetensors"),
                    "--actual", actual, "--rtol", str(a.steps_rtol), "--atol", str(STEPS_ATOL),
                    "--tol", FORWARD_NAMES, str(a.forward_rtol), str(FORWARD_ATOL),
@@ -317,6 +322,8 @@ def parser():
     c.add_argument("--steps", type=int, default=10)
     c.add_argument("--accumulate", type=int, default=0,
                    help="train by gradient accumulation over this many micro-batches per step")
+    c.add_argument("--cycle", type=int, default=0,
+                   help="train step s on batch s %% K of this many batches")
     c.add_argument("--forward-rtol", type=float, default=FORWARD_RTOL,
                    help="outputs, loss and gradients (a case whose gradient is a "
                         "difference of nearly equal terms, CTCLoss's, documents why it needs more)")

@@ -323,9 +323,21 @@ TEST(FrontendModelJson, ParameterGroupsExpandModulesToParameterNames) {
       {"params": ["2.weight"]}])");
   EXPECT_EQ(groups, expected) << groups.dump(2);
 
-  // Options of another optimizer, and torch's checks, are refused.
-  EXPECT_THROW(optim::Adam({optim::ParamGroup({fc1}, optim::SGDOptions(0.1))}), kiln::Error);
+  // Options of another optimizer make a group of that optimizer (two torch
+  // optimizers stepped together): the group's `type`.
+  optim::SGD mixed({optim::ParamGroup({fc1}, optim::SparseAdamOptions(1e-2)),
+                    optim::ParamGroup({fc2}, optim::SGDOptions(0.5))},
+                   optim::SGDOptions(0.1));
+  json mixedGroups = save(mixed)["training"]["optimizer"]["param_groups"];
+  ASSERT_EQ(mixedGroups.size(), 2u);
+  EXPECT_EQ(mixedGroups[0]["type"], "SparseAdam") << mixedGroups.dump(2);
+  EXPECT_EQ(mixedGroups[0]["options"],
+            json::parse(R"({"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-08, "maximize": false})"));
+  EXPECT_FALSE(mixedGroups[1].contains("type")) << mixedGroups.dump(2);
+  // torch's checks are made.
   EXPECT_THROW(optim::ParamGroup({fc1}, optim::AdamOptions(-1.0)), kiln::Error);
+  EXPECT_THROW(optim::ParamGroup({fc1}, optim::SparseAdamOptions(0.0)), kiln::Error);
+  EXPECT_THROW(optim::SparseAdam(optim::SparseAdamOptions().eps(0.0)), kiln::Error);
   EXPECT_THROW(optim::SGD(std::vector<optim::ParamGroup>{}, optim::SGDOptions(0.1)), kiln::Error);
   // A module that is not part of the model.
   nn::Linear stray(2, 2);

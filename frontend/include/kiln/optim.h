@@ -42,8 +42,12 @@ class ParamRef {
 /// take the optimizer's. `optim::AdamW({optim::ParamGroup({net->backbone},
 /// optim::AdamWOptions(1e-4)), optim::ParamGroup({net->head})},
 /// optim::AdamWOptions(1e-3))`. The options are checked like the
-/// optimizer's (an SGDOptions group in an Adam optimizer is refused when
-/// the model is saved). As in torch, a parameter in no group is not updated.
+/// optimizer's. Options of another optimizer make the group that
+/// optimizer's (torch's user stepping two optimizers, e.g.
+/// `optim::Adam({optim::ParamGroup({net->embedding},
+/// optim::SparseAdamOptions(1e-2)), optim::ParamGroup({net->head})})`: the
+/// model file's group `type`). As in torch, a parameter in no group is not
+/// updated.
 class ParamGroup {
  public:
   explicit ParamGroup(std::vector<ParamRef> params) : params_(std::move(params)) {}
@@ -75,7 +79,7 @@ class Optimizer {
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
 
  protected:
-  /// Checks that every group's options are this optimizer's.
+  /// Takes the groups (at least one).
   void set_param_groups(std::vector<ParamGroup> groups);
 
  private:
@@ -216,6 +220,17 @@ struct ASGDOptions {
   KILN_ARG(bool, maximize) = false;
 };
 
+/// torch.optim.SparseAdam: Adam on the rows a sparse gradient has, for
+/// the weights of Embedding / EmbeddingBag with sparse(true) only (kilnc
+/// refuses it for a dense gradient, as torch); lr and eps must be > 0.
+struct SparseAdamOptions {
+  SparseAdamOptions(double lr = 1e-3) : lr_(lr) {}
+  KILN_ARG(double, lr);
+  KILN_ARG(std::vector<double>, betas) = {0.9, 0.999};
+  KILN_ARG(double, eps) = 1e-8;
+  KILN_ARG(bool, maximize) = false;
+};
+
 /// The optimizers other than SGD: torch's semantics (compiled by kilnc,
 /// passes/optim/), the options written to the model file as given. Each
 /// constructor validates like torch's (lr, eps, weight_decay >= 0, betas in
@@ -243,6 +258,7 @@ KILN_OPTIMIZER(Adadelta)
 KILN_OPTIMIZER(RMSprop)
 KILN_OPTIMIZER(Rprop)
 KILN_OPTIMIZER(ASGD)
+KILN_OPTIMIZER(SparseAdam)
 #undef KILN_OPTIMIZER
 
 /// torch.optim.LBFGS (libtorch's LBFGSOptions). max_eval unset: torch's
@@ -289,6 +305,7 @@ KILN_GROUP_OPTIONS(Adadelta)
 KILN_GROUP_OPTIONS(RMSprop)
 KILN_GROUP_OPTIONS(Rprop)
 KILN_GROUP_OPTIONS(ASGD)
+KILN_GROUP_OPTIONS(SparseAdam)
 #undef KILN_GROUP_OPTIONS
 
 /// A learning-rate scheduler of torch.optim.lr_scheduler for the model

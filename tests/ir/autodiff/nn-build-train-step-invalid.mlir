@@ -1,6 +1,6 @@
 // RUN: kiln-opt %s --nn-autodiff --nn-build-train-step -split-input-file -verify-diagnostics
 
-// expected-error @+1 {{nn-build-train-step: optimizer 'Nadam' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Rprop)}}
+// expected-error @+1 {{nn-build-train-step: optimizer 'Nadam' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Rprop, SparseAdam)}}
 module attributes {nn.optimizer = {type = "Nadam", lr = 0.001 : f64}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
@@ -11,7 +11,7 @@ module attributes {nn.optimizer = {type = "Nadam", lr = 0.001 : f64}} {
 
 // -----
 
-// expected-error @+1 {{nn-build-train-step: optimizer '?' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Rprop)}}
+// expected-error @+1 {{nn-build-train-step: optimizer '?' is not supported yet (supported: SGD, ASGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Rprop, SparseAdam)}}
 module attributes {nn.optimizer = {lr = 0.001 : f64}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>

@@ -24,7 +24,7 @@
 // NAME: bad_model_name.json: name: error: model name "tiny-mlp!" must consist of letters, digits and '_' (a C identifier)
 
 // RUN: not kilnc %S/../Inputs/bad_optimizer.json --emit=nn 2>&1 | FileCheck %s --check-prefix=OPTIM
-// OPTIM: bad_optimizer.json: training.optimizer.type: error: unknown optimizer 'Nadam' (supported: SGD, Adam, AdamW, Adamax, NAdam, RAdam, Adagrad, Adadelta, RMSprop, Rprop, ASGD, LBFGS)
+// OPTIM: bad_optimizer.json: training.optimizer.type: error: unknown optimizer 'Nadam' (supported: SGD, Adam, AdamW, Adamax, NAdam, RAdam, SparseAdam, Adagrad, Adadelta, RMSprop, Rprop, ASGD, LBFGS)
 
 // RUN: not kilnc %S/../Inputs/does_not_exist.json --emit=nn 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: does_not_exist.json{{.*}}error: cannot open model file: No such file or directory

@@ -107,3 +107,60 @@ module attributes {nn.optimizer = {type = "Adagrad", lr = 0.01 : f64, cycle_mome
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// A sparse embedding (the importer's nn.sparse_rows result: the rows its
+// indices read) under SparseAdam, and a dense parameter under Adam, a
+// group of its own type (two torch optimizers). train_step calls a private
+// copy of the gradient function that keeps the rows and hands them to
+// SparseAdam's update; loss_grad, the gradients kernel, returns dense
+// gradients only. No accumulate / apply: apply has no batch to take rows
+// from.
+// CHECK-LABEL: func.func @loss_grad
+// CHECK-SAME: -> (tensor<f32>, tensor<6x1xf32>, tensor<2xf32>)
+// CHECK-LABEL: func.func private @loss_grad_sparse_rows
+// CHECK-SAME: -> (tensor<f32>, tensor<6x1xf32>, tensor<2xf32>, tensor<6x1xf32> {nn.sparse_rows = "emb.weight"})
+// CHECK-LABEL: func.func @train_step
+// CHECK: %[[R:.+]]:4 = call @loss_grad_sparse_rows
+// CHECK: nn.optimizer_update %arg0, %[[R]]#1, states(%{{.+}}, %{{.+}}), lr %{{.+}}, step %{{.+}} rows %[[R]]#3 {hyper = {betas = {{.+}}, eps = {{.+}}, maximize = false}, optimizer = "SparseAdam"}
+// CHECK: nn.optimizer_update %arg1, %[[R]]#2, states(%{{.+}}, %{{.+}}), lr %{{.+}}, step %{{.+}} {hyper = {amsgrad = false, {{.*}}}, optimizer = "Adam"}
+// CHECK-NOT: func.func @accumulate
+// CHECK-NOT: func.func @apply
+module attributes {nn.optimizer = {type = "SparseAdam", lr = 0.01 : f64, betas = [0.9, 0.999], eps = 1.0e-8 : f64, maximize = false, param_groups = [
+    {type = "SparseAdam", lr = 0.01 : f64, betas = [0.9, 0.999], eps = 1.0e-8 : f64, maximize = false, params = ["emb.weight"]},
+    {type = "Adam", lr = 0.001 : f64, amsgrad = false, betas = [0.9, 0.999], eps = 1.0e-8 : f64, weight_decay = 0.0 : f64, maximize = false, params = ["scale"]}]}} {
+  func.func @loss(%w: tensor<6x1xf32> {nn.name = "emb.weight", nn.role = #nn.role<param>}, %s: tensor<2xf32> {nn.name = "scale", nn.role = #nn.role<param>}, %i: tensor<3x1xi64> {nn.name = "idx", nn.role = #nn.role<input>}, %t: tensor<3x2xf32> {nn.name = "target", nn.role = #nn.role<target>}) -> (tensor<f32>, tensor<6x1xf32> {nn.sparse_rows = "emb.weight"}) attributes {nn.differentiate, nn.loss} {
+    %e = nn.gather %w, %i {dim = 0 : i64} : (tensor<6x1xf32>, tensor<3x1xi64>) -> tensor<3x1xf32>
+    %y = nn.mul %e, %s : (tensor<3x1xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+    %l = nn.mse_loss %y, %t : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<f32>
+    %ones = arith.constant dense<1.0> : tensor<3x1xf32>
+    %r = nn.gather_backward %ones, %i {dim = 0 : i64} : (tensor<3x1xf32>, tensor<3x1xi64>) -> tensor<6x1xf32>
+    return %l, %r : tensor<f32>, tensor<6x1xf32>
+  }
+}
+
+// -----
+
+// torch refuses Adam's step on a sparse gradient, so does kilnc.
+// expected-error @+1 {{nn.optimizer: parameter 'emb.weight' has a sparse gradient (its embedding has sparse=True): Adam does not support sparse gradients, please consider SparseAdam instead}}
+module attributes {nn.optimizer = {type = "Adam", lr = 0.01 : f64}} {
+  func.func @loss(%w: tensor<6x1xf32> {nn.name = "emb.weight", nn.role = #nn.role<param>}, %i: tensor<3x1xi64> {nn.name = "idx", nn.role = #nn.role<input>}, %t: tensor<3x1xf32> {nn.name = "target", nn.role = #nn.role<target>}) -> (tensor<f32>, tensor<6x1xf32> {nn.sparse_rows = "emb.weight"}) attributes {nn.differentiate, nn.loss} {
+    %e = nn.gather %w, %i {dim = 0 : i64} : (tensor<6x1xf32>, tensor<3x1xi64>) -> tensor<3x1xf32>
+    %l = nn.mse_loss %e, %t : (tensor<3x1xf32>, tensor<3x1xf32>) -> tensor<f32>
+    %ones = arith.constant dense<1.0> : tensor<3x1xf32>
+    %r = nn.gather_backward %ones, %i {dim = 0 : i64} : (tensor<3x1xf32>, tensor<3x1xi64>) -> tensor<6x1xf32>
+    return %l, %r : tensor<f32>, tensor<6x1xf32>
+  }
+}
+
+// -----
+
+// ... and SparseAdam's on a dense one.
+// expected-error @+1 {{nn.optimizer: parameter 'w': SparseAdam does not support dense gradients, please consider Adam instead}}
+module attributes {nn.optimizer = {type = "SparseAdam", lr = 0.01 : f64}} {
+  func.func @loss(%w: tensor<3x2xf32> {nn.name = "w", nn.role = #nn.role<param>}, %t: tensor<3x2xf32> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %l = nn.mse_loss %w, %t : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}

@@ -55,3 +55,11 @@ func.func @scalar_state_result(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<
   %0:4 = nn.optimizer_update %p, %g, states(%m, %v, %mu), lr %lr, step %step {optimizer = "NAdam", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<f32>, tensor<i64>) -> (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>)
   return
 }
+
+// -----
+
+func.func @rows_shape(%p: tensor<6x3xf32>, %g: tensor<6x3xf32>, %m: tensor<6x3xf32>, %v: tensor<6x3xf32>, %lr: tensor<f32>, %step: tensor<i64>, %rows: tensor<5x1xf32>) {
+  // expected-error @+1 {{'nn.optimizer_update' op rows type 'tensor<5x1xf32>' does not broadcast to the param type 'tensor<6x3xf32>'}}
+  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step rows %rows {optimizer = "SparseAdam", hyper = {}} : (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<f32>, tensor<i64>, tensor<5x1xf32>) -> (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>)
+  return
+}

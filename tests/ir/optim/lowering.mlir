@@ -108,3 +108,43 @@ func.func @bad_hyper(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v
   %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step {optimizer = "Adam", hyper = {betas = [0.9, 1.0]}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return %0#0, %0#1, %0#2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// SparseAdam: one generic over the parameter with `rows` broadcast along
+// each row (affine map (d0, d1) -> (d0, 0)); torch's sparse_adam order
+// (dm = (g - m) * (1 - beta1), m + dm, ...), and where rows is not > 0 the
+// parameter and both moments keep their values.
+// CHECK-LABEL: func.func @sparse_adam
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}, #{{.+}}, #{{.+}}, #[[ROWS:.+]], #{{.+}}, #{{.+}}, #{{.+}}]
+// CHECK: ^bb0(%[[P:[^:]+]]: f32, %[[G:[^:]+]]: f32, %[[M:[^:]+]]: f32, %[[V:[^:]+]]: f32, %[[R:[^:]+]]: f32,
+// CHECK: %[[D:.+]] = arith.subf %[[G]], %[[M]] : f32
+// CHECK: %[[DM:.+]] = arith.mulf %[[D]], %{{.+}} : f32
+// CHECK: %[[M2:.+]] = arith.addf %[[M]], %[[DM]] : f32
+// CHECK: %[[T:.+]] = arith.cmpf ogt, %[[R]], %{{.+}} : f32
+// CHECK: %[[NP:.+]] = arith.select %[[T]], %{{.+}}, %[[P]] : f32
+// CHECK: %[[NM:.+]] = arith.select %[[T]], %[[M2]], %[[M]] : f32
+// CHECK: %[[NV:.+]] = arith.select %[[T]], %{{.+}}, %[[V]] : f32
+// CHECK: linalg.yield %[[NP]], %[[NM]], %[[NV]]
+func.func @sparse_adam(%p: tensor<6x3xf32>, %g: tensor<6x3xf32>, %m: tensor<6x3xf32>, %v: tensor<6x3xf32>, %lr: tensor<f32>, %step: tensor<i64>, %rows: tensor<6x1xf32>) -> (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>) {
+  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step rows %rows {optimizer = "SparseAdam", hyper = {betas = [0.9, 0.999], eps = 1.0e-8 : f64, maximize = false}} : (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<f32>, tensor<i64>, tensor<6x1xf32>) -> (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>)
+  return %0#0, %0#1, %0#2 : tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>
+}
+
+// -----
+
+func.func @sparse_adam_without_rows(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> tensor<4xf32> {
+  // expected-error @+2 {{'nn.optimizer_update' op SparseAdam updates the rows of a sparse gradient: it needs `rows`}}
+  // expected-error @+1 {{failed to legalize operation 'nn.optimizer_update'}}
+  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step {optimizer = "SparseAdam", hyper = {}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %0#0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @adam_with_rows(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %lr: tensor<f32>, %step: tensor<i64>, %rows: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+2 {{'nn.optimizer_update' op Adam takes no `rows` (it updates every element)}}
+  // expected-error @+1 {{failed to legalize operation 'nn.optimizer_update'}}
+  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step rows %rows {optimizer = "Adam", hyper = {}} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<f32>, tensor<i64>, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %0#0 : tensor<4xf32>
+}

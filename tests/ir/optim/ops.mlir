@@ -17,3 +17,14 @@ func.func @no_states(%p: tensor<5xf32>, %g: tensor<5xf32>, %lr: tensor<f32>, %st
   %0 = nn.optimizer_update %p, %g, states(), lr %lr, step %step {optimizer = "Custom", hyper = {}} : (tensor<5xf32>, tensor<5xf32>, tensor<f32>, tensor<i64>) -> tensor<5xf32>
   return %0 : tensor<5xf32>
 }
+
+// -----
+
+// SparseAdam's `rows` (> 0 where the sparse gradient has entries),
+// broadcast along the embedding's rows.
+// CHECK-LABEL: func.func @sparse_rows
+// CHECK: nn.optimizer_update %arg0, %arg1, states(%arg2, %arg3), lr %arg4, step %arg5 rows %arg6 {hyper = {}, optimizer = "SparseAdam"} : (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<f32>, tensor<i64>, tensor<6x1xf32>)
+func.func @sparse_rows(%p: tensor<6x3xf32>, %g: tensor<6x3xf32>, %m: tensor<6x3xf32>, %v: tensor<6x3xf32>, %lr: tensor<f32>, %step: tensor<i64>, %rows: tensor<6x1xf32>) -> tensor<6x3xf32> {
+  %0:3 = nn.optimizer_update %p, %g, states(%m, %v), lr %lr, step %step rows %rows {optimizer = "SparseAdam", hyper = {}} : (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>, tensor<f32>, tensor<i64>, tensor<6x1xf32>) -> (tensor<6x3xf32>, tensor<6x3xf32>, tensor<6x3xf32>)
+  return %0#0 : tensor<6x3xf32>
+}
