@@ -91,8 +91,8 @@ def embedding_options(rng, rows):
     pad = rng.choice([None, rng.randrange(rows), -rng.randint(1, rows)])
     return {"padding_idx": pad, "max_norm": None, "norm_type": 2.0,
             "scale_grad_by_freq": rng.random() < 0.5,
-            # sparse changes only the gradient's layout in torch (Kiln's is
-            # dense); torch refuses its backward with scale_grad_by_freq.
+            # sparse=True (its optimizers, torch's refusals) has cases of its
+            # own: gen_sparse_cases.py.
             "sparse": False}
 
 
