@@ -561,6 +561,38 @@ static LogicalResult readDeclaredScheduler(ModuleOp module, ModelInterface &m) {
   return success();
 }
 
+/// torch's swa_utils.update_bn: `update_bn_first` and `update_bn`
+/// (frontend/import/ModelImporter.cpp), train-mode forwards that return
+/// only next buffers and value checks, or neither.
+static LogicalResult readUpdateBn(InterfaceReader &r, ModuleOp module) {
+  auto first = module.lookupSymbol<func::FuncOp>("update_bn_first");
+  auto later = module.lookupSymbol<func::FuncOp>("update_bn");
+  if (static_cast<bool>(first) != static_cast<bool>(later))
+    return module.emitError("update_bn_first and update_bn come together"), failure();
+  if (!first)
+    return success();
+  for (auto [f, entry, name] :
+       {std::tuple{first, KILN_ENTRY_UPDATE_BN_FIRST, "update_bn_first"},
+        std::tuple{later, KILN_ENTRY_UPDATE_BN, "update_bn"}}) {
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      if (failed(r.argument(f, i)))
+        return failure();
+    auto next = r.nextBuffers(f);
+    auto checks = r.checks(f);
+    if (failed(next) || failed(checks))
+      return failure();
+    if (next->empty() || f.getNumResults() != next->size() + checks->size())
+      return f.emitError("'") << name
+                              << "' must return next buffer values, then value checks",
+             failure();
+    SmallVector<KernelArg> results(*next);
+    results.append(*checks);
+    if (failed(r.kernel(f, entry, name, results)))
+      return failure();
+  }
+  return success();
+}
+
 FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   ModelInterface m;
   auto name = module->getAttrOfType<StringAttr>("nn.model_name");
@@ -602,6 +634,8 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   if (static_cast<bool>(acc) != static_cast<bool>(apply))
     return module.emitError("accumulate and apply come together"), failure();
   if (acc && failed(readAccumulation(reader, acc, apply)))
+    return failure();
+  if (failed(readUpdateBn(reader, module)))
     return failure();
   // The first group's initial lr: its lr tensor's constant init
   // (nn-build-train-step), else the optimizer's lr (hand-written IR).
@@ -663,8 +697,9 @@ static const char *deviceName(kiln_device_kind device) {
 }
 
 std::string ModelInterface::descriptor() const {
-  static const char *const entries[] = {"forward", "gradients", "train_step", "accumulate",
-                                        "apply"};
+  static const char *const entries[] = {"forward",    "gradients",       "train_step",
+                                        "accumulate", "apply",           "update_bn_first",
+                                        "update_bn"};
   static const char *const modes[] = {"any", "train", "eval"};
   std::ostringstream os;
   os << "kiln-model-metadata " << KILN_METADATA_VERSION << "\n"
@@ -806,6 +841,7 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "kiln_status|apply|$_model *model|",
       "kiln_status|zero_grad|$_model *model|",
       "kiln_status|grad_sum|$_model *model, int index, float **data|, index, data",
+      "kiln_status|update_bn|$_model *model, int num_batches, const void *const *const *batches|, num_batches, batches",
       "kiln_status|get_lr|const $_model *model, float *lr|, lr",
       "kiln_status|set_lr|$_model *model, float lr|, lr",
       "int|num_param_groups|const $_model *model|",

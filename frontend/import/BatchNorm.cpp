@@ -68,6 +68,20 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
   if (training && tracking) {
     OpBuilder &b = c.builder();
     Location loc = c.loc();
+    // torch's swa_utils.update_bn: reset once (a layer called twice in a
+    // forward counts both calls), then momentum None.
+    BatchNormUpdate update = c.batchNormUpdate();
+    if (update == BatchNormUpdate::first && !c.bufferWasSet("num_batches_tracked")) {
+      auto statType = cast<RankedTensorType>(c.buffer("running_mean").getType());
+      auto countType = cast<RankedTensorType>(c.buffer("num_batches_tracked").getType());
+      c.setBuffer("running_mean", b.create<arith::ConstantOp>(
+                                      loc, DenseElementsAttr::get(statType, b.getF32FloatAttr(0))));
+      c.setBuffer("running_var", b.create<arith::ConstantOp>(
+                                     loc, DenseElementsAttr::get(statType, b.getF32FloatAttr(1))));
+      c.setBuffer("num_batches_tracked",
+                  b.create<arith::ConstantOp>(
+                      loc, DenseElementsAttr::get(countType, b.getI64IntegerAttr(0))));
+    }
     Value count = c.buffer("num_batches_tracked");
     auto countType = cast<RankedTensorType>(count.getType());
     Value one = b.create<arith::ConstantOp>(
@@ -75,7 +89,7 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
     Value next = b.create<arith::AddIOp>(loc, count, one);
     c.setBuffer("num_batches_tracked", next);
     Value factor;
-    if (o.isNone("momentum")) {
+    if (o.isNone("momentum") || update != BatchNormUpdate::none) {
       Value steps = b.create<arith::SIToFPOp>(loc, nn::f32Tensor(b.getContext(), {}), next);
       factor = c.create<nn::DivOp>(nn::scalarConstant(b, loc, 1.0), steps);
     } else {

@@ -100,6 +100,10 @@ struct FunctionState {
   /// The function's value checks (BuildContext::checkValues): name and
   /// [first failing index, its value], in call order.
   std::vector<std::pair<std::string, Value>> checks;
+  /// update_bn's functions (BuildContext::batchNormUpdate), and whether a
+  /// batch norm asked.
+  BatchNormUpdate batchNormUpdate = BatchNormUpdate::none;
+  bool hasUpdatedBatchNorm = false;
   /// The loss function only: sparse gradients' rows
   /// (BuildContext::sparseGradientRows), in call order.
   bool tracksSparseGradients = false;
@@ -163,6 +167,14 @@ public:
                  llvm::StringRef(check.first).starts_with(name + ".");
     fn.checks.push_back({repeats ? name + "." + std::to_string(repeats) : name,
                          firstViolation(*this, x, violating)});
+  }
+  BatchNormUpdate batchNormUpdate() override {
+    fn.hasUpdatedBatchNorm = true;
+    return fn.batchNormUpdate;
+  }
+  bool bufferWasSet(const std::string &name) override {
+    auto it = buffers.find(name);
+    return it != buffers.end() && fn.updatedBuffers.count(it->second) > 0;
   }
   bool tracksSparseGradients() override { return fn.tracksSparseGradients; }
   void sparseGradientRows(Value weight, Value rows,

@@ -36,6 +36,7 @@ using import::Call;
 using import::Entry;
 using import::EntryKind;
 using import::fail;
+using import::BatchNormUpdate;
 using import::FunctionState;
 using import::ImportError;
 using import::Init;
@@ -149,6 +150,7 @@ public:
       auto trainForward =
           buildFunction(b, "forward_train", graph, outs, nullptr, true).first;
       trainForward->setAttr("nn.mode", b.getStringAttr("train"));
+      buildUpdateBn(b, graph, outs);
     }
     if (training) {
       auto loss = buildFunction(b, "loss", graph, outs, training, true).first;
@@ -278,13 +280,37 @@ private:
     return sig;
   }
 
+  /// torch.optim.swa_utils.update_bn's kernels: `update_bn_first` and
+  /// `update_bn`, train-mode forwards returning only next buffers (and
+  /// value checks), batch norms averaging cumulatively from update_bn's
+  /// reset (BatchNormUpdate); none when no batch norm tracks statistics
+  /// (torch's update_bn then changes nothing).
+  void buildUpdateBn(OpBuilder &b, const json &graph, const json &outs) {
+    for (auto [fnName, update] : {std::pair{"update_bn_first", BatchNormUpdate::first},
+                                  std::pair{"update_bn", BatchNormUpdate::later}}) {
+      FunctionState state;
+      func::FuncOp fn =
+          buildFunction(b, fnName, graph, outs, nullptr, /*trainMode=*/true, update, &state)
+              .first;
+      if (!state.hasUpdatedBatchNorm) {
+        fn.erase();
+        return;
+      }
+      fn->setAttr("nn.mode", b.getStringAttr("train"));
+    }
+  }
+
   /// Builds `fnName` from the graph in train or eval mode; also says
-  /// whether any layer asked for the mode.
+  /// whether any layer asked for the mode. With `update` (update_bn's
+  /// functions) it returns no outputs, only next buffers and checks;
+  /// `stateOut`, when given, receives the function's state.
   std::pair<func::FuncOp, bool> buildFunction(OpBuilder &b, StringRef fnName,
                                               const json &graph,
                                               const json &outs,
                                               const json *training,
-                                              bool trainMode) {
+                                              bool trainMode,
+                                              BatchNormUpdate update = BatchNormUpdate::none,
+                                              FunctionState *stateOut = nullptr) {
     std::optional<TensorDecl> target;
     if (training)
       target = trainingTarget(*training);
@@ -296,9 +322,11 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(body);
 
-    FunctionState state;
+    FunctionState local;
+    FunctionState &state = stateOut ? *stateOut : local;
     state.training = trainMode;
     state.tracksSparseGradients = training != nullptr;
+    state.batchNormUpdate = update;
     state.body = body;
     Value targetArg = training ? body->getArguments().back() : Value();
     std::map<std::string, Value> values = bindArguments(state);
@@ -306,6 +334,8 @@ private:
       buildNode(b, graph[n], "graph[" + std::to_string(n) + "]", state, values);
 
     SmallVector<Value> results = outputValues(outs, values);
+    if (update != BatchNormUpdate::none)
+      results.clear(); // update_bn keeps the buffers only
     if (training) {
       results.assign({buildLoss(b, member(*training, "training", "loss"), outs,
                                 results, targetArg, target->name, values, state)});

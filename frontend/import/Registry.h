@@ -159,6 +159,14 @@ public:
                          Init init, bool isInt64 = false) = 0;
 };
 
+/// How a function runs torch's _BatchNorm layers that track running
+/// statistics (BuildContext::batchNormUpdate): as the layer says (`none`),
+/// or as in torch.optim.swa_utils.update_bn's passes, train-mode forwards
+/// in which they average cumulatively (momentum None); `first`, the first
+/// batch's, also starts from update_bn's reset (running_mean 0,
+/// running_var 1, num_batches_tracked 0).
+enum class BatchNormUpdate { none, first, later };
+
 /// Everything a build function needs to emit ops for one call of an entry.
 class BuildContext {
 public:
@@ -201,6 +209,12 @@ public:
   /// runtime's message for it is in runtime/lib/model.cpp.
   virtual void checkValues(const std::string &name, mlir::Value x,
                            mlir::Value violating) = 0;
+  /// See BatchNormUpdate. Asked by a batch norm that tracks statistics,
+  /// which records that the function has one.
+  virtual BatchNormUpdate batchNormUpdate() = 0;
+  /// Whether buffer `name` got a value earlier in this function
+  /// (setBuffer), e.g. a batch norm called twice.
+  virtual bool bufferWasSet(const std::string &name) = 0;
   /// Whether the function being built is the loss function, whose
   /// sparse gradients' rows nn-build-train-step needs (sparseGradientRows).
   virtual bool tracksSparseGradients() = 0;

@@ -200,6 +200,12 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
     return (kind == KILN_ARG_GRADIENT && role == KILN_ROLE_PARAMETER) ||
            ((kind == KILN_ARG_TENSOR || kind == KILN_ARG_TENSOR_NEXT) &&
             role == KILN_ROLE_GRAD_SUM);
+  // update_bn: a train-mode forward without outputs, writing buffers.
+  if (entry == KILN_ENTRY_UPDATE_BN_FIRST || entry == KILN_ENTRY_UPDATE_BN)
+    return (kind == KILN_ARG_TENSOR &&
+            (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_BUFFER ||
+             role == KILN_ROLE_INPUT || role == KILN_ROLE_CHECK)) ||
+           (kind == KILN_ARG_TENSOR_NEXT && role == KILN_ROLE_BUFFER);
   if (entry == KILN_ENTRY_APPLY)
     return (kind == KILN_ARG_TENSOR &&
             (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
@@ -266,6 +272,12 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
       if (!has(KILN_ARG_TENSOR, o))
         return bad(what + ": does not write output " + quoted(spec.tensors[o].name));
     return {};
+  }
+  if (entry == KILN_ENTRY_UPDATE_BN_FIRST || entry == KILN_ENTRY_UPDATE_BN) {
+    for (const kiln_kernel_arg &a : k.args)
+      if (a.kind == KILN_ARG_TENSOR_NEXT)
+        return {};
+    return bad(what + ": update_bn writes no buffer");
   }
   if (entry == KILN_ENTRY_ACCUMULATE || entry == KILN_ENTRY_APPLY) {
     // Every grad sum is written (added to, or zeroed), and accumulate reads
@@ -394,13 +406,19 @@ Error check_model(ModelSpec *spec) {
     if (spec->target >= 0 || spec->loss >= 0 || spec->step >= 0 ||
         !spec->lrs.empty() || !spec->momenta.empty() || !spec->states.empty() || !spec->grad_sums.empty() ||
         k[KILN_ENTRY_ACCUMULATE][kTrain] >= 0 || k[KILN_ENTRY_ACCUMULATE][kEval] >= 0 ||
-        k[KILN_ENTRY_APPLY][kTrain] >= 0 || k[KILN_ENTRY_APPLY][kEval] >= 0)
-      return bad("target, loss, step, lr, optimizer state, grad sums and the accumulation "
-                 "kernels need training kernels");
+        k[KILN_ENTRY_APPLY][kTrain] >= 0 || k[KILN_ENTRY_APPLY][kEval] >= 0 ||
+        k[KILN_ENTRY_UPDATE_BN_FIRST][kTrain] >= 0 || k[KILN_ENTRY_UPDATE_BN][kTrain] >= 0)
+      return bad("target, loss, step, lr, optimizer state, grad sums, the accumulation "
+                 "and the update_bn kernels need training kernels");
     return {};
   }
   if (Error e = check_accumulation(*spec))
     return e;
+  // update_bn: both kernels for train mode (the runtime runs them whatever
+  // the instance's mode), or neither.
+  if ((k[KILN_ENTRY_UPDATE_BN_FIRST][kTrain] >= 0) != (k[KILN_ENTRY_UPDATE_BN][kTrain] >= 0))
+    return bad("update_bn needs both its kernels (first batch and later batches) for "
+               "train mode");
   if (k[KILN_ENTRY_GRADIENTS][kTrain] < 0)
     return bad("a trainable model needs a gradients kernel for train mode");
   if (spec->optimizer == KILN_OPTIMIZER_COMPILED && k[KILN_ENTRY_TRAIN_STEP][kTrain] < 0)

@@ -64,7 +64,7 @@ static_assert(LbfgsSpec::kNumStates == 0 KILN_LBFGS_STATES(KILN_LBFGS_COUNT),
               "LbfgsSpec's indices follow KILN_LBFGS_STATES");
 #undef KILN_LBFGS_COUNT
 
-constexpr int kNumEntries = 5; // kiln_entry_point values
+constexpr int kNumEntries = 7; // kiln_entry_point values
 constexpr int kTrain = 0, kEval = 1;
 
 /* A validated copy of a kiln_model_metadata: the instance never reads the
@@ -94,7 +94,8 @@ struct ModelSpec {
   std::vector<KernelSpec> kernels;
   /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any
    * fallback, or -1 when that entry point has no kernel in that mode. */
-  int kernel[kNumEntries][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
+  int kernel[kNumEntries][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1},
+                                {-1, -1}, {-1, -1}, {-1, -1}};
 };
 
 /* Validates `metadata` (never trusting it) and copies it into `out`. Every

@@ -1071,6 +1071,63 @@ extern "C" kiln_status kiln_model_grad_sum(kiln_model *model, int index, float *
   return KILN_OK;
 }
 
+/* torch.optim.swa_utils.update_bn over `num_batches` batches: the
+ * UPDATE_BN_FIRST kernel on the first (which starts the batch norms from
+ * torch's reset statistics), UPDATE_BN on the others. Every batch's inputs
+ * are checked before the first kernel; a value check that fails in a
+ * kernel puts the buffers back as they were, so a refused call changes
+ * nothing. A model without the kernels has no batch norm that tracks
+ * running statistics: torch's update_bn then does nothing, and so does
+ * this (an inference model cannot run train mode: KILN_ERROR_UNSUPPORTED). */
+extern "C" kiln_status kiln_model_update_bn(kiln_model *model, int num_batches,
+                                            const void *const *const *batches) {
+  KILN_API_GUARD_BEGIN
+  const char *function = "kiln_model_update_bn";
+  if (!model)
+    return record(model, null_model(function));
+  if (num_batches < 1)
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                              std::string(function) + ": num_batches is " +
+                                  std::to_string(num_batches) + ", needs at least one batch"));
+  if (!batches)
+    return record(model, null_argument(function, "batches"));
+  const ModelSpec &s = model->spec;
+  const int first = s.kernel[KILN_ENTRY_UPDATE_BN_FIRST][kiln::rt::kTrain];
+  const int later = s.kernel[KILN_ENTRY_UPDATE_BN][kiln::rt::kTrain];
+  if (first < 0 || later < 0) {
+    if (!s.trainable)
+      return record(model, fail(KILN_ERROR_UNSUPPORTED,
+                                std::string(function) + ": an inference model has no "
+                                                        "train mode (compile with --mode=train)"));
+    return KILN_OK; // no batch norm tracks statistics: torch changes nothing
+  }
+  for (int b = 0; b < num_batches; ++b) {
+    const std::string what = std::string(function) + ": batch " + std::to_string(b);
+    if (!batches[b])
+      return record(model, fail(KILN_ERROR_INVALID_ARGUMENT, what + " is NULL"));
+    if (Error e = check_inputs(model, what.c_str(), batches[b]))
+      return record(model, e);
+  }
+  std::vector<std::vector<unsigned char>> saved;
+  for (int t : s.buffers) {
+    saved.emplace_back(spec_bytes(s.tensors[t]));
+    if (Error e = to_host(model, saved.back().data(), model->current(t), saved.back().size()))
+      return record(model, e);
+  }
+  for (int b = 0; b < num_batches; ++b) {
+    const KernelSpec &kernel = s.kernels[b == 0 ? first : later];
+    if (Error e = run_kernel(model, kernel, Bound{batches[b], nullptr, nullptr}, function)) {
+      for (size_t i = 0; i < s.buffers.size(); ++i)
+        if (Error r = to_device(model, model->current(s.buffers[i]), saved[i].data(),
+                                saved[i].size()))
+          return record(model, r);
+      return record(model, e);
+    }
+  }
+  return KILN_OK;
+  KILN_MODEL_GUARD_END(model)
+}
+
 extern "C" kiln_status kiln_model_get_lr(const kiln_model *model, float *lr) {
   if (!model)
     return record(model, null_model("kiln_model_get_lr"));

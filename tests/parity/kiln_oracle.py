@@ -931,13 +931,16 @@ def lbfgs_state(opt, named):
     return ref
 
 
-def run_reference(doc, model, xs, target, steps, micro=None, cycle=None):
+def run_reference(doc, model, xs, target, steps, micro=None, cycle=None, update_bn=None):
     """Forward, loss, gradients at the current parameters, then `steps` SGD
     steps on the same batch. Returns a dict name -> numpy array.
     With `micro` (the micro-batches [(xs, target)], the first being xs and
     target), gradient accumulation: each step is loss.backward() on every
     micro-batch, then clipping and optimizer.step(); after the steps one more
     round of backward() calls leaves `<param>.grad_sum` (Kiln's grad sums).
+    With `update_bn` (batches [(xs, target)]): after the steps,
+    torch.optim.swa_utils.update_bn over their inputs (torch's own function:
+    single-input models), so that the buffers compared are its.
     With `cycle` (batches [(xs, target)], the first being xs and target),
     step s trains on batch s % len(cycle) (an update that depends on which
     rows a batch reads, SparseAdam's, shows only when batches differ).
@@ -1003,6 +1006,8 @@ def run_reference(doc, model, xs, target, steps, micro=None, cycle=None):
         if sched is not None:
             sched.step()
     ref["losses"] = np.array(losses, dtype=np.float32)
+    if update_bn:
+        _update_bn(model, [bxs for bxs, _ in update_bn])
     if cycle:
         xs, target = cycle[0]  # the eval forward below reads the batch
     if micro:
@@ -1052,6 +1057,24 @@ def run_reference(doc, model, xs, target, steps, micro=None, cycle=None):
     return ref
 
 
+def _update_bn(model, batches):
+    """torch.optim.swa_utils.update_bn(loader, model) on the graph's forward
+    (a module over model.forward whose modules() are the model's)."""
+    torch = _torch()
+    if any(len(xs) != 1 for xs in batches):
+        raise ValueError("update_bn: torch's calls model(input) with one input")
+
+    class Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.root = model.root
+
+        def forward(self, x):
+            return model.forward(x)
+
+    torch.optim.swa_utils.update_bn([xs[0] for xs in batches], Graph())
+
+
 def cmd_make_case(a):
     torch = _torch()
     doc, model = _load_model(a.model, a.seed)
@@ -1059,7 +1082,7 @@ def cmd_make_case(a):
     write_safetensors(os.path.join(a.out, "init.safetensors"),
                       {k: _np(v) for k, v in model.state_dict().items()})
     gen = torch.Generator().manual_seed(a.seed + 1)
-    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, a.cycle, 1))]
+    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, a.cycle, a.update_bn, 1))]
     xs, target = batches[0]
     batch = {}
     for m, (mxs, mtarget) in enumerate(batches):
@@ -1075,7 +1098,8 @@ def cmd_make_case(a):
     model.rng.restart(a.rng_seed)
     steps = a.steps if a.mode == "train" else 0
     ref = run_reference(doc, model, xs, target if a.mode == "train" else None, steps,
-                        batches if a.accumulate else None, batches if a.cycle else None)
+                        batches if a.accumulate else None, batches if a.cycle else None,
+                        batches[:a.update_bn] if a.update_bn else None)
     write_safetensors(os.path.join(a.out, "reference.safetensors"), ref)
     print(f"make-case: {a.model} seed {a.seed}: {len(ref)} reference tensors in {a.out}")
 
@@ -1346,7 +1370,7 @@ def _conditioning_run(a, variant):
     torch = _torch()
     doc, model = _load_model(a.model, a.seed)
     gen = torch.Generator().manual_seed(a.seed + 1)
-    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, a.cycle, 1))]
+    batches = [_make_batch(doc, model, a, gen) for _ in range(max(a.accumulate, a.cycle, a.update_bn, 1))]
     if variant == "float64":
         model.root.double()
         wide = lambda t: t.double() if t is not None and t.is_floating_point() else t
@@ -1363,7 +1387,7 @@ def _conditioning_run(a, variant):
     xs, target = batches[0]
     return run_reference(doc, model, xs, target if a.mode == "train" else None,
                          a.steps if a.mode == "train" else 0, batches if a.accumulate else None,
-                         batches if a.cycle else None)
+                         batches if a.cycle else None, batches[:a.update_bn] if a.update_bn else None)
 
 
 def cmd_check_conditioning(a):
@@ -1455,6 +1479,9 @@ def _case_arguments(c):
     c.add_argument("--accumulate", type=int, default=0,
                    help="gradient accumulation over this many micro-batches per step "
                         "(micro.<m>.input.<i>, micro.<m>.target in the batch file)")
+    c.add_argument("--update-bn", type=int, default=0,
+                   help="after the steps, torch.optim.swa_utils.update_bn over this many batches "
+                        "(stored as --accumulate stores them)")
     c.add_argument("--cycle", type=int, default=0,
                    help="train step s on batch s %% K of this many batches (stored as "
                         "--accumulate stores them)")

@@ -17,6 +17,9 @@
 //     losses K per step; then K more accumulate calls -> <param>.grad_sum.
 //     --cycle K: train_step s on batch s % K (the batch, then
 //     micro.<m>.input.<i> / micro.<m>.target, as --accumulate stores them).
+//     --update-bn K: after the steps, kiln_model_update_bn over K batches
+//     (stored as --accumulate stores them): the buffers then written are
+//     update_bn's (torch.optim.swa_utils.update_bn).
 //   parity_<name> --load-only FILE
 //     only load FILE as parameters; exit 0 on success, 1 (with the message)
 //     on failure. The bad-weights tests check the message.
@@ -128,7 +131,7 @@ int64_t numel_of(const kiln_tensor_view &v) {
 int main(int argc, char **argv) {
   const char *init_path = nullptr, *batch_path = nullptr, *out_path = nullptr,
              *load_only = nullptr;
-  int steps = 10, accumulate = 0, cycle = 0;
+  int steps = 10, accumulate = 0, cycle = 0, update_bn = 0;
   uint64_t rng_seed = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -144,6 +147,8 @@ int main(int argc, char **argv) {
       steps = std::atoi(argv[++i]);
     else if (a == "--accumulate")
       accumulate = std::atoi(argv[++i]);
+    else if (a == "--update-bn")
+      update_bn = std::atoi(argv[++i]);
     else if (a == "--cycle")
       cycle = std::atoi(argv[++i]);
     else if (a == "--rng-seed")
@@ -354,6 +359,16 @@ int main(int argc, char **argv) {
       }
     }
     kiln_scheduler_destroy(scheduler); // NULL when there is none
+    if (update_bn > 0) {
+      std::vector<std::vector<const void *>> batches;
+      std::vector<const void *const *> pointers;
+      for (int k = 0; k < update_bn; ++k)
+        batches.push_back(inputs_of(k));
+      for (const auto &b : batches)
+        pointers.push_back(b.data());
+      if (kiln_model_update_bn(m, update_bn, pointers.data()) != KILN_OK)
+        fail("update_bn", m);
+    }
     const int64_t num_losses = static_cast<int64_t>(losses.size());
     result.push_back(
         make_f32("losses", {num_losses}, losses.data(), num_losses));

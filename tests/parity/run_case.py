@@ -1,7 +1,7 @@
 """ctest runner for the parity and bad-input tests (run with /usr/bin/python3).
 
   run_case.py parity --model M.json --driver EXE --work DIR [--mode train|inference]
-                     [--seed S] [--accumulate K] [--cycle K] [--steps-rtol R] [-- extra make-case args]
+                     [--seed S] [--accumulate K] [--cycle K] [--update-bn K] [--steps-rtol R] [-- extra make-case args]
       make-case (PyTorch) -> driver (Kiln) -> compare with the issue's tolerances:
       forward outputs, loss, every parameter gradient: rtol 1e-5, atol 1e-6;
       parameters, optimizer states, losses after 10 train steps: rtol 1e-4, atol 1e-6
@@ -12,6 +12,7 @@
       one apply, against torch's backward() K times then step(); the grad
       sums after one more round are compared too (<param>.grad_sum).
       --cycle K: train step s on batch s % K of K batches, on both sides.
+      --update-bn K: then update_bn over K batches (the buffers compared are its).
   run_case.py dropout-stats --model M.json --driver EXE --work DIR
       a dropout_stats_* model's Kiln output checked on its own: values, one
       mask decision per noise group, keep rate within 4 sigma, AlphaDropout's
@@ -118,6 +119,7 @@ def make_parity_case(a, extra):
 def batch_arguments(a):
     """--accumulate K / --cycle K, for make-case and the driver alike."""
     out = ["--accumulate", str(a.accumulate)] if a.accumulate else []
+    out += ["--update-bn", str(a.update_bn)] if a.update_bn else []
     return out + (["--cycle", str(a.cycle)] if a.cycle else [])
 
 
@@ -324,6 +326,8 @@ def parser():
                    help="train by gradient accumulation over this many micro-batches per step")
     c.add_argument("--cycle", type=int, default=0,
                    help="train step s on batch s %% K of this many batches")
+    c.add_argument("--update-bn", type=int, default=0,
+                   help="after the steps, torch.optim.swa_utils.update_bn over this many batches")
     c.add_argument("--forward-rtol", type=float, default=FORWARD_RTOL,
                    help="outputs, loss and gradients (a case whose gradient is a "
                         "difference of nearly equal terms, CTCLoss's, documents why it needs more)")

@@ -309,7 +309,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 8)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 9)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -381,8 +381,16 @@ TEST(RuntimeMetadata, EnumValues) {
             "metadata: tensor 0 ('w'): must be an f32 scalar");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init.kind = -1; }),
             "metadata: tensor 0 ('w'): unknown initializer kind -1");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = 5; }),
-            "metadata: kernel 0: unknown entry point 5");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = 7; }),
+            "metadata: kernel 0: unknown entry point 7");
+  // update_bn's kernels write buffers, no outputs, and come in pairs.
+  EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = KILN_ENTRY_UPDATE_BN; }),
+            "metadata: kernel 0 argument 4: argument kind 0 of output 'y' is not allowed here");
+  EXPECT_EQ(error_after([](ValidModel &m) {
+              m.kernels[0].entry = KILN_ENTRY_UPDATE_BN_FIRST;
+              m.kernels[0].num_args = 0;
+            }),
+            "metadata: kernel 0: update_bn writes no buffer");
   // The accumulation kernels take no caller tensor and no loss.
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[0].entry = KILN_ENTRY_ACCUMULATE; }),
             "metadata: kernel 0 argument 0: argument kind 0 of parameter 'w' is not allowed "
@@ -497,8 +505,8 @@ TEST(RuntimeMetadata, KernelArguments) {
 
 TEST(RuntimeMetadata, TrainingTensorsNeedTrainingKernels) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels.resize(1); }),
-            "metadata: target, loss, step, lr, optimizer state, grad sums and the accumulation "
-            "kernels need training kernels");
+            "metadata: target, loss, step, lr, optimizer state, grad sums, the accumulation "
+            "and the update_bn kernels need training kernels");
   // Gradient accumulation is all or nothing.
   EXPECT_EQ(error_after([](ValidModel &m) {
               m.tensor("w.grad", KILN_ROLE_GRAD_SUM, KILN_F32, {2});

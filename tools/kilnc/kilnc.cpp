@@ -352,6 +352,8 @@ private:
     rename("train_step", "train_step");
     rename("accumulate", "accumulate");
     rename("apply", "apply");
+    rename("update_bn_first", "update_bn_first");
+    rename("update_bn", "update_bn");
   }
 
   void dump(const std::string &file, ModuleOp module) {

@@ -153,7 +153,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 8
+#define KILN_METADATA_VERSION 9
 
 /* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
  * layer"). */
@@ -219,7 +219,16 @@ typedef enum kiln_entry_point {
    * grad sums; APPLY is train_step's clipping and update on the grad sums,
    * which it then writes as zeros. */
   KILN_ENTRY_ACCUMULATE = 3,
-  KILN_ENTRY_APPLY = 4
+  KILN_ENTRY_APPLY = 4,
+  /* torch.optim.swa_utils.update_bn (optional; kilnc emits both for train
+   * models with a BatchNorm that tracks running statistics): a train-mode
+   * forward that writes only next buffers, every batch norm averaging its
+   * statistics cumulatively (torch's momentum None); UPDATE_BN_FIRST also
+   * starts them from torch's reset (running_mean 0, running_var 1,
+   * num_batches_tracked 0). kiln_model_update_bn runs FIRST on the first
+   * batch, UPDATE_BN on the others. */
+  KILN_ENTRY_UPDATE_BN_FIRST = 5,
+  KILN_ENTRY_UPDATE_BN = 6
 } kiln_entry_point;
 
 /* The mode a kernel is compiled for; kiln_model_set_training selects. */
@@ -446,6 +455,21 @@ kiln_status kiln_model_apply(kiln_model *model);
 kiln_status kiln_model_zero_grad(kiln_model *model);
 /* Grad sum `index` (parameter order), valid like kiln_model_parameter's. */
 kiln_status kiln_model_grad_sum(kiln_model *model, int index, float **data);
+
+/* torch.optim.swa_utils.update_bn(loader, model): every BatchNorm's
+ * running statistics recomputed over `num_batches` batches (batches[b]:
+ * that batch's inputs, as forward takes them) as a cumulative average,
+ * starting from torch's reset (running_mean 0, running_var 1,
+ * num_batches_tracked 0), in train mode whatever the instance's mode (so
+ * dropout draws, as in torch) and leaving the mode as it was. Typically on
+ * an instance that holds an averaged model (kiln/swa.h). Other buffers
+ * (InstanceNorm's with track_running_stats) advance as in any train-mode
+ * forward, as in torch. A model without such a batch norm: nothing to do,
+ * KILN_OK. num_batches < 1 or a NULL batch: KILN_ERROR_INVALID_ARGUMENT; a
+ * batch the checks refuse changes nothing. Train models only (an inference
+ * compile has no train mode): KILN_ERROR_UNSUPPORTED otherwise. */
+kiln_status kiln_model_update_bn(kiln_model *model, int num_batches,
+                                 const void *const *const *batches);
 
 /* lr exists only in train models (KILN_ERROR_UNSUPPORTED otherwise);
  * set_lr rejects a value that is not finite. A model compiled with several

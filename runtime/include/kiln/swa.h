@@ -2,7 +2,8 @@
  * over a model instance's parameters, in the runtime like the schedulers
  * (kiln/scheduler.h has SWALR): averaging is a few elementwise operations
  * per epoch, decided by the caller's loop. Plain C ABI; see runtime.h for
- * the status codes. update_bn is not provided.
+ * the status codes. torch's update_bn is kiln_model_update_bn (runtime.h),
+ * on an instance the averaged model was stored into.
  *
  * A kiln_averaged_model holds its own copy of the model's state_dict (the
  * parameters and buffers as they were at creation, torch's deepcopy) and
