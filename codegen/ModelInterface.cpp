@@ -803,6 +803,9 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
     shapeConsts("OUTPUT" + std::to_string(i), *outputs[i]);
     os << "#define " << P << "_OUTPUT" << i << "_IS_INT64 " << (outputs[i]->dtype == "i64") << "\n";
   }
+  // 0: the loss takes no target (pass NULL to train_step and gradients).
+  if (m.trainable)
+    os << "#define " << P << "_HAS_TARGET " << !m.ofRole(KILN_ROLE_TARGET).empty() << "\n";
   for (const TensorSpec *target : m.ofRole(KILN_ROLE_TARGET)) {
     os << "/* loss target '" << commentSafe(target->name) << "' " << target->dtype << " */\n";
     shapeConsts("TARGET", *target);

@@ -7,6 +7,7 @@
 #include "frontend/import/Limits.h"
 #include "frontend/import/Registry.h"
 #include "ir/ArgSignature.h"
+#include "ir/NNBuilders.h"
 #include "ir/NNDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -312,7 +313,7 @@ private:
                                               BatchNormUpdate update = BatchNormUpdate::none,
                                               FunctionState *stateOut = nullptr) {
     std::optional<TensorDecl> target;
-    if (training)
+    if (training && training->contains("target"))
       target = trainingTarget(*training);
     ArgSignature sig = signature(b, target);
     auto fn = b.create<func::FuncOp>(loc(fnName.str()), fnName,
@@ -328,7 +329,7 @@ private:
     state.tracksSparseGradients = training != nullptr;
     state.batchNormUpdate = update;
     state.body = body;
-    Value targetArg = training ? body->getArguments().back() : Value();
+    Value targetArg = target ? body->getArguments().back() : Value();
     std::map<std::string, Value> values = bindArguments(state);
     for (size_t n = 0; n < graph.size(); ++n)
       buildNode(b, graph[n], "graph[" + std::to_string(n) + "]", state, values);
@@ -337,8 +338,8 @@ private:
     if (update != BatchNormUpdate::none)
       results.clear(); // update_bn keeps the buffers only
     if (training) {
-      results.assign({buildLoss(b, member(*training, "training", "loss"), outs,
-                                results, targetArg, target->name, values, state)});
+      results.assign({buildLoss(b, member(*training, "training", "loss"), outs, results,
+                                targetArg, target ? target->name : "", values, state)});
       fn->setAttr("nn.differentiate", b.getUnitAttr());
       fn->setAttr("nn.loss", b.getUnitAttr());
     }
@@ -618,6 +619,11 @@ private:
                                   const std::string &targetName, unsigned count,
                                   const std::map<std::string, Value> &values) {
     if (!loss.contains("inputs")) {
+      if (!target)
+        fail("training.loss",
+             "without training.loss.inputs the loss takes its first model outputs and the "
+             "target, but training has no \"target\" (declare one, or name the loss's "
+             "inputs in training.loss.inputs)");
       if (outputs.size() < count - 1)
         fail("outputs", "the loss takes " + std::to_string(count) +
                             " inputs: " + std::to_string(count - 1) +
@@ -641,7 +647,7 @@ private:
       if (!names[i].is_string())
         fail(path, "expected a model output's name or the target's name");
       std::string name = names[i].get<std::string>();
-      Value v = name == targetName ? target : Value();
+      Value v = target && name == targetName ? target : Value();
       for (size_t k = 0; k < outs.size() && !v; ++k)
         if (outs[k] == name) {
           v = outputs[k];
@@ -652,12 +658,35 @@ private:
           v = values.at(name);
       if (!v)
         fail(path, "unknown loss input " + import::quotedName(name) +
-                       " (a loss takes model outputs, listed in \"outputs\", "
-                       "the target " + import::quotedName(targetName) +
+                       " (a loss takes model outputs, listed in \"outputs\", " +
+                       (target ? "the target " + import::quotedName(targetName)
+                               : std::string("the target (training has none)")) +
                        " and model inputs)");
       operands.push_back(v);
     }
     return operands;
+  }
+
+  /// training.loss {"output": <name>}: a loss of one's own, computed in the
+  /// graph, is the model output `name`, a float32 scalar, differentiated as
+  /// it is (torch's `loss = model(x, t); loss.backward()`).
+  Value outputLoss(const json &loss, const json &outs, ArrayRef<Value> outputs) {
+    import::checkKnownKeys(loss, "training.loss", {"output"}, "key");
+    const json &name = loss["output"];
+    if (!name.is_string())
+      fail("training.loss.output", "expected the name of a model output");
+    for (size_t k = 0; k < outs.size(); ++k)
+      if (outs[k] == name) {
+        auto type = cast<RankedTensorType>(outputs[k].getType());
+        if (type.getRank() != 0 || !type.getElementType().isF32())
+          fail("training.loss.output", "the loss output " + import::quotedName(name) +
+                                           " must be a float32 scalar, got " +
+                                           nn::shapeStr(type.getShape()) +
+                                           (type.getElementType().isF32() ? "" : " int64"));
+        return outputs[k];
+      }
+    fail("training.loss.output", "unknown model output " + import::quotedName(name) +
+                                     " (listed in \"outputs\")");
   }
 
   /// A model output a loss reads is float32: an int64 output (argmax,
@@ -673,6 +702,8 @@ private:
                   ArrayRef<Value> outputs, Value target,
                   const std::string &targetName,
                   const std::map<std::string, Value> &values, FunctionState &fn) {
+    if (loss.is_object() && loss.contains("output"))
+      return outputLoss(loss, outs, outputs);
     std::string type = stringAt(loss, "training.loss", "type");
     const Entry &entry =
         lookup(EntryKind::Loss, type, "training.loss.type", "loss");

@@ -100,11 +100,11 @@ const char *kSkeleton = R"({
     },
     "training": {
       "type": "object",
-      "required": ["loss", "target", "optimizer"],
+      "required": ["loss", "optimizer"],
       "additionalProperties": false,
       "properties": {
         "loss": {},
-        "target": {"$ref": "#/$defs/tensor"},
+        "target": {"$ref": "#/$defs/tensor", "description": "The loss's target, an argument of train_step / gradients; absent for a loss without one (triplet losses, a loss output)."},
         "optimizer": {},
         "clip_grad_norm": {
           "type": "object",
@@ -317,6 +317,14 @@ std::string modelJsonSchema() {
   defs["containerNode"]["properties"]["type"]["not"] = {{"enum", layers}};
   defs["functionCall"]["properties"]["function"] = {{"enum", functions}};
   defs["functionCall"]["allOf"] = functionRules;
+  // A loss of one's own, computed in the graph: the model output it is.
+  losses.push_back({{"type", "object"},
+                    {"required", {"output"}},
+                    {"additionalProperties", false},
+                    {"properties",
+                     {{"output",
+                       {{"$ref", "#/$defs/valueName"},
+                        {"description", "a float32 scalar model output, differentiated as it is"}}}}}});
   defs["training"]["properties"]["loss"] = {{"oneOf", losses}};
   defs["training"]["properties"]["optimizer"] = {{"oneOf", optimizers}};
   defs["scheduler"] = {{"oneOf", schedulers}};

@@ -76,7 +76,7 @@ Json node_json(const GraphNode& node) {
 std::set<std::string> reserved_names(const std::vector<Tensor>& inputs, const std::optional<Training>& training) {
   std::set<std::string> names;
   for (const Tensor& t : inputs) names.insert(t.name());
-  if (training) names.insert(training->target().name());
+  if (training && training->target().defined()) names.insert(training->target().name());
   return names;
 }
 
@@ -161,60 +161,80 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
   j["outputs"] = std::move(output_names);
 
   if (training) {
-    if (!training->loss()) fail(loc, "Training has no loss; set one with .loss(kiln::nn::CrossEntropyLoss())");
+    if (!training->loss() && !training->loss_output())
+      fail(loc, "Training has no loss; set one with .loss(kiln::nn::CrossEntropyLoss()) or .loss_output(i)");
+    if (training->loss() && training->loss_output())
+      fail(loc, "Training has both a loss module and a loss_output; one of the two");
     if (!training->optimizer()) fail(loc, "Training has no optimizer; set one with .optimizer(kiln::optim::SGD(...))");
     const Tensor& target = training->target();
-    if (!target.defined()) fail(loc, "Training has no target; set one with .target(kiln::input(\"target\", ...))");
-    if (!is_c_identifier(target.name())) {
-      fail(loc, "target name '" + target.name() + "' must be a C identifier (it names an argument of the generated C API)");
-    }
-    for (const Tensor& t : trace.inputs()) {
-      if (t.name() == target.name()) fail(loc, "the target and a model input are both named '" + t.name() + "'");
-    }
-    for (int64_t d : target.sizes()) {
-      if (d < 1) fail(loc, "target '" + target.name() + "' has shape " + shape_str(target.sizes()) +
-                               "; every dimension must be >= 1");
-    }
-    const nn::Loss& loss = *training->loss();
-    std::vector<Tensor> loss_args;
-    Json loss_names = Json::array();
-    if (training->loss_inputs().empty()) {
-      size_t wanted = static_cast<size_t>(loss.num_inputs()) - 1;
-      if (outputs.size() != wanted) {
-        fail(loc, wanted == 1 ? "training needs a model with exactly one output (the loss input), this one has " +
-                                    std::to_string(outputs.size())
-                              : std::string(loss.type_name()) + " takes " + std::to_string(wanted) +
-                                    " model outputs and the target; forward returns " +
-                                    std::to_string(outputs.size()) + " (or name them with Training::loss_inputs)");
+    if (target.defined()) {
+      if (!is_c_identifier(target.name())) {
+        fail(loc, "target name '" + target.name() + "' must be a C identifier (it names an argument of the generated C API)");
       }
-      loss_args = outputs;
-      loss_args.push_back(target);
-    } else {
-      for (int k : training->loss_inputs()) {
-        size_t input = static_cast<size_t>(-2 - static_cast<int64_t>(k));  // Training::model_input
-        if (k == Training::kTarget) {
-          loss_args.push_back(target);
-        } else if (k >= 0 && static_cast<size_t>(k) < outputs.size()) {
-          loss_args.push_back(outputs[k]);
-        } else if (k <= -2 && input < trace.inputs().size()) {
-          loss_args.push_back(trace.inputs()[input]);
-        } else {
-          fail(loc, "Training::loss_inputs: " + std::to_string(k) + " is neither an output index (forward returns " +
-                        std::to_string(outputs.size()) + "), Training::kTarget nor a Training::model_input(i) (" +
-                        std::to_string(trace.inputs().size()) + " inputs)");
-        }
-        loss_names.push_back(loss_args.back().name());
+      for (const Tensor& t : trace.inputs()) {
+        if (t.name() == target.name()) fail(loc, "the target and a model input are both named '" + t.name() + "'");
       }
-      if (loss_args.size() != static_cast<size_t>(loss.num_inputs())) {
-        fail(loc, std::string(loss.type_name()) + " takes " + std::to_string(loss.num_inputs()) +
-                      " inputs, Training::loss_inputs names " + std::to_string(loss_args.size()));
+      for (int64_t d : target.sizes()) {
+        if (d < 1) fail(loc, "target '" + target.name() + "' has shape " + shape_str(target.sizes()) +
+                                 "; every dimension must be >= 1");
       }
     }
-    loss.check_inputs(loss_args, loc);
+    auto require_target = [&](const std::string& why) {
+      if (!target.defined()) fail(loc, "Training has no target, but " + why + "; set one with .target(kiln::input(\"target\", ...))");
+    };
     Json t = Json::object();
-    t["loss"] = Json{{"type", loss.type_name()}, {"options", options_json(loss.option_list())}};
-    if (!loss_names.empty()) t["loss"]["inputs"] = std::move(loss_names);
-    t["target"] = tensor_json(target);
+    if (const std::optional<int>& index = training->loss_output()) {
+      if (*index < 0 || static_cast<size_t>(*index) >= outputs.size())
+        fail(loc, "Training::loss_output: " + std::to_string(*index) + " is not an output index (forward returns " +
+                      std::to_string(outputs.size()) + ")");
+      const Tensor& value = outputs[static_cast<size_t>(*index)];
+      if (!value.sizes().empty() || value.dtype() != kFloat32)
+        fail(loc, "Training::loss_output: output " + std::to_string(*index) + " has shape " +
+                      shape_str(value.sizes()) + "; the loss must be a float32 scalar");
+      t["loss"] = Json{{"output", value.name()}};
+    } else {
+      const nn::Loss& loss = *training->loss();
+      std::vector<Tensor> loss_args;
+      Json loss_names = Json::array();
+      if (training->loss_inputs().empty()) {
+        size_t wanted = static_cast<size_t>(loss.num_inputs()) - 1;
+        if (outputs.size() != wanted) {
+          fail(loc, wanted == 1 ? "training needs a model with exactly one output (the loss input), this one has " +
+                                      std::to_string(outputs.size())
+                                : std::string(loss.type_name()) + " takes " + std::to_string(wanted) +
+                                      " model outputs and the target; forward returns " +
+                                      std::to_string(outputs.size()) + " (or name them with Training::loss_inputs)");
+        }
+        require_target(std::string(loss.type_name()) + " takes the model's outputs and the target");
+        loss_args = outputs;
+        loss_args.push_back(target);
+      } else {
+        for (int k : training->loss_inputs()) {
+          size_t input = static_cast<size_t>(-2 - static_cast<int64_t>(k));  // Training::model_input
+          if (k == Training::kTarget) {
+            require_target("Training::loss_inputs names Training::kTarget");
+            loss_args.push_back(target);
+          } else if (k >= 0 && static_cast<size_t>(k) < outputs.size()) {
+            loss_args.push_back(outputs[k]);
+          } else if (k <= -2 && input < trace.inputs().size()) {
+            loss_args.push_back(trace.inputs()[input]);
+          } else {
+            fail(loc, "Training::loss_inputs: " + std::to_string(k) + " is neither an output index (forward returns " +
+                          std::to_string(outputs.size()) + "), Training::kTarget nor a Training::model_input(i) (" +
+                          std::to_string(trace.inputs().size()) + " inputs)");
+          }
+          loss_names.push_back(loss_args.back().name());
+        }
+        if (loss_args.size() != static_cast<size_t>(loss.num_inputs())) {
+          fail(loc, std::string(loss.type_name()) + " takes " + std::to_string(loss.num_inputs()) +
+                        " inputs, Training::loss_inputs names " + std::to_string(loss_args.size()));
+        }
+      }
+      loss.check_inputs(loss_args, loc);
+      t["loss"] = Json{{"type", loss.type_name()}, {"options", options_json(loss.option_list())}};
+      if (!loss_names.empty()) t["loss"]["inputs"] = std::move(loss_names);
+    }
+    if (target.defined()) t["target"] = tensor_json(target);
     t["optimizer"] = Json{{"type", training->optimizer()->type_name()},
                           {"options", options_json(training->optimizer()->option_list())}};
     if (!training->optimizer()->param_groups().empty())

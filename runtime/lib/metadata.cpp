@@ -424,8 +424,10 @@ Error check_model(ModelSpec *spec) {
   if (spec->optimizer == KILN_OPTIMIZER_COMPILED && k[KILN_ENTRY_TRAIN_STEP][kTrain] < 0)
     return bad("a trainable model needs a train_step kernel for train mode (or an "
                "optimizer driver)");
-  if (spec->target < 0 || spec->loss < 0 || spec->step < 0 || spec->lrs.empty())
-    return bad("a trainable model needs target, loss, step and lr tensors");
+  // The target is optional: a loss may take model outputs only (triplet
+  // losses, a loss computed in the graph).
+  if (spec->loss < 0 || spec->step < 0 || spec->lrs.empty())
+    return bad("a trainable model needs loss, step and lr tensors");
   if (!std::isfinite(spec->initial_lrs[0]) ||
       !std::isfinite(static_cast<float>(spec->initial_lrs[0])))
     return bad("lr is not a finite f32 value");

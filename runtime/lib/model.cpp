@@ -413,10 +413,14 @@ Error check_training_call(const kiln_model *m, const char *function,
     return inference_only();
   if (Error e = check_inputs(m, function, inputs))
     return e;
-  if (!target)
-    return null_argument(function, "target");
   if (!loss)
     return null_argument(function, "loss");
+  // A model whose loss takes no target (triplet losses, a loss output)
+  // has no target tensor: `target` is not read (pass NULL).
+  if (m->spec.target < 0)
+    return {};
+  if (!target)
+    return null_argument(function, "target");
   const TensorSpec &t = m->spec.tensors[m->spec.target];
   return check_indices(t, target, std::string(function) + ": target (" + quoted(t.name) + ")");
 }

@@ -3,7 +3,8 @@ section with random shapes (rank 2 or 3 outputs), reductions and options,
 trained for a few SGD steps (loss value and every parameter gradient at
 init, then the parameters after the steps), and the functional forms
 (F.l1_loss, ...) inside the graph with reduction "none" summed by the model
-itself, then fed to an L1Loss.
+itself, then fed to an L1Loss (the several-input ones: that output is the
+loss, training.loss {"output": ...}).
 
   gen_loss_cases.py --out DIR --count N --seed S
 
@@ -190,9 +191,7 @@ def function_case(rng, name, function, make_options, in_fn, target_fn):
         "outputs": [out],
         # |loss - target|: the gradient is the functional loss's own (an
         # MSELoss would scale it by the loss, and the rounding with it).
-        "training": {"loss": {"type": "L1Loss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": [], "dtype": "float32"},
-                     "optimizer": sgd(1e-3)},
+        "training": {"loss": {"output": out}, "optimizer": sgd(1e-3)},
     }
     return model, 2, []
 
@@ -350,6 +349,10 @@ def multi_case(rng, name, kind):
                      "target": {"name": "target", "shape": target_shape, "dtype": "float32"},
                      "optimizer": sgd(0.05)},
     }
+    if "target" not in loss_inputs:
+        # The triplet losses take model outputs only: no target at all
+        # (train_step then takes NULL).
+        del model["training"]["target"]
     # GaussianNLLLoss: smaller inputs keep (x - y)^2 / var^2 moderate; its
     # var gradients summed over many rows otherwise cancel to values whose
     # last bits depend on the summation order (torch's and Kiln's differ).
@@ -358,8 +361,8 @@ def multi_case(rng, name, kind):
 
 def multi_function_case(rng, name, kind):
     """The functional form in the graph, the target a model input (a sign
-    for the +-1 losses), reduction "none" summed by the model; an L1Loss
-    against a scalar target trains on it."""
+    for the +-1 losses), reduction "none" summed by the model; that model
+    output is the training loss ({"output": ...}, no target)."""
     function, make_options = MULTI_LOSSES[kind]
     x_shape, outs, target_shape, loss_inputs = multi_layout(rng, kind)
     options = make_options(rng)
@@ -386,9 +389,7 @@ def multi_function_case(rng, name, kind):
         "module": {"type": "Sequential", "children": children},
         "graph": graph,
         "outputs": [out],
-        "training": {"loss": {"type": "L1Loss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": [], "dtype": "float32"},
-                     "optimizer": sgd(1e-3)},
+        "training": {"loss": {"output": out}, "optimizer": sgd(1e-3)},
     }
     return model, 2, []
 

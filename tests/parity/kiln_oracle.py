@@ -632,13 +632,16 @@ def loss_arguments(doc, outs, target, xs=()):
     the target and model inputs `xs`), by default the first outputs (as many
     as the loss takes besides its target), then the target."""
     training = doc["training"]
+    if "output" in training["loss"]:  # the loss is a model output
+        return [outs[doc["outputs"].index(training["loss"]["output"])]]
     names = training["loss"].get("inputs")
     if names is None:
         arity = 3 if training["loss"]["type"] in _SHAPED_TARGET_LOSSES else 2
         return list(outs[:arity - 1]) + [target]
     by_name = {spec["name"]: x for spec, x in zip(doc["inputs"], xs)}
     by_name.update(zip(doc["outputs"], outs))
-    by_name[training["target"]["name"]] = target
+    if "target" in training:
+        by_name[training["target"]["name"]] = target
     return [by_name[n] for n in names]
 
 
@@ -646,6 +649,8 @@ def make_loss(training):
     """torch.nn.<type>(**options) of the training section's loss."""
     nn = _torch().nn
     loss = training["loss"]
+    if "output" in loss:
+        return lambda value: value  # computed in the graph
     return getattr(nn, loss["type"])(**_loss_options(loss.get("options", {})))
 
 
@@ -762,11 +767,21 @@ def _load_model(path, seed):
     return doc, model
 
 
+# The target of a training section without one (a loss of model outputs
+# only: triplet losses, {"output": ...}): no tensor in the batch file, NULL
+# for the driver.
+NO_TARGET = ("no target",)
+
+
 def _make_target(doc, out_shape, gen, ignored):
     torch = _torch()
     training = doc["training"]
     loss = training["loss"]
+    if "target" not in training:
+        return NO_TARGET
     spec = training.get("target", {})
+    if "output" in loss:  # a declared but unused target
+        return torch.randn(*spec["shape"], generator=gen)
     if loss["type"] in ("CrossEntropyLoss", "NLLLoss") and spec.get("dtype", "int64") == "int64":
         # Class indices: the output's shape without the class dimension (1,
         # or 0 for an unbatched [C] output).
@@ -1088,7 +1103,7 @@ def cmd_make_case(a):
     for m, (mxs, mtarget) in enumerate(batches):
         prefix = f"micro.{m}." if m else ""  # micro-batch 0 is the batch
         batch.update({f"{prefix}input.{i}": _np(x) for i, x in enumerate(mxs)})
-        if mtarget is not None:
+        if mtarget is not None and mtarget is not NO_TARGET:
             batch[f"{prefix}target"] = _np(mtarget)
     write_safetensors(os.path.join(a.out, "batch.safetensors"), batch)
     # Kiln's models start in train mode when trainable, eval mode otherwise;

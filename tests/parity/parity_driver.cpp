@@ -261,10 +261,13 @@ int main(int argc, char **argv) {
   forward("forward", "output.");
 
   if (trainable) {
-    if (kTargets.size() != 1)
+    if (kTargets.size() > 1)
       fail_msg("a trainable model has " + std::to_string(kTargets.size()) +
                " targets in its metadata, expected 1");
-    auto target_of = [&](int m) {
+    // A loss without a target (triplet losses, a loss output): NULL.
+    auto target_of = [&](int m) -> const void * {
+      if (kTargets.empty())
+        return nullptr;
       const std::string name =
           (m ? "micro." + std::to_string(m) + "." : "") + "target";
       kiln_tensor_view tv;

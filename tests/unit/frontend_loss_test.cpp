@@ -245,3 +245,53 @@ TEST(FrontendLoss, CtcLossFunctionGivesOneLossPerSample) {
 }
 
 }  // namespace
+
+namespace {
+
+// A loss of model outputs only needs no target: the triplet losses with
+// loss_inputs naming outputs, and loss_output (a loss computed in forward).
+struct ScalarLossImpl : nn::Module {
+  ScalarLossImpl() { a = register_module("a", nn::Linear(5, 3)); }
+  std::tuple<kiln::Tensor, kiln::Tensor> forward(kiln::Tensor x) {
+    kiln::Tensor h = a(x);
+    return {h, (h * h).mean()};
+  }
+  nn::Linear a{nullptr};
+};
+KILN_MODULE(ScalarLoss);
+
+TEST(FrontendLoss, LossesWithoutATarget) {
+  json t = two_heads_training(
+      kiln::Training().loss(nn::TripletMarginLoss()).loss_inputs({0, 1, 1}));
+  EXPECT_FALSE(t.contains("target")) << t.dump(2);
+  EXPECT_EQ(t["loss"]["inputs"], json::parse(R"(["v0","v1","v1"])"));
+  // Naming the target, or the default inputs (outputs, then the target),
+  // needs one.
+  EXPECT_NE(error_of([] {
+              two_heads_training(kiln::Training().loss(nn::MarginRankingLoss()).loss_inputs(
+                  {0, 1, kiln::Training::kTarget}));
+            }).find("Training has no target, but Training::loss_inputs names Training::kTarget"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { two_heads_training(kiln::Training().loss(nn::TripletMarginLoss())); })
+                .find("Training has no target"),
+            std::string::npos);
+
+  ScalarLoss model;
+  auto save = [&](kiln::Training training) {
+    return json::parse(kiln::model_json(
+        model, {kiln::input("x", {4, 5})}, "m",
+        training.optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.1)))))["training"];
+  };
+  json own = save(kiln::Training().loss_output(1));
+  EXPECT_EQ(own["loss"], json::parse(R"({"output":"v2"})")) << own.dump(2);
+  EXPECT_FALSE(own.contains("target"));
+  EXPECT_NE(error_of([&] { save(kiln::Training().loss_output(0)); }).find("must be a float32 scalar"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { save(kiln::Training().loss_output(2)); }).find("is not an output index"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { save(kiln::Training().loss_output(1).loss(nn::MSELoss())); })
+                .find("both a loss module and a loss_output"),
+            std::string::npos);
+}
+
+}  // namespace

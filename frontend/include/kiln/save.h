@@ -14,8 +14,8 @@
 
 namespace kiln {
 
-/// The model file's optional "training" section: loss, target and optimizer
-/// (all three required when training is given).
+/// The model file's optional "training" section: a loss (or loss_output),
+/// its target when it takes one, and an optimizer.
 /// `Training().loss(nn::CrossEntropyLoss()).target(input("target", {128}, kInt64))
 ///            .optimizer(optim::SGD(optim::SGDOptions(0.01).momentum(0.9)))`
 class Training {
@@ -26,7 +26,16 @@ class Training {
     loss_ = loss.ptr();
     return *this;
   }
+  /// A loss of one's own, computed in forward: forward's output `index`
+  /// (a float32 scalar) is the loss, differentiated as it is (the model
+  /// file's "loss": {"output": ...}; no loss module, no target).
+  Training& loss_output(int index) {
+    loss_output_ = index;
+    return *this;
+  }
   /// The target the loss compares the output with (a kiln::input()).
+  /// Optional for a loss of model outputs only (the triplet losses with
+  /// loss_inputs, loss_output): the model then has no target.
   Training& target(Tensor target) {
     target_ = std::move(target);
     return *this;
@@ -82,6 +91,7 @@ class Training {
   };
   const std::shared_ptr<const nn::Loss>& loss() const { return loss_; }
   const Tensor& target() const { return target_; }
+  const std::optional<int>& loss_output() const { return loss_output_; }
   const std::vector<int>& loss_inputs() const { return loss_inputs_; }
   const std::shared_ptr<const optim::Optimizer>& optimizer() const { return optimizer_; }
   const std::optional<Clip>& clip() const { return clip_; }
@@ -90,6 +100,7 @@ class Training {
  private:
   std::shared_ptr<const nn::Loss> loss_;
   Tensor target_;
+  std::optional<int> loss_output_;
   std::vector<int> loss_inputs_;
   std::shared_ptr<const optim::Optimizer> optimizer_;
   std::optional<Clip> clip_;

@@ -426,7 +426,10 @@ kiln_status kiln_model_forward(kiln_model *model, const void *const *inputs,
                                void *const *outputs);
 /* Loss and every parameter gradient for one batch, without an optimizer
  * update. The gradients stay in the instance: read them with
- * kiln_model_gradient. */
+ * kiln_model_gradient. A model whose loss takes no target (no
+ * KILN_ROLE_TARGET tensor: triplet losses, a loss output; the header's
+ * <PREFIX>_HAS_TARGET is 0) does not read `target` here, in train_step or
+ * accumulate: pass NULL. */
 kiln_status kiln_model_gradients(kiln_model *model, const void *const *inputs,
                                  const void *target, float *loss);
 /* One optimizer step on one batch; *loss receives the batch loss. */
