@@ -83,13 +83,14 @@ LogicalResult verifyConvOperands(LibraryCallOp op) {
   return success();
 }
 
-/// KILN_CTC_PARAMS_SIZE values (T, N, C, S, blank, zero_infinity) and the
-/// element counts they imply: the routines index log_probs with the labels
-/// and lengths, whose ranges the runtime checks against the same sizes.
+/// KILN_CTC_PARAMS_SIZE values (T, N, C, S, blank, zero_infinity,
+/// concatenated) and the element counts they imply: the routines index
+/// log_probs with the labels and lengths, whose ranges the runtime checks
+/// against the same sizes.
 LogicalResult verifyCtcOperands(LibraryCallOp op) {
   ArrayRef<int64_t> p = op.getParams();
-  if (p.size() != 6)
-    return op.emitOpError("CTC parameters are 6 values, got ") << p.size();
+  if (p.size() != 7)
+    return op.emitOpError("CTC parameters are 7 values, got ") << p.size();
   for (int64_t i = 0; i < 4; ++i)
     if (p[i] < 1)
       return op.emitOpError("CTC size ") << i << " is " << p[i] << ", must be >= 1";
@@ -97,8 +98,10 @@ LogicalResult verifyCtcOperands(LibraryCallOp op) {
     return op.emitOpError("CTC blank ") << p[4] << " must be in [0, " << p[2] << ")";
   if (p[5] != 0 && p[5] != 1)
     return op.emitOpError("CTC zero_infinity must be 0 or 1, got ") << p[5];
+  if (p[6] != 0 && p[6] != 1)
+    return op.emitOpError("CTC concatenated must be 0 or 1, got ") << p[6];
   int64_t t = p[0], n = p[1], c = p[2], s = p[3];
-  SmallVector<int64_t> want = {t * n * c, n * s, n, n};
+  SmallVector<int64_t> want = {t * n * c, p[6] ? s : n * s, n, n};
   if (op.getCallee() == "kiln_ctc_loss_backward")
     want.append({n, t * n * c});
   else

@@ -258,7 +258,8 @@ bool NllLossOp::isDifferentiableOperand(unsigned index) { return index == 0; }
 
 // ---- CTC loss -------------------------------------------------------------
 
-/// log_probs [T, N, C], targets [N, S] (S >= 1), lengths [N], blank in [0, C).
+/// log_probs [T, N, C], targets [N, S] or concatenated [S] (S >= 1),
+/// lengths [N], blank in [0, C).
 static LogicalResult checkCtcOperands(std::optional<Location> loc, Value logProbs,
                                       Value targets, Value inputLengths,
                                       Value targetLengths, int64_t blank) {
@@ -266,9 +267,12 @@ static LogicalResult checkCtcOperands(std::optional<Location> loc, Value logProb
   if (lp.size() != 3)
     return emitOptionalError(loc, "nn.ctc_loss: log_probs must be [T, N, C], got ",
                              shapeStr(lp));
-  if (t.size() != 2 || t[0] != lp[1] || t[1] < 1)
+  bool padded = t.size() == 2 && t[0] == lp[1] && t[1] >= 1;
+  bool concatenated = t.size() == 1 && t[0] >= 1;
+  if (!padded && !concatenated)
     return emitOptionalError(loc, "nn.ctc_loss: targets must be [", lp[1],
-                             ", S] labels with S >= 1, got ", shapeStr(t));
+                             ", S] labels (padded) or [S] (concatenated) with S >= 1, got ",
+                             shapeStr(t));
   for (auto [name, v] : {std::pair<const char *, Value>{"input_lengths", inputLengths},
                          {"target_lengths", targetLengths}})
     if (shapeOf(v).size() != 1 || shapeOf(v)[0] != lp[1])
@@ -336,8 +340,8 @@ static std::optional<IndexBounds> ctcBounds(unsigned index, Value logProbs,
     return IndexBounds{0, lp[2], std::nullopt};
   case 1:
     return IndexBounds{1, lp[0] + 1, std::nullopt};
-  case 2:
-    return IndexBounds{0, shapeOf(targets)[1] + 1, std::nullopt};
+  case 2: // S: the padded rows' width, or the concatenated labels' count
+    return IndexBounds{0, shapeOf(targets).back() + 1, std::nullopt};
   default:
     return std::nullopt;
   }

@@ -165,7 +165,10 @@ def NN_CtcLossOp : NN_DiffOp<"ctc_loss",
   let summary = "per-sample connectionist temporal classification loss (torch.nn.CTCLoss, reduction none)";
   let description = [{
     `log_probs` is `[T, N, C]`, `targets` `[N, S]` int64 labels (padded:
-    row n's first `target_lengths[n]` are read), `input_lengths` and
+    row n's first `target_lengths[n]` are read) or `[S]` (torch's
+    concatenated form: sample n's labels start at sum(target_lengths[:n]);
+    torch requires the lengths to add up to S, which the importer checks
+    with a value check), `input_lengths` and
     `target_lengths` `[N]` int64. The result `[N]` is each sample's negative
     log-likelihood over all CTC alignments of its first `input_lengths[n]`
     steps, with `blank` the blank class; an impossible alignment gives inf,

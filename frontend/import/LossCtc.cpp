@@ -6,8 +6,11 @@
 // input_lengths and target_lengths [N] int64 ([] unbatched). In the training
 // section they are named by training.loss.inputs: a model output, then the
 // target and model inputs (the lengths are int64 model inputs the loss
-// alone reads). torch's concatenated 1-D targets of a batch are refused:
-// their size is sum(target_lengths), which a compiled shape cannot follow.
+// alone reads). torch's concatenated 1-D targets of a batch ([S] with
+// [T, N, C] log_probs) go to nn.ctc_loss as they are; torch's
+// targets.size(0) == sum(target_lengths) becomes a value check (the
+// compiled S is fixed, so every batch's lengths must add up to it).
+#include "frontend/import/Activation.h"
 #include "frontend/import/Constants.h"
 #include "frontend/import/Loss.h"
 
@@ -21,6 +24,24 @@ namespace {
 
 constexpr const char *kArgNames[] = {"log_probs", "targets", "input_lengths",
                                      "target_lengths"};
+
+/// torch's targets.size(0) == sum(target_lengths) for concatenated targets
+/// of `total` labels: the lengths as floats (a constant 0..total read at
+/// each; the runtime checks them to [0, total] anyway) summed, a value check
+/// that fails naming the sum when it is not `total` (exact below 2^24).
+void checkConcatenatedLengths(BuildContext &c, Value targetLengths, int64_t total) {
+  OpBuilder &b = c.builder();
+  std::vector<float> values(total + 1);
+  for (int64_t v = 0; v <= total; ++v)
+    values[v] = static_cast<float>(v);
+  Value lengths = c.create<nn::GatherOp>(f32Constant(c, {total + 1}, values), targetLengths,
+                                         b.getI64IntegerAttr(0));
+  Value sum = c.create<nn::SumOp>(lengths, b.getDenseI64ArrayAttr({0}), b.getUnitAttr()); // [1]
+  Ew m{c};
+  c.checkValues("CTCLoss.target_lengths", sum,
+                m.where(m.cmp(nn::ComparePredicate::ne, sum, m.k(static_cast<double>(total))),
+                        m.k(1.0), m.k(0.0)));
+}
 
 Value ctcLoss(BuildContext &c) {
   auto operands = c.operands();
@@ -40,13 +61,11 @@ Value ctcLoss(BuildContext &c) {
     c.fail("CTCLoss: log_probs must be [T, N, C] or [T, C] (unbatched), got " +
            nn::shapeStr(lp));
   int64_t n = batched ? lp[1] : 1;
-  if (batched && t.size() == 1)
-    c.fail("CTCLoss: concatenated 1-D targets of a batch (size sum(target_lengths)) "
-           "are not supported: pass them padded as [N, S] with N = " +
-           std::to_string(n));
-  if (batched ? (t.size() != 2 || t[0] != n) : t.size() != 1)
+  bool concatenated = batched && t.size() == 1;
+  if (batched ? (t.size() != 2 || t[0] != n) && !concatenated : t.size() != 1)
     c.fail("CTCLoss: targets must be " +
-           (batched ? "[" + std::to_string(n) + ", S]" : std::string("[S]")) +
+           (batched ? "[" + std::to_string(n) + ", S] (padded) or [S] (concatenated)"
+                    : std::string("[S]")) +
            " for log_probs " + nn::shapeStr(lp) + ", got " + nn::shapeStr(t));
   if (t.back() < 1)
     c.fail("CTCLoss: targets must hold at least one label per sample (S >= 1), got " +
@@ -75,6 +94,8 @@ Value ctcLoss(BuildContext &c) {
     inputLengths = nn::reshapeTo(b, c.loc(), inputLengths, i64({1}));
     targetLengths = nn::reshapeTo(b, c.loc(), targetLengths, i64({1}));
   }
+  if (concatenated)
+    checkConcatenatedLengths(c, targetLengths, t[0]);
   Value perSample = c.create<nn::CtcLossOp>(
       logProbs, targets, inputLengths, targetLengths, b.getI64IntegerAttr(blank),
       b.getBoolAttr(c.options().getBool("zero_infinity")));
@@ -86,7 +107,7 @@ Value ctcLoss(BuildContext &c) {
     return c.create<nn::SumOp>(perSample, all, UnitAttr());
   // The target lengths as floats, clamped to >= 1: a constant [1, 1, 2, ...,
   // S] read at each length (nn.gather; the runtime checks them anyway).
-  int64_t s = typeOf(targets).getDimSize(1);
+  int64_t s = typeOf(targets).getShape().back();
   std::vector<float> divisors(s + 1);
   for (int64_t v = 0; v <= s; ++v)
     divisors[v] = static_cast<float>(std::max<int64_t>(v, 1));

@@ -31,24 +31,39 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct Ctc {
   int64_t t_max, n, c, s_max, blank;
-  bool zero_infinity;
+  bool zero_infinity, concatenated;
   const float *lp;
   const int64_t *targets, *input_lengths, *target_lengths;
   const float *grad_loss = nullptr;
   float *out = nullptr;
   std::atomic<int64_t> next{0};
+  /* Where sample b's labels start in targets: b * S padded, the sum of the
+   * earlier target lengths concatenated. */
+  std::vector<int64_t> offset;
 
   Ctc(const int64_t *p, const float *log_probs, const int64_t *tg,
       const int64_t *il, const int64_t *tl)
       : t_max(p[0]), n(p[1]), c(p[2]), s_max(p[3]), blank(p[4]),
-        zero_infinity(p[5] != 0), lp(log_probs), targets(tg),
-        input_lengths(il), target_lengths(tl) {}
+        zero_infinity(p[5] != 0), concatenated(p[6] != 0), lp(log_probs), targets(tg),
+        input_lengths(il), target_lengths(tl), offset(n) {
+    for (int64_t b = 0, at = 0; b < n; ++b) {
+      offset[b] = concatenated ? at : b * s_max;
+      at += target_lengths[b];
+    }
+  }
 
   /* log_probs[t, b, :]. */
   const float *probs(int64_t t, int64_t b) const { return lp + (t * n + b) * c; }
-  /* The extended label l'(s) of sample b: blank at even s. */
+  /* The extended label l'(s) of sample b: blank at even s. Concatenated
+   * labels past S (lengths that add up to more, which the runtime's value
+   * check refuses after the kernel) read the last label instead of past
+   * the buffer. */
   int64_t label(int64_t b, int64_t s) const {
-    return s % 2 == 0 ? blank : targets[b * s_max + s / 2];
+    if (s % 2 == 0)
+      return blank;
+    int64_t at = offset[b] + s / 2;
+    const int64_t size = concatenated ? s_max : n * s_max;
+    return targets[at < size ? at : size - 1];
   }
 };
 

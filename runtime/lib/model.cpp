@@ -296,6 +296,9 @@ Error check_values(kiln_model *m, const KernelSpec &kernel, const char *function
             ? "BCELoss: all elements of input should be between 0 and 1"
         : is("check.GaussianNLLLoss.var")
             ? "GaussianNLLLoss: var has negative entry/entries"
+        : is("check.CTCLoss.target_lengths")
+            ? "CTCLoss: the target lengths must add up to the number of concatenated "
+              "target labels (torch: targets.size(0) == sum(target_lengths)); their sum"
         : is("check.EmbeddingBag.offsets")
             ? "EmbeddingBag: offsets[0] has to be 0 and the offsets must not decrease "
               "(offsets, not the input)"

@@ -1146,6 +1146,17 @@ def _make_batch(doc, model, a, gen):
                     off[-1] = n
                 xs.append(off)
                 continue
+            if highs[k][0] == "c":
+                # "c<total>-<cap>": lengths in [0, cap] that add up to total
+                # (CTCLoss's concatenated targets), one unit at a time to a
+                # sample with room.
+                total, cap = (int(v) for v in highs[k][1:].split("-"))
+                lengths = [0] * spec["shape"][0]
+                for _ in range(total):
+                    room = [i for i, v in enumerate(lengths) if v < cap]
+                    lengths[room[int(torch.randint(0, len(room), (), generator=gen))]] += 1
+                xs.append(torch.tensor(lengths, dtype=torch.int64))
+                continue
             if highs[k][0] == "r":
                 # "r<lo>-<hi>": uniform in [lo, hi] (CTCLoss's lengths).
                 lo, hi = (int(v) for v in highs[k][1:].split("-"))
@@ -1488,7 +1499,8 @@ def _case_arguments(c):
     c.add_argument("--index-high", default=None,
                    help="comma list, one per int64 input: its values are uniform in [0, high); "
                         "o<n>: sorted EmbeddingBag offsets into n elements, starting at 0; "
-                        "l<n>: the same, ending at n")
+                        "l<n>: the same, ending at n; r<lo>-<hi>: uniform in [lo, hi]; "
+                        "c<total>-<cap>: values in [0, cap] adding up to total")
     c.add_argument("--input-specials", default=None,
                    help="comma-separated values that replace about a third of the first input's elements")
     c.add_argument("--accumulate", type=int, default=0,

@@ -6,6 +6,7 @@
 #include "bad_batch_bag.h"
 #include "bad_batch_bce.h"
 #include "bad_batch_ctc.h"
+#include "bad_batch_ctc_concat.h"
 #include "bad_batch_gaussian.h"
 #include "bad_batch_nll.h"
 #include "concurrency_bn_dropout.h"
@@ -261,6 +262,48 @@ TEST(ModelBadBatch, CtcLossLabelsAndLengthsAreCheckedByName) {
     ASSERT_EQ(std::vector<float>(weight, weight + numel), before) << "a refused call stepped";
   }
   bad_batch_ctc_destroy(m);
+}
+
+/* torch's concatenated CTC targets ([S] labels of every sample, one after
+ * another): the target lengths must add up to S (torch's targets.size(0) ==
+ * sum(target_lengths)); otherwise the call is refused naming their sum, and
+ * nothing changes. */
+TEST(ModelBadBatch, CtcConcatenatedTargetLengthsMustAddUp) {
+  bad_batch_ctc_concat_model *m = nullptr;
+  ASSERT_EQ(bad_batch_ctc_concat_create(&m), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_ctc_concat_init_parameters(m, 3), KILN_OK);
+  std::vector<float> x(BAD_BATCH_CTC_CONCAT_INPUT0_NUMEL);
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal;
+  for (float &v : x)
+    v = normal(gen);
+  std::vector<int64_t> il = {6, 5, 4}, tl = {2, 0, 2}, labels = {1, 2, 3, 1};
+  auto step = [&](float *loss) {
+    const void *in[3] = {x.data(), il.data(), tl.data()};
+    return bad_batch_ctc_concat_train_step(m, in, labels.data(), loss);
+  };
+  float loss = 0;
+  ASSERT_EQ(step(&loss), KILN_OK) << bad_batch_ctc_concat_last_error(m);
+  EXPECT_TRUE(std::isfinite(loss));
+  float *weight;
+  int64_t numel;
+  ASSERT_EQ(bad_batch_ctc_concat_parameter(m, 0, nullptr, &weight, &numel), KILN_OK);
+  const std::vector<float> before(weight, weight + numel);
+  for (std::vector<int64_t> lengths : {std::vector<int64_t>{2, 0, 1}, {2, 1, 2}, {4, 4, 4}}) {
+    tl = lengths;
+    loss = 42;
+    EXPECT_EQ(step(&loss), KILN_ERROR_INVALID_ARGUMENT);
+    const std::string message = bad_batch_ctc_concat_last_error(m);
+    const std::string sum = std::to_string(lengths[0] + lengths[1] + lengths[2]);
+    EXPECT_NE(message.find("the target lengths must add up to the number of concatenated "
+                           "target labels"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("element 0 is " + sum), std::string::npos) << message;
+    EXPECT_EQ(loss, 42) << "the loss was written";
+    ASSERT_EQ(std::vector<float>(weight, weight + numel), before) << "a refused call stepped";
+  }
+  bad_batch_ctc_concat_destroy(m);
 }
 
 /* BCELoss's probabilities outside [0, 1] (and NaN) are refused as torch

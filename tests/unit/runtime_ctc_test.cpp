@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <random>
@@ -22,7 +23,7 @@ struct Case {
   std::vector<float> lp;  // [T, N, C]
   std::vector<int64_t> targets, il, tl;
   std::vector<int64_t> params() const {
-    return {t, n, c, s, blank, zero_infinity ? 1 : 0};
+    return {t, n, c, s, blank, zero_infinity ? 1 : 0, 0};
   }
 };
 
@@ -133,6 +134,47 @@ TEST(RuntimeCtc, MatchesAlignmentEnumeration) {
     }
   }
   kiln_set_num_threads(1);
+}
+
+// torch's concatenated 1-D targets (params[6] = 1): each sample's labels
+// start where the previous sample's end; the same losses and gradients,
+// bit for bit, as the padded [N, S] form of the same labels. Lengths that
+// add up to more than the labels (refused by the runtime's value check
+// after the kernel) read no label past them (ASan would say).
+TEST(RuntimeCtc, ConcatenatedTargetsEqualPadded) {
+  std::mt19937 rng(11);
+  for (int i = 0; i < 30; ++i) {
+    Case k = randomCase(rng);
+    std::vector<int64_t> flat;
+    for (int64_t b = 0; b < k.n; ++b)
+      for (int64_t j = 0; j < k.tl[b]; ++j)
+        flat.push_back(k.targets[b * k.s + j]);
+    if (flat.empty())
+      continue; // S >= 1 labels
+    std::vector<int64_t> padded = k.params(), concatenated = padded;
+    concatenated[3] = static_cast<int64_t>(flat.size());
+    concatenated[6] = 1;
+    std::vector<float> a(k.n), b(k.n), grad_loss(k.n, 1.0f);
+    std::vector<float> ga(k.lp.size()), gb(k.lp.size());
+    kiln_ctc_loss_forward(padded.data(), k.lp.data(), k.targets.data(), k.il.data(),
+                          k.tl.data(), a.data());
+    kiln_ctc_loss_forward(concatenated.data(), k.lp.data(), flat.data(), k.il.data(),
+                          k.tl.data(), b.data());
+    kiln_ctc_loss_backward(padded.data(), k.lp.data(), k.targets.data(), k.il.data(),
+                           k.tl.data(), grad_loss.data(), ga.data());
+    kiln_ctc_loss_backward(concatenated.data(), k.lp.data(), flat.data(), k.il.data(),
+                           k.tl.data(), grad_loss.data(), gb.data());
+    for (int64_t s = 0; s < k.n; ++s)
+      EXPECT_EQ(std::memcmp(&a[s], &b[s], sizeof(float)), 0) << "case " << i << " sample " << s;
+    EXPECT_EQ(std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(float)), 0) << "case " << i;
+    // Lengths adding up past the labels: no read past them.
+    std::vector<int64_t> longer(k.tl.begin(), k.tl.end());
+    for (int64_t &l : longer)
+      l = concatenated[3];
+    std::vector<int64_t> exact(flat.begin(), flat.end());
+    kiln_ctc_loss_forward(concatenated.data(), k.lp.data(), exact.data(), k.il.data(),
+                          longer.data(), b.data());
+  }
 }
 
 } // namespace

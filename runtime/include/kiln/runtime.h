@@ -119,14 +119,19 @@ void kiln_sconv_backward_weight(const int64_t *geometry, const float *x,
 /* ---- Connectionist temporal classification (torch.nn.CTCLoss) --------- */
 
 /* KILN_CTC_PARAMS_SIZE int64 values: input length T, batch N, classes C,
- * target length S (targets are [N, S], padded), blank (in [0, C)) and
- * zero_infinity (0 or 1). log_probs [T, N, C] (torch's layout), targets
- * [N, S], input_lengths and target_lengths [N], loss and grad_loss [N],
+ * target length S, blank (in [0, C)), zero_infinity (0 or 1) and
+ * concatenated (0 or 1). log_probs [T, N, C] (torch's layout), targets
+ * [N, S] padded, or with concatenated [S], torch's 1-D form: the samples'
+ * labels one after another, sample n's from sum(target_lengths[:n]);
+ * input_lengths and target_lengths [N], loss and grad_loss [N],
  * grad_log_probs [T, N, C]. Called by generated code
  * (kiln-cpu-library-calls-to-runtime). Preconditions, checked by the runtime
  * before a call's first kernel (kiln_index_range): targets in [0, C),
- * input_lengths in [1, T], target_lengths in [0, S]. */
-#define KILN_CTC_PARAMS_SIZE 6
+ * input_lengths in [1, T], target_lengths in [0, S]. torch's
+ * sum(target_lengths) == S for concatenated targets is a value check after
+ * the kernel (the call is refused): until then the routines read no label
+ * past S. */
+#define KILN_CTC_PARAMS_SIZE 7
 /* loss[n] = -log p(targets[n] | log_probs[:, n]) over all CTC alignments of
  * the first input_lengths[n] steps (inf when there is none; 0 instead with
  * zero_infinity), computed in float as torch 1.13's CPU kernel. */
