@@ -172,7 +172,7 @@ typedef enum kiln_tensor_role {
   KILN_ROLE_BUFFER = 1,          /* non-trainable state_dict entry (f32/i64) */
   KILN_ROLE_OPTIMIZER_STATE = 2, /* f32, e.g. <param>.momentum_buffer */
   KILN_ROLE_INPUT = 3,
-  KILN_ROLE_TARGET = 4,          /* the loss target (train models only) */
+  KILN_ROLE_TARGET = 4,          /* the loss target (train models whose loss takes one) */
   KILN_ROLE_OUTPUT = 5,
   KILN_ROLE_LOSS = 6,            /* f32 scalar written by gradients/train_step */
   KILN_ROLE_STEP = 7,            /* i64 scalar: completed optimizer steps */
