@@ -27,6 +27,16 @@ namespace {
 
 constexpr int kClasses = 10; // the model's last Linear
 
+/* n samples of N(0, 1) from a generator seeded with `seed`. */
+std::vector<float> normal_floats(size_t n, unsigned seed) {
+  std::vector<float> x(n);
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal;
+  for (float &v : x)
+    v = normal(gen);
+  return x;
+}
+
 struct Batch {
   std::vector<float> x;
   std::vector<int64_t> target;
@@ -219,11 +229,7 @@ TEST(ModelBadBatch, CtcLossLabelsAndLengthsAreCheckedByName) {
   bad_batch_ctc_model *m = nullptr;
   ASSERT_EQ(bad_batch_ctc_create(&m), KILN_OK) << kiln_last_error();
   ASSERT_EQ(bad_batch_ctc_init_parameters(m, 3), KILN_OK);
-  std::vector<float> x(BAD_BATCH_CTC_INPUT0_NUMEL);
-  std::mt19937 gen(3);
-  std::normal_distribution<float> normal;
-  for (float &v : x)
-    v = normal(gen);
+  const std::vector<float> x = normal_floats(BAD_BATCH_CTC_INPUT0_NUMEL, 3);
   std::vector<int64_t> il = {6, 4, 1}, tl = {2, 1, 0}, labels = {1, 2, 3, 3, 0, 0};
   auto step = [&](float *loss) {
     const void *in[3] = {x.data(), il.data(), tl.data()};
@@ -272,11 +278,7 @@ TEST(ModelBadBatch, CtcConcatenatedTargetLengthsMustAddUp) {
   bad_batch_ctc_concat_model *m = nullptr;
   ASSERT_EQ(bad_batch_ctc_concat_create(&m), KILN_OK) << kiln_last_error();
   ASSERT_EQ(bad_batch_ctc_concat_init_parameters(m, 3), KILN_OK);
-  std::vector<float> x(BAD_BATCH_CTC_CONCAT_INPUT0_NUMEL);
-  std::mt19937 gen(5);
-  std::normal_distribution<float> normal;
-  for (float &v : x)
-    v = normal(gen);
+  const std::vector<float> x = normal_floats(BAD_BATCH_CTC_CONCAT_INPUT0_NUMEL, 5);
   std::vector<int64_t> il = {6, 5, 4}, tl = {2, 0, 2}, labels = {1, 2, 3, 1};
   auto step = [&](float *loss) {
     const void *in[3] = {x.data(), il.data(), tl.data()};
