@@ -151,8 +151,10 @@ public:
       auto trainForward =
           buildFunction(b, "forward_train", graph, outs, nullptr, true).first;
       trainForward->setAttr("nn.mode", b.getStringAttr("train"));
-      buildUpdateBn(b, graph, outs);
     }
+    if (training && wantsUpdateBn(*training) && !(modeDependent && buildUpdateBn(b, graph, outs)))
+      fail("training.update_bn", "the model has no BatchNorm that tracks running statistics: "
+                                 "torch's update_bn would change nothing");
     if (training) {
       auto loss = buildFunction(b, "loss", graph, outs, training, true).first;
       if (modeDependent)
@@ -281,12 +283,25 @@ private:
     return sig;
   }
 
+  /// training.update_bn (default false): whether to compile update_bn's
+  /// kernels. Opt-in because they are two more forwards to compile (a
+  /// third more kilnc time for W3's ResNet, measured) that a model without
+  /// SWA never runs.
+  bool wantsUpdateBn(const json &training) {
+    auto it = training.find("update_bn");
+    if (it == training.end())
+      return false;
+    if (!it->is_boolean())
+      fail("training.update_bn", "expected true or false");
+    return it->get<bool>();
+  }
+
   /// torch.optim.swa_utils.update_bn's kernels: `update_bn_first` and
   /// `update_bn`, train-mode forwards returning only next buffers (and
   /// value checks), batch norms averaging cumulatively from update_bn's
-  /// reset (BatchNormUpdate); none when no batch norm tracks statistics
-  /// (torch's update_bn then changes nothing).
-  void buildUpdateBn(OpBuilder &b, const json &graph, const json &outs) {
+  /// reset (BatchNormUpdate). False (and none) when no batch norm tracks
+  /// statistics.
+  bool buildUpdateBn(OpBuilder &b, const json &graph, const json &outs) {
     for (auto [fnName, update] : {std::pair{"update_bn_first", BatchNormUpdate::first},
                                   std::pair{"update_bn", BatchNormUpdate::later}}) {
       FunctionState state;
@@ -295,10 +310,11 @@ private:
               .first;
       if (!state.hasUpdatedBatchNorm) {
         fn.erase();
-        return;
+        return false;
       }
       fn->setAttr("nn.mode", b.getStringAttr("train"));
     }
+    return true;
   }
 
   /// Builds `fnName` from the graph in train or eval mode; also says

@@ -124,7 +124,12 @@ const char *kSkeleton = R"({
           "additionalProperties": false,
           "properties": {"clip_value": {"type": "number", "minimum": 0}}
         },
-        "scheduler": {"$ref": "#/$defs/scheduler"}
+        "scheduler": {"$ref": "#/$defs/scheduler"},
+        "update_bn": {
+          "type": "boolean",
+          "default": false,
+          "description": "Compile torch.optim.swa_utils.update_bn's kernels (kiln_model_update_bn); the model needs a BatchNorm that tracks running statistics."
+        }
       }
     },
     "scheduler": {}

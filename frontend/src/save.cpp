@@ -256,6 +256,7 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
       }
     }
     if (const auto& scheduler = training->scheduler()) t["scheduler"] = scheduler_json(*scheduler);
+    if (training->wants_update_bn()) t["update_bn"] = true;
     j["training"] = std::move(t);
   }
   return j.dump(2) + "\n";

@@ -1083,9 +1083,8 @@ extern "C" kiln_status kiln_model_grad_sum(kiln_model *model, int index, float *
  * torch's reset statistics), UPDATE_BN on the others. Every batch's inputs
  * are checked before the first kernel; a value check that fails in a
  * kernel puts the buffers back as they were, so a refused call changes
- * nothing. A model without the kernels has no batch norm that tracks
- * running statistics: torch's update_bn then does nothing, and so does
- * this (an inference model cannot run train mode: KILN_ERROR_UNSUPPORTED). */
+ * nothing. The kernels are opt-in (training.update_bn): without them,
+ * KILN_ERROR_UNSUPPORTED naming the option. */
 extern "C" kiln_status kiln_model_update_bn(kiln_model *model, int num_batches,
                                             const void *const *const *batches) {
   KILN_API_GUARD_BEGIN
@@ -1101,13 +1100,15 @@ extern "C" kiln_status kiln_model_update_bn(kiln_model *model, int num_batches,
   const ModelSpec &s = model->spec;
   const int first = s.kernel[KILN_ENTRY_UPDATE_BN_FIRST][kiln::rt::kTrain];
   const int later = s.kernel[KILN_ENTRY_UPDATE_BN][kiln::rt::kTrain];
-  if (first < 0 || later < 0) {
-    if (!s.trainable)
-      return record(model, fail(KILN_ERROR_UNSUPPORTED,
-                                std::string(function) + ": an inference model has no "
-                                                        "train mode (compile with --mode=train)"));
-    return KILN_OK; // no batch norm tracks statistics: torch changes nothing
-  }
+  if (first < 0 || later < 0)
+    return record(model, fail(KILN_ERROR_UNSUPPORTED,
+                              std::string(function) +
+                                  (s.trainable
+                                       ? ": the model was compiled without update_bn's kernels "
+                                         "(set \"update_bn\": true in the model file's training "
+                                         "section, the DSL's Training::update_bn())"
+                                       : ": an inference model has no train mode (compile "
+                                         "with --mode=train and training.update_bn)")));
   for (int b = 0; b < num_batches; ++b) {
     const std::string what = std::string(function) + ": batch " + std::to_string(b);
     if (!batches[b])

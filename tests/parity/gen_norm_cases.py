@@ -23,7 +23,7 @@ Lazy layers are written as the DSL writes them: the resolved num_features
 in the options (the oracle builds the module they become).
 Deterministic for a seed (regression tests, not a fuzzer). Also writes
 DIR/cases.cmake (train-step counts; update_bn over three batches after the
-steps for the batch and instance norms). Runs with any python3 (no torch).
+steps for the batch norms with running statistics). Runs with any python3 (no torch).
 """
 import argparse
 import os
@@ -238,13 +238,15 @@ def main():
         layer, variant = LAYERS[i % len(LAYERS)]
         name = f"norm_{layer.lower()}_{variant}_{a.seed}_{i}_basic"
         model, steps = case(rng, name, layer, variant)
+        # torch.optim.swa_utils.update_bn after the steps (training.update_bn,
+        # kiln_model_update_bn) for the batch norms with running statistics
+        # (without them torch's update_bn fails: zeros_like(None)).
+        update_bn = (layer.endswith(("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"))
+                     and "no_tracking" not in variant)
+        if update_bn:
+            model["training"]["update_bn"] = True
         add_case(a.out, lines, name, model, steps)
-        # (Not without running statistics: torch's update_bn fails on them,
-        # zeros_like(None).)
-        if (layer.endswith(("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm")) or
-                layer.startswith("InstanceNorm")) and "no_tracking" not in variant:
-            # torch.optim.swa_utils.update_bn after the steps (kiln_model_update_bn):
-            # batch norms recomputed cumulatively, instance norms untouched by it.
+        if update_bn:
             lines.append(f"set(parity_update_bn_{name} 3)")
     write_steps(a.out, lines)
 

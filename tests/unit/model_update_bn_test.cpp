@@ -4,8 +4,8 @@
 // (Linear -> BatchNorm1d -> ReLU -> Dropout -> Linear): update_bn starts from
 // torch's reset whatever the statistics were, averages the batches
 // cumulatively, counts them, leaves the mode, parameters and optimizer state
-// alone, refuses bad arguments without changing anything, and does nothing
-// for a model without a batch norm.
+// alone, refuses bad arguments without changing anything, and is refused
+// for a model compiled without its kernels (training.update_bn).
 #include "accum_bn_dropout.h"
 #include "sparse_adam_rows.h"
 
@@ -141,15 +141,18 @@ TEST(ModelUpdateBn, RefusesBadArgumentsWithoutChangingAnything) {
   accum_bn_dropout_destroy(m);
 }
 
-// torch's update_bn returns early without a batch norm: so does Kiln's.
-TEST(ModelUpdateBn, NothingToDoWithoutABatchNorm) {
+// The kernels are opt-in (training.update_bn): a model compiled without
+// them says so.
+TEST(ModelUpdateBn, UnsupportedWithoutItsKernels) {
   sparse_adam_rows_model *m = nullptr;
   ASSERT_EQ(sparse_adam_rows_create(&m), KILN_OK);
   ASSERT_EQ(sparse_adam_rows_init_parameters(m, 1), KILN_OK);
   std::vector<int64_t> idx(SPARSE_ADAM_ROWS_INPUT0_NUMEL, 0);
   const void *in[1] = {idx.data()};
   const void *const *batches[1] = {in};
-  EXPECT_EQ(sparse_adam_rows_update_bn(m, 1, batches), KILN_OK);
+  EXPECT_EQ(sparse_adam_rows_update_bn(m, 1, batches), KILN_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::strstr(sparse_adam_rows_last_error(m), "update_bn"), nullptr)
+      << sparse_adam_rows_last_error(m);
   sparse_adam_rows_destroy(m);
 }
 

@@ -82,6 +82,14 @@ class Training {
     scheduler_ = std::move(scheduler);
     return *this;
   }
+  /// Compile torch.optim.swa_utils.update_bn's kernels (training.update_bn;
+  /// the generated <name>_update_bn). The model needs a BatchNorm that
+  /// tracks running statistics.
+  Training& update_bn(bool enabled = true) {
+    update_bn_ = enabled;
+    return *this;
+  }
+  bool wants_update_bn() const { return update_bn_; }
 
   /// The gradient clipping, if any: by norm (value = max_norm) or by value.
   struct Clip {
@@ -105,6 +113,7 @@ class Training {
   std::shared_ptr<const optim::Optimizer> optimizer_;
   std::optional<Clip> clip_;
   std::optional<optim::LRScheduler> scheduler_;
+  bool update_bn_ = false;
 };
 
 namespace detail {

@@ -226,7 +226,7 @@ typedef enum kiln_entry_point {
   KILN_ENTRY_ACCUMULATE = 3,
   KILN_ENTRY_APPLY = 4,
   /* torch.optim.swa_utils.update_bn (optional; kilnc emits both for train
-   * models with a BatchNorm that tracks running statistics): a train-mode
+   * models whose file asks, training.update_bn): a train-mode
    * forward that writes only next buffers, every batch norm averaging its
    * statistics cumulatively (torch's momentum None); UPDATE_BN_FIRST also
    * starts them from torch's reset (running_mean 0, running_var 1,
@@ -472,10 +472,11 @@ kiln_status kiln_model_grad_sum(kiln_model *model, int index, float **data);
  * dropout draws, as in torch) and leaving the mode as it was. Typically on
  * an instance that holds an averaged model (kiln/swa.h). Other buffers
  * (InstanceNorm's with track_running_stats) advance as in any train-mode
- * forward, as in torch. A model without such a batch norm: nothing to do,
- * KILN_OK. num_batches < 1 or a NULL batch: KILN_ERROR_INVALID_ARGUMENT; a
- * batch the checks refuse changes nothing. Train models only (an inference
- * compile has no train mode): KILN_ERROR_UNSUPPORTED otherwise. */
+ * forward, as in torch. The kernels are compiled on request (the model
+ * file's training.update_bn: true, which kilnc refuses for a model without
+ * such a batch norm): KILN_ERROR_UNSUPPORTED without them, and for
+ * inference compiles. num_batches < 1 or a NULL batch:
+ * KILN_ERROR_INVALID_ARGUMENT; a batch the checks refuse changes nothing. */
 kiln_status kiln_model_update_bn(kiln_model *model, int num_batches,
                                  const void *const *const *batches);
 

@@ -1,8 +1,9 @@
-// RUN: kilnc %S/../Inputs/tiny_batchnorm.json --emit=nn | FileCheck %s
-// RUN: kilnc %S/../Inputs/tiny_batchnorm.json --emit=descriptor | FileCheck %s --check-prefix=DESC
-// RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor | FileCheck %s --check-prefix=NOBN
+// RUN: kilnc %S/../Inputs/tiny_batchnorm_update_bn.json --emit=nn | FileCheck %s
+// RUN: kilnc %S/../Inputs/tiny_batchnorm_update_bn.json --emit=descriptor | FileCheck %s --check-prefix=DESC
+// RUN: kilnc %S/../Inputs/tiny_batchnorm.json --emit=descriptor | FileCheck %s --check-prefix=OFF
 
-// torch.optim.swa_utils.update_bn: two train-mode forwards that return only
+// torch.optim.swa_utils.update_bn (training.update_bn: true): two train-mode
+// forwards that return only
 // the batch norm's next buffers (the layers after it are dead and gone).
 // The first starts from update_bn's reset: running_mean 0 (the decayed
 // term 0 * (1 - 1)), running_var 1, num_batches_tracked 0 + 1 = 1, factor
@@ -28,5 +29,5 @@
 // DESC: kernel update_bn_first train {{.+}}: 0.weight 1.weight 1.bias 3.weight 3.bias 1.running_mean 1.running_var 1.num_batches_tracked x next(1.running_mean) next(1.running_var) next(1.num_batches_tracked) workspace
 // DESC: kernel update_bn train {{.+}}: {{.+}} x next(1.running_mean) next(1.running_var) next(1.num_batches_tracked) workspace
 
-// No batch norm: no update_bn kernels (torch's update_bn does nothing).
-// NOBN-NOT: kernel update_bn
+// Opt-in (training.update_bn: true): without it, no update_bn kernels.
+// OFF-NOT: kernel update_bn
