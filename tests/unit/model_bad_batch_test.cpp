@@ -10,6 +10,7 @@
 #include "bad_batch_gaussian.h"
 #include "bad_batch_nll.h"
 #include "concurrency_bn_dropout.h"
+#include "random_inputs.h"
 
 #include <kiln/runtime.h>
 
@@ -26,16 +27,6 @@
 namespace {
 
 constexpr int kClasses = 10; // the model's last Linear
-
-/* n samples of N(0, 1) from a generator seeded with `seed`. */
-std::vector<float> normal_floats(size_t n, unsigned seed) {
-  std::vector<float> x(n);
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> normal;
-  for (float &v : x)
-    v = normal(gen);
-  return x;
-}
 
 struct Batch {
   std::vector<float> x;

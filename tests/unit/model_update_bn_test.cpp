@@ -7,6 +7,7 @@
 // alone, refuses bad arguments without changing anything, and is refused
 // for a model compiled without its kernels (training.update_bn).
 #include "accum_bn_dropout.h"
+#include "random_inputs.h"
 #include "sparse_adam_rows.h"
 
 #include <gtest/gtest.h>
@@ -21,12 +22,7 @@ namespace {
 using Model = accum_bn_dropout_model;
 
 std::vector<float> batch(unsigned seed) {
-  std::vector<float> x(ACCUM_BN_DROPOUT_INPUT0_NUMEL);
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> normal;
-  for (float &v : x)
-    v = normal(gen);
-  return x;
+  return normal_floats(ACCUM_BN_DROPOUT_INPUT0_NUMEL, seed);
 }
 
 /* The batch norm's buffers: running_mean, running_var (floats), then
