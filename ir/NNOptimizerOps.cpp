@@ -66,19 +66,10 @@ LogicalResult OptimizerUpdateOp::verify() {
     if (getNewStates()[i].getType() != state.getType())
       return emitOpError("new state #") << i << " must have its state's type "
                                         << state.getType();
-  if (Value rows = getRows()) {
-    // Broadcastable to the param, aligned on the right (as every
-    // elementwise nn op broadcasts).
-    ArrayRef<int64_t> r = cast<RankedTensorType>(rows.getType()).getShape();
-    ArrayRef<int64_t> p = paramType.getShape();
-    bool fits = r.size() <= p.size();
-    for (size_t i = 0; fits && i < r.size(); ++i) {
-      int64_t dim = r[r.size() - 1 - i];
-      fits = dim == 1 || dim == p[p.size() - 1 - i];
-    }
-    if (!fits)
+  if (Value rows = getRows())
+    if (!isBroadcastableTo(cast<RankedTensorType>(rows.getType()).getShape(),
+                           paramType.getShape()))
       return emitOpError("rows type ") << rows.getType()
                                        << " does not broadcast to the param type " << paramType;
-  }
   return success();
 }

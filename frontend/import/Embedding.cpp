@@ -40,6 +40,15 @@ static void rejectMaxNorm(BuildContext &c) {
              "during forward, and Kiln's forward never writes parameters (use null)");
 }
 
+/// How often each of the `rows` rows occurs in the int64 index `flat`
+/// ([n]): f32 [rows].
+static Value rowCounts(BuildContext &c, Value flat, int64_t rows) {
+  int64_t n = nn::shapeOf(flat)[0];
+  return c.create<nn::GatherBackwardOp>(nn::f32Tensor(c.builder().getContext(), {rows}),
+                                        f32Constant(c, {n}, std::vector<float>(n, 1.0f)), flat,
+                                        c.builder().getI64IntegerAttr(0));
+}
+
 /// sparse=True: torch's gradient of the weight is a sparse tensor whose
 /// entries are the rows `flat` reads, padding_idx's left out (its
 /// embedding_sparse_backward drops them), whatever their values: counts
@@ -50,10 +59,7 @@ static void recordSparseRows(BuildContext &c, Value weight,
                              ArrayRef<Operation *> earlierReaders, Value flat, int64_t rows,
                              std::optional<int64_t> pad) {
   MLIRContext *ctx = c.builder().getContext();
-  int64_t n = nn::shapeOf(flat)[0];
-  Value counts = c.create<nn::GatherBackwardOp>(
-      nn::f32Tensor(ctx, {rows}), f32Constant(c, {n}, std::vector<float>(n, 1.0f)), flat,
-      c.builder().getI64IntegerAttr(0));
+  Value counts = rowCounts(c, flat, rows);
   if (pad) {
     std::vector<float> keep(rows, 1.0f);
     keep[*pad] = 0.0f;
@@ -84,8 +90,16 @@ static Value embedding(BuildContext &c, Value index, Value weight,
                              RankedTensorType::get({n}, IntegerType::get(ctx, 64)));
   rejectMaxNorm(c);
   std::optional<int64_t> pad = paddingIndex(c, rows);
+  // sparse=True in the loss function: the lookup's rows for the optimizer.
+  const bool sparse = c.options().getBool("sparse") && c.tracksSparseGradients();
+  if (sparse && c.options().getBool("scale_grad_by_freq"))
+    c.failAt(c.options().pathOf("sparse"),
+             "embedding_backward: scale_grad_by_freq not supported with sparse gradients "
+             "(torch's backward refuses it; use sparse=False)");
   Value original = weight;
-  SmallVector<Operation *> earlierReaders(original.getUsers());
+  SmallVector<Operation *> earlierReaders;
+  if (sparse)
+    earlierReaders.assign(original.user_begin(), original.user_end());
   if (pad && freezePaddingRow) {
     // The padding row gets no gradient: w * keep + detach(w) * (1 - keep),
     // keep = 0 at that row (the value stays w exactly).
@@ -101,9 +115,7 @@ static Value embedding(BuildContext &c, Value index, Value weight,
     // Each row's gradient divided by how often its index occurs in this
     // call: g + (g - detach(g)) / count[index] - (g - detach(g)), i.e.
     // detach(g) + (g - detach(g)) / count[index], whose value is g.
-    Value ones = f32Constant(c, {n}, std::vector<float>(n, 1.0f));
-    Value counts = c.create<nn::GatherBackwardOp>(nn::f32Tensor(ctx, {rows}), ones, flat,
-                                                  c.builder().getI64IntegerAttr(0));
+    Value counts = rowCounts(c, flat, rows);
     Value perRow = nn::reshapeTo(
         c.builder(), c.loc(),
         c.create<nn::GatherOp>(counts, flat, c.builder().getI64IntegerAttr(0)),
@@ -112,13 +124,8 @@ static Value embedding(BuildContext &c, Value index, Value weight,
     rowsRead = c.create<nn::AddOp>(
         fixed, c.create<nn::DivOp>(c.create<nn::SubOp>(rowsRead, fixed), perRow));
   }
-  if (c.options().getBool("sparse") && c.tracksSparseGradients()) {
-    if (c.options().getBool("scale_grad_by_freq"))
-      c.failAt(c.options().pathOf("sparse"),
-               "embedding_backward: scale_grad_by_freq not supported with sparse gradients "
-               "(torch's backward refuses it; use sparse=False)");
+  if (sparse)
     recordSparseRows(c, original, earlierReaders, flat, rows, pad);
-  }
   SmallVector<int64_t> out(nn::shapeOf(index));
   out.push_back(w[1]);
   return nn::reshapeTo(c.builder(), c.loc(), rowsRead, nn::f32Tensor(ctx, out));
