@@ -12,15 +12,9 @@ import json
 import statistics
 import sys
 
+from report import result  # the RESULT line of a benchmark's output
+
 TIMES = ("infer_ms", "train_ms")
-
-
-def result(path):
-    with open(path) as f:
-        for line in f:
-            if line.startswith("RESULT "):
-                return json.loads(line[len("RESULT "):])
-    raise SystemExit(f"merge_runs.py: no RESULT line in {path}")
 
 
 def last_two_pct(results):
