@@ -68,8 +68,13 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createCPULibraryCallsToRuntime());
   if (options.vectorize)
     pm.addPass(createCPULowerVectors());
-  // Thread tiles -> outlined bodies, launched on the runtime's pool below;
-  // a forall the outliner cannot take runs sequentially.
+  // Independent thread-tile loops (and the small ops beside them) -> one
+  // launch each run; then the other thread tiles -> outlined bodies,
+  // launched on the runtime's pool below; a forall the outliner cannot take
+  // runs sequentially.
+  CPUMergeParallelLoopsOptions merging;
+  merging.remarks = options.remarks;
+  pm.addPass(createCPUMergeParallelLoops(merging));
   pm.addPass(createCPUOutlineParallel());
   pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
   pm.addPass(arith::createArithExpandOpsPass());

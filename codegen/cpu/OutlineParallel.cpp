@@ -10,7 +10,7 @@
 //  3. give it a body: an scf.for over [begin, end) that delinearises its
 //     index into the loop's induction variables and runs the loop's body;
 //  4. replace the loop by a call over (0, trip count).
-#include "codegen/cpu/IndexMath.h"
+#include "codegen/cpu/Outlining.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -23,32 +23,9 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
-using kiln::IndexMath;
+using namespace kiln;
 
 namespace {
-
-/// Values the launch can pass through memory. Memrefs go as bare pointers
-/// (the module's calling convention), which needs a static layout.
-bool isPassable(Type type) {
-  if (auto memref = dyn_cast<MemRefType>(type)) {
-    if (!memref.hasStaticShape())
-      return false;
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    if (failed(getStridesAndOffset(memref, strides, offset)))
-      return false;
-    return !ShapedType::isDynamic(offset) &&
-           llvm::none_of(strides, ShapedType::isDynamic);
-  }
-  return type.isIntOrIndexOrFloat() || isa<VectorType>(type);
-}
-
-/// What the outlined body needs from above the loop: `values` become its
-/// arguments (after begin and end), `constants` are cloned into it.
-struct Captures {
-  SmallVector<Value> values;
-  SmallVector<Operation *> constants;
-};
 
 /// Step 1. std::nullopt when a captured value is not passable.
 std::optional<Captures> collectCaptures(scf::ForallOp loop) {
@@ -63,109 +40,31 @@ std::optional<Captures> collectCaptures(scf::ForallOp loop) {
            loop.getMixedStep()))
     if (auto value = dyn_cast<Value>(bound))
       above.insert(value);
-
-  Captures captures;
-  for (Value v : above) {
-    Operation *def = v.getDefiningOp();
-    if (def && def->hasTrait<OpTrait::ConstantLike>()) {
-      captures.constants.push_back(def);
-      continue;
-    }
-    if (!isPassable(v.getType()))
-      return std::nullopt;
-    captures.values.push_back(v);
-  }
-  return captures;
+  return classifyCaptures(above);
 }
 
-/// Step 2: the function, still without a body, placed before `parent`.
-func::FuncOp declareBody(scf::ForallOp loop, func::FuncOp parent,
-                         unsigned index, ArrayRef<Value> captures,
-                         SymbolTable &symbols) {
-  MLIRContext *ctx = loop.getContext();
-  OpBuilder b(parent);
-  auto indexType = b.getIndexType();
-  SmallVector<Type> argTypes = {indexType, indexType};
-  for (Value v : captures)
-    argTypes.push_back(v.getType());
-  auto fn = b.create<func::FuncOp>(
-      loop.getLoc(), (parent.getSymName() + "_parallel_" + Twine(index)).str(),
-      FunctionType::get(ctx, argTypes, {}));
-  fn.setPrivate();
-  fn->setAttr("kiln.parallel_body", UnitAttr::get(ctx));
-  fn->setAttr("llvm.linkage",
-              LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
-  symbols.insert(fn);
-  return fn;
-}
-
-/// The loop's lower bounds and steps as seen from the body, and the trip
-/// count of every dimension but the outermost (the delinearisation divides
-/// by those). Static bounds stay attributes; dynamic ones are arguments now.
-struct BodyBounds {
-  SmallVector<OpFoldResult> lbs, steps, counts;
-};
-
-BodyBounds boundsInBody(IndexMath &math, scf::ForallOp loop,
-                        const IRMapping &map) {
-  auto inBody = [&](OpFoldResult r) -> OpFoldResult {
-    if (auto v = dyn_cast<Value>(r))
-      return map.lookup(v);
-    return r;
-  };
-  BodyBounds bounds;
-  for (auto [lb, ub, step] :
-       llvm::zip(loop.getMixedLowerBound(), loop.getMixedUpperBound(),
-                 loop.getMixedStep())) {
-    bounds.lbs.push_back(inBody(lb));
-    bounds.steps.push_back(inBody(step));
-    bounds.counts.push_back(
-        bounds.lbs.size() == 1
-            ? OpFoldResult()
-            : math.tripCount(bounds.lbs.back(), inBody(ub),
-                             bounds.steps.back()));
-  }
-  return bounds;
-}
-
-/// Maps each induction variable of `loop` to its value at `linearIndex`.
-/// Row-major: the last induction variable varies fastest, as in
-/// scf.forall's own sequential order.
-void delinearise(IndexMath &math, scf::ForallOp loop, const BodyBounds &bounds,
-                 Value linearIndex, IRMapping &map) {
-  OpFoldResult rest = linearIndex;
-  for (int d = bounds.counts.size() - 1; d >= 0; --d) {
-    OpFoldResult i = d == 0 ? rest : math.rem(rest, bounds.counts[d]);
-    if (d != 0)
-      rest = math.div(rest, bounds.counts[d]);
-    map.map(loop.getInductionVars()[d],
-            math.value(math.add(math.mul(i, bounds.steps[d]), bounds.lbs[d])));
-  }
-}
-
-/// Step 3: constants cloned, captures mapped to the arguments, then
+/// Steps 2 and 3: `@<parent>_parallel_<index>`, whose body is
 /// `for i in [begin, end): <loop body at delinearise(i)>`.
-void buildBody(func::FuncOp fn, scf::ForallOp loop, const Captures &captures) {
-  Block *entry = fn.addEntryBlock();
-  OpBuilder b = OpBuilder::atBlockBegin(entry);
-  Location loc = loop.getLoc();
+func::FuncOp buildBody(scf::ForallOp loop, func::FuncOp parent, unsigned index,
+                       const Captures &captures, SymbolTable &symbols) {
+  func::FuncOp fn = declareParallelBody(loop.getLoc(), parent,
+                                        "parallel_" + std::to_string(index),
+                                        captures.values, symbols);
+  OpBuilder b(fn.getContext());
   IRMapping map;
-  for (Operation *c : captures.constants)
-    b.clone(*c, map);
-  for (auto [i, v] : llvm::enumerate(captures.values))
-    map.map(v, entry->getArgument(i + 2));
-
-  IndexMath math{b, loc};
-  BodyBounds bounds = boundsInBody(math, loop, map);
+  Block *entry = beginParallelBody(fn, captures, map, b);
+  Location loc = loop.getLoc();
   auto linear = b.create<scf::ForOp>(
       loc, entry->getArgument(0), entry->getArgument(1),
       b.create<arith::ConstantIndexOp>(loc, 1));
   b.create<func::ReturnOp>(loc);
 
   b.setInsertionPointToStart(linear.getBody());
-  delinearise(math, loop, bounds, linear.getInductionVar(), map);
+  IndexMath math{b, loc};
+  delinearise(math, loop, linear.getInductionVar(), map);
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, map);
+  return fn;
 }
 
 /// Step 4: in the parent, the trip count and one call over the whole range.
@@ -193,8 +92,7 @@ bool outline(scf::ForallOp loop, func::FuncOp parent, unsigned index,
   std::optional<Captures> captures = collectCaptures(loop);
   if (!captures)
     return false;
-  func::FuncOp fn = declareBody(loop, parent, index, captures->values, symbols);
-  buildBody(fn, loop, *captures);
+  func::FuncOp fn = buildBody(loop, parent, index, *captures, symbols);
   replaceByCall(loop, fn, captures->values);
   return true;
 }

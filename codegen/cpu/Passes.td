@@ -165,6 +165,54 @@ def CPULibraryCallsToRuntime
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CPUMergeParallelLoops : Pass<"kiln-cpu-merge-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Merge independent parallel loops and the small ops beside them into one launch (memrefs)";
+  let description = [{
+    After bufferization and memory planning, before
+    `kiln-cpu-outline-parallel`: a run of ops in a block made of
+    `scf.forall` loops (static bounds, a body of linalg ops) and linalg ops
+    on buffers (each one task), none of which reads or writes what another
+    writes, becomes one private function over the run's iterations laid
+    end to end,
+
+      func.func private @<parent>_tasks_<k>(%begin: index, %end: index,
+                                            <captured values>...)
+          attributes {kiln.parallel_body}
+
+    that runs, for each member in order, the tasks whose first iteration is
+    in [begin, end), and the run becomes one call over (0, total). The
+    launch then splits the work evenly by iterations, whatever the members'
+    sizes: the optimizer update of every parameter is one pass on the pool
+    (torch's multi-tensor update) instead of one launch per large parameter
+    and the small ones on the calling thread. Only runs with at least one
+    `scf.forall` are merged (a run of small ops alone would pay a launch it
+    did not pay before). Independence is decided on roots and byte ranges:
+    workspace views at constant offsets are disjoint when their bytes are;
+    distinct allocations never alias; distinct arguments of a kernel (a
+    public function that nothing calls) do not alias when one is written
+    (docs/runtime-abi.md); anything else may. Memory-effect-free ops
+    between members stay in place; any other op ends a run. With `remarks`,
+    each merge is reported at its first member, and each parallel loop that
+    a dependence keeps out of the launch before it.
+
+      scf.forall (%i) = (0) to (512) step (8) { linalg.generic ... %w ... }
+      linalg.generic ... %b ...            // 512 iterations, one task
+
+    becomes
+
+      call @f_tasks_0(%c0, %c262656, %w, %b, ...)
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", "false",
+           "Report the launches merged, and parallel loops kept apart by a "
+           "dependence (kilnc --remarks)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def CPUOutlineParallel : Pass<"kiln-cpu-outline-parallel", "mlir::ModuleOp"> {
   let summary = "Outline scf.forall thread tiles into functions over a linear range (memrefs)";
   let description = [{

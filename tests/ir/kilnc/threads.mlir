@@ -6,24 +6,30 @@
 // x W^T passes W with swapped strides (1, K) instead of copying W^T, and the
 // forward GEMMs accumulate onto the bias already in C (accumulate = 1).
 // Elementwise ops run in row blocks of >= 4096 elements: bias + ReLU of
-// 136 x 160 in 4 blocks of 34 rows, of 136 x 96 in 2. Training adds the
-// backward GEMMs (dY W for the input gradients, dY^T X with A read through
-// strides (1, 10) etc. for the weight gradients; accumulate = 0, the zero
-// fill folded in), the ReLU masks, the bias gradients (column sums over the
-// 136 rows, in column blocks of >= 4096 iterations: 160 columns in 5, 96 in
-// 3) and the SGD update. (The kernels are inlined into their packed entry
-// points.)
+// 136 x 160 in 4 blocks of 34 rows; of 136 x 96 in 2, merged into one
+// launch with the next layer's bias broadcast (136 x 10, one task) by
+// kiln-cpu-merge-parallel-loops: 13056 + 1360 = 14416 iterations, split by
+// iterations. Training adds the backward GEMMs (dY W for the input
+// gradients, dY^T X with A read through strides (1, 10) etc. for the weight
+// gradients; accumulate = 0, the zero fill folded in), the ReLU masks, the
+// bias gradients (column sums over the 136 rows, in column blocks of >= 4096
+// iterations: 160 columns in 5, 96 in 3) and the SGD update of all six
+// parameters as one launch over their 24266 elements and the step counter:
+// 160 x 48 + 160 + 96 x 160 + 96 + 10 x 96 + 10 + 1 = 24267. (The kernels
+// are inlined into their packed entry points.)
 // CHECK-DAG: declare void @kiln_sgemm(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i32)
 // CHECK-DAG: declare void @kiln_parallel_for(i64, ptr, ptr)
 // CHECK-LABEL: define internal void @mlp_threaded_basic__forward_packed(
 // CHECK: call void @kiln_sgemm(i64 136, i64 160, i64 48, i64 %{{.+}}, i64 48, i64 1, i64 %{{.+}}, i64 1, i64 48, i64 %{{.+}}, i64 160, i32 1)
 // CHECK: call void @kiln_parallel_for(i64 4, ptr nonnull @mlp_threaded_basic__forward_parallel_0_thunk
 // CHECK: call void @kiln_sgemm(i64 136, i64 96, i64 160, i64 %{{.+}}, i64 160, i64 1, i64 %{{.+}}, i64 1, i64 160, i64 %{{.+}}, i64 96, i32 1)
-// CHECK: call void @kiln_parallel_for(i64 2, ptr nonnull @mlp_threaded_basic__forward_parallel_1_thunk
+// CHECK: call void @kiln_parallel_for(i64 14416, ptr nonnull @mlp_threaded_basic__forward_tasks_0_thunk
 // CHECK: call void @kiln_sgemm(i64 136, i64 10, i64 96, i64 %{{.+}}, i64 96, i64 1, i64 %{{.+}}, i64 1, i64 96, i64 %{{.+}}, i64 10, i32 1)
 // CHECK-LABEL: define internal void @mlp_threaded_basic__gradients_packed(
 // CHECK-LABEL: define internal void @mlp_threaded_basic__train_step_packed(
-// CHECK-COUNT-3: call void @kiln_sgemm(i64 136, i64 {{160|96|10}}, i64 {{48|160|96}}, {{.+}}, i32 1)
+// CHECK: call void @kiln_sgemm(i64 136, i64 160, i64 48, {{.+}}, i32 1)
+// CHECK: call void @kiln_sgemm(i64 136, i64 96, i64 160, {{.+}}, i32 1)
+// CHECK: call void @kiln_sgemm(i64 136, i64 10, i64 96, {{.+}}, i32 1)
 // CHECK: call void @kiln_sgemm(i64 136, i64 96, i64 10, i64 %{{.+}}, i64 10, i64 1, i64 %{{.+}}, i64 96, i64 1, i64 %{{.+}}, i64 96, i32 0)
 // CHECK: call void @kiln_sgemm(i64 10, i64 96, i64 136, i64 %{{.+}}, i64 1, i64 10, i64 %{{.+}}, i64 96, i64 1, i64 %{{.+}}, i64 96, i32 0)
 // CHECK: call void @kiln_sgemm(i64 136, i64 160, i64 96, {{.+}}, i32 0)
@@ -31,4 +37,6 @@
 // CHECK: call void @kiln_parallel_for(i64 3,
 // CHECK: call void @kiln_sgemm(i64 160, i64 48, i64 136, i64 %{{.+}}, i64 1, i64 160, {{.+}}, i32 0)
 // CHECK: call void @kiln_parallel_for(i64 5,
+// CHECK: call void @kiln_parallel_for(i64 24267, ptr nonnull @mlp_threaded_basic__train_step_tasks_
 // CHECK-NOT: call void @kiln_sgemm
+// CHECK-NOT: call void @kiln_parallel_for({{.+}}train_step
