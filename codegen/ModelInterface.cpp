@@ -121,6 +121,10 @@ static kiln_tensor_role tableRole(nn::TensorRole role) {
     return KILN_ROLE_GRAD_SUM;
   case nn::TensorRole::momentum:
     return KILN_ROLE_MOMENTUM;
+  case nn::TensorRole::sparse_rows:
+    return KILN_ROLE_SPARSE_ROWS;
+  case nn::TensorRole::rows_sum:
+    return KILN_ROLE_ROWS_SUM;
   case nn::TensorRole::rng:
   case nn::TensorRole::grad:
     break;
@@ -212,7 +216,7 @@ public:
   FailureOr<int> result(func::FuncOp f, const std::string &name, Type t,
                         kiln_tensor_role role) {
     if (index.count(name))
-      return f.emitError("the name '") << name << "' of a " << (role == KILN_ROLE_LOSS ? "loss" : "output")
+      return f.emitError("the name '") << name << "' of a " << (role == KILN_ROLE_LOSS ? "loss" : role == KILN_ROLE_OUTPUT ? "output" : "kernel result")
                                        << " tensor is taken by an argument",
              failure();
     return add(name, cast<RankedTensorType>(t), role, InitSpec());
@@ -420,6 +424,16 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   gradResults.append(r.each(grad, nn::TensorRole::param, KILN_ARG_GRADIENT));
   gradResults.append(*gradNext);
   gradResults.append(*gradChecks);
+  // Last (nn-build-train-step puts them there): the rows each lazily
+  // updated embedding read, which accumulate adds up.
+  for (unsigned i = 0; i < grad.getNumResults(); ++i)
+    if (auto param = grad.getResultAttrOfType<StringAttr>(i, "nn.sparse_rows")) {
+      auto rows = r.result(grad, param.getValue().str() + ".grad_rows",
+                           grad.getResultTypes()[i], KILN_ROLE_SPARSE_ROWS);
+      if (failed(rows))
+        return failure();
+      gradResults.push_back({KILN_ARG_TENSOR, *rows});
+    }
   if (failed(r.kernel(grad, KILN_ENTRY_GRADIENTS, "gradients", gradResults)))
     return failure();
   SmallVector<KernelArg> stepResults{{KILN_ARG_TENSOR, *loss}};
@@ -508,12 +522,14 @@ static LogicalResult readAccumulation(InterfaceReader &r, func::FuncOp acc,
   for (unsigned i = 0; i < acc.getNumArguments(); ++i)
     if (failed(r.argument(acc, i)))
       return failure();
-  if (failed(r.kernel(acc, KILN_ENTRY_ACCUMULATE, "accumulate",
-                      r.each(acc, nn::TensorRole::grad_sum, KILN_ARG_TENSOR_NEXT))))
+  SmallVector<KernelArg> sums = r.each(acc, nn::TensorRole::grad_sum, KILN_ARG_TENSOR_NEXT);
+  sums.append(r.each(acc, nn::TensorRole::rows_sum, KILN_ARG_TENSOR_NEXT));
+  if (failed(r.kernel(acc, KILN_ENTRY_ACCUMULATE, "accumulate", sums)))
     return failure();
   SmallVector<KernelArg> results;
   for (nn::TensorRole role : {nn::TensorRole::param, nn::TensorRole::state,
-                              nn::TensorRole::step, nn::TensorRole::grad_sum})
+                              nn::TensorRole::step, nn::TensorRole::grad_sum,
+                              nn::TensorRole::rows_sum})
     results.append(r.each(apply, role, KILN_ARG_TENSOR_NEXT));
   unsigned last = apply.getNumResults() - 1;
   if (apply.getNumResults() && apply.getResultAttr(last, "nn.grad_norm")) {
@@ -656,7 +672,8 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
 static const char *roleName(kiln_tensor_role role) {
   static const char *const names[] = {"parameter", "buffer", "state", "input", "target",
                                       "output", "loss", "step", "lr", "grad_norm",
-                                      "grad_sum", "momentum", "check"};
+                                      "grad_sum", "momentum", "check", "sparse_rows",
+                                      "rows_sum"};
   return names[role];
 }
 

@@ -20,7 +20,12 @@ def NN_TensorRole : I32EnumAttr<"TensorRole", "what an entry-function argument i
     // running sum of them (`<param>.grad`).
     I32EnumAttrCase<"grad", 8>, I32EnumAttrCase<"grad_sum", 9>,
     // A parameter group's momentum (or beta1) that a scheduler cycles.
-    I32EnumAttrCase<"momentum", 10>]> {
+    I32EnumAttrCase<"momentum", 10>,
+    // Accumulation with a lazy update (SparseAdam): `sparse_rows` is how
+    // often the last batch read each row of the parameter's embedding
+    // (`<param>.grad_rows`, what the gradients kernel wrote), `rows_sum`
+    // the instance's running sum of them (`<param>.grad.rows`).
+    I32EnumAttrCase<"sparse_rows", 11>, I32EnumAttrCase<"rows_sum", 12>]> {
   let cppNamespace = "::kiln::nn";
   let genSpecializedAttr = 0;
 }

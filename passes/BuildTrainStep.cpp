@@ -25,20 +25,25 @@
 //   steps around `<loss>_grad`.
 //   Sparse gradients (results of `<loss>_grad` marked nn.sparse_rows: an
 //   embedding's rows read, docs/design.md): checked against each group's
-//   optimizer as torch checks them; train_step calls a private copy
-//   `<loss>_grad_sparse_rows` and hands the rows to SparseAdam's update,
-//   `<loss>_grad` (the gradients kernel) loses them. A model with such a
-//   lazy update gets no accumulate / apply (apply has no batch's rows).
+//   optimizer as torch checks them. Where an update is lazy (SparseAdam)
+//   they stay results of `<loss>_grad` (so the gradients kernel writes
+//   them, for accumulation, step 4) and train_step hands them to the
+//   update; otherwise no update reads them and they are dropped.
 //   4. Gradient accumulation (torch's backward() k times, then step()):
-//        accumulate(grads, sums) -> sums + grads
-//        apply(params, states, step, lrs, sums)
-//          -> new params, new states, step + 1, zeros (the new sums)[, total norm]
+//        accumulate(grads, rows, sums, rows sums) -> sums + grads, rows sums + rows
+//        apply(params, states, step, lrs, sums, rows sums)
+//          -> new params, new states, step + 1, zeros (the new sums and
+//             rows sums)[, total norm]
 //      where `grads` (nn.role grad, named like their parameter) are what the
 //      gradients kernel (`<loss>_grad`) wrote and `sums` (nn.role grad_sum,
 //      `<param>.grad`) the instance's accumulated gradients. apply is step
 //      3 after the call on the sums, so train_step = gradients + accumulate
-//      into zeros + apply, bit for bit. Keeping forward and backward out of
-//      these two functions compiles them once, not a third time.
+//      into zeros + apply, bit for bit. `rows` / rows sums exist only for
+//      parameters with a lazy update: each batch's sparse rows (nn.role
+//      sparse_rows, `<param>.grad_rows`, what the gradients kernel wrote)
+//      and their running sum (nn.role rows_sum, `<param>.grad.rows`).
+//      Keeping forward and backward out of these two functions compiles
+//      them once, not a third time.
 #include "ir/ArgSignature.h"
 #include "ir/LbfgsOptions.h"
 #include "passes/GradClip.h"
@@ -77,16 +82,12 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       module.emitError("nn-build-train-step: the module has no nn.optimizer");
       return signalPassFailure();
     }
-    // The gradients kernel returns dense gradients only: the sparse
-    // gradients' rows go to train_step through a private copy.
-    func::FuncOp gradWithRows = splitSparseRows(grad);
     // LBFGS's step calls the closure (`<loss>_grad`) a data-dependent
     // number of times: the runtime runs it (ir/LbfgsOptions.h), so there is
     // no train_step, accumulate or apply to build. (torch's LBFGS densifies
     // sparse gradients, so their rows are not needed.)
     if (nn::isLbfgs(dict)) {
-      if (gradWithRows)
-        gradWithRows.erase();
+      dropSparseRows(grad);
       if (failed(nn::readLbfgsOptions(module, dict)))
         signalPassFailure();
       return;
@@ -98,32 +99,54 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     FailureOr<OptimizerPlan> plan = planOptimizer(module, dict, paramNames);
     if (failed(plan))
       return signalPassFailure();
-    FailureOr<SmallVector<int>> rows =
-        sparseRowResults(gradWithRows ? gradWithRows : grad, paramNames, *plan);
-    if (failed(rows) || failed(build(loss, gradWithRows ? gradWithRows : grad, *plan, *rows)))
+    FailureOr<SmallVector<int>> rows = sparseRowResults(grad, paramNames, *plan);
+    if (failed(rows))
+      return signalPassFailure();
+    // Only a lazy update (SparseAdam) reads the rows: then the gradients
+    // kernel writes them too, for accumulate; otherwise they go.
+    bool lazy = false;
+    for (auto [k, r] : llvm::enumerate(*rows))
+      lazy |= r >= 0 && plan->groupOf[k] >= 0 &&
+              plan->groups[plan->groupOf[k]].optimizer->needsSparseRows();
+    if (!lazy) {
+      dropSparseRows(grad);
+      rows->assign(rows->size(), -1);
+    } else if (failed(sparseRowsLast(grad))) {
+      return signalPassFailure();
+    }
+    if (failed(build(loss, grad, *plan, *rows)))
       signalPassFailure();
   }
 
-  /// When `grad` returns sparse gradients' rows (results marked
-  /// nn.sparse_rows, frontend/import/Embedding.cpp): a private copy
-  /// `<grad>_sparse_rows` with them, and `grad` without them. Null when
-  /// there are none.
-  static func::FuncOp splitSparseRows(func::FuncOp grad) {
+  /// Removes `grad`'s results marked nn.sparse_rows (sparse gradients'
+  /// rows, frontend/import/Embedding.cpp) where no update needs them.
+  static void dropSparseRows(func::FuncOp grad) {
     llvm::BitVector marked(grad.getNumResults());
     for (unsigned i = 0; i < grad.getNumResults(); ++i)
       if (grad.getResultAttr(i, "nn.sparse_rows"))
         marked.set(i);
     if (marked.none())
-      return {};
-    func::FuncOp copy = grad.clone();
-    copy.setSymName((grad.getSymName() + "_sparse_rows").str());
-    copy.setPrivate();
-    grad->getBlock()->getOperations().insertAfter(grad->getIterator(), copy);
+      return;
     for (Block &block : grad.getBody())
       if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator()))
         ret->eraseOperands(marked);
     grad.eraseResults(marked);
-    return copy;
+  }
+
+  /// Checks that the rows results come after every other result, where
+  /// the model interface expects them (codegen/ModelInterface.cpp: loss,
+  /// gradients, next buffers, value checks, sparse rows).
+  static LogicalResult sparseRowsLast(func::FuncOp grad) {
+    bool seen = false;
+    for (unsigned i = 0; i < grad.getNumResults(); ++i) {
+      bool rows = static_cast<bool>(grad.getResultAttr(i, "nn.sparse_rows"));
+      if (seen && !rows)
+        return grad.emitError("nn-build-train-step: result ")
+               << i << " of '" << grad.getSymName()
+               << "' follows a sparse gradient's rows; they must come last";
+      seen |= rows;
+    }
+    return success();
   }
 
   /// Per parameter, the result of `grad` with its sparse gradient's rows
@@ -282,11 +305,17 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
 
   /// Step 4: `accumulate` and `apply` after `train_step` (whose arguments
   /// give the parameters, states, step, lrs and cycled momenta).
+  /// `rowTypes[k]`: the type of parameter k's sparse rows where its update
+  /// is lazy (SparseAdam), else null; such a parameter gets a rows sum
+  /// beside its grad sum, which accumulate adds each batch's rows to and
+  /// apply hands to the update (the union of the batches' rows).
   LogicalResult buildAccumulation(OpBuilder &b, Location loc, func::FuncOp trainStep,
-                                  size_t numParams, const OptimizerPlan &plan) {
+                                  size_t numParams, const OptimizerPlan &plan,
+                                  ArrayRef<Type> rowTypes) {
     size_t numStates = plan.states.size(), scalarCount = numScalars(plan);
     MLIRContext *ctx = b.getContext();
-    ArgSignature grads, sums;
+    ArgSignature grads, sums, rows, rowSums;
+    SmallVector<size_t> lazy;
     for (unsigned i = 0; i < numParams; ++i) {
       Type t = trainStep.getArgumentTypes()[i];
       auto name = trainStep.getArgAttrOfType<StringAttr>(i, "nn.name");
@@ -295,44 +324,70 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
       grads.add(b, t, name.getValue(), nn::TensorRole::grad);
       sums.add(b, t, (name.getValue() + ".grad").str(), nn::TensorRole::grad_sum,
                nn::InitAttr::get(ctx, nn::InitKind::zeros));
+      if (!rowTypes[i])
+        continue;
+      lazy.push_back(i);
+      rows.add(b, rowTypes[i], (name.getValue() + ".grad_rows").str(),
+               nn::TensorRole::sparse_rows);
+      rowSums.add(b, rowTypes[i], (name.getValue() + ".grad.rows").str(),
+                  nn::TensorRole::rows_sum, nn::InitAttr::get(ctx, nn::InitKind::zeros));
     }
+    size_t numLazy = lazy.size();
 
+    // accumulate(grads, rows, grad sums, rows sums)
+    //   -> grad sums + grads, rows sums + rows
     b.setInsertionPointAfter(trainStep);
     ArgSignature accSig = grads;
-    accSig.types.append(sums.types);
-    accSig.attrs.append(sums.attrs);
+    for (const ArgSignature *part : {&rows, &sums, &rowSums}) {
+      accSig.types.append(part->types);
+      accSig.attrs.append(part->attrs);
+    }
+    SmallVector<Type> accResults(sums.types);
+    accResults.append(rowSums.types);
     auto acc = b.create<func::FuncOp>(loc, "accumulate",
-                                      b.getFunctionType(accSig.types, sums.types));
+                                      b.getFunctionType(accSig.types, accResults));
     acc.setAllArgAttrs(accSig.attrs);
     Block *accBody = acc.addEntryBlock();
     b.setInsertionPointToStart(accBody);
+    auto accArgs = accBody->getArguments();
+    auto gradArgs = accArgs.take_front(numParams);
+    auto rowArgs = accArgs.slice(numParams, numLazy);
+    auto sumArgs = accArgs.slice(numParams + numLazy, numParams);
+    auto rowSumArgs = accArgs.take_back(numLazy);
     SmallVector<Value> added;
     for (size_t k = 0; k < numParams; ++k)
-      added.push_back(b.create<nn::AddOp>(loc, accBody->getArgument(numParams + k),
-                                          accBody->getArgument(k)));
+      added.push_back(b.create<nn::AddOp>(loc, sumArgs[k], gradArgs[k]));
+    for (size_t j = 0; j < numLazy; ++j)
+      added.push_back(b.create<nn::AddOp>(loc, rowSumArgs[j], rowArgs[j]));
     b.create<func::ReturnOp>(loc, added);
 
     b.setInsertionPointAfter(acc);
     ArgSignature applySig;
     for (unsigned i = 0; i < numParams + numStates + 1 + scalarCount; ++i)
       applySig.copy(trainStep, i);
-    applySig.types.append(sums.types);
-    applySig.attrs.append(sums.attrs);
+    for (const ArgSignature *part : {&sums, &rowSums}) {
+      applySig.types.append(part->types);
+      applySig.attrs.append(part->attrs);
+    }
     auto apply = b.create<func::FuncOp>(loc, "apply", b.getFunctionType(applySig.types, {}));
     apply.setAllArgAttrs(applySig.attrs);
     Block *body = apply.addEntryBlock();
     b.setInsertionPointToStart(body);
     auto args = body->getArguments();
+    SmallVector<Value> applyRows(numParams, Value());
+    for (auto [j, k] : llvm::enumerate(lazy))
+      applyRows[k] = args[args.size() - numLazy + j];
     SmallVector<Value> results;
     FailureOr<Value> norm = update(b, optimizerLocation(loc), plan, args.take_front(numParams),
                                    args.slice(numParams, numStates), args[numParams + numStates],
                                    args.slice(numParams + numStates + 1, scalarCount),
-                                   args.take_back(numParams),
-                                   SmallVector<Value>(numParams, Value()), results);
+                                   args.drop_back(numLazy).take_back(numParams), applyRows,
+                                   results);
     if (failed(norm))
       return failure();
-    // optimizer.zero_grad() (set_to_none=False) after the step.
-    for (Type t : sums.types) {
+    // optimizer.zero_grad() (set_to_none=False) after the step: torch's
+    // sparse gradients become empty, so the next batches' rows start anew.
+    for (Type t : llvm::concat<Type>(sums.types, rowSums.types)) {
       auto type = cast<RankedTensorType>(t);
       results.push_back(b.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0.0))));
@@ -402,11 +457,8 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
              << grad.getSymName() << "'";
 
     SmallVector<Value> rows;
-    bool lazy = false;
-    for (auto [k, r] : llvm::enumerate(rowResults)) {
+    for (int r : rowResults)
       rows.push_back(r >= 0 ? call.getResult(r) : Value());
-      lazy |= plan.groupOf[k] >= 0 && plan.groups[plan.groupOf[k]].optimizer->needsSparseRows();
-    }
     SmallVector<Value> results{call.getResult(0)};
     FailureOr<Value> checkedNorm =
         update(b, optimizerLocation(loc), plan, params, states, stepArg, scalars,
@@ -433,11 +485,12 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
         step.setResultAttrs(firstExtra + k, attrs);
     if (*checkedNorm)
       step.setResultAttr(results.size() - 1, "nn.grad_norm", b.getUnitAttr());
-    // A lazy update needs each batch's rows, which `apply` (no batch) has
-    // not: such a model has no accumulation kernels, and the runtime says so.
-    if (lazy)
-      return success();
-    return buildAccumulation(b, loc, step, numParams, plan);
+    // A lazy update steps on the rows the accumulated batches read.
+    SmallVector<Type> rowTypes(numParams);
+    for (auto [k, r] : llvm::enumerate(rows))
+      if (r && plan.groupOf[k] >= 0 && plan.groups[plan.groupOf[k]].optimizer->needsSparseRows())
+        rowTypes[k] = r.getType();
+    return buildAccumulation(b, loc, step, numParams, plan, rowTypes);
   }
 };
 

@@ -24,8 +24,9 @@ const char *role_name(int32_t role) {
   static const char *const names[] = {"parameter", "buffer", "optimizer state",
                                       "input",     "target", "output",
                                       "loss",      "step",   "lr",
-                                      "grad_norm", "grad sum", "momentum", "check"};
-  return role >= 0 && role <= KILN_ROLE_CHECK ? names[role] : "?";
+                                      "grad_norm", "grad sum", "momentum", "check",
+                                      "sparse rows", "rows sum"};
+  return role >= 0 && role <= KILN_ROLE_ROWS_SUM ? names[role] : "?";
 }
 
 /* Names become safetensors keys, messages and generated text: non-empty
@@ -118,6 +119,11 @@ Error check_role_type(const TensorSpec &t, const std::string &what) {
     return t.dtype == KILN_F32 && t.shape == std::vector<int64_t>{2}
                ? Error{}
                : bad(what + ": must be f32 [2] (index, value)");
+  case KILN_ROLE_SPARSE_ROWS:
+  case KILN_ROLE_ROWS_SUM:
+    return t.dtype == KILN_F32 && t.shape.size() == 2 && t.shape[1] == 1
+               ? Error{}
+               : bad(what + ": must be f32 [rows, 1]");
   default:
     return {};
   }
@@ -132,7 +138,7 @@ Error read_tensor(const kiln_tensor_info &info, int index, TensorSpec *t) {
   if (info.dtype != KILN_F32 && info.dtype != KILN_I64)
     return bad(what + ": unknown dtype " + std::to_string(info.dtype));
   t->dtype = static_cast<kiln_dtype>(info.dtype);
-  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_CHECK)
+  if (info.role < KILN_ROLE_PARAMETER || info.role > KILN_ROLE_ROWS_SUM)
     return bad(what + ": unknown role " + std::to_string(info.role));
   t->role = static_cast<kiln_tensor_role>(info.role);
   if (info.rank < 0 || info.rank > kMaxRank)
@@ -178,7 +184,7 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
                                  &spec->inputs, nullptr,        &spec->outputs,
                                  nullptr,       nullptr,        &spec->lrs,
                                  nullptr,       &spec->grad_sums, &spec->momenta,
-                                 &spec->checks};
+                                 &spec->checks, &spec->sparse_rows, &spec->rows_sums};
     if (!lists[t.role]) {
       int *slot = single[t.role == KILN_ROLE_TARGET ? 0 : t.role - KILN_ROLE_LOSS + 1];
       if (*slot >= 0)
@@ -198,8 +204,9 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
 bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
   if (entry == KILN_ENTRY_ACCUMULATE)
     return (kind == KILN_ARG_GRADIENT && role == KILN_ROLE_PARAMETER) ||
+           (kind == KILN_ARG_TENSOR && role == KILN_ROLE_SPARSE_ROWS) ||
            ((kind == KILN_ARG_TENSOR || kind == KILN_ARG_TENSOR_NEXT) &&
-            role == KILN_ROLE_GRAD_SUM);
+            (role == KILN_ROLE_GRAD_SUM || role == KILN_ROLE_ROWS_SUM));
   // update_bn: a train-mode forward without outputs, writing buffers.
   if (entry == KILN_ENTRY_UPDATE_BN_FIRST || entry == KILN_ENTRY_UPDATE_BN)
     return (kind == KILN_ARG_TENSOR &&
@@ -210,10 +217,12 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
     return (kind == KILN_ARG_TENSOR &&
             (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
              role == KILN_ROLE_STEP || role == KILN_ROLE_LR || role == KILN_ROLE_MOMENTUM ||
-             role == KILN_ROLE_GRAD_SUM || role == KILN_ROLE_GRAD_NORM)) ||
+             role == KILN_ROLE_GRAD_SUM || role == KILN_ROLE_ROWS_SUM ||
+             role == KILN_ROLE_GRAD_NORM)) ||
            (kind == KILN_ARG_TENSOR_NEXT &&
             (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
-             role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM));
+             role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM ||
+             role == KILN_ROLE_ROWS_SUM));
   switch (kind) {
   case KILN_ARG_TENSOR:
     if (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_BUFFER ||
@@ -226,6 +235,8 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
       return role == KILN_ROLE_OUTPUT;
     if (role == KILN_ROLE_TARGET || role == KILN_ROLE_LOSS)
       return true;
+    if (role == KILN_ROLE_SPARSE_ROWS)
+      return entry == KILN_ENTRY_GRADIENTS;
     return entry == KILN_ENTRY_TRAIN_STEP &&
            (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP ||
             role == KILN_ROLE_LR || role == KILN_ROLE_MOMENTUM || role == KILN_ROLE_GRAD_NORM);
@@ -290,12 +301,26 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
         return bad(what + ": does not read the gradient of " +
                    quoted(spec.tensors[spec.params[i]].name));
     }
+    // Likewise every rows sum, and accumulate reads every batch's rows.
+    for (size_t i = 0; i < spec.rows_sums.size(); ++i) {
+      const int s = spec.rows_sums[i];
+      if (!has(KILN_ARG_TENSOR_NEXT, s) || !has(KILN_ARG_TENSOR, s))
+        return bad(what + ": does not read and write rows sum " + quoted(spec.tensors[s].name));
+      if (entry == KILN_ENTRY_ACCUMULATE && i < spec.sparse_rows.size() &&
+          !has(KILN_ARG_TENSOR, spec.sparse_rows[i]))
+        return bad(what + ": does not read sparse rows " +
+                   quoted(spec.tensors[spec.sparse_rows[i]].name));
+    }
     if (entry == KILN_ENTRY_APPLY && (spec.step < 0 || !has(KILN_ARG_TENSOR_NEXT, spec.step)))
       return bad(what + ": does not advance the step");
     return {};
   }
   if (spec.loss < 0 || !has(KILN_ARG_TENSOR, spec.loss))
     return bad(what + ": does not write the loss");
+  if (entry == KILN_ENTRY_GRADIENTS)
+    for (int r : spec.sparse_rows)
+      if (!has(KILN_ARG_TENSOR, r))
+        return bad(what + ": does not write sparse rows " + quoted(spec.tensors[r].name));
   if (entry == KILN_ENTRY_GRADIENTS)
     for (int p : spec.params)
       if (!has(KILN_ARG_GRADIENT, p))
@@ -389,6 +414,16 @@ Error check_accumulation(const ModelSpec &spec) {
       return bad("grad sum " + quoted(g.name) + " has shape " + shape_string(g.shape) +
                  ", parameter " + quoted(p.name) + " " + shape_string(p.shape));
   }
+  if (spec.rows_sums.size() != spec.sparse_rows.size())
+    return bad("gradient accumulation needs one rows sum per sparse rows tensor (" +
+               std::to_string(spec.rows_sums.size()) + " for " +
+               std::to_string(spec.sparse_rows.size()) + ")");
+  for (size_t i = 0; i < spec.rows_sums.size(); ++i) {
+    const TensorSpec &r = spec.tensors[spec.sparse_rows[i]], &s = spec.tensors[spec.rows_sums[i]];
+    if (s.shape != r.shape)
+      return bad("rows sum " + quoted(s.name) + " has shape " + shape_string(s.shape) +
+                 ", sparse rows " + quoted(r.name) + " " + shape_string(r.shape));
+  }
   return {};
 }
 
@@ -405,6 +440,7 @@ Error check_model(ModelSpec *spec) {
   if (!spec->trainable) {
     if (spec->target >= 0 || spec->loss >= 0 || spec->step >= 0 ||
         !spec->lrs.empty() || !spec->momenta.empty() || !spec->states.empty() || !spec->grad_sums.empty() ||
+        !spec->sparse_rows.empty() || !spec->rows_sums.empty() ||
         k[KILN_ENTRY_ACCUMULATE][kTrain] >= 0 || k[KILN_ENTRY_ACCUMULATE][kEval] >= 0 ||
         k[KILN_ENTRY_APPLY][kTrain] >= 0 || k[KILN_ENTRY_APPLY][kEval] >= 0 ||
         k[KILN_ENTRY_UPDATE_BN_FIRST][kTrain] >= 0 || k[KILN_ENTRY_UPDATE_BN][kTrain] >= 0)

@@ -77,6 +77,9 @@ struct ModelSpec {
   std::vector<TensorSpec> tensors;
   std::vector<int> params, buffers, states, inputs, outputs;
   std::vector<int> grad_sums; /* grad_sums[i]: parameter i's (KILN_ROLE_GRAD_SUM) */
+  /* KILN_ROLE_SPARSE_ROWS and KILN_ROLE_ROWS_SUM: rows_sums[i] sums
+   * sparse_rows[i] (the same parameter's rows). */
+  std::vector<int> sparse_rows, rows_sums;
   int target = -1, loss = -1, step = -1, grad_norm = -1;
   /* One lr tensor per parameter group, in group order, and each group's
    * initial lr (the metadata's lr, then the constant inits). */

@@ -692,6 +692,9 @@ extern "C" kiln_status kiln_model_init_parameters(kiln_model *model,
   for (int g : s.grad_sums)
     if (Error e = zero(model, model->current(g), spec_bytes(s.tensors[g])))
       return record(model, e);
+  for (int r : s.rows_sums)
+    if (Error e = zero(model, model->current(r), spec_bytes(s.tensors[r])))
+      return record(model, e);
   if (s.step >= 0)
     if (Error e = zero(model, model->current(s.step), sizeof(int64_t)))
       return record(model, e);
@@ -1010,9 +1013,8 @@ static Error accumulation_kernel(const kiln_model *model, kiln_entry_point entry
     return fail(KILN_ERROR_UNSUPPORTED,
                 std::string("model has no ") +
                     (entry == KILN_ENTRY_ACCUMULATE ? "accumulate" : "apply") +
-                    " kernel: kilnc builds none where an update needs each batch's sparse "
-                    "gradient rows (SparseAdam), and models compiled before gradient "
-                    "accumulation have none; use kiln_model_train_step");
+                    " kernel: models compiled before gradient accumulation have none; use "
+                    "kiln_model_train_step");
   return no_kernel(model, "gradients");
 }
 
@@ -1058,6 +1060,9 @@ extern "C" kiln_status kiln_model_zero_grad(kiln_model *model) {
     return record(model, e);
   for (int g : model->spec.grad_sums)
     if (Error e = zero(model, model->current(g), spec_bytes(model->spec.tensors[g])))
+      return record(model, e);
+  for (int r : model->spec.rows_sums)
+    if (Error e = zero(model, model->current(r), spec_bytes(model->spec.tensors[r])))
       return record(model, e);
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)

@@ -6,7 +6,9 @@ batch read and leaves the others (their moments too) as they are, and SGD
 ones. The embedding reads few of its rows per batch (more rows than indices)
 and every step trains on another of three batches (run_case.py --cycle 3),
 so that rows go unread for a step and then are read again: a dense Adam
-differs from SparseAdam there.
+differs from SparseAdam there. Cases 4-7 train by gradient accumulation
+over the three batches instead (run_case.py --accumulate 3): SparseAdam
+then steps on the rows any of them read.
 
 Kinds (case i is KINDS[i % len(KINDS)]):
   alone      Embedding(sparse=True) is the model (its output the MSE's
@@ -131,7 +133,13 @@ def main():
         model, highs = build(rng, kind, name)
         write_case(a.out, name, model)
         lines.append(f"set(parity_steps_{name} 9)")
-        lines.append(f"set(parity_cycle_{name} {CYCLE})")
+        # The second round of kinds accumulates instead: each step is
+        # backward() on the three batches, then step(), so a lazy update
+        # steps on the union of their rows (torch's summed sparse gradient).
+        if len(KINDS) <= i < 2 * len(KINDS):
+            lines.append(f"set(parity_accumulate_{name} {CYCLE})")
+        else:
+            lines.append(f"set(parity_cycle_{name} {CYCLE})")
         lines.append(f"set(parity_args_{name} --index-high={','.join(map(str, highs))})")
     write_steps(a.out, lines)
 

@@ -309,7 +309,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 9)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 10)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -366,14 +366,22 @@ TEST(RuntimeMetadata, Names) {
 TEST(RuntimeMetadata, EnumValues) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].dtype = 2; }),
             "metadata: tensor 0 ('w'): unknown dtype 2");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 13; }),
-            "metadata: tensor 0 ('w'): unknown role 13");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = 15; }),
+            "metadata: tensor 0 ('w'): unknown role 15");
   // A value check: f32 [2], a TENSOR argument of forward, gradients and
   // train_step only (here w's gradient argument is refused).
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("check.BCELoss.input", KILN_ROLE_CHECK, KILN_F32, {3}); }),
             "metadata: tensor 9 ('check.BCELoss.input'): must be f32 [2] (index, value)");
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].role = KILN_ROLE_CHECK; }),
             "metadata: kernel 1 argument 4: argument kind 2 of check 'w' is not allowed here");
+  // Sparse rows and rows sums (lazy updates that accumulate): f32 [rows, 1],
+  // sparse rows written by gradients only, a rows sum per sparse rows.
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("e.grad_rows", KILN_ROLE_SPARSE_ROWS, KILN_F32, {6}); }),
+            "metadata: tensor 9 ('e.grad_rows'): must be f32 [rows, 1]");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("e.grad.rows", KILN_ROLE_ROWS_SUM, KILN_I64, {6, 1}); }),
+            "metadata: tensor 9 ('e.grad.rows'): must be f32 [rows, 1]");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("e.grad_rows", KILN_ROLE_SPARSE_ROWS, KILN_F32, {6, 1}); }),
+            "metadata: kernel 1: does not write sparse rows 'e.grad_rows'");
   // A momentum tensor only with constant init, one per group.
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensor("momentum", KILN_ROLE_MOMENTUM, KILN_F32, {}); }),
             "metadata: momentum tensor 'momentum' needs a constant initializer: its initial value");

@@ -42,7 +42,7 @@ static inline int kiln_arena_caller_owned(kiln_tensor_role role) {
 
 /* Whether the arena keeps a second copy of a tensor of this role. Buffers
  * always (a train-mode forward may update them); parameters, optimizer
- * state, step and grad sums of trainable models, except that an optimizer
+ * state, step, grad sums and rows sums of trainable models, except that an optimizer
  * the runtime drives (LBFGS: `optimizer` != KILN_OPTIMIZER_COMPILED) writes
  * its state and the step in place. */
 static inline int kiln_arena_double_buffered(kiln_tensor_role role, int trainable,
@@ -53,7 +53,8 @@ static inline int kiln_arena_double_buffered(kiln_tensor_role role, int trainabl
       (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP))
     return 0;
   return trainable && (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
-                       role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM);
+                       role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM ||
+                       role == KILN_ROLE_ROWS_SUM);
 }
 
 #ifdef __cplusplus

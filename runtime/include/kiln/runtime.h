@@ -158,7 +158,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 9
+#define KILN_METADATA_VERSION 10
 
 /* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
  * layer"). */
@@ -203,7 +203,20 @@ typedef enum kiln_tensor_role {
    * and nothing the kernel wrote becomes current. Named
    * check.<torch class>.<what>[.<k>] (k: the k-th such check of the model);
    * in no file. */
-  KILN_ROLE_CHECK = 12
+  KILN_ROLE_CHECK = 12,
+  /* f32 [rows, 1], one per parameter with a sparse gradient (the weight of
+   * an Embedding or EmbeddingBag with sparse=True that nothing else reads)
+   * in a model whose optimizer updates only the rows a batch read
+   * (SparseAdam) and that accumulates gradients: how many times the last
+   * GRADIENTS batch read each row (0: not read). Written by GRADIENTS, read
+   * by ACCUMULATE. Named <param>.grad_rows; in no file. */
+  KILN_ROLE_SPARSE_ROWS = 13,
+  /* f32 [rows, 1], one per SPARSE_ROWS tensor, in the same order and shape:
+   * its sum over the batches accumulated since the last APPLY, which APPLY
+   * updates the rows of (torch's accumulated sparse gradient holds the union
+   * of the batches' rows) and then zeroes, like the grad sums. Named
+   * <param>.grad.rows; in no file. */
+  KILN_ROLE_ROWS_SUM = 14
 } kiln_tensor_role;
 
 /* How init_parameters fills a parameter, buffer or optimizer state. */

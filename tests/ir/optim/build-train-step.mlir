@@ -112,21 +112,26 @@ module attributes {nn.optimizer = {type = "Adagrad", lr = 0.01 : f64, cycle_mome
 
 // A sparse embedding (the importer's nn.sparse_rows result: the rows its
 // indices read) under SparseAdam, and a dense parameter under Adam, a
-// group of its own type (two torch optimizers). train_step calls a private
-// copy of the gradient function that keeps the rows and hands them to
-// SparseAdam's update; loss_grad, the gradients kernel, returns dense
-// gradients only. No accumulate / apply: apply has no batch to take rows
-// from.
+// group of its own type (two torch optimizers). The gradient function
+// keeps the rows (last), train_step hands them to SparseAdam's update;
+// accumulate adds each batch's rows to a rows sum beside the grad sums, and
+// apply steps SparseAdam on the rows sum, then zeroes it.
 // CHECK-LABEL: func.func @loss_grad
-// CHECK-SAME: -> (tensor<f32>, tensor<6x1xf32>, tensor<2xf32>)
-// CHECK-LABEL: func.func private @loss_grad_sparse_rows
 // CHECK-SAME: -> (tensor<f32>, tensor<6x1xf32>, tensor<2xf32>, tensor<6x1xf32> {nn.sparse_rows = "emb.weight"})
 // CHECK-LABEL: func.func @train_step
-// CHECK: %[[R:.+]]:4 = call @loss_grad_sparse_rows
+// CHECK: %[[R:.+]]:4 = call @loss_grad
 // CHECK: nn.optimizer_update %arg0, %[[R]]#1, states(%{{.+}}, %{{.+}}), lr %{{.+}}, step %{{.+}} rows %[[R]]#3 {hyper = {betas = {{.+}}, eps = {{.+}}, maximize = false}, optimizer = "SparseAdam"}
 // CHECK: nn.optimizer_update %arg1, %[[R]]#2, states(%{{.+}}, %{{.+}}), lr %{{.+}}, step %{{.+}} {hyper = {amsgrad = false, {{.*}}}, optimizer = "Adam"}
-// CHECK-NOT: func.func @accumulate
-// CHECK-NOT: func.func @apply
+// CHECK-LABEL: func.func @accumulate
+// CHECK-SAME: %[[G0:[^:]+]]: tensor<6x1xf32> {nn.name = "emb.weight", nn.role = #nn.role<grad>}
+// CHECK-SAME: %[[ROWS:[^:]+]]: tensor<6x1xf32> {nn.name = "emb.weight.grad_rows", nn.role = #nn.role<sparse_rows>}
+// CHECK-SAME: %[[S0:[^:]+]]: tensor<6x1xf32> {nn.init = #nn.init<zeros>, nn.name = "emb.weight.grad", nn.role = #nn.role<grad_sum>}
+// CHECK-SAME: %[[RS:[^:]+]]: tensor<6x1xf32> {nn.init = #nn.init<zeros>, nn.name = "emb.weight.grad.rows", nn.role = #nn.role<rows_sum>}
+// CHECK: nn.add %[[S0]], %[[G0]]
+// CHECK: nn.add %[[RS]], %[[ROWS]]
+// CHECK-LABEL: func.func @apply
+// CHECK-SAME: %{{[^:]+}}: tensor<6x1xf32> {nn.init = #nn.init<zeros>, nn.name = "emb.weight.grad.rows", nn.role = #nn.role<rows_sum>}
+// CHECK: nn.optimizer_update %arg0, %arg9, {{.+}} rows %arg11 {{.+}}optimizer = "SparseAdam"
 module attributes {nn.optimizer = {type = "SparseAdam", lr = 0.01 : f64, betas = [0.9, 0.999], eps = 1.0e-8 : f64, maximize = false, param_groups = [
     {type = "SparseAdam", lr = 0.01 : f64, betas = [0.9, 0.999], eps = 1.0e-8 : f64, maximize = false, params = ["emb.weight"]},
     {type = "Adam", lr = 0.001 : f64, amsgrad = false, betas = [0.9, 0.999], eps = 1.0e-8 : f64, weight_decay = 0.0 : f64, maximize = false, params = ["scale"]}]}} {
