@@ -51,6 +51,10 @@ translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
                  llvm::LLVMContext &ctx, llvm::TargetMachine &tm, int optLevel,
                  std::string &error);
 
+/// LLVM's default pipeline at `optLevel` (0: nothing) with the tuning the
+/// generated kernels want (no loop unrolling; MachineCode.cpp says why).
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, int optLevel);
+
 enum class FileKind { Assembly, Object };
 /// Writes assembly or an object file; false with `error` set on failure.
 bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm,
