@@ -320,10 +320,7 @@ struct CPUMergeParallelLoopsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
-    for (func::FuncOp parent : funcs) {
-      if (parent.isExternal() || parent->hasAttr("kiln.parallel_body"))
-        continue;
+    for (func::FuncOp parent : outliningParents(module)) {
       // The runtime's entry points: their written arguments alias nothing.
       func::FuncOp kernel =
           parent.isPublic() && SymbolTable::symbolKnownUseEmpty(parent, module)

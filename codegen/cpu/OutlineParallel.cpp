@@ -102,10 +102,7 @@ struct CPUOutlineParallelPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
-    for (func::FuncOp parent : funcs) {
-      if (parent.isExternal() || parent->hasAttr("kiln.parallel_body"))
-        continue;
+    for (func::FuncOp parent : outliningParents(module)) {
       // Outermost loops only: a nested forall runs inside its parent's task.
       SmallVector<scf::ForallOp> loops;
       parent.walk<WalkOrder::PreOrder>([&](scf::ForallOp loop) {

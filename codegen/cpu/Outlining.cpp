@@ -2,10 +2,19 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
 
 namespace kiln {
+
+SmallVector<func::FuncOp> outliningParents(ModuleOp module) {
+  SmallVector<func::FuncOp> parents;
+  for (func::FuncOp f : module.getOps<func::FuncOp>())
+    if (!f.isExternal() && !f->hasAttr("kiln.parallel_body"))
+      parents.push_back(f);
+  return parents;
+}
 
 bool isPassable(Type type) {
   if (auto memref = dyn_cast<MemRefType>(type)) {

@@ -17,6 +17,10 @@
 
 namespace kiln {
 
+/// The functions whose loops may be outlined: those with a body that are
+/// not themselves outlined bodies.
+llvm::SmallVector<mlir::func::FuncOp> outliningParents(mlir::ModuleOp module);
+
 /// Values the launch can pass through memory. Memrefs go as bare pointers
 /// (the module's calling convention), which needs a static layout.
 bool isPassable(mlir::Type type);
