@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
@@ -82,23 +83,59 @@ linalg::FillOp zeroFillBefore(Operation *op, Value out) {
   return fill;
 }
 
-LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm) {
+/// Why `op` cannot become a call ("" when it can).
+std::string whyLoops(linalg::LinalgOp op) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value out = op.getDpsInits()[0];
-  if (!op.hasPureBufferSemantics() || !isF32Matrix(lhs) || !isF32Matrix(rhs) ||
-      !isF32Matrix(out) || !hasUnitInnerStride(out))
-    return failure();
+  if (!op.hasPureBufferSemantics())
+    return "it is not on buffers";
+  if (!isF32Matrix(lhs) || !isF32Matrix(rhs) || !isF32Matrix(out))
+    return "kiln_sgemm takes 2-D f32 operands";
+  if (!hasUnitInnerStride(out))
+    return "its output's rows are not contiguous";
   // kiln_sgemm requires C to overlap neither A nor B (it writes C while it
   // still reads them); the loops of a linalg op accumulating into one of its
   // inputs have their own semantics, so such an op stays one.
   using kiln::cpu::rootBuffer;
   Value outRoot = rootBuffer(out);
   if (rootBuffer(lhs) == outRoot || rootBuffer(rhs) == outRoot)
+    return "its output may overlap an input";
+  if (!cast<MemRefType>(out.getType()).hasStaticShape() ||
+      !cast<MemRefType>(lhs.getType()).hasStaticShape())
+    return "its sizes are dynamic";
+  return "";
+}
+
+/// The first op after `call` that is no pure index or view computation,
+/// when it is an elementwise consumer that reads `out` again (a bias +
+/// activation, an activation's backward mask): a pass over C that an
+/// epilogue could have done while C was in registers.
+Operation *unfusedConsumer(Operation *call, Value out) {
+  Value root = kiln::cpu::rootBuffer(out);
+  for (Operation *next = call->getNextNode(); next; next = next->getNextNode()) {
+    if (isMemoryEffectFree(next))
+      continue;
+    bool reads = false;
+    next->walk([&](linalg::GenericOp generic) {
+      for (Value in : generic.getDpsInputs())
+        reads |= kiln::cpu::rootBuffer(in) == root;
+    });
+    return reads ? next : nullptr;
+  }
+  return nullptr;
+}
+
+LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm, bool remarks) {
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
+  Value out = op.getDpsInits()[0];
+  if (std::string why = whyLoops(op); !why.empty()) {
+    if (remarks)
+      op.emitRemark() << "gemm: " << op->getName().getStringRef()
+                      << " stays a loop nest (the scalar path): " << why;
     return failure();
+  }
   auto outType = cast<MemRefType>(out.getType());
   auto lhsType = cast<MemRefType>(lhs.getType());
-  if (!outType.hasStaticShape() || !lhsType.hasStaticShape())
-    return failure();
   bool transA = isa<linalg::MatmulTransposeAOp>(op);
   bool transB = isa<linalg::MatmulTransposeBOp>(op);
   int64_t m = outType.getDimSize(0), n = outType.getDimSize(1);
@@ -122,15 +159,31 @@ LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm) {
                              c.address,
                              c.stride0,
                              b.create<arith::ConstantIntOp>(loc, fill ? 0 : 1, 32)};
-  b.create<func::CallOp>(loc, gemm, args);
+  auto call = b.create<func::CallOp>(loc, gemm, args);
+  if (remarks) {
+    op.emitRemark() << "gemm: " << m << " x " << k << " x " << n << " ("
+                    << (transA ? "A^T" : "A") << " " << (transB ? "B^T" : "B")
+                    << ", transposes read through strides) calls kiln_sgemm, "
+                    << (fill ? "the zero fill before it folded in (accumulate = 0)"
+                             : "adding to what C holds (accumulate = 1: a "
+                               "broadcast bias, or an earlier contribution)");
+  }
   op->erase();
   if (fill)
     fill->erase();
+  if (remarks)
+    if (Operation *consumer = unfusedConsumer(call, out))
+      consumer->emitRemark()
+          << "gemm: not fused into the " << m << " x " << k << " x " << n
+          << " GEMM before it: it reads the GEMM's result in a pass of its "
+             "own (kiln_sgemm has no epilogue)";
   return success();
 }
 
 struct CPUGemmToRuntimePass
     : kiln::impl::CPUGemmToRuntimeBase<CPUGemmToRuntimePass> {
+  using CPUGemmToRuntimeBase::CPUGemmToRuntimeBase;
+
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
@@ -142,7 +195,7 @@ struct CPUGemmToRuntimePass
       return;
     func::FuncOp gemm = declareGemm(getOperation());
     for (linalg::LinalgOp op : ops)
-      (void)rewrite(op, gemm); // the rest lowers to loops, as before
+      (void)rewrite(op, gemm, remarks); // the rest lowers to loops, as before
   }
 };
 

@@ -130,8 +130,16 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
     output (accumulate = 1). Other contractions (batched, integer, dynamic
     shapes) and any whose output may overlap an input (the same buffer
     after stripping subviews, casts and reshapes) are left to the loop
-    lowering.
+    lowering. With `remarks`, each contraction says which it became (and
+    with which layout and accumulation), or why it stays loops, and a
+    call whose result the next op reads again elementwise says that this
+    op was not fused into it (kiln_sgemm has no epilogue).
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", "false",
+           "Report each contraction's call, or why it stays loops, and the "
+           "elementwise op after it left unfused (kilnc --remarks)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];

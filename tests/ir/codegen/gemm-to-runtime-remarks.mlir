@@ -1,0 +1,49 @@
+// RUN: kiln-opt %s --kiln-cpu-gemm-to-runtime=remarks=true --split-input-file --verify-diagnostics | FileCheck %s
+
+// kiln-cpu-gemm-to-runtime=remarks: each contraction says what it became,
+// with its layout and accumulation; the elementwise op right after it that
+// reads its result again (a bias + ReLU's ReLU) says it was not fused into
+// it.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @relu_after
+// CHECK:         call @kiln_sgemm
+// CHECK:         linalg.generic
+func.func @relu_after(%x: memref<8x16xf32>, %w: memref<4x16xf32>, %c: memref<8x4xf32>, %y: memref<8x4xf32>) {
+  // expected-remark@+1 {{gemm: 8 x 16 x 4 (A B^T, transposes read through strides) calls kiln_sgemm, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution)}}
+  linalg.matmul_transpose_b ins(%x, %w : memref<8x16xf32>, memref<4x16xf32>) outs(%c : memref<8x4xf32>)
+  %zero = arith.constant 0.0 : f32
+  // expected-remark@+1 {{gemm: not fused into the 8 x 16 x 4 GEMM before it: it reads the GEMM's result in a pass of its own (kiln_sgemm has no epilogue)}}
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x4xf32>) outs(%y : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A zero fill right before is folded in; nothing after reads C.
+// CHECK-LABEL: func.func @weight_gradient
+// CHECK:         call @kiln_sgemm
+// CHECK-NOT:     linalg.fill
+func.func @weight_gradient(%dy: memref<8x4xf32>, %x: memref<8x16xf32>, %dw: memref<4x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%dw : memref<4x16xf32>)
+  // expected-remark@+1 {{gemm: 4 x 8 x 16 (A^T B, transposes read through strides) calls kiln_sgemm, the zero fill before it folded in (accumulate = 0)}}
+  linalg.matmul_transpose_a ins(%dy, %x : memref<8x4xf32>, memref<8x16xf32>) outs(%dw : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// An output that is also an input stays loops, and says why.
+// CHECK-LABEL: func.func @overlap
+// CHECK:         linalg.matmul
+// CHECK-NOT:     call @kiln_sgemm
+func.func @overlap(%a: memref<4x4xf32>, %b: memref<4x4xf32>) {
+  // expected-remark@+1 {{gemm: linalg.matmul stays a loop nest (the scalar path): its output may overlap an input}}
+  linalg.matmul ins(%a, %b : memref<4x4xf32>, memref<4x4xf32>) outs(%a : memref<4x4xf32>)
+  return
+}
