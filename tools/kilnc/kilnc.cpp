@@ -115,7 +115,9 @@ static cl::opt<bool> timing("timing", cl::desc("Report the time of every pass"),
 static cl::opt<bool> remarks(
     "remarks",
     cl::desc("Report optimization decisions on stderr, at the model file's JSON paths: "
-             "elementwise ops fused or left unfused and why, loops left sequential and why"),
+             "elementwise ops fused or left unfused and why, loops left sequential and why, "
+             "parallel loops merged into one launch, each contraction's GEMM call (or why it stays "
+             "loops) and the op after it left unfused"),
     cl::cat(kilncCategory));
 
 static cl::opt<bool> memoryReport(
