@@ -34,11 +34,11 @@
 // runtime's entry) do not when one is written, which the runtime ABI
 // guarantees (docs/runtime-abi.md: no written argument aliases another);
 // anything else is assumed to alias.
+#include "codegen/cpu/BufferAddress.h"
 #include "codegen/cpu/Outlining.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 #include <limits>
@@ -68,24 +68,20 @@ std::optional<int64_t> byteSize(MemRefType type) {
          static_cast<int64_t>(llvm::divideCeil(element.getIntOrFloatBitWidth(), 8));
 }
 
-/// Follows views to the memory they show. A memref.view at a constant
-/// shift with a static type narrows the span to its bytes; views of it
-/// (subviews, reshapes) keep that span, a superset of what they show.
+/// The memory a memref value shows: its root buffer (BufferAddress.h) and,
+/// when that root is a memref.view at a constant shift with a static type,
+/// the view's bytes of the view's source. Views of a view keep the view's
+/// span, a superset of what they show.
 Span spanOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (auto view = dyn_cast<memref::ViewOp>(def)) {
-      std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
-      std::optional<int64_t> bytes = byteSize(view.getType());
-      if (shift && bytes)
-        return {view.getSource(), *shift, *shift + *bytes};
-      return {view.getSource()};
-    }
-    auto viewLike = dyn_cast<ViewLikeOpInterface>(def);
-    if (!viewLike)
-      break;
-    v = viewLike.getViewSource();
-  }
-  return {v};
+  Value root = kiln::cpu::rootBuffer(v);
+  auto view = root.getDefiningOp<memref::ViewOp>();
+  if (!view)
+    return {root};
+  std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+  std::optional<int64_t> bytes = byteSize(view.getType());
+  if (shift && bytes)
+    return {view.getSource(), *shift, *shift + *bytes};
+  return {view.getSource()};
 }
 
 struct Access {
