@@ -106,8 +106,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     // kernel writes them too, for accumulate; otherwise they go.
     bool lazy = false;
     for (auto [k, r] : llvm::enumerate(*rows))
-      lazy |= r >= 0 && plan->groupOf[k] >= 0 &&
-              plan->groups[plan->groupOf[k]].optimizer->needsSparseRows();
+      lazy |= r >= 0 && plan->updatesLazily(k);
     if (!lazy) {
       dropSparseRows(grad);
       rows->assign(rows->size(), -1);
@@ -488,7 +487,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     // A lazy update steps on the rows the accumulated batches read.
     SmallVector<Type> rowTypes(numParams);
     for (auto [k, r] : llvm::enumerate(rows))
-      if (r && plan.groupOf[k] >= 0 && plan.groups[plan.groupOf[k]].optimizer->needsSparseRows())
+      if (r && plan.updatesLazily(k))
         rowTypes[k] = r.getType();
     return buildAccumulation(b, loc, step, numParams, plan, rowTypes);
   }

@@ -42,6 +42,12 @@ struct OptimizerPlan {
   llvm::SmallVector<StateSlot> states;
   /// slotOf[k][s]: the position in `states` of parameter k's state s.
   llvm::SmallVector<llvm::SmallVector<unsigned>> slotOf;
+
+  /// Whether parameter k's update is lazy: it steps only on the rows its
+  /// sparse gradient has (SparseAdam), so it needs those rows.
+  bool updatesLazily(size_t k) const {
+    return groupOf[k] >= 0 && groups[groupOf[k]].optimizer->needsSparseRows();
+  }
 };
 
 /// The plan for `dict` (the module's nn.optimizer) over parameters named
