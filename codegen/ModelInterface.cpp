@@ -40,11 +40,12 @@ std::vector<std::pair<std::string, uint64_t>> kiln::ModelInterface::arenaParts()
       }
     parts.emplace_back(what, bytes);
   };
-  for (const TensorSpec &t : tensors) {
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorSpec &t = tensors[i];
     if (kiln_arena_caller_owned(t.role))
       continue;
     uint64_t slot = kiln_arena_slot_bytes(t.numel(), t.dtype == "i64" ? 8 : 4);
-    int copies = kiln_arena_double_buffered(t.role, trainable ? 1 : 0, optimizer) ? 2 : 1;
+    int copies = doubleBuffered(static_cast<int>(i)) ? 2 : 1;
     add(roleName(t.role), slot * copies);
   }
   if (trainable)
@@ -52,6 +53,17 @@ std::vector<std::pair<std::string, uint64_t>> kiln::ModelInterface::arenaParts()
       add("gradients", kiln_arena_slot_bytes(p->numel(), 4));
   add("workspace", kiln_arena_slot_bytes(workspaceBytes, 1));
   return parts;
+}
+
+bool kiln::ModelInterface::doubleBuffered(int t) const {
+  for (const KernelSpec &k : kernels) {
+    std::vector<kiln_kernel_arg> args;
+    for (const KernelArg &a : k.args)
+      args.push_back({a.kind, a.tensor});
+    if (kiln_arena_writes_next(args.data(), static_cast<int32_t>(args.size()), t))
+      return true;
+  }
+  return false;
 }
 
 uint64_t kiln::ModelInterface::arenaBytes() const {
@@ -229,7 +241,7 @@ public:
   /// stream.
   LogicalResult kernel(func::FuncOp f, kiln_entry_point entry, StringRef kernelName,
                        ArrayRef<KernelArg> results) {
-    KernelSpec k{entry, KILN_MODE_ANY, kernelSymbol(m.name, kernelName), {}, 0};
+    KernelSpec k{entry, KILN_MODE_ANY, kernelSymbol(m.name, kernelName), {}, 0, 0, {}};
     if (auto mode = f->getAttrOfType<StringAttr>("nn.mode")) {
       if (mode.getValue() != "train" && mode.getValue() != "eval")
         return f.emitError("unknown nn.mode '") << mode.getValue()
@@ -253,6 +265,7 @@ public:
                                  "when it takes an rng argument",
              failure();
     k.rngCounters = counters ? counters.getInt() : 0;
+    k.numArguments = f.getNumArguments();
     k.args.insert(k.args.end(), results.begin(), results.end());
     k.args.push_back({KILN_ARG_WORKSPACE, -1});
     m.kernels.push_back(std::move(k));
@@ -699,6 +712,8 @@ static std::string argText(const ModelInterface &m, const KernelArg &a) {
     return m.tensors[a.tensor].name;
   case KILN_ARG_TENSOR_NEXT:
     return "next(" + m.tensors[a.tensor].name + ")";
+  case KILN_ARG_TENSOR_UPDATE:
+    return "update(" + m.tensors[a.tensor].name + ")";
   case KILN_ARG_GRADIENT:
     return "grad(" + m.tensors[a.tensor].name + ")";
   case KILN_ARG_RNG:

@@ -48,6 +48,13 @@ struct KernelSpec {
   std::string symbol;             // the bare-pointer kernel function
   std::vector<KernelArg> args;
   int64_t rngCounters = 0;        // how far one call advances the rng
+  /// The function's arguments: args[0, numArguments) are they, in order,
+  /// then come its results (out-parameters), then the workspace.
+  unsigned numArguments = 0;
+  /// (result, argument) pairs of the function whose result is written into
+  /// the argument's buffer (KILN_ARG_TENSOR_UPDATE; planInPlaceUpdates).
+  /// Such a result has no entry in args.
+  std::vector<std::pair<unsigned, unsigned>> inPlace;
 };
 
 /// A learning-rate scheduler the model file declares (nn.scheduler): the
@@ -78,6 +85,9 @@ struct ModelInterface {
 
   /// The tensors of one role, in metadata order.
   std::vector<const TensorSpec *> ofRole(kiln_tensor_role role) const;
+  /// Whether some kernel writes tensor t's next value beside its current
+  /// one (KILN_ARG_TENSOR_NEXT), so the arena holds it twice (kiln/arena.h).
+  bool doubleBuffered(int t) const;
   /// What kiln_model_create allocates for one instance, by the rules of
   /// kiln/arena.h: one part per role that has slots (both copies of the
   /// double-buffered ones), then "gradients" and "workspace", in bytes.

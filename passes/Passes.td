@@ -123,6 +123,36 @@ def UniqueResults : Pass<"kiln-unique-results", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def InPlaceResults : Pass<"kiln-in-place-results", "mlir::ModuleOp"> {
+  let summary = "Write results marked kiln.in_place into their argument's buffer";
+  let description = [{
+    Before one-shot bufferization. A function result with the attribute
+    `kiln.in_place = <j> : i64` is the next value of argument j, which the
+    runtime passes as one buffer (KILN_ARG_TENSOR_UPDATE): its returned
+    value becomes `bufferization.materialize_in_destination %v in %arg_j`,
+    and the tensor.empty that %v is computed into (through the destinations
+    of its producers: a fill and the contraction into it, a thread-tiled
+    loop) becomes %arg_j, so the producer writes into the argument's buffer
+    directly; where a later read of the old value forbids that,
+    bufferization computes into a temporary and copies, so the result is
+    right either way. Nothing else is rewritten. Then the result is returned
+    as the argument itself, and kiln-drop-in-place-results removes it.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def DropInPlaceResults : Pass<"kiln-drop-in-place-results", "mlir::ModuleOp"> {
+  let summary = "Remove the results kiln-in-place-results wrote into arguments";
+  let description = [{
+    After one-shot bufferization. Each result marked `kiln.in_place = <j>`
+    must be returned as argument j's buffer (through casts at most), which
+    kiln-in-place-results arranged; it is erased from the function's
+    results, so the kernel's signature matches the ABI the metadata states.
+    A result that is returned otherwise is an error naming it, never a
+    silent mismatch between kernel and metadata.
+  }];
+}
+
 def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops; named contractions keep their form";
   let description = [{

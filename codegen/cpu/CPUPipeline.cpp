@@ -5,7 +5,6 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -34,6 +33,10 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
   // each returned tensor gets a value of its own first (kiln-unique-results).
   pm.addPass(createUniqueResults());
+  // Next values the runtime passes in place (kiln.in_place results): into
+  // their argument's buffer, the producer writing there directly where
+  // nothing reads the old value after it.
+  pm.addPass(createInPlaceResults());
   // Copies as linalg.copy, which become loops below: a memref.copy between
   // strided views (an insert_slice that did not bufferize in place, e.g.
   // around the split contractions of kiln-cpu-tile-and-vectorize) would
@@ -49,13 +52,21 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   bufferize.setFunctionBoundaryTypeConversion(
       bufferization::LayoutMapOption::IdentityLayoutMap);
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createDropInPlaceResults());
   bufferization::BufferResultsToOutParamsOpts outParams;
   outParams.hoistStaticAllocs = true;
   outParams.memCpyFn = linalgCopy;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
-  bufferization::BufferDeallocationPipelineOptions dealloc;
-  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  // MLIR 19's buffer-deallocation-pipeline, with kiln-cpu-split-deallocs
+  // before the lowering (no helper function with dynamic memrefs).
+  pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(bufferization::createBufferDeallocationSimplificationPass());
+  pm.addPass(createCPUSplitDeallocs());
+  pm.addPass(bufferization::createLowerDeallocationsPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createBufferizationToMemRefPass());
   // Temporaries -> views of one runtime-provided workspace (no malloc/free
   // per call).

@@ -75,6 +75,26 @@ def CPULowerVectors : Pass<"kiln-cpu-lower-vectors", "mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def CPUSplitDeallocs : Pass<"kiln-cpu-split-deallocs", "mlir::ModuleOp"> {
+  let summary = "One bufferization.dealloc per memref, so none needs a helper function";
+  let description = [{
+    Between buffer-deallocation-simplification and
+    bufferization-lower-deallocations. A `bufferization.dealloc` of several
+    memrefs that retains nothing (the ownership-based deallocation leaves
+    one where a buffer may alias another: an scf.if that yields either a
+    fresh buffer or an existing one) is lowered upstream through a
+    generated helper function over dynamically shaped memrefs, which the
+    bare-pointer calling convention of Kiln's kernels cannot express.
+    Instead each memref i gets a dealloc of its own under condition
+    `cond_i and not (some earlier j is freed and has the same base
+    pointer)`, so each allocation is still freed once, exactly when any of
+    its conditions holds. Deallocs that retain values stay as they are.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def CPUPlanMemory : Pass<"kiln-cpu-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place kernel temporaries in one caller-provided workspace (memrefs)";
   let description = [{

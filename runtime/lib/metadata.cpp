@@ -202,6 +202,10 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
 /* Which (argument kind, tensor role) pairs each entry point may use. The
  * accumulation kernels get no caller tensors (apply takes no batch). */
 bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
+  // An in-place update reads the current value and writes the next one.
+  if (kind == KILN_ARG_TENSOR_UPDATE)
+    return role != KILN_ROLE_INPUT && role != KILN_ROLE_TARGET &&
+           allowed(entry, KILN_ARG_TENSOR, role) && allowed(entry, KILN_ARG_TENSOR_NEXT, role);
   if (entry == KILN_ENTRY_ACCUMULATE)
     return (kind == KILN_ARG_GRADIENT && role == KILN_ROLE_PARAMETER) ||
            (kind == KILN_ARG_TENSOR && role == KILN_ROLE_SPARSE_ROWS) ||
@@ -255,7 +259,7 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
 
 Error read_arg(const ModelSpec &spec, int entry, const kiln_kernel_arg &arg,
                const std::string &what) {
-  if (arg.kind < KILN_ARG_TENSOR || arg.kind > KILN_ARG_WORKSPACE)
+  if (arg.kind < KILN_ARG_TENSOR || arg.kind > KILN_ARG_TENSOR_UPDATE)
     return bad(what + ": unknown argument kind " + std::to_string(arg.kind));
   if (arg.kind == KILN_ARG_RNG || arg.kind == KILN_ARG_WORKSPACE)
     return arg.tensor == -1 ? Error{} : bad(what + ": tensor must be -1");
@@ -272,9 +276,12 @@ Error read_arg(const ModelSpec &spec, int entry, const kiln_kernel_arg &arg,
 /* The tensors an entry point must write, or callers would read stale data. */
 Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
                      const std::string &what) {
+  // An in-place update counts as both the read and the write.
   auto has = [&](int32_t kind, int tensor) {
     for (const kiln_kernel_arg &a : k.args)
-      if (a.kind == kind && a.tensor == tensor)
+      if (a.tensor == tensor &&
+          (a.kind == kind || (a.kind == KILN_ARG_TENSOR_UPDATE &&
+                              (kind == KILN_ARG_TENSOR || kind == KILN_ARG_TENSOR_NEXT))))
         return true;
     return false;
   };
@@ -286,7 +293,7 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
   }
   if (entry == KILN_ENTRY_UPDATE_BN_FIRST || entry == KILN_ENTRY_UPDATE_BN) {
     for (const kiln_kernel_arg &a : k.args)
-      if (a.kind == KILN_ARG_TENSOR_NEXT)
+      if (a.kind == KILN_ARG_TENSOR_NEXT || a.kind == KILN_ARG_TENSOR_UPDATE)
         return {};
     return bad(what + ": update_bn writes no buffer");
   }
@@ -329,6 +336,38 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
   return {};
 }
 
+/* In-place updates (KILN_ARG_TENSOR_UPDATE): the kernel must be one the
+ * runtime cannot refuse after it ran (a refused call changes nothing, and
+ * an updated tensor has no previous copy to keep), and the tensor must
+ * reach it through that one argument (anything else would alias it). */
+Error check_in_place(const ModelSpec &spec, const KernelSpec &k, const std::string &what) {
+  const kiln_kernel_arg *update = nullptr, *refusal = nullptr;
+  for (const kiln_kernel_arg &a : k.args) {
+    if (a.kind == KILN_ARG_TENSOR_UPDATE && !update)
+      update = &a;
+    if (a.kind == KILN_ARG_TENSOR &&
+        (spec.tensors[a.tensor].role == KILN_ROLE_CHECK ||
+         spec.tensors[a.tensor].role == KILN_ROLE_GRAD_NORM) && !refusal)
+      refusal = &a;
+  }
+  if (!update)
+    return {};
+  if (refusal)
+    return bad(what + ": updates " + quoted(spec.tensors[update->tensor].name) +
+               " in place, but the runtime may refuse the call after it ran (" +
+               role_name(spec.tensors[refusal->tensor].role) + " " +
+               quoted(spec.tensors[refusal->tensor].name) + ")");
+  for (const kiln_kernel_arg &u : k.args) {
+    if (u.kind != KILN_ARG_TENSOR_UPDATE)
+      continue;
+    for (const kiln_kernel_arg &a : k.args)
+      if (&a != &u && a.tensor == u.tensor)
+        return bad(what + ": updates " + quoted(spec.tensors[u.tensor].name) +
+                   " in place and passes it again");
+  }
+  return {};
+}
+
 Error read_kernel(const ModelSpec &spec, const kiln_kernel_info &info,
                   const std::string &what, KernelSpec *k) {
   if (!info.fn)
@@ -355,6 +394,8 @@ Error read_kernel(const ModelSpec &spec, const kiln_kernel_info &info,
   }
   if (k->rng_counters > 0 && !seen.count({KILN_ARG_RNG, -1}))
     return bad(what + ": rng_counters without an rng argument");
+  if (Error e = check_in_place(spec, *k, what))
+    return e;
   return check_required(spec, info.entry, *k, what);
 }
 

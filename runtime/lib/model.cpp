@@ -29,11 +29,13 @@ using kiln::rt::TensorSpec;
  * driver touches them only through that device's copies and kernel launch.
  * On the CPU the arena is host memory, so the introspection functions hand
  * out plain pointers into it. Every tensor the instance owns
- * has a slot; those a kernel may write as KILN_ARG_TENSOR_NEXT (parameters,
- * buffers, optimizer state, step) have two, because kernels require outputs
- * not to alias inputs: the kernel reads slot cur[t] and writes slot
- * 1 - cur[t], then the runtime flips cur[t]. Inputs, target and outputs are
- * the caller's pointers, bound per call. */
+ * has a slot. A kernel that updates a tensor in place
+ * (KILN_ARG_TENSOR_UPDATE: parameters, state, step, buffers of kernels that
+ * cannot be refused after they ran) reads and writes slot cur[t]. Those a
+ * kernel writes as KILN_ARG_TENSOR_NEXT (its value checks may refuse the
+ * call) have two slots: the kernel reads slot cur[t] and writes slot
+ * 1 - cur[t], and the runtime flips cur[t] once the call is accepted.
+ * Inputs, target and outputs are the caller's pointers, bound per call. */
 struct kiln_model {
   ModelSpec spec;
   void *arena = nullptr;
@@ -99,8 +101,13 @@ size_t spec_bytes(const TensorSpec &spec) {
 /* The arena's rules are kiln/arena.h's, shared with kilnc's header. */
 bool caller_owned(kiln_tensor_role role) { return kiln_arena_caller_owned(role) != 0; }
 
-bool double_buffered(const ModelSpec &s, kiln_tensor_role role) {
-  return kiln_arena_double_buffered(role, s.trainable ? 1 : 0, s.optimizer) != 0;
+/* Whether tensor t has a second slot (kiln/arena.h): some kernel writes its
+ * next value beside the current one. */
+bool double_buffered(const ModelSpec &s, int t) {
+  for (const KernelSpec &k : s.kernels)
+    if (kiln_arena_writes_next(k.args.data(), static_cast<int32_t>(k.args.size()), t))
+      return true;
+  return false;
 }
 
 /* A device's failure as an Error naming the device and the operation. */
@@ -142,10 +149,13 @@ Error allocate(kiln_model *m) {
   const ModelSpec &s = m->spec;
   const size_t n = s.tensors.size();
   std::vector<size_t> sizes; // slots of copy 0, copy 1, gradients, workspace
+  std::vector<bool> twice(n);
+  for (size_t t = 0; t < n; ++t)
+    twice[t] = !caller_owned(s.tensors[t].role) && double_buffered(s, static_cast<int>(t));
   for (int copy = 0; copy < 2; ++copy)
-    for (const TensorSpec &t : s.tensors)
-      if (!caller_owned(t.role) && (copy == 0 || double_buffered(s, t.role)))
-        sizes.push_back(line_bytes(t.numel, kiln::rt::dtype_size(t.dtype)));
+    for (size_t t = 0; t < n; ++t)
+      if (!caller_owned(s.tensors[t].role) && (copy == 0 || twice[t]))
+        sizes.push_back(line_bytes(s.tensors[t].numel, kiln::rt::dtype_size(s.tensors[t].dtype)));
   if (s.trainable)
     for (int p : s.params)
       sizes.push_back(line_bytes(s.tensors[p].numel, 4));
@@ -170,8 +180,7 @@ Error allocate(kiln_model *m) {
   for (int copy = 0; copy < 2; ++copy) {
     m->slots[copy].assign(n, nullptr);
     for (size_t t = 0; t < n; ++t)
-      if (!caller_owned(s.tensors[t].role) &&
-          (copy == 0 || double_buffered(s, s.tensors[t].role)))
+      if (!caller_owned(s.tensors[t].role) && (copy == 0 || twice[t]))
         m->slots[copy][t] = base + offsets[next++];
   }
   m->cur.assign(n, 0);
@@ -234,6 +243,8 @@ void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
   case KILN_ARG_TENSOR_NEXT:
     m->flips.push_back(a.tensor);
     return m->slots[1 - m->cur[a.tensor]][a.tensor];
+  case KILN_ARG_TENSOR_UPDATE:
+    return m->current(a.tensor);
   default:
     break;
   }

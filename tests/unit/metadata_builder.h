@@ -19,6 +19,7 @@ inline kiln_init normal(double mean, double std) { return {KILN_INIT_NORMAL, {me
 inline kiln_kernel_arg T(int tensor) { return {KILN_ARG_TENSOR, tensor}; }
 inline kiln_kernel_arg N(int tensor) { return {KILN_ARG_TENSOR_NEXT, tensor}; }
 inline kiln_kernel_arg G(int tensor) { return {KILN_ARG_GRADIENT, tensor}; }
+inline kiln_kernel_arg U(int tensor) { return {KILN_ARG_TENSOR_UPDATE, tensor}; }
 inline kiln_kernel_arg rng() { return {KILN_ARG_RNG, -1}; }
 inline kiln_kernel_arg workspace() { return {KILN_ARG_WORKSPACE, -1}; }
 

@@ -2,6 +2,7 @@
 // kernel selection and the per-instance random state.
 #include "metadata_builder.h"
 
+#include <kiln/arena.h>
 #include <kiln/runtime.h>
 #include <kiln/scheduler.h>
 
@@ -309,7 +310,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 10)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 11)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -509,6 +510,88 @@ TEST(RuntimeMetadata, KernelArguments) {
             "metadata: kernel 0: does not write output 'y'");
   EXPECT_EQ(error_after([](ValidModel &m) { m.kernels[2].entry = KILN_ENTRY_GRADIENTS; }),
             "metadata: kernel 2: second kernel for the same entry point and mode");
+}
+
+/* train_step updating in place: w += 1, step += 1, loss = 2. */
+void in_place_step(void **args) {
+  float *w = static_cast<float *>(args[0]);
+  w[0] += 1;
+  w[1] += 1;
+  *static_cast<int64_t *>(args[1]) += 1;
+  *static_cast<float *>(args[5]) = 2;
+}
+
+/* The BufferModel with a train_step that updates w and step in place. */
+struct InPlaceModel : BufferModel {
+  InPlaceModel() {
+    kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, noop, forward(false));
+    kernel(KILN_ENTRY_GRADIENTS, KILN_MODE_ANY, noop, {T(w), T(x), T(t), T(loss), G(w)});
+    kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, in_place_step,
+           {U(w), U(step), T(rate), T(x), T(t), T(loss), rng()});
+  }
+};
+
+TEST(RuntimeMetadata, InPlaceUpdatesKeepOneCopyAndTheirAddress) {
+  InPlaceModel in_place;
+  ValidModel next; // the same model, writing next(w) and next(step)
+  kiln_model *a = create_ok(in_place.get());
+  kiln_model *b = create_ok(next.get());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  uint64_t bytes_a = 0, bytes_b = 0;
+  ASSERT_EQ(kiln_model_arena_bytes(a, &bytes_a), KILN_OK);
+  ASSERT_EQ(kiln_model_arena_bytes(b, &bytes_b), KILN_OK);
+  // One 64-byte slot fewer each for w and step (kiln/arena.h).
+  EXPECT_EQ(bytes_b - bytes_a, 2u * KILN_ARENA_LINE);
+
+  float *before = nullptr, *after = nullptr;
+  ASSERT_EQ(kiln_model_parameter(a, 0, nullptr, &before, nullptr), KILN_OK);
+  const float x[2] = {0, 0}, target[2] = {0, 0};
+  const void *inputs[] = {x};
+  float loss = 0;
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(kiln_model_train_step(a, inputs, target, &loss), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(kiln_model_parameter(a, 0, nullptr, &after, nullptr), KILN_OK);
+  EXPECT_EQ(after, before); // updated where it lives, no flip
+  EXPECT_EQ(after[0], 2.0f); // zeros until initialised, plus 1 twice
+  EXPECT_EQ(after[1], 2.0f);
+  int64_t step = 0;
+  ASSERT_EQ(kiln_model_get_step(a, &step), KILN_OK);
+  EXPECT_EQ(step, 2);
+  EXPECT_EQ(loss, 2.0f);
+  kiln_model_destroy(a);
+  kiln_model_destroy(b);
+}
+
+TEST(RuntimeMetadata, InPlaceUpdatesAreValidated) {
+  // Beside a value check the call may be refused after the kernel ran,
+  // which an in-place update could not undo.
+  InPlaceModel checked;
+  int check = checked.tensor("check.BCELoss.input", KILN_ROLE_CHECK, KILN_F32, {2});
+  checked.kernels.pop_back();
+  checked.kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, in_place_step,
+                 {U(checked.w), U(checked.step), T(checked.rate), T(checked.x), T(checked.t),
+                  T(checked.loss), T(check), rng()});
+  EXPECT_EQ(create_error(checked.get()),
+            "metadata: kernel 2: updates 'w' in place, but the runtime may refuse the call "
+            "after it ran (check 'check.BCELoss.input')");
+  // The same tensor again beside its update would alias it.
+  InPlaceModel again;
+  again.kernels.pop_back();
+  again.kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, in_place_step,
+               {U(again.w), U(again.step), T(again.rate), T(again.x), T(again.t),
+                T(again.loss), N(again.w), rng()});
+  EXPECT_EQ(create_error(again.get()),
+            "metadata: kernel 2: updates 'w' in place and passes it again");
+  // Inputs are the caller's, never written.
+  InPlaceModel input;
+  input.kernels[0].args = nullptr;
+  static const kiln_kernel_arg update_input[] = {{KILN_ARG_TENSOR_UPDATE, 3}};
+  input.kernels[0].args = update_input;
+  input.kernels[0].num_args = 1;
+  EXPECT_NE(create_error(input.get())
+                .find("kernel 0 argument 0: argument kind 5 of input 'x' is not allowed here"),
+            std::string::npos);
 }
 
 TEST(RuntimeMetadata, TrainingTensorsNeedTrainingKernels) {

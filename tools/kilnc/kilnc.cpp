@@ -4,6 +4,7 @@
 //   -> nn -> linalg (target independent) -> the --target backend's pipeline
 //   -> LLVM IR / assembly / object (codegen/Backend.h) + C header.
 #include "codegen/Backend.h"
+#include "codegen/InPlaceUpdates.h"
 #include "codegen/Wrappers.h"
 #include "frontend/import/ModelImporter.h"
 #include "ir/NNDialect.h"
@@ -119,6 +120,14 @@ static cl::opt<bool> remarks(
              "parallel loops merged into one launch, each contraction's GEMM call (or why it stays "
              "loops) and the op after it left unfused"),
     cl::cat(kilncCategory));
+
+static cl::opt<bool> inPlaceUpdates(
+    "in-place-updates",
+    cl::desc("Update parameters, optimizer state, step and buffers where they live "
+             "(default true). Kernels whose value checks may refuse a call keep writing next "
+             "values beside the current ones. =false double-buffers every updated tensor "
+             "(for comparison)"),
+    cl::init(true), cl::cat(kilncCategory));
 
 static cl::opt<bool> memoryReport(
     "memory-report",
@@ -260,7 +269,11 @@ public:
     if (failed(model))
       return 1;
     model->device = backend.device();
+    if (inPlaceUpdates)
+      kiln::planInPlaceUpdates(*model);
     renameKernels(*module, model->name);
+    if (failed(kiln::markInPlaceResults(*module, *model)))
+      return 1;
 
     PassManager toLinalg(&ctx);
     configure(toLinalg);

@@ -2,9 +2,9 @@
  * arena) holding every tensor the runtime owns, in this order:
  *   1. every tensor that is not the caller's (not an input, target or
  *      output), each rounded up to KILN_ARENA_LINE bytes;
- *   2. a second copy of the double-buffered ones (kernels write the next
- *      value of a parameter, state, step, grad sum or buffer beside the
- *      current one; the runtime flips them after a successful call);
+ *   2. a second copy of the double-buffered ones: those some kernel writes
+ *      the next value of beside the current one (KILN_ARG_TENSOR_NEXT; the
+ *      runtime flips them after a successful call), in the same order;
  *   3. a gradient per parameter (trainable models);
  *   4. the workspace: the largest of the kernels' planned temporaries.
  * The runtime (runtime/lib/model.cpp) allocates by these rules and kilnc
@@ -40,21 +40,18 @@ static inline int kiln_arena_caller_owned(kiln_tensor_role role) {
   return role == KILN_ROLE_INPUT || role == KILN_ROLE_TARGET || role == KILN_ROLE_OUTPUT;
 }
 
-/* Whether the arena keeps a second copy of a tensor of this role. Buffers
- * always (a train-mode forward may update them); parameters, optimizer
- * state, step, grad sums and rows sums of trainable models, except that an optimizer
- * the runtime drives (LBFGS: `optimizer` != KILN_OPTIMIZER_COMPILED) writes
- * its state and the step in place. */
-static inline int kiln_arena_double_buffered(kiln_tensor_role role, int trainable,
-                                             int32_t optimizer) {
-  if (role == KILN_ROLE_BUFFER)
-    return 1;
-  if (optimizer != KILN_OPTIMIZER_COMPILED &&
-      (role == KILN_ROLE_OPTIMIZER_STATE || role == KILN_ROLE_STEP))
-    return 0;
-  return trainable && (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
-                       role == KILN_ROLE_STEP || role == KILN_ROLE_GRAD_SUM ||
-                       role == KILN_ROLE_ROWS_SUM);
+/* Whether the arena keeps a second copy of a tensor: exactly when some
+ * kernel writes the tensor's next value beside its current one
+ * (KILN_ARG_TENSOR_NEXT, among `num_args` arguments of one kernel; call it
+ * for every kernel). A tensor that kernels only read, or update in place
+ * (KILN_ARG_TENSOR_UPDATE), has one copy; so do the optimizer state and
+ * step of an optimizer the runtime drives (LBFGS), which no kernel writes. */
+static inline int kiln_arena_writes_next(const kiln_kernel_arg *args, int32_t num_args,
+                                         int32_t tensor) {
+  for (int32_t i = 0; i < num_args; ++i)
+    if (args[i].kind == KILN_ARG_TENSOR_NEXT && args[i].tensor == tensor)
+      return 1;
+  return 0;
 }
 
 #ifdef __cplusplus

@@ -158,7 +158,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 10
+#define KILN_METADATA_VERSION 11
 
 /* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
  * layer"). */
@@ -268,7 +268,13 @@ typedef enum kiln_arg_kind {
    * by ACCUMULATE */
   KILN_ARG_GRADIENT = 2,
   KILN_ARG_RNG = 3,       /* const kiln_rng_state *: read; tensor = -1 */
-  KILN_ARG_WORKSPACE = 4  /* workspace_bytes of scratch; tensor = -1 */
+  KILN_ARG_WORKSPACE = 4, /* workspace_bytes of scratch; tensor = -1 */
+  /* The current value of a parameter, buffer, optimizer state, step, grad
+   * sum or rows sum, updated in place: read, then overwritten with its next
+   * value. Only in kernels the runtime cannot refuse after they ran (no
+   * KILN_ROLE_CHECK or KILN_ROLE_GRAD_NORM argument), and never beside
+   * another argument of the same tensor. */
+  KILN_ARG_TENSOR_UPDATE = 5
 } kiln_arg_kind;
 
 /* Who takes a train model's optimizer step.

@@ -4,7 +4,7 @@
 // --emit=descriptor: the kiln_model_metadata the object carries, as text.
 // Numbers are exact (shortest round-trip): 1/sqrt(8) and 1/sqrt(16).
 
-// CHECK: kiln-model-metadata 10
+// CHECK: kiln-model-metadata 11
 // CHECK-NEXT: name tiny_mlp
 // CHECK-NEXT: device cpu
 // CHECK-NEXT: lr 0.1
@@ -27,11 +27,11 @@
 // CHECK-NEXT: tensor 17 grad_sum 2.bias.grad f32 [3] zeros
 // CHECK-NEXT: kernel forward any tiny_mlp__forward: 0.weight 0.bias 2.weight 2.bias x output0 workspace
 // CHECK-NEXT: kernel gradients any tiny_mlp__gradients: 0.weight 0.bias 2.weight 2.bias x target loss grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) workspace
-// CHECK-NEXT: kernel train_step any tiny_mlp__train_step: 0.weight 0.bias 2.weight 2.bias 0.weight.momentum_buffer 0.bias.momentum_buffer 2.weight.momentum_buffer 2.bias.momentum_buffer step lr x target loss next(0.weight) next(0.bias) next(2.weight) next(2.bias) next(0.weight.momentum_buffer) next(0.bias.momentum_buffer) next(2.weight.momentum_buffer) next(2.bias.momentum_buffer) next(step) workspace
+// CHECK-NEXT: kernel train_step any tiny_mlp__train_step: update(0.weight) update(0.bias) update(2.weight) update(2.bias) update(0.weight.momentum_buffer) update(0.bias.momentum_buffer) update(2.weight.momentum_buffer) update(2.bias.momentum_buffer) update(step) lr x target loss workspace
 // Gradient accumulation: add gradients into the grad sums; step on them,
 // then write zeros.
-// CHECK-NEXT: kernel accumulate any tiny_mlp__accumulate: grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) 0.weight.grad 0.bias.grad 2.weight.grad 2.bias.grad next(0.weight.grad) next(0.bias.grad) next(2.weight.grad) next(2.bias.grad) workspace
-// CHECK-NEXT: kernel apply any tiny_mlp__apply: 0.weight 0.bias 2.weight 2.bias 0.weight.momentum_buffer 0.bias.momentum_buffer 2.weight.momentum_buffer 2.bias.momentum_buffer step lr 0.weight.grad 0.bias.grad 2.weight.grad 2.bias.grad next(0.weight) next(0.bias) next(2.weight) next(2.bias) next(0.weight.momentum_buffer) next(0.bias.momentum_buffer) next(2.weight.momentum_buffer) next(2.bias.momentum_buffer) next(step) next(0.weight.grad) next(0.bias.grad) next(2.weight.grad) next(2.bias.grad) workspace
+// CHECK-NEXT: kernel accumulate any tiny_mlp__accumulate: grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) update(0.weight.grad) update(0.bias.grad) update(2.weight.grad) update(2.bias.grad) workspace
+// CHECK-NEXT: kernel apply any tiny_mlp__apply: update(0.weight) update(0.bias) update(2.weight) update(2.bias) update(0.weight.momentum_buffer) update(0.bias.momentum_buffer) update(2.weight.momentum_buffer) update(2.bias.momentum_buffer) update(step) lr update(0.weight.grad) update(0.bias.grad) update(2.weight.grad) update(2.bias.grad) workspace
 // CHECK-NOT: kernel
 
 // INFER: name tiny_mlp

@@ -1,11 +1,14 @@
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=llvm | FileCheck %s
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=llvm --mode=inference | FileCheck %s --check-prefix=INFER
 
-// --emit=llvm: the exported kiln_model_metadata constant (version 10, 64
+// --emit=llvm: the exported kiln_model_metadata constant (version 11, 64
 // bytes, CPU, 18 tensors, 5 kernels, lr 0.1 as a double) and the packed
 // entry points it points to. The per-model C API is in the header only.
-// CHECK-DAG: @tiny_mlp__metadata = local_unnamed_addr constant { i32, i32, ptr, i32, i32, ptr, i32, ptr, double, i64, i32, [6 x double] } { i32 10, i32 120, ptr @{{[^,]+}}, i32 0, i32 18, ptr @tiny_mlp__metadata.tensors, i32 5, ptr @tiny_mlp__metadata.kernels, double 1.000000e-01, i64 {{[0-9]+}}, i32 0, [6 x double] zeroinitializer }
-// CHECK-DAG: @tiny_mlp__metadata.kernels = private unnamed_addr constant [5 x { i32, i32, ptr, i32, ptr, i64 }] [{ i32, i32, ptr, i32, ptr, i64 } { i32 0, i32 0, ptr @tiny_mlp__forward_packed, i32 7, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 1, i32 0, ptr @tiny_mlp__gradients_packed, i32 12, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 2, i32 0, ptr @tiny_mlp__train_step_packed, i32 23,
+// CHECK-DAG: @tiny_mlp__metadata = local_unnamed_addr constant { i32, i32, ptr, i32, i32, ptr, i32, ptr, double, i64, i32, [6 x double] } { i32 11, i32 120, ptr @{{[^,]+}}, i32 0, i32 18, ptr @tiny_mlp__metadata.tensors, i32 5, ptr @tiny_mlp__metadata.kernels, double 1.000000e-01, i64 {{[0-9]+}}, i32 0, [6 x double] zeroinitializer }
+// CHECK-DAG: @tiny_mlp__metadata.kernels = private unnamed_addr constant [5 x { i32, i32, ptr, i32, ptr, i64 }] [{ i32, i32, ptr, i32, ptr, i64 } { i32 0, i32 0, ptr @tiny_mlp__forward_packed, i32 7, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 1, i32 0, ptr @tiny_mlp__gradients_packed, i32 12, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 2, i32 0, ptr @tiny_mlp__train_step_packed, i32 14,
+// train_step updates the 4 parameters, their 4 momentum buffers and the
+// step in place (kind 5, KILN_ARG_TENSOR_UPDATE: 14 arguments, not 23):
+// CHECK-DAG: [14 x { i32, i32 }] [{ i32, i32 } { i32 5, i32 0 }, { i32, i32 } { i32 5, i32 1 }, { i32, i32 } { i32 5, i32 2 }, { i32, i32 } { i32 5, i32 3 }, { i32, i32 } { i32 5, i32 6 },
 // CHECK-DAG: c"0.weight.momentum_buffer\00"
 // The target's class-index range (kiln_index_range: checked, has_ignore,
 // [0, 3), ignore -100); every other tensor's is zero.
@@ -17,6 +20,6 @@
 // CHECK-DAG: define internal void @tiny_mlp__apply_packed(ptr
 // CHECK-NOT: define {{.*}} @tiny_mlp_create
 
-// INFER: @tiny_mlp__metadata = local_unnamed_addr constant {{.+}} { i32 10, i32 120, ptr @{{[^,]+}}, i32 0, i32 6, ptr @tiny_mlp__metadata.tensors, i32 1, ptr @tiny_mlp__metadata.kernels, double 0.000000e+00, i64 {{[0-9]+}}, i32 0, [6 x double] zeroinitializer }
+// INFER: @tiny_mlp__metadata = local_unnamed_addr constant {{.+}} { i32 11, i32 120, ptr @{{[^,]+}}, i32 0, i32 6, ptr @tiny_mlp__metadata.tensors, i32 1, ptr @tiny_mlp__metadata.kernels, double 0.000000e+00, i64 {{[0-9]+}}, i32 0, [6 x double] zeroinitializer }
 // INFER-NOT: momentum_buffer
 // INFER: define internal void @tiny_mlp__forward_packed(ptr

@@ -25,5 +25,5 @@
 // DESC: tensor {{[0-9]+}} rows_sum emb.weight.grad.rows f32 [6, 1] zeros
 // DESC: kernel gradients any {{.+}} grad(emb.weight) grad(head.weight) grad(head.bias) emb.weight.grad_rows workspace
 // DESC: kernel train_step any
-// DESC: kernel accumulate any {{.+}}: grad(emb.weight) grad(head.weight) grad(head.bias) emb.weight.grad_rows emb.weight.grad head.weight.grad head.bias.grad emb.weight.grad.rows next(emb.weight.grad) next(head.weight.grad) next(head.bias.grad) next(emb.weight.grad.rows) workspace
-// DESC: kernel apply any {{.+}} emb.weight.grad.rows next(emb.weight)
+// DESC: kernel accumulate any {{.+}}: grad(emb.weight) grad(head.weight) grad(head.bias) emb.weight.grad_rows update(emb.weight.grad) update(head.weight.grad) update(head.bias.grad) update(emb.weight.grad.rows) workspace
+// DESC: kernel apply any {{.+}}: update(emb.weight) {{.+}} update(emb.weight.grad.rows) workspace

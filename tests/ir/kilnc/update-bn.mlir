@@ -26,8 +26,8 @@
 // CHECK: return %{{.+}}, %{{.+}}, %[[N]] : tensor<8xf32>, tensor<8xf32>, tensor<i64>
 
 // Train-mode kernels writing the buffers only.
-// DESC: kernel update_bn_first train {{.+}}: 0.weight 1.weight 1.bias 3.weight 3.bias 1.running_mean 1.running_var 1.num_batches_tracked x next(1.running_mean) next(1.running_var) next(1.num_batches_tracked) workspace
-// DESC: kernel update_bn train {{.+}}: {{.+}} x next(1.running_mean) next(1.running_var) next(1.num_batches_tracked) workspace
+// DESC: kernel update_bn_first train {{.+}}: 0.weight 1.weight 1.bias 3.weight 3.bias update(1.running_mean) update(1.running_var) update(1.num_batches_tracked) x workspace
+// DESC: kernel update_bn train {{.+}}: {{.+}} update(1.running_mean) update(1.running_var) update(1.num_batches_tracked) x workspace
 
 // Opt-in (training.update_bn: true): without it, no update_bn kernels.
 // OFF-NOT: kernel update_bn

@@ -18,8 +18,13 @@
 // DESC: tensor 8 check check.BCELoss.input f32 [2] zeros
 // DESC: kernel forward any {{.+}}: fc.weight fc.bias x output0 workspace
 // DESC: kernel gradients any {{.+}} grad(fc.bias) check.BCELoss.input workspace
-// DESC: kernel train_step any {{.+}} next(step) check.BCELoss.input workspace
+// A call the runtime may refuse after it ran (a failed check) must leave
+// parameters, state and step as they were: train_step writes their next
+// values beside the current ones (next(...), double-buffered), while
+// accumulate and apply, which no check can refuse, update in place.
+// DESC: kernel train_step any {{.+}}: fc.weight fc.bias step lr x labels loss next(fc.weight) next(fc.bias) next(step) check.BCELoss.input workspace
 // DESC-NOT: check.BCELoss.input workspace
+// DESC: kernel apply any {{.+}}: update(fc.weight) update(fc.bias) update(step) lr update(fc.weight.grad) update(fc.bias.grad) workspace
 
 // Checks in the graph reach every kernel that runs it, forward included:
 // EmbeddingBag's offsets (from 0, not decreasing) and F.binary_cross_entropy's
