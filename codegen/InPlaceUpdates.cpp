@@ -2,26 +2,19 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
-#include <algorithm>
-
 using namespace mlir;
-
-/// Whether the runtime may refuse a call of `k` after it ran.
-static bool refusable(const kiln::ModelInterface &model, const kiln::KernelSpec &k) {
-  for (const kiln::KernelArg &a : k.args)
-    if (a.tensor >= 0 && (model.tensors[a.tensor].role == KILN_ROLE_CHECK ||
-                          model.tensors[a.tensor].role == KILN_ROLE_GRAD_NORM))
-      return true;
-  return false;
-}
 
 void kiln::planInPlaceUpdates(ModelInterface &model) {
   for (KernelSpec &k : model.kernels) {
-    if (refusable(model, k))
-      continue;
     std::vector<KernelArg> kept(k.args.begin(), k.args.begin() + k.numArguments);
+    std::vector<std::pair<unsigned, kiln_tensor_role>> guards;
     for (size_t i = k.numArguments; i < k.args.size(); ++i) {
       const KernelArg &a = k.args[i];
+      const unsigned result = static_cast<unsigned>(i - k.numArguments);
+      if (a.kind == KILN_ARG_TENSOR && a.tensor >= 0 &&
+          (model.tensors[a.tensor].role == KILN_ROLE_CHECK ||
+           model.tensors[a.tensor].role == KILN_ROLE_GRAD_NORM))
+        guards.emplace_back(result, model.tensors[a.tensor].role);
       unsigned read = 0;
       while (read < k.numArguments &&
              !(kept[read].kind == KILN_ARG_TENSOR && kept[read].tensor == a.tensor))
@@ -31,9 +24,11 @@ void kiln::planInPlaceUpdates(ModelInterface &model) {
         continue;
       }
       kept[read].kind = KILN_ARG_TENSOR_UPDATE;
-      k.inPlace.emplace_back(static_cast<unsigned>(i - k.numArguments), read);
+      k.inPlace.emplace_back(result, read);
     }
     k.args = std::move(kept);
+    if (!k.inPlace.empty())
+      k.guards = std::move(guards);
   }
 }
 
@@ -56,6 +51,9 @@ LogicalResult kiln::markInPlaceResults(ModuleOp module, const ModelInterface &mo
                failure();
       f.setResultAttr(result, "kiln.in_place", b.getI64IntegerAttr(argument));
     }
+    for (auto [result, role] : k.guards)
+      f.setResultAttr(result, "kiln.guard",
+                      b.getStringAttr(role == KILN_ROLE_CHECK ? "check" : "norm"));
   }
   return success();
 }

@@ -241,7 +241,7 @@ public:
   /// stream.
   LogicalResult kernel(func::FuncOp f, kiln_entry_point entry, StringRef kernelName,
                        ArrayRef<KernelArg> results) {
-    KernelSpec k{entry, KILN_MODE_ANY, kernelSymbol(m.name, kernelName), {}, 0, 0, {}};
+    KernelSpec k{entry, KILN_MODE_ANY, kernelSymbol(m.name, kernelName), {}, 0, 0, {}, {}};
     if (auto mode = f->getAttrOfType<StringAttr>("nn.mode")) {
       if (mode.getValue() != "train" && mode.getValue() != "eval")
         return f.emitError("unknown nn.mode '") << mode.getValue()

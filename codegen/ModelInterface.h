@@ -55,6 +55,11 @@ struct KernelSpec {
   /// the argument's buffer (KILN_ARG_TENSOR_UPDATE; planInPlaceUpdates).
   /// Such a result has no entry in args.
   std::vector<std::pair<unsigned, unsigned>> inPlace;
+  /// With inPlace: the results the runtime checks after the call (a value
+  /// check, KILN_ROLE_CHECK, or the gradient norm, KILN_ROLE_GRAD_NORM). A
+  /// call they fail must change nothing, so every in-place update is
+  /// guarded by them (kiln-guard-in-place-results).
+  std::vector<std::pair<unsigned, kiln_tensor_role>> guards;
 };
 
 /// A learning-rate scheduler the model file declares (nn.scheduler): the

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 namespace kiln {
+#define GEN_PASS_DEF_GUARDINPLACERESULTS
 #define GEN_PASS_DEF_INPLACERESULTS
 #define GEN_PASS_DEF_DROPINPLACERESULTS
 #include "passes/Passes.h.inc"
@@ -110,6 +111,84 @@ static void readTilesThroughSharedOutputs(func::FuncOp f) {
 }
 
 namespace {
+
+struct GuardInPlaceResultsPass
+    : kiln::impl::GuardInPlaceResultsBase<GuardInPlaceResultsPass> {
+  void runOnOperation() override {
+    for (auto f : getOperation().getOps<func::FuncOp>())
+      if (failed(guard(f)))
+        return signalPassFailure();
+  }
+
+  /// Whether the check result `v` passed: [index, value] with index -1, or
+  /// a finite norm (n - n is 0 exactly for finite n, NaN otherwise).
+  static FailureOr<Value> passed(OpBuilder &b, Location loc, Value v, StringRef kind) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    Type f32 = b.getF32Type();
+    Value zero = b.create<arith::ConstantOp>(loc, b.getFloatAttr(f32, 0.0));
+    if (kind == "check" && type && type.getShape() == ArrayRef<int64_t>{2} &&
+        type.getElementType() == f32) {
+      Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+      Value index = b.create<tensor::ExtractOp>(loc, v, ValueRange{c0});
+      return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, index, zero).getResult();
+    }
+    if (kind == "norm" && type && type.getRank() == 0 && type.getElementType() == f32) {
+      Value norm = b.create<tensor::ExtractOp>(loc, v, ValueRange{});
+      Value diff = b.create<arith::SubFOp>(loc, norm, norm);
+      return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, diff, zero).getResult();
+    }
+    return failure();
+  }
+
+  LogicalResult guard(func::FuncOp f) {
+    SmallVector<unsigned> guards, updates;
+    for (unsigned r = 0; r < f.getNumResults(); ++r) {
+      if (f.getResultAttr(r, "kiln.guard"))
+        guards.push_back(r);
+      if (inPlaceArgument(f, r) >= 0)
+        updates.push_back(r);
+    }
+    if (guards.empty() || updates.empty())
+      return success();
+    func::ReturnOp ret = singleReturn(f);
+    if (!ret)
+      return failure();
+    OpBuilder b(ret);
+    Location loc = ret.getLoc();
+    Value ok;
+    for (unsigned r : guards) {
+      auto kind = f.getResultAttrOfType<StringAttr>(r, "kiln.guard");
+      FailureOr<Value> pass = failure();
+      if (kind)
+        pass = passed(b, loc, ret.getOperand(r), kind.getValue());
+      if (failed(pass))
+        return f.emitError("result ") << r << " is marked kiln.guard but is no "
+                                      << "check (tensor<2xf32>, \"check\") or norm "
+                                      << "(tensor<f32>, \"norm\")",
+               failure();
+      ok = ok ? b.create<arith::AndIOp>(loc, ok, *pass).getResult() : *pass;
+    }
+    Value okTensor = b.create<tensor::FromElementsOp>(
+        loc, RankedTensorType::get({}, b.getI1Type()), ValueRange{ok});
+    for (unsigned r : updates) {
+      OpOperand &operand = ret->getOpOperand(r);
+      Value old = f.getArgument(inPlaceArgument(f, r));
+      auto type = dyn_cast<RankedTensorType>(operand.get().getType());
+      if (!type || old.getType() != type)
+        return f.emitError("result ") << r << " is marked kiln.in_place with an argument "
+                                      << "of another type", failure();
+      if (isa<FloatType>(type.getElementType())) {
+        operand.set(b.create<kiln::nn::WhereOp>(loc, okTensor, operand.get(), old));
+      } else if (type.getRank() == 0) {
+        operand.set(b.create<arith::SelectOp>(loc, okTensor, operand.get(), old));
+      } else {
+        return f.emitError("result ") << r << ": an in-place integer tensor of rank > 0 "
+                                      << "cannot be guarded", failure();
+      }
+    }
+    return success();
+  }
+};
 
 struct InPlaceResultsPass : kiln::impl::InPlaceResultsBase<InPlaceResultsPass> {
   void runOnOperation() override {

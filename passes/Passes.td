@@ -123,6 +123,25 @@ def UniqueResults : Pass<"kiln-unique-results", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def GuardInPlaceResults : Pass<"kiln-guard-in-place-results", "mlir::ModuleOp"> {
+  let summary = "Keep the old values of in-place results when a check of the call fails";
+  let description = [{
+    On nn IR, before lowering. In a function with results marked
+    `kiln.in_place = <j>` and results marked `kiln.guard = "check"` (a
+    value check: [first failing index or -1, value]) or `"norm"` (the total
+    gradient norm of error_if_nonfinite), the runtime refuses the call
+    after it ran when a check found an element (index >= 0) or the norm is
+    not finite, and a refused call must change nothing. So each in-place
+    result becomes `ok ? next : argument j` (nn.where for floats,
+    arith.select for integers, both elementwise so that fusion folds them
+    into the update), where `ok` is all checks passing. Functions without
+    guards are untouched.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::kiln::nn::NNDialect"];
+}
+
 def InPlaceResults : Pass<"kiln-in-place-results", "mlir::ModuleOp"> {
   let summary = "Write results marked kiln.in_place into their argument's buffer";
   let description = [{

@@ -17,6 +17,8 @@ void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks) {
   using namespace mlir;
   // Inference modules reach here with their composites still in place.
   pm.addPass(createDecompose());
+  // Before lowering, so that fusion folds the guards into the updates.
+  pm.addPass(createGuardInPlaceResults());
   pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg());
   // arith on tensors (the step counter) becomes linalg.generic too.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

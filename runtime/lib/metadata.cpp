@@ -336,27 +336,11 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
   return {};
 }
 
-/* In-place updates (KILN_ARG_TENSOR_UPDATE): the kernel must be one the
- * runtime cannot refuse after it ran (a refused call changes nothing, and
- * an updated tensor has no previous copy to keep), and the tensor must
- * reach it through that one argument (anything else would alias it). */
+/* In-place updates (KILN_ARG_TENSOR_UPDATE): the tensor must reach the
+ * kernel through that one argument (anything else would alias it). A
+ * kernel with value checks keeps the old values itself when a check fails
+ * (runtime.h), which no table can show. */
 Error check_in_place(const ModelSpec &spec, const KernelSpec &k, const std::string &what) {
-  const kiln_kernel_arg *update = nullptr, *refusal = nullptr;
-  for (const kiln_kernel_arg &a : k.args) {
-    if (a.kind == KILN_ARG_TENSOR_UPDATE && !update)
-      update = &a;
-    if (a.kind == KILN_ARG_TENSOR &&
-        (spec.tensors[a.tensor].role == KILN_ROLE_CHECK ||
-         spec.tensors[a.tensor].role == KILN_ROLE_GRAD_NORM) && !refusal)
-      refusal = &a;
-  }
-  if (!update)
-    return {};
-  if (refusal)
-    return bad(what + ": updates " + quoted(spec.tensors[update->tensor].name) +
-               " in place, but the runtime may refuse the call after it ran (" +
-               role_name(spec.tensors[refusal->tensor].role) + " " +
-               quoted(spec.tensors[refusal->tensor].name) + ")");
   for (const kiln_kernel_arg &u : k.args) {
     if (u.kind != KILN_ARG_TENSOR_UPDATE)
       continue;

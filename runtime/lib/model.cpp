@@ -30,10 +30,10 @@ using kiln::rt::TensorSpec;
  * On the CPU the arena is host memory, so the introspection functions hand
  * out plain pointers into it. Every tensor the instance owns
  * has a slot. A kernel that updates a tensor in place
- * (KILN_ARG_TENSOR_UPDATE: parameters, state, step, buffers of kernels that
- * cannot be refused after they ran) reads and writes slot cur[t]. Those a
- * kernel writes as KILN_ARG_TENSOR_NEXT (its value checks may refuse the
- * call) have two slots: the kernel reads slot cur[t] and writes slot
+ * (KILN_ARG_TENSOR_UPDATE: what kilnc emits) reads and writes slot cur[t];
+ * when its checks fail it has left the old values. Those a kernel writes
+ * as KILN_ARG_TENSOR_NEXT (kilnc --in-place-updates=false, hand-built
+ * metadata) have two slots: the kernel reads slot cur[t] and writes slot
  * 1 - cur[t], and the runtime flips cur[t] once the call is accepted.
  * Inputs, target and outputs are the caller's pointers, bound per call. */
 struct kiln_model {

@@ -65,7 +65,7 @@ kiln::ModelInterface model_with(const std::vector<double> &values) {
     t.init.args[1] = values[i + 1];
     m.tensors.push_back(t);
   }
-  kiln::KernelSpec k{KILN_ENTRY_FORWARD, KILN_MODE_ANY, "rt__forward", {}, 0, 0, {}};
+  kiln::KernelSpec k{KILN_ENTRY_FORWARD, KILN_MODE_ANY, "rt__forward", {}, 0, 0, {}, {}};
   for (size_t i = 0; i < m.tensors.size(); ++i)
     k.args.push_back({KILN_ARG_TENSOR, static_cast<int>(i)});
   k.args.push_back({KILN_ARG_WORKSPACE, -1});

@@ -563,18 +563,36 @@ TEST(RuntimeMetadata, InPlaceUpdatesKeepOneCopyAndTheirAddress) {
   kiln_model_destroy(b);
 }
 
+/* An in-place train_step whose value check fails: as kilnc's guarded
+ * kernels do, it leaves w and step as they were and reports element 0. */
+void refused_in_place_step(void **args) {
+  *static_cast<float *>(args[5]) = 2;
+  float *check = static_cast<float *>(args[6]);
+  check[0] = 0;
+  check[1] = 5;
+}
+
 TEST(RuntimeMetadata, InPlaceUpdatesAreValidated) {
-  // Beside a value check the call may be refused after the kernel ran,
-  // which an in-place update could not undo.
+  // Beside a value check: accepted; a failed check fails the call, and
+  // the kernel has kept the old values.
   InPlaceModel checked;
   int check = checked.tensor("check.BCELoss.input", KILN_ROLE_CHECK, KILN_F32, {2});
   checked.kernels.pop_back();
-  checked.kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, in_place_step,
+  checked.kernel(KILN_ENTRY_TRAIN_STEP, KILN_MODE_ANY, refused_in_place_step,
                  {U(checked.w), U(checked.step), T(checked.rate), T(checked.x), T(checked.t),
                   T(checked.loss), T(check), rng()});
-  EXPECT_EQ(create_error(checked.get()),
-            "metadata: kernel 2: updates 'w' in place, but the runtime may refuse the call "
-            "after it ran (check 'check.BCELoss.input')");
+  kiln_model *m = create_ok(checked.get());
+  ASSERT_NE(m, nullptr);
+  const float x[2] = {0, 0}, target[2] = {0, 0};
+  const void *inputs[] = {x};
+  float loss = 0;
+  EXPECT_EQ(kiln_model_train_step(m, inputs, target, &loss), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("element 0 is 5"), std::string::npos)
+      << kiln_last_error();
+  int64_t step = -1;
+  ASSERT_EQ(kiln_model_get_step(m, &step), KILN_OK);
+  EXPECT_EQ(step, 0);
+  kiln_model_destroy(m);
   // The same tensor again beside its update would alias it.
   InPlaceModel again;
   again.kernels.pop_back();

@@ -123,10 +123,10 @@ static cl::opt<bool> remarks(
 
 static cl::opt<bool> inPlaceUpdates(
     "in-place-updates",
-    cl::desc("Update parameters, optimizer state, step and buffers where they live "
-             "(default true). Kernels whose value checks may refuse a call keep writing next "
-             "values beside the current ones. =false double-buffers every updated tensor "
-             "(for comparison)"),
+    cl::desc("Update parameters, optimizer state, step, buffers and grad sums where they "
+             "live (default true); a call that a value check or error_if_nonfinite refuses "
+             "keeps the old values. =false writes next values beside the current ones, "
+             "double-buffered by the runtime (for comparison)"),
     cl::init(true), cl::cat(kilncCategory));
 
 static cl::opt<bool> memoryReport(

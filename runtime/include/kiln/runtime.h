@@ -271,9 +271,10 @@ typedef enum kiln_arg_kind {
   KILN_ARG_WORKSPACE = 4, /* workspace_bytes of scratch; tensor = -1 */
   /* The current value of a parameter, buffer, optimizer state, step, grad
    * sum or rows sum, updated in place: read, then overwritten with its next
-   * value. Only in kernels the runtime cannot refuse after they ran (no
-   * KILN_ROLE_CHECK or KILN_ROLE_GRAD_NORM argument), and never beside
-   * another argument of the same tensor. */
+   * value; never beside another argument of the same tensor. A kernel with
+   * a KILN_ROLE_CHECK or KILN_ROLE_GRAD_NORM argument writes the current
+   * value back unchanged when that check fails, so a call the runtime
+   * refuses still changes nothing. */
   KILN_ARG_TENSOR_UPDATE = 5
 } kiln_arg_kind;
 

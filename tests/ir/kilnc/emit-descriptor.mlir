@@ -1,5 +1,6 @@
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor | FileCheck %s
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor --mode=inference | FileCheck %s --check-prefix=INFER
+// RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor --in-place-updates=false | FileCheck %s --check-prefix=NEXT
 
 // --emit=descriptor: the kiln_model_metadata the object carries, as text.
 // Numbers are exact (shortest round-trip): 1/sqrt(8) and 1/sqrt(16).
@@ -39,3 +40,8 @@
 // INFER: tensor 5 output output0 f32 [4, 3] zeros
 // INFER-NEXT: kernel forward any tiny_mlp__forward: 0.weight 0.bias 2.weight 2.bias x output0 workspace
 // INFER-NOT: kernel
+
+// --in-place-updates=false: next values beside the current ones
+// (KILN_ARG_TENSOR_NEXT, double-buffered by the runtime), for comparison.
+// NEXT: kernel train_step any tiny_mlp__train_step: 0.weight 0.bias 2.weight 2.bias 0.weight.momentum_buffer 0.bias.momentum_buffer 2.weight.momentum_buffer 2.bias.momentum_buffer step lr x target loss next(0.weight) next(0.bias) next(2.weight) next(2.bias) next(0.weight.momentum_buffer) next(0.bias.momentum_buffer) next(2.weight.momentum_buffer) next(2.bias.momentum_buffer) next(step) workspace
+// NEXT-NOT: update(

@@ -1,5 +1,6 @@
 // RUN: kilnc %S/../Inputs/tiny_bce_check.json --emit=nn | FileCheck %s
 // RUN: kilnc %S/../Inputs/tiny_bce_check.json --emit=descriptor | FileCheck %s --check-prefix=DESC
+// RUN: kilnc %S/../Inputs/tiny_bce_check.json --emit=linalg | FileCheck %s --check-prefix=GUARD
 
 // BCELoss checks that its probabilities are in [0, 1] (torch raises): the
 // loss function also returns [first failing flat index or -1, its value],
@@ -18,11 +19,11 @@
 // DESC: tensor 8 check check.BCELoss.input f32 [2] zeros
 // DESC: kernel forward any {{.+}}: fc.weight fc.bias x output0 workspace
 // DESC: kernel gradients any {{.+}} grad(fc.bias) check.BCELoss.input workspace
-// A call the runtime may refuse after it ran (a failed check) must leave
-// parameters, state and step as they were: train_step writes their next
-// values beside the current ones (next(...), double-buffered), while
-// accumulate and apply, which no check can refuse, update in place.
-// DESC: kernel train_step any {{.+}}: fc.weight fc.bias step lr x labels loss next(fc.weight) next(fc.bias) next(step) check.BCELoss.input workspace
+// A call the runtime refuses after it ran (a failed check) must leave
+// parameters, state and step as they were: train_step updates them in
+// place, guarded by the check (kiln-guard-in-place-results: the old value
+// where the check found an element), so nothing is double-buffered.
+// DESC: kernel train_step any {{.+}}: update(fc.weight) update(fc.bias) update(step) lr x labels loss check.BCELoss.input workspace
 // DESC-NOT: check.BCELoss.input workspace
 // DESC: kernel apply any {{.+}}: update(fc.weight) update(fc.bias) update(step) lr update(fc.weight.grad) update(fc.bias.grad) workspace
 
@@ -43,3 +44,13 @@
 // TWO: check check.BCELoss.input f32 [2]
 // TWO: check check.BCELoss.input.1 f32 [2]
 // TWO: kernel forward any {{.+}} check.EmbeddingBag.offsets check.BCELoss.input check.BCELoss.input.1 workspace
+
+// The guard is fused into the update: one loop reads the parameter and
+// writes it back, keeping the old value unless the check passed (its index
+// is < 0).
+// GUARD-LABEL: func.func @tiny_bce_check__train_step
+// GUARD:         %[[IDX:.+]] = tensor.extract %{{.+}}[%{{.+}}] : tensor<2xf32>
+// GUARD:         %[[OK:.+]] = arith.cmpf olt, %[[IDX]], %{{.+}} : f32
+// GUARD:         %[[OKT:.+]] = tensor.from_elements %[[OK]] : tensor<i1>
+// GUARD:         linalg.generic {{.+}} ins(%[[OKT]], %arg0, %{{.+}} : tensor<i1>, tensor<3x3xf32>, tensor<3x3xf32>)
+// GUARD:           arith.select %{{.+}}, %{{.+}}, %{{.+}} : f32
