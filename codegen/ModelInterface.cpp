@@ -415,8 +415,8 @@ static LogicalResult readForward(InterfaceReader &r, func::FuncOp forward,
 /// loss_grad(params, buffers, inputs, target[, rng])
 ///   -> loss, param gradients, next buffers, value checks;
 /// train_step(params, states, step, lr, buffers, inputs, target[, rng])
-///   -> loss, new params, new states, new step, next buffers, value checks
-///      [, grad norm]
+///   -> loss, param gradients, new params, new states, new step, next
+///      buffers, value checks[, grad norm]
 /// (passes/BuildTrainStep.cpp); next buffers are the results marked nn.next,
 /// value checks those marked nn.check.
 static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
@@ -450,6 +450,7 @@ static LogicalResult readTraining(InterfaceReader &r, func::FuncOp grad,
   if (failed(r.kernel(grad, KILN_ENTRY_GRADIENTS, "gradients", gradResults)))
     return failure();
   SmallVector<KernelArg> stepResults{{KILN_ARG_TENSOR, *loss}};
+  stepResults.append(r.each(step, nn::TensorRole::param, KILN_ARG_GRADIENT));
   for (nn::TensorRole role : {nn::TensorRole::param, nn::TensorRole::state, nn::TensorRole::step})
     stepResults.append(r.each(step, role, KILN_ARG_TENSOR_NEXT));
   stepResults.append(*stepNext);

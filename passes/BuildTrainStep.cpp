@@ -17,8 +17,9 @@
 //   3. Call `<loss>_grad`, clip the gradients when the module asks
 //      (nn.clip_grad_norm / nn.clip_grad_value, passes/GradClip.h), let each
 //      parameter's group's optimizer build its update (a parameter in no
-//      group keeps its value, as torch leaves it), and return (loss, new
-//      params, new states, step + 1, next buffers[, total norm]), the next
+//      group keeps its value, as torch leaves it), and return (loss, the
+//      gradients the update used (clipped; torch's param.grad after step),
+//      new params, new states, step + 1, next buffers[, total norm]), the next
 //      buffers being `<loss>_grad`'s results after the gradients and the
 //      total norm (marked nn.grad_norm) there only with error_if_nonfinite.
 //   LBFGS (ir/LbfgsOptions.h) builds none of this: the runtime takes its
@@ -287,7 +288,8 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   /// the checked total norm (null unless error_if_nonfinite).
   FailureOr<Value> update(OpBuilder &b, Location loc, const OptimizerPlan &plan,
                           ValueRange params, ValueRange states, Value stepArg, ValueRange scalars,
-                          ValueRange grads, ArrayRef<Value> rows, SmallVector<Value> &results) {
+                          ValueRange grads, ArrayRef<Value> rows, SmallVector<Value> &results,
+                          bool withGradients) {
     FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), grads);
     if (failed(clipped))
       return failure();
@@ -296,6 +298,11 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));
+    // train_step: the gradients the update used, as torch's param.grad holds
+    // them after backward, clip_grad_* and step; so they are computed into
+    // the instance's gradient buffers rather than kernel temporaries.
+    if (withGradients)
+      llvm::append_range(results, clipped->grads);
     llvm::append_range(results, newParams);
     llvm::append_range(results, newStates);
     results.push_back(b.create<arith::AddIOp>(loc, stepArg, one));
@@ -381,7 +388,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
                                    args.slice(numParams, numStates), args[numParams + numStates],
                                    args.slice(numParams + numStates + 1, scalarCount),
                                    args.drop_back(numLazy).take_back(numParams), applyRows,
-                                   results);
+                                   results, /*withGradients=*/false);
     if (failed(norm))
       return failure();
     // optimizer.zero_grad() (set_to_none=False) after the step: torch's
@@ -461,7 +468,7 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     SmallVector<Value> results{call.getResult(0)};
     FailureOr<Value> checkedNorm =
         update(b, optimizerLocation(loc), plan, params, states, stepArg, scalars,
-               call.getResults().slice(1, numParams), rows, results);
+               call.getResults().slice(1, numParams), rows, results, /*withGradients=*/true);
     if (failed(checkedNorm))
       return failure();
     // The gradient function's results after the gradients (next buffer

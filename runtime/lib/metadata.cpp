@@ -251,7 +251,8 @@ bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
            (role == KILN_ROLE_PARAMETER || role == KILN_ROLE_OPTIMIZER_STATE ||
             role == KILN_ROLE_STEP);
   case KILN_ARG_GRADIENT:
-    return entry == KILN_ENTRY_GRADIENTS && role == KILN_ROLE_PARAMETER;
+    return (entry == KILN_ENTRY_GRADIENTS || entry == KILN_ENTRY_TRAIN_STEP) &&
+           role == KILN_ROLE_PARAMETER;
   default:
     return false;
   }
@@ -337,7 +338,8 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
 }
 
 /* In-place updates (KILN_ARG_TENSOR_UPDATE): the tensor must reach the
- * kernel through that one argument (anything else would alias it). A
+ * kernel through that one argument (anything else would alias it; its
+ * gradient, KILN_ARG_GRADIENT, is other memory). A
  * kernel with value checks keeps the old values itself when a check fails
  * (runtime.h), which no table can show. */
 Error check_in_place(const ModelSpec &spec, const KernelSpec &k, const std::string &what) {
@@ -345,7 +347,7 @@ Error check_in_place(const ModelSpec &spec, const KernelSpec &k, const std::stri
     if (u.kind != KILN_ARG_TENSOR_UPDATE)
       continue;
     for (const kiln_kernel_arg &a : k.args)
-      if (&a != &u && a.tensor == u.tensor)
+      if (&a != &u && a.tensor == u.tensor && a.kind != KILN_ARG_GRADIENT)
         return bad(what + ": updates " + quoted(spec.tensors[u.tensor].name) +
                    " in place and passes it again");
   }

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -105,6 +106,53 @@ TEST(ModelGradClip, NonFiniteNormIsRefusedAndChangesNothing) {
   int64_t step = 0;
   EXPECT_EQ(clip_nonfinite_get_step(a, &step), KILN_OK);
   EXPECT_EQ(step, 3);
+  clip_nonfinite_destroy(a);
+  clip_nonfinite_destroy(b);
+}
+
+/* All gradients, in parameter order. */
+std::vector<float> gradients_of(clip_nonfinite_model *m) {
+  std::vector<float> all;
+  for (int i = 0; i < clip_nonfinite_num_parameters(m); ++i) {
+    float *grad, *data;
+    int64_t numel;
+    EXPECT_EQ(clip_nonfinite_parameter(m, i, nullptr, &data, &numel), KILN_OK);
+    EXPECT_EQ(clip_nonfinite_gradient(m, i, &grad), KILN_OK);
+    all.insert(all.end(), grad, grad + numel);
+  }
+  return all;
+}
+
+// After train_step the instance holds the gradients the update used, as
+// torch's param.grad after backward, clip_grad_norm_ and step: the batch's
+// gradients times min(1, max_norm / (total norm + 1e-6)), max_norm 0.5.
+TEST(ModelGradClip, TrainStepLeavesTheClippedGradients) {
+  clip_nonfinite_model *a = created(), *b = created();
+  ASSERT_TRUE(a && b);
+  int clipped = 0;
+  for (unsigned seed : {4u, 5u, 6u}) {
+    const Batch batch(seed);
+    const void *in[1] = {batch.x.data()};
+    float loss_a = 0, loss_b = 0;
+    ASSERT_EQ(clip_nonfinite_gradients(a, in, batch.target.data(), &loss_a), KILN_OK);
+    const std::vector<float> raw = gradients_of(a);
+    ASSERT_EQ(clip_nonfinite_train_step(b, in, batch.target.data(), &loss_b), KILN_OK);
+    const std::vector<float> used = gradients_of(b);
+    double total = 0;
+    for (float g : raw)
+      total += double(g) * g;
+    total = std::sqrt(total);
+    const double coef = std::min(1.0, 0.5 / (total + 1e-6));
+    clipped += coef < 1;
+    ASSERT_EQ(used.size(), raw.size());
+    for (size_t i = 0; i < raw.size(); ++i)
+      EXPECT_NEAR(used[i], raw[i] * coef, 1e-6 * (std::fabs(raw[i]) + 1e-6))
+          << "seed " << seed << " element " << i << " (coefficient " << coef << ")";
+    // Keep the two instances at the same parameters for the next batch.
+    ASSERT_EQ(clip_nonfinite_train_step(a, in, batch.target.data(), &loss_a), KILN_OK);
+    EXPECT_EQ(state_of(a), state_of(b));
+  }
+  EXPECT_GT(clipped, 0) << "no batch was clipped: the test would not see clipping";
   clip_nonfinite_destroy(a);
   clip_nonfinite_destroy(b);
 }

@@ -264,8 +264,8 @@ typedef enum kiln_arg_kind {
   /* The next value of a parameter, buffer, optimizer state or step: written;
    * it becomes the current value when the kernel returns. */
   KILN_ARG_TENSOR_NEXT = 1,
-  /* the gradient of parameter tensors[tensor]: written by GRADIENTS, read
-   * by ACCUMULATE */
+  /* the gradient of parameter tensors[tensor]: written by GRADIENTS and
+   * TRAIN_STEP, read by ACCUMULATE */
   KILN_ARG_GRADIENT = 2,
   KILN_ARG_RNG = 3,       /* const kiln_rng_state *: read; tensor = -1 */
   KILN_ARG_WORKSPACE = 4, /* workspace_bytes of scratch; tensor = -1 */
@@ -457,7 +457,11 @@ kiln_status kiln_model_forward(kiln_model *model, const void *const *inputs,
  * accumulate: pass NULL. */
 kiln_status kiln_model_gradients(kiln_model *model, const void *const *inputs,
                                  const void *target, float *loss);
-/* One optimizer step on one batch; *loss receives the batch loss. */
+/* One optimizer step on one batch; *loss receives the batch loss.
+ * kiln_model_gradient then reads the gradients the step used (after
+ * clipping), as torch's param.grad after backward, clip_grad_* and step;
+ * after a step that clip_grad_norm's error_if_nonfinite refused they are
+ * that batch's, scaled by the non-finite clip coefficient. */
 kiln_status kiln_model_train_step(kiln_model *model, const void *const *inputs,
                                   const void *target, float *loss);
 

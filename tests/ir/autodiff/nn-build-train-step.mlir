@@ -2,7 +2,8 @@
 
 // SGD with momentum: one momentum buffer per param becomes a state argument
 // (after the params, before step and lr), each nn.sgd_update takes and
-// returns its buffer, and nesterov / weight_decay / maximize propagate.
+// returns its buffer, and nesterov / weight_decay / maximize propagate. The
+// gradients the update used come right after the loss (torch's param.grad).
 // CHECK-LABEL: func.func @loss_grad
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>},
@@ -13,13 +14,13 @@
 // CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.init = #nn.init<constant {{.+}}>, nn.name = "lr", nn.role = #nn.role<lr>},
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>},
 // CHECK-SAME: %[[T:[a-zA-Z0-9_]+]]: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>})
-// CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<i64>)
+// CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<i64>)
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:3 = call @loss_grad(%[[W]], %[[B]], %[[X]], %[[T]])
 // CHECK: %[[NW:[a-zA-Z0-9_]+]], %[[NWBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[W]], %[[G]]#1, momentum_buffer %[[WBUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 9.000000e-01 : f64, nesterov, weight_decay = 1.000000e-04 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>, tensor<i64>) -> (tensor<4x8xf32>, tensor<4x8xf32>)
 // CHECK: %[[NB:[a-zA-Z0-9_]+]], %[[NBBUF:[a-zA-Z0-9_]+]] = nn.sgd_update %[[B]], %[[G]]#2, momentum_buffer %[[BBUF]], lr %[[LR]], step %[[STEP]] {maximize, momentum = 9.000000e-01 : f64, nesterov, weight_decay = 1.000000e-04 : f64}
 // CHECK: %[[ONE:[a-zA-Z0-9_]+]] = arith.constant dense<1> : tensor<i64>
 // CHECK: %[[NEXT:[a-zA-Z0-9_]+]] = arith.addi %[[STEP]], %[[ONE]] : tensor<i64>
-// CHECK: return %[[G]]#0, %[[NW]], %[[NB]], %[[NWBUF]], %[[NBBUF]], %[[NEXT]]
+// CHECK: return %[[G]]#0, %[[G]]#1, %[[G]]#2, %[[NW]], %[[NB]], %[[NWBUF]], %[[NBBUF]], %[[NEXT]]
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9 : f64, nesterov = true, weight_decay = 1.0e-4 : f64, maximize = true}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %b: tensor<4xf32> {nn.name = "0.bias", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<2x4xf32>
@@ -35,11 +36,11 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9
 // CHECK-SAME: (%[[W:[a-zA-Z0-9_]+]]: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>},
 // CHECK-SAME: %[[STEP:[a-zA-Z0-9_]+]]: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>},
 // CHECK-SAME: %[[LR:[a-zA-Z0-9_]+]]: tensor<f32> {nn.init = #nn.init<constant {{.+}}>, nn.name = "lr", nn.role = #nn.role<lr>},
-// CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<i64>)
+// CHECK-SAME: -> (tensor<f32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<i64>)
 // CHECK-NOT: nn.role = #nn.role<state>
 // CHECK: %[[G:[a-zA-Z0-9_]+]]:2 = call @loss_grad
 // CHECK: %[[NW:[a-zA-Z0-9_]+]] = nn.sgd_update %[[W]], %[[G]]#1, lr %[[LR]], step %[[STEP]] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>, tensor<i64>) -> tensor<4x8xf32>
-// CHECK: return %[[G]]#0, %[[NW]], %{{.+}} : tensor<f32>, tensor<4x8xf32>, tensor<i64>
+// CHECK: return %[[G]]#0, %[[G]]#1, %[[NW]], %{{.+}} : tensor<f32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<i64>
 module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0 : i64}} {
   func.func @loss(%w: tensor<4x8xf32> {nn.name = "0.weight", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
     %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
@@ -90,10 +91,10 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64}} {
 // CHECK: return %{{.*}}, %{{.*}}, %[[MEAN]]
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME: %{{.*}}: tensor<3x4xf32> {nn.name = "w", nn.role = #nn.role<param>}, %{{.*}}: tensor<i64> {nn.name = "step", nn.role = #nn.role<step>}, %{{.*}}: tensor<f32> {nn.init = #nn.init<constant {{.+}}>, nn.name = "lr", nn.role = #nn.role<lr>}, %{{.*}}: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = #nn.role<buffer>}, %{{.*}}: tensor<2x4xf32> {nn.name = "x", nn.role = #nn.role<input>}, %{{.*}}: tensor<2x3xf32> {nn.name = "t", nn.role = #nn.role<target>}, %{{.*}}: tensor<2xi64> {nn.name = "rng", nn.role = #nn.role<rng>})
-// CHECK-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<i64>, tensor<3xf32> {nn.next = "bn.running_mean"})
+// CHECK-SAME: -> (tensor<f32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<i64>, tensor<3xf32> {nn.next = "bn.running_mean"})
 // CHECK-SAME: attributes {nn.mode = "train", nn.rng_counters = 6 : i64}
 // CHECK: %[[G:.*]]:3 = call @loss_grad
-// CHECK: return %[[G]]#0, %{{.*}}, %{{.*}}, %[[G]]#2
+// CHECK: return %[[G]]#0, %[[G]]#1, %{{.*}}, %{{.*}}, %[[G]]#2
 module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64}} {
   func.func @loss(%w: tensor<3x4xf32> {nn.name = "w", nn.role = #nn.role<param>}, %rm: tensor<3xf32> {nn.name = "bn.running_mean", nn.role = #nn.role<buffer>}, %x: tensor<2x4xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2x3xf32> {nn.name = "t", nn.role = #nn.role<target>}, %rng: tensor<2xi64> {nn.name = "rng", nn.role = #nn.role<rng>}) -> (tensor<f32>, tensor<3xf32> {nn.next = "bn.running_mean"}) attributes {nn.differentiate, nn.loss, nn.mode = "train", nn.rng_counters = 6 : i64} {
     %h = nn.linear %x, %w : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>

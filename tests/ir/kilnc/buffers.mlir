@@ -10,7 +10,7 @@
 // CHECK: kernel forward eval tiny_bn__forward: {{.*}} 1.running_mean 1.running_var 1.num_batches_tracked x output0 workspace{{$}}
 // CHECK-NEXT: kernel forward train tiny_bn__forward_train: {{.*}} update(1.running_mean) update(1.running_var) update(1.num_batches_tracked) x output0 workspace{{$}}
 // CHECK-NEXT: kernel gradients train tiny_bn__gradients: {{.*}} update(1.running_mean) update(1.running_var) update(1.num_batches_tracked) x target loss {{.*}} grad(3.bias) workspace{{$}}
-// CHECK-NEXT: kernel train_step train tiny_bn__train_step: {{.*}} update(step) lr update(1.running_mean) update(1.running_var) update(1.num_batches_tracked) x target loss workspace{{$}}
+// CHECK-NEXT: kernel train_step train tiny_bn__train_step: {{.*}} update(step) lr update(1.running_mean) update(1.running_var) update(1.num_batches_tracked) x target loss grad(0.weight) {{.*}} grad(3.bias) workspace{{$}}
 
 // HEADER: #define TINY_BN_NUM_BUFFERS 3
 // HEADER: buffer 2: 1.num_batches_tracked []

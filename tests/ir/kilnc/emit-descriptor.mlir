@@ -28,7 +28,7 @@
 // CHECK-NEXT: tensor 17 grad_sum 2.bias.grad f32 [3] zeros
 // CHECK-NEXT: kernel forward any tiny_mlp__forward: 0.weight 0.bias 2.weight 2.bias x output0 workspace
 // CHECK-NEXT: kernel gradients any tiny_mlp__gradients: 0.weight 0.bias 2.weight 2.bias x target loss grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) workspace
-// CHECK-NEXT: kernel train_step any tiny_mlp__train_step: update(0.weight) update(0.bias) update(2.weight) update(2.bias) update(0.weight.momentum_buffer) update(0.bias.momentum_buffer) update(2.weight.momentum_buffer) update(2.bias.momentum_buffer) update(step) lr x target loss workspace
+// CHECK-NEXT: kernel train_step any tiny_mlp__train_step: update(0.weight) update(0.bias) update(2.weight) update(2.bias) update(0.weight.momentum_buffer) update(0.bias.momentum_buffer) update(2.weight.momentum_buffer) update(2.bias.momentum_buffer) update(step) lr x target loss grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) workspace
 // Gradient accumulation: add gradients into the grad sums; step on them,
 // then write zeros.
 // CHECK-NEXT: kernel accumulate any tiny_mlp__accumulate: grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) update(0.weight.grad) update(0.bias.grad) update(2.weight.grad) update(2.bias.grad) workspace
@@ -43,5 +43,5 @@
 
 // --in-place-updates=false: next values beside the current ones
 // (KILN_ARG_TENSOR_NEXT, double-buffered by the runtime), for comparison.
-// NEXT: kernel train_step any tiny_mlp__train_step: 0.weight 0.bias 2.weight 2.bias 0.weight.momentum_buffer 0.bias.momentum_buffer 2.weight.momentum_buffer 2.bias.momentum_buffer step lr x target loss next(0.weight) next(0.bias) next(2.weight) next(2.bias) next(0.weight.momentum_buffer) next(0.bias.momentum_buffer) next(2.weight.momentum_buffer) next(2.bias.momentum_buffer) next(step) workspace
+// NEXT: kernel train_step any tiny_mlp__train_step: 0.weight 0.bias 2.weight 2.bias 0.weight.momentum_buffer 0.bias.momentum_buffer 2.weight.momentum_buffer 2.bias.momentum_buffer step lr x target loss grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) next(0.weight) next(0.bias) next(2.weight) next(2.bias) next(0.weight.momentum_buffer) next(0.bias.momentum_buffer) next(2.weight.momentum_buffer) next(2.bias.momentum_buffer) next(step) workspace
 // NEXT-NOT: update(

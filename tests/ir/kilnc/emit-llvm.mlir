@@ -5,10 +5,11 @@
 // bytes, CPU, 18 tensors, 5 kernels, lr 0.1 as a double) and the packed
 // entry points it points to. The per-model C API is in the header only.
 // CHECK-DAG: @tiny_mlp__metadata = local_unnamed_addr constant { i32, i32, ptr, i32, i32, ptr, i32, ptr, double, i64, i32, [6 x double] } { i32 11, i32 120, ptr @{{[^,]+}}, i32 0, i32 18, ptr @tiny_mlp__metadata.tensors, i32 5, ptr @tiny_mlp__metadata.kernels, double 1.000000e-01, i64 {{[0-9]+}}, i32 0, [6 x double] zeroinitializer }
-// CHECK-DAG: @tiny_mlp__metadata.kernels = private unnamed_addr constant [5 x { i32, i32, ptr, i32, ptr, i64 }] [{ i32, i32, ptr, i32, ptr, i64 } { i32 0, i32 0, ptr @tiny_mlp__forward_packed, i32 7, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 1, i32 0, ptr @tiny_mlp__gradients_packed, i32 12, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 2, i32 0, ptr @tiny_mlp__train_step_packed, i32 14,
+// CHECK-DAG: @tiny_mlp__metadata.kernels = private unnamed_addr constant [5 x { i32, i32, ptr, i32, ptr, i64 }] [{ i32, i32, ptr, i32, ptr, i64 } { i32 0, i32 0, ptr @tiny_mlp__forward_packed, i32 7, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 1, i32 0, ptr @tiny_mlp__gradients_packed, i32 12, ptr @{{[^ ]+}}, i64 0 }, { i32, i32, ptr, i32, ptr, i64 } { i32 2, i32 0, ptr @tiny_mlp__train_step_packed, i32 18,
 // train_step updates the 4 parameters, their 4 momentum buffers and the
-// step in place (kind 5, KILN_ARG_TENSOR_UPDATE: 14 arguments, not 23):
-// CHECK-DAG: [14 x { i32, i32 }] [{ i32, i32 } { i32 5, i32 0 }, { i32, i32 } { i32 5, i32 1 }, { i32, i32 } { i32 5, i32 2 }, { i32, i32 } { i32 5, i32 3 }, { i32, i32 } { i32 5, i32 6 },
+// step in place (kind 5, KILN_ARG_TENSOR_UPDATE: 18 arguments with the 4
+// gradients it writes, not 27):
+// CHECK-DAG: [18 x { i32, i32 }] [{ i32, i32 } { i32 5, i32 0 }, { i32, i32 } { i32 5, i32 1 }, { i32, i32 } { i32 5, i32 2 }, { i32, i32 } { i32 5, i32 3 }, { i32, i32 } { i32 5, i32 6 },
 // CHECK-DAG: c"0.weight.momentum_buffer\00"
 // The target's class-index range (kiln_index_range: checked, has_ignore,
 // [0, 3), ignore -100); every other tensor's is zero.

@@ -11,8 +11,8 @@
 // CHECK: tiny_mlp.json: forward: remark: memory plan of 'tiny_mlp__forward': workspace 256 bytes for 1 buffers (256 bytes if none shared); peak 256 bytes live at once
 // CHECK: tiny_mlp.json: graph[0]: remark: peak of 'tiny_mlp__forward': 256 bytes live at this 'memref.alloc'
 // CHECK: tiny_mlp.json: graph[0]: remark: buffer of 'tiny_mlp__forward': 256 bytes ('memref<4x16xf32>') at workspace offset 0
-// CHECK: remark: memory plan of 'tiny_mlp__train_step': workspace 1088 bytes for 12 buffers (1636 bytes if none shared); peak 1036 bytes live at once
-// CHECK: tiny_mlp.json: graph[0]: remark: peak of 'tiny_mlp__train_step'
+// CHECK: remark: memory plan of 'tiny_mlp__train_step': workspace 1088 bytes for 8 buffers (856 bytes if none shared); peak 856 bytes live at once
+// CHECK: tiny_mlp.json: training.loss: remark: peak of 'tiny_mlp__train_step'
 // CHECK: memory of one 'tiny_mlp' instance (tiny_mlp_create, kiln/arena.h):
 // CHECK-NEXT:   parameter               832 bytes
 // CHECK-NEXT:   state                   832 bytes

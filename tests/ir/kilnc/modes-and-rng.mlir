@@ -11,7 +11,7 @@
 // CHECK: kernel forward eval tiny_dropout__forward: 0.weight 0.bias 2.weight 2.bias x output0 workspace{{$}}
 // CHECK-NEXT: kernel forward train tiny_dropout__forward_train: 0.weight 0.bias 2.weight 2.bias x rng output0 workspace (rng_counters 84)
 // CHECK-NEXT: kernel gradients train tiny_dropout__gradients: {{.*}} x target rng loss {{.*}} workspace (rng_counters 84)
-// CHECK-NEXT: kernel train_step train tiny_dropout__train_step: {{.*}} update(step) lr x target rng loss workspace (rng_counters 84)
+// CHECK-NEXT: kernel train_step train tiny_dropout__train_step: {{.*}} update(step) lr x target rng loss grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) workspace (rng_counters 84)
 // Accumulation's own kernels draw nothing and hold in both modes.
 // CHECK-NEXT: kernel accumulate any tiny_dropout__accumulate: {{.*}} workspace{{$}}
 // CHECK-NEXT: kernel apply any tiny_dropout__apply: {{.*}} workspace{{$}}

@@ -13,7 +13,7 @@
 // CHECK: nn.amax
 // CHECK: nn.concat {{.+}} -> tensor<2xf32>
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: -> (tensor<f32>, tensor<3x3xf32>, tensor<3xf32>, tensor<i64>, tensor<2xf32> {nn.check = "BCELoss.input"})
+// CHECK-SAME: -> (tensor<f32>, tensor<3x3xf32>, tensor<3xf32>, tensor<3x3xf32>, tensor<3xf32>, tensor<i64>, tensor<2xf32> {nn.check = "BCELoss.input"})
 
 // One KILN_ROLE_CHECK tensor, written by gradients and train_step only.
 // DESC: tensor 8 check check.BCELoss.input f32 [2] zeros
@@ -23,7 +23,7 @@
 // parameters, state and step as they were: train_step updates them in
 // place, guarded by the check (kiln-guard-in-place-results: the old value
 // where the check found an element), so nothing is double-buffered.
-// DESC: kernel train_step any {{.+}}: update(fc.weight) update(fc.bias) update(step) lr x labels loss check.BCELoss.input workspace
+// DESC: kernel train_step any {{.+}}: update(fc.weight) update(fc.bias) update(step) lr x labels loss grad(fc.weight) grad(fc.bias) check.BCELoss.input workspace
 // DESC-NOT: check.BCELoss.input workspace
 // DESC: kernel apply any {{.+}}: update(fc.weight) update(fc.bias) update(step) lr update(fc.weight.grad) update(fc.bias.grad) workspace
 
