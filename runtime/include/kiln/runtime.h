@@ -535,8 +535,9 @@ kiln_status kiln_model_set_training(kiln_model *model, int training);
 kiln_status kiln_model_get_training(const kiln_model *model, int *training);
 
 /* Introspection, index in metadata order within each role. Pointers stay
- * valid until the next call that changes the instance (train_step swaps
- * buffers). The name, data and numel out-pointers may be NULL when not
+ * valid until the next call that changes the instance (a kernel that
+ * writes next values beside the current ones, KILN_ARG_TENSOR_NEXT, swaps
+ * the two; kilnc's in-place kernels do not). The name, data and numel out-pointers may be NULL when not
  * wanted. A NULL model counts as 0 parameters / buffers / states. */
 int kiln_model_num_parameters(const kiln_model *model);
 kiln_status kiln_model_parameter(kiln_model *model, int index,
