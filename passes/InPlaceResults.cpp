@@ -41,6 +41,30 @@ static func::ReturnOp singleReturn(func::FuncOp f) {
   return cast<func::ReturnOp>(f.getBody().front().getTerminator());
 }
 
+/// The results of `f` marked kiln.in_place, as (result, argument) pairs,
+/// and its return; no pairs and a null return when none is marked, failure
+/// (diagnosed) when marked results have no single return to rewrite.
+static FailureOr<func::ReturnOp>
+markedResults(func::FuncOp f, SmallVectorImpl<std::pair<unsigned, int64_t>> &marked) {
+  for (unsigned r = 0; r < f.getNumResults(); ++r)
+    if (int64_t j = inPlaceArgument(f, r); j >= 0)
+      marked.emplace_back(r, j);
+  if (marked.empty())
+    return func::ReturnOp();
+  if (func::ReturnOp ret = singleReturn(f))
+    return ret;
+  return failure();
+}
+
+/// Runs `fn` on every function of `module`, stopping at the first failure.
+static LogicalResult eachFunction(ModuleOp module,
+                                  llvm::function_ref<LogicalResult(func::FuncOp)> fn) {
+  for (auto f : module.getOps<func::FuncOp>())
+    if (failed(fn(f)))
+      return failure();
+  return success();
+}
+
 /// The operand through which `v` is computed into a tensor.empty: the
 /// destination of v's producer, or of that destination's producer, and so
 /// on (a fill, then the contraction accumulating into it; a thread-tiled
@@ -115,9 +139,8 @@ namespace {
 struct GuardInPlaceResultsPass
     : kiln::impl::GuardInPlaceResultsBase<GuardInPlaceResultsPass> {
   void runOnOperation() override {
-    for (auto f : getOperation().getOps<func::FuncOp>())
-      if (failed(guard(f)))
-        return signalPassFailure();
+    if (failed(eachFunction(getOperation(), [&](func::FuncOp f) { return guard(f); })))
+      signalPassFailure();
   }
 
   /// Whether the check result `v` passed: [index, value] with index -1, or
@@ -192,20 +215,18 @@ struct GuardInPlaceResultsPass
 
 struct InPlaceResultsPass : kiln::impl::InPlaceResultsBase<InPlaceResultsPass> {
   void runOnOperation() override {
-    for (auto f : getOperation().getOps<func::FuncOp>())
-      if (failed(rewrite(f)))
-        return signalPassFailure();
+    if (failed(eachFunction(getOperation(), [&](func::FuncOp f) { return rewrite(f); })))
+      signalPassFailure();
   }
 
   LogicalResult rewrite(func::FuncOp f) {
-    func::ReturnOp ret;
+    SmallVector<std::pair<unsigned, int64_t>> marked;
+    FailureOr<func::ReturnOp> found = markedResults(f, marked);
+    if (failed(found))
+      return failure();
+    func::ReturnOp ret = *found;
     llvm::SmallDenseSet<int64_t> taken;
-    for (unsigned r = 0; r < f.getNumResults(); ++r) {
-      int64_t j = inPlaceArgument(f, r);
-      if (j < 0)
-        continue;
-      if (!ret && !(ret = singleReturn(f)))
-        return failure();
+    for (auto [r, j] : marked) {
       if (j >= f.getNumArguments() || f.getArgumentTypes()[j] != f.getResultTypes()[r] ||
           !isa<RankedTensorType>(f.getResultTypes()[r]))
         return f.emitError("result ") << r << " is marked " << kInPlace << " = " << j
@@ -230,20 +251,18 @@ struct InPlaceResultsPass : kiln::impl::InPlaceResultsBase<InPlaceResultsPass> {
 struct DropInPlaceResultsPass
     : kiln::impl::DropInPlaceResultsBase<DropInPlaceResultsPass> {
   void runOnOperation() override {
-    for (auto f : getOperation().getOps<func::FuncOp>())
-      if (failed(drop(f)))
-        return signalPassFailure();
+    if (failed(eachFunction(getOperation(), [&](func::FuncOp f) { return drop(f); })))
+      signalPassFailure();
   }
 
   LogicalResult drop(func::FuncOp f) {
     llvm::BitVector erase(f.getNumResults());
-    func::ReturnOp ret;
-    for (unsigned r = 0; r < f.getNumResults(); ++r) {
-      int64_t j = inPlaceArgument(f, r);
-      if (j < 0)
-        continue;
-      if (!ret && !(ret = singleReturn(f)))
-        return failure();
+    SmallVector<std::pair<unsigned, int64_t>> marked;
+    FailureOr<func::ReturnOp> found = markedResults(f, marked);
+    if (failed(found))
+      return failure();
+    func::ReturnOp ret = *found;
+    for (auto [r, j] : marked) {
       Value v = ret.getOperand(r);
       while (auto cast = v.getDefiningOp<memref::CastOp>())
         v = cast.getSource();
