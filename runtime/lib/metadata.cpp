@@ -202,10 +202,10 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
 /* Which (argument kind, tensor role) pairs each entry point may use. The
  * accumulation kernels get no caller tensors (apply takes no batch). */
 bool allowed(int entry, int32_t kind, kiln_tensor_role role) {
-  // An in-place update reads the current value and writes the next one.
+  // An in-place update reads the current value and writes the next one
+  // (so never a caller's tensor: no kernel writes their next value).
   if (kind == KILN_ARG_TENSOR_UPDATE)
-    return role != KILN_ROLE_INPUT && role != KILN_ROLE_TARGET &&
-           allowed(entry, KILN_ARG_TENSOR, role) && allowed(entry, KILN_ARG_TENSOR_NEXT, role);
+    return allowed(entry, KILN_ARG_TENSOR, role) && allowed(entry, KILN_ARG_TENSOR_NEXT, role);
   if (entry == KILN_ENTRY_ACCUMULATE)
     return (kind == KILN_ARG_GRADIENT && role == KILN_ROLE_PARAMETER) ||
            (kind == KILN_ARG_TENSOR && role == KILN_ROLE_SPARSE_ROWS) ||
@@ -339,9 +339,9 @@ Error check_required(const ModelSpec &spec, int entry, const KernelSpec &k,
 
 /* In-place updates (KILN_ARG_TENSOR_UPDATE): the tensor must reach the
  * kernel through that one argument (anything else would alias it; its
- * gradient, KILN_ARG_GRADIENT, is other memory). A
- * kernel with value checks keeps the old values itself when a check fails
- * (runtime.h), which no table can show. */
+ * gradient, KILN_ARG_GRADIENT, is other memory). That a kernel with value
+ * checks keeps the old values when a check fails (runtime.h) is its own
+ * contract, which no table can show. */
 Error check_in_place(const ModelSpec &spec, const KernelSpec &k, const std::string &what) {
   for (const kiln_kernel_arg &u : k.args) {
     if (u.kind != KILN_ARG_TENSOR_UPDATE)
