@@ -7,6 +7,7 @@
 // or step changes nothing, the step counts applies only, and no file holds
 // the grad sums.
 #include "accum_bn_dropout.h"
+#include "instance_bytes.h"
 #include "clip_nonfinite.h"
 
 #include <kiln/runtime.h>
@@ -50,35 +51,7 @@ void append(std::vector<unsigned char> &bytes, const void *data, size_t n) {
 }
 
 /* Parameters, buffers, optimizer state, step and random state, bytes. */
-std::vector<unsigned char> state_of(Model *m) {
-  std::vector<unsigned char> bytes;
-  for (int i = 0; i < accum_bn_dropout_num_parameters(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(accum_bn_dropout_parameter(m, i, nullptr, &data, &numel), KILN_OK);
-    append(bytes, data, numel * sizeof(float));
-  }
-  for (int i = 0; i < accum_bn_dropout_num_buffers(m); ++i) {
-    void *data;
-    int64_t numel;
-    kiln_dtype dtype;
-    EXPECT_EQ(accum_bn_dropout_buffer(m, i, nullptr, &dtype, &data, &numel), KILN_OK);
-    append(bytes, data, numel * (dtype == KILN_F32 ? 4 : 8));
-  }
-  for (int i = 0; i < accum_bn_dropout_num_states(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(accum_bn_dropout_state(m, i, nullptr, &data, &numel), KILN_OK);
-    append(bytes, data, numel * sizeof(float));
-  }
-  int64_t step;
-  EXPECT_EQ(accum_bn_dropout_get_step(m, &step), KILN_OK);
-  append(bytes, &step, sizeof step);
-  kiln_rng_state rng;
-  EXPECT_EQ(accum_bn_dropout_get_rng(m, &rng), KILN_OK);
-  append(bytes, &rng, sizeof rng);
-  return bytes;
-}
+std::vector<unsigned char> state_of(Model *m) { return kiln_test::instance_bytes(m); }
 
 std::vector<std::vector<float>> grad_sums(Model *m) {
   std::vector<std::vector<float>> out;

@@ -7,6 +7,7 @@
 // bit alike: train steps, a step the norm check refuses, accumulation.
 #include "accum_bn_dropout.h"
 #include "accum_bn_dropout_next.h"
+#include "instance_bytes.h"
 
 #include <kiln/runtime.h>
 
@@ -40,47 +41,10 @@ struct Batch {
   }
 };
 
-void append(std::vector<unsigned char> &bytes, const void *data, size_t n) {
-  const auto *b = static_cast<const unsigned char *>(data);
-  bytes.insert(bytes.end(), b, b + n);
-}
-
-/* Everything a step may change and the grad sums, as bytes, through the
- * generic API (the two builds have different prefixes); with `gradients`,
- * the gradients too. */
+/* Everything a step may change and the grad sums; with `gradients`, the
+ * gradients too. */
 std::vector<unsigned char> state_of(kiln_model *m, bool gradients = true) {
-  std::vector<unsigned char> bytes;
-  for (int i = 0; i < kiln_model_num_parameters(m); ++i) {
-    float *data, *grad, *sum;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_parameter(m, i, nullptr, &data, &numel), KILN_OK);
-    EXPECT_EQ(kiln_model_gradient(m, i, &grad), KILN_OK);
-    EXPECT_EQ(kiln_model_grad_sum(m, i, &sum), KILN_OK);
-    append(bytes, data, numel * sizeof(float));
-    if (gradients)
-      append(bytes, grad, numel * sizeof(float));
-    append(bytes, sum, numel * sizeof(float));
-  }
-  for (int i = 0; i < kiln_model_num_buffers(m); ++i) {
-    void *data;
-    int64_t numel;
-    kiln_dtype dtype;
-    EXPECT_EQ(kiln_model_buffer(m, i, nullptr, &dtype, &data, &numel), KILN_OK);
-    append(bytes, data, numel * (dtype == KILN_F32 ? 4 : 8));
-  }
-  for (int i = 0; i < kiln_model_num_states(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_state(m, i, nullptr, &data, &numel), KILN_OK);
-    append(bytes, data, numel * sizeof(float));
-  }
-  int64_t step;
-  EXPECT_EQ(kiln_model_get_step(m, &step), KILN_OK);
-  append(bytes, &step, sizeof step);
-  kiln_rng_state rng;
-  EXPECT_EQ(kiln_model_get_rng(m, &rng), KILN_OK);
-  append(bytes, &rng, sizeof rng);
-  return bytes;
+  return kiln_test::instance_bytes(m, {gradients, /*grad_sums=*/true});
 }
 
 TEST(ModelInPlace, NextValueBuildTrainsBitForBitLikeTheInPlaceBuild) {

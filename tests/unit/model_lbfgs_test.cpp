@@ -5,6 +5,7 @@
 // batch changes nothing, the step and torch's counters advance as torch's,
 // and what LBFGS cannot do (gradient accumulation) fails with a message.
 #include "lbfgs_bn.h"
+#include "instance_bytes.h"
 
 #include <kiln/runtime.h>
 
@@ -41,41 +42,8 @@ struct Batch {
   const void *ptr[1];
 };
 
-void append(std::vector<unsigned char> &bytes, const void *data, size_t n) {
-  const auto *b = static_cast<const unsigned char *>(data);
-  bytes.insert(bytes.end(), b, b + n);
-}
-
 /* Parameters, buffers, LBFGS state, step and random state, bytes. */
-std::vector<unsigned char> state_of(Model *m) {
-  std::vector<unsigned char> bytes;
-  for (int i = 0; i < lbfgs_bn_num_parameters(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(lbfgs_bn_parameter(m, i, nullptr, &data, &numel), KILN_OK);
-    append(bytes, data, numel * sizeof(float));
-  }
-  for (int i = 0; i < lbfgs_bn_num_buffers(m); ++i) {
-    void *data;
-    int64_t numel;
-    kiln_dtype dtype;
-    EXPECT_EQ(lbfgs_bn_buffer(m, i, nullptr, &dtype, &data, &numel), KILN_OK);
-    append(bytes, data, numel * (dtype == KILN_F32 ? 4 : 8));
-  }
-  for (int i = 0; i < lbfgs_bn_num_states(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(lbfgs_bn_state(m, i, nullptr, &data, &numel), KILN_OK);
-    append(bytes, data, numel * sizeof(float));
-  }
-  int64_t step;
-  EXPECT_EQ(lbfgs_bn_get_step(m, &step), KILN_OK);
-  append(bytes, &step, sizeof step);
-  kiln_rng_state rng;
-  EXPECT_EQ(lbfgs_bn_get_rng(m, &rng), KILN_OK);
-  append(bytes, &rng, sizeof rng);
-  return bytes;
-}
+std::vector<unsigned char> state_of(Model *m) { return kiln_test::instance_bytes(m); }
 
 /* The state tensor named <first parameter>.<key>. */
 float state_value(Model *m, const std::string &key) {
