@@ -8,8 +8,9 @@
 // read of the old value) is bufferization's analysis, which we only feed:
 // materialize_in_destination states the destination, the tensor.empty the
 // value is computed into becomes the argument (emptyDestination), and the
-// analysis copies where it must. What the metadata promises (the result is gone from the
-// signature) is checked afterwards on buffers, where it is a fact.
+// analysis copies where it must. What the metadata promises (the result is
+// gone from the signature) is checked afterwards on buffers, where it is a
+// fact.
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -24,6 +25,7 @@ namespace kiln {
 using namespace mlir;
 
 static constexpr llvm::StringLiteral kInPlace = "kiln.in_place";
+static constexpr llvm::StringLiteral kGuard = "kiln.guard";
 
 /// The argument result `r` of `f` is written into, or -1.
 static int64_t inPlaceArgument(func::FuncOp f, unsigned r) {
@@ -43,12 +45,20 @@ static func::ReturnOp singleReturn(func::FuncOp f) {
 
 /// The results of `f` marked kiln.in_place, as (result, argument) pairs,
 /// and its return; no pairs and a null return when none is marked, failure
-/// (diagnosed) when marked results have no single return to rewrite.
+/// (diagnosed) when a mark names no argument of the result's type or the
+/// marked results have no single return to rewrite.
 static FailureOr<func::ReturnOp>
 markedResults(func::FuncOp f, SmallVectorImpl<std::pair<unsigned, int64_t>> &marked) {
-  for (unsigned r = 0; r < f.getNumResults(); ++r)
-    if (int64_t j = inPlaceArgument(f, r); j >= 0)
-      marked.emplace_back(r, j);
+  for (unsigned r = 0; r < f.getNumResults(); ++r) {
+    int64_t j = inPlaceArgument(f, r);
+    if (j < 0)
+      continue;
+    if (j >= f.getNumArguments() || f.getArgumentTypes()[j] != f.getResultTypes()[r])
+      return f.emitError("result ") << r << " is marked " << kInPlace << " = " << j
+                                    << ", which is no argument of its type",
+             failure();
+    marked.emplace_back(r, j);
+  }
   if (marked.empty())
     return func::ReturnOp();
   if (func::ReturnOp ret = singleReturn(f))
@@ -105,7 +115,8 @@ static OpOperand *emptyDestination(Value v) {
 /// of the whole argument).
 static void readTilesThroughSharedOutputs(func::FuncOp f) {
   f.walk([&](scf::ForallOp forall) {
-    for (auto [init, shared] : llvm::zip(forall.getOutputs(), forall.getRegionIterArgs())) {
+    for (auto [output, iterArg] : llvm::zip(forall.getOutputs(), forall.getRegionIterArgs())) {
+      Value init = output, shared = iterArg;
       auto arg = dyn_cast<BlockArgument>(init);
       if (!arg || arg.getOwner() != &f.getBody().front())
         continue;
@@ -164,28 +175,29 @@ struct GuardInPlaceResultsPass
   }
 
   LogicalResult guard(func::FuncOp f) {
-    SmallVector<unsigned> guards, updates;
-    for (unsigned r = 0; r < f.getNumResults(); ++r) {
-      if (f.getResultAttr(r, "kiln.guard"))
+    SmallVector<unsigned> guards;
+    for (unsigned r = 0; r < f.getNumResults(); ++r)
+      if (f.getResultAttr(r, kGuard))
         guards.push_back(r);
-      if (inPlaceArgument(f, r) >= 0)
-        updates.push_back(r);
-    }
-    if (guards.empty() || updates.empty())
+    if (guards.empty())
       return success();
-    func::ReturnOp ret = singleReturn(f);
-    if (!ret)
+    SmallVector<std::pair<unsigned, int64_t>> updates;
+    FailureOr<func::ReturnOp> found = markedResults(f, updates);
+    if (failed(found))
       return failure();
+    if (updates.empty())
+      return success();
+    func::ReturnOp ret = *found;
     OpBuilder b(ret);
     Location loc = ret.getLoc();
     Value ok;
     for (unsigned r : guards) {
-      auto kind = f.getResultAttrOfType<StringAttr>(r, "kiln.guard");
+      auto kind = f.getResultAttrOfType<StringAttr>(r, kGuard);
       FailureOr<Value> pass = failure();
       if (kind)
         pass = passed(b, loc, ret.getOperand(r), kind.getValue());
       if (failed(pass))
-        return f.emitError("result ") << r << " is marked kiln.guard but is no "
+        return f.emitError("result ") << r << " is marked " << kGuard << " but is no "
                                       << "check (tensor<2xf32>, \"check\") or norm "
                                       << "(tensor<f32>, \"norm\")",
                failure();
@@ -193,13 +205,13 @@ struct GuardInPlaceResultsPass
     }
     Value okTensor = b.create<tensor::FromElementsOp>(
         loc, RankedTensorType::get({}, b.getI1Type()), ValueRange{ok});
-    for (unsigned r : updates) {
+    for (auto [r, j] : updates) {
       OpOperand &operand = ret->getOpOperand(r);
-      Value old = f.getArgument(inPlaceArgument(f, r));
       auto type = dyn_cast<RankedTensorType>(operand.get().getType());
-      if (!type || old.getType() != type)
-        return f.emitError("result ") << r << " is marked kiln.in_place with an argument "
-                                      << "of another type", failure();
+      if (!type)
+        return f.emitError("result ") << r << " is marked " << kInPlace
+                                      << " but is no ranked tensor", failure();
+      Value old = f.getArgument(j);
       if (isa<FloatType>(type.getElementType())) {
         operand.set(b.create<kiln::nn::WhereOp>(loc, okTensor, operand.get(), old));
       } else if (type.getRank() == 0) {
@@ -227,10 +239,9 @@ struct InPlaceResultsPass : kiln::impl::InPlaceResultsBase<InPlaceResultsPass> {
     func::ReturnOp ret = *found;
     llvm::SmallDenseSet<int64_t> taken;
     for (auto [r, j] : marked) {
-      if (j >= f.getNumArguments() || f.getArgumentTypes()[j] != f.getResultTypes()[r] ||
-          !isa<RankedTensorType>(f.getResultTypes()[r]))
-        return f.emitError("result ") << r << " is marked " << kInPlace << " = " << j
-                                      << ", which is no argument of its tensor type";
+      if (!isa<RankedTensorType>(f.getResultTypes()[r]))
+        return f.emitError("result ") << r << " is marked " << kInPlace
+                                      << " but is no ranked tensor";
       if (!taken.insert(j).second)
         return f.emitError("argument ") << j << " is the destination of two results";
       OpBuilder b(ret);
@@ -266,7 +277,7 @@ struct DropInPlaceResultsPass
       Value v = ret.getOperand(r);
       while (auto cast = v.getDefiningOp<memref::CastOp>())
         v = cast.getSource();
-      if (j >= f.getNumArguments() || v != f.getArgument(j))
+      if (v != f.getArgument(j))
         return f.emitError("result ")
                << r << " (marked " << kInPlace << " = " << j
                << ") is not returned as that argument's buffer after bufferization",

@@ -6,6 +6,7 @@
 // none); MultiLabelMarginLoss accepts [0, C) and its -1 padding.
 #include "bad_batch_multi_margin.h"
 #include "bad_batch_multilabel_margin.h"
+#include "instance_bytes.h"
 
 #include <kiln/runtime.h>
 
@@ -21,30 +22,8 @@ namespace {
 
 constexpr int kClasses = 5;
 
-/* Parameters, optimizer state and step of a model, through the runtime. */
-std::vector<unsigned char> state_of(kiln_model *m) {
-  std::vector<unsigned char> bytes;
-  auto append = [&](const void *data, size_t n) {
-    const auto *b = static_cast<const unsigned char *>(data);
-    bytes.insert(bytes.end(), b, b + n);
-  };
-  for (int i = 0; i < kiln_model_num_parameters(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_parameter(m, i, nullptr, &data, &numel), KILN_OK);
-    append(data, numel * sizeof(float));
-  }
-  for (int i = 0; i < kiln_model_num_states(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_state(m, i, nullptr, &data, &numel), KILN_OK);
-    append(data, numel * sizeof(float));
-  }
-  int64_t step;
-  EXPECT_EQ(kiln_model_get_step(m, &step), KILN_OK);
-  append(&step, sizeof step);
-  return bytes;
-}
+/* Every byte of the instance's state, through the runtime. */
+std::vector<unsigned char> state_of(kiln_model *m) { return kiln_test::instance_bytes(m); }
 
 /* Trains one good step, then checks that each (position, value) is refused
  * with a message naming it and changes nothing, then that a good step

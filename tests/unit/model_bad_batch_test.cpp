@@ -10,6 +10,7 @@
 #include "bad_batch_gaussian.h"
 #include "bad_batch_nll.h"
 #include "concurrency_bn_dropout.h"
+#include "instance_bytes.h"
 #include "random_inputs.h"
 
 #include <kiln/runtime.h>
@@ -45,37 +46,7 @@ struct Batch {
 /* Every byte of the instance's state: parameters, buffers, optimizer state,
  * step and random state. */
 std::vector<unsigned char> state_of(concurrency_bn_dropout_model *m) {
-  std::vector<unsigned char> bytes;
-  auto append = [&](const void *data, size_t n) {
-    const auto *b = static_cast<const unsigned char *>(data);
-    bytes.insert(bytes.end(), b, b + n);
-  };
-  for (int i = 0; i < concurrency_bn_dropout_num_parameters(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(concurrency_bn_dropout_parameter(m, i, nullptr, &data, &numel), KILN_OK);
-    append(data, numel * sizeof(float));
-  }
-  for (int i = 0; i < concurrency_bn_dropout_num_buffers(m); ++i) {
-    void *data;
-    int64_t numel;
-    kiln_dtype dtype;
-    EXPECT_EQ(concurrency_bn_dropout_buffer(m, i, nullptr, &dtype, &data, &numel), KILN_OK);
-    append(data, numel * (dtype == KILN_I64 ? 8 : 4));
-  }
-  for (int i = 0; i < concurrency_bn_dropout_num_states(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(concurrency_bn_dropout_state(m, i, nullptr, &data, &numel), KILN_OK);
-    append(data, numel * sizeof(float));
-  }
-  int64_t step;
-  EXPECT_EQ(concurrency_bn_dropout_get_step(m, &step), KILN_OK);
-  append(&step, sizeof step);
-  kiln_rng_state rng;
-  EXPECT_EQ(kiln_model_get_rng(reinterpret_cast<const kiln_model *>(m), &rng), KILN_OK);
-  append(&rng, sizeof rng);
-  return bytes;
+  return kiln_test::instance_bytes(m);
 }
 
 concurrency_bn_dropout_model *created() {

@@ -4,6 +4,7 @@
 // runtime refuses the step, so the instance is bit-identical afterwards and
 // trains on exactly like one that never saw the batch.
 #include "clip_nonfinite.h"
+#include "instance_bytes.h"
 
 #include <kiln/runtime.h>
 
@@ -32,30 +33,9 @@ struct Batch {
   }
 };
 
-/* Parameters, optimizer state and step, byte for byte. */
-std::vector<unsigned char> state_of(clip_nonfinite_model *m) {
-  std::vector<unsigned char> bytes;
-  auto append = [&](const void *data, size_t n) {
-    const auto *b = static_cast<const unsigned char *>(data);
-    bytes.insert(bytes.end(), b, b + n);
-  };
-  for (int i = 0; i < clip_nonfinite_num_parameters(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(clip_nonfinite_parameter(m, i, nullptr, &data, &numel), KILN_OK);
-    append(data, numel * sizeof(float));
-  }
-  for (int i = 0; i < clip_nonfinite_num_states(m); ++i) {
-    float *data;
-    int64_t numel;
-    EXPECT_EQ(clip_nonfinite_state(m, i, nullptr, &data, &numel), KILN_OK);
-    append(data, numel * sizeof(float));
-  }
-  int64_t step;
-  EXPECT_EQ(clip_nonfinite_get_step(m, &step), KILN_OK);
-  append(&step, sizeof step);
-  return bytes;
-}
+/* Parameters, optimizer state and step (and buffers and random state,
+ * which this model has none of), byte for byte. */
+std::vector<unsigned char> state_of(clip_nonfinite_model *m) { return kiln_test::instance_bytes(m); }
 
 clip_nonfinite_model *created() {
   clip_nonfinite_model *m = nullptr;
