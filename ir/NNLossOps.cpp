@@ -63,6 +63,25 @@ LogicalResult CrossEntropyLossBackwardOp::verify() {
   return success();
 }
 
+LogicalResult CrossEntropyLossWithGradOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
+    DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
+    SmallVectorImpl<Type> &types) {
+  Adaptor a(operands, attrs, props, regions);
+  if (failed(checkCrossEntropyOperands(loc, a.getInput(), a.getTarget(),
+                                       a.getLabelSmoothing().convertToDouble())))
+    return failure();
+  types.push_back(lossType(ctx, a.getReduction(), {shapeOf(a.getInput())[0]}));
+  types.push_back(a.getInput().getType());
+  return success();
+}
+
+LogicalResult CrossEntropyLossWithGradOp::verify() {
+  if (getGrad().getType() != getLoss().getType())
+    return emitOpError("grad must have the loss type ") << getLoss().getType();
+  return success();
+}
+
 // Class indices: [0, C) or ignore_index, as torch's nll_loss checks them.
 static IndexBounds classIndices(Value input, int64_t ignoreIndex) {
   return {0, shapeOf(input)[1], ignoreIndex};
@@ -76,6 +95,13 @@ std::optional<IndexBounds> CrossEntropyLossOp::getIndexBounds(unsigned index) {
 
 std::optional<IndexBounds>
 CrossEntropyLossBackwardOp::getIndexBounds(unsigned index) {
+  if (index != getTargetMutable().getOperandNumber())
+    return std::nullopt;
+  return classIndices(getInput(), getIgnoreIndex());
+}
+
+std::optional<IndexBounds>
+CrossEntropyLossWithGradOp::getIndexBounds(unsigned index) {
   if (index != getTargetMutable().getOperandNumber())
     return std::nullopt;
   return classIndices(getInput(), getIgnoreIndex());

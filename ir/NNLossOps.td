@@ -53,6 +53,33 @@ def NN_CrossEntropyLossBackwardOp : NN_Op<"cross_entropy_loss_backward",
   let hasVerifier = 1;
 }
 
+def NN_CrossEntropyLossWithGradOp : NN_Op<"cross_entropy_loss_with_grad",
+    [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>,
+     DeclareOpInterfaceMethods<NN_IndexOperandOpInterface>]> {
+  let summary = "cross_entropy_loss and its backward, sharing the softmax statistics";
+  let description = [{
+    What `nn.cross_entropy_loss %x, %t` and `nn.cross_entropy_loss_backward
+    %grad, %x, %t` with the same attributes compute, as one op: `loss` is
+    the former's result, `input_grad` the latter's. Only
+    `nn-fuse-cross-entropy` creates it, after autodiff (it has no gradient
+    rule), so that the lowering computes each row's max and sum of
+    exponentials once, and one loop over the rows yields both the loss
+    terms and the gradient.
+
+    ```mlir
+    %l, %dx = nn.cross_entropy_loss_with_grad %g, %x, %t {label_smoothing = 0.0 : f64, ignore_index = -100 : i64} : (tensor<f32>, tensor<128x10xf32>, tensor<128xi64>) -> (tensor<f32>, tensor<128x10xf32>)
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$grad, NN_FloatTensor:$input,
+                       NN_IndexTensor:$target,
+                       DefaultValuedAttr<NN_Reduction, "Reduction::mean">:$reduction,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs NN_FloatTensor:$loss, NN_FloatTensor:$input_grad);
+  let assemblyFormat = "$grad `,` $input `,` $target (`reduction` $reduction^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def NN_MseLossOp : NN_DiffOp<"mse_loss",
     [DeclareOpInterfaceMethods<InferTypeOpInterface>],
     ["isDifferentiableOperand"]> {

@@ -7,6 +7,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -33,6 +34,27 @@ std::string describe(Operation *op) {
       return name + " (" + inner.getName().getStringRef().str() + ")";
   }
   return name;
+}
+
+/// The first costly op (math dialect, division) of a producer that the
+/// consumer reads broadcast (its operand map leaves out some of the
+/// consumer's loops): fused, that op would run once per consumer element
+/// instead of once per producer element (a row's log-sum over every class,
+/// a channel's rsqrt over every pixel). Null when the read is not a
+/// broadcast or the producer is cheap.
+Operation *costlyBroadcast(OpOperand *fused) {
+  auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
+  auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
+  if (!consumer || !producer)
+    return nullptr;
+  AffineMap map = consumer.getMatchingIndexingMap(fused);
+  if (map.getNumResults() >= consumer.getNumLoops())
+    return nullptr;
+  for (Operation &op : producer.getBody()->without_terminator())
+    if (isa<math::MathDialect>(op.getDialect()) ||
+        isa<arith::DivFOp, arith::RemFOp>(op))
+      return &op;
+  return nullptr;
 }
 
 /// Remarks of the fusion decisions. A refusal is reported once per pair
@@ -67,6 +89,15 @@ public:
                              << " users, and fusing would compute it once per user";
     }
   }
+  void broadcastCostly(Operation *producer, Operation *consumer, Operation *costly) {
+    if (enabled && seen.insert({producer, consumer}).second) {
+      ++unfusedCount;
+      producer->emitRemark() << "fusion: " << describe(producer) << " not fused into "
+                             << describe(consumer) << ": the user reads each of its values for "
+                                "several elements, and fusing would compute its "
+                             << costly->getName().getStringRef() << " once per element";
+    }
+  }
   void keptNamed(Operation *producer, Operation *consumer) {
     if (enabled && seen.insert({producer, consumer}).second)
       consumer->emitRemark() << "fusion: " << describe(producer) << " and " << describe(consumer)
@@ -77,7 +108,7 @@ public:
     if (enabled && (fusedCount || unfusedCount))
       fn.emitRemark() << "fusion: @" << fn.getSymName() << ": " << fusedCount
                       << " producers fused into their user, " << unfusedCount
-                      << " producer-user pairs left unfused (producer with several users)";
+                      << " producer-user pairs left unfused (producer with several users, or costly and broadcast)";
   }
 
 private:
@@ -101,6 +132,10 @@ struct FuseElementwisePass
         return false;
       if (!producer->hasOneUse()) {
         report.severalUsers(producer, fused->getOwner());
+        return false;
+      }
+      if (Operation *costly = costlyBroadcast(fused)) {
+        report.broadcastCostly(producer, fused->getOwner(), costly);
         return false;
       }
       report.fused(producer, fused->getOwner());

@@ -210,6 +210,101 @@ struct CrossEntropyLossBackwardLowering
   }
 };
 
+// Both results of nn.cross_entropy_loss_with_grad from one set of row
+// statistics (max_i and log sum_c exp(x_ic - max_i)), then one generic over
+// [N, C] (rows parallel, classes a reduction) that, with log-probabilities
+// lp = (x - max) - logsum as aten's log_softmax rounds them, writes
+//   dx[i,c] = w_i (exp(lp_ic) - (1-eps)[c == t_i] - eps/C)
+// and accumulates each row's loss sum_c ((1-eps)[c == t_i] + eps/C) (-lp_ic),
+// which is (1-eps) nll_i + eps/C sum_c (-lp_ic) (with eps = 0 every other
+// term is an exact zero). Ignored rows give 0, class indices out of range
+// NaN, as in the separate ops. The statistics are row reductions that
+// kiln-cpu-fuse-row-reductions moves into the loop over row blocks of this
+// generic: one pass over the logits.
+struct CrossEntropyLossWithGradLowering
+    : OpConversionPattern<CrossEntropyLossWithGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CrossEntropyLossWithGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getInput(), t = adaptor.getTarget(), g = adaptor.getGrad();
+    int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
+    double eps = op.getLabelSmoothing().convertToDouble();
+    int64_t ignore = op.getIgnoreIndex();
+    Reduction reduction = op.getReduction();
+    auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, x);
+    Value logSum = broadcastElementwise(
+        rewriter, loc, {n}, ValueRange{sumExp},
+        [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+          return {b.create<math::LogOp>(l, a[0])};
+        })[0];
+    Value count;
+    if (reduction == Reduction::mean) {
+      count = sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore));
+      g = broadcastElementwise(
+          rewriter, loc, {}, ValueRange{g, count},
+          [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+            return {b.create<arith::DivFOp>(l, a[0], a[1])};
+          })[0];
+    }
+    AffineExpr i, c;
+    bindDims(ctx, i, c);
+    auto perElement = AffineMap::get(2, 0, {i, c}, ctx);
+    auto perRow = AffineMap::get(2, 0, {i}, ctx);
+    auto whole = AffineMap::get(2, 0, {}, ctx);
+    SmallVector<AffineMap> maps{perElement, perRow, perRow, perRow,
+                                reduction == Reduction::none ? perRow : whole,
+                                perRow, perElement};
+    Value lossInit = filledTensor(rewriter, loc, {n}, rewriter.getF32Type(),
+                                  rewriter.getF32FloatAttr(0));
+    Value dxInit = rewriter.create<tensor::EmptyOp>(
+        loc, typeOf(x).getShape(), rewriter.getF32Type());
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{lossInit.getType(), dxInit.getType()},
+        ValueRange{x, t, rowMax, logSum, g}, ValueRange{lossInit, dxInit}, maps,
+        SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                         utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value xv = a[0], target = a[1], w = a[4], acc = a[5];
+          Value col = b.create<arith::IndexCastOp>(
+              l, b.getI64Type(), b.create<linalg::IndexOp>(l, 1));
+          Value isTarget =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, col, target);
+          Value valid = notIgnored(b, l, target, ignore);
+          Value ok = inRange(b, l, target, numClasses);
+          auto guard = [&](Value v) -> Value {
+            v = b.create<arith::SelectOp>(l, ok, v, nanConst(b, l));
+            return b.create<arith::SelectOp>(l, valid, v, f32Const(b, l, 0));
+          };
+          // Weight of this class in the row's loss and its gradient.
+          Value weight = b.create<arith::SelectOp>(
+              l, isTarget, f32Const(b, l, 1 - eps + eps / numClasses),
+              f32Const(b, l, eps / numClasses));
+          Value logProb = b.create<arith::SubFOp>(
+              l, b.create<arith::SubFOp>(l, xv, a[2]), a[3]);
+          Value term = guard(b.create<arith::NegFOp>(
+              l, b.create<arith::MulFOp>(l, weight, logProb)));
+          Value p = b.create<math::ExpOp>(l, logProb);
+          Value d = guard(b.create<arith::MulFOp>(
+              l, b.create<arith::SubFOp>(l, p, weight), w));
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::AddFOp>(l, acc, term), d});
+        });
+    Value loss = generic.getResult(0), dx = generic.getResult(1);
+    if (reduction != Reduction::none) {
+      Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, loss));
+      if (reduction == Reduction::mean)
+        sum = rewriter.create<arith::DivFOp>(loc, sum,
+                                             extractScalar(rewriter, loc, count));
+      loss = toScalarTensor(rewriter, loc, sum);
+    }
+    rewriter.replaceOp(op, ValueRange{loss, dx});
+    return success();
+  }
+};
+
 // mse = (x - y)^2, summed, or averaged over every element for mean.
 struct MseLossLowering : OpConversionPattern<MseLossOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -421,6 +516,7 @@ struct NllLossBackwardLowering : OpConversionPattern<NllLossBackwardOp> {
 
 void kiln::populateLowerLossesPatterns(RewritePatternSet &patterns) {
   patterns.add<CrossEntropyLossLowering, CrossEntropyLossBackwardLowering,
+               CrossEntropyLossWithGradLowering,
                MseLossLowering, MseLossBackwardLowering,
                BinaryCrossEntropyLowering, NllLossLowering,
                NllLossBackwardLowering>(patterns.getContext());

@@ -172,6 +172,35 @@ def DropInPlaceResults : Pass<"kiln-drop-in-place-results", "mlir::ModuleOp"> {
   }];
 }
 
+def FuseCrossEntropy : Pass<"nn-fuse-cross-entropy", "mlir::func::FuncOp"> {
+  let summary = "Compute a cross_entropy_loss and its backward as one op";
+  let description = [{
+    After autodiff a training function holds `nn.cross_entropy_loss %x, %t`
+    and `nn.cross_entropy_loss_backward %g, %x, %t`, each of which would
+    compute the rows' max and sum of exponentials. This pass replaces such
+    a pair (same logits, targets and attributes, same block) by one
+    `nn.cross_entropy_loss_with_grad %g, %x, %t`, placed before the forward
+    when `%g` is defined there (a seed constant), else before the backward
+    when nothing reads the loss before it. A pair whose `%g` is computed
+    from the loss stays as it is (a remark says so).
+
+    Before:
+    ```mlir
+    %l = nn.cross_entropy_loss %x, %t : (tensor<4x3xf32>, tensor<4xi64>) -> tensor<f32>
+    %dx = nn.cross_entropy_loss_backward %one, %x, %t : (tensor<f32>, tensor<4x3xf32>, tensor<4xi64>) -> tensor<4x3xf32>
+    ```
+    After:
+    ```mlir
+    %l, %dx = nn.cross_entropy_loss_with_grad %one, %x, %t : (tensor<f32>, tensor<4x3xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x3xf32>)
+    ```
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Report each pair fused or left alone as a remark (kilnc --remarks)">
+  ];
+  let dependentDialects = ["::kiln::nn::NNDialect"];
+}
+
 def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops; named contractions keep their form";
   let description = [{

@@ -19,6 +19,10 @@ void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks) {
   pm.addPass(createDecompose());
   // Before lowering, so that fusion folds the guards into the updates.
   pm.addPass(createGuardInPlaceResults());
+  // The loss and its backward share their softmax statistics.
+  FuseCrossEntropyOptions crossEntropy;
+  crossEntropy.remarks = remarks;
+  pm.addNestedPass<func::FuncOp>(createFuseCrossEntropy(crossEntropy));
   pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg());
   // arith on tensors (the step counter) becomes linalg.generic too.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

@@ -23,6 +23,10 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   if (!options.runtimeGemm)
     pm.addPass(createCPUMaterializeTransposes());
   if (options.vectorize) {
+    // Row statistics per block of rows, in their consumer's loop.
+    CPUFuseRowReductionsOptions rows;
+    rows.remarks = options.remarks;
+    pm.addPass(createCPUFuseRowReductions(rows));
     CPUTileAndVectorizeOptions tiling;
     tiling.tileContractions = !options.runtimeGemm;
     tiling.remarks = options.remarks;

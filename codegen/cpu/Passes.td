@@ -34,6 +34,55 @@ def CPUMaterializeTransposes : Pass<"kiln-cpu-materialize-transposes", "mlir::Mo
                            "::mlir::tensor::TensorDialect"];
 }
 
+def CPUFuseRowReductions : Pass<"kiln-cpu-fuse-row-reductions", "mlir::ModuleOp"> {
+  let summary = "Compute row reductions per block of rows inside their consumer's loop (tensors)";
+  let description = [{
+    A `linalg.generic` that reads per-row statistics (the max and the sum
+    of exponentials of a softmax or a cross entropy, a norm's mean) would
+    otherwise run after one full pass over the tensor per statistic. This
+    pass tiles such a consumer along its outermost parallel loop that
+    indexes every output (rows) and fuses into that loop the reductions it
+    reads, and the generics and fills that only feed them
+    (`scf::tileAndFuseProducerOfSlice`): per block of rows, the statistics
+    and then the consumer, while the rows are in L1. A producer with a
+    user outside the group is not moved (it would be computed twice), and a
+    producer result is fused once per slice and reused by every op of the
+    loop that reads the same slice.
+
+    Blocks: the thread tasks `kiln-cpu-tile-and-vectorize` would make for
+    the consumer (`scf.forall`, blocks of at least 4096 iterations) when
+    there are two or more; else sequential `scf.for` blocks of at most 4096
+    iterations when the rows do not fit one; else nothing changes. The loop
+    carries `kiln.fused_rows`, so that `kiln-cpu-tile-and-vectorize` does
+    not tile its ops again. Runs on tensors, before it. With `remarks`,
+    each group fused or left alone is a remark at the consumer.
+
+    Before (softmax rows):
+    ```mlir
+    %m = linalg.generic {iterator_types = ["parallel", "reduction"]} ins(%x) outs(%m0)   // max
+    %s = linalg.generic {iterator_types = ["parallel", "reduction"]} ins(%x, %m) outs(%s0) // sum exp
+    %p = linalg.generic {iterator_types = ["parallel", "parallel"]} ins(%x, %m, %s) outs(%e)
+    ```
+    After:
+    ```mlir
+    %p = scf.forall (%b) in (4) shared_outs(%o = %e) {
+      %xb = tensor.extract_slice %x[%b * 16, 0] [16, 1000] [1, 1]
+      %mb = linalg.generic ... ins(%xb) ...          // max of 16 rows
+      %sb = linalg.generic ... ins(%xb, %mb) ...     // their sums
+      %pb = linalg.generic ... ins(%xb, %mb, %sb) ...
+      scf.forall.in_parallel { tensor.parallel_insert_slice %pb into %o[...] }
+    } {kiln.fused_rows}
+    ```
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", "false",
+           "Report each group fused or left alone (kilnc --remarks)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def CPUTileAndVectorize : Pass<"kiln-cpu-tile-and-vectorize", "mlir::ModuleOp"> {
   let summary = "Tile contractions for threads and registers and vectorize them (tensors)";
   let description = [{

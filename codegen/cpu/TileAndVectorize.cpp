@@ -1,5 +1,6 @@
 // CPU schedules for contractions, written in the transform dialect and
 // applied by two passes (before and after bufferization).
+#include "codegen/cpu/GenericRows.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Bufferization/TransformOps/BufferizationTransformOps.h"
@@ -36,6 +37,7 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using namespace kiln;
 
 void kiln::registerCPUDialects(DialectRegistry &registry) {
   registry.insert<transform::TransformDialect>();
@@ -244,29 +246,11 @@ LogicalResult tileTranspose(IRRewriter &rewriter, linalg::TransposeOp op) {
   return linalg::vectorize(rewriter, *block);
 }
 
-/// Iterations one task of a generic op should at least cover: below this,
-/// waking a pool thread costs more than the work (a few microseconds).
-constexpr int64_t kGenericGrain = 4096;
-
-/// The outermost parallel loop that every output indexes as a plain
-/// dimension. Splitting that loop over threads gives each task its own
-/// slice of every output, also when other loops are reductions (a task
-/// then owns whole reductions). std::nullopt when there is none.
-std::optional<unsigned> outermostOutputLoop(linalg::GenericOp op) {
-  for (unsigned loop = 0; loop < op.getNumLoops(); ++loop) {
-    if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel)
-      continue;
-    bool inEveryOutput = llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
-      AffineMap map = op.getMatchingIndexingMap(&init);
-      return llvm::any_of(map.getResults(), [&](AffineExpr e) {
-        auto dim = dyn_cast<AffineDimExpr>(e);
-        return dim && dim.getPosition() == loop;
-      });
-    });
-    if (inEveryOutput)
-      return loop;
-  }
-  return std::nullopt;
+bool insideFusedRowLoop(Operation *op) {
+  for (Operation *p = op->getParentOp(); p; p = p->getParentOp())
+    if (p->hasAttr(kFusedRowLoopAttr))
+      return true;
+  return false;
 }
 
 /// linalg.generic ops with a parallel loop (bias + ReLU, ReLU masks, the
@@ -301,15 +285,7 @@ LogicalResult threadGeneric(IRRewriter &rewriter, linalg::GenericOp op, bool rem
   for (auto [i, r] : llvm::enumerate(ranges))
     if (i != *loop)
       rowIterations *= r;
-  int64_t minRows = llvm::divideCeil(kGenericGrain, std::max<int64_t>(rowIterations, 1));
-  // The smallest divisor of `rows` that is >= minRows: as many tasks as the
-  // grain allows, all the same size.
-  int64_t block = 0;
-  for (int64_t b = std::max<int64_t>(minRows, 1); b < rows; ++b)
-    if (rows % b == 0) {
-      block = b;
-      break;
-    }
+  int64_t block = threadBlockRows(rows, rowIterations);
   if (block == 0)
     return sequential(llvm::Twine(rows * rowIterations) + " iterations give no two equal blocks of loop " +
                       llvm::Twine(*loop) + " with at least " + llvm::Twine(kGenericGrain) +
@@ -344,8 +320,10 @@ struct CPUTileAndVectorizePass
     SmallVector<linalg::TransposeOp> transposes;
     SmallVector<linalg::GenericOp> generics;
     getOperation().walk([&](linalg::LinalgOp op) {
+      // The ops of a fused row loop (kiln-cpu-fuse-row-reductions) are
+      // tiled already: that loop is their thread split.
       if (auto g = dyn_cast<linalg::GenericOp>(op.getOperation()))
-        if (g.getNumParallelLoops() > 0)
+        if (g.getNumParallelLoops() > 0 && !insideFusedRowLoop(g))
           generics.push_back(g);
       if (tileContractions &&
           isa<linalg::MatmulOp, linalg::MatmulTransposeAOp>(op))

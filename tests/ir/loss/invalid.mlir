@@ -48,3 +48,20 @@ func.func @nll_backward_grad(%g: tensor<f32>, %x: tensor<4x5xf32>, %t: tensor<4x
   %l = nn.nll_loss_backward %g, %x, %t reduction none : (tensor<f32>, tensor<4x5xf32>, tensor<4xi64>) -> tensor<4x5xf32>
   return
 }
+
+// -----
+
+func.func @ce_with_grad_grad(%g: tensor<f32>, %x: tensor<4x5xf32>, %t: tensor<4xi64>) {
+  // expected-error @+1 {{grad must have the loss type 'tensor<4xf32>'}}
+  %l, %dx = nn.cross_entropy_loss_with_grad %g, %x, %t reduction none : (tensor<f32>, tensor<4x5xf32>, tensor<4xi64>) -> (tensor<4xf32>, tensor<4x5xf32>)
+  return
+}
+
+// -----
+
+func.func @ce_with_grad_target(%g: tensor<f32>, %x: tensor<4x5xf32>, %t: tensor<3xi64>) {
+  // expected-error @+2 {{nn.cross_entropy_loss: target must be [4] class indices, got [3]}}
+  // expected-error @+1 {{'nn.cross_entropy_loss_with_grad' op failed to infer returned types}}
+  %l, %dx = nn.cross_entropy_loss_with_grad %g, %x, %t : (tensor<f32>, tensor<4x5xf32>, tensor<3xi64>) -> (tensor<f32>, tensor<4x5xf32>)
+  return
+}

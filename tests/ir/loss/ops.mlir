@@ -17,3 +17,10 @@ func.func @nll(%x: tensor<4x5x3xf32>, %t: tensor<4x3xi64>, %w: tensor<5xf32>, %u
   %c = nn.nll_loss_backward %g, %x, %t reduction none : (tensor<4x3xf32>, tensor<4x5x3xf32>, tensor<4x3xi64>) -> tensor<4x5x3xf32>
   return %a, %b, %c : tensor<f32>, tensor<f32>, tensor<4x5x3xf32>
 }
+
+// CHECK-LABEL: func.func @ce_with_grad
+// CHECK: nn.cross_entropy_loss_with_grad %{{.+}}, %{{.+}}, %{{.+}} reduction none {ignore_index = 2 : i64, label_smoothing = 1.250000e-01 : f64} : (tensor<4xf32>, tensor<4x5xf32>, tensor<4xi64>) -> (tensor<4xf32>, tensor<4x5xf32>)
+func.func @ce_with_grad(%g: tensor<4xf32>, %x: tensor<4x5xf32>, %t: tensor<4xi64>) -> (tensor<4xf32>, tensor<4x5xf32>) {
+  %l, %dx = nn.cross_entropy_loss_with_grad %g, %x, %t reduction none {label_smoothing = 0.125 : f64, ignore_index = 2 : i64} : (tensor<4xf32>, tensor<4x5xf32>, tensor<4xi64>) -> (tensor<4xf32>, tensor<4x5xf32>)
+  return %l, %dx : tensor<4xf32>, tensor<4x5xf32>
+}

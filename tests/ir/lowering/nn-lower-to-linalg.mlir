@@ -169,6 +169,37 @@ func.func @cross_entropy(%x: tensor<4x10xf32>, %t: tensor<4xi64>, %g: tensor<f32
 
 // -----
 
+// The fused loss and backward (nn-fuse-cross-entropy): the row max and sum
+// of exponentials once, the log of the sum per row, the count of rows not
+// ignored and grad / count; then one generic over [N, C] (rows parallel,
+// classes a reduction) with log-probabilities (x - max) - log(sum), writing
+// the gradient and accumulating each row's loss; the rows' sum / count.
+// CHECK-LABEL: func.func @cross_entropy_with_grad
+// CHECK: %[[MAX:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<4x10xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[SUMEXP:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}}, %[[MAX]] : tensor<4x10xf32>, tensor<4xf32>)
+// CHECK: math.exp
+// CHECK: %[[LOGSUM:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} ins(%[[SUMEXP]] : tensor<4xf32>)
+// CHECK: math.log
+// CHECK: %[[W:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<f32>, tensor<f32>)
+// CHECK: arith.divf
+// CHECK: %[[BOTH:[a-zA-Z0-9_]+]]:2 = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}}, %{{.+}}, %[[MAX]], %[[LOGSUM]], %[[W]] : tensor<4x10xf32>, tensor<4xi64>, tensor<4xf32>, tensor<4xf32>, tensor<f32>) outs(%{{.+}}, %{{.+}} : tensor<4xf32>, tensor<4x10xf32>)
+// CHECK: linalg.index 1 : index
+// CHECK: arith.cmpi eq
+// CHECK: %[[XM:[a-zA-Z0-9_]+]] = arith.subf %{{.+}}, %{{.+}} : f32
+// CHECK: %[[LP:[a-zA-Z0-9_]+]] = arith.subf %[[XM]], %{{.+}} : f32
+// CHECK: math.exp %[[LP]]
+// CHECK: linalg.generic {{.+}} iterator_types = ["reduction"]} ins(%[[BOTH]]#0 : tensor<4xf32>)
+// CHECK: %[[MEAN:[a-zA-Z0-9_]+]] = arith.divf
+// CHECK: %[[LOSS:[a-zA-Z0-9_]+]] = tensor.from_elements %[[MEAN]] : tensor<f32>
+// CHECK: return %[[LOSS]], %[[BOTH]]#1
+func.func @cross_entropy_with_grad(%x: tensor<4x10xf32>, %t: tensor<4xi64>, %g: tensor<f32>) -> (tensor<f32>, tensor<4x10xf32>) {
+  %l, %dx = nn.cross_entropy_loss_with_grad %g, %x, %t {label_smoothing = 0.2 : f64} : (tensor<f32>, tensor<4x10xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x10xf32>)
+  return %l, %dx : tensor<f32>, tensor<4x10xf32>
+}
+
+// -----
+
 // MSE (mean over 32 elements): sum of squares / 32; backward
 // 2 (y - t) grad / 32 = 0.0625 (y - t) grad.
 // CHECK-LABEL: func.func @mse
