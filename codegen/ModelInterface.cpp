@@ -899,6 +899,9 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "int|num_states|const $_model *model|",
       "kiln_status|state|$_model *model, int index, const char **name, float **data, int64_t *numel|, index, name, data, numel",
       "kiln_status|get_rng|const $_model *model, kiln_rng_state *rng|, rng",
+      "kiln_status|attach_comm|$_model *model, kiln_comm *comm|, comm",
+      "int|world_size|const $_model *model|",
+      "int|rank|const $_model *model|",
   };
   for (const char *fn : fns) {
     SmallVector<StringRef> f;
@@ -970,7 +973,7 @@ std::string ModelInterface::header() const {
      << " * explains a failed " << p << "_create.\n"
      << " * Tensors are dense row-major float32 (class indices: int64). */\n";
   os << "#ifndef " << P << "_H\n#define " << P << "_H\n\n"
-     << "#include <kiln/runtime.h>\n#include <kiln/scheduler.h>\n#include <kiln/swa.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
+     << "#include <kiln/runtime.h>\n#include <kiln/comm.h>\n#include <kiln/scheduler.h>\n#include <kiln/swa.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   writeConstants(os, *this, P);
   os << "/* What libkiln_rt needs to know about this model (docs/runtime-abi.md). */\n"

@@ -35,6 +35,8 @@ constexpr Routine kRoutines[] = {
     {"kiln_ctc_loss_forward", 4, 4, 0b1110},
     // log_probs, targets, input_lengths, target_lengths, grad_loss -> grad
     {"kiln_ctc_loss_backward", 5, 5, 0b01110},
+    // gradients of the data-parallel group, flat -> their average
+    {"kiln_all_reduce_mean", 1, 1, 0},
 };
 
 int64_t numElements(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
@@ -116,6 +118,18 @@ LogicalResult verifyCtcOperands(LibraryCallOp op) {
   return success();
 }
 
+/// [n]: both operands hold n floats.
+LogicalResult verifyAllReduceOperands(LibraryCallOp op) {
+  ArrayRef<int64_t> p = op.getParams();
+  if (p.size() != 1 || p[0] < 1)
+    return op.emitOpError("an all-reduce takes one parameter, the element count (>= 1)");
+  for (Value v : {op.getInputs()[0], op.getOutputs()[0]})
+    if (numElements(v) != p[0])
+      return op.emitOpError("operand has ")
+             << numElements(v) << " elements, the all-reduce " << p[0];
+  return success();
+}
+
 } // namespace
 
 LogicalResult LibraryCallOp::verify() {
@@ -158,6 +172,8 @@ LogicalResult LibraryCallOp::verify() {
   }
   if (getCallee().starts_with("kiln_ctc_"))
     return verifyCtcOperands(*this);
+  if (getCallee() == "kiln_all_reduce_mean")
+    return verifyAllReduceOperands(*this);
   return verifyConvOperands(*this);
 }
 

@@ -62,6 +62,9 @@ using namespace kiln::nn;
 
 namespace {
 
+/// Module attribute asking for data-parallel steps (kilnc --data-parallel).
+constexpr llvm::StringLiteral kDataParallelAttr = "nn.data_parallel";
+
 struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -88,6 +91,11 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     // no train_step, accumulate or apply to build. (torch's LBFGS densifies
     // sparse gradients, so their rows are not needed.)
     if (nn::isLbfgs(dict)) {
+      if (module->hasAttr(kDataParallelAttr)) {
+        module.emitError("data parallelism (kilnc --data-parallel) does not support LBFGS "
+                         "yet: its closure runs in the runtime, outside the compiled step");
+        return signalPassFailure();
+      }
       dropSparseRows(grad);
       if (failed(nn::readLbfgsOptions(module, dict)))
         signalPassFailure();
@@ -290,7 +298,17 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
                           ValueRange params, ValueRange states, Value stepArg, ValueRange scalars,
                           ValueRange grads, ArrayRef<Value> rows, SmallVector<Value> &results,
                           bool withGradients) {
-    FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), grads);
+    // Data parallelism: the gradients averaged over the processes (one
+    // bucket), before clipping, as DDP's hooks run before clip_grad_*.
+    SmallVector<Value> local(grads.begin(), grads.end());
+    if (getOperation()->hasAttr(kDataParallelAttr) && !local.empty()) {
+      if (llvm::any_of(rows, [](Value r) { return bool(r); }))
+        return getOperation().emitError(
+            "data parallelism (kilnc --data-parallel) does not support sparse "
+            "gradients (Embedding or EmbeddingBag with sparse=True) yet");
+      local = b.create<nn::AllReduceOp>(loc, grads)->getResults();
+    }
+    FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), local);
     if (failed(clipped))
       return failure();
     auto [newParams, newStates] =

@@ -185,6 +185,7 @@ struct LowerNNToLinalgPass
     populateLowerIndexPatterns(patterns);
     populateLowerLossesPatterns(patterns);
     populateLowerCtcPatterns(patterns);
+    populateLowerDistributedPatterns(patterns);
     populateLowerNormPatterns(patterns);
     populateLowerOptimizersPatterns(patterns);
     populateLowerRandomPatterns(patterns);

@@ -83,6 +83,7 @@ void populateLowerIndexPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerLossesPatterns(mlir::RewritePatternSet &patterns);
 /// nn.ctc_loss(_backward) as runtime calls (LowerCtc.cpp).
 void populateLowerCtcPatterns(mlir::RewritePatternSet &patterns);
+void populateLowerDistributedPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerNormPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerOptimizersPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerRandomPatterns(mlir::RewritePatternSet &patterns);

@@ -1,6 +1,7 @@
 #include <kiln/arena.h>
 #include <kiln/scheduler.h>
 
+#include "comm.h"
 #include "instance.h"
 #include "metadata.h"
 #include "random.h"
@@ -19,6 +20,10 @@ using kiln::rt::KernelSpec;
 using kiln::rt::ModelSpec;
 using kiln::rt::quoted;
 using kiln::rt::shape_string;
+using kiln::rt::CollectiveScope;
+using kiln::rt::comm_broadcast;
+using kiln::rt::read_tensor_of;
+using kiln::rt::write_tensor_of;
 using kiln::rt::TensorSpec;
 
 /* One model instance. Everything mutable lives here (no globals), so two
@@ -51,6 +56,8 @@ struct kiln_model {
    * as scheduler_spec ("scheduler.state", the doubles' bits as I64). */
   kiln_scheduler *scheduler = nullptr;
   TensorSpec scheduler_spec;
+  /* kiln_model_attach_comm: the collectives of the compiled steps. */
+  kiln_comm *comm = nullptr;
 
   std::vector<void *> args; // reused by every kernel call: no allocation per step
   std::vector<int> flips;   // tensors whose next slot the last kernel wrote
@@ -333,8 +340,11 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b,
   for (const kiln_kernel_arg &a : kernel.args)
     m->args.push_back(arg_pointer(m, a, b));
   const Device &d = *m->spec.device;
+  CollectiveScope collectives(m->comm);
   if (Error e = device_error(m, d.launch(d.ctx, kernel.fn, m->args.data()), "kernel launch"))
     return e;
+  if (Error e = collectives.result())
+    return fail(e.status, std::string(function) + ": " + e.message);
   if (Error e = check_values(m, kernel, function))
     return e;
   if (Error e = check_grad_norm(m, kernel, function))
@@ -1404,6 +1414,40 @@ kiln_status kiln_model_store_scheduled_lrs(kiln_model *model, const double *lrs,
         return record(model, e);
     }
   return record(model, store_lrs(model, next));
+}
+
+extern "C" kiln_status kiln_model_attach_comm(kiln_model *model, kiln_comm *comm) {
+  KILN_API_GUARD_BEGIN
+  if (!model)
+    return record(model, null_model("kiln_model_attach_comm"));
+  model->comm = nullptr;
+  if (!comm)
+    return KILN_OK;
+  // Every process starts from rank 0's parameters and buffers, as DDP's
+  // constructor broadcasts its module's state.
+  std::vector<unsigned char> host;
+  for (int t : state_dict(model->spec)) {
+    const TensorSpec &spec = model->spec.tensors[t];
+    host.resize(spec_bytes(spec));
+    if (Error e = read_tensor_of(model, t, host.data()))
+      return record(model, e);
+    if (Error e = comm_broadcast(comm, host.data(), static_cast<int64_t>(host.size()),
+                                 quoted(spec.name)))
+      return record(model, fail(e.status, "kiln_model_attach_comm: " + e.message));
+    if (Error e = write_tensor_of(model, t, host.data()))
+      return record(model, e);
+  }
+  model->comm = comm;
+  return KILN_OK;
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" int kiln_model_world_size(const kiln_model *model) {
+  return model ? kiln_comm_size(model->comm) : 1;
+}
+
+extern "C" int kiln_model_rank(const kiln_model *model) {
+  return model ? kiln_comm_rank(model->comm) : 0;
 }
 
 extern "C" kiln_status kiln_model_attach_scheduler(kiln_model *model, kiln_scheduler *scheduler) {

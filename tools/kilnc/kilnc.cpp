@@ -129,6 +129,14 @@ static cl::opt<bool> inPlaceUpdates(
              "double-buffered by the runtime (for comparison)"),
     cl::init(true), cl::cat(kilncCategory));
 
+static cl::opt<bool> dataParallel(
+    "data-parallel",
+    cl::desc("Average the gradients over the processes of the communicator attached to "
+             "an instance (kiln/comm.h: MPI) inside train_step and apply, before "
+             "clipping and the update, as torch's DistributedDataParallel; alone, an "
+             "instance trains as without the flag (docs/distributed.md)"),
+    cl::cat(kilncCategory));
+
 static cl::opt<bool> memoryReport(
     "memory-report",
     cl::desc("Report memory on stderr: what one instance allocates (the header's "
@@ -252,7 +260,12 @@ public:
       return 1;
     dump("01-imported.mlir", *module);
 
+    if (dataParallel && !train)
+      return error("--data-parallel needs a training build (--mode=train, or a model "
+                   "file with a training section)");
     if (train) {
+      if (dataParallel)
+        (*module)->setAttr("nn.data_parallel", UnitAttr::get(&ctx));
       PassManager pm(&ctx);
       configure(pm);
       kiln::buildTrainingPipeline(pm);

@@ -40,7 +40,8 @@ typedef enum kiln_status {
   KILN_ERROR_MISMATCH = 4,         /* tensor missing, wrong shape or dtype */
   KILN_ERROR_UNSUPPORTED = 5,      /* e.g. training a model compiled for inference */
   KILN_ERROR_OUT_OF_MEMORY = 6,
-  KILN_ERROR_DEVICE = 7            /* the GPU or its driver failed (kiln/cuda.h) */
+  KILN_ERROR_DEVICE = 7,           /* the GPU or its driver failed (kiln/cuda.h) */
+  KILN_ERROR_COMMUNICATION = 8     /* a collective failed or timed out (kiln/comm.h) */
 } kiln_status;
 
 /* Message of the last failure on this thread that had no model instance.

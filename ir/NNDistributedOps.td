@@ -1,0 +1,32 @@
+#ifndef KILN_NN_DISTRIBUTED_OPS
+#define KILN_NN_DISTRIBUTED_OPS
+
+include "NNBase.td"
+
+// Collectives of data-parallel training (docs/distributed.md). Inserted by
+// nn-build-train-step for a module marked nn.data_parallel, after autodiff:
+// they have no gradient rule.
+def NN_AllReduceOp : NN_Op<"all_reduce", [
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "average tensors over the processes of the data-parallel group";
+  let description = [{
+    Each result is the average over the processes of the communicator
+    attached to the instance (kiln/comm.h) of the corresponding operand:
+    every process contributes operand / world_size and the contributions
+    are summed, as torch's DistributedDataParallel averages its gradient
+    buckets. The operands are one bucket: they travel as one contiguous
+    message. Without a communicator, or with one of a single process, the
+    results equal the operands. Every process must run the same
+    all_reduce ops in the same order (they do: they run the same kernel).
+
+    ```mlir
+    %a, %b = nn.all_reduce %ga, %gb : tensor<16x8xf32>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<NN_FloatTensor>:$inputs);
+  let results = (outs Variadic<NN_FloatTensor>:$results);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
+  let hasVerifier = 1;
+}
+
+#endif // KILN_NN_DISTRIBUTED_OPS

@@ -1,0 +1,28 @@
+/* The communicator the running kernel's collectives use (comm.cpp). */
+#ifndef KILN_RUNTIME_LIB_COMM_H
+#define KILN_RUNTIME_LIB_COMM_H
+
+#include "error.h"
+
+#include <kiln/comm.h>
+
+namespace kiln::rt {
+
+/* While a kernel of an instance runs on this thread: that instance's
+ * communicator (NULL: none attached), and the first failure of a
+ * collective the kernel called, which the caller turns into the call's
+ * status. */
+class CollectiveScope {
+public:
+  explicit CollectiveScope(kiln_comm *comm);
+  ~CollectiveScope();
+  /* The first collective failure during the scope, or no error. */
+  Error result() const;
+};
+
+/* Broadcasts `bytes` of `data` from rank 0 over `comm`. */
+Error comm_broadcast(kiln_comm *comm, void *data, int64_t bytes, const std::string &what);
+
+} // namespace kiln::rt
+
+#endif

@@ -1,0 +1,138 @@
+// kiln_comm over MPI (kiln/comm_mpi.h): nonblocking collectives polled
+// against a deadline, so that a dead or stalled rank is an error message on
+// the others instead of a hang.
+#include <kiln/comm_mpi.h>
+
+#include "error.h"
+
+#include <chrono>
+#include <cstdio>
+#include <new>
+#include <string>
+#include <algorithm>
+#include <thread>
+
+namespace {
+
+struct MpiComm {
+  MPI_Comm comm = MPI_COMM_NULL;
+  double timeout_seconds = 300;
+  int rank = 0;
+  int size = 1;
+};
+
+/* Waits for `request` until the deadline; nonzero with a message on an MPI
+ * error or a timeout. */
+int wait(MpiComm *c, MPI_Request *request, const char *what, char *error, size_t error_size) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline =
+      clock::now() + std::chrono::duration_cast<clock::duration>(
+                         std::chrono::duration<double>(c->timeout_seconds));
+  for (int spins = 0;; ++spins) {
+    int done = 0;
+    int rc = MPI_Test(request, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) {
+      char text[MPI_MAX_ERROR_STRING];
+      int length = 0;
+      MPI_Error_string(rc, text, &length);
+      std::snprintf(error, error_size, "MPI %s failed: %s", what, text);
+      return 1;
+    }
+    if (done)
+      return 0;
+    if (clock::now() > deadline) {
+      std::snprintf(error, error_size,
+                    "MPI %s did not complete within %g s (timeout): another rank "
+                    "died or stopped calling the same steps",
+                    what, c->timeout_seconds);
+      return 1;
+    }
+    // Spin briefly (a step's collective usually completes in microseconds),
+    // then yield the core to the other ranks' work.
+    if (spins > 1000)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+int all_reduce_sum(void *impl, const float *in, float *out, int64_t n, char *error,
+                   size_t error_size) {
+  auto *c = static_cast<MpiComm *>(impl);
+  // MPI counts are int: reduce in chunks below 2^31 elements.
+  for (int64_t done = 0; done < n;) {
+    int count = static_cast<int>(std::min<int64_t>(n - done, int64_t(1) << 30));
+    MPI_Request request;
+    const void *send = in == out ? MPI_IN_PLACE : static_cast<const void *>(in + done);
+    int rc = MPI_Iallreduce(send, out + done, count, MPI_FLOAT, MPI_SUM, c->comm, &request);
+    if (rc != MPI_SUCCESS) {
+      std::snprintf(error, error_size, "MPI_Iallreduce could not start (error %d)", rc);
+      return 1;
+    }
+    if (wait(c, &request, "all-reduce (MPI_Iallreduce)", error, error_size))
+      return 1;
+    done += count;
+  }
+  return 0;
+}
+
+int broadcast(void *impl, void *data, int64_t bytes, int root, char *error, size_t error_size) {
+  auto *c = static_cast<MpiComm *>(impl);
+  auto *p = static_cast<char *>(data);
+  for (int64_t done = 0; done < bytes;) {
+    int count = static_cast<int>(std::min<int64_t>(bytes - done, int64_t(1) << 30));
+    MPI_Request request;
+    int rc = MPI_Ibcast(p + done, count, MPI_BYTE, root, c->comm, &request);
+    if (rc != MPI_SUCCESS) {
+      std::snprintf(error, error_size, "MPI_Ibcast could not start (error %d)", rc);
+      return 1;
+    }
+    if (wait(c, &request, "broadcast (MPI_Ibcast)", error, error_size))
+      return 1;
+    done += count;
+  }
+  return 0;
+}
+
+void destroy(void *impl) {
+  auto *c = static_cast<MpiComm *>(impl);
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && c->comm != MPI_COMM_NULL)
+    MPI_Comm_free(&c->comm);
+  delete c;
+}
+
+} // namespace
+
+extern "C" kiln_status kiln_comm_create_mpi(MPI_Comm comm, double timeout_seconds,
+                                            kiln_comm **out) {
+  using kiln::rt::set_thread_error;
+  if (!out)
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT, "kiln_comm_create_mpi: out is NULL");
+  *out = nullptr;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized)
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            "kiln_comm_create_mpi: MPI is not initialized (call MPI_Init first)");
+  if (!(timeout_seconds > 0))
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            "kiln_comm_create_mpi: timeout_seconds must be > 0, got " +
+                                std::to_string(timeout_seconds));
+  auto *c = new (std::nothrow) MpiComm;
+  if (!c)
+    return set_thread_error(KILN_ERROR_OUT_OF_MEMORY, "kiln_comm_create_mpi: out of memory");
+  c->timeout_seconds = timeout_seconds;
+  // Errors come back as codes (MPI's default handler would abort).
+  if (MPI_Comm_dup(comm, &c->comm) != MPI_SUCCESS) {
+    delete c;
+    return set_thread_error(KILN_ERROR_COMMUNICATION, "kiln_comm_create_mpi: MPI_Comm_dup failed");
+  }
+  MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(c->comm, &c->rank);
+  MPI_Comm_size(c->comm, &c->size);
+  static const kiln_comm_ops ops = {all_reduce_sum, broadcast, destroy};
+  kiln_status status = kiln_comm_create(&ops, c, c->rank, c->size, out);
+  if (status != KILN_OK)
+    destroy(c);
+  return status;
+}

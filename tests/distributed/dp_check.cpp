@@ -1,0 +1,163 @@
+// Data-parallel training over MPI (docs/distributed.md), run by ctest as
+// `mpirun -np 2 dp_check`: each rank trains the --data-parallel build of a
+// model on its half of every batch of 2B rows; every rank also trains the
+// ordinary build of the same model at batch 2B on whole batches. After the
+// steps, each rank's parameters must equal the 2B model's (rel 1e-5): the
+// all-reduce averaged the gradients as one process with the whole batch
+// computes them. The ranks start from different seeds, so the check also
+// covers kiln_model_attach_comm's broadcast of rank 0's parameters.
+// Checked for SGD (momentum, weight decay) and Adam, train_step and
+// accumulate + apply (two micro-batches per step).
+#include <kiln/comm_mpi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+extern "C" const kiln_model_metadata dp_sgd_b8__metadata, dp_sgd_b16__metadata,
+    dp_adam_b8__metadata, dp_adam_b16__metadata;
+
+namespace {
+
+constexpr int kFeatures = 12, kClasses = 5, kLocal = 8, kSteps = 10;
+int rank = 0, size = 1;
+
+bool ok(kiln_status status, const char *what) {
+  if (status == KILN_OK)
+    return true;
+  std::fprintf(stderr, "rank %d: %s failed: %s\n", rank, what, kiln_last_error());
+  return false;
+}
+
+struct Batch {
+  std::vector<float> x;
+  std::vector<int64_t> y;
+};
+
+/* Batch `step` of 2B rows, the same on every rank. */
+Batch whole_batch(int step) {
+  std::mt19937_64 rng(1000 + step);
+  std::normal_distribution<float> normal;
+  Batch b;
+  b.x.resize(2 * kLocal * kFeatures);
+  b.y.resize(2 * kLocal);
+  for (float &v : b.x)
+    v = normal(rng);
+  for (int64_t &v : b.y)
+    v = static_cast<int64_t>(rng() % kClasses);
+  return b;
+}
+
+/* Rows [r B, (r + 1) B) of `b`. */
+Batch shard(const Batch &b, int r) {
+  Batch s;
+  s.x.assign(b.x.begin() + r * kLocal * kFeatures, b.x.begin() + (r + 1) * kLocal * kFeatures);
+  s.y.assign(b.y.begin() + r * kLocal, b.y.begin() + (r + 1) * kLocal);
+  return s;
+}
+
+/* One optimizer step of `m`: train_step on one batch, or accumulate over
+ * several (micro-batches) and apply. */
+bool step(kiln_model *m, const std::vector<Batch> &batches) {
+  float loss = 0;
+  if (batches.size() == 1) {
+    const void *in[] = {batches[0].x.data()};
+    return ok(kiln_model_train_step(m, in, batches[0].y.data(), &loss), "train_step");
+  }
+  for (const Batch &b : batches) {
+    const void *in[] = {b.x.data()};
+    if (!ok(kiln_model_accumulate(m, in, b.y.data(), &loss), "accumulate"))
+      return false;
+  }
+  return ok(kiln_model_apply(m), "apply");
+}
+
+/* The largest |a - b| / (atol/rtol + |b|) over every parameter: <= rtol passes. */
+double compare(kiln_model *a, kiln_model *b, double rtol, double atol, std::string *worst) {
+  double score = 0;
+  for (int i = 0; i < kiln_model_num_parameters(a); ++i) {
+    const char *name = nullptr;
+    float *da = nullptr, *db = nullptr;
+    int64_t na = 0, nb = 0;
+    kiln_model_parameter(a, i, &name, &da, &na);
+    kiln_model_parameter(b, i, nullptr, &db, &nb);
+    for (int64_t k = 0; k < na && k < nb; ++k) {
+      double s = std::fabs(double(da[k]) - db[k]) / (atol / rtol + std::fabs(double(db[k])));
+      if (s > score) {
+        score = s;
+        *worst = std::string(name) + "[" + std::to_string(k) + "]: " + std::to_string(da[k]) +
+                 " vs " + std::to_string(db[k]);
+      }
+    }
+  }
+  return score;
+}
+
+bool check(const char *label, const kiln_model_metadata *dp_meta,
+           const kiln_model_metadata *whole_meta, kiln_comm *comm, bool micro) {
+  kiln_model *dp = nullptr, *whole = nullptr;
+  if (!ok(kiln_model_create(dp_meta, &dp), "create") ||
+      !ok(kiln_model_create(whole_meta, &whole), "create"))
+    return false;
+  // Different seeds per rank: attach must broadcast rank 0's values.
+  if (!ok(kiln_model_init_parameters(dp, 7 + rank), "init") ||
+      !ok(kiln_model_init_parameters(whole, 7), "init") ||
+      !ok(kiln_model_attach_comm(dp, comm), "attach_comm"))
+    return false;
+  bool good = kiln_model_world_size(dp) == size && kiln_model_rank(dp) == rank;
+  // With micro-batches, each step accumulates two batches: on each rank
+  // its shards of both, in the whole model both whole batches. The average
+  // over the ranks of the shards' gradient sums is the whole batches' sum.
+  const int per_step = micro ? 2 : 1;
+  for (int s = 0; s < kSteps && good; ++s) {
+    std::vector<Batch> mine, all;
+    for (int k = 0; k < per_step; ++k) {
+      all.push_back(whole_batch(per_step * s + k));
+      mine.push_back(shard(all.back(), rank));
+    }
+    good = step(dp, mine) && step(whole, all);
+  }
+  std::string worst;
+  double score = good ? compare(dp, whole, 1e-5, 1e-6, &worst) : 1e9;
+  bool pass = good && score <= 1e-5;
+  std::printf("rank %d: %s: %s (worst %.3g of tolerance%s%s)\n", rank, label,
+              pass ? "OK" : "MISMATCH", score / 1e-5, worst.empty() ? "" : ", ",
+              worst.c_str());
+  kiln_model_destroy(dp);
+  kiln_model_destroy(whole);
+  return pass;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size != 2) {
+    if (rank == 0)
+      std::fprintf(stderr, "dp_check: run with mpirun -np 2 (got %d processes)\n", size);
+    MPI_Finalize();
+    return 2;
+  }
+  kiln_comm *comm = nullptr;
+  if (!ok(kiln_comm_create_mpi(MPI_COMM_WORLD, 60.0, &comm), "kiln_comm_create_mpi")) {
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
+  }
+  bool pass = true;
+  for (bool micro : {false, true}) {
+    pass &= check(micro ? "SGD momentum, accumulate x2 + apply" : "SGD momentum, train_step",
+                  &dp_sgd_b8__metadata, &dp_sgd_b16__metadata, comm, micro);
+    pass &= check(micro ? "Adam, accumulate x2 + apply" : "Adam, train_step",
+                  &dp_adam_b8__metadata, &dp_adam_b16__metadata, comm, micro);
+  }
+  int local = pass ? 1 : 0, all = 0;
+  MPI_Allreduce(&local, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  kiln_comm_destroy(comm);
+  MPI_Finalize();
+  return all ? 0 : 1;
+}
