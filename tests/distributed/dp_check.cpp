@@ -10,11 +10,13 @@
 // accumulate + apply (two micro-batches per step).
 #include <kiln/comm_mpi.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern "C" const kiln_model_metadata dp_sgd_b8__metadata, dp_sgd_b16__metadata,
@@ -131,6 +133,32 @@ bool check(const char *label, const kiln_model_metadata *dp_meta,
   return pass;
 }
 
+/* Rank 0 steps while rank 1 sleeps: rank 0 reports the failure and ends
+ * the job (MPI_Abort, exit status 3: a timed-out MPI communicator cannot
+ * be finalized cleanly). */
+int stall_check(kiln_comm *comm) {
+  kiln_model *m = nullptr;
+  if (!ok(kiln_model_create(&dp_sgd_b8__metadata, &m), "create") ||
+      !ok(kiln_model_init_parameters(m, 7), "init") ||
+      !ok(kiln_model_attach_comm(m, comm), "attach_comm"))
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  if (rank == 1) {
+    std::this_thread::sleep_for(std::chrono::seconds(20));
+    MPI_Abort(MPI_COMM_WORLD, 1); // never reached in time: rank 0 aborts first
+  }
+  Batch b = shard(whole_batch(0), 0);
+  const void *in[] = {b.x.data()};
+  float loss = 0;
+  auto start = std::chrono::steady_clock::now();
+  kiln_status status = kiln_model_train_step(m, in, b.y.data(), &loss);
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("rank 0: train_step with rank 1 stalled: status %d after %.1f s: %s\n",
+              int(status), waited, status == KILN_OK ? "(no error)" : kiln_model_last_error(m));
+  std::fflush(stdout);
+  MPI_Abort(MPI_COMM_WORLD, status == KILN_ERROR_COMMUNICATION && waited < 10 ? 3 : 1);
+  return 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -143,11 +171,18 @@ int main(int argc, char **argv) {
     MPI_Finalize();
     return 2;
   }
+  // --stall: rank 1 stops taking part (sleeps past the timeout, as a rank
+  // that hangs or died would); rank 0's next step must fail within the
+  // 1 s timeout with a message naming the collective, not hang.
+  const bool stall = argc > 1 && std::strcmp(argv[1], "--stall") == 0;
   kiln_comm *comm = nullptr;
-  if (!ok(kiln_comm_create_mpi(MPI_COMM_WORLD, 60.0, &comm), "kiln_comm_create_mpi")) {
+  if (!ok(kiln_comm_create_mpi(MPI_COMM_WORLD, stall ? 1.0 : 60.0, &comm),
+          "kiln_comm_create_mpi")) {
     MPI_Abort(MPI_COMM_WORLD, 1);
     return 1;
   }
+  if (stall)
+    return stall_check(comm);
   bool pass = true;
   for (bool micro : {false, true}) {
     pass &= check(micro ? "SGD momentum, accumulate x2 + apply" : "SGD momentum, train_step",
