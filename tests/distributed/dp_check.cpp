@@ -20,7 +20,7 @@
 #include <vector>
 
 extern "C" const kiln_model_metadata dp_sgd_b8__metadata, dp_sgd_b16__metadata,
-    dp_adam_b8__metadata, dp_adam_b16__metadata;
+    dp_adam_b8__metadata, dp_adam_b16__metadata, dp_sgd_b8_plain__metadata;
 
 namespace {
 
@@ -159,12 +159,53 @@ int stall_check(kiln_comm *comm) {
   return 1;
 }
 
+/* --alone (one process): the --data-parallel build with no communicator,
+ * and with kiln_comm_create_single, against the plain build: 10 steps,
+ * parameters bit for bit. */
+int alone_check() {
+  kiln_comm *single = nullptr;
+  if (!ok(kiln_comm_create_single(&single), "kiln_comm_create_single"))
+    return 1;
+  bool pass = true;
+  for (bool attach : {false, true}) {
+    kiln_model *dp = nullptr, *plain = nullptr;
+    if (!ok(kiln_model_create(&dp_sgd_b8__metadata, &dp), "create") ||
+        !ok(kiln_model_create(&dp_sgd_b8_plain__metadata, &plain), "create") ||
+        !ok(kiln_model_init_parameters(dp, 7), "init") ||
+        !ok(kiln_model_init_parameters(plain, 7), "init") ||
+        (attach && !ok(kiln_model_attach_comm(dp, single), "attach_comm")))
+      return 1;
+    for (int s = 0; s < kSteps && pass; ++s) {
+      std::vector<Batch> b{shard(whole_batch(s), 0)};
+      pass = step(dp, b) && step(plain, b);
+    }
+    for (int i = 0; pass && i < kiln_model_num_parameters(dp); ++i) {
+      float *a = nullptr, *c = nullptr;
+      int64_t n = 0;
+      kiln_model_parameter(dp, i, nullptr, &a, &n);
+      kiln_model_parameter(plain, i, nullptr, &c, nullptr);
+      pass = std::memcmp(a, c, size_t(n) * sizeof(float)) == 0;
+    }
+    std::printf("alone, %s: %s\n", attach ? "single-process communicator" : "no communicator",
+                pass ? "OK (bit for bit)" : "MISMATCH");
+    kiln_model_destroy(dp);
+    kiln_model_destroy(plain);
+  }
+  kiln_comm_destroy(single);
+  return pass ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (argc > 1 && std::strcmp(argv[1], "--alone") == 0) {
+    int status = alone_check();
+    MPI_Finalize();
+    return status;
+  }
   if (size != 2) {
     if (rank == 0)
       std::fprintf(stderr, "dp_check: run with mpirun -np 2 (got %d processes)\n", size);
