@@ -30,29 +30,36 @@ static RankedTensorType lossType(MLIRContext *ctx, Reduction reduction,
   return f32Tensor(ctx, {});
 }
 
+/// The cross entropy ops' result types, after checking their operands:
+/// the loss (`withLoss`), then the logits' gradient (`withGrad`).
+template <typename Adaptor>
+static LogicalResult inferCrossEntropy(MLIRContext *ctx, std::optional<Location> loc,
+                                       Adaptor a, bool withLoss, bool withGrad,
+                                       SmallVectorImpl<Type> &types) {
+  if (failed(checkCrossEntropyOperands(loc, a.getInput(), a.getTarget(),
+                                       a.getLabelSmoothing().convertToDouble())))
+    return failure();
+  if (withLoss)
+    types.push_back(lossType(ctx, a.getReduction(), {shapeOf(a.getInput())[0]}));
+  if (withGrad)
+    types.push_back(a.getInput().getType());
+  return success();
+}
+
 LogicalResult CrossEntropyLossOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
     SmallVectorImpl<Type> &types) {
-  Adaptor a(operands, attrs, props, regions);
-  if (failed(checkCrossEntropyOperands(loc, a.getInput(), a.getTarget(),
-                                       a.getLabelSmoothing().convertToDouble())))
-    return failure();
-  types.push_back(
-      lossType(ctx, a.getReduction(), {shapeOf(a.getInput())[0]}));
-  return success();
+  return inferCrossEntropy(ctx, loc, Adaptor(operands, attrs, props, regions), true, false,
+                           types);
 }
 
 LogicalResult CrossEntropyLossBackwardOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, ValueRange operands,
+    MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
     SmallVectorImpl<Type> &types) {
-  Adaptor a(operands, attrs, props, regions);
-  if (failed(checkCrossEntropyOperands(loc, a.getInput(), a.getTarget(),
-                                       a.getLabelSmoothing().convertToDouble())))
-    return failure();
-  types.push_back(a.getInput().getType());
-  return success();
+  return inferCrossEntropy(ctx, loc, Adaptor(operands, attrs, props, regions), false, true,
+                           types);
 }
 
 LogicalResult CrossEntropyLossBackwardOp::verify() {
@@ -67,13 +74,8 @@ LogicalResult CrossEntropyLossWithGradOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, ValueRange operands,
     DictionaryAttr attrs, OpaqueProperties props, RegionRange regions,
     SmallVectorImpl<Type> &types) {
-  Adaptor a(operands, attrs, props, regions);
-  if (failed(checkCrossEntropyOperands(loc, a.getInput(), a.getTarget(),
-                                       a.getLabelSmoothing().convertToDouble())))
-    return failure();
-  types.push_back(lossType(ctx, a.getReduction(), {shapeOf(a.getInput())[0]}));
-  types.push_back(a.getInput().getType());
-  return success();
+  return inferCrossEntropy(ctx, loc, Adaptor(operands, attrs, props, regions), true, true,
+                           types);
 }
 
 LogicalResult CrossEntropyLossWithGradOp::verify() {

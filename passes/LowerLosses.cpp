@@ -87,6 +87,16 @@ Value inRange(OpBuilder &b, Location loc, Value t, int64_t numClasses) {
   return b.create<arith::AndIOp>(loc, geZero, ltC);
 }
 
+/// `num / den` of two rank-0 tensors, as a rank-0 tensor (a mean loss's
+/// incoming gradient over the number of rows counted).
+Value divideScalars(OpBuilder &b, Location loc, Value num, Value den) {
+  return broadcastElementwise(
+      b, loc, {}, ValueRange{num, den},
+      [](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+        return {nb.create<arith::DivFOp>(l, a[0], a[1])};
+      })[0];
+}
+
 Value nanConst(OpBuilder &b, Location loc) {
   return f32Const(b, loc, std::numeric_limits<float>::quiet_NaN());
 }
@@ -171,11 +181,7 @@ struct CrossEntropyLossBackwardLowering
     auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, x);
     if (reduction == Reduction::mean) {
       Value count = sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore));
-      g = broadcastElementwise(
-          rewriter, loc, {}, ValueRange{g, count},
-          [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
-            return {b.create<arith::DivFOp>(l, a[0], a[1])};
-          })[0];
+      g = divideScalars(rewriter, loc, g, count);
     }
     if (reduction == Reduction::none)
       g = asColumn(rewriter, loc, g);
@@ -243,11 +249,7 @@ struct CrossEntropyLossWithGradLowering
     Value count;
     if (reduction == Reduction::mean) {
       count = sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore));
-      g = broadcastElementwise(
-          rewriter, loc, {}, ValueRange{g, count},
-          [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
-            return {b.create<arith::DivFOp>(l, a[0], a[1])};
-          })[0];
+      g = divideScalars(rewriter, loc, g, count);
     }
     AffineExpr i, c;
     bindDims(ctx, i, c);
@@ -472,11 +474,7 @@ struct NllLossBackwardLowering : OpConversionPattern<NllLossBackwardOp> {
     if (reduction == Reduction::mean) {
       Value total = sumAll(rewriter, loc,
                            nllPerElement(rewriter, loc, x, t, weight, ignore).second);
-      g = broadcastElementwise(
-          rewriter, loc, {}, ValueRange{g, total},
-          [](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
-            return {b.create<arith::DivFOp>(l, a[0], a[1])};
-          })[0];
+      g = divideScalars(rewriter, loc, g, total);
     }
     Value dx = broadcastElementwise(
         rewriter, loc, xt.getShape(), ValueRange{},
