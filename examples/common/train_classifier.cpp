@@ -8,6 +8,14 @@
 // (<PREFIX>_HAS_SCHEDULER), stepped once per epoch, or after every batch
 // with -DKILN_EXAMPLE_SCHEDULER_PER_BATCH=1 (OneCycleLR's recipe).
 //
+// With -DKILN_EXAMPLE_MPI=1 (a model compiled with kilnc --data-parallel,
+// linked with kiln_rt_mpi) it trains data-parallel under mpirun, as torch's
+// DistributedDataParallel with a DistributedSampler: every process shuffles
+// the same way each epoch and takes its own shard (every world_size-th
+// sample of the permutation, padded by repeating its start to a multiple of
+// world_size), the compiled step averages the gradients, and rank 0 prints,
+// evaluates and writes the checkpoints; --resume loads them on every rank.
+//
 // Recipe (the same as the PyTorch reference beside each example): pixels
 // scaled to [0, 1], batches of <PREFIX>_BATCH_SIZE drawn from a fresh
 // shuffle each epoch. The model has static shapes, so a last partial batch
@@ -20,6 +28,12 @@
 #include KILN_HEADER
 
 #include <kiln/runtime.h>
+#ifndef KILN_EXAMPLE_MPI
+#define KILN_EXAMPLE_MPI 0
+#endif
+#if KILN_EXAMPLE_MPI
+#include <kiln/comm_mpi.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -59,6 +73,8 @@ static_assert(kClasses == 10, "the model must have 10 outputs per image");
 
 // The program's name in messages (argv[0]'s base name).
 std::string g_program = "train";
+// This process and the number of processes (1 and 0 without MPI).
+int g_rank = 0, g_world = 1;
 
 const char kUsage[] =
     "usage: %s [options]\n"
@@ -100,6 +116,10 @@ const char kUsage[] =
 
 [[noreturn]] void fail(const std::string &msg) {
   std::fprintf(stderr, "%s: error: %s\n", g_program.c_str(), msg.c_str());
+#if KILN_EXAMPLE_MPI
+  if (g_world > 1) // the other ranks would wait in the next collective
+    MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
   std::exit(1);
 }
 
@@ -185,6 +205,22 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
     std::swap(order[i], order[j]);
   }
   return order;
+}
+
+// This process's samples of an epoch: DistributedSampler's shard of the
+// permutation (padded by repeating its start to a multiple of the world
+// size, then every g_world-th entry from g_rank); the whole permutation
+// alone.
+std::vector<int64_t> my_shard(const std::vector<int64_t> &order) {
+  if (g_world == 1)
+    return order;
+  const int64_t n = int64_t(order.size());
+  const int64_t per_rank = (n + g_world - 1) / g_world;
+  std::vector<int64_t> shard;
+  shard.reserve(per_rank);
+  for (int64_t i = g_rank; i < per_rank * g_world; i += g_world)
+    shard.push_back(order[i % n]);
+  return shard;
 }
 
 // Copies rows order[begin, begin + count) into a full batch; rows past
@@ -281,6 +317,11 @@ int64_t load_checkpoint(model_t *model, const std::string &dir,
 int main(int argc, char **argv) {
   if (argc > 0 && argv[0])
     g_program = std::filesystem::path(argv[0]).filename().string();
+#if KILN_EXAMPLE_MPI
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_world);
+#endif
   Options opt = parse_args(argc, argv);
   if (opt.threads > 0 && kiln_set_num_threads(opt.threads) != KILN_OK)
     fail(std::string("kiln_set_num_threads: ") + kiln_last_error());
@@ -293,7 +334,8 @@ int main(int argc, char **argv) {
 
   model_t *model = nullptr;
   check(KFN(_create)(&model), nullptr, KSTR(KILN_PREFIX) "_create");
-  const int64_t steps_per_epoch = (train.n + kBatch - 1) / kBatch;
+  const int64_t samples_per_rank = (train.n + g_world - 1) / g_world;
+  const int64_t steps_per_epoch = (samples_per_rank + kBatch - 1) / kBatch;
 #if KCONST(_HAS_SCHEDULER)
   // The model file's learning-rate schedule, stepped once per epoch as the
   // PyTorch reference does. Attached before a resume so that the checkpoint
@@ -307,25 +349,41 @@ int main(int argc, char **argv) {
   int64_t done = 0;
   if (!opt.resume.empty()) {
     done = load_checkpoint(model, opt.resume, steps_per_epoch);
-    std::printf("resumed from %s after epoch %lld\n", opt.resume.c_str(),
-                (long long)done);
+    if (g_rank == 0)
+      std::printf("resumed from %s after epoch %lld\n", opt.resume.c_str(),
+                  (long long)done);
   } else {
     check(KFN(_init_parameters)(model, opt.seed), model, KSTR(KILN_PREFIX) "_init_parameters");
   }
-  std::printf("%s on Fashion-MNIST: %lld train / %lld test images, batch %lld, "
-              "%lld steps per epoch, %d threads\n",
-              kModel, (long long)train.n, (long long)test.n, (long long)kBatch,
-              (long long)steps_per_epoch, kiln_get_num_threads());
-  std::fflush(stdout);
+#if KILN_EXAMPLE_MPI
+  // Gradients averaged over the processes inside train_step; rank 0's
+  // parameters to everyone (the same already: same seed or checkpoint).
+  kiln_comm *comm = nullptr;
+  if (kiln_comm_create_mpi(MPI_COMM_WORLD, 300.0, &comm) != KILN_OK)
+    fail(std::string("kiln_comm_create_mpi: ") + kiln_last_error());
+  check(KFN(_attach_comm)(model, comm), model, KSTR(KILN_PREFIX) "_attach_comm");
+#endif
+  if (g_rank == 0) {
+    std::printf("%s on Fashion-MNIST: %lld train / %lld test images, batch %lld, "
+                "%lld steps per epoch, %d threads",
+                kModel, (long long)train.n, (long long)test.n, (long long)kBatch,
+                (long long)steps_per_epoch, kiln_get_num_threads());
+    if (g_world > 1)
+      std::printf(" per process, %d processes (global batch %lld)", g_world,
+                  (long long)(kBatch * g_world));
+    std::printf("\n");
+    std::fflush(stdout);
+  }
 
   std::vector<float> x(kBatch * kPixels);
   std::vector<int64_t> t(kBatch);
   for (int64_t epoch = done + 1; epoch <= opt.epochs; ++epoch) {
-    std::vector<int64_t> order = epoch_order(train.n, opt.seed, epoch);
+    std::vector<int64_t> order = my_shard(epoch_order(train.n, opt.seed, epoch));
+    const int64_t mine = int64_t(order.size());
     double loss_sum = 0; // sum over samples of the per-sample loss
     double train_s = 0;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      int64_t count = std::min(kBatch, train.n - s * kBatch);
+      int64_t count = std::min(kBatch, mine - s * kBatch);
       auto t0 = std::chrono::steady_clock::now();
       gather(train, order.data() + s * kBatch, count, x.data(), t.data());
       const void *inputs[] = {x.data()};
@@ -338,28 +396,47 @@ int main(int argc, char **argv) {
       train_s += std::chrono::duration<double>(
                      std::chrono::steady_clock::now() - t0).count();
       loss_sum += double(loss) * double(count);
-      if ((s + 1) % 20 == 0 || s + 1 == steps_per_epoch)
+      if (g_rank == 0 && ((s + 1) % 20 == 0 || s + 1 == steps_per_epoch))
         std::fprintf(stderr, "\r epoch %lld [%4lld/%lld] loss %.4f",
                      (long long)epoch, (long long)(s + 1),
                      (long long)steps_per_epoch,
-                     loss_sum / double(std::min(train.n, (s + 1) * kBatch)));
+                     loss_sum / double(std::min(mine, (s + 1) * kBatch)));
     }
-    std::fputc('\n', stderr);
-    double acc = evaluate(model, test);
+    if (g_rank == 0)
+      std::fputc('\n', stderr);
+    double samples = double(mine);
+#if KILN_EXAMPLE_MPI
+    // The epoch's loss over every process's samples.
+    double sums[2] = {loss_sum, samples}, total[2] = {0, 0};
+    MPI_Allreduce(sums, total, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    loss_sum = total[0];
+    samples = total[1];
+#endif
+    double acc = g_rank == 0 ? evaluate(model, test) : 0;
     float lr = 0;
     check(KFN(_get_lr)(model, &lr), model, KSTR(KILN_PREFIX) "_get_lr");
-    std::printf("epoch %lld: train loss %.4f  test accuracy %.2f%%  lr %.6g  %.0f "
-                "samples/s\n",
-                (long long)epoch, loss_sum / double(train.n), acc, double(lr),
-                double(train.n) / train_s);
-    std::fflush(stdout);
+    if (g_rank == 0) {
+      std::printf("epoch %lld: train loss %.4f  test accuracy %.2f%%  lr %.6g  %.0f "
+                  "samples/s\n",
+                  (long long)epoch, loss_sum / samples, acc, double(lr),
+                  samples / train_s);
+      std::fflush(stdout);
+    }
 #if KCONST(_HAS_SCHEDULER) && !KILN_EXAMPLE_SCHEDULER_PER_BATCH
     check(KFN(_scheduler_step)(model, scheduler), model, KSTR(KILN_PREFIX) "_scheduler_step");
 #endif
-    if (!opt.checkpoint.empty())
+    if (!opt.checkpoint.empty() && g_rank == 0)
       save_checkpoint(model, opt.checkpoint, epoch);
+#if KILN_EXAMPLE_MPI
+    // A resume reads what rank 0 wrote: nobody runs ahead of the write.
+    MPI_Barrier(MPI_COMM_WORLD);
+#endif
   }
   KFN(_destroy)(model);
+#if KILN_EXAMPLE_MPI
+  kiln_comm_destroy(comm);
+  MPI_Finalize();
+#endif
 #if KCONST(_HAS_SCHEDULER)
   kiln_scheduler_destroy(scheduler);
 #endif
