@@ -29,4 +29,20 @@ def NN_AllReduceOp : NN_Op<"all_reduce", [
   let hasVerifier = 1;
 }
 
+def NN_WorldSizeOp : NN_Op<"world_size", [Pure]> {
+  let summary = "the number of processes of the data-parallel group, as f32";
+  let description = [{
+    The size of the communicator attached to the instance that runs the
+    kernel (kiln/comm.h), 1 without one: what a synchronised batch norm
+    multiplies its per-process element count by for the unbiased running
+    variance.
+
+    ```mlir
+    %n = nn.world_size : tensor<f32>
+    ```
+  }];
+  let results = (outs NN_ScalarF32:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
 #endif // KILN_NN_DISTRIBUTED_OPS

@@ -37,6 +37,10 @@ constexpr Routine kRoutines[] = {
     {"kiln_ctc_loss_backward", 5, 5, 0b01110},
     // gradients of the data-parallel group, flat -> their average
     {"kiln_all_reduce_mean", 1, 1, 0},
+    // per-process sums (a synchronised batch norm's), flat -> the group's
+    {"kiln_all_reduce_sum", 1, 1, 0},
+    // -> [1]: the group's size
+    {"kiln_world_size", 0, 0, 0},
 };
 
 int64_t numElements(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
@@ -172,8 +176,13 @@ LogicalResult LibraryCallOp::verify() {
   }
   if (getCallee().starts_with("kiln_ctc_"))
     return verifyCtcOperands(*this);
-  if (getCallee() == "kiln_all_reduce_mean")
+  if (getCallee() == "kiln_all_reduce_mean" || getCallee() == "kiln_all_reduce_sum")
     return verifyAllReduceOperands(*this);
+  if (getCallee() == "kiln_world_size") {
+    if (getParams().size() != 1 || getParams()[0] != 1 || numElements(getOutputs()[0]) != 1)
+      return emitOpError("'kiln_world_size' takes the parameter [1] and writes 1 element");
+    return success();
+  }
   return verifyConvOperands(*this);
 }
 

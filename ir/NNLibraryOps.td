@@ -32,6 +32,8 @@ def NN_LibraryCallOp : NN_Op<"library_call", [AttrSizedOperandSegments,
     | `kiln_ctc_loss_forward` | T, N, C, S, blank, zero_infinity | log_probs, targets, input_lengths, target_lengths | loss |
     | `kiln_ctc_loss_backward` | same | log_probs, targets, input_lengths, target_lengths, grad_loss | grad_log_probs |
     | `kiln_all_reduce_mean` | n | the gradients of one bucket, flat | their average over the processes |
+    | `kiln_all_reduce_sum` | n | per-process sums, flat | their sum over the processes |
+    | `kiln_world_size` | 1 | (none) | [1]: the number of processes |
 
     Every operand has a static shape; the CTC routines' targets and lengths
     are i64, every other operand f32.

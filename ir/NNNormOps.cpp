@@ -87,7 +87,7 @@ LogicalResult BatchNormOp::buildGradient(OpBuilder &b,
     auto backward = b.create<BatchNormBackwardOp>(
         loc, TypeRange{getInput().getType(), getWeight().getType(),
                        getBias().getType()},
-        dy, getInput(), getMean(), getVar(), getWeight(), getEpsAttr());
+        dy, getInput(), getMean(), getVar(), getWeight(), getEpsAttr(), getSyncAttr());
     dx = backward.getGradInput();
     operandGrads[1] = backward.getGradWeight();
     operandGrads[2] = backward.getGradBias();

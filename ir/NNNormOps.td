@@ -24,14 +24,19 @@ def NN_BatchNormOp : NN_Op<"batch_norm", [Pure,
     `var` are results too (the running statistics are updated from them).
     A layer without affine parameters passes ones and zeros.
     torch: `torch.native_batch_norm(input, weight, bias, None, None, True, 0, eps)`
-    (whose third result is `rsqrt(var + eps)`).
+    (whose third result is `rsqrt(var + eps)`). With `sync`
+    (torch.nn.SyncBatchNorm) the statistics are those of the whole batch
+    of the data-parallel group: the per-channel sums and element counts
+    are summed over the processes of the attached communicator
+    (kiln/comm.h) before the mean, and the squared deviations from that
+    mean before the variance; alone, the same as without.
 
     ```mlir
     %y, %mean, %var = nn.batch_norm %x, %w, %b {eps = 1.0e-05 : f64} : (tensor<8x16x5x5xf32>, tensor<16xf32>, tensor<16xf32>) -> (tensor<8x16x5x5xf32>, tensor<16xf32>, tensor<16xf32>)
     ```
   }];
   let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$weight,
-                       NN_FloatTensor:$bias, F64Attr:$eps);
+                       NN_FloatTensor:$bias, F64Attr:$eps, UnitAttr:$sync);
   let results = (outs NN_FloatTensor:$result, NN_FloatTensor:$mean,
                       NN_FloatTensor:$var);
   let assemblyFormat = [{
@@ -48,7 +53,11 @@ def NN_BatchNormBackwardOp : NN_Op<"batch_norm_backward", [Pure]> {
     `grad_input = (grad_output - sum_dy / n - (input - mean) * dot * invstd^2 / n) * invstd * weight`,
     `grad_weight = dot * invstd`, `grad_bias = sum_dy` (torch's
     batch_norm_backward_cpu). `mean` and `var` are nn.batch_norm's results
-    for the same `input`.
+    for the same `input`. With `sync` (the backward of a synchronised
+    batch norm) `sum_dy`, `dot` and `n` in `grad_input` are summed over the
+    processes, as torch's SyncBatchNorm backward all-reduces them;
+    `grad_weight` and `grad_bias` stay local (the data-parallel average of
+    parameter gradients combines them).
 
     ```mlir
     %dx, %dw, %db = nn.batch_norm_backward %dy, %x, %mean, %var, %w {eps = 1.0e-05 : f64} : (tensor<8x16x5x5xf32>, tensor<8x16x5x5xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> (tensor<8x16x5x5xf32>, tensor<16xf32>, tensor<16xf32>)
@@ -56,7 +65,7 @@ def NN_BatchNormBackwardOp : NN_Op<"batch_norm_backward", [Pure]> {
   }];
   let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input,
                        NN_FloatTensor:$mean, NN_FloatTensor:$var,
-                       NN_FloatTensor:$weight, F64Attr:$eps);
+                       NN_FloatTensor:$weight, F64Attr:$eps, UnitAttr:$sync);
   let results = (outs NN_FloatTensor:$grad_input, NN_FloatTensor:$grad_weight,
                       NN_FloatTensor:$grad_bias);
   let assemblyFormat = [{

@@ -152,6 +152,14 @@ Value perChannel(OpBuilder &b, Location loc, Value v) {
   return viewAs(b, loc, v, {1, typeOf(v).getDimSize(0), 1});
 }
 
+/// [1] f32 holding a per-channel element count (the piece a synchronised
+/// batch norm adds to its message, so the group's count is summed too).
+Value countTensor(OpBuilder &b, Location loc, double count) {
+  auto type = RankedTensorType::get({1}, b.getF32Type());
+  return b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(type, b.getF32FloatAttr(static_cast<float>(count))));
+}
+
 struct BatchNormLowering : OpConversionPattern<BatchNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -171,21 +179,44 @@ struct BatchNormLowering : OpConversionPattern<BatchNormOp> {
         [](OpBuilder &nb, Location l, ValueRange v, ValueRange acc) -> SmallVector<Value> {
           return {nb.create<arith::AddFOp>(l, acc[0], v[0])};
         })[0];
-    Value mean = broadcastElementwise(
-        b, loc, {c}, sum,
-        [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
-          return {nb.create<arith::DivFOp>(l, a[0], f32Const(nb, l, count))};
-        })[0];
+    // SyncBatchNorm: the sums and the element count of every process (one
+    // message), then the squared deviations from that mean (a second).
+    Value groupCount;
+    if (op.getSync()) {
+      SmallVector<Value> all =
+          collective(b, loc, "kiln_all_reduce_sum", {sum, countTensor(b, loc, count)});
+      sum = all[0];
+      groupCount = all[1];
+    }
+    // sum / n, with n the constant count, or the group's ([1], broadcast).
+    auto divideByCount = [&](Value perChannel) {
+      SmallVector<Value> in{perChannel};
+      if (groupCount)
+        in.push_back(groupCount);
+      return broadcastElementwise(
+          b, loc, {c}, in,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+            Value n = groupCount ? a[1] : f32Const(nb, l, count);
+            return {nb.create<arith::DivFOp>(l, a[0], n)};
+          })[0];
+    };
+    Value mean = divideByCount(sum);
     Value squares = channelSums(
         b, loc, x, mean, 1,
         [](OpBuilder &nb, Location l, ValueRange v, ValueRange acc) -> SmallVector<Value> {
           Value d = nb.create<arith::SubFOp>(l, v[0], v[1]);
           return {nb.create<arith::AddFOp>(l, acc[0], nb.create<arith::MulFOp>(l, d, d))};
         })[0];
+    Value biasedVar;
+    if (groupCount)
+      biasedVar = divideByCount(collective(b, loc, "kiln_all_reduce_sum", {squares})[0]);
     ValueRange coefficients = broadcastElementwise(
-        b, loc, {c}, ValueRange{squares, mean, adaptor.getWeight(), adaptor.getBias()},
+        b, loc, {c},
+        ValueRange{biasedVar ? biasedVar : squares, mean, adaptor.getWeight(),
+                   adaptor.getBias()},
         [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
-          Value var = nb.create<arith::DivFOp>(l, a[0], f32Const(nb, l, count));
+          Value var =
+              biasedVar ? a[0] : nb.create<arith::DivFOp>(l, a[0], f32Const(nb, l, count)).getResult();
           Value scale = nb.create<arith::MulFOp>(l, inverseStd(nb, l, var, eps), a[2]);
           Value shift = nb.create<arith::SubFOp>(
               l, a[3], nb.create<arith::MulFOp>(l, a[1], scale));
@@ -232,18 +263,28 @@ struct BatchNormBackwardLowering : OpConversionPattern<BatchNormBackwardOp> {
                                            nb.create<arith::MulFOp>(l, v[0], centered))};
         });
     Value sumDy = sums[0];
+    // SyncBatchNorm: dx from the group's sums and count (one message), as
+    // torch's SyncBatchNorm backward; grad_weight and grad_bias stay local.
+    const bool sync = op.getSync();
+    SmallVector<Value> perChannelIn{sumDy, sums[1], adaptor.getVar(), adaptor.getWeight()};
+    if (sync)
+      llvm::append_range(perChannelIn, collective(b, loc, "kiln_all_reduce_sum",
+                                        {sumDy, sums[1], countTensor(b, loc, count)}));
     // Per channel: grad_weight, then dx's coefficients
-    // scale = invstd * w, shift = sum_dy / n, proj = dot * invstd^2 / n.
+    // scale = invstd * w, shift = sum_dy / n, proj = dot * invstd^2 / n
+    // (sync: the group's sum_dy, dot and n).
     ValueRange k = broadcastElementwise(
-        b, loc, {c}, ValueRange{sumDy, sums[1], adaptor.getVar(), adaptor.getWeight()},
+        b, loc, {c}, perChannelIn,
         [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
           Value invstd = inverseStd(nb, l, a[2], eps);
-          Value n = f32Const(nb, l, count);
+          Value n = sync ? a[6] : f32Const(nb, l, count);
           Value gradWeight = nb.create<arith::MulFOp>(l, a[1], invstd);
+          Value groupWeight =
+              sync ? nb.create<arith::MulFOp>(l, a[5], invstd).getResult() : gradWeight;
           Value scale = nb.create<arith::MulFOp>(l, invstd, a[3]);
-          Value shift = nb.create<arith::DivFOp>(l, a[0], n);
+          Value shift = nb.create<arith::DivFOp>(l, sync ? a[4] : a[0], n);
           Value proj = nb.create<arith::DivFOp>(
-              l, nb.create<arith::MulFOp>(l, gradWeight, invstd), n);
+              l, nb.create<arith::MulFOp>(l, groupWeight, invstd), n);
           return {gradWeight, scale, shift, proj};
         },
         4);

@@ -65,6 +65,13 @@ mlir::Value libraryCall(mlir::OpBuilder &b, mlir::Location loc,
                         llvm::StringRef callee, llvm::ArrayRef<int64_t> params,
                         mlir::ValueRange inputs, mlir::RankedTensorType type);
 
+/// The f32 `tensors` copied end to end into one flat tensor, reduced over
+/// the data-parallel group by the runtime routine `callee`
+/// (kiln_all_reduce_mean or kiln_all_reduce_sum: one message), and split
+/// back into tensors of their types (passes/LowerDistributed.cpp).
+llvm::SmallVector<mlir::Value> collective(mlir::OpBuilder &b, mlir::Location loc,
+                                          llvm::StringRef callee, mlir::ValueRange tensors);
+
 inline mlir::RankedTensorType typeOf(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
 }

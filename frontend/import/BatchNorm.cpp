@@ -63,8 +63,12 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
     c.fail("expected more than 1 value per channel when using batch statistics "
            "(train mode, or track_running_stats=False), got input of shape " +
            nn::shapeStr(shape));
+  // SyncBatchNorm: statistics over the data-parallel group (alone, the
+  // same as BatchNorm, as torch's with a world size of 1).
+  const bool sync = kind.name == "SyncBatchNorm";
   Value mean, var;
-  Value y = batchNormalize(c, x, c.parameter("weight"), c.parameter("bias"), eps, &mean, &var);
+  Value y = batchNormalize(c, x, c.parameter("weight"), c.parameter("bias"), eps, &mean, &var,
+                           sync);
   if (training && tracking) {
     OpBuilder &b = c.builder();
     Location loc = c.loc();
@@ -95,7 +99,7 @@ Value buildBatchNorm(BuildContext &c, const BatchNormKind &kind) {
     } else {
       factor = nn::scalarConstant(b, loc, o.getFloat("momentum"));
     }
-    updateRunningStats(c, mean, var, n, factor, channels);
+    updateRunningStats(c, mean, var, n, factor, channels, sync);
   }
   return y;
 }
@@ -187,12 +191,15 @@ void registerBatchNormEntries(Registry &r) {
     lazy.example = {{"options", {{"num_features", 4}}}, {"input", exampleInput(kind)}};
     r.add(std::move(lazy));
   }
-  // One process: torch's SyncBatchNorm with a world size of 1 is
-  // _BatchNorm.forward on an (N, C, *) input. No process_group option:
-  // Kiln's data parallelism is the training section's, not the layer's.
+  // nn.batch_norm with `sync`: under kilnc --data-parallel and a
+  // communicator, the statistics of the whole batch of the group (torch's
+  // SyncBatchNorm); alone, _BatchNorm.forward on (N, C, *), as torch's with
+  // a world size of 1. No process_group option: the group is the
+  // communicator attached to the instance.
   BatchNormKind sync{"SyncBatchNorm", {}};
   Entry s{"nn.SyncBatchNorm", EntryKind::Layer,
-          ops + " (as BatchNorm: single process, no cross-process statistics)"};
+          ops + " with sync: batch statistics summed over the data-parallel group "
+                "(kilnc --data-parallel, kiln/comm.h); alone as BatchNorm"};
   s.options = batchNormOptions(false);
   s.declare = [](LayerDecl &d) { declareBatchNorm(d, "SyncBatchNorm"); };
   s.build = [sync](BuildContext &c) { return buildBatchNorm(c, sync); };

@@ -52,15 +52,17 @@ inline mlir::Value channelConstant(BuildContext &c, int64_t channels, double val
 /// nn.batch_norm of an [N, C, *] x: normalised with each channel's batch
 /// statistics (mean and biased variance over N and *), then `weight` and
 /// `bias` per channel (ones and zeros when null). `meanOut` / `varOut`
-/// receive the [C] statistics.
+/// receive the [C] statistics. `sync`: statistics of the data-parallel
+/// group's whole batch (SyncBatchNorm; nn.batch_norm's `sync`).
 inline mlir::Value batchNormalize(BuildContext &c, mlir::Value x, mlir::Value weight,
                                   mlir::Value bias, double eps,
                                   mlir::Value *meanOut = nullptr,
-                                  mlir::Value *varOut = nullptr) {
+                                  mlir::Value *varOut = nullptr, bool sync = false) {
   int64_t channels = nn::shapeOf(x)[1];
   mlir::Value y = c.create<nn::BatchNormOp>(
       x, weight ? weight : channelConstant(c, channels, 1.0),
-      bias ? bias : channelConstant(c, channels, 0.0), c.builder().getF64FloatAttr(eps));
+      bias ? bias : channelConstant(c, channels, 0.0), c.builder().getF64FloatAttr(eps),
+      sync ? c.builder().getUnitAttr() : mlir::UnitAttr());
   mlir::Operation *op = y.getDefiningOp();
   if (meanOut)
     *meanOut = op->getResult(1);
@@ -120,9 +122,11 @@ inline mlir::Value normalizeWith(BuildContext &c, mlir::Value x,
 /// Sets the running statistics to torch's update (batch_norm_cpu's
 ///   running = (1 - factor) * running + factor * batch
 /// with the unbiased batch variance, var * n / (n - 1)). `mean` and `var`
-/// have C elements; `factor` is an f32 scalar tensor.
+/// have C elements; `factor` is an f32 scalar tensor. `sync`: the batch is
+/// the data-parallel group's, n per process, so n * world size in all.
 inline void updateRunningStats(BuildContext &c, mlir::Value mean, mlir::Value var,
-                               int64_t n, mlir::Value factor, int64_t channels) {
+                               int64_t n, mlir::Value factor, int64_t channels,
+                               bool sync = false) {
   mlir::OpBuilder &b = c.builder();
   mlir::Location loc = c.loc();
   mlir::Value keep = c.create<nn::SubOp>(nn::scalarConstant(b, loc, 1.0), factor);
@@ -132,8 +136,18 @@ inline void updateRunningStats(BuildContext &c, mlir::Value mean, mlir::Value va
     c.setBuffer(name, c.create<nn::AddOp>(decayed, fresh));
   };
   blend("running_mean", mean);
-  mlir::Value unbiased = c.create<nn::MulOp>(
-      var, nn::scalarConstant(b, loc, static_cast<double>(n) / static_cast<double>(n - 1)));
+  mlir::Value unbiased;
+  if (sync) {
+    mlir::Value all = c.create<nn::MulOp>(
+        b.create<nn::WorldSizeOp>(loc, nn::f32Tensor(b.getContext(), {})).getResult(),
+        nn::scalarConstant(b, loc, static_cast<double>(n)));
+    mlir::Value correction = c.create<nn::DivOp>(
+        all, c.create<nn::SubOp>(all, nn::scalarConstant(b, loc, 1.0)));
+    unbiased = c.create<nn::MulOp>(var, correction);
+  } else {
+    unbiased = c.create<nn::MulOp>(
+        var, nn::scalarConstant(b, loc, static_cast<double>(n) / static_cast<double>(n - 1)));
+  }
   blend("running_var", unbiased);
 }
 

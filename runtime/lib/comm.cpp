@@ -138,4 +138,31 @@ void kiln_all_reduce_mean(const int64_t *params, const float *in, float *out) {
   }
 }
 
+/* A synchronised batch norm's per-process sums (nn.batch_norm `sync`):
+ * out = the sum over the processes of `in` (`params[0]` floats); alone a
+ * copy. A failure is recorded like kiln_all_reduce_mean's. */
+void kiln_all_reduce_sum(const int64_t *params, const float *in, float *out) {
+  const int64_t n = params[0];
+  ScopeState *scope = current_scope;
+  kiln_comm *comm = scope ? scope->comm : nullptr;
+  if (in != out)
+    std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
+  if (!comm || comm->size == 1 || scope->failed)
+    return;
+  char message[400] = {0};
+  if (comm->ops.all_reduce_sum_f32(comm->impl, out, out, n, message, sizeof message) != 0) {
+    scope->failed = true;
+    std::snprintf(scope->message, sizeof scope->message,
+                  "all-reduce of %lld batch-norm statistics failed on rank %d of %d: %s",
+                  static_cast<long long>(n), comm->rank, comm->size, message);
+    std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
+  }
+}
+
+/* nn.world_size: the running instance's group size, 1 alone. */
+void kiln_world_size(const int64_t *, float *out) {
+  ScopeState *scope = current_scope;
+  out[0] = static_cast<float>(scope && scope->comm ? scope->comm->size : 1);
+}
+
 } // extern "C"

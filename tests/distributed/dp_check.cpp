@@ -20,7 +20,8 @@
 #include <vector>
 
 extern "C" const kiln_model_metadata dp_sgd_b8__metadata, dp_sgd_b16__metadata,
-    dp_adam_b8__metadata, dp_adam_b16__metadata, dp_sgd_b8_plain__metadata;
+    dp_adam_b8__metadata, dp_adam_b16__metadata, dp_sgd_b8_plain__metadata,
+    dp_syncbn_b8__metadata, dp_syncbn_b16__metadata;
 
 namespace {
 
@@ -77,15 +78,28 @@ bool step(kiln_model *m, const std::vector<Batch> &batches) {
   return ok(kiln_model_apply(m), "apply");
 }
 
-/* The largest |a - b| / (atol/rtol + |b|) over every parameter: <= rtol passes. */
+/* The largest |a - b| / (atol/rtol + |b|) over every parameter and f32
+ * buffer (BatchNorm's running statistics): <= rtol passes. */
 double compare(kiln_model *a, kiln_model *b, double rtol, double atol, std::string *worst) {
   double score = 0;
-  for (int i = 0; i < kiln_model_num_parameters(a); ++i) {
+  const int params = kiln_model_num_parameters(a);
+  for (int i = 0; i < params + kiln_model_num_buffers(a); ++i) {
     const char *name = nullptr;
     float *da = nullptr, *db = nullptr;
     int64_t na = 0, nb = 0;
-    kiln_model_parameter(a, i, &name, &da, &na);
-    kiln_model_parameter(b, i, nullptr, &db, &nb);
+    if (i < params) {
+      kiln_model_parameter(a, i, &name, &da, &na);
+      kiln_model_parameter(b, i, nullptr, &db, &nb);
+    } else {
+      kiln_dtype ta, tb;
+      void *va = nullptr, *vb = nullptr;
+      kiln_model_buffer(a, i - params, &name, &ta, &va, &na);
+      kiln_model_buffer(b, i - params, nullptr, &tb, &vb, &nb);
+      if (ta != KILN_F32 || tb != KILN_F32)
+        continue; // num_batches_tracked: equal by construction
+      da = static_cast<float *>(va);
+      db = static_cast<float *>(vb);
+    }
     for (int64_t k = 0; k < na && k < nb; ++k) {
       double s = std::fabs(double(da[k]) - db[k]) / (atol / rtol + std::fabs(double(db[k])));
       if (s > score) {
@@ -231,6 +245,11 @@ int main(int argc, char **argv) {
     pass &= check(micro ? "Adam, accumulate x2 + apply" : "Adam, train_step",
                   &dp_adam_b8__metadata, &dp_adam_b16__metadata, comm, micro);
   }
+  // SyncBatchNorm: each rank's batch norm sees the statistics of the whole
+  // 16-row batch, as the one process does (parameters and running
+  // statistics compared).
+  pass &= check("SyncBatchNorm, SGD momentum, train_step", &dp_syncbn_b8__metadata,
+                &dp_syncbn_b16__metadata, comm, false);
   int local = pass ? 1 : 0, all = 0;
   MPI_Allreduce(&local, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   kiln_comm_destroy(comm);
