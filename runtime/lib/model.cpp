@@ -965,6 +965,29 @@ extern "C" kiln_status kiln_model_forward(kiln_model *model,
 
 /* gradients and train_step: the same checks, the kernel of the current mode,
  * and the loss read back. */
+/* DDP's broadcast_buffers: before a training forward with a communicator
+ * of several processes, every process takes rank 0's buffers (BatchNorm's
+ * running statistics, which each process updates from its own batch). */
+static Error broadcast_buffers(kiln_model *m, const char *function) {
+  if (!m->comm || kiln_comm_size(m->comm) == 1 || !m->training)
+    return {};
+  std::vector<unsigned char> host;
+  for (size_t t = 0; t < m->spec.tensors.size(); ++t) {
+    const TensorSpec &spec = m->spec.tensors[t];
+    if (spec.role != KILN_ROLE_BUFFER)
+      continue;
+    host.resize(spec_bytes(spec));
+    if (Error e = read_tensor_of(m, int(t), host.data()))
+      return e;
+    if (Error e = comm_broadcast(m->comm, host.data(), static_cast<int64_t>(host.size()),
+                                 quoted(spec.name)))
+      return fail(e.status, std::string(function) + ": " + e.message);
+    if (Error e = write_tensor_of(m, int(t), host.data()))
+      return e;
+  }
+  return {};
+}
+
 static kiln_status run_training(kiln_model *model, const char *function,
                          kiln_entry_point entry, const void *const *inputs,
                          const void *target, float *loss) {
@@ -977,6 +1000,8 @@ static kiln_status run_training(kiln_model *model, const char *function,
     return record(model, no_kernel(model, entry == KILN_ENTRY_GRADIENTS
                                               ? "gradients"
                                               : "train_step"));
+  if (Error e = broadcast_buffers(model, function))
+    return record(model, e);
   if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr}, function))
     return record(model, e);
   return record(model, to_host(model, loss, model->current(model->spec.loss),
@@ -1052,6 +1077,8 @@ extern "C" kiln_status kiln_model_accumulate(kiln_model *model, const void *cons
     return record(model, e);
   // Every check before the first kernel: a refused batch changes nothing.
   if (Error e = check_training_call(model, function, inputs, target, loss))
+    return record(model, e);
+  if (Error e = broadcast_buffers(model, function))
     return record(model, e);
   if (Error e = run_kernel(model, *grad, Bound{inputs, target, nullptr}, function))
     return record(model, e);

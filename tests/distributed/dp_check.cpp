@@ -21,7 +21,7 @@
 
 extern "C" const kiln_model_metadata dp_sgd_b8__metadata, dp_sgd_b16__metadata,
     dp_adam_b8__metadata, dp_adam_b16__metadata, dp_sgd_b8_plain__metadata,
-    dp_syncbn_b8__metadata, dp_syncbn_b16__metadata;
+    dp_syncbn_b8__metadata, dp_syncbn_b16__metadata, dp_bn_b8__metadata;
 
 namespace {
 
@@ -173,6 +173,80 @@ int stall_check(kiln_comm *comm) {
   return 1;
 }
 
+/* The f32 buffers (running statistics) of `m`, end to end. */
+std::vector<float> f32_buffers(kiln_model *m) {
+  std::vector<float> all;
+  for (int i = 0; i < kiln_model_num_buffers(m); ++i) {
+    kiln_dtype t;
+    void *d = nullptr;
+    int64_t n = 0;
+    kiln_model_buffer(m, i, nullptr, &t, &d, &n);
+    if (t == KILN_F32)
+      all.insert(all.end(), static_cast<float *>(d), static_cast<float *>(d) + n);
+  }
+  return all;
+}
+
+/* BatchNorm1d (each process's own batch statistics) data-parallel, as DDP
+ * with broadcast_buffers: every training call first gives all processes
+ * rank 0's running statistics, then each updates them from its own batch.
+ * After some steps, rank 0 predicts rank 1's statistics after one more
+ * training call: rank 0's own (the broadcast) updated by rank 1's batch,
+ * with the parameters both share, in a copy without a communicator. */
+bool buffers_check(kiln_comm *comm) {
+  kiln_model *m = nullptr;
+  if (!ok(kiln_model_create(&dp_bn_b8__metadata, &m), "create") ||
+      !ok(kiln_model_init_parameters(m, 7 + rank), "init") ||
+      !ok(kiln_model_attach_comm(m, comm), "attach_comm"))
+    return false;
+  bool good = true;
+  for (int s = 0; s < kSteps && good; ++s)
+    good = step(m, {shard(whole_batch(s), rank)});
+  float loss = 0;
+  std::vector<float> expected;
+  if (rank == 0 && good) {
+    kiln_model *copy = nullptr;
+    good = ok(kiln_model_create(&dp_bn_b8__metadata, &copy), "create");
+    for (int i = 0; good && i < kiln_model_num_parameters(m); ++i) {
+      float *from = nullptr, *to = nullptr;
+      int64_t n = 0;
+      kiln_model_parameter(m, i, nullptr, &from, &n);
+      kiln_model_parameter(copy, i, nullptr, &to, nullptr);
+      std::memcpy(to, from, size_t(n) * sizeof(float));
+    }
+    for (int i = 0; good && i < kiln_model_num_buffers(m); ++i) {
+      kiln_dtype t;
+      void *from = nullptr, *to = nullptr;
+      int64_t n = 0;
+      kiln_model_buffer(m, i, nullptr, &t, &from, &n);
+      kiln_model_buffer(copy, i, nullptr, &t, &to, nullptr);
+      std::memcpy(to, from, size_t(n) * (t == KILN_F32 ? 4 : 8));
+    }
+    Batch theirs = shard(whole_batch(kSteps), 1);
+    const void *in[] = {theirs.x.data()};
+    good = good && ok(kiln_model_gradients(copy, in, theirs.y.data(), &loss), "gradients");
+    expected = f32_buffers(copy);
+    kiln_model_destroy(copy);
+  }
+  Batch b = shard(whole_batch(kSteps), rank);
+  const void *in[] = {b.x.data()};
+  good = good && ok(kiln_model_gradients(m, in, b.y.data(), &loss), "gradients");
+  std::vector<float> mine = f32_buffers(m), theirs(mine.size());
+  if (rank == 1)
+    MPI_Send(mine.data(), int(mine.size()), MPI_FLOAT, 0, 7, MPI_COMM_WORLD);
+  else
+    MPI_Recv(theirs.data(), int(theirs.size()), MPI_FLOAT, 1, 7, MPI_COMM_WORLD,
+             MPI_STATUS_IGNORE);
+  bool same = rank == 1 || (expected.size() == theirs.size() &&
+                            std::memcmp(expected.data(), theirs.data(), theirs.size() * 4) == 0);
+  if (rank == 0)
+    std::printf("rank 0: BatchNorm1d, rank 0's buffers before each step: %s\n",
+                good && same ? "OK (rank 1's running statistics as predicted, bit for bit)"
+                             : "MISMATCH");
+  kiln_model_destroy(m);
+  return good && same;
+}
+
 /* --alone (one process): the --data-parallel build with no communicator,
  * and with kiln_comm_create_single, against the plain build: 10 steps,
  * parameters bit for bit. */
@@ -250,6 +324,7 @@ int main(int argc, char **argv) {
   // statistics compared).
   pass &= check("SyncBatchNorm, SGD momentum, train_step", &dp_syncbn_b8__metadata,
                 &dp_syncbn_b16__metadata, comm, false);
+  pass &= buffers_check(comm);
   int local = pass ? 1 : 0, all = 0;
   MPI_Allreduce(&local, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   kiln_comm_destroy(comm);

@@ -51,7 +51,9 @@ int kiln_comm_size(const kiln_comm *comm);
  * (DDP's constructor), and from then on train_step and apply of a model
  * compiled with --data-parallel average the gradients over `comm`. The
  * communicator must outlive the attachment. Collective: every process
- * calls it. A failed collective inside a step fails that call with
+ * calls it. As DDP's broadcast_buffers, every train_step, gradients and
+ * accumulate call in train mode first gives all processes rank 0's
+ * buffers (running statistics). A failed collective inside a step fails that call with
  * KILN_ERROR_COMMUNICATION; the instances are then out of step with each
  * other (the update may have run on local gradients) and the application
  * should stop. */
