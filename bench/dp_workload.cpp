@@ -1,12 +1,14 @@
-// W1 data-parallel (docs/performance.md, "Data-parallel W1"): under
-// `mpirun -np 2`, each process trains the --data-parallel W1 MLP (batch 64
-// per process, examples/mlp's mlp_dp) on a fixed random batch: 20 warm-up
+// A workload data-parallel (docs/performance.md, "Data-parallel W1 and
+// W2"): under `mpirun -np 2`, each process trains the workload's model
+// compiled with --data-parallel at half its batch (W1: examples/mlp's
+// mlp_dp, 64; W2: lenet_w2_dp, 32) on a fixed random batch: 20 warm-up
 // steps, then 200 timed, each timed from a barrier so that every step
 // includes the all-reduce. Rank 0 prints the median and 10th-percentile
 // step time and the global samples per second. --no-comm: the same steps
 // without a communicator (the compute alone; the difference is the
-// all-reduce's cost).
-#include "mlp_dp.h"
+// all-reduce's cost). Compiled per workload with
+//   -DKILN_PREFIX=<model> -DKILN_PREFIX_UPPER=<MODEL> -DKILN_HEADER="<model>.h"
+#include KILN_HEADER
 #include <kiln/comm_mpi.h>
 
 #include <algorithm>
@@ -16,6 +18,11 @@
 #include <random>
 #include <vector>
 
+#define KILN_CAT_(a, b) a##b
+#define KILN_CAT(a, b) KILN_CAT_(a, b)
+#define KFN(suffix) KILN_CAT(KILN_PREFIX, suffix)
+#define KCONST(suffix) KILN_CAT(KILN_PREFIX_UPPER, suffix)
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int rank = 0, world = 1;
@@ -23,18 +30,18 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &world);
   const bool comm_on = !(argc > 1 && std::strcmp(argv[1], "--no-comm") == 0);
   kiln_comm *comm = nullptr;
-  mlp_dp_model *m = nullptr;
-  if (kiln_comm_create_mpi(MPI_COMM_WORLD, 300.0, &comm) || mlp_dp_create(&m) ||
-      mlp_dp_init_parameters(m, 0) || (comm_on && mlp_dp_attach_comm(m, comm))) {
+  KFN(_model) *m = nullptr;
+  if (kiln_comm_create_mpi(MPI_COMM_WORLD, 300.0, &comm) || KFN(_create)(&m) ||
+      KFN(_init_parameters)(m, 0) || (comm_on && KFN(_attach_comm)(m, comm))) {
     std::fprintf(stderr, "rank %d: setup failed: %s\n", rank, kiln_last_error());
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
   std::mt19937_64 rng(rank);
   std::normal_distribution<float> normal;
-  std::vector<float> x(MLP_DP_INPUT0_NUMEL);
+  std::vector<float> x(KCONST(_INPUT0_NUMEL));
   for (float &v : x)
     v = normal(rng);
-  std::vector<int64_t> y(MLP_DP_TARGET_NUMEL);
+  std::vector<int64_t> y(KCONST(_TARGET_NUMEL));
   for (auto &v : y)
     v = int64_t(rng() % 10);
   const void *in[] = {x.data()};
@@ -43,8 +50,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 220; ++i) {
     MPI_Barrier(MPI_COMM_WORLD);
     auto t0 = std::chrono::steady_clock::now();
-    if (mlp_dp_train_step(m, in, y.data(), &loss)) {
-      std::fprintf(stderr, "rank %d: %s\n", rank, mlp_dp_last_error(m));
+    if (KFN(_train_step)(m, in, y.data(), &loss)) {
+      std::fprintf(stderr, "rank %d: %s\n", rank, KFN(_last_error)(m));
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
     if (i >= 20)
@@ -54,8 +61,8 @@ int main(int argc, char **argv) {
   if (rank == 0)
     std::printf("%d processes, %s: step %.3f ms median, %.3f ms p10; %.0f samples/s\n", world,
                 comm_on ? "all-reduce" : "no communicator", per[per.size() / 2],
-                per[per.size() / 10], world * 64 / (per[per.size() / 2] / 1e3));
-  mlp_dp_destroy(m);
+                per[per.size() / 10], world * double(KCONST(_BATCH_SIZE)) / (per[per.size() / 2] / 1e3));
+  KFN(_destroy)(m);
   kiln_comm_destroy(comm);
   MPI_Finalize();
 }
