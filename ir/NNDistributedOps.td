@@ -29,6 +29,46 @@ def NN_AllReduceOp : NN_Op<"all_reduce", [
   let hasVerifier = 1;
 }
 
+def NN_AllReduceStartOp : NN_Op<"all_reduce_start",
+    [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "start averaging one bucket of tensors over the group";
+  let description = [{
+    The first half of an `nn.all_reduce` split by `nn-bucket-all-reduce`:
+    the operands (one bucket) are copied end to end into `in_flight` and
+    their average over the processes is started; the communicator's
+    thread carries it out while the kernel goes on (kiln/comm.h).
+    `in_flight` holds the average only after the matching
+    `nn.all_reduce_wait` (same `bucket`). Memory effects keep both in
+    place: every process must start the buckets in the same order.
+
+    ```mlir
+    %h = nn.all_reduce_start %a, %b {bucket = 0 : i64} : tensor<4x3xf32>, tensor<3xf32> -> tensor<15xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<NN_FloatTensor>:$inputs, I64Attr:$bucket);
+  let results = (outs NN_FloatTensor:$in_flight);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($in_flight)";
+  let hasVerifier = 1;
+}
+
+def NN_AllReduceWaitOp : NN_Op<"all_reduce_wait",
+    [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "wait for a bucket's average and split it into tensors";
+  let description = [{
+    Waits until the bucket `nn.all_reduce_start` (same `bucket`) started
+    is averaged, then gives its tensors, in the start's operand order and
+    types.
+
+    ```mlir
+    %a, %b = nn.all_reduce_wait %h {bucket = 0 : i64} : tensor<15xf32> -> tensor<4x3xf32>, tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$in_flight, I64Attr:$bucket);
+  let results = (outs Variadic<NN_FloatTensor>:$results);
+  let assemblyFormat = "$in_flight attr-dict `:` type($in_flight) `->` type($results)";
+  let hasVerifier = 1;
+}
+
 def NN_WorldSizeOp : NN_Op<"world_size", [Pure]> {
   let summary = "the number of processes of the data-parallel group, as f32";
   let description = [{

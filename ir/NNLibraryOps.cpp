@@ -41,6 +41,10 @@ constexpr Routine kRoutines[] = {
     {"kiln_all_reduce_sum", 1, 1, 0},
     // -> [1]: the group's size
     {"kiln_world_size", 0, 0, 0},
+    // a bucket, flat -> its in-flight buffer (the average started)
+    {"kiln_all_reduce_start", 1, 1, 0},
+    // -> the bucket's average (waits for it)
+    {"kiln_all_reduce_wait", 0, 0, 0},
 };
 
 int64_t numElements(Value v) { return cast<ShapedType>(v.getType()).getNumElements(); }
@@ -178,6 +182,16 @@ LogicalResult LibraryCallOp::verify() {
     return verifyCtcOperands(*this);
   if (getCallee() == "kiln_all_reduce_mean" || getCallee() == "kiln_all_reduce_sum")
     return verifyAllReduceOperands(*this);
+  if (getCallee() == "kiln_all_reduce_start" || getCallee() == "kiln_all_reduce_wait") {
+    ArrayRef<int64_t> p = getParams();
+    if (p.size() != 2 || p[0] < 1 || p[1] < 0)
+      return emitOpError("'") << getCallee() << "' takes [element count >= 1, bucket >= 0]";
+    for (Value v : getOperands())
+      if (numElements(v) != p[0])
+        return emitOpError("operand has ")
+               << numElements(v) << " elements, the bucket " << p[0];
+    return success();
+  }
   if (getCallee() == "kiln_world_size") {
     if (getParams().size() != 1 || getParams()[0] != 1 || numElements(getOutputs()[0]) != 1)
       return emitOpError("'kiln_world_size' takes the parameter [1] and writes 1 element");
@@ -201,7 +215,11 @@ void LibraryCallOp::getEffects(
 
 bool LibraryCallOp::bufferizesToMemoryRead(
     OpOperand &operand, const bufferization::AnalysisState &) {
-  return !isDpsInit(&operand); // outputs are overwritten whole
+  // Outputs are overwritten whole, except the in-flight buffer of a
+  // bucket's all-reduce, which the wait completes in place (a read: it
+  // must stay the start's buffer, kiln-cpu-library-calls-to-runtime
+  // checks that it does).
+  return !isDpsInit(&operand) || getCallee() == "kiln_all_reduce_wait";
 }
 
 bool LibraryCallOp::bufferizesToMemoryWrite(

@@ -34,6 +34,8 @@ def NN_LibraryCallOp : NN_Op<"library_call", [AttrSizedOperandSegments,
     | `kiln_all_reduce_mean` | n | the gradients of one bucket, flat | their average over the processes |
     | `kiln_all_reduce_sum` | n | per-process sums, flat | their sum over the processes |
     | `kiln_world_size` | 1 | (none) | [1]: the number of processes |
+    | `kiln_all_reduce_start` | n, bucket | a bucket, flat | its in-flight buffer (average started) |
+    | `kiln_all_reduce_wait` | n, bucket | (none) | the bucket's average (after the wait) |
 
     Every operand has a static shape; the CTC routines' targets and lengths
     are i64, every other operand f32.

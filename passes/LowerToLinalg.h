@@ -71,6 +71,10 @@ mlir::Value libraryCall(mlir::OpBuilder &b, mlir::Location loc,
 /// back into tensors of their types (passes/LowerDistributed.cpp).
 llvm::SmallVector<mlir::Value> collective(mlir::OpBuilder &b, mlir::Location loc,
                                           llvm::StringRef callee, mlir::ValueRange tensors);
+/// The f32 `tensors` end to end in one flat [total] tensor, and back.
+mlir::Value concatenate(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange tensors);
+llvm::SmallVector<mlir::Value> split(mlir::OpBuilder &b, mlir::Location loc, mlir::Value flat,
+                                     mlir::TypeRange types);
 
 inline mlir::RankedTensorType typeOf(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());

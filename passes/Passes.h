@@ -27,7 +27,10 @@ void buildTrainingPipeline(mlir::OpPassManager &pm);
 /// nn -> linalg on tensors, target independent (every backend starts from
 /// its output): composites decomposed, nn ops lowered, elementwise chains
 /// fused.
-void buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks = false);
+/// `bucketBytes`: nn-bucket-all-reduce's cap of every bucket after the first
+/// (0: DDP's 25 MiB); the first holds at most min(1 MiB, bucketBytes).
+void buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks = false,
+                                int64_t bucketBytes = 0);
 
 } // namespace kiln
 

@@ -201,6 +201,47 @@ def FuseCrossEntropy : Pass<"nn-fuse-cross-entropy", "mlir::func::FuncOp"> {
   let dependentDialects = ["::kiln::nn::NNDialect"];
 }
 
+def BucketAllReduce : Pass<"nn-bucket-all-reduce", "mlir::func::FuncOp"> {
+  let summary = "Split a data-parallel gradient average into buckets that overlap the backward";
+  let description = [{
+    Each `nn.all_reduce` (the gradient average nn-build-train-step inserts
+    after the whole backward) becomes buckets, filled in the order their
+    tensors are ready (defined in the block; arguments first): the first
+    of at most `first-bucket-bytes`, the others of at most `bucket-bytes`
+    (DDP's defaults: 1 MiB and 25 MiB), a tensor larger than a bucket
+    alone. Each bucket is an `nn.all_reduce_start` right after its last
+    tensor's definition and an `nn.all_reduce_wait` where the average was
+    (after the backward, before clipping and the update), so the runtime's communication
+    thread averages it while the rest of the backward runs. Buckets are
+    started in the same order on every process (program order).
+
+    Before:
+    ```mlir
+    %dw2 = ...   // ready first (last layer)
+    %dw1 = ...
+    %a, %b = nn.all_reduce %dw1, %dw2 : tensor<512x784xf32>, tensor<10x512xf32>
+    ```
+    After (first-bucket-bytes smaller than both):
+    ```mlir
+    %dw2 = ...
+    %h0 = nn.all_reduce_start %dw2 {bucket = 0 : i64} : tensor<10x512xf32> -> tensor<5120xf32>
+    %dw1 = ...
+    %h1 = nn.all_reduce_start %dw1 {bucket = 1 : i64} : tensor<512x784xf32> -> tensor<401408xf32>
+    %b = nn.all_reduce_wait %h0 {bucket = 0 : i64} : tensor<5120xf32> -> tensor<10x512xf32>
+    %a = nn.all_reduce_wait %h1 {bucket = 1 : i64} : tensor<401408xf32> -> tensor<512x784xf32>
+    ```
+  }];
+  let options = [
+    Option<"firstBucketBytes", "first-bucket-bytes", "int64_t", /*default=*/"1048576",
+           "Bytes of the first bucket (DDP: 1 MiB)">,
+    Option<"bucketBytes", "bucket-bytes", "int64_t", /*default=*/"26214400",
+           "Bytes of every later bucket (DDP's bucket_cap_mb: 25 MiB)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Report each bucket as a remark (kilnc --remarks)">
+  ];
+  let dependentDialects = ["::kiln::nn::NNDialect"];
+}
+
 def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops; named contractions keep their form";
   let description = [{

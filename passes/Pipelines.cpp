@@ -4,6 +4,8 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <algorithm>
+
 void kiln::buildTrainingPipeline(mlir::OpPassManager &pm) {
   pm.addPass(createDecompose());
   pm.addPass(createAutodiff());
@@ -13,7 +15,8 @@ void kiln::buildTrainingPipeline(mlir::OpPassManager &pm) {
   pm.addPass(mlir::createCanonicalizerPass());
 }
 
-void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks) {
+void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks,
+                                      int64_t bucketBytes) {
   using namespace mlir;
   // Inference modules reach here with their composites still in place.
   pm.addPass(createDecompose());
@@ -23,6 +26,14 @@ void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks) {
   FuseCrossEntropyOptions crossEntropy;
   crossEntropy.remarks = remarks;
   pm.addNestedPass<func::FuncOp>(createFuseCrossEntropy(crossEntropy));
+  // Data parallelism: the gradient average in buckets beside the backward.
+  BucketAllReduceOptions buckets;
+  buckets.remarks = remarks;
+  if (bucketBytes > 0) {
+    buckets.bucketBytes = bucketBytes;
+    buckets.firstBucketBytes = std::min<int64_t>(buckets.firstBucketBytes, bucketBytes);
+  }
+  pm.addNestedPass<func::FuncOp>(createBucketAllReduce(buckets));
   pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg());
   // arith on tensors (the step counter) becomes linalg.generic too.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

@@ -43,6 +43,25 @@ struct CPULibraryCallsToRuntimePass
     SmallVector<kiln::nn::LibraryCallOp> calls;
     module.walk([&](kiln::nn::LibraryCallOp op) { calls.push_back(op); });
     std::map<std::vector<int64_t>, memref::GlobalOp> globals;
+    // A bucket's wait must complete the buffer its start handed to the
+    // communication thread: bufferization kept them one buffer, or the wait
+    // would read a copy taken while the all-reduce was still running.
+    DenseMap<std::pair<Operation *, int64_t>, Value> inFlight;
+    for (kiln::nn::LibraryCallOp call : calls) {
+      if (call.getCallee() != "kiln_all_reduce_start" &&
+          call.getCallee() != "kiln_all_reduce_wait")
+        continue;
+      auto key = std::make_pair(call->getParentOfType<func::FuncOp>().getOperation(),
+                                call.getParams()[1]);
+      Value buffer = call.getOutputs()[0];
+      if (call.getCallee() == "kiln_all_reduce_start") {
+        inFlight[key] = buffer;
+      } else if (inFlight.lookup(key) != buffer) {
+        call.emitOpError("internal error: bucket ")
+            << key.second << "'s wait does not complete its start's buffer";
+        return signalPassFailure();
+      }
+    }
     for (kiln::nn::LibraryCallOp call : calls) {
       if (!call.getResults().empty()) {
         call.emitOpError("is still on tensors: kiln-cpu-library-calls-to-runtime "

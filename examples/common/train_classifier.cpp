@@ -318,7 +318,10 @@ int main(int argc, char **argv) {
   if (argc > 0 && argv[0])
     g_program = std::filesystem::path(argv[0]).filename().string();
 #if KILN_EXAMPLE_MPI
-  MPI_Init(&argc, &argv);
+  // MPI_THREAD_SERIALIZED: the runtime's communication thread averages the
+  // gradient buckets while the backward runs (kiln/comm.h).
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_world);
 #endif

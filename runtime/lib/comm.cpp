@@ -2,16 +2,98 @@
 // kiln_all_reduce_mean (lowered from nn.all_reduce, passes/LowerDistributed.cpp).
 #include "comm.h"
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <new>
 #include <string>
+#include <thread>
+#include <vector>
+
+namespace kiln::rt {
+
+/* One all-reduce (sum, in place) for the communication thread. */
+struct Job {
+  float *data = nullptr;
+  int64_t n = 0;
+  bool queued = false, done = false, failed = false;
+  char message[400] = {0};
+};
+
+} // namespace kiln::rt
 
 struct kiln_comm {
   kiln_comm_ops ops{};
   void *impl = nullptr;
   int rank = 0;
   int size = 1;
+
+  /* The communication thread (ops.background): runs the queued jobs in
+   * order, the only caller of the transport while a step runs. */
+  std::thread worker;
+  std::mutex mutex;
+  std::condition_variable wake, finished;
+  std::deque<kiln::rt::Job *> queue;
+  bool stop = false;
+  bool broken = false; // a collective failed: the transport is unusable
+
+  void run() {
+    for (;;) {
+      kiln::rt::Job *job;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [&] { return stop || !queue.empty(); });
+        if (queue.empty())
+          return;
+        job = queue.front();
+        queue.pop_front();
+      }
+      // After a failure (a timeout: a rank is gone) the transport is not
+      // tried again: the jobs still queued fail at once, so a step ends
+      // within one timeout, not one per bucket.
+      char message[400] = {0};
+      int rc = 1;
+      if (broken)
+        std::snprintf(message, sizeof message, "not tried: an earlier all-reduce failed");
+      else
+        rc = ops.all_reduce_sum_f32(impl, job->data, job->data, job->n, message, sizeof message);
+      std::lock_guard<std::mutex> lock(mutex);
+      broken |= rc != 0;
+      job->failed = rc != 0;
+      std::memcpy(job->message, message, sizeof message);
+      job->done = true;
+      finished.notify_all();
+    }
+  }
+
+  /* Queues `job` (the thread starts with the first). */
+  void submit(kiln::rt::Job *job) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!worker.joinable())
+      worker = std::thread([this] { run(); });
+    job->queued = true;
+    job->done = false;
+    queue.push_back(job);
+    wake.notify_one();
+  }
+
+  void wait(kiln::rt::Job *job) {
+    std::unique_lock<std::mutex> lock(mutex);
+    finished.wait(lock, [&] { return job->done; });
+    job->queued = false;
+  }
+
+  ~kiln_comm() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+      wake.notify_all();
+    }
+    if (worker.joinable())
+      worker.join();
+  }
 };
 
 namespace kiln::rt {
@@ -21,8 +103,44 @@ struct ScopeState {
   kiln_comm *comm = nullptr;
   bool failed = false;
   char message[512] = {0};
+  // By bucket id: the in-flight all-reduces. A deque: growing it for a
+  // later bucket must not move a job the communication thread holds.
+  std::deque<Job> buckets;
 };
 thread_local ScopeState *current_scope = nullptr;
+
+/* Records the first failure of the call. */
+void record_failure(ScopeState *scope, const char *what, int64_t n, const char *message) {
+  if (scope->failed)
+    return;
+  scope->failed = true;
+  std::snprintf(scope->message, sizeof scope->message,
+                "all-reduce of %lld %s failed on rank %d of %d: %s", static_cast<long long>(n),
+                what, scope->comm->rank, scope->comm->size, message);
+}
+
+/* Sums `data` (n floats) over the group, in place, before returning:
+ * through the communication thread when there is one (it then stays the
+ * only caller of the transport), else here. */
+bool sum_now(ScopeState *scope, float *data, int64_t n, const char *what) {
+  kiln_comm *comm = scope->comm;
+  if (comm->ops.background) {
+    Job job;
+    job.data = data;
+    job.n = n;
+    comm->submit(&job);
+    comm->wait(&job);
+    if (job.failed)
+      record_failure(scope, what, n, job.message);
+    return !job.failed;
+  }
+  char message[400] = {0};
+  if (comm->ops.all_reduce_sum_f32(comm->impl, data, data, n, message, sizeof message) != 0) {
+    record_failure(scope, what, n, message);
+    return false;
+  }
+  return true;
+}
 
 } // namespace
 
@@ -30,12 +148,21 @@ CollectiveScope::CollectiveScope(kiln_comm *comm) {
   // One scope per kernel call on this thread: no nesting (kernels do not
   // call kernels), so a fresh state each time.
   static thread_local ScopeState state;
-  state = ScopeState{};
   state.comm = comm;
+  state.failed = false;
+  state.message[0] = 0;
   current_scope = &state;
 }
 
-CollectiveScope::~CollectiveScope() { current_scope = nullptr; }
+CollectiveScope::~CollectiveScope() {
+  // Every bucket a kernel starts it waits for; should one still be in
+  // flight, its buffer must outlive the thread's use of it.
+  if (current_scope && current_scope->comm)
+    for (Job &job : current_scope->buckets)
+      if (job.queued)
+        current_scope->comm->wait(&job);
+  current_scope = nullptr;
+}
 
 Error CollectiveScope::result() const {
   if (!current_scope || !current_scope->failed)
@@ -91,15 +218,17 @@ kiln_status kiln_comm_create_single(kiln_comm **out) {
         return 0;
       },
       [](void *, void *, int64_t, int, char *, size_t) { return 0; },
-      [](void *) {}};
+      [](void *) {}, 0};
   return kiln_comm_create(&single, nullptr, 0, 1, out);
 }
 
 void kiln_comm_destroy(kiln_comm *comm) {
   if (!comm)
     return;
-  comm->ops.destroy(comm->impl);
-  delete comm;
+  const kiln_comm_ops ops = comm->ops;
+  void *impl = comm->impl;
+  delete comm; // joins the communication thread first
+  ops.destroy(impl);
 }
 
 int kiln_comm_rank(const kiln_comm *comm) { return comm ? comm->rank : 0; }
@@ -114,13 +243,9 @@ void kiln_all_reduce_mean(const int64_t *params, const float *in, float *out) {
   const int64_t n = params[0];
   ScopeState *scope = current_scope;
   kiln_comm *comm = scope ? scope->comm : nullptr;
-  if (!comm || comm->size == 1) {
+  if (!comm || comm->size == 1 || scope->failed) {
     if (in != out)
       std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
-    return;
-  }
-  if (scope->failed) { // an earlier collective of this call failed: stay local
-    std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
     return;
   }
   // Divided before the sum, as DDP's default reducer divides each bucket by
@@ -128,14 +253,8 @@ void kiln_all_reduce_mean(const int64_t *params, const float *in, float *out) {
   const float size = static_cast<float>(comm->size);
   for (int64_t i = 0; i < n; ++i)
     out[i] = in[i] / size;
-  char message[400] = {0};
-  if (comm->ops.all_reduce_sum_f32(comm->impl, out, out, n, message, sizeof message) != 0) {
-    scope->failed = true;
-    std::snprintf(scope->message, sizeof scope->message,
-                  "all-reduce of %lld gradient values failed on rank %d of %d: %s",
-                  static_cast<long long>(n), comm->rank, comm->size, message);
+  if (!sum_now(scope, out, n, "gradient values"))
     std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
-  }
 }
 
 /* A synchronised batch norm's per-process sums (nn.batch_norm `sync`):
@@ -149,14 +268,53 @@ void kiln_all_reduce_sum(const int64_t *params, const float *in, float *out) {
     std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
   if (!comm || comm->size == 1 || scope->failed)
     return;
-  char message[400] = {0};
-  if (comm->ops.all_reduce_sum_f32(comm->impl, out, out, n, message, sizeof message) != 0) {
-    scope->failed = true;
-    std::snprintf(scope->message, sizeof scope->message,
-                  "all-reduce of %lld batch-norm statistics failed on rank %d of %d: %s",
-                  static_cast<long long>(n), comm->rank, comm->size, message);
+  if (!sum_now(scope, out, n, "batch-norm statistics"))
     std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
+}
+
+/* A gradient bucket's start (nn.all_reduce_start, params = [n, bucket]):
+ * out = in / world size, then its sum over the group is handed to the
+ * communication thread (or done here without one); the kernel goes on
+ * and kiln_all_reduce_wait completes it. */
+void kiln_all_reduce_start(const int64_t *params, const float *in, float *out) {
+  const int64_t n = params[0], bucket = params[1];
+  ScopeState *scope = current_scope;
+  kiln_comm *comm = scope ? scope->comm : nullptr;
+  if (!comm || comm->size == 1 || scope->failed) {
+    if (in != out)
+      std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
+    return;
   }
+  const float size = static_cast<float>(comm->size);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = in[i] / size;
+  if (!comm->ops.background) {
+    sum_now(scope, out, n, "gradient values");
+    return;
+  }
+  if (scope->buckets.size() <= static_cast<size_t>(bucket))
+    scope->buckets.resize(static_cast<size_t>(bucket) + 1);
+  Job &job = scope->buckets[static_cast<size_t>(bucket)];
+  job.data = out;
+  job.n = n;
+  comm->submit(&job);
+}
+
+/* A gradient bucket's wait (nn.all_reduce_wait, params = [n, bucket]):
+ * returns once `out` (the start's buffer) holds the bucket's average. */
+void kiln_all_reduce_wait(const int64_t *params, float *out) {
+  const int64_t bucket = params[1];
+  ScopeState *scope = current_scope;
+  if (!scope || !scope->comm || static_cast<size_t>(bucket) >= scope->buckets.size())
+    return; // alone, or the start completed it already
+  Job &job = scope->buckets[static_cast<size_t>(bucket)];
+  if (!job.queued)
+    return;
+  scope->comm->wait(&job);
+  if (job.failed)
+    record_failure(scope, "gradient values", job.n, job.message);
+  if (job.data != out) // never: kiln-cpu-library-calls-to-runtime checks
+    std::memcpy(out, job.data, static_cast<size_t>(job.n) * sizeof(float));
 }
 
 /* nn.world_size: the running instance's group size, 1 alone. */

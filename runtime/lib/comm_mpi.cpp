@@ -130,7 +130,14 @@ extern "C" kiln_status kiln_comm_create_mpi(MPI_Comm comm, double timeout_second
   MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
   MPI_Comm_rank(c->comm, &c->rank);
   MPI_Comm_size(c->comm, &c->size);
-  static const kiln_comm_ops ops = {all_reduce_sum, broadcast, destroy};
+  // The communication thread needs MPI to accept calls from a thread other
+  // than the main one (one at a time): MPI_Init_thread with
+  // MPI_THREAD_SERIALIZED or more. With plain MPI_Init, collectives run on
+  // the calling thread.
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  const kiln_comm_ops ops = {all_reduce_sum, broadcast, destroy,
+                             provided >= MPI_THREAD_SERIALIZED ? 1 : 0};
   kiln_status status = kiln_comm_create(&ops, c, c->rank, c->size, out);
   if (status != KILN_OK)
     destroy(c);

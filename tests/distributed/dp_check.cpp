@@ -286,7 +286,24 @@ int alone_check() {
 } // namespace
 
 int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
+  // --single-thread: plain MPI_Init, so each collective runs on the calling
+  // thread; otherwise MPI_THREAD_SERIALIZED and the runtime's
+  // communication thread runs the buckets beside the backward.
+  bool single_thread = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--single-thread") == 0) {
+      single_thread = true;
+      for (int j = i; j + 1 < argc; ++j)
+        argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
+  if (single_thread) {
+    MPI_Init(&argc, &argv);
+  } else {
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+  }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   if (argc > 1 && std::strcmp(argv[1], "--alone") == 0) {

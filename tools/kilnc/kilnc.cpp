@@ -137,6 +137,13 @@ static cl::opt<bool> dataParallel(
              "instance trains as without the flag (docs/distributed.md)"),
     cl::cat(kilncCategory));
 
+static cl::opt<uint64_t> bucketBytes(
+    "bucket-bytes",
+    cl::desc("With --data-parallel: bytes of each gradient bucket after the first (default "
+             "26214400, DDP's 25 MiB); the first holds at most min(1 MiB, this). Each "
+             "bucket's all-reduce starts when its last gradient is computed"),
+    cl::init(0), cl::cat(kilncCategory));
+
 static cl::opt<bool> memoryReport(
     "memory-report",
     cl::desc("Report memory on stderr: what one instance allocates (the header's "
@@ -260,6 +267,10 @@ public:
       return 1;
     dump("01-imported.mlir", *module);
 
+    if (bucketBytes.getNumOccurrences() && !dataParallel)
+      return error("--bucket-bytes needs --data-parallel");
+    if (bucketBytes.getNumOccurrences() && bucketBytes == 0)
+      return error("--bucket-bytes must be at least 1");
     if (dataParallel && !train)
       return error("--data-parallel needs a training build (--mode=train, or a model "
                    "file with a training section)");
@@ -290,7 +301,7 @@ public:
 
     PassManager toLinalg(&ctx);
     configure(toLinalg);
-    kiln::buildLowerToLinalgPipeline(toLinalg, remarks);
+    kiln::buildLowerToLinalgPipeline(toLinalg, remarks, static_cast<int64_t>(bucketBytes));
     if (failed(toLinalg.run(*module)))
       return 1;
     dump("03-linalg.mlir", *module);

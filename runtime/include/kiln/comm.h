@@ -34,6 +34,13 @@ typedef struct kiln_comm_ops {
                    size_t error_size);
   /* Frees `impl` (kiln_comm_destroy). */
   void (*destroy)(void *impl);
+  /* Nonzero: the operations may be called from a thread of libkiln_rt, one
+   * call at a time (MPI_THREAD_SERIALIZED). Then a communication thread
+   * runs the gradient buckets' all-reduces while the backward goes on
+   * (kilnc's nn-bucket-all-reduce), and every collective of a step goes
+   * through that thread, in order. Zero: each collective runs on the
+   * calling thread, when the step reaches it. */
+  int background;
 } kiln_comm_ops;
 
 /* A communicator over `ops` for process `rank` of `size` (0 <= rank < size).

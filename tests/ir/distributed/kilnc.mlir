@@ -3,11 +3,12 @@
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --data-parallel -o %t.o && llvm-nm %t.o | FileCheck %s --check-prefix=OBJ
 
 // kilnc --data-parallel: train_step and apply average the gradients (one
-// bucket of the four) before the update; the object calls the runtime's
-// collective.
+// bucket of the four) before the update; lowered in buckets (nn-bucket-
+// all-reduce), the object starts and waits for them in the runtime.
 // CHECK-LABEL: func.func @train_step
 // CHECK: nn.all_reduce %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<16x8xf32>, tensor<16xf32>, tensor<3x16xf32>, tensor<3xf32>
 // CHECK-LABEL: func.func @apply
 // CHECK: nn.all_reduce
 // INFER: error: --data-parallel needs a training build
-// OBJ: U kiln_all_reduce_mean
+// OBJ-DAG: U kiln_all_reduce_start
+// OBJ-DAG: U kiln_all_reduce_wait

@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --nn-lower-to-linalg | FileCheck %s
+// RUN: kiln-opt %s --split-input-file --nn-lower-to-linalg | FileCheck %s
 
 // One bucket, one message: both gradients copied end to end into a flat
 // [15] tensor, averaged by the runtime, then each a slice of the result,
@@ -16,5 +16,22 @@
 // CHECK: return %[[RA2]], %[[RB]]
 func.func @bucket(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>) {
   %r:2 = nn.all_reduce %a, %b : tensor<4x3xf32>, tensor<3xf32>
+  return %r#0, %r#1 : tensor<4x3xf32>, tensor<3xf32>
+}
+
+// -----
+
+// A bucket's start: the flat copy, then the runtime starts the average in
+// its in-flight buffer; the wait completes that buffer in place and the
+// tensors are its slices.
+// CHECK-LABEL: func.func @start_wait
+// CHECK: %[[FLAT:.+]] = tensor.insert_slice %{{.+}} into %{{.+}}[12] [3] [1]
+// CHECK: %[[H:.+]] = nn.library_call "kiln_all_reduce_start" [15, 2] ins(%[[FLAT]] : tensor<15xf32>)
+// CHECK: %[[DONE:.+]] = nn.library_call "kiln_all_reduce_wait" [15, 2] outs(%[[H]] : tensor<15xf32>)
+// CHECK: tensor.extract_slice %[[DONE]][0] [12] [1]
+// CHECK: tensor.extract_slice %[[DONE]][12] [3] [1]
+func.func @start_wait(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>) {
+  %h = nn.all_reduce_start %a, %b {bucket = 2 : i64} : tensor<4x3xf32>, tensor<3xf32> -> tensor<15xf32>
+  %r:2 = nn.all_reduce_wait %h {bucket = 2 : i64} : tensor<15xf32> -> tensor<4x3xf32>, tensor<3xf32>
   return %r#0, %r#1 : tensor<4x3xf32>, tensor<3xf32>
 }

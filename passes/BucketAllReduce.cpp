@@ -1,0 +1,108 @@
+// nn-bucket-all-reduce (Passes.td): the gradient average of a
+// data-parallel step, one nn.all_reduce after the whole backward, becomes
+// buckets in the order their gradients are ready, each started as soon as
+// its last gradient is computed and waited for where the average was (after
+// the backward, before clipping and the update),
+// so that the communication runs beside the rest of the backward (DDP's
+// buckets and hooks).
+#include "passes/Passes.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_BUCKETALLREDUCE
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln::nn;
+
+namespace {
+
+int64_t bytesOf(Value v) { return cast<RankedTensorType>(v.getType()).getNumElements() * 4; }
+
+struct BucketAllReducePass : kiln::impl::BucketAllReduceBase<BucketAllReducePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<AllReduceOp> reductions;
+    getOperation().walk([&](AllReduceOp op) { reductions.push_back(op); });
+    for (AllReduceOp op : reductions)
+      split(op);
+  }
+
+  void split(AllReduceOp op) {
+    Block *block = op->getBlock();
+    DenseMap<Operation *, int64_t> position;
+    int64_t index = 0;
+    for (Operation &o : *block)
+      position[&o] = index++;
+    // Operands that are not defined in this block (outer values) count as
+    // ready at entry, as arguments do.
+    auto ready = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return def && def->getBlock() == block ? position.lookup(def) : int64_t(-1);
+    };
+    SmallVector<unsigned> order(op.getNumOperands());
+    for (unsigned i = 0; i < order.size(); ++i)
+      order[i] = i;
+    llvm::stable_sort(order, [&](unsigned a, unsigned b) {
+      return ready(op.getOperand(a)) < ready(op.getOperand(b));
+    });
+    // Greedy buckets in ready order: the first small (its all-reduce starts
+    // soonest), the others up to bucketBytes; every bucket takes at least
+    // one tensor.
+    SmallVector<SmallVector<unsigned>> buckets;
+    int64_t filled = 0;
+    for (unsigned i : order) {
+      int64_t cap = buckets.size() <= 1 ? int64_t(firstBucketBytes) : int64_t(bucketBytes);
+      if (buckets.empty() || (filled + bytesOf(op.getOperand(i)) > cap && filled > 0)) {
+        buckets.emplace_back();
+        filled = 0;
+      }
+      buckets.back().push_back(i);
+      filled += bytesOf(op.getOperand(i));
+    }
+
+    OpBuilder b(op);
+    SmallVector<Value> replacement(op.getNumResults());
+    for (auto [id, bucket] : llvm::enumerate(buckets)) {
+      SmallVector<Value> inputs;
+      SmallVector<Type> types;
+      int64_t total = 0, latest = -1;
+      for (unsigned i : bucket) {
+        inputs.push_back(op.getOperand(i));
+        types.push_back(op.getOperand(i).getType());
+        total += bytesOf(op.getOperand(i)) / 4;
+        latest = std::max(latest, ready(op.getOperand(i)));
+      }
+      // Start right after the bucket's last gradient (at the block's start
+      // when all are arguments).
+      Operation *lastDefinition = nullptr;
+      for (Value v : inputs)
+        if (latest >= 0 && ready(v) == latest)
+          lastDefinition = v.getDefiningOp();
+      if (lastDefinition)
+        b.setInsertionPointAfter(lastDefinition);
+      else
+        b.setInsertionPointToStart(block);
+      auto flatType = RankedTensorType::get({total}, b.getF32Type());
+      auto start = b.create<AllReduceStartOp>(op.getLoc(), flatType, inputs,
+                                              b.getI64IntegerAttr(int64_t(id)));
+      // Wait where the average was: after the whole backward, before the
+      // first use of any result (clipping, the update).
+      b.setInsertionPoint(op);
+      auto wait = b.create<AllReduceWaitOp>(op.getLoc(), types, start.getInFlight(),
+                                            b.getI64IntegerAttr(int64_t(id)));
+      for (auto [k, i] : llvm::enumerate(bucket))
+        replacement[i] = wait.getResult(k);
+      if (remarks)
+        start.emitRemark() << "all-reduce: bucket " << id << " of " << buckets.size() << " ("
+                           << bucket.size() << " tensor(s), " << total * 4
+                           << " bytes) starts after its last gradient and is waited for "
+                              "after the backward";
+    }
+    op->replaceAllUsesWith(replacement);
+    op->erase();
+  }
+};
+
+} // namespace

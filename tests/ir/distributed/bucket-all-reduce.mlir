@@ -1,0 +1,37 @@
+// RUN: kiln-opt %s --split-input-file --nn-bucket-all-reduce="first-bucket-bytes=64 bucket-bytes=1000 remarks=true" --verify-diagnostics | FileCheck %s
+
+// Buckets in ready order: %b (ready first, 48 bytes) alone in the first
+// (64 bytes at most), started right after it; %a and %c (each 400 bytes)
+// share the second (1000 at most), started after %c, the later of the
+// two. Both are waited for where the average was, and its results are the
+// waits' (in the original operand order).
+// CHECK-LABEL: func.func @buckets
+// CHECK:         %[[B:.+]] = nn.neg %arg1
+// CHECK-NEXT:    %[[H0:.+]] = nn.all_reduce_start %[[B]] {bucket = 0 : i64} : tensor<12xf32> -> tensor<12xf32>
+// CHECK:         %[[A:.+]] = nn.neg %arg0
+// CHECK:         %[[C:.+]] = nn.neg %arg2
+// CHECK-NEXT:    %[[H1:.+]] = nn.all_reduce_start %[[A]], %[[C]] {bucket = 1 : i64} : tensor<10x10xf32>, tensor<100xf32> -> tensor<200xf32>
+// CHECK:         %[[W0:.+]] = nn.all_reduce_wait %[[H0]] {bucket = 0 : i64} : tensor<12xf32> -> tensor<12xf32>
+// CHECK:         %[[W1:.+]]:2 = nn.all_reduce_wait %[[H1]] {bucket = 1 : i64} : tensor<200xf32> -> tensor<10x10xf32>, tensor<100xf32>
+// CHECK:         return %[[W1]]#0, %[[W0]], %[[W1]]#1
+func.func @buckets(%x: tensor<10x10xf32>, %y: tensor<12xf32>, %z: tensor<100xf32>) -> (tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>) {
+  %b = nn.neg %y : tensor<12xf32>
+  %a = nn.neg %x : tensor<10x10xf32>
+  %c = nn.neg %z : tensor<100xf32>
+  // The remarks stand at the average's location.
+  // expected-remark@+2 {{all-reduce: bucket 0 of 2 (1 tensor(s), 48 bytes) starts after its last gradient and is waited for after the backward}}
+  // expected-remark@+1 {{all-reduce: bucket 1 of 2 (2 tensor(s), 800 bytes)}}
+  %r:3 = nn.all_reduce %a, %b, %c : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
+  return %r#0, %r#1, %r#2 : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
+}
+
+// -----
+
+// Arguments (apply's grad sums) are ready at entry: the start comes first.
+// CHECK-LABEL: func.func @arguments
+// CHECK-NEXT:    nn.all_reduce_start %arg0 {bucket = 0 : i64}
+func.func @arguments(%s: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-remark@+1 {{all-reduce: bucket 0 of 1}}
+  %r = nn.all_reduce %s : tensor<4xf32>
+  return %r : tensor<4xf32>
+}
