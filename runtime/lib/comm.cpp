@@ -142,6 +142,25 @@ bool sum_now(ScopeState *scope, float *data, int64_t n, const char *what) {
   return true;
 }
 
+/* The start of a gradient average: out = in / world size, as DDP's
+ * default reducer divides each bucket before its all-reduce (the same
+ * rounding as torch); returns the scope whose group sums it. Alone (no
+ * communicator, one process) or after a failed collective of this call:
+ * out = in, and null. */
+ScopeState *share_of_group(const float *in, float *out, int64_t n) {
+  ScopeState *scope = current_scope;
+  kiln_comm *comm = scope ? scope->comm : nullptr;
+  if (!comm || comm->size == 1 || scope->failed) {
+    if (in != out)
+      std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
+    return nullptr;
+  }
+  const float size = static_cast<float>(comm->size);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = in[i] / size;
+  return scope;
+}
+
 } // namespace
 
 CollectiveScope::CollectiveScope(kiln_comm *comm) {
@@ -241,20 +260,9 @@ int kiln_comm_size(const kiln_comm *comm) { return comm ? comm->size : 1; }
  * the step goes on with finite numbers. */
 void kiln_all_reduce_mean(const int64_t *params, const float *in, float *out) {
   const int64_t n = params[0];
-  ScopeState *scope = current_scope;
-  kiln_comm *comm = scope ? scope->comm : nullptr;
-  if (!comm || comm->size == 1 || scope->failed) {
-    if (in != out)
+  if (ScopeState *scope = share_of_group(in, out, n))
+    if (!sum_now(scope, out, n, "gradient values"))
       std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
-    return;
-  }
-  // Divided before the sum, as DDP's default reducer divides each bucket by
-  // the world size before its all-reduce (the same rounding as torch).
-  const float size = static_cast<float>(comm->size);
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = in[i] / size;
-  if (!sum_now(scope, out, n, "gradient values"))
-    std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
 }
 
 /* A synchronised batch norm's per-process sums (nn.batch_norm `sync`):
@@ -278,18 +286,13 @@ void kiln_all_reduce_sum(const int64_t *params, const float *in, float *out) {
  * and kiln_all_reduce_wait completes it. */
 void kiln_all_reduce_start(const int64_t *params, const float *in, float *out) {
   const int64_t n = params[0], bucket = params[1];
-  ScopeState *scope = current_scope;
-  kiln_comm *comm = scope ? scope->comm : nullptr;
-  if (!comm || comm->size == 1 || scope->failed) {
-    if (in != out)
-      std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
+  ScopeState *scope = share_of_group(in, out, n);
+  if (!scope)
     return;
-  }
-  const float size = static_cast<float>(comm->size);
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = in[i] / size;
+  kiln_comm *comm = scope->comm;
   if (!comm->ops.background) {
-    sum_now(scope, out, n, "gradient values");
+    if (!sum_now(scope, out, n, "gradient values"))
+      std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
     return;
   }
   if (scope->buckets.size() <= static_cast<size_t>(bucket))
