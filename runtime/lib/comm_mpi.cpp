@@ -54,42 +54,48 @@ int wait(MpiComm *c, MPI_Request *request, const char *what, char *error, size_t
   }
 }
 
-int all_reduce_sum(void *impl, const float *in, float *out, int64_t n, char *error,
-                   size_t error_size) {
-  auto *c = static_cast<MpiComm *>(impl);
-  // MPI counts are int: reduce in chunks below 2^31 elements.
-  for (int64_t done = 0; done < n;) {
-    int count = static_cast<int>(std::min<int64_t>(n - done, int64_t(1) << 30));
+/* Runs a nonblocking collective over `total` elements in chunks below 2^31
+ * (MPI counts are int): `start(done, count, &request)` starts the chunk at
+ * element `done`; each is waited for before the next. */
+template <typename Start>
+int chunked(MpiComm *c, int64_t total, const char *what, const char *call, Start start,
+            char *error, size_t error_size) {
+  for (int64_t done = 0; done < total;) {
+    int count = static_cast<int>(std::min<int64_t>(total - done, int64_t(1) << 30));
     MPI_Request request;
-    const void *send = in == out ? MPI_IN_PLACE : static_cast<const void *>(in + done);
-    int rc = MPI_Iallreduce(send, out + done, count, MPI_FLOAT, MPI_SUM, c->comm, &request);
+    int rc = start(done, count, &request);
     if (rc != MPI_SUCCESS) {
-      std::snprintf(error, error_size, "MPI_Iallreduce could not start (error %d)", rc);
+      std::snprintf(error, error_size, "%s could not start (error %d)", call, rc);
       return 1;
     }
-    if (wait(c, &request, "all-reduce (MPI_Iallreduce)", error, error_size))
+    if (wait(c, &request, what, error, error_size))
       return 1;
     done += count;
   }
   return 0;
 }
 
+int all_reduce_sum(void *impl, const float *in, float *out, int64_t n, char *error,
+                   size_t error_size) {
+  auto *c = static_cast<MpiComm *>(impl);
+  return chunked(
+      c, n, "all-reduce (MPI_Iallreduce)", "MPI_Iallreduce",
+      [&](int64_t done, int count, MPI_Request *request) {
+        const void *send = in == out ? MPI_IN_PLACE : static_cast<const void *>(in + done);
+        return MPI_Iallreduce(send, out + done, count, MPI_FLOAT, MPI_SUM, c->comm, request);
+      },
+      error, error_size);
+}
+
 int broadcast(void *impl, void *data, int64_t bytes, int root, char *error, size_t error_size) {
   auto *c = static_cast<MpiComm *>(impl);
   auto *p = static_cast<char *>(data);
-  for (int64_t done = 0; done < bytes;) {
-    int count = static_cast<int>(std::min<int64_t>(bytes - done, int64_t(1) << 30));
-    MPI_Request request;
-    int rc = MPI_Ibcast(p + done, count, MPI_BYTE, root, c->comm, &request);
-    if (rc != MPI_SUCCESS) {
-      std::snprintf(error, error_size, "MPI_Ibcast could not start (error %d)", rc);
-      return 1;
-    }
-    if (wait(c, &request, "broadcast (MPI_Ibcast)", error, error_size))
-      return 1;
-    done += count;
-  }
-  return 0;
+  return chunked(
+      c, bytes, "broadcast (MPI_Ibcast)", "MPI_Ibcast",
+      [&](int64_t done, int count, MPI_Request *request) {
+        return MPI_Ibcast(p + done, count, MPI_BYTE, root, c->comm, request);
+      },
+      error, error_size);
 }
 
 void destroy(void *impl) {
