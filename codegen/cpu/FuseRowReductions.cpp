@@ -215,6 +215,12 @@ struct CPUFuseRowReductionsPass
           rewriter.replaceAllUsesWith(slice.getResult(), value);
         continue;
       }
+      // A block that reads the whole of a producer's result (a per-channel
+      // statistic of a loop over images) would recompute all of it in every
+      // block: that producer stays outside, computed once.
+      if (slice.getType().getShape() ==
+          cast<RankedTensorType>(slice.getSource().getType()).getShape())
+        continue;
       std::optional<scf::SCFFuseProducerOfSliceResult> result =
           scf::tileAndFuseProducerOfSlice(rewriter, slice, tiled->loops);
       if (!result)
@@ -253,18 +259,23 @@ struct CPUFuseRowReductionsPass
       }
     }
     if (remarks) {
+      // What moved into the loop: the group's ops that are gone outside.
+      int64_t movedReductions = 0, movedOthers = 0, kept = 0;
+      for (Operation *op : group) {
+        bool moved = erased.contains(op);
+        if (isRowReduction(op))
+          (moved ? movedReductions : kept) += 1;
+        else if (moved)
+          ++movedOthers;
+      }
       InFlightDiagnostic d = tiled->tiledOps.front()->emitRemark();
-      d << "fusion: " << reductions << " row reduction(s) and "
-        << group.size() - reductions
+      d << "fusion: " << movedReductions << " row reduction(s) and " << movedOthers
         << " op(s) feeding them computed per block of " << blocks.blockRows
         << " rows in this op's loop ("
-        << (blocks.threaded ? "one thread task per block" : "sequential blocks")
-        << ")";
-      int64_t left = llvm::count_if(group, [&](Operation *op) {
-        return !erased.contains(op) && isRowReduction(op);
-      });
-      if (left > 0)
-        d << "; " << left << " reduction(s) also kept outside (a slice not fused)";
+        << (blocks.threaded ? "one thread task per block" : "sequential blocks") << ")";
+      if (kept > 0)
+        d << "; " << kept
+          << " reduction(s) kept outside, computed once (every block reads all of it)";
     }
     return success();
   }

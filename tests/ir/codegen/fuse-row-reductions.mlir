@@ -46,7 +46,7 @@ func.func @softmax_threaded(%x: tensor<64x1000xf32>) -> tensor<64x1000xf32> {
     linalg.yield %r : f32
   } -> tensor<64xf32>
   %e2 = tensor.empty() : tensor<64x1000xf32>
-  // expected-remark@+1 {{fusion: 2 row reduction(s) and 2 op(s) feeding them computed per block of 8 rows in this op's loop (one thread task per block)}}
+  // expected-remark@+1 {{fusion: 2 row reduction(s) and 0 op(s) feeding them computed per block of 8 rows in this op's loop (one thread task per block)}}
   %p = linalg.generic {indexing_maps = [#id, #row, #row, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x, %m, %s : tensor<64x1000xf32>, tensor<64xf32>, tensor<64xf32>) outs(%e2 : tensor<64x1000xf32>) {
   ^bb0(%a: f32, %mm: f32, %ss: f32, %o: f32):
@@ -81,7 +81,7 @@ func.func @sequential_blocks(%x: tensor<7x1000xf32>) -> tensor<7x1000xf32> {
     linalg.yield %r : f32
   } -> tensor<7xf32>
   %e2 = tensor.empty() : tensor<7x1000xf32>
-  // expected-remark@+1 {{fusion: 1 row reduction(s) and 1 op(s) feeding them computed per block of 1 rows in this op's loop (sequential blocks)}}
+  // expected-remark@+1 {{fusion: 1 row reduction(s) and 0 op(s) feeding them computed per block of 1 rows in this op's loop (sequential blocks)}}
   %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x, %m : tensor<7x1000xf32>, tensor<7xf32>) outs(%e2 : tensor<7x1000xf32>) {
   ^bb0(%a: f32, %mm: f32, %o: f32):
@@ -157,7 +157,7 @@ func.func @shared_statistic(%x: tensor<64x1000xf32>) -> (tensor<64x1000xf32>, te
     linalg.yield %r : f32
   } -> tensor<64xf32>
   %e2 = tensor.empty() : tensor<64x1000xf32>
-  // expected-remark@+1 {{fusion: 1 row reduction(s) and 1 op(s) feeding them computed per block of 8 rows in this op's loop (one thread task per block)}}
+  // expected-remark@+1 {{fusion: 1 row reduction(s) and 0 op(s) feeding them computed per block of 8 rows in this op's loop (one thread task per block)}}
   %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x, %s : tensor<64x1000xf32>, tensor<64xf32>) outs(%e2 : tensor<64x1000xf32>) {
   ^bb0(%a: f32, %ss: f32, %o: f32):
@@ -165,4 +165,39 @@ func.func @shared_statistic(%x: tensor<64x1000xf32>) -> (tensor<64x1000xf32>, te
     linalg.yield %q : f32
   } -> tensor<64x1000xf32>
   return %y, %m : tensor<64x1000xf32>, tensor<64xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+
+// A per-column statistic (a reduction over the rows) read by every row
+// block: each block would need all of it, so it stays outside, computed
+// once; only the loop over the consumer's rows remains.
+// CHECK-LABEL: func.func @whole_statistic
+// CHECK:         %[[S:.+]] = linalg.generic {{.+}} iterator_types = ["reduction", "parallel"]} ins(%arg0 : tensor<64x1000xf32>)
+// CHECK:         scf.forall
+// CHECK-NOT:       iterator_types = ["reduction", "parallel"]
+// CHECK:           tensor.extract_slice %[[S]][0] [1000] [1]
+// CHECK:         } {kiln.fused_rows}
+func.func @whole_statistic(%x: tensor<64x1000xf32>) -> tensor<64x1000xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1000xf32>
+  %s0 = linalg.fill ins(%zero : f32) outs(%e : tensor<1000xf32>) -> tensor<1000xf32>
+  %s = linalg.generic {indexing_maps = [#x, #col], iterator_types = ["reduction", "parallel"]}
+      ins(%x : tensor<64x1000xf32>) outs(%s0 : tensor<1000xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.addf %a, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<1000xf32>
+  %e2 = tensor.empty() : tensor<64x1000xf32>
+  // expected-remark@+1 {{fusion: 0 row reduction(s) and 0 op(s) feeding them computed per block of 8 rows in this op's loop (one thread task per block); 1 reduction(s) kept outside, computed once (every block reads all of it)}}
+  %y = linalg.generic {indexing_maps = [#x, #col, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : tensor<64x1000xf32>, tensor<1000xf32>) outs(%e2 : tensor<64x1000xf32>) {
+  ^bb0(%a: f32, %ss: f32, %o: f32):
+    %q = arith.subf %a, %ss : f32
+    linalg.yield %q : f32
+  } -> tensor<64x1000xf32>
+  return %y : tensor<64x1000xf32>
 }
