@@ -45,9 +45,10 @@ def CPUFuseRowReductions : Pass<"kiln-cpu-fuse-row-reductions", "mlir::ModuleOp"
     reads, and the generics and fills that only feed them
     (`scf::tileAndFuseProducerOfSlice`): per block of rows, the statistics
     and then the consumer, while the rows are in L1. A producer with a
-    user outside the group is not moved (it would be computed twice), and a
-    producer result is fused once per slice and reused by every op of the
-    loop that reads the same slice.
+    user outside the group is not moved (it would be computed twice), nor
+    one that every block reads whole (each block would compute all of it),
+    and a producer result is fused once per slice and reused by every op
+    of the loop that reads the same slice.
 
     Blocks: the thread tasks `kiln-cpu-tile-and-vectorize` would make for
     the consumer (`scf.forall`, blocks of at least 4096 iterations) when
