@@ -68,18 +68,19 @@ struct BucketAllReducePass : kiln::impl::BucketAllReduceBase<BucketAllReducePass
       SmallVector<Value> inputs;
       SmallVector<Type> types;
       int64_t total = 0, latest = -1;
-      for (unsigned i : bucket) {
-        inputs.push_back(op.getOperand(i));
-        types.push_back(op.getOperand(i).getType());
-        total += bytesOf(op.getOperand(i)) / 4;
-        latest = std::max(latest, ready(op.getOperand(i)));
-      }
       // Start right after the bucket's last gradient (at the block's start
       // when all are arguments).
       Operation *lastDefinition = nullptr;
-      for (Value v : inputs)
-        if (latest >= 0 && ready(v) == latest)
+      for (unsigned i : bucket) {
+        Value v = op.getOperand(i);
+        inputs.push_back(v);
+        types.push_back(v.getType());
+        total += bytesOf(v) / 4;
+        if (ready(v) > latest) {
+          latest = ready(v);
           lastDefinition = v.getDefiningOp();
+        }
+      }
       if (lastDefinition)
         b.setInsertionPointAfter(lastDefinition);
       else

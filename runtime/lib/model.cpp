@@ -968,23 +968,28 @@ extern "C" kiln_status kiln_model_forward(kiln_model *model,
 /* DDP's broadcast_buffers: before a training forward with a communicator
  * of several processes, every process takes rank 0's buffers (BatchNorm's
  * running statistics, which each process updates from its own batch). */
+/* Tensor t of `m` from rank 0 of `comm` (through `host`, reused); errors
+ * name `function`. */
+static Error broadcast_tensor(kiln_model *m, kiln_comm *comm, int t,
+                              std::vector<unsigned char> &host, const char *function) {
+  const TensorSpec &spec = m->spec.tensors[t];
+  host.resize(spec_bytes(spec));
+  if (Error e = read_tensor_of(m, t, host.data()))
+    return e;
+  if (Error e = comm_broadcast(comm, host.data(), static_cast<int64_t>(host.size()),
+                               quoted(spec.name)))
+    return fail(e.status, std::string(function) + ": " + e.message);
+  return write_tensor_of(m, t, host.data());
+}
+
 static Error broadcast_buffers(kiln_model *m, const char *function) {
   if (!m->comm || kiln_comm_size(m->comm) == 1 || !m->training)
     return {};
   std::vector<unsigned char> host;
-  for (size_t t = 0; t < m->spec.tensors.size(); ++t) {
-    const TensorSpec &spec = m->spec.tensors[t];
-    if (spec.role != KILN_ROLE_BUFFER)
-      continue;
-    host.resize(spec_bytes(spec));
-    if (Error e = read_tensor_of(m, int(t), host.data()))
-      return e;
-    if (Error e = comm_broadcast(m->comm, host.data(), static_cast<int64_t>(host.size()),
-                                 quoted(spec.name)))
-      return fail(e.status, std::string(function) + ": " + e.message);
-    if (Error e = write_tensor_of(m, int(t), host.data()))
-      return e;
-  }
+  for (size_t t = 0; t < m->spec.tensors.size(); ++t)
+    if (m->spec.tensors[t].role == KILN_ROLE_BUFFER)
+      if (Error e = broadcast_tensor(m, m->comm, int(t), host, function))
+        return e;
   return {};
 }
 
@@ -1453,17 +1458,9 @@ extern "C" kiln_status kiln_model_attach_comm(kiln_model *model, kiln_comm *comm
   // Every process starts from rank 0's parameters and buffers, as DDP's
   // constructor broadcasts its module's state.
   std::vector<unsigned char> host;
-  for (int t : state_dict(model->spec)) {
-    const TensorSpec &spec = model->spec.tensors[t];
-    host.resize(spec_bytes(spec));
-    if (Error e = read_tensor_of(model, t, host.data()))
+  for (int t : state_dict(model->spec))
+    if (Error e = broadcast_tensor(model, comm, t, host, "kiln_model_attach_comm"))
       return record(model, e);
-    if (Error e = comm_broadcast(comm, host.data(), static_cast<int64_t>(host.size()),
-                                 quoted(spec.name)))
-      return record(model, fail(e.status, "kiln_model_attach_comm: " + e.message));
-    if (Error e = write_tensor_of(model, t, host.data()))
-      return record(model, e);
-  }
   model->comm = comm;
   return KILN_OK;
   KILN_MODEL_GUARD_END(model)
