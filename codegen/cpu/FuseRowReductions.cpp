@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/ADT/SmallVectorExtras.h"
 
 #include <deque>
 
@@ -248,22 +249,28 @@ struct CPUFuseRowReductionsPass
       if (slice->use_empty())
         rewriter.eraseOp(slice);
     });
+    // Erased ops are freed: what the remark needs of them is read first,
+    // and only pointers of ops alive at this point are compared (a freed
+    // op's address may be reused by an op created later).
+    SmallVector<bool> groupIsReduction = llvm::map_to_vector(group, isRowReduction);
+    DenseSet<Operation *> erasedHere;
     for (bool progress = true; progress;) {
       progress = false;
       for (Operation *op : llvm::reverse(group)) {
-        if (erased.contains(op) || !op->use_empty())
+        if (erasedHere.contains(op) || !op->use_empty())
           continue;
-        erased.insert(op);
+        erasedHere.insert(op);
         rewriter.eraseOp(op);
         progress = true;
       }
     }
+    erased.insert(erasedHere.begin(), erasedHere.end());
     if (remarks) {
       // What moved into the loop: the group's ops that are gone outside.
       int64_t movedReductions = 0, movedOthers = 0, kept = 0;
-      for (Operation *op : group) {
-        bool moved = erased.contains(op);
-        if (isRowReduction(op))
+      for (auto [op, reduction] : llvm::zip_equal(group, groupIsReduction)) {
+        bool moved = erasedHere.contains(op);
+        if (reduction)
           (moved ? movedReductions : kept) += 1;
         else if (moved)
           ++movedOthers;
