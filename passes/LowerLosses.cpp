@@ -29,34 +29,89 @@ Value sumAll(OpBuilder &b, Location loc, Value v) {
                     });
 }
 
+/// Partial results per row (a 512-bit vector of f32), as LowerNorm's
+/// per-channel lanes: with C a multiple of kClassLanes (and at least two
+/// vectors), a row's classes are viewed as [C / kClassLanes, kClassLanes]
+/// and each row keeps kClassLanes partial maxima, sums or losses, combined
+/// after. The innermost loop is then parallel, so LLVM vectorizes it
+/// without reassociating anything: the order of every addition is the
+/// IR's, the same in every function and build (bit-for-bit contracts such
+/// as train_step == gradients + apply hold).
+constexpr int64_t kClassLanes = 16;
+
+bool useClassLanes(int64_t numClasses) {
+  return numClasses % kClassLanes == 0 && numClasses >= 2 * kClassLanes;
+}
+
 /// Row-wise log-sum-exp ingredients of [N, C] logits: max and sum(exp(x-max)).
 std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc, Value x) {
-  Value rowMax = reduceDims(
-      b, loc, x, {1},
-      b.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
-      [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
-        return nb.create<arith::MaximumFOp>(l, v, acc);
-      });
   MLIRContext *ctx = b.getContext();
-  auto n = typeOf(x).getDimSize(0);
-  Value init = filledTensor(b, loc, {n}, b.getF32Type(), b.getF32FloatAttr(0));
-  AffineExpr i, c;
-  bindDims(ctx, i, c);
-  SmallVector<AffineMap> maps{AffineMap::get(2, 0, {i, c}, ctx),
-                              AffineMap::get(2, 0, {i}, ctx),
-                              AffineMap::get(2, 0, {i}, ctx)};
-  Value sumExp =
-      b.create<linalg::GenericOp>(
-           loc, init.getType(), ValueRange{x, rowMax}, init, maps,
-           SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
-                                            utils::IteratorType::reduction},
-           [](OpBuilder &nb, Location l, ValueRange a) {
-             Value e = nb.create<math::ExpOp>(
-                 l, nb.create<arith::SubFOp>(l, a[0], a[1]));
-             nb.create<linalg::YieldOp>(
-                 l, ValueRange{nb.create<arith::AddFOp>(l, a[2], e)});
-           })
-          .getResult(0);
+  int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
+  bool lanes = useClassLanes(numClasses);
+  auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+  // Loops (i, c), or (i, j, l) with class j * kClassLanes + l.
+  SmallVector<AffineExpr> dims(lanes ? 3 : 2);
+  bindDimsList(ctx, MutableArrayRef<AffineExpr>(dims));
+  unsigned numDims = dims.size();
+  AffineMap perElement = AffineMap::getMultiDimIdentityMap(numDims, ctx);
+  AffineMap perRow = AffineMap::get(numDims, 0, {dims[0]}, ctx);
+  AffineMap accMap = lanes ? AffineMap::get(numDims, 0, {dims[0], dims[2]}, ctx) : perRow;
+  SmallVector<int64_t> accShape{n};
+  SmallVector<utils::IteratorType> iterators{par, red};
+  Value logits = x;
+  if (lanes) {
+    accShape.push_back(kClassLanes);
+    iterators = {par, red, par};
+    logits = reshapeTensor(
+        b, loc, x,
+        RankedTensorType::get({n, numClasses / kClassLanes, kClassLanes}, b.getF32Type()));
+  }
+  // Per-row (or per-lane) accumulation of `combine(value, acc)` over the
+  // inputs (the logits, then per-row values), the lanes folded after.
+  auto rowReduce = [&](ValueRange rowInputs, float initial,
+                       function_ref<Value(OpBuilder &, Location, ValueRange, Value)> combine) {
+    Value init = filledTensor(b, loc, accShape, b.getF32Type(), b.getF32FloatAttr(initial));
+    SmallVector<Value> inputs{logits};
+    SmallVector<AffineMap> maps{perElement};
+    for (Value v : rowInputs) {
+      inputs.push_back(v);
+      maps.push_back(perRow);
+    }
+    maps.push_back(accMap);
+    Value acc = b.create<linalg::GenericOp>(
+                     loc, init.getType(), inputs, init, maps, iterators,
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       nb.create<linalg::YieldOp>(
+                           l, ValueRange{combine(nb, l, a.drop_back(), a.back())});
+                     })
+                    .getResult(0);
+    return acc;
+  };
+  auto maximum = [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+    return nb.create<arith::MaximumFOp>(l, v, acc);
+  };
+  auto add = [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+    return nb.create<arith::AddFOp>(l, v, acc);
+  };
+  auto foldLanes = [&](Value acc, float initial,
+                       function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+    return lanes ? reduceDims(b, loc, acc, {1}, b.getF32FloatAttr(initial), combine) : acc;
+  };
+  const float lowest = -std::numeric_limits<float>::infinity();
+  Value rowMax = foldLanes(
+      rowReduce({}, lowest,
+                [&](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+                  return maximum(nb, l, a[0], acc);
+                }),
+      lowest, maximum);
+  Value sumExp = foldLanes(
+      rowReduce({rowMax}, 0,
+                [&](OpBuilder &nb, Location l, ValueRange a, Value acc) {
+                  Value e = nb.create<math::ExpOp>(
+                      l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+                  return nb.create<arith::AddFOp>(l, acc, e);
+                }),
+      0, add);
   return {rowMax, sumExp};
 }
 
@@ -251,27 +306,51 @@ struct CrossEntropyLossWithGradLowering
       count = sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore));
       g = divideScalars(rewriter, loc, g, count);
     }
-    AffineExpr i, c;
-    bindDims(ctx, i, c);
-    auto perElement = AffineMap::get(2, 0, {i, c}, ctx);
-    auto perRow = AffineMap::get(2, 0, {i}, ctx);
-    auto whole = AffineMap::get(2, 0, {}, ctx);
+    // With C a multiple of kClassLanes, the classes are viewed as
+    // [C / kClassLanes, kClassLanes] and each row keeps kClassLanes partial
+    // losses: the innermost loop is then parallel (no loop-carried sum
+    // beside the dx stores), so LLVM vectorizes it; the lanes are added
+    // after. Otherwise loops (i, c) with one running sum per row.
+    bool lanes = useClassLanes(numClasses);
+    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+    SmallVector<int64_t> elementShape{n, numClasses}, lossShape{n};
+    SmallVector<AffineExpr> dims(lanes ? 3 : 2);
+    bindDimsList(ctx, MutableArrayRef<AffineExpr>(dims));
+    unsigned numDims = dims.size();
+    AffineMap perElement = AffineMap::getMultiDimIdentityMap(numDims, ctx);
+    AffineMap perRow = AffineMap::get(numDims, 0, {dims[0]}, ctx);
+    AffineMap whole = AffineMap::get(numDims, 0, {}, ctx);
+    AffineMap lossMap = perRow;
+    SmallVector<utils::IteratorType> iterators{par, red};
+    Value logits = x;
+    if (lanes) {
+      elementShape = {n, numClasses / kClassLanes, kClassLanes};
+      lossShape = {n, kClassLanes};
+      lossMap = AffineMap::get(numDims, 0, {dims[0], dims[2]}, ctx);
+      iterators = {par, red, par};
+      logits = reshapeTensor(rewriter, loc, x,
+                             RankedTensorType::get(elementShape, rewriter.getF32Type()));
+    }
     SmallVector<AffineMap> maps{perElement, perRow, perRow, perRow,
                                 reduction == Reduction::none ? perRow : whole,
-                                perRow, perElement};
-    Value lossInit = filledTensor(rewriter, loc, {n}, rewriter.getF32Type(),
+                                lossMap, perElement};
+    Value lossInit = filledTensor(rewriter, loc, lossShape, rewriter.getF32Type(),
                                   rewriter.getF32FloatAttr(0));
-    Value dxInit = rewriter.create<tensor::EmptyOp>(
-        loc, typeOf(x).getShape(), rewriter.getF32Type());
+    Value dxInit = rewriter.create<tensor::EmptyOp>(loc, elementShape,
+                                                    rewriter.getF32Type());
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{lossInit.getType(), dxInit.getType()},
-        ValueRange{x, t, rowMax, logSum, g}, ValueRange{lossInit, dxInit}, maps,
-        SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
-                                         utils::IteratorType::reduction},
+        ValueRange{logits, t, rowMax, logSum, g}, ValueRange{lossInit, dxInit}, maps,
+        iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value xv = a[0], target = a[1], w = a[4], acc = a[5];
-          Value col = b.create<arith::IndexCastOp>(
-              l, b.getI64Type(), b.create<linalg::IndexOp>(l, 1));
+          Value classIndex = b.create<linalg::IndexOp>(l, 1);
+          if (lanes)
+            classIndex = b.create<arith::AddIOp>(
+                l, b.create<arith::MulIOp>(
+                       l, classIndex, b.create<arith::ConstantIndexOp>(l, kClassLanes)),
+                b.create<linalg::IndexOp>(l, 2));
+          Value col = b.create<arith::IndexCastOp>(l, b.getI64Type(), classIndex);
           Value isTarget =
               b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, col, target);
           Value valid = notIgnored(b, l, target, ignore);
@@ -295,6 +374,13 @@ struct CrossEntropyLossWithGradLowering
               l, ValueRange{b.create<arith::AddFOp>(l, acc, term), d});
         });
     Value loss = generic.getResult(0), dx = generic.getResult(1);
+    if (lanes) {
+      dx = reshapeTensor(rewriter, loc, dx, cast<RankedTensorType>(x.getType()));
+      loss = reduceDims(rewriter, loc, loss, {1}, rewriter.getF32FloatAttr(0),
+                        [](OpBuilder &b, Location l, Value v, Value acc) -> Value {
+                          return b.create<arith::AddFOp>(l, acc, v);
+                        });
+    }
     if (reduction != Reduction::none) {
       Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, loss));
       if (reduction == Reduction::mean)

@@ -106,6 +106,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // f32 exp as a polynomial: expf calls would keep its loops scalar.
+  if (options.vectorize)
+    pm.addPass(createCPUApproximateExp());
   pm.addPass(createConvertMathToLLVMPass());
   // What LLVM has no intrinsic for (erf, tanh) becomes a libm call (erff,
   // tanhf): torch's CPU kernels are libm-accurate too.

@@ -334,4 +334,31 @@ def CPULaunchParallel : Pass<"kiln-cpu-launch-parallel", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def CPUApproximateExp : Pass<"kiln-cpu-approximate-exp", "mlir::ModuleOp"> {
+  let summary = "Expand f32 math.exp into a polynomial LLVM can vectorize (scalars and vectors)";
+  let description = [{
+    `math.exp` on f32 would become a call of libm's `expf`, which LLVM's
+    loop vectorizer cannot widen (no vector math library is linked), so a
+    loop that computes `exp` (softmax, the cross-entropy gradient, the
+    sigmoid family) stays scalar: on a wide classification head the `expf`
+    calls alone were a quarter of the train step. This pass rewrites each
+    f32 `math.exp` into MLIR's polynomial approximation (range reduction
+    by ln 2, a degree-7 polynomial, the exponent put back by bit
+    arithmetic): fma, floor, bit casts and selects, which vectorize.
+
+    Accuracy, measured over every f32 in [-104, 89] against exp in double
+    precision rounded to f32: at most 6 ulp (at 88.72, where the result
+    nears FLT_MAX), far inside the rel 1e-5 the parity tests ask.
+    exp(-inf) = 0, exp(+inf) = +inf, NaN stays NaN. Below exp(-87.8)
+    (a subnormal result) it returns 0: an absolute error under 1.2e-38.
+
+    Only `math.exp` changes: erf, tanh, log and the others keep their libm
+    or LLVM lowering. Runs just before the math-to-LLVM conversion, so the
+    fusion heuristics before it still see one `math.exp`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // KILN_CODEGEN_CPU_PASSES

@@ -200,6 +200,35 @@ func.func @cross_entropy_with_grad(%x: tensor<4x10xf32>, %t: tensor<4xi64>, %g: 
 
 // -----
 
+// 32 classes (a multiple of 16, two vectors or more): the classes are
+// viewed as [2, 16] and every row keeps 16 partial maxima, sums of
+// exponentials and losses (innermost loop parallel, so it vectorizes with
+// the additions in the IR's order); the lanes are folded per row after.
+// The class index of (j, l) is j * 16 + l.
+// CHECK-LABEL: func.func @cross_entropy_with_grad_lanes
+// CHECK: %[[X:[a-zA-Z0-9_]+]] = tensor.expand_shape %{{.+}} output_shape [3, 2, 16] : tensor<96xf32> into tensor<3x2x16xf32>
+// CHECK: %[[MAXL:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[X]] : tensor<3x2x16xf32>) outs(%{{.+}} : tensor<3x16xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[MAX:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%[[MAXL]] : tensor<3x16xf32>) outs(%{{.+}} : tensor<3xf32>)
+// CHECK: %[[SUML:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[X]], %[[MAX]] : tensor<3x2x16xf32>, tensor<3xf32>) outs(%{{.+}} : tensor<3x16xf32>)
+// CHECK: math.exp
+// CHECK: %[[SUM:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} ins(%[[SUML]] : tensor<3x16xf32>) outs(%{{.+}} : tensor<3xf32>)
+// CHECK: %[[BOTH:[a-zA-Z0-9_]+]]:2 = linalg.generic {{.+}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.+}}, %{{.+}}, %[[MAX]], %{{.+}}, %{{.+}} : tensor<3x2x16xf32>, tensor<3xi64>, tensor<3xf32>, tensor<3xf32>, tensor<f32>) outs(%{{.+}}, %{{.+}} : tensor<3x16xf32>, tensor<3x2x16xf32>)
+// CHECK: %[[J:[a-zA-Z0-9_]+]] = linalg.index 1 : index
+// CHECK: %[[J16:[a-zA-Z0-9_]+]] = arith.muli %[[J]], %{{.+}} : index
+// CHECK: %[[L:[a-zA-Z0-9_]+]] = linalg.index 2 : index
+// CHECK: arith.addi %[[J16]], %[[L]] : index
+// CHECK: %[[DX:[a-zA-Z0-9_]+]] = tensor.collapse_shape %[[BOTH]]#1 {{.+}} : tensor<3x2x16xf32> into tensor<96xf32>
+// CHECK: %[[DX2:[a-zA-Z0-9_]+]] = tensor.expand_shape %[[DX]] {{.+}} : tensor<96xf32> into tensor<3x32xf32>
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%[[BOTH]]#0 : tensor<3x16xf32>) outs(%{{.+}} : tensor<3xf32>)
+// CHECK: return %{{.+}}, %[[DX2]]
+func.func @cross_entropy_with_grad_lanes(%x: tensor<3x32xf32>, %t: tensor<3xi64>, %g: tensor<f32>) -> (tensor<f32>, tensor<3x32xf32>) {
+  %l, %dx = nn.cross_entropy_loss_with_grad %g, %x, %t {label_smoothing = 0.1 : f64} : (tensor<f32>, tensor<3x32xf32>, tensor<3xi64>) -> (tensor<f32>, tensor<3x32xf32>)
+  return %l, %dx : tensor<f32>, tensor<3x32xf32>
+}
+
+// -----
+
 // MSE (mean over 32 elements): sum of squares / 32; backward
 // 2 (y - t) grad / 32 = 0.0625 (y - t) grad.
 // CHECK-LABEL: func.func @mse
