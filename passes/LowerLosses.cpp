@@ -23,21 +23,21 @@ Value sumAll(OpBuilder &b, Location loc, Value v) {
   SmallVector<int64_t> dims;
   for (int64_t d = 0; d < typeOf(v).getRank(); ++d)
     dims.push_back(d);
-  return reduceDims(b, loc, v, dims, b.getF32FloatAttr(0),
-                    [](OpBuilder &nb, Location l, Value x, Value acc) -> Value {
-                      return nb.create<arith::AddFOp>(l, x, acc);
-                    });
+  return reduceDimsInLanes(b, loc, v, dims, b.getF32FloatAttr(0),
+                           [](OpBuilder &nb, Location l, Value x, Value acc) -> Value {
+                             return nb.create<arith::AddFOp>(l, x, acc);
+                           });
 }
 
-/// Partial results per row (a 512-bit vector of f32), as LowerNorm's
-/// per-channel lanes: with C a multiple of kClassLanes (and at least two
-/// vectors), a row's classes are viewed as [C / kClassLanes, kClassLanes]
-/// and each row keeps kClassLanes partial maxima, sums or losses, combined
-/// after. The innermost loop is then parallel, so LLVM vectorizes it
-/// without reassociating anything: the order of every addition is the
-/// IR's, the same in every function and build (bit-for-bit contracts such
-/// as train_step == gradients + apply hold).
-constexpr int64_t kClassLanes = 16;
+/// Partial results per row, as reduceDimsInLanes keeps them: with C a
+/// multiple of kClassLanes (and at least two vectors), a row's classes are
+/// viewed as [C / kClassLanes, kClassLanes] and each row keeps kClassLanes
+/// partial maxima, sums or losses, combined after. The innermost loop is
+/// then parallel, so LLVM vectorizes it without reassociating anything:
+/// the order of every addition is the IR's, the same in every function and
+/// build (bit-for-bit contracts such as train_step == gradients + apply
+/// hold). Here by hand because the sums carry an exp and a fused gradient.
+constexpr int64_t kClassLanes = kReductionLanes;
 
 bool useClassLanes(int64_t numClasses) {
   return numClasses % kClassLanes == 0 && numClasses >= 2 * kClassLanes;

@@ -91,6 +91,29 @@ Value kiln::reduceDims(
   return generic.getResult(0);
 }
 
+Value kiln::reduceDimsInLanes(
+    OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> reduced,
+    TypedAttr init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  if (rank == 0 || !type.hasStaticShape() || !llvm::is_contained(reduced, rank - 1))
+    return reduceDims(b, loc, input, reduced, init, combine);
+  int64_t size = type.getDimSize(rank - 1);
+  if (size % kReductionLanes != 0 || size < 2 * kReductionLanes)
+    return reduceDims(b, loc, input, reduced, init, combine);
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() = size / kReductionLanes;
+  shape.push_back(kReductionLanes);
+  Value view = reshapeTensor(b, loc, input,
+                             RankedTensorType::get(shape, type.getElementType()));
+  // Same reduced dimensions (the last is now the blocks of lanes); the
+  // lanes stay a parallel, innermost output dimension.
+  Value partial = reduceDims(b, loc, view, reduced, init, combine);
+  int64_t lanesDim = cast<RankedTensorType>(partial.getType()).getRank() - 1;
+  return reduceDims(b, loc, partial, {lanesDim}, init, combine);
+}
+
 SmallVector<ReassociationIndices>
 kiln::unitDimReassociation(ArrayRef<bool> kept) {
   SmallVector<ReassociationIndices> groups;

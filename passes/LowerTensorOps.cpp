@@ -113,7 +113,7 @@ struct ReduceLowering : OpConversionPattern<Op> {
     float init = Kind == ReduceKind::Max   ? -INFINITY
                  : Kind == ReduceKind::Min ? INFINITY
                                           : 0.0f;
-    Value sum = reduceDims(
+    Value sum = reduceDimsInLanes(
         rewriter, loc, adaptor.getInput(), dims, rewriter.getF32FloatAttr(init),
         [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
           if (Kind == ReduceKind::Max)

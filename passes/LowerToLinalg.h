@@ -39,6 +39,25 @@ mlir::Value reduceDims(mlir::OpBuilder &b, mlir::Location loc,
                                                       mlir::Value acc)>
                            combine);
 
+/// reduceDims for an associative and commutative `combine` (a sum, a max, a
+/// min: it also folds the lanes' partial results). When the last dimension
+/// is reduced and is a multiple of kReductionLanes, at least two of them,
+/// it is viewed as [S / kReductionLanes, kReductionLanes] and every output
+/// keeps kReductionLanes partial results, folded after: the innermost loop
+/// is then parallel and LLVM vectorizes it with the additions in the IR's
+/// order (the same in every function, so bit-for-bit contracts between
+/// entry points hold). Otherwise exactly reduceDims.
+mlir::Value reduceDimsInLanes(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+    llvm::ArrayRef<int64_t> reduced, mlir::TypedAttr init,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::Value input, mlir::Value acc)>
+        combine);
+
+/// Partial results per output in reduceDimsInLanes (a 512-bit vector of
+/// f32).
+constexpr int64_t kReductionLanes = 16;
+
 /// Reassociation for expanding a shape without the dropped unit dims back to
 /// `fullRank` dims (`kept[i]`: dim i survives); empty when nothing is kept.
 llvm::SmallVector<mlir::ReassociationIndices>

@@ -102,6 +102,32 @@ func.func @amax_amin(%x: tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<8xf32>) {
 
 // -----
 
+// A reduced last dimension that is a multiple of 16 (at least 32) is
+// viewed as [S / 16, 16]: each output keeps 16 partial results in an
+// innermost parallel loop (it vectorizes, the additions in the IR's
+// order), folded after. Here sum over the last dim of [4, 64] and the
+// max over both dims of [4, 32]; a last dim of 24 keeps one generic.
+// CHECK-LABEL: func.func @lanes
+// CHECK: tensor.expand_shape {{.+}} output_shape [4, 4, 16] : tensor<256xf32> into tensor<4x4x16xf32>
+// CHECK: %[[SUML:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.+}} : tensor<4x4x16xf32>) outs(%{{.+}} : tensor<4x16xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%[[SUML]] : tensor<4x16xf32>) outs(%{{.+}} : tensor<4xf32>)
+// CHECK: tensor.expand_shape {{.+}} output_shape [4, 2, 16] : tensor<128xf32> into tensor<4x2x16xf32>
+// CHECK: %[[MAXL:[a-zA-Z0-9_]+]] = linalg.generic {{.+}} iterator_types = ["reduction", "reduction", "parallel"]} ins(%{{.+}} : tensor<4x2x16xf32>) outs(%{{.+}} : tensor<16xf32>)
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {{.+}} iterator_types = ["reduction"]} ins(%[[MAXL]] : tensor<16xf32>) outs(%{{.+}} : tensor<f32>)
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<4x24xf32>) outs(%{{.+}} : tensor<4xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @lanes(%x: tensor<4x64xf32>, %y: tensor<4x32xf32>, %z: tensor<4x24xf32>) -> (tensor<4xf32>, tensor<f32>, tensor<4xf32>) {
+  %0 = nn.sum %x {dims = array<i64: 1>} : (tensor<4x64xf32>) -> tensor<4xf32>
+  %1 = nn.amax %y {dims = array<i64>} : (tensor<4x32xf32>) -> tensor<f32>
+  %2 = nn.sum %z {dims = array<i64: 1>} : (tensor<4x24xf32>) -> tensor<4xf32>
+  return %0, %1, %2 : tensor<4xf32>, tensor<f32>, tensor<4xf32>
+}
+
+// -----
+
 // detach: the value itself (autodiff has already run).
 // CHECK-LABEL: func.func @detach
 // CHECK-SAME: (%[[X:.+]]: tensor<4x8xf32>)
