@@ -47,71 +47,48 @@ bool useClassLanes(int64_t numClasses) {
 std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc, Value x) {
   MLIRContext *ctx = b.getContext();
   int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
+  Value rowMax = reduceDimsInLanes(
+      b, loc, x, {1}, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
+      [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+        return nb.create<arith::MaximumFOp>(l, v, acc);
+      });
+  // sum(exp(x - max)) per row: by hand, the exp inside the reduction. Loops
+  // (i, c), or (i, j, l) over the lanes of useClassLanes, folded after.
   bool lanes = useClassLanes(numClasses);
-  auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
-  // Loops (i, c), or (i, j, l) with class j * kClassLanes + l.
   SmallVector<AffineExpr> dims(lanes ? 3 : 2);
   bindDimsList(ctx, MutableArrayRef<AffineExpr>(dims));
   unsigned numDims = dims.size();
-  AffineMap perElement = AffineMap::getMultiDimIdentityMap(numDims, ctx);
   AffineMap perRow = AffineMap::get(numDims, 0, {dims[0]}, ctx);
-  AffineMap accMap = lanes ? AffineMap::get(numDims, 0, {dims[0], dims[2]}, ctx) : perRow;
-  SmallVector<int64_t> accShape{n};
+  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(numDims, ctx), perRow,
+                              lanes ? AffineMap::get(numDims, 0, {dims[0], dims[2]}, ctx)
+                                    : perRow};
+  auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
   SmallVector<utils::IteratorType> iterators{par, red};
+  SmallVector<int64_t> accShape{n};
   Value logits = x;
   if (lanes) {
+    iterators.push_back(par);
     accShape.push_back(kClassLanes);
-    iterators = {par, red, par};
     logits = reshapeTensor(
         b, loc, x,
         RankedTensorType::get({n, numClasses / kClassLanes, kClassLanes}, b.getF32Type()));
   }
-  // Per-row (or per-lane) accumulation of `combine(value, acc)` over the
-  // inputs (the logits, then per-row values), the lanes folded after.
-  auto rowReduce = [&](ValueRange rowInputs, float initial,
-                       function_ref<Value(OpBuilder &, Location, ValueRange, Value)> combine) {
-    Value init = filledTensor(b, loc, accShape, b.getF32Type(), b.getF32FloatAttr(initial));
-    SmallVector<Value> inputs{logits};
-    SmallVector<AffineMap> maps{perElement};
-    for (Value v : rowInputs) {
-      inputs.push_back(v);
-      maps.push_back(perRow);
-    }
-    maps.push_back(accMap);
-    Value acc = b.create<linalg::GenericOp>(
-                     loc, init.getType(), inputs, init, maps, iterators,
-                     [&](OpBuilder &nb, Location l, ValueRange a) {
-                       nb.create<linalg::YieldOp>(
-                           l, ValueRange{combine(nb, l, a.drop_back(), a.back())});
-                     })
-                    .getResult(0);
-    return acc;
-  };
-  auto maximum = [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
-    return nb.create<arith::MaximumFOp>(l, v, acc);
-  };
-  auto add = [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
-    return nb.create<arith::AddFOp>(l, v, acc);
-  };
-  auto foldLanes = [&](Value acc, float initial,
-                       function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-    return lanes ? reduceDims(b, loc, acc, {1}, b.getF32FloatAttr(initial), combine) : acc;
-  };
-  const float lowest = -std::numeric_limits<float>::infinity();
-  Value rowMax = foldLanes(
-      rowReduce({}, lowest,
-                [&](OpBuilder &nb, Location l, ValueRange a, Value acc) {
-                  return maximum(nb, l, a[0], acc);
-                }),
-      lowest, maximum);
-  Value sumExp = foldLanes(
-      rowReduce({rowMax}, 0,
-                [&](OpBuilder &nb, Location l, ValueRange a, Value acc) {
-                  Value e = nb.create<math::ExpOp>(
-                      l, nb.create<arith::SubFOp>(l, a[0], a[1]));
-                  return nb.create<arith::AddFOp>(l, acc, e);
-                }),
-      0, add);
+  Value init = filledTensor(b, loc, accShape, b.getF32Type(), b.getF32FloatAttr(0));
+  Value sumExp =
+      b.create<linalg::GenericOp>(
+           loc, init.getType(), ValueRange{logits, rowMax}, init, maps, iterators,
+           [](OpBuilder &nb, Location l, ValueRange a) {
+             Value e = nb.create<math::ExpOp>(
+                 l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+             nb.create<linalg::YieldOp>(
+                 l, ValueRange{nb.create<arith::AddFOp>(l, a[2], e)});
+           })
+          .getResult(0);
+  if (lanes)
+    sumExp = reduceDims(b, loc, sumExp, {1}, b.getF32FloatAttr(0),
+                        [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+                          return nb.create<arith::AddFOp>(l, v, acc);
+                        });
   return {rowMax, sumExp};
 }
 
