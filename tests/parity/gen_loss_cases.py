@@ -200,8 +200,14 @@ def class_case(rng, name, kind, probabilities=False):
     """NLLLoss / CrossEntropyLoss over [N, C], [N, C, d] (a permute of a
     Linear's [N, d, C]) or an unbatched [C]; class indices with weight,
     ignore_index (-100 or a class) and some ignored targets, label
-    smoothing; for CrossEntropyLoss also class probabilities."""
+    smoothing; for CrossEntropyLoss also class probabilities. One case in
+    three has 32, 48 or 64 classes: rows the lowering splits into 16
+    lanes (LowerLosses.cpp, useClassLanes; reduceDimsInLanes), drawn from
+    a generator of their own so that the other draws stay as they were."""
     fin, classes = rng.randint(1, 9), rng.randint(2, 7)
+    lanes = random.Random(f"{name}-lanes")
+    if lanes.random() < 1 / 3:
+        classes = 16 * lanes.randint(2, 4)
     shape = rng.choice(["2d", "2d", "3d", "1d"])
     batch, extra = rng.randint(2, 6), rng.randint(1, 4)
     x_shape = {"2d": [batch, fin], "3d": [batch, extra, fin], "1d": [fin]}[shape]
