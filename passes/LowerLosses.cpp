@@ -29,54 +29,86 @@ Value sumAll(OpBuilder &b, Location loc, Value v) {
                            });
 }
 
-/// Partial results per row, as reduceDimsInLanes keeps them: with C a
-/// multiple of kClassLanes (and at least two vectors), a row's classes are
-/// viewed as [C / kClassLanes, kClassLanes] and each row keeps kClassLanes
-/// partial maxima, sums or losses, combined after. The innermost loop is
-/// then parallel, so LLVM vectorizes it without reassociating anything:
-/// the order of every addition is the IR's, the same in every function and
-/// build (bit-for-bit contracts such as train_step == gradients + apply
-/// hold). Here by hand because the sums carry an exp and a fused gradient.
-constexpr int64_t kClassLanes = kReductionLanes;
+/// The loops of a generic over the rows of [N, C] logits that accumulates
+/// per row: (i, c), or, with C a multiple of kReductionLanes (at least two
+/// of them), (i, j, l) over class j * kReductionLanes + l, each row keeping
+/// kReductionLanes partial results in an innermost parallel loop that LLVM
+/// vectorizes without reassociating anything (the order of every addition
+/// is the IR's, the same in every function: bit-for-bit contracts such as
+/// train_step == gradients + apply hold). reduceDimsInLanes does this for
+/// plain reductions; these generics carry an exp and a fused gradient.
+struct RowLoops {
+  bool lanes;
+  unsigned numDims;
+  AffineMap perElement, perRow, perAccumulator, whole;
+  SmallVector<utils::IteratorType> iterators;
+  SmallVector<int64_t> elementShape, accShape;
+  Value logits; // x viewed as elementShape
 
-bool useClassLanes(int64_t numClasses) {
-  return numClasses % kClassLanes == 0 && numClasses >= 2 * kClassLanes;
-}
+  RowLoops(OpBuilder &b, Location loc, Value x) {
+    MLIRContext *ctx = b.getContext();
+    int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
+    lanes = numClasses % kReductionLanes == 0 && numClasses >= 2 * kReductionLanes;
+    numDims = lanes ? 3 : 2;
+    AffineExpr i = getAffineDimExpr(0, ctx);
+    perElement = AffineMap::getMultiDimIdentityMap(numDims, ctx);
+    perRow = AffineMap::get(numDims, 0, {i}, ctx);
+    whole = AffineMap::get(numDims, 0, {}, ctx);
+    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+    iterators = {par, red};
+    elementShape = {n, numClasses};
+    accShape = {n};
+    perAccumulator = perRow;
+    logits = x;
+    if (lanes) {
+      perAccumulator = AffineMap::get(numDims, 0, {i, getAffineDimExpr(2, ctx)}, ctx);
+      iterators.push_back(par);
+      elementShape = {n, numClasses / kReductionLanes, kReductionLanes};
+      accShape.push_back(kReductionLanes);
+      logits = reshapeTensor(b, loc, x, RankedTensorType::get(elementShape, b.getF32Type()));
+    }
+  }
+
+  /// A zero accumulator (perAccumulator's shape).
+  Value zeros(OpBuilder &b, Location loc) const {
+    return filledTensor(b, loc, accShape, b.getF32Type(), b.getF32FloatAttr(0));
+  }
+
+  /// Inside the body: the class index of this iteration.
+  Value classIndex(OpBuilder &b, Location l) const {
+    Value index = b.create<linalg::IndexOp>(l, 1);
+    if (!lanes)
+      return index;
+    return b.create<arith::AddIOp>(
+        l, b.create<arith::MulIOp>(l, index, b.create<arith::ConstantIndexOp>(l, kReductionLanes)),
+        b.create<linalg::IndexOp>(l, 2));
+  }
+
+  /// A sum accumulated per perAccumulator, as one value per row ([N]).
+  Value sumLanes(OpBuilder &b, Location loc, Value acc) const {
+    if (!lanes)
+      return acc;
+    return reduceDims(b, loc, acc, {1}, b.getF32FloatAttr(0),
+                      [](OpBuilder &nb, Location l, Value v, Value sum) -> Value {
+                        return nb.create<arith::AddFOp>(l, sum, v);
+                      });
+  }
+};
 
 /// Row-wise log-sum-exp ingredients of [N, C] logits: max and sum(exp(x-max)).
 std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc, Value x) {
-  MLIRContext *ctx = b.getContext();
-  int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
   Value rowMax = reduceDimsInLanes(
       b, loc, x, {1}, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()),
       [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
         return nb.create<arith::MaximumFOp>(l, v, acc);
       });
-  // sum(exp(x - max)) per row: by hand, the exp inside the reduction. Loops
-  // (i, c), or (i, j, l) over the lanes of useClassLanes, folded after.
-  bool lanes = useClassLanes(numClasses);
-  SmallVector<AffineExpr> dims(lanes ? 3 : 2);
-  bindDimsList(ctx, MutableArrayRef<AffineExpr>(dims));
-  unsigned numDims = dims.size();
-  AffineMap perRow = AffineMap::get(numDims, 0, {dims[0]}, ctx);
-  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(numDims, ctx), perRow,
-                              lanes ? AffineMap::get(numDims, 0, {dims[0], dims[2]}, ctx)
-                                    : perRow};
-  auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
-  SmallVector<utils::IteratorType> iterators{par, red};
-  SmallVector<int64_t> accShape{n};
-  Value logits = x;
-  if (lanes) {
-    iterators.push_back(par);
-    accShape.push_back(kClassLanes);
-    logits = reshapeTensor(
-        b, loc, x,
-        RankedTensorType::get({n, numClasses / kClassLanes, kClassLanes}, b.getF32Type()));
-  }
-  Value init = filledTensor(b, loc, accShape, b.getF32Type(), b.getF32FloatAttr(0));
+  RowLoops rows(b, loc, x);
+  Value init = rows.zeros(b, loc);
   Value sumExp =
       b.create<linalg::GenericOp>(
-           loc, init.getType(), ValueRange{logits, rowMax}, init, maps, iterators,
+           loc, init.getType(), ValueRange{rows.logits, rowMax}, init,
+           SmallVector<AffineMap>{rows.perElement, rows.perRow, rows.perAccumulator},
+           rows.iterators,
            [](OpBuilder &nb, Location l, ValueRange a) {
              Value e = nb.create<math::ExpOp>(
                  l, nb.create<arith::SubFOp>(l, a[0], a[1]));
@@ -84,12 +116,7 @@ std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc, Value x) {
                  l, ValueRange{nb.create<arith::AddFOp>(l, a[2], e)});
            })
           .getResult(0);
-  if (lanes)
-    sumExp = reduceDims(b, loc, sumExp, {1}, b.getF32FloatAttr(0),
-                        [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
-                          return nb.create<arith::AddFOp>(l, v, acc);
-                        });
-  return {rowMax, sumExp};
+  return {rowMax, rows.sumLanes(b, loc, sumExp)};
 }
 
 /// Whether class index `t` (i64) is not `ignore_index`.
@@ -266,7 +293,6 @@ struct CrossEntropyLossWithGradLowering
   matchAndRewrite(CrossEntropyLossWithGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     Value x = adaptor.getInput(), t = adaptor.getTarget(), g = adaptor.getGrad();
     int64_t n = typeOf(x).getDimSize(0), numClasses = typeOf(x).getDimSize(1);
     double eps = op.getLabelSmoothing().convertToDouble();
@@ -283,51 +309,23 @@ struct CrossEntropyLossWithGradLowering
       count = sumAll(rewriter, loc, validRows(rewriter, loc, t, ignore));
       g = divideScalars(rewriter, loc, g, count);
     }
-    // With C a multiple of kClassLanes, the classes are viewed as
-    // [C / kClassLanes, kClassLanes] and each row keeps kClassLanes partial
-    // losses: the innermost loop is then parallel (no loop-carried sum
-    // beside the dx stores), so LLVM vectorizes it; the lanes are added
-    // after. Otherwise loops (i, c) with one running sum per row.
-    bool lanes = useClassLanes(numClasses);
-    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
-    SmallVector<int64_t> elementShape{n, numClasses}, lossShape{n};
-    SmallVector<AffineExpr> dims(lanes ? 3 : 2);
-    bindDimsList(ctx, MutableArrayRef<AffineExpr>(dims));
-    unsigned numDims = dims.size();
-    AffineMap perElement = AffineMap::getMultiDimIdentityMap(numDims, ctx);
-    AffineMap perRow = AffineMap::get(numDims, 0, {dims[0]}, ctx);
-    AffineMap whole = AffineMap::get(numDims, 0, {}, ctx);
-    AffineMap lossMap = perRow;
-    SmallVector<utils::IteratorType> iterators{par, red};
-    Value logits = x;
-    if (lanes) {
-      elementShape = {n, numClasses / kClassLanes, kClassLanes};
-      lossShape = {n, kClassLanes};
-      lossMap = AffineMap::get(numDims, 0, {dims[0], dims[2]}, ctx);
-      iterators = {par, red, par};
-      logits = reshapeTensor(rewriter, loc, x,
-                             RankedTensorType::get(elementShape, rewriter.getF32Type()));
-    }
-    SmallVector<AffineMap> maps{perElement, perRow, perRow, perRow,
-                                reduction == Reduction::none ? perRow : whole,
-                                lossMap, perElement};
-    Value lossInit = filledTensor(rewriter, loc, lossShape, rewriter.getF32Type(),
-                                  rewriter.getF32FloatAttr(0));
-    Value dxInit = rewriter.create<tensor::EmptyOp>(loc, elementShape,
+    // Per RowLoops: with enough classes, 16 partial losses per row, so that
+    // the loop over classes (dx stores beside the running sum) vectorizes.
+    RowLoops rows(rewriter, loc, x);
+    SmallVector<AffineMap> maps{rows.perElement, rows.perRow, rows.perRow, rows.perRow,
+                                reduction == Reduction::none ? rows.perRow : rows.whole,
+                                rows.perAccumulator, rows.perElement};
+    Value lossInit = rows.zeros(rewriter, loc);
+    Value dxInit = rewriter.create<tensor::EmptyOp>(loc, rows.elementShape,
                                                     rewriter.getF32Type());
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{lossInit.getType(), dxInit.getType()},
-        ValueRange{logits, t, rowMax, logSum, g}, ValueRange{lossInit, dxInit}, maps,
-        iterators,
+        ValueRange{rows.logits, t, rowMax, logSum, g}, ValueRange{lossInit, dxInit}, maps,
+        rows.iterators,
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value xv = a[0], target = a[1], w = a[4], acc = a[5];
-          Value classIndex = b.create<linalg::IndexOp>(l, 1);
-          if (lanes)
-            classIndex = b.create<arith::AddIOp>(
-                l, b.create<arith::MulIOp>(
-                       l, classIndex, b.create<arith::ConstantIndexOp>(l, kClassLanes)),
-                b.create<linalg::IndexOp>(l, 2));
-          Value col = b.create<arith::IndexCastOp>(l, b.getI64Type(), classIndex);
+          Value col =
+              b.create<arith::IndexCastOp>(l, b.getI64Type(), rows.classIndex(b, l));
           Value isTarget =
               b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, col, target);
           Value valid = notIgnored(b, l, target, ignore);
@@ -350,14 +348,10 @@ struct CrossEntropyLossWithGradLowering
           b.create<linalg::YieldOp>(
               l, ValueRange{b.create<arith::AddFOp>(l, acc, term), d});
         });
-    Value loss = generic.getResult(0), dx = generic.getResult(1);
-    if (lanes) {
+    Value dx = generic.getResult(1);
+    if (rows.lanes)
       dx = reshapeTensor(rewriter, loc, dx, cast<RankedTensorType>(x.getType()));
-      loss = reduceDims(rewriter, loc, loss, {1}, rewriter.getF32FloatAttr(0),
-                        [](OpBuilder &b, Location l, Value v, Value acc) -> Value {
-                          return b.create<arith::AddFOp>(l, acc, v);
-                        });
-    }
+    Value loss = rows.sumLanes(rewriter, loc, generic.getResult(0));
     if (reduction != Reduction::none) {
       Value sum = extractScalar(rewriter, loc, sumAll(rewriter, loc, loss));
       if (reduction == Reduction::mean)
