@@ -3,8 +3,11 @@
 // kernel lives there). Transposed operands become strides, so
 // linalg.matmul_transpose_a/_b need no transposed copy; a zero fill of the
 // output right before the contraction is folded into the call
-// (accumulate = 0). Precondition: after bufferization and memory planning
-// (the call hides its buffer uses from both).
+// (accumulate = 0). A bias broadcast into the output right before and a
+// ReLU right after become the epilogue of kiln_sgemm_fused (bias added and
+// ReLU written while each tile is in registers). Precondition: after
+// bufferization and memory planning (the call hides its buffer uses from
+// both).
 #include "codegen/cpu/BufferAddress.h"
 #include "codegen/cpu/Passes.h"
 
@@ -12,6 +15,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -26,6 +30,9 @@ using namespace mlir;
 namespace {
 
 constexpr llvm::StringLiteral kGemm = "kiln_sgemm";
+constexpr llvm::StringLiteral kGemmFused = "kiln_sgemm_fused";
+/// kiln/runtime.h's KILN_GEMM_NONE and KILN_GEMM_RELU.
+constexpr int32_t kNoActivation = 0, kRelu = 1;
 
 /// void kiln_sgemm(i64 m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
 ///                 i32 accumulate); pointers travel as i64 (same registers).
@@ -37,6 +44,21 @@ func::FuncOp declareGemm(ModuleOp module) {
   SmallVector<Type> args(11, i64);
   args.push_back(b.getI32Type());
   auto f = b.create<func::FuncOp>(module.getLoc(), kGemm,
+                                  b.getFunctionType(args, {}));
+  f.setPrivate();
+  return f;
+}
+
+/// void kiln_sgemm_fused(kiln_sgemm's arguments, i64 bias, i32 activation,
+///                       i64 act, i64 act_row).
+func::FuncOp declareGemmFused(ModuleOp module) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(kGemmFused))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Type i64 = b.getI64Type(), i32 = b.getI32Type();
+  SmallVector<Type> args(11, i64);
+  args.append({i32, i64, i32, i64, i64});
+  auto f = b.create<func::FuncOp>(module.getLoc(), kGemmFused,
                                   b.getFunctionType(args, {}));
   f.setPrivate();
   return f;
@@ -83,6 +105,121 @@ linalg::FillOp zeroFillBefore(Operation *op, Value out) {
   return fill;
 }
 
+/// The linalg.broadcast of a bias vector along the rows of `out` right
+/// before `op` (a linear layer's bias, which the contraction then adds to),
+/// when the call can add the bias itself: N contiguous f32 that do not
+/// overlap `out`.
+linalg::BroadcastOp biasBroadcastBefore(Operation *op, Value out) {
+  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(op->getPrevNode());
+  if (!broadcast || broadcast.getInit() != out ||
+      !broadcast.hasPureBufferSemantics() ||
+      broadcast.getDimensions() != ArrayRef<int64_t>{0})
+    return nullptr;
+  auto bias = dyn_cast<MemRefType>(broadcast.getInput().getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (!bias || bias.getRank() != 1 || !bias.getElementType().isF32() ||
+      !bias.hasStaticShape() ||
+      failed(getStridesAndOffset(bias, strides, offset)) || strides[0] != 1)
+    return nullptr;
+  using kiln::cpu::rootBuffer;
+  if (rootBuffer(broadcast.getInput()) == rootBuffer(out))
+    return nullptr;
+  return broadcast;
+}
+
+/// A ReLU as the ReLU layer lowers: one input, identity maps, all parallel,
+/// and a body that yields arith.maximumf(in, +0.0).
+bool isRelu(linalg::GenericOp generic) {
+  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops() ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return false;
+  Block &body = generic.getRegion().front();
+  if (!llvm::hasSingleElement(body.without_terminator()))
+    return false;
+  auto max = dyn_cast<arith::MaximumFOp>(body.front());
+  if (!max || body.getTerminator()->getOperand(0) != max.getResult())
+    return false;
+  Value in = body.getArgument(0);
+  Value other = max.getLhs() == in ? max.getRhs()
+                : max.getRhs() == in ? max.getLhs()
+                                     : Value();
+  FloatAttr zero;
+  // +0 only: maximumf(-0, x) would keep a -0 that relu() turns into +0.
+  return other && matchPattern(other, m_Constant(&zero)) &&
+         zero.getValue().isPosZero();
+}
+
+bool isConstantIndex(OpFoldResult value, int64_t expected) {
+  std::optional<int64_t> v = getConstantIntValue(value);
+  return v && *v == expected;
+}
+
+/// When `subview` is rows [iv, iv + rows) of all `cols` columns of its
+/// source, with unit strides: the source, else null.
+Value rowBlockSource(memref::SubViewOp subview, Value iv, int64_t rows,
+                     int64_t cols) {
+  SmallVector<OpFoldResult> offsets = subview.getMixedOffsets();
+  SmallVector<OpFoldResult> sizes = subview.getMixedSizes();
+  SmallVector<OpFoldResult> strides = subview.getMixedStrides();
+  if (offsets.size() != 2 || llvm::dyn_cast_if_present<Value>(offsets[0]) != iv ||
+      !isConstantIndex(offsets[1], 0) || !isConstantIndex(sizes[0], rows) ||
+      !isConstantIndex(sizes[1], cols) || !isConstantIndex(strides[0], 1) ||
+      !isConstantIndex(strides[1], 1))
+    return nullptr;
+  return subview.getSource();
+}
+
+/// A ReLU of all of `out` into a buffer of the same shape, as an op that
+/// the GEMM's epilogue can replace.
+struct ReluConsumer {
+  Operation *op = nullptr; // the generic, or the scf.forall around it
+  Value result;            // the whole buffer it writes
+};
+
+/// The ReLU op `op` is, reading exactly `out` (an M x N buffer): a
+/// linalg.generic, or the scf.forall of row blocks that
+/// kiln-cpu-tile-and-vectorize makes of one (each iteration a ReLU of rows
+/// [iv, iv + s) of `out` into the same rows of one buffer, s dividing M).
+std::optional<ReluConsumer> reluOf(Operation *op, Value out) {
+  auto shape = cast<MemRefType>(out.getType()).getShape();
+  if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    if (!generic.hasPureBufferSemantics() || !isRelu(generic) ||
+        generic.getDpsInputs()[0] != out)
+      return std::nullopt;
+    return ReluConsumer{op, generic.getDpsInits()[0]};
+  }
+  auto forall = dyn_cast<scf::ForallOp>(op);
+  if (!forall || forall.getRank() != 1 || !forall.getOutputs().empty())
+    return std::nullopt;
+  std::optional<int64_t> step = getConstantIntValue(forall.getMixedStep()[0]);
+  if (!step || *step <= 0 || shape[0] % *step != 0 ||
+      !isConstantIndex(forall.getMixedLowerBound()[0], 0) ||
+      !isConstantIndex(forall.getMixedUpperBound()[0], shape[0]))
+    return std::nullopt;
+  // The body: two subviews, the ReLU, the terminator.
+  Block *body = forall.getBody();
+  if (body->getOperations().size() != 4)
+    return std::nullopt;
+  auto generic = dyn_cast<linalg::GenericOp>(*std::next(body->begin(), 2));
+  if (!generic || !generic.hasPureBufferSemantics() || !isRelu(generic))
+    return std::nullopt;
+  auto input = generic.getDpsInputs()[0].getDefiningOp<memref::SubViewOp>();
+  auto output = generic.getDpsInits()[0].getDefiningOp<memref::SubViewOp>();
+  if (!input || !output || input->getBlock() != body ||
+      output->getBlock() != body)
+    return std::nullopt;
+  Value iv = forall.getInductionVar(0);
+  if (rowBlockSource(input, iv, *step, shape[1]) != out)
+    return std::nullopt;
+  Value result = rowBlockSource(output, iv, *step, shape[1]);
+  if (!result)
+    return std::nullopt;
+  return ReluConsumer{op, result};
+}
+
 /// Why `op` cannot become a call ("" when it can).
 std::string whyLoops(linalg::LinalgOp op) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
@@ -125,7 +262,53 @@ Operation *unfusedConsumer(Operation *call, Value out) {
   return nullptr;
 }
 
-LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm, bool remarks) {
+/// The first op after `op` that is no pure index or view computation.
+Operation *nextEffect(Operation *op) {
+  Operation *next = op->getNextNode();
+  while (next && isMemoryEffectFree(next))
+    next = next->getNextNode();
+  return next;
+}
+
+/// The ReLU right after the contraction `op` that its call can compute in
+/// the epilogue, or why not ("" with nullopt: there is no ReLU after it).
+/// Its result must be a contiguous-row M x N f32 buffer that overlaps
+/// neither operand nor the bias, and is C itself or does not overlap it:
+/// the call writes it while other tasks still read A, B and the bias.
+std::optional<ReluConsumer> reluAfter(linalg::LinalgOp op, Value bias,
+                                      std::string &whyNot) {
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
+  Value out = op.getDpsInits()[0];
+  Operation *next = nextEffect(op);
+  std::optional<ReluConsumer> relu =
+      next ? reluOf(next, out) : std::optional<ReluConsumer>();
+  if (!relu)
+    return std::nullopt;
+  using kiln::cpu::rootBuffer;
+  Value result = relu->result, root = rootBuffer(result);
+  if (!isF32Matrix(result) || !hasUnitInnerStride(result) ||
+      cast<MemRefType>(result.getType()).getShape() !=
+          cast<MemRefType>(out.getType()).getShape())
+    whyNot = "its result is not a contiguous-row buffer of the GEMM's shape";
+  else if (root == rootBuffer(lhs) || root == rootBuffer(rhs) ||
+           (bias && root == rootBuffer(bias)))
+    whyNot = "its result may overlap an operand of the GEMM";
+  else if (root == rootBuffer(out) && result != out)
+    whyNot = "its result may overlap part of the GEMM's output";
+  return whyNot.empty() ? relu : std::nullopt;
+}
+
+struct Callees {
+  ModuleOp module;
+  func::FuncOp gemm, fused; // declared on first use
+  func::FuncOp getGemm() { return gemm ? gemm : gemm = declareGemm(module); }
+  func::FuncOp getFused() {
+    return fused ? fused : fused = declareGemmFused(module);
+  }
+};
+
+LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
+                      bool remarks) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value out = op.getDpsInits()[0];
   if (std::string why = whyLoops(op); !why.empty()) {
@@ -141,9 +324,19 @@ LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm, bool remarks) {
   int64_t m = outType.getDimSize(0), n = outType.getDimSize(1);
   int64_t k = lhsType.getDimSize(transA ? 0 : 1);
 
-  OpBuilder b(op);
-  Location loc = op.getLoc();
   linalg::FillOp fill = zeroFillBefore(op, out);
+  linalg::BroadcastOp bias =
+      epilogues && !fill ? biasBroadcastBefore(op, out) : nullptr;
+  std::string reluWhyNot;
+  std::optional<ReluConsumer> relu =
+      epilogues ? reluAfter(op, bias ? bias.getInput() : Value(), reluWhyNot)
+                : std::nullopt;
+
+  // With a ReLU the call stands where the ReLU stood: its result buffer may
+  // be defined (a memref.view) only after the contraction, and the ops in
+  // between have no memory effects.
+  OpBuilder b(relu ? relu->op : op.getOperation());
+  Location loc = op.getLoc();
   View a = describe(b, loc, lhs), bv = describe(b, loc, rhs),
        c = describe(b, loc, out);
   auto constant = [&](int64_t v) {
@@ -158,25 +351,71 @@ LogicalResult rewrite(linalg::LinalgOp op, func::FuncOp gemm, bool remarks) {
                              transB ? bv.stride0 : bv.stride1,
                              c.address,
                              c.stride0,
-                             b.create<arith::ConstantIntOp>(loc, fill ? 0 : 1, 32)};
-  auto call = b.create<func::CallOp>(loc, gemm, args);
-  if (remarks) {
-    op.emitRemark() << "gemm: " << m << " x " << k << " x " << n << " ("
-                    << (transA ? "A^T" : "A") << " " << (transB ? "B^T" : "B")
-                    << ", transposes read through strides) calls kiln_sgemm, "
-                    << (fill ? "the zero fill before it folded in (accumulate = 0)"
-                             : "adding to what C holds (accumulate = 1: a "
-                               "broadcast bias, or an earlier contribution)");
+                             b.create<arith::ConstantIntOp>(
+                                 loc, fill || bias ? 0 : 1, 32)};
+  bool fused = bias || relu;
+  if (fused) {
+    Value biasAddress = constant(0);
+    if (bias) {
+      auto meta =
+          b.create<memref::ExtractStridedMetadataOp>(loc, bias.getInput());
+      biasAddress = b.create<arith::IndexCastOp>(
+          loc, b.getI64Type(),
+          kiln::cpu::firstElementAddress(b, loc, bias.getInput(),
+                                         meta.getOffset()));
+    }
+    args.push_back(biasAddress);
+    args.push_back(b.create<arith::ConstantIntOp>(
+        loc, relu ? kRelu : kNoActivation, 32));
+    if (relu) {
+      View act = describe(b, loc, relu->result);
+      args.append({act.address, act.stride0});
+    } else {
+      args.append({constant(0), constant(0)});
+    }
   }
+  auto call = b.create<func::CallOp>(
+      loc, fused ? callees.getFused() : callees.getGemm(), args);
+  if (remarks) {
+    InFlightDiagnostic remark = op.emitRemark();
+    remark << "gemm: " << m << " x " << k << " x " << n << " ("
+           << (transA ? "A^T" : "A") << " " << (transB ? "B^T" : "B")
+           << ", transposes read through strides) calls "
+           << (fused ? kGemmFused : kGemm) << ", ";
+    if (fill)
+      remark << "the zero fill before it folded in (accumulate = 0)";
+    else if (bias)
+      remark << "the bias broadcast before it folded in (added in the "
+                "epilogue, accumulate = 0)";
+    else
+      remark << "adding to what C holds (accumulate = 1: a broadcast bias, "
+                "or an earlier contribution)";
+    if (relu)
+      remark << "; the ReLU after it computed in the epilogue";
+  }
+  if (relu && remarks)
+    relu->op->emitRemark() << "gemm: fused into the epilogue of the " << m
+                           << " x " << k << " x " << n
+                           << " GEMM before it (written while each tile is "
+                              "in registers)";
   op->erase();
   if (fill)
     fill->erase();
-  if (remarks)
+  if (bias)
+    bias->erase();
+  if (relu)
+    relu->op->erase();
+  if (remarks && !relu)
     if (Operation *consumer = unfusedConsumer(call, out))
       consumer->emitRemark()
           << "gemm: not fused into the " << m << " x " << k << " x " << n
           << " GEMM before it: it reads the GEMM's result in a pass of its "
-             "own (kiln_sgemm has no epilogue)";
+             "own ("
+          << (!epilogues ? "epilogues are off"
+              : !reluWhyNot.empty()
+                  ? reluWhyNot
+                  : "the GEMM's epilogue computes a bias and a ReLU only")
+          << ")";
   return success();
 }
 
@@ -191,11 +430,9 @@ struct CPUGemmToRuntimePass
               linalg::MatmulTransposeBOp>(op))
         ops.push_back(op);
     });
-    if (ops.empty())
-      return;
-    func::FuncOp gemm = declareGemm(getOperation());
+    Callees callees{getOperation(), nullptr, nullptr};
     for (linalg::LinalgOp op : ops)
-      (void)rewrite(op, gemm, remarks); // the rest lowers to loops, as before
+      (void)rewrite(op, callees, epilogues, remarks); // the rest: loops
   }
 };
 

@@ -203,12 +203,38 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
     lowering. With `remarks`, each contraction says which it became (and
     with which layout and accumulation), or why it stays loops, and a
     call whose result the next op reads again elementwise says that this
-    op was not fused into it (kiln_sgemm has no epilogue).
+    op was not fused into it, and why.
+
+    With `epilogues` (the default), a linear layer's bias and ReLU join the
+    call as the epilogue of `kiln_sgemm_fused`, computed while each tile of
+    the output is in registers instead of in passes of their own:
+
+      linalg.broadcast ins(%bias : memref<N>) outs(%c) dimensions = [0]
+      linalg.matmul_transpose_b ins(%x, %w) outs(%c)
+      scf.forall (%i) = (0) to (M) step (s) {   // or the generic alone
+        linalg.generic ins(rows %i.. of %c) outs(rows %i.. of %y) {
+          arith.maximumf %in, 0.0 }
+      }
+
+    becomes
+
+      func.call @kiln_sgemm_fused(M, N, K, x, ..., c, N, /*accumulate=*/0,
+                                  bias, /*KILN_GEMM_RELU*/1, y, N)
+
+    The broadcast must be of N contiguous f32 right before the contraction;
+    the ReLU must be the next op with memory effects, read exactly the
+    output and write a buffer of its shape that overlaps neither operand
+    nor the bias, and is the output itself or does not overlap it. The
+    output is still written (a training step keeps it for the backward).
+    The summation order is the unfused one: results are bit-identical.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", "false",
            "Report each contraction's call, or why it stays loops, and the "
-           "elementwise op after it left unfused (kilnc --remarks)">
+           "elementwise op after it left unfused (kilnc --remarks)">,
+    Option<"epilogues", "epilogues", "bool", "true",
+           "Fold a bias broadcast before and a ReLU after a contraction into "
+           "the call's epilogue (kiln_sgemm_fused)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

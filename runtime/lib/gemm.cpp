@@ -85,6 +85,12 @@ struct Problem {
   int64_t row_blocks, col_blocks;
   /* The next task to take (take_tasks). */
   std::atomic<int64_t> next{0};
+  /* The epilogue (kiln_sgemm_fused): bias[j] added in the first K block,
+   * act[i * act_row + j] = activation(C[i, j]) written in the last. */
+  const float *bias = nullptr;
+  int32_t activation = 0;
+  float *act = nullptr;
+  int64_t act_row = 0;
 };
 
 /* One register tile's operands. A's element (i, p) is a[i * a_i + p * a_p]
@@ -101,7 +107,18 @@ struct Tile {
   float *c;
   int64_t c_row, rows, cols;
   bool load_c;
+  /* Epilogue: bias[j] added to column j of the tile (after C when
+   * load_c); null for none. */
+  const float *bias;
+  /* After the store of C: act[i * act_row + j] = relu(C[i, j]); null for
+   * none (set on the last K block only). */
+  float *act;
+  int64_t act_row;
 };
+
+/* ReLU as arith.maximumf(x, 0) computes it, which generated code would
+ * otherwise have run: x where x > 0 or x is NaN, else +0 (so -0 -> +0). */
+inline float relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
 
 using MicroKernel = void (*)(int64_t kc, const Tile &t);
 
@@ -122,7 +139,14 @@ void micro_portable(int64_t kc, const Tile &t) {
   for (int64_t i = 0; i < t.rows; ++i)
     for (int64_t j = 0; j < t.cols; ++j) {
       float *at = t.c + i * t.c_row + j;
-      *at = t.load_c ? *at + acc[i][j] : acc[i][j];
+      float out = acc[i][j];
+      if (t.load_c)
+        out += *at;
+      if (t.bias)
+        out += t.bias[j];
+      *at = out;
+      if (t.act)
+        t.act[i * t.act_row + j] = relu(out);
     }
 }
 
@@ -176,7 +200,17 @@ __attribute__((target("avx512f"))) void micro_avx512(int64_t kc,
       __m512 out = acc[i][v];
       if (t.load_c)
         out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask[v], at));
+      if (t.bias)
+        out = _mm512_add_ps(out,
+                            _mm512_maskz_loadu_ps(mask[v], t.bias + 16 * v));
       _mm512_mask_storeu_ps(at, mask[v], out);
+      if (t.act) {
+        /* relu(): keep x > 0 and NaN (not-less-or-equal, unordered). */
+        __mmask16 keep = _mm512_cmp_ps_mask(out, _mm512_setzero_ps(),
+                                            _CMP_NLE_UQ);
+        _mm512_mask_storeu_ps(t.act + i * t.act_row + 16 * v, mask[v],
+                              _mm512_maskz_mov_ps(keep, out));
+      }
     }
   }
 }
@@ -238,7 +272,17 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc,
           __m256 out = acc[i][v];
           if (t.load_c)
             out = _mm256_add_ps(out, _mm256_maskload_ps(at, mask[v]));
+          if (t.bias)
+            out = _mm256_add_ps(
+                out, _mm256_maskload_ps(t.bias + c0 + 8 * v, mask[v]));
           _mm256_maskstore_ps(at, mask[v], out);
+          if (t.act) {
+            /* relu(): keep x > 0 and NaN (not-less-or-equal, unordered). */
+            __m256 keep =
+                _mm256_cmp_ps(out, _mm256_setzero_ps(), _CMP_NLE_UQ);
+            _mm256_maskstore_ps(t.act + (r0 + i) * t.act_row + c0 + 8 * v,
+                                mask[v], _mm256_and_ps(keep, out));
+          }
         }
       }
     }
@@ -252,6 +296,8 @@ struct Kernels {
 };
 
 bool g_force_portable = false;
+/* Tests: the AVX2 micro-kernels on an AVX-512 machine. */
+bool g_force_avx2 = false;
 
 #if KILN_GEMM_X86
 bool cpu_has_avx512() {
@@ -268,7 +314,7 @@ bool cpu_has_avx2_fma() {
 
 Kernels pick_kernels() {
 #if KILN_GEMM_X86
-  if (cpu_has_avx512() && !g_force_portable)
+  if (cpu_has_avx512() && !g_force_portable && !g_force_avx2)
     return {{{{micro_avx512<false, false, 2>, micro_avx512<false, false, 1>},
               {micro_avx512<false, true, 2>, micro_avx512<false, true, 1>}},
              {{micro_avx512<true, false, 2>, micro_avx512<true, false, 1>},
@@ -386,7 +432,7 @@ void pack_panels(const float *src, int64_t line_stride, int64_t depth_stride,
      * a narrow panel (A's 12 rows) is packed whole, padding included. */
     int64_t done_w = 0, done_p = 0;
 #if KILN_GEMM_X86
-    if (depth_stride == 1 && !g_force_portable && cpu_has_avx512()) {
+    if (depth_stride == 1 && gemm_uses_avx512()) {
       done_p = depth / 16 * 16;
       if (width % 16 == 0) {
         done_w = live / 16 * 16;
@@ -488,6 +534,9 @@ void run_task(const Problem &g, int64_t task) {
       t.cols = std::min(kNr, cols - c0);
       t.c_row = g.c_row;
       t.load_c = g.accumulate || p0 > 0;
+      t.bias = g.bias && p0 == 0 ? g.bias + j0 + c0 : nullptr;
+      bool last_block = p0 + kc == g.k;
+      t.act_row = g.act_row;
       if (direct_b) {
         t.b = g.b + p0 * g.b_row + j0 + c0;
         t.b_p = g.b_row;
@@ -499,6 +548,9 @@ void run_task(const Problem &g, int64_t task) {
       for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
         t.rows = std::min(kMr, rows - r0);
         t.c = g.c + (i0 + r0) * g.c_row + j0 + c0;
+        t.act = g.activation && last_block
+                    ? g.act + (i0 + r0) * g.act_row + j0 + c0
+                    : nullptr;
         if (!direct_a || r0 >= full_rows) {
           t.a = direct_a ? buffers.edge : buffers.a + r0 * kc;
           t.a_i = 1;
@@ -572,7 +624,7 @@ bool trivial_product(int64_t m, int64_t n, int64_t k, float *c, int64_t c_row,
 
 bool gemm_uses_avx512() {
 #if KILN_GEMM_X86
-  return cpu_has_avx512() && !g_force_portable;
+  return cpu_has_avx512() && !g_force_portable && !g_force_avx2;
 #else
   return false;
 #endif
@@ -580,6 +632,7 @@ bool gemm_uses_avx512() {
 
 void force_gemm_kernel_for_testing(GemmKernel kernel) {
   g_force_portable = kernel == GemmKernel::Portable;
+  g_force_avx2 = kernel == GemmKernel::Avx2;
 }
 
 void sgemm_on_this_thread(int64_t m, int64_t n, int64_t k, const float *a,
@@ -608,6 +661,44 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     return;
   Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
             accumulate != 0, 1, 1};
+  kiln::rt::choose_grid(g, kiln_get_num_threads());
+  kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);
+}
+
+/* Preconditions (guaranteed by kiln-cpu-gemm-to-runtime): kiln_sgemm's;
+ * bias and act overlap neither A nor B, bias not C;
+ * act is C itself (act_row == c_row) or overlaps it not. */
+extern "C" void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k,
+                                 const float *a, int64_t a_row, int64_t a_col,
+                                 const float *b, int64_t b_row, int64_t b_col,
+                                 float *c, int64_t c_row, int32_t accumulate,
+                                 const float *bias, int32_t activation,
+                                 float *act, int64_t act_row) {
+  if (activation != KILN_GEMM_RELU)
+    activation = 0; // the header's contract: unknown codes apply none
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {
+    /* Nothing to multiply: C is the bias (or zero, or kept when
+     * accumulating), then the epilogue. */
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float &at = c[i * c_row + j];
+        if (!accumulate)
+          at = 0.0f;
+        if (bias)
+          at += bias[j];
+        if (activation)
+          act[i * act_row + j] = kiln::rt::relu(at);
+      }
+    return;
+  }
+  Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
+            accumulate != 0, 1, 1};
+  g.bias = bias;
+  g.activation = activation;
+  g.act = act;
+  g.act_row = act_row;
   kiln::rt::choose_grid(g, kiln_get_num_threads());
   kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);
 }

@@ -6,7 +6,9 @@
 
 namespace kiln::rt {
 
-enum class GemmKernel { Automatic, Portable };
+/* Avx2: the AVX2 + FMA micro-kernels where the CPU has them (else as
+ * Automatic), so that an AVX-512 machine tests them too. */
+enum class GemmKernel { Automatic, Portable, Avx2 };
 
 /* Makes every later kiln_sgemm use `kernel` (Automatic: the best one the CPU
  * supports), so tests can check the portable micro-kernel on an AVX-512

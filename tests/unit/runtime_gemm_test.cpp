@@ -1,13 +1,17 @@
 // kiln_sgemm against a double-precision reference: every transposition of A
 // and B (as strides), padded leading dimensions, accumulate on and off, edge
 // sizes around the 12 x 32 register tile and the 256-wide K block, both
-// micro-kernels, one and two threads (bit-identical).
+// micro-kernels, one and two threads (bit-identical). kiln_sgemm_fused
+// against the ops it replaces (bias broadcast, kiln_sgemm, ReLU pass),
+// bit for bit.
 #include "kiln/runtime.h"
 #include "../../runtime/lib/gemm.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -99,6 +103,14 @@ TEST(RuntimeGemm, PortableKernelMatchesReference) {
   kiln::rt::force_gemm_kernel_for_testing(kiln::rt::GemmKernel::Automatic);
 }
 
+TEST(RuntimeGemm, Avx2KernelMatchesReference) {
+  kiln::rt::force_gemm_kernel_for_testing(kiln::rt::GemmKernel::Avx2);
+  uint32_t seed = 200;
+  for (const Case &t : cases())
+    check(t, seed++);
+  kiln::rt::force_gemm_kernel_for_testing(kiln::rt::GemmKernel::Automatic);
+}
+
 TEST(RuntimeGemm, RandomShapes) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int64_t> dim(1, 150);
@@ -134,6 +146,120 @@ TEST(RuntimeGemm, ThreadCountDoesNotChangeBits) {
   ASSERT_EQ(kiln_set_num_threads(before), KILN_OK);
   EXPECT_EQ(results[0], results[1]);
   EXPECT_EQ(results[0], results[2]);
+}
+
+/* What generated code computed before the epilogue existed: the bias
+ * broadcast into C (or C kept when accumulating, the bias added after),
+ * kiln_sgemm, then a ReLU pass as arith.maximumf(x, 0). */
+void unfused(const Case &t, Operands &o, const float *bias, bool relu,
+             std::vector<float> &act, int64_t act_row) {
+  if (bias && !t.accumulate)
+    for (int64_t i = 0; i < t.m; ++i)
+      for (int64_t j = 0; j < t.n; ++j)
+        o.c[i * o.c_row + j] = bias[j];
+  kiln_sgemm(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
+             o.b_row, o.b_col, o.c.data(), o.c_row, t.accumulate || bias);
+  if (!relu)
+    return;
+  for (int64_t i = 0; i < t.m; ++i)
+    for (int64_t j = 0; j < t.n; ++j) {
+      float x = o.c[i * o.c_row + j];
+      act[i * act_row + j] = std::isnan(x) ? x : (x > 0.0f ? x : 0.0f);
+    }
+}
+
+void checkFused(const Case &t, bool with_bias, bool relu, bool in_place,
+                uint32_t seed) {
+  std::mt19937 rng(seed);
+  Operands o = make(t, rng);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> bias(t.n);
+  for (float &x : bias)
+    x = u(rng);
+  int64_t act_row = in_place ? o.c_row : t.n + 1;
+  std::vector<float> act(t.m * act_row + 1, 7.0f);
+  // accumulate with a bias is not what the compiler emits (it folds the
+  // broadcast that made C the bias): no unfused sequence to compare with.
+  if (with_bias && t.accumulate)
+    return;
+  Operands want = o;
+  std::vector<float> want_act = act;
+  unfused(t, want, with_bias ? bias.data() : nullptr, relu,
+          in_place ? want.c : want_act, act_row);
+  kiln_sgemm_fused(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
+                   o.b_row, o.b_col, o.c.data(), o.c_row, t.accumulate,
+                   with_bias ? bias.data() : nullptr,
+                   relu ? KILN_GEMM_RELU : KILN_GEMM_NONE,
+                   in_place ? o.c.data() : act.data(), act_row);
+  std::string what = "m=" + std::to_string(t.m) + " n=" +
+                     std::to_string(t.n) + " k=" + std::to_string(t.k) +
+                     " ta=" + std::to_string(t.trans_a) +
+                     " tb=" + std::to_string(t.trans_b) +
+                     " acc=" + std::to_string(t.accumulate) +
+                     " bias=" + std::to_string(with_bias) +
+                     " relu=" + std::to_string(relu) +
+                     " in_place=" + std::to_string(in_place);
+  for (size_t i = 0; i < o.c.size(); ++i)
+    ASSERT_EQ(std::memcmp(&o.c[i], &want.c[i], sizeof(float)), 0)
+        << what << ": C[" << i << "] " << o.c[i] << " vs " << want.c[i];
+  if (!in_place)
+    for (size_t i = 0; i < act.size(); ++i)
+      ASSERT_EQ(std::memcmp(&act[i], &want_act[i], sizeof(float)), 0)
+          << what << ": act[" << i << "] " << act[i] << " vs "
+          << want_act[i];
+}
+
+TEST(RuntimeGemmFused, BitIdenticalToTheOpsItReplaces) {
+  uint32_t seed = 500;
+  for (auto kernel : {kiln::rt::GemmKernel::Automatic,
+                      kiln::rt::GemmKernel::Avx2,
+                      kiln::rt::GemmKernel::Portable}) {
+    kiln::rt::force_gemm_kernel_for_testing(kernel);
+    for (const Case &t : cases())
+      for (int variant = 0; variant < 4; ++variant)
+        checkFused(t, /*with_bias=*/variant != 1, /*relu=*/variant != 0,
+                   /*in_place=*/variant == 3, seed++);
+  }
+  kiln::rt::force_gemm_kernel_for_testing(kiln::rt::GemmKernel::Automatic);
+}
+
+TEST(RuntimeGemmFused, RandomShapes) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int64_t> dim(1, 300);
+  for (int i = 0; i < 40; ++i) {
+    Case t{dim(rng), dim(rng), dim(rng), bool(rng() % 2), bool(rng() % 2),
+           false, int64_t(rng() % 3)};
+    checkFused(t, rng() % 2, true, rng() % 2, 2000 + i);
+  }
+}
+
+TEST(RuntimeGemmFused, ReluKeepsNaNAndClearsNegativeZero) {
+  // 1 x 4 x 1: C = a * b + bias with b = 1.
+  std::vector<float> a = {1.0f}, b = {1.0f, 1.0f, 1.0f, 1.0f};
+  std::vector<float> bias = {-0.0f - 1.0f, std::nanf(""), -2.0f, 3.0f};
+  std::vector<float> c(4), act(4);
+  kiln_sgemm_fused(1, 4, 1, a.data(), 1, 1, b.data(), 4, 1, c.data(), 4, 0,
+                   bias.data(), KILN_GEMM_RELU, act.data(), 4);
+  EXPECT_FALSE(std::signbit(act[0])); // 1 - 1 = +0, stays +0
+  EXPECT_TRUE(std::isnan(act[1]));
+  EXPECT_EQ(act[2], 0.0f);
+  EXPECT_FALSE(std::signbit(act[2]));
+  EXPECT_EQ(act[3], 4.0f);
+  // A -0 in C (kept: k = 0 and accumulating) comes out +0.
+  std::vector<float> minus_zero = {-0.0f}, act1 = {7.0f};
+  kiln_sgemm_fused(1, 1, 0, nullptr, 1, 1, nullptr, 1, 1, minus_zero.data(),
+                   1, 1, nullptr, KILN_GEMM_RELU, act1.data(), 1);
+  EXPECT_TRUE(std::signbit(minus_zero[0]));
+  EXPECT_EQ(act1[0], 0.0f);
+  EXPECT_FALSE(std::signbit(act1[0]));
+}
+
+TEST(RuntimeGemmFused, ZeroKIsTheBiasThenTheActivation) {
+  std::vector<float> bias = {1.0f, -2.0f}, c(4, 9.0f), act(4, 9.0f);
+  kiln_sgemm_fused(2, 2, 0, nullptr, 0, 1, nullptr, 2, 1, c.data(), 2, 0,
+                   bias.data(), KILN_GEMM_RELU, act.data(), 2);
+  EXPECT_EQ(c, (std::vector<float>{1, -2, 1, -2}));
+  EXPECT_EQ(act, (std::vector<float>{1, 0, 1, 0}));
 }
 
 } // namespace

@@ -90,6 +90,27 @@ void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_row,
                 int64_t a_col, const float *b, int64_t b_row, int64_t b_col,
                 float *c, int64_t c_row, int32_t accumulate);
 
+/* Epilogues of kiln_sgemm_fused (its `activation`). */
+#define KILN_GEMM_NONE 0
+#define KILN_GEMM_RELU 1 /* max(x, 0) as arith.maximumf: NaN kept, -0 -> +0 */
+
+/* kiln_sgemm with an epilogue applied to each tile of C while it is still in
+ * registers, so that a linear layer's bias and activation cost no pass of
+ * their own: C = A B (+ C when accumulate != 0) + bias[j] (bias: n floats,
+ * or NULL for none), then, when activation is KILN_GEMM_RELU,
+ * act[i * act_row + j] = relu(C[i, j]) (C is written too: a training step
+ * keeps the pre-activation for the backward; act may be c itself, with
+ * act_row == c_row). Other activation codes apply none. Called by generated
+ * code (kiln-cpu-gemm-to-runtime); the same summation order as kiln_sgemm
+ * after a broadcast of the bias into C, so results are bit-identical to the
+ * unfused ops. Preconditions: kiln_sgemm's; bias and act overlap neither A
+ * nor B, bias does not overlap C, act is C or does not overlap it. */
+void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k, const float *a,
+                      int64_t a_row, int64_t a_col, const float *b,
+                      int64_t b_row, int64_t b_col, float *c, int64_t c_row,
+                      int32_t accumulate, const float *bias,
+                      int32_t activation, float *act, int64_t act_row);
+
 /* ---- Convolutions ------------------------------------------------------ */
 
 /* A convolution over 1 to 3 spatial dimensions, described by

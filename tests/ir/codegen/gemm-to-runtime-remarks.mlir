@@ -1,22 +1,57 @@
 // RUN: kiln-opt %s --kiln-cpu-gemm-to-runtime=remarks=true --split-input-file --verify-diagnostics | FileCheck %s
 
 // kiln-cpu-gemm-to-runtime=remarks: each contraction says what it became,
-// with its layout and accumulation; the elementwise op right after it that
-// reads its result again (a bias + ReLU's ReLU) says it was not fused into
-// it.
+// with its layout and accumulation; a ReLU right after it says that it was
+// computed in the call's epilogue, and an elementwise op after it that reads
+// its result again but could not be says why not.
 #map = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-LABEL: func.func @relu_after
-// CHECK:         call @kiln_sgemm
-// CHECK:         linalg.generic
+// CHECK:         call @kiln_sgemm_fused
+// CHECK-NOT:     linalg.generic
 func.func @relu_after(%x: memref<8x16xf32>, %w: memref<4x16xf32>, %c: memref<8x4xf32>, %y: memref<8x4xf32>) {
-  // expected-remark@+1 {{gemm: 8 x 16 x 4 (A B^T, transposes read through strides) calls kiln_sgemm, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution)}}
+  // expected-remark@+1 {{gemm: 8 x 16 x 4 (A B^T, transposes read through strides) calls kiln_sgemm_fused, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution); the ReLU after it computed in the epilogue}}
   linalg.matmul_transpose_b ins(%x, %w : memref<8x16xf32>, memref<4x16xf32>) outs(%c : memref<8x4xf32>)
   %zero = arith.constant 0.0 : f32
-  // expected-remark@+1 {{gemm: not fused into the 8 x 16 x 4 GEMM before it: it reads the GEMM's result in a pass of its own (kiln_sgemm has no epilogue)}}
+  // expected-remark@+1 {{gemm: fused into the epilogue of the 8 x 16 x 4 GEMM before it (written while each tile is in registers)}}
   linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
       ins(%c : memref<8x4xf32>) outs(%y : memref<8x4xf32>) {
   ^bb0(%in: f32, %out: f32):
     %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A bias broadcast before is folded in; a ReLU whose result would overlap
+// the GEMM's input, and an elementwise op that is no ReLU, stay passes of
+// their own and say why.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @unfused_after
+// CHECK:         call @kiln_sgemm_fused
+// CHECK:         linalg.generic
+// CHECK:         call @kiln_sgemm(
+// CHECK:         linalg.generic
+func.func @unfused_after(%x: memref<8x8xf32>, %w: memref<8x8xf32>, %bias: memref<8xf32>, %c: memref<8x8xf32>) {
+  linalg.broadcast ins(%bias : memref<8xf32>) outs(%c : memref<8x8xf32>) dimensions = [0]
+  // expected-remark@+1 {{gemm: 8 x 8 x 8 (A B^T, transposes read through strides) calls kiln_sgemm_fused, the bias broadcast before it folded in (added in the epilogue, accumulate = 0)}}
+  linalg.matmul_transpose_b ins(%x, %w : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>)
+  %zero = arith.constant 0.0 : f32
+  // expected-remark@+1 {{gemm: not fused into the 8 x 8 x 8 GEMM before it: it reads the GEMM's result in a pass of its own (its result may overlap an operand of the GEMM)}}
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x8xf32>) outs(%x : memref<8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  // expected-remark@+1 {{gemm: 8 x 8 x 8 (A B, transposes read through strides) calls kiln_sgemm, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution)}}
+  linalg.matmul ins(%x, %w : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>)
+  // expected-remark@+1 {{gemm: not fused into the 8 x 8 x 8 GEMM before it: it reads the GEMM's result in a pass of its own (the GEMM's epilogue computes a bias and a ReLU only)}}
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x8xf32>) outs(%c : memref<8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.tanh %in : f32
     linalg.yield %r : f32
   }
   return
