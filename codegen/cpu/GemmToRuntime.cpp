@@ -50,14 +50,14 @@ func::FuncOp declareGemm(ModuleOp module) {
 }
 
 /// void kiln_sgemm_fused(kiln_sgemm's arguments, i64 bias, i32 activation,
-///                       i64 act, i64 act_row).
+///                       i64 act, i64 act_row, i64 a_sums).
 func::FuncOp declareGemmFused(ModuleOp module) {
   if (auto f = module.lookupSymbol<func::FuncOp>(kGemmFused))
     return f;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Type i64 = b.getI64Type(), i32 = b.getI32Type();
   SmallVector<Type> args(11, i64);
-  args.append({i32, i64, i32, i64, i64});
+  args.append({i32, i64, i32, i64, i64, i64});
   auto f = b.create<func::FuncOp>(module.getLoc(), kGemmFused,
                                   b.getFunctionType(args, {}));
   f.setPrivate();
@@ -220,6 +220,96 @@ std::optional<ReluConsumer> reluOf(Operation *op, Value out) {
   return ReluConsumer{op, result};
 }
 
+/// A column sum as a bias gradient lowers: sums[j] += rows[i, j] over i,
+/// i.e. maps (d0, d1) -> (d0, d1) and (d0, d1) -> (d1), iterators
+/// [reduction, parallel], a body yielding arith.addf of the element and the
+/// accumulator.
+bool isColumnSum(linalg::GenericOp generic) {
+  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+      generic.getNumLoops() != 2)
+    return false;
+  MLIRContext *ctx = generic.getContext();
+  AffineMap element = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap column =
+      AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  SmallVector<utils::IteratorType> iterators =
+      generic.getIteratorTypesArray();
+  if (generic.getIndexingMapsArray() != SmallVector<AffineMap>{element, column} ||
+      iterators[0] != utils::IteratorType::reduction ||
+      iterators[1] != utils::IteratorType::parallel)
+    return false;
+  Block &body = generic.getRegion().front();
+  if (!llvm::hasSingleElement(body.without_terminator()))
+    return false;
+  auto add = dyn_cast<arith::AddFOp>(body.front());
+  if (!add || body.getTerminator()->getOperand(0) != add.getResult())
+    return false;
+  Value in = body.getArgument(0), acc = body.getArgument(1);
+  return (add.getLhs() == in && add.getRhs() == acc) ||
+         (add.getLhs() == acc && add.getRhs() == in);
+}
+
+/// A column sum of all of `rows` (a K x M buffer) into M floats.
+struct ColumnSum {
+  Operation *op = nullptr; // the generic, or the scf.forall around it
+  Value sums;              // the M floats it adds to
+};
+
+/// The column sum `op` is: a linalg.generic reading exactly `rows`, or the
+/// scf.forall of column blocks that kiln-cpu-tile-and-vectorize makes of
+/// one (each iteration the sums of columns [iv, iv + s) of all rows into
+/// the same elements of one buffer, s dividing M).
+std::optional<ColumnSum> columnSumOf(Operation *op, Value rows) {
+  auto shape = cast<MemRefType>(rows.getType()).getShape();
+  if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    if (!generic.hasPureBufferSemantics() || !isColumnSum(generic) ||
+        generic.getDpsInputs()[0] != rows)
+      return std::nullopt;
+    return ColumnSum{op, generic.getDpsInits()[0]};
+  }
+  auto forall = dyn_cast<scf::ForallOp>(op);
+  if (!forall || forall.getRank() != 1 || !forall.getOutputs().empty())
+    return std::nullopt;
+  std::optional<int64_t> step = getConstantIntValue(forall.getMixedStep()[0]);
+  if (!step || *step <= 0 || shape[1] % *step != 0 ||
+      !isConstantIndex(forall.getMixedLowerBound()[0], 0) ||
+      !isConstantIndex(forall.getMixedUpperBound()[0], shape[1]))
+    return std::nullopt;
+  Block *body = forall.getBody();
+  if (body->getOperations().size() != 4)
+    return std::nullopt;
+  auto generic = dyn_cast<linalg::GenericOp>(*std::next(body->begin(), 2));
+  if (!generic || !generic.hasPureBufferSemantics() || !isColumnSum(generic))
+    return std::nullopt;
+  auto input = generic.getDpsInputs()[0].getDefiningOp<memref::SubViewOp>();
+  auto output = generic.getDpsInits()[0].getDefiningOp<memref::SubViewOp>();
+  if (!input || !output || input->getBlock() != body ||
+      output->getBlock() != body || input.getSource() != rows)
+    return std::nullopt;
+  Value iv = forall.getInductionVar(0);
+  auto columns = [&](SmallVector<OpFoldResult> values, int64_t first) {
+    return llvm::dyn_cast_if_present<Value>(values[1]) == iv &&
+           isConstantIndex(values[0], first);
+  };
+  SmallVector<OpFoldResult> inOffsets = input.getMixedOffsets(),
+                            inSizes = input.getMixedSizes(),
+                            inStrides = input.getMixedStrides();
+  if (inOffsets.size() != 2 || !columns(inOffsets, 0) ||
+      !isConstantIndex(inSizes[0], shape[0]) ||
+      !isConstantIndex(inSizes[1], *step) ||
+      !isConstantIndex(inStrides[0], 1) || !isConstantIndex(inStrides[1], 1))
+    return std::nullopt;
+  SmallVector<OpFoldResult> outOffsets = output.getMixedOffsets(),
+                            outSizes = output.getMixedSizes(),
+                            outStrides = output.getMixedStrides();
+  if (outOffsets.size() != 1 ||
+      llvm::dyn_cast_if_present<Value>(outOffsets[0]) != iv ||
+      !isConstantIndex(outSizes[0], *step) ||
+      !isConstantIndex(outStrides[0], 1))
+    return std::nullopt;
+  return ColumnSum{op, output.getSource()};
+}
+
 /// Why `op` cannot become a call ("" when it can).
 std::string whyLoops(linalg::LinalgOp op) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
@@ -298,6 +388,67 @@ std::optional<ReluConsumer> reluAfter(linalg::LinalgOp op, Value bias,
   return whyNot.empty() ? relu : std::nullopt;
 }
 
+/// Whether `op` may run before the contraction `gemm` instead of right
+/// after it: a zero fill or a copy on buffers (what bufferization puts
+/// between a weight gradient and its bias gradient) that writes none of
+/// the contraction's buffers and does not read its output.
+bool mayRunBefore(Operation *op, linalg::LinalgOp gemm) {
+  if (!isa<linalg::FillOp, linalg::CopyOp>(op))
+    return false;
+  auto linalgOp = cast<linalg::LinalgOp>(op);
+  if (!linalgOp.hasPureBufferSemantics())
+    return false;
+  using kiln::cpu::rootBuffer;
+  Value out = rootBuffer(gemm.getDpsInits()[0]);
+  for (Value init : linalgOp.getDpsInits())
+    if (Value root = rootBuffer(init);
+        root == out || root == rootBuffer(gemm.getDpsInputs()[0]) ||
+        root == rootBuffer(gemm.getDpsInputs()[1]))
+      return false;
+  for (Value input : linalgOp.getDpsInputs())
+    if (isa<MemRefType>(input.getType()) && rootBuffer(input) == out)
+      return false;
+  return true;
+}
+
+/// The bias gradient of the weight gradient `op` (dY^T X: A = dY read
+/// transposed), which its call can add up while it reads dY: the column
+/// sum of exactly dY into M contiguous floats that overlap no operand,
+/// found among the next few ops with memory effects when those before it
+/// may run before the contraction (the call then stands at the sum). Sets
+/// `whyNot` when there is a sum that cannot be folded.
+std::optional<ColumnSum> biasGradientAfter(linalg::LinalgOp op,
+                                           std::string &whyNot) {
+  if (!isa<linalg::MatmulTransposeAOp>(op))
+    return std::nullopt;
+  Value lhs = op.getDpsInputs()[0];
+  Operation *next = op;
+  for (int ops = 0; ops < 4; ++ops) {
+    next = nextEffect(next);
+    if (!next)
+      return std::nullopt;
+    if (std::optional<ColumnSum> sum = columnSumOf(next, lhs)) {
+      auto type = dyn_cast<MemRefType>(sum->sums.getType());
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      using kiln::cpu::rootBuffer;
+      Value root = rootBuffer(sum->sums);
+      if (!type || type.getRank() != 1 || !type.getElementType().isF32() ||
+          failed(getStridesAndOffset(type, strides, offset)) ||
+          strides[0] != 1)
+        whyNot = "its sums are not contiguous f32";
+      else if (root == rootBuffer(lhs) ||
+               root == rootBuffer(op.getDpsInputs()[1]) ||
+               root == rootBuffer(op.getDpsInits()[0]))
+        whyNot = "its sums may overlap an operand of the GEMM";
+      return whyNot.empty() ? sum : std::nullopt;
+    }
+    if (!mayRunBefore(next, op))
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 struct Callees {
   ModuleOp module;
   func::FuncOp gemm, fused; // declared on first use
@@ -327,15 +478,21 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
   linalg::FillOp fill = zeroFillBefore(op, out);
   linalg::BroadcastOp bias =
       epilogues && !fill ? biasBroadcastBefore(op, out) : nullptr;
-  std::string reluWhyNot;
+  std::string reluWhyNot, sumsWhyNot;
   std::optional<ReluConsumer> relu =
       epilogues ? reluAfter(op, bias ? bias.getInput() : Value(), reluWhyNot)
                 : std::nullopt;
+  std::optional<ColumnSum> sums = epilogues && !relu
+                                      ? biasGradientAfter(op, sumsWhyNot)
+                                      : std::nullopt;
 
   // With a ReLU the call stands where the ReLU stood: its result buffer may
   // be defined (a memref.view) only after the contraction, and the ops in
-  // between have no memory effects.
-  OpBuilder b(relu ? relu->op : op.getOperation());
+  // between have no memory effects. With a bias gradient it stands where
+  // the sum stood, after the ops that may run before it (its zero fill).
+  OpBuilder b(relu    ? relu->op
+              : sums ? sums->op
+                     : op.getOperation());
   Location loc = op.getLoc();
   View a = describe(b, loc, lhs), bv = describe(b, loc, rhs),
        c = describe(b, loc, out);
@@ -353,7 +510,7 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
                              c.stride0,
                              b.create<arith::ConstantIntOp>(
                                  loc, fill || bias ? 0 : 1, 32)};
-  bool fused = bias || relu;
+  bool fused = bias || relu || sums;
   if (fused) {
     Value biasAddress = constant(0);
     if (bias) {
@@ -372,6 +529,15 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
       args.append({act.address, act.stride0});
     } else {
       args.append({constant(0), constant(0)});
+    }
+    if (sums) {
+      auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, sums->sums);
+      args.push_back(b.create<arith::IndexCastOp>(
+          loc, b.getI64Type(),
+          kiln::cpu::firstElementAddress(b, loc, sums->sums,
+                                         meta.getOffset())));
+    } else {
+      args.push_back(constant(0));
     }
   }
   auto call = b.create<func::CallOp>(
@@ -392,7 +558,19 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
                 "or an earlier contribution)";
     if (relu)
       remark << "; the ReLU after it computed in the epilogue";
+    if (sums)
+      remark << "; the column sums of A (the bias gradient) added up in the "
+                "same call";
   }
+  if (sums && remarks)
+    sums->op->emitRemark() << "gemm: fused into the " << m << " x " << k
+                           << " x " << n
+                           << " GEMM before it (summed while the GEMM reads "
+                              "the same operand)";
+  else if (remarks && !sumsWhyNot.empty())
+    op.emitRemark() << "gemm: the bias gradient after it stays a pass of "
+                       "its own: "
+                    << sumsWhyNot;
   if (relu && remarks)
     relu->op->emitRemark() << "gemm: fused into the epilogue of the " << m
                            << " x " << k << " x " << n
@@ -405,6 +583,8 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
     bias->erase();
   if (relu)
     relu->op->erase();
+  if (sums)
+    sums->op->erase();
   if (remarks && !relu)
     if (Operation *consumer = unfusedConsumer(call, out))
       consumer->emitRemark()

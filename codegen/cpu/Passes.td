@@ -226,15 +226,22 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
     output and write a buffer of its shape that overlaps neither operand
     nor the bias, and is the output itself or does not overlap it. The
     output is still written (a training step keeps it for the backward).
-    The summation order is the unfused one: results are bit-identical.
+    The same call adds up a weight gradient's bias gradient: after
+    `linalg.matmul_transpose_a ins(%dy, %x)`, the column sum of exactly %dy
+    (a generic with maps (d0, d1) -> (d0, d1), (d0, d1) -> (d1), or the
+    scf.forall of column blocks made of one), found past at most a zero
+    fill and a copy that touch none of the contraction's buffers, becomes
+    the call's `a_sums` argument, and the call stands where the sum stood.
+    The summation orders are the unfused ones: results are bit-identical.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", "false",
            "Report each contraction's call, or why it stays loops, and the "
            "elementwise op after it left unfused (kilnc --remarks)">,
     Option<"epilogues", "epilogues", "bool", "true",
-           "Fold a bias broadcast before and a ReLU after a contraction into "
-           "the call's epilogue (kiln_sgemm_fused)">
+           "Fold a bias broadcast before and a ReLU after a contraction, and "
+           "the bias gradient after a weight gradient, into the call "
+           "(kiln_sgemm_fused)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

@@ -91,6 +91,9 @@ struct Problem {
   int32_t activation = 0;
   float *act = nullptr;
   int64_t act_row = 0;
+  /* a_sums[i] += sum over p of A(i, p), by the task of each row block that
+   * holds its first column block (null: none). */
+  float *a_sums = nullptr;
 };
 
 /* One register tile's operands. A's element (i, p) is a[i * a_i + p * a_p]
@@ -495,6 +498,23 @@ struct PackBuffers {
   }
 };
 
+/* a_sums[i] += A(i, 0) + A(i, 1) + ... for rows [i0, i1), one addition at
+ * a time in increasing p as the loop that this replaces did (bit-identical;
+ * the rows are independent, so the compiler vectorizes across them). */
+void add_row_sums_of_a(const Problem &g, int64_t i0, int64_t i1) {
+  float sums[kMcMax];
+  int64_t rows = i1 - i0;
+  for (int64_t i = 0; i < rows; ++i)
+    sums[i] = g.a_sums[i0 + i];
+  for (int64_t p = 0; p < g.k; ++p) {
+    const float *column = g.a + i0 * g.a_row + p * g.a_col;
+    for (int64_t i = 0; i < rows; ++i)
+      sums[i] += column[i * g.a_row];
+  }
+  for (int64_t i = 0; i < rows; ++i)
+    g.a_sums[i0 + i] = sums[i];
+}
+
 void run_task(const Problem &g, int64_t task) {
   thread_local PackBuffers buffers;
   int64_t rb = task / g.col_blocks, cb = task % g.col_blocks;
@@ -507,6 +527,8 @@ void run_task(const Problem &g, int64_t task) {
   int64_t rows = i1 - i0, cols = j1 - j0;
   if (rows <= 0 || cols <= 0)
     return;
+  if (g.a_sums && cb == 0)
+    add_row_sums_of_a(g, i0, i1);
   /* Packing copies a panel once per K block so that the micro-kernel reads
    * it contiguously; that pays only when the panel feeds many tiles. A
    * column-major A (a_row == 1: the dY^T of a weight gradient) already has
@@ -666,21 +688,27 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
 }
 
 /* Preconditions (guaranteed by kiln-cpu-gemm-to-runtime): kiln_sgemm's;
- * bias and act overlap neither A nor B, bias not C;
+ * a_sums overlaps no other operand; bias and act overlap neither A nor B, bias not C;
  * act is C itself (act_row == c_row) or overlaps it not. */
 extern "C" void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k,
                                  const float *a, int64_t a_row, int64_t a_col,
                                  const float *b, int64_t b_row, int64_t b_col,
                                  float *c, int64_t c_row, int32_t accumulate,
                                  const float *bias, int32_t activation,
-                                 float *act, int64_t act_row) {
+                                 float *act, int64_t act_row, float *a_sums) {
   if (activation != KILN_GEMM_RELU)
     activation = 0; // the header's contract: unknown codes apply none
-  if (m <= 0 || n <= 0)
+  if (m <= 0)
     return;
-  if (k <= 0) {
-    /* Nothing to multiply: C is the bias (or zero, or kept when
-     * accumulating), then the epilogue. */
+  if (n <= 0 || k <= 0) {
+    /* No tile to run: the row sums of A on this thread (none when k = 0),
+     * and C is the bias (or zero, or kept when accumulating), then the
+     * epilogue. */
+    Problem rows{m, 0, k, a, a_row, a_col, b, b_row, b_col, c, c_row, false,
+                 1, 1};
+    rows.a_sums = a_sums;
+    for (int64_t i0 = 0; a_sums && k > 0 && i0 < m; i0 += kiln::rt::kMcMax)
+      kiln::rt::add_row_sums_of_a(rows, i0, std::min(m, i0 + kiln::rt::kMcMax));
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         float &at = c[i * c_row + j];
@@ -699,6 +727,7 @@ extern "C" void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k,
   g.activation = activation;
   g.act = act;
   g.act_row = act_row;
+  g.a_sums = a_sums;
   kiln::rt::choose_grid(g, kiln_get_num_threads());
   kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);
 }

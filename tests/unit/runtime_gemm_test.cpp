@@ -190,7 +190,7 @@ void checkFused(const Case &t, bool with_bias, bool relu, bool in_place,
                    o.b_row, o.b_col, o.c.data(), o.c_row, t.accumulate,
                    with_bias ? bias.data() : nullptr,
                    relu ? KILN_GEMM_RELU : KILN_GEMM_NONE,
-                   in_place ? o.c.data() : act.data(), act_row);
+                   in_place ? o.c.data() : act.data(), act_row, nullptr);
   std::string what = "m=" + std::to_string(t.m) + " n=" +
                      std::to_string(t.n) + " k=" + std::to_string(t.k) +
                      " ta=" + std::to_string(t.trans_a) +
@@ -239,7 +239,7 @@ TEST(RuntimeGemmFused, ReluKeepsNaNAndClearsNegativeZero) {
   std::vector<float> bias = {-0.0f - 1.0f, std::nanf(""), -2.0f, 3.0f};
   std::vector<float> c(4), act(4);
   kiln_sgemm_fused(1, 4, 1, a.data(), 1, 1, b.data(), 4, 1, c.data(), 4, 0,
-                   bias.data(), KILN_GEMM_RELU, act.data(), 4);
+                   bias.data(), KILN_GEMM_RELU, act.data(), 4, nullptr);
   EXPECT_FALSE(std::signbit(act[0])); // 1 - 1 = +0, stays +0
   EXPECT_TRUE(std::isnan(act[1]));
   EXPECT_EQ(act[2], 0.0f);
@@ -248,7 +248,7 @@ TEST(RuntimeGemmFused, ReluKeepsNaNAndClearsNegativeZero) {
   // A -0 in C (kept: k = 0 and accumulating) comes out +0.
   std::vector<float> minus_zero = {-0.0f}, act1 = {7.0f};
   kiln_sgemm_fused(1, 1, 0, nullptr, 1, 1, nullptr, 1, 1, minus_zero.data(),
-                   1, 1, nullptr, KILN_GEMM_RELU, act1.data(), 1);
+                   1, 1, nullptr, KILN_GEMM_RELU, act1.data(), 1, nullptr);
   EXPECT_TRUE(std::signbit(minus_zero[0]));
   EXPECT_EQ(act1[0], 0.0f);
   EXPECT_FALSE(std::signbit(act1[0]));
@@ -257,9 +257,73 @@ TEST(RuntimeGemmFused, ReluKeepsNaNAndClearsNegativeZero) {
 TEST(RuntimeGemmFused, ZeroKIsTheBiasThenTheActivation) {
   std::vector<float> bias = {1.0f, -2.0f}, c(4, 9.0f), act(4, 9.0f);
   kiln_sgemm_fused(2, 2, 0, nullptr, 0, 1, nullptr, 2, 1, c.data(), 2, 0,
-                   bias.data(), KILN_GEMM_RELU, act.data(), 2);
+                   bias.data(), KILN_GEMM_RELU, act.data(), 2, nullptr);
   EXPECT_EQ(c, (std::vector<float>{1, -2, 1, -2}));
   EXPECT_EQ(act, (std::vector<float>{1, 0, 1, 0}));
+}
+
+/* a_sums against the loop it replaces (sums[i] += A(i, p) for p in
+ * order, from whatever sums held), bit for bit, with C the plain product;
+ * n = 0 and k = 0 included. */
+void checkRowSums(const Case &t, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Operands o = make(t, rng);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> sums(t.m + 1);
+  for (float &x : sums)
+    x = u(rng);
+  std::vector<float> want = sums;
+  for (int64_t p = 0; p < t.k; ++p)
+    for (int64_t i = 0; i < t.m; ++i)
+      want[i] += o.a[i * o.a_row + p * o.a_col];
+  Operands plain = o;
+  kiln_sgemm(t.m, t.n, t.k, plain.a.data(), plain.a_row, plain.a_col,
+             plain.b.data(), plain.b_row, plain.b_col, plain.c.data(),
+             plain.c_row, t.accumulate);
+  kiln_sgemm_fused(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
+                   o.b_row, o.b_col, o.c.data(), o.c_row, t.accumulate,
+                   nullptr, KILN_GEMM_NONE, nullptr, 0, sums.data());
+  for (size_t i = 0; i < sums.size(); ++i)
+    ASSERT_EQ(std::memcmp(&sums[i], &want[i], sizeof(float)), 0)
+        << "m=" << t.m << " n=" << t.n << " k=" << t.k
+        << " ta=" << t.trans_a << ": sums[" << i << "] " << sums[i]
+        << " vs " << want[i];
+  ASSERT_EQ(std::memcmp(o.c.data(), plain.c.data(),
+                        sizeof(float) * o.c.size()),
+            0);
+}
+
+TEST(RuntimeGemmFused, RowSumsOfAAreTheLoopsBits) {
+  uint32_t seed = 3000;
+  for (const Case &t : cases())
+    checkRowSums(t, seed++);
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int64_t> dim(1, 600);
+  for (int i = 0; i < 30; ++i)
+    checkRowSums({dim(rng), dim(rng) / 4, dim(rng), bool(rng() % 2),
+                  bool(rng() % 2), bool(rng() % 2), int64_t(rng() % 3)},
+                 seed++);
+  checkRowSums({300, 0, 20, true, false, false, 0}, seed++);  // no columns
+  checkRowSums({300, 5, 0, true, false, false, 0}, seed++);   // nothing to add
+}
+
+TEST(RuntimeGemmFused, RowSumsDoNotDependOnThreads) {
+  std::mt19937 rng(17);
+  Case t{700, 300, 128, true, false, false, 0};
+  Operands o = make(t, rng);
+  int before = kiln_get_num_threads();
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2, 3}) {
+    ASSERT_EQ(kiln_set_num_threads(threads), KILN_OK);
+    std::vector<float> c = o.c, sums(t.m, 0.5f);
+    kiln_sgemm_fused(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
+                     o.b_row, o.b_col, c.data(), o.c_row, 0, nullptr,
+                     KILN_GEMM_NONE, nullptr, 0, sums.data());
+    results.push_back(sums);
+  }
+  ASSERT_EQ(kiln_set_num_threads(before), KILN_OK);
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0], results[2]);
 }
 
 } // namespace

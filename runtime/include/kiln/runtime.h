@@ -100,16 +100,21 @@ void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_row,
  * or NULL for none), then, when activation is KILN_GEMM_RELU,
  * act[i * act_row + j] = relu(C[i, j]) (C is written too: a training step
  * keeps the pre-activation for the backward; act may be c itself, with
- * act_row == c_row). Other activation codes apply none. Called by generated
- * code (kiln-cpu-gemm-to-runtime); the same summation order as kiln_sgemm
- * after a broadcast of the bias into C, so results are bit-identical to the
- * unfused ops. Preconditions: kiln_sgemm's; bias and act overlap neither A
- * nor B, bias does not overlap C, act is C or does not overlap it. */
+ * act_row == c_row). Other activation codes apply none. When a_sums is not
+ * NULL, also a_sums[i] += A(i, 0) + A(i, 1) + ... + A(i, k - 1), added one
+ * at a time in that order (m floats: the bias gradient, the column sums of
+ * dY, when A is dY^T of a weight gradient dY^T X). Called by generated code
+ * (kiln-cpu-gemm-to-runtime); the same summation orders as kiln_sgemm after
+ * a broadcast of the bias into C and as a loop over p, so results are
+ * bit-identical to the unfused ops. Preconditions: kiln_sgemm's; bias, act
+ * and a_sums overlap neither A nor B, bias and a_sums not C, a_sums neither
+ * bias nor act; act is C or does not overlap it. */
 void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k, const float *a,
                       int64_t a_row, int64_t a_col, const float *b,
                       int64_t b_row, int64_t b_col, float *c, int64_t c_row,
                       int32_t accumulate, const float *bias,
-                      int32_t activation, float *act, int64_t act_row);
+                      int32_t activation, float *act, int64_t act_row,
+                      float *a_sums);
 
 /* ---- Convolutions ------------------------------------------------------ */
 

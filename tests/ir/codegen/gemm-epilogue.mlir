@@ -15,11 +15,11 @@
 // CHECK:         %[[RELU:.+]] = arith.constant 1 : i32
 // CHECK:         %{{.+}}, %{{.+}}, %{{.+}}:2, %[[YS:.+]]:2 = memref.extract_strided_metadata %[[Y]]
 // CHECK:         %[[YROW:.+]] = arith.index_cast %[[YS]]#0 : index to i64
-// CHECK:         call @kiln_sgemm_fused(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c0_i32, %[[BIAS]], %[[RELU]], %{{.+}}, %[[YROW]])
+// CHECK:         call @kiln_sgemm_fused(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c0_i32, %[[BIAS]], %[[RELU]], %{{.+}}, %[[YROW]], %{{.+}})
 // CHECK-NOT:     scf.forall
 // CHECK-NOT:     linalg.generic
 // CHECK:         return
-// CHECK:       func.func private @kiln_sgemm_fused(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i32, i64, i32, i64, i64)
+// CHECK:       func.func private @kiln_sgemm_fused(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i32, i64, i32, i64, i64, i64)
 // OFF-LABEL:   func.func @linear_relu
 // OFF:           linalg.broadcast
 // OFF:           call @kiln_sgemm(
@@ -53,9 +53,9 @@ func.func @linear_relu(%x: memref<16x32xf32>, %w: memref<64x32xf32>, %bias: memr
 #map = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-LABEL: func.func @bias_only
 // CHECK-NOT:     linalg.broadcast
-// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[ZERO:.+]], %{{.+}}, %[[ZERO]], %[[NULL:.+]], %[[NULL]])
+// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[ZERO:.+]], %{{.+}}, %[[ZERO]], %[[NULL:.+]], %[[NULL]], %[[NULL]])
 // CHECK-LABEL: func.func @relu_in_place
-// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[C:.+]], %[[CROW:.+]], %[[ONE:.+]], %{{.+}}, %[[ONE]], %[[C]], %[[CROW]])
+// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[C:.+]], %[[CROW:.+]], %[[ONE:.+]], %{{.+}}, %[[ONE]], %[[C]], %[[CROW]], %{{.+}})
 // CHECK-NOT:     linalg.generic
 func.func @bias_only(%x: memref<16x32xf32>, %w: memref<10x32xf32>, %bias: memref<10xf32>, %c: memref<16x10xf32>) {
   linalg.broadcast ins(%bias : memref<10xf32>) outs(%c : memref<16x10xf32>) dimensions = [0]
@@ -119,5 +119,99 @@ func.func @left_alone(%x: memref<8x8xf32>, %w: memref<8x8xf32>, %c: memref<8x8xf
   }
   linalg.broadcast ins(%col : memref<8xf32>) outs(%c : memref<8x8xf32>) dimensions = [1]
   linalg.matmul ins(%x, %w : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>)
+  return
+}
+
+// -----
+
+// A weight gradient dY^T X and its bias gradient (the column sums of dY),
+// with the zero fill of the sums and a copy between them as bufferization
+// leaves them: the call adds the sums up (last argument) and stands where
+// the sum stood, after the fill and the copy. An untiled sum right after a
+// contraction is folded too.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#sum = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @weight_and_bias_gradient
+// CHECK:         linalg.fill ins(%{{.+}} : f32) outs(%arg3 : memref<64xf32>)
+// CHECK:         linalg.copy ins(%arg3 : memref<64xf32>) outs(%arg4 : memref<64xf32>)
+// CHECK:         %{{.+}}, %[[DBOFF:.+]], %{{.+}}, %{{.+}} = memref.extract_strided_metadata %arg4
+// CHECK:         %[[DB:.+]] = arith.index_cast %{{.+}} : index to i64
+// CHECK:         call @kiln_sgemm_fused(%c64_i64, %c32_i64, %c16_i64, {{.+}}, %[[DB]])
+// CHECK-NOT:     scf.forall
+// CHECK:         call @kiln_sgemm_fused(%c64_i64, %c32_i64, %c16_i64, {{.+}}, %{{.+}})
+// CHECK-NOT:     linalg.generic
+// OFF-LABEL:   func.func @weight_and_bias_gradient
+// OFF:           call @kiln_sgemm(
+// OFF:           scf.forall
+func.func @weight_and_bias_gradient(%dy: memref<16x64xf32>, %x: memref<16x32xf32>, %dw: memref<64x32xf32>, %db0: memref<64xf32>, %db: memref<64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%dw : memref<64x32xf32>)
+  linalg.matmul_transpose_a ins(%dy, %x : memref<16x64xf32>, memref<16x32xf32>) outs(%dw : memref<64x32xf32>)
+  linalg.fill ins(%zero : f32) outs(%db0 : memref<64xf32>)
+  linalg.copy ins(%db0 : memref<64xf32>) outs(%db : memref<64xf32>)
+  scf.forall (%j) = (0) to (64) step (32) {
+    %in = memref.subview %dy[0, %j] [16, 32] [1, 1] : memref<16x64xf32> to memref<16x32xf32, strided<[64, 1], offset: ?>>
+    %out = memref.subview %db[%j] [32] [1] : memref<64xf32> to memref<32xf32, strided<[1], offset: ?>>
+    linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+        ins(%in : memref<16x32xf32, strided<[64, 1], offset: ?>>) outs(%out : memref<32xf32, strided<[1], offset: ?>>) {
+    ^bb0(%a: f32, %acc: f32):
+      %r = arith.addf %a, %acc : f32
+      linalg.yield %r : f32
+    }
+  }
+  linalg.matmul_transpose_a ins(%dy, %x : memref<16x64xf32>, memref<16x32xf32>) outs(%dw : memref<64x32xf32>)
+  linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+      ins(%dy : memref<16x64xf32>) outs(%db0 : memref<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.addf %acc, %a : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Not folded: an op between that writes the contraction's output (it may
+// not run before it), a sum of another buffer, a row sum (not what the
+// weight gradient's A^T makes), and a sum of A after a contraction that
+// does not read A transposed.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#sum = affine_map<(d0, d1) -> (d1)>
+#rowsum = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @bias_gradient_left_alone
+// CHECK-NOT:     kiln_sgemm_fused
+// CHECK-COUNT-4: linalg.generic
+func.func @bias_gradient_left_alone(%dy: memref<16x64xf32>, %x: memref<16x32xf32>, %dw: memref<64x32xf32>, %db: memref<64xf32>, %other: memref<16x64xf32>, %rows: memref<16xf32>, %a: memref<64x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.matmul_transpose_a ins(%dy, %x : memref<16x64xf32>, memref<16x32xf32>) outs(%dw : memref<64x32xf32>)
+  linalg.fill ins(%zero : f32) outs(%dw : memref<64x32xf32>)
+  linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+      ins(%dy : memref<16x64xf32>) outs(%db : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.matmul_transpose_a ins(%dy, %x : memref<16x64xf32>, memref<16x32xf32>) outs(%dw : memref<64x32xf32>)
+  linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+      ins(%other : memref<16x64xf32>) outs(%db : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.matmul_transpose_a ins(%dy, %x : memref<16x64xf32>, memref<16x32xf32>) outs(%dw : memref<64x32xf32>)
+  linalg.generic {indexing_maps = [#map, #rowsum], iterator_types = ["parallel", "reduction"]}
+      ins(%dy : memref<16x64xf32>) outs(%rows : memref<16xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  %c = memref.alloc() : memref<64x64xf32>
+  linalg.matmul ins(%a, %dy : memref<64x16xf32>, memref<16x64xf32>) outs(%c : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<64x16xf32>) outs(%rows : memref<16xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
   return
 }

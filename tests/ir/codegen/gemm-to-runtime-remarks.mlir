@@ -82,3 +82,36 @@ func.func @overlap(%a: memref<4x4xf32>, %b: memref<4x4xf32>) {
   linalg.matmul ins(%a, %b : memref<4x4xf32>, memref<4x4xf32>) outs(%a : memref<4x4xf32>)
   return
 }
+
+// -----
+
+// A weight gradient's bias gradient is added up in the same call; one whose
+// sums are a row of the gradient itself says why it stays a pass.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#sum = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @bias_gradients
+// CHECK:         call @kiln_sgemm_fused
+// CHECK:         call @kiln_sgemm(
+// CHECK:         linalg.generic
+func.func @bias_gradients(%dy: memref<16x64xf32>, %x: memref<16x64xf32>, %dw: memref<64x64xf32>, %db: memref<64xf32>) {
+  // expected-remark@+1 {{gemm: 64 x 16 x 64 (A^T B, transposes read through strides) calls kiln_sgemm_fused, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution); the column sums of A (the bias gradient) added up in the same call}}
+  linalg.matmul_transpose_a ins(%dy, %x : memref<16x64xf32>, memref<16x64xf32>) outs(%dw : memref<64x64xf32>)
+  // expected-remark@+1 {{gemm: fused into the 64 x 16 x 64 GEMM before it (summed while the GEMM reads the same operand)}}
+  linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+      ins(%dy : memref<16x64xf32>) outs(%db : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  %row = memref.subview %dw[0, 0] [1, 64] [1, 1] : memref<64x64xf32> to memref<64xf32, strided<[1]>>
+  // expected-remark@+2 {{gemm: the bias gradient after it stays a pass of its own: its sums may overlap an operand of the GEMM}}
+  // expected-remark@+1 {{gemm: 64 x 16 x 64 (A^T B, transposes read through strides) calls kiln_sgemm, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution)}}
+  linalg.matmul_transpose_a ins(%dy, %x : memref<16x64xf32>, memref<16x64xf32>) outs(%dw : memref<64x64xf32>)
+  linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+      ins(%dy : memref<16x64xf32>) outs(%row : memref<64xf32, strided<[1]>>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
