@@ -35,6 +35,12 @@ struct Ew {
 /// with torch's message when out of range.
 int64_t normalisedDim(BuildContext &c, int64_t dim);
 
+/// log_softmax(x) along `dim` (normalised), as (x - m) - log(sum(exp(x - m)))
+/// with m = amax(x) detached: subtracting the maximum keeps exp from
+/// overflowing, and since the result does not depend on m, no gradient
+/// flows through it (Softmax.cpp).
+mlir::Value logSoftmax(BuildContext &c, mlir::Value x, int64_t dim);
+
 /// Softmax, LogSoftmax, Softmin, Softmax2d, GLU (Softmax.cpp).
 void registerSoftmaxFamily(Registry &r);
 /// PReLU, RReLU (Rectifier.cpp).

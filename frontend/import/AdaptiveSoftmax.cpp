@@ -60,12 +60,7 @@ Clusters clustersOf(const Options &o, const std::function<void(const std::string
   return k;
 }
 
-Value logSoftmaxRows(BuildContext &c, Value x) {
-  Ew m{c};
-  auto dims = c.builder().getDenseI64ArrayAttr({1});
-  Value shifted = m.sub(x, c.create<nn::AmaxOp>(x, dims, c.builder().getUnitAttr()));
-  return m.sub(shifted, m.log(c.create<nn::SumOp>(m.exp(shifted), dims, c.builder().getUnitAttr())));
-}
+Value logSoftmaxRows(BuildContext &c, Value x) { return logSoftmax(c, x, 1); }
 
 Value columns(BuildContext &c, Value x, int64_t start, int64_t end) {
   auto s = nn::shapeOf(x);

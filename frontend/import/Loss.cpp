@@ -105,13 +105,6 @@ static nn::ReductionAttr reductionAttrOf(BuildContext &c, const std::string &r) 
   return nn::ReductionAttr::get(c.builder().getContext(), *nn::symbolizeReduction(r));
 }
 
-/// log_softmax over the class dimension: (x - max) - log(sum(exp(x - max))).
-static Value logSoftmax(BuildContext &c, Ew &m, Value x) {
-  OpBuilder &b = c.builder();
-  auto dims = b.getDenseI64ArrayAttr({classDim(x)});
-  Value shifted = m.sub(x, c.create<nn::AmaxOp>(x, dims, b.getUnitAttr()));
-  return m.sub(shifted, m.log(c.create<nn::SumOp>(m.exp(shifted), dims, b.getUnitAttr())));
-}
 
 static Value sumClasses(BuildContext &c, Value v) {
   return c.create<nn::SumOp>(v, c.builder().getDenseI64ArrayAttr({classDim(v)}),
@@ -151,7 +144,7 @@ static Value crossEntropy(BuildContext &c, LossSite site) {
                                             b.getI64IntegerAttr(ignore));
   Ew m{c};
   int64_t classes = xt.getDimSize(classDim(x));
-  Value lsm = logSoftmax(c, m, x);
+  Value lsm = logSoftmax(c, x, classDim(x));
   Value weighted = weight ? m.mul(lsm, weight) : lsm;
   if (probabilities) {
     // -(lsm * target * w) summed over the classes; mean divides the total
