@@ -266,4 +266,34 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def UnshareFills : Pass<"kiln-unshare-fills", "mlir::ModuleOp"> {
+  let summary = "Give every op that writes into a shared linalg.fill a fill of its own (tensors)";
+  let description = [{
+    Before bufferization: a `linalg.fill` of a `tensor.empty` with several
+    uses is cloned (fill and empty) right before each use that writes into
+    it (a DPS init, or an `scf.forall` shared output); reads keep the
+    original. CSE merges identical fills (every zero accumulator of a
+    gradient), and one-shot bufferization would give each further writer a
+    copy of the one filled buffer instead: a fill costs no more than that
+    copy, and a fill right before a contraction is folded into its GEMM
+    call (kiln-cpu-gemm-to-runtime).
+
+      %e = tensor.empty() : tensor<128x512xf32>
+      %z = linalg.fill ins(%zero) outs(%e)
+      %a = linalg.matmul ins(...) outs(%z)
+      %b = linalg.matmul ins(...) outs(%z)
+
+    becomes
+
+      %e0 = tensor.empty() ...
+      %z0 = linalg.fill ins(%zero) outs(%e0)
+      %a = linalg.matmul ins(...) outs(%z0)
+      %e1 = tensor.empty() ...
+      %z1 = linalg.fill ins(%zero) outs(%e1)
+      %b = linalg.matmul ins(...) outs(%z1)
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // KILN_PASSES

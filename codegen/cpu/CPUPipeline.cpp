@@ -33,6 +33,10 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
     pm.addPass(createCPUTileAndVectorize(tiling));
   }
 
+  // A zero fill that CSE shared between several accumulators: one each, so
+  // that bufferization does not copy the filled buffer for every further
+  // writer (and a fill right before a contraction folds into its GEMM call).
+  pm.addPass(createUnshareFills());
   // Buffers: function results become caller-provided out-parameters, so the
   // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
   // each returned tensor gets a value of its own first (kiln-unique-results).

@@ -11,13 +11,13 @@
 // CHECK: tiny_mlp.json: forward: remark: memory plan of 'tiny_mlp__forward': workspace 256 bytes for 1 buffers (256 bytes if none shared); peak 256 bytes live at once
 // CHECK: tiny_mlp.json: graph[0]: remark: peak of 'tiny_mlp__forward': 256 bytes live at this 'memref.alloc'
 // CHECK: tiny_mlp.json: graph[0]: remark: buffer of 'tiny_mlp__forward': 256 bytes ('memref<4x16xf32>') at workspace offset 0
-// CHECK: remark: memory plan of 'tiny_mlp__train_step': workspace 1280 bytes for 12 buffers (940 bytes if none shared); peak 928 bytes live at once
+// CHECK: remark: memory plan of 'tiny_mlp__train_step': workspace 1216 bytes for 12 buffers (940 bytes if none shared); peak 920 bytes live at once
 // CHECK: tiny_mlp.json: training.loss: remark: peak of 'tiny_mlp__train_step'
 // CHECK: memory of one 'tiny_mlp' instance (tiny_mlp_create, kiln/arena.h):
 // CHECK-NEXT:   parameter               832 bytes
 // CHECK-NEXT:   state                   832 bytes
 // CHECK:        gradients               832 bytes
-// CHECK-NEXT:   workspace              1280 bytes
-// CHECK-NEXT:   total                  4800 bytes (TINY_MLP_ARENA_BYTES)
+// CHECK-NEXT:   workspace              1216 bytes
+// CHECK-NEXT:   total                  4736 bytes (TINY_MLP_ARENA_BYTES)
 
-// HEADER: #define TINY_MLP_ARENA_BYTES 4800ull
+// HEADER: #define TINY_MLP_ARENA_BYTES 4736ull
