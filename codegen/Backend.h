@@ -25,6 +25,7 @@ struct BackendOptions {
   unsigned optLevel = 3;      // kilnc -O
   bool remarks = false;       // kilnc --remarks: optimization decisions
   bool memoryReport = false;  // kilnc --memory-report: each kernel's memory plan
+  bool gemmEpilogues = true;  // kilnc --gemm-epilogues: ops folded into GEMM calls
 };
 
 /// What a backend writes after its MLIR pipeline (kilnc --emit=llvm|asm|obj).

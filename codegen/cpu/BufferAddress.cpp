@@ -41,3 +41,16 @@ Value kiln::cpu::firstElementAddress(OpBuilder &b, Location loc, Value memref,
   Value bytes = b.create<arith::MulIOp>(loc, offset, size);
   return b.create<arith::AddIOp>(loc, aligned, bytes);
 }
+
+bool kiln::cpu::isF32Matrix(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  return type && type.getRank() == 2 && type.getElementType().isF32();
+}
+
+bool kiln::cpu::hasUnitInnerStride(Value v) {
+  auto type = cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(getStridesAndOffset(type, strides, offset)) &&
+         strides[1] == 1;
+}

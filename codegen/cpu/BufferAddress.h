@@ -26,6 +26,14 @@ mlir::Value alignedAddress(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value firstElementAddress(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value memref, mlir::Value offset);
 
+/// A rank-2 f32 memref.
+bool isF32Matrix(mlir::Value v);
+
+/// A rank-2 memref whose rows are contiguous (unit stride along dimension
+/// 1): what the runtime's GEMM writes and reads rows of. Precondition:
+/// isF32Matrix(v).
+bool hasUnitInnerStride(mlir::Value v);
+
 } // namespace kiln::cpu
 
 #endif // KILN_CODEGEN_CPU_BUFFERADDRESS_H

@@ -48,6 +48,7 @@ public:
     CPUCodegenOptions codegen;
     codegen.remarks = options.remarks;
     codegen.memoryReport = options.memoryReport;
+    codegen.gemmEpilogues = options.gemmEpilogues;
     buildCPUCodegenPipeline(pm, codegen);
   }
 

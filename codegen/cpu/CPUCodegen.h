@@ -24,6 +24,9 @@ struct CPUCodegenOptions {
   /// kiln-cpu-gemm-to-runtime) instead of the tiled loops of
   /// kiln-cpu-tile-and-vectorize.
   bool runtimeGemm = true;
+  /// Bias, ReLU, ReLU backward masks and bias gradients folded into the
+  /// GEMM calls (kiln_sgemm_fused; kilnc --gemm-epilogues).
+  bool gemmEpilogues = true;
   /// Remarks on what stays sequential (kilnc --remarks).
   bool remarks = false;
   /// Remarks with each kernel's memory plan (kilnc --memory-report).

@@ -83,7 +83,8 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createCPUPlanMemory(plan));
   // After planning: the calls hide their buffer uses from it.
   if (options.runtimeGemm)
-    pm.addPass(createCPUGemmToRuntime(CPUGemmToRuntimeOptions{options.remarks}));
+    pm.addPass(createCPUGemmToRuntime(
+        CPUGemmToRuntimeOptions{options.remarks, options.gemmEpilogues}));
   pm.addPass(createCPULibraryCallsToRuntime());
   if (options.vectorize)
     pm.addPass(createCPULowerVectors());

@@ -221,16 +221,22 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
       func.call @kiln_sgemm_fused(M, N, K, x, ..., c, N, /*accumulate=*/0,
                                   bias, /*KILN_GEMM_RELU*/1, y, N)
 
-    The broadcast must be of N contiguous f32 right before the contraction;
-    the ReLU must be the next op with memory effects, read exactly the
-    output and write a buffer of its shape that overlaps neither operand
-    nor the bias, and is the output itself or does not overlap it. The
-    output is still written (a training step keeps it for the backward).
+    The broadcast must be of N contiguous f32 right before the contraction.
+    The ReLU (or a ReLU backward mask, `select(cmpf ogt (z, 0), g, 0)`,
+    threshold_backward's lowering, with g the output: an input gradient
+    dY W masked for the layer below) must read exactly the output and write
+    a buffer of its shape that overlaps neither operand nor the bias and is
+    the output itself or does not overlap it; the mask's gate z may not
+    overlap what the call writes. It is found among the next 8 ops with
+    memory effects when the ones before it are linalg ops on buffers (or
+    scf.foralls of them) that touch none of the output and write neither
+    operand nor the bias: they run before the call then, which stands
+    where the ReLU or mask stood. The output is still written (a training
+    step keeps it for the backward).
     The same call adds up a weight gradient's bias gradient: after
     `linalg.matmul_transpose_a ins(%dy, %x)`, the column sum of exactly %dy
     (a generic with maps (d0, d1) -> (d0, d1), (d0, d1) -> (d1), or the
-    scf.forall of column blocks made of one), found past at most a zero
-    fill and a copy that touch none of the contraction's buffers, becomes
+    scf.forall of column blocks made of one), found the same way, becomes
     the call's `a_sums` argument, and the call stands where the sum stood.
     The summation orders are the unfused ones: results are bit-identical.
   }];
@@ -239,9 +245,9 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
            "Report each contraction's call, or why it stays loops, and the "
            "elementwise op after it left unfused (kilnc --remarks)">,
     Option<"epilogues", "epilogues", "bool", "true",
-           "Fold a bias broadcast before and a ReLU after a contraction, and "
-           "the bias gradient after a weight gradient, into the call "
-           "(kiln_sgemm_fused)">
+           "Fold a bias broadcast before and a ReLU or ReLU backward mask "
+           "after a contraction, and the bias gradient after a weight "
+           "gradient, into the call (kiln_sgemm_fused)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

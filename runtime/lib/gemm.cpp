@@ -86,11 +86,14 @@ struct Problem {
   /* The next task to take (take_tasks). */
   std::atomic<int64_t> next{0};
   /* The epilogue (kiln_sgemm_fused): bias[j] added in the first K block,
-   * act[i * act_row + j] = activation(C[i, j]) written in the last. */
+   * act[i * act_row + j] = activation(C[i, j]) written in the last (the
+   * ReLU backward reads gate[i * gate_row + j]). */
   const float *bias = nullptr;
   int32_t activation = 0;
   float *act = nullptr;
   int64_t act_row = 0;
+  const float *gate = nullptr;
+  int64_t gate_row = 0;
   /* a_sums[i] += sum over p of A(i, p), by the task of each row block that
    * holds its first column block (null: none). */
   float *a_sums = nullptr;
@@ -113,15 +116,25 @@ struct Tile {
   /* Epilogue: bias[j] added to column j of the tile (after C when
    * load_c); null for none. */
   const float *bias;
-  /* After the store of C: act[i * act_row + j] = relu(C[i, j]); null for
-   * none (set on the last K block only). */
+  /* After the store of C: act[i * act_row + j] = relu(C[i, j]), or with a
+   * gate the ReLU backward gate[i * gate_row + j] > 0 ? C[i, j] : 0; null
+   * for none (set on the last K block only). */
   float *act;
   int64_t act_row;
+  const float *gate;
+  int64_t gate_row;
 };
 
 /* ReLU as arith.maximumf(x, 0) computes it, which generated code would
  * otherwise have run: x where x > 0 or x is NaN, else +0 (so -0 -> +0). */
 inline float relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
+
+/* The ReLU backward as threshold_backward lowers (arith.cmpf ogt, then
+ * arith.select): the gradient where the gate is > 0, else +0 (a NaN gate
+ * gives 0). */
+inline float relu_backward(float grad, float gate) {
+  return gate > 0.0f ? grad : 0.0f;
+}
 
 using MicroKernel = void (*)(int64_t kc, const Tile &t);
 
@@ -149,7 +162,9 @@ void micro_portable(int64_t kc, const Tile &t) {
         out += t.bias[j];
       *at = out;
       if (t.act)
-        t.act[i * t.act_row + j] = relu(out);
+        t.act[i * t.act_row + j] =
+            t.gate ? relu_backward(out, t.gate[i * t.gate_row + j])
+                   : relu(out);
     }
 }
 
@@ -208,9 +223,15 @@ __attribute__((target("avx512f"))) void micro_avx512(int64_t kc,
                             _mm512_maskz_loadu_ps(mask[v], t.bias + 16 * v));
       _mm512_mask_storeu_ps(at, mask[v], out);
       if (t.act) {
-        /* relu(): keep x > 0 and NaN (not-less-or-equal, unordered). */
-        __mmask16 keep = _mm512_cmp_ps_mask(out, _mm512_setzero_ps(),
-                                            _CMP_NLE_UQ);
+        /* relu(): keep x > 0 and NaN (not-less-or-equal, unordered);
+         * relu_backward(): keep where the gate is > 0 (ordered). */
+        __mmask16 keep =
+            t.gate ? _mm512_cmp_ps_mask(
+                         _mm512_maskz_loadu_ps(
+                             mask[v], t.gate + i * t.gate_row + 16 * v),
+                         _mm512_setzero_ps(), _CMP_GT_OQ)
+                   : _mm512_cmp_ps_mask(out, _mm512_setzero_ps(),
+                                        _CMP_NLE_UQ);
         _mm512_mask_storeu_ps(t.act + i * t.act_row + 16 * v, mask[v],
                               _mm512_maskz_mov_ps(keep, out));
       }
@@ -280,9 +301,15 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc,
                 out, _mm256_maskload_ps(t.bias + c0 + 8 * v, mask[v]));
           _mm256_maskstore_ps(at, mask[v], out);
           if (t.act) {
-            /* relu(): keep x > 0 and NaN (not-less-or-equal, unordered). */
+            /* relu(): keep x > 0 and NaN (not-less-or-equal, unordered);
+             * relu_backward(): keep where the gate is > 0 (ordered). */
             __m256 keep =
-                _mm256_cmp_ps(out, _mm256_setzero_ps(), _CMP_NLE_UQ);
+                t.gate ? _mm256_cmp_ps(
+                             _mm256_maskload_ps(t.gate + (r0 + i) * t.gate_row +
+                                                    c0 + 8 * v,
+                                                mask[v]),
+                             _mm256_setzero_ps(), _CMP_GT_OQ)
+                       : _mm256_cmp_ps(out, _mm256_setzero_ps(), _CMP_NLE_UQ);
             _mm256_maskstore_ps(t.act + (r0 + i) * t.act_row + c0 + 8 * v,
                                 mask[v], _mm256_and_ps(keep, out));
           }
@@ -559,6 +586,7 @@ void run_task(const Problem &g, int64_t task) {
       t.bias = g.bias && p0 == 0 ? g.bias + j0 + c0 : nullptr;
       bool last_block = p0 + kc == g.k;
       t.act_row = g.act_row;
+      t.gate_row = g.gate_row;
       if (direct_b) {
         t.b = g.b + p0 * g.b_row + j0 + c0;
         t.b_p = g.b_row;
@@ -573,6 +601,9 @@ void run_task(const Problem &g, int64_t task) {
         t.act = g.activation && last_block
                     ? g.act + (i0 + r0) * g.act_row + j0 + c0
                     : nullptr;
+        t.gate = t.act && g.activation == KILN_GEMM_RELU_BACKWARD
+                     ? g.gate + (i0 + r0) * g.gate_row + j0 + c0
+                     : nullptr;
         if (!direct_a || r0 >= full_rows) {
           t.a = direct_a ? buffers.edge : buffers.a + r0 * kc;
           t.a_i = 1;
@@ -688,15 +719,18 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
 }
 
 /* Preconditions (guaranteed by kiln-cpu-gemm-to-runtime): kiln_sgemm's;
- * a_sums overlaps no other operand; bias and act overlap neither A nor B, bias not C;
- * act is C itself (act_row == c_row) or overlaps it not. */
+ * a_sums overlaps no other operand; bias, act and gate overlap neither A
+ * nor B, bias and gate not C nor act; act is C itself (act_row == c_row) or
+ * overlaps it not. */
 extern "C" void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k,
                                  const float *a, int64_t a_row, int64_t a_col,
                                  const float *b, int64_t b_row, int64_t b_col,
                                  float *c, int64_t c_row, int32_t accumulate,
                                  const float *bias, int32_t activation,
-                                 float *act, int64_t act_row, float *a_sums) {
-  if (activation != KILN_GEMM_RELU)
+                                 float *act, int64_t act_row,
+                                 const float *gate, int64_t gate_row,
+                                 float *a_sums) {
+  if (activation != KILN_GEMM_RELU && activation != KILN_GEMM_RELU_BACKWARD)
     activation = 0; // the header's contract: unknown codes apply none
   if (m <= 0)
     return;
@@ -716,8 +750,11 @@ extern "C" void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k,
           at = 0.0f;
         if (bias)
           at += bias[j];
-        if (activation)
+        if (activation == KILN_GEMM_RELU)
           act[i * act_row + j] = kiln::rt::relu(at);
+        else if (activation)
+          act[i * act_row + j] =
+              kiln::rt::relu_backward(at, gate[i * gate_row + j]);
       }
     return;
   }
@@ -727,6 +764,8 @@ extern "C" void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k,
   g.activation = activation;
   g.act = act;
   g.act_row = act_row;
+  g.gate = gate;
+  g.gate_row = gate_row;
   g.a_sums = a_sums;
   kiln::rt::choose_grid(g, kiln_get_num_threads());
   kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);

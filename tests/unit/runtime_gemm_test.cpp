@@ -190,7 +190,8 @@ void checkFused(const Case &t, bool with_bias, bool relu, bool in_place,
                    o.b_row, o.b_col, o.c.data(), o.c_row, t.accumulate,
                    with_bias ? bias.data() : nullptr,
                    relu ? KILN_GEMM_RELU : KILN_GEMM_NONE,
-                   in_place ? o.c.data() : act.data(), act_row, nullptr);
+                   in_place ? o.c.data() : act.data(), act_row, nullptr, 0,
+                   nullptr);
   std::string what = "m=" + std::to_string(t.m) + " n=" +
                      std::to_string(t.n) + " k=" + std::to_string(t.k) +
                      " ta=" + std::to_string(t.trans_a) +
@@ -239,7 +240,8 @@ TEST(RuntimeGemmFused, ReluKeepsNaNAndClearsNegativeZero) {
   std::vector<float> bias = {-0.0f - 1.0f, std::nanf(""), -2.0f, 3.0f};
   std::vector<float> c(4), act(4);
   kiln_sgemm_fused(1, 4, 1, a.data(), 1, 1, b.data(), 4, 1, c.data(), 4, 0,
-                   bias.data(), KILN_GEMM_RELU, act.data(), 4, nullptr);
+                   bias.data(), KILN_GEMM_RELU, act.data(), 4, nullptr, 0,
+                   nullptr);
   EXPECT_FALSE(std::signbit(act[0])); // 1 - 1 = +0, stays +0
   EXPECT_TRUE(std::isnan(act[1]));
   EXPECT_EQ(act[2], 0.0f);
@@ -248,7 +250,8 @@ TEST(RuntimeGemmFused, ReluKeepsNaNAndClearsNegativeZero) {
   // A -0 in C (kept: k = 0 and accumulating) comes out +0.
   std::vector<float> minus_zero = {-0.0f}, act1 = {7.0f};
   kiln_sgemm_fused(1, 1, 0, nullptr, 1, 1, nullptr, 1, 1, minus_zero.data(),
-                   1, 1, nullptr, KILN_GEMM_RELU, act1.data(), 1, nullptr);
+                   1, 1, nullptr, KILN_GEMM_RELU, act1.data(), 1, nullptr, 0,
+                   nullptr);
   EXPECT_TRUE(std::signbit(minus_zero[0]));
   EXPECT_EQ(act1[0], 0.0f);
   EXPECT_FALSE(std::signbit(act1[0]));
@@ -257,9 +260,57 @@ TEST(RuntimeGemmFused, ReluKeepsNaNAndClearsNegativeZero) {
 TEST(RuntimeGemmFused, ZeroKIsTheBiasThenTheActivation) {
   std::vector<float> bias = {1.0f, -2.0f}, c(4, 9.0f), act(4, 9.0f);
   kiln_sgemm_fused(2, 2, 0, nullptr, 0, 1, nullptr, 2, 1, c.data(), 2, 0,
-                   bias.data(), KILN_GEMM_RELU, act.data(), 2, nullptr);
+                   bias.data(), KILN_GEMM_RELU, act.data(), 2, nullptr, 0,
+                   nullptr);
   EXPECT_EQ(c, (std::vector<float>{1, -2, 1, -2}));
   EXPECT_EQ(act, (std::vector<float>{1, 0, 1, 0}));
+}
+
+/* The ReLU backward epilogue against kiln_sgemm followed by the mask as
+ * threshold_backward lowers (cmpf ogt, select), bit for bit: a gate with
+ * positive, negative, zero, -0 and NaN entries and a padded row stride,
+ * over every layout and all three micro-kernels. */
+void checkReluBackward(const Case &t, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Operands o = make(t, rng);
+  int64_t gate_row = t.n + 2, act_row = t.n + 1;
+  std::vector<float> gate(t.m * gate_row);
+  const float specials[] = {0.0f, -0.0f, std::nanf(""), 1e-30f, -1e-30f};
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (size_t i = 0; i < gate.size(); ++i)
+    gate[i] = rng() % 4 == 0 ? specials[rng() % 5] : u(rng);
+  std::vector<float> act(t.m * act_row, 7.0f), want_act = act;
+  Operands want = o;
+  kiln_sgemm(t.m, t.n, t.k, want.a.data(), want.a_row, want.a_col,
+             want.b.data(), want.b_row, want.b_col, want.c.data(),
+             want.c_row, t.accumulate);
+  for (int64_t i = 0; i < t.m; ++i)
+    for (int64_t j = 0; j < t.n; ++j)
+      want_act[i * act_row + j] =
+          gate[i * gate_row + j] > 0.0f ? want.c[i * want.c_row + j] : 0.0f;
+  kiln_sgemm_fused(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
+                   o.b_row, o.b_col, o.c.data(), o.c_row, t.accumulate,
+                   nullptr, KILN_GEMM_RELU_BACKWARD, act.data(), act_row,
+                   gate.data(), gate_row, nullptr);
+  ASSERT_EQ(std::memcmp(o.c.data(), want.c.data(), sizeof(float) * o.c.size()),
+            0);
+  for (size_t i = 0; i < act.size(); ++i)
+    ASSERT_EQ(std::memcmp(&act[i], &want_act[i], sizeof(float)), 0)
+        << "m=" << t.m << " n=" << t.n << " k=" << t.k << ": act[" << i
+        << "] " << act[i] << " vs " << want_act[i];
+}
+
+TEST(RuntimeGemmFused, ReluBackwardIsTheMasksBits) {
+  uint32_t seed = 4000;
+  for (auto kernel : {kiln::rt::GemmKernel::Automatic,
+                      kiln::rt::GemmKernel::Avx2,
+                      kiln::rt::GemmKernel::Portable}) {
+    kiln::rt::force_gemm_kernel_for_testing(kernel);
+    for (const Case &t : cases())
+      checkReluBackward(t, seed++);
+  }
+  kiln::rt::force_gemm_kernel_for_testing(kiln::rt::GemmKernel::Automatic);
+  checkReluBackward({5, 7, 0, false, false, false, 0}, seed++); // k = 0
 }
 
 /* a_sums against the loop it replaces (sums[i] += A(i, p) for p in
@@ -282,7 +333,8 @@ void checkRowSums(const Case &t, uint32_t seed) {
              plain.c_row, t.accumulate);
   kiln_sgemm_fused(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
                    o.b_row, o.b_col, o.c.data(), o.c_row, t.accumulate,
-                   nullptr, KILN_GEMM_NONE, nullptr, 0, sums.data());
+                   nullptr, KILN_GEMM_NONE, nullptr, 0, nullptr, 0,
+                   sums.data());
   for (size_t i = 0; i < sums.size(); ++i)
     ASSERT_EQ(std::memcmp(&sums[i], &want[i], sizeof(float)), 0)
         << "m=" << t.m << " n=" << t.n << " k=" << t.k
@@ -318,7 +370,7 @@ TEST(RuntimeGemmFused, RowSumsDoNotDependOnThreads) {
     std::vector<float> c = o.c, sums(t.m, 0.5f);
     kiln_sgemm_fused(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
                      o.b_row, o.b_col, c.data(), o.c_row, 0, nullptr,
-                     KILN_GEMM_NONE, nullptr, 0, sums.data());
+                     KILN_GEMM_NONE, nullptr, 0, nullptr, 0, sums.data());
     results.push_back(sums);
   }
   ASSERT_EQ(kiln_set_num_threads(before), KILN_OK);

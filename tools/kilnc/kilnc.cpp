@@ -118,7 +118,7 @@ static cl::opt<bool> remarks(
     cl::desc("Report optimization decisions on stderr, at the model file's JSON paths: "
              "elementwise ops fused or left unfused and why, loops left sequential and why, "
              "parallel loops merged into one launch, each contraction's GEMM call (or why it stays "
-             "loops) and the op after it left unfused"),
+             "loops), what was folded into it and the op after it left unfused"),
     cl::cat(kilncCategory));
 
 static cl::opt<bool> inPlaceUpdates(
@@ -127,6 +127,14 @@ static cl::opt<bool> inPlaceUpdates(
              "live (default true); a call that a value check or error_if_nonfinite refuses "
              "keeps the old values. =false writes next values beside the current ones, "
              "double-buffered by the runtime (for comparison)"),
+    cl::init(true), cl::cat(kilncCategory));
+
+static cl::opt<bool> gemmEpilogues(
+    "gemm-epilogues",
+    cl::desc("Fold a Linear's bias and ReLU, the ReLU mask of an input gradient and the "
+             "bias gradient of a weight gradient into the GEMM calls (default true; "
+             "kiln_sgemm_fused, docs/runtime-abi.md). =false leaves them passes of their "
+             "own (for comparison)"),
     cl::init(true), cl::cat(kilncCategory));
 
 static cl::opt<bool> dataParallel(
@@ -247,6 +255,7 @@ std::unique_ptr<kiln::Backend> createBackend() {
   options.optLevel = optLevel;
   options.remarks = remarks;
   options.memoryReport = memoryReport;
+  options.gemmEpilogues = gemmEpilogues;
   return entry->create(options);
 }
 

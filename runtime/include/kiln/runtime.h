@@ -93,28 +93,34 @@ void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_row,
 /* Epilogues of kiln_sgemm_fused (its `activation`). */
 #define KILN_GEMM_NONE 0
 #define KILN_GEMM_RELU 1 /* max(x, 0) as arith.maximumf: NaN kept, -0 -> +0 */
+/* ReLU's backward (threshold_backward at 0): C where gate > 0, else +0. */
+#define KILN_GEMM_RELU_BACKWARD 2
 
 /* kiln_sgemm with an epilogue applied to each tile of C while it is still in
- * registers, so that a linear layer's bias and activation cost no pass of
- * their own: C = A B (+ C when accumulate != 0) + bias[j] (bias: n floats,
- * or NULL for none), then, when activation is KILN_GEMM_RELU,
- * act[i * act_row + j] = relu(C[i, j]) (C is written too: a training step
- * keeps the pre-activation for the backward; act may be c itself, with
- * act_row == c_row). Other activation codes apply none. When a_sums is not
- * NULL, also a_sums[i] += A(i, 0) + A(i, 1) + ... + A(i, k - 1), added one
- * at a time in that order (m floats: the bias gradient, the column sums of
- * dY, when A is dY^T of a weight gradient dY^T X). Called by generated code
- * (kiln-cpu-gemm-to-runtime); the same summation orders as kiln_sgemm after
- * a broadcast of the bias into C and as a loop over p, so results are
- * bit-identical to the unfused ops. Preconditions: kiln_sgemm's; bias, act
- * and a_sums overlap neither A nor B, bias and a_sums not C, a_sums neither
- * bias nor act; act is C or does not overlap it. */
+ * registers, so that a linear layer's bias and activation (and the ReLU
+ * mask of a gradient) cost no pass of their own: C = A B (+ C when
+ * accumulate != 0) + bias[j] (bias: n floats, or NULL for none), then
+ *   KILN_GEMM_RELU:          act[i * act_row + j] = relu(C[i, j]);
+ *   KILN_GEMM_RELU_BACKWARD: act[i * act_row + j] =
+ *                              gate[i * gate_row + j] > 0 ? C[i, j] : 0
+ * (C is written too: a training step keeps the pre-activation for the
+ * backward; act may be c itself, with act_row == c_row; gate is read only
+ * for KILN_GEMM_RELU_BACKWARD). Other activation codes apply none. When
+ * a_sums is not NULL, also a_sums[i] += A(i, 0) + A(i, 1) + ... + A(i, k - 1),
+ * added one at a time in that order (m floats: the bias gradient, the
+ * column sums of dY, when A is dY^T of a weight gradient dY^T X). Called by
+ * generated code (kiln-cpu-gemm-to-runtime); the same summation orders as
+ * kiln_sgemm after a broadcast of the bias into C and as a loop over p, so
+ * results are bit-identical to the unfused ops. Preconditions: kiln_sgemm's;
+ * bias, act, gate and a_sums overlap neither A nor B, bias, gate and a_sums
+ * not C, a_sums none of bias, act and gate, gate not act; act is C or does
+ * not overlap it. */
 void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k, const float *a,
                       int64_t a_row, int64_t a_col, const float *b,
                       int64_t b_row, int64_t b_col, float *c, int64_t c_row,
                       int32_t accumulate, const float *bias,
                       int32_t activation, float *act, int64_t act_row,
-                      float *a_sums);
+                      const float *gate, int64_t gate_row, float *a_sums);
 
 /* ---- Convolutions ------------------------------------------------------ */
 

@@ -15,11 +15,11 @@
 // CHECK:         %[[RELU:.+]] = arith.constant 1 : i32
 // CHECK:         %{{.+}}, %{{.+}}, %{{.+}}:2, %[[YS:.+]]:2 = memref.extract_strided_metadata %[[Y]]
 // CHECK:         %[[YROW:.+]] = arith.index_cast %[[YS]]#0 : index to i64
-// CHECK:         call @kiln_sgemm_fused(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c0_i32, %[[BIAS]], %[[RELU]], %{{.+}}, %[[YROW]], %{{.+}})
+// CHECK:         call @kiln_sgemm_fused(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c0_i32, %[[BIAS]], %[[RELU]], %{{.+}}, %[[YROW]], %[[NULL:.+]], %[[NULL]], %[[NULL]])
 // CHECK-NOT:     scf.forall
 // CHECK-NOT:     linalg.generic
 // CHECK:         return
-// CHECK:       func.func private @kiln_sgemm_fused(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i32, i64, i32, i64, i64, i64)
+// CHECK:       func.func private @kiln_sgemm_fused(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i32, i64, i32, i64, i64, i64, i64, i64)
 // OFF-LABEL:   func.func @linear_relu
 // OFF:           linalg.broadcast
 // OFF:           call @kiln_sgemm(
@@ -53,9 +53,9 @@ func.func @linear_relu(%x: memref<16x32xf32>, %w: memref<64x32xf32>, %bias: memr
 #map = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-LABEL: func.func @bias_only
 // CHECK-NOT:     linalg.broadcast
-// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[ZERO:.+]], %{{.+}}, %[[ZERO]], %[[NULL:.+]], %[[NULL]], %[[NULL]])
+// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[ZERO:.+]], %{{.+}}, %[[ZERO]], %[[NULL:.+]], %[[NULL]], %[[NULL]], %[[NULL]], %[[NULL]])
 // CHECK-LABEL: func.func @relu_in_place
-// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[C:.+]], %[[CROW:.+]], %[[ONE:.+]], %{{.+}}, %[[ONE]], %[[C]], %[[CROW]], %{{.+}})
+// CHECK:         call @kiln_sgemm_fused({{.+}}, %[[C:.+]], %[[CROW:.+]], %[[ONE:.+]], %{{.+}}, %[[ONE]], %[[C]], %[[CROW]], %{{.+}}, %{{.+}}, %{{.+}})
 // CHECK-NOT:     linalg.generic
 func.func @bias_only(%x: memref<16x32xf32>, %w: memref<10x32xf32>, %bias: memref<10xf32>, %c: memref<16x10xf32>) {
   linalg.broadcast ins(%bias : memref<10xf32>) outs(%c : memref<16x10xf32>) dimensions = [0]
@@ -212,6 +212,69 @@ func.func @bias_gradient_left_alone(%dy: memref<16x64xf32>, %x: memref<16x32xf32
   ^bb0(%in: f32, %acc: f32):
     %r = arith.addf %in, %acc : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// An input gradient dY W and the ReLU mask after it (threshold_backward:
+// select(cmpf ogt (z, 0), g, 0)), with the next layer's weight and bias
+// gradients between them as autodiff and bufferization leave them (those
+// may run before the GEMM: they touch none of its buffers, only read dY):
+// the mask becomes the epilogue (KILN_GEMM_RELU_BACKWARD = 2, the result,
+// then the gate z), and the call stands where the mask stood. A mask whose
+// result is the GEMM's own A stays a pass.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#sum = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @input_gradient_and_mask
+// CHECK:         linalg.fill ins(%{{.+}} : f32) outs(%arg5 : memref<10xf32>)
+// CHECK:         call @kiln_sgemm_fused(%c10_i64, %c64_i64, %c16_i64,
+// CHECK:         %[[BACKWARD:.+]] = arith.constant 2 : i32
+// CHECK:         %{{.+}}, %{{.+}}, %{{.+}}:2, %[[ZS:.+]]:2 = memref.extract_strided_metadata %arg6
+// CHECK:         %[[ZROW:.+]] = arith.index_cast %[[ZS]]#0 : index to i64
+// CHECK:         call @kiln_sgemm_fused(%c16_i64, %c64_i64, %c10_i64, {{.+}}, %[[BACKWARD]], %{{.+}}, %{{.+}}, %{{.+}}, %[[ZROW]], %{{.+}})
+// CHECK-NOT:     scf.forall
+// CHECK:         call @kiln_sgemm(%c16_i64, %c64_i64, %c64_i64,
+// CHECK:         scf.forall
+func.func @input_gradient_and_mask(%dz: memref<16x10xf32>, %w: memref<10x64xf32>, %dh: memref<16x64xf32>, %h: memref<16x64xf32>, %dw: memref<10x64xf32>, %db: memref<10xf32>, %z: memref<16x64xf32>, %dz1: memref<16x64xf32>, %w2: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%dh : memref<16x64xf32>)
+  linalg.matmul ins(%dz, %w : memref<16x10xf32>, memref<10x64xf32>) outs(%dh : memref<16x64xf32>)
+  linalg.fill ins(%zero : f32) outs(%dw : memref<10x64xf32>)
+  linalg.matmul_transpose_a ins(%dz, %h : memref<16x10xf32>, memref<16x64xf32>) outs(%dw : memref<10x64xf32>)
+  linalg.fill ins(%zero : f32) outs(%db : memref<10xf32>)
+  linalg.generic {indexing_maps = [#map, #sum], iterator_types = ["reduction", "parallel"]}
+      ins(%dz : memref<16x10xf32>) outs(%db : memref<10xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  scf.forall (%i) = (0) to (16) step (8) {
+    %g = memref.subview %dh[%i, 0] [8, 64] [1, 1] : memref<16x64xf32> to memref<8x64xf32, strided<[64, 1], offset: ?>>
+    %gate = memref.subview %z[%i, 0] [8, 64] [1, 1] : memref<16x64xf32> to memref<8x64xf32, strided<[64, 1], offset: ?>>
+    %out = memref.subview %dz1[%i, 0] [8, 64] [1, 1] : memref<16x64xf32> to memref<8x64xf32, strided<[64, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+        ins(%g, %gate : memref<8x64xf32, strided<[64, 1], offset: ?>>, memref<8x64xf32, strided<[64, 1], offset: ?>>) outs(%out : memref<8x64xf32, strided<[64, 1], offset: ?>>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %pass = arith.cmpf ogt, %b, %zero : f32
+      %r = arith.select %pass, %a, %zero : f32
+      linalg.yield %r : f32
+    }
+  }
+  linalg.fill ins(%zero : f32) outs(%dh : memref<16x64xf32>)
+  linalg.matmul ins(%h, %w2 : memref<16x64xf32>, memref<64x64xf32>) outs(%dh : memref<16x64xf32>)
+  scf.forall (%i) = (0) to (16) step (8) {
+    %g = memref.subview %dh[%i, 0] [8, 64] [1, 1] : memref<16x64xf32> to memref<8x64xf32, strided<[64, 1], offset: ?>>
+    %gate = memref.subview %z[%i, 0] [8, 64] [1, 1] : memref<16x64xf32> to memref<8x64xf32, strided<[64, 1], offset: ?>>
+    %out = memref.subview %h[%i, 0] [8, 64] [1, 1] : memref<16x64xf32> to memref<8x64xf32, strided<[64, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+        ins(%g, %gate : memref<8x64xf32, strided<[64, 1], offset: ?>>, memref<8x64xf32, strided<[64, 1], offset: ?>>) outs(%out : memref<8x64xf32, strided<[64, 1], offset: ?>>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %pass = arith.cmpf ogt, %b, %zero : f32
+      %r = arith.select %pass, %a, %zero : f32
+      linalg.yield %r : f32
+    }
   }
   return
 }

@@ -47,7 +47,7 @@ func.func @unfused_after(%x: memref<8x8xf32>, %w: memref<8x8xf32>, %bias: memref
   }
   // expected-remark@+1 {{gemm: 8 x 8 x 8 (A B, transposes read through strides) calls kiln_sgemm, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution)}}
   linalg.matmul ins(%x, %w : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>)
-  // expected-remark@+1 {{gemm: not fused into the 8 x 8 x 8 GEMM before it: it reads the GEMM's result in a pass of its own (the GEMM's epilogue computes a bias and a ReLU only)}}
+  // expected-remark@+1 {{gemm: not fused into the 8 x 8 x 8 GEMM before it: it reads the GEMM's result in a pass of its own (the GEMM's epilogue computes a bias, a ReLU and a ReLU backward mask only)}}
   linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
       ins(%c : memref<8x8xf32>) outs(%c : memref<8x8xf32>) {
   ^bb0(%in: f32, %out: f32):
@@ -111,6 +111,40 @@ func.func @bias_gradients(%dy: memref<16x64xf32>, %x: memref<16x64xf32>, %dw: me
       ins(%dy : memref<16x64xf32>) outs(%row : memref<64xf32, strided<[1]>>) {
   ^bb0(%in: f32, %acc: f32):
     %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// An input gradient's ReLU mask, past a fill that may run before the GEMM:
+// folded, and said so at both ops; one whose result is the GEMM's own input
+// stays a pass, and the GEMM says why (the mask is not the next op).
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @masks
+func.func @masks(%dz: memref<8x16xf32>, %w: memref<16x16xf32>, %dh: memref<8x16xf32>, %z: memref<8x16xf32>, %out: memref<8x16xf32>, %other: memref<4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  // expected-remark@+1 {{gemm: 8 x 16 x 16 (A B, transposes read through strides) calls kiln_sgemm_fused, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution); the ReLU backward mask after it applied in the epilogue}}
+  linalg.matmul ins(%dz, %w : memref<8x16xf32>, memref<16x16xf32>) outs(%dh : memref<8x16xf32>)
+  linalg.fill ins(%zero : f32) outs(%other : memref<4xf32>)
+  // expected-remark@+1 {{gemm: fused into the epilogue of the 8 x 16 x 16 GEMM before it (written while each tile is in registers)}}
+  linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%dh, %z : memref<8x16xf32>, memref<8x16xf32>) outs(%out : memref<8x16xf32>) {
+  ^bb0(%g: f32, %gate: f32, %o: f32):
+    %pass = arith.cmpf ogt, %gate, %zero : f32
+    %r = arith.select %pass, %g, %zero : f32
+    linalg.yield %r : f32
+  }
+  // expected-remark@+2 {{gemm: the elementwise op after it that reads its result stays a pass of its own: its result may overlap an operand of the GEMM}}
+  // expected-remark@+1 {{gemm: 8 x 16 x 16 (A B, transposes read through strides) calls kiln_sgemm, adding to what C holds (accumulate = 1: a broadcast bias, or an earlier contribution)}}
+  linalg.matmul ins(%dz, %w : memref<8x16xf32>, memref<16x16xf32>) outs(%dh : memref<8x16xf32>)
+  linalg.fill ins(%zero : f32) outs(%other : memref<4xf32>)
+  linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%dh, %z : memref<8x16xf32>, memref<8x16xf32>) outs(%dz : memref<8x16xf32>) {
+  ^bb0(%g: f32, %gate: f32, %o: f32):
+    %pass = arith.cmpf ogt, %gate, %zero : f32
+    %r = arith.select %pass, %g, %zero : f32
     linalg.yield %r : f32
   }
   return

@@ -22,3 +22,4 @@
 // CHECK-DAG: --timing
 // CHECK-DAG: --remarks
 // CHECK-DAG: --memory-report
+// CHECK-DAG: --gemm-epilogues
