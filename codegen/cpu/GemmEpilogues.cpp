@@ -149,6 +149,34 @@ GemmActivation activationOf(linalg::GenericOp generic, Value &output,
   return GemmActivation::ReluBackward;
 }
 
+/// When `op` is the scf.forall of blocks that kiln-cpu-tile-and-vectorize
+/// makes of a loop of `extent` iterations: the forall (1-D, no shared
+/// outputs, from 0 to `extent` by a step dividing it, its body subviews and
+/// one linalg.generic, which `generic` is set to) and its step.
+std::optional<int64_t> blockLoop(Operation *op, int64_t extent,
+                                 scf::ForallOp &forall,
+                                 linalg::GenericOp &generic) {
+  forall = dyn_cast<scf::ForallOp>(op);
+  if (!forall || forall.getRank() != 1 || !forall.getOutputs().empty())
+    return std::nullopt;
+  std::optional<int64_t> step = getConstantIntValue(forall.getMixedStep()[0]);
+  if (!step || *step <= 0 || extent % *step != 0 ||
+      !isConstantIndex(forall.getMixedLowerBound()[0], 0) ||
+      !isConstantIndex(forall.getMixedUpperBound()[0], extent))
+    return std::nullopt;
+  generic = nullptr;
+  for (Operation &inner : forall.getBody()->without_terminator()) {
+    if (isa<memref::SubViewOp>(inner))
+      continue;
+    if (generic || !isa<linalg::GenericOp>(inner))
+      return std::nullopt;
+    generic = cast<linalg::GenericOp>(inner);
+  }
+  if (!generic)
+    return std::nullopt;
+  return step;
+}
+
 /// When `subview` is rows [iv, iv + rows) of all `cols` columns of its
 /// source, with unit strides: the source, else null.
 Value rowBlockSource(memref::SubViewOp subview, Value iv, int64_t rows,
@@ -189,25 +217,12 @@ std::optional<ElementwiseEpilogue> epilogueOf(Operation *op, Value out) {
   };
   if (auto generic = dyn_cast<linalg::GenericOp>(op))
     return match(generic, [](Value v) { return v; });
-  auto forall = dyn_cast<scf::ForallOp>(op);
-  if (!forall || forall.getRank() != 1 || !forall.getOutputs().empty())
-    return std::nullopt;
-  std::optional<int64_t> step = getConstantIntValue(forall.getMixedStep()[0]);
-  if (!step || *step <= 0 || shape[0] % *step != 0 ||
-      !isConstantIndex(forall.getMixedLowerBound()[0], 0) ||
-      !isConstantIndex(forall.getMixedUpperBound()[0], shape[0]))
+  scf::ForallOp forall;
+  linalg::GenericOp generic;
+  std::optional<int64_t> step = blockLoop(op, shape[0], forall, generic);
+  if (!step)
     return std::nullopt;
   Block *body = forall.getBody();
-  linalg::GenericOp generic;
-  for (Operation &inner : body->without_terminator()) {
-    if (isa<memref::SubViewOp>(inner))
-      continue;
-    if (generic || !isa<linalg::GenericOp>(inner))
-      return std::nullopt;
-    generic = cast<linalg::GenericOp>(inner);
-  }
-  if (!generic)
-    return std::nullopt;
   Value iv = forall.getInductionVar(0);
   return match(generic, [&](Value v) -> Value {
     auto subview = v.getDefiningOp<memref::SubViewOp>();
@@ -258,20 +273,12 @@ std::optional<ColumnSum> columnSumOf(Operation *op, Value rows) {
       return std::nullopt;
     return ColumnSum{op, generic.getDpsInits()[0]};
   }
-  auto forall = dyn_cast<scf::ForallOp>(op);
-  if (!forall || forall.getRank() != 1 || !forall.getOutputs().empty())
-    return std::nullopt;
-  std::optional<int64_t> step = getConstantIntValue(forall.getMixedStep()[0]);
-  if (!step || *step <= 0 || shape[1] % *step != 0 ||
-      !isConstantIndex(forall.getMixedLowerBound()[0], 0) ||
-      !isConstantIndex(forall.getMixedUpperBound()[0], shape[1]))
+  scf::ForallOp forall;
+  linalg::GenericOp generic;
+  std::optional<int64_t> step = blockLoop(op, shape[1], forall, generic);
+  if (!step || !generic.hasPureBufferSemantics() || !isColumnSum(generic))
     return std::nullopt;
   Block *body = forall.getBody();
-  if (body->getOperations().size() != 4)
-    return std::nullopt;
-  auto generic = dyn_cast<linalg::GenericOp>(*std::next(body->begin(), 2));
-  if (!generic || !generic.hasPureBufferSemantics() || !isColumnSum(generic))
-    return std::nullopt;
   auto input = generic.getDpsInputs()[0].getDefiningOp<memref::SubViewOp>();
   auto output = generic.getDpsInits()[0].getDefiningOp<memref::SubViewOp>();
   if (!input || !output || input->getBlock() != body ||

@@ -130,22 +130,30 @@ TEST(RuntimeGemm, ZeroKClearsOrKeeps) {
   EXPECT_EQ(c, (std::vector<float>{0, 0, 0, 0}));
 }
 
-TEST(RuntimeGemm, ThreadCountDoesNotChangeBits) {
-  std::mt19937 rng(3);
-  Case t{333, 257, 1000, false, true, false, 0};
-  Operands o = make(t, rng);
+/* Checks that `run()` (a GEMM call returning what it wrote) gives the same
+ * bits on 1, 2 and 3 pool threads; the thread count is restored after. */
+template <typename Run> void expectSameOnEveryThreadCount(Run run) {
   int before = kiln_get_num_threads();
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 3}) {
     ASSERT_EQ(kiln_set_num_threads(threads), KILN_OK);
-    std::vector<float> c = o.c;
-    kiln_sgemm(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
-               o.b_row, o.b_col, c.data(), o.c_row, 0);
-    results.push_back(c);
+    results.push_back(run());
   }
   ASSERT_EQ(kiln_set_num_threads(before), KILN_OK);
   EXPECT_EQ(results[0], results[1]);
   EXPECT_EQ(results[0], results[2]);
+}
+
+TEST(RuntimeGemm, ThreadCountDoesNotChangeBits) {
+  std::mt19937 rng(3);
+  Case t{333, 257, 1000, false, true, false, 0};
+  Operands o = make(t, rng);
+  expectSameOnEveryThreadCount([&] {
+    std::vector<float> c = o.c;
+    kiln_sgemm(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
+               o.b_row, o.b_col, c.data(), o.c_row, 0);
+    return c;
+  });
 }
 
 /* What generated code computed before the epilogue existed: the bias
@@ -363,19 +371,13 @@ TEST(RuntimeGemmFused, RowSumsDoNotDependOnThreads) {
   std::mt19937 rng(17);
   Case t{700, 300, 128, true, false, false, 0};
   Operands o = make(t, rng);
-  int before = kiln_get_num_threads();
-  std::vector<std::vector<float>> results;
-  for (int threads : {1, 2, 3}) {
-    ASSERT_EQ(kiln_set_num_threads(threads), KILN_OK);
+  expectSameOnEveryThreadCount([&] {
     std::vector<float> c = o.c, sums(t.m, 0.5f);
     kiln_sgemm_fused(t.m, t.n, t.k, o.a.data(), o.a_row, o.a_col, o.b.data(),
                      o.b_row, o.b_col, c.data(), o.c_row, 0, nullptr,
                      KILN_GEMM_NONE, nullptr, 0, nullptr, 0, sums.data());
-    results.push_back(sums);
-  }
-  ASSERT_EQ(kiln_set_num_threads(before), KILN_OK);
-  EXPECT_EQ(results[0], results[1]);
-  EXPECT_EQ(results[0], results[2]);
+    return sums;
+  });
 }
 
 } // namespace
