@@ -9,6 +9,7 @@
 #include "accum_bn_dropout.h"
 #include "instance_bytes.h"
 #include "clip_nonfinite.h"
+#include "random_inputs.h"
 
 #include <kiln/runtime.h>
 
@@ -25,24 +26,10 @@ namespace {
 
 using Model = accum_bn_dropout_model;
 
-struct Batch {
-  std::vector<float> x;
-  std::vector<int64_t> target;
+struct Batch : ClassificationBatch {
   explicit Batch(unsigned seed)
-      : x(ACCUM_BN_DROPOUT_INPUT0_NUMEL), target(ACCUM_BN_DROPOUT_TARGET_NUMEL) {
-    std::mt19937 gen(seed);
-    std::normal_distribution<float> normal;
-    std::uniform_int_distribution<int64_t> cls(0, ACCUM_BN_DROPOUT_OUTPUT0_SHAPE[1] - 1);
-    for (float &v : x)
-      v = normal(gen);
-    for (int64_t &v : target)
-      v = cls(gen);
-  }
-  const void *const *inputs() {
-    ptr[0] = x.data();
-    return ptr;
-  }
-  const void *ptr[1];
+      : ClassificationBatch(ACCUM_BN_DROPOUT_INPUT0_NUMEL, ACCUM_BN_DROPOUT_TARGET_NUMEL,
+                            ACCUM_BN_DROPOUT_OUTPUT0_SHAPE[1], seed) {}
 };
 
 void append(std::vector<unsigned char> &bytes, const void *data, size_t n) {

@@ -8,11 +8,13 @@
 #include "gemm_folds.h"
 #include "gemm_folds_unfused.h"
 #include "instance_bytes.h"
+#include "random_inputs.h"
 
 #include <kiln/runtime.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -23,30 +25,16 @@ static_assert(GEMM_FOLDS_INPUT0_NUMEL == GEMM_FOLDS_UNFUSED_INPUT0_NUMEL &&
                   GEMM_FOLDS_OUTPUT0_NUMEL == GEMM_FOLDS_UNFUSED_OUTPUT0_NUMEL,
               "the same model twice");
 
-struct Batch {
-  std::vector<float> x;
-  std::vector<int64_t> target;
-  const void *ptr[1];
+struct Batch : ClassificationBatch {
   explicit Batch(unsigned seed)
-      : x(GEMM_FOLDS_INPUT0_NUMEL), target(GEMM_FOLDS_TARGET_NUMEL) {
-    std::mt19937 gen(seed);
-    std::normal_distribution<float> normal;
-    std::uniform_int_distribution<int64_t> cls(0, GEMM_FOLDS_OUTPUT0_SHAPE[1] - 1);
-    for (float &v : x)
-      v = normal(gen);
-    // A zero first row: its pre-activations are exactly the first bias.
-    for (int64_t c = 0; c < GEMM_FOLDS_INPUT0_SHAPE[1]; ++c)
-      x[c] = 0.0f;
-    for (int64_t &v : target)
-      v = cls(gen);
-    ptr[0] = x.data();
-  }
+      : ClassificationBatch(GEMM_FOLDS_INPUT0_NUMEL, GEMM_FOLDS_TARGET_NUMEL,
+                            GEMM_FOLDS_OUTPUT0_SHAPE[1], seed) {}
 };
 
-std::vector<float> forward(kiln_model *m, const Batch &batch) {
+std::vector<float> forward(kiln_model *m, Batch &batch) {
   std::vector<float> y(GEMM_FOLDS_OUTPUT0_NUMEL);
   void *out[] = {y.data()};
-  EXPECT_EQ(kiln_model_forward(m, batch.ptr, out), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(kiln_model_forward(m, batch.inputs(), out), KILN_OK) << kiln_last_error();
   return y;
 }
 
@@ -63,13 +51,15 @@ TEST(ModelGemmEpilogues, FoldedBuildTrainsBitForBitLikeTheUnfusedBuild) {
   ASSERT_EQ(kiln_model_set_training(b, 1), KILN_OK);
   for (unsigned seed = 1; seed <= 6; ++seed) {
     Batch batch(seed);
+    // A zero first row: its pre-activations are exactly the first bias.
+    std::fill_n(batch.x.begin(), GEMM_FOLDS_INPUT0_SHAPE[1], 0.0f);
     std::vector<float> ya = forward(a, batch), yb = forward(b, batch);
     EXPECT_EQ(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)), 0)
         << "forward, batch " << seed;
     float loss_a = 0, loss_b = 0;
-    ASSERT_EQ(kiln_model_train_step(a, batch.ptr, batch.target.data(), &loss_a), KILN_OK)
+    ASSERT_EQ(kiln_model_train_step(a, batch.inputs(), batch.target.data(), &loss_a), KILN_OK)
         << kiln_last_error();
-    ASSERT_EQ(kiln_model_train_step(b, batch.ptr, batch.target.data(), &loss_b), KILN_OK)
+    ASSERT_EQ(kiln_model_train_step(b, batch.inputs(), batch.target.data(), &loss_b), KILN_OK)
         << kiln_last_error();
     EXPECT_EQ(std::memcmp(&loss_a, &loss_b, sizeof loss_a), 0) << "loss, batch " << seed;
     EXPECT_EQ(kiln_test::instance_bytes(a, {/*gradients=*/true}),

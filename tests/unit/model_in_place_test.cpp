@@ -8,6 +8,7 @@
 #include "accum_bn_dropout.h"
 #include "accum_bn_dropout_next.h"
 #include "instance_bytes.h"
+#include "random_inputs.h"
 
 #include <kiln/runtime.h>
 
@@ -24,21 +25,10 @@ static_assert(ACCUM_BN_DROPOUT_INPUT0_NUMEL == ACCUM_BN_DROPOUT_NEXT_INPUT0_NUME
                   ACCUM_BN_DROPOUT_TARGET_NUMEL == ACCUM_BN_DROPOUT_NEXT_TARGET_NUMEL,
               "the same model twice");
 
-struct Batch {
-  std::vector<float> x;
-  std::vector<int64_t> target;
-  const void *ptr[1];
+struct Batch : ClassificationBatch {
   explicit Batch(unsigned seed)
-      : x(ACCUM_BN_DROPOUT_INPUT0_NUMEL), target(ACCUM_BN_DROPOUT_TARGET_NUMEL) {
-    std::mt19937 gen(seed);
-    std::normal_distribution<float> normal;
-    std::uniform_int_distribution<int64_t> cls(0, ACCUM_BN_DROPOUT_OUTPUT0_SHAPE[1] - 1);
-    for (float &v : x)
-      v = normal(gen);
-    for (int64_t &v : target)
-      v = cls(gen);
-    ptr[0] = x.data();
-  }
+      : ClassificationBatch(ACCUM_BN_DROPOUT_INPUT0_NUMEL, ACCUM_BN_DROPOUT_TARGET_NUMEL,
+                            ACCUM_BN_DROPOUT_OUTPUT0_SHAPE[1], seed) {}
 };
 
 /* Everything a step may change and the grad sums; with `gradients`, the
@@ -72,9 +62,9 @@ TEST(ModelInPlace, NextValueBuildTrainsBitForBitLikeTheInPlaceBuild) {
   float loss_a = 0, loss_b = 0;
   for (unsigned seed = 1; seed <= 3; ++seed) {
     Batch batch(seed);
-    ASSERT_EQ(kiln_model_train_step(a, batch.ptr, batch.target.data(), &loss_a), KILN_OK)
+    ASSERT_EQ(kiln_model_train_step(a, batch.inputs(), batch.target.data(), &loss_a), KILN_OK)
         << kiln_last_error();
-    ASSERT_EQ(kiln_model_train_step(b, batch.ptr, batch.target.data(), &loss_b), KILN_OK)
+    ASSERT_EQ(kiln_model_train_step(b, batch.inputs(), batch.target.data(), &loss_b), KILN_OK)
         << kiln_last_error();
     EXPECT_EQ(std::memcmp(&loss_a, &loss_b, sizeof loss_a), 0);
     same("a train step");
@@ -85,9 +75,9 @@ TEST(ModelInPlace, NextValueBuildTrainsBitForBitLikeTheInPlaceBuild) {
   const std::vector<unsigned char> before = state_of(a, /*gradients=*/false);
   Batch bad(4);
   bad.x[0] = std::nanf("");
-  EXPECT_EQ(kiln_model_train_step(a, bad.ptr, bad.target.data(), &loss_a),
+  EXPECT_EQ(kiln_model_train_step(a, bad.inputs(), bad.target.data(), &loss_a),
             KILN_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(kiln_model_train_step(b, bad.ptr, bad.target.data(), &loss_b),
+  EXPECT_EQ(kiln_model_train_step(b, bad.inputs(), bad.target.data(), &loss_b),
             KILN_ERROR_INVALID_ARGUMENT);
   // Nothing but the gradients (the refused batch's, as the step computed
   // them) changed, and both builds agree on all of it.
@@ -97,8 +87,8 @@ TEST(ModelInPlace, NextValueBuildTrainsBitForBitLikeTheInPlaceBuild) {
   // Accumulation: two batches, then apply.
   for (unsigned seed = 5; seed <= 6; ++seed) {
     Batch batch(seed);
-    ASSERT_EQ(kiln_model_accumulate(a, batch.ptr, batch.target.data(), &loss_a), KILN_OK);
-    ASSERT_EQ(kiln_model_accumulate(b, batch.ptr, batch.target.data(), &loss_b), KILN_OK);
+    ASSERT_EQ(kiln_model_accumulate(a, batch.inputs(), batch.target.data(), &loss_a), KILN_OK);
+    ASSERT_EQ(kiln_model_accumulate(b, batch.inputs(), batch.target.data(), &loss_b), KILN_OK);
     same("accumulate");
   }
   ASSERT_EQ(kiln_model_apply(a), KILN_OK) << kiln_last_error();

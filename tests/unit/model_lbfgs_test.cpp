@@ -6,6 +6,7 @@
 // and what LBFGS cannot do (gradient accumulation) fails with a message.
 #include "lbfgs_bn.h"
 #include "instance_bytes.h"
+#include "random_inputs.h"
 
 #include <kiln/runtime.h>
 
@@ -22,24 +23,10 @@ namespace {
 
 using Model = lbfgs_bn_model;
 
-struct Batch {
-  std::vector<float> x;
-  std::vector<int64_t> target;
+struct Batch : ClassificationBatch {
   explicit Batch(unsigned seed)
-      : x(LBFGS_BN_INPUT0_NUMEL), target(LBFGS_BN_TARGET_NUMEL) {
-    std::mt19937 gen(seed);
-    std::normal_distribution<float> normal;
-    std::uniform_int_distribution<int64_t> cls(0, LBFGS_BN_OUTPUT0_SHAPE[1] - 1);
-    for (float &v : x)
-      v = normal(gen);
-    for (int64_t &v : target)
-      v = cls(gen);
-  }
-  const void *const *inputs() {
-    ptr[0] = x.data();
-    return ptr;
-  }
-  const void *ptr[1];
+      : ClassificationBatch(LBFGS_BN_INPUT0_NUMEL, LBFGS_BN_TARGET_NUMEL,
+                            LBFGS_BN_OUTPUT0_SHAPE[1], seed) {}
 };
 
 /* Parameters, buffers, LBFGS state, step and random state, bytes. */
