@@ -1,9 +1,10 @@
 // nn-bucket-all-reduce (Passes.td): the gradient average of a
 // data-parallel step, one nn.all_reduce after the whole backward, becomes
 // buckets in the order their gradients are ready, each started as soon as
-// its last gradient is computed and waited for where the average was (after
-// the backward, before clipping and the update),
-// so that the communication runs beside the rest of the backward (DDP's
+// its last gradient is computed and waited for right before the first op
+// that reads one of its averages (clipping reads them all; without it, each
+// parameter's update waits only for its own bucket), so that the
+// communication runs beside the rest of the backward and the updates (DDP's
 // buckets and hooks).
 #include "passes/Passes.h"
 
@@ -88,9 +89,15 @@ struct BucketAllReducePass : kiln::impl::BucketAllReduceBase<BucketAllReducePass
       auto flatType = RankedTensorType::get({total}, b.getF32Type());
       auto start = b.create<AllReduceStartOp>(op.getLoc(), flatType, inputs,
                                               b.getI64IntegerAttr(int64_t(id)));
-      // Wait where the average was: after the whole backward, before the
-      // first use of any result (clipping, the update).
-      b.setInsertionPoint(op);
+      // Wait right before the first op that reads one of the bucket's
+      // averages (in this block; the average's position when none does).
+      Operation *firstUser = nullptr;
+      for (unsigned i : bucket)
+        for (Operation *user : op->getResult(i).getUsers())
+          if (Operation *top = block->findAncestorOpInBlock(*user))
+            if (!firstUser || top->isBeforeInBlock(firstUser))
+              firstUser = top;
+      b.setInsertionPoint(firstUser ? firstUser : op.getOperation());
       auto wait = b.create<AllReduceWaitOp>(op.getLoc(), types, start.getInFlight(),
                                             b.getI64IntegerAttr(int64_t(id)));
       for (auto [k, i] : llvm::enumerate(bucket))
@@ -99,7 +106,7 @@ struct BucketAllReducePass : kiln::impl::BucketAllReduceBase<BucketAllReducePass
         start.emitRemark() << "all-reduce: bucket " << id << " of " << buckets.size() << " ("
                            << bucket.size() << " tensor(s), " << total * 4
                            << " bytes) starts after its last gradient and is waited for "
-                              "after the backward";
+                              "before the first op that reads it";
     }
     op->replaceAllUsesWith(replacement);
     op->erase();

@@ -210,10 +210,12 @@ def BucketAllReduce : Pass<"nn-bucket-all-reduce", "mlir::func::FuncOp"> {
     of at most `first-bucket-bytes`, the others of at most `bucket-bytes`
     (DDP's defaults: 1 MiB and 25 MiB), a tensor larger than a bucket
     alone. Each bucket is an `nn.all_reduce_start` right after its last
-    tensor's definition and an `nn.all_reduce_wait` where the average was
-    (after the backward, before clipping and the update), so the runtime's communication
-    thread averages it while the rest of the backward runs. Buckets are
-    started in the same order on every process (program order).
+    tensor's definition and an `nn.all_reduce_wait` right before the first
+    op of the block that reads one of its averages (clipping reads them
+    all; without clipping, a parameter's update waits only for its own
+    bucket), so the runtime's communication thread averages it while the
+    rest of the backward and the updates that do not need it run. Buckets
+    are started in the same order on every process (program order).
 
     Before:
     ```mlir
@@ -227,8 +229,10 @@ def BucketAllReduce : Pass<"nn-bucket-all-reduce", "mlir::func::FuncOp"> {
     %h0 = nn.all_reduce_start %dw2 {bucket = 0 : i64} : tensor<10x512xf32> -> tensor<5120xf32>
     %dw1 = ...
     %h1 = nn.all_reduce_start %dw1 {bucket = 1 : i64} : tensor<512x784xf32> -> tensor<401408xf32>
-    %b = nn.all_reduce_wait %h0 {bucket = 0 : i64} : tensor<5120xf32> -> tensor<10x512xf32>
     %a = nn.all_reduce_wait %h1 {bucket = 1 : i64} : tensor<401408xf32> -> tensor<512x784xf32>
+    ... the update of w1 (reads %a)
+    %b = nn.all_reduce_wait %h0 {bucket = 0 : i64} : tensor<5120xf32> -> tensor<10x512xf32>
+    ... the update of w2 (reads %b)
     ```
   }];
   let options = [

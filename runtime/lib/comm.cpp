@@ -304,7 +304,11 @@ void kiln_all_reduce_start(const int64_t *params, const float *in, float *out) {
 }
 
 /* A gradient bucket's wait (nn.all_reduce_wait, params = [n, bucket]):
- * returns once `out` (the start's buffer) holds the bucket's average. */
+ * returns once `out` (the start's buffer) holds the bucket's average.
+ * Waits may come in another order than the starts (each stands before the
+ * first reader of its bucket); the thread runs the buckets in start order,
+ * so when this one failed, the first failed bucket started before it (its
+ * job done too) is the cause to report, not "not tried". */
 void kiln_all_reduce_wait(const int64_t *params, float *out) {
   const int64_t bucket = params[1];
   ScopeState *scope = current_scope;
@@ -314,8 +318,20 @@ void kiln_all_reduce_wait(const int64_t *params, float *out) {
   if (!job.queued)
     return;
   scope->comm->wait(&job);
-  if (job.failed)
-    record_failure(scope, "gradient values", job.n, job.message);
+  if (job.failed) {
+    const Job *cause = &job;
+    for (int64_t b = 0; b < bucket; ++b) {
+      Job &earlier = scope->buckets[static_cast<size_t>(b)];
+      if (!earlier.queued)
+        continue;
+      scope->comm->wait(&earlier); // done already: queued before this one
+      if (earlier.failed) {
+        cause = &earlier;
+        break;
+      }
+    }
+    record_failure(scope, "gradient values", cause->n, cause->message);
+  }
   if (job.data != out) // never: kiln-cpu-library-calls-to-runtime checks
     std::memcpy(out, job.data, static_cast<size_t>(job.n) * sizeof(float));
 }

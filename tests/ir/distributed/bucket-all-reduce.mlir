@@ -3,7 +3,8 @@
 // Buckets in ready order: %b (ready first, 48 bytes) alone in the first
 // (64 bytes at most), started right after it; %a and %c (each 400 bytes)
 // share the second (1000 at most), started after %c, the later of the
-// two. Both are waited for where the average was, and its results are the
+// two. Each is waited for right before the first op that reads one of its
+// averages (here the return, for both), and the average's results are the
 // waits' (in the original operand order).
 // CHECK-LABEL: func.func @buckets
 // CHECK:         %[[B:.+]] = nn.neg %arg1
@@ -19,7 +20,7 @@ func.func @buckets(%x: tensor<10x10xf32>, %y: tensor<12xf32>, %z: tensor<100xf32
   %a = nn.neg %x : tensor<10x10xf32>
   %c = nn.neg %z : tensor<100xf32>
   // The remarks stand at the average's location.
-  // expected-remark@+2 {{all-reduce: bucket 0 of 2 (1 tensor(s), 48 bytes) starts after its last gradient and is waited for after the backward}}
+  // expected-remark@+2 {{all-reduce: bucket 0 of 2 (1 tensor(s), 48 bytes) starts after its last gradient and is waited for before the first op that reads it}}
   // expected-remark@+1 {{all-reduce: bucket 1 of 2 (2 tensor(s), 800 bytes)}}
   %r:3 = nn.all_reduce %a, %b, %c : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
   return %r#0, %r#1, %r#2 : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
@@ -34,4 +35,30 @@ func.func @arguments(%s: tensor<4xf32>) -> tensor<4xf32> {
   // expected-remark@+1 {{all-reduce: bucket 0 of 1}}
   %r = nn.all_reduce %s : tensor<4xf32>
   return %r : tensor<4xf32>
+}
+
+// -----
+
+// Without clipping each update waits only for its own bucket: %c's update
+// (bucket 1) runs before bucket 0's wait, which stands right before %b's
+// update; bucket 1's wait stands before the first of its readers.
+// CHECK-LABEL: func.func @updates
+// CHECK:         %[[H0:.+]] = nn.all_reduce_start %{{.+}} {bucket = 0 : i64}
+// CHECK:         %[[H1:.+]] = nn.all_reduce_start %{{.+}} {bucket = 1 : i64}
+// CHECK-NEXT:    %[[W1:.+]]:2 = nn.all_reduce_wait %[[H1]] {bucket = 1 : i64}
+// CHECK-NEXT:    %[[UC:.+]] = nn.mul %[[W1]]#1, %arg2
+// CHECK-NEXT:    %[[W0:.+]] = nn.all_reduce_wait %[[H0]] {bucket = 0 : i64}
+// CHECK-NEXT:    %[[UB:.+]] = nn.mul %[[W0]], %arg1
+// CHECK-NEXT:    %[[UA:.+]] = nn.mul %[[W1]]#0, %arg0
+func.func @updates(%x: tensor<10x10xf32>, %y: tensor<12xf32>, %z: tensor<100xf32>) -> (tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>) {
+  %b = nn.neg %y : tensor<12xf32>
+  %a = nn.neg %x : tensor<10x10xf32>
+  %c = nn.neg %z : tensor<100xf32>
+  // expected-remark@+2 {{all-reduce: bucket 0 of 2}}
+  // expected-remark@+1 {{all-reduce: bucket 1 of 2}}
+  %r:3 = nn.all_reduce %a, %b, %c : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
+  %uc = nn.mul %r#2, %z : (tensor<100xf32>, tensor<100xf32>) -> tensor<100xf32>
+  %ub = nn.mul %r#1, %y : (tensor<12xf32>, tensor<12xf32>) -> tensor<12xf32>
+  %ua = nn.mul %r#0, %x : (tensor<10x10xf32>, tensor<10x10xf32>) -> tensor<10x10xf32>
+  return %ua, %ub, %uc : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
 }
