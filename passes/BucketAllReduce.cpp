@@ -3,10 +3,12 @@
 // buckets in the order their gradients are ready, each started as soon as
 // its last gradient is computed and waited for right before the first op
 // that reads one of its averages (clipping reads them all; without it, each
-// parameter's update waits only for its own bucket), so that the
-// communication runs beside the rest of the backward and the updates (DDP's
-// buckets and hooks).
+// parameter's update waits only for its own bucket); the work after the
+// backward then runs in bucket order, so that the communication runs beside
+// the rest of the backward and the updates (DDP's buckets and hooks).
 #include "passes/Passes.h"
+
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_BUCKETALLREDUCE
@@ -109,7 +111,51 @@ struct BucketAllReducePass : kiln::impl::BucketAllReduceBase<BucketAllReducePass
                               "before the first op that reads it";
     }
     op->replaceAllUsesWith(replacement);
+    Operation *next = op->getNextNode();
     op->erase();
+    updateInBucketOrder(next);
+  }
+
+  /// Reorders the ops from `first` to the block's terminator so that what
+  /// needs only bucket 0's averages (its wait, its parameters' updates)
+  /// comes first, then what needs bucket 1, and so on; what needs no
+  /// average keeps its place ahead of them. Then each wait is followed by
+  /// the work that needs it alone, and later buckets are still in flight
+  /// meanwhile (W1: the head's update runs beside the 2.66 MB bucket).
+  /// Each op's rank is the highest bucket it depends on through its
+  /// operands (so a producer's rank never exceeds its user's), and a stable
+  /// sort by rank keeps every producer before its users. Left as it is when
+  /// an op there has regions or memory effects other than the waits' (their
+  /// relative order could matter).
+  void updateInBucketOrder(Operation *first) {
+    if (!first)
+      return;
+    SmallVector<Operation *> tail;
+    for (Operation *o = first; o && !o->hasTrait<OpTrait::IsTerminator>();
+         o = o->getNextNode()) {
+      if (o->getNumRegions() > 0 ||
+          (!isa<AllReduceWaitOp>(o) && !isMemoryEffectFree(o)))
+        return;
+      tail.push_back(o);
+    }
+    DenseMap<Operation *, int64_t> rank;
+    for (Operation *o : tail) {
+      int64_t r = -1;
+      if (auto wait = dyn_cast<AllReduceWaitOp>(o))
+        r = static_cast<int64_t>(wait.getBucket());
+      for (Value operand : o->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          if (auto it = rank.find(def); it != rank.end())
+            r = std::max(r, it->second);
+      rank[o] = r;
+    }
+    SmallVector<Operation *> order = tail;
+    llvm::stable_sort(order, [&](Operation *a, Operation *b) {
+      return rank[a] < rank[b];
+    });
+    Operation *terminator = first->getBlock()->getTerminator();
+    for (Operation *o : order)
+      o->moveBefore(terminator);
   }
 };
 

@@ -214,8 +214,12 @@ def BucketAllReduce : Pass<"nn-bucket-all-reduce", "mlir::func::FuncOp"> {
     op of the block that reads one of its averages (clipping reads them
     all; without clipping, a parameter's update waits only for its own
     bucket), so the runtime's communication thread averages it while the
-    rest of the backward and the updates that do not need it run. Buckets
-    are started in the same order on every process (program order).
+    rest of the backward and the updates that do not need it run. The ops
+    after the average are then put in bucket order (what needs no average,
+    then bucket 0's wait and what needs only it, and so on; a stable sort
+    by the highest bucket each op depends on, skipped when one of them has
+    regions or side effects). Buckets are started in the same order on
+    every process (program order).
 
     Before:
     ```mlir
@@ -229,10 +233,10 @@ def BucketAllReduce : Pass<"nn-bucket-all-reduce", "mlir::func::FuncOp"> {
     %h0 = nn.all_reduce_start %dw2 {bucket = 0 : i64} : tensor<10x512xf32> -> tensor<5120xf32>
     %dw1 = ...
     %h1 = nn.all_reduce_start %dw1 {bucket = 1 : i64} : tensor<512x784xf32> -> tensor<401408xf32>
+    %b = nn.all_reduce_wait %h0 {bucket = 0 : i64} : tensor<5120xf32> -> tensor<10x512xf32>
+    ... the update of w2 (reads %b), while bucket 1 is in flight
     %a = nn.all_reduce_wait %h1 {bucket = 1 : i64} : tensor<401408xf32> -> tensor<512x784xf32>
     ... the update of w1 (reads %a)
-    %b = nn.all_reduce_wait %h0 {bucket = 0 : i64} : tensor<5120xf32> -> tensor<10x512xf32>
-    ... the update of w2 (reads %b)
     ```
   }];
   let options = [

@@ -39,16 +39,17 @@ func.func @arguments(%s: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
-// Without clipping each update waits only for its own bucket: %c's update
-// (bucket 1) runs before bucket 0's wait, which stands right before %b's
-// update; bucket 1's wait stands before the first of its readers.
+// Without clipping each update waits only for its own bucket, and the
+// updates run in bucket order: bucket 0's wait and the update that needs
+// it alone (%b's) come first, while bucket 1 is still in flight; then
+// bucket 1's wait and its updates, in their original order.
 // CHECK-LABEL: func.func @updates
 // CHECK:         %[[H0:.+]] = nn.all_reduce_start %{{.+}} {bucket = 0 : i64}
 // CHECK:         %[[H1:.+]] = nn.all_reduce_start %{{.+}} {bucket = 1 : i64}
-// CHECK-NEXT:    %[[W1:.+]]:2 = nn.all_reduce_wait %[[H1]] {bucket = 1 : i64}
-// CHECK-NEXT:    %[[UC:.+]] = nn.mul %[[W1]]#1, %arg2
 // CHECK-NEXT:    %[[W0:.+]] = nn.all_reduce_wait %[[H0]] {bucket = 0 : i64}
 // CHECK-NEXT:    %[[UB:.+]] = nn.mul %[[W0]], %arg1
+// CHECK-NEXT:    %[[W1:.+]]:2 = nn.all_reduce_wait %[[H1]] {bucket = 1 : i64}
+// CHECK-NEXT:    %[[UC:.+]] = nn.mul %[[W1]]#1, %arg2
 // CHECK-NEXT:    %[[UA:.+]] = nn.mul %[[W1]]#0, %arg0
 func.func @updates(%x: tensor<10x10xf32>, %y: tensor<12xf32>, %z: tensor<100xf32>) -> (tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>) {
   %b = nn.neg %y : tensor<12xf32>
@@ -61,4 +62,31 @@ func.func @updates(%x: tensor<10x10xf32>, %y: tensor<12xf32>, %z: tensor<100xf32
   %ub = nn.mul %r#1, %y : (tensor<12xf32>, tensor<12xf32>) -> tensor<12xf32>
   %ua = nn.mul %r#0, %x : (tensor<10x10xf32>, tensor<10x10xf32>) -> tensor<10x10xf32>
   return %ua, %ub, %uc : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
+}
+
+// -----
+
+// Work that needs no average (the step counter) keeps its place ahead of
+// the waits; an update that needs two buckets (clipping's norm, here a sum
+// of both) comes after both waits.
+// CHECK-LABEL: func.func @mixed
+// CHECK:         nn.all_reduce_start %{{.+}} {bucket = 1 : i64}
+// CHECK-NEXT:    %[[STEP:.+]] = nn.add %arg3, %arg3
+// CHECK-NEXT:    %[[W0:.+]] = nn.all_reduce_wait %{{.+}} {bucket = 0 : i64}
+// CHECK-NEXT:    %[[W1:.+]]:2 = nn.all_reduce_wait %{{.+}} {bucket = 1 : i64}
+// CHECK-NEXT:    nn.sum %[[W1]]#1
+// CHECK-NEXT:    nn.add %{{.+}}, %{{.+}}
+// CHECK-NEXT:    nn.mul %[[W0]], %{{.+}}
+func.func @mixed(%x: tensor<10x10xf32>, %y: tensor<12xf32>, %z: tensor<100xf32>, %s: tensor<f32>) -> (tensor<12xf32>, tensor<f32>) {
+  %b = nn.neg %y : tensor<12xf32>
+  %a = nn.neg %x : tensor<10x10xf32>
+  %c = nn.neg %z : tensor<100xf32>
+  // expected-remark@+2 {{all-reduce: bucket 0 of 2}}
+  // expected-remark@+1 {{all-reduce: bucket 1 of 2}}
+  %r:3 = nn.all_reduce %a, %b, %c : tensor<10x10xf32>, tensor<12xf32>, tensor<100xf32>
+  %n = nn.sum %r#2 : (tensor<100xf32>) -> tensor<f32>
+  %m = nn.add %n, %n : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %ub = nn.mul %r#1, %m : (tensor<12xf32>, tensor<f32>) -> tensor<12xf32>
+  %step = nn.add %s, %s : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %ub, %step : tensor<12xf32>, tensor<f32>
 }
