@@ -39,6 +39,16 @@ bool isConstantFloat(Value v, bool (*test)(const APFloat &)) {
 bool isPositiveZero(const APFloat &v) { return v.isPosZero(); }
 bool isAnyZero(const APFloat &v) { return v.isZero(); }
 
+/// A memref of contiguous f32: a vector the GEMM call reads or adds to.
+bool isContiguousF32Vector(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return type && type.getRank() == 1 && type.getElementType().isF32() &&
+         succeeded(getStridesAndOffset(type, strides, offset)) &&
+         strides[0] == 1;
+}
+
 /// The op after `op` that is no pure index or view computation.
 Operation *nextEffect(Operation *op) {
   Operation *next = op->getNextNode();
@@ -305,6 +315,25 @@ std::optional<ColumnSum> columnSumOf(Operation *op, Value rows) {
   return ColumnSum{op, output.getSource()};
 }
 
+/// The first of the next kLookahead ops with memory effects after the
+/// contraction `op` that `match` recognises, when every op before it may run
+/// before the contraction (the call will stand at the match).
+template <typename T>
+std::optional<T> findAfter(linalg::LinalgOp op, Value bias,
+                           llvm::function_ref<std::optional<T>(Operation *)> match) {
+  Operation *next = op;
+  for (int ops = 0; ops < kLookahead; ++ops) {
+    next = nextEffect(next);
+    if (!next)
+      return std::nullopt;
+    if (std::optional<T> found = match(next))
+      return found;
+    if (!mayRunBefore(next, op, bias))
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 /// Why the epilogue's buffers keep it a pass of its own ("" when they do
 /// not): see elementwiseEpilogueAfter.
 std::string whyNotFolded(const ElementwiseEpilogue &epilogue,
@@ -338,14 +367,11 @@ linalg::BroadcastOp kiln::cpu::biasBroadcastBefore(Operation *op, Value out) {
       !broadcast.hasPureBufferSemantics() ||
       broadcast.getDimensions() != ArrayRef<int64_t>{0})
     return nullptr;
-  auto bias = dyn_cast<MemRefType>(broadcast.getInput().getType());
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (!bias || bias.getRank() != 1 || !bias.getElementType().isF32() ||
-      !bias.hasStaticShape() ||
-      failed(getStridesAndOffset(bias, strides, offset)) || strides[0] != 1)
+  Value bias = broadcast.getInput();
+  if (!isContiguousF32Vector(bias) ||
+      !cast<MemRefType>(bias.getType()).hasStaticShape())
     return nullptr;
-  if (rootBuffer(broadcast.getInput()) == rootBuffer(out))
+  if (rootBuffer(bias) == rootBuffer(out))
     return nullptr;
   return broadcast;
 }
@@ -354,19 +380,12 @@ std::optional<ElementwiseEpilogue>
 kiln::cpu::elementwiseEpilogueAfter(linalg::LinalgOp op, Value bias,
                                     std::string &whyNot) {
   Value out = op.getDpsInits()[0];
-  Operation *next = op;
-  for (int ops = 0; ops < kLookahead; ++ops) {
-    next = nextEffect(next);
-    if (!next)
-      return std::nullopt;
-    if (std::optional<ElementwiseEpilogue> epilogue = epilogueOf(next, out)) {
-      whyNot = whyNotFolded(*epilogue, op, bias);
-      return whyNot.empty() ? epilogue : std::nullopt;
-    }
-    if (!mayRunBefore(next, op, bias))
-      return std::nullopt;
-  }
-  return std::nullopt;
+  std::optional<ElementwiseEpilogue> epilogue = findAfter<ElementwiseEpilogue>(
+      op, bias, [&](Operation *next) { return epilogueOf(next, out); });
+  if (!epilogue)
+    return std::nullopt;
+  whyNot = whyNotFolded(*epilogue, op, bias);
+  return whyNot.empty() ? epilogue : std::nullopt;
 }
 
 std::optional<ColumnSum> kiln::cpu::biasGradientAfter(linalg::LinalgOp op,
@@ -374,28 +393,16 @@ std::optional<ColumnSum> kiln::cpu::biasGradientAfter(linalg::LinalgOp op,
   if (!isa<linalg::MatmulTransposeAOp>(op))
     return std::nullopt;
   Value lhs = op.getDpsInputs()[0];
-  Operation *next = op;
-  for (int ops = 0; ops < kLookahead; ++ops) {
-    next = nextEffect(next);
-    if (!next)
-      return std::nullopt;
-    if (std::optional<ColumnSum> sum = columnSumOf(next, lhs)) {
-      auto type = dyn_cast<MemRefType>(sum->sums.getType());
-      SmallVector<int64_t> strides;
-      int64_t offset;
-      Value root = rootBuffer(sum->sums);
-      if (!type || type.getRank() != 1 || !type.getElementType().isF32() ||
-          failed(getStridesAndOffset(type, strides, offset)) ||
-          strides[0] != 1)
-        whyNot = "its sums are not contiguous f32";
-      else if (root == rootBuffer(lhs) ||
-               root == rootBuffer(op.getDpsInputs()[1]) ||
-               root == rootBuffer(op.getDpsInits()[0]))
-        whyNot = "its sums may overlap an operand of the GEMM";
-      return whyNot.empty() ? sum : std::nullopt;
-    }
-    if (!mayRunBefore(next, op, Value()))
-      return std::nullopt;
-  }
-  return std::nullopt;
+  std::optional<ColumnSum> sum = findAfter<ColumnSum>(
+      op, Value(), [&](Operation *next) { return columnSumOf(next, lhs); });
+  if (!sum)
+    return std::nullopt;
+  Value root = rootBuffer(sum->sums);
+  if (!isContiguousF32Vector(sum->sums))
+    whyNot = "its sums are not contiguous f32";
+  else if (root == rootBuffer(lhs) ||
+           root == rootBuffer(op.getDpsInputs()[1]) ||
+           root == rootBuffer(op.getDpsInits()[0]))
+    whyNot = "its sums may overlap an operand of the GEMM";
+  return whyNot.empty() ? sum : std::nullopt;
 }

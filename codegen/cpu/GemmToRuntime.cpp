@@ -16,7 +16,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -76,6 +75,14 @@ View describe(OpBuilder &b, Location loc, Value memref) {
   };
   return {toI64(kiln::cpu::firstElementAddress(b, loc, memref, meta.getOffset())),
           toI64(meta.getStrides()[0]), toI64(meta.getStrides()[1])};
+}
+
+/// The address of the first element of a vector (the bias, the sums), i64.
+Value vectorAddress(OpBuilder &b, Location loc, Value memref) {
+  auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+  return b.create<arith::IndexCastOp>(
+      loc, b.getI64Type(),
+      kiln::cpu::firstElementAddress(b, loc, memref, meta.getOffset()));
 }
 
 /// The linalg.fill of 0.0 into `out` right before `op`, if there is one.
@@ -201,16 +208,7 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
                                  loc, fill || bias ? 0 : 1, 32)};
   bool fused = bias || epilogue || sums;
   if (fused) {
-    Value biasAddress = constant(0);
-    if (bias) {
-      auto meta =
-          b.create<memref::ExtractStridedMetadataOp>(loc, bias.getInput());
-      biasAddress = b.create<arith::IndexCastOp>(
-          loc, b.getI64Type(),
-          kiln::cpu::firstElementAddress(b, loc, bias.getInput(),
-                                         meta.getOffset()));
-    }
-    args.push_back(biasAddress);
+    args.push_back(bias ? vectorAddress(b, loc, bias.getInput()) : constant(0));
     args.push_back(b.create<arith::ConstantIntOp>(
         loc,
         static_cast<int32_t>(epilogue ? epilogue->activation
@@ -228,15 +226,7 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
     } else {
       args.append({constant(0), constant(0)});
     }
-    if (sums) {
-      auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, sums->sums);
-      args.push_back(b.create<arith::IndexCastOp>(
-          loc, b.getI64Type(),
-          kiln::cpu::firstElementAddress(b, loc, sums->sums,
-                                         meta.getOffset())));
-    } else {
-      args.push_back(constant(0));
-    }
+    args.push_back(sums ? vectorAddress(b, loc, sums->sums) : constant(0));
   }
   auto call = b.create<func::CallOp>(
       loc, fused ? callees.getFused() : callees.getGemm(), args);
