@@ -1,11 +1,15 @@
 #include "codegen/Backend.h"
 #include "codegen/cpu/CPUBackend.h"
+#include "codegen/cuda/CUDABackend.h"
 
 using namespace kiln;
 
 static const BackendEntry kBackends[] = {
     {"cpu", "the host CPU: tiled, vectorized loops on the runtime's thread pool",
      createCPUBackend},
+    {"cuda", "NVIDIA GPUs (cuda[:sm_XX], default sm_90): PTX kernels and cuBLAS "
+             "calls, launched by host code through libkiln_rt",
+     createCUDABackend},
 };
 
 llvm::ArrayRef<BackendEntry> kiln::backends() { return kBackends; }

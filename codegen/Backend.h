@@ -26,11 +26,14 @@ struct BackendOptions {
   bool remarks = false;       // kilnc --remarks: optimization decisions
   bool memoryReport = false;  // kilnc --memory-report: each kernel's memory plan
   bool gemmEpilogues = true;  // kilnc --gemm-epilogues: ops folded into GEMM calls
+  std::string arch;           // --target=<name>:<arch>, "" for the default
 };
 
-/// What a backend writes after its MLIR pipeline (kilnc --emit=llvm|asm|obj).
-/// The MLIR the pipeline leaves (--emit=llvm-dialect) is printed by kilnc.
-enum class Artifact { LLVMIR, Assembly, Object };
+/// What a backend writes after its MLIR pipeline (kilnc
+/// --emit=llvm|asm|obj|ptx): the host's LLVM IR, assembly or object, or the
+/// code of a device that has its own (PTX). The MLIR the pipeline leaves
+/// (--emit=llvm-dialect) is printed by kilnc.
+enum class Artifact { LLVMIR, Assembly, Object, DeviceCode };
 
 class Backend {
 public:
@@ -65,13 +68,16 @@ public:
 struct BackendEntry {
   const char *name;        // --target=<name>
   const char *description; // one line, for --help and kiln-opt
-  std::unique_ptr<Backend> (*create)(const BackendOptions &options);
+  /// Null with `error` set when the options do not suit it (an unknown
+  /// architecture).
+  std::unique_ptr<Backend> (*create)(const BackendOptions &options, std::string &error);
 };
 
 /// Every target Kiln can compile for.
 llvm::ArrayRef<BackendEntry> backends();
 
-/// The entry named `name`, or null.
+/// The entry named `name`, or null. `name` is the part of --target before
+/// any `:<arch>`.
 const BackendEntry *lookupBackend(llvm::StringRef name);
 
 /// The target names, comma separated ("cpu"), for help and errors.

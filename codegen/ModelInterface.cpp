@@ -726,7 +726,7 @@ static std::string argText(const ModelInterface &m, const KernelArg &a) {
 }
 
 static const char *deviceName(kiln_device_kind device) {
-  return device == KILN_DEVICE_CPU ? "cpu" : "?";
+  return device == KILN_DEVICE_CPU ? "cpu" : device == KILN_DEVICE_CUDA ? "cuda" : "?";
 }
 
 std::string ModelInterface::descriptor() const {
@@ -984,8 +984,19 @@ std::string ModelInterface::header() const {
      << "  kiln_model *model = NULL;\n"
      << "  kiln_status status = kiln_model_create(&" << p << "__metadata, out ? &model : NULL);\n"
      << "  if (out)\n    *out = (" << p << "_model *)model;\n"
-     << "  return status;\n}\n"
-     << "/* Message of the last failure on `model` (NULL: of the last failed create). */\n"
+     << "  return status;\n}\n";
+  if (device == KILN_DEVICE_CUDA)
+    os << "/* The same on CUDA device `device` (an ordinal); without a driver or\n"
+       << " * a device it fails here, KILN_ERROR_UNSUPPORTED. Inputs and outputs\n"
+       << " * stay host pointers: the runtime copies them. */\n"
+       << "static inline kiln_status " << p << "_create_on_device(int device, " << p
+       << "_model **out) {\n"
+       << "  kiln_model *model = NULL;\n"
+       << "  kiln_status status = kiln_model_create_on_device(&" << p
+       << "__metadata, device, out ? &model : NULL);\n"
+       << "  if (out)\n    *out = (" << p << "_model *)model;\n"
+       << "  return status;\n}\n";
+  os << "/* Message of the last failure on `model` (NULL: of the last failed create). */\n"
      << "static inline const char *" << p << "_last_error(const " << p << "_model *model) {\n"
      << "  return model ? kiln_model_last_error((const kiln_model *)model) : kiln_last_error();\n}\n";
   writeFunctions(os, p);

@@ -83,6 +83,11 @@ struct ModelInterface {
   /// Scratch bytes of the largest kernel workspace (kiln-cpu-plan-memory);
   /// known only after codegen.
   int64_t workspaceBytes = 0;
+  /// KILN_DEVICE_CUDA: the kernels' PTX module and the names of its
+  /// kernels, in the host code's numbering (the metadata's device_code and
+  /// device_kernels); known only after codegen.
+  std::string deviceCode;
+  std::vector<std::string> deviceKernels;
   /// Who takes the optimizer step (kiln_optimizer_driver) and its
   /// arguments (KILN_OPTIMIZER_LBFGS: ir/LbfgsOptions.h's metadataArgs).
   int32_t optimizer = KILN_OPTIMIZER_COMPILED;

@@ -29,7 +29,8 @@ public:
         kernelTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, i64Ty})),
         metadataTy(llvm::StructType::get(
             ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, f64Ty, i64Ty, i32Ty,
-                  llvm::ArrayType::get(f64Ty, KILN_OPTIMIZER_ARGS)})) {}
+                  llvm::ArrayType::get(f64Ty, KILN_OPTIMIZER_ARGS), ptrTy, i32Ty,
+                  ptrTy})) {}
 
   llvm::GlobalVariable *build(std::string &error) {
     std::vector<llvm::Constant *> kernels;
@@ -55,7 +56,12 @@ public:
         llvm::ConstantFP::get(f64Ty, model.lr),
         llvm::ConstantInt::get(i64Ty, model.workspaceBytes),
         i32(model.optimizer),
-        optimizerArgs()};
+        optimizerArgs(),
+        model.device == KILN_DEVICE_CUDA
+            ? string(model.deviceCode, "device_code")
+            : llvm::ConstantPointerNull::get(ptrTy),
+        i32(static_cast<int64_t>(model.deviceKernels.size())),
+        deviceKernels()};
     return new llvm::GlobalVariable(m, metadataTy, /*isConstant=*/true,
                                     llvm::GlobalValue::ExternalLinkage,
                                     llvm::ConstantStruct::get(metadataTy, fields),
@@ -64,6 +70,13 @@ public:
 
 private:
   llvm::Constant *i32(int64_t v) { return llvm::ConstantInt::get(i32Ty, v); }
+
+  llvm::Constant *deviceKernels() {
+    std::vector<llvm::Constant *> names;
+    for (const std::string &name : model.deviceKernels)
+      names.push_back(string(name, "device_kernel"));
+    return array(ptrTy, names, "device_kernels");
+  }
 
   llvm::Constant *optimizerArgs() {
     std::vector<llvm::Constant *> args;

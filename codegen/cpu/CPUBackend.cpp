@@ -54,7 +54,9 @@ public:
 
   kiln_device_kind device() const override { return KILN_DEVICE_CPU; }
 
-  bool supports(Artifact) const override { return true; }
+  bool supports(Artifact artifact) const override {
+    return artifact != Artifact::DeviceCode;
+  }
 
   bool emit(ModuleOp module, const ModelInterface &model, Artifact artifact,
             llvm::raw_pwrite_stream &os, std::string &error) const override {
@@ -83,6 +85,12 @@ private:
 
 } // namespace
 
-std::unique_ptr<Backend> kiln::createCPUBackend(const BackendOptions &options) {
+std::unique_ptr<Backend> kiln::createCPUBackend(const BackendOptions &options,
+                                                std::string &error) {
+  if (!options.arch.empty()) {
+    error = "--target=cpu takes no architecture ('cpu:" + options.arch +
+            "'); the CPU is chosen with --mcpu";
+    return nullptr;
+  }
   return std::make_unique<CPUBackend>(options);
 }

@@ -6,7 +6,9 @@
 
 namespace kiln {
 
-std::unique_ptr<Backend> createCPUBackend(const BackendOptions &options);
+/// Fails for an architecture suffix (--target=cpu:x): the CPU is --mcpu.
+std::unique_ptr<Backend> createCPUBackend(const BackendOptions &options,
+                                          std::string &error);
 
 } // namespace kiln
 

@@ -41,6 +41,13 @@ struct CPUCodegenOptions {
 void buildCPUCodegenPipeline(mlir::OpPassManager &pm,
                              const CPUCodegenOptions &options);
 
+/// linalg on tensors -> buffers: function results become out-parameters,
+/// the kiln.in_place results their argument's buffers, and temporaries
+/// views of one workspace argument (kiln-cpu-plan-memory; `memoryReport`
+/// prints each plan). Nothing in it is specific to the CPU: the CUDA
+/// backend builds its buffers the same way (codegen/cuda/CUDAPipeline.cpp).
+void buildBuffersAndWorkspacePipeline(mlir::OpPassManager &pm, bool memoryReport);
+
 /// A TargetMachine for the host triple and `cpu` ("" or "native": the host
 /// CPU with its features). Returns null and sets `error` on failure.
 std::unique_ptr<llvm::TargetMachine>

@@ -33,54 +33,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
     pm.addPass(createCPUTileAndVectorize(tiling));
   }
 
-  // A zero fill that CSE shared between several accumulators: one each, so
-  // that bufferization does not copy the filled buffer for every further
-  // writer (and a fill right before a contraction folds into its GEMM call).
-  pm.addPass(createUnshareFills());
-  // Buffers: function results become caller-provided out-parameters, so the
-  // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
-  // each returned tensor gets a value of its own first (kiln-unique-results).
-  pm.addPass(createUniqueResults());
-  // Next values the runtime passes in place (kiln.in_place results): into
-  // their argument's buffer, the producer writing there directly where
-  // nothing reads the old value after it.
-  pm.addPass(createInPlaceResults());
-  // Copies as linalg.copy, which become loops below: a memref.copy between
-  // strided views (an insert_slice that did not bufferize in place, e.g.
-  // around the split contractions of kiln-cpu-tile-and-vectorize) would
-  // lower to a call of MLIR's C runner `memrefCopy`, which a Kiln object
-  // does not link against.
-  auto linalgCopy = [](OpBuilder &b, Location loc, Value from, Value to) {
-    b.create<linalg::CopyOp>(loc, from, to);
-    return success();
-  };
-  bufferization::OneShotBufferizationOptions bufferize;
-  bufferize.memCpyFn = linalgCopy;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.setFunctionBoundaryTypeConversion(
-      bufferization::LayoutMapOption::IdentityLayoutMap);
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createDropInPlaceResults());
-  bufferization::BufferResultsToOutParamsOpts outParams;
-  outParams.hoistStaticAllocs = true;
-  outParams.memCpyFn = linalgCopy;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  pm.addPass(createCanonicalizerPass());
-  // MLIR 19's buffer-deallocation-pipeline, with kiln-cpu-split-deallocs
-  // before the lowering (no helper function with dynamic memrefs).
-  pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(bufferization::createBufferDeallocationSimplificationPass());
-  pm.addPass(createCPUSplitDeallocs());
-  pm.addPass(bufferization::createLowerDeallocationsPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createBufferizationToMemRefPass());
-  // Temporaries -> views of one runtime-provided workspace (no malloc/free
-  // per call).
-  CPUPlanMemoryOptions plan;
-  plan.report = options.memoryReport;
-  pm.addPass(createCPUPlanMemory(plan));
+  buildBuffersAndWorkspacePipeline(pm, options.memoryReport);
   // After planning: the calls hide their buffer uses from it.
   if (options.runtimeGemm)
     pm.addPass(createCPUGemmToRuntime(
@@ -127,4 +80,55 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCPULaunchParallel());
   pm.addPass(createCanonicalizerPass());
+}
+
+void kiln::buildBuffersAndWorkspacePipeline(OpPassManager &pm, bool memoryReport) {
+  // A zero fill that CSE shared between several accumulators: one each, so
+  // that bufferization does not copy the filled buffer for every further
+  // writer (and a fill right before a contraction folds into its GEMM call).
+  pm.addPass(createUnshareFills());
+  // Buffers: function results become caller-provided out-parameters, so the
+  // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
+  // each returned tensor gets a value of its own first (kiln-unique-results).
+  pm.addPass(createUniqueResults());
+  // Next values the runtime passes in place (kiln.in_place results): into
+  // their argument's buffer, the producer writing there directly where
+  // nothing reads the old value after it.
+  pm.addPass(createInPlaceResults());
+  // Copies as linalg.copy, which become loops below: a memref.copy between
+  // strided views (an insert_slice that did not bufferize in place, e.g.
+  // around the split contractions of kiln-cpu-tile-and-vectorize) would
+  // lower to a call of MLIR's C runner `memrefCopy`, which a Kiln object
+  // does not link against.
+  auto linalgCopy = [](OpBuilder &b, Location loc, Value from, Value to) {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  bufferization::OneShotBufferizationOptions bufferize;
+  bufferize.memCpyFn = linalgCopy;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createDropInPlaceResults());
+  bufferization::BufferResultsToOutParamsOpts outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.memCpyFn = linalgCopy;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  // MLIR 19's buffer-deallocation-pipeline, with kiln-cpu-split-deallocs
+  // before the lowering (no helper function with dynamic memrefs).
+  pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(bufferization::createBufferDeallocationSimplificationPass());
+  pm.addPass(createCPUSplitDeallocs());
+  pm.addPass(bufferization::createLowerDeallocationsPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createBufferizationToMemRefPass());
+  // Temporaries -> views of one runtime-provided workspace (no malloc/free
+  // per call).
+  CPUPlanMemoryOptions plan;
+  plan.report = memoryReport;
+  pm.addPass(createCPUPlanMemory(plan));
 }

@@ -1,12 +1,27 @@
 #include "device.h"
+#include "cuda_model.h"
 
 #include <cstring>
 
 namespace {
 
+using kiln::rt::Error;
+using kiln::rt::ModelSpec;
+
 /* The host CPU: device memory is host memory, so copies are memcpy and a
  * launch is a plain call (the kernel parallelises itself through
- * kiln_parallel_for). */
+ * kiln_parallel_for). One device: the ordinal must be 0. */
+Error cpu_open(const ModelSpec &, int ordinal, void **ctx) {
+  *ctx = nullptr;
+  if (ordinal != 0)
+    return kiln::rt::fail(KILN_ERROR_INVALID_ARGUMENT,
+                          "a CPU model runs on device 0 (the host), not " +
+                              std::to_string(ordinal));
+  return {};
+}
+
+void cpu_close(void *) {}
+
 void *cpu_alloc(void *, size_t bytes) {
   void *ptr = kiln_alloc(bytes);
   if (ptr)
@@ -16,20 +31,24 @@ void *cpu_alloc(void *, size_t bytes) {
 
 void cpu_free(void *, void *ptr) { kiln_free(ptr); }
 
-kiln_status cpu_copy(void *, void *dst, const void *src, size_t bytes) {
+Error cpu_copy(void *, void *dst, const void *src, size_t bytes) {
   if (bytes)
     std::memcpy(dst, src, bytes);
-  return KILN_OK;
+  return {};
 }
 
-kiln_status cpu_launch(void *, kiln_kernel_fn fn, void **args) {
+Error cpu_launch(void *, kiln_kernel_fn fn, void **args) {
   fn(args);
-  return KILN_OK;
+  return {};
 }
 
 const kiln::rt::Device kDevices[] = {
-    {KILN_DEVICE_CPU, "cpu", nullptr, cpu_alloc, cpu_free, cpu_copy, cpu_copy,
-     cpu_launch},
+    {KILN_DEVICE_CPU, "cpu", true, cpu_open, cpu_close, cpu_alloc, cpu_free, cpu_copy,
+     cpu_copy, cpu_launch},
+    {KILN_DEVICE_CUDA, "cuda", false, kiln::rt::cuda::model_open,
+     kiln::rt::cuda::model_close, kiln::rt::cuda::model_alloc, kiln::rt::cuda::model_free,
+     kiln::rt::cuda::model_copy_to_device, kiln::rt::cuda::model_copy_to_host,
+     kiln::rt::cuda::model_launch},
 };
 
 } // namespace

@@ -1,6 +1,8 @@
 #ifndef KILN_RUNTIME_LIB_DEVICE_H
 #define KILN_RUNTIME_LIB_DEVICE_H
 
+#include "error.h"
+
 #include <kiln/runtime.h>
 
 #include <cstddef>
@@ -8,33 +10,45 @@
 
 namespace kiln::rt {
 
+struct ModelSpec;
+
 /* A device a model instance runs on, as a table of function pointers. The
  * model driver (model.cpp) allocates its buffers, moves data between the
  * host and those buffers, and launches kernels only through one, so a new
- * device (CUDA) is a new table, not new paths through the driver. Every
- * entry takes the device's own context first. */
+ * device is a new table, not new paths through the driver. Every entry but
+ * open takes the instance's context (from open) first. */
 struct Device {
   kiln_device_kind kind; /* the metadata's `device` */
-  const char *name;      /* for messages: "cpu" */
-  void *ctx;
-  /* `bytes` of zero-filled device memory, 64-byte aligned; a distinct
-   * pointer even for 0 bytes. NULL when out of memory. */
+  const char *name;      /* for messages: "cpu", "cuda" */
+  /* Whether kernels read and write host memory: then the caller's inputs,
+   * target and outputs and the random state reach them as given. Otherwise
+   * the driver stages those in device memory around every launch. */
+  bool host_memory;
+  /* One instance's context on device `ordinal` (0-based) for model `spec`
+   * (a CUDA model's module is loaded here, so a device or module problem
+   * surfaces at kiln_model_create). */
+  Error (*open)(const ModelSpec &spec, int ordinal, void **ctx);
+  void (*close)(void *ctx); /* NULL ctx is ignored */
+  /* `bytes` of zero-filled device memory, at least 64-byte aligned; a
+   * distinct pointer even for 0 bytes. NULL when out of memory. */
   void *(*alloc)(void *ctx, size_t bytes);
   void (*free)(void *ctx, void *ptr); /* NULL is ignored */
   /* `dst` is device memory from alloc, `src` host memory (and the reverse
-   * for copy_to_host); both ranges are valid for `bytes`. */
-  kiln_status (*copy_to_device)(void *ctx, void *dst, const void *src, size_t bytes);
-  kiln_status (*copy_to_host)(void *ctx, void *dst, const void *src, size_t bytes);
+   * for copy_to_host); both ranges are valid for `bytes`. They return when
+   * the copy is done, after every kernel launched before. */
+  Error (*copy_to_device)(void *ctx, void *dst, const void *src, size_t bytes);
+  Error (*copy_to_host)(void *ctx, void *dst, const void *src, size_t bytes);
   /* Runs a compiled kernel on `args` (kiln_kernel_info's argument list, as
-   * device pointers) and returns when it is done. */
-  kiln_status (*launch)(void *ctx, kiln_kernel_fn fn, void **args);
+   * device pointers). The CPU returns when it is done; a GPU may return
+   * once its work is queued (copies wait for it). */
+  Error (*launch)(void *ctx, kiln_kernel_fn fn, void **args);
 };
 
 /* The device for a metadata `device` value, or NULL when this runtime has
  * none for it. */
 const Device *find_device(int32_t kind);
 
-/* The names of the devices this runtime has ("cpu"), for messages. */
+/* The names of the devices this runtime has ("cpu, cuda"), for messages. */
 std::string device_names();
 
 } // namespace kiln::rt

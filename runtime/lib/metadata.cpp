@@ -12,6 +12,7 @@ namespace {
 constexpr int32_t kMaxTensors = 1 << 20;
 constexpr int32_t kMaxKernels = 64;
 constexpr int32_t kMaxArgs = 1 << 16;
+constexpr int32_t kMaxDeviceKernels = 1 << 16;
 constexpr int32_t kMaxRank = 32;
 constexpr size_t kMaxName = 1024;
 constexpr int64_t kMaxWorkspace = int64_t(1) << 48;
@@ -581,6 +582,29 @@ Error check_lbfgs(const kiln_model_metadata &m, ModelSpec *spec) {
 
 } // namespace
 
+/* The PTX module and kernel names of a CUDA model; none for the CPU. */
+Error read_device_code(const kiln_model_metadata &m, ModelSpec *out) {
+  if (m.device != KILN_DEVICE_CUDA) {
+    if (m.device_code || m.num_device_kernels != 0 || m.device_kernels)
+      return bad("device_code and device_kernels are only for KILN_DEVICE_CUDA models");
+    return {};
+  }
+  if (!m.device_code)
+    return bad("a KILN_DEVICE_CUDA model needs device_code");
+  if (m.num_device_kernels < 0 || m.num_device_kernels > kMaxDeviceKernels ||
+      (m.num_device_kernels > 0 && !m.device_kernels))
+    return bad("num_device_kernels " + std::to_string(m.num_device_kernels) +
+               " out of range, or device_kernels is NULL");
+  out->device_code = m.device_code;
+  for (int32_t i = 0; i < m.num_device_kernels; ++i) {
+    const char *name = m.device_kernels[i];
+    if (Error e = check_name(name, "device kernel"))
+      return e;
+    out->device_kernels.push_back(name);
+  }
+  return {};
+}
+
 Error read_metadata(const kiln_model_metadata *m, ModelSpec *out) {
   *out = ModelSpec();
   if (!m)
@@ -596,6 +620,8 @@ Error read_metadata(const kiln_model_metadata *m, ModelSpec *out) {
   if (Error e = check_name(m->name, "model"))
     return e;
   out->name = m->name;
+  if (Error e = read_device_code(*m, out))
+    return e;
   out->device = find_device(m->device);
   if (!out->device)
     return fail(KILN_ERROR_UNSUPPORTED, "metadata: device kind " +

@@ -95,6 +95,10 @@ struct ModelSpec {
   int optimizer = KILN_OPTIMIZER_COMPILED; /* kiln_optimizer_driver */
   LbfgsSpec lbfgs;                          /* KILN_OPTIMIZER_LBFGS only */
   std::vector<KernelSpec> kernels;
+  /* KILN_DEVICE_CUDA: the PTX module (in the model's object) and the
+   * names of its kernels, in kiln_cuda_launch's numbering. */
+  const char *device_code = nullptr;
+  std::vector<std::string> device_kernels;
   /* kernel[entry][kTrain|kEval]: index into kernels after the mode-any
    * fallback, or -1 when that entry point has no kernel in that mode. */
   int kernel[kNumEntries][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1},

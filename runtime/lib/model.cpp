@@ -40,15 +40,22 @@ using kiln::rt::TensorSpec;
  * as KILN_ARG_TENSOR_NEXT (kilnc --in-place-updates=false, hand-built
  * metadata) have two slots: the kernel reads slot cur[t] and writes slot
  * 1 - cur[t], and the runtime flips cur[t] once the call is accepted.
- * Inputs, target and outputs are the caller's pointers, bound per call. */
+ * Inputs, target and outputs are the caller's pointers, bound per call; on
+ * a device without host memory (CUDA) they, and the random state, are
+ * copied through staging slots at the arena's end around every launch. */
 struct kiln_model {
   ModelSpec spec;
+  void *device_ctx = nullptr; // the device's context for this instance (open)
   void *arena = nullptr;
   size_t arena_bytes = 0; // kiln/arena.h's total, as allocated
   std::vector<void *> slots[2]; // [copy][tensor]; null for caller tensors
   std::vector<unsigned char> cur;
   std::vector<float *> grads; // [parameter index]
   void *workspace = nullptr;  // KILN_ARG_WORKSPACE
+  /* Devices without host memory: a slot per caller-owned tensor (null for
+   * the others) and one for the random state. */
+  std::vector<void *> staged;
+  void *staged_rng = nullptr;
   std::vector<double> lrs;    // per parameter group, kept exact; kernels get f32
   kiln_rng_state rng{0, 0};
   bool training = false;
@@ -64,8 +71,11 @@ struct kiln_model {
   mutable std::string last_error;
 
   ~kiln_model() {
-    if (spec.device)
-      spec.device->free(spec.device->ctx, arena);
+    if (spec.device) {
+      if (device_ctx || spec.device->host_memory)
+        spec.device->free(device_ctx, arena);
+      spec.device->close(device_ctx);
+    }
   }
 
   void *current(int t) const { return slots[cur[t]][t]; }
@@ -117,21 +127,30 @@ bool double_buffered(const ModelSpec &s, int t) {
   return false;
 }
 
-/* A device's failure as an Error naming the device and the operation. */
-Error device_error(const kiln_model *m, kiln_status status, const char *what) {
-  if (status == KILN_OK)
+/* Tensor t's current values where the caller can read them: in host
+ * memory, or NULL (a CUDA instance; the introspection functions say so). */
+void *host_pointer(const kiln_model *m, int t) {
+  return m->spec.device->host_memory ? m->current(t) : nullptr;
+}
+
+/* A device's failure as an Error naming the device and the operation, with
+ * the device's own message (a CUDA error's name and description). */
+Error device_error(const kiln_model *m, Error error, const char *what) {
+  if (!error)
     return {};
-  return fail(status, std::string(m->spec.device->name) + ": " + what + " failed");
+  return fail(error.status, std::string(m->spec.device->name) + ": " + what + " failed" +
+                                (error.message.empty() ? "" : ": " + error.message));
 }
 
 Error to_device(const kiln_model *m, void *dst, const void *src, size_t bytes) {
   const Device &d = *m->spec.device;
-  return device_error(m, d.copy_to_device(d.ctx, dst, src, bytes), "copy to the device");
+  return device_error(m, d.copy_to_device(m->device_ctx, dst, src, bytes),
+                      "copy to the device");
 }
 
 Error to_host(const kiln_model *m, void *dst, const void *src, size_t bytes) {
   const Device &d = *m->spec.device;
-  return device_error(m, d.copy_to_host(d.ctx, dst, src, bytes), "copy to the host");
+  return device_error(m, d.copy_to_host(m->device_ctx, dst, src, bytes), "copy to the host");
 }
 
 size_t line_bytes(int64_t numel, size_t elem_size) {
@@ -169,13 +188,20 @@ Error allocate(kiln_model *m) {
   // Zeroed with the rest by the device, so on the CPU its pages are mapped
   // before the first kernel call.
   sizes.push_back(line_bytes(s.workspace_bytes, 1));
+  const bool stage = !s.device->host_memory;
+  if (stage) {
+    for (size_t t = 0; t < n; ++t)
+      if (caller_owned(s.tensors[t].role))
+        sizes.push_back(line_bytes(s.tensors[t].numel, kiln::rt::dtype_size(s.tensors[t].dtype)));
+    sizes.push_back(line_bytes(sizeof(kiln_rng_state), 1));
+  }
   std::vector<size_t> offsets;
   size_t total = 0;
   if (!plan(sizes, &offsets, &total))
     return fail(KILN_ERROR_OUT_OF_MEMORY,
                 "model " + quoted(s.name) + ": buffers exceed the address space");
   // Zero-filled: parameters start at zero (runtime.h).
-  m->arena = s.device->alloc(s.device->ctx, total);
+  m->arena = s.device->alloc(m->device_ctx, total);
   if (!m->arena)
     return fail(KILN_ERROR_OUT_OF_MEMORY,
                 "model " + quoted(s.name) + ": out of memory allocating " +
@@ -194,7 +220,14 @@ Error allocate(kiln_model *m) {
   if (s.trainable)
     for (size_t p = 0; p < s.params.size(); ++p)
       m->grads.push_back(reinterpret_cast<float *>(base + offsets[next++]));
-  m->workspace = base + offsets[next];
+  m->workspace = base + offsets[next++];
+  if (stage) {
+    m->staged.assign(n, nullptr);
+    for (size_t t = 0; t < n; ++t)
+      if (caller_owned(s.tensors[t].role))
+        m->staged[t] = base + offsets[next++];
+    m->staged_rng = base + offsets[next++];
+  }
   return {};
 }
 
@@ -242,7 +275,7 @@ struct Bound {
 void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
   switch (a.kind) {
   case KILN_ARG_RNG:
-    return &m->rng;
+    return m->staged_rng ? m->staged_rng : &m->rng;
   case KILN_ARG_WORKSPACE:
     return m->workspace;
   case KILN_ARG_GRADIENT:
@@ -256,6 +289,8 @@ void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
     break;
   }
   const TensorSpec &t = m->spec.tensors[a.tensor];
+  if (!m->staged.empty() && m->staged[a.tensor])
+    return m->staged[a.tensor];
   // Kernels never write their inputs (docs/runtime-abi.md), so dropping
   // const here is safe; the ABI's args array is simply untyped.
   switch (t.role) {
@@ -331,6 +366,57 @@ Error check_values(kiln_model *m, const KernelSpec &kernel, const char *function
   return {};
 }
 
+/* The caller's pointer for a caller-owned tensor (input, target, output). */
+const void *caller_pointer(const kiln_model *m, int tensor, const Bound &b) {
+  const TensorSpec &t = m->spec.tensors[tensor];
+  switch (t.role) {
+  case KILN_ROLE_INPUT:
+    return b.inputs[t.role_index];
+  case KILN_ROLE_TARGET:
+    return b.target;
+  default:
+    return b.outputs[t.role_index];
+  }
+}
+
+/* Devices without host memory: the inputs and target a kernel reads, and
+ * the random state, into their staging slots. */
+Error stage_in(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
+  if (m->staged.empty())
+    return {};
+  for (const kiln_kernel_arg &a : kernel.args) {
+    if (a.kind == KILN_ARG_RNG) {
+      if (Error e = to_device(m, m->staged_rng, &m->rng, sizeof m->rng))
+        return e;
+      continue;
+    }
+    if (a.tensor < 0 || !m->staged[a.tensor])
+      continue;
+    const TensorSpec &t = m->spec.tensors[a.tensor];
+    if (t.role == KILN_ROLE_OUTPUT)
+      continue;
+    if (Error e = to_device(m, m->staged[a.tensor], caller_pointer(m, a.tensor, b),
+                            spec_bytes(t)))
+      return e;
+  }
+  return {};
+}
+
+/* And the outputs it wrote back to the caller. */
+Error stage_out(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
+  if (m->staged.empty())
+    return {};
+  for (const kiln_kernel_arg &a : kernel.args) {
+    if (a.tensor < 0 || a.kind != KILN_ARG_TENSOR || !m->staged[a.tensor] ||
+        m->spec.tensors[a.tensor].role != KILN_ROLE_OUTPUT)
+      continue;
+    if (Error e = to_host(m, const_cast<void *>(caller_pointer(m, a.tensor, b)),
+                          m->staged[a.tensor], spec_bytes(m->spec.tensors[a.tensor])))
+      return e;
+  }
+  return {};
+}
+
 /* Launches `kernel` with the arguments its table entry lists, then makes the
  * next values it wrote current; `function` names the API call in errors. */
 Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b,
@@ -340,8 +426,13 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b,
   for (const kiln_kernel_arg &a : kernel.args)
     m->args.push_back(arg_pointer(m, a, b));
   const Device &d = *m->spec.device;
+  if (Error e = stage_in(m, kernel, b))
+    return e;
   CollectiveScope collectives(m->comm);
-  if (Error e = device_error(m, d.launch(d.ctx, kernel.fn, m->args.data()), "kernel launch"))
+  if (Error e = device_error(m, d.launch(m->device_ctx, kernel.fn, m->args.data()),
+                             "kernel launch"))
+    return e;
+  if (Error e = stage_out(m, kernel, b))
     return e;
   if (Error e = collectives.result())
     return fail(e.status, std::string(function) + ": " + e.message);
@@ -607,11 +698,11 @@ Error validate_file_tensors(const kiln_safetensors &file,
 }
 
 void *host_current(kiln_model *model, int t) {
-  return model->spec.device->kind == KILN_DEVICE_CPU ? model->current(t) : nullptr;
+  return host_pointer(model, t);
 }
 
 const float *host_gradient(const kiln_model *model, int param) {
-  return model->spec.device->kind == KILN_DEVICE_CPU ? model->grads[param] : nullptr;
+  return model->spec.device->host_memory ? model->grads[param] : nullptr;
 }
 
 double group_lr(const kiln_model *model, int group) { return model->lrs[group]; }
@@ -659,6 +750,11 @@ void restore_snapshot(kiln_model *model, const Snapshot &s) {
 
 extern "C" kiln_status kiln_model_create(const kiln_model_metadata *metadata,
                                          kiln_model **out) {
+  return kiln_model_create_on_device(metadata, 0, out);
+}
+
+extern "C" kiln_status kiln_model_create_on_device(const kiln_model_metadata *metadata,
+                                                   int32_t device, kiln_model **out) {
   const kiln_model *none = nullptr;
   KILN_API_GUARD_BEGIN
   if (out)
@@ -669,6 +765,15 @@ extern "C" kiln_status kiln_model_create(const kiln_model_metadata *metadata,
   auto model = std::make_unique<kiln_model>();
   if (Error e = kiln::rt::read_metadata(metadata, &model->spec))
     return record(none, e);
+  if (!model->spec.device->host_memory && model->spec.optimizer == KILN_OPTIMIZER_LBFGS)
+    return record(none, fail(KILN_ERROR_UNSUPPORTED,
+                             "kiln_model_create: model " + quoted(model->spec.name) +
+                                 ": LBFGS (the runtime's optimizer driver) runs on the CPU "
+                                 "only so far"));
+  if (Error e = model->spec.device->open(model->spec, device, &model->device_ctx))
+    return record(none, fail(e.status, "kiln_model_create: model " + quoted(model->spec.name) +
+                                           " for " + model->spec.device->name + " device " +
+                                           std::to_string(device) + ": " + e.message));
   if (Error e = allocate(model.get()))
     return record(none, e);
   model->training = model->spec.trainable;
@@ -1132,7 +1237,7 @@ extern "C" kiln_status kiln_model_grad_sum(kiln_model *model, int index, float *
   int t;
   if (Error e = lookup(model->spec.grad_sums, index, "kiln_model_grad_sum", &t))
     return record(model, e);
-  *data = static_cast<float *>(model->current(t));
+  *data = static_cast<float *>(host_pointer(model, t));
   return KILN_OK;
 }
 
@@ -1327,7 +1432,7 @@ extern "C" kiln_status kiln_model_parameter(kiln_model *model, int index,
   if (name)
     *name = model->spec.tensors[t].name.c_str();
   if (data)
-    *data = static_cast<float *>(model->current(t));
+    *data = static_cast<float *>(host_pointer(model, t));
   if (numel)
     *numel = model->spec.tensors[t].numel;
   return KILN_OK;
@@ -1369,7 +1474,7 @@ extern "C" kiln_status kiln_model_buffer(kiln_model *model, int index,
   if (dtype)
     *dtype = spec.dtype;
   if (data)
-    *data = model->current(t);
+    *data = host_pointer(model, t);
   if (numel)
     *numel = spec.numel;
   return KILN_OK;
@@ -1394,7 +1499,7 @@ extern "C" kiln_status kiln_model_state(kiln_model *model, int index,
   if (name)
     *name = model->spec.tensors[t].name.c_str();
   if (data)
-    *data = static_cast<float *>(model->current(t));
+    *data = static_cast<float *>(host_pointer(model, t));
   if (numel)
     *numel = model->spec.tensors[t].numel;
   return KILN_OK;

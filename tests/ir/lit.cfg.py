@@ -23,6 +23,11 @@ for tool, directory in [
     # Word boundaries so `kiln-opt` is not replaced inside a path or flag.
     config.substitutions.append((r"(?<![\w/.-])" + tool + r"(?![\w.-])", path))
 
+# The CUDA toolkit's PTX assembler, when CMake found one.
+if getattr(config, "ptxas", ""):
+    config.available_features.add("ptxas")
+    config.substitutions.append((r"(?<![\w/.-])ptxas(?![\w.-])", config.ptxas))
+
 config.environment["PATH"] = os.pathsep.join(
     [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
 )

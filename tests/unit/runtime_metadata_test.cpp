@@ -310,14 +310,29 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 11)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 12)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
   copy = *md.get();
-  copy.device = 1;
+  copy.device = 2;
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: device kind 1 is not supported (devices: cpu)");
+            "metadata: device kind 2 is not supported (devices: cpu, cuda)");
+  // Device code belongs to CUDA models, and they need it.
+  copy = *md.get();
+  copy.device = KILN_DEVICE_CUDA;
+  EXPECT_EQ(create_error(&copy), "metadata: a KILN_DEVICE_CUDA model needs device_code");
+  copy.device_code = "";
+  copy.num_device_kernels = 1;
+  EXPECT_EQ(create_error(&copy),
+            "metadata: num_device_kernels 1 out of range, or device_kernels is NULL");
+  const char *bad_name[] = {"no spaces"};
+  copy.device_kernels = bad_name;
+  EXPECT_NE(create_error(&copy).find("device kernel"), std::string::npos);
+  copy = *md.get();
+  copy.device_code = "// PTX";
+  EXPECT_EQ(create_error(&copy),
+            "metadata: device_code and device_kernels are only for KILN_DEVICE_CUDA models");
   copy = *md.get();
   copy.name = nullptr;
   EXPECT_EQ(create_error(&copy), "metadata: model: name is NULL");

@@ -29,7 +29,12 @@ int main(int argc, char **argv) {
   // Every target of the table: its dialects, passes and codegen pipeline
   // (kiln-cpu-codegen, ...), built with kilnc's default settings.
   for (const kiln::BackendEntry &entry : kiln::backends()) {
-    std::shared_ptr<kiln::Backend> backend = entry.create(kiln::BackendOptions());
+    std::string error;
+    std::shared_ptr<kiln::Backend> backend = entry.create(kiln::BackendOptions(), error);
+    if (!backend) {
+      llvm::errs() << "kiln-opt: target " << entry.name << ": " << error << "\n";
+      return 1;
+    }
     backend->registerDialects(registry);
     backend->registerPasses();
     mlir::PassPipelineRegistration<>(

@@ -61,7 +61,7 @@ static cl::opt<std::string>
                         "written beside it as <output>.h"),
                cl::value_desc("file"), cl::cat(kilncCategory));
 
-enum class Emit { NN, Linalg, LLVMDialect, Descriptor, LLVM, Asm, Obj };
+enum class Emit { NN, Linalg, LLVMDialect, Descriptor, LLVM, Asm, PTX, Obj };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Obj),
     cl::values(clEnumValN(Emit::NN, "nn", "nn dialect after autodiff and train-step assembly"),
@@ -70,7 +70,8 @@ static cl::opt<Emit> emit(
                           "MLIR after the target's codegen pipeline (LLVM dialect)"),
                clEnumValN(Emit::Descriptor, "descriptor", "the model metadata as text"),
                clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the model metadata"),
-               clEnumValN(Emit::Asm, "asm", "assembly for the target"),
+               clEnumValN(Emit::Asm, "asm", "assembly for the target (the host's, for cuda)"),
+               clEnumValN(Emit::PTX, "ptx", "the GPU kernels' PTX (--target=cuda)"),
                clEnumValN(Emit::Obj, "obj", "object file + C header (default)")),
     cl::cat(kilncCategory));
 
@@ -88,7 +89,7 @@ static cl::opt<Mode> mode(
 /// --target's help, from the target table (codegen/Backend.cpp).
 static const std::string &targetHelp() {
   static const std::string help = [] {
-    std::string text = "Target to compile for (default: cpu):";
+    std::string text = "Target to compile for, <name>[:<arch>] (default: cpu):";
     for (const kiln::BackendEntry &entry : kiln::backends())
       text += std::string("\n  ") + entry.name + " - " + entry.description;
     return text;
@@ -239,7 +240,8 @@ int printCoverageTable(const std::string &inventoryPath) {
 /// The --target backend with the command line's settings; null after
 /// reporting an unknown target or a bad -O.
 std::unique_ptr<kiln::Backend> createBackend() {
-  const kiln::BackendEntry *entry = kiln::lookupBackend(target);
+  auto [name, arch] = llvm::StringRef(target).split(':');
+  const kiln::BackendEntry *entry = kiln::lookupBackend(name);
   if (!entry) {
     llvm::errs() << "kilnc: error: --target=" << target
                  << " is not supported yet (targets: " << kiln::backendNames()
@@ -256,7 +258,12 @@ std::unique_ptr<kiln::Backend> createBackend() {
   options.remarks = remarks;
   options.memoryReport = memoryReport;
   options.gemmEpilogues = gemmEpilogues;
-  return entry->create(options);
+  options.arch = arch.str();
+  std::string err;
+  std::unique_ptr<kiln::Backend> backend = entry->create(options, err);
+  if (!backend)
+    llvm::errs() << "kilnc: error: --target=" << target << ": " << err << "\n";
+  return backend;
 }
 
 class Driver {
@@ -334,11 +341,14 @@ public:
     if (!dumpDir.empty()) {
       dumpArtifact(kiln::Artifact::LLVMIR, "05-" + model->name + ".ll", *module, *model);
       dumpArtifact(kiln::Artifact::Assembly, "06-" + model->name + ".s", *module, *model);
+      dumpArtifact(kiln::Artifact::DeviceCode, "07-" + model->name + ".ptx", *module, *model);
     }
     if (emit == Emit::LLVM)
       return writeArtifact(kiln::Artifact::LLVMIR, *module, *model);
     if (emit == Emit::Asm)
       return writeArtifact(kiln::Artifact::Assembly, *module, *model);
+    if (emit == Emit::PTX)
+      return writeArtifact(kiln::Artifact::DeviceCode, *module, *model);
     return writeObjectAndHeader(*module, *model);
   }
 
@@ -440,7 +450,9 @@ private:
                     const kiln::ModelInterface &model) {
     if (!backend.supports(artifact))
       return error(std::string("--emit=") +
-                   (artifact == kiln::Artifact::LLVMIR ? "llvm" : "asm") +
+                   (artifact == kiln::Artifact::LLVMIR     ? "llvm"
+                    : artifact == kiln::Artifact::Assembly ? "asm"
+                                                           : "ptx") +
                    " is not supported by --target=" + target);
     std::string out = outputFile.empty() ? std::string("-") : outputFile.getValue();
     std::error_code ec;

@@ -22,6 +22,27 @@ extern "C" {
  * driver is loaded and initialised once per process; thread safe. */
 kiln_status kiln_cuda_device_count(int *count);
 
+/* ---- Called by the host code of CUDA models (kilnc --target=cuda) --------
+ * Only while the runtime runs one of the model's kernels on this thread
+ * (kiln_model_train_step, ...): they queue work on the instance's stream,
+ * and the first failure of a kernel call becomes that call's status. Called
+ * at any other time they do nothing. Pointers travel as int64_t. */
+
+/* Launches kernel `kernel` of the model's PTX module (its number in
+ * kiln_model_metadata.device_kernels) over `blocks` x `threads` threads;
+ * args[i] holds the kernel's i-th parameter (a device pointer, an integer,
+ * or a float's bits in the low half). No blocks: nothing to do. */
+void kiln_cuda_launch(int32_t kernel, int64_t blocks, int64_t threads,
+                      const int64_t *args, int32_t num_args);
+
+/* Row-major C = op(A) op(B) + beta C on the instance's stream through
+ * cuBLAS, fp32 (no TF32), `batch` times with the given element strides
+ * (kiln::rt::cuda::Context::sgemm). */
+void kiln_cuda_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                     int64_t k, int64_t a, int64_t lda, int64_t b, int64_t ldb,
+                     float beta, int64_t c, int64_t ldc, int64_t batch,
+                     int64_t stride_a, int64_t stride_b, int64_t stride_c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -191,11 +191,12 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 11
+#define KILN_METADATA_VERSION 12
 
-/* 1 is reserved for KILN_DEVICE_CUDA (docs/runtime-abi.md, "CUDA device
- * layer"). */
-typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0 } kiln_device_kind;
+/* Where a model's kernels run. KILN_DEVICE_CUDA models (kilnc
+ * --target=cuda) carry PTX in device_code (docs/runtime-abi.md, "CUDA
+ * device layer"). */
+typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0, KILN_DEVICE_CUDA = 1 } kiln_device_kind;
 
 /* What a tensor of the model is. Parameters and buffers form the state_dict
  * (load/save_parameters); optimizer state, step and lr form the optimizer
@@ -414,6 +415,12 @@ typedef struct kiln_model_metadata {
    * max_eval, tolerance_grad, tolerance_change, history_size, line search
    * (0 none, 1 strong_wolfe)); zeros otherwise. */
   double optimizer_args[KILN_OPTIMIZER_ARGS];
+  /* KILN_DEVICE_CUDA: the kernels' NUL-terminated PTX module, and the
+   * names of its kernels (the host code launches kernel i by number,
+   * kiln_cuda_launch); NULL and 0 for the CPU. */
+  const char *device_code;
+  int32_t num_device_kernels;
+  const char *const *device_kernels;
 } kiln_model_metadata;
 
 /* The per-instance random state kernels receive (KILN_ARG_RNG): a
@@ -437,6 +444,13 @@ typedef struct kiln_model kiln_model;
  * threads at once; distinct instances may (see "Threads" above). */
 kiln_status kiln_model_create(const kiln_model_metadata *metadata,
                               kiln_model **out);
+/* kiln_model_create on device `device` of the model's kind (the CUDA
+ * device ordinal; 0, the host, for a CPU model). A CUDA model creates its
+ * own context and stream on that GPU and loads its PTX here: without a
+ * driver or a device this fails with KILN_ERROR_UNSUPPORTED ("... no CUDA
+ * device ..."), never later. kiln_model_create is device 0. */
+kiln_status kiln_model_create_on_device(const kiln_model_metadata *metadata,
+                                        int32_t device, kiln_model **out);
 void kiln_model_destroy(kiln_model *model);
 /* Message of the last failed call on this instance ("" if none). */
 const char *kiln_model_last_error(const kiln_model *model);

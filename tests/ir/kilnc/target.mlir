@@ -5,9 +5,45 @@
 // DESC: name tiny_mlp
 // DESC-NEXT: device cpu
 
-// RUN: not kilnc %S/../Inputs/tiny_mlp.json --target=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
-// CUDA: kilnc: error: --target=cuda is not supported yet (targets: cpu)
+// RUN: kilnc %S/../Inputs/tiny_mlp.json --target=cuda --emit=descriptor | FileCheck %s --check-prefix=CUDA
+// CUDA: name tiny_mlp
+// CUDA-NEXT: device cuda
+
+// RUN: not kilnc %S/../Inputs/tiny_mlp.json --target=tpu 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// UNKNOWN: kilnc: error: --target=tpu is not supported yet (targets: cpu, cuda)
+
+// An architecture LLVM 19's NVPTX target cannot emit, or one for the CPU.
+// RUN: not kilnc %S/../Inputs/tiny_mlp.json --target=cuda:sm_100 2>&1 | FileCheck %s --check-prefix=ARCH
+// ARCH: kilnc: error: --target=cuda:sm_100: no PTX for 'sm_100': kilnc emits PTX ISA 8.0 through LLVM 19's NVPTX target, for sm_50, {{.*}}, sm_90, sm_90a (PTX for sm_90 also runs on newer GPUs, JIT-compiled by the driver)
+// RUN: not kilnc %S/../Inputs/tiny_mlp.json --target=cuda:gfx90a 2>&1 | FileCheck %s --check-prefix=ARCH2
+// ARCH2: kilnc: error: --target=cuda:gfx90a: no PTX for 'gfx90a'
+// RUN: not kilnc %S/../Inputs/tiny_mlp.json --target=cuda:sm_35 2>&1 | FileCheck %s --check-prefix=ARCH3
+// ARCH3: kilnc: error: --target=cuda:sm_35: no PTX for 'sm_35'
+// RUN: not kilnc %S/../Inputs/tiny_mlp.json --target=cpu:sm_80 2>&1 | FileCheck %s --check-prefix=CPUARCH
+// CPUARCH: kilnc: error: --target=cpu:sm_80: --target=cpu takes no architecture ('cpu:sm_80'); the CPU is chosen with --mcpu
+
+// PTX is the CUDA target's alone.
+// RUN: not kilnc %S/../Inputs/tiny_mlp.json --emit=ptx 2>&1 | FileCheck %s --check-prefix=NOPTX
+// NOPTX: error: --emit=ptx is not supported by --target=cpu
 
 // RUN: kilnc --help | FileCheck %s --check-prefix=HELP
-// HELP: --target=<name> - Target to compile for (default: cpu):
+// HELP: --target=<name> - Target to compile for, <name>[:<arch>] (default: cpu):
 // HELP-NEXT: cpu - the host CPU: tiled, vectorized loops on the runtime's thread pool
+// HELP-NEXT: cuda - NVIDIA GPUs (cuda[:sm_XX], default sm_90): PTX kernels and cuBLAS calls, launched by host code through libkiln_rt
+
+// What the CUDA target cannot compile yet is an error naming it, at the
+// model file's location; never a silent CPU fallback.
+// RUN: not kilnc %S/../Inputs/tiny_conv.json --target=cuda --emit=ptx 2>&1 | FileCheck %s --check-prefix=CONV
+// CONV: tiny_conv.json: graph[0]: error: --target=cuda: no GPU kernel for the runtime routine 'kiln_sconv_forward' (a convolution); only --target=cpu compiles it so far
+
+// A CUDA object's header also offers creation on a given GPU; a CPU
+// object's does not.
+// RUN: kilnc %S/../Inputs/tiny_mlp.json --target=cuda -o %t.cuda.o
+// RUN: FileCheck %s --check-prefix=HEADER --input-file=%t.cuda.h
+// HEADER: static inline kiln_status tiny_mlp_create(tiny_mlp_model **out) {
+// HEADER: static inline kiln_status tiny_mlp_create_on_device(int device, tiny_mlp_model **out) {
+// HEADER-NEXT:   kiln_model *model = NULL;
+// HEADER-NEXT:   kiln_status status = kiln_model_create_on_device(&tiny_mlp__metadata, device, out ? &model : NULL);
+// RUN: kilnc %S/../Inputs/tiny_mlp.json -o %t.cpu.o
+// RUN: FileCheck %s --check-prefix=CPUHEADER --input-file=%t.cpu.h
+// CPUHEADER-NOT: _create_on_device

@@ -1,0 +1,79 @@
+// The CUDA lowering pipeline: linalg on tensors -> host LLVM dialect with
+// kiln_cuda_* runtime calls + the kernels' PTX (gpu.binary).
+#include "codegen/cpu/CPUCodegen.h"
+#include "codegen/cuda/CUDACodegen.h"
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
+                                    const CUDACodegenOptions &options) {
+  // Reductions inside their parallel loops, so that a column sum is one
+  // kernel, not one launch per row.
+  pm.addPass(createCUDAParallelIteratorsFirst());
+  // Splat constant tensors become fills rather than data in the object.
+  pm.addPass(createCUDAMaterializeConstants());
+  // Buffers, out-parameters and the planned workspace exactly as on the
+  // CPU: the runtime allocates the workspace in device memory.
+  buildBuffersAndWorkspacePipeline(pm, options.memoryReport);
+  pm.addPass(createCUDAGemmToRuntime());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  CUDAMapToGPUOptions mapping;
+  mapping.remarks = options.remarks;
+  pm.addPass(createCUDAMapToGPU(mapping));
+  // No canonicalization in between: it would merge a block loop and its
+  // thread loop into one, dropping their mappings.
+  pm.addPass(createParallelLoopToGpuPass());
+  // Folded bounds and constants: outlining then sinks constants into the
+  // kernels instead of passing them.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCUDASinkIntoKernels());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createCUDALaunchToRuntime());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+
+  // The kernels: NVVM with bare pointers (every buffer has a static shape;
+  // kiln-cuda-launch-to-runtime passes aligned pointers), then PTX.
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.arch;
+  // PTX ISA 8.0: every architecture LLVM 19 emits, sm_90a included.
+  target.features = "+ptx80";
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.indexBitwidth = 64;
+  nvvm.useBarePtrCallConv = true;
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvm));
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  // The host: as on the CPU, without threads (the GPU is the parallelism).
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa"; // PTX text
+  binary.toolkitPath = options.toolkitPath;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}

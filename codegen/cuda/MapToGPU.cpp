@@ -1,0 +1,318 @@
+// kiln-cuda-map-to-gpu: the host functions' loops onto GPU blocks and
+// threads (Passes.td). After it, convert-parallel-loops-to-gpu makes each
+// mapped top-level loop a gpu.launch.
+#include "codegen/cpu/BufferAddress.h"
+#include "codegen/cuda/Passes.h"
+#include "ir/NNDialect.h"
+
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CUDAMAPTOGPU
+#include "codegen/cuda/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+gpu::ParallelLoopDimMappingAttr mapping(MLIRContext *ctx, gpu::Processor p) {
+  AffineMap id = AffineMap::getMultiDimIdentityMap(1, ctx);
+  return gpu::ParallelLoopDimMappingAttr::get(ctx, p, id, id);
+}
+
+/// Every scf.parallel inside `op` runs sequentially in its thread.
+void mapNestedSequential(Operation *op) {
+  op->walk([&](scf::ParallelOp inner) {
+    if (inner == op)
+      return;
+    SmallVector<gpu::ParallelLoopDimMappingAttr> dims(
+        inner.getNumLoops(), mapping(op->getContext(), gpu::Processor::Sequential));
+    (void)gpu::setMappingAttr(inner, dims);
+  });
+}
+
+/// Ops that stay on the host: they only describe buffers or call the
+/// runtime, or they are pure and take nothing computed on the device.
+bool staysOnHost(Operation *op) {
+  return isa<func::ReturnOp, func::CallOp, memref::AllocaOp,
+             memref::DeallocOp, memref::ExtractStridedMetadataOp,
+             memref::ExtractAlignedPointerAsIndexOp, ViewLikeOpInterface>(op);
+}
+
+/// What a runtime routine of nn.library_call computes, for the error.
+llvm::StringRef routineKind(llvm::StringRef callee) {
+  if (callee.starts_with("kiln_sconv"))
+    return "a convolution";
+  if (callee.starts_with("kiln_ctc"))
+    return "the CTC loss";
+  if (callee.starts_with("kiln_all_reduce") || callee == "kiln_world_size")
+    return "a data-parallel collective";
+  return "a runtime routine";
+}
+
+struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
+  using CUDAMapToGPUBase::CUDAMapToGPUBase;
+
+  void runOnOperation() override {
+    if (threads < 32 || threads > 1024 || threads % 32) {
+      getOperation().emitError("kiln-cuda-map-to-gpu: threads must be a multiple of 32 in [32, 1024]");
+      return signalPassFailure();
+    }
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
+      if (fn.isDeclaration())
+        continue;
+      if (!fn.getBody().hasOneBlock()) {
+        fn.emitError("kiln-cuda-map-to-gpu: expected a function of one block");
+        return signalPassFailure();
+      }
+      if (failed(mapFunction(fn.getBody().front())))
+        return signalPassFailure();
+    }
+  }
+
+  LogicalResult mapFunction(Block &block) {
+    sinkScalarLoads(block);
+    SmallVector<Operation *> group; // consecutive device ops, one thread
+    llvm::SmallPtrSet<Operation *, 8> inGroup;
+    auto close = [&](Operation *before) -> LogicalResult {
+      if (group.empty())
+        return success();
+      LogicalResult result = wrapSerial(group, inGroup, before);
+      group.clear();
+      inGroup.clear();
+      return result;
+    };
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (auto call = dyn_cast<kiln::nn::LibraryCallOp>(op))
+        return call.emitError("--target=cuda: ")
+               << "no GPU kernel for the runtime routine '" << call.getCallee()
+               << "' (" << routineKind(call.getCallee())
+               << "); only --target=cpu compiles it so far";
+      if (isa<memref::AllocOp>(op))
+        return op.emitError("--target=cuda: a temporary stayed outside the planned "
+                            "workspace (kiln-cpu-plan-memory), so it would be host memory");
+      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+        if (failed(close(&op)))
+          return failure();
+        mapParallel(loop);
+        continue;
+      }
+      bool readsGroup = llvm::any_of(op.getOperands(), [&](Value v) {
+        return inGroup.contains(v.getDefiningOp());
+      });
+      bool device = !staysOnHost(&op) && !isMemoryEffectFree(&op);
+      if (device || (readsGroup && isMemoryEffectFree(&op) && !staysOnHost(&op))) {
+        group.push_back(&op);
+        inGroup.insert(&op);
+        continue;
+      }
+      if (isMemoryEffectFree(&op) && !readsGroup)
+        continue; // constants, index math: nothing to order against
+      if (failed(close(&op)))
+        return failure();
+    }
+    return close(block.getTerminator());
+  }
+
+  /// A scalar the host would load from device memory for a kernel (an
+  /// optimizer's lr or step: tensor.extract before bufferization) is
+  /// loaded and computed with inside every kernel that uses it: at the
+  /// start of a loop's body, or right before an op that will run on one
+  /// thread (where it joins that op's kernel). So the host reads no device
+  /// memory and no kernel's result has to come back to it. Valid while
+  /// nothing may write the buffer between the load and the user; a use
+  /// after such a write keeps the original, which the grouping below
+  /// refuses loudly.
+  void sinkScalarLoads(Block &block) {
+    SmallVector<memref::LoadOp> loads(block.getOps<memref::LoadOp>());
+    for (memref::LoadOp load : loads) {
+      // The load and the top-level pure ops computed from it, in order.
+      SmallVector<Operation *> chain = {load};
+      llvm::SmallPtrSet<Operation *, 8> inChain = {load};
+      for (Operation *op = load->getNextNode(); op; op = op->getNextNode())
+        if (isMemoryEffectFree(op) && op->getNumRegions() == 0 &&
+            llvm::any_of(op->getOperands(), [&](Value v) {
+              return inChain.contains(v.getDefiningOp());
+            })) {
+          chain.push_back(op);
+          inChain.insert(op);
+        }
+      Value buffer = kiln::cpu::rootBuffer(load.getMemRef());
+      for (Operation *op = load->getNextNode(); op; op = op->getNextNode()) {
+        if (inChain.contains(op))
+          continue;
+        if (usesAny(op, chain)) {
+          OpBuilder b(op);
+          if (auto loop = dyn_cast<scf::ParallelOp>(op))
+            b.setInsertionPointToStart(loop.getBody());
+          rematerialize(b, op, chain);
+        }
+        if (mayWrite(op, buffer))
+          break;
+      }
+      for (Operation *op : llvm::reverse(chain))
+        if (op->use_empty())
+          op->erase();
+    }
+  }
+
+  static bool usesAny(Operation *region, ArrayRef<Operation *> chain) {
+    return llvm::any_of(chain, [&](Operation *op) {
+      return llvm::any_of(op->getUsers(),
+                          [&](Operation *user) { return region->isAncestor(user); });
+    });
+  }
+
+  /// Clones what `user` uses of `chain` (and what that is computed from)
+  /// at `b`'s insertion point, for the uses in `user`. Everything else
+  /// such an op reads was defined before it, so before `user`.
+  static void rematerialize(OpBuilder &b, Operation *user,
+                            ArrayRef<Operation *> chain) {
+    llvm::SmallPtrSet<Operation *, 8> needed;
+    for (Operation *op : llvm::reverse(chain)) {
+      bool used = llvm::any_of(op->getUsers(), [&](Operation *u) {
+        return user->isAncestor(u) || needed.contains(u);
+      });
+      if (used)
+        needed.insert(op);
+    }
+    IRMapping map;
+    for (Operation *op : chain) {
+      if (!needed.contains(op))
+        continue;
+      Operation *copy = b.clone(*op, map);
+      op->replaceUsesWithIf(copy->getResults(), [&](OpOperand &use) {
+        return user->isAncestor(use.getOwner());
+      });
+    }
+  }
+
+  /// The buffer whose address a kiln_cuda_sgemm call's C pointer was
+  /// computed from (kiln-cuda-gemm-to-runtime: index casts and offsets of
+  /// an extract_aligned_pointer_as_index); null for other calls.
+  static Value gemmOutput(func::CallOp call) {
+    if (call.getCallee() != "kiln_cuda_sgemm" || call.getNumOperands() != 16)
+      return nullptr;
+    Value v = call.getOperand(10);
+    while (Operation *def = v.getDefiningOp()) {
+      if (auto pointer = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(def))
+        return pointer.getSource();
+      if (!isa<arith::IndexCastOp, arith::AddIOp>(def))
+        return nullptr;
+      v = def->getOperand(0);
+    }
+    return nullptr;
+  }
+
+  /// The allocation `buffer` is part of: through views and through the
+  /// memref.view ops that place temporaries in the workspace.
+  static Value wholeBuffer(Value buffer) {
+    Value root = kiln::cpu::rootBuffer(buffer);
+    while (auto view = root.getDefiningOp<memref::ViewOp>())
+      root = kiln::cpu::rootBuffer(view.getSource());
+    return root;
+  }
+
+  /// Whether `op` may write `buffer` (a root buffer: views of distinct
+  /// roots are disjoint, kiln-cpu-plan-memory's rule). A GEMM call writes
+  /// its C; other calls may write anything.
+  static bool mayWrite(Operation *op, Value buffer) {
+    bool writes = false;
+    op->walk([&](Operation *inner) {
+      if (auto call = dyn_cast<func::CallOp>(inner)) {
+        Value written = gemmOutput(call);
+        writes |= !written || wholeBuffer(written) == wholeBuffer(buffer);
+        return;
+      }
+      auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+      if (!effects) {
+        writes |= !inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>() &&
+                  !isMemoryEffectFree(inner);
+        return;
+      }
+      SmallVector<MemoryEffects::EffectInstance> list;
+      effects.getEffects(list);
+      for (auto &effect : list) {
+        if (!isa<MemoryEffects::Write>(effect.getEffect()))
+          continue;
+        Value target = effect.getValue();
+        writes |= !target || kiln::cpu::rootBuffer(target) == buffer;
+      }
+    });
+    return writes;
+  }
+
+  /// One top-level loop: collapsed to one dimension, tiled by at most
+  /// `threads`; tiles -> blocks, their iterations -> threads.
+  void mapParallel(scf::ParallelOp loop) {
+    IRRewriter rewriter(loop.getContext());
+    if (loop.getNumLoops() > 1) {
+      Operation *prev = loop->getPrevNode();
+      Block *block = loop->getBlock();
+      std::vector<unsigned> all;
+      for (unsigned i = 0; i < loop.getNumLoops(); ++i)
+        all.push_back(i);
+      rewriter.setInsertionPoint(loop);
+      collapseParallelLoops(rewriter, loop, {all});
+      // The collapsed loop replaces it, after the bound computations.
+      Operation *next = prev ? prev->getNextNode() : &block->front();
+      while (!isa<scf::ParallelOp>(next))
+        next = next->getNextNode();
+      loop = cast<scf::ParallelOp>(next);
+    }
+    // A small loop takes a block of whole warps that just covers it.
+    int64_t tile = threads;
+    if (std::optional<int64_t> trips = constantTripCount(loop))
+      tile = std::min<int64_t>(threads, std::max<int64_t>(32, llvm::alignTo(*trips, 32)));
+    auto [outer, inner] = scf::tileParallelLoop(loop, {tile}, /*noMinMaxBounds=*/true);
+    MLIRContext *ctx = loop.getContext();
+    (void)gpu::setMappingAttr(outer, {mapping(ctx, gpu::Processor::BlockX)});
+    (void)gpu::setMappingAttr(inner, {mapping(ctx, gpu::Processor::ThreadX)});
+    mapNestedSequential(inner);
+  }
+
+  static std::optional<int64_t> constantTripCount(scf::ParallelOp loop) {
+    std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()[0]);
+    std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound()[0]);
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep()[0]);
+    if (!lb || !ub || !step || *step <= 0)
+      return std::nullopt;
+    return llvm::divideCeil(std::max<int64_t>(0, *ub - *lb), *step);
+  }
+
+  /// Ops that read or write device memory outside any parallel loop: one
+  /// thread of a one-block kernel, placed before `before` (after every
+  /// pure op they use).
+  LogicalResult wrapSerial(ArrayRef<Operation *> ops,
+                           const llvm::SmallPtrSetImpl<Operation *> &members,
+                           Operation *before) {
+    for (Operation *op : ops)
+      for (Operation *user : op->getUsers())
+        if (llvm::none_of(ops, [&](Operation *o) { return o->isAncestor(user); }))
+          return user->emitError("this op uses a value computed on the GPU on the host");
+    OpBuilder b(before);
+    Location loc = ops.front()->getLoc();
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+    auto loop = b.create<scf::ParallelOp>(loc, ValueRange{zero}, ValueRange{one},
+                                          ValueRange{one});
+    for (Operation *op : ops)
+      op->moveBefore(loop.getBody()->getTerminator());
+    MLIRContext *ctx = loop.getContext();
+    (void)gpu::setMappingAttr(loop, {mapping(ctx, gpu::Processor::BlockX)});
+    mapNestedSequential(loop);
+    if (remarks)
+      ops.front()->emitRemark()
+          << "runs on one GPU thread: no parallel loop around it (a "
+             "reduction of all elements, or a 0-d op)";
+    return success();
+  }
+};
+
+} // namespace

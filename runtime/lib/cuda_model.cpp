@@ -1,0 +1,150 @@
+#include "cuda_model.h"
+#include "cuda_device.h"
+#include "metadata.h"
+
+#include <kiln/cuda.h>
+
+#include <climits>
+
+namespace kiln::rt::cuda {
+namespace {
+
+struct Instance {
+  std::unique_ptr<Context> context;
+  CUmodule module = nullptr;
+  std::vector<CUfunction> kernels; /* kiln_cuda_launch's numbering */
+  std::vector<void *> params;      /* reused by every launch */
+  Error error;                     /* the first failure of the running kernel */
+};
+
+/* The instance whose kernel runs on this thread (model_launch), so that
+ * the generated host code needs no context argument: its entry points keep
+ * the CPU's signature, void fn(void **args). */
+thread_local Instance *t_running = nullptr;
+
+Instance &instance(void *ctx) { return *static_cast<Instance *>(ctx); }
+
+/* The running instance, when it has not failed yet. */
+Instance *running() {
+  Instance *inst = t_running;
+  return inst && !inst->error ? inst : nullptr;
+}
+
+} // namespace
+
+Error model_open(const ModelSpec &spec, int ordinal, void **ctx) {
+  *ctx = nullptr;
+  auto inst = std::make_unique<Instance>();
+  if (Error e = Context::create(ordinal, &inst->context))
+    return e;
+  if (!spec.device_kernels.empty()) {
+    if (Error e = inst->context->load_module(spec.device_code, &inst->module))
+      return e;
+    for (const std::string &name : spec.device_kernels) {
+      CUfunction fn = nullptr;
+      if (Error e = inst->context->kernel(inst->module, name.c_str(), &fn))
+        return e;
+      inst->kernels.push_back(fn);
+    }
+  }
+  *ctx = inst.release();
+  return {};
+}
+
+void model_close(void *ctx) { delete static_cast<Instance *>(ctx); }
+
+void *model_alloc(void *ctx, size_t bytes) {
+  void *ptr = nullptr;
+  if (instance(ctx).context->alloc(bytes, &ptr))
+    return nullptr;
+  return ptr;
+}
+
+void model_free(void *ctx, void *ptr) {
+  if (ctx)
+    (void)instance(ctx).context->free(ptr);
+}
+
+Error model_copy_to_device(void *ctx, void *dst, const void *src, size_t bytes) {
+  return instance(ctx).context->copy_to_device(dst, src, bytes);
+}
+
+Error model_copy_to_host(void *ctx, void *dst, const void *src, size_t bytes) {
+  return instance(ctx).context->copy_to_host(dst, src, bytes);
+}
+
+Error model_launch(void *ctx, kiln_kernel_fn fn, void **args) {
+  Instance &inst = instance(ctx);
+  inst.error = {};
+  t_running = &inst;
+  fn(args);
+  t_running = nullptr;
+  return std::move(inst.error);
+}
+
+} // namespace kiln::rt::cuda
+
+using kiln::rt::fail;
+using kiln::rt::cuda::Instance;
+
+extern "C" void kiln_cuda_launch(int32_t kernel, int64_t blocks, int64_t threads,
+                                 const int64_t *args, int32_t num_args) {
+  Instance *inst = kiln::rt::cuda::running();
+  if (!inst)
+    return;
+  if (kernel < 0 || static_cast<size_t>(kernel) >= inst->kernels.size() || num_args < 0 ||
+      (num_args > 0 && !args) || blocks < 0 || blocks > INT_MAX || threads < 1 ||
+      threads > 1024) {
+    inst->error = fail(KILN_ERROR_INVALID_ARGUMENT,
+                       "kiln_cuda_launch: kernel " + std::to_string(kernel) + " of " +
+                           std::to_string(inst->kernels.size()) + ", " +
+                           std::to_string(blocks) + " blocks of " + std::to_string(threads) +
+                           " threads, " + std::to_string(num_args) + " arguments");
+    return;
+  }
+  if (blocks == 0)
+    return;
+  inst->params.resize(static_cast<size_t>(num_args));
+  for (int32_t i = 0; i < num_args; ++i)
+    inst->params[i] = const_cast<int64_t *>(&args[i]);
+  kiln::rt::cuda::Dim3 grid, block;
+  grid.x = static_cast<unsigned>(blocks);
+  block.x = static_cast<unsigned>(threads);
+  inst->error = inst->context->launch(inst->kernels[kernel], grid, block, 0,
+                                      inst->params.data());
+}
+
+extern "C" void kiln_cuda_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                                int64_t k, int64_t a, int64_t lda, int64_t b, int64_t ldb,
+                                float beta, int64_t c, int64_t ldc, int64_t batch,
+                                int64_t stride_a, int64_t stride_b, int64_t stride_c) {
+  Instance *inst = kiln::rt::cuda::running();
+  if (!inst)
+    return;
+  for (int64_t v : {m, n, k, lda, ldb, ldc, batch})
+    if (v < 0 || v > INT_MAX) {
+      inst->error = fail(KILN_ERROR_INVALID_ARGUMENT,
+                         "kiln_cuda_sgemm: a size or leading dimension (" + std::to_string(v) +
+                             ") outside cuBLAS's int range");
+      return;
+    }
+  kiln::rt::cuda::Sgemm g;
+  g.trans_a = trans_a != 0;
+  g.trans_b = trans_b != 0;
+  g.m = static_cast<int>(m);
+  g.n = static_cast<int>(n);
+  g.k = static_cast<int>(k);
+  g.alpha = 1;
+  g.beta = beta;
+  g.a = reinterpret_cast<const void *>(static_cast<uintptr_t>(a));
+  g.lda = static_cast<int>(lda);
+  g.b = reinterpret_cast<const void *>(static_cast<uintptr_t>(b));
+  g.ldb = static_cast<int>(ldb);
+  g.c = reinterpret_cast<void *>(static_cast<uintptr_t>(c));
+  g.ldc = static_cast<int>(ldc);
+  g.batch = static_cast<int>(batch);
+  g.stride_a = stride_a;
+  g.stride_b = stride_b;
+  g.stride_c = stride_c;
+  inst->error = inst->context->sgemm(g);
+}

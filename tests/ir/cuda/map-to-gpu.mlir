@@ -1,0 +1,120 @@
+// RUN: kiln-opt %s --kiln-cuda-map-to-gpu=remarks --split-input-file --verify-diagnostics | FileCheck %s
+
+// A 2-D loop: collapsed to 800 iterations, tiles of 256 threads on blocks,
+// a guard past the end.
+// CHECK-LABEL: func.func @elementwise
+// CHECK:         scf.parallel (%[[B:.+]]) = (%{{.+}}) to (%{{.+}}) step (%{{.+}}) {
+// CHECK:           scf.parallel (%[[T:.+]]) = (%{{.+}}) to (%{{.+}}) step (%{{.+}}) {
+// CHECK:             scf.if
+// CHECK:               memref.store
+// CHECK:           } {mapping = [#gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+func.func @elementwise(%x: memref<8x100xf32>, %y: memref<8x100xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c100 = arith.constant 100 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c100) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<8x100xf32>
+    %e = math.exp %v : f32
+    memref.store %e, %y[%i, %j] : memref<8x100xf32>
+  }
+  return
+}
+
+// -----
+
+// A small loop takes one warp-multiple block that just covers it (32).
+// CHECK-LABEL: func.func @small
+// CHECK:         %[[C32:.+]] = arith.constant 32 : index
+// CHECK:         %[[STEP:.+]] = arith.muli %{{.+}}, %[[C32]]
+// CHECK:         scf.parallel (%{{.+}}) = (%{{.+}}) to (%{{.+}}) step (%[[STEP]])
+func.func @small(%x: memref<10xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c10) step (%c1) {
+    memref.store %z, %x[%i] : memref<10xf32>
+  }
+  return
+}
+
+// -----
+
+// A sum of all elements and the 0-d op after it run on one thread of one
+// block, together: the host reads no device memory.
+// CHECK-LABEL: func.func @total
+// CHECK:         scf.parallel (%{{.+}}) = (%[[Z:.+]]) to (%[[O:.+]]) step (%[[O]]) {
+// CHECK:           memref.store
+// CHECK:           scf.for
+// CHECK:           memref.load
+// CHECK:           arith.divf
+// CHECK:           memref.store
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_x
+// CHECK-NEXT:    return
+func.func @total(%x: memref<64xf32>, %sum: memref<f32>, %mean: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 64.0 : f32
+  // expected-remark @+1 {{runs on one GPU thread: no parallel loop around it (a reduction of all elements, or a 0-d op)}}
+  memref.store %zero, %sum[] : memref<f32>
+  scf.for %i = %c0 to %c64 step %c1 {
+    %v = memref.load %x[%i] : memref<64xf32>
+    %s = memref.load %sum[] : memref<f32>
+    %t = arith.addf %s, %v : f32
+    memref.store %t, %sum[] : memref<f32>
+  }
+  %s = memref.load %sum[] : memref<f32>
+  %m = arith.divf %s, %n : f32
+  memref.store %m, %mean[] : memref<f32>
+  return
+}
+
+// -----
+
+// The learning rate the host would load for an update is loaded, and
+// negated, by every thread instead.
+// CHECK-LABEL: func.func @update
+// CHECK-NOT:     memref.load %arg2
+// CHECK:         scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             %[[LR:.+]] = memref.load %arg2[] : memref<f32>
+// CHECK:             %[[NEG:.+]] = arith.negf %[[LR]] : f32
+// CHECK:             arith.mulf %[[NEG]]
+func.func @update(%w: memref<100xf32>, %g: memref<100xf32>, %lr: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c100 = arith.constant 100 : index
+  %l = memref.load %lr[] : memref<f32>
+  %neg = arith.negf %l : f32
+  scf.parallel (%i) = (%c0) to (%c100) step (%c1) {
+    %a = memref.load %w[%i] : memref<100xf32>
+    %b = memref.load %g[%i] : memref<100xf32>
+    %d = arith.mulf %neg, %b : f32
+    %n = arith.addf %a, %d : f32
+    memref.store %n, %w[%i] : memref<100xf32>
+  }
+  return
+}
+
+// -----
+
+// A runtime routine only the CPU has is an error naming it.
+func.func @conv(%x: memref<1x3x8xf32>, %w: memref<8x3x3xf32>, %y: memref<1x8x6xf32>) {
+  // expected-error @+1 {{--target=cuda: no GPU kernel for the runtime routine 'kiln_sconv_forward' (a convolution); only --target=cpu compiles it so far}}
+  nn.library_call "kiln_sconv_forward" [1, 3, 8, 1, 1, 8, 1, 1, 6, 1, 1, 3, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1] ins(%x, %w : memref<1x3x8xf32>, memref<8x3x3xf32>) outs(%y : memref<1x8x6xf32>)
+  return
+}
+
+// -----
+
+// A temporary outside the planned workspace would be host memory.
+func.func @heap(%y: memref<4xf32>) {
+  // expected-error @+1 {{--target=cuda: a temporary stayed outside the planned workspace}}
+  %t = memref.alloc() : memref<4xf32>
+  memref.copy %t, %y : memref<4xf32> to memref<4xf32>
+  return
+}

@@ -1,0 +1,88 @@
+// A model compiled with kilnc --target=cuda (gemm_folds_cuda: the
+// 37x29-70-45-9 ReLU MLP of model_gemm_epilogues_test.cpp, every kind of
+// GEMM and kernel) links with libkiln_rt like a CPU model. Without a GPU,
+// creating it fails with the reason and nothing leaks; with one, it trains
+// like the CPU build within float rounding (cuBLAS sums in another order).
+// Label gpu: scripts/gpu-check.sh runs these on a GPU machine.
+#include "gemm_folds.h"
+#include "gemm_folds_cuda.h"
+#include "random_inputs.h"
+
+#include <kiln/cuda.h>
+#include <kiln/runtime.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace {
+
+bool have_gpu() {
+  int count = 0;
+  return kiln_cuda_device_count(&count) == KILN_OK && count > 0;
+}
+
+TEST(ModelCuda, MetadataNamesTheDeviceAndItsKernels) {
+  EXPECT_EQ(gemm_folds_cuda__metadata.device, KILN_DEVICE_CUDA);
+  ASSERT_NE(gemm_folds_cuda__metadata.device_code, nullptr);
+  EXPECT_NE(std::string(gemm_folds_cuda__metadata.device_code).find(".target sm_90"),
+            std::string::npos);
+  EXPECT_GT(gemm_folds_cuda__metadata.num_device_kernels, 0);
+  EXPECT_EQ(gemm_folds__metadata.device_code, nullptr);
+  EXPECT_EQ(gemm_folds__metadata.num_device_kernels, 0);
+}
+
+TEST(ModelCuda, CreateWithoutAGpuFailsWithTheReason) {
+  if (have_gpu())
+    GTEST_SKIP() << "a CUDA device is present";
+  gemm_folds_cuda_model *m = nullptr;
+  EXPECT_EQ(gemm_folds_cuda_create(&m), KILN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(m, nullptr);
+  std::string message = gemm_folds_cuda_last_error(nullptr);
+  EXPECT_EQ(message.rfind("kiln_model_create: model 'gemm_folds_cuda' for cuda device 0: ", 0),
+            0u)
+      << message;
+  EXPECT_TRUE(message.find("libcuda.so.1") != std::string::npos ||
+              message.find("no CUDA device") != std::string::npos)
+      << message;
+  EXPECT_EQ(gemm_folds_cuda_create_on_device(3, &m), KILN_ERROR_UNSUPPORTED);
+}
+
+TEST(ModelCuda, TrainsLikeTheCpuBuild) {
+  if (!have_gpu())
+    GTEST_SKIP() << "no CUDA device: " << kiln_last_error();
+  gemm_folds_model *cpu = nullptr;
+  gemm_folds_cuda_model *gpu = nullptr;
+  ASSERT_EQ(gemm_folds_create(&cpu), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(gemm_folds_cuda_create(&gpu), KILN_OK) << kiln_last_error();
+  auto *a = reinterpret_cast<kiln_model *>(cpu);
+  auto *b = reinterpret_cast<kiln_model *>(gpu);
+  ASSERT_EQ(kiln_model_init_parameters(a, 5), KILN_OK);
+  ASSERT_EQ(kiln_model_init_parameters(b, 5), KILN_OK) << kiln_model_last_error(b);
+  auto close = [](float x, float y) {
+    return std::fabs(x - y) <= 1e-4f * std::max(1.0f, std::fabs(y));
+  };
+  for (unsigned seed = 1; seed <= 6; ++seed) {
+    ClassificationBatch batch(GEMM_FOLDS_INPUT0_NUMEL, GEMM_FOLDS_TARGET_NUMEL,
+                              GEMM_FOLDS_OUTPUT0_SHAPE[1], seed);
+    std::vector<float> ya(GEMM_FOLDS_OUTPUT0_NUMEL), yb(GEMM_FOLDS_OUTPUT0_NUMEL);
+    void *oa[] = {ya.data()}, *ob[] = {yb.data()};
+    ASSERT_EQ(kiln_model_forward(a, batch.inputs(), oa), KILN_OK);
+    ASSERT_EQ(kiln_model_forward(b, batch.inputs(), ob), KILN_OK) << kiln_model_last_error(b);
+    for (size_t i = 0; i < ya.size(); ++i)
+      ASSERT_TRUE(close(yb[i], ya[i])) << "forward " << seed << " [" << i << "]: " << yb[i]
+                                       << " vs " << ya[i];
+    float la = 0, lb = 0;
+    ASSERT_EQ(kiln_model_train_step(a, batch.inputs(), batch.target.data(), &la), KILN_OK);
+    ASSERT_EQ(kiln_model_train_step(b, batch.inputs(), batch.target.data(), &lb), KILN_OK)
+        << kiln_model_last_error(b);
+    EXPECT_TRUE(close(lb, la)) << "loss " << seed << ": " << lb << " vs " << la;
+  }
+  kiln_model_destroy(a);
+  kiln_model_destroy(b);
+}
+
+} // namespace
