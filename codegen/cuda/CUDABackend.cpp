@@ -157,6 +157,12 @@ public:
 
   bool emit(ModuleOp module, const ModelInterface &model, Artifact artifact,
             llvm::raw_pwrite_stream &os, std::string &error) const override {
+    if (model.optimizer == KILN_OPTIMIZER_LBFGS) {
+      // The runtime takes LBFGS's steps itself, on host memory.
+      error = "--target=cuda: LBFGS (torch.optim.LBFGS: the runtime's optimizer driver) "
+              "runs on the CPU only so far";
+      return false;
+    }
     ModelInterface withCode = model;
     withCode.device = KILN_DEVICE_CUDA;
     if (!readDeviceCode(module, withCode, error))

@@ -42,7 +42,8 @@ using kiln::rt::TensorSpec;
  * 1 - cur[t], and the runtime flips cur[t] once the call is accepted.
  * Inputs, target and outputs are the caller's pointers, bound per call; on
  * a device without host memory (CUDA) they, and the random state, are
- * copied through staging slots at the arena's end around every launch. */
+ * copied through staging slots (an allocation beside the arena) around
+ * every launch. */
 struct kiln_model {
   ModelSpec spec;
   void *device_ctx = nullptr; // the device's context for this instance (open)
@@ -53,9 +54,14 @@ struct kiln_model {
   std::vector<float *> grads; // [parameter index]
   void *workspace = nullptr;  // KILN_ARG_WORKSPACE
   /* Devices without host memory: a slot per caller-owned tensor (null for
-   * the others) and one for the random state. */
+   * the others) and one for the random state, in `staging`. */
+  void *staging = nullptr;
   std::vector<void *> staged;
   void *staged_rng = nullptr;
+  /* Devices without host memory: the host copies the introspection
+   * functions hand out ([tensor], then [tensors + parameter] for
+   * gradients), refreshed at every call. */
+  std::vector<std::vector<unsigned char>> mirrors;
   std::vector<double> lrs;    // per parameter group, kept exact; kernels get f32
   kiln_rng_state rng{0, 0};
   bool training = false;
@@ -72,8 +78,10 @@ struct kiln_model {
 
   ~kiln_model() {
     if (spec.device) {
-      if (device_ctx || spec.device->host_memory)
+      if (device_ctx || spec.device->host_memory) {
+        spec.device->free(device_ctx, staging);
         spec.device->free(device_ctx, arena);
+      }
       spec.device->close(device_ctx);
     }
   }
@@ -127,12 +135,6 @@ bool double_buffered(const ModelSpec &s, int t) {
   return false;
 }
 
-/* Tensor t's current values where the caller can read them: in host
- * memory, or NULL (a CUDA instance; the introspection functions say so). */
-void *host_pointer(const kiln_model *m, int t) {
-  return m->spec.device->host_memory ? m->current(t) : nullptr;
-}
-
 /* A device's failure as an Error naming the device and the operation, with
  * the device's own message (a CUDA error's name and description). */
 Error device_error(const kiln_model *m, Error error, const char *what) {
@@ -153,6 +155,31 @@ Error to_host(const kiln_model *m, void *dst, const void *src, size_t bytes) {
   return device_error(m, d.copy_to_host(m->device_ctx, dst, src, bytes), "copy to the host");
 }
 
+/* Where the caller can read `bytes` at device address `src`: the address
+ * itself in host memory; otherwise a host copy taken now (slot `mirror` of
+ * the instance's mirrors), valid until the next call on the instance. */
+Error host_view(kiln_model *m, size_t mirror, void *src, size_t bytes, void **out) {
+  *out = nullptr;
+  if (m->spec.device->host_memory) {
+    *out = src;
+    return {};
+  }
+  if (m->mirrors.size() <= mirror)
+    m->mirrors.resize(mirror + 1);
+  std::vector<unsigned char> &copy = m->mirrors[mirror];
+  copy.resize(std::max<size_t>(bytes, 1));
+  if (Error e = to_host(m, copy.data(), src, bytes))
+    return e;
+  *out = copy.data();
+  return {};
+}
+
+/* Tensor t's current values, readable by the caller (host_view). */
+Error tensor_view(kiln_model *m, int t, void **out) {
+  return host_view(m, static_cast<size_t>(t), m->current(t), spec_bytes(m->spec.tensors[t]),
+                   out);
+}
+
 size_t line_bytes(int64_t numel, size_t elem_size) {
   return static_cast<size_t>(kiln_arena_slot_bytes(numel, elem_size));
 }
@@ -169,6 +196,37 @@ bool plan(const std::vector<size_t> &sizes, std::vector<size_t> *offsets,
     *total += bytes;
   }
   return true;
+}
+
+/* Devices without host memory: one more allocation, beside the arena (whose
+ * size is kiln/arena.h's, the header's <PREFIX>_ARENA_BYTES), with a slot
+ * per caller-owned tensor and one for the random state. */
+Error allocate_staging(kiln_model *m) {
+  const ModelSpec &s = m->spec;
+  std::vector<size_t> sizes;
+  for (const TensorSpec &t : s.tensors)
+    if (caller_owned(t.role))
+      sizes.push_back(line_bytes(t.numel, kiln::rt::dtype_size(t.dtype)));
+  sizes.push_back(line_bytes(sizeof(kiln_rng_state), 1));
+  std::vector<size_t> offsets;
+  size_t total = 0;
+  if (!plan(sizes, &offsets, &total))
+    return fail(KILN_ERROR_OUT_OF_MEMORY,
+                "model " + quoted(s.name) + ": inputs and outputs exceed the address space");
+  m->staging = s.device->alloc(m->device_ctx, total);
+  if (!m->staging)
+    return fail(KILN_ERROR_OUT_OF_MEMORY,
+                "model " + quoted(s.name) + ": out of memory allocating " +
+                    std::to_string(total) + " bytes for inputs and outputs on " +
+                    s.device->name);
+  char *base = static_cast<char *>(m->staging);
+  size_t next = 0;
+  m->staged.assign(s.tensors.size(), nullptr);
+  for (size_t t = 0; t < s.tensors.size(); ++t)
+    if (caller_owned(s.tensors[t].role))
+      m->staged[t] = base + offsets[next++];
+  m->staged_rng = base + offsets[next];
+  return {};
 }
 
 Error allocate(kiln_model *m) {
@@ -188,13 +246,7 @@ Error allocate(kiln_model *m) {
   // Zeroed with the rest by the device, so on the CPU its pages are mapped
   // before the first kernel call.
   sizes.push_back(line_bytes(s.workspace_bytes, 1));
-  const bool stage = !s.device->host_memory;
-  if (stage) {
-    for (size_t t = 0; t < n; ++t)
-      if (caller_owned(s.tensors[t].role))
-        sizes.push_back(line_bytes(s.tensors[t].numel, kiln::rt::dtype_size(s.tensors[t].dtype)));
-    sizes.push_back(line_bytes(sizeof(kiln_rng_state), 1));
-  }
+
   std::vector<size_t> offsets;
   size_t total = 0;
   if (!plan(sizes, &offsets, &total))
@@ -220,15 +272,8 @@ Error allocate(kiln_model *m) {
   if (s.trainable)
     for (size_t p = 0; p < s.params.size(); ++p)
       m->grads.push_back(reinterpret_cast<float *>(base + offsets[next++]));
-  m->workspace = base + offsets[next++];
-  if (stage) {
-    m->staged.assign(n, nullptr);
-    for (size_t t = 0; t < n; ++t)
-      if (caller_owned(s.tensors[t].role))
-        m->staged[t] = base + offsets[next++];
-    m->staged_rng = base + offsets[next++];
-  }
-  return {};
+  m->workspace = base + offsets[next];
+  return s.device->host_memory ? Error{} : allocate_staging(m);
 }
 
 /* Group `group`'s f32 learning rate kernels read, from the exact value kept. */
@@ -698,7 +743,7 @@ Error validate_file_tensors(const kiln_safetensors &file,
 }
 
 void *host_current(kiln_model *model, int t) {
-  return host_pointer(model, t);
+  return model->spec.device->host_memory ? model->current(t) : nullptr;
 }
 
 const float *host_gradient(const kiln_model *model, int param) {
@@ -1237,7 +1282,10 @@ extern "C" kiln_status kiln_model_grad_sum(kiln_model *model, int index, float *
   int t;
   if (Error e = lookup(model->spec.grad_sums, index, "kiln_model_grad_sum", &t))
     return record(model, e);
-  *data = static_cast<float *>(host_pointer(model, t));
+  void *view = nullptr;
+  if (Error e = tensor_view(model, t, &view))
+    return record(model, e);
+  *data = static_cast<float *>(view);
   return KILN_OK;
 }
 
@@ -1431,8 +1479,12 @@ extern "C" kiln_status kiln_model_parameter(kiln_model *model, int index,
     return record(model, e);
   if (name)
     *name = model->spec.tensors[t].name.c_str();
-  if (data)
-    *data = static_cast<float *>(host_pointer(model, t));
+  if (data) {
+    void *view = nullptr;
+    if (Error e = tensor_view(model, t, &view))
+      return record(model, e);
+    *data = static_cast<float *>(view);
+  }
   if (numel)
     *numel = model->spec.tensors[t].numel;
   return KILN_OK;
@@ -1448,7 +1500,12 @@ extern "C" kiln_status kiln_model_gradient(kiln_model *model, int index,
     return record(model, null_argument("kiln_model_gradient", "data"));
   if (index < 0 || index >= static_cast<int>(model->grads.size()))
     return record(model, index_error("kiln_model_gradient", index, model->grads.size()));
-  *data = model->grads[index];
+  const int t = model->spec.params[index];
+  void *view = nullptr;
+  if (Error e = host_view(model, model->spec.tensors.size() + index, model->grads[index],
+                          spec_bytes(model->spec.tensors[t]), &view))
+    return record(model, e);
+  *data = static_cast<float *>(view);
   return KILN_OK;
 }
 
@@ -1473,8 +1530,12 @@ extern "C" kiln_status kiln_model_buffer(kiln_model *model, int index,
     *name = spec.name.c_str();
   if (dtype)
     *dtype = spec.dtype;
-  if (data)
-    *data = host_pointer(model, t);
+  if (data) {
+    void *view = nullptr;
+    if (Error e = tensor_view(model, t, &view))
+      return record(model, e);
+    *data = view;
+  }
   if (numel)
     *numel = spec.numel;
   return KILN_OK;
@@ -1498,8 +1559,12 @@ extern "C" kiln_status kiln_model_state(kiln_model *model, int index,
     return record(model, e);
   if (name)
     *name = model->spec.tensors[t].name.c_str();
-  if (data)
-    *data = static_cast<float *>(host_pointer(model, t));
+  if (data) {
+    void *view = nullptr;
+    if (Error e = tensor_view(model, t, &view))
+      return record(model, e);
+    *data = static_cast<float *>(view);
+  }
   if (numel)
     *numel = model->spec.tensors[t].numel;
   return KILN_OK;

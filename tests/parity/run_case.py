@@ -13,6 +13,8 @@
       sums after one more round are compared too (<param>.grad_sum).
       --cycle K: train step s on batch s % K of K batches, on both sides.
       --update-bn K: then update_bn over K batches (the buffers compared are its).
+      --reuse-reference: compare against the reference already in DIR, made
+      elsewhere (a GPU machine without the oracle's torch: scripts/gpu-check.sh).
   run_case.py dropout-stats --model M.json --driver EXE --work DIR
       a dropout_stats_* model's Kiln output checked on its own: values, one
       mask decision per noise group, keep rate within 4 sigma, AlphaDropout's
@@ -124,8 +126,16 @@ def batch_arguments(a):
 
 
 def cmd_parity(a, extra):
-    need_torch()
-    make_parity_case(a, extra)
+    if a.reuse_reference:
+        # The reference was made elsewhere (scripts/gpu_prepare.py, on the
+        # machine with the test oracle's torch): compare only (numpy).
+        for f in ("init", "batch", "reference"):
+            if not os.path.exists(os.path.join(a.work, f + ".safetensors")):
+                print(f"FAIL: --reuse-reference: no {f}.safetensors in {a.work}")
+                return 1
+    else:
+        need_torch()
+        make_parity_case(a, extra)
     actual = os.path.join(a.work, "actual.safetensors")
     if os.path.exists(actual):
         os.remove(actual)
@@ -333,6 +343,9 @@ def parser():
                         "difference of nearly equal terms, CTCLoss's, documents why it needs more)")
     c.add_argument("--steps-rtol", type=float, default=STEPS_RTOL,
                    help="rtol for what the steps produce (default %(default)s)")
+    c.add_argument("--reuse-reference", action="store_true",
+                   help="use the init, batch and reference files already in --work "
+                        "(no torch needed; --model is then only a label)")
     c = sub.add_parser("dropout-stats")
     c.add_argument("--model", required=True)
     c.add_argument("--driver", required=True)

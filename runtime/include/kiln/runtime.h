@@ -585,7 +585,10 @@ kiln_status kiln_model_get_training(const kiln_model *model, int *training);
  * valid until the next call that changes the instance (a kernel that
  * writes next values beside the current ones, KILN_ARG_TENSOR_NEXT, swaps
  * the two; kilnc's in-place kernels do not). The name, data and numel out-pointers may be NULL when not
- * wanted. A NULL model counts as 0 parameters / buffers / states. */
+ * wanted. A NULL model counts as 0 parameters / buffers / states.
+ * A CUDA instance's tensors live in GPU memory: `data` then points to a
+ * host copy taken by the call (failing with the copy's status), valid until
+ * the next call on the instance; writing it changes nothing on the GPU. */
 int kiln_model_num_parameters(const kiln_model *model);
 kiln_status kiln_model_parameter(kiln_model *model, int index,
                                  const char **name, float **data,

@@ -47,3 +47,7 @@
 // RUN: kilnc %S/../Inputs/tiny_mlp.json -o %t.cpu.o
 // RUN: FileCheck %s --check-prefix=CPUHEADER --input-file=%t.cpu.h
 // CPUHEADER-NOT: _create_on_device
+
+// LBFGS's steps are the runtime's, on host memory.
+// RUN: not kilnc %S/../Inputs/tiny_lbfgs.json --target=cuda 2>&1 | FileCheck %s --check-prefix=LBFGS
+// LBFGS: kilnc: error: --target=cuda: LBFGS (torch.optim.LBFGS: the runtime's optimizer driver) runs on the CPU only so far

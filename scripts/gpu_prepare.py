@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Prepares the GPU check of the CUDA target (issue 12) on this machine, for
+a GPU machine that has the NVIDIA driver, CUDA and python3 with numpy but
+no LLVM/MLIR and not the test oracle's torch: everything it runs is built
+here, and every reference is made here.
+
+  scripts/gpu_prepare.py [--build build] [--out build/gpu-check]
+                         [--target cuda] [--max-mib 56] [--every N]
+
+Writes OUT/ (then carry it to the GPU machine and run
+`scripts/gpu-check.sh OUT` there):
+  bin/runtime_unit_tests, bin/model_cuda_tests   the device layer's and the
+                                                 CUDA model's gtest suites
+  cases/<name>/driver                            the parity driver linked with
+                                                 `kilnc --target=cuda` of <name>
+  cases/<name>/{init,batch,reference}.safetensors  torch's side, made here
+  manifest.tsv                                   name, then run_case.py
+                                                 parity arguments
+  skipped.tsv                                    cases kilnc refuses for the
+                                                 target, with its message
+
+The cases are this build's parity tests (ctest -L parity; run them once
+first so that their references exist), every N-th (about 60 spread over
+all families by default), until OUT reaches --max-mib (the device tool
+carries 64 MiB). --target cpu prepares the same
+with CPU objects: a dry run of scripts/gpu-check.sh's parity loop here
+(scripts/gpu-check.sh OUT --no-gpu).
+"""
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+GLUE = """#include "{name}.h"
+const kiln_model_metadata *const kiln_parity_metadata = &{name}__metadata;
+const char kiln_parity_name[] = "{name}";
+const uint64_t kiln_parity_arena_bytes = {upper}_ARENA_BYTES;
+#if {upper}_HAS_SCHEDULER
+kiln_status (*const kiln_parity_scheduler_create)(kiln_scheduler **) = {name}_scheduler_create;
+#else
+kiln_status (*const kiln_parity_scheduler_create)(kiln_scheduler **) = 0;
+#endif
+"""
+
+
+def parity_tests(build):
+    """(name, run_case.py parity arguments) of every parity test of the build."""
+    out = subprocess.run(["ctest", "--test-dir", build, "-N", "-V", "-R", r"^Parity\."],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    tests = []
+    for line in out.splitlines():
+        m = re.match(r"\s*\d+: Test command: (.*)$", line)
+        if not m:
+            continue
+        argv = shlex.split(m.group(1))
+        if len(argv) < 3 or not argv[1].endswith("run_case.py") or argv[2] != "parity":
+            continue
+        args = argv[3:]
+        opts = dict(zip(args[0::2], args[1::2]))
+        name = os.path.basename(opts["--work"])
+        tests.append((name, args))
+    return tests
+
+
+def size_of(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def run(cmd):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--out", default=None)
+    p.add_argument("--target", default="cuda")
+    p.add_argument("--max-mib", type=float, default=56)
+    p.add_argument("--every", type=int, default=0,
+                   help="keep every N-th parity test (default: spread about 60 over all "
+                        "families, what fits 56 MiB)")
+    a = p.parse_args()
+    build = os.path.abspath(a.build)
+    out = os.path.abspath(a.out or os.path.join(build, "gpu-check"))
+    kilnc = os.path.join(build, "bin", "kilnc")
+    driver_obj = os.path.join(build, "tests", "parity", "CMakeFiles", "kiln_parity_driver.dir",
+                              "parity_driver.cpp.o")
+    runtime = os.path.join(build, "lib", "libkiln_rt.a")
+    for need in (kilnc, driver_obj, runtime):
+        if not os.path.exists(need):
+            sys.exit(f"gpu_prepare: {need} is missing: build first (ninja -C {build})")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(os.path.join(out, "bin"))
+    os.makedirs(os.path.join(out, "cases"))
+
+    for exe in ("runtime_unit_tests", "model_cuda_tests"):
+        src = os.path.join(build, "bin", exe)
+        if os.path.exists(src):
+            shutil.copy(src, os.path.join(out, "bin", exe))
+            run(["strip", os.path.join(out, "bin", exe)])
+
+    budget = a.max_mib * (1 << 20)
+    tests = parity_tests(build)
+    tests = tests[:: a.every or max(1, len(tests) // 60)]
+    manifest, skipped = [], []
+    for name, args in tests:
+        opts = dict(zip(args[0::2], args[1::2]))
+        work = opts["--work"]
+        if not all(os.path.exists(os.path.join(work, f + ".safetensors"))
+                   for f in ("init", "batch", "reference")):
+            skipped.append((name, "no reference in " + work + " (run ctest -L parity first)"))
+            continue
+        case = os.path.join(out, "cases", name)
+        os.makedirs(case)
+        obj = os.path.join(case, name + ".o")
+        r = run([kilnc, opts["--model"], "--target=" + a.target,
+                 "--mode=" + opts.get("--mode", "train"), "-o", obj])
+        if r.returncode != 0:
+            msg = next((l for l in r.stdout.splitlines() if "error" in l), r.stdout.strip())
+            skipped.append((name, msg.strip()))
+            shutil.rmtree(case)
+            continue
+        glue = os.path.join(case, "glue.c")
+        with open(glue, "w") as f:
+            f.write(GLUE.format(name=name, upper=name.upper()))
+        driver = os.path.join(case, "driver")
+        steps = [["clang-19", "-O2", "-c", glue, "-I", case, "-I",
+                  os.path.join(ROOT, "runtime", "include"), "-o", glue + ".o"],
+                 ["clang++-19", driver_obj, glue + ".o", obj, runtime, "-ldl", "-lpthread",
+                  "-o", driver],
+                 ["strip", driver]]
+        for cmd in steps:
+            r = run(cmd)
+            if r.returncode != 0:
+                sys.exit(f"gpu_prepare: {name}: {' '.join(cmd)}\n{r.stdout}")
+        for f in (glue, glue + ".o", obj, os.path.join(case, name + ".h")):
+            os.remove(f)
+        for f in ("init", "batch", "reference"):
+            shutil.copy(os.path.join(work, f + ".safetensors"), case)
+        if size_of(out) > budget:
+            shutil.rmtree(case)
+            skipped.append((name, f"over the {a.max_mib:g} MiB budget"))
+            break
+        rest = []
+        i = 0
+        while i < len(args):
+            if args[i] in ("--model", "--driver", "--work"):
+                i += 2
+                continue
+            rest.append(args[i])
+            i += 1
+        manifest.append((name, rest))
+    with open(os.path.join(out, "manifest.tsv"), "w") as f:
+        for name, rest in manifest:
+            f.write("\t".join([name, *rest]) + "\n")
+    with open(os.path.join(out, "skipped.tsv"), "w") as f:
+        for name, why in skipped:
+            f.write(f"{name}\t{why}\n")
+    print(f"gpu_prepare: {len(manifest)} parity cases for --target={a.target} in {out} "
+          f"({size_of(out) / (1 << 20):.1f} MiB), {len(skipped)} skipped (skipped.tsv)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
