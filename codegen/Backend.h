@@ -49,6 +49,11 @@ public:
   /// linalg on tensors -> the lowest MLIR the backend translates from.
   virtual void buildPipeline(mlir::OpPassManager &pm) const = 0;
 
+  /// Whether f32 convolutions lower to the runtime's convolution routines
+  /// (nn.library_call kiln_sconv_*, which only the CPU runtime has) rather
+  /// than to linalg loops (the shared lowering's `convLibrary`).
+  virtual bool runtimeConvolutions() const { return true; }
+
   /// Where its kernels run (the metadata's `device`, docs/runtime-abi.md).
   virtual kiln_device_kind device() const = 0;
 

@@ -29,8 +29,8 @@ public:
         kernelTy(llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, i64Ty})),
         metadataTy(llvm::StructType::get(
             ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, f64Ty, i64Ty, i32Ty,
-                  llvm::ArrayType::get(f64Ty, KILN_OPTIMIZER_ARGS), ptrTy, i32Ty,
-                  ptrTy})) {}
+                  llvm::ArrayType::get(f64Ty, KILN_OPTIMIZER_ARGS), ptrTy, i64Ty,
+                  i32Ty, ptrTy})) {}
 
   llvm::GlobalVariable *build(std::string &error) {
     std::vector<llvm::Constant *> kernels;
@@ -57,9 +57,11 @@ public:
         llvm::ConstantInt::get(i64Ty, model.workspaceBytes),
         i32(model.optimizer),
         optimizerArgs(),
-        model.device == KILN_DEVICE_CUDA
-            ? string(model.deviceCode, "device_code")
-            : llvm::ConstantPointerNull::get(ptrTy),
+        model.device == KILN_DEVICE_CUDA ? deviceCode()
+                                         : llvm::ConstantPointerNull::get(ptrTy),
+        llvm::ConstantInt::get(i64Ty, model.device == KILN_DEVICE_CUDA
+                                          ? static_cast<int64_t>(model.deviceCode.size())
+                                          : 0),
         i32(static_cast<int64_t>(model.deviceKernels.size())),
         deviceKernels()};
     return new llvm::GlobalVariable(m, metadataTy, /*isConstant=*/true,
@@ -70,6 +72,14 @@ public:
 
 private:
   llvm::Constant *i32(int64_t v) { return llvm::ConstantInt::get(i32Ty, v); }
+
+  /// The device code, NUL-terminated, 64-byte aligned (a fatbin's
+  /// headers are read in place).
+  llvm::Constant *deviceCode() {
+    auto *g = llvm::cast<llvm::GlobalVariable>(string(model.deviceCode, "device_code"));
+    g->setAlignment(llvm::Align(64));
+    return g;
+  }
 
   llvm::Constant *deviceKernels() {
     std::vector<llvm::Constant *> names;

@@ -29,8 +29,11 @@ void buildTrainingPipeline(mlir::OpPassManager &pm);
 /// fused.
 /// `bucketBytes`: nn-bucket-all-reduce's cap of every bucket after the first
 /// (0: DDP's 25 MiB); the first holds at most min(1 MiB, bucketBytes).
+/// `convLibrary`: f32 convolutions become calls of the runtime's routines
+/// (the target's runtime has them: Backend::runtimeConvolutions), else
+/// linalg loops.
 void buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks = false,
-                                int64_t bucketBytes = 0);
+                                int64_t bucketBytes = 0, bool convLibrary = true);
 
 } // namespace kiln
 

@@ -16,7 +16,7 @@ void kiln::buildTrainingPipeline(mlir::OpPassManager &pm) {
 }
 
 void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks,
-                                      int64_t bucketBytes) {
+                                      int64_t bucketBytes, bool convLibrary) {
   using namespace mlir;
   // Inference modules reach here with their composites still in place.
   pm.addPass(createDecompose());
@@ -34,7 +34,9 @@ void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks,
     buckets.firstBucketBytes = std::min<int64_t>(buckets.firstBucketBytes, bucketBytes);
   }
   pm.addNestedPass<func::FuncOp>(createBucketAllReduce(buckets));
-  pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg());
+  LowerNNToLinalgOptions lowering;
+  lowering.convLibrary = convLibrary;
+  pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg(lowering));
   // arith on tensors (the step counter) becomes linalg.generic too.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   // Upstream's linalg-fuse-elementwise-ops, minus folding reshapes into

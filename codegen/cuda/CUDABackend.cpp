@@ -35,7 +35,9 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 
 #include <cstdlib>
 
@@ -108,6 +110,96 @@ std::string findToolkit() {
   return "";
 }
 
+/// A CUDA toolkit program (ptxas, fatbinary) from the toolkit candidates'
+/// bin/, then PATH; "" when there is none.
+std::string findToolkitProgram(llvm::StringRef name) {
+  for (const std::string &dir : toolkitCandidates()) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, "bin", name);
+    if (llvm::sys::fs::can_execute(path))
+      return path.str().str();
+  }
+  if (llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(name))
+    return *found;
+  return "";
+}
+
+/// A temporary file that is removed with this object.
+struct TempFile {
+  llvm::SmallString<128> path;
+  explicit TempFile(llvm::StringRef suffix) {
+    if (llvm::sys::fs::createTemporaryFile("kilnc-cuda", suffix, path))
+      path.clear();
+  }
+  ~TempFile() {
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+};
+
+/// Runs `program` with `args`; false with `error` holding its messages.
+bool runTool(const std::string &program, llvm::ArrayRef<std::string> args, std::string &error) {
+  TempFile log(".log");
+  std::vector<llvm::StringRef> argv = {program};
+  for (const std::string &a : args)
+    argv.push_back(a);
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log.path),
+                                                llvm::StringRef(log.path)};
+  std::string execError;
+  int rc = llvm::sys::ExecuteAndWait(program, argv, std::nullopt, redirects, 0, 0, &execError);
+  if (rc == 0)
+    return true;
+  auto text = llvm::MemoryBuffer::getFile(log.path);
+  error = llvm::sys::path::filename(program).str() + " failed" +
+          (execError.empty() ? "" : " (" + execError + ")") + ": " +
+          (text ? (*text)->getBuffer().trim().str() : std::string("no output"));
+  return false;
+}
+
+/// With the toolkit's ptxas and fatbinary: a fatbin holding a cubin for
+/// `arch` (no JIT when the instance loads it, and ptxas has checked the
+/// PTX at compile time) and the PTX itself (what newer GPUs JIT-compile).
+/// Without them: false and no error; the object then carries PTX only.
+bool packFatbin(const std::string &ptx, const std::string &arch, std::string &fatbin,
+                std::string &error) {
+  std::string ptxas = findToolkitProgram("ptxas");
+  std::string fatbinary = findToolkitProgram("fatbinary");
+  if (ptxas.empty() || fatbinary.empty())
+    return false;
+  TempFile ptxFile(".ptx"), cubinFile(".cubin"), fatbinFile(".fatbin");
+  if (ptxFile.path.empty() || cubinFile.path.empty() || fatbinFile.path.empty()) {
+    error = "cannot create temporary files for ptxas";
+    return false;
+  }
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(ptxFile.path, ec);
+    if (ec) {
+      error = "cannot write " + ptxFile.path.str().str() + ": " + ec.message();
+      return false;
+    }
+    out << ptx;
+  }
+  std::string sm = llvm::StringRef(arch).drop_front(3).str(); // "sm_90a" -> "90a"
+  if (!runTool(ptxas, {"-arch=" + arch, "-O3", ptxFile.path.str().str(), "-o",
+                       cubinFile.path.str().str()},
+               error) ||
+      !runTool(fatbinary, {"-64", "--create=" + fatbinFile.path.str().str(),
+                           "--image3=kind=elf,sm=" + sm + ",file=" + cubinFile.path.str().str(),
+                           "--image3=kind=ptx,sm=" + sm + ",file=" + ptxFile.path.str().str()},
+               error)) {
+    error = "the CUDA toolkit rejected the kernels' PTX: " + error;
+    return false;
+  }
+  auto bytes = llvm::MemoryBuffer::getFile(fatbinFile.path, /*IsText=*/false);
+  if (!bytes) {
+    error = "cannot read the fatbin fatbinary wrote: " + bytes.getError().message();
+    return false;
+  }
+  fatbin = (*bytes)->getBuffer().str();
+  return true;
+}
+
 class CUDABackend : public Backend {
 public:
   CUDABackend(const BackendOptions &options, std::string arch)
@@ -151,6 +243,10 @@ public:
     buildCUDACodegenPipeline(pm, codegen);
   }
 
+  /// Convolutions as loops, which become GPU kernels (one thread per
+  /// output element); an implicit GEMM on cuBLAS is still to come.
+  bool runtimeConvolutions() const override { return false; }
+
   kiln_device_kind device() const override { return KILN_DEVICE_CUDA; }
 
   bool supports(Artifact) const override { return true; }
@@ -170,6 +266,14 @@ public:
     if (artifact == Artifact::DeviceCode) {
       os << withCode.deviceCode;
       return true;
+    }
+    // The object carries a fatbin (cubin + PTX) where the toolkit is there.
+    if (!withCode.deviceCode.empty()) {
+      std::string fatbin;
+      if (packFatbin(withCode.deviceCode, arch, fatbin, error))
+        withCode.deviceCode = std::move(fatbin);
+      else if (!error.empty())
+        return false;
     }
     // The host module: what translates to LLVM IR without the GPU dialect.
     OwningOpRef<ModuleOp> host = module.clone();

@@ -585,12 +585,17 @@ Error check_lbfgs(const kiln_model_metadata &m, ModelSpec *spec) {
 /* The PTX module and kernel names of a CUDA model; none for the CPU. */
 Error read_device_code(const kiln_model_metadata &m, ModelSpec *out) {
   if (m.device != KILN_DEVICE_CUDA) {
-    if (m.device_code || m.num_device_kernels != 0 || m.device_kernels)
+    if (m.device_code || m.device_code_bytes != 0 || m.num_device_kernels != 0 ||
+        m.device_kernels)
       return bad("device_code and device_kernels are only for KILN_DEVICE_CUDA models");
     return {};
   }
   if (!m.device_code)
     return bad("a KILN_DEVICE_CUDA model needs device_code");
+  if (m.device_code_bytes < 0 || m.device_code_bytes > (int64_t(1) << 31) ||
+      m.device_code[m.device_code_bytes] != '\0')
+    return bad("device_code_bytes " + std::to_string(m.device_code_bytes) +
+               " out of range [0, 2^31], or device_code not NUL-terminated there");
   if (m.num_device_kernels < 0 || m.num_device_kernels > kMaxDeviceKernels ||
       (m.num_device_kernels > 0 && !m.device_kernels))
     return bad("num_device_kernels " + std::to_string(m.num_device_kernels) +

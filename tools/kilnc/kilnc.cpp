@@ -317,7 +317,8 @@ public:
 
     PassManager toLinalg(&ctx);
     configure(toLinalg);
-    kiln::buildLowerToLinalgPipeline(toLinalg, remarks, static_cast<int64_t>(bucketBytes));
+    kiln::buildLowerToLinalgPipeline(toLinalg, remarks, static_cast<int64_t>(bucketBytes),
+                                     backend.runtimeConvolutions());
     if (failed(toLinalg.run(*module)))
       return 1;
     dump("03-linalg.mlir", *module);

@@ -415,10 +415,13 @@ typedef struct kiln_model_metadata {
    * max_eval, tolerance_grad, tolerance_change, history_size, line search
    * (0 none, 1 strong_wolfe)); zeros otherwise. */
   double optimizer_args[KILN_OPTIMIZER_ARGS];
-  /* KILN_DEVICE_CUDA: the kernels' NUL-terminated PTX module, and the
-   * names of its kernels (the host code launches kernel i by number,
-   * kiln_cuda_launch); NULL and 0 for the CPU. */
+  /* KILN_DEVICE_CUDA: the kernels' module, device_code_bytes long (0 to
+   * 2^31) and followed by a NUL: a fatbin (a cubin for the compiled
+   * architecture and the PTX; 64-byte aligned) when kilnc had the CUDA
+   * toolkit, else the PTX text; and the names of its kernels (the host code
+   * launches kernel i by number, kiln_cuda_launch). NULL and 0 for the CPU. */
   const char *device_code;
+  int64_t device_code_bytes;
   int32_t num_device_kernels;
   const char *const *device_kernels;
 } kiln_model_metadata;

@@ -33,20 +33,8 @@
 
 // What the CUDA target cannot compile yet is an error naming it, at the
 // model file's location; never a silent CPU fallback.
-// RUN: not kilnc %S/../Inputs/tiny_conv.json --target=cuda --emit=ptx 2>&1 | FileCheck %s --check-prefix=CONV
-// CONV: tiny_conv.json: graph[0]: error: --target=cuda: no GPU kernel for the runtime routine 'kiln_sconv_forward' (a convolution); only --target=cpu compiles it so far
-
-// A CUDA object's header also offers creation on a given GPU; a CPU
-// object's does not.
-// RUN: kilnc %S/../Inputs/tiny_mlp.json --target=cuda -o %t.cuda.o
-// RUN: FileCheck %s --check-prefix=HEADER --input-file=%t.cuda.h
-// HEADER: static inline kiln_status tiny_mlp_create(tiny_mlp_model **out) {
-// HEADER: static inline kiln_status tiny_mlp_create_on_device(int device, tiny_mlp_model **out) {
-// HEADER-NEXT:   kiln_model *model = NULL;
-// HEADER-NEXT:   kiln_status status = kiln_model_create_on_device(&tiny_mlp__metadata, device, out ? &model : NULL);
-// RUN: kilnc %S/../Inputs/tiny_mlp.json -o %t.cpu.o
-// RUN: FileCheck %s --check-prefix=CPUHEADER --input-file=%t.cpu.h
-// CPUHEADER-NOT: _create_on_device
+// RUN: not kilnc %S/../../parity/models/ctc_lengths_basic.json --target=cuda --emit=ptx 2>&1 | FileCheck %s --check-prefix=CTC
+// CTC: ctc_lengths_basic.json: training.loss: error: --target=cuda: no GPU kernel for the runtime routine 'kiln_ctc_loss_forward' (the CTC loss); only --target=cpu compiles it so far
 
 // LBFGS's steps are the runtime's, on host memory.
 // RUN: not kilnc %S/../Inputs/tiny_lbfgs.json --target=cuda 2>&1 | FileCheck %s --check-prefix=LBFGS

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,21 @@ bool have_gpu() {
 
 TEST(ModelCuda, MetadataNamesTheDeviceAndItsKernels) {
   EXPECT_EQ(gemm_folds_cuda__metadata.device, KILN_DEVICE_CUDA);
-  ASSERT_NE(gemm_folds_cuda__metadata.device_code, nullptr);
-  EXPECT_NE(std::string(gemm_folds_cuda__metadata.device_code).find(".target sm_90"),
-            std::string::npos);
+  const char *code = gemm_folds_cuda__metadata.device_code;
+  const int64_t bytes = gemm_folds_cuda__metadata.device_code_bytes;
+  ASSERT_NE(code, nullptr);
+  ASSERT_GT(bytes, 16);
+  EXPECT_EQ(code[bytes], '\0');
+  // A fatbin (cubin + PTX) where kilnc had the CUDA toolkit, else PTX.
+  const bool fatbin = static_cast<unsigned char>(code[0]) == 0x50 &&
+                      static_cast<unsigned char>(code[1]) == 0xed &&
+                      static_cast<unsigned char>(code[2]) == 0x55 &&
+                      static_cast<unsigned char>(code[3]) == 0xba;
+  EXPECT_TRUE(fatbin || std::string(code, bytes).find(".target sm_90") != std::string::npos);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(code) % 64, 0u);
   EXPECT_GT(gemm_folds_cuda__metadata.num_device_kernels, 0);
   EXPECT_EQ(gemm_folds__metadata.device_code, nullptr);
+  EXPECT_EQ(gemm_folds__metadata.device_code_bytes, 0);
   EXPECT_EQ(gemm_folds__metadata.num_device_kernels, 0);
 }
 
