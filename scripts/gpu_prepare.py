@@ -6,6 +6,8 @@ here, and every reference is made here.
 
   scripts/gpu_prepare.py [--build build] [--out build/gpu-check]
                          [--target cuda] [--max-mib 56] [--every N]
+  scripts/gpu_prepare.py --bench [--build build] [--out build/gpu-bench]
+                         [--shared ../shared]
 
 Writes OUT/ (then carry it to the GPU machine and run
 `scripts/gpu-check.sh OUT` there):
@@ -18,6 +20,12 @@ Writes OUT/ (then carry it to the GPU machine and run
                                                  parity arguments
   skipped.tsv                                    cases kilnc refuses for the
                                                  target, with its message
+
+--bench writes the benchmark and training bundle instead (run it there with
+`scripts/gpu-bench.sh OUT`): bench/workload.cpp built against the
+`--target=cuda` objects of W1, W2 and W3, examples/common's Fashion-MNIST
+trainer against the CUDA MLP with the dataset beside it, and the
+workload definitions of ../shared/bench for bench/torch_workload_cuda.py.
 
 The cases are this build's parity tests (ctest -L parity; run them once
 first so that their references exist), every N-th (about 60 spread over
@@ -78,6 +86,84 @@ def run(cmd):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+WORKLOADS = [  # bench/CMakeLists.txt's: executable, model file, workload, GFLOP formula
+    ("w1_mlp", "examples/mlp/mlp.kiln/mlp.json", "W1", "2*B*(784*512+512*512+512*10)/1e9"),
+    ("w2_lenet", "bench/lenet_w2.kiln/lenet_w2.json", "W2",
+     "2*B*(6*28*28*25+16*10*10*6*25+400*120+120*84+84*10)/1e9"),
+    ("w3_resnet", "bench/resnet_w3.kiln/resnet_w3.json", "W3",
+     "2*B*(1024*32*3*9+4*1024*32*32*9+256*(64*32*9+64*64*9+64*32)+64*10)/1e9"),
+]
+DATASET = "/usr/share/datasets/fashion-mnist"
+
+
+def compile_model(kilnc, json_path, target, out_dir, mode="train"):
+    """kilnc's object and header for `json_path` in out_dir; its name."""
+    name = os.path.splitext(os.path.basename(json_path))[0]
+    r = run([kilnc, json_path, "--target=" + target, "--mode=" + mode,
+             "-o", os.path.join(out_dir, name + ".o")])
+    if r.returncode != 0:
+        sys.exit(f"gpu_prepare: kilnc {json_path}:\n{r.stdout}")
+    return name
+
+
+def link(out, objects_and_flags):
+    for cmd in objects_and_flags:
+        r = run(cmd)
+        if r.returncode != 0:
+            sys.exit(f"gpu_prepare: {' '.join(cmd)}\n{r.stdout}")
+    run(["strip", out])
+
+
+def prepare_bench(a, build, out, kilnc, runtime):
+    """The benchmark and training bundle (--bench)."""
+    tmp = os.path.join(out, "tmp")
+    os.makedirs(tmp)
+    include = os.path.join(ROOT, "runtime", "include")
+    for exe, rel, workload, gflop in WORKLOADS:
+        json_path = os.path.join(build, rel)
+        if not os.path.exists(json_path):
+            sys.exit(f"gpu_prepare: {json_path} is missing: build first")
+        name = compile_model(kilnc, json_path, a.target, tmp)
+        target = os.path.join(out, exe + "_" + a.target)
+        link(target, [["clang++-19", "-O2", "-std=c++17", "-I", tmp, "-I", include,
+                       f"-DKILN_PREFIX={name}", f"-DKILN_PREFIX_UPPER={name.upper()}",
+                       f'-DKILN_HEADER="{name}.h"', f"-DKILN_WORKLOAD={workload}",
+                       f"-DKILN_GFLOP_FWD={gflop}",
+                       os.path.join(ROOT, "bench", "workload.cpp"),
+                       os.path.join(tmp, name + ".o"), runtime, "-ldl", "-lpthread",
+                       "-o", target]])
+    # The trainer of examples/mlp (train_fashion_mnist) on the CUDA MLP.
+    name = compile_model(kilnc, os.path.join(build, WORKLOADS[0][1]), a.target, tmp)
+    target = os.path.join(out, "train_fashion_mnist_" + a.target)
+    common = os.path.join(ROOT, "examples", "common")
+    link(target, [["clang++-19", "-O2", "-std=c++17", "-I", tmp, "-I", include, "-I", common,
+                   f"-DKILN_PREFIX={name}", f"-DKILN_PREFIX_UPPER={name.upper()}",
+                   f'-DKILN_HEADER="{name}.h"', "-DKILN_EXAMPLE_EPOCHS=3",
+                   '-DKILN_EXAMPLE_TITLE="the Kiln-compiled MLP 784-512-512-10 on CUDA '
+                   '(CrossEntropyLoss, SGD lr 0.01 momentum 0.9)"',
+                   os.path.join(common, "train_classifier.cpp"),
+                   os.path.join(common, "idx_reader.cpp"),
+                   os.path.join(tmp, name + ".o"), runtime, "-ldl", "-lpthread",
+                   "-o", target]])
+    shutil.rmtree(tmp)
+    os.makedirs(os.path.join(out, "data"))
+    for f in os.listdir(DATASET):
+        shutil.copy(os.path.join(DATASET, f), os.path.join(out, "data"))
+    os.makedirs(os.path.join(out, "shared_bench"))
+    for f in ("workloads.py", "common.py"):
+        shutil.copy(os.path.join(a.shared, "bench", f), os.path.join(out, "shared_bench"))
+    # The CPU build's accuracy, which the GPU run must reach within a point.
+    cpu_trainer = os.path.join(build, "bin", "train_fashion_mnist")
+    r = run([cpu_trainer, "--epochs", "3", "--seed", "0"])
+    with open(os.path.join(out, "cpu_reference.txt"), "w") as f:
+        f.write("\n".join(l for l in r.stdout.splitlines() if l.startswith("epoch ")) + "\n")
+    if r.returncode != 0:
+        sys.exit(f"gpu_prepare: {cpu_trainer} failed:\n{r.stdout}")
+    print(f"gpu_prepare: benchmarks and trainer for --target={a.target} in {out} "
+          f"({size_of(out) / (1 << 20):.1f} MiB)")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,12 +171,16 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--target", default="cuda")
     p.add_argument("--max-mib", type=float, default=56)
+    p.add_argument("--bench", action="store_true",
+                   help="the benchmark and training bundle instead of the test bundle")
+    p.add_argument("--shared", default=os.path.join(os.path.dirname(ROOT), "shared"),
+                   help="the team's shared/ (bench/workloads.py)")
     p.add_argument("--every", type=int, default=0,
                    help="keep every N-th parity test (default: spread about 60 over all "
                         "families, what fits 56 MiB)")
     a = p.parse_args()
     build = os.path.abspath(a.build)
-    out = os.path.abspath(a.out or os.path.join(build, "gpu-check"))
+    out = os.path.abspath(a.out or os.path.join(build, "gpu-bench" if a.bench else "gpu-check"))
     kilnc = os.path.join(build, "bin", "kilnc")
     driver_obj = os.path.join(build, "tests", "parity", "CMakeFiles", "kiln_parity_driver.dir",
                               "parity_driver.cpp.o")
@@ -99,6 +189,9 @@ def main():
         if not os.path.exists(need):
             sys.exit(f"gpu_prepare: {need} is missing: build first (ninja -C {build})")
     shutil.rmtree(out, ignore_errors=True)
+    if a.bench:
+        os.makedirs(out)
+        return prepare_bench(a, build, out, kilnc, runtime)
     os.makedirs(os.path.join(out, "bin"))
     os.makedirs(os.path.join(out, "cases"))
 
