@@ -27,6 +27,7 @@ struct BackendOptions {
   bool memoryReport = false;  // kilnc --memory-report: each kernel's memory plan
   bool gemmEpilogues = true;  // kilnc --gemm-epilogues: ops folded into GEMM calls
   std::string arch;           // --target=<name>:<arch>, "" for the default
+  bool emulateGPU = false;    // kilnc --emulate-gpu (CUDA: kernels as CPU loops)
 };
 
 /// What a backend writes after its MLIR pipeline (kilnc

@@ -30,7 +30,9 @@ workload definitions of ../shared/bench for bench/torch_workload_cuda.py.
 The cases are this build's parity tests (ctest -L parity; run them once
 first so that their references exist), every N-th (about 60 spread over
 all families by default), until OUT reaches --max-mib (the device tool
-carries 64 MiB). --target cpu prepares the same
+carries 64 MiB). --emulate compiles with kilnc --emulate-gpu instead: CPU
+objects that run the CUDA lowering as loops, for `gpu-check.sh OUT --no-gpu`
+here (no size limit needed: --max-mib 1e6). --target cpu prepares the same
 with CPU objects: a dry run of scripts/gpu-check.sh's parity loop here
 (scripts/gpu-check.sh OUT --no-gpu).
 """
@@ -171,6 +173,9 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--target", default="cuda")
     p.add_argument("--max-mib", type=float, default=56)
+    p.add_argument("--emulate", action="store_true",
+                   help="kilnc --emulate-gpu: the CUDA lowering as CPU loops in CPU objects, "
+                        "so that gpu-check.sh --no-gpu tests it against torch here")
     p.add_argument("--bench", action="store_true",
                    help="the benchmark and training bundle instead of the test bundle")
     p.add_argument("--shared", default=os.path.join(os.path.dirname(ROOT), "shared"),
@@ -216,7 +221,8 @@ def main():
         os.makedirs(case)
         obj = os.path.join(case, name + ".o")
         r = run([kilnc, opts["--model"], "--target=" + a.target,
-                 "--mode=" + opts.get("--mode", "train"), "-o", obj])
+                 "--mode=" + opts.get("--mode", "train"), "-o", obj]
+                + (["--emulate-gpu"] if a.emulate else []))
         if r.returncode != 0:
             msg = next((l for l in r.stdout.splitlines() if "error" in l), r.stdout.strip())
             skipped.append((name, msg.strip()))

@@ -87,6 +87,10 @@ private:
 
 std::unique_ptr<Backend> kiln::createCPUBackend(const BackendOptions &options,
                                                 std::string &error) {
+  if (options.emulateGPU) {
+    error = "--emulate-gpu runs a GPU target's kernels on the CPU: use it with --target=cuda";
+    return nullptr;
+  }
   if (!options.arch.empty()) {
     error = "--target=cpu takes no architecture ('cpu:" + options.arch +
             "'); the CPU is chosen with --mcpu";

@@ -240,6 +240,7 @@ public:
     codegen.remarks = options.remarks;
     codegen.memoryReport = options.memoryReport;
     codegen.toolkitPath = findToolkit();
+    codegen.emulate = options.emulateGPU;
     buildCUDACodegenPipeline(pm, codegen);
   }
 
@@ -247,12 +248,19 @@ public:
   /// output element); an implicit GEMM on cuBLAS is still to come.
   bool runtimeConvolutions() const override { return false; }
 
-  kiln_device_kind device() const override { return KILN_DEVICE_CUDA; }
+  /// Emulated, the kernels are CPU loops: a CPU model.
+  kiln_device_kind device() const override {
+    return options.emulateGPU ? KILN_DEVICE_CPU : KILN_DEVICE_CUDA;
+  }
 
-  bool supports(Artifact) const override { return true; }
+  bool supports(Artifact artifact) const override {
+    return !options.emulateGPU || artifact != Artifact::DeviceCode;
+  }
 
   bool emit(ModuleOp module, const ModelInterface &model, Artifact artifact,
             llvm::raw_pwrite_stream &os, std::string &error) const override {
+    if (options.emulateGPU)
+      return emitEmulated(module, model, artifact, os, error);
     if (model.optimizer == KILN_OPTIMIZER_LBFGS) {
       // The runtime takes LBFGS's steps itself, on host memory.
       error = "--target=cuda: LBFGS (torch.optim.LBFGS: the runtime's optimizer driver) "
@@ -300,6 +308,28 @@ public:
   }
 
 private:
+  /// --emulate-gpu: a CPU object, as the CPU backend writes one.
+  bool emitEmulated(ModuleOp module, const ModelInterface &model, Artifact artifact,
+                    llvm::raw_pwrite_stream &os, std::string &error) const {
+    ModelInterface cpu = model;
+    cpu.device = KILN_DEVICE_CPU;
+    auto tm = createCPUTargetMachine(options.cpu, options.optLevel, error);
+    if (!tm)
+      return false;
+    llvm::LLVMContext ctx;
+    auto m = translateAndWrap(module, cpu, ctx, *tm, options.optLevel, error);
+    if (!m)
+      return false;
+    if (artifact == Artifact::LLVMIR) {
+      m->print(os, nullptr);
+      return true;
+    }
+    return emitMachineCode(*m, *tm,
+                           artifact == Artifact::Object ? FileKind::Object
+                                                        : FileKind::Assembly,
+                           os, error);
+  }
+
   /// The PTX of `gpu.binary @kiln_kernels` and the kernel names of the
   /// module's kiln.cuda.kernels (none for a model without kernels).
   static bool readDeviceCode(ModuleOp module, ModelInterface &model,

@@ -17,6 +17,10 @@ struct CUDACodegenOptions {
   /// A CUDA toolkit whose nvvm/libdevice/libdevice.10.bc is linked into
   /// kernels that call math functions ("" when none was found).
   std::string toolkitPath;
+  /// kilnc --emulate-gpu: kernels as sequential CPU loops and GEMMs as the
+  /// CPU runtime's (kiln-cuda-emulate-on-cpu): a CPU object that runs this
+  /// backend's lowering where there is no GPU, for testing.
+  bool emulate = false;
 };
 
 /// linalg on tensors -> the host's LLVM dialect plus one `gpu.binary

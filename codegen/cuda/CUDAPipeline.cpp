@@ -13,6 +13,30 @@
 
 using namespace mlir;
 
+/// memref, scf, arith and func on the host -> LLVM dialect, bare pointers.
+/// `libm`: math the CPU computes (emulation) calls libm where LLVM has no
+/// intrinsic, as on the CPU target.
+static void buildHostLowering(OpPassManager &pm, bool libm) {
+  if (libm) {
+    pm.addPass(createLowerAffinePass());
+    pm.addPass(createConvertSCFToCFPass());
+    pm.addPass(memref::createExpandStridedMetadataPass());
+    pm.addPass(createLowerAffinePass());
+  }
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  if (libm)
+    pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
 void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
                                     const CUDACodegenOptions &options) {
   // Reductions inside their parallel loops, so that a column sum is one
@@ -36,6 +60,11 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   // kernels instead of passing them.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.emulate) {
+    pm.addPass(createCUDAEmulateOnCPU());
+    buildHostLowering(pm, /*libm=*/true);
+    return;
+  }
   pm.addPass(createCUDASinkIntoKernels());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createCUDALaunchToRuntime());
@@ -61,16 +90,7 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
 
   // The host: as on the CPU, without threads (the GPU is the parallelism).
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  ConvertFuncToLLVMPassOptions funcOptions;
-  funcOptions.useBarePtrCallConv = true;
-  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  buildHostLowering(pm, /*libm=*/false);
 
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa"; // PTX text

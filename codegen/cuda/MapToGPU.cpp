@@ -143,17 +143,22 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
           chain.push_back(op);
           inChain.insert(op);
         }
-      Value buffer = kiln::cpu::rootBuffer(load.getMemRef());
+      Value buffer = load.getMemRef();
       for (Operation *op = load->getNextNode(); op; op = op->getNextNode()) {
         if (inChain.contains(op))
           continue;
+        bool writes = mayWrite(op, buffer);
         if (usesAny(op, chain)) {
+          auto loop = dyn_cast<scf::ParallelOp>(op);
+          // A loop's threads would read what its other threads write.
+          if (loop && writes)
+            break;
           OpBuilder b(op);
-          if (auto loop = dyn_cast<scf::ParallelOp>(op))
+          if (loop)
             b.setInsertionPointToStart(loop.getBody());
           rematerialize(b, op, chain);
         }
-        if (mayWrite(op, buffer))
+        if (writes)
           break;
       }
       for (Operation *op : llvm::reverse(chain))
@@ -219,9 +224,37 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
     return root;
   }
 
-  /// Whether `op` may write `buffer` (a root buffer: views of distinct
-  /// roots are disjoint, kiln-cpu-plan-memory's rule). A GEMM call writes
-  /// its C; other calls may write anything.
+  /// The byte range [first, second) a memref.view with a constant shift
+  /// takes of its source (its type is static: planned temporaries).
+  static std::optional<std::pair<int64_t, int64_t>> viewBytes(Value root) {
+    auto view = root.getDefiningOp<memref::ViewOp>();
+    if (!view)
+      return std::nullopt;
+    std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+    auto type = cast<MemRefType>(view.getType());
+    if (!shift || !type.hasStaticShape())
+      return std::nullopt;
+    int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    return std::make_pair(*shift, *shift + bytes);
+  }
+
+  /// Whether memrefs `a` and `b` may share bytes. Distinct allocations
+  /// (function arguments) never do; two temporaries the planner placed in
+  /// the workspace do when their byte ranges overlap, which it allows when
+  /// their lifetimes did not, so moving a load of one past a write of the
+  /// other is not safe in general.
+  static bool mayAlias(Value a, Value b) {
+    if (wholeBuffer(a) != wholeBuffer(b))
+      return false;
+    auto ra = viewBytes(kiln::cpu::rootBuffer(a)), rb = viewBytes(kiln::cpu::rootBuffer(b));
+    if (!ra || !rb)
+      return true;
+    return ra->first < rb->second && rb->first < ra->second;
+  }
+
+  /// Whether `op` may write memory that `buffer` reads (mayAlias). A GEMM
+  /// call writes its C, somewhere in C's allocation; other calls may write
+  /// anything.
   static bool mayWrite(Operation *op, Value buffer) {
     bool writes = false;
     op->walk([&](Operation *inner) {
@@ -242,7 +275,7 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
         if (!isa<MemoryEffects::Write>(effect.getEffect()))
           continue;
         Value target = effect.getValue();
-        writes |= !target || kiln::cpu::rootBuffer(target) == buffer;
+        writes |= !target || mayAlias(target, buffer);
       }
     });
     return writes;

@@ -100,6 +100,24 @@ def CUDASinkIntoKernels : Pass<"kiln-cuda-sink-into-kernels", "mlir::ModuleOp"> 
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CUDAEmulateOnCPU : Pass<"kiln-cuda-emulate-on-cpu", "mlir::ModuleOp"> {
+  let summary = "gpu.launch -> sequential loops, kiln_cuda_sgemm -> kiln_sgemm (testing without a GPU)";
+  let description = [{
+    `kilnc --target=cuda --emulate-gpu`: after `convert-parallel-loops-to-gpu`,
+    every one-dimensional `gpu.launch` becomes a loop over its blocks and,
+    inside, over their threads, running the body once per thread in order
+    (no kernel of this backend synchronises its threads), and every
+    `kiln_cuda_sgemm` call one `kiln_sgemm` call of the CPU runtime per
+    batch. So the backend's own lowering (the GEMM calls' operands and
+    leading dimensions, the mapping onto blocks and threads and its guards,
+    the scalars loaded inside kernels, the one-thread kernels) runs, and is
+    compared with torch, on a machine without a GPU. Not a fast path: one
+    CPU thread, no vectors.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def CUDALaunchToRuntime : Pass<"kiln-cuda-launch-to-runtime", "mlir::ModuleOp"> {
   let summary = "gpu.launch_func -> kiln_cuda_launch calls; the kernels into one gpu.module";
   let description = [{

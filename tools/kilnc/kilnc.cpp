@@ -99,6 +99,12 @@ static const std::string &targetHelp() {
 static cl::opt<std::string> target("target", cl::desc(targetHelp()),
                                    cl::value_desc("name"), cl::init("cpu"),
                                    cl::cat(kilncCategory));
+static cl::opt<bool> emulateGPU(
+    "emulate-gpu",
+    cl::desc("With --target=cuda: run the GPU kernels as sequential CPU loops and the "
+             "GEMMs on the CPU runtime, in a CPU object (kiln-cuda-emulate-on-cpu): tests "
+             "the CUDA lowering against torch where there is no GPU; slow"),
+    cl::Hidden, cl::init(false), cl::cat(kilncCategory));
 static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"),
                                   cl::Prefix, cl::init(3),
                                   cl::cat(kilncCategory));
@@ -259,6 +265,7 @@ std::unique_ptr<kiln::Backend> createBackend() {
   options.memoryReport = memoryReport;
   options.gemmEpilogues = gemmEpilogues;
   options.arch = arch.str();
+  options.emulateGPU = emulateGPU;
   std::string err;
   std::unique_ptr<kiln::Backend> backend = entry->create(options, err);
   if (!backend)

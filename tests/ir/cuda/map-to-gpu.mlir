@@ -118,3 +118,50 @@ func.func @heap(%y: memref<4xf32>) {
   memref.copy %t, %y : memref<4xf32> to memref<4xf32>
   return
 }
+
+// -----
+
+// Two temporaries the planner placed on the same workspace bytes (their
+// lifetimes did not overlap): the first sum's load may not move past the
+// second sum's writes, so it stays where it is, in the one-thread kernel
+// with the first reduction; the division reads it there.
+// CHECK-LABEL: func.func @reused_bytes
+// CHECK:         scf.parallel
+// CHECK:           memref.store %{{.+}}, %[[A:.+]][] : memref<f32>
+// CHECK:           scf.for
+// CHECK:           }
+// CHECK-NEXT:      %[[FIRST:.+]] = memref.load %[[A]][] : memref<f32>
+// CHECK-NEXT:      memref.store %{{.+}}, %[[B:.+]][] : memref<f32>
+// CHECK:           scf.for
+// CHECK:           }
+// CHECK-NEXT:      %[[SECOND:.+]] = memref.load %[[B]][] : memref<f32>
+// CHECK:           arith.divf %[[FIRST]], %[[SECOND]]
+func.func @reused_bytes(%x: memref<8xf32>, %ws: memref<64xi8>, %out: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %a = memref.view %ws[%c0][] : memref<64xi8> to memref<f32>
+  %b = memref.view %ws[%c0][] : memref<64xi8> to memref<f32>
+  // expected-remark @+1 {{runs on one GPU thread}}
+  memref.store %zero, %a[] : memref<f32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    %v = memref.load %x[%i] : memref<8xf32>
+    %s = memref.load %a[] : memref<f32>
+    %t = arith.addf %s, %v : f32
+    memref.store %t, %a[] : memref<f32>
+  }
+  %first = memref.load %a[] : memref<f32>
+  memref.store %zero, %b[] : memref<f32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    %v = memref.load %x[%i] : memref<8xf32>
+    %w = arith.mulf %v, %v : f32
+    %s = memref.load %b[] : memref<f32>
+    %t = arith.addf %s, %w : f32
+    memref.store %t, %b[] : memref<f32>
+  }
+  %second = memref.load %b[] : memref<f32>
+  %ratio = arith.divf %first, %second : f32
+  memref.store %ratio, %out[] : memref<f32>
+  return
+}

@@ -1,0 +1,127 @@
+// kiln-cuda-emulate-on-cpu: the CUDA backend's kernels as sequential CPU
+// loops and its GEMM calls as the CPU runtime's (Passes.td says why).
+#include "codegen/cuda/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CUDAEMULATEONCPU
+#include "codegen/cuda/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// void kiln_sgemm(i64 m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
+///                 i32 accumulate) (runtime/lib/gemm.cpp).
+func::FuncOp declareCPUGemm(ModuleOp module) {
+  if (auto f = module.lookupSymbol<func::FuncOp>("kiln_sgemm"))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  SmallVector<Type> args(11, b.getI64Type());
+  args.push_back(b.getI32Type());
+  auto f = b.create<func::FuncOp>(module.getLoc(), "kiln_sgemm", b.getFunctionType(args, {}));
+  f.setPrivate();
+  return f;
+}
+
+struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<gpu::LaunchOp> launches;
+    module.walk([&](gpu::LaunchOp op) { launches.push_back(op); });
+    for (gpu::LaunchOp launch : launches)
+      if (failed(emulateLaunch(launch)))
+        return signalPassFailure();
+    SmallVector<func::CallOp> gemms;
+    module.walk([&](func::CallOp call) {
+      if (call.getCallee() == "kiln_cuda_sgemm")
+        gemms.push_back(call);
+    });
+    for (func::CallOp call : gemms)
+      emulateGemm(call);
+    if (auto decl = module.lookupSymbol<func::FuncOp>("kiln_cuda_sgemm"))
+      if (decl.isDeclaration() && SymbolTable::symbolKnownUseEmpty(decl, module))
+        decl.erase();
+  }
+
+  /// Blocks, then threads, in order: each (block, thread) runs the body once.
+  LogicalResult emulateLaunch(gpu::LaunchOp launch) {
+    gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+    gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+    for (Value v : {grid.y, grid.z, block.y, block.z}) {
+      APInt one;
+      if (!matchPattern(v, m_ConstantInt(&one)) || one != 1)
+        return launch.emitError("kiln-cuda-emulate-on-cpu: only one-dimensional launches");
+    }
+    if (!launch.getBody().hasOneBlock())
+      return launch.emitError("kiln-cuda-emulate-on-cpu: a kernel body of several blocks");
+    OpBuilder b(launch);
+    Location loc = launch.getLoc();
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+    auto blocks = b.create<scf::ForOp>(loc, zero, grid.x, one);
+    b.setInsertionPointToStart(blocks.getBody());
+    auto threads = b.create<scf::ForOp>(loc, zero, block.x, one);
+    b.setInsertionPointToStart(threads.getBody());
+    IRMapping map;
+    gpu::KernelDim3 blockIds = launch.getBlockIds(), threadIds = launch.getThreadIds();
+    gpu::KernelDim3 gridArgs = launch.getGridSize(), blockArgs = launch.getBlockSize();
+    map.map(blockIds.x, blocks.getInductionVar());
+    map.map(threadIds.x, threads.getInductionVar());
+    for (Value v : {blockIds.y, blockIds.z, threadIds.y, threadIds.z})
+      map.map(v, zero);
+    map.map(gridArgs.x, grid.x);
+    map.map(blockArgs.x, block.x);
+    for (Value v : {gridArgs.y, gridArgs.z, blockArgs.y, blockArgs.z})
+      map.map(v, one);
+    for (Operation &op : launch.getBody().front().without_terminator())
+      b.clone(op, map);
+    launch.erase();
+    return success();
+  }
+
+  /// kiln_cuda_sgemm (row-major, leading dimensions, batched) as one
+  /// kiln_sgemm per batch (element strides; accumulate when beta is 1).
+  void emulateGemm(func::CallOp call) {
+    OpBuilder b(call);
+    Location loc = call.getLoc();
+    auto arg = [&](unsigned i) { return call.getOperand(i); };
+    Type i64 = b.getI64Type();
+    auto c64 = [&](int64_t v) { return b.create<arith::ConstantIntOp>(loc, v, 64).getResult(); };
+    Value transA = b.create<arith::ExtUIOp>(loc, i64, arg(0));
+    Value transB = b.create<arith::ExtUIOp>(loc, i64, arg(1));
+    Value isTransA = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, transA, c64(0));
+    Value isTransB = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, transB, c64(0));
+    // Element (i, j) of op(X) is at x + i * row + j * col.
+    Value aRow = b.create<arith::SelectOp>(loc, isTransA, c64(1), arg(6));
+    Value aCol = b.create<arith::SelectOp>(loc, isTransA, arg(6), c64(1));
+    Value bRow = b.create<arith::SelectOp>(loc, isTransB, c64(1), arg(8));
+    Value bCol = b.create<arith::SelectOp>(loc, isTransB, arg(8), c64(1));
+    Value zeroBeta = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    Value accumulate = b.create<arith::ExtUIOp>(
+        loc, b.getI32Type(),
+        b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, arg(9), zeroBeta));
+    Value lb = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value step = b.create<arith::ConstantIndexOp>(loc, 1);
+    Value ub = b.create<arith::IndexCastOp>(loc, b.getIndexType(), arg(12));
+    auto loop = b.create<scf::ForOp>(loc, lb, ub, step);
+    b.setInsertionPointToStart(loop.getBody());
+    Value batch = b.create<arith::IndexCastOp>(loc, i64, loop.getInductionVar());
+    auto shifted = [&](Value base, Value stride) {
+      Value bytes = b.create<arith::MulIOp>(loc, b.create<arith::MulIOp>(loc, batch, stride),
+                                            c64(4));
+      return b.create<arith::AddIOp>(loc, base, bytes).getResult();
+    };
+    b.create<func::CallOp>(
+        loc, declareCPUGemm(call->getParentOfType<ModuleOp>()),
+        ValueRange{arg(2), arg(3), arg(4), shifted(arg(5), arg(13)), aRow, aCol,
+                   shifted(arg(7), arg(14)), bRow, bCol, shifted(arg(10), arg(15)), arg(11),
+                   accumulate});
+    call.erase();
+  }
+};
+
+} // namespace
