@@ -47,7 +47,9 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   // Buffers, out-parameters and the planned workspace exactly as on the
   // CPU: the runtime allocates the workspace in device memory.
   buildBuffersAndWorkspacePipeline(pm, options.memoryReport);
-  pm.addPass(createCUDAGemmToRuntime());
+  CUDAGemmToRuntimeOptions gemm;
+  gemm.remarks = options.remarks;
+  pm.addPass(createCUDAGemmToRuntime(gemm));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   CUDAMapToGPUOptions mapping;

@@ -77,6 +77,8 @@ linalg::FillOp zeroFillBefore(Operation *op, Value out) {
 
 struct CUDAGemmToRuntimePass
     : kiln::impl::CUDAGemmToRuntimeBase<CUDAGemmToRuntimePass> {
+  using CUDAGemmToRuntimeBase::CUDAGemmToRuntimeBase;
+
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
@@ -92,8 +94,13 @@ struct CUDAGemmToRuntimePass
     Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
     Value c = op.getDpsInits()[0];
     auto sa = rowStrides(a, rank), sb = rowStrides(b, rank), sc = rowStrides(c, rank);
-    if (!sa || !sb || !sc)
-      return; // stays a generic: GPU loops
+    if (!sa || !sb || !sc) {
+      if (remarks)
+        op.emitRemark() << "gemm: " << op->getName().getStringRef()
+                        << " stays GPU loops: an operand is not f32 with static shape "
+                           "and contiguous rows (what cuBLAS takes)";
+      return;
+    }
     auto shape = [](Value v) { return cast<MemRefType>(v.getType()).getShape(); };
     ArrayRef<int64_t> cShape = shape(c), aShape = shape(a);
     int64_t m = cShape[rank - 2], n = cShape[rank - 1];
@@ -129,6 +136,14 @@ struct CUDAGemmToRuntimePass
         i64(kind.batched ? (*sa)[0] : 0), i64(kind.batched ? (*sb)[0] : 0),
         i64(kind.batched ? (*sc)[0] : 0)};
     builder.create<func::CallOp>(loc, declareSgemm(getOperation()), args);
+    if (remarks) {
+      InFlightDiagnostic d = op.emitRemark();
+      d << "gemm: " << op->getName().getStringRef() << " -> cuBLAS (kiln_cuda_sgemm), "
+        << m << " x " << n << " x " << k;
+      if (batch > 1)
+        d << ", " << batch << " batches";
+      d << (beta == 0 ? ", the zero fill folded in (beta 0)" : ", accumulating (beta 1)");
+    }
     op.erase();
   }
 };

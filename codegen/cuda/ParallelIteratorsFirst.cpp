@@ -28,6 +28,22 @@ SmallVector<unsigned> parallelFirst(linalg::GenericOp op) {
   return identity ? SmallVector<unsigned>() : order;
 }
 
+/// Every parallel loop must index every output: threads of a kernel run
+/// the iterations of the parallel loops at once, so an output element that
+/// several of them write would be a race (CPU loops are sequential).
+LogicalResult checkOutputsIndexParallelLoops(linalg::GenericOp op) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (OpOperand &out : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&out);
+    for (auto [d, type] : llvm::enumerate(iterators))
+      if (linalg::isParallelIterator(type) && !map.isFunctionOfDim(d))
+        return op.emitError("--target=cuda: parallel loop ")
+               << d << " does not index output " << out.getOperandNumber()
+               << ": its GPU threads would write the same elements";
+  }
+  return success();
+}
+
 struct CUDAParallelIteratorsFirstPass
     : kiln::impl::CUDAParallelIteratorsFirstBase<CUDAParallelIteratorsFirstPass> {
   void runOnOperation() override {
@@ -35,6 +51,8 @@ struct CUDAParallelIteratorsFirstPass
     getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : generics) {
+      if (failed(checkOutputsIndexParallelLoops(op)))
+        return signalPassFailure();
       SmallVector<unsigned> order = parallelFirst(op);
       if (order.empty())
         continue;

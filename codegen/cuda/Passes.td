@@ -17,6 +17,10 @@ def CUDAParallelIteratorsFirst : Pass<"kiln-cuda-parallel-iterators-first", "mli
     (tensors or buffers) so that all parallel iterators are outermost, in
     their order, then the reductions, in theirs. The indexing maps change
     with the loops; what the generic computes does not.
+
+    It also refuses a generic with a parallel loop that some output does
+    not depend on: the GPU runs a kernel's parallel iterations at once, so
+    they would race on those elements.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
@@ -49,9 +53,14 @@ def CUDAGemmToRuntime : Pass<"kiln-cuda-gemm-to-runtime", "mlir::ModuleOp"> {
     (row-major `C = op(A) op(B) + beta C`, pointers as i64; the runtime
     queues it on the instance's stream through cuBLAS). A zero fill of the
     output right before the contraction folds into the call (beta = 0).
-    Other contractions stay generics and become GPU loops.
+    Other contractions stay generics and become GPU loops. With
+    `remarks`, each product says which it became, and why not a call.
     Precondition: after bufferization and memory planning.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", "false",
+           "Report each product's cuBLAS call or why it stays loops (kilnc --remarks)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];

@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --kiln-cuda-parallel-iterators-first | FileCheck %s
+// RUN: kiln-opt %s --kiln-cuda-parallel-iterators-first --split-input-file --verify-diagnostics | FileCheck %s
 
 // A column sum (reduction over rows first) becomes parallel-first; the
 // maps follow the loops, so the result is the same.
@@ -28,6 +28,22 @@ func.func @row_sum(%x: tensor<8x4xf32>, %acc: tensor<8xf32>) -> tensor<8xf32> {
   ^bb0(%a: f32, %s: f32):
     %t = arith.addf %a, %s : f32
     linalg.yield %t : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// -----
+
+// A parallel loop that does not index the output: on the GPU its
+// iterations would race on the same elements.
+#broadcast_in = affine_map<(d0, d1) -> (d0, d1)>
+#broadcast_out = affine_map<(d0, d1) -> (d0)>
+func.func @race(%x: tensor<8x4xf32>, %acc: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{--target=cuda: parallel loop 1 does not index output 1: its GPU threads would write the same elements}}
+  %r = linalg.generic {indexing_maps = [#broadcast_in, #broadcast_out], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x4xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %s: f32):
+    linalg.yield %a : f32
   } -> tensor<8xf32>
   return %r : tensor<8xf32>
 }
