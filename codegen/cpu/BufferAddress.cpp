@@ -42,6 +42,12 @@ Value kiln::cpu::firstElementAddress(OpBuilder &b, Location loc, Value memref,
   return b.create<arith::AddIOp>(loc, aligned, bytes);
 }
 
+Value kiln::cpu::firstElementAddressI64(OpBuilder &b, Location loc, Value memref) {
+  auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
+  return b.create<arith::IndexCastOp>(loc, b.getI64Type(),
+                                      firstElementAddress(b, loc, memref, meta.getOffset()));
+}
+
 bool kiln::cpu::isF32Matrix(Value v) {
   auto type = dyn_cast<MemRefType>(v.getType());
   return type && type.getRank() == 2 && type.getElementType().isF32();

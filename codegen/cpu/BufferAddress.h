@@ -26,6 +26,11 @@ mlir::Value alignedAddress(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value firstElementAddress(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value memref, mlir::Value offset);
 
+/// firstElementAddress of `memref` at its own offset, as an i64: how
+/// pointers travel in the runtime calls the backends emit.
+mlir::Value firstElementAddressI64(mlir::OpBuilder &b, mlir::Location loc,
+                                   mlir::Value memref);
+
 /// A rank-2 f32 memref.
 bool isF32Matrix(mlir::Value v);
 

@@ -60,23 +60,7 @@ public:
 
   bool emit(ModuleOp module, const ModelInterface &model, Artifact artifact,
             llvm::raw_pwrite_stream &os, std::string &error) const override {
-    auto tm = createCPUTargetMachine(options.cpu, options.optLevel, error);
-    if (!tm)
-      return false;
-    // A fresh LLVM module per artifact: machine-code emission changes the
-    // IR it runs on (CodeGenPrepare), so artifacts never share one.
-    llvm::LLVMContext ctx;
-    auto m = translateAndWrap(module, model, ctx, *tm, options.optLevel, error);
-    if (!m)
-      return false;
-    if (artifact == Artifact::LLVMIR) {
-      m->print(os, nullptr);
-      return true;
-    }
-    return emitMachineCode(*m, *tm,
-                           artifact == Artifact::Object ? FileKind::Object
-                                                        : FileKind::Assembly,
-                           os, error);
+    return emitHostArtifact(module, model, artifact, options.cpu, options.optLevel, os, error);
   }
 
 private:

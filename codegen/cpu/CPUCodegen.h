@@ -4,6 +4,7 @@
 #ifndef KILN_CODEGEN_CPU_CPUCODEGEN_H
 #define KILN_CODEGEN_CPU_CPUCODEGEN_H
 
+#include "codegen/Backend.h"
 #include "codegen/ModelInterface.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -64,6 +65,14 @@ translateAndWrap(mlir::ModuleOp module, const ModelInterface &model,
 /// LLVM's default pipeline at `optLevel` (0: nothing) with the tuning the
 /// generated kernels want (no loop unrolling; MachineCode.cpp says why).
 void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, int optLevel);
+
+/// translateAndWrap for the host CPU (`cpu`, as --mcpu) at `optLevel`,
+/// then LLVM IR, assembly or an object of it (Artifact::DeviceCode is not
+/// host code: false with `error`). A fresh LLVM module per call: machine
+/// code emission changes the IR it runs on (CodeGenPrepare).
+bool emitHostArtifact(mlir::ModuleOp module, const ModelInterface &model,
+                      Artifact artifact, llvm::StringRef cpu, int optLevel,
+                      llvm::raw_pwrite_stream &os, std::string &error);
 
 enum class FileKind { Assembly, Object };
 /// Writes assembly or an object file; false with `error` set on failure.

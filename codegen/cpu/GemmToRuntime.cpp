@@ -77,14 +77,6 @@ View describe(OpBuilder &b, Location loc, Value memref) {
           toI64(meta.getStrides()[0]), toI64(meta.getStrides()[1])};
 }
 
-/// The address of the first element of a vector (the bias, the sums), i64.
-Value vectorAddress(OpBuilder &b, Location loc, Value memref) {
-  auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
-  return b.create<arith::IndexCastOp>(
-      loc, b.getI64Type(),
-      kiln::cpu::firstElementAddress(b, loc, memref, meta.getOffset()));
-}
-
 /// The linalg.fill of 0.0 into `out` right before `op`, if there is one.
 linalg::FillOp zeroFillBefore(Operation *op, Value out) {
   auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
@@ -208,7 +200,7 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
                                  loc, fill || bias ? 0 : 1, 32)};
   bool fused = bias || epilogue || sums;
   if (fused) {
-    args.push_back(bias ? vectorAddress(b, loc, bias.getInput()) : constant(0));
+    args.push_back(bias ? kiln::cpu::firstElementAddressI64(b, loc, bias.getInput()) : constant(0));
     args.push_back(b.create<arith::ConstantIntOp>(
         loc,
         static_cast<int32_t>(epilogue ? epilogue->activation
@@ -226,7 +218,7 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
     } else {
       args.append({constant(0), constant(0)});
     }
-    args.push_back(sums ? vectorAddress(b, loc, sums->sums) : constant(0));
+    args.push_back(sums ? kiln::cpu::firstElementAddressI64(b, loc, sums->sums) : constant(0));
   }
   auto call = b.create<func::CallOp>(
       loc, fused ? callees.getFused() : callees.getGemm(), args);

@@ -90,9 +90,7 @@ struct CPULibraryCallsToRuntimePass
       b.setInsertionPoint(call);
       Location loc = call.getLoc();
       auto address = [&](Value memref) {
-        auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
-        Value index = kiln::cpu::firstElementAddress(b, loc, memref, meta.getOffset());
-        return b.create<arith::IndexCastOp>(loc, b.getI64Type(), index).getResult();
+        return kiln::cpu::firstElementAddressI64(b, loc, memref);
       };
       Value paramsBuffer = b.create<memref::GetGlobalOp>(loc, global.getType(),
                                                          global.getName());

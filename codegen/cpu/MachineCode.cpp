@@ -153,3 +153,26 @@ void kiln::optimizeModule(llvm::Module &module, llvm::TargetMachine &tm,
                                                   : llvm::OptimizationLevel::O3;
   pb.buildPerModuleDefaultPipeline(level).run(module, mam);
 }
+
+bool kiln::emitHostArtifact(mlir::ModuleOp module, const ModelInterface &model,
+                            Artifact artifact, llvm::StringRef cpu, int optLevel,
+                            llvm::raw_pwrite_stream &os, std::string &error) {
+  if (artifact == Artifact::DeviceCode) {
+    error = "device code is not host code";
+    return false;
+  }
+  auto tm = createCPUTargetMachine(cpu, optLevel, error);
+  if (!tm)
+    return false;
+  llvm::LLVMContext ctx;
+  auto m = translateAndWrap(module, model, ctx, *tm, optLevel, error);
+  if (!m)
+    return false;
+  if (artifact == Artifact::LLVMIR) {
+    m->print(os, nullptr);
+    return true;
+  }
+  return emitMachineCode(*m, *tm,
+                         artifact == Artifact::Object ? FileKind::Object : FileKind::Assembly,
+                         os, error);
+}

@@ -290,21 +290,8 @@ public:
     (*host)->removeAttr(kCUDAKernelsAttr);
     (*host)->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
 
-    auto tm = createCPUTargetMachine(options.cpu, options.optLevel, error);
-    if (!tm)
-      return false;
-    llvm::LLVMContext ctx;
-    auto m = translateAndWrap(*host, withCode, ctx, *tm, options.optLevel, error);
-    if (!m)
-      return false;
-    if (artifact == Artifact::LLVMIR) {
-      m->print(os, nullptr);
-      return true;
-    }
-    return emitMachineCode(*m, *tm,
-                           artifact == Artifact::Object ? FileKind::Object
-                                                        : FileKind::Assembly,
-                           os, error);
+    return emitHostArtifact(*host, withCode, artifact, options.cpu, options.optLevel, os,
+                            error);
   }
 
 private:
@@ -313,21 +300,7 @@ private:
                     llvm::raw_pwrite_stream &os, std::string &error) const {
     ModelInterface cpu = model;
     cpu.device = KILN_DEVICE_CPU;
-    auto tm = createCPUTargetMachine(options.cpu, options.optLevel, error);
-    if (!tm)
-      return false;
-    llvm::LLVMContext ctx;
-    auto m = translateAndWrap(module, cpu, ctx, *tm, options.optLevel, error);
-    if (!m)
-      return false;
-    if (artifact == Artifact::LLVMIR) {
-      m->print(os, nullptr);
-      return true;
-    }
-    return emitMachineCode(*m, *tm,
-                           artifact == Artifact::Object ? FileKind::Object
-                                                        : FileKind::Assembly,
-                           os, error);
+    return emitHostArtifact(module, cpu, artifact, options.cpu, options.optLevel, os, error);
   }
 
   /// The PTX of `gpu.binary @kiln_kernels` and the kernel names of the

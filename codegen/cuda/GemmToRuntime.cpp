@@ -116,10 +116,7 @@ struct CUDAGemmToRuntimePass
       return builder.create<arith::ConstantIntOp>(loc, v, 64).getResult();
     };
     auto address = [&](Value v) {
-      auto meta = builder.create<memref::ExtractStridedMetadataOp>(loc, v);
-      Value first = kiln::cpu::firstElementAddress(builder, loc, v, meta.getOffset());
-      return builder.create<arith::IndexCastOp>(loc, builder.getI64Type(), first)
-          .getResult();
+      return kiln::cpu::firstElementAddressI64(builder, loc, v);
     };
     float beta = 1;
     if (linalg::FillOp fill = zeroFillBefore(op, c)) {
