@@ -42,6 +42,10 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   // Reductions inside their parallel loops, so that a column sum is one
   // kernel, not one launch per row.
   pm.addPass(createCUDAParallelIteratorsFirst());
+  // Few outputs, long sums: partial sums in parallel first.
+  CUDASplitReductionsOptions splitting;
+  splitting.remarks = options.remarks;
+  pm.addPass(createCUDASplitReductions(splitting));
   // Splat constant tensors become fills rather than data in the object.
   pm.addPass(createCUDAMaterializeConstants());
   // Buffers, out-parameters and the planned workspace exactly as on the

@@ -303,8 +303,9 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
     int64_t tile = threads;
     if (std::optional<int64_t> trips = constantTripCount(loop))
       tile = std::min<int64_t>(threads, std::max<int64_t>(32, llvm::alignTo(*trips, 32)));
-    auto [outer, inner] = scf::tileParallelLoop(loop, {tile}, /*noMinMaxBounds=*/true);
+    // tileParallelLoop erases `loop`: nothing of it is used after.
     MLIRContext *ctx = loop.getContext();
+    auto [outer, inner] = scf::tileParallelLoop(loop, {tile}, /*noMinMaxBounds=*/true);
     (void)gpu::setMappingAttr(outer, {mapping(ctx, gpu::Processor::BlockX)});
     (void)gpu::setMappingAttr(inner, {mapping(ctx, gpu::Processor::ThreadX)});
     mapNestedSequential(inner);

@@ -25,6 +25,33 @@ def CUDAParallelIteratorsFirst : Pass<"kiln-cuda-parallel-iterators-first", "mli
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def CUDASplitReductions : Pass<"kiln-cuda-split-reductions", "mlir::ModuleOp"> {
+  let summary = "Sums with few outputs and long loops -> parallel partial sums, then their sum";
+  let description = [{
+    A kernel runs one thread per output element and sums sequentially in
+    it, so a sum with few outputs and a long loop (a batch norm's
+    per-channel statistics, a convolution's bias gradient, a gradient norm
+    over all parameters: one output, hundreds of thousands of terms) keeps
+    a handful of threads busy. A `linalg.generic` on tensors whose loops
+    are parallel first, then reductions (kiln-cuda-parallel-iterators-first),
+    with one f32 output that is `init + sum(...)` (its body adds into the
+    accumulator once), fewer than 4096 outputs and at least 4096 terms
+    each, becomes two: `partial[out..., c]`, the sum over chunk `c` of the
+    outermost reduction loop (split into up to 256 chunks that divide it,
+    enough for 4096 threads in all; a new parallel loop), and
+    `out = init + sum_c partial[out..., c]`. The terms are added in another
+    order (as cuBLAS and torch's CUDA reductions do too). With `remarks`,
+    each split is a remark.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", "false",
+           "Report each split (kilnc --remarks)">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def CUDAMaterializeConstants : Pass<"kiln-cuda-materialize-constants", "mlir::ModuleOp"> {
   let summary = "Splat constant tensors -> linalg.fill of tensor.empty";
   let description = [{
