@@ -2,6 +2,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
@@ -46,6 +47,16 @@ Value kiln::cpu::firstElementAddressI64(OpBuilder &b, Location loc, Value memref
   auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
   return b.create<arith::IndexCastOp>(loc, b.getI64Type(),
                                       firstElementAddress(b, loc, memref, meta.getOffset()));
+}
+
+linalg::FillOp kiln::cpu::zeroFillBefore(Operation *op, Value out) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (!fill || fill.getOutputs()[0] != out)
+    return nullptr;
+  FloatAttr value;
+  if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) || !value.getValue().isZero())
+    return nullptr;
+  return fill;
 }
 
 bool kiln::cpu::isF32Matrix(Value v) {

@@ -1,9 +1,11 @@
-// Addresses of buffers for the calls into libkiln_rt that the CPU backend
-// emits after memory planning (kiln-cpu-gemm-to-runtime,
-// kiln-cpu-library-calls-to-runtime).
+// Addresses of buffers, and the zero fill a GEMM call folds in, for the
+// calls into libkiln_rt that the backends emit after memory planning
+// (kiln-cpu-gemm-to-runtime, kiln-cpu-library-calls-to-runtime, and the
+// CUDA backend's kiln-cuda-gemm-to-runtime and kiln-cuda-launch-to-runtime).
 #ifndef KILN_CODEGEN_CPU_BUFFERADDRESS_H
 #define KILN_CODEGEN_CPU_BUFFERADDRESS_H
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
 namespace kiln::cpu {
@@ -30,6 +32,10 @@ mlir::Value firstElementAddress(mlir::OpBuilder &b, mlir::Location loc,
 /// pointers travel in the runtime calls the backends emit.
 mlir::Value firstElementAddressI64(mlir::OpBuilder &b, mlir::Location loc,
                                    mlir::Value memref);
+
+/// The linalg.fill of 0.0 into `out` right before `op`, if there is one:
+/// what a GEMM call folds in (accumulate 0 on the CPU, beta 0 on CUDA).
+mlir::linalg::FillOp zeroFillBefore(mlir::Operation *op, mlir::Value out);
 
 /// A rank-2 f32 memref.
 bool isF32Matrix(mlir::Value v);

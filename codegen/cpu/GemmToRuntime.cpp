@@ -77,18 +77,6 @@ View describe(OpBuilder &b, Location loc, Value memref) {
           toI64(meta.getStrides()[0]), toI64(meta.getStrides()[1])};
 }
 
-/// The linalg.fill of 0.0 into `out` right before `op`, if there is one.
-linalg::FillOp zeroFillBefore(Operation *op, Value out) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-  if (!fill || fill.getOutputs()[0] != out)
-    return nullptr;
-  FloatAttr value;
-  if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) ||
-      !value.getValue().isZero())
-    return nullptr;
-  return fill;
-}
-
 /// Why `op` cannot become a call ("" when it can).
 std::string whyLoops(linalg::LinalgOp op) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
@@ -160,7 +148,7 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
   int64_t m = outType.getDimSize(0), n = outType.getDimSize(1);
   int64_t k = lhsType.getDimSize(transA ? 0 : 1);
 
-  linalg::FillOp fill = zeroFillBefore(op, out);
+  linalg::FillOp fill = kiln::cpu::zeroFillBefore(op, out);
   linalg::BroadcastOp bias =
       epilogues && !fill ? kiln::cpu::biasBroadcastBefore(op, out) : nullptr;
   std::string epilogueWhyNot, sumsWhyNot;

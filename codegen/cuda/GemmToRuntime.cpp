@@ -63,18 +63,6 @@ std::optional<SmallVector<int64_t>> rowStrides(Value v, int64_t rank) {
   return strides;
 }
 
-/// The zero fill of `out` right before `op`, if any.
-linalg::FillOp zeroFillBefore(Operation *op, Value out) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-  if (!fill || fill.getOutputs()[0] != out)
-    return nullptr;
-  FloatAttr value;
-  if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) ||
-      !value.getValue().isZero())
-    return nullptr;
-  return fill;
-}
-
 struct CUDAGemmToRuntimePass
     : kiln::impl::CUDAGemmToRuntimeBase<CUDAGemmToRuntimePass> {
   using CUDAGemmToRuntimeBase::CUDAGemmToRuntimeBase;
@@ -119,7 +107,7 @@ struct CUDAGemmToRuntimePass
       return kiln::cpu::firstElementAddressI64(builder, loc, v);
     };
     float beta = 1;
-    if (linalg::FillOp fill = zeroFillBefore(op, c)) {
+    if (linalg::FillOp fill = kiln::cpu::zeroFillBefore(op, c)) {
       fill.erase();
       beta = 0;
     }
