@@ -11,6 +11,7 @@
 // CHECK-DAG: =llvm-dialect
 // CHECK-DAG: =llvm
 // CHECK-DAG: =asm
+// CHECK-DAG: =ptx - the GPU kernels' PTX (--target=cuda)
 // CHECK-DAG: =obj
 // CHECK-DAG: --mcpu=<string>
 // CHECK-DAG: --mode=<value>
@@ -23,3 +24,9 @@
 // CHECK-DAG: --remarks
 // CHECK-DAG: --memory-report
 // CHECK-DAG: --gemm-epilogues
+
+// --emulate-gpu is a testing aid: hidden from --help, listed by --help-hidden.
+// RUN: kilnc --help | FileCheck %s --check-prefix=PLAIN
+// PLAIN-NOT: --emulate-gpu
+// RUN: kilnc --help-hidden | FileCheck %s --check-prefix=HIDDEN
+// HIDDEN: --emulate-gpu - With --target=cuda: run the GPU kernels as sequential CPU loops
