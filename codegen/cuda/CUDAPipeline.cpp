@@ -13,16 +13,21 @@
 
 using namespace mlir;
 
-/// memref, scf, arith and func on the host -> LLVM dialect, bare pointers.
+/// Loops, affine maps and strided metadata -> control flow and index math,
+/// kernels and host alike.
+static void buildLowerToControlFlow(OpPassManager &pm) {
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+/// memref, arith, math and func on the host -> LLVM dialect, bare pointers.
 /// `libm`: math the CPU computes (emulation) calls libm where LLVM has no
 /// intrinsic, as on the CPU target.
 static void buildHostLowering(OpPassManager &pm, bool libm) {
-  if (libm) {
-    pm.addPass(createLowerAffinePass());
-    pm.addPass(createConvertSCFToCFPass());
-    pm.addPass(memref::createExpandStridedMetadataPass());
-    pm.addPass(createLowerAffinePass());
-  }
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   if (libm)
@@ -68,18 +73,14 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   if (options.emulate) {
     pm.addPass(createCUDAEmulateOnCPU());
+    buildLowerToControlFlow(pm);
     buildHostLowering(pm, /*libm=*/true);
     return;
   }
   pm.addPass(createCUDASinkIntoKernels());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createCUDALaunchToRuntime());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertSCFToCFPass());
-  pm.addPass(arith::createArithExpandOpsPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createCanonicalizerPass());
+  buildLowerToControlFlow(pm);
 
   // The kernels: NVVM with bare pointers (every buffer has a static shape;
   // kiln-cuda-launch-to-runtime passes aligned pointers), then PTX.

@@ -198,6 +198,22 @@ bool plan(const std::vector<size_t> &sizes, std::vector<size_t> *offsets,
   return true;
 }
 
+/* One zero-filled device allocation for `sizes`, laid out by plan():
+ * `offsets` and `total`; `what` names its contents in the errors. */
+Error allocate_block(kiln_model *m, const std::vector<size_t> &sizes, const char *what,
+                     void **block, std::vector<size_t> *offsets, size_t *total) {
+  const ModelSpec &s = m->spec;
+  if (!plan(sizes, offsets, total))
+    return fail(KILN_ERROR_OUT_OF_MEMORY,
+                "model " + quoted(s.name) + ": " + what + " exceed the address space");
+  *block = s.device->alloc(m->device_ctx, *total);
+  if (!*block)
+    return fail(KILN_ERROR_OUT_OF_MEMORY,
+                "model " + quoted(s.name) + ": out of memory allocating " +
+                    std::to_string(*total) + " bytes of " + what + " on " + s.device->name);
+  return {};
+}
+
 /* Devices without host memory: one more allocation, beside the arena (whose
  * size is kiln/arena.h's, the header's <PREFIX>_ARENA_BYTES), with a slot
  * per caller-owned tensor and one for the random state. */
@@ -210,15 +226,8 @@ Error allocate_staging(kiln_model *m) {
   sizes.push_back(line_bytes(sizeof(kiln_rng_state), 1));
   std::vector<size_t> offsets;
   size_t total = 0;
-  if (!plan(sizes, &offsets, &total))
-    return fail(KILN_ERROR_OUT_OF_MEMORY,
-                "model " + quoted(s.name) + ": inputs and outputs exceed the address space");
-  m->staging = s.device->alloc(m->device_ctx, total);
-  if (!m->staging)
-    return fail(KILN_ERROR_OUT_OF_MEMORY,
-                "model " + quoted(s.name) + ": out of memory allocating " +
-                    std::to_string(total) + " bytes for inputs and outputs on " +
-                    s.device->name);
+  if (Error e = allocate_block(m, sizes, "inputs and outputs", &m->staging, &offsets, &total))
+    return e;
   char *base = static_cast<char *>(m->staging);
   size_t next = 0;
   m->staged.assign(s.tensors.size(), nullptr);
@@ -249,16 +258,9 @@ Error allocate(kiln_model *m) {
 
   std::vector<size_t> offsets;
   size_t total = 0;
-  if (!plan(sizes, &offsets, &total))
-    return fail(KILN_ERROR_OUT_OF_MEMORY,
-                "model " + quoted(s.name) + ": buffers exceed the address space");
   // Zero-filled: parameters start at zero (runtime.h).
-  m->arena = s.device->alloc(m->device_ctx, total);
-  if (!m->arena)
-    return fail(KILN_ERROR_OUT_OF_MEMORY,
-                "model " + quoted(s.name) + ": out of memory allocating " +
-                    std::to_string(total) + " bytes of buffers on " +
-                    s.device->name);
+  if (Error e = allocate_block(m, sizes, "buffers", &m->arena, &offsets, &total))
+    return e;
   m->arena_bytes = total;
   char *base = static_cast<char *>(m->arena);
   size_t next = 0;
