@@ -8,6 +8,7 @@
 #define KILN_CODEGEN_BACKEND_H
 
 #include "codegen/ModelInterface.h"
+#include "passes/ConvLowering.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -50,10 +51,10 @@ public:
   /// linalg on tensors -> the lowest MLIR the backend translates from.
   virtual void buildPipeline(mlir::OpPassManager &pm) const = 0;
 
-  /// Whether f32 convolutions lower to the runtime's convolution routines
-  /// (nn.library_call kiln_sconv_*, which only the CPU runtime has) rather
-  /// than to linalg loops (the shared lowering's `convLibrary`).
-  virtual bool runtimeConvolutions() const { return true; }
+  /// How the shared lowering expresses f32 convolutions: by default calls
+  /// of the runtime's convolution routines (nn.library_call kiln_sconv_*,
+  /// which only the CPU runtime has).
+  virtual ConvLowering convolutions() const { return ConvLowering::Library; }
 
   /// Where its kernels run (the metadata's `device`, docs/runtime-abi.md).
   virtual kiln_device_kind device() const = 0;

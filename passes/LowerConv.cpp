@@ -145,7 +145,7 @@ void multiplyAccumulate(OpBuilder &b, Location loc, ValueRange args) {
 
 // Loops (n, g, f, o_1..o_r | c, k_1..k_r); the accumulator starts at the
 // bias (broadcast over n and o) or 0.
-struct ConvLowering : OpConversionPattern<ConvOp> {
+struct DirectConvLowering : OpConversionPattern<ConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(ConvOp op, OpAdaptor adaptor,
@@ -333,9 +333,11 @@ struct ConvBackwardInputLowering : OpConversionPattern<ConvBackwardInputOp> {
 } // namespace
 
 void kiln::populateLowerConvPatterns(RewritePatternSet &patterns,
-                                     bool library) {
-  patterns.add<ConvLowering, ConvBackwardInputLowering,
+                                     kiln::ConvLowering lowering) {
+  patterns.add<DirectConvLowering, ConvBackwardInputLowering,
                ConvBackwardWeightLowering>(patterns.getContext());
-  if (library)
+  if (lowering == kiln::ConvLowering::Library)
     conv::populateLibraryPatterns(patterns);
+  if (lowering == kiln::ConvLowering::Gemm)
+    conv::populateGemmPatterns(patterns);
 }

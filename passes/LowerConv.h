@@ -28,6 +28,11 @@ mlir::Value padInput(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 /// higher benefit than the direct ones.
 void populateLibraryPatterns(mlir::RewritePatternSet &patterns);
 
+/// The im2col + GEMM patterns for convolutions with more than one input
+/// channel per group (LowerConvGemm.cpp), at a higher benefit than the
+/// direct ones.
+void populateGemmPatterns(mlir::RewritePatternSet &patterns);
+
 } // namespace kiln::conv
 
 #endif // KILN_PASSES_LOWERCONV_H

@@ -199,7 +199,7 @@ struct LowerNNToLinalgPass
                            func::FuncDialect, scf::SCFDialect>();
     RewritePatternSet patterns(ctx);
     populateLowerLinearPatterns(patterns);
-    populateLowerConvPatterns(patterns, convLibrary);
+    populateLowerConvPatterns(patterns, conv);
     populateLowerPoolPatterns(patterns);
     populateLowerFractionalPoolPatterns(patterns);
     populateLowerActivationPatterns(patterns);

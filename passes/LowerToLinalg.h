@@ -100,10 +100,11 @@ inline mlir::RankedTensorType typeOf(mlir::Value v) {
 }
 
 void populateLowerLinearPatterns(mlir::RewritePatternSet &patterns);
-/// `library`: f32 convolutions of 1-3 spatial dims become runtime calls
-/// (LowerConvLibrary.cpp); the direct loops take the rest.
+/// The direct loops (LowerConv.cpp) for every convolution, and above them
+/// the runtime calls (Library: LowerConvLibrary.cpp) or im2col + GEMM
+/// (Gemm: LowerConvGemm.cpp) where those apply.
 void populateLowerConvPatterns(mlir::RewritePatternSet &patterns,
-                               bool library = true);
+                               ConvLowering lowering = ConvLowering::Library);
 void populateLowerPoolPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerFractionalPoolPatterns(mlir::RewritePatternSet &patterns);
 void populateLowerActivationPatterns(mlir::RewritePatternSet &patterns);

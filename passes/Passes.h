@@ -3,6 +3,7 @@
 #define KILN_PASSES_PASSES_H
 
 #include "ir/NNDialect.h"
+#include "passes/ConvLowering.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,11 +30,11 @@ void buildTrainingPipeline(mlir::OpPassManager &pm);
 /// fused.
 /// `bucketBytes`: nn-bucket-all-reduce's cap of every bucket after the first
 /// (0: DDP's 25 MiB); the first holds at most min(1 MiB, bucketBytes).
-/// `convLibrary`: f32 convolutions become calls of the runtime's routines
-/// (the target's runtime has them: Backend::runtimeConvolutions), else
-/// linalg loops.
+/// `conv`: how f32 convolutions lower (the backend's choice:
+/// Backend::convolutions).
 void buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks = false,
-                                int64_t bucketBytes = 0, bool convLibrary = true);
+                                int64_t bucketBytes = 0,
+                                ConvLowering conv = ConvLowering::Library);
 
 } // namespace kiln
 

@@ -100,9 +100,16 @@ def LowerNNToLinalg : Pass<"nn-lower-to-linalg", "mlir::func::FuncOp"> {
     bufferization by a backend. Fails on an nn op without a lowering.
   }];
   let options = [
-    Option<"convLibrary", "conv-library", "bool", /*default=*/"true",
-           "Lower f32 convolutions of 1-3 spatial dims to nn.library_call "
-           "(false: the direct loop lowering, which lit tests check)">
+    Option<"conv", "conv", "kiln::ConvLowering",
+           /*default=*/"kiln::ConvLowering::Library",
+           "How f32 convolutions lower (passes/ConvLowering.h)",
+           [{::llvm::cl::values(
+             clEnumValN(kiln::ConvLowering::Library, "library",
+                        "runtime routine calls (1-3 spatial dims)"),
+             clEnumValN(kiln::ConvLowering::Gemm, "gemm",
+                        "im2col + batched matmuls"),
+             clEnumValN(kiln::ConvLowering::Loops, "loops",
+                        "one linalg.generic per op"))}]>
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

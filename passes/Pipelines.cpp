@@ -16,7 +16,7 @@ void kiln::buildTrainingPipeline(mlir::OpPassManager &pm) {
 }
 
 void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks,
-                                      int64_t bucketBytes, bool convLibrary) {
+                                      int64_t bucketBytes, ConvLowering conv) {
   using namespace mlir;
   // Inference modules reach here with their composites still in place.
   pm.addPass(createDecompose());
@@ -35,7 +35,7 @@ void kiln::buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool remarks,
   }
   pm.addNestedPass<func::FuncOp>(createBucketAllReduce(buckets));
   LowerNNToLinalgOptions lowering;
-  lowering.convLibrary = convLibrary;
+  lowering.conv = conv;
   pm.addNestedPass<func::FuncOp>(createLowerNNToLinalg(lowering));
   // arith on tensors (the step counter) becomes linalg.generic too.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

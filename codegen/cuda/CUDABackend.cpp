@@ -244,9 +244,9 @@ public:
     buildCUDACodegenPipeline(pm, codegen);
   }
 
-  /// Convolutions as loops, which become GPU kernels (one thread per
-  /// output element); an implicit GEMM on cuBLAS is still to come.
-  bool runtimeConvolutions() const override { return false; }
+  /// Convolutions as im2col + batched matmuls, which become cuBLAS calls,
+  /// between gathers, which become kernels (passes/LowerConvGemm.cpp).
+  ConvLowering convolutions() const override { return ConvLowering::Gemm; }
 
   /// Emulated, the kernels are CPU loops: a CPU model.
   kiln_device_kind device() const override {

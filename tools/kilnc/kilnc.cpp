@@ -325,7 +325,7 @@ public:
     PassManager toLinalg(&ctx);
     configure(toLinalg);
     kiln::buildLowerToLinalgPipeline(toLinalg, remarks, static_cast<int64_t>(bucketBytes),
-                                     backend.runtimeConvolutions());
+                                     backend.convolutions());
     if (failed(toLinalg.run(*module)))
       return 1;
     dump("03-linalg.mlir", *module);

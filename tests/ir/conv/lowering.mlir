@@ -1,8 +1,8 @@
-// RUN: kiln-opt %s --nn-lower-to-linalg=conv-library=false --split-input-file | FileCheck %s
+// RUN: kiln-opt %s --nn-lower-to-linalg=conv=loops --split-input-file | FileCheck %s
 
 // The direct lowering (passes/LowerConv.cpp): what convolutions over more
 // than 3 spatial dimensions take; the others call the runtime
-// (lowering-library.mlir) unless conv-library=false.
+// (lowering-library.mlir) unless conv=loops.
 
 // Forward: the input zero-padded by a gather generic (rows 1 before and 2
 // after, columns 1 after), channels split into (group, member), then one
