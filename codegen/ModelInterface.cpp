@@ -860,8 +860,28 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
 /// The per-model API: static inline forwarders to <kiln/runtime.h>, so the C
 /// compiler checks every call against the runtime's declarations. `$` stands
 /// for the prefix; each line is "return type|name|parameters|call arguments".
-static void writeFunctions(std::ostream &os, const std::string &p) {
-  static const char *const fns[] = {
+/// One forwarding function per row of `fns` ("<result>|<name>|<parameters,
+/// $ for the prefix>|<arguments after the model>"), each calling
+/// kiln_model_<name>.
+static void writeFunctions(std::ostream &os, const std::string &p,
+                           ArrayRef<const char *> fns) {
+  for (const char *fn : fns) {
+    SmallVector<StringRef> f;
+    StringRef(fn).split(f, '|');
+    std::string params = f[2].str();
+    for (size_t at; (at = params.find('$')) != std::string::npos;)
+      params.replace(at, 1, p);
+    // Decided on the template, not on the substituted text: a model named
+    // `constant_pad` must not read as a const parameter.
+    const char *cast = f[2].starts_with("const $") ? "const kiln_model *" : "kiln_model *";
+    os << "static inline " << f[0].str() << " " << p << "_" << f[1].str() << "(" << params
+       << ") {\n  " << (f[0] == "void" ? "" : "return ") << "kiln_model_" << f[1].str()
+       << "((" << cast << ")model" << f[3].str() << ");\n}\n";
+  }
+}
+
+/// Every model's functions (kiln/runtime.h).
+static const char *const kFunctions[] = {
       "void|destroy|$_model *model|",
       "kiln_status|init_parameters|$_model *model, uint64_t seed|, seed",
       "kiln_status|load_parameters|$_model *model, const char *path|, path",
@@ -902,21 +922,14 @@ static void writeFunctions(std::ostream &os, const std::string &p) {
       "kiln_status|attach_comm|$_model *model, kiln_comm *comm|, comm",
       "int|world_size|const $_model *model|",
       "int|rank|const $_model *model|",
-  };
-  for (const char *fn : fns) {
-    SmallVector<StringRef> f;
-    StringRef(fn).split(f, '|');
-    std::string params = f[2].str();
-    for (size_t at; (at = params.find('$')) != std::string::npos;)
-      params.replace(at, 1, p);
-    // Decided on the template, not on the substituted text: a model named
-    // `constant_pad` must not read as a const parameter.
-    const char *cast = f[2].starts_with("const $") ? "const kiln_model *" : "kiln_model *";
-    os << "static inline " << f[0].str() << " " << p << "_" << f[1].str() << "(" << params
-       << ") {\n  " << (f[0] == "void" ? "" : "return ") << "kiln_model_" << f[1].str()
-       << "((" << cast << ")model" << f[3].str() << ");\n}\n";
-  }
-}
+};
+
+/// A CUDA model's entry points on device pointers and the caller's stream.
+static const char *const kDeviceFunctions[] = {
+    "kiln_status|forward_device|$_model *model, const void *const *inputs, void *const *outputs, void *stream|, inputs, outputs, stream",
+    "kiln_status|gradients_device|$_model *model, const void *const *inputs, const void *target, float *loss, void *stream|, inputs, target, loss, stream",
+    "kiln_status|train_step_device|$_model *model, const void *const *inputs, const void *target, float *loss, void *stream|, inputs, target, loss, stream",
+};
 
 /// Static arrays for `spec` and its children (children first, so every
 /// initializer names only what precedes it); returns the spec's initializer.
@@ -987,8 +1000,9 @@ std::string ModelInterface::header() const {
      << "  return status;\n}\n";
   if (device == KILN_DEVICE_CUDA)
     os << "/* The same on CUDA device `device` (an ordinal); without a driver or\n"
-       << " * a device it fails here, KILN_ERROR_UNSUPPORTED. Inputs and outputs\n"
-       << " * stay host pointers: the runtime copies them. */\n"
+       << " * a device it fails here, KILN_ERROR_UNSUPPORTED. The functions below\n"
+       << " * take host pointers and the runtime copies them; the _device ones\n"
+       << " * take the GPU's. */\n"
        << "static inline kiln_status " << p << "_create_on_device(int device, " << p
        << "_model **out) {\n"
        << "  kiln_model *model = NULL;\n"
@@ -999,7 +1013,14 @@ std::string ModelInterface::header() const {
   os << "/* Message of the last failure on `model` (NULL: of the last failed create). */\n"
      << "static inline const char *" << p << "_last_error(const " << p << "_model *model) {\n"
      << "  return model ? kiln_model_last_error((const kiln_model *)model) : kiln_last_error();\n}\n";
-  writeFunctions(os, p);
+  writeFunctions(os, p, kFunctions);
+  if (device == KILN_DEVICE_CUDA) {
+    os << "/* forward, gradients and train_step on device pointers of the model's\n"
+       << " * GPU, ordered on the caller's stream (a cudaStream_t; NULL: the default\n"
+       << " * stream): nothing is copied, and the call may return before the work\n"
+       << " * is done (kiln_model_forward_device in kiln/runtime.h). */\n";
+    writeFunctions(os, p, kDeviceFunctions);
+  }
   if (scheduler) {
     // Each group's initial lr: the first is `lr`, later ones their lr
     // tensor's constant init.

@@ -105,6 +105,8 @@ Context::~Context() {
         d.cuStreamSynchronize(stream_);
       if (blas_)
         cublas_->cublasDestroy_v2(blas_);
+      if (event_)
+        d.cuEventDestroy_v2(event_);
       for (const auto &allocation : allocations_)
         d.cuMemFree_v2(static_cast<CUdeviceptr>(allocation.first));
       for (CUmodule module : modules_)
@@ -348,6 +350,19 @@ Error Context::synchronize() {
   KILN_CU(*driver_, cuStreamSynchronize, stream_);
   return Error{};
 }
+
+Error Context::order(CUstream stream, CUstream waiter) {
+  KILN_CURRENT(*this);
+  if (!event_)
+    KILN_CU(*driver_, cuEventCreate, &event_, CU_EVENT_DISABLE_TIMING);
+  KILN_CU(*driver_, cuEventRecord, event_, stream);
+  KILN_CU(*driver_, cuStreamWaitEvent, waiter, event_, 0);
+  return Error{};
+}
+
+Error Context::wait_for(CUstream other) { return order(other, stream_); }
+
+Error Context::make_wait(CUstream other) { return order(stream_, other); }
 
 } // namespace kiln::rt::cuda
 

@@ -117,9 +117,20 @@ public:
   /* Waits for the stream; reports any error of the work queued on it. */
   Error synchronize();
 
+  /* Ordering with a caller's stream `other` (a cudaStream_t of this device;
+   * NULL: its default stream), through an event, without blocking the
+   * host. wait_for: what this context queues from now on runs after what
+   * `other` holds now. make_wait: what `other` is given from now on runs
+   * after what this context's stream holds now. */
+  Error wait_for(CUstream other);
+  Error make_wait(CUstream other);
+
 private:
   Context() = default;
   Error check_range(const void *ptr, size_t bytes, const char *what) const;
+  /* `event_` (created on first use) recorded on `stream`, then waited for
+   * by `waiter`. */
+  Error order(CUstream stream, CUstream waiter);
 
   const Driver *driver_ = nullptr;
   const Cublas *cublas_ = nullptr;
@@ -128,6 +139,7 @@ private:
   CUcontext context_ = nullptr;
   CUstream stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
+  CUevent event_ = nullptr; /* wait_for / make_wait */
   std::string name_;
   int cc_ = 0;
   size_t total_memory_ = 0;

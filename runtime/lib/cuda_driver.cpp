@@ -70,6 +70,10 @@ DriverLoad load_driver_once() {
   KILN_RESOLVE(cuStreamCreate);
   KILN_RESOLVE(cuStreamDestroy_v2);
   KILN_RESOLVE(cuStreamSynchronize);
+  KILN_RESOLVE(cuStreamWaitEvent);
+  KILN_RESOLVE(cuEventCreate);
+  KILN_RESOLVE(cuEventDestroy_v2);
+  KILN_RESOLVE(cuEventRecord);
   KILN_RESOLVE(cuMemAlloc_v2);
   KILN_RESOLVE(cuMemFree_v2);
   KILN_RESOLVE(cuMemsetD8Async);

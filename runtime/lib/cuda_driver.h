@@ -22,6 +22,7 @@ using CUcontext = struct CUctx_st *;
 using CUstream = struct CUstream_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
+using CUevent = struct CUevent_st *;
 using CUjit_option = int;
 
 constexpr CUresult CUDA_SUCCESS = 0;
@@ -43,6 +44,7 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 0x1;
+constexpr unsigned CU_EVENT_DISABLE_TIMING = 0x2;
 
 using cublasStatus_t = int;
 using cublasHandle_t = struct cublasContext *;
@@ -71,6 +73,10 @@ struct Driver {
   CUresult (*cuStreamCreate)(CUstream *stream, unsigned flags);
   CUresult (*cuStreamDestroy_v2)(CUstream stream);
   CUresult (*cuStreamSynchronize)(CUstream stream);
+  CUresult (*cuStreamWaitEvent)(CUstream stream, CUevent event, unsigned flags);
+  CUresult (*cuEventCreate)(CUevent *event, unsigned flags);
+  CUresult (*cuEventDestroy_v2)(CUevent event);
+  CUresult (*cuEventRecord)(CUevent event, CUstream stream);
   CUresult (*cuMemAlloc_v2)(CUdeviceptr *ptr, size_t bytes);
   CUresult (*cuMemFree_v2)(CUdeviceptr ptr);
   CUresult (*cuMemsetD8Async)(CUdeviceptr dst, unsigned char value, size_t count,

@@ -73,6 +73,18 @@ Error model_copy_to_host(void *ctx, void *dst, const void *src, size_t bytes) {
   return instance(ctx).context->copy_to_host(dst, src, bytes);
 }
 
+Error model_copy_on_device(void *ctx, void *dst, const void *src, size_t bytes) {
+  return instance(ctx).context->copy_on_device(dst, src, bytes);
+}
+
+Error model_wait_for_stream(void *ctx, void *stream) {
+  return instance(ctx).context->wait_for(static_cast<CUstream>(stream));
+}
+
+Error model_make_stream_wait(void *ctx, void *stream) {
+  return instance(ctx).context->make_wait(static_cast<CUstream>(stream));
+}
+
 Error model_launch(void *ctx, kiln_kernel_fn fn, void **args) {
   Instance &inst = instance(ctx);
   inst.error = {};

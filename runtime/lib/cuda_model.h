@@ -19,6 +19,10 @@ void *model_alloc(void *ctx, size_t bytes);
 void model_free(void *ctx, void *ptr);
 Error model_copy_to_device(void *ctx, void *dst, const void *src, size_t bytes);
 Error model_copy_to_host(void *ctx, void *dst, const void *src, size_t bytes);
+Error model_copy_on_device(void *ctx, void *dst, const void *src, size_t bytes);
+/* Context::wait_for and make_wait with the caller's stream (a CUstream). */
+Error model_wait_for_stream(void *ctx, void *stream);
+Error model_make_stream_wait(void *ctx, void *stream);
 /* Calls the kernel's host code with this instance current on the thread;
  * returns the first failure of its launches and GEMMs (errors inside a
  * kernel show at the next copy). */

@@ -44,11 +44,12 @@ Error cpu_launch(void *, kiln_kernel_fn fn, void **args) {
 
 const kiln::rt::Device kDevices[] = {
     {KILN_DEVICE_CPU, "cpu", true, cpu_open, cpu_close, cpu_alloc, cpu_free, cpu_copy,
-     cpu_copy, cpu_launch},
+     cpu_copy, cpu_copy, cpu_launch, nullptr, nullptr},
     {KILN_DEVICE_CUDA, "cuda", false, kiln::rt::cuda::model_open,
      kiln::rt::cuda::model_close, kiln::rt::cuda::model_alloc, kiln::rt::cuda::model_free,
      kiln::rt::cuda::model_copy_to_device, kiln::rt::cuda::model_copy_to_host,
-     kiln::rt::cuda::model_launch},
+     kiln::rt::cuda::model_copy_on_device, kiln::rt::cuda::model_launch,
+     kiln::rt::cuda::model_wait_for_stream, kiln::rt::cuda::model_make_stream_wait},
 };
 
 } // namespace

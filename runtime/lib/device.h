@@ -38,10 +38,19 @@ struct Device {
    * the copy is done, after every kernel launched before. */
   Error (*copy_to_device)(void *ctx, void *dst, const void *src, size_t bytes);
   Error (*copy_to_host)(void *ctx, void *dst, const void *src, size_t bytes);
+  /* Between two ranges of device memory (from alloc, or the caller's),
+   * ordered after every kernel launched before; it may return once queued. */
+  Error (*copy_on_device)(void *ctx, void *dst, const void *src, size_t bytes);
   /* Runs a compiled kernel on `args` (kiln_kernel_info's argument list, as
    * device pointers). The CPU returns when it is done; a GPU may return
    * once its work is queued (copies wait for it). */
   Error (*launch)(void *ctx, kiln_kernel_fn fn, void **args);
+  /* Devices with streams (NULL entries otherwise: the caller's stream must
+   * then be NULL): the instance's work from now on after what the caller's
+   * `stream` holds now, and what `stream` is given from now on after the
+   * instance's work (the _device entry points, kiln/runtime.h). */
+  Error (*wait_for_stream)(void *ctx, void *stream);
+  Error (*make_stream_wait)(void *ctx, void *stream);
 };
 
 /* The device for a metadata `device` value, or NULL when this runtime has

@@ -317,6 +317,9 @@ struct Bound {
   const void *const *inputs = nullptr;
   const void *target = nullptr;
   void *const *outputs = nullptr;
+  /* The _device entry points: the pointers are the device's memory, so the
+   * kernels take them as they are, never staged. */
+  bool device_pointers = false;
 };
 
 void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
@@ -336,7 +339,7 @@ void *arg_pointer(kiln_model *m, const kiln_kernel_arg &a, const Bound &b) {
     break;
   }
   const TensorSpec &t = m->spec.tensors[a.tensor];
-  if (!m->staged.empty() && m->staged[a.tensor])
+  if (!b.device_pointers && !m->staged.empty() && m->staged[a.tensor])
     return m->staged[a.tensor];
   // Kernels never write their inputs (docs/runtime-abi.md), so dropping
   // const here is safe; the ABI's args array is simply untyped.
@@ -437,7 +440,7 @@ Error stage_in(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
         return e;
       continue;
     }
-    if (a.tensor < 0 || !m->staged[a.tensor])
+    if (a.tensor < 0 || !m->staged[a.tensor] || b.device_pointers)
       continue;
     const TensorSpec &t = m->spec.tensors[a.tensor];
     if (t.role == KILN_ROLE_OUTPUT)
@@ -451,7 +454,7 @@ Error stage_in(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
 
 /* And the outputs it wrote back to the caller. */
 Error stage_out(kiln_model *m, const KernelSpec &kernel, const Bound &b) {
-  if (m->staged.empty())
+  if (m->staged.empty() || b.device_pointers)
     return {};
   for (const kiln_kernel_arg &a : kernel.args) {
     if (a.tensor < 0 || a.kind != KILN_ARG_TENSOR || !m->staged[a.tensor] ||
@@ -519,8 +522,23 @@ Error check_indices(const TensorSpec &t, const void *data, const std::string &wh
   return {};
 }
 
+/* check_indices of a caller's tensor at `data`: device memory when
+ * `device_pointers` on a device without host memory, then read through a
+ * host copy (a synchronising read of the usually small index tensors). */
+Error check_caller_indices(const kiln_model *m, const TensorSpec &t, const void *data,
+                           bool device_pointers, const std::string &what) {
+  if (!t.range.checked)
+    return {};
+  if (!device_pointers || m->spec.device->host_memory)
+    return check_indices(t, data, what);
+  std::vector<unsigned char> host(spec_bytes(t));
+  if (Error e = to_host(m, host.data(), data, host.size()))
+    return fail(e.status, what + ": " + e.message);
+  return check_indices(t, host.data(), what);
+}
+
 Error check_inputs(const kiln_model *m, const char *function,
-                   const void *const *inputs) {
+                   const void *const *inputs, bool device_pointers = false) {
   const auto &ins = m->spec.inputs;
   if (!ins.empty() && !inputs)
     return null_argument(function, "inputs");
@@ -530,7 +548,7 @@ Error check_inputs(const kiln_model *m, const char *function,
                              " (" + quoted(t.name) + ")";
     if (!inputs[i])
       return fail(KILN_ERROR_INVALID_ARGUMENT, what + " is NULL");
-    if (Error e = check_indices(t, inputs[i], what))
+    if (Error e = check_caller_indices(m, t, inputs[i], device_pointers, what))
       return e;
   }
   return {};
@@ -543,14 +561,14 @@ bool overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
 
 /* The kernels rely on outputs not aliasing inputs or each other
  * (docs/runtime-abi.md); a violation would silently corrupt results. */
-Error check_outputs(const kiln_model *m, const void *const *inputs,
+Error check_outputs(const kiln_model *m, const char *function, const void *const *inputs,
                     void *const *outputs) {
   const ModelSpec &s = m->spec;
   if (!s.outputs.empty() && !outputs)
-    return null_argument("kiln_model_forward", "outputs");
+    return null_argument(function, "outputs");
   for (size_t o = 0; o < s.outputs.size(); ++o) {
     const TensorSpec &out = s.tensors[s.outputs[o]];
-    const std::string what = "kiln_model_forward: output " + std::to_string(o) +
+    const std::string what = std::string(function) + ": output " + std::to_string(o) +
                              " (" + quoted(out.name) + ")";
     if (!outputs[o])
       return fail(KILN_ERROR_INVALID_ARGUMENT, what + " is NULL");
@@ -568,14 +586,16 @@ Error check_outputs(const kiln_model *m, const void *const *inputs,
   return {};
 }
 
+/* `device_pointers`: the _device entry points, whose pointers are device
+ * memory and whose loss may be NULL. */
 Error check_training_call(const kiln_model *m, const char *function,
                           const void *const *inputs, const void *target,
-                          const float *loss) {
+                          const float *loss, bool device_pointers = false) {
   if (!m->spec.trainable)
     return inference_only();
-  if (Error e = check_inputs(m, function, inputs))
+  if (Error e = check_inputs(m, function, inputs, device_pointers))
     return e;
-  if (!loss)
+  if (!loss && !device_pointers)
     return null_argument(function, "loss");
   // A model whose loss takes no target (triplet losses, a loss output)
   // has no target tensor: `target` is not read (pass NULL).
@@ -584,7 +604,8 @@ Error check_training_call(const kiln_model *m, const char *function,
   if (!target)
     return null_argument(function, "target");
   const TensorSpec &t = m->spec.tensors[m->spec.target];
-  return check_indices(t, target, std::string(function) + ": target (" + quoted(t.name) + ")");
+  return check_caller_indices(m, t, target, device_pointers,
+                              std::string(function) + ": target (" + quoted(t.name) + ")");
 }
 
 /* Validates `file` against the expected tensors before anything is copied,
@@ -1097,21 +1118,64 @@ extern "C" kiln_status kiln_model_load_checkpoint(kiln_model *model,
   KILN_MODEL_GUARD_END(model)
 }
 
-extern "C" kiln_status kiln_model_forward(kiln_model *model,
-                                          const void *const *inputs,
-                                          void *const *outputs) {
-  KILN_API_GUARD_BEGIN
+/* The _device entry points' streams: on a device without streams
+ * `stream` must be NULL; otherwise what `call` queues runs after what the
+ * caller queued on `stream` before, and what the caller queues on `stream`
+ * after runs after it. */
+template <typename Call>
+static kiln_status on_caller_stream(kiln_model *model, const char *function, void *stream,
+                                    Call call) {
   if (!model)
-    return record(model, null_model("kiln_model_forward"));
-  if (Error e = check_inputs(model, "kiln_model_forward", inputs))
+    return record(model, null_model(function));
+  const Device &d = *model->spec.device;
+  if (!d.wait_for_stream) {
+    if (stream)
+      return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                                std::string(function) + ": stream is not NULL, but a " +
+                                    d.name + " model has no streams: pass NULL"));
+    return call();
+  }
+  if (Error e = device_error(model, d.wait_for_stream(model->device_ctx, stream),
+                             "ordering after the caller's stream"))
     return record(model, e);
-  if (Error e = check_outputs(model, inputs, outputs))
+  const kiln_status status = call();
+  Error after = device_error(model, d.make_stream_wait(model->device_ctx, stream),
+                             "ordering the caller's stream after the call");
+  return status == KILN_OK ? record(model, after) : status;
+}
+
+static kiln_status run_forward(kiln_model *model, const char *function,
+                               const void *const *inputs, void *const *outputs,
+                               bool device_pointers) {
+  if (!model)
+    return record(model, null_model(function));
+  if (Error e = check_inputs(model, function, inputs, device_pointers))
+    return record(model, e);
+  if (Error e = check_outputs(model, function, inputs, outputs))
     return record(model, e);
   const KernelSpec *kernel = kernel_for(model, KILN_ENTRY_FORWARD);
   if (!kernel) // metadata.cpp requires one per mode; kept for safety
     return record(model, no_kernel(model, "forward"));
-  return record(model, run_kernel(model, *kernel, Bound{inputs, nullptr, outputs},
-                                  "kiln_model_forward"));
+  return record(model, run_kernel(model, *kernel,
+                                  Bound{inputs, nullptr, outputs, device_pointers}, function));
+}
+
+extern "C" kiln_status kiln_model_forward(kiln_model *model,
+                                          const void *const *inputs,
+                                          void *const *outputs) {
+  KILN_API_GUARD_BEGIN
+  return run_forward(model, "kiln_model_forward", inputs, outputs, false);
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_forward_device(kiln_model *model,
+                                                 const void *const *inputs,
+                                                 void *const *outputs, void *stream) {
+  KILN_API_GUARD_BEGIN
+  const char *function = "kiln_model_forward_device";
+  return on_caller_stream(model, function, stream, [&] {
+    return run_forward(model, function, inputs, outputs, true);
+  });
   KILN_MODEL_GUARD_END(model)
 }
 
@@ -1145,12 +1209,14 @@ static Error broadcast_buffers(kiln_model *m, const char *function) {
   return {};
 }
 
+/* `device_pointers`: a _device entry point's (inputs, target and loss in
+ * device memory, loss may be NULL). */
 static kiln_status run_training(kiln_model *model, const char *function,
                          kiln_entry_point entry, const void *const *inputs,
-                         const void *target, float *loss) {
+                         const void *target, float *loss, bool device_pointers = false) {
   if (!model)
     return record(model, null_model(function));
-  if (Error e = check_training_call(model, function, inputs, target, loss))
+  if (Error e = check_training_call(model, function, inputs, target, loss, device_pointers))
     return record(model, e);
   const KernelSpec *kernel = kernel_for(model, entry);
   if (!kernel)
@@ -1159,10 +1225,19 @@ static kiln_status run_training(kiln_model *model, const char *function,
                                               : "train_step"));
   if (Error e = broadcast_buffers(model, function))
     return record(model, e);
-  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr}, function))
+  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr, device_pointers},
+                          function))
     return record(model, e);
-  return record(model, to_host(model, loss, model->current(model->spec.loss),
-                               sizeof *loss));
+  const void *computed = model->current(model->spec.loss);
+  if (!loss)
+    return KILN_OK;
+  if (!device_pointers)
+    return record(model, to_host(model, loss, computed, sizeof *loss));
+  const Device &d = *model->spec.device;
+  return record(model, device_error(model,
+                                    d.copy_on_device(model->device_ctx, loss, computed,
+                                                     sizeof *loss),
+                                    "copy of the loss"));
 }
 
 extern "C" kiln_status kiln_model_gradients(kiln_model *model,
@@ -1185,6 +1260,36 @@ extern "C" kiln_status kiln_model_train_step(kiln_model *model,
     return record(model, kiln::rt::lbfgs_step(model, inputs, target, loss));
   }
   return run_training(model, function, KILN_ENTRY_TRAIN_STEP, inputs, target, loss);
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_gradients_device(kiln_model *model,
+                                                   const void *const *inputs,
+                                                   const void *target, float *loss,
+                                                   void *stream) {
+  KILN_API_GUARD_BEGIN
+  const char *function = "kiln_model_gradients_device";
+  return on_caller_stream(model, function, stream, [&] {
+    return run_training(model, function, KILN_ENTRY_GRADIENTS, inputs, target, loss, true);
+  });
+  KILN_MODEL_GUARD_END(model)
+}
+
+extern "C" kiln_status kiln_model_train_step_device(kiln_model *model,
+                                                    const void *const *inputs,
+                                                    const void *target, float *loss,
+                                                    void *stream) {
+  KILN_API_GUARD_BEGIN
+  const char *function = "kiln_model_train_step_device";
+  return on_caller_stream(model, function, stream, [&] {
+    if (model->spec.optimizer != KILN_OPTIMIZER_LBFGS)
+      return run_training(model, function, KILN_ENTRY_TRAIN_STEP, inputs, target, loss, true);
+    // LBFGS's driver runs on the host: lbfgs_step refuses other devices.
+    if (Error e = check_training_call(model, function, inputs, target, loss, true))
+      return record(model, e);
+    float unused = 0;
+    return record(model, kiln::rt::lbfgs_step(model, inputs, target, loss ? loss : &unused));
+  });
   KILN_MODEL_GUARD_END(model)
 }
 

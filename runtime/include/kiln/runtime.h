@@ -515,6 +515,28 @@ kiln_status kiln_model_gradients(kiln_model *model, const void *const *inputs,
 kiln_status kiln_model_train_step(kiln_model *model, const void *const *inputs,
                                   const void *target, float *loss);
 
+/* The same three with the data already in the model's device memory
+ * (docs/runtime-abi.md, "Device pointers"): inputs, outputs, target and
+ * *loss are device pointers of the instance's device (for a CUDA model:
+ * cudaMalloc / cuMemAlloc memory of that device, used as they are, never
+ * copied; for a CPU model: host memory, exactly as the calls above), and
+ * `loss` may be NULL (not written). `stream` is the caller's cudaStream_t
+ * (or CUstream; NULL: the device's default stream): the call's work runs
+ * after what the caller queued on it before, and what the caller queues on
+ * it afterwards runs after the call's work, while the call itself may
+ * return before the work is done (read *loss after a stream
+ * synchronisation). Checks that read data on the host make the call wait
+ * for that data: class-index inputs and targets (copied to the host to be
+ * range-checked before any kernel runs), and a model's value checks and
+ * clip_grad_norm's error_if_nonfinite. A CPU model has no streams: its
+ * `stream` must be NULL (KILN_ERROR_INVALID_ARGUMENT otherwise). */
+kiln_status kiln_model_forward_device(kiln_model *model, const void *const *inputs,
+                                      void *const *outputs, void *stream);
+kiln_status kiln_model_gradients_device(kiln_model *model, const void *const *inputs,
+                                        const void *target, float *loss, void *stream);
+kiln_status kiln_model_train_step_device(kiln_model *model, const void *const *inputs,
+                                         const void *target, float *loss, void *stream);
+
 /* Gradient accumulation: torch's loss.backward() k times, then
  * optimizer.step() and optimizer.zero_grad() (1.13's default,
  * set_to_none=False). accumulate runs gradients on one batch (so

@@ -40,6 +40,12 @@
 // HEADER: static inline kiln_status tiny_mlp_create_on_device(int device, tiny_mlp_model **out) {
 // HEADER-NEXT:   kiln_model *model = NULL;
 // HEADER-NEXT:   kiln_status status = kiln_model_create_on_device(&tiny_mlp__metadata, device, out ? &model : NULL);
+// HEADER: static inline kiln_status tiny_mlp_forward_device(tiny_mlp_model *model, const void *const *inputs, void *const *outputs, void *stream) {
+// HEADER-NEXT:   return kiln_model_forward_device((kiln_model *)model, inputs, outputs, stream);
+// HEADER: static inline kiln_status tiny_mlp_gradients_device(tiny_mlp_model *model, const void *const *inputs, const void *target, float *loss, void *stream) {
+// HEADER: static inline kiln_status tiny_mlp_train_step_device(tiny_mlp_model *model, const void *const *inputs, const void *target, float *loss, void *stream) {
+// HEADER-NEXT:   return kiln_model_train_step_device((kiln_model *)model, inputs, target, loss, stream);
 // RUN: kilnc %S/../Inputs/tiny_mlp.json -o %t.cpu.o
 // RUN: FileCheck %s --check-prefix=CPUHEADER --input-file=%t.cpu.h
 // CPUHEADER-NOT: _create_on_device
+// CPUHEADER-NOT: _device(
