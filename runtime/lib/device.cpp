@@ -1,6 +1,7 @@
 #include "device.h"
 #include "cuda_model.h"
 
+#include <atomic>
 #include <cstring>
 
 namespace {
@@ -42,6 +43,35 @@ Error cpu_launch(void *, kiln_kernel_fn fn, void **args) {
   return {};
 }
 
+/* The staged CPU (kiln::rt::testing::StageCpuModels): host memory
+ * presented as a device's, so that tests on any machine run the driver's
+ * paths for GPUs (staging, host copies for introspection, device pointers,
+ * stream ordering) with the CPU's kernels. Its context counts the stream
+ * calls; any non-NULL stream is accepted. */
+std::atomic<bool> g_stage_cpu_models{false};
+std::atomic<int> g_staged_stream_calls{0};
+
+struct StagedContext {}; // non-NULL: the driver frees staged memory only with a context
+
+Error staged_open(const ModelSpec &spec, int ordinal, void **ctx) {
+  if (Error e = cpu_open(spec, ordinal, ctx))
+    return e;
+  *ctx = new StagedContext;
+  return {};
+}
+
+void staged_close(void *ctx) { delete static_cast<StagedContext *>(ctx); }
+
+Error staged_stream_call(void *, void *) {
+  ++g_staged_stream_calls;
+  return {};
+}
+
+const kiln::rt::Device kStagedCpu = {KILN_DEVICE_CPU, "cpu-staged", false, staged_open,
+                                     staged_close, cpu_alloc, cpu_free, cpu_copy, cpu_copy,
+                                     cpu_copy, cpu_launch, staged_stream_call,
+                                     staged_stream_call};
+
 const kiln::rt::Device kDevices[] = {
     {KILN_DEVICE_CPU, "cpu", true, cpu_open, cpu_close, cpu_alloc, cpu_free, cpu_copy,
      cpu_copy, cpu_copy, cpu_launch, nullptr, nullptr},
@@ -57,6 +87,8 @@ const kiln::rt::Device kDevices[] = {
 namespace kiln::rt {
 
 const Device *find_device(int32_t kind) {
+  if (kind == KILN_DEVICE_CPU && g_stage_cpu_models)
+    return &kStagedCpu;
   for (const Device &device : kDevices)
     if (device.kind == kind)
       return &device;
@@ -69,5 +101,13 @@ std::string device_names() {
     names += (names.empty() ? "" : ", ") + std::string(device.name);
   return names;
 }
+
+namespace testing {
+
+StageCpuModels::StageCpuModels() { g_stage_cpu_models = true; }
+StageCpuModels::~StageCpuModels() { g_stage_cpu_models = false; }
+int StageCpuModels::stream_calls() { return g_staged_stream_calls; }
+
+} // namespace testing
 
 } // namespace kiln::rt

@@ -60,6 +60,26 @@ const Device *find_device(int32_t kind);
 /* The names of the devices this runtime has ("cpu, cuda"), for messages. */
 std::string device_names();
 
+namespace testing {
+
+/* While one is alive, CPU models created (kiln_model_create) run on the
+ * staged CPU: host memory presented as a device's (host_memory false), so
+ * that tests without a GPU take the driver's paths for one (staging, host
+ * copies for introspection, device pointers, the stream calls, which it
+ * counts and which accept any stream). For tests, one at a time, while no
+ * other thread creates models. */
+class StageCpuModels {
+public:
+  StageCpuModels();
+  ~StageCpuModels();
+  StageCpuModels(const StageCpuModels &) = delete;
+  StageCpuModels &operator=(const StageCpuModels &) = delete;
+  /* wait_for_stream and make_stream_wait calls so far, all instances. */
+  static int stream_calls();
+};
+
+} // namespace testing
+
 } // namespace kiln::rt
 
 #endif
