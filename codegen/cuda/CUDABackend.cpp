@@ -261,12 +261,6 @@ public:
             llvm::raw_pwrite_stream &os, std::string &error) const override {
     if (options.emulateGPU)
       return emitEmulated(module, model, artifact, os, error);
-    if (model.optimizer == KILN_OPTIMIZER_LBFGS) {
-      // The runtime takes LBFGS's steps itself, on host memory.
-      error = "--target=cuda: LBFGS (torch.optim.LBFGS: the runtime's optimizer driver) "
-              "runs on the CPU only so far";
-      return false;
-    }
     ModelInterface withCode = model;
     withCode.device = KILN_DEVICE_CUDA;
     if (!readDeviceCode(module, withCode, error))

@@ -29,33 +29,34 @@ Error validate_file_tensors(const kiln_safetensors &file,
 /* Tensor t's current value, or NULL when the instance's memory is not host
  * memory (the drivers run on the host). */
 void *host_current(kiln_model *model, int t);
-/* Parameter `param`'s gradient as the gradients kernel last wrote it; NULL
- * like host_current. */
-const float *host_gradient(const kiln_model *model, int param);
+/* Parameter `param`'s gradient as the gradients kernel last wrote it,
+ * copied to `dst` (its numel floats). */
+Error read_gradient(const kiln_model *model, int param, float *dst);
 /* Parameter group `group`'s exact learning rate. */
 double group_lr(const kiln_model *model, int group);
 /* The gradients kernel of the current mode on one batch at the current
  * parameters (torch's closure), with its value checks; *loss receives the
  * loss. Buffers and the random stream advance as in any train-mode call. */
 Error run_gradients(kiln_model *model, const void *const *inputs, const void *target,
-                    const char *function, float *loss);
+                    const char *function, float *loss, bool device_pointers = false);
 
 /* What a train step may change (parameters, buffers, optimizer state,
  * step, which copy is current, the random state), to undo a step that
- * fails half way. Host-memory instances only. */
+ * fails half way; copies on the host. */
 struct Snapshot {
   std::vector<std::pair<int, std::vector<unsigned char>>> tensors;
   std::vector<unsigned char> cur;
   kiln_rng_state rng{0, 0};
 };
-Snapshot take_snapshot(const kiln_model *model);
-void restore_snapshot(kiln_model *model, const Snapshot &snapshot);
+Error take_snapshot(const kiln_model *model, Snapshot *snapshot);
+Error restore_snapshot(kiln_model *model, const Snapshot &snapshot);
 
 /* One torch.optim.LBFGS step (KILN_OPTIMIZER_LBFGS) on one batch, the
- * arguments checked: *loss receives the first evaluation's loss, as torch's
- * step returns it. */
+ * arguments checked: *loss (host memory) receives the first evaluation's
+ * loss, as torch's step returns it. `device_pointers`: inputs and target
+ * are device memory (the _device entry points). */
 Error lbfgs_step(kiln_model *model, const void *const *inputs, const void *target,
-                 float *loss);
+                 float *loss, bool device_pointers = false);
 
 } // namespace kiln::rt
 

@@ -6,8 +6,12 @@
  * zooms. The compiled part is the closure itself, the model's gradients
  * kernel; what is left are O(N) vector operations on the flat parameters
  * and O(history * N) for the two-loop recursion, memory-bound loops that a
- * compiled version would not make faster. The driver works on host memory
- * (the instance's own buffers on the CPU device).
+ * compiled version would not make faster. The driver works on host memory:
+ * the instance's own buffers on the CPU device; on a device without host
+ * memory (CUDA) host copies of torch's state for the step, the flat
+ * gradient copied back after each evaluation, and each parameter update a
+ * copy there and back (O(N) per evaluation beside a whole forward and
+ * backward).
  *
  * Numerics follow torch's step operation for operation: what torch keeps in
  * float32 tensors (directions, gradients, dot products, ys, ro, H_diag, the
@@ -98,14 +102,23 @@ bool curvature_ok(float gtd_new, double c2, float gtd) {
  * closure, and torch's state tensors. */
 class Lbfgs {
 public:
-  Lbfgs(kiln_model *m, const void *const *inputs, const void *target)
-      : m(m), spec(spec_of(m)), l(spec.lbfgs), n(l.numel), inputs(inputs), target(target) {}
+  Lbfgs(kiln_model *m, const void *const *inputs, const void *target, bool device_pointers)
+      : m(m), spec(spec_of(m)), l(spec.lbfgs), n(l.numel), inputs(inputs), target(target),
+        device_pointers(device_pointers) {}
 
   Error step(float *out_loss) {
-    for (int i = 0; i < LbfgsSpec::kNumStates; ++i)
+    // torch's state in place on the host, else host copies written back
+    // after a step that succeeded.
+    std::vector<std::vector<float>> copies;
+    for (int i = 0; i < LbfgsSpec::kNumStates; ++i) {
       state[i] = static_cast<float *>(host_current(m, l.state[i]));
-    if (!state[0])
-      return fail(KILN_ERROR_UNSUPPORTED, "LBFGS runs on host memory; this device's is not");
+      if (state[i])
+        continue;
+      copies.emplace_back(static_cast<size_t>(spec.tensors[l.state[i]].numel));
+      if (Error e = read_tensor_of(m, l.state[i], copies.back().data()))
+        return e;
+      state[i] = copies.back().data();
+    }
     const double lr = group_lr(m, 0);
 
     // A later evaluation can fail only where a value check depends on the
@@ -113,18 +126,26 @@ public:
     // keep what the step changes, to undo it then. The first evaluation
     // refuses a bad batch before anything changed.
     if (!spec.checks.empty())
-      snapshot = take_snapshot(m);
+      if (Error e = take_snapshot(m, &snapshot))
+        return e;
     float orig_loss = 0;
-    if (Error e = run_gradients(m, inputs, target, "kiln_model_train_step", &orig_loss))
+    if (Error e = run_gradients(m, inputs, target, "kiln_model_train_step", &orig_loss,
+                                device_pointers))
       return e;
     *out_loss = orig_loss;
     std::vector<float> flat_grad(n);
-    gather_grad(flat_grad.data());
-    if (Error e = run(orig_loss, flat_grad, lr)) {
+    Error failed = gather_grad(flat_grad.data());
+    if (!failed)
+      failed = run(orig_loss, flat_grad, lr);
+    if (failed) {
       if (!snapshot.tensors.empty())
-        restore_snapshot(m, snapshot);
-      return e;
+        (void)restore_snapshot(m, snapshot); // the first error is the one to report
+      return failed;
     }
+    for (int i = 0; i < LbfgsSpec::kNumStates; ++i)
+      if (!host_current(m, l.state[i]))
+        if (Error e = write_tensor_of(m, l.state[i], state[i]))
+          return e;
     int64_t step = 0;
     if (Error e = read_tensor_of(m, spec.step, &step))
       return e;
@@ -212,13 +233,17 @@ private:
 
       int64_t ls_func_evals = 0;
       if (l.strong_wolfe) {
-        std::vector<float> x_init = params();
+        std::vector<float> x_init;
+        if (Error e = params(&x_init))
+          return e;
         if (Error e = strong_wolfe(x_init, t, d, loss, flat_grad, gtd, &ls_func_evals))
           return e;
-        add_grad(t, d);
+        if (Error e = add_grad(t, d))
+          return e;
         opt_cond = abs_max(flat_grad.data(), n) <= static_cast<float>(l.tolerance_grad);
       } else {
-        add_grad(t, d);
+        if (Error e = add_grad(t, d))
+          return e;
         if (n_iter != l.max_iter) {
           float f = 0;
           if (Error e = evaluate(&f, flat_grad.data()))
@@ -398,57 +423,72 @@ private:
    * the parameters back at x. */
   Error directional_evaluate(const std::vector<float> &x, double t, const float *d, double *f,
                              float *g) {
-    add_grad(t, d);
+    if (Error e = add_grad(t, d))
+      return e;
     float loss = 0;
     Error e = evaluate(&loss, g);
-    set_params(x);
+    Error restored = set_params(x);
     *f = loss;
-    return e;
+    return e ? std::move(e) : std::move(restored);
   }
 
   /* The closure at the current parameters. */
   Error evaluate(float *loss, float *flat_grad) {
-    if (Error e = run_gradients(m, inputs, target, "kiln_model_train_step", loss))
+    if (Error e = run_gradients(m, inputs, target, "kiln_model_train_step", loss,
+                                device_pointers))
       return e;
-    gather_grad(flat_grad);
+    return gather_grad(flat_grad);
+  }
+
+  Error gather_grad(float *flat) {
+    for (size_t p = 0; p < spec.params.size(); ++p) {
+      if (Error e = read_gradient(m, static_cast<int>(p), flat))
+        return e;
+      flat += spec.tensors[spec.params[p]].numel;
+    }
     return {};
   }
 
-  void gather_grad(float *flat) {
-    for (size_t p = 0; p < spec.params.size(); ++p) {
-      const int64_t numel = spec.tensors[spec.params[p]].numel;
-      std::memcpy(flat, host_gradient(m, static_cast<int>(p)), sizeof(float) * numel);
-      flat += numel;
-    }
-  }
-
-  /* torch's _add_grad: each parameter += t * its slice of d. */
-  void add_grad(double t, const float *d) {
+  /* torch's _add_grad: each parameter += t * its slice of d (in place on
+   * the host, else through a host copy). */
+  Error add_grad(double t, const float *d) {
+    std::vector<float> copy;
     for (int p : spec.params) {
       const int64_t numel = spec.tensors[p].numel;
-      axpy(static_cast<float *>(host_current(m, p)), static_cast<float>(t), d, numel);
+      auto *x = static_cast<float *>(host_current(m, p));
+      if (!x) {
+        copy.resize(static_cast<size_t>(numel));
+        if (Error e = read_tensor_of(m, p, copy.data()))
+          return e;
+      }
+      axpy(x ? x : copy.data(), static_cast<float>(t), d, numel);
+      if (!x)
+        if (Error e = write_tensor_of(m, p, copy.data()))
+          return e;
       d += numel;
     }
+    return {};
   }
 
-  std::vector<float> params() {
-    std::vector<float> x(n);
-    float *out = x.data();
+  Error params(std::vector<float> *x) {
+    x->resize(static_cast<size_t>(n));
+    float *out = x->data();
     for (int p : spec.params) {
-      const int64_t numel = spec.tensors[p].numel;
-      std::memcpy(out, host_current(m, p), sizeof(float) * numel);
-      out += numel;
+      if (Error e = read_tensor_of(m, p, out))
+        return e;
+      out += spec.tensors[p].numel;
     }
-    return x;
+    return {};
   }
 
-  void set_params(const std::vector<float> &x) {
+  Error set_params(const std::vector<float> &x) {
     const float *in = x.data();
     for (int p : spec.params) {
-      const int64_t numel = spec.tensors[p].numel;
-      std::memcpy(host_current(m, p), in, sizeof(float) * numel);
-      in += numel;
+      if (Error e = write_tensor_of(m, p, in))
+        return e;
+      in += spec.tensors[p].numel;
     }
+    return {};
   }
 
   kiln_model *m;
@@ -457,6 +497,7 @@ private:
   const int64_t n;
   const void *const *inputs;
   const void *target;
+  const bool device_pointers; // a _device entry point's inputs and target
   float *state[LbfgsSpec::kNumStates] = {};
   Snapshot snapshot;
 };
@@ -464,8 +505,8 @@ private:
 } // namespace
 
 Error lbfgs_step(kiln_model *model, const void *const *inputs, const void *target,
-                 float *loss) {
-  return Lbfgs(model, inputs, target).step(loss);
+                 float *loss, bool device_pointers) {
+  return Lbfgs(model, inputs, target, device_pointers).step(loss);
 }
 
 } // namespace kiln::rt

@@ -769,44 +769,49 @@ void *host_current(kiln_model *model, int t) {
   return model->spec.device->host_memory ? model->current(t) : nullptr;
 }
 
-const float *host_gradient(const kiln_model *model, int param) {
-  return model->spec.device->host_memory ? model->grads[param] : nullptr;
+Error read_gradient(const kiln_model *model, int param, float *dst) {
+  const int t = model->spec.params[param];
+  return to_host(model, dst, model->grads[param], spec_bytes(model->spec.tensors[t]));
 }
 
 double group_lr(const kiln_model *model, int group) { return model->lrs[group]; }
 
 Error run_gradients(kiln_model *model, const void *const *inputs, const void *target,
-                    const char *function, float *loss) {
+                    const char *function, float *loss, bool device_pointers) {
   const KernelSpec *kernel = kernel_for(model, KILN_ENTRY_GRADIENTS);
   if (!kernel)
     return no_kernel(model, "gradients");
-  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr}, function))
+  if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr, device_pointers},
+                          function))
     return e;
   return to_host(model, loss, model->current(model->spec.loss), sizeof *loss);
 }
 
-Snapshot take_snapshot(const kiln_model *model) {
-  Snapshot s;
-  s.rng = model->rng;
-  s.cur = model->cur;
+Error take_snapshot(const kiln_model *model, Snapshot *s) {
+  s->rng = model->rng;
+  s->cur = model->cur;
+  s->tensors.clear();
   const ModelSpec &spec = model->spec;
   for (size_t t = 0; t < spec.tensors.size(); ++t) {
     const kiln_tensor_role role = spec.tensors[t].role;
     if (role != KILN_ROLE_PARAMETER && role != KILN_ROLE_BUFFER &&
         role != KILN_ROLE_OPTIMIZER_STATE && role != KILN_ROLE_STEP)
       continue;
-    const auto *data = static_cast<const unsigned char *>(model->current(static_cast<int>(t)));
-    s.tensors.emplace_back(static_cast<int>(t),
-                           std::vector<unsigned char>(data, data + spec_bytes(spec.tensors[t])));
+    s->tensors.emplace_back(static_cast<int>(t),
+                            std::vector<unsigned char>(spec_bytes(spec.tensors[t])));
+    if (Error e = read_tensor_of(model, static_cast<int>(t), s->tensors.back().second.data()))
+      return e;
   }
-  return s;
+  return {};
 }
 
-void restore_snapshot(kiln_model *model, const Snapshot &s) {
+Error restore_snapshot(kiln_model *model, const Snapshot &s) {
   model->rng = s.rng;
   model->cur = s.cur;
   for (const auto &[t, bytes] : s.tensors)
-    std::memcpy(model->current(t), bytes.data(), bytes.size());
+    if (Error e = write_tensor_of(model, t, bytes.data()))
+      return e;
+  return {};
 }
 
 } // namespace kiln::rt
@@ -833,11 +838,6 @@ extern "C" kiln_status kiln_model_create_on_device(const kiln_model_metadata *me
   auto model = std::make_unique<kiln_model>();
   if (Error e = kiln::rt::read_metadata(metadata, &model->spec))
     return record(none, e);
-  if (!model->spec.device->host_memory && model->spec.optimizer == KILN_OPTIMIZER_LBFGS)
-    return record(none, fail(KILN_ERROR_UNSUPPORTED,
-                             "kiln_model_create: model " + quoted(model->spec.name) +
-                                 ": LBFGS (the runtime's optimizer driver) runs on the CPU "
-                                 "only so far"));
   if (Error e = model->spec.device->open(model->spec, device, &model->device_ctx))
     return record(none, fail(e.status, "kiln_model_create: model " + quoted(model->spec.name) +
                                            " for " + model->spec.device->name + " device " +
@@ -1284,11 +1284,19 @@ extern "C" kiln_status kiln_model_train_step_device(kiln_model *model,
   return on_caller_stream(model, function, stream, [&] {
     if (model->spec.optimizer != KILN_OPTIMIZER_LBFGS)
       return run_training(model, function, KILN_ENTRY_TRAIN_STEP, inputs, target, loss, true);
-    // LBFGS's driver runs on the host: lbfgs_step refuses other devices.
+    // LBFGS's driver runs on the host; its loss is a host value.
     if (Error e = check_training_call(model, function, inputs, target, loss, true))
       return record(model, e);
-    float unused = 0;
-    return record(model, kiln::rt::lbfgs_step(model, inputs, target, loss ? loss : &unused));
+    float host_loss = 0;
+    if (Error e = kiln::rt::lbfgs_step(model, inputs, target, &host_loss, true))
+      return record(model, e);
+    if (!loss)
+      return KILN_OK;
+    if (model->spec.device->host_memory) {
+      *loss = host_loss;
+      return KILN_OK;
+    }
+    return record(model, to_device(model, loss, &host_loss, sizeof host_loss));
   });
   KILN_MODEL_GUARD_END(model)
 }

@@ -6,6 +6,7 @@
 // through copies, and the _device calls hand their pointers over as they
 // are and order themselves on the caller's stream. The kernels are the
 // CPU's, so every result must be bit for bit the plain CPU instance's.
+// LBFGS's driver (lbfgs.cpp) takes its host copies of torch's state there.
 #include "accum_bn_dropout.h"
 #include "bad_batch_bce.h"
 #include "clip_nonfinite.h"
@@ -13,6 +14,7 @@
 #include "gemm_folds.h"
 #include "index_input_embedding.h"
 #include "instance_bytes.h"
+#include "lbfgs_bn.h"
 #include "sched_groups.h"
 #include "sparse_adam_rows.h"
 
@@ -186,7 +188,7 @@ TEST(ModelStagedDevice, RunsLikeTheCpu) {
   for (const kiln_model_metadata *md :
        {&gemm_folds__metadata, &accum_bn_dropout__metadata, &concurrency_bn_dropout__metadata,
         &clip_nonfinite__metadata, &index_input_embedding__metadata, &sched_groups__metadata,
-        &sparse_adam_rows__metadata})
+        &sparse_adam_rows__metadata, &lbfgs_bn__metadata})
     expect_same_run(*md);
 }
 

@@ -19,6 +19,14 @@
 // RUN: FileCheck %s --check-prefix=NOEXTERN --input-file=%t.dropout.ptx
 // NOEXTERN-NOT: .extern
 
+// The LBFGS model: the gradients kernel's closure on the GPU, the runtime's driver
+// on host copies (runtime/lib/lbfgs.cpp); no train_step kernel.
+// RUN: kilnc %S/../Inputs/tiny_lbfgs.json --target=cuda --emit=ptx -o %t.lbfgs.ptx
+// RUN: ptxas -arch=sm_90 %t.lbfgs.ptx -o %t.lbfgs.cubin
+// RUN: FileCheck %s --check-prefix=LBFGS --input-file=%t.lbfgs.ptx
+// LBFGS: .visible .entry tiny_lbfgs__gradients_kernel
+// LBFGS-NOT: train_step
+
 // The host side: GEMMs and launches are runtime calls; the kernels are in
 // the metadata as a fatbin (magic 0xBA55ED50: ptxas and fatbinary ran at
 // compile time), 64-byte aligned.

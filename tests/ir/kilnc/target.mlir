@@ -36,6 +36,3 @@
 // RUN: not kilnc %S/../../parity/models/ctc_lengths_basic.json --target=cuda --emit=ptx 2>&1 | FileCheck %s --check-prefix=CTC
 // CTC: ctc_lengths_basic.json: training.loss: error: --target=cuda: no GPU kernel for the runtime routine 'kiln_ctc_loss_forward' (the CTC loss); only --target=cpu compiles it so far
 
-// LBFGS's steps are the runtime's, on host memory.
-// RUN: not kilnc %S/../Inputs/tiny_lbfgs.json --target=cuda 2>&1 | FileCheck %s --check-prefix=LBFGS
-// LBFGS: kilnc: error: --target=cuda: LBFGS (torch.optim.LBFGS: the runtime's optimizer driver) runs on the CPU only so far
