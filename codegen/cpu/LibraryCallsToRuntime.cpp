@@ -36,12 +36,22 @@ func::FuncOp declareRoutine(ModuleOp module, StringRef name, size_t args) {
   return f;
 }
 
+/// The data-parallel collectives (passes/LowerDistributed.cpp).
+bool isCollective(StringRef callee) {
+  return callee.starts_with("kiln_all_reduce") || callee == "kiln_world_size";
+}
+
 struct CPULibraryCallsToRuntimePass
     : kiln::impl::CPULibraryCallsToRuntimeBase<CPULibraryCallsToRuntimePass> {
+  using CPULibraryCallsToRuntimeBase::CPULibraryCallsToRuntimeBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<kiln::nn::LibraryCallOp> calls;
-    module.walk([&](kiln::nn::LibraryCallOp op) { calls.push_back(op); });
+    module.walk([&](kiln::nn::LibraryCallOp op) {
+      if (!collectivesOnly || isCollective(op.getCallee()))
+        calls.push_back(op);
+    });
     std::map<std::vector<int64_t>, memref::GlobalOp> globals;
     // A bucket's wait must complete the buffer its start handed to the
     // communication thread: bufferization kept them one buffer, or the wait
@@ -102,8 +112,10 @@ struct CPULibraryCallsToRuntimePass
         args.push_back(b.create<arith::ConstantIntOp>(loc, 0, 64));
       for (Value v : call.getOutputs())
         args.push_back(address(v));
-      b.create<func::CallOp>(loc, declareRoutine(module, call.getCallee(), args.size()),
-                             args);
+      std::string callee = call.getCallee().str();
+      if (StringRef(callee).starts_with("kiln_"))
+        callee = prefix + callee.substr(5);
+      b.create<func::CallOp>(loc, declareRoutine(module, callee, args.size()), args);
       call.erase();
     }
   }

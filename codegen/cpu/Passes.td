@@ -276,7 +276,19 @@ def CPULibraryCallsToRuntime
 
     Every buffer must be contiguous (bufferization of the op guarantees it);
     a call that is still on tensors, or a strided buffer, is an error.
+
+    The CUDA pipeline runs it with `collectives-only` and `prefix=kiln_cuda_`:
+    the data-parallel collectives (kiln_all_reduce_*, kiln_world_size)
+    become calls of the runtime's CUDA versions (kiln_cuda_all_reduce_mean,
+    ..., on device pointers), and every other routine is left for
+    kiln-cuda-map-to-gpu to refuse by name.
   }];
+  let options = [
+    Option<"collectivesOnly", "collectives-only", "bool", /*default=*/"false",
+           "Only the data-parallel collectives (kiln_all_reduce_*, kiln_world_size)">,
+    Option<"prefix", "prefix", "std::string", /*default=*/"\"kiln_\"",
+           "What replaces the routine's leading 'kiln_' in the callee">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];

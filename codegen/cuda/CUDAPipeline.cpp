@@ -1,6 +1,7 @@
 // The CUDA lowering pipeline: linalg on tensors -> host LLVM dialect with
 // kiln_cuda_* runtime calls + the kernels' PTX (gpu.binary).
 #include "codegen/cpu/CPUCodegen.h"
+#include "codegen/cpu/Passes.h"
 #include "codegen/cuda/CUDACodegen.h"
 #include "codegen/cuda/Passes.h"
 
@@ -56,6 +57,12 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   // Buffers, out-parameters and the planned workspace exactly as on the
   // CPU: the runtime allocates the workspace in device memory.
   buildBuffersAndWorkspacePipeline(pm, options.memoryReport);
+  // Data-parallel collectives: host calls of the runtime's CUDA versions,
+  // ordered on the instance's stream (runtime/lib/cuda_model.cpp).
+  CPULibraryCallsToRuntimeOptions collectives;
+  collectives.collectivesOnly = true;
+  collectives.prefix = "kiln_cuda_";
+  pm.addPass(createCPULibraryCallsToRuntime(collectives));
   CUDAGemmToRuntimeOptions gemm;
   gemm.remarks = options.remarks;
   pm.addPass(createCUDAGemmToRuntime(gemm));

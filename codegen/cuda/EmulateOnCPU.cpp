@@ -45,6 +45,24 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     if (auto decl = module.lookupSymbol<func::FuncOp>("kiln_cuda_sgemm"))
       if (decl.isDeclaration() && SymbolTable::symbolKnownUseEmpty(decl, module))
         decl.erase();
+    emulateCollectives(module);
+  }
+
+  /// The collectives' CUDA versions (kiln_cuda_all_reduce_*,
+  /// kiln_cuda_world_size) take the CPU versions' arguments: the calls and
+  /// declarations are renamed to those.
+  static void emulateCollectives(ModuleOp module) {
+    for (auto decl : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      StringRef name = decl.getSymName();
+      if (!decl.isDeclaration() ||
+          !(name.starts_with("kiln_cuda_all_reduce") || name == "kiln_cuda_world_size"))
+        continue;
+      std::string cpu = ("kiln_" + name.drop_front(StringRef("kiln_cuda_").size())).str();
+      if (failed(SymbolTable::replaceAllSymbolUses(decl, StringAttr::get(module.getContext(), cpu),
+                                                   module)))
+        continue;
+      decl.setSymName(cpu);
+    }
   }
 
   /// Blocks, then threads, in order: each (block, thread) runs the body once.

@@ -198,13 +198,26 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
     }
   }
 
-  /// The buffer whose address a kiln_cuda_sgemm call's C pointer was
-  /// computed from (kiln-cuda-gemm-to-runtime: index casts and offsets of
-  /// an extract_aligned_pointer_as_index); null for other calls.
-  static Value gemmOutput(func::CallOp call) {
-    if (call.getCallee() != "kiln_cuda_sgemm" || call.getNumOperands() != 16)
+  /// The buffer whose address the pointer a runtime call writes through
+  /// was computed from (index casts and offsets of an
+  /// extract_aligned_pointer_as_index): a kiln_cuda_sgemm's C
+  /// (kiln-cuda-gemm-to-runtime), a collective's `out`
+  /// (kiln-cpu-library-calls-to-runtime); null for other calls.
+  static Value callOutput(func::CallOp call) {
+    StringRef callee = call.getCallee();
+    std::optional<unsigned> operand;
+    if (callee == "kiln_cuda_sgemm" && call.getNumOperands() == 16)
+      operand = 10;
+    else if ((callee == "kiln_cuda_all_reduce_mean" || callee == "kiln_cuda_all_reduce_sum" ||
+              callee == "kiln_cuda_all_reduce_start") &&
+             call.getNumOperands() == 3)
+      operand = 2;
+    else if ((callee == "kiln_cuda_all_reduce_wait" || callee == "kiln_cuda_world_size") &&
+             call.getNumOperands() == 2)
+      operand = 1;
+    if (!operand)
       return nullptr;
-    Value v = call.getOperand(10);
+    Value v = call.getOperand(*operand);
     while (Operation *def = v.getDefiningOp()) {
       if (auto pointer = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(def))
         return pointer.getSource();
@@ -253,13 +266,13 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
   }
 
   /// Whether `op` may write memory that `buffer` reads (mayAlias). A GEMM
-  /// call writes its C, somewhere in C's allocation; other calls may write
-  /// anything.
+  /// or collective call writes its output, somewhere in that output's
+  /// allocation; other calls may write anything.
   static bool mayWrite(Operation *op, Value buffer) {
     bool writes = false;
     op->walk([&](Operation *inner) {
       if (auto call = dyn_cast<func::CallOp>(inner)) {
-        Value written = gemmOutput(call);
+        Value written = callOutput(call);
         writes |= !written || wholeBuffer(written) == wholeBuffer(buffer);
         return;
       }
@@ -329,7 +342,10 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
     for (Operation *op : ops)
       for (Operation *user : op->getUsers())
         if (llvm::none_of(ops, [&](Operation *o) { return o->isAncestor(user); }))
-          return user->emitError("this op uses a value computed on the GPU on the host");
+          return user->emitError("this op uses a value computed on the GPU on the host")
+                     .attachNote(op->getLoc())
+                 << "by " << op->getName() << ", which runs on one GPU thread; used by "
+                 << user->getName();
     OpBuilder b(before);
     Location loc = ops.front()->getLoc();
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);

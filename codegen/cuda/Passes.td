@@ -144,7 +144,9 @@ def CUDAEmulateOnCPU : Pass<"kiln-cuda-emulate-on-cpu", "mlir::ModuleOp"> {
     inside, over their threads, running the body once per thread in order
     (no kernel of this backend synchronises its threads), and every
     `kiln_cuda_sgemm` call one `kiln_sgemm` call of the CPU runtime per
-    batch. So the backend's own lowering (the GEMM calls' operands and
+    batch; the collectives' CUDA versions (kiln_cuda_all_reduce_*,
+    kiln_cuda_world_size) become the CPU ones, which take the same
+    arguments. So the backend's own lowering (the GEMM calls' operands and
     leading dimensions, the mapping onto blocks and threads and its guards,
     the scalars loaded inside kernels, the one-thread kernels) runs, and is
     compared with torch, on a machine without a GPU. Not a fast path: one

@@ -6,6 +6,16 @@
 
 #include <kiln/comm.h>
 
+/* The collectives the compiled step calls (comm.cpp; host memory). The
+ * CUDA versions (cuda_model.cpp) run them on host copies. */
+extern "C" {
+void kiln_all_reduce_mean(const int64_t *params, const float *in, float *out);
+void kiln_all_reduce_sum(const int64_t *params, const float *in, float *out);
+void kiln_all_reduce_start(const int64_t *params, const float *in, float *out);
+void kiln_all_reduce_wait(const int64_t *params, float *out);
+void kiln_world_size(const int64_t *params, float *out);
+}
+
 namespace kiln::rt {
 
 /* While a kernel of an instance runs on this thread: that instance's

@@ -1,4 +1,5 @@
 #include "cuda_model.h"
+#include "comm.h"
 #include "cuda_device.h"
 #include "metadata.h"
 
@@ -15,6 +16,7 @@ struct Instance {
   std::vector<CUfunction> kernels; /* kiln_cuda_launch's numbering */
   std::vector<void *> params;      /* reused by every launch */
   Error error;                     /* the first failure of the running kernel */
+  std::vector<float> host_in, host_out; /* the collectives' host copies */
 };
 
 /* The instance whose kernel runs on this thread (model_launch), so that
@@ -159,4 +161,59 @@ extern "C" void kiln_cuda_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int
   g.stride_b = stride_b;
   g.stride_c = stride_c;
   inst->error = inst->context->sgemm(g);
+}
+
+namespace {
+
+/* A collective of the running instance on host copies of `n` floats at
+ * device addresses `in` (NULL: none read) and `out`: `reduce(host_in,
+ * host_out)` runs the CPU version between the copies. The copy to the host
+ * waits for the stream, so the kernels before have written `in`. */
+template <typename Reduce>
+void on_host_copies(int64_t n, const void *in, void *out, Reduce reduce) {
+  Instance *inst = kiln::rt::cuda::running();
+  if (!inst)
+    return;
+  if (n < 0 || n > (int64_t(1) << 40)) {
+    inst->error = fail(KILN_ERROR_INVALID_ARGUMENT,
+                       "kiln_cuda collective: " + std::to_string(n) + " values");
+    return;
+  }
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  inst->host_in.resize(static_cast<size_t>(n));
+  inst->host_out.resize(static_cast<size_t>(n));
+  if (in)
+    if ((inst->error = inst->context->copy_to_host(inst->host_in.data(), in, bytes)))
+      return;
+  reduce(inst->host_in.data(), inst->host_out.data());
+  inst->error = inst->context->copy_to_device(out, inst->host_out.data(), bytes);
+}
+
+} // namespace
+
+extern "C" void kiln_cuda_all_reduce_mean(const int64_t *params, const void *in, void *out) {
+  on_host_copies(params[0], in, out, [&](const float *i, float *o) {
+    kiln_all_reduce_mean(params, i, o);
+  });
+}
+
+extern "C" void kiln_cuda_all_reduce_sum(const int64_t *params, const void *in, void *out) {
+  on_host_copies(params[0], in, out, [&](const float *i, float *o) {
+    kiln_all_reduce_sum(params, i, o);
+  });
+}
+
+/* The bucket's whole all-reduce: no overlap with the backward on CUDA yet
+ * (that needs a device transport on a stream of its own, NCCL). */
+extern "C" void kiln_cuda_all_reduce_start(const int64_t *params, const void *in, void *out) {
+  on_host_copies(params[0], in, out, [&](const float *i, float *o) {
+    kiln_all_reduce_start(params, i, o);
+    kiln_all_reduce_wait(params, o);
+  });
+}
+
+extern "C" void kiln_cuda_all_reduce_wait(const int64_t *, void *) {}
+
+extern "C" void kiln_cuda_world_size(const int64_t *params, void *out) {
+  on_host_copies(1, nullptr, out, [&](const float *, float *o) { kiln_world_size(params, o); });
 }

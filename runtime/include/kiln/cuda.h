@@ -43,6 +43,21 @@ void kiln_cuda_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
                      float beta, int64_t c, int64_t ldc, int64_t batch,
                      int64_t stride_a, int64_t stride_b, int64_t stride_c);
 
+/* The data-parallel collectives of a model compiled with --data-parallel
+ * (passes/LowerDistributed.cpp; the CPU versions in docs/distributed.md),
+ * on device pointers: `params` (host memory) as the CPU versions take it,
+ * `in` and `out` `params[0]` floats of the instance's device memory. They
+ * wait for the instance's stream, reduce host copies over the attached
+ * communicator and copy the result back; a bucket's start reduces at once,
+ * so its wait has nothing left to do. Failures: as the CPU versions' (the
+ * call's status, KILN_ERROR_COMMUNICATION). */
+void kiln_cuda_all_reduce_mean(const int64_t *params, const void *in, void *out);
+void kiln_cuda_all_reduce_sum(const int64_t *params, const void *in, void *out);
+void kiln_cuda_all_reduce_start(const int64_t *params, const void *in, void *out);
+void kiln_cuda_all_reduce_wait(const int64_t *params, void *out);
+/* One float, the communicator's size (1 without one), into `out`. */
+void kiln_cuda_world_size(const int64_t *params, void *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -102,6 +102,41 @@ func.func @update(%w: memref<100xf32>, %g: memref<100xf32>, %lr: memref<f32>) {
 
 // -----
 
+// Data parallel: the gradient's all-reduce (a runtime call) stands between
+// the load of the learning rate and the update. The call writes only its
+// output's allocation (%g), so the load still moves into the update's
+// threads instead of running on one thread whose result the host would
+// need.
+// CHECK-LABEL: func.func @update_after_all_reduce
+// CHECK-NOT:     memref.load %arg2
+// CHECK:         call @kiln_cuda_all_reduce_mean
+// CHECK:         scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             %[[LR:.+]] = memref.load %arg2[] : memref<f32>
+// CHECK:             %[[NEG:.+]] = arith.negf %[[LR]] : f32
+// CHECK:             arith.mulf %[[NEG]]
+func.func private @kiln_cuda_all_reduce_mean(i64, i64, i64)
+func.func @update_after_all_reduce(%w: memref<100xf32>, %g: memref<100xf32>, %lr: memref<f32>, %params: i64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c100 = arith.constant 100 : index
+  %l = memref.load %lr[] : memref<f32>
+  %neg = arith.negf %l : f32
+  %p = memref.extract_aligned_pointer_as_index %g : memref<100xf32> -> index
+  %pi = arith.index_cast %p : index to i64
+  call @kiln_cuda_all_reduce_mean(%params, %pi, %pi) : (i64, i64, i64) -> ()
+  scf.parallel (%i) = (%c0) to (%c100) step (%c1) {
+    %a = memref.load %w[%i] : memref<100xf32>
+    %b = memref.load %g[%i] : memref<100xf32>
+    %d = arith.mulf %neg, %b : f32
+    %n = arith.addf %a, %d : f32
+    memref.store %n, %w[%i] : memref<100xf32>
+  }
+  return
+}
+
+// -----
+
 // A runtime routine only the CPU has is an error naming it.
 func.func @conv(%x: memref<1x3x8xf32>, %w: memref<8x3x3xf32>, %y: memref<1x8x6xf32>) {
   // expected-error @+1 {{--target=cuda: no GPU kernel for the runtime routine 'kiln_sconv_forward' (a convolution); only --target=cpu compiles it so far}}
