@@ -40,6 +40,15 @@ if [ $gpu = 1 ]; then
   "$dir/bin/runtime_unit_tests" --gtest_brief=1 --gtest_filter='RuntimeCuda*:RuntimeDevice*' ||
     fail runtime_unit_tests
   echo "== CUDA model"
+  # NCCL for the communicator's test (CommNccl.*): the loader's, else the
+  # toolkit's, else the one PyTorch's wheels bring.
+  if [ -z "${KILN_NCCL_PATH:-}" ] && ! ldconfig -p 2>/dev/null | grep -q libnccl.so.2; then
+    for candidate in /usr/local/cuda/lib64/libnccl.so.2 /usr/local/cuda/lib/libnccl.so.2 \
+        $(${PYTHON:-python3} -c 'import nvidia.nccl, os; print(os.path.join(nvidia.nccl.__path__[0], "lib", "libnccl.so.2"))' 2>/dev/null); do
+      if [ -f "$candidate" ]; then export KILN_NCCL_PATH=$candidate; break; fi
+    done
+  fi
+  echo "NCCL: ${KILN_NCCL_PATH:-libnccl.so.2 on the loader path}"
   "$dir/bin/model_cuda_tests" --gtest_brief=1 || fail model_cuda_tests
 fi
 

@@ -189,6 +189,23 @@ Error CollectiveScope::result() const {
   return fail(KILN_ERROR_COMMUNICATION, current_scope->message);
 }
 
+DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bool average,
+                                      const char *what, void *stream) {
+  ScopeState *scope = current_scope;
+  kiln_comm *comm = scope ? scope->comm : nullptr;
+  if (!comm || scope->failed)
+    return DeviceCollective::Alone;
+  // A device transport runs even for one process (an NCCL group of one
+  // GPU): the path a larger group takes, at the cost of one call.
+  if (!comm->ops.all_reduce_f32_device)
+    return comm->size == 1 ? DeviceCollective::Alone : DeviceCollective::HostOnly;
+  char message[400] = {0};
+  if (comm->ops.all_reduce_f32_device(comm->impl, in, out, n, average ? 1 : 0, stream, message,
+                                      sizeof message) != 0)
+    record_failure(scope, what, n, message);
+  return DeviceCollective::Done;
+}
+
 Error comm_broadcast(kiln_comm *comm, void *data, int64_t bytes, const std::string &what) {
   if (!comm || comm->size == 1 || bytes == 0)
     return {};
@@ -237,7 +254,7 @@ kiln_status kiln_comm_create_single(kiln_comm **out) {
         return 0;
       },
       [](void *, void *, int64_t, int, char *, size_t) { return 0; },
-      [](void *) {}, 0};
+      [](void *) {}, 0, nullptr};
   return kiln_comm_create(&single, nullptr, 0, 1, out);
 }
 

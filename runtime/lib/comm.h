@@ -30,6 +30,17 @@ public:
   Error result() const;
 };
 
+/* A CUDA model's collective on device memory, `n` floats (cuda_model.cpp):
+ * Alone (no communicator, one process of a host transport, or a
+ * collective of this call failed already: `out` should be `in`, the caller
+ * copies); Done (the
+ * communicator's device operation ran on `stream`, its failure recorded
+ * for the call like the CPU versions'); HostOnly (the transport reduces
+ * host memory only: the caller goes through host copies). */
+enum class DeviceCollective { Alone, Done, HostOnly };
+DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bool average,
+                                      const char *what, void *stream);
+
 /* Broadcasts `bytes` of `data` from rank 0 over `comm`. */
 Error comm_broadcast(kiln_comm *comm, void *data, int64_t bytes, const std::string &what);
 

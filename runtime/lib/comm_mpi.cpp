@@ -143,7 +143,8 @@ extern "C" kiln_status kiln_comm_create_mpi(MPI_Comm comm, double timeout_second
   int provided = MPI_THREAD_SINGLE;
   MPI_Query_thread(&provided);
   const kiln_comm_ops ops = {all_reduce_sum, broadcast, destroy,
-                             provided >= MPI_THREAD_SERIALIZED ? 1 : 0};
+                             provided >= MPI_THREAD_SERIALIZED ? 1 : 0,
+                             nullptr}; // host memory only
   kiln_status status = kiln_comm_create(&ops, c, c->rank, c->size, out);
   if (status != KILN_OK)
     destroy(c);

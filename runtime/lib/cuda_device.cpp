@@ -3,8 +3,11 @@
 #include <kiln/cuda.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <new>
+#include <thread>
 
 namespace kiln::rt::cuda {
 namespace {
@@ -361,6 +364,32 @@ Error Context::order(CUstream stream, CUstream waiter) {
 }
 
 Error Context::wait_for(CUstream other) { return order(other, stream_); }
+
+Error Context::with_current(const std::function<Error()> &fn) {
+  KILN_CURRENT(*this);
+  return fn();
+}
+
+Error Context::wait_within(CUstream stream, double seconds, const char *what) {
+  KILN_CURRENT(*this);
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    const CUresult r = driver_->cuStreamQuery(stream);
+    if (r == CUDA_SUCCESS)
+      return Error{};
+    if (r != CUDA_ERROR_NOT_READY)
+      return check(*driver_, r, "cuStreamQuery", __FILE__, __LINE__);
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (waited > seconds) {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", seconds);
+      return fail(KILN_ERROR_COMMUNICATION,
+                  std::string(what) + " did not complete within " + limit + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
 
 Error Context::make_wait(CUstream other) { return order(stream_, other); }
 

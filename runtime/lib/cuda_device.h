@@ -13,6 +13,7 @@
 
 #include "cuda_driver.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -124,6 +125,15 @@ public:
    * after what this context's stream holds now. */
   Error wait_for(CUstream other);
   Error make_wait(CUstream other);
+
+  /* Runs `fn` with this context current on the thread (for libraries that
+   * work on the current device, NCCL) and returns its Error. */
+  Error with_current(const std::function<Error()> &fn);
+  /* Waits for the work queued on `stream` (this context's stream, or one
+   * of the caller's on this device), at most `seconds`: KILN_ERROR_
+   * COMMUNICATION "... did not complete within <seconds> s" after that,
+   * naming `what`. */
+  Error wait_within(CUstream stream, double seconds, const char *what);
 
 private:
   Context() = default;

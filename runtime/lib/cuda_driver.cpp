@@ -71,6 +71,7 @@ DriverLoad load_driver_once() {
   KILN_RESOLVE(cuStreamDestroy_v2);
   KILN_RESOLVE(cuStreamSynchronize);
   KILN_RESOLVE(cuStreamWaitEvent);
+  KILN_RESOLVE(cuStreamQuery);
   KILN_RESOLVE(cuEventCreate);
   KILN_RESOLVE(cuEventDestroy_v2);
   KILN_RESOLVE(cuEventRecord);

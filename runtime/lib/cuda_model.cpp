@@ -189,23 +189,53 @@ void on_host_copies(int64_t n, const void *in, void *out, Reduce reduce) {
   inst->error = inst->context->copy_to_device(out, inst->host_out.data(), bytes);
 }
 
+/* Where the communicator reduces device memory itself (NCCL), on the
+ * instance's stream; alone, `out` = `in` on the device. True when done so;
+ * false: through host copies. */
+bool on_device(const int64_t *params, const void *in, void *out, bool average,
+               const char *what) {
+  Instance *inst = kiln::rt::cuda::running();
+  if (!inst)
+    return true;
+  const int64_t n = params[0];
+  auto *i = static_cast<const float *>(in);
+  auto *o = static_cast<float *>(out);
+  switch (kiln::rt::all_reduce_on_device(i, o, n, average, what, inst->context->stream())) {
+  case kiln::rt::DeviceCollective::Alone:
+    if (in != out && n > 0)
+      inst->error = inst->context->copy_on_device(out, in, static_cast<size_t>(n) * sizeof(float));
+    return true;
+  case kiln::rt::DeviceCollective::Done:
+    return true;
+  case kiln::rt::DeviceCollective::HostOnly:
+    break;
+  }
+  return false;
+}
+
 } // namespace
 
 extern "C" void kiln_cuda_all_reduce_mean(const int64_t *params, const void *in, void *out) {
+  if (on_device(params, in, out, true, "gradient values"))
+    return;
   on_host_copies(params[0], in, out, [&](const float *i, float *o) {
     kiln_all_reduce_mean(params, i, o);
   });
 }
 
 extern "C" void kiln_cuda_all_reduce_sum(const int64_t *params, const void *in, void *out) {
+  if (on_device(params, in, out, false, "batch-norm statistics"))
+    return;
   on_host_copies(params[0], in, out, [&](const float *i, float *o) {
     kiln_all_reduce_sum(params, i, o);
   });
 }
 
 /* The bucket's whole all-reduce: no overlap with the backward on CUDA yet
- * (that needs a device transport on a stream of its own, NCCL). */
+ * (that needs the device transport on a stream of its own). */
 extern "C" void kiln_cuda_all_reduce_start(const int64_t *params, const void *in, void *out) {
+  if (on_device(params, in, out, true, "gradient values"))
+    return;
   on_host_copies(params[0], in, out, [&](const float *i, float *o) {
     kiln_all_reduce_start(params, i, o);
     kiln_all_reduce_wait(params, o);

@@ -9,7 +9,8 @@
  * local gradient, so the same object also trains alone.
  *
  * libkiln_rt knows no transport: a communicator is a table of operations.
- * kiln/comm_mpi.h builds one over MPI (library kiln_rt_mpi). */
+ * kiln/comm_mpi.h builds one over MPI (library kiln_rt_mpi), kiln/comm_nccl.h
+ * one over NCCL for CUDA models (library kiln_rt_nccl). */
 #ifndef KILN_COMM_H
 #define KILN_COMM_H
 
@@ -41,6 +42,14 @@ typedef struct kiln_comm_ops {
    * through that thread, in order. Zero: each collective runs on the
    * calling thread, when the step reaches it. */
   int background;
+  /* Optional (NULL: none): a transport that reduces GPU memory itself
+   * (kiln/comm_nccl.h). out[i] = the sum over the processes of in[i] (the
+   * mean with `average`), for i < n, both in memory of the CUDA device the
+   * communicator was made for, ordered on `stream` (a cudaStream_t);
+   * returns when done. The collectives of CUDA models use it where it is
+   * there, and host copies through all_reduce_sum_f32 where it is not. */
+  int (*all_reduce_f32_device)(void *impl, const float *in, float *out, int64_t n,
+                               int average, void *stream, char *error, size_t error_size);
 } kiln_comm_ops;
 
 /* A communicator over `ops` for process `rank` of `size` (0 <= rank < size).
