@@ -102,6 +102,7 @@ namespace {
 struct ScopeState {
   kiln_comm *comm = nullptr;
   bool failed = false;
+  int all_reduces = 0;
   char message[512] = {0};
   // By bucket id: the in-flight all-reduces. A deque: growing it for a
   // later bucket must not move a job the communication thread holds.
@@ -149,6 +150,8 @@ bool sum_now(ScopeState *scope, float *data, int64_t n, const char *what) {
  * out = in, and null. */
 ScopeState *share_of_group(const float *in, float *out, int64_t n) {
   ScopeState *scope = current_scope;
+  if (scope)
+    ++scope->all_reduces;
   kiln_comm *comm = scope ? scope->comm : nullptr;
   if (!comm || comm->size == 1 || scope->failed) {
     if (in != out)
@@ -169,6 +172,7 @@ CollectiveScope::CollectiveScope(kiln_comm *comm) {
   static thread_local ScopeState state;
   state.comm = comm;
   state.failed = false;
+  state.all_reduces = 0;
   state.message[0] = 0;
   current_scope = &state;
 }
@@ -183,6 +187,10 @@ CollectiveScope::~CollectiveScope() {
   current_scope = nullptr;
 }
 
+int CollectiveScope::all_reduces() const {
+  return current_scope ? current_scope->all_reduces : 0;
+}
+
 Error CollectiveScope::result() const {
   if (!current_scope || !current_scope->failed)
     return {};
@@ -192,6 +200,8 @@ Error CollectiveScope::result() const {
 DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bool average,
                                       const char *what, void *stream) {
   ScopeState *scope = current_scope;
+  if (scope)
+    ++scope->all_reduces;
   kiln_comm *comm = scope ? scope->comm : nullptr;
   if (!comm || scope->failed)
     return DeviceCollective::Alone;
@@ -288,6 +298,8 @@ void kiln_all_reduce_mean(const int64_t *params, const float *in, float *out) {
 void kiln_all_reduce_sum(const int64_t *params, const float *in, float *out) {
   const int64_t n = params[0];
   ScopeState *scope = current_scope;
+  if (scope)
+    ++scope->all_reduces;
   kiln_comm *comm = scope ? scope->comm : nullptr;
   if (in != out)
     std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));

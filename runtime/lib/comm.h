@@ -28,6 +28,9 @@ public:
   ~CollectiveScope();
   /* The first collective failure during the scope, or no error. */
   Error result() const;
+  /* The all-reduces the kernel called (alone too): none in a train step
+   * means the model was not compiled with --data-parallel. */
+  int all_reduces() const;
 };
 
 /* A CUDA model's collective on device memory, `n` floats (cuda_model.cpp):

@@ -74,6 +74,7 @@ struct kiln_model {
 
   std::vector<void *> args; // reused by every kernel call: no allocation per step
   std::vector<int> flips;   // tensors whose next slot the last kernel wrote
+  int last_all_reduces = 0; // the all-reduces the last kernel called
   mutable std::string last_error;
 
   ~kiln_model() {
@@ -482,6 +483,7 @@ Error run_kernel(kiln_model *m, const KernelSpec &kernel, const Bound &b,
   if (Error e = device_error(m, d.launch(m->device_ctx, kernel.fn, m->args.data()),
                              "kernel launch"))
     return e;
+  m->last_all_reduces = collectives.all_reduces();
   if (Error e = stage_out(m, kernel, b))
     return e;
   if (Error e = collectives.result())
@@ -775,6 +777,8 @@ Error read_gradient(const kiln_model *model, int param, float *dst) {
 }
 
 double group_lr(const kiln_model *model, int group) { return model->lrs[group]; }
+
+int all_reduces_of_last_kernel(const kiln_model *model) { return model->last_all_reduces; }
 
 Error run_gradients(kiln_model *model, const void *const *inputs, const void *target,
                     const char *function, float *loss, bool device_pointers) {
