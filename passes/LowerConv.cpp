@@ -89,6 +89,37 @@ Value kiln::conv::padInput(OpBuilder &b, Location loc, Value x,
       .getResult(0);
 }
 
+SmallVector<Value> kiln::conv::sourcePixel(OpBuilder &b, Location l, const Geometry &g,
+                                           ValueRange in, ValueRange k, ArrayRef<int64_t> out,
+                                           Value *valid) {
+  *valid = nullptr;
+  SmallVector<Value> pixel;
+  for (size_t i = 0; i < in.size(); ++i) {
+    // t = in + lo - k * d; o = t / s when t >= 0, s | t and o < out.
+    Value t = in[i];
+    if (g.padLow[i] != 0)
+      t = b.create<arith::AddIOp>(l, t, indexConst(b, l, g.padLow[i]));
+    Value kd = k[i];
+    if (g.dilation[i] != 1)
+      kd = b.create<arith::MulIOp>(l, kd, indexConst(b, l, g.dilation[i]));
+    t = b.create<arith::SubIOp>(l, t, kd);
+    *valid = andOf(b, l, *valid, cmpIndex(b, l, arith::CmpIPredicate::sge, t, 0));
+    Value o = t;
+    if (g.stride[i] != 1) {
+      Value s = indexConst(b, l, g.stride[i]);
+      *valid = andOf(b, l, *valid,
+                     cmpIndex(b, l, arith::CmpIPredicate::eq,
+                              b.create<arith::RemSIOp>(l, t, s), 0));
+      o = b.create<arith::DivSIOp>(l, t, s);
+    }
+    *valid = andOf(b, l, *valid, cmpIndex(b, l, arith::CmpIPredicate::slt, o, out[i]));
+    pixel.push_back(o);
+  }
+  for (Value &o : pixel)
+    o = b.create<arith::SelectOp>(l, *valid, o, indexConst(b, l, 0));
+  return pixel;
+}
+
 namespace {
 
 /// [N, C, *s] -> [N, G, C / G, *s] (`dim` = 1) or [F, ...] -> [G, F / G, ...]
@@ -288,32 +319,13 @@ struct ConvBackwardInputLowering : OpConversionPattern<ConvBackwardInputOp> {
       for (int64_t d : {0, 1})
         at.push_back(b.create<linalg::IndexOp>(l, d));
       at.push_back(b.create<linalg::IndexOp>(l, 3 + r));
-      Value valid;
+      SmallVector<Value> in, k;
       for (int64_t i = 0; i < r; ++i) {
-        // t = i + lo - k * d; o = t / s when t >= 0, s | t and o < out.
-        Value t = b.create<linalg::IndexOp>(l, 3 + i);
-        if (g.padLow[i] != 0)
-          t = b.create<arith::AddIOp>(l, t, indexConst(b, l, g.padLow[i]));
-        Value kd = b.create<linalg::IndexOp>(l, 4 + r + i);
-        if (g.dilation[i] != 1)
-          kd = b.create<arith::MulIOp>(l, kd, indexConst(b, l, g.dilation[i]));
-        t = b.create<arith::SubIOp>(l, t, kd);
-        valid = andOf(b, l, valid, cmpIndex(b, l, arith::CmpIPredicate::sge, t, 0));
-        Value o = t;
-        if (g.stride[i] != 1) {
-          Value s = indexConst(b, l, g.stride[i]);
-          valid = andOf(b, l, valid,
-                        cmpIndex(b, l, arith::CmpIPredicate::eq,
-                                 b.create<arith::RemSIOp>(l, t, s), 0));
-          o = b.create<arith::DivSIOp>(l, t, s);
-        }
-        valid = andOf(b, l, valid,
-                      cmpIndex(b, l, arith::CmpIPredicate::slt, o, dyShape[3 + i]));
-        at.push_back(o);
+        in.push_back(b.create<linalg::IndexOp>(l, 3 + i));
+        k.push_back(b.create<linalg::IndexOp>(l, 4 + r + i));
       }
-      for (int64_t i = 0; i < r; ++i)
-        at[3 + i] = b.create<arith::SelectOp>(l, valid, at[3 + i],
-                                              indexConst(b, l, 0));
+      Value valid;
+      at.append(sourcePixel(b, l, g, in, k, dyShape.drop_front(3), &valid));
       Value v = b.create<tensor::ExtractOp>(l, dy, at);
       Value p = b.create<arith::MulFOp>(l, v, args[0]);
       p = b.create<arith::SelectOp>(l, valid, p, f32Const(b, l, 0));

@@ -24,6 +24,15 @@ mlir::Value andOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
 mlir::Value padInput(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                      const shape_rules::ConvGeometry &g);
 
+/// The input gradient's gather, per spatial dimension i: the output pixel
+/// o_i = (in_i + lo_i - k_i d_i) / s_i that input pixel `in` reads through
+/// kernel tap `k`, each clamped to 0 where `*valid` is false, which says
+/// that every division is exact and every o_i in [0, out_i).
+llvm::SmallVector<mlir::Value> sourcePixel(mlir::OpBuilder &b, mlir::Location loc,
+                                           const shape_rules::ConvGeometry &g,
+                                           mlir::ValueRange in, mlir::ValueRange k,
+                                           llvm::ArrayRef<int64_t> out, mlir::Value *valid);
+
 /// The library-call patterns for groups == 1 (LowerConvLibrary.cpp), at a
 /// higher benefit than the direct ones.
 void populateLibraryPatterns(mlir::RewritePatternSet &patterns);

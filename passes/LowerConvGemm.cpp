@@ -197,34 +197,11 @@ Value zeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape) {
 /// [G, Cg, *kernel, N, *out].
 Value tapValue(OpBuilder &b, Location l, const Geometry &g, const Sizes &s,
                Value dcol, ArrayRef<Value> index, ArrayRef<Value> taps) {
-  int64_t r = s.r;
   SmallVector<Value> at{index[1], index[2]};
   at.append(taps.begin(), taps.end());
   at.push_back(index[0]);
   Value valid;
-  SmallVector<Value> pixel;
-  for (int64_t i = 0; i < r; ++i) {
-    Value t = index[3 + i];
-    if (g.padLow[i] != 0)
-      t = b.create<arith::AddIOp>(l, t, indexConst(b, l, g.padLow[i]));
-    Value kd = taps[i];
-    if (g.dilation[i] != 1)
-      kd = b.create<arith::MulIOp>(l, kd, indexConst(b, l, g.dilation[i]));
-    t = b.create<arith::SubIOp>(l, t, kd);
-    valid = andOf(b, l, valid, cmpIndex(b, l, arith::CmpIPredicate::sge, t, 0));
-    Value o = t;
-    if (g.stride[i] != 1) {
-      Value st = indexConst(b, l, g.stride[i]);
-      valid = andOf(b, l, valid,
-                    cmpIndex(b, l, arith::CmpIPredicate::eq,
-                             b.create<arith::RemSIOp>(l, t, st), 0));
-      o = b.create<arith::DivSIOp>(l, t, st);
-    }
-    valid = andOf(b, l, valid, cmpIndex(b, l, arith::CmpIPredicate::slt, o, s.out[i]));
-    pixel.push_back(o);
-  }
-  for (Value o : pixel)
-    at.push_back(b.create<arith::SelectOp>(l, valid, o, indexConst(b, l, 0)));
+  at.append(sourcePixel(b, l, g, index.drop_front(3), taps, s.out, &valid));
   Value v = b.create<tensor::ExtractOp>(l, dcol, at);
   return b.create<arith::SelectOp>(l, valid, v, f32Const(b, l, 0));
 }
