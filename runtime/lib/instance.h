@@ -32,8 +32,6 @@ void *host_current(kiln_model *model, int t);
 /* Parameter `param`'s gradient as the gradients kernel last wrote it,
  * copied to `dst` (its numel floats). */
 Error read_gradient(const kiln_model *model, int param, float *dst);
-/* The all-reduces the instance's last kernel called (CollectiveScope). */
-int all_reduces_of_last_kernel(const kiln_model *model);
 /* Parameter group `group`'s exact learning rate. */
 double group_lr(const kiln_model *model, int group);
 /* The gradients kernel of the current mode on one batch at the current

@@ -778,7 +778,6 @@ Error read_gradient(const kiln_model *model, int param, float *dst) {
 
 double group_lr(const kiln_model *model, int group) { return model->lrs[group]; }
 
-int all_reduces_of_last_kernel(const kiln_model *model) { return model->last_all_reduces; }
 
 Error run_gradients(kiln_model *model, const void *const *inputs, const void *target,
                     const char *function, float *loss, bool device_pointers) {
@@ -1215,6 +1214,21 @@ static Error broadcast_buffers(kiln_model *m, const char *function) {
 
 /* `device_pointers`: a _device entry point's (inputs, target and loss in
  * device memory, loss may be NULL). */
+/* A communicator of several processes attached to a model whose update
+ * averaged nothing (compiled without --data-parallel): the processes would
+ * drift apart silently. Only the kernel can tell (the all-reduces it
+ * called), so this is checked after it, like a failed collective. */
+static Error check_averaged(const kiln_model *m, const char *function) {
+  const int size = kiln_comm_size(m->comm);
+  if (!m->comm || size < 2 || m->last_all_reduces > 0)
+    return {};
+  return fail(KILN_ERROR_INVALID_ARGUMENT,
+              std::string(function) + ": a communicator of " + std::to_string(size) +
+                  " processes is attached, but the model's update averaged no gradients: it "
+                  "was compiled without --data-parallel. This step used this process's "
+                  "gradients only, so the processes are out of step now");
+}
+
 static kiln_status run_training(kiln_model *model, const char *function,
                          kiln_entry_point entry, const void *const *inputs,
                          const void *target, float *loss, bool device_pointers = false) {
@@ -1232,6 +1246,9 @@ static kiln_status run_training(kiln_model *model, const char *function,
   if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr, device_pointers},
                           function))
     return record(model, e);
+  if (entry == KILN_ENTRY_TRAIN_STEP)
+    if (Error e = check_averaged(model, function))
+      return record(model, e);
   const void *computed = model->current(model->spec.loss);
   if (!loss)
     return KILN_OK;
@@ -1369,7 +1386,9 @@ extern "C" kiln_status kiln_model_apply(kiln_model *model) {
   const KernelSpec *apply = nullptr;
   if (Error e = accumulation_kernel(model, KILN_ENTRY_APPLY, &apply))
     return record(model, e);
-  return record(model, run_kernel(model, *apply, Bound{}, "kiln_model_apply"));
+  if (Error e = run_kernel(model, *apply, Bound{}, "kiln_model_apply"))
+    return record(model, e);
+  return record(model, check_averaged(model, "kiln_model_apply"));
   KILN_MODEL_GUARD_END(model)
 }
 

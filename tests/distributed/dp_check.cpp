@@ -254,6 +254,29 @@ bool buffers_check(kiln_comm *comm) {
   return good && same;
 }
 
+/* The plain build (no --data-parallel) attached to the 2-process
+ * communicator averages nothing: its train step says so with
+ * KILN_ERROR_INVALID_ARGUMENT instead of letting the processes drift
+ * apart silently. */
+bool plain_build_refused(kiln_comm *comm) {
+  kiln_model *plain = nullptr;
+  if (!ok(kiln_model_create(&dp_sgd_b8_plain__metadata, &plain), "create") ||
+      !ok(kiln_model_init_parameters(plain, 7), "init") ||
+      !ok(kiln_model_attach_comm(plain, comm), "attach_comm"))
+    return false;
+  const Batch b = shard(whole_batch(0), rank);
+  const void *in[] = {b.x.data()};
+  float loss = 0;
+  const kiln_status status = kiln_model_train_step(plain, in, b.y.data(), &loss);
+  const std::string message = kiln_model_last_error(plain);
+  const bool pass = status == KILN_ERROR_INVALID_ARGUMENT &&
+                    message.find("compiled without --data-parallel") != std::string::npos;
+  std::printf("rank %d: plain build attached: %s (%s)\n", rank, pass ? "refused" : "NOT REFUSED",
+              message.c_str());
+  kiln_model_destroy(plain);
+  return pass;
+}
+
 /* --alone (one process): the --data-parallel build with no communicator,
  * and with kiln_comm_create_single, against the plain build: 10 steps,
  * parameters bit for bit. */
@@ -375,8 +398,10 @@ int main(int argc, char **argv) {
     pass &= check(micro ? "SGD nesterov + clip_grad_norm, accumulate x2 + apply"
                         : "SGD nesterov + clip_grad_norm, train_step",
                   clip, &dp_clip_b16__metadata, comm, micro);
-  if (!emulated)
+  if (!emulated) {
     pass &= buffers_check(comm);
+    pass &= plain_build_refused(comm);
+  }
   int local = pass ? 1 : 0, all = 0;
   MPI_Allreduce(&local, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   kiln_comm_destroy(comm);
