@@ -501,7 +501,9 @@ kiln_status kiln_model_forward(kiln_model *model, const void *const *inputs,
                                void *const *outputs);
 /* Loss and every parameter gradient for one batch, without an optimizer
  * update. The gradients stay in the instance: read them with
- * kiln_model_gradient. A model whose loss takes no target (no
+ * kiln_model_gradient. They are this process's own: a model compiled with
+ * --data-parallel averages in train_step and apply only (as DDP under
+ * no_sync(); docs/distributed.md). A model whose loss takes no target (no
  * KILN_ROLE_TARGET tensor: triplet losses, a loss output; the header's
  * <PREFIX>_HAS_TARGET is 0) does not read `target` here, in train_step or
  * accumulate: pass NULL. */
