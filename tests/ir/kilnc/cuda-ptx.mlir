@@ -27,6 +27,15 @@
 // LBFGS: .visible .entry tiny_lbfgs__gradients_kernel
 // LBFGS-NOT: train_step
 
+// Data parallel: the gradient buckets' all-reduces are host calls of the
+// runtime's CUDA collectives between the kernels, and the PTX assembles.
+// RUN: kilnc %S/../Inputs/tiny_mlp.json --target=cuda --data-parallel --emit=llvm | FileCheck %s --check-prefix=DP
+// DP: call void @kiln_cuda_all_reduce_start(
+// DP: call void @kiln_cuda_all_reduce_wait(
+// DP-NOT: @kiln_all_reduce
+// RUN: kilnc %S/../Inputs/tiny_mlp.json --target=cuda --data-parallel --emit=ptx -o %t.dp.ptx
+// RUN: ptxas -arch=sm_90 %t.dp.ptx -o %t.dp.cubin
+
 // The host side: GEMMs and launches are runtime calls; the kernels are in
 // the metadata as a fatbin (magic 0xBA55ED50: ptxas and fatbinary ran at
 // compile time), 64-byte aligned.
