@@ -58,3 +58,30 @@ function(kiln_add_model name)
   add_custom_target(${name}_generated DEPENDS ${obj} ${hdr})
   add_dependencies(${name} ${name}_generated)
 endfunction()
+
+# kiln_add_model_renamed(<name> JSON <model.json> FROM <its model name>
+#                        [DIR <directory>] [MODE train|inference] [KILNC_FLAGS ...])
+#
+# The model file once more under model name <name> (its symbols, header and
+# library follow the name), written to DIR (default: this binary directory)
+# at configure time and compiled like kiln_add_model: to build one model
+# with other kilnc flags beside the original. A file without the model name
+# `FROM` is a configure error (it would define the same symbols twice).
+function(kiln_add_model_renamed name)
+  cmake_parse_arguments(ARG "" "JSON;FROM;DIR;MODE" "KILNC_FLAGS" ${ARGN})
+  if(NOT ARG_DIR)
+    set(ARG_DIR ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  if(NOT ARG_MODE)
+    set(ARG_MODE train)
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${ARG_JSON})
+  file(READ ${ARG_JSON} text)
+  string(REPLACE "\"name\": \"${ARG_FROM}\"" "\"name\": \"${name}\"" renamed "${text}")
+  if(renamed STREQUAL text)
+    message(FATAL_ERROR "kiln_add_model_renamed(${name}): ${ARG_JSON} names no model ${ARG_FROM}")
+  endif()
+  file(CONFIGURE OUTPUT ${ARG_DIR}/${name}.json CONTENT "${renamed}" @ONLY)
+  kiln_add_model(${name} JSON ${ARG_DIR}/${name}.json MODE ${ARG_MODE}
+                 KILNC_FLAGS ${ARG_KILNC_FLAGS})
+endfunction()
