@@ -120,12 +120,8 @@ SmallVector<Value> kiln::conv::sourcePixel(OpBuilder &b, Location l, const Geome
   return pixel;
 }
 
-namespace {
-
-/// [N, C, *s] -> [N, G, C / G, *s] (`dim` = 1) or [F, ...] -> [G, F / G, ...]
-/// (`dim` = 0): the channel dimension `dim` split into (group, member).
-Value splitGroups(OpBuilder &b, Location loc, Value v, int64_t dim,
-                  int64_t groups) {
+Value kiln::conv::splitGroups(OpBuilder &b, Location loc, Value v, int64_t dim,
+                              int64_t groups) {
   auto type = typeOf(v);
   SmallVector<int64_t> shape;
   SmallVector<ReassociationIndices> groupsOf;
@@ -143,8 +139,7 @@ Value splitGroups(OpBuilder &b, Location loc, Value v, int64_t dim,
       loc, RankedTensorType::get(shape, type.getElementType()), v, groupsOf);
 }
 
-/// The inverse of splitGroups: dimensions `dim` and `dim + 1` merged.
-Value mergeGroups(OpBuilder &b, Location loc, Value v, int64_t dim) {
+Value kiln::conv::mergeGroups(OpBuilder &b, Location loc, Value v, int64_t dim) {
   int64_t rank = typeOf(v).getRank();
   SmallVector<ReassociationIndices> groupsOf;
   for (int64_t d = 0; d < rank; ++d) {
@@ -157,6 +152,8 @@ Value mergeGroups(OpBuilder &b, Location loc, Value v, int64_t dim) {
   }
   return b.create<tensor::CollapseShapeOp>(loc, v, groupsOf);
 }
+
+namespace {
 
 /// Loop nest [parallel * numParallel, reduction * numReduction].
 SmallVector<utils::IteratorType> iterators(int64_t numParallel,

@@ -24,6 +24,13 @@ mlir::Value andOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a,
 mlir::Value padInput(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                      const shape_rules::ConvGeometry &g);
 
+/// [N, C, *s] -> [N, G, C / G, *s] (`dim` = 1) or [F, ...] -> [G, F / G, ...]
+/// (`dim` = 0): the channel dimension `dim` split into (group, member).
+mlir::Value splitGroups(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, int64_t dim,
+                        int64_t groups);
+/// The inverse of splitGroups: dimensions `dim` and `dim + 1` merged.
+mlir::Value mergeGroups(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, int64_t dim);
+
 /// The input gradient's gather, per spatial dimension i: the output pixel
 /// o_i = (in_i + lo_i - k_i d_i) / s_i that input pixel `in` reads through
 /// kernel tap `k`, each clamped to 0 where `*valid` is false, which says

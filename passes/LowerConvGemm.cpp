@@ -158,13 +158,7 @@ Value columns(OpBuilder &b, Location loc, Value x, const Geometry &g,
 Value channelsFirst(OpBuilder &b, Location loc, Value dy, const Sizes &s) {
   MLIRContext *ctx = b.getContext();
   int64_t r = s.r, rank = 3 + r;
-  SmallVector<int64_t> split{s.n, s.groups, s.fg};
-  split.append(s.out);
-  Value dySplit = expand(b, loc, dy, split, [&] {
-    SmallVector<int64_t> sizes{1, 2};
-    sizes.append(r, 1);
-    return sizes;
-  }());
+  Value dySplit = splitGroups(b, loc, dy, 1, s.groups);
   SmallVector<int64_t> shape{s.groups, s.fg, s.n};
   shape.append(s.out);
   // Loops (g, f, n, o) over the result; dy read at (n, g, f, o).
@@ -238,7 +232,7 @@ struct ConvGemmLowering : OpConversionPattern<nn::ConvOp> {
     SmallVector<Value> inputs{zSplit};
     SmallVector<AffineMap> maps{AffineMap::get(rank, 0, read, ctx)};
     if (Value bias = adaptor.getBias()) {
-      inputs.push_back(expand(rewriter, loc, bias, {s.groups, s.fg}, {2}));
+      inputs.push_back(splitGroups(rewriter, loc, bias, 0, s.groups));
       maps.push_back(AffineMap::get(
           rank, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)}, ctx));
     }
@@ -257,11 +251,7 @@ struct ConvGemmLowering : OpConversionPattern<nn::ConvOp> {
                         nb.create<linalg::YieldOp>(l, v);
                       })
                   .getResult(0);
-    rewriter.replaceOp(op, collapse(rewriter, loc, y, [&] {
-                         SmallVector<int64_t> sizes{1, 2};
-                         sizes.append(r, 1);
-                         return sizes;
-                       }()));
+    rewriter.replaceOp(op, mergeGroups(rewriter, loc, y, 1));
     return success();
   }
 };
@@ -356,11 +346,7 @@ struct ConvBackwardInputGemmLowering
                        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
                        body)
                    .getResult(0);
-    rewriter.replaceOp(op, collapse(rewriter, loc, dx, [&] {
-                         SmallVector<int64_t> sizes{1, 2};
-                         sizes.append(r, 1);
-                         return sizes;
-                       }()));
+    rewriter.replaceOp(op, mergeGroups(rewriter, loc, dx, 1));
     return success();
   }
 };
