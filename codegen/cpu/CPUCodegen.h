@@ -9,6 +9,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
@@ -47,7 +48,12 @@ void buildCPUCodegenPipeline(mlir::OpPassManager &pm,
 /// views of one workspace argument (kiln-cpu-plan-memory; `memoryReport`
 /// prints each plan). Nothing in it is specific to the CPU: the CUDA
 /// backend builds its buffers the same way (codegen/cuda/CUDAPipeline.cpp).
-void buildBuffersAndWorkspacePipeline(mlir::OpPassManager &pm, bool memoryReport);
+/// `beforePlanning` adds the backend's passes that work on buffers and
+/// make temporaries of their own (memref.alloc with its dealloc in the
+/// entry block): they run after bufferization, before the planning.
+void buildBuffersAndWorkspacePipeline(
+    mlir::OpPassManager &pm, bool memoryReport,
+    llvm::function_ref<void(mlir::OpPassManager &)> beforePlanning = nullptr);
 
 /// A TargetMachine for the host triple and `cpu` ("" or "native": the host
 /// CPU with its features). Returns null and sets `error` on failure.

@@ -82,7 +82,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-void kiln::buildBuffersAndWorkspacePipeline(OpPassManager &pm, bool memoryReport) {
+void kiln::buildBuffersAndWorkspacePipeline(
+    OpPassManager &pm, bool memoryReport,
+    llvm::function_ref<void(OpPassManager &)> beforePlanning) {
   // A zero fill that CSE shared between several accumulators: one each, so
   // that bufferization does not copy the filled buffer for every further
   // writer (and a fill right before a contraction folds into its GEMM call).
@@ -126,6 +128,8 @@ void kiln::buildBuffersAndWorkspacePipeline(OpPassManager &pm, bool memoryReport
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createBufferizationToMemRefPass());
+  if (beforePlanning)
+    beforePlanning(pm);
   // Temporaries -> views of one runtime-provided workspace (no malloc/free
   // per call).
   CPUPlanMemoryOptions plan;

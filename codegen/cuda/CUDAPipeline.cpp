@@ -55,8 +55,12 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   // Splat constant tensors become fills rather than data in the object.
   pm.addPass(createCUDAMaterializeConstants());
   // Buffers, out-parameters and the planned workspace exactly as on the
-  // CPU: the runtime allocates the workspace in device memory.
-  buildBuffersAndWorkspacePipeline(pm, options.memoryReport);
+  // CPU: the runtime allocates the workspace in device memory. The CTC
+  // loss, a runtime routine on the CPU, becomes loops first, whose scratch
+  // buffers are planned with the rest.
+  buildBuffersAndWorkspacePipeline(pm, options.memoryReport, [](OpPassManager &nested) {
+    nested.addPass(createCUDACtcToLoops());
+  });
   // Data-parallel collectives: host calls of the runtime's CUDA versions,
   // ordered on the instance's stream (runtime/lib/cuda_model.cpp).
   CPULibraryCallsToRuntimeOptions collectives;

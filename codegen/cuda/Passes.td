@@ -65,6 +65,38 @@ def CUDAMaterializeConstants : Pass<"kiln-cuda-materialize-constants", "mlir::Mo
                            "::mlir::tensor::TensorDialect"];
 }
 
+def CUDACtcToLoops : Pass<"kiln-cuda-ctc-to-loops", "mlir::ModuleOp"> {
+  let summary = "The CTC loss's runtime calls on buffers -> loops that become kernels";
+  let description = [{
+    On the CPU the CTC loss is a runtime routine (runtime/lib/ctc.cpp); on
+    the GPU there is no such routine, so every `nn.library_call` of
+    `kiln_ctc_loss_forward` or `kiln_ctc_loss_backward` on buffers becomes
+    the same computation as loops, with the CPU routine's numerics:
+
+    - forward: an `scf.parallel` over the samples; each computes its
+      forward variables alpha (sequential loops over its own input length
+      and its 2 tl + 1 extended labels) and writes its negative
+      log-likelihood (0 where it is infinite, with zero_infinity);
+    - backward: a fill of the collected alpha beta products with -inf; an
+      `scf.parallel` over the samples computing alpha, beta and those
+      products per (time, label); an `scf.parallel` over every element of
+      the gradient, (exp(lp) - exp(lcab + nll - lp)) grad_loss inside each
+      sample's input length and 0 outside it.
+
+    kiln-cuda-map-to-gpu makes each `scf.parallel` a kernel: one GPU thread
+    per sample for the recursions (a recursion over time is sequential),
+    one per element for the fill and the gradient. alpha and beta are
+    scratch buffers of [T, N (2 S + 1)] floats ([T, 2 S + N] for
+    concatenated targets), allocated around the loops: run it after
+    bufferization and before kiln-cpu-plan-memory, which places them in
+    the workspace.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def CUDAGemmToRuntime : Pass<"kiln-cuda-gemm-to-runtime", "mlir::ModuleOp"> {
   let summary = "f32 matmuls on buffers -> kiln_cuda_sgemm calls (cuBLAS through libkiln_rt)";
   let description = [{

@@ -27,6 +27,16 @@
 // LBFGS: .visible .entry tiny_lbfgs__gradients_kernel
 // LBFGS-NOT: train_step
 
+// The CTC loss, a runtime routine on the CPU, is kernels on the GPU
+// (kiln-cuda-ctc-to-loops): no runtime call is left for it, and its PTX
+// assembles.
+// RUN: kilnc %S/../../parity/models/ctc_lengths_basic.json --target=cuda --emit=ptx -o %t.ctc.ptx
+// RUN: ptxas -arch=sm_90 %t.ctc.ptx -o %t.ctc.cubin
+// RUN: kilnc %S/../../parity/models/ctc_lengths_basic.json --target=cuda --emit=llvm | FileCheck %s --check-prefix=CTC
+// CTC-NOT: kiln_ctc_loss
+// CTC: call void @kiln_cuda_launch
+// CTC-NOT: kiln_ctc_loss
+
 // Data parallel: the gradient buckets' all-reduces are host calls of the
 // runtime's CUDA collectives between the kernels, and the PTX assembles.
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --target=cuda --data-parallel --emit=llvm | FileCheck %s --check-prefix=DP

@@ -30,9 +30,3 @@
 // HELP: --target=<name> - Target to compile for, <name>[:<arch>] (default: cpu):
 // HELP-NEXT: cpu - the host CPU: tiled, vectorized loops on the runtime's thread pool
 // HELP-NEXT: cuda - NVIDIA GPUs (cuda[:sm_XX], default sm_90): PTX kernels and cuBLAS calls, launched by host code through libkiln_rt
-
-// What the CUDA target cannot compile yet is an error naming it, at the
-// model file's location; never a silent CPU fallback.
-// RUN: not kilnc %S/../../parity/models/ctc_lengths_basic.json --target=cuda --emit=ptx 2>&1 | FileCheck %s --check-prefix=CTC
-// CTC: ctc_lengths_basic.json: training.loss: error: --target=cuda: no GPU kernel for the runtime routine 'kiln_ctc_loss_forward' (the CTC loss); only --target=cpu compiles it so far
-

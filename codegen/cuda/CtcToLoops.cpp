@@ -1,0 +1,370 @@
+// kiln-cuda-ctc-to-loops: the CTC loss's runtime routines (nn.library_call
+// @kiln_ctc_loss_forward / _backward on buffers) as loops that
+// kiln-cuda-map-to-gpu makes kernels: one GPU thread per sample for the
+// recursions, one per element for the gradient (Passes.td says why).
+//
+// The numerics are those of the CPU routines (runtime/lib/ctc.cpp), which
+// follow torch 1.13's CPU kernel: the same recursions in the same order,
+// log(exp(a - m) + exp(b - m) + exp(c - m)) + m with m the largest term (0
+// when all are -inf), the same accumulation of alpha * beta per label and
+// the same gradient formula. Preconditions: the call verified
+// (NNLibraryOps.cpp: 7 parameters, element counts); the runtime's index
+// check keeps labels in [0, C), input lengths in [1, T] and target lengths
+// in [0, S] (nn.ctc_loss's index bounds). Concatenated lengths that add up
+// to more than S (which the value check refuses after the call) read
+// clamped labels and give NaN: never an access outside a buffer.
+#include "codegen/cuda/Passes.h"
+#include "ir/NNDialect.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <limits>
+
+namespace kiln {
+#define GEN_PASS_DEF_CUDACTCTOLOOPS
+#include "codegen/cuda/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// One call's operands and sizes, and the loads, index math and loops that
+/// its recursions share; everything is built at `b`'s insertion point.
+///
+/// alpha and beta are scratch [T, columns]: sample i's extended labels
+/// (2 tl + 1 of them) start at column base(i). Padded targets give each
+/// sample 2 S + 1 columns; concatenated ones give sample i
+/// 2 offset(i) + i, where offset(i) is the sum of the earlier target
+/// lengths, so the whole batch needs 2 S + N columns, not N (2 S + 1).
+struct Ctc {
+  OpBuilder &b;
+  Location loc;
+  int64_t t, n, c, s, blank;
+  bool zeroInfinity, concatenated;
+  Value logProbs, targets, inputLengths, targetLengths;
+
+  Ctc(OpBuilder &b, kiln::nn::LibraryCallOp call) : b(b), loc(call.getLoc()) {
+    ArrayRef<int64_t> p = call.getParams();
+    t = p[0], n = p[1], c = p[2], s = p[3], blank = p[4];
+    zeroInfinity = p[5] != 0, concatenated = p[6] != 0;
+    logProbs = call.getInputs()[0], targets = call.getInputs()[1];
+    inputLengths = call.getInputs()[2], targetLengths = call.getInputs()[3];
+  }
+
+  int64_t columns() const { return concatenated ? 2 * s + n : n * (2 * s + 1); }
+
+  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+  Value f32(float v) { return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v)); }
+  Value negInf() { return f32(-std::numeric_limits<float>::infinity()); }
+  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<arith::SubIOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return b.create<arith::CmpIOp>(loc, p, x, y);
+  }
+  Value select(Value cond, Value x, Value y) {
+    return b.create<arith::SelectOp>(loc, cond, x, y);
+  }
+
+  /// The indices of row-major element `flat` of a buffer of static shape.
+  SmallVector<Value> indices(Value buffer, Value flat) {
+    ArrayRef<int64_t> shape = cast<MemRefType>(buffer.getType()).getShape();
+    SmallVector<Value> at(shape.size());
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      Value size = index(shape[d]);
+      at[d] = d == 0 ? flat : b.create<arith::RemUIOp>(loc, flat, size).getResult();
+      if (d > 0)
+        flat = b.create<arith::DivUIOp>(loc, flat, size);
+    }
+    return at;
+  }
+  Value load(Value buffer, Value flat) {
+    return b.create<memref::LoadOp>(loc, buffer, indices(buffer, flat));
+  }
+  void store(Value v, Value buffer, Value flat) {
+    b.create<memref::StoreOp>(loc, v, buffer, indices(buffer, flat));
+  }
+
+  /// An i64 element (a length, a label) as an index.
+  Value loadIndex(Value buffer, Value flat) {
+    return b.create<arith::IndexCastOp>(loc, b.getIndexType(), load(buffer, flat));
+  }
+  /// log_probs[time, sample, label].
+  Value logProb(Value time, Value sample, Value label) {
+    return load(logProbs, add(mul(add(mul(time, index(n)), sample), index(c)), label));
+  }
+  /// Scratch element (time, column).
+  Value at(Value time, Value column) { return add(mul(time, index(columns())), column); }
+
+  /// Where sample i's labels start in targets: i S padded, the sum of the
+  /// earlier target lengths concatenated.
+  Value labelOffset(Value sample) {
+    if (!concatenated)
+      return mul(sample, index(s));
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), sample, index(1), ValueRange{index(0)},
+        [&](OpBuilder &nested, Location l, Value j, ValueRange sum) {
+          Value length = nested.create<arith::IndexCastOp>(
+              l, nested.getIndexType(), nested.create<memref::LoadOp>(l, targetLengths, j));
+          nested.create<scf::YieldOp>(l, ValueRange{nested.create<arith::AddIOp>(l, sum[0], length)});
+        });
+    return loop.getResult(0);
+  }
+  /// The extended label l'(s): the blank at even s, else the label at
+  /// offset + s / 2, read at the last label where that is past the targets.
+  Value label(Value offset, Value position) {
+    int64_t size = concatenated ? s : n * s;
+    Value at = add(offset, b.create<arith::DivUIOp>(loc, position, index(2)));
+    at = b.create<arith::MinUIOp>(loc, at, index(size - 1));
+    Value odd = cmp(arith::CmpIPredicate::eq,
+                    b.create<arith::RemUIOp>(loc, position, index(2)), index(1));
+    return select(odd, loadIndex(targets, at), index(blank));
+  }
+
+  /// log(exp(x) + exp(y) [+ exp(z)]) as torch writes it.
+  Value logSumExp(ValueRange terms) {
+    Value m = terms[0];
+    for (Value v : terms.drop_front())
+      m = b.create<arith::MaximumFOp>(loc, m, v);
+    m = select(b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, m, negInf()), f32(0), m);
+    Value sum;
+    for (Value v : terms) {
+      Value e = b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, v, m));
+      sum = sum ? b.create<arith::AddFOp>(loc, sum, e).getResult() : e;
+    }
+    return b.create<arith::AddFOp>(loc, b.create<math::LogOp>(loc, sum), m);
+  }
+  Value isInf(Value v) {
+    Value inf = f32(std::numeric_limits<float>::infinity());
+    return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ,
+                                   b.create<math::AbsFOp>(loc, v), inf);
+  }
+
+  /// `body(i)` over [from, to) in a sequential loop.
+  template <typename Body> void loop(Value from, Value to, Body body) {
+    auto op = b.create<scf::ForOp>(loc, from, to, index(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(op.getBody()->getTerminator());
+    body(op.getInductionVar());
+  }
+  /// `then()` where `cond` holds, `otherwise()` elsewhere.
+  template <typename Then, typename Else>
+  void ifElse(Value cond, Then then, Else otherwise) {
+    auto op = b.create<scf::IfOp>(loc, cond, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(op.thenBlock()->getTerminator());
+    then();
+    b.setInsertionPoint(op.elseBlock()->getTerminator());
+    otherwise();
+  }
+  /// `body(i)` for every i in [0, count) in parallel (one GPU thread each).
+  template <typename Body> void parallel(int64_t count, Body body) {
+    auto op = b.create<scf::ParallelOp>(loc, ValueRange{index(0)}, ValueRange{index(count)},
+                                        ValueRange{index(1)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(op.getBody()->getTerminator());
+    body(op.getInductionVars()[0]);
+  }
+
+  /// One sample's lengths and where its labels and columns start.
+  struct Sample {
+    Value i, inputLength, targetLength, width, offset, base;
+    /// The columns fit the scratch (always, unless concatenated lengths
+    /// add up to more than S).
+    Value fits;
+  };
+  Sample sample(Value i) {
+    Sample x;
+    x.i = i;
+    x.inputLength = loadIndex(inputLengths, i);
+    x.targetLength = loadIndex(targetLengths, i);
+    x.width = add(mul(x.targetLength, index(2)), index(1));
+    x.offset = labelOffset(i);
+    x.base = concatenated ? add(mul(x.offset, index(2)), i) : mul(i, index(2 * s + 1));
+    x.fits = cmp(arith::CmpIPredicate::ule, add(x.base, x.width), index(columns()));
+    return x;
+  }
+
+  /// alpha of `x` (eq. 6 of Graves et al.) into its columns of `alpha`;
+  /// returns the negative log-likelihood.
+  Value forwardVariables(const Sample &x, Value alpha) {
+    Value zero = index(0), one = index(1);
+    loop(zero, x.width, [&](Value pos) { store(negInf(), alpha, at(zero, add(x.base, pos))); });
+    store(logProb(zero, x.i, index(blank)), alpha, at(zero, x.base));
+    ifElse(
+        cmp(arith::CmpIPredicate::sgt, x.targetLength, zero),
+        [&] {
+          store(logProb(zero, x.i, label(x.offset, one)), alpha, at(zero, add(x.base, one)));
+        },
+        [] {});
+    loop(one, x.inputLength, [&](Value time) {
+      Value prev = sub(time, one);
+      loop(zero, x.width, [&](Value pos) {
+        Value l = label(x.offset, pos);
+        Value a1 = load(alpha, at(prev, add(x.base, pos)));
+        Value hasLeft = cmp(arith::CmpIPredicate::ugt, pos, zero);
+        Value left = select(hasLeft, sub(pos, one), zero);
+        Value a2 = select(hasLeft, load(alpha, at(prev, add(x.base, left))), negInf());
+        Value hasSkip = cmp(arith::CmpIPredicate::ugt, pos, one);
+        Value skip = select(hasSkip, sub(pos, index(2)), zero);
+        hasSkip = b.create<arith::AndIOp>(
+            loc, hasSkip, cmp(arith::CmpIPredicate::ne, label(x.offset, skip), l));
+        Value a3 = select(hasSkip, load(alpha, at(prev, add(x.base, skip))), negInf());
+        Value v = b.create<arith::AddFOp>(loc, logSumExp({a1, a2, a3}),
+                                          logProb(time, x.i, l));
+        store(v, alpha, at(time, add(x.base, pos)));
+      });
+    });
+    Value last = sub(x.inputLength, one);
+    Value end = mul(x.targetLength, index(2));
+    Value hasLabels = cmp(arith::CmpIPredicate::sgt, x.targetLength, zero);
+    Value l1 = load(alpha, at(last, add(x.base, end)));
+    Value l2 = load(alpha, at(last, add(x.base, select(hasLabels, sub(end, one), end))));
+    Value likelihood = select(hasLabels, logSumExp({l1, l2}), l1);
+    return b.create<arith::NegFOp>(loc, likelihood);
+  }
+
+  /// beta of `x` into its columns of `beta`, collecting
+  /// log(sum of alpha beta) per (time, label) into lcab [T, N, C] (-inf
+  /// where nothing was collected: filled before).
+  void backwardVariables(const Sample &x, Value alpha, Value beta, Value lcab) {
+    Value zero = index(0), one = index(1);
+    Value last = sub(x.inputLength, one);
+    Value end = mul(x.targetLength, index(2));
+    auto lcabAt = [&](Value time, Value l) {
+      return add(mul(add(mul(time, index(n)), x.i), index(c)), l);
+    };
+    loop(zero, x.width, [&](Value pos) { store(negInf(), beta, at(last, add(x.base, pos))); });
+    Value pBlank = logProb(last, x.i, index(blank));
+    store(pBlank, beta, at(last, add(x.base, end)));
+    store(b.create<arith::AddFOp>(loc, load(alpha, at(last, add(x.base, end))), pBlank), lcab,
+          lcabAt(last, index(blank)));
+    ifElse(
+        cmp(arith::CmpIPredicate::sgt, x.targetLength, zero),
+        [&] {
+          Value pos = sub(end, one);
+          Value l = label(x.offset, pos);
+          Value p = logProb(last, x.i, l);
+          store(p, beta, at(last, add(x.base, pos)));
+          // Overwrites the blank's entry when the label is the blank, as
+          // torch does.
+          store(b.create<arith::AddFOp>(loc, load(alpha, at(last, add(x.base, pos))), p), lcab,
+                lcabAt(last, l));
+        },
+        [] {});
+    // t from il - 2 down to 0; s from 2 tl down to 0.
+    loop(zero, last, [&](Value k) {
+      Value time = sub(sub(last, one), k);
+      Value next = add(time, one);
+      loop(zero, x.width, [&](Value j) {
+        Value pos = sub(end, j);
+        Value l = label(x.offset, pos);
+        Value b1 = load(beta, at(next, add(x.base, pos)));
+        Value hasRight = cmp(arith::CmpIPredicate::ult, pos, end);
+        Value right = select(hasRight, add(pos, one), pos);
+        Value b2 = select(hasRight, load(beta, at(next, add(x.base, right))), negInf());
+        Value hasSkip = cmp(arith::CmpIPredicate::ult, add(pos, one), end);
+        Value skip = select(hasSkip, add(pos, index(2)), pos);
+        hasSkip = b.create<arith::AndIOp>(
+            loc, hasSkip, cmp(arith::CmpIPredicate::ne, label(x.offset, skip), l));
+        Value b3 = select(hasSkip, load(beta, at(next, add(x.base, skip))), negInf());
+        Value v = b.create<arith::AddFOp>(loc, logSumExp({b1, b2, b3}),
+                                          logProb(time, x.i, l));
+        store(v, beta, at(time, add(x.base, pos)));
+        // log(exp(lcab) + exp(alpha beta)), starting from the first term.
+        Value term = b.create<arith::AddFOp>(loc, load(alpha, at(time, add(x.base, pos))), v);
+        Value acc = load(lcab, lcabAt(time, l));
+        Value empty = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, acc, negInf());
+        store(select(empty, term, logSumExp({acc, term})), lcab, lcabAt(time, l));
+      });
+    });
+  }
+
+  Value scratch(ArrayRef<int64_t> shape) {
+    return b.create<memref::AllocOp>(loc, MemRefType::get(shape, b.getF32Type()));
+  }
+  void release(Value buffer) { b.create<memref::DeallocOp>(loc, buffer); }
+
+  /// loss[i] = the negative log-likelihood of sample i (0 where it is
+  /// infinite and zero_infinity).
+  void emitForward(Value loss) {
+    Value alpha = scratch({t, columns()});
+    parallel(n, [&](Value i) {
+      Sample x = sample(i);
+      ifElse(
+          x.fits,
+          [&] {
+            Value nll = forwardVariables(x, alpha);
+            if (zeroInfinity)
+              nll = select(isInf(nll), f32(0), nll);
+            store(nll, loss, i);
+          },
+          [&] { store(f32(std::numeric_limits<float>::quiet_NaN()), loss, i); });
+    });
+    release(alpha);
+  }
+
+  /// grad[t, i, :] = (exp(lp) - exp(lcab + nll - lp)) grad_loss[i] for t <
+  /// il, 0 elsewhere and for a sample whose loss zero_infinity zeroed.
+  void emitBackward(Value gradLoss, Value grad) {
+    Value alpha = scratch({t, columns()}), beta = scratch({t, columns()});
+    Value lcab = scratch({t, n, c}), nlls = scratch({n});
+    parallel(t * n * c, [&](Value e) { store(negInf(), lcab, e); });
+    parallel(n, [&](Value i) {
+      Sample x = sample(i);
+      ifElse(
+          x.fits,
+          [&] {
+            Value nll = forwardVariables(x, alpha);
+            store(nll, nlls, i);
+            backwardVariables(x, alpha, beta, lcab);
+          },
+          [&] { store(f32(std::numeric_limits<float>::quiet_NaN()), nlls, i); });
+    });
+    parallel(t * n * c, [&](Value e) {
+      Value time = b.create<arith::DivUIOp>(loc, e, index(n * c));
+      Value i = b.create<arith::RemUIOp>(loc, b.create<arith::DivUIOp>(loc, e, index(c)), index(n));
+      Value nll = load(nlls, i);
+      Value p = load(logProbs, e);
+      Value collected = load(lcab, e);
+      Value term = b.create<arith::SubFOp>(loc, b.create<arith::AddFOp>(loc, collected, nll), p);
+      Value v = b.create<arith::SubFOp>(loc, b.create<math::ExpOp>(loc, p),
+                                        b.create<math::ExpOp>(loc, term));
+      v = b.create<arith::MulFOp>(loc, v, load(gradLoss, i));
+      Value valid = cmp(arith::CmpIPredicate::ult, time, loadIndex(inputLengths, i));
+      if (zeroInfinity)
+        valid = b.create<arith::AndIOp>(
+            loc, valid, b.create<arith::XOrIOp>(loc, isInf(nll),
+                                                b.create<arith::ConstantIntOp>(loc, 1, 1)));
+      store(select(valid, v, f32(0)), grad, e);
+    });
+    for (Value buffer : {alpha, beta, lcab, nlls})
+      release(buffer);
+  }
+};
+
+struct CUDACtcToLoopsPass : kiln::impl::CUDACtcToLoopsBase<CUDACtcToLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<kiln::nn::LibraryCallOp> calls;
+    getOperation().walk([&](kiln::nn::LibraryCallOp call) {
+      if (call.getCallee().starts_with("kiln_ctc_loss_"))
+        calls.push_back(call);
+    });
+    for (kiln::nn::LibraryCallOp call : calls) {
+      if (!call.getResults().empty()) {
+        call.emitError("kiln-cuda-ctc-to-loops: expected the call on buffers (after bufferization)");
+        return signalPassFailure();
+      }
+      OpBuilder b(call);
+      Ctc ctc(b, call);
+      if (call.getCallee() == "kiln_ctc_loss_forward")
+        ctc.emitForward(call.getOutputs()[0]);
+      else
+        ctc.emitBackward(call.getInputs()[4], call.getOutputs()[0]);
+      call.erase();
+    }
+  }
+};
+
+} // namespace
