@@ -629,6 +629,7 @@ FailureOr<ModelInterface> kiln::readModelInterface(ModuleOp module) {
   if (!name)
     return module.emitError("module has no nn.model_name"), failure();
   m.name = name.getValue().str();
+  m.dataParallel = module->hasAttr("nn.data_parallel");
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward)
     return module.emitError("module has no 'forward' function"), failure();
@@ -739,6 +740,8 @@ std::string ModelInterface::descriptor() const {
      << "name " << name << "\ndevice " << deviceName(device) << "\n";
   if (trainable)
     os << "lr " << formatExact(lr) << "\n";
+  if (dataParallel)
+    os << "data_parallel\n";
   if (optimizer == KILN_OPTIMIZER_LBFGS)
     os << "optimizer lbfgs max_iter " << formatExact(optimizerArgs[0]) << " max_eval "
        << formatExact(optimizerArgs[1]) << " tolerance_grad " << formatExact(optimizerArgs[2])
@@ -808,6 +811,7 @@ static void writeConstants(std::ostream &os, const ModelInterface &m,
   };
   auto inputs = m.ofRole(KILN_ROLE_INPUT), outputs = m.ofRole(KILN_ROLE_OUTPUT);
   os << "#define " << P << "_TRAINABLE " << (m.trainable ? 1 : 0) << "\n";
+  os << "#define " << P << "_DATA_PARALLEL " << (m.dataParallel ? 1 : 0) << "\n";
   os << "#define " << P << "_NUM_INPUTS " << inputs.size() << "\n";
   os << "#define " << P << "_NUM_OUTPUTS " << outputs.size() << "\n";
   os << "#define " << P << "_NUM_PARAMETERS " << m.ofRole(KILN_ROLE_PARAMETER).size() << "\n";

@@ -73,6 +73,9 @@ struct SchedulerSpec {
 struct ModelInterface {
   std::string name; // C prefix
   bool trainable = false;
+  /// Compiled with kilnc --data-parallel (the module's nn.data_parallel):
+  /// KILN_MODEL_DATA_PARALLEL in the metadata's flags.
+  bool dataParallel = false;
   std::vector<TensorSpec> tensors; // metadata order
   std::vector<KernelSpec> kernels;
   double lr = 0;

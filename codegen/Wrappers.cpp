@@ -30,7 +30,7 @@ public:
         metadataTy(llvm::StructType::get(
             ctx, {i32Ty, i32Ty, ptrTy, i32Ty, i32Ty, ptrTy, i32Ty, ptrTy, f64Ty, i64Ty, i32Ty,
                   llvm::ArrayType::get(f64Ty, KILN_OPTIMIZER_ARGS), ptrTy, i64Ty,
-                  i32Ty, ptrTy})) {}
+                  i32Ty, ptrTy, i32Ty})) {}
 
   llvm::GlobalVariable *build(std::string &error) {
     std::vector<llvm::Constant *> kernels;
@@ -63,7 +63,8 @@ public:
                                           ? static_cast<int64_t>(model.deviceCode.size())
                                           : 0),
         i32(static_cast<int64_t>(model.deviceKernels.size())),
-        deviceKernels()};
+        deviceKernels(),
+        i32(model.dataParallel ? KILN_MODEL_DATA_PARALLEL : 0)};
     return new llvm::GlobalVariable(m, metadataTy, /*isConstant=*/true,
                                     llvm::GlobalValue::ExternalLinkage,
                                     llvm::ConstantStruct::get(metadataTy, fields),

@@ -29,6 +29,7 @@ struct kiln_comm {
   void *impl = nullptr;
   int rank = 0;
   int size = 1;
+  int device = -1; /* kiln::rt::set_comm_device */
 
   /* The communication thread (ops.background): runs the queued jobs in
    * order, the only caller of the transport while a step runs. */
@@ -186,6 +187,9 @@ CollectiveScope::~CollectiveScope() {
         current_scope->comm->wait(&job);
   current_scope = nullptr;
 }
+
+void set_comm_device(kiln_comm *comm, int device) { comm->device = device; }
+int comm_device(const kiln_comm *comm) { return comm ? comm->device : -1; }
 
 int CollectiveScope::all_reduces() const {
   return current_scope ? current_scope->all_reduces : 0;

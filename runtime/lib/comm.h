@@ -41,6 +41,12 @@ public:
  * for the call like the CPU versions'); HostOnly (the transport reduces
  * host memory only: the caller goes through host copies). */
 enum class DeviceCollective { Alone, Done, HostOnly };
+
+/* The CUDA device whose memory `comm`'s device operation reduces
+ * (kiln_comm_create_nccl records it), so that attaching a model on
+ * another device is refused; -1 (the default): no such device. */
+void set_comm_device(kiln_comm *comm, int device);
+int comm_device(const kiln_comm *comm);
 DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bool average,
                                       const char *what, void *stream);
 

@@ -11,6 +11,7 @@
  * communicator is aborted and the collective fails with a message. */
 #include <kiln/comm_nccl.h>
 
+#include "comm.h"
 #include "cuda_device.h"
 #include "error.h"
 
@@ -295,6 +296,8 @@ extern "C" kiln_status kiln_comm_create_nccl(const kiln_nccl_id *id, int rank, i
   kiln_status status = kiln_comm_create(&ops, impl, rank, size, out);
   if (status != KILN_OK)
     nccl::destroy(impl);
+  else
+    kiln::rt::set_comm_device(*out, device);
   return status;
   KILN_API_GUARD_END(set_thread_error)
 }

@@ -111,6 +111,13 @@ kiln_status kiln_data_parallel_create(const kiln_model_metadata *metadata, int n
     if (kiln_status s = kiln_model_create_on_device(metadata, devices[r], &dp->replicas[r]))
       return set_thread_error(s, function + ": replica " + std::to_string(r) + ": " +
                                      kiln_last_error());
+  // The metadata is valid now (create read it): its flags say how it was
+  // compiled, before any NCCL group is joined.
+  if (n > 1 && !(metadata->flags & KILN_MODEL_DATA_PARALLEL))
+    return set_thread_error(KILN_ERROR_INVALID_ARGUMENT,
+                            function + ": the model was compiled without --data-parallel, so "
+                                       "its replicas would train apart (kilnc --target=cuda "
+                                       "--data-parallel)");
   for (int32_t t = 0; t < metadata->num_tensors; ++t) {
     const kiln_tensor_info &info = metadata->tensors[t];
     if (info.role == KILN_ROLE_INPUT)
@@ -196,8 +203,6 @@ kiln_status kiln_data_parallel_train_step(kiln_data_parallel *dp, const void *co
     return status_error(kiln_model_train_step(m, mine.data(), t, &losses[static_cast<size_t>(r)]),
                         m);
   });
-  // A model compiled without --data-parallel fails here: its replicas'
-  // train steps refuse to update alone (kiln_model_train_step).
   if (e)
     return record(dp, e);
   double sum = 0;

@@ -645,8 +645,13 @@ Error read_metadata(const kiln_model_metadata *m, ModelSpec *out) {
   if (m->optimizer != KILN_OPTIMIZER_COMPILED && m->optimizer != KILN_OPTIMIZER_LBFGS)
     return bad("optimizer " + std::to_string(m->optimizer) + " is not a kiln_optimizer_driver");
   out->optimizer = m->optimizer;
+  if (m->flags & ~KILN_MODEL_DATA_PARALLEL)
+    return bad("flags " + std::to_string(m->flags) + " has bits this runtime does not know");
+  out->data_parallel = (m->flags & KILN_MODEL_DATA_PARALLEL) != 0;
   if (Error e = check_model(out))
     return e;
+  if (out->data_parallel && !out->trainable)
+    return bad("flags: KILN_MODEL_DATA_PARALLEL on a model that does not train");
   if (out->optimizer == KILN_OPTIMIZER_LBFGS) {
     if (!out->trainable)
       return bad("an LBFGS model needs a gradients kernel");

@@ -93,6 +93,7 @@ struct ModelSpec {
   std::vector<int> checks;
   int64_t workspace_bytes = 0;
   int optimizer = KILN_OPTIMIZER_COMPILED; /* kiln_optimizer_driver */
+  bool data_parallel = false;               /* KILN_MODEL_DATA_PARALLEL */
   LbfgsSpec lbfgs;                          /* KILN_OPTIMIZER_LBFGS only */
   std::vector<KernelSpec> kernels;
   /* KILN_DEVICE_CUDA: the PTX module (in the model's object) and the

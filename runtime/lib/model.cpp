@@ -71,6 +71,7 @@ struct kiln_model {
   TensorSpec scheduler_spec;
   /* kiln_model_attach_comm: the collectives of the compiled steps. */
   kiln_comm *comm = nullptr;
+  int ordinal = 0; /* the device it was created on (create_on_device) */
 
   std::vector<void *> args; // reused by every kernel call: no allocation per step
   std::vector<int> flips;   // tensors whose next slot the last kernel wrote
@@ -845,6 +846,7 @@ extern "C" kiln_status kiln_model_create_on_device(const kiln_model_metadata *me
     return record(none, fail(e.status, "kiln_model_create: model " + quoted(model->spec.name) +
                                            " for " + model->spec.device->name + " device " +
                                            std::to_string(device) + ": " + e.message));
+  model->ordinal = device;
   if (Error e = allocate(model.get()))
     return record(none, e);
   model->training = model->spec.trainable;
@@ -1215,9 +1217,11 @@ static Error broadcast_buffers(kiln_model *m, const char *function) {
 /* `device_pointers`: a _device entry point's (inputs, target and loss in
  * device memory, loss may be NULL). */
 /* A communicator of several processes attached to a model whose update
- * averaged nothing (compiled without --data-parallel): the processes would
- * drift apart silently. Only the kernel can tell (the all-reduces it
- * called), so this is checked after it, like a failed collective. */
+ * averaged nothing: the processes would drift apart silently. Attaching
+ * refuses a model whose metadata lacks KILN_MODEL_DATA_PARALLEL; this
+ * catches metadata that claims it while its kernels call no all-reduce
+ * (built by hand). Only the kernel can tell, so this is checked after it,
+ * like a failed collective. */
 static Error check_averaged(const kiln_model *m, const char *function) {
   const int size = kiln_comm_size(m->comm);
   if (!m->comm || size < 2 || m->last_all_reduces > 0)
@@ -1763,6 +1767,26 @@ extern "C" kiln_status kiln_model_attach_comm(kiln_model *model, kiln_comm *comm
   model->comm = nullptr;
   if (!comm)
     return KILN_OK;
+  // Refused before anything moves: the processes would drift apart.
+  const int size = kiln_comm_size(comm);
+  if (size > 1 && model->spec.trainable && !model->spec.data_parallel)
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                              "kiln_model_attach_comm: the model was compiled without "
+                              "--data-parallel, so its updates would use each process's own "
+                              "gradients and the " + std::to_string(size) +
+                                  " processes of the communicator would drift apart; "
+                                  "compile it with kilnc --data-parallel"));
+  // A device operation on another GPU's memory would fail inside a step,
+  // or worse; a model in host memory goes through the host operations.
+  const int comm_device = kiln::rt::comm_device(comm);
+  if (comm_device >= 0 && !model->spec.device->host_memory && comm_device != model->ordinal)
+    return record(model, fail(KILN_ERROR_INVALID_ARGUMENT,
+                              "kiln_model_attach_comm: the communicator reduces the memory of "
+                              "device " + std::to_string(comm_device) + ", the model is on " +
+                                  std::string(model->spec.device->name) + " device " +
+                                  std::to_string(model->ordinal) +
+                                  " (one communicator per device: kiln_comm_create_nccl's "
+                                  "device must be the model's)"));
   // Every process starts from rank 0's parameters and buffers, as DDP's
   // constructor broadcasts its module's state.
   std::vector<unsigned char> host;

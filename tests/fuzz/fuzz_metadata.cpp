@@ -386,6 +386,9 @@ void build(FuzzedDataProvider &in, Built &b) {
             ? 0
             : in.ConsumeIntegralInRange(0, 3) == 0 ? pick_double(in)
                                                    : in.ConsumeIntegralInRange(0, 4);
+  // Mostly known bits (the data-parallel flag or none), sometimes any.
+  m.flags = in.ConsumeIntegralInRange(0, 7) == 0 ? in.ConsumeIntegral<uint32_t>()
+                                                 : in.ConsumeBool() ? KILN_MODEL_DATA_PARALLEL : 0;
 }
 
 /* Caller-side buffers for every input, output and the target, sized from

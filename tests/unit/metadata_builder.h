@@ -76,6 +76,7 @@ public:
     metadata.optimizer = optimizer;
     for (int i = 0; i < KILN_OPTIMIZER_ARGS; ++i)
       metadata.optimizer_args[i] = optimizer_args[i];
+    metadata.flags = flags;
     return &metadata;
   }
 
@@ -85,6 +86,7 @@ public:
   int64_t workspace_bytes = 0;
   int32_t optimizer = KILN_OPTIMIZER_COMPILED;
   double optimizer_args[KILN_OPTIMIZER_ARGS] = {};
+  uint32_t flags = 0; /* KILN_MODEL_* */
   kiln_model_metadata metadata{};
 
 private:

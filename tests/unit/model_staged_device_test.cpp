@@ -18,8 +18,10 @@
 #include "sched_groups.h"
 #include "sparse_adam_rows.h"
 
+#include "runtime/lib/comm.h"
 #include "runtime/lib/device.h"
 
+#include <kiln/comm.h>
 #include <kiln/runtime.h>
 
 #include <gtest/gtest.h>
@@ -226,6 +228,34 @@ TEST(ModelStagedDevice, OnlyModelsCreatedUnderTheStageAreStaged) {
             KILN_ERROR_INVALID_ARGUMENT);
   kiln_model_destroy(staged);
   kiln_model_destroy(plain);
+}
+
+/* A communicator whose device operation reduces one GPU's memory (NCCL's
+ * records its device) attached to a model on another device is refused
+ * before anything moves; a model in host memory goes through the host
+ * operations and may attach to it. */
+TEST(ModelStagedDevice, AttachRefusesACommunicatorOfAnotherDevice) {
+  kiln_comm *comm = nullptr;
+  ASSERT_EQ(kiln_comm_create_single(&comm), KILN_OK);
+  kiln::rt::set_comm_device(comm, 1);
+  kiln_model *host = nullptr;
+  ASSERT_EQ(kiln_model_create(&gemm_folds__metadata, &host), KILN_OK);
+  EXPECT_EQ(kiln_model_attach_comm(host, comm), KILN_OK) << kiln_model_last_error(host);
+  kiln_model_destroy(host);
+  kiln_model *staged = nullptr;
+  {
+    StageCpuModels stage;
+    ASSERT_EQ(kiln_model_create(&gemm_folds__metadata, &staged), KILN_OK);
+  }
+  EXPECT_EQ(kiln_model_attach_comm(staged, comm), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_model_last_error(staged))
+                .find("the communicator reduces the memory of device 1, the model is on "),
+            std::string::npos)
+      << kiln_model_last_error(staged);
+  kiln::rt::set_comm_device(comm, 0);
+  EXPECT_EQ(kiln_model_attach_comm(staged, comm), KILN_OK) << kiln_model_last_error(staged);
+  kiln_model_destroy(staged);
+  kiln_comm_destroy(comm);
 }
 
 } // namespace

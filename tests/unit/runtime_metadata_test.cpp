@@ -3,6 +3,7 @@
 #include "metadata_builder.h"
 
 #include <kiln/arena.h>
+#include <kiln/comm.h>
 #include <kiln/runtime.h>
 #include <kiln/scheduler.h>
 
@@ -310,7 +311,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 12)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 13)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -342,6 +343,80 @@ TEST(RuntimeMetadata, HeaderFields) {
   copy = *md.get();
   copy.lr = 1e300; // finite as a double, not as the f32 kernels get
   EXPECT_EQ(create_error(&copy), "metadata: lr is not a finite f32 value");
+  copy = *md.get();
+  copy.flags = 2;
+  EXPECT_EQ(create_error(&copy), "metadata: flags 2 has bits this runtime does not know");
+}
+
+/* y = f(w, x): a forward kernel, nothing to train. */
+struct InferenceModel : MetadataBuilder {
+  InferenceModel() : MetadataBuilder("infer") {
+    int w = tensor("w", KILN_ROLE_PARAMETER, KILN_F32, {2}, ones());
+    int x = tensor("x", KILN_ROLE_INPUT, KILN_F32, {2});
+    int y = tensor("y", KILN_ROLE_OUTPUT, KILN_F32, {2});
+    kernel(KILN_ENTRY_FORWARD, KILN_MODE_ANY, noop, {T(w), T(x), T(y)});
+  }
+};
+
+TEST(RuntimeMetadata, DataParallelFlagNeedsATrainableModel) {
+  InferenceModel inference;
+  inference.flags = KILN_MODEL_DATA_PARALLEL;
+  EXPECT_EQ(create_error(inference.get()),
+            "metadata: flags: KILN_MODEL_DATA_PARALLEL on a model that does not train");
+  ValidModel training;
+  training.flags = KILN_MODEL_DATA_PARALLEL;
+  kiln_model *m = create_ok(training.get());
+  EXPECT_NE(m, nullptr);
+  kiln_model_destroy(m);
+}
+
+/* A communicator of `size` processes seen from rank 0, whose collectives
+ * change nothing: enough for attaching (rank 0's broadcast sends). */
+kiln_comm *fake_comm(int size) {
+  static const kiln_comm_ops ops = {
+      [](void *, const float *in, float *out, int64_t n, char *, size_t) {
+        std::memmove(out, in, static_cast<size_t>(n) * sizeof(float));
+        return 0;
+      },
+      [](void *, void *, int64_t, int, char *, size_t) { return 0; },
+      [](void *) {}, /*background=*/0, nullptr};
+  kiln_comm *comm = nullptr;
+  EXPECT_EQ(kiln_comm_create(&ops, nullptr, 0, size, &comm), KILN_OK) << kiln_last_error();
+  return comm;
+}
+
+/* A trainable model compiled without --data-parallel would train each
+ * process apart: attaching several processes is refused up front, and
+ * leaves the model unattached. One process, an inference model, and the
+ * flag are fine. */
+TEST(RuntimeComm, AttachRefusesSeveralProcessesForAModelWithoutDataParallel) {
+  kiln_comm *two = fake_comm(2), *one = fake_comm(1);
+  ValidModel plain;
+  kiln_model *m = create_ok(plain.get());
+  EXPECT_EQ(kiln_model_attach_comm(m, two), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_model_last_error(m))
+                .find("kiln_model_attach_comm: the model was compiled without --data-parallel"),
+            std::string::npos)
+      << kiln_model_last_error(m);
+  EXPECT_EQ(kiln_model_world_size(m), 1);
+  EXPECT_EQ(kiln_model_attach_comm(m, one), KILN_OK) << kiln_model_last_error(m);
+  EXPECT_EQ(kiln_model_world_size(m), 1);
+  kiln_model_destroy(m);
+
+  ValidModel parallel;
+  parallel.flags = KILN_MODEL_DATA_PARALLEL;
+  m = create_ok(parallel.get());
+  EXPECT_EQ(kiln_model_attach_comm(m, two), KILN_OK) << kiln_model_last_error(m);
+  EXPECT_EQ(kiln_model_world_size(m), 2);
+  kiln_model_destroy(m);
+
+  InferenceModel inference;
+  m = create_ok(inference.get());
+  EXPECT_EQ(kiln_model_attach_comm(m, two), KILN_OK) << kiln_model_last_error(m);
+  EXPECT_EQ(kiln_model_world_size(m), 2);
+  kiln_model_destroy(m);
+  kiln_comm_destroy(two);
+  kiln_comm_destroy(one);
 }
 
 TEST(RuntimeMetadata, TablesAndPointers) {

@@ -72,10 +72,11 @@ int kiln_comm_size(const kiln_comm *comm);
  * buffers (running statistics). A failed collective inside a step fails that call with
  * KILN_ERROR_COMMUNICATION; the instances are then out of step with each
  * other (the update may have run on local gradients) and the application
- * should stop. A model compiled without --data-parallel averages nothing:
- * with a communicator of several processes its train_step and apply fail
- * (KILN_ERROR_INVALID_ARGUMENT, after that step's local update) rather
- * than let the processes drift apart silently. */
+ * should stop. A trainable model compiled without --data-parallel
+ * (KILN_MODEL_DATA_PARALLEL not in its metadata's flags) averages nothing:
+ * attaching a communicator of several processes to it fails
+ * (KILN_ERROR_INVALID_ARGUMENT, nothing broadcast, nothing attached)
+ * rather than let the processes drift apart silently. */
 kiln_status kiln_model_attach_comm(kiln_model *model, kiln_comm *comm);
 /* The attached communicator's size and rank: 1 and 0 when none is. */
 int kiln_model_world_size(const kiln_model *model);

@@ -9,7 +9,8 @@
  * file, the network: NCCL does not care how) and creates its communicator
  * on its own GPU. A CUDA model attached to it (kiln_model_attach_comm)
  * averages its gradients on the device, on the instance's stream; the
- * model must run on the same GPU. The host-memory operations (the
+ * model must run on the same GPU (attaching a CUDA model created on
+ * another device fails with KILN_ERROR_INVALID_ARGUMENT). The host-memory operations (the
  * broadcasts at attach, BatchNorm's buffers) go through a device buffer of
  * the communicator. Every collective waits at most the timeout: then it
  * fails with KILN_ERROR_COMMUNICATION, the NCCL communicator is aborted,

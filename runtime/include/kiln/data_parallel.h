@@ -28,8 +28,8 @@ typedef struct kiln_data_parallel kiln_data_parallel;
  * (distinct ordinals), their parameters from init_parameters(seed) on
  * replica 0. Each collective waits at most `timeout_seconds` (> 0). The
  * model must be compiled --target=cuda --data-parallel: a model for
- * another device fails here, one without --data-parallel at its first
- * train step (KILN_ERROR_INVALID_ARGUMENT). */
+ * another device, or one without --data-parallel for more than one
+ * device, fails here (KILN_ERROR_INVALID_ARGUMENT). */
 kiln_status kiln_data_parallel_create(const kiln_model_metadata *metadata, int num_devices,
                                       const int *devices, uint64_t seed,
                                       double timeout_seconds, kiln_data_parallel **out);

@@ -191,12 +191,18 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 12
+#define KILN_METADATA_VERSION 13
 
 /* Where a model's kernels run. KILN_DEVICE_CUDA models (kilnc
  * --target=cuda) carry PTX in device_code (docs/runtime-abi.md, "CUDA
  * device layer"). */
 typedef enum kiln_device_kind { KILN_DEVICE_CPU = 0, KILN_DEVICE_CUDA = 1 } kiln_device_kind;
+
+/* kiln_model_metadata.flags. KILN_MODEL_DATA_PARALLEL: compiled with kilnc
+ * --data-parallel, so its updates average the gradients over an attached
+ * communicator (kiln/comm.h); without it, kiln_model_attach_comm refuses a
+ * communicator of several processes for a trainable model. */
+#define KILN_MODEL_DATA_PARALLEL 1u
 
 /* What a tensor of the model is. Parameters and buffers form the state_dict
  * (load/save_parameters); optimizer state, step and lr form the optimizer
@@ -424,6 +430,8 @@ typedef struct kiln_model_metadata {
   int64_t device_code_bytes;
   int32_t num_device_kernels;
   const char *const *device_kernels;
+  /* KILN_MODEL_* bits; the runtime refuses bits it does not know. */
+  uint32_t flags;
 } kiln_model_metadata;
 
 /* The per-instance random state kernels receive (KILN_ARG_RNG): a

@@ -1,11 +1,12 @@
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor | FileCheck %s
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor --mode=inference | FileCheck %s --check-prefix=INFER
 // RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor --in-place-updates=false | FileCheck %s --check-prefix=NEXT
+// RUN: kilnc %S/../Inputs/tiny_mlp.json --emit=descriptor --data-parallel | FileCheck %s --check-prefix=DP
 
 // --emit=descriptor: the kiln_model_metadata the object carries, as text.
 // Numbers are exact (shortest round-trip): 1/sqrt(8) and 1/sqrt(16).
 
-// CHECK: kiln-model-metadata 12
+// CHECK: kiln-model-metadata 13
 // CHECK-NEXT: name tiny_mlp
 // CHECK-NEXT: device cpu
 // CHECK-NEXT: lr 0.1
@@ -45,3 +46,10 @@
 // (KILN_ARG_TENSOR_NEXT, double-buffered by the runtime), for comparison.
 // NEXT: kernel train_step any tiny_mlp__train_step: 0.weight 0.bias 2.weight 2.bias 0.weight.momentum_buffer 0.bias.momentum_buffer 2.weight.momentum_buffer 2.bias.momentum_buffer step lr x target loss grad(0.weight) grad(0.bias) grad(2.weight) grad(2.bias) next(0.weight) next(0.bias) next(2.weight) next(2.bias) next(0.weight.momentum_buffer) next(0.bias.momentum_buffer) next(2.weight.momentum_buffer) next(2.bias.momentum_buffer) next(step) workspace
 // NEXT-NOT: update(
+
+// --data-parallel is recorded (KILN_MODEL_DATA_PARALLEL in the metadata's
+// flags), so that kiln_model_attach_comm can refuse a plain build; the
+// plain build has none (its lr line is followed by workspace_bytes).
+// DP: lr 0.1
+// DP-NEXT: data_parallel
+// DP-NEXT: workspace_bytes
