@@ -281,6 +281,47 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def ProduceIntoSlices : Pass<"kiln-produce-into-slices", "mlir::func::FuncOp"> {
+  let summary = "Compute the pieces of a 1-D tensor assembled by insert_slice ops in their slices (tensors)";
+  let description = [{
+    Before bufferization. A data-parallel gradient bucket (nn-bucket-all-reduce)
+    is a chain of `tensor.insert_slice` ops of the flattened gradients into
+    a `tensor.empty`, after all their producers; bufferized as it is, every
+    gradient is computed into a buffer of its own and copied into the
+    bucket (W1: 2.7 MB per step). This pass rebuilds such a chain (one
+    block, a 1-D static base, static disjoint unit-stride slices) so that
+    each piece whose producer's destinations (DPS inits, `scf.forall`
+    shared outputs, each used once, pure) start from a `tensor.empty`
+    writes into its slice: that empty becomes an `extract_slice` (and
+    `expand_shape`, where the piece was a `collapse_shape`) of the chain's
+    value before it, the init ops move to right before the producer and
+    the insert to right after it, in the producers' order. One-shot
+    bufferization then sees matching extract/insert pairs and copies
+    nothing. Pieces that do not qualify (a function argument, a value with
+    other uses) are inserted after the others where the chain ended. Other
+    uses of the base `tensor.empty` get an empty of their own.
+
+      %e = tensor.empty() : tensor<512x784xf32>
+      %z = linalg.fill ins(%zero) outs(%e)
+      %g = linalg.matmul ins(...) outs(%z)
+      ...
+      %b = tensor.empty() : tensor<401920xf32>
+      %c = tensor.collapse_shape %g [[0, 1]]
+      %i = tensor.insert_slice %c into %b[512] [401408] [1]
+
+    becomes
+
+      %b = tensor.empty() : tensor<401920xf32>
+      %s = tensor.extract_slice %b[512] [401408] [1]
+      %e = tensor.expand_shape %s [[0, 1]] output_shape [512, 784]
+      %z = linalg.fill ins(%zero) outs(%e)
+      %g = linalg.matmul ins(...) outs(%z)
+      %c = tensor.collapse_shape %g [[0, 1]]
+      %i = tensor.insert_slice %c into %b[512] [401408] [1]
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def UnshareFills : Pass<"kiln-unshare-fills", "mlir::ModuleOp"> {
   let summary = "Give every op that writes into a shared linalg.fill a fill of its own (tensors)";
   let description = [{

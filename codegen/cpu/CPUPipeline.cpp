@@ -89,6 +89,9 @@ void kiln::buildBuffersAndWorkspacePipeline(
   // that bufferization does not copy the filled buffer for every further
   // writer (and a fill right before a contraction folds into its GEMM call).
   pm.addPass(createUnshareFills());
+  // A data-parallel bucket's gradients computed in their slices of it, not
+  // copied into it after.
+  pm.addNestedPass<func::FuncOp>(createProduceIntoSlices());
   // Buffers: function results become caller-provided out-parameters, so the
   // runtime owns every tensor that crosses the ABI (docs/runtime-abi.md);
   // each returned tensor gets a value of its own first (kiln-unique-results).
