@@ -186,6 +186,23 @@ struct Ctc {
     return x;
   }
 
+  /// One step of a recursion over time (alpha forward, beta backward):
+  /// vars[to, pos] = log(exp(vars[from, pos]) + exp(vars[from, near]) +
+  /// exp(vars[from, far])) + lp[to, l], the second term where `hasNear`,
+  /// the third where `hasFar` and l'(far) != l (a repeated label cannot be
+  /// skipped); `near` and `far` are in range either way. Returns the value.
+  Value step(const Sample &x, Value vars, Value from, Value to, Value pos, Value l,
+             Value hasNear, Value near, Value hasFar, Value far) {
+    Value v1 = load(vars, at(from, add(x.base, pos)));
+    Value v2 = select(hasNear, load(vars, at(from, add(x.base, near))), negInf());
+    hasFar = b.create<arith::AndIOp>(
+        loc, hasFar, cmp(arith::CmpIPredicate::ne, label(x.offset, far), l));
+    Value v3 = select(hasFar, load(vars, at(from, add(x.base, far))), negInf());
+    Value v = b.create<arith::AddFOp>(loc, logSumExp({v1, v2, v3}), logProb(to, x.i, l));
+    store(v, vars, at(to, add(x.base, pos)));
+    return v;
+  }
+
   /// alpha of `x` (eq. 6 of Graves et al.) into its columns of `alpha`;
   /// returns the negative log-likelihood.
   Value forwardVariables(const Sample &x, Value alpha) {
@@ -201,19 +218,11 @@ struct Ctc {
     loop(one, x.inputLength, [&](Value time) {
       Value prev = sub(time, one);
       loop(zero, x.width, [&](Value pos) {
-        Value l = label(x.offset, pos);
-        Value a1 = load(alpha, at(prev, add(x.base, pos)));
         Value hasLeft = cmp(arith::CmpIPredicate::ugt, pos, zero);
-        Value left = select(hasLeft, sub(pos, one), zero);
-        Value a2 = select(hasLeft, load(alpha, at(prev, add(x.base, left))), negInf());
         Value hasSkip = cmp(arith::CmpIPredicate::ugt, pos, one);
-        Value skip = select(hasSkip, sub(pos, index(2)), zero);
-        hasSkip = b.create<arith::AndIOp>(
-            loc, hasSkip, cmp(arith::CmpIPredicate::ne, label(x.offset, skip), l));
-        Value a3 = select(hasSkip, load(alpha, at(prev, add(x.base, skip))), negInf());
-        Value v = b.create<arith::AddFOp>(loc, logSumExp({a1, a2, a3}),
-                                          logProb(time, x.i, l));
-        store(v, alpha, at(time, add(x.base, pos)));
+        step(x, alpha, prev, time, pos, label(x.offset, pos), hasLeft,
+             select(hasLeft, sub(pos, one), zero), hasSkip,
+             select(hasSkip, sub(pos, index(2)), zero));
       });
     });
     Value last = sub(x.inputLength, one);
@@ -260,18 +269,10 @@ struct Ctc {
       loop(zero, x.width, [&](Value j) {
         Value pos = sub(end, j);
         Value l = label(x.offset, pos);
-        Value b1 = load(beta, at(next, add(x.base, pos)));
         Value hasRight = cmp(arith::CmpIPredicate::ult, pos, end);
-        Value right = select(hasRight, add(pos, one), pos);
-        Value b2 = select(hasRight, load(beta, at(next, add(x.base, right))), negInf());
         Value hasSkip = cmp(arith::CmpIPredicate::ult, add(pos, one), end);
-        Value skip = select(hasSkip, add(pos, index(2)), pos);
-        hasSkip = b.create<arith::AndIOp>(
-            loc, hasSkip, cmp(arith::CmpIPredicate::ne, label(x.offset, skip), l));
-        Value b3 = select(hasSkip, load(beta, at(next, add(x.base, skip))), negInf());
-        Value v = b.create<arith::AddFOp>(loc, logSumExp({b1, b2, b3}),
-                                          logProb(time, x.i, l));
-        store(v, beta, at(time, add(x.base, pos)));
+        Value v = step(x, beta, next, time, pos, l, hasRight, select(hasRight, add(pos, one), pos),
+                       hasSkip, select(hasSkip, add(pos, index(2)), pos));
         // log(exp(lcab) + exp(alpha beta)), starting from the first term.
         Value term = b.create<arith::AddFOp>(loc, load(alpha, at(time, add(x.base, pos))), v);
         Value acc = load(lcab, lcabAt(time, l));
