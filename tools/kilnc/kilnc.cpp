@@ -147,9 +147,11 @@ static cl::opt<bool> gemmEpilogues(
 static cl::opt<bool> dataParallel(
     "data-parallel",
     cl::desc("Average the gradients over the processes of the communicator attached to "
-             "an instance (kiln/comm.h: MPI) inside train_step and apply, before "
-             "clipping and the update, as torch's DistributedDataParallel; alone, an "
-             "instance trains as without the flag (docs/distributed.md)"),
+             "an instance (kiln/comm.h: MPI; kiln/comm_nccl.h: NCCL) inside train_step and "
+             "apply, before clipping and the update, as torch's DistributedDataParallel; "
+             "alone, an instance trains as without the flag. Recorded in the metadata: "
+             "the runtime refuses to attach a communicator of several processes to a "
+             "build without it (docs/distributed.md)"),
     cl::cat(kilncCategory));
 
 static cl::opt<uint64_t> bucketBytes(
