@@ -34,7 +34,10 @@ carries 64 MiB). --emulate compiles with kilnc --emulate-gpu instead: CPU
 objects that run the CUDA lowering as loops, for `gpu-check.sh OUT --no-gpu`
 here (no size limit needed: --max-mib 1e6). --target cpu prepares the same
 with CPU objects: a dry run of scripts/gpu-check.sh's parity loop here
-(scripts/gpu-check.sh OUT --no-gpu).
+(scripts/gpu-check.sh OUT --no-gpu). --kilnc-flag adds a kilnc flag to
+every case: with --target cpu --kilnc-flag=--data-parallel it checks the
+data-parallel lowering (buckets, kiln-produce-into-slices) of every
+training case against torch, one process.
 """
 import argparse
 import os
@@ -182,6 +185,11 @@ def main():
                    help="the benchmark and training bundle instead of the test bundle")
     p.add_argument("--shared", default=os.path.join(os.path.dirname(ROOT), "shared"),
                    help="the team's shared/ (bench/workloads.py)")
+    p.add_argument("--kilnc-flag", action="append", default=[], metavar="FLAG",
+                   help="one more kilnc flag for every case (repeatable), e.g. "
+                        "--kilnc-flag=--data-parallel --kilnc-flag=--bucket-bytes=4096: a "
+                        "data-parallel build alone must train like the plain build, so the "
+                        "same references apply; cases kilnc refuses are skipped")
     p.add_argument("--every", type=int, default=0,
                    help="keep every N-th parity test (default: spread about 60 over all "
                         "families, what fits 56 MiB)")
@@ -224,7 +232,7 @@ def main():
         obj = os.path.join(case, name + ".o")
         r = run([kilnc, opts["--model"], "--target=" + a.target,
                  "--mode=" + opts.get("--mode", "train"), "-o", obj]
-                + (["--emulate-gpu"] if a.emulate else []))
+                + (["--emulate-gpu"] if a.emulate else []) + a.kilnc_flag)
         if r.returncode != 0:
             msg = next((l for l in r.stdout.splitlines() if "error" in l), r.stdout.strip())
             skipped.append((name, msg.strip()))
