@@ -287,21 +287,24 @@ struct Ctc {
   }
   void release(Value buffer) { b.create<memref::DeallocOp>(loc, buffer); }
 
+  /// One GPU thread per sample i: out[i] = body(sample i) where the
+  /// sample's columns fit the scratch, NaN where they do not.
+  template <typename Body> void perSample(Value out, Body body) {
+    parallel(n, [&](Value i) {
+      Sample x = sample(i);
+      ifElse(
+          x.fits, [&] { store(body(x), out, i); },
+          [&] { store(f32(std::numeric_limits<float>::quiet_NaN()), out, i); });
+    });
+  }
+
   /// loss[i] = the negative log-likelihood of sample i (0 where it is
   /// infinite and zero_infinity).
   void emitForward(Value loss) {
     Value alpha = scratch({t, columns()});
-    parallel(n, [&](Value i) {
-      Sample x = sample(i);
-      ifElse(
-          x.fits,
-          [&] {
-            Value nll = forwardVariables(x, alpha);
-            if (zeroInfinity)
-              nll = select(isInf(nll), f32(0), nll);
-            store(nll, loss, i);
-          },
-          [&] { store(f32(std::numeric_limits<float>::quiet_NaN()), loss, i); });
+    perSample(loss, [&](const Sample &x) {
+      Value nll = forwardVariables(x, alpha);
+      return zeroInfinity ? select(isInf(nll), f32(0), nll) : nll;
     });
     release(alpha);
   }
@@ -312,16 +315,10 @@ struct Ctc {
     Value alpha = scratch({t, columns()}), beta = scratch({t, columns()});
     Value lcab = scratch({t, n, c}), nlls = scratch({n});
     parallel(t * n * c, [&](Value e) { store(negInf(), lcab, e); });
-    parallel(n, [&](Value i) {
-      Sample x = sample(i);
-      ifElse(
-          x.fits,
-          [&] {
-            Value nll = forwardVariables(x, alpha);
-            store(nll, nlls, i);
-            backwardVariables(x, alpha, beta, lcab);
-          },
-          [&] { store(f32(std::numeric_limits<float>::quiet_NaN()), nlls, i); });
+    perSample(nlls, [&](const Sample &x) {
+      Value nll = forwardVariables(x, alpha);
+      backwardVariables(x, alpha, beta, lcab);
+      return nll;
     });
     parallel(t * n * c, [&](Value e) {
       Value time = b.create<arith::DivUIOp>(loc, e, index(n * c));

@@ -39,9 +39,9 @@ func.func @forward(%lp: memref<7x3x5xf32>, %t: memref<3x4xi64>, %il: memref<3xi6
 // CHECK:           memref.store %cst, %[[LCAB]]
 // CHECK:         scf.parallel (%{{.+}}) = (%{{.+}}) to (%c3) step
 // CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (index)
-// CHECK:           memref.store %{{.+}}, %[[NLL]]
 // CHECK:           memref.store %{{.+}}, %[[BETA]]
 // CHECK:           memref.store %{{.+}}, %[[LCAB]]
+// CHECK:           memref.store %{{.+}}, %[[NLL]]
 // CHECK:         scf.parallel (%{{.+}}) = (%{{.+}}) to (%c105{{.*}}) step
 // CHECK:           math.exp
 // CHECK:           math.exp
