@@ -208,8 +208,9 @@ struct ProduceIntoSlicesPass : kiln::impl::ProduceIntoSlicesBase<ProduceIntoSlic
       b.setInsertionPoint(use.getOwner());
       use.set(b.clone(*base)->getResult(0));
     }
-    // Before the first slice taken of it: at the first init op or
-    // producer.
+    // Before every slice taken of it: those go right before each producer's
+    // init ops once moved there, so no earlier than where the first of them,
+    // or the first producer, is now.
     Operation *first = producerOf(eligible.front());
     for (Piece *p : eligible)
       if (!p->initOps.empty() && p->initOps.front()->isBeforeInBlock(first))
@@ -220,7 +221,6 @@ struct ProduceIntoSlicesPass : kiln::impl::ProduceIntoSlicesBase<ProduceIntoSlic
     Value current = base.getResult();
     for (Piece *p : eligible) {
       Operation *producer = producerOf(p);
-      b.setInsertionPoint(producer);
       for (Operation *op : p->initOps)
         op->moveBefore(producer);
       b.setInsertionPoint(p->initOps.empty() ? producer : p->initOps.front());
