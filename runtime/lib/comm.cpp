@@ -188,12 +188,12 @@ CollectiveScope::~CollectiveScope() {
   current_scope = nullptr;
 }
 
-void set_comm_device(kiln_comm *comm, int device) { comm->device = device; }
-int comm_device(const kiln_comm *comm) { return comm ? comm->device : -1; }
-
 int CollectiveScope::all_reduces() const {
   return current_scope ? current_scope->all_reduces : 0;
 }
+
+void set_comm_device(kiln_comm *comm, int device) { comm->device = device; }
+int comm_device(const kiln_comm *comm) { return comm ? comm->device : -1; }
 
 Error CollectiveScope::result() const {
   if (!current_scope || !current_scope->failed)

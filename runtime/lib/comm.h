@@ -41,14 +41,14 @@ public:
  * for the call like the CPU versions'); HostOnly (the transport reduces
  * host memory only: the caller goes through host copies). */
 enum class DeviceCollective { Alone, Done, HostOnly };
+DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bool average,
+                                      const char *what, void *stream);
 
 /* The CUDA device whose memory `comm`'s device operation reduces
  * (kiln_comm_create_nccl records it), so that attaching a model on
  * another device is refused; -1 (the default): no such device. */
 void set_comm_device(kiln_comm *comm, int device);
 int comm_device(const kiln_comm *comm);
-DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bool average,
-                                      const char *what, void *stream);
 
 /* Broadcasts `bytes` of `data` from rank 0 over `comm`. */
 Error comm_broadcast(kiln_comm *comm, void *data, int64_t bytes, const std::string &what);
