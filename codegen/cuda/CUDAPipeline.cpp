@@ -70,6 +70,11 @@ void kiln::buildCUDACodegenPipeline(OpPassManager &pm,
   CUDAGemmToRuntimeOptions gemm;
   gemm.remarks = options.remarks;
   pm.addPass(createCUDAGemmToRuntime(gemm));
+  // Few outputs or long contiguous rows: a block per output, reduced in
+  // shared memory; every other generic is one thread per output below.
+  CUDABlockReductionsOptions blocks;
+  blocks.remarks = options.remarks;
+  pm.addPass(createCUDABlockReductions(blocks));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   CUDAMapToGPUOptions mapping;

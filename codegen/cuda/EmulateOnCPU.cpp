@@ -65,7 +65,9 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     }
   }
 
-  /// Blocks, then threads, in order: each (block, thread) runs the body once.
+  /// Blocks, then threads, in order. A body with top-level barriers runs
+  /// phase by phase: every thread of a block through one phase before any
+  /// starts the next (Passes.td).
   LogicalResult emulateLaunch(gpu::LaunchOp launch) {
     gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
     gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
@@ -76,27 +78,83 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     }
     if (!launch.getBody().hasOneBlock())
       return launch.emitError("kiln-cuda-emulate-on-cpu: a kernel body of several blocks");
+    if (launch.getNumPrivateAttributions() != 0)
+      return launch.emitError("kiln-cuda-emulate-on-cpu: private memory attributions");
+    Block &body = launch.getBody().front();
+
+    // The phases, and which phase each top-level op is in.
+    SmallVector<SmallVector<Operation *>> phases(1);
+    llvm::DenseMap<Operation *, unsigned> phaseOf;
+    for (Operation &op : body.without_terminator()) {
+      if (isa<gpu::BarrierOp>(op)) {
+        phases.emplace_back();
+        continue;
+      }
+      phases.back().push_back(&op);
+      phaseOf[&op] = phases.size() - 1;
+    }
+    WalkResult nested = body.walk([&](gpu::BarrierOp barrier) {
+      return barrier->getParentOp() == launch ? WalkResult::advance() : WalkResult::interrupt();
+    });
+    if (nested.wasInterrupted())
+      return launch.emitError("kiln-cuda-emulate-on-cpu: a barrier inside control flow");
+
     OpBuilder b(launch);
     Location loc = launch.getLoc();
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
     Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+    IRMapping common;
+    // Shared memory: one buffer, reused by the blocks in turn (a block
+    // starts from undefined contents on a GPU too).
+    for (BlockArgument shared : launch.getWorkgroupAttributions()) {
+      auto type = cast<MemRefType>(shared.getType());
+      auto host = MemRefType::get(type.getShape(), type.getElementType(), type.getLayout());
+      common.map(shared, b.create<memref::AllocaOp>(loc, host));
+    }
     auto blocks = b.create<scf::ForOp>(loc, zero, grid.x, one);
-    b.setInsertionPointToStart(blocks.getBody());
-    auto threads = b.create<scf::ForOp>(loc, zero, block.x, one);
-    b.setInsertionPointToStart(threads.getBody());
-    IRMapping map;
     gpu::KernelDim3 blockIds = launch.getBlockIds(), threadIds = launch.getThreadIds();
     gpu::KernelDim3 gridArgs = launch.getGridSize(), blockArgs = launch.getBlockSize();
-    map.map(blockIds.x, blocks.getInductionVar());
-    map.map(threadIds.x, threads.getInductionVar());
+    common.map(blockIds.x, blocks.getInductionVar());
     for (Value v : {blockIds.y, blockIds.z, threadIds.y, threadIds.z})
-      map.map(v, zero);
-    map.map(gridArgs.x, grid.x);
-    map.map(blockArgs.x, block.x);
+      common.map(v, zero);
+    common.map(gridArgs.x, grid.x);
+    common.map(blockArgs.x, block.x);
     for (Value v : {gridArgs.y, gridArgs.z, blockArgs.y, blockArgs.z})
-      map.map(v, one);
-    for (Operation &op : launch.getBody().front().without_terminator())
-      b.clone(op, map);
+      common.map(v, one);
+
+    for (unsigned index = 0; index < phases.size(); ++index) {
+      ArrayRef<Operation *> phase = phases[index];
+      b.setInsertionPoint(blocks.getBody()->getTerminator());
+      auto threads = b.create<scf::ForOp>(loc, zero, block.x, one);
+      b.setInsertionPointToStart(threads.getBody());
+      IRMapping map = common;
+      map.map(threadIds.x, threads.getInductionVar());
+      // What this phase uses of an earlier one, recomputed first.
+      std::function<LogicalResult(Value)> recompute = [&](Value v) -> LogicalResult {
+        Operation *def = v.getDefiningOp();
+        if (map.contains(v) || !def || def->getBlock() != &body || phaseOf[def] == index)
+          return success();
+        if (!isMemoryEffectFree(def) || def->getNumRegions() != 0)
+          return def->emitError("kiln-cuda-emulate-on-cpu: a value computed before a "
+                                "barrier by an op with effects is used after it");
+        for (Value operand : def->getOperands())
+          if (failed(recompute(operand)))
+            return failure();
+        b.clone(*def, map);
+        return success();
+      };
+      for (Operation *op : phase) {
+        WalkResult used = op->walk([&](Operation *inner) {
+          for (Value operand : inner->getOperands())
+            if (failed(recompute(operand)))
+              return WalkResult::interrupt();
+          return WalkResult::advance();
+        });
+        if (used.wasInterrupted())
+          return failure();
+        b.clone(*op, map);
+      }
+    }
     launch.erase();
     return success();
   }

@@ -103,6 +103,12 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
         mapParallel(loop);
         continue;
       }
+      // A kernel already (kiln-cuda-block-reductions): in order, as it is.
+      if (isa<gpu::LaunchOp>(op)) {
+        if (failed(close(&op)))
+          return failure();
+        continue;
+      }
       bool readsGroup = llvm::any_of(op.getOperands(), [&](Value v) {
         return inGroup.contains(v.getDefiningOp());
       });
@@ -149,13 +155,13 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
           continue;
         bool writes = mayWrite(op, buffer);
         if (usesAny(op, chain)) {
-          auto loop = dyn_cast<scf::ParallelOp>(op);
-          // A loop's threads would read what its other threads write.
-          if (loop && writes)
+          // A loop or a kernel: its threads would read what others write.
+          bool threaded = isa<scf::ParallelOp, gpu::LaunchOp>(op);
+          if (threaded && writes)
             break;
           OpBuilder b(op);
-          if (loop)
-            b.setInsertionPointToStart(loop.getBody());
+          if (threaded)
+            b.setInsertionPointToStart(&op->getRegion(0).front());
           rematerialize(b, op, chain);
         }
         if (writes)

@@ -125,6 +125,54 @@ def CUDAGemmToRuntime : Pass<"kiln-cuda-gemm-to-runtime", "mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CUDABlockReductions : Pass<"kiln-cuda-block-reductions", "mlir::ModuleOp"> {
+  let summary = "Reductions with few outputs or long contiguous rows -> a GPU block per output, reduced in shared memory";
+  let description = [{
+    `kiln-cuda-map-to-gpu` runs one thread per output element and reduces
+    sequentially in it. That leaves a GPU idle when the outputs are few (a
+    bias gradient of 10 channels over a batch, a loss's sum over all
+    samples: one output) and reads a row-major row's terms one cache line
+    per thread when the rows are long (a softmax's max and sum over 1000
+    classes, a layer norm's statistics). This pass turns a
+    `linalg.generic` on buffers (after memory planning, before
+    `convert-linalg-to-parallel-loops`) with parallel loops first, then
+    reductions, and static sizes, whose outputs are each either reduced
+    (a float buffer indexed by a permutation of the parallel loops, yielded
+    as `combine(acc, term)` where `acc` is used only there and `combine`
+    is `arith.addf`, `mulf`, `maximumf`, `minimumf`, `maxnumf` or
+    `minnumf`) or per term (indexed by a permutation of all loops: a fused
+    loss's gradient beside its sum), at least one reduced, into a
+    `gpu.launch` of one block per output element: thread t runs the
+    iterations t, t + T, ... of its block's reduction (consecutive threads
+    read consecutive terms), writing their per-term elements and combining
+    their terms; the T partials of each reduced output meet in a
+    `workgroup` buffer of T elements through log2(T) halvings each behind
+    a `gpu.barrier`, and thread 0 combines the results into the outputs'
+    initial values.
+    T is the reduction's length rounded up to a power of two, between 32
+    and `threads`. Taken when the reduction has at least 32 terms and
+    either fewer than 4096 outputs, or at least 128 terms that an input
+    reads along its unit-stride last dimension (a column sum over many
+    outputs stays one thread per output: its threads already read
+    consecutive addresses). Thresholds chosen by reasoning, not measured
+    on a GPU yet. The terms are combined in another order (a tree, as
+    cuBLAS and torch's CUDA reductions do). Every barrier is at the top
+    level of the launch body, which `kiln-cuda-emulate-on-cpu` requires.
+    With `remarks`, each rewrite is a remark.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", "256",
+           "Most threads per block (a power of two in [32, 1024])">,
+    Option<"remarks", "remarks", "bool", "false",
+           "Report each reduction given a block per output (kilnc --remarks)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def CUDAMapToGPU : Pass<"kiln-cuda-map-to-gpu", "mlir::ModuleOp"> {
   let summary = "Map the host functions' loops onto GPU blocks and threads";
   let description = [{
@@ -136,7 +184,10 @@ def CUDAMapToGPU : Pass<"kiln-cuda-map-to-gpu", "mlir::ModuleOp"> {
     sequential in each thread. Any other top-level op that reads or
     writes memory (a full reduction's loop nest, a 0-d op's load and
     store) runs on one thread of a one-block kernel, so nothing touches
-    device memory from the host. With `remarks`, each such op is a remark.
+    device memory from the host. A top-level `gpu.launch` (a kernel
+    already, from `kiln-cuda-block-reductions`) stays as it is, in order;
+    scalars loaded for it move into it like a loop's. With `remarks`, each
+    op on one thread is a remark.
     An `nn.library_call` (a convolution, the CTC loss, a collective:
     runtime routines only the CPU has so far) is an error naming it: a
     CUDA object never runs part of a step on the CPU behind the user's
@@ -173,8 +224,8 @@ def CUDAEmulateOnCPU : Pass<"kiln-cuda-emulate-on-cpu", "mlir::ModuleOp"> {
   let description = [{
     `kilnc --target=cuda --emulate-gpu`: after `convert-parallel-loops-to-gpu`,
     every one-dimensional `gpu.launch` becomes a loop over its blocks and,
-    inside, over their threads, running the body once per thread in order
-    (no kernel of this backend synchronises its threads), and every
+    inside, over their threads, running the body once per thread in order,
+    and every
     `kiln_cuda_sgemm` call one `kiln_sgemm` call of the CPU runtime per
     batch; the collectives' CUDA versions (kiln_cuda_all_reduce_*,
     kiln_cuda_world_size) become the CPU ones, which take the same
@@ -183,6 +234,15 @@ def CUDAEmulateOnCPU : Pass<"kiln-cuda-emulate-on-cpu", "mlir::ModuleOp"> {
     the scalars loaded inside kernels, the one-thread kernels) runs, and is
     compared with torch, on a machine without a GPU. Not a fast path: one
     CPU thread, no vectors.
+    Barriers: a kernel body is cut at its top-level `gpu.barrier` ops into
+    phases, and each block runs every thread through one phase before any
+    thread starts the next, which is what a barrier guarantees; its
+    `workgroup` buffers are one stack buffer per block. A value that one
+    phase computes and a later one uses is recomputed there when it is
+    pure (ids, index math, constants); any other such value, a barrier
+    inside control flow, or `private` memory is an error: this backend's
+    kernels (kiln-cuda-block-reductions) have none of them. Races between
+    threads of one phase are not detected: the threads still run in order.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

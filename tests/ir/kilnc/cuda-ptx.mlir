@@ -76,3 +76,15 @@
 // RUN: FileCheck %s --check-prefix=CPUHEADER --input-file=%t.cpu.h
 // CPUHEADER-NOT: _create_on_device
 // CPUHEADER-NOT: _device(
+
+// Wide rows (kiln-cuda-block-reductions): a block per row reduces in
+// shared memory behind barriers, for sm_80 and sm_90.
+// RUN: kilnc %S/../../parity/models/rows_wide_norm_logsoftmax_basic.json --target=cuda:sm_80 --emit=ptx -o %t.rows80.ptx
+// RUN: ptxas -arch=sm_80 %t.rows80.ptx -o %t.rows80.cubin
+// RUN: kilnc %S/../../parity/models/rows_wide_norm_logsoftmax_basic.json --target=cuda --emit=ptx -o %t.rows.ptx
+// RUN: ptxas -arch=sm_90 %t.rows.ptx -o %t.rows.cubin
+// RUN: FileCheck %s --check-prefix=ROWS --input-file=%t.rows.ptx
+// ROWS: .shared .align 4 .b8 {{.+}}[1024];
+// ROWS: st.shared.f32
+// ROWS: bar.sync 0;
+// ROWS: ld.shared.f32

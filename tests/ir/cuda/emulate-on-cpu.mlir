@@ -1,0 +1,95 @@
+// RUN: kiln-opt %s --kiln-cuda-emulate-on-cpu --split-input-file --verify-diagnostics | FileCheck %s
+
+// A kernel without barriers: blocks, then threads, the body once each.
+// CHECK-LABEL: func.func @plain
+// CHECK:         scf.for %[[B:.+]] = %{{.+}} to %{{.+}} step
+// CHECK-NEXT:      scf.for %[[T:.+]] = %{{.+}} to %{{.+}} step
+// CHECK:             memref.store %{{.+}}, %arg0[%[[T]]]
+// CHECK-NOT:     gpu.launch
+func.func @plain(%y: memref<64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %one = arith.constant 1.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c2, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    memref.store %one, %y[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Two barriers: three phases, each a loop over all threads of the block
+// before the next starts; the shared buffer is one host buffer before the
+// blocks' loop; the id math of the first phase is recomputed in the last.
+// CHECK-LABEL: func.func @phases
+// CHECK:         %[[SH:.+]] = memref.alloca() : memref<32xf32>
+// CHECK:         scf.for %[[B:.+]] = %{{.+}} to %{{.+}} step
+// CHECK-NEXT:      scf.for %[[T1:.+]] = %{{.+}} to %{{.+}} step
+// CHECK:             memref.store %{{.+}}, %[[SH]][%[[T1]]] : memref<32xf32>
+// CHECK:           }
+// CHECK-NEXT:      scf.for %[[T2:.+]] = %{{.+}} to %{{.+}} step
+// CHECK:             memref.load %[[SH]]
+// CHECK:             memref.store %{{.+}}, %[[SH]][%[[T2]]] : memref<32xf32>
+// CHECK:           }
+// CHECK-NEXT:      scf.for %[[T3:.+]] = %{{.+}} to %{{.+}} step
+// CHECK:             %[[I:.+]] = arith.addi %[[B]], %[[T3]] : index
+// CHECK:             memref.store %{{.+}}, %arg0[%[[I]]]
+// CHECK-NOT:     gpu.barrier
+func.func @phases(%y: memref<64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c2, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             workgroup(%sh : memref<32xf32, #gpu.address_space<workgroup>>) {
+    %i = arith.addi %bx, %tx : index
+    %f = arith.index_cast %i : index to i32
+    %v = arith.sitofp %f : i32 to f32
+    memref.store %v, %sh[%tx] : memref<32xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %c31 = arith.constant 31 : index
+    %j = arith.subi %c31, %tx : index
+    %w = memref.load %sh[%j] : memref<32xf32, #gpu.address_space<workgroup>>
+    memref.store %w, %sh[%tx] : memref<32xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %r = memref.load %sh[%tx] : memref<32xf32, #gpu.address_space<workgroup>>
+    memref.store %r, %y[%i] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @crossing(%y: memref<64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{kiln-cuda-emulate-on-cpu: a value computed before a barrier by an op with effects is used after it}}
+    %v = memref.load %y[%tx] : memref<64xf32>
+    gpu.barrier
+    memref.store %v, %y[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @nested(%y: memref<64xf32>, %p: i1) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  // expected-error @+1 {{kiln-cuda-emulate-on-cpu: a barrier inside control flow}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    scf.if %p {
+      gpu.barrier
+    }
+    gpu.terminator
+  }
+  return
+}
