@@ -89,13 +89,10 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     // LBFGS's step calls the closure (`<loss>_grad`) a data-dependent
     // number of times: the runtime runs it (ir/LbfgsOptions.h), so there is
     // no train_step, accumulate or apply to build. (torch's LBFGS densifies
-    // sparse gradients, so their rows are not needed.)
+    // sparse gradients, so their rows are not needed.) Data-parallel, the
+    // runtime's driver averages each closure's loss and gradients over the
+    // processes (runtime/lib/lbfgs.cpp): nothing to compile for it either.
     if (nn::isLbfgs(dict)) {
-      if (module->hasAttr(kDataParallelAttr)) {
-        module.emitError("data parallelism (kilnc --data-parallel) does not support LBFGS "
-                         "yet: its closure runs in the runtime, outside the compiled step");
-        return signalPassFailure();
-      }
       dropSparseRows(grad);
       if (failed(nn::readLbfgsOptions(module, dict)))
         signalPassFailure();
@@ -300,19 +297,30 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
                           bool withGradients) {
     // Data parallelism: the gradients averaged over the processes (one
     // bucket), before clipping, as DDP's hooks run before clip_grad_*.
+    // A lazy update's rows (SparseAdam's, > 0 where the sparse gradient
+    // has an entry) are averaged with them: > 0 where any process's
+    // gradient has one, the union of the entries that torch's sparse
+    // all-reduce (DDP concatenates the processes' sparse gradients) gives
+    // the update, whose values are the dense average's.
     SmallVector<Value> local(grads.begin(), grads.end());
+    SmallVector<Value> allRows(rows.begin(), rows.end());
     if (getOperation()->hasAttr(kDataParallelAttr) && !local.empty()) {
-      if (llvm::any_of(rows, [](Value r) { return bool(r); }))
-        return getOperation().emitError(
-            "data parallelism (kilnc --data-parallel) does not support sparse "
-            "gradients (Embedding or EmbeddingBag with sparse=True) yet");
-      local = b.create<nn::AllReduceOp>(loc, grads)->getResults();
+      SmallVector<Value> operands(local);
+      for (Value r : rows)
+        if (r)
+          operands.push_back(r);
+      ValueRange averaged = b.create<nn::AllReduceOp>(loc, operands)->getResults();
+      local.assign(averaged.begin(), averaged.begin() + grads.size());
+      unsigned next = grads.size();
+      for (Value &r : allRows)
+        if (r)
+          r = averaged[next++];
     }
     FailureOr<ClippedGradients> clipped = clipGradients(b, loc, getOperation(), local);
     if (failed(clipped))
       return failure();
     auto [newParams, newStates] =
-        updateAll(b, loc, plan, params, states, clipped->grads, scalars, stepArg, rows);
+        updateAll(b, loc, plan, params, states, clipped->grads, scalars, stepArg, allRows);
     auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
     Value one = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(1)));

@@ -220,6 +220,17 @@ DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bo
   return DeviceCollective::Done;
 }
 
+Error comm_average(kiln_comm *comm, float *data, int64_t n, const std::string &what) {
+  if (!comm || comm->size == 1 || n == 0)
+    return {};
+  CollectiveScope scope(comm);
+  std::vector<float> local(data, data + n);
+  if (ScopeState *state = share_of_group(data, data, n))
+    if (!sum_now(state, data, n, what.c_str()))
+      std::memcpy(data, local.data(), static_cast<size_t>(n) * sizeof(float));
+  return scope.result();
+}
+
 Error comm_broadcast(kiln_comm *comm, void *data, int64_t bytes, const std::string &what) {
   if (!comm || comm->size == 1 || bytes == 0)
     return {};

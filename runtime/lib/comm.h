@@ -50,6 +50,13 @@ DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bo
 void set_comm_device(kiln_comm *comm, int device);
 int comm_device(const kiln_comm *comm);
 
+/* Averages `n` floats of host memory in place over `comm`'s processes, as
+ * the compiled step's kiln_all_reduce_mean does (each process's share
+ * first, then their sum), outside any kernel: the LBFGS driver's closure
+ * values. Alone (no communicator, one process) a no-op. A failure (a
+ * timed-out rank) names `what`; `data` then holds this process's values. */
+Error comm_average(kiln_comm *comm, float *data, int64_t n, const std::string &what);
+
 /* Broadcasts `bytes` of `data` from rank 0 over `comm`. */
 Error comm_broadcast(kiln_comm *comm, void *data, int64_t bytes, const std::string &what);
 

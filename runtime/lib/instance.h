@@ -36,9 +36,16 @@ Error read_gradient(const kiln_model *model, int param, float *dst);
 double group_lr(const kiln_model *model, int group);
 /* The gradients kernel of the current mode on one batch at the current
  * parameters (torch's closure), with its value checks; *loss receives the
- * loss. Buffers and the random stream advance as in any train-mode call. */
+ * loss. Buffers and the random stream advance as in any train-mode call;
+ * with a communicator of several processes the buffers are rank 0's first
+ * (DDP's broadcast_buffers before every forward). */
 Error run_gradients(kiln_model *model, const void *const *inputs, const void *target,
                     const char *function, float *loss, bool device_pointers = false);
+
+/* Averages `n` floats of host memory in place over the processes of the
+ * communicator attached to `model` (comm_average); a no-op without one.
+ * Errors name `function`. */
+Error average_over_processes(kiln_model *model, float *data, int64_t n, const char *function);
 
 /* What a train step may change (parameters, buffers, optimizer state,
  * step, which copy is current, the random state), to undo a step that

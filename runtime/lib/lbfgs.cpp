@@ -132,9 +132,11 @@ public:
     if (Error e = run_gradients(m, inputs, target, "kiln_model_train_step", &orig_loss,
                                 device_pointers))
       return e;
-    *out_loss = orig_loss;
+    *out_loss = orig_loss; // this process's, as torch's step returns the closure's
     std::vector<float> flat_grad(n);
     Error failed = gather_grad(flat_grad.data());
+    if (!failed)
+      failed = average(&orig_loss, flat_grad.data());
     if (!failed)
       failed = run(orig_loss, flat_grad, lr);
     if (failed) {
@@ -437,7 +439,29 @@ private:
     if (Error e = run_gradients(m, inputs, target, "kiln_model_train_step", loss,
                                 device_pointers))
       return e;
-    return gather_grad(flat_grad);
+    if (Error e = gather_grad(flat_grad))
+      return e;
+    return average(loss, flat_grad);
+  }
+
+  /* A data-parallel build (--data-parallel): the closure's loss and flat
+   * gradient averaged over the processes of the attached communicator, in
+   * one all-reduce. Every process then takes the same decisions (the
+   * line search's, the tolerances') on the same values, and they are
+   * those of one process on the whole batch: the mean of the processes'
+   * mean losses and its gradient. torch's DDP averages the gradients
+   * only, so its processes may disagree on those decisions. Without a
+   * communicator of several processes, nothing changes. */
+  Error average(float *loss, float *flat_grad) {
+    if (!spec.data_parallel)
+      return {};
+    closure.assign(flat_grad, flat_grad + n);
+    closure.push_back(*loss);
+    if (Error e = average_over_processes(m, closure.data(), n + 1, "kiln_model_train_step"))
+      return e;
+    std::copy(closure.begin(), closure.begin() + n, flat_grad);
+    *loss = closure[static_cast<size_t>(n)];
+    return {};
   }
 
   Error gather_grad(float *flat) {
@@ -500,6 +524,7 @@ private:
   const bool device_pointers; // a _device entry point's inputs and target
   float *state[LbfgsSpec::kNumStates] = {};
   Snapshot snapshot;
+  std::vector<float> closure; // average()'s all-reduce buffer
 };
 
 } // namespace

@@ -749,6 +749,9 @@ Error index_error(const char *function, int index, size_t count) {
 
 } // namespace
 
+/* DDP's broadcast_buffers (below), before LBFGS's closure too. */
+static Error broadcast_buffers(kiln_model *m, const char *function);
+
 namespace kiln::rt {
 
 const ModelSpec &spec_of(const kiln_model *model) { return model->spec; }
@@ -785,10 +788,18 @@ Error run_gradients(kiln_model *model, const void *const *inputs, const void *ta
   const KernelSpec *kernel = kernel_for(model, KILN_ENTRY_GRADIENTS);
   if (!kernel)
     return no_kernel(model, "gradients");
+  if (Error e = broadcast_buffers(model, function))
+    return e;
   if (Error e = run_kernel(model, *kernel, Bound{inputs, target, nullptr, device_pointers},
                           function))
     return e;
   return to_host(model, loss, model->current(model->spec.loss), sizeof *loss);
+}
+
+Error average_over_processes(kiln_model *model, float *data, int64_t n, const char *function) {
+  if (Error e = comm_average(model->comm, data, n, "LBFGS closure values (loss and gradients)"))
+    return fail(e.status, std::string(function) + ": " + e.message);
+  return {};
 }
 
 Error take_snapshot(const kiln_model *model, Snapshot *s) {

@@ -148,8 +148,10 @@ static cl::opt<bool> dataParallel(
     "data-parallel",
     cl::desc("Average the gradients over the processes of the communicator attached to "
              "an instance (kiln/comm.h: MPI; kiln/comm_nccl.h: NCCL) inside train_step and "
-             "apply, before clipping and the update, as torch's DistributedDataParallel; "
-             "alone, an instance trains as without the flag. Recorded in the metadata: "
+             "apply, before clipping and the update, as torch's DistributedDataParallel "
+             "(sparse gradients too; LBFGS: the runtime's driver averages each closure's "
+             "loss and gradients); alone, an instance trains as without the flag. Recorded "
+             "in the metadata: "
              "the runtime refuses to attach a communicator of several processes to a "
              "build without it (docs/distributed.md)"),
     cl::cat(kilncCategory));
