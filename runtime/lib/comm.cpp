@@ -30,6 +30,7 @@ struct kiln_comm {
   int rank = 0;
   int size = 1;
   int device = -1; /* kiln::rt::set_comm_device */
+  kiln::rt::DeviceAsyncOps async; /* kiln::rt::set_comm_device_async */
 
   /* The communication thread (ops.background): runs the queued jobs in
    * order, the only caller of the transport while a step runs. */
@@ -104,6 +105,9 @@ struct ScopeState {
   kiln_comm *comm = nullptr;
   bool failed = false;
   int all_reduces = 0;
+  // Device buckets started asynchronously and not finished yet: how many
+  // floats (for a failure's message).
+  int64_t device_pending = 0;
   char message[512] = {0};
   // By bucket id: the in-flight all-reduces. A deque: growing it for a
   // later bucket must not move a job the communication thread holds.
@@ -174,13 +178,16 @@ CollectiveScope::CollectiveScope(kiln_comm *comm) {
   state.comm = comm;
   state.failed = false;
   state.all_reduces = 0;
+  state.device_pending = 0;
   state.message[0] = 0;
   current_scope = &state;
 }
 
 CollectiveScope::~CollectiveScope() {
   // Every bucket a kernel starts it waits for; should one still be in
-  // flight, its buffer must outlive the thread's use of it.
+  // flight, its buffer must outlive the thread's use of it. (Device
+  // buckets: the CUDA model's launch finishes them; this is the backstop.)
+  finish_device_collectives();
   if (current_scope && current_scope->comm)
     for (Job &job : current_scope->buckets)
       if (job.queued)
@@ -193,6 +200,7 @@ int CollectiveScope::all_reduces() const {
 }
 
 void set_comm_device(kiln_comm *comm, int device) { comm->device = device; }
+void set_comm_device_async(kiln_comm *comm, const DeviceAsyncOps &ops) { comm->async = ops; }
 int comm_device(const kiln_comm *comm) { return comm ? comm->device : -1; }
 
 Error CollectiveScope::result() const {
@@ -218,6 +226,46 @@ DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bo
                                       sizeof message) != 0)
     record_failure(scope, what, n, message);
   return DeviceCollective::Done;
+}
+
+DeviceCollective all_reduce_start_on_device(const float *in, float *out, int64_t n,
+                                            int64_t bucket, const char *what, void *stream) {
+  ScopeState *scope = current_scope;
+  kiln_comm *comm = scope ? scope->comm : nullptr;
+  if (!comm || scope->failed || !comm->async.start)
+    return all_reduce_on_device(in, out, n, /*average=*/true, what, stream);
+  ++scope->all_reduces;
+  char message[400] = {0};
+  if (comm->async.start(comm->impl, in, out, n, bucket, stream, message, sizeof message) != 0)
+    record_failure(scope, what, n, message);
+  else
+    scope->device_pending += n;
+  return DeviceCollective::Done;
+}
+
+bool device_start_is_asynchronous() {
+  ScopeState *scope = current_scope;
+  return scope && scope->comm && !scope->failed && scope->comm->async.start;
+}
+
+void all_reduce_wait_on_device(int64_t bucket, void *stream) {
+  ScopeState *scope = current_scope;
+  if (!scope || !scope->comm || !scope->device_pending || !scope->comm->async.wait)
+    return;
+  char message[400] = {0};
+  if (scope->comm->async.wait(scope->comm->impl, bucket, stream, message, sizeof message) != 0)
+    record_failure(scope, "gradient values", scope->device_pending, message);
+}
+
+void finish_device_collectives() {
+  ScopeState *scope = current_scope;
+  if (!scope || !scope->comm || !scope->device_pending || !scope->comm->async.finish)
+    return;
+  const int64_t n = scope->device_pending;
+  scope->device_pending = 0;
+  char message[400] = {0};
+  if (scope->comm->async.finish(scope->comm->impl, message, sizeof message) != 0)
+    record_failure(scope, "gradient values", n, message);
 }
 
 Error comm_average(kiln_comm *comm, float *data, int64_t n, const std::string &what) {

@@ -44,6 +44,43 @@ enum class DeviceCollective { Alone, Done, HostOnly };
 DeviceCollective all_reduce_on_device(const float *in, float *out, int64_t n, bool average,
                                       const char *what, void *stream);
 
+/* A gradient bucket's all-reduce on device memory that overlaps the rest
+ * of the step (kiln_cuda_all_reduce_start / _wait): with a transport that
+ * has the asynchronous device operations below (NCCL), `start` queues the
+ * bucket's average on the transport's own stream after the work `stream`
+ * holds now and returns (Done); other transports take
+ * all_reduce_on_device's path, completing it at once. `wait` makes
+ * `stream` wait for that bucket; `finish_device_collectives`, once a
+ * kernel has queued all its work, waits on the host for every bucket the
+ * kernel started, within the transport's timeout, so a dead peer fails
+ * the call instead of hanging the stream. Failures are recorded for the
+ * call like the others. */
+DeviceCollective all_reduce_start_on_device(const float *in, float *out, int64_t n,
+                                            int64_t bucket, const char *what, void *stream);
+/* Whether all_reduce_start_on_device would queue the bucket and return
+ * before it is done. Then `in` must stay untouched until the bucket's
+ * wait, which the step's memory plan does not promise (its last use is
+ * the start): the caller copies it into `out` first, on its stream. */
+bool device_start_is_asynchronous();
+void all_reduce_wait_on_device(int64_t bucket, void *stream);
+void finish_device_collectives();
+
+/* What a transport with asynchronous device operations provides (internal:
+ * kiln_comm_create_nccl sets it; a user's kiln_comm_ops has none, so its
+ * buckets complete at their start). Each returns 0, or nonzero with a
+ * message. start: out = the average over the processes of in (n floats of
+ * device memory), queued after the work on `stream`, bucket `bucket`
+ * remembered; wait: `stream`'s later work after that bucket (nothing for a
+ * bucket not started); finish: returns once every started bucket is done,
+ * within the timeout. */
+struct DeviceAsyncOps {
+  int (*start)(void *impl, const float *in, float *out, int64_t n, int64_t bucket,
+               void *stream, char *error, size_t error_size) = nullptr;
+  int (*wait)(void *impl, int64_t bucket, void *stream, char *error, size_t error_size) = nullptr;
+  int (*finish)(void *impl, char *error, size_t error_size) = nullptr;
+};
+void set_comm_device_async(kiln_comm *comm, const DeviceAsyncOps &ops);
+
 /* The CUDA device whose memory `comm`'s device operation reduces
  * (kiln_comm_create_nccl records it), so that attaching a model on
  * another device is refused; -1 (the default): no such device. */

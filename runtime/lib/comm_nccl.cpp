@@ -17,6 +17,7 @@
 
 #include <nccl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <vector>
 
 static_assert(sizeof(kiln_nccl_id) == sizeof(ncclUniqueId), "kiln_nccl_id is ncclUniqueId");
 
@@ -106,15 +108,29 @@ struct Comm {
   bool broken = false; // aborted after a failure: nothing is tried again
   void *scratch = nullptr;
   size_t scratch_bytes = 0;
+  // Gradient buckets queued on ctx's stream by all_reduce_start and not
+  // finished yet, by bucket (event slot 1 + bucket marks each one's end;
+  // slot 0 the instance's work before a start).
+  std::vector<bool> started;
+  bool pending = false;
 
   ~Comm() {
-    if (comm)
-      (void)ctx->with_current([&] {
-        lib->CommAbort(comm); // frees this process's part; the peers are done
-        return Error{};
-      });
+    abort();
     if (scratch)
       (void)ctx->free(scratch);
+  }
+
+  /* Frees this process's part of the communicator and ends what it still
+   * runs (a collective whose peer died), so that the streams waiting for
+   * it go on; nothing is tried on it again. */
+  void abort() {
+    if (comm)
+      (void)ctx->with_current([&] {
+        lib->CommAbort(comm);
+        return Error{};
+      });
+    comm = nullptr;
+    broken = true;
   }
 
   /* Polls the communicator until its last call settles, at most the
@@ -220,14 +236,89 @@ int broadcast(void *impl, void *data, int64_t bytes, int root, char *error, size
   return report(e, error, error_size);
 }
 
+/* Every NCCL call of a communicator goes on its own stream (ctx's), in
+ * call order, so that two of them never run at once whatever the
+ * instance's stream does: this one after the instance's work so far (and
+ * after any bucket still in flight), then waited for on the host. */
 int all_reduce_device(void *impl, const float *in, float *out, int64_t n, int average,
                       void *stream, char *error, size_t error_size) {
   Comm &c = *static_cast<Comm *>(impl);
   auto s = static_cast<CUstream>(stream);
-  Error e = c.collective("NCCL all-reduce (ncclAllReduce)" + c.where(), s, [&] {
-    return c.lib->AllReduce(in, out, static_cast<size_t>(n), ncclFloat32,
-                            average ? ncclAvg : ncclSum, c.comm, runtime_stream(s));
-  });
+  Error e = c.ctx->record(0, s);
+  if (!e)
+    e = c.ctx->wait_event(c.ctx->stream(), 0);
+  if (!e)
+    e = c.collective("NCCL all-reduce (ncclAllReduce)" + c.where(), c.ctx->stream(), [&] {
+      return c.lib->AllReduce(in, out, static_cast<size_t>(n), ncclFloat32,
+                              average ? ncclAvg : ncclSum, c.comm,
+                              runtime_stream(c.ctx->stream()));
+    });
+  return report(e, error, error_size);
+}
+
+/* The asynchronous bucket all-reduce (comm.h, DeviceAsyncOps): ctx's
+ * stream, which the host-memory operations also use, is the communicator's
+ * own; the instance's stream is the caller's. The caller keeps `in` and
+ * `out` untouched until the bucket's wait (cuda_model.cpp passes in ==
+ * out). */
+int all_reduce_start(void *impl, const float *in, float *out, int64_t n, int64_t bucket,
+                     void *stream, char *error, size_t error_size) {
+  Comm &c = *static_cast<Comm *>(impl);
+  auto s = static_cast<CUstream>(stream);
+  const size_t k = static_cast<size_t>(bucket);
+  const std::string what =
+      "NCCL all-reduce (ncclAllReduce) of gradient bucket " + std::to_string(bucket) + c.where();
+  if (c.broken)
+    return report(fail(KILN_ERROR_COMMUNICATION,
+                       what + ": not tried, an earlier NCCL collective failed"),
+                  error, error_size);
+  // After the bucket's gradients (the instance's work so far), beside
+  // whatever the instance queues next.
+  Error e = c.ctx->record(0, s);
+  if (!e)
+    e = c.ctx->wait_event(c.ctx->stream(), 0);
+  if (!e)
+    e = c.ctx->with_current([&] {
+      ncclResult_t r = c.lib->AllReduce(in, out, static_cast<size_t>(n), ncclFloat32, ncclAvg,
+                                        c.comm, runtime_stream(c.ctx->stream()));
+      if (r != ncclSuccess && r != ncclInProgress)
+        return nccl_error(*c.lib, r, what);
+      return c.settle(what); // the call queued; the sum itself runs on
+    });
+  if (!e)
+    e = c.ctx->record(1 + k, c.ctx->stream());
+  if (e) {
+    c.broken = true;
+    return report(e, error, error_size);
+  }
+  if (c.started.size() <= k)
+    c.started.resize(k + 1, false);
+  c.started[k] = true;
+  c.pending = true;
+  return 0;
+}
+
+int all_reduce_wait(void *impl, int64_t bucket, void *stream, char *error, size_t error_size) {
+  Comm &c = *static_cast<Comm *>(impl);
+  const size_t k = static_cast<size_t>(bucket);
+  if (k >= c.started.size() || !c.started[k])
+    return 0;
+  return report(c.ctx->wait_event(static_cast<CUstream>(stream), 1 + k), error, error_size);
+}
+
+/* Every started bucket done, within the timeout; past it the communicator
+ * is aborted, which ends the stuck all-reduce, so the instance's stream
+ * that waits for it goes on. */
+int all_reduce_finish(void *impl, char *error, size_t error_size) {
+  Comm &c = *static_cast<Comm *>(impl);
+  if (!c.pending)
+    return 0;
+  c.pending = false;
+  std::fill(c.started.begin(), c.started.end(), false);
+  const std::string what = "NCCL all-reduce (ncclAllReduce) of the gradient buckets" + c.where();
+  Error e = c.ctx->wait_within(c.ctx->stream(), c.timeout, what.c_str());
+  if (e)
+    c.abort();
   return report(e, error, error_size);
 }
 
@@ -296,8 +387,14 @@ extern "C" kiln_status kiln_comm_create_nccl(const kiln_nccl_id *id, int rank, i
   kiln_status status = kiln_comm_create(&ops, impl, rank, size, out);
   if (status != KILN_OK)
     nccl::destroy(impl);
-  else
+  else {
     kiln::rt::set_comm_device(*out, device);
+    kiln::rt::DeviceAsyncOps async;
+    async.start = nccl::all_reduce_start;
+    async.wait = nccl::all_reduce_wait;
+    async.finish = nccl::all_reduce_finish;
+    kiln::rt::set_comm_device_async(*out, async);
+  }
   return status;
   KILN_API_GUARD_END(set_thread_error)
 }

@@ -110,6 +110,9 @@ Context::~Context() {
         cublas_->cublasDestroy_v2(blas_);
       if (event_)
         d.cuEventDestroy_v2(event_);
+      for (CUevent event : events_)
+        if (event)
+          d.cuEventDestroy_v2(event);
       for (const auto &allocation : allocations_)
         d.cuMemFree_v2(static_cast<CUdeviceptr>(allocation.first));
       for (CUmodule module : modules_)
@@ -364,6 +367,25 @@ Error Context::order(CUstream stream, CUstream waiter) {
 }
 
 Error Context::wait_for(CUstream other) { return order(other, stream_); }
+
+Error Context::record(size_t slot, CUstream stream) {
+  KILN_CURRENT(*this);
+  if (events_.size() <= slot)
+    events_.resize(slot + 1, nullptr);
+  if (!events_[slot])
+    KILN_CU(*driver_, cuEventCreate, &events_[slot], CU_EVENT_DISABLE_TIMING);
+  KILN_CU(*driver_, cuEventRecord, events_[slot], stream);
+  return Error{};
+}
+
+Error Context::wait_event(CUstream waiter, size_t slot) {
+  KILN_CURRENT(*this);
+  if (slot >= events_.size() || !events_[slot])
+    return fail(KILN_ERROR_INVALID_ARGUMENT,
+                "event " + std::to_string(slot) + " was never recorded");
+  KILN_CU(*driver_, cuStreamWaitEvent, waiter, events_[slot], 0);
+  return Error{};
+}
 
 Error Context::with_current(const std::function<Error()> &fn) {
   KILN_CURRENT(*this);

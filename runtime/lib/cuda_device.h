@@ -126,6 +126,14 @@ public:
   Error wait_for(CUstream other);
   Error make_wait(CUstream other);
 
+  /* Event `slot` of this context (created on first use, destroyed with
+   * it) recorded on `stream` (this context's, or another stream of this
+   * device): record; then what `waiter` is given from now on runs after
+   * what `stream` held at that record: wait_event. Neither blocks the
+   * host. */
+  Error record(size_t slot, CUstream stream);
+  Error wait_event(CUstream waiter, size_t slot);
+
   /* Runs `fn` with this context current on the thread (for libraries that
    * work on the current device, NCCL) and returns its Error. */
   Error with_current(const std::function<Error()> &fn);
@@ -150,6 +158,7 @@ private:
   CUstream stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   CUevent event_ = nullptr; /* wait_for / make_wait */
+  std::vector<CUevent> events_; /* record / wait_event, by slot */
   std::string name_;
   int cc_ = 0;
   size_t total_memory_ = 0;

@@ -93,6 +93,11 @@ Error model_launch(void *ctx, kiln_kernel_fn fn, void **args) {
   t_running = &inst;
   fn(args);
   t_running = nullptr;
+  // Every kernel, GEMM and bucket of the step is queued now: the buckets'
+  // all-reduces ran beside the backward on the transport's stream; wait
+  // for them here, within the timeout, before anything synchronises the
+  // instance's stream (which waits for them).
+  finish_device_collectives();
   return std::move(inst.error);
 }
 
@@ -190,17 +195,31 @@ void on_host_copies(int64_t n, const void *in, void *out, Reduce reduce) {
 }
 
 /* Where the communicator reduces device memory itself (NCCL), on the
- * instance's stream; alone, `out` = `in` on the device. True when done so;
- * false: through host copies. */
+ * instance's stream; alone, `out` = `in` on the device. True when done so
+ * (or, for a bucket's `start`, queued on the transport's stream); false:
+ * through host copies. */
 bool on_device(const int64_t *params, const void *in, void *out, bool average,
-               const char *what) {
+               const char *what, bool start = false) {
   Instance *inst = kiln::rt::cuda::running();
   if (!inst)
     return true;
   const int64_t n = params[0];
   auto *i = static_cast<const float *>(in);
   auto *o = static_cast<float *>(out);
-  switch (kiln::rt::all_reduce_on_device(i, o, n, average, what, inst->context->stream())) {
+  void *stream = inst->context->stream();
+  // A bucket reduced beside the rest of the step reads its input after the
+  // start returns, while the step's later kernels may reuse that input's
+  // workspace bytes: reduce `out` in place, a copy of `in` made first on
+  // the instance's stream (before any of those kernels).
+  if (start && in != out && n > 0 && kiln::rt::device_start_is_asynchronous()) {
+    if ((inst->error = inst->context->copy_on_device(out, in, static_cast<size_t>(n) * sizeof(float))))
+      return true;
+    i = o;
+  }
+  const kiln::rt::DeviceCollective how =
+      start ? kiln::rt::all_reduce_start_on_device(i, o, n, params[1], what, stream)
+            : kiln::rt::all_reduce_on_device(i, o, n, average, what, stream);
+  switch (how) {
   case kiln::rt::DeviceCollective::Alone:
     if (in != out && n > 0)
       inst->error = inst->context->copy_on_device(out, in, static_cast<size_t>(n) * sizeof(float));
@@ -231,10 +250,13 @@ extern "C" void kiln_cuda_all_reduce_sum(const int64_t *params, const void *in, 
   });
 }
 
-/* The bucket's whole all-reduce: no overlap with the backward on CUDA yet
- * (that needs the device transport on a stream of its own). */
+/* A bucket (params = [n, bucket]): with NCCL its average is queued on the
+ * communicator's stream after the bucket's gradients and overlaps the rest
+ * of the backward; the wait makes the instance's stream wait for it.
+ * Through host copies (MPI) the start completes it (the copy to the host
+ * drains the stream anyway). */
 extern "C" void kiln_cuda_all_reduce_start(const int64_t *params, const void *in, void *out) {
-  if (on_device(params, in, out, true, "gradient values"))
+  if (on_device(params, in, out, true, "gradient values", /*start=*/true))
     return;
   on_host_copies(params[0], in, out, [&](const float *i, float *o) {
     kiln_all_reduce_start(params, i, o);
@@ -242,7 +264,10 @@ extern "C" void kiln_cuda_all_reduce_start(const int64_t *params, const void *in
   });
 }
 
-extern "C" void kiln_cuda_all_reduce_wait(const int64_t *, void *) {}
+extern "C" void kiln_cuda_all_reduce_wait(const int64_t *params, void *) {
+  if (Instance *inst = kiln::rt::cuda::running())
+    kiln::rt::all_reduce_wait_on_device(params[1], inst->context->stream());
+}
 
 extern "C" void kiln_cuda_world_size(const int64_t *params, void *out) {
   on_host_copies(1, nullptr, out, [&](const float *, float *o) { kiln_world_size(params, o); });

@@ -46,11 +46,16 @@ void kiln_cuda_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
 /* The data-parallel collectives of a model compiled with --data-parallel
  * (passes/LowerDistributed.cpp; the CPU versions in docs/distributed.md),
  * on device pointers: `params` (host memory) as the CPU versions take it,
- * `in` and `out` `params[0]` floats of the instance's device memory. They
- * wait for the instance's stream, reduce host copies over the attached
- * communicator and copy the result back; a bucket's start reduces at once,
- * so its wait has nothing left to do. Failures: as the CPU versions' (the
- * call's status, KILN_ERROR_COMMUNICATION). */
+ * `in` and `out` `params[0]` floats of the instance's device memory. A
+ * communicator that reduces device memory (NCCL) reduces them on the GPU;
+ * with kiln's NCCL communicator a bucket's start queues its all-reduce on
+ * the communicator's stream and returns, and its wait makes the instance's
+ * stream wait for it (the runtime waits for every bucket, within the
+ * timeout, when the step's host code returns). Any other communicator
+ * (MPI): they wait for the instance's stream, reduce host copies and copy
+ * the result back; a bucket's start reduces at once, its wait has nothing
+ * left to do. Failures: as the CPU versions' (the call's status,
+ * KILN_ERROR_COMMUNICATION). */
 void kiln_cuda_all_reduce_mean(const int64_t *params, const void *in, void *out);
 void kiln_cuda_all_reduce_sum(const int64_t *params, const void *in, void *out);
 void kiln_cuda_all_reduce_start(const int64_t *params, const void *in, void *out);
