@@ -2,9 +2,9 @@
 // rows are long and contiguous, as one block per output that reduces in
 // shared memory (Passes.td says when and why).
 #include "codegen/cuda/Passes.h"
+#include "codegen/cuda/ReductionLoops.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace kiln {
@@ -51,10 +51,7 @@ struct Reduced {
   APFloat identity = APFloat(0.0f);
 };
 
-struct Plan {
-  unsigned parallel = 0;          // leading parallel loops
-  SmallVector<int64_t> ranges;    // every loop's trip count
-  int64_t outputs = 1, length = 1;
+struct Plan : kiln::cuda::ReductionLoops {
   SmallVector<Reduced> reduced;   // at least one
   // The other outputs: one element per iteration (their maps permute all
   // loops), written by the thread that runs that iteration (a fused
@@ -117,20 +114,11 @@ std::optional<Reduced> reducedOutput(linalg::GenericOp op, unsigned i, unsigned 
 std::optional<Plan> plan(linalg::GenericOp op, int64_t maxThreads) {
   if (!op.hasPureBufferSemantics())
     return std::nullopt;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  std::optional<kiln::cuda::ReductionLoops> loops = kiln::cuda::reductionLoops(op);
+  if (!loops)
+    return std::nullopt;
   Plan p;
-  while (p.parallel < iterators.size() && linalg::isParallelIterator(iterators[p.parallel]))
-    ++p.parallel;
-  if (p.parallel == iterators.size())
-    return std::nullopt;
-  for (unsigned d = p.parallel; d < iterators.size(); ++d)
-    if (!linalg::isReductionIterator(iterators[d]))
-      return std::nullopt;
-  p.ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(p.ranges, ShapedType::isDynamic))
-    return std::nullopt;
-  for (unsigned d = 0; d < p.ranges.size(); ++d)
-    (d < p.parallel ? p.outputs : p.length) *= p.ranges[d];
+  static_cast<kiln::cuda::ReductionLoops &>(p) = std::move(*loops);
   for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
     if (std::optional<Reduced> r = reducedOutput(op, i, p.parallel)) {
       p.reduced.push_back(*r);

@@ -1,5 +1,6 @@
 // kiln-cuda-emulate-on-cpu: the CUDA backend's kernels as sequential CPU
 // loops and its GEMM calls as the CPU runtime's (Passes.td says why).
+#include "codegen/cpu/BufferAddress.h"
 #include "codegen/cuda/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -27,13 +28,41 @@ func::FuncOp declareCPUGemm(ModuleOp module) {
   return f;
 }
 
+/// A private declaration of runtime function `name` (returns nothing).
+func::FuncOp declare(ModuleOp module, StringRef name, ArrayRef<Type> args) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto f = b.create<func::FuncOp>(module.getLoc(), name, b.getFunctionType(args, {}));
+  f.setPrivate();
+  return f;
+}
+
+/// The address (bytes, as i64) of `buffer[indices]`.
+Value elementAddress(OpBuilder &b, Location loc, Value buffer, ValueRange indices) {
+  auto type = cast<MemRefType>(buffer.getType());
+  auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, buffer);
+  Value offset = meta.getOffset();
+  for (auto [index, stride] : llvm::zip(indices, meta.getStrides()))
+    offset = b.create<arith::AddIOp>(loc, offset, b.create<arith::MulIOp>(loc, index, stride));
+  // A byte per element below 8 bits (an i1 is a byte in memory).
+  unsigned bits = type.getElementType().isIndex() ? 64 : type.getElementTypeBitWidth();
+  Value bytes = b.create<arith::MulIOp>(
+      loc, offset, b.create<arith::ConstantIndexOp>(loc, std::max(1u, bits / 8)));
+  // alignedAddress: with a memref.view's shift, which
+  // extract_aligned_pointer_as_index of a view leaves out.
+  Value base = kiln::cpu::alignedAddress(b, loc, buffer);
+  return b.create<arith::IndexCastOp>(loc, b.getI64Type(),
+                                      b.create<arith::AddIOp>(loc, base, bytes));
+}
+
 struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<gpu::LaunchOp> launches;
     module.walk([&](gpu::LaunchOp op) { launches.push_back(op); });
-    for (gpu::LaunchOp launch : launches)
-      if (failed(emulateLaunch(launch)))
+    for (auto [number, launch] : llvm::enumerate(launches))
+      if (failed(emulateLaunch(launch, static_cast<int64_t>(number))))
         return signalPassFailure();
     SmallVector<func::CallOp> gemms;
     module.walk([&](func::CallOp call) {
@@ -68,7 +97,7 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
   /// Blocks, then threads, in order. A body with top-level barriers runs
   /// phase by phase: every thread of a block through one phase before any
   /// starts the next (Passes.td).
-  LogicalResult emulateLaunch(gpu::LaunchOp launch) {
+  LogicalResult emulateLaunch(gpu::LaunchOp launch, int64_t number) {
     gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
     gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
     for (Value v : {grid.y, grid.z, block.y, block.z}) {
@@ -106,11 +135,21 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     IRMapping common;
     // Shared memory: one buffer, reused by the blocks in turn (a block
     // starts from undefined contents on a GPU too).
+    llvm::SmallPtrSet<Value, 2> sharedBuffers;
     for (BlockArgument shared : launch.getWorkgroupAttributions()) {
       auto type = cast<MemRefType>(shared.getType());
       auto host = MemRefType::get(type.getShape(), type.getElementType(), type.getLayout());
-      common.map(shared, b.create<memref::AllocaOp>(loc, host));
+      Value buffer = b.create<memref::AllocaOp>(loc, host);
+      common.map(shared, buffer);
+      sharedBuffers.insert(buffer);
     }
+    ModuleOp module = launch->getParentOfType<ModuleOp>();
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    func::FuncOp begin = declare(module, "kiln_emu_race_begin", {i64});
+    func::FuncOp access = declare(module, "kiln_emu_race_access", {i64, i32, i32, i64, i64, i64});
+    func::FuncOp end = declare(module, "kiln_emu_race_end", {});
+    b.create<func::CallOp>(loc, begin,
+                           ValueRange{b.create<arith::ConstantIntOp>(loc, number, 64)});
     auto blocks = b.create<scf::ForOp>(loc, zero, grid.x, one);
     gpu::KernelDim3 blockIds = launch.getBlockIds(), threadIds = launch.getThreadIds();
     gpu::KernelDim3 gridArgs = launch.getGridSize(), blockArgs = launch.getBlockSize();
@@ -154,9 +193,41 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
           return failure();
         b.clone(*op, map);
       }
+      checkRaces(threads, blocks.getInductionVar(), index, access, sharedBuffers);
     }
+    b.setInsertionPointAfter(blocks);
+    b.create<func::CallOp>(loc, end, ValueRange{});
     launch.erase();
     return success();
+  }
+
+  /// Every load and store of a phase's thread loop reports its element's
+  /// address to the runtime's race check (runtime/lib/emulation_races.cpp)
+  /// first, with the block, the thread and the phase.
+  static void checkRaces(scf::ForOp threads, Value block, int64_t phase, func::FuncOp access,
+                         const llvm::SmallPtrSetImpl<Value> &sharedBuffers) {
+    SmallVector<Operation *> accesses;
+    threads.getBody()->walk([&](Operation *op) {
+      if (isa<memref::LoadOp, memref::StoreOp>(op))
+        accesses.push_back(op);
+    });
+    for (Operation *op : accesses) {
+      OpBuilder b(op);
+      Location loc = op->getLoc();
+      bool write = isa<memref::StoreOp>(op);
+      Value buffer = write ? cast<memref::StoreOp>(op).getMemRef() : cast<memref::LoadOp>(op).getMemRef();
+      ValueRange indices =
+          write ? cast<memref::StoreOp>(op).getIndices() : cast<memref::LoadOp>(op).getIndices();
+      bool shared = sharedBuffers.contains(kiln::cpu::rootBuffer(buffer));
+      auto i64 = [&](Value v) { return b.create<arith::IndexCastOp>(loc, b.getI64Type(), v); };
+      b.create<func::CallOp>(
+          loc, access,
+          ValueRange{elementAddress(b, loc, buffer, indices),
+                     b.create<arith::ConstantIntOp>(loc, write ? 1 : 0, 32),
+                     b.create<arith::ConstantIntOp>(loc, shared ? 1 : 0, 32), i64(block),
+                     i64(threads.getInductionVar()),
+                     b.create<arith::ConstantIntOp>(loc, phase, 64)});
+    }
   }
 
   /// kiln_cuda_sgemm (row-major, leading dimensions, batched) as one

@@ -241,11 +241,18 @@ def CUDAEmulateOnCPU : Pass<"kiln-cuda-emulate-on-cpu", "mlir::ModuleOp"> {
     phase computes and a later one uses is recomputed there when it is
     pure (ids, index math, constants); any other such value, a barrier
     inside control flow, or `private` memory is an error: this backend's
-    kernels (kiln-cuda-block-reductions) have none of them. Races between
-    threads of one phase are not detected: the threads still run in order.
+    kernels (kiln-cuda-block-reductions) have none of them.
+    Races: since the threads run in order, a kernel whose threads race
+    would still compute one of the results a GPU might. So every load and
+    store of an emulated kernel first calls
+    `kiln_emu_race_access(address, write, shared, block, thread, phase)`
+    (between `kiln_emu_race_begin(launch)` and `kiln_emu_race_end()`,
+    runtime/lib/emulation_races.cpp), which aborts with a message when two
+    threads touch one element, one of them writing, in the same phase of
+    one block or in different blocks.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
 }
 
 def CUDALaunchToRuntime : Pass<"kiln-cuda-launch-to-runtime", "mlir::ModuleOp"> {

@@ -1,6 +1,7 @@
 // kiln-cuda-split-reductions: a sum with few outputs and long loops as
 // partial sums in parallel, then their sum (Passes.td says why).
 #include "codegen/cuda/Passes.h"
+#include "codegen/cuda/ReductionLoops.h"
 
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -64,21 +65,13 @@ std::optional<Split> plan(linalg::GenericOp op) {
   auto outType = dyn_cast<RankedTensorType>(op.getDpsInits()[0].getType());
   if (!outType || !outType.getElementType().isF32())
     return std::nullopt;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  std::optional<kiln::cuda::ReductionLoops> loops = kiln::cuda::reductionLoops(op);
+  if (!loops)
+    return std::nullopt;
   Split s;
-  while (s.parallel < iterators.size() && linalg::isParallelIterator(iterators[s.parallel]))
-    ++s.parallel;
-  if (s.parallel == iterators.size())
-    return std::nullopt;
-  for (unsigned d = s.parallel; d < iterators.size(); ++d)
-    if (!linalg::isReductionIterator(iterators[d]))
-      return std::nullopt;
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
-    return std::nullopt;
-  int64_t outputs = 1, length = 1;
-  for (unsigned d = 0; d < ranges.size(); ++d)
-    (d < s.parallel ? outputs : length) *= ranges[d];
+  s.parallel = loops->parallel;
+  ArrayRef<int64_t> ranges = loops->ranges;
+  const int64_t outputs = loops->outputs, length = loops->length;
   if (outputs >= kEnoughThreads || length < kLongReduction)
     return std::nullopt;
   // The body: yield addf(x, acc) (either order), acc used there only.

@@ -24,11 +24,20 @@ func.func @plain(%y: memref<64xf32>) {
 // Two barriers: three phases, each a loop over all threads of the block
 // before the next starts; the shared buffer is one host buffer before the
 // blocks' loop; the id math of the first phase is recomputed in the last.
+// Every access first reports itself to the race check: its address, a
+// write, shared memory, the block, the thread, the phase.
 // CHECK-LABEL: func.func @phases
 // CHECK:         %[[SH:.+]] = memref.alloca() : memref<32xf32>
+// CHECK:         call @kiln_emu_race_begin(%{{.+}}) : (i64) -> ()
 // CHECK:         scf.for %[[B:.+]] = %{{.+}} to %{{.+}} step
 // CHECK-NEXT:      scf.for %[[T1:.+]] = %{{.+}} to %{{.+}} step
-// CHECK:             memref.store %{{.+}}, %[[SH]][%[[T1]]] : memref<32xf32>
+// CHECK-DAG:         %[[W:.+]] = arith.constant 1 : i32
+// CHECK-DAG:         %[[S:.+]] = arith.constant 1 : i32
+// CHECK-DAG:         %[[BI:.+]] = arith.index_cast %[[B]] : index to i64
+// CHECK-DAG:         %[[TI:.+]] = arith.index_cast %[[T1]] : index to i64
+// CHECK-DAG:         %[[P0:.+]] = arith.constant 0 : i64
+// CHECK:             func.call @kiln_emu_race_access(%{{.+}}, %[[W]], %[[S]], %[[BI]], %[[TI]], %[[P0]])
+// CHECK-NEXT:        memref.store %{{.+}}, %[[SH]][%[[T1]]] : memref<32xf32>
 // CHECK:           }
 // CHECK-NEXT:      scf.for %[[T2:.+]] = %{{.+}} to %{{.+}} step
 // CHECK:             memref.load %[[SH]]
@@ -36,7 +45,10 @@ func.func @plain(%y: memref<64xf32>) {
 // CHECK:           }
 // CHECK-NEXT:      scf.for %[[T3:.+]] = %{{.+}} to %{{.+}} step
 // CHECK:             %[[I:.+]] = arith.addi %[[B]], %[[T3]] : index
-// CHECK:             memref.store %{{.+}}, %arg0[%[[I]]]
+// CHECK:             %[[P2:.+]] = arith.constant 2 : i64
+// CHECK:             func.call @kiln_emu_race_access({{.+}}, %[[P2]])
+// CHECK-NEXT:        memref.store %{{.+}}, %arg0[%[[I]]]
+// CHECK:         call @kiln_emu_race_end() : () -> ()
 // CHECK-NOT:     gpu.barrier
 func.func @phases(%y: memref<64xf32>) {
   %c1 = arith.constant 1 : index
