@@ -94,9 +94,12 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     }
   }
 
-  /// Blocks, then threads, in order. A body with top-level barriers runs
-  /// phase by phase: every thread of a block through one phase before any
-  /// starts the next (Passes.td).
+  /// Blocks, then threads, in order. A body with barriers runs phase by
+  /// phase: every thread of a block through one phase before any starts
+  /// the next (Passes.td). A barrier is at the top level of the body, or at
+  /// the top level of a barrier loop's body: an scf.for at the top level of
+  /// the body with uniform bounds (the same for every thread of a block)
+  /// and no results, which becomes a loop of the block around its phases.
   LogicalResult emulateLaunch(gpu::LaunchOp launch, int64_t number) {
     gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
     gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
@@ -110,20 +113,19 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     if (launch.getNumPrivateAttributions() != 0)
       return launch.emitError("kiln-cuda-emulate-on-cpu: private memory attributions");
     Block &body = launch.getBody().front();
-
-    // The phases, and which phase each top-level op is in.
-    SmallVector<SmallVector<Operation *>> phases(1);
-    llvm::DenseMap<Operation *, unsigned> phaseOf;
-    for (Operation &op : body.without_terminator()) {
-      if (isa<gpu::BarrierOp>(op)) {
-        phases.emplace_back();
-        continue;
-      }
-      phases.back().push_back(&op);
-      phaseOf[&op] = phases.size() - 1;
-    }
+    // The blocks whose top-level ops are cut into phases: the body and the
+    // barrier loops' bodies.
+    llvm::SmallPtrSet<Block *, 4> segments = {&body};
+    for (Operation &op : body.without_terminator())
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        if (hasBarrier(loop.getBody())) {
+          if (loop.getNumResults() != 0)
+            return loop.emitError("kiln-cuda-emulate-on-cpu: a loop with a barrier has results");
+          segments.insert(loop.getBody());
+        }
     WalkResult nested = body.walk([&](gpu::BarrierOp barrier) {
-      return barrier->getParentOp() == launch ? WalkResult::advance() : WalkResult::interrupt();
+      return segments.contains(barrier->getBlock()) ? WalkResult::advance()
+                                                     : WalkResult::interrupt();
     });
     if (nested.wasInterrupted())
       return launch.emitError("kiln-cuda-emulate-on-cpu: a barrier inside control flow");
@@ -143,8 +145,11 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
       common.map(shared, buffer);
       sharedBuffers.insert(buffer);
     }
-    ModuleOp module = launch->getParentOfType<ModuleOp>();
+    // The block's phase count so far: the race check's phase (a barrier
+    // loop runs its phases once per iteration).
     Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    Value phases = b.create<memref::AllocaOp>(loc, MemRefType::get({}, i64));
+    ModuleOp module = launch->getParentOfType<ModuleOp>();
     func::FuncOp begin = declare(module, "kiln_emu_race_begin", {i64});
     func::FuncOp access = declare(module, "kiln_emu_race_access", {i64, i32, i32, i64, i64, i64});
     func::FuncOp end = declare(module, "kiln_emu_race_end", {});
@@ -160,32 +165,65 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     common.map(blockArgs.x, block.x);
     for (Value v : {gridArgs.y, gridArgs.z, blockArgs.y, blockArgs.z})
       common.map(v, one);
+    b.setInsertionPointToStart(blocks.getBody());
+    b.create<memref::StoreOp>(loc, b.create<arith::ConstantIntOp>(loc, 0, 64), phases);
 
-    for (unsigned index = 0; index < phases.size(); ++index) {
-      ArrayRef<Operation *> phase = phases[index];
-      b.setInsertionPoint(blocks.getBody()->getTerminator());
-      auto threads = b.create<scf::ForOp>(loc, zero, block.x, one);
-      b.setInsertionPointToStart(threads.getBody());
-      IRMapping map = common;
-      map.map(threadIds.x, threads.getInductionVar());
-      // What this phase uses of an earlier one, recomputed first.
-      std::function<LogicalResult(Value)> recompute = [&](Value v) -> LogicalResult {
-        Operation *def = v.getDefiningOp();
-        if (map.contains(v) || !def || def->getBlock() != &body || phaseOf[def] == index)
-          return success();
-        if (!isMemoryEffectFree(def) || def->getNumRegions() != 0)
-          return def->emitError("kiln-cuda-emulate-on-cpu: a value computed before a "
-                                "barrier by an op with effects is used after it");
-        for (Value operand : def->getOperands())
-          if (failed(recompute(operand)))
-            return failure();
-        b.clone(*def, map);
+    // The top-level op of a segment that `op` is or is inside; null for an
+    // op outside the kernel.
+    auto segmentOp = [&](Operation *op) -> Operation * {
+      while (op && !segments.contains(op->getBlock()))
+        op = op->getParentOp() == launch ? nullptr : op->getParentOp();
+      return op;
+    };
+    // `v` at `b`'s insertion point under `map`: mapped, from outside the
+    // kernel, computed by the ops being cloned (`current`), or else
+    // recomputed there when pure (ids, index math, constants). `what`
+    // names the place in the error.
+    std::function<LogicalResult(Value, IRMapping &, const llvm::SmallPtrSetImpl<Operation *> &,
+                                StringRef)>
+        provide = [&](Value v, IRMapping &map, const llvm::SmallPtrSetImpl<Operation *> &current,
+                      StringRef what) -> LogicalResult {
+      if (map.contains(v))
         return success();
-      };
-      for (Operation *op : phase) {
+      Operation *def = v.getDefiningOp();
+      if (!def) {
+        // The kernel's ids are mapped but the thread's outside a phase;
+        // other block arguments are a region's inside what is cloned.
+        if (v.getParentBlock()->getParentOp() == launch.getOperation())
+          return launch.emitError("kiln-cuda-emulate-on-cpu: a value ")
+                 << what << " depends on the thread";
+        return success();
+      }
+      Operation *top = segmentOp(def);
+      if (!top || current.contains(top))
+        return success();
+      if (!isMemoryEffectFree(def) || def->getNumRegions() != 0)
+        return def->emitError("kiln-cuda-emulate-on-cpu: a value computed by an op with effects is "
+                              "used ")
+               << what;
+      for (Value operand : def->getOperands())
+        if (failed(provide(operand, map, current, what)))
+          return failure();
+      b.clone(*def, map);
+      return success();
+    };
+
+    // One phase: `ops` for every thread of the block, the phase counter
+    // advanced after.
+    auto emitPhase = [&](ArrayRef<Operation *> ops, IRMapping &blockMap) -> LogicalResult {
+      if (ops.empty())
+        return success();
+      Value phase = b.create<memref::LoadOp>(loc, phases);
+      auto threads = b.create<scf::ForOp>(loc, zero, block.x, one);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(threads.getBody());
+      IRMapping map = blockMap;
+      map.map(threadIds.x, threads.getInductionVar());
+      llvm::SmallPtrSet<Operation *, 16> current(ops.begin(), ops.end());
+      for (Operation *op : ops) {
         WalkResult used = op->walk([&](Operation *inner) {
           for (Value operand : inner->getOperands())
-            if (failed(recompute(operand)))
+            if (failed(provide(operand, map, current, "after a barrier")))
               return WalkResult::interrupt();
           return WalkResult::advance();
         });
@@ -193,18 +231,68 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
           return failure();
         b.clone(*op, map);
       }
-      checkRaces(threads, blocks.getInductionVar(), index, access, sharedBuffers);
-    }
+      checkRaces(threads, blocks.getInductionVar(), phase, access, sharedBuffers);
+      b.setInsertionPointAfter(threads);
+      b.create<memref::StoreOp>(
+          loc, b.create<arith::AddIOp>(loc, phase, b.create<arith::ConstantIntOp>(loc, 1, 64)),
+          phases);
+      return success();
+    };
+
+    // A segment's ops, cut at its barriers; a barrier loop becomes a loop
+    // of the block around its own phases.
+    std::function<LogicalResult(Block &, IRMapping &)> emitSegment =
+        [&](Block &segment, IRMapping &blockMap) -> LogicalResult {
+      SmallVector<Operation *> pending;
+      for (Operation &op : segment.without_terminator()) {
+        if (isa<gpu::BarrierOp>(op)) {
+          if (failed(emitPhase(pending, blockMap)))
+            return failure();
+          pending.clear();
+          continue;
+        }
+        auto loop = dyn_cast<scf::ForOp>(op);
+        if (!loop || !segments.contains(loop.getBody())) {
+          pending.push_back(&op);
+          continue;
+        }
+        if (failed(emitPhase(pending, blockMap)))
+          return failure();
+        pending.clear();
+        llvm::SmallPtrSet<Operation *, 1> none;
+        for (Value bound : {loop.getLowerBound(), loop.getUpperBound(), loop.getStep()})
+          if (failed(provide(bound, blockMap, none, "as the bound of a loop with a barrier")))
+            return failure();
+        auto blockLoop = b.create<scf::ForOp>(loc, blockMap.lookupOrDefault(loop.getLowerBound()),
+                                              blockMap.lookupOrDefault(loop.getUpperBound()),
+                                              blockMap.lookupOrDefault(loop.getStep()));
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(blockLoop.getBody()->getTerminator());
+        IRMapping inner = blockMap;
+        inner.map(loop.getInductionVar(), blockLoop.getInductionVar());
+        if (failed(emitSegment(*loop.getBody(), inner)))
+          return failure();
+      }
+      return emitPhase(pending, blockMap);
+    };
+    b.setInsertionPoint(blocks.getBody()->getTerminator());
+    if (failed(emitSegment(body, common)))
+      return failure();
     b.setInsertionPointAfter(blocks);
     b.create<func::CallOp>(loc, end, ValueRange{});
     launch.erase();
     return success();
   }
 
+  /// Whether `block` has a barrier at its top level.
+  static bool hasBarrier(Block *block) {
+    return llvm::any_of(*block, [](Operation &op) { return isa<gpu::BarrierOp>(op); });
+  }
+
   /// Every load and store of a phase's thread loop reports its element's
   /// address to the runtime's race check (runtime/lib/emulation_races.cpp)
   /// first, with the block, the thread and the phase.
-  static void checkRaces(scf::ForOp threads, Value block, int64_t phase, func::FuncOp access,
+  static void checkRaces(scf::ForOp threads, Value block, Value phase, func::FuncOp access,
                          const llvm::SmallPtrSetImpl<Value> &sharedBuffers) {
     SmallVector<Operation *> accesses;
     threads.getBody()->walk([&](Operation *op) {
@@ -225,8 +313,7 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
           ValueRange{elementAddress(b, loc, buffer, indices),
                      b.create<arith::ConstantIntOp>(loc, write ? 1 : 0, 32),
                      b.create<arith::ConstantIntOp>(loc, shared ? 1 : 0, 32), i64(block),
-                     i64(threads.getInductionVar()),
-                     b.create<arith::ConstantIntOp>(loc, phase, 64)});
+                     i64(threads.getInductionVar()), phase});
     }
   }
 

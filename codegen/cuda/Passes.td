@@ -237,11 +237,17 @@ def CUDAEmulateOnCPU : Pass<"kiln-cuda-emulate-on-cpu", "mlir::ModuleOp"> {
     Barriers: a kernel body is cut at its top-level `gpu.barrier` ops into
     phases, and each block runs every thread through one phase before any
     thread starts the next, which is what a barrier guarantees; its
-    `workgroup` buffers are one stack buffer per block. A value that one
-    phase computes and a later one uses is recomputed there when it is
-    pure (ids, index math, constants); any other such value, a barrier
-    inside control flow, or `private` memory is an error: this backend's
-    kernels (kiln-cuda-block-reductions) have none of them.
+    `workgroup` buffers are one stack buffer per block. A barrier loop (an
+    `scf.for` at the top level of the body, with a barrier at the top
+    level of its own body, bounds the same for every thread and no
+    results: a recursion over time steps) becomes a loop of the block
+    around its own phases. A value that one phase computes and a later one
+    uses is recomputed there when it is pure (ids, index math,
+    constants); any other such value, a barrier elsewhere in control
+    flow, a barrier loop whose bounds depend on the thread, or `private`
+    memory is an error: this backend's kernels
+    (kiln-cuda-block-reductions, kiln-cuda-ctc-to-loops) have none of
+    them.
     Races: since the threads run in order, a kernel whose threads race
     would still compute one of the results a GPU might. So every load and
     store of an emulated kernel first calls
