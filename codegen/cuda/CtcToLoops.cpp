@@ -1,7 +1,8 @@
 // kiln-cuda-ctc-to-loops: the CTC loss's runtime routines (nn.library_call
-// @kiln_ctc_loss_forward / _backward on buffers) as loops that
-// kiln-cuda-map-to-gpu makes kernels: one GPU thread per sample for the
-// recursions, one per element for the gradient (Passes.td says why).
+// @kiln_ctc_loss_forward / _backward on buffers) as GPU kernels: one block
+// per sample for the recursions, its threads over the extended labels with
+// a barrier per time step; one thread per element for the fill and the
+// gradient (Passes.td says why).
 //
 // The numerics are those of the CPU routines (runtime/lib/ctc.cpp), which
 // follow torch 1.13's CPU kernel: the same recursions in the same order,
@@ -203,98 +204,192 @@ struct Ctc {
     return v;
   }
 
-  /// alpha of `x` (eq. 6 of Graves et al.) into its columns of `alpha`;
-  /// returns the negative log-likelihood.
-  Value forwardVariables(const Sample &x, Value alpha) {
-    Value zero = index(0), one = index(1);
-    loop(zero, x.width, [&](Value pos) { store(negInf(), alpha, at(zero, add(x.base, pos))); });
-    store(logProb(zero, x.i, index(blank)), alpha, at(zero, x.base));
-    ifElse(
-        cmp(arith::CmpIPredicate::sgt, x.targetLength, zero),
-        [&] {
-          store(logProb(zero, x.i, label(x.offset, one)), alpha, at(zero, add(x.base, one)));
-        },
-        [] {});
-    loop(one, x.inputLength, [&](Value time) {
-      Value prev = sub(time, one);
-      loop(zero, x.width, [&](Value pos) {
-        Value hasLeft = cmp(arith::CmpIPredicate::ugt, pos, zero);
-        Value hasSkip = cmp(arith::CmpIPredicate::ugt, pos, one);
-        step(x, alpha, prev, time, pos, label(x.offset, pos), hasLeft,
-             select(hasLeft, sub(pos, one), zero), hasSkip,
-             select(hasSkip, sub(pos, index(2)), zero));
-      });
-    });
-    Value last = sub(x.inputLength, one);
-    Value end = mul(x.targetLength, index(2));
-    Value hasLabels = cmp(arith::CmpIPredicate::sgt, x.targetLength, zero);
-    Value l1 = load(alpha, at(last, add(x.base, end)));
-    Value l2 = load(alpha, at(last, add(x.base, select(hasLabels, sub(end, one), end))));
-    Value likelihood = select(hasLabels, logSumExp({l1, l2}), l1);
-    return b.create<arith::NegFOp>(loc, likelihood);
-  }
-
-  /// beta of `x` into its columns of `beta`, collecting
-  /// log(sum of alpha beta) per (time, label) into lcab [T, N, C] (-inf
-  /// where nothing was collected: filled before).
-  void backwardVariables(const Sample &x, Value alpha, Value beta, Value lcab) {
-    Value zero = index(0), one = index(1);
-    Value last = sub(x.inputLength, one);
-    Value end = mul(x.targetLength, index(2));
-    auto lcabAt = [&](Value time, Value l) {
-      return add(mul(add(mul(time, index(n)), x.i), index(c)), l);
-    };
-    loop(zero, x.width, [&](Value pos) { store(negInf(), beta, at(last, add(x.base, pos))); });
-    Value pBlank = logProb(last, x.i, index(blank));
-    store(pBlank, beta, at(last, add(x.base, end)));
-    store(b.create<arith::AddFOp>(loc, load(alpha, at(last, add(x.base, end))), pBlank), lcab,
-          lcabAt(last, index(blank)));
-    ifElse(
-        cmp(arith::CmpIPredicate::sgt, x.targetLength, zero),
-        [&] {
-          Value pos = sub(end, one);
-          Value l = label(x.offset, pos);
-          Value p = logProb(last, x.i, l);
-          store(p, beta, at(last, add(x.base, pos)));
-          // Overwrites the blank's entry when the label is the blank, as
-          // torch does.
-          store(b.create<arith::AddFOp>(loc, load(alpha, at(last, add(x.base, pos))), p), lcab,
-                lcabAt(last, l));
-        },
-        [] {});
-    // t from il - 2 down to 0; s from 2 tl down to 0.
-    loop(zero, last, [&](Value k) {
-      Value time = sub(sub(last, one), k);
-      Value next = add(time, one);
-      loop(zero, x.width, [&](Value j) {
-        Value pos = sub(end, j);
-        Value l = label(x.offset, pos);
-        Value hasRight = cmp(arith::CmpIPredicate::ult, pos, end);
-        Value hasSkip = cmp(arith::CmpIPredicate::ult, add(pos, one), end);
-        Value v = step(x, beta, next, time, pos, l, hasRight, select(hasRight, add(pos, one), pos),
-                       hasSkip, select(hasSkip, add(pos, index(2)), pos));
-        // log(exp(lcab) + exp(alpha beta)), starting from the first term.
-        Value term = b.create<arith::AddFOp>(loc, load(alpha, at(time, add(x.base, pos))), v);
-        Value acc = load(lcab, lcabAt(time, l));
-        Value empty = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, acc, negInf());
-        store(select(empty, term, logSumExp({acc, term})), lcab, lcabAt(time, l));
-      });
-    });
-  }
-
   Value scratch(ArrayRef<int64_t> shape) {
     return b.create<memref::AllocOp>(loc, MemRefType::get(shape, b.getF32Type()));
   }
   void release(Value buffer) { b.create<memref::DeallocOp>(loc, buffer); }
 
-  /// One GPU thread per sample i: out[i] = body(sample i) where the
-  /// sample's columns fit the scratch, NaN where they do not.
-  template <typename Body> void perSample(Value out, Body body) {
-    parallel(n, [&](Value i) {
+  /// Threads per sample block: the extended labels (2 S + 1) rounded up
+  /// to whole warps, at most 256 (more labels: each thread takes every
+  /// 256th).
+  int64_t threads() const {
+    return std::clamp<int64_t>(llvm::alignTo(2 * s + 1, 32), 32, 256);
+  }
+
+  /// A kernel of one block per sample: `body(sample, thread)` builds its
+  /// body, whose barriers are at its top level or at the top level of a
+  /// time loop (kiln-cuda-emulate-on-cpu's barrier loops).
+  template <typename Body> void perSampleBlock(Body body) {
+    Value one = index(1);
+    auto launch = b.create<gpu::LaunchOp>(loc, index(n), one, one, index(threads()), one, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    body(launch.getBlockIds().x, launch.getThreadIds().x);
+    b.create<gpu::TerminatorOp>(loc);
+  }
+  void barrier() { b.create<gpu::BarrierOp>(loc); }
+  /// `body(time)` for time in [from, to): constant bounds, the same for
+  /// every thread, so its body may hold barriers.
+  template <typename Body> void timeLoop(int64_t from, int64_t to, Body body) {
+    loop(index(from), index(to), body);
+  }
+  /// `body(position)` for this thread's positions of [0, count): thread,
+  /// thread + threads(), ...
+  template <typename Body> void positions(Value thread, Value count, Body body) {
+    auto op = b.create<scf::ForOp>(loc, thread, count, index(threads()));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(op.getBody()->getTerminator());
+    body(op.getInductionVar());
+  }
+  /// `then()` where `cond` holds.
+  template <typename Then> void when(Value cond, Then then) {
+    auto op = b.create<scf::IfOp>(loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(op.thenBlock()->getTerminator());
+    then();
+  }
+  Value both(Value x, Value y) { return b.create<arith::AndIOp>(loc, x, y); }
+
+  /// alpha of sample `i` (eq. 6 of Graves et al.) into its columns of
+  /// `alpha`, a block's threads over the extended labels, a barrier after
+  /// each time step; a time step past the sample's input length does
+  /// nothing. Each phase reads the sample's lengths itself (a value
+  /// computed in one phase is not used in another).
+  void alphaRecursion(Value i, Value thread, Value alpha) {
+    Value zero = index(0), one = index(1);
+    {
       Sample x = sample(i);
+      when(x.fits, [&] {
+        positions(thread, x.width, [&](Value pos) {
+          Value isFirst = cmp(arith::CmpIPredicate::eq, pos, zero);
+          Value isSecond = both(cmp(arith::CmpIPredicate::eq, pos, one),
+                                cmp(arith::CmpIPredicate::sgt, x.targetLength, zero));
+          Value l = select(isFirst, index(blank), label(x.offset, one));
+          Value set = b.create<arith::OrIOp>(loc, isFirst, isSecond);
+          store(select(set, logProb(zero, x.i, l), negInf()), alpha, at(zero, add(x.base, pos)));
+        });
+      });
+    }
+    barrier();
+    timeLoop(1, t, [&](Value time) {
+      Sample x = sample(i);
+      when(both(x.fits, cmp(arith::CmpIPredicate::ult, time, x.inputLength)), [&] {
+        Value prev = sub(time, one);
+        positions(thread, x.width, [&](Value pos) {
+          Value hasLeft = cmp(arith::CmpIPredicate::ugt, pos, zero);
+          Value hasSkip = cmp(arith::CmpIPredicate::ugt, pos, one);
+          step(x, alpha, prev, time, pos, label(x.offset, pos), hasLeft,
+               select(hasLeft, sub(pos, one), zero), hasSkip,
+               select(hasSkip, sub(pos, index(2)), zero));
+        });
+      });
+      barrier();
+    });
+  }
+
+  /// The negative log-likelihood of `x` from its finished alpha.
+  Value likelihood(const Sample &x, Value alpha) {
+    Value one = index(1), zero = index(0);
+    Value last = sub(x.inputLength, one);
+    Value end = mul(x.targetLength, index(2));
+    Value hasLabels = cmp(arith::CmpIPredicate::sgt, x.targetLength, zero);
+    Value l1 = load(alpha, at(last, add(x.base, end)));
+    Value l2 = load(alpha, at(last, add(x.base, select(hasLabels, sub(end, one), end))));
+    Value logLikelihood = select(hasLabels, logSumExp({l1, l2}), l1);
+    return b.create<arith::NegFOp>(loc, logLikelihood);
+  }
+
+  /// out[i] = body(x) by thread 0 where the sample's columns fit the
+  /// scratch, NaN where they do not.
+  template <typename Body> void perSampleResult(Value i, Value thread, Value out, Body body) {
+    Sample x = sample(i);
+    when(cmp(arith::CmpIPredicate::eq, thread, index(0)), [&] {
       ifElse(
           x.fits, [&] { store(body(x), out, i); },
           [&] { store(f32(std::numeric_limits<float>::quiet_NaN()), out, i); });
+    });
+  }
+
+  /// beta of sample `i` into its columns of `beta` (its threads over the
+  /// extended labels, a barrier after each time step, from il - 1 down),
+  /// then log(sum of alpha beta) per (time, label) into lcab [T, N, C]
+  /// (filled with -inf before): one thread per time step, over the
+  /// positions from 2 tl down to 0 as torch adds them.
+  void betaRecursion(Value i, Value thread, Value alpha, Value beta, Value lcab) {
+    Value zero = index(0), one = index(1);
+    auto lcabAt = [&](const Sample &x, Value time, Value l) {
+      return add(mul(add(mul(time, index(n)), x.i), index(c)), l);
+    };
+    {
+      Sample x = sample(i);
+      when(x.fits, [&] {
+        Value last = sub(x.inputLength, one);
+        Value end = mul(x.targetLength, index(2));
+        positions(thread, x.width, [&](Value pos) {
+          Value isEnd = cmp(arith::CmpIPredicate::eq, pos, end);
+          Value isLabel = both(cmp(arith::CmpIPredicate::eq, add(pos, one), end),
+                               cmp(arith::CmpIPredicate::sgt, x.targetLength, zero));
+          Value l = select(isEnd, index(blank), label(x.offset, pos));
+          Value p = logProb(last, x.i, l);
+          store(select(b.create<arith::OrIOp>(loc, isEnd, isLabel), p, negInf()), beta,
+                at(last, add(x.base, pos)));
+        });
+      });
+    }
+    barrier();
+    // Time il - 2 - k for k in [0, T - 1): nothing where that is below 0.
+    timeLoop(0, t - 1, [&](Value k) {
+      Sample x = sample(i);
+      Value last = sub(x.inputLength, one);
+      when(both(x.fits, cmp(arith::CmpIPredicate::ult, k, last)), [&] {
+        Value time = sub(sub(last, one), k);
+        Value next = add(time, one);
+        Value end = mul(x.targetLength, index(2));
+        positions(thread, x.width, [&](Value j) {
+          Value pos = sub(end, j);
+          Value l = label(x.offset, pos);
+          Value hasRight = cmp(arith::CmpIPredicate::ult, pos, end);
+          Value hasSkip = cmp(arith::CmpIPredicate::ult, add(pos, one), end);
+          step(x, beta, next, time, pos, l, hasRight, select(hasRight, add(pos, one), pos), hasSkip,
+               select(hasSkip, add(pos, index(2)), pos));
+        });
+      });
+      barrier();
+    });
+    Sample x = sample(i);
+    when(x.fits, [&] {
+      Value last = sub(x.inputLength, one);
+      Value end = mul(x.targetLength, index(2));
+      positions(thread, x.inputLength, [&](Value time) {
+        ifElse(
+            cmp(arith::CmpIPredicate::eq, time, last),
+            [&] {
+              // The last time step: the two entries set, not added (the
+              // label's overwrites the blank's when it is the blank, as in
+              // torch).
+              Value pBlank = logProb(last, x.i, index(blank));
+              store(b.create<arith::AddFOp>(loc, load(alpha, at(last, add(x.base, end))), pBlank),
+                    lcab, lcabAt(x, last, index(blank)));
+              when(cmp(arith::CmpIPredicate::sgt, x.targetLength, zero), [&] {
+                Value pos = sub(end, one);
+                Value l = label(x.offset, pos);
+                store(b.create<arith::AddFOp>(loc, load(alpha, at(last, add(x.base, pos))),
+                                              logProb(last, x.i, l)),
+                      lcab, lcabAt(x, last, l));
+              });
+            },
+            [&] {
+              loop(zero, x.width, [&](Value j) {
+                Value pos = sub(end, j);
+                Value l = label(x.offset, pos);
+                Value term = b.create<arith::AddFOp>(loc, load(alpha, at(time, add(x.base, pos))),
+                                                     load(beta, at(time, add(x.base, pos))));
+                Value acc = load(lcab, lcabAt(x, time, l));
+                Value empty = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, acc, negInf());
+                store(select(empty, term, logSumExp({acc, term})), lcab, lcabAt(x, time, l));
+              });
+            });
+      });
     });
   }
 
@@ -302,9 +397,12 @@ struct Ctc {
   /// infinite and zero_infinity).
   void emitForward(Value loss) {
     Value alpha = scratch({t, columns()});
-    perSample(loss, [&](const Sample &x) {
-      Value nll = forwardVariables(x, alpha);
-      return zeroInfinity ? select(isInf(nll), f32(0), nll) : nll;
+    perSampleBlock([&](Value i, Value thread) {
+      alphaRecursion(i, thread, alpha);
+      perSampleResult(i, thread, loss, [&](const Sample &x) {
+        Value nll = likelihood(x, alpha);
+        return zeroInfinity ? select(isInf(nll), f32(0), nll) : nll;
+      });
     });
     release(alpha);
   }
@@ -315,10 +413,11 @@ struct Ctc {
     Value alpha = scratch({t, columns()}), beta = scratch({t, columns()});
     Value lcab = scratch({t, n, c}), nlls = scratch({n});
     parallel(t * n * c, [&](Value e) { store(negInf(), lcab, e); });
-    perSample(nlls, [&](const Sample &x) {
-      Value nll = forwardVariables(x, alpha);
-      backwardVariables(x, alpha, beta, lcab);
-      return nll;
+    perSampleBlock([&](Value i, Value thread) {
+      alphaRecursion(i, thread, alpha);
+      perSampleResult(i, thread, nlls, [&](const Sample &x) { return likelihood(x, alpha); });
+      barrier();
+      betaRecursion(i, thread, alpha, beta, lcab);
     });
     parallel(t * n * c, [&](Value e) {
       Value time = b.create<arith::DivUIOp>(loc, e, index(n * c));

@@ -73,28 +73,37 @@ def CUDACtcToLoops : Pass<"kiln-cuda-ctc-to-loops", "mlir::ModuleOp"> {
     `kiln_ctc_loss_forward` or `kiln_ctc_loss_backward` on buffers becomes
     the same computation as loops, with the CPU routine's numerics:
 
-    - forward: an `scf.parallel` over the samples; each computes its
-      forward variables alpha (sequential loops over its own input length
-      and its 2 tl + 1 extended labels) and writes its negative
-      log-likelihood (0 where it is infinite, with zero_infinity);
-    - backward: a fill of the collected alpha beta products with -inf; an
-      `scf.parallel` over the samples computing alpha, beta and those
-      products per (time, label); an `scf.parallel` over every element of
-      the gradient, (exp(lp) - exp(lcab + nll - lp)) grad_loss inside each
+    - forward: a `gpu.launch` of one block per sample, its threads over
+      the sample's 2 tl + 1 extended labels (each thread every 32nd to
+      256th of them): alpha's first time step, then a loop over the time
+      steps with constant bounds whose body steps every thread's labels
+      and ends in a `gpu.barrier` (steps past the sample's input length
+      do nothing); thread 0 writes the negative log-likelihood (0 where
+      it is infinite, with zero_infinity);
+    - backward: a fill of the collected alpha beta products with -inf; a
+      block per sample computing alpha the same way, its nll, then beta
+      from the last time step down, a barrier per step, then one thread
+      per time step collecting alpha beta per label over the positions
+      in torch's order; an `scf.parallel` over every element of the
+      gradient, (exp(lp) - exp(lcab + nll - lp)) grad_loss inside each
       sample's input length and 0 outside it.
 
-    kiln-cuda-map-to-gpu makes each `scf.parallel` a kernel: one GPU thread
-    per sample for the recursions (a recursion over time is sequential),
-    one per element for the fill and the gradient. alpha and beta are
-    scratch buffers of [T, N (2 S + 1)] floats ([T, 2 S + N] for
-    concatenated targets), allocated around the loops: run it after
-    bufferization and before kiln-cpu-plan-memory, which places them in
-    the workspace.
+    Why a block per sample: the recursion over time is sequential, but
+    each time step's 2 tl + 1 log-sum-exps are independent, so T dependent
+    steps of one barrier each replace T (2 tl + 1) on one thread. Every
+    barrier is at the top of the kernel or of its time loops, which
+    kiln-cuda-emulate-on-cpu runs phase by phase (and checks for races).
+    Each phase reads the sample's lengths itself, so no value crosses a
+    barrier. alpha and beta are scratch buffers of [T, N (2 S + 1)]
+    floats ([T, 2 S + N] for concatenated targets), allocated around the
+    kernels: run it after bufferization and before kiln-cpu-plan-memory,
+    which places them in the workspace.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect"];
 }
 
 def CUDAGemmToRuntime : Pass<"kiln-cuda-gemm-to-runtime", "mlir::ModuleOp"> {
