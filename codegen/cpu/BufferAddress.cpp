@@ -5,6 +5,8 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
+#include <algorithm>
+
 using namespace mlir;
 
 Value kiln::cpu::rootBuffer(Value memref) {
@@ -37,8 +39,10 @@ Value kiln::cpu::firstElementAddress(OpBuilder &b, Location loc, Value memref,
   // The offset is relative to memref's own aligned pointer, which
   // alignedAddress computes.
   Value aligned = alignedAddress(b, loc, memref);
-  auto type = cast<MemRefType>(memref.getType());
-  Value size = b.create<arith::ConstantIndexOp>(loc, type.getElementTypeBitWidth() / 8);
+  // An index is 64 bits here; an element below 8 bits (an i1) a byte.
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  unsigned bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
+  Value size = b.create<arith::ConstantIndexOp>(loc, std::max(1u, bits / 8));
   Value bytes = b.create<arith::MulIOp>(loc, offset, size);
   return b.create<arith::AddIOp>(loc, aligned, bytes);
 }
@@ -47,6 +51,16 @@ Value kiln::cpu::firstElementAddressI64(OpBuilder &b, Location loc, Value memref
   auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
   return b.create<arith::IndexCastOp>(loc, b.getI64Type(),
                                       firstElementAddress(b, loc, memref, meta.getOffset()));
+}
+
+func::FuncOp kiln::cpu::declareRuntimeFunction(ModuleOp module, StringRef name,
+                                               TypeRange args) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto f = b.create<func::FuncOp>(module.getLoc(), name, b.getFunctionType(args, {}));
+  f.setPrivate();
+  return f;
 }
 
 linalg::FillOp kiln::cpu::zeroFillBefore(Operation *op, Value out) {

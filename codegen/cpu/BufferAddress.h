@@ -5,7 +5,9 @@
 #ifndef KILN_CODEGEN_CPU_BUFFERADDRESS_H
 #define KILN_CODEGEN_CPU_BUFFERADDRESS_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Builders.h"
 
 namespace kiln::cpu {
@@ -24,7 +26,7 @@ mlir::Value alignedAddress(mlir::OpBuilder &b, mlir::Location loc,
 
 /// The address of `memref`'s first element (aligned pointer + `offset`
 /// elements, the offset from its memref.extract_strided_metadata), as an
-/// index.
+/// index. Any other element's with `offset` plus its strided position.
 mlir::Value firstElementAddress(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value memref, mlir::Value offset);
 
@@ -32,6 +34,11 @@ mlir::Value firstElementAddress(mlir::OpBuilder &b, mlir::Location loc,
 /// pointers travel in the runtime calls the backends emit.
 mlir::Value firstElementAddressI64(mlir::OpBuilder &b, mlir::Location loc,
                                    mlir::Value memref);
+
+/// The private declaration of runtime function `name` (void, taking
+/// `args`), added at the end of `module` unless it has one already.
+mlir::func::FuncOp declareRuntimeFunction(mlir::ModuleOp module, llvm::StringRef name,
+                                          mlir::TypeRange args);
 
 /// The linalg.fill of 0.0 into `out` right before `op`, if there is one:
 /// what a GEMM call folds in (accumulate 0 on the CPU, beta 0 on CUDA).

@@ -35,32 +35,21 @@ constexpr llvm::StringLiteral kGemmFused = "kiln_sgemm_fused";
 /// void kiln_sgemm(i64 m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
 ///                 i32 accumulate); pointers travel as i64 (same registers).
 func::FuncOp declareGemm(ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kGemm))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  Type i64 = b.getI64Type();
-  SmallVector<Type> args(11, i64);
+  Builder b(module.getContext());
+  SmallVector<Type> args(11, b.getI64Type());
   args.push_back(b.getI32Type());
-  auto f = b.create<func::FuncOp>(module.getLoc(), kGemm,
-                                  b.getFunctionType(args, {}));
-  f.setPrivate();
-  return f;
+  return kiln::cpu::declareRuntimeFunction(module, kGemm, args);
 }
 
 /// void kiln_sgemm_fused(kiln_sgemm's arguments, i64 bias, i32 activation,
 ///                       i64 act, i64 act_row, i64 gate, i64 gate_row,
 ///                       i64 a_sums).
 func::FuncOp declareGemmFused(ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kGemmFused))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Builder b(module.getContext());
   Type i64 = b.getI64Type(), i32 = b.getI32Type();
   SmallVector<Type> args(11, i64);
   args.append({i32, i64, i32, i64, i64, i64, i64, i64});
-  auto f = b.create<func::FuncOp>(module.getLoc(), kGemmFused,
-                                  b.getFunctionType(args, {}));
-  f.setPrivate();
-  return f;
+  return kiln::cpu::declareRuntimeFunction(module, kGemmFused, args);
 }
 
 /// A strided 2-D view as (address of element (0,0), stride 0, stride 1), i64.

@@ -26,14 +26,8 @@ namespace {
 
 /// void callee(i64 params, i64 operand...): pointers travel as i64.
 func::FuncOp declareRoutine(ModuleOp module, StringRef name, size_t args) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  SmallVector<Type> types(args, b.getI64Type());
-  auto f = b.create<func::FuncOp>(module.getLoc(), name,
-                                  b.getFunctionType(types, {}));
-  f.setPrivate();
-  return f;
+  SmallVector<Type> types(args, IntegerType::get(module.getContext(), 64));
+  return kiln::cpu::declareRuntimeFunction(module, name, types);
 }
 
 /// The data-parallel collectives (passes/LowerDistributed.cpp).

@@ -18,42 +18,22 @@ namespace {
 /// void kiln_sgemm(i64 m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
 ///                 i32 accumulate) (runtime/lib/gemm.cpp).
 func::FuncOp declareCPUGemm(ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>("kiln_sgemm"))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Builder b(module.getContext());
   SmallVector<Type> args(11, b.getI64Type());
   args.push_back(b.getI32Type());
-  auto f = b.create<func::FuncOp>(module.getLoc(), "kiln_sgemm", b.getFunctionType(args, {}));
-  f.setPrivate();
-  return f;
+  return kiln::cpu::declareRuntimeFunction(module, "kiln_sgemm", args);
 }
 
-/// A private declaration of runtime function `name` (returns nothing).
-func::FuncOp declare(ModuleOp module, StringRef name, ArrayRef<Type> args) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto f = b.create<func::FuncOp>(module.getLoc(), name, b.getFunctionType(args, {}));
-  f.setPrivate();
-  return f;
-}
-
-/// The address (bytes, as i64) of `buffer[indices]`.
+/// The address (bytes, as i64) of `buffer[indices]`: firstElementAddress
+/// at the element's offset (which keeps a memref.view's shift, left out by
+/// extract_aligned_pointer_as_index of a view).
 Value elementAddress(OpBuilder &b, Location loc, Value buffer, ValueRange indices) {
-  auto type = cast<MemRefType>(buffer.getType());
   auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, buffer);
   Value offset = meta.getOffset();
   for (auto [index, stride] : llvm::zip(indices, meta.getStrides()))
     offset = b.create<arith::AddIOp>(loc, offset, b.create<arith::MulIOp>(loc, index, stride));
-  // A byte per element below 8 bits (an i1 is a byte in memory).
-  unsigned bits = type.getElementType().isIndex() ? 64 : type.getElementTypeBitWidth();
-  Value bytes = b.create<arith::MulIOp>(
-      loc, offset, b.create<arith::ConstantIndexOp>(loc, std::max(1u, bits / 8)));
-  // alignedAddress: with a memref.view's shift, which
-  // extract_aligned_pointer_as_index of a view leaves out.
-  Value base = kiln::cpu::alignedAddress(b, loc, buffer);
   return b.create<arith::IndexCastOp>(loc, b.getI64Type(),
-                                      b.create<arith::AddIOp>(loc, base, bytes));
+                                      kiln::cpu::firstElementAddress(b, loc, buffer, offset));
 }
 
 struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUPass> {
@@ -150,9 +130,9 @@ struct CUDAEmulateOnCPUPass : kiln::impl::CUDAEmulateOnCPUBase<CUDAEmulateOnCPUP
     Type i32 = b.getI32Type(), i64 = b.getI64Type();
     Value phases = b.create<memref::AllocaOp>(loc, MemRefType::get({}, i64));
     ModuleOp module = launch->getParentOfType<ModuleOp>();
-    func::FuncOp begin = declare(module, "kiln_emu_race_begin", {i64});
-    func::FuncOp access = declare(module, "kiln_emu_race_access", {i64, i32, i32, i64, i64, i64});
-    func::FuncOp end = declare(module, "kiln_emu_race_end", {});
+    func::FuncOp begin = kiln::cpu::declareRuntimeFunction(module, "kiln_emu_race_begin", {i64});
+    func::FuncOp access = kiln::cpu::declareRuntimeFunction(module, "kiln_emu_race_access", {i64, i32, i32, i64, i64, i64});
+    func::FuncOp end = kiln::cpu::declareRuntimeFunction(module, "kiln_emu_race_end", {});
     b.create<func::CallOp>(loc, begin,
                            ValueRange{b.create<arith::ConstantIntOp>(loc, number, 64)});
     auto blocks = b.create<scf::ForOp>(loc, zero, grid.x, one);

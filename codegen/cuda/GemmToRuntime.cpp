@@ -20,16 +20,11 @@ namespace {
 constexpr llvm::StringLiteral kSgemm = "kiln_cuda_sgemm";
 
 func::FuncOp declareSgemm(ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kSgemm))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Builder b(module.getContext());
   Type i32 = b.getI32Type(), i64 = b.getI64Type(), f32 = b.getF32Type();
   SmallVector<Type> args = {i32, i32, i64, i64, i64, i64, i64, i64,
                             i64, f32, i64, i64, i64, i64, i64, i64};
-  auto f = b.create<func::FuncOp>(module.getLoc(), kSgemm,
-                                  b.getFunctionType(args, {}));
-  f.setPrivate();
-  return f;
+  return kiln::cpu::declareRuntimeFunction(module, kSgemm, args);
 }
 
 /// Which operand is stored transposed, read off the op's name.

@@ -20,14 +20,9 @@ constexpr llvm::StringLiteral kLaunch = "kiln_cuda_launch";
 /// void kiln_cuda_launch(i32 kernel, i64 blocks, i64 threads, i64 args,
 ///                       i32 num_args)
 func::FuncOp declareLaunch(ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kLaunch))
-    return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Builder b(module.getContext());
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
-  auto f = b.create<func::FuncOp>(module.getLoc(), kLaunch,
-                                  b.getFunctionType({i32, i64, i64, i64, i32}, {}));
-  f.setPrivate();
-  return f;
+  return kiln::cpu::declareRuntimeFunction(module, kLaunch, {i32, i64, i64, i64, i32});
 }
 
 bool isOne(Value v) {
