@@ -109,8 +109,7 @@ struct Comm {
   void *scratch = nullptr;
   size_t scratch_bytes = 0;
   // Gradient buckets queued on ctx's stream by all_reduce_start and not
-  // finished yet, by bucket (event slot 1 + bucket marks each one's end;
-  // slot 0 the instance's work before a start).
+  // finished yet, by bucket (event slot `bucket` marks each one's end).
   std::vector<bool> started;
   bool pending = false;
 
@@ -244,9 +243,7 @@ int all_reduce_device(void *impl, const float *in, float *out, int64_t n, int av
                       void *stream, char *error, size_t error_size) {
   Comm &c = *static_cast<Comm *>(impl);
   auto s = static_cast<CUstream>(stream);
-  Error e = c.ctx->record(0, s);
-  if (!e)
-    e = c.ctx->wait_event(c.ctx->stream(), 0);
+  Error e = c.ctx->wait_for(s);
   if (!e)
     e = c.collective("NCCL all-reduce (ncclAllReduce)" + c.where(), c.ctx->stream(), [&] {
       return c.lib->AllReduce(in, out, static_cast<size_t>(n), ncclFloat32,
@@ -274,9 +271,7 @@ int all_reduce_start(void *impl, const float *in, float *out, int64_t n, int64_t
                   error, error_size);
   // After the bucket's gradients (the instance's work so far), beside
   // whatever the instance queues next.
-  Error e = c.ctx->record(0, s);
-  if (!e)
-    e = c.ctx->wait_event(c.ctx->stream(), 0);
+  Error e = c.ctx->wait_for(s);
   if (!e)
     e = c.ctx->with_current([&] {
       ncclResult_t r = c.lib->AllReduce(in, out, static_cast<size_t>(n), ncclFloat32, ncclAvg,
@@ -286,7 +281,7 @@ int all_reduce_start(void *impl, const float *in, float *out, int64_t n, int64_t
       return c.settle(what); // the call queued; the sum itself runs on
     });
   if (!e)
-    e = c.ctx->record(1 + k, c.ctx->stream());
+    e = c.ctx->record(k, c.ctx->stream());
   if (e) {
     c.broken = true;
     return report(e, error, error_size);
@@ -303,7 +298,7 @@ int all_reduce_wait(void *impl, int64_t bucket, void *stream, char *error, size_
   const size_t k = static_cast<size_t>(bucket);
   if (k >= c.started.size() || !c.started[k])
     return 0;
-  return report(c.ctx->wait_event(static_cast<CUstream>(stream), 1 + k), error, error_size);
+  return report(c.ctx->wait_event(static_cast<CUstream>(stream), k), error, error_size);
 }
 
 /* Every started bucket done, within the timeout; past it the communicator
