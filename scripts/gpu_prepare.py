@@ -34,7 +34,9 @@ carries 64 MiB). --emulate compiles with kilnc --emulate-gpu instead: CPU
 objects that run the CUDA lowering as loops, for `gpu-check.sh OUT --no-gpu`
 here (no size limit needed: --max-mib 1e6). --target cpu prepares the same
 with CPU objects: a dry run of scripts/gpu-check.sh's parity loop here
-(scripts/gpu-check.sh OUT --no-gpu). --kilnc-flag adds a kilnc flag to
+(scripts/gpu-check.sh OUT --no-gpu). --filter takes the cases whose name
+matches a regular expression (one family, or the composite networks).
+--kilnc-flag adds a kilnc flag to
 every case: with --target cpu --kilnc-flag=--data-parallel it checks the
 data-parallel lowering (buckets, kiln-produce-into-slices) of every
 training case against torch, one process.
@@ -193,6 +195,9 @@ def main():
     p.add_argument("--every", type=int, default=0,
                    help="keep every N-th parity test (default: spread about 60 over all "
                         "families, what fits 56 MiB)")
+    p.add_argument("--filter", default=None, metavar="REGEX",
+                   help="only the parity tests whose case name matches REGEX (re.search), "
+                        "before --every: e.g. --filter '^composite_' --every 1")
     a = p.parse_args()
     build = os.path.abspath(a.build)
     out = os.path.abspath(a.out or os.path.join(build, "gpu-bench" if a.bench else "gpu-check"))
@@ -218,6 +223,8 @@ def main():
 
     budget = a.max_mib * (1 << 20)
     tests = parity_tests(build)
+    if a.filter:
+        tests = [t for t in tests if re.search(a.filter, t[0])]
     tests = tests[:: a.every or max(1, len(tests) // 60)]
     manifest, skipped = [], []
     for name, args in tests:

@@ -277,6 +277,12 @@ struct CUDAMapToGPUPass : kiln::impl::CUDAMapToGPUBase<CUDAMapToGPUPass> {
   static bool mayWrite(Operation *op, Value buffer) {
     bool writes = false;
     op->walk([&](Operation *inner) {
+      // A barrier of a kernel (kiln-cuda-block-reductions, the CTC
+      // kernels) orders its block's threads and writes nothing; MLIR 19's
+      // gpu.barrier declares no memory effects, which reads as "may write
+      // anything" below.
+      if (isa<gpu::BarrierOp>(inner))
+        return;
       if (auto call = dyn_cast<func::CallOp>(inner)) {
         Value written = callOutput(call);
         writes |= !written || wholeBuffer(written) == wholeBuffer(buffer);
