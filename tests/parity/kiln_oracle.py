@@ -1336,22 +1336,17 @@ def cmd_compare(a):
     return 0
 
 
-def cmd_compare_updates(a):
-    """Each parameter's update (value after the steps - initial value), Kiln's
-    against torch's. Allowed per element: rtol * |torch's update| plus the
-    float32 rounding of `steps` additions to the parameter (1 ulp each, both
+def update_ratios(init, ref, act, steps, rtol):
+    """Per float32 parameter of `init`: (worst, visible, d_ref, d_act) of
+    its update (value after the steps - initial value) in `act` against
+    `ref`. Allowed per element: rtol * |ref's update| plus the float32
+    rounding of `steps` additions to the parameter (1 ulp each, both
     sides), plus rtol / 10 of the tensor's largest update: an element whose
     true gradient is 0 gets torch's rounding residue (1e-7, accumulated by
     momentum) on one side and exactly 0 on the other, which says nothing
-    about the update rule. An ignored or mis-scaled lr still fails at the
-    tensor's largest update, by a factor up to 1 / rtol. A case whose
-    reference update is below the rounding everywhere cannot tell a right
-    update from none, and fails as vacuous, except a parameter torch leaves
-    bit for bit unchanged (one in no parameter group): Kiln must too."""
-    init = read_safetensors(a.init)
-    ref = read_safetensors(a.reference)
-    act = read_safetensors(a.actual)
-    failures = []
+    about the update rule. worst: the largest |difference| / allowed;
+    visible: the largest |ref's update| / rounding."""
+    out = {}
     for name, p0 in init.items():
         if name not in ref or name not in act or p0.dtype != np.float32:
             continue
@@ -1359,12 +1354,30 @@ def cmd_compare_updates(a):
         d_ref = ref[name].astype(np.float64) - p0
         d_act = act[name].astype(np.float64) - p0
         scale = np.maximum(np.abs(ref[name]), np.abs(init[name])).astype(np.float32)
-        rounding = 2.0 * a.steps * np.spacing(scale).astype(np.float64)
+        rounding = 2.0 * steps * np.spacing(scale).astype(np.float64)
         largest = float(np.max(np.abs(d_ref))) if d_ref.size else 0.0
-        allowed = a.rtol * np.abs(d_ref) + rounding + 0.1 * a.rtol * largest
+        allowed = rtol * np.abs(d_ref) + rounding + 0.1 * rtol * largest
         ratio = np.abs(d_act - d_ref) / allowed
         worst = float(np.max(ratio)) if ratio.size else 0.0
-        visible = float(np.max(np.abs(d_ref) / rounding)) if ratio.size else 0.0
+        visible = float(np.max(np.abs(d_ref) / rounding)) if ratio.size else float("inf")
+        out[name] = (worst, visible, d_ref, d_act, ratio)
+    return out
+
+
+def cmd_compare_updates(a):
+    """Each parameter's update (value after the steps - initial value), Kiln's
+    against torch's, within update_ratios' allowance. An ignored or
+    mis-scaled lr still fails at the tensor's largest update, by a factor up
+    to 1 / rtol. A case whose reference update is below the rounding
+    everywhere cannot tell a right update from none, and fails as vacuous,
+    except a parameter torch leaves bit for bit unchanged (one in no
+    parameter group): Kiln must too."""
+    init = read_safetensors(a.init)
+    ref = read_safetensors(a.reference)
+    act = read_safetensors(a.actual)
+    failures = []
+    for name, (worst, visible, d_ref, d_act, ratio) in update_ratios(init, ref, act, a.steps,
+                                                                      a.rtol).items():
         print(f"{name + ' update':40s} max|torch| {float(np.max(np.abs(d_ref))):.3e}  "
               f"worst {worst:.3f} of tolerance  (update/rounding up to {visible:.1f})")
         if not np.all(np.isfinite(d_ref)) or not np.all(np.isfinite(d_act)):
@@ -1431,6 +1444,10 @@ def cmd_check_conditioning(a):
     when a fraction exceeds --margin: a failure of such a case in parity
     says little about Kiln."""
     ref = _conditioning_run(a, None)
+    ref_np = _as_numpy(ref)
+    init = {}
+    if a.mode == "train":
+        init = {k: _np(v) for k, v in _load_model(a.model, a.seed)[1].state_dict().items()}
     worst = {}
     for variant in ["float64"] + list(range(1, a.perturbed + 1)):
         other = _conditioning_run(a, variant)
@@ -1448,12 +1465,30 @@ def cmd_check_conditioning(a):
                                               np.inf)))
             if name not in worst or ratio > worst[name][0]:
                 worst[name] = (ratio, label)
+        # run_case.py's compare-updates too: each parameter's update
+        # against the reference's, within its allowance.
+        for name, (ratio, _, _, _, _) in update_ratios(init, ref_np, _as_numpy(other), a.steps,
+                                                       a.update_rtol).items():
+            if name + " update" not in worst or ratio > worst[name + " update"][0]:
+                worst[name + " update"] = (ratio, label)
     for name, (ratio, label) in worst.items():
         print(f"{name:40s} {ratio:10.3g} of tolerance ({label})" + ("  OVER" if ratio > a.margin else ""))
     name = max(worst, key=lambda n: worst[n][0])
     verdict = "ILL-CONDITIONED" if worst[name][0] > a.margin else "OK"
     print(f"{verdict}: worst {name} at {worst[name][0]:.3g} of its tolerance ({worst[name][1]}; margin {a.margin:g})")
-    return 1 if verdict != "OK" else 0
+    # A reference whose update stays below float rounding cannot tell a
+    # right update from none (compare-updates fails such a case as vacuous).
+    vacuous = [n for n, (_, visible, _, _, ratio) in update_ratios(init, ref_np, ref_np, a.steps,
+                                                                   a.update_rtol).items()
+               if ratio.size and visible < 4 and not np.array_equal(ref_np[n], init[n])]
+    if vacuous:
+        print(f"VACUOUS: the reference's update of {', '.join(vacuous)} is within float rounding")
+    return 1 if verdict != "OK" or vacuous else 0
+
+
+def _as_numpy(tensors):
+    """name -> numpy array of a reference dict (torch tensors or arrays)."""
+    return {k: (_np(v) if hasattr(v, "detach") else np.asarray(v)) for k, v in tensors.items()}
 
 
 def cmd_self_test():
@@ -1533,6 +1568,8 @@ def main(argv=None):
     c.add_argument("--rtol", type=float, default=1e-4, help="after the steps (run_case.py's default)")
     c.add_argument("--forward-rtol", type=float, default=1e-5)
     c.add_argument("--atol", type=float, default=1e-6)
+    c.add_argument("--update-rtol", type=float, default=1e-3,
+                   help="compare-updates' rtol (run_case.py's default)")
 
     c = sub.add_parser("make-bad-weights", help="a broken copy of a parameters file")
     c.add_argument("--init", required=True)
