@@ -3,6 +3,7 @@
 // buffers with disjoint lifetimes share bytes.
 #include "codegen/cpu/Passes.h"
 
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
@@ -23,6 +24,32 @@ struct Buffer {
   int64_t offset = -1;
   SmallVector<memref::DeallocOp> deallocs;
 };
+
+/// The last entry-block position that uses what the top-level `load` read,
+/// directly or through top-level pure ops. The buffer lives until then:
+/// the CUDA target moves such a load to where its value is used, into the
+/// kernel of that use (kiln-cuda-map-to-gpu), since the host cannot read
+/// device memory; bytes reused in between would be read overwritten (a
+/// cross entropy's mean: the loss sum, loaded, then the count reduced
+/// into the same bytes, then the division). On the CPU it keeps a scalar's
+/// bytes a little longer.
+int64_t lastUseOfLoaded(memref::LoadOp load, Block &entry,
+                        const DenseMap<Operation *, int64_t> &position) {
+  int64_t last = position.lookup(load);
+  SmallVector<Value> values = {load.getResult()};
+  while (!values.empty()) {
+    Value v = values.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      Operation *top = entry.findAncestorOpInBlock(*user);
+      if (!top)
+        continue;
+      last = std::max(last, position.lookup(top));
+      if (top == user && isMemoryEffectFree(user))
+        llvm::append_range(values, user->getResults());
+    }
+  }
+  return last;
+}
 
 /// Lifetime end and deallocs of `buffer`; false when an alias may escape
 /// (stored, returned, yielded, passed through a non-view op result), in
@@ -47,6 +74,8 @@ bool analyzeUses(Buffer &buffer, Block &entry,
       if (!top)
         return false;
       buffer.last = std::max(buffer.last, position.lookup(top));
+      if (auto load = dyn_cast<memref::LoadOp>(user); load && top == user)
+        buffer.last = std::max(buffer.last, lastUseOfLoaded(load, entry, position));
       if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
         if (view.getViewSource() == v) {
           aliases.push_back(view->getResult(0));

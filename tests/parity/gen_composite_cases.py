@@ -8,8 +8,9 @@ it), the memory plan's reuse of buffers between layers, residual branches
 whose gradients meet, and an optimizer's update over parameters of every
 kind at once.
 
-Three kinds of network (cnn, mlp, cnn, embed, ...; every fifth case is
-compiled for inference and checks the eval-mode forward only):
+Four kinds of network (cnn, mlp, cnn, embed, attention, ...; every
+seventh case is compiled for inference and checks the eval-mode forward
+only):
   cnn: 1-3 convolution blocks on [N, C, H, W] (or [N, C, L]): Conv with
        random kernel, stride, padding, dilation, groups, bias; then maybe a
        norm (BatchNorm, GroupNorm, InstanceNorm), an activation, a residual
@@ -21,7 +22,10 @@ compiled for inference and checks the eval-mode forward only):
        BatchNorm1d, an activation, dropout, a residual add or a gating
        product of two branches; then the head;
   embed: int64 token ids [N, S] into an Embedding (padding_idx,
-       scale_grad_by_freq), averaged over S or flattened, Linear blocks.
+       scale_grad_by_freq), averaged over S or flattened, Linear blocks;
+  attention: 1-2 encoder layers of tensor functions on [N, S, E]
+       (attention_model: batched matmuls, softmax, dropout, residuals,
+       LayerNorm, a feed-forward block), pooled over S.
 The head is a Linear to the classes, trained with CrossEntropyLoss (label
 smoothing), NLLLoss after a LogSoftmax, MSELoss or BCEWithLogitsLoss
 (class dimension moved to dim 1 for [N, S] targets), and SGD or an
@@ -58,7 +62,7 @@ STEPS = 3
 # for other summation orders (the CUDA backend's block reductions and
 # cuBLAS; a centered RMSprop case at 0.42 failed its update check emulated).
 MARGIN = 0.25
-KINDS = ["cnn", "mlp", "cnn", "embed"]
+KINDS = ["cnn", "mlp", "cnn", "embed", "attention"]
 
 ACTIVATIONS = [
     lambda rng: ("ReLU", {}),
@@ -412,6 +416,47 @@ def embed_model(rng, name):
     return model, [f"--index-high={vocab}"]
 
 
+def attention_model(rng, name):
+    """A transformer-like encoder written with tensor functions, as users
+    write one by hand: single-head self-attention on [N, S, E] (queries,
+    keys and values by Linear, scores = q k^T * scale by batched matmul,
+    maybe masked, softmax over the keys, maybe dropout, times v), a
+    residual add and LayerNorm, a feed-forward block with its own
+    residual, then the mean over S (or the first token) into the head."""
+    net = Net()
+    n, seq, e = rng.randint(1, 4), rng.randint(2, 7), rng.randint(4, 24)
+    x = "x"
+    for _ in range(rng.randint(1, 2)):
+        q = net.module("Linear", {"in_features": e, "out_features": e, "bias": rng.random() < 0.7}, x)
+        k = net.module("Linear", {"in_features": e, "out_features": e, "bias": rng.random() < 0.7}, x)
+        v = net.module("Linear", {"in_features": e, "out_features": e, "bias": rng.random() < 0.7}, x)
+        kt = net.function("transpose", [k], {"dim0": 1, "dim1": 2})
+        scores = net.function("matmul", [q, kt])
+        scores = net.function("mul", [scores], {"other": 1.0 / e ** 0.5})
+        weights = net.function("softmax", [scores], {"dim": -1})
+        weights = maybe_dropout(rng, net, weights, 0.3)
+        mixed = net.function("matmul", [weights, v])
+        out = net.module("Linear", {"in_features": e, "out_features": e, "bias": True}, mixed)
+        x = net.function("add", [x, out])
+        x = net.module("LayerNorm", {"normalized_shape": e, "eps": 1e-5,
+                                     "elementwise_affine": rng.random() < 0.8}, x)
+        hidden = rng.randint(4, 32)
+        h = net.module("Linear", {"in_features": e, "out_features": hidden, "bias": True}, x)
+        h = activation(rng, net, h)
+        h = net.module("Linear", {"in_features": hidden, "out_features": e, "bias": True}, h)
+        x = net.function("add", [x, h])
+        if rng.random() < 0.5:
+            x = net.module("LayerNorm", {"normalized_shape": e, "eps": 1e-5,
+                                         "elementwise_affine": True}, x)
+    if rng.random() < 0.5:
+        x = net.function("mean", [x], {"dim": [1], "keepdim": False})
+    else:
+        x = net.function("narrow", [x], {"dim": 1, "start": 0, "length": 1})
+        x = net.function("squeeze", [x], {"dim": 1})
+    y, loss, target = loss_and_head(rng, net, x, e, [n])
+    return finish(name, net, [n, seq, e], y, loss, target, rng)
+
+
 def finish(name, net, input_shape, y, loss, target, rng, dtype="float32"):
     return {
         "format": "kiln-model", "version": 1, "name": name,
@@ -458,14 +503,16 @@ def main():
     while kept < a.count:
         rng = random.Random(f"composite-{a.seed}-{i}")
         kind = KINDS[i % len(KINDS)]
-        # Every fifth case is compiled for inference (eval-mode forward:
-        # running statistics, no dropout) and checks the outputs only.
-        suffix = "forward" if i % 5 == 4 else "basic"
+        # Every seventh case (7: prime to the kinds' cycle, so every kind
+        # gets some) is compiled for inference (eval-mode forward: running
+        # statistics, no dropout) and checks the outputs only.
+        suffix = "forward" if i % 7 == 6 else "basic"
         name = f"composite_{kind}_{a.seed}_{i}_{suffix}"
         i += 1
         model, args = {"cnn": lambda: (cnn_model(rng, name), []),
                        "mlp": lambda: (mlp_model(rng, name), []),
-                       "embed": lambda: embed_model(rng, name)}[kind]()
+                       "embed": lambda: embed_model(rng, name),
+                       "attention": lambda: (attention_model(rng, name), [])}[kind]()
         # The check reads a file; a kept case is written again (unchanged
         # files are left untouched, case_files.write_case).
         candidate = os.path.join(a.out, name + ".candidate")

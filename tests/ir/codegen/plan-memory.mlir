@@ -106,3 +106,32 @@ func.func @no_temporaries(%x: memref<4xf32>, %y: memref<4xf32>) {
   memref.copy %x, %y : memref<4xf32> to memref<4xf32>
   return
 }
+
+// -----
+
+// A scalar loaded at the top level keeps its buffer until the value's last
+// use (through the pure division): the CUDA target loads it there, inside
+// that use's kernel. So %count, written between the load and the
+// division, gets bytes of its own (a cross entropy's mean: the loss sum,
+// then the count of counted targets, then the quotient).
+
+// CHECK-LABEL: func.func @scalar_read_late
+// CHECK-SAME:      %{{.+}}: memref<128xi8>
+// CHECK:         memref.view %{{.+}}[%c0{{.*}}][] : memref<128xi8> to memref<f32>
+// CHECK:         memref.view %{{.+}}[%c64{{.*}}][] : memref<128xi8> to memref<f32>
+func.func @scalar_read_late(%x: memref<4xf32>, %out: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %sum = memref.alloc() : memref<f32>
+  %e = memref.load %x[%c0] : memref<4xf32>
+  memref.store %e, %sum[] : memref<f32>
+  %s = memref.load %sum[] : memref<f32>
+  %count = memref.alloc() : memref<f32>
+  memref.store %one, %count[] : memref<f32>
+  %n = memref.load %count[] : memref<f32>
+  %mean = arith.divf %s, %n : f32
+  memref.store %mean, %out[] : memref<f32>
+  memref.dealloc %sum : memref<f32>
+  memref.dealloc %count : memref<f32>
+  return
+}
