@@ -37,6 +37,7 @@ int64_t lastUseOfLoaded(memref::LoadOp load, Block &entry,
                         const DenseMap<Operation *, int64_t> &position) {
   int64_t last = position.lookup(load);
   SmallVector<Value> values = {load.getResult()};
+  llvm::SmallPtrSet<Operation *, 8> followed; // each pure op once (a DAG)
   while (!values.empty()) {
     Value v = values.pop_back_val();
     for (Operation *user : v.getUsers()) {
@@ -44,7 +45,7 @@ int64_t lastUseOfLoaded(memref::LoadOp load, Block &entry,
       if (!top)
         continue;
       last = std::max(last, position.lookup(top));
-      if (top == user && isMemoryEffectFree(user))
+      if (top == user && isMemoryEffectFree(user) && followed.insert(user).second)
         llvm::append_range(values, user->getResults());
     }
   }

@@ -153,6 +153,9 @@ def conv_block(rng, net, x, shape):
     if per_channel // n >= 4 and not scales_only:
         norms += ["instance"]
     norm = rng.choice(norms)
+    group_counts = [g for g in range(1, oc + 1) if oc % g == 0 and (oc // g) * per_channel // n >= 4]
+    if norm == "group" and not group_counts:
+        norm = None  # a sample has fewer than 4 values: no group is large enough
     conv = "Conv1d" if rank == 1 else "Conv2d"
     y = net.module(conv, {"in_channels": c, "out_channels": oc, "kernel_size": k, "stride": s,
                           "padding": p, "dilation": d, "groups": groups,
@@ -166,8 +169,7 @@ def conv_block(rng, net, x, shape):
                         "affine": rng.random() < 0.8,
                         "track_running_stats": rng.random() < 0.8}, y)
     elif norm == "group":
-        groups = rng.choice([g for g in range(1, oc + 1)
-                             if oc % g == 0 and (oc // g) * per_channel // n >= 4])
+        groups = rng.choice(group_counts)
         y = net.module("GroupNorm", {"num_groups": groups, "num_channels": oc, "eps": 1e-5,
                                      "affine": rng.random() < 0.8}, y)
     elif norm == "instance":
