@@ -313,7 +313,7 @@ def linear_block(rng, net, x, features, rows):
 
 
 def optimizer(rng):
-    """SGD (a third of the cases) or one of gen_optim_cases.py's, with its
+    """SGD (2 of 12 draws) or one of gen_optim_cases.py's 10, with its
     random options; lr drawn where 3 steps move every parameter by more
     than float rounding (the compare-updates check) and do not diverge."""
     kind = rng.choice(["SGD", "SGD"] + sorted(OPTIMIZERS))
