@@ -2,6 +2,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -17,6 +18,47 @@ Value kiln::cpu::rootBuffer(Value memref) {
     memref = viewLike.getViewSource();
   }
   return memref;
+}
+
+static std::optional<int64_t> byteSize(MemRefType type) {
+  Type element = type.getElementType();
+  if (!type.hasStaticShape() || !element.isIntOrFloat())
+    return std::nullopt;
+  return type.getNumElements() *
+         static_cast<int64_t>(llvm::divideCeil(element.getIntOrFloatBitWidth(), 8));
+}
+
+kiln::cpu::Span kiln::cpu::spanOf(Value v) {
+  Value root = rootBuffer(v);
+  auto view = root.getDefiningOp<memref::ViewOp>();
+  if (!view)
+    return {root};
+  std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+  std::optional<int64_t> bytes = byteSize(view.getType());
+  if (shift && bytes)
+    return {view.getSource(), *shift, *shift + *bytes};
+  return {view.getSource()};
+}
+
+static bool isAllocation(Value root) {
+  Operation *def = root.getDefiningOp();
+  return def && isa<memref::AllocOp, memref::AllocaOp>(def);
+}
+
+bool kiln::cpu::mayAlias(const Span &a, const Span &b, func::FuncOp kernel) {
+  if (a.root == b.root)
+    return a.begin < b.end && b.begin < a.end;
+  if (isAllocation(a.root) || isAllocation(b.root))
+    return false;
+  auto isKernelArgument = [&](Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return kernel && arg && arg.getOwner() == &kernel.getBody().front();
+  };
+  return !(isKernelArgument(a.root) && isKernelArgument(b.root));
+}
+
+bool kiln::cpu::mayShareBytes(Value a, Value b, func::FuncOp kernel) {
+  return mayAlias(spanOf(a), spanOf(b), kernel);
 }
 
 /// Taken from the root buffer and, through memref.view ops, from theirs plus

@@ -10,6 +10,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Builders.h"
 
+#include <limits>
+
 namespace kiln::cpu {
 
 /// The buffer `memref` is a view of: view-like ops other than memref.view
@@ -18,6 +20,31 @@ namespace kiln::cpu {
 /// kiln-cpu-plan-memory gives buffers that are live at the same time
 /// disjoint byte ranges.
 mlir::Value rootBuffer(mlir::Value memref);
+
+/// Bytes [begin, end) of `root`; the whole root when the range is unknown.
+struct Span {
+  mlir::Value root;
+  int64_t begin = 0;
+  int64_t end = std::numeric_limits<int64_t>::max();
+};
+
+/// The memory a memref value shows: its root buffer and, when that root is
+/// a memref.view at a constant shift with a static type (a buffer that
+/// kiln-cpu-plan-memory placed in the workspace), the view's bytes of the
+/// view's source. Views of a view keep the view's span, a superset of what
+/// they show.
+Span spanOf(mlir::Value memref);
+
+/// Whether two spans may share a byte. Two planned buffers share bytes when
+/// their lifetimes were disjoint in the order the planner saw: a pass that
+/// moves an access past another after planning (a GEMM call taking over
+/// the op after it) must ask this, not compare roots. `kernel` is the
+/// function whose distinct arguments do not alias when one of them is
+/// written (the caller asks only then); null: arguments may alias.
+bool mayAlias(const Span &a, const Span &b, mlir::func::FuncOp kernel);
+
+/// mayAlias of the spans of two memref values in `kernel`.
+bool mayShareBytes(mlir::Value a, mlir::Value b, mlir::func::FuncOp kernel);
 
 /// The aligned pointer of `memref` as an index (see BufferAddress.cpp for
 /// why memref.view shifts are added here).

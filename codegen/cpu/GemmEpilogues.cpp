@@ -1,7 +1,9 @@
 // Matching what kiln-cpu-gemm-to-runtime folds into kiln_sgemm_fused
 // (GemmEpilogues.h). The ops are on buffers, after memory planning, so
-// every check is about which buffers an op reads and writes (roots after
-// stripping views: kiln::cpu::rootBuffer), and the forms matched are the
+// every check is about which bytes an op reads and writes
+// (kiln::cpu::mayShareBytes: the planner lets buffers whose lifetimes were
+// disjoint share bytes, and folding an op into the call moves accesses past
+// others), and the forms matched are the
 // ones the pipeline produces: a linalg.generic as the nn lowering makes
 // it, or the scf.forall of blocks that kiln-cpu-tile-and-vectorize made of
 // it (each iteration the generic on subviews of one block).
@@ -19,7 +21,6 @@ using namespace mlir;
 using kiln::cpu::ColumnSum;
 using kiln::cpu::ElementwiseEpilogue;
 using kiln::cpu::GemmActivation;
-using kiln::cpu::rootBuffer;
 
 namespace {
 
@@ -88,18 +89,22 @@ bool mayRunBefore(Operation *op, linalg::LinalgOp gemm, Value bias) {
   SmallVector<linalg::LinalgOp> ops = linalgOpsOf(op);
   if (ops.empty())
     return false;
-  Value out = rootBuffer(gemm.getDpsInits()[0]);
-  SmallVector<Value> read = {rootBuffer(gemm.getDpsInputs()[0]),
-                             rootBuffer(gemm.getDpsInputs()[1])};
+  // By bytes, not by root buffer: the planner may have put a buffer first
+  // written after the GEMM into bytes the GEMM reads (their lifetimes were
+  // disjoint), and the call moves the GEMM after that write.
+  auto kernel = gemm->getParentOfType<func::FuncOp>();
+  Value out = gemm.getDpsInits()[0];
+  SmallVector<Value> read = {gemm.getDpsInputs()[0], gemm.getDpsInputs()[1]};
   if (bias)
-    read.push_back(rootBuffer(bias));
+    read.push_back(bias);
+  auto overlaps = [&](Value a, Value b) { return kiln::cpu::mayShareBytes(a, b, kernel); };
   for (linalg::LinalgOp linalgOp : ops) {
     for (Value input : linalgOp.getDpsInputs())
-      if (isa<MemRefType>(input.getType()) && rootBuffer(input) == out)
+      if (isa<MemRefType>(input.getType()) && overlaps(input, out))
         return false;
     for (Value init : linalgOp.getDpsInits())
-      if (Value root = rootBuffer(init);
-          root == out || llvm::is_contained(read, root))
+      if (overlaps(init, out) ||
+          llvm::any_of(read, [&](Value r) { return overlaps(init, r); }))
         return false;
   }
   return true;
@@ -344,17 +349,20 @@ std::string whyNotFolded(const ElementwiseEpilogue &epilogue,
            cast<MemRefType>(v.getType()).getShape() ==
                cast<MemRefType>(out.getType()).getShape();
   };
-  Value result = epilogue.result, root = rootBuffer(result);
+  Value result = epilogue.result;
   if (!sameShape(result) || (epilogue.gate && !sameShape(epilogue.gate)))
     return "its buffers are not contiguous-row buffers of the GEMM's shape";
-  if (root == rootBuffer(op.getDpsInputs()[0]) ||
-      root == rootBuffer(op.getDpsInputs()[1]) ||
-      (bias && root == rootBuffer(bias)))
+  // By bytes (see mayRunBefore): the result is written, and the gate read,
+  // inside the call, while the GEMM still reads its operands.
+  auto kernel = op->getParentOfType<func::FuncOp>();
+  auto overlaps = [&](Value a, Value b) { return kiln::cpu::mayShareBytes(a, b, kernel); };
+  if (overlaps(result, op.getDpsInputs()[0]) || overlaps(result, op.getDpsInputs()[1]) ||
+      (bias && overlaps(result, bias)))
     return "its result may overlap an operand of the GEMM";
-  if (root == rootBuffer(out) && result != out)
+  if (result != out && overlaps(result, out))
     return "its result may overlap part of the GEMM's output";
-  if (epilogue.gate && (rootBuffer(epilogue.gate) == rootBuffer(out) ||
-                        rootBuffer(epilogue.gate) == root))
+  if (epilogue.gate && (overlaps(epilogue.gate, out) ||
+                        (result != out && overlaps(epilogue.gate, result))))
     return "its gate may overlap what the GEMM writes";
   return "";
 }
@@ -371,7 +379,7 @@ linalg::BroadcastOp kiln::cpu::biasBroadcastBefore(Operation *op, Value out) {
   if (!isContiguousF32Vector(bias) ||
       !cast<MemRefType>(bias.getType()).hasStaticShape())
     return nullptr;
-  if (rootBuffer(bias) == rootBuffer(out))
+  if (kiln::cpu::mayShareBytes(bias, out, op->getParentOfType<func::FuncOp>()))
     return nullptr;
   return broadcast;
 }
@@ -397,12 +405,14 @@ std::optional<ColumnSum> kiln::cpu::biasGradientAfter(linalg::LinalgOp op,
       op, Value(), [&](Operation *next) { return columnSumOf(next, lhs); });
   if (!sum)
     return std::nullopt;
-  Value root = rootBuffer(sum->sums);
+  // By bytes (see mayRunBefore): the call adds the sums up while the GEMM
+  // reads its operands.
+  auto kernel = op->getParentOfType<func::FuncOp>();
+  auto overlaps = [&](Value a, Value b) { return kiln::cpu::mayShareBytes(a, b, kernel); };
   if (!isContiguousF32Vector(sum->sums))
     whyNot = "its sums are not contiguous f32";
-  else if (root == rootBuffer(lhs) ||
-           root == rootBuffer(op.getDpsInputs()[1]) ||
-           root == rootBuffer(op.getDpsInits()[0]))
+  else if (overlaps(sum->sums, lhs) || overlaps(sum->sums, op.getDpsInputs()[1]) ||
+           overlaps(sum->sums, op.getDpsInits()[0]))
     whyNot = "its sums may overlap an operand of the GEMM";
   return whyNot.empty() ? sum : std::nullopt;
 }

@@ -81,9 +81,8 @@ std::string whyLoops(linalg::LinalgOp op) {
   // kiln_sgemm requires C to overlap neither A nor B (it writes C while it
   // still reads them); the loops of a linalg op accumulating into one of its
   // inputs have their own semantics, so such an op stays one.
-  using kiln::cpu::rootBuffer;
-  Value outRoot = rootBuffer(out);
-  if (rootBuffer(lhs) == outRoot || rootBuffer(rhs) == outRoot)
+  auto kernel = op->getParentOfType<func::FuncOp>();
+  if (kiln::cpu::mayShareBytes(lhs, out, kernel) || kiln::cpu::mayShareBytes(rhs, out, kernel))
     return "its output may overlap an input";
   if (!cast<MemRefType>(out.getType()).hasStaticShape() ||
       !cast<MemRefType>(lhs.getType()).hasStaticShape())

@@ -53,39 +53,8 @@ using namespace kiln;
 
 namespace {
 
-/// Bytes [begin, end) of `root`; the whole root when the range is unknown.
-struct Span {
-  Value root;
-  int64_t begin = 0;
-  int64_t end = std::numeric_limits<int64_t>::max();
-};
-
-std::optional<int64_t> byteSize(MemRefType type) {
-  Type element = type.getElementType();
-  if (!type.hasStaticShape() || !element.isIntOrFloat())
-    return std::nullopt;
-  return type.getNumElements() *
-         static_cast<int64_t>(llvm::divideCeil(element.getIntOrFloatBitWidth(), 8));
-}
-
-/// The memory a memref value shows: its root buffer (BufferAddress.h) and,
-/// when that root is a memref.view at a constant shift with a static type,
-/// the view's bytes of the view's source. Views of a view keep the view's
-/// span, a superset of what they show.
-Span spanOf(Value v) {
-  Value root = kiln::cpu::rootBuffer(v);
-  auto view = root.getDefiningOp<memref::ViewOp>();
-  if (!view)
-    return {root};
-  std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
-  std::optional<int64_t> bytes = byteSize(view.getType());
-  if (shift && bytes)
-    return {view.getSource(), *shift, *shift + *bytes};
-  return {view.getSource()};
-}
-
 struct Access {
-  Span span;
+  kiln::cpu::Span span;
   bool write;
 };
 
@@ -112,7 +81,7 @@ std::optional<SmallVector<Access>> accessesOf(Operation *op) {
     Value value = effect.getValue();
     if (!value)
       return std::nullopt;
-    Span span = spanOf(value);
+    kiln::cpu::Span span = kiln::cpu::spanOf(value);
     Operation *owner = span.root.getDefiningOp();
     if (!owner)
       owner = span.root.getParentBlock()->getParentOp();
@@ -124,26 +93,6 @@ std::optional<SmallVector<Access>> accessesOf(Operation *op) {
     accesses.push_back({span, write});
   }
   return accesses;
-}
-
-bool isAllocation(Value root) {
-  Operation *def = root.getDefiningOp();
-  return def && isa<memref::AllocOp, memref::AllocaOp>(def);
-}
-
-/// Whether two spans may share a byte. `kernel` is the function whose
-/// distinct arguments do not alias when one of them is written (the caller
-/// asks only then).
-bool mayAlias(const Span &a, const Span &b, func::FuncOp kernel) {
-  if (a.root == b.root)
-    return a.begin < b.end && b.begin < a.end;
-  if (isAllocation(a.root) || isAllocation(b.root))
-    return false;
-  auto isKernelArgument = [&](Value v) {
-    auto arg = dyn_cast<BlockArgument>(v);
-    return kernel && arg && arg.getOwner() == &kernel.getBody().front();
-  };
-  return !(isKernelArgument(a.root) && isKernelArgument(b.root));
 }
 
 /// Step 1: a member of a merged launch.
@@ -212,7 +161,7 @@ std::optional<Member> asMember(Operation *op) {
 bool independent(const Member &x, const Member &y, func::FuncOp kernel) {
   for (const Access &a : x.accesses)
     for (const Access &b : y.accesses)
-      if ((a.write || b.write) && mayAlias(a.span, b.span, kernel))
+      if ((a.write || b.write) && kiln::cpu::mayAlias(a.span, b.span, kernel))
         return false;
   return true;
 }
