@@ -40,6 +40,9 @@ int64_t normalisedDim(BuildContext &c, int64_t dim);
 /// overflowing, and since the result does not depend on m, no gradient
 /// flows through it (Softmax.cpp).
 mlir::Value logSoftmax(BuildContext &c, mlir::Value x, int64_t dim);
+/// softmax(x) along `dim` (normalised), as exp(x - m) / sum(exp(x - m)),
+/// m detached as in logSoftmax. A row of -inf only gives NaN, as torch.
+mlir::Value softmax(BuildContext &c, mlir::Value x, int64_t dim);
 
 /// Softmax, LogSoftmax, Softmin, Softmax2d, GLU (Softmax.cpp).
 void registerSoftmaxFamily(Registry &r);

@@ -4,7 +4,7 @@
 // ..., whose `training` option decides instead of the mode). Each is a composite of primitive ops, so
 // autodiff reuses the forward's mask: the backward multiplies by the same
 // `noise` value, never by a second draw.
-#include "frontend/import/Registry.h"
+#include "frontend/import/Dropout.h"
 
 #include "ir/NNBuilders.h"
 
@@ -31,25 +31,6 @@ Value keepMask(BuildContext &c, ArrayRef<int64_t> shape, double p) {
   return c.create<nn::CompareOp>(
       nn::ComparePredicateAttr::get(b.getContext(), nn::ComparePredicate::lt), u,
       nn::scalarConstant(b, c.loc(), static_cast<float>(1.0 - p)));
-}
-
-// torch 1.13's _dropout_impl (Dropout; feature_dropout for Dropout1d/2d/3d)
-// with the noise of shape `shape`: identity when not `active` (a layer in
-// eval mode, a function with training=False) and for p = 0, x * 0 for
-// p = 1, else x * (bernoulli(1 - p) / (1 - p)), each noise value shared by
-// the dimensions that are 1 in `shape`.
-Value maskedDropout(BuildContext &c, Value x, ArrayRef<int64_t> shape, double p, bool active) {
-  if (!active || p == 0.0)
-    return x;
-  OpBuilder &b = c.builder();
-  Location loc = c.loc();
-  if (p == 1.0)
-    return c.create<nn::MulOp>(x, nn::scalarConstant(b, loc, 0.0));
-  float keep = static_cast<float>(1.0 - p);
-  Value noise = c.create<nn::WhereOp>(keepMask(c, shape, p),
-                                      nn::scalarConstant(b, loc, 1.0f / keep),
-                                      nn::scalarConstant(b, loc, 0.0));
-  return c.create<nn::MulOp>(x, noise);
 }
 
 // torch 1.13's _dropout_impl with alpha_dropout (AlphaDropout,
@@ -107,6 +88,25 @@ SmallVector<int64_t> featureNoiseShape(BuildContext &c, const std::string &layer
 }
 
 } // namespace
+
+// torch 1.13's _dropout_impl (Dropout; feature_dropout for Dropout1d/2d/3d)
+// with the noise of shape `shape`: identity when not `active` (a layer in
+// eval mode, a function with training=False) and for p = 0, x * 0 for
+// p = 1, else x * (bernoulli(1 - p) / (1 - p)), each noise value shared by
+// the dimensions that are 1 in `shape`.
+Value maskedDropout(BuildContext &c, Value x, ArrayRef<int64_t> shape, double p, bool active) {
+  if (!active || p == 0.0)
+    return x;
+  OpBuilder &b = c.builder();
+  Location loc = c.loc();
+  if (p == 1.0)
+    return c.create<nn::MulOp>(x, nn::scalarConstant(b, loc, 0.0));
+  float keep = static_cast<float>(1.0 - p);
+  Value noise = c.create<nn::WhereOp>(keepMask(c, shape, p),
+                                      nn::scalarConstant(b, loc, 1.0f / keep),
+                                      nn::scalarConstant(b, loc, 0.0));
+  return c.create<nn::MulOp>(x, noise);
+}
 
 void registerDropoutFamily(Registry &r) {
   Entry dropout{"nn.Dropout", EntryKind::Layer,

@@ -131,9 +131,13 @@ public:
   /// Buffers of the called leaf: local name -> state_dict name.
   std::map<std::string, std::string> buffers;
 
+  /// A module node's forward arguments (Entry::callOptions).
+  Options callOpts{json::object(), ""};
+
   OpBuilder &builder() override { return b; }
   Location loc() override { return l; }
   const Options &options() const override { return opts; }
+  const Options &callOptions() const override { return callOpts; }
   ValueRange operands() override { return ops; }
   Value parameter(const std::string &name) override {
     auto it = params.find(name);

@@ -561,6 +561,14 @@ private:
         }
         entry = m->second.get();
       }
+      if (!entry->callOptions.empty())
+        call.callOpts = import::parseOptions(entry->callOptions,
+                                             import::modelTypeName(*entry) + "'s forward",
+                                             optionsOf(node), path + ".options");
+      else if (node.contains("options"))
+        fail(path + ".options", import::modelTypeName(*entry) +
+                                    " takes no forward arguments besides its inputs (its "
+                                    "constructor options belong in the module tree)");
       results = invoke(*entry, call, path);
     } else if (node.contains("function")) {
       std::string fnName = stringAt(node, path, "function");
@@ -607,6 +615,13 @@ private:
       Type type = cast<RankedTensorType>(call.operands()[i].getType()).getElementType();
       bool index = llvm::is_contained(entry.indexInputs, i),
            mask = llvm::is_contained(entry.maskInputs, i);
+      if (llvm::is_contained(entry.maskOrFloatInputs, i)) {
+        if (!type.isInteger(1) && !type.isF32())
+          fail(path + ".inputs[" + std::to_string(i) + "]",
+               "expected a bool mask (the result of a comparison such as gt or eq) or a "
+               "float32 value");
+        continue;
+      }
       if (index ? !type.isInteger(64) : mask ? !type.isInteger(1) : !type.isF32())
         fail(path + ".inputs[" + std::to_string(i) + "]",
              index  ? "expected an int64 value (indices)"

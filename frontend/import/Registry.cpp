@@ -251,10 +251,15 @@ static json checkValue(const OptionSpec &s, const json &v,
 
 Options parseOptions(const Entry &entry, const json &given,
                      const std::string &path) {
+  return parseOptions(entry.options, modelTypeName(entry), given, path);
+}
+
+Options parseOptions(const std::vector<OptionSpec> &specs, const std::string &what,
+                     const json &given, const std::string &path) {
   if (!given.is_null() && !given.is_object())
     fail(path, "expected an object of options");
   json values = json::object();
-  for (const OptionSpec &s : entry.options) {
+  for (const OptionSpec &s : specs) {
     if (given.is_object() && given.contains(s.name)) {
       values[s.name] = checkValue(s, given[s.name], path + "." + s.name);
     } else if (!s.defaultValue.is_null()) {
@@ -262,17 +267,17 @@ Options parseOptions(const Entry &entry, const json &given,
     } else if (s.nullable) {
       values[s.name] = nullptr; // torch's default None (MaxPool's stride)
     } else {
-      fail(path, modelTypeName(entry) + " needs option '" + s.name + "'");
+      fail(path, what + " needs option '" + s.name + "'");
     }
   }
   if (given.is_object())
     for (auto it = given.begin(); it != given.end(); ++it)
       if (!values.contains(it.key())) {
         std::string known;
-        for (const OptionSpec &s : entry.options)
+        for (const OptionSpec &s : specs)
           known += (known.empty() ? "" : ", ") + s.name;
         fail(path + "." + it.key(),
-             "unknown option '" + it.key() + "' for " + modelTypeName(entry) +
+             "unknown option '" + it.key() + "' for " + what +
                  " (options: " + (known.empty() ? "none" : known) + ")");
       }
   return Options(std::move(values), path);
@@ -391,6 +396,8 @@ const Registry &registry() {
   static const Registry instance = [] {
     Registry r;
     registerLinearFamily(r);
+    registerAttentionFamily(r);
+    registerTransformerFamily(r);
     registerConvFamily(r);
     registerConvTransposeFamily(r);
     registerFoldFamily(r);

@@ -174,6 +174,9 @@ public:
   virtual mlir::OpBuilder &builder() = 0;
   virtual mlir::Location loc() = 0;
   virtual const Options &options() const = 0;
+  /// The call's forward arguments (Entry::callOptions, defaults filled in);
+  /// empty for functions and losses, whose options() hold them.
+  virtual const Options &callOptions() const = 0;
   /// The call's inputs (a layer's input, a function's operands; for a loss:
   /// the model output, then the target).
   virtual mlir::ValueRange operands() = 0;
@@ -315,9 +318,18 @@ struct Entry {
   /// Inputs (by position) that are bool masks, a comparison's result
   /// (torch.where's condition, masked_fill's mask); the others are float32.
   std::vector<unsigned> maskInputs;
+  /// Inputs (by position) that may be either a bool mask or float32
+  /// (MultiheadAttention's attn_mask and key_padding_mask: a bool mask
+  /// blocks where true, a float one is added to the scores).
+  std::vector<unsigned> maskOrFloatInputs;
   /// Whether the call gives a bool mask (gt, eq, ...): it can feed only a
   /// mask input and is never a model output.
   bool givesMask = false;
+  /// Layers: forward arguments that are not tensors (MultiheadAttention's
+  /// need_weights), given in the module node's `options`; the build
+  /// function reads them with BuildContext::callOptions. A layer without
+  /// any refuses a node's options.
+  std::vector<OptionSpec> callOptions;
   /// Methods a graph node may call on the layer besides forward
   /// (`"method": "log_prob"`): each an entry of its own (inputs, build)
   /// that sees the layer's options and parameters.
@@ -365,12 +377,18 @@ std::string modelTypeName(const Entry &entry);
 /// unknown options, wrong types and failed checks are errors at `path`.
 Options parseOptions(const Entry &entry, const json &given,
                      const std::string &path);
+/// The same against other specs (a layer's call options); `what` names
+/// them in messages ("MultiheadAttention's forward").
+Options parseOptions(const std::vector<OptionSpec> &specs, const std::string &what,
+                     const json &given, const std::string &path);
 
 /// The registry as JSON rows (kilnc --print-schema).
 json schemaOf(const Registry &registry);
 
 // Family registration, one function per file.
 void registerLinearFamily(Registry &registry);
+void registerAttentionFamily(Registry &registry);
+void registerTransformerFamily(Registry &registry);
 void registerConvFamily(Registry &registry);
 void registerConvTransposeFamily(Registry &registry);
 void registerFoldFamily(Registry &registry);

@@ -96,6 +96,10 @@ Value logSoftmax(BuildContext &c, Value x, int64_t dim) {
   return softmax(c, x, dim, Kind::LogSoftmax);
 }
 
+Value softmax(BuildContext &c, Value x, int64_t dim) {
+  return softmax(c, x, dim, Kind::Softmax);
+}
+
 void registerSoftmaxFamily(Registry &r) {
   registerSoftmax(r, "nn.Softmax", "softmax", Kind::Softmax);
   registerSoftmax(r, "nn.LogSoftmax", "log_softmax", Kind::LogSoftmax);

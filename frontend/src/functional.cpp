@@ -44,6 +44,15 @@ std::vector<Tensor> record_module(Trace& trace, const std::string& path, const s
   return trace.record(std::move(node), outputs);
 }
 
+std::vector<Tensor> record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs,
+                                  OptionList call_options,
+                                  const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc) {
+  GraphNode node = make_node(inputs, loc);
+  node.module = path;
+  node.options = std::move(call_options);
+  return trace.record(std::move(node), outputs);
+}
+
 Tensor record_method(Trace& trace, const std::string& path, const std::string& method,
                      const std::vector<Tensor>& inputs, Shape shape, SourceLoc loc, Dtype dtype) {
   GraphNode node = make_node(inputs, loc);

@@ -60,6 +60,8 @@ Json node_json(const GraphNode& node) {
   if (node.function.empty()) {
     j["module"] = node.module;
     if (!node.method.empty()) j["method"] = node.method;
+    // A layer's forward arguments besides its inputs, when it has any.
+    if (!node.options.empty()) j["options"] = options_json(node.options);
   } else {
     j["function"] = node.function;
     j["options"] = options_json(node.options);

@@ -35,6 +35,11 @@ Tensor record_module(Trace& trace, const std::string& path, const std::vector<Te
 /// indices), one per (shape, dtype).
 std::vector<Tensor> record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs,
                                   const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc);
+/// The same with forward arguments that are not tensors, written as the
+/// node's options (MultiheadAttention's need_weights).
+std::vector<Tensor> record_module(Trace& trace, const std::string& path, const std::vector<Tensor>& inputs,
+                                  OptionList call_options,
+                                  const std::vector<std::pair<Shape, Dtype>>& outputs, SourceLoc loc);
 /// Records a call of method `method` (not forward) of the leaf module at `path`.
 Tensor record_method(Trace& trace, const std::string& path, const std::string& method,
                      const std::vector<Tensor>& inputs, Shape shape, SourceLoc loc,

@@ -276,9 +276,108 @@ def _kiln_dropout_variant_class(kind):
     return make
 
 
+class _KilnDropoutCalls:
+    """While active, every F.dropout call (nn.Dropout's, and the one inside
+    F.multi_head_attention_forward) draws Kiln's mask from `stream`, in the
+    order torch runs them: how a layer with dropouts inside is replayed."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __enter__(self):
+        F = _torch().nn.functional
+        self.saved = F.dropout
+        stream = self.stream
+
+        def kiln_dropout(x, p=0.5, training=True, inplace=False):
+            if not training:
+                return x
+            module = _kiln_dropout_class()(p=p)
+            module.stream = stream
+            return module(x)
+        F.dropout = kiln_dropout
+        return self
+
+    def __exit__(self, *exc):
+        _torch().nn.functional.dropout = self.saved
+        return False
+
+
+def _slow_path_call(module, *args, **kwargs):
+    """module(*args, **kwargs) with gradients on: torch 1.13 then never takes
+    the eval fast paths (_native_multi_head_attention,
+    _transformer_encoder_layer_fwd), which fail without biases and are the
+    same math otherwise. Outputs detached when gradients were off."""
+    torch = _torch()
+    grad = torch.is_grad_enabled()
+    with torch.enable_grad():
+        res = module(*args, **kwargs)
+    if grad:
+        return res
+    if isinstance(res, tuple):
+        return tuple(r.detach() if r is not None else None for r in res)
+    return res.detach()
+
+
+def _optional_inputs(rest, opts, names):
+    """The masks a node gives after its tensors, by keyword: names whose
+    option is true take the next input, in order."""
+    rest = list(rest)
+    return {name: rest.pop(0) if opts.get(name) else None for name in names}
+
+
+def _kiln_multihead_attention_class():
+    nn = _torch().nn
+
+    class KilnMultiheadAttention(nn.MultiheadAttention):
+        """torch's MultiheadAttention, whose attention-weight dropout draws
+        Kiln's mask; everything else is torch's code. The model file's node
+        options are the forward arguments: key_padding_mask and attn_mask
+        say whether that mask follows the three inputs."""
+        stream = None
+
+        def kiln_call(self, args, opts):
+            q, k, v, *rest = args
+            masks = _optional_inputs(rest, opts, ["key_padding_mask", "attn_mask"])
+            need = opts.get("need_weights", True)
+            with _KilnDropoutCalls(self.stream):
+                out, weights = _slow_path_call(
+                    self, q, k, v, need_weights=need,
+                    average_attn_weights=opts.get("average_attn_weights", True), **masks)
+            return (out, weights) if need else (out,)
+
+    return KilnMultiheadAttention
+
+
+def _kiln_transformer_layer_class(kind):
+    def make():
+        nn = _torch().nn
+
+        class KilnTransformerLayer(getattr(nn, kind)):
+            """torch's transformer layer with Kiln's dropout masks (every
+            nn.Dropout inside and the attention's, in torch's order); the
+            node's options say which masks follow the layer's tensors."""
+            stream = None
+            tensors = 1 if kind == "TransformerEncoderLayer" else 2
+            names = (["src_mask", "src_key_padding_mask"] if kind == "TransformerEncoderLayer"
+                     else ["tgt_mask", "memory_mask", "tgt_key_padding_mask",
+                           "memory_key_padding_mask"])
+
+            def kiln_call(self, args, opts):
+                masks = _optional_inputs(args[self.tensors:], opts, self.names)
+                with _KilnDropoutCalls(self.stream):
+                    return (_slow_path_call(self, *args[:self.tensors], **masks),)
+
+        return KilnTransformerLayer
+    return make
+
+
 # Leaves that draw random numbers: torch's module replaced by one that draws
 # from Kiln's stream (torch's own stream cannot be reproduced).
 _RANDOM_LEAVES = {"Dropout": _kiln_dropout_class, "RReLU": _kiln_rrelu_class,
+                  "MultiheadAttention": _kiln_multihead_attention_class,
+                  "TransformerEncoderLayer": _kiln_transformer_layer_class("TransformerEncoderLayer"),
+                  "TransformerDecoderLayer": _kiln_transformer_layer_class("TransformerDecoderLayer"),
                   "FractionalMaxPool2d": _kiln_fractional_max_pool_class(2),
                   "FractionalMaxPool3d": _kiln_fractional_max_pool_class(3)}
 for _kind in ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"):
@@ -578,8 +677,12 @@ class KilnModel:
             if node.get("function") in _LOSS_FUNCTIONS:
                 opts = _loss_options(opts)
             if "module" in node:
-                res = getattr(self.root.get_submodule(node["module"]),
-                              node.get("method", "forward"))(*args)
+                module = self.root.get_submodule(node["module"])
+                if hasattr(module, "kiln_call"):
+                    # A layer with forward arguments besides its inputs.
+                    res = module.kiln_call(args, opts)
+                else:
+                    res = getattr(module, node.get("method", "forward"))(*args)
             elif node["function"] in _RANDOM_FUNCTIONS:
                 res = _RANDOM_FUNCTIONS[node["function"]](self.rng, args, opts)
             else:

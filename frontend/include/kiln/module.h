@@ -29,6 +29,12 @@ enum class Init {
   Constant,
   /// N(0, 1): nn.Embedding's weight.
   Normal,
+  /// xavier_uniform_: U(+-sqrt(6 / (fan_in + fan_out))), nn.MultiheadAttention's
+  /// projection weights.
+  XavierUniform,
+  /// xavier_normal_: N(0, 2 / (fan_in + fan_out)), nn.MultiheadAttention's
+  /// bias_k and bias_v.
+  XavierNormal,
 };
 
 struct Parameter {

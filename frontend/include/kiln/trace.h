@@ -26,7 +26,8 @@ struct GraphNode {
   std::string module;    ///< dotted path of a leaf module, or "" for a function
   std::string function;  ///< "relu", "flatten", "add", "mul", or "" for a module
   std::string method;    ///< a module's method other than forward ("log_prob"), or ""
-  OptionList options;    ///< function options (modules keep theirs in the tree)
+  OptionList options;    ///< function options; a module's forward arguments besides
+                         ///< its inputs (its constructor options are in the tree)
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
   SourceLoc loc;
