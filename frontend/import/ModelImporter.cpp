@@ -78,6 +78,19 @@ void check(const std::string &problem, const std::string &path,
     fail(path, what + " " + import::quotedName(name) + " " + problem);
 }
 
+/// torch's xavier_uniform_ of a parameter of `shape` (two or more
+/// dimensions): U(+-sqrt(6 / (fan_in + fan_out))), fan_in = shape[1] *
+/// receptive field, fan_out = shape[0] * receptive field.
+import::Init xavierUniform(const std::vector<int64_t> &shape) {
+  double receptive = 1;
+  for (size_t d = 2; d < shape.size(); ++d)
+    receptive *= static_cast<double>(shape[d]);
+  double fanIn = static_cast<double>(shape[1]) * receptive,
+         fanOut = static_cast<double>(shape[0]) * receptive;
+  double bound = std::sqrt(6.0 / (fanIn + fanOut));
+  return import::Init::uniform(-bound, bound);
+}
+
 struct TensorDecl {
   std::string name;
   std::vector<int64_t> shape;
@@ -218,7 +231,13 @@ private:
       if (depth >= import::kMaxModuleDepth)
         fail(jsonPath, "modules nest deeper than " +
                            std::to_string(import::kMaxModuleDepth) + " levels");
+      size_t firstParam = params.size();
       walkChildren(node["children"], jsonPath, prefix, depth + 1);
+      const Entry *container = import::registry().lookup(EntryKind::Container, type);
+      if (container && container->xavierMatrices)
+        for (size_t i = firstParam; i < params.size(); ++i)
+          if (params[i].shape.size() >= 2)
+            params[i].init = xavierUniform(params[i].shape);
       return;
     }
     const Entry &entry = lookup(EntryKind::Layer, type, jsonPath + ".type",

@@ -330,6 +330,10 @@ struct Entry {
   /// function reads them with BuildContext::callOptions. A layer without
   /// any refuses a node's options.
   std::vector<OptionSpec> callOptions;
+  /// Containers that re-draw their subtree's matrices: every parameter of
+  /// two or more dimensions starts xavier_uniform_ (nn.Transformer's
+  /// _reset_parameters), whatever its layer declared.
+  bool xavierMatrices = false;
   /// Methods a graph node may call on the layer besides forward
   /// (`"method": "log_prob"`): each an entry of its own (inputs, build)
   /// that sees the layer's options and parameters.

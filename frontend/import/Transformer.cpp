@@ -225,6 +225,22 @@ void registerTransformerFamily(Registry &r) {
   decoder.example = {{"options", {{"d_model", 4}, {"nhead", 2}, {"dim_feedforward", 8}}},
                      {"input", {3, 2, 4}}};
   r.add(std::move(decoder));
+
+  // The stacks only structure the module tree, as torch's: `layers` (a
+  // ModuleList of copies of one layer) and an optional `norm`; graph nodes
+  // call each layer, then the norm (the DSL's TransformerEncoder /
+  // TransformerDecoder / Transformer write them so).
+  r.add(Entry{"nn.TransformerEncoder", EntryKind::Container,
+              "(graph structure: its TransformerEncoderLayer calls, then its LayerNorm)"});
+  r.add(Entry{"nn.TransformerDecoder", EntryKind::Container,
+              "(graph structure: its TransformerDecoderLayer calls, then its LayerNorm)"});
+  // nn.Transformer: an encoder and a decoder stack, each with a LayerNorm;
+  // its _reset_parameters re-draws every matrix xavier_uniform_.
+  Entry transformer{"nn.Transformer", EntryKind::Container,
+                    "(graph structure: encoder and decoder stacks; matrices start "
+                    "xavier_uniform_)"};
+  transformer.xavierMatrices = true;
+  r.add(std::move(transformer));
 }
 
 } // namespace kiln::import

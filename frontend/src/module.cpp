@@ -11,8 +11,10 @@ namespace {
 // Types the model file gives a meaning to: a user module spelled like one of
 // them is written as "Module" so the importer cannot mistake it for a layer.
 bool is_builtin_type(const std::string& name) {
-  static const char* const kBuiltin[] = {"Module", "Sequential", "ModuleList", "Linear",
-                                         "ReLU", "Flatten", "CrossEntropyLoss", "MSELoss"};
+  // "Transformer": a container the importer gives a meaning to (its
+  // matrices start xavier_uniform_).
+  static const char* const kBuiltin[] = {"Module", "Sequential", "ModuleList", "Linear", "ReLU",
+                                         "Flatten", "CrossEntropyLoss", "MSELoss", "Transformer"};
   for (const char* b : kBuiltin) {
     if (name == b) return true;
   }

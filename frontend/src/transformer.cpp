@@ -126,4 +126,78 @@ Tensor TransformerDecoderLayerImpl::forward(const Tensor& tgt, const Tensor& mem
 
 std::optional<OptionList> TransformerDecoderLayerImpl::layer_options() const { return options_of(options_); }
 
+TransformerEncoderImpl::TransformerEncoderImpl(const TransformerEncoderOptions& o) : Module("TransformerEncoder") {
+  if (o.encoder_layer().is_empty()) fail("TransformerEncoder: encoder_layer is empty (constructed with nullptr)");
+  if (o.num_layers() < 1) fail("TransformerEncoder: num_layers must be >= 1, got " + std::to_string(o.num_layers()));
+  layers = register_module("layers", ModuleList());
+  for (int64_t i = 0; i < o.num_layers(); ++i) {
+    stack_.push_back(TransformerEncoderLayer(o.encoder_layer()->options()));
+    layers->push_back(stack_.back());
+  }
+  if (!o.norm().is_empty()) norm = register_module("norm", o.norm());
+}
+
+Tensor TransformerEncoderImpl::forward(const Tensor& src, const Tensor& mask, const Tensor& src_key_padding_mask,
+                                       SourceLoc loc) {
+  Tensor x = src;
+  for (TransformerEncoderLayer& layer : stack_) x = layer->forward(x, mask, src_key_padding_mask, loc);
+  return norm.is_empty() ? x : norm->forward(x, loc);
+}
+
+TransformerDecoderImpl::TransformerDecoderImpl(const TransformerDecoderOptions& o) : Module("TransformerDecoder") {
+  if (o.decoder_layer().is_empty()) fail("TransformerDecoder: decoder_layer is empty (constructed with nullptr)");
+  if (o.num_layers() < 1) fail("TransformerDecoder: num_layers must be >= 1, got " + std::to_string(o.num_layers()));
+  layers = register_module("layers", ModuleList());
+  for (int64_t i = 0; i < o.num_layers(); ++i) {
+    stack_.push_back(TransformerDecoderLayer(o.decoder_layer()->options()));
+    layers->push_back(stack_.back());
+  }
+  if (!o.norm().is_empty()) norm = register_module("norm", o.norm());
+}
+
+Tensor TransformerDecoderImpl::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
+                                       const Tensor& memory_mask, const Tensor& tgt_key_padding_mask,
+                                       const Tensor& memory_key_padding_mask, SourceLoc loc) {
+  Tensor x = tgt;
+  for (TransformerDecoderLayer& layer : stack_)
+    x = layer->forward(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask, loc);
+  return norm.is_empty() ? x : norm->forward(x, loc);
+}
+
+TransformerImpl::TransformerImpl(const TransformerOptions& o) : Module("Transformer"), options_(o) {
+  TransformerLayerOptions layer = TransformerLayerOptions(o.d_model(), o.nhead())
+                                      .dim_feedforward(o.dim_feedforward())
+                                      .dropout(o.dropout())
+                                      .activation(o.activation())
+                                      .layer_norm_eps(o.layer_norm_eps())
+                                      .batch_first(o.batch_first())
+                                      .norm_first(o.norm_first());
+  encoder = register_module(
+      "encoder", TransformerEncoder(TransformerEncoderOptions(TransformerEncoderLayer(layer), o.num_encoder_layers())
+                                        .norm(norm(layer))));
+  decoder = register_module(
+      "decoder", TransformerDecoder(TransformerDecoderOptions(TransformerDecoderLayer(layer), o.num_decoder_layers())
+                                        .norm(norm(layer))));
+}
+
+Tensor TransformerImpl::forward(const Tensor& src, const Tensor& tgt, const Tensor& src_mask, const Tensor& tgt_mask,
+                                const Tensor& memory_mask, const Tensor& src_key_padding_mask,
+                                const Tensor& tgt_key_padding_mask, const Tensor& memory_key_padding_mask,
+                                SourceLoc loc) {
+  // torch's checks: one batch size, d_model features.
+  if (src.defined() && tgt.defined()) {
+    const Shape &s = src.sizes(), &t = tgt.sizes();
+    bool batched = s.size() == 3;
+    int64_t batch_dim = options_.batch_first() ? 0 : 1;
+    if (s.size() != t.size() || (batched && s[batch_dim] != t[batch_dim]))
+      fail(loc, "Transformer: the batch number of src " + shape_rules::str(s) + " and tgt " + shape_rules::str(t) +
+                    " must be equal");
+    if (s.back() != options_.d_model() || t.back() != options_.d_model())
+      fail(loc, "Transformer: the feature number of src and tgt must be equal to d_model " +
+                    std::to_string(options_.d_model()));
+  }
+  Tensor memory = encoder->forward(src, src_mask, src_key_padding_mask, loc);
+  return decoder->forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask, loc);
+}
+
 }  // namespace kiln::nn

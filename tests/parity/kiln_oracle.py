@@ -536,7 +536,10 @@ _DIFFERENTIABLE_LEAVES = {"ChannelShuffle": _channel_shuffle_class,
 _DIFFERENTIABLE_FUNCTIONS = {"channel_shuffle": _channel_shuffle}
 
 
-_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module"}
+# (The transformer stacks too: the model file holds their layers and norm;
+# graph nodes call those.)
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module", "TransformerEncoder",
+               "TransformerDecoder", "Transformer"}
 # Graph functions whose torch signature takes the inputs as one sequence.
 _LIST_FUNCTIONS = {"cat", "stack"}
 

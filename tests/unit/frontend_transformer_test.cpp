@@ -68,6 +68,49 @@ TEST(FrontendTransformer, WritesLayersAndMasks) {
   EXPECT_EQ(names.size(), want.size() + 4 + 4 + 4 + 6);  // the decoder's two attentions, linears, three norms
 }
 
+TEST(FrontendTransformer, StacksAreContainersOfTheirLayers) {
+  auto model = nn::Transformer(nn::TransformerOptions().d_model(4).nhead(2).num_encoder_layers(2).num_decoder_layers(1)
+                                   .dim_feedforward(6));
+  std::string text =
+      kiln::model_json(model, {kiln::input("src", {5, 2, 4}), kiln::input("tgt", {3, 2, 4})}, "tiny");
+  json doc = json::parse(text);
+  json root = doc["module"];
+  EXPECT_EQ(root["type"], "Transformer");
+  json encoder = root["children"][0];
+  EXPECT_EQ(encoder["name"], "encoder");
+  EXPECT_EQ(encoder["type"], "TransformerEncoder");
+  EXPECT_EQ(encoder["children"][0]["name"], "layers");
+  EXPECT_EQ(encoder["children"][0]["children"].size(), 2u);
+  EXPECT_EQ(encoder["children"][1]["type"], "LayerNorm");
+  // One node per layer, then the norm: encoder 2 + 1, decoder 1 + 1.
+  std::vector<std::string> called;
+  for (const json& node : doc["graph"]) called.push_back(node["module"]);
+  EXPECT_EQ(called, (std::vector<std::string>{"encoder.layers.0", "encoder.layers.1", "encoder.norm",
+                                              "decoder.layers.0", "decoder.norm"}));
+  EXPECT_EQ(doc["graph"][3]["inputs"][1], doc["graph"][2]["outputs"][0]);  // memory
+  auto params = model->named_parameters();
+  EXPECT_EQ(params.front().name, "encoder.layers.0.self_attn.in_proj_weight");
+  EXPECT_EQ(params.back().name, "decoder.norm.bias");
+  EXPECT_NE(error_of([] { nn::TransformerEncoder(nn::TransformerEncoderOptions(nn::TransformerEncoderLayer(4, 2), 0)); })
+                .find("num_layers must be >= 1"),
+            std::string::npos);
+}
+
+// A user module called Transformer is written as "Module": the importer
+// gives the built-in name a meaning (its matrices start xavier_uniform_).
+struct TransformerImpl : nn::Module {
+  TransformerImpl() { fc = register_module("fc", nn::Linear(3, 3)); }
+  kiln::Tensor forward(const kiln::Tensor& x) { return fc(x); }
+  nn::Linear fc{nullptr};
+};
+KILN_MODULE(Transformer);
+
+TEST(FrontendTransformer, AUserModuleNamedTransformerIsAModule) {
+  Transformer mine;
+  json doc = json::parse(kiln::model_json(mine, {kiln::input("x", {2, 3})}, "mine"));
+  EXPECT_EQ(doc["module"]["type"], "Module");
+}
+
 TEST(FrontendTransformer, TorchErrors) {
   EXPECT_NE(error_of([] { nn::TransformerEncoderLayer(6, 4); }).find("embed_dim must be divisible by num_heads"),
             std::string::npos);

@@ -4,6 +4,7 @@
 
 #include "kiln/module.h"
 #include "kiln/nn/attention.h"
+#include "kiln/nn/container.h"
 #include "kiln/nn/linear.h"
 #include "kiln/nn/normalization.h"
 
@@ -46,6 +47,7 @@ class TransformerEncoderLayerImpl : public Module {
   Tensor forward(const Tensor& src, const Tensor& src_mask = {}, const Tensor& src_key_padding_mask = {},
                  SourceLoc loc = SourceLoc::current());
   std::optional<OptionList> layer_options() const override;
+  const TransformerLayerOptions& options() const { return options_; }
 
   MultiheadAttention self_attn{nullptr};
   Linear linear1{nullptr}, linear2{nullptr};
@@ -73,6 +75,7 @@ class TransformerDecoderLayerImpl : public Module {
                  const Tensor& memory_mask = {}, const Tensor& tgt_key_padding_mask = {},
                  const Tensor& memory_key_padding_mask = {}, SourceLoc loc = SourceLoc::current());
   std::optional<OptionList> layer_options() const override;
+  const TransformerLayerOptions& options() const { return options_; }
 
   MultiheadAttention self_attn{nullptr}, multihead_attn{nullptr};
   Linear linear1{nullptr}, linear2{nullptr};
@@ -82,5 +85,97 @@ class TransformerDecoderLayerImpl : public Module {
   TransformerLayerOptions options_;
 };
 KILN_MODULE(TransformerDecoderLayer);
+
+/// Options of nn.TransformerEncoder(encoder_layer, num_layers, norm=None):
+/// num_layers copies of encoder_layer (new layers with its options, as
+/// torch's deep copies), then norm when set.
+struct TransformerEncoderOptions {
+  TransformerEncoderOptions(TransformerEncoderLayer encoder_layer, int64_t num_layers)
+      : encoder_layer_(std::move(encoder_layer)), num_layers_(num_layers) {}
+  KILN_ARG(TransformerEncoderLayer, encoder_layer);
+  KILN_ARG(int64_t, num_layers);
+  KILN_ARG(LayerNorm, norm) = nullptr;
+};
+
+/// torch.nn.TransformerEncoder: a container (the model file holds its
+/// "layers" and "norm"); forward runs each layer, then the norm.
+class TransformerEncoderImpl : public Module {
+ public:
+  /// Throws Error unless encoder_layer is set and num_layers >= 1.
+  explicit TransformerEncoderImpl(const TransformerEncoderOptions& options);
+  Tensor forward(const Tensor& src, const Tensor& mask = {}, const Tensor& src_key_padding_mask = {},
+                 SourceLoc loc = SourceLoc::current());
+
+  ModuleList layers{nullptr};
+  LayerNorm norm{nullptr};
+
+ private:
+  std::vector<TransformerEncoderLayer> stack_;
+};
+KILN_MODULE(TransformerEncoder);
+
+/// Options of nn.TransformerDecoder(decoder_layer, num_layers, norm=None).
+struct TransformerDecoderOptions {
+  TransformerDecoderOptions(TransformerDecoderLayer decoder_layer, int64_t num_layers)
+      : decoder_layer_(std::move(decoder_layer)), num_layers_(num_layers) {}
+  KILN_ARG(TransformerDecoderLayer, decoder_layer);
+  KILN_ARG(int64_t, num_layers);
+  KILN_ARG(LayerNorm, norm) = nullptr;
+};
+
+/// torch.nn.TransformerDecoder: each layer on (tgt, memory), then the norm.
+class TransformerDecoderImpl : public Module {
+ public:
+  explicit TransformerDecoderImpl(const TransformerDecoderOptions& options);
+  Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {},
+                 const Tensor& memory_mask = {}, const Tensor& tgt_key_padding_mask = {},
+                 const Tensor& memory_key_padding_mask = {}, SourceLoc loc = SourceLoc::current());
+
+  ModuleList layers{nullptr};
+  LayerNorm norm{nullptr};
+
+ private:
+  std::vector<TransformerDecoderLayer> stack_;
+};
+KILN_MODULE(TransformerDecoder);
+
+/// Options of nn.Transformer(d_model=512, nhead=8, num_encoder_layers=6,
+/// num_decoder_layers=6, dim_feedforward=2048, dropout=0.1,
+/// activation="relu", layer_norm_eps=1e-5, batch_first=False,
+/// norm_first=False).
+struct TransformerOptions {
+  KILN_ARG(int64_t, d_model) = 512;
+  KILN_ARG(int64_t, nhead) = 8;
+  KILN_ARG(int64_t, num_encoder_layers) = 6;
+  KILN_ARG(int64_t, num_decoder_layers) = 6;
+  KILN_ARG(int64_t, dim_feedforward) = 2048;
+  KILN_ARG(double, dropout) = 0.1;
+  KILN_ARG(std::string, activation) = "relu";
+  KILN_ARG(double, layer_norm_eps) = 1e-5;
+  KILN_ARG(bool, batch_first) = false;
+  KILN_ARG(bool, norm_first) = false;
+};
+
+/// torch.nn.Transformer: "encoder" (a TransformerEncoder with a final
+/// LayerNorm) and "decoder" (likewise); every matrix starts
+/// xavier_uniform_, as torch's _reset_parameters (kilnc knows the
+/// container).
+class TransformerImpl : public Module {
+ public:
+  explicit TransformerImpl(const TransformerOptions& options = {});
+  /// src [S, N, E] and tgt [T, N, E] (batch first or unbatched as the
+  /// layers); the masks as the layers take them.
+  Tensor forward(const Tensor& src, const Tensor& tgt, const Tensor& src_mask = {}, const Tensor& tgt_mask = {},
+                 const Tensor& memory_mask = {}, const Tensor& src_key_padding_mask = {},
+                 const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {},
+                 SourceLoc loc = SourceLoc::current());
+
+  TransformerEncoder encoder{nullptr};
+  TransformerDecoder decoder{nullptr};
+
+ private:
+  TransformerOptions options_;
+};
+KILN_MODULE(Transformer);
 
 }  // namespace kiln::nn
