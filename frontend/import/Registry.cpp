@@ -398,6 +398,7 @@ const Registry &registry() {
     registerLinearFamily(r);
     registerAttentionFamily(r);
     registerTransformerFamily(r);
+    registerRecurrentFamily(r);
     registerConvFamily(r);
     registerConvTransposeFamily(r);
     registerFoldFamily(r);

@@ -393,6 +393,7 @@ json schemaOf(const Registry &registry);
 void registerLinearFamily(Registry &registry);
 void registerAttentionFamily(Registry &registry);
 void registerTransformerFamily(Registry &registry);
+void registerRecurrentFamily(Registry &registry);
 void registerConvFamily(Registry &registry);
 void registerConvTransposeFamily(Registry &registry);
 void registerFoldFamily(Registry &registry);

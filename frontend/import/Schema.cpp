@@ -83,7 +83,7 @@ const char *kSkeleton = R"({
         "method": {"type": "string", "description": "The layer's method to call; default \"forward\" (AdaptiveLogSoftmaxWithLoss: \"log_prob\")."},
         "options": {"type": "object", "description": "Forward arguments that are not tensors, for layers that take them (MultiheadAttention: need_weights, average_attn_weights, and key_padding_mask / attn_mask: true when that mask follows as the next input)."},
         "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/valueName"}},
-        "outputs": {"type": "array", "minItems": 1, "maxItems": 2, "description": "One name per value the layer gives: two for MaxPool/AdaptiveMaxPool with return_indices (values, int64 indices), for AdaptiveLogSoftmaxWithLoss (output, loss) and for MultiheadAttention with need_weights (output, attention weights).", "items": {"$ref": "#/$defs/valueName"}},
+        "outputs": {"type": "array", "minItems": 1, "maxItems": 3, "description": "One name per value the layer gives: two for MaxPool/AdaptiveMaxPool with return_indices (values, int64 indices), for AdaptiveLogSoftmaxWithLoss (output, loss), for MultiheadAttention with need_weights (output, attention weights), for RNN and GRU (output, h_n) and LSTMCell (h, c); three for LSTM (output, h_n, c_n).", "items": {"$ref": "#/$defs/valueName"}},
         "loc": {"$ref": "#/$defs/loc"}
       }
     },

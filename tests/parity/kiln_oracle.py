@@ -372,12 +372,87 @@ def _kiln_transformer_layer_class(kind):
     return make
 
 
+def _kiln_recurrent_class(kind):
+    """torch's RNN / LSTM / GRU (or cell) called as the model file calls it:
+    the states are inputs and outputs of their own (LSTM's (h, c) two of
+    each). Dropout between layers happens inside torch's C++ (_VF), whose
+    stream cannot be replayed: in train mode with dropout, the layers run
+    one at a time through the same _VF function and Kiln's mask is applied
+    between them, in the layout torch's output has."""
+    def make():
+        torch = _torch()
+        nn = torch.nn
+
+        class KilnRecurrent(getattr(nn, kind)):
+            stream = None
+
+            def kiln_call(self, args, opts):
+                x, *states = args
+                lstm = kind.startswith("LSTM")
+                hx = (tuple(states) if lstm else states[0]) if states else None
+                if kind.endswith("Cell"):
+                    res = self(x, hx)
+                    return tuple(res) if isinstance(res, tuple) else (res,)
+                if self.training and self.dropout > 0 and self.num_layers > 1:
+                    out, hn = self._layer_by_layer(x, hx)
+                else:
+                    out, hn = self(x, hx)
+                return (out,) + (tuple(hn) if lstm else (hn,))
+
+            def _layer_by_layer(self, x, hx):
+                from torch import _VF
+                lstm = kind == "LSTM"
+                fn = {"LSTM": _VF.lstm, "GRU": _VF.gru}.get(kind) or (
+                    _VF.rnn_relu if getattr(self, "nonlinearity", "tanh") == "relu" else _VF.rnn_tanh)
+                d = 2 if self.bidirectional else 1
+                batched = x.dim() == 3
+                if not batched:
+                    x = x.unsqueeze(0 if self.batch_first else 1)
+                n = x.shape[0 if self.batch_first else 1]
+                real = self.proj_size if getattr(self, "proj_size", 0) > 0 else self.hidden_size
+                if hx is None:
+                    zeros = lambda size: torch.zeros(self.num_layers * d, n, size, dtype=x.dtype)
+                    hx = (zeros(real), zeros(self.hidden_size)) if lstm else zeros(real)
+                elif not batched:
+                    hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
+                finals = []
+                for layer in range(self.num_layers):
+                    names = [name for group in self._all_weights[layer * d:(layer + 1) * d]
+                             for name in group]
+                    weights = [getattr(self, name) for name in names]
+                    part = slice(layer * d, (layer + 1) * d)
+                    h = tuple(v[part] for v in hx) if lstm else hx[part]
+                    res = fn(x, h, weights, self.bias, 1, 0.0, self.training, self.bidirectional,
+                             self.batch_first)
+                    x, state = res[0], res[1:]
+                    finals.append(state)
+                    if layer + 1 < self.num_layers:
+                        drop = _kiln_dropout_class()(p=self.dropout)
+                        drop.stream = self.stream
+                        x = drop(x)
+                if lstm:
+                    hn = (torch.cat([f[0] for f in finals]), torch.cat([f[1] for f in finals]))
+                else:
+                    hn = torch.cat([f[0] for f in finals])
+                if not batched:
+                    x = x.squeeze(0 if self.batch_first else 1)
+                    hn = tuple(h.squeeze(1) for h in hn) if lstm else hn.squeeze(1)
+                return x, hn
+
+        return KilnRecurrent
+    return make
+
+
 # Leaves that draw random numbers: torch's module replaced by one that draws
 # from Kiln's stream (torch's own stream cannot be reproduced).
 _RANDOM_LEAVES = {"Dropout": _kiln_dropout_class, "RReLU": _kiln_rrelu_class,
                   "MultiheadAttention": _kiln_multihead_attention_class,
                   "TransformerEncoderLayer": _kiln_transformer_layer_class("TransformerEncoderLayer"),
                   "TransformerDecoderLayer": _kiln_transformer_layer_class("TransformerDecoderLayer"),
+                  "RNN": _kiln_recurrent_class("RNN"), "LSTM": _kiln_recurrent_class("LSTM"),
+                  "GRU": _kiln_recurrent_class("GRU"), "RNNCell": _kiln_recurrent_class("RNNCell"),
+                  "LSTMCell": _kiln_recurrent_class("LSTMCell"),
+                  "GRUCell": _kiln_recurrent_class("GRUCell"),
                   "FractionalMaxPool2d": _kiln_fractional_max_pool_class(2),
                   "FractionalMaxPool3d": _kiln_fractional_max_pool_class(3)}
 for _kind in ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"):

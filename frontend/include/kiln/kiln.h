@@ -20,6 +20,7 @@
 #include "kiln/nn/normalization.h"
 #include "kiln/nn/padding.h"
 #include "kiln/nn/pooling.h"
+#include "kiln/nn/recurrent.h"
 #include "kiln/nn/transformer.h"
 #include "kiln/nn/vision.h"
 #include "kiln/optim.h"

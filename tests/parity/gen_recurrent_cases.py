@@ -1,0 +1,110 @@
+"""Writes random parity models for nn.RNN, nn.LSTM, nn.GRU and their cells:
+input_size, hidden_size, num_layers, nonlinearity (RNN), bias, batch_first,
+dropout between layers (Kiln's masks, applied by the oracle between
+torch's layers), bidirectional, proj_size (LSTM), unbatched inputs, the
+initial states given or not; sequence lengths 1 to 5.
+
+  gen_recurrent_cases.py --out DIR --count N --seed S
+
+Cases cycle through RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell. Every
+input (the sequence and the given states) goes through a Linear first, so
+the parameter gradients check the layer's input gradients; the output goes
+through a Linear head into an MSE loss, the final states are model outputs
+(compared in the forward). Ten steps of SGD with momentum or Adam. Every
+seventh case is compiled for inference (the eval forward: no dropout).
+Deterministic for a seed; also writes DIR/cases.cmake. Runs with any
+python3 (no torch).
+"""
+import argparse
+import os
+import random
+
+from case_files import add_case, write_steps
+from gen_attention_cases import Net
+
+KINDS = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+
+
+def case(rng, name, kind):
+    net = Net()
+    cell = kind.endswith("Cell")
+    lstm = kind.startswith("LSTM")
+    fin, hidden = rng.randint(1, 6), rng.randint(2, 6)
+    opts = {"input_size": fin, "hidden_size": hidden}
+    if not cell:
+        opts["num_layers"] = rng.choice([1, 1, 2, 3])
+    if kind.startswith("RNN"):
+        opts["nonlinearity"] = rng.choice(["tanh", "relu"])
+    opts["bias"] = rng.random() < 0.8
+    if not cell:
+        opts["batch_first"] = rng.random() < 0.5
+        opts["dropout"] = 0.0 if rng.random() < 0.5 else round(rng.uniform(0.05, 0.5), 3)
+        opts["bidirectional"] = rng.random() < 0.4
+        if lstm:
+            opts["proj_size"] = 0 if rng.random() < 0.6 else rng.randint(1, hidden - 1)
+    batched = rng.random() < 0.8
+    n, t = rng.randint(1, 3), rng.randint(1, 5)
+    if cell:
+        xshape = [n, fin] if batched else [fin]
+        state = lambda size: [n, size] if batched else [size]
+        sizes = [hidden, hidden] if lstm else [hidden]
+        out_shape = xshape[:-1] + [hidden]
+    else:
+        xshape = ([n, t, fin] if opts["batch_first"] else [t, n, fin]) if batched else [t, fin]
+        d = 2 if opts["bidirectional"] else 1
+        real = opts.get("proj_size") or hidden
+        stacks = opts["num_layers"] * d
+        state = lambda size: [stacks, n, size] if batched else [stacks, size]
+        sizes = [real, hidden] if lstm else [real]
+        out_shape = xshape[:-1] + [real * d]
+    x = net.linear("x_in", fin, fin, net.input("x", xshape))
+    inputs = [x]
+    if rng.random() < 0.5:
+        for i, size in enumerate(sizes):
+            inputs.append(net.linear(f"s{i}_in", size, size, net.input(f"s{i}", state(size))))
+    outs = net.module("rnn", kind, opts, inputs, outputs=(1 if kind in ("RNNCell", "GRUCell") else
+                                                         2 if kind != "LSTM" else 3))
+    outs = outs if isinstance(outs, list) else [outs]
+    fout = rng.randint(1, 4)
+    y = net.linear("head", out_shape[-1], fout, outs[0])
+    if rng.random() < 0.5:
+        optimizer = {"type": "SGD", "options": {"lr": round(10 ** rng.uniform(-2.5, -1), 6),
+                                                "momentum": 0.9, "dampening": 0.0,
+                                                "weight_decay": 0.0, "nesterov": False,
+                                                "maximize": False}}
+    else:
+        optimizer = {"type": "Adam", "options": {"lr": round(10 ** rng.uniform(-3.5, -2), 7)}}
+    model = {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": net.inputs,
+        "module": {"type": "Sequential", "children": net.children},
+        "graph": net.graph,
+        "outputs": [y] + outs[1:],
+        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
+                     "target": {"name": "target", "shape": out_shape[:-1] + [fout],
+                                "dtype": "float32"},
+                     "optimizer": optimizer},
+    }
+    return model, 10
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(f"recurrent-{a.seed}")
+    lines = []
+    for i in range(a.count):
+        kind = KINDS[i % len(KINDS)]
+        inference = i % 7 == 6
+        name = f"rnn_{kind.lower()}_random_{a.seed}_{i}_" + ("forward" if inference else "basic")
+        model, steps = case(rng, name, kind)
+        add_case(a.out, lines, name, model, steps)
+    write_steps(a.out, lines)
+
+
+if __name__ == "__main__":
+    main()
