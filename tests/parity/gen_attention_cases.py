@@ -63,6 +63,33 @@ class Net:
                                             "bias": True}, [x])
 
 
+def sgd_or_adam(rng, plain_sgd=False):
+    """SGD with momentum 0.9 or Adam, half each, random lr; plain SGD (no
+    momentum) when asked, where a parameter's gradient is rounding noise
+    that momentum would sum and Adam scale up."""
+    if plain_sgd or rng.random() < 0.5:
+        return {"type": "SGD", "options": {"lr": round(10 ** rng.uniform(-2.5, -1), 6),
+                                           "momentum": 0.0 if plain_sgd else 0.9,
+                                           "dampening": 0.0, "weight_decay": 0.0,
+                                           "nesterov": False, "maximize": False}}
+    return {"type": "Adam", "options": {"lr": round(10 ** rng.uniform(-3.5, -2), 7)}}
+
+
+def mse_model(name, net, outputs, target_shape, optimizer):
+    """The model file of `net`: its first output trained with MSELoss (mean)
+    against a float target of target_shape."""
+    return {
+        "format": "kiln-model", "version": 1, "name": name,
+        "inputs": net.inputs,
+        "module": {"type": "Sequential", "children": net.children},
+        "graph": net.graph,
+        "outputs": outputs,
+        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
+                     "target": {"name": "target", "shape": target_shape, "dtype": "float32"},
+                     "optimizer": optimizer},
+    }
+
+
 def bool_mask(net, name, shape):
     """lt(m, amax(m, -1) - 1) of a random input m of `shape` (see above)."""
     m = net.input(name, shape)
@@ -155,24 +182,7 @@ def case(rng, name):
     out_shape = shape(tgt, fout)
     outputs = [y] + ([outs[1]] if need_weights else [])
     noisy_bias = opts["bias"] and not appended
-    if noisy_bias or rng.random() < 0.5:
-        optimizer = {"type": "SGD", "options": {"lr": round(10 ** rng.uniform(-2.5, -1), 6),
-                                                "momentum": 0.0 if noisy_bias else 0.9,
-                                                "dampening": 0.0,
-                                                "weight_decay": 0.0, "nesterov": False,
-                                                "maximize": False}}
-    else:
-        optimizer = {"type": "Adam", "options": {"lr": round(10 ** rng.uniform(-3.5, -2), 7)}}
-    model = {
-        "format": "kiln-model", "version": 1, "name": name,
-        "inputs": net.inputs,
-        "module": {"type": "Sequential", "children": net.children},
-        "graph": net.graph,
-        "outputs": outputs,
-        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": out_shape, "dtype": "float32"},
-                     "optimizer": optimizer},
-    }
+    model = mse_model(name, net, outputs, out_shape, sgd_or_adam(rng, plain_sgd=noisy_bias))
     return model, 10
 
 

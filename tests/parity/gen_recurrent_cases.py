@@ -20,7 +20,7 @@ import os
 import random
 
 from case_files import add_case, write_steps
-from gen_attention_cases import Net
+from gen_attention_cases import Net, mse_model, sgd_or_adam
 
 KINDS = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -67,24 +67,7 @@ def case(rng, name, kind):
     outs = outs if isinstance(outs, list) else [outs]
     fout = rng.randint(1, 4)
     y = net.linear("head", out_shape[-1], fout, outs[0])
-    if rng.random() < 0.5:
-        optimizer = {"type": "SGD", "options": {"lr": round(10 ** rng.uniform(-2.5, -1), 6),
-                                                "momentum": 0.9, "dampening": 0.0,
-                                                "weight_decay": 0.0, "nesterov": False,
-                                                "maximize": False}}
-    else:
-        optimizer = {"type": "Adam", "options": {"lr": round(10 ** rng.uniform(-3.5, -2), 7)}}
-    model = {
-        "format": "kiln-model", "version": 1, "name": name,
-        "inputs": net.inputs,
-        "module": {"type": "Sequential", "children": net.children},
-        "graph": net.graph,
-        "outputs": [y] + outs[1:],
-        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": out_shape[:-1] + [fout],
-                                "dtype": "float32"},
-                     "optimizer": optimizer},
-    }
+    model = mse_model(name, net, [y] + outs[1:], out_shape[:-1] + [fout], sgd_or_adam(rng))
     return model, 10
 
 

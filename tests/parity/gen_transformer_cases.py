@@ -23,7 +23,7 @@ import os
 import random
 
 from case_files import add_case, write_steps
-from gen_attention_cases import Net, bool_mask
+from gen_attention_cases import Net, bool_mask, mse_model, sgd_or_adam
 
 
 def masks(rng, net, prefix, names, batched, n, heads, tgt, src):
@@ -98,21 +98,7 @@ def case(rng, name, decoder):
     out = net.module("layer", kind, opts, inputs, call=call)
     fout = rng.randint(1, 4)
     y = net.linear("head", d, fout, out)
-    optimizer = {"type": "SGD", "options": {"lr": round(10 ** rng.uniform(-2.5, -1), 6),
-                                            "momentum": 0.0, "dampening": 0.0,
-                                            "weight_decay": 0.0, "nesterov": False,
-                                            "maximize": False}}
-    model = {
-        "format": "kiln-model", "version": 1, "name": name,
-        "inputs": net.inputs,
-        "module": {"type": "Sequential", "children": net.children},
-        "graph": net.graph,
-        "outputs": [y],
-        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": shape(tgt)[:-1] + [fout],
-                                "dtype": "float32"},
-                     "optimizer": optimizer},
-    }
+    model = mse_model(name, net, [y], shape(tgt)[:-1] + [fout], sgd_or_adam(rng, plain_sgd=True))
     return model, 10
 
 
