@@ -16,8 +16,8 @@
 // layer's output but the last in train mode. The graph grows with the
 // sequence length times the layers: fine for the lengths of small models,
 // a known cost for long sequences (a loop op would fix it).
+#include "frontend/import/Activation.h"
 #include "frontend/import/Dropout.h"
-#include "frontend/import/Registry.h"
 
 #include "ir/NNBuilders.h"
 
@@ -41,9 +41,9 @@ Kind kindOf(const std::string &torchName, const Options &o) {
   return o.getString("nonlinearity") == "relu" ? Kind::RnnRelu : Kind::RnnTanh;
 }
 
-/// Primitive ops at the call's location.
-struct Ops {
-  BuildContext &c;
+/// Primitive ops at the call's location: Ew's elementwise ones (add, sub,
+/// mul, tanh, ...) and the layout ones the unrolling needs.
+struct Ops : Ew {
 
   Value reshape(Value x, ArrayRef<int64_t> shape) {
     return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), shape), x);
@@ -66,11 +66,7 @@ struct Ops {
     return c.create<nn::PermuteOp>(x, c.builder().getDenseI64ArrayAttr(perm));
   }
   Value linear(Value x, Value w, Value b) { return c.create<nn::LinearOp>(x, w, b); }
-  Value add(Value a, Value b) { return c.create<nn::AddOp>(a, b); }
-  Value sub(Value a, Value b) { return c.create<nn::SubOp>(a, b); }
-  Value mul(Value a, Value b) { return c.create<nn::MulOp>(a, b); }
   Value sigmoid(Value x) { return c.create<nn::SigmoidOp>(x); }
-  Value tanh(Value x) { return c.create<nn::TanhOp>(x); }
   Value relu(Value x) { return c.create<nn::ReluOp>(x); }
   Value zeros(ArrayRef<int64_t> shape) {
     return c.create<nn::BroadcastToOp>(nn::f32Tensor(c.builder().getContext(), shape),
@@ -140,7 +136,7 @@ void declareCell(LayerDecl &decl, Kind kind) {
 }
 
 SmallVector<Value> buildCell(BuildContext &c, Kind kind) {
-  Ops m{c};
+  Ops m{{c}};
   const Options &o = c.options();
   int64_t in = o.getInt("input_size"), hidden = o.getInt("hidden_size");
   ValueRange ops = c.operands();
@@ -232,7 +228,7 @@ void declareRecurrent(LayerDecl &decl, const std::string &torchName) {
 }
 
 SmallVector<Value> buildRecurrent(BuildContext &c, const std::string &torchName) {
-  Ops m{c};
+  Ops m{{c}};
   RecurrentSpec s = RecurrentSpec::of(torchName, c.options());
   ValueRange ops = c.operands();
   bool lstm = s.kind == Kind::Lstm;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frontend_error_of.h"
 #include "kiln/kiln.h"
 
 namespace {
@@ -13,15 +14,7 @@ namespace {
 namespace nn = kiln::nn;
 using nlohmann::json;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const kiln::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using kiln_test::error_of;
 
 // Self-attention over [N, L, E] with a bool key padding mask from a
 // comparison, the weights per head as a second output.
