@@ -134,8 +134,11 @@ private:
   /// values, with their result attributes).
   void returnGradients(Value loss, ArrayRef<BlockArgument> wrt) {
     SmallVector<Value> results{loss};
+    SmallVector<unsigned> unreached; // result indices
     for (BlockArgument arg : wrt) {
       Value g = adjoint.lookup(arg);
+      if (!g)
+        unreached.push_back(results.size());
       results.push_back(g ? g : zerosLike(b, grad.getLoc(), arg.getType()));
     }
     SmallVector<DictionaryAttr> extraAttrs;
@@ -152,6 +155,11 @@ private:
     for (auto [k, attrs] : llvm::enumerate(extraAttrs))
       if (attrs)
         grad.setResultAttrs(firstExtra + k, attrs);
+    // No differentiable path from the argument to the loss: torch's grad
+    // is None there, and its optimizers skip the parameter (no weight
+    // decay, no state); nn-build-train-step does the same.
+    for (unsigned r : unreached)
+      grad.setResultAttr(r, kNoGradientAttr, b.getUnitAttr());
   }
 
   func::FuncOp forward, grad;

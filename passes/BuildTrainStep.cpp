@@ -17,7 +17,9 @@
 //   3. Call `<loss>_grad`, clip the gradients when the module asks
 //      (nn.clip_grad_norm / nn.clip_grad_value, passes/GradClip.h), let each
 //      parameter's group's optimizer build its update (a parameter in no
-//      group keeps its value, as torch leaves it), and return (loss, the
+//      group keeps its value, as torch leaves it; so does one the loss does
+//      not reach, marked nn.no_gradient by nn-autodiff: torch's grad None,
+//      which its optimizers skip), and return (loss, the
 //      gradients the update used (clipped; torch's param.grad after step),
 //      new params, new states, step + 1, next buffers[, total norm]), the next
 //      buffers being `<loss>_grad`'s results after the gradients and the
@@ -102,7 +104,11 @@ struct BuildTrainStepPass : kiln::impl::BuildTrainStepBase<BuildTrainStepPass> {
     for (unsigned i = 0, e = loss.getNumArguments(); i < e; ++i)
       if (roleOf(loss, i) == nn::TensorRole::param)
         paramNames.push_back(argName(loss, i));
-    FailureOr<OptimizerPlan> plan = planOptimizer(module, dict, paramNames);
+    // Gradient result 1 + k is parameter k's (nn-autodiff's order).
+    SmallVector<bool> withoutGradient;
+    for (size_t k = 0; k < paramNames.size(); ++k)
+      withoutGradient.push_back(static_cast<bool>(grad.getResultAttr(1 + k, kNoGradientAttr)));
+    FailureOr<OptimizerPlan> plan = planOptimizer(module, dict, paramNames, withoutGradient);
     if (failed(plan))
       return signalPassFailure();
     FailureOr<SmallVector<int>> rows = sparseRowResults(grad, paramNames, *plan);

@@ -63,13 +63,20 @@ void layOutStates(OptimizerPlan &plan) {
 } // namespace
 
 FailureOr<OptimizerPlan> kiln::planOptimizer(ModuleOp module, DictionaryAttr dict,
-                                             ArrayRef<std::string> paramNames) {
+                                             ArrayRef<std::string> paramNames,
+                                             ArrayRef<bool> withoutGradient) {
   OptimizerPlan plan;
+  auto skipUngraded = [&] {
+    for (auto [k, none] : llvm::enumerate(withoutGradient))
+      if (none)
+        plan.groupOf[k] = -1;
+  };
   Attribute groupsAttr = dict.get("param_groups");
   if (!groupsAttr) {
     if (failed(addGroup(module, dict, plan)))
       return failure();
     plan.groupOf.assign(paramNames.size(), 0);
+    skipUngraded();
     layOutStates(plan);
     return plan;
   }
@@ -103,6 +110,7 @@ FailureOr<OptimizerPlan> kiln::planOptimizer(ModuleOp module, DictionaryAttr dic
       plan.groupOf[it->second] = static_cast<int>(g);
     }
   }
+  skipUngraded();
   layOutStates(plan);
   return plan;
 }

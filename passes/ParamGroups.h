@@ -54,8 +54,11 @@ struct OptimizerPlan {
 /// `paramNames`, in argument order. Emits on `module` and fails on an
 /// unknown optimizer, bad hyper-parameters, a malformed group, a name that
 /// is not a parameter, or a parameter in two groups.
+/// `withoutGradient[k]` (when given): parameter k has no gradient (torch's
+/// grad None): it is in no group, as torch's optimizers skip it.
 mlir::FailureOr<OptimizerPlan> planOptimizer(mlir::ModuleOp module, mlir::DictionaryAttr dict,
-                                             llvm::ArrayRef<std::string> paramNames);
+                                             llvm::ArrayRef<std::string> paramNames,
+                                             llvm::ArrayRef<bool> withoutGradient = {});
 
 } // namespace kiln
 

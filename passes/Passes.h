@@ -22,6 +22,12 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// Result attribute nn-autodiff puts on the gradient of a parameter the loss
+/// does not reach through differentiable ops (torch's grad None): the
+/// returned zeros are a placeholder and nn-build-train-step leaves the
+/// parameter out of every optimizer group, as torch's step skips it.
+inline constexpr llvm::StringLiteral kNoGradientAttr = "nn.no_gradient";
+
 /// Forward + loss -> gradients -> one flat train_step function, at nn level.
 void buildTrainingPipeline(mlir::OpPassManager &pm);
 

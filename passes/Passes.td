@@ -39,7 +39,9 @@ def Autodiff : Pass<"nn-autodiff", "mlir::ModuleOp"> {
     (and of `nn.role = "input"` arguments with `wrt-inputs`), in argument
     order. Gradient rules come from `GradientOpInterface`; fan-out gradients
     are summed; integer operands and non-differentiable operands are
-    skipped; an op on the path to the loss without a rule is an error.
+    skipped; an op on the path to the loss without a rule is an error. The
+    gradient of an argument the loss does not reach through differentiable
+    ops is zeros marked `nn.no_gradient` (torch's grad None).
 
     Before:
     ```mlir

@@ -1,5 +1,5 @@
 // The `linear` family of the inventory: nn.Linear, nn.LazyLinear,
-// nn.Bilinear (and torch.bilinear), nn.Identity.
+// nn.Bilinear (and torch.bilinear), nn.Identity, F.linear.
 #include "frontend/import/Registry.h"
 
 #include "ir/NNBuilders.h"
@@ -134,6 +134,27 @@ void registerLinearFamily(Registry &r) {
   // Inputs, weight [2, 2, 2]: the example feeds one value to every input.
   bilFn.example = {{"input", {2, 2, 2}}};
   r.add(std::move(bilFn));
+
+  // F.linear(input, weight, bias=None): weight [out, in] and the optional
+  // bias [out] are graph values (a module's own parameters, a tied weight).
+  Entry linearFn{"linear", EntryKind::Function,
+                 "nn.linear (weight and bias: the second and third inputs)"};
+  linearFn.numInputs = 3;
+  linearFn.numOptionalInputs = 1;
+  linearFn.build = [](BuildContext &c) {
+    Value weight = c.operands()[1];
+    Value bias = c.operands().size() > 2 ? c.operands()[2] : Value();
+    auto w = nn::shapeOf(weight);
+    if (w.size() != 2)
+      c.fail("weight " + nn::shapeStr(w) + " must be [out_features, in_features]");
+    if (bias && nn::shapeOf(bias) != llvm::ArrayRef<int64_t>{w[0]})
+      c.fail("bias " + nn::shapeStr(nn::shapeOf(bias)) + " must be [out_features] = [" +
+             std::to_string(w[0]) + "] for weight " + nn::shapeStr(w));
+    return c.create<nn::LinearOp>(c.operands()[0], weight, bias);
+  };
+  // Input and weight [2, 2]: the example feeds one value to every input.
+  linearFn.example = {{"input", {2, 2}}};
+  r.add(std::move(linearFn));
 
   // torch.nn.Identity accepts and ignores any arguments; Kiln's model file
   // has none.

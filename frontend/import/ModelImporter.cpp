@@ -5,6 +5,7 @@
 
 #include "frontend/import/ImportCalls.h"
 #include "frontend/import/Limits.h"
+#include "frontend/import/ModuleParameters.h"
 #include "frontend/import/Registry.h"
 #include "ir/ArgSignature.h"
 #include "ir/NNBuilders.h"
@@ -102,20 +103,7 @@ TensorDecl tensorDecl(const json &v, const std::string &path) {
   t.name = stringAt(v, path, "name");
   // Inputs and the target name arguments of the generated C API.
   check(import::cIdentifierProblem(t.name), path + ".name", "tensor name", t.name);
-  const json &shape = member(v, path, "shape");
-  if (!shape.is_array())
-    fail(path + ".shape", "expected an array of dimension sizes");
-  for (size_t i = 0; i < shape.size(); ++i) {
-    const json &d = shape[i];
-    if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > INT64_MAX) ||
-        d.get<int64_t>() <= 0)
-      fail(path + ".shape[" + std::to_string(i) + "]",
-           "dimension sizes must be positive integers (shapes are static)");
-    t.shape.push_back(d.get<int64_t>());
-  }
-  std::string problem = import::shapeProblem(t.shape);
-  if (!problem.empty())
-    fail(path + ".shape", "shape " + problem);
+  t.shape = import::shapeAt(member(v, path, "shape"), path + ".shape");
   std::string dtype = stringAt(v, path, "dtype");
   if (dtype != "float32" && dtype != "int64")
     fail(path + ".dtype", "unsupported dtype '" + dtype +
@@ -227,12 +215,18 @@ private:
   void walkModule(const json &node, const std::string &jsonPath,
                   const std::string &prefix, int depth = 0) {
     std::string type = stringAt(node, jsonPath, "type");
-    if (node.contains("children")) {
+    // A container or user module: children, its own parameters, or both.
+    if (node.contains("children") || (node.contains("parameters") && !node.contains("options"))) {
       if (depth >= import::kMaxModuleDepth)
         fail(jsonPath, "modules nest deeper than " +
                            std::to_string(import::kMaxModuleDepth) + " levels");
       size_t firstParam = params.size();
-      walkChildren(node["children"], jsonPath, prefix, depth + 1);
+      // Its own parameters first, then its children's: torch's state_dict
+      // order.
+      std::set<std::string> own =
+          import::declareModuleParameters(node, jsonPath, prefix, params);
+      if (node.contains("children"))
+        walkChildren(node["children"], jsonPath, prefix, depth + 1, std::move(own));
       const Entry *container = import::registry().lookup(EntryKind::Container, type);
       if (container && container->xavierMatrices)
         for (size_t i = firstParam; i < params.size(); ++i)
@@ -240,6 +234,10 @@ private:
             params[i].init = xavierUniform(params[i].shape);
       return;
     }
+    if (node.contains("parameters"))
+      fail(jsonPath + ".parameters",
+           "a built-in layer's parameters follow from its type and options; only containers "
+           "and user-defined modules (nodes with \"children\") declare parameters");
     const Entry &entry = lookup(EntryKind::Layer, type, jsonPath + ".type",
                                 "layer type");
     if (entry.kind == EntryKind::Container)
@@ -254,8 +252,10 @@ private:
     leaves.emplace(prefix, std::move(leaf));
   }
 
+  /// `params`: the parent's own parameter names, which a child may not
+  /// take (one state_dict key each).
   void walkChildren(const json &children, const std::string &jsonPath,
-                    const std::string &prefix, int depth) {
+                    const std::string &prefix, int depth, std::set<std::string> params) {
     if (!children.is_array())
       fail(jsonPath + ".children", "expected an array of modules");
     std::set<std::string> siblings;
@@ -268,6 +268,10 @@ private:
       if (!siblings.insert(childName).second)
         fail(childPath + ".name", "duplicate module name " +
                                       import::quotedName(childName) + " among siblings");
+      if (params.count(childName))
+        fail(childPath + ".name", "module name " + import::quotedName(childName) +
+                                      " is also a parameter of its parent (one state_dict "
+                                      "key each)");
       walkModule(children[i], childPath,
                  prefix.empty() ? childName : prefix + "." + childName, depth);
     }
@@ -502,7 +506,8 @@ private:
         fail(path, "unknown value " + import::quotedName(outs[i].get<std::string>()));
       if (isInputView(it->second))
         fail(path, "output " + import::quotedName(it->first) +
-                       " is a model input or a reshaped view of one (in this mode); "
+                       " is a model input, a parameter or a reshaped view of one (in this "
+                       "mode); "
                        "Kiln's outputs must be computed by the graph (not supported yet)");
       // float32 values and int64 indices (argmax, max-pool indices); a
       // bool mask has no dtype in the C API.
@@ -598,8 +603,10 @@ private:
       Call call(fn, b, loc(path, source), options, operands, path,
                 "function '" + fnName + "'" + traced);
       results = invoke(entry, call, path);
+    } else if (node.contains("parameter")) {
+      results = {parameterValue(node, path, fn, ins)};
     } else {
-      fail(path, "a node needs \"module\" or \"function\"");
+      fail(path, "a node needs \"module\", \"function\" or \"parameter\"");
     }
     if (outs.size() != results.size())
       fail(path + ".outputs", "this call gives " + std::to_string(results.size()) +
@@ -614,6 +621,22 @@ private:
       if (!values.emplace(outName, results[i]).second)
         fail(op, "value " + import::quotedName(outName) + " is defined twice");
     }
+  }
+
+  /// A `parameter` node: the value of the parameter named by its state_dict
+  /// key (a module's own parameter, or a layer's: weight tying), read
+  /// where the graph reads it (torch.fx's get_attr).
+  Value parameterValue(const json &node, const std::string &path, FunctionState &fn,
+                       const json &ins) {
+    std::string key = stringAt(node, path, "parameter");
+    if (!ins.empty())
+      fail(path + ".inputs", "a parameter node reads no values (\"inputs\": [])");
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].name == key)
+        return fn.body->getArgument(i);
+    fail(path + ".parameter", "unknown parameter " + import::quotedName(key) +
+                                  " (a state_dict key such as \"pos_embedding\" or "
+                                  "\"encoder.weight\")");
   }
 
   /// The values of one call: the entry's inputs checked (float32; int64 at

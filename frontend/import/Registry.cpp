@@ -317,7 +317,8 @@ Options::getOptionalInts(const std::string &name) const {
 
 mlir::Attribute Init::attr(mlir::MLIRContext *ctx) const {
   static constexpr nn::InitKind kinds[] = {nn::InitKind::zeros, nn::InitKind::ones,
-                                           nn::InitKind::uniform, nn::InitKind::normal};
+                                           nn::InitKind::uniform, nn::InitKind::normal,
+                                           nn::InitKind::constant};
   return nn::InitAttr::get(ctx, kinds[kind], a, b);
 }
 

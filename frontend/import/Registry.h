@@ -136,9 +136,11 @@ private:
 /// numbers). `attr()` is the `nn.init` argument attribute (#nn.init<...>,
 /// f64 arguments).
 struct Init {
-  enum Kind { Zeros, Ones, Uniform, Normal } kind = Zeros;
+  enum Kind { Zeros, Ones, Uniform, Normal, Constant } kind = Zeros;
   double a = 0, b = 0;
   static Init uniform(double lo, double hi) { return {Uniform, lo, hi}; }
+  static Init normal(double mean, double std) { return {Normal, mean, std}; }
+  static Init constant(double value) { return {Constant, value, 0}; }
   mlir::Attribute attr(mlir::MLIRContext *ctx) const;
 };
 

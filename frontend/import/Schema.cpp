@@ -52,14 +52,36 @@ const char *kSkeleton = R"({
     "childName": {"type": "string", "pattern": "^[^.]+$"},
     "moduleNode": {"oneOf": [{"$ref": "#/$defs/layerNode"}, {"$ref": "#/$defs/containerNode"}]},
     "containerNode": {
-      "description": "Sequential, ModuleList or a user-defined module (its class name, or \"Module\"): children only.",
+      "description": "Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict or a user-defined module (its class name, or \"Module\"): children and its own parameters.",
       "type": "object",
-      "required": ["type", "children"],
+      "required": ["type"],
+      "anyOf": [{"required": ["children"]}, {"required": ["parameters"]}],
       "additionalProperties": false,
       "properties": {
         "name": {"$ref": "#/$defs/childName"},
         "type": {"type": "string", "minLength": 1},
+        "parameters": {"type": "array", "items": {"$ref": "#/$defs/ownParameter"}},
         "children": {"type": "array", "items": {"$ref": "#/$defs/moduleNode"}}
+      }
+    },
+    "ownParameter": {
+      "description": "A module's own parameter (torch's nn.Parameter attribute): state_dict key <module path>.<name>.",
+      "type": "object",
+      "required": ["name", "shape", "init"],
+      "additionalProperties": false,
+      "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"},
+        "shape": {"$ref": "#/$defs/shape"},
+        "init": {"oneOf": [
+          {"type": "object", "required": ["kind"], "additionalProperties": false,
+           "properties": {"kind": {"enum": ["zeros", "ones"]}}},
+          {"type": "object", "required": ["kind", "value"], "additionalProperties": false,
+           "properties": {"kind": {"const": "constant"}, "value": {"type": "number"}}},
+          {"type": "object", "required": ["kind", "a", "b"], "additionalProperties": false,
+           "properties": {"kind": {"const": "uniform"}, "a": {"type": "number"}, "b": {"type": "number"}}},
+          {"type": "object", "required": ["kind", "mean", "std"], "additionalProperties": false,
+           "properties": {"kind": {"const": "normal"}, "mean": {"type": "number"}, "std": {"type": "number", "minimum": 0}}}
+        ]}
       }
     },
     "layerNode": {
@@ -73,7 +95,19 @@ const char *kSkeleton = R"({
         "options": {"type": "object"}
       }
     },
-    "graphNode": {"oneOf": [{"$ref": "#/$defs/moduleCall"}, {"$ref": "#/$defs/functionCall"}]},
+    "graphNode": {"oneOf": [{"$ref": "#/$defs/moduleCall"}, {"$ref": "#/$defs/functionCall"}, {"$ref": "#/$defs/parameterRead"}]},
+    "parameterRead": {
+      "description": "The value of a parameter, by state_dict key (a module's own or a layer's: weight tying), as torch.fx's get_attr.",
+      "type": "object",
+      "required": ["parameter", "inputs", "outputs"],
+      "additionalProperties": false,
+      "properties": {
+        "parameter": {"type": "string", "minLength": 1},
+        "inputs": {"type": "array", "maxItems": 0},
+        "outputs": {"type": "array", "minItems": 1, "maxItems": 1, "items": {"$ref": "#/$defs/valueName"}},
+        "loc": {"$ref": "#/$defs/loc"}
+      }
+    },
     "moduleCall": {
       "type": "object",
       "required": ["module", "inputs", "outputs"],

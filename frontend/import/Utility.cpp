@@ -1,5 +1,6 @@
 // Containers and the `utility-module` family: nn.Flatten, nn.Unflatten,
-// Sequential, ModuleList, Module.
+// Sequential, ModuleList, ModuleDict, Module, and a module's own parameters
+// (Parameter, ParameterList, ParameterDict).
 #include "frontend/import/Registry.h"
 
 #include "ir/NNBuilders.h"
@@ -62,8 +63,16 @@ void registerUtilityFamily(Registry &r) {
 
   // Containers only structure the module tree (state_dict names); graph
   // nodes call their leaves.
-  for (const char *name : {"Sequential", "ModuleList", "Module"})
+  for (const char *name : {"Sequential", "ModuleList", "ModuleDict", "Module"})
     r.add(Entry{name, EntryKind::Container, "(graph structure)"});
+  // A module's own parameters: the node's `parameters`, read by the
+  // graph's `parameter` nodes (ModuleParameters.cpp).
+  r.add(Entry{"Parameter", EntryKind::Container,
+              "(a module node's `parameters`, read by a graph `parameter` node)"});
+  for (const char *name : {"ParameterList", "ParameterDict"})
+    r.add(Entry{name, EntryKind::Container,
+                "(graph structure: a module node with `parameters` \"0\", \"1\", ... or "
+                "its keys)"});
 }
 
 } // namespace kiln::import

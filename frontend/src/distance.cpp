@@ -154,6 +154,24 @@ Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight
                                  std::to_string(weight.sizes()[0]) + "]");
   return record_pair_function("bilinear", {}, {input1, input2, weight, bias}, shape, loc);
 }
+
+namespace {
+shape_rules::Inferred linear_shape(const Tensor& input, const Tensor& weight, const Tensor* bias) {
+  const Shape& w = weight.sizes();
+  if (w.size() != 2) return shape_rules::failure("weight " + shape_rules::str(w) + " must be [out_features, in_features]");
+  if (bias && (bias->sizes().size() != 1 || bias->sizes()[0] != w[0]))
+    return shape_rules::failure("bias " + shape_rules::str(bias->sizes()) + " must be [out_features] = [" +
+                                std::to_string(w[0]) + "]");
+  return shape_rules::linear(input.sizes(), w[1], w[0]);
+}
+}  // namespace
+
+Tensor linear(const Tensor& input, const Tensor& weight, SourceLoc loc) {
+  return record_pair_function("linear", {}, {input, weight}, linear_shape(input, weight, nullptr), loc);
+}
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, SourceLoc loc) {
+  return record_pair_function("linear", {}, {input, weight, bias}, linear_shape(input, weight, &bias), loc);
+}
 }  // namespace functional
 
 }  // namespace kiln::nn

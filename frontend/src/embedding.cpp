@@ -130,7 +130,7 @@ EmbeddingImpl::EmbeddingImpl(const EmbeddingOptions& options) : Module("Embeddin
   if (options.padding_idx() &&
       (*options.padding_idx() < -options.num_embeddings() || *options.padding_idx() >= options.num_embeddings()))
     detail::fail(what + ": Padding_idx must be within num_embeddings");
-  register_parameter("weight", {options.num_embeddings(), options.embedding_dim()}, Init::Normal);
+  weight = register_parameter("weight", {options.num_embeddings(), options.embedding_dim()}, Init::Normal);
 }
 
 Tensor EmbeddingImpl::forward(const Tensor& input, SourceLoc loc) {

@@ -13,8 +13,8 @@ LinearImpl::LinearImpl(const LinearOptions& options) : Module("Linear"), options
                  ", out_features=" + std::to_string(options.out_features()) +
                  "): in_features and out_features must be >= 1");
   }
-  register_parameter("weight", {options.out_features(), options.in_features()}, Init::KaimingUniform);
-  if (options.bias()) register_parameter("bias", {options.out_features()}, Init::FanInUniform);
+  weight = register_parameter("weight", {options.out_features(), options.in_features()}, Init::KaimingUniform);
+  if (options.bias()) bias = register_parameter("bias", {options.out_features()}, Init::FanInUniform);
 }
 
 Tensor LinearImpl::forward(const Tensor& input, SourceLoc loc) {

@@ -69,15 +69,32 @@ void Module::register_child(std::string name, std::shared_ptr<Module> child) {
   children_.emplace_back(std::move(name), std::move(child));
 }
 
-const Parameter& Module::register_parameter(std::string name, Shape shape, Init init) {
+Tensor Module::register_parameter(std::string name, Shape shape, Init init, SourceLoc loc) {
   check_new_name(name, "parameter");
   for (int64_t d : shape) {
     if (d < 1) {
-      detail::fail("register_parameter(\"" + name + "\"): every dimension must be >= 1, got " + shape_str(shape));
+      detail::fail(loc, "register_parameter(\"" + name + "\"): every dimension must be >= 1, got " +
+                            shape_str(shape));
     }
   }
-  params_.emplace_back(std::move(name), Parameter{std::move(shape), init});
-  return params_.back().second;
+  params_.emplace_back(name, Parameter{shape, init, std::nullopt, loc});
+  return Tensor(detail::ParamRef{this, std::move(name), loc}, std::move(shape));
+}
+
+Tensor Module::register_parameter(std::string name, Shape shape, init::Spec init, SourceLoc loc) {
+  Tensor handle = register_parameter(std::move(name), std::move(shape), Init::Zeros, loc);
+  params_.back().second.spec = std::move(init);
+  return handle;
+}
+
+Tensor Module::parameter(const std::string& name) const {
+  for (const auto& [n, p] : params_) {
+    if (n == name) return Tensor(detail::ParamRef{this, n, p.loc}, p.shape);
+  }
+  std::string known;
+  for (const auto& [n, _] : params_) known += (known.empty() ? "" : ", ") + n;
+  detail::fail(type_name() + " has no parameter '" + name + "' (it has: " +
+               (known.empty() ? std::string("none") : known) + ")");
 }
 
 std::vector<std::pair<std::string, const Module*>> Module::named_modules() const {

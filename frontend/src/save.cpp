@@ -40,16 +40,59 @@ Json tensor_json(const Tensor& t) {
   return Json{{"name", t.name()}, {"shape", t.sizes()}, {"dtype", dtype_name(t.dtype())}};
 }
 
-// Built-in layers carry "options"; containers and user modules "children".
-Json module_json(const nn::Module& m, const std::string* name) {
+/// A user module's parameter initializer as the model file's numbers.
+Json init_json(const std::string& what, const Parameter& p) {
+  nn::init::Spec spec;
+  if (p.spec) {
+    spec = *p.spec;
+  } else {
+    switch (p.init) {
+      case Init::Zeros: spec = nn::init::zeros(); break;
+      case Init::Ones: spec = nn::init::ones(); break;
+      case Init::Normal: spec = nn::init::normal(0, 1); break;
+      case Init::XavierUniform: spec = nn::init::xavier_uniform(); break;
+      case Init::XavierNormal: spec = nn::init::xavier_normal(); break;
+      // Built-in layers' KaimingUniform is kaiming_uniform_(a=sqrt(5)).
+      case Init::KaimingUniform: spec = nn::init::kaiming_uniform(std::sqrt(5.0)); break;
+      case Init::FanInUniform:
+      case Init::Constant:
+        fail(p.loc, what + ": Init::FanInUniform and Init::Constant take their numbers from a built-in "
+                           "layer; a user module's parameter takes an init::Spec (init::uniform(a, b), "
+                           "init::constant(v), ...)");
+    }
+  }
+  spec = nn::init::resolve(spec, p.shape, what);
+  switch (spec.kind) {
+    case nn::init::Spec::Zeros: return Json{{"kind", "zeros"}};
+    case nn::init::Spec::Ones: return Json{{"kind", "ones"}};
+    case nn::init::Spec::Constant: return Json{{"kind", "constant"}, {"value", spec.a}};
+    case nn::init::Spec::Uniform: return Json{{"kind", "uniform"}, {"a", spec.a}, {"b", spec.b}};
+    default: return Json{{"kind", "normal"}, {"mean", spec.a}, {"std", spec.b}};
+  }
+}
+
+// Built-in layers carry "options"; containers and user modules "children"
+// and their own "parameters" (torch's nn.Parameter attributes).
+Json module_json(const nn::Module& m, const std::string* name, const std::string& path) {
   Json j = Json::object();
   if (name) j["name"] = *name;
   j["type"] = m.type_name();
   if (auto options = m.layer_options()) {
     j["options"] = options_json(*options);
   } else {
+    if (!m.own_parameters().empty()) {
+      Json params = Json::array();
+      for (const auto& [pname, p] : m.own_parameters()) {
+        std::string key = path.empty() ? pname : path + "." + pname;
+        params.push_back(Json{{"name", pname}, {"shape", p.shape},
+                              {"init", init_json("parameter '" + key + "'", p)}});
+      }
+      j["parameters"] = std::move(params);
+    }
     Json children = Json::array();
-    for (const auto& [child_name, child] : m.named_children()) children.push_back(module_json(*child, &child_name));
+    for (const auto& [child_name, child] : m.named_children()) {
+      children.push_back(module_json(*child, &child_name, path.empty() ? child_name : path + "." + child_name));
+    }
     j["children"] = std::move(children);
   }
   return j;
@@ -57,7 +100,9 @@ Json module_json(const nn::Module& m, const std::string* name) {
 
 Json node_json(const GraphNode& node) {
   Json j = Json::object();
-  if (node.function.empty()) {
+  if (!node.parameter.empty()) {
+    j["parameter"] = node.parameter;
+  } else if (node.function.empty()) {
     j["module"] = node.module;
     if (!node.method.empty()) j["method"] = node.method;
     // A layer's forward arguments besides its inputs, when it has any.
@@ -156,7 +201,7 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
   Json inputs = Json::array();
   for (const Tensor& t : trace.inputs()) inputs.push_back(tensor_json(t));
   j["inputs"] = std::move(inputs);
-  j["module"] = module_json(root, nullptr);
+  j["module"] = module_json(root, nullptr, "");
   Json graph = Json::array();
   for (const GraphNode& node : trace.nodes()) graph.push_back(node_json(node));
   j["graph"] = std::move(graph);

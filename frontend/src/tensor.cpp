@@ -1,6 +1,7 @@
 #include "kiln/tensor.h"
 
 #include "kiln/error.h"
+#include "kiln/trace.h"
 
 namespace kiln {
 
@@ -24,6 +25,16 @@ void fail(SourceLoc loc, const std::string& message) {
 }
 void fail(const std::string& message) { throw Error(message); }
 }  // namespace detail
+
+const std::string& Tensor::name() const {
+  if (!param_) return name_;
+  detail::Trace* trace = detail::Trace::current();
+  if (!trace) {
+    detail::fail(param_->loc, "parameter '" + param_->name +
+                                  "' was used outside kiln::save_model; parameters are read while a model is traced");
+  }
+  return trace->parameter_value(*param_, shape_);
+}
 
 const char* dtype_name(Dtype dtype) {
   switch (dtype) {

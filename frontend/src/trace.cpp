@@ -30,11 +30,6 @@ Trace::Trace(const nn::Module& root, std::set<std::string> reserved, SourceLoc l
       fail(loc, "module '" + path + "' (" + m->type_name() + ") is the same instance as module '" + it->second +
                     "': register a module once and call it twice to share it");
     }
-    if (!m->layer_options() && !m->own_parameters().empty()) {
-      fail(loc, "module '" + path + "' (" + m->type_name() + ") registers parameter '" +
-                    m->own_parameters().front().first +
-                    "', but the model format only has parameters of built-in layers; use a layer such as Linear");
-    }
   }
   active_trace = this;
 }
@@ -48,7 +43,26 @@ Trace& Trace::active(const std::string& what, SourceLoc loc) {
   return *active_trace;
 }
 
+Trace* Trace::current() { return active_trace; }
+
+const std::string& Trace::parameter_value(const ParamRef& ref, const Shape& shape) {
+  auto key = std::make_pair(ref.owner, ref.name);
+  auto it = parameter_values_.find(key);
+  if (it != parameter_values_.end()) return it->second;
+  const std::string& path = path_of(*ref.owner, ref.loc);
+  GraphNode node;
+  node.parameter = path.empty() ? ref.name : path + "." + ref.name;
+  // A layer's parameter (a tied weight) was registered inside the DSL's
+  // sources: that line would mislead, so the node has no loc.
+  if (!ref.owner->layer_options()) node.loc = ref.loc;
+  Tensor value = record(std::move(node), shape, Dtype::Float32);
+  return parameter_values_.emplace(key, value.name_).first->second;
+}
+
 Tensor Trace::bind_input(const Tensor& declared, SourceLoc loc) {
+  if (declared.param_) {
+    fail(loc, "parameter '" + declared.param_->name + "' cannot be a model input (inputs are kiln::input()s)");
+  }
   const std::string& name = declared.name_;
   if (declared.trace_id_ != 0) fail(loc, "model input '" + name + "' must be a kiln::input(), not a traced value");
   if (!is_c_identifier(name)) {
@@ -73,6 +87,14 @@ Tensor Trace::bind_input(const Tensor& declared, SourceLoc loc) {
 
 void Trace::check_value(const Tensor& t, const std::string& what, SourceLoc loc) const {
   if (!t.defined()) fail(loc, what + " got an undefined tensor");
+  if (t.param_) {
+    if (!paths_.count(t.param_->owner)) {
+      fail(loc, what + " got parameter '" + t.param_->name +
+                    "' of a module that is not part of the model being traced (register its module "
+                    "with register_module())");
+    }
+    return;
+  }
   if (t.trace_id_ != id_) {
     fail(loc, what + " got tensor '" + t.name_ +
                   "', which is not a value of the model being traced (pass model inputs to kiln::save_model "

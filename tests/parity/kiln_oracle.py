@@ -614,7 +614,7 @@ _DIFFERENTIABLE_FUNCTIONS = {"channel_shuffle": _channel_shuffle}
 # (The transformer stacks too: the model file holds their layers and norm;
 # graph nodes call those.)
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "Module", "TransformerEncoder",
-               "TransformerDecoder", "Transformer"}
+               "TransformerDecoder", "Transformer", "ParameterList", "ParameterDict"}
 # Graph functions whose torch signature takes the inputs as one sequence.
 _LIST_FUNCTIONS = {"cat", "stack"}
 
@@ -664,6 +664,25 @@ def _infinite_p(opts):
     return opts
 
 
+def _initial(shape, init):
+    """A module's own parameter as the model file's `init` says, drawn
+    with torch.nn.init (the seeded generator)."""
+    nn = _torch().nn
+    t = _torch().empty(shape)
+    kind = init["kind"]
+    if kind == "zeros":
+        return nn.init.zeros_(t)
+    if kind == "ones":
+        return nn.init.ones_(t)
+    if kind == "constant":
+        return nn.init.constant_(t, init["value"])
+    if kind == "uniform":
+        return nn.init.uniform_(t, init["a"], init["b"])
+    if kind == "normal":
+        return nn.init.normal_(t, init["mean"], init["std"])
+    raise ValueError(f"unknown init kind {kind!r}")
+
+
 def _build_module(spec, where):
     torch = _torch()
     nn = torch.nn
@@ -676,6 +695,10 @@ def _build_module(spec, where):
         # naming (<child>.<param>); graph nodes name the leaves they call, so
         # no forward is needed here.
         m = nn.Module()
+        # Its own parameters (nn.Parameter attributes, a ParameterList's or
+        # ParameterDict's entries) first: torch's state_dict order.
+        for p in spec.get("parameters", []):
+            m.register_parameter(p["name"], nn.Parameter(_initial(p["shape"], p["init"])))
         for i, child in enumerate(spec.get("children", [])):
             m.add_module(child["name"], _build_module(child, f"{where}.children[{i}]"))
         return m
@@ -754,7 +777,10 @@ class KilnModel:
             opts = node.get("options", {}) or {}
             if node.get("function") in _LOSS_FUNCTIONS:
                 opts = _loss_options(opts)
-            if "module" in node:
+            if "parameter" in node:
+                # torch.fx's get_attr: the parameter itself.
+                res = self.root.get_parameter(node["parameter"])
+            elif "module" in node:
                 module = self.root.get_submodule(node["module"])
                 if hasattr(module, "kiln_call"):
                     # A layer with forward arguments besides its inputs.
@@ -1226,7 +1252,10 @@ def run_reference(doc, model, xs, target, steps, micro=None, cycle=None, update_
     else:
         for name, p in model.named_parameters():
             for key, value in opt.state.get(p, {}).items():
-                if torch.is_tensor(value) and value.shape == p.shape and value.dim() > 0:
+                # (A scalar parameter's states are 0-d too: every one but
+                # the step counters ASGD's eta and mu.)
+                if torch.is_tensor(value) and value.shape == p.shape and (
+                        value.dim() > 0 or key not in {"step", "eta", "mu"} | SCALAR_STATES):
                     ref[f"{name}.{key}"] = _np(value)
                 elif key in SCALAR_STATES:
                     ref[f"{name}.{key}"] = _np(value).astype(np.float32)

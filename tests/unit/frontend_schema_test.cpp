@@ -37,15 +37,21 @@ struct ResidualImpl : nn::Module {
   ResidualImpl() {
     fc = register_module("fc", nn::Linear(12, 12));
     layers = register_module("layers", nn::ModuleList(nn::Linear(12, 12), nn::ReLU()));
+    // Own parameters: the node's "parameters" and "parameter" graph nodes.
+    gains = register_module("gains", nn::ParameterList());
+    gains->append({12}, nn::init::uniform(0.5, 1.5));
+    shift = register_parameter("shift", {}, nn::init::constant(0.25));
   }
   kiln::Tensor forward(kiln::Tensor x, kiln::Tensor y) {
     x = nn::functional::flatten(x, 1);
     kiln::Tensor h = fc(x);
     for (const auto& l : *layers) h = l(h);
-    return nn::functional::relu(x + h * y);
+    return nn::functional::relu(x + h * y * gains[0] + shift);
   }
   nn::Linear fc{nullptr};
   nn::ModuleList layers{nullptr};
+  nn::ParameterList gains{nullptr};
+  kiln::Tensor shift;
 };
 KILN_MODULE(Residual);
 

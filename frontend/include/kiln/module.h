@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kiln/error.h"
+#include "kiln/init.h"
 #include "kiln/options.h"
 #include "kiln/tensor.h"
 
@@ -40,6 +41,10 @@ enum class Init {
 struct Parameter {
   Shape shape;
   Init init = Init::Zeros;
+  /// A user module's initializer (torch.nn.init's); built-in layers use
+  /// `init`, whose numbers depend on the layer.
+  std::optional<nn::init::Spec> spec;
+  SourceLoc loc;  ///< where it was registered
 };
 
 struct NamedParameter {
@@ -81,8 +86,21 @@ class Module {
     return std::forward<M>(module);
   }
 
-  /// Declares a parameter (shape only: there is no data at this stage).
-  const Parameter& register_parameter(std::string name, Shape shape, Init init = Init::Zeros);
+  /// Declares a parameter (shape only: there is no data at this stage) and
+  /// returns its handle, as libtorch's register_parameter returns the tensor:
+  /// a user module keeps it (`pos = register_parameter(...)`) and uses it in
+  /// forward like any tensor. `name` must be non-empty, contain no '.', and
+  /// be unique in this module; every dimension >= 1 ([] is a scalar).
+  /// A user module's parameter takes a Zeros, Ones, Normal (torch.randn),
+  /// XavierUniform, XavierNormal or KaimingUniform (a = sqrt(5)) Init, or an
+  /// init::Spec; FanInUniform and Constant belong to built-in layers.
+  Tensor register_parameter(std::string name, Shape shape, Init init = Init::Zeros,
+                            SourceLoc loc = SourceLoc::current());
+  Tensor register_parameter(std::string name, Shape shape, init::Spec init,
+                            SourceLoc loc = SourceLoc::current());
+  /// The handle of this module's parameter `name` (a layer's "weight", for
+  /// weight tying); throws Error when it has none of that name.
+  Tensor parameter(const std::string& name) const;
 
   /// Children in registration order.
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,8 +10,19 @@
 
 namespace kiln {
 
+namespace nn {
+class Module;
+}
+
 namespace detail {
 class Trace;
+/// What a parameter handle refers to: its module (compared, never
+/// dereferenced) and its local name, with the line that registered it.
+struct ParamRef {
+  const nn::Module* owner;
+  std::string name;
+  SourceLoc loc;
+};
 }
 
 /// Element types the model file knows ("float32", "int64"), and the bool
@@ -28,16 +40,22 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& shape);
 
 /// A symbolic tensor: a value of the traced graph with a static shape and a
-/// dtype, but no data. Tensors are created by kiln::input() (model inputs)
-/// and by calling modules/functions while kiln::save_model traces forward.
+/// dtype, but no data. Tensors are created by kiln::input() (model inputs),
+/// by calling modules/functions while kiln::save_model traces forward, and
+/// by Module::register_parameter (a parameter handle: while a model is
+/// traced it stands for the parameter's value, read where it is first used).
 class Tensor {
  public:
   /// An undefined tensor (like libtorch's default-constructed Tensor).
   Tensor() = default;
 
-  bool defined() const noexcept { return !name_.empty(); }
-  /// The value's name in the model file ("x", "v3").
-  const std::string& name() const noexcept { return name_; }
+  bool defined() const noexcept { return param_ || !name_.empty(); }
+  /// The value's name in the model file ("x", "v3"). For a parameter handle,
+  /// the active trace's value of the parameter (a `parameter` node, recorded
+  /// at the first use); throws Error outside kiln::save_model.
+  const std::string& name() const;
+  /// Whether this is a parameter handle (Module::register_parameter's result).
+  bool is_parameter() const noexcept { return param_ != nullptr; }
   const Shape& sizes() const noexcept { return shape_; }
   int64_t dim() const noexcept { return static_cast<int64_t>(shape_.size()); }
   /// Size of dimension `d`; negative `d` counts from the end, like torch.
@@ -94,14 +112,19 @@ class Tensor {
 
  private:
   friend class detail::Trace;
+  friend class nn::Module;
   friend Tensor input(std::string name, Shape shape, Dtype dtype);
   Tensor(std::string name, Shape shape, Dtype dtype, uint64_t trace_id)
       : name_(std::move(name)), shape_(std::move(shape)), dtype_(dtype), trace_id_(trace_id) {}
+  /// A parameter handle.
+  Tensor(detail::ParamRef ref, Shape shape)
+      : shape_(std::move(shape)), param_(std::make_shared<const detail::ParamRef>(std::move(ref))) {}
 
   std::string name_;
   Shape shape_;
   Dtype dtype_ = Dtype::Float32;
   uint64_t trace_id_ = 0;  // 0: not yet bound to a trace (a kiln::input()).
+  std::shared_ptr<const detail::ParamRef> param_;  // set for parameter handles only
 };
 
 /// Declares a model input (or the training target) for kiln::save_model.

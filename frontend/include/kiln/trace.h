@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,7 @@ bool is_c_identifier(const std::string& s);
 /// a function applied to values.
 struct GraphNode {
   std::string module;    ///< dotted path of a leaf module, or "" for a function
+  std::string parameter; ///< a `parameter` node: the parameter's state_dict key
   std::string function;  ///< "relu", "flatten", "add", "mul", or "" for a module
   std::string method;    ///< a module's method other than forward ("log_prob"), or ""
   OptionList options;    ///< function options; a module's forward arguments besides
@@ -41,9 +43,8 @@ class Trace {
  public:
   /// Starts tracing the module tree under `root`. `reserved` are names the
   /// generated value names must avoid (the inputs' and the target's).
-  /// Throws when a trace is already active on this thread, when one module
-  /// instance is registered at two paths, or when a user-defined module owns
-  /// parameters (the format has no way to use them).
+  /// Throws when a trace is already active on this thread, or when one module
+  /// instance is registered at two paths.
   Trace(const nn::Module& root, std::set<std::string> reserved, SourceLoc loc);
   ~Trace();
   Trace(const Trace&) = delete;
@@ -52,6 +53,15 @@ class Trace {
   /// The active trace; throws (naming `what` and `loc`) when there is none,
   /// i.e. when forward is called outside kiln::save_model.
   static Trace& active(const std::string& what, SourceLoc loc);
+
+  /// The active trace, or nullptr outside kiln::save_model.
+  static Trace* current();
+
+  /// The value of the parameter `ref` names (a handle of shape `shape`): the
+  /// `parameter` node reading it, recorded at its first use in this trace
+  /// (located where it was registered). Throws when its module is not in
+  /// the tree.
+  const std::string& parameter_value(const ParamRef& ref, const Shape& shape);
 
   /// Binds a kiln::input() to this trace (validates its name and shape).
   Tensor bind_input(const Tensor& declared, SourceLoc loc);
@@ -77,6 +87,7 @@ class Trace {
   std::unordered_map<const nn::Module*, std::string> paths_;
   std::vector<Tensor> inputs_;
   std::vector<GraphNode> nodes_;
+  std::map<std::pair<const nn::Module*, std::string>, std::string> parameter_values_;
   Trace* previous_;
 };
 

@@ -100,8 +100,10 @@ func.func @broadcast(%b: tensor<4xf32> {nn.role = #nn.role<param>}, %s: tensor<2
 
 // -----
 
-// A param the loss does not depend on gets a zeros gradient.
+// A param the loss does not depend on gets a zeros gradient, marked
+// nn.no_gradient (torch's grad None); a used one is not marked.
 // CHECK-LABEL: func.func @unused_param_grad
+// CHECK-SAME: -> (tensor<f32>, tensor<4x4xf32>, tensor<3xf32> {nn.no_gradient})
 // CHECK: %[[DW:[a-zA-Z0-9_]+]] = nn.matmul
 // CHECK: %[[Z:[a-zA-Z0-9_]+]] = arith.constant dense<0.000000e+00> : tensor<3xf32>
 // CHECK: return %{{.+}}, %[[DW]], %[[Z]] : tensor<f32>, tensor<4x4xf32>, tensor<3xf32>

@@ -153,3 +153,23 @@ module attributes {nn.optimizer = {type = "SGD", lr = 0.1 : f64, momentum = 0.5 
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// A parameter the loss does not reach (nn.no_gradient: torch's grad None)
+// is in no group, as torch's step skips it: no state, no update (weight
+// decay would change it), returned as it came; the used one is updated.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: %{{.+}}: tensor<4x8xf32> {nn.init = #nn.init<zeros>, nn.name = "w.momentum_buffer", nn.role = #nn.role<state>}
+// CHECK-NOT: nn.name = "u.momentum_buffer"
+// CHECK: %[[G:[a-zA-Z0-9_]+]]:3 = call @loss_grad
+// CHECK: %[[NW:[a-zA-Z0-9_]+]], %{{.+}} = nn.sgd_update %{{.+}}, %[[G]]#1,
+// CHECK-NOT: nn.sgd_update
+// CHECK: return %[[G]]#0, %[[G]]#1, %[[G]]#2, %[[NW]], %arg1,
+module attributes {nn.optimizer = {type = "SGD", lr = 0.01 : f64, momentum = 0.9 : f64, weight_decay = 0.1 : f64}} {
+  func.func @loss(%w: tensor<4x8xf32> {nn.name = "w", nn.role = #nn.role<param>}, %u: tensor<3xf32> {nn.name = "u", nn.role = #nn.role<param>}, %x: tensor<2x8xf32> {nn.name = "x", nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.name = "target", nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate, nn.loss} {
+    %y = nn.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    %l = nn.cross_entropy_loss %y, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}

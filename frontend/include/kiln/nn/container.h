@@ -2,6 +2,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kiln/module.h"
@@ -99,5 +101,60 @@ class ModuleListImpl : public Module {
   std::vector<AnyModule> modules_;
 };
 KILN_MODULE(ModuleList);
+
+/// Modules by name, in insertion order, like nn.ModuleDict: each is a child
+/// named by its key (a state_dict path part: non-empty, no '.'). No forward:
+/// the owner calls `(*dict)["encoder"](x)`.
+class ModuleDictImpl : public Module {
+ public:
+  ModuleDictImpl() : Module("ModuleDict") {}
+
+  /// Adds `module` under `key`; throws Error when the key is taken.
+  template <class M>
+  void insert(std::string key, M&& module) {
+    insert_any(std::move(key), AnyModule(std::forward<M>(module)));
+  }
+
+  size_t size() const { return modules_.size(); }
+  bool contains(const std::string& key) const;
+  std::vector<std::string> keys() const;
+  /// Throws Error when there is no module under `key`.
+  const AnyModule& operator[](const std::string& key) const;
+
+ private:
+  void insert_any(std::string key, AnyModule module);
+  std::vector<std::pair<std::string, AnyModule>> modules_;
+};
+KILN_MODULE(ModuleDict);
+
+/// Parameters named "0", "1", ..., like nn.ParameterList (state_dict keys
+/// `<path>.0`, ...). `append` declares one and returns its handle.
+class ParameterListImpl : public Module {
+ public:
+  ParameterListImpl() : Module("ParameterList") {}
+
+  Tensor append(Shape shape, init::Spec init = init::normal(), SourceLoc loc = SourceLoc::current());
+  size_t size() const { return own_parameters().size(); }
+  /// Throws Error when `index` is out of range.
+  Tensor operator[](size_t index) const;
+};
+KILN_MODULE(ParameterList);
+
+/// Parameters by key, in insertion order, like nn.ParameterDict (state_dict
+/// keys `<path>.<key>`; a key is non-empty and has no '.').
+class ParameterDictImpl : public Module {
+ public:
+  ParameterDictImpl() : Module("ParameterDict") {}
+
+  /// Declares parameter `key`; throws Error when the key is taken.
+  Tensor insert(std::string key, Shape shape, init::Spec init = init::normal(),
+                SourceLoc loc = SourceLoc::current());
+  size_t size() const { return own_parameters().size(); }
+  bool contains(const std::string& key) const;
+  std::vector<std::string> keys() const;
+  /// Throws Error when there is no parameter under `key`.
+  Tensor operator[](const std::string& key) const { return parameter(key); }
+};
+KILN_MODULE(ParameterDict);
 
 }  // namespace kiln::nn

@@ -42,6 +42,10 @@ class EmbeddingImpl : public Module {
   Tensor forward(const Tensor& input, SourceLoc loc = SourceLoc::current());
   std::optional<OptionList> layer_options() const override;
 
+  /// The weight's handle, as libtorch's member (`F::linear(h, embed->weight)`
+  /// ties a language model's output layer to its embedding).
+  Tensor weight;
+
  private:
   EmbeddingOptions options_;
 };

@@ -28,6 +28,10 @@ class LinearImpl : public Module {
   std::optional<OptionList> layer_options() const override;
   const LinearOptions& options() const { return options_; }
 
+  /// Parameter handles, as libtorch's members: `F::linear(x, fc->weight)`
+  /// ties a weight. `bias` is undefined without a bias.
+  Tensor weight, bias;
+
  private:
   LinearOptions options_;
 };
@@ -91,6 +95,11 @@ Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight
                 SourceLoc loc = SourceLoc::current());
 Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight, const Tensor& bias,
                 SourceLoc loc = SourceLoc::current());
+/// F.linear(input, weight[, bias]): input [*, in], weight [out, in], bias
+/// [out]; the weight is usually a module's own parameter or a tied one.
+Tensor linear(const Tensor& input, const Tensor& weight, SourceLoc loc = SourceLoc::current());
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias,
+              SourceLoc loc = SourceLoc::current());
 }  // namespace functional
 
 }  // namespace kiln::nn
