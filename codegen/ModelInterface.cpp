@@ -106,6 +106,12 @@ InitSpec kiln::initSpecOf(nn::InitAttr attr) {
   case nn::InitKind::constant:
     init.kind = KILN_INIT_CONSTANT;
     break;
+  case nn::InitKind::norm_of:
+    init.kind = KILN_INIT_NORM_OF;
+    break;
+  case nn::InitKind::unit_normal:
+    init.kind = KILN_INIT_UNIT_NORMAL;
+    break;
   }
   init.args[0] = attr.getA().convertToDouble();
   init.args[1] = attr.getB().convertToDouble();
@@ -704,6 +710,10 @@ static std::string initText(const InitSpec &init) {
            formatExact(init.args[0]) + " " + formatExact(init.args[1]);
   case KILN_INIT_CONSTANT:
     return "constant " + formatExact(init.args[0]);
+  case KILN_INIT_NORM_OF:
+    return "norm_of " + formatExact(init.args[0]) + " " + formatExact(init.args[1]);
+  case KILN_INIT_UNIT_NORMAL:
+    return "unit_normal " + formatExact(init.args[0]);
   }
   return "?";
 }

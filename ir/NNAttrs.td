@@ -38,7 +38,8 @@ def NN_TensorRoleAttr : EnumAttr<NN_Dialect, NN_TensorRole, "role"> {
 def NN_InitKind : I32EnumAttr<"InitKind", "how a tensor starts", [
     I32EnumAttrCase<"zeros", 0>, I32EnumAttrCase<"ones", 1>,
     I32EnumAttrCase<"uniform", 2>, I32EnumAttrCase<"normal", 3>,
-    I32EnumAttrCase<"constant", 4>]> {
+    I32EnumAttrCase<"constant", 4>, I32EnumAttrCase<"norm_of", 5>,
+    I32EnumAttrCase<"unit_normal", 6>]> {
   let cppNamespace = "::kiln::nn";
   let genSpecializedAttr = 0;
 }
@@ -49,9 +50,13 @@ def NN_InitAttr : AttrDef<NN_Dialect, "Init"> {
   let description = [{
     `#nn.init<zeros>`, `#nn.init<ones>`, `#nn.init<uniform LO, HI>`
     (LO <= HI), `#nn.init<normal MEAN, STD>` (STD >= 0) or
-    `#nn.init<constant V>` (a parameter group's initial lr): torch's default
-    initializers reduced to numbers, kept as f64 and printed in shortest
-    round-trip form, so the metadata gets exactly the importer's values.
+    `#nn.init<constant V>` (a parameter group's initial lr),
+    `#nn.init<norm_of P, D>` (the 2-norm of parameter P's initial value over
+    every dimension but D, or over all with D = -1: weight_norm's g) or
+    `#nn.init<unit_normal EPS>` (N(0, 1) scaled to unit norm, spectral_norm's
+    u and v): torch's default initializers reduced to numbers, kept as f64
+    and printed in shortest round-trip form, so the metadata gets exactly
+    the importer's values.
   }];
   let parameters = (ins EnumParameter<NN_InitKind>:$kind,
                         APFloatParameter<"first argument">:$a,

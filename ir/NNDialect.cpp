@@ -42,9 +42,9 @@ void NNDialect::initialize() {
 
 /// How many numbers follow the kind: uniform and normal 2, constant 1.
 static int argumentCount(InitKind kind) {
-  return kind == InitKind::uniform || kind == InitKind::normal ? 2
-         : kind == InitKind::constant                          ? 1
-                                                               : 0;
+  return kind == InitKind::uniform || kind == InitKind::normal || kind == InitKind::norm_of ? 2
+         : kind == InitKind::constant || kind == InitKind::unit_normal                      ? 1
+                                                                                            : 0;
 }
 
 /// Shortest round-trip text as an MLIR float literal, which needs a '.'
@@ -78,7 +78,7 @@ Attribute InitAttr::parse(AsmParser &parser, Type) {
   std::optional<InitKind> kind = symbolizeInitKind(word);
   if (!kind)
     return parser.emitError(at, "unknown initializer '")
-               << word << "' (zeros, ones, uniform, normal, constant)",
+               << word << "' (zeros, ones, uniform, normal, constant, norm_of, unit_normal)",
            Attribute();
   double a = 0, b = 0;
   int count = argumentCount(*kind);
@@ -106,6 +106,11 @@ LogicalResult InitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << " > " << formatExact(hi);
   if (kind == InitKind::normal && hi < 0)
     return emitError() << "normal initializer needs std >= 0, got " << formatExact(hi);
+  if (kind == InitKind::norm_of && (lo != std::floor(lo) || lo < 0 || hi != std::floor(hi) || hi < -1))
+    return emitError() << "norm_of needs a parameter index >= 0 and a dimension >= -1, got "
+                       << formatExact(lo) << ", " << formatExact(hi);
+  if (kind == InitKind::unit_normal && !(lo > 0))
+    return emitError() << "unit_normal needs eps > 0, got " << formatExact(lo);
   return success();
 }
 

@@ -27,6 +27,17 @@ using mlir::RankedTensorType;
 using mlir::Value;
 using mlir::ValueRange;
 
+/// A layer parameter that one of torch's nn.utils re-parametrizes: the
+/// layer reads `local` ("weight") computed at each call from the parameters
+/// and buffers that replace it (Reparametrize.h).
+struct Reparam {
+  enum Kind { Prune, WeightNorm, SpectralNorm } kind;
+  std::string local;
+  int64_t dim = 0;        // weight_norm: the kept dim (-1: none); spectral_norm: the output dim
+  int64_t iterations = 1; // spectral_norm's n_power_iterations
+  double eps = 1e-12;     // spectral_norm
+};
+
 /// A leaf module of the tree: a registry entry with its checked options and
 /// the indices of its parameters in the function arguments.
 struct Leaf {
@@ -35,6 +46,7 @@ struct Leaf {
   Options options;
   std::vector<std::pair<std::string, int>> params; // local name -> index
   std::vector<std::pair<std::string, int>> buffers; // local name -> index
+  std::vector<Reparam> reparams;
 };
 
 /// A parameter or buffer: a state_dict entry.

@@ -6,6 +6,7 @@
 #include "frontend/import/ImportCalls.h"
 #include "frontend/import/Limits.h"
 #include "frontend/import/ModuleParameters.h"
+#include "frontend/import/Reparametrize.h"
 #include "frontend/import/Registry.h"
 #include "ir/ArgSignature.h"
 #include "ir/NNBuilders.h"
@@ -217,6 +218,8 @@ private:
     std::string type = stringAt(node, jsonPath, "type");
     // A container or user module: children, its own parameters, or both.
     if (node.contains("children") || (node.contains("parameters") && !node.contains("options"))) {
+      // A misspelt key would otherwise be ignored.
+      import::checkKnownKeys(node, jsonPath, {"name", "type", "children", "parameters"});
       if (depth >= import::kMaxModuleDepth)
         fail(jsonPath, "modules nest deeper than " +
                            std::to_string(import::kMaxModuleDepth) + " levels");
@@ -230,10 +233,11 @@ private:
       const Entry *container = import::registry().lookup(EntryKind::Container, type);
       if (container && container->xavierMatrices)
         for (size_t i = firstParam; i < params.size(); ++i)
-          if (params[i].shape.size() >= 2)
+          if (params[i].shape.size() >= 2 && params[i].init.kind != import::Init::NormOf)
             params[i].init = xavierUniform(params[i].shape);
       return;
     }
+    import::checkKnownKeys(node, jsonPath, {"name", "type", "options", "parameters", "reparametrize"});
     if (node.contains("parameters"))
       fail(jsonPath + ".parameters",
            "a built-in layer's parameters follow from its type and options; only containers "
@@ -249,6 +253,7 @@ private:
       LeafDecl decl(leaf, params, buffers, prefix);
       entry.declare(decl);
     }
+    import::declareReparametrizations(node, jsonPath, prefix, leaf, params, buffers);
     leaves.emplace(prefix, std::move(leaf));
   }
 
@@ -572,6 +577,8 @@ private:
         call.params[local] = fn.body->getArgument(index);
       for (auto &[local, index] : leaf.buffers)
         call.buffers[local] = buffers[index].name;
+      for (const import::Reparam &r : leaf.reparams)
+        call.params[r.local] = import::reparametrized(call, r);
       const Entry *entry = leaf.entry;
       if (node.contains("method") && stringAt(node, path, "method") != "forward") {
         std::string method = stringAt(node, path, "method");

@@ -45,6 +45,8 @@ const char *kindName(EntryKind kind) {
     return "training option";
   case EntryKind::Runtime:
     return "runtime";
+  case EntryKind::Reparametrization:
+    return "reparametrization";
   }
   return "?";
 }
@@ -318,7 +320,8 @@ Options::getOptionalInts(const std::string &name) const {
 mlir::Attribute Init::attr(mlir::MLIRContext *ctx) const {
   static constexpr nn::InitKind kinds[] = {nn::InitKind::zeros, nn::InitKind::ones,
                                            nn::InitKind::uniform, nn::InitKind::normal,
-                                           nn::InitKind::constant};
+                                           nn::InitKind::constant, nn::InitKind::norm_of,
+                                           nn::InitKind::unit_normal};
   return nn::InitAttr::get(ctx, kinds[kind], a, b);
 }
 
@@ -417,6 +420,7 @@ const Registry &registry() {
     registerOptimizerFamily(r);
     registerSchedulerFamily(r);
     registerGradClipFamily(r);
+    registerReparametrizationFamily(r);
     registerElementwiseFunctions(r);
     registerTensorFunctions(r);
     return r;

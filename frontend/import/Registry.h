@@ -46,8 +46,11 @@ void checkKnownKeys(const json &object, const std::string &path,
 /// the compiled train step (clip_grad_norm: torch.nn.utils.clip_grad_norm_).
 /// Runtime: a utility of the runtime's C API, not of the model file
 /// (AveragedModel, kiln/swa.h): listed for coverage only.
+/// Reparametrization: a torch.nn.utils hook on a layer's parameter, a leaf
+/// node's `reparametrize` entry (Reparametrize.h).
 enum class EntryKind {
-  Layer, Container, Loss, Optimizer, Function, Scheduler, TrainingOption, Runtime
+  Layer, Container, Loss, Optimizer, Function, Scheduler, TrainingOption, Runtime,
+  Reparametrization
 };
 const char *kindName(EntryKind kind);
 
@@ -136,7 +139,9 @@ private:
 /// numbers). `attr()` is the `nn.init` argument attribute (#nn.init<...>,
 /// f64 arguments).
 struct Init {
-  enum Kind { Zeros, Ones, Uniform, Normal, Constant } kind = Zeros;
+  /// NormOf: a = a parameter's index, b = the kept dim (-1: none);
+  /// UnitNormal: a = eps (ir/NNAttrs.td's norm_of, unit_normal).
+  enum Kind { Zeros, Ones, Uniform, Normal, Constant, NormOf, UnitNormal } kind = Zeros;
   double a = 0, b = 0;
   static Init uniform(double lo, double hi) { return {Uniform, lo, hi}; }
   static Init normal(double mean, double std) { return {Normal, mean, std}; }
@@ -413,6 +418,7 @@ void registerLossFamily(Registry &registry);
 void registerOptimizerFamily(Registry &registry);
 void registerSchedulerFamily(Registry &registry);
 void registerGradClipFamily(Registry &registry);
+void registerReparametrizationFamily(Registry &registry);
 void registerElementwiseFunctions(Registry &registry);
 void registerTensorFunctions(Registry &registry);
 

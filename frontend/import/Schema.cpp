@@ -92,7 +92,23 @@ const char *kSkeleton = R"({
       "properties": {
         "name": {"$ref": "#/$defs/childName"},
         "type": {},
-        "options": {"type": "object"}
+        "options": {"type": "object"},
+        "reparametrize": {
+          "type": "array",
+          "description": "torch.nn.utils' hooks on the layer's parameters, one per parameter: the parameter is replaced as in torch's state_dict (prune: <p>_orig and the buffer <p>_mask; weight_norm: <p>_g and <p>_v; spectral_norm: <p>_orig and the buffers <p>_u, <p>_v).",
+          "items": {"oneOf": [
+            {"type": "object", "required": ["kind", "parameter"], "additionalProperties": false,
+             "properties": {"kind": {"const": "prune"}, "parameter": {"type": "string"}}},
+            {"type": "object", "required": ["kind", "parameter"], "additionalProperties": false,
+             "properties": {"kind": {"const": "weight_norm"}, "parameter": {"type": "string"},
+                            "dim": {"type": ["integer", "null"], "minimum": -1, "default": 0}}},
+            {"type": "object", "required": ["kind", "parameter"], "additionalProperties": false,
+             "properties": {"kind": {"const": "spectral_norm"}, "parameter": {"type": "string"},
+                            "dim": {"type": "integer", "default": 0},
+                            "n_power_iterations": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1},
+                            "eps": {"type": "number", "exclusiveMinimum": 0, "default": 1e-12}}}
+          ]}
+        }
       }
     },
     "graphNode": {"oneOf": [{"$ref": "#/$defs/moduleCall"}, {"$ref": "#/$defs/functionCall"}, {"$ref": "#/$defs/parameterRead"}]},
@@ -349,6 +365,7 @@ std::string modelJsonSchema() {
     case EntryKind::Container:
     case EntryKind::TrainingOption: // training.clip_grad_*: in the skeleton
     case EntryKind::Runtime: // C API only, not in the model file
+    case EntryKind::Reparametrization: // layerNode.reparametrize: in the skeleton
       break;
     }
   }

@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 
 #include <cstdlib>
+#include <variant>
 #include <typeinfo>
 
 namespace kiln::nn {
@@ -115,11 +116,62 @@ std::vector<std::pair<std::string, const Module*>> Module::named_modules() const
   return out;
 }
 
+void Module::add_reparametrization(Reparametrization r) {
+  if (!layer_options()) {
+    detail::fail(r.kind + "(" + type_name() + ", '" + r.parameter +
+                 "'): Kiln re-parametrizes the parameters of built-in layers only");
+  }
+  bool found = false;
+  for (const auto& [n, _] : params_) found |= n == r.parameter;
+  if (!found) detail::fail(r.kind + ": " + type_name() + " has no parameter '" + r.parameter + "'");
+  for (const Reparametrization& other : reparams_) {
+    if (other.parameter == r.parameter) {
+      detail::fail(r.kind + ": parameter '" + r.parameter + "' of " + type_name() + " is already re-parametrized (" +
+                   other.kind + ")");
+    }
+  }
+  reparams_.push_back(std::move(r));
+}
+
+namespace {
+
+/// What replaces a re-parametrized parameter, in torch's order.
+std::vector<std::pair<std::string, Shape>> replacements(const Reparametrization& r, const Shape& shape) {
+  if (r.kind != "weight_norm") return {{r.parameter + "_orig", shape}};
+  int64_t dim = 0;
+  for (const auto& [key, value] : r.options) {
+    if (key == "dim") dim = std::holds_alternative<int64_t>(value) ? std::get<int64_t>(value) : -1;
+  }
+  Shape g;
+  if (dim >= 0) {
+    g.assign(shape.size(), 1);
+    g[static_cast<size_t>(dim)] = shape[static_cast<size_t>(dim)];
+  }
+  return {{r.parameter + "_g", g}, {r.parameter + "_v", shape}};
+}
+
+}  // namespace
+
 std::vector<NamedParameter> Module::named_parameters() const {
   std::vector<NamedParameter> out;
   for (const auto& [path, m] : named_modules()) {
+    auto key = [&path = path](const std::string& name) { return path.empty() ? name : path + "." + name; };
+    auto reparametrized = [&m = m](const std::string& name) {
+      for (const Reparametrization& r : m->reparams_) {
+        if (r.parameter == name) return true;
+      }
+      return false;
+    };
     for (const auto& [name, p] : m->params_) {
-      out.push_back({path.empty() ? name : path + "." + name, p.shape, p.init});
+      if (!reparametrized(name)) out.push_back({key(name), p.shape, p.init});
+    }
+    // torch deletes a re-parametrized parameter and registers what replaces
+    // it last, in the order the re-parametrizations were applied.
+    for (const Reparametrization& r : m->reparams_) {
+      for (const auto& [name, p] : m->params_) {
+        if (name != r.parameter) continue;
+        for (const auto& [rep, shape] : replacements(r, p.shape)) out.push_back({key(rep), shape, p.init});
+      }
     }
   }
   return out;

@@ -79,6 +79,16 @@ Json module_json(const nn::Module& m, const std::string* name, const std::string
   j["type"] = m.type_name();
   if (auto options = m.layer_options()) {
     j["options"] = options_json(*options);
+    if (!m.reparametrizations().empty()) {
+      Json list = Json::array();
+      for (const Reparametrization& r : m.reparametrizations()) {
+        Json e{{"kind", r.kind}, {"parameter", r.parameter}};
+        Json options = options_json(r.options);  // (items() of a temporary would dangle)
+        for (const auto& [key, value] : options.items()) e[key] = value;
+        list.push_back(std::move(e));
+      }
+      j["reparametrize"] = std::move(list);
+    }
   } else {
     if (!m.own_parameters().empty()) {
       Json params = Json::array();

@@ -50,6 +50,12 @@ const std::string& Trace::parameter_value(const ParamRef& ref, const Shape& shap
   auto it = parameter_values_.find(key);
   if (it != parameter_values_.end()) return it->second;
   const std::string& path = path_of(*ref.owner, ref.loc);
+  for (const Reparametrization& r : ref.owner->reparametrizations()) {
+    if (r.parameter == ref.name) {
+      fail(ref.loc, "parameter '" + (path.empty() ? ref.name : path + "." + ref.name) + "' is re-parametrized (" +
+                        r.kind + "): it is computed at each call of its layer, not a parameter to read");
+    }
+  }
   GraphNode node;
   node.parameter = path.empty() ? ref.name : path + "." + ref.name;
   // A layer's parameter (a tied weight) was registered inside the DSL's

@@ -51,7 +51,7 @@ Error check_name(const char *name, const std::string &what) {
 
 Error check_init(const kiln_init &init, kiln_dtype dtype, const std::string &what,
                  Init *out) {
-  if (init.kind < KILN_INIT_ZEROS || init.kind > KILN_INIT_CONSTANT)
+  if (init.kind < KILN_INIT_ZEROS || init.kind > KILN_INIT_UNIT_NORMAL)
     return bad(what + ": unknown initializer kind " + std::to_string(init.kind));
   out->kind = static_cast<Init::Kind>(init.kind);
   out->a = init.args[0];
@@ -61,6 +61,19 @@ Error check_init(const kiln_init &init, kiln_dtype dtype, const std::string &wha
       return bad(what + ": a constant initializer needs dtype f32");
     if (!std::isfinite(out->a) || !std::isfinite(static_cast<float>(out->a)) || out->b != 0)
       return bad(what + ": a constant initializer needs a finite f32 value and args[1] = 0");
+    return {};
+  }
+  if (init.kind == KILN_INIT_NORM_OF || init.kind == KILN_INIT_UNIT_NORMAL) {
+    // norm_of's source is checked against the parameters (check_norm_of).
+    if (dtype != KILN_F32)
+      return bad(what + ": a derived initializer needs dtype f32");
+    if (init.kind == KILN_INIT_UNIT_NORMAL &&
+        (!(out->a > 0) || !std::isfinite(out->a) || out->b != 0))
+      return bad(what + ": unit_normal needs a finite eps > 0 and args[1] = 0");
+    if (init.kind == KILN_INIT_NORM_OF &&
+        (out->a != std::floor(out->a) || out->a < 0 || out->a > kMaxTensors ||
+         out->b != std::floor(out->b) || out->b < -1 || out->b >= kMaxRank))
+      return bad(what + ": norm_of needs a parameter index and a dimension (or -1)");
     return {};
   }
   const bool random = init.kind == KILN_INIT_UNIFORM || init.kind == KILN_INIT_NORMAL;
@@ -166,6 +179,33 @@ bool reserved(const std::string &name) {
   return name == "rng.seed" || name == "rng.offset" || name == "scheduler.state";
 }
 
+/* A norm_of initializer reads a parameter with a plain initializer (not
+ * derived itself), and its size is that parameter's size at the kept
+ * dimension (1 over all). */
+Error check_norm_of(const ModelSpec &spec) {
+  for (const TensorSpec &t : spec.tensors) {
+    if (t.init.kind != Init::NormOf)
+      continue;
+    std::string what = "tensor " + quoted(t.name) + ": norm_of";
+    size_t source = static_cast<size_t>(t.init.a);
+    if (source >= spec.params.size())
+      return bad(what + " reads parameter " + std::to_string(source) + ", but there are " +
+                 std::to_string(spec.params.size()));
+    const TensorSpec &s = spec.tensors[spec.params[source]];
+    if (s.init.kind == Init::NormOf || s.init.kind == Init::UnitNormal || s.dtype != KILN_F32)
+      return bad(what + " reads " + quoted(s.name) + ", whose initializer is not a plain one");
+    int64_t dim = static_cast<int64_t>(t.init.b);
+    if (dim >= static_cast<int64_t>(s.shape.size()))
+      return bad(what + ": dimension " + std::to_string(dim) + " of " + quoted(s.name) +
+                 " (rank " + std::to_string(s.shape.size()) + ")");
+    if (t.numel != (dim < 0 ? 1 : s.shape[static_cast<size_t>(dim)]))
+      return bad(what + ": has " + std::to_string(t.numel) + " elements, but " + quoted(s.name) +
+                 " has " + (dim < 0 ? std::string("one norm") : std::to_string(s.shape[dim]) +
+                 " at dimension " + std::to_string(dim)));
+  }
+  return {};
+}
+
 Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
   if (m.num_tensors < 0 || m.num_tensors > kMaxTensors)
     return bad("num_tensors " + std::to_string(m.num_tensors) + " out of range");
@@ -197,7 +237,7 @@ Error read_tensors(const kiln_model_metadata &m, ModelSpec *spec) {
     }
     spec->tensors.push_back(std::move(t));
   }
-  return {};
+  return check_norm_of(*spec);
 }
 
 /* Which (argument kind, tensor role) pairs each entry point may use. The

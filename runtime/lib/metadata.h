@@ -13,10 +13,12 @@ namespace kiln::rt {
 struct Init {
   enum Kind { Zeros = KILN_INIT_ZEROS, Ones = KILN_INIT_ONES,
               Uniform = KILN_INIT_UNIFORM, Normal = KILN_INIT_NORMAL,
-              Constant = KILN_INIT_CONSTANT };
+              Constant = KILN_INIT_CONSTANT, NormOf = KILN_INIT_NORM_OF,
+              UnitNormal = KILN_INIT_UNIT_NORMAL };
   Kind kind = Zeros;
-  double a = 0; // uniform: lo, normal: mean, constant: the value
-  double b = 0; // uniform: hi, normal: std
+  double a = 0; // uniform: lo, normal: mean, constant: the value,
+                // norm_of: the source parameter, unit_normal: eps
+  double b = 0; // uniform: hi, normal: std, norm_of: the kept dim (-1: none)
 };
 
 /* The values an i64 input or target may hold (kiln_index_range, validated). */

@@ -728,11 +728,36 @@ uint64_t stream_of(kiln_tensor_role role) {
                                      : kiln::rt::kStateStream;
 }
 
+/* A norm_of tensor (weight_norm's g): the norms of its source parameter's
+ * initial value, made again from the same seed and stream (each tensor's
+ * values depend on those alone), over every dimension but the kept one. */
+void fill_norm_of(const ModelSpec &s, const TensorSpec &t, uint64_t seed, float *dst) {
+  const TensorSpec &source = s.tensors[s.params[static_cast<size_t>(t.init.a)]];
+  std::vector<float> v(static_cast<size_t>(source.numel));
+  fill(source, seed, stream_of(source.role), v.data());
+  const int64_t dim = static_cast<int64_t>(t.init.b);
+  int64_t outer = 1, size = 1, inner = 1;
+  for (int64_t d = 0; d < static_cast<int64_t>(source.shape.size()); ++d)
+    (dim < 0 ? inner : d < dim ? outer : d == dim ? size : inner) *= source.shape[d];
+  std::vector<double> sums(static_cast<size_t>(size), 0.0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < size; ++i)
+      for (int64_t k = 0; k < inner; ++k) {
+        double x = v[static_cast<size_t>((o * size + i) * inner + k)];
+        sums[static_cast<size_t>(i)] += x * x;
+      }
+  for (int64_t i = 0; i < size; ++i)
+    dst[i] = static_cast<float>(std::sqrt(sums[static_cast<size_t>(i)]));
+}
+
 /* Tensor t's initial value, made on the host and copied in. */
 Error init_tensor(kiln_model *m, int t, uint64_t seed) {
   const TensorSpec &spec = m->spec.tensors[t];
   std::vector<unsigned char> host(spec_bytes(spec));
-  fill(spec, seed, stream_of(spec.role), host.data());
+  if (spec.init.kind == kiln::rt::Init::NormOf)
+    fill_norm_of(m->spec, spec, seed, reinterpret_cast<float *>(host.data()));
+  else
+    fill(spec, seed, stream_of(spec.role), host.data());
   return to_device(m, m->current(t), host.data(), host.size());
 }
 

@@ -1,5 +1,6 @@
 #include "random.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -68,6 +69,18 @@ void fill_init(const Init &init, Rng &rng, float *dst, int64_t n) {
                                             rng.uniform01());
       dst[i] = v < hi ? v : below_hi;
     }
+    return;
+  }
+  case Init::NormOf: // made from another tensor (model.cpp)
+    return;
+  case Init::UnitNormal: {
+    fill_init(Init{Init::Normal, 0.0, 1.0}, rng, dst, n);
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i)
+      sum += static_cast<double>(dst[i]) * dst[i];
+    const double norm = std::max(std::sqrt(sum), init.a);
+    for (int64_t i = 0; i < n; ++i)
+      dst[i] = static_cast<float>(dst[i] / norm);
     return;
   }
   case Init::Normal: {

@@ -725,7 +725,28 @@ def _build_module(spec, where):
         # A lazy layer's model file holds the sizes the DSL resolved from
         # its first input (num_features): the module it becomes takes them.
         ctor = ctor.cls_to_become
-    return ctor(**opts)
+    return _reparametrize(ctor(**opts), spec.get("reparametrize", []))
+
+
+def _reparametrize(m, entries):
+    """torch.nn.utils' hooks on a layer, as the node's `reparametrize` says.
+    A pruned parameter gets a random mask (random_unstructured, 30%): the
+    model file says only that it is masked, the mask is a buffer of the
+    weights (init.safetensors), so any mask checks Kiln's use of it."""
+    utils = _torch().nn.utils
+    for r in entries:
+        name = r["parameter"]
+        if r["kind"] == "prune":
+            import torch.nn.utils.prune as prune
+            prune.random_unstructured(m, name, amount=0.3)
+        elif r["kind"] == "weight_norm":
+            utils.weight_norm(m, name, dim=r.get("dim", 0))
+        elif r["kind"] == "spectral_norm":
+            utils.spectral_norm(m, name, n_power_iterations=r.get("n_power_iterations", 1),
+                                eps=r.get("eps", 1e-12), dim=r.get("dim", 0))
+        else:
+            raise ValueError(f"unknown re-parametrization {r['kind']!r}")
+    return m
 
 
 class KilnModel:
@@ -786,7 +807,11 @@ class KilnModel:
                     # A layer with forward arguments besides its inputs.
                     res = module.kiln_call(args, opts)
                 else:
-                    res = getattr(module, node.get("method", "forward"))(*args)
+                    # module(...), not module.forward(...): torch.nn.utils'
+                    # hooks (weight_norm, spectral_norm, prune) recompute
+                    # the weight before each call.
+                    method = node.get("method", "forward")
+                    res = module(*args) if method == "forward" else getattr(module, method)(*args)
             elif node["function"] in _RANDOM_FUNCTIONS:
                 res = _RANDOM_FUNCTIONS[node["function"]](self.rng, args, opts)
             else:

@@ -311,7 +311,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 13)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 14)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -740,8 +740,40 @@ TEST(RuntimeMetadata, ConstantInitializers) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {KILN_INIT_CONSTANT, {1, 2}}; }),
             "metadata: tensor 0 ('w'): a constant initializer needs a finite f32 value and "
             "args[1] = 0");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {5, {0, 0}}; }),
-            "metadata: tensor 0 ('w'): unknown initializer kind 5");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {7, {0, 0}}; }),
+            "metadata: tensor 0 ('w'): unknown initializer kind 7");
+}
+
+/* weight_norm's g (norm_of: a parameter's norms) and spectral_norm's u, v
+ * (unit_normal): the source must exist, be plain, and match in size. */
+TEST(RuntimeMetadata, DerivedInitializers) {
+  ValidModel ok;
+  ok.tensors[1].init = {KILN_INIT_NORM_OF, {0, 0}};  // running_mean [2]: w's 2 norms
+  kiln_model *m = create_ok(ok.get());
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(kiln_model_init_parameters(m, 3), KILN_OK);
+  const char *name;
+  kiln_dtype dtype;
+  void *data;
+  int64_t n;
+  ASSERT_EQ(kiln_model_buffer(m, 0, &name, &dtype, &data, &n), KILN_OK);
+  EXPECT_EQ(static_cast<float *>(data)[0], 1.0f);  // |w[0]| = |1|
+  kiln_model_destroy(m);
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[1].init = {KILN_INIT_NORM_OF, {0, -1}}; }),
+            "metadata: tensor 'bn.running_mean': norm_of: has 2 elements, but 'w' has one norm");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[1].init = {KILN_INIT_NORM_OF, {3, 0}}; }),
+            "metadata: tensor 'bn.running_mean': norm_of reads parameter 3, but there are 1");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[1].init = {KILN_INIT_NORM_OF, {0, 1}}; }),
+            "metadata: tensor 'bn.running_mean': norm_of: dimension 1 of 'w' (rank 1)");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[1].init = {KILN_INIT_NORM_OF, {0.5, 0}}; }),
+            "metadata: tensor 1 ('bn.running_mean'): norm_of needs a parameter index and a "
+            "dimension (or -1)");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {KILN_INIT_NORM_OF, {0, 0}}; }),
+            "metadata: tensor 'w': norm_of reads 'w', whose initializer is not a plain one");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {KILN_INIT_UNIT_NORMAL, {0, 0}}; }),
+            "metadata: tensor 0 ('w'): unit_normal needs a finite eps > 0 and args[1] = 0");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[2].init = {KILN_INIT_UNIT_NORMAL, {1, 0}}; }),
+            "metadata: tensor 2 ('bn.num_batches_tracked'): a derived initializer needs dtype f32");
 }
 
 /* Two parameter groups: lr (0.5, the metadata's) and param_groups.1.lr

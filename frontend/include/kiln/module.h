@@ -53,6 +53,16 @@ struct NamedParameter {
   Init init;
 };
 
+/// A torch.nn.utils re-parametrization of one of a built-in layer's
+/// parameters (nn::utils::weight_norm, spectral_norm, prune::identity): the
+/// model file's `reparametrize` entry. The parameter is replaced by others
+/// (weight_g and weight_v; weight_orig and buffers), as in torch's state_dict.
+struct Reparametrization {
+  std::string kind;       ///< "prune", "weight_norm", "spectral_norm"
+  std::string parameter;  ///< the layer's parameter ("weight")
+  OptionList options;     ///< dim, n_power_iterations, eps
+};
+
 namespace nn {
 
 /// Base of every module, like torch::nn::Module: an ordered set of named
@@ -109,8 +119,16 @@ class Module {
   /// This module's own parameters in registration order (not the children's).
   const std::vector<std::pair<std::string, Parameter>>& own_parameters() const { return params_; }
   /// Every parameter of the tree with its PyTorch state_dict name
-  /// ("fc1.weight", "layers.0.bias"), depth first in registration order.
+  /// ("fc1.weight", "layers.0.bias"), depth first in registration order;
+  /// a re-parametrized one as torch names what replaces it (fc.weight_g,
+  /// fc.weight_v after the layer's other parameters).
   std::vector<NamedParameter> named_parameters() const;
+
+  /// Adds a re-parametrization (nn::utils::weight_norm and friends call
+  /// this). Throws Error unless this is a built-in layer with parameter
+  /// `r.parameter`, not re-parametrized yet.
+  void add_reparametrization(Reparametrization r);
+  const std::vector<Reparametrization>& reparametrizations() const { return reparams_; }
   /// Every module of the tree with its dotted path; the root is "".
   std::vector<std::pair<std::string, const Module*>> named_modules() const;
 
@@ -132,6 +150,7 @@ class Module {
   std::string type_name_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   std::vector<std::pair<std::string, Parameter>> params_;
+  std::vector<Reparametrization> reparams_;
 };
 
 }  // namespace nn

@@ -191,7 +191,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 13
+#define KILN_METADATA_VERSION 14
 
 /* Where a model's kernels run. KILN_DEVICE_CUDA models (kilnc
  * --target=cuda) carry PTX in device_code (docs/runtime-abi.md, "CUDA
@@ -265,7 +265,16 @@ typedef enum kiln_init_kind {
   KILN_INIT_ONES = 1,
   KILN_INIT_UNIFORM = 2, /* args: lo, hi (lo <= hi); f32 only */
   KILN_INIT_NORMAL = 3,  /* args: mean, std (std >= 0); f32 only */
-  KILN_INIT_CONSTANT = 4 /* args: value (finite); f32 only */
+  KILN_INIT_CONSTANT = 4, /* args: value (finite); f32 only */
+  /* torch.nn.utils.weight_norm's g: the 2-norm of parameter args[0]'s
+   * initial value (the index among the parameters, a weight_norm's v) over
+   * every dimension but args[1], or over all with args[1] = -1 (torch's
+   * norm_except_dim); this tensor has that dimension's size elements (1 for
+   * -1). f32 only. */
+  KILN_INIT_NORM_OF = 5,
+  /* N(0, 1) scaled to unit 2-norm: x / max(||x||, args[0]) (args[0] > 0),
+   * torch's normalize(normal_(0, 1)), spectral_norm's u and v. f32 only. */
+  KILN_INIT_UNIT_NORMAL = 6
 } kiln_init_kind;
 
 typedef enum kiln_entry_point {

@@ -6,7 +6,7 @@ func.func private @bad_role(tensor<4xf32> {nn.role = #nn.role<parameter>})
 
 // -----
 
-// expected-error @+1 {{unknown initializer 'gauss' (zeros, ones, uniform, normal, constant)}}
+// expected-error @+1 {{unknown initializer 'gauss' (zeros, ones, uniform, normal, constant, norm_of, unit_normal)}}
 func.func private @bad_kind(tensor<4xf32> {nn.init = #nn.init<gauss 0.0, 1.0>})
 
 // -----
@@ -18,6 +18,22 @@ func.func private @reversed(tensor<4xf32> {nn.init = #nn.init<uniform 2.0, 1.0>}
 
 // expected-error @+1 {{normal initializer needs std >= 0, got -1}}
 func.func private @negative_std(tensor<4xf32> {nn.init = #nn.init<normal 0.0, -1.0>})
+
+// -----
+
+// weight_norm's g: a parameter index and a dimension (-1: all).
+// expected-error @+1 {{norm_of needs a parameter index >= 0 and a dimension >= -1, got 1.5, 0}}
+func.func private @norm_of_fraction(tensor<4xf32> {nn.init = #nn.init<norm_of 1.5, 0.0>})
+
+// -----
+
+// expected-error @+1 {{norm_of needs a parameter index >= 0 and a dimension >= -1, got 0, -2}}
+func.func private @norm_of_dim(tensor<4xf32> {nn.init = #nn.init<norm_of 0.0, -2.0>})
+
+// -----
+
+// expected-error @+1 {{unit_normal needs eps > 0, got 0}}
+func.func private @unit_normal_eps(tensor<4xf32> {nn.init = #nn.init<unit_normal 0.0>})
 
 // -----
 

@@ -1,0 +1,264 @@
+#include "frontend/import/Reparametrize.h"
+
+#include "ir/NNBuilders.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+using namespace mlir;
+
+namespace kiln::import {
+
+using json = nlohmann::json;
+
+namespace {
+
+/// The entry's integer `key` (default `dflt` when absent).
+int64_t intAt(const json &r, const std::string &path, const char *key, int64_t dflt) {
+  auto it = r.find(key);
+  if (it == r.end())
+    return dflt;
+  if (!it->is_number_integer())
+    fail(path + "." + key, "expected an integer");
+  return it->get<int64_t>();
+}
+
+/// Replaces leaf parameter `index` (its global index) by the tensors of
+/// `r`, appended after the leaf's others as torch registers them.
+void replace(Leaf &leaf, const std::string &prefix, size_t index, const Reparam &r,
+             std::vector<Param> &params, std::vector<Param> &buffers) {
+  auto qualified = [&](const std::string &local) {
+    return prefix.empty() ? local : prefix + "." + local;
+  };
+  Param old = params[index];
+  params.erase(params.begin() + static_cast<std::ptrdiff_t>(index));
+  std::vector<std::pair<std::string, int>> kept;
+  for (auto [local, i] : leaf.params)
+    if (static_cast<size_t>(i) != index)
+      kept.push_back({local, static_cast<size_t>(i) > index ? i - 1 : i});
+  leaf.params = std::move(kept);
+  auto addParam = [&](const std::string &suffix, std::vector<int64_t> shape, Init init) {
+    params.push_back({qualified(r.local + suffix), std::move(shape), init});
+    leaf.params.push_back({r.local + suffix, static_cast<int>(params.size() - 1)});
+  };
+  auto addBuffer = [&](const std::string &suffix, std::vector<int64_t> shape, Init init) {
+    buffers.push_back({qualified(r.local + suffix), std::move(shape), init});
+    leaf.buffers.push_back({r.local + suffix, static_cast<int>(buffers.size() - 1)});
+  };
+  const std::vector<int64_t> &shape = old.shape;
+  switch (r.kind) {
+  case Reparam::Prune:
+    addParam("_orig", shape, old.init);
+    addBuffer("_mask", shape, Init{Init::Ones});
+    break;
+  case Reparam::WeightNorm: {
+    // g: norm_except_dim's shape (1 but at dim; a scalar over all), then v.
+    std::vector<int64_t> gShape;
+    if (r.dim >= 0) {
+      gShape.assign(shape.size(), 1);
+      gShape[static_cast<size_t>(r.dim)] = shape[static_cast<size_t>(r.dim)];
+    }
+    // (v's index is set once the leaf's parameters are final.)
+    addParam("_g", gShape, Init{Init::NormOf, 0, static_cast<double>(r.dim)});
+    addParam("_v", shape, old.init);
+    break;
+  }
+  case Reparam::SpectralNorm: {
+    int64_t h = shape[static_cast<size_t>(r.dim)];
+    int64_t w = std::accumulate(shape.begin(), shape.end(), int64_t{1},
+                                std::multiplies<int64_t>()) / h;
+    addParam("_orig", shape, old.init);
+    addBuffer("_u", {h}, Init{Init::UnitNormal, r.eps});
+    addBuffer("_v", {w}, Init{Init::UnitNormal, r.eps});
+    break;
+  }
+  }
+}
+
+} // namespace
+
+void declareReparametrizations(const json &node, const std::string &jsonPath,
+                               const std::string &prefix, Leaf &leaf,
+                               std::vector<Param> &params, std::vector<Param> &buffers) {
+  auto it = node.find("reparametrize");
+  if (it == node.end())
+    return;
+  std::string path = jsonPath + ".reparametrize";
+  if (!it->is_array())
+    fail(path, "expected an array of re-parametrizations ({\"kind\", \"parameter\", ...})");
+  for (size_t k = 0; k < it->size(); ++k) {
+    const json &e = (*it)[k];
+    std::string at = path + "[" + std::to_string(k) + "]";
+    if (!e.is_object() || !e.contains("kind") || !e["kind"].is_string())
+      fail(at, "expected an object with a \"kind\" (prune, weight_norm, spectral_norm)");
+    if (!e.contains("parameter") || !e["parameter"].is_string())
+      fail(at + ".parameter", "expected the name of the layer's parameter (\"weight\")");
+    Reparam r{Reparam::Prune, e["parameter"].get<std::string>()};
+    std::string kind = e["kind"].get<std::string>();
+    if (kind == "prune") {
+      checkKnownKeys(e, at, {"kind", "parameter"});
+    } else if (kind == "weight_norm") {
+      checkKnownKeys(e, at, {"kind", "parameter", "dim"});
+      r.kind = Reparam::WeightNorm;
+    } else if (kind == "spectral_norm") {
+      checkKnownKeys(e, at, {"kind", "parameter", "dim", "n_power_iterations", "eps"});
+      r.kind = Reparam::SpectralNorm;
+    } else {
+      fail(at + ".kind", "unknown re-parametrization " + quotedName(kind) +
+                             " (supported: prune, weight_norm, spectral_norm)");
+    }
+    for (const Reparam &other : leaf.reparams)
+      if (other.local == r.local)
+        fail(at + ".parameter", "parameter " + quotedName(r.local) +
+                                    " is already re-parametrized (one per parameter)");
+    auto found = std::find_if(leaf.params.begin(), leaf.params.end(),
+                              [&](const auto &p) { return p.first == r.local; });
+    if (found == leaf.params.end()) {
+      std::string known;
+      for (const auto &p : leaf.params)
+        known += (known.empty() ? "" : ", ") + p.first;
+      fail(at + ".parameter", modelTypeName(*leaf.entry) + " has no parameter " +
+                                  quotedName(r.local) + " (it has: " +
+                                  (known.empty() ? std::string("none") : known) + ")");
+    }
+    size_t index = static_cast<size_t>(found->second);
+    int64_t rank = static_cast<int64_t>(params[index].shape.size());
+    if (r.kind == Reparam::WeightNorm) {
+      // torch's weight_norm: dim None is -1, the norm over everything.
+      r.dim = e.contains("dim") && e["dim"].is_null() ? -1 : intAt(e, at, "dim", 0);
+      if (r.dim < -1 || r.dim >= rank)
+        fail(at + ".dim", "weight_norm's dim must be in [0, " + std::to_string(rank) +
+                              ") or -1 / null (the norm over every dimension)");
+    } else if (r.kind == Reparam::SpectralNorm) {
+      if (rank == 0)
+        fail(at + ".parameter", "spectral_norm needs a parameter of at least one dimension");
+      r.dim = intAt(e, at, "dim", 0);
+      if (r.dim < -rank || r.dim >= rank)
+        fail(at + ".dim", "spectral_norm's dim must be in [" + std::to_string(-rank) + ", " +
+                              std::to_string(rank) + ")");
+      r.dim = r.dim < 0 ? r.dim + rank : r.dim;
+      r.iterations = intAt(e, at, "n_power_iterations", 1);
+      if (r.iterations < 1 || r.iterations > 64)
+        fail(at + ".n_power_iterations",
+             "expected 1 to 64 power iterations per call (torch requires > 0)");
+      if (e.contains("eps")) {
+        const json &eps = e["eps"];
+        if (!eps.is_number() || !(eps.get<double>() > 0) || !std::isfinite(eps.get<double>()))
+          fail(at + ".eps", "expected a finite number > 0");
+        r.eps = eps.get<double>();
+      }
+    }
+    replace(leaf, prefix, index, r, params, buffers);
+    leaf.reparams.push_back(r);
+  }
+  // weight_norm's g starts as the norm of v's initial value: point it at
+  // v's index now that no later replacement moves it.
+  std::map<std::string, int> index(leaf.params.begin(), leaf.params.end());
+  for (const Reparam &r : leaf.reparams)
+    if (r.kind == Reparam::WeightNorm)
+      params[index.at(r.local + "_g")].init.a = index.at(r.local + "_v");
+}
+
+namespace {
+
+Value sumDims(BuildContext &c, Value x, llvm::ArrayRef<int64_t> dims, bool keepdim) {
+  return c.create<nn::SumOp>(x, c.builder().getDenseI64ArrayAttr(dims),
+                             keepdim ? c.builder().getUnitAttr() : UnitAttr());
+}
+
+/// torch's norm_except_dim(v, 2, dim): the 2-norm over every dim but `dim`
+/// (kept, with size-1 dims elsewhere), or over all (a scalar) for -1.
+Value normExceptDim(BuildContext &c, Value v, int64_t dim) {
+  int64_t rank = nn::shapeOf(v).size();
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != dim)
+      dims.push_back(d);
+  Value squares = c.create<nn::MulOp>(v, v);
+  // A 1-D v kept at dim 0 has nothing to sum: each element's own norm (an
+  // empty dims list would mean every dim to nn.sum).
+  if (dims.empty() && dim >= 0)
+    return c.create<nn::SqrtOp>(squares);
+  return c.create<nn::SqrtOp>(sumDims(c, squares, dims, dim >= 0));
+}
+
+/// F.normalize of a vector: x / max(||x||, eps). Used on detached values only.
+Value normalize(BuildContext &c, Value x, double eps) {
+  Value norm = c.create<nn::SqrtOp>(sumDims(c, c.create<nn::MulOp>(x, x), {0}, false));
+  Value denominator =
+      c.create<nn::MaximumOp>(norm, nn::scalarConstant(c.builder(), c.loc(), eps));
+  return c.create<nn::DivOp>(x, denominator);
+}
+
+Value spectralNorm(Call &c, const Reparam &r) {
+  MLIRContext *ctx = c.builder().getContext();
+  Value orig = c.parameter(r.local + "_orig");
+  auto shape = nn::shapeOf(orig);
+  Value matrix = orig;
+  if (r.dim != 0) {
+    llvm::SmallVector<int64_t> order{r.dim};
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+      if (d != r.dim)
+        order.push_back(d);
+    matrix = c.create<nn::PermuteOp>(matrix, c.builder().getDenseI64ArrayAttr(order));
+  }
+  int64_t h = shape[r.dim];
+  int64_t w = std::accumulate(shape.begin(), shape.end(), int64_t{1},
+                              std::multiplies<int64_t>()) / h;
+  matrix = c.create<nn::ReshapeOp>(nn::f32Tensor(ctx, {h, w}), matrix);
+  Value u = c.buffer(r.local + "_u"), v = c.buffer(r.local + "_v");
+  if (c.training()) {
+    // The power method on the detached matrix (torch: under no_grad).
+    Value fixed = c.create<nn::DetachOp>(matrix);
+    Value transposed = c.create<nn::PermuteOp>(fixed, c.builder().getDenseI64ArrayAttr({1, 0}));
+    for (int64_t i = 0; i < r.iterations; ++i) {
+      v = normalize(c, c.create<nn::LinearOp>(u, transposed, Value()), r.eps); // mv(W^T, u)
+      u = normalize(c, c.create<nn::LinearOp>(v, fixed, Value()), r.eps);      // mv(W, v)
+    }
+    c.setBuffer(r.local + "_u", u);
+    c.setBuffer(r.local + "_v", v);
+  }
+  // sigma = dot(u, mv(W, v)): differentiable in W only.
+  Value wv = c.create<nn::LinearOp>(v, matrix, Value());
+  Value sigma = sumDims(c, c.create<nn::MulOp>(u, wv), {0}, false);
+  return c.create<nn::DivOp>(orig, sigma);
+}
+
+} // namespace
+
+void registerReparametrizationFamily(Registry &r) {
+  // What a leaf node's `reparametrize` entry can be (declared above).
+  r.add(Entry{"weight_norm", EntryKind::Reparametrization,
+              "reparametrize weight_norm: v * (g / norm_except_dim(v)) (nn.mul, nn.div, nn.sum, "
+              "nn.sqrt)"});
+  r.add(Entry{"spectral_norm", EntryKind::Reparametrization,
+              "reparametrize spectral_norm: power iteration on the detached weight (nn.linear), "
+              "orig / sigma"});
+  for (const char *name : {"prune.Identity", "prune.identity"})
+    r.add(Entry{name, EntryKind::Reparametrization,
+                "reparametrize prune: orig * mask (nn.mul; the mask a buffer of ones)"});
+  for (const char *name : {"prune.CustomFromMask", "prune.custom_from_mask"})
+    r.add(Entry{name, EntryKind::Reparametrization,
+                "reparametrize prune: orig * mask (nn.mul; the mask the `<name>_mask` buffer of "
+                "the weights file)"});
+  r.add(Entry{"prune.is_pruned", EntryKind::Reparametrization,
+              "(DSL: nn::utils::prune::is_pruned)"});
+}
+
+Value reparametrized(Call &c, const Reparam &r) {
+  switch (r.kind) {
+  case Reparam::Prune:
+    return c.create<nn::MulOp>(c.parameter(r.local + "_orig"), c.buffer(r.local + "_mask"));
+  case Reparam::WeightNorm: {
+    Value v = c.parameter(r.local + "_v"), g = c.parameter(r.local + "_g");
+    return c.create<nn::MulOp>(v, c.create<nn::DivOp>(g, normExceptDim(c, v, r.dim)));
+  }
+  case Reparam::SpectralNorm:
+    return spectralNorm(c, r);
+  }
+  return Value();
+}
+
+} // namespace kiln::import

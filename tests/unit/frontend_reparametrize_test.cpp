@@ -1,0 +1,83 @@
+// torch.nn.utils' re-parametrizations in the DSL (kiln/nn/utils.h): the
+// layer node's `reparametrize` entries, the parameters' new state_dict
+// names in torch's order (what param_groups expand to), torch's defaults
+// (spectral_norm's dim 1 for ConvTranspose) and the errors.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "frontend_error_of.h"
+#include "kiln/kiln.h"
+
+namespace {
+
+namespace nn = kiln::nn;
+namespace utils = kiln::nn::utils;
+using nlohmann::json;
+
+using kiln_test::error_of;
+
+struct GenImpl : nn::Module {
+  GenImpl() {
+    fc = register_module("fc", utils::prune::identity(utils::weight_norm(nn::Linear(4, 6)), "bias"));
+    up = register_module("up", utils::spectral_norm(nn::ConvTranspose1d(nn::ConvTranspose1dOptions(6, 2, 3))));
+  }
+  kiln::Tensor forward(const kiln::Tensor& x) { return up(fc(x).unsqueeze(-1)); }
+  nn::Linear fc{nullptr};
+  nn::ConvTranspose1d up{nullptr};
+};
+KILN_MODULE(Gen);
+
+TEST(FrontendReparametrize, WritesEntriesAndRenamesParameters) {
+  Gen model;
+  EXPECT_TRUE(utils::prune::is_pruned(*model));
+  json doc = json::parse(kiln::model_json(model, {kiln::input("x", {2, 4})}, "gen"));
+  json fc = doc["module"]["children"][0];
+  EXPECT_EQ(fc["reparametrize"], json::parse(R"([{"kind": "weight_norm", "parameter": "weight", "dim": 0},
+                                                  {"kind": "prune", "parameter": "bias"}])"));
+  json up = doc["module"]["children"][1]["reparametrize"][0];
+  EXPECT_EQ(up["kind"], "spectral_norm");
+  EXPECT_EQ(up["dim"], 1);  // ConvTranspose: [in, out, k], the outputs at dim 1
+  EXPECT_EQ(up["n_power_iterations"], 1);
+  EXPECT_EQ(up["eps"].get<double>(), 1e-12);
+  std::vector<std::string> names;
+  for (const auto& p : model->named_parameters()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"fc.weight_g", "fc.weight_v", "fc.bias_orig", "up.bias",
+                                             "up.weight_orig"}));
+  EXPECT_EQ(model->named_parameters()[0].shape, (kiln::Shape{6, 1}));
+}
+
+struct TiedImpl : nn::Module {
+  TiedImpl() { fc = register_module("fc", utils::weight_norm(nn::Linear(3, 3))); }
+  kiln::Tensor forward(const kiln::Tensor& x) { return nn::functional::linear(fc(x), fc->weight); }
+  nn::Linear fc{nullptr};
+};
+KILN_MODULE(Tied);
+
+TEST(FrontendReparametrize, Errors) {
+  nn::Linear fc(3, 3);
+  EXPECT_NE(error_of([&] { utils::weight_norm(fc, "nope"); }).find("Linear has no parameter 'nope'"),
+            std::string::npos);
+  utils::weight_norm(fc);
+  EXPECT_NE(error_of([&] { utils::spectral_norm(fc); }).find("already re-parametrized (weight_norm)"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { utils::weight_norm(nn::Linear(3, 3), "weight", 2); }).find("dim must be in [-1, 2)"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { utils::spectral_norm(nn::Linear(3, 3), "weight", 0); }).find("n_power_iterations"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { utils::spectral_norm(nn::Linear(3, 3), "weight", 1, 0.0); }).find("eps"),
+            std::string::npos);
+  struct OwnImpl : nn::Module {
+    OwnImpl() { w = register_parameter("w", {2}); }
+    kiln::Tensor w;
+  };
+  OwnImpl own;
+  EXPECT_NE(error_of([&] { utils::prune::identity(own, "w"); }).find("built-in layers only"), std::string::npos);
+  Tied tied;
+  EXPECT_NE(error_of([&] { kiln::model_json(tied, {kiln::input("x", {2, 3})}, "t"); })
+                .find("parameter 'fc.weight' is re-parametrized (weight_norm)"),
+            std::string::npos);
+  EXPECT_FALSE(utils::prune::is_pruned(*tied));
+}
+
+}  // namespace
