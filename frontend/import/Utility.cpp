@@ -65,6 +65,11 @@ void registerUtilityFamily(Registry &r) {
   // nodes call their leaves.
   for (const char *name : {"Sequential", "ModuleList", "ModuleDict", "Module"})
     r.add(Entry{name, EntryKind::Container, "(graph structure)"});
+  // torch.nn.utils' flat views of the parameters: the runtime's C API.
+  r.add(Entry{"parameters_to_vector", EntryKind::Runtime,
+              "kiln_model_parameters_to_vector (C API; <prefix>_parameters_to_vector)"});
+  r.add(Entry{"vector_to_parameters", EntryKind::Runtime,
+              "kiln_model_vector_to_parameters (C API; <prefix>_vector_to_parameters)"});
   // A module's own parameters: the node's `parameters`, read by the
   // graph's `parameter` nodes (ModuleParameters.cpp).
   r.add(Entry{"Parameter", EntryKind::Container,

@@ -646,6 +646,14 @@ kiln_status kiln_model_state(kiln_model *model, int index, const char **name,
                              float **data, int64_t *numel);
 /* The instance's random state (KILN_ARG_RNG), for inspection and tests. */
 kiln_status kiln_model_get_rng(const kiln_model *model, kiln_rng_state *rng);
+/* torch.nn.utils.parameters_to_vector / vector_to_parameters: every
+ * parameter in index order (the state_dict's), flattened into one f32
+ * vector of kiln_model_parameter_elements elements, and back. `numel` must
+ * be that count (KILN_ERROR_INVALID_ARGUMENT otherwise, nothing copied).
+ * On a CUDA instance they copy from and to the device. */
+int64_t kiln_model_parameter_elements(const kiln_model *model);
+kiln_status kiln_model_parameters_to_vector(kiln_model *model, float *out, int64_t numel);
+kiln_status kiln_model_vector_to_parameters(kiln_model *model, const float *in, int64_t numel);
 
 /* ---- Safetensors (standalone, used by the model driver and by tools) ---- */
 
