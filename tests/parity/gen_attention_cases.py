@@ -63,25 +63,31 @@ class Net:
                                             "bias": True}, [x])
 
 
-def sgd_or_adam(rng, plain_sgd=False):
+def sgd_or_adam(rng, plain_sgd=False, decay_chance=0.0):
     """SGD with momentum 0.9 or Adam, half each, random lr; plain SGD (no
     momentum) when asked, where a parameter's gradient is rounding noise
-    that momentum would sum and Adam scale up."""
+    that momentum would sum and Adam scale up. With `decay_chance`, that
+    share of the optimizers get a weight_decay in [0.001, 0.1]."""
     if plain_sgd or rng.random() < 0.5:
-        return {"type": "SGD", "options": {"lr": round(10 ** rng.uniform(-2.5, -1), 6),
-                                           "momentum": 0.0 if plain_sgd else 0.9,
-                                           "dampening": 0.0, "weight_decay": 0.0,
-                                           "nesterov": False, "maximize": False}}
-    return {"type": "Adam", "options": {"lr": round(10 ** rng.uniform(-3.5, -2), 7)}}
+        optimizer = {"type": "SGD", "options": {"lr": round(10 ** rng.uniform(-2.5, -1), 6),
+                                                "momentum": 0.0 if plain_sgd else 0.9,
+                                                "dampening": 0.0, "weight_decay": 0.0,
+                                                "nesterov": False, "maximize": False}}
+    else:
+        optimizer = {"type": "Adam", "options": {"lr": round(10 ** rng.uniform(-3.5, -2), 7)}}
+    if decay_chance and rng.random() < decay_chance:
+        optimizer["options"]["weight_decay"] = round(rng.uniform(0.001, 0.1), 4)
+    return optimizer
 
 
-def mse_model(name, net, outputs, target_shape, optimizer):
+def mse_model(name, net, outputs, target_shape, optimizer, module=None):
     """The model file of `net`: its first output trained with MSELoss (mean)
-    against a float target of target_shape."""
+    against a float target of target_shape. The root is a Sequential of
+    net's children unless `module` gives another."""
     return {
         "format": "kiln-model", "version": 1, "name": name,
         "inputs": net.inputs,
-        "module": {"type": "Sequential", "children": net.children},
+        "module": module or {"type": "Sequential", "children": net.children},
         "graph": net.graph,
         "outputs": outputs,
         "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},

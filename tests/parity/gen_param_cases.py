@@ -22,7 +22,7 @@ import os
 import random
 
 from case_files import add_case, write_steps
-from gen_attention_cases import Net, sgd_or_adam
+from gen_attention_cases import Net, mse_model, sgd_or_adam
 
 
 def init(rng, role):
@@ -103,18 +103,8 @@ def case(rng, name):
     y = net.function("matmul", [h, block.param("proj", [width, fout], init(rng, "weight"))], {})
     if rng.random() < 0.5:
         y = net.function("mul", [y, block.param("gain", [fout], init(rng, "gain"))], {})
-    optimizer = sgd_or_adam(rng)
-    if rng.random() < 0.3:
-        optimizer["options"]["weight_decay"] = round(rng.uniform(0.001, 0.1), 4)
-    model = {
-        "format": "kiln-model", "version": 1, "name": name,
-        "inputs": net.inputs, "module": root_node, "graph": net.graph, "outputs": [y],
-        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": ([b, t] if seq else [b]) + [fout],
-                                "dtype": "float32"},
-                     "optimizer": optimizer},
-    }
-    return model, 10
+    target = ([b, t] if seq else [b]) + [fout]
+    return mse_model(name, net, [y], target, sgd_or_adam(rng, decay_chance=0.3), root_node), 10
 
 
 def main():

@@ -21,7 +21,7 @@ import os
 import random
 
 from case_files import add_case, write_steps
-from gen_attention_cases import Net, sgd_or_adam
+from gen_attention_cases import Net, mse_model, sgd_or_adam
 
 LAYERS = ["Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Bilinear"]
 
@@ -90,18 +90,7 @@ def case(rng, name):
     y = net.linear("head", features, fout, h)
     if rng.random() < 0.5:
         net.children[-1]["reparametrize"] = [reparam(rng, "weight", [fout, features])]
-    optimizer = sgd_or_adam(rng)
-    if rng.random() < 0.3:
-        optimizer["options"]["weight_decay"] = round(rng.uniform(0.001, 0.1), 4)
-    model = {
-        "format": "kiln-model", "version": 1, "name": name,
-        "inputs": net.inputs, "module": {"type": "Sequential", "children": net.children},
-        "graph": net.graph, "outputs": [y],
-        "training": {"loss": {"type": "MSELoss", "options": {"reduction": "mean"}},
-                     "target": {"name": "target", "shape": [b, fout], "dtype": "float32"},
-                     "optimizer": optimizer},
-    }
-    return model, 10
+    return mse_model(name, net, [y], [b, fout], sgd_or_adam(rng, decay_chance=0.3)), 10
 
 
 def main():
