@@ -549,6 +549,16 @@ private:
                  FunctionState &fn, std::map<std::string, Value> &values) {
     if (!node.is_object())
       fail(path, "expected a node object");
+    // One kind of node, and only its keys (a misspelt key would be ignored).
+    int kinds = node.contains("module") + node.contains("function") + node.contains("parameter");
+    if (kinds > 1)
+      fail(path, "a node is one of \"module\", \"function\" and \"parameter\", not several");
+    if (node.contains("module"))
+      import::checkKnownKeys(node, path, {"module", "method", "options", "inputs", "outputs", "loc"});
+    else if (node.contains("function"))
+      import::checkKnownKeys(node, path, {"function", "options", "inputs", "outputs", "loc"});
+    else if (node.contains("parameter"))
+      import::checkKnownKeys(node, path, {"parameter", "inputs", "outputs", "loc"});
     std::string source = node.contains("loc") && node["loc"].is_string()
                              ? node["loc"].get<std::string>()
                              : "";
