@@ -70,7 +70,12 @@ private:
   /// Step 2: the ops in order, and every value a differentiated argument
   /// flows into.
   SmallVector<Operation *> markActive(ArrayRef<BlockArgument> wrt) {
-    active.insert(wrt.begin(), wrt.end());
+    // A frozen parameter (nn.frozen: torch's requires_grad False) is
+    // returned a gradient of zeros marked nn.no_gradient, and nothing is
+    // differentiated for its sake.
+    for (BlockArgument arg : wrt)
+      if (!grad.getArgAttr(arg.getArgNumber(), "nn.frozen"))
+        active.insert(arg);
     SmallVector<Operation *> ops;
     for (Operation &op : body.without_terminator()) {
       ops.push_back(&op);

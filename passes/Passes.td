@@ -41,7 +41,9 @@ def Autodiff : Pass<"nn-autodiff", "mlir::ModuleOp"> {
     are summed; integer operands and non-differentiable operands are
     skipped; an op on the path to the loss without a rule is an error. The
     gradient of an argument the loss does not reach through differentiable
-    ops is zeros marked `nn.no_gradient` (torch's grad None).
+    ops, or marked `nn.frozen` (torch's requires_grad False: nothing is
+    differentiated for its sake), is zeros marked `nn.no_gradient`
+    (torch's grad None).
 
     Before:
     ```mlir

@@ -134,6 +134,9 @@ public:
         fail("training", "--mode=train needs a \"training\" section (loss "
                          "and optimizer); use --mode=inference otherwise");
       training = &root["training"];
+      import::checkKnownKeys(*training, "training",
+                             {"loss", "target", "optimizer", "clip_grad_norm", "clip_grad_value",
+                              "scheduler", "update_bn", "frozen"});
     }
 
     OpBuilder b(ctx);
@@ -159,6 +162,7 @@ public:
                                  "torch's update_bn would change nothing");
     if (training) {
       auto loss = buildFunction(b, "loss", graph, outs, training, true).first;
+      markFrozen(b, loss, *training);
       if (modeDependent)
         loss->setAttr("nn.mode", b.getStringAttr("train"));
       module->getOperation()->setAttr(
@@ -389,6 +393,33 @@ private:
     }
     finish(b, fn, sig, state, results);
     return {fn, state.modeQueried};
+  }
+
+  /// training.frozen (torch's requires_grad_(False)): the loss function's
+  /// parameters named there, or under a module path named there, get
+  /// nn.frozen, so nn-autodiff computes no gradient for them (and
+  /// nn-build-train-step leaves them alone, as torch's optimizers skip a
+  /// grad of None). Every entry must match a parameter.
+  void markFrozen(OpBuilder &b, func::FuncOp loss, const json &training) {
+    auto it = training.find("frozen");
+    if (it == training.end())
+      return;
+    if (!it->is_array())
+      fail("training.frozen", "expected an array of parameter keys or module paths");
+    for (size_t k = 0; k < it->size(); ++k) {
+      std::string path = "training.frozen[" + std::to_string(k) + "]";
+      if (!(*it)[k].is_string())
+        fail(path, "expected a parameter's state_dict key or a module's path");
+      std::string key = (*it)[k].get<std::string>();
+      bool found = false;
+      for (size_t i = 0; i < params.size(); ++i)
+        if (params[i].name == key || params[i].name.rfind(key + ".", 0) == 0) {
+          loss.setArgAttr(i, "nn.frozen", b.getUnitAttr());
+          found = true;
+        }
+      if (!found)
+        fail(path, import::quotedName(key) + " is no parameter and no module with parameters");
+    }
   }
 
   /// training.target, named unlike every input.

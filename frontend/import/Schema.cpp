@@ -180,6 +180,11 @@ const char *kSkeleton = R"({
           "type": "boolean",
           "default": false,
           "description": "Compile torch.optim.swa_utils.update_bn's kernels (kiln_model_update_bn); the model needs a BatchNorm that tracks running statistics."
+        },
+        "frozen": {
+          "type": "array",
+          "items": {"type": "string", "minLength": 1},
+          "description": "Frozen parameters (torch's requires_grad_(False)): state_dict keys or module paths (every parameter below). No gradient is computed for them and the optimizer leaves them and their state alone, as torch's skips a grad of None."
         }
       }
     },

@@ -314,6 +314,16 @@ std::string serialize_model(const Trace& trace, const nn::Module& root, const st
     }
     if (const auto& scheduler = training->scheduler()) t["scheduler"] = scheduler_json(*scheduler);
     if (training->wants_update_bn()) t["update_bn"] = true;
+    if (!training->frozen().empty()) {
+      // Each entry must name a parameter or a module with parameters.
+      const std::vector<NamedParameter> params = root.named_parameters();
+      for (const std::string& key : training->frozen()) {
+        bool found = false;
+        for (const NamedParameter& p : params) found |= p.name == key || p.name.rfind(key + ".", 0) == 0;
+        if (!found) fail(loc, "Training::frozen: '" + key + "' is no parameter and no module with parameters");
+      }
+      t["frozen"] = training->frozen();
+    }
     j["training"] = std::move(t);
   }
   return j.dump(2) + "\n";

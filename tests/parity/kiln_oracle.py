@@ -996,6 +996,12 @@ def _load_model(path, seed):
         doc = json.load(f)
     torch.manual_seed(seed)
     model = KilnModel(doc)
+    # training.frozen: torch's requires_grad_(False) on those parameters
+    # (keys) and on every parameter under those module paths.
+    for key in doc.get("training", {}).get("frozen", []):
+        for name, p in model.root.named_parameters():
+            if name == key or name.startswith(key + "."):
+                p.requires_grad_(False)
     return doc, model
 
 

@@ -146,3 +146,35 @@ TEST(FrontendParameter, Errors) {
 }
 
 }  // namespace
+
+namespace {
+
+struct TwoLayersImpl : kiln::nn::Module {
+  TwoLayersImpl() {
+    body = register_module("body", kiln::nn::Linear(3, 3));
+    head = register_module("head", kiln::nn::Linear(3, 2));
+  }
+  kiln::Tensor forward(const kiln::Tensor& x) { return head(body(x)); }
+  kiln::nn::Linear body{nullptr}, head{nullptr};
+};
+KILN_MODULE(TwoLayers);
+
+// Training::frozen: written as training.frozen; every entry names a
+// parameter or a module with parameters.
+TEST(FrontendParameter, FrozenParameters) {
+  TwoLayers model;
+  auto training = [](std::vector<std::string> frozen) {
+    return kiln::Training()
+        .loss(kiln::nn::MSELoss())
+        .target(kiln::input("t", {2, 2}))
+        .optimizer(kiln::optim::SGD(kiln::optim::SGDOptions(0.1)))
+        .frozen(std::move(frozen));
+  };
+  json doc = json::parse(kiln::model_json(model, {kiln::input("x", {2, 3})}, "m", training({"body", "head.bias"})));
+  EXPECT_EQ(doc["training"]["frozen"], json::parse(R"(["body", "head.bias"])"));
+  EXPECT_NE(kiln_test::error_of([&] { kiln::model_json(model, {kiln::input("x", {2, 3})}, "m", training({"bod"})); })
+                .find("Training::frozen: 'bod' is no parameter and no module with parameters"),
+            std::string::npos);
+}
+
+}  // namespace

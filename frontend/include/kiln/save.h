@@ -90,6 +90,16 @@ class Training {
     return *this;
   }
   bool wants_update_bn() const { return update_bn_; }
+  /// Frozen parameters, torch's requires_grad_(False) (fine-tuning a
+  /// pretrained backbone): each entry a parameter's state_dict key or a
+  /// module's path (all its parameters). Written as training.frozen; kilnc
+  /// computes no gradient for them and the optimizer leaves them alone, as
+  /// torch's does (grad None).
+  Training& frozen(std::vector<std::string> keys) {
+    frozen_ = std::move(keys);
+    return *this;
+  }
+  const std::vector<std::string>& frozen() const { return frozen_; }
 
   /// The gradient clipping, if any: by norm (value = max_norm) or by value.
   struct Clip {
@@ -114,6 +124,7 @@ class Training {
   std::optional<Clip> clip_;
   std::optional<optim::LRScheduler> scheduler_;
   bool update_bn_ = false;
+  std::vector<std::string> frozen_;
 };
 
 namespace detail {

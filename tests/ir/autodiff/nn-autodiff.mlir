@@ -164,3 +164,22 @@ func.func @not_differentiated(%w: tensor<4x4xf32> {nn.role = #nn.role<param>}, %
   %l = nn.cross_entropy_loss %h, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A frozen parameter (nn.frozen: training.frozen, torch's requires_grad
+// False) gets zeros marked nn.no_gradient, and nothing is differentiated
+// for its sake: no gradient of the first layer's weight, so no matmul of the
+// first layer's backward at all (its input is not differentiated either).
+// CHECK-LABEL: func.func @frozen_first_layer_grad
+// CHECK-SAME: -> (tensor<f32>, tensor<4x4xf32> {nn.no_gradient}, tensor<3x4xf32>)
+// CHECK: %[[H:.+]] = nn.linear %{{.+}}, %{{.+}} : (tensor<2x4xf32>, tensor<4x4xf32>)
+// CHECK: %[[DW:.+]] = nn.matmul %{{.+}}, %[[H]] {transpose_lhs}
+// CHECK-NOT: nn.matmul
+// CHECK: return %{{.+}}, %{{.+}}, %[[DW]]
+func.func @frozen_first_layer(%w1: tensor<4x4xf32> {nn.role = #nn.role<param>, nn.frozen}, %w2: tensor<3x4xf32> {nn.role = #nn.role<param>}, %x: tensor<2x4xf32> {nn.role = #nn.role<input>}, %t: tensor<2xi64> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
+  %h = nn.linear %x, %w1 : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  %y = nn.linear %h, %w2 : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  %l = nn.cross_entropy_loss %y, %t : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  return %l : tensor<f32>
+}
