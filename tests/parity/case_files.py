@@ -1,8 +1,10 @@
 """What the random parity-case generators (gen_*_cases.py) share: the
 training section they all use and the writer that leaves unchanged files
 untouched (so CMake's configure-time generation does not rebuild models)."""
+import argparse
 import json
 import os
+import random
 
 
 def mse_sgd_training(target_shape, lr):
@@ -88,3 +90,24 @@ def write_steps(out, lines):
             os.remove(os.path.join(out, entry))
     with open(os.path.join(out, "cases.cmake"), "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def run_generator(doc, label, default_count, make_case):
+    """A generator's command line (--out DIR --count N --seed S; `doc` is its
+    help): N cases from random.Random(f"{label}-{S}"), case i compiled for
+    inference every seventh (i % 7 == 6). make_case(rng, stem, i) returns
+    (name, model, steps), the name built from stem ("random_<S>_<i>_basic",
+    or "_forward" for inference); the cases and DIR/cases.cmake are written."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=int, default=default_count)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(f"{label}-{a.seed}")
+    lines = []
+    for i in range(a.count):
+        stem = f"random_{a.seed}_{i}_" + ("forward" if i % 7 == 6 else "basic")
+        name, model, steps = make_case(rng, stem, i)
+        add_case(a.out, lines, name, model, steps)
+    write_steps(a.out, lines)

@@ -22,11 +22,8 @@ add_zero_attn or add_bias_kv, whose appended key is never masked.
 Deterministic for a seed; also writes DIR/cases.cmake. Runs with any
 python3 (no torch).
 """
-import argparse
-import os
-import random
 
-from case_files import add_case, write_steps
+from case_files import run_generator
 
 
 class Net:
@@ -193,20 +190,11 @@ def case(rng, name):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True)
-    p.add_argument("--count", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args()
-    os.makedirs(a.out, exist_ok=True)
-    rng = random.Random(f"attention-{a.seed}")
-    lines = []
-    for i in range(a.count):
-        inference = i % 7 == 6
-        name = f"mha_random_{a.seed}_{i}_" + ("forward" if inference else "basic")
-        model, steps = case(rng, name)
-        add_case(a.out, lines, name, model, steps)
-    write_steps(a.out, lines)
+    def make_case(rng, stem, i):
+        name = f"mha_{stem}"
+        return (name, *case(rng, name))
+
+    run_generator(__doc__, "attention", 20, make_case)
 
 
 if __name__ == "__main__":

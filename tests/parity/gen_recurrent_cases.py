@@ -15,11 +15,8 @@ seventh case is compiled for inference (the eval forward: no dropout).
 Deterministic for a seed; also writes DIR/cases.cmake. Runs with any
 python3 (no torch).
 """
-import argparse
-import os
-import random
 
-from case_files import add_case, write_steps
+from case_files import run_generator
 from gen_attention_cases import Net, mse_model, sgd_or_adam
 
 KINDS = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
@@ -72,21 +69,12 @@ def case(rng, name, kind):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True)
-    p.add_argument("--count", type=int, default=24)
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args()
-    os.makedirs(a.out, exist_ok=True)
-    rng = random.Random(f"recurrent-{a.seed}")
-    lines = []
-    for i in range(a.count):
+    def make_case(rng, stem, i):
         kind = KINDS[i % len(KINDS)]
-        inference = i % 7 == 6
-        name = f"rnn_{kind.lower()}_random_{a.seed}_{i}_" + ("forward" if inference else "basic")
-        model, steps = case(rng, name, kind)
-        add_case(a.out, lines, name, model, steps)
-    write_steps(a.out, lines)
+        name = f"rnn_{kind.lower()}_{stem}"
+        return (name, *case(rng, name, kind))
+
+    run_generator(__doc__, "recurrent", 24, make_case)
 
 
 if __name__ == "__main__":

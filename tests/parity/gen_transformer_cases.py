@@ -18,11 +18,8 @@ seventh case is compiled for inference (the eval forward, no dropout).
 Deterministic for a seed; also writes DIR/cases.cmake. Runs with any
 python3 (no torch).
 """
-import argparse
-import os
-import random
 
-from case_files import add_case, write_steps
+from case_files import run_generator
 from gen_attention_cases import Net, bool_mask, mse_model, sgd_or_adam
 
 
@@ -103,22 +100,12 @@ def case(rng, name, decoder):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True)
-    p.add_argument("--count", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args()
-    os.makedirs(a.out, exist_ok=True)
-    rng = random.Random(f"transformer-{a.seed}")
-    lines = []
-    for i in range(a.count):
+    def make_case(rng, stem, i):
         decoder = i % 2 == 1
-        inference = i % 7 == 6
-        kind = "decoder" if decoder else "encoder"
-        name = f"{kind}_random_{a.seed}_{i}_" + ("forward" if inference else "basic")
-        model, steps = case(rng, name, decoder)
-        add_case(a.out, lines, name, model, steps)
-    write_steps(a.out, lines)
+        name = ("decoder_" if decoder else "encoder_") + stem
+        return (name, *case(rng, name, decoder))
+
+    run_generator(__doc__, "transformer", 20, make_case)
 
 
 if __name__ == "__main__":
