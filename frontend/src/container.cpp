@@ -85,12 +85,7 @@ Tensor ParameterDictImpl::insert(std::string key, Shape shape, init::Spec init, 
   return register_parameter(std::move(key), std::move(shape), std::move(init), loc);
 }
 
-bool ParameterDictImpl::contains(const std::string& key) const {
-  for (const auto& [k, _] : own_parameters()) {
-    if (k == key) return true;
-  }
-  return false;
-}
+bool ParameterDictImpl::contains(const std::string& key) const { return find_parameter(key) != nullptr; }
 
 std::vector<std::string> ParameterDictImpl::keys() const {
   std::vector<std::string> out;

@@ -58,9 +58,14 @@ void Module::check_new_name(const std::string& name, const char* what) const {
   for (const auto& [n, _] : children_) {
     if (n == name) detail::fail(type_name() + " already has a submodule named '" + name + "'");
   }
-  for (const auto& [n, _] : params_) {
-    if (n == name) detail::fail(type_name() + " already has a parameter named '" + name + "'");
+  if (find_parameter(name)) detail::fail(type_name() + " already has a parameter named '" + name + "'");
+}
+
+const Parameter* Module::find_parameter(const std::string& name) const {
+  for (const auto& [n, p] : params_) {
+    if (n == name) return &p;
   }
+  return nullptr;
 }
 
 void Module::register_child(std::string name, std::shared_ptr<Module> child) {
@@ -89,9 +94,7 @@ Tensor Module::register_parameter(std::string name, Shape shape, init::Spec init
 }
 
 Tensor Module::parameter(const std::string& name) const {
-  for (const auto& [n, p] : params_) {
-    if (n == name) return Tensor(detail::ParamRef{this, n, p.loc}, p.shape);
-  }
+  if (const Parameter* p = find_parameter(name)) return Tensor(detail::ParamRef{this, name, p->loc}, p->shape);
   std::string known;
   for (const auto& [n, _] : params_) known += (known.empty() ? "" : ", ") + n;
   detail::fail(type_name() + " has no parameter '" + name + "' (it has: " +
@@ -121,9 +124,7 @@ void Module::add_reparametrization(Reparametrization r) {
     detail::fail(r.kind + "(" + type_name() + ", '" + r.parameter +
                  "'): Kiln re-parametrizes the parameters of built-in layers only");
   }
-  bool found = false;
-  for (const auto& [n, _] : params_) found |= n == r.parameter;
-  if (!found) detail::fail(r.kind + ": " + type_name() + " has no parameter '" + r.parameter + "'");
+  if (!find_parameter(r.parameter)) detail::fail(r.kind + ": " + type_name() + " has no parameter '" + r.parameter + "'");
   for (const Reparametrization& other : reparams_) {
     if (other.parameter == r.parameter) {
       detail::fail(r.kind + ": parameter '" + r.parameter + "' of " + type_name() + " is already re-parametrized (" +
@@ -168,10 +169,8 @@ std::vector<NamedParameter> Module::named_parameters() const {
     // torch deletes a re-parametrized parameter and registers what replaces
     // it last, in the order the re-parametrizations were applied.
     for (const Reparametrization& r : m->reparams_) {
-      for (const auto& [name, p] : m->params_) {
-        if (name != r.parameter) continue;
-        for (const auto& [rep, shape] : replacements(r, p.shape)) out.push_back({key(rep), shape, p.init});
-      }
+      const Parameter* p = m->find_parameter(r.parameter);
+      for (const auto& [rep, shape] : replacements(r, p->shape)) out.push_back({key(rep), shape, p->init});
     }
   }
   return out;

@@ -6,10 +6,8 @@ namespace kiln::nn::utils {
 namespace {
 
 int64_t rank_of(const Module& module, const std::string& name) {
-  for (const auto& [n, p] : module.own_parameters()) {
-    if (n == name) return static_cast<int64_t>(p.shape.size());
-  }
-  return -1;  // add_reparametrization reports it
+  const Parameter* p = module.find_parameter(name);
+  return p ? static_cast<int64_t>(p->shape.size()) : -1;  // add_reparametrization reports a missing one
 }
 
 }  // namespace

@@ -118,6 +118,8 @@ class Module {
   }
   /// This module's own parameters in registration order (not the children's).
   const std::vector<std::pair<std::string, Parameter>>& own_parameters() const { return params_; }
+  /// This module's own parameter `name`, or nullptr.
+  const Parameter* find_parameter(const std::string& name) const;
   /// Every parameter of the tree with its PyTorch state_dict name
   /// ("fc1.weight", "layers.0.bias"), depth first in registration order;
   /// a re-parametrized one as torch names what replaces it (fc.weight_g,
