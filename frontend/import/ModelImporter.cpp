@@ -705,6 +705,12 @@ private:
       Type type = cast<RankedTensorType>(call.operands()[i].getType()).getElementType();
       bool index = llvm::is_contained(entry.indexInputs, i),
            mask = llvm::is_contained(entry.maskInputs, i);
+      if (llvm::is_contained(entry.indexOrFloatInputs, i)) {
+        if (!type.isInteger(64) && !type.isF32())
+          fail(path + ".inputs[" + std::to_string(i) + "]",
+               "expected an int64 value (a packed sequence's lengths) or a float32 value");
+        continue;
+      }
       if (llvm::is_contained(entry.maskOrFloatInputs, i)) {
         if (!type.isInteger(1) && !type.isF32())
           fail(path + ".inputs[" + std::to_string(i) + "]",

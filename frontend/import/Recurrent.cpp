@@ -18,6 +18,7 @@
 // a known cost for long sequences (a loop op would fix it).
 #include "frontend/import/Activation.h"
 #include "frontend/import/Dropout.h"
+#include "frontend/import/PackedSequence.h"
 
 #include "ir/NNBuilders.h"
 
@@ -230,22 +231,44 @@ void declareRecurrent(LayerDecl &decl, const std::string &torchName) {
 SmallVector<Value> buildRecurrent(BuildContext &c, const std::string &torchName) {
   Ops m{{c}};
   RecurrentSpec s = RecurrentSpec::of(torchName, c.options());
-  ValueRange ops = c.operands();
   bool lstm = s.kind == Kind::Lstm;
+  // A packed sequence is two inputs, its time-major data and its int64
+  // lengths (PackedSequence.h); the states follow either form.
+  ValueRange all = c.operands();
+  bool packed = isPackedLengths(all, 1);
+  Value lengths = packed ? all[1] : Value();
+  SmallVector<Value> ops = {all[0]};
+  ops.append(all.begin() + (packed ? 2 : 1), all.end());
+  size_t maxStates = lstm ? 2 : 1;
+  if (ops.size() > 1 + maxStates)
+    c.fail(std::string(lstm ? "LSTM" : s.kind == Kind::Gru ? "GRU" : "RNN") + " takes " +
+           (lstm ? "h_0 and c_0" : "h_0") +
+           " after its input (a packed sequence: its data and int64 lengths), got " +
+           std::to_string(ops.size() - 1) + " more inputs");
   if (lstm && ops.size() == 2)
     c.fail("LSTM takes its state as two inputs, h_0 and c_0 (torch's (h_0, c_0)), or none");
   Value x = ops[0];
   auto xs = nn::shapeOf(x);
+  if (packed && (xs.size() != 3 || xs.back() != s.input))
+    c.fail("a packed sequence's data must be [T, N, input_size] with input_size " +
+           std::to_string(s.input) + " features, got " + nn::shapeStr(xs));
   if ((xs.size() != 2 && xs.size() != 3) || xs.back() != s.input)
     c.fail("input must have 2 (unbatched) or 3 dimensions with input_size " +
            std::to_string(s.input) + " features, got input of shape " + nn::shapeStr(xs));
   bool batched = xs.size() == 3;
-  // Sequence-first [T, N, in] from here on.
+  // Sequence-first [T, N, in] from here on (a packed sequence's data is).
+  bool permuted = batched && s.batchFirst && !packed;
   if (!batched)
     x = m.reshape(x, {xs[0], 1, xs[1]});
-  else if (s.batchFirst)
+  else if (permuted)
     x = m.permute(x, {1, 0, 2});
   int64_t t = nn::shapeOf(x)[0], n = nn::shapeOf(x)[1];
+  if (packed && nn::shapeOf(lengths) != ArrayRef<int64_t>{n})
+    c.fail("a packed sequence's lengths are int64 [N] = [" + std::to_string(n) + "], got " +
+           nn::shapeStr(nn::shapeOf(lengths)));
+  // Packed: the state stops at each sequence's end (then h_n is its last
+  // step's, as torch's packed kernels give) and the output is zero past it.
+  Value lengthsColumn = packed ? packedLengthsColumn(c, lengths, t) : Value();
   int64_t stacks = s.layers * s.directions();
   auto stateShape = [&](int64_t size) {
     return batched ? SmallVector<int64_t>{stacks, n, size} : SmallVector<int64_t>{stacks, size};
@@ -283,9 +306,16 @@ SmallVector<Value> buildRecurrent(BuildContext &c, const std::string &torchName)
         int64_t at = d == 0 ? i : t - 1 - i;
         Value giAt = m.reshape(m.slice(gi, 0, at, at + 1), {n, nn::shapeOf(gi)[2]});
         auto [hNext, cNext] = step(m, s.kind, giAt, h, cell, w);
+        Value out = hNext;
+        if (packed) {
+          Value valid = packedStepValid(c, lengthsColumn, at);
+          hNext = m.where(valid, hNext, h);
+          cNext = lstm ? m.where(valid, cNext, cell) : Value();
+          out = m.where(valid, hNext, m.k(0));
+        }
         h = hNext;
         cell = cNext;
-        outputs[at] = m.reshape(h, {1, n, s.stateSize()});
+        outputs[at] = m.reshape(out, {1, n, s.stateSize()});
       }
       directions.push_back(m.concat(outputs, 0));
       hN.push_back(m.reshape(h, {1, n, s.stateSize()}));
@@ -294,9 +324,9 @@ SmallVector<Value> buildRecurrent(BuildContext &c, const std::string &torchName)
     }
     layerInput = m.concat(directions, 2);
     if (l + 1 < s.layers && s.dropout > 0.0) {
-      // Drawn in the layout torch's output has (batch first or not), so
-      // the stream's counters meet the same elements.
-      bool permuted = batched && s.batchFirst;
+      // Drawn in the layout torch's output has (batch first or not; a
+      // packed sequence's time-major), so the stream's counters meet the
+      // same elements.
       Value v = permuted ? m.permute(layerInput, {1, 0, 2}) : layerInput;
       v = maskedDropout(c, v, nn::shapeOf(v), s.dropout, c.training());
       layerInput = permuted ? m.permute(v, {1, 0, 2}) : v;
@@ -306,7 +336,7 @@ SmallVector<Value> buildRecurrent(BuildContext &c, const std::string &torchName)
   Value output = layerInput;
   if (!batched)
     output = m.reshape(output, {t, features});
-  else if (s.batchFirst)
+  else if (permuted)
     output = m.permute(output, {1, 0, 2});
   auto finalState = [&](SmallVector<Value> &parts, int64_t size) {
     Value all = m.concat(parts, 0);
@@ -366,9 +396,11 @@ void registerRecurrentFamily(Registry &r) {
                "sequence; dropout between layers)"};
     full.options = recurrentOptions(kind);
     // forward(input, hx=None) -> (output, h_n) or, for LSTM, (output, (h_n, c_n)):
-    // the states are inputs and outputs of their own.
-    full.numInputs = 1 + states;
-    full.numOptionalInputs = states;
+    // the states are inputs and outputs of their own. A packed input is
+    // two (data, then int64 lengths), so the second input is either.
+    full.numInputs = 2 + states;
+    full.numOptionalInputs = 1 + states;
+    full.indexOrFloatInputs = {1};
     std::string torchFull = full.torchName;
     full.declare = [torchFull](LayerDecl &decl) { declareRecurrent(decl, torchFull); };
     full.buildOutputs = [torchFull](BuildContext &c) { return buildRecurrent(c, torchFull); };

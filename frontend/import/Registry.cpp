@@ -363,6 +363,10 @@ void BuildContext::inferResultTypes(OperationState &state, InferFn infer) {
 
 void Registry::add(Entry entry) { all.push_back(std::move(entry)); }
 
+bool coversInventory(const Entry &entry) {
+  return entry.kind != EntryKind::Function || entry.torchName.rfind("nn.", 0) == 0;
+}
+
 std::string modelTypeName(const Entry &entry) {
   const std::string &n = entry.torchName;
   for (const char *prefix : {"nn.", "optim.lr_scheduler.", "optim.swa_utils.", "optim."})
@@ -403,6 +407,7 @@ const Registry &registry() {
     registerAttentionFamily(r);
     registerTransformerFamily(r);
     registerRecurrentFamily(r);
+    registerPackedSequenceFamily(r);
     registerConvFamily(r);
     registerConvTransposeFamily(r);
     registerFoldFamily(r);

@@ -329,6 +329,10 @@ struct Entry {
   /// (MultiheadAttention's attn_mask and key_padding_mask: a bool mask
   /// blocks where true, a float one is added to the scores).
   std::vector<unsigned> maskOrFloatInputs;
+  /// Inputs (by position) that may be either int64 or float32 (RNN's
+  /// second input: a packed sequence's lengths, or h_0); the build function
+  /// tells them apart.
+  std::vector<unsigned> indexOrFloatInputs;
   /// Whether the call gives a bool mask (gt, eq, ...): it can feed only a
   /// mask input and is never a model output.
   bool givesMask = false;
@@ -381,6 +385,12 @@ private:
 /// The registry, built once from every family's registration function.
 const Registry &registry();
 
+/// Whether `entry` stands for a torch.nn / torch.optim inventory entry of
+/// its torch name: every kind but graph functions, and those graph
+/// functions that torch.nn itself names (nn.utils.rnn.pad_sequence; not
+/// relu, which stands in for no inventory entry).
+bool coversInventory(const Entry &entry);
+
 /// The model-file type name of an entry ("nn.Linear" -> "Linear").
 std::string modelTypeName(const Entry &entry);
 
@@ -401,6 +411,7 @@ void registerLinearFamily(Registry &registry);
 void registerAttentionFamily(Registry &registry);
 void registerTransformerFamily(Registry &registry);
 void registerRecurrentFamily(Registry &registry);
+void registerPackedSequenceFamily(Registry &registry);
 void registerConvFamily(Registry &registry);
 void registerConvTransposeFamily(Registry &registry);
 void registerFoldFamily(Registry &registry);

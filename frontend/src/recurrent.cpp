@@ -43,23 +43,43 @@ RecurrentModule::RecurrentModule(std::string kind, const RNNOptions& o)
 }
 
 std::vector<Tensor> RecurrentModule::call(const Tensor& input, const std::vector<Tensor>& states, SourceLoc loc) {
+  return record({input}, states, false, loc);
+}
+
+std::vector<Tensor> RecurrentModule::call(const utils::rnn::PackedSequence& input, const std::vector<Tensor>& states,
+                                          SourceLoc loc) {
+  if (!input.data().defined() || !input.lengths().defined())
+    fail(loc, kind_ + ": an empty PackedSequence (use the one pack_padded_sequence or pack_sequence gives)");
+  return record({input.data(), input.lengths()}, states, true, loc);
+}
+
+std::vector<Tensor> RecurrentModule::record(std::vector<Tensor> inputs, const std::vector<Tensor>& states,
+                                            bool packed, SourceLoc loc) {
   auto& trace = detail::Trace::active(type_name(), loc);
   const std::string& path = trace.path_of(*this, loc);
   std::string what = detail::describe(*this, path);
   const RNNOptions& o = options_;
+  const Tensor& input = inputs[0];
   trace.check_value(input, what, loc);
   detail::require_float32(input, what, loc);
+  if (packed) trace.check_value(inputs[1], what, loc);
   const Shape& xs = input.sizes();
+  if (packed && xs.size() != 3)
+    fail(loc, what + ": a packed sequence's data is [T, N, input_size], got " + shape_rules::str(xs));
   if ((xs.size() != 2 && xs.size() != 3) || xs.back() != o.input_size())
     fail(loc, what + ": input must have 2 (unbatched) or 3 dimensions with input_size " +
                   std::to_string(o.input_size()) + " features, got " + shape_rules::str(xs));
   bool batched = xs.size() == 3;
-  int64_t t = batched ? xs[o.batch_first() ? 1 : 0] : xs[0];
-  int64_t n = batched ? xs[o.batch_first() ? 0 : 1] : 1;
+  // A packed sequence's data is time-major whatever batch_first says.
+  bool batch_first = o.batch_first() && !packed;
+  int64_t t = batched ? xs[batch_first ? 1 : 0] : xs[0];
+  int64_t n = batched ? xs[batch_first ? 0 : 1] : 1;
+  if (packed && (inputs[1].dtype() != Dtype::Int64 || inputs[1].sizes() != Shape{n}))
+    fail(loc, what + ": a packed sequence's lengths are int64 [" + std::to_string(n) + "], got " +
+                  dtype_name(inputs[1].dtype()) + " " + shape_rules::str(inputs[1].sizes()));
   int64_t directions = o.bidirectional() ? 2 : 1, stacks = o.num_layers() * directions;
   int64_t real = o.proj_size() > 0 ? o.proj_size() : o.hidden_size();
   auto state_shape = [&](int64_t size) { return batched ? Shape{stacks, n, size} : Shape{stacks, size}; };
-  std::vector<Tensor> inputs = {input};
   for (size_t i = 0; i < states.size(); ++i) {
     trace.check_value(states[i], what, loc);
     detail::require_float32(states[i], what, loc);
@@ -69,7 +89,7 @@ std::vector<Tensor> RecurrentModule::call(const Tensor& input, const std::vector
                     shape_rules::str(states[i].sizes()));
     inputs.push_back(states[i]);
   }
-  Shape out = batched ? (o.batch_first() ? Shape{n, t, real * directions} : Shape{t, n, real * directions})
+  Shape out = batched ? (batch_first ? Shape{n, t, real * directions} : Shape{t, n, real * directions})
                       : Shape{t, real * directions};
   std::vector<std::pair<Shape, Dtype>> outputs = {{out, Dtype::Float32}, {state_shape(real), Dtype::Float32}};
   if (kind_ == "LSTM") outputs.push_back({state_shape(o.hidden_size()), Dtype::Float32});
@@ -104,6 +124,33 @@ std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(
 std::tuple<Tensor, Tensor> GRUImpl::forward(const Tensor& input, const Tensor& hx, SourceLoc loc) {
   std::vector<Tensor> out = call(input, hx.defined() ? std::vector<Tensor>{hx} : std::vector<Tensor>{}, loc);
   return {out[0], out[1]};
+}
+
+namespace {
+/// The packed output: the node's data with the input's lengths.
+utils::rnn::PackedSequence packed_output(const Tensor& data, const utils::rnn::PackedSequence& input) {
+  return utils::rnn::PackedSequence(data, input.lengths(), input.known_lengths());
+}
+}  // namespace
+
+std::tuple<utils::rnn::PackedSequence, Tensor> RNNImpl::forward(const utils::rnn::PackedSequence& input,
+                                                                const Tensor& hx, SourceLoc loc) {
+  std::vector<Tensor> out = call(input, hx.defined() ? std::vector<Tensor>{hx} : std::vector<Tensor>{}, loc);
+  return {packed_output(out[0], input), out[1]};
+}
+
+std::tuple<utils::rnn::PackedSequence, std::tuple<Tensor, Tensor>> LSTMImpl::forward(
+    const utils::rnn::PackedSequence& input, const std::optional<std::tuple<Tensor, Tensor>>& hx, SourceLoc loc) {
+  std::vector<Tensor> states;
+  if (hx) states = {std::get<0>(*hx), std::get<1>(*hx)};
+  std::vector<Tensor> out = call(input, states, loc);
+  return {packed_output(out[0], input), {out[1], out[2]}};
+}
+
+std::tuple<utils::rnn::PackedSequence, Tensor> GRUImpl::forward(const utils::rnn::PackedSequence& input,
+                                                                const Tensor& hx, SourceLoc loc) {
+  std::vector<Tensor> out = call(input, hx.defined() ? std::vector<Tensor>{hx} : std::vector<Tensor>{}, loc);
+  return {packed_output(out[0], input), out[1]};
 }
 
 RecurrentCell::RecurrentCell(std::string kind, const RNNCellOptions& o)

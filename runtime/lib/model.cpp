@@ -407,6 +407,19 @@ Error check_values(kiln_model *m, const KernelSpec &kernel, const char *function
         : is("check.EmbeddingBag.offsets")
             ? "EmbeddingBag: offsets[0] has to be 0 and the offsets must not decrease "
               "(offsets, not the input)"
+        : is("check.pack_padded_sequence.lengths")
+            ? "pack_padded_sequence: Length of all samples has to be greater than 0, but "
+              "found an element in 'lengths' that is <= 0"
+        : is("check.pack_padded_sequence.sorted")
+            ? "pack_padded_sequence: `lengths` array must be sorted in decreasing order when "
+              "`enforce_sorted` is True (compile with enforce_sorted false to sidestep this)"
+        : is("check.pad_packed_sequence.total_length")
+            ? "pad_packed_sequence: Expected total_length to be at least the length of the "
+              "longest sequence in input (lengths, not the data)"
+        : is("check.pad_packed_sequence.longest")
+            ? "pad_packed_sequence: without total_length the output has as many steps as the "
+              "longest sequence, which must then be the compiled T (a model's shapes are "
+              "fixed; set total_length); the longest"
             : "the value check '" + name + "' failed";
     char value[32];
     std::snprintf(value, sizeof value, "%.9g", double(found[1]));

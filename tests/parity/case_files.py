@@ -97,7 +97,9 @@ def run_generator(doc, label, default_count, make_case):
     help): N cases from random.Random(f"{label}-{S}"), case i compiled for
     inference every seventh (i % 7 == 6). make_case(rng, stem, i) returns
     (name, model, steps), the name built from stem ("random_<S>_<i>_basic",
-    or "_forward" for inference); the cases and DIR/cases.cmake are written."""
+    or "_forward" for inference), or (name, model, steps, args) with the
+    case's make-case arguments (--index-high=...); the cases and
+    DIR/cases.cmake are written."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
     p.add_argument("--count", type=int, default=default_count)
@@ -108,6 +110,8 @@ def run_generator(doc, label, default_count, make_case):
     lines = []
     for i in range(a.count):
         stem = f"random_{a.seed}_{i}_" + ("forward" if i % 7 == 6 else "basic")
-        name, model, steps = make_case(rng, stem, i)
+        name, model, steps, *args = make_case(rng, stem, i)
         add_case(a.out, lines, name, model, steps)
+        if args and args[0]:
+            lines.append(f"set(parity_args_{name} {' '.join(args[0])})")
     write_steps(a.out, lines)

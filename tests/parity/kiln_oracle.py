@@ -388,6 +388,11 @@ def _kiln_recurrent_class(kind):
 
             def kiln_call(self, args, opts):
                 x, *states = args
+                packed = isinstance(x, torch.nn.utils.rnn.PackedSequence)
+                if packed:
+                    # (data, lengths, states...): torch's PackedSequence
+                    # holds its lengths.
+                    states = states[1:]
                 lstm = kind.startswith("LSTM")
                 hx = (tuple(states) if lstm else states[0]) if states else None
                 if kind.endswith("Cell"):
@@ -397,6 +402,8 @@ def _kiln_recurrent_class(kind):
                     out, hn = self._layer_by_layer(x, hx)
                 else:
                     out, hn = self(x, hx)
+                if packed:
+                    out.kiln_steps = x.kiln_steps
                 return (out,) + (tuple(hn) if lstm else (hn,))
 
             def _layer_by_layer(self, x, hx):
@@ -405,6 +412,8 @@ def _kiln_recurrent_class(kind):
                 fn = {"LSTM": _VF.lstm, "GRU": _VF.gru}.get(kind) or (
                     _VF.rnn_relu if getattr(self, "nonlinearity", "tanh") == "relu" else _VF.rnn_tanh)
                 d = 2 if self.bidirectional else 1
+                if isinstance(x, torch.nn.utils.rnn.PackedSequence):
+                    return self._packed_layer_by_layer(x, hx, fn, d)
                 batched = x.dim() == 3
                 if not batched:
                     x = x.unsqueeze(0 if self.batch_first else 1)
@@ -438,6 +447,44 @@ def _kiln_recurrent_class(kind):
                     x = x.squeeze(0 if self.batch_first else 1)
                     hn = tuple(h.squeeze(1) for h in hn) if lstm else hn.squeeze(1)
                 return x, hn
+
+            def _packed_layer_by_layer(self, x, hx, fn, d):
+                """As _layer_by_layer for a PackedSequence: _VF's packed
+                form per layer (states in the sorted batch order), Kiln's
+                mask applied to the padded time-major [T, B, H] output, as
+                Kiln draws it."""
+                rnn = torch.nn.utils.rnn
+                lstm = kind == "LSTM"
+                n = int(x.batch_sizes[0])
+                real = self.proj_size if getattr(self, "proj_size", 0) > 0 else self.hidden_size
+                if hx is None:
+                    zeros = lambda size: torch.zeros(self.num_layers * d, n, size, dtype=x.data.dtype)
+                    hx = (zeros(real), zeros(self.hidden_size)) if lstm else zeros(real)
+                else:
+                    hx = self.permute_hidden(hx, x.sorted_indices)
+                steps, lengths = x.kiln_steps, rnn.pad_packed_sequence(x)[1]
+                finals = []
+                for layer in range(self.num_layers):
+                    names = [name for group in self._all_weights[layer * d:(layer + 1) * d]
+                             for name in group]
+                    weights = [getattr(self, name) for name in names]
+                    part = slice(layer * d, (layer + 1) * d)
+                    h = tuple(v[part] for v in hx) if lstm else hx[part]
+                    res = fn(x.data, x.batch_sizes, h, weights, self.bias, 1, 0.0, self.training,
+                             self.bidirectional)
+                    x = rnn.PackedSequence(res[0], x.batch_sizes, x.sorted_indices,
+                                           x.unsorted_indices)
+                    finals.append(res[1:])
+                    if layer + 1 < self.num_layers:
+                        drop = _kiln_dropout_class()(p=self.dropout)
+                        drop.stream = self.stream
+                        padded = drop(rnn.pad_packed_sequence(x, total_length=steps)[0])
+                        x = rnn.pack_padded_sequence(padded, lengths, enforce_sorted=False)
+                if lstm:
+                    hn = (torch.cat([f[0] for f in finals]), torch.cat([f[1] for f in finals]))
+                else:
+                    hn = torch.cat([f[0] for f in finals])
+                return x, self.permute_hidden(hn, x.unsorted_indices)
 
         return KilnRecurrent
     return make
@@ -640,6 +687,40 @@ _ADAPTED_FUNCTIONS = {
 # Graph functions whose options may be null where torch's signature has no
 # None (a tensor operand instead of the number option `other`, squeeze's
 # dim): null options are left out of the call.
+def _pack_padded_sequence(args, batch_first=False, enforce_sorted=True, lengths=None):
+    """torch's pack_padded_sequence with the model file's inputs (input, and
+    int64 lengths unless the option gives them): the PackedSequence (which
+    remembers the compiled T for pad_packed_sequence and Kiln's dropout
+    layout), then the lengths."""
+    torch = _torch()
+    x = args[0]
+    lengths = args[1] if len(args) > 1 else torch.tensor(lengths, dtype=torch.int64)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=batch_first,
+                                                     enforce_sorted=enforce_sorted)
+    packed.kiln_steps = x.shape[1 if batch_first else 0]
+    return packed, lengths
+
+
+def _pack_sequence(args, enforce_sorted=True):
+    torch = _torch()
+    packed = torch.nn.utils.rnn.pack_sequence(list(args), enforce_sorted=enforce_sorted)
+    packed.kiln_steps = max(a.shape[0] for a in args)
+    return packed, torch.tensor([a.shape[0] for a in args], dtype=torch.int64)
+
+
+_RNN_UTILS = {
+    "utils.rnn.pack_padded_sequence": _pack_padded_sequence,
+    "utils.rnn.pad_packed_sequence": lambda args, **o: _torch().nn.utils.rnn.pad_packed_sequence(
+        args[0], **o),
+    "utils.rnn.pad_sequence": lambda args, **o: _torch().nn.utils.rnn.pad_sequence(
+        list(args), **o),
+    "utils.rnn.pack_sequence": _pack_sequence,
+    "utils.rnn.unpack_sequence": lambda args: _torch().nn.utils.rnn.unpack_sequence(args[0]),
+    "utils.rnn.unpad_sequence": lambda args, lengths=None, **o: _torch().nn.utils.rnn.unpad_sequence(
+        args[0], args[1] if len(args) > 1 else _torch().tensor(lengths), **o),
+}
+
+
 _NULL_MEANS_ABSENT = {"add", "sub", "mul", "div", "pow", "rsub", "squeeze",
                       "gt", "lt", "ge", "le", "eq", "ne"}
 # Graph functions that are F.<name>: torch.<name> exists with another
@@ -814,6 +895,8 @@ class KilnModel:
                     res = module(*args) if method == "forward" else getattr(module, method)(*args)
             elif node["function"] in _RANDOM_FUNCTIONS:
                 res = _RANDOM_FUNCTIONS[node["function"]](self.rng, args, opts)
+            elif node["function"] in _RNN_UTILS:
+                res = _RNN_UTILS[node["function"]](args, **opts)
             else:
                 # A graph function is torch.<function>(*inputs, **options),
                 # or (inputs, **options) for those taking a tensor list;
@@ -832,7 +915,17 @@ class KilnModel:
             res = res if isinstance(res, (tuple, list)) else [res]
             for name, r in zip(outs, res):
                 values[name] = r
-        return [values[n] for n in self.outputs]
+        return [_padded(values[n]) for n in self.outputs]
+
+
+def _padded(value):
+    """A model output as Kiln gives it: a PackedSequence's data in the
+    padded time-major layout of the compiled T steps (zeros past each
+    length)."""
+    rnn = _torch().nn.utils.rnn
+    if isinstance(value, rnn.PackedSequence):
+        return rnn.pad_packed_sequence(value, total_length=value.kiln_steps)[0]
+    return value
 
 
 # Loss options that torch takes as tensors and a model file holds as lists.
@@ -1397,6 +1490,17 @@ def _make_batch(doc, model, a, gen):
                     room = [i for i, v in enumerate(lengths) if v < cap]
                     lengths[room[int(torch.randint(0, len(room), (), generator=gen))]] += 1
                 xs.append(torch.tensor(lengths, dtype=torch.int64))
+                continue
+            if highs[k][0] in "ps":
+                # "p<T>": packed-sequence lengths in [1, T], one of them T
+                # (the longest fills the padded steps); "s<T>": the same
+                # sorted decreasing (enforce_sorted).
+                t = int(highs[k][1:])
+                lengths = torch.randint(1, t + 1, tuple(spec["shape"]), generator=gen)
+                lengths[int(torch.randint(0, lengths.numel(), (), generator=gen))] = t
+                if highs[k][0] == "s":
+                    lengths = lengths.sort(descending=True).values
+                xs.append(lengths)
                 continue
             if highs[k][0] == "r":
                 # "r<lo>-<hi>": uniform in [lo, hi] (CTCLoss's lengths).

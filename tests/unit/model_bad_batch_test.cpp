@@ -9,6 +9,7 @@
 #include "bad_batch_ctc_concat.h"
 #include "bad_batch_gaussian.h"
 #include "bad_batch_nll.h"
+#include "bad_batch_packed.h"
 #include "concurrency_bn_dropout.h"
 #include "instance_bytes.h"
 #include "random_inputs.h"
@@ -408,6 +409,49 @@ TEST(ModelBadBatch, GraphValueChecksRefuseForwardAndTrainStep) {
   p[4] = 0.75f;
   EXPECT_EQ(bad_batch_bag_forward(m, in, outs), KILN_OK) << bad_batch_bag_last_error(m);
   bad_batch_bag_destroy(m);
+}
+
+/* A packed sequence's lengths (pack_padded_sequence with enforce_sorted):
+ * each in [1, T] and decreasing, as torch checks when packing; without
+ * total_length, pad_packed_sequence needs the longest to be the compiled T.
+ * forward and train_step refuse other lengths before anything changes. */
+TEST(ModelBadBatch, PackedSequenceLengthsAreChecked) {
+  bad_batch_packed_model *m = nullptr;
+  ASSERT_EQ(bad_batch_packed_create(&m), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(bad_batch_packed_init_parameters(m, 5), KILN_OK);
+  std::vector<float> x(4 * 3 * 2, 0.5f);
+  std::vector<int64_t> lengths = {4, 3, 1};
+  float out = 0, zero = 0, loss = 0;
+  const void *in[2] = {x.data(), lengths.data()};
+  void *outs[1] = {&out};
+  ASSERT_EQ(bad_batch_packed_forward(m, in, outs), KILN_OK) << bad_batch_packed_last_error(m);
+  ASSERT_EQ(bad_batch_packed_train_step(m, in, &zero, &loss), KILN_OK) << bad_batch_packed_last_error(m);
+  float *weight;
+  int64_t numel;
+  ASSERT_EQ(bad_batch_packed_parameter(m, 0, nullptr, &weight, &numel), KILN_OK);
+  const std::vector<float> before(weight, weight + numel);
+  auto refused = [&](const std::string &expected) {
+    EXPECT_EQ(bad_batch_packed_forward(m, in, outs), KILN_ERROR_INVALID_ARGUMENT);
+    std::string message = bad_batch_packed_last_error(m);
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_EQ(bad_batch_packed_train_step(m, in, &zero, &loss), KILN_ERROR_INVALID_ARGUMENT);
+    message = bad_batch_packed_last_error(m);
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_EQ(std::vector<float>(weight, weight + numel), before) << "a refused call stepped";
+  };
+  lengths = {4, 0, 0};
+  refused("pack_padded_sequence: Length of all samples has to be greater than 0, but found an element in "
+          "'lengths' that is <= 0: element 1 is 0;");
+  lengths = {4, 1, 3};
+  refused("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True "
+          "(compile with enforce_sorted false to sidestep this): element 2 is 3;");
+  lengths = {3, 2, 1};
+  refused("pad_packed_sequence: without total_length the output has as many steps as the longest sequence");
+  lengths = {5, 3, 1};
+  refused("element 0 is 5, not an index in [0, 5)");
+  lengths = {4, 4, 2};
+  EXPECT_EQ(bad_batch_packed_forward(m, in, outs), KILN_OK) << bad_batch_packed_last_error(m);
+  bad_batch_packed_destroy(m);
 }
 
 } // namespace

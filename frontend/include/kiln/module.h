@@ -240,6 +240,14 @@ class ModuleHolder {
     return detail::call_forward(*get(), loc, a, b, c);
   }
 
+  /// module(packed): an argument that is not a tensor (RNN's
+  /// utils::rnn::PackedSequence), the call site recorded the same way.
+  template <class A, class T = Impl, std::enable_if_t<!std::is_convertible_v<const A&, const Tensor&>, int> = 0>
+  auto operator()(const A& a, SourceLoc loc = SourceLoc::current()) const
+      -> decltype(detail::call_forward(std::declval<T&>(), loc, a)) {
+    return detail::call_forward(*get(), loc, a);
+  }
+
   /// Forwards indexing to the module (ModuleList: `layers[0]`).
   template <class Arg>
   decltype(auto) operator[](Arg&& arg) const {

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "kiln/module.h"
+#include "kiln/nn/utils/rnn.h"
 
 namespace kiln::nn {
 
@@ -44,8 +45,18 @@ class RecurrentModule : public Module {
   /// Records a call on `input` with the given states (none, or h_0 / h_0
   /// and c_0); returns output then the final states.
   std::vector<Tensor> call(const Tensor& input, const std::vector<Tensor>& states, SourceLoc loc);
+  /// The same on a packed sequence (its data [T, N, input_size] and
+  /// lengths: the node's first two inputs); output is its packed data
+  /// [T, N, directions * hidden], zeros past each length, and h_n holds
+  /// each sequence's last step.
+  std::vector<Tensor> call(const utils::rnn::PackedSequence& input, const std::vector<Tensor>& states,
+                           SourceLoc loc);
 
  private:
+  /// Records the node: `inputs` ([data, lengths] packed, else [input])
+  /// then the states, checked against the sizes T and N.
+  std::vector<Tensor> record(std::vector<Tensor> inputs, const std::vector<Tensor>& states, bool packed,
+                             SourceLoc loc);
   std::string kind_;
   RNNOptions options_;
 };
@@ -59,6 +70,10 @@ class RNNImpl : public RecurrentModule {
   explicit RNNImpl(const RNNOptions& options) : RecurrentModule("RNN", options) {}
   std::tuple<Tensor, Tensor> forward(const Tensor& input, const Tensor& hx = {},
                                      SourceLoc loc = SourceLoc::current());
+  /// On a packed sequence (torch.nn.utils.rnn): (packed output, h_n).
+  std::tuple<utils::rnn::PackedSequence, Tensor> forward(const utils::rnn::PackedSequence& input,
+                                                         const Tensor& hx = {},
+                                                         SourceLoc loc = SourceLoc::current());
 };
 KILN_MODULE(RNN);
 
@@ -71,6 +86,11 @@ class LSTMImpl : public RecurrentModule {
   std::tuple<Tensor, std::tuple<Tensor, Tensor>> forward(
       const Tensor& input, const std::optional<std::tuple<Tensor, Tensor>>& hx = std::nullopt,
       SourceLoc loc = SourceLoc::current());
+  /// On a packed sequence: (packed output, (h_n, c_n)).
+  std::tuple<utils::rnn::PackedSequence, std::tuple<Tensor, Tensor>> forward(
+      const utils::rnn::PackedSequence& input,
+      const std::optional<std::tuple<Tensor, Tensor>>& hx = std::nullopt,
+      SourceLoc loc = SourceLoc::current());
 };
 KILN_MODULE(LSTM);
 
@@ -81,6 +101,10 @@ class GRUImpl : public RecurrentModule {
   explicit GRUImpl(const GRUOptions& options) : RecurrentModule("GRU", options) {}
   std::tuple<Tensor, Tensor> forward(const Tensor& input, const Tensor& hx = {},
                                      SourceLoc loc = SourceLoc::current());
+  /// On a packed sequence: (packed output, h_n).
+  std::tuple<utils::rnn::PackedSequence, Tensor> forward(const utils::rnn::PackedSequence& input,
+                                                         const Tensor& hx = {},
+                                                         SourceLoc loc = SourceLoc::current());
 };
 KILN_MODULE(GRU);
 
