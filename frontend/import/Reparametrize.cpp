@@ -245,6 +245,27 @@ void registerReparametrizationFamily(Registry &r) {
                 "the weights file)"});
   r.add(Entry{"prune.is_pruned", EntryKind::Reparametrization,
               "(DSL: nn::utils::prune::is_pruned)"});
+  // torch's methods that compute a pruned parameter's mask from the
+  // weights: the runtime's C API on an instance (kiln/prune.h), between
+  // steps, like AveragedModel; each call composes with the mask the
+  // parameter has, as torch's PruningContainer.
+  const std::pair<const char *, const char *> runtime[] = {
+      {"prune.l1_unstructured", "kiln_prune_l1_unstructured"},
+      {"prune.L1Unstructured", "kiln_prune_l1_unstructured, kiln_prune_global_unstructured"},
+      {"prune.random_unstructured", "kiln_prune_random_unstructured"},
+      {"prune.RandomUnstructured", "kiln_prune_random_unstructured, kiln_prune_global_unstructured"},
+      {"prune.ln_structured", "kiln_prune_ln_structured"},
+      {"prune.LnStructured", "kiln_prune_ln_structured"},
+      {"prune.random_structured", "kiln_prune_random_structured"},
+      {"prune.RandomStructured", "kiln_prune_random_structured"},
+      {"prune.global_unstructured", "kiln_prune_global_unstructured"},
+      {"prune.BasePruningMethod", "kiln_prune_custom (a compute_mask of the caller's own)"},
+      {"prune.PruningContainer", "every kiln_prune_* call (composed with the current mask)"},
+      {"prune.remove", "kiln_prune_remove (orig * mask into <name>_orig, the mask ones)"}};
+  for (const auto &[name, function] : runtime)
+    r.add(Entry{name, EntryKind::Runtime,
+                std::string(function) + " (runtime, kiln/prune.h; on a parameter compiled "
+                                        "with reparametrize prune)"});
 }
 
 Value reparametrized(Call &c, const Reparam &r) {
