@@ -70,6 +70,14 @@ void registerUtilityFamily(Registry &r) {
               "kiln_model_parameters_to_vector (C API; <prefix>_parameters_to_vector)"});
   r.add(Entry{"vector_to_parameters", EntryKind::Runtime,
               "kiln_model_vector_to_parameters (C API; <prefix>_vector_to_parameters)"});
+  // torch's DDP is a compile flag and a communicator, not a module: the
+  // gradient all-reduce is compiled into the train step (docs/distributed.md,
+  // the mpirun ctests Distributed.*). nn.DataParallel (one process, several
+  // GPUs) has no entry until it has run on GPUs.
+  r.add(Entry{"nn.parallel.DistributedDataParallel", EntryKind::Runtime,
+              "kilnc --data-parallel and a kiln_comm attached to the instance (kiln/comm.h): "
+              "gradients averaged over the processes in the train step, over MPI (NCCL "
+              "between GPUs: built, not yet run on a GPU)"});
   // A module's own parameters: the node's `parameters`, read by the
   // graph's `parameter` nodes (ModuleParameters.cpp).
   r.add(Entry{"Parameter", EntryKind::Container,
