@@ -33,6 +33,10 @@ using mlir::ValueRange;
 struct Reparam {
   enum Kind { Prune, WeightNorm, SpectralNorm } kind;
   std::string local;
+  /// torch.nn.utils.parametrizations' form (register_parametrization):
+  /// `parametrizations.<p>.original*` names; spectral_norm's power method
+  /// updates u before v, and normalizes a 1-D parameter instead.
+  bool parametrization = false;
   int64_t dim = 0;        // weight_norm: the kept dim (-1: none); spectral_norm: the output dim
   int64_t iterations = 1; // spectral_norm's n_power_iterations
   double eps = 1e-12;     // spectral_norm

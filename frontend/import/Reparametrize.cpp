@@ -25,6 +25,21 @@ int64_t intAt(const json &r, const std::string &path, const char *key, int64_t d
   return it->get<int64_t>();
 }
 
+/// The layer-local name of a tensor that replaces `r.local`: `role` is
+/// orig, mask, g, v (weight_norm's), u or sv (spectral_norm's u and v).
+std::string tensorName(const Reparam &r, const std::string &role) {
+  if (!r.parametrization)
+    return r.local + "_" + (role == "sv" ? std::string("v") : role);
+  std::string list = "parametrizations." + r.local;
+  if (role == "g")
+    return list + ".original0";
+  if (role == "v")
+    return list + ".original1";
+  if (role == "orig")
+    return list + ".original";
+  return list + ".0._" + (role == "sv" ? std::string("v") : role);
+}
+
 /// Replaces leaf parameter `index` (its global index) by the tensors of
 /// `r`, appended after the leaf's others as torch registers them.
 void replace(Leaf &leaf, const std::string &prefix, size_t index, const Reparam &r,
@@ -39,19 +54,21 @@ void replace(Leaf &leaf, const std::string &prefix, size_t index, const Reparam 
     if (static_cast<size_t>(i) != index)
       kept.push_back({local, static_cast<size_t>(i) > index ? i - 1 : i});
   leaf.params = std::move(kept);
-  auto addParam = [&](const std::string &suffix, std::vector<int64_t> shape, Init init) {
-    params.push_back({qualified(r.local + suffix), std::move(shape), init});
-    leaf.params.push_back({r.local + suffix, static_cast<int>(params.size() - 1)});
+  auto addParam = [&](const std::string &role, std::vector<int64_t> shape, Init init) {
+    std::string local = tensorName(r, role);
+    params.push_back({qualified(local), std::move(shape), init});
+    leaf.params.push_back({local, static_cast<int>(params.size() - 1)});
   };
-  auto addBuffer = [&](const std::string &suffix, std::vector<int64_t> shape, Init init) {
-    buffers.push_back({qualified(r.local + suffix), std::move(shape), init});
-    leaf.buffers.push_back({r.local + suffix, static_cast<int>(buffers.size() - 1)});
+  auto addBuffer = [&](const std::string &role, std::vector<int64_t> shape, Init init) {
+    std::string local = tensorName(r, role);
+    buffers.push_back({qualified(local), std::move(shape), init});
+    leaf.buffers.push_back({local, static_cast<int>(buffers.size() - 1)});
   };
   const std::vector<int64_t> &shape = old.shape;
   switch (r.kind) {
   case Reparam::Prune:
-    addParam("_orig", shape, old.init);
-    addBuffer("_mask", shape, Init{Init::Ones});
+    addParam("orig", shape, old.init);
+    addBuffer("mask", shape, Init{Init::Ones});
     break;
   case Reparam::WeightNorm: {
     // g: norm_except_dim's shape (1 but at dim; a scalar over all), then v.
@@ -61,17 +78,21 @@ void replace(Leaf &leaf, const std::string &prefix, size_t index, const Reparam 
       gShape[static_cast<size_t>(r.dim)] = shape[static_cast<size_t>(r.dim)];
     }
     // (v's index is set once the leaf's parameters are final.)
-    addParam("_g", gShape, Init{Init::NormOf, 0, static_cast<double>(r.dim)});
-    addParam("_v", shape, old.init);
+    addParam("g", gShape, Init{Init::NormOf, 0, static_cast<double>(r.dim)});
+    addParam("v", shape, old.init);
     break;
   }
   case Reparam::SpectralNorm: {
+    addParam("orig", shape, old.init);
+    // parametrizations.spectral_norm of a 1-D parameter normalizes it: no
+    // power method, no buffers.
+    if (r.parametrization && shape.size() == 1)
+      break;
     int64_t h = shape[static_cast<size_t>(r.dim)];
     int64_t w = std::accumulate(shape.begin(), shape.end(), int64_t{1},
                                 std::multiplies<int64_t>()) / h;
-    addParam("_orig", shape, old.init);
-    addBuffer("_u", {h}, Init{Init::UnitNormal, r.eps});
-    addBuffer("_v", {w}, Init{Init::UnitNormal, r.eps});
+    addBuffer("u", {h}, Init{Init::UnitNormal, r.eps});
+    addBuffer("sv", {w}, Init{Init::UnitNormal, r.eps});
     break;
   }
   }
@@ -97,6 +118,12 @@ void declareReparametrizations(const json &node, const std::string &jsonPath,
       fail(at + ".parameter", "expected the name of the layer's parameter (\"weight\")");
     Reparam r{Reparam::Prune, e["parameter"].get<std::string>()};
     std::string kind = e["kind"].get<std::string>();
+    const std::string parametrizations = "parametrizations.";
+    if (kind.rfind(parametrizations, 0) == 0 &&
+        (kind == parametrizations + "weight_norm" || kind == parametrizations + "spectral_norm")) {
+      r.parametrization = true;
+      kind = kind.substr(parametrizations.size());
+    }
     if (kind == "prune") {
       checkKnownKeys(e, at, {"kind", "parameter"});
     } else if (kind == "weight_norm") {
@@ -106,8 +133,9 @@ void declareReparametrizations(const json &node, const std::string &jsonPath,
       checkKnownKeys(e, at, {"kind", "parameter", "dim", "n_power_iterations", "eps"});
       r.kind = Reparam::SpectralNorm;
     } else {
-      fail(at + ".kind", "unknown re-parametrization " + quotedName(kind) +
-                             " (supported: prune, weight_norm, spectral_norm)");
+      fail(at + ".kind", "unknown re-parametrization " + quotedName(e["kind"].get<std::string>()) +
+                             " (supported: prune, weight_norm, spectral_norm, "
+                             "parametrizations.weight_norm, parametrizations.spectral_norm)");
     }
     for (const Reparam &other : leaf.reparams)
       if (other.local == r.local)
@@ -158,7 +186,7 @@ void declareReparametrizations(const json &node, const std::string &jsonPath,
   std::map<std::string, int> index(leaf.params.begin(), leaf.params.end());
   for (const Reparam &r : leaf.reparams)
     if (r.kind == Reparam::WeightNorm)
-      params[index.at(r.local + "_g")].init.a = index.at(r.local + "_v");
+      params[index.at(tensorName(r, "g"))].init.a = index.at(tensorName(r, "v"));
 }
 
 namespace {
@@ -194,8 +222,15 @@ Value normalize(BuildContext &c, Value x, double eps) {
 
 Value spectralNorm(Call &c, const Reparam &r) {
   MLIRContext *ctx = c.builder().getContext();
-  Value orig = c.parameter(r.local + "_orig");
+  Value orig = c.parameter(tensorName(r, "orig"));
   auto shape = nn::shapeOf(orig);
+  // parametrizations.spectral_norm of a vector: F.normalize(w, dim=0, eps),
+  // differentiable (the norm clamped to eps from below).
+  if (r.parametrization && shape.size() == 1) {
+    Value norm = c.create<nn::SqrtOp>(sumDims(c, c.create<nn::MulOp>(orig, orig), {0}, false));
+    return c.create<nn::DivOp>(
+        orig, c.create<nn::MaximumOp>(norm, nn::scalarConstant(c.builder(), c.loc(), r.eps)));
+  }
   Value matrix = orig;
   if (r.dim != 0) {
     llvm::SmallVector<int64_t> order{r.dim};
@@ -208,17 +243,22 @@ Value spectralNorm(Call &c, const Reparam &r) {
   int64_t w = std::accumulate(shape.begin(), shape.end(), int64_t{1},
                               std::multiplies<int64_t>()) / h;
   matrix = c.create<nn::ReshapeOp>(nn::f32Tensor(ctx, {h, w}), matrix);
-  Value u = c.buffer(r.local + "_u"), v = c.buffer(r.local + "_v");
+  std::string uName = tensorName(r, "u"), vName = tensorName(r, "sv");
+  Value u = c.buffer(uName), v = c.buffer(vName);
   if (c.training()) {
-    // The power method on the detached matrix (torch: under no_grad).
+    // The power method on the detached matrix (torch: under no_grad). The
+    // hook (spectral_norm) updates v then u; the parametrization u then v.
     Value fixed = c.create<nn::DetachOp>(matrix);
     Value transposed = c.create<nn::PermuteOp>(fixed, c.builder().getDenseI64ArrayAttr({1, 0}));
     for (int64_t i = 0; i < r.iterations; ++i) {
+      if (r.parametrization)
+        u = normalize(c, c.create<nn::LinearOp>(v, fixed, Value()), r.eps);    // mv(W, v)
       v = normalize(c, c.create<nn::LinearOp>(u, transposed, Value()), r.eps); // mv(W^T, u)
-      u = normalize(c, c.create<nn::LinearOp>(v, fixed, Value()), r.eps);      // mv(W, v)
+      if (!r.parametrization)
+        u = normalize(c, c.create<nn::LinearOp>(v, fixed, Value()), r.eps);    // mv(W, v)
     }
-    c.setBuffer(r.local + "_u", u);
-    c.setBuffer(r.local + "_v", v);
+    c.setBuffer(uName, u);
+    c.setBuffer(vName, v);
   }
   // sigma = dot(u, mv(W, v)): differentiable in W only.
   Value wv = c.create<nn::LinearOp>(v, matrix, Value());
@@ -243,6 +283,17 @@ void registerReparametrizationFamily(Registry &r) {
     r.add(Entry{name, EntryKind::Reparametrization,
                 "reparametrize prune: orig * mask (nn.mul; the mask the `<name>_mask` buffer of "
                 "the weights file)"});
+  r.add(Entry{"parametrizations.weight_norm", EntryKind::Reparametrization,
+              "reparametrize parametrizations.weight_norm: as weight_norm, "
+              "parametrizations.<p>.original0 (g) and .original1 (v)"});
+  r.add(Entry{"parametrizations.spectral_norm", EntryKind::Reparametrization,
+              "reparametrize parametrizations.spectral_norm: power iteration (u, then v) on the "
+              "detached weight (nn.linear), original / sigma; a vector normalized"});
+  r.add(Entry{"parametrize.ParametrizationList", EntryKind::Reparametrization,
+              "(the state_dict names parametrizations.<p>.original* of the parametrizations "
+              "kinds)"});
+  r.add(Entry{"parametrize.is_parametrized", EntryKind::Reparametrization,
+              "(DSL: nn::utils::parametrize::is_parametrized)"});
   r.add(Entry{"prune.is_pruned", EntryKind::Reparametrization,
               "(DSL: nn::utils::prune::is_pruned)"});
   // torch's methods that compute a pruned parameter's mask from the
@@ -271,9 +322,9 @@ void registerReparametrizationFamily(Registry &r) {
 Value reparametrized(Call &c, const Reparam &r) {
   switch (r.kind) {
   case Reparam::Prune:
-    return c.create<nn::MulOp>(c.parameter(r.local + "_orig"), c.buffer(r.local + "_mask"));
+    return c.create<nn::MulOp>(c.parameter(tensorName(r, "orig")), c.buffer(tensorName(r, "mask")));
   case Reparam::WeightNorm: {
-    Value v = c.parameter(r.local + "_v"), g = c.parameter(r.local + "_g");
+    Value v = c.parameter(tensorName(r, "v")), g = c.parameter(tensorName(r, "g"));
     return c.create<nn::MulOp>(v, c.create<nn::DivOp>(g, normExceptDim(c, v, r.dim)));
   }
   case Reparam::SpectralNorm:

@@ -8,6 +8,14 @@
 //     unit vectors); in train mode each call runs n_power_iterations of the
 //     power method on the detached weight (as a [h, w] matrix with `dim`
 //     first) and stores u and v; <p> = <p>_orig / (u . (W v)).
+// torch.nn.utils.parametrizations (register_parametrization, torch 2's
+// default) names them under the layer's ParametrizationList:
+//   parametrizations.weight_norm: `parametrizations.<p>.original0` (g) and
+//     `.original1` (v), the same function as weight_norm;
+//   parametrizations.spectral_norm: `parametrizations.<p>.original` and the
+//     buffers `parametrizations.<p>.0._u`, `._v`; each power iteration
+//     updates u = normalize(W v) before v = normalize(W^T u), and a 1-D
+//     parameter is F.normalize(p) (no buffers).
 // The replacing tensors go after the layer's other parameters and buffers,
 // as torch appends them. A leaf node asks with `reparametrize`.
 #ifndef KILN_FRONTEND_IMPORT_REPARAMETRIZE_H

@@ -95,15 +95,15 @@ const char *kSkeleton = R"({
         "options": {"type": "object"},
         "reparametrize": {
           "type": "array",
-          "description": "torch.nn.utils' hooks on the layer's parameters, one per parameter: the parameter is replaced as in torch's state_dict (prune: <p>_orig and the buffer <p>_mask; weight_norm: <p>_g and <p>_v; spectral_norm: <p>_orig and the buffers <p>_u, <p>_v).",
+          "description": "torch.nn.utils' hooks on the layer's parameters, one per parameter: the parameter is replaced as in torch's state_dict (prune: <p>_orig and the buffer <p>_mask; weight_norm: <p>_g and <p>_v; spectral_norm: <p>_orig and the buffers <p>_u, <p>_v; parametrizations.weight_norm: parametrizations.<p>.original0 and .original1; parametrizations.spectral_norm: parametrizations.<p>.original and the buffers parametrizations.<p>.0._u, ._v).",
           "items": {"oneOf": [
             {"type": "object", "required": ["kind", "parameter"], "additionalProperties": false,
              "properties": {"kind": {"const": "prune"}, "parameter": {"type": "string"}}},
             {"type": "object", "required": ["kind", "parameter"], "additionalProperties": false,
-             "properties": {"kind": {"const": "weight_norm"}, "parameter": {"type": "string"},
+             "properties": {"kind": {"enum": ["weight_norm", "parametrizations.weight_norm"]}, "parameter": {"type": "string"},
                             "dim": {"type": ["integer", "null"], "minimum": -1, "default": 0}}},
             {"type": "object", "required": ["kind", "parameter"], "additionalProperties": false,
-             "properties": {"kind": {"const": "spectral_norm"}, "parameter": {"type": "string"},
+             "properties": {"kind": {"enum": ["spectral_norm", "parametrizations.spectral_norm"]}, "parameter": {"type": "string"},
                             "dim": {"type": "integer", "default": 0},
                             "n_power_iterations": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1},
                             "eps": {"type": "number", "exclusiveMinimum": 0, "default": 1e-12}}}

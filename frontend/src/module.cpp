@@ -138,7 +138,11 @@ namespace {
 
 /// What replaces a re-parametrized parameter, in torch's order.
 std::vector<std::pair<std::string, Shape>> replacements(const Reparametrization& r, const Shape& shape) {
-  if (r.kind != "weight_norm") return {{r.parameter + "_orig", shape}};
+  // torch.nn.utils.parametrizations: under the ParametrizationList.
+  bool listed = r.kind.rfind("parametrizations.", 0) == 0;
+  std::string list = "parametrizations." + r.parameter;
+  if (r.kind != "weight_norm" && r.kind != "parametrizations.weight_norm")
+    return {{listed ? list + ".original" : r.parameter + "_orig", shape}};
   int64_t dim = 0;
   for (const auto& [key, value] : r.options) {
     if (key == "dim") dim = std::holds_alternative<int64_t>(value) ? std::get<int64_t>(value) : -1;
@@ -148,6 +152,7 @@ std::vector<std::pair<std::string, Shape>> replacements(const Reparametrization&
     g.assign(shape.size(), 1);
     g[static_cast<size_t>(dim)] = shape[static_cast<size_t>(dim)];
   }
+  if (listed) return {{list + ".original0", g}, {list + ".original1", shape}};
   return {{r.parameter + "_g", g}, {r.parameter + "_v", shape}};
 }
 

@@ -10,22 +10,23 @@ int64_t rank_of(const Module& module, const std::string& name) {
   return p ? static_cast<int64_t>(p->shape.size()) : -1;  // add_reparametrization reports a missing one
 }
 
-}  // namespace
-
-Module& weight_norm(Module& module, const std::string& name, std::optional<int64_t> dim) {
+/// weight_norm of either form (`kind` is the model file's).
+Module& add_weight_norm(const std::string& kind, Module& module, const std::string& name,
+                        std::optional<int64_t> dim) {
   int64_t rank = rank_of(module, name);
   if (rank >= 0 && dim && (*dim < -1 || *dim >= rank)) {
-    kiln::detail::fail("weight_norm(" + module.type_name() + ", '" + name + "', dim=" + std::to_string(*dim) +
+    kiln::detail::fail(kind + "(" + module.type_name() + ", '" + name + "', dim=" + std::to_string(*dim) +
                        "): dim must be in [-1, " + std::to_string(rank) + ") or None (-1: the norm over all)");
   }
   OptionValue d = dim && *dim >= 0 ? OptionValue(*dim) : OptionValue(nullptr);
-  module.add_reparametrization({"weight_norm", name, {{"dim", d}}});
+  module.add_reparametrization({kind, name, {{"dim", d}}});
   return module;
 }
 
-Module& spectral_norm(Module& module, const std::string& name, int64_t n_power_iterations, double eps,
-                      std::optional<int64_t> dim) {
-  std::string what = "spectral_norm(" + module.type_name() + ", '" + name + "')";
+/// spectral_norm of either form; the parametrization also takes a vector.
+Module& add_spectral_norm(const std::string& kind, Module& module, const std::string& name,
+                          int64_t n_power_iterations, double eps, std::optional<int64_t> dim) {
+  std::string what = kind + "(" + module.type_name() + ", '" + name + "')";
   if (n_power_iterations < 1 || n_power_iterations > 64) {
     kiln::detail::fail(what + ": n_power_iterations must be 1 to 64 (torch requires > 0), got " +
                        std::to_string(n_power_iterations));
@@ -40,9 +41,41 @@ Module& spectral_norm(Module& module, const std::string& name, int64_t n_power_i
                        std::to_string(rank));
   }
   module.add_reparametrization(
-      {"spectral_norm", name, {{"dim", d}, {"n_power_iterations", n_power_iterations}, {"eps", eps}}});
+      {kind, name, {{"dim", d}, {"n_power_iterations", n_power_iterations}, {"eps", eps}}});
   return module;
 }
+
+}  // namespace
+
+Module& weight_norm(Module& module, const std::string& name, std::optional<int64_t> dim) {
+  return add_weight_norm("weight_norm", module, name, dim);
+}
+
+Module& spectral_norm(Module& module, const std::string& name, int64_t n_power_iterations, double eps,
+                      std::optional<int64_t> dim) {
+  return add_spectral_norm("spectral_norm", module, name, n_power_iterations, eps, dim);
+}
+
+namespace parametrizations {
+Module& weight_norm(Module& module, const std::string& name, std::optional<int64_t> dim) {
+  return add_weight_norm("parametrizations.weight_norm", module, name, dim);
+}
+
+Module& spectral_norm(Module& module, const std::string& name, int64_t n_power_iterations, double eps,
+                      std::optional<int64_t> dim) {
+  return add_spectral_norm("parametrizations.spectral_norm", module, name, n_power_iterations, eps, dim);
+}
+}  // namespace parametrizations
+
+namespace parametrize {
+bool is_parametrized(const Module& module, const std::string& tensor_name) {
+  for (const Reparametrization& r : module.reparametrizations()) {
+    if (r.kind.rfind("parametrizations.", 0) == 0 && (tensor_name.empty() || r.parameter == tensor_name))
+      return true;
+  }
+  return false;
+}
+}  // namespace parametrize
 
 namespace prune {
 Module& identity(Module& module, const std::string& name) {

@@ -3,7 +3,8 @@ layer's parameter (a leaf node's `reparametrize`): prune (the mask is a
 buffer; the oracle draws a random one, 30% zeros, which the driver loads),
 weight_norm (dim 0 .. rank - 1 or None, where the norm covers two or more
 elements) and spectral_norm (dim, 1 to 3
-power iterations, eps), on Linear, Conv1d, Conv2d, ConvTranspose1d,
+power iterations, eps), each also in torch.nn.utils.parametrizations'
+form, on Linear, Conv1d, Conv2d, ConvTranspose1d,
 ConvTranspose2d and Bilinear weights and on biases.
 
   gen_reparam_cases.py --out DIR --count N --seed S
@@ -36,9 +37,14 @@ def reparam(rng, parameter, shape):
     kind = rng.choice(kinds)
     if kind == "prune":
         return {"kind": "prune", "parameter": parameter}
+    # Half of the others in torch.nn.utils.parametrizations' form (other
+    # names; spectral_norm's power method in the other order, a vector
+    # normalized: not one of a single element, whose gradient is noise).
+    listed = rng.random() < 0.5 and (kind == "weight_norm" or len(shape) > 1 or numel > 1)
+    prefix = "parametrizations." if listed else ""
     if kind == "weight_norm":
-        return {"kind": "weight_norm", "parameter": parameter, "dim": rng.choice(dims)}
-    return {"kind": "spectral_norm", "parameter": parameter, "dim": rng.randrange(len(shape)),
+        return {"kind": prefix + "weight_norm", "parameter": parameter, "dim": rng.choice(dims)}
+    return {"kind": prefix + "spectral_norm", "parameter": parameter, "dim": rng.randrange(len(shape)),
             "n_power_iterations": rng.randint(1, 3), "eps": rng.choice([1e-12, 1e-6])}
 
 

@@ -825,9 +825,34 @@ def _reparametrize(m, entries):
         elif r["kind"] == "spectral_norm":
             utils.spectral_norm(m, name, n_power_iterations=r.get("n_power_iterations", 1),
                                 eps=r.get("eps", 1e-12), dim=r.get("dim", 0))
+        elif r["kind"] == "parametrizations.spectral_norm":
+            utils.parametrizations.spectral_norm(
+                m, name, n_power_iterations=r.get("n_power_iterations", 1),
+                eps=r.get("eps", 1e-12), dim=r.get("dim", 0))
+        elif r["kind"] == "parametrizations.weight_norm":
+            # torch 2.1's parametrizations.weight_norm (1.13 has none): its
+            # _WeightNorm through register_parametrization.
+            dim = r.get("dim", 0)
+            utils.parametrize.register_parametrization(m, name, _weight_norm_parametrization(
+                -1 if dim is None else dim))
         else:
             raise ValueError(f"unknown re-parametrization {r['kind']!r}")
     return m
+
+
+def _weight_norm_parametrization(dim):
+    """torch 2.1's torch.nn.utils.parametrizations._WeightNorm: original0 =
+    g, original1 = v, weight = torch._weight_norm(v, g, dim)."""
+    torch = _torch()
+
+    class WeightNorm(torch.nn.Module):
+        def forward(self, weight_g, weight_v):
+            return torch._weight_norm(weight_v, weight_g, dim)
+
+        def right_inverse(self, weight):
+            return torch.norm_except_dim(weight, 2, dim), weight
+
+    return WeightNorm()
 
 
 class KilnModel:

@@ -1,6 +1,7 @@
 // A small discriminator written with torch.nn.utils' re-parametrizations
-// (kiln/nn/utils.h): spectral_norm on two convolutions (the second with two
-// power iterations), weight_norm on a Linear (dim None: one g over the
+// (kiln/nn/utils.h): spectral_norm on two convolutions (the second in
+// torch.nn.utils.parametrizations' form, with two power iterations),
+// weight_norm on a Linear (dim None: one g over the
 // whole weight) and prune::identity on the head's weight (the mask is the
 // weights file's head.weight_mask: the oracle's is random, 30% zeros).
 // BCEWithLogitsLoss, Adam. Checked against torch like the JSON models
@@ -16,7 +17,8 @@ namespace utils = kiln::nn::utils;
 struct CriticImpl : nn::Module {
   CriticImpl() {
     conv1 = register_module("conv1", utils::spectral_norm(nn::Conv2d(nn::Conv2dOptions(2, 4, 3))));
-    conv2 = register_module("conv2", utils::spectral_norm(nn::Conv2d(nn::Conv2dOptions(4, 4, 2)), "weight", 2));
+    conv2 = register_module(
+        "conv2", utils::parametrizations::spectral_norm(nn::Conv2d(nn::Conv2dOptions(4, 4, 2)), "weight", 2));
     fc = register_module("fc", utils::weight_norm(nn::Linear(36, 8), "weight", std::nullopt));
     head = register_module("head", utils::prune::identity(nn::Linear(8, 1), "weight"));
   }

@@ -47,6 +47,43 @@ TEST(FrontendReparametrize, WritesEntriesAndRenamesParameters) {
   EXPECT_EQ(model->named_parameters()[0].shape, (kiln::Shape{6, 1}));
 }
 
+/// torch.nn.utils.parametrizations: the ParametrizationList's names.
+struct ListedImpl : nn::Module {
+  ListedImpl() {
+    fc = register_module("fc", utils::parametrizations::weight_norm(nn::Linear(4, 6), "weight", std::nullopt));
+    up = register_module("up", utils::parametrizations::spectral_norm(
+                                   nn::ConvTranspose1d(nn::ConvTranspose1dOptions(6, 2, 3)), "weight", 2));
+    // torch: dim None would be 1 for ConvTranspose, out of range for the 1-D bias.
+    utils::parametrizations::spectral_norm(*up, "bias", 1, 1e-12, 0);
+  }
+  kiln::Tensor forward(const kiln::Tensor& x) { return up(fc(x).unsqueeze(-1)); }
+  nn::Linear fc{nullptr};
+  nn::ConvTranspose1d up{nullptr};
+};
+KILN_MODULE(Listed);
+
+TEST(FrontendReparametrize, ParametrizationsUseTheirListNames) {
+  Listed model;
+  EXPECT_TRUE(utils::parametrize::is_parametrized(*model->up));
+  EXPECT_TRUE(utils::parametrize::is_parametrized(*model->up, "bias"));
+  EXPECT_FALSE(utils::parametrize::is_parametrized(*model->fc, "bias"));
+  EXPECT_FALSE(utils::parametrize::is_parametrized(*model));  // torch: the module itself only
+  json doc = json::parse(kiln::model_json(model, {kiln::input("x", {2, 4})}, "listed"));
+  EXPECT_EQ(doc["module"]["children"][0]["reparametrize"],
+            json::parse(R"([{"kind": "parametrizations.weight_norm", "parameter": "weight", "dim": null}])"));
+  json up = doc["module"]["children"][1]["reparametrize"][0];
+  EXPECT_EQ(up["kind"], "parametrizations.spectral_norm");
+  EXPECT_EQ(up["dim"], 1);
+  EXPECT_EQ(up["n_power_iterations"], 2);
+  std::vector<std::string> names;
+  for (const auto& p : model->named_parameters()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"fc.bias", "fc.parametrizations.weight.original0",
+                                             "fc.parametrizations.weight.original1",
+                                             "up.parametrizations.weight.original",
+                                             "up.parametrizations.bias.original"}));
+  EXPECT_EQ(model->named_parameters()[1].shape, (kiln::Shape{}));
+}
+
 struct TiedImpl : nn::Module {
   TiedImpl() { fc = register_module("fc", utils::weight_norm(nn::Linear(3, 3))); }
   kiln::Tensor forward(const kiln::Tensor& x) { return nn::functional::linear(fc(x), fc->weight); }

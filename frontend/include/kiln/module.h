@@ -58,7 +58,7 @@ struct NamedParameter {
 /// model file's `reparametrize` entry. The parameter is replaced by others
 /// (weight_g and weight_v; weight_orig and buffers), as in torch's state_dict.
 struct Reparametrization {
-  std::string kind;       ///< "prune", "weight_norm", "spectral_norm"
+  std::string kind;       ///< "prune", "weight_norm", "spectral_norm", "parametrizations.weight_norm", ...
   std::string parameter;  ///< the layer's parameter ("weight")
   OptionList options;     ///< dim, n_power_iterations, eps
 };

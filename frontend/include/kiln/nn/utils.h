@@ -65,4 +65,40 @@ H identity(H module, const std::string& name) {
 }
 }  // namespace prune
 
+/// torch.nn.utils.parametrizations: the same functions as register_parametrization
+/// computes them, under the layer's ParametrizationList names (torch 2's
+/// default for weight_norm; torch 1.13's only spectral_norm there).
+namespace parametrizations {
+/// weight_norm(module, name="weight", dim=0): `parametrizations.<name>.original0`
+/// (g) and `.original1` (v), as weight_norm computes them.
+Module& weight_norm(Module& module, const std::string& name = "weight", std::optional<int64_t> dim = 0);
+/// spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12,
+/// dim=None): `parametrizations.<name>.original` and the buffers
+/// `parametrizations.<name>.0._u`, `._v` (none for a 1-D parameter, which
+/// is normalized). Each train-mode call updates u = normalize(W v), then
+/// v = normalize(W^T u). u and v start as random unit vectors; torch also
+/// runs 15 power iterations when registering (docs/design.md).
+Module& spectral_norm(Module& module, const std::string& name = "weight", int64_t n_power_iterations = 1,
+                      double eps = 1e-12, std::optional<int64_t> dim = std::nullopt);
+
+template <class H, class = utils::detail::IsHolder<H>>
+H weight_norm(H module, const std::string& name = "weight", std::optional<int64_t> dim = 0) {
+  weight_norm(static_cast<Module&>(*module.ptr()), name, dim);
+  return module;
+}
+template <class H, class = utils::detail::IsHolder<H>>
+H spectral_norm(H module, const std::string& name = "weight", int64_t n_power_iterations = 1, double eps = 1e-12,
+                std::optional<int64_t> dim = std::nullopt) {
+  spectral_norm(static_cast<Module&>(*module.ptr()), name, n_power_iterations, eps, dim);
+  return module;
+}
+}  // namespace parametrizations
+
+namespace parametrize {
+/// is_parametrized(module, tensor_name=None): whether `module` itself has a
+/// parametrization (on `tensor_name`, or on any of its parameters when
+/// empty), as torch's (which looks at the module, not its children).
+bool is_parametrized(const Module& module, const std::string& tensor_name = "");
+}  // namespace parametrize
+
 }  // namespace kiln::nn::utils
