@@ -221,9 +221,10 @@ private:
                   const std::string &prefix, int depth = 0) {
     std::string type = stringAt(node, jsonPath, "type");
     // A container or user module: children, its own parameters, or both.
-    if (node.contains("children") || (node.contains("parameters") && !node.contains("options"))) {
+    if (node.contains("children") ||
+        ((node.contains("parameters") || node.contains("buffers")) && !node.contains("options"))) {
       // A misspelt key would otherwise be ignored.
-      import::checkKnownKeys(node, jsonPath, {"name", "type", "children", "parameters"});
+      import::checkKnownKeys(node, jsonPath, {"name", "type", "children", "parameters", "buffers"});
       if (depth >= import::kMaxModuleDepth)
         fail(jsonPath, "modules nest deeper than " +
                            std::to_string(import::kMaxModuleDepth) + " levels");
@@ -232,6 +233,7 @@ private:
       // order.
       std::set<std::string> own =
           import::declareModuleParameters(node, jsonPath, prefix, params);
+      import::declareModuleBuffers(node, jsonPath, prefix, buffers, own);
       if (node.contains("children"))
         walkChildren(node["children"], jsonPath, prefix, depth + 1, std::move(own));
       const Entry *container = import::registry().lookup(EntryKind::Container, type);
@@ -241,11 +243,13 @@ private:
             params[i].init = xavierUniform(params[i].shape);
       return;
     }
-    import::checkKnownKeys(node, jsonPath, {"name", "type", "options", "parameters", "reparametrize"});
-    if (node.contains("parameters"))
-      fail(jsonPath + ".parameters",
-           "a built-in layer's parameters follow from its type and options; only containers "
-           "and user-defined modules (nodes with \"children\") declare parameters");
+    import::checkKnownKeys(node, jsonPath,
+                           {"name", "type", "options", "parameters", "buffers", "reparametrize"});
+    for (const char *key : {"parameters", "buffers"})
+      if (node.contains(key))
+        fail(jsonPath + "." + key,
+             std::string("a built-in layer's ") + key + " follow from its type and options; only "
+             "containers and user-defined modules (nodes with \"children\") declare " + key);
     const Entry &entry = lookup(EntryKind::Layer, type, jsonPath + ".type",
                                 "layer type");
     if (entry.kind == EntryKind::Container)
@@ -682,7 +686,12 @@ private:
     for (size_t i = 0; i < params.size(); ++i)
       if (params[i].name == key)
         return fn.body->getArgument(i);
-    fail(path + ".parameter", "unknown parameter " + import::quotedName(key) +
+    // A buffer (get_attr reads either): its value at this point of the
+    // function (a train-mode batch norm may have updated it already).
+    auto buffer = fn.bufferValues.find(key);
+    if (buffer != fn.bufferValues.end())
+      return buffer->second;
+    fail(path + ".parameter", "unknown parameter or buffer " + import::quotedName(key) +
                                   " (a state_dict key such as \"pos_embedding\" or "
                                   "\"encoder.weight\")");
   }

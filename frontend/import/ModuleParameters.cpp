@@ -68,38 +68,60 @@ Init initAt(const json &init, const std::string &path) {
                            " (supported: zeros, ones, constant, uniform, normal)");
 }
 
-std::set<std::string> declareModuleParameters(const json &node, const std::string &jsonPath,
-                                              const std::string &prefix,
-                                              std::vector<Param> &params) {
-  std::set<std::string> names;
-  auto it = node.find("parameters");
+namespace {
+
+/// The node's `key` array ("parameters" or "buffers", each a `noun`)
+/// appended to `out`; their names go into `taken`, which they may not
+/// repeat.
+void declareModuleTensors(const json &node, const std::string &jsonPath,
+                          const std::string &prefix, const char *key, const char *noun,
+                          std::vector<Param> &out, std::set<std::string> &taken) {
+  auto it = node.find(key);
   if (it == node.end())
-    return names;
-  std::string path = jsonPath + ".parameters";
+    return;
+  std::string path = jsonPath + "." + key;
   if (!it->is_array())
-    fail(path, "expected an array of parameters ({\"name\", \"shape\", \"init\"})");
+    fail(path, std::string("expected an array of ") + key +
+                   " ({\"name\", \"shape\", \"init\"})");
   for (size_t i = 0; i < it->size(); ++i) {
     const json &p = (*it)[i];
     std::string at = path + "[" + std::to_string(i) + "]";
     checkKnownKeys(p, at, {"name", "shape", "init"});
     if (!p.contains("name") || !p["name"].is_string())
-      fail(at + ".name", "expected the parameter's name (a string)");
+      fail(at + ".name", std::string("expected the ") + noun + "'s name (a string)");
     std::string name = p["name"].get<std::string>();
     // The name is a state_dict key part, like a module name.
     std::string problem = moduleNameProblem(name);
     if (!problem.empty())
-      fail(at + ".name", "parameter name " + quotedName(name) + " " + problem);
-    if (!names.insert(name).second)
-      fail(at + ".name", "duplicate parameter name " + quotedName(name));
+      fail(at + ".name", std::string(noun) + " name " + quotedName(name) + " " + problem);
+    if (!taken.insert(name).second)
+      fail(at + ".name", std::string("duplicate ") + noun + " name " + quotedName(name) +
+                             " (a module's parameters and buffers have one state_dict key "
+                             "each)");
     if (!p.contains("shape"))
       fail(at, "missing required field 'shape'");
     if (!p.contains("init"))
       fail(at, "missing required field 'init'");
     std::vector<int64_t> shape = shapeAt(p["shape"], at + ".shape");
     Init init = initAt(p["init"], at + ".init");
-    params.push_back({prefix.empty() ? name : prefix + "." + name, std::move(shape), init});
+    out.push_back({prefix.empty() ? name : prefix + "." + name, std::move(shape), init});
   }
+}
+
+} // namespace
+
+std::set<std::string> declareModuleParameters(const json &node, const std::string &jsonPath,
+                                              const std::string &prefix,
+                                              std::vector<Param> &params) {
+  std::set<std::string> names;
+  declareModuleTensors(node, jsonPath, prefix, "parameters", "parameter", params, names);
   return names;
+}
+
+void declareModuleBuffers(const json &node, const std::string &jsonPath,
+                          const std::string &prefix, std::vector<Param> &buffers,
+                          std::set<std::string> &taken) {
+  declareModuleTensors(node, jsonPath, prefix, "buffers", "buffer", buffers, taken);
 }
 
 } // namespace kiln::import

@@ -1,6 +1,6 @@
 // Parameters a container or user-defined module declares itself (torch's
 // nn.Parameter attributes, nn.ParameterList, nn.ParameterDict): the module
-// node's `parameters` array. Built-in layers never carry one: their
+// node's `parameters` array; and its buffers (register_buffer), `buffers`. Built-in layers never carry one: their
 // parameters follow from their type and options (LayerDecl).
 #ifndef KILN_FRONTEND_IMPORT_MODULEPARAMETERS_H
 #define KILN_FRONTEND_IMPORT_MODULEPARAMETERS_H
@@ -35,6 +35,14 @@ std::set<std::string> declareModuleParameters(const nlohmann::json &node,
                                               const std::string &jsonPath,
                                               const std::string &prefix,
                                               std::vector<Param> &params);
+
+/// The same for the node's `buffers` (torch's register_buffer: float32,
+/// in the state_dict, never trained), appended to `buffers`; `taken` holds
+/// the node's parameter names, which a buffer may not reuse, and gets the
+/// buffers' names.
+void declareModuleBuffers(const nlohmann::json &node, const std::string &jsonPath,
+                          const std::string &prefix, std::vector<Param> &buffers,
+                          std::set<std::string> &taken);
 
 } // namespace kiln::import
 

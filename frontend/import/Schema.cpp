@@ -52,15 +52,16 @@ const char *kSkeleton = R"({
     "childName": {"type": "string", "pattern": "^[^.]+$"},
     "moduleNode": {"oneOf": [{"$ref": "#/$defs/layerNode"}, {"$ref": "#/$defs/containerNode"}]},
     "containerNode": {
-      "description": "Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict or a user-defined module (its class name, or \"Module\"): children and its own parameters.",
+      "description": "Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict or a user-defined module (its class name, or \"Module\"): children, its own parameters and its own buffers.",
       "type": "object",
       "required": ["type"],
-      "anyOf": [{"required": ["children"]}, {"required": ["parameters"]}],
+      "anyOf": [{"required": ["children"]}, {"required": ["parameters"]}, {"required": ["buffers"]}],
       "additionalProperties": false,
       "properties": {
         "name": {"$ref": "#/$defs/childName"},
         "type": {"type": "string", "minLength": 1},
         "parameters": {"type": "array", "items": {"$ref": "#/$defs/ownParameter"}},
+        "buffers": {"type": "array", "description": "torch's register_buffer (persistent, float32): as parameters, never trained.", "items": {"$ref": "#/$defs/ownParameter"}},
         "children": {"type": "array", "items": {"$ref": "#/$defs/moduleNode"}}
       }
     },
@@ -113,7 +114,7 @@ const char *kSkeleton = R"({
     },
     "graphNode": {"oneOf": [{"$ref": "#/$defs/moduleCall"}, {"$ref": "#/$defs/functionCall"}, {"$ref": "#/$defs/parameterRead"}]},
     "parameterRead": {
-      "description": "The value of a parameter, by state_dict key (a module's own or a layer's: weight tying), as torch.fx's get_attr.",
+      "description": "The value of a parameter or buffer, by state_dict key (a module's own or a layer's: weight tying), as torch.fx's get_attr.",
       "type": "object",
       "required": ["parameter", "inputs", "outputs"],
       "additionalProperties": false,

@@ -59,6 +59,9 @@ void Module::check_new_name(const std::string& name, const char* what) const {
     if (n == name) detail::fail(type_name() + " already has a submodule named '" + name + "'");
   }
   if (find_parameter(name)) detail::fail(type_name() + " already has a parameter named '" + name + "'");
+  for (const auto& [n, _] : buffers_) {
+    if (n == name) detail::fail(type_name() + " already has a buffer named '" + name + "'");
+  }
 }
 
 const Parameter* Module::find_parameter(const std::string& name) const {
@@ -91,6 +94,21 @@ Tensor Module::register_parameter(std::string name, Shape shape, init::Spec init
   Tensor handle = register_parameter(std::move(name), std::move(shape), Init::Zeros, loc);
   params_.back().second.spec = std::move(init);
   return handle;
+}
+
+Tensor Module::register_buffer(std::string name, Shape shape, init::Spec init, SourceLoc loc) {
+  if (layer_options()) {
+    detail::fail(loc, "register_buffer(\"" + name + "\"): " + type_name() +
+                          " is a built-in layer; its buffers follow from its type and options");
+  }
+  check_new_name(name, "buffer");
+  for (int64_t d : shape) {
+    if (d < 1) {
+      detail::fail(loc, "register_buffer(\"" + name + "\"): every dimension must be >= 1, got " + shape_str(shape));
+    }
+  }
+  buffers_.emplace_back(name, Parameter{shape, Init::Zeros, std::move(init), loc});
+  return Tensor(detail::ParamRef{this, std::move(name), loc}, std::move(shape));
 }
 
 Tensor Module::parameter(const std::string& name) const {

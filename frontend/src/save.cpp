@@ -99,6 +99,15 @@ Json module_json(const nn::Module& m, const std::string* name, const std::string
       }
       j["parameters"] = std::move(params);
     }
+    if (!m.own_buffers().empty()) {
+      Json buffers = Json::array();
+      for (const auto& [bname, b] : m.own_buffers()) {
+        std::string key = path.empty() ? bname : path + "." + bname;
+        buffers.push_back(Json{{"name", bname}, {"shape", b.shape},
+                               {"init", init_json("buffer '" + key + "'", b)}});
+      }
+      j["buffers"] = std::move(buffers);
+    }
     Json children = Json::array();
     for (const auto& [child_name, child] : m.named_children()) {
       children.push_back(module_json(*child, &child_name, path.empty() ? child_name : path + "." + child_name));

@@ -770,7 +770,8 @@ def _build_module(spec, where):
     kind = spec.get("type")
     opts = spec.get("options", {}) or {}
     if kind in _CONTAINERS or (isinstance(kind, str) and kind not in _RANDOM_LEAVES
-                               and not hasattr(nn, kind) and "children" in spec):
+                               and not hasattr(nn, kind)
+                               and ("children" in spec or "parameters" in spec or "buffers" in spec)):
         # A plain container, or a user-defined module of the DSL (its class
         # name, which torch.nn does not have), keeps torch's state_dict
         # naming (<child>.<param>); graph nodes name the leaves they call, so
@@ -780,6 +781,8 @@ def _build_module(spec, where):
         # ParameterDict's entries) first: torch's state_dict order.
         for p in spec.get("parameters", []):
             m.register_parameter(p["name"], nn.Parameter(_initial(p["shape"], p["init"])))
+        for b in spec.get("buffers", []):
+            m.register_buffer(b["name"], _initial(b["shape"], b["init"]))
         for i, child in enumerate(spec.get("children", [])):
             m.add_module(child["name"], _build_module(child, f"{where}.children[{i}]"))
         return m
@@ -906,7 +909,11 @@ class KilnModel:
                 opts = _loss_options(opts)
             if "parameter" in node:
                 # torch.fx's get_attr: the parameter itself.
-                res = self.root.get_parameter(node["parameter"])
+                key = node["parameter"]
+                try:
+                    res = self.root.get_parameter(key)
+                except AttributeError:
+                    res = self.root.get_buffer(key)
             elif "module" in node:
                 module = self.root.get_submodule(node["module"])
                 if hasattr(module, "kiln_call"):

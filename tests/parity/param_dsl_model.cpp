@@ -3,7 +3,8 @@
 // tied output layer: Embedding(11, 8) plus a learned positional parameter,
 // a residual block whose projection is a ParameterDict (xavier_uniform, zeros)
 // and whose gain is its own parameter, a ParameterList of scales (a scalar
-// and a vector), and logits from F::linear(h, embed->weight, out_bias), the
+// and a vector), a buffer added to the positions (register_buffer), and
+// logits from F::linear(h, embed->weight, out_bias), the
 // embedding's weight read twice (one gradient, the sum of both uses).
 // CrossEntropyLoss over [B * T, V]; Adam with weight decay (every parameter
 // is used, so torch updates every one). Checked against torch like the JSON
@@ -37,16 +38,19 @@ struct TinyLmImpl : nn::Module {
     scales->append({}, nn::init::constant(0.9));
     scales->append({8}, nn::init::uniform(0.5, 1.5));
     out_bias = register_parameter("out_bias", {11}, nn::init::zeros());
+    // A fixed offset per position (register_buffer): in the state_dict,
+    // never trained.
+    offset = register_buffer("offset", {5, 8}, nn::init::uniform(-0.1, 0.1));
   }
   kiln::Tensor forward(const kiln::Tensor& tokens) {
-    kiln::Tensor h = embed(tokens) + pos;
+    kiln::Tensor h = embed(tokens) + pos + offset;
     h = block(h) * scales[0] * scales[1];
     return F::linear(h, embed->weight, out_bias).reshape({10, 11});
   }
   nn::Embedding embed{nullptr};
   Block block{nullptr};
   nn::ParameterList scales{nullptr};
-  kiln::Tensor pos, out_bias;
+  kiln::Tensor pos, out_bias, offset;
 };
 KILN_MODULE(TinyLm);
 

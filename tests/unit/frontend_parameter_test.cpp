@@ -177,4 +177,38 @@ TEST(FrontendParameter, FrozenParameters) {
             std::string::npos);
 }
 
+/// register_buffer: a fixed encoding and a scale, read like parameters.
+struct EncodedImpl : nn::Module {
+  EncodedImpl() {
+    fc = register_module("fc", nn::Linear(4, 2));
+    pe = register_buffer("pe", {3, 4}, nn::init::normal(0, 0.5));
+    scale = register_buffer("scale", {4});
+  }
+  kiln::Tensor forward(const kiln::Tensor& x) { return fc((x + pe) * scale + pe); }
+  nn::Linear fc{nullptr};
+  kiln::Tensor pe, scale;
+};
+KILN_MODULE(Encoded);
+
+TEST(FrontendParameter, BuffersAreWrittenAndReadLikeParameters) {
+  Encoded model;
+  json doc = json::parse(kiln::model_json(model, {kiln::input("x", {3, 4})}, "encoded"));
+  EXPECT_EQ(doc["module"]["buffers"],
+            json::parse(R"([{"name": "pe", "shape": [3, 4], "init": {"kind": "normal", "mean": 0.0, "std": 0.5}},
+                            {"name": "scale", "shape": [4], "init": {"kind": "zeros"}}])"));
+  EXPECT_FALSE(doc["module"].contains("parameters"));
+  int reads = 0;
+  for (const json& node : doc["graph"]) reads += node.contains("parameter");
+  EXPECT_EQ(reads, 2);  // one node per buffer, however often it is used
+  EXPECT_EQ(doc["graph"][0]["parameter"], "pe");
+  // Not a parameter: named_parameters has the Linear's only.
+  EXPECT_EQ(model->named_parameters().size(), 2u);
+  nn::Linear fc(2, 2);
+  EXPECT_NE(error_of([&] { fc->register_buffer("b", {2}); }).find("built-in layer"), std::string::npos);
+  EXPECT_NE(error_of([&] { model->register_buffer("pe", {2}); }).find("already has a buffer named 'pe'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { model->register_parameter("scale", {2}); }).find("already has a buffer"),
+            std::string::npos);
+}
+
 }  // namespace

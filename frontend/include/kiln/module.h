@@ -112,6 +112,19 @@ class Module {
   /// weight tying); throws Error when it has none of that name.
   Tensor parameter(const std::string& name) const;
 
+  /// Declares a buffer, torch's register_buffer (persistent): a float32
+  /// state_dict entry the optimizer never touches, e.g. a fixed positional
+  /// encoding or a mask. There is no data at this stage: it starts as
+  /// `init` says (zeros by default), and a weights file (torch's
+  /// state_dict) or the runtime's kiln_model_buffer gives it its values.
+  /// Returns its handle, used in forward like a parameter's (its value is
+  /// read where it is first used). Names as register_parameter's, unique
+  /// among the module's parameters, buffers and children.
+  Tensor register_buffer(std::string name, Shape shape, init::Spec init = init::zeros(),
+                         SourceLoc loc = SourceLoc::current());
+  /// This module's own buffers in registration order (not the children's).
+  const std::vector<std::pair<std::string, Parameter>>& own_buffers() const { return buffers_; }
+
   /// Children in registration order.
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const {
     return children_;
@@ -152,6 +165,7 @@ class Module {
   std::string type_name_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   std::vector<std::pair<std::string, Parameter>> params_;
+  std::vector<std::pair<std::string, Parameter>> buffers_;
   std::vector<Reparametrization> reparams_;
 };
 
