@@ -212,7 +212,8 @@ Value normExceptDim(BuildContext &c, Value v, int64_t dim) {
   return c.create<nn::SqrtOp>(sumDims(c, squares, dims, dim >= 0));
 }
 
-/// F.normalize of a vector: x / max(||x||, eps). Used on detached values only.
+/// F.normalize of a vector: x / max(||x||, eps), differentiable (the power
+/// method applies it to detached values).
 Value normalize(BuildContext &c, Value x, double eps) {
   Value norm = c.create<nn::SqrtOp>(sumDims(c, c.create<nn::MulOp>(x, x), {0}, false));
   Value denominator =
@@ -226,11 +227,8 @@ Value spectralNorm(Call &c, const Reparam &r) {
   auto shape = nn::shapeOf(orig);
   // parametrizations.spectral_norm of a vector: F.normalize(w, dim=0, eps),
   // differentiable (the norm clamped to eps from below).
-  if (r.parametrization && shape.size() == 1) {
-    Value norm = c.create<nn::SqrtOp>(sumDims(c, c.create<nn::MulOp>(orig, orig), {0}, false));
-    return c.create<nn::DivOp>(
-        orig, c.create<nn::MaximumOp>(norm, nn::scalarConstant(c.builder(), c.loc(), r.eps)));
-  }
+  if (r.parametrization && shape.size() == 1)
+    return normalize(c, orig, r.eps);
   Value matrix = orig;
   if (r.dim != 0) {
     llvm::SmallVector<int64_t> order{r.dim};
