@@ -16,6 +16,8 @@
 #include <kiln/prune.h>
 #include <kiln/runtime.h>
 
+#include "../state_dict_model.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -32,8 +34,6 @@ namespace {
   std::fprintf(stderr, "prune_driver: %s: %s\n", what.c_str(), kiln_last_error());
   std::exit(1);
 }
-
-void noop(void **) {}
 
 kiln_prune_amount amountOf(const std::string &text) {
   if (text.empty() || (text[0] != 'c' && text[0] != 'f'))
@@ -65,8 +65,7 @@ int main(int argc, char **argv) {
   if (kiln_safetensors_open(argv[1], &state))
     die("open");
   std::deque<std::string> names;
-  std::deque<std::vector<int64_t>> shapes;
-  std::vector<kiln_tensor_info> tensors;
+  std::vector<kiln_test::StateDictTensor> tensors;
   std::map<std::string, std::vector<float>> scores;
   for (int i = 0; i < kiln_safetensors_count(state); ++i) {
     kiln_tensor_view v;
@@ -81,33 +80,11 @@ int main(int argc, char **argv) {
       continue;
     }
     names.push_back(n);
-    shapes.emplace_back(v.shape, v.shape + v.rank);
-    kiln_tensor_info t{};
-    t.name = names.back().c_str();
-    t.dtype = v.dtype;
     bool mask = n.size() > 5 && n.compare(n.size() - 5, 5, "_mask") == 0;
-    t.role = mask ? KILN_ROLE_BUFFER : KILN_ROLE_PARAMETER;
-    t.rank = v.rank;
-    t.shape = shapes.back().data();
-    tensors.push_back(t);
+    tensors.push_back({n, v.dtype, mask, std::vector<int64_t>(v.shape, v.shape + v.rank)});
   }
-  const int state_dict = static_cast<int>(tensors.size());
-  static const int64_t one[1] = {1};
-  tensors.push_back({"x", KILN_F32, KILN_ROLE_INPUT, 1, one, {}, {}});
-  tensors.push_back({"y", KILN_F32, KILN_ROLE_OUTPUT, 1, one, {}, {}});
-  const kiln_kernel_arg args[] = {{KILN_ARG_TENSOR, state_dict}, {KILN_ARG_TENSOR, state_dict + 1}};
-  const kiln_kernel_info kernel{KILN_ENTRY_FORWARD, KILN_MODE_ANY, noop, 2, args, 0};
-  kiln_model_metadata md{};
-  md.abi_version = KILN_METADATA_VERSION;
-  md.struct_size = sizeof md;
-  md.name = "prune";
-  md.device = KILN_DEVICE_CPU;
-  md.num_tensors = static_cast<int32_t>(tensors.size());
-  md.tensors = tensors.data();
-  md.num_kernels = 1;
-  md.kernels = &kernel;
-  kiln_model *model = nullptr;
-  if (kiln_model_create(&md, &model))
+  kiln_model *model = kiln_test::create_state_dict_model("prune", tensors);
+  if (!model)
     die("kiln_model_create");
   // The initial values: STATE without the scores, as a parameters file.
   {

@@ -13,6 +13,8 @@
 #include <kiln/runtime.h>
 #include <kiln/swa.h>
 
+#include "../state_dict_model.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,8 +28,6 @@ namespace {
   std::fprintf(stderr, "swa_driver: %s: %s\n", what.c_str(), kiln_last_error());
   std::exit(1);
 }
-
-void noop(void **) {}
 
 } // namespace
 
@@ -45,8 +45,7 @@ int main(int argc, char **argv) {
 
   // The state_dict: step0/<name> in file order.
   std::deque<std::string> names;
-  std::deque<std::vector<int64_t>> shapes;
-  std::vector<kiln_tensor_info> tensors;
+  std::vector<kiln_test::StateDictTensor> tensors;
   int steps = 0;
   for (int i = 0; i < kiln_safetensors_count(seq); ++i) {
     kiln_tensor_view v;
@@ -57,33 +56,11 @@ int main(int argc, char **argv) {
     if (n.compare(0, 6, "step0/") != 0)
       continue;
     names.push_back(n.substr(slash + 1));
-    shapes.emplace_back(v.shape, v.shape + v.rank);
     const bool buffer = v.dtype == KILN_I64 || names.back().find("running_") != std::string::npos;
-    kiln_tensor_info t{};
-    t.name = names.back().c_str();
-    t.dtype = v.dtype;
-    t.role = buffer ? KILN_ROLE_BUFFER : KILN_ROLE_PARAMETER;
-    t.rank = v.rank;
-    t.shape = shapes.back().empty() ? nullptr : shapes.back().data();
-    tensors.push_back(t);
+    tensors.push_back({names.back(), v.dtype, buffer, std::vector<int64_t>(v.shape, v.shape + v.rank)});
   }
-  const int state_dict = static_cast<int>(tensors.size());
-  static const int64_t one[1] = {1};
-  tensors.push_back({"x", KILN_F32, KILN_ROLE_INPUT, 1, one, {}, {}});
-  tensors.push_back({"y", KILN_F32, KILN_ROLE_OUTPUT, 1, one, {}, {}});
-  const kiln_kernel_arg args[] = {{KILN_ARG_TENSOR, state_dict}, {KILN_ARG_TENSOR, state_dict + 1}};
-  const kiln_kernel_info kernel{KILN_ENTRY_FORWARD, KILN_MODE_ANY, noop, 2, args, 0};
-  kiln_model_metadata md{};
-  md.abi_version = KILN_METADATA_VERSION;
-  md.struct_size = sizeof md;
-  md.name = "swa";
-  md.device = KILN_DEVICE_CPU;
-  md.num_tensors = static_cast<int32_t>(tensors.size());
-  md.tensors = tensors.data();
-  md.num_kernels = 1;
-  md.kernels = &kernel;
-  kiln_model *model = nullptr;
-  if (kiln_model_create(&md, &model))
+  kiln_model *model = kiln_test::create_state_dict_model("swa", tensors);
+  if (!model)
     die("kiln_model_create");
 
   // The model's state_dict <- step t of the sequence (a parameters file).
