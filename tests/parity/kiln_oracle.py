@@ -418,31 +418,20 @@ def _kiln_recurrent_class(kind):
                 if not batched:
                     x = x.unsqueeze(0 if self.batch_first else 1)
                 n = x.shape[0 if self.batch_first else 1]
-                real = self.proj_size if getattr(self, "proj_size", 0) > 0 else self.hidden_size
                 if hx is None:
-                    zeros = lambda size: torch.zeros(self.num_layers * d, n, size, dtype=x.dtype)
-                    hx = (zeros(real), zeros(self.hidden_size)) if lstm else zeros(real)
+                    hx = self._zero_states(n, d, x.dtype)
                 elif not batched:
                     hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
                 finals = []
                 for layer in range(self.num_layers):
-                    names = [name for group in self._all_weights[layer * d:(layer + 1) * d]
-                             for name in group]
-                    weights = [getattr(self, name) for name in names]
-                    part = slice(layer * d, (layer + 1) * d)
-                    h = tuple(v[part] for v in hx) if lstm else hx[part]
+                    weights, h = self._layer(layer, d, hx)
                     res = fn(x, h, weights, self.bias, 1, 0.0, self.training, self.bidirectional,
                              self.batch_first)
                     x, state = res[0], res[1:]
                     finals.append(state)
                     if layer + 1 < self.num_layers:
-                        drop = _kiln_dropout_class()(p=self.dropout)
-                        drop.stream = self.stream
-                        x = drop(x)
-                if lstm:
-                    hn = (torch.cat([f[0] for f in finals]), torch.cat([f[1] for f in finals]))
-                else:
-                    hn = torch.cat([f[0] for f in finals])
+                        x = self._dropout(x)
+                hn = self._joined(finals)
                 if not batched:
                     x = x.squeeze(0 if self.batch_first else 1)
                     hn = tuple(h.squeeze(1) for h in hn) if lstm else hn.squeeze(1)
@@ -454,37 +443,49 @@ def _kiln_recurrent_class(kind):
                 mask applied to the padded time-major [T, B, H] output, as
                 Kiln draws it."""
                 rnn = torch.nn.utils.rnn
-                lstm = kind == "LSTM"
-                n = int(x.batch_sizes[0])
-                real = self.proj_size if getattr(self, "proj_size", 0) > 0 else self.hidden_size
                 if hx is None:
-                    zeros = lambda size: torch.zeros(self.num_layers * d, n, size, dtype=x.data.dtype)
-                    hx = (zeros(real), zeros(self.hidden_size)) if lstm else zeros(real)
+                    hx = self._zero_states(int(x.batch_sizes[0]), d, x.data.dtype)
                 else:
                     hx = self.permute_hidden(hx, x.sorted_indices)
                 steps, lengths = x.kiln_steps, rnn.pad_packed_sequence(x)[1]
                 finals = []
                 for layer in range(self.num_layers):
-                    names = [name for group in self._all_weights[layer * d:(layer + 1) * d]
-                             for name in group]
-                    weights = [getattr(self, name) for name in names]
-                    part = slice(layer * d, (layer + 1) * d)
-                    h = tuple(v[part] for v in hx) if lstm else hx[part]
+                    weights, h = self._layer(layer, d, hx)
                     res = fn(x.data, x.batch_sizes, h, weights, self.bias, 1, 0.0, self.training,
                              self.bidirectional)
                     x = rnn.PackedSequence(res[0], x.batch_sizes, x.sorted_indices,
                                            x.unsorted_indices)
                     finals.append(res[1:])
                     if layer + 1 < self.num_layers:
-                        drop = _kiln_dropout_class()(p=self.dropout)
-                        drop.stream = self.stream
-                        padded = drop(rnn.pad_packed_sequence(x, total_length=steps)[0])
+                        padded = self._dropout(rnn.pad_packed_sequence(x, total_length=steps)[0])
                         x = rnn.pack_padded_sequence(padded, lengths, enforce_sorted=False)
-                if lstm:
-                    hn = (torch.cat([f[0] for f in finals]), torch.cat([f[1] for f in finals]))
-                else:
-                    hn = torch.cat([f[0] for f in finals])
-                return x, self.permute_hidden(hn, x.unsorted_indices)
+                return x, self.permute_hidden(self._joined(finals), x.unsorted_indices)
+
+            def _zero_states(self, n, d, dtype):
+                """torch's default hx: zeros (h, and c for LSTM)."""
+                real = self.proj_size if getattr(self, "proj_size", 0) > 0 else self.hidden_size
+                zeros = lambda size: torch.zeros(self.num_layers * d, n, size, dtype=dtype)
+                return (zeros(real), zeros(self.hidden_size)) if kind == "LSTM" else zeros(real)
+
+            def _layer(self, layer, d, hx):
+                """One layer's flat weights (both directions) and states."""
+                names = [name for group in self._all_weights[layer * d:(layer + 1) * d]
+                         for name in group]
+                part = slice(layer * d, (layer + 1) * d)
+                h = tuple(v[part] for v in hx) if kind == "LSTM" else hx[part]
+                return [getattr(self, name) for name in names], h
+
+            def _dropout(self, x):
+                """Kiln's dropout mask between layers (its stream)."""
+                drop = _kiln_dropout_class()(p=self.dropout)
+                drop.stream = self.stream
+                return drop(x)
+
+            def _joined(self, finals):
+                """The layers' final states as h_n (and c_n)."""
+                if kind == "LSTM":
+                    return (torch.cat([f[0] for f in finals]), torch.cat([f[1] for f in finals]))
+                return torch.cat([f[0] for f in finals])
 
         return KilnRecurrent
     return make
