@@ -36,6 +36,17 @@ Value packedLengthsColumn(BuildContext &c, Value lengths, int64_t steps) {
   return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), {batch, 1}), asFloat);
 }
 
+Value sliceAlong(BuildContext &c, Value x, int64_t dim, int64_t from, int64_t to) {
+  auto shape = nn::shapeOf(x);
+  SmallVector<int64_t> start(shape.size(), 0), end(shape.begin(), shape.end()),
+      step(shape.size(), 1);
+  start[dim] = from;
+  end[dim] = to;
+  OpBuilder &b = c.builder();
+  return c.create<nn::SliceOp>(x, b.getDenseI64ArrayAttr(start), b.getDenseI64ArrayAttr(end),
+                               b.getDenseI64ArrayAttr(step));
+}
+
 Value packedStepValid(BuildContext &c, Value lengthsColumn, int64_t t) {
   Ew m{c};
   return m.cmp(ComparePredicate::gt, lengthsColumn, m.k(static_cast<double>(t)));
@@ -49,18 +60,6 @@ constexpr unsigned kMaxSequences = 64;
 
 Value reshape(BuildContext &c, Value x, ArrayRef<int64_t> shape) {
   return c.create<nn::ReshapeOp>(nn::f32Tensor(c.builder().getContext(), shape), x);
-}
-
-/// x[from:to] along `dim`.
-Value slice(BuildContext &c, Value x, int64_t dim, int64_t from, int64_t to) {
-  auto shape = nn::shapeOf(x);
-  SmallVector<int64_t> start(shape.size(), 0), end(shape.begin(), shape.end()),
-      step(shape.size(), 1);
-  start[dim] = from;
-  end[dim] = to;
-  OpBuilder &b = c.builder();
-  return c.create<nn::SliceOp>(x, b.getDenseI64ArrayAttr(start), b.getDenseI64ArrayAttr(end),
-                               b.getDenseI64ArrayAttr(step));
 }
 
 /// Swaps the first two dimensions (batch first <-> time first).
@@ -137,7 +136,7 @@ void checkLengthsInput(BuildContext &c, Value column, bool enforceSorted) {
   // previous[b] = column[b - 1]; the first has nothing before it (+inf).
   Value previous = c.create<nn::ConcatOp>(
       ValueRange{filled(c, {1, 1}, std::numeric_limits<double>::infinity()),
-                 slice(c, column, 0, 0, batch - 1)},
+                 sliceAlong(c, column, 0, 0, batch - 1)},
       int64_t{0});
   c.checkValues("pack_padded_sequence.sorted", column,
                 m.where(m.cmp(ComparePredicate::gt, column, previous), m.k(1), m.k(0)));
@@ -248,7 +247,7 @@ SmallVector<Value> padPacked(BuildContext &c) {
       c.checkValues("pad_packed_sequence.total_length", column,
                     m.where(m.cmp(ComparePredicate::gt, column, m.k(static_cast<double>(total))),
                             m.k(1), m.k(0)));
-      out = slice(c, out, 0, 0, total);
+      out = sliceAlong(c, out, 0, 0, total);
     } else if (total > steps) {
       SmallVector<int64_t> rest(ds.begin(), ds.end());
       rest[0] = total - steps;
@@ -322,7 +321,7 @@ SmallVector<Value> packSequences(BuildContext &c) {
 /// Sequence b of time-major `padded` [T, B, *], cut to `length` steps.
 Value cutSequence(BuildContext &c, Value padded, int64_t b, int64_t length) {
   auto s = nn::shapeOf(padded);
-  Value column = slice(c, slice(c, padded, 1, b, b + 1), 0, 0, length);
+  Value column = sliceAlong(c, sliceAlong(c, padded, 1, b, b + 1), 0, 0, length);
   SmallVector<int64_t> shape = {length};
   shape.append(s.begin() + 2, s.end());
   return reshape(c, column, shape);

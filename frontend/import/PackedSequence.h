@@ -23,6 +23,10 @@ bool isPackedLengths(mlir::ValueRange operands, size_t index);
 /// runtime refuses a length outside [0, steps] before any kernel runs.
 mlir::Value packedLengthsColumn(BuildContext &c, mlir::Value lengths, int64_t steps);
 
+/// x[from:to] along `dim` (nn.slice, step 1): the unrolled steps' reads of
+/// the recurrent layers and the packed functions' cuts.
+mlir::Value sliceAlong(BuildContext &c, mlir::Value x, int64_t dim, int64_t from, int64_t to);
+
 /// Bool [B, 1]: whether step `t` is inside each sequence (t < length),
 /// from packedLengthsColumn's value.
 mlir::Value packedStepValid(BuildContext &c, mlir::Value lengthsColumn, int64_t t);

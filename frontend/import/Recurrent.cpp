@@ -51,14 +51,7 @@ struct Ops : Ew {
   }
   /// x[..., from:to] along dimension `dim`.
   Value slice(Value x, int64_t dim, int64_t from, int64_t to) {
-    auto shape = nn::shapeOf(x);
-    SmallVector<int64_t> start(shape.size(), 0), end(shape.begin(), shape.end()),
-        step(shape.size(), 1);
-    start[dim] = from;
-    end[dim] = to;
-    OpBuilder &b = c.builder();
-    return c.create<nn::SliceOp>(x, b.getDenseI64ArrayAttr(start), b.getDenseI64ArrayAttr(end),
-                                 b.getDenseI64ArrayAttr(step));
+    return sliceAlong(c, x, dim, from, to);
   }
   Value concat(ValueRange parts, int64_t dim) {
     return parts.size() == 1 ? parts[0] : c.create<nn::ConcatOp>(parts, dim);
