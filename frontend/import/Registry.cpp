@@ -364,7 +364,8 @@ void BuildContext::inferResultTypes(OperationState &state, InferFn infer) {
 void Registry::add(Entry entry) { all.push_back(std::move(entry)); }
 
 bool coversInventory(const Entry &entry) {
-  return entry.kind != EntryKind::Function || entry.torchName.rfind("nn.", 0) == 0;
+  return entry.kind != EntryKind::Function || entry.torchNnUtility ||
+         entry.torchName.rfind("nn.", 0) == 0;
 }
 
 std::string modelTypeName(const Entry &entry) {
@@ -426,6 +427,7 @@ const Registry &registry() {
     registerSchedulerFamily(r);
     registerGradClipFamily(r);
     registerReparametrizationFamily(r);
+    registerFusionFamily(r);
     registerElementwiseFunctions(r);
     registerTensorFunctions(r);
     return r;

@@ -333,6 +333,10 @@ struct Entry {
   /// second input: a packed sequence's lengths, or h_0); the build function
   /// tells them apart.
   std::vector<unsigned> indexOrFloatInputs;
+  /// Graph functions that are themselves torch.nn entries under a name of
+  /// torch.nn.utils' top level (fuse_conv_bn_weights): they count for
+  /// coverage as the nn.-prefixed ones (nn.utils.rnn.*) do.
+  bool torchNnUtility = false;
   /// Whether the call gives a bool mask (gt, eq, ...): it can feed only a
   /// mask input and is never a model output.
   bool givesMask = false;
@@ -387,8 +391,9 @@ const Registry &registry();
 
 /// Whether `entry` stands for a torch.nn / torch.optim inventory entry of
 /// its torch name: every kind but graph functions, and those graph
-/// functions that torch.nn itself names (nn.utils.rnn.pad_sequence; not
-/// relu, which stands in for no inventory entry).
+/// functions that torch.nn itself names (nn.utils.rnn.pad_sequence,
+/// fuse_conv_bn_weights: Entry::torchNnUtility; not relu, which stands in
+/// for no inventory entry).
 bool coversInventory(const Entry &entry);
 
 /// The model-file type name of an entry ("nn.Linear" -> "Linear").
@@ -430,6 +435,7 @@ void registerOptimizerFamily(Registry &registry);
 void registerSchedulerFamily(Registry &registry);
 void registerGradClipFamily(Registry &registry);
 void registerReparametrizationFamily(Registry &registry);
+void registerFusionFamily(Registry &registry);
 void registerElementwiseFunctions(Registry &registry);
 void registerTensorFunctions(Registry &registry);
 

@@ -309,6 +309,26 @@ Value upsample(BuildContext &c, const shape_rules::UpsampleArgs &args, bool alig
     std::swap(perm[d], perm[rank - 1]);
     Value moved = d == rank - 1 ? y : permute(c, y, perm);
     Value mapped = c.create<nn::LinearOp>(moved, weight, Value());
+    if (args.mode == "nearest" && !antialias && !shortcut) {
+      // torch 1.13's nearest backward (cpu_upsample_nearest_backward's
+      // nearest_idx) takes the out == in and out == 2 in shortcuts that its
+      // generic forward does not: with a scale_factor near 1 or 2 its
+      // gradient is not the forward's adjoint. The oracle's gradient is the
+      // backward's matrix: value from the forward's, gradient from it, as
+      // detach(F x) + (B x - detach(B x)) (exactly F x: B x - B x is 0).
+      std::vector<float> wb = upsampleWeights(args.mode, n, m, alignCorners, plan.scales[d - 2],
+                                              /*shortcut=*/true);
+      if (wb != w) {
+        Value backward = c.create<nn::LinearOp>(
+            moved,
+            b.create<arith::ConstantOp>(c.loc(),
+                                        DenseElementsAttr::get(type, llvm::ArrayRef<float>(wb))),
+            Value());
+        mapped = c.create<nn::AddOp>(
+            c.create<nn::DetachOp>(mapped),
+            c.create<nn::SubOp>(backward, c.create<nn::DetachOp>(backward)));
+      }
+    }
     y = d == rank - 1 ? mapped : permute(c, mapped, perm);
   }
   return y;

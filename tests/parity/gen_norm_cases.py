@@ -233,6 +233,16 @@ def main():
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(f"norm-{a.seed}")
+    def tracks_running_stats(node):
+        """Whether a batch norm of the module tree keeps running statistics
+        (a "random" variant draws track_running_stats too: seed 1207's
+        case 4 had none, and kilnc rightly refused its update_bn)."""
+        if node.get("type", "").endswith(("BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+                                          "SyncBatchNorm")):
+            if node.get("options", {}).get("track_running_stats", True):
+                return True
+        return any(tracks_running_stats(c) for c in node.get("children", []))
+
     lines = []
     for i in range(a.count):
         layer, variant = LAYERS[i % len(LAYERS)]
@@ -241,8 +251,7 @@ def main():
         # torch.optim.swa_utils.update_bn after the steps (training.update_bn,
         # kiln_model_update_bn) for the batch norms with running statistics
         # (without them torch's update_bn fails: zeros_like(None)).
-        update_bn = (layer.endswith(("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"))
-                     and "no_tracking" not in variant)
+        update_bn = tracks_running_stats(model["module"])
         if update_bn:
             model["training"]["update_bn"] = True
         add_case(a.out, lines, name, model, steps)

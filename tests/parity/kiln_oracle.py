@@ -626,11 +626,12 @@ def _embedding_bag_by_rows(inp, weight, offsets=None, scale_grad_by_freq=False, 
     return out
 
 
-def _embedding_bag(inp, weight, offsets=None, max_norm=None, norm_type=2.0,
-                   scale_grad_by_freq=False, mode="mean", sparse=False,
-                   per_sample_weights=None, include_last_offset=False, padding_idx=None):
+def _embedding_bag(inp, weight, offsets=None, per_sample_weights=None, *, max_norm=None,
+                   norm_type=2.0, scale_grad_by_freq=False, mode="mean", sparse=False,
+                   include_last_offset=False, padding_idx=None):
     """F.embedding_bag with the model file's input order (input, weight,
-    offsets, per_sample_weights)."""
+    offsets, per_sample_weights: all four positional; the sweep of seed
+    1207 found per_sample_weights taken for max_norm)."""
     if scale_grad_by_freq:
         return _embedding_bag_by_rows(inp, weight, offsets, True, mode, per_sample_weights,
                                       include_last_offset, padding_idx)
@@ -674,9 +675,32 @@ def _slice(x, dim=0, start=None, end=None, step=1):
     return x[tuple(index)]
 
 
+def _fuse_conv_bn_weights(*args, eps, transpose=False, conv_bias=True, bn_weight=True,
+                          bn_bias=True):
+    """torch.nn.utils.fuse_conv_bn_weights with the model file's inputs:
+    those the booleans say are absent are torch's None."""
+    it = iter(args)
+    w = next(it)
+    b = next(it) if conv_bias else None
+    rm, rv = next(it), next(it)
+    g = next(it) if bn_weight else None
+    beta = next(it) if bn_bias else None
+    return _torch().nn.utils.fusion.fuse_conv_bn_weights(w, b, rm, rv, eps, g, beta, transpose)
+
+
+def _fuse_linear_bn_weights(*args, eps, linear_bias=True):
+    it = iter(args)
+    w = next(it)
+    b = next(it) if linear_bias else None
+    rm, rv, g, beta = next(it), next(it), next(it), next(it)
+    return _torch().nn.utils.fusion.fuse_linear_bn_weights(w, b, rm, rv, eps, g, beta)
+
+
 # Graph functions Python's torch spells otherwise: Tensor::slice is
 # indexing, index_select's constant index is a list in the model file.
 _ADAPTED_FUNCTIONS = {
+    "fuse_conv_bn_weights": _fuse_conv_bn_weights,
+    "fuse_linear_bn_weights": _fuse_linear_bn_weights,
     "slice": _slice,
     # The index is an int64 input, or a constant option (a list).
     "index_select": lambda x, idx=None, dim=0, index=None: _torch().index_select(

@@ -121,3 +121,74 @@ TEST(FrontendNormalization, ErrorsNameTheProblem) {
 }
 
 }  // namespace
+
+namespace {
+
+// A user module whose forward folds its batch norm statistics (user
+// buffers) into a Linear's weight and a Conv1d-shaped weight, as
+// torch.nn.utils.fuse_linear_bn_weights / fuse_conv_bn_weights would.
+struct FusedImpl : nn::Module {
+  FusedImpl() {
+    fc = register_module("fc", nn::Linear(nn::LinearOptions(3, 4).bias(false)));
+    mean = register_buffer("mean", {4});
+    var = register_buffer("var", {4}, nn::init::ones());
+    gamma = register_parameter("gamma", {4}, kiln::Init::Ones);
+    beta = register_parameter("beta", {4});
+    kernel = register_parameter("kernel", {2, 4, 3}, kiln::Init::Normal);
+  }
+  kiln::Tensor forward(const kiln::Tensor& x) {
+    auto [w, b] = nn::utils::fuse_linear_bn_weights(fc->weight, fc->bias, mean, var, 1e-3, gamma, beta);
+    auto [kw, kb] = nn::utils::fuse_conv_bn_weights(kernel, std::nullopt, mean, var, 1e-5, gamma, std::nullopt,
+                                                    /*transpose=*/true);
+    return nn::functional::linear(x, w, b) + kw.sum() + kb.sum();
+  }
+  nn::Linear fc{nullptr};
+  kiln::Tensor mean, var, gamma, beta, kernel;
+};
+KILN_MODULE(Fused);
+
+}  // namespace
+
+TEST(FrontendFusion, FunctionsRecordTheGivenInputsAndTheirFlags) {
+  Fused model;
+  json doc = json::parse(kiln::model_json(model, {kiln::input("x", {2, 3})}, "fused"));
+  json linear, conv;
+  for (const json& node : doc["graph"]) {
+    if (node.value("function", "") == "fuse_linear_bn_weights") linear = node;
+    if (node.value("function", "") == "fuse_conv_bn_weights") conv = node;
+  }
+  ASSERT_FALSE(linear.is_null());
+  ASSERT_FALSE(conv.is_null());
+  // fc has no bias: its undefined handle is torch's None.
+  EXPECT_EQ(linear["options"], json::parse(R"({"eps": 0.001, "linear_bias": false})"));
+  EXPECT_EQ(linear["inputs"].size(), 5u);
+  EXPECT_EQ(linear["outputs"].size(), 2u);
+  EXPECT_EQ(conv["options"], json::parse(R"({"eps": 1e-05, "transpose": true, "conv_bias": false,
+                                             "bn_weight": true, "bn_bias": false})"));
+  EXPECT_EQ(conv["inputs"].size(), 4u);
+}
+
+TEST(FrontendFusion, ShapesAreChecked) {
+  struct Checked : nn::Module {
+    int which = 0;
+    kiln::Tensor forward(const kiln::Tensor& x, const kiln::Tensor& c, const kiln::Tensor& d) {
+      if (which == 0) nn::utils::fuse_conv_bn_weights(x, std::nullopt, d, c, 1e-5, std::nullopt, std::nullopt);
+      if (which == 1) nn::utils::fuse_conv_bn_weights(c, std::nullopt, c, c, 1e-5, std::nullopt, std::nullopt);
+      if (which == 2) nn::utils::fuse_linear_bn_weights(x, std::nullopt, c, c, 1e-5, c, c);
+      if (which == 3) nn::utils::fuse_conv_bn_weights(x, std::nullopt, d, d, 1e-5, std::nullopt, std::nullopt, true);
+      return x * 2.0;
+    }
+  };
+  auto run = [](int which) {
+    return error_of([&] {
+      auto m = std::make_shared<Checked>();
+      m->which = which;
+      kiln::model_json(m, {kiln::input("x", {4, 2, 3}), kiln::input("c", {4}), kiln::input("d", {3})}, "m");
+    });
+  };
+  EXPECT_NE(run(0).find("bn_rm [3] must be [4]"), std::string::npos) << run(0);
+  EXPECT_NE(run(1).find("must have 3 to 5 dimensions"), std::string::npos) << run(1);
+  EXPECT_NE(run(2).find("must be [out_features, in_features]"), std::string::npos) << run(2);
+  // transpose: the channels are dimension 1 (2 of them).
+  EXPECT_NE(run(3).find("bn_rm [3] must be [2]"), std::string::npos) << run(3);
+}

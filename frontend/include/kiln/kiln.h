@@ -23,6 +23,7 @@
 #include "kiln/nn/recurrent.h"
 #include "kiln/nn/transformer.h"
 #include "kiln/nn/utils.h"
+#include "kiln/nn/utils/fusion.h"
 #include "kiln/nn/utils/rnn.h"
 #include "kiln/nn/vision.h"
 #include "kiln/optim.h"
