@@ -87,9 +87,11 @@ static std::vector<OptionSpec> strategyOptions(std::initializer_list<const char 
 
 static void addOptimizer(Registry &r, const char *name, const char *lowersTo,
                          std::vector<OptionSpec> options,
-                         std::function<void(const Options &)> check = {}) {
+                         std::function<void(const Options &)> check = {},
+                         std::vector<std::string> constructorOnly = {}) {
   Entry e{name, EntryKind::Optimizer, lowersTo};
   e.options = options;
+  e.constructorOnlyOptions = std::move(constructorOnly);
   std::string type = e.torchName.substr(e.torchName.find('.') + 1); // "Adam"
   e.buildOptimizer = [type, options, check](OpBuilder &b, const Options &o) -> DictionaryAttr {
     if (check)
@@ -197,7 +199,12 @@ void registerOptimizerFamily(Registry &r) {
                        floatOption("weight_decay", 0.0).atLeast(0),
                        floatOption("initial_accumulator_value", 0.0).atLeast(0),
                        floatOption("eps", 1e-10).atLeast(0), boolOption("maximize", false)},
-                      strategyOptions({"foreach"})));
+                      strategyOptions({"foreach"})),
+               {},
+               // torch 1.13's Adagrad.__init__ fills every group's `sum`
+               // with the constructor's value (a group's own is ignored;
+               // found by the parity sweep of seed 2026).
+               {"initial_accumulator_value"});
   addOptimizer(r, "optim.Adadelta", "nn.optimizer_update (Adadelta)",
                concat({floatOption("lr", 1.0).atLeast(0), floatOption("rho", 0.9).inRange(0, 1),
                        floatOption("eps", 1e-6).atLeast(0),

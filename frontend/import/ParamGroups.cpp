@@ -124,8 +124,18 @@ DictionaryAttr optimizerAttribute(OpBuilder &b, const Entry &entry, const json &
       if (std::none_of(groupEntry->options.begin(), groupEntry->options.end(),
                        [&](const OptionSpec &o) { return o.name == it.key(); }))
         fail(path + ".options." + it.key(), "unknown option '" + it.key() + "'");
+    json merged = mergedOptions(*inherited, own);
+    // torch reads these from the constructor for every group (a group of
+    // another optimizer has no constructor options of this one: its own).
+    if (inherited == &defaults)
+      for (const std::string &key : groupEntry->constructorOnlyOptions) {
+        if (defaults.is_object() && defaults.contains(key))
+          merged[key] = defaults[key];
+        else
+          merged.erase(key);
+      }
     DictionaryAttr hyper = groupEntry->buildOptimizer(
-        b, parseOptions(*groupEntry, mergedOptions(*inherited, own), path + ".options"));
+        b, parseOptions(*groupEntry, merged, path + ".options"));
     SmallVector<NamedAttribute> attrs(hyper.begin(), hyper.end());
     attrs.push_back(b.getNamedAttr("params", b.getArrayAttr(names)));
     groups.push_back(b.getDictionaryAttr(attrs));

@@ -356,6 +356,10 @@ struct Entry {
   OptimizerBuild buildOptimizer;                     // optimizers
   /// Optimizers that torch refuses parameter groups for (LBFGS).
   bool refusesParamGroups = false;
+  /// Optimizer options torch reads from the constructor only, not from a
+  /// parameter group (Adagrad's initial_accumulator_value fills every
+  /// group's state in __init__): a group's own value has no effect.
+  std::vector<std::string> constructorOnlyOptions;
   SchedulerBuild buildScheduler;                     // lr schedulers
   /// Training options: reads training.<its key> when present (the whole
   /// training section, for checks across keys) into module attributes.

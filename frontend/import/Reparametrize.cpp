@@ -315,6 +315,18 @@ void registerReparametrizationFamily(Registry &r) {
     r.add(Entry{name, EntryKind::Runtime,
                 std::string(function) + " (runtime, kiln/prune.h; on a parameter compiled "
                                         "with reparametrize prune)"});
+  // Removing a re-parametrization makes the tensor a plain parameter: a
+  // compiled model keeps its tensors, so the runtime writes the value into
+  // a plain parameter of another instance (a build without the entry).
+  const std::pair<const char *, const char *> removal[] = {
+      {"remove_weight_norm", "kiln_remove_weight_norm"},
+      {"remove_spectral_norm", "kiln_remove_spectral_norm"},
+      {"parametrize.remove_parametrizations",
+       "kiln_remove_parametrizations (parametrizations.weight_norm / spectral_norm)"}};
+  for (const auto &[name, function] : removal)
+    r.add(Entry{name, EntryKind::Runtime,
+                std::string(function) + " (runtime, kiln/reparametrize.h: the value into "
+                                        "another instance's plain parameter)"});
 }
 
 Value reparametrized(Call &c, const Reparam &r) {

@@ -3,8 +3,7 @@
  * its batch norm from one instance to the host, fold them in float32 in
  * torch's order of operations, write the fused weight and bias into the
  * other. A deployment step, run once, on the host like torch's. */
-#include "error.h"
-#include "instance.h"
+#include "state_tensor.h"
 
 #include <kiln/fusion.h>
 
@@ -16,73 +15,41 @@ using namespace kiln::rt;
 
 namespace {
 
-/* A state_dict tensor of an instance, read to the host. */
-struct Named {
-  int index = -1;
-  std::vector<int64_t> shape;
-  std::vector<float> values;
-};
-
-/* The float32 parameter or buffer `name` of `model`: index -1 when there
- * is none. */
-int findTensor(const kiln_model *model, const std::string &name) {
-  const ModelSpec &s = spec_of(model);
-  for (int t : state_dict_of(s))
-    if (s.tensors[t].name == name && s.tensors[t].dtype == KILN_F32)
-      return t;
-  return -1;
-}
-
-Error read(const kiln_model *model, const std::string &name, bool required,
-           const std::string &what, Named &out) {
-  out.index = findTensor(model, name);
-  if (out.index < 0) {
-    if (!required)
-      return Error();
-    return fail(KILN_ERROR_INVALID_ARGUMENT,
-                what + ": the model has no float32 parameter or buffer " + quoted(name));
-  }
-  const TensorSpec &t = spec_of(model).tensors[out.index];
-  out.shape = t.shape;
-  out.values.resize(t.numel);
-  return read_tensor_of(model, out.index, out.values.data());
-}
-
 /* The layer and batch norm of a fusion, read from `from`. */
 struct Pair {
-  Named weight, bias, mean, var, bnWeight, bnBias;
+  StateTensor weight, bias, mean, var, bnWeight, bnBias;
 };
 
 Error readPair(const kiln_model *from, const std::string &layer, const std::string &bn,
                const std::string &what, Pair &p) {
-  if (Error e = read(from, layer + ".weight", true, what, p.weight))
+  if (Error e = read_state_tensor(from, layer + ".weight", true, what, p.weight))
     return e;
-  if (Error e = read(from, layer + ".bias", false, what, p.bias))
+  if (Error e = read_state_tensor(from, layer + ".bias", false, what, p.bias))
     return e;
-  if (Error e = read(from, bn + ".running_mean", false, what, p.mean))
+  if (Error e = read_state_tensor(from, bn + ".running_mean", false, what, p.mean))
     return e;
-  if (Error e = read(from, bn + ".running_var", false, what, p.var))
+  if (Error e = read_state_tensor(from, bn + ".running_var", false, what, p.var))
     return e;
-  if (p.mean.index < 0 || p.var.index < 0)
+  if (!p.mean.found() || !p.var.found())
     return fail(KILN_ERROR_INVALID_ARGUMENT,
                 what + ": " + quoted(bn) +
                     " has no running statistics (running_mean and running_var): the batch norm "
                     "must track them (track_running_stats=True)");
-  if (Error e = read(from, bn + ".weight", false, what, p.bnWeight))
+  if (Error e = read_state_tensor(from, bn + ".weight", false, what, p.bnWeight))
     return e;
-  return read(from, bn + ".bias", false, what, p.bnBias);
+  return read_state_tensor(from, bn + ".bias", false, what, p.bnBias);
 }
 
 /* Checks that every per-channel tensor of `p` is [channels]. */
 Error checkChannels(const Pair &p, int64_t channels, const std::string &layer,
                     const std::string &bn, const std::string &what) {
   const std::vector<int64_t> expected{channels};
-  const std::pair<const Named *, std::string> named[] = {
+  const std::pair<const StateTensor *, std::string> named[] = {
       {&p.bias, layer + ".bias"},       {&p.mean, bn + ".running_mean"},
       {&p.var, bn + ".running_var"},    {&p.bnWeight, bn + ".weight"},
       {&p.bnBias, bn + ".bias"}};
   for (const auto &[t, name] : named)
-    if (t->index >= 0 && t->shape != expected)
+    if (t->found() && t->shape != expected)
       return fail(KILN_ERROR_MISMATCH, what + ": " + quoted(name) + " has shape " +
                                            shape_string(t->shape) + ", expected " +
                                            shape_string(expected) + " (the channels of " +
@@ -92,27 +59,13 @@ Error checkChannels(const Pair &p, int64_t channels, const std::string &layer,
 }
 
 /* Writes the fused weight and bias into `to`'s `<fused>.weight` / `.bias`
- * after checking both exist with the fused shapes. */
+ * (both must exist with the fused shapes). */
 Error writeFused(kiln_model *to, const std::string &fused, const std::vector<int64_t> &weightShape,
                  const std::vector<float> &weight, const std::vector<float> &bias,
                  const std::string &what) {
-  int w = findTensor(to, fused + ".weight"), b = findTensor(to, fused + ".bias");
-  if (w < 0 || b < 0)
-    return fail(KILN_ERROR_INVALID_ARGUMENT,
-                what + ": the target model has no parameter " +
-                    quoted(fused + (w < 0 ? ".weight" : ".bias")) +
-                    " (the fused layer needs a weight and a bias)");
-  const ModelSpec &s = spec_of(to);
-  const std::vector<int64_t> biasShape{static_cast<int64_t>(bias.size())};
-  if (s.tensors[w].shape != weightShape || s.tensors[b].shape != biasShape)
-    return fail(KILN_ERROR_MISMATCH,
-                what + ": the target's " + quoted(fused + ".weight") + " " +
-                    shape_string(s.tensors[w].shape) + " and " + quoted(fused + ".bias") + " " +
-                    shape_string(s.tensors[b].shape) + " must be " + shape_string(weightShape) +
-                    " and " + shape_string(biasShape));
-  if (Error e = write_tensor_of(to, w, weight.data()))
-    return e;
-  return write_tensor_of(to, b, bias.data());
+  return write_state_tensors(to, {fused + ".weight", fused + ".bias"},
+                             {weightShape, {static_cast<int64_t>(bias.size())}}, {&weight, &bias},
+                             what);
 }
 
 Error checkCall(kiln_model *from, const char *layer, const char *bn, kiln_model *to,
@@ -128,7 +81,7 @@ Error checkCall(kiln_model *from, const char *layer, const char *bn, kiln_model 
 }
 
 /* rsqrt(running_var + eps) per channel, in float32 as torch. */
-std::vector<float> inverseStd(const Named &var, double eps) {
+std::vector<float> inverseStd(const StateTensor &var, double eps) {
   std::vector<float> r(var.values.size());
   const float e = static_cast<float>(eps);
   for (size_t c = 0; c < r.size(); ++c)
@@ -136,8 +89,8 @@ std::vector<float> inverseStd(const Named &var, double eps) {
   return r;
 }
 
-float valueOr(const Named &t, size_t c, float missing) {
-  return t.index >= 0 ? t.values[c] : missing;
+float valueOr(const StateTensor &t, size_t c, float missing) {
+  return t.found() ? t.values[c] : missing;
 }
 
 } // namespace
@@ -168,9 +121,9 @@ extern "C" kiln_status kiln_fuse_conv_bn_eval(kiln_model *from, const char *conv
   for (int64_t c = 0; c < channels; ++c) {
     scale[c] = valueOr(p.bnWeight, c, 1.0f) * rsqrt[c];
     float b = (valueOr(p.bias, c, 0.0f) - p.mean.values[c]) * rsqrt[c];
-    if (p.bnWeight.index >= 0)
+    if (p.bnWeight.found())
       b *= p.bnWeight.values[c];
-    bias[c] = p.bnBias.index >= 0 ? b + p.bnBias.values[c] : b;
+    bias[c] = p.bnBias.found() ? b + p.bnBias.values[c] : b;
   }
   // The weight as [outer, channels, inner] around the channel dimension.
   int64_t outer = 1, inner = 1;
@@ -205,7 +158,7 @@ extern "C" kiln_status kiln_fuse_linear_bn_eval(kiln_model *from, const char *li
     return set_thread_error(fail(KILN_ERROR_MISMATCH,
                                  what + ": " + quoted(std::string(linear) + ".weight") + " " +
                                      shape_string(shape) + " is not a Linear's weight [out, in]"));
-  if (p.bnWeight.index < 0 || p.bnBias.index < 0)
+  if (!p.bnWeight.found() || !p.bnBias.found())
     return set_thread_error(fail(KILN_ERROR_INVALID_ARGUMENT,
                                  what + ": " + quoted(bn) +
                                      " has no weight and bias: torch 1.13's fuse_linear_bn_eval "

@@ -124,8 +124,8 @@ TEST(ModelFusion, RefusalsNameTheProblemAndChangeNothing) {
   refused(kiln_fuse_conv_bn_eval(m.from(), "conv", "relu", 1e-3, 0, m.to(), "conv"), "no running statistics");
   refused(kiln_fuse_conv_bn_eval(m.from(), "nope", "bn", 1e-3, 0, m.to(), "conv"), "'nope.weight'");
   refused(kiln_fuse_conv_bn_eval(m.from(), "fc", "bn3", 1e-5, 0, m.to(), "fc"), "not a convolution's weight");
-  refused(kiln_fuse_conv_bn_eval(m.from(), "conv", "bn", 1e-3, 0, m.to(), "up"), "must be [4, 3, 3, 3] and [4]");
-  refused(kiln_fuse_conv_bn_eval(m.from(), "conv", "bn", 1e-3, 0, m.from(), "relu"), "no parameter 'relu.weight'");
+  refused(kiln_fuse_conv_bn_eval(m.from(), "conv", "bn", 1e-3, 0, m.to(), "up"), "'up.weight' [4, 2, 2, 2] must be [4, 3, 3, 3]");
+  refused(kiln_fuse_conv_bn_eval(m.from(), "conv", "bn", 1e-3, 0, m.from(), "relu"), "no float32 parameter or buffer 'relu.weight'");
   refused(kiln_fuse_linear_bn_eval(m.from(), "up", "bn2", 1e-5, m.to(), "up"), "not a Linear's weight");
   refused(kiln_fuse_linear_bn_eval(m.from(), "fc", "bn2", 1e-5, m.to(), "fc"), "has no weight and bias");
   refused(kiln_fuse_linear_bn_eval(nullptr, "fc", "bn3", 1e-5, m.to(), "fc"), "NULL");
