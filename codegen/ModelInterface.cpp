@@ -112,6 +112,9 @@ InitSpec kiln::initSpecOf(nn::InitAttr attr) {
   case nn::InitKind::unit_normal:
     init.kind = KILN_INIT_UNIT_NORMAL;
     break;
+  case nn::InitKind::empty:
+    init.kind = KILN_INIT_EMPTY;
+    break;
   }
   init.args[0] = attr.getA().convertToDouble();
   init.args[1] = attr.getB().convertToDouble();
@@ -714,6 +717,8 @@ static std::string initText(const InitSpec &init) {
     return "norm_of " + formatExact(init.args[0]) + " " + formatExact(init.args[1]);
   case KILN_INIT_UNIT_NORMAL:
     return "unit_normal " + formatExact(init.args[0]);
+  case KILN_INIT_EMPTY:
+    return "empty";
   }
   return "?";
 }

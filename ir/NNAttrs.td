@@ -39,7 +39,7 @@ def NN_InitKind : I32EnumAttr<"InitKind", "how a tensor starts", [
     I32EnumAttrCase<"zeros", 0>, I32EnumAttrCase<"ones", 1>,
     I32EnumAttrCase<"uniform", 2>, I32EnumAttrCase<"normal", 3>,
     I32EnumAttrCase<"constant", 4>, I32EnumAttrCase<"norm_of", 5>,
-    I32EnumAttrCase<"unit_normal", 6>]> {
+    I32EnumAttrCase<"unit_normal", 6>, I32EnumAttrCase<"empty", 7>]> {
   let cppNamespace = "::kiln::nn";
   let genSpecializedAttr = 0;
 }
@@ -54,7 +54,8 @@ def NN_InitAttr : AttrDef<NN_Dialect, "Init"> {
     `#nn.init<norm_of P, D>` (the 2-norm of parameter P's initial value over
     every dimension but D, or over all with D = -1: weight_norm's g) or
     `#nn.init<unit_normal EPS>` (N(0, 1) scaled to unit norm, spectral_norm's
-    u and v): torch's default initializers reduced to numbers, kept as f64
+    u and v) or `#nn.init<empty>` (torch.nn.utils.skip_init: left as it
+    is): torch's default initializers reduced to numbers, kept as f64
     and printed in shortest round-trip form, so the metadata gets exactly
     the importer's values.
   }];

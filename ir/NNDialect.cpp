@@ -78,7 +78,7 @@ Attribute InitAttr::parse(AsmParser &parser, Type) {
   std::optional<InitKind> kind = symbolizeInitKind(word);
   if (!kind)
     return parser.emitError(at, "unknown initializer '")
-               << word << "' (zeros, ones, uniform, normal, constant, norm_of, unit_normal)",
+               << word << "' (zeros, ones, uniform, normal, constant, norm_of, unit_normal, empty)",
            Attribute();
   double a = 0, b = 0;
   int count = argumentCount(*kind);

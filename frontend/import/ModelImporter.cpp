@@ -224,11 +224,12 @@ private:
     if (node.contains("children") ||
         ((node.contains("parameters") || node.contains("buffers")) && !node.contains("options"))) {
       // A misspelt key would otherwise be ignored.
-      import::checkKnownKeys(node, jsonPath, {"name", "type", "children", "parameters", "buffers"});
+      import::checkKnownKeys(node, jsonPath,
+                             {"name", "type", "children", "parameters", "buffers", "skip_init"});
       if (depth >= import::kMaxModuleDepth)
         fail(jsonPath, "modules nest deeper than " +
                            std::to_string(import::kMaxModuleDepth) + " levels");
-      size_t firstParam = params.size();
+      size_t firstParam = params.size(), firstBuffer = buffers.size();
       // Its own parameters first, then its children's: torch's state_dict
       // order.
       std::set<std::string> own =
@@ -241,10 +242,12 @@ private:
         for (size_t i = firstParam; i < params.size(); ++i)
           if (params[i].shape.size() >= 2 && params[i].init.kind != import::Init::NormOf)
             params[i].init = xavierUniform(params[i].shape);
+      skipInit(node, jsonPath, firstParam, firstBuffer);
       return;
     }
-    import::checkKnownKeys(node, jsonPath,
-                           {"name", "type", "options", "parameters", "buffers", "reparametrize"});
+    import::checkKnownKeys(node, jsonPath, {"name", "type", "options", "parameters", "buffers",
+                                            "reparametrize", "skip_init"});
+    size_t firstParam = params.size(), firstBuffer = buffers.size();
     for (const char *key : {"parameters", "buffers"})
       if (node.contains(key))
         fail(jsonPath + "." + key,
@@ -262,7 +265,26 @@ private:
       entry.declare(decl);
     }
     import::declareReparametrizations(node, jsonPath, prefix, leaf, params, buffers);
+    skipInit(node, jsonPath, firstParam, firstBuffer);
     leaves.emplace(prefix, std::move(leaf));
+  }
+
+  /// torch.nn.utils.skip_init(module_cls, ...): a node's `skip_init: true`
+  /// leaves every parameter and buffer of its subtree (those declared from
+  /// `firstParam` / `firstBuffer` on) for the runtime not to initialize.
+  void skipInit(const json &node, const std::string &jsonPath, size_t firstParam,
+                size_t firstBuffer) {
+    auto it = node.find("skip_init");
+    if (it == node.end())
+      return;
+    if (!it->is_boolean())
+      fail(jsonPath + ".skip_init", "expected true or false");
+    if (!it->get<bool>())
+      return;
+    for (size_t i = firstParam; i < params.size(); ++i)
+      params[i].init = import::Init{import::Init::Empty};
+    for (size_t i = firstBuffer; i < buffers.size(); ++i)
+      buffers[i].init = import::Init{import::Init::Empty};
   }
 
   /// `params`: the parent's own parameter names, which a child may not

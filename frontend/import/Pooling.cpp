@@ -229,6 +229,17 @@ Value buildAvgPool(BuildContext &c, int rank) {
   bool unbatched;
   Value x = batchedInput(c, rank, unbatched);
   rules::PoolGeometry g = geometryOf(c, rank);
+  if (rank == 3) {
+    // torch 1.13's avg_pool3d (pool3d_shape_check with check_input_size)
+    // refuses an input smaller than the kernel in any dimension, padding or
+    // not (avg_pool1d / 2d do not; found by the parity sweep of seed 7).
+    auto in = nn::shapeOf(x).drop_front(2);
+    if (in[0] < g.kernel[0] || in[1] < g.kernel[1] || in[2] < g.kernel[2])
+      c.fail("input image (T: " + std::to_string(in[0]) + " H: " + std::to_string(in[1]) +
+             " W: " + std::to_string(in[2]) + ") smaller than kernel size (kT: " +
+             std::to_string(g.kernel[0]) + " kH: " + std::to_string(g.kernel[1]) +
+             " kW: " + std::to_string(g.kernel[2]) + ")");
+  }
   // Shape errors (a kernel larger than the padded input) before the divisor.
   Value y = avgPool(c, x, g, o.getBool("count_include_pad"), divisor);
   return unbatch(c, y, unbatched);

@@ -321,7 +321,7 @@ mlir::Attribute Init::attr(mlir::MLIRContext *ctx) const {
   static constexpr nn::InitKind kinds[] = {nn::InitKind::zeros, nn::InitKind::ones,
                                            nn::InitKind::uniform, nn::InitKind::normal,
                                            nn::InitKind::constant, nn::InitKind::norm_of,
-                                           nn::InitKind::unit_normal};
+                                           nn::InitKind::unit_normal, nn::InitKind::empty};
   return nn::InitAttr::get(ctx, kinds[kind], a, b);
 }
 

@@ -141,7 +141,8 @@ private:
 struct Init {
   /// NormOf: a = a parameter's index, b = the kept dim (-1: none);
   /// UnitNormal: a = eps (ir/NNAttrs.td's norm_of, unit_normal).
-  enum Kind { Zeros, Ones, Uniform, Normal, Constant, NormOf, UnitNormal } kind = Zeros;
+  /// Empty: torch.nn.utils.skip_init (the runtime leaves the tensor as it is).
+  enum Kind { Zeros, Ones, Uniform, Normal, Constant, NormOf, UnitNormal, Empty } kind = Zeros;
   double a = 0, b = 0;
   static Init uniform(double lo, double hi) { return {Uniform, lo, hi}; }
   static Init normal(double mean, double std) { return {Normal, mean, std}; }

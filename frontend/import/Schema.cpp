@@ -62,9 +62,11 @@ const char *kSkeleton = R"({
         "type": {"type": "string", "minLength": 1},
         "parameters": {"type": "array", "items": {"$ref": "#/$defs/ownParameter"}},
         "buffers": {"type": "array", "description": "torch's register_buffer (persistent, float32): as parameters, never trained.", "items": {"$ref": "#/$defs/ownParameter"}},
-        "children": {"type": "array", "items": {"$ref": "#/$defs/moduleNode"}}
+        "children": {"type": "array", "items": {"$ref": "#/$defs/moduleNode"}},
+        "skip_init": {"$ref": "#/$defs/skipInit"}
       }
     },
+    "skipInit": {"type": "boolean", "default": false, "description": "torch.nn.utils.skip_init: the runtime's init_parameters leaves every parameter and buffer of the module (its subtree) as it is (zeros after create, or what was loaded), where torch leaves them uninitialized."},
     "ownParameter": {
       "description": "A module's own parameter (torch's nn.Parameter attribute): state_dict key <module path>.<name>.",
       "type": "object",
@@ -94,6 +96,7 @@ const char *kSkeleton = R"({
         "name": {"$ref": "#/$defs/childName"},
         "type": {},
         "options": {"type": "object"},
+        "skip_init": {"$ref": "#/$defs/skipInit"},
         "reparametrize": {
           "type": "array",
           "description": "torch.nn.utils' hooks on the layer's parameters, one per parameter: the parameter is replaced as in torch's state_dict (prune: <p>_orig and the buffer <p>_mask; weight_norm: <p>_g and <p>_v; spectral_norm: <p>_orig and the buffers <p>_u, <p>_v; parametrizations.weight_norm: parametrizations.<p>.original0 and .original1; parametrizations.spectral_norm: parametrizations.<p>.original and the buffers parametrizations.<p>.0._u, ._v).",

@@ -78,6 +78,13 @@ void registerUtilityFamily(Registry &r) {
               "kilnc --data-parallel and a kiln_comm attached to the instance (kiln/comm.h): "
               "gradients averaged over the processes in the train step, over MPI (NCCL "
               "between GPUs: built, not yet run on a GPU)"});
+  // torch.nn.utils.skip_init(module_cls, ...): a module node's field
+  // `skip_init: true` (ModelImporter.cpp), like `reparametrize` a field of
+  // the node: its tensors get #nn.init<empty>, which the runtime's
+  // init_parameters leaves as they are.
+  r.add(Entry{"skip_init", EntryKind::Reparametrization,
+              "(a module node's skip_init: its parameters and buffers #nn.init<empty>, left as "
+              "they are by kiln_model_init_parameters)"});
   // A module's own parameters: the node's `parameters`, read by the
   // graph's `parameter` nodes (ModuleParameters.cpp).
   r.add(Entry{"Parameter", EntryKind::Container,

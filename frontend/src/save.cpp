@@ -77,6 +77,7 @@ Json module_json(const nn::Module& m, const std::string* name, const std::string
   Json j = Json::object();
   if (name) j["name"] = *name;
   j["type"] = m.type_name();
+  if (m.skip_init()) j["skip_init"] = true;
   if (auto options = m.layer_options()) {
     j["options"] = options_json(*options);
     if (!m.reparametrizations().empty()) {

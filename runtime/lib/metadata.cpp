@@ -51,7 +51,7 @@ Error check_name(const char *name, const std::string &what) {
 
 Error check_init(const kiln_init &init, kiln_dtype dtype, const std::string &what,
                  Init *out) {
-  if (init.kind < KILN_INIT_ZEROS || init.kind > KILN_INIT_UNIT_NORMAL)
+  if (init.kind < KILN_INIT_ZEROS || init.kind > KILN_INIT_EMPTY)
     return bad(what + ": unknown initializer kind " + std::to_string(init.kind));
   out->kind = static_cast<Init::Kind>(init.kind);
   out->a = init.args[0];
@@ -76,6 +76,8 @@ Error check_init(const kiln_init &init, kiln_dtype dtype, const std::string &wha
       return bad(what + ": norm_of needs a parameter index and a dimension (or -1)");
     return {};
   }
+  if (init.kind == KILN_INIT_EMPTY && (out->a != 0 || out->b != 0))
+    return bad(what + ": an empty initializer takes no arguments");
   const bool random = init.kind == KILN_INIT_UNIFORM || init.kind == KILN_INIT_NORMAL;
   if (!random)
     return {};

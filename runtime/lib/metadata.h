@@ -14,7 +14,7 @@ struct Init {
   enum Kind { Zeros = KILN_INIT_ZEROS, Ones = KILN_INIT_ONES,
               Uniform = KILN_INIT_UNIFORM, Normal = KILN_INIT_NORMAL,
               Constant = KILN_INIT_CONSTANT, NormOf = KILN_INIT_NORM_OF,
-              UnitNormal = KILN_INIT_UNIT_NORMAL };
+              UnitNormal = KILN_INIT_UNIT_NORMAL, Empty = KILN_INIT_EMPTY };
   Kind kind = Zeros;
   double a = 0; // uniform: lo, normal: mean, constant: the value,
                 // norm_of: the source parameter, unit_normal: eps

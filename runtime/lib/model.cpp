@@ -766,6 +766,8 @@ void fill_norm_of(const ModelSpec &s, const TensorSpec &t, uint64_t seed, float 
 /* Tensor t's initial value, made on the host and copied in. */
 Error init_tensor(kiln_model *m, int t, uint64_t seed) {
   const TensorSpec &spec = m->spec.tensors[t];
+  if (spec.init.kind == kiln::rt::Init::Empty) // skip_init: left as it is
+    return Error();
   std::vector<unsigned char> host(spec_bytes(spec));
   if (spec.init.kind == kiln::rt::Init::NormOf)
     fill_norm_of(m->spec, spec, seed, reinterpret_cast<float *>(host.data()));

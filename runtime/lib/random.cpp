@@ -72,6 +72,7 @@ void fill_init(const Init &init, Rng &rng, float *dst, int64_t n) {
     return;
   }
   case Init::NormOf: // made from another tensor (model.cpp)
+  case Init::Empty:  // left as it is (model.cpp)
     return;
   case Init::UnitNormal: {
     fill_init(Init{Init::Normal, 0.0, 1.0}, rng, dst, n);

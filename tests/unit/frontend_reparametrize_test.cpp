@@ -118,3 +118,44 @@ TEST(FrontendReparametrize, Errors) {
 }
 
 }  // namespace
+
+namespace {
+
+/// torch.nn.utils.skip_init(module_cls, ...) on a built-in layer and on a
+/// user module (its children inherit it in kilnc).
+struct InnerImpl : nn::Module {
+  InnerImpl() {
+    gain = register_parameter("gain", {3}, kiln::Init::Ones);
+    fc = register_module("fc", nn::Linear(3, 3));
+  }
+  kiln::Tensor forward(const kiln::Tensor& x) { return fc(x * gain); }
+  kiln::Tensor gain;
+  nn::Linear fc{nullptr};
+};
+KILN_MODULE(Inner);
+
+struct SkippedImpl : nn::Module {
+  SkippedImpl() {
+    fc = register_module("fc", utils::skip_init<nn::Linear>(4, 3));
+    inner = register_module("inner", utils::skip_init<Inner>());
+    head = register_module("head", nn::Linear(3, 2));
+  }
+  kiln::Tensor forward(const kiln::Tensor& x) { return head(inner(fc(x))); }
+  nn::Linear fc{nullptr};
+  Inner inner{nullptr};
+  nn::Linear head{nullptr};
+};
+KILN_MODULE(Skipped);
+
+}  // namespace
+
+TEST(FrontendReparametrize, SkipInitMarksTheModuleNode) {
+  Skipped model;
+  json doc = json::parse(kiln::model_json(model, {kiln::input("x", {2, 4})}, "skipped"));
+  json children = doc["module"]["children"];
+  EXPECT_EQ(children[0]["skip_init"], true);
+  EXPECT_EQ(children[0]["options"]["in_features"], 4);
+  EXPECT_EQ(children[1]["skip_init"], true);
+  EXPECT_FALSE(children[1]["children"][0].contains("skip_init"));  // inherited in kilnc
+  EXPECT_FALSE(children[2].contains("skip_init"));
+}

@@ -311,7 +311,7 @@ TEST(RuntimeMetadata, HeaderFields) {
   kiln_model_metadata copy = *md.get();
   copy.abi_version = 2; // before kiln_tensor_info.range
   EXPECT_EQ(create_error(&copy, KILN_ERROR_UNSUPPORTED),
-            "metadata: abi_version 2 is not supported (this runtime reads version 14)");
+            "metadata: abi_version 2 is not supported (this runtime reads version 15)");
   copy = *md.get();
   copy.struct_size = sizeof(kiln_model_metadata) - 8;
   EXPECT_NE(create_error(&copy).find("metadata: struct_size"), std::string::npos);
@@ -740,8 +740,18 @@ TEST(RuntimeMetadata, ConstantInitializers) {
   EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {KILN_INIT_CONSTANT, {1, 2}}; }),
             "metadata: tensor 0 ('w'): a constant initializer needs a finite f32 value and "
             "args[1] = 0");
-  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {7, {0, 0}}; }),
-            "metadata: tensor 0 ('w'): unknown initializer kind 7");
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {8, {0, 0}}; }),
+            "metadata: tensor 0 ('w'): unknown initializer kind 8");
+  // skip_init's empty: any dtype (the int64 num_batches_tracked too), no args.
+  {
+    ValidModel md;
+    md.tensors[2].init = {KILN_INIT_EMPTY, {0, 0}};
+    kiln_model *m = create_ok(md.get());
+    EXPECT_NE(m, nullptr);
+    kiln_model_destroy(m);
+  }
+  EXPECT_EQ(error_after([](ValidModel &m) { m.tensors[0].init = {KILN_INIT_EMPTY, {1, 0}}; }),
+            "metadata: tensor 0 ('w'): an empty initializer takes no arguments");
 }
 
 /* weight_norm's g (norm_of: a parameter's norms) and spectral_norm's u, v

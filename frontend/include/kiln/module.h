@@ -144,6 +144,11 @@ class Module {
   /// `r.parameter`, not re-parametrized yet.
   void add_reparametrization(Reparametrization r);
   const std::vector<Reparametrization>& reparametrizations() const { return reparams_; }
+  /// torch.nn.utils.skip_init (nn::utils::skip_init sets it): the model
+  /// file's `skip_init: true` on this module's node, whose parameters and
+  /// buffers (its children's too) the runtime's init_parameters leaves.
+  void set_skip_init() { skip_init_ = true; }
+  bool skip_init() const { return skip_init_; }
   /// Every module of the tree with its dotted path; the root is "".
   std::vector<std::pair<std::string, const Module*>> named_modules() const;
 
@@ -167,6 +172,7 @@ class Module {
   std::vector<std::pair<std::string, Parameter>> params_;
   std::vector<std::pair<std::string, Parameter>> buffers_;
   std::vector<Reparametrization> reparams_;
+  bool skip_init_ = false;
 };
 
 }  // namespace nn

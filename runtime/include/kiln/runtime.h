@@ -191,7 +191,7 @@ typedef enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 } kiln_dtype;
 
 /* The version of kiln_model_metadata this header describes. A runtime accepts
  * exactly the versions it knows; a new field or enum meaning bumps it. */
-#define KILN_METADATA_VERSION 14
+#define KILN_METADATA_VERSION 15
 
 /* Where a model's kernels run. KILN_DEVICE_CUDA models (kilnc
  * --target=cuda) carry PTX in device_code (docs/runtime-abi.md, "CUDA
@@ -274,7 +274,11 @@ typedef enum kiln_init_kind {
   KILN_INIT_NORM_OF = 5,
   /* N(0, 1) scaled to unit 2-norm: x / max(||x||, args[0]) (args[0] > 0),
    * torch's normalize(normal_(0, 1)), spectral_norm's u and v. f32 only. */
-  KILN_INIT_UNIT_NORMAL = 6
+  KILN_INIT_UNIT_NORMAL = 6,
+  /* torch.nn.utils.skip_init: init_parameters leaves the tensor as it is
+   * (zeros after create, or what a load or the caller wrote), where torch
+   * leaves uninitialized memory. No args. */
+  KILN_INIT_EMPTY = 7
 } kiln_init_kind;
 
 typedef enum kiln_entry_point {

@@ -6,7 +6,7 @@ func.func private @bad_role(tensor<4xf32> {nn.role = #nn.role<parameter>})
 
 // -----
 
-// expected-error @+1 {{unknown initializer 'gauss' (zeros, ones, uniform, normal, constant, norm_of, unit_normal)}}
+// expected-error @+1 {{unknown initializer 'gauss' (zeros, ones, uniform, normal, constant, norm_of, unit_normal, empty)}}
 func.func private @bad_kind(tensor<4xf32> {nn.init = #nn.init<gauss 0.0, 1.0>})
 
 // -----
@@ -44,3 +44,9 @@ func.func private @one_bound(tensor<4xf32> {nn.init = #nn.init<uniform 1.0>})
 
 // expected-error @+1 {{expected '>'}}
 func.func private @constant_two(tensor<f32> {nn.init = #nn.init<constant 1.0, 2.0>})
+
+// -----
+
+// skip_init's empty takes no arguments.
+// expected-error @+1 {{expected '>'}}
+func.func private @empty_args(tensor<4xf32> {nn.init = #nn.init<empty 1.0>})

@@ -6,7 +6,7 @@
 // --emit=descriptor: the kiln_model_metadata the object carries, as text.
 // Numbers are exact (shortest round-trip): 1/sqrt(8) and 1/sqrt(16).
 
-// CHECK: kiln-model-metadata 14
+// CHECK: kiln-model-metadata 15
 // CHECK-NEXT: name tiny_mlp
 // CHECK-NEXT: device cpu
 // CHECK-NEXT: lr 0.1

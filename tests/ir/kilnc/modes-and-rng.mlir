@@ -7,7 +7,7 @@
 // an eval-mode forward without random draws, a train-mode forward that
 // takes the instance's random state, and training kernels for train mode.
 // Two dropouts of [6, 9] and [6, 5] draw 54 + 30 counters per call.
-// CHECK: kiln-model-metadata 14
+// CHECK: kiln-model-metadata 15
 // CHECK: kernel forward eval tiny_dropout__forward: 0.weight 0.bias 2.weight 2.bias x output0 workspace{{$}}
 // CHECK-NEXT: kernel forward train tiny_dropout__forward_train: 0.weight 0.bias 2.weight 2.bias x rng output0 workspace (rng_counters 84)
 // CHECK-NEXT: kernel gradients train tiny_dropout__gradients: {{.*}} x target rng loss {{.*}} workspace (rng_counters 84)

@@ -57,6 +57,19 @@ H spectral_norm(H module, const std::string& name = "weight", int64_t n_power_it
   spectral_norm(static_cast<Module&>(*module.ptr()), name, n_power_iterations, eps, dim);
   return module;
 }
+/// skip_init(module_cls, *args, **kwargs): the module M (a holder such as
+/// nn::Linear, or a user module's) built from `args`, marked so that the
+/// runtime's init_parameters leaves its parameters and buffers, and its
+/// children's, as they are (torch leaves them uninitialized): give them
+/// values with a weights file. `skip_init<nn::Linear>(4, 8)` is torch's
+/// `skip_init(nn.Linear, 4, 8)`.
+template <class M, class... Args>
+M skip_init(Args&&... args) {
+  M module(std::forward<Args>(args)...);
+  static_cast<Module&>(*module).set_skip_init();
+  return module;
+}
+
 namespace prune {
 template <class H, class = utils::detail::IsHolder<H>>
 H identity(H module, const std::string& name) {
