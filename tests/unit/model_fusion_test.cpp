@@ -9,6 +9,7 @@
 // running statistics, shapes), which leave the target unchanged.
 #include "fuse_pair.h"
 #include "fuse_plain.h"
+#include "model_tensors.h"
 
 #include <kiln/fusion.h>
 #include <kiln/runtime.h>
@@ -21,26 +22,7 @@
 
 namespace {
 
-/* The state_dict entry `name` of a model (a parameter or an f32 buffer). */
-std::vector<float> tensor(kiln_model *m, const std::string &name) {
-  for (int i = 0; i < kiln_model_num_parameters(m); ++i) {
-    const char *n;
-    float *p;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_parameter(m, i, &n, &p, &numel), KILN_OK);
-    if (name == n) return std::vector<float>(p, p + numel);
-  }
-  for (int i = 0; i < kiln_model_num_buffers(m); ++i) {
-    const char *n;
-    kiln_dtype dtype;
-    void *p;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_buffer(m, i, &n, &dtype, &p, &numel), KILN_OK);
-    if (name == n) return std::vector<float>(static_cast<float *>(p), static_cast<float *>(p) + numel);
-  }
-  ADD_FAILURE() << "no tensor " << name;
-  return {};
-}
+using kiln_test::tensorValues;
 
 struct Models {
   fuse_pair_model *pair = nullptr;
@@ -96,10 +78,10 @@ TEST(ModelFusion, FusedPlainModelComputesThePairsEvalForward) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 2e-5 * scale) << i;
 
   // Channel 2 of the convolution, by torch's formula.
-  std::vector<float> w = tensor(m.from(), "conv.weight"), b = tensor(m.from(), "conv.bias"),
-                     rm = tensor(m.from(), "bn.running_mean"), rv = tensor(m.from(), "bn.running_var"),
-                     g = tensor(m.from(), "bn.weight"), beta = tensor(m.from(), "bn.bias");
-  std::vector<float> fw = tensor(m.to(), "conv.weight"), fb = tensor(m.to(), "conv.bias");
+  std::vector<float> w = tensorValues(m.from(), "conv.weight"), b = tensorValues(m.from(), "conv.bias"),
+                     rm = tensorValues(m.from(), "bn.running_mean"), rv = tensorValues(m.from(), "bn.running_var"),
+                     g = tensorValues(m.from(), "bn.weight"), beta = tensorValues(m.from(), "bn.bias");
+  std::vector<float> fw = tensorValues(m.to(), "conv.weight"), fb = tensorValues(m.to(), "conv.bias");
   ASSERT_NE(rm[2], 0.0f);  // the steps moved the statistics
   float rsqrt = 1.0f / std::sqrt(rv[2] + 1e-3f);
   EXPECT_FLOAT_EQ(fb[2], (b[2] - rm[2]) * rsqrt * g[2] + beta[2]);
@@ -109,7 +91,7 @@ TEST(ModelFusion, FusedPlainModelComputesThePairsEvalForward) {
 TEST(ModelFusion, RefusalsNameTheProblemAndChangeNothing) {
   Models m;
   trainedPair(m);
-  const std::vector<float> before = tensor(m.to(), "conv.weight");
+  const std::vector<float> before = tensorValues(m.to(), "conv.weight");
   auto refused = [&](kiln_status s, const char *needle) {
     EXPECT_NE(s, KILN_OK);
     std::string message = kiln_last_error();
@@ -129,7 +111,7 @@ TEST(ModelFusion, RefusalsNameTheProblemAndChangeNothing) {
   refused(kiln_fuse_linear_bn_eval(m.from(), "up", "bn2", 1e-5, m.to(), "up"), "not a Linear's weight");
   refused(kiln_fuse_linear_bn_eval(m.from(), "fc", "bn2", 1e-5, m.to(), "fc"), "has no weight and bias");
   refused(kiln_fuse_linear_bn_eval(nullptr, "fc", "bn3", 1e-5, m.to(), "fc"), "NULL");
-  EXPECT_EQ(tensor(m.to(), "conv.weight"), before);
+  EXPECT_EQ(tensorValues(m.to(), "conv.weight"), before);
 }
 
 }  // namespace

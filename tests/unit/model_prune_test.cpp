@@ -5,6 +5,7 @@
 // pruned entries of fc.weight_orig alone (their gradient is masked) and
 // moves the others; after prune.remove the pruned entries are 0 and train
 // again, as torch's plain parameter would.
+#include "model_tensors.h"
 #include "prune_train.h"
 
 #include <kiln/prune.h>
@@ -22,23 +23,7 @@ namespace {
 
 /* The state_dict entry `name` (a parameter or an f32 buffer). */
 std::vector<float> tensor(prune_train_model *m, const std::string &name) {
-  for (int i = 0; i < prune_train_num_parameters(m); ++i) {
-    const char *n;
-    float *p;
-    int64_t numel;
-    EXPECT_EQ(prune_train_parameter(m, i, &n, &p, &numel), KILN_OK);
-    if (name == n) return std::vector<float>(p, p + numel);
-  }
-  for (int i = 0; i < prune_train_num_buffers(m); ++i) {
-    const char *n;
-    kiln_dtype dtype;
-    void *p;
-    int64_t numel;
-    EXPECT_EQ(prune_train_buffer(m, i, &n, &dtype, &p, &numel), KILN_OK);
-    if (name == n) return std::vector<float>(static_cast<float *>(p), static_cast<float *>(p) + numel);
-  }
-  ADD_FAILURE() << "no tensor " << name;
-  return {};
+  return kiln_test::tensorValues(reinterpret_cast<kiln_model *>(m), name);
 }
 
 TEST(ModelPrune, CompiledStepsReadTheComputedMask) {

@@ -10,6 +10,7 @@
 // Also the refusals, which leave the target unchanged.
 #include "reparam_pair.h"
 #include "reparam_plain.h"
+#include "model_tensors.h"
 
 #include <kiln/reparametrize.h>
 #include <kiln/runtime.h>
@@ -22,21 +23,6 @@
 #include <vector>
 
 namespace {
-
-/* Parameter `name` of a model (host memory), or null. */
-float *parameter(kiln_model *m, const std::string &name, int64_t *numel = nullptr) {
-  for (int i = 0; i < kiln_model_num_parameters(m); ++i) {
-    const char *n;
-    float *p;
-    int64_t count;
-    EXPECT_EQ(kiln_model_parameter(m, i, &n, &p, &count), KILN_OK);
-    if (name == n) {
-      if (numel) *numel = count;
-      return p;
-    }
-  }
-  return nullptr;
-}
 
 struct Models {
   reparam_pair_model *pair = nullptr;
@@ -72,15 +58,12 @@ void trainedPair(Models &m) {
   }
   ASSERT_EQ(kiln_model_set_training(m.from(), 0), KILN_OK);
   ASSERT_EQ(kiln_model_set_training(m.to(), 0), KILN_OK);
-  for (int i = 0; i < kiln_model_num_parameters(m.to()); ++i) {
-    const char *n;
-    float *p;
-    int64_t numel, from = 0;
-    ASSERT_EQ(kiln_model_parameter(m.to(), i, &n, &p, &numel), KILN_OK);
-    if (float *src = parameter(m.from(), n, &from)) {
-      ASSERT_EQ(from, numel) << n;
-      std::memcpy(p, src, sizeof(float) * numel);
-    }
+  auto source = kiln_test::floatTensors(m.from());
+  for (auto &[name, t] : kiln_test::floatTensors(m.to())) {
+    auto it = source.find(name);
+    if (it == source.end()) continue;
+    ASSERT_EQ(it->second.numel, t.numel) << name;
+    std::memcpy(t.data, it->second.data, sizeof(float) * t.numel);
   }
 }
 
@@ -107,9 +90,7 @@ TEST(ModelReparamRemove, PlainModelComputesThePairsForward) {
 TEST(ModelReparamRemove, RefusalsNameTheProblemAndChangeNothing) {
   Models m;
   trainedPair(m);
-  int64_t numel = 0;
-  const float *conv = parameter(m.to(), "conv.weight", &numel);
-  const std::vector<float> before(conv, conv + numel);
+  const std::vector<float> before = kiln_test::tensorValues(m.to(), "conv.weight");
   auto refused = [&](kiln_status s, const char *needle) {
     EXPECT_NE(s, KILN_OK);
     std::string message = kiln_last_error();
@@ -125,13 +106,11 @@ TEST(ModelReparamRemove, RefusalsNameTheProblemAndChangeNothing) {
   refused(kiln_remove_weight_norm(nullptr, "up.weight", m.to()), "NULL");
   ASSERT_EQ(kiln_model_set_training(m.from(), 1), KILN_OK);
   refused(kiln_remove_parametrizations(m.from(), "fc2.weight", 0, 1, m.to()), "training mode");
-  EXPECT_EQ(std::vector<float>(conv, conv + numel), before);
+  EXPECT_EQ(kiln_test::tensorValues(m.to(), "conv.weight"), before);
   // leave_parametrized=False: the original itself (torch's).
   ASSERT_EQ(kiln_remove_parametrizations(m.from(), "fc2.weight", 0, 0, m.to()), KILN_OK) << kiln_last_error();
-  const float *original = parameter(m.from(), "fc2.parametrizations.weight.original", &numel);
-  ASSERT_NE(original, nullptr);
-  EXPECT_EQ(std::vector<float>(original, original + numel),
-            std::vector<float>(parameter(m.to(), "fc2.weight"), parameter(m.to(), "fc2.weight") + numel));
+  EXPECT_EQ(kiln_test::tensorValues(m.to(), "fc2.weight"),
+            kiln_test::tensorValues(m.from(), "fc2.parametrizations.weight.original"));
 }
 
 }  // namespace

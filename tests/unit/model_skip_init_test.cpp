@@ -4,12 +4,14 @@
 // with skip_init false): kiln_model_init_parameters leaves the skipped
 // tensors exactly as they were (here a pattern written before it) and
 // initializes the others as usual.
+#include "model_tensors.h"
 #include "skip_init_mix.h"
 
 #include <kiln/runtime.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -17,32 +19,11 @@
 
 namespace {
 
-/* Every float32 parameter and buffer of the model by name, as pointers. */
-std::map<std::string, std::pair<float *, int64_t>> floatTensors(kiln_model *m) {
-  std::map<std::string, std::pair<float *, int64_t>> out;
-  for (int i = 0; i < kiln_model_num_parameters(m); ++i) {
-    const char *n;
-    float *p;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_parameter(m, i, &n, &p, &numel), KILN_OK);
-    out[n] = {p, numel};
-  }
-  for (int i = 0; i < kiln_model_num_buffers(m); ++i) {
-    const char *n;
-    kiln_dtype dtype;
-    void *p;
-    int64_t numel;
-    EXPECT_EQ(kiln_model_buffer(m, i, &n, &dtype, &p, &numel), KILN_OK);
-    if (dtype == KILN_F32) out[n] = {static_cast<float *>(p), numel};
-  }
-  return out;
-}
-
 TEST(ModelSkipInit, InitLeavesTheSkippedTensors) {
   skip_init_mix_model *typed = nullptr;
   ASSERT_EQ(skip_init_mix_create(&typed), KILN_OK) << kiln_last_error();
   kiln_model *m = reinterpret_cast<kiln_model *>(typed);
-  auto tensors = floatTensors(m);
+  auto tensors = kiln_test::floatTensors(m);
   const std::vector<std::string> skipped = {
       "fc.weight", "fc.bias", "block.gain", "block.proj.bias", "block.proj.weight_g",
       "block.proj.weight_v", "block.norm.weight", "block.norm.bias", "block.norm.running_mean",
@@ -50,17 +31,17 @@ TEST(ModelSkipInit, InitLeavesTheSkippedTensors) {
   for (const std::string &name : skipped) ASSERT_TRUE(tensors.count(name)) << name;
   // A pattern no initializer writes, in every float tensor.
   for (auto &[name, t] : tensors)
-    for (int64_t i = 0; i < t.second; ++i) t.first[i] = 7.25f + static_cast<float>(i);
+    for (int64_t i = 0; i < t.numel; ++i) t.data[i] = 7.25f + static_cast<float>(i);
   ASSERT_EQ(kiln_model_init_parameters(m, 42), KILN_OK) << kiln_last_error();
   for (auto &[name, t] : tensors) {
     bool kept = true;
-    for (int64_t i = 0; i < t.second; ++i) kept = kept && t.first[i] == 7.25f + static_cast<float>(i);
+    for (int64_t i = 0; i < t.numel; ++i) kept = kept && t.data[i] == 7.25f + static_cast<float>(i);
     bool skip = std::find(skipped.begin(), skipped.end(), name) != skipped.end();
     EXPECT_EQ(kept, skip) << name;
   }
   // The others as torch's: bn's weight ones, running_var ones.
-  EXPECT_EQ(tensors["bn.weight"].first[0], 1.0f);
-  EXPECT_EQ(tensors["bn.running_var"].first[4], 1.0f);
+  EXPECT_EQ(tensors["bn.weight"].data[0], 1.0f);
+  EXPECT_EQ(tensors["bn.running_var"].data[4], 1.0f);
   skip_init_mix_destroy(typed);
 }
 
