@@ -68,8 +68,9 @@ Error writeFused(kiln_model *to, const std::string &fused, const std::vector<int
                              what);
 }
 
-Error checkCall(kiln_model *from, const char *layer, const char *bn, kiln_model *to,
-                const char *fused, const std::string &what) {
+/* A call's checks (no NULL, `from` in eval mode) and its pair read. */
+Error startCall(kiln_model *from, const char *layer, const char *bn, kiln_model *to,
+                const char *fused, const std::string &what, Pair &p) {
   if (!from || !to || !layer || !bn || !fused)
     return fail(KILN_ERROR_INVALID_ARGUMENT, what + ": a model or a name is NULL");
   int training = 0;
@@ -77,7 +78,7 @@ Error checkCall(kiln_model *from, const char *layer, const char *bn, kiln_model 
     return fail(KILN_ERROR_INVALID_ARGUMENT,
                 what + ": Fusion only for eval! (the source instance is in training mode: "
                        "kiln_model_set_training(model, 0) first, torch's .eval())");
-  return Error();
+  return readPair(from, layer, bn, what, p);
 }
 
 /* rsqrt(running_var + eps) per channel, in float32 as torch. */
@@ -101,10 +102,8 @@ extern "C" kiln_status kiln_fuse_conv_bn_eval(kiln_model *from, const char *conv
   KILN_API_GUARD_BEGIN
   const std::string what = std::string("kiln_fuse_conv_bn_eval(") + (conv ? conv : "NULL") + ", " +
                            (bn ? bn : "NULL") + ")";
-  if (Error e = checkCall(from, conv, bn, to, fused, what))
-    return set_thread_error(e);
   Pair p;
-  if (Error e = readPair(from, conv, bn, what, p))
+  if (Error e = startCall(from, conv, bn, to, fused, what, p))
     return set_thread_error(e);
   const std::vector<int64_t> &shape = p.weight.shape;
   if (shape.size() < 3 || shape.size() > 5)
@@ -126,11 +125,7 @@ extern "C" kiln_status kiln_fuse_conv_bn_eval(kiln_model *from, const char *conv
     bias[c] = p.bnBias.found() ? b + p.bnBias.values[c] : b;
   }
   // The weight as [outer, channels, inner] around the channel dimension.
-  int64_t outer = 1, inner = 1;
-  for (size_t d = 0; d < dim; ++d)
-    outer *= shape[d];
-  for (size_t d = dim + 1; d < shape.size(); ++d)
-    inner *= shape[d];
+  const auto [outer, size, inner] = around_dim(shape, static_cast<int64_t>(dim));
   std::vector<float> weight(p.weight.values.size());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t c = 0; c < channels; ++c)
@@ -148,10 +143,8 @@ extern "C" kiln_status kiln_fuse_linear_bn_eval(kiln_model *from, const char *li
   KILN_API_GUARD_BEGIN
   const std::string what = std::string("kiln_fuse_linear_bn_eval(") + (linear ? linear : "NULL") +
                            ", " + (bn ? bn : "NULL") + ")";
-  if (Error e = checkCall(from, linear, bn, to, fused, what))
-    return set_thread_error(e);
   Pair p;
-  if (Error e = readPair(from, linear, bn, what, p))
+  if (Error e = startCall(from, linear, bn, to, fused, what, p))
     return set_thread_error(e);
   const std::vector<int64_t> &shape = p.weight.shape;
   if (shape.size() != 2)

@@ -49,18 +49,7 @@ Error weightNorm(const StateTensor &g, const StateTensor &v, const std::string &
                                            shape_string(v.shape));
   }
   // v as [outer, kept, inner] around dim (kept = 1, inner = numel: dim None).
-  int64_t outer = 1, kept = 1, inner = 1;
-  for (size_t d = 0; d < rank; ++d) {
-    int64_t s = v.shape[d];
-    if (dim < 0)
-      inner *= s;
-    else if (static_cast<int64_t>(d) < dim)
-      outer *= s;
-    else if (static_cast<int64_t>(d) == dim)
-      kept = s;
-    else
-      inner *= s;
-  }
+  const auto [outer, kept, inner] = around_dim(v.shape, dim);
   std::vector<double> squares(kept, 0.0);
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < kept; ++k)
@@ -90,11 +79,7 @@ Error spectralNorm(const StateTensor &orig, const StateTensor &u, const StateTen
                                                  std::to_string(rank) + " dimensions");
   if (dim < 0)
     dim += rank;
-  int64_t outer = 1, h = orig.shape[dim], inner = 1;
-  for (int64_t d = 0; d < dim; ++d)
-    outer *= orig.shape[d];
-  for (int64_t d = dim + 1; d < rank; ++d)
-    inner *= orig.shape[d];
+  const auto [outer, h, inner] = around_dim(orig.shape, dim);
   const int64_t w = outer * inner;
   if (u.shape != std::vector<int64_t>{h} || v.shape != std::vector<int64_t>{w})
     return fail(KILN_ERROR_MISMATCH,

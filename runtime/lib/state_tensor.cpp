@@ -2,6 +2,13 @@
 
 namespace kiln::rt {
 
+AroundDim around_dim(const std::vector<int64_t> &shape, int64_t dim) {
+  AroundDim a;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+    (dim < 0 || d > dim ? a.inner : d < dim ? a.outer : a.size) *= shape[d];
+  return a;
+}
+
 int find_state_tensor(const kiln_model *model, const std::string &name) {
   const ModelSpec &s = spec_of(model);
   for (int t : state_dict_of(s))

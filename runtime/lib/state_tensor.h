@@ -20,6 +20,14 @@ struct StateTensor {
   bool found() const { return index >= 0; }
 };
 
+/* A shape as [outer, size, inner] around dimension `dim`: the product of
+ * the dimensions before it, its size, the product of those after it
+ * (dim < 0: [1, 1, numel], everything inner). */
+struct AroundDim {
+  int64_t outer = 1, size = 1, inner = 1;
+};
+AroundDim around_dim(const std::vector<int64_t> &shape, int64_t dim);
+
 /* The index of the float32 parameter or buffer `name` of `model`, or -1. */
 int find_state_tensor(const kiln_model *model, const std::string &name);
 
