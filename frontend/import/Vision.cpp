@@ -301,8 +301,11 @@ Value upsample(BuildContext &c, const shape_rules::UpsampleArgs &args, bool alig
     if (identity)
       continue;
     auto type = nn::f32Tensor(b.getContext(), {m, n});
-    Value weight = b.create<arith::ConstantOp>(
-        c.loc(), DenseElementsAttr::get(type, llvm::ArrayRef<float>(w)));
+    auto constant = [&](const std::vector<float> &values) -> Value {
+      return b.create<arith::ConstantOp>(
+          c.loc(), DenseElementsAttr::get(type, llvm::ArrayRef<float>(values)));
+    };
+    Value weight = constant(w);
     SmallVector<int64_t> perm;
     for (int64_t i = 0; i < rank; ++i)
       perm.push_back(i);
@@ -319,11 +322,7 @@ Value upsample(BuildContext &c, const shape_rules::UpsampleArgs &args, bool alig
       std::vector<float> wb = upsampleWeights(args.mode, n, m, alignCorners, plan.scales[d - 2],
                                               /*shortcut=*/true);
       if (wb != w) {
-        Value backward = c.create<nn::LinearOp>(
-            moved,
-            b.create<arith::ConstantOp>(c.loc(),
-                                        DenseElementsAttr::get(type, llvm::ArrayRef<float>(wb))),
-            Value());
+        Value backward = c.create<nn::LinearOp>(moved, constant(wb), Value());
         mapped = c.create<nn::AddOp>(
             c.create<nn::DetachOp>(mapped),
             c.create<nn::SubOp>(backward, c.create<nn::DetachOp>(backward)));
