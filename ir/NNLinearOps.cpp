@@ -37,17 +37,25 @@ LogicalResult MatmulOp::inferReturnTypes(
     SmallVectorImpl<Type> &types) {
   Adaptor a(operands, attrs, props, regions);
   auto l = shapeOf(a.getLhs()), r = shapeOf(a.getRhs());
-  if (l.size() != 2 || r.size() != 2)
-    return emitOptionalError(loc, "nn.matmul: operands must be 2-D, got ",
-                             shapeStr(l), " and ", shapeStr(r));
-  int64_t m = a.getTransposeLhs() ? l[1] : l[0];
-  int64_t kl = a.getTransposeLhs() ? l[0] : l[1];
-  int64_t kr = a.getTransposeRhs() ? r[1] : r[0];
-  int64_t n = a.getTransposeRhs() ? r[0] : r[1];
+  if (l.size() < 2 || r.size() != l.size())
+    return emitOptionalError(
+        loc, "nn.matmul: operands must be matrices of the same rank >= 2 (",
+        "batched over equal leading dimensions), got ", shapeStr(l), " and ",
+        shapeStr(r));
+  size_t batch = l.size() - 2;
+  if (l.take_front(batch) != r.take_front(batch))
+    return emitOptionalError(loc, "nn.matmul: batch dimensions differ (",
+                             shapeStr(l), " and ", shapeStr(r), ")");
+  int64_t m = a.getTransposeLhs() ? l[batch + 1] : l[batch];
+  int64_t kl = a.getTransposeLhs() ? l[batch] : l[batch + 1];
+  int64_t kr = a.getTransposeRhs() ? r[batch + 1] : r[batch];
+  int64_t n = a.getTransposeRhs() ? r[batch] : r[batch + 1];
   if (kl != kr)
     return emitOptionalError(loc, "nn.matmul: contraction sizes differ (",
                              kl, " vs ", kr, ")");
-  types.push_back(f32Tensor(ctx, {m, n}));
+  SmallVector<int64_t> out(l.take_front(batch));
+  out.append({m, n});
+  types.push_back(f32Tensor(ctx, out));
   return success();
 }
 
@@ -83,7 +91,8 @@ LogicalResult LinearOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
 }
 
 // C = op(A) op(B):  d op(A) = dC op(B)^T,  d op(B) = op(A)^T dC, transposed
-// back when the operand was used transposed.
+// back when the operand was used transposed; per item of a batched product
+// (the transpositions act on the last two dimensions).
 LogicalResult MatmulOp::buildGradient(OpBuilder &b, ArrayRef<Value> resultGrads,
                                       ArrayRef<bool> needGrad,
                                       SmallVectorImpl<Value> &operandGrads) {

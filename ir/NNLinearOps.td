@@ -26,13 +26,19 @@ def NN_LinearOp : NN_DiffOp<"linear",
 
 def NN_MatmulOp : NN_DiffOp<"matmul",
     [DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
-  let summary = "2-D matrix product with optional transposed operands";
+  let summary = "matrix product, batched over equal leading dimensions, with optional transposed operands";
   let description = [{
-    `result = op(lhs) * op(rhs)` where `op` transposes when the flag is set.
-    torch: `torch.mm(a.t() if transpose_lhs else a, b.t() if transpose_rhs else b)`.
+    `result = op(lhs) * op(rhs)` where `op` transposes the last two
+    dimensions when the flag is set. Both operands have the same rank >= 2;
+    the dimensions before the last two are batch dimensions, equal in both
+    (no broadcasting: the importer broadcasts first), and the result keeps
+    them. torch: `torch.matmul(a.mT if transpose_lhs else a, b.mT if
+    transpose_rhs else b)` with equal batch shapes (`torch.mm` at rank 2,
+    `torch.bmm` at rank 3).
 
     ```mlir
     %c = nn.matmul %a, %b {transpose_rhs} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+    %s = nn.matmul %q, %k {transpose_rhs} : (tensor<2x4x5x8xf32>, tensor<2x4x6x8xf32>) -> tensor<2x4x5x6xf32>
     ```
   }];
   let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs,

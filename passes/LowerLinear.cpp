@@ -1,5 +1,6 @@
 // Lowering of the linear family (NNLinearOps.td): nn.linear and nn.matmul to
-// linalg contractions on tensors.
+// linalg contractions on tensors (a batched nn.matmul to linalg.batch_matmul
+// and its transposed forms, its batch dimensions collapsed into one).
 #include "passes/LowerToLinalg.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -61,6 +62,55 @@ Value matmulInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
       .getResult(0);
 }
 
+/// C[B,M,N] = op(A) op(B) per item b, accumulated onto `init`: the batched
+/// forms of matmulInto (the backends call a batched GEMM for each).
+Value batchMatmulInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                      bool transposeLhs, bool transposeRhs, Value init) {
+  if (!transposeLhs && !transposeRhs)
+    return b.create<linalg::BatchMatmulOp>(loc, ValueRange{lhs, rhs}, init)
+        .getResult(0);
+  if (!transposeLhs && transposeRhs)
+    return b
+        .create<linalg::BatchMatmulTransposeBOp>(loc, ValueRange{lhs, rhs},
+                                                 init)
+        .getResult(0);
+  if (transposeLhs && !transposeRhs)
+    return b
+        .create<linalg::BatchMatmulTransposeAOp>(loc, ValueRange{lhs, rhs},
+                                                 init)
+        .getResult(0);
+  // Both transposed (no gradient rule makes one): C[b,m,n] += A[b,k,m] B[b,n,k].
+  MLIRContext *ctx = b.getContext();
+  AffineExpr bi, m, n, k;
+  bindDims(ctx, bi, m, n, k);
+  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {bi, k, m}, ctx),
+                              AffineMap::get(4, 0, {bi, n, k}, ctx),
+                              AffineMap::get(4, 0, {bi, m, n}, ctx)};
+  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  return b
+      .create<linalg::GenericOp>(
+          loc, init.getType(), ValueRange{lhs, rhs}, init, maps, iters,
+          [](OpBuilder &nb, Location nl, ValueRange a) {
+            Value p = nb.create<arith::MulFOp>(nl, a[0], a[1]);
+            nb.create<linalg::YieldOp>(nl,
+                                       ValueRange{nb.create<arith::AddFOp>(nl, a[2], p)});
+          })
+      .getResult(0);
+}
+
+/// `v` [d0, ..., dr-3, x, y] as [d0 * ... * dr-3, x, y] (rank >= 3).
+Value collapseBatch(OpBuilder &b, Location loc, Value v) {
+  int64_t rank = typeOf(v).getRank();
+  if (rank == 3)
+    return v;
+  ReassociationIndices batch;
+  for (int64_t i = 0; i + 2 < rank; ++i)
+    batch.push_back(i);
+  return b.create<tensor::CollapseShapeOp>(
+      loc, v, ArrayRef<ReassociationIndices>{batch, {rank - 2}, {rank - 1}});
+}
+
 // y = x W^T + b: the bias is broadcast into the accumulator first, so the
 // matmul's epilogue needs no separate pass over y.
 struct LinearLowering : OpConversionPattern<LinearOp> {
@@ -96,12 +146,28 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Value init = filledTensor(rewriter, op.getLoc(), op.getType().getShape(),
-                              rewriter.getF32Type(),
-                              rewriter.getF32FloatAttr(0));
-    rewriter.replaceOp(op, matmulInto(rewriter, op.getLoc(), adaptor.getLhs(),
-                                      adaptor.getRhs(), op.getTransposeLhs(),
-                                      op.getTransposeRhs(), init));
+    Location loc = op.getLoc();
+    ArrayRef<int64_t> shape = op.getType().getShape();
+    if (shape.size() == 2) {
+      Value init = filledTensor(rewriter, loc, shape, rewriter.getF32Type(),
+                                rewriter.getF32FloatAttr(0));
+      rewriter.replaceOp(op, matmulInto(rewriter, loc, adaptor.getLhs(),
+                                        adaptor.getRhs(), op.getTransposeLhs(),
+                                        op.getTransposeRhs(), init));
+      return success();
+    }
+    // Batched: the batch dimensions as one, then back.
+    int64_t items = 1;
+    for (int64_t d : shape.drop_back(2))
+      items *= d;
+    Value init = filledTensor(
+        rewriter, loc, {items, shape[shape.size() - 2], shape.back()},
+        rewriter.getF32Type(), rewriter.getF32FloatAttr(0));
+    Value c = batchMatmulInto(rewriter, loc,
+                              collapseBatch(rewriter, loc, adaptor.getLhs()),
+                              collapseBatch(rewriter, loc, adaptor.getRhs()),
+                              op.getTransposeLhs(), op.getTransposeRhs(), init);
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, c, op.getType()));
     return success();
   }
 };

@@ -115,9 +115,10 @@ linalg::FillOp kiln::cpu::zeroFillBefore(Operation *op, Value out) {
   return fill;
 }
 
-bool kiln::cpu::isF32Matrix(Value v) {
+bool kiln::cpu::isF32Matrix(Value v, bool batched) {
   auto type = dyn_cast<MemRefType>(v.getType());
-  return type && type.getRank() == 2 && type.getElementType().isF32();
+  return type && type.getRank() == (batched ? 3 : 2) &&
+         type.getElementType().isF32();
 }
 
 bool kiln::cpu::hasUnitInnerStride(Value v) {
@@ -125,5 +126,5 @@ bool kiln::cpu::hasUnitInnerStride(Value v) {
   SmallVector<int64_t> strides;
   int64_t offset;
   return succeeded(getStridesAndOffset(type, strides, offset)) &&
-         strides[1] == 1;
+         strides.back() == 1;
 }

@@ -71,12 +71,12 @@ mlir::func::FuncOp declareRuntimeFunction(mlir::ModuleOp module, llvm::StringRef
 /// what a GEMM call folds in (accumulate 0 on the CPU, beta 0 on CUDA).
 mlir::linalg::FillOp zeroFillBefore(mlir::Operation *op, mlir::Value out);
 
-/// A rank-2 f32 memref.
-bool isF32Matrix(mlir::Value v);
+/// A rank-2 f32 memref (rank 3 when `batched`: a batch of matrices).
+bool isF32Matrix(mlir::Value v, bool batched = false);
 
-/// A rank-2 memref whose rows are contiguous (unit stride along dimension
-/// 1): what the runtime's GEMM writes and reads rows of. Precondition:
-/// isF32Matrix(v).
+/// A memref whose rows are contiguous (unit stride along its last
+/// dimension): what the runtime's GEMM writes and reads rows of.
+/// Precondition: isF32Matrix(v) (batched or not).
 bool hasUnitInnerStride(mlir::Value v);
 
 } // namespace kiln::cpu

@@ -1,6 +1,7 @@
 // kiln-cpu-gemm-to-runtime: 2-D f32 contractions on buffers -> calls of
 // libkiln_rt's packed GEMM, kiln_sgemm (runtime/lib/gemm.cpp explains why the
-// kernel lives there). Transposed operands become strides, so
+// kernel lives there); batched ones (linalg.batch_matmul and its transposed
+// forms) -> kiln_sgemm_batched. Transposed operands become strides, so
 // linalg.matmul_transpose_a/_b need no transposed copy; a zero fill of the
 // output right before the contraction is folded into the call
 // (accumulate = 0). What kiln_sgemm_fused can compute along with it (a
@@ -31,6 +32,7 @@ namespace {
 
 constexpr llvm::StringLiteral kGemm = "kiln_sgemm";
 constexpr llvm::StringLiteral kGemmFused = "kiln_sgemm_fused";
+constexpr llvm::StringLiteral kGemmBatched = "kiln_sgemm_batched";
 
 /// void kiln_sgemm(i64 m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
 ///                 i32 accumulate); pointers travel as i64 (same registers).
@@ -52,30 +54,55 @@ func::FuncOp declareGemmFused(ModuleOp module) {
   return kiln::cpu::declareRuntimeFunction(module, kGemmFused, args);
 }
 
+/// void kiln_sgemm_batched(i64 batch, m, n, k, a, a_batch, a_row, a_col, b,
+///                         b_batch, b_row, b_col, c, c_batch, c_row,
+///                         i32 accumulate).
+func::FuncOp declareGemmBatched(ModuleOp module) {
+  Builder b(module.getContext());
+  SmallVector<Type> args(15, b.getI64Type());
+  args.push_back(b.getI32Type());
+  return kiln::cpu::declareRuntimeFunction(module, kGemmBatched, args);
+}
+
 /// A strided 2-D view as (address of element (0,0), stride 0, stride 1), i64.
 struct View {
   Value address, stride0, stride1;
 };
 
-View describe(OpBuilder &b, Location loc, Value memref) {
+/// The same for a batch of matrices (rank 3): its batch stride as well.
+struct BatchView {
+  Value address, batch, stride0, stride1;
+};
+
+BatchView describeAny(OpBuilder &b, Location loc, Value memref) {
   auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
   auto toI64 = [&](Value v) {
     return b.create<arith::IndexCastOp>(loc, b.getI64Type(), v).getResult();
   };
+  auto strides = meta.getStrides();
+  size_t rank = strides.size();
   return {toI64(kiln::cpu::firstElementAddress(b, loc, memref, meta.getOffset())),
-          toI64(meta.getStrides()[0]), toI64(meta.getStrides()[1])};
+          rank == 3 ? toI64(strides[0]) : Value(), toI64(strides[rank - 2]),
+          toI64(strides[rank - 1])};
+}
+
+View describe(OpBuilder &b, Location loc, Value memref) {
+  BatchView v = describeAny(b, loc, memref);
+  return {v.address, v.stride0, v.stride1};
 }
 
 /// Why `op` cannot become a call ("" when it can).
-std::string whyLoops(linalg::LinalgOp op) {
+std::string whyLoops(linalg::LinalgOp op, bool batched) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value out = op.getDpsInits()[0];
   if (!op.hasPureBufferSemantics())
     return "it is not on buffers";
   using kiln::cpu::hasUnitInnerStride;
   using kiln::cpu::isF32Matrix;
-  if (!isF32Matrix(lhs) || !isF32Matrix(rhs) || !isF32Matrix(out))
-    return "kiln_sgemm takes 2-D f32 operands";
+  if (!isF32Matrix(lhs, batched) || !isF32Matrix(rhs, batched) ||
+      !isF32Matrix(out, batched))
+    return batched ? "kiln_sgemm_batched takes 3-D f32 operands"
+                   : "kiln_sgemm takes 2-D f32 operands";
   if (!hasUnitInnerStride(out))
     return "its output's rows are not contiguous";
   // kiln_sgemm requires C to overlap neither A nor B (it writes C while it
@@ -112,8 +139,11 @@ Operation *unfusedConsumer(Operation *call, Value out, Operation *replaced) {
 
 struct Callees {
   ModuleOp module;
-  func::FuncOp gemm, fused; // declared on first use
+  func::FuncOp gemm, fused, batched; // declared on first use
   func::FuncOp getGemm() { return gemm ? gemm : gemm = declareGemm(module); }
+  func::FuncOp getBatched() {
+    return batched ? batched : batched = declareGemmBatched(module);
+  }
   func::FuncOp getFused() {
     return fused ? fused : fused = declareGemmFused(module);
   }
@@ -123,7 +153,7 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
                       bool remarks) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value out = op.getDpsInits()[0];
-  if (std::string why = whyLoops(op); !why.empty()) {
+  if (std::string why = whyLoops(op, /*batched=*/false); !why.empty()) {
     if (remarks)
       op.emitRemark() << "gemm: " << op->getName().getStringRef()
                       << " stays a loop nest (the scalar path): " << why;
@@ -265,20 +295,76 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
   return success();
 }
 
+/// A batched contraction (linalg.batch_matmul and its transposed forms) ->
+/// one kiln_sgemm_batched call; a zero fill right before it folds in as
+/// for kiln_sgemm. No epilogues: the batched products (attention's scores
+/// and weighted values, grouped convolutions) have none to fold.
+LogicalResult rewriteBatched(linalg::LinalgOp op, Callees &callees,
+                             bool remarks) {
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
+  Value out = op.getDpsInits()[0];
+  if (std::string why = whyLoops(op, /*batched=*/true); !why.empty()) {
+    if (remarks)
+      op.emitRemark() << "gemm: " << op->getName().getStringRef()
+                      << " stays a loop nest (the scalar path): " << why;
+    return failure();
+  }
+  auto outType = cast<MemRefType>(out.getType());
+  bool transA = isa<linalg::BatchMatmulTransposeAOp>(op);
+  bool transB = isa<linalg::BatchMatmulTransposeBOp>(op);
+  int64_t items = outType.getDimSize(0), m = outType.getDimSize(1),
+          n = outType.getDimSize(2);
+  int64_t k = cast<MemRefType>(lhs.getType()).getDimSize(transA ? 1 : 2);
+  linalg::FillOp fill = kiln::cpu::zeroFillBefore(op, out);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  BatchView a = describeAny(b, loc, lhs), bv = describeAny(b, loc, rhs),
+            c = describeAny(b, loc, out);
+  auto constant = [&](int64_t v) {
+    return b.create<arith::ConstantIntOp>(loc, v, 64).getResult();
+  };
+  SmallVector<Value> args = {
+      constant(items), constant(m), constant(n), constant(k),
+      a.address, a.batch, transA ? a.stride1 : a.stride0,
+      transA ? a.stride0 : a.stride1,
+      bv.address, bv.batch, transB ? bv.stride1 : bv.stride0,
+      transB ? bv.stride0 : bv.stride1,
+      c.address, c.batch, c.stride0,
+      b.create<arith::ConstantIntOp>(loc, fill ? 0 : 1, 32)};
+  b.create<func::CallOp>(loc, callees.getBatched(), args);
+  if (remarks)
+    op.emitRemark() << "gemm: " << items << " x (" << m << " x " << k << " x "
+                    << n << ") (" << (transA ? "A^T" : "A") << " "
+                    << (transB ? "B^T" : "B")
+                    << ", transposes read through strides) calls "
+                    << kGemmBatched << ", "
+                    << (fill ? "the zero fill before it folded in (accumulate = 0)"
+                             : "adding to what C holds (accumulate = 1)");
+  op->erase();
+  if (fill)
+    fill->erase();
+  return success();
+}
+
 struct CPUGemmToRuntimePass
     : kiln::impl::CPUGemmToRuntimeBase<CPUGemmToRuntimePass> {
   using CPUGemmToRuntimeBase::CPUGemmToRuntimeBase;
 
   void runOnOperation() override {
-    SmallVector<linalg::LinalgOp> ops;
+    SmallVector<linalg::LinalgOp> ops, batched;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (isa<linalg::MatmulOp, linalg::MatmulTransposeAOp,
               linalg::MatmulTransposeBOp>(op))
         ops.push_back(op);
+      if (isa<linalg::BatchMatmulOp, linalg::BatchMatmulTransposeAOp,
+              linalg::BatchMatmulTransposeBOp>(op))
+        batched.push_back(op);
     });
-    Callees callees{getOperation(), nullptr, nullptr};
+    Callees callees{getOperation(), nullptr, nullptr, nullptr};
     for (linalg::LinalgOp op : ops)
       (void)rewrite(op, callees, epilogues, remarks); // the rest: loops
+    for (linalg::LinalgOp op : batched)
+      (void)rewriteBatched(op, callees, remarks);
   }
 };
 

@@ -178,7 +178,7 @@ def CPUPlanMemory : Pass<"kiln-cpu-plan-memory", "mlir::ModuleOp"> {
 }
 
 def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
-  let summary = "Replace 2-D f32 contractions on buffers by calls of the runtime's packed GEMM (memrefs)";
+  let summary = "Replace f32 contractions (2-D and batched) on buffers by calls of the runtime's packed GEMM (memrefs)";
   let description = [{
     After bufferization and memory planning: every `linalg.matmul`,
     `linalg.matmul_transpose_a` and `linalg.matmul_transpose_b` on rank-2
@@ -197,8 +197,12 @@ def CPUGemmToRuntime : Pass<"kiln-cpu-gemm-to-runtime", "mlir::ModuleOp"> {
 
     A zero `linalg.fill` of the same output immediately before the
     contraction is folded in (accumulate = 0); otherwise the call adds to the
-    output (accumulate = 1). Other contractions (batched, integer, dynamic
-    shapes) and any whose output may overlap an input (the same buffer
+    output (accumulate = 1). `linalg.batch_matmul`,
+    `linalg.batch_matmul_transpose_a` and `linalg.batch_matmul_transpose_b`
+    on rank-3 f32 memrefs become one call of `kiln_sgemm_batched` (batch
+    strides added; the items' blocks share the thread pool). Other
+    contractions (integer, dynamic shapes) and any whose output may
+    overlap an input (the same buffer
     after stripping subviews, casts and reshapes) are left to the loop
     lowering. With `remarks`, each contraction says which it became (and
     with which layout and accumulation), or why it stays loops, and a

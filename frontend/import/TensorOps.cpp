@@ -64,10 +64,9 @@ static SmallVector<Value> pieces(BuildContext &c, Value x, int64_t dim,
 /// torch.matmul(a, b). A 1-D lhs is a row, a 1-D rhs a column (the added
 /// dimension is dropped again). With a 2-D rhs the lhs's batch dimensions
 /// fold into its rows: one nn.matmul. With batch dimensions on the rhs,
-/// a[..., n, k, 1] * b[..., 1, k, m] summed over k: broadcasting gives
-/// torch's batch broadcasting and the gradients come from mul and sum
-/// (no batched GEMM kernel yet: the product is materialised unless
-/// fusion merges it into the sum).
+/// both operands are broadcast to the common batch shape (torch's batch
+/// broadcasting; nn.broadcast_to's gradient sums back) and multiplied by
+/// one batched nn.matmul.
 static Value matmul(BuildContext &c) {
   Value a = c.operands()[0], b = c.operands()[1];
   rules::Shape out = orFail(c, rules::matmul(shapeVec(a), shapeVec(b)));
@@ -82,13 +81,22 @@ static Value matmul(BuildContext &c) {
     Value product = c.create<nn::MatmulOp>(rows, reshape(c, b, bs), false, false);
     return reshape(c, product, out);
   }
-  rules::Shape a3 = as, b3 = bs;
-  a3.push_back(1);                      // [..., n, k, 1]
-  b3.insert(b3.end() - 2, 1);           // [..., 1, k, m]
-  Value product = c.create<nn::MulOp>(reshape(c, a, a3), reshape(c, b, b3));
-  OpBuilder &builder = c.builder();
-  Value sum = c.create<nn::SumOp>(product, builder.getDenseI64ArrayAttr({-2}), UnitAttr());
-  return reshape(c, sum, out);
+  auto batchOf = [](const rules::Shape &s) {
+    return SmallVector<int64_t>(s.begin(), s.end() - 2);
+  };
+  std::optional<SmallVector<int64_t>> batch = nn::broadcastShapes(batchOf(as), batchOf(bs));
+  if (!batch) // rules::matmul has checked the batch dimensions
+    c.fail("matmul: batch dimensions do not broadcast");
+  auto toBatch = [&](Value x, const rules::Shape &s) -> Value {
+    Value matrix = reshape(c, x, s);
+    SmallVector<int64_t> full = *batch;
+    full.append({s[s.size() - 2], s.back()});
+    if (ArrayRef<int64_t>(s) == ArrayRef<int64_t>(full))
+      return matrix;
+    return c.create<nn::BroadcastToOp>(nn::f32Tensor(c.builder().getContext(), full), matrix);
+  };
+  Value product = c.create<nn::MatmulOp>(toBatch(a, as), toBatch(b, bs), false, false);
+  return reshape(c, product, out);
 }
 
 /// torch.gather(input, dim, index): nn.gather, dim wrapped.

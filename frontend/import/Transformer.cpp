@@ -195,7 +195,7 @@ Value buildDecoderLayer(BuildContext &c) {
 
 void registerTransformerFamily(Registry &r) {
   const char *lowering =
-      "nn.linear, nn.mul, nn.sum, softmax, nn.batch_norm (layer norm), dropout (decomposed, "
+      "nn.linear, nn.matmul (attention, batched), softmax, nn.batch_norm, nn.mul (layer norm), dropout (decomposed, "
       "with MultiheadAttention's)";
   Entry encoder{"nn.TransformerEncoderLayer", EntryKind::Layer, lowering};
   encoder.options = layerOptions();

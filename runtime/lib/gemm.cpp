@@ -97,6 +97,11 @@ struct Problem {
   /* a_sums[i] += sum over p of A(i, p), by the task of each row block that
    * holds its first column block (null: none). */
   float *a_sums = nullptr;
+  /* Batched products (kiln_sgemm_batched): `batch` independent m x n x k
+   * products, item i's operands at a + i * a_batch, b + i * b_batch and
+   * c + i * c_batch; task numbers run over the items' task grids one item
+   * after the other. The epilogue fields above are for batch == 1 only. */
+  int64_t batch = 1, a_batch = 0, b_batch = 0, c_batch = 0;
 };
 
 /* One register tile's operands. A's element (i, p) is a[i * a_i + p * a_p]
@@ -488,17 +493,18 @@ void pack_panels(const float *src, int64_t line_stride, int64_t depth_stride,
 
 namespace {
 
-/* A[rows, kc] starting at (i0, p0) -> panels of kMr rows. */
-void pack_a(const Problem &g, int64_t i0, int64_t rows, int64_t p0,
-            int64_t kc, float *ap) {
-  pack_panels(g.a + i0 * g.a_row + p0 * g.a_col, g.a_row, g.a_col, rows, kc,
+/* A[rows, kc] starting at (i0, p0) -> panels of kMr rows (`a`: this
+ * item's A, laid out with g's strides). */
+void pack_a(const Problem &g, const float *a, int64_t i0, int64_t rows,
+            int64_t p0, int64_t kc, float *ap) {
+  pack_panels(a + i0 * g.a_row + p0 * g.a_col, g.a_row, g.a_col, rows, kc,
               kMr, ap);
 }
 
 /* B[kc, cols] starting at (p0, j0) -> panels of kNr columns. */
-void pack_b(const Problem &g, int64_t p0, int64_t kc, int64_t j0,
-            int64_t cols, float *bp) {
-  pack_panels(g.b + p0 * g.b_row + j0 * g.b_col, g.b_col, g.b_row, cols, kc,
+void pack_b(const Problem &g, const float *b, int64_t p0, int64_t kc,
+            int64_t j0, int64_t cols, float *bp) {
+  pack_panels(b + p0 * g.b_row + j0 * g.b_col, g.b_col, g.b_row, cols, kc,
               kNr, bp);
 }
 
@@ -544,6 +550,11 @@ void add_row_sums_of_a(const Problem &g, int64_t i0, int64_t i1) {
 
 void run_task(const Problem &g, int64_t task) {
   thread_local PackBuffers buffers;
+  int64_t item = task / (g.row_blocks * g.col_blocks);
+  task %= g.row_blocks * g.col_blocks;
+  const float *a = g.a + item * g.a_batch;
+  const float *b = g.b + item * g.b_batch;
+  float *c = g.c + item * g.c_batch;
   int64_t rb = task / g.col_blocks, cb = task % g.col_blocks;
   int64_t row_panels = (g.m + kMr - 1) / kMr;
   int64_t col_panels = (g.n + kNr - 1) / kNr;
@@ -573,11 +584,11 @@ void run_task(const Problem &g, int64_t task) {
   for (int64_t p0 = 0; p0 < g.k; p0 += kKc) {
     int64_t kc = std::min(kKc, g.k - p0);
     if (!direct_b)
-      pack_b(g, p0, kc, j0, cols, buffers.b);
+      pack_b(g, b, p0, kc, j0, cols, buffers.b);
     if (!direct_a)
-      pack_a(g, i0, rows, p0, kc, buffers.a);
+      pack_a(g, a, i0, rows, p0, kc, buffers.a);
     else if (full_rows < rows)
-      pack_a(g, i0 + full_rows, rows - full_rows, p0, kc, buffers.edge);
+      pack_a(g, a, i0 + full_rows, rows - full_rows, p0, kc, buffers.edge);
     for (int64_t c0 = 0; c0 < cols; c0 += kNr) {
       Tile t;
       t.cols = std::min(kNr, cols - c0);
@@ -588,7 +599,7 @@ void run_task(const Problem &g, int64_t task) {
       t.act_row = g.act_row;
       t.gate_row = g.gate_row;
       if (direct_b) {
-        t.b = g.b + p0 * g.b_row + j0 + c0;
+        t.b = b + p0 * g.b_row + j0 + c0;
         t.b_p = g.b_row;
       } else {
         t.b = buffers.b + c0 * kc;
@@ -597,7 +608,7 @@ void run_task(const Problem &g, int64_t task) {
       bool mask_b = direct_b && t.cols < kNr;
       for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
         t.rows = std::min(kMr, rows - r0);
-        t.c = g.c + (i0 + r0) * g.c_row + j0 + c0;
+        t.c = c + (i0 + r0) * g.c_row + j0 + c0;
         t.act = g.activation && last_block
                     ? g.act + (i0 + r0) * g.act_row + j0 + c0
                     : nullptr;
@@ -609,7 +620,7 @@ void run_task(const Problem &g, int64_t task) {
           t.a_i = 1;
           t.a_p = kMr;
         } else {
-          t.a = g.a + (i0 + r0) * g.a_row + p0 * g.a_col;
+          t.a = a + (i0 + r0) * g.a_row + p0 * g.a_col;
           t.a_i = g.a_row;
           t.a_p = g.a_col;
         }
@@ -625,14 +636,15 @@ void run_task(const Problem &g, int64_t task) {
  * undone. Which thread runs a task does not change its result. */
 void take_tasks(int64_t, int64_t, void *ctx) {
   Problem &g = *static_cast<Problem *>(ctx);
-  int64_t tasks = g.row_blocks * g.col_blocks;
+  int64_t tasks = g.batch * g.row_blocks * g.col_blocks;
   for (int64_t t = g.next.fetch_add(1); t < tasks; t = g.next.fetch_add(1))
     run_task(g, t);
 }
 
 /* Splits the output into row and column blocks: each at most kMcMax rows and
  * kNcMax columns (cache), then more blocks while there are fewer than four
- * per thread and each keeps at least kMinTaskFlops. Every task packs its own
+ * tasks per thread (a batched product's items count: each is a task grid of
+ * its own) and each keeps at least kMinTaskFlops. Every task packs its own
  * operand slices, so another row block packs B (K x N) once more and another
  * column block packs A (M x K) once more: the dimension whose split
  * replicates the smaller operand goes first (columns when M <= N). For W1's
@@ -646,7 +658,7 @@ void choose_grid(Problem &g, int threads) {
   g.col_blocks = (col_panels + kNcMax / kNr - 1) / (kNcMax / kNr);
   double flops = 2.0 * g.m * g.n * g.k;
   bool prefer_rows = g.m > g.n;
-  while (g.row_blocks * g.col_blocks < 4 * int64_t{threads}) {
+  while (g.batch * g.row_blocks * g.col_blocks < 4 * int64_t{threads}) {
     bool rows_left = g.row_blocks < row_panels;
     bool cols_left = g.col_blocks < col_panels;
     if (!rows_left && !cols_left)
@@ -716,6 +728,33 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
             accumulate != 0, 1, 1};
   kiln::rt::choose_grid(g, kiln_get_num_threads());
   kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);
+}
+
+/* Preconditions (guaranteed by kiln-cpu-gemm-to-runtime): kiln_sgemm's for
+ * every item; no item's C overlaps any item's A or B, nor another item's C. */
+extern "C" void kiln_sgemm_batched(int64_t batch, int64_t m, int64_t n,
+                                   int64_t k, const float *a, int64_t a_batch,
+                                   int64_t a_row, int64_t a_col,
+                                   const float *b, int64_t b_batch,
+                                   int64_t b_row, int64_t b_col, float *c,
+                                   int64_t c_batch, int64_t c_row,
+                                   int32_t accumulate) {
+  if (batch <= 0)
+    return;
+  if (m <= 0 || n <= 0 || k <= 0) {
+    for (int64_t i = 0; i < batch; ++i)
+      kiln::rt::trivial_product(m, n, k, c + i * c_batch, c_row, accumulate != 0);
+    return;
+  }
+  Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
+            accumulate != 0, 1, 1};
+  g.batch = batch;
+  g.a_batch = a_batch;
+  g.b_batch = b_batch;
+  g.c_batch = c_batch;
+  kiln::rt::choose_grid(g, kiln_get_num_threads());
+  kiln::rt::run_workers(batch * g.row_blocks * g.col_blocks,
+                        kiln::rt::take_tasks, &g);
 }
 
 /* Preconditions (guaranteed by kiln-cpu-gemm-to-runtime): kiln_sgemm's;

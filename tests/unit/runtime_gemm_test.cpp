@@ -156,6 +156,87 @@ TEST(RuntimeGemm, ThreadCountDoesNotChangeBits) {
   });
 }
 
+/* kiln_sgemm_batched: every item equal, bit for bit, to kiln_sgemm on that
+ * item alone (the same summation order), on 1, 2 and 3 threads; items laid
+ * out one after the other with a gap, or interleaved (attention's heads:
+ * item i's rows i * row_len apart from item 0's, a_batch < a_row). */
+struct BatchedCase {
+  int64_t batch, m, n, k;
+  bool trans_a, trans_b, accumulate, interleaved;
+};
+
+void checkBatched(const BatchedCase &t, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  // One item's matrix of `rows` x `cols` (row-major, as stored): item i's
+  // element (r, q) at i * item + r * row + q.
+  struct Layout {
+    int64_t item, row, size;
+  };
+  auto layout = [&](int64_t rows, int64_t cols) {
+    Layout l;
+    if (t.interleaved) {
+      l.item = cols;
+      l.row = cols * t.batch;
+      l.size = rows * l.row;
+    } else {
+      l.row = cols;
+      l.item = rows * cols + 3;
+      l.size = t.batch * l.item;
+    }
+    return l;
+  };
+  Layout la = t.trans_a ? layout(t.k, t.m) : layout(t.m, t.k);
+  Layout lb = t.trans_b ? layout(t.n, t.k) : layout(t.k, t.n);
+  Layout lc = layout(t.m, t.n);
+  std::vector<float> a(la.size), b(lb.size), c0(lc.size);
+  for (float &x : a) x = u(rng);
+  for (float &x : b) x = u(rng);
+  for (float &x : c0) x = u(rng);
+  int64_t a_row = t.trans_a ? 1 : la.row, a_col = t.trans_a ? la.row : 1;
+  int64_t b_row = t.trans_b ? 1 : lb.row, b_col = t.trans_b ? lb.row : 1;
+  std::vector<float> want = c0;
+  for (int64_t i = 0; i < t.batch; ++i)
+    kiln_sgemm(t.m, t.n, t.k, a.data() + i * la.item, a_row, a_col,
+               b.data() + i * lb.item, b_row, b_col, want.data() + i * lc.item,
+               lc.row, t.accumulate);
+  expectSameOnEveryThreadCount([&] {
+    std::vector<float> c = c0;
+    kiln_sgemm_batched(t.batch, t.m, t.n, t.k, a.data(), la.item, a_row, a_col,
+                       b.data(), lb.item, b_row, b_col, c.data(), lc.item,
+                       lc.row, t.accumulate);
+    for (size_t i = 0; i < c.size(); ++i)
+      EXPECT_EQ(std::memcmp(&c[i], &want[i], sizeof(float)), 0)
+          << "batch=" << t.batch << " m=" << t.m << " n=" << t.n
+          << " k=" << t.k << " ta=" << t.trans_a << " tb=" << t.trans_b
+          << " acc=" << t.accumulate << " interleaved=" << t.interleaved
+          << ": C[" << i << "] " << c[i] << " vs " << want[i];
+    return c;
+  });
+}
+
+TEST(RuntimeGemmBatched, EachItemIsItsOwnGemm) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int64_t> dim(1, 140), items(1, 40);
+  for (int i = 0; i < 48; ++i) {
+    BatchedCase t{items(rng), dim(rng), dim(rng), dim(rng) * (i % 6 == 0 ? 3 : 1),
+                  bool(i & 1), bool(i & 2), bool(i & 4), bool(i & 8)};
+    checkBatched(t, 3000 + i);
+  }
+  // Attention's shapes (W4: 32 heads x 128 x 128 x 64, both products).
+  checkBatched({32, 128, 128, 64, false, true, false, false}, 1);
+  checkBatched({32, 128, 64, 128, false, false, false, true}, 2);
+}
+
+TEST(RuntimeGemmBatched, EmptyProductsClearOrKeep) {
+  std::vector<float> c = {1, 2, 3, 4};
+  kiln_sgemm_batched(2, 1, 2, 0, nullptr, 0, 0, 1, nullptr, 0, 2, 1, c.data(), 2, 2, 1);
+  EXPECT_EQ(c, (std::vector<float>{1, 2, 3, 4}));
+  kiln_sgemm_batched(2, 1, 2, 0, nullptr, 0, 0, 1, nullptr, 0, 2, 1, c.data(), 2, 2, 0);
+  EXPECT_EQ(c, (std::vector<float>{0, 0, 0, 0}));
+  kiln_sgemm_batched(0, 5, 5, 5, nullptr, 0, 0, 1, nullptr, 0, 2, 1, nullptr, 2, 2, 0);
+}
+
 /* What generated code computed before the epilogue existed: the bias
  * broadcast into C (or C kept when accumulating, the bias added after),
  * kiln_sgemm, then a ReLU pass as arith.maximumf(x, 0). */

@@ -90,6 +90,19 @@ void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_row,
                 int64_t a_col, const float *b, int64_t b_row, int64_t b_col,
                 float *c, int64_t c_row, int32_t accumulate);
 
+/* `batch` independent kiln_sgemm products, item i reading A at a + i *
+ * a_batch and B at b + i * b_batch and writing C at c + i * c_batch (all
+ * with the same m, n, k and row / column strides): a batched matmul
+ * (attention's scores and weighted values, grouped convolutions). The
+ * items' blocks share the thread pool, so many small products run in
+ * parallel where each alone would be too small to split. Each item's
+ * summation order is kiln_sgemm's. */
+void kiln_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
+                        const float *a, int64_t a_batch, int64_t a_row,
+                        int64_t a_col, const float *b, int64_t b_batch,
+                        int64_t b_row, int64_t b_col, float *c,
+                        int64_t c_batch, int64_t c_row, int32_t accumulate);
+
 /* Epilogues of kiln_sgemm_fused (its `activation`). */
 #define KILN_GEMM_NONE 0
 #define KILN_GEMM_RELU 1 /* max(x, 0) as arith.maximumf: NaN kept, -0 -> +0 */

@@ -156,6 +156,21 @@ func.func @sub_flatten(%w: tensor<4x12xf32> {nn.role = #nn.role<param>}, %c: ten
 
 // -----
 
+// A batched matmul's gradients are batched matmuls with the transpositions
+// of the 2-D rule, per item: C = Q K^T gives dQ = dC K and dK = dC^T Q.
+// CHECK-LABEL: func.func @attention_scores_grad
+// CHECK: %[[S:.+]] = nn.matmul %arg0, %arg1 {transpose_rhs} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x5xf32>
+// CHECK: %[[DS:.+]] = nn.mse_loss_backward
+// CHECK-DAG: nn.matmul %[[DS]], %arg1 : (tensor<2x3x4x5xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-DAG: nn.matmul %[[DS]], %arg0 {transpose_lhs} : (tensor<2x3x4x5xf32>, tensor<2x3x4x8xf32>) -> tensor<2x3x5x8xf32>
+func.func @attention_scores(%q: tensor<2x3x4x8xf32> {nn.role = #nn.role<param>}, %k: tensor<2x3x5x8xf32> {nn.role = #nn.role<param>}, %t: tensor<2x3x4x5xf32> {nn.role = #nn.role<target>}) -> tensor<f32> attributes {nn.differentiate} {
+  %s = nn.matmul %q, %k {transpose_rhs} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x5xf32>
+  %l = nn.mse_loss %s, %t reduction sum : (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
 // Functions without nn.differentiate are left alone.
 // CHECK-LABEL: func.func @not_differentiated
 // CHECK-NOT: func.func @not_differentiated_grad

@@ -149,3 +149,18 @@ func.func @masks(%dz: memref<8x16xf32>, %w: memref<16x16xf32>, %dh: memref<8x16x
   }
   return
 }
+
+// -----
+
+// A batched contraction says how many items of which product it calls
+// kiln_sgemm_batched with; one whose output is its input stays loops.
+// CHECK-LABEL: func.func @batched
+// CHECK:         call @kiln_sgemm_batched
+// CHECK:         linalg.batch_matmul ins
+func.func @batched(%q: memref<8x16x4xf32>, %k: memref<8x10x4xf32>, %s: memref<8x16x10xf32>, %sq: memref<8x4x4xf32>) {
+  // expected-remark@+1 {{gemm: 8 x (16 x 4 x 10) (A B^T, transposes read through strides) calls kiln_sgemm_batched, adding to what C holds (accumulate = 1)}}
+  linalg.batch_matmul_transpose_b ins(%q, %k : memref<8x16x4xf32>, memref<8x10x4xf32>) outs(%s : memref<8x16x10xf32>)
+  // expected-remark@+1 {{gemm: linalg.batch_matmul stays a loop nest (the scalar path): its output may overlap an input}}
+  linalg.batch_matmul ins(%sq, %sq : memref<8x4x4xf32>, memref<8x4x4xf32>) outs(%sq : memref<8x4x4xf32>)
+  return
+}

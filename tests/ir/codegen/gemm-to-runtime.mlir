@@ -72,14 +72,45 @@ func.func @transpose_a_in_workspace(%ws: memref<4096xi8>, %b: memref<6x8xf32>, %
   return
 }
 
-// Tensors (before bufferization), batched and integer contractions stay.
+// Batched contractions: one kiln_sgemm_batched call each, with the batch
+// stride of every operand before its two strides (swapped for a transposed
+// operand, as for kiln_sgemm); a zero fill before folds in.
+// CHECK-LABEL: func.func @batched
+// CHECK-NOT:     linalg.fill
+// CHECK:         %{{.+}}, %{{.+}}, %{{.+}}:3, %[[AS:.+]]:3 = memref.extract_strided_metadata %arg0
+// CHECK:         %[[AB:.+]] = arith.index_cast %[[AS]]#0 : index to i64
+// CHECK:         %[[AR:.+]] = arith.index_cast %[[AS]]#1 : index to i64
+// CHECK:         %[[AC:.+]] = arith.index_cast %[[AS]]#2 : index to i64
+// CHECK:         %{{.+}}, %{{.+}}, %{{.+}}:3, %[[BS:.+]]:3 = memref.extract_strided_metadata %arg1
+// CHECK:         %[[BB:.+]] = arith.index_cast %[[BS]]#0 : index to i64
+// CHECK:         %[[BR:.+]] = arith.index_cast %[[BS]]#1 : index to i64
+// CHECK:         %[[BC:.+]] = arith.index_cast %[[BS]]#2 : index to i64
+// CHECK-DAG:     %[[ITEMS:.+]] = arith.constant 32 : i64
+// CHECK-DAG:     %[[M:.+]] = arith.constant 128 : i64
+// CHECK-DAG:     %[[N:.+]] = arith.constant 96 : i64
+// CHECK-DAG:     %[[K:.+]] = arith.constant 64 : i64
+// CHECK-DAG:     %[[ZERO:.+]] = arith.constant 0 : i32
+// CHECK:         call @kiln_sgemm_batched(%[[ITEMS]], %[[M]], %[[N]], %[[K]], %{{.+}}, %[[AB]], %[[AR]], %[[AC]], %{{.+}}, %[[BB]], %[[BC]], %[[BR]], %{{.+}}, %{{.+}}, %{{.+}}, %[[ZERO]])
+// CHECK:         %[[ONE:.+]] = arith.constant 1 : i32
+// CHECK:         call @kiln_sgemm_batched({{.+}}, %[[ONE]])
+// CHECK-NOT:     linalg.batch_matmul
+func.func @batched(%q: memref<32x128x64xf32>, %k: memref<32x96x64xf32>, %s: memref<32x128x96xf32>, %at: memref<32x64x128xf32>, %v: memref<32x64x96xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%s : memref<32x128x96xf32>)
+  linalg.batch_matmul_transpose_b ins(%q, %k : memref<32x128x64xf32>, memref<32x96x64xf32>) outs(%s : memref<32x128x96xf32>)
+  linalg.batch_matmul_transpose_a ins(%at, %v : memref<32x64x128xf32>, memref<32x64x96xf32>) outs(%s : memref<32x128x96xf32>)
+  return
+}
+
+// Tensors (before bufferization), integer contractions and a batched one
+// whose output is an input stay.
 // CHECK-LABEL: func.func @left_alone
 // CHECK:         linalg.batch_matmul
 // CHECK:         linalg.matmul ins({{.+}} : memref<4x4xi32>
 // CHECK:         linalg.matmul {{.+}} tensor
-// CHECK-NOT:     kiln_sgemm(
+// CHECK-NOT:     kiln_sgemm
 func.func @left_alone(%a: memref<2x4x4xf32>, %c: memref<2x4x4xf32>, %i: memref<4x4xi32>, %t: tensor<4x4xf32>) -> tensor<4x4xf32> {
-  linalg.batch_matmul ins(%a, %a : memref<2x4x4xf32>, memref<2x4x4xf32>) outs(%c : memref<2x4x4xf32>)
+  linalg.batch_matmul ins(%a, %c : memref<2x4x4xf32>, memref<2x4x4xf32>) outs(%c : memref<2x4x4xf32>)
   linalg.matmul ins(%i, %i : memref<4x4xi32>, memref<4x4xi32>) outs(%i : memref<4x4xi32>)
   %r = linalg.matmul ins(%t, %t : tensor<4x4xf32>, tensor<4x4xf32>) outs(%t : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %r : tensor<4x4xf32>

@@ -66,9 +66,37 @@ func.func @linear_integer_input(%x: tensor<2x8xi64>, %w: tensor<4x8xf32>) {
 // -----
 
 func.func @matmul_rank(%a: tensor<2x3x4xf32>, %b: tensor<4x5xf32>) {
-  // expected-error @+2 {{nn.matmul: operands must be 2-D, got [2, 3, 4] and [4, 5]}}
+  // expected-error @+2 {{nn.matmul: operands must be matrices of the same rank >= 2 (batched over equal leading dimensions), got [2, 3, 4] and [4, 5]}}
   // expected-error @+1 {{'nn.matmul' op failed to infer returned types}}
   %0 = nn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_vector(%a: tensor<4xf32>, %b: tensor<4xf32>) {
+  // expected-error @+2 {{nn.matmul: operands must be matrices of the same rank >= 2 (batched over equal leading dimensions), got [4] and [4]}}
+  // expected-error @+1 {{'nn.matmul' op failed to infer returned types}}
+  %0 = nn.matmul %a, %b : (tensor<4xf32>, tensor<4xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+// No broadcasting over batch dimensions: the importer broadcasts first.
+func.func @matmul_batch(%a: tensor<2x3x4xf32>, %b: tensor<1x4x5xf32>) {
+  // expected-error @+2 {{nn.matmul: batch dimensions differ ([2, 3, 4] and [1, 4, 5])}}
+  // expected-error @+1 {{'nn.matmul' op failed to infer returned types}}
+  %0 = nn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<1x4x5xf32>) -> tensor<2x3x5xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_batched_contraction(%a: tensor<2x3x4xf32>, %b: tensor<2x5x4xf32>) {
+  // expected-error @+2 {{nn.matmul: contraction sizes differ (4 vs 5)}}
+  // expected-error @+1 {{'nn.matmul' op failed to infer returned types}}
+  %0 = nn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<2x5x4xf32>) -> tensor<2x3x4xf32>
   return
 }
 

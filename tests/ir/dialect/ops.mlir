@@ -24,6 +24,15 @@ func.func @linear_rank3(%x: tensor<2x3x8xf32>, %w: tensor<5x8xf32>) -> tensor<2x
 
 // -----
 
+// CHECK-LABEL: func.func @batched_matmul
+// CHECK: nn.matmul %{{.+}}, %{{.+}} {transpose_rhs} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x5xf32>
+// CHECK: nn.matmul %{{.+}}, %{{.+}} {transpose_lhs} : (tensor<6x8x4xf32>, tensor<6x8x5xf32>) -> tensor<6x4x5xf32>
+func.func @batched_matmul(%q: tensor<2x3x4x8xf32>, %k: tensor<2x3x5x8xf32>, %a: tensor<6x8x4xf32>, %b: tensor<6x8x5xf32>) -> (tensor<2x3x4x5xf32>, tensor<6x4x5xf32>) {
+  %0 = nn.matmul %q, %k {transpose_rhs} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x5xf32>
+  %1 = nn.matmul %a, %b {transpose_lhs} : (tensor<6x8x4xf32>, tensor<6x8x5xf32>) -> tensor<6x4x5xf32>
+  return %0, %1 : tensor<2x3x4x5xf32>, tensor<6x4x5xf32>
+}
+
 // CHECK-LABEL: func.func @matmul
 // CHECK: nn.matmul %{{.+}}, %{{.+}} : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
 // CHECK: nn.matmul %{{.+}}, %{{.+}} {transpose_lhs} : (tensor<8x4xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>

@@ -9,12 +9,10 @@
 // CHECK: %[[MIN:.+]] = arith.constant dense<-5.000000e-01> : tensor<f32>
 // CHECK: %[[LT:.+]] = nn.compare lt, %[[H]], %[[MIN]]
 // CHECK: %[[C:.+]] = nn.where %[[LT]], %[[MIN]], %[[H]]
-// matmul of [2, 3, 4] and a batched [2, 4, 5]: a[..., n, k, 1] * b[..., 1, k, m]
-// summed over k.
-// CHECK: %[[A:.+]] = nn.reshape %[[C]] : (tensor<2x3x4xf32>) -> tensor<2x3x4x1xf32>
-// CHECK: %[[B:.+]] = nn.reshape %arg3 : (tensor<2x4x5xf32>) -> tensor<2x1x4x5xf32>
-// CHECK: %[[P:.+]] = nn.mul %[[A]], %[[B]] : (tensor<2x3x4x1xf32>, tensor<2x1x4x5xf32>) -> tensor<2x3x4x5xf32>
-// CHECK: %[[BM:.+]] = nn.sum %[[P]] {dims = array<i64: -2>} : (tensor<2x3x4x5xf32>) -> tensor<2x3x5xf32>
+// matmul of [2, 3, 4] and a batched [2, 4, 5]: the batch shapes agree, so
+// one batched nn.matmul and no broadcast.
+// CHECK-NOT: nn.broadcast_to
+// CHECK: %[[BM:.+]] = nn.matmul %[[C]], %arg3 : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
 // w[-1:] (Python bounds: start -1 is 1), then squeeze(0).
 // CHECK: %[[WS:.+]] = nn.slice %arg3 {end = array<i64: 2, 4, 5>, start = array<i64: 1, 0, 0>, step = array<i64: 1, 1, 1>}
 // CHECK: %[[W2:.+]] = nn.reshape %[[WS]] : (tensor<1x4x5xf32>) -> tensor<4x5xf32>

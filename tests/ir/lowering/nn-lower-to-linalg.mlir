@@ -55,6 +55,35 @@ func.func @matmul(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %at: tensor<8x4xf32
 
 // -----
 
+// A batched nn.matmul: its batch dimensions collapse into one, the batched
+// linalg contraction of each transposition runs on a zero fill, and the
+// result expands back; both transposed is a generic with the batch loop.
+// CHECK-DAG: #[[$BKM:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1)>
+// CHECK-DAG: #[[$BNK:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[$BMN:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @batched_matmul
+// CHECK-SAME: (%[[Q:[a-zA-Z0-9_]+]]: tensor<2x3x4x8xf32>, %[[K:[a-zA-Z0-9_]+]]: tensor<2x3x5x8xf32>, %[[A:[a-zA-Z0-9_]+]]: tensor<6x4x8xf32>, %[[B:[a-zA-Z0-9_]+]]: tensor<6x8x5xf32>, %[[AT:[a-zA-Z0-9_]+]]: tensor<6x8x4xf32>, %[[BT:[a-zA-Z0-9_]+]]: tensor<6x5x8xf32>)
+// CHECK: %[[Z:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<6x4x5xf32>)
+// CHECK: %[[QC:.+]] = tensor.collapse_shape %[[Q]] {{\[}}[0, 1], [2], [3]] : tensor<2x3x4x8xf32> into tensor<6x4x8xf32>
+// CHECK: %[[KC:.+]] = tensor.collapse_shape %[[K]] {{\[}}[0, 1], [2], [3]] : tensor<2x3x5x8xf32> into tensor<6x5x8xf32>
+// CHECK: %[[S:.+]] = linalg.batch_matmul_transpose_b ins(%[[QC]], %[[KC]] : tensor<6x4x8xf32>, tensor<6x5x8xf32>) outs(%[[Z]] : tensor<6x4x5xf32>)
+// CHECK: %[[SF:.+]] = tensor.collapse_shape %[[S]] {{.+}} : tensor<6x4x5xf32> into tensor<120xf32>
+// CHECK: tensor.expand_shape %[[SF]] {{.+}} : tensor<120xf32> into tensor<2x3x4x5xf32>
+// CHECK: linalg.batch_matmul ins(%[[A]], %[[B]] : tensor<6x4x8xf32>, tensor<6x8x5xf32>)
+// CHECK: linalg.batch_matmul_transpose_a ins(%[[AT]], %[[B]] : tensor<6x8x4xf32>, tensor<6x8x5xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[$BKM]], #[[$BNK]], #[[$BMN]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[AT]], %[[BT]] : tensor<6x8x4xf32>, tensor<6x5x8xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @batched_matmul(%q: tensor<2x3x4x8xf32>, %k: tensor<2x3x5x8xf32>, %a: tensor<6x4x8xf32>, %b: tensor<6x8x5xf32>, %at: tensor<6x8x4xf32>, %bt: tensor<6x5x8xf32>) -> (tensor<2x3x4x5xf32>, tensor<6x4x5xf32>, tensor<6x4x5xf32>, tensor<6x4x5xf32>) {
+  %0 = nn.matmul %q, %k {transpose_rhs} : (tensor<2x3x4x8xf32>, tensor<2x3x5x8xf32>) -> tensor<2x3x4x5xf32>
+  %1 = nn.matmul %a, %b : (tensor<6x4x8xf32>, tensor<6x8x5xf32>) -> tensor<6x4x5xf32>
+  %2 = nn.matmul %at, %b {transpose_lhs} : (tensor<6x8x4xf32>, tensor<6x8x5xf32>) -> tensor<6x4x5xf32>
+  %3 = nn.matmul %at, %bt {transpose_lhs, transpose_rhs} : (tensor<6x8x4xf32>, tensor<6x5x8xf32>) -> tensor<6x4x5xf32>
+  return %0, %1, %2, %3 : tensor<2x3x4x5xf32>, tensor<6x4x5xf32>, tensor<6x4x5xf32>, tensor<6x4x5xf32>
+}
+
+// -----
+
 // relu = max(x, 0); threshold_backward = x > threshold ? g : 0.
 // CHECK-LABEL: func.func @relu_threshold_backward
 // CHECK-SAME: (%[[X:[a-zA-Z0-9_]+]]: tensor<4x8xf32>, %[[G:[a-zA-Z0-9_]+]]: tensor<4x8xf32>)
