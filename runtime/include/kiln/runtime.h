@@ -93,7 +93,7 @@ void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_row,
 /* `batch` independent kiln_sgemm products, item i reading A at a + i *
  * a_batch and B at b + i * b_batch and writing C at c + i * c_batch (all
  * with the same m, n, k and row / column strides): a batched matmul
- * (attention's scores and weighted values, grouped convolutions). The
+ * (attention's scores and weighted values, torch.matmul with batch dimensions). The
  * items' blocks share the thread pool, so many small products run in
  * parallel where each alone would be too small to split. Each item's
  * summation order is kiln_sgemm's. */
