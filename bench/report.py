@@ -31,6 +31,8 @@ TITLES = {
     "W1": "MLP 784-512-512-10, batch 128, CrossEntropy, SGD lr 0.01 momentum 0.9",
     "W2": "LeNet-5, batch 64 x 1x28x28, CrossEntropy, Adam lr 1e-3",
     "W3": "small ResNet, batch 32 x 3x32x32, CrossEntropy, SGD lr 0.01 momentum 0.9 weight_decay 5e-4",
+    "W4": "2 x TransformerEncoderLayer (d 256, 4 heads, ff 1024), batch 8 x 128 x 256, CrossEntropy, AdamW lr 1e-3",
+    "W5": "LSTM 64 -> 256, last hidden -> Linear 256 -> 10, batch 32 x 32 x 64, CrossEntropy, RMSprop",
 }
 
 

@@ -2,7 +2,7 @@
 # Runs a benchmark workload on Kiln and on PyTorch eager side by side, in one
 # invocation, and writes the results into docs/performance.md.
 #
-# usage: bench/run.sh W1|W2|W3|gemm   (gemm: bench/gemm/run.sh, the GEMM kernel
+# usage: bench/run.sh W1|W2|W3|W4|W5|gemm   (gemm: bench/gemm/run.sh, the GEMM kernel
 #        against torch.mm on training and square shapes)
 #
 # Environment: BUILD_DIR (default <repo>/build; configured with clang-19 and
@@ -19,8 +19,10 @@
 # The report names the BLAS each PyTorch run used.
 # Workloads: W1 (MLP, examples/mlp's model), W2 (LeNet-5, examples/lenet's
 # model with W2's Adam lr 1e-3), W3 (small ResNet, examples/resnet's
-# model at 3 x 32 x 32). What it does:
-#   1. builds the workload's benchmark (w1_mlp, w2_lenet, w3_resnet; and with
+# model at 3 x 32 x 32), W4 (two Transformer encoder layers) and W5 (an
+# LSTM), bench/models/. What it does:
+#   1. builds the workload's benchmark (w1_mlp, w2_lenet, w3_resnet,
+#      w4_transformer, w5_lstm; and with
 #      it kilnc and the model) if needed;
 #   2. times `kilnc <model>.json -o <model>.o --mode=train` (median of 3);
 #   3. runs Kiln (KILN_NUM_THREADS=$THREADS) and PyTorch at its best
@@ -51,8 +53,10 @@ case "$workload" in
   W1) target=w1_mlp; model=mlp ;;
   W2) target=w2_lenet; model=lenet_w2 ;;
   W3) target=w3_resnet; model=resnet_w3 ;;
+  W4) target=w4_transformer; model=tx_w4 ;;
+  W5) target=w5_lstm; model=lstm_w5 ;;
   ""|-h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark yet (have: W1 W2 W3 gemm)" >&2; exit 2 ;;
+  *) echo "bench/run.sh: workload '$workload' has no Kiln benchmark (have: W1 W2 W3 W4 W5 gemm)" >&2; exit 2 ;;
 esac
 [ -f "$shared/workloads.py" ] || { echo "bench/run.sh: $shared/workloads.py not found (set SHARED_BENCH)" >&2; exit 1; }
 

@@ -64,12 +64,14 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  // f32 exp as a polynomial: expf calls would keep its loops scalar.
+  // f32 exp and tanh as polynomials: expf and tanhf calls would keep their
+  // loops scalar.
   if (options.vectorize)
-    pm.addPass(createCPUApproximateExp());
+    pm.addPass(createCPUApproximateMath());
   pm.addPass(createConvertMathToLLVMPass());
-  // What LLVM has no intrinsic for (erf, tanh) becomes a libm call (erff,
-  // tanhf): torch's CPU kernels are libm-accurate too.
+  // What LLVM has no intrinsic for (erf; tanh without the approximation)
+  // becomes a libm call (erff, tanhf): torch's CPU kernels are libm-accurate
+  // too.
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
