@@ -5,17 +5,39 @@
 
 namespace kiln {
 
+namespace {
+/// The innermost CallerLocScope's location (none: file "").
+thread_local SourceLoc caller_loc;
+}  // namespace
+
+SourceLoc detail::resolve_caller_loc(SourceLoc loc) {
+  static const std::string holder = "kiln/module.h";
+  std::string f = loc.file ? loc.file : "";
+  bool in_holder = f.size() >= holder.size() &&
+                   f.compare(f.size() - holder.size(), holder.size(), holder) == 0;
+  return in_holder && caller_loc.file && *caller_loc.file ? caller_loc : loc;
+}
+
+detail::CallerLocScope::CallerLocScope(SourceLoc loc) : previous_(caller_loc) {
+  // A location inside the holder itself adds nothing: keep the outer one.
+  if (detail::resolve_caller_loc(loc).file == loc.file) caller_loc = loc;
+}
+
+detail::CallerLocScope::~CallerLocScope() { caller_loc = previous_; }
+
 std::string SourceLoc::str() const {
-  if (file == nullptr || *file == '\0') return "";
-  return std::string(file) + ":" + std::to_string(line);
+  SourceLoc at = detail::resolve_caller_loc(*this);
+  if (at.file == nullptr || *at.file == '\0') return "";
+  return std::string(at.file) + ":" + std::to_string(at.line);
 }
 
 std::string SourceLoc::short_str() const {
-  if (file == nullptr || *file == '\0') return "";
-  std::string f(file);
+  SourceLoc at = detail::resolve_caller_loc(*this);
+  if (at.file == nullptr || *at.file == '\0') return "";
+  std::string f(at.file);
   size_t slash = f.find_last_of("/\\");
   if (slash != std::string::npos) f = f.substr(slash + 1);
-  return f + ":" + std::to_string(line);
+  return f + ":" + std::to_string(at.line);
 }
 
 namespace detail {

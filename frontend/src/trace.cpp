@@ -129,6 +129,7 @@ std::string Trace::fresh_name() {
 Tensor Trace::record(GraphNode node, Shape shape, Dtype dtype) {
   Tensor out(fresh_name(), std::move(shape), dtype, id_);
   node.outputs = {out.name_};
+  node.loc = resolve_caller_loc(node.loc);  // the scope ends before saving
   nodes_.push_back(std::move(node));
   return out;
 }
@@ -140,6 +141,7 @@ std::vector<Tensor> Trace::record(GraphNode node, const std::vector<std::pair<Sh
     values.push_back(Tensor(fresh_name(), shape, dtype, id_));
     node.outputs.push_back(values.back().name_);
   }
+  node.loc = resolve_caller_loc(node.loc);
   nodes_.push_back(std::move(node));
   return values;
 }

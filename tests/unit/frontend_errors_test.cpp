@@ -14,6 +14,7 @@ namespace {
 
 namespace nn = kiln::nn;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The message of the kiln::Error thrown by `f` ("" when none is thrown).
 template <class F>
@@ -323,3 +324,33 @@ TEST(FrontendErrors, TwoInputLayersCheckShapes) {
 }
 
 }  // namespace
+
+// Built-in layers whose forward takes optional inputs before its SourceLoc
+// (LSTM's state, the Transformer layers' masks) are called without one by
+// the module holder; the location their nodes record and their errors name
+// is still the caller's line, not kiln/module.h's.
+TEST(FrontendErrors, LayersWithOptionalInputsNameTheCallersLine) {
+  struct RecurrentImpl : nn::Module {
+    RecurrentImpl() {
+      lstm = register_module("lstm", nn::LSTM(8, 16));
+      enc = register_module("enc", nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(16, 2)));
+    }
+    kiln::Tensor forward(kiln::Tensor x) {
+      lstm_line = __LINE__ + 1;
+      auto [y, state] = lstm(x);
+      enc_line = __LINE__ + 1;
+      return enc(y);
+    }
+    nn::LSTM lstm{nullptr};
+    nn::TransformerEncoderLayer enc{nullptr};
+    int lstm_line = 0, enc_line = 0;
+  };
+  auto m = std::make_shared<RecurrentImpl>();
+  std::string json = kiln::model_json(m, {kiln::input("x", {5, 3, 8})}, "rec");
+  EXPECT_THAT(json, HasSubstr("\"frontend_errors_test.cpp:" + std::to_string(m->lstm_line) + "\""));
+  EXPECT_THAT(json, HasSubstr("\"frontend_errors_test.cpp:" + std::to_string(m->enc_line) + "\""));
+  EXPECT_THAT(json, Not(HasSubstr("module.h")));
+  // An error inside such a layer: an input of the wrong size.
+  std::string msg = error_of([&] { kiln::model_json(m, {kiln::input("x", {5, 3, 7})}, "rec"); });
+  EXPECT_THAT(msg, HasSubstr("frontend_errors_test.cpp:" + std::to_string(m->lstm_line) + ": error:"));
+}

@@ -32,6 +32,29 @@ class Error : public std::runtime_error {
 };
 
 namespace detail {
+/// While alive, the module holder's caller location (`loc`) stands in for
+/// any SourceLoc that names kiln/module.h itself: the default SourceLoc of
+/// a forward that call_forward had to call without one (a user module, or
+/// a built-in layer whose optional inputs come before its SourceLoc: LSTM's
+/// state, the Transformer layers' masks). SourceLoc::str and short_str
+/// resolve through it, so nodes and errors name the user's line. Scopes
+/// nest (a layer called inside a user module's forward); thread-local.
+class CallerLocScope {
+ public:
+  explicit CallerLocScope(SourceLoc loc);
+  ~CallerLocScope();
+  CallerLocScope(const CallerLocScope&) = delete;
+  CallerLocScope& operator=(const CallerLocScope&) = delete;
+
+ private:
+  SourceLoc previous_;
+};
+
+/// `loc`, or the innermost CallerLocScope's location when `loc` names
+/// kiln/module.h and a scope is alive: for a SourceLoc kept beyond the
+/// scope (a traced node's).
+SourceLoc resolve_caller_loc(SourceLoc loc);
+
 /// Throws Error("<loc>: error: <message>") (just the message without a loc).
 [[noreturn]] void fail(SourceLoc loc, const std::string& message);
 [[noreturn]] void fail(const std::string& message);

@@ -195,6 +195,9 @@ decltype(auto) call_forward(M& m, SourceLoc loc, Args&&... args) {
   if constexpr (ForwardTakesLoc<M, void, Args&&...>::value) {
     return m.forward(std::forward<Args>(args)..., loc);
   } else {
+    // A default SourceLoc in forward would name this line: see
+    // CallerLocScope (error.h).
+    kiln::detail::CallerLocScope caller(loc);
     return m.forward(std::forward<Args>(args)...);
   }
 }
