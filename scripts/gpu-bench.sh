@@ -1,7 +1,7 @@
 #!/bin/bash
 # The GPU benchmarks and the Fashion-MNIST run of the CUDA target (issue 12),
 # on the GPU machine, from the bundle `scripts/gpu_prepare.py --bench`
-# writes (build/gpu-bench: W1-W3 built against their --target=cuda
+# writes (build/gpu-bench: W1-W5 built against their --target=cuda
 # objects, the CUDA MLP's trainer with the dataset, workloads.py):
 #   scripts/gpu-bench.sh build/gpu-bench [rounds]
 # Each round runs every workload's Kiln binary and then PyTorch CUDA eager
@@ -28,7 +28,7 @@ else
 fi
 
 for round in $(seq 1 "$rounds"); do
-  for w in "w1_mlp W1" "w2_lenet W2" "w3_resnet W3"; do
+  for w in "w1_mlp W1" "w2_lenet W2" "w3_resnet W3" "w4_transformer W4" "w5_lstm W5"; do
     set -- $w
     echo "== round $round: $2 kiln"
     "$dir/${1}_$suffix" | grep '^RESULT' || { echo "gpu-bench: $1 failed" >&2; status=1; }

@@ -23,7 +23,7 @@ Writes OUT/ (then carry it to the GPU machine and run
 
 --bench writes the benchmark and training bundle instead (run it there with
 `scripts/gpu-bench.sh OUT`): bench/workload.cpp built against the
-`--target=cuda` objects of W1, W2 and W3, examples/common's Fashion-MNIST
+`--target=cuda` objects of W1 to W5, examples/common's Fashion-MNIST
 trainer against the CUDA MLP with the dataset beside it, and the
 workload definitions of ../shared/bench for bench/torch_workload_cuda.py.
 
@@ -101,6 +101,10 @@ WORKLOADS = [  # bench/CMakeLists.txt's: executable, model file, workload, GFLOP
      "2*B*(6*28*28*25+16*10*10*6*25+400*120+120*84+84*10)/1e9"),
     ("w3_resnet", "bench/resnet_w3.kiln/resnet_w3.json", "W3",
      "2*B*(1024*32*3*9+4*1024*32*32*9+256*(64*32*9+64*64*9+64*32)+64*10)/1e9"),
+    ("w4_transformer", "bench/tx_w4.kiln/tx_w4.json", "W4",
+     "(2*(2*B*128*(256*3*256+256*256+2*256*1024)+2*2*B*128*128*256)+2*B*256*10)/1e9"),
+    ("w5_lstm", "bench/lstm_w5.kiln/lstm_w5.json", "W5",
+     "(2*B*32*(64+256)*4*256+2*B*256*10)/1e9"),
 ]
 DATASET = "/usr/share/datasets/fashion-mnist"
 
