@@ -27,6 +27,39 @@ Value collapseToMatrix(OpBuilder &b, Location loc, Value v) {
       loc, v, ArrayRef<ReassociationIndices>{lead, {type.getRank() - 1}});
 }
 
+/// C[..., m, n] += A[..., k, m] B[..., n, k] as a linalg.generic, with a
+/// leading batch loop when `batched`: no named linalg op has both operands
+/// transposed (and no gradient rule makes such a product from one that
+/// has not).
+Value bothTransposedInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                         Value init, bool batched) {
+  MLIRContext *ctx = b.getContext();
+  unsigned loops = batched ? 4 : 3;
+  AffineExpr m = getAffineDimExpr(loops - 3, ctx),
+             n = getAffineDimExpr(loops - 2, ctx),
+             k = getAffineDimExpr(loops - 1, ctx);
+  auto map = [&](AffineExpr row, AffineExpr column) {
+    SmallVector<AffineExpr> results;
+    if (batched)
+      results.push_back(getAffineDimExpr(0, ctx));
+    results.append({row, column});
+    return AffineMap::get(loops, 0, results, ctx);
+  };
+  SmallVector<AffineMap> maps{map(k, m), map(n, k), map(m, n)};
+  SmallVector<utils::IteratorType> iters(loops - 1,
+                                         utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  return b
+      .create<linalg::GenericOp>(
+          loc, init.getType(), ValueRange{lhs, rhs}, init, maps, iters,
+          [](OpBuilder &nb, Location nl, ValueRange a) {
+            Value p = nb.create<arith::MulFOp>(nl, a[0], a[1]);
+            nb.create<linalg::YieldOp>(nl,
+                                       ValueRange{nb.create<arith::AddFOp>(nl, a[2], p)});
+          })
+      .getResult(0);
+}
+
 /// C[M,N] = op(A) op(B) accumulated onto `init`.
 Value matmulInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
                  bool transposeLhs, bool transposeRhs, Value init) {
@@ -41,25 +74,7 @@ Value matmulInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
   if (transposeLhs && !transposeRhs)
     return b.create<linalg::MatmulTransposeAOp>(loc, ValueRange{lhs, rhs}, init)
         .getResult(0);
-  // Both transposed: C[m,n] += A[k,m] B[n,k].
-  MLIRContext *ctx = b.getContext();
-  AffineExpr m, n, k;
-  bindDims(ctx, m, n, k);
-  SmallVector<AffineMap> maps{AffineMap::get(3, 0, {k, m}, ctx),
-                              AffineMap::get(3, 0, {n, k}, ctx),
-                              AffineMap::get(3, 0, {m, n}, ctx)};
-  SmallVector<utils::IteratorType> iters{utils::IteratorType::parallel,
-                                         utils::IteratorType::parallel,
-                                         utils::IteratorType::reduction};
-  return b
-      .create<linalg::GenericOp>(
-          loc, init.getType(), ValueRange{lhs, rhs}, init, maps, iters,
-          [](OpBuilder &nb, Location nl, ValueRange a) {
-            Value p = nb.create<arith::MulFOp>(nl, a[0], a[1]);
-            nb.create<linalg::YieldOp>(nl,
-                                       ValueRange{nb.create<arith::AddFOp>(nl, a[2], p)});
-          })
-      .getResult(0);
+  return bothTransposedInto(b, loc, lhs, rhs, init, /*batched=*/false);
 }
 
 /// C[B,M,N] = op(A) op(B) per item b, accumulated onto `init`: the batched
@@ -79,24 +94,7 @@ Value batchMatmulInto(OpBuilder &b, Location loc, Value lhs, Value rhs,
         .create<linalg::BatchMatmulTransposeAOp>(loc, ValueRange{lhs, rhs},
                                                  init)
         .getResult(0);
-  // Both transposed (no gradient rule makes one): C[b,m,n] += A[b,k,m] B[b,n,k].
-  MLIRContext *ctx = b.getContext();
-  AffineExpr bi, m, n, k;
-  bindDims(ctx, bi, m, n, k);
-  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {bi, k, m}, ctx),
-                              AffineMap::get(4, 0, {bi, n, k}, ctx),
-                              AffineMap::get(4, 0, {bi, m, n}, ctx)};
-  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
-  return b
-      .create<linalg::GenericOp>(
-          loc, init.getType(), ValueRange{lhs, rhs}, init, maps, iters,
-          [](OpBuilder &nb, Location nl, ValueRange a) {
-            Value p = nb.create<arith::MulFOp>(nl, a[0], a[1]);
-            nb.create<linalg::YieldOp>(nl,
-                                       ValueRange{nb.create<arith::AddFOp>(nl, a[2], p)});
-          })
-      .getResult(0);
+  return bothTransposedInto(b, loc, lhs, rhs, init, /*batched=*/true);
 }
 
 /// `v` [d0, ..., dr-3, x, y] as [d0 * ... * dr-3, x, y] (rank >= 3).
