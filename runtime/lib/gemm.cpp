@@ -673,6 +673,13 @@ void choose_grid(Problem &g, int threads) {
   }
 }
 
+/* Splits `g` into its task grid for the pool's threads and runs the tasks
+ * (every item's, for a batched product) on the pool. */
+void run_on_pool(Problem &g) {
+  choose_grid(g, kiln_get_num_threads());
+  run_workers(g.batch * g.row_blocks * g.col_blocks, take_tasks, &g);
+}
+
 /* Handles the products with nothing to multiply (an empty C, or k = 0: C
  * cleared, or kept when accumulating); false when there is work. */
 bool trivial_product(int64_t m, int64_t n, int64_t k, float *c, int64_t c_row,
@@ -726,8 +733,7 @@ extern "C" void kiln_sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     return;
   Problem g{m, n, k, a, a_row, a_col, b, b_row, b_col, c, c_row,
             accumulate != 0, 1, 1};
-  kiln::rt::choose_grid(g, kiln_get_num_threads());
-  kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);
+  kiln::rt::run_on_pool(g);
 }
 
 /* Preconditions (guaranteed by kiln-cpu-gemm-to-runtime): kiln_sgemm's for
@@ -752,9 +758,7 @@ extern "C" void kiln_sgemm_batched(int64_t batch, int64_t m, int64_t n,
   g.a_batch = a_batch;
   g.b_batch = b_batch;
   g.c_batch = c_batch;
-  kiln::rt::choose_grid(g, kiln_get_num_threads());
-  kiln::rt::run_workers(batch * g.row_blocks * g.col_blocks,
-                        kiln::rt::take_tasks, &g);
+  kiln::rt::run_on_pool(g);
 }
 
 /* Preconditions (guaranteed by kiln-cpu-gemm-to-runtime): kiln_sgemm's;
@@ -806,6 +810,5 @@ extern "C" void kiln_sgemm_fused(int64_t m, int64_t n, int64_t k,
   g.gate = gate;
   g.gate_row = gate_row;
   g.a_sums = a_sums;
-  kiln::rt::choose_grid(g, kiln_get_num_threads());
-  kiln::rt::run_workers(g.row_blocks * g.col_blocks, kiln::rt::take_tasks, &g);
+  kiln::rt::run_on_pool(g);
 }
