@@ -46,6 +46,10 @@ LLVM::LLVMFuncOp buildThunk(LLVM::LLVMFuncOp body,
       LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
                                   {i64, i64, ptr}),
       LLVM::Linkage::Internal);
+  // Only kiln_parallel_for sees its address, and never compares it: LLVM's
+  // MergeFunctions (MachineCode.cpp) may then drop a duplicate outright
+  // instead of keeping it as a thunk of the thunk.
+  thunk.setUnnamedAddr(LLVM::UnnamedAddr::Global);
   Block *entry = thunk.addEntryBlock(b);
   b.setInsertionPointToStart(entry);
   SmallVector<Value> fields;

@@ -5,7 +5,7 @@
 // the thunk reloads the captures and calls the body over [begin+b, begin+e).
 
 // The thunk is placed right after the body.
-// CHECK-LABEL: llvm.func internal @body_thunk
+// CHECK-LABEL: llvm.func internal unnamed_addr @body_thunk
 // CHECK-SAME:      (%[[B:.+]]: i64, %[[E:.+]]: i64, %[[C:.+]]: !llvm.ptr)
 // CHECK:         %[[OFF:.+]] = llvm.load %{{.+}} : !llvm.ptr -> i64
 // CHECK:         %[[PTR:.+]] = llvm.load %{{.+}} : !llvm.ptr -> !llvm.ptr
