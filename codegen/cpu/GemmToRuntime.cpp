@@ -137,6 +137,16 @@ Operation *unfusedConsumer(Operation *call, Value out, Operation *replaced) {
   return nullptr;
 }
 
+/// Whether `op` can become a call; when not, and with `remarks`, says why
+/// (the op stays a loop nest).
+bool callable(linalg::LinalgOp op, bool batched, bool remarks) {
+  std::string why = whyLoops(op, batched);
+  if (!why.empty() && remarks)
+    op.emitRemark() << "gemm: " << op->getName().getStringRef()
+                    << " stays a loop nest (the scalar path): " << why;
+  return why.empty();
+}
+
 struct Callees {
   ModuleOp module;
   func::FuncOp gemm, fused, batched; // declared on first use
@@ -153,12 +163,8 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
                       bool remarks) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value out = op.getDpsInits()[0];
-  if (std::string why = whyLoops(op, /*batched=*/false); !why.empty()) {
-    if (remarks)
-      op.emitRemark() << "gemm: " << op->getName().getStringRef()
-                      << " stays a loop nest (the scalar path): " << why;
+  if (!callable(op, /*batched=*/false, remarks))
     return failure();
-  }
   auto outType = cast<MemRefType>(out.getType());
   auto lhsType = cast<MemRefType>(lhs.getType());
   bool transA = isa<linalg::MatmulTransposeAOp>(op);
@@ -298,17 +304,13 @@ LogicalResult rewrite(linalg::LinalgOp op, Callees &callees, bool epilogues,
 /// A batched contraction (linalg.batch_matmul and its transposed forms) ->
 /// one kiln_sgemm_batched call; a zero fill right before it folds in as
 /// for kiln_sgemm. No epilogues: the batched products (attention's scores
-/// and weighted values, grouped convolutions) have none to fold.
+/// and weighted values, torch.matmul's batched form) have none to fold.
 LogicalResult rewriteBatched(linalg::LinalgOp op, Callees &callees,
                              bool remarks) {
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
   Value out = op.getDpsInits()[0];
-  if (std::string why = whyLoops(op, /*batched=*/true); !why.empty()) {
-    if (remarks)
-      op.emitRemark() << "gemm: " << op->getName().getStringRef()
-                      << " stays a loop nest (the scalar path): " << why;
+  if (!callable(op, /*batched=*/true, remarks))
     return failure();
-  }
   auto outType = cast<MemRefType>(out.getType());
   bool transA = isa<linalg::BatchMatmulTransposeAOp>(op);
   bool transB = isa<linalg::BatchMatmulTransposeBOp>(op);

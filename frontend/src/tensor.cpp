@@ -3,24 +3,29 @@
 #include "kiln/error.h"
 #include "kiln/trace.h"
 
+#include <string_view>
+
 namespace kiln {
 
 namespace {
 /// The innermost CallerLocScope's location (none: file "").
 thread_local SourceLoc caller_loc;
+
+/// Whether `file` is kiln/module.h (call_forward's default SourceLoc).
+bool in_holder(const char* file) {
+  static constexpr std::string_view holder = "kiln/module.h";
+  std::string_view f = file ? file : "";
+  return f.size() >= holder.size() && f.substr(f.size() - holder.size()) == holder;
+}
 }  // namespace
 
 SourceLoc detail::resolve_caller_loc(SourceLoc loc) {
-  static const std::string holder = "kiln/module.h";
-  std::string f = loc.file ? loc.file : "";
-  bool in_holder = f.size() >= holder.size() &&
-                   f.compare(f.size() - holder.size(), holder.size(), holder) == 0;
-  return in_holder && caller_loc.file && *caller_loc.file ? caller_loc : loc;
+  return in_holder(loc.file) && caller_loc.file && *caller_loc.file ? caller_loc : loc;
 }
 
 detail::CallerLocScope::CallerLocScope(SourceLoc loc) : previous_(caller_loc) {
   // A location inside the holder itself adds nothing: keep the outer one.
-  if (detail::resolve_caller_loc(loc).file == loc.file) caller_loc = loc;
+  if (!in_holder(loc.file)) caller_loc = loc;
 }
 
 detail::CallerLocScope::~CallerLocScope() { caller_loc = previous_; }
